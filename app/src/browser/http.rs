@@ -1,0 +1,83 @@
+//! JSON over `fetch`, with the request aborted when the reactive owner that made it goes away.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Request, RequestInit, Response};
+
+use crate::api::ApiError;
+
+/// `POST url` with a JSON body; decodes a JSON answer, or the API's error shape.
+pub async fn post_json<B: Serialize, R: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<R, ApiError> {
+    let body = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    send("POST", url, Some(body)).await
+}
+
+/// `GET url`; decodes a JSON answer, or the API's error shape.
+pub async fn get_json<R: DeserializeOwned>(url: &str) -> Result<R, ApiError> {
+    send("GET", url, None).await
+}
+
+async fn send<R: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<R, ApiError> {
+    let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
+    let controller = AbortController::new().ok();
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(controller) = &controller {
+        init.set_signal(Some(&controller.signal()));
+    }
+    if let Some(body) = &body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    }
+    let request = Request::new_with_str_and_init(url, &init).map_err(js_error)?;
+    if body.is_some() {
+        request
+            .headers()
+            .set("content-type", "application/json")
+            .map_err(js_error)?;
+    }
+    // Abort the request if the component that asked for it is gone before it answers.
+    let abort_on_cleanup = send_wrapper::SendWrapper::new(controller);
+    leptos::prelude::on_cleanup(move || {
+        if let Some(controller) = abort_on_cleanup.take() {
+            controller.abort();
+        }
+    });
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(js_error)?
+        .dyn_into()
+        .map_err(js_error)?;
+    let status = response.status();
+    let text = JsFuture::from(response.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?
+        .as_string()
+        .unwrap_or_default();
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+    } else {
+        Err(ApiError::from_error_body(status, &text))
+    }
+}
+
+fn js_error(value: wasm_bindgen::JsValue) -> ApiError {
+    ApiError::Network(
+        value
+            .as_string()
+            .or_else(|| {
+                js_sys::JSON::stringify(&value)
+                    .ok()
+                    .and_then(|s| s.as_string())
+            })
+            .unwrap_or_else(|| "request failed".into()),
+    )
+}

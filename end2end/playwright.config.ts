@@ -1,0 +1,52 @@
+import { defineConfig } from "@playwright/test";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as fs from "node:fs";
+
+// The server under test: the real flowdash binary with the UI that `cargo leptos build` wrote,
+// on its own port and an empty data directory. The tests ingest what they need over HTTP.
+const port = Number(process.env.FLOWDASH_E2E_PORT ?? 3107);
+const root = path.resolve(__dirname, "..");
+const binary = process.env.FLOWDASH_BIN ?? path.join(root, "target/debug/flowdash");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-"));
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    browserName: "chromium",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      // The network here is closed: keep Chromium from trying to reach anything but the server.
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+    deviceScaleFactor: 2,
+    viewport: { width: 1280, height: 800 },
+    screenshot: "only-on-failure",
+    trace: "off",
+  },
+  webServer: {
+    command: `${binary} serve --listen 127.0.0.1:${port} --data-dir ${dataDir} --site-root ${path.join(root, "target/site")}`,
+    url: `http://127.0.0.1:${port}/api/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+});

@@ -1,0 +1,60 @@
+//! The one error type of the HTTP layer, answered in Elasticsearch's error shape
+//! (`{"error":{"type","reason"},"status"}`) on every route, so clients parse one format.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The client sent something we cannot act on; the message says what.
+    #[error("{reason}")]
+    BadRequest { kind: &'static str, reason: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Something failed on our side; logged, and answered with a generic message.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_request(reason: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            kind: "bad_request",
+            reason: reason.into(),
+        }
+    }
+
+    fn status_and_kind(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest { kind, .. } => (StatusCode::BAD_REQUEST, kind),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "version_conflict"),
+            AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, kind) = self.status_and_kind();
+        let reason = match &self {
+            AppError::Internal(error) => {
+                tracing::error!(error = ?error, "request failed");
+                "internal server error; see the server log".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = json!({
+            "error": { "type": kind, "reason": reason },
+            "status": status.as_u16(),
+        });
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,6 @@
+//! flowdash's server: the command line, the HTTP API, server-side rendering of the UI, and the
+//! server-only parts (search backends, ingestion, the saved-object store).
+
+pub mod cli;
+pub mod http;
+pub mod telemetry;
