@@ -2,13 +2,18 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::http::{self, ServeConfig};
+use crate::commands;
+use crate::http::ServeConfig;
 use crate::telemetry::LogFormat;
 
 /// Dashboards for AWS VPC Flow Logs: who talks to whom, what gets rejected, and when.
+///
+/// Without an Elasticsearch cluster flowdash keeps flows in its own embedded engine under
+/// --data-dir; `flowdash demo` fills it with realistic traffic for a first look.
 #[derive(Debug, Parser)]
 #[command(name = "flowdash", version, propagate_version = true)]
 pub struct Cli {
@@ -30,6 +35,20 @@ pub struct Cli {
 pub enum Command {
     /// Serve the UI and the HTTP API.
     Serve(ServeArgs),
+    /// Ingest flow logs from files, directories (recursively), .gz files or stdin (`-`):
+    /// text in any record format (header lines are honoured) or CloudWatch Logs subscription
+    /// payloads. Exits 1 when some lines were rejected (the rest is ingested), 2 on failure.
+    Ingest(IngestArgs),
+    /// Generate realistic synthetic VPC traffic into the store (or a file), ending now.
+    Demo(DemoArgs),
+}
+
+/// Where the embedded engine keeps its data.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArg {
+    /// Where the embedded engine keeps its indices and saved objects.
+    #[arg(long, env = "FLOWDASH_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -38,26 +57,99 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// Where the embedded engine keeps its indices and saved objects.
-    #[arg(long, env = "FLOWDASH_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
 
     /// The compiled UI (WASM, JS, CSS, static files) that `cargo leptos build` writes.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+
+    /// Largest request body accepted, in bytes (ingestion and `_bulk` included).
+    #[arg(long, env = "FLOWDASH_MAX_BODY_BYTES", default_value_t = 64 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Largest size a gzip body may expand to, in bytes.
+    #[arg(long, env = "FLOWDASH_MAX_DECOMPRESSED_BYTES", default_value_t = 1 << 30)]
+    pub max_decompressed_bytes: u64,
+
+    /// Drop whole days of flows older than this many days (checked hourly). Off by default.
+    #[arg(long, env = "FLOWDASH_RETAIN_DAYS")]
+    pub retain_days: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files, directories, or `-` for stdin.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+
+    #[command(flatten)]
+    pub data: DataDirArg,
+
+    /// Send to a running flowdash server (`http://127.0.0.1:3000`) instead of the data dir.
+    #[arg(long, env = "FLOWDASH_INGEST_TO", conflicts_with = "data_dir")]
+    pub to: Option<String>,
+
+    /// The record format of input without header lines, as in the flow log's settings:
+    /// '${version} ${account-id} ${interface-id} ...'. Default: the version 2 format.
+    #[arg(long, env = "FLOWDASH_FORMAT")]
+    pub format: Option<String>,
+
+    /// After ingesting, drop whole days older than this many days.
+    #[arg(long, env = "FLOWDASH_RETAIN_DAYS")]
+    pub retain_days: Option<u32>,
+
+    /// Print the final report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of flow records.
+    #[arg(long, env = "FLOWDASH_DEMO_FLOWS", default_value_t = 200_000)]
+    pub flows: u64,
+
+    /// Hours of traffic, ending now.
+    #[arg(long, env = "FLOWDASH_DEMO_HOURS", default_value_t = 24)]
+    pub hours: u32,
+
+    /// Random seed: the same seed gives the same traffic.
+    #[arg(long, env = "FLOWDASH_DEMO_SEED", default_value_t = 1)]
+    pub seed: u64,
+
+    /// Do nothing when the store already holds flows.
+    #[arg(long)]
+    pub if_empty: bool,
+
+    /// Write flow-log text (with a header line; gzip when the name ends in .gz) instead of
+    /// storing.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub data: DataDirArg,
 }
 
 /// Runs the parsed command to completion.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(http::serve(ServeConfig {
-            listen: args.listen,
-            data_dir: args.data_dir,
-            site_root: args.site_root,
-        })),
+        Command::Serve(args) => {
+            runtime.block_on(crate::http::serve(ServeConfig {
+                listen: args.listen,
+                data_dir: args.data.data_dir,
+                site_root: args.site_root,
+                max_body_bytes: args.max_body_bytes,
+                max_decompressed_bytes: args.max_decompressed_bytes,
+                retain_days: args.retain_days,
+            }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest(args) => commands::ingest::run(args, runtime.handle()),
+        Command::Demo(args) => commands::demo::run(args),
     }
 }
 
@@ -72,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn serve_flags_parse() {
+    fn flags_parse() {
         let cli = Cli::try_parse_from([
             "flowdash",
             "serve",
@@ -82,8 +174,41 @@ mod tests {
             "/tmp/x",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
         assert_eq!(args.listen.port(), 4000);
-        assert_eq!(args.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(args.data.data_dir, PathBuf::from("/tmp/x"));
+
+        let cli = Cli::try_parse_from([
+            "flowdash",
+            "ingest",
+            "a.log",
+            "-",
+            "--to",
+            "http://127.0.0.1:3000",
+        ])
+        .unwrap();
+        let Command::Ingest(args) = cli.command else {
+            panic!("ingest")
+        };
+        assert_eq!(args.paths, ["a.log", "-"]);
+        assert!(
+            Cli::try_parse_from(["flowdash", "ingest"]).is_err(),
+            "paths are required"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "flowdash",
+                "ingest",
+                "x",
+                "--to",
+                "http://h",
+                "--data-dir",
+                "d"
+            ])
+            .is_err(),
+            "--to and --data-dir conflict"
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! flowdash's server: the command line, the HTTP API, server-side rendering of the UI, and the
 //! server-only parts (search backends, ingestion, the saved-object store).
 
+pub mod backend;
 pub mod cli;
+pub mod commands;
 pub mod http;
+pub mod ingest;
 pub mod telemetry;

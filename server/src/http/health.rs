@@ -12,10 +12,17 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
+    let cluster = state.backend.info().await;
+    let indices = state.backend.indices().await.unwrap_or_default();
     Json(json!({
-        "status": "ok",
-        "backend": state.info.backend,
+        "status": if cluster.is_ok() { "ok" } else { "degraded" },
+        "backend": state.backend.kind().as_str(),
         "version": env!("CARGO_PKG_VERSION"),
-        "data_dir": state.info.data_dir,
+        "cluster": match cluster {
+            Ok(info) => json!({ "version": info.version, "distribution": info.distribution }),
+            Err(error) => json!({ "error": error.to_string() }),
+        },
+        "indices": indices.len(),
+        "documents": indices.iter().map(|i| i.docs).sum::<u64>(),
     }))
 }

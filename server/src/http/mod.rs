@@ -2,13 +2,16 @@
 //! (tracing, compression, body limit) applied in one place.
 
 mod error;
+mod extract;
 mod health;
+mod ingest;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -16,6 +19,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
+pub use extract::AppJson;
+
+use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
+use crate::backend::SearchBackend;
+use crate::ingest::IngestLimits;
 
 /// What `flowdash serve` needs to start.
 #[derive(Clone, Debug)]
@@ -23,25 +31,50 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub site_root: PathBuf,
+    pub max_body_bytes: usize,
+    pub max_decompressed_bytes: u64,
+    pub retain_days: Option<u32>,
+}
+
+/// Bounds on what one request may cost.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub ingest: IngestLimits,
 }
 
 /// Shared by every handler and by the Leptos renderer.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub info: Arc<ServerInfo>,
-}
-
-/// Facts about this server that `/api/health` reports.
-#[derive(Debug)]
-pub struct ServerInfo {
-    pub backend: &'static str,
-    pub data_dir: PathBuf,
+    pub backend: Arc<dyn SearchBackend>,
+    /// The embedded engine, when it is the backend (it also serves `/es`).
+    pub engine: Option<Arc<EmbeddedEngine>>,
+    pub limits: Arc<Limits>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    /// State for the embedded engine in `data_dir`.
+    pub fn embedded(config: &ServeConfig) -> anyhow::Result<AppState> {
+        let engine = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
+        Ok(AppState {
+            leptos_options: leptos_options(config),
+            backend: Arc::new(EmbeddedBackend::new(engine.clone())),
+            engine: Some(engine),
+            limits: Arc::new(Limits {
+                max_body_bytes: config.max_body_bytes,
+                ingest: IngestLimits {
+                    max_decompressed_bytes: config.max_decompressed_bytes,
+                    ..IngestLimits::default()
+                },
+            }),
+        })
     }
 }
 
@@ -59,7 +92,9 @@ pub fn leptos_options(config: &ServeConfig) -> LeptosOptions {
 /// The whole application: API routes, server-rendered pages, static files.
 pub fn build_app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let api = Router::new().merge(health::router());
+    let api = Router::new()
+        .merge(health::router())
+        .merge(ingest::router());
     Router::new()
         .nest("/api", api)
         .leptos_routes(&state, routes, {
@@ -69,6 +104,7 @@ pub fn build_app(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -76,20 +112,39 @@ pub fn build_app(state: AppState) -> Router {
 
 /// Binds, serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let state = AppState {
-        leptos_options: leptos_options(&config),
-        info: Arc::new(ServerInfo {
-            backend: "embedded",
-            data_dir: config.data_dir.clone(),
-        }),
-    };
+    let state = AppState::embedded(&config)?;
+    if let (Some(days), Some(engine)) = (config.retain_days, state.engine.clone()) {
+        tokio::spawn(enforce_retention(engine, days));
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "flowdash is listening");
+    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "flowdash is listening");
+    let engine = state.engine.clone();
     axum::serve(listener, build_app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(engine) = engine {
+        tokio::task::spawn_blocking(move || engine.close_idle_writers(Duration::ZERO, 0)).await??;
+    }
     tracing::info!("flowdash stopped");
     Ok(())
+}
+
+/// Drops old days every hour.
+async fn enforce_retention(engine: Arc<EmbeddedEngine>, days: u32) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        interval.tick().await;
+        let engine = engine.clone();
+        let now = chrono::Utc::now().timestamp_millis();
+        match tokio::task::spawn_blocking(move || engine.retain_days(days, now)).await {
+            Ok(Ok(dropped)) if !dropped.is_empty() => {
+                tracing::info!(?dropped, "retention dropped old indices")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::error!(%error, "retention failed"),
+            Err(error) => tracing::error!(%error, "retention task failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -119,3 +174,6 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -80,7 +80,9 @@ impl RecordFormat {
     }
 
     /// Reads a format from field names (hyphenated or underscored), rejecting duplicates.
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<RecordFormat, FormatError> {
+    pub fn from_names<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<RecordFormat, FormatError> {
         let mut columns: Vec<Column> = Vec::new();
         for name in names {
             if !is_field_name(name) {
@@ -191,13 +193,19 @@ mod tests {
             RecordFormat::parse_format_string("${srcaddr} ${srcaddr}"),
             Err(FormatError::Duplicate("srcaddr".into()))
         );
-        assert_eq!(RecordFormat::parse_format_string("  "), Err(FormatError::Empty));
+        assert_eq!(
+            RecordFormat::parse_format_string("  "),
+            Err(FormatError::Empty)
+        );
     }
 
     #[test]
     fn headers_are_recognised_and_data_lines_are_not() {
         let header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
-        assert_eq!(RecordFormat::from_header(header), Some(RecordFormat::default_v2()));
+        assert_eq!(
+            RecordFormat::from_header(header),
+            Some(RecordFormat::default_v2())
+        );
         assert!(RecordFormat::from_header("srcaddr dstaddr some-future-field").is_some());
         let data = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
         assert_eq!(RecordFormat::from_header(data), None);

@@ -1,0 +1,116 @@
+//! The embedded engine behind the [`SearchBackend`] trait. Searches are CPU work: they run on
+//! the blocking pool, never on the async workers.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{EmbeddedEngine, WriteMode};
+use crate::backend::{
+    BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend, SearchRequest,
+};
+use crate::ingest::DocSink;
+
+/// The Elasticsearch version the embedded engine's responses follow.
+pub const EMULATED_VERSION: &str = "7.10.2";
+
+#[derive(Clone)]
+pub struct EmbeddedBackend {
+    engine: Arc<EmbeddedEngine>,
+}
+
+impl EmbeddedBackend {
+    pub fn new(engine: Arc<EmbeddedEngine>) -> EmbeddedBackend {
+        EmbeddedBackend { engine }
+    }
+
+    pub fn engine(&self) -> &Arc<EmbeddedEngine> {
+        &self.engine
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| BackendError::Internal(format!("search task failed: {e}")))?
+}
+
+#[async_trait]
+impl SearchBackend for EmbeddedBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Embedded
+    }
+
+    async fn info(&self) -> Result<ClusterInfo, BackendError> {
+        Ok(ClusterInfo {
+            version: EMULATED_VERSION.to_owned(),
+            distribution: "elasticsearch".to_owned(),
+        })
+    }
+
+    async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError> {
+        let engine = self.engine.clone();
+        let index = index.to_owned();
+        blocking(move || super::search::search(&engine, &index, &body)).await
+    }
+
+    async fn msearch(
+        &self,
+        searches: Vec<SearchRequest>,
+    ) -> Result<Vec<Result<Value, BackendError>>, BackendError> {
+        let engine = self.engine.clone();
+        blocking(move || {
+            Ok(searches
+                .iter()
+                .map(|s| super::search::search(&engine, &s.index, &s.body))
+                .collect())
+        })
+        .await
+    }
+
+    async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {
+        // Every index shares the flow schema; an expression naming no index has no fields.
+        let engine = self.engine.clone();
+        let index = index.to_owned();
+        blocking(move || {
+            let indices = engine
+                .resolve(&index)
+                .map_err(super::search::engine_error)?;
+            if indices.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut fields: Vec<FieldCaps> = engine
+                .schema()
+                .fields()
+                .map(|(name, field)| FieldCaps {
+                    name: name.to_owned(),
+                    field_type: field.field_type.es_type().to_owned(),
+                    searchable: true,
+                    aggregatable: field.field_type.aggregatable(),
+                })
+                .collect();
+            fields.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(fields)
+        })
+        .await
+    }
+
+    async fn indices(&self) -> Result<Vec<IndexSummary>, BackendError> {
+        Ok(self
+            .engine
+            .indices()
+            .iter()
+            .map(|index| IndexSummary {
+                name: index.name.clone(),
+                docs: index.stats().docs,
+            })
+            .collect())
+    }
+
+    fn ingest_sink(&self) -> Box<dyn DocSink + Send> {
+        Box::new(self.engine.sink(WriteMode::KeepExisting))
+    }
+}

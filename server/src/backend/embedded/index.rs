@@ -1,0 +1,253 @@
+//! One tantivy index (a day of flows, `cwl-YYYY.MM.DD`, or any index a client bulk-writes):
+//! its reader, its time bounds, and, while it is being written, its writer and the set of
+//! ids it holds.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use tantivy::columnar::Column;
+use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
+
+use super::schema::{FlowSchema, ID_HASH, TIMESTAMP};
+use super::EngineError;
+use crate::ingest::document::{id_hash, FlowDoc};
+
+/// Memory for one index writer's indexing arena.
+const WRITER_MEMORY_BYTES: usize = 64 << 20;
+
+/// What a write did with one document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteResult {
+    Created,
+    /// The `_id` existed and the document replaced it (`_bulk` `index`).
+    Updated,
+    /// The `_id` existed and the document was not written (ingestion, `_bulk` `create`).
+    Duplicate,
+}
+
+/// Whether a document whose `_id` is already stored replaces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteMode {
+    KeepExisting,
+    Overwrite,
+}
+
+/// Counts and time bounds of an index, refreshed on every reload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexStats {
+    pub docs: u64,
+    /// `@timestamp` bounds in epoch ms, `None` when empty.
+    pub min_ms: Option<i64>,
+    pub max_ms: Option<i64>,
+}
+
+impl IndexStats {
+    /// Whether any document may lie in `[from, to]` (inclusive, epoch ms).
+    pub fn overlaps(&self, from: Option<i64>, to: Option<i64>) -> bool {
+        match (self.min_ms, self.max_ms) {
+            (Some(min), Some(max)) => {
+                from.is_none_or(|from| max >= from) && to.is_none_or(|to| min <= to)
+            }
+            _ => false,
+        }
+    }
+}
+
+struct OpenWriter {
+    writer: IndexWriter,
+    /// `_id` digests of every stored and pending document.
+    ids: HashSet<u64>,
+    last_used: Instant,
+}
+
+pub struct FlowIndex {
+    pub name: String,
+    index: Index,
+    reader: IndexReader,
+    schema: Arc<FlowSchema>,
+    stats: RwLock<IndexStats>,
+    writer: Mutex<Option<OpenWriter>>,
+}
+
+impl FlowIndex {
+    /// Opens the index in `path`, creating it when `create` is set and it does not exist.
+    pub fn open(
+        path: &Path,
+        name: &str,
+        schema: Arc<FlowSchema>,
+        create: bool,
+    ) -> Result<FlowIndex, EngineError> {
+        let index = if path.join("meta.json").exists() {
+            Index::open_in_dir(path)?
+        } else if create {
+            std::fs::create_dir_all(path)?;
+            Index::create_in_dir(path, schema.schema.clone())?
+        } else {
+            return Err(EngineError::IndexNotFound(name.to_owned()));
+        };
+        let reader = index
+            .reader_builder()
+            // Our own commits reload explicitly; this also picks up another process's commits.
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        let flow_index = FlowIndex {
+            name: name.to_owned(),
+            index,
+            reader,
+            schema,
+            stats: RwLock::new(IndexStats::default()),
+            writer: Mutex::new(None),
+        };
+        flow_index.refresh_stats();
+        Ok(flow_index)
+    }
+
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    pub fn schema(&self) -> &FlowSchema {
+        &self.schema
+    }
+
+    pub fn stats(&self) -> IndexStats {
+        // A reload by the watcher (another process's commit) changes the counts too.
+        let searcher = self.reader.searcher();
+        let cached = *self.stats.read().unwrap_or_else(|e| e.into_inner());
+        if cached.docs != searcher.num_docs() {
+            return self.refresh_stats();
+        }
+        cached
+    }
+
+    fn refresh_stats(&self) -> IndexStats {
+        let searcher = self.reader.searcher();
+        let mut stats = IndexStats {
+            docs: searcher.num_docs(),
+            ..IndexStats::default()
+        };
+        for segment in searcher.segment_readers() {
+            if segment.num_docs() == 0 {
+                continue;
+            }
+            let Ok(column) = segment.fast_fields().date(TIMESTAMP) else {
+                continue;
+            };
+            let (min, max) = (
+                column.min_value().into_timestamp_millis(),
+                column.max_value().into_timestamp_millis(),
+            );
+            stats.min_ms = Some(stats.min_ms.map_or(min, |m| m.min(min)));
+            stats.max_ms = Some(stats.max_ms.map_or(max, |m| m.max(max)));
+        }
+        *self.stats.write().unwrap_or_else(|e| e.into_inner()) = stats;
+        stats
+    }
+
+    /// Adds documents (not yet committed), skipping or replacing those whose `_id` is stored.
+    pub fn write(
+        &self,
+        docs: &[FlowDoc],
+        mode: WriteMode,
+    ) -> Result<Vec<WriteResult>, EngineError> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.open_writer()?);
+        }
+        let open = guard.as_mut().expect("writer just opened");
+        open.last_used = Instant::now();
+        let mut results = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let hash = id_hash(&doc.id);
+            let result = if open.ids.insert(hash) {
+                WriteResult::Created
+            } else if mode == WriteMode::Overwrite {
+                open.writer
+                    .delete_term(Term::from_field_text(self.schema.id, &doc.id));
+                WriteResult::Updated
+            } else {
+                results.push(WriteResult::Duplicate);
+                continue;
+            };
+            open.writer.add_document(self.schema.to_tantivy(doc))?;
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    fn open_writer(&self) -> Result<OpenWriter, EngineError> {
+        let writer = self
+            .index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .map_err(|error| match error {
+                tantivy::TantivyError::LockFailure(..) => EngineError::Locked(self.name.clone()),
+                other => other.into(),
+            })?;
+        let ids = self.stored_id_hashes()?;
+        Ok(OpenWriter {
+            writer,
+            ids,
+            last_used: Instant::now(),
+        })
+    }
+
+    /// The `_id` digests of every live document.
+    fn stored_id_hashes(&self) -> Result<HashSet<u64>, EngineError> {
+        let searcher = self.reader.searcher();
+        let mut ids = HashSet::with_capacity(searcher.num_docs() as usize);
+        for segment in searcher.segment_readers() {
+            let column: Column<u64> = segment.fast_fields().u64(ID_HASH)?;
+            let alive = segment.alive_bitset();
+            for doc in 0..segment.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(doc as DocId)) {
+                    continue;
+                }
+                if let Some(hash) = column.first(doc) {
+                    ids.insert(hash);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Makes written documents durable and visible.
+    pub fn commit(&self) -> Result<(), EngineError> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = guard.as_mut() {
+            open.writer.commit()?;
+            self.reader.reload()?;
+            self.refresh_stats();
+        }
+        Ok(())
+    }
+
+    /// When the writer was last used, if one is open.
+    pub fn writer_last_used(&self) -> Option<Instant> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|w| w.last_used)
+    }
+
+    /// Commits and closes the writer (waiting for its merges), releasing its memory and lock.
+    pub fn close_writer(&self) -> Result<(), EngineError> {
+        let open = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut open) = open {
+            open.writer.commit()?;
+            open.writer.wait_merging_threads()?;
+            self.reader.reload()?;
+            self.refresh_stats();
+        }
+        Ok(())
+    }
+
+    /// Finds a document's `_id` term (for `GET _doc` style lookups and tests).
+    pub fn contains_id(&self, id: &str) -> Result<bool, EngineError> {
+        let searcher = self.reader.searcher();
+        let term = Term::from_field_text(self.schema.id, id);
+        Ok(searcher.doc_freq(&term)? > 0)
+    }
+}

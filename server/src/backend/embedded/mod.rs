@@ -1,0 +1,282 @@
+//! The embedded engine: flow documents in tantivy indices under `<data-dir>/indices/`, one per
+//! index name (`cwl-YYYY.MM.DD` for flowdash's own ingestion), searched with the Elasticsearch
+//! request DSL.
+
+mod backend;
+pub mod index;
+pub mod schema;
+pub mod search;
+mod sink;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+pub use self::backend::{EmbeddedBackend, EMULATED_VERSION};
+pub use self::index::{FlowIndex, IndexStats, WriteMode, WriteResult};
+pub use self::schema::FlowSchema;
+pub use self::sink::EmbeddedSink;
+
+/// Errors of the embedded engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no such index [{0}]")]
+    IndexNotFound(String),
+    #[error("invalid index name [{name}]: {reason}")]
+    InvalidIndexName { name: String, reason: &'static str },
+    #[error("index [{0}] is being written by another process (a running `flowdash serve`?); send data to it with `flowdash ingest --to http://HOST:PORT` instead")]
+    Locked(String),
+    #[error("search engine error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The set of indices in a data directory.
+pub struct EmbeddedEngine {
+    indices_dir: PathBuf,
+    schema: Arc<FlowSchema>,
+    indices: RwLock<BTreeMap<String, Arc<FlowIndex>>>,
+    /// When the directory was last listed: other processes may create indices.
+    last_scan: RwLock<Instant>,
+}
+
+/// How often the index directory is listed again for indices another process created.
+const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
+
+impl EmbeddedEngine {
+    /// Opens (creating if needed) the engine in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<EmbeddedEngine, EngineError> {
+        let indices_dir = data_dir.join("indices");
+        std::fs::create_dir_all(&indices_dir)?;
+        let engine = EmbeddedEngine {
+            indices_dir,
+            schema: Arc::new(FlowSchema::new()),
+            indices: RwLock::new(BTreeMap::new()),
+            last_scan: RwLock::new(Instant::now()),
+        };
+        engine.scan()?;
+        Ok(engine)
+    }
+
+    pub fn schema(&self) -> &FlowSchema {
+        &self.schema
+    }
+
+    /// Opens every index in the directory that is not open yet.
+    fn scan(&self) -> Result<(), EngineError> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&self.indices_dir)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if validate_index_name(&name).is_ok() && entry.path().join("meta.json").exists() {
+                found.push(name);
+            }
+        }
+        let mut indices = self.indices.write().unwrap_or_else(|e| e.into_inner());
+        for name in found {
+            if !indices.contains_key(&name) {
+                let index = FlowIndex::open(
+                    &self.indices_dir.join(&name),
+                    &name,
+                    self.schema.clone(),
+                    false,
+                )?;
+                indices.insert(name, Arc::new(index));
+            }
+        }
+        *self.last_scan.write().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        Ok(())
+    }
+
+    fn rescan_if_stale(&self) {
+        let stale = self
+            .last_scan
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .elapsed()
+            > RESCAN_INTERVAL;
+        if stale {
+            if let Err(error) = self.scan() {
+                tracing::warn!(%error, "cannot list the indices directory");
+            }
+        }
+    }
+
+    /// All indices, by name.
+    pub fn indices(&self) -> Vec<Arc<FlowIndex>> {
+        self.rescan_if_stale();
+        self.indices
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn index(&self, name: &str) -> Option<Arc<FlowIndex>> {
+        self.indices
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// The index of that name, created if it does not exist.
+    pub fn index_or_create(&self, name: &str) -> Result<Arc<FlowIndex>, EngineError> {
+        if let Some(index) = self.index(name) {
+            return Ok(index);
+        }
+        validate_index_name(name)?;
+        let mut indices = self.indices.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(index) = indices.get(name) {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(FlowIndex::open(
+            &self.indices_dir.join(name),
+            name,
+            self.schema.clone(),
+            true,
+        )?);
+        indices.insert(name.to_owned(), index.clone());
+        Ok(index)
+    }
+
+    /// Resolves an index expression the way Elasticsearch does: comma-separated names and
+    /// wildcard patterns, `-pattern` to exclude, `_all` / `*` for everything. Patterns that
+    /// match nothing are fine; a plain name that does not exist is an error.
+    pub fn resolve(&self, expression: &str) -> Result<Vec<Arc<FlowIndex>>, EngineError> {
+        let all = self.indices();
+        let mut selected: Vec<Arc<FlowIndex>> = Vec::new();
+        for part in expression
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            if let Some(excluded) = part.strip_prefix('-') {
+                selected.retain(|index| !wildcard_match(excluded, &index.name));
+                continue;
+            }
+            let pattern = if part == "_all" { "*" } else { part };
+            if !pattern.contains('*') && !all.iter().any(|i| i.name == pattern) {
+                return Err(EngineError::IndexNotFound(pattern.to_owned()));
+            }
+            for index in &all {
+                if wildcard_match(pattern, &index.name)
+                    && !selected.iter().any(|s| s.name == index.name)
+                {
+                    selected.push(index.clone());
+                }
+            }
+        }
+        Ok(selected)
+    }
+
+    /// A sink that writes into this engine.
+    pub fn sink(self: &Arc<Self>, mode: WriteMode) -> EmbeddedSink {
+        EmbeddedSink::new(self.clone(), mode)
+    }
+
+    /// Commits and closes writers unused for `idle`, keeping at most `keep_open` open.
+    pub fn close_idle_writers(&self, idle: Duration, keep_open: usize) -> Result<(), EngineError> {
+        let mut open: Vec<(Instant, Arc<FlowIndex>)> = self
+            .indices()
+            .into_iter()
+            .filter_map(|index| index.writer_last_used().map(|t| (t, index)))
+            .collect();
+        open.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+        for (position, (last_used, index)) in open.into_iter().enumerate() {
+            if position >= keep_open || last_used.elapsed() >= idle {
+                index.close_writer()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes an index and its files.
+    pub fn delete_index(&self, name: &str) -> Result<(), EngineError> {
+        let removed = self
+            .indices
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        let Some(index) = removed else {
+            return Err(EngineError::IndexNotFound(name.to_owned()));
+        };
+        index.close_writer()?;
+        drop(index);
+        std::fs::remove_dir_all(self.indices_dir.join(name))?;
+        Ok(())
+    }
+
+    /// Drops whole indices whose newest document is older than `days` days before `now_ms`.
+    /// Returns the names dropped.
+    pub fn retain_days(&self, days: u32, now_ms: i64) -> Result<Vec<String>, EngineError> {
+        let cutoff = now_ms - i64::from(days) * 86_400_000;
+        let mut dropped = Vec::new();
+        for index in self.indices() {
+            if index.stats().max_ms.is_some_and(|max| max < cutoff) {
+                self.delete_index(&index.name)?;
+                dropped.push(index.name.clone());
+            }
+        }
+        Ok(dropped)
+    }
+}
+
+/// Elasticsearch's index name rules, which also keep names safe as directory names.
+pub fn validate_index_name(name: &str) -> Result<(), EngineError> {
+    let reason = if name.is_empty() {
+        Some("must not be empty")
+    } else if name.len() > 255 {
+        Some("must be at most 255 bytes")
+    } else if name == "." || name == ".." {
+        Some("must not be '.' or '..'")
+    } else if name.starts_with(['-', '_', '+']) {
+        Some("must not start with '_', '-', or '+'")
+    } else if name.chars().any(|c| c.is_uppercase()) {
+        Some("must be lowercase")
+    } else if name.chars().any(|c| {
+        matches!(
+            c,
+            '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ' ' | ',' | '#' | ':'
+        ) || c.is_control()
+    }) {
+        Some("must not contain '\\', '/', '*', '?', '\"', '<', '>', '|', ' ', ',', '#', ':'")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(EngineError::InvalidIndexName {
+            name: name.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+//! The tantivy schema of flow documents: every field one filters or aggregates on is a fast
+//! field (addresses as IP fields, numbers as i64, strings raw), `@timestamp` at millisecond
+//! precision, `@message` full text, and `_source` stored for hits.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+
+use app::model::flow::{FieldType, META_FIELDS, RECORD_FIELDS};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, Field, IpAddrOptions, NumericOptions, Schema,
+    TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::{DateTime, TantivyDocument};
+
+use crate::ingest::document::{id_hash, FlowDoc};
+use crate::ingest::DocValue;
+
+/// `_id`: indexed for lookups, stored for hits.
+pub const ID: &str = "_id";
+/// A 64-bit digest of `_id`, read in bulk to find duplicates.
+pub const ID_HASH: &str = "_id_hash";
+/// The document as sent or built, returned by searches.
+pub const SOURCE: &str = "_source";
+/// The time field.
+pub const TIMESTAMP: &str = "@timestamp";
+
+/// A document field and how it is stored.
+#[derive(Clone, Copy, Debug)]
+pub struct SchemaField {
+    pub field: Field,
+    pub field_type: FieldType,
+}
+
+/// The schema and quick access to its fields by document name.
+#[derive(Clone, Debug)]
+pub struct FlowSchema {
+    pub schema: Schema,
+    pub id: Field,
+    pub id_hash: Field,
+    pub source: Field,
+    pub timestamp: Field,
+    fields: HashMap<&'static str, SchemaField>,
+}
+
+impl FlowSchema {
+    pub fn new() -> FlowSchema {
+        let mut builder = Schema::builder();
+        let id = builder.add_text_field(ID, STRING | STORED);
+        let id_hash = builder.add_u64_field(ID_HASH, NumericOptions::default().set_fast());
+        let source = builder.add_text_field(SOURCE, STORED);
+        let mut fields = HashMap::new();
+        let all = RECORD_FIELDS
+            .iter()
+            .map(|f| (f.name, f.field_type))
+            .chain(META_FIELDS.iter().copied());
+        for (name, field_type) in all {
+            let field = match field_type {
+                FieldType::Keyword => builder.add_text_field(name, STRING | FAST),
+                FieldType::Long => builder.add_i64_field(name, INDEXED | FAST),
+                FieldType::Ip => builder
+                    .add_ip_addr_field(name, IpAddrOptions::default().set_indexed().set_fast()),
+                FieldType::Date => builder.add_date_field(
+                    name,
+                    DateOptions::from(INDEXED)
+                        .set_fast()
+                        .set_precision(DateTimePrecision::Milliseconds),
+                ),
+                FieldType::Text => builder.add_text_field(
+                    name,
+                    TextOptions::default().set_indexing_options(
+                        TextFieldIndexing::default()
+                            .set_tokenizer("default")
+                            .set_index_option(
+                                tantivy::schema::IndexRecordOption::WithFreqsAndPositions,
+                            ),
+                    ),
+                ),
+            };
+            fields.insert(name, SchemaField { field, field_type });
+        }
+        let schema = builder.build();
+        let timestamp = fields[TIMESTAMP].field;
+        FlowSchema {
+            schema,
+            id,
+            id_hash,
+            source,
+            timestamp,
+            fields,
+        }
+    }
+
+    /// The field a document name refers to. `action.keyword` is `action`: the engine stores
+    /// strings as keywords, so the `.keyword` sub-field of a dynamic mapping is the field.
+    pub fn field(&self, name: &str) -> Option<SchemaField> {
+        let name = name.strip_suffix(".keyword").unwrap_or(name);
+        self.fields.get(name).copied()
+    }
+
+    /// All document fields, by name.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, SchemaField)> + '_ {
+        self.fields.iter().map(|(n, f)| (*n, *f))
+    }
+
+    /// The tantivy document of a flow document.
+    pub fn to_tantivy(&self, doc: &FlowDoc) -> TantivyDocument {
+        let mut out = TantivyDocument::new();
+        out.add_text(self.id, &doc.id);
+        out.add_u64(self.id_hash, id_hash(&doc.id));
+        out.add_date(
+            self.timestamp,
+            DateTime::from_timestamp_millis(doc.timestamp_ms),
+        );
+        for (name, value) in &doc.fields {
+            if let Some(field) = self.field(name) {
+                add_value(&mut out, field, value);
+            }
+        }
+        let meta = [
+            ("@message", &doc.message),
+            ("@id", &doc.event_id),
+            ("@owner", &doc.owner),
+            ("@log_group", &doc.log_group),
+            ("@log_stream", &doc.log_stream),
+        ];
+        for (name, value) in meta {
+            if let (Some(value), Some(field)) = (value, self.field(name)) {
+                out.add_text(field.field, value);
+            }
+        }
+        let source = serde_json::Value::Object(doc.source()).to_string();
+        out.add_text(self.source, source);
+        out
+    }
+}
+
+impl Default for FlowSchema {
+    fn default() -> Self {
+        FlowSchema::new()
+    }
+}
+
+/// Adds a value in the field's own type; values of another type are converted when that is
+/// lossless (a number into a keyword), and otherwise kept only in `_source`.
+fn add_value(out: &mut TantivyDocument, field: SchemaField, value: &DocValue) {
+    match (field.field_type, value) {
+        (FieldType::Long, DocValue::Int(v)) => out.add_i64(field.field, *v),
+        (FieldType::Long, DocValue::Str(s)) => {
+            if let Ok(v) = s.parse::<i64>() {
+                out.add_i64(field.field, v)
+            }
+        }
+        (FieldType::Ip, DocValue::Ip(ip)) => out.add_ip_addr(field.field, to_ipv6(*ip)),
+        (FieldType::Ip, DocValue::Str(s)) => {
+            if let Ok(ip) = s.parse::<IpAddr>() {
+                out.add_ip_addr(field.field, to_ipv6(ip))
+            }
+        }
+        (FieldType::Keyword | FieldType::Text, DocValue::Str(s)) => out.add_text(field.field, s),
+        (FieldType::Keyword | FieldType::Text, DocValue::Int(v)) => {
+            out.add_text(field.field, v.to_string())
+        }
+        (FieldType::Keyword | FieldType::Text, DocValue::Ip(ip)) => {
+            out.add_text(field.field, ip.to_string())
+        }
+        (FieldType::Date, DocValue::Int(v)) => {
+            out.add_date(field.field, DateTime::from_timestamp_millis(*v))
+        }
+        _ => {}
+    }
+}
+
+/// IP fields hold IPv6; IPv4 is stored mapped (`::ffff:a.b.c.d`).
+pub fn to_ipv6(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+/// The address as users write it: IPv4-mapped addresses shown as IPv4.
+pub fn from_ipv6(ip: Ipv6Addr) -> IpAddr {
+    match ip.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(ip),
+    }
+}

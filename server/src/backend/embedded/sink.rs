@@ -1,0 +1,101 @@
+//! The embedded engine as a [`DocSink`]: documents are batched per index, written under the
+//! index's writer, and committed on flush.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{EmbeddedEngine, FlowIndex, WriteMode, WriteResult};
+use crate::ingest::document::FlowDoc;
+use crate::ingest::{DocSink, SinkError, SinkOutcome};
+
+/// Documents buffered per index before they are handed to its writer.
+const BATCH: usize = 4096;
+
+pub struct EmbeddedSink {
+    engine: Arc<EmbeddedEngine>,
+    mode: WriteMode,
+    pending: HashMap<String, Vec<FlowDoc>>,
+    touched: HashMap<String, Arc<FlowIndex>>,
+    outcome: SinkOutcome,
+}
+
+impl EmbeddedSink {
+    pub(super) fn new(engine: Arc<EmbeddedEngine>, mode: WriteMode) -> EmbeddedSink {
+        EmbeddedSink {
+            engine,
+            mode,
+            pending: HashMap::new(),
+            touched: HashMap::new(),
+            outcome: SinkOutcome::default(),
+        }
+    }
+
+    /// Writes one index's buffered documents, returning each one's result.
+    fn write_index(
+        &mut self,
+        name: &str,
+        docs: Vec<FlowDoc>,
+    ) -> Result<Vec<WriteResult>, SinkError> {
+        let index = match self.touched.get(name) {
+            Some(index) => index.clone(),
+            None => {
+                let index = self
+                    .engine
+                    .index_or_create(name)
+                    .map_err(|e| SinkError(e.to_string()))?;
+                self.touched.insert(name.to_owned(), index.clone());
+                index
+            }
+        };
+        let results = index
+            .write(&docs, self.mode)
+            .map_err(|e| SinkError(e.to_string()))?;
+        for result in &results {
+            match result {
+                WriteResult::Created | WriteResult::Updated => self.outcome.stored += 1,
+                WriteResult::Duplicate => self.outcome.duplicates += 1,
+            }
+        }
+        Ok(results)
+    }
+
+    fn write_pending(&mut self) -> Result<(), SinkError> {
+        let pending = std::mem::take(&mut self.pending);
+        for (name, docs) in pending {
+            self.write_index(&name, docs)?;
+        }
+        Ok(())
+    }
+
+    /// Writes documents now and says what happened to each (for `_bulk` item results).
+    pub fn write_now(&mut self, docs: Vec<FlowDoc>) -> Result<Vec<WriteResult>, SinkError> {
+        let mut results = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let index = doc.index.clone();
+            results.extend(self.write_index(&index, vec![doc])?);
+        }
+        Ok(results)
+    }
+}
+
+impl DocSink for EmbeddedSink {
+    fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError> {
+        let batch = self.pending.entry(doc.index.clone()).or_default();
+        batch.push(doc);
+        if batch.len() >= BATCH {
+            let name = batch[0].index.clone();
+            let docs = self.pending.remove(&name).unwrap_or_default();
+            self.write_index(&name, docs)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<SinkOutcome, SinkError> {
+        self.write_pending()?;
+        for index in self.touched.values() {
+            index.commit().map_err(|e| SinkError(e.to_string()))?;
+        }
+        self.touched.clear();
+        Ok(std::mem::take(&mut self.outcome))
+    }
+}

@@ -1,0 +1,153 @@
+use super::*;
+use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
+
+fn lines(start: i64, count: usize, action: &str) -> String {
+    (0..count)
+        .map(|i| {
+            let t = start + i as i64 * 60;
+            format!(
+                "2 123456789012 eni-0a1 10.0.0.{} 10.0.1.1 {} 443 6 5 500 {t} {} {action} OK\n",
+                i % 250,
+                40000 + i,
+                t + 60
+            )
+        })
+        .collect()
+}
+
+fn ingest(engine: &Arc<EmbeddedEngine>, text: &str) -> IngestReport {
+    let mut sink = engine.sink(WriteMode::KeepExisting);
+    let mut report = IngestReport::default();
+    ingest_reader(
+        None,
+        text.as_bytes(),
+        &IngestOptions::default(),
+        &mut sink,
+        &mut report,
+    )
+    .unwrap();
+    report.record(sink.flush().unwrap());
+    report
+}
+
+#[test]
+fn documents_land_in_daily_indices_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    // 2020-03-06 23:00 UTC, two hours of one record a minute: crosses midnight.
+    let text = lines(1_583_535_600, 120, "ACCEPT");
+    let report = ingest(&engine, &text);
+    assert_eq!(report.accepted, 120);
+    let names: Vec<_> = engine.indices().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names, ["cwl-2020.03.06", "cwl-2020.03.07"]);
+    assert_eq!(engine.index("cwl-2020.03.06").unwrap().stats().docs, 60);
+    let stats = engine.index("cwl-2020.03.07").unwrap().stats();
+    assert_eq!(stats.docs, 60);
+    assert_eq!(stats.min_ms, Some(1_583_539_200_000));
+    engine.close_idle_writers(Duration::ZERO, 0).unwrap();
+    drop(engine);
+
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    assert_eq!(engine.indices().len(), 2);
+    assert_eq!(engine.index("cwl-2020.03.07").unwrap().stats().docs, 60);
+    // Ingesting the same data again stores nothing new, even after a restart.
+    let report = ingest(&engine, &text);
+    assert_eq!((report.accepted, report.skipped), (0, 120));
+    let report = ingest(&engine, &lines(1_583_535_600, 130, "ACCEPT"));
+    assert_eq!((report.accepted, report.skipped), (10, 120));
+}
+
+#[test]
+fn overwrite_replaces_the_document_with_the_same_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    ingest(&engine, &lines(1_583_535_600, 3, "ACCEPT"));
+    let index = engine.index("cwl-2020.03.06").unwrap();
+    let mut sink = engine.sink(WriteMode::Overwrite);
+    let mut docs = Vec::new();
+    let mut report = IngestReport::default();
+    struct Collect<'a>(&'a mut Vec<crate::ingest::document::FlowDoc>);
+    impl DocSink for Collect<'_> {
+        fn write(
+            &mut self,
+            doc: crate::ingest::document::FlowDoc,
+        ) -> Result<(), crate::ingest::SinkError> {
+            self.0.push(doc);
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<crate::ingest::SinkOutcome, crate::ingest::SinkError> {
+            Ok(Default::default())
+        }
+    }
+    let text = lines(1_583_535_600, 1, "ACCEPT");
+    ingest_reader(
+        None,
+        text.as_bytes(),
+        &IngestOptions::default(),
+        &mut Collect(&mut docs),
+        &mut report,
+    )
+    .unwrap();
+    let results = sink.write_now(docs).unwrap();
+    assert_eq!(results, [WriteResult::Updated]);
+    sink.flush().unwrap();
+    assert_eq!(index.stats().docs, 3);
+}
+
+#[test]
+fn index_expressions_resolve_like_elasticsearch() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    for name in ["cwl-2020.03.06", "cwl-2020.03.07", "other"] {
+        engine.index_or_create(name).unwrap();
+    }
+    let names = |expr: &str| -> Vec<String> {
+        engine
+            .resolve(expr)
+            .unwrap()
+            .iter()
+            .map(|i| i.name.clone())
+            .collect()
+    };
+    assert_eq!(names("cwl-*"), ["cwl-2020.03.06", "cwl-2020.03.07"]);
+    assert_eq!(names("cwl-*,-cwl-2020.03.06"), ["cwl-2020.03.07"]);
+    assert_eq!(names("other,cwl-2020.03.07"), ["other", "cwl-2020.03.07"]);
+    assert_eq!(names("_all").len(), 3);
+    assert!(names("nothing-*").is_empty());
+    assert!(matches!(
+        engine.resolve("missing"),
+        Err(EngineError::IndexNotFound(_))
+    ));
+}
+
+#[test]
+fn retention_drops_whole_old_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    ingest(&engine, &lines(1_583_535_600, 120, "REJECT"));
+    // "Now" is 2020-03-08 00:30: keeping one day (newer than 03-07 00:30) drops the 6th only.
+    let dropped = engine.retain_days(1, 1_583_627_400_000).unwrap();
+    assert_eq!(dropped, ["cwl-2020.03.06"]);
+    assert_eq!(engine.indices().len(), 1);
+    assert!(!dir.path().join("indices/cwl-2020.03.06").exists());
+}
+
+#[test]
+fn index_names_are_validated() {
+    for bad in ["", "..", "_x", "-x", "UPPER", "a/b", "a b", "a*", "a,b"] {
+        assert!(validate_index_name(bad).is_err(), "{bad:?}");
+    }
+    for good in ["cwl-2020.03.06", "vpcflow", "logs_x.1"] {
+        assert!(validate_index_name(good).is_ok(), "{good:?}");
+    }
+}
+
+#[test]
+fn wildcards() {
+    assert!(wildcard_match("cwl-*", "cwl-2020.03.06"));
+    assert!(wildcard_match("*", "x"));
+    assert!(wildcard_match("c*-2020*06", "cwl-2020.03.06"));
+    assert!(!wildcard_match("cwl-*", "xcwl-1"));
+    assert!(!wildcard_match("a*b*c", "acb"));
+    assert!(wildcard_match("abc", "abc"));
+}

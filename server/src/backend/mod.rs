@@ -1,0 +1,160 @@
+//! Search backends behind one trait: the embedded engine, or the user's Elasticsearch /
+//! OpenSearch cluster. Both take Elasticsearch request bodies and answer Elasticsearch
+//! responses, so everything above them is the same.
+
+pub mod embedded;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ingest::DocSink;
+
+/// Which kind of backend serves searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    Embedded,
+    Elasticsearch,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Embedded => "embedded",
+            BackendKind::Elasticsearch => "elasticsearch",
+        }
+    }
+}
+
+/// What `GET /` of a cluster says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// `7.10.2`, `2.11.0`, …
+    pub version: String,
+    /// `elasticsearch` or `opensearch`.
+    pub distribution: String,
+}
+
+/// One search of a multi-search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub index: String,
+    pub body: Value,
+}
+
+/// A field as `_field_caps` describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldCaps {
+    pub name: String,
+    /// The Elasticsearch type name (`keyword`, `long`, `ip`, `date`, `text`, …).
+    pub field_type: String,
+    pub searchable: bool,
+    pub aggregatable: bool,
+}
+
+/// An index and its size, for `_cat/indices` and the management pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexSummary {
+    pub name: String,
+    pub docs: u64,
+}
+
+/// Why a backend could not answer. Client errors carry Elasticsearch's error type and reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    /// The request is malformed or asks for something unsupported (HTTP 400).
+    #[error("{reason}")]
+    BadRequest { kind: String, reason: String },
+    #[error("no such index [{0}]")]
+    IndexNotFound(String),
+    /// The cluster answered with an error: passed on with its status.
+    #[error("the cluster answered {status}: {reason}")]
+    Cluster {
+        status: u16,
+        kind: String,
+        reason: String,
+    },
+    /// The cluster cannot be reached.
+    #[error("cannot reach the cluster: {0}")]
+    Unavailable(String),
+    #[error("the search took longer than {0} ms")]
+    Timeout(u64),
+    /// A resource limit was hit (too many buckets, say): a 400 in Elasticsearch too.
+    #[error("{0}")]
+    Limit(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl BackendError {
+    pub fn bad_request(kind: &str, reason: impl Into<String>) -> BackendError {
+        BackendError::BadRequest {
+            kind: kind.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            BackendError::BadRequest { .. } | BackendError::Limit(_) => 400,
+            BackendError::IndexNotFound(_) => 404,
+            BackendError::Cluster { status, .. } => *status,
+            BackendError::Unavailable(_) => 502,
+            BackendError::Timeout(_) => 504,
+            BackendError::Internal(_) => 500,
+        }
+    }
+
+    /// The Elasticsearch error type.
+    pub fn kind(&self) -> &str {
+        match self {
+            BackendError::BadRequest { kind, .. } | BackendError::Cluster { kind, .. } => kind,
+            BackendError::IndexNotFound(_) => "index_not_found_exception",
+            BackendError::Unavailable(_) => "cluster_unavailable",
+            BackendError::Timeout(_) => "search_timeout",
+            BackendError::Limit(_) => "too_many_buckets_exception",
+            BackendError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Elasticsearch's error body for this error.
+    pub fn to_es_body(&self) -> Value {
+        serde_json::json!({
+            "error": {
+                "root_cause": [{ "type": self.kind(), "reason": self.to_string() }],
+                "type": self.kind(),
+                "reason": self.to_string(),
+            },
+            "status": self.status(),
+        })
+    }
+}
+
+/// A search backend.
+#[async_trait]
+pub trait SearchBackend: Send + Sync + 'static {
+    fn kind(&self) -> BackendKind;
+
+    /// The cluster's version (the embedded engine answers as the Elasticsearch it emulates).
+    async fn info(&self) -> Result<ClusterInfo, BackendError>;
+
+    /// One search: an Elasticsearch request body in, the Elasticsearch response out.
+    async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError>;
+
+    /// Several searches; each answers on its own, so one failure does not fail the others.
+    async fn msearch(
+        &self,
+        searches: Vec<SearchRequest>,
+    ) -> Result<Vec<Result<Value, BackendError>>, BackendError>;
+
+    /// The fields of the indices an expression names.
+    async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError>;
+
+    /// The indices, with document counts.
+    async fn indices(&self) -> Result<Vec<IndexSummary>, BackendError>;
+
+    /// A sink that stores ingested flow documents in this backend.
+    fn ingest_sink(&self) -> Box<dyn DocSink + Send>;
+}

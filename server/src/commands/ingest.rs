@@ -1,0 +1,128 @@
+//! `flowdash ingest`: inputs into the data dir, or to a running server with `--to`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::runtime::Handle;
+
+use super::progress::{Counting, Progress};
+use crate::backend::embedded::{EmbeddedEngine, WriteMode};
+use crate::cli::IngestArgs;
+use crate::ingest::format::RecordFormat;
+use crate::ingest::remote::RemoteIngest;
+use crate::ingest::sources::{expand, Input};
+use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
+
+/// Commit at least this often during a long ingest, so a crash loses little.
+const COMMIT_EVERY_RECORDS: u64 = 2_000_000;
+
+pub fn run(args: IngestArgs, runtime: &Handle) -> anyhow::Result<ExitCode> {
+    let format = args
+        .format
+        .as_deref()
+        .map(RecordFormat::parse_format_string)
+        .transpose()
+        .context("--format")?;
+    let options = IngestOptions {
+        format,
+        ..IngestOptions::default()
+    };
+    let inputs = expand(&args.paths)?;
+    let total: Option<u64> = inputs.iter().map(Input::size).sum();
+    let progress = Progress::new(total);
+    let started = Instant::now();
+    let report = match &args.to {
+        Some(url) => send(url, &inputs, &options, runtime, &progress)?,
+        None => store(&args, &inputs, &options, &progress)?,
+    };
+    progress.finish();
+    let elapsed = started.elapsed();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    print_summary(&report, elapsed);
+    Ok(if report.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn store(
+    args: &IngestArgs,
+    inputs: &[Input],
+    options: &IngestOptions,
+    progress: &Progress,
+) -> anyhow::Result<IngestReport> {
+    let engine = Arc::new(EmbeddedEngine::open(&args.data.data_dir)?);
+    let mut sink = Counting {
+        inner: engine.sink(WriteMode::KeepExisting),
+        progress: progress.clone(),
+    };
+    let mut report = IngestReport::default();
+    let mut committed_at = 0;
+    for input in inputs {
+        let name = input.name();
+        let reader = input.open().with_context(|| name.clone())?;
+        let reader = progress.bar.wrap_read(reader);
+        ingest_reader(Some(&name), reader, options, &mut sink, &mut report)?;
+        if progress.records() - committed_at >= COMMIT_EVERY_RECORDS {
+            report.record(sink.flush()?);
+            committed_at = progress.records();
+        }
+    }
+    report.record(sink.flush()?);
+    progress.bar.set_message("merging segments");
+    engine.close_idle_writers(Duration::ZERO, 0)?;
+    if let Some(days) = args.retain_days {
+        let dropped = engine.retain_days(days, chrono::Utc::now().timestamp_millis())?;
+        if !dropped.is_empty() {
+            tracing::info!(?dropped, "dropped indices older than {days} days");
+        }
+    }
+    Ok(report)
+}
+
+fn send(
+    url: &str,
+    inputs: &[Input],
+    options: &IngestOptions,
+    runtime: &Handle,
+    progress: &Progress,
+) -> anyhow::Result<IngestReport> {
+    let remote = RemoteIngest::new(url)?;
+    let mut report = IngestReport::default();
+    for input in inputs {
+        let name = input.name();
+        let reader = progress
+            .bar
+            .wrap_read(input.open().with_context(|| name.clone())?);
+        remote.send(runtime, &name, reader, options, &mut report, &|lines| {
+            progress.add_records(lines)
+        })?;
+    }
+    Ok(report)
+}
+
+fn print_summary(report: &IngestReport, elapsed: Duration) {
+    let seconds = elapsed.as_secs_f64().max(1e-3);
+    let records = report.accepted + report.rejected + report.skipped;
+    eprintln!(
+        "ingested {} records in {:.1}s ({:.0} records/s): {} accepted, {} rejected, {} skipped (already stored or control messages)",
+        records,
+        seconds,
+        records as f64 / seconds,
+        report.accepted,
+        report.rejected,
+        report.skipped
+    );
+    for error in &report.errors {
+        let source = error.source.as_deref().unwrap_or("input");
+        eprintln!("  {source}:{}: {}", error.line, error.reason);
+    }
+    if report.errors_not_listed > 0 {
+        eprintln!("  ... and {} more rejected lines", report.errors_not_listed);
+    }
+}

@@ -1,0 +1,370 @@
+//! Flow documents in the shape the AWS `LogsToElasticsearch` Lambda writes to `cwl-YYYY.MM.DD`:
+//! underscore field names, `@timestamp` (the flow start), `@message` (the raw line), `@id`,
+//! `@owner`, `@log_group`, `@log_stream`, plus the derived `protocol_name`.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use app::model::flow::{document_field_type, protocol_name, FieldType};
+use chrono::{DateTime, Datelike, Utc};
+use serde_json::{Map, Value as Json};
+
+use super::format::RecordFormat;
+use super::parse::{parse_value, Value};
+
+/// A typed field value of a stored document.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DocValue {
+    Int(i64),
+    Ip(IpAddr),
+    Str(String),
+}
+
+/// One document, ready for any sink (the embedded engine, an Elasticsearch cluster).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowDoc {
+    /// `_id`: the CloudWatch event id, else a hash of the record format and the line, so the
+    /// same data ingested twice is stored once.
+    pub id: String,
+    /// `_index`: `cwl-YYYY.MM.DD` by the UTC date of `@timestamp` unless the sender chose one.
+    pub index: String,
+    /// `@timestamp` in epoch milliseconds.
+    pub timestamp_ms: i64,
+    /// Record fields (and derived ones) by document name; absent values are left out.
+    pub fields: Vec<(Cow<'static, str>, DocValue)>,
+    /// `@message`, `@id`, `@owner`, `@log_group`, `@log_stream`.
+    pub message: Option<String>,
+    pub event_id: Option<String>,
+    pub owner: Option<String>,
+    pub log_group: Option<String>,
+    pub log_stream: Option<String>,
+    /// The `_source` a client sent (through `_bulk`), returned verbatim by searches.
+    pub original_source: Option<Map<String, Json>>,
+}
+
+/// Where a record came from, as far as it is known.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventContext<'a> {
+    /// The CloudWatch Logs event id.
+    pub event_id: Option<&'a str>,
+    /// The CloudWatch Logs event timestamp (epoch ms): the record's start.
+    pub timestamp_ms: Option<i64>,
+    pub owner: Option<&'a str>,
+    pub log_group: Option<&'a str>,
+    pub log_stream: Option<&'a str>,
+}
+
+/// Why a record cannot become a document.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DocError {
+    #[error(
+        "the record has no time: neither `start` nor `end` is set and there is no event timestamp"
+    )]
+    NoTime,
+    #[error("time {0} is out of range")]
+    TimeOutOfRange(i64),
+    #[error("field `{field}`: {reason}")]
+    BadField { field: String, reason: String },
+}
+
+/// The daily index of a moment, as the Lambda names it: `cwl-2020.03.06`.
+pub fn daily_index(timestamp_ms: i64) -> Result<String, DocError> {
+    let time = DateTime::<Utc>::from_timestamp_millis(timestamp_ms)
+        .ok_or(DocError::TimeOutOfRange(timestamp_ms))?;
+    Ok(format!(
+        "cwl-{:04}.{:02}.{:02}",
+        time.year(),
+        time.month(),
+        time.day()
+    ))
+}
+
+/// The `_id` of a record that has no CloudWatch event id.
+pub fn record_id(format: &RecordFormat, line: &str) -> String {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(format.header().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(line.trim_end().as_bytes());
+    format!("{:032x}", hasher.digest128())
+}
+
+/// A 64-bit digest of an `_id`, kept as a fast field to find duplicates quickly.
+pub fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+impl FlowDoc {
+    /// Builds the document of a parsed record.
+    pub fn from_record(
+        format: &RecordFormat,
+        values: &[Value<'_>],
+        line: &str,
+        context: &EventContext<'_>,
+    ) -> Result<FlowDoc, DocError> {
+        let mut fields = Vec::with_capacity(values.len() + 1);
+        for (column, value) in format.columns().iter().zip(values) {
+            let name: Cow<'static, str> = match column {
+                super::format::Column::Known(field) => Cow::Borrowed(field.name),
+                super::format::Column::Unknown(name) => Cow::Owned(name.clone()),
+            };
+            if let Some(value) = owned(value) {
+                fields.push((name, value));
+            }
+        }
+        let int_at = |position: Option<usize>| match position.map(|p| values[p]) {
+            Some(Value::Int(v)) => Some(v),
+            _ => None,
+        };
+        let positions = format.positions;
+        if let Some(name) = int_at(positions.protocol).and_then(protocol_name) {
+            fields.push((
+                Cow::Borrowed("protocol_name"),
+                DocValue::Str(name.to_owned()),
+            ));
+        }
+        let timestamp_ms = match context.timestamp_ms {
+            Some(ms) => ms,
+            None => int_at(positions.start)
+                .or_else(|| int_at(positions.end))
+                .ok_or(DocError::NoTime)?
+                .checked_mul(1000)
+                .ok_or(DocError::NoTime)?,
+        };
+        let id = match context.event_id {
+            Some(id) => id.to_owned(),
+            None => record_id(format, line),
+        };
+        Ok(FlowDoc {
+            index: daily_index(timestamp_ms)?,
+            id,
+            timestamp_ms,
+            fields,
+            message: Some(line.trim_end().to_owned()),
+            event_id: context.event_id.map(str::to_owned),
+            owner: context.owner.map(str::to_owned),
+            log_group: context.log_group.map(str::to_owned),
+            log_stream: context.log_stream.map(str::to_owned),
+            original_source: None,
+        })
+    }
+
+    /// Builds the document of a CloudWatch event whose subscription filter extracted the fields
+    /// (`extractedFields`: underscore names to string values).
+    pub fn from_extracted_fields(
+        extracted: &Map<String, Json>,
+        message: &str,
+        context: &EventContext<'_>,
+    ) -> Result<FlowDoc, DocError> {
+        let mut fields = Vec::with_capacity(extracted.len() + 1);
+        let mut start = None;
+        let mut protocol = None;
+        for (name, raw) in extracted {
+            let text = match raw {
+                Json::String(s) => Cow::Borrowed(s.as_str()),
+                Json::Null => continue,
+                other => Cow::Owned(other.to_string()),
+            };
+            // The Lambda drops empty values too.
+            if text.is_empty() {
+                continue;
+            }
+            let field_type = document_field_type(name).unwrap_or(FieldType::Keyword);
+            let value = parse_value(field_type, &text).ok_or_else(|| DocError::BadField {
+                field: name.clone(),
+                reason: format!("`{text}` is not a valid {}", field_type.es_type()),
+            })?;
+            if let Some(value) = owned(&value) {
+                match (name.as_str(), &value) {
+                    ("start", DocValue::Int(v)) => start = Some(*v),
+                    ("protocol", DocValue::Int(v)) => protocol = Some(*v),
+                    _ => {}
+                }
+                fields.push((intern(name), value));
+            }
+        }
+        if let Some(name) = protocol.and_then(protocol_name) {
+            fields.push((
+                Cow::Borrowed("protocol_name"),
+                DocValue::Str(name.to_owned()),
+            ));
+        }
+        let timestamp_ms = context
+            .timestamp_ms
+            .or_else(|| start.and_then(|s| s.checked_mul(1000)))
+            .ok_or(DocError::NoTime)?;
+        let id = match context.event_id {
+            Some(id) => id.to_owned(),
+            None => {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                hasher.update(message.as_bytes());
+                format!("{:032x}", hasher.digest128())
+            }
+        };
+        Ok(FlowDoc {
+            index: daily_index(timestamp_ms)?,
+            id,
+            timestamp_ms,
+            fields,
+            message: Some(message.to_owned()),
+            event_id: context.event_id.map(str::to_owned),
+            owner: context.owner.map(str::to_owned),
+            log_group: context.log_group.map(str::to_owned),
+            log_stream: context.log_stream.map(str::to_owned),
+            original_source: None,
+        })
+    }
+
+    /// The value of a field, if set.
+    pub fn get(&self, name: &str) -> Option<&DocValue> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The document as Elasticsearch stores it (`_source`).
+    pub fn source(&self) -> Map<String, Json> {
+        if let Some(source) = &self.original_source {
+            return source.clone();
+        }
+        let mut source = Map::with_capacity(self.fields.len() + 6);
+        for (name, value) in &self.fields {
+            let json = match value {
+                DocValue::Int(v) => Json::from(*v),
+                DocValue::Ip(ip) => Json::String(ip.to_string()),
+                DocValue::Str(s) => Json::String(s.clone()),
+            };
+            source.insert(name.to_string(), json);
+        }
+        let mut put = |key: &str, value: &Option<String>| {
+            if let Some(value) = value {
+                source.insert(key.to_owned(), Json::String(value.clone()));
+            }
+        };
+        put("@id", &self.event_id);
+        put(
+            "@timestamp",
+            &DateTime::<Utc>::from_timestamp_millis(self.timestamp_ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
+        put("@message", &self.message);
+        put("@owner", &self.owner);
+        put("@log_group", &self.log_group);
+        put("@log_stream", &self.log_stream);
+        source
+    }
+}
+
+fn owned(value: &Value<'_>) -> Option<DocValue> {
+    match value {
+        Value::Absent => None,
+        Value::Int(v) => Some(DocValue::Int(*v)),
+        Value::Ip(ip) => Some(DocValue::Ip(*ip)),
+        Value::Str(s) => Some(DocValue::Str((*s).to_owned())),
+    }
+}
+
+/// The static name of a known field, so documents do not carry a copy of every name.
+fn intern(name: &str) -> Cow<'static, str> {
+    match app::model::flow::record_field(name) {
+        Some(field) if field.name == name => Cow::Borrowed(field.name),
+        _ => Cow::Owned(name.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::parse::parse_record;
+
+    const LINE: &str = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
+
+    fn doc(line: &str, context: &EventContext<'_>) -> FlowDoc {
+        let format = RecordFormat::default_v2();
+        let mut values = Vec::new();
+        parse_record(&format, line, &mut values).unwrap();
+        FlowDoc::from_record(&format, &values, line, context).unwrap()
+    }
+
+    #[test]
+    fn file_records_are_indexed_by_their_start() {
+        let doc = doc(LINE, &EventContext::default());
+        assert_eq!(doc.timestamp_ms, 1_418_530_010_000);
+        assert_eq!(doc.index, "cwl-2014.12.14");
+        assert_eq!(doc.id.len(), 32);
+        let source = doc.source();
+        assert_eq!(source["account_id"], "123456789010");
+        assert_eq!(source["dstport"], 22);
+        assert_eq!(source["srcaddr"], "172.31.16.139");
+        assert_eq!(source["protocol_name"], "TCP");
+        assert_eq!(source["@timestamp"], "2014-12-14T04:06:50.000Z");
+        assert_eq!(source["@message"], LINE);
+        assert!(!source.contains_key("@log_group"));
+    }
+
+    #[test]
+    fn ids_are_deterministic() {
+        let a = doc(LINE, &EventContext::default());
+        let b = doc(&format!("{LINE}\n"), &EventContext::default());
+        assert_eq!(a.id, b.id);
+        let other = doc(&LINE.replace("20641", "20642"), &EventContext::default());
+        assert_ne!(a.id, other.id);
+    }
+
+    #[test]
+    fn cloudwatch_events_keep_their_id_and_timestamp() {
+        let context = EventContext {
+            event_id: Some("31953106606966983378809025079804211143289615424298221568"),
+            timestamp_ms: Some(1_418_530_010_123),
+            owner: Some("123456789010"),
+            log_group: Some("vpc-flow-logs"),
+            log_stream: Some("eni-1235b8ca123456789-all"),
+        };
+        let doc = doc(LINE, &context);
+        assert_eq!(
+            doc.id,
+            "31953106606966983378809025079804211143289615424298221568"
+        );
+        let source = doc.source();
+        assert_eq!(source["@timestamp"], "2014-12-14T04:06:50.123Z");
+        assert_eq!(source["@log_group"], "vpc-flow-logs");
+        assert_eq!(source["@id"], doc.id.as_str());
+    }
+
+    #[test]
+    fn nodata_records_keep_their_status_without_traffic() {
+        let doc = doc(
+            "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA",
+            &EventContext::default(),
+        );
+        assert_eq!(doc.get("log_status"), Some(&DocValue::Str("NODATA".into())));
+        assert_eq!(doc.get("srcaddr"), None);
+        assert_eq!(doc.get("action"), None);
+        assert_eq!(doc.index, "cwl-2015.05.10");
+    }
+
+    #[test]
+    fn extracted_fields_are_typed() {
+        let extracted: Map<String, Json> = serde_json::from_str(
+            r#"{"version":"2","account_id":"012345678901","interface_id":"eni-1","srcaddr":"10.0.0.1",
+                "dstaddr":"10.0.0.2","srcport":"443","dstport":"51000","protocol":"6","packets":"3",
+                "bytes":"180","start":"1583471220","end":"1583471280","action":"ACCEPT","log_status":"OK"}"#,
+        )
+        .unwrap();
+        let doc = FlowDoc::from_extracted_fields(
+            &extracted,
+            "2 012345678901 eni-1 10.0.0.1 10.0.0.2 443 51000 6 3 180 1583471220 1583471280 ACCEPT OK",
+            &EventContext { timestamp_ms: Some(1_583_471_220_000), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(
+            doc.get("account_id"),
+            Some(&DocValue::Str("012345678901".into()))
+        );
+        assert_eq!(doc.get("srcport"), Some(&DocValue::Int(443)));
+        assert_eq!(doc.get("protocol_name"), Some(&DocValue::Str("TCP".into())));
+        assert_eq!(doc.index, "cwl-2020.03.06");
+        let bad: Map<String, Json> = serde_json::from_str(r#"{"srcport":"http"}"#).unwrap();
+        assert!(matches!(
+            FlowDoc::from_extracted_fields(&bad, "x", &EventContext::default()),
+            Err(DocError::BadField { .. })
+        ));
+    }
+}
