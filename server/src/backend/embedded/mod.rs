@@ -40,6 +40,8 @@ pub struct EmbeddedEngine {
     indices: RwLock<BTreeMap<String, Arc<FlowIndex>>>,
     /// When the directory was last listed: other processes may create indices.
     last_scan: RwLock<Instant>,
+    /// Searches run their segments on these threads.
+    executor: tantivy::Executor,
 }
 
 /// How often the index directory is listed again for indices another process created.
@@ -55,6 +57,7 @@ impl EmbeddedEngine {
             schema: Arc::new(FlowSchema::new()),
             indices: RwLock::new(BTreeMap::new()),
             last_scan: RwLock::new(Instant::now()),
+            executor: search_executor()?,
         };
         engine.scan()?;
         Ok(engine)
@@ -62,6 +65,11 @@ impl EmbeddedEngine {
 
     pub fn schema(&self) -> &FlowSchema {
         &self.schema
+    }
+
+    /// The threads searches use.
+    pub fn executor(&self) -> &tantivy::Executor {
+        &self.executor
     }
 
     /// Opens every index in the directory that is not open yet.
@@ -225,6 +233,18 @@ impl EmbeddedEngine {
         }
         Ok(dropped)
     }
+}
+
+/// One search thread per core: segments of an index are searched in parallel.
+fn search_executor() -> Result<tantivy::Executor, EngineError> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if threads <= 1 {
+        return Ok(tantivy::Executor::single_thread());
+    }
+    Ok(tantivy::Executor::multi_thread(
+        threads,
+        "flowdash-search-",
+    )?)
 }
 
 /// Elasticsearch's index name rules, which also keep names safe as directory names.

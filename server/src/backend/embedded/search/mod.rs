@@ -1,20 +1,103 @@
-//! Executing Elasticsearch search requests on the embedded engine.
+//! Executing Elasticsearch search requests on the embedded engine: parse and check the
+//! request, pick the indices whose time span can match, collect in one pass per index
+//! (count, aggregations, top hits), merge, and answer in Elasticsearch's format.
 
-use serde_json::Value;
+pub mod aggs;
+pub mod columns;
+pub mod datemath;
+pub mod hits;
+pub mod lucene;
+pub mod query;
 
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value as Json};
+use tantivy::query::EnableScoring;
+use tantivy::Searcher;
+
+use self::aggs::collect::{empty_intermediate, FlowCollector};
+use self::aggs::intermediate::merge_all;
+use self::aggs::render::{render_aggs, RenderContext};
+use self::aggs::request::{parse_aggs, AggRequest};
+use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};
+use self::query::{compile, parse_query, time_bounds, Query, QueryContext};
 use super::{EmbeddedEngine, EngineError};
 use crate::backend::BackendError;
 
-/// Runs one search on the indices `index` names.
-pub fn search(
-    _engine: &EmbeddedEngine,
-    _index: &str,
-    _body: &Value,
-) -> Result<Value, BackendError> {
-    Err(BackendError::bad_request(
-        "illegal_argument_exception",
-        "search is not implemented yet",
-    ))
+/// Elasticsearch's `index.max_result_window`.
+pub const MAX_RESULT_WINDOW: usize = 10_000;
+
+/// Why a search cannot be answered. Client errors keep Elasticsearch's error types.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum SearchError {
+    /// The request does not parse (`parsing_exception`).
+    #[error("{0}")]
+    Parsing(String),
+    /// The request parses but asks for something impossible (`illegal_argument_exception`).
+    #[error("{0}")]
+    Illegal(String),
+    /// Valid Elasticsearch that the embedded engine does not implement.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(
+        "Trying to create too many buckets. Must be less than or equal to: [{}].",
+        aggs::request::MAX_BUCKETS
+    )]
+    TooManyBuckets,
+    #[error("no such index [{0}]")]
+    IndexNotFound(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl SearchError {
+    pub fn parsing(reason: impl Into<String>) -> SearchError {
+        SearchError::Parsing(reason.into())
+    }
+    pub fn illegal(reason: impl Into<String>) -> SearchError {
+        SearchError::Illegal(reason.into())
+    }
+    pub fn unsupported(reason: impl Into<String>) -> SearchError {
+        SearchError::Unsupported(reason.into())
+    }
+
+    /// A form that survives tantivy's collector error type.
+    pub(crate) fn to_wire(&self) -> Json {
+        json!({ "flowdash_search_error": self })
+    }
+
+    fn from_tantivy(error: tantivy::TantivyError) -> SearchError {
+        if let tantivy::TantivyError::InvalidArgument(text) = &error {
+            if let Ok(wire) = serde_json::from_str::<Json>(text) {
+                if let Some(inner) = wire.get("flowdash_search_error") {
+                    if let Ok(error) = serde_json::from_value(inner.clone()) {
+                        return error;
+                    }
+                }
+            }
+        }
+        SearchError::Internal(error.to_string())
+    }
+}
+
+impl From<SearchError> for BackendError {
+    fn from(error: SearchError) -> BackendError {
+        match error {
+            SearchError::Parsing(reason) => BackendError::bad_request("parsing_exception", reason),
+            SearchError::Illegal(reason) => {
+                BackendError::bad_request("illegal_argument_exception", reason)
+            }
+            SearchError::Unsupported(reason) => {
+                BackendError::bad_request("unsupported_by_embedded_engine", reason)
+            }
+            SearchError::TooManyBuckets => BackendError::Limit(error.to_string()),
+            SearchError::IndexNotFound(name) => BackendError::IndexNotFound(name),
+            SearchError::Internal(reason) => BackendError::Internal(reason),
+        }
+    }
 }
 
 /// Maps engine errors to backend errors.
@@ -27,3 +110,240 @@ pub fn engine_error(error: EngineError) -> BackendError {
         other => BackendError::Internal(other.to_string()),
     }
 }
+
+/// `track_total_hits`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum TrackTotalHits {
+    Off,
+    UpTo(u64),
+    Exact,
+}
+
+/// A parsed search body.
+pub struct SearchBody {
+    pub query: Query,
+    pub aggs: Vec<AggRequest>,
+    pub size: usize,
+    pub from: usize,
+    pub sort: SortSpec,
+    pub source: SourceFilter,
+    track_total_hits: TrackTotalHits,
+    pub docvalue_fields: Vec<String>,
+}
+
+impl SearchBody {
+    pub fn parse(body: &Json, context: &QueryContext<'_>) -> Result<SearchBody, SearchError> {
+        let empty = Map::new();
+        let object = match body {
+            Json::Object(o) => o,
+            Json::Null => &empty,
+            _ => return Err(SearchError::parsing("the search body must be an object")),
+        };
+        let mut parsed = SearchBody {
+            query: Query::MatchAll,
+            aggs: Vec::new(),
+            size: 10,
+            from: 0,
+            sort: SortSpec::default(),
+            source: SourceFilter::default(),
+            track_total_hits: TrackTotalHits::UpTo(10_000),
+            docvalue_fields: Vec::new(),
+        };
+        let count = |key: &str, value: &Json| {
+            value.as_u64().map(|v| v as usize).ok_or_else(|| {
+                SearchError::parsing(format!("[{key}] must be a non-negative integer"))
+            })
+        };
+        for (key, value) in object {
+            match key.as_str() {
+                "query" => parsed.query = parse_query(value)?,
+                "aggs" | "aggregations" => parsed.aggs = parse_aggs(value, context)?,
+                "size" => parsed.size = count(key, value)?,
+                "from" => parsed.from = count(key, value)?,
+                "sort" => parsed.sort = parse_sort(value, context.schema)?,
+                "_source" => parsed.source = parse_source_filter(value)?,
+                "track_total_hits" => {
+                    parsed.track_total_hits = match value {
+                        Json::Bool(true) => TrackTotalHits::Exact,
+                        Json::Bool(false) => TrackTotalHits::Off,
+                        Json::Number(n) => match n.as_i64() {
+                            Some(-1) => TrackTotalHits::Exact,
+                            Some(v) if v >= 0 => TrackTotalHits::UpTo(v as u64),
+                            _ => return Err(SearchError::parsing(
+                                "[track_total_hits] must be a boolean or a non-negative integer",
+                            )),
+                        },
+                        _ => {
+                            return Err(SearchError::parsing(
+                                "[track_total_hits] must be a boolean or an integer",
+                            ))
+                        }
+                    }
+                }
+                "docvalue_fields" => {
+                    let fields = value.as_array().ok_or_else(|| {
+                        SearchError::parsing("[docvalue_fields] must be an array")
+                    })?;
+                    parsed.docvalue_fields = fields
+                        .iter()
+                        .filter_map(|f| {
+                            f.as_str()
+                                .or_else(|| f.get("field").and_then(Json::as_str))
+                                .map(str::to_owned)
+                        })
+                        .collect();
+                }
+                "script_fields" if value.as_object().is_some_and(Map::is_empty) => {}
+                // Presentation-only options that change no number in the answer.
+                "stored_fields"
+                | "highlight"
+                | "version"
+                | "timeout"
+                | "seq_no_primary_term"
+                | "explain"
+                | "track_scores" => {}
+                "profile" if value == &Json::Bool(false) => {}
+                other => {
+                    return Err(SearchError::unsupported(format!(
+                        "search option [{other}] is not supported by the embedded engine"
+                    )))
+                }
+            }
+        }
+        if parsed.from + parsed.size > MAX_RESULT_WINDOW {
+            return Err(SearchError::illegal(format!(
+                "Result window is too large, from + size must be less than or equal to: [{MAX_RESULT_WINDOW}] but was [{}].",
+                parsed.from + parsed.size
+            )));
+        }
+        Ok(parsed)
+    }
+}
+
+/// Runs one search on the indices `index` names, at the current time.
+pub fn search(engine: &EmbeddedEngine, index: &str, body: &Json) -> Result<Json, BackendError> {
+    search_at(engine, index, body, chrono::Utc::now().timestamp_millis())
+}
+
+/// Runs one search, with `now` fixed (date math is relative to it).
+pub fn search_at(
+    engine: &EmbeddedEngine,
+    index: &str,
+    body: &Json,
+    now_ms: i64,
+) -> Result<Json, BackendError> {
+    let started = Instant::now();
+    let schema = Arc::new(engine.schema().clone());
+    let context = QueryContext {
+        schema: &schema,
+        now_ms,
+    };
+    let request = SearchBody::parse(body, &context)?;
+    let resolved = engine.resolve(index).map_err(engine_error)?;
+    let (low, high) = time_bounds(&request.query, &context);
+    let selected: Vec<_> = resolved
+        .iter()
+        .filter(|i| i.stats().overlaps(low, high))
+        .cloned()
+        .collect();
+    let skipped = resolved.len() - selected.len();
+    let query = compile(&request.query, &context)?;
+    let keep = request.from + request.size;
+    let aggs = Arc::new(request.aggs);
+    let searchers: Vec<(String, Searcher)> = selected
+        .iter()
+        .map(|i| (i.name.clone(), i.searcher()))
+        .collect();
+
+    let mut total = 0u64;
+    let mut agg_parts = Vec::with_capacity(searchers.len());
+    let mut top = TopN::new(keep);
+    for (position, (_, searcher)) in searchers.iter().enumerate() {
+        let collector = FlowCollector {
+            aggs: aggs.clone(),
+            schema: schema.clone(),
+            hits: (keep > 0).then(|| (keep, request.sort.clone())),
+            index: position as u32,
+        };
+        let scoring = if tantivy::collector::Collector::requires_scoring(&collector) {
+            EnableScoring::enabled_from_searcher(searcher)
+        } else {
+            EnableScoring::disabled_from_searcher(searcher)
+        };
+        let fruit = searcher
+            .search_with_executor(query.as_ref(), &collector, engine.executor(), scoring)
+            .map_err(SearchError::from_tantivy)?;
+        total += fruit.total;
+        agg_parts.push(fruit.aggs);
+        for (key, address) in fruit.hits {
+            top.push(key, address);
+        }
+    }
+
+    let renderer = HitRenderer {
+        searchers: &searchers,
+        schema: &schema,
+    };
+    let hits = top
+        .into_sorted()
+        .into_iter()
+        .skip(request.from)
+        .map(|(key, address)| {
+            renderer.render(
+                address,
+                &key,
+                &request.sort,
+                &request.source,
+                &request.docvalue_fields,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_score = if request.sort.explicit() {
+        Json::Null
+    } else {
+        hits.iter()
+            .filter_map(|h| h.get("_score").and_then(Json::as_f64))
+            .reduce(f64::max)
+            .map_or(Json::Null, |s| json!(s))
+    };
+    let mut hits_object = Map::new();
+    match request.track_total_hits {
+        TrackTotalHits::Off => {}
+        TrackTotalHits::Exact => {
+            hits_object.insert("total".into(), json!({ "value": total, "relation": "eq" }));
+        }
+        TrackTotalHits::UpTo(limit) if total > limit => {
+            hits_object.insert("total".into(), json!({ "value": limit, "relation": "gte" }));
+        }
+        TrackTotalHits::UpTo(_) => {
+            hits_object.insert("total".into(), json!({ "value": total, "relation": "eq" }));
+        }
+    }
+    hits_object.insert("max_score".into(), max_score);
+    hits_object.insert("hits".into(), Json::Array(hits));
+
+    let mut response = Map::new();
+    response.insert("took".into(), json!(started.elapsed().as_millis() as u64));
+    response.insert("timed_out".into(), json!(false));
+    response.insert(
+        "_shards".into(),
+        json!({ "total": resolved.len(), "successful": resolved.len(), "skipped": skipped, "failed": 0 }),
+    );
+    response.insert("hits".into(), Json::Object(hits_object));
+    if !aggs.is_empty() {
+        let results =
+            merge_all(agg_parts).unwrap_or_else(|| aggs.iter().map(empty_intermediate).collect());
+        let render_context = RenderContext {
+            hits: &renderer,
+            buckets: Cell::new(0),
+        };
+        response.insert(
+            "aggregations".into(),
+            Json::Object(render_aggs(&aggs, &results, &render_context)?),
+        );
+    }
+    Ok(Json::Object(response))
+}
+
+#[cfg(test)]
+mod tests;

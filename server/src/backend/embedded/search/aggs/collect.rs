@@ -1,0 +1,751 @@
+//! Collection: per segment, every matching document walks the aggregation tree once; bucket
+//! keys are segment-local (term ordinals) until harvest turns them into values.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::EnableScoring;
+use tantivy::BitSet;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use super::super::columns::Accessor;
+use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
+use super::super::SearchError;
+use super::intermediate::{BucketKey, HitAddress, IAgg, IBucket, IMetric, ITopHits, Stats};
+use super::request::{AggKind, AggRequest, Interval, MetricKind, RangeFlavor, MAX_BUCKETS};
+use crate::backend::embedded::schema::FlowSchema;
+
+/// What one search of one index collects: the match count, aggregations and top hits.
+pub struct FlowCollector {
+    pub aggs: Arc<Vec<AggRequest>>,
+    pub schema: Arc<FlowSchema>,
+    /// Hits to keep (`from + size`), and how they are sorted.
+    pub hits: Option<(usize, SortSpec)>,
+    /// The position of the searched index among all searched, for hit addresses.
+    pub index: u32,
+}
+
+/// The result of [`FlowCollector`] over one index.
+#[derive(Debug, Default)]
+pub struct FlowFruit {
+    pub total: u64,
+    pub aggs: Vec<IAgg>,
+    pub hits: Vec<(super::super::hits::SortKey, HitAddress)>,
+}
+
+impl Collector for FlowCollector {
+    type Fruit = FlowFruit;
+    type Child = SegmentFlowCollector;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentFlowCollector> {
+        let context = SegmentContext {
+            reader,
+            schema: &self.schema,
+            index: self.index,
+            segment,
+        };
+        let nodes = self
+            .aggs
+            .iter()
+            .map(|request| Node::new(request, &context))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(search_to_tantivy)?;
+        let hits = match &self.hits {
+            Some((keep, sort)) => Some((
+                TopN::new(*keep),
+                SegmentSorter::new(sort, reader).map_err(search_to_tantivy)?,
+            )),
+            None => None,
+        };
+        Ok(SegmentFlowCollector {
+            total: 0,
+            nodes,
+            hits,
+            requests: self.aggs.clone(),
+            index: self.index,
+            segment,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.hits
+            .as_ref()
+            .is_some_and(|(_, sort)| sort.needs_score())
+    }
+
+    fn merge_fruits(&self, fruits: Vec<FlowFruit>) -> tantivy::Result<FlowFruit> {
+        let mut merged = FlowFruit::default();
+        let mut aggs = Vec::new();
+        let mut top = TopN::new(self.hits.as_ref().map_or(0, |(keep, _)| *keep));
+        for fruit in fruits {
+            merged.total += fruit.total;
+            aggs.push(fruit.aggs);
+            for (key, address) in fruit.hits {
+                top.push(key, address);
+            }
+        }
+        merged.aggs = super::intermediate::merge_all(aggs)
+            .unwrap_or_else(|| self.aggs.iter().map(empty_intermediate).collect());
+        merged.hits = top.into_sorted();
+        Ok(merged)
+    }
+}
+
+/// Errors inside tantivy's collector API travel as tantivy errors; this keeps ours readable.
+fn search_to_tantivy(error: SearchError) -> tantivy::TantivyError {
+    tantivy::TantivyError::InvalidArgument(
+        serde_json::to_string(&error.to_wire()).unwrap_or_default(),
+    )
+}
+
+/// An aggregation's result over no documents.
+pub fn empty_intermediate(request: &AggRequest) -> IAgg {
+    match &request.kind {
+        AggKind::Metric(metric) => IAgg::Metric(match metric.kind {
+            MetricKind::Percentiles { .. } => IMetric::Values(Vec::new()),
+            MetricKind::Cardinality => IMetric::Distinct(HashSet::new()),
+            _ => IMetric::Stats(Stats::default()),
+        }),
+        AggKind::TopHits(top) => IAgg::TopHits(ITopHits {
+            keep: top.from + top.size,
+            ..ITopHits::default()
+        }),
+        _ => IAgg::Buckets(HashMap::new()),
+    }
+}
+
+struct SegmentContext<'a> {
+    reader: &'a SegmentReader,
+    schema: &'a FlowSchema,
+    index: u32,
+    segment: SegmentOrdinal,
+}
+
+pub struct SegmentFlowCollector {
+    total: u64,
+    nodes: Vec<Node>,
+    hits: Option<(TopN, SegmentSorter)>,
+    requests: Arc<Vec<AggRequest>>,
+    index: u32,
+    segment: SegmentOrdinal,
+}
+
+impl SegmentCollector for SegmentFlowCollector {
+    type Fruit = FlowFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.total += 1;
+        for node in &mut self.nodes {
+            node.collect(doc, score);
+        }
+        if let Some((top, sorter)) = &mut self.hits {
+            let key = sorter.key(doc, score, global_doc(self.index, self.segment, doc));
+            top.push(
+                key,
+                HitAddress {
+                    index: self.index,
+                    segment: self.segment,
+                    doc,
+                },
+            );
+        }
+    }
+
+    fn harvest(self) -> FlowFruit {
+        let aggs = self
+            .nodes
+            .into_iter()
+            .zip(self.requests.iter())
+            .map(|(node, request)| node.harvest(request))
+            .collect();
+        FlowFruit {
+            total: self.total,
+            aggs,
+            hits: self
+                .hits
+                .map(|(top, _)| top.into_sorted())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A bucket during collection.
+#[derive(Clone)]
+struct SegBucket {
+    count: u64,
+    subs: Vec<Node>,
+}
+
+/// Maps a segment-local key to its bucket.
+#[derive(Clone)]
+enum KeyMap {
+    /// Term ordinals: a dense table (`slot[ord]` = bucket + 1).
+    Dense(Vec<u32>),
+    Sparse(HashMap<u128, u32>),
+}
+
+impl KeyMap {
+    #[inline]
+    fn get(&self, key: u128) -> Option<usize> {
+        match self {
+            KeyMap::Dense(slots) => slots
+                .get(key as usize)
+                .and_then(|&s| (s != 0).then(|| s as usize - 1)),
+            KeyMap::Sparse(map) => map.get(&key).map(|&s| s as usize),
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, key: u128, bucket: usize) {
+        match self {
+            KeyMap::Dense(slots) => {
+                if let Some(slot) = slots.get_mut(key as usize) {
+                    *slot = bucket as u32 + 1;
+                }
+            }
+            KeyMap::Sparse(map) => {
+                map.insert(key, bucket as u32);
+            }
+        }
+    }
+}
+
+/// A bucket aggregation's buckets, created on first use from a prototype of the sub-nodes.
+#[derive(Clone)]
+struct Buckets {
+    keys: Vec<u128>,
+    buckets: Vec<SegBucket>,
+    map: KeyMap,
+    prototype: Rc<Vec<Node>>,
+}
+
+impl Buckets {
+    fn new(map: KeyMap, prototype: Rc<Vec<Node>>) -> Buckets {
+        Buckets {
+            keys: Vec::new(),
+            buckets: Vec::new(),
+            map,
+            prototype,
+        }
+    }
+
+    #[inline]
+    fn collect(&mut self, key: u128, doc: DocId, score: Score) {
+        let index = match self.map.get(key) {
+            Some(index) => index,
+            None => {
+                let index = self.buckets.len();
+                self.map.insert(key, index);
+                self.keys.push(key);
+                self.buckets.push(SegBucket {
+                    count: 0,
+                    subs: (*self.prototype).clone(),
+                });
+                index
+            }
+        };
+        let bucket = &mut self.buckets[index];
+        bucket.count += 1;
+        for sub in &mut bucket.subs {
+            sub.collect(doc, score);
+        }
+    }
+
+    fn harvest(
+        self,
+        request: &AggRequest,
+        mut key_of: impl FnMut(u128) -> Option<BucketKey>,
+    ) -> IAgg {
+        let mut out = HashMap::with_capacity(self.buckets.len());
+        for (key, bucket) in self.keys.into_iter().zip(self.buckets) {
+            let Some(key) = key_of(key) else { continue };
+            let subs = bucket
+                .subs
+                .into_iter()
+                .zip(&request.children)
+                .map(|(node, child)| node.harvest(child))
+                .collect();
+            out.insert(
+                key,
+                IBucket {
+                    doc_count: bucket.count,
+                    subs,
+                },
+            );
+        }
+        IAgg::Buckets(out)
+    }
+}
+
+/// The `missing` key of a terms aggregation.
+const MISSING_SLOT: u128 = u128::MAX;
+
+/// Turns a date into its bucket's start; remembers the last bucket, since documents arrive
+/// roughly in time order.
+#[derive(Clone)]
+struct Rounder {
+    interval: Interval,
+    zone: super::super::datemath::Zone,
+    offset: i64,
+    last: (i64, i64),
+}
+
+impl Rounder {
+    #[inline]
+    fn key(&mut self, t: i64) -> i64 {
+        if t >= self.last.0 && t < self.last.1 {
+            return self.last.0;
+        }
+        let start = self.floor(t);
+        self.last = (start, self.next(start));
+        start
+    }
+
+    fn floor(&self, t: i64) -> i64 {
+        match self.interval {
+            Interval::Fixed(step) => {
+                let zone_offset = i64::from(self.zone.offset_secs(t)) * 1000;
+                (t + zone_offset - self.offset).div_euclid(step) * step + self.offset - zone_offset
+            }
+            Interval::Calendar(unit) => unit.floor(t - self.offset, &self.zone) + self.offset,
+        }
+    }
+
+    /// The start of the bucket after the one starting at `start`.
+    pub fn next(&self, start: i64) -> i64 {
+        match self.interval {
+            Interval::Fixed(step) => start + step,
+            Interval::Calendar(unit) => unit
+                .add(start - self.offset, 1, &self.zone)
+                .map_or(i64::MAX, |t| t + self.offset),
+        }
+    }
+}
+
+/// A rounder for a date histogram request (used again to fill empty buckets).
+pub fn rounder_for(request: &super::request::DateHistogramAgg) -> impl Fn(i64) -> (i64, i64) + '_ {
+    let rounder = Rounder {
+        interval: request.interval,
+        zone: request.zone,
+        offset: request.offset_ms,
+        last: (0, 0),
+    };
+    move |t| {
+        let start = rounder.floor(t);
+        (start, rounder.next(start))
+    }
+}
+
+#[derive(Clone)]
+enum Node {
+    Terms {
+        accessor: Accessor,
+        missing: bool,
+        buckets: Buckets,
+    },
+    DateHistogram {
+        accessor: Accessor,
+        rounder: Rounder,
+        bounds: (i64, i64),
+        buckets: Buckets,
+    },
+    Histogram {
+        accessor: Accessor,
+        interval: f64,
+        offset: f64,
+        buckets: Buckets,
+    },
+    Range {
+        accessor: Accessor,
+        /// `[from, to)` per range, as numbers or addresses.
+        bounds: Rc<Vec<(Option<u128>, Option<u128>, Option<f64>, Option<f64>)>>,
+        ip: bool,
+        buckets: Buckets,
+    },
+    Filters {
+        matches: Rc<Vec<BitSet>>,
+        other: bool,
+        buckets: Buckets,
+    },
+    Metric {
+        accessor: Accessor,
+        kind: MetricKind,
+        missing: Option<f64>,
+        stats: Stats,
+        values: Vec<f64>,
+        distinct: HashSet<u128>,
+    },
+    TopHits {
+        sorter: Rc<SegmentSorter>,
+        list: Vec<(super::super::hits::SortKey, HitAddress)>,
+        keep: usize,
+        total: u64,
+        index: u32,
+        segment: u32,
+    },
+}
+
+impl Node {
+    fn new(request: &AggRequest, context: &SegmentContext<'_>) -> Result<Node, SearchError> {
+        let prototype = || -> Result<Rc<Vec<Node>>, SearchError> {
+            Ok(Rc::new(
+                request
+                    .children
+                    .iter()
+                    .map(|child| Node::new(child, context))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        };
+        let open = |field: &super::request::AggField| {
+            Accessor::open(context.reader, &field.name, field.field)
+        };
+        Ok(match &request.kind {
+            AggKind::Terms(terms) => {
+                let accessor = open(&terms.field)?;
+                let map = match &accessor {
+                    Accessor::Str { dict, .. } if terms.missing.is_none() => {
+                        KeyMap::Dense(vec![0; dict.num_terms()])
+                    }
+                    _ => KeyMap::Sparse(HashMap::new()),
+                };
+                Node::Terms {
+                    missing: terms.missing.is_some(),
+                    accessor,
+                    buckets: Buckets::new(map, prototype()?),
+                }
+            }
+            AggKind::DateHistogram(histogram) => Node::DateHistogram {
+                accessor: open(&histogram.field)?,
+                rounder: Rounder {
+                    interval: histogram.interval,
+                    zone: histogram.zone,
+                    offset: histogram.offset_ms,
+                    last: (0, 0),
+                },
+                bounds: match histogram.hard_bounds {
+                    Some((low, high)) => (low.unwrap_or(i64::MIN), high.unwrap_or(i64::MAX)),
+                    None => (i64::MIN, i64::MAX),
+                },
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+            },
+            AggKind::Histogram(histogram) => Node::Histogram {
+                accessor: open(&histogram.field)?,
+                interval: histogram.interval,
+                offset: histogram.offset,
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+            },
+            AggKind::Range(range) => Node::Range {
+                accessor: open(&range.field)?,
+                ip: matches!(range.flavor, RangeFlavor::Ip),
+                bounds: Rc::new(
+                    range
+                        .ranges
+                        .iter()
+                        .map(|r| (r.ip_from, r.ip_to, r.from, r.to))
+                        .collect(),
+                ),
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+            },
+            AggKind::Filter(filter) => Node::Filters {
+                matches: Rc::new(vec![matching_docs(filter.query.as_ref(), context)?]),
+                other: false,
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+            },
+            AggKind::Filters(filters) => Node::Filters {
+                matches: Rc::new(
+                    filters
+                        .filters
+                        .iter()
+                        .map(|(_, query)| matching_docs(query.as_ref(), context))
+                        .collect::<Result<_, _>>()?,
+                ),
+                other: filters.other_bucket_key.is_some(),
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+            },
+            AggKind::Metric(metric) => Node::Metric {
+                accessor: open(&metric.field)?,
+                kind: metric.kind.clone(),
+                missing: metric.missing,
+                stats: Stats::default(),
+                values: Vec::new(),
+                distinct: HashSet::new(),
+            },
+            AggKind::TopHits(top) => Node::TopHits {
+                sorter: Rc::new(SegmentSorter::new(&top.sort, context.reader)?),
+                list: Vec::new(),
+                keep: top.from + top.size,
+                total: 0,
+                index: context.index,
+                segment: context.segment,
+            },
+        })
+    }
+
+    #[inline]
+    fn collect(&mut self, doc: DocId, score: Score) {
+        match self {
+            Node::Terms {
+                accessor,
+                missing,
+                buckets,
+            } => match accessor.raw(doc) {
+                Some(key) => buckets.collect(key, doc, score),
+                None if *missing => buckets.collect(MISSING_SLOT, doc, score),
+                None => {}
+            },
+            Node::DateHistogram {
+                accessor,
+                rounder,
+                bounds,
+                buckets,
+            } => {
+                if let Some(t) = accessor.int(doc) {
+                    if t >= bounds.0 && t <= bounds.1 {
+                        let key = rounder.key(t);
+                        buckets.collect(key as u64 as u128, doc, score);
+                    }
+                }
+            }
+            Node::Histogram {
+                accessor,
+                interval,
+                offset,
+                buckets,
+            } => {
+                if let Some(v) = accessor.number(doc) {
+                    let key = ((v - *offset) / *interval).floor() * *interval + *offset;
+                    buckets.collect(u128::from(key.to_bits()), doc, score);
+                }
+            }
+            Node::Range {
+                accessor,
+                bounds,
+                ip,
+                buckets,
+            } => {
+                if *ip {
+                    let Some(value) = accessor.raw(doc) else {
+                        return;
+                    };
+                    for (index, (from, to, _, _)) in bounds.iter().enumerate() {
+                        if from.is_none_or(|f| value >= f) && to.is_none_or(|t| value < t) {
+                            buckets.collect(index as u128, doc, score);
+                        }
+                    }
+                } else {
+                    let Some(value) = accessor.number(doc) else {
+                        return;
+                    };
+                    for (index, (_, _, from, to)) in bounds.iter().enumerate() {
+                        if from.is_none_or(|f| value >= f) && to.is_none_or(|t| value < t) {
+                            buckets.collect(index as u128, doc, score);
+                        }
+                    }
+                }
+            }
+            Node::Filters {
+                matches,
+                other,
+                buckets,
+            } => {
+                let mut any = false;
+                for (index, set) in matches.iter().enumerate() {
+                    if set.contains(doc) {
+                        any = true;
+                        buckets.collect(index as u128, doc, score);
+                    }
+                }
+                if *other && !any {
+                    buckets.collect(u128::MAX, doc, score);
+                }
+            }
+            Node::Metric {
+                accessor,
+                kind,
+                missing,
+                stats,
+                values,
+                distinct,
+            } => match kind {
+                MetricKind::Cardinality => {
+                    if let Some(raw) = accessor.raw(doc) {
+                        distinct.insert(raw);
+                    }
+                }
+                MetricKind::ValueCount => {
+                    if accessor.raw(doc).is_some() {
+                        stats.count += 1;
+                    }
+                }
+                MetricKind::Percentiles { .. } => {
+                    if let Some(v) = accessor.number(doc).or(*missing) {
+                        values.push(v);
+                    }
+                }
+                _ => {
+                    if let Some(v) = accessor.number(doc).or(*missing) {
+                        stats.add(v);
+                    }
+                }
+            },
+            Node::TopHits {
+                sorter,
+                list,
+                keep,
+                total,
+                index,
+                segment,
+                ..
+            } => {
+                *total += 1;
+                let key = sorter.key(doc, score, global_doc(*index, *segment, doc));
+                list.push((
+                    key,
+                    HitAddress {
+                        index: *index,
+                        segment: *segment,
+                        doc,
+                    },
+                ));
+                if list.len() >= *keep * 2 + 16 {
+                    list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+                    list.truncate(*keep);
+                }
+            }
+        }
+    }
+
+    fn harvest(self, request: &AggRequest) -> IAgg {
+        match self {
+            Node::Terms {
+                accessor, buckets, ..
+            } => {
+                let missing_key = match &request.kind {
+                    AggKind::Terms(terms) => terms.missing.as_ref().map(missing_bucket_key),
+                    _ => None,
+                };
+                let mut agg = buckets.harvest(request, |key| {
+                    if key == MISSING_SLOT {
+                        return missing_key.clone();
+                    }
+                    Some(match &accessor {
+                        Accessor::Str { .. } => BucketKey::Str(accessor.term(key as u64)?),
+                        Accessor::I64(_) | Accessor::Date(_) => BucketKey::I64(key as u64 as i64),
+                        Accessor::Ip(_) => BucketKey::Ip(key),
+                        Accessor::Missing => return None,
+                    })
+                });
+                // `min_doc_count: 0` lists every term of the field, matched or not.
+                if let (AggKind::Terms(terms), IAgg::Buckets(buckets)) = (&request.kind, &mut agg) {
+                    if terms.min_doc_count == 0 {
+                        for term in accessor.all_terms() {
+                            buckets
+                                .entry(BucketKey::Str(term))
+                                .or_insert_with(|| IBucket {
+                                    doc_count: 0,
+                                    subs: request.children.iter().map(empty_intermediate).collect(),
+                                });
+                        }
+                    }
+                }
+                agg
+            }
+            Node::DateHistogram { buckets, .. } => {
+                buckets.harvest(request, |key| Some(BucketKey::I64(key as u64 as i64)))
+            }
+            Node::Histogram { buckets, .. } => {
+                buckets.harvest(request, |key| Some(BucketKey::F64(key as u64)))
+            }
+            Node::Range { buckets, .. } => {
+                buckets.harvest(request, |key| Some(BucketKey::Index(key as usize)))
+            }
+            Node::Filters { buckets, .. } => buckets.harvest(request, |key| {
+                Some(BucketKey::Index(if key == u128::MAX {
+                    usize::MAX
+                } else {
+                    key as usize
+                }))
+            }),
+            Node::Metric {
+                accessor,
+                kind,
+                stats,
+                values,
+                distinct,
+                ..
+            } => IAgg::Metric(match kind {
+                MetricKind::Percentiles { .. } => IMetric::Values(values),
+                MetricKind::Cardinality => IMetric::Distinct(
+                    distinct
+                        .into_iter()
+                        .map(|raw| match &accessor {
+                            Accessor::Str { .. } => xxhash_rust::xxh3::xxh3_64(
+                                accessor.term(raw as u64).unwrap_or_default().as_bytes(),
+                            ),
+                            _ => xxhash_rust::xxh3::xxh3_64(&raw.to_le_bytes()),
+                        })
+                        .collect(),
+                ),
+                _ => IMetric::Stats(stats),
+            }),
+            Node::TopHits {
+                mut list,
+                keep,
+                total,
+                ..
+            } => {
+                list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+                list.truncate(keep);
+                IAgg::TopHits(ITopHits {
+                    total,
+                    docs: list,
+                    keep,
+                })
+            }
+        }
+    }
+}
+
+/// The bucket key a terms `missing` value stands for.
+pub fn missing_bucket_key(value: &serde_json::Value) -> BucketKey {
+    match value {
+        serde_json::Value::Number(n) if n.is_i64() => {
+            BucketKey::I64(n.as_i64().unwrap_or_default())
+        }
+        serde_json::Value::String(s) => BucketKey::Str(s.clone()),
+        other => BucketKey::Str(other.to_string()),
+    }
+}
+
+/// The documents of a segment matching a filter.
+fn matching_docs(
+    query: &dyn tantivy::query::Query,
+    context: &SegmentContext<'_>,
+) -> Result<BitSet, SearchError> {
+    let weight = query
+        .weight(EnableScoring::disabled_from_schema(&context.schema.schema))
+        .map_err(|e| SearchError::Internal(e.to_string()))?;
+    let mut set = BitSet::with_max_value(context.reader.max_doc());
+    weight
+        .for_each_no_score(context.reader, &mut |docs| {
+            for &doc in docs {
+                set.insert(doc);
+            }
+        })
+        .map_err(|e| SearchError::Internal(e.to_string()))?;
+    Ok(set)
+}
+
+/// Counts buckets against [`MAX_BUCKETS`] while results are rendered.
+pub fn check_bucket_budget(used: usize) -> Result<(), SearchError> {
+    if used > MAX_BUCKETS {
+        return Err(SearchError::TooManyBuckets);
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Per-segment access to a field's fast-field column, whatever its type.
+
+use std::net::Ipv6Addr;
+
+use app::model::flow::FieldType;
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DateTime, DocId, SegmentReader};
+
+use super::SearchError;
+use crate::backend::embedded::schema::SchemaField;
+
+/// A column of one segment. A field no document of the segment has reads as missing.
+#[derive(Clone)]
+pub enum Accessor {
+    Str { ords: Column<u64>, dict: StrColumn },
+    I64(Column<i64>),
+    Date(Column<DateTime>),
+    Ip(Column<Ipv6Addr>),
+    Missing,
+}
+
+impl Accessor {
+    pub fn open(
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+    ) -> Result<Accessor, SearchError> {
+        let fast = reader.fast_fields();
+        let internal = |e: tantivy::TantivyError| SearchError::Internal(e.to_string());
+        Ok(match field.field_type {
+            FieldType::Keyword => match fast.str(name).map_err(internal)? {
+                Some(dict) => Accessor::Str {
+                    ords: dict.ords().clone(),
+                    dict,
+                },
+                None => Accessor::Missing,
+            },
+            FieldType::Long => match fast.column_opt::<i64>(name).map_err(internal)? {
+                Some(column) => Accessor::I64(column),
+                None => Accessor::Missing,
+            },
+            FieldType::Date => match fast.column_opt::<DateTime>(name).map_err(internal)? {
+                Some(column) => Accessor::Date(column),
+                None => Accessor::Missing,
+            },
+            FieldType::Ip => match fast.column_opt::<Ipv6Addr>(name).map_err(internal)? {
+                Some(column) => Accessor::Ip(column),
+                None => Accessor::Missing,
+            },
+            FieldType::Text => Accessor::Missing,
+        })
+    }
+
+    /// A segment-local key: the term ordinal for strings, the value's bits otherwise.
+    #[inline]
+    pub fn raw(&self, doc: DocId) -> Option<u128> {
+        match self {
+            Accessor::Str { ords, .. } => ords.first(doc).map(u128::from),
+            Accessor::I64(column) => column.first(doc).map(|v| v as u64 as u128),
+            Accessor::Date(column) => column
+                .first(doc)
+                .map(|v| v.into_timestamp_millis() as u64 as u128),
+            Accessor::Ip(column) => column.first(doc).map(u128::from),
+            Accessor::Missing => None,
+        }
+    }
+
+    /// The value as a number (integers and dates in epoch ms).
+    #[inline]
+    pub fn number(&self, doc: DocId) -> Option<f64> {
+        match self {
+            Accessor::I64(column) => column.first(doc).map(|v| v as f64),
+            Accessor::Date(column) => column.first(doc).map(|v| v.into_timestamp_millis() as f64),
+            _ => None,
+        }
+    }
+
+    /// The value as an integer (integers, and dates in epoch ms).
+    #[inline]
+    pub fn int(&self, doc: DocId) -> Option<i64> {
+        match self {
+            Accessor::I64(column) => column.first(doc),
+            Accessor::Date(column) => column.first(doc).map(|v| v.into_timestamp_millis()),
+            _ => None,
+        }
+    }
+
+    /// The string of a term ordinal.
+    pub fn term(&self, ord: u64) -> Option<String> {
+        match self {
+            Accessor::Str { dict, .. } => {
+                let mut text = String::new();
+                dict.ord_to_str(ord, &mut text).ok()?.then_some(text)
+            }
+            _ => None,
+        }
+    }
+
+    /// Every term of the segment's dictionary (for `min_doc_count: 0`).
+    pub fn all_terms(&self) -> Vec<String> {
+        match self {
+            Accessor::Str { dict, .. } => (0..dict.num_terms() as u64)
+                .filter_map(|ord| self.term(ord))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}

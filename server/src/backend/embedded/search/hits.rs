@@ -1,0 +1,470 @@
+//! Hits: sorting (by fields, `_score` or `_doc`), `_source` filtering, and rendering hits the
+//! way Elasticsearch does.
+
+use std::cmp::Ordering;
+
+use serde_json::{json, Map, Value as Json};
+use tantivy::schema::Value as _;
+use tantivy::{DocId, Score, SegmentReader, TantivyDocument};
+
+use self::address::HitAddressExt;
+use super::aggs::request::Direction;
+use super::columns::Accessor;
+use super::query::unknown_field;
+use super::SearchError;
+use crate::backend::embedded::schema::{from_ipv6, FlowSchema, SchemaField};
+use crate::backend::embedded::wildcard_match;
+
+pub use super::aggs::intermediate::HitAddress;
+
+/// What hits are sorted by. Empty: `_score` descending, as Elasticsearch does.
+#[derive(Clone, Debug, Default)]
+pub struct SortSpec {
+    pub keys: Vec<SortKeySpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SortKeySpec {
+    pub target: SortTarget,
+    pub direction: Direction,
+}
+
+#[derive(Clone, Debug)]
+pub enum SortTarget {
+    Score,
+    Doc,
+    Field { name: String, field: SchemaField },
+}
+
+impl SortSpec {
+    pub fn needs_score(&self) -> bool {
+        self.keys.is_empty()
+            || self
+                .keys
+                .iter()
+                .any(|k| matches!(k.target, SortTarget::Score))
+    }
+
+    /// Whether hits carry a `sort` array (Elasticsearch adds it when sorting explicitly).
+    pub fn explicit(&self) -> bool {
+        !self.keys.is_empty()
+    }
+}
+
+/// Parses `sort`: `"field"`, `{"field": "desc"}`, `{"field": {"order": "desc"}}`, or a list.
+pub fn parse_sort(value: &Json, schema: &FlowSchema) -> Result<SortSpec, SearchError> {
+    let items: Vec<&Json> = match value {
+        Json::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut keys = Vec::new();
+    for item in items {
+        let (name, spec) = match item {
+            Json::String(name) => (name.as_str(), None),
+            Json::Object(o) if o.len() == 1 => {
+                let (name, spec) = o.iter().next().expect("one entry");
+                (name.as_str(), Some(spec))
+            }
+            _ => {
+                return Err(SearchError::parsing(format!(
+                    "unsupported sort entry [{item}]"
+                )))
+            }
+        };
+        let direction = match spec {
+            None => None,
+            Some(Json::String(d)) => Some(d.as_str()),
+            Some(Json::Object(o)) => {
+                for key in o.keys() {
+                    if !matches!(
+                        key.as_str(),
+                        "order" | "unmapped_type" | "format" | "numeric_type"
+                    ) {
+                        return Err(SearchError::unsupported(format!(
+                            "sort option [{key}] is not supported by the embedded engine"
+                        )));
+                    }
+                }
+                o.get("order").and_then(Json::as_str)
+            }
+            Some(other) => {
+                return Err(SearchError::parsing(format!(
+                    "unsupported sort order [{other}]"
+                )))
+            }
+        };
+        let direction = match direction.map(str::to_ascii_lowercase).as_deref() {
+            Some("asc") => Direction::Asc,
+            Some("desc") => Direction::Desc,
+            None if name == "_score" => Direction::Desc,
+            None => Direction::Asc,
+            Some(other) => {
+                return Err(SearchError::parsing(format!(
+                    "unknown sort order [{other}]"
+                )))
+            }
+        };
+        let target = match name {
+            "_score" => SortTarget::Score,
+            "_doc" => SortTarget::Doc,
+            field_name => {
+                let field = schema
+                    .field(field_name)
+                    .ok_or_else(|| unknown_field(field_name))?;
+                if field.field_type == app::model::flow::FieldType::Text {
+                    return Err(SearchError::illegal(format!(
+                        "cannot sort on text field [{field_name}]"
+                    )));
+                }
+                SortTarget::Field {
+                    name: field_name
+                        .strip_suffix(".keyword")
+                        .unwrap_or(field_name)
+                        .to_owned(),
+                    field,
+                }
+            }
+        };
+        keys.push(SortKeySpec { target, direction });
+    }
+    Ok(SortSpec { keys })
+}
+
+/// A value a hit is sorted by. Missing values sort last in either direction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortValue {
+    Missing,
+    I64(i64),
+    Ip(u128),
+    Str(String),
+    Score(f32),
+}
+
+impl SortValue {
+    fn partial(&self, other: &SortValue) -> Ordering {
+        match (self, other) {
+            (SortValue::I64(a), SortValue::I64(b)) => a.cmp(b),
+            (SortValue::Ip(a), SortValue::Ip(b)) => a.cmp(b),
+            (SortValue::Str(a), SortValue::Str(b)) => a.cmp(b),
+            (SortValue::Score(a), SortValue::Score(b)) => a.total_cmp(b),
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// How Elasticsearch prints it in a hit's `sort` array.
+    pub fn to_json(&self, is_date: bool) -> Json {
+        match self {
+            SortValue::Missing if is_date => json!(i64::MAX),
+            SortValue::Missing => Json::Null,
+            SortValue::I64(v) => json!(v),
+            SortValue::Ip(v) => json!(from_ipv6((*v).into()).to_string()),
+            SortValue::Str(s) => json!(s),
+            SortValue::Score(s) => json!(s),
+        }
+    }
+}
+
+/// One sort component with its direction; orders "better first".
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortPart {
+    pub value: SortValue,
+    pub descending: bool,
+}
+
+impl Eq for SortPart {}
+
+impl PartialOrd for SortPart {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SortPart {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (&self.value, &other.value) {
+            (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
+            (SortValue::Missing, _) => Ordering::Greater,
+            (_, SortValue::Missing) => Ordering::Less,
+            (a, b) if self.descending => b.partial(a),
+            (a, b) => a.partial(b),
+        }
+    }
+}
+
+/// The full sort key of a hit; smaller is better.
+pub type SortKey = Vec<SortPart>;
+
+/// Computes sort keys for one segment's documents.
+pub struct SegmentSorter {
+    parts: Vec<(Option<Accessor>, bool, SortKind)>,
+}
+
+#[derive(Clone, Copy)]
+enum SortKind {
+    Score,
+    Doc,
+    Field,
+}
+
+impl SegmentSorter {
+    pub fn new(spec: &SortSpec, reader: &SegmentReader) -> Result<SegmentSorter, SearchError> {
+        let mut parts = Vec::new();
+        if spec.keys.is_empty() {
+            parts.push((None, true, SortKind::Score));
+        }
+        for key in &spec.keys {
+            let descending = key.direction == Direction::Desc;
+            parts.push(match &key.target {
+                SortTarget::Score => (None, descending, SortKind::Score),
+                SortTarget::Doc => (None, descending, SortKind::Doc),
+                SortTarget::Field { name, field } => (
+                    Some(Accessor::open(reader, name, *field)?),
+                    descending,
+                    SortKind::Field,
+                ),
+            });
+        }
+        Ok(SegmentSorter { parts })
+    }
+
+    pub fn key(&self, doc: DocId, score: Score, global_doc: i64) -> SortKey {
+        self.parts
+            .iter()
+            .map(|(accessor, descending, kind)| {
+                let value = match kind {
+                    SortKind::Score => SortValue::Score(score),
+                    SortKind::Doc => SortValue::I64(global_doc),
+                    SortKind::Field => match accessor {
+                        Some(accessor @ Accessor::Str { .. }) => accessor
+                            .raw(doc)
+                            .and_then(|ord| accessor.term(ord as u64))
+                            .map_or(SortValue::Missing, SortValue::Str),
+                        Some(Accessor::Ip(column)) => column
+                            .first(doc)
+                            .map_or(SortValue::Missing, |ip| SortValue::Ip(u128::from(ip))),
+                        Some(accessor) => {
+                            accessor.int(doc).map_or(SortValue::Missing, SortValue::I64)
+                        }
+                        None => SortValue::Missing,
+                    },
+                };
+                SortPart {
+                    value,
+                    descending: *descending,
+                }
+            })
+            .collect()
+    }
+}
+
+/// A bounded "best n" list: keeps the `keep` smallest keys.
+#[derive(Debug)]
+pub struct TopN {
+    pub keep: usize,
+    pub entries: Vec<(SortKey, HitAddress)>,
+    /// The worst kept key once the list is full: a cheap test before building a key.
+    sorted: bool,
+}
+
+impl TopN {
+    pub fn new(keep: usize) -> TopN {
+        TopN {
+            keep,
+            entries: Vec::new(),
+            sorted: true,
+        }
+    }
+
+    pub fn push(&mut self, key: SortKey, address: HitAddress) {
+        if self.keep == 0 {
+            return;
+        }
+        self.entries.push((key, address));
+        self.sorted = false;
+        // Amortised: compact when twice the size, so pushes stay O(1) on average.
+        if self.entries.len() >= self.keep * 2 + 16 {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        self.entries
+            .sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        self.entries.truncate(self.keep);
+        self.sorted = true;
+    }
+
+    pub fn into_sorted(mut self) -> Vec<(SortKey, HitAddress)> {
+        if !self.sorted {
+            self.compact();
+        }
+        self.entries
+    }
+}
+
+/// `_source` filtering: `true`, `false`, `"field"`, `["a", "b*"]`, `{includes, excludes}`.
+#[derive(Clone, Debug, Default)]
+pub struct SourceFilter {
+    pub disabled: bool,
+    pub includes: Vec<String>,
+    pub excludes: Vec<String>,
+}
+
+pub fn parse_source_filter(value: &Json) -> Result<SourceFilter, SearchError> {
+    let strings = |v: &Json| -> Result<Vec<String>, SearchError> {
+        match v {
+            Json::String(s) => Ok(vec![s.clone()]),
+            Json::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| SearchError::parsing("[_source] patterns must be strings"))
+                })
+                .collect(),
+            Json::Null => Ok(Vec::new()),
+            _ => Err(SearchError::parsing("[_source] patterns must be strings")),
+        }
+    };
+    Ok(match value {
+        Json::Bool(enabled) => SourceFilter {
+            disabled: !enabled,
+            ..SourceFilter::default()
+        },
+        Json::String(_) | Json::Array(_) => SourceFilter {
+            includes: strings(value)?,
+            ..SourceFilter::default()
+        },
+        Json::Object(o) => SourceFilter {
+            disabled: false,
+            includes: strings(
+                o.get("includes")
+                    .or_else(|| o.get("include"))
+                    .unwrap_or(&Json::Null),
+            )?,
+            excludes: strings(
+                o.get("excludes")
+                    .or_else(|| o.get("exclude"))
+                    .unwrap_or(&Json::Null),
+            )?,
+        },
+        _ => {
+            return Err(SearchError::parsing(
+                "[_source] must be a boolean, a string, an array or an object",
+            ))
+        }
+    })
+}
+
+impl SourceFilter {
+    pub fn apply(&self, source: Map<String, Json>) -> Option<Map<String, Json>> {
+        if self.disabled {
+            return None;
+        }
+        if self.includes.is_empty() && self.excludes.is_empty() {
+            return Some(source);
+        }
+        Some(
+            source
+                .into_iter()
+                .filter(|(key, _)| {
+                    self.includes.is_empty() || self.includes.iter().any(|p| wildcard_match(p, key))
+                })
+                .filter(|(key, _)| !self.excludes.iter().any(|p| wildcard_match(p, key)))
+                .collect(),
+        )
+    }
+}
+
+/// Everything needed to turn hit addresses into hit objects.
+pub struct HitRenderer<'a> {
+    pub searchers: &'a [(String, tantivy::Searcher)],
+    pub schema: &'a FlowSchema,
+}
+
+impl HitRenderer<'_> {
+    /// One hit as Elasticsearch renders it.
+    pub fn render(
+        &self,
+        address: HitAddress,
+        key: &SortKey,
+        sort: &SortSpec,
+        source: &SourceFilter,
+        docvalue_fields: &[String],
+    ) -> Result<Json, SearchError> {
+        let (index_name, searcher) = &self.searchers[address.index as usize];
+        let doc: TantivyDocument = searcher
+            .doc(address.doc_address())
+            .map_err(|e| SearchError::Internal(e.to_string()))?;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let id = text(self.schema.id);
+        let full: Map<String, Json> =
+            serde_json::from_str(&text(self.schema.source)).unwrap_or_default();
+        let mut hit = Map::new();
+        hit.insert("_index".into(), json!(index_name));
+        hit.insert("_type".into(), json!("_doc"));
+        hit.insert("_id".into(), json!(id));
+        let score = key.iter().find_map(|p| match p.value {
+            SortValue::Score(s) => Some(s),
+            _ => None,
+        });
+        hit.insert(
+            "_score".into(),
+            match (sort.explicit(), score) {
+                (false, Some(score)) => json!(score),
+                _ => Json::Null,
+            },
+        );
+        if !docvalue_fields.is_empty() {
+            let mut fields = Map::new();
+            for pattern in docvalue_fields {
+                for (name, value) in &full {
+                    if wildcard_match(pattern, name) {
+                        fields.insert(name.clone(), json!([value]));
+                    }
+                }
+            }
+            hit.insert("fields".into(), Json::Object(fields));
+        }
+        if let Some(filtered) = source.apply(full) {
+            hit.insert("_source".into(), Json::Object(filtered));
+        }
+        if sort.explicit() {
+            let values: Vec<Json> = key
+                .iter()
+                .zip(&sort.keys)
+                .map(|(part, spec)| {
+                    let is_date = matches!(&spec.target, SortTarget::Field { field, .. } if field.field_type == app::model::flow::FieldType::Date);
+                    part.value.to_json(is_date)
+                })
+                .collect();
+            hit.insert("sort".into(), Json::Array(values));
+        }
+        Ok(Json::Object(hit))
+    }
+}
+
+pub(super) mod address {
+    use super::HitAddress;
+    use tantivy::DocAddress;
+
+    pub trait HitAddressExt {
+        fn doc_address(&self) -> DocAddress;
+    }
+
+    impl HitAddressExt for HitAddress {
+        fn doc_address(&self) -> DocAddress {
+            DocAddress::new(self.segment, self.doc)
+        }
+    }
+}
+
+/// The score-free key of a document in index order (for `_doc` sorts and ties).
+pub fn global_doc(index: u32, segment: u32, doc: DocId) -> i64 {
+    (i64::from(index) << 42) | (i64::from(segment) << 26) | i64::from(doc)
+}

@@ -1,0 +1,638 @@
+//! The embedded engine against answers computed independently from the records themselves,
+//! on demo traffic: terms, nested terms, date histograms in several zones and intervals,
+//! metrics, filters, query strings with CIDR blocks, hits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{TimeZone, Timelike};
+use serde_json::{json, Value as Json};
+
+use super::search_at;
+use crate::backend::embedded::{EmbeddedEngine, WriteMode};
+use crate::ingest::demo::{demo_format, generate, DemoConfig};
+use crate::ingest::document::{EventContext, FlowDoc};
+use crate::ingest::parse::parse_record;
+use crate::ingest::{DocSink, DocValue};
+
+/// 2020-03-06T12:00:00Z: the demo traffic ends here, and "now" is here.
+const END: i64 = 1_583_496_000_000;
+
+struct Fixture {
+    engine: Arc<EmbeddedEngine>,
+    docs: Vec<FlowDoc>,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+        let format = demo_format();
+        let mut docs = Vec::new();
+        generate(
+            &DemoConfig {
+                flows: 30_000,
+                hours: 30,
+                end_ms: END,
+                seed: 42,
+            },
+            |line| {
+                let mut values = Vec::new();
+                parse_record(&format, line, &mut values).unwrap();
+                docs.push(
+                    FlowDoc::from_record(&format, &values, line, &EventContext::default()).unwrap(),
+                );
+            },
+        );
+        let mut sink = engine.sink(WriteMode::KeepExisting);
+        for doc in &docs {
+            sink.write(doc.clone()).unwrap();
+        }
+        let outcome = sink.flush().unwrap();
+        assert_eq!(
+            outcome.stored as usize,
+            docs.len(),
+            "demo records are unique"
+        );
+        engine
+            .close_idle_writers(std::time::Duration::ZERO, 0)
+            .unwrap();
+        Fixture {
+            engine,
+            docs,
+            _dir: dir,
+        }
+    })
+}
+
+fn search(body: Json) -> Json {
+    search_at(&fixture().engine, "cwl-*", &body, END).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn text(doc: &FlowDoc, field: &str) -> Option<String> {
+    match doc.get(field)? {
+        DocValue::Str(s) => Some(s.clone()),
+        DocValue::Int(v) => Some(v.to_string()),
+        DocValue::Ip(ip) => Some(ip.to_string()),
+    }
+}
+
+fn int(doc: &FlowDoc, field: &str) -> Option<i64> {
+    match doc.get(field)? {
+        DocValue::Int(v) => Some(*v),
+        _ => None,
+    }
+}
+
+fn in_range(doc: &FlowDoc, from: i64, to: i64) -> bool {
+    doc.timestamp_ms >= from && doc.timestamp_ms < to
+}
+
+fn range_filter(from: i64, to: i64) -> Json {
+    json!({ "range": { "@timestamp": { "gte": from, "lt": to, "format": "epoch_millis" } } })
+}
+
+/// Counts by key, sorted like a terms aggregation (count desc, key asc).
+fn top_terms(counts: HashMap<String, u64>, size: usize) -> (Vec<(String, u64)>, u64) {
+    let mut sorted: Vec<(String, u64)> = counts.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let other = sorted.iter().skip(size).map(|(_, c)| c).sum();
+    sorted.truncate(size);
+    (sorted, other)
+}
+
+fn buckets(value: &Json) -> Vec<(String, u64)> {
+    value["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let key = match &b["key"] {
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (key, b["doc_count"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_seed_pie_action_then_destination_port() {
+    let from = END - 6 * 3_600_000;
+    let response = search(json!({
+        "size": 0,
+        "query": { "bool": { "filter": [ range_filter(from, END) ] } },
+        "aggs": { "2": { "terms": { "field": "action", "order": { "_count": "desc" }, "size": 5 },
+            "aggs": { "3": { "terms": { "field": "dstport", "order": { "_count": "desc" }, "size": 5 } } } } }
+    }));
+    let docs: Vec<&FlowDoc> = fixture()
+        .docs
+        .iter()
+        .filter(|d| in_range(d, from, END))
+        .collect();
+    assert_eq!(response["hits"]["total"]["value"], docs.len());
+    let mut by_action: HashMap<String, u64> = HashMap::new();
+    for doc in &docs {
+        if let Some(action) = text(doc, "action") {
+            *by_action.entry(action).or_default() += 1;
+        }
+    }
+    let (expected, other) = top_terms(by_action, 5);
+    let outer = &response["aggregations"]["2"];
+    assert_eq!(buckets(outer), expected);
+    assert_eq!(outer["sum_other_doc_count"], other);
+    assert_eq!(outer["doc_count_error_upper_bound"], 0);
+    for bucket in outer["buckets"].as_array().unwrap() {
+        let action = bucket["key"].as_str().unwrap();
+        let mut ports: HashMap<String, u64> = HashMap::new();
+        for doc in docs
+            .iter()
+            .filter(|d| text(d, "action").as_deref() == Some(action))
+        {
+            if let Some(port) = int(doc, "dstport") {
+                *ports.entry(port.to_string()).or_default() += 1;
+            }
+        }
+        let (expected, other) = top_terms(ports, 5);
+        assert_eq!(buckets(&bucket["3"]), expected, "ports under {action}");
+        assert_eq!(bucket["3"]["sum_other_doc_count"], other);
+        assert!(
+            bucket["3"]["buckets"][0]["key"].is_number(),
+            "numeric keys stay numbers"
+        );
+    }
+}
+
+#[test]
+fn per_minute_accept_reject_over_the_last_hour() {
+    let from = END - 3_600_000;
+    let response = search(json!({
+        "size": 0,
+        "query": { "bool": { "filter": [ { "range": { "@timestamp": { "gte": "now-1h", "lte": "now", "format": "strict_date_optional_time" } } } ] } },
+        "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 0,
+                "extended_bounds": { "min": "now-1h", "max": "now" } },
+            "aggs": { "a": { "terms": { "field": "action.keyword", "size": 3 } } } } }
+    }));
+    let histogram = response["aggregations"]["t"]["buckets"].as_array().unwrap();
+    assert_eq!(
+        histogram.len(),
+        61,
+        "an hour of minutes, both ends included"
+    );
+    let mut expected: BTreeMap<(i64, String), u64> = BTreeMap::new();
+    for doc in fixture()
+        .docs
+        .iter()
+        .filter(|d| d.timestamp_ms >= from && d.timestamp_ms <= END)
+    {
+        if let Some(action) = text(doc, "action") {
+            *expected
+                .entry((doc.timestamp_ms / 60_000 * 60_000, action))
+                .or_default() += 1;
+        }
+    }
+    let mut seen = 0;
+    for bucket in histogram {
+        let key = bucket["key"].as_i64().unwrap();
+        assert_eq!(
+            bucket["key_as_string"],
+            super::datemath::format_iso(key, &super::datemath::Zone::utc())
+        );
+        for (action, count) in buckets(&bucket["a"]) {
+            assert_eq!(
+                expected.get(&(key, action.clone())),
+                Some(&count),
+                "{key} {action}"
+            );
+            seen += count;
+        }
+    }
+    assert_eq!(seen, expected.values().sum::<u64>());
+}
+
+#[test]
+fn calendar_hours_and_days_in_time_zones() {
+    for zone in ["UTC", "Asia/Seoul", "America/New_York", "+05:30"] {
+        for (interval, unit_ms) in [("1h", 3_600_000i64), ("1d", 86_400_000)] {
+            let response = search(json!({
+                "size": 0,
+                "aggs": { "t": { "date_histogram": { "field": "@timestamp", "calendar_interval": interval, "time_zone": zone, "min_doc_count": 1 } } }
+            }));
+            let tz = super::datemath::Zone::parse(zone).unwrap();
+            let mut expected: BTreeMap<i64, u64> = BTreeMap::new();
+            for doc in &fixture().docs {
+                let local = tz.local(doc.timestamp_ms);
+                let floored = if unit_ms == 3_600_000 {
+                    local.date().and_hms_opt(local.hour(), 0, 0).unwrap()
+                } else {
+                    local.date().and_hms_opt(0, 0, 0).unwrap()
+                };
+                *expected.entry(tz.instant(floored)).or_default() += 1;
+            }
+            let got: BTreeMap<i64, u64> = response["aggregations"]["t"]["buckets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
+                .collect();
+            assert_eq!(got, expected, "{interval} in {zone}");
+            let first = &response["aggregations"]["t"]["buckets"][0]["key_as_string"];
+            if zone == "Asia/Seoul" {
+                assert!(first.as_str().unwrap().ends_with("+09:00"), "{first}");
+            }
+        }
+    }
+    // A fixed named zone check independent of our own zone code.
+    let seoul = chrono_tz::Asia::Seoul
+        .with_ymd_and_hms(2020, 3, 6, 0, 0, 0)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(
+        seoul,
+        super::datemath::Zone::parse("Asia/Seoul").unwrap().instant(
+            chrono::NaiveDate::from_ymd_opt(2020, 3, 6)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+        )
+    );
+}
+
+#[test]
+fn top_sources_by_sum_of_bytes() {
+    let response = search(json!({
+        "size": 0,
+        "aggs": { "src": { "terms": { "field": "srcaddr", "size": 10, "order": { "bytes": "desc" } },
+            "aggs": { "bytes": { "sum": { "field": "bytes" } }, "peak": { "max": { "field": "bytes" } } } } }
+    }));
+    let mut sums: HashMap<String, (i64, i64, u64)> = HashMap::new();
+    for doc in &fixture().docs {
+        if let (Some(src), Some(bytes)) = (text(doc, "srcaddr"), int(doc, "bytes")) {
+            let entry = sums.entry(src).or_default();
+            entry.0 += bytes;
+            entry.1 = entry.1.max(bytes);
+            entry.2 += 1;
+        }
+    }
+    let mut expected: Vec<(String, (i64, i64, u64))> = sums.into_iter().collect();
+    expected.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+    let got = response["aggregations"]["src"]["buckets"]
+        .as_array()
+        .unwrap();
+    assert_eq!(got.len(), 10);
+    for (bucket, (address, (sum, max, count))) in got.iter().zip(&expected) {
+        assert_eq!(bucket["key"], json!(address));
+        assert_eq!(bucket["doc_count"], json!(count));
+        assert_eq!(bucket["bytes"]["value"], json!(*sum as f64));
+        assert_eq!(bucket["peak"]["value"], json!(*max as f64));
+    }
+}
+
+#[test]
+fn query_string_with_cidr_and_negation() {
+    let response = search(json!({
+        "size": 0,
+        "track_total_hits": true,
+        "query": { "query_string": { "query": "srcaddr:10.0.0.0/8 AND NOT dstport:443 AND (action:ACCEPT OR action:REJECT)" } }
+    }));
+    let ten: ipnet_like::Net = "10.0.0.0/8".parse().unwrap();
+    let expected = fixture()
+        .docs
+        .iter()
+        .filter(|d| matches!(d.get("srcaddr"), Some(DocValue::Ip(ip)) if ten.contains(ip)))
+        .filter(|d| int(d, "dstport") != Some(443))
+        .filter(|d| text(d, "action").is_some())
+        .count();
+    assert!(expected > 100);
+    assert_eq!(response["hits"]["total"]["value"], expected);
+
+    // The same in the DSL, and on the raw message.
+    let dsl = search(
+        json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
+        "filter": [ { "term": { "srcaddr": "10.0.0.0/8" } }, { "terms": { "action": ["ACCEPT", "REJECT"] } } ],
+        "must_not": [ { "term": { "dstport": 443 } } ] } } }),
+    );
+    assert_eq!(dsl["hits"]["total"]["value"], expected);
+    let rejects = fixture()
+        .docs
+        .iter()
+        .filter(|d| text(d, "action").as_deref() == Some("REJECT"))
+        .count();
+    let free_text = search(
+        json!({ "size": 0, "track_total_hits": true, "query": { "query_string": { "query": "REJECT" } } }),
+    );
+    assert_eq!(free_text["hits"]["total"]["value"], rejects);
+}
+
+#[test]
+fn metrics_filters_ranges_and_cardinality() {
+    let response = search(json!({
+        "size": 0,
+        "aggs": {
+            "stats": { "stats": { "field": "bytes" } },
+            "avg": { "avg": { "field": "packets" } },
+            "distinct": { "cardinality": { "field": "srcaddr" } },
+            "pct": { "percentiles": { "field": "bytes", "percents": [50, 95] } },
+            "status": { "filters": { "filters": { "nodata": { "term": { "log_status": "NODATA" } }, "skip": { "match_phrase": { "log_status": "SKIPDATA" } } }, "other_bucket_key": "ok" } },
+            "sizes": { "range": { "field": "bytes", "ranges": [ { "to": 1000 }, { "from": 1000, "to": 100000 }, { "from": 100000 } ] } },
+            "nets": { "ip_range": { "field": "srcaddr", "ranges": [ { "mask": "10.0.0.0/8" }, { "mask": "0.0.0.0/0" } ] } },
+            "probes": { "filter": { "terms": { "dstport": [22, 23, 445, 3389, 1433] } }, "aggs": { "rejected": { "filter": { "term": { "action": "REJECT" } } } } }
+        }
+    }));
+    let aggs = &response["aggregations"];
+    let docs = &fixture().docs;
+    let bytes: Vec<i64> = docs.iter().filter_map(|d| int(d, "bytes")).collect();
+    assert_eq!(aggs["stats"]["count"], bytes.len());
+    assert_eq!(
+        aggs["stats"]["sum"],
+        json!(bytes.iter().sum::<i64>() as f64)
+    );
+    assert_eq!(
+        aggs["stats"]["min"],
+        json!(*bytes.iter().min().unwrap() as f64)
+    );
+    assert_eq!(
+        aggs["stats"]["max"],
+        json!(*bytes.iter().max().unwrap() as f64)
+    );
+    let packets: Vec<i64> = docs.iter().filter_map(|d| int(d, "packets")).collect();
+    let avg = packets.iter().sum::<i64>() as f64 / packets.len() as f64;
+    assert!((aggs["avg"]["value"].as_f64().unwrap() - avg).abs() < 1e-6);
+    let distinct: std::collections::HashSet<String> =
+        docs.iter().filter_map(|d| text(d, "srcaddr")).collect();
+    assert_eq!(aggs["distinct"]["value"], distinct.len());
+    let mut sorted = bytes.clone();
+    sorted.sort_unstable();
+    let median = {
+        let rank = 0.5 * (sorted.len() - 1) as f64;
+        let (lo, hi) = (
+            sorted[rank.floor() as usize] as f64,
+            sorted[rank.ceil() as usize] as f64,
+        );
+        lo + (hi - lo) * (rank - rank.floor())
+    };
+    assert_eq!(aggs["pct"]["values"]["50.0"], json!(median));
+    let count = |status: &str| {
+        docs.iter()
+            .filter(|d| text(d, "log_status").as_deref() == Some(status))
+            .count()
+    };
+    assert_eq!(
+        aggs["status"]["buckets"]["nodata"]["doc_count"],
+        count("NODATA")
+    );
+    assert_eq!(
+        aggs["status"]["buckets"]["skip"]["doc_count"],
+        count("SKIPDATA")
+    );
+    assert_eq!(aggs["status"]["buckets"]["ok"]["doc_count"], count("OK"));
+    let sizes = aggs["sizes"]["buckets"].as_array().unwrap();
+    assert_eq!(sizes[0]["key"], "*-1000.0");
+    assert_eq!(sizes[1]["key"], "1000.0-100000.0");
+    assert_eq!(sizes[2]["key"], "100000.0-*");
+    assert_eq!(
+        sizes[0]["doc_count"],
+        bytes.iter().filter(|b| **b < 1000).count()
+    );
+    assert_eq!(
+        sizes[2]["doc_count"],
+        bytes.iter().filter(|b| **b >= 100_000).count()
+    );
+    let nets = aggs["nets"]["buckets"].as_array().unwrap();
+    assert_eq!(nets[0]["key"], "10.0.0.0/8");
+    assert_eq!(nets[0]["from"], "10.0.0.0");
+    assert_eq!(nets[0]["to"], "11.0.0.0");
+    let ten: ipnet_like::Net = "10.0.0.0/8".parse().unwrap();
+    let in_ten = docs
+        .iter()
+        .filter(|d| matches!(d.get("srcaddr"), Some(DocValue::Ip(ip)) if ten.contains(ip)))
+        .count();
+    assert_eq!(nets[0]["doc_count"], in_ten);
+    let probes: Vec<&FlowDoc> = docs
+        .iter()
+        .filter(|d| matches!(int(d, "dstport"), Some(22 | 23 | 445 | 3389 | 1433)))
+        .collect();
+    assert_eq!(aggs["probes"]["doc_count"], probes.len());
+    assert_eq!(
+        aggs["probes"]["rejected"]["doc_count"],
+        probes
+            .iter()
+            .filter(|d| text(d, "action").as_deref() == Some("REJECT"))
+            .count()
+    );
+}
+
+#[test]
+fn hits_sorted_by_time_with_source_filtering() {
+    let response = search(json!({
+        "size": 5, "from": 2,
+        "sort": [ { "@timestamp": { "order": "desc" } }, "_doc" ],
+        "_source": ["srcaddr", "action"],
+        "query": { "term": { "action": "REJECT" } }
+    }));
+    let hits = response["hits"]["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 5);
+    let mut rejects: Vec<&FlowDoc> = fixture()
+        .docs
+        .iter()
+        .filter(|d| text(d, "action").as_deref() == Some("REJECT"))
+        .collect();
+    rejects.sort_by(|a, b| b.timestamp_ms.cmp(&a.timestamp_ms));
+    for (hit, expected) in hits.iter().zip(&rejects[2..]) {
+        assert_eq!(hit["sort"][0], json!(expected.timestamp_ms));
+        assert_eq!(hit["_source"].as_object().unwrap().len(), 2);
+        assert_eq!(hit["_source"]["action"], "REJECT");
+        assert!(hit["_id"].as_str().unwrap().len() == 32);
+        assert_eq!(hit["_score"], Json::Null);
+    }
+    let times: Vec<i64> = hits
+        .iter()
+        .map(|h| h["sort"][0].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]));
+    assert_eq!(times[0], rejects[2].timestamp_ms);
+}
+
+#[test]
+fn only_the_days_in_range_are_searched() {
+    let response =
+        search(json!({ "size": 0, "query": { "range": { "@timestamp": { "gte": "now-1h" } } } }));
+    let shards = &response["_shards"];
+    assert_eq!(shards["total"], 2, "30 hours span two days");
+    assert_eq!(shards["skipped"], 1, "the older day is not searched");
+}
+
+#[test]
+fn unsupported_requests_are_refused_with_a_reason() {
+    let engine = &fixture().engine;
+    let cases = [
+        (
+            json!({ "aggs": { "g": { "geohash_grid": { "field": "srcaddr" } } } }),
+            "aggregation type [geohash_grid]",
+        ),
+        (
+            json!({ "query": { "script": {} } }),
+            "query [script] is not supported",
+        ),
+        (
+            json!({ "aggs": { "t": { "terms": { "field": "nope" } } } }),
+            "field [nope] is not a field",
+        ),
+        (
+            json!({ "aggs": { "t": { "terms": { "field": "@message" } } } }),
+            "Text fields are not optimised",
+        ),
+        (
+            json!({ "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1x" } } } }),
+            "fixed_interval",
+        ),
+        (json!({ "suggest": {} }), "search option [suggest]"),
+        (json!({ "size": 20000 }), "Result window is too large"),
+        (
+            json!({ "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1s", "min_doc_count": 0 } } } }),
+            "too many buckets",
+        ),
+    ];
+    for (body, expected) in cases {
+        let error = search_at(engine, "cwl-*", &body, END).expect_err(&body.to_string());
+        assert_eq!(error.status(), 400, "{body}");
+        assert!(
+            error
+                .to_string()
+                .to_lowercase()
+                .contains(&expected.to_lowercase()),
+            "{error} should mention {expected}"
+        );
+    }
+    let error = search_at(engine, "nope", &json!({}), END).unwrap_err();
+    assert_eq!(error.status(), 404);
+}
+
+#[test]
+fn response_shape_follows_the_elasticsearch_reference() {
+    // The shape of the reference's terms and date_histogram examples, with our values.
+    let response = search(json!({
+        "size": 0,
+        "query": { "bool": { "filter": [ { "term": { "log_status": "SKIPDATA" } } ] } },
+        "aggs": {
+            "status": { "terms": { "field": "log_status" } },
+            "days": { "date_histogram": { "field": "@timestamp", "calendar_interval": "1d", "format": "yyyy-MM-dd" } }
+        }
+    }));
+    let skipped = fixture()
+        .docs
+        .iter()
+        .filter(|d| text(d, "log_status").as_deref() == Some("SKIPDATA"))
+        .count();
+    assert_eq!(
+        response["aggregations"]["status"],
+        json!({ "doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [ { "key": "SKIPDATA", "doc_count": skipped } ] })
+    );
+    let days = response["aggregations"]["days"]["buckets"]
+        .as_array()
+        .unwrap();
+    assert_eq!(days[0]["key_as_string"], "2020-03-05");
+    assert_eq!(days[0]["key"], 1_583_366_400_000i64);
+    assert!(response["took"].is_u64());
+    assert_eq!(response["timed_out"], false);
+    assert_eq!(response["hits"]["hits"], json!([]));
+    assert_eq!(response["hits"]["total"]["relation"], "eq");
+}
+
+/// A tiny CIDR matcher for the tests, independent of the engine's own.
+mod ipnet_like {
+    use std::net::IpAddr;
+
+    pub struct Net {
+        base: u32,
+        mask: u32,
+    }
+
+    impl std::str::FromStr for Net {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Net, ()> {
+            let (address, bits) = s.split_once('/').ok_or(())?;
+            let address: std::net::Ipv4Addr = address.parse().map_err(|_| ())?;
+            let bits: u32 = bits.parse().map_err(|_| ())?;
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            Ok(Net {
+                base: u32::from(address) & mask,
+                mask,
+            })
+        }
+    }
+
+    impl Net {
+        pub fn contains(&self, ip: &IpAddr) -> bool {
+            matches!(ip, IpAddr::V4(v4) if u32::from(*v4) & self.mask == self.base)
+        }
+    }
+}
+
+/// Many generated requests (random fields, intervals, zones and time ranges), each checked
+/// against counts computed from the records.
+#[test]
+fn generated_requests_match_independent_counts() {
+    let mut seed = 0x9e37_79b9_u64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let fields = [
+        "action",
+        "log_status",
+        "protocol",
+        "dstport",
+        "flow_direction",
+        "vpc_id",
+        "az_id",
+        "account_id",
+    ];
+    let intervals = [
+        ("5m", 300_000i64),
+        ("15m", 900_000),
+        ("1h", 3_600_000),
+        ("3h", 10_800_000),
+    ];
+    let zones = ["UTC", "+09:00", "-03:30"];
+    for _ in 0..30 {
+        let field = fields[next(fields.len() as u64) as usize];
+        let (interval, step) = intervals[next(intervals.len() as u64) as usize];
+        let zone = zones[next(zones.len() as u64) as usize];
+        let hours = 1 + next(24) as i64;
+        let to = END - next(6) as i64 * 3_600_000;
+        let from = to - hours * 3_600_000;
+        let response = search(json!({
+            "size": 0,
+            "query": { "bool": { "filter": [ range_filter(from, to) ] } },
+            "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": interval, "time_zone": zone, "min_doc_count": 1 },
+                "aggs": { "f": { "terms": { "field": field, "size": 1000 } } } } }
+        }));
+        let offset = super::datemath::Zone::parse(zone).unwrap().offset_secs(0) as i64 * 1000;
+        let mut expected: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        for doc in fixture().docs.iter().filter(|d| in_range(d, from, to)) {
+            if let Some(value) = text(doc, field) {
+                let key = (doc.timestamp_ms + offset).div_euclid(step) * step - offset;
+                *expected.entry((key, value)).or_default() += 1;
+            }
+        }
+        let mut got: BTreeMap<(i64, String), u64> = BTreeMap::new();
+        for bucket in response["aggregations"]["t"]["buckets"].as_array().unwrap() {
+            for (value, count) in buckets(&bucket["f"]) {
+                got.insert((bucket["key"].as_i64().unwrap(), value), count);
+            }
+        }
+        assert_eq!(
+            got, expected,
+            "{field} every {interval} in {zone} over {hours}h"
+        );
+    }
+}
