@@ -75,6 +75,20 @@ pub struct ServeArgs {
     /// Drop whole days of flows older than this many days (checked hourly). Off by default.
     #[arg(long, env = "FLOWDASH_RETAIN_DAYS")]
     pub retain_days: Option<u32>,
+
+    /// Index patterns the UI may search, comma-separated: the server never searches others
+    /// on a browser's behalf.
+    #[arg(
+        long,
+        env = "FLOWDASH_ALLOWED_INDICES",
+        value_delimiter = ',',
+        default_value = "cwl-*"
+    )]
+    pub allowed_indices: Vec<String>,
+
+    /// Longest a search may take before it is answered with a 504, in milliseconds.
+    #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
+    pub search_timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +159,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_body_bytes: args.max_body_bytes,
                 max_decompressed_bytes: args.max_decompressed_bytes,
                 retain_days: args.retain_days,
+                allowed_indices: args.allowed_indices,
+                search_timeout: std::time::Duration::from_millis(args.search_timeout_ms),
             }))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod es_api;
 pub mod http;
 pub mod ingest;
 pub mod telemetry;

@@ -14,9 +14,14 @@ pub enum AppError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A search backend's answer, passed on with its status and Elasticsearch error type.
+    #[error(transparent)]
+    Backend(#[from] crate::backend::BackendError),
     /// Something failed on our side; logged, and answered with a generic message.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -30,10 +35,15 @@ impl AppError {
         }
     }
 
-    fn status_and_kind(&self) -> (StatusCode, &'static str) {
+    fn status_and_kind(&self) -> (StatusCode, &str) {
         match self {
+            AppError::Backend(error) => (
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+                error.kind(),
+            ),
             AppError::BadRequest { kind, .. } => (StatusCode::BAD_REQUEST, kind),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "security_exception"),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "version_conflict"),
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
@@ -41,12 +51,21 @@ impl AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+impl AppError {
+    /// The error body (also used inside multi-search answers).
+    pub fn to_body(&self) -> serde_json::Value {
+        self.parts().1
+    }
+
+    fn parts(&self) -> (StatusCode, serde_json::Value) {
         let (status, kind) = self.status_and_kind();
         let reason = match &self {
             AppError::Internal(error) => {
                 tracing::error!(error = ?error, "request failed");
+                "internal server error; see the server log".to_owned()
+            }
+            AppError::Backend(error @ crate::backend::BackendError::Internal(_)) => {
+                tracing::error!(%error, "search failed");
                 "internal server error; see the server log".to_owned()
             }
             other => other.to_string(),
@@ -55,6 +74,13 @@ impl IntoResponse for AppError {
             "error": { "type": kind, "reason": reason },
             "status": status.as_u16(),
         });
+        (status, body)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.parts();
         (status, Json(body)).into_response()
     }
 }

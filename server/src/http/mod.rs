@@ -5,6 +5,7 @@ mod error;
 mod extract;
 mod health;
 mod ingest;
+mod search;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
 pub use extract::AppJson;
+pub use search::IndexAllowList;
 
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
 use crate::backend::SearchBackend;
@@ -34,6 +36,9 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub max_decompressed_bytes: u64,
     pub retain_days: Option<u32>,
+    /// Index patterns the browser may search (`cwl-*`).
+    pub allowed_indices: Vec<String>,
+    pub search_timeout: Duration,
 }
 
 /// Bounds on what one request may cost.
@@ -41,6 +46,7 @@ pub struct ServeConfig {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub ingest: IngestLimits,
+    pub search_timeout: Duration,
 }
 
 /// Shared by every handler and by the Leptos renderer.
@@ -51,6 +57,7 @@ pub struct AppState {
     /// The embedded engine, when it is the backend (it also serves `/es`).
     pub engine: Option<Arc<EmbeddedEngine>>,
     pub limits: Arc<Limits>,
+    pub allowed_indices: Arc<IndexAllowList>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -73,7 +80,9 @@ impl AppState {
                     max_decompressed_bytes: config.max_decompressed_bytes,
                     ..IngestLimits::default()
                 },
+                search_timeout: config.search_timeout,
             }),
+            allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
         })
     }
 }
@@ -94,9 +103,16 @@ pub fn build_app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let api = Router::new()
         .merge(health::router())
-        .merge(ingest::router());
-    Router::new()
-        .nest("/api", api)
+        .merge(ingest::router())
+        .merge(search::router());
+    let mut router = Router::new().nest("/api", api);
+    if state.engine.is_some() {
+        router = router
+            .nest("/es", crate::es_api::router())
+            // Clients join paths to a base URL ending in /es: `GET /es/` is the root too.
+            .route("/es/", axum::routing::get(crate::es_api::root));
+    }
+    router
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())

@@ -214,6 +214,103 @@ impl FlowDoc {
         })
     }
 
+    /// Builds a document from a client's `_source` (Elasticsearch `_bulk`): known fields are
+    /// typed, `@timestamp` (or `start`) places it in time, and the source is kept verbatim.
+    pub fn from_source(
+        index: &str,
+        id: Option<&str>,
+        source: Map<String, Json>,
+    ) -> Result<FlowDoc, DocError> {
+        let mut fields = Vec::new();
+        let mut timestamp_ms = None;
+        let mut start = None;
+        let text = |value: &Json| match value {
+            Json::String(s) => Some(s.clone()),
+            Json::Number(n) => Some(n.to_string()),
+            Json::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let mut meta: [Option<String>; 5] = Default::default();
+        for (name, value) in &source {
+            match name.as_str() {
+                "@timestamp" => {
+                    timestamp_ms = Some(match value {
+                        Json::Number(n) => n
+                            .as_i64()
+                            .ok_or_else(|| bad_field(name, "is not epoch milliseconds"))?,
+                        Json::String(s) => DateTime::parse_from_rfc3339(s)
+                            .map(|t| t.timestamp_millis())
+                            .or_else(|_| s.parse::<i64>())
+                            .map_err(|_| {
+                                bad_field(name, "is not an ISO 8601 date or epoch milliseconds")
+                            })?,
+                        _ => return Err(bad_field(name, "is not a date")),
+                    })
+                }
+                "@message" => meta[0] = text(value),
+                "@id" => meta[1] = text(value),
+                "@owner" => meta[2] = text(value),
+                "@log_group" => meta[3] = text(value),
+                "@log_stream" => meta[4] = text(value),
+                _ => {
+                    let Some(field_type) = document_field_type(name) else {
+                        continue;
+                    };
+                    let Some(raw) = text(value) else { continue };
+                    if raw.is_empty() {
+                        continue;
+                    }
+                    let value = parse_value(field_type, &raw)
+                        .and_then(|v| owned(&v))
+                        .ok_or_else(|| {
+                            bad_field(
+                                name,
+                                &format!("`{raw}` is not a valid {}", field_type.es_type()),
+                            )
+                        });
+                    match value {
+                        Ok(value) => {
+                            if name == "start" {
+                                if let DocValue::Int(v) = value {
+                                    start = Some(v);
+                                }
+                            }
+                            fields.push((intern(name), value));
+                        }
+                        // `-` and other non-values of a typed field are left out, as absent.
+                        Err(_) if raw == "-" => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+            }
+        }
+        let timestamp_ms = timestamp_ms
+            .or_else(|| start.and_then(|s| s.checked_mul(1000)))
+            .ok_or(DocError::NoTime)?;
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                hasher.update(index.as_bytes());
+                hasher.update(Json::Object(source.clone()).to_string().as_bytes());
+                format!("{:032x}", hasher.digest128())
+            }
+        };
+        let [message, event_id, owner, log_group, log_stream] = meta;
+        Ok(FlowDoc {
+            id,
+            index: index.to_owned(),
+            timestamp_ms,
+            fields,
+            message,
+            event_id,
+            owner,
+            log_group,
+            log_stream,
+            original_source: Some(source),
+        })
+    }
+
     /// The value of a field, if set.
     pub fn get(&self, name: &str) -> Option<&DocValue> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
@@ -249,6 +346,13 @@ impl FlowDoc {
         put("@log_group", &self.log_group);
         put("@log_stream", &self.log_stream);
         source
+    }
+}
+
+fn bad_field(name: &str, reason: &str) -> DocError {
+    DocError::BadField {
+        field: name.to_owned(),
+        reason: reason.to_owned(),
     }
 }
 

@@ -177,6 +177,22 @@ impl FlowIndex {
         Ok(results)
     }
 
+    /// Deletes the document with this `_id` (not yet committed). Says whether it existed.
+    pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.open_writer()?);
+        }
+        let open = guard.as_mut().expect("writer just opened");
+        open.last_used = Instant::now();
+        let existed = open.ids.remove(&id_hash(id));
+        if existed {
+            open.writer
+                .delete_term(Term::from_field_text(self.schema.id, id));
+        }
+        Ok(existed)
+    }
+
     fn open_writer(&self) -> Result<OpenWriter, EngineError> {
         let writer = self
             .index

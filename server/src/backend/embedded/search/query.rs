@@ -596,10 +596,12 @@ pub fn compile(
             let pattern = match schema_field.field_type {
                 FieldType::Keyword => pattern.clone(),
                 FieldType::Text => pattern.to_lowercase(),
-                _ => return Err(SearchError::illegal(format!(
+                _ => {
+                    return Err(SearchError::illegal(format!(
                     "[wildcard] queries work on keyword and text fields; [{field}] is of type [{}]",
                     schema_field.field_type.es_type()
-                ))),
+                )))
+                }
             };
             Box::new(
                 RegexQuery::from_pattern(&wildcard_regex(&pattern), schema_field.field)

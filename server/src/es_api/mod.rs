@@ -1,0 +1,606 @@
+//! The Elasticsearch-compatible surface of the embedded engine, under `/es`: enough of the
+//! REST API for the AWS `LogsToElasticsearch` Lambda, the Elasticsearch outputs of Fluent Bit,
+//! Vector and Logstash, curl, and flowdash's own Elasticsearch client.
+//!
+//! `GET /`, `_bulk`, `_search`, `_msearch`, `_count`, `_field_caps`, `_mapping`,
+//! `_cat/indices`, `_cluster/health`, `_refresh`, index create and delete.
+
+mod bulk;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use crate::backend::embedded::search::{search, SearchError};
+use crate::backend::embedded::{EmbeddedEngine, EMULATED_VERSION};
+use crate::backend::BackendError;
+use crate::http::AppState;
+
+/// The engine behind `/es`, taken from the app state (the surface exists only in embedded
+/// mode).
+fn engine(state: &AppState) -> Result<Arc<EmbeddedEngine>, EsError> {
+    state.engine.clone().ok_or_else(|| {
+        EsError(BackendError::bad_request(
+            "illegal_argument_exception",
+            "this server uses an external cluster",
+        ))
+    })
+}
+
+/// An error in Elasticsearch's own body shape.
+pub struct EsError(pub BackendError);
+
+impl From<BackendError> for EsError {
+    fn from(error: BackendError) -> Self {
+        EsError(error)
+    }
+}
+
+impl From<SearchError> for EsError {
+    fn from(error: SearchError) -> Self {
+        EsError(error.into())
+    }
+}
+
+impl IntoResponse for EsError {
+    fn into_response(self) -> Response {
+        if let BackendError::Internal(reason) = &self.0 {
+            tracing::error!(%reason, "es api request failed");
+        }
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.0.to_es_body())).into_response()
+    }
+}
+
+fn parse_error(reason: impl Into<String>) -> EsError {
+    EsError(BackendError::bad_request("parse_exception", reason))
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root).head(root_head))
+        .route("/_bulk", post(bulk_all).put(bulk_all))
+        .route("/_msearch", post(msearch_all).get(msearch_all))
+        .route("/_search", get(search_all).post(search_all))
+        .route("/_count", get(count_all).post(count_all))
+        .route("/_cat/indices", get(cat_indices))
+        .route("/_cat/indices/{index}", get(cat_indices_of))
+        .route("/_cluster/health", get(cluster_health))
+        .route("/_refresh", post(refresh).get(refresh))
+        .route(
+            "/{index}",
+            get(get_index)
+                .put(create_index)
+                .delete(delete_index)
+                .head(head_index),
+        )
+        .route("/{index}/_bulk", post(bulk_index).put(bulk_index))
+        .route("/{index}/_search", get(search_index).post(search_index))
+        .route("/{index}/_msearch", post(msearch_index).get(msearch_index))
+        .route("/{index}/_count", get(count_index).post(count_index))
+        .route("/{index}/_field_caps", get(field_caps).post(field_caps))
+        .route("/{index}/_mapping", get(mapping))
+        .route("/{index}/_refresh", post(refresh).get(refresh))
+}
+
+pub async fn root() -> Json<Value> {
+    Json(json!({
+        "name": "flowdash",
+        "cluster_name": "flowdash",
+        "cluster_uuid": "flowdash-embedded",
+        "version": {
+            "number": EMULATED_VERSION,
+            "build_flavor": "oss",
+            "build_type": "flowdash",
+            "lucene_version": "8.7.0",
+            "minimum_wire_compatibility_version": "6.8.0",
+            "minimum_index_compatibility_version": "6.0.0-beta1"
+        },
+        "tagline": "You Know, for Search"
+    }))
+}
+
+async fn root_head() -> StatusCode {
+    StatusCode::OK
+}
+
+/// Runs blocking engine work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, EsError> + Send + 'static,
+) -> Result<T, EsError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| EsError(BackendError::Internal(e.to_string())))?
+}
+
+fn json_body(body: &Bytes) -> Result<Value, EsError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_json::from_slice(body).map_err(|e| parse_error(format!("request body is not JSON: {e}")))
+}
+
+/// Folds URL parameters (`q`, `size`, `from`, `sort`, `track_total_hits`) into the body, and
+/// refuses the ones that would change the answer's shape in ways the engine does not honour.
+fn apply_search_params(
+    body: &mut Value,
+    params: &HashMap<String, String>,
+) -> Result<SearchFormat, EsError> {
+    let object = body
+        .as_object_mut()
+        .ok_or_else(|| parse_error("the search body must be an object"))?;
+    let mut format = SearchFormat::default();
+    for (key, value) in params {
+        match key.as_str() {
+            "q" => {
+                object.insert(
+                    "query".into(),
+                    json!({ "query_string": { "query": value } }),
+                );
+            }
+            "size" | "from" => {
+                let n: u64 = value
+                    .parse()
+                    .map_err(|_| parse_error(format!("[{key}] must be a number")))?;
+                object.insert(key.clone(), json!(n));
+            }
+            "sort" => {
+                let sorts: Vec<Value> = value
+                    .split(',')
+                    .map(|s| match s.split_once(':') {
+                        Some((field, order)) => json!({ field: { "order": order } }),
+                        None => json!(s),
+                    })
+                    .collect();
+                object.insert("sort".into(), Value::Array(sorts));
+            }
+            "track_total_hits" => {
+                let v = match value.as_str() {
+                    "true" => json!(true),
+                    "false" => json!(false),
+                    n => json!(n.parse::<i64>().map_err(|_| parse_error(
+                        "[track_total_hits] must be a boolean or a number"
+                    ))?),
+                };
+                object.insert("track_total_hits".into(), v);
+            }
+            "rest_total_hits_as_int" => format.total_as_int = value != "false",
+            "_source" => {
+                object.insert(
+                    "_source".into(),
+                    if value == "false" {
+                        json!(false)
+                    } else {
+                        json!(value.split(',').collect::<Vec<_>>())
+                    },
+                );
+            }
+            "typed_keys" | "filter_path" | "scroll" => {
+                return Err(EsError(BackendError::bad_request(
+                    "unsupported_by_embedded_engine",
+                    format!("URL parameter [{key}] is not supported by the embedded engine"),
+                )))
+            }
+            // Routing, caching and timeouts change nothing in a single-node answer.
+            _ => {}
+        }
+    }
+    Ok(format)
+}
+
+#[derive(Default, Clone, Copy)]
+struct SearchFormat {
+    total_as_int: bool,
+}
+
+impl SearchFormat {
+    fn apply(self, mut response: Value) -> Value {
+        if self.total_as_int {
+            if let Some(total) = response.pointer_mut("/hits/total") {
+                let value = total.get("value").cloned().unwrap_or(json!(0));
+                *total = value;
+            }
+        }
+        response
+    }
+}
+
+async fn run_search(
+    state: AppState,
+    index: String,
+    body: Bytes,
+    params: HashMap<String, String>,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    let mut body = json_body(&body)?;
+    let format = apply_search_params(&mut body, &params)?;
+    let response = blocking(move || search(&engine, &index, &body).map_err(EsError)).await?;
+    Ok(Json(format.apply(response)))
+}
+
+async fn search_all(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    run_search(state, "_all".into(), body, params).await
+}
+
+async fn search_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    run_search(state, index, body, params).await
+}
+
+async fn run_count(
+    state: AppState,
+    index: String,
+    body: Bytes,
+    params: HashMap<String, String>,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    let mut body = json_body(&body)?;
+    apply_search_params(&mut body, &params)?;
+    let query = body
+        .get("query")
+        .cloned()
+        .unwrap_or(json!({ "match_all": {} }));
+    let request = json!({ "size": 0, "track_total_hits": true, "query": query });
+    let response = blocking(move || search(&engine, &index, &request).map_err(EsError)).await?;
+    Ok(Json(json!({
+        "count": response.pointer("/hits/total/value").cloned().unwrap_or(json!(0)),
+        "_shards": response["_shards"],
+    })))
+}
+
+async fn count_all(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    run_count(state, "_all".into(), body, params).await
+}
+
+async fn count_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    run_count(state, index, body, params).await
+}
+
+/// `_msearch`: NDJSON pairs of header (`{"index": ...}`) and body lines.
+async fn run_msearch(
+    state: AppState,
+    default_index: Option<String>,
+    body: Bytes,
+    params: HashMap<String, String>,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    let text = std::str::from_utf8(&body).map_err(|_| parse_error("the body is not UTF-8"))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() % 2 != 0 {
+        return Err(parse_error(
+            "_msearch needs a header line and a body line per search",
+        ));
+    }
+    let mut searches = Vec::new();
+    for pair in lines.chunks(2) {
+        let header: Value = serde_json::from_str(pair[0])
+            .map_err(|e| parse_error(format!("bad _msearch header: {e}")))?;
+        let index = match header.get("index") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(names)) => names
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => default_index.clone().unwrap_or_else(|| "_all".into()),
+        };
+        let mut body: Value = serde_json::from_str(pair[1])
+            .map_err(|e| parse_error(format!("bad _msearch body: {e}")))?;
+        let format = apply_search_params(&mut body, &params)?;
+        searches.push((index, body, format));
+    }
+    let started = std::time::Instant::now();
+    let responses = blocking(move || {
+        Ok(searches
+            .into_iter()
+            .map(
+                |(index, body, format)| match search(&engine, &index, &body) {
+                    Ok(response) => {
+                        let mut response = format.apply(response);
+                        response["status"] = json!(200);
+                        response
+                    }
+                    Err(error) => error.to_es_body(),
+                },
+            )
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Json(
+        json!({ "took": started.elapsed().as_millis() as u64, "responses": responses }),
+    ))
+}
+
+async fn msearch_all(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    run_msearch(state, None, body, params).await
+}
+
+async fn msearch_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    run_msearch(state, Some(index), body, params).await
+}
+
+async fn bulk_all(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    bulk::run(
+        engine(&state)?,
+        None,
+        params,
+        headers,
+        body,
+        state.limits.ingest.max_decompressed_bytes,
+    )
+    .await
+}
+
+async fn bulk_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, EsError> {
+    bulk::run(
+        engine(&state)?,
+        Some(index),
+        params,
+        headers,
+        body,
+        state.limits.ingest.max_decompressed_bytes,
+    )
+    .await
+}
+
+/// The engine's mapping: one schema for every index.
+fn properties(engine: &EmbeddedEngine) -> Value {
+    let mut properties = Map::new();
+    let mut fields: Vec<_> = engine.schema().fields().collect();
+    fields.sort_by_key(|(name, _)| *name);
+    for (name, field) in fields {
+        let mut mapping = json!({ "type": field.field_type.es_type() });
+        if field.field_type == app::model::flow::FieldType::Date {
+            mapping["format"] = json!("strict_date_optional_time||epoch_millis");
+        }
+        properties.insert(name.to_owned(), mapping);
+    }
+    Value::Object(properties)
+}
+
+async fn mapping(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    let indices = engine
+        .resolve(&index)
+        .map_err(crate::backend::embedded::search::engine_error)?;
+    let properties = properties(&engine);
+    let mut out = Map::new();
+    for index in indices {
+        out.insert(
+            index.name.clone(),
+            json!({ "mappings": { "properties": properties } }),
+        );
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+async fn field_caps(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    let indices = engine
+        .resolve(&index)
+        .map_err(crate::backend::embedded::search::engine_error)?;
+    let mut fields = Map::new();
+    if !indices.is_empty() {
+        for (name, field) in engine.schema().fields() {
+            let es_type = field.field_type.es_type();
+            fields.insert(
+                name.to_owned(),
+                json!({ es_type: { "type": es_type, "searchable": true, "aggregatable": field.field_type.aggregatable() } }),
+            );
+        }
+    }
+    Ok(Json(json!({
+        "indices": indices.iter().map(|i| i.name.clone()).collect::<Vec<_>>(),
+        "fields": fields,
+    })))
+}
+
+fn cat_rows(engine: &EmbeddedEngine, expression: &str) -> Result<Vec<Value>, EsError> {
+    let indices = engine
+        .resolve(expression)
+        .map_err(crate::backend::embedded::search::engine_error)?;
+    Ok(indices
+        .iter()
+        .map(|index| {
+            json!({
+                "health": "green",
+                "status": "open",
+                "index": index.name,
+                "uuid": index.name,
+                "pri": "1",
+                "rep": "0",
+                "docs.count": index.stats().docs.to_string(),
+                "docs.deleted": "0",
+            })
+        })
+        .collect())
+}
+
+fn cat_response(rows: Vec<Value>, params: &HashMap<String, String>) -> Response {
+    if params.get("format").map(String::as_str) == Some("json") {
+        return Json(Value::Array(rows)).into_response();
+    }
+    let mut text = String::new();
+    if params.contains_key("v") {
+        text.push_str("health status index uuid pri rep docs.count docs.deleted\n");
+    }
+    for row in rows {
+        let field = |k: &str| row[k].as_str().unwrap_or_default().to_owned();
+        text.push_str(&format!(
+            "{} {} {} {} {} {} {} {}\n",
+            field("health"),
+            field("status"),
+            field("index"),
+            field("uuid"),
+            field("pri"),
+            field("rep"),
+            field("docs.count"),
+            field("docs.deleted")
+        ));
+    }
+    text.into_response()
+}
+
+async fn cat_indices(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, EsError> {
+    let engine = engine(&state)?;
+    Ok(cat_response(cat_rows(&engine, "_all")?, &params))
+}
+
+async fn cat_indices_of(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, EsError> {
+    let engine = engine(&state)?;
+    Ok(cat_response(cat_rows(&engine, &index)?, &params))
+}
+
+async fn cluster_health(State(state): State<AppState>) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    let count = engine.indices().len();
+    Ok(Json(json!({
+        "cluster_name": "flowdash",
+        "status": "green",
+        "timed_out": false,
+        "number_of_nodes": 1,
+        "number_of_data_nodes": 1,
+        "active_primary_shards": count,
+        "active_shards": count,
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": 0,
+    })))
+}
+
+/// Writes are committed before `_bulk` answers, so there is nothing to refresh.
+async fn refresh() -> Json<Value> {
+    Json(json!({ "_shards": { "total": 1, "successful": 1, "failed": 0 } }))
+}
+
+async fn get_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    let indices = engine
+        .resolve(&index)
+        .map_err(crate::backend::embedded::search::engine_error)?;
+    let properties = properties(&engine);
+    let mut out = Map::new();
+    for index in indices {
+        out.insert(
+            index.name.clone(),
+            json!({ "aliases": {}, "mappings": { "properties": properties }, "settings": { "index": { "number_of_shards": "1", "number_of_replicas": "0" } } }),
+        );
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+async fn head_index(State(state): State<AppState>, Path(index): Path<String>) -> StatusCode {
+    match state.engine.as_ref().map(|engine| engine.index(&index)) {
+        Some(Some(_)) => StatusCode::OK,
+        _ => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn create_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Response, EsError> {
+    let engine = engine(&state)?;
+    if engine.index(&index).is_some() {
+        return Err(EsError(BackendError::bad_request(
+            "resource_already_exists_exception",
+            format!("index [{index}] already exists"),
+        )));
+    }
+    let name = index.clone();
+    blocking(move || {
+        engine
+            .index_or_create(&name)
+            .map(|_| ())
+            .map_err(|e| EsError(crate::backend::embedded::search::engine_error(e)))
+    })
+    .await?;
+    Ok(
+        Json(json!({ "acknowledged": true, "shards_acknowledged": true, "index": index }))
+            .into_response(),
+    )
+}
+
+async fn delete_index(
+    State(state): State<AppState>,
+    Path(index): Path<String>,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(&state)?;
+    blocking(move || {
+        let names: Vec<String> = engine
+            .resolve(&index)
+            .map_err(|e| EsError(crate::backend::embedded::search::engine_error(e)))?
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
+        for name in names {
+            engine
+                .delete_index(&name)
+                .map_err(|e| EsError(crate::backend::embedded::search::engine_error(e)))?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(Json(json!({ "acknowledged": true })))
+}

@@ -1,0 +1,142 @@
+//! `POST /api/search`, `POST /api/msearch` and `GET /api/fields`: the browser's read-only door
+//! to the backend. Only index patterns on the allow-list are searched; every search has a
+//! deadline; cluster credentials stay in the backend client.
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{AppError, AppJson, AppState};
+use crate::backend::embedded::wildcard_match;
+use crate::backend::{BackendError, SearchRequest};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/search", post(search))
+        .route("/msearch", post(msearch))
+        .route("/fields", get(fields))
+}
+
+/// Which index expressions the browser may search.
+#[derive(Clone, Debug)]
+pub struct IndexAllowList(pub Vec<String>);
+
+impl IndexAllowList {
+    /// Every part of the expression must lie inside an allowed pattern (`cwl-2020.*` inside
+    /// `cwl-*`); exclusions (`-x`) only narrow and are always fine.
+    pub fn check(&self, expression: &str) -> Result<(), AppError> {
+        let parts: Vec<&str> = expression
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.is_empty() {
+            return Err(AppError::bad_request("an index pattern is required"));
+        }
+        for part in parts {
+            if part.starts_with('-') {
+                continue;
+            }
+            // A `*` in the request is matched literally by the allowed pattern's wildcards.
+            if !self.0.iter().any(|allowed| wildcard_match(allowed, part)) {
+                return Err(AppError::Forbidden(format!(
+                    "index [{part}] is not on this server's allow-list ({}); see --allowed-indices",
+                    self.0.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn with_deadline<T>(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or(Err(BackendError::Timeout(limit.as_millis() as u64)))
+}
+
+async fn search(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<SearchRequest>,
+) -> Result<Json<Value>, AppError> {
+    state.allowed_indices.check(&request.index)?;
+    let response = with_deadline(
+        state.limits.search_timeout,
+        state.backend.search(&request.index, request.body),
+    )
+    .await?;
+    Ok(Json(response))
+}
+
+#[derive(Debug, Deserialize)]
+struct MsearchRequest {
+    searches: Vec<SearchRequest>,
+}
+
+/// Maximum searches in one multi-search.
+const MAX_SEARCHES: usize = 100;
+
+async fn msearch(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<MsearchRequest>,
+) -> Result<Json<Value>, AppError> {
+    if request.searches.len() > MAX_SEARCHES {
+        return Err(AppError::bad_request(format!(
+            "at most {MAX_SEARCHES} searches per request"
+        )));
+    }
+    // A search outside the allow-list fails on its own; the others still run.
+    let mut allowed = Vec::new();
+    let mut slots: Vec<Option<Value>> = Vec::with_capacity(request.searches.len());
+    for search in request.searches {
+        match state.allowed_indices.check(&search.index) {
+            Ok(()) => {
+                allowed.push(search);
+                slots.push(None);
+            }
+            Err(error) => slots.push(Some(error.to_body())),
+        }
+    }
+    let results =
+        with_deadline(state.limits.search_timeout, state.backend.msearch(allowed)).await?;
+    let mut results = results.into_iter();
+    let responses: Vec<Value> = slots
+        .into_iter()
+        .map(|slot| match slot {
+            Some(error) => error,
+            None => match results.next() {
+                Some(Ok(mut response)) => {
+                    if let Some(object) = response.as_object_mut() {
+                        object.insert("status".into(), json!(200));
+                    }
+                    response
+                }
+                Some(Err(error)) => AppError::Backend(error).to_body(),
+                None => json!({ "error": { "type": "internal_error", "reason": "missing response" }, "status": 500 }),
+            },
+        })
+        .collect();
+    Ok(Json(json!({ "responses": responses })))
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldsParams {
+    index: String,
+}
+
+/// The fields of an index pattern, for the visualization editor.
+async fn fields(
+    State(state): State<AppState>,
+    Query(params): Query<FieldsParams>,
+) -> Result<Json<Value>, AppError> {
+    state.allowed_indices.check(&params.index)?;
+    let fields = state.backend.field_caps(&params.index).await?;
+    Ok(Json(json!({ "fields": fields })))
+}
