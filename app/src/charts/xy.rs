@@ -33,7 +33,7 @@ pub fn draw_time_series<DB: DrawingBackend>(
         .map_err(chart_error)?;
     chart
         .configure_mesh()
-        .light_line_style(GRID)
+        .light_line_style(WHITE)
         .bold_line_style(GRID)
         .axis_style(AXIS)
         .x_labels(6)
