@@ -17,11 +17,6 @@ pub async fn post_json<B: Serialize, R: DeserializeOwned>(
     send("POST", url, Some(body)).await
 }
 
-/// `GET url`; decodes a JSON answer, or the API's error shape.
-pub async fn get_json<R: DeserializeOwned>(url: &str) -> Result<R, ApiError> {
-    send("GET", url, None).await
-}
-
 async fn send<R: DeserializeOwned>(
     method: &str,
     url: &str,

@@ -291,7 +291,7 @@ async fn run_msearch(
     let engine = engine(&state)?;
     let text = std::str::from_utf8(&body).map_err(|_| parse_error("the body is not UTF-8"))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.len() % 2 != 0 {
+    if !lines.len().is_multiple_of(2) {
         return Err(parse_error(
             "_msearch needs a header line and a body line per search",
         ));

@@ -86,14 +86,15 @@ impl EmbeddedEngine {
         }
         let mut indices = self.indices.write().unwrap_or_else(|e| e.into_inner());
         for name in found {
-            if !indices.contains_key(&name) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = indices.entry(name) {
+                let name = slot.key();
                 let index = FlowIndex::open(
-                    &self.indices_dir.join(&name),
-                    &name,
+                    &self.indices_dir.join(name),
+                    name,
                     self.schema.clone(),
                     false,
                 )?;
-                indices.insert(name, Arc::new(index));
+                slot.insert(Arc::new(index));
             }
         }
         *self.last_scan.write().unwrap_or_else(|e| e.into_inner()) = Instant::now();

@@ -230,9 +230,7 @@ pub fn parse_query(value: &Json) -> Result<Query, SearchError> {
                 .get("values")
                 .and_then(Json::as_array)
                 .ok_or_else(|| bad("[ids] must have an array of [values]"))?;
-            Ok(Query::Ids(
-                values.iter().filter_map(|v| scalar_text(v)).collect(),
-            ))
+            Ok(Query::Ids(values.iter().filter_map(scalar_text).collect()))
         }
         "query_string" => {
             let object = body

@@ -439,7 +439,7 @@ fn hits_sorted_by_time_with_source_filtering() {
         .iter()
         .filter(|d| text(d, "action").as_deref() == Some("REJECT"))
         .collect();
-    rejects.sort_by(|a, b| b.timestamp_ms.cmp(&a.timestamp_ms));
+    rejects.sort_by_key(|d| std::cmp::Reverse(d.timestamp_ms));
     for (hit, expected) in hits.iter().zip(&rejects[2..]) {
         assert_eq!(hit["sort"][0], json!(expected.timestamp_ms));
         assert_eq!(hit["_source"].as_object().unwrap().len(), 2);

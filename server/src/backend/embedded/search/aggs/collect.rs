@@ -342,6 +342,9 @@ pub fn rounder_for(request: &super::request::DateHistogramAgg) -> impl Fn(i64) -
     }
 }
 
+/// A range's bounds: `(ip_from, ip_to, from, to)`.
+type RangeBounds = (Option<u128>, Option<u128>, Option<f64>, Option<f64>);
+
 #[derive(Clone)]
 enum Node {
     Terms {
@@ -364,7 +367,7 @@ enum Node {
     Range {
         accessor: Accessor,
         /// `[from, to)` per range, as numbers or addresses.
-        bounds: Rc<Vec<(Option<u128>, Option<u128>, Option<f64>, Option<f64>)>>,
+        bounds: Rc<Vec<RangeBounds>>,
         ip: bool,
         buckets: Buckets,
     },
