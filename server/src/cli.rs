@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::backend::elastic::auth::{aws_credentials_from_environment, aws_region, Auth};
+use crate::backend::elastic::ElasticConfig;
 use crate::commands;
 use crate::http::ServeConfig;
 use crate::telemetry::LogFormat;
@@ -51,6 +53,82 @@ pub struct DataDirArg {
     pub data_dir: PathBuf,
 }
 
+/// The user's Elasticsearch / OpenSearch cluster, when flowdash should use it instead of the
+/// embedded engine.
+#[derive(Debug, Clone, Args)]
+pub struct ElasticArgs {
+    /// Elasticsearch 6.x-8.x or OpenSearch 1-2 URL (https://vpc-....es.amazonaws.com, or
+    /// http://127.0.0.1:9200 through a tunnel). Without it, flowdash uses its embedded engine.
+    #[arg(long, env = "FLOWDASH_ES_URL")]
+    pub es_url: Option<String>,
+    /// HTTP basic authentication user.
+    #[arg(long, env = "FLOWDASH_ES_USER", requires = "es_password")]
+    pub es_user: Option<String>,
+    /// HTTP basic authentication password.
+    #[arg(long, env = "FLOWDASH_ES_PASSWORD", hide_env_values = true)]
+    pub es_password: Option<String>,
+    /// Elasticsearch API key (the base64 `id:api_key`).
+    #[arg(long, env = "FLOWDASH_ES_API_KEY", hide_env_values = true)]
+    pub es_api_key: Option<String>,
+    /// Bearer token.
+    #[arg(long, env = "FLOWDASH_ES_BEARER_TOKEN", hide_env_values = true)]
+    pub es_bearer_token: Option<String>,
+    /// Sign requests with AWS Signature Version 4 (Amazon OpenSearch Service / Elasticsearch
+    /// Service); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or
+    /// the AWS_PROFILE profile of ~/.aws/credentials.
+    #[arg(long, env = "FLOWDASH_ES_AWS_SIGV4")]
+    pub es_aws_sigv4: bool,
+    /// AWS region for signing (default: AWS_REGION, AWS_DEFAULT_REGION or ~/.aws/config).
+    #[arg(long, env = "FLOWDASH_ES_AWS_REGION")]
+    pub es_aws_region: Option<String>,
+    /// AWS service name for signing: `es` (managed domains) or `aoss` (serverless).
+    #[arg(long, env = "FLOWDASH_ES_AWS_SERVICE", default_value = "es")]
+    pub es_aws_service: String,
+    /// PEM file of CA certificates to trust for the cluster.
+    #[arg(long, env = "FLOWDASH_ES_CA_CERT")]
+    pub es_ca_cert: Option<PathBuf>,
+    /// Do not verify the cluster's TLS certificate.
+    #[arg(long, env = "FLOWDASH_ES_INSECURE")]
+    pub es_insecure: bool,
+    /// Timeout of one request to the cluster, in milliseconds.
+    #[arg(long, env = "FLOWDASH_ES_TIMEOUT_MS", default_value_t = 30_000)]
+    pub es_timeout_ms: u64,
+}
+
+impl ElasticArgs {
+    /// The cluster configuration, when `--es-url` is given.
+    pub fn config(&self) -> anyhow::Result<Option<ElasticConfig>> {
+        let Some(url) = &self.es_url else {
+            return Ok(None);
+        };
+        let auth = if self.es_aws_sigv4 {
+            Auth::AwsSigV4 {
+                region: aws_region(self.es_aws_region.as_deref())?,
+                service: self.es_aws_service.clone(),
+                credentials: aws_credentials_from_environment()?,
+            }
+        } else if let Some(key) = &self.es_api_key {
+            Auth::ApiKey(key.clone())
+        } else if let Some(token) = &self.es_bearer_token {
+            Auth::Bearer(token.clone())
+        } else if let (Some(user), Some(password)) = (&self.es_user, &self.es_password) {
+            Auth::Basic {
+                user: user.clone(),
+                password: password.clone(),
+            }
+        } else {
+            Auth::None
+        };
+        Ok(Some(ElasticConfig {
+            url: url.clone(),
+            auth,
+            ca_cert: self.es_ca_cert.clone(),
+            insecure: self.es_insecure,
+            timeout: std::time::Duration::from_millis(self.es_timeout_ms),
+        }))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -89,6 +167,9 @@ pub struct ServeArgs {
     /// Longest a search may take before it is answered with a 504, in milliseconds.
     #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
     pub search_timeout_ms: u64,
+
+    #[command(flatten)]
+    pub elastic: ElasticArgs,
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +197,9 @@ pub struct IngestArgs {
     /// Print the final report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub elastic: ElasticArgs,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +245,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 retain_days: args.retain_days,
                 allowed_indices: args.allowed_indices,
                 search_timeout: std::time::Duration::from_millis(args.search_timeout_ms),
+                elastic: args.elastic.config()?,
             }))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -2,6 +2,7 @@
 //! OpenSearch cluster. Both take Elasticsearch request bodies and answer Elasticsearch
 //! responses, so everything above them is the same.
 
+pub mod elastic;
 pub mod embedded;
 
 use async_trait::async_trait;

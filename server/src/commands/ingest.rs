@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio::runtime::Handle;
 
 use super::progress::{Counting, Progress};
+use crate::backend::elastic::{ElasticBackend, ElasticSink};
 use crate::backend::embedded::{EmbeddedEngine, WriteMode};
 use crate::cli::IngestArgs;
 use crate::ingest::format::RecordFormat;
@@ -33,9 +34,14 @@ pub fn run(args: IngestArgs, runtime: &Handle) -> anyhow::Result<ExitCode> {
     let total: Option<u64> = inputs.iter().map(Input::size).sum();
     let progress = Progress::new(total);
     let started = Instant::now();
-    let report = match &args.to {
-        Some(url) => send(url, &inputs, &options, runtime, &progress)?,
-        None => store(&args, &inputs, &options, &progress)?,
+    let report = match (&args.to, args.elastic.config()?) {
+        (Some(url), _) => send(url, &inputs, &options, runtime, &progress)?,
+        (None, Some(cluster)) => {
+            let backend = ElasticBackend::new(&cluster)?;
+            let sink = ElasticSink::new(backend, runtime.clone());
+            read_all(sink, &inputs, &options, &progress)?
+        }
+        (None, None) => store(&args, &inputs, &options, &progress)?,
     };
     progress.finish();
     let elapsed = started.elapsed();
@@ -50,6 +56,33 @@ pub fn run(args: IngestArgs, runtime: &Handle) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Reads every input into `sink`, flushing now and then so a crash loses little.
+fn read_all(
+    sink: impl DocSink,
+    inputs: &[Input],
+    options: &IngestOptions,
+    progress: &Progress,
+) -> anyhow::Result<IngestReport> {
+    let mut sink = Counting {
+        inner: sink,
+        progress: progress.clone(),
+    };
+    let mut report = IngestReport::default();
+    let mut flushed_at = 0;
+    for input in inputs {
+        let name = input.name();
+        let reader = input.open().with_context(|| name.clone())?;
+        let reader = progress.bar.wrap_read(reader);
+        ingest_reader(Some(&name), reader, options, &mut sink, &mut report)?;
+        if progress.records() - flushed_at >= COMMIT_EVERY_RECORDS {
+            report.record(sink.flush()?);
+            flushed_at = progress.records();
+        }
+    }
+    report.record(sink.flush()?);
+    Ok(report)
+}
+
 fn store(
     args: &IngestArgs,
     inputs: &[Input],
@@ -57,23 +90,12 @@ fn store(
     progress: &Progress,
 ) -> anyhow::Result<IngestReport> {
     let engine = Arc::new(EmbeddedEngine::open(&args.data.data_dir)?);
-    let mut sink = Counting {
-        inner: engine.sink(WriteMode::KeepExisting),
-        progress: progress.clone(),
-    };
-    let mut report = IngestReport::default();
-    let mut committed_at = 0;
-    for input in inputs {
-        let name = input.name();
-        let reader = input.open().with_context(|| name.clone())?;
-        let reader = progress.bar.wrap_read(reader);
-        ingest_reader(Some(&name), reader, options, &mut sink, &mut report)?;
-        if progress.records() - committed_at >= COMMIT_EVERY_RECORDS {
-            report.record(sink.flush()?);
-            committed_at = progress.records();
-        }
-    }
-    report.record(sink.flush()?);
+    let report = read_all(
+        engine.sink(WriteMode::KeepExisting),
+        inputs,
+        options,
+        progress,
+    )?;
     progress.bar.set_message("merging segments");
     engine.close_idle_writers(Duration::ZERO, 0)?;
     if let Some(days) = args.retain_days {

@@ -23,6 +23,7 @@ pub use error::AppError;
 pub use extract::AppJson;
 pub use search::IndexAllowList;
 
+use crate::backend::elastic::{ElasticBackend, ElasticConfig};
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
 use crate::backend::SearchBackend;
 use crate::ingest::IngestLimits;
@@ -39,6 +40,8 @@ pub struct ServeConfig {
     /// Index patterns the browser may search (`cwl-*`).
     pub allowed_indices: Vec<String>,
     pub search_timeout: Duration,
+    /// The user's cluster; `None` runs the embedded engine in `data_dir`.
+    pub elastic: Option<ElasticConfig>,
 }
 
 /// Bounds on what one request may cost.
@@ -67,13 +70,20 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// State for the embedded engine in `data_dir`.
-    pub fn embedded(config: &ServeConfig) -> anyhow::Result<AppState> {
-        let engine = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
+    /// State for the configured backend: the cluster when one is given, else the embedded
+    /// engine in `data_dir`.
+    pub fn new(config: &ServeConfig) -> anyhow::Result<AppState> {
+        let (backend, engine): (Arc<dyn SearchBackend>, _) = match &config.elastic {
+            Some(elastic) => (Arc::new(ElasticBackend::new(elastic)?), None),
+            None => {
+                let engine = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
+                (Arc::new(EmbeddedBackend::new(engine.clone())), Some(engine))
+            }
+        };
         Ok(AppState {
             leptos_options: leptos_options(config),
-            backend: Arc::new(EmbeddedBackend::new(engine.clone())),
-            engine: Some(engine),
+            backend,
+            engine,
             limits: Arc::new(Limits {
                 max_body_bytes: config.max_body_bytes,
                 ingest: IngestLimits {
@@ -128,12 +138,19 @@ pub fn build_app(state: AppState) -> Router {
 
 /// Binds, serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let state = AppState::embedded(&config)?;
+    let state = AppState::new(&config)?;
     if let (Some(days), Some(engine)) = (config.retain_days, state.engine.clone()) {
         tokio::spawn(enforce_retention(engine, days));
     }
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "flowdash is listening");
+    match &config.elastic {
+        Some(elastic) => {
+            tracing::info!(address = %listener.local_addr()?, cluster = %elastic.url, auth = ?elastic.auth, "flowdash is listening")
+        }
+        None => {
+            tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "flowdash is listening")
+        }
+    }
     let engine = state.engine.clone();
     axum::serve(listener, build_app(state))
         .with_graceful_shutdown(shutdown_signal())

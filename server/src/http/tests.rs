@@ -31,9 +31,10 @@ impl TestServer {
             retain_days: None,
             allowed_indices: vec!["cwl-*".into()],
             search_timeout: std::time::Duration::from_secs(30),
+            elastic: None,
         };
         adjust(&mut config);
-        let state = AppState::embedded(&config).unwrap();
+        let state = AppState::new(&config).unwrap();
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
         let address = listener.local_addr().unwrap();
         let app = build_app(state.clone());

@@ -61,11 +61,14 @@ pub trait DocSink {
 }
 
 /// What a sink did with the documents written to it since the last flush.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkOutcome {
     pub stored: u64,
     /// Already stored under the same `_id`: ingesting the same data twice stores it once.
     pub duplicates: u64,
+    /// Refused by the store (a cluster's mapping conflict, say), with the first reasons.
+    pub failed: u64,
+    pub failures: Vec<String>,
 }
 
 /// A sink that cannot store what it was given. Reported, never silently dropped.
@@ -120,6 +123,14 @@ impl IngestReport {
     pub fn record(&mut self, outcome: SinkOutcome) {
         self.accepted += outcome.stored;
         self.skipped += outcome.duplicates;
+        self.rejected += outcome.failed;
+        for reason in outcome.failures {
+            self.errors.push(LineError {
+                source: None,
+                line: 0,
+                reason,
+            });
+        }
     }
 
     /// Folds another report into this one.
@@ -232,7 +243,7 @@ fn ingest_lines(
 
 /// Reuses a vector's allocation for values borrowing from the next line (an in-place
 /// collect: no allocation, no unsafe).
-pub(crate) fn recycle<'b>(mut values: Vec<parse::Value<'_>>) -> Vec<parse::Value<'b>> {
+pub fn recycle<'b>(mut values: Vec<parse::Value<'_>>) -> Vec<parse::Value<'b>> {
     values.clear();
     values
         .into_iter()
@@ -518,3 +529,6 @@ pub(crate) mod tests {
         assert_eq!(last.reason, "the gzip stream is truncated");
     }
 }
+
+#[cfg(test)]
+mod proptests;

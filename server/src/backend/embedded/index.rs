@@ -14,8 +14,19 @@ use super::schema::{FlowSchema, ID_HASH, TIMESTAMP};
 use super::EngineError;
 use crate::ingest::document::{id_hash, FlowDoc};
 
-/// Memory for one index writer's indexing arena.
-const WRITER_MEMORY_BYTES: usize = 64 << 20;
+/// Memory for one index writer (split between its indexing threads).
+const WRITER_MEMORY_BYTES: usize = 128 << 20;
+/// Indexing threads per writer: parsing runs on the caller's thread meanwhile.
+const INDEXING_THREADS: usize = 2;
+
+/// The documents whose `_id` has this digest.
+pub fn id_query(schema: &FlowSchema, hash: u64) -> Box<dyn tantivy::query::Query> {
+    let term = Term::from_field_u64(schema.id_hash, hash);
+    Box::new(tantivy::query::RangeQuery::new(
+        std::ops::Bound::Included(term.clone()),
+        std::ops::Bound::Included(term),
+    ))
+}
 
 /// What a write did with one document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +98,10 @@ impl FlowIndex {
         } else {
             return Err(EngineError::IndexNotFound(name.to_owned()));
         };
+        index.tokenizers().register(
+            super::schema::MESSAGE_TOKENIZER,
+            super::schema::message_analyzer(),
+        );
         let reader = index
             .reader_builder()
             // Our own commits reload explicitly; this also picks up another process's commits.
@@ -164,8 +179,7 @@ impl FlowIndex {
             let result = if open.ids.insert(hash) {
                 WriteResult::Created
             } else if mode == WriteMode::Overwrite {
-                open.writer
-                    .delete_term(Term::from_field_text(self.schema.id, &doc.id));
+                open.writer.delete_query(id_query(&self.schema, hash))?;
                 WriteResult::Updated
             } else {
                 results.push(WriteResult::Duplicate);
@@ -185,10 +199,10 @@ impl FlowIndex {
         }
         let open = guard.as_mut().expect("writer just opened");
         open.last_used = Instant::now();
-        let existed = open.ids.remove(&id_hash(id));
+        let hash = id_hash(id);
+        let existed = open.ids.remove(&hash);
         if existed {
-            open.writer
-                .delete_term(Term::from_field_text(self.schema.id, id));
+            open.writer.delete_query(id_query(&self.schema, hash))?;
         }
         Ok(existed)
     }
@@ -196,7 +210,7 @@ impl FlowIndex {
     fn open_writer(&self) -> Result<OpenWriter, EngineError> {
         let writer = self
             .index
-            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .writer_with_num_threads(INDEXING_THREADS, WRITER_MEMORY_BYTES)
             .map_err(|error| match error {
                 tantivy::TantivyError::LockFailure(..) => EngineError::Locked(self.name.clone()),
                 other => other.into(),
@@ -260,10 +274,13 @@ impl FlowIndex {
         Ok(())
     }
 
-    /// Finds a document's `_id` term (for `GET _doc` style lookups and tests).
+    /// Whether a document with this `_id` is stored.
     pub fn contains_id(&self, id: &str) -> Result<bool, EngineError> {
         let searcher = self.reader.searcher();
-        let term = Term::from_field_text(self.schema.id, id);
-        Ok(searcher.doc_freq(&term)? > 0)
+        let count = searcher.search(
+            id_query(&self.schema, id_hash(id)).as_ref(),
+            &tantivy::collector::Count,
+        )?;
+        Ok(count > 0)
     }
 }

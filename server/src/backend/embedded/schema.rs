@@ -23,6 +23,18 @@ pub const ID_HASH: &str = "_id_hash";
 pub const SOURCE: &str = "_source";
 /// The time field.
 pub const TIMESTAMP: &str = "@timestamp";
+/// The tokenizer of `@message`: words between spaces, lower-cased, so `10.0.0.5`,
+/// `eni-0a1b2c3d` and `reject` are single tokens.
+pub const MESSAGE_TOKENIZER: &str = "flow_words";
+
+/// The analyzer registered as [`MESSAGE_TOKENIZER`], used to index and to query.
+pub fn message_analyzer() -> tantivy::tokenizer::TextAnalyzer {
+    use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer, WhitespaceTokenizer};
+    TextAnalyzer::builder(WhitespaceTokenizer::default())
+        .filter(RemoveLongFilter::limit(100))
+        .filter(LowerCaser)
+        .build()
+}
 
 /// A document field and how it is stored.
 #[derive(Clone, Copy, Debug)]
@@ -45,7 +57,9 @@ pub struct FlowSchema {
 impl FlowSchema {
     pub fn new() -> FlowSchema {
         let mut builder = Schema::builder();
-        let id = builder.add_text_field(ID, STRING | STORED);
+        // `_id` is only stored; lookups and deletes go through its digest's fast field, which
+        // spares the indexer a unique term per document.
+        let id = builder.add_text_field(ID, STORED);
         let id_hash = builder.add_u64_field(ID_HASH, NumericOptions::default().set_fast());
         let source = builder.add_text_field(SOURCE, STORED);
         let mut fields = HashMap::new();

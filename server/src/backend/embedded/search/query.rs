@@ -12,7 +12,6 @@ use tantivy::query::{
     RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{DateTime, Term};
 
 use super::datemath::{eval_date_math, DateFormats, Rounding, Zone};
@@ -469,16 +468,8 @@ pub fn unknown_field(name: &str) -> SearchError {
     ))
 }
 
-/// The text analyzer of `@message`: tantivy's default (split on non-alphanumerics, lowercase).
-fn message_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .build()
-}
-
 fn tokens(text: &str) -> Vec<String> {
-    let mut analyzer = message_analyzer();
+    let mut analyzer = crate::backend::embedded::schema::message_analyzer();
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
     while let Some(token) = stream.next() {
@@ -500,7 +491,7 @@ pub fn compile(
             let schema_field = context.field(field)?;
             if matches!(
                 schema_field.field_type,
-                FieldType::Keyword | FieldType::Long | FieldType::Text
+                FieldType::Keyword | FieldType::Text
             ) {
                 let terms = values
                     .iter()
@@ -682,19 +673,19 @@ fn keyword_field(
     Ok(schema_field)
 }
 
-/// The exact term a value denotes in a keyword, numeric or text field.
+/// The exact term a value denotes in a keyword or text field.
 fn exact_term(field: SchemaField, name: &str, value: &Json) -> Result<Term, SearchError> {
-    match field.field_type {
-        FieldType::Keyword | FieldType::Text => {
-            let text = scalar_text(value)
-                .ok_or_else(|| bad(format!("[{name}] value must be a string")))?;
-            Ok(Term::from_field_text(field.field, &text))
-        }
-        FieldType::Long => Ok(Term::from_field_i64(field.field, long_value(name, value)?)),
-        _ => Err(SearchError::illegal(format!(
-            "[{name}] does not take exact terms"
-        ))),
-    }
+    let text = scalar_text(value).ok_or_else(|| bad(format!("[{name}] value must be a string")))?;
+    Ok(Term::from_field_text(field.field, &text))
+}
+
+/// Documents whose (fast) field equals `term`: numbers, addresses and dates are not in the
+/// inverted index, their columns answer instead.
+fn equal_to(term: Term) -> Box<dyn TantivyQuery> {
+    Box::new(RangeQuery::new(
+        Bound::Included(term.clone()),
+        Bound::Included(term),
+    ))
 }
 
 fn long_value(name: &str, value: &Json) -> Result<i64, SearchError> {
@@ -720,10 +711,11 @@ fn value_query(
     context: &QueryContext<'_>,
 ) -> Result<Box<dyn TantivyQuery>, SearchError> {
     Ok(match field.field_type {
-        FieldType::Keyword | FieldType::Long | FieldType::Text => Box::new(TermQuery::new(
+        FieldType::Keyword | FieldType::Text => Box::new(TermQuery::new(
             exact_term(field, name, value)?,
             IndexRecordOption::Basic,
         )),
+        FieldType::Long => equal_to(Term::from_field_i64(field.field, long_value(name, value)?)),
         FieldType::Ip => {
             let text = value.as_str().ok_or_else(|| {
                 bad(format!(
@@ -748,9 +740,9 @@ fn value_query(
                 &Zone::utc(),
                 Rounding::Down,
             )?;
-            Box::new(TermQuery::new(
-                Term::from_field_date(field.field, DateTime::from_timestamp_millis(ms)),
-                IndexRecordOption::Basic,
+            equal_to(Term::from_field_date(
+                field.field,
+                DateTime::from_timestamp_millis(ms),
             ))
         }
     })
