@@ -170,6 +170,11 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub elastic: ElasticArgs,
+
+    /// The Elasticsearch version the embedded engine's /es surface answers as (6.x, 7.x or
+    /// 8.x request rules and response shapes), for testing clients.
+    #[arg(long, env = "FLOWDASH_ES_COMPAT_VERSION", default_value = crate::backend::embedded::EMULATED_VERSION, hide = true)]
+    pub es_compat_version: String,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +251,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 allowed_indices: args.allowed_indices,
                 search_timeout: std::time::Duration::from_millis(args.search_timeout_ms),
                 elastic: args.elastic.config()?,
+                es_compat_version: args.es_compat_version,
             }))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use crate::backend::embedded::search::{search, SearchError};
-use crate::backend::embedded::{EmbeddedEngine, EMULATED_VERSION};
+use crate::backend::embedded::EmbeddedEngine;
 use crate::backend::BackendError;
 use crate::http::AppState;
 
@@ -91,13 +91,13 @@ pub fn router() -> Router<AppState> {
         .route("/{index}/_refresh", post(refresh).get(refresh))
 }
 
-pub async fn root() -> Json<Value> {
+pub async fn root(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "name": "flowdash",
         "cluster_name": "flowdash",
         "cluster_uuid": "flowdash-embedded",
         "version": {
-            "number": EMULATED_VERSION,
+            "number": &*state.es_compat_version,
             "build_flavor": "oss",
             "build_type": "flowdash",
             "lucene_version": "8.7.0",
@@ -108,7 +108,7 @@ pub async fn root() -> Json<Value> {
     }))
 }
 
-async fn root_head() -> StatusCode {
+pub async fn root_head() -> StatusCode {
     StatusCode::OK
 }
 
@@ -213,6 +213,57 @@ impl SearchFormat {
     }
 }
 
+/// The request rules of the emulated major version: 6.x knows only `interval` and no
+/// `track_total_hits`; 8.x dropped `interval`. Refused like those versions refuse them.
+fn check_version_rules(body: &Value, major: u32) -> Result<(), EsError> {
+    fn walk(
+        value: &Value,
+        check: &dyn Fn(&Map<String, Value>) -> Option<String>,
+    ) -> Option<String> {
+        match value {
+            Value::Object(object) => {
+                check(object).or_else(|| object.values().find_map(|v| walk(v, check)))
+            }
+            Value::Array(items) => items.iter().find_map(|v| walk(v, check)),
+            _ => None,
+        }
+    }
+    if major < 7 && body.get("track_total_hits").is_some() {
+        return Err(parse_error(
+            "unknown key [track_total_hits] for create request",
+        ));
+    }
+    let problem = walk(body, &|object| {
+        let histogram = object.get("date_histogram")?.as_object()?;
+        if major < 7 {
+            ["fixed_interval", "calendar_interval"]
+                .iter()
+                .find(|k| histogram.contains_key(**k))
+                .map(|k| format!("[date_histogram] unknown field [{k}]"))
+        } else if major >= 8 && histogram.contains_key("interval") {
+            Some("[date_histogram] unknown field [interval]".to_owned())
+        } else {
+            None
+        }
+    });
+    match problem {
+        Some(reason) => Err(EsError(BackendError::bad_request(
+            "x_content_parse_exception",
+            reason,
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn compat_major(state: &AppState) -> u32 {
+    state
+        .es_compat_version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(7)
+}
+
 async fn run_search(
     state: AppState,
     index: String,
@@ -221,7 +272,10 @@ async fn run_search(
 ) -> Result<Json<Value>, EsError> {
     let engine = engine(&state)?;
     let mut body = json_body(&body)?;
-    let format = apply_search_params(&mut body, &params)?;
+    let major = compat_major(&state);
+    check_version_rules(&body, major)?;
+    let mut format = apply_search_params(&mut body, &params)?;
+    format.total_as_int |= major < 7;
     let response = blocking(move || search(&engine, &index, &body).map_err(EsError)).await?;
     Ok(Json(format.apply(response)))
 }
@@ -311,23 +365,31 @@ async fn run_msearch(
         };
         let mut body: Value = serde_json::from_str(pair[1])
             .map_err(|e| parse_error(format!("bad _msearch body: {e}")))?;
-        let format = apply_search_params(&mut body, &params)?;
-        searches.push((index, body, format));
+        let major = compat_major(&state);
+        let mut format = apply_search_params(&mut body, &params)?;
+        format.total_as_int |= major < 7;
+        searches.push(
+            check_version_rules(&body, major)
+                .map(|()| (index, body, format))
+                .map_err(|e| e.0),
+        );
     }
     let started = std::time::Instant::now();
     let responses = blocking(move || {
         Ok(searches
             .into_iter()
-            .map(
-                |(index, body, format)| match search(&engine, &index, &body) {
-                    Ok(response) => {
-                        let mut response = format.apply(response);
+            .map(|search_request| {
+                let answer = search_request.and_then(|(index, body, format)| {
+                    search(&engine, &index, &body).map(|response| format.apply(response))
+                });
+                match answer {
+                    Ok(mut response) => {
                         response["status"] = json!(200);
                         response
                     }
                     Err(error) => error.to_es_body(),
-                },
-            )
+                }
+            })
             .collect::<Vec<_>>())
     })
     .await?;

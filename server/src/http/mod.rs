@@ -42,6 +42,8 @@ pub struct ServeConfig {
     pub search_timeout: Duration,
     /// The user's cluster; `None` runs the embedded engine in `data_dir`.
     pub elastic: Option<ElasticConfig>,
+    /// The Elasticsearch version `/es` answers as (its request checks and response shapes).
+    pub es_compat_version: String,
 }
 
 /// Bounds on what one request may cost.
@@ -61,6 +63,8 @@ pub struct AppState {
     pub engine: Option<Arc<EmbeddedEngine>>,
     pub limits: Arc<Limits>,
     pub allowed_indices: Arc<IndexAllowList>,
+    /// The version `/es` answers as.
+    pub es_compat_version: Arc<str>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -93,6 +97,7 @@ impl AppState {
                 search_timeout: config.search_timeout,
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
+            es_compat_version: config.es_compat_version.as_str().into(),
         })
     }
 }
@@ -120,7 +125,10 @@ pub fn build_app(state: AppState) -> Router {
         router = router
             .nest("/es", crate::es_api::router())
             // Clients join paths to a base URL ending in /es: `GET /es/` is the root too.
-            .route("/es/", axum::routing::get(crate::es_api::root));
+            .route(
+                "/es/",
+                axum::routing::get(crate::es_api::root).head(crate::es_api::root_head),
+            );
     }
     router
         .leptos_routes(&state, routes, {

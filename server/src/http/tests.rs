@@ -32,6 +32,7 @@ impl TestServer {
             allowed_indices: vec!["cwl-*".into()],
             search_timeout: std::time::Duration::from_secs(30),
             elastic: None,
+            es_compat_version: crate::backend::embedded::EMULATED_VERSION.to_owned(),
         };
         adjust(&mut config);
         let state = AppState::new(&config).unwrap();

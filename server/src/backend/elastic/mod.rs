@@ -5,6 +5,8 @@
 pub mod auth;
 pub mod compat;
 mod sink;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,238 @@
+//! The Elasticsearch client against flowdash's own Elasticsearch-compatible surface, over real
+//! HTTP: the same requests through the client and straight to the embedded engine give the
+//! same answers, for clusters that speak 6.x, 7.x and 8.x.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::auth::Auth;
+use super::{ElasticBackend, ElasticConfig, ElasticSink};
+use crate::backend::{SearchBackend, SearchRequest};
+use crate::http::tests::TestServer;
+use crate::ingest::demo::{demo_format, generate, DemoConfig};
+use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
+
+const END: i64 = 1_583_496_000_000;
+
+fn demo_text(flows: u64, seed: u64) -> String {
+    let mut text = demo_format().header();
+    text.push('\n');
+    generate(
+        &DemoConfig {
+            flows,
+            hours: 12,
+            end_ms: END,
+            seed,
+        },
+        |line| {
+            text.push_str(line);
+            text.push('\n');
+        },
+    );
+    text
+}
+
+async fn cluster(version: &str) -> TestServer {
+    let version = version.to_owned();
+    let server = TestServer::start_with(move |c| c.es_compat_version = version).await;
+    let (status, report) = server.post("/api/ingest", demo_text(3000, 9)).await;
+    assert_eq!(
+        (status, report["accepted"].as_u64()),
+        (200, Some(3000)),
+        "{report}"
+    );
+    server
+}
+
+fn client(server: &TestServer) -> ElasticBackend {
+    ElasticBackend::new(&ElasticConfig {
+        url: server.url("/es"),
+        auth: Auth::None,
+        ca_cert: None,
+        insecure: false,
+        timeout: Duration::from_secs(30),
+    })
+    .unwrap()
+}
+
+fn requests() -> Vec<Value> {
+    let range = json!({ "range": { "@timestamp": { "gte": END - 6 * 3_600_000, "lte": END, "format": "epoch_millis" } } });
+    vec![
+        json!({ "size": 0, "query": { "bool": { "filter": [range] } },
+            "aggs": { "2": { "terms": { "field": "action", "size": 5 }, "aggs": { "3": { "terms": { "field": "dstport", "size": 5 } } } } } }),
+        // The 6.x form and the 7.x form of a date histogram.
+        json!({ "size": 0, "aggs": { "t": { "date_histogram": { "field": "@timestamp", "interval": "30m", "min_doc_count": 0 },
+            "aggs": { "a": { "terms": { "field": "action" } } } } } }),
+        json!({ "size": 0, "track_total_hits": true, "aggs": { "t": { "date_histogram": { "field": "@timestamp", "calendar_interval": "1h", "time_zone": "Asia/Seoul" } } } }),
+        json!({ "size": 0, "aggs": { "s": { "terms": { "field": "srcaddr", "size": 10, "order": { "b": "desc" } }, "aggs": { "b": { "sum": { "field": "bytes" } } } },
+            "c": { "cardinality": { "field": "dstaddr" } }, "p": { "percentiles": { "field": "bytes", "percents": [50, 99] } } } }),
+        json!({ "size": 7, "sort": [{ "@timestamp": "desc" }, { "bytes": "asc" }], "query": { "query_string": { "query": "srcaddr:10.0.0.0/8 AND action:REJECT" } } }),
+    ]
+}
+
+/// A response without what legitimately differs between two runs.
+fn comparable(mut response: Value) -> Value {
+    if let Some(object) = response.as_object_mut() {
+        object.remove("took");
+    }
+    response
+}
+
+#[tokio::test]
+async fn the_client_gets_what_the_engine_answers_from_6x_7x_and_8x_clusters() {
+    for version in ["6.8.23", "7.10.2", "8.11.1"] {
+        let server = cluster(version).await;
+        let engine = &server.state.backend;
+        let client = client(&server);
+        assert_eq!(client.info().await.unwrap().version, version);
+        for body in requests() {
+            let direct = engine
+                .search("cwl-*", body.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{e}: {body}"));
+            let through = client
+                .search("cwl-*", body.clone())
+                .await
+                .unwrap_or_else(|e| panic!("{version}: {e}: {body}"));
+            let mut expected = comparable(direct);
+            if !body.get("track_total_hits").is_some_and(|t| t == true) && version.starts_with('6')
+            {
+                // A 6.x cluster counts every hit; the client still answers in the 7.x shape.
+                expected["hits"]["total"]["relation"] = json!("eq");
+            }
+            assert_eq!(comparable(through), expected, "{version}: {body}");
+        }
+        // Multi-search answers each search, failures included.
+        let mut searches: Vec<SearchRequest> = requests()
+            .into_iter()
+            .map(|body| SearchRequest {
+                index: "cwl-*".into(),
+                body,
+            })
+            .collect();
+        searches.push(SearchRequest {
+            index: "cwl-*".into(),
+            body: json!({ "aggs": { "x": { "terms": { "field": "nope" } } } }),
+        });
+        let answers = client.msearch(searches).await.unwrap();
+        assert_eq!(answers.len(), 6);
+        assert!(answers[..5].iter().all(Result::is_ok), "{version}");
+        let error = answers[5].as_ref().unwrap_err();
+        assert_eq!(error.status(), 400);
+        assert!(error.to_string().contains("nope"), "{error}");
+
+        let fields = client.field_caps("cwl-*").await.unwrap();
+        let srcaddr = fields.iter().find(|f| f.name == "srcaddr").unwrap();
+        assert_eq!(
+            (srcaddr.field_type.as_str(), srcaddr.aggregatable),
+            ("ip", true)
+        );
+        let indices = client.indices().await.unwrap();
+        assert_eq!(indices.iter().map(|i| i.docs).sum::<u64>(), 3000);
+    }
+}
+
+#[tokio::test]
+async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
+    let cluster = cluster("7.10.2").await;
+    let url = cluster.url("/es");
+    let proxy = TestServer::start_with(move |c| {
+        c.elastic = Some(ElasticConfig {
+            url,
+            auth: Auth::None,
+            ca_cert: None,
+            insecure: false,
+            timeout: Duration::from_secs(30),
+        })
+    })
+    .await;
+    let (_, health) = proxy.get("/api/health").await;
+    assert_eq!(health["backend"], "elasticsearch");
+    assert_eq!(health["cluster"]["version"], "7.10.2");
+    for body in requests() {
+        let request = json!({ "index": "cwl-*", "body": body });
+        let (status, direct) = cluster.post_json("/api/search", &request).await;
+        let (status_via, via) = proxy.post_json("/api/search", &request).await;
+        assert_eq!((status, status_via), (200, 200));
+        assert_eq!(comparable(via), comparable(direct), "{body}");
+    }
+    // The allow-list holds in front of a cluster too: no way to reach other indices.
+    let (status, _) = proxy
+        .post_json("/api/search", &json!({ "index": ".security", "body": {} }))
+        .await;
+    assert_eq!(status, 403);
+    // Errors of the cluster keep their status and reason.
+    let (status, error) = proxy
+        .post_json("/api/search", &json!({ "index": "cwl-*", "body": { "aggs": { "x": { "geo_bounds": { "field": "srcaddr" } } } } }))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("geo_bounds"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn ingestion_into_a_cluster_writes_what_the_lambda_writes_once() {
+    let cluster = TestServer::start().await;
+    let client = client(&cluster);
+    let text = demo_text(2500, 4);
+    let run = |client: ElasticBackend, text: String| {
+        tokio::task::spawn_blocking(move || {
+            let mut sink = ElasticSink::new(client, tokio::runtime::Handle::current());
+            let mut report = IngestReport::default();
+            ingest_reader(
+                None,
+                text.as_bytes(),
+                &IngestOptions::default(),
+                &mut sink,
+                &mut report,
+            )
+            .unwrap();
+            report.record(sink.flush().unwrap());
+            report
+        })
+    };
+    let report = run(client.clone(), text.clone()).await.unwrap();
+    assert_eq!(
+        (report.accepted, report.skipped, report.rejected),
+        (2500, 0, 0),
+        "{:?}",
+        report.errors
+    );
+    let stored: u64 = cluster.docs_per_index().iter().map(|(_, n)| n).sum();
+    assert_eq!(stored, 2500);
+    assert!(cluster
+        .docs_per_index()
+        .iter()
+        .all(|(name, _)| name.starts_with("cwl-2020.03.")));
+    // Again: every document is a duplicate (409 on create), nothing is stored twice.
+    let report = run(client, text).await.unwrap();
+    assert_eq!((report.accepted, report.skipped), (0, 2500));
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_a_clear_error() {
+    // A port nothing listens on, on this machine.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let client = ElasticBackend::new(&ElasticConfig {
+        url: format!("http://127.0.0.1:{port}"),
+        auth: Auth::None,
+        ca_cert: None,
+        insecure: false,
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let error = client.search("cwl-*", json!({})).await.unwrap_err();
+    assert_eq!(error.status(), 502);
+    assert!(
+        error.to_string().contains("cannot reach the cluster"),
+        "{error}"
+    );
+}
