@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use app::model::flow::{FieldType, META_FIELDS, RECORD_FIELDS};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IpAddrOptions, NumericOptions, Schema,
-    TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+    TextFieldIndexing, TextOptions, FAST, STORED, STRING,
 };
 use tantivy::{DateTime, TantivyDocument};
 
@@ -68,14 +68,18 @@ impl FlowSchema {
             .map(|f| (f.name, f.field_type))
             .chain(META_FIELDS.iter().copied());
         for (name, field_type) in all {
+            // Numbers, addresses and dates are fast fields only: term and range queries on them
+            // run on the columns, so indexing skips their (mostly unique) terms. Keywords are
+            // also indexed, for term, prefix and wildcard queries.
             let field = match field_type {
                 FieldType::Keyword => builder.add_text_field(name, STRING | FAST),
-                FieldType::Long => builder.add_i64_field(name, INDEXED | FAST),
-                FieldType::Ip => builder
-                    .add_ip_addr_field(name, IpAddrOptions::default().set_indexed().set_fast()),
+                FieldType::Long => builder.add_i64_field(name, FAST),
+                FieldType::Ip => {
+                    builder.add_ip_addr_field(name, IpAddrOptions::default().set_fast())
+                }
                 FieldType::Date => builder.add_date_field(
                     name,
-                    DateOptions::from(INDEXED)
+                    DateOptions::default()
                         .set_fast()
                         .set_precision(DateTimePrecision::Milliseconds),
                 ),
@@ -83,7 +87,7 @@ impl FlowSchema {
                     name,
                     TextOptions::default().set_indexing_options(
                         TextFieldIndexing::default()
-                            .set_tokenizer("default")
+                            .set_tokenizer(MESSAGE_TOKENIZER)
                             .set_index_option(
                                 tantivy::schema::IndexRecordOption::WithFreqsAndPositions,
                             ),

@@ -597,11 +597,16 @@ pub fn compile(
                     .map_err(|e| SearchError::illegal(e.to_string()))?,
             )
         }
-        Query::Ids(ids) => Box::new(TermSetQuery::new(
-            ids.iter()
-                .map(|id| Term::from_field_text(context.schema.id, id))
-                .collect::<Vec<_>>(),
-        )),
+        Query::Ids(ids) => {
+            let by_digest = |id: &String| {
+                let hash = crate::ingest::document::id_hash(id);
+                (
+                    Occur::Should,
+                    crate::backend::embedded::index::id_query(context.schema, hash),
+                )
+            };
+            Box::new(BooleanQuery::new(ids.iter().map(by_digest).collect()))
+        }
         Query::QueryString(inner) => compile(inner, context)?,
         Query::Bool(b) => compile_bool(b, context)?,
     })

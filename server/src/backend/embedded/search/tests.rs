@@ -456,6 +456,54 @@ fn hits_sorted_by_time_with_source_filtering() {
 }
 
 #[test]
+fn ids_exists_prefix_and_message_queries() {
+    let doc = &fixture().docs[123];
+    let response = search(json!({ "query": { "ids": { "values": [doc.id.clone(), "nope"] } } }));
+    assert_eq!(response["hits"]["total"]["value"], 1);
+    assert_eq!(response["hits"]["hits"][0]["_id"], json!(doc.id));
+    let with_vpc = fixture()
+        .docs
+        .iter()
+        .filter(|d| d.get("vpc_id").is_some())
+        .count();
+    let response = search(
+        json!({ "size": 0, "track_total_hits": true, "query": { "exists": { "field": "vpc_id" } } }),
+    );
+    assert_eq!(response["hits"]["total"]["value"], with_vpc);
+    let eni = text(doc, "interface_id").unwrap();
+    let same_eni = fixture()
+        .docs
+        .iter()
+        .filter(|d| text(d, "interface_id").as_deref() == Some(&eni))
+        .count();
+    let prefix = &eni[..eni.len() - 2];
+    let by_prefix = fixture()
+        .docs
+        .iter()
+        .filter(|d| text(d, "interface_id").is_some_and(|e| e.starts_with(prefix)))
+        .count();
+    let response = search(
+        json!({ "size": 0, "track_total_hits": true, "query": { "prefix": { "interface_id": prefix } } }),
+    );
+    assert_eq!(response["hits"]["total"]["value"], by_prefix);
+    // The raw line, searched word by word: an ENI id and an address are single words.
+    let response = search(
+        json!({ "size": 0, "track_total_hits": true, "query": { "match_phrase": { "@message": eni.clone() } } }),
+    );
+    assert_eq!(response["hits"]["total"]["value"], same_eni);
+    let src = text(doc, "srcaddr").unwrap_or_else(|| "10.10.0.10".into());
+    let with_src = fixture()
+        .docs
+        .iter()
+        .filter(|d| d.message.as_deref().unwrap().split(' ').any(|w| w == src))
+        .count();
+    let response = search(
+        json!({ "size": 0, "track_total_hits": true, "query": { "query_string": { "query": format!("\"{src}\"") } } }),
+    );
+    assert_eq!(response["hits"]["total"]["value"], with_src);
+}
+
+#[test]
 fn only_the_days_in_range_are_searched() {
     let response =
         search(json!({ "size": 0, "query": { "range": { "@timestamp": { "gte": "now-1h" } } } }));
