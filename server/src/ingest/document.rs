@@ -3,6 +3,7 @@
 //! `@owner`, `@log_group`, `@log_stream`, plus the derived `protocol_name`.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 use std::net::IpAddr;
 
 use app::model::flow::{document_field_type, protocol_name, FieldType};
@@ -321,31 +322,66 @@ impl FlowDoc {
         if let Some(source) = &self.original_source {
             return source.clone();
         }
-        let mut source = Map::with_capacity(self.fields.len() + 6);
-        for (name, value) in &self.fields {
-            let json = match value {
-                DocValue::Int(v) => Json::from(*v),
-                DocValue::Ip(ip) => Json::String(ip.to_string()),
-                DocValue::Str(s) => Json::String(s.clone()),
-            };
-            source.insert(name.to_string(), json);
+        let mut json = Vec::new();
+        self.write_source_json(&mut json);
+        serde_json::from_slice(&json).unwrap_or_default()
+    }
+
+    /// Writes `_source` as JSON: record fields in their order, then what the Lambda adds.
+    /// Straight into the buffer, since this runs for every ingested record.
+    pub fn write_source_json(&self, out: &mut Vec<u8>) {
+        if let Some(source) = &self.original_source {
+            let _ = serde_json::to_writer(&mut *out, source);
+            return;
         }
-        let mut put = |key: &str, value: &Option<String>| {
-            if let Some(value) = value {
-                source.insert(key.to_owned(), Json::String(value.clone()));
+        out.push(b'{');
+        let mut first = true;
+        let mut key = |out: &mut Vec<u8>, name: &str| {
+            if !first {
+                out.push(b',');
             }
+            first = false;
+            let _ = serde_json::to_writer(&mut *out, name);
+            out.push(b':');
         };
-        put("@id", &self.event_id);
-        put(
-            "@timestamp",
-            &DateTime::<Utc>::from_timestamp_millis(self.timestamp_ms)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
-        );
-        put("@message", &self.message);
-        put("@owner", &self.owner);
-        put("@log_group", &self.log_group);
-        put("@log_stream", &self.log_stream);
-        source
+        for (name, value) in &self.fields {
+            key(out, name);
+            match value {
+                DocValue::Int(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                DocValue::Ip(ip) => {
+                    let _ = write!(out, "\"{ip}\"");
+                }
+                DocValue::Str(s) => {
+                    let _ = serde_json::to_writer(&mut *out, s);
+                }
+            }
+        }
+        let text_fields = [("@id", &self.event_id)];
+        for (name, value) in text_fields {
+            if let Some(value) = value {
+                key(out, name);
+                let _ = serde_json::to_writer(&mut *out, value);
+            }
+        }
+        if let Some(time) = DateTime::<Utc>::from_timestamp_millis(self.timestamp_ms) {
+            key(out, "@timestamp");
+            let _ = write!(out, "\"{}\"", time.format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        }
+        let text_fields = [
+            ("@message", &self.message),
+            ("@owner", &self.owner),
+            ("@log_group", &self.log_group),
+            ("@log_stream", &self.log_stream),
+        ];
+        for (name, value) in text_fields {
+            if let Some(value) = value {
+                key(out, name);
+                let _ = serde_json::to_writer(&mut *out, value);
+            }
+        }
+        out.push(b'}');
     }
 }
 

@@ -36,6 +36,8 @@ pub struct RecordFormat {
     columns: Vec<Column>,
     /// Positions of the columns ingestion needs directly, resolved once.
     pub(crate) positions: KeyPositions,
+    /// The header line, built once: record ids hash it with every line.
+    header: String,
 }
 
 /// Where the fields that decide a document's time, index and identity sit in a record.
@@ -76,7 +78,19 @@ impl RecordFormat {
             protocol: find("protocol"),
             log_status: find("log_status"),
         };
-        RecordFormat { columns, positions }
+        let header = columns
+            .iter()
+            .map(|c| match c {
+                Column::Known(f) => f.aws_name.to_owned(),
+                Column::Unknown(n) => n.replace('_', "-"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        RecordFormat {
+            columns,
+            positions,
+            header,
+        }
     }
 
     /// Reads a format from field names (hyphenated or underscored), rejecting duplicates.
@@ -146,15 +160,8 @@ impl RecordFormat {
     }
 
     /// The header line that describes this format, as S3 files carry it.
-    pub fn header(&self) -> String {
-        self.columns
-            .iter()
-            .map(|c| match c {
-                Column::Known(f) => f.aws_name.to_owned(),
-                Column::Unknown(n) => n.replace('_', "-"),
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+    pub fn header(&self) -> &str {
+        &self.header
     }
 }
 

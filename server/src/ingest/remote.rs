@@ -74,7 +74,7 @@ impl RemoteIngest {
             report.merge(with_source(chunk_report, name, 0, false), &options.limits);
             return Ok(());
         }
-        let mut header: Option<String> = options.format.as_ref().map(RecordFormat::header);
+        let mut header: Option<String> = options.format.as_ref().map(|f| f.header().to_owned());
         let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
         let mut chunk_lines = 0u64;
         let mut chunk_first_line = 1u64;
@@ -102,7 +102,7 @@ impl RemoteIngest {
                         .ok()
                         .and_then(|l| RecordFormat::from_header(l.trim_end()))
                     {
-                        header = Some(format.header());
+                        header = Some(format.header().to_owned());
                     }
                     chunk.extend_from_slice(&buffer);
                     if !buffer.ends_with(b"\n") {

@@ -58,7 +58,7 @@ impl ElasticSink {
                 }
                 ndjson.extend(json!({ "create": action }).to_string().into_bytes());
                 ndjson.push(b'\n');
-                ndjson.extend(Value::Object(doc.source()).to_string().into_bytes());
+                doc.write_source_json(&mut ndjson);
                 ndjson.push(b'\n');
                 self.touched.insert(doc.index.clone());
             }

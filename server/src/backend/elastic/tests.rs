@@ -16,7 +16,7 @@ use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
 const END: i64 = 1_583_496_000_000;
 
 fn demo_text(flows: u64, seed: u64) -> String {
-    let mut text = demo_format().header();
+    let mut text = demo_format().header().to_owned();
     text.push('\n');
     generate(
         &DemoConfig {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use app::model::flow::{FieldType, META_FIELDS, RECORD_FIELDS};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, Field, IpAddrOptions, NumericOptions, Schema,
-    TextFieldIndexing, TextOptions, FAST, STORED, STRING,
+    TextFieldIndexing, TextOptions, FAST, STORED,
 };
 use tantivy::{DateTime, TantivyDocument};
 
@@ -68,11 +68,10 @@ impl FlowSchema {
             .map(|f| (f.name, f.field_type))
             .chain(META_FIELDS.iter().copied());
         for (name, field_type) in all {
-            // Numbers, addresses and dates are fast fields only: term and range queries on them
-            // run on the columns, so indexing skips their (mostly unique) terms. Keywords are
-            // also indexed, for term, prefix and wildcard queries.
+            // Everything but `@message` is a fast field only: term, range, prefix and wildcard
+            // queries run on the columns, so indexing builds no inverted index for them.
             let field = match field_type {
-                FieldType::Keyword => builder.add_text_field(name, STRING | FAST),
+                FieldType::Keyword => builder.add_text_field(name, FAST),
                 FieldType::Long => builder.add_i64_field(name, FAST),
                 FieldType::Ip => {
                     builder.add_ip_addr_field(name, IpAddrOptions::default().set_fast())
@@ -83,15 +82,17 @@ impl FlowSchema {
                         .set_fast()
                         .set_precision(DateTimePrecision::Milliseconds),
                 ),
+                // Words and the documents they occur in; no positions (they would double the
+                // cost of ingesting), so phrases of several words are refused at search time.
                 FieldType::Text => builder.add_text_field(
                     name,
-                    TextOptions::default().set_indexing_options(
-                        TextFieldIndexing::default()
-                            .set_tokenizer(MESSAGE_TOKENIZER)
-                            .set_index_option(
-                                tantivy::schema::IndexRecordOption::WithFreqsAndPositions,
-                            ),
-                    ),
+                    TextOptions::default()
+                        .set_indexing_options(
+                            TextFieldIndexing::default()
+                                .set_tokenizer(MESSAGE_TOKENIZER)
+                                .set_index_option(tantivy::schema::IndexRecordOption::Basic),
+                        )
+                        .set_stored(),
                 ),
             };
             fields.insert(name, SchemaField { field, field_type });
@@ -146,9 +147,32 @@ impl FlowSchema {
                 out.add_text(field.field, value);
             }
         }
-        let source = serde_json::Value::Object(doc.source()).to_string();
-        out.add_text(self.source, source);
+        // A client's own `_source` is kept as sent; flowdash's documents are rebuilt from
+        // their columns and the stored `@message` when a search returns them.
+        if doc.original_source.is_some() {
+            let mut source = Vec::with_capacity(512);
+            doc.write_source_json(&mut source);
+            out.add_text(self.source, String::from_utf8(source).unwrap_or_default());
+        }
         out
+    }
+
+    /// Document fields in the order `_source` lists them when it is rebuilt: record fields,
+    /// then what flowdash derives, then what the Lambda adds.
+    pub fn source_order(&self) -> impl Iterator<Item = (&'static str, SchemaField)> + '_ {
+        RECORD_FIELDS
+            .iter()
+            .map(|f| f.name)
+            .chain([
+                "protocol_name",
+                "@id",
+                "@timestamp",
+                "@message",
+                "@owner",
+                "@log_group",
+                "@log_stream",
+            ])
+            .filter_map(|name| self.fields.get(name).map(|field| (name, *field)))
     }
 }
 

@@ -376,13 +376,84 @@ impl SourceFilter {
     }
 }
 
+/// The column readers of one segment, by document field.
+pub type SegmentColumns = std::rc::Rc<Vec<(&'static str, SchemaField, Accessor)>>;
+
 /// Everything needed to turn hit addresses into hit objects.
 pub struct HitRenderer<'a> {
     pub searchers: &'a [(String, tantivy::Searcher)],
     pub schema: &'a FlowSchema,
+    /// Column readers per (index, segment), opened once for all hits in them.
+    pub columns: std::cell::RefCell<std::collections::HashMap<(u32, u32), SegmentColumns>>,
 }
 
-impl HitRenderer<'_> {
+impl<'a> HitRenderer<'a> {
+    pub fn new(
+        searchers: &'a [(String, tantivy::Searcher)],
+        schema: &'a FlowSchema,
+    ) -> HitRenderer<'a> {
+        HitRenderer {
+            searchers,
+            schema,
+            columns: Default::default(),
+        }
+    }
+
+    /// `_source` of a document flowdash ingested: its column values and stored `@message`.
+    fn rebuild_source(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: HitAddress,
+        message: &str,
+    ) -> Result<Map<String, Json>, SearchError> {
+        let key = (address.index, address.segment);
+        let columns = self.columns.borrow().get(&key).cloned();
+        let columns = match columns {
+            Some(columns) => columns,
+            None => {
+                let reader = searcher.segment_reader(address.segment);
+                let opened = self
+                    .schema
+                    .source_order()
+                    .filter(|(_, field)| field.field_type != app::model::flow::FieldType::Text)
+                    .map(|(name, field)| Ok((name, field, Accessor::open(reader, name, field)?)))
+                    .collect::<Result<Vec<_>, SearchError>>()?;
+                let opened = std::rc::Rc::new(opened);
+                self.columns.borrow_mut().insert(key, opened.clone());
+                opened
+            }
+        };
+        let doc = address.doc;
+        let mut source = Map::new();
+        for (name, field, accessor) in columns.iter() {
+            if *name == "@message" {
+                continue;
+            }
+            let value = match (field.field_type, accessor) {
+                (_, accessor @ Accessor::Str { .. }) => accessor
+                    .raw(doc)
+                    .and_then(|ord| accessor.term(ord as u64))
+                    .map(Json::String),
+                (_, Accessor::Ip(column)) => {
+                    column.first(doc).map(|ip| json!(from_ipv6(ip).to_string()))
+                }
+                (app::model::flow::FieldType::Date, accessor) => accessor.int(doc).map(|ms| {
+                    json!(super::datemath::format_iso(
+                        ms,
+                        &super::datemath::Zone::utc()
+                    ))
+                }),
+                (_, accessor) => accessor.int(doc).map(|v| json!(v)),
+            };
+            if let Some(value) = value {
+                source.insert((*name).to_owned(), value);
+            }
+            if *name == "@timestamp" && !message.is_empty() {
+                source.insert("@message".to_owned(), json!(message));
+            }
+        }
+        Ok(source)
+    }
     /// One hit as Elasticsearch renders it.
     pub fn render(
         &self,
@@ -403,8 +474,20 @@ impl HitRenderer<'_> {
                 .to_owned()
         };
         let id = text(self.schema.id);
-        let full: Map<String, Json> =
-            serde_json::from_str(&text(self.schema.source)).unwrap_or_default();
+        let stored_source = text(self.schema.source);
+        let full: Map<String, Json> = if stored_source.is_empty() {
+            self.rebuild_source(
+                searcher,
+                address,
+                &text(
+                    self.schema
+                        .field("@message")
+                        .map_or(self.schema.source, |f| f.field),
+                ),
+            )?
+        } else {
+            serde_json::from_str(&stored_source).unwrap_or_default()
+        };
         let mut hit = Map::new();
         hit.insert("_index".into(), json!(index_name));
         hit.insert("_type".into(), json!("_doc"));

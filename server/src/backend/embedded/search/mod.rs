@@ -280,10 +280,7 @@ pub fn search_at(
         }
     }
 
-    let renderer = HitRenderer {
-        searchers: &searchers,
-        schema: &schema,
-    };
+    let renderer = HitRenderer::new(&searchers, &schema);
     let hits = top
         .into_sorted()
         .into_iter()

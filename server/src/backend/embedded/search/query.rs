@@ -8,8 +8,8 @@ use std::ops::Bound;
 use app::model::flow::FieldType;
 use serde_json::{Map, Value as Json};
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query as TantivyQuery,
-    RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, Query as TantivyQuery, RangeQuery,
+    RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DateTime, Term};
@@ -489,10 +489,7 @@ pub fn compile(
         Query::Term { field, value } => value_query(field, context.field(field)?, value, context)?,
         Query::Terms { field, values } => {
             let schema_field = context.field(field)?;
-            if matches!(
-                schema_field.field_type,
-                FieldType::Keyword | FieldType::Text
-            ) {
+            if schema_field.field_type == FieldType::Text {
                 let terms = values
                     .iter()
                     .map(|v| exact_term(schema_field, field, v))
@@ -526,7 +523,7 @@ pub fn compile(
                             occur,
                             Box::new(TermQuery::new(
                                 Term::from_field_text(schema_field.field, &t),
-                                IndexRecordOption::WithFreqs,
+                                IndexRecordOption::Basic,
                             )) as Box<dyn TantivyQuery>,
                         )
                     })
@@ -551,9 +548,13 @@ pub fn compile(
                     0 => Box::new(EmptyQuery),
                     1 => Box::new(TermQuery::new(
                         terms[0].clone(),
-                        IndexRecordOption::WithFreqs,
+                        IndexRecordOption::Basic,
                     )),
-                    _ => Box::new(PhraseQuery::new(terms)),
+                    _ => {
+                        return Err(SearchError::unsupported(format!(
+                            "phrases of several words on [{field}] are not supported by the embedded engine (it indexes the words of records, not their positions); search one word (an address, an ENI id), or the fields (srcaddr:10.0.0.5 AND dstport:443)"
+                        )))
+                    }
                 }
             } else {
                 value_query(field, schema_field, &Json::String(text.clone()), context)?
@@ -572,30 +573,29 @@ pub fn compile(
             }
         }
         Query::Prefix { field, prefix } => {
-            let schema_field = keyword_field(context, field, "prefix")?;
+            keyword_field(context, field, "prefix")?;
             let pattern = format!("{}.*", regex_escape(prefix));
-            Box::new(
-                RegexQuery::from_pattern(&pattern, schema_field.field)
-                    .map_err(|e| SearchError::illegal(e.to_string()))?,
-            )
+            keyword_pattern_query(field, &pattern)?
         }
         Query::Wildcard { field, pattern } => {
             // On text (`@message`) the pattern matches single tokens, which are lowercase.
             let schema_field = context.field(field)?;
-            let pattern = match schema_field.field_type {
-                FieldType::Keyword => pattern.clone(),
-                FieldType::Text => pattern.to_lowercase(),
+            match schema_field.field_type {
+                FieldType::Keyword => keyword_pattern_query(field, &wildcard_regex(pattern))?,
+                FieldType::Text => Box::new(
+                    RegexQuery::from_pattern(
+                        &wildcard_regex(&pattern.to_lowercase()),
+                        schema_field.field,
+                    )
+                    .map_err(|e| SearchError::illegal(e.to_string()))?,
+                ),
                 _ => {
                     return Err(SearchError::illegal(format!(
                     "[wildcard] queries work on keyword and text fields; [{field}] is of type [{}]",
                     schema_field.field_type.es_type()
                 )))
                 }
-            };
-            Box::new(
-                RegexQuery::from_pattern(&wildcard_regex(&pattern), schema_field.field)
-                    .map_err(|e| SearchError::illegal(e.to_string()))?,
-            )
+            }
         }
         Query::Ids(ids) => {
             let by_digest = |id: &String| {
@@ -716,7 +716,8 @@ fn value_query(
     context: &QueryContext<'_>,
 ) -> Result<Box<dyn TantivyQuery>, SearchError> {
     Ok(match field.field_type {
-        FieldType::Keyword | FieldType::Text => Box::new(TermQuery::new(
+        FieldType::Keyword => equal_to(exact_term(field, name, value)?),
+        FieldType::Text => Box::new(TermQuery::new(
             exact_term(field, name, value)?,
             IndexRecordOption::Basic,
         )),
@@ -874,6 +875,40 @@ fn range_query(
         return Ok(Box::new(ExistsQuery::new(name.to_owned(), false)));
     }
     Ok(Box::new(RangeQuery::new(lower, upper)))
+}
+
+/// Keyword values matching a regular expression: keywords are columns, not an inverted index,
+/// so each segment's dictionary is scanned once for matching terms and documents are then
+/// tested by term ordinal.
+fn keyword_pattern_query(field: &str, pattern: &str) -> Result<Box<dyn TantivyQuery>, SearchError> {
+    let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| SearchError::illegal(format!("invalid pattern for [{field}]: {e}")))?;
+    let name = field.strip_suffix(".keyword").unwrap_or(field).to_owned();
+    let predicate = tantivy::query::doc_predicate_query::FunctionPredicate::from(
+        move |reader: &tantivy::SegmentReader| {
+            let column = reader.fast_fields().str(&name)?;
+            let mut matching = tantivy::BitSet::with_max_value(
+                column.as_ref().map_or(0, |c| c.num_terms() as u32),
+            );
+            if let Some(column) = &column {
+                let mut terms = column.dictionary().stream()?;
+                while terms.advance() {
+                    if std::str::from_utf8(terms.key()).is_ok_and(|term| regex.is_match(term)) {
+                        matching.insert(terms.term_ord() as u32);
+                    }
+                }
+            }
+            let ords = column.map(|c| c.ords().clone());
+            Ok(move |doc: tantivy::DocId| {
+                ords.as_ref()
+                    .and_then(|ords| ords.first(doc))
+                    .is_some_and(|ord| matching.contains(ord as u32))
+            })
+        },
+    );
+    Ok(Box::new(
+        tantivy::query::doc_predicate_query::DocPredicateQuery::from(predicate),
+    ))
 }
 
 /// A regex matching exactly `text`.
