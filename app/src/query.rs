@@ -1,37 +1,440 @@
-//! Visualization + time range + filters → the Elasticsearch request body. The one builder every
-//! chart, the server-side renderer and exported visualizations use.
+//! Visualization + time range + query + filters → the Elasticsearch request body. The one
+//! builder the editor, the dashboards, the server-side renderer and exported visualizations
+//! use. Aggregations are named `"2"`, `"3"`, … by bucket level, the metric `"1"`, as Kibana
+//! names them.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-/// The time field of flow documents (the Lambda's `@timestamp`, the flow's start).
-pub const TIME_FIELD: &str = "@timestamp";
+use crate::model::filter::{Filter, QueryText};
+use crate::model::kql::KqlError;
+use crate::model::time::{
+    auto_interval, is_calendar_interval, iso_utc, parse_duration_ms, Resolved,
+};
+use crate::model::visualization::{
+    BucketAgg, BucketRole, ChartKind, Interval, Metric, TermsOrder, Visualization,
+};
 
-/// Flow counts per `interval_ms` bucket in `[from_ms, to_ms)`, split by `split_field`.
-pub fn time_series_request(from_ms: i64, to_ms: i64, interval_ms: i64, split_field: &str) -> Value {
-    json!({
-        "size": 0,
-        "query": { "bool": { "filter": [ time_range_filter(from_ms, to_ms) ] } },
-        "aggs": {
-            "over_time": {
-                "date_histogram": {
-                    "field": TIME_FIELD,
-                    "fixed_interval": format!("{}ms", interval_ms),
-                    "min_doc_count": 0,
-                    "extended_bounds": { "min": from_ms, "max": to_ms - 1 },
-                },
-                "aggs": {
-                    "split": { "terms": { "field": split_field, "size": 10 } }
-                }
-            }
-        }
-    })
+/// Where and when to search, besides what the visualization itself says.
+#[derive(Clone, Debug)]
+pub struct SearchContext<'a> {
+    pub time: Resolved,
+    /// The index pattern's time field.
+    pub time_field: &'a str,
+    /// The dashboard's query and filters (the visualization adds its own).
+    pub query: &'a QueryText,
+    pub filters: &'a [Filter],
+    /// The viewer's time zone, for calendar intervals (`+09:00`); `None` is UTC.
+    pub time_zone: Option<String>,
 }
 
-/// The range filter Kibana sends for a time picker range.
-pub fn time_range_filter(from_ms: i64, to_ms: i64) -> Value {
-    json!({
-        "range": {
-            TIME_FIELD: { "gte": from_ms, "lt": to_ms, "format": "epoch_millis" }
+/// A request that cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Kql(#[from] KqlError),
+}
+
+/// The metric's aggregation name.
+pub const METRIC: &str = "1";
+
+/// The aggregation name of bucket level `level` (0-based).
+pub fn bucket_name(level: usize) -> String {
+    (level + 2).to_string()
+}
+
+/// The request body for a visualization.
+pub fn build_request(
+    vis: &Visualization,
+    context: &SearchContext<'_>,
+) -> Result<Value, QueryError> {
+    let query = build_query(vis, context)?;
+    let buckets = ordered_buckets(vis);
+    let mut aggs = metric_aggs(&vis.metric);
+    for (level, agg) in buckets.iter().enumerate().rev() {
+        let mut bucket = bucket_agg(vis, agg, context);
+        if !aggs.is_empty() {
+            bucket.insert("aggs".into(), Value::Object(aggs));
         }
-    })
+        aggs = Map::new();
+        aggs.insert(bucket_name(level), Value::Object(bucket));
+    }
+    let mut body = json!({ "size": 0, "track_total_hits": true, "query": query });
+    if !aggs.is_empty() {
+        body["aggs"] = Value::Object(aggs);
+    }
+    Ok(body)
+}
+
+/// Bucket levels from the outside in. For xy charts the split series is the outer level, so
+/// a series is the same top-N terms across the whole time axis.
+pub fn ordered_buckets(vis: &Visualization) -> Vec<&BucketAgg> {
+    if vis.kind.is_xy() {
+        vis.split_series().into_iter().chain(vis.x_axis()).collect()
+    } else if vis.kind == ChartKind::Metric {
+        Vec::new()
+    } else {
+        vis.buckets.iter().map(|b| &b.agg).collect()
+    }
+}
+
+/// The query: time range, the dashboard's query and filters, the visualization's own.
+pub fn build_query(vis: &Visualization, context: &SearchContext<'_>) -> Result<Value, QueryError> {
+    let mut filter = vec![json!({
+        "range": { context.time_field: {
+            "gte": iso_utc(context.time.from_ms),
+            "lte": iso_utc(context.time.to_ms),
+            "format": "strict_date_optional_time",
+        } }
+    })];
+    let mut must_not = Vec::new();
+    for query in [context.query, &vis.query] {
+        if let Some(dsl) = query.to_dsl()? {
+            filter.push(dsl);
+        }
+    }
+    for f in context
+        .filters
+        .iter()
+        .chain(&vis.filters)
+        .filter(|f| !f.disabled)
+    {
+        if f.negate {
+            must_not.push(f.to_dsl());
+        } else {
+            filter.push(f.to_dsl());
+        }
+    }
+    Ok(json!({ "bool": { "filter": filter, "must_not": must_not } }))
+}
+
+fn metric_aggs(metric: &Metric) -> Map<String, Value> {
+    let agg = match metric {
+        Metric::Count => return Map::new(),
+        Metric::Sum { field } => json!({ "sum": { "field": field } }),
+        Metric::Avg { field } => json!({ "avg": { "field": field } }),
+        Metric::Min { field } => json!({ "min": { "field": field } }),
+        Metric::Max { field } => json!({ "max": { "field": field } }),
+        Metric::UniqueCount { field } => json!({ "cardinality": { "field": field } }),
+        Metric::Percentile { field, percent } => {
+            json!({ "percentiles": { "field": field, "percents": [percent] } })
+        }
+    };
+    let mut aggs = Map::new();
+    aggs.insert(METRIC.into(), agg);
+    aggs
+}
+
+/// The path a terms order uses to sort by the metric.
+fn metric_order_path(metric: &Metric) -> String {
+    match metric {
+        Metric::Count => "_count".into(),
+        Metric::Percentile { percent, .. } => format!("{METRIC}.{percent:?}"),
+        _ => METRIC.into(),
+    }
+}
+
+/// The placeholder key of documents without the field (rendered "Missing").
+pub const MISSING_KEY: &str = "__missing__";
+
+fn bucket_agg(
+    vis: &Visualization,
+    agg: &BucketAgg,
+    context: &SearchContext<'_>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    match agg {
+        BucketAgg::Terms {
+            field,
+            size,
+            order,
+            missing_bucket,
+            ..
+        } => {
+            let order = match order {
+                TermsOrder::MetricDesc => json!({ metric_order_path(&vis.metric): "desc" }),
+                TermsOrder::MetricAsc => json!({ metric_order_path(&vis.metric): "asc" }),
+                TermsOrder::KeyAsc => json!({ "_key": "asc" }),
+                TermsOrder::KeyDesc => json!({ "_key": "desc" }),
+            };
+            let mut terms = json!({ "field": field, "size": size, "order": order });
+            if *missing_bucket {
+                terms["missing"] = json!(MISSING_KEY);
+            }
+            out.insert("terms".into(), terms);
+        }
+        BucketAgg::DateHistogram { field, interval } => {
+            let (key, value) = date_interval(interval, context.time);
+            let mut histogram = json!({
+                "field": field,
+                key: value,
+                "min_doc_count": 0,
+                "extended_bounds": { "min": context.time.from_ms, "max": context.time.to_ms },
+            });
+            if let Some(zone) = &context.time_zone {
+                histogram["time_zone"] = json!(zone);
+            }
+            out.insert("date_histogram".into(), histogram);
+        }
+        BucketAgg::Histogram { field, interval } => {
+            out.insert(
+                "histogram".into(),
+                json!({ "field": field, "interval": interval, "min_doc_count": 1 }),
+            );
+        }
+        BucketAgg::Range { field, ranges } => {
+            let ranges: Vec<Value> = ranges
+                .iter()
+                .map(|r| {
+                    let mut range = Map::new();
+                    if let Some(from) = r.from {
+                        range.insert("from".into(), json!(from));
+                    }
+                    if let Some(to) = r.to {
+                        range.insert("to".into(), json!(to));
+                    }
+                    Value::Object(range)
+                })
+                .collect();
+            out.insert(
+                "range".into(),
+                json!({ "field": field, "ranges": ranges, "keyed": false }),
+            );
+        }
+        BucketAgg::Filters { filters } => {
+            let mut named = Map::new();
+            for filter in filters {
+                let query = filter
+                    .query
+                    .to_dsl()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| json!({ "match_all": {} }));
+                named.insert(filter.label.clone(), query);
+            }
+            out.insert("filters".into(), json!({ "filters": named }));
+        }
+    }
+    out
+}
+
+/// The date histogram interval key and value: auto picks about 50 buckets for the range;
+/// days and longer follow the calendar.
+pub fn date_interval(interval: &Interval, time: Resolved) -> (&'static str, String) {
+    let text = match interval {
+        Interval::Auto => auto_interval(time.span_ms()).0.to_owned(),
+        Interval::Fixed(text) => return ("fixed_interval", text.clone()),
+        Interval::Calendar(text) => return ("calendar_interval", text.clone()),
+    };
+    if is_calendar_interval(&text) {
+        ("calendar_interval", text)
+    } else {
+        ("fixed_interval", text)
+    }
+}
+
+/// The interval in milliseconds a date histogram will use (for axis and bucket widths).
+pub fn interval_ms(interval: &Interval, time: Resolved) -> i64 {
+    let (_, text) = date_interval(interval, time);
+    parse_duration_ms(&text).unwrap_or(60_000)
+}
+
+/// The role buckets of each level play, outside in.
+pub fn level_roles(vis: &Visualization) -> Vec<BucketRole> {
+    if vis.kind.is_xy() {
+        let mut roles = Vec::new();
+        if vis.split_series().is_some() {
+            roles.push(BucketRole::SplitSeries);
+        }
+        if vis.x_axis().is_some() {
+            roles.push(BucketRole::XAxis);
+        }
+        roles
+    } else {
+        vis.buckets.iter().map(|b| b.role).collect()
+    }
+}
+
+/// The follow-up request that sizes "Other" slices for metrics other than count: one
+/// `filters` bucket per parent path, matching the parent's documents outside the terms shown.
+/// (For counts, `sum_other_doc_count` already gives the answer, no second request.)
+pub fn other_request(
+    vis: &Visualization,
+    context: &SearchContext<'_>,
+    shown: &[OtherGroup],
+) -> Result<Option<Value>, QueryError> {
+    if vis.metric == Metric::Count || shown.is_empty() {
+        return Ok(None);
+    }
+    let mut filters = Map::new();
+    for group in shown {
+        let mut must: Vec<Value> = group
+            .parents
+            .iter()
+            .map(|(field, key)| json!({ "match_phrase": { field: key } }))
+            .collect();
+        must.push(json!({ "exists": { "field": group.field } }));
+        filters.insert(
+            group.key(),
+            json!({ "bool": { "filter": must, "must_not": [ { "terms": { group.field.clone(): group.shown } } ] } }),
+        );
+    }
+    let mut body = json!({
+        "size": 0,
+        "query": build_query(vis, context)?,
+        "aggs": { "other": { "filters": { "filters": filters }, "aggs": metric_aggs(&vis.metric) } }
+    });
+    if vis.metric == Metric::Count {
+        body["aggs"]["other"]
+            .as_object_mut()
+            .map(|o| o.remove("aggs"));
+    }
+    Ok(Some(body))
+}
+
+/// One terms bucket list that has an "Other": where it is (its parents' keys), its field, and
+/// the keys it shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtherGroup {
+    pub parents: Vec<(String, Value)>,
+    pub field: String,
+    pub shown: Vec<Value>,
+}
+
+impl OtherGroup {
+    /// The filter name: the parent keys joined.
+    pub fn key(&self) -> String {
+        let parts: Vec<String> = self
+            .parents
+            .iter()
+            .map(|(_, key)| key.to_string())
+            .collect();
+        format!("other:{}", parts.join("/"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::visualization::Visualization;
+
+    fn context<'a>(query: &'a QueryText, filters: &'a [Filter]) -> SearchContext<'a> {
+        SearchContext {
+            time: Resolved {
+                from_ms: 1_583_467_620_000,
+                to_ms: 1_583_471_220_000,
+            },
+            time_field: "@timestamp",
+            query,
+            filters,
+            time_zone: None,
+        }
+    }
+
+    #[test]
+    fn the_seed_pie_request_is_kibanas() {
+        let query = QueryText::default();
+        let body = build_request(
+            &Visualization::example_action_port_pie(),
+            &context(&query, &[]),
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "size": 0,
+                "track_total_hits": true,
+                "query": { "bool": { "filter": [
+                    { "range": { "@timestamp": { "gte": "2020-03-06T04:07:00.000Z", "lte": "2020-03-06T05:07:00.000Z", "format": "strict_date_optional_time" } } }
+                ], "must_not": [] } },
+                "aggs": { "2": {
+                    "terms": { "field": "action", "size": 5, "order": { "_count": "desc" } },
+                    "aggs": { "3": { "terms": { "field": "dstport", "size": 5, "order": { "_count": "desc" } } } }
+                } }
+            })
+        );
+    }
+
+    #[test]
+    fn lines_split_outside_the_time_axis_with_an_auto_interval() {
+        let query = QueryText::kql("dstport:22");
+        let mut filter = Filter::phrase("action", json!("REJECT"));
+        filter.negate = true;
+        let filters = [
+            filter,
+            Filter {
+                disabled: true,
+                ..Filter::phrase("x", json!(1))
+            },
+        ];
+        let body = build_request(
+            &Visualization::example_flows_over_time(),
+            &context(&query, &filters),
+        )
+        .unwrap();
+        assert_eq!(
+            body["query"]["bool"]["filter"][1],
+            json!({ "match_phrase": { "dstport": 22 } })
+        );
+        assert_eq!(
+            body["query"]["bool"]["must_not"],
+            json!([{ "match_phrase": { "action": "REJECT" } }])
+        );
+        assert_eq!(
+            body["query"]["bool"]["filter"].as_array().unwrap().len(),
+            2,
+            "disabled filters are left out"
+        );
+        assert_eq!(body["aggs"]["2"]["terms"]["field"], "action");
+        let histogram = &body["aggs"]["2"]["aggs"]["3"]["date_histogram"];
+        assert_eq!(
+            histogram["fixed_interval"], "1m",
+            "an hour in about 50 buckets"
+        );
+        assert_eq!(histogram["extended_bounds"]["min"], 1_583_467_620_000i64);
+    }
+
+    #[test]
+    fn metrics_and_orders() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.metric = Metric::Sum {
+            field: "bytes".into(),
+        };
+        let query = QueryText::default();
+        let body = build_request(&vis, &context(&query, &[])).unwrap();
+        assert_eq!(body["aggs"]["2"]["terms"]["order"], json!({ "1": "desc" }));
+        assert_eq!(
+            body["aggs"]["2"]["aggs"]["3"]["aggs"]["1"],
+            json!({ "sum": { "field": "bytes" } })
+        );
+        let other = other_request(
+            &vis,
+            &context(&query, &[]),
+            &[OtherGroup {
+                parents: vec![("action".into(), json!("ACCEPT"))],
+                field: "dstport".into(),
+                shown: vec![json!(443), json!(53)],
+            }],
+        )
+        .unwrap()
+        .unwrap();
+        let filter = &other["aggs"]["other"]["filters"]["filters"]["other:\"ACCEPT\""];
+        assert_eq!(
+            filter["bool"]["must_not"][0],
+            json!({ "terms": { "dstport": [443, 53] } })
+        );
+        assert_eq!(
+            other["aggs"]["other"]["aggs"]["1"],
+            json!({ "sum": { "field": "bytes" } })
+        );
+    }
+
+    #[test]
+    fn bad_kql_is_an_error() {
+        let query = QueryText::kql("action:(ACCEPT");
+        assert!(build_request(
+            &Visualization::example_action_port_pie(),
+            &context(&query, &[])
+        )
+        .is_err());
+    }
 }

@@ -1,45 +1,133 @@
-//! Chart data: what an Elasticsearch response becomes before it is drawn. The chart drawers in
-//! [`crate::charts`] take only these types, so the browser and the server draw the same thing.
+//! Elasticsearch response → chart data: pie rings, series over an x axis, a single metric, or
+//! table rows. The one place responses are read; the chart drawers take only these types, so
+//! the browser and the server draw the same thing.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::model::filter::{Filter, FilterKind};
+use crate::model::time::Resolved;
+use crate::model::visualization::{BarMode, BucketAgg, ChartKind, Metric, Visualization};
+use crate::query::{bucket_name, interval_ms, ordered_buckets, METRIC, MISSING_KEY};
 
 /// One chart's worth of data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChartData {
-    /// Values over time (line, area, bar charts).
-    TimeSeries(TimeSeries),
+    Pie(PieData),
+    Xy(XyData),
+    Metric(MetricData),
+    Table(TableData),
 }
 
-/// Several named series sharing one time axis.
+/// Concentric rings: ring 0 is the innermost (the first split-slices bucket).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TimeSeries {
-    /// Width of one bucket in milliseconds (the date histogram's interval).
-    pub interval_ms: i64,
-    /// The requested time range, `[from, to)` in epoch milliseconds; the x axis spans it.
-    pub from_ms: i64,
-    pub to_ms: i64,
-    pub series: Vec<Series>,
+pub struct PieData {
+    pub rings: Vec<Ring>,
+    pub donut: bool,
+    pub show_labels: bool,
+    pub show_percent: bool,
+    pub metric_label: String,
 }
 
-/// One line: a label and its points.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ring {
+    /// What the ring splits by (`dstport`).
+    pub label: String,
+    pub slices: Vec<Slice>,
+}
+
+/// A slice: its share of the circle `[start, end)` as fractions of a turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    pub label: String,
+    pub value: f64,
+    pub start: f64,
+    pub end: f64,
+    /// The slice of the ring inside this one that holds it.
+    pub parent: Option<usize>,
+    /// Filters that select this slice's documents (a click adds them to the dashboard).
+    pub filters: Vec<Filter>,
+}
+
+/// How an xy chart's x axis reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum XAxis {
+    /// Epoch milliseconds, buckets `interval_ms` wide, over `[from_ms, to_ms]`.
+    Time {
+        from_ms: i64,
+        to_ms: i64,
+        interval_ms: i64,
+    },
+    /// Numbers (histogram keys), buckets `interval` wide.
+    Numeric { interval: f64 },
+    /// Named categories at x = 0, 1, 2, …
+    Categories { labels: Vec<String> },
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XyStyle {
+    #[default]
+    Line,
+    Area,
+    Bar,
+}
+
+/// Series sharing one x axis.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct XyData {
+    pub x: XAxis,
+    pub style: XyStyle,
+    pub bar_mode: BarMode,
+    pub series: Vec<Series>,
+    pub metric_label: String,
+    /// Times shown in UTC rather than the viewer's zone.
+    pub utc: bool,
+}
+
+/// One series: a label, its points, and the filters that select it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub label: String,
-    /// `(bucket start in epoch ms, value)`, in time order.
-    pub points: Vec<(i64, f64)>,
+    /// `(x, y)` in x order; buckets without a value are left out.
+    pub points: Vec<(f64, f64)>,
+    pub filters: Vec<Filter>,
 }
 
-impl TimeSeries {
-    /// The largest value of any point, or 0 when there are none.
-    pub fn max_value(&self) -> f64 {
-        self.series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.1))
-            .fold(0.0, f64::max)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricData {
+    pub label: String,
+    pub value: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableData {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl XyData {
+    /// The largest y, stacked when bars stack.
+    pub fn max_y(&self) -> f64 {
+        if self.style == XyStyle::Bar && self.bar_mode == BarMode::Stacked {
+            let mut totals: std::collections::BTreeMap<u64, f64> =
+                std::collections::BTreeMap::new();
+            for series in &self.series {
+                for (x, y) in &series.points {
+                    *totals.entry(x.to_bits()).or_default() += y.max(0.0);
+                }
+            }
+            totals.values().copied().fold(0.0, f64::max)
+        } else {
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1))
+                .fold(0.0, f64::max)
+        }
     }
 
-    /// True when no series has a point.
     pub fn is_empty(&self) -> bool {
         self.series.iter().all(|s| s.points.is_empty())
     }
@@ -50,55 +138,480 @@ impl TimeSeries {
 #[error("unexpected search response: {0}")]
 pub struct ResultError(pub String);
 
-/// Reads the response of [`crate::query::time_series_request`]: one series per split term.
-pub fn time_series_from_response(
-    response: &serde_json::Value,
-    from_ms: i64,
-    to_ms: i64,
-    interval_ms: i64,
-) -> Result<TimeSeries, ResultError> {
-    let buckets = response
-        .pointer("/aggregations/over_time/buckets")
-        .and_then(serde_json::Value::as_array)
-        .ok_or_else(|| ResultError("no aggregations.over_time.buckets".into()))?;
-    let mut series: Vec<Series> = Vec::new();
-    for bucket in buckets {
-        let time = bucket
-            .get("key")
-            .and_then(serde_json::Value::as_i64)
-            .ok_or_else(|| ResultError("date bucket without a numeric key".into()))?;
-        let splits = bucket
-            .pointer("/split/buckets")
-            .and_then(serde_json::Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for split in splits {
-            let label = match split.get("key") {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => continue,
+/// A bucket's key as shown, and the value a filter on it matches.
+fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value) {
+    match agg {
+        BucketAgg::Filters { .. } => (key_name.to_owned(), json!(key_name)),
+        BucketAgg::DateHistogram { .. } => {
+            let key = bucket.get("key").cloned().unwrap_or(Value::Null);
+            let label = bucket
+                .get("key_as_string")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| key.to_string());
+            (label, key)
+        }
+        _ => {
+            let key = bucket.get("key").cloned().unwrap_or(Value::Null);
+            let label = match &key {
+                Value::String(s) if s == MISSING_KEY => "Missing".to_owned(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
             };
-            let count = split
-                .get("doc_count")
-                .and_then(serde_json::Value::as_f64)
-                .unwrap_or(0.0);
-            let index = match series.iter().position(|s| s.label == label) {
-                Some(index) => index,
-                None => {
-                    series.push(Series {
-                        label,
-                        points: Vec::new(),
-                    });
-                    series.len() - 1
-                }
-            };
-            series[index].points.push((time, count));
+            (label, key)
         }
     }
-    Ok(TimeSeries {
-        interval_ms,
-        from_ms,
-        to_ms,
-        series,
+}
+
+/// The filter that selects a bucket's documents.
+fn bucket_filter(agg: &BucketAgg, key: &Value, label: &str) -> Option<Filter> {
+    match agg {
+        BucketAgg::Terms { field, .. } if key == &json!(MISSING_KEY) => Some(Filter {
+            field: field.clone(),
+            kind: FilterKind::Exists,
+            negate: true,
+            disabled: false,
+            pinned: false,
+        }),
+        BucketAgg::Terms { field, .. } => Some(Filter::phrase(field, key.clone())),
+        BucketAgg::Histogram { field, interval } => key.as_f64().map(|from| Filter {
+            field: field.clone(),
+            kind: FilterKind::Range {
+                from: Some(json!(from)),
+                to: Some(json!(from + interval)),
+            },
+            negate: false,
+            disabled: false,
+            pinned: false,
+        }),
+        BucketAgg::Range { field, .. } => {
+            let (from, to) = label.split_once('-').unwrap_or(("*", "*"));
+            let bound = |text: &str| text.parse::<f64>().ok().map(|v| json!(v));
+            Some(Filter {
+                field: field.clone(),
+                kind: FilterKind::Range {
+                    from: bound(from),
+                    to: bound(to),
+                },
+                negate: false,
+                disabled: false,
+                pinned: false,
+            })
+        }
+        BucketAgg::DateHistogram { .. } | BucketAgg::Filters { .. } => None,
+    }
+}
+
+/// The buckets of an aggregation, as `(key name, bucket)`: arrays and keyed objects alike.
+fn buckets_of(agg: &Value) -> Vec<(String, &Value)> {
+    match agg.get("buckets") {
+        Some(Value::Array(items)) => items.iter().map(|b| (String::new(), b)).collect(),
+        Some(Value::Object(named)) => named.iter().map(|(k, b)| (k.clone(), b)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The metric's value in a bucket (or the whole response for `metric` charts).
+pub fn metric_value(metric: &Metric, bucket: &Value) -> Option<f64> {
+    match metric {
+        Metric::Count => bucket.get("doc_count").and_then(Value::as_f64),
+        Metric::Percentile { .. } => {
+            bucket
+                .get(METRIC)
+                .and_then(|m| m.get("values"))
+                .and_then(|values| match values {
+                    Value::Object(o) => o.values().next().and_then(Value::as_f64),
+                    Value::Array(a) => a
+                        .first()
+                        .and_then(|v| v.get("value"))
+                        .and_then(Value::as_f64),
+                    _ => None,
+                })
+        }
+        _ => bucket
+            .get(METRIC)
+            .and_then(|m| m.get("value"))
+            .and_then(Value::as_f64),
+    }
+}
+
+/// Turns a response into chart data for `vis` (the request was built for `time`).
+pub fn chart_data(
+    vis: &Visualization,
+    response: &Value,
+    time: Resolved,
+) -> Result<ChartData, ResultError> {
+    let aggs = response.get("aggregations").cloned().unwrap_or(Value::Null);
+    match vis.kind {
+        ChartKind::Metric => {
+            let value = match &vis.metric {
+                Metric::Count => response
+                    .pointer("/hits/total/value")
+                    .or_else(|| response.pointer("/hits/total"))
+                    .and_then(Value::as_f64),
+                metric => metric_value(metric, &aggs),
+            };
+            Ok(ChartData::Metric(MetricData {
+                label: vis.metric.label(),
+                value,
+            }))
+        }
+        ChartKind::Pie => Ok(ChartData::Pie(pie(vis, &aggs)?)),
+        ChartKind::Table => Ok(ChartData::Table(table(vis, &aggs))),
+        ChartKind::Line | ChartKind::Area | ChartKind::Bar => {
+            Ok(ChartData::Xy(xy(vis, &aggs, time)?))
+        }
+    }
+}
+
+fn pie(vis: &Visualization, aggs: &Value) -> Result<PieData, ResultError> {
+    let levels = ordered_buckets(vis);
+    let mut rings: Vec<Ring> = levels
+        .iter()
+        .map(|agg| Ring {
+            label: agg.label(),
+            slices: Vec::new(),
+        })
+        .collect();
+    // Walk level by level: (container of the level's aggregation, parent slice, parent's span, path filters).
+    let mut frontier: Vec<(Value, Option<usize>, (f64, f64), f64, Vec<Filter>)> =
+        vec![(aggs.clone(), None, (0.0, 1.0), f64::NAN, Vec::new())];
+    for (level, agg) in levels.iter().enumerate() {
+        let mut next = Vec::new();
+        for (container, parent, (start, end), parent_value, path) in frontier {
+            let Some(level_agg) = container.get(bucket_name(level)) else {
+                continue;
+            };
+            let buckets = buckets_of(level_agg);
+            let mut entries: Vec<(String, Value, f64, &Value)> = Vec::new();
+            for (name, bucket) in &buckets {
+                let (label, key) = bucket_key(agg, name, bucket);
+                let value = metric_value(&vis.metric, bucket).unwrap_or(0.0);
+                entries.push((label, key, value, *bucket));
+            }
+            // "Other": the documents of the terms not shown (counts only; see query::other_request).
+            let other = match (agg, &vis.metric) {
+                (
+                    BucketAgg::Terms {
+                        other_bucket: true, ..
+                    },
+                    Metric::Count,
+                ) => level_agg
+                    .get("sum_other_doc_count")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0),
+                _ => 0.0,
+            };
+            let shown: f64 = entries.iter().map(|e| e.2).sum();
+            let whole = if parent.is_none() || parent_value.is_nan() {
+                shown + other
+            } else {
+                parent_value.max(shown + other)
+            };
+            if whole <= 0.0 {
+                continue;
+            }
+            let span = end - start;
+            let mut cursor = start;
+            for (label, key, value, bucket) in entries {
+                let width = span * value / whole;
+                let mut filters = path.clone();
+                filters.extend(bucket_filter(agg, &key, &label));
+                let index = rings[level].slices.len();
+                rings[level].slices.push(Slice {
+                    label,
+                    value,
+                    start: cursor,
+                    end: cursor + width,
+                    parent,
+                    filters: filters.clone(),
+                });
+                next.push((
+                    bucket.clone(),
+                    Some(index),
+                    (cursor, cursor + width),
+                    value,
+                    filters,
+                ));
+                cursor += width;
+            }
+            if other > 0.0 {
+                let mut filters = path.clone();
+                if let BucketAgg::Terms { field, .. } = agg {
+                    let shown_keys: Vec<Value> = rings[level]
+                        .slices
+                        .iter()
+                        .rev()
+                        .take_while(|s| s.parent == parent)
+                        .filter_map(|s| s.filters.last())
+                        .filter_map(|f| match &f.kind {
+                            FilterKind::Phrase { value } => Some(value.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    filters.push(Filter {
+                        field: field.clone(),
+                        kind: FilterKind::Phrases { values: shown_keys },
+                        negate: true,
+                        disabled: false,
+                        pinned: false,
+                    });
+                }
+                rings[level].slices.push(Slice {
+                    label: "Other".into(),
+                    value: other,
+                    start: cursor,
+                    end: cursor + span * other / whole,
+                    parent,
+                    filters,
+                });
+            }
+        }
+        frontier = next;
+    }
+    Ok(PieData {
+        rings,
+        donut: vis.options.donut,
+        show_labels: vis.options.show_labels,
+        show_percent: vis.options.show_percent,
+        metric_label: vis.metric.label(),
     })
+}
+
+fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, ResultError> {
+    let x_agg = vis
+        .x_axis()
+        .ok_or_else(|| ResultError("a line, area or bar chart needs an x axis".into()))?;
+    let style = match vis.kind {
+        ChartKind::Area => XyStyle::Area,
+        ChartKind::Bar => XyStyle::Bar,
+        _ => XyStyle::Line,
+    };
+    // The split series (outer level, if any), then the x axis.
+    let (series_containers, x_level): (Vec<(String, Value, Vec<Filter>)>, usize) =
+        match vis.split_series() {
+            Some(split) => {
+                let outer = aggs.get(bucket_name(0)).cloned().unwrap_or(Value::Null);
+                let series = buckets_of(&outer)
+                    .into_iter()
+                    .map(|(name, bucket)| {
+                        let (label, key) = bucket_key(split, &name, bucket);
+                        let filters = bucket_filter(split, &key, &label).into_iter().collect();
+                        (label, bucket.clone(), filters)
+                    })
+                    .collect();
+                (series, 1)
+            }
+            None => (vec![(vis.metric.label(), aggs.clone(), Vec::new())], 0),
+        };
+    let mut categories: Vec<String> = Vec::new();
+    let mut series = Vec::new();
+    for (label, container, filters) in series_containers {
+        let Some(x) = container.get(bucket_name(x_level)) else {
+            continue;
+        };
+        let mut points = Vec::new();
+        for (name, bucket) in buckets_of(x) {
+            let (x_label, key) = bucket_key(x_agg, &name, bucket);
+            let value = metric_value(&vis.metric, bucket)
+                .or_else(|| vis.metric.zero_when_empty().then_some(0.0));
+            let x_value = match x_agg {
+                BucketAgg::DateHistogram { .. } | BucketAgg::Histogram { .. } => key.as_f64(),
+                _ => Some(match categories.iter().position(|c| *c == x_label) {
+                    Some(index) => index as f64,
+                    None => {
+                        categories.push(x_label.clone());
+                        (categories.len() - 1) as f64
+                    }
+                }),
+            };
+            if let (Some(x), Some(y)) = (x_value, value) {
+                points.push((x, y));
+            }
+        }
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        series.push(Series {
+            label,
+            points,
+            filters,
+        });
+    }
+    let x = match x_agg {
+        BucketAgg::DateHistogram { interval, .. } => XAxis::Time {
+            from_ms: time.from_ms,
+            to_ms: time.to_ms,
+            interval_ms: interval_ms(interval, time),
+        },
+        BucketAgg::Histogram { interval, .. } => XAxis::Numeric {
+            interval: *interval,
+        },
+        _ => XAxis::Categories { labels: categories },
+    };
+    Ok(XyData {
+        x,
+        style,
+        bar_mode: vis.options.bar_mode,
+        series,
+        metric_label: vis.metric.label(),
+        utc: vis.options.utc,
+    })
+}
+
+fn table(vis: &Visualization, aggs: &Value) -> TableData {
+    let levels = ordered_buckets(vis);
+    let mut columns: Vec<String> = levels.iter().map(|agg| agg.label()).collect();
+    columns.push(vis.metric.label());
+    let mut rows = Vec::new();
+    fn walk(
+        vis: &Visualization,
+        levels: &[&BucketAgg],
+        level: usize,
+        container: &Value,
+        prefix: &mut Vec<Value>,
+        rows: &mut Vec<Vec<Value>>,
+    ) {
+        if level == levels.len() {
+            let mut row = prefix.clone();
+            row.push(metric_value(&vis.metric, container).map_or(Value::Null, |v| json!(v)));
+            rows.push(row);
+            return;
+        }
+        let Some(agg) = container.get(bucket_name(level)) else {
+            return;
+        };
+        for (name, bucket) in buckets_of(agg) {
+            let (label, _) = bucket_key(levels[level], &name, bucket);
+            prefix.push(json!(label));
+            walk(vis, levels, level + 1, bucket, prefix, rows);
+            prefix.pop();
+        }
+    }
+    walk(vis, &levels, 0, aggs, &mut Vec::new(), &mut rows);
+    TableData { columns, rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::visualization::Visualization;
+
+    fn pie_response() -> Value {
+        json!({
+            "hits": { "total": { "value": 100, "relation": "eq" } },
+            "aggregations": { "2": { "doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [
+                { "key": "ACCEPT", "doc_count": 80, "3": { "sum_other_doc_count": 20, "buckets": [
+                    { "key": 443, "doc_count": 50 }, { "key": 53, "doc_count": 10 } ] } },
+                { "key": "REJECT", "doc_count": 20, "3": { "sum_other_doc_count": 0, "buckets": [
+                    { "key": 22, "doc_count": 15 }, { "key": 3389, "doc_count": 5 } ] } }
+            ] } }
+        })
+    }
+
+    const TIME: Resolved = Resolved {
+        from_ms: 0,
+        to_ms: 3_600_000,
+    };
+
+    #[test]
+    fn pie_rings_nest_inside_their_parents() {
+        let mut vis = Visualization::example_action_port_pie();
+        if let BucketAgg::Terms { other_bucket, .. } = &mut vis.buckets[1].agg {
+            *other_bucket = true;
+        }
+        let ChartData::Pie(pie) = chart_data(&vis, &pie_response(), TIME).unwrap() else {
+            panic!()
+        };
+        let inner = &pie.rings[0].slices;
+        assert_eq!(
+            inner
+                .iter()
+                .map(|s| (s.label.as_str(), s.start, s.end))
+                .collect::<Vec<_>>(),
+            [("ACCEPT", 0.0, 0.8), ("REJECT", 0.8, 1.0)]
+        );
+        let outer = &pie.rings[1].slices;
+        let labels: Vec<_> = outer.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["443", "53", "Other", "22", "3389"]);
+        // 443 is 50 of ACCEPT's 80, inside ACCEPT's 0.0-0.8.
+        assert!((outer[0].end - 0.5).abs() < 1e-9);
+        assert!(
+            (outer[2].end - 0.8).abs() < 1e-9,
+            "Other closes the parent: {:?}",
+            outer[2]
+        );
+        assert_eq!(outer[3].parent, Some(1));
+        assert!((outer[4].end - 1.0).abs() < 1e-9);
+        assert_eq!(
+            outer[0].filters,
+            vec![
+                Filter::phrase("action", json!("ACCEPT")),
+                Filter::phrase("dstport", json!(443))
+            ]
+        );
+        let other = &outer[2].filters[1];
+        assert!(other.negate);
+        assert_eq!(
+            other.kind,
+            FilterKind::Phrases {
+                values: vec![json!(53), json!(443)]
+            }
+        );
+    }
+
+    #[test]
+    fn series_per_action_over_time() {
+        let response = json!({ "aggregations": { "2": { "buckets": [
+            { "key": "ACCEPT", "doc_count": 7, "3": { "buckets": [
+                { "key": 0, "key_as_string": "1970-01-01T00:00:00.000Z", "doc_count": 3 },
+                { "key": 60000, "key_as_string": "1970-01-01T00:01:00.000Z", "doc_count": 4 } ] } },
+            { "key": "REJECT", "doc_count": 1, "3": { "buckets": [
+                { "key": 0, "doc_count": 0 }, { "key": 60000, "doc_count": 1 } ] } }
+        ] } } });
+        let ChartData::Xy(xy) =
+            chart_data(&Visualization::example_flows_over_time(), &response, TIME).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(xy.series.len(), 2);
+        assert_eq!(xy.series[0].label, "ACCEPT");
+        assert_eq!(xy.series[0].points, vec![(0.0, 3.0), (60_000.0, 4.0)]);
+        assert_eq!(xy.series[1].points, vec![(0.0, 0.0), (60_000.0, 1.0)]);
+        assert_eq!(
+            xy.series[1].filters,
+            vec![Filter::phrase("action", json!("REJECT"))]
+        );
+        assert_eq!(
+            xy.x,
+            XAxis::Time {
+                from_ms: 0,
+                to_ms: 3_600_000,
+                interval_ms: 60_000
+            }
+        );
+        assert_eq!(xy.max_y(), 4.0);
+    }
+
+    #[test]
+    fn metric_and_table() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = ChartKind::Table;
+        for bucket in &mut vis.buckets {
+            bucket.role = crate::model::visualization::BucketRole::Rows;
+        }
+        let ChartData::Table(table) = chart_data(&vis, &pie_response(), TIME).unwrap() else {
+            panic!()
+        };
+        assert_eq!(table.columns, ["action", "dstport", "Count"]);
+        assert_eq!(
+            table.rows[0],
+            vec![json!("ACCEPT"), json!("443"), json!(50.0)]
+        );
+        assert_eq!(table.rows.len(), 4);
+        vis.kind = ChartKind::Metric;
+        vis.buckets.clear();
+        let ChartData::Metric(metric) = chart_data(&vis, &pie_response(), TIME).unwrap() else {
+            panic!()
+        };
+        assert_eq!(metric.value, Some(100.0));
+    }
 }

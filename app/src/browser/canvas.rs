@@ -74,6 +74,7 @@ fn draw(
     let options = DrawOptions {
         scale: size.ratio,
         utc_offset_secs: browser_utc_offset_secs(),
+        ..DrawOptions::default()
     };
     let backend = CanvasBackend::with_canvas_object(canvas.clone())?;
     match data {

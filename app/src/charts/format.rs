@@ -31,26 +31,46 @@ pub fn format_compact(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
-/// A time-axis label whose precision suits the span shown: `14:05` within a day,
-/// `03-14 14:00` within a few weeks, `2026-03-14` beyond.
-pub fn format_time_label(epoch_ms: i64, span_ms: i64, utc_offset_secs: i32) -> String {
+/// A time-axis label as precise as the tick step needs: `14:05:30`, `14:05`,
+/// `03-14 14:00` (ticks within a day over several days), `03-14`, `2026-03-14`.
+pub fn format_time_label(
+    epoch_ms: i64,
+    step_ms: i64,
+    span_ms: i64,
+    utc_offset_secs: i32,
+) -> String {
     let offset = FixedOffset::east_opt(utc_offset_secs)
         .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
     let Some(time) = DateTime::<Utc>::from_timestamp_millis(epoch_ms) else {
         return String::new();
     };
     let local = time.with_timezone(&offset);
-    const HOUR: i64 = 3_600_000;
-    let pattern = if span_ms <= 2 * 60_000 {
+    const DAY: i64 = 86_400_000;
+    let pattern = if step_ms < 60_000 {
         "%H:%M:%S"
-    } else if span_ms <= 36 * HOUR {
+    } else if step_ms < DAY && span_ms <= DAY {
         "%H:%M"
-    } else if span_ms <= 45 * 24 * HOUR {
+    } else if step_ms < DAY {
         "%m-%d %H:%M"
+    } else if span_ms <= 180 * DAY {
+        "%m-%d"
     } else {
         "%Y-%m-%d"
     };
     local.format(pattern).to_string()
+}
+
+/// A time for tooltips: `2026-03-14 14:05:00`.
+pub fn format_time_full(epoch_ms: i64, utc_offset_secs: i32) -> String {
+    let offset = FixedOffset::east_opt(utc_offset_secs)
+        .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+    DateTime::<Utc>::from_timestamp_millis(epoch_ms)
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -69,12 +89,21 @@ mod tests {
     }
 
     #[test]
-    fn time_labels_follow_the_span() {
+    fn time_labels_follow_the_step() {
         // 2020-03-06T05:07:00Z
         let t = 1_583_471_220_000;
-        assert_eq!(format_time_label(t, 3_600_000, 0), "05:07");
-        assert_eq!(format_time_label(t, 3_600_000, 9 * 3600), "14:07");
-        assert_eq!(format_time_label(t, 7 * 24 * 3_600_000, 0), "03-06 05:07");
-        assert_eq!(format_time_label(t, 90 * 24 * 3_600_000, 0), "2020-03-06");
+        let hour = 3_600_000;
+        assert_eq!(format_time_label(t, 600_000, hour, 0), "05:07");
+        assert_eq!(format_time_label(t, 600_000, hour, 9 * 3600), "14:07");
+        assert_eq!(
+            format_time_label(t, 6 * hour, 7 * 24 * hour, 0),
+            "03-06 05:07"
+        );
+        assert_eq!(format_time_label(t, 24 * hour, 7 * 24 * hour, 0), "03-06");
+        assert_eq!(
+            format_time_label(t, 30 * 24 * hour, 400 * 24 * hour, 0),
+            "2020-03-06"
+        );
+        assert_eq!(format_time_full(t, 0), "2020-03-06 05:07:00");
     }
 }

@@ -1,16 +1,26 @@
 //! Chart drawing with plotters, generic over the backend: the browser draws on a canvas
-//! (plotters-canvas), the server renders SVG and PNG with the very same functions.
+//! (plotters-canvas), the server renders SVG and PNG with the very same functions. One file
+//! per chart type; each returns a [`ChartLayout`] for hit-testing (tooltips, clicks).
 
 mod format;
+mod legend;
+mod metric;
 mod palette;
+pub mod pie;
+mod table;
+mod ticks;
 mod xy;
 
-pub use format::{format_compact, format_time_label};
-pub use palette::{color_for, Palette};
-pub use xy::draw_time_series;
+use std::collections::BTreeMap;
 
+pub use format::{format_compact, format_time_full, format_time_label};
+pub use palette::{color_for, parse_hex_color, to_hex, Palette};
+pub use ticks::{nice_ceiling, time_ticks};
+
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::model::visualization::LegendPosition;
 use crate::result::ChartData;
 
 /// How to draw, independent of what.
@@ -21,6 +31,9 @@ pub struct DrawOptions {
     pub scale: f64,
     /// Offset of the viewer's time zone from UTC, for time-axis labels.
     pub utc_offset_secs: i32,
+    pub legend: LegendPosition,
+    /// Fixed colours by label (`"REJECT": "#e7664c"`).
+    pub colors: BTreeMap<String, String>,
 }
 
 impl Default for DrawOptions {
@@ -28,6 +41,8 @@ impl Default for DrawOptions {
         DrawOptions {
             scale: 1.0,
             utc_offset_secs: 0,
+            legend: LegendPosition::Right,
+            colors: BTreeMap::new(),
         }
     }
 }
@@ -42,17 +57,32 @@ impl DrawOptions {
     pub fn font(&self, css_px: f64) -> TextStyle<'static> {
         ("sans-serif", css_px * self.scale).into_font().color(&TEXT)
     }
+
+    /// The colour of a series or slice: the visualization's own choice, else the palette's.
+    pub fn color(&self, label: &str, index: usize) -> RGBColor {
+        self.colors
+            .get(label)
+            .and_then(|hex| parse_hex_color(hex))
+            .unwrap_or_else(|| color_for(label, index))
+    }
 }
 
-/// Where the plotted values ended up in backend pixels, for hit-testing (tooltips, clicks).
+/// Where the data ended up, in backend pixels, for hit-testing.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ChartLayout {
-    /// The plotting area, `(left, top, right, bottom)` in backend pixels.
-    pub plot: (i32, i32, i32, i32),
-    /// The x range shown, in epoch milliseconds.
-    pub x_range: (i64, i64),
-    /// The y range shown.
-    pub y_range: (f64, f64),
+pub enum ChartLayout {
+    #[default]
+    Empty,
+    Xy {
+        /// The plotting area, `(left, top, right, bottom)`.
+        plot: (i32, i32, i32, i32),
+        x_range: (f64, f64),
+        y_range: (f64, f64),
+    },
+    Pie {
+        center: (i32, i32),
+        /// Inner and outer radius per ring, inside out.
+        rings: Vec<(f64, f64)>,
+    },
 }
 
 /// Why a chart could not be drawn.
@@ -60,7 +90,7 @@ pub struct ChartLayout {
 #[error("cannot draw the chart: {0}")]
 pub struct ChartError(pub String);
 
-fn chart_error<E: std::fmt::Debug>(error: E) -> ChartError {
+pub(crate) fn chart_error<E: std::fmt::Debug>(error: E) -> ChartError {
     ChartError(format!("{error:?}"))
 }
 
@@ -78,7 +108,10 @@ pub fn draw<DB: DrawingBackend>(
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(chart_error)?;
     let layout = match data {
-        ChartData::TimeSeries(series) => draw_time_series(&root, series, options)?,
+        ChartData::Xy(xy) => xy::draw_xy(&root, xy, options)?,
+        ChartData::Pie(pie) => pie::draw_pie(&root, pie, options)?,
+        ChartData::Metric(metric) => metric::draw_metric(&root, metric, options)?,
+        ChartData::Table(table) => table::draw_table(&root, table, options)?,
     };
     root.present().map_err(chart_error)?;
     Ok(layout)
@@ -86,7 +119,7 @@ pub fn draw<DB: DrawingBackend>(
 
 /// Draws a centred message instead of a chart (no data, or an error).
 pub fn draw_message<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
+    area: &DrawingArea<DB, Shift>,
     message: &str,
     options: &DrawOptions,
 ) -> Result<(), ChartError> {
@@ -101,3 +134,28 @@ pub fn draw_message<DB: DrawingBackend>(
     area.draw_text(message, &style, (w as i32 / 2, h as i32 / 2))
         .map_err(chart_error)
 }
+
+/// Draws a message on a whole backend (errors, loading failures).
+pub fn draw_message_only<DB: DrawingBackend>(
+    backend: DB,
+    message: &str,
+    options: &DrawOptions,
+) -> Result<(), ChartError> {
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(chart_error)?;
+    draw_message(&root, message, options)?;
+    root.present().map_err(chart_error)
+}
+
+/// Shortens `text` to `max` characters with an ellipsis.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}
+
+#[cfg(test)]
+mod tests;

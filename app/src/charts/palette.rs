@@ -36,3 +36,18 @@ pub fn color_for(label: &str, index: usize) -> RGBColor {
         _ => Palette::nth(index),
     }
 }
+
+/// `#e7664c` → the colour.
+pub fn parse_hex_color(hex: &str) -> Option<RGBColor> {
+    let hex = hex.strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some(RGBColor(channel(0)?, channel(2)?, channel(4)?))
+}
+
+/// The colour as `#rrggbb` (for HTML legends and tooltips).
+pub fn to_hex(color: RGBColor) -> String {
+    format!("#{:02x}{:02x}{:02x}", color.0, color.1, color.2)
+}

@@ -1,226 +1,203 @@
-//! Values over a time axis: one line per series, a legend beside the plot.
+//! Lines, areas and bars over an x axis (time, numbers or categories), with a legend.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::legend::{self, Entry};
+use super::ticks::{nice_ceiling, time_ticks};
 use super::{
-    chart_error, color_for, draw_message, format_compact, format_time_label, ChartError,
+    chart_error, draw_message, format_compact, format_time_label, truncate, ChartError,
     ChartLayout, DrawOptions, AXIS, GRID,
 };
-use crate::result::TimeSeries;
+use crate::model::visualization::BarMode;
+use crate::result::{XAxis, XyData, XyStyle};
 
-/// Draws `data` as lines over time, with a legend.
-pub fn draw_time_series<DB: DrawingBackend>(
+pub fn draw_xy<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    data: &TimeSeries,
+    data: &XyData,
     options: &DrawOptions,
 ) -> Result<ChartLayout, ChartError> {
     if data.is_empty() {
         draw_message(root, "No results in this time range", options)?;
-        return Ok(ChartLayout::default());
+        return Ok(ChartLayout::Empty);
     }
-    let labels: Vec<&str> = data.series.iter().map(|s| s.label.as_str()).collect();
-    let (plot_area, legend_area) = split_for_legend(root, &labels, options);
+    let entries: Vec<Entry> = data
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Entry {
+            label: s.label.clone(),
+            color: options.color(&s.label, i),
+            heading: false,
+        })
+        .collect();
+    let (plot_area, legend_area) = legend::split(root, &entries, options);
+    let (w, _) = plot_area.dim_in_pixel();
+    let max_ticks = ((w as f64 / options.scale) / 90.0).clamp(2.0, 10.0) as usize;
 
-    let (x0, x1) = (data.from_ms, data.to_ms.max(data.from_ms + 1));
-    let y_max = nice_ceiling(data.max_value());
+    let (x0, x1, key_points, step): (f64, f64, Vec<f64>, f64) = match &data.x {
+        XAxis::Time { from_ms, to_ms, .. } => {
+            let offset = if data.utc { 0 } else { options.utc_offset_secs };
+            let (ticks, step) = time_ticks(*from_ms, *to_ms, max_ticks, offset);
+            (
+                *from_ms as f64,
+                (*to_ms).max(from_ms + 1) as f64,
+                ticks.into_iter().map(|t| t as f64).collect(),
+                step as f64,
+            )
+        }
+        XAxis::Numeric { interval } => {
+            let xs = data
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0));
+            let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+            let hi = hi + interval;
+            let count = ((hi - lo) / interval).ceil().max(1.0) as usize;
+            let stride = count.div_ceil(max_ticks).max(1);
+            let points = (0..=count)
+                .step_by(stride)
+                .map(|i| lo + i as f64 * interval)
+                .collect();
+            (lo, hi, points, *interval)
+        }
+        XAxis::Categories { labels } => {
+            let n = labels.len().max(1);
+            (
+                -0.5,
+                n as f64 - 0.5,
+                (0..n).map(|i| i as f64).collect(),
+                1.0,
+            )
+        }
+    };
+    let y_max = nice_ceiling(data.max_y());
     let span = x1 - x0;
+    let offset = if data.utc { 0 } else { options.utc_offset_secs };
+    let x_label = |x: &f64| match &data.x {
+        XAxis::Time { .. } => format_time_label(*x as i64, step as i64, span as i64, offset),
+        XAxis::Numeric { .. } => format_compact(*x),
+        XAxis::Categories { labels } => labels
+            .get(x.round() as usize)
+            .map(|l| truncate(l, 14))
+            .unwrap_or_default(),
+    };
     let mut chart = ChartBuilder::on(&plot_area)
         .margin(options.px(8.0))
         .x_label_area_size(options.px(24.0))
-        .y_label_area_size(options.px(44.0))
+        .y_label_area_size(options.px(46.0))
         .build_cartesian_2d(x0..x1, 0f64..y_max)
         .map_err(chart_error)?;
+    // The y axis by plotters; the x axis by hand, at round ticks (times on the minute, hour,
+    // day of the viewer's zone).
     chart
         .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
         .light_line_style(WHITE)
         .bold_line_style(GRID)
         .axis_style(AXIS)
-        .x_labels(6)
         .y_labels(5)
         .label_style(options.font(11.0))
-        .x_label_formatter(&|x| format_time_label(*x, span, options.utc_offset_secs))
         .y_label_formatter(&|y| format_compact(*y))
         .draw()
         .map_err(chart_error)?;
+    let label_style = options.font(11.0).pos(Pos::new(HPos::Center, VPos::Top));
+    for x in key_points.iter().filter(|x| **x >= x0 && **x <= x1) {
+        let (px, bottom) = chart.backend_coord(&(*x, 0.0));
+        let (_, top) = chart.backend_coord(&(*x, y_max));
+        root.draw(&PathElement::new(vec![(px, top), (px, bottom)], GRID))
+            .map_err(chart_error)?;
+        root.draw(&PathElement::new(
+            vec![(px, bottom), (px, bottom + options.px(4.0))],
+            AXIS,
+        ))
+        .map_err(chart_error)?;
+        root.draw_text(&x_label(x), &label_style, (px, bottom + options.px(6.0)))
+            .map_err(chart_error)?;
+    }
 
     let stroke = options.px(2.0).max(1) as u32;
-    for (index, series) in data.series.iter().enumerate() {
-        let color = color_for(&series.label, index);
-        chart
-            .draw_series(LineSeries::new(
-                series.points.iter().copied(),
-                color.stroke_width(stroke),
-            ))
-            .map_err(chart_error)?;
-        // A lone point or a sparse series would be invisible as a line: mark the points.
-        if series.points.len() <= 24 {
-            let radius = options.px(2.5).max(1) as u32;
-            chart
-                .draw_series(
-                    series
-                        .points
-                        .iter()
-                        .map(|&(x, y)| Circle::new((x, y), radius, color.filled())),
-                )
-                .map_err(chart_error)?;
+    match data.style {
+        XyStyle::Line | XyStyle::Area => {
+            for (index, series) in data.series.iter().enumerate() {
+                let color = options.color(&series.label, index);
+                if data.style == XyStyle::Area {
+                    chart
+                        .draw_series(AreaSeries::new(
+                            series.points.iter().copied(),
+                            0.0,
+                            color.mix(0.25),
+                        ))
+                        .map_err(chart_error)?;
+                }
+                chart
+                    .draw_series(LineSeries::new(
+                        series.points.iter().copied(),
+                        color.stroke_width(stroke),
+                    ))
+                    .map_err(chart_error)?;
+                // A lone point or a sparse series would be invisible as a line: mark the points.
+                if series.points.len() <= 24 {
+                    let radius = options.px(2.5).max(1) as u32;
+                    chart
+                        .draw_series(
+                            series
+                                .points
+                                .iter()
+                                .map(|&(x, y)| Circle::new((x, y), radius, color.filled())),
+                        )
+                        .map_err(chart_error)?;
+                }
+            }
+        }
+        XyStyle::Bar => {
+            let width = match &data.x {
+                XAxis::Time { interval_ms, .. } => *interval_ms as f64,
+                XAxis::Numeric { interval } => *interval,
+                XAxis::Categories { .. } => 1.0,
+            } * 0.8;
+            let centered = matches!(data.x, XAxis::Categories { .. });
+            let n = data.series.len().max(1) as f64;
+            let mut stacked: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
+            for (index, series) in data.series.iter().enumerate() {
+                let color = options.color(&series.label, index).filled();
+                let bars = series.points.iter().map(|&(x, y)| {
+                    let left = if centered {
+                        x - width / 2.0
+                    } else {
+                        x + width * 0.1
+                    };
+                    let (l, r, bottom, top) = match data.bar_mode {
+                        BarMode::Stacked => {
+                            let base = stacked.entry(x.to_bits()).or_default();
+                            let bottom = *base;
+                            *base += y;
+                            (left, left + width, bottom, bottom + y)
+                        }
+                        BarMode::Grouped => {
+                            let slot = width / n;
+                            let l = left + slot * index as f64;
+                            (l, l + slot, 0.0, y)
+                        }
+                    };
+                    Rectangle::new([(l, top), (r, bottom)], color)
+                });
+                let bars: Vec<_> = bars.collect();
+                chart.draw_series(bars).map_err(chart_error)?;
+            }
         }
     }
-
     if let Some(legend_area) = legend_area {
-        draw_legend(&legend_area, &labels, options)?;
+        legend::draw(&legend_area, &entries, options)?;
     }
-
     let (xs, ys) = chart.plotting_area().get_pixel_range();
-    Ok(ChartLayout {
+    Ok(ChartLayout::Xy {
         plot: (xs.start, ys.start, xs.end, ys.end),
         x_range: (x0, x1),
         y_range: (0.0, y_max),
     })
-}
-
-/// Splits off a legend column on the right, or a strip at the bottom when the chart is narrow.
-pub(crate) fn split_for_legend<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    labels: &[&str],
-    options: &DrawOptions,
-) -> (DrawingArea<DB, Shift>, Option<DrawingArea<DB, Shift>>) {
-    if labels.is_empty() {
-        return (root.clone(), None);
-    }
-    let (w, h) = root.dim_in_pixel();
-    let longest = labels
-        .iter()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(28);
-    let legend_w = options.px(30.0 + 7.0 * longest as f64) as u32;
-    if (w as f64) >= 420.0 * options.scale && legend_w < w / 3 {
-        let (plot, legend) = root.split_horizontally(w - legend_w);
-        (plot, Some(legend))
-    } else {
-        let rows = labels.len().min(3) as f64;
-        let legend_h = options.px(8.0 + 18.0 * rows) as u32;
-        if legend_h >= h / 3 {
-            return (root.clone(), None);
-        }
-        let (plot, legend) = root.split_vertically(h - legend_h);
-        (plot, Some(legend))
-    }
-}
-
-/// A colour swatch and a label per entry, top to bottom (wrapping into columns when short).
-pub(crate) fn draw_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    labels: &[&str],
-    options: &DrawOptions,
-) -> Result<(), ChartError> {
-    let (w, h) = area.dim_in_pixel();
-    let row_h = options.px(18.0);
-    let swatch = options.px(10.0);
-    let font = options.font(12.0);
-    let rows_fit = ((h as i32 - options.px(8.0)) / row_h).max(1) as usize;
-    let columns = labels.len().div_ceil(rows_fit).max(1);
-    let column_w = (w as i32 / columns as i32).max(1);
-    let max_chars = ((column_w - swatch - options.px(12.0)) / options.px(7.0)).max(3) as usize;
-    for (index, label) in labels.iter().enumerate() {
-        let column = (index / rows_fit) as i32;
-        let row = (index % rows_fit) as i32;
-        let x = column * column_w + options.px(6.0);
-        let y = options.px(8.0) + row * row_h;
-        let color = color_for(label, index);
-        area.draw(&Rectangle::new(
-            [
-                (x, y + options.px(2.0)),
-                (x + swatch, y + options.px(2.0) + swatch),
-            ],
-            color.filled(),
-        ))
-        .map_err(chart_error)?;
-        area.draw(&Text::new(
-            truncate(label, max_chars),
-            (x + swatch + options.px(6.0), y),
-            font.clone(),
-        ))
-        .map_err(chart_error)?;
-    }
-    Ok(())
-}
-
-/// Shortens `text` to `max` characters with an ellipsis.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
-}
-
-/// A y-axis top that is a round number above `value` (so the top tick is labelled).
-fn nice_ceiling(value: f64) -> f64 {
-    if value <= 0.0 {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(value.log10().floor());
-    let normalized = value / magnitude;
-    let step = [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
-        .into_iter()
-        .find(|s| *s >= normalized)
-        .unwrap_or(10.0);
-    step * magnitude
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::result::Series;
-
-    #[test]
-    fn nice_ceilings() {
-        assert_eq!(nice_ceiling(0.0), 1.0);
-        assert_eq!(nice_ceiling(7.0), 8.0);
-        assert_eq!(nice_ceiling(101.0), 120.0);
-        assert_eq!(nice_ceiling(1000.0), 1000.0);
-    }
-
-    #[test]
-    fn truncates_long_labels() {
-        assert_eq!(truncate("short", 10), "short");
-        assert_eq!(truncate("a-very-long-label", 6), "a-ver…");
-    }
-
-    #[test]
-    fn svg_has_lines_and_legend() {
-        let data = TimeSeries {
-            interval_ms: 60_000,
-            from_ms: 0,
-            to_ms: 600_000,
-            series: vec![
-                Series {
-                    label: "ACCEPT".into(),
-                    points: (0..10).map(|i| (i * 60_000, (i * 3) as f64)).collect(),
-                },
-                Series {
-                    label: "REJECT".into(),
-                    points: (0..10).map(|i| (i * 60_000, i as f64)).collect(),
-                },
-            ],
-        };
-        let mut svg = String::new();
-        let layout = super::super::draw(
-            SVGBackend::with_string(&mut svg, (640, 300)),
-            &crate::result::ChartData::TimeSeries(data),
-            &DrawOptions::default(),
-        )
-        .unwrap();
-        assert!(
-            svg.contains("ACCEPT") && svg.contains("REJECT"),
-            "legend labels"
-        );
-        assert!(svg.contains("<polyline"), "series drawn as lines");
-        assert!(layout.plot.2 > layout.plot.0 && layout.plot.3 > layout.plot.1);
-        assert_eq!(layout.x_range, (0, 600_000));
-    }
 }

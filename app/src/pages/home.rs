@@ -19,21 +19,32 @@ pub fn HomePage() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 fn load_chart() -> Signal<Option<Result<ChartData, String>>> {
+    use crate::model::filter::QueryText;
+    use crate::model::time::TimeRange;
+    use crate::model::visualization::Visualization;
     let resource = LocalResource::new(|| async {
+        let vis = Visualization::example_flows_over_time();
         let now = chrono::Utc::now().timestamp_millis();
-        let interval = 60_000;
-        let to = (now / interval + 1) * interval;
-        let from = to - 60 * interval;
+        let time = TimeRange::last("1h")
+            .resolve(now, 0)
+            .map_err(|e| e.to_string())?;
+        let query = QueryText::default();
+        let context = crate::query::SearchContext {
+            time,
+            time_field: "@timestamp",
+            query: &query,
+            filters: &[],
+            time_zone: None,
+        };
+        let body = crate::query::build_request(&vis, &context).map_err(|e| e.to_string())?;
         let request = crate::api::SearchRequest {
-            index: "cwl-*".into(),
-            body: crate::query::time_series_request(from, to, interval, "action"),
+            index: vis.index_pattern.clone(),
+            body,
         };
         let response = crate::api::search(&request)
             .await
             .map_err(|e| e.to_string())?;
-        crate::result::time_series_from_response(&response, from, to, interval)
-            .map(ChartData::TimeSeries)
-            .map_err(|e| e.to_string())
+        crate::result::chart_data(&vis, &response, time).map_err(|e| e.to_string())
     });
     Signal::derive(move || resource.get())
 }

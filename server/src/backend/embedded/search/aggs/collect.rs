@@ -1,7 +1,7 @@
 //! Collection: per segment, every matching document walks the aggregation tree once; bucket
 //! keys are segment-local (term ordinals) until harvest turns them into values.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -13,7 +13,9 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 use super::super::columns::Accessor;
 use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
-use super::intermediate::{BucketKey, HitAddress, IAgg, IBucket, IMetric, ITopHits, Stats};
+use super::intermediate::{
+    BucketKey, HashMap, HitAddress, IAgg, IBucket, IMetric, ITopHits, Stats,
+};
 use super::request::{AggKind, AggRequest, Interval, MetricKind, RangeFlavor, MAX_BUCKETS};
 use crate::backend::embedded::schema::FlowSchema;
 
@@ -116,7 +118,7 @@ pub fn empty_intermediate(request: &AggRequest) -> IAgg {
             keep: top.from + top.size,
             ..ITopHits::default()
         }),
-        _ => IAgg::Buckets(HashMap::new()),
+        _ => IAgg::Buckets(HashMap::default()),
     }
 }
 
@@ -262,7 +264,7 @@ impl Buckets {
         request: &AggRequest,
         mut key_of: impl FnMut(u128) -> Option<BucketKey>,
     ) -> IAgg {
-        let mut out = HashMap::with_capacity(self.buckets.len());
+        let mut out = HashMap::with_capacity_and_hasher(self.buckets.len(), Default::default());
         for (key, bucket) in self.keys.into_iter().zip(self.buckets) {
             let Some(key) = key_of(key) else { continue };
             let subs = bucket
@@ -415,7 +417,7 @@ impl Node {
                     Accessor::Str { dict, .. } if terms.missing.is_none() => {
                         KeyMap::Dense(vec![0; dict.num_terms()])
                     }
-                    _ => KeyMap::Sparse(HashMap::new()),
+                    _ => KeyMap::Sparse(HashMap::default()),
                 };
                 Node::Terms {
                     missing: terms.missing.is_some(),
@@ -435,13 +437,13 @@ impl Node {
                     Some((low, high)) => (low.unwrap_or(i64::MIN), high.unwrap_or(i64::MAX)),
                     None => (i64::MIN, i64::MAX),
                 },
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
             },
             AggKind::Histogram(histogram) => Node::Histogram {
                 accessor: open(&histogram.field)?,
                 interval: histogram.interval,
                 offset: histogram.offset,
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
             },
             AggKind::Range(range) => Node::Range {
                 accessor: open(&range.field)?,
@@ -453,12 +455,12 @@ impl Node {
                         .map(|r| (r.ip_from, r.ip_to, r.from, r.to))
                         .collect(),
                 ),
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
             },
             AggKind::Filter(filter) => Node::Filters {
                 matches: Rc::new(vec![matching_docs(filter.query.as_ref(), context)?]),
                 other: false,
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
             },
             AggKind::Filters(filters) => Node::Filters {
                 matches: Rc::new(
@@ -469,7 +471,7 @@ impl Node {
                         .collect::<Result<_, _>>()?,
                 ),
                 other: filters.other_bucket_key.is_some(),
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::new()), prototype()?),
+                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
             },
             AggKind::Metric(metric) => Node::Metric {
                 accessor: open(&metric.field)?,

@@ -1,7 +1,10 @@
 //! Aggregation results that can be merged: across segments, then across indices. Keys are
 //! global values (strings, numbers, addresses), never segment ordinals.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+/// Fast hashing for bucket keys (no untrusted keys to defend against: they are values of the data).
+pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 use super::super::hits::SortKey;
 

@@ -4,7 +4,6 @@
 
 use std::cell::Cell;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use app::model::flow::FieldType;
 use serde_json::{json, Map, Value as Json};
@@ -12,7 +11,7 @@ use serde_json::{json, Map, Value as Json};
 use super::super::hits::{HitRenderer, SortSpec};
 use super::super::SearchError;
 use super::collect::{check_bucket_budget, empty_intermediate, missing_bucket_key, rounder_for};
-use super::intermediate::{BucketKey, IAgg, IBucket, IMetric, Stats};
+use super::intermediate::{BucketKey, HashMap, IAgg, IBucket, IMetric, Stats};
 use super::request::{
     AggField, AggKind, AggRequest, BucketOrder, DateHistogramAgg, Direction, HistogramAgg,
     MetricAgg, MetricKind, RangeAgg, RangeFlavor, TermsAgg,
@@ -66,7 +65,7 @@ fn render_agg(
     result: &IAgg,
     context: &RenderContext<'_>,
 ) -> Result<Json, SearchError> {
-    let empty = HashMap::new();
+    let empty = HashMap::default();
     let buckets = match result {
         IAgg::Buckets(buckets) => buckets,
         _ => &empty,
@@ -218,24 +217,20 @@ fn metric_value(
             "Invalid aggregator order path [{path}]: buckets can only be sorted on a metric sub-aggregation"
         )));
     };
-    let result = bucket
-        .subs
-        .get(position)
-        .cloned()
-        .unwrap_or_else(|| empty_intermediate(child));
-    let IAgg::Metric(state) = result else {
+    let Some(IAgg::Metric(state)) = bucket.subs.get(position) else {
         return Ok(None);
     };
     Ok(match (&metric.kind, state, property) {
-        (MetricKind::Percentiles { .. }, IMetric::Values(mut values), Some(p)) => {
+        (MetricKind::Percentiles { .. }, IMetric::Values(values), Some(p)) => {
+            let mut values = values.clone();
             let p: f64 = p.parse().map_err(|_| {
                 SearchError::illegal(format!("Invalid aggregator order path [{path}]"))
             })?;
             values.sort_by(f64::total_cmp);
             percentile(&values, p)
         }
-        (MetricKind::Stats, IMetric::Stats(stats), Some(p)) => stats_value(&stats, p),
-        (kind, state, None | Some("value")) => single_value(kind, &state),
+        (MetricKind::Stats, IMetric::Stats(stats), Some(p)) => stats_value(stats, p),
+        (kind, state, None | Some("value")) => single_value(kind, state),
         _ => {
             return Err(SearchError::illegal(format!(
                 "Invalid aggregator order path [{path}]"
@@ -285,23 +280,32 @@ fn percentile(sorted: &[f64], percent: f64) -> Option<f64> {
     }
 }
 
-fn compare_buckets(
-    request: &AggRequest,
-    orders: &[BucketOrder],
-    a: (&BucketKey, &IBucket),
-    b: (&BucketKey, &IBucket),
-) -> Result<Ordering, SearchError> {
+fn directed(ordering: Ordering, direction: Direction) -> Ordering {
+    match direction {
+        Direction::Asc => ordering,
+        Direction::Desc => ordering.reverse(),
+    }
+}
+
+/// A terms bucket with the values its order compares, computed once (sub-aggregation
+/// values included), so sorting millions of buckets stays cheap.
+struct Candidate<'a> {
+    key: &'a BucketKey,
+    bucket: &'a IBucket,
+    metrics: Vec<Option<f64>>,
+}
+
+fn compare_candidates(orders: &[BucketOrder], a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
+    let mut metric = 0;
     for order in orders {
         let ordering = match order {
             BucketOrder::Count(direction) => {
-                directed(a.1.doc_count.cmp(&b.1.doc_count), *direction)
+                directed(a.bucket.doc_count.cmp(&b.bucket.doc_count), *direction)
             }
-            BucketOrder::Key(direction) => directed(compare_keys(a.0, b.0), *direction),
-            BucketOrder::Metric { path, direction } => {
-                let (x, y) = (
-                    metric_value(request, a.1, path)?,
-                    metric_value(request, b.1, path)?,
-                );
+            BucketOrder::Key(direction) => directed(compare_keys(a.key, b.key), *direction),
+            BucketOrder::Metric { direction, .. } => {
+                let (x, y) = (a.metrics[metric], b.metrics[metric]);
+                metric += 1;
                 match (x, y) {
                     (Some(x), Some(y)) => directed(x.total_cmp(&y), *direction),
                     (Some(_), None) => Ordering::Less,
@@ -311,31 +315,10 @@ fn compare_buckets(
             }
         };
         if ordering != Ordering::Equal {
-            return Ok(ordering);
+            return ordering;
         }
     }
-    // Ties: by key, ascending (Elasticsearch's tie-breaker for count order).
-    Ok(compare_keys(a.0, b.0))
-}
-
-fn directed(ordering: Ordering, direction: Direction) -> Ordering {
-    match direction {
-        Direction::Asc => ordering,
-        Direction::Desc => ordering.reverse(),
-    }
-}
-
-fn sort_buckets<'a>(
-    request: &AggRequest,
-    orders: &[BucketOrder],
-    buckets: &mut [(&'a BucketKey, &'a IBucket)],
-) -> Result<(), SearchError> {
-    // Metric orders can fail (a bad path): check once, then sort infallibly.
-    if let (Some(a), Some(b)) = (buckets.first(), buckets.last()) {
-        compare_buckets(request, orders, *a, *b)?;
-    }
-    buckets.sort_by(|a, b| compare_buckets(request, orders, *a, *b).unwrap_or(Ordering::Equal));
-    Ok(())
+    compare_keys(a.key, b.key)
 }
 
 fn render_terms(
@@ -345,24 +328,55 @@ fn render_terms(
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
     let missing_key = terms.missing.as_ref().map(missing_bucket_key);
-    let mut candidates: Vec<(&BucketKey, &IBucket)> = buckets
+    let filtered = terms.include.is_some() || terms.exclude.is_some();
+    let metric_paths: Vec<&str> = terms
+        .order
         .iter()
-        .filter(|(key, _)| {
-            let text = key_text(key);
-            terms.include.as_ref().is_none_or(|f| f.matches(&text))
-                && terms.exclude.as_ref().is_none_or(|f| !f.matches(&text))
+        .filter_map(|o| match o {
+            BucketOrder::Metric { path, .. } => Some(path.as_str()),
+            _ => None,
         })
         .collect();
-    sort_buckets(request, &terms.order, &mut candidates)?;
-    let mut shown = Vec::new();
+    let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.len());
     let mut other = 0u64;
-    for (key, bucket) in candidates {
-        if shown.len() < terms.size && bucket.doc_count >= terms.min_doc_count {
-            shown.push((key, bucket));
-        } else {
-            other += bucket.doc_count;
+    for (key, bucket) in buckets {
+        if filtered {
+            let text = key_text(key);
+            if !terms.include.as_ref().is_none_or(|f| f.matches(&text))
+                || terms.exclude.as_ref().is_some_and(|f| f.matches(&text))
+            {
+                continue;
+            }
         }
+        if bucket.doc_count < terms.min_doc_count {
+            other += bucket.doc_count;
+            continue;
+        }
+        let metrics = metric_paths
+            .iter()
+            .map(|path| metric_value(request, bucket, path))
+            .collect::<Result<Vec<_>, _>>()?;
+        eligible.push(Candidate {
+            key,
+            bucket,
+            metrics,
+        });
     }
+    // The best `size` buckets: a selection, then a sort of just those.
+    if eligible.len() > terms.size {
+        if terms.size > 0 {
+            eligible.select_nth_unstable_by(terms.size - 1, |a, b| {
+                compare_candidates(&terms.order, a, b)
+            });
+        }
+        other += eligible[terms.size..]
+            .iter()
+            .map(|c| c.bucket.doc_count)
+            .sum::<u64>();
+        eligible.truncate(terms.size);
+    }
+    eligible.sort_by(|a, b| compare_candidates(&terms.order, a, b));
+    let shown: Vec<(&BucketKey, &IBucket)> = eligible.iter().map(|c| (c.key, c.bucket)).collect();
     context.spend(shown.len())?;
     let mut rendered = Vec::with_capacity(shown.len());
     for (key, bucket) in shown {

@@ -1,0 +1,132 @@
+use plotters::prelude::*;
+use serde_json::json;
+
+use super::*;
+use crate::model::time::Resolved;
+use crate::model::visualization::Visualization;
+use crate::result::{chart_data, ChartData};
+
+fn svg(data: &ChartData, size: (u32, u32)) -> (String, ChartLayout) {
+    let mut text = String::new();
+    let layout = draw(
+        SVGBackend::with_string(&mut text, size),
+        data,
+        &DrawOptions::default(),
+    )
+    .unwrap();
+    (text, layout)
+}
+
+fn seed_pie() -> ChartData {
+    let response = json!({ "aggregations": { "2": { "sum_other_doc_count": 0, "buckets": [
+        { "key": "ACCEPT", "doc_count": 80, "3": { "sum_other_doc_count": 0, "buckets": [ { "key": 443, "doc_count": 60 }, { "key": 53, "doc_count": 20 } ] } },
+        { "key": "REJECT", "doc_count": 20, "3": { "sum_other_doc_count": 0, "buckets": [ { "key": 22, "doc_count": 20 } ] } }
+    ] } } });
+    chart_data(
+        &Visualization::example_action_port_pie(),
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 1,
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn pies_draw_rings_labels_and_a_grouped_legend() {
+    let (text, layout) = svg(&seed_pie(), (640, 360));
+    assert!(
+        text.contains("#54B399") || text.contains("#54b399"),
+        "ACCEPT is green"
+    );
+    assert!(
+        text.contains("#E7664C") || text.contains("#e7664c"),
+        "REJECT is red"
+    );
+    for label in ["action", "dstport", "ACCEPT", "REJECT", "443", "ACCEPT 80%"] {
+        assert!(text.contains(label), "{label} missing");
+    }
+    let ChartLayout::Pie { center, rings } = layout else {
+        panic!("{layout:?}")
+    };
+    assert_eq!(rings.len(), 2);
+    let ChartData::Pie(pie) = seed_pie() else {
+        panic!()
+    };
+    // Straight above the centre, in the outer ring: the first outer slice (443).
+    let r = (rings[1].0 + rings[1].1) / 2.0;
+    assert_eq!(
+        pie::hit(
+            &pie,
+            center,
+            &rings,
+            center.0 as f64 + 1.0,
+            center.1 as f64 - r
+        ),
+        Some((1, 0))
+    );
+    // At nine tenths of a turn, in the inner ring: REJECT (0.8-1.0).
+    let r = (rings[0].0 + rings[0].1) / 2.0;
+    let angle = 0.9 * std::f64::consts::TAU - std::f64::consts::FRAC_PI_2;
+    let (x, y) = (
+        center.0 as f64 + r * angle.cos(),
+        center.1 as f64 + r * angle.sin(),
+    );
+    assert_eq!(pie::hit(&pie, center, &rings, x, y), Some((0, 1)));
+    assert_eq!(
+        pie::hit(&pie, center, &rings, center.0 as f64, center.1 as f64),
+        None,
+        "the donut hole"
+    );
+}
+
+#[test]
+fn lines_bars_and_areas_draw_with_time_axes() {
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        { "key": "ACCEPT", "3": { "buckets": (0..60).map(|i| json!({ "key": i * 60_000, "doc_count": 10 + i % 7 })).collect::<Vec<_>>() } },
+        { "key": "REJECT", "3": { "buckets": (0..60).map(|i| json!({ "key": i * 60_000, "doc_count": i % 3 })).collect::<Vec<_>>() } }
+    ] } } });
+    for kind in [
+        crate::model::visualization::ChartKind::Line,
+        crate::model::visualization::ChartKind::Area,
+        crate::model::visualization::ChartKind::Bar,
+    ] {
+        let mut vis = Visualization::example_flows_over_time();
+        vis.kind = kind;
+        let data = chart_data(
+            &vis,
+            &response,
+            Resolved {
+                from_ms: 0,
+                to_ms: 3_600_000,
+            },
+        )
+        .unwrap();
+        let (text, layout) = svg(&data, (640, 300));
+        assert!(
+            text.contains("ACCEPT") && text.contains("REJECT"),
+            "{kind:?} legend"
+        );
+        assert!(
+            text.contains("00:10") && text.contains("00:50"),
+            "{kind:?} round time ticks"
+        );
+        let ChartLayout::Xy { x_range, .. } = layout else {
+            panic!()
+        };
+        assert_eq!(x_range, (0.0, 3_600_000.0));
+    }
+}
+
+#[test]
+fn empty_and_metric_charts_say_something() {
+    let empty = ChartData::Pie(Default::default());
+    assert!(svg(&empty, (300, 200)).0.contains("No results"));
+    let metric = ChartData::Metric(crate::result::MetricData {
+        label: "Count".into(),
+        value: Some(12_345.0),
+    });
+    let (text, _) = svg(&metric, (300, 200));
+    assert!(text.contains("12.3k") && text.contains("Count"));
+}

@@ -1,0 +1,397 @@
+//! Time ranges as users pick them (`now-15m` to `now`, `now/d`, absolute dates), resolved to
+//! milliseconds in the browser, and Kibana's automatic interval.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A time range in date math (`now-15m`) or absolute ISO dates; `to` defaults to `now`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    pub from: String,
+    pub to: String,
+}
+
+impl Default for TimeRange {
+    fn default() -> Self {
+        TimeRange::last("24h")
+    }
+}
+
+/// The quick ranges of the time picker, with their labels.
+pub const QUICK_RANGES: &[(&str, &str, &str)] = &[
+    ("Last 15 minutes", "now-15m", "now"),
+    ("Last 1 hour", "now-1h", "now"),
+    ("Last 24 hours", "now-24h", "now"),
+    ("Last 7 days", "now-7d", "now"),
+    ("Last 30 days", "now-30d", "now"),
+    ("Today", "now/d", "now/d"),
+    ("This week", "now/w", "now/w"),
+];
+
+/// A resolved range, `[from_ms, to_ms]` inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+impl Resolved {
+    pub fn span_ms(&self) -> i64 {
+        (self.to_ms - self.from_ms).max(1)
+    }
+}
+
+/// A range that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("`{0}` is not a date or date math such as now-15m")]
+    Bad(String),
+    #[error("the range ends before it starts")]
+    Reversed,
+}
+
+impl TimeRange {
+    /// `now-<span>` to `now`.
+    pub fn last(span: &str) -> TimeRange {
+        TimeRange {
+            from: format!("now-{span}"),
+            to: "now".into(),
+        }
+    }
+
+    pub fn absolute(from_ms: i64, to_ms: i64) -> TimeRange {
+        let iso = |ms: i64| {
+            DateTime::<Utc>::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        TimeRange {
+            from: iso(from_ms),
+            to: iso(to_ms),
+        }
+    }
+
+    /// Resolves date math at `now_ms`; `/unit` rounding uses `utc_offset_secs` (the viewer's
+    /// zone). `from` rounds down, `to` rounds up, as Kibana does.
+    pub fn resolve(&self, now_ms: i64, utc_offset_secs: i32) -> Result<Resolved, TimeError> {
+        let from = eval(&self.from, now_ms, utc_offset_secs, false)?;
+        let to = eval(&self.to, now_ms, utc_offset_secs, true)?;
+        if to < from {
+            return Err(TimeError::Reversed);
+        }
+        Ok(Resolved {
+            from_ms: from,
+            to_ms: to,
+        })
+    }
+
+    /// The quick range's label, or `from → to`.
+    pub fn label(&self) -> String {
+        QUICK_RANGES
+            .iter()
+            .find(|(_, from, to)| *from == self.from && *to == self.to)
+            .map(|(label, _, _)| (*label).to_owned())
+            .unwrap_or_else(|| format!("{} → {}", self.from, self.to))
+    }
+}
+
+/// `30s`, `5m`, `1h`, `1d`, `1w`, `1M` (30 days), `1y` (365 days): a length in milliseconds.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let digits: String = text.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let amount: i64 = if digits.is_empty() {
+        1
+    } else {
+        digits.parse().ok()?
+    };
+    let unit = &text[digits.len()..];
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        "M" => 30 * 86_400_000,
+        "y" => 365 * 86_400_000,
+        _ => return None,
+    };
+    amount.checked_mul(scale).filter(|ms| *ms > 0)
+}
+
+/// Kibana's auto interval candidates.
+const AUTO_INTERVALS: &[&str] = &[
+    "1s", "5s", "10s", "30s", "1m", "5m", "10m", "30m", "1h", "3h", "12h", "1d", "1w", "1M", "1y",
+];
+
+/// The interval for about 50 buckets over `span_ms`: the candidate nearest span/50 (on a log
+/// scale), never giving more than 100 buckets. 15 min → 30s, 1 h → 1m, 24 h → 30m,
+/// 7 d → 3h, 30 d → 12h.
+pub fn auto_interval(span_ms: i64) -> (&'static str, i64) {
+    let target = span_ms as f64 / 50.0;
+    let mut best = AUTO_INTERVALS[0];
+    let mut best_distance = f64::INFINITY;
+    for candidate in AUTO_INTERVALS {
+        let ms = parse_duration_ms(candidate).expect("valid candidates") as f64;
+        let distance = (ms / target).ln().abs();
+        if distance < best_distance {
+            best = candidate;
+            best_distance = distance;
+        }
+    }
+    let mut index = AUTO_INTERVALS.iter().position(|c| *c == best).unwrap_or(0);
+    while index + 1 < AUTO_INTERVALS.len()
+        && span_ms / parse_duration_ms(AUTO_INTERVALS[index]).unwrap_or(1) > 100
+    {
+        index += 1;
+    }
+    let chosen = AUTO_INTERVALS[index];
+    (chosen, parse_duration_ms(chosen).unwrap_or(60_000))
+}
+
+/// Whether a date histogram should use a calendar interval (days and longer follow the
+/// calendar and the time zone).
+pub fn is_calendar_interval(interval: &str) -> bool {
+    matches!(interval, "1d" | "1w" | "1M" | "1q" | "1y")
+}
+
+fn eval(
+    expression: &str,
+    now_ms: i64,
+    utc_offset_secs: i32,
+    round_up: bool,
+) -> Result<i64, TimeError> {
+    let bad = || TimeError::Bad(expression.to_owned());
+    let expression = expression.trim();
+    let (mut ms, math) = if let Some(rest) = expression.strip_prefix("now") {
+        (now_ms, rest)
+    } else if let Some((anchor, rest)) = expression.split_once("||") {
+        (
+            parse_absolute(anchor, utc_offset_secs).ok_or_else(bad)?,
+            rest,
+        )
+    } else {
+        return parse_absolute(expression, utc_offset_secs).ok_or_else(bad);
+    };
+    let chars: Vec<char> = math.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let op = chars[i];
+        i += 1;
+        match op {
+            '+' | '-' => {
+                let start = i;
+                while i < chars.len() && chars[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let amount: i64 = if start == i {
+                    1
+                } else {
+                    chars[start..i]
+                        .iter()
+                        .collect::<String>()
+                        .parse()
+                        .map_err(|_| bad())?
+                };
+                let unit = *chars.get(i).ok_or_else(bad)?;
+                i += 1;
+                ms = add(
+                    ms,
+                    if op == '-' { -amount } else { amount },
+                    unit,
+                    utc_offset_secs,
+                )
+                .ok_or_else(bad)?;
+            }
+            '/' => {
+                let unit = *chars.get(i).ok_or_else(bad)?;
+                i += 1;
+                let start = floor(ms, unit, utc_offset_secs).ok_or_else(bad)?;
+                ms = if round_up {
+                    add(start, 1, unit, utc_offset_secs).ok_or_else(bad)? - 1
+                } else {
+                    start
+                };
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(ms)
+}
+
+fn local(ms: i64, offset: i32) -> Option<NaiveDateTime> {
+    DateTime::<Utc>::from_timestamp_millis(ms + i64::from(offset) * 1000).map(|t| t.naive_utc())
+}
+
+fn from_local(local: NaiveDateTime, offset: i32) -> i64 {
+    local.and_utc().timestamp_millis() - i64::from(offset) * 1000
+}
+
+fn add(ms: i64, amount: i64, unit: char, offset: i32) -> Option<i64> {
+    let fixed = |step: i64| ms.checked_add(step.checked_mul(amount)?);
+    match unit {
+        's' => fixed(1000),
+        'm' => fixed(60_000),
+        'h' | 'H' => fixed(3_600_000),
+        'd' => fixed(86_400_000),
+        'w' => fixed(7 * 86_400_000),
+        'M' | 'y' => {
+            let months = if unit == 'y' { amount * 12 } else { amount };
+            let date = local(ms, offset)?;
+            let shifted = if months >= 0 {
+                date.checked_add_months(chrono::Months::new(months as u32))?
+            } else {
+                date.checked_sub_months(chrono::Months::new((-months) as u32))?
+            };
+            Some(from_local(shifted, offset))
+        }
+        _ => None,
+    }
+}
+
+fn floor(ms: i64, unit: char, offset: i32) -> Option<i64> {
+    let date = local(ms, offset)?;
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0);
+    let floored = match unit {
+        's' => date.with_nanosecond_zero(),
+        'm' => date.date().and_hms_opt(
+            chrono::Timelike::hour(&date),
+            chrono::Timelike::minute(&date),
+            0,
+        )?,
+        'h' | 'H' => date
+            .date()
+            .and_hms_opt(chrono::Timelike::hour(&date), 0, 0)?,
+        'd' => midnight(date.date())?,
+        'w' => midnight(
+            date.date() - Duration::days(i64::from(date.weekday().num_days_from_monday())),
+        )?,
+        'M' => midnight(NaiveDate::from_ymd_opt(date.year(), date.month(), 1)?)?,
+        'y' => midnight(NaiveDate::from_ymd_opt(date.year(), 1, 1)?)?,
+        _ => return None,
+    };
+    Some(from_local(floored, offset))
+}
+
+trait NanosZero {
+    fn with_nanosecond_zero(self) -> NaiveDateTime;
+}
+
+impl NanosZero for NaiveDateTime {
+    fn with_nanosecond_zero(self) -> NaiveDateTime {
+        chrono::Timelike::with_nanosecond(&self, 0).unwrap_or(self)
+    }
+}
+
+/// ISO dates with optional time and offset; a date without an offset is in the viewer's zone.
+fn parse_absolute(text: &str, offset: i32) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    for pattern in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(local) = NaiveDateTime::parse_from_str(text, pattern) {
+            return Some(from_local(local, offset));
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|local| from_local(local, offset))
+}
+
+/// Milliseconds as an ISO date in UTC.
+pub fn iso_utc(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_583_471_220_123; // 2020-03-06T05:07:00.123Z, a Friday
+
+    #[test]
+    fn quick_ranges_resolve() {
+        let r = TimeRange::last("15m").resolve(NOW, 0).unwrap();
+        assert_eq!((r.from_ms, r.to_ms), (NOW - 900_000, NOW));
+        let today = TimeRange {
+            from: "now/d".into(),
+            to: "now/d".into(),
+        }
+        .resolve(NOW, 0)
+        .unwrap();
+        assert_eq!(iso_utc(today.from_ms), "2020-03-06T00:00:00.000Z");
+        assert_eq!(iso_utc(today.to_ms), "2020-03-06T23:59:59.999Z");
+        let seoul_today = TimeRange {
+            from: "now/d".into(),
+            to: "now/d".into(),
+        }
+        .resolve(NOW, 9 * 3600)
+        .unwrap();
+        assert_eq!(iso_utc(seoul_today.from_ms), "2020-03-05T15:00:00.000Z");
+        let week = TimeRange {
+            from: "now/w".into(),
+            to: "now".into(),
+        }
+        .resolve(NOW, 0)
+        .unwrap();
+        assert_eq!(iso_utc(week.from_ms), "2020-03-02T00:00:00.000Z");
+        let absolute = TimeRange {
+            from: "2020-03-06T00:00:00Z".into(),
+            to: "2020-03-06 12:00".into(),
+        }
+        .resolve(NOW, 0)
+        .unwrap();
+        assert_eq!(absolute.span_ms(), 12 * 3_600_000);
+        assert_eq!(TimeRange::last("1h").label(), "Last 1 hour");
+        assert!(TimeRange {
+            from: "yesterday".into(),
+            to: "now".into()
+        }
+        .resolve(NOW, 0)
+        .is_err());
+        assert_eq!(
+            TimeRange {
+                from: "now".into(),
+                to: "now-1h".into()
+            }
+            .resolve(NOW, 0),
+            Err(TimeError::Reversed)
+        );
+    }
+
+    #[test]
+    fn auto_intervals_match_kibana() {
+        let minute = 60_000;
+        assert_eq!(auto_interval(15 * minute).0, "30s");
+        assert_eq!(auto_interval(60 * minute).0, "1m");
+        assert_eq!(auto_interval(24 * 60 * minute).0, "30m");
+        assert_eq!(auto_interval(7 * 24 * 60 * minute).0, "3h");
+        assert_eq!(auto_interval(30 * 24 * 60 * minute).0, "12h");
+        for span in [1_000, 90_000, 5 * 3_600_000, 400 * 86_400_000i64] {
+            let (_, ms) = auto_interval(span);
+            assert!(span / ms <= 100, "{span}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("30s"), Some(30_000));
+        assert_eq!(parse_duration_ms("1d"), Some(86_400_000));
+        assert_eq!(parse_duration_ms("m"), Some(60_000));
+        assert_eq!(parse_duration_ms("5 minutes"), None);
+        assert_eq!(parse_duration_ms("0s"), None);
+    }
+}
