@@ -4,7 +4,12 @@
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod defaults;
 pub mod es_api;
 pub mod http;
 pub mod ingest;
+pub mod overview;
+pub mod render;
+pub mod store;
 pub mod telemetry;
+pub mod visualizations;

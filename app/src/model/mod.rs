@@ -1,5 +1,6 @@
 //! The domain model shared by the server and the browser.
 
+pub mod dashboard;
 pub mod filter;
 pub mod flow;
 pub mod index_pattern;

@@ -5,6 +5,8 @@ mod error;
 mod extract;
 mod health;
 mod ingest;
+mod render;
+mod saved_objects;
 mod search;
 
 use std::net::SocketAddr;
@@ -27,6 +29,7 @@ use crate::backend::elastic::{ElasticBackend, ElasticConfig};
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
 use crate::backend::SearchBackend;
 use crate::ingest::IngestLimits;
+use crate::store::{RedbStore, SavedObjectStore};
 
 /// What `flowdash serve` needs to start.
 #[derive(Clone, Debug)]
@@ -63,6 +66,7 @@ pub struct AppState {
     pub engine: Option<Arc<EmbeddedEngine>>,
     pub limits: Arc<Limits>,
     pub allowed_indices: Arc<IndexAllowList>,
+    pub store: Arc<dyn SavedObjectStore>,
     /// The version `/es` answers as.
     pub es_compat_version: Arc<str>,
 }
@@ -97,8 +101,18 @@ impl AppState {
                 search_timeout: config.search_timeout,
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
+            store: Arc::new(RedbStore::open(&config.data_dir.join("saved_objects"))?),
             es_compat_version: config.es_compat_version.as_str().into(),
         })
+    }
+}
+
+impl AppState {
+    /// The state, with the default index pattern, visualizations and dashboard installed.
+    pub async fn initialize(config: &ServeConfig) -> anyhow::Result<AppState> {
+        let state = AppState::new(config)?;
+        crate::defaults::install(state.store.as_ref(), state.backend.as_ref()).await?;
+        Ok(state)
     }
 }
 
@@ -119,7 +133,9 @@ pub fn build_app(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
         .merge(ingest::router())
-        .merge(search::router());
+        .merge(search::router())
+        .merge(saved_objects::router())
+        .merge(render::router());
     let mut router = Router::new().nest("/api", api);
     if state.engine.is_some() {
         router = router
@@ -146,7 +162,7 @@ pub fn build_app(state: AppState) -> Router {
 
 /// Binds, serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let state = AppState::new(&config)?;
+    let state = AppState::initialize(&config).await?;
     if let (Some(days), Some(engine)) = (config.retain_days, state.engine.clone()) {
         tokio::spawn(enforce_retention(engine, days));
     }

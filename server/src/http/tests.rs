@@ -35,7 +35,7 @@ impl TestServer {
             es_compat_version: crate::backend::embedded::EMULATED_VERSION.to_owned(),
         };
         adjust(&mut config);
-        let state = AppState::new(&config).unwrap();
+        let state = AppState::initialize(&config).await.unwrap();
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
         let address = listener.local_addr().unwrap();
         let app = build_app(state.clone());
@@ -396,4 +396,317 @@ async fn bulk_items_fail_alone() {
         .unwrap()
         .contains("dstport"));
     assert_eq!(server.docs_per_index(), [("cwl-2020.03.06".to_owned(), 0)]);
+}
+
+fn vis_json() -> Value {
+    serde_json::to_value(app::model::visualization::Visualization::example_action_port_pie())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn saved_objects_are_validated_versioned_and_searchable() {
+    let server = TestServer::start().await;
+    let (status, created) = server
+        .post_json(
+            "/api/saved_objects/visualization",
+            &json!({ "attributes": vis_json() }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["version"], 1);
+    // The references follow from the attributes: the visualization's index pattern.
+    assert_eq!(
+        created["references"],
+        json!([{ "name": "index_pattern", "type": "index-pattern", "id": "cwl" }])
+    );
+
+    let mut bad = vis_json();
+    bad["buckets"][1]["agg"]["terms"]["size"] = json!("five");
+    let (status, error) = server
+        .post_json(
+            "/api/saved_objects/visualization",
+            &json!({ "attributes": bad }),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        error["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("buckets[1].agg.terms.size"),
+        "{error}"
+    );
+
+    let mut changed = vis_json();
+    changed["title"] = json!("Renamed");
+    let url = format!("/api/saved_objects/visualization/{id}");
+    let response = server
+        .client
+        .put(server.url(&url))
+        .json(&json!({ "attributes": changed, "version": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = server
+        .client
+        .put(server.url(&url))
+        .json(&json!({ "attributes": changed, "version": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409, "a stale version is refused");
+
+    let (_, found) = server
+        .get("/api/saved_objects/_find?type=visualization&search=renamed")
+        .await;
+    assert_eq!(found["total"], 1);
+    let (_, all) = server
+        .get("/api/saved_objects/_find?type=visualization,dashboard")
+        .await;
+    assert!(all["total"].as_u64().unwrap() >= 1);
+    let response = server.client.delete(server.url(&url)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, _) = server.get(&url).await;
+    assert_eq!(status, 404);
+}
+
+/// A Kibana 7.10 export: the cwl-* index pattern, the seed's pie and line, and a dashboard.
+fn kibana_export() -> String {
+    let pie_state = json!({ "title": "Kibana pie", "type": "pie", "params": { "isDonut": true, "legendPosition": "right", "labels": { "show": true } },
+        "aggs": [
+            { "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} },
+            { "id": "2", "enabled": true, "type": "terms", "schema": "segment", "params": { "field": "action.keyword", "size": 5, "order": "desc", "orderBy": "1", "otherBucket": true } },
+            { "id": "3", "enabled": true, "type": "terms", "schema": "segment", "params": { "field": "dstport", "size": 5, "order": "desc", "orderBy": "1" } },
+            { "id": "4", "enabled": true, "type": "terms", "schema": "split", "params": { "field": "vpc_id", "size": 3 } }
+        ] });
+    let line_state = json!({ "title": "Kibana line", "type": "line", "params": {},
+        "aggs": [
+            { "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} },
+            { "id": "2", "enabled": true, "type": "date_histogram", "schema": "segment", "params": { "field": "@timestamp", "interval": "m" } },
+            { "id": "3", "enabled": true, "type": "terms", "schema": "group", "params": { "field": "action.keyword", "size": 3, "order": "desc", "orderBy": "1" } }
+        ] });
+    let search = json!({ "query": { "query": "", "language": "kuery" }, "filter": [], "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index" }).to_string();
+    let index_ref = json!([{ "name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern", "id": "k-pattern" }]);
+    let lines = [
+        json!({ "id": "k-pattern", "type": "index-pattern", "attributes": { "title": "cwl-*", "timeFieldName": "@timestamp", "fields": "[]" }, "references": [] }),
+        json!({ "id": "k-pie", "type": "visualization", "attributes": { "title": "Kibana pie", "visState": pie_state.to_string(), "uiStateJSON": "{}", "description": "",
+            "kibanaSavedObjectMeta": { "searchSourceJSON": search } }, "references": index_ref }),
+        json!({ "id": "k-line", "type": "visualization", "attributes": { "title": "Kibana line", "visState": line_state.to_string(), "uiStateJSON": "{}", "description": "",
+            "kibanaSavedObjectMeta": { "searchSourceJSON": search } }, "references": index_ref }),
+        json!({ "id": "k-dash", "type": "dashboard", "attributes": { "title": "Kibana dashboard", "timeRestore": true, "timeFrom": "now-1h", "timeTo": "now",
+            "panelsJSON": json!([
+                { "panelIndex": "1", "gridData": { "x": 0, "y": 0, "w": 24, "h": 15, "i": "1" }, "panelRefName": "panel_0", "embeddableConfig": {} },
+                { "panelIndex": "2", "gridData": { "x": 24, "y": 0, "w": 24, "h": 15, "i": "2" }, "panelRefName": "panel_1", "embeddableConfig": { "title": "Per minute" } }
+            ]).to_string(),
+            "kibanaSavedObjectMeta": { "searchSourceJSON": json!({ "query": { "query": "action:REJECT", "language": "kuery" }, "filter": [] }).to_string() } },
+            "references": [ { "name": "panel_0", "type": "visualization", "id": "k-pie" }, { "name": "panel_1", "type": "visualization", "id": "k-line" } ] }),
+        json!({ "exportedCount": 4, "missingRefCount": 0, "missingReferences": [] }),
+    ];
+    lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn kibana_objects_import_and_say_what_did_not_map() {
+    let server = TestServer::start().await;
+    let (status, report) = server
+        .post("/api/saved_objects/_import", kibana_export())
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["success"], true, "{report}");
+    assert_eq!(report["successCount"], 4);
+    let pie_result = report["successResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "k-pie")
+        .unwrap();
+    assert!(
+        pie_result["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("split charts"),
+        "{pie_result}"
+    );
+    let (_, pie) = server.get("/api/saved_objects/visualization/k-pie").await;
+    let vis =
+        app::model::visualization::Visualization::from_value(pie["attributes"].clone()).unwrap();
+    assert_eq!(vis.kind, app::model::visualization::ChartKind::Pie);
+    assert_eq!(vis.buckets.len(), 2);
+    assert_eq!(vis.buckets[0].agg.field(), Some("action.keyword"));
+    assert_eq!(vis.index_pattern, "cwl-*");
+    let (_, line) = server.get("/api/saved_objects/visualization/k-line").await;
+    let vis =
+        app::model::visualization::Visualization::from_value(line["attributes"].clone()).unwrap();
+    assert_eq!(
+        vis.x_axis(),
+        Some(&app::model::visualization::BucketAgg::DateHistogram {
+            field: "@timestamp".into(),
+            interval: app::model::visualization::Interval::Fixed("1m".into())
+        })
+    );
+    assert!(vis.split_series().is_some());
+    let (_, dashboard) = server.get("/api/saved_objects/dashboard/k-dash").await;
+    let dashboard =
+        app::model::dashboard::Dashboard::from_value(dashboard["attributes"].clone()).unwrap();
+    assert_eq!(dashboard.panels.len(), 2);
+    assert_eq!(dashboard.panels[1].title.as_deref(), Some("Per minute"));
+    assert_eq!(dashboard.query.text, "action:REJECT");
+    assert_eq!(
+        dashboard.time,
+        Some(app::model::time::TimeRange::last("1h"))
+    );
+
+    // Again without overwrite: conflicts, per object.
+    let (_, report) = server
+        .post("/api/saved_objects/_import", kibana_export())
+        .await;
+    assert_eq!(report["success"], false);
+    assert_eq!(report["errors"][0]["error"]["type"], "conflict");
+    // A visualization whose index pattern is nowhere: a missing reference.
+    let orphan = kibana_export()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .replace("k-pattern", "nowhere")
+        .replace("k-pie", "k-orphan");
+    let (_, report) = server.post("/api/saved_objects/_import", orphan).await;
+    assert_eq!(report["errors"][0]["error"]["type"], "invalid");
+    assert!(report["errors"][0]["error"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("nowhere"));
+}
+
+#[tokio::test]
+async fn export_takes_references_along_and_new_copies_reimport() {
+    let server = TestServer::start().await;
+    server
+        .post("/api/saved_objects/_import", kibana_export())
+        .await;
+    let (status, ndjson) = {
+        let response = server
+            .client
+            .post(server.url("/api/saved_objects/_export"))
+            .json(&json!({ "objects": [ { "type": "dashboard", "id": "k-dash" } ], "includeReferencesDeep": true }))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    let lines: Vec<Value> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        5,
+        "dashboard, two visualizations, the index pattern, the summary"
+    );
+    assert_eq!(lines[4]["exportedCount"], 4);
+    let (_, report) = server
+        .post(
+            "/api/saved_objects/_import?createNewCopies=true",
+            ndjson.clone(),
+        )
+        .await;
+    assert_eq!(report["successCount"], 4, "{report}");
+    let new_dash = report["successResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "dashboard")
+        .unwrap();
+    let new_id = new_dash["destinationId"].as_str().unwrap();
+    assert_ne!(new_id, "k-dash");
+    let (_, copy) = server
+        .get(&format!("/api/saved_objects/dashboard/{new_id}"))
+        .await;
+    let panel_vis = copy["attributes"]["panels"][0]["visualization_id"]
+        .as_str()
+        .unwrap();
+    assert_ne!(
+        panel_vis, "k-pie",
+        "panels point at the copied visualizations"
+    );
+    let (status, _) = server
+        .get(&format!("/api/saved_objects/visualization/{panel_vis}"))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn visualizations_render_as_svg_and_png() {
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp();
+    let lines: String = (0..40)
+        .map(|i| {
+            format!(
+                "2 123456789012 eni-1 10.0.0.{} 10.0.1.1 4000{} {} 6 5 500 {} {} {} OK\n",
+                i % 9,
+                i % 10,
+                if i % 4 == 0 { 22 } else { 443 },
+                now - 600 + i,
+                now - 540 + i,
+                if i % 4 == 0 { "REJECT" } else { "ACCEPT" }
+            )
+        })
+        .collect();
+    server.post("/api/ingest", lines).await;
+    let (_, created) = server
+        .post_json(
+            "/api/saved_objects/visualization/seed-pie",
+            &json!({ "attributes": vis_json() }),
+        )
+        .await;
+    assert_eq!(created["id"], "seed-pie");
+    let svg = server
+        .client
+        .get(server.url("/api/visualizations/seed-pie/render.svg?from=now-1h&width=600&height=300"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = svg.text().await.unwrap();
+    assert!(
+        svg.contains("ACCEPT") && svg.contains("REJECT") && svg.contains("dstport"),
+        "legend in the SVG"
+    );
+    let png = server
+        .client
+        .get(server.url("/api/visualizations/seed-pie/render.png?from=now-1h&width=600&height=300"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let bytes = png.bytes().await.unwrap();
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes.to_vec()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (600, 300));
+    let red = pixels
+        .chunks(3)
+        .filter(|p| p[0] > 200 && p[1] < 130 && p[2] < 110)
+        .count();
+    let green = pixels
+        .chunks(3)
+        .filter(|p| p[0] < 120 && p[1] > 150 && p[2] > 120)
+        .count();
+    assert!(
+        red > 500 && green > 1500,
+        "the REJECT and ACCEPT slices are drawn: red {red}, green {green}"
+    );
+    let (status, _) = server
+        .get("/api/visualizations/seed-pie/render.png?width=100000")
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = server.get("/api/visualizations/nope/render.svg").await;
+    assert_eq!(status, 404);
 }

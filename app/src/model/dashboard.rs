@@ -1,0 +1,302 @@
+//! Dashboards: panels of visualizations on a 48-column grid, one time range, one query and
+//! filter bar for all of them.
+
+use serde::{Deserialize, Serialize};
+
+use super::filter::{Filter, QueryText};
+use super::time::TimeRange;
+use super::visualization::{ModelError, Visualization};
+
+pub const DASHBOARD_VERSION: u32 = 1;
+
+/// Columns of the grid, as in Kibana.
+pub const GRID_COLUMNS: u32 = 48;
+
+fn current_version() -> u32 {
+    DASHBOARD_VERSION
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    #[serde(default = "current_version")]
+    pub version: u32,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub panels: Vec<Panel>,
+    /// A time range stored with the dashboard, used when it is opened.
+    #[serde(default)]
+    pub time: Option<TimeRange>,
+    /// Auto-refresh interval stored with the dashboard.
+    #[serde(default)]
+    pub refresh_ms: Option<u64>,
+    #[serde(default)]
+    pub query: QueryText,
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+}
+
+/// A panel's place: `x`, `w` in columns (of 48), `y`, `h` in rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridPos {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl GridPos {
+    pub fn overlaps(&self, other: &GridPos) -> bool {
+        self.x < other.x + other.w
+            && other.x < self.x + self.w
+            && self.y < other.y + other.h
+            && other.y < self.y + self.h
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Panel {
+    /// Unique within the dashboard.
+    pub id: String,
+    pub grid: GridPos,
+    /// Replaces the visualization's title on this dashboard.
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(flatten)]
+    pub source: PanelSource,
+}
+
+/// What a panel shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PanelSource {
+    /// A saved visualization, by id (exported with the dashboard as a reference).
+    #[serde(rename = "visualization_id")]
+    Saved(String),
+    /// A visualization stored in the dashboard itself.
+    #[serde(rename = "visualization")]
+    Inline(Box<Visualization>),
+}
+
+impl Dashboard {
+    pub fn from_json(json: &str) -> Result<Dashboard, ModelError> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let dashboard: Dashboard =
+            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+                let path = error.path().to_string();
+                ModelError::new(
+                    if path == "." {
+                        "(root)".to_owned()
+                    } else {
+                        path
+                    },
+                    error.inner().to_string(),
+                )
+            })?;
+        dashboard.validate()?;
+        Ok(dashboard)
+    }
+
+    pub fn from_value(value: serde_json::Value) -> Result<Dashboard, ModelError> {
+        Dashboard::from_json(&value.to_string())
+    }
+
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.title.trim().is_empty() {
+            return Err(ModelError::new("title", "must not be empty"));
+        }
+        for (i, panel) in self.panels.iter().enumerate() {
+            let path = |f: &str| format!("panels[{i}].{f}");
+            let g = panel.grid;
+            if g.w == 0 || g.h == 0 {
+                return Err(ModelError::new(
+                    path("grid"),
+                    "width and height must be at least 1",
+                ));
+            }
+            if g.x + g.w > GRID_COLUMNS {
+                return Err(ModelError::new(
+                    path("grid"),
+                    format!("x + w must be at most {GRID_COLUMNS}"),
+                ));
+            }
+            if self.panels[..i].iter().any(|p| p.id == panel.id) {
+                return Err(ModelError::new(
+                    path("id"),
+                    format!("`{}` is used by another panel", panel.id),
+                ));
+            }
+            if let Some(other) = self.panels[..i].iter().find(|p| p.grid.overlaps(&g)) {
+                return Err(ModelError::new(
+                    path("grid"),
+                    format!("overlaps panel `{}`", other.id),
+                ));
+            }
+            if let PanelSource::Inline(vis) = &panel.source {
+                vis.validate().map_err(|e| {
+                    ModelError::new(format!("panels[{i}].visualization.{}", e.path), e.reason)
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Grid placement helpers for the editor: where a new panel goes, and moves that never overlap.
+pub mod layout {
+    use super::{GridPos, Panel, GRID_COLUMNS};
+
+    /// The first free spot for a `w`×`h` panel, scanning rows top to bottom.
+    pub fn free_spot(panels: &[Panel], w: u32, h: u32) -> GridPos {
+        let w = w.min(GRID_COLUMNS);
+        for y in 0.. {
+            for x in 0..=(GRID_COLUMNS - w) {
+                let candidate = GridPos { x, y, w, h };
+                if !panels.iter().any(|p| p.grid.overlaps(&candidate)) {
+                    return candidate;
+                }
+            }
+        }
+        unreachable!("there is always room below")
+    }
+
+    /// Moves or resizes panel `index` to `target` (clamped to the grid), pushing panels it would
+    /// overlap downwards, as Kibana's grid does.
+    pub fn place(panels: &mut [Panel], index: usize, target: GridPos) {
+        let mut target = target;
+        target.w = target.w.clamp(1, GRID_COLUMNS);
+        target.h = target.h.max(1);
+        target.x = target.x.min(GRID_COLUMNS - target.w);
+        panels[index].grid = target;
+        // Settle: repeatedly push anything overlapping a placed panel below it.
+        let mut changed = true;
+        let mut guard = 0;
+        while changed && guard < 1000 {
+            changed = false;
+            guard += 1;
+            for i in 0..panels.len() {
+                for j in 0..panels.len() {
+                    if i == j || j == index {
+                        continue;
+                    }
+                    if panels[i].grid.overlaps(&panels[j].grid)
+                        && (i == index || panels[i].grid.y <= panels[j].grid.y)
+                    {
+                        panels[j].grid.y = panels[i].grid.y + panels[i].grid.h;
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layout::{free_spot, place};
+    use super::*;
+
+    fn panel(id: &str, x: u32, y: u32, w: u32, h: u32) -> Panel {
+        Panel {
+            id: id.into(),
+            grid: GridPos { x, y, w, h },
+            title: None,
+            source: PanelSource::Saved(format!("vis-{id}")),
+        }
+    }
+
+    fn dashboard(panels: Vec<Panel>) -> Dashboard {
+        Dashboard {
+            version: 1,
+            title: "d".into(),
+            description: String::new(),
+            panels,
+            time: None,
+            refresh_ms: None,
+            query: QueryText::default(),
+            filters: vec![],
+        }
+    }
+
+    #[test]
+    fn grids_are_validated() {
+        assert!(
+            dashboard(vec![panel("a", 0, 0, 24, 10), panel("b", 24, 0, 24, 10)])
+                .validate()
+                .is_ok()
+        );
+        let error = dashboard(vec![panel("a", 0, 0, 24, 10), panel("b", 20, 5, 24, 10)])
+            .validate()
+            .unwrap_err();
+        assert_eq!(error.path, "panels[1].grid");
+        assert!(error.reason.contains("overlaps"));
+        assert_eq!(
+            dashboard(vec![panel("a", 40, 0, 24, 10)])
+                .validate()
+                .unwrap_err()
+                .path,
+            "panels[0].grid"
+        );
+        let json = serde_json::to_string(&dashboard(vec![panel("a", 0, 0, 24, 10)])).unwrap();
+        assert!(json.contains("\"visualization_id\":\"vis-a\""), "{json}");
+        assert_eq!(
+            Dashboard::from_json(&json).unwrap().panels[0].source,
+            PanelSource::Saved("vis-a".into())
+        );
+    }
+
+    #[test]
+    fn placement_never_overlaps() {
+        let mut panels = vec![
+            panel("a", 0, 0, 24, 10),
+            panel("b", 24, 0, 24, 10),
+            panel("c", 0, 10, 48, 8),
+        ];
+        assert_eq!(
+            free_spot(&panels, 24, 10),
+            GridPos {
+                x: 0,
+                y: 18,
+                w: 24,
+                h: 10
+            }
+        );
+        // Widen a over b: b is pushed below.
+        place(
+            &mut panels,
+            0,
+            GridPos {
+                x: 0,
+                y: 0,
+                w: 40,
+                h: 10,
+            },
+        );
+        for i in 0..panels.len() {
+            for j in 0..i {
+                assert!(
+                    !panels[i].grid.overlaps(&panels[j].grid),
+                    "{:?} {:?}",
+                    panels[i],
+                    panels[j]
+                );
+            }
+        }
+        assert_eq!(panels[0].grid.w, 40);
+        // Off the right edge is clamped.
+        place(
+            &mut panels,
+            1,
+            GridPos {
+                x: 45,
+                y: 0,
+                w: 10,
+                h: 5,
+            },
+        );
+        assert_eq!(panels[1].grid.x + panels[1].grid.w, GRID_COLUMNS);
+    }
+}

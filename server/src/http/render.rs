@@ -1,0 +1,97 @@
+//! `GET /api/visualizations/{id}/render.svg|png?from=&to=&width=&height=`: a saved
+//! visualization drawn on the server with the browser's chart code.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::{AppError, AppState};
+use crate::render::{render, ImageFormat};
+use app::charts::DrawOptions;
+use app::model::filter::QueryText;
+use app::model::saved_object::ObjectType;
+use app::model::time::TimeRange;
+use app::model::visualization::Visualization;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/visualizations/{id}/{file}", get(render_visualization))
+}
+
+#[derive(Debug, Deserialize)]
+struct RenderParams {
+    #[serde(default = "default_from")]
+    from: String,
+    #[serde(default = "default_to")]
+    to: String,
+    #[serde(default = "default_width")]
+    width: u32,
+    #[serde(default = "default_height")]
+    height: u32,
+}
+
+fn default_from() -> String {
+    "now-24h".into()
+}
+fn default_to() -> String {
+    "now".into()
+}
+fn default_width() -> u32 {
+    800
+}
+fn default_height() -> u32 {
+    400
+}
+
+async fn render_visualization(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    Query(params): Query<RenderParams>,
+) -> Result<impl IntoResponse, AppError> {
+    let format = match file.as_str() {
+        "render.svg" => ImageFormat::Svg,
+        "render.png" => ImageFormat::Png,
+        other => {
+            return Err(AppError::NotFound(format!(
+                "[{other}]: render.svg or render.png"
+            )))
+        }
+    };
+    let object = state.store.get(ObjectType::Visualization, &id).await?;
+    let vis = Visualization::from_value(object.attributes)
+        .map_err(|e| AppError::bad_request(e.to_string()))?;
+    state.allowed_indices.check(&vis.index_pattern)?;
+    let time = TimeRange {
+        from: params.from,
+        to: params.to,
+    }
+    .resolve(chrono::Utc::now().timestamp_millis(), 0)
+    .map_err(|e| AppError::bad_request(format!("time range: {e}")))?;
+    let data =
+        crate::visualizations::chart_data(&state, &vis, time, &QueryText::default(), &[]).await;
+    let options = DrawOptions {
+        legend: vis.options.legend,
+        colors: vis.options.colors.clone(),
+        ..DrawOptions::default()
+    };
+    let (width, height) = (params.width, params.height);
+    let bytes = tokio::task::spawn_blocking(move || {
+        let data = data.as_ref().map_err(String::as_str);
+        render(data, &options, width, height, format)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+    .map_err(|e| match e {
+        crate::render::RenderError::BadSize => AppError::bad_request(e.to_string()),
+        other => AppError::Internal(other.into()),
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    ))
+}

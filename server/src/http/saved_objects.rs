@@ -1,0 +1,287 @@
+//! `/api/saved_objects`: create, get, update (with optimistic concurrency), delete and find
+//! index patterns, visualizations and dashboards; `_export` as NDJSON, `_import` from flowdash
+//! or Kibana 7.x NDJSON.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::extract::Body;
+use super::{AppError, AppJson, AppState};
+use crate::store::transfer::{self, implied_references, ImportMode};
+use crate::store::{FindQuery, NewObject, StoreError};
+use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/saved_objects/_find", get(find))
+        .route("/saved_objects/_export", post(export))
+        .route("/saved_objects/_import", post(import))
+        .route("/saved_objects/{type}", post(create))
+        .route(
+            "/saved_objects/{type}/{id}",
+            get(fetch).post(create_with_id).put(update).delete(delete),
+        )
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> AppError {
+        match error {
+            StoreError::NotFound(..) => AppError::NotFound(error.to_string()),
+            StoreError::Conflict(reason) => AppError::Conflict(reason),
+            StoreError::Invalid(reason) => AppError::BadRequest {
+                kind: "validation_exception",
+                reason,
+            },
+            StoreError::Storage(reason) => AppError::Internal(anyhow::anyhow!(reason)),
+        }
+    }
+}
+
+fn object_type(text: &str) -> Result<ObjectType, AppError> {
+    ObjectType::parse(text).ok_or_else(|| {
+        AppError::bad_request(format!(
+            "unknown saved object type [{text}] (index-pattern, visualization, dashboard)"
+        ))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct Write {
+    attributes: Value,
+    #[serde(default)]
+    references: Option<Vec<Reference>>,
+    /// For updates: the version the change is based on.
+    #[serde(default)]
+    version: Option<u64>,
+}
+
+/// References the client gave, else the ones the attributes imply.
+async fn references(
+    state: &AppState,
+    object_type: ObjectType,
+    write: &Write,
+) -> Result<Vec<Reference>, AppError> {
+    if let Some(references) = &write.references {
+        return Ok(references.clone());
+    }
+    let patterns = state
+        .store
+        .find(FindQuery {
+            types: vec![ObjectType::IndexPattern],
+            per_page: 1000,
+            ..Default::default()
+        })
+        .await?
+        .saved_objects;
+    Ok(implied_references(
+        object_type,
+        &write.attributes,
+        &patterns,
+    ))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct CreateParams {
+    #[serde(default)]
+    overwrite: bool,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    AppJson(write): AppJson<Write>,
+) -> Result<Json<SavedObject>, AppError> {
+    let object_type = object_type(&kind)?;
+    let references = references(&state, object_type, &write).await?;
+    let object = state
+        .store
+        .create(
+            NewObject {
+                object_type,
+                id: None,
+                attributes: write.attributes,
+                references,
+            },
+            false,
+        )
+        .await?;
+    Ok(Json(object))
+}
+
+async fn create_with_id(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    Query(params): Query<CreateParams>,
+    AppJson(write): AppJson<Write>,
+) -> Result<Json<SavedObject>, AppError> {
+    let object_type = object_type(&kind)?;
+    let references = references(&state, object_type, &write).await?;
+    let object = state
+        .store
+        .create(
+            NewObject {
+                object_type,
+                id: Some(id),
+                attributes: write.attributes,
+                references,
+            },
+            params.overwrite,
+        )
+        .await?;
+    Ok(Json(object))
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+) -> Result<Json<SavedObject>, AppError> {
+    Ok(Json(state.store.get(object_type(&kind)?, &id).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    AppJson(write): AppJson<Write>,
+) -> Result<Json<SavedObject>, AppError> {
+    let object_type = object_type(&kind)?;
+    let references = references(&state, object_type, &write).await?;
+    Ok(Json(
+        state
+            .store
+            .update(
+                object_type,
+                &id,
+                write.version,
+                write.attributes,
+                references,
+            )
+            .await?,
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+) -> Result<Json<Value>, AppError> {
+    state.store.delete(object_type(&kind)?, &id).await?;
+    Ok(Json(serde_json::json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+struct FindParams {
+    #[serde(default, rename = "type")]
+    object_type: Option<String>,
+    #[serde(default)]
+    search: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
+    #[serde(default)]
+    per_page: Option<usize>,
+}
+
+async fn find(
+    State(state): State<AppState>,
+    Query(params): Query<FindParams>,
+) -> Result<Json<FindResult>, AppError> {
+    let types = params
+        .object_type
+        .as_deref()
+        .map(|t| t.split(',').map(object_type).collect::<Result<Vec<_>, _>>())
+        .transpose()?
+        .unwrap_or_default();
+    let result = state
+        .store
+        .find(FindQuery {
+            types,
+            search: params.search,
+            page: params.page.unwrap_or(1),
+            per_page: params.per_page.unwrap_or(100),
+        })
+        .await?;
+    Ok(Json(result))
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportRequest {
+    /// Every object of these types.
+    #[serde(default, rename = "type")]
+    types: Option<Vec<String>>,
+    /// These objects.
+    #[serde(default)]
+    objects: Option<Vec<ExportObject>>,
+    #[serde(default, rename = "includeReferencesDeep")]
+    include_references_deep: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportObject {
+    #[serde(rename = "type")]
+    object_type: String,
+    id: String,
+}
+
+async fn export(
+    State(state): State<AppState>,
+    AppJson(request): AppJson<ExportRequest>,
+) -> Result<impl IntoResponse, AppError> {
+    let mut roots = Vec::new();
+    if let Some(objects) = request.objects {
+        for object in objects {
+            roots.push((object_type(&object.object_type)?, object.id));
+        }
+    }
+    if let Some(types) = request.types {
+        let types = types
+            .iter()
+            .map(|t| object_type(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let all = state
+            .store
+            .find(FindQuery {
+                types,
+                per_page: 10_000,
+                ..Default::default()
+            })
+            .await?;
+        roots.extend(all.saved_objects.into_iter().map(|o| (o.object_type, o.id)));
+    }
+    if roots.is_empty() {
+        return Err(AppError::bad_request("name [type] or [objects] to export"));
+    }
+    // Exported in a stable order: roots as asked.
+    roots.reverse();
+    let ndjson =
+        transfer::export(state.store.as_ref(), roots, request.include_references_deep).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/ndjson"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"export.ndjson\"",
+            ),
+        ],
+        ndjson,
+    ))
+}
+
+async fn import(
+    State(state): State<AppState>,
+    Query(mode): Query<ImportMode>,
+    Body(body): Body,
+) -> Result<Json<transfer::ImportReport>, AppError> {
+    if mode.overwrite && mode.create_new_copies {
+        return Err(AppError::bad_request(
+            "[overwrite] and [createNewCopies] cannot be used together",
+        ));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| AppError::bad_request("the import is not UTF-8 NDJSON"))?;
+    Ok(Json(
+        transfer::import(state.store.as_ref(), text, mode).await?,
+    ))
+}

@@ -1,0 +1,216 @@
+//! The VPC flow overview: the dashboard flowdash opens at `/`, and its visualizations.
+
+use serde_json::json;
+
+use app::model::dashboard::{Dashboard, GridPos, Panel, PanelSource, DASHBOARD_VERSION};
+use app::model::filter::{Filter, QueryText};
+use app::model::time::TimeRange;
+use app::model::visualization::{
+    terms_bucket, Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, LegendPosition,
+    Metric, TermsOrder, Visualization, VISUALIZATION_VERSION,
+};
+
+pub const DASHBOARD_ID: &str = "vpc-flow-overview";
+
+fn vis(title: &str, kind: ChartKind, metric: Metric, buckets: Vec<Bucket>) -> Visualization {
+    Visualization {
+        version: VISUALIZATION_VERSION,
+        title: title.into(),
+        description: String::new(),
+        kind,
+        index_pattern: "cwl-*".into(),
+        metric,
+        buckets,
+        options: ChartOptions::default(),
+        query: QueryText::default(),
+        filters: Vec::new(),
+    }
+}
+
+fn over_time() -> Bucket {
+    Bucket {
+        role: BucketRole::XAxis,
+        agg: BucketAgg::DateHistogram {
+            field: "@timestamp".into(),
+            interval: Interval::Auto,
+        },
+    }
+}
+
+fn rejected() -> Filter {
+    Filter::phrase("action", json!("REJECT"))
+}
+
+/// The overview's visualizations, by id.
+pub fn visualizations() -> Vec<(&'static str, Visualization)> {
+    let mut rejected_count = vis("Rejected flows", ChartKind::Metric, Metric::Count, vec![]);
+    rejected_count.filters = vec![rejected()];
+    let mut bytes_by_direction = vis(
+        "Bytes over time by direction",
+        ChartKind::Area,
+        Metric::Sum {
+            field: "bytes".into(),
+        },
+        vec![
+            over_time(),
+            terms_bucket(BucketRole::SplitSeries, "flow_direction", 3),
+        ],
+    );
+    bytes_by_direction.options.legend = LegendPosition::Bottom;
+    let mut top_talkers = vis(
+        "Top talkers by bytes",
+        ChartKind::Bar,
+        Metric::Sum {
+            field: "bytes".into(),
+        },
+        vec![terms_bucket(BucketRole::XAxis, "srcaddr", 10)],
+    );
+    top_talkers.options.legend = LegendPosition::Hidden;
+    let mut rejected_sources = vis(
+        "Top rejected sources",
+        ChartKind::Table,
+        Metric::Count,
+        vec![terms_bucket(BucketRole::Rows, "srcaddr", 10)],
+    );
+    rejected_sources.filters = vec![rejected()];
+    let mut status = vis(
+        "Record status (NODATA / SKIPDATA share)",
+        ChartKind::Pie,
+        Metric::Count,
+        vec![terms_bucket(BucketRole::SplitSlices, "log_status", 3)],
+    );
+    status.description =
+        "Share of records that carried no traffic (NODATA) or were skipped (SKIPDATA).".into();
+    let mut action_pie = vis(
+        "Accepted vs rejected",
+        ChartKind::Pie,
+        Metric::Count,
+        vec![terms_bucket(BucketRole::SplitSlices, "action", 3)],
+    );
+    action_pie.description =
+        "Flow records by the action security groups and network ACLs took.".into();
+    let mut port_pie = Visualization::example_action_port_pie();
+    if let BucketAgg::Terms { other_bucket, .. } = &mut port_pie.buckets[1].agg {
+        *other_bucket = true;
+    }
+    let mut protocols = vis(
+        "Protocol mix",
+        ChartKind::Pie,
+        Metric::Count,
+        vec![terms_bucket(BucketRole::SplitSlices, "protocol_name", 6)],
+    );
+    protocols.options.donut = false;
+    let mut rejected_ports = vis(
+        "Rejected destination ports",
+        ChartKind::Bar,
+        Metric::Count,
+        vec![Bucket {
+            role: BucketRole::XAxis,
+            agg: BucketAgg::Terms {
+                field: "dstport".into(),
+                size: 10,
+                order: TermsOrder::MetricDesc,
+                other_bucket: false,
+                missing_bucket: false,
+            },
+        }],
+    );
+    rejected_ports.filters = vec![rejected()];
+    rejected_ports.options.legend = LegendPosition::Hidden;
+    vec![
+        (
+            "overview-flows",
+            vis("Flow records", ChartKind::Metric, Metric::Count, vec![]),
+        ),
+        ("overview-rejected", rejected_count),
+        (
+            "overview-bytes",
+            vis(
+                "Bytes",
+                ChartKind::Metric,
+                Metric::Sum {
+                    field: "bytes".into(),
+                },
+                vec![],
+            ),
+        ),
+        (
+            "overview-sources",
+            vis(
+                "Distinct sources",
+                ChartKind::Metric,
+                Metric::UniqueCount {
+                    field: "srcaddr".into(),
+                },
+                vec![],
+            ),
+        ),
+        (
+            "overview-flows-over-time",
+            Visualization::example_flows_over_time(),
+        ),
+        ("overview-action-pie", action_pie),
+        ("overview-action-port-pie", port_pie),
+        ("overview-bytes-by-direction", bytes_by_direction),
+        ("overview-top-talkers", top_talkers),
+        ("overview-rejected-sources", rejected_sources),
+        ("overview-rejected-ports", rejected_ports),
+        ("overview-protocols", protocols),
+        ("overview-log-status", status),
+    ]
+}
+
+/// The overview dashboard: headline numbers, then accept/reject over time and by port, bytes
+/// by direction, talkers, rejected sources and ports, protocols and record health.
+pub fn dashboard() -> Dashboard {
+    let layout: [(&str, u32, u32, u32, u32); 13] = [
+        ("overview-flows", 0, 0, 12, 5),
+        ("overview-rejected", 12, 0, 12, 5),
+        ("overview-bytes", 24, 0, 12, 5),
+        ("overview-sources", 36, 0, 12, 5),
+        ("overview-flows-over-time", 0, 5, 32, 14),
+        ("overview-action-pie", 32, 5, 16, 14),
+        ("overview-action-port-pie", 0, 19, 18, 16),
+        ("overview-bytes-by-direction", 18, 19, 30, 16),
+        ("overview-top-talkers", 0, 35, 24, 14),
+        ("overview-rejected-sources", 24, 35, 24, 14),
+        ("overview-rejected-ports", 0, 49, 16, 13),
+        ("overview-protocols", 16, 49, 16, 13),
+        ("overview-log-status", 32, 49, 16, 13),
+    ];
+    Dashboard {
+        version: DASHBOARD_VERSION,
+        title: "VPC flow overview".into(),
+        description: "Who talks to whom in the VPCs, what gets rejected, and when.".into(),
+        panels: layout
+            .iter()
+            .enumerate()
+            .map(|(i, (id, x, y, w, h))| Panel {
+                id: (i + 1).to_string(),
+                grid: GridPos {
+                    x: *x,
+                    y: *y,
+                    w: *w,
+                    h: *h,
+                },
+                title: None,
+                source: PanelSource::Saved((*id).into()),
+            })
+            .collect(),
+        time: Some(TimeRange::last("24h")),
+        refresh_ms: None,
+        query: QueryText::default(),
+        filters: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_overview_is_valid() {
+        for (id, vis) in super::visualizations() {
+            vis.validate().unwrap_or_else(|e| panic!("{id}: {e}"));
+        }
+        super::dashboard().validate().unwrap();
+    }
+}

@@ -1,0 +1,103 @@
+//! Charts as images: the same plotters drawing code as the browser, on an SVG or bitmap
+//! backend. PNG text uses the bundled DejaVu Sans.
+
+use std::sync::Once;
+
+use app::charts::{self, DrawOptions};
+use app::result::ChartData;
+use plotters::prelude::{BitMapBackend, SVGBackend};
+
+/// Largest image side, in pixels.
+pub const MAX_SIDE: u32 = 4000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageFormat {
+    Svg,
+    Png,
+}
+
+impl ImageFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ImageFormat::Svg => "image/svg+xml",
+            ImageFormat::Png => "image/png",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("width and height must be between 16 and {MAX_SIDE} pixels")]
+    BadSize,
+    #[error(transparent)]
+    Chart(#[from] charts::ChartError),
+    #[error("cannot encode the PNG: {0}")]
+    Encode(String),
+}
+
+static FONTS: Once = Once::new();
+
+/// Registers the bundled font for bitmap text (once per process).
+pub fn register_fonts() {
+    FONTS.call_once(|| {
+        static DEJAVU: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        for style in [
+            plotters::style::FontStyle::Normal,
+            plotters::style::FontStyle::Bold,
+        ] {
+            if plotters::style::register_font("sans-serif", style, DEJAVU).is_err() {
+                tracing::error!("the bundled font could not be loaded");
+            }
+        }
+    });
+}
+
+/// Draws chart data (or a message, for errors and empty results) as an image.
+pub fn render(
+    data: Result<&ChartData, &str>,
+    options: &DrawOptions,
+    width: u32,
+    height: u32,
+    format: ImageFormat,
+) -> Result<Vec<u8>, RenderError> {
+    if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
+        return Err(RenderError::BadSize);
+    }
+    register_fonts();
+    match format {
+        ImageFormat::Svg => {
+            let mut text = String::new();
+            {
+                let backend = SVGBackend::with_string(&mut text, (width, height));
+                match data {
+                    Ok(data) => charts::draw(backend, data, options).map(|_| ())?,
+                    Err(message) => charts::draw_message_only(backend, message, options)?,
+                }
+            }
+            Ok(text.into_bytes())
+        }
+        ImageFormat::Png => {
+            let mut pixels = vec![0u8; width as usize * height as usize * 3];
+            {
+                let backend = BitMapBackend::with_buffer(&mut pixels, (width, height));
+                match data {
+                    Ok(data) => charts::draw(backend, data, options).map(|_| ())?,
+                    Err(message) => charts::draw_message_only(backend, message, options)?,
+                }
+            }
+            let mut png_bytes = Vec::new();
+            {
+                let mut encoder = png::Encoder::new(&mut png_bytes, width, height);
+                encoder.set_color(png::ColorType::Rgb);
+                encoder.set_depth(png::BitDepth::Eight);
+                let mut writer = encoder
+                    .write_header()
+                    .map_err(|e| RenderError::Encode(e.to_string()))?;
+                writer
+                    .write_image_data(&pixels)
+                    .map_err(|e| RenderError::Encode(e.to_string()))?;
+            }
+            Ok(png_bytes)
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Saved objects in redb: one table, keyed `type/id`, values the object's JSON. Every write is
+//! one ACID transaction, so a version check and its write cannot interleave with another.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde_json::Value;
+
+use super::{validate, FindQuery, NewObject, SavedObjectStore, StoreError};
+use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
+
+const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("saved_objects");
+
+#[derive(Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+}
+
+fn storage<E: std::fmt::Display>(error: E) -> StoreError {
+    StoreError::Storage(error.to_string())
+}
+
+fn key(object_type: ObjectType, id: &str) -> String {
+    format!("{}/{id}", object_type.as_str())
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl RedbStore {
+    /// Opens (creating) `saved_objects.redb` in `dir`.
+    pub fn open(dir: &Path) -> Result<RedbStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(storage)?;
+        let db = Database::create(dir.join("saved_objects.redb")).map_err(storage)?;
+        let txn = db.begin_write().map_err(storage)?;
+        txn.open_table(OBJECTS).map_err(storage)?;
+        txn.commit().map_err(storage)?;
+        Ok(RedbStore { db: Arc::new(db) })
+    }
+
+    fn read(&self, object_type: ObjectType, id: &str) -> Result<Option<SavedObject>, StoreError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let table = txn.open_table(OBJECTS).map_err(storage)?;
+        let value = table.get(key(object_type, id).as_str()).map_err(storage)?;
+        value
+            .map(|v| serde_json::from_slice(v.value()).map_err(storage))
+            .transpose()
+    }
+
+    /// Runs `change` on the current object (if any) inside one write transaction and stores
+    /// what it returns.
+    fn write(
+        &self,
+        object_type: ObjectType,
+        id: &str,
+        change: impl FnOnce(Option<SavedObject>) -> Result<SavedObject, StoreError>,
+    ) -> Result<SavedObject, StoreError> {
+        let txn = self.db.begin_write().map_err(storage)?;
+        let object = {
+            let mut table = txn.open_table(OBJECTS).map_err(storage)?;
+            let k = key(object_type, id);
+            let current = table
+                .get(k.as_str())
+                .map_err(storage)?
+                .map(|v| serde_json::from_slice::<SavedObject>(v.value()))
+                .transpose()
+                .map_err(storage)?;
+            let object = change(current)?;
+            let bytes = serde_json::to_vec(&object).map_err(storage)?;
+            table
+                .insert(k.as_str(), bytes.as_slice())
+                .map_err(storage)?;
+            object
+        };
+        txn.commit().map_err(storage)?;
+        Ok(object)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work).await.map_err(storage)?
+}
+
+#[async_trait]
+impl SavedObjectStore for RedbStore {
+    async fn get(&self, object_type: ObjectType, id: &str) -> Result<SavedObject, StoreError> {
+        let store = self.clone();
+        let id = id.to_owned();
+        blocking(move || {
+            store
+                .read(object_type, &id)?
+                .ok_or_else(|| StoreError::NotFound(object_type.as_str().into(), id))
+        })
+        .await
+    }
+
+    async fn create(&self, object: NewObject, overwrite: bool) -> Result<SavedObject, StoreError> {
+        validate(object.object_type, &object.attributes)?;
+        let store = self.clone();
+        blocking(move || {
+            let id = object.id.clone().unwrap_or_else(super::new_id);
+            store.write(object.object_type, &id, |current| {
+                if current.is_some() && !overwrite {
+                    return Err(StoreError::Conflict(format!(
+                        "saved object [{}/{id}] already exists",
+                        object.object_type.as_str()
+                    )));
+                }
+                Ok(SavedObject {
+                    id: id.clone(),
+                    object_type: object.object_type,
+                    version: current.map_or(1, |c| c.version + 1),
+                    updated_at: now(),
+                    attributes: object.attributes,
+                    references: object.references,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        object_type: ObjectType,
+        id: &str,
+        version: Option<u64>,
+        attributes: Value,
+        references: Vec<Reference>,
+    ) -> Result<SavedObject, StoreError> {
+        validate(object_type, &attributes)?;
+        let store = self.clone();
+        let id = id.to_owned();
+        blocking(move || {
+            store.write(object_type, &id, |current| {
+                let current = current.ok_or_else(|| StoreError::NotFound(object_type.as_str().into(), id.clone()))?;
+                if let Some(version) = version {
+                    if version != current.version {
+                        return Err(StoreError::Conflict(format!(
+                            "saved object [{}/{id}] was changed by someone else (version {} is current, the update was based on {version}); reload it and try again",
+                            object_type.as_str(),
+                            current.version
+                        )));
+                    }
+                }
+                Ok(SavedObject {
+                    version: current.version + 1,
+                    updated_at: now(),
+                    attributes,
+                    references,
+                    ..current
+                })
+            })
+        })
+        .await
+    }
+
+    async fn delete(&self, object_type: ObjectType, id: &str) -> Result<(), StoreError> {
+        let store = self.clone();
+        let id = id.to_owned();
+        blocking(move || {
+            let txn = store.db.begin_write().map_err(storage)?;
+            let removed = {
+                let mut table = txn.open_table(OBJECTS).map_err(storage)?;
+                let removed = table
+                    .remove(key(object_type, &id).as_str())
+                    .map_err(storage)?
+                    .is_some();
+                removed
+            };
+            txn.commit().map_err(storage)?;
+            if removed {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound(object_type.as_str().into(), id))
+            }
+        })
+        .await
+    }
+
+    async fn find(&self, query: FindQuery) -> Result<FindResult, StoreError> {
+        let store = self.clone();
+        blocking(move || {
+            let txn = store.db.begin_read().map_err(storage)?;
+            let table = txn.open_table(OBJECTS).map_err(storage)?;
+            let words: Vec<String> = query
+                .search
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(|w| w.trim_end_matches('*').to_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let mut matches = Vec::new();
+            for entry in table.iter().map_err(storage)? {
+                let (_, value) = entry.map_err(storage)?;
+                let object: SavedObject = serde_json::from_slice(value.value()).map_err(storage)?;
+                if !query.types.is_empty() && !query.types.contains(&object.object_type) {
+                    continue;
+                }
+                let title = object.title().to_lowercase();
+                if words.iter().all(|w| title.contains(w.as_str())) {
+                    matches.push(object);
+                }
+            }
+            matches.sort_by(|a, b| {
+                a.title()
+                    .to_lowercase()
+                    .cmp(&b.title().to_lowercase())
+                    .then(a.id.cmp(&b.id))
+            });
+            let total = matches.len();
+            let per_page = if query.per_page == 0 {
+                100
+            } else {
+                query.per_page.min(10_000)
+            };
+            let page = query.page.max(1);
+            let saved_objects = matches
+                .into_iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .collect();
+            Ok(FindResult {
+                total,
+                saved_objects,
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pattern(title: &str) -> Value {
+        json!({ "title": title, "time_field": "@timestamp" })
+    }
+
+    #[tokio::test]
+    async fn create_update_find_delete_with_optimistic_concurrency() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        let created = store
+            .create(
+                NewObject {
+                    object_type: ObjectType::IndexPattern,
+                    id: Some("cwl".into()),
+                    attributes: pattern("cwl-*"),
+                    references: vec![],
+                },
+                false,
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.version, 1);
+        let again = store
+            .create(
+                NewObject {
+                    object_type: ObjectType::IndexPattern,
+                    id: Some("cwl".into()),
+                    attributes: pattern("cwl-*"),
+                    references: vec![],
+                },
+                false,
+            )
+            .await;
+        assert!(matches!(again, Err(StoreError::Conflict(_))));
+        let updated = store
+            .update(
+                ObjectType::IndexPattern,
+                "cwl",
+                Some(1),
+                pattern("cwl-2020*"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.version, 2);
+        let stale = store
+            .update(
+                ObjectType::IndexPattern,
+                "cwl",
+                Some(1),
+                pattern("x"),
+                vec![],
+            )
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict(reason)) if reason.contains("version 2 is current"))
+        );
+        let invalid = store
+            .update(
+                ObjectType::IndexPattern,
+                "cwl",
+                Some(2),
+                json!({ "title": 5 }),
+                vec![],
+            )
+            .await;
+        assert!(matches!(invalid, Err(StoreError::Invalid(_))));
+        store
+            .create(
+                NewObject {
+                    object_type: ObjectType::IndexPattern,
+                    id: None,
+                    attributes: pattern("vpc-*"),
+                    references: vec![],
+                },
+                false,
+            )
+            .await
+            .unwrap();
+        let found = store
+            .find(FindQuery {
+                types: vec![ObjectType::IndexPattern],
+                search: Some("VPC".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.total, 1);
+        assert_eq!(found.saved_objects[0].title(), "vpc-*");
+        drop(store);
+        // Durable: a reopened store has everything.
+        let store = RedbStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store
+                .get(ObjectType::IndexPattern, "cwl")
+                .await
+                .unwrap()
+                .title(),
+            "cwl-2020*"
+        );
+        store.delete(ObjectType::IndexPattern, "cwl").await.unwrap();
+        assert!(matches!(
+            store.get(ObjectType::IndexPattern, "cwl").await,
+            Err(StoreError::NotFound(..))
+        ));
+        assert!(matches!(
+            store.delete(ObjectType::IndexPattern, "cwl").await,
+            Err(StoreError::NotFound(..))
+        ));
+    }
+}
