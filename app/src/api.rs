@@ -1,21 +1,20 @@
-//! The UI's view of the HTTP API (the contract in ARCHITECTURE.md): request and response types,
-//! and the calls the browser makes.
+//! The UI's view of the HTTP API (the contract in ARCHITECTURE.md): request and response
+//! types, and the calls pages make. Saved objects read the same on both sides: through the
+//! store while the server renders, through HTTP in the browser.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::model::saved_object::{FindResult, ObjectType, SavedObject};
+
 /// A failed API call, as the UI shows it.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum ApiError {
     #[error("cannot reach the server: {0}")]
     Network(String),
     /// The server answered with its error shape `{"error":{"type","reason"},"status"}`.
     #[error("{reason}")]
-    Server {
-        status: u16,
-        kind: String,
-        reason: String,
-    },
+    Server { status: u16, kind: String, reason: String },
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
 }
@@ -25,18 +24,27 @@ impl ApiError {
     pub fn from_error_body(status: u16, body: &str) -> ApiError {
         let parsed: Option<Value> = serde_json::from_str(body).ok();
         let error = parsed.as_ref().and_then(|v| v.get("error"));
-        let field = |name: &str| {
-            error
-                .and_then(|e| e.get(name))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_owned);
         ApiError::Server {
             status,
             kind: field("type").unwrap_or_else(|| "http_error".into()),
             reason: field("reason")
                 .or_else(|| error.and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or_else(|| format!("HTTP {status}")),
+        }
+    }
+
+    /// The error of one search inside a multi-search answer, if it is one.
+    pub fn from_response(response: &Value) -> Option<ApiError> {
+        response.get("error")?;
+        let status = response.get("status").and_then(Value::as_u64).unwrap_or(500) as u16;
+        Some(ApiError::from_error_body(status, &response.to_string()))
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Server { status, .. } => Some(*status),
+            _ => None,
         }
     }
 }
@@ -48,10 +56,232 @@ pub struct SearchRequest {
     pub body: Value,
 }
 
-/// `POST /api/search`: one Elasticsearch search; answers the Elasticsearch response.
+/// What saved-object writes send.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObjectWrite<'a> {
+    pub attributes: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+#[cfg(feature = "ssr")]
+pub use self::server_side::{BoxFuture, ObjectSource, Objects};
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    use super::ApiError;
+    use crate::model::saved_object::{FindResult, ObjectType, SavedObject};
+
+    pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+    /// How the server renderer reads saved objects (the server implements it over its store).
+    pub trait ObjectSource: Send + Sync + 'static {
+        fn find(&self, types: Vec<ObjectType>, search: Option<String>) -> BoxFuture<'_, Result<FindResult, ApiError>>;
+        fn get(&self, object_type: ObjectType, id: String) -> BoxFuture<'_, Result<SavedObject, ApiError>>;
+    }
+
+    /// The renderer's object source, provided as Leptos context.
+    #[derive(Clone)]
+    pub struct Objects(pub Arc<dyn ObjectSource>);
+}
+
+/// Reads saved objects: the store while rendering on the server, HTTP in the browser.
+#[derive(Clone)]
+pub struct ObjectsClient {
+    #[cfg(feature = "ssr")]
+    source: Option<Objects>,
+}
+
+impl ObjectsClient {
+    /// Call inside a component (it reads the server's context).
+    pub fn from_context() -> ObjectsClient {
+        ObjectsClient {
+            #[cfg(feature = "ssr")]
+            source: leptos::prelude::use_context::<Objects>(),
+        }
+    }
+
+    pub async fn find(&self, types: Vec<ObjectType>, search: Option<String>) -> Result<FindResult, ApiError> {
+        #[cfg(feature = "ssr")]
+        {
+            match &self.source {
+                Some(source) => source.0.find(types, search).await,
+                None => Err(ApiError::Network("no object source".into())),
+            }
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+            let mut url = format!("/api/saved_objects/_find?per_page=1000&type={}", types.join(","));
+            if let Some(search) = search.filter(|s| !s.trim().is_empty()) {
+                url.push_str(&format!("&search={}", encode(&search)));
+            }
+            http::get_json(&url).await
+        }
+    }
+
+    pub async fn get(&self, object_type: ObjectType, id: String) -> Result<SavedObject, ApiError> {
+        #[cfg(feature = "ssr")]
+        {
+            match &self.source {
+                Some(source) => source.0.get(object_type, id).await,
+                None => Err(ApiError::Network("no object source".into())),
+            }
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            http::get_json(&format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(&id))).await
+        }
+    }
+}
+
+/// Percent-encodes a URL component.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// Decodes a percent-encoded URL component (`+` as space).
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Browser-side calls (HTTP).
 #[cfg(feature = "hydrate")]
-pub async fn search(request: &SearchRequest) -> Result<Value, ApiError> {
-    crate::browser::http::post_json("/api/search", request).await
+pub use crate::browser::http;
+
+/// Without a browser (tests, the server) there is no HTTP client here.
+#[cfg(not(feature = "hydrate"))]
+pub mod http {
+    use super::ApiError;
+    use serde::de::DeserializeOwned;
+
+    pub async fn get_json<R: DeserializeOwned>(_url: &str) -> Result<R, ApiError> {
+        Err(ApiError::Network("HTTP calls are made from the browser".into()))
+    }
+}
+
+/// Browser calls of the contract API.
+#[cfg(feature = "hydrate")]
+pub mod calls {
+    use serde_json::{json, Value};
+
+    use super::{encode, http, ApiError, ObjectWrite, SearchRequest};
+    use crate::model::index_pattern::FieldSpec;
+    use crate::model::saved_object::{ObjectType, SavedObject};
+
+    pub async fn search(request: &SearchRequest) -> Result<Value, ApiError> {
+        http::post_json("/api/search", request).await
+    }
+
+    /// One multi-search: each answer, or its own error.
+    pub async fn msearch(searches: &[SearchRequest]) -> Result<Vec<Result<Value, ApiError>>, ApiError> {
+        let answer: Value = http::post_json("/api/msearch", &json!({ "searches": searches })).await?;
+        let responses = answer
+            .get("responses")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ApiError::Decode("no responses".into()))?;
+        Ok(responses
+            .iter()
+            .map(|r| match ApiError::from_response(r) {
+                Some(error) => Err(error),
+                None => Ok(r.clone()),
+            })
+            .collect())
+    }
+
+    pub async fn fields(index: &str) -> Result<Vec<FieldSpec>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            fields: Vec<FieldCapsRow>,
+        }
+        #[derive(serde::Deserialize)]
+        struct FieldCapsRow {
+            name: String,
+            field_type: String,
+            aggregatable: bool,
+            searchable: bool,
+        }
+        let answer: Fields = http::get_json(&format!("/api/fields?index={}", encode(index))).await?;
+        Ok(answer
+            .fields
+            .into_iter()
+            .map(|f| FieldSpec { name: f.name, field_type: f.field_type, aggregatable: f.aggregatable, searchable: f.searchable })
+            .collect())
+    }
+
+    pub async fn create(object_type: ObjectType, id: Option<&str>, attributes: &Value) -> Result<SavedObject, ApiError> {
+        let url = match id {
+            Some(id) => format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(id)),
+            None => format!("/api/saved_objects/{}", object_type.as_str()),
+        };
+        http::post_json(&url, &ObjectWrite { attributes, version: None }).await
+    }
+
+    pub async fn update(object_type: ObjectType, id: &str, version: u64, attributes: &Value) -> Result<SavedObject, ApiError> {
+        http::put_json(&format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(id)), &ObjectWrite { attributes, version: Some(version) }).await
+    }
+
+    pub async fn delete(object_type: ObjectType, id: &str) -> Result<(), ApiError> {
+        http::delete(&format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(id))).await
+    }
+
+    /// NDJSON of objects and, with `deep`, everything they reference.
+    pub async fn export(objects: &[(ObjectType, String)], deep: bool) -> Result<String, ApiError> {
+        let objects: Vec<Value> = objects.iter().map(|(t, id)| json!({ "type": t.as_str(), "id": id })).collect();
+        http::post_text("/api/saved_objects/_export", &json!({ "objects": objects, "includeReferencesDeep": deep }).to_string(), "application/json").await
+    }
+
+    pub async fn import(ndjson: &str, overwrite: bool, new_copies: bool) -> Result<Value, ApiError> {
+        let text = http::post_text(
+            &format!("/api/saved_objects/_import?overwrite={overwrite}&createNewCopies={new_copies}"),
+            ndjson,
+            "application/ndjson",
+        )
+        .await?;
+        serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+    }
+
+    /// Stores a long dashboard state and answers its short id.
+    pub async fn shorten(url: &str) -> Result<String, ApiError> {
+        let answer: Value = http::post_json("/api/short_urls", &json!({ "url": url })).await?;
+        answer.get("id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ApiError::Decode("no id".into()))
+    }
+
+    pub async fn refresh_fields(id: &str) -> Result<SavedObject, ApiError> {
+        http::post_json(&format!("/api/index_patterns/{}/_refresh", encode(id)), &json!({})).await
+    }
 }
 
 #[cfg(test)]
@@ -60,19 +290,15 @@ mod tests {
 
     #[test]
     fn reads_the_error_shape() {
-        let error = ApiError::from_error_body(
-            400,
-            r#"{"error":{"type":"unsupported","reason":"aggregation [geo_grid] is not supported"},"status":400}"#,
-        );
-        assert_eq!(
-            error,
-            ApiError::Server {
-                status: 400,
-                kind: "unsupported".into(),
-                reason: "aggregation [geo_grid] is not supported".into()
-            }
-        );
-        let error = ApiError::from_error_body(502, "Bad Gateway");
-        assert_eq!(error.to_string(), "HTTP 502");
+        let error = ApiError::from_error_body(400, r#"{"error":{"type":"unsupported","reason":"aggregation [geo_grid] is not supported"},"status":400}"#);
+        assert_eq!(error, ApiError::Server { status: 400, kind: "unsupported".into(), reason: "aggregation [geo_grid] is not supported".into() });
+        assert_eq!(ApiError::from_error_body(502, "Bad Gateway").to_string(), "HTTP 502");
+    }
+
+    #[test]
+    fn url_components_round_trip() {
+        let text = "action:REJECT and dstport >= 22/ü";
+        assert_eq!(decode(&encode(text)), text);
+        assert_eq!(decode("a+b%2Fc"), "a b/c");
     }
 }

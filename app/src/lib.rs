@@ -1,11 +1,14 @@
+#![recursion_limit = "512"]
 //! flowdash's shared crate, compiled for the server (`ssr`) and for the browser (`hydrate`):
 //! the domain model, the request builder, response → chart data, chart drawing and the UI.
 
 pub mod api;
 pub mod charts;
 pub mod model;
+pub mod panels;
 pub mod query;
 pub mod result;
+pub mod state;
 
 mod components;
 mod pages;
@@ -14,8 +17,8 @@ mod pages;
 mod browser;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
 /// The HTML document around the app, rendered on the server.
@@ -43,14 +46,25 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/flowdash.css"/>
+        <Link rel="icon" type_="image/png" href="/favicon.png"/>
         <Title text="flowdash"/>
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"flowdash"</a>
+                <nav aria-label="Main">
+                    <A href="/dashboards">"Dashboards"</A>
+                    <A href="/visualize">"Visualize"</A>
+                    <A href="/management/index-patterns">"Index patterns"</A>
+                </nav>
             </header>
             <main>
-                <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                    <Route path=path!("/") view=pages::home::HomePage/>
+                <Routes fallback=|| view! { <div class="error-box"><h2>"Page not found"</h2><a href="/">"Back to the overview"</a></div> }>
+                    <Route path=path!("/") view=pages::dashboard::DashboardPage/>
+                    <Route path=path!("/dashboards") view=pages::objects::DashboardsPage/>
+                    <Route path=path!("/dashboards/:id") view=pages::dashboard::DashboardPage/>
+                    <Route path=path!("/visualize") view=pages::objects::VisualizeListPage/>
+                    <Route path=path!("/visualize/:id") view=pages::editor::EditorPage/>
+                    <Route path=path!("/management/index-patterns") view=pages::index_patterns::IndexPatternsPage/>
                 </Routes>
             </main>
         </Router>

@@ -85,6 +85,9 @@ pub struct XyData {
     pub metric_label: String,
     /// Times shown in UTC rather than the viewer's zone.
     pub utc: bool,
+    /// For a category axis, the filters selecting each category.
+    #[serde(default)]
+    pub category_filters: Vec<Vec<Filter>>,
 }
 
 /// One series: a label, its points, and the filters that select it.
@@ -405,6 +408,7 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
             None => (vec![(vis.metric.label(), aggs.clone(), Vec::new())], 0),
         };
     let mut categories: Vec<String> = Vec::new();
+    let mut category_filters: Vec<Vec<Filter>> = Vec::new();
     let mut series = Vec::new();
     for (label, container, filters) in series_containers {
         let Some(x) = container.get(bucket_name(x_level)) else {
@@ -421,6 +425,7 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
                     Some(index) => index as f64,
                     None => {
                         categories.push(x_label.clone());
+                        category_filters.push(bucket_filter(x_agg, &key, &x_label).into_iter().collect());
                         (categories.len() - 1) as f64
                     }
                 }),
@@ -454,6 +459,7 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         series,
         metric_label: vis.metric.label(),
         utc: vis.options.utc,
+        category_filters,
     })
 }
 

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! flowdash's server: the command line, the HTTP API, server-side rendering of the UI, and the
 //! server-only parts (search backends, ingestion, the saved-object store).
 

@@ -24,6 +24,7 @@ struct CanvasSize {
 pub fn attach_chart(
     node: NodeRef<Canvas>,
     data: Signal<Option<Result<ChartData, String>>>,
+    options: Signal<DrawOptions>,
     layout: RwSignal<Option<ChartLayout>>,
 ) {
     let size = RwSignal::new(CanvasSize::default());
@@ -45,8 +46,9 @@ pub fn attach_chart(
         if size.css_width < 1.0 || size.css_height < 1.0 {
             return;
         }
+        let options = options.get();
         data.with(|data| {
-            let drawn = draw(&canvas, size, data.as_ref());
+            let drawn = draw(&canvas, size, data.as_ref(), options);
             layout.set(drawn);
         });
     });
@@ -68,13 +70,14 @@ fn draw(
     canvas: &HtmlCanvasElement,
     size: CanvasSize,
     data: Option<&Result<ChartData, String>>,
+    options: DrawOptions,
 ) -> Option<ChartLayout> {
     canvas.set_width((size.css_width * size.ratio).round() as u32);
     canvas.set_height((size.css_height * size.ratio).round() as u32);
     let options = DrawOptions {
         scale: size.ratio,
         utc_offset_secs: browser_utc_offset_secs(),
-        ..DrawOptions::default()
+        ..options
     };
     let backend = CanvasBackend::with_canvas_object(canvas.clone())?;
     match data {

@@ -9,19 +9,37 @@ use web_sys::{AbortController, Request, RequestInit, Response};
 use crate::api::ApiError;
 
 /// `POST url` with a JSON body; decodes a JSON answer, or the API's error shape.
-pub async fn post_json<B: Serialize, R: DeserializeOwned>(
-    url: &str,
-    body: &B,
-) -> Result<R, ApiError> {
+pub async fn post_json<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<R, ApiError> {
     let body = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
-    send("POST", url, Some(body)).await
+    decode(&send("POST", url, Some((body, "application/json"))).await?)
 }
 
-async fn send<R: DeserializeOwned>(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-) -> Result<R, ApiError> {
+/// `PUT url` with a JSON body.
+pub async fn put_json<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<R, ApiError> {
+    let body = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    decode(&send("PUT", url, Some((body, "application/json"))).await?)
+}
+
+/// `GET url`; decodes a JSON answer, or the API's error shape.
+pub async fn get_json<R: DeserializeOwned>(url: &str) -> Result<R, ApiError> {
+    decode(&send("GET", url, None).await?)
+}
+
+/// `DELETE url`.
+pub async fn delete(url: &str) -> Result<(), ApiError> {
+    send("DELETE", url, None).await.map(|_| ())
+}
+
+/// `POST url` with a text body; answers the text.
+pub async fn post_text(url: &str, body: &str, content_type: &str) -> Result<String, ApiError> {
+    send("POST", url, Some((body.to_owned(), content_type))).await
+}
+
+fn decode<R: DeserializeOwned>(text: &str) -> Result<R, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+async fn send(method: &str, url: &str, body: Option<(String, &str)>) -> Result<String, ApiError> {
     let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
     let controller = AbortController::new().ok();
     let init = RequestInit::new();
@@ -29,15 +47,12 @@ async fn send<R: DeserializeOwned>(
     if let Some(controller) = &controller {
         init.set_signal(Some(&controller.signal()));
     }
-    if let Some(body) = &body {
+    if let Some((body, _)) = &body {
         init.set_body(&wasm_bindgen::JsValue::from_str(body));
     }
     let request = Request::new_with_str_and_init(url, &init).map_err(js_error)?;
-    if body.is_some() {
-        request
-            .headers()
-            .set("content-type", "application/json")
-            .map_err(js_error)?;
+    if let Some((_, content_type)) = &body {
+        request.headers().set("content-type", content_type).map_err(js_error)?;
     }
     // Abort the request if the component that asked for it is gone before it answers.
     let abort_on_cleanup = send_wrapper::SendWrapper::new(controller);
@@ -58,7 +73,7 @@ async fn send<R: DeserializeOwned>(
         .as_string()
         .unwrap_or_default();
     if (200..300).contains(&status) {
-        serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+        Ok(text)
     } else {
         Err(ApiError::from_error_body(status, &text))
     }
@@ -68,11 +83,7 @@ fn js_error(value: wasm_bindgen::JsValue) -> ApiError {
     ApiError::Network(
         value
             .as_string()
-            .or_else(|| {
-                js_sys::JSON::stringify(&value)
-                    .ok()
-                    .and_then(|s| s.as_string())
-            })
+            .or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()))
             .unwrap_or_else(|| "request failed".into()),
     )
 }

@@ -3,6 +3,7 @@
 //! per chart type; each returns a [`ChartLayout`] for hit-testing (tooltips, clicks).
 
 mod format;
+pub mod hit;
 mod legend;
 mod metric;
 mod palette;

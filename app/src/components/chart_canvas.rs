@@ -3,29 +3,29 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use crate::charts::ChartLayout;
+use crate::charts::{ChartLayout, DrawOptions};
 use crate::result::ChartData;
 
-/// Draws `data` (or its error) on a canvas filling its container.
+/// Draws `data` (or its error) on a canvas filling its container; `layout` receives where
+/// things were drawn, for hit-testing.
 #[component]
 pub fn ChartCanvas(
     /// The chart to draw; `None` while loading, `Err` to show a message instead.
     #[prop(into)]
     data: Signal<Option<Result<ChartData, String>>>,
+    #[prop(into)] options: Signal<DrawOptions>,
+    layout: RwSignal<Option<ChartLayout>>,
+    node: NodeRef<Canvas>,
     /// What the chart shows, for screen readers.
     #[prop(into)]
-    label: String,
+    label: Signal<String>,
 ) -> impl IntoView {
-    let node = NodeRef::<Canvas>::new();
-    let layout = RwSignal::new(None::<ChartLayout>);
     #[cfg(feature = "hydrate")]
-    crate::browser::canvas::attach_chart(node, data, layout);
+    crate::browser::canvas::attach_chart(node, data, options, layout);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (data, layout);
-    let drawn = move || layout.get().is_some();
+    let _ = (data, options);
+    let drawn = move || layout.get().is_some_and(|l| l != ChartLayout::Empty || data.with(|d| matches!(d, Some(Ok(_)))));
     view! {
-        <div class="chart-frame">
-            <canvas node_ref=node class="chart" role="img" aria-label=label data-drawn=move || drawn().to_string()></canvas>
-        </div>
+        <canvas node_ref=node class="chart" role="img" tabindex="0" aria-label=label data-drawn=move || drawn().to_string()></canvas>
     }
 }

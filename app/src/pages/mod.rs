@@ -1,3 +1,6 @@
 //! One module per route.
 
-pub mod home;
+pub mod dashboard;
+pub mod editor;
+pub mod index_patterns;
+pub mod objects;

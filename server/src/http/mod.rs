@@ -5,7 +5,9 @@ mod error;
 mod extract;
 mod health;
 mod ingest;
+mod objects_context;
 mod render;
+mod short_urls;
 mod saved_objects;
 mod search;
 
@@ -29,7 +31,7 @@ use crate::backend::elastic::{ElasticBackend, ElasticConfig};
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
 use crate::backend::SearchBackend;
 use crate::ingest::IngestLimits;
-use crate::store::{RedbStore, SavedObjectStore};
+use crate::store::{RedbStore, SavedObjectStore, ShortUrlStore};
 
 /// What `flowdash serve` needs to start.
 #[derive(Clone, Debug)]
@@ -67,6 +69,7 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub allowed_indices: Arc<IndexAllowList>,
     pub store: Arc<dyn SavedObjectStore>,
+    pub short_urls: Arc<dyn ShortUrlStore>,
     /// The version `/es` answers as.
     pub es_compat_version: Arc<str>,
 }
@@ -88,6 +91,7 @@ impl AppState {
                 (Arc::new(EmbeddedBackend::new(engine.clone())), Some(engine))
             }
         };
+        let store = Arc::new(RedbStore::open(&config.data_dir.join("saved_objects"))?);
         Ok(AppState {
             leptos_options: leptos_options(config),
             backend,
@@ -101,7 +105,8 @@ impl AppState {
                 search_timeout: config.search_timeout,
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
-            store: Arc::new(RedbStore::open(&config.data_dir.join("saved_objects"))?),
+            store: store.clone(),
+            short_urls: store,
             es_compat_version: config.es_compat_version.as_str().into(),
         })
     }
@@ -135,8 +140,9 @@ pub fn build_app(state: AppState) -> Router {
         .merge(ingest::router())
         .merge(search::router())
         .merge(saved_objects::router())
-        .merge(render::router());
-    let mut router = Router::new().nest("/api", api);
+        .merge(render::router())
+        .merge(short_urls::api_router());
+    let mut router = Router::new().nest("/api", api).merge(short_urls::goto_router());
     if state.engine.is_some() {
         router = router
             .nest("/es", crate::es_api::router())
@@ -147,10 +153,18 @@ pub fn build_app(state: AppState) -> Router {
             );
     }
     router
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || app::shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let objects = app::api::Objects(Arc::new(objects_context::StoreSource(state.store.clone())));
+                move || leptos::prelude::provide_context(objects.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))

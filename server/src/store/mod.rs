@@ -66,6 +66,14 @@ pub trait SavedObjectStore: Send + Sync + 'static {
     async fn find(&self, query: FindQuery) -> Result<FindResult, StoreError>;
 }
 
+/// Short links: a stored path by a short id.
+#[async_trait]
+pub trait ShortUrlStore: Send + Sync + 'static {
+    /// Stores `path` and answers its id (the same path always gets the same id).
+    async fn put(&self, path: &str) -> Result<String, StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<String>, StoreError>;
+}
+
 /// Checks attributes against the type's model, so nothing invalid is ever stored.
 pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), StoreError> {
     match object_type {

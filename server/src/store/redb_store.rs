@@ -12,6 +12,7 @@ use super::{validate, FindQuery, NewObject, SavedObjectStore, StoreError};
 use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 
 const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("saved_objects");
+const SHORT_URLS: TableDefinition<&str, &str> = TableDefinition::new("short_urls");
 
 #[derive(Clone)]
 pub struct RedbStore {
@@ -37,6 +38,7 @@ impl RedbStore {
         let db = Database::create(dir.join("saved_objects.redb")).map_err(storage)?;
         let txn = db.begin_write().map_err(storage)?;
         txn.open_table(OBJECTS).map_err(storage)?;
+        txn.open_table(SHORT_URLS).map_err(storage)?;
         txn.commit().map_err(storage)?;
         Ok(RedbStore { db: Arc::new(db) })
     }
@@ -229,6 +231,50 @@ impl SavedObjectStore for RedbStore {
                 total,
                 saved_objects,
             })
+        })
+        .await
+    }
+}
+
+/// Ten base-62 characters of a 64-bit digest.
+fn short_id(path: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut n = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
+    (0..10)
+        .map(|_| {
+            let c = ALPHABET[(n % 62) as usize] as char;
+            n /= 62;
+            c
+        })
+        .collect()
+}
+
+#[async_trait]
+impl super::ShortUrlStore for RedbStore {
+    async fn put(&self, path: &str) -> Result<String, StoreError> {
+        let store = self.clone();
+        let path = path.to_owned();
+        blocking(move || {
+            let id = short_id(&path);
+            let txn = store.db.begin_write().map_err(storage)?;
+            {
+                let mut table = txn.open_table(SHORT_URLS).map_err(storage)?;
+                table.insert(id.as_str(), path.as_str()).map_err(storage)?;
+            }
+            txn.commit().map_err(storage)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let store = self.clone();
+        let id = id.to_owned();
+        blocking(move || {
+            let txn = store.db.begin_read().map_err(storage)?;
+            let table = txn.open_table(SHORT_URLS).map_err(storage)?;
+            let value = table.get(id.as_str()).map_err(storage)?;
+            Ok(value.map(|v| v.value().to_owned()))
         })
         .await
     }

@@ -1,0 +1,115 @@
+//! What is under the pointer (or the keyboard cursor): the tooltip lines and the filters a
+//! click adds. Pure functions of chart data and layout, so they are tested without a browser.
+
+use super::pie;
+use super::{format_compact, format_time_full, ChartLayout};
+use crate::model::filter::Filter;
+use crate::result::{ChartData, XAxis, XyData};
+
+/// A pointed-at piece of a chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    /// Tooltip lines: a title, then `label: value` rows.
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+    /// Filters a click adds to the dashboard.
+    pub filters: Vec<Filter>,
+    /// For time axes: the bucket's `[from, to)`, a click can narrow the time range to it.
+    pub time: Option<(i64, i64)>,
+}
+
+/// The hit at backend pixel `(x, y)`.
+pub fn hit_test(data: &ChartData, layout: &ChartLayout, x: f64, y: f64, utc_offset_secs: i32) -> Option<Hit> {
+    match (data, layout) {
+        (ChartData::Pie(pie_data), ChartLayout::Pie { center, rings }) => {
+            let (ring, slice) = pie::hit(pie_data, *center, rings, x, y)?;
+            Some(pie_item(pie_data, ring, slice))
+        }
+        (ChartData::Xy(xy), ChartLayout::Xy { plot, x_range, y_range }) => {
+            let (left, top, right, bottom) = *plot;
+            if x < left as f64 || x > right as f64 || y < top as f64 || y > bottom as f64 {
+                return None;
+            }
+            let data_x = x_range.0 + (x - left as f64) / (right - left).max(1) as f64 * (x_range.1 - x_range.0);
+            let data_y = y_range.1 - (y - top as f64) / (bottom - top).max(1) as f64 * (y_range.1 - y_range.0);
+            let bucket = nearest_x(xy, data_x)?;
+            Some(xy_item(xy, bucket, Some(data_y), utc_offset_secs))
+        }
+        _ => None,
+    }
+}
+
+/// Every item in keyboard order: slices ring by ring, or x buckets left to right.
+pub fn items(data: &ChartData, utc_offset_secs: i32) -> Vec<Hit> {
+    match data {
+        ChartData::Pie(pie_data) => pie_data
+            .rings
+            .iter()
+            .enumerate()
+            .flat_map(|(r, ring)| (0..ring.slices.len()).map(move |s| (r, s)))
+            .map(|(r, s)| pie_item(pie_data, r, s))
+            .collect(),
+        ChartData::Xy(xy) => {
+            let mut xs: Vec<f64> = xy.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            xs.into_iter().map(|x| xy_item(xy, x, None, utc_offset_secs)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn pie_item(data: &crate::result::PieData, ring: usize, slice: usize) -> Hit {
+    let s = &data.rings[ring].slices[slice];
+    // The path from the centre out: ACCEPT › 443.
+    let mut path = vec![s.label.clone()];
+    let mut parent = s.parent;
+    for r in (0..ring).rev() {
+        let Some(p) = parent else { break };
+        let ps = &data.rings[r].slices[p];
+        path.insert(0, ps.label.clone());
+        parent = ps.parent;
+    }
+    Hit {
+        title: path.join(" › "),
+        rows: vec![
+            (data.metric_label.clone(), format_compact(s.value)),
+            ("Share".into(), format!("{:.1}%", (s.end - s.start) * 100.0)),
+        ],
+        filters: s.filters.clone(),
+        time: None,
+    }
+}
+
+fn nearest_x(xy: &XyData, target: f64) -> Option<f64> {
+    xy.series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
+}
+
+fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) -> Hit {
+    let offset = if xy.utc { 0 } else { utc_offset_secs };
+    let (title, time) = match &xy.x {
+        XAxis::Time { interval_ms, .. } => (format_time_full(x as i64, offset), Some((x as i64, x as i64 + interval_ms))),
+        XAxis::Numeric { interval } => (format!("{} – {}", format_compact(x), format_compact(x + interval)), None),
+        XAxis::Categories { labels } => (labels.get(x as usize).cloned().unwrap_or_default(), None),
+    };
+    let mut rows = Vec::new();
+    let mut nearest: Option<(f64, &crate::result::Series)> = None;
+    for series in &xy.series {
+        if let Some(&(_, y)) = series.points.iter().find(|p| p.0 == x) {
+            rows.push((series.label.clone(), format_compact(y)));
+            let distance = pointer_y.map_or(0.0, |py| (py - y).abs());
+            if nearest.is_none_or(|(d, _)| distance < d) {
+                nearest = Some((distance, series));
+            }
+        }
+    }
+    // A click filters by the series nearest the pointer; on a category axis, by the category.
+    let mut filters = nearest.map(|(_, s)| s.filters.clone()).unwrap_or_default();
+    if let XAxis::Categories { .. } = xy.x {
+        filters.extend(xy.category_filters.get(x as usize).cloned().into_iter().flatten());
+    }
+    Hit { title, rows, filters, time }
+}

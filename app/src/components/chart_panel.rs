@@ -1,0 +1,200 @@
+//! A panel's chart: the canvas (or an HTML table), a tooltip that follows the pointer or the
+//! keyboard cursor, clicks and Enter that turn a slice or series into filters, and dragging
+//! across a time axis to narrow the time range.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+
+use super::chart_canvas::ChartCanvas;
+use crate::charts::hit::{hit_test, items, Hit};
+use crate::charts::{ChartLayout, DrawOptions};
+use crate::model::filter::Filter;
+use crate::result::ChartData;
+
+#[component]
+pub fn ChartPanel(
+    #[prop(into)] data: Signal<Option<Result<ChartData, String>>>,
+    #[prop(into)] options: Signal<DrawOptions>,
+    #[prop(into)] label: Signal<String>,
+    /// Called with the filters of a clicked slice or series.
+    #[prop(optional)]
+    on_filter: Option<Callback<Vec<Filter>>>,
+    /// Called with a time range dragged across a time axis.
+    #[prop(optional)]
+    on_brush: Option<Callback<(i64, i64)>>,
+) -> impl IntoView {
+    let layout = RwSignal::new(None::<ChartLayout>);
+    let node = NodeRef::<Canvas>::new();
+    let tooltip = RwSignal::new(None::<(Hit, f64, f64)>);
+    let cursor = RwSignal::new(None::<usize>);
+    let brush = RwSignal::new(None::<(f64, f64)>);
+    let drag_start = StoredValue::new(None::<f64>);
+    let utc_offset = move || options.with(|o| o.utc_offset_secs);
+    let scale = move || options.with(|o| o.scale);
+
+    let hit_at = move |x_css: f64, y_css: f64| -> Option<Hit> {
+        let s = scale();
+        data.with(|d| match (d, layout.get()) {
+            (Some(Ok(chart)), Some(layout)) => hit_test(chart, &layout, x_css * s, y_css * s, utc_offset()),
+            _ => None,
+        })
+    };
+    let on_move = move |ev: leptos::ev::MouseEvent| {
+        let (x, y) = (ev.offset_x() as f64, ev.offset_y() as f64);
+        if let Some(start) = drag_start.get_value() {
+            if (x - start).abs() > 4.0 {
+                brush.set(Some((start.min(x), start.max(x))));
+            }
+        }
+        tooltip.set(hit_at(x, y).map(|hit| (hit, x, y)));
+    };
+    let on_down = move |ev: leptos::ev::MouseEvent| {
+        if on_brush.is_some() && data.with(|d| matches!(d, Some(Ok(ChartData::Xy(xy))) if matches!(xy.x, crate::result::XAxis::Time { .. }))) {
+            drag_start.set_value(Some(ev.offset_x() as f64));
+        }
+    };
+    let on_up = move |ev: leptos::ev::MouseEvent| {
+        let dragged = brush.get_untracked();
+        drag_start.set_value(None);
+        brush.set(None);
+        if let (Some((x0, x1)), Some(callback), Some(ChartLayout::Xy { plot, x_range, .. })) = (dragged, on_brush, layout.get_untracked()) {
+            let s = scale();
+            let to_time = |x_css: f64| {
+                let px = x_css * s;
+                x_range.0 + (px - plot.0 as f64) / (plot.2 - plot.0).max(1) as f64 * (x_range.1 - x_range.0)
+            };
+            let (from, to) = (to_time(x0).max(x_range.0), to_time(x1).min(x_range.1));
+            if to > from {
+                callback.run((from as i64, to as i64));
+            }
+            return;
+        }
+        if let (Some(hit), Some(callback)) = (hit_at(ev.offset_x() as f64, ev.offset_y() as f64), on_filter) {
+            if !hit.filters.is_empty() {
+                callback.run(hit.filters);
+            }
+        }
+    };
+    // Keyboard: arrows move through slices or time buckets, Enter filters by the one shown.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let all = data.with(|d| match d {
+            Some(Ok(chart)) => items(chart, utc_offset()),
+            _ => Vec::new(),
+        });
+        if all.is_empty() {
+            return;
+        }
+        let current = cursor.get_untracked();
+        let next = match ev.key().as_str() {
+            "ArrowRight" | "ArrowDown" => Some(current.map_or(0, |c| (c + 1) % all.len())),
+            "ArrowLeft" | "ArrowUp" => Some(current.map_or(all.len() - 1, |c| (c + all.len() - 1) % all.len())),
+            "Enter" | " " => {
+                if let (Some(c), Some(callback)) = (current, on_filter) {
+                    if !all[c].filters.is_empty() {
+                        callback.run(all[c].filters.clone());
+                    }
+                }
+                ev.prevent_default();
+                return;
+            }
+            "Escape" => {
+                cursor.set(None);
+                tooltip.set(None);
+                return;
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        cursor.set(next);
+        if let Some(index) = next {
+            tooltip.set(Some((all[index].clone(), 8.0, 8.0)));
+        }
+    };
+
+    let is_table = move || data.with(|d| matches!(d, Some(Ok(ChartData::Table(_)))));
+    view! {
+        <div class="chart-frame" on:mouseleave=move |_| { tooltip.set(None); drag_start.set_value(None); brush.set(None); }>
+            <Show when=is_table fallback=move || view! {
+                <div class="chart-surface"
+                    on:mousemove=on_move
+                    on:mousedown=on_down
+                    on:mouseup=on_up
+                    on:keydown=on_key
+                    on:blur=move |_| cursor.set(None)
+                >
+                    <ChartCanvas data options layout node label/>
+                    {move || brush.get().map(|(x0, x1)| view! {
+                        <div class="brush" style=format!("left:{x0}px;width:{}px", x1 - x0)></div>
+                    })}
+                </div>
+            }>
+                <DataTable data/>
+            </Show>
+            {move || match data.get() {
+                None => Some(view! { <div class="chart-status" aria-live="polite">"Loading…"</div> }.into_any()),
+                _ => None,
+            }}
+            {move || tooltip.get().map(|(hit, x, y)| view! {
+                <div class="tooltip" role="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>
+                    <div class="tooltip-title">{hit.title.clone()}</div>
+                    {hit.rows.iter().map(|(k, v)| view! { <div class="tooltip-row"><span>{k.clone()}</span><b>{v.clone()}</b></div> }).collect_view()}
+                    {(!hit.filters.is_empty() && on_filter.is_some()).then(|| view! { <div class="tooltip-hint">"Click or Enter to filter"</div> })}
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// A data table chart, as HTML: sortable by column header.
+#[component]
+fn DataTable(#[prop(into)] data: Signal<Option<Result<ChartData, String>>>) -> impl IntoView {
+    let sort = RwSignal::new(None::<(usize, bool)>);
+    let table = move || match data.get() {
+        Some(Ok(ChartData::Table(table))) => Some(table),
+        _ => None,
+    };
+    move || {
+        table().map(|table| {
+            let mut rows = table.rows.clone();
+            if let Some((column, descending)) = sort.get() {
+                rows.sort_by(|a, b| {
+                    let order = compare_cells(a.get(column), b.get(column));
+                    if descending { order.reverse() } else { order }
+                });
+            }
+            let columns = table.columns.clone();
+            view! {
+                <div class="table-scroll">
+                    <table class="data-table">
+                        <thead><tr>
+                            {columns.into_iter().enumerate().map(|(i, c)| view! {
+                                <th><button class="link" on:click=move |_| sort.update(|s| *s = Some((i, s.is_some_and(|(c, d)| c == i && !d))))>{c}</button></th>
+                            }).collect_view()}
+                        </tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|row| view! {
+                                <tr>{row.into_iter().map(|cell| view! { <td>{cell_text(&cell)}</td> }).collect_view()}</tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }
+        })
+    }
+}
+
+fn cell_text(cell: &serde_json::Value) -> String {
+    match cell {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.as_f64().map(crate::charts::format_compact).unwrap_or_else(|| n.to_string()),
+        serde_json::Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}
+
+fn compare_cells(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> std::cmp::Ordering {
+    match (a.and_then(|v| v.as_f64()), b.and_then(|v| v.as_f64())) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => a.map(cell_text).cmp(&b.map(cell_text)),
+    }
+}

@@ -1,0 +1,555 @@
+//! `/` and `/dashboards/:id`: panels on a 48-column grid, one time range, query and filter bar
+//! for all, state in the URL, one multi-search per refresh, editing in place.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, ObjectsClient};
+use crate::charts::DrawOptions;
+use crate::components::chart_panel::ChartPanel;
+use crate::components::query_bar::{FilterBar, QueryBar};
+use crate::components::time_picker::{RefreshPicker, TimePicker};
+use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
+use crate::model::filter::{Filter, QueryText};
+use crate::model::saved_object::ObjectType;
+use crate::model::time::TimeRange;
+use crate::model::visualization::Visualization;
+use crate::panels::sendable;
+use crate::result::ChartData;
+use crate::state::ViewState;
+
+/// The dashboard `/` opens.
+pub const OVERVIEW_ID: &str = "vpc-flow-overview";
+
+/// A dashboard with the visualizations its panels show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Loaded {
+    pub id: String,
+    pub version: u64,
+    pub dashboard: Dashboard,
+    pub visualizations: HashMap<String, Visualization>,
+}
+
+async fn load(client: ObjectsClient, id: String) -> Result<Loaded, ApiError> {
+    let object = client.get(ObjectType::Dashboard, id.clone()).await?;
+    let dashboard = Dashboard::from_value(object.attributes).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let all = client.find(vec![ObjectType::Visualization], None).await?;
+    let visualizations = all
+        .saved_objects
+        .into_iter()
+        .filter_map(|o| Visualization::from_value(o.attributes).ok().map(|v| (o.id, v)))
+        .collect();
+    Ok(Loaded { id, version: object.version, dashboard, visualizations })
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_else(|| OVERVIEW_ID.to_owned()));
+    let client = ObjectsClient::from_context();
+    let loaded = Resource::new(move || id.get(), move |id| {
+        let client = client.clone();
+        sendable(async move { load(client, id).await })
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading dashboard…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(loaded) => view! { <DashboardView loaded/> }.into_any(),
+                    Err(error) => view! {
+                        <div class="error-box" role="alert"><h2>"This dashboard cannot be shown"</h2><p>{error.to_string()}</p><a href="/dashboards">"All dashboards"</a></div>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Row height of the grid, in CSS pixels (gaps included), for dragging.
+const ROW_PX: f64 = 28.0;
+
+#[component]
+fn DashboardView(loaded: Loaded) -> impl IntoView {
+    let id = loaded.id.clone();
+    let dashboard = RwSignal::new(loaded.dashboard.clone());
+    let saved = RwSignal::new(loaded.dashboard.clone());
+    let version = RwSignal::new(loaded.version);
+    let visualizations = RwSignal::new(loaded.visualizations.clone());
+    let editing = RwSignal::new(false);
+    let message = RwSignal::new(None::<String>);
+
+    // The view lives in the URL.
+    let location = use_location();
+    let navigate = use_navigate();
+    let view_state = Memo::new(move |_| ViewState::from_query_string(&location.search.get()));
+    let path = location.pathname;
+    let set_view = {
+        let navigate = navigate.clone();
+        move |state: ViewState| navigate(&format!("{}{}", path.get_untracked(), state.to_query_string()), Default::default())
+    };
+    let time = Memo::new(move |_| view_state.get().time.or_else(|| dashboard.with(|d| d.time.clone())).unwrap_or_default());
+    let refresh = Memo::new(move |_| view_state.get().refresh_ms.or_else(|| dashboard.with(|d| d.refresh_ms)));
+    let query = Memo::new(move |_| {
+        let state = view_state.get();
+        if state.query.text.is_empty() { dashboard.with(|d| d.query.clone()) } else { state.query }
+    });
+    let filters = Memo::new(move |_| {
+        let mut all = dashboard.with(|d| d.filters.clone());
+        all.extend(view_state.get().filters);
+        all
+    });
+
+    // Panel charts, by panel id; refreshed by one multi-search.
+    let charts = RwSignal::new(HashMap::<String, Option<Result<ChartData, String>>>::new());
+    let tick = RwSignal::new(0u64);
+    let in_flight = RwSignal::new(false);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (&version, &filters, &in_flight, &refresh);
+    #[cfg(feature = "hydrate")]
+    {
+        let generation = StoredValue::new(0u64);
+        Effect::new(move |_| {
+            tick.track();
+            let panels = dashboard.with(|d| d.panels.clone());
+            let vis_map = visualizations.get();
+            let (time, query, filters) = (time.get(), query.get(), filters.get());
+            let inputs = match crate::panels::ViewInputs::resolve(
+                &time,
+                query,
+                filters,
+                chrono::Utc::now().timestamp_millis(),
+                crate::browser::utc_offset_secs(),
+                Some(crate::browser::time_zone()),
+            ) {
+                Ok(inputs) => inputs,
+                Err(error) => {
+                    message.set(Some(error));
+                    return;
+                }
+            };
+            let mut ids = Vec::new();
+            let mut list = Vec::new();
+            let mut missing = Vec::new();
+            for panel in &panels {
+                match panel_visualization(panel, &vis_map) {
+                    Some(vis) => {
+                        ids.push(panel.id.clone());
+                        list.push(vis);
+                    }
+                    None => missing.push(panel.id.clone()),
+                }
+            }
+            charts.update(|c| {
+                for id in &ids {
+                    c.entry(id.clone()).or_insert(None);
+                }
+                for id in &missing {
+                    c.insert(id.clone(), Some(Err("The visualization of this panel was deleted".into())));
+                }
+            });
+            let this = generation.get_value() + 1;
+            generation.set_value(this);
+            in_flight.set(true);
+            leptos::task::spawn_local(async move {
+                let results = crate::panels::run(list, inputs).await;
+                // A newer refresh supersedes this one: drop stale answers.
+                if generation.get_value() != this {
+                    return;
+                }
+                charts.update(|c| {
+                    for (id, result) in ids.into_iter().zip(results) {
+                        c.insert(id, Some(result));
+                    }
+                });
+                in_flight.set(false);
+            });
+        });
+        // Auto-refresh, skipped while a refresh is still running.
+        Effect::new(move |_| {
+            if let Some(ms) = refresh.get() {
+                let handle = set_interval_with_handle(
+                    move || {
+                        if !in_flight.get_untracked() {
+                            tick.update(|t| *t += 1)
+                        }
+                    },
+                    std::time::Duration::from_millis(ms),
+                );
+                if let Ok(handle) = handle {
+                    on_cleanup(move || handle.clear());
+                }
+            }
+        });
+    }
+
+    let add_filters = {
+        let set_view = set_view.clone();
+        Callback::new(move |added: Vec<Filter>| set_view(view_state.get_untracked().with_filters(&added)))
+    };
+    let brush = {
+        let set_view = set_view.clone();
+        Callback::new(move |(from, to): (i64, i64)| set_view(ViewState { time: Some(TimeRange::absolute(from, to)), ..view_state.get_untracked() }))
+    };
+    let on_time = {
+        let set_view = set_view.clone();
+        Callback::new(move |range: TimeRange| set_view(ViewState { time: Some(range), ..view_state.get_untracked() }))
+    };
+    let on_refresh = {
+        let set_view = set_view.clone();
+        Callback::new(move |ms: Option<u64>| set_view(ViewState { refresh_ms: ms, ..view_state.get_untracked() }))
+    };
+    let on_query = {
+        let set_view = set_view.clone();
+        Callback::new(move |q: QueryText| {
+            tick.update(|t| *t += 1);
+            set_view(ViewState { query: q, ..view_state.get_untracked() })
+        })
+    };
+    let on_filters = {
+        let set_view = set_view.clone();
+        Callback::new(move |next: Vec<Filter>| {
+            #[cfg(feature = "hydrate")]
+            {
+                let pinned: Vec<&Filter> = next.iter().filter(|f| f.pinned).collect();
+                crate::browser::storage_set("flowdash:pinned", &serde_json::to_string(&pinned).unwrap_or_default());
+            }
+            set_view(ViewState { filters: next, ..view_state.get_untracked() })
+        })
+    };
+    // Pinned filters follow the user to every dashboard.
+    #[cfg(feature = "hydrate")]
+    {
+        let set_view = set_view.clone();
+        Effect::new(move |first: Option<()>| {
+            if first.is_none() && view_state.with_untracked(|s| s.filters.is_empty()) {
+                if let Some(pinned) = crate::browser::storage_get("flowdash:pinned").and_then(|t| serde_json::from_str::<Vec<Filter>>(&t).ok()) {
+                    if !pinned.is_empty() {
+                        set_view(view_state.get_untracked().with_filters(&pinned));
+                    }
+                }
+            }
+        });
+    }
+    let full_screen = {
+        let set_view = set_view.clone();
+        Callback::new(move |panel: Option<String>| set_view(ViewState { full: panel, ..view_state.get_untracked() }))
+    };
+
+    let save = {
+        let id = id.clone();
+        move || {
+            let id = id.clone();
+            let current = dashboard.get_untracked();
+            if let Err(error) = current.validate() {
+                message.set(Some(error.to_string()));
+                return;
+            }
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                let attributes = serde_json::to_value(&current).unwrap_or_default();
+                match crate::api::calls::update(ObjectType::Dashboard, &id, version.get_untracked(), &attributes).await {
+                    Ok(object) => {
+                        version.set(object.version);
+                        saved.set(current);
+                        editing.set(false);
+                        message.set(Some("Saved".into()));
+                    }
+                    Err(error) => message.set(Some(format!("Not saved: {error}"))),
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (id, current);
+        }
+    };
+    let share = move |short: bool| {
+        #[cfg(feature = "hydrate")]
+        {
+            let full = format!("{}{}{}", crate::browser::origin(), path.get_untracked(), view_state.get_untracked().to_query_string());
+            if short {
+                leptos::task::spawn_local(async move {
+                    match crate::api::calls::shorten(&full).await {
+                        Ok(short_id) => {
+                            let link = format!("{}/goto/{short_id}", crate::browser::origin());
+                            crate::browser::copy_to_clipboard(&link);
+                            message.set(Some(format!("Copied {link}")));
+                        }
+                        Err(error) => message.set(Some(format!("No short link: {error}"))),
+                    }
+                });
+            } else {
+                crate::browser::copy_to_clipboard(&full);
+                message.set(Some("Link copied".into()));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = short;
+    };
+    let export = {
+        let id = id.clone();
+        move || {
+            #[cfg(feature = "hydrate")]
+            {
+                let id = id.clone();
+                leptos::task::spawn_local(async move {
+                    match crate::api::calls::export(&[(ObjectType::Dashboard, id.clone())], true).await {
+                        Ok(ndjson) => crate::browser::download(&format!("{id}.ndjson"), &ndjson, "application/ndjson"),
+                        Err(error) => message.set(Some(format!("Export failed: {error}"))),
+                    }
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = &id;
+        }
+    };
+
+    let grid = move || {
+        let full = view_state.get().full;
+        let panels: Vec<Panel> = dashboard.with(|d| d.panels.clone());
+        panels
+            .into_iter()
+            .filter(|p| full.as_ref().is_none_or(|f| *f == p.id))
+            .map(|panel| {
+                let panel_id = panel.id.clone();
+                view! { <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view=full.is_some()/> }
+            })
+            .collect_view()
+    };
+    let full_class = move || if view_state.get().full.is_some() { "grid full-screen" } else { "grid" };
+
+    view! {
+        <div class="dashboard">
+            <div class="toolbar">
+                <h1 class="title">{move || dashboard.with(|d| d.title.clone())}</h1>
+                <div class="toolbar-actions">
+                    <TimePicker value=time on_change=on_time/>
+                    <RefreshPicker value=refresh on_change=on_refresh/>
+                    <button on:click=move |_| tick.update(|t| *t += 1) title="Refresh now">"Refresh"</button>
+                    <Show when=move || !editing.get() fallback={
+                        let save = save.clone();
+                        move || {
+                            let save = save.clone();
+                            view! {
+                                <button class="primary" on:click=move |_| save()>"Save"</button>
+                                <button on:click=move |_| { dashboard.set(saved.get_untracked()); editing.set(false); }>"Cancel"</button>
+                            }
+                        }
+                    }>
+                        <button on:click=move |_| editing.set(true)>"Edit"</button>
+                    </Show>
+                    <button on:click=move |_| share(false) title="Copy a link to this view">"Share"</button>
+                    <button on:click=move |_| share(true) title="Copy a short link">"Short link"</button>
+                    <button on:click={let export = export.clone(); move |_| export()}>"Export"</button>
+                </div>
+            </div>
+            <QueryBar value=query on_submit=on_query/>
+            <FilterBar filters=Signal::derive(move || view_state.get().filters) on_change=on_filters/>
+            {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
+            <Show when=move || editing.get()>
+                <AddPanel dashboard visualizations/>
+            </Show>
+            {move || view_state.get().full.map(|_| view! { <button class="exit-full" on:click=move |_| full_screen.run(None)>"Exit full screen"</button> })}
+            <div class=full_class data-editing=move || editing.get().to_string()>{grid}</div>
+        </div>
+    }
+}
+
+/// The visualization a panel shows.
+fn panel_visualization(panel: &Panel, saved: &HashMap<String, Visualization>) -> Option<Visualization> {
+    match &panel.source {
+        PanelSource::Saved(id) => saved.get(id).cloned(),
+        PanelSource::Inline(vis) => Some((**vis).clone()),
+    }
+}
+
+#[component]
+fn PanelView(
+    panel_id: String,
+    visualizations: RwSignal<HashMap<String, Visualization>>,
+    dashboard: RwSignal<Dashboard>,
+    charts: RwSignal<HashMap<String, Option<Result<ChartData, String>>>>,
+    editing: RwSignal<bool>,
+    time: Memo<TimeRange>,
+    add_filters: Callback<Vec<Filter>>,
+    brush: Callback<(i64, i64)>,
+    full_screen: Callback<Option<String>>,
+    full_view: bool,
+) -> impl IntoView {
+    let id = StoredValue::new(panel_id);
+    let panel = Memo::new(move |_| dashboard.with(|d| d.panels.iter().find(|p| p.id == id.get_value()).cloned()));
+    let vis = Memo::new(move |_| panel.get().and_then(|p| visualizations.with(|v| panel_visualization(&p, v))));
+    let title = Memo::new(move |_| panel.get().and_then(|p| p.title).or_else(|| vis.get().map(|v| v.title)).unwrap_or_else(|| "Missing visualization".into()));
+    let data = Signal::derive(move || charts.with(|c| c.get(&id.get_value()).cloned().flatten()));
+    let options = Signal::derive(move || {
+        let vis = vis.get();
+        DrawOptions {
+            legend: vis.as_ref().map(|v| v.options.legend).unwrap_or_default(),
+            colors: vis.map(|v| v.options.colors).unwrap_or_default(),
+            ..DrawOptions::default()
+        }
+    });
+    let style = move || {
+        panel
+            .get()
+            .map(|p| format!("grid-column:{} / span {};grid-row:{} / span {}", p.grid.x + 1, p.grid.w, p.grid.y + 1, p.grid.h))
+            .unwrap_or_default()
+    };
+    // Moving and resizing: by dragging (pointer) or by the buttons (keyboard).
+    let nudge = move |dx: i32, dy: i32, dw: i32, dh: i32| {
+        dashboard.update(|d| {
+            if let Some(index) = d.panels.iter().position(|p| p.id == id.get_value()) {
+                let g = d.panels[index].grid;
+                let target = GridPos {
+                    x: (g.x as i32 + dx).max(0) as u32,
+                    y: (g.y as i32 + dy).max(0) as u32,
+                    w: (g.w as i32 + dw).max(2) as u32,
+                    h: (g.h as i32 + dh).max(2) as u32,
+                };
+                layout::place(&mut d.panels, index, target);
+            }
+        })
+    };
+    let drag = RwSignal::new(None::<(f64, f64, GridPos, bool)>);
+    let on_pointer_down = move |resize: bool| {
+        move |ev: leptos::ev::PointerEvent| {
+            if !editing.get_untracked() {
+                return;
+            }
+            if let Some(p) = panel.get_untracked() {
+                drag.set(Some((ev.client_x() as f64, ev.client_y() as f64, p.grid, resize)));
+                #[cfg(feature = "hydrate")]
+                {
+                    use wasm_bindgen::JsCast;
+                    if let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                        let _ = target.set_pointer_capture(ev.pointer_id());
+                    }
+                }
+            }
+        }
+    };
+    let on_pointer_move = move |ev: leptos::ev::PointerEvent| {
+        let Some((x0, y0, start, resize)) = drag.get_untracked() else { return };
+        let column_px = grid_column_px();
+        let dx = ((ev.client_x() as f64 - x0) / column_px).round() as i32;
+        let dy = ((ev.client_y() as f64 - y0) / ROW_PX).round() as i32;
+        dashboard.update(|d| {
+            if let Some(index) = d.panels.iter().position(|p| p.id == id.get_value()) {
+                let target = if resize {
+                    GridPos { w: (start.w as i32 + dx).max(2) as u32, h: (start.h as i32 + dy).max(2) as u32, ..start }
+                } else {
+                    GridPos { x: (start.x as i32 + dx).max(0) as u32, y: (start.y as i32 + dy).max(0) as u32, ..start }
+                };
+                if d.panels[index].grid != target {
+                    layout::place(&mut d.panels, index, target);
+                }
+            }
+        });
+    };
+    let on_pointer_up = move |_| drag.set(None);
+    let remove = move |_| dashboard.update(|d| d.panels.retain(|p| p.id != id.get_value()));
+    let duplicate = move |_| {
+        dashboard.update(|d| {
+            if let Some(p) = d.panels.iter().find(|p| p.id == id.get_value()).cloned() {
+                let grid = layout::free_spot(&d.panels, p.grid.w, p.grid.h);
+                let new_id = next_panel_id(&d.panels);
+                d.panels.push(Panel { id: new_id, grid, ..p });
+            }
+        })
+    };
+    let render_url = move || {
+        let t = time.get();
+        match panel.get().map(|p| p.source) {
+            Some(PanelSource::Saved(vis_id)) => Some(format!(
+                "/api/visualizations/{}/render.svg?from={}&to={}&width=640&height=320",
+                crate::api::encode(&vis_id),
+                crate::api::encode(&t.from),
+                crate::api::encode(&t.to)
+            )),
+            _ => None,
+        }
+    };
+    view! {
+        <section class="panel grid-panel" style=style data-panel=move || id.get_value() aria-label=move || title.get()
+            on:pointermove=on_pointer_move on:pointerup=on_pointer_up>
+            <header class="panel-header" on:pointerdown=on_pointer_down(false) class:draggable=move || editing.get()>
+                <h2>{move || title.get()}</h2>
+                <div class="panel-actions">
+                    <Show when=move || editing.get()>
+                        <button class="icon" title="Move left" aria-label="Move left" on:click=move |_| nudge(-1, 0, 0, 0)>"←"</button>
+                        <button class="icon" title="Move right" aria-label="Move right" on:click=move |_| nudge(1, 0, 0, 0)>"→"</button>
+                        <button class="icon" title="Move up" aria-label="Move up" on:click=move |_| nudge(0, -1, 0, 0)>"↑"</button>
+                        <button class="icon" title="Move down" aria-label="Move down" on:click=move |_| nudge(0, 1, 0, 0)>"↓"</button>
+                        <button class="icon" title="Wider" aria-label="Wider" on:click=move |_| nudge(0, 0, 2, 0)>"⇔"</button>
+                        <button class="icon" title="Narrower" aria-label="Narrower" on:click=move |_| nudge(0, 0, -2, 0)>"⇎"</button>
+                        <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"⧉"</button>
+                        <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
+                    </Show>
+                    <Show when=move || !full_view fallback=move || view! { <span></span> }>
+                        <button class="icon" title="Full screen" aria-label="Full screen" on:click=move |_| full_screen.run(Some(id.get_value()))>"⤢"</button>
+                    </Show>
+                </div>
+            </header>
+            <ChartPanel data options label=title on_filter=add_filters on_brush=brush/>
+            <noscript>{move || render_url().map(|src| view! { <img class="server-chart" src=src alt=title.get()/> })}</noscript>
+            <Show when=move || editing.get()>
+                <div class="resize-handle" title="Drag to resize" on:pointerdown=on_pointer_down(true)></div>
+            </Show>
+        </section>
+    }
+}
+
+/// Width of one of the 48 grid columns, in CSS pixels.
+fn grid_column_px() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        let width = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(".grid").ok().flatten())
+            .map(|e| e.get_bounding_client_rect().width())
+            .unwrap_or(1200.0);
+        return width / f64::from(crate::model::dashboard::GRID_COLUMNS);
+    }
+    #[allow(unreachable_code)]
+    25.0
+}
+
+fn next_panel_id(panels: &[Panel]) -> String {
+    let highest = panels.iter().filter_map(|p| p.id.parse::<u64>().ok()).max().unwrap_or(0);
+    (highest + 1).to_string()
+}
+
+/// Adds a saved visualization as a panel, in the first free spot.
+#[component]
+fn AddPanel(dashboard: RwSignal<Dashboard>, visualizations: RwSignal<HashMap<String, Visualization>>) -> impl IntoView {
+    let choice = RwSignal::new(String::new());
+    let options = move || {
+        let mut list: Vec<(String, String)> = visualizations.with(|v| v.iter().map(|(id, vis)| (id.clone(), vis.title.clone())).collect());
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+        list
+    };
+    let add = move || {
+        let vis_id = choice.get_untracked();
+        if vis_id.is_empty() {
+            return;
+        }
+        dashboard.update(|d| {
+            let grid = layout::free_spot(&d.panels, 24, 15);
+            let id = next_panel_id(&d.panels);
+            d.panels.push(Panel { id, grid, title: None, source: PanelSource::Saved(vis_id) });
+        });
+    };
+    view! {
+        <form class="add-panel" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); add(); }>
+            <label>"Add a visualization "
+                <select name="visualization" on:change:target=move |ev| choice.set(ev.target().value())>
+                    <option value="">"Choose…"</option>
+                    {move || options().into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="primary">"Add panel"</button>
+            <a href="/visualize/new">"Create a new visualization"</a>
+        </form>
+    }
+}

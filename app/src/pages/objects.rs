@@ -1,0 +1,181 @@
+//! `/dashboards` and `/visualize`: saved objects listed, searched, opened, deleted.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api::ObjectsClient;
+use crate::model::saved_object::ObjectType;
+use crate::panels::sendable;
+
+#[component]
+pub fn DashboardsPage() -> impl IntoView {
+    view! { <ObjectList object_type=ObjectType::Dashboard heading="Dashboards" open_prefix="/dashboards/" create={|| view! { <NewDashboard/> }.into_any()}/> }
+}
+
+#[component]
+pub fn VisualizeListPage() -> impl IntoView {
+    view! { <ObjectList object_type=ObjectType::Visualization heading="Visualizations" open_prefix="/visualize/"
+        create={|| view! { <a class="button primary" href="/visualize/new">"Create visualization"</a> }.into_any()}/> }
+}
+
+#[component]
+fn ObjectList(object_type: ObjectType, heading: &'static str, open_prefix: &'static str, create: fn() -> AnyView) -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let search = Memo::new(move |_| query.read().get("search").unwrap_or_default());
+    let draft = RwSignal::new(search.get_untracked());
+    let reload = RwSignal::new(0u32);
+    let client = ObjectsClient::from_context();
+    let objects = Resource::new(move || (search.get(), reload.get()), move |(search, _)| {
+        let client = client.clone();
+        sendable(async move { client.find(vec![object_type], Some(search)).await })
+    });
+    let error = RwSignal::new(None::<String>);
+    let delete = move |id: String, title: String| {
+        #[cfg(feature = "hydrate")]
+        {
+            let confirmed = web_sys::window().and_then(|w| w.confirm_with_message(&format!("Delete “{title}”?")).ok()).unwrap_or(false);
+            if confirmed {
+                leptos::task::spawn_local(async move {
+                    match crate::api::calls::delete(object_type, &id).await {
+                        Ok(()) => reload.update(|r| *r += 1),
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (id, title);
+    };
+    view! {
+        <div class="list-page">
+            <div class="toolbar">
+                <h1>{heading}</h1>
+                {create()}
+            </div>
+            <form class="search" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                navigate(&format!("?search={}", crate::api::encode(&draft.get_untracked())), Default::default());
+            }>
+                <input type="search" name="search" aria-label=format!("Search {}", heading.to_lowercase()) placeholder="Search by title"
+                    prop:value=move || draft.get() on:input:target=move |ev| draft.set(ev.target().value())/>
+                <button type="submit">"Search"</button>
+            </form>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match objects.await {
+                        Ok(found) if found.saved_objects.is_empty() => view! { <p class="empty">"Nothing here yet."</p> }.into_any(),
+                        Ok(found) => view! {
+                            <table class="object-table">
+                                <thead><tr><th>"Title"</th><th>"Description"</th><th>"Updated"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {found.saved_objects.into_iter().map(|object| {
+                                        let title = object.title().to_owned();
+                                        let description = object.attributes.get("description").and_then(|d| d.as_str()).unwrap_or("").to_owned();
+                                        let (id, title_for_delete) = (object.id.clone(), title.clone());
+                                        view! {
+                                            <tr>
+                                                <td><a href=format!("{open_prefix}{}", object.id)>{title}</a></td>
+                                                <td class="muted">{description}</td>
+                                                <td class="muted">{object.updated_at.chars().take(16).collect::<String>().replace('T', " ")}</td>
+                                                <td><button class="link danger" on:click=move |_| delete(id.clone(), title_for_delete.clone())>"Delete"</button></td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <ImportObjects reload/>
+        </div>
+    }
+}
+
+/// Creates an empty dashboard and opens it for editing.
+#[component]
+fn NewDashboard() -> impl IntoView {
+    let title = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let create = move || {
+        let name = title.get_untracked();
+        if name.trim().is_empty() {
+            error.set(Some("Give the dashboard a title".into()));
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let dashboard = crate::model::dashboard::Dashboard {
+                version: crate::model::dashboard::DASHBOARD_VERSION,
+                title: name,
+                description: String::new(),
+                panels: Vec::new(),
+                time: None,
+                refresh_ms: None,
+                query: Default::default(),
+                filters: Vec::new(),
+            };
+            let attributes = serde_json::to_value(&dashboard).unwrap_or_default();
+            match crate::api::calls::create(ObjectType::Dashboard, None, &attributes).await {
+                Ok(object) => {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().set_href(&format!("/dashboards/{}", object.id));
+                    }
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <form class="inline-form" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); create(); }>
+            <input type="text" name="title" aria-label="New dashboard title" placeholder="New dashboard title" prop:value=move || title.get() on:input:target=move |ev| title.set(ev.target().value())/>
+            <button type="submit" class="primary">"Create dashboard"</button>
+            {move || error.get().map(|e| view! { <span class="error" role="alert">{e}</span> })}
+        </form>
+    }
+}
+
+/// Imports an NDJSON export (flowdash or Kibana 7.x) and shows the per-object report.
+#[component]
+pub fn ImportObjects(reload: RwSignal<u32>) -> impl IntoView {
+    #[cfg(not(feature = "hydrate"))]
+    let _ = reload;
+    let text = RwSignal::new(String::new());
+    let overwrite = RwSignal::new(false);
+    let copies = RwSignal::new(false);
+    let report = RwSignal::new(None::<serde_json::Value>);
+    let error = RwSignal::new(None::<String>);
+    let run = move || {
+        let body = text.get_untracked();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::api::calls::import(&body, overwrite.get_untracked(), copies.get_untracked()).await {
+                Ok(answer) => {
+                    report.set(Some(answer));
+                    error.set(None);
+                    reload.update(|r| *r += 1);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    };
+    view! {
+        <details class="import">
+            <summary>"Import saved objects (NDJSON from flowdash or Kibana 7.x)"</summary>
+            <form on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); run(); }>
+                <textarea name="ndjson" rows="6" aria-label="NDJSON to import" placeholder="Paste an export here"
+                    prop:value=move || text.get() on:input:target=move |ev| text.set(ev.target().value())></textarea>
+                <label><input type="checkbox" on:change:target=move |ev| overwrite.set(ev.target().checked())/>" Overwrite objects with the same id"</label>
+                <label><input type="checkbox" on:change:target=move |ev| copies.set(ev.target().checked())/>" Import as new copies"</label>
+                <button type="submit" class="primary">"Import"</button>
+            </form>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || report.get().map(|r| view! { <pre class="import-report">{serde_json::to_string_pretty(&r).unwrap_or_default()}</pre> })}
+        </details>
+    }
+}
