@@ -49,13 +49,16 @@ pub fn build_request(
 ) -> Result<Value, QueryError> {
     let query = build_query(vis, context)?;
     let buckets = ordered_buckets(vis);
-    let mut aggs = metric_aggs(&vis.metric);
+    // The metric sits at every level: pie rings read it per ring, and a terms level ordered
+    // by the metric needs it as a direct child (an order path cannot reach through a level).
+    let metric = metric_aggs(&vis.metric);
+    let mut aggs = metric.clone();
     for (level, agg) in buckets.iter().enumerate().rev() {
         let mut bucket = bucket_agg(vis, agg, context);
         if !aggs.is_empty() {
             bucket.insert("aggs".into(), Value::Object(aggs));
         }
-        aggs = Map::new();
+        aggs = metric.clone();
         aggs.insert(bucket_name(level), Value::Object(bucket));
     }
     let mut body = json!({ "size": 0, "track_total_hits": true, "query": query });
@@ -404,6 +407,11 @@ mod tests {
         assert_eq!(body["aggs"]["2"]["terms"]["order"], json!({ "1": "desc" }));
         assert_eq!(
             body["aggs"]["2"]["aggs"]["3"]["aggs"]["1"],
+            json!({ "sum": { "field": "bytes" } })
+        );
+        // The outer ring is ordered by (and drawn with) the metric, so it is a direct child there too.
+        assert_eq!(
+            body["aggs"]["2"]["aggs"]["1"],
             json!({ "sum": { "field": "bytes" } })
         );
         let other = other_request(

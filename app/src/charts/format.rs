@@ -31,6 +31,30 @@ pub fn format_compact(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
+/// `1234567` → `1,234,567`, `0.125` → `0.13`: full values for tooltips and tables, where the
+/// reader wants the number itself rather than its size.
+pub fn format_exact(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let text = format!("{:.2}", value.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::with_capacity(int.len() + int.len() / 3 + 4);
+    for (i, digit) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let frac = frac.trim_end_matches('0');
+    let sign = if value < 0.0 && text != "0.00" { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
 /// A time-axis label as precise as the tick step needs: `14:05:30`, `14:05`,
 /// `03-14 14:00` (ticks within a day over several days), `03-14`, `2026-03-14`.
 pub fn format_time_label(
@@ -76,6 +100,17 @@ pub fn format_time_full(epoch_ms: i64, utc_offset_secs: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exact_numbers() {
+        assert_eq!(format_exact(0.0), "0");
+        assert_eq!(format_exact(999.0), "999");
+        assert_eq!(format_exact(1000.0), "1,000");
+        assert_eq!(format_exact(1_234_567.0), "1,234,567");
+        assert_eq!(format_exact(-1234.5), "-1,234.5");
+        assert_eq!(format_exact(0.125), "0.13");
+        assert_eq!(format_exact(-0.001), "0");
+    }
 
     #[test]
     fn compact_numbers() {

@@ -2,7 +2,7 @@
 //! click adds. Pure functions of chart data and layout, so they are tested without a browser.
 
 use super::pie;
-use super::{format_compact, format_time_full, ChartLayout};
+use super::{format_compact, format_exact, format_time_full, ChartLayout};
 use crate::model::filter::Filter;
 use crate::result::{ChartData, XAxis, XyData};
 
@@ -73,7 +73,7 @@ fn pie_item(data: &crate::result::PieData, ring: usize, slice: usize) -> Hit {
     Hit {
         title: path.join(" › "),
         rows: vec![
-            (data.metric_label.clone(), format_compact(s.value)),
+            (data.metric_label.clone(), format_exact(s.value)),
             ("Share".into(), format!("{:.1}%", (s.end - s.start) * 100.0)),
         ],
         filters: s.filters.clone(),
@@ -99,7 +99,7 @@ fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) ->
     let mut nearest: Option<(f64, &crate::result::Series)> = None;
     for series in &xy.series {
         if let Some(&(_, y)) = series.points.iter().find(|p| p.0 == x) {
-            rows.push((series.label.clone(), format_compact(y)));
+            rows.push((series.label.clone(), format_exact(y)));
             let distance = pointer_y.map_or(0.0, |py| (py - y).abs());
             if nearest.is_none_or(|(d, _)| distance < d) {
                 nearest = Some((distance, series));

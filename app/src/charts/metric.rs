@@ -14,12 +14,17 @@ pub fn draw_metric<DB: DrawingBackend>(
 ) -> Result<ChartLayout, ChartError> {
     let (w, h) = root.dim_in_pixel();
     let value = data.value.map_or("—".to_owned(), format_compact);
-    let size = (h as f64 / options.scale * 0.35).clamp(16.0, 72.0);
+    // As large as the panel allows: the height less the label line, and the width the digits take.
+    let css_h = h as f64 / options.scale;
+    let css_w = w as f64 / options.scale;
+    let by_height = (css_h - 22.0) * 0.62;
+    let by_width = css_w * 0.9 / (value.chars().count().max(1) as f64 * 0.6);
+    let size = by_height.min(by_width).clamp(12.0, 72.0);
     let center = Pos::new(HPos::Center, VPos::Center);
     root.draw_text(
         &value,
         &options.font(size).pos(center),
-        (w as i32 / 2, (h as f64 * 0.45) as i32),
+        (w as i32 / 2, (h as f64 / 2.0) as i32 - options.px(9.0)),
     )
     .map_err(chart_error)?;
     root.draw_text(
@@ -27,7 +32,7 @@ pub fn draw_metric<DB: DrawingBackend>(
         &options.font(13.0).color(&AXIS).pos(center),
         (
             w as i32 / 2,
-            (h as f64 * 0.45) as i32 + options.px(size * 0.6 + 12.0),
+            (h as f64 / 2.0) as i32 - options.px(9.0) + options.px(size * 0.5 + 11.0),
         ),
     )
     .map_err(chart_error)?;

@@ -14,7 +14,7 @@ mod xy;
 
 use std::collections::BTreeMap;
 
-pub use format::{format_compact, format_time_full, format_time_label};
+pub use format::{format_compact, format_exact, format_time_full, format_time_label};
 pub use palette::{color_for, parse_hex_color, to_hex, Palette};
 pub use ticks::{nice_ceiling, time_ticks};
 

@@ -40,7 +40,7 @@ pub fn draw_table<DB: DrawingBackend>(
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Number(n) => n
                     .as_f64()
-                    .map(super::format_compact)
+                    .map(super::format_exact)
                     .unwrap_or_else(|| n.to_string()),
                 serde_json::Value::Null => "—".into(),
                 other => other.to_string(),

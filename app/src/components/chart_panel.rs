@@ -186,7 +186,7 @@ fn DataTable(#[prop(into)] data: Signal<Option<Result<ChartData, String>>>) -> i
 fn cell_text(cell: &serde_json::Value) -> String {
     match cell {
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.as_f64().map(crate::charts::format_compact).unwrap_or_else(|| n.to_string()),
+        serde_json::Value::Number(n) => n.as_f64().map(crate::charts::format_exact).unwrap_or_else(|| n.to_string()),
         serde_json::Value::Null => "—".into(),
         other => other.to_string(),
     }

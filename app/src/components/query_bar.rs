@@ -61,8 +61,8 @@ pub fn FilterBar(#[prop(into)] filters: Signal<Vec<Filter>>, on_change: Callback
                     <span class=classes>
                         <span class="pill-label">{f.label()}</span>
                         <button class="pill-action" title="Include or exclude" aria-label=format!("Negate {}", f.label()) on:click=move |_| change(i, |v, i| v[i].negate = !v[i].negate)>"±"</button>
-                        <button class="pill-action" title="Enable or disable" aria-label=format!("Disable {}", f.label()) on:click=move |_| change(i, |v, i| v[i].disabled = !v[i].disabled)>"⏻"</button>
-                        <button class="pill-action" title="Pin across dashboards" aria-label=format!("Pin {}", f.label()) on:click=move |_| change(i, |v, i| v[i].pinned = !v[i].pinned)>"📌"</button>
+                        <button class="pill-action" title="Enable or disable" aria-label=format!("Disable {}", f.label()) on:click=move |_| change(i, |v, i| v[i].disabled = !v[i].disabled)>"⊘"</button>
+                        <button class="pill-action" title="Pin across dashboards" aria-label=format!("Pin {}", f.label()) on:click=move |_| change(i, |v, i| v[i].pinned = !v[i].pinned)>"⚑"</button>
                         <button class="pill-action" title="Remove" aria-label=format!("Remove {}", f.label()) on:click=move |_| change(i, |v, i| { v.remove(i); })>"✕"</button>
                     </span>
                 }

@@ -31,7 +31,7 @@ pub fn TimePicker(#[prop(into)] value: Signal<TimeRange>, on_change: Callback<Ti
     view! {
         <div class="time-picker" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { open.set(false) }>
             <button class="time-button" aria-haspopup="dialog" aria-expanded=move || open.get().to_string() on:click=toggle>
-                <span aria-hidden="true">"🕒 "</span>{move || value.get().label()}
+                <span aria-hidden="true">"◷ "</span>{move || value.get().label()}
             </button>
             <Show when=move || open.get()>
                 <div class="popover" role="dialog" aria-label="Time range">

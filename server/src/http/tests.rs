@@ -710,3 +710,47 @@ async fn visualizations_render_as_svg_and_png() {
     let (status, _) = server.get("/api/visualizations/nope/render.svg").await;
     assert_eq!(status, 404);
 }
+
+/// Every panel of the overview dashboard answers on the embedded engine with data, through the
+/// same request builder and response reader the browser uses.
+#[tokio::test]
+async fn every_overview_panel_answers_on_demo_data() {
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let config = crate::ingest::demo::DemoConfig {
+        flows: 4000,
+        hours: 2,
+        end_ms: now,
+        seed: 7,
+    };
+    let mut lines = format!("{}\n", crate::ingest::demo::demo_format().header());
+    crate::ingest::demo::generate(&config, |line| {
+        lines.push_str(line);
+        lines.push('\n');
+    });
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["accepted"], 4000, "{report}");
+    let time = app::model::time::TimeRange::last("3h")
+        .resolve(now, 0)
+        .unwrap();
+    for (id, vis) in crate::overview::visualizations() {
+        let data = crate::visualizations::chart_data(
+            &server.state,
+            &vis,
+            time,
+            &Default::default(),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let has_data = match &data {
+            ChartData::Pie(pie) => pie.rings.iter().all(|r| !r.slices.is_empty()),
+            ChartData::Xy(xy) => !xy.is_empty(),
+            ChartData::Metric(m) => m.value.is_some_and(|v| v > 0.0),
+            ChartData::Table(t) => !t.rows.is_empty(),
+        };
+        assert!(has_data, "{id} has no data: {data:?}");
+    }
+}
