@@ -14,7 +14,11 @@ pub enum ApiError {
     Network(String),
     /// The server answered with its error shape `{"error":{"type","reason"},"status"}`.
     #[error("{reason}")]
-    Server { status: u16, kind: String, reason: String },
+    Server {
+        status: u16,
+        kind: String,
+        reason: String,
+    },
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
 }
@@ -24,7 +28,12 @@ impl ApiError {
     pub fn from_error_body(status: u16, body: &str) -> ApiError {
         let parsed: Option<Value> = serde_json::from_str(body).ok();
         let error = parsed.as_ref().and_then(|v| v.get("error"));
-        let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_owned);
+        let field = |name: &str| {
+            error
+                .and_then(|e| e.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         ApiError::Server {
             status,
             kind: field("type").unwrap_or_else(|| "http_error".into()),
@@ -37,7 +46,10 @@ impl ApiError {
     /// The error of one search inside a multi-search answer, if it is one.
     pub fn from_response(response: &Value) -> Option<ApiError> {
         response.get("error")?;
-        let status = response.get("status").and_then(Value::as_u64).unwrap_or(500) as u16;
+        let status = response
+            .get("status")
+            .and_then(Value::as_u64)
+            .unwrap_or(500) as u16;
         Some(ApiError::from_error_body(status, &response.to_string()))
     }
 
@@ -80,8 +92,16 @@ mod server_side {
 
     /// How the server renderer reads saved objects (the server implements it over its store).
     pub trait ObjectSource: Send + Sync + 'static {
-        fn find(&self, types: Vec<ObjectType>, search: Option<String>) -> BoxFuture<'_, Result<FindResult, ApiError>>;
-        fn get(&self, object_type: ObjectType, id: String) -> BoxFuture<'_, Result<SavedObject, ApiError>>;
+        fn find(
+            &self,
+            types: Vec<ObjectType>,
+            search: Option<String>,
+        ) -> BoxFuture<'_, Result<FindResult, ApiError>>;
+        fn get(
+            &self,
+            object_type: ObjectType,
+            id: String,
+        ) -> BoxFuture<'_, Result<SavedObject, ApiError>>;
     }
 
     /// The renderer's object source, provided as Leptos context.
@@ -105,7 +125,11 @@ impl ObjectsClient {
         }
     }
 
-    pub async fn find(&self, types: Vec<ObjectType>, search: Option<String>) -> Result<FindResult, ApiError> {
+    pub async fn find(
+        &self,
+        types: Vec<ObjectType>,
+        search: Option<String>,
+    ) -> Result<FindResult, ApiError> {
         #[cfg(feature = "ssr")]
         {
             match &self.source {
@@ -116,7 +140,10 @@ impl ObjectsClient {
         #[cfg(not(feature = "ssr"))]
         {
             let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-            let mut url = format!("/api/saved_objects/_find?per_page=1000&type={}", types.join(","));
+            let mut url = format!(
+                "/api/saved_objects/_find?per_page=1000&type={}",
+                types.join(",")
+            );
             if let Some(search) = search.filter(|s| !s.trim().is_empty()) {
                 url.push_str(&format!("&search={}", encode(&search)));
             }
@@ -134,7 +161,12 @@ impl ObjectsClient {
         }
         #[cfg(not(feature = "ssr"))]
         {
-            http::get_json(&format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(&id))).await
+            http::get_json(&format!(
+                "/api/saved_objects/{}/{}",
+                object_type.as_str(),
+                encode(&id)
+            ))
+            .await
         }
     }
 }
@@ -144,7 +176,9 @@ pub fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
             other => out.push_str(&format!("%{other:02X}")),
         }
     }
@@ -188,7 +222,9 @@ pub mod http {
     use serde::de::DeserializeOwned;
 
     pub async fn get_json<R: DeserializeOwned>(_url: &str) -> Result<R, ApiError> {
-        Err(ApiError::Network("HTTP calls are made from the browser".into()))
+        Err(ApiError::Network(
+            "HTTP calls are made from the browser".into(),
+        ))
     }
 }
 
@@ -206,8 +242,11 @@ pub mod calls {
     }
 
     /// One multi-search: each answer, or its own error.
-    pub async fn msearch(searches: &[SearchRequest]) -> Result<Vec<Result<Value, ApiError>>, ApiError> {
-        let answer: Value = http::post_json("/api/msearch", &json!({ "searches": searches })).await?;
+    pub async fn msearch(
+        searches: &[SearchRequest],
+    ) -> Result<Vec<Result<Value, ApiError>>, ApiError> {
+        let answer: Value =
+            http::post_json("/api/msearch", &json!({ "searches": searches })).await?;
         let responses = answer
             .get("responses")
             .and_then(Value::as_array)
@@ -233,39 +272,87 @@ pub mod calls {
             aggregatable: bool,
             searchable: bool,
         }
-        let answer: Fields = http::get_json(&format!("/api/fields?index={}", encode(index))).await?;
+        let answer: Fields =
+            http::get_json(&format!("/api/fields?index={}", encode(index))).await?;
         Ok(answer
             .fields
             .into_iter()
-            .map(|f| FieldSpec { name: f.name, field_type: f.field_type, aggregatable: f.aggregatable, searchable: f.searchable })
+            .map(|f| FieldSpec {
+                name: f.name,
+                field_type: f.field_type,
+                aggregatable: f.aggregatable,
+                searchable: f.searchable,
+            })
             .collect())
     }
 
-    pub async fn create(object_type: ObjectType, id: Option<&str>, attributes: &Value) -> Result<SavedObject, ApiError> {
+    pub async fn create(
+        object_type: ObjectType,
+        id: Option<&str>,
+        attributes: &Value,
+    ) -> Result<SavedObject, ApiError> {
         let url = match id {
             Some(id) => format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(id)),
             None => format!("/api/saved_objects/{}", object_type.as_str()),
         };
-        http::post_json(&url, &ObjectWrite { attributes, version: None }).await
+        http::post_json(
+            &url,
+            &ObjectWrite {
+                attributes,
+                version: None,
+            },
+        )
+        .await
     }
 
-    pub async fn update(object_type: ObjectType, id: &str, version: u64, attributes: &Value) -> Result<SavedObject, ApiError> {
-        http::put_json(&format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(id)), &ObjectWrite { attributes, version: Some(version) }).await
+    pub async fn update(
+        object_type: ObjectType,
+        id: &str,
+        version: u64,
+        attributes: &Value,
+    ) -> Result<SavedObject, ApiError> {
+        http::put_json(
+            &format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(id)),
+            &ObjectWrite {
+                attributes,
+                version: Some(version),
+            },
+        )
+        .await
     }
 
     pub async fn delete(object_type: ObjectType, id: &str) -> Result<(), ApiError> {
-        http::delete(&format!("/api/saved_objects/{}/{}", object_type.as_str(), encode(id))).await
+        http::delete(&format!(
+            "/api/saved_objects/{}/{}",
+            object_type.as_str(),
+            encode(id)
+        ))
+        .await
     }
 
     /// NDJSON of objects and, with `deep`, everything they reference.
     pub async fn export(objects: &[(ObjectType, String)], deep: bool) -> Result<String, ApiError> {
-        let objects: Vec<Value> = objects.iter().map(|(t, id)| json!({ "type": t.as_str(), "id": id })).collect();
-        http::post_text("/api/saved_objects/_export", &json!({ "objects": objects, "includeReferencesDeep": deep }).to_string(), "application/json").await
+        let objects: Vec<Value> = objects
+            .iter()
+            .map(|(t, id)| json!({ "type": t.as_str(), "id": id }))
+            .collect();
+        http::post_text(
+            "/api/saved_objects/_export",
+            &json!({ "objects": objects, "includeReferencesDeep": deep }).to_string(),
+            "application/json",
+        )
+        .await
     }
 
-    pub async fn import(ndjson: &str, overwrite: bool, new_copies: bool) -> Result<Value, ApiError> {
+    pub async fn import(
+        ndjson: &str,
+        overwrite: bool,
+        new_copies: bool,
+    ) -> Result<Value, ApiError> {
         let text = http::post_text(
-            &format!("/api/saved_objects/_import?overwrite={overwrite}&createNewCopies={new_copies}"),
+            &format!(
+                "/api/saved_objects/_import?overwrite={overwrite}&createNewCopies={new_copies}"
+            ),
             ndjson,
             "application/ndjson",
         )
@@ -276,11 +363,19 @@ pub mod calls {
     /// Stores a long dashboard state and answers its short id.
     pub async fn shorten(url: &str) -> Result<String, ApiError> {
         let answer: Value = http::post_json("/api/short_urls", &json!({ "url": url })).await?;
-        answer.get("id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ApiError::Decode("no id".into()))
+        answer
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::Decode("no id".into()))
     }
 
     pub async fn refresh_fields(id: &str) -> Result<SavedObject, ApiError> {
-        http::post_json(&format!("/api/index_patterns/{}/_refresh", encode(id)), &json!({})).await
+        http::post_json(
+            &format!("/api/index_patterns/{}/_refresh", encode(id)),
+            &json!({}),
+        )
+        .await
     }
 }
 
@@ -290,9 +385,22 @@ mod tests {
 
     #[test]
     fn reads_the_error_shape() {
-        let error = ApiError::from_error_body(400, r#"{"error":{"type":"unsupported","reason":"aggregation [geo_grid] is not supported"},"status":400}"#);
-        assert_eq!(error, ApiError::Server { status: 400, kind: "unsupported".into(), reason: "aggregation [geo_grid] is not supported".into() });
-        assert_eq!(ApiError::from_error_body(502, "Bad Gateway").to_string(), "HTTP 502");
+        let error = ApiError::from_error_body(
+            400,
+            r#"{"error":{"type":"unsupported","reason":"aggregation [geo_grid] is not supported"},"status":400}"#,
+        );
+        assert_eq!(
+            error,
+            ApiError::Server {
+                status: 400,
+                kind: "unsupported".into(),
+                reason: "aggregation [geo_grid] is not supported".into()
+            }
+        );
+        assert_eq!(
+            ApiError::from_error_body(502, "Bad Gateway").to_string(),
+            "HTTP 502"
+        );
     }
 
     #[test]

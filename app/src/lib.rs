@@ -20,6 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
+use leptos_router::SsrMode;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,13 +59,14 @@ pub fn App() -> impl IntoView {
                 </nav>
             </header>
             <main>
+                // In-order streaming: each page arrives as finished HTML, readable without JavaScript.
                 <Routes fallback=|| view! { <div class="error-box"><h2>"Page not found"</h2><a href="/">"Back to the overview"</a></div> }>
-                    <Route path=path!("/") view=pages::dashboard::DashboardPage/>
-                    <Route path=path!("/dashboards") view=pages::objects::DashboardsPage/>
-                    <Route path=path!("/dashboards/:id") view=pages::dashboard::DashboardPage/>
-                    <Route path=path!("/visualize") view=pages::objects::VisualizeListPage/>
-                    <Route path=path!("/visualize/:id") view=pages::editor::EditorPage/>
-                    <Route path=path!("/management/index-patterns") view=pages::index_patterns::IndexPatternsPage/>
+                    <Route path=path!("/") view=pages::dashboard::DashboardPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/dashboards") view=pages::objects::DashboardsPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/dashboards/:id") view=pages::dashboard::DashboardPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/visualize") view=pages::objects::VisualizeListPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/visualize/:id") view=pages::editor::EditorPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/management/index-patterns") view=pages::index_patterns::IndexPatternsPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
         </Router>

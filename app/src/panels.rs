@@ -21,9 +21,23 @@ pub struct ViewInputs {
 }
 
 impl ViewInputs {
-    pub fn resolve(time: &TimeRange, query: QueryText, filters: Vec<Filter>, now_ms: i64, utc_offset_secs: i32, time_zone: Option<String>) -> Result<ViewInputs, String> {
-        let time = time.resolve(now_ms, utc_offset_secs).map_err(|e| e.to_string())?;
-        Ok(ViewInputs { time, query, filters, time_zone })
+    pub fn resolve(
+        time: &TimeRange,
+        query: QueryText,
+        filters: Vec<Filter>,
+        now_ms: i64,
+        utc_offset_secs: i32,
+        time_zone: Option<String>,
+    ) -> Result<ViewInputs, String> {
+        let time = time
+            .resolve(now_ms, utc_offset_secs)
+            .map_err(|e| e.to_string())?;
+        Ok(ViewInputs {
+            time,
+            query,
+            filters,
+            time_zone,
+        })
     }
 }
 
@@ -37,18 +51,28 @@ pub fn panel_request(vis: &Visualization, inputs: &ViewInputs) -> Result<SearchR
         time_zone: inputs.time_zone.clone(),
     };
     let body = build_request(vis, &context).map_err(|e| e.to_string())?;
-    Ok(SearchRequest { index: vis.index_pattern.clone(), body })
+    Ok(SearchRequest {
+        index: vis.index_pattern.clone(),
+        body,
+    })
 }
 
 /// A panel's chart from its answer.
-pub fn panel_chart(vis: &Visualization, answer: Result<Value, ApiError>, inputs: &ViewInputs) -> Result<ChartData, String> {
+pub fn panel_chart(
+    vis: &Visualization,
+    answer: Result<Value, ApiError>,
+    inputs: &ViewInputs,
+) -> Result<ChartData, String> {
     let response = answer.map_err(|e| e.to_string())?;
     chart_data(vis, &response, inputs.time).map_err(|e| e.to_string())
 }
 
 /// Runs many visualizations in one multi-search (in the browser).
 #[cfg(feature = "hydrate")]
-pub async fn run(visualizations: Vec<Visualization>, inputs: ViewInputs) -> Vec<Result<ChartData, String>> {
+pub async fn run(
+    visualizations: Vec<Visualization>,
+    inputs: ViewInputs,
+) -> Vec<Result<ChartData, String>> {
     let mut requests = Vec::new();
     let mut slots = Vec::new();
     for vis in &visualizations {
@@ -66,12 +90,22 @@ pub async fn run(visualizations: Vec<Visualization>, inputs: ViewInputs) -> Vec<
         crate::api::calls::msearch(&requests).await
     };
     match answers {
-        Err(error) => visualizations.iter().map(|_| Err(error.to_string())).collect(),
+        Err(error) => visualizations
+            .iter()
+            .map(|_| Err(error.to_string()))
+            .collect(),
         Ok(answers) => visualizations
             .iter()
             .zip(slots)
             .map(|(vis, slot)| match slot {
-                Ok(index) => panel_chart(vis, answers.get(index).cloned().unwrap_or_else(|| Err(ApiError::Decode("missing answer".into()))), &inputs),
+                Ok(index) => panel_chart(
+                    vis,
+                    answers
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_else(|| Err(ApiError::Decode("missing answer".into()))),
+                    &inputs,
+                ),
                 Err(error) => Err(error),
             })
             .collect(),
@@ -80,11 +114,15 @@ pub async fn run(visualizations: Vec<Visualization>, inputs: ViewInputs) -> Vec<
 
 /// Makes a browser future usable where Leptos wants a `Send` one (the browser has one thread).
 #[cfg(feature = "hydrate")]
-pub fn sendable<F: std::future::Future>(future: F) -> impl std::future::Future<Output = F::Output> + Send {
+pub fn sendable<F: std::future::Future>(
+    future: F,
+) -> impl std::future::Future<Output = F::Output> + Send {
     send_wrapper::SendWrapper::new(future)
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub fn sendable<F: std::future::Future + Send>(future: F) -> impl std::future::Future<Output = F::Output> + Send {
+pub fn sendable<F: std::future::Future + Send>(
+    future: F,
+) -> impl std::future::Future<Output = F::Output> + Send {
     future
 }

@@ -245,18 +245,41 @@ pub fn chart_data(
     time: Resolved,
 ) -> Result<ChartData, ResultError> {
     let aggs = response.get("aggregations").cloned().unwrap_or(Value::Null);
+    // The metric over everything matched: a metric chart, or a pie not split yet.
+    let whole = || match &vis.metric {
+        Metric::Count => response
+            .pointer("/hits/total/value")
+            .or_else(|| response.pointer("/hits/total"))
+            .and_then(Value::as_f64),
+        metric => metric_value(metric, &aggs),
+    };
     match vis.kind {
-        ChartKind::Metric => {
-            let value = match &vis.metric {
-                Metric::Count => response
-                    .pointer("/hits/total/value")
-                    .or_else(|| response.pointer("/hits/total"))
-                    .and_then(Value::as_f64),
-                metric => metric_value(metric, &aggs),
+        ChartKind::Metric => Ok(ChartData::Metric(MetricData {
+            label: vis.metric.label(),
+            value: whole(),
+        })),
+        ChartKind::Pie if vis.buckets.is_empty() => {
+            let label = vis.metric.label();
+            let slices = match whole() {
+                Some(value) if value > 0.0 => vec![Slice {
+                    label: label.clone(),
+                    value,
+                    start: 0.0,
+                    end: 1.0,
+                    parent: None,
+                    filters: Vec::new(),
+                }],
+                _ => Vec::new(),
             };
-            Ok(ChartData::Metric(MetricData {
-                label: vis.metric.label(),
-                value,
+            Ok(ChartData::Pie(PieData {
+                rings: vec![Ring {
+                    label: label.clone(),
+                    slices,
+                }],
+                donut: vis.options.donut,
+                show_labels: vis.options.show_labels,
+                show_percent: vis.options.show_percent,
+                metric_label: label,
             }))
         }
         ChartKind::Pie => Ok(ChartData::Pie(pie(vis, &aggs)?)),
@@ -425,7 +448,8 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
                     Some(index) => index as f64,
                     None => {
                         categories.push(x_label.clone());
-                        category_filters.push(bucket_filter(x_agg, &key, &x_label).into_iter().collect());
+                        category_filters
+                            .push(bucket_filter(x_agg, &key, &x_label).into_iter().collect());
                         (categories.len() - 1) as f64
                     }
                 }),
@@ -561,6 +585,23 @@ mod tests {
             FilterKind::Phrases {
                 values: vec![json!(53), json!(443)]
             }
+        );
+    }
+
+    #[test]
+    fn a_pie_not_split_yet_is_one_whole_slice() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.buckets.clear();
+        let response = json!({ "hits": { "total": { "value": 42, "relation": "eq" } } });
+        let ChartData::Pie(pie) = chart_data(&vis, &response, TIME).unwrap() else {
+            panic!("a pie")
+        };
+        assert_eq!(pie.rings.len(), 1);
+        assert_eq!(pie.rings[0].slices.len(), 1);
+        assert_eq!(pie.rings[0].slices[0].value, 42.0);
+        assert_eq!(
+            (pie.rings[0].slices[0].start, pie.rings[0].slices[0].end),
+            (0.0, 1.0)
         );
     }
 

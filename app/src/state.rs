@@ -21,7 +21,11 @@ impl ViewState {
     pub fn from_query_string(query: &str) -> ViewState {
         let mut state = ViewState::default();
         let (mut from, mut to) = (None, None);
-        for pair in query.trim_start_matches('?').split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = decode(value);
             match key {
@@ -78,7 +82,9 @@ impl ViewState {
     pub fn with_filters(&self, added: &[Filter]) -> ViewState {
         let mut next = self.clone();
         for filter in added {
-            if !next.filters.iter().any(|f| f.field == filter.field && f.kind == filter.kind && f.negate == filter.negate) {
+            if !next.filters.iter().any(|f| {
+                f.field == filter.field && f.kind == filter.kind && f.negate == filter.negate
+            }) {
                 next.filters.push(filter.clone());
             }
         }
@@ -87,7 +93,13 @@ impl ViewState {
 }
 
 /// Refresh intervals the picker offers.
-pub const REFRESH_CHOICES: &[(&str, Option<u64>)] = &[("Off", None), ("10 s", Some(10_000)), ("30 s", Some(30_000)), ("1 m", Some(60_000)), ("5 m", Some(300_000))];
+pub const REFRESH_CHOICES: &[(&str, Option<u64>)] = &[
+    ("Off", None),
+    ("10 s", Some(10_000)),
+    ("30 s", Some(30_000)),
+    ("1 m", Some(60_000)),
+    ("5 m", Some(300_000)),
+];
 
 #[cfg(test)]
 mod tests {
@@ -101,12 +113,18 @@ mod tests {
         let state = ViewState {
             time: Some(TimeRange::last("1h")),
             refresh_ms: Some(30_000),
-            query: QueryText { language: QueryLanguage::Lucene, text: "srcaddr:10.0.0.0/8 AND action:REJECT".into() },
+            query: QueryText {
+                language: QueryLanguage::Lucene,
+                text: "srcaddr:10.0.0.0/8 AND action:REJECT".into(),
+            },
             filters: vec![Filter::phrase("action", json!("REJECT")), negated],
             full: Some("3".into()),
         };
         let url = state.to_query_string();
-        assert!(url.starts_with("?from=now-1h&to=now&refresh=30000&q="), "{url}");
+        assert!(
+            url.starts_with("?from=now-1h&to=now&refresh=30000&q="),
+            "{url}"
+        );
         assert_eq!(ViewState::from_query_string(&url), state);
         assert_eq!(ViewState::from_query_string(""), ViewState::default());
         assert_eq!(ViewState::default().to_query_string(), "");

@@ -1,6 +1,9 @@
 import { test, expect } from "@playwright/test";
 import { ACCEPT_GREEN, REJECT_RED, canvasColours, ingest, recentFlowLines, waitForHydration } from "./helpers";
 
+// The overview's "Flows over time by action" panel: the first chart a newcomer sees.
+const CHART = 'section.grid-panel[aria-label="Flows over time by action"] canvas.chart';
+
 test.describe("the first chart", () => {
   test.beforeAll(async ({ request }) => {
     const report = await ingest(request, recentFlowLines(50, 6));
@@ -10,9 +13,8 @@ test.describe("the first chart", () => {
   test("hydrates and draws accepted and rejected flows from the server", async ({ page }) => {
     await page.goto("/");
     await waitForHydration(page);
-    const canvas = page.locator("canvas.chart").first();
-    await expect(canvas).toHaveAttribute("data-drawn", "true");
-    const result = await canvasColours(page, "canvas.chart", { accept: ACCEPT_GREEN, reject: REJECT_RED });
+    await expect(page.locator(CHART)).toHaveAttribute("data-drawn", "true");
+    const result = await canvasColours(page, CHART, { accept: ACCEPT_GREEN, reject: REJECT_RED });
     // HiDPI: the backing store is the CSS size times devicePixelRatio (2 in this config).
     expect(result.width).toBe(Math.round(result.cssWidth * 2));
     expect(result.height).toBe(Math.round(result.cssHeight * 2));
@@ -25,12 +27,16 @@ test.describe("the first chart", () => {
   test("redraws sharp at the new size when the window is resized", async ({ page }) => {
     await page.goto("/");
     await waitForHydration(page);
-    await expect(page.locator("canvas.chart").first()).toHaveAttribute("data-drawn", "true");
+    await expect(page.locator(CHART)).toHaveAttribute("data-drawn", "true");
+    const before = await canvasColours(page, CHART, {});
     await page.setViewportSize({ width: 700, height: 700 });
     await expect
-      .poll(async () => (await canvasColours(page, "canvas.chart", {})).width)
-      .toBe(Math.round((await canvasColours(page, "canvas.chart", {})).cssWidth * 2));
-    const after = await canvasColours(page, "canvas.chart", { accept: ACCEPT_GREEN });
+      .poll(async () => {
+        const now = await canvasColours(page, CHART, {});
+        return now.cssWidth !== before.cssWidth && now.width === Math.round(now.cssWidth * 2);
+      })
+      .toBe(true);
+    const after = await canvasColours(page, CHART, { accept: ACCEPT_GREEN });
     expect(after.cssWidth).toBeLessThan(700);
     expect(after.counts.accept).toBeGreaterThan(100);
   });
@@ -39,9 +45,13 @@ test.describe("the first chart", () => {
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("the server renders the page", async ({ page }) => {
+  test("the server renders the dashboard, with server-drawn charts", async ({ page }) => {
     await page.goto("/");
     await expect(page.locator("header.topbar")).toContainText("flowdash");
-    await expect(page.locator("section.panel h2").first()).toBeVisible();
+    await expect(page.locator("h1.title")).toHaveText("VPC flow overview");
+    await expect(page.locator("section.grid-panel h2").first()).toBeVisible();
+    // <noscript> images point at the server renderer.
+    const html = await page.content();
+    expect(html).toContain("/api/visualizations/overview-action-pie/render.svg");
   });
 });

@@ -41,7 +41,8 @@ export async function canvasColours(page: Page, selector: string, colours: Recor
           if (Math.abs(r - cr) < 12 && Math.abs(g - cg) < 12 && Math.abs(b - cb) < 12) counts[name]++;
         }
       }
-      return { counts, width: c.width, height: c.height, cssWidth: c.clientWidth, cssHeight: c.clientHeight };
+      const rect = c.getBoundingClientRect();
+      return { counts, width: c.width, height: c.height, cssWidth: rect.width, cssHeight: rect.height };
     },
     colours,
   );
@@ -53,4 +54,71 @@ export const REJECT_RED: [number, number, number] = [0xe7, 0x66, 0x4c];
 /** Waits until the WASM bundle has hydrated the page. */
 export async function waitForHydration(page: Page) {
   await page.waitForFunction(() => document.body.dataset.hydrated === "true");
+}
+
+/** A dashboard panel by its title. */
+export function panel(page: Page, title: string) {
+  return page.locator(`section.grid-panel[aria-label="${title}"]`);
+}
+
+/** The legend entries a chart drew (its text twin, read by screen readers). */
+export async function legend(scope: ReturnType<Page["locator"]>): Promise<string[]> {
+  return scope.locator("ul.chart-legend li").allTextContents();
+}
+
+/**
+ * Clicks inside the largest patch of `colour` on a canvas: a point whose neighbours `reach`
+ * device pixels away in all four directions have the colour too (so not a legend swatch edge).
+ */
+export async function clickColour(page: Page, canvas: ReturnType<Page["locator"]>, colour: [number, number, number], reach = 24) {
+  const point = await canvas.evaluate(
+    (node, [colour, reach]) => {
+      const c = node as HTMLCanvasElement;
+      const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      const [cr, cg, cb] = colour as number[];
+      const near = (x: number, y: number) => {
+        if (x < 0 || y < 0 || x >= c.width || y >= c.height) return false;
+        const i = (y * c.width + x) * 4;
+        return Math.abs(data[i] - cr) < 12 && Math.abs(data[i + 1] - cg) < 12 && Math.abs(data[i + 2] - cb) < 12;
+      };
+      const r = reach as number;
+      for (let y = 0; y < c.height; y += 3) {
+        for (let x = 0; x < c.width; x += 3) {
+          if (near(x, y) && near(x + r, y) && near(x - r, y) && near(x, y + r) && near(x, y - r)) {
+            return { x: x / (c.width / c.clientWidth), y: y / (c.height / c.clientHeight) };
+          }
+        }
+      }
+      return null;
+    },
+    [colour, reach] as const,
+  );
+  expect(point, "a patch of the colour to click").not.toBeNull();
+  await canvas.click({ position: point! });
+}
+
+/** Decodes an image URL in the page and counts pixels near `colour` and all non-white ones. */
+export async function imagePixels(page: Page, url: string, colour: [number, number, number]) {
+  return page.evaluate(
+    async ([url, colour]) => {
+      const image = new Image();
+      image.src = url as string;
+      await image.decode();
+      const canvas = document.createElement("canvas");
+      canvas.width = image.naturalWidth;
+      canvas.height = image.naturalHeight;
+      const context = canvas.getContext("2d")!;
+      context.drawImage(image, 0, 0);
+      const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      const [cr, cg, cb] = colour as number[];
+      let inked = 0;
+      let matching = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i] < 245 || data[i + 1] < 245 || data[i + 2] < 245) inked++;
+        if (Math.abs(data[i] - cr) < 12 && Math.abs(data[i + 1] - cg) < 12 && Math.abs(data[i + 2] - cb) < 12) matching++;
+      }
+      return { width: canvas.width, height: canvas.height, inked, matching };
+    },
+    [url, colour] as const,
+  );
 }

@@ -88,10 +88,9 @@ fn draw(
                 None
             }
         },
-        Some(Err(message)) => {
-            let root = backend.into_drawing_area();
-            let _ = root.fill(&plotters::style::WHITE);
-            let _ = charts::draw_message(&root, message, &options);
+        // The message itself is HTML over the canvas (ChartPanel), where long text wraps.
+        Some(Err(_)) => {
+            let _ = backend.into_drawing_area().fill(&plotters::style::WHITE);
             None
         }
         None => None,

@@ -9,13 +9,19 @@ use web_sys::{AbortController, Request, RequestInit, Response};
 use crate::api::ApiError;
 
 /// `POST url` with a JSON body; decodes a JSON answer, or the API's error shape.
-pub async fn post_json<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<R, ApiError> {
+pub async fn post_json<B: Serialize, R: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<R, ApiError> {
     let body = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
     decode(&send("POST", url, Some((body, "application/json"))).await?)
 }
 
 /// `PUT url` with a JSON body.
-pub async fn put_json<B: Serialize, R: DeserializeOwned>(url: &str, body: &B) -> Result<R, ApiError> {
+pub async fn put_json<B: Serialize, R: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<R, ApiError> {
     let body = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
     decode(&send("PUT", url, Some((body, "application/json"))).await?)
 }
@@ -52,7 +58,10 @@ async fn send(method: &str, url: &str, body: Option<(String, &str)>) -> Result<S
     }
     let request = Request::new_with_str_and_init(url, &init).map_err(js_error)?;
     if let Some((_, content_type)) = &body {
-        request.headers().set("content-type", content_type).map_err(js_error)?;
+        request
+            .headers()
+            .set("content-type", content_type)
+            .map_err(js_error)?;
     }
     // Abort the request if the component that asked for it is gone before it answers.
     let abort_on_cleanup = send_wrapper::SendWrapper::new(controller);
@@ -83,7 +92,11 @@ fn js_error(value: wasm_bindgen::JsValue) -> ApiError {
     ApiError::Network(
         value
             .as_string()
-            .or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()))
+            .or_else(|| {
+                js_sys::JSON::stringify(&value)
+                    .ok()
+                    .and_then(|s| s.as_string())
+            })
             .unwrap_or_else(|| "request failed".into()),
     )
 }

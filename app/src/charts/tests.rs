@@ -135,13 +135,26 @@ fn empty_and_metric_charts_say_something() {
 fn hits_name_what_is_under_the_pointer_and_what_a_click_filters() {
     let data = seed_pie();
     let (_, layout) = svg(&data, (640, 360));
-    let ChartLayout::Pie { center, rings } = &layout else { panic!() };
+    let ChartLayout::Pie { center, rings } = &layout else {
+        panic!()
+    };
     let r = (rings[1].0 + rings[1].1) / 2.0;
-    let hit = hit::hit_test(&data, &layout, center.0 as f64 + 1.0, center.1 as f64 - r, 0).unwrap();
+    let hit = hit::hit_test(
+        &data,
+        &layout,
+        center.0 as f64 + 1.0,
+        center.1 as f64 - r,
+        0,
+    )
+    .unwrap();
     assert_eq!(hit.title, "ACCEPT › 443");
     assert_eq!(hit.rows[0], ("Count".to_owned(), "60".to_owned()));
     assert_eq!(hit.filters.len(), 2);
     let items = hit::items(&data, 0);
-    assert_eq!(items.len(), 5, "2 inner + 3 outer slices, for keyboard users");
+    assert_eq!(
+        items.len(),
+        5,
+        "2 inner + 3 outer slices, for keyboard users"
+    );
     assert_eq!(items[1].title, "REJECT");
 }

@@ -13,6 +13,19 @@ use super::{
 use crate::model::visualization::BarMode;
 use crate::result::{XAxis, XyData, XyStyle};
 
+/// One legend line per series, in its colour.
+pub(crate) fn legend_entries(data: &XyData, options: &DrawOptions) -> Vec<Entry> {
+    data.series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Entry {
+            label: s.label.clone(),
+            color: options.color(&s.label, i),
+            heading: false,
+        })
+        .collect()
+}
+
 pub fn draw_xy<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &XyData,
@@ -22,16 +35,7 @@ pub fn draw_xy<DB: DrawingBackend>(
         draw_message(root, "No results in this time range", options)?;
         return Ok(ChartLayout::Empty);
     }
-    let entries: Vec<Entry> = data
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Entry {
-            label: s.label.clone(),
-            color: options.color(&s.label, i),
-            heading: false,
-        })
-        .collect();
+    let entries = legend_entries(data, options);
     let (plot_area, legend_area) = legend::split(root, &entries, options);
     let (w, _) = plot_area.dim_in_pixel();
     let max_ticks = ((w as f64 / options.scale) / 90.0).clamp(2.0, 10.0) as usize;

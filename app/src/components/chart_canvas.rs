@@ -24,7 +24,11 @@ pub fn ChartCanvas(
     crate::browser::canvas::attach_chart(node, data, options, layout);
     #[cfg(not(feature = "hydrate"))]
     let _ = (data, options);
-    let drawn = move || layout.get().is_some_and(|l| l != ChartLayout::Empty || data.with(|d| matches!(d, Some(Ok(_)))));
+    let drawn = move || {
+        layout
+            .get()
+            .is_some_and(|l| l != ChartLayout::Empty || data.with(|d| matches!(d, Some(Ok(_)))))
+    };
     view! {
         <canvas node_ref=node class="chart" role="img" tabindex="0" aria-label=label data-drawn=move || drawn().to_string()></canvas>
     }

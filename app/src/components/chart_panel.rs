@@ -30,12 +30,30 @@ pub fn ChartPanel(
     let brush = RwSignal::new(None::<(f64, f64)>);
     let drag_start = StoredValue::new(None::<f64>);
     let utc_offset = move || options.with(|o| o.utc_offset_secs);
-    let scale = move || options.with(|o| o.scale);
+    // Layouts are in canvas pixels: CSS pixels times the ratio the canvas was last drawn at.
+    let scale = move || {
+        #[cfg(feature = "hydrate")]
+        if let Some(canvas) = node.get_untracked() {
+            let css_width = canvas.get_bounding_client_rect().width();
+            if css_width > 0.0 {
+                return f64::from(canvas.width()) / css_width;
+            }
+        }
+        options.with(|o| o.scale)
+    };
 
+    // New data (a refresh, a filter) makes a shown tooltip stale.
+    Effect::new(move |_| {
+        data.track();
+        tooltip.set(None);
+        cursor.set(None);
+    });
     let hit_at = move |x_css: f64, y_css: f64| -> Option<Hit> {
         let s = scale();
         data.with(|d| match (d, layout.get()) {
-            (Some(Ok(chart)), Some(layout)) => hit_test(chart, &layout, x_css * s, y_css * s, utc_offset()),
+            (Some(Ok(chart)), Some(layout)) => {
+                hit_test(chart, &layout, x_css * s, y_css * s, utc_offset())
+            }
             _ => None,
         })
     };
@@ -57,11 +75,15 @@ pub fn ChartPanel(
         let dragged = brush.get_untracked();
         drag_start.set_value(None);
         brush.set(None);
-        if let (Some((x0, x1)), Some(callback), Some(ChartLayout::Xy { plot, x_range, .. })) = (dragged, on_brush, layout.get_untracked()) {
+        if let (Some((x0, x1)), Some(callback), Some(ChartLayout::Xy { plot, x_range, .. })) =
+            (dragged, on_brush, layout.get_untracked())
+        {
             let s = scale();
             let to_time = |x_css: f64| {
                 let px = x_css * s;
-                x_range.0 + (px - plot.0 as f64) / (plot.2 - plot.0).max(1) as f64 * (x_range.1 - x_range.0)
+                x_range.0
+                    + (px - plot.0 as f64) / (plot.2 - plot.0).max(1) as f64
+                        * (x_range.1 - x_range.0)
             };
             let (from, to) = (to_time(x0).max(x_range.0), to_time(x1).min(x_range.1));
             if to > from {
@@ -69,7 +91,10 @@ pub fn ChartPanel(
             }
             return;
         }
-        if let (Some(hit), Some(callback)) = (hit_at(ev.offset_x() as f64, ev.offset_y() as f64), on_filter) {
+        if let (Some(hit), Some(callback)) = (
+            hit_at(ev.offset_x() as f64, ev.offset_y() as f64),
+            on_filter,
+        ) {
             if !hit.filters.is_empty() {
                 callback.run(hit.filters);
             }
@@ -87,7 +112,9 @@ pub fn ChartPanel(
         let current = cursor.get_untracked();
         let next = match ev.key().as_str() {
             "ArrowRight" | "ArrowDown" => Some(current.map_or(0, |c| (c + 1) % all.len())),
-            "ArrowLeft" | "ArrowUp" => Some(current.map_or(all.len() - 1, |c| (c + all.len() - 1) % all.len())),
+            "ArrowLeft" | "ArrowUp" => {
+                Some(current.map_or(all.len() - 1, |c| (c + all.len() - 1) % all.len()))
+            }
             "Enter" | " " => {
                 if let (Some(c), Some(callback)) = (current, on_filter) {
                     if !all[c].filters.is_empty() {
@@ -132,7 +159,8 @@ pub fn ChartPanel(
             </Show>
             {move || match data.get() {
                 None => Some(view! { <div class="chart-status" aria-live="polite">"Loading…"</div> }.into_any()),
-                _ => None,
+                Some(Err(error)) => Some(view! { <div class="chart-status chart-error" role="alert">{error}</div> }.into_any()),
+                Some(Ok(_)) => None,
             }}
             {move || tooltip.get().map(|(hit, x, y)| view! {
                 <div class="tooltip" role="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>
@@ -141,6 +169,13 @@ pub fn ChartPanel(
                     {(!hit.filters.is_empty() && on_filter.is_some()).then(|| view! { <div class="tooltip-hint">"Click or Enter to filter"</div> })}
                 </div>
             })}
+            // The canvas legend again as text, for screen readers (and for tests to read).
+            <ul class="visually-hidden chart-legend" aria-label="Legend">
+                {move || data.with(|d| match d {
+                    Some(Ok(chart)) => options.with(|o| crate::charts::legend_text(chart, o)),
+                    _ => Vec::new(),
+                }).into_iter().map(|(label, color)| view! { <li data-color=color.clone().unwrap_or_default()>{label}</li> }).collect_view()}
+            </ul>
         </div>
     }
 }
@@ -186,13 +221,19 @@ fn DataTable(#[prop(into)] data: Signal<Option<Result<ChartData, String>>>) -> i
 fn cell_text(cell: &serde_json::Value) -> String {
     match cell {
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.as_f64().map(crate::charts::format_exact).unwrap_or_else(|| n.to_string()),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .map(crate::charts::format_exact)
+            .unwrap_or_else(|| n.to_string()),
         serde_json::Value::Null => "—".into(),
         other => other.to_string(),
     }
 }
 
-fn compare_cells(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> std::cmp::Ordering {
+fn compare_cells(
+    a: Option<&serde_json::Value>,
+    b: Option<&serde_json::Value>,
+) -> std::cmp::Ordering {
     match (a.and_then(|v| v.as_f64()), b.and_then(|v| v.as_f64())) {
         (Some(x), Some(y)) => x.total_cmp(&y),
         _ => a.map(cell_text).cmp(&b.map(cell_text)),

@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use crate::model::filter::{Filter, FilterKind, QueryLanguage, QueryText};
 
 #[component]
-pub fn QueryBar(#[prop(into)] value: Signal<QueryText>, on_submit: Callback<QueryText>) -> impl IntoView {
+pub fn QueryBar(
+    #[prop(into)] value: Signal<QueryText>,
+    on_submit: Callback<QueryText>,
+) -> impl IntoView {
     let draft = RwSignal::new(value.get_untracked().text);
     let language = RwSignal::new(value.get_untracked().language);
     Effect::new(move |_| {
@@ -13,7 +16,12 @@ pub fn QueryBar(#[prop(into)] value: Signal<QueryText>, on_submit: Callback<Quer
         draft.set(current.text);
         language.set(current.language);
     });
-    let submit = move || on_submit.run(QueryText { language: language.get_untracked(), text: draft.get_untracked() });
+    let submit = move || {
+        on_submit.run(QueryText {
+            language: language.get_untracked(),
+            text: draft.get_untracked(),
+        })
+    };
     view! {
         <form class="query-bar" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
             <input type="search" name="query" aria-label="Query"
@@ -29,7 +37,10 @@ pub fn QueryBar(#[prop(into)] value: Signal<QueryText>, on_submit: Callback<Quer
 }
 
 #[component]
-pub fn FilterBar(#[prop(into)] filters: Signal<Vec<Filter>>, on_change: Callback<Vec<Filter>>) -> impl IntoView {
+pub fn FilterBar(
+    #[prop(into)] filters: Signal<Vec<Filter>>,
+    on_change: Callback<Vec<Filter>>,
+) -> impl IntoView {
     let adding = RwSignal::new(false);
     let field = RwSignal::new(String::new());
     let text = RwSignal::new(String::new());
@@ -45,9 +56,19 @@ pub fn FilterBar(#[prop(into)] filters: Signal<Vec<Filter>>, on_change: Callback
         if f.trim().is_empty() {
             return;
         }
-        let value = v.trim().parse::<i64>().map(serde_json::Value::from).unwrap_or_else(|_| serde_json::Value::from(v.trim()));
+        let value = v
+            .trim()
+            .parse::<i64>()
+            .map(serde_json::Value::from)
+            .unwrap_or_else(|_| serde_json::Value::from(v.trim()));
         let mut next = filters.get_untracked();
-        next.push(Filter { field: f.trim().into(), kind: FilterKind::Phrase { value }, negate: false, disabled: false, pinned: false });
+        next.push(Filter {
+            field: f.trim().into(),
+            kind: FilterKind::Phrase { value },
+            negate: false,
+            disabled: false,
+            pinned: false,
+        });
         on_change.run(next);
         adding.set(false);
         field.set(String::new());

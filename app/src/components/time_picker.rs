@@ -6,7 +6,10 @@ use crate::model::time::{TimeRange, QUICK_RANGES};
 use crate::state::REFRESH_CHOICES;
 
 #[component]
-pub fn TimePicker(#[prop(into)] value: Signal<TimeRange>, on_change: Callback<TimeRange>) -> impl IntoView {
+pub fn TimePicker(
+    #[prop(into)] value: Signal<TimeRange>,
+    on_change: Callback<TimeRange>,
+) -> impl IntoView {
     let open = RwSignal::new(false);
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
@@ -19,7 +22,10 @@ pub fn TimePicker(#[prop(into)] value: Signal<TimeRange>, on_change: Callback<Ti
         open.update(|o| *o = !*o);
     };
     let apply = move || {
-        let range = TimeRange { from: from.get_untracked(), to: to.get_untracked() };
+        let range = TimeRange {
+            from: from.get_untracked(),
+            to: to.get_untracked(),
+        };
         match range.resolve(chrono::Utc::now().timestamp_millis(), 0) {
             Ok(_) => {
                 open.set(false);
@@ -55,7 +61,10 @@ pub fn TimePicker(#[prop(into)] value: Signal<TimeRange>, on_change: Callback<Ti
 }
 
 #[component]
-pub fn RefreshPicker(#[prop(into)] value: Signal<Option<u64>>, on_change: Callback<Option<u64>>) -> impl IntoView {
+pub fn RefreshPicker(
+    #[prop(into)] value: Signal<Option<u64>>,
+    on_change: Callback<Option<u64>>,
+) -> impl IntoView {
     view! {
         <label class="refresh-picker">
             <span class="visually-hidden">"Auto-refresh"</span>

@@ -35,25 +35,43 @@ pub struct Loaded {
 
 async fn load(client: ObjectsClient, id: String) -> Result<Loaded, ApiError> {
     let object = client.get(ObjectType::Dashboard, id.clone()).await?;
-    let dashboard = Dashboard::from_value(object.attributes).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let dashboard =
+        Dashboard::from_value(object.attributes).map_err(|e| ApiError::Decode(e.to_string()))?;
     let all = client.find(vec![ObjectType::Visualization], None).await?;
     let visualizations = all
         .saved_objects
         .into_iter()
-        .filter_map(|o| Visualization::from_value(o.attributes).ok().map(|v| (o.id, v)))
+        .filter_map(|o| {
+            Visualization::from_value(o.attributes)
+                .ok()
+                .map(|v| (o.id, v))
+        })
         .collect();
-    Ok(Loaded { id, version: object.version, dashboard, visualizations })
+    Ok(Loaded {
+        id,
+        version: object.version,
+        dashboard,
+        visualizations,
+    })
 }
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").unwrap_or_else(|| OVERVIEW_ID.to_owned()));
-    let client = ObjectsClient::from_context();
-    let loaded = Resource::new(move || id.get(), move |id| {
-        let client = client.clone();
-        sendable(async move { load(client, id).await })
+    let id = Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .unwrap_or_else(|| OVERVIEW_ID.to_owned())
     });
+    let client = ObjectsClient::from_context();
+    let loaded = Resource::new(
+        move || id.get(),
+        move |id| {
+            let client = client.clone();
+            sendable(async move { load(client, id).await })
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading dashboard…"</p> }>
             {move || Suspend::new(async move {
@@ -88,13 +106,33 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let path = location.pathname;
     let set_view = {
         let navigate = navigate.clone();
-        move |state: ViewState| navigate(&format!("{}{}", path.get_untracked(), state.to_query_string()), Default::default())
+        move |state: ViewState| {
+            navigate(
+                &format!("{}{}", path.get_untracked(), state.to_query_string()),
+                Default::default(),
+            )
+        }
     };
-    let time = Memo::new(move |_| view_state.get().time.or_else(|| dashboard.with(|d| d.time.clone())).unwrap_or_default());
-    let refresh = Memo::new(move |_| view_state.get().refresh_ms.or_else(|| dashboard.with(|d| d.refresh_ms)));
+    let time = Memo::new(move |_| {
+        view_state
+            .get()
+            .time
+            .or_else(|| dashboard.with(|d| d.time.clone()))
+            .unwrap_or_default()
+    });
+    let refresh = Memo::new(move |_| {
+        view_state
+            .get()
+            .refresh_ms
+            .or_else(|| dashboard.with(|d| d.refresh_ms))
+    });
     let query = Memo::new(move |_| {
         let state = view_state.get();
-        if state.query.text.is_empty() { dashboard.with(|d| d.query.clone()) } else { state.query }
+        if state.query.text.is_empty() {
+            dashboard.with(|d| d.query.clone())
+        } else {
+            state.query
+        }
     });
     let filters = Memo::new(move |_| {
         let mut all = dashboard.with(|d| d.filters.clone());
@@ -147,7 +185,10 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
                     c.entry(id.clone()).or_insert(None);
                 }
                 for id in &missing {
-                    c.insert(id.clone(), Some(Err("The visualization of this panel was deleted".into())));
+                    c.insert(
+                        id.clone(),
+                        Some(Err("The visualization of this panel was deleted".into())),
+                    );
                 }
             });
             let this = generation.get_value() + 1;
@@ -187,25 +228,45 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
 
     let add_filters = {
         let set_view = set_view.clone();
-        Callback::new(move |added: Vec<Filter>| set_view(view_state.get_untracked().with_filters(&added)))
+        Callback::new(move |added: Vec<Filter>| {
+            set_view(view_state.get_untracked().with_filters(&added))
+        })
     };
     let brush = {
         let set_view = set_view.clone();
-        Callback::new(move |(from, to): (i64, i64)| set_view(ViewState { time: Some(TimeRange::absolute(from, to)), ..view_state.get_untracked() }))
+        Callback::new(move |(from, to): (i64, i64)| {
+            set_view(ViewState {
+                time: Some(TimeRange::absolute(from, to)),
+                ..view_state.get_untracked()
+            })
+        })
     };
     let on_time = {
         let set_view = set_view.clone();
-        Callback::new(move |range: TimeRange| set_view(ViewState { time: Some(range), ..view_state.get_untracked() }))
+        Callback::new(move |range: TimeRange| {
+            set_view(ViewState {
+                time: Some(range),
+                ..view_state.get_untracked()
+            })
+        })
     };
     let on_refresh = {
         let set_view = set_view.clone();
-        Callback::new(move |ms: Option<u64>| set_view(ViewState { refresh_ms: ms, ..view_state.get_untracked() }))
+        Callback::new(move |ms: Option<u64>| {
+            set_view(ViewState {
+                refresh_ms: ms,
+                ..view_state.get_untracked()
+            })
+        })
     };
     let on_query = {
         let set_view = set_view.clone();
         Callback::new(move |q: QueryText| {
             tick.update(|t| *t += 1);
-            set_view(ViewState { query: q, ..view_state.get_untracked() })
+            set_view(ViewState {
+                query: q,
+                ..view_state.get_untracked()
+            })
         })
     };
     let on_filters = {
@@ -214,9 +275,15 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             #[cfg(feature = "hydrate")]
             {
                 let pinned: Vec<&Filter> = next.iter().filter(|f| f.pinned).collect();
-                crate::browser::storage_set("flowdash:pinned", &serde_json::to_string(&pinned).unwrap_or_default());
+                crate::browser::storage_set(
+                    "flowdash:pinned",
+                    &serde_json::to_string(&pinned).unwrap_or_default(),
+                );
             }
-            set_view(ViewState { filters: next, ..view_state.get_untracked() })
+            set_view(ViewState {
+                filters: next,
+                ..view_state.get_untracked()
+            })
         })
     };
     // Pinned filters follow the user to every dashboard.
@@ -225,7 +292,9 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         let set_view = set_view.clone();
         Effect::new(move |first: Option<()>| {
             if first.is_none() && view_state.with_untracked(|s| s.filters.is_empty()) {
-                if let Some(pinned) = crate::browser::storage_get("flowdash:pinned").and_then(|t| serde_json::from_str::<Vec<Filter>>(&t).ok()) {
+                if let Some(pinned) = crate::browser::storage_get("flowdash:pinned")
+                    .and_then(|t| serde_json::from_str::<Vec<Filter>>(&t).ok())
+                {
                     if !pinned.is_empty() {
                         set_view(view_state.get_untracked().with_filters(&pinned));
                     }
@@ -235,7 +304,12 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     }
     let full_screen = {
         let set_view = set_view.clone();
-        Callback::new(move |panel: Option<String>| set_view(ViewState { full: panel, ..view_state.get_untracked() }))
+        Callback::new(move |panel: Option<String>| {
+            set_view(ViewState {
+                full: panel,
+                ..view_state.get_untracked()
+            })
+        })
     };
 
     let save = {
@@ -250,7 +324,14 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
                 let attributes = serde_json::to_value(&current).unwrap_or_default();
-                match crate::api::calls::update(ObjectType::Dashboard, &id, version.get_untracked(), &attributes).await {
+                match crate::api::calls::update(
+                    ObjectType::Dashboard,
+                    &id,
+                    version.get_untracked(),
+                    &attributes,
+                )
+                .await
+                {
                     Ok(object) => {
                         version.set(object.version);
                         saved.set(current);
@@ -267,7 +348,12 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let share = move |short: bool| {
         #[cfg(feature = "hydrate")]
         {
-            let full = format!("{}{}{}", crate::browser::origin(), path.get_untracked(), view_state.get_untracked().to_query_string());
+            let full = format!(
+                "{}{}{}",
+                crate::browser::origin(),
+                path.get_untracked(),
+                view_state.get_untracked().to_query_string()
+            );
             if short {
                 leptos::task::spawn_local(async move {
                     match crate::api::calls::shorten(&full).await {
@@ -294,8 +380,14 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             {
                 let id = id.clone();
                 leptos::task::spawn_local(async move {
-                    match crate::api::calls::export(&[(ObjectType::Dashboard, id.clone())], true).await {
-                        Ok(ndjson) => crate::browser::download(&format!("{id}.ndjson"), &ndjson, "application/ndjson"),
+                    match crate::api::calls::export(&[(ObjectType::Dashboard, id.clone())], true)
+                        .await
+                    {
+                        Ok(ndjson) => crate::browser::download(
+                            &format!("{id}.ndjson"),
+                            &ndjson,
+                            "application/ndjson",
+                        ),
                         Err(error) => message.set(Some(format!("Export failed: {error}"))),
                     }
                 });
@@ -305,19 +397,32 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         }
     };
 
-    let grid = move || {
-        let full = view_state.get().full;
-        let panels: Vec<Panel> = dashboard.with(|d| d.panels.clone());
-        panels
-            .into_iter()
-            .filter(|p| full.as_ref().is_none_or(|f| *f == p.id))
-            .map(|panel| {
-                let panel_id = panel.id.clone();
-                view! { <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view=full.is_some()/> }
-            })
-            .collect_view()
+    // Panels keyed by id: moving or resizing one re-renders none (a drag keeps its element).
+    let full_view = Signal::derive(move || view_state.with(|v| v.full.is_some()));
+    let panel_ids = move || {
+        let full = view_state.with(|v| v.full.clone());
+        dashboard.with(|d| {
+            d.panels
+                .iter()
+                .filter(|p| full.as_ref().is_none_or(|f| *f == p.id))
+                .map(|p| p.id.clone())
+                .collect::<Vec<_>>()
+        })
     };
-    let full_class = move || if view_state.get().full.is_some() { "grid full-screen" } else { "grid" };
+    let grid = move || {
+        view! {
+            <For each=panel_ids key=|id| id.clone() let:panel_id>
+                <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view/>
+            </For>
+        }
+    };
+    let full_class = move || {
+        if view_state.get().full.is_some() {
+            "grid full-screen"
+        } else {
+            "grid"
+        }
+    };
 
     view! {
         <div class="dashboard">
@@ -357,7 +462,10 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
 }
 
 /// The visualization a panel shows.
-fn panel_visualization(panel: &Panel, saved: &HashMap<String, Visualization>) -> Option<Visualization> {
+fn panel_visualization(
+    panel: &Panel,
+    saved: &HashMap<String, Visualization>,
+) -> Option<Visualization> {
     match &panel.source {
         PanelSource::Saved(id) => saved.get(id).cloned(),
         PanelSource::Inline(vis) => Some((**vis).clone()),
@@ -375,12 +483,24 @@ fn PanelView(
     add_filters: Callback<Vec<Filter>>,
     brush: Callback<(i64, i64)>,
     full_screen: Callback<Option<String>>,
-    full_view: bool,
+    full_view: Signal<bool>,
 ) -> impl IntoView {
     let id = StoredValue::new(panel_id);
-    let panel = Memo::new(move |_| dashboard.with(|d| d.panels.iter().find(|p| p.id == id.get_value()).cloned()));
-    let vis = Memo::new(move |_| panel.get().and_then(|p| visualizations.with(|v| panel_visualization(&p, v))));
-    let title = Memo::new(move |_| panel.get().and_then(|p| p.title).or_else(|| vis.get().map(|v| v.title)).unwrap_or_else(|| "Missing visualization".into()));
+    let panel = Memo::new(move |_| {
+        dashboard.with(|d| d.panels.iter().find(|p| p.id == id.get_value()).cloned())
+    });
+    let vis = Memo::new(move |_| {
+        panel
+            .get()
+            .and_then(|p| visualizations.with(|v| panel_visualization(&p, v)))
+    });
+    let title = Memo::new(move |_| {
+        panel
+            .get()
+            .and_then(|p| p.title)
+            .or_else(|| vis.get().map(|v| v.title))
+            .unwrap_or_else(|| "Missing visualization".into())
+    });
     let data = Signal::derive(move || charts.with(|c| c.get(&id.get_value()).cloned().flatten()));
     let options = Signal::derive(move || {
         let vis = vis.get();
@@ -393,7 +513,15 @@ fn PanelView(
     let style = move || {
         panel
             .get()
-            .map(|p| format!("grid-column:{} / span {};grid-row:{} / span {}", p.grid.x + 1, p.grid.w, p.grid.y + 1, p.grid.h))
+            .map(|p| {
+                format!(
+                    "grid-column:{} / span {};grid-row:{} / span {}",
+                    p.grid.x + 1,
+                    p.grid.w,
+                    p.grid.y + 1,
+                    p.grid.h
+                )
+            })
             .unwrap_or_default()
     };
     // Moving and resizing: by dragging (pointer) or by the buttons (keyboard).
@@ -418,11 +546,19 @@ fn PanelView(
                 return;
             }
             if let Some(p) = panel.get_untracked() {
-                drag.set(Some((ev.client_x() as f64, ev.client_y() as f64, p.grid, resize)));
+                drag.set(Some((
+                    ev.client_x() as f64,
+                    ev.client_y() as f64,
+                    p.grid,
+                    resize,
+                )));
                 #[cfg(feature = "hydrate")]
                 {
                     use wasm_bindgen::JsCast;
-                    if let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                    if let Some(target) = ev
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    {
                         let _ = target.set_pointer_capture(ev.pointer_id());
                     }
                 }
@@ -430,16 +566,26 @@ fn PanelView(
         }
     };
     let on_pointer_move = move |ev: leptos::ev::PointerEvent| {
-        let Some((x0, y0, start, resize)) = drag.get_untracked() else { return };
+        let Some((x0, y0, start, resize)) = drag.get_untracked() else {
+            return;
+        };
         let column_px = grid_column_px();
         let dx = ((ev.client_x() as f64 - x0) / column_px).round() as i32;
         let dy = ((ev.client_y() as f64 - y0) / ROW_PX).round() as i32;
         dashboard.update(|d| {
             if let Some(index) = d.panels.iter().position(|p| p.id == id.get_value()) {
                 let target = if resize {
-                    GridPos { w: (start.w as i32 + dx).max(2) as u32, h: (start.h as i32 + dy).max(2) as u32, ..start }
+                    GridPos {
+                        w: (start.w as i32 + dx).max(2) as u32,
+                        h: (start.h as i32 + dy).max(2) as u32,
+                        ..start
+                    }
                 } else {
-                    GridPos { x: (start.x as i32 + dx).max(0) as u32, y: (start.y as i32 + dy).max(0) as u32, ..start }
+                    GridPos {
+                        x: (start.x as i32 + dx).max(0) as u32,
+                        y: (start.y as i32 + dy).max(0) as u32,
+                        ..start
+                    }
                 };
                 if d.panels[index].grid != target {
                     layout::place(&mut d.panels, index, target);
@@ -454,7 +600,11 @@ fn PanelView(
             if let Some(p) = d.panels.iter().find(|p| p.id == id.get_value()).cloned() {
                 let grid = layout::free_spot(&d.panels, p.grid.w, p.grid.h);
                 let new_id = next_panel_id(&d.panels);
-                d.panels.push(Panel { id: new_id, grid, ..p });
+                d.panels.push(Panel {
+                    id: new_id,
+                    grid,
+                    ..p
+                });
             }
         })
     };
@@ -486,7 +636,7 @@ fn PanelView(
                         <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"⧉"</button>
                         <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
                     </Show>
-                    <Show when=move || !full_view fallback=move || view! { <span></span> }>
+                    <Show when=move || !full_view.get() fallback=move || view! { <span></span> }>
                         <button class="icon" title="Full screen" aria-label="Full screen" on:click=move |_| full_screen.run(Some(id.get_value()))>"⤢"</button>
                     </Show>
                 </div>
@@ -516,16 +666,27 @@ fn grid_column_px() -> f64 {
 }
 
 fn next_panel_id(panels: &[Panel]) -> String {
-    let highest = panels.iter().filter_map(|p| p.id.parse::<u64>().ok()).max().unwrap_or(0);
+    let highest = panels
+        .iter()
+        .filter_map(|p| p.id.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
     (highest + 1).to_string()
 }
 
 /// Adds a saved visualization as a panel, in the first free spot.
 #[component]
-fn AddPanel(dashboard: RwSignal<Dashboard>, visualizations: RwSignal<HashMap<String, Visualization>>) -> impl IntoView {
+fn AddPanel(
+    dashboard: RwSignal<Dashboard>,
+    visualizations: RwSignal<HashMap<String, Visualization>>,
+) -> impl IntoView {
     let choice = RwSignal::new(String::new());
     let options = move || {
-        let mut list: Vec<(String, String)> = visualizations.with(|v| v.iter().map(|(id, vis)| (id.clone(), vis.title.clone())).collect());
+        let mut list: Vec<(String, String)> = visualizations.with(|v| {
+            v.iter()
+                .map(|(id, vis)| (id.clone(), vis.title.clone()))
+                .collect()
+        });
         list.sort_by(|a, b| a.1.cmp(&b.1));
         list
     };
@@ -537,7 +698,12 @@ fn AddPanel(dashboard: RwSignal<Dashboard>, visualizations: RwSignal<HashMap<Str
         dashboard.update(|d| {
             let grid = layout::free_spot(&d.panels, 24, 15);
             let id = next_panel_id(&d.panels);
-            d.panels.push(Panel { id, grid, title: None, source: PanelSource::Saved(vis_id) });
+            d.panels.push(Panel {
+                id,
+                grid,
+                title: None,
+                source: PanelSource::Saved(vis_id),
+            });
         });
     };
     view! {

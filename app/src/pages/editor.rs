@@ -14,7 +14,8 @@ use crate::model::index_pattern::{FieldSpec, IndexPattern};
 use crate::model::saved_object::ObjectType;
 use crate::model::time::TimeRange;
 use crate::model::visualization::{
-    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, Interval, LegendPosition, Metric, NamedFilter, NumberRange, TermsOrder, Visualization,
+    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, Interval, LegendPosition,
+    Metric, NamedFilter, NumberRange, TermsOrder, Visualization,
 };
 use crate::panels::sendable;
 use crate::result::ChartData;
@@ -30,21 +31,38 @@ pub struct EditorData {
 
 async fn load(client: ObjectsClient, id: Option<String>) -> Result<EditorData, ApiError> {
     let patterns = client.find(vec![ObjectType::IndexPattern], None).await?;
-    let index_patterns: Vec<IndexPattern> = patterns.saved_objects.into_iter().filter_map(|o| serde_json::from_value(o.attributes).ok()).collect();
+    let index_patterns: Vec<IndexPattern> = patterns
+        .saved_objects
+        .into_iter()
+        .filter_map(|o| serde_json::from_value(o.attributes).ok())
+        .collect();
     match id {
         Some(id) => {
             let object = client.get(ObjectType::Visualization, id.clone()).await?;
-            let visualization = Visualization::from_value(object.attributes).map_err(|e| ApiError::Decode(e.to_string()))?;
-            Ok(EditorData { id: Some(id), version: object.version, visualization, index_patterns })
+            let visualization = Visualization::from_value(object.attributes)
+                .map_err(|e| ApiError::Decode(e.to_string()))?;
+            Ok(EditorData {
+                id: Some(id),
+                version: object.version,
+                visualization,
+                index_patterns,
+            })
         }
         None => {
+            // A whole pie of the count: the user splits it from there, as in Kibana.
             let mut visualization = Visualization::example_action_port_pie();
             visualization.title = "New visualization".into();
             visualization.description.clear();
+            visualization.buckets.clear();
             if let Some(pattern) = index_patterns.first() {
                 visualization.index_pattern = pattern.title.clone();
             }
-            Ok(EditorData { id: None, version: 0, visualization, index_patterns })
+            Ok(EditorData {
+                id: None,
+                version: 0,
+                visualization,
+                index_patterns,
+            })
         }
     }
 }
@@ -54,10 +72,13 @@ pub fn EditorPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").filter(|id| id != "new"));
     let client = ObjectsClient::from_context();
-    let data = Resource::new(move || id.get(), move |id| {
-        let client = client.clone();
-        sendable(async move { load(client, id).await })
-    });
+    let data = Resource::new(
+        move || id.get(),
+        move |id| {
+            let client = client.clone();
+            sendable(async move { load(client, id).await })
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -80,9 +101,33 @@ fn Editor(data: EditorData) -> impl IntoView {
     let query = RwSignal::new(QueryText::default());
     let preview = RwSignal::new(None::<Result<ChartData, String>>);
     let message = RwSignal::new(None::<String>);
+    // The pattern's fields as the backend has them now (a saved list may predate the data);
+    // the saved list until they arrive.
+    let live_fields = RwSignal::new(None::<(String, Vec<FieldSpec>)>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let pattern = vis.with(|v| v.index_pattern.clone());
+        leptos::task::spawn_local(async move {
+            if let Ok(found) = crate::api::calls::fields(&pattern).await {
+                live_fields.set(Some((pattern, found)));
+            }
+        });
+    });
     let fields = Memo::new(move |_| {
         let title = vis.with(|v| v.index_pattern.clone());
-        patterns.with_value(|p| p.iter().find(|p| p.title == title).map(|p| p.fields.clone()).unwrap_or_default())
+        let live = live_fields.with(|l| {
+            l.as_ref()
+                .filter(|(p, f)| *p == title && !f.is_empty())
+                .map(|(_, f)| f.clone())
+        });
+        live.unwrap_or_else(|| {
+            patterns.with_value(|p| {
+                p.iter()
+                    .find(|p| p.title == title)
+                    .map(|p| p.fields.clone())
+                    .unwrap_or_default()
+            })
+        })
     });
     let validation = Memo::new(move |_| vis.with(|v| v.validate().err().map(|e| e.to_string())));
 
@@ -104,10 +149,20 @@ fn Editor(data: EditorData) -> impl IntoView {
                     if generation.get_value() != this {
                         return;
                     }
-                    let inputs = crate::panels::ViewInputs::resolve(&t, q, Vec::new(), chrono::Utc::now().timestamp_millis(), crate::browser::utc_offset_secs(), Some(crate::browser::time_zone()));
+                    let inputs = crate::panels::ViewInputs::resolve(
+                        &t,
+                        q,
+                        Vec::new(),
+                        chrono::Utc::now().timestamp_millis(),
+                        crate::browser::utc_offset_secs(),
+                        Some(crate::browser::time_zone()),
+                    );
                     leptos::task::spawn_local(async move {
                         let result = match inputs {
-                            Ok(inputs) => crate::panels::run(vec![current], inputs).await.pop().unwrap_or_else(|| Err("no answer".into())),
+                            Ok(inputs) => crate::panels::run(vec![current], inputs)
+                                .await
+                                .pop()
+                                .unwrap_or_else(|| Err("no answer".into())),
                             Err(e) => Err(e),
                         };
                         if generation.get_value() == this {
@@ -137,7 +192,15 @@ fn Editor(data: EditorData) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let attributes = serde_json::to_value(&current).unwrap_or_default();
             let result = match (saved_id.get_untracked(), as_new) {
-                (Some(id), false) => crate::api::calls::update(ObjectType::Visualization, &id, version.get_untracked(), &attributes).await,
+                (Some(id), false) => {
+                    crate::api::calls::update(
+                        ObjectType::Visualization,
+                        &id,
+                        version.get_untracked(),
+                        &attributes,
+                    )
+                    .await
+                }
                 _ => crate::api::calls::create(ObjectType::Visualization, None, &attributes).await,
             };
             match result {
@@ -148,7 +211,13 @@ fn Editor(data: EditorData) -> impl IntoView {
                     message.set(Some(format!("Saved “{}”", current.title)));
                     if first {
                         if let Some(window) = web_sys::window() {
-                            let _ = window.history().and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("/visualize/{}", object.id))));
+                            let _ = window.history().and_then(|h| {
+                                h.replace_state_with_url(
+                                    &wasm_bindgen::JsValue::NULL,
+                                    "",
+                                    Some(&format!("/visualize/{}", object.id)),
+                                )
+                            });
                         }
                     }
                 }
@@ -162,17 +231,33 @@ fn Editor(data: EditorData) -> impl IntoView {
         match saved_id.get_untracked() {
             // Saved: the export carries the visualization and its index pattern, as the API exports them.
             Some(id) => leptos::task::spawn_local(async move {
-                match crate::api::calls::export(&[(ObjectType::Visualization, id.clone())], true).await {
-                    Ok(ndjson) => crate::browser::download(&format!("{}.ndjson", slug(&current.title)), &ndjson, "application/ndjson"),
+                match crate::api::calls::export(&[(ObjectType::Visualization, id.clone())], true)
+                    .await
+                {
+                    Ok(ndjson) => crate::browser::download(
+                        &format!("{}.ndjson", slug(&current.title)),
+                        &ndjson,
+                        "application/ndjson",
+                    ),
                     Err(e) => message.set(Some(format!("Export failed: {e}"))),
                 }
             }),
-            None => crate::browser::download(&format!("{}.json", slug(&current.title)), &serde_json::to_string_pretty(&current).unwrap_or_default(), "application/json"),
+            None => crate::browser::download(
+                &format!("{}.json", slug(&current.title)),
+                &serde_json::to_string_pretty(&current).unwrap_or_default(),
+                "application/json",
+            ),
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = current;
     };
-    let options = Signal::derive(move || vis.with(|v| DrawOptions { legend: v.options.legend, colors: v.options.colors.clone(), ..DrawOptions::default() }));
+    let options = Signal::derive(move || {
+        vis.with(|v| DrawOptions {
+            legend: v.options.legend,
+            colors: v.options.colors.clone(),
+            ..DrawOptions::default()
+        })
+    });
     let label = Signal::derive(move || vis.with(|v| v.title.clone()));
 
     view! {
@@ -230,7 +315,16 @@ fn Editor(data: EditorData) -> impl IntoView {
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 fn slug(title: &str) -> String {
-    let slug: String = title.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let slug: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
     slug.trim_matches('-').to_owned()
 }
 
@@ -248,17 +342,38 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind) {
         (_, Some(role)) => vis.buckets.iter_mut().for_each(|b| b.role = role),
         _ => {
             // Line, area, bar: a date histogram x axis and the first terms bucket as the split.
-            let split = vis.buckets.iter().find(|b| matches!(b.agg, BucketAgg::Terms { .. })).map(|b| b.agg.clone());
-            vis.buckets = vec![Bucket { role: BucketRole::XAxis, agg: BucketAgg::DateHistogram { field: "@timestamp".into(), interval: Interval::Auto } }];
+            let split = vis
+                .buckets
+                .iter()
+                .find(|b| matches!(b.agg, BucketAgg::Terms { .. }))
+                .map(|b| b.agg.clone());
+            vis.buckets = vec![Bucket {
+                role: BucketRole::XAxis,
+                agg: BucketAgg::DateHistogram {
+                    field: "@timestamp".into(),
+                    interval: Interval::Auto,
+                },
+            }];
             if let Some(agg) = split {
-                vis.buckets.push(Bucket { role: BucketRole::SplitSeries, agg });
+                vis.buckets.push(Bucket {
+                    role: BucketRole::SplitSeries,
+                    agg,
+                });
             }
         }
     }
 }
 
-fn field_options(fields: &[FieldSpec], filter: impl Fn(&FieldSpec) -> bool, selected: &str) -> impl IntoView {
-    let mut names: Vec<String> = fields.iter().filter(|f| filter(f)).map(|f| f.name.clone()).collect();
+fn field_options(
+    fields: &[FieldSpec],
+    filter: impl Fn(&FieldSpec) -> bool,
+    selected: &str,
+) -> impl IntoView {
+    let mut names: Vec<String> = fields
+        .iter()
+        .filter(|f| filter(f))
+        .map(|f| f.name.clone())
+        .collect();
     if !selected.is_empty() && !names.iter().any(|n| n == selected) {
         names.insert(0, selected.to_owned());
     }
@@ -273,7 +388,11 @@ fn field_options(fields: &[FieldSpec], filter: impl Fn(&FieldSpec) -> bool, sele
 }
 
 fn is_numeric(f: &FieldSpec) -> bool {
-    f.aggregatable && matches!(f.field_type.as_str(), "long" | "integer" | "short" | "byte" | "double" | "float" | "date")
+    f.aggregatable
+        && matches!(
+            f.field_type.as_str(),
+            "long" | "integer" | "short" | "byte" | "double" | "float" | "date"
+        )
 }
 
 #[component]
@@ -289,21 +408,39 @@ fn MetricEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>) -> i
     };
     let set_kind = move |name: String| {
         vis.update(|v| {
-            let field = v.metric.field().map(str::to_owned).unwrap_or_else(|| "bytes".into());
+            let field = v
+                .metric
+                .field()
+                .map(str::to_owned)
+                .unwrap_or_else(|| "bytes".into());
             v.metric = match name.as_str() {
                 "sum" => Metric::Sum { field },
                 "avg" => Metric::Avg { field },
                 "min" => Metric::Min { field },
                 "max" => Metric::Max { field },
-                "unique_count" => Metric::UniqueCount { field: if field == "bytes" { "srcaddr".into() } else { field } },
-                "percentile" => Metric::Percentile { field, percent: 95.0 },
+                "unique_count" => Metric::UniqueCount {
+                    field: if field == "bytes" {
+                        "srcaddr".into()
+                    } else {
+                        field
+                    },
+                },
+                "percentile" => Metric::Percentile {
+                    field,
+                    percent: 95.0,
+                },
                 _ => Metric::Count,
             }
         })
     };
     let set_field = move |name: String| {
         vis.update(|v| match &mut v.metric {
-            Metric::Sum { field } | Metric::Avg { field } | Metric::Min { field } | Metric::Max { field } | Metric::UniqueCount { field } | Metric::Percentile { field, .. } => *field = name,
+            Metric::Sum { field }
+            | Metric::Avg { field }
+            | Metric::Min { field }
+            | Metric::Max { field }
+            | Metric::UniqueCount { field }
+            | Metric::Percentile { field, .. } => *field = name,
             Metric::Count => {}
         })
     };
@@ -343,7 +480,10 @@ fn roles(kind: ChartKind) -> &'static [(BucketRole, &'static str)] {
         ChartKind::Pie => &[(BucketRole::SplitSlices, "Split slices")],
         ChartKind::Table => &[(BucketRole::Rows, "Split rows")],
         ChartKind::Metric => &[],
-        _ => &[(BucketRole::XAxis, "X axis"), (BucketRole::SplitSeries, "Split series")],
+        _ => &[
+            (BucketRole::XAxis, "X axis"),
+            (BucketRole::SplitSeries, "Split series"),
+        ],
     }
 }
 
@@ -358,7 +498,13 @@ fn BucketsEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>) -> 
                 _ => BucketRole::SplitSeries,
             };
             let bucket = if role == BucketRole::XAxis {
-                Bucket { role, agg: BucketAgg::DateHistogram { field: "@timestamp".into(), interval: Interval::Auto } }
+                Bucket {
+                    role,
+                    agg: BucketAgg::DateHistogram {
+                        field: "@timestamp".into(),
+                        interval: Interval::Auto,
+                    },
+                }
             } else {
                 terms_bucket(role, "dstport", 5)
             };
@@ -380,25 +526,75 @@ fn BucketsEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>) -> 
 }
 
 #[component]
-fn BucketEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>, index: usize) -> impl IntoView {
+fn BucketEditor(
+    vis: RwSignal<Visualization>,
+    fields: Memo<Vec<FieldSpec>>,
+    index: usize,
+) -> impl IntoView {
     let bucket = move || vis.with(|v| v.buckets.get(index).cloned());
-    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| vis.update(|v| if let Some(b) = v.buckets.get_mut(index) { change(b) });
+    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| {
+        vis.update(|v| {
+            if let Some(b) = v.buckets.get_mut(index) {
+                change(b)
+            }
+        })
+    };
     let agg_type = move || bucket().map(|b| b.agg.type_name()).unwrap_or("terms");
     let set_type = move |name: String| {
         edit(Box::new(move |b| {
             let field = b.agg.field().unwrap_or("dstport").to_owned();
             b.agg = match name.as_str() {
-                "date_histogram" => BucketAgg::DateHistogram { field: "@timestamp".into(), interval: Interval::Auto },
-                "histogram" => BucketAgg::Histogram { field: if field.starts_with('@') { "bytes".into() } else { field }, interval: 1000.0 },
-                "range" => BucketAgg::Range { field: "bytes".into(), ranges: vec![NumberRange { from: None, to: Some(1000.0) }, NumberRange { from: Some(1000.0), to: None }] },
-                "filters" => BucketAgg::Filters { filters: vec![NamedFilter { label: "Rejected".into(), query: QueryText::kql("action:REJECT") }] },
-                _ => BucketAgg::Terms { field: if field.starts_with('@') { "dstport".into() } else { field }, size: 5, order: TermsOrder::MetricDesc, other_bucket: false, missing_bucket: false },
+                "date_histogram" => BucketAgg::DateHistogram {
+                    field: "@timestamp".into(),
+                    interval: Interval::Auto,
+                },
+                "histogram" => BucketAgg::Histogram {
+                    field: if field.starts_with('@') {
+                        "bytes".into()
+                    } else {
+                        field
+                    },
+                    interval: 1000.0,
+                },
+                "range" => BucketAgg::Range {
+                    field: "bytes".into(),
+                    ranges: vec![
+                        NumberRange {
+                            from: None,
+                            to: Some(1000.0),
+                        },
+                        NumberRange {
+                            from: Some(1000.0),
+                            to: None,
+                        },
+                    ],
+                },
+                "filters" => BucketAgg::Filters {
+                    filters: vec![NamedFilter {
+                        label: "Rejected".into(),
+                        query: QueryText::kql("action:REJECT"),
+                    }],
+                },
+                _ => BucketAgg::Terms {
+                    field: if field.starts_with('@') {
+                        "dstport".into()
+                    } else {
+                        field
+                    },
+                    size: 5,
+                    order: TermsOrder::MetricDesc,
+                    other_bucket: false,
+                    missing_bucket: false,
+                },
             }
         }))
     };
     let set_field = move |name: String| {
         edit(Box::new(move |b| match &mut b.agg {
-            BucketAgg::Terms { field, .. } | BucketAgg::DateHistogram { field, .. } | BucketAgg::Histogram { field, .. } | BucketAgg::Range { field, .. } => *field = name,
+            BucketAgg::Terms { field, .. }
+            | BucketAgg::DateHistogram { field, .. }
+            | BucketAgg::Histogram { field, .. }
+            | BucketAgg::Range { field, .. } => *field = name,
             BucketAgg::Filters { .. } => {}
         }))
     };

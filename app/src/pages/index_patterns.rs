@@ -12,27 +12,40 @@ use crate::panels::sendable;
 pub fn IndexPatternsPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let client = ObjectsClient::from_context();
-    let patterns = Resource::new(move || reload.get(), move |_| {
-        let client = client.clone();
-        sendable(async move { client.find(vec![ObjectType::IndexPattern], None).await })
-    });
+    let patterns = Resource::new(
+        move || reload.get(),
+        move |_| {
+            let client = client.clone();
+            sendable(async move { client.find(vec![ObjectType::IndexPattern], None).await })
+        },
+    );
     let title = RwSignal::new(String::new());
     let time_field = RwSignal::new("@timestamp".to_owned());
     let message = RwSignal::new(None::<String>);
     let create = move || {
-        let pattern = IndexPattern { title: title.get_untracked().trim().to_owned(), time_field: time_field.get_untracked(), fields: Vec::new() };
+        let pattern = IndexPattern {
+            title: title.get_untracked().trim().to_owned(),
+            time_field: time_field.get_untracked(),
+            fields: Vec::new(),
+        };
         if pattern.title.is_empty() {
             message.set(Some("Name the indices, such as cwl-*".into()));
             return;
         }
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let fields = crate::api::calls::fields(&pattern.title).await.unwrap_or_default();
+            let fields = crate::api::calls::fields(&pattern.title)
+                .await
+                .unwrap_or_default();
             let pattern = IndexPattern { fields, ..pattern };
             let attributes = serde_json::to_value(&pattern).unwrap_or_default();
             match crate::api::calls::create(ObjectType::IndexPattern, None, &attributes).await {
                 Ok(_) => {
-                    message.set(Some(format!("Created {} with {} fields", pattern.title, pattern.fields.len())));
+                    message.set(Some(format!(
+                        "Created {} with {} fields",
+                        pattern.title,
+                        pattern.fields.len()
+                    )));
                     title.set(String::new());
                     reload.update(|r| *r += 1);
                 }
@@ -46,9 +59,19 @@ pub fn IndexPatternsPage() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let result = if refresh {
-                crate::api::calls::refresh_fields(&id).await.map(|o| format!("Refreshed: {} fields", o.attributes.get("fields").and_then(|f| f.as_array()).map_or(0, Vec::len)))
+                crate::api::calls::refresh_fields(&id).await.map(|o| {
+                    format!(
+                        "Refreshed: {} fields",
+                        o.attributes
+                            .get("fields")
+                            .and_then(|f| f.as_array())
+                            .map_or(0, Vec::len)
+                    )
+                })
             } else {
-                crate::api::calls::delete(ObjectType::IndexPattern, &id).await.map(|()| "Deleted".to_owned())
+                crate::api::calls::delete(ObjectType::IndexPattern, &id)
+                    .await
+                    .map(|()| "Deleted".to_owned())
             };
             match result {
                 Ok(text) => message.set(Some(text)),

@@ -15,26 +15,36 @@ pub fn DashboardsPage() -> impl IntoView {
 #[component]
 pub fn VisualizeListPage() -> impl IntoView {
     view! { <ObjectList object_type=ObjectType::Visualization heading="Visualizations" open_prefix="/visualize/"
-        create={|| view! { <a class="button primary" href="/visualize/new">"Create visualization"</a> }.into_any()}/> }
+    create={|| view! { <a class="button primary" href="/visualize/new">"Create visualization"</a> }.into_any()}/> }
 }
 
 #[component]
-fn ObjectList(object_type: ObjectType, heading: &'static str, open_prefix: &'static str, create: fn() -> AnyView) -> impl IntoView {
+fn ObjectList(
+    object_type: ObjectType,
+    heading: &'static str,
+    open_prefix: &'static str,
+    create: fn() -> AnyView,
+) -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
     let search = Memo::new(move |_| query.read().get("search").unwrap_or_default());
     let draft = RwSignal::new(search.get_untracked());
     let reload = RwSignal::new(0u32);
     let client = ObjectsClient::from_context();
-    let objects = Resource::new(move || (search.get(), reload.get()), move |(search, _)| {
-        let client = client.clone();
-        sendable(async move { client.find(vec![object_type], Some(search)).await })
-    });
+    let objects = Resource::new(
+        move || (search.get(), reload.get()),
+        move |(search, _)| {
+            let client = client.clone();
+            sendable(async move { client.find(vec![object_type], Some(search)).await })
+        },
+    );
     let error = RwSignal::new(None::<String>);
     let delete = move |id: String, title: String| {
         #[cfg(feature = "hydrate")]
         {
-            let confirmed = web_sys::window().and_then(|w| w.confirm_with_message(&format!("Delete “{title}”?")).ok()).unwrap_or(false);
+            let confirmed = web_sys::window()
+                .and_then(|w| w.confirm_with_message(&format!("Delete “{title}”?")).ok())
+                .unwrap_or(false);
             if confirmed {
                 leptos::task::spawn_local(async move {
                     match crate::api::calls::delete(object_type, &id).await {
@@ -122,7 +132,9 @@ fn NewDashboard() -> impl IntoView {
             match crate::api::calls::create(ObjectType::Dashboard, None, &attributes).await {
                 Ok(object) => {
                     if let Some(window) = web_sys::window() {
-                        let _ = window.location().set_href(&format!("/dashboards/{}", object.id));
+                        let _ = window
+                            .location()
+                            .set_href(&format!("/dashboards/{}", object.id));
                     }
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -152,7 +164,13 @@ pub fn ImportObjects(reload: RwSignal<u32>) -> impl IntoView {
         let body = text.get_untracked();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::api::calls::import(&body, overwrite.get_untracked(), copies.get_untracked()).await {
+            match crate::api::calls::import(
+                &body,
+                overwrite.get_untracked(),
+                copies.get_untracked(),
+            )
+            .await
+            {
                 Ok(answer) => {
                     report.set(Some(answer));
                     error.set(None);
@@ -168,6 +186,21 @@ pub fn ImportObjects(reload: RwSignal<u32>) -> impl IntoView {
         <details class="import">
             <summary>"Import saved objects (NDJSON from flowdash or Kibana 7.x)"</summary>
             <form on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); run(); }>
+                <label class="field">"From a file"
+                    <input type="file" name="file" accept=".ndjson,.json,application/x-ndjson,application/json" on:change:target=move |ev| {
+                        #[cfg(feature = "hydrate")]
+                        if let Some(file) = ev.target().files().and_then(|files| files.get(0)) {
+                            leptos::task::spawn_local(async move {
+                                match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                                    Ok(content) => text.set(content.as_string().unwrap_or_default()),
+                                    Err(_) => error.set(Some("The file could not be read".into())),
+                                }
+                            });
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = ev;
+                    }/>
+                </label>
                 <textarea name="ndjson" rows="6" aria-label="NDJSON to import" placeholder="Paste an export here"
                     prop:value=move || text.get() on:input:target=move |ev| text.set(ev.target().value())></textarea>
                 <label><input type="checkbox" on:change:target=move |ev| overwrite.set(ev.target().checked())/>" Overwrite objects with the same id"</label>

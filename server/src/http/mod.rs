@@ -7,9 +7,9 @@ mod health;
 mod ingest;
 mod objects_context;
 mod render;
-mod short_urls;
 mod saved_objects;
 mod search;
+mod short_urls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -142,7 +142,9 @@ pub fn build_app(state: AppState) -> Router {
         .merge(saved_objects::router())
         .merge(render::router())
         .merge(short_urls::api_router());
-    let mut router = Router::new().nest("/api", api).merge(short_urls::goto_router());
+    let mut router = Router::new()
+        .nest("/api", api)
+        .merge(short_urls::goto_router());
     if state.engine.is_some() {
         router = router
             .nest("/es", crate::es_api::router())
@@ -157,7 +159,8 @@ pub fn build_app(state: AppState) -> Router {
             &state,
             routes,
             {
-                let objects = app::api::Objects(Arc::new(objects_context::StoreSource(state.store.clone())));
+                let objects =
+                    app::api::Objects(Arc::new(objects_context::StoreSource(state.store.clone())));
                 move || leptos::prelude::provide_context(objects.clone())
             },
             {

@@ -17,20 +17,37 @@ fn api_error(error: StoreError) -> ApiError {
         StoreError::Invalid(_) => 400,
         StoreError::Storage(_) => 500,
     };
-    ApiError::Server { status, kind: "saved_objects".into(), reason: error.to_string() }
+    ApiError::Server {
+        status,
+        kind: "saved_objects".into(),
+        reason: error.to_string(),
+    }
 }
 
 impl ObjectSource for StoreSource {
-    fn find(&self, types: Vec<ObjectType>, search: Option<String>) -> app::api::BoxFuture<'_, Result<FindResult, ApiError>> {
+    fn find(
+        &self,
+        types: Vec<ObjectType>,
+        search: Option<String>,
+    ) -> app::api::BoxFuture<'_, Result<FindResult, ApiError>> {
         Box::pin(async move {
             self.0
-                .find(FindQuery { types, search, page: 1, per_page: 1000 })
+                .find(FindQuery {
+                    types,
+                    search,
+                    page: 1,
+                    per_page: 1000,
+                })
                 .await
                 .map_err(api_error)
         })
     }
 
-    fn get(&self, object_type: ObjectType, id: String) -> app::api::BoxFuture<'_, Result<SavedObject, ApiError>> {
+    fn get(
+        &self,
+        object_type: ObjectType,
+        id: String,
+    ) -> app::api::BoxFuture<'_, Result<SavedObject, ApiError>> {
         Box::pin(async move { self.0.get(object_type, &id).await.map_err(api_error) })
     }
 }

@@ -30,14 +30,28 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Reads an index pattern's fields from the backend again.
-async fn refresh_fields(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SavedObject>, AppError> {
+async fn refresh_fields(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SavedObject>, AppError> {
     let object = state.store.get(ObjectType::IndexPattern, &id).await?;
     let mut pattern: app::model::index_pattern::IndexPattern =
         serde_json::from_value(object.attributes).map_err(|e| AppError::Internal(e.into()))?;
     state.allowed_indices.check(&pattern.title)?;
     pattern.fields = crate::defaults::fields(state.backend.as_ref(), &pattern.title).await;
     let attributes = serde_json::to_value(&pattern).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Json(state.store.update(ObjectType::IndexPattern, &id, Some(object.version), attributes, object.references).await?))
+    Ok(Json(
+        state
+            .store
+            .update(
+                ObjectType::IndexPattern,
+                &id,
+                Some(object.version),
+                attributes,
+                object.references,
+            )
+            .await?,
+    ))
 }
 
 impl From<StoreError> for AppError {

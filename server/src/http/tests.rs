@@ -736,15 +736,10 @@ async fn every_overview_panel_answers_on_demo_data() {
         .resolve(now, 0)
         .unwrap();
     for (id, vis) in crate::overview::visualizations() {
-        let data = crate::visualizations::chart_data(
-            &server.state,
-            &vis,
-            time,
-            &Default::default(),
-            &[],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let data =
+            crate::visualizations::chart_data(&server.state, &vis, time, &Default::default(), &[])
+                .await
+                .unwrap_or_else(|e| panic!("{id}: {e}"));
         let has_data = match &data {
             ChartData::Pie(pie) => pie.rings.iter().all(|r| !r.slices.is_empty()),
             ChartData::Xy(xy) => !xy.is_empty(),
