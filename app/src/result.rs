@@ -290,6 +290,10 @@ pub fn chart_data(
     }
 }
 
+/// A pie level still to read: the container of its aggregation, the parent slice, the
+/// parent's span of the turn, the parent's value and the filters of the path to it.
+type Frontier = (Value, Option<usize>, (f64, f64), f64, Vec<Filter>);
+
 fn pie(vis: &Visualization, aggs: &Value) -> Result<PieData, ResultError> {
     let levels = ordered_buckets(vis);
     let mut rings: Vec<Ring> = levels
@@ -299,9 +303,8 @@ fn pie(vis: &Visualization, aggs: &Value) -> Result<PieData, ResultError> {
             slices: Vec::new(),
         })
         .collect();
-    // Walk level by level: (container of the level's aggregation, parent slice, parent's span, path filters).
-    let mut frontier: Vec<(Value, Option<usize>, (f64, f64), f64, Vec<Filter>)> =
-        vec![(aggs.clone(), None, (0.0, 1.0), f64::NAN, Vec::new())];
+    // Walk level by level.
+    let mut frontier: Vec<Frontier> = vec![(aggs.clone(), None, (0.0, 1.0), f64::NAN, Vec::new())];
     for (level, agg) in levels.iter().enumerate() {
         let mut next = Vec::new();
         for (container, parent, (start, end), parent_value, path) in frontier {

@@ -184,10 +184,12 @@ fn Editor(data: EditorData) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = as_new;
         let current = vis.get_untracked();
-        if let Err(error) = current.validate() {
-            message.set(Some(error.to_string()));
+        let Ok(()) = current
+            .validate()
+            .map_err(|error| message.set(Some(error.to_string())))
+        else {
             return;
-        }
+        };
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let attributes = serde_json::to_value(&current).unwrap_or_default();

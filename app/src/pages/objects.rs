@@ -112,10 +112,12 @@ fn NewDashboard() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let create = move || {
         let name = title.get_untracked();
-        if name.trim().is_empty() {
+        let Some(name) = Some(name).filter(|n| !n.trim().is_empty()) else {
             error.set(Some("Give the dashboard a title".into()));
             return;
-        }
+        };
+        #[cfg(not(feature = "hydrate"))]
+        let _ = name;
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let dashboard = crate::model::dashboard::Dashboard {

@@ -711,8 +711,7 @@ fn kibana_dashboard(
                     references
                         .iter()
                         .find(|r| r.id == id)
-                        .map(|r| by_name.get(r.name.as_str()))
-                        .flatten()
+                        .and_then(|r| by_name.get(r.name.as_str()))
                 })
             });
         let Some(reference) = reference else {
