@@ -83,19 +83,7 @@ pub enum PanelSource {
 
 impl Dashboard {
     pub fn from_json(json: &str) -> Result<Dashboard, ModelError> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        let dashboard: Dashboard =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                let path = error.path().to_string();
-                ModelError::new(
-                    if path == "." {
-                        "(root)".to_owned()
-                    } else {
-                        path
-                    },
-                    error.inner().to_string(),
-                )
-            })?;
+        let dashboard: Dashboard = super::from_json_with_path(json)?;
         dashboard.validate()?;
         Ok(dashboard)
     }

@@ -8,3 +8,21 @@ pub mod kql;
 pub mod saved_object;
 pub mod time;
 pub mod visualization;
+
+use visualization::ModelError;
+
+/// Reads a model type from JSON; a bad value is reported with its path (`buckets[1].agg`).
+pub(crate) fn from_json_with_path<T: serde::de::DeserializeOwned>(
+    json: &str,
+) -> Result<T, ModelError> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let path = if path == "." {
+            "(root)".to_owned()
+        } else {
+            path
+        };
+        ModelError::new(path, error.inner().to_string())
+    })
+}

@@ -162,7 +162,7 @@ fn eval(
 ) -> Result<i64, TimeError> {
     let bad = || TimeError::Bad(expression.to_owned());
     let expression = expression.trim();
-    let (mut ms, math) = if let Some(rest) = expression.strip_prefix("now") {
+    let (ms, math) = if let Some(rest) = expression.strip_prefix("now") {
         (now_ms, rest)
     } else if let Some((anchor, rest)) = expression.split_once("||") {
         (
@@ -172,50 +172,69 @@ fn eval(
     } else {
         return parse_absolute(expression, utc_offset_secs).ok_or_else(bad);
     };
-    let chars: Vec<char> = math.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let op = chars[i];
-        i += 1;
+    apply_date_math(ms, math, round_up, &FixedOffset(utc_offset_secs)).ok_or_else(bad)
+}
+
+/// Calendar arithmetic for date math, in some time zone.
+pub trait DateMathCalendar {
+    /// `ms` moved by `amount` of `unit` (`s m h H d w M q y`).
+    fn add(&self, ms: i64, amount: i64, unit: char) -> Option<i64>;
+    /// The start of the `unit` containing `ms`.
+    fn floor(&self, ms: i64, unit: char) -> Option<i64>;
+}
+
+/// Applies the math after an anchor (`-1d/d`, `+15m`): `+N<unit>`, `-N<unit>` and `/<unit>` in
+/// order; rounding up (`round_up`) ends at the last millisecond of the unit, as Elasticsearch
+/// does for the upper bound of a range. `None` for malformed math. The browser's time picker and
+/// the embedded engine both evaluate date math here, each with its own calendar.
+pub fn apply_date_math(
+    mut ms: i64,
+    math: &str,
+    round_up: bool,
+    calendar: &impl DateMathCalendar,
+) -> Option<i64> {
+    let mut chars = math.chars().peekable();
+    while let Some(op) = chars.next() {
         match op {
             '+' | '-' => {
-                let start = i;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
+                let mut digits = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    digits.push(d);
                 }
-                let amount: i64 = if start == i {
+                let amount: i64 = if digits.is_empty() {
                     1
                 } else {
-                    chars[start..i]
-                        .iter()
-                        .collect::<String>()
-                        .parse()
-                        .map_err(|_| bad())?
+                    digits.parse().ok()?
                 };
-                let unit = *chars.get(i).ok_or_else(bad)?;
-                i += 1;
-                ms = add(
-                    ms,
-                    if op == '-' { -amount } else { amount },
-                    unit,
-                    utc_offset_secs,
-                )
-                .ok_or_else(bad)?;
+                let unit = chars.next()?;
+                ms = calendar.add(ms, if op == '-' { -amount } else { amount }, unit)?;
             }
             '/' => {
-                let unit = *chars.get(i).ok_or_else(bad)?;
-                i += 1;
-                let start = floor(ms, unit, utc_offset_secs).ok_or_else(bad)?;
+                let unit = chars.next()?;
+                let start = calendar.floor(ms, unit)?;
                 ms = if round_up {
-                    add(start, 1, unit, utc_offset_secs).ok_or_else(bad)? - 1
+                    calendar.add(start, 1, unit)? - 1
                 } else {
                     start
                 };
             }
-            _ => return Err(bad()),
+            _ => return None,
         }
     }
-    Ok(ms)
+    Some(ms)
+}
+
+/// The viewer's calendar: a fixed offset from UTC.
+struct FixedOffset(i32);
+
+impl DateMathCalendar for FixedOffset {
+    fn add(&self, ms: i64, amount: i64, unit: char) -> Option<i64> {
+        add(ms, amount, unit, self.0)
+    }
+
+    fn floor(&self, ms: i64, unit: char) -> Option<i64> {
+        floor(ms, unit, self.0)
+    }
 }
 
 fn local(ms: i64, offset: i32) -> Option<NaiveDateTime> {

@@ -341,19 +341,7 @@ impl ModelError {
 impl Visualization {
     /// Reads visualization JSON; a bad value is reported with its path.
     pub fn from_json(json: &str) -> Result<Visualization, ModelError> {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        let vis: Visualization =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                let path = error.path().to_string();
-                ModelError::new(
-                    if path == "." {
-                        "(root)".to_owned()
-                    } else {
-                        path
-                    },
-                    error.inner().to_string(),
-                )
-            })?;
+        let vis: Visualization = super::from_json_with_path(json)?;
         vis.validate()?;
         Ok(vis)
     }

@@ -67,12 +67,12 @@ fn parse_error(reason: impl Into<String>) -> EsError {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(root).head(root_head))
-        .route("/_bulk", post(bulk_all).put(bulk_all))
-        .route("/_msearch", post(msearch_all).get(msearch_all))
-        .route("/_search", get(search_all).post(search_all))
-        .route("/_count", get(count_all).post(count_all))
+        .route("/_bulk", post(bulk_handler).put(bulk_handler))
+        .route("/_msearch", post(msearch_handler).get(msearch_handler))
+        .route("/_search", get(search_handler).post(search_handler))
+        .route("/_count", get(count_handler).post(count_handler))
         .route("/_cat/indices", get(cat_indices))
-        .route("/_cat/indices/{index}", get(cat_indices_of))
+        .route("/_cat/indices/{index}", get(cat_indices))
         .route("/_cluster/health", get(cluster_health))
         .route("/_refresh", post(refresh).get(refresh))
         .route(
@@ -82,10 +82,13 @@ pub fn router() -> Router<AppState> {
                 .delete(delete_index)
                 .head(head_index),
         )
-        .route("/{index}/_bulk", post(bulk_index).put(bulk_index))
-        .route("/{index}/_search", get(search_index).post(search_index))
-        .route("/{index}/_msearch", post(msearch_index).get(msearch_index))
-        .route("/{index}/_count", get(count_index).post(count_index))
+        .route("/{index}/_bulk", post(bulk_handler).put(bulk_handler))
+        .route("/{index}/_search", get(search_handler).post(search_handler))
+        .route(
+            "/{index}/_msearch",
+            post(msearch_handler).get(msearch_handler),
+        )
+        .route("/{index}/_count", get(count_handler).post(count_handler))
         .route("/{index}/_field_caps", get(field_caps).post(field_caps))
         .route("/{index}/_mapping", get(mapping))
         .route("/{index}/_refresh", post(refresh).get(refresh))
@@ -280,21 +283,14 @@ async fn run_search(
     Ok(Json(format.apply(response)))
 }
 
-async fn search_all(
+/// `/_search` and `/{index}/_search`.
+async fn search_handler(
     State(state): State<AppState>,
+    index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
-    run_search(state, "_all".into(), body, params).await
-}
-
-async fn search_index(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Result<Json<Value>, EsError> {
-    run_search(state, index, body, params).await
+    run_search(state, index_or_all(index), body, params).await
 }
 
 async fn run_count(
@@ -318,21 +314,14 @@ async fn run_count(
     })))
 }
 
-async fn count_all(
+/// `/_count` and `/{index}/_count`.
+async fn count_handler(
     State(state): State<AppState>,
+    index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
-    run_count(state, "_all".into(), body, params).await
-}
-
-async fn count_index(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Result<Json<Value>, EsError> {
-    run_count(state, index, body, params).await
+    run_count(state, index_or_all(index), body, params).await
 }
 
 /// `_msearch`: NDJSON pairs of header (`{"index": ...}`) and body lines.
@@ -398,32 +387,27 @@ async fn run_msearch(
     ))
 }
 
-async fn msearch_all(
+/// `/_msearch` and `/{index}/_msearch` (the index is the default for headers without one).
+async fn msearch_handler(
     State(state): State<AppState>,
+    index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
-    run_msearch(state, None, body, params).await
+    run_msearch(state, index.map(|Path(i)| i), body, params).await
 }
 
-async fn msearch_index(
+/// `/_bulk` and `/{index}/_bulk` (the index is the default for actions without one).
+async fn bulk_handler(
     State(state): State<AppState>,
-    Path(index): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Result<Json<Value>, EsError> {
-    run_msearch(state, Some(index), body, params).await
-}
-
-async fn bulk_all(
-    State(state): State<AppState>,
+    index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
     bulk::run(
         engine(&state)?,
-        None,
+        index.map(|Path(i)| i),
         params,
         headers,
         body,
@@ -432,22 +416,9 @@ async fn bulk_all(
     .await
 }
 
-async fn bulk_index(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, EsError> {
-    bulk::run(
-        engine(&state)?,
-        Some(index),
-        params,
-        headers,
-        body,
-        state.limits.ingest.max_decompressed_bytes,
-    )
-    .await
+/// The index expression of a route with an optional `{index}`: all indices without one.
+fn index_or_all(index: Option<Path<String>>) -> String {
+    index.map_or_else(|| "_all".to_owned(), |Path(i)| i)
 }
 
 /// The engine's mapping: one schema for every index.
@@ -554,21 +525,17 @@ fn cat_response(rows: Vec<Value>, params: &HashMap<String, String>) -> Response 
     text.into_response()
 }
 
+/// `/_cat/indices` and `/_cat/indices/{index}`.
 async fn cat_indices(
     State(state): State<AppState>,
+    index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, EsError> {
     let engine = engine(&state)?;
-    Ok(cat_response(cat_rows(&engine, "_all")?, &params))
-}
-
-async fn cat_indices_of(
-    State(state): State<AppState>,
-    Path(index): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, EsError> {
-    let engine = engine(&state)?;
-    Ok(cat_response(cat_rows(&engine, &index)?, &params))
+    Ok(cat_response(
+        cat_rows(&engine, &index_or_all(index))?,
+        &params,
+    ))
 }
 
 async fn cluster_health(State(state): State<AppState>) -> Result<Json<Value>, EsError> {

@@ -548,59 +548,28 @@ pub fn eval_date_math(
     rounding: Rounding,
 ) -> Result<i64, DateError> {
     let expression = expression.trim();
-    let (mut ms, math) = if let Some(rest) = expression.strip_prefix("now") {
+    let (ms, math) = if let Some(rest) = expression.strip_prefix("now") {
         (now_ms, rest)
     } else if let Some((anchor, rest)) = expression.split_once("||") {
         (formats.parse_date(anchor, zone)?, rest)
     } else {
         return formats.parse_date(expression, zone);
     };
-    let bad = || DateError::BadMath(expression.to_owned());
-    let chars: Vec<char> = math.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let op = chars[i];
-        i += 1;
-        match op {
-            '+' | '-' => {
-                let digits_start = i;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-                let amount: i64 = if i == digits_start {
-                    1
-                } else {
-                    chars[digits_start..i]
-                        .iter()
-                        .collect::<String>()
-                        .parse()
-                        .map_err(|_| bad())?
-                };
-                let unit = chars
-                    .get(i)
-                    .copied()
-                    .and_then(Unit::from_char)
-                    .ok_or_else(bad)?;
-                i += 1;
-                let signed = if op == '-' { -amount } else { amount };
-                ms = unit.add(ms, signed, zone).ok_or_else(bad)?;
-            }
-            '/' => {
-                let unit = chars
-                    .get(i)
-                    .copied()
-                    .and_then(Unit::from_char)
-                    .ok_or_else(bad)?;
-                i += 1;
-                ms = unit.floor(ms, zone);
-                if rounding == Rounding::Up {
-                    ms = unit.add(ms, 1, zone).ok_or_else(bad)? - 1;
-                }
-            }
-            _ => return Err(bad()),
-        }
+    app::model::time::apply_date_math(ms, math, rounding == Rounding::Up, &ZoneCalendar(zone))
+        .ok_or_else(|| DateError::BadMath(expression.to_owned()))
+}
+
+/// Date math in a search's time zone (daylight saving included).
+struct ZoneCalendar<'a>(&'a Zone);
+
+impl app::model::time::DateMathCalendar for ZoneCalendar<'_> {
+    fn add(&self, ms: i64, amount: i64, unit: char) -> Option<i64> {
+        Unit::from_char(unit)?.add(ms, amount, self.0)
     }
-    Ok(ms)
+
+    fn floor(&self, ms: i64, unit: char) -> Option<i64> {
+        Some(Unit::from_char(unit)?.floor(ms, self.0))
+    }
 }
 
 #[cfg(test)]
