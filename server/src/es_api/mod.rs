@@ -436,23 +436,29 @@ fn properties(engine: &EmbeddedEngine) -> Value {
     Value::Object(properties)
 }
 
+/// `{ "<index>": entry }` for every index the expression names; `entry` gets the mapping.
+fn per_index(
+    state: &AppState,
+    expression: &str,
+    entry: impl Fn(&Value) -> Value,
+) -> Result<Json<Value>, EsError> {
+    let engine = engine(state)?;
+    let indices = engine
+        .resolve(expression)
+        .map_err(crate::backend::embedded::search::engine_error)?;
+    let mappings = json!({ "properties": properties(&engine) });
+    let out: Map<String, Value> = indices
+        .into_iter()
+        .map(|index| (index.name.clone(), entry(&mappings)))
+        .collect();
+    Ok(Json(Value::Object(out)))
+}
+
 async fn mapping(
     State(state): State<AppState>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
-    let engine = engine(&state)?;
-    let indices = engine
-        .resolve(&index)
-        .map_err(crate::backend::embedded::search::engine_error)?;
-    let properties = properties(&engine);
-    let mut out = Map::new();
-    for index in indices {
-        out.insert(
-            index.name.clone(),
-            json!({ "mappings": { "properties": properties } }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    per_index(&state, &index, |mappings| json!({ "mappings": mappings }))
 }
 
 async fn field_caps(
@@ -564,19 +570,13 @@ async fn get_index(
     State(state): State<AppState>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
-    let engine = engine(&state)?;
-    let indices = engine
-        .resolve(&index)
-        .map_err(crate::backend::embedded::search::engine_error)?;
-    let properties = properties(&engine);
-    let mut out = Map::new();
-    for index in indices {
-        out.insert(
-            index.name.clone(),
-            json!({ "aliases": {}, "mappings": { "properties": properties }, "settings": { "index": { "number_of_shards": "1", "number_of_replicas": "0" } } }),
-        );
-    }
-    Ok(Json(Value::Object(out)))
+    per_index(&state, &index, |mappings| {
+        json!({
+            "aliases": {},
+            "mappings": mappings,
+            "settings": { "index": { "number_of_shards": "1", "number_of_replicas": "0" } },
+        })
+    })
 }
 
 async fn head_index(State(state): State<AppState>, Path(index): Path<String>) -> StatusCode {
