@@ -242,22 +242,49 @@ pub mod calls {
     }
 
     /// One multi-search: each answer, or its own error.
+    /// One multi-search; `on_answer(i, answer)` is called for each search as its answer
+    /// arrives (in any order). Searches the stream did not answer get an error.
     pub async fn msearch(
         searches: &[SearchRequest],
-    ) -> Result<Vec<Result<Value, ApiError>>, ApiError> {
-        let answer: Value =
-            http::post_json("/api/msearch", &json!({ "searches": searches })).await?;
-        let responses = answer
-            .get("responses")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ApiError::Decode("no responses".into()))?;
-        Ok(responses
-            .iter()
-            .map(|r| match ApiError::from_response(r) {
-                Some(error) => Err(error),
-                None => Ok(r.clone()),
-            })
-            .collect())
+        mut on_answer: impl FnMut(usize, Result<Value, ApiError>),
+    ) -> Result<(), ApiError> {
+        let mut answered = vec![false; searches.len()];
+        http::post_json_lines("/api/msearch", &json!({ "searches": searches }), |line| {
+            if line.is_empty() {
+                return;
+            }
+            let Ok(mut entry) = serde_json::from_str::<Value>(line) else {
+                return;
+            };
+            let Some(index) = entry["index"]
+                .as_u64()
+                .map(|i| i as usize)
+                .filter(|&i| i < searches.len())
+            else {
+                return;
+            };
+            let response = entry["response"].take();
+            answered[index] = true;
+            on_answer(
+                index,
+                match ApiError::from_response(&response) {
+                    Some(error) => Err(error),
+                    None => Ok(response),
+                },
+            );
+        })
+        .await?;
+        for (index, done) in answered.into_iter().enumerate() {
+            if !done {
+                on_answer(
+                    index,
+                    Err(ApiError::Decode(
+                        "the server sent no answer for this search".into(),
+                    )),
+                );
+            }
+        }
+        Ok(())
     }
 
     pub async fn fields(index: &str) -> Result<Vec<FieldSpec>, ApiError> {

@@ -67,48 +67,37 @@ pub fn panel_chart(
     chart_data(vis, &response, inputs.time).map_err(|e| e.to_string())
 }
 
-/// Runs many visualizations in one multi-search (in the browser).
+/// Runs many visualizations in one multi-search (in the browser): `on_chart(i, chart)` is
+/// called for each visualization as soon as its chart is known, so panels draw one by one.
 #[cfg(feature = "hydrate")]
 pub async fn run(
     visualizations: Vec<Visualization>,
     inputs: ViewInputs,
-) -> Vec<Result<ChartData, String>> {
+    mut on_chart: impl FnMut(usize, Result<ChartData, String>),
+) {
     let mut requests = Vec::new();
-    let mut slots = Vec::new();
-    for vis in &visualizations {
+    let mut request_of = Vec::new(); // request index -> visualization index
+    for (index, vis) in visualizations.iter().enumerate() {
         match panel_request(vis, &inputs) {
             Ok(request) => {
-                slots.push(Ok(requests.len()));
+                request_of.push(index);
                 requests.push(request);
             }
-            Err(error) => slots.push(Err(error)),
+            Err(error) => on_chart(index, Err(error)),
         }
     }
-    let answers = if requests.is_empty() {
-        Ok(Vec::new())
-    } else {
-        crate::api::calls::msearch(&requests).await
-    };
-    match answers {
-        Err(error) => visualizations
-            .iter()
-            .map(|_| Err(error.to_string()))
-            .collect(),
-        Ok(answers) => visualizations
-            .iter()
-            .zip(slots)
-            .map(|(vis, slot)| match slot {
-                Ok(index) => panel_chart(
-                    vis,
-                    answers
-                        .get(index)
-                        .cloned()
-                        .unwrap_or_else(|| Err(ApiError::Decode("missing answer".into()))),
-                    &inputs,
-                ),
-                Err(error) => Err(error),
-            })
-            .collect(),
+    if requests.is_empty() {
+        return;
+    }
+    let streamed = crate::api::calls::msearch(&requests, |i, answer| {
+        let index = request_of[i];
+        on_chart(index, panel_chart(&visualizations[index], answer, &inputs));
+    })
+    .await;
+    if let Err(error) = streamed {
+        for &index in &request_of {
+            on_chart(index, Err(error.to_string()));
+        }
     }
 }
 

@@ -115,7 +115,9 @@ test.describe("dashboards", () => {
     await expect(page.locator("section.grid-panel")).toHaveCount(2);
     await allDrawn(page);
 
-    // Drag the pie's header down two rows and right; resize the line with its handle.
+    // Drag the pie's header down; resize the line with its handle. Layout changes fetch nothing.
+    const searches: string[] = [];
+    page.on("request", (r) => { if (new URL(r.url()).pathname === "/api/msearch") searches.push(r.url()); });
     const pie = panel(page, "Accepted vs rejected");
     const line = panel(page, "Flows over time by action");
     const styleBefore = await pie.getAttribute("style");
@@ -137,6 +139,7 @@ test.describe("dashboards", () => {
     const layout = async () =>
       page.locator("section.grid-panel").evaluateAll((nodes) => nodes.map((n) => `${n.getAttribute("aria-label")}|${(n.getAttribute("style") ?? "").replace(/;$/, "")}`).sort());
     const edited = await layout();
+    expect(searches).toHaveLength(0);
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await expect(page.locator("p.message")).toContainText("Saved");
 

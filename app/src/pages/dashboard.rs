@@ -149,9 +149,26 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let generation = StoredValue::new(0u64);
+        // What the panels show, not where: moving or resizing a panel refetches nothing.
+        let sources = Memo::new(move |_| {
+            dashboard.with(|d| {
+                d.panels
+                    .iter()
+                    .map(|p| Panel {
+                        grid: GridPos {
+                            x: 0,
+                            y: 0,
+                            w: 0,
+                            h: 0,
+                        },
+                        ..p.clone()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
         Effect::new(move |_| {
             tick.track();
-            let panels = dashboard.with(|d| d.panels.clone());
+            let panels = sources.get();
             let vis_map = visualizations.get();
             let (time, query, filters) = (time.get(), query.get(), filters.get());
             let inputs = match crate::panels::ViewInputs::resolve(
@@ -195,17 +212,18 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             generation.set_value(this);
             in_flight.set(true);
             leptos::task::spawn_local(async move {
-                let results = crate::panels::run(list, inputs).await;
-                // A newer refresh supersedes this one: drop stale answers.
-                if generation.get_value() != this {
-                    return;
-                }
-                charts.update(|c| {
-                    for (id, result) in ids.into_iter().zip(results) {
-                        c.insert(id, Some(result));
+                crate::panels::run(list, inputs, |index, result| {
+                    // A newer refresh supersedes this one: drop stale answers.
+                    if generation.get_value() == this {
+                        charts.update(|c| {
+                            c.insert(ids[index].clone(), Some(result));
+                        });
                     }
-                });
-                in_flight.set(false);
+                })
+                .await;
+                if generation.get_value() == this {
+                    in_flight.set(false);
+                }
             });
         });
         // Auto-refresh, skipped while a refresh is still running.

@@ -159,10 +159,14 @@ fn Editor(data: EditorData) -> impl IntoView {
                     );
                     leptos::task::spawn_local(async move {
                         let result = match inputs {
-                            Ok(inputs) => crate::panels::run(vec![current], inputs)
-                                .await
-                                .pop()
-                                .unwrap_or_else(|| Err("no answer".into())),
+                            Ok(inputs) => {
+                                let mut chart = Err("no answer".to_owned());
+                                crate::panels::run(vec![current], inputs, |_, answer| {
+                                    chart = answer
+                                })
+                                .await;
+                                chart
+                            }
                             Err(e) => Err(e),
                         };
                         if generation.get_value() == this {

@@ -4,9 +4,13 @@
 
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::stream::{self, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -83,14 +87,44 @@ struct MsearchRequest {
 /// Maximum searches in one multi-search.
 const MAX_SEARCHES: usize = 100;
 
+/// Searches of one streamed multi-search that run at once: enough to keep the engine's
+/// threads busy, few enough that one dashboard does not crowd out everyone else's.
+const STREAM_CONCURRENCY: usize = 4;
+
+/// A search's answer as a multi-search lists it: the response with `"status": 200`, or the
+/// error body.
+fn answer_entry(result: Result<Value, BackendError>) -> Value {
+    match result {
+        Ok(mut response) => {
+            if let Some(object) = response.as_object_mut() {
+                object.insert("status".into(), json!(200));
+            }
+            response
+        }
+        Err(error) => AppError::Backend(error).to_body(),
+    }
+}
+
+/// `POST /api/msearch`: `{"responses": [...]}` in request order; or, when the client accepts
+/// `application/x-ndjson`, one line `{"index": i, "response": ...}` per search as soon as it is
+/// answered, so a dashboard draws each panel when its answer arrives and a slow panel holds up
+/// no other.
 async fn msearch(
     State(state): State<AppState>,
+    headers: HeaderMap,
     AppJson(request): AppJson<MsearchRequest>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     if request.searches.len() > MAX_SEARCHES {
         return Err(AppError::bad_request(format!(
             "at most {MAX_SEARCHES} searches per request"
         )));
+    }
+    let streamed = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/x-ndjson"));
+    if streamed {
+        return Ok(stream_msearch(state, request.searches));
     }
     // A search outside the allow-list fails on its own; the others still run.
     let mut allowed = Vec::new();
@@ -112,18 +146,43 @@ async fn msearch(
         .map(|slot| match slot {
             Some(error) => error,
             None => match results.next() {
-                Some(Ok(mut response)) => {
-                    if let Some(object) = response.as_object_mut() {
-                        object.insert("status".into(), json!(200));
-                    }
-                    response
-                }
-                Some(Err(error)) => AppError::Backend(error).to_body(),
+                Some(result) => answer_entry(result),
                 None => json!({ "error": { "type": "internal_error", "reason": "missing response" }, "status": 500 }),
             },
         })
         .collect();
-    Ok(Json(json!({ "responses": responses })))
+    Ok(Json(json!({ "responses": responses })).into_response())
+}
+
+fn stream_msearch(state: AppState, searches: Vec<SearchRequest>) -> Response {
+    let lines = stream::iter(searches.into_iter().enumerate())
+        .map(move |(index, search)| {
+            let state = state.clone();
+            async move {
+                let response = match state.allowed_indices.check(&search.index) {
+                    Err(error) => error.to_body(),
+                    Ok(()) => answer_entry(
+                        with_deadline(
+                            state.limits.search_timeout,
+                            state.backend.search(&search.index, search.body),
+                        )
+                        .await,
+                    ),
+                };
+                let mut line = json!({ "index": index, "response": response }).to_string();
+                line.push('\n');
+                Ok::<_, std::convert::Infallible>(line)
+            }
+        })
+        .buffer_unordered(STREAM_CONCURRENCY);
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(lines),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]

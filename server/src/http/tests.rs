@@ -292,6 +292,38 @@ async fn msearch_answers_each_search_on_its_own() {
     assert_eq!(responses[1]["status"], 400);
     assert_eq!(responses[2]["status"], 403);
     assert_eq!(responses[3]["hits"]["total"]["value"], 3);
+
+    // Streamed: the same answers, one NDJSON line per search, each naming its search.
+    let streamed = server
+        .client
+        .post(server.url("/api/msearch"))
+        .header("accept", "application/x-ndjson")
+        .json(&json!({ "searches": [
+            { "index": "cwl-*", "body": pie_request() },
+            { "index": "cwl-*", "body": { "aggs": { "t": { "terms": { "field": "no_such_field" } } } } },
+            { "index": "secret", "body": {} },
+            { "index": "cwl-*", "body": { "size": 0, "track_total_hits": true } }
+        ] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.headers()["content-type"], "application/x-ndjson");
+    let text = streamed.text().await.unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines.sort_by_key(|l| l["index"].as_u64());
+    assert_eq!(lines.len(), 4);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["index"], i as u64);
+        assert_eq!(line["response"]["status"], responses[i]["status"]);
+    }
+    assert_eq!(
+        lines[0]["response"]["aggregations"],
+        responses[0]["aggregations"]
+    );
+    assert_eq!(lines[3]["response"]["hits"]["total"]["value"], 3);
 }
 
 /// What the AWS `LogsToElasticsearch` Lambda (v1.1.2) sends for one CloudWatch event.
