@@ -171,6 +171,12 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub elastic: ElasticArgs,
 
+    /// With --es-url, keep saved objects (index patterns, visualizations, dashboards, short
+    /// links) in the data directory instead of the cluster's `.flowdash` index (for read-only
+    /// cluster credentials; they are then not shared with other flowdash servers).
+    #[arg(long, env = "FLOWDASH_LOCAL_SAVED_OBJECTS")]
+    pub local_saved_objects: bool,
+
     /// The Elasticsearch version the embedded engine's /es surface answers as (6.x, 7.x or
     /// 8.x request rules and response shapes), for testing clients.
     #[arg(long, env = "FLOWDASH_ES_COMPAT_VERSION", default_value = crate::backend::embedded::EMULATED_VERSION, hide = true)]
@@ -251,6 +257,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 allowed_indices: args.allowed_indices,
                 search_timeout: std::time::Duration::from_millis(args.search_timeout_ms),
                 elastic: args.elastic.config()?,
+                local_saved_objects: args.local_saved_objects,
                 es_compat_version: args.es_compat_version,
             }))?;
             Ok(ExitCode::SUCCESS)

@@ -16,6 +16,12 @@ pub enum ObjectType {
 }
 
 impl ObjectType {
+    pub const ALL: [ObjectType; 3] = [
+        ObjectType::IndexPattern,
+        ObjectType::Visualization,
+        ObjectType::Dashboard,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectType::IndexPattern => "index-pattern",

@@ -3,9 +3,12 @@
 //! Vector and Logstash, curl, and flowdash's own Elasticsearch client.
 //!
 //! `GET /`, `_bulk`, `_search`, `_msearch`, `_count`, `_field_caps`, `_mapping`,
-//! `_cat/indices`, `_cluster/health`, `_refresh`, index create and delete.
+//! `_cat/indices`, `_cluster/health`, `_refresh`, index create and delete; and for system
+//! indices (`.name`, see [`documents`]) `_doc` get, index and delete, so another flowdash can
+//! keep its saved objects here.
 
 mod bulk;
+pub mod documents;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
@@ -27,6 +30,16 @@ use crate::http::AppState;
 /// mode).
 fn engine(state: &AppState) -> Result<Arc<EmbeddedEngine>, EsError> {
     state.engine.clone().ok_or_else(|| {
+        EsError(BackendError::bad_request(
+            "illegal_argument_exception",
+            "this server uses an external cluster",
+        ))
+    })
+}
+
+/// The system indices behind `/es` (embedded mode only).
+fn system(state: &AppState) -> Result<Arc<documents::SystemIndices>, EsError> {
+    state.system_indices.clone().ok_or_else(|| {
         EsError(BackendError::bad_request(
             "illegal_argument_exception",
             "this server uses an external cluster",
@@ -92,6 +105,14 @@ pub fn router() -> Router<AppState> {
         .route("/{index}/_field_caps", get(field_caps).post(field_caps))
         .route("/{index}/_mapping", get(mapping))
         .route("/{index}/_refresh", post(refresh).get(refresh))
+        .route(
+            "/{index}/_doc/{id}",
+            get(get_doc)
+                .put(index_doc)
+                .post(index_doc)
+                .delete(delete_doc),
+        )
+        .route("/{index}/_create/{id}", put(create_doc).post(create_doc))
 }
 
 pub async fn root(State(state): State<AppState>) -> Json<Value> {
@@ -273,6 +294,12 @@ async fn run_search(
     body: Bytes,
     params: HashMap<String, String>,
 ) -> Result<Json<Value>, EsError> {
+    if documents::is_system(&index) {
+        let docs = system(&state)?;
+        let body = json_body(&body)?;
+        let response = blocking(move || docs.search(&index, &body).map_err(EsError)).await?;
+        return Ok(Json(response));
+    }
     let engine = engine(&state)?;
     let mut body = json_body(&body)?;
     let major = compat_major(&state);
@@ -570,6 +597,15 @@ async fn get_index(
     State(state): State<AppState>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
+    if documents::is_system(&index) {
+        return if system(&state)?.exists(&index)? {
+            Ok(Json(
+                json!({ index: { "aliases": {}, "mappings": {}, "settings": {} } }),
+            ))
+        } else {
+            Err(EsError(BackendError::IndexNotFound(index)))
+        };
+    }
     per_index(&state, &index, |mappings| {
         json!({
             "aliases": {},
@@ -580,6 +616,12 @@ async fn get_index(
 }
 
 async fn head_index(State(state): State<AppState>, Path(index): Path<String>) -> StatusCode {
+    if documents::is_system(&index) {
+        return match state.system_indices.as_ref().map(|s| s.exists(&index)) {
+            Some(Ok(true)) => StatusCode::OK,
+            _ => StatusCode::NOT_FOUND,
+        };
+    }
     match state.engine.as_ref().map(|engine| engine.index(&index)) {
         Some(Some(_)) => StatusCode::OK,
         _ => StatusCode::NOT_FOUND,
@@ -589,7 +631,20 @@ async fn head_index(State(state): State<AppState>, Path(index): Path<String>) ->
 async fn create_index(
     State(state): State<AppState>,
     Path(index): Path<String>,
+    body: Bytes,
 ) -> Result<Response, EsError> {
+    if documents::is_system(&index) {
+        let body = if body.is_empty() {
+            json!({})
+        } else {
+            json_body(&body)?
+        };
+        system(&state)?.create_index(&index, &body)?;
+        return Ok(Json(
+            json!({ "acknowledged": true, "shards_acknowledged": true, "index": index }),
+        )
+        .into_response());
+    }
     let engine = engine(&state)?;
     if engine.index(&index).is_some() {
         return Err(EsError(BackendError::bad_request(
@@ -615,6 +670,10 @@ async fn delete_index(
     State(state): State<AppState>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
+    if documents::is_system(&index) {
+        system(&state)?.delete_index(&index)?;
+        return Ok(Json(json!({ "acknowledged": true })));
+    }
     let engine = engine(&state)?;
     blocking(move || {
         let names: Vec<String> = engine
@@ -632,4 +691,132 @@ async fn delete_index(
     })
     .await?;
     Ok(Json(json!({ "acknowledged": true })))
+}
+
+/// The answer of a document write, as Elasticsearch gives it.
+fn write_answer(index: &str, id: &str, version: u64, result: &str) -> Value {
+    json!({
+        "_index": index, "_type": "_doc", "_id": id, "_version": version, "result": result,
+        "_shards": { "total": 1, "successful": 1, "failed": 0 },
+        "_seq_no": version - 1, "_primary_term": 1,
+    })
+}
+
+/// Documents live only in system indices; flows arrive through `_bulk`.
+fn documents_only(index: &str) -> Result<(), EsError> {
+    if documents::is_system(index) {
+        Ok(())
+    } else {
+        Err(EsError(BackendError::bad_request(
+            "unsupported_by_embedded_engine",
+            format!("single-document APIs on [{index}] are not supported by the embedded engine: flow indices take documents through _bulk; system indices (names starting with '.') take them here"),
+        )))
+    }
+}
+
+async fn get_doc(
+    State(state): State<AppState>,
+    Path((index, id)): Path<(String, String)>,
+) -> Result<Response, EsError> {
+    documents_only(&index)?;
+    let docs = system(&state)?;
+    Ok(match docs.get(&index, &id)? {
+        Some((version, source)) => Json(json!({
+            "_index": index, "_type": "_doc", "_id": id, "_version": version,
+            "_seq_no": version - 1, "_primary_term": 1, "found": true, "_source": source,
+        }))
+        .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "_index": index, "_type": "_doc", "_id": id, "found": false })),
+        )
+            .into_response(),
+    })
+}
+
+async fn write_doc(
+    state: AppState,
+    index: String,
+    id: String,
+    params: HashMap<String, String>,
+    body: Bytes,
+    create_only: bool,
+) -> Result<Response, EsError> {
+    documents_only(&index)?;
+    let docs = system(&state)?;
+    let source = json_body(&body)?;
+    let external_version = match params.get("version_type").map(String::as_str) {
+        None | Some("internal") if params.contains_key("version") => {
+            return Err(EsError(BackendError::bad_request(
+                "action_request_validation_exception",
+                "internal versioning can not be used for optimistic concurrency control; use version_type=external",
+            )))
+        }
+        None | Some("internal") => None,
+        Some("external" | "external_gt") => Some(
+            params
+                .get("version")
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| parse_error("version_type=external needs a numeric [version]"))?,
+        ),
+        Some(other) => {
+            return Err(EsError(BackendError::bad_request(
+                "unsupported_by_embedded_engine",
+                format!("version_type [{other}] is not supported by the embedded engine"),
+            )))
+        }
+    };
+    let mode = documents::WriteMode {
+        create_only: create_only || params.get("op_type").is_some_and(|o| o == "create"),
+        external_version,
+    };
+    let written = blocking({
+        let (index, id) = (index.clone(), id.clone());
+        move || docs.put(&index, &id, source, mode).map_err(EsError)
+    })
+    .await?;
+    let (status, result) = if written.created {
+        (StatusCode::CREATED, "created")
+    } else {
+        (StatusCode::OK, "updated")
+    };
+    Ok((
+        status,
+        Json(write_answer(&index, &id, written.version, result)),
+    )
+        .into_response())
+}
+
+async fn index_doc(
+    State(state): State<AppState>,
+    Path((index, id)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, EsError> {
+    write_doc(state, index, id, params, body, false).await
+}
+
+async fn create_doc(
+    State(state): State<AppState>,
+    Path((index, id)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, EsError> {
+    write_doc(state, index, id, params, body, true).await
+}
+
+async fn delete_doc(
+    State(state): State<AppState>,
+    Path((index, id)): Path<(String, String)>,
+) -> Result<Response, EsError> {
+    documents_only(&index)?;
+    let docs = system(&state)?;
+    Ok(match docs.delete(&index, &id)? {
+        Some(version) => Json(write_answer(&index, &id, version + 1, "deleted")).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(write_answer(&index, &id, 1, "not_found")),
+        )
+            .into_response(),
+    })
 }

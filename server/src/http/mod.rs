@@ -30,8 +30,9 @@ pub use search::IndexAllowList;
 use crate::backend::elastic::{ElasticBackend, ElasticConfig};
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
 use crate::backend::SearchBackend;
+use crate::es_api::documents::SystemIndices;
 use crate::ingest::IngestLimits;
-use crate::store::{RedbStore, SavedObjectStore, ShortUrlStore};
+use crate::store::{ElasticStore, RedbStore, SavedObjectStore, ShortUrlStore};
 
 /// What `flowdash serve` needs to start.
 #[derive(Clone, Debug)]
@@ -47,6 +48,8 @@ pub struct ServeConfig {
     pub search_timeout: Duration,
     /// The user's cluster; `None` runs the embedded engine in `data_dir`.
     pub elastic: Option<ElasticConfig>,
+    /// With a cluster, keep saved objects in `data_dir` rather than its `.flowdash` index.
+    pub local_saved_objects: bool,
     /// The Elasticsearch version `/es` answers as (its request checks and response shapes).
     pub es_compat_version: String,
 }
@@ -72,6 +75,9 @@ pub struct AppState {
     pub short_urls: Arc<dyn ShortUrlStore>,
     /// The version `/es` answers as.
     pub es_compat_version: Arc<str>,
+    /// System indices on `/es` (embedded mode): documents such as another flowdash's saved
+    /// objects.
+    pub system_indices: Option<Arc<SystemIndices>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -84,14 +90,36 @@ impl AppState {
     /// State for the configured backend: the cluster when one is given, else the embedded
     /// engine in `data_dir`.
     pub fn new(config: &ServeConfig) -> anyhow::Result<AppState> {
-        let (backend, engine): (Arc<dyn SearchBackend>, _) = match &config.elastic {
-            Some(elastic) => (Arc::new(ElasticBackend::new(elastic)?), None),
+        // Saved objects and short links: one store serves both.
+        fn both<S: SavedObjectStore + ShortUrlStore>(
+            store: S,
+        ) -> (Arc<dyn SavedObjectStore>, Arc<dyn ShortUrlStore>) {
+            let store = Arc::new(store);
+            (store.clone(), store)
+        }
+        let local_store = || RedbStore::open(&config.data_dir.join("saved_objects"));
+        let mut engine = None;
+        let mut system_indices = None;
+        let (backend, (store, short_urls)): (Arc<dyn SearchBackend>, _) = match &config.elastic {
+            Some(elastic) => {
+                let cluster = ElasticBackend::new(elastic)?;
+                let stores = if config.local_saved_objects {
+                    both(local_store()?)
+                } else {
+                    both(ElasticStore::new(cluster.clone()))
+                };
+                (Arc::new(cluster), stores)
+            }
             None => {
-                let engine = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
-                (Arc::new(EmbeddedBackend::new(engine.clone())), Some(engine))
+                let embedded = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
+                engine = Some(embedded.clone());
+                system_indices = Some(Arc::new(SystemIndices::open(&config.data_dir)?));
+                (
+                    Arc::new(EmbeddedBackend::new(embedded)),
+                    both(local_store()?),
+                )
             }
         };
-        let store = Arc::new(RedbStore::open(&config.data_dir.join("saved_objects"))?);
         Ok(AppState {
             leptos_options: leptos_options(config),
             backend,
@@ -105,9 +133,10 @@ impl AppState {
                 search_timeout: config.search_timeout,
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
-            store: store.clone(),
-            short_urls: store,
+            store,
+            short_urls,
             es_compat_version: config.es_compat_version.as_str().into(),
+            system_indices,
         })
     }
 }
@@ -116,6 +145,14 @@ impl AppState {
     /// The state, with the default index pattern, visualizations and dashboard installed.
     pub async fn initialize(config: &ServeConfig) -> anyhow::Result<AppState> {
         let state = AppState::new(config)?;
+        if let (Some(elastic), false) = (&config.elastic, config.local_saved_objects) {
+            ElasticStore::new(ElasticBackend::new(elastic)?)
+                .ensure_index()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("creating the .flowdash index for saved objects (or pass --local-saved-objects): {e}")
+                })?;
+        }
         crate::defaults::install(state.store.as_ref(), state.backend.as_ref()).await?;
         Ok(state)
     }

@@ -32,6 +32,7 @@ impl TestServer {
             allowed_indices: vec!["cwl-*".into()],
             search_timeout: std::time::Duration::from_secs(30),
             elastic: None,
+            local_saved_objects: false,
             es_compat_version: crate::backend::embedded::EMULATED_VERSION.to_owned(),
         };
         adjust(&mut config);
@@ -779,5 +780,112 @@ async fn every_overview_panel_answers_on_demo_data() {
             ChartData::Table(t) => !t.rows.is_empty(),
         };
         assert!(has_data, "{id} has no data: {data:?}");
+    }
+}
+
+/// With a cluster, saved objects and short links live in its `.flowdash` index: two flowdash
+/// servers pointed at the same cluster (here, a third flowdash's /es surface over HTTP) share
+/// them, and optimistic concurrency holds across servers.
+#[tokio::test]
+async fn servers_on_one_cluster_share_saved_objects() {
+    for version in ["6.8.23", "7.10.2"] {
+        let cluster = TestServer::start_with(|c| c.es_compat_version = version.into()).await;
+        let on_cluster = |c: &mut ServeConfig| {
+            c.elastic = Some(crate::backend::elastic::ElasticConfig {
+                url: cluster.url("/es"),
+                auth: crate::backend::elastic::auth::Auth::None,
+                ca_cert: None,
+                insecure: false,
+                timeout: std::time::Duration::from_secs(30),
+            })
+        };
+        let first = TestServer::start_with(on_cluster).await;
+        let second = TestServer::start_with(on_cluster).await;
+
+        // The defaults were installed once, in the cluster.
+        let (status, overview) = second
+            .get("/api/saved_objects/dashboard/vpc-flow-overview")
+            .await;
+        assert_eq!(
+            (status, overview["version"].as_u64()),
+            (200, Some(1)),
+            "{overview}"
+        );
+        let (status, stored) = cluster
+            .get("/es/.flowdash/_doc/dashboard:vpc-flow-overview")
+            .await;
+        assert_eq!((status, &stored["found"]), (200, &json!(true)), "{stored}");
+
+        let (status, created) = first
+            .post_json(
+                "/api/saved_objects/visualization/shared",
+                &json!({ "attributes": vis_json() }),
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+        let (_, seen) = second.get("/api/saved_objects/visualization/shared").await;
+        assert_eq!(seen["attributes"], created["attributes"]);
+        assert_eq!(seen["version"], 1);
+
+        // Both edit version 1 at once: the cluster takes exactly one.
+        let mut changed = vis_json();
+        changed["title"] = json!("Changed");
+        let update = |server: &TestServer| {
+            server
+                .client
+                .put(server.url("/api/saved_objects/visualization/shared"))
+                .json(&json!({ "attributes": changed, "version": 1 }))
+                .send()
+        };
+        let (a, b) = tokio::join!(update(&first), update(&second));
+        let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "cluster {version}");
+        let (_, after) = first.get("/api/saved_objects/visualization/shared").await;
+        assert_eq!(
+            (
+                after["version"].as_u64(),
+                after["attributes"]["title"].as_str()
+            ),
+            (Some(2), Some("Changed"))
+        );
+
+        let (status, found) = second
+            .get("/api/saved_objects/_find?type=visualization&search=chang")
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(found["saved_objects"][0]["id"], "shared", "{found}");
+
+        // A short link made on one server opens on the other.
+        let (status, short) = first
+            .post_json(
+                "/api/short_urls",
+                &json!({ "url": "/dashboards/vpc-flow-overview?from=now-1h" }),
+            )
+            .await;
+        assert_eq!(status, 200, "{short}");
+        let id = short["id"].as_str().unwrap();
+        let redirect = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(second.url(&format!("/goto/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            redirect.headers()["location"],
+            "/dashboards/vpc-flow-overview?from=now-1h"
+        );
+
+        let deleted = second
+            .client
+            .delete(second.url("/api/saved_objects/visualization/shared"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 200);
+        let (status, _) = first.get("/api/saved_objects/visualization/shared").await;
+        assert_eq!(status, 404);
     }
 }

@@ -1,6 +1,8 @@
-//! Saved objects (index patterns, visualizations, dashboards) behind one trait. The embedded
-//! mode keeps them in an ACID key-value store (redb) in the data directory.
+//! Saved objects (index patterns, visualizations, dashboards) and short links behind traits.
+//! The embedded mode keeps them in an ACID key-value store (redb) in the data directory; with a
+//! cluster they live in its `.flowdash` index, shared by every flowdash pointed at it.
 
+mod elastic_store;
 mod redb_store;
 pub mod transfer;
 
@@ -9,6 +11,7 @@ use serde_json::Value;
 
 use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 
+pub use elastic_store::ElasticStore;
 pub use redb_store::RedbStore;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,6 +94,76 @@ pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), Store
             .map(|_| ())
             .map_err(|e| StoreError::Invalid(format!("invalid dashboard: {e}"))),
     }
+}
+
+/// The objects a find asks for: of its types, with every search word in the title (a
+/// trailing `*` allowed), by title, one page.
+pub fn select(objects: Vec<SavedObject>, query: &FindQuery) -> FindResult {
+    let words: Vec<String> = query
+        .search
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|w| w.trim_end_matches('*').to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut matches: Vec<SavedObject> = objects
+        .into_iter()
+        .filter(|o| query.types.is_empty() || query.types.contains(&o.object_type))
+        .filter(|o| {
+            let title = o.title().to_lowercase();
+            words.iter().all(|w| title.contains(w.as_str()))
+        })
+        .collect();
+    matches.sort_by(|a, b| {
+        a.title()
+            .to_lowercase()
+            .cmp(&b.title().to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    let total = matches.len();
+    let per_page = if query.per_page == 0 {
+        100
+    } else {
+        query.per_page.min(10_000)
+    };
+    let page = query.page.max(1);
+    let saved_objects = matches
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    FindResult {
+        total,
+        saved_objects,
+    }
+}
+
+/// The conflict of an update based on a version that is no longer current.
+pub fn stale(object_type: ObjectType, id: &str, current: u64, based_on: u64) -> StoreError {
+    StoreError::Conflict(format!(
+        "saved object [{}/{id}] was changed by someone else (version {current} is current, the update was based on {based_on}); reload it and try again",
+        object_type.as_str()
+    ))
+}
+
+/// Ten base-62 characters of a 64-bit digest of a short link's path: the same path always
+/// gets the same id, on every server.
+pub fn short_id(path: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut n = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
+    (0..10)
+        .map(|_| {
+            let c = ALPHABET[(n % 62) as usize] as char;
+            n /= 62;
+            c
+        })
+        .collect()
+}
+
+/// Now, as saved objects record it.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A fresh id for objects created without one.

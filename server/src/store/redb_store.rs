@@ -27,10 +27,6 @@ fn key(object_type: ObjectType, id: &str) -> String {
     format!("{}/{id}", object_type.as_str())
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 impl RedbStore {
     /// Opens (creating) `saved_objects.redb` in `dir`.
     pub fn open(dir: &Path) -> Result<RedbStore, StoreError> {
@@ -117,7 +113,7 @@ impl SavedObjectStore for RedbStore {
                     id: id.clone(),
                     object_type: object.object_type,
                     version: current.map_or(1, |c| c.version + 1),
-                    updated_at: now(),
+                    updated_at: super::now(),
                     attributes: object.attributes,
                     references: object.references,
                 })
@@ -139,19 +135,16 @@ impl SavedObjectStore for RedbStore {
         let id = id.to_owned();
         blocking(move || {
             store.write(object_type, &id, |current| {
-                let current = current.ok_or_else(|| StoreError::NotFound(object_type.as_str().into(), id.clone()))?;
+                let current = current
+                    .ok_or_else(|| StoreError::NotFound(object_type.as_str().into(), id.clone()))?;
                 if let Some(version) = version {
                     if version != current.version {
-                        return Err(StoreError::Conflict(format!(
-                            "saved object [{}/{id}] was changed by someone else (version {} is current, the update was based on {version}); reload it and try again",
-                            object_type.as_str(),
-                            current.version
-                        )));
+                        return Err(super::stale(object_type, &id, current.version, version));
                     }
                 }
                 Ok(SavedObject {
                     version: current.version + 1,
-                    updated_at: now(),
+                    updated_at: super::now(),
                     attributes,
                     references,
                     ..current
@@ -189,64 +182,15 @@ impl SavedObjectStore for RedbStore {
         blocking(move || {
             let txn = store.db.begin_read().map_err(storage)?;
             let table = txn.open_table(OBJECTS).map_err(storage)?;
-            let words: Vec<String> = query
-                .search
-                .as_deref()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(|w| w.trim_end_matches('*').to_lowercase())
-                .filter(|w| !w.is_empty())
-                .collect();
-            let mut matches = Vec::new();
+            let mut objects = Vec::new();
             for entry in table.iter().map_err(storage)? {
                 let (_, value) = entry.map_err(storage)?;
-                let object: SavedObject = serde_json::from_slice(value.value()).map_err(storage)?;
-                if !query.types.is_empty() && !query.types.contains(&object.object_type) {
-                    continue;
-                }
-                let title = object.title().to_lowercase();
-                if words.iter().all(|w| title.contains(w.as_str())) {
-                    matches.push(object);
-                }
+                objects.push(serde_json::from_slice(value.value()).map_err(storage)?);
             }
-            matches.sort_by(|a, b| {
-                a.title()
-                    .to_lowercase()
-                    .cmp(&b.title().to_lowercase())
-                    .then(a.id.cmp(&b.id))
-            });
-            let total = matches.len();
-            let per_page = if query.per_page == 0 {
-                100
-            } else {
-                query.per_page.min(10_000)
-            };
-            let page = query.page.max(1);
-            let saved_objects = matches
-                .into_iter()
-                .skip((page - 1) * per_page)
-                .take(per_page)
-                .collect();
-            Ok(FindResult {
-                total,
-                saved_objects,
-            })
+            Ok(super::select(objects, &query))
         })
         .await
     }
-}
-
-/// Ten base-62 characters of a 64-bit digest.
-fn short_id(path: &str) -> String {
-    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut n = xxhash_rust::xxh3::xxh3_64(path.as_bytes());
-    (0..10)
-        .map(|_| {
-            let c = ALPHABET[(n % 62) as usize] as char;
-            n /= 62;
-            c
-        })
-        .collect()
 }
 
 #[async_trait]
@@ -255,7 +199,7 @@ impl super::ShortUrlStore for RedbStore {
         let store = self.clone();
         let path = path.to_owned();
         blocking(move || {
-            let id = short_id(&path);
+            let id = super::short_id(&path);
             let txn = store.db.begin_write().map_err(storage)?;
             {
                 let mut table = txn.open_table(SHORT_URLS).map_err(storage)?;

@@ -85,7 +85,7 @@ impl ElasticBackend {
     }
 
     /// Sends a request with authentication; answers the status and the JSON body.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
