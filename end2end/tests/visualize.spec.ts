@@ -128,16 +128,28 @@ test.describe("visualize", () => {
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
     await expect(page.locator(`${PREVIEW} .tooltip`)).toContainText("ACCEPT");
 
+    // Rejected flows in blue instead: the colour is pinned to the term and saved with the chart.
+    await page.getByLabel("Colour of REJECT").fill("#6092c0");
+    const BLUE: [number, number, number] = [0x60, 0x92, 0xc0];
+    await expect.poll(async () =>
+      (await canvasColours(page, `${PREVIEW} canvas.chart`, { blue: BLUE, reject: REJECT_RED })).counts,
+    ).toMatchObject({ blue: expect.any(Number), reject: 0 });
+    expect((await canvasColours(page, `${PREVIEW} canvas.chart`, { blue: BLUE })).counts.blue).toBeGreaterThan(300);
+
     const id = await save(page);
     await page.reload();
     await waitForHydration(page);
     await expect(page.locator('select[name="bucket0_interval"]')).toHaveValue("1m");
     await previewDrawn(page);
     await expect.poll(() => legend(page.locator(PREVIEW))).toEqual(["ACCEPT", "REJECT"]);
+    await expect(page.getByLabel("Colour of REJECT")).toHaveValue("#6092c0");
+    expect((await canvasColours(page, `${PREVIEW} canvas.chart`, { blue: BLUE })).counts.blue).toBeGreaterThan(300);
     await page.screenshot({ path: "artifacts/editor-per-minute-line.png", fullPage: true });
     const svg = await page.request.get(`/api/visualizations/${id}/render.svg?from=now-1h`);
     expect(svg.headers()["content-type"]).toBe("image/svg+xml");
-    expect(await svg.text()).toContain("REJECT");
+    const drawn = (await svg.text()).toLowerCase();
+    expect(drawn).toContain("reject");
+    expect(drawn).toContain("#6092c0");
   });
 
   test("an invalid visualization is refused with the bad field named", async ({ page, request }) => {

@@ -308,7 +308,10 @@ fn Editor(data: EditorData) -> impl IntoView {
                     </label>
                     <MetricEditor vis fields/>
                     <BucketsEditor vis fields/>
-                    <OptionsEditor vis/>
+                    <OptionsEditor vis legend=Signal::derive(move || preview.with(|p| match p {
+                        Some(Ok(chart)) => options.with(|o| crate::charts::legend_text(chart, o)),
+                        _ => Vec::new(),
+                    }))/>
                 </aside>
                 <section class="panel preview" aria-label="Preview">
                     <h2>{move || vis.with(|v| v.title.clone())}</h2>
@@ -728,8 +731,22 @@ fn BucketEditor(
     }
 }
 
+/// Chart options. `legend` is the preview's legend (label, colour), whose colours can be pinned
+/// per term, as in Kibana's legend colour picker; pinned colours travel with the visualization.
 #[component]
-fn OptionsEditor(vis: RwSignal<Visualization>) -> impl IntoView {
+fn OptionsEditor(
+    vis: RwSignal<Visualization>,
+    legend: Signal<Vec<(String, Option<String>)>>,
+) -> impl IntoView {
+    let swatches = move || {
+        let mut seen = std::collections::BTreeSet::new();
+        legend
+            .get()
+            .into_iter()
+            .filter_map(|(label, color)| Some((label, color?)))
+            .filter(|(label, _)| seen.insert(label.clone()))
+            .collect::<Vec<_>>()
+    };
     view! {
         <fieldset class="group">
             <legend>"Options"</legend>
@@ -755,6 +772,32 @@ fn OptionsEditor(vis: RwSignal<Visualization>) -> impl IntoView {
             </label>
             <Show when=move || vis.with(|v| v.kind.is_xy())>
                 <label class="check"><input type="checkbox" prop:checked=move || vis.with(|v| v.options.utc) on:change:target=move |ev| vis.update(|v| v.options.utc = ev.target().checked())/>" Times in UTC"</label>
+            </Show>
+            <Show when=move || !legend.with(|l| l.is_empty())>
+                <div class="colors" role="group" aria-label="Colours">
+                    <span class="field-label">"Colours"</span>
+                    <For each=swatches key=|(label, color)| (label.clone(), color.clone()) let((label, color))>
+                        {
+                            let pinned = {
+                                let label = label.clone();
+                                move || vis.with(|v| v.options.colors.contains_key(&label))
+                            };
+                            let set = label.clone();
+                            let reset = label.clone();
+                            view! {
+                                <div class="color-row">
+                                    <input type="color" value=color aria-label=format!("Colour of {label}")
+                                        on:change:target=move |ev| { let hex = ev.target().value(); vis.update(|v| { v.options.colors.insert(set.clone(), hex); }) }/>
+                                    <span class="color-label">{label.clone()}</span>
+                                    <Show when=pinned.clone()>
+                                        <button class="link" aria-label=format!("Default colour for {label}")
+                                            on:click={let reset = reset.clone(); move |_| vis.update(|v| { v.options.colors.remove(&reset); })}>"reset"</button>
+                                    </Show>
+                                </div>
+                            }
+                        }
+                    </For>
+                </div>
             </Show>
         </fieldset>
     }
