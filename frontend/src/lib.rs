@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The browser entry point: hydrate the page the server rendered.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
