@@ -1,9 +1,11 @@
 //! Per-segment access to a field's fast-field column, whatever its type.
 
 use std::net::Ipv6Addr;
+use std::sync::Arc;
 
 use app::model::flow::FieldType;
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::column_values::CompactSpaceU64Accessor;
+use tantivy::columnar::{Column, ColumnType, StrColumn};
 use tantivy::{DateTime, DocId, SegmentReader};
 
 use super::SearchError;
@@ -12,10 +14,20 @@ use crate::backend::embedded::schema::SchemaField;
 /// A column of one segment. A field no document of the segment has reads as missing.
 #[derive(Clone)]
 pub enum Accessor {
-    Str { ords: Column<u64>, dict: StrColumn },
+    Str {
+        ords: Column<u64>,
+        dict: StrColumn,
+    },
     I64(Column<i64>),
     Date(Column<DateTime>),
     Ip(Column<Ipv6Addr>),
+    /// An address column read as its order-preserving compact codes (a bit-packed read), for
+    /// bucket keys: decoding every document's address is a search in the segment's value
+    /// ranges, which dominated terms aggregations on addresses.
+    IpCode {
+        codes: Column<u64>,
+        space: Arc<CompactSpaceU64Accessor>,
+    },
     Missing,
 }
 
@@ -51,7 +63,45 @@ impl Accessor {
         })
     }
 
-    /// A segment-local key: the term ordinal for strings, the value's bits otherwise.
+    /// Like [`Accessor::open`], but addresses come as compact codes (see [`Accessor::IpCode`]);
+    /// [`Accessor::ip`] turns a code back into the address.
+    pub fn open_keys(
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+    ) -> Result<Accessor, SearchError> {
+        if field.field_type != FieldType::Ip {
+            return Accessor::open(reader, name, field);
+        }
+        let internal = |e: tantivy::TantivyError| SearchError::Internal(e.to_string());
+        let compact = reader
+            .fast_fields()
+            .u64_lenient_for_type(Some(&[ColumnType::IpAddr]), name)
+            .map_err(internal)?;
+        Ok(match compact {
+            Some((codes, _)) => match codes
+                .values
+                .clone()
+                .downcast_arc::<CompactSpaceU64Accessor>()
+            {
+                Ok(space) => Accessor::IpCode { codes, space },
+                Err(_) => Accessor::open(reader, name, field)?,
+            },
+            None => Accessor::Missing,
+        })
+    }
+
+    /// The address a key of an address column stands for.
+    #[inline]
+    pub fn ip(&self, key: u128) -> u128 {
+        match self {
+            Accessor::IpCode { space, .. } => space.compact_to_u128(key as u32),
+            _ => key,
+        }
+    }
+
+    /// A segment-local key: the term ordinal for strings, the compact code for addresses
+    /// opened with [`Accessor::open_keys`], the value's bits otherwise.
     #[inline]
     pub fn raw(&self, doc: DocId) -> Option<u128> {
         match self {
@@ -61,6 +111,7 @@ impl Accessor {
                 .first(doc)
                 .map(|v| v.into_timestamp_millis() as u64 as u128),
             Accessor::Ip(column) => column.first(doc).map(u128::from),
+            Accessor::IpCode { codes, .. } => codes.first(doc).map(u128::from),
             Accessor::Missing => None,
         }
     }

@@ -259,13 +259,20 @@ impl Buckets {
         }
     }
 
+    /// The buckets with global keys. `in_key_order` visits them by ascending segment key, for
+    /// key lookups that are cheaper in order (address codes: a search in sorted ranges).
     fn harvest(
         self,
         request: &AggRequest,
+        in_key_order: bool,
         mut key_of: impl FnMut(u128) -> Option<BucketKey>,
     ) -> IAgg {
         let mut out = HashMap::with_capacity_and_hasher(self.buckets.len(), Default::default());
-        for (key, bucket) in self.keys.into_iter().zip(self.buckets) {
+        let mut pairs: Vec<(u128, SegBucket)> = self.keys.into_iter().zip(self.buckets).collect();
+        if in_key_order {
+            pairs.sort_unstable_by_key(|(key, _)| *key);
+        }
+        for (key, bucket) in pairs {
             let Some(key) = key_of(key) else { continue };
             let subs = bucket
                 .subs
@@ -412,7 +419,8 @@ impl Node {
         };
         Ok(match &request.kind {
             AggKind::Terms(terms) => {
-                let accessor = open(&terms.field)?;
+                let accessor =
+                    Accessor::open_keys(context.reader, &terms.field.name, terms.field.field)?;
                 let map = match &accessor {
                     Accessor::Str { dict, .. } if terms.missing.is_none() => {
                         KeyMap::Dense(vec![0; dict.num_terms()])
@@ -474,7 +482,14 @@ impl Node {
                 buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
             },
             AggKind::Metric(metric) => Node::Metric {
-                accessor: open(&metric.field)?,
+                // Cardinality keeps keys (decoded once per distinct value at harvest); the
+                // other metrics read numbers.
+                accessor: match metric.kind {
+                    MetricKind::Cardinality => {
+                        Accessor::open_keys(context.reader, &metric.field.name, metric.field.field)?
+                    }
+                    _ => open(&metric.field)?,
+                },
                 kind: metric.kind.clone(),
                 missing: metric.missing,
                 stats: Stats::default(),
@@ -635,14 +650,17 @@ impl Node {
                     AggKind::Terms(terms) => terms.missing.as_ref().map(missing_bucket_key),
                     _ => None,
                 };
-                let mut agg = buckets.harvest(request, |key| {
+                let by_code = matches!(accessor, Accessor::IpCode { .. });
+                let mut agg = buckets.harvest(request, by_code, |key| {
                     if key == MISSING_SLOT {
                         return missing_key.clone();
                     }
                     Some(match &accessor {
                         Accessor::Str { .. } => BucketKey::Str(accessor.term(key as u64)?),
                         Accessor::I64(_) | Accessor::Date(_) => BucketKey::I64(key as u64 as i64),
-                        Accessor::Ip(_) => BucketKey::Ip(key),
+                        Accessor::Ip(_) | Accessor::IpCode { .. } => {
+                            BucketKey::Ip(accessor.ip(key))
+                        }
                         Accessor::Missing => return None,
                     })
                 });
@@ -661,16 +679,16 @@ impl Node {
                 }
                 agg
             }
-            Node::DateHistogram { buckets, .. } => {
-                buckets.harvest(request, |key| Some(BucketKey::I64(key as u64 as i64)))
-            }
+            Node::DateHistogram { buckets, .. } => buckets.harvest(request, false, |key| {
+                Some(BucketKey::I64(key as u64 as i64))
+            }),
             Node::Histogram { buckets, .. } => {
-                buckets.harvest(request, |key| Some(BucketKey::F64(key as u64)))
+                buckets.harvest(request, false, |key| Some(BucketKey::F64(key as u64)))
             }
             Node::Range { buckets, .. } => {
-                buckets.harvest(request, |key| Some(BucketKey::Index(key as usize)))
+                buckets.harvest(request, false, |key| Some(BucketKey::Index(key as usize)))
             }
-            Node::Filters { buckets, .. } => buckets.harvest(request, |key| {
+            Node::Filters { buckets, .. } => buckets.harvest(request, false, |key| {
                 Some(BucketKey::Index(if key == u128::MAX {
                     usize::MAX
                 } else {
@@ -686,17 +704,20 @@ impl Node {
                 ..
             } => IAgg::Metric(match kind {
                 MetricKind::Percentiles { .. } => IMetric::Values(values),
-                MetricKind::Cardinality => IMetric::Distinct(
-                    distinct
-                        .into_iter()
+                MetricKind::Cardinality => IMetric::Distinct({
+                    let mut keys: Vec<u128> = distinct.into_iter().collect();
+                    if matches!(accessor, Accessor::IpCode { .. }) {
+                        keys.sort_unstable();
+                    }
+                    keys.into_iter()
                         .map(|raw| match &accessor {
                             Accessor::Str { .. } => xxhash_rust::xxh3::xxh3_64(
                                 accessor.term(raw as u64).unwrap_or_default().as_bytes(),
                             ),
-                            _ => xxhash_rust::xxh3::xxh3_64(&raw.to_le_bytes()),
+                            _ => xxhash_rust::xxh3::xxh3_64(&accessor.ip(raw).to_le_bytes()),
                         })
-                        .collect(),
-                ),
+                        .collect()
+                }),
                 _ => IMetric::Stats(stats),
             }),
             Node::TopHits {

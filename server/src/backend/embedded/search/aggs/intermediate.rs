@@ -19,8 +19,10 @@ pub enum IAgg {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IBucket {
     pub doc_count: u64,
-    /// One entry per sub-aggregation, in request order.
-    pub subs: Vec<IAgg>,
+    /// One entry per sub-aggregation, in request order. Inline for the usual single
+    /// sub-aggregation: a terms aggregation over addresses has millions of buckets, and an
+    /// allocation each (made, then freed) cost more than the counting.
+    pub subs: smallvec::SmallVec<[IAgg; 1]>,
 }
 
 /// A bucket's identity.

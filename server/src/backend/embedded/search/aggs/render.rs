@@ -195,48 +195,63 @@ fn compare_keys(a: &BucketKey, b: &BucketKey) -> Ordering {
     }
 }
 
-/// The value of a sub-aggregation an order refers to: `name`, `name.value`, `name.max`,
-/// `name.95` or `name[95.0]`.
-fn metric_value(
-    request: &AggRequest,
-    bucket: &IBucket,
-    path: &str,
-) -> Result<Option<f64>, SearchError> {
-    let (name, property) = match path.split_once(['.', '[']) {
-        Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
-        None => (path, None),
-    };
-    let Some(position) = request.children.iter().position(|c| c.name == name) else {
-        return Err(SearchError::illegal(format!(
-            "Invalid aggregator order path [{path}]: unknown aggregation [{name}]"
-        )));
-    };
-    let child = &request.children[position];
-    let AggKind::Metric(metric) = &child.kind else {
-        return Err(SearchError::illegal(format!(
-            "Invalid aggregator order path [{path}]: buckets can only be sorted on a metric sub-aggregation"
-        )));
-    };
-    let Some(IAgg::Metric(state)) = bucket.subs.get(position) else {
-        return Ok(None);
-    };
-    Ok(match (&metric.kind, state, property) {
-        (MetricKind::Percentiles { .. }, IMetric::Values(values), Some(p)) => {
-            let mut values = values.clone();
-            let p: f64 = p.parse().map_err(|_| {
-                SearchError::illegal(format!("Invalid aggregator order path [{path}]"))
-            })?;
-            values.sort_by(f64::total_cmp);
-            percentile(&values, p)
-        }
-        (MetricKind::Stats, IMetric::Stats(stats), Some(p)) => stats_value(stats, p),
-        (kind, state, None | Some("value")) => single_value(kind, state),
-        _ => {
+/// A sub-aggregation an order refers to (`name`, `name.value`, `name.max`, `name.95` or
+/// `name[95.0]`), resolved once per request rather than once per bucket.
+struct MetricPath<'a> {
+    position: usize,
+    kind: &'a MetricKind,
+    property: Option<&'a str>,
+    path: &'a str,
+}
+
+impl<'a> MetricPath<'a> {
+    fn resolve(request: &'a AggRequest, path: &'a str) -> Result<MetricPath<'a>, SearchError> {
+        let (name, property) = match path.split_once(['.', '[']) {
+            Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
+            None => (path, None),
+        };
+        let Some(position) = request.children.iter().position(|c| c.name == name) else {
             return Err(SearchError::illegal(format!(
-                "Invalid aggregator order path [{path}]"
-            )))
-        }
-    })
+                "Invalid aggregator order path [{path}]: unknown aggregation [{name}]"
+            )));
+        };
+        let AggKind::Metric(metric) = &request.children[position].kind else {
+            return Err(SearchError::illegal(format!(
+                "Invalid aggregator order path [{path}]: buckets can only be sorted on a metric sub-aggregation"
+            )));
+        };
+        Ok(MetricPath {
+            position,
+            kind: &metric.kind,
+            property,
+            path,
+        })
+    }
+
+    /// The value in one bucket.
+    fn value(&self, bucket: &IBucket) -> Result<Option<f64>, SearchError> {
+        let Some(IAgg::Metric(state)) = bucket.subs.get(self.position) else {
+            return Ok(None);
+        };
+        let path = self.path;
+        Ok(match (self.kind, state, self.property) {
+            (MetricKind::Percentiles { .. }, IMetric::Values(values), Some(p)) => {
+                let mut values = values.clone();
+                let p: f64 = p.parse().map_err(|_| {
+                    SearchError::illegal(format!("Invalid aggregator order path [{path}]"))
+                })?;
+                values.sort_by(f64::total_cmp);
+                percentile(&values, p)
+            }
+            (MetricKind::Stats, IMetric::Stats(stats), Some(p)) => stats_value(stats, p),
+            (kind, state, None | Some("value")) => single_value(kind, state),
+            _ => {
+                return Err(SearchError::illegal(format!(
+                    "Invalid aggregator order path [{path}]"
+                )))
+            }
+        })
+    }
 }
 
 fn stats_value(stats: &Stats, property: &str) -> Option<f64> {
@@ -292,7 +307,8 @@ fn directed(ordering: Ordering, direction: Direction) -> Ordering {
 struct Candidate<'a> {
     key: &'a BucketKey,
     bucket: &'a IBucket,
-    metrics: Vec<Option<f64>>,
+    /// Inline: millions of candidates must not mean millions of allocations.
+    metrics: smallvec::SmallVec<[Option<f64>; 2]>,
 }
 
 fn compare_candidates(orders: &[BucketOrder], a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
@@ -329,14 +345,14 @@ fn render_terms(
 ) -> Result<Map<String, Json>, SearchError> {
     let missing_key = terms.missing.as_ref().map(missing_bucket_key);
     let filtered = terms.include.is_some() || terms.exclude.is_some();
-    let metric_paths: Vec<&str> = terms
+    let metric_paths = terms
         .order
         .iter()
         .filter_map(|o| match o {
-            BucketOrder::Metric { path, .. } => Some(path.as_str()),
+            BucketOrder::Metric { path, .. } => Some(MetricPath::resolve(request, path)),
             _ => None,
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.len());
     let mut other = 0u64;
     for (key, bucket) in buckets {
@@ -354,8 +370,8 @@ fn render_terms(
         }
         let metrics = metric_paths
             .iter()
-            .map(|path| metric_value(request, bucket, path))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|path| path.value(bucket))
+            .collect::<Result<_, _>>()?;
         eligible.push(Candidate {
             key,
             bucket,
