@@ -290,6 +290,62 @@ fn top_sources_by_sum_of_bytes() {
     }
 }
 
+/// Every single-pass statistic per bucket (kept in the buckets' flat statistics), and the same
+/// beside a metric that is not single-pass (kept in per-bucket nodes): the same numbers.
+#[test]
+fn bucket_statistics_flat_and_per_node_agree_with_the_records() {
+    let stats_aggs = json!({
+        "n": { "value_count": { "field": "dstport" } },
+        "avg": { "avg": { "field": "bytes" } },
+        "low": { "min": { "field": "packets" } },
+        "st": { "stats": { "field": "packets" } }
+    });
+    let mut mixed = stats_aggs.clone();
+    mixed["distinct"] = json!({ "cardinality": { "field": "dstport" } });
+    let mut expected: HashMap<String, (u64, i64, u64, i64, i64, i64)> = HashMap::new();
+    for doc in &fixture().docs {
+        let Some(action) = text(doc, "action") else {
+            continue;
+        };
+        let entry = expected.entry(action).or_insert((0, 0, 0, i64::MAX, 0, 0));
+        if int(doc, "dstport").is_some() {
+            entry.0 += 1;
+        }
+        if let Some(bytes) = int(doc, "bytes") {
+            entry.1 += bytes;
+            entry.2 += 1;
+        }
+        if let Some(packets) = int(doc, "packets") {
+            entry.3 = entry.3.min(packets);
+            entry.4 += packets;
+            entry.5 += 1;
+        }
+    }
+    for aggs in [stats_aggs, mixed] {
+        let response = search(json!({
+            "size": 0,
+            "aggs": { "action": { "terms": { "field": "action", "size": 10 }, "aggs": aggs } }
+        }));
+        let got = response["aggregations"]["action"]["buckets"]
+            .as_array()
+            .unwrap();
+        assert_eq!(got.len(), expected.len());
+        for bucket in got {
+            let key = bucket["key"].as_str().unwrap();
+            let (values, bytes_sum, bytes_n, packets_min, packets_sum, packets_n) = expected[key];
+            assert_eq!(bucket["n"]["value"], json!(values), "{key}");
+            let avg = bucket["avg"]["value"].as_f64().unwrap();
+            assert!(
+                (avg - bytes_sum as f64 / bytes_n as f64).abs() < 1e-6,
+                "{key}"
+            );
+            assert_eq!(bucket["low"]["value"], json!(packets_min as f64), "{key}");
+            assert_eq!(bucket["st"]["count"], json!(packets_n), "{key}");
+            assert_eq!(bucket["st"]["sum"], json!(packets_sum as f64), "{key}");
+        }
+    }
+}
+
 #[test]
 fn query_string_with_cidr_and_negation() {
     let response = search(json!({

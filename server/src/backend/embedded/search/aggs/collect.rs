@@ -225,15 +225,22 @@ struct Buckets {
     buckets: Vec<SegBucket>,
     map: KeyMap,
     prototype: Rc<Vec<Node>>,
+    /// When every sub-aggregation is a single-pass statistic (sum, avg, min, max, value_count,
+    /// stats), their state lives here, `prototype.len()` entries per bucket, and the prototype
+    /// nodes only read the columns: a terms aggregation over addresses makes millions of
+    /// buckets, and a set of nodes cloned for each cost more than the counting.
+    flat_stats: Option<Vec<Stats>>,
 }
 
 impl Buckets {
     fn new(map: KeyMap, prototype: Rc<Vec<Node>>) -> Buckets {
+        let flat = !prototype.is_empty() && prototype.iter().all(Node::is_single_pass_stat);
         Buckets {
             keys: Vec::new(),
             buckets: Vec::new(),
             map,
             prototype,
+            flat_stats: flat.then(Vec::new),
         }
     }
 
@@ -245,17 +252,32 @@ impl Buckets {
                 let index = self.buckets.len();
                 self.map.insert(key, index);
                 self.keys.push(key);
-                self.buckets.push(SegBucket {
-                    count: 0,
-                    subs: (*self.prototype).clone(),
-                });
+                let subs = match &mut self.flat_stats {
+                    Some(stats) => {
+                        stats.resize(stats.len() + self.prototype.len(), Stats::default());
+                        Vec::new()
+                    }
+                    None => (*self.prototype).clone(),
+                };
+                self.buckets.push(SegBucket { count: 0, subs });
                 index
             }
         };
         let bucket = &mut self.buckets[index];
         bucket.count += 1;
-        for sub in &mut bucket.subs {
-            sub.collect(doc, score);
+        match &mut self.flat_stats {
+            Some(stats) => {
+                let width = self.prototype.len();
+                let own = &mut stats[index * width..(index + 1) * width];
+                for (node, stats) in self.prototype.iter().zip(own) {
+                    node.add_stat(doc, stats);
+                }
+            }
+            None => {
+                for sub in &mut bucket.subs {
+                    sub.collect(doc, score);
+                }
+            }
         }
     }
 
@@ -267,19 +289,29 @@ impl Buckets {
         in_key_order: bool,
         mut key_of: impl FnMut(u128) -> Option<BucketKey>,
     ) -> IAgg {
-        let mut out = HashMap::with_capacity_and_hasher(self.buckets.len(), Default::default());
-        let mut pairs: Vec<(u128, SegBucket)> = self.keys.into_iter().zip(self.buckets).collect();
+        let mut buckets = self.buckets;
+        let mut out = HashMap::with_capacity_and_hasher(buckets.len(), Default::default());
+        let mut order: Vec<usize> = (0..buckets.len()).collect();
         if in_key_order {
-            pairs.sort_unstable_by_key(|(key, _)| *key);
+            order.sort_unstable_by_key(|&index| self.keys[index]);
         }
-        for (key, bucket) in pairs {
-            let Some(key) = key_of(key) else { continue };
-            let subs = bucket
-                .subs
-                .into_iter()
-                .zip(&request.children)
-                .map(|(node, child)| node.harvest(child))
-                .collect();
+        let width = self.prototype.len();
+        for index in order {
+            let Some(key) = key_of(self.keys[index]) else {
+                continue;
+            };
+            let bucket = &mut buckets[index];
+            let subs = match &self.flat_stats {
+                Some(stats) => stats[index * width..(index + 1) * width]
+                    .iter()
+                    .map(|stats| IAgg::Metric(IMetric::Stats(*stats)))
+                    .collect(),
+                None => std::mem::take(&mut bucket.subs)
+                    .into_iter()
+                    .zip(&request.children)
+                    .map(|(node, child)| node.harvest(child))
+                    .collect(),
+            };
             out.insert(
                 key,
                 IBucket {
@@ -289,6 +321,30 @@ impl Buckets {
             );
         }
         IAgg::Buckets(out)
+    }
+}
+
+/// Adds a document's value to the statistics of a single-pass metric: a count of values for
+/// `value_count`, the number (or the `missing` default) otherwise.
+#[inline]
+fn add_stat(
+    accessor: &Accessor,
+    kind: &MetricKind,
+    missing: Option<f64>,
+    doc: DocId,
+    stats: &mut Stats,
+) {
+    match kind {
+        MetricKind::ValueCount => {
+            if accessor.raw(doc).is_some() {
+                stats.count += 1;
+            }
+        }
+        _ => {
+            if let Some(v) = accessor.number(doc).or(missing) {
+                stats.add(v);
+            }
+        }
     }
 }
 
@@ -507,6 +563,36 @@ impl Node {
         })
     }
 
+    /// A metric computed in one pass into [`Stats`] (see [`Buckets::flat_stats`]).
+    fn is_single_pass_stat(&self) -> bool {
+        matches!(
+            self,
+            Node::Metric {
+                kind: MetricKind::Avg
+                    | MetricKind::Sum
+                    | MetricKind::Min
+                    | MetricKind::Max
+                    | MetricKind::ValueCount
+                    | MetricKind::Stats,
+                ..
+            }
+        )
+    }
+
+    /// Adds a document's value to statistics kept outside the node (a single-pass metric).
+    #[inline]
+    fn add_stat(&self, doc: DocId, stats: &mut Stats) {
+        if let Node::Metric {
+            accessor,
+            kind,
+            missing,
+            ..
+        } = self
+        {
+            add_stat(accessor, kind, *missing, doc, stats);
+        }
+    }
+
     #[inline]
     fn collect(&mut self, doc: DocId, score: Score) {
         match self {
@@ -598,21 +684,12 @@ impl Node {
                         distinct.insert(raw);
                     }
                 }
-                MetricKind::ValueCount => {
-                    if accessor.raw(doc).is_some() {
-                        stats.count += 1;
-                    }
-                }
                 MetricKind::Percentiles { .. } => {
                     if let Some(v) = accessor.number(doc).or(*missing) {
                         values.push(v);
                     }
                 }
-                _ => {
-                    if let Some(v) = accessor.number(doc).or(*missing) {
-                        stats.add(v);
-                    }
-                }
+                _ => add_stat(accessor, kind, *missing, doc, stats),
             },
             Node::TopHits {
                 sorter,
