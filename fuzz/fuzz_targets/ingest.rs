@@ -4,27 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use server::ingest::document::FlowDoc;
-use server::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport, SinkError, SinkOutcome};
-
-/// Counts documents instead of storing them.
-struct Count(u64);
-
-impl DocSink for Count {
-    fn write(&mut self, _doc: FlowDoc) -> Result<(), SinkError> {
-        self.0 += 1;
-        Ok(())
-    }
-    fn flush(&mut self) -> Result<SinkOutcome, SinkError> {
-        Ok(SinkOutcome {
-            stored: self.0,
-            ..SinkOutcome::default()
-        })
-    }
-}
+use server::ingest::{ingest_reader, CountingSink, DocSink, IngestOptions, IngestReport};
 
 fuzz_target!(|data: &[u8]| {
-    let mut sink = Count(0);
+    let mut sink = CountingSink(0);
     let mut report = IngestReport::default();
     let mut options = IngestOptions::default();
     // Small limits, so the fuzzer reaches them.

@@ -5,7 +5,7 @@ use server::ingest::demo::{demo_format, generate, DemoConfig};
 use server::ingest::document::{EventContext, FlowDoc};
 use server::ingest::format::RecordFormat;
 use server::ingest::parse::parse_record;
-use server::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport, SinkError, SinkOutcome};
+use server::ingest::{ingest_reader, CountingSink, IngestOptions, IngestReport};
 
 const RECORDS: u64 = 100_000;
 
@@ -32,22 +32,6 @@ fn v2_lines(demo: &[String]) -> Vec<String> {
             fields.join(" ")
         })
         .collect()
-}
-
-/// Discards documents: measures everything up to the store.
-struct Discard(u64);
-
-impl DocSink for Discard {
-    fn write(&mut self, _doc: FlowDoc) -> Result<(), SinkError> {
-        self.0 += 1;
-        Ok(())
-    }
-    fn flush(&mut self) -> Result<SinkOutcome, SinkError> {
-        Ok(SinkOutcome {
-            stored: self.0,
-            ..SinkOutcome::default()
-        })
-    }
 }
 
 fn parsing(c: &mut Criterion) {
@@ -95,7 +79,7 @@ fn parsing(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(text.len() as u64));
     group.bench_function("v2 text to documents (ingest pipeline, no store)", |b| {
         b.iter(|| {
-            let mut sink = Discard(0);
+            let mut sink = CountingSink(0);
             let mut report = IngestReport::default();
             ingest_reader(
                 None,

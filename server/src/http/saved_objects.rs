@@ -122,21 +122,7 @@ async fn create(
     Path(kind): Path<String>,
     AppJson(write): AppJson<Write>,
 ) -> Result<Json<SavedObject>, AppError> {
-    let object_type = object_type(&kind)?;
-    let references = references(&state, object_type, &write).await?;
-    let object = state
-        .store
-        .create(
-            NewObject {
-                object_type,
-                id: None,
-                attributes: write.attributes,
-                references,
-            },
-            false,
-        )
-        .await?;
-    Ok(Json(object))
+    create_object(&state, &kind, None, write, false).await
 }
 
 async fn create_with_id(
@@ -145,18 +131,29 @@ async fn create_with_id(
     Query(params): Query<CreateParams>,
     AppJson(write): AppJson<Write>,
 ) -> Result<Json<SavedObject>, AppError> {
-    let object_type = object_type(&kind)?;
-    let references = references(&state, object_type, &write).await?;
+    create_object(&state, &kind, Some(id), write, params.overwrite).await
+}
+
+/// Creates an object (with a generated id when `id` is `None`), its references checked.
+async fn create_object(
+    state: &AppState,
+    kind: &str,
+    id: Option<String>,
+    write: Write,
+    overwrite: bool,
+) -> Result<Json<SavedObject>, AppError> {
+    let object_type = object_type(kind)?;
+    let references = references(state, object_type, &write).await?;
     let object = state
         .store
         .create(
             NewObject {
                 object_type,
-                id: Some(id),
+                id,
                 attributes: write.attributes,
                 references,
             },
-            params.overwrite,
+            overwrite,
         )
         .await?;
     Ok(Json(object))

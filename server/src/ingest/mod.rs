@@ -60,6 +60,23 @@ pub trait DocSink {
     fn flush(&mut self) -> Result<SinkOutcome, SinkError>;
 }
 
+/// Counts documents and drops them: for measuring and fuzzing everything up to the store.
+#[derive(Debug, Default)]
+pub struct CountingSink(pub u64);
+
+impl DocSink for CountingSink {
+    fn write(&mut self, _doc: FlowDoc) -> Result<(), SinkError> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<SinkOutcome, SinkError> {
+        Ok(SinkOutcome {
+            stored: self.0,
+            ..SinkOutcome::default()
+        })
+    }
+}
+
 /// What a sink did with the documents written to it since the last flush.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkOutcome {
