@@ -287,4 +287,6 @@ async fn shutdown_signal() {
 }
 
 #[cfg(test)]
+mod reference_examples;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -7,6 +7,7 @@ pub mod index;
 pub mod schema;
 pub mod search;
 mod sink;
+mod tokenizer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -23,14 +23,14 @@ pub const ID_HASH: &str = "_id_hash";
 pub const SOURCE: &str = "_source";
 /// The time field.
 pub const TIMESTAMP: &str = "@timestamp";
-/// The tokenizer of `@message`: words between spaces, lower-cased, so `10.0.0.5`,
-/// `eni-0a1b2c3d` and `reject` are single tokens.
+/// The tokenizer of `@message`: words between spaces with punctuation trimmed, lower-cased
+/// (see [`super::tokenizer`]), so `10.0.0.5`, `eni-0a1b2c3d` and `reject` are single tokens.
 pub const MESSAGE_TOKENIZER: &str = "flow_words";
 
 /// The analyzer registered as [`MESSAGE_TOKENIZER`], used to index and to query.
 pub fn message_analyzer() -> tantivy::tokenizer::TextAnalyzer {
-    use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer, WhitespaceTokenizer};
-    TextAnalyzer::builder(WhitespaceTokenizer::default())
+    use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer};
+    TextAnalyzer::builder(super::tokenizer::FlowWordsTokenizer::default())
         .filter(RemoveLongFilter::limit(100))
         .filter(LowerCaser)
         .build()

@@ -19,7 +19,7 @@ use tantivy::query::EnableScoring;
 use tantivy::Searcher;
 
 use self::aggs::collect::{empty_intermediate, FlowCollector};
-use self::aggs::intermediate::merge_all;
+use self::aggs::intermediate::{merge_all, IAgg};
 use self::aggs::render::{render_aggs, RenderContext};
 use self::aggs::request::{parse_aggs, AggRequest};
 use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};
@@ -328,8 +328,9 @@ pub fn search_at(
     );
     response.insert("hits".into(), Json::Object(hits_object));
     if !aggs.is_empty() {
-        let results =
+        let mut results =
             merge_all(agg_parts).unwrap_or_else(|| aggs.iter().map(empty_intermediate).collect());
+        results.iter_mut().for_each(IAgg::finish);
         let render_context = RenderContext {
             hits: &renderer,
             buckets: Cell::new(0),

@@ -14,7 +14,7 @@ use super::super::columns::Accessor;
 use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
 use super::intermediate::{
-    BucketKey, HashMap, HitAddress, IAgg, IBucket, IMetric, ITopHits, Stats,
+    BucketKey, BucketList, HashMap, HitAddress, IAgg, IBucket, IMetric, ITopHits, Stats,
 };
 use super::request::{AggKind, AggRequest, Interval, MetricKind, RangeFlavor, MAX_BUCKETS};
 use crate::backend::embedded::schema::FlowSchema;
@@ -118,7 +118,7 @@ pub fn empty_intermediate(request: &AggRequest) -> IAgg {
             keep: top.from + top.size,
             ..ITopHits::default()
         }),
-        _ => IAgg::Buckets(HashMap::default()),
+        _ => IAgg::Buckets(BucketList::default()),
     }
 }
 
@@ -281,20 +281,18 @@ impl Buckets {
         }
     }
 
-    /// The buckets with global keys. `in_key_order` visits them by ascending segment key, for
-    /// key lookups that are cheaper in order (address codes: a search in sorted ranges).
+    /// The buckets with global keys, visited by ascending segment key: term ordinals and
+    /// address codes follow the order of their values, so the list comes out sorted, and
+    /// address codes are cheaper to decode in order (a search in sorted ranges).
     fn harvest(
         self,
         request: &AggRequest,
-        in_key_order: bool,
         mut key_of: impl FnMut(u128) -> Option<BucketKey>,
     ) -> IAgg {
         let mut buckets = self.buckets;
-        let mut out = HashMap::with_capacity_and_hasher(buckets.len(), Default::default());
+        let mut out = Vec::with_capacity(buckets.len());
         let mut order: Vec<usize> = (0..buckets.len()).collect();
-        if in_key_order {
-            order.sort_unstable_by_key(|&index| self.keys[index]);
-        }
+        order.sort_unstable_by_key(|&index| self.keys[index]);
         let width = self.prototype.len();
         for index in order {
             let Some(key) = key_of(self.keys[index]) else {
@@ -312,15 +310,15 @@ impl Buckets {
                     .map(|(node, child)| node.harvest(child))
                     .collect(),
             };
-            out.insert(
+            out.push((
                 key,
                 IBucket {
                     doc_count: bucket.count,
                     subs,
                 },
-            );
+            ));
         }
-        IAgg::Buckets(out)
+        IAgg::Buckets(BucketList::from_unique(out))
     }
 }
 
@@ -480,6 +478,14 @@ impl Node {
                 let map = match &accessor {
                     Accessor::Str { dict, .. } if terms.missing.is_none() => {
                         KeyMap::Dense(vec![0; dict.num_terms()])
+                    }
+                    // Address codes are dense enough for a table when they number no more
+                    // than a few per document: a hash lookup per document cost more.
+                    Accessor::IpCode { codes, .. }
+                        if terms.missing.is_none()
+                            && codes.max_value() <= 4 * u64::from(context.reader.max_doc()) =>
+                    {
+                        KeyMap::Dense(vec![0; codes.max_value() as usize + 1])
                     }
                     _ => KeyMap::Sparse(HashMap::default()),
                 };
@@ -727,8 +733,7 @@ impl Node {
                     AggKind::Terms(terms) => terms.missing.as_ref().map(missing_bucket_key),
                     _ => None,
                 };
-                let by_code = matches!(accessor, Accessor::IpCode { .. });
-                let mut agg = buckets.harvest(request, by_code, |key| {
+                let mut agg = buckets.harvest(request, |key| {
                     if key == MISSING_SLOT {
                         return missing_key.clone();
                     }
@@ -744,28 +749,33 @@ impl Node {
                 // `min_doc_count: 0` lists every term of the field, matched or not.
                 if let (AggKind::Terms(terms), IAgg::Buckets(buckets)) = (&request.kind, &mut agg) {
                     if terms.min_doc_count == 0 {
-                        for term in accessor.all_terms() {
-                            buckets
-                                .entry(BucketKey::Str(term))
-                                .or_insert_with(|| IBucket {
-                                    doc_count: 0,
-                                    subs: request.children.iter().map(empty_intermediate).collect(),
-                                });
-                        }
+                        // Every term with no documents: merged with the counted ones, they add
+                        // nothing but their presence.
+                        let empty = IBucket {
+                            doc_count: 0,
+                            subs: request.children.iter().map(empty_intermediate).collect(),
+                        };
+                        buckets.add(
+                            accessor
+                                .all_terms()
+                                .into_iter()
+                                .map(|term| (BucketKey::Str(term), empty.clone()))
+                                .collect(),
+                        );
                     }
                 }
                 agg
             }
-            Node::DateHistogram { buckets, .. } => buckets.harvest(request, false, |key| {
-                Some(BucketKey::I64(key as u64 as i64))
-            }),
+            Node::DateHistogram { buckets, .. } => {
+                buckets.harvest(request, |key| Some(BucketKey::I64(key as u64 as i64)))
+            }
             Node::Histogram { buckets, .. } => {
-                buckets.harvest(request, false, |key| Some(BucketKey::F64(key as u64)))
+                buckets.harvest(request, |key| Some(BucketKey::F64(key as u64)))
             }
             Node::Range { buckets, .. } => {
-                buckets.harvest(request, false, |key| Some(BucketKey::Index(key as usize)))
+                buckets.harvest(request, |key| Some(BucketKey::Index(key as usize)))
             }
-            Node::Filters { buckets, .. } => buckets.harvest(request, false, |key| {
+            Node::Filters { buckets, .. } => buckets.harvest(request, |key| {
                 Some(BucketKey::Index(if key == u128::MAX {
                     usize::MAX
                 } else {

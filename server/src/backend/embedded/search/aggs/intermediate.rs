@@ -1,7 +1,8 @@
 //! Aggregation results that can be merged: across segments, then across indices. Keys are
 //! global values (strings, numbers, addresses), never segment ordinals.
 
-use std::collections::HashSet;
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashSet};
 
 /// Fast hashing for bucket keys (no untrusted keys to defend against: they are values of the data).
 pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
@@ -11,7 +12,7 @@ use super::super::hits::SortKey;
 /// The merged state of one aggregation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IAgg {
-    Buckets(HashMap<BucketKey, IBucket>),
+    Buckets(BucketList),
     Metric(IMetric),
     TopHits(ITopHits),
 }
@@ -23,6 +24,124 @@ pub struct IBucket {
     /// sub-aggregation: a terms aggregation over addresses has millions of buckets, and an
     /// allocation each (made, then freed) cost more than the counting.
     pub subs: smallvec::SmallVec<[IAgg; 1]>,
+}
+
+/// A bucket aggregation's buckets, as runs sorted by key: one per segment while results are
+/// merged (merging only gathers runs), one after [`IAgg::finish`]. A terms aggregation over
+/// addresses has millions of buckets; folding them into a hash map index after index cost
+/// seconds, where one k-way merge of the sorted runs at the end is linear.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BucketList {
+    runs: Vec<Vec<(BucketKey, IBucket)>>,
+}
+
+impl BucketList {
+    /// The buckets of one segment: keys unique, in any order.
+    pub fn from_unique(mut buckets: Vec<(BucketKey, IBucket)>) -> BucketList {
+        if !buckets.is_sorted_by(|a, b| a.0 <= b.0) {
+            buckets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+        BucketList {
+            runs: if buckets.is_empty() {
+                Vec::new()
+            } else {
+                vec![buckets]
+            },
+        }
+    }
+
+    /// Adds buckets whose keys may already be present (their counts and results add up).
+    pub fn add(&mut self, buckets: Vec<(BucketKey, IBucket)>) {
+        self.merge(BucketList::from_unique(buckets));
+    }
+
+    fn merge(&mut self, other: BucketList) {
+        self.runs.extend(other.runs);
+    }
+
+    /// Merges the runs into one, then the buckets' own sub-aggregations.
+    fn finish(&mut self) {
+        if self.runs.len() > 1 {
+            let runs = std::mem::take(&mut self.runs);
+            self.runs = vec![merge_runs(runs)];
+        }
+        for run in &mut self.runs {
+            for (_, bucket) in run {
+                for sub in &mut bucket.subs {
+                    sub.finish();
+                }
+            }
+        }
+    }
+
+    fn merged(&self) -> &[(BucketKey, IBucket)] {
+        debug_assert!(self.runs.len() <= 1, "bucket runs read before IAgg::finish");
+        self.runs.first().map_or(&[], Vec::as_slice)
+    }
+
+    /// The buckets in key order (after [`IAgg::finish`]).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&BucketKey, &IBucket)> {
+        self.merged().iter().map(|(key, bucket)| (key, bucket))
+    }
+
+    /// The bucket with this key (after [`IAgg::finish`]).
+    pub fn get(&self, key: &BucketKey) -> Option<&IBucket> {
+        let run = self.merged();
+        run.binary_search_by(|(k, _)| k.cmp(key))
+            .ok()
+            .map(|index| &run[index].1)
+    }
+}
+
+/// The head of a run during a k-way merge: the smallest key first, then the earliest run.
+struct Head {
+    key: BucketKey,
+    bucket: IBucket,
+    run: usize,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Head {}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // `BinaryHeap` pops the greatest: reversed, it pops the smallest key.
+        other.key.cmp(&self.key).then(other.run.cmp(&self.run))
+    }
+}
+
+/// One sorted run from several, buckets of equal keys merged.
+fn merge_runs(runs: Vec<Vec<(BucketKey, IBucket)>>) -> Vec<(BucketKey, IBucket)> {
+    let mut out: Vec<(BucketKey, IBucket)> =
+        Vec::with_capacity(runs.iter().map(Vec::len).max().unwrap_or(0));
+    let mut rest: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
+    let mut heads = BinaryHeap::with_capacity(rest.len());
+    for (run, buckets) in rest.iter_mut().enumerate() {
+        if let Some((key, bucket)) = buckets.next() {
+            heads.push(Head { key, bucket, run });
+        }
+    }
+    while let Some(Head { key, bucket, run }) = heads.pop() {
+        match out.last_mut() {
+            Some((last, existing)) if *last == key => existing.merge(bucket),
+            _ => out.push((key, bucket)),
+        }
+        if let Some((key, bucket)) = rest[run].next() {
+            heads.push(Head { key, bucket, run });
+        }
+    }
+    out
 }
 
 /// A bucket's identity.
@@ -105,16 +224,7 @@ impl IAgg {
     /// Folds `other` (the same aggregation over other documents) into `self`.
     pub fn merge(&mut self, other: IAgg) {
         match (self, other) {
-            (IAgg::Buckets(mine), IAgg::Buckets(theirs)) => {
-                for (key, bucket) in theirs {
-                    match mine.get_mut(&key) {
-                        Some(existing) => existing.merge(bucket),
-                        None => {
-                            mine.insert(key, bucket);
-                        }
-                    }
-                }
-            }
+            (IAgg::Buckets(mine), IAgg::Buckets(theirs)) => mine.merge(theirs),
             (IAgg::Metric(mine), IAgg::Metric(theirs)) => match (mine, theirs) {
                 (IMetric::Stats(a), IMetric::Stats(b)) => a.merge(&b),
                 (IMetric::Values(a), IMetric::Values(b)) => a.extend(b),
@@ -128,6 +238,15 @@ impl IAgg {
                 mine.docs.truncate(mine.keep);
             }
             _ => unreachable!("the same request yields the same aggregation kind"),
+        }
+    }
+}
+
+impl IAgg {
+    /// Completes merged results for rendering: bucket runs become one sorted list.
+    pub fn finish(&mut self) {
+        if let IAgg::Buckets(buckets) = self {
+            buckets.finish();
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value as Json};
 use super::super::hits::{HitRenderer, SortSpec};
 use super::super::SearchError;
 use super::collect::{check_bucket_budget, empty_intermediate, missing_bucket_key, rounder_for};
-use super::intermediate::{BucketKey, HashMap, IAgg, IBucket, IMetric, Stats};
+use super::intermediate::{BucketKey, BucketList, IAgg, IBucket, IMetric, Stats};
 use super::request::{
     AggField, AggKind, AggRequest, BucketOrder, DateHistogramAgg, Direction, HistogramAgg,
     MetricAgg, MetricKind, RangeAgg, RangeFlavor, TermsAgg,
@@ -65,7 +65,7 @@ fn render_agg(
     result: &IAgg,
     context: &RenderContext<'_>,
 ) -> Result<Json, SearchError> {
-    let empty = HashMap::default();
+    let empty = BucketList::default();
     let buckets = match result {
         IAgg::Buckets(buckets) => buckets,
         _ => &empty,
@@ -340,7 +340,7 @@ fn compare_candidates(orders: &[BucketOrder], a: &Candidate<'_>, b: &Candidate<'
 fn render_terms(
     request: &AggRequest,
     terms: &TermsAgg,
-    buckets: &HashMap<BucketKey, IBucket>,
+    buckets: &BucketList,
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
     let missing_key = terms.missing.as_ref().map(missing_bucket_key);
@@ -353,9 +353,9 @@ fn render_terms(
             _ => None,
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.len());
+    let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.iter().len());
     let mut other = 0u64;
-    for (key, bucket) in buckets {
+    for (key, bucket) in buckets.iter() {
         if filtered {
             let text = key_text(key);
             if !terms.include.as_ref().is_none_or(|f| f.matches(&text))
@@ -420,7 +420,7 @@ fn render_terms(
 fn render_date_histogram(
     request: &AggRequest,
     histogram: &DateHistogramAgg,
-    buckets: &HashMap<BucketKey, IBucket>,
+    buckets: &BucketList,
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
     let round = rounder_for(histogram);
@@ -507,7 +507,7 @@ fn bucket_list(rendered: Vec<(String, Json)>, keyed: bool) -> Map<String, Json> 
 fn render_histogram(
     request: &AggRequest,
     histogram: &HistogramAgg,
-    buckets: &HashMap<BucketKey, IBucket>,
+    buckets: &BucketList,
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
     let floor = |v: f64| {
@@ -580,7 +580,7 @@ fn double_text(value: f64) -> String {
 fn render_range(
     request: &AggRequest,
     range: &RangeAgg,
-    buckets: &HashMap<BucketKey, IBucket>,
+    buckets: &BucketList,
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
     context.spend(range.ranges.len())?;
@@ -652,6 +652,10 @@ fn render_range(
                 key
             }
         };
+        if range.keyed {
+            // Keyed, the key names the bucket and is not repeated inside it.
+            entry.remove("key");
+        }
         entry.insert("doc_count".into(), json!(bucket.doc_count));
         render_subs(request, &bucket, &mut entry, context)?;
         rendered.push((key, Json::Object(entry)));

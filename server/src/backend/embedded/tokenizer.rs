@@ -1,0 +1,125 @@
+//! The words of `@message`: text between whitespace, with punctuation trimmed from both ends,
+//! so `10.0.0.5`, `eni-0a1b2c3d` and `2001:db8::1` stay whole (as flow-log searches need)
+//! while `warning:` or `(error)` are the words `warning` and `error`, as Elasticsearch's
+//! standard analyzer has them.
+
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+#[derive(Clone, Default)]
+pub struct FlowWordsTokenizer {
+    token: Token,
+}
+
+pub struct FlowWordsStream<'a> {
+    text: &'a str,
+    /// Where the search for the next word starts.
+    cursor: usize,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for FlowWordsTokenizer {
+    type TokenStream<'a> = FlowWordsStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> FlowWordsStream<'a> {
+        self.token.reset();
+        FlowWordsStream {
+            text,
+            cursor: 0,
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for FlowWordsStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.token.text.clear();
+        let bytes = self.text.as_bytes();
+        while self.cursor < bytes.len() {
+            // The next run of non-whitespace.
+            let start = self.cursor
+                + bytes[self.cursor..]
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(bytes.len() - self.cursor);
+            let end = start
+                + bytes[start..]
+                    .iter()
+                    .position(u8::is_ascii_whitespace)
+                    .unwrap_or(bytes.len() - start);
+            self.cursor = end;
+            let run = &self.text[start..end];
+            let word = run.trim_matches(|c: char| !c.is_alphanumeric());
+            if word.is_empty() {
+                // Punctuation alone (a flow log's `-` for an absent field) is no word.
+                continue;
+            }
+            let offset = start + (word.as_ptr() as usize - run.as_ptr() as usize);
+            self.token.position = self.token.position.wrapping_add(1);
+            self.token.offset_from = offset;
+            self.token.offset_to = offset + word.len();
+            self.token.text.push_str(word);
+            return true;
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<(String, usize, usize)> {
+        let mut tokenizer = FlowWordsTokenizer::default();
+        let mut stream = tokenizer.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(token) = stream.next() {
+            assert_eq!(&text[token.offset_from..token.offset_to], token.text);
+            out.push((token.text.clone(), token.position, token.offset_from));
+        }
+        out
+    }
+
+    #[test]
+    fn addresses_and_ids_stay_whole_and_punctuation_is_trimmed() {
+        let found: Vec<String> = words(
+            "2 123456789010 eni-0a1b2c3d 10.0.0.5 2001:db8::1 - 443 ACCEPT OK  warning: (error), «ünïcode»",
+        )
+        .into_iter()
+        .map(|(text, _, _)| text)
+        .collect();
+        assert_eq!(
+            found,
+            [
+                "2",
+                "123456789010",
+                "eni-0a1b2c3d",
+                "10.0.0.5",
+                "2001:db8::1",
+                "443",
+                "ACCEPT",
+                "OK",
+                "warning",
+                "error",
+                "ünïcode"
+            ]
+        );
+    }
+
+    #[test]
+    fn positions_count_words_and_empty_text_has_none() {
+        assert_eq!(
+            words("  a - b  "),
+            [("a".to_owned(), 0, 2), ("b".to_owned(), 1, 6)]
+        );
+        assert!(words("").is_empty());
+        assert!(words(" -- ").is_empty());
+    }
+}
