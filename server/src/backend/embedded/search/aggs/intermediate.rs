@@ -2,6 +2,7 @@
 //! global values (strings, numbers, addresses), never segment ordinals.
 
 use std::cmp::Ordering;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashSet};
 
 /// Fast hashing for bucket keys (no untrusted keys to defend against: they are values of the data).
@@ -123,8 +124,8 @@ impl Ord for Head {
 
 /// One sorted run from several, buckets of equal keys merged.
 fn merge_runs(runs: Vec<Vec<(BucketKey, IBucket)>>) -> Vec<(BucketKey, IBucket)> {
-    let mut out: Vec<(BucketKey, IBucket)> =
-        Vec::with_capacity(runs.iter().map(Vec::len).max().unwrap_or(0));
+    // Room for every bucket: growing a vector of millions of buckets copies them again and again.
+    let mut out: Vec<(BucketKey, IBucket)> = Vec::with_capacity(runs.iter().map(Vec::len).sum());
     let mut rest: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
     let mut heads = BinaryHeap::with_capacity(rest.len());
     for (run, buckets) in rest.iter_mut().enumerate() {
@@ -132,13 +133,23 @@ fn merge_runs(runs: Vec<Vec<(BucketKey, IBucket)>>) -> Vec<(BucketKey, IBucket)>
             heads.push(Head { key, bucket, run });
         }
     }
-    while let Some(Head { key, bucket, run }) = heads.pop() {
+    // The smallest head is replaced in place by its run's next bucket: one sift per bucket.
+    while let Some(mut top) = heads.peek_mut() {
+        let (key, bucket) = match rest[top.run].next() {
+            Some((key, bucket)) => {
+                let key = std::mem::replace(&mut top.key, key);
+                let bucket = std::mem::replace(&mut top.bucket, bucket);
+                drop(top);
+                (key, bucket)
+            }
+            None => {
+                let Head { key, bucket, .. } = PeekMut::pop(top);
+                (key, bucket)
+            }
+        };
         match out.last_mut() {
             Some((last, existing)) if *last == key => existing.merge(bucket),
             _ => out.push((key, bucket)),
-        }
-        if let Some((key, bucket)) = rest[run].next() {
-            heads.push(Head { key, bucket, run });
         }
     }
     out
