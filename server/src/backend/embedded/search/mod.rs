@@ -19,7 +19,7 @@ use tantivy::query::EnableScoring;
 use tantivy::Searcher;
 
 use self::aggs::collect::{empty_intermediate, FlowCollector};
-use self::aggs::intermediate::{merge_all, IAgg};
+use self::aggs::intermediate::merge_all;
 use self::aggs::render::{render_aggs, RenderContext};
 use self::aggs::request::{parse_aggs, AggRequest};
 use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};
@@ -330,7 +330,9 @@ pub fn search_at(
     if !aggs.is_empty() {
         let mut results =
             merge_all(agg_parts).unwrap_or_else(|| aggs.iter().map(empty_intermediate).collect());
-        results.iter_mut().for_each(IAgg::finish);
+        for (result, request) in results.iter_mut().zip(aggs.iter()) {
+            result.finish(request);
+        }
         let render_context = RenderContext {
             hits: &renderer,
             buckets: Cell::new(0),

@@ -3,6 +3,7 @@
 //! metrics, filters, query strings with CIDR blocks, hits.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{TimeZone, Timelike};
@@ -738,5 +739,106 @@ fn generated_requests_match_independent_counts() {
             got, expected,
             "{field} every {interval} in {zone} over {hours}h"
         );
+    }
+}
+
+/// Terms ranked by count, sum, max and value count, descending, over many keys and days: only
+/// the buckets that can be among the best are merged (see `aggs::best`), and the answer, down
+/// to `sum_other_doc_count`, is what the records give.
+#[test]
+fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
+    // (order, size, min_doc_count) and how each key's rank is computed from its documents.
+    let cases: [(Json, usize, u64); 6] = [
+        (json!({ "_count": "desc" }), 10, 1),
+        (json!({ "b": "desc" }), 10, 1),
+        (json!({ "b": "desc" }), 3, 4),
+        (json!({ "peak": "desc" }), 7, 1),
+        (json!({ "n": "desc" }), 5, 1),
+        (json!({ "s.sum": "desc" }), 12, 1),
+    ];
+    for field in ["srcaddr", "dstaddr", "srcport"] {
+        for (order, size, min_doc_count) in &cases {
+            let response = search(json!({
+                "size": 0,
+                "aggs": { "t": { "terms": { "field": field, "size": size, "order": order, "min_doc_count": min_doc_count },
+                    "aggs": {
+                        "b": { "sum": { "field": "bytes" } },
+                        "peak": { "max": { "field": "bytes" } },
+                        "n": { "value_count": { "field": "packets" } },
+                        "s": { "stats": { "field": "bytes" } } } } }
+            }));
+            // Per key: documents, sum and max of bytes, and how many have packets.
+            let mut per_key: HashMap<String, (u64, i64, Option<i64>, u64)> = HashMap::new();
+            for doc in &fixture().docs {
+                let Some(key) = text(doc, field) else {
+                    continue;
+                };
+                let entry = per_key.entry(key).or_default();
+                entry.0 += 1;
+                if let Some(bytes) = int(doc, "bytes") {
+                    entry.1 += bytes;
+                    entry.2 = Some(entry.2.map_or(bytes, |m| m.max(bytes)));
+                }
+                if int(doc, "packets").is_some() {
+                    entry.3 += 1;
+                }
+            }
+            let rank = |v: &(u64, i64, Option<i64>, u64)| -> Option<i64> {
+                match order.as_object().unwrap().keys().next().unwrap().as_str() {
+                    "_count" => Some(v.0 as i64),
+                    "b" | "s.sum" => Some(v.1),
+                    "peak" => v.2,
+                    _ => Some(v.3 as i64),
+                }
+            };
+            let mut expected: Vec<(String, (u64, i64, Option<i64>, u64))> =
+                per_key.into_iter().collect();
+            let key_order = |a: &String, b: &String| -> std::cmp::Ordering {
+                match (
+                    a.parse::<IpAddr>(),
+                    b.parse::<IpAddr>(),
+                    a.parse::<i64>(),
+                    b.parse::<i64>(),
+                ) {
+                    (_, _, Ok(x), Ok(y)) => x.cmp(&y),
+                    (Ok(x), Ok(y), _, _) => x.cmp(&y),
+                    _ => a.cmp(b),
+                }
+            };
+            expected.sort_by(|a, b| {
+                // Descending; buckets without a value last; then by key.
+                match (rank(&a.1), rank(&b.1)) {
+                    (Some(x), Some(y)) => y.cmp(&x),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+                .then_with(|| key_order(&a.0, &b.0))
+            });
+            let other: u64 = expected
+                .iter()
+                .filter(|(_, v)| v.0 < *min_doc_count)
+                .map(|(_, v)| v.0)
+                .sum::<u64>()
+                + expected
+                    .iter()
+                    .filter(|(_, v)| v.0 >= *min_doc_count)
+                    .skip(*size)
+                    .map(|(_, v)| v.0)
+                    .sum::<u64>();
+            let shown: Vec<(String, u64)> = expected
+                .iter()
+                .filter(|(_, v)| v.0 >= *min_doc_count)
+                .take(*size)
+                .map(|(k, v)| (k.clone(), v.0))
+                .collect();
+            let terms = &response["aggregations"]["t"];
+            assert_eq!(buckets(terms), shown, "{field} by {order} size {size}");
+            assert_eq!(
+                terms["sum_other_doc_count"],
+                json!(other),
+                "{field} by {order} size {size}"
+            );
+        }
     }
 }

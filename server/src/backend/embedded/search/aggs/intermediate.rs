@@ -9,6 +9,8 @@ use std::collections::{BinaryHeap, HashSet};
 pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 use super::super::hits::SortKey;
+use super::best::BestBuckets;
+use super::request::AggRequest;
 
 /// The merged state of one aggregation.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +36,9 @@ pub struct IBucket {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BucketList {
     runs: Vec<Vec<(BucketKey, IBucket)>>,
+    /// Documents of the buckets left out when only the best could be merged (see
+    /// [`super::best`]): they belong to `sum_other_doc_count`.
+    left_out_doc_count: u64,
 }
 
 impl BucketList {
@@ -48,6 +53,7 @@ impl BucketList {
             } else {
                 vec![buckets]
             },
+            left_out_doc_count: 0,
         }
     }
 
@@ -58,21 +64,37 @@ impl BucketList {
 
     fn merge(&mut self, other: BucketList) {
         self.runs.extend(other.runs);
+        self.left_out_doc_count += other.left_out_doc_count;
     }
 
-    /// Merges the runs into one, then the buckets' own sub-aggregations.
-    fn finish(&mut self) {
+    /// Merges the runs into one (only the buckets that can be shown, when the request's order
+    /// allows choosing them), then the buckets' own sub-aggregations.
+    fn finish(&mut self, request: &AggRequest) {
         if self.runs.len() > 1 {
-            let runs = std::mem::take(&mut self.runs);
+            let mut runs = std::mem::take(&mut self.runs);
+            if let Some(best) = BestBuckets::for_request(request) {
+                match best.choose(runs) {
+                    Ok(chosen) => {
+                        self.left_out_doc_count += chosen.other_doc_count;
+                        runs = vec![chosen.buckets];
+                    }
+                    Err(untouched) => runs = untouched,
+                }
+            }
             self.runs = vec![merge_runs(runs)];
         }
         for run in &mut self.runs {
             for (_, bucket) in run {
-                for sub in &mut bucket.subs {
-                    sub.finish();
+                for (sub, child) in bucket.subs.iter_mut().zip(&request.children) {
+                    sub.finish(child);
                 }
             }
         }
+    }
+
+    /// Documents in buckets that were left out because they cannot be shown.
+    pub fn left_out_doc_count(&self) -> u64 {
+        self.left_out_doc_count
     }
 
     fn merged(&self) -> &[(BucketKey, IBucket)] {
@@ -254,10 +276,11 @@ impl IAgg {
 }
 
 impl IAgg {
-    /// Completes merged results for rendering: bucket runs become one sorted list.
-    pub fn finish(&mut self) {
+    /// Completes the merged results of `request` for rendering: bucket runs become one
+    /// sorted list.
+    pub fn finish(&mut self, request: &AggRequest) {
         if let IAgg::Buckets(buckets) = self {
-            buckets.finish();
+            buckets.finish(request);
         }
     }
 }

@@ -354,7 +354,7 @@ fn render_terms(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.iter().len());
-    let mut other = 0u64;
+    let mut other = buckets.left_out_doc_count();
     for (key, bucket) in buckets.iter() {
         if filtered {
             let text = key_text(key);

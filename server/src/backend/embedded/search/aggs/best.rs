@@ -1,0 +1,307 @@
+//! The best buckets of a terms aggregation without merging every bucket: a terms aggregation
+//! over addresses has millions of buckets spread over every segment searched, and only `size`
+//! of them are shown. When the order is by count, sum, value count or max, descending, over
+//! values that cannot be negative, a bucket can only be among the best if one segment alone
+//! gives it a large enough share (the three-phase threshold algorithm, "TPUT", of Cao and Wang):
+//!
+//! 1. each segment's own best `size` buckets are candidates; their exact totals over all
+//!    segments give a value `tau` that the `size`-th best bucket reaches at least;
+//! 2. a bucket whose total reaches `tau` over `r` segments has at least `tau / r` in one of
+//!    them (for max, `tau` itself), so the buckets reaching that in some segment are the only
+//!    ones that can be among the best;
+//! 3. those are merged exactly; every other bucket's documents are counted, for
+//!    `sum_other_doc_count`.
+//!
+//! The answer is exact, the same as merging everything.
+
+use super::intermediate::{BucketKey, IAgg, IBucket, IMetric};
+use super::request::{AggKind, AggRequest, BucketOrder, Direction, MetricKind};
+
+/// A segment's buckets, sorted by key.
+type Run = Vec<(BucketKey, IBucket)>;
+
+/// What a terms aggregation is ranked by, when it allows choosing candidates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Rank {
+    Count,
+    /// A statistic of the sub-aggregation at this position.
+    Sum(usize),
+    ValueCount(usize),
+    Max(usize),
+}
+
+/// How the best buckets of a terms aggregation are chosen.
+#[derive(Debug)]
+pub struct BestBuckets {
+    size: usize,
+    min_doc_count: u64,
+    rank: Rank,
+}
+
+/// The merged candidates, sorted by key, and the documents of the buckets left out.
+pub struct Chosen {
+    pub buckets: Run,
+    pub other_doc_count: u64,
+}
+
+impl BestBuckets {
+    /// How to choose for this request, if its order allows it: descending by count or by a
+    /// sum, value count or max sub-aggregation, with no include or exclude filter.
+    pub fn for_request(request: &AggRequest) -> Option<BestBuckets> {
+        let AggKind::Terms(terms) = &request.kind else {
+            return None;
+        };
+        if terms.size == 0 || terms.include.is_some() || terms.exclude.is_some() {
+            return None;
+        }
+        let rank =
+            match terms.order.first()? {
+                BucketOrder::Count(Direction::Desc) => Rank::Count,
+                BucketOrder::Metric {
+                    path,
+                    direction: Direction::Desc,
+                } => {
+                    let (name, property) = match path.split_once(['.', '[']) {
+                        Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
+                        None => (path.as_str(), None),
+                    };
+                    let position = request.children.iter().position(|c| c.name == name)?;
+                    let AggKind::Metric(metric) = &request.children[position].kind else {
+                        return None;
+                    };
+                    match (&metric.kind, property) {
+                        (MetricKind::Sum, None | Some("value"))
+                        | (MetricKind::Stats, Some("sum")) => Rank::Sum(position),
+                        (MetricKind::ValueCount, None | Some("value"))
+                        | (MetricKind::Stats, Some("count")) => Rank::ValueCount(position),
+                        (MetricKind::Max, None | Some("value"))
+                        | (MetricKind::Stats, Some("max")) => Rank::Max(position),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+        Some(BestBuckets {
+            size: terms.size,
+            min_doc_count: terms.min_doc_count,
+            rank,
+        })
+    }
+
+    /// The rank of a bucket: `None` when it has no value (it then sorts last), or when the
+    /// value could be negative, which the bound of step 2 does not allow.
+    fn rank(&self, bucket: &IBucket) -> Result<Option<f64>, Negative> {
+        let stats = |position: usize| match bucket.subs.get(position) {
+            Some(IAgg::Metric(IMetric::Stats(stats))) => Some(*stats),
+            _ => None,
+        };
+        Ok(match self.rank {
+            Rank::Count => Some(bucket.doc_count as f64),
+            Rank::ValueCount(position) => stats(position).map(|s| s.count as f64),
+            Rank::Sum(position) => match stats(position) {
+                Some(s) if s.count > 0 && s.min < 0.0 => return Err(Negative),
+                Some(s) => Some(s.sum),
+                None => None,
+            },
+            Rank::Max(position) => match stats(position) {
+                Some(s) if s.count > 0 && s.min < 0.0 => return Err(Negative),
+                Some(s) if s.count > 0 => Some(s.max),
+                _ => None,
+            },
+        })
+    }
+
+    /// Chooses and merges the buckets that can be among the best. The runs come back
+    /// untouched when choosing cannot help or cannot be done exactly.
+    pub fn choose(&self, runs: Vec<Run>) -> Result<Chosen, Vec<Run>> {
+        match self.threshold(&runs) {
+            Some(threshold) => Ok(self.merge_candidates(runs, threshold)),
+            None => Err(runs),
+        }
+    }
+
+    /// Steps 1 and 2: the least value a bucket must reach in one run to be a candidate.
+    fn threshold(&self, runs: &[Run]) -> Option<f64> {
+        if runs.len() < 2 {
+            return None;
+        }
+        // Step 1: every run's best `size` keys.
+        let mut candidates: Vec<&BucketKey> = Vec::new();
+        for run in runs {
+            let mut ranked: Vec<(f64, &BucketKey)> = Vec::with_capacity(run.len());
+            for (key, bucket) in run {
+                if let Some(value) = self.rank(bucket).ok()? {
+                    ranked.push((value, key));
+                }
+            }
+            if ranked.len() > self.size {
+                ranked.select_nth_unstable_by(self.size - 1, |a, b| b.0.total_cmp(&a.0));
+                ranked.truncate(self.size);
+            }
+            candidates.extend(ranked.into_iter().map(|(_, key)| key));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        // Their totals over every run; `tau` is the `size`-th best of those that can be shown.
+        let mut totals: Vec<f64> = Vec::with_capacity(candidates.len());
+        for key in candidates {
+            let mut doc_count = 0;
+            let mut total: Option<f64> = None;
+            for run in runs {
+                if let Ok(index) = run.binary_search_by(|(k, _)| k.cmp(key)) {
+                    let bucket = &run[index].1;
+                    doc_count += bucket.doc_count;
+                    if let Some(value) = self.rank(bucket).ok()? {
+                        total = Some(match (total, self.rank) {
+                            (Some(t), Rank::Max(_)) => t.max(value),
+                            (Some(t), _) => t + value,
+                            (None, _) => value,
+                        });
+                    }
+                }
+            }
+            if let Some(total) = total {
+                if doc_count >= self.min_doc_count.max(1) {
+                    totals.push(total);
+                }
+            }
+        }
+        if totals.len() < self.size {
+            return None;
+        }
+        totals.select_nth_unstable_by(self.size - 1, |a, b| b.total_cmp(a));
+        let tau = totals[self.size - 1];
+        if tau <= 0.0 {
+            // Everything would be a candidate.
+            return None;
+        }
+        // Step 2. The margin covers sums added up in another order.
+        Some(match self.rank {
+            Rank::Max(_) => tau,
+            _ => tau / runs.len() as f64 * (1.0 - 1e-9),
+        })
+    }
+
+    /// Step 3: the candidates merged over every run, and the documents of all others.
+    fn merge_candidates(&self, mut runs: Vec<Run>, threshold: f64) -> Chosen {
+        let mut all_docs = 0u64;
+        let mut keys: Vec<BucketKey> = Vec::new();
+        for run in &runs {
+            for (key, bucket) in run {
+                all_docs += bucket.doc_count;
+                if self
+                    .rank(bucket)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|value| value >= threshold)
+                {
+                    keys.push(key.clone());
+                }
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let mut buckets = Vec::with_capacity(keys.len());
+        let mut chosen_docs = 0u64;
+        for key in keys {
+            let mut merged: Option<IBucket> = None;
+            for run in &mut runs {
+                if let Ok(index) = run.binary_search_by(|(k, _)| k.cmp(&key)) {
+                    let bucket = std::mem::take(&mut run[index].1);
+                    match &mut merged {
+                        Some(merged) => merged.merge(bucket),
+                        None => merged = Some(bucket),
+                    }
+                }
+            }
+            if let Some(bucket) = merged {
+                chosen_docs += bucket.doc_count;
+                buckets.push((key, bucket));
+            }
+        }
+        Chosen {
+            buckets,
+            other_doc_count: all_docs - chosen_docs,
+        }
+    }
+}
+
+/// A value that could be negative: the bound does not hold.
+struct Negative;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::embedded::schema::FlowSchema;
+    use crate::backend::embedded::search::aggs::request::{parse_aggs, AggRequest};
+    use crate::backend::embedded::search::query::QueryContext;
+
+    fn request(order: serde_json::Value) -> AggRequest {
+        let schema = FlowSchema::new();
+        let context = QueryContext {
+            schema: &schema,
+            now_ms: 0,
+        };
+        let aggs = serde_json::json!({ "t": { "terms": { "field": "srcport", "size": 3, "order": order },
+            "aggs": { "b": { "sum": { "field": "bytes" } } } } });
+        parse_aggs(&aggs, &context).unwrap().remove(0)
+    }
+
+    /// Three runs of 10 000 keys: a few heavy keys, the rest light. Counts equal sums here.
+    fn runs(light: f64) -> Vec<Run> {
+        (0..3)
+            .map(|run| {
+                (0..10_000i64)
+                    .map(|key| {
+                        let value = if key % 1000 == run { 1000.0 } else { light };
+                        let mut stats = super::super::intermediate::Stats::default();
+                        stats.add(value);
+                        let bucket = IBucket {
+                            doc_count: value as u64,
+                            subs: smallvec::smallvec![IAgg::Metric(IMetric::Stats(stats))],
+                        };
+                        (BucketKey::I64(key), bucket)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_buckets_that_can_be_best_are_merged_and_the_rest_are_counted() {
+        for order in [
+            serde_json::json!({ "_count": "desc" }),
+            serde_json::json!({ "b": "desc" }),
+        ] {
+            let best = BestBuckets::for_request(&request(order)).unwrap();
+            let all_docs: u64 = runs(1.0).iter().flatten().map(|(_, b)| b.doc_count).sum();
+            let Ok(chosen) = best.choose(runs(1.0)) else {
+                panic!("choosing applies");
+            };
+            // The 30 heavy keys (1000 in one run) are the only candidates.
+            assert_eq!(chosen.buckets.len(), 30);
+            assert!(chosen.buckets.is_sorted_by(|a, b| a.0 < b.0));
+            let chosen_docs: u64 = chosen.buckets.iter().map(|(_, b)| b.doc_count).sum();
+            assert_eq!(chosen_docs, 30 * 1002);
+            assert_eq!(chosen.other_doc_count, all_docs - chosen_docs);
+        }
+    }
+
+    #[test]
+    fn negative_values_or_too_few_buckets_merge_everything() {
+        let best = BestBuckets::for_request(&request(serde_json::json!({ "b": "desc" }))).unwrap();
+        assert!(best.choose(runs(-1.0)).is_err(), "sums of negative values");
+        assert!(
+            best.choose(runs(1.0).into_iter().take(1).collect())
+                .is_err(),
+            "one run"
+        );
+        for order in [
+            serde_json::json!({ "_count": "asc" }),
+            serde_json::json!({ "_key": "desc" }),
+            serde_json::json!({ "b": "asc" }),
+        ] {
+            assert!(BestBuckets::for_request(&request(order)).is_none());
+        }
+    }
+}
