@@ -745,6 +745,15 @@ fn generated_requests_match_independent_counts() {
 /// Terms ranked by count, sum, max and value count, descending, over many keys and days: only
 /// the buckets that can be among the best are merged (see `aggs::best`), and the answer, down
 /// to `sum_other_doc_count`, is what the records give.
+/// What the records give per key: documents, sum and max of bytes, documents with packets.
+#[derive(Default)]
+struct KeyTotals {
+    docs: u64,
+    bytes: i64,
+    peak: Option<i64>,
+    with_packets: u64,
+}
+
 #[test]
 fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
     // (order, size, min_doc_count) and how each key's rank is computed from its documents.
@@ -767,32 +776,30 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
                         "n": { "value_count": { "field": "packets" } },
                         "s": { "stats": { "field": "bytes" } } } } }
             }));
-            // Per key: documents, sum and max of bytes, and how many have packets.
-            let mut per_key: HashMap<String, (u64, i64, Option<i64>, u64)> = HashMap::new();
+            let mut per_key: HashMap<String, KeyTotals> = HashMap::new();
             for doc in &fixture().docs {
                 let Some(key) = text(doc, field) else {
                     continue;
                 };
                 let entry = per_key.entry(key).or_default();
-                entry.0 += 1;
+                entry.docs += 1;
                 if let Some(bytes) = int(doc, "bytes") {
-                    entry.1 += bytes;
-                    entry.2 = Some(entry.2.map_or(bytes, |m| m.max(bytes)));
+                    entry.bytes += bytes;
+                    entry.peak = Some(entry.peak.map_or(bytes, |m| m.max(bytes)));
                 }
                 if int(doc, "packets").is_some() {
-                    entry.3 += 1;
+                    entry.with_packets += 1;
                 }
             }
-            let rank = |v: &(u64, i64, Option<i64>, u64)| -> Option<i64> {
+            let rank = |v: &KeyTotals| -> Option<i64> {
                 match order.as_object().unwrap().keys().next().unwrap().as_str() {
-                    "_count" => Some(v.0 as i64),
-                    "b" | "s.sum" => Some(v.1),
-                    "peak" => v.2,
-                    _ => Some(v.3 as i64),
+                    "_count" => Some(v.docs as i64),
+                    "b" | "s.sum" => Some(v.bytes),
+                    "peak" => v.peak,
+                    _ => Some(v.with_packets as i64),
                 }
             };
-            let mut expected: Vec<(String, (u64, i64, Option<i64>, u64))> =
-                per_key.into_iter().collect();
+            let mut expected: Vec<(String, KeyTotals)> = per_key.into_iter().collect();
             let key_order = |a: &String, b: &String| -> std::cmp::Ordering {
                 match (
                     a.parse::<IpAddr>(),
@@ -817,20 +824,20 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
             });
             let other: u64 = expected
                 .iter()
-                .filter(|(_, v)| v.0 < *min_doc_count)
-                .map(|(_, v)| v.0)
+                .filter(|(_, v)| v.docs < *min_doc_count)
+                .map(|(_, v)| v.docs)
                 .sum::<u64>()
                 + expected
                     .iter()
-                    .filter(|(_, v)| v.0 >= *min_doc_count)
+                    .filter(|(_, v)| v.docs >= *min_doc_count)
                     .skip(*size)
-                    .map(|(_, v)| v.0)
+                    .map(|(_, v)| v.docs)
                     .sum::<u64>();
             let shown: Vec<(String, u64)> = expected
                 .iter()
-                .filter(|(_, v)| v.0 >= *min_doc_count)
+                .filter(|(_, v)| v.docs >= *min_doc_count)
                 .take(*size)
-                .map(|(k, v)| (k.clone(), v.0))
+                .map(|(k, v)| (k.clone(), v.docs))
                 .collect();
             let terms = &response["aggregations"]["t"];
             assert_eq!(buckets(terms), shown, "{field} by {order} size {size}");

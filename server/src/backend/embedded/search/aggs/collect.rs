@@ -230,22 +230,66 @@ struct Buckets {
     /// nodes only read the columns: a terms aggregation over addresses makes millions of
     /// buckets, and a set of nodes cloned for each cost more than the counting.
     flat_stats: Option<Vec<Stats>>,
+    /// With dense keys (term ordinals, address codes) and only single-pass statistics below,
+    /// the key is the bucket's position: no lookup while collecting, and harvest reads the
+    /// buckets in key order, one after the other.
+    direct: Option<DirectBuckets>,
+}
+
+/// The most memory direct buckets take per segment and aggregation; beyond, buckets are
+/// looked up.
+const MAX_DIRECT_BYTES: usize = 64 << 20;
+
+/// Buckets stored at their key: a count (0 for no bucket) and `width` statistics per key.
+#[derive(Clone)]
+struct DirectBuckets {
+    counts: Vec<u64>,
+    stats: Vec<Stats>,
 }
 
 impl Buckets {
     fn new(map: KeyMap, prototype: Rc<Vec<Node>>) -> Buckets {
-        let flat = !prototype.is_empty() && prototype.iter().all(Node::is_single_pass_stat);
+        let single_pass = prototype.iter().all(Node::is_single_pass_stat);
+        let direct_bytes = |keys: usize| {
+            keys * (std::mem::size_of::<u64>() + prototype.len() * std::mem::size_of::<Stats>())
+        };
+        let direct = match (&map, single_pass) {
+            (KeyMap::Dense(slots), true) if direct_bytes(slots.len()) <= MAX_DIRECT_BYTES => {
+                Some(DirectBuckets {
+                    counts: vec![0; slots.len()],
+                    stats: vec![Stats::default(); slots.len() * prototype.len()],
+                })
+            }
+            _ => None,
+        };
         Buckets {
             keys: Vec::new(),
             buckets: Vec::new(),
-            map,
+            map: if direct.is_some() {
+                KeyMap::Dense(Vec::new())
+            } else {
+                map
+            },
+            flat_stats: (!prototype.is_empty() && single_pass).then(Vec::new),
             prototype,
-            flat_stats: flat.then(Vec::new),
+            direct,
         }
     }
 
     #[inline]
     fn collect(&mut self, key: u128, doc: DocId, score: Score) {
+        if let Some(direct) = &mut self.direct {
+            let index = key as usize;
+            if let Some(count) = direct.counts.get_mut(index) {
+                *count += 1;
+                let width = self.prototype.len();
+                let own = &mut direct.stats[index * width..(index + 1) * width];
+                for (node, stats) in self.prototype.iter().zip(own) {
+                    node.add_stat(doc, stats);
+                }
+            }
+            return;
+        }
         let index = match self.map.get(key) {
             Some(index) => index,
             None => {
@@ -289,21 +333,37 @@ impl Buckets {
         request: &AggRequest,
         mut key_of: impl FnMut(u128) -> Option<BucketKey>,
     ) -> IAgg {
+        let width = self.prototype.len();
+        if let Some(direct) = self.direct {
+            let mut out = Vec::new();
+            for (key, &count) in direct.counts.iter().enumerate() {
+                if count == 0 {
+                    continue;
+                }
+                let Some(bucket_key) = key_of(key as u128) else {
+                    continue;
+                };
+                out.push((
+                    bucket_key,
+                    IBucket {
+                        doc_count: count,
+                        subs: stat_results(&direct.stats[key * width..(key + 1) * width]),
+                    },
+                ));
+            }
+            return IAgg::Buckets(BucketList::from_unique(out));
+        }
         let mut buckets = self.buckets;
         let mut out = Vec::with_capacity(buckets.len());
         let mut order: Vec<usize> = (0..buckets.len()).collect();
         order.sort_unstable_by_key(|&index| self.keys[index]);
-        let width = self.prototype.len();
         for index in order {
             let Some(key) = key_of(self.keys[index]) else {
                 continue;
             };
             let bucket = &mut buckets[index];
             let subs = match &self.flat_stats {
-                Some(stats) => stats[index * width..(index + 1) * width]
-                    .iter()
-                    .map(|stats| IAgg::Metric(IMetric::Stats(*stats)))
-                    .collect(),
+                Some(stats) => stat_results(&stats[index * width..(index + 1) * width]),
                 None => std::mem::take(&mut bucket.subs)
                     .into_iter()
                     .zip(&request.children)
@@ -320,6 +380,14 @@ impl Buckets {
         }
         IAgg::Buckets(BucketList::from_unique(out))
     }
+}
+
+/// A bucket's single-pass statistics as the results of its sub-aggregations.
+fn stat_results(stats: &[Stats]) -> smallvec::SmallVec<[IAgg; 1]> {
+    stats
+        .iter()
+        .map(|stats| IAgg::Metric(IMetric::Stats(*stats)))
+        .collect()
 }
 
 /// Adds a document's value to the statistics of a single-pass metric: a count of values for
