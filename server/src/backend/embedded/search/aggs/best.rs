@@ -14,11 +14,8 @@
 //!
 //! The answer is exact, the same as merging everything.
 
-use super::intermediate::{BucketKey, IAgg, IBucket, IMetric};
+use super::intermediate::{BucketKey, IAgg, IBucket, IMetric, Run};
 use super::request::{AggKind, AggRequest, BucketOrder, Direction, MetricKind};
-
-/// A segment's buckets, sorted by key.
-type Run = Vec<(BucketKey, IBucket)>;
 
 /// What a terms aggregation is ranked by, when it allows choosing candidates.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -40,7 +37,7 @@ pub struct BestBuckets {
 
 /// The merged candidates, sorted by key, and the documents of the buckets left out.
 pub struct Chosen {
-    pub buckets: Run,
+    pub buckets: Vec<(BucketKey, IBucket)>,
     pub other_doc_count: u64,
 }
 
@@ -126,30 +123,30 @@ impl BestBuckets {
             return None;
         }
         // Step 1: every run's best `size` keys.
-        let mut candidates: Vec<&BucketKey> = Vec::new();
+        let mut candidates: Vec<BucketKey> = Vec::new();
         for run in runs {
-            let mut ranked: Vec<(f64, &BucketKey)> = Vec::with_capacity(run.len());
-            for (key, bucket) in run {
-                if let Some(value) = self.rank(bucket).ok()? {
-                    ranked.push((value, key));
+            let mut ranked: Vec<(f64, usize)> = Vec::with_capacity(run.len());
+            for index in 0..run.len() {
+                if let Some(value) = self.rank(run.bucket(index)).ok()? {
+                    ranked.push((value, index));
                 }
             }
             if ranked.len() > self.size {
                 ranked.select_nth_unstable_by(self.size - 1, |a, b| b.0.total_cmp(&a.0));
                 ranked.truncate(self.size);
             }
-            candidates.extend(ranked.into_iter().map(|(_, key)| key));
+            candidates.extend(ranked.into_iter().map(|(_, index)| run.key(index)));
         }
         candidates.sort_unstable();
         candidates.dedup();
         // Their totals over every run; `tau` is the `size`-th best of those that can be shown.
         let mut totals: Vec<f64> = Vec::with_capacity(candidates.len());
-        for key in candidates {
+        for key in &candidates {
             let mut doc_count = 0;
             let mut total: Option<f64> = None;
             for run in runs {
-                if let Ok(index) = run.binary_search_by(|(k, _)| k.cmp(key)) {
-                    let bucket = &run[index].1;
+                if let Some(index) = run.find(key) {
+                    let bucket = run.bucket(index);
                     doc_count += bucket.doc_count;
                     if let Some(value) = self.rank(bucket).ok()? {
                         total = Some(match (total, self.rank) {
@@ -187,7 +184,8 @@ impl BestBuckets {
         let mut all_docs = 0u64;
         let mut keys: Vec<BucketKey> = Vec::new();
         for run in &runs {
-            for (key, bucket) in run {
+            for index in 0..run.len() {
+                let bucket = run.bucket(index);
                 all_docs += bucket.doc_count;
                 if self
                     .rank(bucket)
@@ -195,7 +193,7 @@ impl BestBuckets {
                     .flatten()
                     .is_some_and(|value| value >= threshold)
                 {
-                    keys.push(key.clone());
+                    keys.push(run.key(index));
                 }
             }
         }
@@ -206,8 +204,8 @@ impl BestBuckets {
         for key in keys {
             let mut merged: Option<IBucket> = None;
             for run in &mut runs {
-                if let Ok(index) = run.binary_search_by(|(k, _)| k.cmp(&key)) {
-                    let bucket = std::mem::take(&mut run[index].1);
+                if let Some(index) = run.find(&key) {
+                    let bucket = run.take(index);
                     match &mut merged {
                         Some(merged) => merged.merge(bucket),
                         None => merged = Some(bucket),
@@ -251,7 +249,7 @@ mod tests {
     fn runs(light: f64) -> Vec<Run> {
         (0..3)
             .map(|run| {
-                (0..10_000i64)
+                let buckets = (0..10_000i64)
                     .map(|key| {
                         let value = if key % 1000 == run { 1000.0 } else { light };
                         let mut stats = super::super::intermediate::Stats::default();
@@ -262,7 +260,8 @@ mod tests {
                         };
                         (BucketKey::I64(key), bucket)
                     })
-                    .collect()
+                    .collect();
+                Run::Keyed(buckets)
             })
             .collect()
     }
@@ -274,7 +273,10 @@ mod tests {
             serde_json::json!({ "b": "desc" }),
         ] {
             let best = BestBuckets::for_request(&request(order)).unwrap();
-            let all_docs: u64 = runs(1.0).iter().flatten().map(|(_, b)| b.doc_count).sum();
+            let all_docs: u64 = runs(1.0)
+                .iter()
+                .map(|run| (0..run.len()).map(|i| run.bucket(i).doc_count).sum::<u64>())
+                .sum();
             let Ok(chosen) = best.choose(runs(1.0)) else {
                 panic!("choosing applies");
             };

@@ -14,7 +14,8 @@ use super::super::columns::Accessor;
 use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
 use super::intermediate::{
-    BucketKey, BucketList, HashMap, HitAddress, IAgg, IBucket, IMetric, ITopHits, Stats,
+    AddressDecoder, BucketKey, BucketList, HashMap, HitAddress, IAgg, IBucket, IMetric, ITopHits,
+    Stats,
 };
 use super::request::{AggKind, AggRequest, Interval, MetricKind, RangeFlavor, MAX_BUCKETS};
 use crate::backend::embedded::schema::FlowSchema;
@@ -323,6 +324,26 @@ impl Buckets {
                 }
             }
         }
+    }
+
+    /// Direct buckets of an address field, keyed by their codes (see [`super::intermediate::Run::Coded`]).
+    fn harvest_codes(self, decoder: AddressDecoder) -> IAgg {
+        let Some(direct) = self.direct else {
+            return IAgg::Buckets(BucketList::default());
+        };
+        let width = self.prototype.len();
+        let mut codes = Vec::new();
+        let mut buckets = Vec::new();
+        for (code, &count) in direct.counts.iter().enumerate() {
+            if count > 0 {
+                codes.push(code as u32);
+                buckets.push(IBucket {
+                    doc_count: count,
+                    subs: stat_results(&direct.stats[code * width..(code + 1) * width]),
+                });
+            }
+        }
+        IAgg::Buckets(BucketList::from_codes(codes, buckets, decoder))
     }
 
     /// The buckets with global keys, visited by ascending segment key: term ordinals and
@@ -801,6 +822,10 @@ impl Node {
                     AggKind::Terms(terms) => terms.missing.as_ref().map(missing_bucket_key),
                     _ => None,
                 };
+                if let (Accessor::IpCode { space, .. }, Some(_)) = (&accessor, &buckets.direct) {
+                    // Address buckets stay by code until they must be merged.
+                    return buckets.harvest_codes(AddressDecoder(space.clone()));
+                }
                 let mut agg = buckets.harvest(request, |key| {
                     if key == MISSING_SLOT {
                         return missing_key.clone();

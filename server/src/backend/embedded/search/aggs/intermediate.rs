@@ -4,6 +4,9 @@
 use std::cmp::Ordering;
 use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, HashSet};
+use std::sync::Arc;
+
+use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 
 /// Fast hashing for bucket keys (no untrusted keys to defend against: they are values of the data).
 pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
@@ -35,7 +38,7 @@ pub struct IBucket {
 /// seconds, where one k-way merge of the sorted runs at the end is linear.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BucketList {
-    runs: Vec<Vec<(BucketKey, IBucket)>>,
+    runs: Vec<Run>,
     /// Documents of the buckets left out when only the best could be merged (see
     /// [`super::best`]): they belong to `sum_other_doc_count`.
     left_out_doc_count: u64,
@@ -51,7 +54,23 @@ impl BucketList {
             runs: if buckets.is_empty() {
                 Vec::new()
             } else {
-                vec![buckets]
+                vec![Run::Keyed(buckets)]
+            },
+            left_out_doc_count: 0,
+        }
+    }
+
+    /// The buckets of one segment's address field, by ascending compact code.
+    pub fn from_codes(codes: Vec<u32>, buckets: Vec<IBucket>, decoder: AddressDecoder) -> Self {
+        BucketList {
+            runs: if buckets.is_empty() {
+                Vec::new()
+            } else {
+                vec![Run::Coded {
+                    codes,
+                    buckets,
+                    decoder,
+                }]
             },
             left_out_doc_count: 0,
         }
@@ -70,20 +89,21 @@ impl BucketList {
     /// Merges the runs into one (only the buckets that can be shown, when the request's order
     /// allows choosing them), then the buckets' own sub-aggregations.
     fn finish(&mut self, request: &AggRequest) {
-        if self.runs.len() > 1 {
+        let merged = matches!(self.runs.as_slice(), [] | [Run::Keyed(_)]);
+        if !merged {
             let mut runs = std::mem::take(&mut self.runs);
             if let Some(best) = BestBuckets::for_request(request) {
                 match best.choose(runs) {
                     Ok(chosen) => {
                         self.left_out_doc_count += chosen.other_doc_count;
-                        runs = vec![chosen.buckets];
+                        runs = vec![Run::Keyed(chosen.buckets)];
                     }
                     Err(untouched) => runs = untouched,
                 }
             }
-            self.runs = vec![merge_runs(runs)];
+            self.runs = vec![Run::Keyed(merge_runs(runs))];
         }
-        for run in &mut self.runs {
+        if let Some(Run::Keyed(run)) = self.runs.first_mut() {
             for (_, bucket) in run {
                 for (sub, child) in bucket.subs.iter_mut().zip(&request.children) {
                     sub.finish(child);
@@ -98,8 +118,14 @@ impl BucketList {
     }
 
     fn merged(&self) -> &[(BucketKey, IBucket)] {
-        debug_assert!(self.runs.len() <= 1, "bucket runs read before IAgg::finish");
-        self.runs.first().map_or(&[], Vec::as_slice)
+        match self.runs.as_slice() {
+            [Run::Keyed(run)] => run,
+            [] => &[],
+            _ => {
+                debug_assert!(false, "bucket runs read before IAgg::finish");
+                &[]
+            }
+        }
     }
 
     /// The buckets in key order (after [`IAgg::finish`]).
@@ -144,8 +170,110 @@ impl Ord for Head {
     }
 }
 
+/// One segment's buckets, sorted by key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Run {
+    Keyed(Vec<(BucketKey, IBucket)>),
+    /// The buckets of an address field by the segment's compact codes, which follow the order
+    /// of the addresses. Decoding a code is a search in the segment's value ranges, and most
+    /// buckets of a terms aggregation over addresses are never shown: they are decoded only
+    /// when they must be merged.
+    Coded {
+        codes: Vec<u32>,
+        buckets: Vec<IBucket>,
+        decoder: AddressDecoder,
+    },
+}
+
+/// Turns a segment's address codes back into addresses (and addresses into codes).
+#[derive(Clone)]
+pub struct AddressDecoder(pub Arc<CompactSpaceU64Accessor>);
+
+impl std::fmt::Debug for AddressDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddressDecoder")
+    }
+}
+
+impl PartialEq for AddressDecoder {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Run {
+    pub fn len(&self) -> usize {
+        match self {
+            Run::Keyed(run) => run.len(),
+            Run::Coded { buckets, .. } => buckets.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn bucket(&self, index: usize) -> &IBucket {
+        match self {
+            Run::Keyed(run) => &run[index].1,
+            Run::Coded { buckets, .. } => &buckets[index],
+        }
+    }
+
+    /// The key of the bucket at `index` (decoded, for addresses).
+    pub fn key(&self, index: usize) -> BucketKey {
+        match self {
+            Run::Keyed(run) => run[index].0.clone(),
+            Run::Coded { codes, decoder, .. } => {
+                BucketKey::Ip(decoder.0.compact_to_u128(codes[index]))
+            }
+        }
+    }
+
+    /// Where the bucket of `key` is, if the run has one.
+    pub fn find(&self, key: &BucketKey) -> Option<usize> {
+        match self {
+            Run::Keyed(run) => run.binary_search_by(|(k, _)| k.cmp(key)).ok(),
+            Run::Coded { codes, decoder, .. } => match key {
+                BucketKey::Ip(address) => match decoder.0.u128_to_next_compact(*address) {
+                    CompactHit::Exact(code) => codes.binary_search(&code).ok(),
+                    _ => None,
+                },
+                _ => None,
+            },
+        }
+    }
+
+    /// Takes the bucket at `index` out, leaving an empty one.
+    pub fn take(&mut self, index: usize) -> IBucket {
+        match self {
+            Run::Keyed(run) => std::mem::take(&mut run[index].1),
+            Run::Coded { buckets, .. } => std::mem::take(&mut buckets[index]),
+        }
+    }
+
+    fn into_keyed(self) -> Vec<(BucketKey, IBucket)> {
+        match self {
+            Run::Keyed(run) => run,
+            Run::Coded {
+                codes,
+                buckets,
+                decoder,
+            } => codes
+                .into_iter()
+                .map(|code| BucketKey::Ip(decoder.0.compact_to_u128(code)))
+                .zip(buckets)
+                .collect(),
+        }
+    }
+}
+
 /// One sorted run from several, buckets of equal keys merged.
-fn merge_runs(runs: Vec<Vec<(BucketKey, IBucket)>>) -> Vec<(BucketKey, IBucket)> {
+fn merge_runs(runs: Vec<Run>) -> Vec<(BucketKey, IBucket)> {
+    let mut runs: Vec<Vec<(BucketKey, IBucket)>> = runs.into_iter().map(Run::into_keyed).collect();
+    if runs.len() == 1 {
+        return runs.pop().unwrap_or_default();
+    }
     // Room for every bucket: growing a vector of millions of buckets copies them again and again.
     let mut out: Vec<(BucketKey, IBucket)> = Vec::with_capacity(runs.iter().map(Vec::len).sum());
     let mut rest: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
