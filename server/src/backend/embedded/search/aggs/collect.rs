@@ -241,25 +241,56 @@ struct Buckets {
 /// looked up.
 const MAX_DIRECT_BYTES: usize = 64 << 20;
 
-/// Buckets stored at their key: a count (0 for no bucket) and `width` statistics per key.
+/// Buckets stored at their key. Each key has `1 + width` cells side by side: the first holds
+/// the document count (in its `count`; 0 for no bucket), the others the statistics, so that
+/// a document touches one place in memory.
 #[derive(Clone)]
 struct DirectBuckets {
-    counts: Vec<u64>,
-    stats: Vec<Stats>,
+    cells: Vec<Stats>,
+    stride: usize,
+}
+
+impl DirectBuckets {
+    fn new(keys: usize, width: usize) -> DirectBuckets {
+        DirectBuckets {
+            cells: vec![Stats::default(); keys * (width + 1)],
+            stride: width + 1,
+        }
+    }
+
+    fn bytes(keys: usize, width: usize) -> usize {
+        keys * (width + 1) * std::mem::size_of::<Stats>()
+    }
+
+    /// The count and statistics of a key, if it is in range.
+    #[inline]
+    fn slot(&mut self, key: usize) -> Option<(&mut u64, &mut [Stats])> {
+        let cells = self
+            .cells
+            .get_mut(key * self.stride..(key + 1) * self.stride)?;
+        let (count, stats) = cells.split_first_mut()?;
+        Some((&mut count.count, stats))
+    }
+
+    /// The keys with documents, in key order, with their counts and statistics.
+    fn buckets(&self) -> impl Iterator<Item = (usize, u64, &[Stats])> {
+        self.cells
+            .chunks_exact(self.stride)
+            .enumerate()
+            .filter(|(_, cells)| cells[0].count > 0)
+            .map(|(key, cells)| (key, cells[0].count, &cells[1..]))
+    }
 }
 
 impl Buckets {
     fn new(map: KeyMap, prototype: Rc<Vec<Node>>) -> Buckets {
         let single_pass = prototype.iter().all(Node::is_single_pass_stat);
-        let direct_bytes = |keys: usize| {
-            keys * (std::mem::size_of::<u64>() + prototype.len() * std::mem::size_of::<Stats>())
-        };
+        let width = prototype.len();
         let direct = match (&map, single_pass) {
-            (KeyMap::Dense(slots), true) if direct_bytes(slots.len()) <= MAX_DIRECT_BYTES => {
-                Some(DirectBuckets {
-                    counts: vec![0; slots.len()],
-                    stats: vec![Stats::default(); slots.len() * prototype.len()],
-                })
+            (KeyMap::Dense(slots), true)
+                if DirectBuckets::bytes(slots.len(), width) <= MAX_DIRECT_BYTES =>
+            {
+                Some(DirectBuckets::new(slots.len(), width))
             }
             _ => None,
         };
@@ -280,12 +311,9 @@ impl Buckets {
     #[inline]
     fn collect(&mut self, key: u128, doc: DocId, score: Score) {
         if let Some(direct) = &mut self.direct {
-            let index = key as usize;
-            if let Some(count) = direct.counts.get_mut(index) {
+            if let Some((count, stats)) = direct.slot(key as usize) {
                 *count += 1;
-                let width = self.prototype.len();
-                let own = &mut direct.stats[index * width..(index + 1) * width];
-                for (node, stats) in self.prototype.iter().zip(own) {
+                for (node, stats) in self.prototype.iter().zip(stats) {
                     node.add_stat(doc, stats);
                 }
             }
@@ -331,17 +359,14 @@ impl Buckets {
         let Some(direct) = self.direct else {
             return IAgg::Buckets(BucketList::default());
         };
-        let width = self.prototype.len();
         let mut codes = Vec::new();
         let mut buckets = Vec::new();
-        for (code, &count) in direct.counts.iter().enumerate() {
-            if count > 0 {
-                codes.push(code as u32);
-                buckets.push(IBucket {
-                    doc_count: count,
-                    subs: stat_results(&direct.stats[code * width..(code + 1) * width]),
-                });
-            }
+        for (code, count, stats) in direct.buckets() {
+            codes.push(code as u32);
+            buckets.push(IBucket {
+                doc_count: count,
+                subs: stat_results(stats),
+            });
         }
         IAgg::Buckets(BucketList::from_codes(codes, buckets, decoder))
     }
@@ -354,13 +379,9 @@ impl Buckets {
         request: &AggRequest,
         mut key_of: impl FnMut(u128) -> Option<BucketKey>,
     ) -> IAgg {
-        let width = self.prototype.len();
         if let Some(direct) = self.direct {
             let mut out = Vec::new();
-            for (key, &count) in direct.counts.iter().enumerate() {
-                if count == 0 {
-                    continue;
-                }
+            for (key, count, stats) in direct.buckets() {
                 let Some(bucket_key) = key_of(key as u128) else {
                     continue;
                 };
@@ -368,12 +389,13 @@ impl Buckets {
                     bucket_key,
                     IBucket {
                         doc_count: count,
-                        subs: stat_results(&direct.stats[key * width..(key + 1) * width]),
+                        subs: stat_results(stats),
                     },
                 ));
             }
             return IAgg::Buckets(BucketList::from_unique(out));
         }
+        let width = self.prototype.len();
         let mut buckets = self.buckets;
         let mut out = Vec::with_capacity(buckets.len());
         let mut order: Vec<usize> = (0..buckets.len()).collect();
