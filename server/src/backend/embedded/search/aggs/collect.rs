@@ -69,6 +69,7 @@ impl Collector for FlowCollector {
         Ok(SegmentFlowCollector {
             total: 0,
             nodes,
+            block: BlockValues::default(),
             hits,
             requests: self.aggs.clone(),
             index: self.index,
@@ -133,6 +134,8 @@ struct SegmentContext<'a> {
 pub struct SegmentFlowCollector {
     total: u64,
     nodes: Vec<Node>,
+    /// Column values of the current block, reused.
+    block: BlockValues,
     hits: Option<(TopN, SegmentSorter)>,
     requests: Arc<Vec<AggRequest>>,
     index: u32,
@@ -141,6 +144,25 @@ pub struct SegmentFlowCollector {
 
 impl SegmentCollector for SegmentFlowCollector {
     type Fruit = FlowFruit;
+
+    /// Blocks of matching documents (when nothing is scored): aggregations that can read
+    /// their columns a block at a time do, the others go document by document.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        if self.hits.is_some() {
+            for &doc in docs {
+                self.collect(doc, 0.0);
+            }
+            return;
+        }
+        self.total += docs.len() as u64;
+        for node in &mut self.nodes {
+            if !node.collect_block(docs, &mut self.block) {
+                for &doc in docs {
+                    node.collect(doc, 0.0);
+                }
+            }
+        }
+    }
 
     fn collect(&mut self, doc: DocId, score: Score) {
         self.total += 1;
@@ -176,6 +198,13 @@ impl SegmentCollector for SegmentFlowCollector {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// A block's keys and values, read column by column.
+#[derive(Default)]
+struct BlockValues {
+    keys: Vec<Option<u64>>,
+    values: Vec<Vec<Option<i64>>>,
 }
 
 /// A bucket during collection.
@@ -708,6 +737,61 @@ impl Node {
         {
             add_stat(accessor, kind, *missing, doc, stats);
         }
+    }
+
+    /// Collects a block of documents reading each column once for the block, when this is a
+    /// terms aggregation with direct buckets and integer statistics below (a top-talkers
+    /// table). Says whether it did.
+    fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        let Node::Terms {
+            accessor,
+            missing: false,
+            buckets,
+        } = self
+        else {
+            return false;
+        };
+        let Some(direct) = &mut buckets.direct else {
+            return false;
+        };
+        let keys = match accessor {
+            Accessor::Str { ords, .. } => ords,
+            Accessor::IpCode { codes, .. } => codes,
+            _ => return false,
+        };
+        let prototype = &buckets.prototype;
+        block.values.resize_with(prototype.len(), Vec::new);
+        for (node, values) in prototype.iter().zip(&mut block.values) {
+            let Node::Metric {
+                accessor: Accessor::I64(column),
+                missing: None,
+                ..
+            } = node
+            else {
+                return false;
+            };
+            values.clear();
+            values.resize(docs.len(), None);
+            column.first_vals(docs, values);
+        }
+        block.keys.clear();
+        block.keys.resize(docs.len(), None);
+        keys.first_vals(docs, &mut block.keys);
+        for (position, key) in block.keys.iter().enumerate() {
+            let Some((count, stats)) = key.and_then(|key| direct.slot(key as usize)) else {
+                continue;
+            };
+            *count += 1;
+            for ((node, stats), values) in prototype.iter().zip(stats).zip(&block.values) {
+                if let (Node::Metric { kind, .. }, Some(value)) = (node, values[position]) {
+                    match kind {
+                        MetricKind::ValueCount => stats.count += 1,
+                        _ => stats.add(value as f64),
+                    }
+                }
+            }
+        }
+        true
     }
 
     #[inline]
