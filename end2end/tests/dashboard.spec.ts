@@ -75,6 +75,9 @@ test.describe("dashboards", () => {
     await expect(page.locator(".filter-bar .pill")).toHaveCount(0);
 
     // The keyboard does the same: arrows walk the slices, Enter filters by the one shown.
+    // First the unfiltered pie must be back: a redraw arriving after the first arrow key
+    // would start the walk again.
+    await expect.poll(() => legend(pie)).toEqual(["ACCEPT", "REJECT"]);
     await allDrawn(page);
     await pie.locator("canvas.chart").focus();
     await page.keyboard.press("ArrowRight");
