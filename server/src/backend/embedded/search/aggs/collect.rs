@@ -214,6 +214,13 @@ struct SegBucket {
     subs: Vec<Node>,
 }
 
+/// The segment-local keys of a bucket aggregation: `0..n` (term ordinals, dense address
+/// codes), or any.
+enum KeySpace {
+    Dense(usize),
+    Sparse,
+}
+
 /// Maps a segment-local key to its bucket.
 #[derive(Clone)]
 enum KeyMap {
@@ -312,25 +319,25 @@ impl DirectBuckets {
 }
 
 impl Buckets {
-    fn new(map: KeyMap, prototype: Rc<Vec<Node>>) -> Buckets {
+    fn new(keys: KeySpace, prototype: Rc<Vec<Node>>) -> Buckets {
         let single_pass = prototype.iter().all(Node::is_single_pass_stat);
         let width = prototype.len();
-        let direct = match (&map, single_pass) {
-            (KeyMap::Dense(slots), true)
-                if DirectBuckets::bytes(slots.len(), width) <= MAX_DIRECT_BYTES =>
+        let (direct, map) = match keys {
+            KeySpace::Dense(keys)
+                if single_pass && DirectBuckets::bytes(keys, width) <= MAX_DIRECT_BYTES =>
             {
-                Some(DirectBuckets::new(slots.len(), width))
+                (
+                    Some(DirectBuckets::new(keys, width)),
+                    KeyMap::Dense(Vec::new()),
+                )
             }
-            _ => None,
+            KeySpace::Dense(keys) => (None, KeyMap::Dense(vec![0; keys])),
+            KeySpace::Sparse => (None, KeyMap::Sparse(HashMap::default())),
         };
         Buckets {
             keys: Vec::new(),
             buckets: Vec::new(),
-            map: if direct.is_some() {
-                KeyMap::Dense(Vec::new())
-            } else {
-                map
-            },
+            map,
             flat_stats: (!prototype.is_empty() && single_pass).then(Vec::new),
             prototype,
             direct,
@@ -615,9 +622,9 @@ impl Node {
             AggKind::Terms(terms) => {
                 let accessor =
                     Accessor::open_keys(context.reader, &terms.field.name, terms.field.field)?;
-                let map = match &accessor {
+                let keys = match &accessor {
                     Accessor::Str { dict, .. } if terms.missing.is_none() => {
-                        KeyMap::Dense(vec![0; dict.num_terms()])
+                        KeySpace::Dense(dict.num_terms())
                     }
                     // Address codes are dense enough for a table when they number no more
                     // than a few per document: a hash lookup per document cost more.
@@ -625,14 +632,14 @@ impl Node {
                         if terms.missing.is_none()
                             && codes.max_value() <= 4 * u64::from(context.reader.max_doc()) =>
                     {
-                        KeyMap::Dense(vec![0; codes.max_value() as usize + 1])
+                        KeySpace::Dense(codes.max_value() as usize + 1)
                     }
-                    _ => KeyMap::Sparse(HashMap::default()),
+                    _ => KeySpace::Sparse,
                 };
                 Node::Terms {
                     missing: terms.missing.is_some(),
                     accessor,
-                    buckets: Buckets::new(map, prototype()?),
+                    buckets: Buckets::new(keys, prototype()?),
                 }
             }
             AggKind::DateHistogram(histogram) => Node::DateHistogram {
@@ -647,13 +654,13 @@ impl Node {
                     Some((low, high)) => (low.unwrap_or(i64::MIN), high.unwrap_or(i64::MAX)),
                     None => (i64::MIN, i64::MAX),
                 },
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
             },
             AggKind::Histogram(histogram) => Node::Histogram {
                 accessor: open(&histogram.field)?,
                 interval: histogram.interval,
                 offset: histogram.offset,
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
             },
             AggKind::Range(range) => Node::Range {
                 accessor: open(&range.field)?,
@@ -665,12 +672,12 @@ impl Node {
                         .map(|r| (r.ip_from, r.ip_to, r.from, r.to))
                         .collect(),
                 ),
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
             },
             AggKind::Filter(filter) => Node::Filters {
                 matches: Rc::new(vec![matching_docs(filter.query.as_ref(), context)?]),
                 other: false,
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
             },
             AggKind::Filters(filters) => Node::Filters {
                 matches: Rc::new(
@@ -681,7 +688,7 @@ impl Node {
                         .collect::<Result<_, _>>()?,
                 ),
                 other: filters.other_bucket_key.is_some(),
-                buckets: Buckets::new(KeyMap::Sparse(HashMap::default()), prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
             },
             AggKind::Metric(metric) => Node::Metric {
                 // Cardinality keeps keys (decoded once per distinct value at harvest); the
