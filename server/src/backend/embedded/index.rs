@@ -11,6 +11,7 @@ use tantivy::columnar::Column;
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use super::schema::{FlowSchema, ID_HASH, TIMESTAMP};
+use super::search::columns::KeyColumns;
 use super::EngineError;
 use crate::ingest::document::{id_hash, FlowDoc};
 
@@ -80,6 +81,7 @@ pub struct FlowIndex {
     schema: Arc<FlowSchema>,
     stats: RwLock<IndexStats>,
     writer: Mutex<Option<OpenWriter>>,
+    key_columns: Arc<KeyColumns>,
 }
 
 impl FlowIndex {
@@ -114,6 +116,7 @@ impl FlowIndex {
             schema,
             stats: RwLock::new(IndexStats::default()),
             writer: Mutex::new(None),
+            key_columns: Arc::default(),
         };
         flow_index.refresh_stats();
         Ok(flow_index)
@@ -121,6 +124,11 @@ impl FlowIndex {
 
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
+    }
+
+    /// Address columns opened for searches of this index.
+    pub fn key_columns(&self) -> Arc<KeyColumns> {
+        self.key_columns.clone()
     }
 
     pub fn schema(&self) -> &FlowSchema {

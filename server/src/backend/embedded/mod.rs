@@ -43,6 +43,7 @@ pub struct EmbeddedEngine {
     last_scan: RwLock<Instant>,
     /// Searches run their segments on these threads.
     executor: tantivy::Executor,
+    search_threads: usize,
 }
 
 /// How often the index directory is listed again for indices another process created.
@@ -58,7 +59,8 @@ impl EmbeddedEngine {
             schema: Arc::new(FlowSchema::new()),
             indices: RwLock::new(BTreeMap::new()),
             last_scan: RwLock::new(Instant::now()),
-            executor: search_executor()?,
+            executor: search_executor(search_threads())?,
+            search_threads: search_threads(),
         };
         engine.scan()?;
         Ok(engine)
@@ -71,6 +73,11 @@ impl EmbeddedEngine {
     /// The threads searches use.
     pub fn executor(&self) -> &tantivy::Executor {
         &self.executor
+    }
+
+    /// How many threads [`EmbeddedEngine::executor`] has.
+    pub fn search_threads(&self) -> usize {
+        self.search_threads
     }
 
     /// Opens every index in the directory that is not open yet.
@@ -237,9 +244,13 @@ impl EmbeddedEngine {
     }
 }
 
-/// One search thread per core: segments of an index are searched in parallel.
-fn search_executor() -> Result<tantivy::Executor, EngineError> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+/// One search thread per core.
+fn search_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The search threads: segments are searched in parallel.
+fn search_executor(threads: usize) -> Result<tantivy::Executor, EngineError> {
     if threads <= 1 {
         return Ok(tantivy::Executor::single_thread());
     }

@@ -1,12 +1,15 @@
 //! Per-segment access to a field's fast-field column, whatever its type.
 
+use std::collections::HashMap;
 use std::net::Ipv6Addr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use app::model::flow::FieldType;
 use tantivy::columnar::column_values::CompactSpaceU64Accessor;
 use tantivy::columnar::{Column, ColumnType, StrColumn};
-use tantivy::{DateTime, DocId, SegmentReader};
+use tantivy::index::SegmentId;
+use tantivy::schema::Field;
+use tantivy::{DateTime, DocId, Searcher, SegmentReader};
 
 use super::SearchError;
 use crate::backend::embedded::schema::SchemaField;
@@ -155,5 +158,48 @@ impl Accessor {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+/// An index's address columns opened as compact codes ([`Accessor::open_keys`]), by segment
+/// and field. Opening one reads the segment's whole table of value ranges, which cost as much
+/// as collecting a small segment; segments never change, so the open column serves every
+/// search until the segment is merged away.
+#[derive(Default)]
+pub struct KeyColumns(Mutex<HashMap<(SegmentId, Field), Accessor>>);
+
+impl KeyColumns {
+    /// Forgets the columns of segments `searcher` no longer has (merged or dropped), whose
+    /// files they would keep mapped.
+    pub fn retain_segments(&self, searcher: &Searcher) {
+        let live: Vec<SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        self.lock().retain(|(segment, _), _| live.contains(segment));
+    }
+
+    /// [`Accessor::open_keys`], opened once per segment for address fields.
+    pub fn open(
+        &self,
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+    ) -> Result<Accessor, SearchError> {
+        if field.field_type != FieldType::Ip {
+            return Accessor::open_keys(reader, name, field);
+        }
+        let key = (reader.segment_id(), field.field);
+        if let Some(accessor) = self.lock().get(&key) {
+            return Ok(accessor.clone());
+        }
+        let accessor = Accessor::open_keys(reader, name, field)?;
+        self.lock().insert(key, accessor.clone());
+        Ok(accessor)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, Field), Accessor>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -15,10 +15,13 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
-use tantivy::query::EnableScoring;
-use tantivy::Searcher;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use self::aggs::collect::{empty_intermediate, FlowCollector};
+use tantivy::collector::Collector;
+use tantivy::query::EnableScoring;
+use tantivy::{Searcher, SegmentReader};
+
+use self::aggs::collect::{empty_intermediate, FlowCollector, FlowFruit};
 use self::aggs::intermediate::merge_all;
 use self::aggs::render::{render_aggs, RenderContext};
 use self::aggs::request::{parse_aggs, AggRequest};
@@ -254,25 +257,26 @@ pub fn search_at(
         .iter()
         .map(|i| (i.name.clone(), i.searcher()))
         .collect();
+    for (index, (_, searcher)) in selected.iter().zip(&searchers) {
+        index.key_columns().retain_segments(searcher);
+    }
 
-    let mut total = 0u64;
-    let mut agg_parts = Vec::with_capacity(searchers.len());
-    let mut top = TopN::new(keep);
-    for (position, (_, searcher)) in searchers.iter().enumerate() {
-        let collector = FlowCollector {
+    let collectors: Vec<FlowCollector> = (0..searchers.len())
+        .zip(&selected)
+        .map(|(position, index)| FlowCollector {
+            key_columns: index.key_columns(),
             aggs: aggs.clone(),
             schema: schema.clone(),
             hits: (keep > 0).then(|| (keep, request.sort.clone())),
             index: position as u32,
-        };
-        let scoring = if tantivy::collector::Collector::requires_scoring(&collector) {
-            EnableScoring::enabled_from_searcher(searcher)
-        } else {
-            EnableScoring::disabled_from_searcher(searcher)
-        };
-        let fruit = searcher
-            .search_with_executor(query.as_ref(), &collector, engine.executor(), scoring)
-            .map_err(SearchError::from_tantivy)?;
+        })
+        .collect();
+    let fruits = collect_segments(engine, &searchers, query.as_ref(), &collectors)?;
+
+    let mut total = 0u64;
+    let mut agg_parts = Vec::with_capacity(searchers.len());
+    let mut top = TopN::new(keep);
+    for fruit in fruits {
         total += fruit.total;
         agg_parts.push(fruit.aggs);
         for (key, address) in fruit.hits {
@@ -343,6 +347,83 @@ pub fn search_at(
         );
     }
     Ok(Json::Object(response))
+}
+
+/// Runs each index's collector over its segments, the segments of all indices on the search
+/// threads at once, largest first: a day's index is one large segment and a few small ones,
+/// so searching index after index would leave all but one thread idle most of the time.
+/// Returns one fruit per index.
+fn collect_segments(
+    engine: &EmbeddedEngine,
+    searchers: &[(String, Searcher)],
+    query: &dyn tantivy::query::Query,
+    collectors: &[FlowCollector],
+) -> Result<Vec<FlowFruit>, SearchError> {
+    let weights = searchers
+        .iter()
+        .zip(collectors)
+        .map(|((_, searcher), collector)| {
+            let scoring = if collector.requires_scoring() {
+                EnableScoring::enabled_from_searcher(searcher)
+            } else {
+                EnableScoring::disabled_from_searcher(searcher)
+            };
+            query.weight(scoring)
+        })
+        .collect::<tantivy::Result<Vec<_>>>()
+        .map_err(SearchError::from_tantivy)?;
+    let mut tasks: Vec<(usize, u32, &SegmentReader)> = searchers
+        .iter()
+        .enumerate()
+        .flat_map(|(index, (_, searcher))| {
+            searcher
+                .segment_readers()
+                .iter()
+                .enumerate()
+                .map(move |(segment, reader)| (index, segment as u32, reader))
+        })
+        .collect();
+    tasks.sort_by_key(|(_, _, reader)| std::cmp::Reverse(reader.num_docs()));
+
+    // Each worker takes the largest segment left, so the threads finish close together.
+    let next = AtomicUsize::new(0);
+    let workers = engine.search_threads().min(tasks.len()).max(1);
+    let done = engine
+        .executor()
+        .map(
+            |_| {
+                let mut done = Vec::new();
+                loop {
+                    let task = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(index, segment, reader)) = tasks.get(task) else {
+                        return Ok(done);
+                    };
+                    let fruit = collectors[index].collect_segment(
+                        weights[index].as_ref(),
+                        segment,
+                        reader,
+                    )?;
+                    done.push((index, segment, fruit));
+                }
+            },
+            0..workers,
+        )
+        .map_err(SearchError::from_tantivy)?;
+
+    let mut per_index: Vec<Vec<(u32, FlowFruit)>> = searchers.iter().map(|_| Vec::new()).collect();
+    for (index, segment, fruit) in done.into_iter().flatten() {
+        per_index[index].push((segment, fruit));
+    }
+    per_index
+        .into_iter()
+        .zip(collectors)
+        .map(|(mut fruits, collector)| {
+            fruits.sort_by_key(|(segment, _)| *segment);
+            collector
+                .merge_fruits(fruits.into_iter().map(|(_, fruit)| fruit).collect())
+                .map_err(SearchError::from_tantivy)
+        })
+        .collect()
 }
 
 #[cfg(test)]

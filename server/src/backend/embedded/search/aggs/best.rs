@@ -14,7 +14,7 @@
 //!
 //! The answer is exact, the same as merging everything.
 
-use super::intermediate::{BucketKey, IAgg, IBucket, IMetric, Run};
+use super::intermediate::{BucketKey, IBucket, Run};
 use super::request::{AggKind, AggRequest, BucketOrder, Direction, MetricKind};
 
 /// What a terms aggregation is ranked by, when it allows choosing candidates.
@@ -87,13 +87,10 @@ impl BestBuckets {
 
     /// The rank of a bucket: `None` when it has no value (it then sorts last), or when the
     /// value could be negative, which the bound of step 2 does not allow.
-    fn rank(&self, bucket: &IBucket) -> Result<Option<f64>, Negative> {
-        let stats = |position: usize| match bucket.subs.get(position) {
-            Some(IAgg::Metric(IMetric::Stats(stats))) => Some(*stats),
-            _ => None,
-        };
+    fn rank(&self, run: &Run, index: usize) -> Result<Option<f64>, Negative> {
+        let stats = |position: usize| run.stats(index, position);
         Ok(match self.rank {
-            Rank::Count => Some(bucket.doc_count as f64),
+            Rank::Count => Some(run.doc_count(index) as f64),
             Rank::ValueCount(position) => stats(position).map(|s| s.count as f64),
             Rank::Sum(position) => match stats(position) {
                 Some(s) if s.count > 0 && s.min < 0.0 => return Err(Negative),
@@ -127,7 +124,7 @@ impl BestBuckets {
         for run in runs {
             let mut ranked: Vec<(f64, usize)> = Vec::with_capacity(run.len());
             for index in 0..run.len() {
-                if let Some(value) = self.rank(run.bucket(index)).ok()? {
+                if let Some(value) = self.rank(run, index).ok()? {
                     ranked.push((value, index));
                 }
             }
@@ -146,9 +143,8 @@ impl BestBuckets {
             let mut total: Option<f64> = None;
             for run in runs {
                 if let Some(index) = run.find(key) {
-                    let bucket = run.bucket(index);
-                    doc_count += bucket.doc_count;
-                    if let Some(value) = self.rank(bucket).ok()? {
+                    doc_count += run.doc_count(index);
+                    if let Some(value) = self.rank(run, index).ok()? {
                         total = Some(match (total, self.rank) {
                             (Some(t), Rank::Max(_)) => t.max(value),
                             (Some(t), _) => t + value,
@@ -185,10 +181,9 @@ impl BestBuckets {
         let mut keys: Vec<BucketKey> = Vec::new();
         for run in &runs {
             for index in 0..run.len() {
-                let bucket = run.bucket(index);
-                all_docs += bucket.doc_count;
+                all_docs += run.doc_count(index);
                 if self
-                    .rank(bucket)
+                    .rank(run, index)
                     .ok()
                     .flatten()
                     .is_some_and(|value| value >= threshold)
@@ -229,6 +224,7 @@ struct Negative;
 
 #[cfg(test)]
 mod tests {
+    use super::super::intermediate::{IAgg, IMetric};
     use super::*;
     use crate::backend::embedded::schema::FlowSchema;
     use crate::backend::embedded::search::aggs::request::{parse_aggs, AggRequest};
@@ -275,7 +271,7 @@ mod tests {
             let best = BestBuckets::for_request(&request(order)).unwrap();
             let all_docs: u64 = runs(1.0)
                 .iter()
-                .map(|run| (0..run.len()).map(|i| run.bucket(i).doc_count).sum::<u64>())
+                .map(|run| (0..run.len()).map(|i| run.doc_count(i)).sum::<u64>())
                 .sum();
             let Ok(chosen) = best.choose(runs(1.0)) else {
                 panic!("choosing applies");

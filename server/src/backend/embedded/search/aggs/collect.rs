@@ -10,7 +10,7 @@ use tantivy::query::EnableScoring;
 use tantivy::BitSet;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::super::columns::Accessor;
+use super::super::columns::{Accessor, KeyColumns};
 use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
 use super::intermediate::{
@@ -18,6 +18,7 @@ use super::intermediate::{
     Stats,
 };
 use super::request::{AggKind, AggRequest, Interval, MetricKind, RangeFlavor, MAX_BUCKETS};
+use super::rows::{Lanes, StatRows};
 use crate::backend::embedded::schema::FlowSchema;
 
 /// What one search of one index collects: the match count, aggregations and top hits.
@@ -28,6 +29,8 @@ pub struct FlowCollector {
     pub hits: Option<(usize, SortSpec)>,
     /// The position of the searched index among all searched, for hit addresses.
     pub index: u32,
+    /// The searched index's address columns, opened once.
+    pub key_columns: Arc<KeyColumns>,
 }
 
 /// The result of [`FlowCollector`] over one index.
@@ -52,6 +55,7 @@ impl Collector for FlowCollector {
             schema: &self.schema,
             index: self.index,
             segment,
+            key_columns: &self.key_columns,
         };
         let nodes = self
             .aggs
@@ -126,6 +130,7 @@ pub fn empty_intermediate(request: &AggRequest) -> IAgg {
 
 struct SegmentContext<'a> {
     reader: &'a SegmentReader,
+    key_columns: &'a KeyColumns,
     schema: &'a FlowSchema,
     index: u32,
     segment: SegmentOrdinal,
@@ -268,68 +273,24 @@ struct Buckets {
     /// buckets, and a set of nodes cloned for each cost more than the counting.
     flat_stats: Option<Vec<Stats>>,
     /// With dense keys (term ordinals, address codes) and only single-pass statistics below,
-    /// the key is the bucket's position: no lookup while collecting, and harvest reads the
-    /// buckets in key order, one after the other.
-    direct: Option<DirectBuckets>,
+    /// the key is the bucket's row: no lookup while collecting, and harvest reads the buckets
+    /// in key order, one after the other.
+    direct: Option<StatRows>,
 }
 
 /// The most memory direct buckets take per segment and aggregation; beyond, buckets are
 /// looked up.
 const MAX_DIRECT_BYTES: usize = 64 << 20;
 
-/// Buckets stored at their key. Each key has `1 + width` cells side by side: the first holds
-/// the document count (in its `count`; 0 for no bucket), the others the statistics, so that
-/// a document touches one place in memory.
-#[derive(Clone)]
-struct DirectBuckets {
-    cells: Vec<Stats>,
-    stride: usize,
-}
-
-impl DirectBuckets {
-    fn new(keys: usize, width: usize) -> DirectBuckets {
-        DirectBuckets {
-            cells: vec![Stats::default(); keys * (width + 1)],
-            stride: width + 1,
-        }
-    }
-
-    fn bytes(keys: usize, width: usize) -> usize {
-        keys * (width + 1) * std::mem::size_of::<Stats>()
-    }
-
-    /// The count and statistics of a key, if it is in range.
-    #[inline]
-    fn slot(&mut self, key: usize) -> Option<(&mut u64, &mut [Stats])> {
-        let cells = self
-            .cells
-            .get_mut(key * self.stride..(key + 1) * self.stride)?;
-        let (count, stats) = cells.split_first_mut()?;
-        Some((&mut count.count, stats))
-    }
-
-    /// The keys with documents, in key order, with their counts and statistics.
-    fn buckets(&self) -> impl Iterator<Item = (usize, u64, &[Stats])> {
-        self.cells
-            .chunks_exact(self.stride)
-            .enumerate()
-            .filter(|(_, cells)| cells[0].count > 0)
-            .map(|(key, cells)| (key, cells[0].count, &cells[1..]))
-    }
-}
-
 impl Buckets {
     fn new(keys: KeySpace, prototype: Rc<Vec<Node>>) -> Buckets {
         let single_pass = prototype.iter().all(Node::is_single_pass_stat);
-        let width = prototype.len();
+        let lanes: Vec<Lanes> = prototype.iter().filter_map(Node::lanes).collect();
         let (direct, map) = match keys {
             KeySpace::Dense(keys)
-                if single_pass && DirectBuckets::bytes(keys, width) <= MAX_DIRECT_BYTES =>
+                if single_pass && StatRows::bytes(keys, &lanes) <= MAX_DIRECT_BYTES =>
             {
-                (
-                    Some(DirectBuckets::new(keys, width)),
-                    KeyMap::Dense(Vec::new()),
-                )
+                (Some(StatRows::new(keys, &lanes)), KeyMap::Dense(Vec::new()))
             }
             KeySpace::Dense(keys) => (None, KeyMap::Dense(vec![0; keys])),
             KeySpace::Sparse => (None, KeyMap::Sparse(HashMap::default())),
@@ -347,12 +308,8 @@ impl Buckets {
     #[inline]
     fn collect(&mut self, key: u128, doc: DocId, score: Score) {
         if let Some(direct) = &mut self.direct {
-            if let Some((count, stats)) = direct.slot(key as usize) {
-                *count += 1;
-                for (node, stats) in self.prototype.iter().zip(stats) {
-                    node.add_stat(doc, stats);
-                }
-            }
+            let prototype = &self.prototype;
+            direct.add(key as usize, |position| prototype[position].stat_value(doc));
             return;
         }
         let index = match self.map.get(key) {
@@ -395,16 +352,8 @@ impl Buckets {
         let Some(direct) = self.direct else {
             return IAgg::Buckets(BucketList::default());
         };
-        let mut codes = Vec::new();
-        let mut buckets = Vec::new();
-        for (code, count, stats) in direct.buckets() {
-            codes.push(code as u32);
-            buckets.push(IBucket {
-                doc_count: count,
-                subs: stat_results(stats),
-            });
-        }
-        IAgg::Buckets(BucketList::from_codes(codes, buckets, decoder))
+        let (codes, rows) = direct.compact();
+        IAgg::Buckets(BucketList::from_codes(codes, rows, decoder))
     }
 
     /// The buckets with global keys, visited by ascending segment key: term ordinals and
@@ -417,17 +366,12 @@ impl Buckets {
     ) -> IAgg {
         if let Some(direct) = self.direct {
             let mut out = Vec::new();
-            for (key, count, stats) in direct.buckets() {
-                let Some(bucket_key) = key_of(key as u128) else {
+            let (keys, rows) = direct.compact();
+            for (row, key) in keys.into_iter().enumerate() {
+                let Some(bucket_key) = key_of(u128::from(key)) else {
                     continue;
                 };
-                out.push((
-                    bucket_key,
-                    IBucket {
-                        doc_count: count,
-                        subs: stat_results(stats),
-                    },
-                ));
+                out.push((bucket_key, rows.bucket(row)));
             }
             return IAgg::Buckets(BucketList::from_unique(out));
         }
@@ -620,8 +564,11 @@ impl Node {
         };
         Ok(match &request.kind {
             AggKind::Terms(terms) => {
-                let accessor =
-                    Accessor::open_keys(context.reader, &terms.field.name, terms.field.field)?;
+                let accessor = context.key_columns.open(
+                    context.reader,
+                    &terms.field.name,
+                    terms.field.field,
+                )?;
                 let keys = match &accessor {
                     Accessor::Str { dict, .. } if terms.missing.is_none() => {
                         KeySpace::Dense(dict.num_terms())
@@ -694,9 +641,11 @@ impl Node {
                 // Cardinality keeps keys (decoded once per distinct value at harvest); the
                 // other metrics read numbers.
                 accessor: match metric.kind {
-                    MetricKind::Cardinality => {
-                        Accessor::open_keys(context.reader, &metric.field.name, metric.field.field)?
-                    }
+                    MetricKind::Cardinality => context.key_columns.open(
+                        context.reader,
+                        &metric.field.name,
+                        metric.field.field,
+                    )?,
                     _ => open(&metric.field)?,
                 },
                 kind: metric.kind.clone(),
@@ -730,6 +679,30 @@ impl Node {
                 ..
             }
         )
+    }
+
+    /// What a single-pass metric keeps per direct bucket.
+    fn lanes(&self) -> Option<Lanes> {
+        match self {
+            Node::Metric { kind, .. } if self.is_single_pass_stat() => Some(Lanes::of(kind)),
+            _ => None,
+        }
+    }
+
+    /// The value a single-pass metric counts for a document (any number for `value_count`).
+    #[inline]
+    fn stat_value(&self, doc: DocId) -> Option<f64> {
+        match self {
+            Node::Metric {
+                accessor,
+                kind: MetricKind::ValueCount,
+                ..
+            } => accessor.raw(doc).map(|_| 0.0),
+            Node::Metric {
+                accessor, missing, ..
+            } => accessor.number(doc).or(*missing),
+            _ => None,
+        }
     }
 
     /// Adds a document's value to statistics kept outside the node (a single-pass metric).
@@ -784,18 +757,14 @@ impl Node {
         block.keys.clear();
         block.keys.resize(docs.len(), None);
         keys.first_vals(docs, &mut block.keys);
+        for key in block.keys.iter().flatten() {
+            direct.prefetch(*key as usize);
+        }
         for (position, key) in block.keys.iter().enumerate() {
-            let Some((count, stats)) = key.and_then(|key| direct.slot(key as usize)) else {
-                continue;
-            };
-            *count += 1;
-            for ((node, stats), values) in prototype.iter().zip(stats).zip(&block.values) {
-                if let (Node::Metric { kind, .. }, Some(value)) = (node, values[position]) {
-                    match kind {
-                        MetricKind::ValueCount => stats.count += 1,
-                        _ => stats.add(value as f64),
-                    }
-                }
+            if let Some(key) = key {
+                direct.add(*key as usize, |metric| {
+                    block.values[metric][position].map(|v| v as f64)
+                });
             }
         }
         true

@@ -14,6 +14,7 @@ pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 use super::super::hits::SortKey;
 use super::best::BestBuckets;
 use super::request::AggRequest;
+use super::rows::StatRows;
 
 /// The merged state of one aggregation.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,14 +62,14 @@ impl BucketList {
     }
 
     /// The buckets of one segment's address field, by ascending compact code.
-    pub fn from_codes(codes: Vec<u32>, buckets: Vec<IBucket>, decoder: AddressDecoder) -> Self {
+    pub fn from_codes(codes: Vec<u32>, rows: StatRows, decoder: AddressDecoder) -> Self {
         BucketList {
-            runs: if buckets.is_empty() {
+            runs: if codes.is_empty() {
                 Vec::new()
             } else {
                 vec![Run::Coded {
                     codes,
-                    buckets,
+                    rows,
                     decoder,
                 }]
             },
@@ -175,12 +176,12 @@ impl Ord for Head {
 pub enum Run {
     Keyed(Vec<(BucketKey, IBucket)>),
     /// The buckets of an address field by the segment's compact codes, which follow the order
-    /// of the addresses. Decoding a code is a search in the segment's value ranges, and most
-    /// buckets of a terms aggregation over addresses are never shown: they are decoded only
-    /// when they must be merged.
+    /// of the addresses, with single-pass statistics below. Decoding a code is a search in the
+    /// segment's value ranges, and most buckets of a terms aggregation over addresses are
+    /// never shown: they are decoded, and made buckets, only when they must be merged.
     Coded {
         codes: Vec<u32>,
-        buckets: Vec<IBucket>,
+        rows: StatRows,
         decoder: AddressDecoder,
     },
 }
@@ -205,7 +206,7 @@ impl Run {
     pub fn len(&self) -> usize {
         match self {
             Run::Keyed(run) => run.len(),
-            Run::Coded { buckets, .. } => buckets.len(),
+            Run::Coded { codes, .. } => codes.len(),
         }
     }
 
@@ -213,10 +214,21 @@ impl Run {
         self.len() == 0
     }
 
-    pub fn bucket(&self, index: usize) -> &IBucket {
+    pub fn doc_count(&self, index: usize) -> u64 {
         match self {
-            Run::Keyed(run) => &run[index].1,
-            Run::Coded { buckets, .. } => &buckets[index],
+            Run::Keyed(run) => run[index].1.doc_count,
+            Run::Coded { rows, .. } => rows.doc_count(index),
+        }
+    }
+
+    /// The statistics of the bucket's sub-aggregation `position`, if it is a single-pass one.
+    pub fn stats(&self, index: usize, position: usize) -> Option<Stats> {
+        match self {
+            Run::Keyed(run) => match run[index].1.subs.get(position) {
+                Some(IAgg::Metric(IMetric::Stats(stats))) => Some(*stats),
+                _ => None,
+            },
+            Run::Coded { rows, .. } => rows.stats(index, position),
         }
     }
 
@@ -244,11 +256,11 @@ impl Run {
         }
     }
 
-    /// Takes the bucket at `index` out, leaving an empty one.
+    /// Takes the bucket at `index` out (a keyed run is left with an empty one).
     pub fn take(&mut self, index: usize) -> IBucket {
         match self {
             Run::Keyed(run) => std::mem::take(&mut run[index].1),
-            Run::Coded { buckets, .. } => std::mem::take(&mut buckets[index]),
+            Run::Coded { rows, .. } => rows.bucket(index),
         }
     }
 
@@ -257,12 +269,17 @@ impl Run {
             Run::Keyed(run) => run,
             Run::Coded {
                 codes,
-                buckets,
+                rows,
                 decoder,
             } => codes
                 .into_iter()
-                .map(|code| BucketKey::Ip(decoder.0.compact_to_u128(code)))
-                .zip(buckets)
+                .enumerate()
+                .map(|(row, code)| {
+                    (
+                        BucketKey::Ip(decoder.0.compact_to_u128(code)),
+                        rows.bucket(row),
+                    )
+                })
                 .collect(),
         }
     }

@@ -6,3 +6,4 @@ pub mod collect;
 pub mod intermediate;
 pub mod render;
 pub mod request;
+pub mod rows;

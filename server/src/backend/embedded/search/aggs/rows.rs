@@ -1,0 +1,192 @@
+//! Buckets whose sub-aggregations are all single-pass statistics (sum, avg, min, max,
+//! value_count, stats), kept as rows of numbers: a terms aggregation over addresses has a
+//! million buckets per segment, and a row of numbers each is what can be collected, chosen
+//! from and merged without building a million bucket objects.
+
+use smallvec::SmallVec;
+
+use super::intermediate::{IAgg, IBucket, IMetric, Stats};
+use super::request::MetricKind;
+
+/// The parts of [`Stats`] a single-pass metric keeps per bucket: always the count of values,
+/// then those of sum, minimum and maximum its answer reads, or the choice of the best buckets
+/// (which must know whether a summed value can be negative).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lanes {
+    sum: bool,
+    min: bool,
+    max: bool,
+}
+
+impl Lanes {
+    pub fn of(kind: &MetricKind) -> Lanes {
+        let (sum, min, max) = match kind {
+            MetricKind::ValueCount => (false, false, false),
+            MetricKind::Sum => (true, true, false),
+            MetricKind::Avg => (true, false, false),
+            MetricKind::Min => (false, true, false),
+            MetricKind::Max => (false, true, true),
+            _ => (true, true, true),
+        };
+        Lanes { sum, min, max }
+    }
+
+    pub fn width(self) -> usize {
+        1 + usize::from(self.sum) + usize::from(self.min) + usize::from(self.max)
+    }
+
+    /// Counts a value into this metric's `width()` numbers.
+    #[inline]
+    pub fn add(self, lanes: &mut [f64], value: f64) {
+        let first = lanes[0] == 0.0;
+        lanes[0] += 1.0;
+        let mut at = 1;
+        if self.sum {
+            lanes[at] += value;
+            at += 1;
+        }
+        if self.min {
+            lanes[at] = if first { value } else { lanes[at].min(value) };
+            at += 1;
+        }
+        if self.max {
+            lanes[at] = if first { value } else { lanes[at].max(value) };
+        }
+    }
+
+    fn stats(self, lanes: &[f64]) -> Stats {
+        let mut stats = Stats::default();
+        if lanes[0] == 0.0 {
+            return stats;
+        }
+        stats.count = lanes[0] as u64;
+        let mut at = 1;
+        if self.sum {
+            stats.sum = lanes[at];
+            at += 1;
+        }
+        if self.min {
+            stats.min = lanes[at];
+            at += 1;
+        }
+        if self.max {
+            stats.max = lanes[at];
+        }
+        stats
+    }
+}
+
+/// Rows of numbers, one per bucket: the document count (0 for no bucket yet), then each
+/// sub-aggregation's [`Lanes`]. All zeros at first, so a large table comes from the system
+/// untouched and only the pages of buckets that occur are ever written. Counts are exact in
+/// an `f64` up to 2^53.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatRows {
+    cells: Vec<f64>,
+    /// Each sub-aggregation's lanes and where they start in a row.
+    lanes: Vec<(Lanes, usize)>,
+    stride: usize,
+}
+
+impl StatRows {
+    /// `rows` empty rows.
+    pub fn new(rows: usize, lanes: &[Lanes]) -> StatRows {
+        let mut placed = Vec::with_capacity(lanes.len());
+        let mut stride = 1;
+        for lane in lanes {
+            placed.push((*lane, stride));
+            stride += lane.width();
+        }
+        StatRows {
+            cells: vec![0.0; rows * stride],
+            lanes: placed,
+            stride,
+        }
+    }
+
+    /// The memory `rows` rows take.
+    pub fn bytes(rows: usize, lanes: &[Lanes]) -> usize {
+        rows * (1 + lanes.iter().map(|l| l.width()).sum::<usize>()) * std::mem::size_of::<f64>()
+    }
+
+    pub fn len(&self) -> usize {
+        self.cells.len() / self.stride
+    }
+
+    /// Counts a document into row `row` (out of range: nothing), its sub-aggregations' values
+    /// coming from `value(position)`.
+    #[inline]
+    pub fn add(&mut self, row: usize, mut value: impl FnMut(usize) -> Option<f64>) {
+        let Some(cells) = self
+            .cells
+            .get_mut(row * self.stride..(row + 1) * self.stride)
+        else {
+            return;
+        };
+        cells[0] += 1.0;
+        for (position, (lanes, at)) in self.lanes.iter().enumerate() {
+            if let Some(value) = value(position) {
+                lanes.add(&mut cells[*at..*at + lanes.width()], value);
+            }
+        }
+    }
+
+    /// Starts loading a row into the cache: the rows of a block of documents are scattered
+    /// over more memory than the caches hold, and asking for all of them first lets their
+    /// loads overlap instead of queueing.
+    #[inline]
+    pub fn prefetch(&self, row: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(cell) = self.cells.get(row * self.stride) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: a prefetch only hints the cache; it reads nothing and cannot fault, and
+            // SSE is part of every x86-64 target.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>((cell as *const f64).cast()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = row;
+    }
+
+    pub fn doc_count(&self, row: usize) -> u64 {
+        self.cells[row * self.stride] as u64
+    }
+
+    /// The statistics of sub-aggregation `position` in row `row`.
+    pub fn stats(&self, row: usize, position: usize) -> Option<Stats> {
+        let (lanes, at) = self.lanes.get(position)?;
+        let start = row * self.stride + at;
+        Some(lanes.stats(&self.cells[start..start + lanes.width()]))
+    }
+
+    /// Row `row` as a bucket.
+    pub fn bucket(&self, row: usize) -> IBucket {
+        IBucket {
+            doc_count: self.doc_count(row),
+            subs: (0..self.lanes.len())
+                .filter_map(|position| self.stats(row, position))
+                .map(|stats| IAgg::Metric(IMetric::Stats(stats)))
+                .collect::<SmallVec<_>>(),
+        }
+    }
+
+    /// The rows that have documents, with their positions, in order.
+    pub fn compact(mut self) -> (Vec<u32>, StatRows) {
+        let mut positions = Vec::new();
+        let stride = self.stride;
+        // In place: a row only ever moves towards the front.
+        let mut kept = 0;
+        for position in 0..self.len() {
+            let from = position * stride;
+            if self.cells[from] > 0.0 {
+                positions.push(position as u32);
+                for lane in 0..stride {
+                    self.cells[kept * stride + lane] = self.cells[from + lane];
+                }
+                kept += 1;
+            }
+        }
+        self.cells.truncate(kept * stride);
+        self.cells.shrink_to_fit();
+        (positions, self)
+    }
+}
