@@ -323,15 +323,10 @@ pub fn search_at(
     hits_object.insert("max_score".into(), max_score);
     hits_object.insert("hits".into(), Json::Array(hits));
 
-    let mut response = Map::new();
-    response.insert("took".into(), json!(started.elapsed().as_millis() as u64));
-    response.insert("timed_out".into(), json!(false));
-    response.insert(
-        "_shards".into(),
-        json!({ "total": resolved.len(), "successful": resolved.len(), "skipped": skipped, "failed": 0 }),
-    );
-    response.insert("hits".into(), Json::Object(hits_object));
-    if !aggs.is_empty() {
+    // Aggregations are merged and rendered before `took` is read: that is part of the search.
+    let aggregations = if aggs.is_empty() {
+        None
+    } else {
         let mut results =
             merge_all(agg_parts).unwrap_or_else(|| aggs.iter().map(empty_intermediate).collect());
         for (result, request) in results.iter_mut().zip(aggs.iter()) {
@@ -341,10 +336,19 @@ pub fn search_at(
             hits: &renderer,
             buckets: Cell::new(0),
         };
-        response.insert(
-            "aggregations".into(),
-            Json::Object(render_aggs(&aggs, &results, &render_context)?),
-        );
+        Some(render_aggs(&aggs, &results, &render_context)?)
+    };
+
+    let mut response = Map::new();
+    response.insert("took".into(), json!(started.elapsed().as_millis() as u64));
+    response.insert("timed_out".into(), json!(false));
+    response.insert(
+        "_shards".into(),
+        json!({ "total": resolved.len(), "successful": resolved.len(), "skipped": skipped, "failed": 0 }),
+    );
+    response.insert("hits".into(), Json::Object(hits_object));
+    if let Some(aggregations) = aggregations {
+        response.insert("aggregations".into(), Json::Object(aggregations));
     }
     Ok(Json::Object(response))
 }

@@ -35,6 +35,18 @@ pub struct BestBuckets {
     rank: Rank,
 }
 
+/// A run's buckets ranked for choosing, worked out where the run was collected (on the search
+/// threads, one segment each) so that choosing need not read every bucket of every run again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranked {
+    /// The run's best buckets as `(value, index)`, by descending value.
+    top: Vec<(f64, usize)>,
+    /// No bucket left out of `top` has a greater value (`-inf` when none is left out).
+    bound: f64,
+    /// The documents of all the run's buckets.
+    doc_count: u64,
+}
+
 /// The merged candidates, sorted by key, and the documents of the buckets left out.
 pub struct Chosen {
     pub buckets: Vec<(BucketKey, IBucket)>,
@@ -105,6 +117,39 @@ impl BestBuckets {
         })
     }
 
+    /// How many of a run's best buckets [`Ranked`] keeps: enough that in the usual case the
+    /// bound of step 2 lies above every bucket left out.
+    fn ranked_len(&self) -> usize {
+        (self.size * 8).max(64)
+    }
+
+    /// Ranks a run's buckets; `None` when a value could be negative (choosing is then refused,
+    /// as in [`BestBuckets::choose`]).
+    pub fn rank_run(&self, run: &Run) -> Option<Ranked> {
+        let mut top = Vec::with_capacity(run.len());
+        let mut doc_count = 0;
+        for index in 0..run.len() {
+            doc_count += run.doc_count(index);
+            if let Some(value) = self.rank(run, index).ok()? {
+                top.push((value, index));
+            }
+        }
+        let keep = self.ranked_len();
+        let descending = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0);
+        let mut bound = f64::NEG_INFINITY;
+        if top.len() > keep {
+            top.select_nth_unstable_by(keep, descending);
+            bound = top[keep].0;
+            top.truncate(keep);
+        }
+        top.sort_unstable_by(descending);
+        Some(Ranked {
+            top,
+            bound,
+            doc_count,
+        })
+    }
+
     /// Chooses and merges the buckets that can be among the best. The runs come back
     /// untouched when choosing cannot help or cannot be done exactly.
     pub fn choose(&self, runs: Vec<Run>) -> Result<Chosen, Vec<Run>> {
@@ -122,6 +167,16 @@ impl BestBuckets {
         // Step 1: every run's best `size` keys.
         let mut candidates: Vec<BucketKey> = Vec::new();
         for run in runs {
+            if let Some(ranked) = run.ranked() {
+                candidates.extend(
+                    ranked
+                        .top
+                        .iter()
+                        .take(self.size)
+                        .map(|(_, index)| run.key(*index)),
+                );
+                continue;
+            }
             let mut ranked: Vec<(f64, usize)> = Vec::with_capacity(run.len());
             for index in 0..run.len() {
                 if let Some(value) = self.rank(run, index).ok()? {
@@ -180,6 +235,18 @@ impl BestBuckets {
         let mut all_docs = 0u64;
         let mut keys: Vec<BucketKey> = Vec::new();
         for run in &runs {
+            if let Some(ranked) = run.ranked().filter(|ranked| threshold > ranked.bound) {
+                // No bucket outside the run's best can reach the threshold.
+                all_docs += ranked.doc_count;
+                keys.extend(
+                    ranked
+                        .top
+                        .iter()
+                        .take_while(|(value, _)| *value >= threshold)
+                        .map(|(_, index)| run.key(*index)),
+                );
+                continue;
+            }
             for index in 0..run.len() {
                 all_docs += run.doc_count(index);
                 if self

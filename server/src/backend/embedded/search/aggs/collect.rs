@@ -348,12 +348,12 @@ impl Buckets {
     }
 
     /// Direct buckets of an address field, keyed by their codes (see [`super::intermediate::Run::Coded`]).
-    fn harvest_codes(self, decoder: AddressDecoder) -> IAgg {
+    fn harvest_codes(self, decoder: AddressDecoder, request: &AggRequest) -> IAgg {
         let Some(direct) = self.direct else {
             return IAgg::Buckets(BucketList::default());
         };
         let (codes, rows) = direct.compact();
-        IAgg::Buckets(BucketList::from_codes(codes, rows, decoder))
+        IAgg::Buckets(BucketList::from_codes(codes, rows, decoder, request))
     }
 
     /// The buckets with global keys, visited by ascending segment key: term ordinals and
@@ -906,7 +906,7 @@ impl Node {
                 };
                 if let (Accessor::IpCode { space, .. }, Some(_)) = (&accessor, &buckets.direct) {
                     // Address buckets stay by code until they must be merged.
-                    return buckets.harvest_codes(AddressDecoder(space.clone()));
+                    return buckets.harvest_codes(AddressDecoder(space.clone()), request);
                 }
                 let mut agg = buckets.harvest(request, |key| {
                     if key == MISSING_SLOT {

@@ -12,7 +12,7 @@ use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 use super::super::hits::SortKey;
-use super::best::BestBuckets;
+use super::best::{BestBuckets, Ranked};
 use super::request::AggRequest;
 use super::rows::StatRows;
 
@@ -61,17 +61,31 @@ impl BucketList {
         }
     }
 
-    /// The buckets of one segment's address field, by ascending compact code.
-    pub fn from_codes(codes: Vec<u32>, rows: StatRows, decoder: AddressDecoder) -> Self {
+    /// The buckets of one segment's address field, by ascending compact code, ranked for
+    /// choosing the best (see [`super::best`]) when the request's order allows that.
+    pub fn from_codes(
+        codes: Vec<u32>,
+        rows: StatRows,
+        decoder: AddressDecoder,
+        request: &AggRequest,
+    ) -> Self {
+        let mut run = Run::Coded {
+            codes,
+            rows,
+            decoder,
+            ranked: None,
+        };
+        if let Some(best) = BestBuckets::for_request(request) {
+            let ranked = best.rank_run(&run);
+            if let Run::Coded { ranked: slot, .. } = &mut run {
+                *slot = ranked;
+            }
+        }
         BucketList {
-            runs: if codes.is_empty() {
+            runs: if run.is_empty() {
                 Vec::new()
             } else {
-                vec![Run::Coded {
-                    codes,
-                    rows,
-                    decoder,
-                }]
+                vec![run]
             },
             left_out_doc_count: 0,
         }
@@ -183,6 +197,7 @@ pub enum Run {
         codes: Vec<u32>,
         rows: StatRows,
         decoder: AddressDecoder,
+        ranked: Option<Ranked>,
     },
 }
 
@@ -212,6 +227,14 @@ impl Run {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The run ranked for choosing the best buckets, if that was done where it was collected.
+    pub fn ranked(&self) -> Option<&Ranked> {
+        match self {
+            Run::Coded { ranked, .. } => ranked.as_ref(),
+            Run::Keyed(_) => None,
+        }
     }
 
     pub fn doc_count(&self, index: usize) -> u64 {
@@ -271,6 +294,7 @@ impl Run {
                 codes,
                 rows,
                 decoder,
+                ..
             } => codes
                 .into_iter()
                 .enumerate()
