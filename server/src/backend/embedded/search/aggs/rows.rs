@@ -109,7 +109,7 @@ impl StatRows {
         rows * (1 + lanes.iter().map(|l| l.width()).sum::<usize>()) * std::mem::size_of::<f64>()
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.cells.len() / self.stride
     }
 
