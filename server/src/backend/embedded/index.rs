@@ -2,11 +2,11 @@
 //! its reader, its time bounds, and, while it is being written, its writer and the set of
 //! ids it holds.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+use rustc_hash::FxHashSet;
 use tantivy::columnar::Column;
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
@@ -70,7 +70,8 @@ impl IndexStats {
 struct OpenWriter {
     writer: IndexWriter,
     /// `_id` digests of every stored and pending document.
-    ids: HashSet<u64>,
+    /// The digests are hashes already, so a fast hash of them spreads them as well.
+    ids: FxHashSet<u64>,
     last_used: Instant,
 }
 
@@ -232,9 +233,10 @@ impl FlowIndex {
     }
 
     /// The `_id` digests of every live document.
-    fn stored_id_hashes(&self) -> Result<HashSet<u64>, EngineError> {
+    fn stored_id_hashes(&self) -> Result<FxHashSet<u64>, EngineError> {
         let searcher = self.reader.searcher();
-        let mut ids = HashSet::with_capacity(searcher.num_docs() as usize);
+        let mut ids = FxHashSet::default();
+        ids.reserve(searcher.num_docs() as usize);
         for segment in searcher.segment_readers() {
             let column: Column<u64> = segment.fast_fields().u64(ID_HASH)?;
             let alive = segment.alive_bitset();

@@ -2,7 +2,6 @@
 //! field (addresses as IP fields, numbers as i64, strings raw), `@timestamp` at millisecond
 //! precision, `@message` full text, and `_source` stored for hits.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
 use app::model::flow::{FieldType, META_FIELDS, RECORD_FIELDS};
@@ -51,7 +50,8 @@ pub struct FlowSchema {
     pub id_hash: Field,
     pub source: Field,
     pub timestamp: Field,
-    fields: HashMap<&'static str, SchemaField>,
+    /// Looked up for every value of every ingested document: a fast hash.
+    fields: rustc_hash::FxHashMap<&'static str, SchemaField>,
 }
 
 impl FlowSchema {
@@ -62,7 +62,7 @@ impl FlowSchema {
         let id = builder.add_text_field(ID, STORED);
         let id_hash = builder.add_u64_field(ID_HASH, NumericOptions::default().set_fast());
         let source = builder.add_text_field(SOURCE, STORED);
-        let mut fields = HashMap::new();
+        let mut fields = rustc_hash::FxHashMap::default();
         let all = RECORD_FIELDS
             .iter()
             .map(|f| (f.name, f.field_type))
