@@ -383,6 +383,53 @@ fn query_string_with_cidr_and_negation() {
     assert_eq!(free_text["hits"]["total"]["value"], rejects);
 }
 
+/// Cardinality at the top (a bit per term or address code of each segment) and under a
+/// terms aggregation (a set per bucket), for keywords, addresses and numbers: the number of
+/// distinct values in the records, exactly.
+#[test]
+fn cardinality_counts_distinct_values_at_the_top_and_per_bucket() {
+    for field in [
+        "interface_id",
+        "dstaddr",
+        "srcaddr",
+        "dstport",
+        "protocol_name",
+    ] {
+        let response = search(json!({
+            "size": 0,
+            "aggs": {
+                "all": { "cardinality": { "field": field } },
+                "per_action": { "terms": { "field": "action" },
+                    "aggs": { "distinct": { "cardinality": { "field": field } } } }
+            }
+        }));
+        let aggs = &response["aggregations"];
+        let docs = &fixture().docs;
+        let distinct = |action: Option<&str>| {
+            docs.iter()
+                .filter(|d| action.is_none() || text(d, "action").as_deref() == action)
+                .filter_map(|d| text(d, field))
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        };
+        assert!(
+            distinct(None) > 1,
+            "{field}: the fixture has several values"
+        );
+        assert_eq!(aggs["all"]["value"], distinct(None), "{field}");
+        let buckets = aggs["per_action"]["buckets"].as_array().unwrap();
+        assert_eq!(buckets.len(), 2, "{field}");
+        for bucket in buckets {
+            let action = bucket["key"].as_str().unwrap();
+            assert_eq!(
+                bucket["distinct"]["value"],
+                distinct(Some(action)),
+                "{field} under {action}"
+            );
+        }
+    }
+}
+
 #[test]
 fn metrics_filters_ranges_and_cardinality() {
     let response = search(json!({

@@ -14,8 +14,8 @@ use super::super::columns::{Accessor, KeyColumns};
 use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
 use super::intermediate::{
-    AddressDecoder, BucketKey, BucketList, HashMap, HitAddress, IAgg, IBucket, IMetric, ITopHits,
-    Stats,
+    AddressDecoder, BucketKey, BucketList, DistinctRuns, HashMap, HitAddress, IAgg, IBucket,
+    IMetric, ITopHits, Stats,
 };
 use super::request::{AggKind, AggRequest, Interval, MetricKind, RangeFlavor, MAX_BUCKETS};
 use super::rows::{Lanes, StatRows};
@@ -57,12 +57,15 @@ impl Collector for FlowCollector {
             segment,
             key_columns: &self.key_columns,
         };
-        let nodes = self
+        let mut nodes = self
             .aggs
             .iter()
             .map(|request| Node::new(request, &context))
             .collect::<Result<Vec<_>, _>>()
             .map_err(search_to_tantivy)?;
+        for node in &mut nodes {
+            node.count_distinct_by_bits(reader);
+        }
         let hits = match &self.hits {
             Some((keep, sort)) => Some((
                 TopN::new(*keep),
@@ -117,7 +120,7 @@ pub fn empty_intermediate(request: &AggRequest) -> IAgg {
     match &request.kind {
         AggKind::Metric(metric) => IAgg::Metric(match metric.kind {
             MetricKind::Percentiles { .. } => IMetric::Values(Vec::new()),
-            MetricKind::Cardinality => IMetric::Distinct(HashSet::new()),
+            MetricKind::Cardinality => IMetric::Distinct(DistinctRuns::default()),
             _ => IMetric::Stats(Stats::default()),
         }),
         AggKind::TopHits(top) => IAgg::TopHits(ITopHits {
@@ -437,6 +440,66 @@ fn add_stat(
     }
 }
 
+/// The keys a cardinality has seen in a segment.
+#[derive(Clone)]
+enum DistinctKeys {
+    Set(HashSet<u128>),
+    /// A bit per key of a dense key space (term ordinals, address codes), for a cardinality
+    /// that is not under a bucket: over a week of flows a hash set of a million addresses
+    /// was most of the search.
+    Bits(Vec<u64>),
+}
+
+impl DistinctKeys {
+    #[inline]
+    fn insert(&mut self, key: u128) {
+        match self {
+            DistinctKeys::Set(set) => {
+                set.insert(key);
+            }
+            DistinctKeys::Bits(bits) => {
+                if let Some(word) = bits.get_mut((key / 64) as usize) {
+                    *word |= 1 << (key % 64);
+                }
+            }
+        }
+    }
+
+    /// The keys, ascending.
+    fn into_sorted(self) -> Vec<u128> {
+        match self {
+            DistinctKeys::Set(set) => {
+                let mut keys: Vec<u128> = set.into_iter().collect();
+                keys.sort_unstable();
+                keys
+            }
+            DistinctKeys::Bits(bits) => {
+                let mut keys = Vec::new();
+                for (index, mut word) in bits.into_iter().enumerate() {
+                    while word != 0 {
+                        keys.push(index as u128 * 64 + u128::from(word.trailing_zeros()));
+                        word &= word - 1;
+                    }
+                }
+                keys
+            }
+        }
+    }
+}
+
+/// How many keys a column's segment-local keys span, when they are dense enough to index a
+/// table by: term ordinals always; address codes when they number no more than a few per
+/// document (beyond, a table would be mostly empty).
+fn dense_keys(accessor: &Accessor, reader: &SegmentReader) -> Option<usize> {
+    match accessor {
+        Accessor::Str { dict, .. } => Some(dict.num_terms()),
+        Accessor::IpCode { codes, .. } if codes.max_value() <= 4 * u64::from(reader.max_doc()) => {
+            Some(codes.max_value() as usize + 1)
+        }
+        _ => None,
+    }
+}
+
 /// The `missing` key of a terms aggregation.
 const MISSING_SLOT: u128 = u128::MAX;
 
@@ -536,7 +599,7 @@ enum Node {
         missing: Option<f64>,
         stats: Stats,
         values: Vec<f64>,
-        distinct: HashSet<u128>,
+        distinct: DistinctKeys,
     },
     TopHits {
         sorter: Rc<SegmentSorter>,
@@ -569,18 +632,9 @@ impl Node {
                     &terms.field.name,
                     terms.field.field,
                 )?;
-                let keys = match &accessor {
-                    Accessor::Str { dict, .. } if terms.missing.is_none() => {
-                        KeySpace::Dense(dict.num_terms())
-                    }
-                    // Address codes are dense enough for a table when they number no more
-                    // than a few per document: a hash lookup per document cost more.
-                    Accessor::IpCode { codes, .. }
-                        if terms.missing.is_none()
-                            && codes.max_value() <= 4 * u64::from(context.reader.max_doc()) =>
-                    {
-                        KeySpace::Dense(codes.max_value() as usize + 1)
-                    }
+                // A table indexed by key spares a hash lookup per document.
+                let keys = match dense_keys(&accessor, context.reader) {
+                    Some(keys) if terms.missing.is_none() => KeySpace::Dense(keys),
                     _ => KeySpace::Sparse,
                 };
                 Node::Terms {
@@ -652,7 +706,7 @@ impl Node {
                 missing: metric.missing,
                 stats: Stats::default(),
                 values: Vec::new(),
-                distinct: HashSet::new(),
+                distinct: DistinctKeys::Set(HashSet::new()),
             },
             AggKind::TopHits(top) => Node::TopHits {
                 sorter: Rc::new(SegmentSorter::new(&top.sort, context.reader)?),
@@ -663,6 +717,21 @@ impl Node {
                 segment: context.segment,
             },
         })
+    }
+
+    /// Lets a cardinality that is not under a bucket keep a bit per key of a dense key space.
+    fn count_distinct_by_bits(&mut self, reader: &SegmentReader) {
+        if let Node::Metric {
+            kind: MetricKind::Cardinality,
+            accessor,
+            distinct,
+            ..
+        } = self
+        {
+            if let Some(keys) = dense_keys(accessor, reader) {
+                *distinct = DistinctKeys::Bits(vec![0; keys.div_ceil(64)]);
+            }
+        }
     }
 
     /// A metric computed in one pass into [`Stats`] (see [`Buckets::flat_stats`]).
@@ -967,18 +1036,22 @@ impl Node {
             } => IAgg::Metric(match kind {
                 MetricKind::Percentiles { .. } => IMetric::Values(values),
                 MetricKind::Cardinality => IMetric::Distinct({
-                    let mut keys: Vec<u128> = distinct.into_iter().collect();
-                    if matches!(accessor, Accessor::IpCode { .. }) {
-                        keys.sort_unstable();
-                    }
-                    keys.into_iter()
+                    let mut values: Vec<u128> = distinct
+                        .into_sorted()
+                        .into_iter()
                         .map(|raw| match &accessor {
-                            Accessor::Str { .. } => xxhash_rust::xxh3::xxh3_64(
+                            Accessor::Str { .. } => u128::from(xxhash_rust::xxh3::xxh3_64(
                                 accessor.term(raw as u64).unwrap_or_default().as_bytes(),
-                            ),
-                            _ => xxhash_rust::xxh3::xxh3_64(&accessor.ip(raw).to_le_bytes()),
+                            )),
+                            _ => accessor.ip(raw),
                         })
-                        .collect()
+                        .collect();
+                    // Address codes decode in order; digests and number bits do not.
+                    if !matches!(accessor, Accessor::IpCode { .. }) {
+                        values.sort_unstable();
+                        values.dedup();
+                    }
+                    DistinctRuns::from_sorted(values)
                 }),
                 _ => IMetric::Stats(stats),
             }),

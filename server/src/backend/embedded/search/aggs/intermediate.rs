@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::binary_heap::PeekMut;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
@@ -359,14 +359,88 @@ pub enum BucketKey {
     Index(usize),
 }
 
+/// The distinct values of a cardinality, as sorted runs (one per segment) united once when
+/// finished: addresses as themselves, strings as 64-bit digests, numbers as their bits. A
+/// week of flows has millions of distinct addresses, and inserting every segment's into one
+/// hash set cost more than counting them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DistinctRuns {
+    runs: Vec<Vec<u128>>,
+}
+
+impl DistinctRuns {
+    /// One segment's distinct values, ascending.
+    pub fn from_sorted(values: Vec<u128>) -> DistinctRuns {
+        debug_assert!(values.is_sorted_by(|a, b| a < b));
+        DistinctRuns { runs: vec![values] }
+    }
+
+    /// Unites the runs pairwise until one is left: each round reads every value once.
+    fn finish(&mut self) {
+        while self.runs.len() > 1 {
+            let runs = std::mem::take(&mut self.runs);
+            let mut pairs = runs.into_iter();
+            while let Some(first) = pairs.next() {
+                self.runs.push(match pairs.next() {
+                    Some(second) => union(&first, &second),
+                    None => first,
+                });
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.iter().all(Vec::is_empty)
+    }
+
+    /// How many distinct values there are (after [`IAgg::finish`]).
+    pub fn len(&self) -> usize {
+        match self.runs.as_slice() {
+            [] => 0,
+            [run] => run.len(),
+            _ => {
+                let mut united = self.clone();
+                united.finish();
+                united.len()
+            }
+        }
+    }
+}
+
+/// The union of two ascending lists of distinct values.
+fn union(a: &[u128], b: &[u128]) -> Vec<u128> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 /// Metric state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum IMetric {
     Stats(Stats),
     /// Every value, for exact percentiles.
     Values(Vec<f64>),
-    /// Digests of the distinct values, for exact cardinality.
-    Distinct(HashSet<u64>),
+    /// The distinct values, for exact cardinality.
+    Distinct(DistinctRuns),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -430,7 +504,7 @@ impl IAgg {
             (IAgg::Metric(mine), IAgg::Metric(theirs)) => match (mine, theirs) {
                 (IMetric::Stats(a), IMetric::Stats(b)) => a.merge(&b),
                 (IMetric::Values(a), IMetric::Values(b)) => a.extend(b),
-                (IMetric::Distinct(a), IMetric::Distinct(b)) => a.extend(b),
+                (IMetric::Distinct(a), IMetric::Distinct(b)) => a.runs.extend(b.runs),
                 _ => unreachable!("the same request yields the same metric kind"),
             },
             (IAgg::TopHits(mine), IAgg::TopHits(theirs)) => {
@@ -448,8 +522,10 @@ impl IAgg {
     /// Completes the merged results of `request` for rendering: bucket runs become one
     /// sorted list.
     pub fn finish(&mut self, request: &AggRequest) {
-        if let IAgg::Buckets(buckets) = self {
-            buckets.finish(request);
+        match self {
+            IAgg::Buckets(buckets) => buckets.finish(request),
+            IAgg::Metric(IMetric::Distinct(distinct)) => distinct.finish(),
+            _ => {}
         }
     }
 }
