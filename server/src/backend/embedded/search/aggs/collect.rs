@@ -269,6 +269,9 @@ struct Buckets {
     keys: Vec<u128>,
     buckets: Vec<SegBucket>,
     map: KeyMap,
+    /// The last key looked up and its bucket: documents come roughly in time order, so a
+    /// date histogram meets the same key many times in a row.
+    last: Option<(u128, usize)>,
     prototype: Rc<Vec<Node>>,
     /// When every sub-aggregation is a single-pass statistic (sum, avg, min, max, value_count,
     /// stats), their state lives here, `prototype.len()` entries per bucket, and the prototype
@@ -302,6 +305,7 @@ impl Buckets {
             keys: Vec::new(),
             buckets: Vec::new(),
             map,
+            last: None,
             flat_stats: (!prototype.is_empty() && single_pass).then(Vec::new),
             prototype,
             direct,
@@ -315,20 +319,11 @@ impl Buckets {
             direct.add(key as usize, |position| prototype[position].stat_value(doc));
             return;
         }
-        let index = match self.map.get(key) {
-            Some(index) => index,
-            None => {
-                let index = self.buckets.len();
-                self.map.insert(key, index);
-                self.keys.push(key);
-                let subs = match &mut self.flat_stats {
-                    Some(stats) => {
-                        stats.resize(stats.len() + self.prototype.len(), Stats::default());
-                        Vec::new()
-                    }
-                    None => (*self.prototype).clone(),
-                };
-                self.buckets.push(SegBucket { count: 0, subs });
+        let index = match self.last {
+            Some((last, index)) if last == key => index,
+            _ => {
+                let index = self.bucket_of(key);
+                self.last = Some((key, index));
                 index
             }
         };
@@ -346,6 +341,27 @@ impl Buckets {
                 for sub in &mut bucket.subs {
                     sub.collect(doc, score);
                 }
+            }
+        }
+    }
+
+    /// The bucket of a key, made on first use.
+    fn bucket_of(&mut self, key: u128) -> usize {
+        match self.map.get(key) {
+            Some(index) => index,
+            None => {
+                let index = self.buckets.len();
+                self.map.insert(key, index);
+                self.keys.push(key);
+                let subs = match &mut self.flat_stats {
+                    Some(stats) => {
+                        stats.resize(stats.len() + self.prototype.len(), Stats::default());
+                        Vec::new()
+                    }
+                    None => (*self.prototype).clone(),
+                };
+                self.buckets.push(SegBucket { count: 0, subs });
+                index
             }
         }
     }
