@@ -10,13 +10,12 @@ pub mod lucene;
 pub mod query;
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use tantivy::collector::Collector;
 use tantivy::query::EnableScoring;
 use tantivy::{Searcher, SegmentReader};
@@ -261,8 +260,9 @@ pub fn search_at(
         index.key_columns().retain_segments(searcher);
     }
 
-    let collectors: Vec<FlowCollector> = (0..searchers.len())
-        .zip(&selected)
+    let collectors: Vec<FlowCollector> = selected
+        .iter()
+        .enumerate()
         .map(|(position, index)| FlowCollector {
             key_columns: index.key_columns(),
             aggs: aggs.clone(),
