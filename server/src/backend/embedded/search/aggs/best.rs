@@ -153,41 +153,36 @@ impl BestBuckets {
     /// Chooses and merges the buckets that can be among the best. The runs come back
     /// untouched when choosing cannot help or cannot be done exactly.
     pub fn choose(&self, runs: Vec<Run>) -> Result<Chosen, Vec<Run>> {
-        match self.threshold(&runs) {
-            Some(threshold) => Ok(self.merge_candidates(runs, threshold)),
+        if runs.len() < 2 {
+            return Err(runs);
+        }
+        // Runs ranked where they were collected come with their ranking; the others are
+        // ranked here.
+        let ranked: Option<Vec<Ranked>> = runs
+            .iter()
+            .map(|run| run.ranked().cloned().or_else(|| self.rank_run(run)))
+            .collect();
+        let Some(ranked) = ranked else {
+            return Err(runs);
+        };
+        match self.threshold(&runs, &ranked) {
+            Some(threshold) => Ok(self.merge_candidates(runs, &ranked, threshold)),
             None => Err(runs),
         }
     }
 
     /// Steps 1 and 2: the least value a bucket must reach in one run to be a candidate.
-    fn threshold(&self, runs: &[Run]) -> Option<f64> {
-        if runs.len() < 2 {
-            return None;
-        }
+    fn threshold(&self, runs: &[Run], ranked: &[Ranked]) -> Option<f64> {
         // Step 1: every run's best `size` keys.
         let mut candidates: Vec<BucketKey> = Vec::new();
-        for run in runs {
-            if let Some(ranked) = run.ranked() {
-                candidates.extend(
-                    ranked
-                        .top
-                        .iter()
-                        .take(self.size)
-                        .map(|(_, index)| run.key(*index)),
-                );
-                continue;
-            }
-            let mut ranked: Vec<(f64, usize)> = Vec::with_capacity(run.len());
-            for index in 0..run.len() {
-                if let Some(value) = self.rank(run, index).ok()? {
-                    ranked.push((value, index));
-                }
-            }
-            if ranked.len() > self.size {
-                ranked.select_nth_unstable_by(self.size - 1, |a, b| b.0.total_cmp(&a.0));
-                ranked.truncate(self.size);
-            }
-            candidates.extend(ranked.into_iter().map(|(_, index)| run.key(index)));
+        for (run, ranked) in runs.iter().zip(ranked) {
+            candidates.extend(
+                ranked
+                    .top
+                    .iter()
+                    .take(self.size)
+                    .map(|(_, index)| run.key(*index)),
+            );
         }
         candidates.sort_unstable();
         candidates.dedup();
@@ -231,13 +226,13 @@ impl BestBuckets {
     }
 
     /// Step 3: the candidates merged over every run, and the documents of all others.
-    fn merge_candidates(&self, mut runs: Vec<Run>, threshold: f64) -> Chosen {
+    fn merge_candidates(&self, mut runs: Vec<Run>, ranked: &[Ranked], threshold: f64) -> Chosen {
         let mut all_docs = 0u64;
         let mut keys: Vec<BucketKey> = Vec::new();
-        for run in &runs {
-            if let Some(ranked) = run.ranked().filter(|ranked| threshold > ranked.bound) {
+        for (run, ranked) in runs.iter().zip(ranked) {
+            all_docs += ranked.doc_count;
+            if threshold > ranked.bound {
                 // No bucket outside the run's best can reach the threshold.
-                all_docs += ranked.doc_count;
                 keys.extend(
                     ranked
                         .top
@@ -248,7 +243,6 @@ impl BestBuckets {
                 continue;
             }
             for index in 0..run.len() {
-                all_docs += run.doc_count(index);
                 if self
                     .rank(run, index)
                     .ok()

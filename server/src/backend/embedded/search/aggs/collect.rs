@@ -442,17 +442,26 @@ fn add_stat(
     doc: DocId,
     stats: &mut Stats,
 ) {
+    if let Some(value) = stat_value(accessor, kind, missing, doc) {
+        match kind {
+            MetricKind::ValueCount => stats.count += 1,
+            _ => stats.add(value),
+        }
+    }
+}
+
+/// The value a single-pass metric counts for a document: the number (or the `missing`
+/// default), or for `value_count` any number when the document has a value.
+#[inline]
+fn stat_value(
+    accessor: &Accessor,
+    kind: &MetricKind,
+    missing: Option<f64>,
+    doc: DocId,
+) -> Option<f64> {
     match kind {
-        MetricKind::ValueCount => {
-            if accessor.raw(doc).is_some() {
-                stats.count += 1;
-            }
-        }
-        _ => {
-            if let Some(v) = accessor.number(doc).or(missing) {
-                stats.add(v);
-            }
-        }
+        MetricKind::ValueCount => accessor.raw(doc).map(|_| 0.0),
+        _ => accessor.number(doc).or(missing),
     }
 }
 
@@ -780,12 +789,10 @@ impl Node {
         match self {
             Node::Metric {
                 accessor,
-                kind: MetricKind::ValueCount,
+                kind,
+                missing,
                 ..
-            } => accessor.raw(doc).map(|_| 0.0),
-            Node::Metric {
-                accessor, missing, ..
-            } => accessor.number(doc).or(*missing),
+            } => stat_value(accessor, kind, *missing, doc),
             _ => None,
         }
     }
