@@ -11,7 +11,7 @@ use tantivy::columnar::Column;
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use super::schema::{FlowSchema, ID_HASH, TIMESTAMP};
-use super::search::columns::KeyColumns;
+use super::search::columns::SegmentColumns;
 use super::EngineError;
 use crate::ingest::document::{id_hash, FlowDoc};
 
@@ -82,7 +82,7 @@ pub struct FlowIndex {
     schema: Arc<FlowSchema>,
     stats: RwLock<IndexStats>,
     writer: Mutex<Option<OpenWriter>>,
-    key_columns: Arc<KeyColumns>,
+    columns: Arc<SegmentColumns>,
 }
 
 impl FlowIndex {
@@ -117,7 +117,7 @@ impl FlowIndex {
             schema,
             stats: RwLock::new(IndexStats::default()),
             writer: Mutex::new(None),
-            key_columns: Arc::default(),
+            columns: Arc::default(),
         };
         flow_index.refresh_stats();
         Ok(flow_index)
@@ -128,8 +128,8 @@ impl FlowIndex {
     }
 
     /// Address columns opened for searches of this index.
-    pub fn key_columns(&self) -> Arc<KeyColumns> {
-        self.key_columns.clone()
+    pub fn columns(&self) -> Arc<SegmentColumns> {
+        self.columns.clone()
     }
 
     pub fn schema(&self) -> &FlowSchema {

@@ -1,12 +1,13 @@
 //! Per-segment access to a field's fast-field column, whatever its type.
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::net::Ipv6Addr;
 use std::sync::{Arc, Mutex};
 
 use app::model::flow::FieldType;
 use tantivy::columnar::column_values::CompactSpaceU64Accessor;
-use tantivy::columnar::{Column, ColumnType, StrColumn};
+use tantivy::columnar::{Column, ColumnIndex, ColumnType, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::schema::Field;
 use tantivy::{DateTime, DocId, Searcher, SegmentReader};
@@ -18,63 +19,75 @@ use crate::backend::embedded::schema::SchemaField;
 #[derive(Clone)]
 pub enum Accessor {
     Str {
-        ords: Column<u64>,
+        ords: FastColumn<u64>,
         dict: StrColumn,
     },
-    I64(Column<i64>),
-    Date(Column<DateTime>),
-    Ip(Column<Ipv6Addr>),
+    I64(FastColumn<i64>),
+    Date(FastColumn<DateTime>),
+    Ip(FastColumn<Ipv6Addr>),
     /// An address column read as its order-preserving compact codes (a bit-packed read), for
     /// bucket keys: decoding every document's address is a search in the segment's value
     /// ranges, which dominated terms aggregations on addresses.
     IpCode {
-        codes: Column<u64>,
+        codes: FastColumn<u64>,
         space: Arc<CompactSpaceU64Accessor>,
     },
     Missing,
 }
 
 impl Accessor {
+    /// Opens a field's column for reading a few documents (hits, sorting). Aggregations open
+    /// theirs through [`SegmentColumns`], which also indexes where each document's value is.
     pub fn open(
         reader: &SegmentReader,
         name: &str,
         field: SchemaField,
+    ) -> Result<Accessor, SearchError> {
+        Accessor::open_with(reader, name, field, Rows::Lookup)
+    }
+
+    fn open_with(
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+        rows: Rows,
     ) -> Result<Accessor, SearchError> {
         let fast = reader.fast_fields();
         let internal = |e: tantivy::TantivyError| SearchError::Internal(e.to_string());
         Ok(match field.field_type {
             FieldType::Keyword => match fast.str(name).map_err(internal)? {
                 Some(dict) => Accessor::Str {
-                    ords: dict.ords().clone(),
+                    ords: FastColumn::new(dict.ords().clone(), rows),
                     dict,
                 },
                 None => Accessor::Missing,
             },
             FieldType::Long => match fast.column_opt::<i64>(name).map_err(internal)? {
-                Some(column) => Accessor::I64(column),
+                Some(column) => Accessor::I64(FastColumn::new(column, rows)),
                 None => Accessor::Missing,
             },
             FieldType::Date => match fast.column_opt::<DateTime>(name).map_err(internal)? {
-                Some(column) => Accessor::Date(column),
+                Some(column) => Accessor::Date(FastColumn::new(column, rows)),
                 None => Accessor::Missing,
             },
             FieldType::Ip => match fast.column_opt::<Ipv6Addr>(name).map_err(internal)? {
-                Some(column) => Accessor::Ip(column),
+                Some(column) => Accessor::Ip(FastColumn::new(column, rows)),
                 None => Accessor::Missing,
             },
             FieldType::Text => Accessor::Missing,
         })
     }
 
-    /// Like [`Accessor::open`], but addresses come as compact codes (see [`Accessor::IpCode`]);
-    /// [`Accessor::ip`] turns a code back into the address.
-    pub fn open_keys(
+    /// Like [`Accessor::open_with`], but addresses come as compact codes (see
+    /// [`Accessor::IpCode`]); [`Accessor::ip`] turns a code back into the address.
+    fn open_keys(
         reader: &SegmentReader,
         name: &str,
         field: SchemaField,
+        rows: Rows,
     ) -> Result<Accessor, SearchError> {
         if field.field_type != FieldType::Ip {
-            return Accessor::open(reader, name, field);
+            return Accessor::open_with(reader, name, field, rows);
         }
         let internal = |e: tantivy::TantivyError| SearchError::Internal(e.to_string());
         let compact = reader
@@ -87,8 +100,11 @@ impl Accessor {
                 .clone()
                 .downcast_arc::<CompactSpaceU64Accessor>()
             {
-                Ok(space) => Accessor::IpCode { codes, space },
-                Err(_) => Accessor::open(reader, name, field)?,
+                Ok(space) => Accessor::IpCode {
+                    codes: FastColumn::new(codes, rows),
+                    space,
+                },
+                Err(_) => Accessor::open_with(reader, name, field, rows)?,
             },
             None => Accessor::Missing,
         })
@@ -139,6 +155,17 @@ impl Accessor {
         }
     }
 
+    /// Whether no document of the segment has a negative value, counting `missing` (the value
+    /// of documents without one).
+    pub fn never_negative(&self, missing: Option<f64>) -> bool {
+        let column_min = match self {
+            Accessor::I64(column) => column.min_value() as f64,
+            Accessor::Missing => 0.0,
+            _ => return false,
+        };
+        column_min >= 0.0 && missing.is_none_or(|missing| missing >= 0.0)
+    }
+
     /// The string of a term ordinal.
     pub fn term(&self, ord: u64) -> Option<String> {
         match self {
@@ -161,14 +188,190 @@ impl Accessor {
     }
 }
 
-/// An index's address columns opened as compact codes ([`Accessor::open_keys`]), by segment
-/// and field. Opening one reads the segment's whole table of value ranges, which cost as much
-/// as collecting a small segment; segments never change, so the open column serves every
-/// search until the segment is merged away.
-#[derive(Default)]
-pub struct KeyColumns(Mutex<HashMap<(SegmentId, Field), Accessor>>);
+/// How a column finds the row of a document's value.
+#[derive(Clone, Copy, PartialEq)]
+enum Rows {
+    /// Through the column's own index: nothing to build, for reading a few documents.
+    Lookup,
+    /// Through a [`RowIndex`] built when the column is opened, for columns every matching
+    /// document is read from.
+    Indexed,
+}
 
-impl KeyColumns {
+/// Which documents of a segment have a value in an optional column (a bit each), and how
+/// many values come before each word of bits: a document's row is one load and a popcount.
+/// tantivy's own optional index decodes a block header for every lookup, which took as much
+/// time as reading the value itself. Costs a quarter of a byte per document.
+pub struct RowIndex {
+    /// `(bits, values before these bits)` per 64 documents.
+    words: Vec<(u64, u32)>,
+}
+
+impl RowIndex {
+    fn build(index: &tantivy::columnar::column_index::OptionalIndex) -> RowIndex {
+        let mut words = vec![(0u64, 0u32); (index.num_docs() as usize).div_ceil(64)];
+        for doc in index.iter_non_null_docs() {
+            words[doc as usize / 64].0 |= 1 << (doc % 64);
+        }
+        let mut before = 0;
+        for (bits, rank) in &mut words {
+            *rank = before;
+            before += bits.count_ones();
+        }
+        RowIndex { words }
+    }
+
+    /// The row of a document's value, if it has one.
+    #[inline]
+    pub fn row(&self, doc: DocId) -> Option<u32> {
+        self.has_value(doc).then(|| self.values_before(doc))
+    }
+
+    #[inline]
+    fn has_value(&self, doc: DocId) -> bool {
+        self.words
+            .get(doc as usize / 64)
+            .is_some_and(|(bits, _)| bits >> (doc % 64) & 1 == 1)
+    }
+
+    /// How many documents before `doc` have a value: the row of the next value.
+    #[inline]
+    fn values_before(&self, doc: DocId) -> u32 {
+        match self.words.get(doc as usize / 64) {
+            Some((bits, before)) => before + (bits & ((1 << (doc % 64)) - 1)).count_ones(),
+            None => self
+                .words
+                .last()
+                .map_or(0, |(bits, before)| before + bits.count_ones()),
+        }
+    }
+}
+
+/// A column with a faster way to its values when opened for aggregations: a [`RowIndex`] for
+/// optional columns, and blocks of documents read at once ([`FastColumn::read_block`]).
+#[derive(Clone)]
+pub struct FastColumn<T> {
+    column: Column<T>,
+    rows: Option<Arc<RowIndex>>,
+}
+
+/// Buffers for [`FastColumn::read_block`], reused from block to block.
+pub struct BlockScratch<T> {
+    rows: Vec<u32>,
+    positions: Vec<u32>,
+    values: Vec<T>,
+}
+
+impl<T> Default for BlockScratch<T> {
+    fn default() -> Self {
+        BlockScratch {
+            rows: Vec::new(),
+            positions: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl<T: PartialOrd + Copy + Debug + Send + Sync + 'static> FastColumn<T> {
+    fn new(column: Column<T>, rows: Rows) -> FastColumn<T> {
+        let rows = match (&column.index, rows) {
+            (ColumnIndex::Optional(index), Rows::Indexed) => Some(Arc::new(RowIndex::build(index))),
+            _ => None,
+        };
+        FastColumn { column, rows }
+    }
+
+    /// The document's value (its first, for a multi-valued column).
+    #[inline]
+    pub fn first(&self, doc: DocId) -> Option<T> {
+        match &self.rows {
+            Some(rows) => rows.row(doc).map(|row| self.column.values.get_val(row)),
+            None => self.column.first(doc),
+        }
+    }
+
+    pub fn max_value(&self) -> T {
+        self.column.max_value()
+    }
+
+    pub fn min_value(&self) -> T {
+        self.column.min_value()
+    }
+
+    /// The value of each document of `docs` (ascending) into `out`. Documents without a gap
+    /// between them have their values in consecutive rows, which are unpacked together
+    /// instead of one by one; blocks of a time range over a day's segment are all like that.
+    pub fn read_block(
+        &self,
+        docs: &[DocId],
+        scratch: &mut BlockScratch<T>,
+        out: &mut Vec<Option<T>>,
+    ) where
+        T: Default,
+    {
+        out.clear();
+        out.resize(docs.len(), None);
+        let (Some(&first), Some(&last)) = (docs.first(), docs.last()) else {
+            return;
+        };
+        let BlockScratch {
+            rows,
+            positions,
+            values,
+        } = scratch;
+        match (&self.column.index, &self.rows) {
+            (ColumnIndex::Full, _) if (last - first) as usize + 1 == docs.len() => {
+                values.clear();
+                values.resize(docs.len(), T::default());
+                self.column.values.get_range(u64::from(first), values);
+                for (out, value) in out.iter_mut().zip(values.iter()) {
+                    *out = Some(*value);
+                }
+            }
+            (ColumnIndex::Optional(_), Some(index)) => {
+                rows.clear();
+                positions.clear();
+                if (last - first) as usize + 1 == docs.len() {
+                    // The values of consecutive documents are consecutive rows: one count of
+                    // the values before the block, then a bit test per document.
+                    for (position, &doc) in docs.iter().enumerate() {
+                        if index.has_value(doc) {
+                            positions.push(position as u32);
+                        }
+                    }
+                    values.clear();
+                    values.resize(positions.len(), T::default());
+                    let low = index.values_before(first);
+                    self.column.values.get_range(u64::from(low), values);
+                } else {
+                    for (position, &doc) in docs.iter().enumerate() {
+                        if let Some(row) = index.row(doc) {
+                            rows.push(row);
+                            positions.push(position as u32);
+                        }
+                    }
+                    values.clear();
+                    values.resize(rows.len(), T::default());
+                    self.column.values.get_vals(rows, values);
+                }
+                for (&position, value) in positions.iter().zip(values.iter()) {
+                    out[position as usize] = Some(*value);
+                }
+            }
+            _ => self.column.first_vals(docs, out),
+        }
+    }
+}
+
+/// An index's columns opened for aggregations, by segment, field and whether addresses are
+/// read as codes. Opening an address column as codes reads the segment's whole table of value
+/// ranges, and an optional column gets a [`RowIndex`]: each cost as much as collecting a small
+/// segment. Segments never change, so an open column serves every search until its segment
+/// is merged away.
+#[derive(Default)]
+pub struct SegmentColumns(Mutex<HashMap<(SegmentId, Field, bool), Accessor>>);
+
+impl SegmentColumns {
     /// Forgets the columns of segments `searcher` no longer has (merged or dropped), whose
     /// files they would keep mapped.
     pub fn retain_segments(&self, searcher: &Searcher) {
@@ -177,29 +380,52 @@ impl KeyColumns {
             .iter()
             .map(SegmentReader::segment_id)
             .collect();
-        self.lock().retain(|(segment, _), _| live.contains(segment));
+        self.lock()
+            .retain(|(segment, _, _), _| live.contains(segment));
     }
 
-    /// [`Accessor::open_keys`], opened once per segment for address fields.
+    /// A column whose values are read as numbers and strings (addresses as addresses).
     pub fn open(
         &self,
         reader: &SegmentReader,
         name: &str,
         field: SchemaField,
     ) -> Result<Accessor, SearchError> {
-        if field.field_type != FieldType::Ip {
-            return Accessor::open_keys(reader, name, field);
-        }
-        let key = (reader.segment_id(), field.field);
+        self.open_cached(reader, name, field, false)
+    }
+
+    /// A column whose values are bucket keys: addresses as compact codes (see
+    /// [`Accessor::IpCode`]).
+    pub fn open_keys(
+        &self,
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+    ) -> Result<Accessor, SearchError> {
+        self.open_cached(reader, name, field, field.field_type == FieldType::Ip)
+    }
+
+    fn open_cached(
+        &self,
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+        codes: bool,
+    ) -> Result<Accessor, SearchError> {
+        let key = (reader.segment_id(), field.field, codes);
         if let Some(accessor) = self.lock().get(&key) {
             return Ok(accessor.clone());
         }
-        let accessor = Accessor::open_keys(reader, name, field)?;
+        let accessor = if codes {
+            Accessor::open_keys(reader, name, field, Rows::Indexed)?
+        } else {
+            Accessor::open_with(reader, name, field, Rows::Indexed)?
+        };
         self.lock().insert(key, accessor.clone());
         Ok(accessor)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, Field), Accessor>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, Field, bool), Accessor>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

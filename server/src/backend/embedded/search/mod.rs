@@ -257,14 +257,14 @@ pub fn search_at(
         .map(|i| (i.name.clone(), i.searcher()))
         .collect();
     for (index, (_, searcher)) in selected.iter().zip(&searchers) {
-        index.key_columns().retain_segments(searcher);
+        index.columns().retain_segments(searcher);
     }
 
     let collectors: Vec<FlowCollector> = selected
         .iter()
         .enumerate()
         .map(|(position, index)| FlowCollector {
-            key_columns: index.key_columns(),
+            columns: index.columns(),
             aggs: aggs.clone(),
             schema: schema.clone(),
             hits: (keep > 0).then(|| (keep, request.sort.clone())),

@@ -797,6 +797,9 @@ fn generated_requests_match_independent_counts() {
 struct KeyTotals {
     docs: u64,
     bytes: i64,
+    /// Bytes with `missing: -1000`: NODATA and SKIPDATA records have none, so their keys sum
+    /// negative values, which the choice of the best buckets must notice.
+    bytes_or_debt: i64,
     peak: Option<i64>,
     with_packets: u64,
 }
@@ -804,21 +807,24 @@ struct KeyTotals {
 #[test]
 fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
     // (order, size, min_doc_count) and how each key's rank is computed from its documents.
-    let cases: [(Json, usize, u64); 6] = [
+    let cases: [(Json, usize, u64); 8] = [
         (json!({ "_count": "desc" }), 10, 1),
+        (json!({ "debt": "asc" }), 2, 1),
+        (json!({ "debt": "desc" }), 2, 1),
         (json!({ "b": "desc" }), 10, 1),
         (json!({ "b": "desc" }), 3, 4),
         (json!({ "peak": "desc" }), 7, 1),
         (json!({ "n": "desc" }), 5, 1),
         (json!({ "s.sum": "desc" }), 12, 1),
     ];
-    for field in ["srcaddr", "dstaddr", "srcport"] {
+    for field in ["srcaddr", "dstaddr", "srcport", "interface_id"] {
         for (order, size, min_doc_count) in &cases {
             let response = search(json!({
                 "size": 0,
                 "aggs": { "t": { "terms": { "field": field, "size": size, "order": order, "min_doc_count": min_doc_count },
                     "aggs": {
                         "b": { "sum": { "field": "bytes" } },
+                        "debt": { "sum": { "field": "bytes", "missing": -1000 } },
                         "peak": { "max": { "field": "bytes" } },
                         "n": { "value_count": { "field": "packets" } },
                         "s": { "stats": { "field": "bytes" } } } } }
@@ -830,6 +836,7 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
                 };
                 let entry = per_key.entry(key).or_default();
                 entry.docs += 1;
+                entry.bytes_or_debt += int(doc, "bytes").unwrap_or(-1000);
                 if let Some(bytes) = int(doc, "bytes") {
                     entry.bytes += bytes;
                     entry.peak = Some(entry.peak.map_or(bytes, |m| m.max(bytes)));
@@ -838,10 +845,13 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
                     entry.with_packets += 1;
                 }
             }
+            let (by, direction) = order.as_object().unwrap().iter().next().unwrap();
+            let ascending = direction == "asc";
             let rank = |v: &KeyTotals| -> Option<i64> {
-                match order.as_object().unwrap().keys().next().unwrap().as_str() {
+                match by.as_str() {
                     "_count" => Some(v.docs as i64),
                     "b" | "s.sum" => Some(v.bytes),
+                    "debt" => Some(v.bytes_or_debt),
                     "peak" => v.peak,
                     _ => Some(v.with_packets as i64),
                 }
@@ -860,8 +870,9 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
                 }
             };
             expected.sort_by(|a, b| {
-                // Descending; buckets without a value last; then by key.
+                // By rank; buckets without a value last; then by key.
                 match (rank(&a.1), rank(&b.1)) {
+                    (Some(x), Some(y)) if ascending => x.cmp(&y),
                     (Some(x), Some(y)) => y.cmp(&x),
                     (Some(_), None) => std::cmp::Ordering::Less,
                     (None, Some(_)) => std::cmp::Ordering::Greater,

@@ -126,22 +126,40 @@ impl BestBuckets {
     /// Ranks a run's buckets; `None` when a value could be negative (choosing is then refused,
     /// as in [`BestBuckets::choose`]).
     pub fn rank_run(&self, run: &Run) -> Option<Ranked> {
-        let mut top = Vec::with_capacity(run.len());
+        let keep = self.ranked_len();
+        let descending = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0);
+        // The best `keep` so far, among up to twice as many candidates; a value below the
+        // best one left out is left out at once. A run has a million buckets and only a few
+        // hundred are kept, so nearly every bucket costs one comparison.
+        let mut top = Vec::with_capacity(2 * keep);
+        let mut least_kept = f64::NEG_INFINITY;
+        // The best value left out.
+        let mut bound = f64::NEG_INFINITY;
+        let keep_best = |top: &mut Vec<(f64, usize)>, bound: &mut f64| {
+            if top.len() > keep {
+                top.select_nth_unstable_by(keep, descending);
+                *bound = bound.max(top[keep].0);
+                top.truncate(keep);
+            }
+        };
         let mut doc_count = 0;
         for index in 0..run.len() {
             doc_count += run.doc_count(index);
-            if let Some(value) = self.rank(run, index).ok()? {
-                top.push((value, index));
+            let Some(value) = self.rank(run, index).ok()? else {
+                continue;
+            };
+            if value < least_kept {
+                bound = bound.max(value);
+                continue;
+            }
+            top.push((value, index));
+            if top.len() == 2 * keep {
+                keep_best(&mut top, &mut bound);
+                // Every kept value is at least the best one left out.
+                least_kept = bound;
             }
         }
-        let keep = self.ranked_len();
-        let descending = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0);
-        let mut bound = f64::NEG_INFINITY;
-        if top.len() > keep {
-            top.select_nth_unstable_by(keep, descending);
-            bound = top[keep].0;
-            top.truncate(keep);
-        }
+        keep_best(&mut top, &mut bound);
         top.sort_unstable_by(descending);
         Some(Ranked {
             top,

