@@ -819,15 +819,23 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
     ];
     for field in ["srcaddr", "dstaddr", "srcport", "interface_id"] {
         for (order, size, min_doc_count) in &cases {
+            let (by, direction) = order.as_object().unwrap().iter().next().unwrap();
+            let ascending = direction == "asc";
+            let metrics = match by.as_str() {
+                // A sum alone, the top-talkers table: the smallest rows, read a block at a time.
+                "b" => json!({ "b": { "sum": { "field": "bytes" } } }),
+                // `missing` makes sums negative; read document by document.
+                "debt" => json!({ "debt": { "sum": { "field": "bytes", "missing": -1000 } } }),
+                _ => json!({
+                    "b": { "sum": { "field": "bytes" } },
+                    "peak": { "max": { "field": "bytes" } },
+                    "n": { "value_count": { "field": "packets" } },
+                    "s": { "stats": { "field": "bytes" } } }),
+            };
             let response = search(json!({
                 "size": 0,
                 "aggs": { "t": { "terms": { "field": field, "size": size, "order": order, "min_doc_count": min_doc_count },
-                    "aggs": {
-                        "b": { "sum": { "field": "bytes" } },
-                        "debt": { "sum": { "field": "bytes", "missing": -1000 } },
-                        "peak": { "max": { "field": "bytes" } },
-                        "n": { "value_count": { "field": "packets" } },
-                        "s": { "stats": { "field": "bytes" } } } } }
+                    "aggs": metrics } }
             }));
             let mut per_key: HashMap<String, KeyTotals> = HashMap::new();
             for doc in &fixture().docs {
@@ -845,8 +853,6 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
                     entry.with_packets += 1;
                 }
             }
-            let (by, direction) = order.as_object().unwrap().iter().next().unwrap();
-            let ascending = direction == "asc";
             let rank = |v: &KeyTotals| -> Option<i64> {
                 match by.as_str() {
                     "_count" => Some(v.docs as i64),
@@ -899,6 +905,27 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
                 .collect();
             let terms = &response["aggregations"]["t"];
             assert_eq!(buckets(terms), shown, "{field} by {order} size {size}");
+            // And the value each bucket was ranked by.
+            let path: Vec<&str> = by.split('.').collect();
+            let ranked_by = |bucket: &Json| match path[..] {
+                ["_count"] => bucket["doc_count"].as_f64(),
+                [metric] => bucket[metric]["value"].as_f64(),
+                [metric, property] => bucket[metric][property].as_f64(),
+                _ => None,
+            };
+            let values: Vec<Option<f64>> = terms["buckets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(ranked_by)
+                .collect();
+            let expected_values: Vec<Option<f64>> = expected
+                .iter()
+                .filter(|(_, v)| v.docs >= *min_doc_count)
+                .take(*size)
+                .map(|(_, v)| rank(v).map(|r| r as f64))
+                .collect();
+            assert_eq!(values, expected_values, "{field} by {order} size {size}");
             assert_eq!(
                 terms["sum_other_doc_count"],
                 json!(other),

@@ -859,13 +859,7 @@ impl Node {
         for key in block.keys.iter().flatten() {
             direct.prefetch(*key as usize);
         }
-        for (position, key) in block.keys.iter().enumerate() {
-            if let Some(key) = key {
-                direct.add(*key as usize, |metric| {
-                    block.values[metric][position].map(|v| v as f64)
-                });
-            }
-        }
+        direct.add_block(&block.keys, &block.values);
         true
     }
 

@@ -158,6 +158,34 @@ impl StatRows {
         }
     }
 
+    /// Counts a block of documents: `keys[i]` is document i's row, `values[metric][i]` its
+    /// value for each sub-aggregation.
+    pub fn add_block(&mut self, keys: &[Option<u64>], values: &[Vec<Option<i64>>]) {
+        // A sum alone (top talkers) is the common case, and its rows the smallest: the loop
+        // without the general row's per-lane bookkeeping.
+        if let ([(lanes, 1)], [values]) = (&self.lanes[..], values) {
+            if *lanes == Lanes::of(&MetricKind::Sum, true) {
+                for (key, value) in keys.iter().zip(values) {
+                    let Some(row) = key.map(|key| key as usize) else {
+                        continue;
+                    };
+                    if let Some([count, sum]) = self.cells.get_mut(row * 2..row * 2 + 2) {
+                        *count += 1.0;
+                        *sum += value.map_or(0.0, |v| v as f64);
+                    }
+                }
+                return;
+            }
+        }
+        for (position, key) in keys.iter().enumerate() {
+            if let Some(key) = key {
+                self.add(*key as usize, |metric| {
+                    values[metric][position].map(|v| v as f64)
+                });
+            }
+        }
+    }
+
     /// Starts loading a row into the cache: the rows of a block of documents are scattered
     /// over more memory than the caches hold, and asking for all of them first lets their
     /// loads overlap instead of queueing.
