@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::Ipv6Addr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use app::model::flow::FieldType;
 use tantivy::columnar::column_values::CompactSpaceU64Accessor;
@@ -31,6 +31,8 @@ pub enum Accessor {
     IpCode {
         codes: FastColumn<u64>,
         space: Arc<CompactSpaceU64Accessor>,
+        /// Built on first use by [`Accessor::ips_in_order`], then kept with the column.
+        ranges: Arc<OnceLock<CodeRanges>>,
     },
     Missing,
 }
@@ -103,6 +105,7 @@ impl Accessor {
                 Ok(space) => Accessor::IpCode {
                     codes: FastColumn::new(codes, rows),
                     space,
+                    ranges: Arc::default(),
                 },
                 Err(_) => Accessor::open_with(reader, name, field, rows)?,
             },
@@ -117,6 +120,28 @@ impl Accessor {
             Accessor::IpCode { space, .. } => space.compact_to_u128(key as u32),
             _ => key,
         }
+    }
+
+    /// The addresses of keys in ascending order ([`Accessor::ip`] of each). Address codes
+    /// decode along the segment's value ranges in one pass instead of a search each: a
+    /// cardinality over a day of sources decodes a quarter of a million codes, and the search
+    /// in tantivy's table of ranges took half of its time.
+    pub fn ips_in_order(&self, keys: Vec<u128>) -> Vec<u128> {
+        let Accessor::IpCode {
+            codes,
+            space,
+            ranges,
+        } = self
+        else {
+            return keys;
+        };
+        let ranges = ranges.get_or_init(|| {
+            CodeRanges::build(space, codes.min_value() as u32, codes.max_value() as u32)
+        });
+        let mut at = 0;
+        keys.into_iter()
+            .map(|key| ranges.decode_ascending(key as u32, &mut at))
+            .collect()
     }
 
     /// A segment-local key: the term ordinal for strings, the compact code for addresses
@@ -184,6 +209,73 @@ impl Accessor {
                 .filter_map(|ord| self.term(ord))
                 .collect(),
             _ => Vec::new(),
+        }
+    }
+}
+
+/// Where the codes of an address column change value range: within a range, consecutive
+/// codes are consecutive addresses. tantivy keeps the same table, but only answers one code
+/// at a time.
+pub struct CodeRanges {
+    /// The first code of each range, ascending, and the address it stands for.
+    codes: Vec<u32>,
+    addresses: Vec<u128>,
+}
+
+impl CodeRanges {
+    /// Finds the ranges of codes `low..=high` by halving: an interval whose end codes lie as
+    /// far apart as their addresses lies within one range.
+    fn build(space: &CompactSpaceU64Accessor, low: u32, high: u32) -> CodeRanges {
+        let mut ranges = CodeRanges {
+            codes: Vec::new(),
+            addresses: Vec::new(),
+        };
+        if low > high {
+            return ranges;
+        }
+        let decode = |code: u32| space.compact_to_u128(code);
+        let mut pending = vec![(low, decode(low), high, decode(high))];
+        while let Some((low, low_ip, high, high_ip)) = pending.pop() {
+            if high_ip - low_ip == u128::from(high - low) || high - low <= 1 {
+                ranges.push(low, low_ip);
+                ranges.push(high, high_ip);
+                continue;
+            }
+            let middle = low + (high - low) / 2;
+            let middle_ip = decode(middle);
+            // The lower half first: ranges are found in ascending order.
+            pending.push((middle, middle_ip, high, high_ip));
+            pending.push((low, low_ip, middle, middle_ip));
+        }
+        ranges
+    }
+
+    /// Adds a code and its address, unless it continues the last range.
+    fn push(&mut self, code: u32, address: u128) {
+        if let (Some(&last_code), Some(&last_address)) = (self.codes.last(), self.addresses.last())
+        {
+            let continues = matches!(
+                (code.checked_sub(last_code), address.checked_sub(last_address)),
+                (Some(codes), Some(addresses)) if u128::from(codes) == addresses
+            );
+            if continues {
+                return;
+            }
+        }
+        self.codes.push(code);
+        self.addresses.push(address);
+    }
+
+    /// The address of `code`, for codes asked in ascending order; `at` is the range of the
+    /// previous one.
+    #[inline]
+    fn decode_ascending(&self, code: u32, at: &mut usize) -> u128 {
+        while *at + 1 < self.codes.len() && self.codes[*at + 1] <= code {
+            *at += 1;
+        }
+        match (self.codes.get(*at), self.addresses.get(*at)) {
+            (Some(&start), Some(&address)) if start <= code => address + u128::from(code - start),
+            _ => 0,
         }
     }
 }

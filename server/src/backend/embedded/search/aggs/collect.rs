@@ -1060,21 +1060,25 @@ impl Node {
             } => IAgg::Metric(match kind {
                 MetricKind::Percentiles { .. } => IMetric::Values(values),
                 MetricKind::Cardinality => IMetric::Distinct({
-                    let mut values: Vec<u128> = distinct
-                        .into_sorted()
-                        .into_iter()
-                        .map(|raw| match &accessor {
-                            Accessor::Str { .. } => u128::from(xxhash_rust::xxh3::xxh3_64(
-                                accessor.term(raw as u64).unwrap_or_default().as_bytes(),
-                            )),
-                            _ => accessor.ip(raw),
-                        })
-                        .collect();
-                    // Address codes decode in order; digests and number bits do not.
-                    if !matches!(accessor, Accessor::IpCode { .. }) {
-                        values.sort_unstable();
-                        values.dedup();
-                    }
+                    let keys = distinct.into_sorted();
+                    let values = match &accessor {
+                        // Address codes decode in order; digests and number bits do not.
+                        Accessor::IpCode { .. } => accessor.ips_in_order(keys),
+                        _ => {
+                            let mut values: Vec<u128> = keys
+                                .into_iter()
+                                .map(|raw| match &accessor {
+                                    Accessor::Str { .. } => u128::from(xxhash_rust::xxh3::xxh3_64(
+                                        accessor.term(raw as u64).unwrap_or_default().as_bytes(),
+                                    )),
+                                    _ => accessor.ip(raw),
+                                })
+                                .collect();
+                            values.sort_unstable();
+                            values.dedup();
+                            values
+                        }
+                    };
                     DistinctRuns::from_sorted(values)
                 }),
                 _ => IMetric::Stats(stats),
