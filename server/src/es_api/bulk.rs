@@ -169,7 +169,7 @@ fn execute(
     engine: &EmbeddedEngine,
     actions: Vec<Action>,
 ) -> Result<Vec<Map<String, Value>>, EsError> {
-    let mut touched = HashSet::new();
+    let mut touched: HashSet<String> = HashSet::new();
     let mut items = Vec::with_capacity(actions.len());
     let item = |op: &str, body: Value| {
         let mut map = Map::new();
@@ -182,7 +182,7 @@ fn execute(
                 let index_name = doc.index.clone();
                 let id = doc.id.clone();
                 let written = engine.index_or_create(&index_name).and_then(|index| {
-                    touched.insert(index_name.clone());
+                    touched.insert(index_name.to_string());
                     index.write(std::slice::from_ref(&doc), mode)
                 });
                 items.push(item(op, match written.as_deref() {

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use app::model::flow::{document_field_type, protocol_name, FieldType};
 use chrono::{DateTime, Datelike, Utc};
+use compact_str::CompactString;
 use serde_json::{Map, Value as Json};
 
 use super::format::RecordFormat;
@@ -18,7 +19,9 @@ use super::parse::{parse_value, Value};
 pub enum DocValue {
     Int(i64),
     Ip(IpAddr),
-    Str(String),
+    /// Held inline up to 24 bytes, which fits every string field of a flow record (ENI, VPC,
+    /// subnet and instance ids, account, action...): a record's strings cost no allocation.
+    Str(CompactString),
 }
 
 /// One document, ready for any sink (the embedded engine, an Elasticsearch cluster).
@@ -28,7 +31,7 @@ pub struct FlowDoc {
     /// same data ingested twice is stored once.
     pub id: String,
     /// `_index`: `cwl-YYYY.MM.DD` by the UTC date of `@timestamp` unless the sender chose one.
-    pub index: String,
+    pub index: CompactString,
     /// `@timestamp` in epoch milliseconds.
     pub timestamp_ms: i64,
     /// Record fields (and derived ones) by document name; absent values are left out.
@@ -69,10 +72,10 @@ pub enum DocError {
 }
 
 /// The daily index of a moment, as the Lambda names it: `cwl-2020.03.06`.
-pub fn daily_index(timestamp_ms: i64) -> Result<String, DocError> {
+pub fn daily_index(timestamp_ms: i64) -> Result<CompactString, DocError> {
     let time = DateTime::<Utc>::from_timestamp_millis(timestamp_ms)
         .ok_or(DocError::TimeOutOfRange(timestamp_ms))?;
-    Ok(format!(
+    Ok(compact_str::format_compact!(
         "cwl-{:04}.{:02}.{:02}",
         time.year(),
         time.month(),
@@ -86,7 +89,13 @@ pub fn record_id(format: &RecordFormat, line: &str) -> String {
     hasher.update(format.header().as_bytes());
     hasher.update(b"\n");
     hasher.update(line.trim_end().as_bytes());
-    format!("{:032x}", hasher.digest128())
+    digest_id(hasher.digest128())
+}
+
+/// An `_id` made of a 128-bit digest: 32 lowercase hex digits (`{:032x}`, without the
+/// formatting machinery, since every record without an event id gets one).
+fn digest_id(digest: u128) -> String {
+    hex::encode(digest.to_be_bytes())
 }
 
 /// A 64-bit digest of an `_id`, kept as a fast field to find duplicates quickly.
@@ -118,10 +127,7 @@ impl FlowDoc {
         };
         let positions = format.positions;
         if let Some(name) = int_at(positions.protocol).and_then(protocol_name) {
-            fields.push((
-                Cow::Borrowed("protocol_name"),
-                DocValue::Str(name.to_owned()),
-            ));
+            fields.push((Cow::Borrowed("protocol_name"), DocValue::Str(name.into())));
         }
         let timestamp_ms = match context.timestamp_ms {
             Some(ms) => ms,
@@ -184,10 +190,7 @@ impl FlowDoc {
             }
         }
         if let Some(name) = protocol.and_then(protocol_name) {
-            fields.push((
-                Cow::Borrowed("protocol_name"),
-                DocValue::Str(name.to_owned()),
-            ));
+            fields.push((Cow::Borrowed("protocol_name"), DocValue::Str(name.into())));
         }
         let timestamp_ms = context
             .timestamp_ms
@@ -198,7 +201,7 @@ impl FlowDoc {
             None => {
                 let mut hasher = xxhash_rust::xxh3::Xxh3::new();
                 hasher.update(message.as_bytes());
-                format!("{:032x}", hasher.digest128())
+                digest_id(hasher.digest128())
             }
         };
         Ok(FlowDoc {
@@ -294,13 +297,13 @@ impl FlowDoc {
                 let mut hasher = xxhash_rust::xxh3::Xxh3::new();
                 hasher.update(index.as_bytes());
                 hasher.update(Json::Object(source.clone()).to_string().as_bytes());
-                format!("{:032x}", hasher.digest128())
+                digest_id(hasher.digest128())
             }
         };
         let [message, event_id, owner, log_group, log_stream] = meta;
         Ok(FlowDoc {
             id,
-            index: index.to_owned(),
+            index: index.into(),
             timestamp_ms,
             fields,
             message,
@@ -397,7 +400,7 @@ fn owned(value: &Value<'_>) -> Option<DocValue> {
         Value::Absent => None,
         Value::Int(v) => Some(DocValue::Int(*v)),
         Value::Ip(ip) => Some(DocValue::Ip(*ip)),
-        Value::Str(s) => Some(DocValue::Str((*s).to_owned())),
+        Value::Str(s) => Some(DocValue::Str((*s).into())),
     }
 }
 
@@ -421,6 +424,19 @@ mod tests {
         let mut values = Vec::new();
         parse_record(&format, line, &mut values).unwrap();
         FlowDoc::from_record(&format, &values, line, context).unwrap()
+    }
+
+    #[test]
+    fn digest_ids_are_the_digest_in_32_lowercase_hex_digits() {
+        for digest in [
+            0,
+            1,
+            0xabc,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_0011_2233_4455_6677,
+        ] {
+            assert_eq!(digest_id(digest), format!("{digest:032x}"));
+        }
     }
 
     #[test]

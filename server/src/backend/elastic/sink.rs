@@ -60,7 +60,7 @@ impl ElasticSink {
                 ndjson.push(b'\n');
                 doc.write_source_json(&mut ndjson);
                 ndjson.push(b'\n');
-                self.touched.insert(doc.index.clone());
+                self.touched.insert(doc.index.to_string());
             }
             let (status, answer) = self
                 .runtime

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use rustc_hash::FxHashSet;
 use tantivy::columnar::Column;
+use tantivy::indexer::UserOperation;
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use super::schema::{FlowSchema, ID_HASH, TIMESTAMP};
@@ -19,6 +20,10 @@ use crate::ingest::document::{id_hash, FlowDoc};
 const WRITER_MEMORY_BYTES: usize = 128 << 20;
 /// Indexing threads per writer: parsing runs on the caller's thread meanwhile.
 const INDEXING_THREADS: usize = 2;
+/// Documents handed to the indexing threads at once. One at a time, the parsing thread and
+/// the indexers wake each other for every document; many at a time, the writer's queue (10 000
+/// hand-offs) could hold far more documents than memory should.
+const HAND_OFF_DOCS: usize = 4;
 
 /// The documents whose `_id` has this digest.
 pub fn id_query(schema: &FlowSchema, hash: u64) -> Box<dyn tantivy::query::Query> {
@@ -183,20 +188,27 @@ impl FlowIndex {
         let open = guard.as_mut().expect("writer just opened");
         open.last_used = Instant::now();
         let mut results = Vec::with_capacity(docs.len());
+        let mut hand_off = Vec::with_capacity(HAND_OFF_DOCS);
         for doc in docs {
             let hash = id_hash(&doc.id);
             let result = if open.ids.insert(hash) {
                 WriteResult::Created
             } else if mode == WriteMode::Overwrite {
+                // Documents added before the delete must get earlier opstamps than it.
+                open.writer.run(hand_off.drain(..))?;
                 open.writer.delete_query(id_query(&self.schema, hash))?;
                 WriteResult::Updated
             } else {
                 results.push(WriteResult::Duplicate);
                 continue;
             };
-            open.writer.add_document(self.schema.to_tantivy(doc))?;
+            hand_off.push(UserOperation::Add(self.schema.to_tantivy(doc, hash)));
+            if hand_off.len() == HAND_OFF_DOCS {
+                open.writer.run(hand_off.drain(..))?;
+            }
             results.push(result);
         }
+        open.writer.run(hand_off)?;
         Ok(results)
     }
 

@@ -11,7 +11,7 @@ use tantivy::schema::{
 };
 use tantivy::{DateTime, TantivyDocument};
 
-use crate::ingest::document::{id_hash, FlowDoc};
+use crate::ingest::document::FlowDoc;
 use crate::ingest::DocValue;
 
 /// `_id`: indexed for lookups, stored for hits.
@@ -28,11 +28,7 @@ pub const MESSAGE_TOKENIZER: &str = "flow_words";
 
 /// The analyzer registered as [`MESSAGE_TOKENIZER`], used to index and to query.
 pub fn message_analyzer() -> tantivy::tokenizer::TextAnalyzer {
-    use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer};
-    TextAnalyzer::builder(super::tokenizer::FlowWordsTokenizer::default())
-        .filter(RemoveLongFilter::limit(100))
-        .filter(LowerCaser)
-        .build()
+    tantivy::tokenizer::TextAnalyzer::from(super::tokenizer::FlowWordsTokenizer::default())
 }
 
 /// A document field and how it is stored.
@@ -121,11 +117,11 @@ impl FlowSchema {
         self.fields.iter().map(|(n, f)| (*n, *f))
     }
 
-    /// The tantivy document of a flow document.
-    pub fn to_tantivy(&self, doc: &FlowDoc) -> TantivyDocument {
+    /// The tantivy document of a flow document whose `_id` has digest `id_hash`.
+    pub fn to_tantivy(&self, doc: &FlowDoc, id_hash: u64) -> TantivyDocument {
         let mut out = TantivyDocument::new();
         out.add_text(self.id, &doc.id);
-        out.add_u64(self.id_hash, id_hash(&doc.id));
+        out.add_u64(self.id_hash, id_hash);
         out.add_date(
             self.timestamp,
             DateTime::from_timestamp_millis(doc.timestamp_ms),

@@ -4,17 +4,20 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use super::{EmbeddedEngine, FlowIndex, WriteMode, WriteResult};
 use crate::ingest::document::FlowDoc;
 use crate::ingest::{DocSink, SinkError, SinkOutcome};
 
-/// Documents buffered per index before they are handed to its writer.
-const BATCH: usize = 4096;
+/// Documents buffered per index before they are handed to its writer: enough to take the
+/// writer's lock rarely, few enough that a batch is still in cache when it is converted.
+const BATCH: usize = 128;
 
 pub struct EmbeddedSink {
     engine: Arc<EmbeddedEngine>,
     mode: WriteMode,
-    pending: HashMap<String, Vec<FlowDoc>>,
+    pending: HashMap<CompactString, Vec<FlowDoc>>,
     touched: HashMap<String, Arc<FlowIndex>>,
     outcome: SinkOutcome,
 }
@@ -62,7 +65,9 @@ impl EmbeddedSink {
     fn write_pending(&mut self) -> Result<(), SinkError> {
         let pending = std::mem::take(&mut self.pending);
         for (name, docs) in pending {
-            self.write_index(&name, docs)?;
+            if !docs.is_empty() {
+                self.write_index(&name, docs)?;
+            }
         }
         Ok(())
     }
@@ -80,11 +85,19 @@ impl EmbeddedSink {
 
 impl DocSink for EmbeddedSink {
     fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError> {
-        let batch = self.pending.entry(doc.index.clone()).or_default();
+        // Looked up by reference first: cloning the index name for every document costs an
+        // allocation, and nearly every document goes to a batch that exists.
+        let batch = match self.pending.get_mut(&doc.index) {
+            Some(batch) => batch,
+            None => self
+                .pending
+                .entry(doc.index.clone())
+                .or_insert_with(|| Vec::with_capacity(BATCH)),
+        };
         batch.push(doc);
         if batch.len() >= BATCH {
-            let name = batch[0].index.clone();
-            let docs = self.pending.remove(&name).unwrap_or_default();
+            let docs = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            let name = docs[0].index.clone();
             self.write_index(&name, docs)?;
         }
         Ok(())

@@ -1,9 +1,14 @@
 //! The words of `@message`: text between whitespace, with punctuation trimmed from both ends,
 //! so `10.0.0.5`, `eni-0a1b2c3d` and `2001:db8::1` stay whole (as flow-log searches need)
 //! while `warning:` or `(error)` are the words `warning` and `error`, as Elasticsearch's
-//! standard analyzer has them.
+//! standard analyzer has them. Words are lower-cased, and words of [`MAX_WORD_BYTES`] or more
+//! are left out, in the same pass: every ingested record goes through here, and a chain of
+//! tantivy filters would copy each word again.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+/// Longer words are not indexed (as tantivy's `RemoveLongFilter` has it).
+pub const MAX_WORD_BYTES: usize = 100;
 
 #[derive(Clone, Default)]
 pub struct FlowWordsTokenizer {
@@ -53,11 +58,14 @@ impl TokenStream for FlowWordsStream<'_> {
                 // Punctuation alone (a flow log's `-` for an absent field) is no word.
                 continue;
             }
-            let offset = start + (word.as_ptr() as usize - run.as_ptr() as usize);
             self.token.position = self.token.position.wrapping_add(1);
+            if word.len() >= MAX_WORD_BYTES {
+                continue;
+            }
+            let offset = start + (word.as_ptr() as usize - run.as_ptr() as usize);
             self.token.offset_from = offset;
             self.token.offset_to = offset + word.len();
-            self.token.text.push_str(word);
+            push_lowercase(&mut self.token.text, word);
             return true;
         }
         false
@@ -72,6 +80,16 @@ impl TokenStream for FlowWordsStream<'_> {
     }
 }
 
+/// Lower-cases character by character, as tantivy's `LowerCaser` does (so `Σ` is always `σ`).
+fn push_lowercase(out: &mut String, word: &str) {
+    if word.is_ascii() {
+        out.push_str(word);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +99,10 @@ mod tests {
         let mut stream = tokenizer.token_stream(text);
         let mut out = Vec::new();
         while let Some(token) = stream.next() {
-            assert_eq!(&text[token.offset_from..token.offset_to], token.text);
+            // Offsets point at the word as written.
+            let mut written = String::new();
+            push_lowercase(&mut written, &text[token.offset_from..token.offset_to]);
+            assert_eq!(written, token.text);
             out.push((token.text.clone(), token.position, token.offset_from));
         }
         out
@@ -104,13 +125,34 @@ mod tests {
                 "10.0.0.5",
                 "2001:db8::1",
                 "443",
-                "ACCEPT",
-                "OK",
+                "accept",
+                "ok",
                 "warning",
                 "error",
                 "ünïcode"
             ]
         );
+    }
+
+    #[test]
+    fn words_are_lower_cased_as_tantivy_does_and_long_ones_left_out() {
+        let long = "x".repeat(MAX_WORD_BYTES);
+        let text = format!("REJECT ÜNÏCODE ΟΔΟΣ {long} {} tail", &long[1..]);
+        let found: Vec<String> = words(&text).into_iter().map(|(t, _, _)| t).collect();
+        assert_eq!(found, ["reject", "ünïcode", "οδοσ", &long[1..], "tail"]);
+        // The same words as tantivy's own filters make of them.
+        use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, TextAnalyzer};
+        let mut reference =
+            TextAnalyzer::builder(tantivy::tokenizer::WhitespaceTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
+                .filter(LowerCaser)
+                .build();
+        let mut stream = reference.token_stream(&text);
+        let mut expected = Vec::new();
+        while let Some(token) = stream.next() {
+            expected.push(token.text.clone());
+        }
+        assert_eq!(found, expected);
     }
 
     #[test]
