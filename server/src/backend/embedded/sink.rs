@@ -85,15 +85,11 @@ impl EmbeddedSink {
 
 impl DocSink for EmbeddedSink {
     fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError> {
-        // Looked up by reference first: cloning the index name for every document costs an
-        // allocation, and nearly every document goes to a batch that exists.
-        let batch = match self.pending.get_mut(&doc.index) {
-            Some(batch) => batch,
-            None => self
-                .pending
-                .entry(doc.index.clone())
-                .or_insert_with(|| Vec::with_capacity(BATCH)),
-        };
+        // Index names are inline strings: the clone costs no allocation.
+        let batch = self
+            .pending
+            .entry(doc.index.clone())
+            .or_insert_with(|| Vec::with_capacity(BATCH));
         batch.push(doc);
         if batch.len() >= BATCH {
             let docs = std::mem::replace(batch, Vec::with_capacity(BATCH));
