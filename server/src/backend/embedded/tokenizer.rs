@@ -80,11 +80,13 @@ impl TokenStream for FlowWordsStream<'_> {
     }
 }
 
-/// Lower-cases character by character, as tantivy's `LowerCaser` does (so `Σ` is always `σ`).
+/// Appends `word` lower-cased character by character, as tantivy's `LowerCaser` does (so `Σ`
+/// is always `σ`).
 fn push_lowercase(out: &mut String, word: &str) {
     if word.is_ascii() {
+        let start = out.len();
         out.push_str(word);
-        out.make_ascii_lowercase();
+        out[start..].make_ascii_lowercase();
     } else {
         out.extend(word.chars().flat_map(char::to_lowercase));
     }
