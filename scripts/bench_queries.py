@@ -31,6 +31,11 @@ QUERIES = [
                      "aggs": {"b": {"sum": {"field": "bytes"}}}}}}),
     ("query_string + CIDR count, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
         time_range("24h"), {"query_string": {"query": "srcaddr:10.0.0.0/8 AND NOT dstport:443"}}]}}}),
+    # Free text: numbers and addresses are answered from the columns (ARCHITECTURE.md).
+    ("free text: an address, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "10.11.0.28"}}]}}}),
+    ("free text: 10.11.*, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "10.11.*"}}]}}}),
 ]
 
 

@@ -3,6 +3,7 @@
 //! request DSL.
 
 mod backend;
+mod column_words;
 pub mod index;
 pub mod schema;
 pub mod search;

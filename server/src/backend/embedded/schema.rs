@@ -11,6 +11,7 @@ use tantivy::schema::{
 };
 use tantivy::{DateTime, TantivyDocument};
 
+use super::column_words::{stored_message, ColumnWords};
 use crate::ingest::document::FlowDoc;
 use crate::ingest::DocValue;
 
@@ -26,8 +27,16 @@ pub const TIMESTAMP: &str = "@timestamp";
 /// (see [`super::tokenizer`]), so `10.0.0.5`, `eni-0a1b2c3d` and `reject` are single tokens.
 pub const MESSAGE_TOKENIZER: &str = "flow_words";
 
-/// The analyzer registered as [`MESSAGE_TOKENIZER`], used to index and to query.
+/// The analyzer registered as [`MESSAGE_TOKENIZER`]: indexes stored messages, backed ones
+/// included (see [`super::column_words`]).
 pub fn message_analyzer() -> tantivy::tokenizer::TextAnalyzer {
+    tantivy::tokenizer::TextAnalyzer::from(
+        super::tokenizer::FlowWordsTokenizer::for_stored_messages(),
+    )
+}
+
+/// The words of text searched on `@message`: the same words, whatever the text starts with.
+pub fn query_analyzer() -> tantivy::tokenizer::TextAnalyzer {
     tantivy::tokenizer::TextAnalyzer::from(super::tokenizer::FlowWordsTokenizer::default())
 }
 
@@ -126,13 +135,13 @@ impl FlowSchema {
             self.timestamp,
             DateTime::from_timestamp_millis(doc.timestamp_ms),
         );
+        let mut words = ColumnWords::with_capacity(doc.fields.len() + 4);
         for (name, value) in &doc.fields {
             if let Some(field) = self.field(name) {
-                add_value(&mut out, field, value);
+                add_value(&mut out, field, value, &mut words);
             }
         }
         let meta = [
-            ("@message", &doc.message),
             ("@id", &doc.event_id),
             ("@owner", &doc.owner),
             ("@log_group", &doc.log_group),
@@ -140,8 +149,14 @@ impl FlowSchema {
         ];
         for (name, value) in meta {
             if let (Some(value), Some(field)) = (value, self.field(name)) {
+                words.add_keyword(value);
                 out.add_text(field.field, value);
             }
+        }
+        // Last, when every column it could be backed by is known.
+        if let (Some(message), Some(field)) = (&doc.message, self.field("@message")) {
+            let backed = words.back(message);
+            out.add_text(field.field, stored_message(message, backed));
         }
         // A client's own `_source` is kept as sent; flowdash's documents are rebuilt from
         // their columns and the stored `@message` when a search returns them.
@@ -180,26 +195,48 @@ impl Default for FlowSchema {
 
 /// Adds a value in the field's own type; values of another type are converted when that is
 /// lossless (a number into a keyword), and otherwise kept only in `_source`.
-fn add_value(out: &mut TantivyDocument, field: SchemaField, value: &DocValue) {
+/// The column words of what is added go to `words`.
+fn add_value(
+    out: &mut TantivyDocument,
+    field: SchemaField,
+    value: &DocValue,
+    words: &mut ColumnWords,
+) {
+    let mut add_long = |v: i64| {
+        out.add_i64(field.field, v);
+        words.add_long(v);
+    };
     match (field.field_type, value) {
-        (FieldType::Long, DocValue::Int(v)) => out.add_i64(field.field, *v),
+        (FieldType::Long, DocValue::Int(v)) => add_long(*v),
         (FieldType::Long, DocValue::Str(s)) => {
             if let Ok(v) = s.parse::<i64>() {
-                out.add_i64(field.field, v)
+                add_long(v)
             }
         }
-        (FieldType::Ip, DocValue::Ip(ip)) => out.add_ip_addr(field.field, to_ipv6(*ip)),
-        (FieldType::Ip, DocValue::Str(s)) => {
-            if let Ok(ip) = s.parse::<IpAddr>() {
-                out.add_ip_addr(field.field, to_ipv6(ip))
+        (FieldType::Ip, value) => {
+            let ip = match value {
+                DocValue::Ip(ip) => Some(*ip),
+                DocValue::Str(s) => s.parse::<IpAddr>().ok(),
+                DocValue::Int(_) => None,
+            };
+            if let Some(ip) = ip.map(to_ipv6) {
+                out.add_ip_addr(field.field, ip);
+                words.add_address(ip);
             }
         }
-        (FieldType::Keyword | FieldType::Text, DocValue::Str(s)) => out.add_text(field.field, s),
-        (FieldType::Keyword | FieldType::Text, DocValue::Int(v)) => {
-            out.add_text(field.field, v.to_string())
-        }
-        (FieldType::Keyword | FieldType::Text, DocValue::Ip(ip)) => {
-            out.add_text(field.field, ip.to_string())
+        (FieldType::Keyword | FieldType::Text, value) => {
+            let text = match value {
+                DocValue::Str(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                DocValue::Int(v) => v.to_string().into(),
+                DocValue::Ip(ip) => ip.to_string().into(),
+            };
+            if field.field_type == FieldType::Keyword {
+                words.add_keyword(&text);
+                out.add_text(field.field, text);
+            } else {
+                // A message among the fields (from `extractedFields`): never backed.
+                out.add_text(field.field, stored_message(&text, false));
+            }
         }
         (FieldType::Date, DocValue::Int(v)) => {
             out.add_date(field.field, DateTime::from_timestamp_millis(*v))

@@ -4,8 +4,14 @@
 //! standard analyzer has them. Words are lower-cased, and words of [`MAX_WORD_BYTES`] or more
 //! are left out, in the same pass: every ingested record goes through here, and a chain of
 //! tantivy filters would copy each word again.
+//!
+//! A stored message that starts with [`BACKED`] is one whose numbers and addresses its
+//! columns hold (see [`super::column_words`]): its words are the marker [`BACKED_WORD`] and
+//! every word that is not a column word.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+use super::column_words::{is_column_word, BACKED, BACKED_WORD};
 
 /// Longer words are not indexed (as tantivy's `RemoveLongFilter` has it).
 pub const MAX_WORD_BYTES: usize = 100;
@@ -13,6 +19,19 @@ pub const MAX_WORD_BYTES: usize = 100;
 #[derive(Clone, Default)]
 pub struct FlowWordsTokenizer {
     token: Token,
+    /// Whether text starting with [`BACKED`] is a backed message: so for stored messages
+    /// only, never for what a user searches.
+    stored_messages: bool,
+}
+
+impl FlowWordsTokenizer {
+    /// The tokenizer of stored messages, which knows backed ones.
+    pub fn for_stored_messages() -> FlowWordsTokenizer {
+        FlowWordsTokenizer {
+            stored_messages: true,
+            ..FlowWordsTokenizer::default()
+        }
+    }
 }
 
 pub struct FlowWordsStream<'a> {
@@ -20,6 +39,9 @@ pub struct FlowWordsStream<'a> {
     /// Where the search for the next word starts.
     cursor: usize,
     token: &'a mut Token,
+    /// Column words are left out, and the marker word comes first.
+    backed: bool,
+    marker_pending: bool,
 }
 
 impl Tokenizer for FlowWordsTokenizer {
@@ -27,10 +49,13 @@ impl Tokenizer for FlowWordsTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> FlowWordsStream<'a> {
         self.token.reset();
+        let backed = self.stored_messages && text.starts_with(BACKED);
         FlowWordsStream {
             text,
-            cursor: 0,
+            cursor: if backed { BACKED.len_utf8() } else { 0 },
             token: &mut self.token,
+            backed,
+            marker_pending: backed,
         }
     }
 }
@@ -38,6 +63,12 @@ impl Tokenizer for FlowWordsTokenizer {
 impl TokenStream for FlowWordsStream<'_> {
     fn advance(&mut self) -> bool {
         self.token.text.clear();
+        if self.marker_pending {
+            self.marker_pending = false;
+            self.token.text.push_str(BACKED_WORD);
+            self.token.position = 0;
+            return true;
+        }
         let bytes = self.text.as_bytes();
         while self.cursor < bytes.len() {
             // The next run of non-whitespace.
@@ -66,6 +97,10 @@ impl TokenStream for FlowWordsStream<'_> {
             self.token.offset_from = offset;
             self.token.offset_to = offset + word.len();
             push_lowercase(&mut self.token.text, word);
+            if self.backed && is_column_word(&self.token.text) {
+                self.token.text.clear();
+                continue;
+            }
             return true;
         }
         false
@@ -165,5 +200,25 @@ mod tests {
         );
         assert!(words("").is_empty());
         assert!(words(" -- ").is_empty());
+    }
+
+    #[test]
+    fn a_backed_message_has_the_marker_and_no_column_words() {
+        let collect = |stream: &mut FlowWordsStream| {
+            let mut out = Vec::new();
+            while let Some(token) = stream.next() {
+                out.push(token.text.clone());
+            }
+            out
+        };
+        let line = "2 123456789012 eni-0a1 10.0.0.5 2001:DB8::1 0443 ACCEPT -";
+        let mut tokenizer = FlowWordsTokenizer::for_stored_messages();
+        let backed = format!("{BACKED}{line}");
+        let found = collect(&mut tokenizer.token_stream(&backed));
+        assert_eq!(found, [BACKED_WORD, "eni-0a1", "0443", "accept"]);
+        assert_eq!(collect(&mut tokenizer.token_stream(line)).len(), 7);
+        // What a user searches is only ever words.
+        let mut queries = FlowWordsTokenizer::default();
+        assert_eq!(collect(&mut queries.token_stream(&backed)).len(), 7);
     }
 }

@@ -91,24 +91,18 @@ impl Accessor {
         if field.field_type != FieldType::Ip {
             return Accessor::open_with(reader, name, field, rows);
         }
-        let internal = |e: tantivy::TantivyError| SearchError::Internal(e.to_string());
-        let compact = reader
-            .fast_fields()
-            .u64_lenient_for_type(Some(&[ColumnType::IpAddr]), name)
-            .map_err(internal)?;
-        Ok(match compact {
-            Some((codes, _)) => match codes
-                .values
-                .clone()
-                .downcast_arc::<CompactSpaceU64Accessor>()
-            {
-                Ok(space) => Accessor::IpCode {
-                    codes: FastColumn::new(codes, rows),
-                    space,
-                    ranges: Arc::default(),
-                },
-                Err(_) => Accessor::open_with(reader, name, field, rows)?,
+        Ok(match address_codes(reader, name)? {
+            Some(AddressCodes {
+                codes,
+                space: Some(space),
+            }) => Accessor::IpCode {
+                codes: FastColumn::new(codes, rows),
+                space,
+                ranges: Arc::default(),
             },
+            Some(AddressCodes { space: None, .. }) => {
+                Accessor::open_with(reader, name, field, rows)?
+            }
             None => Accessor::Missing,
         })
     }
@@ -278,6 +272,74 @@ impl CodeRanges {
             _ => 0,
         }
     }
+}
+
+/// The ordinals of a keyword column's terms that satisfy `keep`: keywords are columns, not
+/// an inverted index, so a pattern reads each segment's dictionary once.
+pub fn terms_where(
+    column: &StrColumn,
+    mut keep: impl FnMut(&str) -> bool,
+) -> std::io::Result<tantivy::BitSet> {
+    let mut kept = tantivy::BitSet::with_max_value(column.num_terms() as u32);
+    let mut terms = column.dictionary().stream()?;
+    while terms.advance() {
+        if std::str::from_utf8(terms.key()).is_ok_and(&mut keep) {
+            kept.insert(terms.term_ord() as u32);
+        }
+    }
+    Ok(kept)
+}
+
+/// An address column as its compact codes (see [`Accessor::IpCode`]).
+pub struct AddressCodes {
+    pub codes: Column<u64>,
+    /// What decodes them, when the column is stored that way.
+    pub space: Option<Arc<CompactSpaceU64Accessor>>,
+}
+
+/// A segment's address column as codes; `None` when no document of the segment has the field.
+pub fn address_codes(
+    reader: &SegmentReader,
+    name: &str,
+) -> Result<Option<AddressCodes>, SearchError> {
+    let internal = |e: tantivy::TantivyError| SearchError::Internal(e.to_string());
+    let compact = reader
+        .fast_fields()
+        .u64_lenient_for_type(Some(&[ColumnType::IpAddr]), name)
+        .map_err(internal)?;
+    Ok(compact.map(|(codes, _)| {
+        let space = codes
+            .values
+            .clone()
+            .downcast_arc::<CompactSpaceU64Accessor>()
+            .ok();
+        AddressCodes { codes, space }
+    }))
+}
+
+/// The codes of an address column whose addresses satisfy `keep`, as a set of codes: decoded
+/// in one ascending pass, so a pattern over a segment's addresses costs one test per address
+/// instead of a decode per document. `None` when the codes outnumber the column's values (and
+/// 65 536): going through them would cost more than going through the documents.
+pub fn address_codes_where(
+    codes: &Column<u64>,
+    space: &CompactSpaceU64Accessor,
+    mut keep: impl FnMut(Ipv6Addr) -> bool,
+) -> Option<tantivy::BitSet> {
+    let low = u32::try_from(codes.min_value()).ok()?;
+    let high = u32::try_from(codes.max_value()).ok()?;
+    if high.saturating_sub(low) > codes.values.num_vals().max(1 << 16) {
+        return None;
+    }
+    let ranges = CodeRanges::build(space, low, high);
+    let mut kept = tantivy::BitSet::with_max_value(high.checked_add(1)?);
+    let mut at = 0;
+    for code in low..=high {
+        if keep(Ipv6Addr::from(ranges.decode_ascending(code, &mut at))) {
+            kept.insert(code);
+        }
+    }
+    Some(kept)
 }
 
 /// How a column finds the row of a document's value.

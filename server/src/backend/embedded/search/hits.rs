@@ -12,6 +12,7 @@ use super::aggs::request::Direction;
 use super::columns::Accessor;
 use super::query::unknown_field;
 use super::SearchError;
+use crate::backend::embedded::column_words::stored_message_text;
 use crate::backend::embedded::schema::{from_ipv6, FlowSchema, SchemaField};
 use crate::backend::embedded::wildcard_match;
 
@@ -476,15 +477,12 @@ impl<'a> HitRenderer<'a> {
         let id = text(self.schema.id);
         let stored_source = text(self.schema.source);
         let full: Map<String, Json> = if stored_source.is_empty() {
-            self.rebuild_source(
-                searcher,
-                address,
-                &text(
-                    self.schema
-                        .field("@message")
-                        .map_or(self.schema.source, |f| f.field),
-                ),
-            )?
+            let message = text(
+                self.schema
+                    .field("@message")
+                    .map_or(self.schema.source, |f| f.field),
+            );
+            self.rebuild_source(searcher, address, stored_message_text(&message))?
         } else {
             serde_json::from_str(&stored_source).unwrap_or_default()
         };

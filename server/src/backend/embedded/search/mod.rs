@@ -7,6 +7,7 @@ pub mod columns;
 pub mod datemath;
 pub mod hits;
 pub mod lucene;
+mod message;
 pub mod query;
 
 use std::cell::Cell;

@@ -9,12 +9,12 @@ use app::model::flow::FieldType;
 use serde_json::{Map, Value as Json};
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, Query as TantivyQuery, RangeQuery,
-    RegexQuery, TermQuery, TermSetQuery,
 };
-use tantivy::schema::IndexRecordOption;
 use tantivy::{DateTime, Term};
 
+use super::columns::terms_where;
 use super::datemath::{eval_date_math, DateFormats, Rounding, Zone};
+use super::message;
 use super::SearchError;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField, TIMESTAMP};
 
@@ -469,7 +469,7 @@ pub fn unknown_field(name: &str) -> SearchError {
 }
 
 fn tokens(text: &str) -> Vec<String> {
-    let mut analyzer = crate::backend::embedded::schema::message_analyzer();
+    let mut analyzer = crate::backend::embedded::schema::query_analyzer();
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
     while let Some(token) = stream.next() {
@@ -490,11 +490,17 @@ pub fn compile(
         Query::Terms { field, values } => {
             let schema_field = context.field(field)?;
             if schema_field.field_type == FieldType::Text {
-                let terms = values
+                let words = values
                     .iter()
-                    .map(|v| exact_term(schema_field, field, v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Box::new(TermSetQuery::new(terms))
+                    .map(|v| {
+                        let word = exact_word(field, v)?;
+                        Ok((
+                            Occur::Should,
+                            message::word_query(context.schema, schema_field, &word),
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, SearchError>>()?;
+                Box::new(BooleanQuery::new(words))
             } else {
                 let clauses = values
                     .iter()
@@ -518,15 +524,7 @@ pub fn compile(
                 };
                 let clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = tokens(text)
                     .into_iter()
-                    .map(|t| {
-                        (
-                            occur,
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(schema_field.field, &t),
-                                IndexRecordOption::Basic,
-                            )) as Box<dyn TantivyQuery>,
-                        )
-                    })
+                    .map(|t| (occur, message::word_query(context.schema, schema_field, &t)))
                     .collect();
                 if clauses.is_empty() {
                     Box::new(EmptyQuery)
@@ -540,16 +538,10 @@ pub fn compile(
         Query::MatchPhrase { field, text } => {
             let schema_field = context.field(field)?;
             if schema_field.field_type == FieldType::Text {
-                let terms: Vec<Term> = tokens(text)
-                    .iter()
-                    .map(|t| Term::from_field_text(schema_field.field, t))
-                    .collect();
-                match terms.len() {
+                let words = tokens(text);
+                match words.len() {
                     0 => Box::new(EmptyQuery),
-                    1 => Box::new(TermQuery::new(
-                        terms[0].clone(),
-                        IndexRecordOption::Basic,
-                    )),
+                    1 => message::word_query(context.schema, schema_field, &words[0]),
                     _ => {
                         return Err(SearchError::unsupported(format!(
                             "phrases of several words on [{field}] are not supported by the embedded engine (it indexes the words of records, not their positions); search one word (an address, an ENI id), or the fields (srcaddr:10.0.0.5 AND dstport:443)"
@@ -563,10 +555,7 @@ pub fn compile(
         Query::Exists { field } => {
             let schema_field = context.field(field)?;
             if schema_field.field_type == FieldType::Text {
-                Box::new(
-                    RegexQuery::from_pattern(".+", schema_field.field)
-                        .map_err(|e| SearchError::illegal(e.to_string()))?,
-                )
+                message::exists_query(schema_field)?
             } else {
                 let name = field.strip_suffix(".keyword").unwrap_or(field);
                 Box::new(ExistsQuery::new(name.to_owned(), false))
@@ -582,13 +571,9 @@ pub fn compile(
             let schema_field = context.field(field)?;
             match schema_field.field_type {
                 FieldType::Keyword => keyword_pattern_query(field, &wildcard_regex(pattern))?,
-                FieldType::Text => Box::new(
-                    RegexQuery::from_pattern(
-                        &wildcard_regex(&pattern.to_lowercase()),
-                        schema_field.field,
-                    )
-                    .map_err(|e| SearchError::illegal(e.to_string()))?,
-                ),
+                FieldType::Text => {
+                    message::wildcard_query(context.schema, schema_field, &pattern.to_lowercase())?
+                }
                 _ => {
                     return Err(SearchError::illegal(format!(
                     "[wildcard] queries work on keyword and text fields; [{field}] is of type [{}]",
@@ -678,15 +663,22 @@ fn keyword_field(
     Ok(schema_field)
 }
 
-/// The exact term a value denotes in a keyword or text field.
+/// The exact text a value denotes in a keyword or text field.
+fn exact_word(name: &str, value: &Json) -> Result<String, SearchError> {
+    scalar_text(value).ok_or_else(|| bad(format!("[{name}] value must be a string")))
+}
+
+/// The exact term a value denotes in a keyword field.
 fn exact_term(field: SchemaField, name: &str, value: &Json) -> Result<Term, SearchError> {
-    let text = scalar_text(value).ok_or_else(|| bad(format!("[{name}] value must be a string")))?;
-    Ok(Term::from_field_text(field.field, &text))
+    Ok(Term::from_field_text(
+        field.field,
+        &exact_word(name, value)?,
+    ))
 }
 
 /// Documents whose (fast) field equals `term`: numbers, addresses and dates are not in the
 /// inverted index, their columns answer instead.
-fn equal_to(term: Term) -> Box<dyn TantivyQuery> {
+pub(super) fn equal_to(term: Term) -> Box<dyn TantivyQuery> {
     Box::new(RangeQuery::new(
         Bound::Included(term.clone()),
         Bound::Included(term),
@@ -717,10 +709,7 @@ fn value_query(
 ) -> Result<Box<dyn TantivyQuery>, SearchError> {
     Ok(match field.field_type {
         FieldType::Keyword => equal_to(exact_term(field, name, value)?),
-        FieldType::Text => Box::new(TermQuery::new(
-            exact_term(field, name, value)?,
-            IndexRecordOption::Basic,
-        )),
+        FieldType::Text => message::word_query(context.schema, field, &exact_word(name, value)?),
         FieldType::Long => equal_to(Term::from_field_i64(field.field, long_value(name, value)?)),
         FieldType::Ip => {
             let text = value.as_str().ok_or_else(|| {
@@ -887,17 +876,10 @@ fn keyword_pattern_query(field: &str, pattern: &str) -> Result<Box<dyn TantivyQu
     let predicate = tantivy::query::doc_predicate_query::FunctionPredicate::from(
         move |reader: &tantivy::SegmentReader| {
             let column = reader.fast_fields().str(&name)?;
-            let mut matching = tantivy::BitSet::with_max_value(
-                column.as_ref().map_or(0, |c| c.num_terms() as u32),
-            );
-            if let Some(column) = &column {
-                let mut terms = column.dictionary().stream()?;
-                while terms.advance() {
-                    if std::str::from_utf8(terms.key()).is_ok_and(|term| regex.is_match(term)) {
-                        matching.insert(terms.term_ord() as u32);
-                    }
-                }
-            }
+            let matching = match &column {
+                Some(column) => terms_where(column, |term| regex.is_match(term))?,
+                None => tantivy::BitSet::with_max_value(0),
+            };
             let ords = column.map(|c| c.ords().clone());
             Ok(move |doc: tantivy::DocId| {
                 ords.as_ref()

@@ -937,3 +937,208 @@ fn best_buckets_by_count_sum_max_and_value_count_match_the_records() {
         }
     }
 }
+
+/// The words of a message as `@message` has them, worked out here on their own: text between
+/// whitespace, punctuation trimmed from both ends, lower-cased, shorter than 100 bytes.
+fn message_words(message: &str) -> Vec<String> {
+    message
+        .split_ascii_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty() && w.len() < 100)
+        .collect()
+}
+
+#[test]
+fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
+    use crate::ingest::format::RecordFormat;
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let mut docs = Vec::new();
+    // Demo records as the 25-field v5 lines and as the 14 fields of the default format.
+    let v5 = demo_format();
+    let v2 = RecordFormat::default_v2();
+    let mut lines = Vec::new();
+    generate(
+        &DemoConfig {
+            flows: 2_000,
+            hours: 2,
+            end_ms: END,
+            seed: 7,
+        },
+        |line| lines.push(line.to_owned()),
+    );
+    let add_line = |docs: &mut Vec<FlowDoc>, format: &RecordFormat, line: &str| {
+        let mut values = Vec::new();
+        parse_record(format, line, &mut values).unwrap();
+        docs.push(FlowDoc::from_record(format, &values, line, &EventContext::default()).unwrap());
+    };
+    for line in &lines {
+        add_line(&mut docs, &v5, line);
+        let fields: Vec<&str> = line.split(' ').take(14).collect();
+        add_line(&mut docs, &v2, &fields.join(" "));
+    }
+    let demo_docs = docs.len();
+    // Numbers and addresses written otherwise than Rust writes them.
+    let t = END / 1000 - 600;
+    let odd = [
+        format!(
+            "2 123456789012 eni-0odd1 10.0.0.1 2001:DB8::7 0443 80 6 1 100 {t} {} ACCEPT OK",
+            t + 60
+        ),
+        format!(
+            "2 123456789012 eni-0odd2 ::1 10.0.0.2 443 80 6 1 100 {t} {} REJECT OK",
+            t + 60
+        ),
+        format!(
+            "2 123456789012 eni-0odd3 FE80::1:2 10.0.0.3 443 80 6 3 300 {t} {} REJECT OK",
+            t + 60
+        ),
+    ];
+    for line in &odd {
+        add_line(&mut docs, &v2, line);
+    }
+    // Clients' documents, whose fields need not be in their message.
+    let timestamp = "2020-03-06T11:55:00Z";
+    let sources = [
+        json!({ "@timestamp": timestamp, "@message": "error 404 at 10.9.9.9", "srcaddr": "10.0.0.1", "dstport": 404 }),
+        json!({ "@timestamp": timestamp, "@message": "\u{1}starts odd 8080", "dstport": 8080 }),
+        json!({ "@timestamp": timestamp, "@message": "\u{2}x 5", "packets": 6 }),
+        json!({ "@timestamp": timestamp, "@message": "- --" }),
+    ];
+    for (i, source) in sources.iter().enumerate() {
+        let source = source.as_object().unwrap().clone();
+        docs.push(
+            FlowDoc::from_source("cwl-2020.03.06", Some(&format!("client-{i}")), source).unwrap(),
+        );
+    }
+    let mut sink = engine.sink(WriteMode::KeepExisting);
+    for doc in &docs {
+        sink.write(doc.clone()).unwrap();
+    }
+    assert_eq!(sink.flush().unwrap().stored as usize, docs.len());
+    engine
+        .close_idle_writers(std::time::Duration::ZERO, 0)
+        .unwrap();
+
+    let words: Vec<Vec<String>> = docs
+        .iter()
+        .map(|d| message_words(d.message.as_deref().unwrap()))
+        .collect();
+    let count = |query: Json| -> u64 {
+        let body = json!({ "size": 0, "track_total_hits": true, "query": query });
+        let response =
+            search_at(&engine, "cwl-*", &body, END).unwrap_or_else(|e| panic!("{e}: {body}"));
+        response["hits"]["total"]["value"].as_u64().unwrap()
+    };
+    let expected = |matches: &dyn Fn(&str) -> bool| -> u64 {
+        words
+            .iter()
+            .filter(|ws| ws.iter().any(|w| matches(w)))
+            .count() as u64
+    };
+
+    // The demo records leave their numbers and addresses to their columns; the odd line with
+    // `0443` and the first client document cannot, nor can the one whose `5` no column holds,
+    // and the one without words has nothing to leave.
+    let backed: u64 = engine
+        .indices()
+        .iter()
+        .map(|stats| {
+            let index = engine.index(&stats.name).unwrap();
+            let message = index.schema().field("@message").unwrap().field;
+            let marker = tantivy::query::TermQuery::new(
+                tantivy::Term::from_field_text(message, "\n"),
+                tantivy::schema::IndexRecordOption::Basic,
+            );
+            index
+                .searcher()
+                .search(&marker, &tantivy::collector::Count)
+                .unwrap() as u64
+        })
+        .sum();
+    assert_eq!(backed, docs.len() as u64 - 4);
+    // The marker is no word, and a message's first character no search syntax.
+    assert_eq!(count(json!({ "term": { "@message": "\n" } })), 0);
+    assert_eq!(
+        count(json!({ "match": { "@message": "\u{1}443" } })),
+        expected(&|w| w == "443")
+    );
+
+    // Every word of a sample of the demo records, every word of the odd ones, and words no
+    // record has: as many documents as have the word.
+    let mut queried: Vec<String> = words[..400]
+        .iter()
+        .chain(&words[demo_docs..])
+        .flatten()
+        .cloned()
+        .collect();
+    queried.extend(
+        [
+            "9999999",
+            "10.99.99.99",
+            "2001:db8::99",
+            "1",
+            "0",
+            "fe80::1:2",
+        ]
+        .map(String::from),
+    );
+    queried.sort();
+    queried.dedup();
+    assert!(queried.len() > 500, "{}", queried.len());
+    for word in &queried {
+        let want = expected(&|w| w == word);
+        let got = count(json!({ "match_phrase": { "@message": word } }));
+        assert_eq!(got, want, "documents with the word [{word}]");
+    }
+    // Written as users write them: case and punctuation do not matter.
+    assert_eq!(
+        count(json!({ "query_string": { "query": "\"2001:DB8::7,\"" } })),
+        expected(&|w| w == "2001:db8::7")
+    );
+    assert_eq!(
+        count(json!({ "terms": { "@message": ["443", "accept", "10.0.0.2"] } })),
+        expected(&|w| w == "443" || w == "accept" || w == "10.0.0.2")
+    );
+    for pattern in [
+        "10.0.*",
+        "*443",
+        "2001:db8:*",
+        "fe80:*",
+        "eni-*",
+        "*.5",
+        "1*",
+        "*0*",
+        "*",
+    ] {
+        assert_eq!(
+            count(json!({ "wildcard": { "@message": pattern } })),
+            expected(&|w| crate::backend::embedded::wildcard_match(pattern, w)),
+            "documents with a word like [{pattern}]"
+        );
+    }
+    assert_eq!(
+        count(json!({ "exists": { "field": "@message" } })),
+        expected(&|_| true)
+    );
+
+    // Messages read back as they were written, whatever they start with.
+    for (i, source) in sources.iter().enumerate() {
+        let body = json!({ "query": { "ids": { "values": [format!("client-{i}")] } } });
+        let response = search_at(&engine, "cwl-*", &body, END).unwrap();
+        assert_eq!(
+            response["hits"]["hits"][0]["_source"]["@message"],
+            source["@message"]
+        );
+    }
+    let body = json!({ "size": 3, "query": { "match_phrase": { "@message": "eni-0odd2" } } });
+    let response = search_at(&engine, "cwl-*", &body, END).unwrap();
+    assert_eq!(
+        response["hits"]["hits"][0]["_source"]["@message"],
+        json!(odd[1])
+    );
+}

@@ -1,0 +1,396 @@
+//! Words of `@message` that its document's columns already hold.
+//!
+//! A flow record's line is its fields' values: `10.0.0.5 443 6 1420 …`. Its numbers and
+//! addresses are the most varied words of `@message` (byte counts, times, ports, addresses),
+//! and putting each of them into the inverted index was the largest cost of an ingest
+//! (ARCHITECTURE.md has the numbers). So a
+//! document whose line and columns agree is indexed without them, and a search for such a word
+//! also looks for it in the columns:
+//!
+//! - a **column word** is a number written canonically (`1420`, not `01420`, at most
+//!   `i64::MAX`) or an address as Rust writes it (`10.0.0.5`, `2001:db8::1`), see
+//!   [`is_column_word`];
+//! - the **column words of a document** are those of its long, address and keyword columns
+//!   ([`ColumnWords`]); a long `-5` has the word `5`, as the tokenizer would make of `-5`;
+//! - a document is **backed by its columns** when its `@message` has exactly those column
+//!   words ([`ColumnWords::back`]). Its stored `@message` then starts with [`BACKED`]; the
+//!   tokenizer indexes the marker word [`BACKED_WORD`] and leaves out every column word.
+//!
+//! A search for a column word `w` on `@message` is then: the postings of `w`, or a backed
+//! document with a column whose value has the word `w` ([`WordValues`]). Documents of other
+//! shapes (a client's `_bulk` document whose fields and message disagree, or stores written
+//! before this) keep every word in the postings, so they are found as before.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::schema::to_ipv6;
+
+/// First character of a stored `@message` whose column words are left to the columns.
+pub const BACKED: char = '\u{1}';
+/// First character of a stored `@message` that began with [`BACKED`] or [`ESCAPED`] itself,
+/// so that reading it back removes only what was added.
+pub const ESCAPED: char = '\u{2}';
+/// The word every backed document has in `@message`'s postings. No search of words finds
+/// it: words never contain whitespace (searches for text with whitespace find nothing), and
+/// `.` in a pattern does not match `\n`.
+pub const BACKED_WORD: &str = "\n";
+
+/// The `@message` as written, from its stored text.
+pub fn stored_message_text(stored: &str) -> &str {
+    stored
+        .strip_prefix(BACKED)
+        .or_else(|| stored.strip_prefix(ESCAPED))
+        .unwrap_or(stored)
+}
+
+/// The text to store for `message`: marked as [`BACKED`], or escaped when it starts with a
+/// marker character of its own.
+pub fn stored_message(message: &str, backed: bool) -> String {
+    let mut out = String::with_capacity(message.len() + 1);
+    if backed {
+        out.push(BACKED);
+    } else if message.starts_with([BACKED, ESCAPED]) {
+        out.push(ESCAPED);
+    }
+    out.push_str(message);
+    out
+}
+
+/// The longest column word: an IPv6 address (`i64::MAX` has 19 digits).
+const MAX_COLUMN_WORD: usize = 39;
+
+/// A column word, on the stack.
+#[derive(Clone, Copy)]
+pub struct Word {
+    bytes: [u8; MAX_COLUMN_WORD],
+    len: u8,
+}
+
+impl Word {
+    fn new() -> Word {
+        Word {
+            bytes: [0; MAX_COLUMN_WORD],
+            len: 0,
+        }
+    }
+
+    /// Compared as bytes: checking UTF-8 again for every comparison cost a tenth of an ingest.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+impl std::fmt::Write for Word {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let start = self.len as usize;
+        let end = start + s.len();
+        if end > self.bytes.len() {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[start..end].copy_from_slice(s.as_bytes());
+        self.len = end as u8;
+        Ok(())
+    }
+}
+
+/// Whether `word` (as the tokenizer makes it) is a number or address a column could hold.
+pub fn is_column_word(word: &str) -> bool {
+    canonical_number(word).is_some() || canonical_address(word).is_some()
+}
+
+/// `word` as a number, if it is written as Rust writes a non-negative `i64`.
+fn canonical_number(word: &str) -> Option<i64> {
+    let bytes = word.as_bytes();
+    let digits = !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit);
+    if !digits || (bytes[0] == b'0' && bytes.len() > 1) || bytes.len() > 19 {
+        return None;
+    }
+    word.parse::<i64>().ok()
+}
+
+/// `word` as an address column holds it (IPv4 as mapped IPv6), if it is written as Rust writes
+/// that address.
+fn canonical_address(word: &str) -> Option<Ipv6Addr> {
+    // Cheap rejections first: every record has a dozen words that are not addresses, and the
+    // four that are IPv4 need no parser.
+    let bytes = word.as_bytes();
+    if bytes.first().is_some_and(u8::is_ascii_digit) && bytes.iter().all(|b| *b != b':') {
+        return canonical_ipv4(bytes).map(|v4| v4.to_ipv6_mapped());
+    }
+    if bytes.len() < 2
+        || bytes.len() > MAX_COLUMN_WORD
+        || !bytes.iter().any(|b| *b == b'.' || *b == b':')
+        || !bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'a'..=b'f' | b'.' | b':'))
+    {
+        return None;
+    }
+    let ip = to_ipv6(word.parse::<IpAddr>().ok()?);
+    (address_word(ip)?.as_bytes() == bytes).then_some(ip)
+}
+
+/// Four decimal octets without leading zeros, dot-separated.
+fn canonical_ipv4(bytes: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = bytes.split(|b| *b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        let canonical = matches!(part.len(), 1..=3)
+            && part.iter().all(u8::is_ascii_digit)
+            && (part[0] != b'0' || part.len() == 1);
+        if !canonical {
+            return None;
+        }
+        let value = part
+            .iter()
+            .fold(0u32, |n, digit| n * 10 + u32::from(digit - b'0'));
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
+/// The word of a long column's value: its digits, as the tokenizer leaves `-5` as `5`.
+pub fn number_word(value: i64) -> Option<Word> {
+    let magnitude = value.unsigned_abs();
+    if magnitude > i64::MAX as u64 {
+        return None;
+    }
+    let mut word = Word::new();
+    word.write_str(itoa::Buffer::new().format(magnitude)).ok()?;
+    Some(word)
+}
+
+/// The word of an address column's value, if the address as written is a word (`::1` is not:
+/// the tokenizer trims its colons).
+pub fn address_word(ip: Ipv6Addr) -> Option<Word> {
+    let mut word = Word::new();
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        // By hand: `Display` of an address goes through the formatting machinery, per record.
+        let mut digits = itoa::Buffer::new();
+        for (i, octet) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                word.write_str(".").ok()?;
+            }
+            word.write_str(digits.format(octet)).ok()?;
+        }
+        return Some(word);
+    }
+    write!(word, "{ip}").ok()?;
+    let text = word.as_bytes();
+    let is_word = text.first().is_some_and(u8::is_ascii_alphanumeric)
+        && text.last().is_some_and(u8::is_ascii_alphanumeric);
+    is_word.then_some(word)
+}
+
+/// The values a column word stands for, by column type: what a search for it looks up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WordValues {
+    /// Long values whose word it is: `n` and `-n`.
+    pub longs: Vec<i64>,
+    /// The address it is. (Keyword columns hold it as it is.)
+    pub address: Option<Ipv6Addr>,
+}
+
+impl WordValues {
+    /// The column values `word` stands for; `None` when it is no column word.
+    pub fn of(word: &str) -> Option<WordValues> {
+        if let Some(n) = canonical_number(word) {
+            let mut longs = vec![n];
+            if n != 0 {
+                longs.push(-n);
+            }
+            return Some(WordValues {
+                longs,
+                address: None,
+            });
+        }
+        let address = canonical_address(word)?;
+        Some(WordValues {
+            longs: Vec::new(),
+            address: Some(address),
+        })
+    }
+}
+
+/// The column words of one document, collected as its columns are filled.
+#[derive(Default)]
+pub struct ColumnWords {
+    words: Vec<Word>,
+}
+
+impl ColumnWords {
+    pub fn with_capacity(capacity: usize) -> ColumnWords {
+        ColumnWords {
+            words: Vec::with_capacity(capacity),
+        }
+    }
+
+    pub fn add_long(&mut self, value: i64) {
+        self.words.extend(number_word(value));
+    }
+
+    pub fn add_address(&mut self, ip: Ipv6Addr) {
+        self.words.extend(address_word(ip));
+    }
+
+    pub fn add_keyword(&mut self, value: &str) {
+        if is_column_word(value) {
+            let mut word = Word::new();
+            if word.write_str(value).is_ok() {
+                self.words.push(word);
+            }
+        }
+    }
+
+    /// Whether `message`'s column words are exactly these: each of these is a word of the
+    /// message, and each column word of the message is one of these.
+    /// A message with no column words at all is not backed: nothing would be saved, and an
+    /// `exists` search finds a backed message by its marker word.
+    pub fn back(&self, message: &str) -> bool {
+        // Which of `words` the message has, one bit each.
+        if self.words.is_empty() || self.words.len() > 64 {
+            return false;
+        }
+        let mut found = 0u64;
+        let mut lowered = String::new();
+        // The words as the tokenizer makes them, but only those that could be column words,
+        // and without copying the others: this runs for every record, on the parsing thread.
+        for run in message.split(|c: char| c.is_ascii_whitespace()) {
+            let word = run.trim_matches(|c: char| !c.is_alphanumeric());
+            // Column words are short and ASCII, and no other character lower-cases into one.
+            if word.is_empty() || word.len() > MAX_COLUMN_WORD || !word.is_ascii() {
+                continue;
+            }
+            let text = if word.bytes().any(|b| b.is_ascii_uppercase()) {
+                lowered.clear();
+                lowered.push_str(word);
+                lowered.make_ascii_lowercase();
+                lowered.as_bytes()
+            } else {
+                word.as_bytes()
+            };
+            let mut known = false;
+            for (i, word) in self.words.iter().enumerate() {
+                let word = word.as_bytes();
+                if word.len() == text.len() && word[0] == text[0] && word == text {
+                    found |= 1 << i;
+                    known = true;
+                }
+            }
+            if !known && std::str::from_utf8(text).is_ok_and(is_column_word) {
+                return false;
+            }
+        }
+        let all = if self.words.len() == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.words.len()) - 1
+        };
+        found == all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_words_are_numbers_and_addresses_as_rust_writes_them() {
+        for word in [
+            "0",
+            "443",
+            "9223372036854775807",
+            "10.0.0.5",
+            "2001:db8::1",
+            "fe80::1:2",
+        ] {
+            assert!(is_column_word(word), "{word}");
+        }
+        for word in [
+            "",
+            "0443",
+            "9223372036854775808",
+            "10.00.0.5",
+            "256.0.0.1",
+            "10.0.5",
+            "10.0.0.0.5",
+            "2001:0db8::1",
+            "2001:db8:0:0:0:0:0:1",
+            "::ffff:10.0.0.5",
+            "fe80",
+            "ec2",
+            "eni-0a1b2c3d",
+            "accept",
+            "1.5",
+        ] {
+            assert!(!is_column_word(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn word_values_are_what_the_columns_hold() {
+        let values = WordValues::of("443").unwrap();
+        assert_eq!(values.longs, vec![443, -443]);
+        assert_eq!(values.address, None);
+        assert_eq!(WordValues::of("0").unwrap().longs, vec![0]);
+        let v4 = WordValues::of("10.0.0.5").unwrap();
+        assert_eq!(
+            v4.address,
+            Some(
+                "10.0.0.5"
+                    .parse::<std::net::Ipv4Addr>()
+                    .unwrap()
+                    .to_ipv6_mapped()
+            )
+        );
+        assert!(v4.longs.is_empty());
+        assert_eq!(WordValues::of("accept"), None);
+    }
+
+    #[test]
+    fn a_message_is_backed_when_its_column_words_are_the_columns() {
+        let line = "2 123456789012 eni-0a1b 10.0.0.5 2001:DB8::1 443 -5 6 - ACCEPT OK";
+        let mut words = ColumnWords::default();
+        words.add_long(2);
+        words.add_keyword("123456789012");
+        words.add_keyword("eni-0a1b");
+        words.add_address(to_ipv6("10.0.0.5".parse().unwrap()));
+        words.add_address(to_ipv6("2001:db8::1".parse().unwrap()));
+        words.add_long(443);
+        words.add_long(-5);
+        words.add_long(6);
+        words.add_keyword("ACCEPT");
+        assert!(words.back(line));
+
+        // A column value the line does not have.
+        let mut extra = ColumnWords::default();
+        extra.add_long(7);
+        assert!(!extra.back("2 eni-0a1b"));
+        // A column word of the line no column has.
+        let mut missing = ColumnWords::default();
+        missing.add_long(2);
+        assert!(!missing.back("2 10.0.0.9"));
+        // Words as the tokenizer makes them: punctuation trimmed, lower-cased, non-ASCII kept.
+        let mut words = ColumnWords::default();
+        words.add_address("2001:db8::1".parse().unwrap());
+        assert!(words.back("(2001:DB8::1), ünïcode 10.0.0.5é"));
+        assert!(!words.back("2001:DB8::1 \"10.0.0.5\""));
+        // A number written another way is a word of its own.
+        let mut padded = ColumnWords::default();
+        padded.add_long(443);
+        assert!(!padded.back("0443"));
+    }
+
+    #[test]
+    fn stored_messages_read_back_as_written() {
+        for message in ["2 eni 10.0.0.5", "\u{1}odd", "\u{2}odder", ""] {
+            for backed in [true, false] {
+                let stored = stored_message(message, backed);
+                assert_eq!(stored_message_text(&stored), message);
+                assert_eq!(stored.starts_with(BACKED), backed);
+            }
+        }
+    }
+}
