@@ -253,43 +253,69 @@ impl ColumnWords {
         if self.words.is_empty() || self.words.len() > 64 {
             return false;
         }
+        let count = self.words.len();
         let mut found = 0u64;
-        let mut lowered = String::new();
-        // The words as the tokenizer makes them, but only those that could be column words,
-        // and without copying the others: this runs for every record, on the parsing thread.
-        for run in message.split(|c: char| c.is_ascii_whitespace()) {
-            let word = run.trim_matches(|c: char| !c.is_alphanumeric());
-            // Column words are short and ASCII, and no other character lower-cases into one.
-            if word.is_empty() || word.len() > MAX_COLUMN_WORD || !word.is_ascii() {
+        // Where the next column word is expected: a record's line has its fields in the order
+        // its columns were filled, so nearly every word is found on the first comparison.
+        let mut next = 0;
+        let mut lowered = [0u8; MAX_COLUMN_WORD];
+        for run in message.as_bytes().split(u8::is_ascii_whitespace) {
+            let Some(word) = column_word_candidate(run, &mut lowered) else {
+                continue;
+            };
+            if next < count && self.words[next].as_bytes() == word {
+                found |= 1 << next;
+                next += 1;
                 continue;
             }
-            let text = if word.bytes().any(|b| b.is_ascii_uppercase()) {
-                lowered.clear();
-                lowered.push_str(word);
-                lowered.make_ascii_lowercase();
-                lowered.as_bytes()
-            } else {
-                word.as_bytes()
-            };
-            let mut known = false;
-            for (i, word) in self.words.iter().enumerate() {
-                let word = word.as_bytes();
-                if word.len() == text.len() && word[0] == text[0] && word == text {
-                    found |= 1 << i;
-                    known = true;
-                }
+            if !std::str::from_utf8(word).is_ok_and(is_column_word) {
+                continue;
             }
-            if !known && std::str::from_utf8(text).is_ok_and(is_column_word) {
-                return false;
+            match self.words.iter().position(|known| known.as_bytes() == word) {
+                Some(i) => {
+                    found |= 1 << i;
+                    next = i + 1;
+                }
+                None => return false,
             }
         }
-        let all = if self.words.len() == 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.words.len()) - 1
-        };
-        found == all
+        // A value several columns hold counts as found when one of them was.
+        (0..count).all(|i| {
+            found & (1 << i) != 0
+                || (0..count).any(|j| {
+                    found & (1 << j) != 0 && self.words[j].as_bytes() == self.words[i].as_bytes()
+                })
+        })
     }
+}
+
+/// The word the tokenizer makes of a run of non-whitespace, if it could be a column word:
+/// trimmed of what is not alphanumeric, short, ASCII (no other character lower-cases into
+/// one), lower-cased. It runs for every word of every record, on the parsing thread, so it
+/// copies only words with capitals.
+fn column_word_candidate<'a>(
+    run: &'a [u8],
+    lowered: &'a mut [u8; MAX_COLUMN_WORD],
+) -> Option<&'a [u8]> {
+    let word = if run.is_ascii() {
+        let start = run.iter().position(u8::is_ascii_alphanumeric)?;
+        let end = run.iter().rposition(u8::is_ascii_alphanumeric)? + 1;
+        &run[start..end]
+    } else {
+        // Punctuation beyond ASCII is trimmed too.
+        let text = std::str::from_utf8(run).ok()?;
+        text.trim_matches(|c: char| !c.is_alphanumeric()).as_bytes()
+    };
+    if word.is_empty() || word.len() > MAX_COLUMN_WORD || !word.is_ascii() {
+        return None;
+    }
+    if word.iter().any(u8::is_ascii_uppercase) {
+        let out = &mut lowered[..word.len()];
+        out.copy_from_slice(word);
+        out.make_ascii_lowercase();
+        return Some(out);
+    }
+    Some(word)
 }
 
 #[cfg(test)]
@@ -377,6 +403,15 @@ mod tests {
         words.add_address("2001:db8::1".parse().unwrap());
         assert!(words.back("(2001:DB8::1), ünïcode 10.0.0.5é"));
         assert!(!words.back("2001:DB8::1 \"10.0.0.5\""));
+        // A value two columns hold, written once or twice; columns in another order than
+        // the line's.
+        let mut twice = ColumnWords::default();
+        twice.add_long(443);
+        twice.add_long(80);
+        twice.add_long(443);
+        assert!(twice.back("443 80"));
+        assert!(twice.back("80 443 443"));
+        assert!(!twice.back("80"));
         // A number written another way is a word of its own.
         let mut padded = ColumnWords::default();
         padded.add_long(443);
