@@ -488,26 +488,13 @@ pub fn compile(
         Query::MatchNone => Box::new(EmptyQuery),
         Query::Term { field, value } => value_query(field, context.field(field)?, value, context)?,
         Query::Terms { field, values } => {
+            // Any of the values, each as a `term` query has it.
             let schema_field = context.field(field)?;
-            if schema_field.field_type == FieldType::Text {
-                let words = values
-                    .iter()
-                    .map(|v| {
-                        let word = exact_word(field, v)?;
-                        Ok((
-                            Occur::Should,
-                            message::word_query(context.schema, schema_field, &word),
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, SearchError>>()?;
-                Box::new(BooleanQuery::new(words))
-            } else {
-                let clauses = values
-                    .iter()
-                    .map(|v| Ok((Occur::Should, value_query(field, schema_field, v, context)?)))
-                    .collect::<Result<Vec<_>, SearchError>>()?;
-                Box::new(BooleanQuery::new(clauses))
-            }
+            let clauses = values
+                .iter()
+                .map(|v| Ok((Occur::Should, value_query(field, schema_field, v, context)?)))
+                .collect::<Result<Vec<_>, SearchError>>()?;
+            Box::new(BooleanQuery::new(clauses))
         }
         Query::Range(range) => range_query(range, context)?,
         Query::Match {
