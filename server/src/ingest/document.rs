@@ -75,12 +75,26 @@ pub enum DocError {
 pub fn daily_index(timestamp_ms: i64) -> Result<CompactString, DocError> {
     let time = DateTime::<Utc>::from_timestamp_millis(timestamp_ms)
         .ok_or(DocError::TimeOutOfRange(timestamp_ms))?;
-    Ok(compact_str::format_compact!(
-        "cwl-{:04}.{:02}.{:02}",
-        time.year(),
-        time.month(),
-        time.day()
-    ))
+    let (year, month, day) = (time.year(), time.month(), time.day());
+    let Ok(year @ 0..=9999) = u32::try_from(year) else {
+        return Ok(compact_str::format_compact!(
+            "cwl-{year:04}.{month:02}.{day:02}"
+        ));
+    };
+    // Digit by digit: every record gets its index name, and the formatting machinery was a
+    // hundredth of an ingest.
+    let mut name = *b"cwl-0000.00.00";
+    let mut put = |end: usize, mut value: u32, digits: usize| {
+        for at in (end - digits..end).rev() {
+            name[at] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(8, year, 4);
+    put(11, month, 2);
+    put(14, day, 2);
+    let name = std::str::from_utf8(&name).expect("ASCII digits");
+    Ok(CompactString::new(name))
 }
 
 /// The `_id` of a record that has no CloudWatch event id.
@@ -93,9 +107,16 @@ pub fn record_id(format: &RecordFormat, line: &str) -> String {
 }
 
 /// An `_id` made of a 128-bit digest: 32 lowercase hex digits (`{:032x}`, without the
-/// formatting machinery, since every record without an event id gets one).
+/// formatting machinery or a character iterator, since every record without an event id gets
+/// one).
 fn digest_id(digest: u128) -> String {
-    hex::encode(digest.to_be_bytes())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 32];
+    for (at, digit) in digits.iter_mut().enumerate() {
+        let nibble = (digest >> (124 - 4 * at)) & 0xf;
+        *digit = HEX[nibble as usize];
+    }
+    std::str::from_utf8(&digits).expect("hex digits").to_owned()
 }
 
 /// A 64-bit digest of an `_id`, kept as a fast field to find duplicates quickly.
@@ -437,6 +458,36 @@ mod tests {
         ] {
             assert_eq!(digest_id(digest), format!("{digest:032x}"));
         }
+    }
+
+    #[test]
+    fn daily_index_names_are_the_utc_date_in_four_two_and_two_digits() {
+        let day = 86_400_000;
+        for timestamp_ms in [
+            0,
+            -1,
+            1_418_530_010_000,
+            1_583_452_799_999,
+            253_402_300_799_999, // 9999-12-31, the last date written by hand
+            253_402_300_800_000, // 10000-01-01
+            -62_167_219_200_001, // 1 BC
+            -62_135_596_800_000 + 59 * day,
+        ] {
+            let time = DateTime::<Utc>::from_timestamp_millis(timestamp_ms).unwrap();
+            let expected = format!(
+                "cwl-{:04}.{:02}.{:02}",
+                time.year(),
+                time.month(),
+                time.day()
+            );
+            assert_eq!(
+                daily_index(timestamp_ms).unwrap(),
+                expected,
+                "{timestamp_ms}"
+            );
+        }
+        assert_eq!(daily_index(0).unwrap(), "cwl-1970.01.01");
+        assert!(daily_index(i64::MAX).is_err());
     }
 
     #[test]

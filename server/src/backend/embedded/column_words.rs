@@ -48,13 +48,19 @@ pub fn stored_message_text(stored: &str) -> &str {
 /// marker character of its own.
 pub fn stored_message(message: &str, backed: bool) -> String {
     let mut out = String::with_capacity(message.len() + 1);
+    write_stored_message(&mut out, message, backed);
+    out
+}
+
+/// [`stored_message`] into a buffer kept from one document to the next.
+pub fn write_stored_message(out: &mut String, message: &str, backed: bool) {
+    out.clear();
     if backed {
         out.push(BACKED);
     } else if message.starts_with([BACKED, ESCAPED]) {
         out.push(ESCAPED);
     }
     out.push_str(message);
-    out
 }
 
 /// The longest column word: an IPv6 address (`i64::MAX` has 19 digits).
@@ -99,6 +105,29 @@ pub fn is_column_word(word: &str) -> bool {
     canonical_number(word).is_some() || canonical_address(word).is_some()
 }
 
+/// Whether a word as written, digits and dots only, is a column word: a number or an IPv4
+/// address. Such a word is its own lower case, so the tokenizer asks this before it copies
+/// the word; most words of a flow record are answered here.
+pub fn is_digits_column_word(word: &str) -> Option<bool> {
+    let bytes = word.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut dots = 0;
+    for byte in bytes {
+        match byte {
+            b'0'..=b'9' => {}
+            b'.' => dots += 1,
+            _ => return None,
+        }
+    }
+    Some(match dots {
+        0 => canonical_number(word).is_some(),
+        3 => canonical_ipv4(bytes).is_some(),
+        _ => false,
+    })
+}
+
 /// `word` as a number, if it is written as Rust writes a non-negative `i64`.
 fn canonical_number(word: &str) -> Option<i64> {
     let bytes = word.as_bytes();
@@ -106,7 +135,15 @@ fn canonical_number(word: &str) -> Option<i64> {
     if !digits || (bytes[0] == b'0' && bytes.len() > 1) || bytes.len() > 19 {
         return None;
     }
-    word.parse::<i64>().ok()
+    // Eighteen digits or fewer always fit; nineteen may not.
+    if bytes.len() == 19 {
+        return word.parse::<i64>().ok();
+    }
+    Some(
+        bytes
+            .iter()
+            .fold(0i64, |n, digit| n * 10 + i64::from(digit - b'0')),
+    )
 }
 
 /// `word` as an address column holds it (IPv4 as mapped IPv6), if it is written as Rust writes
@@ -221,10 +258,9 @@ pub struct ColumnWords {
 }
 
 impl ColumnWords {
-    pub fn with_capacity(capacity: usize) -> ColumnWords {
-        ColumnWords {
-            words: Vec::with_capacity(capacity),
-        }
+    /// Forgets the words, keeping the memory for the next document's.
+    pub fn clear(&mut self) {
+        self.words.clear();
     }
 
     pub fn add_long(&mut self, value: i64) {
@@ -356,11 +392,47 @@ mod tests {
     }
 
     #[test]
+    fn words_of_digits_and_dots_are_answered_as_the_full_check_does() {
+        for word in [
+            "0",
+            "443",
+            "0443",
+            "9223372036854775807",
+            "9223372036854775808",
+            "10.0.0.5",
+            "10.00.0.5",
+            "256.0.0.1",
+            "10.0.5",
+            "1.5",
+            "10.0.0.0.5",
+            "1..2.3",
+            "10.0.0.5.",
+        ] {
+            assert_eq!(
+                is_digits_column_word(word),
+                Some(is_column_word(word)),
+                "{word}"
+            );
+        }
+        for word in ["", "2001:db8::1", "fe80::1", "eni-0a1", "10.0.0.5a", "-1"] {
+            assert_eq!(is_digits_column_word(word), None, "{word}");
+        }
+    }
+
+    #[test]
     fn word_values_are_what_the_columns_hold() {
         let values = WordValues::of("443").unwrap();
         assert_eq!(values.longs, vec![443, -443]);
         assert_eq!(values.address, None);
         assert_eq!(WordValues::of("0").unwrap().longs, vec![0]);
+        for digits in [
+            "999999999999999999",
+            "1000000000000000000",
+            "9223372036854775807",
+        ] {
+            let n: i64 = digits.parse().unwrap();
+            assert_eq!(WordValues::of(digits).unwrap().longs, vec![n, -n]);
+        }
         let v4 = WordValues::of("10.0.0.5").unwrap();
         assert_eq!(
             v4.address,

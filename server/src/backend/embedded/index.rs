@@ -98,7 +98,7 @@ impl FlowIndex {
         schema: Arc<FlowSchema>,
         create: bool,
     ) -> Result<FlowIndex, EngineError> {
-        let index = if path.join("meta.json").exists() {
+        let mut index = if path.join("meta.json").exists() {
             Index::open_in_dir(path)?
         } else if create {
             std::fs::create_dir_all(path)?;
@@ -106,6 +106,9 @@ impl FlowIndex {
         } else {
             return Err(EngineError::IndexNotFound(name.to_owned()));
         };
+        // Stored fields are compressed by the indexing threads themselves: a thread of its own
+        // per segment was woken for every block, and the wake-ups cost more than the work.
+        index.settings_mut().docstore_compress_dedicated_thread = false;
         index.tokenizers().register(
             super::schema::MESSAGE_TOKENIZER,
             super::schema::message_analyzer(),
@@ -189,6 +192,7 @@ impl FlowIndex {
         open.last_used = Instant::now();
         let mut results = Vec::with_capacity(docs.len());
         let mut hand_off = Vec::with_capacity(HAND_OFF_DOCS);
+        let mut tantivy_docs = self.schema.tantivy_docs();
         for doc in docs {
             let hash = id_hash(&doc.id);
             let result = if open.ids.insert(hash) {
@@ -202,7 +206,7 @@ impl FlowIndex {
                 results.push(WriteResult::Duplicate);
                 continue;
             };
-            hand_off.push(UserOperation::Add(self.schema.to_tantivy(doc, hash)));
+            hand_off.push(UserOperation::Add(tantivy_docs.convert(doc, hash)));
             if hand_off.len() == HAND_OFF_DOCS {
                 open.writer.run(hand_off.drain(..))?;
             }

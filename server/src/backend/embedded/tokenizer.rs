@@ -11,7 +11,7 @@
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::column_words::{is_column_word, BACKED, BACKED_WORD};
+use super::column_words::{is_column_word, is_digits_column_word, BACKED, BACKED_WORD};
 
 /// Longer words are not indexed (as tantivy's `RemoveLongFilter` has it).
 pub const MAX_WORD_BYTES: usize = 100;
@@ -84,13 +84,16 @@ impl TokenStream for FlowWordsStream<'_> {
                     .unwrap_or(bytes.len() - start);
             self.cursor = end;
             let run = &self.text[start..end];
-            let word = run.trim_matches(|c: char| !c.is_alphanumeric());
+            let word = trim_punctuation(run);
             if word.is_empty() {
                 // Punctuation alone (a flow log's `-` for an absent field) is no word.
                 continue;
             }
             self.token.position = self.token.position.wrapping_add(1);
             if word.len() >= MAX_WORD_BYTES {
+                continue;
+            }
+            if self.backed && is_digits_column_word(word) == Some(true) {
                 continue;
             }
             let offset = start + (word.as_ptr() as usize - run.as_ptr() as usize);
@@ -113,6 +116,23 @@ impl TokenStream for FlowWordsStream<'_> {
     fn token_mut(&mut self) -> &mut Token {
         self.token
     }
+}
+
+/// `run` without what is not alphanumeric at either end; byte by byte when it is ASCII, as
+/// nearly every word of a flow log is.
+fn trim_punctuation(run: &str) -> &str {
+    if !run.is_ascii() {
+        return run.trim_matches(|c: char| !c.is_alphanumeric());
+    }
+    let bytes = run.as_bytes();
+    let Some(start) = bytes.iter().position(u8::is_ascii_alphanumeric) else {
+        return "";
+    };
+    let end = bytes
+        .iter()
+        .rposition(u8::is_ascii_alphanumeric)
+        .map_or(start, |last| last + 1);
+    &run[start..end]
 }
 
 /// Appends `word` lower-cased character by character, as tantivy's `LowerCaser` does (so `Σ`
@@ -190,6 +210,28 @@ mod tests {
             expected.push(token.text.clone());
         }
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn ascii_runs_are_trimmed_as_characters_are() {
+        for run in [
+            "",
+            "-",
+            "--",
+            "a",
+            "(a)",
+            "-a-",
+            "a-b",
+            "..10.0.0.5,",
+            "::1",
+            "ü",
+            "«ü»",
+            "-ü-",
+            "(a»",
+        ] {
+            let by_character = run.trim_matches(|c: char| !c.is_alphanumeric());
+            assert_eq!(trim_punctuation(run), by_character, "{run:?}");
+        }
     }
 
     #[test]
