@@ -102,7 +102,15 @@ impl std::fmt::Write for Word {
 
 /// Whether `word` (as the tokenizer makes it) is a number or address a column could hold.
 pub fn is_column_word(word: &str) -> bool {
-    canonical_number(word).is_some() || canonical_address(word).is_some()
+    if let Some(answer) = is_digits_column_word(word) {
+        return answer;
+    }
+    // Any other column word is an IPv6 address: a hex digit first, and colons. Most words of
+    // a record (ids, actions, regions) are turned away by their first letter.
+    let bytes = word.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_hexdigit)
+        && bytes.contains(&b':')
+        && canonical_address(word).is_some()
 }
 
 /// Whether a word as written, digits and dots only, is a column word: a number or an IPv4
@@ -304,7 +312,9 @@ impl ColumnWords {
                 next += 1;
                 continue;
             }
-            if !std::str::from_utf8(word).is_ok_and(is_column_word) {
+            // Column words start with a digit, or a hex letter for IPv6.
+            if !word[0].is_ascii_hexdigit() || !std::str::from_utf8(word).is_ok_and(is_column_word)
+            {
                 continue;
             }
             match self.words.iter().position(|known| known.as_bytes() == word) {
@@ -392,8 +402,11 @@ mod tests {
     }
 
     #[test]
-    fn words_of_digits_and_dots_are_answered_as_the_full_check_does() {
+    fn the_quick_answers_agree_with_the_parsers() {
+        let by_parsing =
+            |word: &str| canonical_number(word).is_some() || canonical_address(word).is_some();
         for word in [
+            "",
             "0",
             "443",
             "0443",
@@ -407,12 +420,26 @@ mod tests {
             "10.0.0.0.5",
             "1..2.3",
             "10.0.0.5.",
+            "2001:db8::1",
+            "2001:DB8::1",
+            "2001:0db8::1",
+            "fe80::1:2",
+            "abcd::1",
+            "ABCD::1",
+            "::1",
+            "g::1",
+            "a:b",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "::ffff:10.0.0.5",
+            "10.0.0.5a",
+            "eni-0a1",
+            "accept",
+            "ec2",
+            "fe80",
+            "-1",
         ] {
-            assert_eq!(
-                is_digits_column_word(word),
-                Some(is_column_word(word)),
-                "{word}"
-            );
+            assert_eq!(is_column_word(word), by_parsing(word), "{word}");
         }
         for word in ["", "2001:db8::1", "fe80::1", "eni-0a1", "10.0.0.5a", "-1"] {
             assert_eq!(is_digits_column_word(word), None, "{word}");
