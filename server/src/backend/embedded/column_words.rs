@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::schema::to_ipv6;
+use super::tokenizer::trim_punctuation;
 
 /// First character of a stored `@message` whose column words are left to the columns.
 pub const BACKED: char = '\u{1}';
@@ -303,7 +304,7 @@ impl ColumnWords {
         // its columns were filled, so nearly every word is found on the first comparison.
         let mut next = 0;
         let mut lowered = [0u8; MAX_COLUMN_WORD];
-        for run in message.as_bytes().split(u8::is_ascii_whitespace) {
+        for run in message.split_ascii_whitespace() {
             let Some(word) = column_word_candidate(run, &mut lowered) else {
                 continue;
             };
@@ -340,18 +341,10 @@ impl ColumnWords {
 /// one), lower-cased. It runs for every word of every record, on the parsing thread, so it
 /// copies only words with capitals.
 fn column_word_candidate<'a>(
-    run: &'a [u8],
+    run: &'a str,
     lowered: &'a mut [u8; MAX_COLUMN_WORD],
 ) -> Option<&'a [u8]> {
-    let word = if run.is_ascii() {
-        let start = run.iter().position(u8::is_ascii_alphanumeric)?;
-        let end = run.iter().rposition(u8::is_ascii_alphanumeric)? + 1;
-        &run[start..end]
-    } else {
-        // Punctuation beyond ASCII is trimmed too.
-        let text = std::str::from_utf8(run).ok()?;
-        text.trim_matches(|c: char| !c.is_alphanumeric()).as_bytes()
-    };
+    let word = trim_punctuation(run).as_bytes();
     if word.is_empty() || word.len() > MAX_COLUMN_WORD || !word.is_ascii() {
         return None;
     }

@@ -176,7 +176,7 @@ pub struct TantivyDocs<'a> {
 
 impl TantivyDocs<'_> {
     /// The tantivy document of a flow document whose `_id` has digest `id_hash`.
-    pub fn convert(&mut self, doc: &FlowDoc, id_hash: u64) -> TantivyDocument {
+    pub fn convert<'d>(&mut self, doc: &'d FlowDoc, id_hash: u64) -> TantivyDocument {
         let schema = self.schema;
         // Sized to the document (8 bytes a number, 16 an address, strings with a length)
         // rather than tantivy's default of 1 KiB: glibc serves a request that large from its
@@ -202,14 +202,17 @@ impl TantivyDocs<'_> {
             ("@log_group", &doc.log_group),
             ("@log_stream", &doc.log_stream),
         ];
+        // Fields looked up only for values a document has: most have none of these.
+        let with_field =
+            |value: &'d Option<String>, name| Some((value.as_ref()?, schema.field(name)?));
         for (name, value) in meta {
-            if let (Some(value), Some(field)) = (value, schema.field(name)) {
+            if let Some((value, field)) = with_field(value, name) {
                 self.words.add_keyword(value);
                 out.add_text(field.field, value);
             }
         }
         // Last, when every column it could be backed by is known.
-        if let (Some(message), Some(field)) = (&doc.message, schema.field("@message")) {
+        if let Some((message, field)) = with_field(&doc.message, "@message") {
             let backed = self.words.back(message);
             write_stored_message(&mut self.message, message, backed);
             out.add_text(field.field, &self.message);

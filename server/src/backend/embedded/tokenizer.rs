@@ -120,7 +120,7 @@ impl TokenStream for FlowWordsStream<'_> {
 
 /// `run` without what is not alphanumeric at either end; byte by byte when it is ASCII, as
 /// nearly every word of a flow log is.
-fn trim_punctuation(run: &str) -> &str {
+pub(super) fn trim_punctuation(run: &str) -> &str {
     if !run.is_ascii() {
         return run.trim_matches(|c: char| !c.is_alphanumeric());
     }
