@@ -45,17 +45,9 @@ pub fn stored_message_text(stored: &str) -> &str {
         .unwrap_or(stored)
 }
 
-/// The text to store for `message`: marked as [`BACKED`], or escaped when it starts with a
-/// marker character of its own.
-pub fn stored_message(message: &str, backed: bool) -> String {
-    let mut out = String::with_capacity(message.len() + 1);
-    write_stored_message(&mut out, message, backed);
-    out
-}
-
-/// [`stored_message`] into a buffer kept from one document to the next.
+/// Appends the text to store for `message` to `out`: marked as [`BACKED`], or escaped when it
+/// starts with a marker character of its own.
 pub fn write_stored_message(out: &mut String, message: &str, backed: bool) {
-    out.clear();
     if backed {
         out.push(BACKED);
     } else if message.starts_with([BACKED, ESCAPED]) {
@@ -514,8 +506,11 @@ mod tests {
     fn stored_messages_read_back_as_written() {
         for message in ["2 eni 10.0.0.5", "\u{1}odd", "\u{2}odder", ""] {
             for backed in [true, false] {
-                let stored = stored_message(message, backed);
-                assert_eq!(stored_message_text(&stored), message);
+                // Appended after what a buffer already holds.
+                let mut stored = String::from("before");
+                write_stored_message(&mut stored, message, backed);
+                let stored = stored.strip_prefix("before").unwrap();
+                assert_eq!(stored_message_text(stored), message);
                 assert_eq!(stored.starts_with(BACKED), backed);
             }
         }

@@ -11,6 +11,7 @@ use tantivy::columnar::Column;
 use tantivy::indexer::UserOperation;
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
+use super::documents::{BatchDoc, DocBatchBuilder, DocsInFlight};
 use super::schema::{FlowSchema, ID_HASH, TIMESTAMP};
 use super::search::columns::SegmentColumns;
 use super::EngineError;
@@ -73,10 +74,12 @@ impl IndexStats {
 }
 
 struct OpenWriter {
-    writer: IndexWriter,
+    writer: IndexWriter<BatchDoc>,
     /// `_id` digests of every stored and pending document.
     /// The digests are hashes already, so a fast hash of them spreads them as well.
     ids: FxHashSet<u64>,
+    /// Documents handed to the writer and not yet indexed.
+    in_flight: Arc<DocsInFlight>,
     last_used: Instant,
 }
 
@@ -190,30 +193,46 @@ impl FlowIndex {
         }
         let open = guard.as_mut().expect("writer just opened");
         open.last_used = Instant::now();
-        let mut results = Vec::with_capacity(docs.len());
+        // What to do with each document, decided before any is converted.
+        let results: Vec<(WriteResult, u64)> = docs
+            .iter()
+            .map(|doc| {
+                let hash = id_hash(&doc.id);
+                let result = if open.ids.insert(hash) {
+                    WriteResult::Created
+                } else if mode == WriteMode::Overwrite {
+                    WriteResult::Updated
+                } else {
+                    WriteResult::Duplicate
+                };
+                (result, hash)
+            })
+            .collect();
+        let mut batch = DocBatchBuilder::new(&self.schema, docs.len());
+        for (doc, (result, hash)) in docs.iter().zip(&results) {
+            if *result != WriteResult::Duplicate {
+                batch.add(doc, *hash);
+            }
+        }
+        let mut batch = batch.finish(&open.in_flight);
         let mut hand_off = Vec::with_capacity(HAND_OFF_DOCS);
-        let mut tantivy_docs = self.schema.tantivy_docs();
-        for doc in docs {
-            let hash = id_hash(&doc.id);
-            let result = if open.ids.insert(hash) {
-                WriteResult::Created
-            } else if mode == WriteMode::Overwrite {
-                // Documents added before the delete must get earlier opstamps than it.
-                open.writer.run(hand_off.drain(..))?;
-                open.writer.delete_query(id_query(&self.schema, hash))?;
-                WriteResult::Updated
-            } else {
-                results.push(WriteResult::Duplicate);
-                continue;
-            };
-            hand_off.push(UserOperation::Add(tantivy_docs.convert(doc, hash)));
+        for (result, hash) in &results {
+            match result {
+                WriteResult::Duplicate => continue,
+                WriteResult::Updated => {
+                    // Documents added before the delete must get earlier opstamps than it.
+                    open.writer.run(hand_off.drain(..))?;
+                    open.writer.delete_query(id_query(&self.schema, *hash))?;
+                }
+                WriteResult::Created => {}
+            }
+            hand_off.extend(batch.next().map(UserOperation::Add));
             if hand_off.len() == HAND_OFF_DOCS {
                 open.writer.run(hand_off.drain(..))?;
             }
-            results.push(result);
         }
         open.writer.run(hand_off)?;
-        Ok(results)
+        Ok(results.into_iter().map(|(result, _)| result).collect())
     }
 
     /// Deletes the document with this `_id` (not yet committed). Says whether it existed.
@@ -244,6 +263,7 @@ impl FlowIndex {
         Ok(OpenWriter {
             writer,
             ids,
+            in_flight: Arc::default(),
             last_used: Instant::now(),
         })
     }

@@ -4,6 +4,7 @@
 
 mod backend;
 mod column_words;
+mod documents;
 pub mod index;
 pub mod schema;
 pub mod search;
