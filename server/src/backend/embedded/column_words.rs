@@ -17,43 +17,103 @@
 //!   tokenizer indexes the marker word [`BACKED_WORD`] and leaves out every column word.
 //!
 //! A search for a column word `w` on `@message` is then: the postings of `w`, or a backed
-//! document with a column whose value has the word `w` ([`WordValues`]). Documents of other
-//! shapes (a client's `_bulk` document whose fields and message disagree, or stores written
-//! before this) keep every word in the postings, so they are found as before.
+//! document with a column whose value has the word `w` ([`WordValues`]).
+//!
+//! The other words of a record's line (`eni-0a1b`, `ACCEPT`, `OK`, `us-east-1`) are the values
+//! of its keyword fields. So a backed document is **wholly backed** when, besides, every other
+//! word of its message is the value of one of its record's keyword fields, compared as the
+//! tokenizer lower-cases, and every such value is a word of the message ([`keyword_word`]
+//! says which values are words). Its stored `@message` starts with [`WHOLLY_BACKED`]
+//! and its only words in the postings are the two markers, [`BACKED_WORD`] and
+//! [`WHOLLY_BACKED_WORD`]. A search for any other word `w` is then: the postings of `w`, or a
+//! wholly backed document with a record keyword field whose value lower-cased is `w`.
+//! Derived and Lambda fields (`protocol_name`, `@log_group`) are not words of the line, and
+//! never count.
+//!
+//! Documents of other shapes (a client's `_bulk` document whose fields and message disagree,
+//! or stores written before this) keep their words in the postings, so they are found as
+//! before.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::schema::to_ipv6;
-use super::tokenizer::trim_punctuation;
+use super::tokenizer::{trim_punctuation, MAX_WORD_BYTES};
 
 /// First character of a stored `@message` whose column words are left to the columns.
 pub const BACKED: char = '\u{1}';
-/// First character of a stored `@message` that began with [`BACKED`] or [`ESCAPED`] itself,
-/// so that reading it back removes only what was added.
+/// First character of a stored `@message` that began with a marker character itself, so
+/// that reading it back removes only what was added.
 pub const ESCAPED: char = '\u{2}';
+/// First character of a stored `@message` all of whose words are left to the columns.
+pub const WHOLLY_BACKED: char = '\u{3}';
 /// The word every backed document has in `@message`'s postings. No search of words finds
 /// it: words never contain whitespace (searches for text with whitespace find nothing), and
 /// `.` in a pattern does not match `\n`.
 pub const BACKED_WORD: &str = "\n";
+/// The word every wholly backed document has in `@message`'s postings, besides [`BACKED_WORD`].
+pub const WHOLLY_BACKED_WORD: &str = "\n\n";
+
+/// How much of a document's `@message` its columns hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// Nothing: every word is in the postings.
+    None,
+    /// Its column words.
+    ColumnWords,
+    /// Every word: its column words, and its other words as record keyword values.
+    Wholly,
+}
+
+impl Backing {
+    /// What a stored `@message` says of itself.
+    pub fn of_stored(stored: &str) -> Backing {
+        if stored.starts_with(WHOLLY_BACKED) {
+            Backing::Wholly
+        } else if stored.starts_with(BACKED) {
+            Backing::ColumnWords
+        } else {
+            Backing::None
+        }
+    }
+}
 
 /// The `@message` as written, from its stored text.
 pub fn stored_message_text(stored: &str) -> &str {
     stored
-        .strip_prefix(BACKED)
-        .or_else(|| stored.strip_prefix(ESCAPED))
+        .strip_prefix([BACKED, WHOLLY_BACKED, ESCAPED])
         .unwrap_or(stored)
 }
 
-/// Appends the text to store for `message` to `out`: marked as [`BACKED`], or escaped when it
+/// Appends the text to store for `message` to `out`: marked as backed, or escaped when it
 /// starts with a marker character of its own.
-pub fn write_stored_message(out: &mut String, message: &str, backed: bool) {
-    if backed {
-        out.push(BACKED);
-    } else if message.starts_with([BACKED, ESCAPED]) {
-        out.push(ESCAPED);
+pub fn write_stored_message(out: &mut String, message: &str, backing: Backing) {
+    match backing {
+        Backing::Wholly => out.push(WHOLLY_BACKED),
+        Backing::ColumnWords => out.push(BACKED),
+        Backing::None if message.starts_with([BACKED, ESCAPED, WHOLLY_BACKED]) => out.push(ESCAPED),
+        Backing::None => {}
     }
     out.push_str(message);
+}
+
+/// Whether a keyword value is one word to the tokenizer and to a search of its column: ASCII
+/// (lower-cased byte by byte alike), nothing to trim, no whitespace, short enough to index.
+pub fn keyword_word(value: &str) -> bool {
+    value.is_ascii()
+        && value.len() < MAX_WORD_BYTES
+        && !value.is_empty()
+        && trim_punctuation(value).len() == value.len()
+        && !value.bytes().any(|b| b.is_ascii_whitespace())
+}
+
+/// Whether a keyword value lower-cased is `word`, byte by byte.
+pub fn lowercases_to(value: &[u8], word: &[u8]) -> bool {
+    value.len() == word.len()
+        && value
+            .iter()
+            .zip(word)
+            .all(|(v, w)| v.to_ascii_lowercase() == *w)
 }
 
 /// The longest column word: an IPv6 address (`i64::MAX` has 19 digits).
@@ -252,91 +312,158 @@ impl WordValues {
     }
 }
 
-/// The column words of one document, collected as its columns are filled.
+/// The column words of one document, and its record keyword values that are words,
+/// collected as its columns are filled.
 #[derive(Default)]
 pub struct ColumnWords {
-    words: Vec<Word>,
+    /// The words, back to back, in the order the columns were filled.
+    text: Vec<u8>,
+    /// Each word: where it ends in `text`, and whether it is a keyword value (not a column
+    /// word).
+    words: Vec<(usize, bool)>,
+    /// How many of them are column words.
+    column_words: usize,
 }
+
+/// The most words a document can be backed with: one bit each.
+const MAX_BACKING_WORDS: usize = 128;
 
 impl ColumnWords {
     /// Forgets the words, keeping the memory for the next document's.
     pub fn clear(&mut self) {
+        self.text.clear();
         self.words.clear();
+        self.column_words = 0;
     }
 
     pub fn add_long(&mut self, value: i64) {
-        self.words.extend(number_word(value));
+        if let Some(word) = number_word(value) {
+            self.push(word.as_bytes(), false);
+        }
     }
 
     pub fn add_address(&mut self, ip: Ipv6Addr) {
-        self.words.extend(address_word(ip));
+        if let Some(word) = address_word(ip) {
+            self.push(word.as_bytes(), false);
+        }
     }
 
-    pub fn add_keyword(&mut self, value: &str) {
+    /// A keyword value; `of_record` when the field is one of the record's, whose values are
+    /// words of its line.
+    pub fn add_keyword(&mut self, value: &str, of_record: bool) {
         if is_column_word(value) {
-            let mut word = Word::new();
-            if word.write_str(value).is_ok() {
-                self.words.push(word);
-            }
+            self.push(value.as_bytes(), false);
+        } else if of_record && keyword_word(value) {
+            self.push(value.as_bytes(), true);
         }
     }
 
-    /// Whether `message`'s column words are exactly these: each of these is a word of the
-    /// message, and each column word of the message is one of these.
-    /// A message with no column words at all is not backed: nothing would be saved, and an
-    /// `exists` search finds a backed message by its marker word.
-    pub fn back(&self, message: &str) -> bool {
-        // Which of `words` the message has, one bit each.
-        if self.words.is_empty() || self.words.len() > 64 {
-            return false;
-        }
+    fn push(&mut self, word: &[u8], keyword: bool) {
+        self.text.extend_from_slice(word);
+        self.words.push((self.text.len(), keyword));
+        self.column_words += usize::from(!keyword);
+    }
+
+    fn word(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.words[i - 1].0 };
+        &self.text[start..self.words[i].0]
+    }
+
+    fn is_keyword(&self, i: usize) -> bool {
+        self.words[i].1
+    }
+
+    /// How much of `message` these hold. It is backed when its column words are exactly
+    /// these: each of these is a word of the message, and each column word of the message is
+    /// one of these. A message with no column words at all is not backed: nothing would be
+    /// saved, and an `exists` search finds a backed message by its marker word. It is wholly
+    /// backed when, besides, each of its other words is one of the record keyword values
+    /// and each of those is a word of it.
+    pub fn back(&self, message: &str) -> Backing {
         let count = self.words.len();
-        let mut found = 0u64;
-        // Where the next column word is expected: a record's line has its fields in the order
-        // its columns were filled, so nearly every word is found on the first comparison.
+        if self.column_words == 0 || count > MAX_BACKING_WORDS {
+            return Backing::None;
+        }
+        // Which of the words the message has, one bit each.
+        let mut found = 0u128;
+        // Where the next is expected: a record's line has its fields in the order its columns
+        // were filled, each as the column has it, so nearly every run of the line is the
+        // expected word and nothing more need be done with it.
         let mut next = 0;
+        let mut wholly = true;
         let mut lowered = [0u8; MAX_COLUMN_WORD];
         for run in message.split_ascii_whitespace() {
-            let Some(word) = column_word_candidate(run, &mut lowered) else {
-                continue;
-            };
-            if next < count && self.words[next].as_bytes() == word {
+            if next < count && run.as_bytes() == self.word(next) {
                 found |= 1 << next;
                 next += 1;
                 continue;
             }
-            // Column words start with a digit, or a hex letter for IPv6.
-            if !word[0].is_ascii_hexdigit() || !std::str::from_utf8(word).is_ok_and(is_column_word)
-            {
+            let word = trim_punctuation(run);
+            if word.is_empty() || word.len() >= MAX_WORD_BYTES {
+                // No word to the tokenizer.
                 continue;
             }
-            match self.words.iter().position(|known| known.as_bytes() == word) {
-                Some(i) => {
-                    found |= 1 << i;
-                    next = i + 1;
+            if let Some(candidate) = column_word_candidate(word, &mut lowered) {
+                // Column words start with a digit, or a hex letter for IPv6.
+                if candidate[0].is_ascii_hexdigit()
+                    && std::str::from_utf8(candidate).is_ok_and(is_column_word)
+                {
+                    let known =
+                        (0..count).find(|i| !self.is_keyword(*i) && self.word(*i) == candidate);
+                    match known {
+                        Some(i) => {
+                            found |= 1 << i;
+                            next = i + 1;
+                            continue;
+                        }
+                        None => return Backing::None,
+                    }
                 }
-                None => return false,
+            }
+            if wholly {
+                let word = word.as_bytes();
+                let known = (0..count)
+                    .find(|i| self.is_keyword(*i) && self.word(*i).eq_ignore_ascii_case(word));
+                match known {
+                    Some(i) => {
+                        found |= 1 << i;
+                        next = i + 1;
+                    }
+                    None => wholly = false,
+                }
             }
         }
         // A value several columns hold counts as found when one of them was.
-        (0..count).all(|i| {
-            found & (1 << i) != 0
-                || (0..count).any(|j| {
-                    found & (1 << j) != 0 && self.words[j].as_bytes() == self.words[i].as_bytes()
+        let was_found = |i: usize| found & (1 << i) != 0;
+        let all_found = |keywords: bool| {
+            (0..count)
+                .filter(|i| self.is_keyword(*i) == keywords && !was_found(*i))
+                .all(|i| {
+                    (0..count).any(|j| {
+                        was_found(j)
+                            && self.is_keyword(j) == keywords
+                            && self.word(j).eq_ignore_ascii_case(self.word(i))
+                    })
                 })
-        })
+        };
+        if !all_found(false) {
+            Backing::None
+        } else if wholly && all_found(true) {
+            Backing::Wholly
+        } else {
+            Backing::ColumnWords
+        }
     }
 }
 
-/// The word the tokenizer makes of a run of non-whitespace, if it could be a column word:
-/// trimmed of what is not alphanumeric, short, ASCII (no other character lower-cases into
-/// one), lower-cased. It runs for every word of every record, on the parsing thread, so it
-/// copies only words with capitals.
+/// The word the tokenizer makes of a word (trimmed), if it could be a column word: short,
+/// ASCII (no other character lower-cases into one), lower-cased. It runs for every word of
+/// every record, on the parsing thread, so it copies only words with capitals.
 fn column_word_candidate<'a>(
-    run: &'a str,
+    word: &'a str,
     lowered: &'a mut [u8; MAX_COLUMN_WORD],
 ) -> Option<&'a [u8]> {
-    let word = trim_punctuation(run).as_bytes();
+    let word = word.as_bytes();
     if word.is_empty() || word.len() > MAX_COLUMN_WORD || !word.is_ascii() {
         return None;
     }
@@ -464,54 +591,122 @@ mod tests {
         let line = "2 123456789012 eni-0a1b 10.0.0.5 2001:DB8::1 443 -5 6 - ACCEPT OK";
         let mut words = ColumnWords::default();
         words.add_long(2);
-        words.add_keyword("123456789012");
-        words.add_keyword("eni-0a1b");
+        words.add_keyword("123456789012", true);
+        words.add_keyword("eni-0a1b", true);
         words.add_address(to_ipv6("10.0.0.5".parse().unwrap()));
         words.add_address(to_ipv6("2001:db8::1".parse().unwrap()));
         words.add_long(443);
         words.add_long(-5);
         words.add_long(6);
-        words.add_keyword("ACCEPT");
-        assert!(words.back(line));
+        words.add_keyword("ACCEPT", true);
+        // Not wholly: `OK` is no field's value.
+        assert_eq!(Backing::ColumnWords, words.back(line));
 
         // A column value the line does not have.
         let mut extra = ColumnWords::default();
         extra.add_long(7);
-        assert!(!extra.back("2 eni-0a1b"));
+        assert_eq!(Backing::None, extra.back("2 eni-0a1b"));
         // A column word of the line no column has.
         let mut missing = ColumnWords::default();
         missing.add_long(2);
-        assert!(!missing.back("2 10.0.0.9"));
+        assert_eq!(Backing::None, missing.back("2 10.0.0.9"));
         // Words as the tokenizer makes them: punctuation trimmed, lower-cased, non-ASCII kept.
         let mut words = ColumnWords::default();
         words.add_address("2001:db8::1".parse().unwrap());
-        assert!(words.back("(2001:DB8::1), ünïcode 10.0.0.5é"));
-        assert!(!words.back("2001:DB8::1 \"10.0.0.5\""));
+        assert_ne!(
+            Backing::None,
+            words.back("(2001:DB8::1), ünïcode 10.0.0.5é")
+        );
+        assert_eq!(Backing::None, words.back("2001:DB8::1 \"10.0.0.5\""));
         // A value two columns hold, written once or twice; columns in another order than
         // the line's.
         let mut twice = ColumnWords::default();
         twice.add_long(443);
         twice.add_long(80);
         twice.add_long(443);
-        assert!(twice.back("443 80"));
-        assert!(twice.back("80 443 443"));
-        assert!(!twice.back("80"));
+        assert_ne!(Backing::None, twice.back("443 80"));
+        assert_ne!(Backing::None, twice.back("80 443 443"));
+        assert_eq!(Backing::None, twice.back("80"));
         // A number written another way is a word of its own.
         let mut padded = ColumnWords::default();
         padded.add_long(443);
-        assert!(!padded.back("0443"));
+        assert_eq!(Backing::None, padded.back("0443"));
+    }
+
+    #[test]
+    fn a_message_is_wholly_backed_when_its_other_words_are_its_record_keywords() {
+        let record = |keywords: &[(&str, bool)]| {
+            let mut words = ColumnWords::default();
+            words.add_long(443);
+            for (value, of_record) in keywords {
+                words.add_keyword(value, *of_record);
+            }
+            words
+        };
+        let line = "443 eni-0a1b ACCEPT IPv4 - OK";
+        let all = [
+            ("eni-0a1b", true),
+            ("ACCEPT", true),
+            ("IPv4", true),
+            ("OK", true),
+        ];
+        assert_eq!(record(&all).back(line), Backing::Wholly);
+        // In another order and case, with punctuation around words.
+        assert_eq!(
+            record(&all).back("ok, (accept) 443 IPV4 eni-0A1B"),
+            Backing::Wholly
+        );
+        // A value two fields hold, written once.
+        let twice = [&all[..], &[("ok", true)]].concat();
+        assert_eq!(record(&twice).back(line), Backing::Wholly);
+        // A word no record field holds; a derived or Lambda field's value does not count.
+        let with_tcp = "443 eni-0a1b ACCEPT IPv4 OK tcp";
+        assert_eq!(record(&all).back(with_tcp), Backing::ColumnWords);
+        let derived = [&all[..], &[("tcp", false)]].concat();
+        assert_eq!(record(&derived).back(with_tcp), Backing::ColumnWords);
+        assert_eq!(record(&derived).back(line), Backing::Wholly);
+        // A record value the line does not have.
+        let extra = [&all[..], &[("us-east-1", true)]].concat();
+        assert_eq!(record(&extra).back(line), Backing::ColumnWords);
+        // Values the tokenizer makes other words of, or none it can find in the column.
+        for odd in ["-x-", "two words", "ünï"] {
+            let line = format!("443 {odd}");
+            assert_eq!(
+                record(&[(odd, true)]).back(&line),
+                Backing::ColumnWords,
+                "{odd}"
+            );
+        }
+        // A word too long to index is no word: a field need not hold it, nor is its value one.
+        let long = "x".repeat(MAX_WORD_BYTES);
+        let line = format!("443 {long}");
+        assert_eq!(record(&[]).back(&line), Backing::Wholly);
+        assert_eq!(record(&[(&long, true)]).back(&line), Backing::Wholly);
+        assert!(!keyword_word(&long) && keyword_word(&long[1..]));
+        // Column words decide first.
+        assert_eq!(record(&all).back("eni-0a1b ACCEPT IPv4 OK"), Backing::None);
+        assert_eq!(
+            record(&all).back("443 444 eni-0a1b ACCEPT IPv4 OK"),
+            Backing::None
+        );
     }
 
     #[test]
     fn stored_messages_read_back_as_written() {
-        for message in ["2 eni 10.0.0.5", "\u{1}odd", "\u{2}odder", ""] {
-            for backed in [true, false] {
+        for message in [
+            "2 eni 10.0.0.5",
+            "\u{1}odd",
+            "\u{2}odder",
+            "\u{3}odd too",
+            "",
+        ] {
+            for backing in [Backing::None, Backing::ColumnWords, Backing::Wholly] {
                 // Appended after what a buffer already holds.
                 let mut stored = String::from("before");
-                write_stored_message(&mut stored, message, backed);
+                write_stored_message(&mut stored, message, backing);
                 let stored = stored.strip_prefix("before").unwrap();
                 assert_eq!(stored_message_text(stored), message);
-                assert_eq!(stored.starts_with(BACKED), backed);
+                assert_eq!(Backing::of_stored(stored), backing);
             }
         }
     }

@@ -17,7 +17,7 @@ use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf, Value};
 use tantivy::schema::{Document, Field};
 use tantivy::DateTime;
 
-use super::column_words::{write_stored_message, ColumnWords};
+use super::column_words::{write_stored_message, Backing, ColumnWords};
 use super::schema::{to_ipv6, FlowSchema, SchemaField};
 use crate::ingest::document::FlowDoc;
 use crate::ingest::DocValue;
@@ -215,15 +215,15 @@ impl<'a> DocBatchBuilder<'a> {
             |value: &'d Option<String>, name| Some((value.as_ref()?, schema.field(name)?));
         for (name, value) in meta {
             if let Some((value, field)) = with_field(value, name) {
-                self.words.add_keyword(value);
+                self.words.add_keyword(value, false);
                 self.add_str(field.field, value);
             }
         }
         // Last, when every column it could be backed by is known.
         if let Some((message, field)) = with_field(&doc.message, "@message") {
-            let backed = self.words.back(message);
+            let backing = self.words.back(message);
             let start = self.batch.text.len();
-            write_stored_message(&mut self.batch.text, message, backed);
+            write_stored_message(&mut self.batch.text, message, backing);
             self.push_str_from(field.field, start);
         }
         // A client's own `_source` is kept as sent; flowdash's documents are rebuilt from
@@ -317,12 +317,12 @@ impl<'a> DocBatchBuilder<'a> {
                     DocValue::Ip(ip) => ip.to_string().into(),
                 };
                 if field.field_type == FieldType::Keyword {
-                    self.words.add_keyword(&text);
+                    self.words.add_keyword(&text, field.of_record);
                     self.add_str(field.field, &text);
                 } else {
                     // A message among the fields (from `extractedFields`): never backed.
                     let start = self.batch.text.len();
-                    write_stored_message(&mut self.batch.text, &text, false);
+                    write_stored_message(&mut self.batch.text, &text, Backing::None);
                     self.push_str_from(field.field, start);
                 }
             }
@@ -404,7 +404,7 @@ mod tests {
         );
         assert_eq!(
             text(&converted[3], "@message").as_deref(),
-            Some("\u{1}2 123456789010 eni-2 10.0.0.3 10.0.0.4 2000 53 17 1 80 1600000000 1600000060 ACCEPT OK")
+            Some("\u{3}2 123456789010 eni-2 10.0.0.3 10.0.0.4 2000 53 17 1 80 1600000000 1600000060 ACCEPT OK")
         );
         // Each the same as a batch of its own would have it.
         for (doc, converted) in docs.iter().zip(&converted) {

@@ -40,6 +40,9 @@ pub fn query_analyzer() -> tantivy::tokenizer::TextAnalyzer {
 pub struct SchemaField {
     pub field: Field,
     pub field_type: FieldType,
+    /// A field of flow-log records, whose values are words of a record's line (not one that
+    /// flowdash derives or the Lambda adds).
+    pub of_record: bool,
 }
 
 /// The schema and quick access to its fields by document name.
@@ -65,9 +68,9 @@ impl FlowSchema {
         let mut fields = rustc_hash::FxHashMap::default();
         let all = RECORD_FIELDS
             .iter()
-            .map(|f| (f.name, f.field_type))
-            .chain(META_FIELDS.iter().copied());
-        for (name, field_type) in all {
+            .map(|f| (f.name, f.field_type, true))
+            .chain(META_FIELDS.iter().map(|(name, t)| (*name, *t, false)));
+        for (name, field_type, of_record) in all {
             // Everything but `@message` is a fast field only: term, range, prefix and wildcard
             // queries run on the columns, so indexing builds no inverted index for them.
             let field = match field_type {
@@ -95,7 +98,14 @@ impl FlowSchema {
                         .set_stored(),
                 ),
             };
-            fields.insert(name, SchemaField { field, field_type });
+            fields.insert(
+                name,
+                SchemaField {
+                    field,
+                    field_type,
+                    of_record,
+                },
+            );
         }
         let schema = builder.build();
         let timestamp = fields[TIMESTAMP].field;

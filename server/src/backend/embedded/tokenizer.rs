@@ -7,11 +7,15 @@
 //!
 //! A stored message that starts with [`BACKED`] is one whose numbers and addresses its
 //! columns hold (see [`super::column_words`]): its words are the marker [`BACKED_WORD`] and
-//! every word that is not a column word.
+//! every word that is not a column word. One that starts with [`WHOLLY_BACKED`] has all its
+//! words in the columns: its words are the two markers alone.
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::column_words::{is_column_word, is_digits_column_word, BACKED, BACKED_WORD};
+use super::column_words::{
+    is_column_word, is_digits_column_word, Backing, BACKED, BACKED_WORD, WHOLLY_BACKED,
+    WHOLLY_BACKED_WORD,
+};
 
 /// Longer words are not indexed (as tantivy's `RemoveLongFilter` has it).
 pub const MAX_WORD_BYTES: usize = 100;
@@ -39,9 +43,10 @@ pub struct FlowWordsStream<'a> {
     /// Where the search for the next word starts.
     cursor: usize,
     token: &'a mut Token,
-    /// Column words are left out, and the marker word comes first.
+    /// Column words are left out.
     backed: bool,
-    marker_pending: bool,
+    /// Marker words still to come, before any other.
+    markers: &'static [&'static str],
 }
 
 impl Tokenizer for FlowWordsTokenizer {
@@ -49,13 +54,23 @@ impl Tokenizer for FlowWordsTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> FlowWordsStream<'a> {
         self.token.reset();
-        let backed = self.stored_messages && text.starts_with(BACKED);
+        let backing = match self.stored_messages {
+            true => Backing::of_stored(text),
+            false => Backing::None,
+        };
+        let (cursor, markers): (usize, &'static [&'static str]) = match backing {
+            Backing::None => (0, &[]),
+            Backing::ColumnWords => (BACKED.len_utf8(), &[BACKED_WORD]),
+            // Nothing but the markers.
+            Backing::Wholly => (text.len(), &[BACKED_WORD, WHOLLY_BACKED_WORD]),
+        };
+        debug_assert_eq!(BACKED.len_utf8(), WHOLLY_BACKED.len_utf8());
         FlowWordsStream {
             text,
-            cursor: if backed { BACKED.len_utf8() } else { 0 },
+            cursor,
             token: &mut self.token,
-            backed,
-            marker_pending: backed,
+            backed: backing != Backing::None,
+            markers,
         }
     }
 }
@@ -63,10 +78,10 @@ impl Tokenizer for FlowWordsTokenizer {
 impl TokenStream for FlowWordsStream<'_> {
     fn advance(&mut self) -> bool {
         self.token.text.clear();
-        if self.marker_pending {
-            self.marker_pending = false;
-            self.token.text.push_str(BACKED_WORD);
-            self.token.position = 0;
+        if let Some((marker, rest)) = self.markers.split_first() {
+            self.markers = rest;
+            self.token.text.push_str(marker);
+            self.token.position = self.token.position.wrapping_add(1);
             return true;
         }
         let bytes = self.text.as_bytes();
@@ -262,5 +277,10 @@ mod tests {
         // What a user searches is only ever words.
         let mut queries = FlowWordsTokenizer::default();
         assert_eq!(collect(&mut queries.token_stream(&backed)).len(), 7);
+        // A wholly backed message has the two markers alone.
+        let wholly = format!("{WHOLLY_BACKED}{line}");
+        let found = collect(&mut tokenizer.token_stream(&wholly));
+        assert_eq!(found, [BACKED_WORD, WHOLLY_BACKED_WORD]);
+        assert_eq!(collect(&mut queries.token_stream(&wholly)).len(), 7);
     }
 }

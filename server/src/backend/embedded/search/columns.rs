@@ -278,10 +278,23 @@ impl CodeRanges {
 /// an inverted index, so a pattern reads each segment's dictionary once.
 pub fn terms_where(
     column: &StrColumn,
+    keep: impl FnMut(&str) -> bool,
+) -> std::io::Result<tantivy::BitSet> {
+    terms_between(column, None, keep)
+}
+
+/// [`terms_where`], among the terms within `bounds` only, when given: the lowest and the
+/// highest, as bytes, both included.
+pub fn terms_between(
+    column: &StrColumn,
+    bounds: Option<(&[u8], &[u8])>,
     mut keep: impl FnMut(&str) -> bool,
 ) -> std::io::Result<tantivy::BitSet> {
     let mut kept = tantivy::BitSet::with_max_value(column.num_terms() as u32);
-    let mut terms = column.dictionary().stream()?;
+    let mut terms = match bounds {
+        Some((low, high)) => column.dictionary().range().ge(low).le(high).into_stream()?,
+        None => column.dictionary().stream()?,
+    };
     while terms.advance() {
         if std::str::from_utf8(terms.key()).is_ok_and(&mut keep) {
             kept.insert(terms.term_ord() as u32);

@@ -1,7 +1,8 @@
 //! Searches of `@message`'s words. A word is in the postings, or, when it is a number or an
-//! address the document's columns hold, found in those columns (see
-//! [`crate::backend::embedded::column_words`], which says which documents leave such words to
-//! their columns).
+//! address the document's columns hold, found in those columns, or, in a wholly backed
+//! document, found among its record keyword values (see
+//! [`crate::backend::embedded::column_words`], which says which documents leave which words
+//! to their columns).
 
 use std::net::Ipv6Addr;
 use std::sync::Arc;
@@ -18,13 +19,17 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, SegmentReader, Term};
 
-use super::columns::{address_codes, address_codes_where, terms_where, AddressCodes};
+use super::columns::{
+    address_codes, address_codes_where, terms_between, terms_where, AddressCodes,
+};
 use super::query::{equal_to, wildcard_regex};
 use super::SearchError;
 use crate::backend::embedded::column_words::{
-    address_word, is_column_word, number_word, WordValues, BACKED_WORD,
+    address_word, is_column_word, keyword_word, lowercases_to, number_word, WordValues,
+    BACKED_WORD, WHOLLY_BACKED_WORD,
 };
 use crate::backend::embedded::schema::{FlowSchema, SchemaField};
+use crate::backend::embedded::tokenizer::MAX_WORD_BYTES;
 
 /// Documents whose `@message` has `word` (a word as the analyzer makes it).
 pub fn word_query(schema: &FlowSchema, message: SchemaField, word: &str) -> Box<dyn TantivyQuery> {
@@ -37,7 +42,11 @@ pub fn word_query(schema: &FlowSchema, message: SchemaField, word: &str) -> Box<
         IndexRecordOption::Basic,
     ));
     let Some(values) = WordValues::of(word) else {
-        return postings;
+        let in_keywords = WhollyBackedKeywords::query(schema, message, Like::Word(word));
+        return Box::new(BooleanQuery::new(vec![
+            (Occur::Should, postings),
+            (Occur::Should, in_keywords),
+        ]));
     };
     let equal = |term: Term| (Occur::Should, equal_to(term));
     let mut in_columns = Vec::new();
@@ -82,6 +91,13 @@ pub fn wildcard_query(
     }
     let postings = RegexQuery::from_pattern(&wildcard_regex(pattern), message.field)
         .map_err(|e| SearchError::illegal(format!("invalid pattern for [@message]: {e}")))?;
+    let postings = BooleanQuery::new(vec![
+        (Occur::Should, Box::new(postings) as Box<dyn TantivyQuery>),
+        (
+            Occur::Should,
+            WhollyBackedKeywords::query(schema, message, Like::Pattern(pattern)),
+        ),
+    ]);
     // Which kinds of column word the pattern can match at all: numbers are digits, addresses
     // also have dots, colons and the letters a to f.
     let literals = || pattern.chars().filter(|c| !matches!(c, '*' | '?'));
@@ -145,6 +161,110 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
         }
     }
     pattern[p..].iter().all(|c| *c == b'*')
+}
+
+/// What a record keyword value's word is to be.
+#[derive(Clone, Copy, Debug)]
+enum Like<T> {
+    /// This word: the value lower-cased is it.
+    Word(T),
+    /// Like this wildcard pattern, lower-cased as the words are.
+    Pattern(T),
+}
+
+/// Wholly backed documents with a record keyword value whose word is as asked: evaluated on
+/// the documents of the marker word only.
+#[derive(Debug)]
+struct WhollyBackedKeywords {
+    message: Field,
+    columns: Vec<&'static str>,
+    like: Like<Arc<[u8]>>,
+}
+
+impl WhollyBackedKeywords {
+    fn query(schema: &FlowSchema, message: SchemaField, like: Like<&str>) -> Box<dyn TantivyQuery> {
+        let like = match like {
+            Like::Word(word) => Like::Word(Arc::from(word.as_bytes())),
+            Like::Pattern(pattern) => Like::Pattern(Arc::from(pattern.as_bytes())),
+        };
+        let columns = schema
+            .fields()
+            .filter(|(_, f)| f.of_record && f.field_type == FieldType::Keyword)
+            .map(|(name, _)| name)
+            .collect();
+        Box::new(DocPredicateQuery::from(WhollyBackedKeywords {
+            message: message.field,
+            columns,
+            like,
+        }))
+    }
+
+    /// Whether a keyword value's word is as asked.
+    fn matches(&self, value: &str) -> bool {
+        if !keyword_word(value) {
+            return false;
+        }
+        match &self.like {
+            Like::Word(word) => lowercases_to(value.as_bytes(), word),
+            Like::Pattern(pattern) => {
+                let mut lowered = [0u8; MAX_WORD_BYTES];
+                let lowered = &mut lowered[..value.len()];
+                lowered.copy_from_slice(value.as_bytes());
+                lowered.make_ascii_lowercase();
+                glob_match(pattern, lowered)
+            }
+        }
+    }
+}
+
+impl DocPredicate for WhollyBackedKeywords {
+    type SegmentDocPredicate = SegmentColumnsMatch;
+
+    fn doc_predicate(
+        &self,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<ConstOrVariableSegmentPredicate<SegmentColumnsMatch>> {
+        let marker = Term::from_field_text(self.message, WHOLLY_BACKED_WORD);
+        let Some(wholly) = reader
+            .inverted_index(self.message)?
+            .read_postings(&marker, IndexRecordOption::Basic)?
+        else {
+            return Ok(ConstOrVariableSegmentPredicate::Const(false));
+        };
+        // The values that lower-case to a word lie between it upper-cased and itself.
+        let upper;
+        let bounds = match &self.like {
+            Like::Word(word) => {
+                upper = word.to_ascii_uppercase();
+                Some((&upper[..], &word[..]))
+            }
+            Like::Pattern(_) => None,
+        };
+        let fast = reader.fast_fields();
+        let mut keywords = Vec::new();
+        for name in &self.columns {
+            let Some(column) = fast.str(name)? else {
+                continue;
+            };
+            let matching = terms_between(&column, bounds, |term| self.matches(term))?;
+            if matching.len() > 0 {
+                keywords.push((column.ords().clone(), matching));
+            }
+        }
+        if keywords.is_empty() {
+            return Ok(ConstOrVariableSegmentPredicate::Const(false));
+        }
+        Ok(ConstOrVariableSegmentPredicate::Variable {
+            predicate: SegmentColumnsMatch {
+                // For long and address columns, of which there are none.
+                pattern: Arc::from(&[][..]),
+                longs: Vec::new(),
+                addresses: Vec::new(),
+                keywords,
+            },
+            necessary_condition: Box::new(wholly),
+        })
+    }
 }
 
 /// Documents with any word in `@message`.

@@ -997,6 +997,11 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
             "2 123456789012 eni-0odd3 FE80::1:2 10.0.0.3 443 80 6 3 300 {t} {} REJECT OK",
             t + 60
         ),
+        // Keyword values in another case than the demo records'.
+        format!(
+            "2 123456789012 eni-0Case1 10.0.0.1 10.0.0.2 443 80 6 1 100 {t} {} accept ok",
+            t + 60
+        ),
     ];
     for line in &odd {
         add_line(&mut docs, &v2, line);
@@ -1008,6 +1013,12 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
         json!({ "@timestamp": timestamp, "@message": "\u{1}starts odd 8080", "dstport": 8080 }),
         json!({ "@timestamp": timestamp, "@message": "\u{2}x 5", "packets": 6 }),
         json!({ "@timestamp": timestamp, "@message": "- --" }),
+        // Keyword fields whose values are the message's other words, in another case.
+        json!({ "@timestamp": timestamp, "@message": "2 eni-0bulk1 accept 443", "version": 2,
+                "interface_id": "eni-0bulk1", "action": "ACCEPT", "dstport": 443 }),
+        // A keyword value the message does not have.
+        json!({ "@timestamp": timestamp, "@message": "2 ACCEPT 443", "version": 2,
+                "action": "ACCEPT", "dstport": 443, "interface_id": "eni-0elsewhere" }),
     ];
     for (i, source) in sources.iter().enumerate() {
         let source = source.as_object().unwrap().clone();
@@ -1044,23 +1055,28 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
     // The demo records leave their numbers and addresses to their columns; the odd line with
     // `0443` and the first client document cannot, nor can the one whose `5` no column holds,
     // and the one without words has nothing to leave.
-    let backed: u64 = engine
-        .indices()
-        .iter()
-        .map(|stats| {
-            let index = engine.index(&stats.name).unwrap();
-            let message = index.schema().field("@message").unwrap().field;
-            let marker = tantivy::query::TermQuery::new(
-                tantivy::Term::from_field_text(message, "\n"),
-                tantivy::schema::IndexRecordOption::Basic,
-            );
-            index
-                .searcher()
-                .search(&marker, &tantivy::collector::Count)
-                .unwrap() as u64
-        })
-        .sum();
-    assert_eq!(backed, docs.len() as u64 - 4);
+    let with_marker = |word: &str| -> u64 {
+        engine
+            .indices()
+            .iter()
+            .map(|stats| {
+                let index = engine.index(&stats.name).unwrap();
+                let message = index.schema().field("@message").unwrap().field;
+                let marker = tantivy::query::TermQuery::new(
+                    tantivy::Term::from_field_text(message, word),
+                    tantivy::schema::IndexRecordOption::Basic,
+                );
+                index
+                    .searcher()
+                    .search(&marker, &tantivy::collector::Count)
+                    .unwrap() as u64
+            })
+            .sum()
+    };
+    assert_eq!(with_marker("\n"), docs.len() as u64 - 4);
+    // Wholly backed, with every other word a record keyword value: the demo records, the
+    // odd lines but the one with `0443`, and the client document whose fields are its words.
+    assert_eq!(with_marker("\n\n"), demo_docs as u64 + 4);
     // The marker is no word, and a message's first character no search syntax.
     assert_eq!(count(json!({ "term": { "@message": "\n" } })), 0);
     assert_eq!(
@@ -1084,6 +1100,8 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
             "1",
             "0",
             "fe80::1:2",
+            "eni-0elsewhere",
+            "tcp",
         ]
         .map(String::from),
     );
@@ -1104,6 +1122,20 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
         count(json!({ "terms": { "@message": ["443", "accept", "10.0.0.2"] } })),
         expected(&|w| w == "443" || w == "accept" || w == "10.0.0.2")
     );
+    let both = |a: &str, b: &str| {
+        let has = |ws: &Vec<String>, word: &str| ws.iter().any(|w| w == word);
+        words.iter().filter(|ws| has(ws, a) && has(ws, b)).count() as u64
+    };
+    assert_eq!(
+        count(json!({ "bool": { "must": [
+            { "match": { "@message": "IPv4" } },
+            { "match": { "@message": "Ingress" } }
+        ] } })),
+        both("ipv4", "ingress")
+    );
+    assert!(both("ipv4", "ingress") > 0);
+    // A term is not analyzed: words are lower-case, whatever case their fields' values have.
+    assert_eq!(count(json!({ "term": { "@message": "ACCEPT" } })), 0);
     for pattern in [
         "10.0.*",
         "*443",
@@ -1114,6 +1146,14 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
         "1*",
         "*0*",
         "*",
+        "acc*",
+        "ipv*",
+        "*-east-*",
+        "use1-az*",
+        "i-*",
+        "ok",
+        "eni-0c*",
+        "eni-0e*",
     ] {
         assert_eq!(
             count(json!({ "wildcard": { "@message": pattern } })),
