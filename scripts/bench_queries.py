@@ -36,6 +36,11 @@ QUERIES = [
         time_range("24h"), {"query_string": {"query": "10.11.0.28"}}]}}}),
     ("free text: 10.11.*, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
         time_range("24h"), {"query_string": {"query": "10.11.*"}}]}}}),
+    # And the other words of a record from its keyword columns, in any case.
+    ("free text: reject, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "reject"}}]}}}),
+    ("free text: eni-00*, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "eni-00*"}}]}}}),
 ]
 
 
