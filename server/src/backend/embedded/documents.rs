@@ -220,11 +220,11 @@ impl<'a> DocBatchBuilder<'a> {
             }
         }
         // Last, when every column it could be backed by is known.
-        if let Some((message, field)) = with_field(&doc.message, "@message") {
+        if let Some(message) = &doc.message {
             let backing = self.words.back(message);
             let start = self.batch.text.len();
             write_stored_message(&mut self.batch.text, message, backing);
-            self.push_str_from(field.field, start);
+            self.push_str_from(schema.message, start);
         }
         // A client's own `_source` is kept as sent; flowdash's documents are rebuilt from
         // their columns and the stored `@message` when a search returns them.
@@ -364,6 +364,33 @@ mod tests {
             .finish(&Arc::default())
             .map(Document::into_tantivy_document)
             .collect()
+    }
+
+    #[test]
+    fn a_writer_waits_while_too_many_documents_are_in_flight() {
+        let in_flight = Arc::new(DocsInFlight::default());
+        let first = in_flight.admit(MAX_DOCS_IN_FLIGHT - 1);
+        // Room for one more; one batch alone may be more than the limit.
+        let second = in_flight.admit(1);
+        drop((first, second));
+        let alone = in_flight.admit(3 * MAX_DOCS_IN_FLIGHT);
+        let (sender, admitted) = std::sync::mpsc::channel();
+        let waiting = {
+            let in_flight = in_flight.clone();
+            std::thread::spawn(move || {
+                let more = in_flight.admit(1);
+                sender.send(()).unwrap();
+                drop(more);
+            })
+        };
+        let wait = std::time::Duration::from_millis(100);
+        assert!(admitted.recv_timeout(wait).is_err(), "admitted while full");
+        drop(alone);
+        admitted
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("admitted once the batch in flight was indexed");
+        waiting.join().unwrap();
+        assert_eq!(*in_flight.count.lock().unwrap(), 0);
     }
 
     #[test]

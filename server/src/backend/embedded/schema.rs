@@ -53,6 +53,8 @@ pub struct FlowSchema {
     pub id_hash: Field,
     pub source: Field,
     pub timestamp: Field,
+    /// `@message`.
+    pub message: Field,
     /// Looked up for every value of every ingested document: a fast hash.
     fields: rustc_hash::FxHashMap<&'static str, SchemaField>,
 }
@@ -109,12 +111,14 @@ impl FlowSchema {
         }
         let schema = builder.build();
         let timestamp = fields[TIMESTAMP].field;
+        let message = fields["@message"].field;
         FlowSchema {
             schema,
             id,
             id_hash,
             source,
             timestamp,
+            message,
             fields,
         }
     }

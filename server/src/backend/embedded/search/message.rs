@@ -217,6 +217,18 @@ impl WhollyBackedKeywords {
     }
 }
 
+/// A segment's documents with a marker word, if any.
+fn marked(
+    reader: &SegmentReader,
+    message: Field,
+    marker: &str,
+) -> tantivy::Result<Option<tantivy::postings::SegmentPostings>> {
+    let marker = Term::from_field_text(message, marker);
+    Ok(reader
+        .inverted_index(message)?
+        .read_postings(&marker, IndexRecordOption::Basic)?)
+}
+
 impl DocPredicate for WhollyBackedKeywords {
     type SegmentDocPredicate = SegmentColumnsMatch;
 
@@ -224,11 +236,7 @@ impl DocPredicate for WhollyBackedKeywords {
         &self,
         reader: &SegmentReader,
     ) -> tantivy::Result<ConstOrVariableSegmentPredicate<SegmentColumnsMatch>> {
-        let marker = Term::from_field_text(self.message, WHOLLY_BACKED_WORD);
-        let Some(wholly) = reader
-            .inverted_index(self.message)?
-            .read_postings(&marker, IndexRecordOption::Basic)?
-        else {
+        let Some(wholly) = marked(reader, self.message, WHOLLY_BACKED_WORD)? else {
             return Ok(ConstOrVariableSegmentPredicate::Const(false));
         };
         // The values that lower-case to a word lie between it upper-cased and itself.
@@ -301,11 +309,7 @@ impl DocPredicate for BackedColumnsMatch {
         &self,
         reader: &SegmentReader,
     ) -> tantivy::Result<ConstOrVariableSegmentPredicate<SegmentColumnsMatch>> {
-        let marker = Term::from_field_text(self.message, BACKED_WORD);
-        let Some(backed) = reader
-            .inverted_index(self.message)?
-            .read_postings(&marker, IndexRecordOption::Basic)?
-        else {
+        let Some(backed) = marked(reader, self.message, BACKED_WORD)? else {
             return Ok(ConstOrVariableSegmentPredicate::Const(false));
         };
         let fast = reader.fast_fields();
