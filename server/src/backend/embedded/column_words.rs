@@ -321,8 +321,6 @@ pub struct ColumnWords {
     /// Each word: where it ends in `text`, and whether it is a keyword value (not a column
     /// word).
     words: Vec<(usize, bool)>,
-    /// How many of them are column words.
-    column_words: usize,
 }
 
 /// The most words a document can be backed with: one bit each.
@@ -333,7 +331,6 @@ impl ColumnWords {
     pub fn clear(&mut self) {
         self.text.clear();
         self.words.clear();
-        self.column_words = 0;
     }
 
     pub fn add_long(&mut self, value: i64) {
@@ -361,7 +358,6 @@ impl ColumnWords {
     fn push(&mut self, word: &[u8], keyword: bool) {
         self.text.extend_from_slice(word);
         self.words.push((self.text.len(), keyword));
-        self.column_words += usize::from(!keyword);
     }
 
     fn word(&self, i: usize) -> &[u8] {
@@ -381,7 +377,8 @@ impl ColumnWords {
     /// and each of those is a word of it.
     pub fn back(&self, message: &str) -> Backing {
         let count = self.words.len();
-        if self.column_words == 0 || count > MAX_BACKING_WORDS {
+        let no_column_words = self.words.iter().all(|(_, keyword)| *keyword);
+        if no_column_words || count > MAX_BACKING_WORDS {
             return Backing::None;
         }
         // Which of the words the message has, one bit each.

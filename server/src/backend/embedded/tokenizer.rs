@@ -54,9 +54,10 @@ impl Tokenizer for FlowWordsTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> FlowWordsStream<'a> {
         self.token.reset();
-        let backing = match self.stored_messages {
-            true => Backing::of_stored(text),
-            false => Backing::None,
+        let backing = if self.stored_messages {
+            Backing::of_stored(text)
+        } else {
+            Backing::None
         };
         let (cursor, markers): (usize, &'static [&'static str]) = match backing {
             Backing::None => (0, &[]),

@@ -477,11 +477,7 @@ impl<'a> HitRenderer<'a> {
         let id = text(self.schema.id);
         let stored_source = text(self.schema.source);
         let full: Map<String, Json> = if stored_source.is_empty() {
-            let message = text(
-                self.schema
-                    .field("@message")
-                    .map_or(self.schema.source, |f| f.field),
-            );
+            let message = text(self.schema.message);
             self.rebuild_source(searcher, address, stored_message_text(&message))?
         } else {
             serde_json::from_str(&stored_source).unwrap_or_default()
