@@ -101,6 +101,18 @@ impl ElasticArgs {
         let Some(url) = &self.es_url else {
             return Ok(None);
         };
+        // Credentials in the URL (`http://user:password@host`) become basic authentication,
+        // and the URL that is kept (and shown in messages) has none.
+        let (url, url_credentials) = split_user_info(url)?;
+        for secret in [&self.es_password, &self.es_api_key, &self.es_bearer_token]
+            .into_iter()
+            .flatten()
+        {
+            crate::redact::register_secret(secret);
+        }
+        if let (Some(user), Some(password)) = (&self.es_user, &self.es_password) {
+            crate::redact::register_basic_credentials(user, password);
+        }
         let auth = if self.es_aws_sigv4 {
             Auth::AwsSigV4 {
                 region: aws_region(self.es_aws_region.as_deref())?,
@@ -116,17 +128,71 @@ impl ElasticArgs {
                 user: user.clone(),
                 password: password.clone(),
             }
+        } else if let Some((user, password)) = url_credentials {
+            Auth::Basic { user, password }
         } else {
             Auth::None
         };
+        if let Auth::AwsSigV4 { credentials, .. } = &auth {
+            crate::redact::register_secret(&credentials.secret_access_key);
+            if let Some(token) = &credentials.session_token {
+                crate::redact::register_secret(token);
+            }
+        }
         Ok(Some(ElasticConfig {
-            url: url.clone(),
+            url,
             auth,
             ca_cert: self.es_ca_cert.clone(),
             insecure: self.es_insecure,
             timeout: std::time::Duration::from_millis(self.es_timeout_ms),
         }))
     }
+}
+
+/// A cluster URL without its user-info part, and the user and password that part held
+/// (registered as secrets, so no message shows them).
+fn split_user_info(url: &str) -> anyhow::Result<(String, Option<(String, String)>)> {
+    let mut parsed =
+        reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("--es-url: not a URL ({e})"))?;
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return Ok((url.to_owned(), None));
+    }
+    let user = percent_decode(parsed.username());
+    let password = percent_decode(parsed.password().unwrap_or_default());
+    crate::redact::register_basic_credentials(&user, &password);
+    crate::redact::register_secret(parsed.password().unwrap_or_default());
+    // Setting an empty user and password cannot fail on an http(s) URL.
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    Ok((
+        parsed.as_str().trim_end_matches('/').to_owned(),
+        Some((user, password)),
+    ))
+}
+
+/// `%40` → `@`, as URL user-info is written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[at],
+            bytes.get(at + 1).copied().and_then(hex),
+            bytes.get(at + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                at += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +229,13 @@ pub struct ServeArgs {
         default_value = "cwl-*"
     )]
     pub allowed_indices: Vec<String>,
+
+    /// Host names the server answers to, comma-separated, besides IP addresses and
+    /// `localhost` (`flowdash.internal`): a page under any other name is refused, so a web
+    /// site cannot reach this server by rebinding its own name to this address. `*` allows
+    /// every name (behind a proxy that checks names itself).
+    #[arg(long, env = "FLOWDASH_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
 
     /// Longest a search may take before it is answered with a 504, in milliseconds.
     #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
@@ -255,6 +328,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_decompressed_bytes: args.max_decompressed_bytes,
                 retain_days: args.retain_days,
                 allowed_indices: args.allowed_indices,
+                allowed_hosts: args.allowed_hosts,
                 search_timeout: std::time::Duration::from_millis(args.search_timeout_ms),
                 elastic: args.elastic.config()?,
                 local_saved_objects: args.local_saved_objects,
@@ -275,6 +349,21 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn credentials_in_the_cluster_url_become_basic_auth_and_leave_the_url() {
+        let (url, credentials) =
+            split_user_info("http://alice:S3cret%40Pass@127.0.0.1:9200/").unwrap();
+        assert_eq!(url, "http://127.0.0.1:9200");
+        assert_eq!(
+            credentials,
+            Some(("alice".to_owned(), "S3cret@Pass".to_owned()))
+        );
+        assert_eq!(crate::redact::redact("x S3cret@Pass y"), "x [redacted] y");
+        let (url, credentials) = split_user_info("https://es.example:9200").unwrap();
+        assert_eq!(url, "https://es.example:9200");
+        assert_eq!(credentials, None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod es_api;
 pub mod http;
 pub mod ingest;
 pub mod overview;
+pub mod redact;
 pub mod render;
 pub mod store;
 pub mod telemetry;

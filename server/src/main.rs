@@ -11,7 +11,10 @@ fn main() -> ExitCode {
     match server::cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("flowdash: {error:#}");
+            eprintln!(
+                "flowdash: {}",
+                server::redact::redact(&format!("{error:#}"))
+            );
             ExitCode::from(2)
         }
     }

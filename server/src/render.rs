@@ -10,6 +10,10 @@ use plotters::prelude::{BitMapBackend, SVGBackend};
 /// Largest image side, in pixels.
 pub const MAX_SIDE: u32 = 4000;
 
+/// Largest image area, in pixels: a bitmap is three bytes a pixel, and twenty renders of
+/// 4000 × 4000 at once took 917 MB.
+pub const MAX_PIXELS: u32 = 4_000_000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageFormat {
     Svg,
@@ -27,7 +31,7 @@ impl ImageFormat {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("width and height must be between 16 and {MAX_SIDE} pixels")]
+    #[error("width and height must be between 16 and {MAX_SIDE} pixels, and the image at most {MAX_PIXELS} pixels")]
     BadSize,
     #[error(transparent)]
     Chart(#[from] charts::ChartError),
@@ -52,6 +56,17 @@ pub fn register_fonts() {
     });
 }
 
+/// The SVG without the characters XML cannot hold. Values come from flow records and
+/// `_bulk` documents, which may carry control characters (an ANSI escape in an ENI id): one
+/// of them in a label made the whole image unreadable.
+fn xml_safe(mut svg: String) -> String {
+    svg.retain(|c| {
+        !(c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    });
+    svg
+}
+
 /// Draws chart data (or a message, for errors and empty results) as an image.
 pub fn render(
     data: Result<&ChartData, &str>,
@@ -60,7 +75,10 @@ pub fn render(
     height: u32,
     format: ImageFormat,
 ) -> Result<Vec<u8>, RenderError> {
-    if !(16..=MAX_SIDE).contains(&width) || !(16..=MAX_SIDE).contains(&height) {
+    if !(16..=MAX_SIDE).contains(&width)
+        || !(16..=MAX_SIDE).contains(&height)
+        || width * height > MAX_PIXELS
+    {
         return Err(RenderError::BadSize);
     }
     register_fonts();
@@ -74,7 +92,7 @@ pub fn render(
                     Err(message) => charts::draw_message_only(backend, message, options)?,
                 }
             }
-            Ok(text.into_bytes())
+            Ok(xml_safe(text).into_bytes())
         }
         ImageFormat::Png => {
             let mut pixels = vec![0u8; width as usize * height as usize * 3];

@@ -105,10 +105,16 @@ fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, KqlError> {
     Ok(tokens)
 }
 
+/// How deep groups and `not`s may nest. Parsing recurses, and every level adds a `bool` to
+/// the query the server parses again (which refuses bodies nested over 100 levels).
+pub const MAX_DEPTH: usize = 20;
+
 struct Parser {
     tokens: Vec<(Token, usize)>,
     at: usize,
     length: usize,
+    /// Groups and `not`s open around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -125,6 +131,17 @@ impl Parser {
             reason: reason.to_owned(),
             position: self.position(),
         }
+    }
+
+    /// Enters a group or `not`, refusing to go deeper than [`MAX_DEPTH`].
+    fn descend(&mut self) -> Result<(), KqlError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!(
+                "groups and `not`s nest deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
     }
 
     fn keyword(&self, word: &str) -> bool {
@@ -160,7 +177,9 @@ impl Parser {
     fn not(&mut self, field: Option<&str>) -> Result<Value, KqlError> {
         if self.keyword("not") {
             self.at += 1;
+            self.descend()?;
             let inner = self.not(field)?;
+            self.depth -= 1;
             return Ok(json!({ "bool": { "must_not": [inner] } }));
         }
         self.primary(field)
@@ -171,7 +190,9 @@ impl Parser {
             None => Err(self.error("expected a query")),
             Some(Token::LParen) => {
                 self.at += 1;
+                self.descend()?;
                 let inner = self.or(field)?;
+                self.depth -= 1;
                 if self.peek() != Some(&Token::RParen) {
                     return Err(self.error("missing `)`"));
                 }
@@ -185,7 +206,9 @@ impl Parser {
                         self.at += 1;
                         if self.peek() == Some(&Token::LParen) {
                             self.at += 1;
+                            self.descend()?;
                             let inner = self.or(Some(&word))?;
+                            self.depth -= 1;
                             if self.peek() != Some(&Token::RParen) {
                                 return Err(self.error("missing `)`"));
                             }
@@ -275,6 +298,7 @@ pub fn to_dsl(text: &str) -> Result<Value, KqlError> {
         tokens,
         at: 0,
         length: text.chars().count(),
+        depth: 0,
     };
     let query = parser.or(None)?;
     if parser.at < parser.tokens.len() {

@@ -84,6 +84,13 @@ pub enum BackendError {
     /// A resource limit was hit (too many buckets, say): a 400 in Elasticsearch too.
     #[error("{0}")]
     Limit(String),
+    /// The request would take more memory than one request may (Elasticsearch's circuit
+    /// breaker): a 429.
+    #[error("{0}")]
+    CircuitBreaking(String),
+    /// Too many searches are running and waiting: a 429, to be retried later.
+    #[error("{0}")]
+    Overloaded(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -104,6 +111,7 @@ impl BackendError {
             BackendError::Cluster { status, .. } => *status,
             BackendError::Unavailable(_) => 502,
             BackendError::Timeout(_) => 504,
+            BackendError::CircuitBreaking(_) | BackendError::Overloaded(_) => 429,
             BackendError::Internal(_) => 500,
         }
     }
@@ -116,6 +124,8 @@ impl BackendError {
             BackendError::Unavailable(_) => "cluster_unavailable",
             BackendError::Timeout(_) => "search_timeout",
             BackendError::Limit(_) => "too_many_buckets_exception",
+            BackendError::CircuitBreaking(_) => "circuit_breaking_exception",
+            BackendError::Overloaded(_) => "es_rejected_execution_exception",
             BackendError::Internal(_) => "internal_error",
         }
     }

@@ -58,10 +58,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// Generates into the embedded engine through the same parser and documents as ingestion.
 pub fn store(engine: &Arc<EmbeddedEngine>, config: &DemoConfig) -> anyhow::Result<IngestReport> {
     let progress = Progress::new(None);
-    let mut sink = Counting {
-        inner: engine.sink(WriteMode::KeepExisting),
-        progress: progress.clone(),
-    };
+    let mut sink = Counting::new(engine.sink(WriteMode::KeepExisting), progress.clone());
     let format = demo_format();
     let mut spare = Vec::with_capacity(format.len());
     let mut failure = None;

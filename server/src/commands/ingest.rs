@@ -16,9 +16,6 @@ use crate::ingest::remote::RemoteIngest;
 use crate::ingest::sources::{expand, Input};
 use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
 
-/// Commit at least this often during a long ingest, so a crash loses little.
-const COMMIT_EVERY_RECORDS: u64 = 2_000_000;
-
 pub fn run(args: IngestArgs, runtime: &Handle) -> anyhow::Result<ExitCode> {
     let format = args
         .format
@@ -56,28 +53,21 @@ pub fn run(args: IngestArgs, runtime: &Handle) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reads every input into `sink`, flushing now and then so a crash loses little.
+/// Reads every input into `sink`, which commits every few seconds so that a run that is
+/// killed keeps what it had done.
 fn read_all(
     sink: impl DocSink,
     inputs: &[Input],
     options: &IngestOptions,
     progress: &Progress,
 ) -> anyhow::Result<IngestReport> {
-    let mut sink = Counting {
-        inner: sink,
-        progress: progress.clone(),
-    };
+    let mut sink = Counting::new(sink, progress.clone());
     let mut report = IngestReport::default();
-    let mut flushed_at = 0;
     for input in inputs {
         let name = input.name();
         let reader = input.open().with_context(|| name.clone())?;
         let reader = progress.bar.wrap_read(reader);
         ingest_reader(Some(&name), reader, options, &mut sink, &mut report)?;
-        if progress.records() - flushed_at >= COMMIT_EVERY_RECORDS {
-            report.record(sink.flush()?);
-            flushed_at = progress.records();
-        }
     }
     report.record(sink.flush()?);
     Ok(report)

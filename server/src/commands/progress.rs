@@ -64,19 +64,55 @@ impl Progress {
     }
 }
 
-/// Counts records on their way into another sink.
+/// How often a long ingest commits what it has written: a run that is killed keeps what was
+/// committed, and a rerun skips it (documents have deterministic ids).
+pub const COMMIT_EVERY: Duration = Duration::from_secs(5);
+
+/// Records between two looks at the clock.
+const CLOCK_EVERY_RECORDS: u64 = 16_384;
+
+/// Counts records on their way into another sink, and commits it every [`COMMIT_EVERY`].
 pub struct Counting<S> {
-    pub inner: S,
-    pub progress: Progress,
+    inner: S,
+    progress: Progress,
+    since_clock: u64,
+    committed_at: Instant,
+    /// What the commits so far stored, until [`DocSink::flush`] reports it.
+    committed: SinkOutcome,
+}
+
+impl<S> Counting<S> {
+    pub fn new(inner: S, progress: Progress) -> Counting<S> {
+        Counting {
+            inner,
+            progress,
+            since_clock: 0,
+            committed_at: Instant::now(),
+            committed: SinkOutcome::default(),
+        }
+    }
 }
 
 impl<S: DocSink> DocSink for Counting<S> {
     fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError> {
         self.progress.add_records(1);
-        self.inner.write(doc)
+        self.inner.write(doc)?;
+        self.since_clock += 1;
+        if self.since_clock >= CLOCK_EVERY_RECORDS {
+            self.since_clock = 0;
+            if self.committed_at.elapsed() >= COMMIT_EVERY {
+                let outcome = self.inner.flush()?;
+                self.committed.add(outcome);
+                self.committed_at = Instant::now();
+            }
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<SinkOutcome, SinkError> {
-        self.inner.flush()
+        let mut outcome = std::mem::take(&mut self.committed);
+        outcome.add(self.inner.flush()?);
+        self.committed_at = Instant::now();
+        Ok(outcome)
     }
 }

@@ -145,6 +145,19 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| EsError(BackendError::Internal(e.to_string())))?
 }
 
+/// Runs searches once the engine admits them, within the server's search deadline.
+async fn searching<T: Send + 'static>(
+    state: &AppState,
+    engine: &Arc<EmbeddedEngine>,
+    work: impl FnOnce(&EmbeddedEngine) -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, EsError> {
+    let limit = state.limits.search_timeout;
+    tokio::time::timeout(limit, engine.run_search(work))
+        .await
+        .unwrap_or(Err(BackendError::Timeout(limit.as_millis() as u64)))
+        .map_err(EsError)
+}
+
 fn json_body(body: &Bytes) -> Result<Value, EsError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
@@ -306,7 +319,7 @@ async fn run_search(
     check_version_rules(&body, major)?;
     let mut format = apply_search_params(&mut body, &params)?;
     format.total_as_int |= major < 7;
-    let response = blocking(move || search(&engine, &index, &body).map_err(EsError)).await?;
+    let response = searching(&state, &engine, move |engine| search(engine, &index, &body)).await?;
     Ok(Json(format.apply(response)))
 }
 
@@ -334,7 +347,10 @@ async fn run_count(
         .cloned()
         .unwrap_or(json!({ "match_all": {} }));
     let request = json!({ "size": 0, "track_total_hits": true, "query": query });
-    let response = blocking(move || search(&engine, &index, &request).map_err(EsError)).await?;
+    let response = searching(&state, &engine, move |engine| {
+        search(engine, &index, &request)
+    })
+    .await?;
     Ok(Json(json!({
         "count": response.pointer("/hits/total/value").cloned().unwrap_or(json!(0)),
         "_shards": response["_shards"],
@@ -390,13 +406,16 @@ async fn run_msearch(
                 .map_err(|e| e.0),
         );
     }
+    crate::backend::embedded::search::check_hits_budget(
+        searches.iter().flatten().map(|(_, body, _)| body),
+    )?;
     let started = std::time::Instant::now();
-    let responses = blocking(move || {
+    let responses = searching(&state, &engine, move |engine| {
         Ok(searches
             .into_iter()
             .map(|search_request| {
                 let answer = search_request.and_then(|(index, body, format)| {
-                    search(&engine, &index, &body).map(|response| format.apply(response))
+                    search(engine, &index, &body).map(|response| format.apply(response))
                 });
                 match answer {
                     Ok(mut response) => {

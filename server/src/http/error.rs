@@ -68,7 +68,7 @@ impl AppError {
                 tracing::error!(%error, "search failed");
                 "internal server error; see the server log".to_owned()
             }
-            other => other.to_string(),
+            other => crate::redact::redact(&other.to_string()),
         };
         let body = json!({
             "error": { "type": kind, "reason": reason },

@@ -20,7 +20,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "cluster": match cluster {
             Ok(info) => json!({ "version": info.version, "distribution": info.distribution }),
-            Err(error) => json!({ "error": error.to_string() }),
+            Err(error) => json!({ "error": crate::redact::redact(&error.to_string()) }),
         },
         "indices": indices.len(),
         "documents": indices.iter().map(|i| i.docs).sum::<u64>(),

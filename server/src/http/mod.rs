@@ -3,6 +3,7 @@
 
 mod error;
 mod extract;
+mod guard;
 mod health;
 mod ingest;
 mod objects_context;
@@ -20,11 +21,13 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
 pub use extract::AppJson;
+pub use guard::HostAllowList;
 pub use search::IndexAllowList;
 
 use crate::backend::elastic::{ElasticBackend, ElasticConfig};
@@ -45,6 +48,8 @@ pub struct ServeConfig {
     pub retain_days: Option<u32>,
     /// Index patterns the browser may search (`cwl-*`).
     pub allowed_indices: Vec<String>,
+    /// Host names the server answers to besides addresses and `localhost` (DNS rebinding).
+    pub allowed_hosts: Vec<String>,
     pub search_timeout: Duration,
     /// The user's cluster; `None` runs the embedded engine in `data_dir`.
     pub elastic: Option<ElasticConfig>,
@@ -71,6 +76,7 @@ pub struct AppState {
     pub engine: Option<Arc<EmbeddedEngine>>,
     pub limits: Arc<Limits>,
     pub allowed_indices: Arc<IndexAllowList>,
+    pub allowed_hosts: HostAllowList,
     pub store: Arc<dyn SavedObjectStore>,
     pub short_urls: Arc<dyn ShortUrlStore>,
     /// The version `/es` answers as.
@@ -133,6 +139,7 @@ impl AppState {
                 search_timeout: config.search_timeout,
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
+            allowed_hosts: HostAllowList::new(&config.allowed_hosts),
             store,
             short_urls,
             es_compat_version: config.es_compat_version.as_str().into(),
@@ -210,8 +217,26 @@ pub fn build_app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            state.allowed_hosts.clone(),
+            guard::guard,
+        ))
+        // A bug that panics fails its own request, not the server.
+        .layer(CatchPanicLayer::custom(answer_panic))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A panic in a handler, answered as a 500 in the API's error shape (and logged).
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    axum::response::IntoResponse::into_response(AppError::Internal(anyhow::anyhow!(
+        "request handler panicked: {message}"
+    )))
 }
 
 /// Binds, serves until SIGINT or SIGTERM, then finishes the requests in flight.
@@ -229,6 +254,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "flowdash is listening")
         }
     }
+    if let Some(engine) = state.engine.clone() {
+        tokio::spawn(close_idle_writers(engine));
+    }
     let engine = state.engine.clone();
     axum::serve(listener, build_app(state))
         .with_graceful_shutdown(shutdown_signal())
@@ -238,6 +266,26 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     tracing::info!("flowdash stopped");
     Ok(())
+}
+
+/// Commits and closes the writers of days that receive nothing, releasing their threads and
+/// memory.
+async fn close_idle_writers(engine: Arc<EmbeddedEngine>) {
+    use crate::backend::embedded::{IDLE_WRITER, MAX_OPEN_WRITERS};
+    let mut interval = tokio::time::interval(IDLE_WRITER / 4);
+    loop {
+        interval.tick().await;
+        let engine = engine.clone();
+        let closed = tokio::task::spawn_blocking(move || {
+            engine.close_idle_writers(IDLE_WRITER, MAX_OPEN_WRITERS)
+        })
+        .await;
+        match closed {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "closing idle writers failed"),
+            Err(error) => tracing::error!(%error, "closing idle writers panicked"),
+        }
+    }
 }
 
 /// Drops old days every hour.
@@ -288,5 +336,7 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod reference_examples;
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 pub(crate) mod tests;

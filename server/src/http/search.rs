@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{AppError, AppJson, AppState};
+use crate::backend::embedded::search::check_hits_budget;
 use crate::backend::embedded::wildcard_match;
 use crate::backend::{BackendError, SearchRequest};
 
@@ -42,9 +43,11 @@ impl IndexAllowList {
             return Err(AppError::bad_request("an index pattern is required"));
         }
         for part in parts {
-            if part.starts_with('-') {
+            if let Some(excluded) = part.strip_prefix('-') {
+                validate_index_name(excluded)?;
                 continue;
             }
+            validate_index_name(part)?;
             // A `*` in the request is matched literally by the allowed pattern's wildcards.
             if !self.0.iter().any(|allowed| wildcard_match(allowed, part)) {
                 return Err(AppError::Forbidden(format!(
@@ -55,6 +58,37 @@ impl IndexAllowList {
         }
         Ok(())
     }
+}
+
+/// An index name (or a pattern of them) as Elasticsearch accepts it, checked before the
+/// allow-list so that no character a pattern's `*` could match leads elsewhere
+/// (`cwl-*/_delete_by_query`, `cwl-*/../.flowdash`).
+pub fn validate_index_name(name: &str) -> Result<(), AppError> {
+    const FORBIDDEN: &[char] = &['\\', '/', '?', '"', '<', '>', '|', ' ', ',', '#', ':'];
+    let invalid = |why: &str| {
+        Err(AppError::BadRequest {
+            kind: "invalid_index_name_exception",
+            reason: format!("Invalid index name [{name}], {why}"),
+        })
+    };
+    if name.contains(FORBIDDEN) || name.chars().any(char::is_control) {
+        return invalid(
+            "must not contain the following characters [\\, /, ?, \", <, >, |, ' ', ',', #, :]",
+        );
+    }
+    if name.starts_with(['_', '-', '+']) {
+        return invalid("must not start with '_', '-', or '+'");
+    }
+    if name == "." || name == ".." {
+        return invalid("must not be '.' or '..'");
+    }
+    if name.len() > 255 {
+        return invalid("index name is too long, (> 255)");
+    }
+    if name.chars().any(|c| c.is_uppercase()) {
+        return invalid("must be lowercase");
+    }
+    Ok(())
 }
 
 async fn with_deadline<T>(
@@ -119,6 +153,7 @@ async fn msearch(
             "at most {MAX_SEARCHES} searches per request"
         )));
     }
+    check_hits_budget(request.searches.iter().map(|s| &s.body))?;
     let streamed = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

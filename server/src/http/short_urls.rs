@@ -23,7 +23,13 @@ struct ShortUrlRequest {
     url: String,
 }
 
-/// Only local paths are stored: a short link never redirects off the server.
+/// The pages a short link may lead to: a short link never redirects off the server, nor to
+/// the API.
+const PAGES: &[&str] = &["", "dashboards", "visualize", "discover", "management"];
+
+/// The path and query of a flowdash page, from a full URL or a path. Checked when a link is
+/// stored and again when it is followed (a link stored in the cluster's `.flowdash` index may
+/// have been written by anyone).
 fn local_path(url: &str) -> Result<String, AppError> {
     let path = match url.find("://") {
         Some(scheme_end) => {
@@ -34,10 +40,28 @@ fn local_path(url: &str) -> Result<String, AppError> {
         }
         None => url.to_owned(),
     };
-    if !path.starts_with('/') || path.starts_with("//") || path.len() > 16 * 1024 {
-        return Err(AppError::bad_request(
-            "a short link takes a path of this server (at most 16 KiB)",
-        ));
+    let refuse = |why: &str| {
+        Err(AppError::bad_request(format!(
+            "a short link takes the path of a flowdash page (at most 16 KiB): {why}"
+        )))
+    };
+    if path.len() > 16 * 1024 {
+        return refuse("too long");
+    }
+    // Browsers read `\` as `/` and drop tabs and newlines, so `/\evil.example` and
+    // `/\t/evil.example` lead off the server: no backslash, control character or space at all.
+    if path
+        .chars()
+        .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    {
+        return refuse("backslashes, spaces and control characters are not allowed");
+    }
+    let Some(rest) = path.strip_prefix('/') else {
+        return refuse("it must start with /");
+    };
+    let first = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !PAGES.contains(&first) || rest.starts_with('/') {
+        return refuse("not a page of this server");
     }
     Ok(path)
 }
@@ -57,7 +81,7 @@ async fn goto(State(state): State<AppState>, Path(id): Path<String>) -> Result<R
         .get(&id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no short link [{id}]")))?;
-    Ok(Redirect::to(&path))
+    Ok(Redirect::to(&local_path(&path)?))
 }
 
 #[cfg(test)]
@@ -71,7 +95,19 @@ mod tests {
             "/dashboards/x?from=now-1h"
         );
         assert_eq!(local_path("/dashboards/x").unwrap(), "/dashboards/x");
-        assert!(local_path("//evil.example/x").is_err());
-        assert!(local_path("javascript:alert(1)").is_err());
+        assert_eq!(local_path("/").unwrap(), "/");
+        assert_eq!(local_path("/?from=now-1h").unwrap(), "/?from=now-1h");
+        for hostile in [
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "/\t/evil.example",
+            "/%09/x",
+            "javascript:alert(1)",
+            "/api/saved_objects/_export",
+            "/goto/abc",
+            "dashboards/x",
+        ] {
+            assert!(local_path(hostile).is_err(), "{hostile}");
+        }
     }
 }

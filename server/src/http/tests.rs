@@ -30,6 +30,7 @@ impl TestServer {
             max_decompressed_bytes: 64 << 20,
             retain_days: None,
             allowed_indices: vec!["cwl-*".into()],
+            allowed_hosts: Vec::new(),
             search_timeout: std::time::Duration::from_secs(30),
             elastic: None,
             local_saved_objects: false,

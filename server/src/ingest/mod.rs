@@ -88,6 +88,16 @@ pub struct SinkOutcome {
     pub failures: Vec<String>,
 }
 
+impl SinkOutcome {
+    /// Adds another flush's outcome to this one.
+    pub fn add(&mut self, other: SinkOutcome) {
+        self.stored += other.stored;
+        self.duplicates += other.duplicates;
+        self.failed += other.failed;
+        self.failures.extend(other.failures);
+    }
+}
+
 /// A sink that cannot store what it was given. Reported, never silently dropped.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

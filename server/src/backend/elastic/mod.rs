@@ -202,6 +202,20 @@ fn encode_index(index: &str) -> String {
         .collect()
 }
 
+/// At most this many characters of a cluster's error reason reach the browser.
+const LONGEST_REASON: usize = 300;
+
+/// The first characters of a cluster's message, without what looks like a credential.
+fn summarize(reason: &str) -> String {
+    let redacted = crate::redact::redact(reason);
+    if redacted.chars().count() <= LONGEST_REASON {
+        return redacted;
+    }
+    let mut short: String = redacted.chars().take(LONGEST_REASON).collect();
+    short.push_str(" …");
+    short
+}
+
 /// A cluster error answer as a [`BackendError`]. Authentication failures are the server's
 /// problem, not the browser's: they become 502s that say so.
 fn cluster_error(status: u16, body: &Value) -> BackendError {
@@ -224,6 +238,9 @@ fn cluster_error(status: u16, body: &Value) -> BackendError {
             body.to_string().chars().take(500).collect(),
         ),
     };
+    // A cluster, or a proxy in front of it, may echo the request, credentials included: pass
+    // on a short, redacted summary, never the body as it came.
+    let reason = summarize(&reason);
     match status {
         401 | 403 => BackendError::Unavailable(format!(
             "the cluster refused flowdash's credentials ({status}: {reason})"

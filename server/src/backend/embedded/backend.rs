@@ -52,23 +52,24 @@ impl SearchBackend for EmbeddedBackend {
     }
 
     async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError> {
-        let engine = self.engine.clone();
         let index = index.to_owned();
-        blocking(move || super::search::search(&engine, &index, &body)).await
+        self.engine
+            .run_search(move |engine| super::search::search(engine, &index, &body))
+            .await
     }
 
     async fn msearch(
         &self,
         searches: Vec<SearchRequest>,
     ) -> Result<Vec<Result<Value, BackendError>>, BackendError> {
-        let engine = self.engine.clone();
-        blocking(move || {
-            Ok(searches
-                .iter()
-                .map(|s| super::search::search(&engine, &s.index, &s.body))
-                .collect())
-        })
-        .await
+        self.engine
+            .run_search(move |engine| {
+                Ok(searches
+                    .iter()
+                    .map(|s| super::search::search(engine, &s.index, &s.body))
+                    .collect())
+            })
+            .await
     }
 
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {

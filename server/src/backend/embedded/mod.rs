@@ -2,6 +2,7 @@
 //! index name (`cwl-YYYY.MM.DD` for flowdash's own ingestion), searched with the Elasticsearch
 //! request DSL.
 
+pub mod admission;
 mod backend;
 mod column_words;
 mod documents;
@@ -46,10 +47,20 @@ pub struct EmbeddedEngine {
     /// Searches run their segments on these threads.
     executor: tantivy::Executor,
     search_threads: usize,
+    /// How many searches run and wait at once.
+    admission: admission::SearchAdmission,
 }
 
 /// How often the index directory is listed again for indices another process created.
 const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Writers open at once: each holds indexing threads and up to its memory budget, so input
+/// spread over a year of days must not open one per day. The least recently used is closed
+/// (committed) first.
+pub const MAX_OPEN_WRITERS: usize = 8;
+
+/// A writer that has written nothing for this long is committed and closed by the server.
+pub const IDLE_WRITER: Duration = Duration::from_secs(120);
 
 impl EmbeddedEngine {
     /// Opens (creating if needed) the engine in `data_dir`.
@@ -63,6 +74,7 @@ impl EmbeddedEngine {
             last_scan: RwLock::new(Instant::now()),
             executor: search_executor(search_threads())?,
             search_threads: search_threads(),
+            admission: admission::SearchAdmission::new(search_threads()),
         };
         engine.scan()?;
         Ok(engine)
@@ -75,6 +87,23 @@ impl EmbeddedEngine {
     /// The threads searches use.
     pub fn executor(&self) -> &tantivy::Executor {
         &self.executor
+    }
+
+    /// Runs search work on the blocking pool once the engine admits it (see [`admission`]):
+    /// a 429 when too many searches already wait.
+    pub async fn run_search<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&EmbeddedEngine) -> Result<T, crate::backend::BackendError> + Send + 'static,
+    ) -> Result<T, crate::backend::BackendError> {
+        let admitted = self.admission.admit().await?;
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || {
+            // The place is kept until the work ends, even if no one waits for it any more.
+            let _admitted = admitted;
+            work(&engine)
+        })
+        .await
+        .map_err(|e| crate::backend::BackendError::Internal(format!("search task failed: {e}")))?
     }
 
     /// How many threads [`EmbeddedEngine::executor`] has.
@@ -197,6 +226,11 @@ impl EmbeddedEngine {
     /// A sink that writes into this engine.
     pub fn sink(self: &Arc<Self>, mode: WriteMode) -> EmbeddedSink {
         EmbeddedSink::new(self.clone(), mode)
+    }
+
+    /// Commits and closes the least recently used writers beyond [`MAX_OPEN_WRITERS`].
+    pub fn limit_open_writers(&self) -> Result<(), EngineError> {
+        self.close_idle_writers(Duration::MAX, MAX_OPEN_WRITERS)
     }
 
     /// Commits and closes writers unused for `idle`, keeping at most `keep_open` open.

@@ -39,20 +39,27 @@ impl EmbeddedSink {
         name: &str,
         docs: Vec<FlowDoc>,
     ) -> Result<Vec<WriteResult>, SinkError> {
-        let index = match self.touched.get(name) {
-            Some(index) => index.clone(),
+        let (index, first_write) = match self.touched.get(name) {
+            Some(index) => (index.clone(), false),
             None => {
                 let index = self
                     .engine
                     .index_or_create(name)
                     .map_err(|e| SinkError(e.to_string()))?;
                 self.touched.insert(name.to_owned(), index.clone());
-                index
+                (index, true)
             }
         };
         let results = index
             .write(&docs, self.mode)
             .map_err(|e| SinkError(e.to_string()))?;
+        if first_write {
+            // Input spread over many days must not keep a writer (its threads and memory)
+            // open for each of them.
+            self.engine
+                .limit_open_writers()
+                .map_err(|e| SinkError(e.to_string()))?;
+        }
         for result in &results {
             match result {
                 WriteResult::Created | WriteResult::Updated => self.outcome.stored += 1,

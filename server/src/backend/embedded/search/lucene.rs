@@ -20,10 +20,15 @@ pub struct Options {
 /// The field bare values search when no default field is given.
 const MESSAGE: &str = "@message";
 
+/// How deep groups and negations may nest: the parser recurses, and so does everything that
+/// walks the query it builds.
+pub const MAX_DEPTH: usize = 32;
+
 pub fn parse(text: &str, options: &Options) -> Result<Query, SearchError> {
     let mut parser = Parser {
         chars: text.chars().collect(),
         position: 0,
+        depth: 0,
         options,
     };
     parser.skip_spaces();
@@ -41,6 +46,8 @@ pub fn parse(text: &str, options: &Options) -> Result<Query, SearchError> {
 struct Parser<'a> {
     chars: Vec<char>,
     position: usize,
+    /// Groups and negations open around the position.
+    depth: usize,
     options: &'a Options,
 }
 
@@ -56,6 +63,17 @@ impl Parser<'_> {
             self.chars.iter().collect::<String>(),
             self.position
         ))
+    }
+
+    /// Enters a group or negation, refusing to go deeper than [`MAX_DEPTH`].
+    fn descend(&mut self) -> Result<(), SearchError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!(
+                "groups and negations nest deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
     }
 
     fn at_end(&self) -> bool {
@@ -196,7 +214,9 @@ impl Parser<'_> {
             false
         };
         if negated {
+            self.descend()?;
             let inner = self.parse_unary(field)?;
+            self.depth -= 1;
             return Ok(Query::Bool(BoolQuery {
                 filter: vec![Query::MatchAll],
                 must_not: vec![inner],
@@ -212,7 +232,9 @@ impl Parser<'_> {
             None => Err(self.error("expected a value")),
             Some('(') => {
                 self.position += 1;
+                self.descend()?;
                 let inner = self.parse_or(field)?;
+                self.depth -= 1;
                 self.skip_spaces();
                 if self.peek() != Some(')') {
                     return Err(self.error("missing `)`"));
@@ -260,7 +282,9 @@ impl Parser<'_> {
         match self.peek() {
             Some('(') => {
                 self.position += 1;
+                self.descend()?;
                 let inner = self.parse_or(Some(field))?;
+                self.depth -= 1;
                 self.skip_spaces();
                 if self.peek() != Some(')') {
                     return Err(self.error("missing `)`"));

@@ -33,6 +33,51 @@ use crate::backend::BackendError;
 /// Elasticsearch's `index.max_result_window`.
 pub const MAX_RESULT_WINDOW: usize = 10_000;
 
+/// How deep a search body's JSON may nest (queries in `bool`s, aggregations in aggregations).
+/// Parsing and compiling recurse, so this bounds the stack a request can take; a body read
+/// from HTTP is bounded by the JSON parser already, a query built on the server (a saved
+/// visualization's KQL) is not.
+pub const MAX_NESTING: usize = 100;
+
+/// The most hits one request may ask for across all its searches (a multi-search of twenty
+/// searches of 10 000 hits took 2.4 GB): one result window.
+pub const MAX_HITS_PER_REQUEST: usize = MAX_RESULT_WINDOW;
+
+/// Refuses a multi-search whose searches together ask for more than
+/// [`MAX_HITS_PER_REQUEST`] hits, as Elasticsearch's request circuit breaker would.
+pub fn check_hits_budget<'a>(bodies: impl Iterator<Item = &'a Json>) -> Result<(), BackendError> {
+    let count = |body: &Json, key: &str, default: u64| {
+        body.get(key).and_then(Json::as_u64).unwrap_or(default)
+    };
+    let hits: u64 = bodies
+        .map(|body| count(body, "from", 0).saturating_add(count(body, "size", 10)))
+        .fold(0, u64::saturating_add);
+    if hits > MAX_HITS_PER_REQUEST as u64 {
+        return Err(BackendError::CircuitBreaking(format!(
+            "[request] Data too large: the searches of this request ask for {hits} hits together, more than the {MAX_HITS_PER_REQUEST} one request may hold; page through them with search_after or fewer searches at once"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a body that nests deeper than [`MAX_NESTING`], without recursing itself.
+pub fn check_nesting(body: &Json) -> Result<(), SearchError> {
+    let mut pending: Vec<(&Json, usize)> = vec![(body, 1)];
+    while let Some((value, depth)) = pending.pop() {
+        if depth > MAX_NESTING {
+            return Err(SearchError::parsing(format!(
+                "the request nests deeper than {MAX_NESTING} levels"
+            )));
+        }
+        match value {
+            Json::Array(items) => pending.extend(items.iter().map(|v| (v, depth + 1))),
+            Json::Object(object) => pending.extend(object.values().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Why a search cannot be answered. Client errors keep Elasticsearch's error types.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum SearchError {
@@ -136,6 +181,7 @@ pub struct SearchBody {
 
 impl SearchBody {
     pub fn parse(body: &Json, context: &QueryContext<'_>) -> Result<SearchBody, SearchError> {
+        check_nesting(body)?;
         let empty = Map::new();
         let object = match body {
             Json::Object(o) => o,

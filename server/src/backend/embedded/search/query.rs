@@ -12,7 +12,7 @@ use tantivy::query::{
 };
 use tantivy::{DateTime, Term};
 
-use super::columns::terms_where;
+use super::columns::{terms_where, Accessor};
 use super::datemath::{eval_date_math, DateFormats, Rounding, Zone};
 use super::message;
 use super::SearchError;
@@ -87,6 +87,13 @@ pub struct RangeSpec {
     pub time_zone: Option<String>,
 }
 
+/// Elasticsearch's `index.max_terms_count`: the most values one `terms` query may list.
+pub const MAX_TERMS_COUNT: usize = 65_536;
+
+/// From this many values on, a `terms` query tests each document's value against a set
+/// instead of running a query per value.
+const VALUE_SET_FROM: usize = 16;
+
 fn bad(reason: impl Into<String>) -> SearchError {
     SearchError::parsing(reason)
 }
@@ -132,6 +139,12 @@ pub fn parse_query(value: &Json) -> Result<Query, SearchError> {
                     "[terms] [{field}] must be an array of values (terms lookup is not supported)"
                 ))
             })?;
+            if values.len() > MAX_TERMS_COUNT {
+                return Err(SearchError::illegal(format!(
+                    "The number of terms [{}] used in the Terms Query request has exceeded the allowed maximum of [{MAX_TERMS_COUNT}]. This maximum can be set by changing the [index.max_terms_count] index level setting.",
+                    values.len()
+                )));
+            }
             Ok(Query::Terms {
                 field: field.clone(),
                 values: values.clone(),
@@ -487,6 +500,12 @@ pub fn compile(
         Query::MatchAll => Box::new(AllQuery),
         Query::MatchNone => Box::new(EmptyQuery),
         Query::Term { field, value } => value_query(field, context.field(field)?, value, context)?,
+        Query::Terms { field, values }
+            if values.len() >= VALUE_SET_FROM
+                && context.field(field)?.field_type != FieldType::Text =>
+        {
+            any_of(field, context.field(field)?, values, context)?
+        }
         Query::Terms { field, values } => {
             // Any of the values, each as a `term` query has it.
             let schema_field = context.field(field)?;
@@ -859,12 +878,20 @@ fn range_query(
 fn keyword_pattern_query(field: &str, pattern: &str) -> Result<Box<dyn TantivyQuery>, SearchError> {
     let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
         .map_err(|e| SearchError::illegal(format!("invalid pattern for [{field}]: {e}")))?;
+    Ok(keywords_where(field, move |term| regex.is_match(term)))
+}
+
+/// Documents whose keyword value satisfies `keep`, tested once per term of each segment.
+fn keywords_where(
+    field: &str,
+    keep: impl Fn(&str) -> bool + Send + Sync + 'static,
+) -> Box<dyn TantivyQuery> {
     let name = field.strip_suffix(".keyword").unwrap_or(field).to_owned();
     let predicate = tantivy::query::doc_predicate_query::FunctionPredicate::from(
         move |reader: &tantivy::SegmentReader| {
             let column = reader.fast_fields().str(&name)?;
             let matching = match &column {
-                Some(column) => terms_where(column, |term| regex.is_match(term))?,
+                Some(column) => terms_where(column, &keep)?,
                 None => tantivy::BitSet::with_max_value(0),
             };
             let ords = column.map(|c| c.ords().clone());
@@ -875,9 +902,111 @@ fn keyword_pattern_query(field: &str, pattern: &str) -> Result<Box<dyn TantivyQu
             })
         },
     );
-    Ok(Box::new(
-        tantivy::query::doc_predicate_query::DocPredicateQuery::from(predicate),
-    ))
+    Box::new(tantivy::query::doc_predicate_query::DocPredicateQuery::from(predicate))
+}
+
+/// A `terms` query of many values, as one test of each document's value against a set. A
+/// boolean query with a clause per value keeps a scorer, and its buffers, per value and
+/// segment: ten thousand values took gigabytes.
+fn any_of(
+    name: &str,
+    field: SchemaField,
+    values: &[Json],
+    context: &QueryContext<'_>,
+) -> Result<Box<dyn TantivyQuery>, SearchError> {
+    let keys = |key: &dyn Fn(&Json) -> Result<i64, SearchError>| {
+        values
+            .iter()
+            .map(|v| key(v).map(|k| k as u64 as u128))
+            .collect::<Result<rustc_hash::FxHashSet<u128>, SearchError>>()
+    };
+    let keys = match field.field_type {
+        FieldType::Keyword => {
+            let words = values
+                .iter()
+                .map(|v| exact_word(name, v))
+                .collect::<Result<rustc_hash::FxHashSet<String>, SearchError>>()?;
+            return Ok(keywords_where(name, move |term| words.contains(term)));
+        }
+        FieldType::Text => {
+            return Err(SearchError::Internal(format!(
+                "[{name}] is text: its terms are words, not a column"
+            )))
+        }
+        FieldType::Ip => {
+            return Ok(addresses_within(name, field, address_ranges(name, values)?));
+        }
+        FieldType::Long => keys(&|v| long_value(name, v))?,
+        FieldType::Date => keys(&|v| {
+            date_value(
+                v,
+                context.now_ms,
+                &DateFormats::default(),
+                &Zone::utc(),
+                Rounding::Down,
+            )
+        })?,
+    };
+    Ok(column_where(name, field, move |key| keys.contains(&key)))
+}
+
+/// Address blocks as sorted, disjoint ranges of addresses (IPv4 mapped into IPv6).
+fn address_ranges(name: &str, values: &[Json]) -> Result<Vec<(u128, u128)>, SearchError> {
+    let mut ranges = values
+        .iter()
+        .map(|value| {
+            let text = value.as_str().unwrap_or_default();
+            parse_cidr(text)
+                .map(|(low, high)| (u128::from(low), u128::from(high)))
+                .ok_or_else(|| {
+                    SearchError::illegal(format!(
+                        "[{value}] is not an IP address or CIDR block for field [{name}]"
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ranges.sort_unstable();
+    let mut merged: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+    for (low, high) in ranges {
+        match merged.last_mut() {
+            Some((_, last_high)) if low <= last_high.saturating_add(1) => {
+                *last_high = (*last_high).max(high)
+            }
+            _ => merged.push((low, high)),
+        }
+    }
+    Ok(merged)
+}
+
+fn addresses_within(
+    name: &str,
+    field: SchemaField,
+    ranges: Vec<(u128, u128)>,
+) -> Box<dyn TantivyQuery> {
+    column_where(name, field, move |address| {
+        let after = ranges.partition_point(|(low, _)| *low <= address);
+        after > 0 && address <= ranges[after - 1].1
+    })
+}
+
+/// Documents whose value of a number, date or address column satisfies `keep` (given the
+/// value as [`Accessor::raw`] gives it).
+fn column_where(
+    name: &str,
+    field: SchemaField,
+    keep: impl Fn(u128) -> bool + Send + Sync + 'static,
+) -> Box<dyn TantivyQuery> {
+    let name = name.strip_suffix(".keyword").unwrap_or(name).to_owned();
+    let keep = std::sync::Arc::new(keep);
+    let predicate = tantivy::query::doc_predicate_query::FunctionPredicate::from(
+        move |reader: &tantivy::SegmentReader| {
+            let column = Accessor::open(reader, &name, field)
+                .map_err(|e| tantivy::TantivyError::InternalError(e.to_string()))?;
+            let keep = keep.clone();
+            Ok(move |doc: tantivy::DocId| column.raw(doc).is_some_and(|key| keep(key)))
+        },
+    );
+    Box::new(tantivy::query::doc_predicate_query::DocPredicateQuery::from(predicate))
 }
 
 /// A regex matching exactly `text`.

@@ -1,0 +1,513 @@
+//! The hostile requests that once took the server down, wrote from a foreign page, leaked a
+//! cluster password or redirected off the server, sent over a real socket.
+
+use std::net::SocketAddr;
+
+use axum::response::IntoResponse;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::tests::TestServer;
+
+const LINES: &str = "\
+2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK
+2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK
+";
+
+async fn still_serving(server: &TestServer) {
+    let (status, body) = server.get("/api/health").await;
+    assert_eq!(status, 200, "the server still answers: {body}");
+}
+
+#[tokio::test]
+async fn deeply_nested_queries_are_refused_and_the_server_lives_on() {
+    let server = TestServer::start().await;
+    server.post("/api/ingest", LINES).await;
+    let nested = format!("{}action:ACCEPT{}", "(".repeat(810), ")".repeat(810));
+    let negated = format!("{}action:ACCEPT", "-".repeat(3700));
+    for text in [nested, negated] {
+        let (status, error) = server
+            .post_json(
+                "/api/search",
+                &json!({ "index": "cwl-*", "body": { "query": { "query_string": { "query": text } } } }),
+            )
+            .await;
+        assert_eq!(status, 400, "{error}");
+        assert!(
+            error["error"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("nest deeper than"),
+            "{error}"
+        );
+    }
+    // Within the limit, groups still work.
+    let (status, answer) = server
+        .post_json(
+            "/api/search",
+            &json!({ "index": "cwl-*", "body": { "query": { "query_string": { "query": format!("{}action:REJECT{}", "(".repeat(20), ")".repeat(20)) } } } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["hits"]["total"]["value"], 1);
+
+    // A saved visualization whose KQL nests 1 920 groups, drawn by a plain link.
+    let mut vis =
+        serde_json::to_value(app::model::visualization::Visualization::example_action_port_pie())
+            .unwrap();
+    vis["query"] = json!({ "language": "kql", "text": format!("{}action:ACCEPT{}", "(".repeat(1920), ")".repeat(1920)) });
+    let (status, created) = server
+        .post_json(
+            "/api/saved_objects/visualization/deep",
+            &json!({ "attributes": vis }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let svg = server
+        .client
+        .get(server.url("/api/visualizations/deep/render.svg?from=now-15y"))
+        .send()
+        .await
+        .unwrap();
+    let svg = svg.text().await.unwrap();
+    assert!(
+        svg.contains("nest deeper than"),
+        "the image says why: {svg}"
+    );
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn many_valued_terms_queries_are_bounded_and_exact() {
+    let server = TestServer::start().await;
+    server.post("/api/ingest", LINES).await;
+    let search = |values: Vec<Value>, field: &str| {
+        json!({ "index": "cwl-*", "body": { "size": 0, "track_total_hits": true,
+            "query": { "terms": { field: values } } } })
+    };
+    // 20 000 addresses, one of them stored, and a CIDR block holding another.
+    let mut addresses: Vec<Value> = (0..20_000)
+        .map(|i| json!(format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256)))
+        .collect();
+    addresses.push(json!("172.31.16.139"));
+    addresses.push(json!("172.31.9.0/24"));
+    let (status, answer) = server
+        .post_json("/api/search", &search(addresses, "srcaddr"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["hits"]["total"]["value"], 2);
+    let ports: Vec<Value> = (3000..23_000).map(|p| json!(p)).collect();
+    let (_, answer) = server
+        .post_json("/api/search", &search(ports, "dstport"))
+        .await;
+    assert_eq!(answer["hits"]["total"]["value"], 1, "3389 only");
+    let words: Vec<Value> = (0..20_000)
+        .map(|i| json!(format!("eni-{i}")))
+        .chain([json!("REJECT")])
+        .collect();
+    let (_, answer) = server
+        .post_json("/api/search", &search(words, "action"))
+        .await;
+    assert_eq!(answer["hits"]["total"]["value"], 1);
+
+    let too_many: Vec<Value> = (0..65_537).map(|p| json!(p)).collect();
+    let (status, error) = server
+        .post_json("/api/search", &search(too_many, "dstport"))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["type"], "illegal_argument_exception");
+    assert!(
+        error["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("index.max_terms_count"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_multi_search_cannot_ask_for_more_hits_than_one_window() {
+    let server = TestServer::start().await;
+    let searches: Vec<Value> = (0..20)
+        .map(|_| json!({ "index": "cwl-*", "body": { "size": 10_000 } }))
+        .collect();
+    let (status, error) = server
+        .post_json("/api/msearch", &json!({ "searches": searches }))
+        .await;
+    assert_eq!(status, 429, "{error}");
+    assert_eq!(error["error"]["type"], "circuit_breaking_exception");
+    let body: String = (0..20)
+        .map(|_| "{\"index\":\"cwl-*\"}\n{\"size\":10000}\n")
+        .collect();
+    let response = server
+        .client
+        .post(server.url("/es/_msearch"))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+}
+
+/// What a page on another site can make a browser send, without a preflight.
+#[tokio::test]
+async fn writes_from_foreign_pages_are_refused() {
+    let server = TestServer::start().await;
+    let import = "{\"type\":\"dashboard\",\"id\":\"vpc-flow-overview\",\"attributes\":{\"title\":\"OWNED by evil.example\",\"panels\":[]}}\n";
+    let attempts: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/api/ingest", vec![("content-type", "text/plain")]),
+        (
+            "/api/ingest",
+            vec![("content-type", "application/x-www-form-urlencoded")],
+        ),
+        (
+            "/api/ingest",
+            vec![("content-type", "multipart/form-data; boundary=x")],
+        ),
+        ("/api/ingest", vec![("origin", "http://evil.example")]),
+        (
+            "/api/ingest",
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("content-type", "application/json"),
+            ],
+        ),
+        (
+            "/api/saved_objects/_import?overwrite=true",
+            vec![("content-type", "text/plain")],
+        ),
+        (
+            "/api/saved_objects/_import?overwrite=true",
+            vec![
+                ("origin", "http://evil.example"),
+                ("content-type", "application/ndjson"),
+            ],
+        ),
+        ("/es/_bulk", vec![("content-type", "text/plain")]),
+    ];
+    for (path, headers) in attempts {
+        let mut request = server.client.post(server.url(path));
+        for (name, value) in &headers {
+            request = request.header(*name, *value);
+        }
+        let body = if path.starts_with("/api/ingest") {
+            LINES.to_owned()
+        } else {
+            import.to_owned()
+        };
+        let response = request.body(body).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{path} {headers:?}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["type"], "security_exception", "{error}");
+    }
+    assert!(
+        server.docs_per_index().iter().all(|(_, docs)| *docs == 0),
+        "no flow was injected"
+    );
+    let (_, overview) = server
+        .get("/api/saved_objects/dashboard/vpc-flow-overview")
+        .await;
+    assert_ne!(overview["attributes"]["title"], "OWNED by evil.example");
+
+    // The same writes from flowdash's own pages, and from programs, pass.
+    let own_origin = format!("http://{}", server.address);
+    let response = server
+        .client
+        .post(server.url("/api/ingest"))
+        .header("origin", own_origin)
+        .header("sec-fetch-site", "same-origin")
+        .body(LINES)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = server
+        .client
+        .post(server.url("/api/ingest"))
+        .header("content-type", "text/plain")
+        .header("kbn-xsrf", "true")
+        .body(LINES)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "a script's write with the anti-CSRF header"
+    );
+}
+
+#[tokio::test]
+async fn foreign_host_names_are_refused_and_pages_carry_security_headers() {
+    let server = TestServer::start().await;
+    // DNS rebinding: the attacker's name, pointed at this server.
+    let response = server
+        .client
+        .get(server.url("/api/saved_objects/_find?type=dashboard"))
+        .header("host", "evil.example:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let allowed =
+        TestServer::start_with(|c| c.allowed_hosts = vec!["flowdash.internal".into()]).await;
+    for host in ["flowdash.internal", "localhost:3000", "10.1.2.3:3000"] {
+        let response = allowed
+            .client
+            .get(allowed.url("/api/health"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{host}");
+    }
+    let response = server
+        .client
+        .get(server.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+        "{csp}"
+    );
+}
+
+#[tokio::test]
+async fn short_links_lead_only_to_flowdash_pages() {
+    let server = TestServer::start().await;
+    for target in [
+        "/\\evil.example/x",
+        "//evil.example/x",
+        "/\t/evil.example",
+        "/api/saved_objects/_export",
+    ] {
+        let (status, error) = server
+            .post_json("/api/short_urls", &json!({ "url": target }))
+            .await;
+        assert_eq!(status, 400, "{target}: {error}");
+    }
+    let (status, link) = server
+        .post_json(
+            "/api/short_urls",
+            &json!({ "url": "/dashboards/vpc-flow-overview?from=now-1h" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = no_redirects
+        .get(server.url(link["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["location"],
+        "/dashboards/vpc-flow-overview?from=now-1h"
+    );
+    // A target written to the store by other means is checked again when it is followed.
+    let id = server
+        .state
+        .short_urls
+        .put("/\\evil.example/x")
+        .await
+        .unwrap();
+    let response = no_redirects
+        .get(server.url(&format!("/goto/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+}
+
+#[tokio::test]
+async fn index_names_are_validated_before_the_allow_list() {
+    let server = TestServer::start().await;
+    for index in [
+        "cwl-*/_delete_by_query",
+        "cwl-*/../.flowdash",
+        "cwl-*,cwl-a:b",
+        "CWL-*",
+    ] {
+        let (status, error) = server
+            .post_json("/api/search", &json!({ "index": index, "body": {} }))
+            .await;
+        assert_eq!(status, 400, "{index}: {error}");
+        assert_eq!(
+            error["error"]["type"], "invalid_index_name_exception",
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn control_characters_in_values_leave_the_svg_well_formed() {
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now();
+    let mut bulk = String::new();
+    for (i, eni) in ["eni-\u{0}nul", "eni-\u{1b}[31mred", "eni-plain"]
+        .iter()
+        .enumerate()
+    {
+        let source = json!({
+            "version": 2, "account_id": 123456789012i64, "interface_id": eni,
+            "srcaddr": "10.0.1.5", "dstaddr": "10.0.2.9", "srcport": 443, "dstport": 51000, "protocol": 6,
+            "packets": 10, "bytes": 840, "action": "ACCEPT", "log_status": "OK",
+            "@timestamp": (now - chrono::Duration::minutes(5)).to_rfc3339(),
+        });
+        bulk.push_str(&format!(
+            "{}\n{source}\n",
+            json!({ "index": { "_index": format!("cwl-{}", now.format("%Y.%m.%d")), "_id": format!("x{i}") } })
+        ));
+    }
+    let response = server
+        .client
+        .post(server.url("/es/_bulk?refresh=true"))
+        .header("content-type", "application/x-ndjson")
+        .body(bulk)
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["errors"], false, "{answer}");
+    let mut vis =
+        serde_json::to_value(app::model::visualization::Visualization::example_action_port_pie())
+            .unwrap();
+    vis["buckets"][1]["agg"]["terms"]["field"] = json!("interface_id");
+    let (status, created) = server
+        .post_json(
+            "/api/saved_objects/visualization/enis",
+            &json!({ "attributes": vis }),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let svg = server
+        .client
+        .get(server.url("/api/visualizations/enis/render.svg?from=now-1h"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(svg.contains("eni-plain"), "{svg}");
+    assert!(
+        !svg.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
+        "no character XML cannot hold"
+    );
+}
+
+/// A stand-in for a cluster, or a proxy in front of it, that echoes the request headers in
+/// its error answers, as some do.
+async fn echoing_cluster() -> SocketAddr {
+    async fn root() -> axum::Json<Value> {
+        axum::Json(
+            json!({ "version": { "number": "7.10.2", "distribution": "elasticsearch" }, "tagline": "You Know, for Search" }),
+        )
+    }
+    async fn echo(headers: axum::http::HeaderMap) -> axum::response::Response {
+        let echoed: Vec<String> = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or_default()))
+            .collect();
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "error": { "type": "proxy_error", "reason": format!("bad request; you sent {}", echoed.join("; ")) }, "status": 400 })),
+        )
+            .into_response()
+    }
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(root))
+        .fallback(echo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
+}
+
+fn cluster_config(url: &str) -> crate::backend::elastic::ElasticConfig {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from(["flowdash", "serve", "--es-url", url]).unwrap();
+    let crate::cli::Command::Serve(args) = cli.command else {
+        unreachable!("serve")
+    };
+    args.elastic.config().unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn cluster_credentials_never_reach_an_answer() {
+    const PASSWORD: &str = "S3cretPassA";
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("alice:{PASSWORD}"));
+    let leaks = |text: &str| text.contains(PASSWORD) || text.contains(&basic);
+
+    let cluster = echoing_cluster().await;
+    let url = format!("http://alice:{PASSWORD}@{cluster}");
+    let server = TestServer::start_with(|c| {
+        c.elastic = Some(cluster_config(&url));
+        c.local_saved_objects = true;
+    })
+    .await;
+    let mut answers = Vec::new();
+    let (_, health) = server.get("/api/health").await;
+    answers.push(health.to_string());
+    let (status, search) = server
+        .post_json("/api/search", &json!({ "index": "cwl-*", "body": {} }))
+        .await;
+    assert_eq!(status, 400, "{search}");
+    assert!(
+        search["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("you sent"),
+        "{search}"
+    );
+    answers.push(search.to_string());
+    let (_, msearch) = server
+        .post_json(
+            "/api/msearch",
+            &json!({ "searches": [{ "index": "cwl-*", "body": {} }] }),
+        )
+        .await;
+    answers.push(msearch.to_string());
+    let (_, fields) = server.get("/api/fields?index=cwl-*").await;
+    answers.push(fields.to_string());
+
+    // A cluster that cannot be reached: its URL is in the message, its password is not.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let unreachable_url = format!("http://alice:{PASSWORD}@{closed}");
+    let unreachable = TestServer::start_with(|c| {
+        c.elastic = Some(cluster_config(&unreachable_url));
+        c.local_saved_objects = true;
+    })
+    .await;
+    let (_, health) = unreachable.get("/api/health").await;
+    assert!(
+        health["cluster"]["error"]
+            .as_str()
+            .unwrap()
+            .contains(&closed.to_string()),
+        "{health}"
+    );
+    answers.push(health.to_string());
+    let (status, search) = unreachable
+        .post_json("/api/search", &json!({ "index": "cwl-*", "body": {} }))
+        .await;
+    assert_eq!(status, 502, "{search}");
+    answers.push(search.to_string());
+
+    for answer in answers {
+        assert!(!leaks(&answer), "a secret in an answer: {answer}");
+    }
+}
