@@ -90,6 +90,11 @@ pub struct ElasticArgs {
     /// Do not verify the cluster's TLS certificate.
     #[arg(long, env = "FLOWDASH_ES_INSECURE")]
     pub es_insecure: bool,
+    /// Let searches from the browser carry scripts, `terms` lookups and `more_like_this`
+    /// documents to the cluster (refused by default: they run code on the cluster or read
+    /// indices outside --allowed-indices).
+    #[arg(long, env = "FLOWDASH_ES_ALLOW_SCRIPTS")]
+    pub es_allow_scripts: bool,
     /// Timeout of one request to the cluster, in milliseconds.
     #[arg(long, env = "FLOWDASH_ES_TIMEOUT_MS", default_value_t = 30_000)]
     pub es_timeout_ms: u64,
@@ -145,6 +150,7 @@ impl ElasticArgs {
             ca_cert: self.es_ca_cert.clone(),
             insecure: self.es_insecure,
             timeout: std::time::Duration::from_millis(self.es_timeout_ms),
+            allow_scripts: self.es_allow_scripts,
         }))
     }
 }

@@ -17,6 +17,9 @@ use crate::ingest::sources::{expand, Input};
 use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
 
 pub fn run(args: IngestArgs, runtime: &Handle) -> anyhow::Result<ExitCode> {
+    // The HTTP clients (`--to`, `--es-url`) are built here, outside any async task: they
+    // need the runtime's context to find its reactor and timers.
+    let _context = runtime.enter();
     let format = args
         .format
         .as_deref()

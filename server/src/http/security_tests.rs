@@ -511,3 +511,48 @@ async fn cluster_credentials_never_reach_an_answer() {
         assert!(!leaks(&answer), "a secret in an answer: {answer}");
     }
 }
+
+/// `flowdash ingest --to URL`: it once panicked on every run ("no reactor running").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_command_sends_to_a_running_server_and_survives_bombs() {
+    use std::io::Write;
+
+    use clap::Parser;
+    let server = TestServer::start().await;
+    let files = tempfile::tempdir().unwrap();
+    let text = files.path().join("a.log");
+    std::fs::write(&text, LINES).unwrap();
+    // A CloudWatch-looking file that expands to 100 MiB.
+    let bomb = files.path().join("bomb.json.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder
+        .write_all(b"{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[")
+        .unwrap();
+    encoder.write_all(&vec![b' '; 100 << 20]).unwrap();
+    std::fs::write(&bomb, encoder.finish().unwrap()).unwrap();
+    let cli = crate::cli::Cli::try_parse_from([
+        "flowdash",
+        "ingest",
+        "--json",
+        "--to",
+        &server.url(""),
+        bomb.to_str().unwrap(),
+        text.to_str().unwrap(),
+    ])
+    .unwrap();
+    let crate::cli::Command::Ingest(args) = cli.command else {
+        unreachable!("ingest")
+    };
+    let handle = tokio::runtime::Handle::current();
+    let code = tokio::task::spawn_blocking(move || crate::commands::ingest::run(args, &handle))
+        .await
+        .expect("the command does not panic")
+        .unwrap();
+    assert_eq!(
+        code,
+        std::process::ExitCode::from(1),
+        "the bomb is one rejected input"
+    );
+    let stored: u64 = server.docs_per_index().iter().map(|(_, docs)| docs).sum();
+    assert_eq!(stored, 2, "the text file still went in");
+}

@@ -798,6 +798,7 @@ async fn servers_on_one_cluster_share_saved_objects() {
                 ca_cert: None,
                 insecure: false,
                 timeout: std::time::Duration::from_secs(30),
+                allow_scripts: false,
             })
         };
         let first = TestServer::start_with(on_cluster).await;

@@ -17,6 +17,10 @@ use super::{read_line_capped, IngestOptions, IngestReport, LineError, LineRead};
 
 /// Raw text per request: well under the server's default body limit once gzipped.
 const CHUNK_BYTES: usize = 16 << 20;
+
+/// The largest CloudWatch Logs payload sent as one request (it cannot be cut at lines). The
+/// Lambda and Firehose deliver at most a few megabytes.
+const MAX_JSON_PAYLOAD: u64 = 64 << 20;
 const ATTEMPTS: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +72,30 @@ impl RemoteIngest {
             maybe_gunzip(reader, options.limits.max_decompressed_bytes).map_err(read_error)?;
         if looks_like_json(input.fill_buf().map_err(read_error)?) {
             let mut body = Vec::new();
-            input.read_to_end(&mut body).map_err(read_error)?;
-            let chunk_report = self.post(runtime, body)?;
+            (&mut input)
+                .take(MAX_JSON_PAYLOAD + 1)
+                .read_to_end(&mut body)
+                .map_err(read_error)?;
+            if body.len() as u64 > MAX_JSON_PAYLOAD {
+                // The input is refused on its own; the other inputs still go.
+                report.merge(
+                    IngestReport {
+                        rejected: 1,
+                        errors: vec![LineError {
+                            source: Some(name.to_owned()),
+                            line: 1,
+                            reason: format!(
+                                "a CloudWatch Logs payload (JSON) larger than {} MiB cannot be sent as one request; flow-log text can be any size",
+                                MAX_JSON_PAYLOAD >> 20
+                            ),
+                        }],
+                        ..IngestReport::default()
+                    },
+                    &options.limits,
+                );
+                return Ok(());
+            }
+            let chunk_report = self.post(runtime, gzip(&body))?;
             on_lines(chunk_report.accepted + chunk_report.rejected + chunk_report.skipped);
             report.merge(with_source(chunk_report, name, 0, false), &options.limits);
             return Ok(());

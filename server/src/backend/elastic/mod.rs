@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod compat;
+pub mod policy;
 mod sink;
 #[cfg(test)]
 mod tests;
@@ -35,6 +36,9 @@ pub struct ElasticConfig {
     /// Accept any certificate (for clusters with self-signed certificates; says so in the log).
     pub insecure: bool,
     pub timeout: Duration,
+    /// Let browsers' searches carry scripts, `terms` lookups and `more_like_this` documents
+    /// (see [`policy`]).
+    pub allow_scripts: bool,
 }
 
 /// A client for one cluster. Cheap to clone.
@@ -47,6 +51,7 @@ struct Inner {
     client: reqwest::Client,
     base: String,
     auth: Auth,
+    allow_scripts: bool,
     version: OnceCell<(ClusterVersion, ClusterInfo)>,
 }
 
@@ -79,6 +84,7 @@ impl ElasticBackend {
                 client,
                 base: config.url.trim_end_matches('/').to_owned(),
                 auth: config.auth.clone(),
+                allow_scripts: config.allow_scripts,
                 version: OnceCell::new(),
             }),
         })
@@ -264,6 +270,7 @@ impl SearchBackend for ElasticBackend {
     }
 
     async fn search(&self, index: &str, mut body: Value) -> Result<Value, BackendError> {
+        policy::check_search_body(&body, self.inner.allow_scripts)?;
         let version = self.version().await?;
         adapt_request(&mut body, version);
         let bytes = serde_json::to_vec(&body).map_err(|e| BackendError::Internal(e.to_string()))?;
@@ -285,6 +292,59 @@ impl SearchBackend for ElasticBackend {
         if searches.is_empty() {
             return Ok(Vec::new());
         }
+        // A search the policy refuses fails on its own; the others go to the cluster.
+        let mut refused: Vec<Option<BackendError>> = Vec::with_capacity(searches.len());
+        let mut allowed = Vec::with_capacity(searches.len());
+        for search in searches {
+            match policy::check_search_body(&search.body, self.inner.allow_scripts) {
+                Ok(()) => {
+                    refused.push(None);
+                    allowed.push(search);
+                }
+                Err(error) => refused.push(Some(error)),
+            }
+        }
+        let mut answers = if allowed.is_empty() {
+            Vec::new()
+        } else {
+            self.msearch_allowed(allowed).await?
+        }
+        .into_iter();
+        Ok(refused
+            .into_iter()
+            .map(|refusal| match refusal {
+                Some(error) => Err(error),
+                None => answers.next().unwrap_or_else(|| {
+                    Err(BackendError::Internal(
+                        "the cluster answered too few searches".into(),
+                    ))
+                }),
+            })
+            .collect())
+    }
+
+    async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {
+        self.field_caps_of(index).await
+    }
+
+    async fn indices(&self) -> Result<Vec<IndexSummary>, BackendError> {
+        self.indices_of().await
+    }
+
+    fn ingest_sink(&self) -> Box<dyn DocSink + Send> {
+        Box::new(ElasticSink::new(
+            self.clone(),
+            tokio::runtime::Handle::current(),
+        ))
+    }
+}
+
+impl ElasticBackend {
+    /// One `_msearch` of searches the policy allowed.
+    async fn msearch_allowed(
+        &self,
+        searches: Vec<SearchRequest>,
+    ) -> Result<Vec<Result<Value, BackendError>>, BackendError> {
         let version = self.version().await?;
         let mut ndjson = Vec::new();
         for mut search in searches {
@@ -330,7 +390,7 @@ impl SearchBackend for ElasticBackend {
             .collect())
     }
 
-    async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {
+    async fn field_caps_of(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {
         let answer = self
             .call(
                 reqwest::Method::GET,
@@ -373,7 +433,7 @@ impl SearchBackend for ElasticBackend {
         Ok(fields)
     }
 
-    async fn indices(&self) -> Result<Vec<IndexSummary>, BackendError> {
+    async fn indices_of(&self) -> Result<Vec<IndexSummary>, BackendError> {
         let answer = self
             .call(reqwest::Method::GET, "/_cat/indices?format=json", None)
             .await?;
@@ -398,12 +458,5 @@ impl SearchBackend for ElasticBackend {
                     .collect()
             })
             .unwrap_or_default())
-    }
-
-    fn ingest_sink(&self) -> Box<dyn DocSink + Send> {
-        Box::new(ElasticSink::new(
-            self.clone(),
-            tokio::runtime::Handle::current(),
-        ))
     }
 }

@@ -52,6 +52,7 @@ fn client(server: &TestServer) -> ElasticBackend {
         ca_cert: None,
         insecure: false,
         timeout: Duration::from_secs(30),
+        allow_scripts: false,
     })
     .unwrap()
 }
@@ -144,6 +145,7 @@ async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
             ca_cert: None,
             insecure: false,
             timeout: Duration::from_secs(30),
+            allow_scripts: false,
         })
     })
     .await;
@@ -174,6 +176,39 @@ async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
             .contains("geo_bounds"),
         "{error}"
     );
+    // What the allow-list of indices cannot see is refused before it reaches the cluster:
+    // a `terms` lookup reads any index, a script runs code there.
+    for body in [
+        json!({ "query": { "terms": { "srcaddr": { "index": ".flowdash", "id": "x", "path": "attributes" } } } }),
+        json!({ "query": { "script": { "script": { "source": "true" } } } }),
+        json!({ "aggs": { "x": { "terms": { "script": { "source": "doc['action'].value" } } } } }),
+    ] {
+        let (status, error) = proxy
+            .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            error["error"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("--es-allow-scripts"),
+            "{error}"
+        );
+        let (_, answers) = proxy
+            .post_json(
+                "/api/msearch",
+                &json!({ "searches": [
+                { "index": "cwl-*", "body": body },
+                { "index": "cwl-*", "body": { "size": 0, "track_total_hits": true } }
+            ] }),
+            )
+            .await;
+        assert_eq!(answers["responses"][0]["status"], 400, "{answers}");
+        assert_eq!(
+            answers["responses"][1]["status"], 200,
+            "the other search still runs: {answers}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -227,6 +262,7 @@ async fn an_unreachable_cluster_is_a_clear_error() {
         ca_cert: None,
         insecure: false,
         timeout: Duration::from_secs(5),
+        allow_scripts: false,
     })
     .unwrap();
     let error = client.search("cwl-*", json!({})).await.unwrap_err();
