@@ -247,6 +247,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
     pub search_timeout_ms: u64,
 
+    /// Memory one search's aggregations may take on the embedded engine, in MiB; a search
+    /// that needs more is answered 429 (`circuit_breaking_exception`).
+    #[arg(long, env = "FLOWDASH_MAX_SEARCH_MEMORY_MB", default_value_t = 1024)]
+    pub max_search_memory_mb: usize,
+
     #[command(flatten)]
     pub elastic: ElasticArgs,
 
@@ -336,6 +341,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 allowed_indices: args.allowed_indices,
                 allowed_hosts: args.allowed_hosts,
                 search_timeout: std::time::Duration::from_millis(args.search_timeout_ms),
+                max_search_memory_bytes: args.max_search_memory_mb << 20,
                 elastic: args.elastic.config()?,
                 local_saved_objects: args.local_saved_objects,
                 es_compat_version: args.es_compat_version,

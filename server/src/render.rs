@@ -61,7 +61,7 @@ pub fn register_fonts() {
 /// of them in a label made the whole image unreadable.
 fn xml_safe(mut svg: String) -> String {
     svg.retain(|c| {
-        !(c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        (!c.is_control() || matches!(c, '\t' | '\n' | '\r'))
             && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
     });
     svg

@@ -51,6 +51,8 @@ pub struct ServeConfig {
     /// Host names the server answers to besides addresses and `localhost` (DNS rebinding).
     pub allowed_hosts: Vec<String>,
     pub search_timeout: Duration,
+    /// Memory one search's aggregations may take on the embedded engine.
+    pub max_search_memory_bytes: usize,
     /// The user's cluster; `None` runs the embedded engine in `data_dir`.
     pub elastic: Option<ElasticConfig>,
     /// With a cluster, keep saved objects in `data_dir` rather than its `.flowdash` index.
@@ -118,6 +120,8 @@ impl AppState {
             }
             None => {
                 let embedded = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
+                embedded.set_search_timeout(config.search_timeout);
+                embedded.set_collect_budget(config.max_search_memory_bytes);
                 engine = Some(embedded.clone());
                 system_indices = Some(Arc::new(SystemIndices::open(&config.data_dir)?));
                 (

@@ -556,3 +556,66 @@ async fn the_ingest_command_sends_to_a_running_server_and_survives_bombs() {
     let stored: u64 = server.docs_per_index().iter().map(|(_, docs)| docs).sum();
     assert_eq!(stored, 2, "the text file still went in");
 }
+
+/// Flow lines from `count` distinct sources to `count` distinct destinations, now.
+fn distinct_pairs(count: u32) -> String {
+    let now = chrono::Utc::now().timestamp();
+    (0..count)
+        .map(|i| {
+            format!(
+                "2 123456789010 eni-1 10.{}.{}.{} 172.16.{}.{} 40000 443 6 1 100 {} {} ACCEPT OK\n",
+                i >> 16,
+                (i >> 8) & 255,
+                i & 255,
+                (i >> 8) & 255,
+                i & 255,
+                now - 120,
+                now - 60
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn aggregations_past_the_memory_budget_are_refused_while_collected() {
+    let server = TestServer::start_with(|c| c.max_search_memory_bytes = 32 << 20).await;
+    let (status, report) = server.post("/api/ingest", distinct_pairs(20_000)).await;
+    assert_eq!(
+        (status, report["accepted"].as_u64()),
+        (200, Some(20_000)),
+        "{report}"
+    );
+    let nested = json!({ "index": "cwl-*", "body": { "size": 0, "aggs": {
+        "src": { "terms": { "field": "srcaddr", "size": 65535 },
+            "aggs": { "dst": { "terms": { "field": "dstaddr", "size": 65535 } } } } } } });
+    let (status, error) = server.post_json("/api/search", &nested).await;
+    assert_eq!(status, 429, "{error}");
+    assert_eq!(error["error"]["type"], "circuit_breaking_exception");
+    // One level is well within the budget, and the server goes on answering.
+    let single = json!({ "index": "cwl-*", "body": { "size": 0, "aggs": {
+        "src": { "terms": { "field": "srcaddr", "size": 65535 } } } } });
+    let (status, answer) = server.post_json("/api/search", &single).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["aggregations"]["src"]["buckets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20_000
+    );
+}
+
+#[tokio::test]
+async fn a_search_past_its_deadline_stops_collecting() {
+    let server = TestServer::start().await;
+    server.post("/api/ingest", distinct_pairs(2_000)).await;
+    let engine = server.state.engine.clone().unwrap();
+    engine.set_search_timeout(std::time::Duration::ZERO);
+    let error = crate::backend::embedded::search::search(
+        &engine,
+        "cwl-*",
+        &json!({ "size": 0, "aggs": { "src": { "terms": { "field": "srcaddr" } } } }),
+    )
+    .expect_err("past its deadline");
+    assert_eq!(error.status(), 504, "{error}");
+}

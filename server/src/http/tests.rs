@@ -32,6 +32,7 @@ impl TestServer {
             allowed_indices: vec!["cwl-*".into()],
             allowed_hosts: Vec::new(),
             search_timeout: std::time::Duration::from_secs(30),
+            max_search_memory_bytes: 256 << 20,
             elastic: None,
             local_saved_objects: false,
             es_compat_version: crate::backend::embedded::EMULATED_VERSION.to_owned(),

@@ -349,7 +349,7 @@ mod tests {
             json!({ "query": { "geo_shape": {} } }),
             json!({ "aggs": { "a": { "geo_bounds": {} } } }),
         ] {
-            let error = check_search_body(&body, false).err().expect("refused");
+            let error = check_search_body(&body, false).expect_err("refused");
             assert_eq!(error.status(), 400, "{body}");
         }
         check_search_body(&json!({ "query": { "script": { "script": "1" } } }), true).unwrap();

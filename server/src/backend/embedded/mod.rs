@@ -49,7 +49,14 @@ pub struct EmbeddedEngine {
     search_threads: usize,
     /// How many searches run and wait at once.
     admission: admission::SearchAdmission,
+    /// How long one search may collect before it stops, in milliseconds.
+    search_timeout_ms: std::sync::atomic::AtomicU64,
+    /// The bytes one search's aggregation buckets may take.
+    collect_budget: std::sync::atomic::AtomicUsize,
 }
+
+/// A search's deadline unless the server sets another (`--search-timeout-ms`).
+const DEFAULT_SEARCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often the index directory is listed again for indices another process created.
 const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
@@ -75,6 +82,8 @@ impl EmbeddedEngine {
             executor: search_executor(search_threads())?,
             search_threads: search_threads(),
             admission: admission::SearchAdmission::new(search_threads()),
+            search_timeout_ms: (DEFAULT_SEARCH_TIMEOUT.as_millis() as u64).into(),
+            collect_budget: search::guard::DEFAULT_COLLECT_BYTES.into(),
         };
         engine.scan()?;
         Ok(engine)
@@ -104,6 +113,32 @@ impl EmbeddedEngine {
         })
         .await
         .map_err(|e| crate::backend::BackendError::Internal(format!("search task failed: {e}")))?
+    }
+
+    /// How long one search may run before it stops collecting (and answers a timeout).
+    pub fn search_timeout(&self) -> Duration {
+        Duration::from_millis(
+            self.search_timeout_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    pub fn set_search_timeout(&self, timeout: Duration) {
+        self.search_timeout_ms.store(
+            timeout.as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// The bytes one search's aggregation buckets may take while collected.
+    pub fn collect_budget(&self) -> usize {
+        self.collect_budget
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_collect_budget(&self, bytes: usize) {
+        self.collect_budget
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// How many threads [`EmbeddedEngine::executor`] has.

@@ -5,6 +5,7 @@
 pub mod aggs;
 pub mod columns;
 pub mod datemath;
+pub mod guard;
 pub mod hits;
 pub mod lucene;
 mod message;
@@ -25,6 +26,7 @@ use self::aggs::collect::{empty_intermediate, FlowCollector, FlowFruit};
 use self::aggs::intermediate::merge_all;
 use self::aggs::render::{render_aggs, RenderContext};
 use self::aggs::request::{parse_aggs, AggRequest};
+use self::guard::SearchGuard;
 use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};
 use self::query::{compile, parse_query, time_bounds, Query, QueryContext};
 use super::{EmbeddedEngine, EngineError};
@@ -97,6 +99,12 @@ pub enum SearchError {
     TooManyBuckets,
     #[error("no such index [{0}]")]
     IndexNotFound(String),
+    /// The search would take more memory than one search may (`circuit_breaking_exception`).
+    #[error("{0}")]
+    CircuitBreaking(String),
+    /// The search ran past its deadline, in milliseconds, and stopped.
+    #[error("the search took longer than {0} ms")]
+    TimedOut(u64),
     #[error("{0}")]
     Internal(String),
 }
@@ -143,6 +151,8 @@ impl From<SearchError> for BackendError {
             }
             SearchError::TooManyBuckets => BackendError::Limit(error.to_string()),
             SearchError::IndexNotFound(name) => BackendError::IndexNotFound(name),
+            SearchError::CircuitBreaking(reason) => BackendError::CircuitBreaking(reason),
+            SearchError::TimedOut(ms) => BackendError::Timeout(ms),
             SearchError::Internal(reason) => BackendError::Internal(reason),
         }
     }
@@ -307,10 +317,15 @@ pub fn search_at(
         index.columns().retain_segments(searcher);
     }
 
+    let guard = Arc::new(SearchGuard::new(
+        engine.search_timeout(),
+        engine.collect_budget(),
+    ));
     let collectors: Vec<FlowCollector> = selected
         .iter()
         .enumerate()
         .map(|(position, index)| FlowCollector {
+            guard: guard.clone(),
             columns: index.columns(),
             aggs: aggs.clone(),
             schema: schema.clone(),
@@ -319,6 +334,7 @@ pub fn search_at(
         })
         .collect();
     let fruits = collect_segments(engine, &searchers, query.as_ref(), &collectors)?;
+    guard.outcome()?;
 
     let mut total = 0u64;
     let mut agg_parts = Vec::with_capacity(searchers.len());

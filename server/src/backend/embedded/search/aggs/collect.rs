@@ -11,6 +11,7 @@ use tantivy::BitSet;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::super::columns::{Accessor, BlockScratch, SegmentColumns};
+use super::super::guard::SearchGuard;
 use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
 use super::intermediate::{
@@ -31,6 +32,8 @@ pub struct FlowCollector {
     pub index: u32,
     /// The searched index's columns, opened once per segment.
     pub columns: Arc<SegmentColumns>,
+    /// The search's memory budget and deadline, shared by all its collectors.
+    pub guard: Arc<SearchGuard>,
 }
 
 /// The result of [`FlowCollector`] over one index.
@@ -50,12 +53,15 @@ impl Collector for FlowCollector {
         segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentFlowCollector> {
+        // A search past its deadline collects no further segment.
+        self.guard.check_deadline();
         let context = SegmentContext {
             reader,
             schema: &self.schema,
             index: self.index,
             segment,
             columns: &self.columns,
+            guard: &self.guard,
         };
         let mut nodes = self
             .aggs
@@ -74,6 +80,8 @@ impl Collector for FlowCollector {
             None => None,
         };
         Ok(SegmentFlowCollector {
+            guard: self.guard.clone(),
+            since_clock: 0,
             total: 0,
             nodes,
             block: BlockValues::default(),
@@ -137,9 +145,16 @@ struct SegmentContext<'a> {
     schema: &'a FlowSchema,
     index: u32,
     segment: SegmentOrdinal,
+    guard: &'a Arc<SearchGuard>,
 }
 
+/// Documents collected between two looks at the clock.
+const CLOCK_EVERY_DOCS: u32 = 1 << 16;
+
 pub struct SegmentFlowCollector {
+    guard: Arc<SearchGuard>,
+    /// Documents since the deadline was last checked.
+    since_clock: u32,
     total: u64,
     nodes: Vec<Node>,
     /// Column values of the current block, reused.
@@ -156,6 +171,9 @@ impl SegmentCollector for SegmentFlowCollector {
     /// Blocks of matching documents (when nothing is scored): aggregations that can read
     /// their columns a block at a time do, the others go document by document.
     fn collect_block(&mut self, docs: &[DocId]) {
+        if self.out_of_budget(docs.len() as u32) {
+            return;
+        }
         if self.hits.is_some() {
             for &doc in docs {
                 self.collect(doc, 0.0);
@@ -173,6 +191,9 @@ impl SegmentCollector for SegmentFlowCollector {
     }
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        if self.out_of_budget(1) {
+            return;
+        }
         self.total += 1;
         for node in &mut self.nodes {
             node.collect(doc, score);
@@ -205,6 +226,21 @@ impl SegmentCollector for SegmentFlowCollector {
                 .map(|(top, _)| top.into_sorted())
                 .unwrap_or_default(),
         }
+    }
+}
+
+impl SegmentFlowCollector {
+    /// Whether the search has stopped (out of memory or past its deadline), reading the clock
+    /// every [`CLOCK_EVERY_DOCS`] documents. A stopped search skips the rest of its documents
+    /// at the cost of a load each, and answers its error once collection returns.
+    #[inline]
+    fn out_of_budget(&mut self, docs: u32) -> bool {
+        self.since_clock += docs;
+        if self.since_clock >= CLOCK_EVERY_DOCS {
+            self.since_clock = 0;
+            return self.guard.check_deadline();
+        }
+        self.guard.stopped()
     }
 }
 
@@ -284,6 +320,10 @@ struct Buckets {
     /// the key is the bucket's row: no lookup while collecting, and harvest reads the buckets
     /// in key order, one after the other.
     direct: Option<StatRows>,
+    /// Every new bucket is charged here; none is made once it is spent.
+    guard: Arc<SearchGuard>,
+    /// What a new bucket costs: its entry, and its sub-aggregations' state.
+    bucket_bytes: usize,
 }
 
 /// The most memory direct buckets take per segment and aggregation; beyond, buckets are
@@ -291,19 +331,31 @@ struct Buckets {
 const MAX_DIRECT_BYTES: usize = 64 << 20;
 
 impl Buckets {
-    fn new(keys: KeySpace, prototype: Rc<Vec<Node>>) -> Buckets {
+    fn new(keys: KeySpace, prototype: Rc<Vec<Node>>, guard: &Arc<SearchGuard>) -> Buckets {
         let single_pass = prototype.iter().all(Node::is_single_pass_stat);
         let lanes: Vec<Lanes> = prototype.iter().filter_map(Node::lanes).collect();
         let (direct, map) = match keys {
             KeySpace::Dense(keys)
-                if single_pass && StatRows::bytes(keys, &lanes) <= MAX_DIRECT_BYTES =>
+                if single_pass
+                    && StatRows::bytes(keys, &lanes) <= MAX_DIRECT_BYTES
+                    && guard.charge(StatRows::bytes(keys, &lanes)) =>
             {
                 (Some(StatRows::new(keys, &lanes)), KeyMap::Dense(Vec::new()))
             }
-            KeySpace::Dense(keys) => (None, KeyMap::Dense(vec![0; keys])),
-            KeySpace::Sparse => (None, KeyMap::Sparse(HashMap::default())),
+            KeySpace::Dense(keys) if guard.charge(keys * std::mem::size_of::<u32>()) => {
+                (None, KeyMap::Dense(vec![0; keys]))
+            }
+            _ => (None, KeyMap::Sparse(HashMap::default())),
+        };
+        let sub_state: usize = if !prototype.is_empty() && single_pass {
+            prototype.len() * std::mem::size_of::<Stats>()
+        } else {
+            prototype.iter().map(Node::heap_bytes).sum()
         };
         Buckets {
+            guard: guard.clone(),
+            // The bucket, its key, and a hash-map entry when keys are sparse.
+            bucket_bytes: std::mem::size_of::<SegBucket>() + 48 + sub_state,
             keys: Vec::new(),
             buckets: Vec::new(),
             map,
@@ -324,7 +376,9 @@ impl Buckets {
         let index = match self.last {
             Some((last, index)) if last == key => index,
             _ => {
-                let index = self.bucket_of(key);
+                let Some(index) = self.bucket_of(key) else {
+                    return;
+                };
                 self.last = Some((key, index));
                 index
             }
@@ -347,11 +401,14 @@ impl Buckets {
         }
     }
 
-    /// The bucket of a key, made on first use.
-    fn bucket_of(&mut self, key: u128) -> usize {
+    /// The bucket of a key, made on first use; `None` when the search's memory is spent.
+    fn bucket_of(&mut self, key: u128) -> Option<usize> {
         match self.map.get(key) {
-            Some(index) => index,
+            Some(index) => Some(index),
             None => {
+                if !self.guard.charge(self.bucket_bytes) {
+                    return None;
+                }
                 let index = self.buckets.len();
                 self.map.insert(key, index);
                 self.keys.push(key);
@@ -363,7 +420,7 @@ impl Buckets {
                     None => (*self.prototype).clone(),
                 };
                 self.buckets.push(SegBucket { count: 0, subs });
-                index
+                Some(index)
             }
         }
     }
@@ -669,7 +726,7 @@ impl Node {
                 Node::Terms {
                     missing: terms.missing.is_some(),
                     accessor,
-                    buckets: Buckets::new(keys, prototype()?),
+                    buckets: Buckets::new(keys, prototype()?, context.guard),
                 }
             }
             AggKind::DateHistogram(histogram) => Node::DateHistogram {
@@ -684,13 +741,13 @@ impl Node {
                     Some((low, high)) => (low.unwrap_or(i64::MIN), high.unwrap_or(i64::MAX)),
                     None => (i64::MIN, i64::MAX),
                 },
-                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?, context.guard),
             },
             AggKind::Histogram(histogram) => Node::Histogram {
                 accessor: open(&histogram.field)?,
                 interval: histogram.interval,
                 offset: histogram.offset,
-                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?, context.guard),
             },
             AggKind::Range(range) => Node::Range {
                 accessor: open(&range.field)?,
@@ -702,12 +759,12 @@ impl Node {
                         .map(|r| (r.ip_from, r.ip_to, r.from, r.to))
                         .collect(),
                 ),
-                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?, context.guard),
             },
             AggKind::Filter(filter) => Node::Filters {
                 matches: Rc::new(vec![matching_docs(filter.query.as_ref(), context)?]),
                 other: false,
-                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?, context.guard),
             },
             AggKind::Filters(filters) => Node::Filters {
                 matches: Rc::new(
@@ -718,7 +775,7 @@ impl Node {
                         .collect::<Result<_, _>>()?,
                 ),
                 other: filters.other_bucket_key.is_some(),
-                buckets: Buckets::new(KeySpace::Sparse, prototype()?),
+                buckets: Buckets::new(KeySpace::Sparse, prototype()?, context.guard),
             },
             AggKind::Metric(metric) => Node::Metric {
                 // Cardinality keeps keys (decoded once per distinct value at harvest); the
@@ -746,6 +803,26 @@ impl Node {
                 segment: context.segment,
             },
         })
+    }
+
+    /// What a copy of this node (made for each bucket above it) takes on the heap, at first:
+    /// its tables of buckets by key, its direct rows.
+    fn heap_bytes(&self) -> usize {
+        let tables = match self {
+            Node::Terms { buckets, .. }
+            | Node::DateHistogram { buckets, .. }
+            | Node::Histogram { buckets, .. }
+            | Node::Range { buckets, .. }
+            | Node::Filters { buckets, .. } => {
+                let map = match &buckets.map {
+                    KeyMap::Dense(slots) => slots.len() * std::mem::size_of::<u32>(),
+                    KeyMap::Sparse(_) => 0,
+                };
+                map + buckets.direct.as_ref().map_or(0, StatRows::heap_bytes)
+            }
+            Node::Metric { .. } | Node::TopHits { .. } => 0,
+        };
+        std::mem::size_of::<Node>() + tables
     }
 
     /// Lets a cardinality that is not under a bucket keep a bit per key of a dense key space.

@@ -140,6 +140,11 @@ impl StatRows {
         self.cells.len() / self.stride
     }
 
+    /// The bytes its cells take.
+    pub fn heap_bytes(&self) -> usize {
+        self.cells.len() * std::mem::size_of::<f64>()
+    }
+
     /// Counts a document into row `row` (out of range: nothing), its sub-aggregations' values
     /// coming from `value(position)`.
     #[inline]
