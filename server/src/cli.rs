@@ -43,6 +43,43 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Generate realistic synthetic VPC traffic into the store (or a file), ending now.
     Demo(DemoArgs),
+    /// Manage the users of `--auth users`: add, passwd, remove, list.
+    Users(UsersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    #[command(subcommand)]
+    pub action: UsersAction,
+
+    #[command(flatten)]
+    pub data: DataDirArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Add a user. An `ingest` user gets an API token (printed once) for shippers such as the
+    /// AWS Lambda (`Authorization: Bearer TOKEN`, or basic authentication with the token as
+    /// password); the others log in with a password.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: crate::auth::Role,
+        /// Read the password from the first line of stdin (otherwise one is made and printed).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (or, for an `ingest` user, a new token).
+    Passwd {
+        name: String,
+        /// Read the password from the first line of stdin (otherwise one is made and printed).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Remove a user.
+    Remove { name: String },
+    /// List users and their roles.
+    List,
 }
 
 /// Where the embedded engine keeps its data.
@@ -255,6 +292,24 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub elastic: ElasticArgs,
 
+    /// Who may use the server: `none` (everyone may do everything; only on a loopback
+    /// address unless --insecure-no-auth), or `users` (logins and roles; `flowdash users`).
+    #[arg(long, env = "FLOWDASH_AUTH", value_enum, default_value = "none")]
+    pub auth: crate::auth::AuthMode,
+
+    /// Serve a non-loopback --listen address with --auth none (when a proxy in front of
+    /// flowdash authenticates).
+    #[arg(long, env = "FLOWDASH_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+
+    /// Hours a login lasts.
+    #[arg(long, env = "FLOWDASH_SESSION_HOURS", default_value_t = 8)]
+    pub session_hours: u64,
+
+    /// Mark session cookies `Secure` (when browsers reach flowdash over HTTPS).
+    #[arg(long, env = "FLOWDASH_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
     /// With --es-url, keep saved objects (index patterns, visualizations, dashboards, short
     /// links) in the data directory instead of the cluster's `.flowdash` index (for read-only
     /// cluster credentials; they are then not shared with other flowdash servers).
@@ -345,11 +400,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 elastic: args.elastic.config()?,
                 local_saved_objects: args.local_saved_objects,
                 es_compat_version: args.es_compat_version,
+                auth: crate::auth::AuthConfig {
+                    mode: args.auth,
+                    session_ttl: std::time::Duration::from_secs(args.session_hours * 3600),
+                    secure_cookies: args.secure_cookies,
+                },
+                insecure_no_auth: args.insecure_no_auth,
             }))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest(args) => commands::ingest::run(args, runtime.handle()),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Users(args) => commands::users::run(args),
     }
 }
 

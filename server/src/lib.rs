@@ -2,6 +2,7 @@
 //! flowdash's server: the command line, the HTTP API, server-side rendering of the UI, and the
 //! server-only parts (search backends, ingestion, the saved-object store).
 
+pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod commands;

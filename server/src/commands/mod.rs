@@ -1,5 +1,6 @@
-//! The `ingest` and `demo` commands (`serve` is [`crate::http::serve`]).
+//! The `ingest`, `demo` and `users` commands (`serve` is [`crate::http::serve`]).
 
 pub mod demo;
 pub mod ingest;
 mod progress;
+pub mod users;

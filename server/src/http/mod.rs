@@ -30,6 +30,8 @@ pub use extract::AppJson;
 pub use guard::HostAllowList;
 pub use search::IndexAllowList;
 
+use crate::auth::users::UserStore;
+use crate::auth::{Auth, AuthConfig, AuthMode};
 use crate::backend::elastic::{ElasticBackend, ElasticConfig};
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
 use crate::backend::SearchBackend;
@@ -59,6 +61,10 @@ pub struct ServeConfig {
     pub local_saved_objects: bool,
     /// The Elasticsearch version `/es` answers as (its request checks and response shapes).
     pub es_compat_version: String,
+    /// Users and roles, or none.
+    pub auth: AuthConfig,
+    /// Serve a non-loopback address with `--auth none` all the same.
+    pub insecure_no_auth: bool,
 }
 
 /// Bounds on what one request may cost.
@@ -79,6 +85,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub allowed_indices: Arc<IndexAllowList>,
     pub allowed_hosts: HostAllowList,
+    /// Users, sessions and roles (`--auth users`); `None` lets everyone do everything.
+    pub auth: Option<Arc<Auth>>,
     pub store: Arc<dyn SavedObjectStore>,
     pub short_urls: Arc<dyn ShortUrlStore>,
     /// The version `/es` answers as.
@@ -144,6 +152,20 @@ impl AppState {
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
             allowed_hosts: HostAllowList::new(&config.allowed_hosts),
+            auth: match config.auth.mode {
+                AuthMode::None => None,
+                AuthMode::Users => {
+                    let users = UserStore::open(&config.data_dir)?;
+                    if users.is_empty() {
+                        anyhow::bail!(
+                            "--auth users, but {} holds no users: add one with `flowdash users add NAME --role admin --data-dir {}`",
+                            config.data_dir.join("users.json").display(),
+                            config.data_dir.display()
+                        );
+                    }
+                    Some(Arc::new(Auth::new(users, config.auth.clone())))
+                }
+            },
             store,
             short_urls,
             es_compat_version: config.es_compat_version.as_str().into(),
@@ -192,6 +214,7 @@ pub fn build_app(state: AppState) -> Router {
         .merge(short_urls::api_router());
     let mut router = Router::new()
         .nest("/api", api)
+        .merge(crate::auth::router())
         .merge(short_urls::goto_router());
     if state.engine.is_some() {
         router = router
@@ -222,6 +245,10 @@ pub fn build_app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::authorize,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.allowed_hosts.clone(),
             guard::guard,
         ))
@@ -245,6 +272,15 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
 
 /// Binds, serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    if config.auth.mode == AuthMode::None
+        && !config.listen.ip().is_loopback()
+        && !config.insecure_no_auth
+    {
+        anyhow::bail!(
+            "{} is reachable from other machines, and without --auth users anyone who reaches it can read every flow and change every dashboard; add users (`flowdash users add NAME --role admin`) and pass --auth users, or pass --insecure-no-auth if something in front of flowdash authenticates",
+            config.listen
+        );
+    }
     let state = AppState::initialize(&config).await?;
     if let (Some(days), Some(engine)) = (config.retain_days, state.engine.clone()) {
         tokio::spawn(enforce_retention(engine, days));

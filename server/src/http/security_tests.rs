@@ -619,3 +619,249 @@ async fn a_search_past_its_deadline_stops_collecting() {
     .expect_err("past its deadline");
     assert_eq!(error.status(), 504, "{error}");
 }
+
+/// A server with `--auth users` and one user of each role; the ingest user's token.
+async fn server_with_users(session_ttl: std::time::Duration) -> (TestServer, String) {
+    use crate::auth::users::{Secret, UserStore};
+    use crate::auth::Role;
+    let token = std::sync::Mutex::new(String::new());
+    let server = TestServer::start_with(|c| {
+        let users = UserStore::open(&c.data_dir).unwrap();
+        for (name, role) in [
+            ("ana", Role::Admin),
+            ("eddie", Role::Editor),
+            ("vera", Role::Viewer),
+        ] {
+            users
+                .add(name, role, Some(&format!("{name}-password")))
+                .unwrap();
+        }
+        if let Secret::Token(t) = users.add("lambda", Role::Ingest, None).unwrap() {
+            *token.lock().unwrap() = t;
+        }
+        c.auth = crate::auth::AuthConfig {
+            mode: crate::auth::AuthMode::Users,
+            session_ttl,
+            secure_cookies: false,
+        };
+    })
+    .await;
+    let token = token.into_inner().unwrap();
+    (server, token)
+}
+
+/// Logs in; answers the `Cookie` header value of the session.
+async fn log_in(server: &TestServer, user: &str, password: &str) -> Result<String, u16> {
+    let response = server
+        .client
+        .post(server.url("/api/login"))
+        .json(&json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    if !response.status().is_success() {
+        return Err(response.status().as_u16());
+    }
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    Ok(cookie.split(';').next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn each_role_may_do_what_it_may_and_nothing_else() {
+    let (server, token) = server_with_users(std::time::Duration::from_secs(3600)).await;
+    let mut credentials = Vec::new();
+    for user in ["ana", "eddie", "vera"] {
+        let cookie = log_in(&server, user, &format!("{user}-password"))
+            .await
+            .unwrap();
+        credentials.push((user, ("cookie", cookie)));
+    }
+    credentials.push(("lambda", ("authorization", format!("Bearer {token}"))));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("lambda:{token}"));
+    credentials.push(("lambda-basic", ("authorization", format!("Basic {basic}"))));
+
+    let today = chrono::Utc::now().format("%Y.%m.%d").to_string();
+    let bulk = format!(
+        "{}\n{}\n",
+        json!({ "index": { "_index": format!("cwl-{today}"), "_id": "a" } }),
+        json!({ "interface_id": "eni-1", "@timestamp": chrono::Utc::now().to_rfc3339(), "action": "ACCEPT" })
+    );
+    let vis = json!({ "attributes": serde_json::to_value(app::model::visualization::Visualization::example_action_port_pie()).unwrap() });
+    let pattern =
+        json!({ "attributes": { "title": "cwl-*", "time_field": "@timestamp", "fields": [] } });
+    // (method, path, body, who may: ana eddie vera lambda lambda-basic)
+    let table: Vec<(&str, &str, Value, [bool; 5])> = vec![
+        (
+            "GET",
+            "/api/saved_objects/_find?type=dashboard",
+            Value::Null,
+            [true, true, true, false, false],
+        ),
+        (
+            "POST",
+            "/api/search",
+            json!({ "index": "cwl-*", "body": {} }),
+            [true, true, true, false, false],
+        ),
+        (
+            "POST",
+            "/api/short_urls",
+            json!({ "url": "/dashboards/x" }),
+            [true, true, true, false, false],
+        ),
+        (
+            "POST",
+            "/api/saved_objects/visualization",
+            vis.clone(),
+            [true, true, false, false, false],
+        ),
+        (
+            "POST",
+            "/api/saved_objects/index-pattern",
+            pattern,
+            [true, false, false, false, false],
+        ),
+        (
+            "POST",
+            "/api/ingest",
+            Value::String(LINES.into()),
+            [true, false, false, true, true],
+        ),
+        (
+            "POST",
+            "/es/_bulk",
+            Value::String(bulk),
+            [true, false, false, true, true],
+        ),
+        (
+            "GET",
+            "/es/.flowdash/_search",
+            Value::Null,
+            [true, false, false, false, false],
+        ),
+        (
+            "POST",
+            "/es/cwl-*/_search",
+            json!({}),
+            [true, true, true, false, false],
+        ),
+        ("GET", "/", Value::Null, [true, true, true, false, false]),
+    ];
+    for (method, path, body, allowed) in &table {
+        for ((user, (header, value)), may) in credentials.iter().zip(allowed) {
+            let mut request = server
+                .client
+                .request(method.parse().unwrap(), server.url(path))
+                .header(*header, value.as_str());
+            request = match body {
+                Value::Null => request,
+                Value::String(text) => request
+                    .header("content-type", "application/x-ndjson")
+                    .body(text.clone()),
+                other => request.json(other),
+            };
+            let status = request.send().await.unwrap().status().as_u16();
+            if *may {
+                assert!(
+                    !matches!(status, 401 | 403),
+                    "{user} may {method} {path}: {status}"
+                );
+            } else {
+                assert_eq!(status, 403, "{user} may not {method} {path}");
+            }
+        }
+        // No credentials: 401 for the API, the login page for pages.
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .request(method.parse().unwrap(), server.url(path))
+            .send()
+            .await
+            .unwrap();
+        if *path == "/" {
+            assert_eq!(response.status(), 303);
+            assert!(response.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login?next="));
+        } else {
+            assert_eq!(
+                response.status(),
+                401,
+                "{method} {path} without credentials"
+            );
+        }
+    }
+    let (status, _) = server.get("/api/health").await;
+    assert_eq!(status, 200, "health needs no login");
+    let response = server
+        .client
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("Log in"));
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited_and_sessions_expire() {
+    let (server, _) = server_with_users(std::time::Duration::from_secs(1)).await;
+    for _ in 0..5 {
+        assert_eq!(log_in(&server, "vera", "wrong").await, Err(401));
+    }
+    assert_eq!(
+        log_in(&server, "vera", "vera-password").await,
+        Err(429),
+        "locked for a minute"
+    );
+    let cookie = log_in(&server, "ana", "ana-password").await.unwrap();
+    let find = |cookie: String| {
+        server
+            .client
+            .get(server.url("/api/me"))
+            .header("cookie", cookie)
+            .send()
+    };
+    let me: Value = find(cookie.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(me["role"], "admin");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        find(cookie.clone()).await.unwrap().status(),
+        401,
+        "the session expired"
+    );
+    // Logging out ends a session at once.
+    let cookie = log_in(&server, "ana", "ana-password").await.unwrap();
+    let response = server
+        .client
+        .post(server.url("/api/logout"))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(find(cookie).await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn a_server_reachable_from_other_machines_needs_users() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = TestServer::config(data.path());
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let error = crate::http::serve(config).await.expect_err("refused");
+    assert!(error.to_string().contains("--auth users"), "{error}");
+    let mut config = TestServer::config(data.path());
+    config.auth.mode = crate::auth::AuthMode::Users;
+    let error = crate::http::AppState::new(&config)
+        .err()
+        .expect("no users yet");
+    assert!(error.to_string().contains("flowdash users add"), "{error}");
+}

@@ -20,23 +20,31 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
-    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
-        let data = tempfile::tempdir().unwrap();
-        let mut config = ServeConfig {
+    /// The configuration tests start from: loopback, an empty data directory, the embedded
+    /// engine.
+    pub fn config(data_dir: &std::path::Path) -> ServeConfig {
+        ServeConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data.path().to_owned(),
+            data_dir: data_dir.to_owned(),
             site_root: PathBuf::from("target/site"),
             max_body_bytes: 8 << 20,
             max_decompressed_bytes: 64 << 20,
             retain_days: None,
             allowed_indices: vec!["cwl-*".into()],
             allowed_hosts: Vec::new(),
+            auth: crate::auth::AuthConfig::default(),
+            insecure_no_auth: false,
             search_timeout: std::time::Duration::from_secs(30),
             max_search_memory_bytes: 256 << 20,
             elastic: None,
             local_saved_objects: false,
             es_compat_version: crate::backend::embedded::EMULATED_VERSION.to_owned(),
-        };
+        }
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> TestServer {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = TestServer::config(data.path());
         adjust(&mut config);
         let state = AppState::initialize(&config).await.unwrap();
         let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();

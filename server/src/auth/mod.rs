@@ -1,0 +1,505 @@
+//! Users, roles and sessions (`--auth users`).
+//!
+//! - **Roles.** `viewer` reads dashboards and flows; `editor` also changes saved objects;
+//!   `admin` also manages index patterns and writes or deletes on `/es`; `ingest` only sends
+//!   flows (`/api/ingest`, `/es/_bulk`), with an API token as `Bearer` or as basic
+//!   authentication's password, as the AWS Lambda and Fluent Bit send it.
+//! - **Sessions.** `POST /api/login` answers an `HttpOnly`, `SameSite=Strict` cookie (`Secure`
+//!   with `--secure-cookies`) that expires after `--session-hours`; sessions live in memory
+//!   (a restart logs everyone out). Failed logins of a name are limited.
+//! - **Who may do what** is one table, [`required_role`], read by the [`authorize`]
+//!   middleware before any route; every write is written to the audit log (target
+//!   `flowdash::audit`): who, what, when, and the answer.
+//! - `--auth none` lets everyone do everything: only on a loopback address, unless
+//!   `--insecure-no-auth` says otherwise.
+
+pub mod users;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use self::users::UserStore;
+use crate::http::{AppError, AppJson};
+
+/// What a user may do; each role includes the ones before it, except `ingest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+    /// Sends flows, nothing else (an API token for a shipper).
+    Ingest,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+            Role::Ingest => "ingest",
+        }
+    }
+
+    /// Whether this role may do what `need` asks.
+    fn allows(self, need: Need) -> bool {
+        match need {
+            Need::Anyone => true,
+            Need::Viewer => matches!(self, Role::Viewer | Role::Editor | Role::Admin),
+            Need::Editor => matches!(self, Role::Editor | Role::Admin),
+            Need::Admin => self == Role::Admin,
+            Need::Ingest => matches!(self, Role::Ingest | Role::Admin),
+        }
+    }
+}
+
+/// What a route needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    Anyone,
+    Viewer,
+    Editor,
+    Admin,
+    Ingest,
+}
+
+/// Who may call what: the one table of the server's routes.
+pub fn required_role(method: &Method, path: &str) -> Need {
+    let read = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["login"] | ["api", "login"] | ["api", "logout"] | ["api", "health"] => Need::Anyone,
+        ["pkg", ..] | ["favicon.ico"] => Need::Anyone,
+        ["api", "ingest"] => Need::Ingest,
+        // Reading: searches, fields, objects, renders, sharing a view.
+        ["api", "search" | "msearch" | "short_urls" | "me"] => Need::Viewer,
+        ["api", "saved_objects", "_find" | "_export"] => Need::Viewer,
+        ["api", ..] if read => Need::Viewer,
+        // Index patterns are the admin's: they decide what the others can see.
+        ["api", "saved_objects", "index-pattern", ..] | ["api", "index_patterns", ..] => {
+            Need::Admin
+        }
+        ["api", "saved_objects", ..] => Need::Editor,
+        ["api", ..] => Need::Admin,
+        // The Elasticsearch surface: shippers write, viewers search, admins do the rest.
+        ["es"] | ["es", ""] if read => Need::Anyone,
+        ["es", "_bulk"] | ["es", _, "_bulk"] | ["es", "_refresh"] | ["es", _, "_refresh"]
+            if !segments[1].starts_with('.') =>
+        {
+            Need::Ingest
+        }
+        ["es", first, ..] if first.starts_with('.') => Need::Admin,
+        ["es", .., "_search" | "_msearch" | "_count" | "_field_caps"] => Need::Viewer,
+        ["es", ..] if read => Need::Viewer,
+        ["es", ..] => Need::Admin,
+        // Pages.
+        _ if read => Need::Viewer,
+        _ => Need::Admin,
+    }
+}
+
+/// `--auth` and its settings.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    pub session_ttl: Duration,
+    /// Mark the session cookie `Secure` (served over HTTPS, by a proxy or otherwise).
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: AuthMode::None,
+            session_ttl: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Everyone may do everything (a loopback-only server).
+    None,
+    /// Built-in users and roles (`flowdash users add`).
+    Users,
+}
+
+/// Who made a request; handlers find it in the request's extensions.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub user: String,
+    pub role: Role,
+}
+
+const COOKIE: &str = "flowdash_session";
+
+/// Failed logins of one name allowed per window, and the window.
+const FAILURES_ALLOWED: u32 = 5;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Users, sessions and failed-login counts of a server with `--auth users`.
+pub struct Auth {
+    users: UserStore,
+    config: AuthConfig,
+    sessions: Mutex<HashMap<String, Session>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+struct Session {
+    identity: Identity,
+    expires: Instant,
+}
+
+impl Auth {
+    pub fn new(users: UserStore, config: AuthConfig) -> Auth {
+        Auth {
+            users,
+            config,
+            sessions: Mutex::default(),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// The identity a request carries: a session cookie, a bearer token, or basic
+    /// authentication (a password, or an ingest user's token).
+    fn identify(&self, headers: &HeaderMap) -> Option<Identity> {
+        if let Some(session) = cookie(headers, COOKIE) {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+            match sessions.get(session) {
+                Some(found) if found.expires > Instant::now() => {
+                    return Some(found.identity.clone())
+                }
+                Some(_) => {
+                    sessions.remove(session);
+                }
+                None => {}
+            }
+        }
+        let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, value) = authorization.split_once(' ')?;
+        if scheme.eq_ignore_ascii_case("bearer") {
+            let (user, role) = self.users.verify_token(value.trim())?;
+            return Some(Identity { user, role });
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
+            let (user, secret) = decoded.split_once(':')?;
+            if self.too_many_failures(user) {
+                return None;
+            }
+            return match self.users.verify(user, secret) {
+                Some(role) => Some(Identity {
+                    user: user.to_owned(),
+                    role,
+                }),
+                None => {
+                    self.count_failure(user);
+                    None
+                }
+            };
+        }
+        None
+    }
+
+    fn too_many_failures(&self, user: &str) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.get(user).is_some_and(|(count, since)| {
+            *count >= FAILURES_ALLOWED && since.elapsed() < FAILURE_WINDOW
+        })
+    }
+
+    fn count_failure(&self, user: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = failures
+            .entry(user.to_owned())
+            .or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    fn start_session(&self, identity: Identity) -> String {
+        let id = users::new_token();
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        sessions.retain(|_, session| session.expires > now);
+        sessions.insert(
+            id.clone(),
+            Session {
+                identity,
+                expires: now + self.config.session_ttl,
+            },
+        );
+        id
+    }
+
+    fn end_session(&self, headers: &HeaderMap) {
+        if let Some(session) = cookie(headers, COOKIE) {
+            self.sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(session);
+        }
+    }
+
+    fn session_cookie(&self, value: &str, max_age: u64) -> HeaderValue {
+        let secure = if self.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        HeaderValue::from_str(&format!(
+            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        ))
+        .expect("a cookie of token characters")
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then_some(value)
+        })
+}
+
+/// Lets a request through when its identity may call its route; writes the audit line of
+/// every write.
+pub async fn authorize(
+    State(auth): State<Option<Arc<Auth>>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let need = required_role(&method, &path);
+    let identity = match &auth {
+        None => Some(Identity {
+            user: "anonymous".into(),
+            role: Role::Admin,
+        }),
+        Some(auth) => auth.identify(request.headers()),
+    };
+    match (&identity, need) {
+        (_, Need::Anyone) => {}
+        (Some(identity), need) if identity.role.allows(need) => {}
+        (Some(identity), need) => {
+            return AppError::Forbidden(format!(
+                "user [{}] with role [{}] may not {method} {path} (it needs the {} role)",
+                identity.user,
+                identity.role.as_str(),
+                match need {
+                    Need::Ingest => "ingest",
+                    Need::Editor => "editor",
+                    Need::Admin => "admin",
+                    _ => "viewer",
+                }
+            ))
+            .into_response()
+        }
+        (None, _)
+            if matches!(method, Method::GET | Method::HEAD)
+                && !path.starts_with("/api/")
+                && !path.starts_with("/es") =>
+        {
+            let next_path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            let target = format!("/login?next={}", percent_encode(next_path));
+            return Redirect::to(&target).into_response();
+        }
+        (None, _) => {
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": { "type": "security_exception", "reason": "log in first: a session cookie (POST /api/login), or an Authorization header (Basic, or Bearer with an API token)" }, "status": 401 })),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"flowdash\", charset=\"UTF-8\""),
+            );
+            return response;
+        }
+    }
+    if let Some(identity) = &identity {
+        request.extensions_mut().insert(identity.clone());
+    }
+    let response = next.run(request).await;
+    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        tracing::info!(
+            target: "flowdash::audit",
+            user = identity.as_ref().map_or("-", |i| i.user.as_str()),
+            role = identity.as_ref().map_or("-", |i| i.role.as_str()),
+            %method,
+            path,
+            status = response.status().as_u16(),
+            "write"
+        );
+    }
+    response
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// `/login`, `/api/login`, `/api/logout`, `/api/me`.
+pub fn router() -> Router<crate::http::AppState> {
+    Router::new()
+        .route("/login", get(login_page))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<crate::http::AppState>,
+    AppJson(credentials): AppJson<Credentials>,
+) -> Result<Response, AppError> {
+    let Some(auth) = &state.auth else {
+        return Ok(Json(json!({ "user": "anonymous", "role": "admin" })).into_response());
+    };
+    if auth.too_many_failures(&credentials.username) {
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
+            Json(json!({ "error": { "type": "too_many_requests", "reason": format!("too many failed logins for [{}]; try again in a minute", credentials.username) }, "status": 429 })),
+        )
+            .into_response());
+    }
+    let username = credentials.username.clone();
+    let password = credentials.password;
+    let auth_for_check = auth.clone();
+    // Argon2 is deliberately slow: off the async workers.
+    let role =
+        tokio::task::spawn_blocking(move || auth_for_check.users.verify(&username, &password))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+    let Some(role) = role.filter(|role| *role != Role::Ingest) else {
+        auth.count_failure(&credentials.username);
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": { "type": "security_exception", "reason": "unknown user or wrong password" }, "status": 401 })),
+        )
+            .into_response());
+    };
+    let identity = Identity {
+        user: credentials.username,
+        role,
+    };
+    tracing::info!(target: "flowdash::audit", user = identity.user, role = role.as_str(), "login");
+    let session = auth.start_session(identity.clone());
+    let mut response =
+        Json(json!({ "user": identity.user, "role": role.as_str() })).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        auth.session_cookie(&session, auth.config.session_ttl.as_secs()),
+    );
+    Ok(response)
+}
+
+async fn logout(State(state): State<crate::http::AppState>, headers: HeaderMap) -> Response {
+    let mut response = Json(json!({ "logged_out": true })).into_response();
+    if let Some(auth) = &state.auth {
+        auth.end_session(&headers);
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, auth.session_cookie("", 0));
+    }
+    response
+}
+
+/// Who the browser is logged in as, and what the UI may offer.
+async fn me(identity: Option<axum::Extension<Identity>>) -> Json<serde_json::Value> {
+    let identity = identity.map(|axum::Extension(i)| i);
+    Json(json!({
+        "user": identity.as_ref().map(|i| i.user.clone()),
+        "role": identity.as_ref().map(|i| i.role.as_str()),
+    }))
+}
+
+/// A plain page: it works without the WASM bundle, and posts JSON with a few lines of script.
+async fn login_page() -> Html<&'static str> {
+    Html(include_str!("login.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_route_table() {
+        let get = Method::GET;
+        let post = Method::POST;
+        let cases = [
+            (&get, "/", Need::Viewer),
+            (&get, "/dashboards/x", Need::Viewer),
+            (&get, "/login", Need::Anyone),
+            (&post, "/api/login", Need::Anyone),
+            (&get, "/api/health", Need::Anyone),
+            (&post, "/api/search", Need::Viewer),
+            (&post, "/api/msearch", Need::Viewer),
+            (&post, "/api/short_urls", Need::Viewer),
+            (&post, "/api/saved_objects/_export", Need::Viewer),
+            (&post, "/api/saved_objects/visualization", Need::Editor),
+            (&Method::PUT, "/api/saved_objects/dashboard/x", Need::Editor),
+            (
+                &Method::DELETE,
+                "/api/saved_objects/dashboard/x",
+                Need::Editor,
+            ),
+            (&post, "/api/saved_objects/_import", Need::Editor),
+            (&post, "/api/saved_objects/index-pattern/x", Need::Admin),
+            (&post, "/api/index_patterns/x/_refresh", Need::Admin),
+            (&post, "/api/ingest", Need::Ingest),
+            (&post, "/es/_bulk", Need::Ingest),
+            (&post, "/es/cwl-2020.01.01/_bulk", Need::Ingest),
+            (&post, "/es/.flowdash/_bulk", Need::Admin),
+            (&get, "/es/", Need::Anyone),
+            (&post, "/es/cwl-*/_search", Need::Viewer),
+            (&get, "/es/_cat/indices", Need::Viewer),
+            (&get, "/es/.flowdash/_search", Need::Admin),
+            (&Method::DELETE, "/es/_all", Need::Admin),
+            (&Method::PUT, "/es/.flowdash/_doc/x", Need::Admin),
+        ];
+        for (method, path, need) in cases {
+            assert_eq!(required_role(method, path), need, "{method} {path}");
+        }
+        assert!(Role::Admin.allows(Need::Ingest));
+        assert!(!Role::Ingest.allows(Need::Viewer));
+        assert!(!Role::Viewer.allows(Need::Editor));
+        assert!(Role::Editor.allows(Need::Viewer));
+    }
+}
