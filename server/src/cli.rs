@@ -306,7 +306,16 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_SESSION_HOURS", default_value_t = 8)]
     pub session_hours: u64,
 
-    /// Mark session cookies `Secure` (when browsers reach flowdash over HTTPS).
+    /// Serve HTTPS with this certificate chain (PEM), with --tls-key.
+    #[arg(long, env = "FLOWDASH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "FLOWDASH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Mark session cookies `Secure` (when browsers reach flowdash over HTTPS through a
+    /// proxy; automatic with --tls-cert).
     #[arg(long, env = "FLOWDASH_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
@@ -406,6 +415,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     secure_cookies: args.secure_cookies,
                 },
                 insecure_no_auth: args.insecure_no_auth,
+                tls: args
+                    .tls_cert
+                    .zip(args.tls_key)
+                    .map(|(cert, key)| crate::http::TlsFiles { cert, key }),
             }))?;
             Ok(ExitCode::SUCCESS)
         }

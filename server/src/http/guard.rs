@@ -74,7 +74,15 @@ fn host_name(host: &str) -> &str {
 
 /// Refuses requests for foreign host names and cross-site writes; adds the security headers.
 pub async fn guard(State(hosts): State<HostAllowList>, request: Request, next: Next) -> Response {
-    if let Err(error) = check(&hosts, request.method(), request.headers()) {
+    // HTTP/2 names the host in the `:authority` of the URI, HTTP/1.1 in `Host`.
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    if let Err(error) = check(&hosts, &host, request.method(), request.headers()) {
         let mut response = error.into_response();
         add_security_headers(response.headers_mut());
         return response;
@@ -84,11 +92,12 @@ pub async fn guard(State(hosts): State<HostAllowList>, request: Request, next: N
     response
 }
 
-fn check(hosts: &HostAllowList, method: &Method, headers: &HeaderMap) -> Result<(), AppError> {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+fn check(
+    hosts: &HostAllowList,
+    host: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
     if !hosts.allows(host) {
         return Err(AppError::Forbidden(format!(
             "this server does not answer to the host name [{}]; start it with --allowed-hosts {} (FLOWDASH_ALLOWED_HOSTS) to allow it",

@@ -65,6 +65,15 @@ pub struct ServeConfig {
     pub auth: AuthConfig,
     /// Serve a non-loopback address with `--auth none` all the same.
     pub insecure_no_auth: bool,
+    /// Serve HTTPS with this certificate chain and private key (PEM files).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `--tls-cert` and `--tls-key`.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Bounds on what one request may cost.
@@ -163,7 +172,10 @@ impl AppState {
                             config.data_dir.display()
                         );
                     }
-                    Some(Arc::new(Auth::new(users, config.auth.clone())))
+                    let mut auth = config.auth.clone();
+                    // Browsers send a `Secure` cookie over HTTPS only.
+                    auth.secure_cookies |= config.tls.is_some();
+                    Some(Arc::new(Auth::new(users, auth)))
                 }
             },
             store,
@@ -285,22 +297,58 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let (Some(days), Some(engine)) = (config.retain_days, state.engine.clone()) {
         tokio::spawn(enforce_retention(engine, days));
     }
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let tls = match &config.tls {
+        Some(files) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "--tls-cert {} / --tls-key {}: {e}",
+                        files.cert.display(),
+                        files.key.display()
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let listener = std::net::TcpListener::bind(config.listen)?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     match &config.elastic {
         Some(elastic) => {
-            tracing::info!(address = %listener.local_addr()?, cluster = %elastic.url, auth = ?elastic.auth, "flowdash is listening")
+            tracing::info!(%address, scheme, cluster = %elastic.url, auth = ?elastic.auth, "flowdash is listening")
         }
         None => {
-            tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), "flowdash is listening")
+            tracing::info!(%address, scheme, data_dir = %config.data_dir.display(), "flowdash is listening")
         }
     }
     if let Some(engine) = state.engine.clone() {
         tokio::spawn(close_idle_writers(engine));
     }
     let engine = state.engine.clone();
-    axum::serve(listener, build_app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let app = build_app(state);
+    match tls {
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            tokio::spawn({
+                let handle = handle.clone();
+                async move {
+                    shutdown_signal().await;
+                    handle.graceful_shutdown(Some(Duration::from_secs(30)));
+                }
+            });
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await?;
+        }
+        None => {
+            axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
     if let Some(engine) = engine {
         tokio::task::spawn_blocking(move || engine.close_idle_writers(Duration::ZERO, 0)).await??;
     }

@@ -865,3 +865,59 @@ async fn a_server_reachable_from_other_machines_needs_users() {
         .expect("no users yet");
     assert!(error.to_string().contains("flowdash users add"), "{error}");
 }
+
+#[tokio::test]
+async fn https_with_a_certificate_of_our_own() {
+    let data = tempfile::tempdir().unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    let cert = data.path().join("cert.pem");
+    let key = data.path().join("key.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = TestServer::config(&data.path().join("data"));
+    config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.tls = Some(crate::http::TlsFiles { cert, key });
+    let server = tokio::spawn(crate::http::serve(config));
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut answer = None;
+    for _ in 0..100 {
+        if let Ok(response) = client
+            .get(format!("https://127.0.0.1:{port}/api/health"))
+            .send()
+            .await
+        {
+            answer = Some(response.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(answer, Some(200), "served over HTTPS");
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/api/health")).await;
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "no plain HTTP on the TLS port"
+    );
+    server.abort();
+
+    // A key that does not parse is an error at start-up, not a server that cannot answer.
+    let mut config = TestServer::config(&data.path().join("data2"));
+    std::fs::write(data.path().join("bad.pem"), "not a key").unwrap();
+    config.tls = Some(crate::http::TlsFiles {
+        cert: data.path().join("cert.pem"),
+        key: data.path().join("bad.pem"),
+    });
+    let error = crate::http::serve(config).await.expect_err("a bad key");
+    assert!(error.to_string().contains("--tls-key"), "{error}");
+}

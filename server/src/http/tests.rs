@@ -34,6 +34,7 @@ impl TestServer {
             allowed_hosts: Vec::new(),
             auth: crate::auth::AuthConfig::default(),
             insecure_no_auth: false,
+            tls: None,
             search_timeout: std::time::Duration::from_secs(30),
             max_search_memory_bytes: 256 << 20,
             elastic: None,
