@@ -293,9 +293,32 @@ pub struct ServeArgs {
     pub elastic: ElasticArgs,
 
     /// Who may use the server: `none` (everyone may do everything; only on a loopback
-    /// address unless --insecure-no-auth), or `users` (logins and roles; `flowdash users`).
+    /// address unless --insecure-no-auth), `users` (logins and roles; `flowdash users`), or
+    /// `proxy` (a trusted reverse proxy names the user; see --trusted-proxies).
     #[arg(long, env = "FLOWDASH_AUTH", value_enum, default_value = "none")]
     pub auth: crate::auth::AuthMode,
+
+    /// With --auth proxy: the header in which the proxy names the user.
+    #[arg(
+        long,
+        env = "FLOWDASH_PROXY_USER_HEADER",
+        default_value = "x-forwarded-user"
+    )]
+    pub proxy_user_header: String,
+
+    /// With --auth proxy: the proxies' addresses, comma-separated; the header of any other
+    /// client is ignored.
+    #[arg(long, env = "FLOWDASH_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// With --auth proxy: the role of users that `flowdash users` does not list.
+    #[arg(
+        long,
+        env = "FLOWDASH_PROXY_DEFAULT_ROLE",
+        value_enum,
+        default_value = "viewer"
+    )]
+    pub proxy_default_role: crate::auth::Role,
 
     /// Serve a non-loopback --listen address with --auth none (when a proxy in front of
     /// flowdash authenticates).
@@ -413,6 +436,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     mode: args.auth,
                     session_ttl: std::time::Duration::from_secs(args.session_hours * 3600),
                     secure_cookies: args.secure_cookies,
+                    proxy: crate::auth::ProxyTrust {
+                        user_header: args.proxy_user_header.to_ascii_lowercase(),
+                        addresses: args.trusted_proxies,
+                        default_role: args.proxy_default_role,
+                    },
                 },
                 insecure_no_auth: args.insecure_no_auth,
                 tls: args

@@ -10,6 +10,9 @@
 //! - **Who may do what** is one table, [`required_role`], read by the [`authorize`]
 //!   middleware before any route; every write is written to the audit log (target
 //!   `flowdash::audit`): who, what, when, and the answer.
+//! - `--auth proxy` trusts a reverse proxy that authenticates (oauth2-proxy, an AWS ALB with
+//!   OIDC): the user is the `--proxy-user-header` of requests from the `--trusted-proxies`
+//!   addresses only, with the role `users.json` gives that name, or `--proxy-default-role`.
 //! - `--auth none` lets everyone do everything: only on a loopback address, unless
 //!   `--insecure-no-auth` says otherwise.
 
@@ -117,6 +120,27 @@ pub struct AuthConfig {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (served over HTTPS, by a proxy or otherwise).
     pub secure_cookies: bool,
+    /// `--auth proxy`: the header that names the user, from these addresses only.
+    pub proxy: ProxyTrust,
+}
+
+/// Which reverse proxy is trusted to say who the user is.
+#[derive(Clone, Debug)]
+pub struct ProxyTrust {
+    pub user_header: String,
+    pub addresses: Vec<std::net::IpAddr>,
+    /// The role of a proxy user that `users.json` does not list.
+    pub default_role: Role,
+}
+
+impl Default for ProxyTrust {
+    fn default() -> Self {
+        ProxyTrust {
+            user_header: "x-forwarded-user".into(),
+            addresses: Vec::new(),
+            default_role: Role::Viewer,
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -125,6 +149,7 @@ impl Default for AuthConfig {
             mode: AuthMode::None,
             session_ttl: Duration::from_secs(8 * 3600),
             secure_cookies: false,
+            proxy: ProxyTrust::default(),
         }
     }
 }
@@ -135,6 +160,8 @@ pub enum AuthMode {
     None,
     /// Built-in users and roles (`flowdash users add`).
     Users,
+    /// The user a trusted reverse proxy names in a header (`--proxy-user-header`).
+    Proxy,
 }
 
 /// Who made a request; handlers find it in the request's extensions.
@@ -173,9 +200,26 @@ impl Auth {
         }
     }
 
-    /// The identity a request carries: a session cookie, a bearer token, or basic
-    /// authentication (a password, or an ingest user's token).
-    fn identify(&self, headers: &HeaderMap) -> Option<Identity> {
+    /// The identity a request carries: the trusted proxy's header (`--auth proxy`), a session
+    /// cookie, a bearer token, or basic authentication (a password, or an ingest user's
+    /// token). `peer` is the address the request came from.
+    fn identify(&self, headers: &HeaderMap, peer: Option<std::net::IpAddr>) -> Option<Identity> {
+        if self.config.mode == AuthMode::Proxy {
+            let trust = &self.config.proxy;
+            let name = headers
+                .get(trust.user_header.as_str())?
+                .to_str()
+                .ok()?
+                .trim();
+            if name.is_empty() || !peer.is_some_and(|peer| trust.addresses.contains(&peer)) {
+                return None;
+            }
+            let role = self.users.role_of(name).unwrap_or(trust.default_role);
+            return Some(Identity {
+                user: name.to_owned(),
+                role,
+            });
+        }
         if let Some(session) = cookie(headers, COOKIE) {
             let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
             match sessions.get(session) {
@@ -299,7 +343,13 @@ pub async fn authorize(
             user: "anonymous".into(),
             role: Role::Admin,
         }),
-        Some(auth) => auth.identify(request.headers()),
+        Some(auth) => auth.identify(
+            request.headers(),
+            request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ),
     };
     match (&identity, need) {
         (_, Need::Anyone) => {}

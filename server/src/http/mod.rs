@@ -163,6 +163,13 @@ impl AppState {
             allowed_hosts: HostAllowList::new(&config.allowed_hosts),
             auth: match config.auth.mode {
                 AuthMode::None => None,
+                AuthMode::Proxy => {
+                    if config.auth.proxy.addresses.is_empty() {
+                        anyhow::bail!("--auth proxy needs --trusted-proxies: the addresses of the proxies whose {} header names the user", config.auth.proxy.user_header);
+                    }
+                    let users = UserStore::open(&config.data_dir)?;
+                    Some(Arc::new(Auth::new(users, config.auth.clone())))
+                }
                 AuthMode::Users => {
                     let users = UserStore::open(&config.data_dir)?;
                     if users.is_empty() {
@@ -340,13 +347,16 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             });
             axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await?;
         }
         None => {
-            axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            axum::serve(
+                tokio::net::TcpListener::from_std(listener)?,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         }
     }
     if let Some(engine) = engine {

@@ -642,7 +642,7 @@ async fn server_with_users(session_ttl: std::time::Duration) -> (TestServer, Str
         c.auth = crate::auth::AuthConfig {
             mode: crate::auth::AuthMode::Users,
             session_ttl,
-            secure_cookies: false,
+            ..crate::auth::AuthConfig::default()
         };
     })
     .await;
@@ -920,4 +920,55 @@ async fn https_with_a_certificate_of_our_own() {
     });
     let error = crate::http::serve(config).await.expect_err("a bad key");
     assert!(error.to_string().contains("--tls-key"), "{error}");
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_names_the_user_and_no_one_else_can() {
+    use crate::auth::users::UserStore;
+    use crate::auth::Role;
+    let trusted = TestServer::start_with(|c| {
+        UserStore::open(&c.data_dir)
+            .unwrap()
+            .add("ana@example.com", Role::Admin, Some("ana-password"))
+            .unwrap();
+        c.auth.mode = crate::auth::AuthMode::Proxy;
+        c.auth.proxy.addresses = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let me = |server: &TestServer, user: Option<&'static str>| {
+        let mut request = server.client.get(server.url("/api/me"));
+        if let Some(user) = user {
+            request = request.header("x-forwarded-user", user);
+        }
+        request.send()
+    };
+    let answer: Value = me(&trusted, Some("ana@example.com"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["role"], "admin", "a listed user keeps her role");
+    let answer: Value = me(&trusted, Some("bo@example.com"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["role"], "viewer", "others get the default role");
+    assert_eq!(me(&trusted, None).await.unwrap().status(), 401);
+
+    // The same header from an address that is not the proxy's counts for nothing.
+    let untrusted = TestServer::start_with(|c| {
+        c.auth.mode = crate::auth::AuthMode::Proxy;
+        c.auth.proxy.addresses = vec!["10.9.9.9".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(
+        me(&untrusted, Some("ana@example.com"))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }
