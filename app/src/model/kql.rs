@@ -353,6 +353,28 @@ mod tests {
     }
 
     #[test]
+    fn nesting_is_bounded() {
+        let within = format!(
+            "{}action:ACCEPT{}",
+            "(".repeat(MAX_DEPTH),
+            ")".repeat(MAX_DEPTH)
+        );
+        assert!(to_dsl(&within).is_ok());
+        for deep in [
+            format!("{}action:ACCEPT{}", "(".repeat(1920), ")".repeat(1920)),
+            format!("{}action:ACCEPT", "not ".repeat(MAX_DEPTH + 1)),
+            format!(
+                "dstport:{}22{}",
+                "(".repeat(MAX_DEPTH + 1),
+                ")".repeat(MAX_DEPTH + 1)
+            ),
+        ] {
+            let error = to_dsl(&deep).unwrap_err();
+            assert!(error.reason.contains("nest deeper than"), "{error}");
+        }
+    }
+
+    #[test]
     fn errors_say_where() {
         let error = to_dsl("action:(ACCEPT or").unwrap_err();
         assert_eq!(error.position, 17);
