@@ -9,6 +9,8 @@ const port = Number(process.env.FLOWDASH_E2E_PORT ?? 3107);
 const root = path.resolve(__dirname, "..");
 const binary = process.env.FLOWDASH_BIN ?? path.join(root, "target/debug/flowdash");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-"));
+const authPort = Number(process.env.FLOWDASH_E2E_AUTH_PORT ?? 3108);
+const authDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-auth-"));
 
 export default defineConfig({
   testDir: "./tests",
@@ -41,12 +43,27 @@ export default defineConfig({
     screenshot: "only-on-failure",
     trace: "off",
   },
-  webServer: {
-    command: `${binary} serve --listen 127.0.0.1:${port} --data-dir ${dataDir} --site-root ${path.join(root, "target/site")}`,
-    url: `http://127.0.0.1:${port}/api/health`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      command: `${binary} serve --listen 127.0.0.1:${port} --data-dir ${dataDir} --site-root ${path.join(root, "target/site")}`,
+      url: `http://127.0.0.1:${port}/api/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    // The same binary with logins (`--auth users`): a viewer and an editor.
+    {
+      command: [
+        `printf 'vera-password\\n' | ${binary} users add vera --role viewer --password-stdin --data-dir ${authDataDir}`,
+        `printf 'eddie-password\\n' | ${binary} users add eddie --role editor --password-stdin --data-dir ${authDataDir}`,
+        `exec ${binary} serve --auth users --listen 127.0.0.1:${authPort} --data-dir ${authDataDir} --site-root ${path.join(root, "target/site")}`,
+      ].join(" && "),
+      url: `http://127.0.0.1:${authPort}/api/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  ],
 });

@@ -226,6 +226,19 @@ pub mod http {
             "HTTP calls are made from the browser".into(),
         ))
     }
+
+    pub async fn post_text(
+        _url: &str,
+        _body: &str,
+        _content_type: &str,
+    ) -> Result<String, ApiError> {
+        Err(ApiError::Network(
+            "HTTP calls are made from the browser".into(),
+        ))
+    }
+
+    /// There is no page to leave outside a browser.
+    pub fn go_to(_path: &str) {}
 }
 
 /// Browser calls of the contract API.

@@ -45,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    components::account::provide_account();
     view! {
         <Stylesheet id="leptos" href="/pkg/flowdash.css"/>
         <Link rel="icon" type_="image/png" href="/favicon.png"/>
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <A href="/visualize">"Visualize"</A>
                     <A href="/management/index-patterns">"Index patterns"</A>
                 </nav>
+                <components::account::AccountMenu/>
             </header>
             <main>
                 // In-order streaming: each page arrives as finished HTML, readable without JavaScript.

@@ -52,8 +52,14 @@ pub struct UsersArgs {
     #[command(subcommand)]
     pub action: UsersAction,
 
-    #[command(flatten)]
-    pub data: DataDirArg,
+    /// Where the users are kept (`users.json`), with the server's other data.
+    #[arg(
+        long,
+        env = "FLOWDASH_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

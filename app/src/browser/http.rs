@@ -36,6 +36,13 @@ pub async fn delete(url: &str) -> Result<(), ApiError> {
     send("DELETE", url, None).await.map(|_| ())
 }
 
+/// Leaves the page for `path` of this server.
+pub fn go_to(path: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(path);
+    }
+}
+
 /// `POST url` with a text body; answers the text.
 pub async fn post_text(url: &str, body: &str, content_type: &str) -> Result<String, ApiError> {
     send("POST", url, Some((body.to_owned(), content_type))).await

@@ -1,5 +1,6 @@
 //! Reusable UI pieces. They wire signals to logic that lives in plain modules.
 
+pub mod account;
 pub mod chart_canvas;
 pub mod chart_panel;
 pub mod query_bar;

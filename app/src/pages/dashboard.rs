@@ -97,6 +97,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let version = RwSignal::new(loaded.version);
     let visualizations = RwSignal::new(loaded.visualizations.clone());
     let editing = RwSignal::new(false);
+    let can_edit = crate::components::account::can_edit();
     let message = RwSignal::new(None::<String>);
 
     // The view lives in the URL.
@@ -460,7 +461,9 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
                             }
                         }
                     }>
-                        <button on:click=move |_| editing.set(true)>"Edit"</button>
+                        <Show when=move || can_edit.get()>
+                            <button on:click=move |_| editing.set(true)>"Edit"</button>
+                        </Show>
                     </Show>
                     <button on:click=move |_| share(false) title="Copy a link to this view">"Share"</button>
                     <button on:click=move |_| share(true) title="Copy a short link">"Short link"</button>

@@ -184,6 +184,7 @@ fn Editor(data: EditorData) -> impl IntoView {
 
     #[cfg(not(feature = "hydrate"))]
     let _ = (&version, &saved_id);
+    let can_edit = crate::components::account::can_edit();
     let save = move |as_new: bool| {
         #[cfg(not(feature = "hydrate"))]
         let _ = as_new;
@@ -272,9 +273,9 @@ fn Editor(data: EditorData) -> impl IntoView {
                 <h1>{move || if saved_id.get().is_some() { "Edit visualization" } else { "New visualization" }}</h1>
                 <div class="toolbar-actions">
                     <TimePicker value=time on_change=Callback::new(move |t| time.set(t))/>
-                    <button class="primary" on:click=move |_| save(false) disabled=move || validation.get().is_some()>"Save"</button>
+                    <button class="primary" hidden=move || !can_edit.get() on:click=move |_| save(false) disabled=move || validation.get().is_some()>"Save"</button>
                     <Show when=move || saved_id.get().is_some()>
-                        <button on:click=move |_| save(true)>"Save as new"</button>
+                        <button hidden=move || !can_edit.get() on:click=move |_| save(true)>"Save as new"</button>
                     </Show>
                     <button on:click=export>"Export JSON"</button>
                 </div>

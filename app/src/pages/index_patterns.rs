@@ -82,10 +82,11 @@ pub fn IndexPatternsPage() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (id, refresh);
     };
+    let can_administer = crate::components::account::can_administer();
     view! {
         <div class="list-page">
             <div class="toolbar"><h1>"Index patterns"</h1></div>
-            <form class="inline-form" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); create(); }>
+            <form class="inline-form" hidden=move || !can_administer.get() on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); create(); }>
                 <input type="text" name="title" aria-label="Index pattern" placeholder="cwl-*" prop:value=move || title.get() on:input:target=move |ev| title.set(ev.target().value())/>
                 <input type="text" name="time_field" aria-label="Time field" prop:value=move || time_field.get() on:input:target=move |ev| time_field.set(ev.target().value())/>
                 <button type="submit" class="primary">"Create index pattern"</button>
@@ -107,7 +108,7 @@ pub fn IndexPatternsPage() -> impl IntoView {
                                                 <td>{pattern.as_ref().map(|p| p.title.clone())}</td>
                                                 <td>{pattern.as_ref().map(|p| p.time_field.clone())}</td>
                                                 <td class="muted fields">{fields}</td>
-                                                <td>
+                                                <td hidden=move || !can_administer.get()>
                                                     <button class="link" on:click=move |_| act(id.clone(), true)>"Refresh fields"</button>
                                                     <button class="link danger" on:click=move |_| act(id2.clone(), false)>"Delete"</button>
                                                 </td>

@@ -39,6 +39,7 @@ fn ObjectList(
         },
     );
     let error = RwSignal::new(None::<String>);
+    let can_edit = crate::components::account::can_edit();
     let delete = move |id: String, title: String| {
         #[cfg(feature = "hydrate")]
         {
@@ -89,7 +90,7 @@ fn ObjectList(
                                                 <td><a href=format!("{open_prefix}{}", object.id)>{title}</a></td>
                                                 <td class="muted">{description}</td>
                                                 <td class="muted">{object.updated_at.chars().take(16).collect::<String>().replace('T', " ")}</td>
-                                                <td><button class="link danger" on:click=move |_| delete(id.clone(), title_for_delete.clone())>"Delete"</button></td>
+                                                <td><Show when=move || can_edit.get()>{let (id, title) = (id.clone(), title_for_delete.clone()); view! { <button class="link danger" on:click=move |_| delete(id.clone(), title.clone())>"Delete"</button> }}</Show></td>
                                             </tr>
                                         }
                                     }).collect_view()}
@@ -100,7 +101,9 @@ fn ObjectList(
                     }
                 })}
             </Suspense>
-            <ImportObjects reload/>
+            <Show when=move || can_edit.get()>
+                <ImportObjects reload/>
+            </Show>
         </div>
     }
 }

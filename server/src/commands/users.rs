@@ -8,7 +8,7 @@ use crate::auth::users::{Secret, UserStore};
 use crate::cli::{UsersAction, UsersArgs};
 
 pub fn run(args: UsersArgs) -> anyhow::Result<ExitCode> {
-    let store = UserStore::open(&args.data.data_dir)?;
+    let store = UserStore::open(&args.data_dir)?;
     match args.action {
         UsersAction::Add {
             name,
