@@ -49,6 +49,8 @@ pub async fn run(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"))
         || is_gzip(&body);
+    // The decompressed body is held and parsed whole: bounded like a body that came plain
+    // (a 1.2 MB gzip body once expanded to 5 GB of documents).
     let text = if gzipped {
         let bytes = gunzip(&body, max_decompressed)
             .map_err(|e| parse_error(crate::ingest::decode::describe_read_error(&e)))?;

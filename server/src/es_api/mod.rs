@@ -457,7 +457,12 @@ async fn bulk_handler(
         params,
         headers,
         body,
-        state.limits.ingest.max_decompressed_bytes,
+        // A decompressed `_bulk` body may be as large as a plain one.
+        state
+            .limits
+            .ingest
+            .max_decompressed_bytes
+            .min(state.limits.max_body_bytes as u64),
     )
     .await
 }

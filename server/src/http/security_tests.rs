@@ -972,3 +972,56 @@ async fn a_trusted_proxy_names_the_user_and_no_one_else_can() {
         401
     );
 }
+
+#[tokio::test]
+async fn compressed_payloads_are_bounded_as_a_whole() {
+    use std::io::Write;
+    let server = TestServer::start().await;
+    let gzip = |bytes: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    };
+    // Three Firehose records, each 40 MiB once decompressed: 120 MiB together, over the
+    // server's 64 MiB.
+    let mut record = b"{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[]".to_vec();
+    record.extend(std::iter::repeat_n(b' ', 40 << 20));
+    record.push(b'}');
+    let data = base64::engine::general_purpose::STANDARD.encode(gzip(&record));
+    let firehose = json!({ "records": [ { "data": data }, { "data": data }, { "data": data } ] });
+    let (status, report) = server.post("/api/ingest", firehose.to_string()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["rejected"], 1, "{report}");
+    assert!(
+        report["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("limit"),
+        "{report}"
+    );
+
+    // A `_bulk` body that expands past the body limit (8 MiB here).
+    let mut bulk = String::new();
+    let action = json!({ "index": { "_index": "cwl-2020.03.06" } }).to_string();
+    while bulk.len() < 20 << 20 {
+        bulk.push_str(&action);
+        bulk.push('\n');
+        bulk.push_str("{\"interface_id\":\"eni-1\",\"@timestamp\":\"2020-03-06T05:00:00Z\"}\n");
+    }
+    let response = server
+        .client
+        .post(server.url("/es/_bulk"))
+        .header("content-type", "application/x-ndjson")
+        .header("content-encoding", "gzip")
+        .body(gzip(bulk.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert!(
+        error["error"]["reason"].as_str().unwrap().contains("limit"),
+        "{error}"
+    );
+    still_serving(&server).await;
+}

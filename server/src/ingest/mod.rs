@@ -330,6 +330,11 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
 }
 
+/// The most a CloudWatch Logs payload input (JSON, held in memory whole) and everything
+/// decompressed from its records may take together. The Lambda's events are at most 6 MB and
+/// Firehose's batches a few MB; a payload of a few records once expanded to gigabytes.
+pub const MAX_PAYLOAD_BYTES: u64 = 256 << 20;
+
 /// CloudWatch Logs payloads: one error entry per bad event, numbered by its position.
 fn ingest_payload_json(
     source: Option<&str>,
@@ -339,12 +344,22 @@ fn ingest_payload_json(
     report: &mut IngestReport,
 ) -> Result<(), SinkError> {
     let limits = &options.limits;
+    let budget = limits.max_decompressed_bytes.min(MAX_PAYLOAD_BYTES);
     let mut body = Vec::new();
-    if let Err(error) = input.read_to_end(&mut body) {
+    if let Err(error) = (&mut input).take(budget + 1).read_to_end(&mut body) {
         report.reject(source, 0, describe_read_error(&error), limits);
         return Ok(());
     }
-    let payloads = match decode_payloads(&body, limits.max_decompressed_bytes) {
+    if body.len() as u64 > budget {
+        report.reject(
+            source,
+            1,
+            format!("a CloudWatch Logs payload larger than {} MiB", budget >> 20),
+            limits,
+        );
+        return Ok(());
+    }
+    let payloads = match decode_payloads(&body, budget.saturating_sub(body.len() as u64)) {
         Ok(payloads) => payloads,
         Err(error) => {
             report.reject(source, 1, error.to_string(), limits);
