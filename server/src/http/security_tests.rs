@@ -299,15 +299,7 @@ async fn short_links_lead_only_to_flowdash_pages() {
         )
         .await;
     assert_eq!(status, 200);
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = no_redirects
-        .get(server.url(link["url"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get_unfollowed(link["url"].as_str().unwrap()).await;
     assert_eq!(
         response.headers()["location"],
         "/dashboards/vpc-flow-overview?from=now-1h"
@@ -319,11 +311,7 @@ async fn short_links_lead_only_to_flowdash_pages() {
         .put("/\\evil.example/x")
         .await
         .unwrap();
-    let response = no_redirects
-        .get(server.url(&format!("/goto/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get_unfollowed(&format!("/goto/{id}")).await;
     assert_eq!(response.status(), 400);
     assert!(response.headers().get("location").is_none());
 }

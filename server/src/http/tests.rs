@@ -67,6 +67,18 @@ impl TestServer {
         }
     }
 
+    /// `GET path` answered as sent: a redirect is not followed.
+    pub async fn get_unfollowed(&self, path: &str) -> reqwest::Response {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
@@ -884,14 +896,7 @@ async fn servers_on_one_cluster_share_saved_objects() {
             .await;
         assert_eq!(status, 200, "{short}");
         let id = short["id"].as_str().unwrap();
-        let redirect = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-            .get(second.url(&format!("/goto/{id}")))
-            .send()
-            .await
-            .unwrap();
+        let redirect = second.get_unfollowed(&format!("/goto/{id}")).await;
         assert_eq!(
             redirect.headers()["location"],
             "/dashboards/vpc-flow-overview?from=now-1h"
