@@ -73,6 +73,18 @@ test("pages carry a content security policy and still hydrate under it", async (
   const headers = response!.headers();
   expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
   expect(headers["x-frame-options"]).toBe("DENY");
+  const scriptSrc = headers["content-security-policy"].split(";").find((d) => d.trim().startsWith("script-src"))!;
+  expect(scriptSrc).not.toContain("unsafe-inline");
+  expect(scriptSrc).toMatch(/'nonce-[A-Za-z0-9_-]{22,}'/);
   await page.waitForFunction(() => document.body.dataset.hydrated === "true");
   expect(errors.filter((e) => e.includes("Content Security Policy"))).toEqual([]);
+  // Markup that slipped in cannot run script: an inline script without the nonce is blocked.
+  const ran = await page.evaluate(async () => {
+    const script = document.createElement("script");
+    script.textContent = "window.__injected = true;";
+    document.body.appendChild(script);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return (window as unknown as { __injected?: boolean }).__injected === true;
+  });
+  expect(ran).toBe(false);
 });

@@ -73,6 +73,17 @@ fn searching(c: &mut Criterion) {
             "query": { "bool": { "filter": [range(24), { "query_string": { "query": "srcaddr:10.0.0.0/8 AND NOT dstport:443" } }] } } }),
         ),
         (
+            "@message wildcard eni-0a* 24h",
+            json!({ "size": 0, "track_total_hits": true,
+            "query": { "bool": { "filter": [range(24), { "wildcard": { "@message": "eni-0a*" } }] } } }),
+        ),
+        (
+            // The shape the fuzzers found: many wildcards, which once meant a costly automaton.
+            "@message wildcard with 60 wildcards 24h",
+            json!({ "size": 0, "track_total_hits": true,
+            "query": { "bool": { "filter": [range(24), { "wildcard": { "@message": format!("*{}*1?", "?*".repeat(29)) } }] } } }),
+        ),
+        (
             "latest 50 hits",
             json!({ "size": 50, "sort": [{ "@timestamp": "desc" }], "query": { "bool": { "filter": [range(1)] } } }),
         ),

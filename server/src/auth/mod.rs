@@ -173,16 +173,25 @@ pub struct Identity {
 
 const COOKIE: &str = "flowdash_session";
 
-/// Failed logins of one name allowed per window, and the window.
+/// Failed logins allowed per window for one name, and for one client address (which may try
+/// several names), and the window.
 const FAILURES_ALLOWED: u32 = 5;
+const FAILURES_ALLOWED_PER_ADDRESS: u32 = 20;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Who failed to log in: a user name, or a client address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Failing {
+    Name(String),
+    Address(std::net::IpAddr),
+}
 
 /// Users, sessions and failed-login counts of a server with `--auth users`.
 pub struct Auth {
     users: UserStore,
     config: AuthConfig,
     sessions: Mutex<HashMap<String, Session>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    failures: Mutex<HashMap<Failing, (u32, Instant)>>,
 }
 
 struct Session {
@@ -203,7 +212,11 @@ impl Auth {
     /// The identity a request carries: the trusted proxy's header (`--auth proxy`), a session
     /// cookie, a bearer token, or basic authentication (a password, or an ingest user's
     /// token). `peer` is the address the request came from.
-    fn identify(&self, headers: &HeaderMap, peer: Option<std::net::IpAddr>) -> Option<Identity> {
+    async fn identify(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        peer: Option<std::net::IpAddr>,
+    ) -> Option<Identity> {
         if self.config.mode == AuthMode::Proxy {
             let trust = &self.config.proxy;
             let name = headers
@@ -221,15 +234,8 @@ impl Auth {
             });
         }
         if let Some(session) = cookie(headers, COOKIE) {
-            let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-            match sessions.get(session) {
-                Some(found) if found.expires > Instant::now() => {
-                    return Some(found.identity.clone())
-                }
-                Some(_) => {
-                    sessions.remove(session);
-                }
-                None => {}
+            if let Some(identity) = self.session_identity(session) {
+                return Some(identity);
             }
         }
         let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -244,16 +250,17 @@ impl Auth {
                 .ok()?;
             let decoded = String::from_utf8(decoded).ok()?;
             let (user, secret) = decoded.split_once(':')?;
-            if self.too_many_failures(user) {
+            let client = self.client_address(headers, peer);
+            if self.too_many_failures(user, client) {
                 return None;
             }
-            return match self.users.verify(user, secret) {
+            return match self.check_password(user, secret).await {
                 Some(role) => Some(Identity {
                     user: user.to_owned(),
                     role,
                 }),
                 None => {
-                    self.count_failure(user);
+                    self.count_failure(user, client);
                     None
                 }
             };
@@ -261,22 +268,88 @@ impl Auth {
         None
     }
 
-    fn too_many_failures(&self, user: &str) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.get(user).is_some_and(|(count, since)| {
-            *count >= FAILURES_ALLOWED && since.elapsed() < FAILURE_WINDOW
-        })
+    /// The identity of a live session, with the user's role as it is now: a user removed or
+    /// given another role since logging in is so at once.
+    fn session_identity(&self, session: &str) -> Option<Identity> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let found = sessions.get(session)?;
+        let role = self.users.role_of(&found.identity.user);
+        match role {
+            Some(role) if found.expires > Instant::now() => Some(Identity {
+                user: found.identity.user.clone(),
+                role,
+            }),
+            _ => {
+                sessions.remove(session);
+                None
+            }
+        }
     }
 
-    fn count_failure(&self, user: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = failures
-            .entry(user.to_owned())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
+    /// The role of a user whose password (or token) this is. Argon2 is slow on purpose, so a
+    /// password not verified before is checked off the async workers.
+    async fn check_password(self: &Arc<Self>, user: &str, secret: &str) -> Option<Role> {
+        if let Some(role) = self.users.verify_remembered(user, secret) {
+            return Some(role);
         }
-        entry.0 += 1;
+        let auth = self.clone();
+        let (user, secret) = (user.to_owned(), secret.to_owned());
+        tokio::task::spawn_blocking(move || auth.users.verify(&user, &secret))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The address a request comes from: the peer, or, when the peer is a trusted proxy, the
+    /// address it says it forwards for (the last in `X-Forwarded-For`).
+    fn client_address(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<std::net::IpAddr>,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        if !self.config.proxy.addresses.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .next_back();
+        Some(forwarded.unwrap_or(peer))
+    }
+
+    fn too_many_failures(&self, user: &str, client: Option<std::net::IpAddr>) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let exceeded = |who: Failing, allowed: u32| {
+            failures
+                .get(&who)
+                .is_some_and(|(count, since)| *count >= allowed && since.elapsed() < FAILURE_WINDOW)
+        };
+        exceeded(Failing::Name(user.to_owned()), FAILURES_ALLOWED)
+            || client.is_some_and(|client| {
+                exceeded(Failing::Address(client), FAILURES_ALLOWED_PER_ADDRESS)
+            })
+    }
+
+    fn count_failure(&self, user: &str, client: Option<std::net::IpAddr>) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        // Forget windows that are over, so that the map does not grow with every name tried.
+        if failures.len() > 10_000 {
+            failures.retain(|_, (_, since)| now.duration_since(*since) < FAILURE_WINDOW);
+        }
+        let who =
+            std::iter::once(Failing::Name(user.to_owned())).chain(client.map(Failing::Address));
+        for who in who {
+            let entry = failures.entry(who).or_insert((0, now));
+            if now.duration_since(entry.1) >= FAILURE_WINDOW {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
+        }
     }
 
     fn start_session(&self, identity: Identity) -> String {
@@ -328,6 +401,18 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         })
 }
 
+/// The address a request came from over TCP.
+fn peer_address(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
+/// The client a request is from (see [`Auth::client_address`]), for the login rate limit.
+#[derive(Clone, Copy, Debug)]
+struct ClientAddress(Option<std::net::IpAddr>);
+
 /// Lets a request through when its identity may call its route; writes the audit line of
 /// every write.
 pub async fn authorize(
@@ -343,13 +428,10 @@ pub async fn authorize(
             user: "anonymous".into(),
             role: Role::Admin,
         }),
-        Some(auth) => auth.identify(
-            request.headers(),
-            request
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ),
+        Some(auth) => {
+            auth.identify(request.headers(), peer_address(&request))
+                .await
+        }
     };
     match (&identity, need) {
         (_, Need::Anyone) => {}
@@ -392,6 +474,10 @@ pub async fn authorize(
     }
     if let Some(identity) = &identity {
         request.extensions_mut().insert(identity.clone());
+    }
+    if let Some(auth) = &auth {
+        let client = auth.client_address(request.headers(), peer_address(&request));
+        request.extensions_mut().insert(ClientAddress(client));
     }
     let response = next.run(request).await;
     if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -436,29 +522,26 @@ struct Credentials {
 
 async fn login(
     State(state): State<crate::http::AppState>,
+    client: Option<axum::Extension<ClientAddress>>,
     AppJson(credentials): AppJson<Credentials>,
 ) -> Result<Response, AppError> {
     let Some(auth) = &state.auth else {
         return Ok(Json(json!({ "user": "anonymous", "role": "admin" })).into_response());
     };
-    if auth.too_many_failures(&credentials.username) {
+    let client = client.and_then(|axum::Extension(ClientAddress(client))| client);
+    if auth.too_many_failures(&credentials.username, client) {
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
             [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
-            Json(json!({ "error": { "type": "too_many_requests", "reason": format!("too many failed logins for [{}]; try again in a minute", credentials.username) }, "status": 429 })),
+            Json(json!({ "error": { "type": "too_many_requests", "reason": format!("too many failed logins for [{}] or from this address; try again in a minute", credentials.username) }, "status": 429 })),
         )
             .into_response());
     }
-    let username = credentials.username.clone();
-    let password = credentials.password;
-    let auth_for_check = auth.clone();
-    // Argon2 is deliberately slow: off the async workers.
-    let role =
-        tokio::task::spawn_blocking(move || auth_for_check.users.verify(&username, &password))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+    let role = auth
+        .check_password(&credentials.username, &credentials.password)
+        .await;
     let Some(role) = role.filter(|role| *role != Role::Ingest) else {
-        auth.count_failure(&credentials.username);
+        auth.count_failure(&credentials.username, client);
         return Ok((
             StatusCode::UNAUTHORIZED,
             Json(json!({ "error": { "type": "security_exception", "reason": "unknown user or wrong password" }, "status": 401 })),
@@ -501,8 +584,10 @@ async fn me(identity: Option<axum::Extension<Identity>>) -> Json<serde_json::Val
 }
 
 /// A plain page: it works without the WASM bundle, and posts JSON with a few lines of script.
-async fn login_page() -> Html<&'static str> {
-    Html(include_str!("login.html"))
+async fn login_page(nonce: Option<axum::Extension<crate::http::ScriptNonce>>) -> Html<String> {
+    // Its one inline script runs under this answer's CSP nonce.
+    let nonce = nonce.map_or_else(String::new, |axum::Extension(nonce)| nonce.0.to_string());
+    Html(include_str!("login.html").replace("{nonce}", &nonce))
 }
 
 #[cfg(test)]

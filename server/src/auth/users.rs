@@ -2,10 +2,17 @@
 //! password, or, for `ingest` users (the AWS Lambda, Fluent Bit), a SHA-256 digest of an API
 //! token that flowdash made (random, 256 bits: a fast digest is enough for it). Written whole
 //! to a temporary file and renamed, so a crash never leaves half a file.
+//!
+//! A running server rereads the file when it changes, so `flowdash users add|passwd|remove`
+//! take effect at once. Argon2 is slow on purpose (tens of milliseconds); a client sending the
+//! same Basic credentials with every request (the AWS Lambda, curl) would pay it each time, so
+//! a password once verified is remembered, keyed by a keyed digest of name and password, and
+//! only while the user's stored hash is unchanged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
+use std::time::SystemTime;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -41,7 +48,16 @@ struct StoredUser {
 pub struct UserStore {
     path: PathBuf,
     users: RwLock<BTreeMap<String, StoredUser>>,
+    /// Which file was read last: another one (written since) is read again.
+    loaded: Mutex<Option<FileStamp>>,
+    /// Passwords verified: keyed digest of name and password → the hash they matched.
+    verified: Mutex<HashMap<[u8; 32], String>>,
+    /// The key of those digests, random per process, so that they are useless outside it.
+    verified_key: [u8; 32],
 }
+
+/// How many verified passwords are remembered; past it, the memory starts again.
+const VERIFIED_REMEMBERED: usize = 1024;
 
 /// What a new or changed user is given: a password to log in with, or an API token.
 pub enum Secret {
@@ -52,23 +68,33 @@ pub enum Secret {
 impl UserStore {
     pub fn open(data_dir: &Path) -> Result<UserStore, UserError> {
         let path = data_dir.join("users.json");
-        let users = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| UserError::Io {
-                path: path.display().to_string(),
-                reason: format!("not a users file: {e}"),
-            })?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(error) => {
-                return Err(UserError::Io {
-                    path: path.display().to_string(),
-                    reason: error.to_string(),
-                })
-            }
-        };
+        let (users, modified) = read_users(&path)?;
+        let mut verified_key = [0; 32];
+        verified_key.copy_from_slice(&hex::decode(new_token()).expect("hex")[..32]);
         Ok(UserStore {
             path,
             users: RwLock::new(users),
+            loaded: Mutex::new(modified),
+            verified: Mutex::default(),
+            verified_key,
         })
+    }
+
+    /// Reads the file again when it changed since it was read (another process, such as
+    /// `flowdash users`, wrote it). A file that cannot be read keeps the users known.
+    fn refresh(&self) {
+        let modified = FileStamp::of(&self.path);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if modified == *loaded {
+            return;
+        }
+        match read_users(&self.path) {
+            Ok((users, modified)) => {
+                *self.write() = users;
+                *loaded = modified;
+            }
+            Err(error) => tracing::warn!("keeping the users known: {error}"),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -87,6 +113,7 @@ impl UserStore {
     /// `password`.
     pub fn add(&self, name: &str, role: Role, password: Option<&str>) -> Result<Secret, UserError> {
         valid_name(name)?;
+        self.refresh();
         let mut users = self.write();
         if users.contains_key(name) {
             return Err(UserError::Exists(name.to_owned()));
@@ -99,6 +126,7 @@ impl UserStore {
 
     /// Sets a new password (or, for an `ingest` user, a new token, answered).
     pub fn reset(&self, name: &str, password: Option<&str>) -> Result<Secret, UserError> {
+        self.refresh();
         let mut users = self.write();
         let role = users
             .get(name)
@@ -111,6 +139,7 @@ impl UserStore {
     }
 
     pub fn remove(&self, name: &str) -> Result<(), UserError> {
+        self.refresh();
         let mut users = self.write();
         users
             .remove(name)
@@ -118,15 +147,27 @@ impl UserStore {
         self.save(&users)
     }
 
-    /// The role of a user whose password (or, for `ingest` users, token) this is.
+    /// The role of a user whose password (or, for `ingest` users, token) this is. Slow (argon2)
+    /// unless [`UserStore::verify_remembered`] answers: call it off the async workers.
     pub fn verify(&self, name: &str, secret: &str) -> Option<Role> {
+        self.refresh();
         let user = self.read().get(name)?.clone();
         let matches = match (&user.password, &user.token_sha256) {
-            (Some(hash), _) => PasswordHash::new(hash).ok().is_some_and(|hash| {
-                Argon2::default()
-                    .verify_password(secret.as_bytes(), &hash)
-                    .is_ok()
-            }),
+            (Some(hash), _) => {
+                let verified = PasswordHash::new(hash).ok().is_some_and(|parsed| {
+                    Argon2::default()
+                        .verify_password(secret.as_bytes(), &parsed)
+                        .is_ok()
+                });
+                if verified {
+                    let mut remembered = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+                    if remembered.len() >= VERIFIED_REMEMBERED {
+                        remembered.clear();
+                    }
+                    remembered.insert(self.verified_digest(name, secret), hash.clone());
+                }
+                verified
+            }
             (None, Some(digest)) => {
                 constant_time_eq(digest.as_bytes(), token_digest(secret).as_bytes())
             }
@@ -135,13 +176,45 @@ impl UserStore {
         matches.then_some(user.role)
     }
 
-    /// The role of a user, without checking a secret (for users a trusted proxy names).
+    /// The role of a user whose password was verified before and is still theirs, or whose
+    /// token this is: what [`UserStore::verify`] answers, but fast. `None` when it cannot tell.
+    pub fn verify_remembered(&self, name: &str, secret: &str) -> Option<Role> {
+        self.refresh();
+        let users = self.read();
+        let user = users.get(name)?;
+        match (&user.password, &user.token_sha256) {
+            (Some(hash), _) => {
+                let remembered = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+                let same = remembered.get(&self.verified_digest(name, secret)) == Some(hash);
+                same.then_some(user.role)
+            }
+            (None, Some(digest)) => {
+                constant_time_eq(digest.as_bytes(), token_digest(secret).as_bytes())
+                    .then_some(user.role)
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn verified_digest(&self, name: &str, secret: &str) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        digest.update(self.verified_key);
+        digest.update(name.as_bytes());
+        digest.update([0]);
+        digest.update(secret.as_bytes());
+        digest.finalize().into()
+    }
+
+    /// The role of a user, without checking a secret (for users a trusted proxy names, and
+    /// the users of sessions, whose role may have changed since they logged in).
     pub fn role_of(&self, name: &str) -> Option<Role> {
+        self.refresh();
         self.read().get(name).map(|user| user.role)
     }
 
     /// The user an API token belongs to (`Authorization: Bearer …`).
     pub fn verify_token(&self, token: &str) -> Option<(String, Role)> {
+        self.refresh();
         let digest = token_digest(token);
         self.read().iter().find_map(|(name, user)| {
             user.token_sha256
@@ -172,6 +245,48 @@ impl UserStore {
         std::fs::write(&temporary, text).map_err(io)?;
         restrict_to_owner(&temporary).map_err(io)?;
         std::fs::rename(&temporary, &self.path).map_err(io)
+    }
+}
+
+/// What tells one version of the users file from another: each save renames a new file into
+/// place, so its inode changes even when two saves share a modification time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    length: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let metadata = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(FileStamp {
+            modified: metadata.modified().ok(),
+            length: metadata.len(),
+            inode,
+        })
+    }
+}
+
+/// The users in a users file (none when there is no file), and which version of it it was.
+fn read_users(path: &Path) -> Result<(BTreeMap<String, StoredUser>, Option<FileStamp>), UserError> {
+    let io = |reason: String| UserError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let modified = FileStamp::of(path);
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let users =
+                serde_json::from_slice(&bytes).map_err(|e| io(format!("not a users file: {e}")))?;
+            Ok((users, modified))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok((BTreeMap::new(), None)),
+        Err(error) => Err(io(error.to_string())),
     }
 }
 

@@ -12,6 +12,9 @@
 //!   carry the `kbn-xsrf` header, which no cross-site request can set without a preflight
 //!   that this server never grants. JSON, NDJSON, gzip and bodies without a type pass, as
 //!   the AWS Lambda, Fluent Bit, `flowdash ingest --to` and curl send them.
+//! - **Scripts.** Each answer's Content-Security-Policy allows scripts from this server and
+//!   inline scripts carrying that answer's random nonce ([`ScriptNonce`]: Leptos's hydration
+//!   bootstrap and the login page have it), so injected markup cannot run script.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -72,8 +75,29 @@ fn host_name(host: &str) -> &str {
     }
 }
 
+/// The nonce of one answer's inline scripts, in the request's extensions for whatever renders
+/// a page (128 random bits, base64url).
+#[derive(Clone, Debug)]
+pub struct ScriptNonce(pub Arc<str>);
+
+impl ScriptNonce {
+    fn new() -> ScriptNonce {
+        use base64::Engine;
+        let random = uuid::Uuid::new_v4();
+        ScriptNonce(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(random.as_bytes())
+                .into(),
+        )
+    }
+}
+
 /// Refuses requests for foreign host names and cross-site writes; adds the security headers.
-pub async fn guard(State(hosts): State<HostAllowList>, request: Request, next: Next) -> Response {
+pub async fn guard(
+    State(hosts): State<HostAllowList>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     // HTTP/2 names the host in the `:authority` of the URI, HTTP/1.1 in `Host`.
     let host = request
         .headers()
@@ -82,13 +106,15 @@ pub async fn guard(State(hosts): State<HostAllowList>, request: Request, next: N
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
         .unwrap_or_default()
         .to_owned();
+    let nonce = ScriptNonce::new();
     if let Err(error) = check(&hosts, &host, request.method(), request.headers()) {
         let mut response = error.into_response();
-        add_security_headers(response.headers_mut());
+        add_security_headers(response.headers_mut(), &nonce);
         return response;
     }
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
-    add_security_headers(response.headers_mut());
+    add_security_headers(response.headers_mut(), &nonce);
     response
 }
 
@@ -154,12 +180,16 @@ fn cross_site(why: String) -> AppError {
 }
 
 /// Pages may not be framed (clickjacking), content types are not guessed, and scripts,
-/// styles and connections come from this server only (WASM compiles under
-/// `wasm-unsafe-eval`; Leptos's hydration bootstrap is an inline script).
-fn add_security_headers(headers: &mut HeaderMap) {
-    const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+/// styles and connections come from this server only: inline scripts only with this answer's
+/// nonce (WASM compiles under `wasm-unsafe-eval`). Inline styles stay allowed: Leptos sets
+/// `style` attributes, which nonces cannot cover, and styles cannot run code.
+fn add_security_headers(headers: &mut HeaderMap, nonce: &ScriptNonce) {
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
-        object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+        object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        nonce.0
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -169,9 +199,11 @@ fn add_security_headers(headers: &mut HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(CSP));
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(csp);
+    }
 }
 
 #[cfg(test)]

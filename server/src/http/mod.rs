@@ -27,7 +27,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
 pub use extract::AppJson;
-pub use guard::HostAllowList;
+pub use guard::{HostAllowList, ScriptNonce};
 pub use search::IndexAllowList;
 
 use crate::auth::users::UserStore;
@@ -245,22 +245,14 @@ pub fn build_app(state: AppState) -> Router {
             );
     }
     router
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let objects =
-                    app::api::Objects(Arc::new(objects_context::StoreSource(state.store.clone())));
-                move || leptos::prelude::provide_context(objects.clone())
-            },
-            {
-                let options = state.leptos_options.clone();
-                move || app::shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .leptos_routes_with_context(&state, routes, page_context(&state), {
+            let options = state.leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context(&state), app::shell))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(
@@ -278,6 +270,20 @@ pub fn build_app(state: AppState) -> Router {
 }
 
 /// A panic in a handler, answered as a 500 in the API's error shape (and logged).
+/// What every server-rendered page has in context: the saved-objects source, and the nonce
+/// its inline scripts (the hydration bootstrap, streamed resources) carry under the CSP.
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let objects = app::api::Objects(Arc::new(objects_context::StoreSource(state.store.clone())));
+    move || {
+        leptos::prelude::provide_context(objects.clone());
+        let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<guard::ScriptNonce>().cloned());
+        if let Some(guard::ScriptNonce(nonce)) = nonce {
+            leptos::prelude::provide_context(leptos::nonce::Nonce::from_value(nonce));
+        }
+    }
+}
+
 fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     let message = panic
         .downcast_ref::<String>()

@@ -279,6 +279,53 @@ async fn foreign_host_names_are_refused_and_pages_carry_security_headers() {
 }
 
 #[tokio::test]
+async fn inline_scripts_run_only_with_the_nonce_of_their_answer() {
+    let server = TestServer::start().await;
+    let (users, _) = server_with_users(std::time::Duration::from_secs(60)).await;
+    let mut nonces = Vec::new();
+    for (server, path) in [
+        (&server, "/"),
+        (&server, "/visualize"),
+        (&server, "/no-such-page"),
+        (&users, "/login"),
+    ] {
+        let response = server.client.get(server.url(path)).send().await.unwrap();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let script_src = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap();
+        assert!(!script_src.contains("unsafe-inline"), "{csp}");
+        let nonce = script_src
+            .split_whitespace()
+            .find_map(|s| s.strip_prefix("'nonce-")?.strip_suffix('\''))
+            .unwrap_or_else(|| panic!("{path}: no nonce in {csp}"))
+            .to_owned();
+        assert!(nonce.len() >= 22, "128 bits: {nonce}");
+        let page = response.text().await.unwrap();
+        // Every inline script of the page carries this answer's nonce.
+        let scripts: Vec<&str> = page.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "{path} has scripts");
+        for script in scripts {
+            let tag = script.split('>').next().unwrap();
+            if !tag.contains("src=") {
+                assert!(
+                    tag.contains(&format!("nonce=\"{nonce}\"")),
+                    "{path}: an inline script without the nonce: <script{tag}>"
+                );
+            }
+        }
+        nonces.push(nonce);
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 4, "a new nonce for every answer");
+}
+
+#[tokio::test]
 async fn short_links_lead_only_to_flowdash_pages() {
     let server = TestServer::start().await;
     for target in [
@@ -608,12 +655,60 @@ async fn a_search_past_its_deadline_stops_collecting() {
     assert_eq!(error.status(), 504, "{error}");
 }
 
+#[tokio::test]
+async fn wildcard_patterns_the_fuzzers_found_slow_are_answered_within_a_second() {
+    // Each of these took seconds to compile into a determinized automaton, inside the search
+    // deadline (which counts from the request's start) and before any check of it.
+    let server = TestServer::start().await;
+    server.post("/api/ingest", LINES).await;
+    let engine = server.state.engine.clone().unwrap();
+    engine.set_search_timeout(std::time::Duration::from_secs(1));
+    let slow = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/slow");
+    let mut bodies = Vec::new();
+    for entry in std::fs::read_dir(slow).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&data).replace('\0', " ");
+        bodies.push(match serde_json::from_str::<Value>(&text) {
+            // A search body (search_body) or an aggregations object (aggs).
+            Ok(body) if body.get("query").is_some() || body.get("size").is_some() => body,
+            Ok(aggs) => json!({ "size": 0, "aggs": aggs }),
+            // A Lucene query string (lucene).
+            Err(_) => json!({ "query": { "query_string": { "query": text } } }),
+        });
+    }
+    assert!(bodies.len() >= 10);
+    bodies.push(json!({ "query": { "wildcard": { "@message": format!("*{}*{}*", "?".repeat(100), "a?".repeat(70)) } } }));
+    for body in bodies {
+        let (status, answer) = server.post_json("/es/cwl-*/_search", &body).await;
+        assert!(
+            status == 200 || status == 400,
+            "{status} {answer} for {body}"
+        );
+        if status == 400 {
+            assert_eq!(
+                answer["error"]["type"], "illegal_argument_exception",
+                "{answer}"
+            );
+        }
+    }
+    still_serving(&server).await;
+}
+
 /// A server with `--auth users` and one user of each role; the ingest user's token.
 async fn server_with_users(session_ttl: std::time::Duration) -> (TestServer, String) {
+    server_with_users_and(session_ttl, |_| {}).await
+}
+
+/// [`server_with_users`], configured further by `adjust`.
+async fn server_with_users_and(
+    session_ttl: std::time::Duration,
+    adjust: impl FnOnce(&mut crate::http::ServeConfig),
+) -> (TestServer, String) {
     use crate::auth::users::{Secret, UserStore};
     use crate::auth::Role;
     let token = std::sync::Mutex::new(String::new());
     let server = TestServer::start_with(|c| {
+        adjust(c);
         let users = UserStore::open(&c.data_dir).unwrap();
         for (name, role) in [
             ("ana", Role::Admin),
@@ -664,9 +759,40 @@ async fn log_in(server: &TestServer, user: &str, password: &str) -> Result<Strin
 #[tokio::test]
 async fn each_role_may_do_what_it_may_and_nothing_else() {
     let (server, token) = server_with_users(std::time::Duration::from_secs(3600)).await;
+    check_the_role_table(&server, &token).await;
+}
+
+#[tokio::test]
+async fn in_front_of_a_cluster_each_role_may_do_the_same() {
+    // The cluster: another flowdash's Elasticsearch surface, as the client is always tested.
+    let cluster = TestServer::start().await;
+    let url = format!("http://{}/es", cluster.address);
+    let (server, token) = server_with_users_and(std::time::Duration::from_secs(3600), |c| {
+        c.elastic = Some(cluster_config(&url));
+        c.local_saved_objects = true;
+    })
+    .await;
+    assert!(server.state.engine.is_none(), "searches go to the cluster");
+    check_the_role_table(&server, &token).await;
+    // What the ingest user sent went to the cluster.
+    let (status, found) = cluster
+        .post_json(
+            "/es/cwl-*/_search",
+            &json!({ "size": 0, "track_total_hits": true }),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        found["hits"]["total"]["value"].as_u64().unwrap() > 0,
+        "{found}"
+    );
+}
+
+/// Every route of the table with every role's credentials, and with none.
+async fn check_the_role_table(server: &TestServer, token: &str) {
     let mut credentials = Vec::new();
     for user in ["ana", "eddie", "vera"] {
-        let cookie = log_in(&server, user, &format!("{user}-password"))
+        let cookie = log_in(server, user, &format!("{user}-password"))
             .await
             .unwrap();
         credentials.push((user, ("cookie", cookie)));
@@ -837,6 +963,84 @@ async fn logins_are_rate_limited_and_sessions_expire() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(find(cookie).await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn one_address_trying_many_names_is_limited_too() {
+    let (server, _) = server_with_users(std::time::Duration::from_secs(3600)).await;
+    for attempt in 0..20 {
+        assert_eq!(
+            log_in(&server, &format!("guess{attempt}"), "password").await,
+            Err(401)
+        );
+    }
+    assert_eq!(
+        log_in(&server, "ana", "ana-password").await,
+        Err(429),
+        "twenty failures from one address lock it for a minute, whatever the name"
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode("ana:ana-password");
+    let response = server
+        .client
+        .get(server.url("/api/me"))
+        .header("authorization", format!("Basic {basic}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        401,
+        "Basic authentication is limited alike"
+    );
+}
+
+#[tokio::test]
+async fn user_changes_from_the_command_line_apply_to_a_running_server_at_once() {
+    use crate::auth::users::UserStore;
+    let (server, _) = server_with_users(std::time::Duration::from_secs(3600)).await;
+    let as_basic = |user: &str, password: &str| {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        server
+            .client
+            .get(server.url("/api/me"))
+            .header("authorization", format!("Basic {basic}"))
+            .send()
+    };
+    // The second request is answered from the remembered verification, the same way.
+    for _ in 0..2 {
+        let response = as_basic("eddie", "eddie-password").await.unwrap();
+        assert_eq!(response.status(), 200);
+        let me: Value = response.json().await.unwrap();
+        assert_eq!(me["role"], "editor");
+    }
+    let vera = log_in(&server, "vera", "vera-password").await.unwrap();
+
+    // `flowdash users passwd eddie`, `users remove vera` and `users add newbie`, run beside it.
+    let users = UserStore::open(server.data.path()).unwrap();
+    users.reset("eddie", Some("a-new-password")).unwrap();
+    users.remove("vera").unwrap();
+    users
+        .add("newbie", crate::auth::Role::Viewer, Some("newbie-password"))
+        .unwrap();
+
+    assert_eq!(
+        as_basic("eddie", "eddie-password").await.unwrap().status(),
+        401,
+        "the old password no longer works, remembered or not"
+    );
+    assert_eq!(
+        as_basic("eddie", "a-new-password").await.unwrap().status(),
+        200
+    );
+    let me = server
+        .client
+        .get(server.url("/api/me"))
+        .header("cookie", vera)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "a removed user's session ends");
+    assert!(log_in(&server, "newbie", "newbie-password").await.is_ok());
 }
 
 #[tokio::test]

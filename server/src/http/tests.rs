@@ -12,7 +12,8 @@ pub(crate) struct TestServer {
     pub address: SocketAddr,
     pub state: AppState,
     pub client: reqwest::Client,
-    _data: tempfile::TempDir,
+    /// The data directory (removed with the server).
+    pub data: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -63,7 +64,7 @@ impl TestServer {
             address,
             state,
             client: reqwest::Client::new(),
-            _data: data,
+            data,
         }
     }
 

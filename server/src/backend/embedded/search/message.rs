@@ -22,7 +22,8 @@ use tantivy::{BitSet, DocId, SegmentReader, Term};
 use super::columns::{
     address_codes, address_codes_where, terms_between, terms_where, AddressCodes,
 };
-use super::query::{equal_to, wildcard_regex};
+use super::query::equal_to;
+use super::wildcard::{glob_match, WildcardTerms};
 use super::SearchError;
 use crate::backend::embedded::column_words::{
     address_word, is_column_word, keyword_word, lowercases_to, number_word, WordValues,
@@ -89,8 +90,7 @@ pub fn wildcard_query(
         // No word has whitespace (the marker word is nothing but).
         return Ok(Box::new(EmptyQuery));
     }
-    let postings = RegexQuery::from_pattern(&wildcard_regex(pattern), message.field)
-        .map_err(|e| SearchError::illegal(format!("invalid pattern for [@message]: {e}")))?;
+    let postings = WildcardTerms::new(message.field, pattern);
     let postings = BooleanQuery::new(vec![
         (Occur::Should, Box::new(postings) as Box<dyn TantivyQuery>),
         (
@@ -131,36 +131,6 @@ pub fn wildcard_query(
 struct ColumnKinds {
     numbers: bool,
     addresses: bool,
-}
-
-/// Whether `text` matches `pattern`, byte by byte (column words are ASCII): `*` any run, `?`
-/// one byte (`wildcard_match`, for index names, has no `?`). Backtracks only to the last `*`,
-/// so it is linear for the patterns people type; it runs for every value of long columns.
-fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
-    let (mut p, mut t) = (0, 0);
-    let mut last_star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                last_star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == b'?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match last_star {
-                // The last `*` takes one more byte.
-                Some((star, at)) => {
-                    p = star + 1;
-                    t = at + 1;
-                    last_star = Some((star, at + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|c| *c == b'*')
 }
 
 /// What a record keyword value's word is to be.
@@ -431,35 +401,4 @@ impl AddressColumn {
 
 fn address_matches(ip: Ipv6Addr, pattern: &[u8]) -> bool {
     address_word(ip).is_some_and(|word| glob_match(pattern, word.as_bytes()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn glob_patterns_match_whole_words() {
-        let cases = [
-            ("10.0.*", "10.0.1.5", true),
-            ("10.0.*", "10.1.0.5", false),
-            ("*443", "443", true),
-            ("*443", "8443", true),
-            ("*443", "4430", false),
-            ("4?3", "443", true),
-            ("4?3", "43", false),
-            ("*.5", "10.0.0.5", true),
-            ("*0*0*", "10.0.0.5", true),
-            ("*0*0*", "1.2.3.0", false),
-            ("*", "", true),
-            ("a*b*c", "abbbc", true),
-            ("a*b*c", "abcb", false),
-        ];
-        for (pattern, text, expected) in cases {
-            assert_eq!(
-                glob_match(pattern.as_bytes(), text.as_bytes()),
-                expected,
-                "{pattern} {text}"
-            );
-        }
-    }
 }

@@ -10,6 +10,7 @@ pub mod hits;
 pub mod lucene;
 mod message;
 pub mod query;
+pub mod wildcard;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -292,6 +293,11 @@ pub fn search_at(
     now_ms: i64,
 ) -> Result<Json, BackendError> {
     let started = Instant::now();
+    // The deadline counts from here: parsing and compiling the request are part of its work.
+    let guard = Arc::new(SearchGuard::new(
+        engine.search_timeout(),
+        engine.collect_budget(),
+    ));
     let schema = Arc::new(engine.schema().clone());
     let context = QueryContext {
         schema: &schema,
@@ -317,10 +323,6 @@ pub fn search_at(
         index.columns().retain_segments(searcher);
     }
 
-    let guard = Arc::new(SearchGuard::new(
-        engine.search_timeout(),
-        engine.collect_budget(),
-    ));
     let collectors: Vec<FlowCollector> = selected
         .iter()
         .enumerate()

@@ -15,6 +15,7 @@ use tantivy::{DateTime, Term};
 use super::columns::{terms_where, Accessor};
 use super::datemath::{eval_date_math, DateFormats, Rounding, Zone};
 use super::message;
+use super::wildcard;
 use super::SearchError;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField, TIMESTAMP};
 
@@ -569,14 +570,20 @@ pub fn compile(
         }
         Query::Prefix { field, prefix } => {
             keyword_field(context, field, "prefix")?;
-            let pattern = format!("{}.*", regex_escape(prefix));
-            keyword_pattern_query(field, &pattern)?
+            let prefix = prefix.clone();
+            keywords_where(field, move |term| term.starts_with(&prefix))
         }
         Query::Wildcard { field, pattern } => {
             // On text (`@message`) the pattern matches single tokens, which are lowercase.
             let schema_field = context.field(field)?;
+            wildcard::check_pattern(field, pattern)?;
             match schema_field.field_type {
-                FieldType::Keyword => keyword_pattern_query(field, &wildcard_regex(pattern))?,
+                FieldType::Keyword => {
+                    let pattern = pattern.clone();
+                    keywords_where(field, move |term| {
+                        wildcard::glob_match(pattern.as_bytes(), term.as_bytes())
+                    })
+                }
                 FieldType::Text => {
                     message::wildcard_query(context.schema, schema_field, &pattern.to_lowercase())?
                 }
@@ -872,15 +879,6 @@ fn range_query(
     Ok(Box::new(RangeQuery::new(lower, upper)))
 }
 
-/// Keyword values matching a regular expression: keywords are columns, not an inverted index,
-/// so each segment's dictionary is scanned once for matching terms and documents are then
-/// tested by term ordinal.
-fn keyword_pattern_query(field: &str, pattern: &str) -> Result<Box<dyn TantivyQuery>, SearchError> {
-    let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
-        .map_err(|e| SearchError::illegal(format!("invalid pattern for [{field}]: {e}")))?;
-    Ok(keywords_where(field, move |term| regex.is_match(term)))
-}
-
 /// Documents whose keyword value satisfies `keep`, tested once per term of each segment.
 fn keywords_where(
     field: &str,
@@ -1009,31 +1007,6 @@ fn column_where(
     Box::new(tantivy::query::doc_predicate_query::DocPredicateQuery::from(predicate))
 }
 
-/// A regex matching exactly `text`.
-pub fn regex_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~\"@<>".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `*` → any run, `?` → one character; the rest literal.
-pub fn wildcard_regex(pattern: &str) -> String {
-    let mut out = String::new();
-    for c in pattern.chars() {
-        match c {
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            c => out.push_str(&regex_escape(&c.to_string())),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1118,11 +1091,5 @@ mod tests {
         assert_eq!(high.to_string(), "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
         assert_eq!(parse_cidr("10.0.0.0/33"), None);
         assert_eq!(parse_cidr("nope"), None);
-    }
-
-    #[test]
-    fn wildcards_become_regexes() {
-        assert_eq!(wildcard_regex("eni-0a*"), "eni\\-0a.*");
-        assert_eq!(wildcard_regex("a?c"), "a.c");
     }
 }
