@@ -5,8 +5,9 @@
 //!   flows (`/api/ingest`, `/es/_bulk`), with an API token as `Bearer` or as basic
 //!   authentication's password, as the AWS Lambda and Fluent Bit send it.
 //! - **Sessions.** `POST /api/login` answers an `HttpOnly`, `SameSite=Strict` cookie (`Secure`
-//!   with `--secure-cookies`) that expires after `--session-hours`; sessions live in memory
-//!   (a restart logs everyone out). Failed logins of a name are limited.
+//!   with `--secure-cookies`) that expires after `--session-hours`; sessions are kept in the
+//!   data directory ([`sessions`]), so a restart logs no one out. Failed logins of a name, and
+//!   from an address, are limited.
 //! - **Who may do what** is one table, [`required_role`], read by the [`authorize`]
 //!   middleware before any route; every write is written to the audit log (target
 //!   `flowdash::audit`): who, what, when, and the answer.
@@ -16,6 +17,7 @@
 //! - `--auth none` lets everyone do everything: only on a loopback address, unless
 //!   `--insecure-no-auth` says otherwise.
 
+pub mod sessions;
 pub mod users;
 
 use std::collections::HashMap;
@@ -32,6 +34,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use self::sessions::Sessions;
 use self::users::UserStore;
 use crate::http::{AppError, AppJson};
 
@@ -190,21 +193,16 @@ enum Failing {
 pub struct Auth {
     users: UserStore,
     config: AuthConfig,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Sessions,
     failures: Mutex<HashMap<Failing, (u32, Instant)>>,
 }
 
-struct Session {
-    identity: Identity,
-    expires: Instant,
-}
-
 impl Auth {
-    pub fn new(users: UserStore, config: AuthConfig) -> Auth {
+    pub fn new(users: UserStore, sessions: Sessions, config: AuthConfig) -> Auth {
         Auth {
             users,
             config,
-            sessions: Mutex::default(),
+            sessions,
             failures: Mutex::default(),
         }
     }
@@ -271,16 +269,11 @@ impl Auth {
     /// The identity of a live session, with the user's role as it is now: a user removed or
     /// given another role since logging in is so at once.
     fn session_identity(&self, session: &str) -> Option<Identity> {
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        let found = sessions.get(session)?;
-        let role = self.users.role_of(&found.identity.user);
-        match role {
-            Some(role) if found.expires > Instant::now() => Some(Identity {
-                user: found.identity.user.clone(),
-                role,
-            }),
-            _ => {
-                sessions.remove(session);
+        let user = self.sessions.user_of(session)?;
+        match self.users.role_of(&user) {
+            Some(role) => Some(Identity { user, role }),
+            None => {
+                self.sessions.end(session);
                 None
             }
         }
@@ -352,27 +345,9 @@ impl Auth {
         }
     }
 
-    fn start_session(&self, identity: Identity) -> String {
-        let id = users::new_token();
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        sessions.retain(|_, session| session.expires > now);
-        sessions.insert(
-            id.clone(),
-            Session {
-                identity,
-                expires: now + self.config.session_ttl,
-            },
-        );
-        id
-    }
-
     fn end_session(&self, headers: &HeaderMap) {
         if let Some(session) = cookie(headers, COOKIE) {
-            self.sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(session);
+            self.sessions.end(session);
         }
     }
 
@@ -553,7 +528,7 @@ async fn login(
         role,
     };
     tracing::info!(target: "flowdash::audit", user = identity.user, role = role.as_str(), "login");
-    let session = auth.start_session(identity.clone());
+    let session = auth.sessions.start(&identity.user, auth.config.session_ttl);
     let mut response =
         Json(json!({ "user": identity.user, "role": role.as_str() })).into_response();
     response.headers_mut().insert(

@@ -291,13 +291,13 @@ fn read_users(path: &Path) -> Result<(BTreeMap<String, StoredUser>, Option<FileS
 }
 
 #[cfg(unix)]
-fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+pub(super) fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 #[cfg(not(unix))]
-fn restrict_to_owner(_: &Path) -> std::io::Result<()> {
+pub(super) fn restrict_to_owner(_: &Path) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -30,6 +30,7 @@ pub use extract::AppJson;
 pub use guard::{HostAllowList, ScriptNonce};
 pub use search::IndexAllowList;
 
+use crate::auth::sessions::Sessions;
 use crate::auth::users::UserStore;
 use crate::auth::{Auth, AuthConfig, AuthMode};
 use crate::backend::elastic::{ElasticBackend, ElasticConfig};
@@ -168,7 +169,8 @@ impl AppState {
                         anyhow::bail!("--auth proxy needs --trusted-proxies: the addresses of the proxies whose {} header names the user", config.auth.proxy.user_header);
                     }
                     let users = UserStore::open(&config.data_dir)?;
-                    Some(Arc::new(Auth::new(users, config.auth.clone())))
+                    let sessions = Sessions::open(&config.data_dir);
+                    Some(Arc::new(Auth::new(users, sessions, config.auth.clone())))
                 }
                 AuthMode::Users => {
                     let users = UserStore::open(&config.data_dir)?;
@@ -182,7 +184,8 @@ impl AppState {
                     let mut auth = config.auth.clone();
                     // Browsers send a `Secure` cookie over HTTPS only.
                     auth.secure_cookies |= config.tls.is_some();
-                    Some(Arc::new(Auth::new(users, auth)))
+                    let sessions = Sessions::open(&config.data_dir);
+                    Some(Arc::new(Auth::new(users, sessions, auth)))
                 }
             },
             store,

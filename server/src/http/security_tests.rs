@@ -966,6 +966,44 @@ async fn logins_are_rate_limited_and_sessions_expire() {
 }
 
 #[tokio::test]
+async fn a_session_outlives_a_restart() {
+    let (before, _) = server_with_users(std::time::Duration::from_secs(3600)).await;
+    let cookie = log_in(&before, "eddie", "eddie-password").await.unwrap();
+    let ended = log_in(&before, "vera", "vera-password").await.unwrap();
+    before
+        .client
+        .post(before.url("/api/logout"))
+        .header("cookie", ended.clone())
+        .send()
+        .await
+        .unwrap();
+    // A new server with the data directory's users and sessions (the store itself is locked
+    // by the first): the upgrade of a running flowdash.
+    let old_dir = before.data.path().to_owned();
+    let after = TestServer::start_with(|c| {
+        for file in ["users.json", "sessions.json"] {
+            std::fs::copy(old_dir.join(file), c.data_dir.join(file)).unwrap();
+        }
+        c.auth = crate::auth::AuthConfig {
+            mode: crate::auth::AuthMode::Users,
+            ..crate::auth::AuthConfig::default()
+        };
+    })
+    .await;
+    let me = |cookie: String| {
+        after
+            .client
+            .get(after.url("/api/me"))
+            .header("cookie", cookie)
+            .send()
+    };
+    let response = me(cookie).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["user"], "eddie");
+    assert_eq!(me(ended).await.unwrap().status(), 401, "logged out stays out");
+}
+
+#[tokio::test]
 async fn one_address_trying_many_names_is_limited_too() {
     let (server, _) = server_with_users(std::time::Duration::from_secs(3600)).await;
     for attempt in 0..20 {
