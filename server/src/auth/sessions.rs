@@ -108,15 +108,11 @@ impl Sessions {
 
     /// Saves the sessions; a failure is logged, and the sessions live on in memory.
     fn save(&self, live: &HashMap<String, StoredSession>) {
-        let path = &self.path;
-        let temporary = path.with_extension("json.tmp");
         let written = serde_json::to_vec(live)
             .map_err(std::io::Error::other)
-            .and_then(|text| std::fs::write(&temporary, text))
-            .and_then(|()| super::users::restrict_to_owner(&temporary))
-            .and_then(|()| std::fs::rename(&temporary, path));
+            .and_then(|text| super::users::write_private_file(&self.path, &text));
         if let Err(error) = written {
-            tracing::warn!("{}: sessions not saved: {error}", path.display());
+            tracing::warn!("{}: sessions not saved: {error}", self.path.display());
         }
     }
 }

@@ -240,11 +240,8 @@ impl UserStore {
         if let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
-        let temporary = self.path.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(users).expect("users serialize");
-        std::fs::write(&temporary, text).map_err(io)?;
-        restrict_to_owner(&temporary).map_err(io)?;
-        std::fs::rename(&temporary, &self.path).map_err(io)
+        write_private_file(&self.path, &text).map_err(io)
     }
 }
 
@@ -290,14 +287,23 @@ fn read_users(path: &Path) -> Result<(BTreeMap<String, StoredUser>, Option<FileS
     }
 }
 
+/// Writes a file only its owner may read, whole: to a temporary file, renamed into place, so
+/// that a crash leaves the old file or the new one.
+pub(super) fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes)?;
+    restrict_to_owner(&temporary)?;
+    std::fs::rename(&temporary, path)
+}
+
 #[cfg(unix)]
-pub(super) fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 #[cfg(not(unix))]
-pub(super) fn restrict_to_owner(_: &Path) -> std::io::Result<()> {
+fn restrict_to_owner(_: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
