@@ -1000,7 +1000,11 @@ async fn a_session_outlives_a_restart() {
     let response = me(cookie).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["user"], "eddie");
-    assert_eq!(me(ended).await.unwrap().status(), 401, "logged out stays out");
+    assert_eq!(
+        me(ended).await.unwrap().status(),
+        401,
+        "logged out stays out"
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,6 @@ use tantivy::schema::Value as _;
 use tantivy::{DocId, Score, SegmentReader, TantivyDocument};
 
 use self::address::HitAddressExt;
-use super::aggs::request::Direction;
 use super::columns::Accessor;
 use super::query::unknown_field;
 use super::SearchError;
@@ -16,7 +15,20 @@ use crate::backend::embedded::column_words::stored_message_text;
 use crate::backend::embedded::schema::{from_ipv6, FlowSchema, SchemaField};
 use crate::backend::embedded::wildcard_match;
 
-pub use super::aggs::intermediate::HitAddress;
+/// Ascending or descending, for sorts and bucket orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// Where a document lives: which searched index, segment and doc id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HitAddress {
+    pub index: u32,
+    pub segment: u32,
+    pub doc: u32,
+}
 
 /// What hits are sorted by. Empty: `_score` descending, as Elasticsearch does.
 #[derive(Clone, Debug, Default)]

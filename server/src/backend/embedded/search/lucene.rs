@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 
-use super::query::{BoolQuery, Query, RangeSpec};
+use super::query::ast::{BoolQuery, Query, RangeSpec};
 use super::SearchError;
 
 /// Parser settings from the `query_string` object.

@@ -22,7 +22,7 @@ use tantivy::{BitSet, DocId, SegmentReader, Term};
 use super::columns::{
     address_codes, address_codes_where, terms_between, terms_where, AddressCodes,
 };
-use super::query::equal_to;
+use super::query::terms::equal_to;
 use super::wildcard::{glob_match, WildcardTerms};
 use super::SearchError;
 use crate::backend::embedded::column_words::{

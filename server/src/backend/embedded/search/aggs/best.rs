@@ -14,8 +14,9 @@
 //!
 //! The answer is exact, the same as merging everything.
 
-use super::intermediate::{BucketKey, IBucket, Run};
-use super::request::{AggKind, AggRequest, BucketOrder, Direction, MetricKind};
+use super::super::hits::Direction;
+use super::intermediate::{BucketKey, IntermediateBucket, Run};
+use super::request::{AggKind, AggRequest, BucketOrder, MetricKind};
 
 /// What a terms aggregation is ranked by, when it allows choosing candidates.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,7 +50,7 @@ pub struct Ranked {
 
 /// The merged candidates, sorted by key, and the documents of the buckets left out.
 pub struct Chosen {
-    pub buckets: Vec<(BucketKey, IBucket)>,
+    pub buckets: Vec<(BucketKey, IntermediateBucket)>,
     pub other_doc_count: u64,
 }
 
@@ -276,7 +277,7 @@ impl BestBuckets {
         let mut buckets = Vec::with_capacity(keys.len());
         let mut chosen_docs = 0u64;
         for key in keys {
-            let mut merged: Option<IBucket> = None;
+            let mut merged: Option<IntermediateBucket> = None;
             for run in &mut runs {
                 if let Some(index) = run.find(&key) {
                     let bucket = run.take(index);
@@ -303,7 +304,7 @@ struct Negative;
 
 #[cfg(test)]
 mod tests {
-    use super::super::intermediate::{IAgg, IMetric};
+    use super::super::intermediate::{IntermediateAgg, IntermediateMetric};
     use super::*;
     use crate::backend::embedded::schema::FlowSchema;
     use crate::backend::embedded::search::aggs::request::{parse_aggs, AggRequest};
@@ -329,9 +330,11 @@ mod tests {
                         let value = if key % 1000 == run { 1000.0 } else { light };
                         let mut stats = super::super::intermediate::Stats::default();
                         stats.add(value);
-                        let bucket = IBucket {
+                        let bucket = IntermediateBucket {
                             doc_count: value as u64,
-                            subs: smallvec::smallvec![IAgg::Metric(IMetric::Stats(stats))],
+                            subs: smallvec::smallvec![IntermediateAgg::Metric(
+                                IntermediateMetric::Stats(stats)
+                            )],
                         };
                         (BucketKey::I64(key), bucket)
                     })

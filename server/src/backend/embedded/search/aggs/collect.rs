@@ -12,11 +12,11 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::super::columns::{Accessor, BlockScratch, SegmentColumns};
 use super::super::guard::SearchGuard;
-use super::super::hits::{global_doc, SegmentSorter, SortSpec, TopN};
+use super::super::hits::{global_doc, HitAddress, SegmentSorter, SortSpec, TopN};
 use super::super::SearchError;
 use super::intermediate::{
-    AddressDecoder, BucketKey, BucketList, DistinctRuns, HashMap, HitAddress, IAgg, IBucket,
-    IMetric, ITopHits, Stats,
+    AddressDecoder, BucketKey, BucketList, DistinctRuns, HashMap, IntermediateAgg,
+    IntermediateBucket, IntermediateMetric, IntermediateTopHits, Stats,
 };
 use super::request::{AggKind, AggRequest, Interval, MetricKind, RangeFlavor, MAX_BUCKETS};
 use super::rows::{Lanes, StatRows};
@@ -40,7 +40,7 @@ pub struct FlowCollector {
 #[derive(Debug, Default)]
 pub struct FlowFruit {
     pub total: u64,
-    pub aggs: Vec<IAgg>,
+    pub aggs: Vec<IntermediateAgg>,
     pub hits: Vec<(super::super::hits::SortKey, HitAddress)>,
 }
 
@@ -124,18 +124,18 @@ fn search_to_tantivy(error: SearchError) -> tantivy::TantivyError {
 }
 
 /// An aggregation's result over no documents.
-pub fn empty_intermediate(request: &AggRequest) -> IAgg {
+pub fn empty_intermediate(request: &AggRequest) -> IntermediateAgg {
     match &request.kind {
-        AggKind::Metric(metric) => IAgg::Metric(match metric.kind {
-            MetricKind::Percentiles { .. } => IMetric::Values(Vec::new()),
-            MetricKind::Cardinality => IMetric::Distinct(DistinctRuns::default()),
-            _ => IMetric::Stats(Stats::default()),
+        AggKind::Metric(metric) => IntermediateAgg::Metric(match metric.kind {
+            MetricKind::Percentiles { .. } => IntermediateMetric::Values(Vec::new()),
+            MetricKind::Cardinality => IntermediateMetric::Distinct(DistinctRuns::default()),
+            _ => IntermediateMetric::Stats(Stats::default()),
         }),
-        AggKind::TopHits(top) => IAgg::TopHits(ITopHits {
+        AggKind::TopHits(top) => IntermediateAgg::TopHits(IntermediateTopHits {
             keep: top.from + top.size,
-            ..ITopHits::default()
+            ..IntermediateTopHits::default()
         }),
-        _ => IAgg::Buckets(BucketList::default()),
+        _ => IntermediateAgg::Buckets(BucketList::default()),
     }
 }
 
@@ -426,12 +426,12 @@ impl Buckets {
     }
 
     /// Direct buckets of an address field, keyed by their codes (see [`super::intermediate::Run::Coded`]).
-    fn harvest_codes(self, decoder: AddressDecoder, request: &AggRequest) -> IAgg {
+    fn harvest_codes(self, decoder: AddressDecoder, request: &AggRequest) -> IntermediateAgg {
         let Some(direct) = self.direct else {
-            return IAgg::Buckets(BucketList::default());
+            return IntermediateAgg::Buckets(BucketList::default());
         };
         let (codes, rows) = direct.compact();
-        IAgg::Buckets(BucketList::from_codes(codes, rows, decoder, request))
+        IntermediateAgg::Buckets(BucketList::from_codes(codes, rows, decoder, request))
     }
 
     /// The buckets with global keys, visited by ascending segment key: term ordinals and
@@ -441,7 +441,7 @@ impl Buckets {
         self,
         request: &AggRequest,
         mut key_of: impl FnMut(u128) -> Option<BucketKey>,
-    ) -> IAgg {
+    ) -> IntermediateAgg {
         if let Some(direct) = self.direct {
             let mut out = Vec::new();
             let (keys, rows) = direct.compact();
@@ -451,7 +451,7 @@ impl Buckets {
                 };
                 out.push((bucket_key, rows.bucket(row)));
             }
-            return IAgg::Buckets(BucketList::from_unique(out));
+            return IntermediateAgg::Buckets(BucketList::from_unique(out));
         }
         let width = self.prototype.len();
         let mut buckets = self.buckets;
@@ -473,21 +473,21 @@ impl Buckets {
             };
             out.push((
                 key,
-                IBucket {
+                IntermediateBucket {
                     doc_count: bucket.count,
                     subs,
                 },
             ));
         }
-        IAgg::Buckets(BucketList::from_unique(out))
+        IntermediateAgg::Buckets(BucketList::from_unique(out))
     }
 }
 
 /// A bucket's single-pass statistics as the results of its sub-aggregations.
-fn stat_results(stats: &[Stats]) -> smallvec::SmallVec<[IAgg; 1]> {
+fn stat_results(stats: &[Stats]) -> smallvec::SmallVec<[IntermediateAgg; 1]> {
     stats
         .iter()
-        .map(|stats| IAgg::Metric(IMetric::Stats(*stats)))
+        .map(|stats| IntermediateAgg::Metric(IntermediateMetric::Stats(*stats)))
         .collect()
 }
 
@@ -1065,7 +1065,7 @@ impl Node {
         }
     }
 
-    fn harvest(self, request: &AggRequest) -> IAgg {
+    fn harvest(self, request: &AggRequest) -> IntermediateAgg {
         match self {
             Node::Terms {
                 accessor, buckets, ..
@@ -1092,11 +1092,13 @@ impl Node {
                     })
                 });
                 // `min_doc_count: 0` lists every term of the field, matched or not.
-                if let (AggKind::Terms(terms), IAgg::Buckets(buckets)) = (&request.kind, &mut agg) {
+                if let (AggKind::Terms(terms), IntermediateAgg::Buckets(buckets)) =
+                    (&request.kind, &mut agg)
+                {
                     if terms.min_doc_count == 0 {
                         // Every term with no documents: merged with the counted ones, they add
                         // nothing but their presence.
-                        let empty = IBucket {
+                        let empty = IntermediateBucket {
                             doc_count: 0,
                             subs: request.children.iter().map(empty_intermediate).collect(),
                         };
@@ -1134,9 +1136,9 @@ impl Node {
                 values,
                 distinct,
                 ..
-            } => IAgg::Metric(match kind {
-                MetricKind::Percentiles { .. } => IMetric::Values(values),
-                MetricKind::Cardinality => IMetric::Distinct({
+            } => IntermediateAgg::Metric(match kind {
+                MetricKind::Percentiles { .. } => IntermediateMetric::Values(values),
+                MetricKind::Cardinality => IntermediateMetric::Distinct({
                     let keys = distinct.into_sorted();
                     let values = match &accessor {
                         // Address codes decode in order; digests and number bits do not.
@@ -1158,7 +1160,7 @@ impl Node {
                     };
                     DistinctRuns::from_sorted(values)
                 }),
-                _ => IMetric::Stats(stats),
+                _ => IntermediateMetric::Stats(stats),
             }),
             Node::TopHits {
                 mut list,
@@ -1168,7 +1170,7 @@ impl Node {
             } => {
                 list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
                 list.truncate(keep);
-                IAgg::TopHits(ITopHits {
+                IntermediateAgg::TopHits(IntermediateTopHits {
                     total,
                     docs: list,
                     keep,

@@ -11,30 +11,30 @@ use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 /// Fast hashing for bucket keys (no untrusted keys to defend against: they are values of the data).
 pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
-use super::super::hits::SortKey;
+use super::super::hits::{HitAddress, SortKey};
 use super::best::{BestBuckets, Ranked};
 use super::request::AggRequest;
 use super::rows::StatRows;
 
 /// The merged state of one aggregation.
 #[derive(Clone, Debug, PartialEq)]
-pub enum IAgg {
+pub enum IntermediateAgg {
     Buckets(BucketList),
-    Metric(IMetric),
-    TopHits(ITopHits),
+    Metric(IntermediateMetric),
+    TopHits(IntermediateTopHits),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct IBucket {
+pub struct IntermediateBucket {
     pub doc_count: u64,
     /// One entry per sub-aggregation, in request order. Inline for the usual single
     /// sub-aggregation: a terms aggregation over addresses has millions of buckets, and an
     /// allocation each (made, then freed) cost more than the counting.
-    pub subs: smallvec::SmallVec<[IAgg; 1]>,
+    pub subs: smallvec::SmallVec<[IntermediateAgg; 1]>,
 }
 
 /// A bucket aggregation's buckets, as runs sorted by key: one per segment while results are
-/// merged (merging only gathers runs), one after [`IAgg::finish`]. A terms aggregation over
+/// merged (merging only gathers runs), one after [`IntermediateAgg::finish`]. A terms aggregation over
 /// addresses has millions of buckets; folding them into a hash map index after index cost
 /// seconds, where one k-way merge of the sorted runs at the end is linear.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47,7 +47,7 @@ pub struct BucketList {
 
 impl BucketList {
     /// The buckets of one segment: keys unique, in any order.
-    pub fn from_unique(mut buckets: Vec<(BucketKey, IBucket)>) -> BucketList {
+    pub fn from_unique(mut buckets: Vec<(BucketKey, IntermediateBucket)>) -> BucketList {
         if !buckets.is_sorted_by(|a, b| a.0 <= b.0) {
             buckets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
@@ -92,7 +92,7 @@ impl BucketList {
     }
 
     /// Adds buckets whose keys may already be present (their counts and results add up).
-    pub fn add(&mut self, buckets: Vec<(BucketKey, IBucket)>) {
+    pub fn add(&mut self, buckets: Vec<(BucketKey, IntermediateBucket)>) {
         self.merge(BucketList::from_unique(buckets));
     }
 
@@ -132,24 +132,24 @@ impl BucketList {
         self.left_out_doc_count
     }
 
-    fn merged(&self) -> &[(BucketKey, IBucket)] {
+    fn merged(&self) -> &[(BucketKey, IntermediateBucket)] {
         match self.runs.as_slice() {
             [Run::Keyed(run)] => run,
             [] => &[],
             _ => {
-                debug_assert!(false, "bucket runs read before IAgg::finish");
+                debug_assert!(false, "bucket runs read before IntermediateAgg::finish");
                 &[]
             }
         }
     }
 
-    /// The buckets in key order (after [`IAgg::finish`]).
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&BucketKey, &IBucket)> {
+    /// The buckets in key order (after [`IntermediateAgg::finish`]).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&BucketKey, &IntermediateBucket)> {
         self.merged().iter().map(|(key, bucket)| (key, bucket))
     }
 
-    /// The bucket with this key (after [`IAgg::finish`]).
-    pub fn get(&self, key: &BucketKey) -> Option<&IBucket> {
+    /// The bucket with this key (after [`IntermediateAgg::finish`]).
+    pub fn get(&self, key: &BucketKey) -> Option<&IntermediateBucket> {
         let run = self.merged();
         run.binary_search_by(|(k, _)| k.cmp(key))
             .ok()
@@ -160,7 +160,7 @@ impl BucketList {
 /// The head of a run during a k-way merge: the smallest key first, then the earliest run.
 struct Head {
     key: BucketKey,
-    bucket: IBucket,
+    bucket: IntermediateBucket,
     run: usize,
 }
 
@@ -188,7 +188,7 @@ impl Ord for Head {
 /// One segment's buckets, sorted by key.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Run {
-    Keyed(Vec<(BucketKey, IBucket)>),
+    Keyed(Vec<(BucketKey, IntermediateBucket)>),
     /// The buckets of an address field by the segment's compact codes, which follow the order
     /// of the addresses, with single-pass statistics below. Decoding a code is a search in the
     /// segment's value ranges, and most buckets of a terms aggregation over addresses are
@@ -248,7 +248,7 @@ impl Run {
     pub fn stats(&self, index: usize, position: usize) -> Option<Stats> {
         match self {
             Run::Keyed(run) => match run[index].1.subs.get(position) {
-                Some(IAgg::Metric(IMetric::Stats(stats))) => Some(*stats),
+                Some(IntermediateAgg::Metric(IntermediateMetric::Stats(stats))) => Some(*stats),
                 _ => None,
             },
             Run::Coded { rows, .. } => rows.stats(index, position),
@@ -280,14 +280,14 @@ impl Run {
     }
 
     /// Takes the bucket at `index` out (a keyed run is left with an empty one).
-    pub fn take(&mut self, index: usize) -> IBucket {
+    pub fn take(&mut self, index: usize) -> IntermediateBucket {
         match self {
             Run::Keyed(run) => std::mem::take(&mut run[index].1),
             Run::Coded { rows, .. } => rows.bucket(index),
         }
     }
 
-    fn into_keyed(self) -> Vec<(BucketKey, IBucket)> {
+    fn into_keyed(self) -> Vec<(BucketKey, IntermediateBucket)> {
         match self {
             Run::Keyed(run) => run,
             Run::Coded {
@@ -310,13 +310,15 @@ impl Run {
 }
 
 /// One sorted run from several, buckets of equal keys merged.
-fn merge_runs(runs: Vec<Run>) -> Vec<(BucketKey, IBucket)> {
-    let mut runs: Vec<Vec<(BucketKey, IBucket)>> = runs.into_iter().map(Run::into_keyed).collect();
+fn merge_runs(runs: Vec<Run>) -> Vec<(BucketKey, IntermediateBucket)> {
+    let mut runs: Vec<Vec<(BucketKey, IntermediateBucket)>> =
+        runs.into_iter().map(Run::into_keyed).collect();
     if runs.len() == 1 {
         return runs.pop().unwrap_or_default();
     }
     // Room for every bucket: growing a vector of millions of buckets copies them again and again.
-    let mut out: Vec<(BucketKey, IBucket)> = Vec::with_capacity(runs.iter().map(Vec::len).sum());
+    let mut out: Vec<(BucketKey, IntermediateBucket)> =
+        Vec::with_capacity(runs.iter().map(Vec::len).sum());
     let mut rest: Vec<_> = runs.into_iter().map(Vec::into_iter).collect();
     let mut heads = BinaryHeap::with_capacity(rest.len());
     for (run, buckets) in rest.iter_mut().enumerate() {
@@ -393,7 +395,7 @@ impl DistinctRuns {
         self.runs.iter().all(Vec::is_empty)
     }
 
-    /// How many distinct values there are (after [`IAgg::finish`]).
+    /// How many distinct values there are (after [`IntermediateAgg::finish`]).
     pub fn len(&self) -> usize {
         match self.runs.as_slice() {
             [] => 0,
@@ -435,7 +437,7 @@ fn union(a: &[u128], b: &[u128]) -> Vec<u128> {
 
 /// Metric state.
 #[derive(Clone, Debug, PartialEq)]
-pub enum IMetric {
+pub enum IntermediateMetric {
     Stats(Stats),
     /// Every value, for exact percentiles.
     Values(Vec<f64>),
@@ -481,33 +483,31 @@ impl Stats {
 
 /// The best documents of a bucket, by the top-hits sort.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ITopHits {
+pub struct IntermediateTopHits {
     pub total: u64,
     /// Sorted best first, at most `from + size` long.
     pub docs: Vec<(SortKey, HitAddress)>,
     pub keep: usize,
 }
 
-/// Where a document lives: which searched index, segment and doc id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct HitAddress {
-    pub index: u32,
-    pub segment: u32,
-    pub doc: u32,
-}
-
-impl IAgg {
+impl IntermediateAgg {
     /// Folds `other` (the same aggregation over other documents) into `self`.
-    pub fn merge(&mut self, other: IAgg) {
+    pub fn merge(&mut self, other: IntermediateAgg) {
         match (self, other) {
-            (IAgg::Buckets(mine), IAgg::Buckets(theirs)) => mine.merge(theirs),
-            (IAgg::Metric(mine), IAgg::Metric(theirs)) => match (mine, theirs) {
-                (IMetric::Stats(a), IMetric::Stats(b)) => a.merge(&b),
-                (IMetric::Values(a), IMetric::Values(b)) => a.extend(b),
-                (IMetric::Distinct(a), IMetric::Distinct(b)) => a.runs.extend(b.runs),
-                _ => unreachable!("the same request yields the same metric kind"),
-            },
-            (IAgg::TopHits(mine), IAgg::TopHits(theirs)) => {
+            (IntermediateAgg::Buckets(mine), IntermediateAgg::Buckets(theirs)) => {
+                mine.merge(theirs)
+            }
+            (IntermediateAgg::Metric(mine), IntermediateAgg::Metric(theirs)) => {
+                match (mine, theirs) {
+                    (IntermediateMetric::Stats(a), IntermediateMetric::Stats(b)) => a.merge(&b),
+                    (IntermediateMetric::Values(a), IntermediateMetric::Values(b)) => a.extend(b),
+                    (IntermediateMetric::Distinct(a), IntermediateMetric::Distinct(b)) => {
+                        a.runs.extend(b.runs)
+                    }
+                    _ => unreachable!("the same request yields the same metric kind"),
+                }
+            }
+            (IntermediateAgg::TopHits(mine), IntermediateAgg::TopHits(theirs)) => {
                 mine.total += theirs.total;
                 mine.docs.extend(theirs.docs);
                 mine.docs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -518,20 +518,20 @@ impl IAgg {
     }
 }
 
-impl IAgg {
+impl IntermediateAgg {
     /// Completes the merged results of `request` for rendering: bucket runs become one
     /// sorted list.
     pub fn finish(&mut self, request: &AggRequest) {
         match self {
-            IAgg::Buckets(buckets) => buckets.finish(request),
-            IAgg::Metric(IMetric::Distinct(distinct)) => distinct.finish(),
+            IntermediateAgg::Buckets(buckets) => buckets.finish(request),
+            IntermediateAgg::Metric(IntermediateMetric::Distinct(distinct)) => distinct.finish(),
             _ => {}
         }
     }
 }
 
-impl IBucket {
-    pub fn merge(&mut self, other: IBucket) {
+impl IntermediateBucket {
+    pub fn merge(&mut self, other: IntermediateBucket) {
         self.doc_count += other.doc_count;
         if self.subs.is_empty() {
             self.subs = other.subs;
@@ -544,7 +544,7 @@ impl IBucket {
 }
 
 /// Merges per-index (or per-segment) lists of top-level aggregations.
-pub fn merge_all(parts: Vec<Vec<IAgg>>) -> Option<Vec<IAgg>> {
+pub fn merge_all(parts: Vec<Vec<IntermediateAgg>>) -> Option<Vec<IntermediateAgg>> {
     let mut parts = parts.into_iter();
     let mut merged = parts.next()?;
     for part in parts {

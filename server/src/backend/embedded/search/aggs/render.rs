@@ -8,13 +8,16 @@ use std::cmp::Ordering;
 use app::model::flow::FieldType;
 use serde_json::{json, Map, Value as Json};
 
+use super::super::hits::Direction;
 use super::super::hits::{HitRenderer, SortSpec};
 use super::super::SearchError;
 use super::collect::{check_bucket_budget, empty_intermediate, missing_bucket_key, rounder_for};
-use super::intermediate::{BucketKey, BucketList, IAgg, IBucket, IMetric, Stats};
+use super::intermediate::{
+    BucketKey, BucketList, IntermediateAgg, IntermediateBucket, IntermediateMetric, Stats,
+};
 use super::request::{
-    AggField, AggKind, AggRequest, BucketOrder, DateHistogramAgg, Direction, HistogramAgg,
-    MetricAgg, MetricKind, RangeAgg, RangeFlavor, TermsAgg,
+    AggField, AggKind, AggRequest, BucketOrder, DateHistogramAgg, HistogramAgg, MetricAgg,
+    MetricKind, RangeAgg, RangeFlavor, TermsAgg,
 };
 use crate::backend::embedded::schema::from_ipv6;
 
@@ -34,7 +37,7 @@ impl RenderContext<'_> {
 /// Renders the `aggregations` object.
 pub fn render_aggs(
     requests: &[AggRequest],
-    results: &[IAgg],
+    results: &[IntermediateAgg],
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
     let mut out = Map::new();
@@ -46,7 +49,7 @@ pub fn render_aggs(
 
 fn render_subs(
     request: &AggRequest,
-    bucket: &IBucket,
+    bucket: &IntermediateBucket,
     out: &mut Map<String, Json>,
     context: &RenderContext<'_>,
 ) -> Result<(), SearchError> {
@@ -62,12 +65,12 @@ fn render_subs(
 
 fn render_agg(
     request: &AggRequest,
-    result: &IAgg,
+    result: &IntermediateAgg,
     context: &RenderContext<'_>,
 ) -> Result<Json, SearchError> {
     let empty = BucketList::default();
     let buckets = match result {
-        IAgg::Buckets(buckets) => buckets,
+        IntermediateAgg::Buckets(buckets) => buckets,
         _ => &empty,
     };
     let mut out = match &request.kind {
@@ -122,7 +125,7 @@ fn render_agg(
         }
         AggKind::Metric(metric) => render_metric(metric, result),
         AggKind::TopHits(top) => {
-            let IAgg::TopHits(state) = result else {
+            let IntermediateAgg::TopHits(state) = result else {
                 return Err(SearchError::Internal(
                     "top_hits result of the wrong kind".into(),
                 ));
@@ -229,13 +232,13 @@ impl<'a> MetricPath<'a> {
     }
 
     /// The value in one bucket.
-    fn value(&self, bucket: &IBucket) -> Result<Option<f64>, SearchError> {
-        let Some(IAgg::Metric(state)) = bucket.subs.get(self.position) else {
+    fn value(&self, bucket: &IntermediateBucket) -> Result<Option<f64>, SearchError> {
+        let Some(IntermediateAgg::Metric(state)) = bucket.subs.get(self.position) else {
             return Ok(None);
         };
         let path = self.path;
         Ok(match (self.kind, state, self.property) {
-            (MetricKind::Percentiles { .. }, IMetric::Values(values), Some(p)) => {
+            (MetricKind::Percentiles { .. }, IntermediateMetric::Values(values), Some(p)) => {
                 let mut values = values.clone();
                 let p: f64 = p.parse().map_err(|_| {
                     SearchError::illegal(format!("Invalid aggregator order path [{path}]"))
@@ -243,7 +246,7 @@ impl<'a> MetricPath<'a> {
                 values.sort_by(f64::total_cmp);
                 percentile(&values, p)
             }
-            (MetricKind::Stats, IMetric::Stats(stats), Some(p)) => stats_value(stats, p),
+            (MetricKind::Stats, IntermediateMetric::Stats(stats), Some(p)) => stats_value(stats, p),
             (kind, state, None | Some("value")) => single_value(kind, state),
             _ => {
                 return Err(SearchError::illegal(format!(
@@ -268,14 +271,14 @@ fn stats_value(stats: &Stats, property: &str) -> Option<f64> {
     }
 }
 
-fn single_value(kind: &MetricKind, state: &IMetric) -> Option<f64> {
+fn single_value(kind: &MetricKind, state: &IntermediateMetric) -> Option<f64> {
     match (kind, state) {
-        (MetricKind::Avg, IMetric::Stats(s)) => stats_value(s, "avg"),
-        (MetricKind::Sum, IMetric::Stats(s)) => Some(s.sum),
-        (MetricKind::Min, IMetric::Stats(s)) => stats_value(s, "min"),
-        (MetricKind::Max, IMetric::Stats(s)) => stats_value(s, "max"),
-        (MetricKind::ValueCount, IMetric::Stats(s)) => Some(s.count as f64),
-        (MetricKind::Cardinality, IMetric::Distinct(set)) => Some(set.len() as f64),
+        (MetricKind::Avg, IntermediateMetric::Stats(s)) => stats_value(s, "avg"),
+        (MetricKind::Sum, IntermediateMetric::Stats(s)) => Some(s.sum),
+        (MetricKind::Min, IntermediateMetric::Stats(s)) => stats_value(s, "min"),
+        (MetricKind::Max, IntermediateMetric::Stats(s)) => stats_value(s, "max"),
+        (MetricKind::ValueCount, IntermediateMetric::Stats(s)) => Some(s.count as f64),
+        (MetricKind::Cardinality, IntermediateMetric::Distinct(set)) => Some(set.len() as f64),
         _ => None,
     }
 }
@@ -306,7 +309,7 @@ fn directed(ordering: Ordering, direction: Direction) -> Ordering {
 /// values included), so sorting millions of buckets stays cheap.
 struct Candidate<'a> {
     key: &'a BucketKey,
-    bucket: &'a IBucket,
+    bucket: &'a IntermediateBucket,
     /// Inline: millions of candidates must not mean millions of allocations.
     metrics: smallvec::SmallVec<[Option<f64>; 2]>,
 }
@@ -392,7 +395,8 @@ fn render_terms(
         eligible.truncate(terms.size);
     }
     eligible.sort_by(|a, b| compare_candidates(&terms.order, a, b));
-    let shown: Vec<(&BucketKey, &IBucket)> = eligible.iter().map(|c| (c.key, c.bucket)).collect();
+    let shown: Vec<(&BucketKey, &IntermediateBucket)> =
+        eligible.iter().map(|c| (c.key, c.bucket)).collect();
     context.spend(shown.len())?;
     let mut rendered = Vec::with_capacity(shown.len());
     for (key, bucket) in shown {
@@ -466,8 +470,8 @@ fn render_date_histogram(
         }
     }
     context.spend(keys.len())?;
-    let empty = IBucket::default();
-    let mut entries: Vec<(i64, &IBucket)> = keys
+    let empty = IntermediateBucket::default();
+    let mut entries: Vec<(i64, &IntermediateBucket)> = keys
         .into_iter()
         .map(|key| (key, buckets.get(&BucketKey::I64(key)).unwrap_or(&empty)))
         .collect();
@@ -542,8 +546,8 @@ fn render_histogram(
         }
     }
     context.spend(keys.len())?;
-    let empty = IBucket::default();
-    let mut entries: Vec<(f64, &IBucket)> = keys
+    let empty = IntermediateBucket::default();
+    let mut entries: Vec<(f64, &IntermediateBucket)> = keys
         .into_iter()
         .map(|key| {
             (
@@ -663,12 +667,12 @@ fn render_range(
     Ok(bucket_list(rendered, range.keyed))
 }
 
-fn render_metric(metric: &MetricAgg, result: &IAgg) -> Map<String, Json> {
+fn render_metric(metric: &MetricAgg, result: &IntermediateAgg) -> Map<String, Json> {
     let is_date = metric.field.field_type() == FieldType::Date;
     let mut out = Map::new();
     let state = match result {
-        IAgg::Metric(state) => state.clone(),
-        _ => IMetric::Stats(Stats::default()),
+        IntermediateAgg::Metric(state) => state.clone(),
+        _ => IntermediateMetric::Stats(Stats::default()),
     };
     let number = |v: Option<f64>| v.map_or(Json::Null, |v| json!(v));
     let with_string = |out: &mut Map<String, Json>, v: Option<f64>| {
@@ -683,14 +687,14 @@ fn render_metric(metric: &MetricAgg, result: &IAgg) -> Map<String, Json> {
         }
     };
     match (&metric.kind, &state) {
-        (MetricKind::Stats, IMetric::Stats(stats)) => {
+        (MetricKind::Stats, IntermediateMetric::Stats(stats)) => {
             out.insert("count".into(), json!(stats.count));
             out.insert("min".into(), number(stats_value(stats, "min")));
             out.insert("max".into(), number(stats_value(stats, "max")));
             out.insert("avg".into(), number(stats_value(stats, "avg")));
             out.insert("sum".into(), json!(stats.sum));
         }
-        (MetricKind::Percentiles { percents, keyed }, IMetric::Values(values)) => {
+        (MetricKind::Percentiles { percents, keyed }, IntermediateMetric::Values(values)) => {
             let mut sorted = values.clone();
             sorted.sort_by(f64::total_cmp);
             let entries: Vec<(String, Option<f64>, f64)> = percents
@@ -716,10 +720,10 @@ fn render_metric(metric: &MetricAgg, result: &IAgg) -> Map<String, Json> {
                 },
             );
         }
-        (MetricKind::ValueCount, IMetric::Stats(stats)) => {
+        (MetricKind::ValueCount, IntermediateMetric::Stats(stats)) => {
             out.insert("value".into(), json!(stats.count));
         }
-        (MetricKind::Cardinality, IMetric::Distinct(set)) => {
+        (MetricKind::Cardinality, IntermediateMetric::Distinct(set)) => {
             out.insert("value".into(), json!(set.len()));
         }
         (kind, state) => {

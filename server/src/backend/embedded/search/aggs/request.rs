@@ -7,7 +7,7 @@ use app::model::flow::FieldType;
 use serde_json::{Map, Value as Json};
 
 use super::super::datemath::{DateFormats, Rounding, Unit, Zone};
-use super::super::hits::{parse_sort, parse_source_filter, SortSpec, SourceFilter};
+use super::super::hits::{parse_sort, parse_source_filter, Direction, SortSpec, SourceFilter};
 use super::super::query::{
     compile, date_value, parse_cidr, parse_query, unknown_field, QueryContext,
 };
@@ -48,12 +48,6 @@ impl AggField {
     pub fn field_type(&self) -> FieldType {
         self.field.field_type
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    Asc,
-    Desc,
 }
 
 /// How terms and histogram buckets are ordered.

@@ -5,7 +5,7 @@
 
 use smallvec::SmallVec;
 
-use super::intermediate::{IAgg, IBucket, IMetric, Stats};
+use super::intermediate::{IntermediateAgg, IntermediateBucket, IntermediateMetric, Stats};
 use super::request::MetricKind;
 
 /// The parts of [`Stats`] a single-pass metric keeps per bucket: those its answer reads, and
@@ -219,12 +219,12 @@ impl StatRows {
     }
 
     /// Row `row` as a bucket.
-    pub fn bucket(&self, row: usize) -> IBucket {
-        IBucket {
+    pub fn bucket(&self, row: usize) -> IntermediateBucket {
+        IntermediateBucket {
             doc_count: self.doc_count(row),
             subs: (0..self.lanes.len())
                 .filter_map(|position| self.stats(row, position))
-                .map(|stats| IAgg::Metric(IMetric::Stats(stats)))
+                .map(|stats| IntermediateAgg::Metric(IntermediateMetric::Stats(stats)))
                 .collect::<SmallVec<_>>(),
         }
     }
