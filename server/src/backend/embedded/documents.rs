@@ -17,7 +17,7 @@ use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf, Value};
 use tantivy::schema::{Document, Field};
 use tantivy::DateTime;
 
-use super::column_words::{write_stored_message, Backing, ColumnWords};
+use super::message_words::column_words::{write_stored_message, Backing, ColumnWords};
 use super::schema::{to_ipv6, FlowSchema, SchemaField};
 use crate::ingest::document::FlowDoc;
 use crate::ingest::DocValue;

@@ -114,7 +114,7 @@ impl FlowIndex {
         index.settings_mut().docstore_compress_dedicated_thread = false;
         index.tokenizers().register(
             super::schema::MESSAGE_TOKENIZER,
-            super::schema::message_analyzer(),
+            super::message_words::tokenizer::message_analyzer(),
         );
         let reader = index
             .reader_builder()

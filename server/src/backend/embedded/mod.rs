@@ -4,13 +4,12 @@
 
 pub mod admission;
 mod backend;
-mod column_words;
 mod documents;
 pub mod index;
+mod message_words;
 pub mod schema;
 pub mod search;
 mod sink;
-mod tokenizer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -18,22 +18,10 @@ pub const ID_HASH: &str = "_id_hash";
 pub const SOURCE: &str = "_source";
 /// The time field.
 pub const TIMESTAMP: &str = "@timestamp";
-/// The tokenizer of `@message`: words between spaces with punctuation trimmed, lower-cased
-/// (see [`super::tokenizer`]), so `10.0.0.5`, `eni-0a1b2c3d` and `reject` are single tokens.
+/// The name `@message`'s tokenizer is registered under (see
+/// [`super::message_words::tokenizer`]): words between spaces with punctuation trimmed,
+/// lower-cased, so `10.0.0.5`, `eni-0a1b2c3d` and `reject` are single tokens.
 pub const MESSAGE_TOKENIZER: &str = "flow_words";
-
-/// The analyzer registered as [`MESSAGE_TOKENIZER`]: indexes stored messages, backed ones
-/// included (see [`super::column_words`]).
-pub fn message_analyzer() -> tantivy::tokenizer::TextAnalyzer {
-    tantivy::tokenizer::TextAnalyzer::from(
-        super::tokenizer::FlowWordsTokenizer::for_stored_messages(),
-    )
-}
-
-/// The words of text searched on `@message`: the same words, whatever the text starts with.
-pub fn query_analyzer() -> tantivy::tokenizer::TextAnalyzer {
-    tantivy::tokenizer::TextAnalyzer::from(super::tokenizer::FlowWordsTokenizer::default())
-}
 
 /// A document field and how it is stored.
 #[derive(Clone, Copy, Debug)]

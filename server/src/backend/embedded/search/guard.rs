@@ -1,12 +1,14 @@
 //! What one search may spend: memory for aggregation buckets, and time. Collection cannot
-//! return an error (tantivy's collector API), so a search that runs out stops collecting,
-//! and the search answers the error once its collectors return: Elasticsearch's
-//! `circuit_breaking_exception` (429) for memory, a timeout (504) for time.
+//! return an error (tantivy's collector API), so a search that runs out, or whose segment
+//! collector cannot be made, stops collecting, and the search answers the error once its
+//! collectors return: Elasticsearch's `circuit_breaking_exception` (429) for memory, a timeout
+//! (504) for time, and the [`SearchError`] itself otherwise.
 //!
 //! A search past its deadline stops using its thread: every collector checks the guard
 //! between blocks of documents.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::SearchError;
@@ -19,6 +21,7 @@ pub const DEFAULT_COLLECT_BYTES: usize = 1 << 30;
 const RUNNING: u8 = 0;
 const OUT_OF_MEMORY: u8 = 1;
 const OUT_OF_TIME: u8 = 2;
+const FAILED: u8 = 3;
 
 pub struct SearchGuard {
     deadline: Instant,
@@ -26,6 +29,8 @@ pub struct SearchGuard {
     budget: usize,
     used: AtomicUsize,
     state: AtomicU8,
+    /// The first error met while collecting, for [`FAILED`].
+    failure: Mutex<Option<SearchError>>,
 }
 
 impl SearchGuard {
@@ -37,6 +42,7 @@ impl SearchGuard {
             budget,
             used: AtomicUsize::new(0),
             state: AtomicU8::new(RUNNING),
+            failure: Mutex::new(None),
         }
     }
 
@@ -66,6 +72,15 @@ impl SearchGuard {
         self.stopped()
     }
 
+    /// Stops the search with `error`, met where it cannot be returned (making a segment's
+    /// collector); the first error wins.
+    pub fn fail(&self, error: SearchError) {
+        if let Ok(mut failure) = self.failure.lock() {
+            failure.get_or_insert(error);
+        }
+        self.stop(FAILED);
+    }
+
     fn stop(&self, why: u8) {
         let _ = self
             .state
@@ -80,6 +95,12 @@ impl SearchGuard {
                 self.budget >> 20
             ))),
             OUT_OF_TIME => Err(SearchError::TimedOut(self.timeout.as_millis() as u64)),
+            FAILED => Err(self
+                .failure
+                .lock()
+                .ok()
+                .and_then(|failure| failure.clone())
+                .unwrap_or_else(|| SearchError::Internal("the search failed".into()))),
             _ => Ok(()),
         }
     }

@@ -11,7 +11,7 @@ use self::address::HitAddressExt;
 use super::columns::Accessor;
 use super::query::unknown_field;
 use super::SearchError;
-use crate::backend::embedded::column_words::stored_message_text;
+use crate::backend::embedded::message_words::column_words::stored_message_text;
 use crate::backend::embedded::schema::{from_ipv6, FlowSchema, SchemaField};
 use crate::backend::embedded::wildcard_match;
 

@@ -5,33 +5,38 @@
 pub mod aggs;
 pub mod columns;
 pub mod datemath;
+pub mod error;
 pub mod guard;
 pub mod hits;
 pub mod lucene;
-mod message;
+
 pub mod query;
 pub mod wildcard;
+
+pub use self::error::{engine_error, SearchError};
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 use tantivy::collector::Collector;
 use tantivy::query::EnableScoring;
 use tantivy::{Searcher, SegmentReader};
 
-use self::aggs::collect::{empty_intermediate, FlowCollector, FlowFruit};
+use self::aggs::collect::{Collected, FlowCollector};
 use self::aggs::intermediate::merge_all;
 use self::aggs::render::{render_aggs, RenderContext};
-use self::aggs::request::{parse_aggs, AggRequest};
+use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
 use self::guard::SearchGuard;
 use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};
 use self::query::{compile, parse_query, time_bounds, Query, QueryContext};
-use super::{EmbeddedEngine, EngineError};
+use super::EmbeddedEngine;
 use crate::backend::BackendError;
+
+/// Elasticsearch's default `search.max_buckets`.
+pub const MAX_BUCKETS: usize = 65_535;
 
 /// Elasticsearch's `index.max_result_window`.
 pub const MAX_RESULT_WINDOW: usize = 10_000;
@@ -79,95 +84,6 @@ pub fn check_nesting(body: &Json) -> Result<(), SearchError> {
         }
     }
     Ok(())
-}
-
-/// Why a search cannot be answered. Client errors keep Elasticsearch's error types.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
-pub enum SearchError {
-    /// The request does not parse (`parsing_exception`).
-    #[error("{0}")]
-    Parsing(String),
-    /// The request parses but asks for something impossible (`illegal_argument_exception`).
-    #[error("{0}")]
-    Illegal(String),
-    /// Valid Elasticsearch that the embedded engine does not implement.
-    #[error("{0}")]
-    Unsupported(String),
-    #[error(
-        "Trying to create too many buckets. Must be less than or equal to: [{}].",
-        aggs::request::MAX_BUCKETS
-    )]
-    TooManyBuckets,
-    #[error("no such index [{0}]")]
-    IndexNotFound(String),
-    /// The search would take more memory than one search may (`circuit_breaking_exception`).
-    #[error("{0}")]
-    CircuitBreaking(String),
-    /// The search ran past its deadline, in milliseconds, and stopped.
-    #[error("the search took longer than {0} ms")]
-    TimedOut(u64),
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl SearchError {
-    pub fn parsing(reason: impl Into<String>) -> SearchError {
-        SearchError::Parsing(reason.into())
-    }
-    pub fn illegal(reason: impl Into<String>) -> SearchError {
-        SearchError::Illegal(reason.into())
-    }
-    pub fn unsupported(reason: impl Into<String>) -> SearchError {
-        SearchError::Unsupported(reason.into())
-    }
-
-    /// A form that survives tantivy's collector error type.
-    pub(crate) fn to_wire(&self) -> Json {
-        json!({ "flowdash_search_error": self })
-    }
-
-    fn from_tantivy(error: tantivy::TantivyError) -> SearchError {
-        if let tantivy::TantivyError::InvalidArgument(text) = &error {
-            if let Ok(wire) = serde_json::from_str::<Json>(text) {
-                if let Some(inner) = wire.get("flowdash_search_error") {
-                    if let Ok(error) = serde_json::from_value(inner.clone()) {
-                        return error;
-                    }
-                }
-            }
-        }
-        SearchError::Internal(error.to_string())
-    }
-}
-
-impl From<SearchError> for BackendError {
-    fn from(error: SearchError) -> BackendError {
-        match error {
-            SearchError::Parsing(reason) => BackendError::bad_request("parsing_exception", reason),
-            SearchError::Illegal(reason) => {
-                BackendError::bad_request("illegal_argument_exception", reason)
-            }
-            SearchError::Unsupported(reason) => {
-                BackendError::bad_request("unsupported_by_embedded_engine", reason)
-            }
-            SearchError::TooManyBuckets => BackendError::Limit(error.to_string()),
-            SearchError::IndexNotFound(name) => BackendError::IndexNotFound(name),
-            SearchError::CircuitBreaking(reason) => BackendError::CircuitBreaking(reason),
-            SearchError::TimedOut(ms) => BackendError::Timeout(ms),
-            SearchError::Internal(reason) => BackendError::Internal(reason),
-        }
-    }
-}
-
-/// Maps engine errors to backend errors.
-pub fn engine_error(error: EngineError) -> BackendError {
-    match error {
-        EngineError::IndexNotFound(name) => BackendError::IndexNotFound(name),
-        EngineError::InvalidIndexName { .. } => {
-            BackendError::bad_request("invalid_index_name_exception", error.to_string())
-        }
-        other => BackendError::Internal(other.to_string()),
-    }
 }
 
 /// `track_total_hits`.
@@ -427,7 +343,7 @@ fn collect_segments(
     searchers: &[(String, Searcher)],
     query: &dyn tantivy::query::Query,
     collectors: &[FlowCollector],
-) -> Result<Vec<FlowFruit>, SearchError> {
+) -> Result<Vec<Collected>, SearchError> {
     let weights = searchers
         .iter()
         .zip(collectors)
@@ -479,7 +395,7 @@ fn collect_segments(
         )
         .map_err(SearchError::from_tantivy)?;
 
-    let mut per_index: Vec<Vec<(u32, FlowFruit)>> = searchers.iter().map(|_| Vec::new()).collect();
+    let mut per_index: Vec<Vec<(u32, Collected)>> = searchers.iter().map(|_| Vec::new()).collect();
     for (index, segment, fruit) in done.into_iter().flatten() {
         per_index[index].push((segment, fruit));
     }

@@ -1,9 +1,384 @@
-//! Aggregations: request parsing, per-segment collection, merging, and rendering in
-//! Elasticsearch's response format.
+//! Aggregations, in tantivy's shape: a request is parsed once into a tree of [`AggRequest`]s;
+//! each segment collects it into a tree of [`SegmentAgg`]s ([`collect`]); their results,
+//! [`IntermediateAgg`]s, merge across segments and indices ([`intermediate`]); the merged
+//! tree is rendered as Elasticsearch's response ([`render`]).
+//!
+//! Each kind lives in one file under [`bucket`] or [`metric`], holding its request type and
+//! parsing, its segment state, and its rendering. This module is the one place that lists
+//! them: [`parse_kind`] maps a type name to its parser, and [`AggKind`] and [`SegmentAgg`]
+//! dispatch to the kinds with one match arm each. The kinds on dashboards' hot paths are enum
+//! variants rather than trait objects so that collection inlines.
+//!
+//! Adding a kind: write its file, then add a line to [`parse_kind`], a variant to
+//! [`AggKind`] and (for a new segment state) to [`SegmentAgg`], with their match arms here.
 
-pub mod best;
+pub mod bucket;
+mod buckets;
 pub mod collect;
 pub mod intermediate;
+pub mod metric;
+mod options;
+mod order;
 pub mod render;
-pub mod request;
-pub mod rows;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use self::bucket::date_histogram::{self, DateHistogramAgg, DateHistogramSegment};
+use self::bucket::filters::{self, FilterAgg, FiltersAgg, FiltersSegment};
+use self::bucket::histogram::{self, HistogramAgg, HistogramSegment};
+use self::bucket::range::{self, RangeAgg, RangeSegment};
+use self::bucket::terms::{self, TermsAgg, TermsSegment};
+use self::buckets::{BlockValues, Buckets};
+use self::intermediate::best::BestBuckets;
+use self::intermediate::stat_rows::StatLanes;
+use self::intermediate::{BucketList, IntermediateAgg, IntermediateBucket, Stats};
+use self::metric::top_hits::{self, TopHitsAgg, TopHitsSegment};
+use self::metric::{MetricAgg, MetricSegment};
+use self::options::bad;
+use self::render::RenderContext;
+use super::columns::{FastColumn, SegmentColumns};
+use super::guard::SearchGuard;
+use super::query::QueryContext;
+use super::SearchError;
+use crate::backend::embedded::schema::FlowSchema;
+
+/// One named aggregation and its sub-aggregations.
+#[derive(Debug)]
+pub struct AggRequest {
+    pub name: String,
+    pub kind: AggKind,
+    pub children: Vec<AggRequest>,
+    /// `meta` is echoed back, as Elasticsearch does.
+    pub meta: Option<Json>,
+}
+
+/// What an aggregation computes: one variant per kind (the metrics share one).
+#[derive(Debug)]
+pub enum AggKind {
+    Terms(TermsAgg),
+    DateHistogram(DateHistogramAgg),
+    Histogram(HistogramAgg),
+    Range(RangeAgg),
+    Filter(FilterAgg),
+    Filters(FiltersAgg),
+    Metric(MetricAgg),
+    TopHits(TopHitsAgg),
+}
+
+impl AggKind {
+    /// Whether sub-aggregations can go under it.
+    fn takes_children(&self) -> bool {
+        !matches!(self, AggKind::Metric(_) | AggKind::TopHits(_))
+    }
+}
+
+/// Parses one kind's options: the line a new kind adds.
+fn parse_kind(
+    name: &str,
+    agg_type: &str,
+    value: &Json,
+    context: &QueryContext<'_>,
+) -> Result<AggKind, SearchError> {
+    Ok(match agg_type {
+        "terms" => AggKind::Terms(terms::parse(name, agg_type, value, context)?),
+        "date_histogram" => {
+            AggKind::DateHistogram(date_histogram::parse(name, agg_type, value, context)?)
+        }
+        "histogram" => AggKind::Histogram(histogram::parse(name, agg_type, value, context)?),
+        "range" | "date_range" | "ip_range" => {
+            AggKind::Range(range::parse(name, agg_type, value, context)?)
+        }
+        "filter" => AggKind::Filter(filters::parse_filter(value, context)?),
+        "filters" => AggKind::Filters(filters::parse_filters(name, agg_type, value, context)?),
+        "avg" | "sum" | "min" | "max" | "value_count" | "cardinality" | "stats" | "percentiles" => {
+            AggKind::Metric(metric::parse(name, agg_type, value, context)?)
+        }
+        "top_hits" => AggKind::TopHits(top_hits::parse(name, agg_type, value, context)?),
+        other => {
+            return Err(SearchError::unsupported(format!(
+                "aggregation type [{other}] (in [{name}]) is not supported by the embedded engine"
+            )))
+        }
+    })
+}
+
+/// Parses an `aggs` object.
+pub fn parse_aggs(
+    value: &Json,
+    context: &QueryContext<'_>,
+) -> Result<Vec<AggRequest>, SearchError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| bad("[aggs] must be an object"))?;
+    object
+        .iter()
+        .map(|(name, body)| parse_agg(name, body, context))
+        .collect()
+}
+
+fn parse_agg(
+    name: &str,
+    body: &Json,
+    context: &QueryContext<'_>,
+) -> Result<AggRequest, SearchError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| bad(format!("aggregation [{name}] must be an object")))?;
+    let mut kind = None;
+    let mut children = Vec::new();
+    let mut meta = None;
+    for (key, value) in object {
+        match key.as_str() {
+            "aggs" | "aggregations" => children = parse_aggs(value, context)?,
+            "meta" => meta = Some(value.clone()),
+            agg_type => {
+                if kind.is_some() {
+                    return Err(bad(format!(
+                        "found two aggregation type definitions in [{name}]: [{agg_type}] and another"
+                    )));
+                }
+                kind = Some(parse_kind(name, agg_type, value, context)?);
+            }
+        }
+    }
+    let kind = kind.ok_or_else(|| bad(format!("missing aggregation type in [{name}]")))?;
+    if !children.is_empty() && !kind.takes_children() {
+        let agg_type = match kind {
+            AggKind::TopHits(_) => "top_hits",
+            _ => "metric",
+        };
+        return Err(bad(format!(
+            "aggregator [{name}] of type [{agg_type}] cannot accept sub-aggregations"
+        )));
+    }
+    Ok(AggRequest {
+        name: name.to_owned(),
+        kind,
+        children,
+        meta,
+    })
+}
+
+impl AggRequest {
+    /// How merging may choose the best buckets without merging every bucket (terms only).
+    pub fn best_buckets(&self) -> Option<BestBuckets> {
+        match &self.kind {
+            AggKind::Terms(terms) => terms.best_buckets(&self.children),
+            _ => None,
+        }
+    }
+}
+
+/// What a segment's aggregations are made from.
+pub struct SegmentContext<'a> {
+    pub reader: &'a SegmentReader,
+    pub columns: &'a SegmentColumns,
+    pub schema: &'a FlowSchema,
+    /// The position of the searched index among all searched, for hit addresses.
+    pub index: u32,
+    pub segment: SegmentOrdinal,
+    pub guard: &'a Arc<SearchGuard>,
+}
+
+/// An aggregation's state while one segment is collected.
+#[derive(Clone)]
+pub enum SegmentAgg {
+    Terms(TermsSegment),
+    DateHistogram(DateHistogramSegment),
+    Histogram(HistogramSegment),
+    Range(RangeSegment),
+    Filters(FiltersSegment),
+    Metric(MetricSegment),
+    TopHits(TopHitsSegment),
+}
+
+impl SegmentAgg {
+    pub fn new(
+        request: &AggRequest,
+        context: &SegmentContext<'_>,
+    ) -> Result<SegmentAgg, SearchError> {
+        // The sub-aggregations every bucket starts from.
+        let prototype = || -> Result<Rc<Vec<SegmentAgg>>, SearchError> {
+            Ok(Rc::new(
+                request
+                    .children
+                    .iter()
+                    .map(|child| SegmentAgg::new(child, context))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        };
+        Ok(match &request.kind {
+            AggKind::Terms(terms) => {
+                SegmentAgg::Terms(TermsSegment::new(terms, context, prototype()?)?)
+            }
+            AggKind::DateHistogram(histogram) => SegmentAgg::DateHistogram(
+                DateHistogramSegment::new(histogram, context, prototype()?)?,
+            ),
+            AggKind::Histogram(histogram) => {
+                SegmentAgg::Histogram(HistogramSegment::new(histogram, context, prototype()?)?)
+            }
+            AggKind::Range(range) => {
+                SegmentAgg::Range(RangeSegment::new(range, context, prototype()?)?)
+            }
+            AggKind::Filter(filter) => {
+                SegmentAgg::Filters(FiltersSegment::filter(filter, context, prototype()?)?)
+            }
+            AggKind::Filters(filters) => {
+                SegmentAgg::Filters(FiltersSegment::filters(filters, context, prototype()?)?)
+            }
+            AggKind::Metric(metric) => SegmentAgg::Metric(MetricSegment::new(metric, context)?),
+            AggKind::TopHits(top) => SegmentAgg::TopHits(TopHitsSegment::new(top, context)?),
+        })
+    }
+
+    /// A bucket aggregation's buckets.
+    fn buckets(&self) -> Option<&Buckets> {
+        match self {
+            SegmentAgg::Terms(terms) => Some(terms.buckets()),
+            SegmentAgg::DateHistogram(histogram) => Some(histogram.buckets()),
+            SegmentAgg::Histogram(histogram) => Some(histogram.buckets()),
+            SegmentAgg::Range(range) => Some(range.buckets()),
+            SegmentAgg::Filters(filters) => Some(filters.buckets()),
+            SegmentAgg::Metric(_) | SegmentAgg::TopHits(_) => None,
+        }
+    }
+
+    /// What a copy of this state (made for each bucket above it) takes on the heap, at first.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<SegmentAgg>() + self.buckets().map_or(0, Buckets::heap_bytes)
+    }
+
+    /// Lets a cardinality that is not under a bucket keep a bit per key of a dense key space.
+    pub fn count_distinct_by_bits(&mut self, reader: &SegmentReader) {
+        if let SegmentAgg::Metric(metric) = self {
+            metric.count_distinct_by_bits(reader);
+        }
+    }
+
+    /// A metric computed in one pass into [`Stats`] (see [`Buckets`]' flat statistics).
+    pub fn is_single_pass_stat(&self) -> bool {
+        matches!(self, SegmentAgg::Metric(metric) if metric.is_single_pass())
+    }
+
+    /// What a single-pass metric keeps per direct bucket.
+    pub fn lanes(&self) -> Option<StatLanes> {
+        match self {
+            SegmentAgg::Metric(metric) => metric.lanes(),
+            _ => None,
+        }
+    }
+
+    /// The integer column of a single-pass metric that reads blocks of documents.
+    fn block_column(&self) -> Option<&FastColumn<i64>> {
+        match self {
+            SegmentAgg::Metric(metric) if metric.is_single_pass() => metric.block_column(),
+            _ => None,
+        }
+    }
+
+    /// The value a single-pass metric counts for a document (any number for `value_count`).
+    #[inline]
+    pub fn stat_value(&self, doc: DocId) -> Option<f64> {
+        match self {
+            SegmentAgg::Metric(metric) => metric.stat_value(doc),
+            _ => None,
+        }
+    }
+
+    /// Adds a document's value to statistics kept outside the state (a single-pass metric).
+    #[inline]
+    pub fn add_stat(&self, doc: DocId, stats: &mut Stats) {
+        if let SegmentAgg::Metric(metric) = self {
+            metric.add_stat(doc, stats);
+        }
+    }
+
+    /// Collects a block of documents at once where the kind can; says whether it did.
+    pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        match self {
+            SegmentAgg::Terms(terms) => terms.collect_block(docs, block),
+            _ => false,
+        }
+    }
+
+    #[inline]
+    pub fn collect(&mut self, doc: DocId, score: Score) {
+        match self {
+            SegmentAgg::Terms(terms) => terms.collect(doc, score),
+            SegmentAgg::DateHistogram(histogram) => histogram.collect(doc, score),
+            SegmentAgg::Histogram(histogram) => histogram.collect(doc, score),
+            SegmentAgg::Range(range) => range.collect(doc, score),
+            SegmentAgg::Filters(filters) => filters.collect(doc, score),
+            SegmentAgg::Metric(metric) => metric.collect(doc),
+            SegmentAgg::TopHits(top) => top.collect(doc, score),
+        }
+    }
+
+    pub fn harvest(self, request: &AggRequest) -> IntermediateAgg {
+        match (self, &request.kind) {
+            (SegmentAgg::Terms(segment), AggKind::Terms(terms)) => segment.harvest(request, terms),
+            (SegmentAgg::DateHistogram(segment), _) => segment.harvest(request),
+            (SegmentAgg::Histogram(segment), _) => segment.harvest(request),
+            (SegmentAgg::Range(segment), _) => segment.harvest(request),
+            (SegmentAgg::Filters(segment), _) => segment.harvest(request),
+            (SegmentAgg::Metric(segment), _) => segment.harvest(),
+            (SegmentAgg::TopHits(segment), _) => segment.harvest(),
+            // A segment state is made from its request, so the kinds always agree.
+            (SegmentAgg::Terms(_), _) => empty_intermediate(request),
+        }
+    }
+}
+
+/// An aggregation's result over no documents.
+pub fn empty_intermediate(request: &AggRequest) -> IntermediateAgg {
+    match &request.kind {
+        AggKind::Metric(metric) => metric::empty(metric),
+        AggKind::TopHits(top) => top_hits::empty(top),
+        _ => IntermediateAgg::Buckets(BucketList::default()),
+    }
+}
+
+/// Renders one aggregation, and its `meta`.
+fn render_agg(
+    request: &AggRequest,
+    result: &IntermediateAgg,
+    context: &RenderContext<'_>,
+) -> Result<Json, SearchError> {
+    let mut out = match &request.kind {
+        AggKind::Terms(terms) => terms::render(request, terms, result, context)?,
+        AggKind::DateHistogram(histogram) => {
+            date_histogram::render(request, histogram, result, context)?
+        }
+        AggKind::Histogram(histogram) => histogram::render(request, histogram, result, context)?,
+        AggKind::Range(range) => range::render(request, range, result, context)?,
+        AggKind::Filter(_) => filters::render_filter(request, result, context)?,
+        AggKind::Filters(filters) => filters::render_filters(request, filters, result, context)?,
+        AggKind::Metric(metric) => metric::render(metric, result),
+        AggKind::TopHits(top) => top_hits::render(top, result, context)?,
+    };
+    if let Some(meta) = &request.meta {
+        out.insert("meta".into(), meta.clone());
+    }
+    Ok(Json::Object(out))
+}
+
+/// Renders a bucket's sub-aggregations into its entry.
+fn render_subs(
+    request: &AggRequest,
+    bucket: &IntermediateBucket,
+    out: &mut Map<String, Json>,
+    context: &RenderContext<'_>,
+) -> Result<(), SearchError> {
+    for (index, child) in request.children.iter().enumerate() {
+        let value = match bucket.subs.get(index) {
+            Some(result) => render_agg(child, result, context)?,
+            None => render_agg(child, &empty_intermediate(child), context)?,
+        };
+        out.insert(child.name.clone(), value);
+    }
+    Ok(())
+}

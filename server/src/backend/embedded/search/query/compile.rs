@@ -14,9 +14,10 @@ use tantivy::{DateTime, Term};
 use super::ast::{BoolQuery, MinimumShouldMatch, Query, RangeSpec};
 use super::parse::{bad, scalar_text};
 use super::terms::{addresses_within, column_where, equal_to, keywords_where};
+use crate::backend::embedded::message_words::search as message;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField};
 use crate::backend::embedded::search::datemath::{eval_date_math, DateFormats, Rounding, Zone};
-use crate::backend::embedded::search::{message, wildcard, SearchError};
+use crate::backend::embedded::search::{wildcard, SearchError};
 
 /// From this many values on, a `terms` query tests each document's value against a set
 /// instead of running a query per value.
@@ -41,7 +42,7 @@ pub fn unknown_field(name: &str) -> SearchError {
 }
 
 fn tokens(text: &str) -> Vec<String> {
-    let mut analyzer = crate::backend::embedded::schema::query_analyzer();
+    let mut analyzer = crate::backend::embedded::message_words::tokenizer::query_analyzer();
     let mut stream = analyzer.token_stream(text);
     let mut out = Vec::new();
     while let Some(token) = stream.next() {

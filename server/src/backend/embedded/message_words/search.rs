@@ -1,7 +1,7 @@
 //! Searches of `@message`'s words. A word is in the postings, or, when it is a number or an
 //! address the document's columns hold, found in those columns, or, in a wholly backed
 //! document, found among its record keyword values (see
-//! [`crate::backend::embedded::column_words`], which says which documents leave which words
+//! [`super::column_words`], which says which documents leave which words
 //! to their columns).
 
 use std::net::Ipv6Addr;
@@ -19,18 +19,18 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, DocId, SegmentReader, Term};
 
-use super::columns::{
-    address_codes, address_codes_where, terms_between, terms_where, AddressCodes,
-};
-use super::query::terms::equal_to;
-use super::wildcard::{glob_match, WildcardTerms};
-use super::SearchError;
-use crate::backend::embedded::column_words::{
+use super::column_words::{
     address_word, is_column_word, keyword_word, lowercases_to, number_word, WordValues,
     BACKED_WORD, WHOLLY_BACKED_WORD,
 };
+use super::MAX_WORD_BYTES;
 use crate::backend::embedded::schema::{FlowSchema, SchemaField};
-use crate::backend::embedded::tokenizer::MAX_WORD_BYTES;
+use crate::backend::embedded::search::columns::{
+    address_codes, address_codes_where, terms_between, terms_where, AddressCodes,
+};
+use crate::backend::embedded::search::error::SearchError;
+use crate::backend::embedded::search::query::terms::equal_to;
+use crate::backend::embedded::search::wildcard::{glob_match, WildcardTerms};
 
 /// Documents whose `@message` has `word` (a word as the analyzer makes it).
 pub fn word_query(schema: &FlowSchema, message: SchemaField, word: &str) -> Box<dyn TantivyQuery> {

@@ -37,8 +37,8 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::schema::to_ipv6;
-use super::tokenizer::{trim_punctuation, MAX_WORD_BYTES};
+use super::{trim_punctuation, MAX_WORD_BYTES};
+use crate::backend::embedded::schema::to_ipv6;
 
 /// First character of a stored `@message` whose column words are left to the columns.
 pub const BACKED: char = '\u{1}';

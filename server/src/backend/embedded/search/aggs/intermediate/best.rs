@@ -14,13 +14,11 @@
 //!
 //! The answer is exact, the same as merging everything.
 
-use super::super::hits::Direction;
-use super::intermediate::{BucketKey, IntermediateBucket, Run};
-use super::request::{AggKind, AggRequest, BucketOrder, MetricKind};
+use super::{BucketKey, IntermediateBucket, SortedRun};
 
 /// What a terms aggregation is ranked by, when it allows choosing candidates.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Rank {
+pub enum Rank {
     Count,
     /// A statistic of the sub-aggregation at this position.
     Sum(usize),
@@ -55,52 +53,18 @@ pub struct Chosen {
 }
 
 impl BestBuckets {
-    /// How to choose for this request, if its order allows it: descending by count or by a
-    /// sum, value count or max sub-aggregation, with no include or exclude filter.
-    pub fn for_request(request: &AggRequest) -> Option<BestBuckets> {
-        let AggKind::Terms(terms) = &request.kind else {
-            return None;
-        };
-        if terms.size == 0 || terms.include.is_some() || terms.exclude.is_some() {
-            return None;
-        }
-        let rank =
-            match terms.order.first()? {
-                BucketOrder::Count(Direction::Desc) => Rank::Count,
-                BucketOrder::Metric {
-                    path,
-                    direction: Direction::Desc,
-                } => {
-                    let (name, property) = match path.split_once(['.', '[']) {
-                        Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
-                        None => (path.as_str(), None),
-                    };
-                    let position = request.children.iter().position(|c| c.name == name)?;
-                    let AggKind::Metric(metric) = &request.children[position].kind else {
-                        return None;
-                    };
-                    match (&metric.kind, property) {
-                        (MetricKind::Sum, None | Some("value"))
-                        | (MetricKind::Stats, Some("sum")) => Rank::Sum(position),
-                        (MetricKind::ValueCount, None | Some("value"))
-                        | (MetricKind::Stats, Some("count")) => Rank::ValueCount(position),
-                        (MetricKind::Max, None | Some("value"))
-                        | (MetricKind::Stats, Some("max")) => Rank::Max(position),
-                        _ => return None,
-                    }
-                }
-                _ => return None,
-            };
-        Some(BestBuckets {
-            size: terms.size,
-            min_doc_count: terms.min_doc_count,
+    /// Chooses the best `size` buckets with at least `min_doc_count` documents by `rank`.
+    pub fn new(size: usize, min_doc_count: u64, rank: Rank) -> BestBuckets {
+        BestBuckets {
+            size,
+            min_doc_count,
             rank,
-        })
+        }
     }
 
     /// The rank of a bucket: `None` when it has no value (it then sorts last), or when the
     /// value could be negative, which the bound of step 2 does not allow.
-    fn rank(&self, run: &Run, index: usize) -> Result<Option<f64>, Negative> {
+    fn rank(&self, run: &SortedRun, index: usize) -> Result<Option<f64>, Negative> {
         let stats = |position: usize| run.stats(index, position);
         Ok(match self.rank {
             Rank::Count => Some(run.doc_count(index) as f64),
@@ -126,7 +90,7 @@ impl BestBuckets {
 
     /// Ranks a run's buckets; `None` when a value could be negative (choosing is then refused,
     /// as in [`BestBuckets::choose`]).
-    pub fn rank_run(&self, run: &Run) -> Option<Ranked> {
+    pub fn rank_run(&self, run: &SortedRun) -> Option<Ranked> {
         let keep = self.ranked_len();
         let descending = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0);
         // The best `keep` so far, among up to twice as many candidates; a value below the
@@ -171,7 +135,7 @@ impl BestBuckets {
 
     /// Chooses and merges the buckets that can be among the best. The runs come back
     /// untouched when choosing cannot help or cannot be done exactly.
-    pub fn choose(&self, runs: Vec<Run>) -> Result<Chosen, Vec<Run>> {
+    pub fn choose(&self, runs: Vec<SortedRun>) -> Result<Chosen, Vec<SortedRun>> {
         if runs.len() < 2 {
             return Err(runs);
         }
@@ -191,7 +155,7 @@ impl BestBuckets {
     }
 
     /// Steps 1 and 2: the least value a bucket must reach in one run to be a candidate.
-    fn threshold(&self, runs: &[Run], ranked: &[Ranked]) -> Option<f64> {
+    fn threshold(&self, runs: &[SortedRun], ranked: &[Ranked]) -> Option<f64> {
         // Step 1: every run's best `size` keys.
         let mut candidates: Vec<BucketKey> = Vec::new();
         for (run, ranked) in runs.iter().zip(ranked) {
@@ -245,7 +209,12 @@ impl BestBuckets {
     }
 
     /// Step 3: the candidates merged over every run, and the documents of all others.
-    fn merge_candidates(&self, mut runs: Vec<Run>, ranked: &[Ranked], threshold: f64) -> Chosen {
+    fn merge_candidates(
+        &self,
+        mut runs: Vec<SortedRun>,
+        ranked: &[Ranked],
+        threshold: f64,
+    ) -> Chosen {
         let mut all_docs = 0u64;
         let mut keys: Vec<BucketKey> = Vec::new();
         for (run, ranked) in runs.iter().zip(ranked) {
@@ -304,10 +273,10 @@ struct Negative;
 
 #[cfg(test)]
 mod tests {
-    use super::super::intermediate::{IntermediateAgg, IntermediateMetric};
+    use super::super::{IntermediateAgg, IntermediateMetric};
     use super::*;
     use crate::backend::embedded::schema::FlowSchema;
-    use crate::backend::embedded::search::aggs::request::{parse_aggs, AggRequest};
+    use crate::backend::embedded::search::aggs::{parse_aggs, AggRequest};
     use crate::backend::embedded::search::query::QueryContext;
 
     fn request(order: serde_json::Value) -> AggRequest {
@@ -322,13 +291,13 @@ mod tests {
     }
 
     /// Three runs of 10 000 keys: a few heavy keys, the rest light. Counts equal sums here.
-    fn runs(light: f64) -> Vec<Run> {
+    fn runs(light: f64) -> Vec<SortedRun> {
         (0..3)
             .map(|run| {
                 let buckets = (0..10_000i64)
                     .map(|key| {
                         let value = if key % 1000 == run { 1000.0 } else { light };
-                        let mut stats = super::super::intermediate::Stats::default();
+                        let mut stats = super::super::Stats::default();
                         stats.add(value);
                         let bucket = IntermediateBucket {
                             doc_count: value as u64,
@@ -339,7 +308,7 @@ mod tests {
                         (BucketKey::I64(key), bucket)
                     })
                     .collect();
-                Run::Keyed(buckets)
+                SortedRun::Keyed(buckets)
             })
             .collect()
     }
@@ -350,7 +319,7 @@ mod tests {
             serde_json::json!({ "_count": "desc" }),
             serde_json::json!({ "b": "desc" }),
         ] {
-            let best = BestBuckets::for_request(&request(order)).unwrap();
+            let best = request(order).best_buckets().unwrap();
             let all_docs: u64 = runs(1.0)
                 .iter()
                 .map(|run| (0..run.len()).map(|i| run.doc_count(i)).sum::<u64>())
@@ -369,7 +338,9 @@ mod tests {
 
     #[test]
     fn negative_values_or_too_few_buckets_merge_everything() {
-        let best = BestBuckets::for_request(&request(serde_json::json!({ "b": "desc" }))).unwrap();
+        let best = request(serde_json::json!({ "b": "desc" }))
+            .best_buckets()
+            .unwrap();
         assert!(best.choose(runs(-1.0)).is_err(), "sums of negative values");
         assert!(
             best.choose(runs(1.0).into_iter().take(1).collect())
@@ -381,7 +352,7 @@ mod tests {
             serde_json::json!({ "_key": "desc" }),
             serde_json::json!({ "b": "asc" }),
         ] {
-            assert!(BestBuckets::for_request(&request(order)).is_none());
+            assert!(request(order).best_buckets().is_none());
         }
     }
 }

@@ -10,15 +10,25 @@
 //! every word that is not a column word. One that starts with [`WHOLLY_BACKED`] has all its
 //! words in the columns: its words are the two markers alone.
 
-use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
+
+use super::{trim_punctuation, MAX_WORD_BYTES};
 
 use super::column_words::{
     is_column_word, is_digits_column_word, Backing, BACKED, BACKED_WORD, WHOLLY_BACKED,
     WHOLLY_BACKED_WORD,
 };
 
-/// Longer words are not indexed (as tantivy's `RemoveLongFilter` has it).
-pub const MAX_WORD_BYTES: usize = 100;
+/// The analyzer registered as [`crate::backend::embedded::schema::MESSAGE_TOKENIZER`]: indexes stored messages, backed ones
+/// included (see [`super::column_words`]).
+pub fn message_analyzer() -> TextAnalyzer {
+    TextAnalyzer::from(FlowWordsTokenizer::for_stored_messages())
+}
+
+/// The words of text searched on `@message`: the same words, whatever the text starts with.
+pub fn query_analyzer() -> TextAnalyzer {
+    TextAnalyzer::from(FlowWordsTokenizer::default())
+}
 
 #[derive(Clone, Default)]
 pub struct FlowWordsTokenizer {
@@ -132,23 +142,6 @@ impl TokenStream for FlowWordsStream<'_> {
     fn token_mut(&mut self) -> &mut Token {
         self.token
     }
-}
-
-/// `run` without what is not alphanumeric at either end; byte by byte when it is ASCII, as
-/// nearly every word of a flow log is.
-pub(super) fn trim_punctuation(run: &str) -> &str {
-    if !run.is_ascii() {
-        return run.trim_matches(|c: char| !c.is_alphanumeric());
-    }
-    let bytes = run.as_bytes();
-    let Some(start) = bytes.iter().position(u8::is_ascii_alphanumeric) else {
-        return "";
-    };
-    let end = bytes
-        .iter()
-        .rposition(u8::is_ascii_alphanumeric)
-        .map_or(start, |last| last + 1);
-    &run[start..end]
 }
 
 /// Appends `word` lower-cased character by character, as tantivy's `LowerCaser` does (so `Σ`

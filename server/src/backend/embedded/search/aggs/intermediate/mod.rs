@@ -11,10 +11,13 @@ use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 /// Fast hashing for bucket keys (no untrusted keys to defend against: they are values of the data).
 pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
+pub mod best;
+pub mod stat_rows;
+
+use self::best::Ranked;
+use self::stat_rows::StatRows;
 use super::super::hits::{HitAddress, SortKey};
-use super::best::{BestBuckets, Ranked};
-use super::request::AggRequest;
-use super::rows::StatRows;
+use super::AggRequest;
 
 /// The merged state of one aggregation.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,13 +42,19 @@ pub struct IntermediateBucket {
 /// seconds, where one k-way merge of the sorted runs at the end is linear.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BucketList {
-    runs: Vec<Run>,
+    runs: Vec<SortedRun>,
     /// Documents of the buckets left out when only the best could be merged (see
-    /// [`super::best`]): they belong to `sum_other_doc_count`.
+    /// [`best`]): they belong to `sum_other_doc_count`.
     left_out_doc_count: u64,
 }
 
 impl BucketList {
+    /// No buckets.
+    pub const EMPTY: BucketList = BucketList {
+        runs: Vec::new(),
+        left_out_doc_count: 0,
+    };
+
     /// The buckets of one segment: keys unique, in any order.
     pub fn from_unique(mut buckets: Vec<(BucketKey, IntermediateBucket)>) -> BucketList {
         if !buckets.is_sorted_by(|a, b| a.0 <= b.0) {
@@ -55,29 +64,29 @@ impl BucketList {
             runs: if buckets.is_empty() {
                 Vec::new()
             } else {
-                vec![Run::Keyed(buckets)]
+                vec![SortedRun::Keyed(buckets)]
             },
             left_out_doc_count: 0,
         }
     }
 
     /// The buckets of one segment's address field, by ascending compact code, ranked for
-    /// choosing the best (see [`super::best`]) when the request's order allows that.
+    /// choosing the best (see [`best`]) when the request's order allows that.
     pub fn from_codes(
         codes: Vec<u32>,
         rows: StatRows,
         decoder: AddressDecoder,
         request: &AggRequest,
     ) -> Self {
-        let mut run = Run::Coded {
+        let mut run = SortedRun::Coded {
             codes,
             rows,
             decoder,
             ranked: None,
         };
-        if let Some(best) = BestBuckets::for_request(request) {
+        if let Some(best) = request.best_buckets() {
             let ranked = best.rank_run(&run);
-            if let Run::Coded { ranked: slot, .. } = &mut run {
+            if let SortedRun::Coded { ranked: slot, .. } = &mut run {
                 *slot = ranked;
             }
         }
@@ -104,21 +113,21 @@ impl BucketList {
     /// Merges the runs into one (only the buckets that can be shown, when the request's order
     /// allows choosing them), then the buckets' own sub-aggregations.
     fn finish(&mut self, request: &AggRequest) {
-        let merged = matches!(self.runs.as_slice(), [] | [Run::Keyed(_)]);
+        let merged = matches!(self.runs.as_slice(), [] | [SortedRun::Keyed(_)]);
         if !merged {
             let mut runs = std::mem::take(&mut self.runs);
-            if let Some(best) = BestBuckets::for_request(request) {
+            if let Some(best) = request.best_buckets() {
                 match best.choose(runs) {
                     Ok(chosen) => {
                         self.left_out_doc_count += chosen.other_doc_count;
-                        runs = vec![Run::Keyed(chosen.buckets)];
+                        runs = vec![SortedRun::Keyed(chosen.buckets)];
                     }
                     Err(untouched) => runs = untouched,
                 }
             }
-            self.runs = vec![Run::Keyed(merge_runs(runs))];
+            self.runs = vec![SortedRun::Keyed(merge_runs(runs))];
         }
-        if let Some(Run::Keyed(run)) = self.runs.first_mut() {
+        if let Some(SortedRun::Keyed(run)) = self.runs.first_mut() {
             for (_, bucket) in run {
                 for (sub, child) in bucket.subs.iter_mut().zip(&request.children) {
                     sub.finish(child);
@@ -134,7 +143,7 @@ impl BucketList {
 
     fn merged(&self) -> &[(BucketKey, IntermediateBucket)] {
         match self.runs.as_slice() {
-            [Run::Keyed(run)] => run,
+            [SortedRun::Keyed(run)] => run,
             [] => &[],
             _ => {
                 debug_assert!(false, "bucket runs read before IntermediateAgg::finish");
@@ -187,7 +196,7 @@ impl Ord for Head {
 
 /// One segment's buckets, sorted by key.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Run {
+pub enum SortedRun {
     Keyed(Vec<(BucketKey, IntermediateBucket)>),
     /// The buckets of an address field by the segment's compact codes, which follow the order
     /// of the addresses, with single-pass statistics below. Decoding a code is a search in the
@@ -217,11 +226,11 @@ impl PartialEq for AddressDecoder {
     }
 }
 
-impl Run {
+impl SortedRun {
     pub fn len(&self) -> usize {
         match self {
-            Run::Keyed(run) => run.len(),
-            Run::Coded { codes, .. } => codes.len(),
+            SortedRun::Keyed(run) => run.len(),
+            SortedRun::Coded { codes, .. } => codes.len(),
         }
     }
 
@@ -232,34 +241,34 @@ impl Run {
     /// The run ranked for choosing the best buckets, if that was done where it was collected.
     pub fn ranked(&self) -> Option<&Ranked> {
         match self {
-            Run::Coded { ranked, .. } => ranked.as_ref(),
-            Run::Keyed(_) => None,
+            SortedRun::Coded { ranked, .. } => ranked.as_ref(),
+            SortedRun::Keyed(_) => None,
         }
     }
 
     pub fn doc_count(&self, index: usize) -> u64 {
         match self {
-            Run::Keyed(run) => run[index].1.doc_count,
-            Run::Coded { rows, .. } => rows.doc_count(index),
+            SortedRun::Keyed(run) => run[index].1.doc_count,
+            SortedRun::Coded { rows, .. } => rows.doc_count(index),
         }
     }
 
     /// The statistics of the bucket's sub-aggregation `position`, if it is a single-pass one.
     pub fn stats(&self, index: usize, position: usize) -> Option<Stats> {
         match self {
-            Run::Keyed(run) => match run[index].1.subs.get(position) {
+            SortedRun::Keyed(run) => match run[index].1.subs.get(position) {
                 Some(IntermediateAgg::Metric(IntermediateMetric::Stats(stats))) => Some(*stats),
                 _ => None,
             },
-            Run::Coded { rows, .. } => rows.stats(index, position),
+            SortedRun::Coded { rows, .. } => rows.stats(index, position),
         }
     }
 
     /// The key of the bucket at `index` (decoded, for addresses).
     pub fn key(&self, index: usize) -> BucketKey {
         match self {
-            Run::Keyed(run) => run[index].0.clone(),
-            Run::Coded { codes, decoder, .. } => {
+            SortedRun::Keyed(run) => run[index].0.clone(),
+            SortedRun::Coded { codes, decoder, .. } => {
                 BucketKey::Ip(decoder.0.compact_to_u128(codes[index]))
             }
         }
@@ -268,8 +277,8 @@ impl Run {
     /// Where the bucket of `key` is, if the run has one.
     pub fn find(&self, key: &BucketKey) -> Option<usize> {
         match self {
-            Run::Keyed(run) => run.binary_search_by(|(k, _)| k.cmp(key)).ok(),
-            Run::Coded { codes, decoder, .. } => match key {
+            SortedRun::Keyed(run) => run.binary_search_by(|(k, _)| k.cmp(key)).ok(),
+            SortedRun::Coded { codes, decoder, .. } => match key {
                 BucketKey::Ip(address) => match decoder.0.u128_to_next_compact(*address) {
                     CompactHit::Exact(code) => codes.binary_search(&code).ok(),
                     _ => None,
@@ -282,15 +291,15 @@ impl Run {
     /// Takes the bucket at `index` out (a keyed run is left with an empty one).
     pub fn take(&mut self, index: usize) -> IntermediateBucket {
         match self {
-            Run::Keyed(run) => std::mem::take(&mut run[index].1),
-            Run::Coded { rows, .. } => rows.bucket(index),
+            SortedRun::Keyed(run) => std::mem::take(&mut run[index].1),
+            SortedRun::Coded { rows, .. } => rows.bucket(index),
         }
     }
 
     fn into_keyed(self) -> Vec<(BucketKey, IntermediateBucket)> {
         match self {
-            Run::Keyed(run) => run,
-            Run::Coded {
+            SortedRun::Keyed(run) => run,
+            SortedRun::Coded {
                 codes,
                 rows,
                 decoder,
@@ -310,9 +319,9 @@ impl Run {
 }
 
 /// One sorted run from several, buckets of equal keys merged.
-fn merge_runs(runs: Vec<Run>) -> Vec<(BucketKey, IntermediateBucket)> {
+fn merge_runs(runs: Vec<SortedRun>) -> Vec<(BucketKey, IntermediateBucket)> {
     let mut runs: Vec<Vec<(BucketKey, IntermediateBucket)>> =
-        runs.into_iter().map(Run::into_keyed).collect();
+        runs.into_iter().map(SortedRun::into_keyed).collect();
     if runs.len() == 1 {
         return runs.pop().unwrap_or_default();
     }

@@ -5,8 +5,7 @@
 
 use smallvec::SmallVec;
 
-use super::intermediate::{IntermediateAgg, IntermediateBucket, IntermediateMetric, Stats};
-use super::request::MetricKind;
+use super::{IntermediateAgg, IntermediateBucket, IntermediateMetric, Stats};
 
 /// The parts of [`Stats`] a single-pass metric keeps per bucket: those its answer reads, and
 /// those the choice of the best buckets reads (whether a summed value can be negative).
@@ -14,7 +13,7 @@ use super::request::MetricKind;
 /// a sum over values that cannot be negative keeps the sum alone, which halved the rows of a
 /// top-talkers table and took a third off its time.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Lanes {
+pub struct StatLanes {
     /// The count of values; minimum and maximum need it too (is this value the first?).
     count: bool,
     sum: bool,
@@ -22,20 +21,19 @@ pub struct Lanes {
     max: bool,
 }
 
-impl Lanes {
-    /// The lanes of a metric whose values are never negative in this segment when
-    /// `never_negative` says so.
-    pub fn of(kind: &MetricKind, never_negative: bool) -> Lanes {
-        let (count, sum, min, max) = match kind {
-            MetricKind::ValueCount => (true, false, false, false),
-            MetricKind::Sum if never_negative => (false, true, false, false),
-            MetricKind::Sum => (true, true, true, false),
-            MetricKind::Avg => (true, true, false, false),
-            MetricKind::Min => (true, false, true, false),
-            MetricKind::Max => (true, false, true, true),
-            _ => (true, true, true, true),
-        };
-        Lanes {
+impl StatLanes {
+    /// A value count's lanes: the count alone.
+    pub const COUNT: StatLanes = StatLanes::new(true, false, false, false);
+    /// A sum's lanes over values that are never negative: the sum alone.
+    pub const UNSIGNED_SUM: StatLanes = StatLanes::new(false, true, false, false);
+    /// A sum's lanes over values that may be negative: the choice of the best buckets reads
+    /// the minimum to know.
+    pub const SIGNED_SUM: StatLanes = StatLanes::new(true, true, true, false);
+
+    /// Lanes keeping the count, sum, minimum and maximum as asked. Without a count, the one
+    /// lane kept is the sum.
+    pub const fn new(count: bool, sum: bool, min: bool, max: bool) -> StatLanes {
+        StatLanes {
             count,
             sum,
             min,
@@ -102,20 +100,20 @@ impl Lanes {
 }
 
 /// Rows of numbers, one per bucket: the document count (0 for no bucket yet), then each
-/// sub-aggregation's [`Lanes`]. All zeros at first, so a large table comes from the system
+/// sub-aggregation's [`StatLanes`]. All zeros at first, so a large table comes from the system
 /// untouched and only the pages of buckets that occur are ever written. Counts are exact in
 /// an `f64` up to 2^53.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatRows {
     cells: Vec<f64>,
     /// Each sub-aggregation's lanes and where they start in a row.
-    lanes: Vec<(Lanes, usize)>,
+    lanes: Vec<(StatLanes, usize)>,
     stride: usize,
 }
 
 impl StatRows {
     /// `rows` empty rows.
-    pub fn new(rows: usize, lanes: &[Lanes]) -> StatRows {
+    pub fn new(rows: usize, lanes: &[StatLanes]) -> StatRows {
         let mut placed = Vec::with_capacity(lanes.len());
         let mut stride = 1;
         for lane in lanes {
@@ -132,7 +130,7 @@ impl StatRows {
     }
 
     /// The memory `rows` rows take.
-    pub fn bytes(rows: usize, lanes: &[Lanes]) -> usize {
+    pub fn bytes(rows: usize, lanes: &[StatLanes]) -> usize {
         rows * (1 + lanes.iter().map(|l| l.width()).sum::<usize>()) * std::mem::size_of::<f64>()
     }
 
@@ -169,7 +167,7 @@ impl StatRows {
         // A sum alone (top talkers) is the common case, and its rows the smallest: the loop
         // without the general row's per-lane bookkeeping.
         if let ([(lanes, 1)], [values]) = (&self.lanes[..], values) {
-            if *lanes == Lanes::of(&MetricKind::Sum, true) {
+            if *lanes == StatLanes::UNSIGNED_SUM {
                 for (key, value) in keys.iter().zip(values) {
                     let Some(row) = key.map(|key| key as usize) else {
                         continue;
@@ -283,14 +281,14 @@ mod tests {
 
     #[test]
     fn a_sum_keeps_its_count_and_minimum_only_when_values_can_be_negative() {
-        let signed = [Lanes::of(&MetricKind::Sum, false)];
+        let signed = [StatLanes::SIGNED_SUM];
         let mut rows = StatRows::new(2, &signed);
         rows.add(1, |_| Some(-3.0));
         rows.add(1, |_| Some(5.0));
         let stats = rows.stats(1, 0).unwrap();
         assert_eq!((stats.count, stats.sum, stats.min), (2, 2.0, -3.0));
 
-        let unsigned = [Lanes::of(&MetricKind::Sum, true)];
+        let unsigned = [StatLanes::UNSIGNED_SUM];
         assert_eq!(StatRows::bytes(1, &unsigned), 16, "doc count and sum");
         let mut rows = StatRows::new(2, &unsigned);
         rows.add(1, |_| Some(3.0));

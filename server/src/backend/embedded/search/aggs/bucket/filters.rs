@@ -1,0 +1,215 @@
+//! `filter` and `filters`: a bucket per query (and an "other" bucket for documents that
+//! match none). Each query's matching documents are found once per segment, as a bit set.
+
+use std::rc::Rc;
+
+use serde_json::{json, Map, Value as Json};
+use tantivy::query::EnableScoring;
+use tantivy::{BitSet, DocId, Score};
+
+use super::super::super::query::{compile, parse_query, QueryContext};
+use super::super::super::SearchError;
+use super::super::buckets::{Buckets, KeySpace};
+use super::super::intermediate::{BucketKey, IntermediateAgg};
+use super::super::options::{bad, bool_option, options};
+use super::super::render::RenderContext;
+use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
+
+#[derive(Debug)]
+pub struct FilterAgg {
+    pub query: Box<dyn tantivy::query::Query>,
+}
+
+#[derive(Debug)]
+pub struct FiltersAgg {
+    pub filters: Vec<(String, Box<dyn tantivy::query::Query>)>,
+    /// Filters given as an object (named buckets) rather than an array.
+    pub keyed: bool,
+    pub other_bucket_key: Option<String>,
+}
+
+/// The key of the "other" bucket among the filters' positions.
+const OTHER: usize = usize::MAX;
+
+pub fn parse_filter(value: &Json, context: &QueryContext<'_>) -> Result<FilterAgg, SearchError> {
+    Ok(FilterAgg {
+        query: compile(&parse_query(value)?, context)?,
+    })
+}
+
+pub fn parse_filters(
+    name: &str,
+    agg_type: &str,
+    value: &Json,
+    context: &QueryContext<'_>,
+) -> Result<FiltersAgg, SearchError> {
+    let o = options(
+        name,
+        agg_type,
+        value,
+        &["filters", "other_bucket", "other_bucket_key"],
+    )?;
+    let (filters, keyed): (Vec<(String, &Json)>, bool) = match o.get("filters") {
+        Some(Json::Object(named)) => (named.iter().map(|(k, v)| (k.clone(), v)).collect(), true),
+        Some(Json::Array(anonymous)) => (
+            anonymous
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            false,
+        ),
+        _ => {
+            return Err(bad(format!(
+                "[filters] aggregation [{name}] needs [filters], an object or an array"
+            )))
+        }
+    };
+    let filters = filters
+        .into_iter()
+        .map(|(key, query)| Ok((key, compile(&parse_query(query)?, context)?)))
+        .collect::<Result<Vec<_>, SearchError>>()?;
+    let other_key = o
+        .get("other_bucket_key")
+        .and_then(Json::as_str)
+        .map(str::to_owned);
+    let other = bool_option(o, "other_bucket") || other_key.is_some();
+    Ok(FiltersAgg {
+        filters,
+        keyed,
+        other_bucket_key: other.then(|| other_key.unwrap_or_else(|| "_other_".to_owned())),
+    })
+}
+
+/// `filter` or `filters` in one segment.
+#[derive(Clone)]
+pub struct FiltersSegment {
+    matches: Rc<Vec<BitSet>>,
+    other: bool,
+    buckets: Buckets,
+}
+
+impl FiltersSegment {
+    pub fn filter(
+        filter: &FilterAgg,
+        context: &SegmentContext<'_>,
+        prototype: Rc<Vec<SegmentAgg>>,
+    ) -> Result<Self, SearchError> {
+        Ok(FiltersSegment {
+            matches: Rc::new(vec![matching_docs(filter.query.as_ref(), context)?]),
+            other: false,
+            buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
+        })
+    }
+
+    pub fn filters(
+        filters: &FiltersAgg,
+        context: &SegmentContext<'_>,
+        prototype: Rc<Vec<SegmentAgg>>,
+    ) -> Result<Self, SearchError> {
+        Ok(FiltersSegment {
+            matches: Rc::new(
+                filters
+                    .filters
+                    .iter()
+                    .map(|(_, query)| matching_docs(query.as_ref(), context))
+                    .collect::<Result<_, _>>()?,
+            ),
+            other: filters.other_bucket_key.is_some(),
+            buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
+        })
+    }
+
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    #[inline]
+    pub fn collect(&mut self, doc: DocId, score: Score) {
+        let mut any = false;
+        for (index, set) in self.matches.iter().enumerate() {
+            if set.contains(doc) {
+                any = true;
+                self.buckets.collect(index as u128, doc, score);
+            }
+        }
+        if self.other && !any {
+            self.buckets.collect(u128::MAX, doc, score);
+        }
+    }
+
+    pub fn harvest(self, request: &AggRequest) -> IntermediateAgg {
+        self.buckets.harvest(request, |key| {
+            Some(BucketKey::Index(if key == u128::MAX {
+                OTHER
+            } else {
+                key as usize
+            }))
+        })
+    }
+}
+
+/// The documents of a segment matching a filter.
+fn matching_docs(
+    query: &dyn tantivy::query::Query,
+    context: &SegmentContext<'_>,
+) -> Result<BitSet, SearchError> {
+    let weight = query
+        .weight(EnableScoring::disabled_from_schema(&context.schema.schema))
+        .map_err(|e| SearchError::Internal(e.to_string()))?;
+    let mut set = BitSet::with_max_value(context.reader.max_doc());
+    weight
+        .for_each_no_score(context.reader, &mut |docs| {
+            for &doc in docs {
+                set.insert(doc);
+            }
+        })
+        .map_err(|e| SearchError::Internal(e.to_string()))?;
+    Ok(set)
+}
+
+/// A `filter`: one bucket, rendered as the aggregation itself.
+pub fn render_filter(
+    request: &AggRequest,
+    result: &IntermediateAgg,
+    context: &RenderContext<'_>,
+) -> Result<Map<String, Json>, SearchError> {
+    let bucket = context
+        .buckets_of(result)
+        .get(&BucketKey::Index(0))
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Map::new();
+    out.insert("doc_count".into(), json!(bucket.doc_count));
+    render_subs(request, &bucket, &mut out, context)?;
+    Ok(out)
+}
+
+/// `filters`: named buckets as an object, anonymous ones as an array in request order.
+pub fn render_filters(
+    request: &AggRequest,
+    filters: &FiltersAgg,
+    result: &IntermediateAgg,
+    context: &RenderContext<'_>,
+) -> Result<Map<String, Json>, SearchError> {
+    let buckets = context.buckets_of(result);
+    let mut keys: Vec<(String, BucketKey)> = filters
+        .filters
+        .iter()
+        .enumerate()
+        .map(|(i, (key, _))| (key.clone(), BucketKey::Index(i)))
+        .collect();
+    if let Some(other) = &filters.other_bucket_key {
+        keys.push((other.clone(), BucketKey::Index(OTHER)));
+    }
+    context.spend(keys.len())?;
+    let mut rendered = Vec::with_capacity(keys.len());
+    for (name, key) in keys {
+        let bucket = buckets.get(&key).cloned().unwrap_or_default();
+        let mut entry = Map::new();
+        entry.insert("doc_count".into(), json!(bucket.doc_count));
+        render_subs(request, &bucket, &mut entry, context)?;
+        rendered.push((name, Json::Object(entry)));
+    }
+    Ok(super::super::render::bucket_list(rendered, filters.keyed))
+}

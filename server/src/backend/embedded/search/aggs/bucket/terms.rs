@@ -1,0 +1,382 @@
+//! `terms`: a bucket per distinct value of a field, the best `size` of them by the order
+//! asked. Segments key buckets by term ordinal or address code (dense tables, no hashing);
+//! merging chooses the best buckets without merging them all when the order allows it
+//! (see [`BestBuckets`]).
+
+use app::model::flow::FieldType;
+use serde_json::{json, Map, Value as Json};
+use tantivy::{DocId, Score};
+
+use super::super::super::columns::Accessor;
+use super::super::super::datemath::{format_iso, Zone};
+use super::super::super::hits::Direction;
+use super::super::super::query::QueryContext;
+use super::super::super::SearchError;
+use super::super::buckets::{dense_keys, BlockValues, Buckets, KeySpace};
+use super::super::intermediate::best::{BestBuckets, Rank};
+use super::super::intermediate::{AddressDecoder, BucketKey, IntermediateAgg, IntermediateBucket};
+use super::super::metric::MetricKind;
+use super::super::options::{bad, field_of, options, usize_option, AggField};
+use super::super::order::{compare_candidates, parse_order, BucketOrder, Candidate, MetricPath};
+use super::super::render::{key_text, RenderContext};
+use super::super::{
+    empty_intermediate, render_subs, AggKind, AggRequest, SegmentAgg, SegmentContext,
+};
+use crate::backend::embedded::schema::from_ipv6;
+
+#[derive(Debug)]
+pub struct TermsAgg {
+    pub field: AggField,
+    pub size: usize,
+    pub order: Vec<BucketOrder>,
+    pub min_doc_count: u64,
+    /// The key of documents without the field (Kibana's "Missing" bucket).
+    pub missing: Option<Json>,
+    pub include: Option<TermFilter>,
+    pub exclude: Option<TermFilter>,
+}
+
+/// `include` / `exclude`: a regular expression or a list of exact values.
+#[derive(Debug)]
+pub enum TermFilter {
+    Regex(regex::Regex),
+    Values(Vec<String>),
+}
+
+impl TermFilter {
+    pub fn matches(&self, key: &str) -> bool {
+        match self {
+            TermFilter::Regex(regex) => regex.is_match(key),
+            TermFilter::Values(values) => values.iter().any(|v| v == key),
+        }
+    }
+}
+
+fn parse_term_filter(value: &Json) -> Result<TermFilter, SearchError> {
+    match value {
+        Json::String(pattern) => regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map(TermFilter::Regex)
+            .map_err(|e| bad(format!("invalid include/exclude pattern [{pattern}]: {e}"))),
+        Json::Array(values) => Ok(TermFilter::Values(
+            values
+                .iter()
+                .map(|v| match v {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        )),
+        _ => Err(SearchError::unsupported(
+            "include/exclude partitions are not supported by the embedded engine",
+        )),
+    }
+}
+
+pub fn parse(
+    name: &str,
+    agg_type: &str,
+    value: &Json,
+    context: &QueryContext<'_>,
+) -> Result<TermsAgg, SearchError> {
+    let o = options(
+        name,
+        agg_type,
+        value,
+        &[
+            "field",
+            "size",
+            "shard_size",
+            "order",
+            "min_doc_count",
+            "shard_min_doc_count",
+            "missing",
+            "include",
+            "exclude",
+            "show_term_doc_count_error",
+            "execution_hint",
+            "collect_mode",
+            "value_type",
+            "format",
+        ],
+    )?;
+    let field = field_of(name, agg_type, o, context)?;
+    let order = match o.get("order") {
+        Some(order) => parse_order(order)?,
+        None => vec![BucketOrder::Count(Direction::Desc)],
+    };
+    let min_doc_count = usize_option(o, "min_doc_count", 1)? as u64;
+    if min_doc_count == 0 && field.field_type() != FieldType::Keyword {
+        return Err(SearchError::unsupported(format!(
+            "[min_doc_count: 0] on non-keyword field [{}] is not supported by the embedded engine",
+            field.name
+        )));
+    }
+    Ok(TermsAgg {
+        size: usize_option(o, "size", 10)?,
+        order,
+        min_doc_count,
+        missing: o.get("missing").cloned(),
+        include: o.get("include").map(parse_term_filter).transpose()?,
+        exclude: o.get("exclude").map(parse_term_filter).transpose()?,
+        field,
+    })
+}
+
+impl TermsAgg {
+    /// How the best buckets can be chosen without merging them all, if the order allows it:
+    /// descending by count or by a sum, value count or max sub-aggregation, with no include
+    /// or exclude filter.
+    pub fn best_buckets(&self, children: &[AggRequest]) -> Option<BestBuckets> {
+        if self.size == 0 || self.include.is_some() || self.exclude.is_some() {
+            return None;
+        }
+        let rank =
+            match self.order.first()? {
+                BucketOrder::Count(Direction::Desc) => Rank::Count,
+                BucketOrder::Metric {
+                    path,
+                    direction: Direction::Desc,
+                } => {
+                    let (name, property) = match path.split_once(['.', '[']) {
+                        Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
+                        None => (path.as_str(), None),
+                    };
+                    let position = children.iter().position(|c| c.name == name)?;
+                    let AggKind::Metric(metric) = &children[position].kind else {
+                        return None;
+                    };
+                    match (&metric.kind, property) {
+                        (MetricKind::Sum, None | Some("value"))
+                        | (MetricKind::Stats, Some("sum")) => Rank::Sum(position),
+                        (MetricKind::ValueCount, None | Some("value"))
+                        | (MetricKind::Stats, Some("count")) => Rank::ValueCount(position),
+                        (MetricKind::Max, None | Some("value"))
+                        | (MetricKind::Stats, Some("max")) => Rank::Max(position),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+        Some(BestBuckets::new(self.size, self.min_doc_count, rank))
+    }
+}
+
+/// The segment key of the `missing` bucket.
+const MISSING_SLOT: u128 = u128::MAX;
+
+/// A terms aggregation in one segment.
+#[derive(Clone)]
+pub struct TermsSegment {
+    accessor: Accessor,
+    missing: bool,
+    buckets: Buckets,
+}
+
+impl TermsSegment {
+    pub fn new(
+        terms: &TermsAgg,
+        context: &SegmentContext<'_>,
+        prototype: std::rc::Rc<Vec<SegmentAgg>>,
+    ) -> Result<Self, SearchError> {
+        let accessor =
+            context
+                .columns
+                .open_keys(context.reader, &terms.field.name, terms.field.field)?;
+        // A table indexed by key spares a hash lookup per document.
+        let keys = match dense_keys(&accessor, context.reader) {
+            Some(keys) if terms.missing.is_none() => KeySpace::Dense(keys),
+            _ => KeySpace::Sparse,
+        };
+        Ok(TermsSegment {
+            missing: terms.missing.is_some(),
+            accessor,
+            buckets: Buckets::new(keys, prototype, context.guard),
+        })
+    }
+
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    #[inline]
+    pub fn collect(&mut self, doc: DocId, score: Score) {
+        match self.accessor.raw(doc) {
+            Some(key) => self.buckets.collect(key, doc, score),
+            None if self.missing => self.buckets.collect(MISSING_SLOT, doc, score),
+            None => {}
+        }
+    }
+
+    /// Collects a block of documents reading each column once for the block, when the
+    /// buckets are direct rows with integer statistics below (a top-talkers table). Says
+    /// whether it did.
+    pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        if self.missing {
+            return false;
+        }
+        let Some(direct) = &mut self.buckets.direct else {
+            return false;
+        };
+        let keys = match &self.accessor {
+            Accessor::Str { ords, .. } => ords,
+            Accessor::IpCode { codes, .. } => codes,
+            _ => return false,
+        };
+        let prototype = &self.buckets.prototype;
+        block.values.resize_with(prototype.len(), Vec::new);
+        for (node, values) in prototype.iter().zip(&mut block.values) {
+            let Some(column) = node.block_column() else {
+                return false;
+            };
+            column.read_block(docs, &mut block.value_scratch, values);
+        }
+        keys.read_block(docs, &mut block.key_scratch, &mut block.keys);
+        for key in block.keys.iter().flatten() {
+            direct.prefetch(*key as usize);
+        }
+        direct.add_block(&block.keys, &block.values);
+        true
+    }
+
+    pub fn harvest(self, request: &AggRequest, terms: &TermsAgg) -> IntermediateAgg {
+        let TermsSegment {
+            accessor, buckets, ..
+        } = self;
+        if let (Accessor::IpCode { space, .. }, Some(_)) = (&accessor, &buckets.direct) {
+            // Address buckets stay by code until they must be merged.
+            return buckets.harvest_codes(AddressDecoder(space.clone()), request);
+        }
+        let missing_key = terms.missing.as_ref().map(missing_bucket_key);
+        let mut agg = buckets.harvest(request, |key| {
+            if key == MISSING_SLOT {
+                return missing_key.clone();
+            }
+            Some(match &accessor {
+                Accessor::Str { .. } => BucketKey::Str(accessor.term(key as u64)?),
+                Accessor::I64(_) | Accessor::Date(_) => BucketKey::I64(key as u64 as i64),
+                Accessor::Ip(_) | Accessor::IpCode { .. } => BucketKey::Ip(accessor.ip(key)),
+                Accessor::Missing => return None,
+            })
+        });
+        // `min_doc_count: 0` lists every term of the field, matched or not.
+        if let (0, IntermediateAgg::Buckets(buckets)) = (terms.min_doc_count, &mut agg) {
+            // Every term with no documents: merged with the counted ones, they add nothing
+            // but their presence.
+            let empty = IntermediateBucket {
+                doc_count: 0,
+                subs: request.children.iter().map(empty_intermediate).collect(),
+            };
+            buckets.add(
+                accessor
+                    .all_terms()
+                    .into_iter()
+                    .map(|term| (BucketKey::Str(term), empty.clone()))
+                    .collect(),
+            );
+        }
+        agg
+    }
+}
+
+/// The bucket key a terms `missing` value stands for.
+pub fn missing_bucket_key(value: &Json) -> BucketKey {
+    match value {
+        Json::Number(n) if n.is_i64() => BucketKey::I64(n.as_i64().unwrap_or_default()),
+        Json::String(s) => BucketKey::Str(s.clone()),
+        other => BucketKey::Str(other.to_string()),
+    }
+}
+
+/// The JSON of a terms bucket key, by field type.
+fn term_key_json(field: &AggField, key: &BucketKey) -> (Json, Option<String>) {
+    match key {
+        BucketKey::Str(s) => (json!(s), None),
+        BucketKey::I64(v) if field.field_type() == FieldType::Date => {
+            (json!(v), Some(format_iso(*v, &Zone::utc())))
+        }
+        BucketKey::I64(v) => (json!(v), None),
+        BucketKey::Ip(ip) => (json!(from_ipv6((*ip).into()).to_string()), None),
+        BucketKey::F64(bits) => (json!(f64::from_bits(*bits)), None),
+        BucketKey::Index(i) => (json!(i), None),
+    }
+}
+
+pub fn render(
+    request: &AggRequest,
+    terms: &TermsAgg,
+    result: &IntermediateAgg,
+    context: &RenderContext<'_>,
+) -> Result<Map<String, Json>, SearchError> {
+    let buckets = context.buckets_of(result);
+    let missing_key = terms.missing.as_ref().map(missing_bucket_key);
+    let filtered = terms.include.is_some() || terms.exclude.is_some();
+    let metric_paths = terms
+        .order
+        .iter()
+        .filter_map(|o| match o {
+            BucketOrder::Metric { path, .. } => Some(MetricPath::resolve(request, path)),
+            _ => None,
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.iter().len());
+    let mut other = buckets.left_out_doc_count();
+    for (key, bucket) in buckets.iter() {
+        if filtered {
+            let text = key_text(key);
+            if !terms.include.as_ref().is_none_or(|f| f.matches(&text))
+                || terms.exclude.as_ref().is_some_and(|f| f.matches(&text))
+            {
+                continue;
+            }
+        }
+        if bucket.doc_count < terms.min_doc_count {
+            other += bucket.doc_count;
+            continue;
+        }
+        let metrics = metric_paths
+            .iter()
+            .map(|path| path.value(bucket))
+            .collect::<Result<_, _>>()?;
+        eligible.push(Candidate {
+            key,
+            bucket,
+            metrics,
+        });
+    }
+    // The best `size` buckets: a selection, then a sort of just those.
+    if eligible.len() > terms.size {
+        if terms.size > 0 {
+            eligible.select_nth_unstable_by(terms.size - 1, |a, b| {
+                compare_candidates(&terms.order, a, b)
+            });
+        }
+        other += eligible[terms.size..]
+            .iter()
+            .map(|c| c.bucket.doc_count)
+            .sum::<u64>();
+        eligible.truncate(terms.size);
+    }
+    eligible.sort_by(|a, b| compare_candidates(&terms.order, a, b));
+    context.spend(eligible.len())?;
+    let mut rendered = Vec::with_capacity(eligible.len());
+    for Candidate { key, bucket, .. } in eligible {
+        let mut entry = Map::new();
+        let (key_json, key_as_string) = if Some(key) == missing_key.as_ref() {
+            (terms.missing.clone().unwrap_or(Json::Null), None)
+        } else {
+            term_key_json(&terms.field, key)
+        };
+        entry.insert("key".into(), key_json);
+        if let Some(text) = key_as_string {
+            entry.insert("key_as_string".into(), json!(text));
+        }
+        entry.insert("doc_count".into(), json!(bucket.doc_count));
+        render_subs(request, bucket, &mut entry, context)?;
+        rendered.push(Json::Object(entry));
+    }
+    let mut out = Map::new();
+    out.insert("doc_count_error_upper_bound".into(), json!(0));
+    out.insert("sum_other_doc_count".into(), json!(other));
+    out.insert("buckets".into(), Json::Array(rendered));
+    Ok(out)
+}

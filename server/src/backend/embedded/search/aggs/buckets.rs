@@ -1,0 +1,291 @@
+//! A bucket aggregation's buckets in one segment: created on first use from a prototype of
+//! the sub-aggregations, found by segment-local key (term ordinal, address code, rounded
+//! date), charged to the search's memory budget. Every bucket kind collects into these.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use tantivy::{DocId, Score, SegmentReader};
+
+use super::super::columns::{Accessor, BlockScratch};
+use super::super::guard::SearchGuard;
+use super::intermediate::stat_rows::{StatLanes, StatRows};
+use super::intermediate::{
+    AddressDecoder, BucketKey, BucketList, HashMap, IntermediateAgg, IntermediateBucket,
+    IntermediateMetric, Stats,
+};
+use super::{AggRequest, SegmentAgg};
+
+/// A block's keys and values, read column by column.
+#[derive(Default)]
+pub struct BlockValues {
+    pub keys: Vec<Option<u64>>,
+    pub values: Vec<Vec<Option<i64>>>,
+    pub key_scratch: BlockScratch<u64>,
+    pub value_scratch: BlockScratch<i64>,
+}
+
+/// A bucket during collection.
+#[derive(Clone)]
+pub struct SegmentBucket {
+    count: u64,
+    subs: Vec<SegmentAgg>,
+}
+
+/// The segment-local keys of a bucket aggregation: `0..n` (term ordinals, dense address
+/// codes), or any.
+pub enum KeySpace {
+    Dense(usize),
+    Sparse,
+}
+
+/// Maps a segment-local key to its bucket.
+#[derive(Clone)]
+enum KeyMap {
+    /// Term ordinals: a dense table (`slot[ord]` = bucket + 1).
+    Dense(Vec<u32>),
+    Sparse(HashMap<u128, u32>),
+}
+
+impl KeyMap {
+    #[inline]
+    fn get(&self, key: u128) -> Option<usize> {
+        match self {
+            KeyMap::Dense(slots) => slots
+                .get(key as usize)
+                .and_then(|&s| (s != 0).then(|| s as usize - 1)),
+            KeyMap::Sparse(map) => map.get(&key).map(|&s| s as usize),
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, key: u128, bucket: usize) {
+        match self {
+            KeyMap::Dense(slots) => {
+                if let Some(slot) = slots.get_mut(key as usize) {
+                    *slot = bucket as u32 + 1;
+                }
+            }
+            KeyMap::Sparse(map) => {
+                map.insert(key, bucket as u32);
+            }
+        }
+    }
+}
+
+/// A bucket aggregation's buckets, created on first use from a prototype of the sub-nodes.
+#[derive(Clone)]
+pub struct Buckets {
+    keys: Vec<u128>,
+    buckets: Vec<SegmentBucket>,
+    map: KeyMap,
+    /// The last key looked up and its bucket: documents come roughly in time order, so a
+    /// date histogram meets the same key many times in a row.
+    last: Option<(u128, usize)>,
+    pub prototype: Rc<Vec<SegmentAgg>>,
+    /// When every sub-aggregation is a single-pass statistic (sum, avg, min, max, value_count,
+    /// stats), their state lives here, `prototype.len()` entries per bucket, and the prototype
+    /// nodes only read the columns: a terms aggregation over addresses makes millions of
+    /// buckets, and a set of nodes cloned for each cost more than the counting.
+    flat_stats: Option<Vec<Stats>>,
+    /// With dense keys (term ordinals, address codes) and only single-pass statistics below,
+    /// the key is the bucket's row: no lookup while collecting, and harvest reads the buckets
+    /// in key order, one after the other.
+    pub direct: Option<StatRows>,
+    /// Every new bucket is charged here; none is made once it is spent.
+    guard: Arc<SearchGuard>,
+    /// What a new bucket costs: its entry, and its sub-aggregations' state.
+    bucket_bytes: usize,
+}
+
+/// The most memory direct buckets take per segment and aggregation; beyond, buckets are
+/// looked up.
+const MAX_DIRECT_BYTES: usize = 64 << 20;
+
+impl Buckets {
+    pub fn new(
+        keys: KeySpace,
+        prototype: Rc<Vec<SegmentAgg>>,
+        guard: &Arc<SearchGuard>,
+    ) -> Buckets {
+        let single_pass = prototype.iter().all(SegmentAgg::is_single_pass_stat);
+        let lanes: Vec<StatLanes> = prototype.iter().filter_map(SegmentAgg::lanes).collect();
+        let (direct, map) = match keys {
+            KeySpace::Dense(keys)
+                if single_pass
+                    && StatRows::bytes(keys, &lanes) <= MAX_DIRECT_BYTES
+                    && guard.charge(StatRows::bytes(keys, &lanes)) =>
+            {
+                (Some(StatRows::new(keys, &lanes)), KeyMap::Dense(Vec::new()))
+            }
+            KeySpace::Dense(keys) if guard.charge(keys * std::mem::size_of::<u32>()) => {
+                (None, KeyMap::Dense(vec![0; keys]))
+            }
+            _ => (None, KeyMap::Sparse(HashMap::default())),
+        };
+        let sub_state: usize = if !prototype.is_empty() && single_pass {
+            prototype.len() * std::mem::size_of::<Stats>()
+        } else {
+            prototype.iter().map(SegmentAgg::heap_bytes).sum()
+        };
+        Buckets {
+            guard: guard.clone(),
+            // The bucket, its key, and a hash-map entry when keys are sparse.
+            bucket_bytes: std::mem::size_of::<SegmentBucket>() + 48 + sub_state,
+            keys: Vec::new(),
+            buckets: Vec::new(),
+            map,
+            last: None,
+            flat_stats: (!prototype.is_empty() && single_pass).then(Vec::new),
+            prototype,
+            direct,
+        }
+    }
+
+    #[inline]
+    pub fn collect(&mut self, key: u128, doc: DocId, score: Score) {
+        if let Some(direct) = &mut self.direct {
+            let prototype = &self.prototype;
+            direct.add(key as usize, |position| prototype[position].stat_value(doc));
+            return;
+        }
+        let index = match self.last {
+            Some((last, index)) if last == key => index,
+            _ => {
+                let Some(index) = self.bucket_of(key) else {
+                    return;
+                };
+                self.last = Some((key, index));
+                index
+            }
+        };
+        let bucket = &mut self.buckets[index];
+        bucket.count += 1;
+        match &mut self.flat_stats {
+            Some(stats) => {
+                let width = self.prototype.len();
+                let own = &mut stats[index * width..(index + 1) * width];
+                for (node, stats) in self.prototype.iter().zip(own) {
+                    node.add_stat(doc, stats);
+                }
+            }
+            None => {
+                for sub in &mut bucket.subs {
+                    sub.collect(doc, score);
+                }
+            }
+        }
+    }
+
+    /// What a copy of these buckets (made for each bucket above) takes on the heap, at first:
+    /// its table of buckets by key, its direct rows.
+    pub fn heap_bytes(&self) -> usize {
+        let map = match &self.map {
+            KeyMap::Dense(slots) => slots.len() * std::mem::size_of::<u32>(),
+            KeyMap::Sparse(_) => 0,
+        };
+        map + self.direct.as_ref().map_or(0, StatRows::heap_bytes)
+    }
+
+    /// The bucket of a key, made on first use; `None` when the search's memory is spent.
+    fn bucket_of(&mut self, key: u128) -> Option<usize> {
+        match self.map.get(key) {
+            Some(index) => Some(index),
+            None => {
+                if !self.guard.charge(self.bucket_bytes) {
+                    return None;
+                }
+                let index = self.buckets.len();
+                self.map.insert(key, index);
+                self.keys.push(key);
+                let subs = match &mut self.flat_stats {
+                    Some(stats) => {
+                        stats.resize(stats.len() + self.prototype.len(), Stats::default());
+                        Vec::new()
+                    }
+                    None => (*self.prototype).clone(),
+                };
+                self.buckets.push(SegmentBucket { count: 0, subs });
+                Some(index)
+            }
+        }
+    }
+
+    /// Direct buckets of an address field, keyed by their codes (see [`super::intermediate::SortedRun::Coded`]).
+    pub fn harvest_codes(self, decoder: AddressDecoder, request: &AggRequest) -> IntermediateAgg {
+        let Some(direct) = self.direct else {
+            return IntermediateAgg::Buckets(BucketList::default());
+        };
+        let (codes, rows) = direct.compact();
+        IntermediateAgg::Buckets(BucketList::from_codes(codes, rows, decoder, request))
+    }
+
+    /// The buckets with global keys, visited by ascending segment key: term ordinals and
+    /// address codes follow the order of their values, so the list comes out sorted, and
+    /// address codes are cheaper to decode in order (a search in sorted ranges).
+    pub fn harvest(
+        self,
+        request: &AggRequest,
+        mut key_of: impl FnMut(u128) -> Option<BucketKey>,
+    ) -> IntermediateAgg {
+        if let Some(direct) = self.direct {
+            let mut out = Vec::new();
+            let (keys, rows) = direct.compact();
+            for (row, key) in keys.into_iter().enumerate() {
+                let Some(bucket_key) = key_of(u128::from(key)) else {
+                    continue;
+                };
+                out.push((bucket_key, rows.bucket(row)));
+            }
+            return IntermediateAgg::Buckets(BucketList::from_unique(out));
+        }
+        let width = self.prototype.len();
+        let mut buckets = self.buckets;
+        let mut out = Vec::with_capacity(buckets.len());
+        let mut order: Vec<usize> = (0..buckets.len()).collect();
+        order.sort_unstable_by_key(|&index| self.keys[index]);
+        for index in order {
+            let Some(key) = key_of(self.keys[index]) else {
+                continue;
+            };
+            let bucket = &mut buckets[index];
+            let subs = match &self.flat_stats {
+                Some(stats) => stat_results(&stats[index * width..(index + 1) * width]),
+                None => std::mem::take(&mut bucket.subs)
+                    .into_iter()
+                    .zip(&request.children)
+                    .map(|(node, child)| node.harvest(child))
+                    .collect(),
+            };
+            out.push((
+                key,
+                IntermediateBucket {
+                    doc_count: bucket.count,
+                    subs,
+                },
+            ));
+        }
+        IntermediateAgg::Buckets(BucketList::from_unique(out))
+    }
+}
+
+/// A bucket's single-pass statistics as the results of its sub-aggregations.
+fn stat_results(stats: &[Stats]) -> smallvec::SmallVec<[IntermediateAgg; 1]> {
+    stats
+        .iter()
+        .map(|stats| IntermediateAgg::Metric(IntermediateMetric::Stats(*stats)))
+        .collect()
+}
+
+/// How many keys a column's segment-local keys span, when they are dense enough to index a
+/// table by: term ordinals always; address codes when they number no more than a few per
+/// document (beyond, a table would be mostly empty).
+pub fn dense_keys(accessor: &Accessor, reader: &SegmentReader) -> Option<usize> {
+    match accessor {
+        Accessor::Str { dict, .. } => Some(dict.num_terms()),
+        Accessor::IpCode { codes, .. } if codes.max_value() <= 4 * u64::from(reader.max_doc()) => {
+            Some(codes.max_value() as usize + 1)
+        }
+        _ => None,
+    }
+}

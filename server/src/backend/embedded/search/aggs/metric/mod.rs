@@ -1,0 +1,250 @@
+//! Metric aggregations: one number (or a few) computed from a field's values over the
+//! documents of a bucket. The single-pass statistics (avg, sum, min, max, value_count,
+//! stats) share one state, [`Stats`], which bucket kinds can keep in flat rows; cardinality
+//! and percentiles keep the values themselves, for exact answers.
+
+mod cardinality;
+mod percentiles;
+mod stats;
+pub mod top_hits;
+
+use std::collections::HashSet;
+
+use serde_json::{json, Map, Value as Json};
+use tantivy::{DocId, SegmentReader};
+
+use self::cardinality::DistinctKeys;
+pub use self::percentiles::percentile;
+pub use self::stats::{single_value, stats_value};
+use super::super::columns::Accessor;
+use super::super::query::QueryContext;
+use super::super::SearchError;
+use super::buckets::dense_keys;
+use super::intermediate::stat_rows::StatLanes;
+use super::intermediate::{DistinctRuns, IntermediateAgg, IntermediateMetric, Stats};
+use super::options::{bad, field_of, options, AggField};
+use super::SegmentContext;
+use app::model::flow::FieldType;
+
+/// A metric over one field.
+#[derive(Debug)]
+pub struct MetricAgg {
+    pub kind: MetricKind,
+    pub field: AggField,
+    /// Value used for documents without the field.
+    pub missing: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricKind {
+    Avg,
+    Sum,
+    Min,
+    Max,
+    ValueCount,
+    Cardinality,
+    Stats,
+    Percentiles { percents: Vec<f64>, keyed: bool },
+}
+
+impl MetricKind {
+    /// A metric computed in one pass into [`Stats`].
+    pub fn is_single_pass(&self) -> bool {
+        !matches!(
+            self,
+            MetricKind::Cardinality | MetricKind::Percentiles { .. }
+        )
+    }
+}
+
+/// Parses `avg`, `sum`, `min`, `max`, `value_count`, `cardinality`, `stats` and
+/// `percentiles`.
+pub fn parse(
+    name: &str,
+    agg_type: &str,
+    value: &Json,
+    context: &QueryContext<'_>,
+) -> Result<MetricAgg, SearchError> {
+    let o = options(
+        name,
+        agg_type,
+        value,
+        &[
+            "field",
+            "missing",
+            "percents",
+            "keyed",
+            "precision_threshold",
+            "format",
+            "tdigest",
+        ],
+    )?;
+    let field = field_of(name, agg_type, o, context)?;
+    let kind = match agg_type {
+        "avg" => MetricKind::Avg,
+        "sum" => MetricKind::Sum,
+        "min" => MetricKind::Min,
+        "max" => MetricKind::Max,
+        "value_count" => MetricKind::ValueCount,
+        "cardinality" => MetricKind::Cardinality,
+        "stats" => MetricKind::Stats,
+        _ => percentiles::parse(o)?,
+    };
+    if !matches!(kind, MetricKind::ValueCount | MetricKind::Cardinality) {
+        field.require(agg_type, &[FieldType::Long, FieldType::Date])?;
+    }
+    let missing = match o.get("missing") {
+        Some(v) => Some(
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .ok_or_else(|| bad("[missing] must be a number"))?,
+        ),
+        None => None,
+    };
+    Ok(MetricAgg {
+        kind,
+        field,
+        missing,
+    })
+}
+
+/// A metric's state in one segment.
+#[derive(Clone)]
+pub struct MetricSegment {
+    accessor: Accessor,
+    kind: MetricKind,
+    missing: Option<f64>,
+    stats: Stats,
+    values: Vec<f64>,
+    distinct: DistinctKeys,
+}
+
+impl MetricSegment {
+    pub fn new(metric: &MetricAgg, context: &SegmentContext<'_>) -> Result<Self, SearchError> {
+        let field = &metric.field;
+        Ok(MetricSegment {
+            // Cardinality keeps keys (decoded once per distinct value at harvest); the other
+            // metrics read numbers.
+            accessor: match metric.kind {
+                MetricKind::Cardinality => {
+                    context
+                        .columns
+                        .open_keys(context.reader, &field.name, field.field)?
+                }
+                _ => context
+                    .columns
+                    .open(context.reader, &field.name, field.field)?,
+            },
+            kind: metric.kind.clone(),
+            missing: metric.missing,
+            stats: Stats::default(),
+            values: Vec::new(),
+            distinct: DistinctKeys::Set(HashSet::new()),
+        })
+    }
+
+    /// Lets a cardinality that is not under a bucket keep a bit per key of a dense key space.
+    pub fn count_distinct_by_bits(&mut self, reader: &SegmentReader) {
+        if self.kind == MetricKind::Cardinality {
+            if let Some(keys) = dense_keys(&self.accessor, reader) {
+                self.distinct = DistinctKeys::bits(keys);
+            }
+        }
+    }
+
+    pub fn is_single_pass(&self) -> bool {
+        self.kind.is_single_pass()
+    }
+
+    /// What a single-pass metric keeps per direct bucket.
+    pub fn lanes(&self) -> Option<StatLanes> {
+        self.is_single_pass()
+            .then(|| stats::lanes(&self.kind, self.accessor.never_negative(self.missing)))
+    }
+
+    /// The integer column a block of documents can be read from, when nothing replaces a
+    /// missing value.
+    pub fn block_column(&self) -> Option<&super::super::columns::FastColumn<i64>> {
+        match (&self.accessor, self.missing) {
+            (Accessor::I64(column), None) => Some(column),
+            _ => None,
+        }
+    }
+
+    /// The value a single-pass metric counts for a document (any number for `value_count`).
+    #[inline]
+    pub fn stat_value(&self, doc: DocId) -> Option<f64> {
+        stats::stat_value(&self.accessor, &self.kind, self.missing, doc)
+    }
+
+    /// Adds a document's value to statistics kept outside the segment state (see
+    /// [`super::buckets::Buckets`]).
+    #[inline]
+    pub fn add_stat(&self, doc: DocId, stats: &mut Stats) {
+        stats::add_stat(&self.accessor, &self.kind, self.missing, doc, stats);
+    }
+
+    #[inline]
+    pub fn collect(&mut self, doc: DocId) {
+        match self.kind {
+            MetricKind::Cardinality => {
+                if let Some(raw) = self.accessor.raw(doc) {
+                    self.distinct.insert(raw);
+                }
+            }
+            MetricKind::Percentiles { .. } => {
+                if let Some(v) = self.accessor.number(doc).or(self.missing) {
+                    self.values.push(v);
+                }
+            }
+            _ => stats::add_stat(
+                &self.accessor,
+                &self.kind,
+                self.missing,
+                doc,
+                &mut self.stats,
+            ),
+        }
+    }
+
+    pub fn harvest(self) -> IntermediateAgg {
+        IntermediateAgg::Metric(match self.kind {
+            MetricKind::Percentiles { .. } => IntermediateMetric::Values(self.values),
+            MetricKind::Cardinality => {
+                IntermediateMetric::Distinct(cardinality::harvest(self.distinct, &self.accessor))
+            }
+            _ => IntermediateMetric::Stats(self.stats),
+        })
+    }
+}
+
+/// A metric's result over no documents.
+pub fn empty(metric: &MetricAgg) -> IntermediateAgg {
+    IntermediateAgg::Metric(match metric.kind {
+        MetricKind::Percentiles { .. } => IntermediateMetric::Values(Vec::new()),
+        MetricKind::Cardinality => IntermediateMetric::Distinct(DistinctRuns::default()),
+        _ => IntermediateMetric::Stats(Stats::default()),
+    })
+}
+
+/// A metric's response.
+pub fn render(metric: &MetricAgg, result: &IntermediateAgg) -> Map<String, Json> {
+    let state = match result {
+        IntermediateAgg::Metric(state) => state.clone(),
+        _ => IntermediateMetric::Stats(Stats::default()),
+    };
+    match (&metric.kind, &state) {
+        (MetricKind::Percentiles { percents, keyed }, IntermediateMetric::Values(values)) => {
+            percentiles::render(percents, *keyed, values)
+        }
+        (MetricKind::Cardinality, IntermediateMetric::Distinct(set)) => {
+            let mut out = Map::new();
+            out.insert("value".into(), json!(set.len()));
+            out
+        }
+        (kind, IntermediateMetric::Stats(stats)) => {
+            stats::render(kind, stats, metric.field.field_type() == FieldType::Date)
+        }
+        _ => Map::new(),
+    }
+}
