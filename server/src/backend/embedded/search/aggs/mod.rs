@@ -9,13 +9,15 @@
 //! dispatch to the kinds with one match arm each. The kinds on dashboards' hot paths are enum
 //! variants rather than trait objects so that collection inlines.
 //!
-//! Adding a kind: write its file, then add a line to [`parse_kind`], a variant to
-//! [`AggKind`] and (for a new segment state) to [`SegmentAgg`], with their match arms here.
+//! Adding a kind: write its file implementing [`kind::AggregationKind`] (see
+//! `metric/weighted_avg.rs`), declare the module, and add its line to [`parse_kind`]. A kind
+//! on a hot path can become an enum variant later, with its match arms here.
 
 pub mod bucket;
 mod buckets;
 pub mod collect;
 pub mod intermediate;
+pub mod kind;
 pub mod metric;
 mod options;
 mod order;
@@ -36,6 +38,7 @@ use self::buckets::{BlockValues, Buckets};
 use self::intermediate::best::BestBuckets;
 use self::intermediate::stat_rows::StatLanes;
 use self::intermediate::{BucketList, IntermediateAgg, IntermediateBucket, Stats};
+use self::kind::{DynKind, DynSegment};
 use self::metric::top_hits::{self, TopHitsAgg, TopHitsSegment};
 use self::metric::{MetricAgg, MetricSegment};
 use self::options::bad;
@@ -67,12 +70,17 @@ pub enum AggKind {
     Filters(FiltersAgg),
     Metric(MetricAgg),
     TopHits(TopHitsAgg),
+    /// A kind added in one file (see [`kind`]).
+    Custom(Box<dyn DynKind>),
 }
 
 impl AggKind {
     /// Whether sub-aggregations can go under it.
     fn takes_children(&self) -> bool {
-        !matches!(self, AggKind::Metric(_) | AggKind::TopHits(_))
+        !matches!(
+            self,
+            AggKind::Metric(_) | AggKind::TopHits(_) | AggKind::Custom(_)
+        )
     }
 }
 
@@ -194,6 +202,7 @@ pub enum SegmentAgg {
     Filters(FiltersSegment),
     Metric(MetricSegment),
     TopHits(TopHitsSegment),
+    Custom(Box<dyn DynSegment>),
 }
 
 impl SegmentAgg {
@@ -232,6 +241,7 @@ impl SegmentAgg {
             }
             AggKind::Metric(metric) => SegmentAgg::Metric(MetricSegment::new(metric, context)?),
             AggKind::TopHits(top) => SegmentAgg::TopHits(TopHitsSegment::new(top, context)?),
+            AggKind::Custom(kind) => SegmentAgg::Custom(kind.segment(context)?),
         })
     }
 
@@ -243,7 +253,7 @@ impl SegmentAgg {
             SegmentAgg::Histogram(histogram) => Some(histogram.buckets()),
             SegmentAgg::Range(range) => Some(range.buckets()),
             SegmentAgg::Filters(filters) => Some(filters.buckets()),
-            SegmentAgg::Metric(_) | SegmentAgg::TopHits(_) => None,
+            SegmentAgg::Metric(_) | SegmentAgg::TopHits(_) | SegmentAgg::Custom(_) => None,
         }
     }
 
@@ -315,6 +325,7 @@ impl SegmentAgg {
             SegmentAgg::Filters(filters) => filters.collect(doc, score),
             SegmentAgg::Metric(metric) => metric.collect(doc),
             SegmentAgg::TopHits(top) => top.collect(doc, score),
+            SegmentAgg::Custom(custom) => custom.collect(doc),
         }
     }
 
@@ -327,6 +338,7 @@ impl SegmentAgg {
             (SegmentAgg::Filters(segment), _) => segment.harvest(request),
             (SegmentAgg::Metric(segment), _) => segment.harvest(),
             (SegmentAgg::TopHits(segment), _) => segment.harvest(),
+            (SegmentAgg::Custom(segment), _) => IntermediateAgg::Custom(segment.harvest()),
             // A segment state is made from its request, so the kinds always agree.
             (SegmentAgg::Terms(_), _) => empty_intermediate(request),
         }
@@ -338,6 +350,7 @@ pub fn empty_intermediate(request: &AggRequest) -> IntermediateAgg {
     match &request.kind {
         AggKind::Metric(metric) => metric::empty(metric),
         AggKind::TopHits(top) => top_hits::empty(top),
+        AggKind::Custom(kind) => IntermediateAgg::Custom(kind.empty()),
         _ => IntermediateAgg::Buckets(BucketList::default()),
     }
 }
@@ -359,6 +372,10 @@ fn render_agg(
         AggKind::Filters(filters) => filters::render_filters(request, filters, result, context)?,
         AggKind::Metric(metric) => metric::render(metric, result),
         AggKind::TopHits(top) => top_hits::render(top, result, context)?,
+        AggKind::Custom(kind) => match result {
+            IntermediateAgg::Custom(state) => kind.render(state.as_ref())?,
+            _ => kind.render(kind.empty().as_ref())?,
+        },
     };
     if let Some(meta) = &request.meta {
         out.insert("meta".into(), meta.clone());

@@ -12,9 +12,11 @@ use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 pub mod best;
+pub mod custom;
 pub mod stat_rows;
 
 use self::best::Ranked;
+use self::custom::DynState;
 use self::stat_rows::StatRows;
 use super::super::hits::{HitAddress, SortKey};
 use super::AggRequest;
@@ -25,6 +27,8 @@ pub enum IntermediateAgg {
     Buckets(BucketList),
     Metric(IntermediateMetric),
     TopHits(IntermediateTopHits),
+    /// The state of a kind added through [`super::kind`].
+    Custom(Box<dyn DynState>),
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -521,6 +525,9 @@ impl IntermediateAgg {
                 mine.docs.extend(theirs.docs);
                 mine.docs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
                 mine.docs.truncate(mine.keep);
+            }
+            (IntermediateAgg::Custom(mine), IntermediateAgg::Custom(theirs)) => {
+                mine.merge_boxed(theirs)
             }
             _ => unreachable!("the same request yields the same aggregation kind"),
         }
