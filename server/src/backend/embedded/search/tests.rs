@@ -19,13 +19,15 @@ use crate::ingest::{DocSink, DocValue};
 /// 2020-03-06T12:00:00Z: the demo traffic ends here, and "now" is here.
 const END: i64 = 1_583_496_000_000;
 
-struct Fixture {
+/// 30,000 demo flows over 30 hours, indexed, and the records themselves: the oracle every
+/// aggregation's answer is checked against (also by the kinds' own tests).
+pub(crate) struct Fixture {
     engine: Arc<EmbeddedEngine>,
-    docs: Vec<FlowDoc>,
+    pub(crate) docs: Vec<FlowDoc>,
     _dir: tempfile::TempDir,
 }
 
-fn fixture() -> &'static Fixture {
+pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
@@ -68,8 +70,17 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn search(body: Json) -> Json {
+/// Searches the fixture; panics on an error.
+pub(crate) fn search(body: Json) -> Json {
     search_at(&fixture().engine, "cwl-*", &body, END).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// The error message of a search of the fixture that must fail.
+pub(crate) fn search_error(body: Json) -> String {
+    match search_at(&fixture().engine, "cwl-*", &body, END) {
+        Ok(answer) => panic!("{body} was answered: {answer}"),
+        Err(error) => error.to_string(),
+    }
 }
 
 fn text(doc: &FlowDoc, field: &str) -> Option<String> {
@@ -80,7 +91,7 @@ fn text(doc: &FlowDoc, field: &str) -> Option<String> {
     }
 }
 
-fn int(doc: &FlowDoc, field: &str) -> Option<i64> {
+pub(crate) fn int(doc: &FlowDoc, field: &str) -> Option<i64> {
     match doc.get(field)? {
         DocValue::Int(v) => Some(*v),
         _ => None,
