@@ -106,6 +106,7 @@ fn parse_kind(
             AggKind::Metric(metric::parse(name, agg_type, value, context)?)
         }
         "top_hits" => AggKind::TopHits(top_hits::parse(name, agg_type, value, context)?),
+        "weighted_avg" => metric::weighted_avg::parse(name, agg_type, value, context)?,
         other => {
             return Err(SearchError::unsupported(format!(
                 "aggregation type [{other}] (in [{name}]) is not supported by the embedded engine"

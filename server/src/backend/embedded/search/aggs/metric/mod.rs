@@ -7,6 +7,7 @@ mod cardinality;
 mod percentiles;
 mod stats;
 pub mod top_hits;
+pub mod weighted_avg;
 
 use std::collections::HashSet;
 
