@@ -27,7 +27,7 @@ use tantivy::{Searcher, SegmentReader};
 
 use self::aggs::collect::{Collected, FlowCollector};
 use self::aggs::intermediate::merge_all;
-use self::aggs::render::{render_aggs, RenderContext};
+use self::aggs::response::{render_aggs, RenderContext};
 use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
 use self::guard::SearchGuard;
 use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};

@@ -1,7 +1,7 @@
 //! Aggregations, in tantivy's shape: a request is parsed once into a tree of [`AggRequest`]s;
 //! each segment collects it into a tree of [`SegmentAgg`]s ([`collect`]); their results,
 //! [`IntermediateAgg`]s, merge across segments and indices ([`intermediate`]); the merged
-//! tree is rendered as Elasticsearch's response ([`render`]).
+//! tree is rendered as Elasticsearch's response ([`response`]).
 //!
 //! Each kind lives in one file under [`bucket`] or [`metric`], holding its request type and
 //! parsing, its segment state, and its rendering. This module is the one place that lists
@@ -21,7 +21,7 @@ pub mod kind;
 pub mod metric;
 mod options;
 mod order;
-pub mod render;
+pub mod response;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ use self::kind::{DynKind, DynSegment};
 use self::metric::top_hits::{self, TopHitsAgg, TopHitsSegment};
 use self::metric::{MetricAgg, MetricSegment};
 use self::options::bad;
-use self::render::RenderContext;
+use self::response::RenderContext;
 use super::columns::{FastColumn, SegmentColumns};
 use super::guard::SearchGuard;
 use super::query::QueryContext;

@@ -15,7 +15,7 @@ use super::super::options::{
     bad, bool_option, field_of, format_option, options, usize_option, zone_option, AggField,
 };
 use super::super::order::{directed, single_order, BucketOrder};
-use super::super::render::{bucket_list, RenderContext};
+use super::super::response::{bucket_list, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
 use app::model::flow::FieldType;
 

@@ -12,7 +12,7 @@ use super::super::super::SearchError;
 use super::super::buckets::{Buckets, KeySpace};
 use super::super::intermediate::{BucketKey, IntermediateAgg};
 use super::super::options::{bad, bool_option, options};
-use super::super::render::RenderContext;
+use super::super::response::RenderContext;
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
 
 #[derive(Debug)]
@@ -211,5 +211,5 @@ pub fn render_filters(
         render_subs(request, &bucket, &mut entry, context)?;
         rendered.push((name, Json::Object(entry)));
     }
-    Ok(super::super::render::bucket_list(rendered, filters.keyed))
+    Ok(super::super::response::bucket_list(rendered, filters.keyed))
 }

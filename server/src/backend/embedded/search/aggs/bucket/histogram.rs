@@ -11,7 +11,7 @@ use super::super::buckets::{Buckets, KeySpace};
 use super::super::intermediate::{BucketKey, IntermediateAgg, IntermediateBucket};
 use super::super::options::{bad, bool_option, field_of, options, usize_option, AggField};
 use super::super::order::{directed, single_order, BucketOrder};
-use super::super::render::{bucket_list, RenderContext};
+use super::super::response::{bucket_list, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
 use app::model::flow::FieldType;
 

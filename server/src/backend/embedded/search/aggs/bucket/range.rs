@@ -16,7 +16,7 @@ use super::super::intermediate::{BucketKey, IntermediateAgg};
 use super::super::options::{
     bad, bool_option, field_of, format_option, options, zone_option, AggField,
 };
-use super::super::render::{bucket_list, double_text, RenderContext};
+use super::super::response::{bucket_list, double_text, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
 use crate::backend::embedded::schema::{from_ipv6, to_ipv6};
 use app::model::flow::FieldType;

@@ -18,7 +18,7 @@ use super::super::intermediate::{AddressDecoder, BucketKey, IntermediateAgg, Int
 use super::super::metric::MetricKind;
 use super::super::options::{bad, field_of, options, usize_option, AggField};
 use super::super::order::{compare_candidates, parse_order, BucketOrder, Candidate, MetricPath};
-use super::super::render::{key_text, RenderContext};
+use super::super::response::{key_text, RenderContext};
 use super::super::{
     empty_intermediate, render_subs, AggKind, AggRequest, SegmentAgg, SegmentContext,
 };

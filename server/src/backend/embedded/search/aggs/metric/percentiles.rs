@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::super::super::SearchError;
 use super::super::options::bad;
-use super::super::render::double_text;
+use super::super::response::double_text;
 use super::MetricKind;
 
 /// The percents asked for (Elasticsearch's defaults when none are), and whether the answer

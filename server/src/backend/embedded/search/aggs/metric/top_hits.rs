@@ -13,7 +13,7 @@ use super::super::super::query::QueryContext;
 use super::super::super::SearchError;
 use super::super::intermediate::{IntermediateAgg, IntermediateTopHits};
 use super::super::options::{options, usize_option};
-use super::super::render::RenderContext;
+use super::super::response::RenderContext;
 use super::super::SegmentContext;
 
 #[derive(Debug)]
