@@ -11,7 +11,7 @@ use anyhow::Context;
 use flate2::write::GzEncoder;
 
 use super::progress::{Counting, Progress};
-use crate::backend::embedded::{EmbeddedEngine, WriteMode};
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
 use crate::ingest::demo::{demo_format, generate, DemoConfig};
 use crate::ingest::document::{EventContext, FlowDoc};
 use crate::ingest::parse::parse_record;
@@ -89,7 +89,7 @@ pub fn run(command: DemoCommandConfig) -> anyhow::Result<ExitCode> {
 /// Generates into the embedded engine through the same parser and documents as ingestion.
 pub fn store(engine: &Arc<EmbeddedEngine>, config: &DemoConfig) -> anyhow::Result<IngestReport> {
     let progress = Progress::new(None);
-    let mut sink = Counting::new(engine.sink(WriteMode::KeepExisting), progress.clone());
+    let mut sink = Counting::new(engine.sink(OnExistingId::KeepExisting), progress.clone());
     let format = demo_format();
     let mut spare = Vec::with_capacity(format.len());
     let mut failure = None;

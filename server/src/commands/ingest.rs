@@ -10,7 +10,7 @@ use tokio::runtime::Handle;
 
 use super::progress::{Counting, Progress};
 use crate::backend::elastic::{ElasticBackend, ElasticConfig, ElasticSink};
-use crate::backend::embedded::{EmbeddedEngine, WriteMode};
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
 use crate::ingest::format::RecordFormat;
 use crate::ingest::remote::RemoteIngest;
 use crate::ingest::sources::{expand, Input};
@@ -112,7 +112,7 @@ fn store(
 ) -> anyhow::Result<IngestReport> {
     let engine = Arc::new(EmbeddedEngine::open(data_dir)?);
     let report = read_all(
-        engine.sink(WriteMode::KeepExisting),
+        engine.sink(OnExistingId::KeepExisting),
         inputs,
         options,
         progress,

@@ -790,7 +790,7 @@ async fn write_doc(
             )))
         }
     };
-    let mode = documents::WriteMode {
+    let mode = documents::WriteConditions {
         create_only: create_only || params.get("op_type").is_some_and(|o| o == "create"),
         external_version,
     };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{EmbeddedEngine, WriteMode};
+use super::{EmbeddedEngine, OnExistingId};
 use crate::backend::{
     BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend, SearchRequest,
 };
@@ -112,6 +112,6 @@ impl SearchBackend for EmbeddedBackend {
     }
 
     fn ingest_sink(&self) -> Box<dyn DocSink + Send> {
-        Box::new(self.engine.sink(WriteMode::KeepExisting))
+        Box::new(self.engine.sink(OnExistingId::KeepExisting))
     }
 }

@@ -45,10 +45,13 @@ pub enum WriteResult {
     Duplicate,
 }
 
-/// Whether a document whose `_id` is already stored replaces it.
+/// What a write does when a document with its `_id` is already stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WriteMode {
+pub enum OnExistingId {
+    /// The stored document stays and the write counts as a duplicate (ingestion, `_bulk`
+    /// `create`): ingesting the same data twice stores it once.
     KeepExisting,
+    /// The new document replaces the stored one (`_bulk` `index`).
     Overwrite,
 }
 
@@ -185,7 +188,7 @@ impl FlowIndex {
     pub fn write(
         &self,
         docs: &[FlowDoc],
-        mode: WriteMode,
+        mode: OnExistingId,
     ) -> Result<Vec<WriteResult>, EngineError> {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
@@ -200,7 +203,7 @@ impl FlowIndex {
                 let hash = id_hash(&doc.id);
                 let result = if open.ids.insert(hash) {
                     WriteResult::Created
-                } else if mode == WriteMode::Overwrite {
+                } else if mode == OnExistingId::Overwrite {
                     WriteResult::Updated
                 } else {
                     WriteResult::Duplicate

@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 pub use self::backend::{EmbeddedBackend, EMULATED_VERSION};
-pub use self::index::{FlowIndex, IndexStats, WriteMode, WriteResult};
+pub use self::index::{FlowIndex, IndexStats, OnExistingId, WriteResult};
 pub use self::schema::FlowSchema;
 pub use self::sink::EmbeddedSink;
 
@@ -259,7 +259,7 @@ impl EmbeddedEngine {
     }
 
     /// A sink that writes into this engine.
-    pub fn sink(self: &Arc<Self>, mode: WriteMode) -> EmbeddedSink {
+    pub fn sink(self: &Arc<Self>, mode: OnExistingId) -> EmbeddedSink {
         EmbeddedSink::new(self.clone(), mode)
     }
 
