@@ -3,6 +3,7 @@
 //! cluster they live in its `.flowdash` index, shared by every flowdash pointed at it.
 
 mod elastic_store;
+mod kibana;
 mod redb_store;
 pub mod transfer;
 
