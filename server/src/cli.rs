@@ -39,10 +39,12 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `flowdash`'s commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the UI and the HTTP API.
@@ -57,8 +59,10 @@ pub enum Command {
     Users(UsersArgs),
 }
 
+/// `flowdash users`: the action, and the data directory that holds `users.json`.
 #[derive(Debug, Args)]
 pub struct UsersArgs {
+    /// What to do with the users.
     #[command(subcommand)]
     pub action: UsersAction,
 
@@ -72,13 +76,16 @@ pub struct UsersArgs {
     pub data_dir: PathBuf,
 }
 
+/// The actions of `flowdash users`.
 #[derive(Debug, Subcommand)]
 pub enum UsersAction {
     /// Add a user. An `ingest` user gets an API token (printed once) for shippers such as the
     /// AWS Lambda (`Authorization: Bearer TOKEN`, or basic authentication with the token as
     /// password); the others log in with a password.
     Add {
+        /// The user's login name.
         name: String,
+        /// What the user may do.
         #[arg(long, value_enum)]
         role: crate::auth::Role,
         /// Read the password from the first line of stdin (otherwise one is made and printed).
@@ -87,13 +94,17 @@ pub enum UsersAction {
     },
     /// Set a new password (or, for an `ingest` user, a new token).
     Passwd {
+        /// The user's login name.
         name: String,
         /// Read the password from the first line of stdin (otherwise one is made and printed).
         #[arg(long)]
         password_stdin: bool,
     },
     /// Remove a user.
-    Remove { name: String },
+    Remove {
+        /// The user's login name.
+        name: String,
+    },
     /// List users and their roles.
     List,
 }
@@ -254,12 +265,14 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `flowdash serve`'s flags; [`ServeArgs::config`] makes them a [`ServeConfig`].
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FLOWDASH_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
+    /// Where the embedded engine, the saved objects and the users are kept.
     #[command(flatten)]
     pub data: DataDirArg,
 
@@ -305,6 +318,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_MAX_SEARCH_MEMORY_MB", default_value_t = 1024)]
     pub max_search_memory_mb: usize,
 
+    /// The cluster to use instead of the embedded engine.
     #[command(flatten)]
     pub elastic: ElasticArgs,
 
@@ -370,12 +384,14 @@ pub struct ServeArgs {
     pub es_compat_version: String,
 }
 
+/// `flowdash ingest`'s flags; [`IngestArgs::config`] makes them an [`IngestConfig`].
 #[derive(Debug, Args)]
 pub struct IngestArgs {
     /// Files, directories, or `-` for stdin.
     #[arg(required = true)]
     pub paths: Vec<String>,
 
+    /// The data directory to ingest into (without --to or --es-url).
     #[command(flatten)]
     pub data: DataDirArg,
 
@@ -396,10 +412,12 @@ pub struct IngestArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// The cluster to ingest into instead of the data directory.
     #[command(flatten)]
     pub elastic: ElasticArgs,
 }
 
+/// `flowdash demo`'s flags; [`DemoArgs::config`] makes them a [`DemoCommandConfig`].
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Number of flow records.
@@ -423,6 +441,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub output: Option<PathBuf>,
 
+    /// The data directory to generate into (without --output).
     #[command(flatten)]
     pub data: DataDirArg,
 }

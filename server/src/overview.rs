@@ -10,6 +10,7 @@ use app::model::visualization::{
     Metric, TermsOrder, Visualization, VISUALIZATION_VERSION,
 };
 
+/// The id of the VPC flow overview dashboard, installed at start.
 pub const DASHBOARD_ID: &str = "vpc-flow-overview";
 
 fn vis(title: &str, kind: ChartKind, metric: Metric, buckets: Vec<Bucket>) -> Visualization {

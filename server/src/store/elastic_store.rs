@@ -19,6 +19,8 @@ pub const INDEX: &str = ".flowdash";
 /// Objects one find reads (as many as a cluster answers in one search).
 const MAX_OBJECTS: usize = 10_000;
 
+/// Saved objects and short links in the cluster's `.flowdash` index, shared by every flowdash
+/// pointed at it; cluster-side versions (external versioning) guard concurrent edits.
 #[derive(Clone)]
 pub struct ElasticStore {
     cluster: ElasticBackend,
@@ -47,6 +49,7 @@ fn answer_error(status: u16, body: &Value) -> StoreError {
 }
 
 impl ElasticStore {
+    /// A store on the cluster's `.flowdash` index ([`ElasticStore::ensure_index`] creates it).
     pub fn new(cluster: ElasticBackend) -> ElasticStore {
         ElasticStore { cluster }
     }

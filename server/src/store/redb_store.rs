@@ -14,6 +14,8 @@ use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("saved_objects");
 const SHORT_URLS: TableDefinition<&str, &str> = TableDefinition::new("short_urls");
 
+/// Saved objects and short links in a redb database under `<data-dir>/saved_objects`, each
+/// object with a version that updates must name.
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<Database>,

@@ -56,8 +56,10 @@ pub async fn export(
 /// How an import treats ids that exist.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct ImportMode {
+    /// Replace objects whose ids exist (otherwise they are conflicts).
     #[serde(default)]
     pub overwrite: bool,
+    /// Give every imported object a new id, and point references at the new ids.
     #[serde(default, rename = "createNewCopies")]
     pub create_new_copies: bool,
 }
@@ -65,11 +67,15 @@ pub struct ImportMode {
 /// The per-object report of an import.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ImportReport {
+    /// True when every object was imported.
     pub success: bool,
+    /// How many objects were imported.
     #[serde(rename = "successCount")]
     pub success_count: usize,
+    /// One entry per imported object: type, id, `destinationId`, title and any warnings.
     #[serde(rename = "successResults")]
     pub success_results: Vec<Value>,
+    /// One entry per object that was not imported, with the reason.
     pub errors: Vec<Value>,
 }
 

@@ -15,16 +15,19 @@ use crate::ingest::DocSink;
 /// The Elasticsearch version the embedded engine's responses follow.
 pub const EMULATED_VERSION: &str = "7.10.2";
 
+/// The embedded engine behind [`SearchBackend`](crate::backend::SearchBackend).
 #[derive(Clone)]
 pub struct EmbeddedBackend {
     engine: Arc<EmbeddedEngine>,
 }
 
 impl EmbeddedBackend {
+    /// A backend over an open engine.
     pub fn new(engine: Arc<EmbeddedEngine>) -> EmbeddedBackend {
         EmbeddedBackend { engine }
     }
 
+    /// The engine, for what the backend trait does not cover (`/es`, ingestion).
     pub fn engine(&self) -> &Arc<EmbeddedEngine> {
         &self.engine
     }

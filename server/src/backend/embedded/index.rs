@@ -38,6 +38,7 @@ pub fn id_query(schema: &FlowSchema, hash: u64) -> Box<dyn tantivy::query::Query
 /// What a write did with one document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteResult {
+    /// The document's `_id` was new.
     Created,
     /// The `_id` existed and the document replaced it (`_bulk` `index`).
     Updated,
@@ -58,9 +59,11 @@ pub enum OnExistingId {
 /// Counts and time bounds of an index, refreshed on every reload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexStats {
+    /// Documents in the index (deleted ones excluded).
     pub docs: u64,
-    /// `@timestamp` bounds in epoch ms, `None` when empty.
+    /// The earliest `@timestamp`, epoch ms (`None` when empty).
     pub min_ms: Option<i64>,
+    /// The latest `@timestamp`, epoch ms (`None` when empty).
     pub max_ms: Option<i64>,
 }
 
@@ -86,7 +89,10 @@ struct OpenWriter {
     last_used: Instant,
 }
 
+/// One tantivy index (`cwl-YYYY.MM.DD`): its reader, its statistics and, while it is written,
+/// its writer with the set of stored id digests.
 pub struct FlowIndex {
+    /// The index name.
     pub name: String,
     index: Index,
     reader: IndexReader,
@@ -137,6 +143,7 @@ impl FlowIndex {
         Ok(flow_index)
     }
 
+    /// A searcher over the last committed state.
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
@@ -146,10 +153,12 @@ impl FlowIndex {
         self.columns.clone()
     }
 
+    /// The flow schema the index was made with.
     pub fn schema(&self) -> &FlowSchema {
         &self.schema
     }
 
+    /// Counts and time bounds, refreshed when the reader has reloaded.
     pub fn stats(&self) -> IndexStats {
         // A reload by the watcher (another process's commit) changes the counts too.
         let searcher = self.reader.searcher();

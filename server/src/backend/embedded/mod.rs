@@ -25,14 +25,24 @@ pub use self::sink::EmbeddedSink;
 /// Errors of the embedded engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// No index of this name.
     #[error("no such index [{0}]")]
     IndexNotFound(String),
+    /// A name the engine cannot use for an index.
     #[error("invalid index name [{name}]: {reason}")]
-    InvalidIndexName { name: String, reason: &'static str },
+    InvalidIndexName {
+        /// The name asked for.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Another process holds the index's writer lock.
     #[error("index [{0}] is being written by another process (a running `flowdash serve`?); send data to it with `flowdash ingest --to http://HOST:PORT` instead")]
     Locked(String),
+    /// tantivy failed.
     #[error("search engine error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    /// The file system failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -89,6 +99,7 @@ impl EmbeddedEngine {
         Ok(engine)
     }
 
+    /// The flow schema every index shares.
     pub fn schema(&self) -> &FlowSchema {
         &self.schema
     }
@@ -123,6 +134,7 @@ impl EmbeddedEngine {
         )
     }
 
+    /// Sets the deadline of searches (`--search-timeout-ms`).
     pub fn set_search_timeout(&self, timeout: Duration) {
         self.search_timeout_ms.store(
             timeout.as_millis() as u64,
@@ -136,6 +148,7 @@ impl EmbeddedEngine {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Sets the bytes one search's aggregation buckets may take (`--max-search-memory-mb`).
     pub fn set_collect_budget(&self, bytes: usize) {
         self.collect_budget
             .store(bytes, std::sync::atomic::Ordering::Relaxed);
@@ -200,6 +213,7 @@ impl EmbeddedEngine {
             .collect()
     }
 
+    /// The open index of this name, if any.
     pub fn index(&self, name: &str) -> Option<Arc<FlowIndex>> {
         self.indices
             .read()

@@ -14,6 +14,8 @@ use crate::ingest::{DocSink, SinkError, SinkOutcome};
 /// writer's lock rarely, few enough that a batch is still in cache when it is converted.
 const BATCH: usize = 128;
 
+/// Writes ingested documents to the embedded engine: buffers them per index, converts them in
+/// batches and hands them to the index writers.
 pub struct EmbeddedSink {
     engine: Arc<EmbeddedEngine>,
     mode: OnExistingId,
