@@ -194,11 +194,13 @@ fn collect_data(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::*;
+    use std::io::Write;
+
     use flate2::write::GzEncoder;
     use flate2::Compression;
     use serde_json::json;
-    use std::io::Write;
+
+    use super::*;
 
     /// Gzip + base64, as CloudWatch Logs encodes `data`.
     pub(crate) fn encode(payload: &Json) -> String {

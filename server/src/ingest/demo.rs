@@ -573,9 +573,10 @@ fn internal_flow<'a>(rng: &mut Rng, topology: &'a Topology, eni: &'a Eni) -> Flo
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::ingest::parse::{parse_record, Value};
-    use std::collections::HashMap;
 
     fn lines(flows: u64, seed: u64) -> Vec<String> {
         let mut out = Vec::new();

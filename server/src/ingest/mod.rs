@@ -17,11 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use self::cloudwatch::{decode_payloads, looks_like_json};
 use self::decode::{describe_read_error, maybe_gunzip};
+pub use self::document::DocValue;
 use self::document::{EventContext, FlowDoc};
 use self::format::RecordFormat;
 use self::parse::parse_record;
-
-pub use self::document::DocValue;
 
 /// Bounds on what one input may cost.
 #[derive(Clone, Debug)]
@@ -421,8 +420,9 @@ fn ingest_payload_json(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::*;
     use std::collections::HashSet;
+
+    use super::*;
 
     /// A sink that keeps documents in memory and deduplicates by `_id`, like the real ones.
     #[derive(Default)]
@@ -561,8 +561,9 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_gzip_keeps_what_was_read() {
-        use flate2::write::GzEncoder;
         use std::io::Write;
+
+        use flate2::write::GzEncoder;
         let mut text = String::new();
         for i in 0..20_000 {
             text.push_str(&V2.replace("20641", &i.to_string()));

@@ -131,8 +131,9 @@ fn parse_int(token: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
 
     fn parse(line: &str) -> Result<Vec<Value<'_>>, ParseError> {
         let mut values = Vec::new();

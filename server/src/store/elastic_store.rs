@@ -4,6 +4,7 @@
 //! the cluster's external versions: an update based on version N writes version N + 1, and the
 //! cluster refuses it if anyone wrote N + 1 first.
 
+use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -11,7 +12,6 @@ use serde_json::{json, Value};
 use super::{validate, FindQuery, NewObject, SavedObjectStore, ShortUrlStore, StoreError};
 use crate::backend::elastic::ElasticBackend;
 use crate::backend::BackendError;
-use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 
 /// The index flowdash keeps its objects in.
 pub const INDEX: &str = ".flowdash";

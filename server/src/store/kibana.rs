@@ -4,9 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{json, Value};
-
-use super::SavedObjectStore;
 use app::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
 use app::model::filter::{QueryLanguage, QueryText};
 use app::model::index_pattern::{FieldSpec, IndexPattern};
@@ -16,6 +13,9 @@ use app::model::visualization::{
     Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, LegendPosition, Metric,
     NamedFilter, NumberRange, TermsOrder, Visualization, VISUALIZATION_VERSION,
 };
+use serde_json::{json, Value};
+
+use super::SavedObjectStore;
 
 /// Whether an object's attributes are in Kibana's shape (`visState`, `panelsJSON`, or an index
 /// pattern's `timeFieldName` or string `fields`) rather than flowdash's.

@@ -7,13 +7,11 @@ mod kibana;
 mod redb_store;
 pub mod transfer;
 
-use async_trait::async_trait;
-use serde_json::Value;
-
 use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
-
+use async_trait::async_trait;
 pub use elastic_store::ElasticStore;
 pub use redb_store::RedbStore;
+use serde_json::Value;
 
 /// What a saved-object or short-link store can answer instead of a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 
 use super::{validate, FindQuery, NewObject, SavedObjectStore, StoreError};
-use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 
 const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("saved_objects");
 const SHORT_URLS: TableDefinition<&str, &str> = TableDefinition::new("short_urls");
@@ -228,8 +228,9 @@ impl super::ShortUrlStore for RedbStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
 
     fn pattern(title: &str) -> Value {
         json!({ "title": title, "time_field": "@timestamp" })

@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use app::model::saved_object::{ObjectType, Reference, SavedObject};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{kibana, NewObject, SavedObjectStore, StoreError};
-use app::model::saved_object::{ObjectType, Reference, SavedObject};
 
 /// Objects to export, and whether to take what they reference along.
 pub async fn export(
