@@ -94,6 +94,15 @@ pub(super) async fn convert(
     })
 }
 
+/// A string attribute, or `default` when it is missing or not a string.
+fn text(attributes: &Value, key: &str, default: &str) -> String {
+    attributes
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or(default)
+        .to_owned()
+}
+
 fn kibana_index_pattern(attributes: &Value) -> Result<Value, String> {
     let title = attributes
         .get("title")
@@ -373,16 +382,8 @@ fn kibana_visualization(
     }
     let vis = Visualization {
         version: VISUALIZATION_VERSION,
-        title: attributes
-            .get("title")
-            .and_then(Value::as_str)
-            .unwrap_or("Imported")
-            .to_owned(),
-        description: attributes
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
+        title: text(attributes, "title", "Imported"),
+        description: text(attributes, "description", ""),
         kind,
         index_pattern: index_title.to_owned(),
         metric: metric.unwrap_or_default(),
@@ -547,16 +548,8 @@ fn kibana_dashboard(
     };
     let dashboard = Dashboard {
         version: app::model::dashboard::DASHBOARD_VERSION,
-        title: attributes
-            .get("title")
-            .and_then(Value::as_str)
-            .unwrap_or("Imported dashboard")
-            .to_owned(),
-        description: attributes
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned(),
+        title: text(attributes, "title", "Imported dashboard"),
+        description: text(attributes, "description", ""),
         panels: converted,
         time,
         refresh_ms,
