@@ -1,6 +1,8 @@
 #![recursion_limit = "512"]
 //! flowdash's shared crate, compiled for the server (`ssr`) and for the browser (`hydrate`):
 //! the domain model, the request builder, response → chart data, chart drawing and the UI.
+// Documented when the restructuring of issue 17 lands (other work is rewriting this tree).
+#![allow(missing_docs)]
 
 pub mod api;
 pub mod charts;

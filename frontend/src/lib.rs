@@ -1,6 +1,8 @@
 #![recursion_limit = "512"]
 //! The browser entry point: hydrate the page the server rendered.
 
+/// Called by the page's bootstrap script once the WASM is loaded: hydrates the server-rendered
+/// `<body>` with the UI, so it becomes interactive.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use server::backend::embedded::search::search_at;
-use server::backend::embedded::{EmbeddedEngine, WriteMode};
+use server::backend::embedded::{EmbeddedEngine, OnExistingId};
 use server::ingest::demo::{demo_format, generate, DemoConfig};
 use server::ingest::document::{EventContext, FlowDoc};
 use server::ingest::parse::parse_record;
@@ -19,7 +19,7 @@ fn engine() -> (Arc<EmbeddedEngine>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
     let format = demo_format();
-    let mut sink = engine.sink(WriteMode::KeepExisting);
+    let mut sink = engine.sink(OnExistingId::KeepExisting);
     generate(
         &DemoConfig {
             flows: 200_000,

@@ -1,15 +1,25 @@
-//! The command line: `flowdash serve | ingest | demo`. Every flag has a `FLOWDASH_*` variable.
+//! The command line: `flowdash serve | ingest | demo | users`. Every flag has a `FLOWDASH_*`
+//! variable. Parsing is in two steps: clap reads the flags into the `*Args` structs, and each
+//! becomes the checked configuration of its command (`ServeConfig`, `IngestConfig`, ...), so
+//! the commands never see clap.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::{AuthConfig, ProxyTrust};
 use crate::backend::elastic::auth::{aws_credentials_from_environment, aws_region, Auth};
 use crate::backend::elastic::ElasticConfig;
 use crate::commands;
-use crate::http::ServeConfig;
+use crate::commands::demo::{DemoCommandConfig, DemoTarget};
+use crate::commands::ingest::{IngestConfig, IngestTarget};
+use crate::commands::users::{UserChange, UsersConfig};
+use crate::http::{ServeConfig, TlsFiles};
+use crate::ingest::format::RecordFormat;
 use crate::telemetry::LogFormat;
 
 /// Dashboards for AWS VPC Flow Logs: who talks to whom, what gets rejected, and when.
@@ -29,10 +39,12 @@ pub struct Cli {
     )]
     pub log_format: LogFormat,
 
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `flowdash`'s commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the UI and the HTTP API.
@@ -47,8 +59,10 @@ pub enum Command {
     Users(UsersArgs),
 }
 
+/// `flowdash users`: the action, and the data directory that holds `users.json`.
 #[derive(Debug, Args)]
 pub struct UsersArgs {
+    /// What to do with the users.
     #[command(subcommand)]
     pub action: UsersAction,
 
@@ -62,13 +76,16 @@ pub struct UsersArgs {
     pub data_dir: PathBuf,
 }
 
+/// The actions of `flowdash users`.
 #[derive(Debug, Subcommand)]
 pub enum UsersAction {
     /// Add a user. An `ingest` user gets an API token (printed once) for shippers such as the
     /// AWS Lambda (`Authorization: Bearer TOKEN`, or basic authentication with the token as
     /// password); the others log in with a password.
     Add {
+        /// The user's login name.
         name: String,
+        /// What the user may do.
         #[arg(long, value_enum)]
         role: crate::auth::Role,
         /// Read the password from the first line of stdin (otherwise one is made and printed).
@@ -77,13 +94,17 @@ pub enum UsersAction {
     },
     /// Set a new password (or, for an `ingest` user, a new token).
     Passwd {
+        /// The user's login name.
         name: String,
         /// Read the password from the first line of stdin (otherwise one is made and printed).
         #[arg(long)]
         password_stdin: bool,
     },
     /// Remove a user.
-    Remove { name: String },
+    Remove {
+        /// The user's login name.
+        name: String,
+    },
     /// List users and their roles.
     List,
 }
@@ -192,7 +213,7 @@ impl ElasticArgs {
             auth,
             ca_cert: self.es_ca_cert.clone(),
             insecure: self.es_insecure,
-            timeout: std::time::Duration::from_millis(self.es_timeout_ms),
+            timeout: Duration::from_millis(self.es_timeout_ms),
             allow_scripts: self.es_allow_scripts,
         }))
     }
@@ -244,12 +265,14 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `flowdash serve`'s flags; [`ServeArgs::config`] makes them a [`ServeConfig`].
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "FLOWDASH_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
+    /// Where the embedded engine, the saved objects and the users are kept.
     #[command(flatten)]
     pub data: DataDirArg,
 
@@ -295,6 +318,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_MAX_SEARCH_MEMORY_MB", default_value_t = 1024)]
     pub max_search_memory_mb: usize,
 
+    /// The cluster to use instead of the embedded engine.
     #[command(flatten)]
     pub elastic: ElasticArgs,
 
@@ -360,12 +384,14 @@ pub struct ServeArgs {
     pub es_compat_version: String,
 }
 
+/// `flowdash ingest`'s flags; [`IngestArgs::config`] makes them an [`IngestConfig`].
 #[derive(Debug, Args)]
 pub struct IngestArgs {
     /// Files, directories, or `-` for stdin.
     #[arg(required = true)]
     pub paths: Vec<String>,
 
+    /// The data directory to ingest into (without --to or --es-url).
     #[command(flatten)]
     pub data: DataDirArg,
 
@@ -386,10 +412,12 @@ pub struct IngestArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// The cluster to ingest into instead of the data directory.
     #[command(flatten)]
     pub elastic: ElasticArgs,
 }
 
+/// `flowdash demo`'s flags; [`DemoArgs::config`] makes them a [`DemoCommandConfig`].
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Number of flow records.
@@ -413,59 +441,145 @@ pub struct DemoArgs {
     #[arg(long)]
     pub output: Option<PathBuf>,
 
+    /// The data directory to generate into (without --output).
     #[command(flatten)]
     pub data: DataDirArg,
 }
 
-/// Runs the parsed command to completion.
+impl ServeArgs {
+    /// The server's configuration; registers the cluster's credentials as secrets.
+    pub fn config(self) -> anyhow::Result<ServeConfig> {
+        Ok(ServeConfig {
+            listen: self.listen,
+            data_dir: self.data.data_dir,
+            site_root: self.site_root,
+            max_body_bytes: self.max_body_bytes,
+            max_decompressed_bytes: self.max_decompressed_bytes,
+            retain_days: self.retain_days,
+            allowed_indices: self.allowed_indices,
+            allowed_hosts: self.allowed_hosts,
+            search_timeout: Duration::from_millis(self.search_timeout_ms),
+            max_search_memory_bytes: self.max_search_memory_mb << 20,
+            elastic: self.elastic.config()?,
+            local_saved_objects: self.local_saved_objects,
+            es_compat_version: self.es_compat_version,
+            auth: AuthConfig {
+                mode: self.auth,
+                session_ttl: Duration::from_secs(self.session_hours * 3600),
+                secure_cookies: self.secure_cookies,
+                proxy: ProxyTrust {
+                    user_header: self.proxy_user_header.to_ascii_lowercase(),
+                    addresses: self.trusted_proxies,
+                    default_role: self.proxy_default_role,
+                },
+            },
+            insecure_no_auth: self.insecure_no_auth,
+            tls: self
+                .tls_cert
+                .zip(self.tls_key)
+                .map(|(cert, key)| TlsFiles { cert, key }),
+        })
+    }
+}
+
+impl IngestArgs {
+    /// The ingestion's configuration: `--format` parsed, and one target out of `--to`,
+    /// `--es-url` and `--data-dir` (in that order of precedence).
+    pub fn config(self) -> anyhow::Result<IngestConfig> {
+        let format = self
+            .format
+            .as_deref()
+            .map(RecordFormat::parse_format_string)
+            .transpose()
+            .context("--format")?;
+        let target = match (self.to, self.elastic.config()?) {
+            (Some(url), _) => IngestTarget::Server(url),
+            (None, Some(cluster)) => IngestTarget::Cluster(cluster),
+            (None, None) => IngestTarget::DataDir {
+                data_dir: self.data.data_dir,
+                retain_days: self.retain_days,
+            },
+        };
+        Ok(IngestConfig {
+            paths: self.paths,
+            format,
+            target,
+            json: self.json,
+        })
+    }
+}
+
+impl DemoArgs {
+    /// The demo's configuration: a file with `--output` (where `--if-empty` has no say), or
+    /// the data directory.
+    pub fn config(self) -> DemoCommandConfig {
+        DemoCommandConfig {
+            flows: self.flows,
+            hours: self.hours,
+            seed: self.seed,
+            target: match self.output {
+                Some(path) => DemoTarget::File(path),
+                None => DemoTarget::DataDir {
+                    data_dir: self.data.data_dir,
+                    if_empty: self.if_empty,
+                },
+            },
+        }
+    }
+}
+
+impl UsersArgs {
+    /// The user change to make in the data directory.
+    pub fn config(self) -> UsersConfig {
+        let change = match self.action {
+            UsersAction::Add {
+                name,
+                role,
+                password_stdin,
+            } => UserChange::Add {
+                name,
+                role,
+                password_stdin,
+            },
+            UsersAction::Passwd {
+                name,
+                password_stdin,
+            } => UserChange::Passwd {
+                name,
+                password_stdin,
+            },
+            UsersAction::Remove { name } => UserChange::Remove { name },
+            UsersAction::List => UserChange::List,
+        };
+        UsersConfig {
+            data_dir: self.data_dir,
+            change,
+        }
+    }
+}
+
+/// Runs the parsed command to completion: builds its configuration, then runs it.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match cli.command {
         Command::Serve(args) => {
-            runtime.block_on(crate::http::serve(ServeConfig {
-                listen: args.listen,
-                data_dir: args.data.data_dir,
-                site_root: args.site_root,
-                max_body_bytes: args.max_body_bytes,
-                max_decompressed_bytes: args.max_decompressed_bytes,
-                retain_days: args.retain_days,
-                allowed_indices: args.allowed_indices,
-                allowed_hosts: args.allowed_hosts,
-                search_timeout: std::time::Duration::from_millis(args.search_timeout_ms),
-                max_search_memory_bytes: args.max_search_memory_mb << 20,
-                elastic: args.elastic.config()?,
-                local_saved_objects: args.local_saved_objects,
-                es_compat_version: args.es_compat_version,
-                auth: crate::auth::AuthConfig {
-                    mode: args.auth,
-                    session_ttl: std::time::Duration::from_secs(args.session_hours * 3600),
-                    secure_cookies: args.secure_cookies,
-                    proxy: crate::auth::ProxyTrust {
-                        user_header: args.proxy_user_header.to_ascii_lowercase(),
-                        addresses: args.trusted_proxies,
-                        default_role: args.proxy_default_role,
-                    },
-                },
-                insecure_no_auth: args.insecure_no_auth,
-                tls: args
-                    .tls_cert
-                    .zip(args.tls_key)
-                    .map(|(cert, key)| crate::http::TlsFiles { cert, key }),
-            }))?;
+            let config = args.config()?;
+            runtime.block_on(crate::http::serve(config))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest(args) => commands::ingest::run(args, runtime.handle()),
-        Command::Demo(args) => commands::demo::run(args),
-        Command::Users(args) => commands::users::run(args),
+        Command::Ingest(args) => commands::ingest::run(args.config()?, runtime.handle()),
+        Command::Demo(args) => commands::demo::run(args.config()),
+        Command::Users(args) => commands::users::run(args.config()),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use clap::CommandFactory;
+
+    use super::*;
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -2,12 +2,12 @@
 //! its indices), the seed's visualizations, and the VPC flow overview dashboard. Created when
 //! missing, never over a user's changes.
 
+use app::model::index_pattern::{FieldSpec, IndexPattern, DEFAULT_INDEX_PATTERN_ID};
+use app::model::saved_object::{ObjectType, Reference};
 use serde_json::json;
 
 use crate::backend::SearchBackend;
 use crate::store::{NewObject, SavedObjectStore, StoreError};
-use app::model::index_pattern::{FieldSpec, IndexPattern, DEFAULT_INDEX_PATTERN_ID};
-use app::model::saved_object::{ObjectType, Reference};
 
 /// The fields of an index pattern, as the backend reports them.
 pub async fn fields(backend: &dyn SearchBackend, pattern: &str) -> Vec<FieldSpec> {

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod backend;
+pub mod chart_image;
 pub mod cli;
 pub mod commands;
 pub mod defaults;
@@ -12,7 +13,6 @@ pub mod http;
 pub mod ingest;
 pub mod overview;
 pub mod redact;
-pub mod render;
 pub mod store;
 pub mod telemetry;
 pub mod visualizations;

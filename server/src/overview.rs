@@ -1,7 +1,5 @@
 //! The VPC flow overview: the dashboard flowdash opens at `/`, and its visualizations.
 
-use serde_json::json;
-
 use app::model::dashboard::{Dashboard, GridPos, Panel, PanelSource, DASHBOARD_VERSION};
 use app::model::filter::{Filter, QueryText};
 use app::model::time::TimeRange;
@@ -9,7 +7,9 @@ use app::model::visualization::{
     terms_bucket, Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, LegendPosition,
     Metric, TermsOrder, Visualization, VISUALIZATION_VERSION,
 };
+use serde_json::json;
 
+/// The id of the VPC flow overview dashboard, installed at start.
 pub const DASHBOARD_ID: &str = "vpc-flow-overview";
 
 fn vis(title: &str, kind: ChartKind, metric: Metric, buckets: Vec<Bucket>) -> Visualization {

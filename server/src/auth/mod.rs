@@ -42,14 +42,18 @@ use crate::http::{AppError, AppJson};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Reads dashboards, visualizations and flows.
     Viewer,
+    /// Also saves, edits, deletes and imports visualizations and dashboards.
     Editor,
+    /// Also manages index patterns and writes or deletes on `/es`.
     Admin,
     /// Sends flows, nothing else (an API token for a shipper).
     Ingest,
 }
 
 impl Role {
+    /// The role's name in `users.json`, flags and `/api/me`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
@@ -74,10 +78,15 @@ impl Role {
 /// What a route needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
+    /// No identity needed (the login page, health, static files).
     Anyone,
+    /// A viewer or more.
     Viewer,
+    /// An editor or admin.
     Editor,
+    /// An admin.
     Admin,
+    /// The `ingest` role or admin.
     Ingest,
 }
 
@@ -119,7 +128,9 @@ pub fn required_role(method: &Method, path: &str) -> Need {
 /// `--auth` and its settings.
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
+    /// Who may use the server (`--auth`).
     pub mode: AuthMode,
+    /// How long a login lasts.
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (served over HTTPS, by a proxy or otherwise).
     pub secure_cookies: bool,
@@ -130,7 +141,9 @@ pub struct AuthConfig {
 /// Which reverse proxy is trusted to say who the user is.
 #[derive(Clone, Debug)]
 pub struct ProxyTrust {
+    /// The header (lower-case) in which the proxy names the user.
     pub user_header: String,
+    /// The proxies' addresses: the header of any other client is ignored.
     pub addresses: Vec<std::net::IpAddr>,
     /// The role of a proxy user that `users.json` does not list.
     pub default_role: Role,
@@ -157,6 +170,7 @@ impl Default for AuthConfig {
     }
 }
 
+/// How the server learns who is calling (`--auth`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthMode {
     /// Everyone may do everything (a loopback-only server).
@@ -170,7 +184,9 @@ pub enum AuthMode {
 /// Who made a request; handlers find it in the request's extensions.
 #[derive(Clone, Debug)]
 pub struct Identity {
+    /// The user's name (`anonymous` without authentication).
     pub user: String,
+    /// What the user may do.
     pub role: Role,
 }
 
@@ -198,6 +214,7 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The authentication state of a server, over its users and sessions.
     pub fn new(users: UserStore, sessions: Sessions, config: AuthConfig) -> Auth {
         Auth {
             users,

@@ -21,16 +21,26 @@ use sha2::{Digest, Sha256};
 
 use super::Role;
 
+/// Why a change to `users.json` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
+    /// No user of this name.
     #[error("no user [{0}]")]
     NotFound(String),
+    /// A user of this name exists.
     #[error("user [{0}] exists already")]
     Exists(String),
+    /// A bad name or password, or a broken `users.json`.
     #[error("{0}")]
     Invalid(String),
+    /// `users.json` could not be read or written.
     #[error("{path}: {reason}")]
-    Io { path: String, reason: String },
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's message.
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -61,11 +71,14 @@ const VERIFIED_REMEMBERED: usize = 1024;
 
 /// What a new or changed user is given: a password to log in with, or an API token.
 pub enum Secret {
+    /// A password to log in with.
     Password(String),
+    /// An API token, for an `ingest` user.
     Token(String),
 }
 
 impl UserStore {
+    /// Reads `<data_dir>/users.json` (no users when it is missing).
     pub fn open(data_dir: &Path) -> Result<UserStore, UserError> {
         let path = data_dir.join("users.json");
         let (users, modified) = read_users(&path)?;
@@ -97,6 +110,7 @@ impl UserStore {
         }
     }
 
+    /// Whether no user is defined.
     pub fn is_empty(&self) -> bool {
         self.read().is_empty()
     }
@@ -138,6 +152,7 @@ impl UserStore {
         Ok(secret)
     }
 
+    /// Removes a user; their sessions end at their next request.
     pub fn remove(&self, name: &str) -> Result<(), UserError> {
         self.refresh();
         let mut users = self.write();

@@ -15,11 +15,14 @@ use crate::ingest::DocSink;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendKind {
+    /// flowdash's own tantivy engine under the data directory.
     Embedded,
+    /// The user's Elasticsearch or OpenSearch cluster (`--es-url`).
     Elasticsearch,
 }
 
 impl BackendKind {
+    /// The name `/api/health` answers (`embedded`, `elasticsearch`).
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Embedded => "embedded",
@@ -40,24 +43,31 @@ pub struct ClusterInfo {
 /// One search of a multi-search.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchRequest {
+    /// The index expression (`cwl-*`, comma-separated names).
     pub index: String,
+    /// The Elasticsearch request body, as sent by the UI.
     pub body: Value,
 }
 
 /// A field as `_field_caps` describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldCaps {
+    /// The field's dotted name.
     pub name: String,
     /// The Elasticsearch type name (`keyword`, `long`, `ip`, `date`, `text`, …).
     pub field_type: String,
+    /// Whether the field can be queried.
     pub searchable: bool,
+    /// Whether the field can be aggregated (keyword, numeric, date and ip fields).
     pub aggregatable: bool,
 }
 
 /// An index and its size, for `_cat/indices` and the management pages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexSummary {
+    /// The index name.
     pub name: String,
+    /// Documents in the index.
     pub docs: u64,
 }
 
@@ -66,19 +76,29 @@ pub struct IndexSummary {
 pub enum BackendError {
     /// The request is malformed or asks for something unsupported (HTTP 400).
     #[error("{reason}")]
-    BadRequest { kind: String, reason: String },
+    BadRequest {
+        /// Elasticsearch's error type (`parsing_exception`, …).
+        kind: String,
+        /// What is wrong, for the user.
+        reason: String,
+    },
+    /// The index expression matched no index.
     #[error("no such index [{0}]")]
     IndexNotFound(String),
     /// The cluster answered with an error: passed on with its status.
     #[error("the cluster answered {status}: {reason}")]
     Cluster {
+        /// The HTTP status the cluster answered.
         status: u16,
+        /// Elasticsearch's error type (`search_phase_execution_exception`, …).
         kind: String,
+        /// Elasticsearch's reason, shortened and redacted.
         reason: String,
     },
     /// The cluster cannot be reached.
     #[error("cannot reach the cluster: {0}")]
     Unavailable(String),
+    /// The search passed its deadline (`--search-timeout-ms`): a 504.
     #[error("the search took longer than {0} ms")]
     Timeout(u64),
     /// A resource limit was hit (too many buckets, say): a 400 in Elasticsearch too.
@@ -91,11 +111,13 @@ pub enum BackendError {
     /// Too many searches are running and waiting: a 429, to be retried later.
     #[error("{0}")]
     Overloaded(String),
+    /// A fault in flowdash or its storage: a 500.
     #[error("{0}")]
     Internal(String),
 }
 
 impl BackendError {
+    /// A 400 of Elasticsearch's error type `kind`.
     pub fn bad_request(kind: &str, reason: impl Into<String>) -> BackendError {
         BackendError::BadRequest {
             kind: kind.to_owned(),
@@ -146,6 +168,7 @@ impl BackendError {
 /// A search backend.
 #[async_trait]
 pub trait SearchBackend: Send + Sync + 'static {
+    /// Which backend this is, for `/api/health` and the UI.
     fn kind(&self) -> BackendKind;
 
     /// The cluster's version (the embedded engine answers as the Elasticsearch it emulates).

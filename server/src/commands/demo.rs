@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,36 +11,66 @@ use anyhow::Context;
 use flate2::write::GzEncoder;
 
 use super::progress::{Counting, Progress};
-use crate::backend::embedded::{EmbeddedEngine, WriteMode};
-use crate::cli::DemoArgs;
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
 use crate::ingest::demo::{demo_format, generate, DemoConfig};
 use crate::ingest::document::{EventContext, FlowDoc};
 use crate::ingest::parse::parse_record;
 use crate::ingest::{recycle, DocSink, IngestReport};
 
-pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+/// What `flowdash demo` is to do, checked and built from its flags by the command line (`cli`).
+#[derive(Debug)]
+pub struct DemoCommandConfig {
+    /// Number of flow records.
+    pub flows: u64,
+    /// Hours of traffic, ending now.
+    pub hours: u32,
+    /// Random seed: the same seed gives the same traffic.
+    pub seed: u64,
+    /// Where the records go.
+    pub target: DemoTarget,
+}
+
+/// Where `flowdash demo` writes.
+#[derive(Debug)]
+pub enum DemoTarget {
+    /// Flow-log text with a header line (gzip when the name ends in `.gz`).
+    File(PathBuf),
+    /// The embedded engine's data directory.
+    DataDir {
+        /// Where the embedded engine keeps its indices.
+        data_dir: PathBuf,
+        /// Do nothing when the store already holds flows.
+        if_empty: bool,
+    },
+}
+
+/// Runs `flowdash demo`.
+pub fn run(command: DemoCommandConfig) -> anyhow::Result<ExitCode> {
     let config = DemoConfig {
-        flows: args.flows,
-        hours: args.hours,
+        flows: command.flows,
+        hours: command.hours,
         end_ms: chrono::Utc::now().timestamp_millis(),
-        seed: args.seed,
+        seed: command.seed,
     };
     let started = Instant::now();
-    if let Some(path) = &args.output {
-        write_file(&config, path)?;
-        eprintln!(
-            "wrote {} records to {} in {:.1}s",
-            config.flows,
-            path.display(),
-            started.elapsed().as_secs_f64()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let engine = Arc::new(EmbeddedEngine::open(&args.data.data_dir)?);
-    if args.if_empty && engine.indices().iter().any(|i| i.stats().docs > 0) {
+    let (data_dir, if_empty) = match command.target {
+        DemoTarget::File(path) => {
+            write_file(&config, &path)?;
+            eprintln!(
+                "wrote {} records to {} in {:.1}s",
+                config.flows,
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        DemoTarget::DataDir { data_dir, if_empty } => (data_dir, if_empty),
+    };
+    let engine = Arc::new(EmbeddedEngine::open(&data_dir)?);
+    if if_empty && engine.indices().iter().any(|i| i.stats().docs > 0) {
         eprintln!(
             "the store in {} already holds flows; not generating demo data",
-            args.data.data_dir.display()
+            data_dir.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -48,7 +79,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "generated {} demo records over the last {} hours into {} in {:.1}s ({} stored)",
         config.flows,
         config.hours,
-        args.data.data_dir.display(),
+        data_dir.display(),
         started.elapsed().as_secs_f64(),
         report.accepted
     );
@@ -58,7 +89,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// Generates into the embedded engine through the same parser and documents as ingestion.
 pub fn store(engine: &Arc<EmbeddedEngine>, config: &DemoConfig) -> anyhow::Result<IngestReport> {
     let progress = Progress::new(None);
-    let mut sink = Counting::new(engine.sink(WriteMode::KeepExisting), progress.clone());
+    let mut sink = Counting::new(engine.sink(OnExistingId::KeepExisting), progress.clone());
     let format = demo_format();
     let mut spare = Vec::with_capacity(format.len());
     let mut failure = None;

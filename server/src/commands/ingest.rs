@@ -1,5 +1,6 @@
 //! `flowdash ingest`: inputs into the data dir, or to a running server with `--to`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,44 +9,70 @@ use anyhow::Context;
 use tokio::runtime::Handle;
 
 use super::progress::{Counting, Progress};
-use crate::backend::elastic::{ElasticBackend, ElasticSink};
-use crate::backend::embedded::{EmbeddedEngine, WriteMode};
-use crate::cli::IngestArgs;
+use crate::backend::elastic::{ElasticBackend, ElasticConfig, ElasticSink};
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
 use crate::ingest::format::RecordFormat;
 use crate::ingest::remote::RemoteIngest;
 use crate::ingest::sources::{expand, Input};
 use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
 
-pub fn run(args: IngestArgs, runtime: &Handle) -> anyhow::Result<ExitCode> {
+/// What `flowdash ingest` is to do, checked and built from its flags by the command line (`cli`).
+#[derive(Debug)]
+pub struct IngestConfig {
+    /// Files, directories, or `-` for stdin, as given.
+    pub paths: Vec<String>,
+    /// The record format of input without header lines (`None`: the version 2 format).
+    pub format: Option<RecordFormat>,
+    /// Where the records go.
+    pub target: IngestTarget,
+    /// Print the final report as JSON on stdout.
+    pub json: bool,
+}
+
+/// Where `flowdash ingest` writes.
+#[derive(Debug)]
+pub enum IngestTarget {
+    /// A running flowdash server, by its base URL (`--to`).
+    Server(String),
+    /// The user's cluster (`--es-url`), as the AWS Lambda would write to it.
+    Cluster(ElasticConfig),
+    /// The embedded engine's data directory, dropping days older than `retain_days` after.
+    DataDir {
+        /// Where the embedded engine keeps its indices.
+        data_dir: PathBuf,
+        /// Whole days older than this many days are dropped once the inputs are in.
+        retain_days: Option<u32>,
+    },
+}
+
+/// Runs `flowdash ingest`: exit code 1 when some lines were rejected.
+pub fn run(config: IngestConfig, runtime: &Handle) -> anyhow::Result<ExitCode> {
     // The HTTP clients (`--to`, `--es-url`) are built here, outside any async task: they
     // need the runtime's context to find its reactor and timers.
     let _context = runtime.enter();
-    let format = args
-        .format
-        .as_deref()
-        .map(RecordFormat::parse_format_string)
-        .transpose()
-        .context("--format")?;
     let options = IngestOptions {
-        format,
+        format: config.format,
         ..IngestOptions::default()
     };
-    let inputs = expand(&args.paths)?;
+    let inputs = expand(&config.paths)?;
     let total: Option<u64> = inputs.iter().map(Input::size).sum();
     let progress = Progress::new(total);
     let started = Instant::now();
-    let report = match (&args.to, args.elastic.config()?) {
-        (Some(url), _) => send(url, &inputs, &options, runtime, &progress)?,
-        (None, Some(cluster)) => {
-            let backend = ElasticBackend::new(&cluster)?;
+    let report = match &config.target {
+        IngestTarget::Server(url) => send(url, &inputs, &options, runtime, &progress)?,
+        IngestTarget::Cluster(cluster) => {
+            let backend = ElasticBackend::new(cluster)?;
             let sink = ElasticSink::new(backend, runtime.clone());
             read_all(sink, &inputs, &options, &progress)?
         }
-        (None, None) => store(&args, &inputs, &options, &progress)?,
+        IngestTarget::DataDir {
+            data_dir,
+            retain_days,
+        } => store(data_dir, *retain_days, &inputs, &options, &progress)?,
     };
     progress.finish();
     let elapsed = started.elapsed();
-    if args.json {
+    if config.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     print_summary(&report, elapsed);
@@ -77,21 +104,22 @@ fn read_all(
 }
 
 fn store(
-    args: &IngestArgs,
+    data_dir: &Path,
+    retain_days: Option<u32>,
     inputs: &[Input],
     options: &IngestOptions,
     progress: &Progress,
 ) -> anyhow::Result<IngestReport> {
-    let engine = Arc::new(EmbeddedEngine::open(&args.data.data_dir)?);
+    let engine = Arc::new(EmbeddedEngine::open(data_dir)?);
     let report = read_all(
-        engine.sink(WriteMode::KeepExisting),
+        engine.sink(OnExistingId::KeepExisting),
         inputs,
         options,
         progress,
     )?;
     progress.bar.set_message("merging segments");
     engine.close_idle_writers(Duration::ZERO, 0)?;
-    if let Some(days) = args.retain_days {
+    if let Some(days) = retain_days {
         let dropped = engine.retain_days(days, chrono::Utc::now().timestamp_millis())?;
         if !dropped.is_empty() {
             tracing::info!(?dropped, "dropped indices older than {days} days");

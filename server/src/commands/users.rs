@@ -2,15 +2,54 @@
 //! A running server reads them at start.
 
 use std::io::BufRead;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::auth::users::{Secret, UserStore};
-use crate::cli::{UsersAction, UsersArgs};
+use crate::auth::Role;
 
-pub fn run(args: UsersArgs) -> anyhow::Result<ExitCode> {
-    let store = UserStore::open(&args.data_dir)?;
-    match args.action {
-        UsersAction::Add {
+/// What `flowdash users` is to do, checked and built from its flags by the command line (`cli`).
+#[derive(Debug)]
+pub struct UsersConfig {
+    /// The data directory that holds `users.json`.
+    pub data_dir: PathBuf,
+    /// The change to make, or the listing.
+    pub change: UserChange,
+}
+
+/// One `flowdash users` action.
+#[derive(Debug)]
+pub enum UserChange {
+    /// Add a user with a role (an `ingest` user gets an API token).
+    Add {
+        /// The login name.
+        name: String,
+        /// What the user may do.
+        role: Role,
+        /// Read the password from the first line of stdin (otherwise one is made and printed).
+        password_stdin: bool,
+    },
+    /// Give a user a new password (or token).
+    Passwd {
+        /// The login name.
+        name: String,
+        /// Read the password from the first line of stdin (otherwise one is made and printed).
+        password_stdin: bool,
+    },
+    /// Remove a user.
+    Remove {
+        /// The login name.
+        name: String,
+    },
+    /// Print every user and role.
+    List,
+}
+
+/// Runs `flowdash users`.
+pub fn run(config: UsersConfig) -> anyhow::Result<ExitCode> {
+    let store = UserStore::open(&config.data_dir)?;
+    match config.change {
+        UserChange::Add {
             name,
             role,
             password_stdin,
@@ -19,7 +58,7 @@ pub fn run(args: UsersArgs) -> anyhow::Result<ExitCode> {
             let secret = store.add(&name, role, password.as_deref())?;
             report(&name, role.as_str(), secret, password.is_some());
         }
-        UsersAction::Passwd {
+        UserChange::Passwd {
             name,
             password_stdin,
         } => {
@@ -27,11 +66,11 @@ pub fn run(args: UsersArgs) -> anyhow::Result<ExitCode> {
             let secret = store.reset(&name, password.as_deref())?;
             report(&name, "", secret, password.is_some());
         }
-        UsersAction::Remove { name } => {
+        UserChange::Remove { name } => {
             store.remove(&name)?;
             eprintln!("removed user {name} (a running server forgets it at its next start)");
         }
-        UsersAction::List => {
+        UserChange::List => {
             for (name, role) in store.list() {
                 println!("{name}\t{}", role.as_str());
             }

@@ -12,14 +12,14 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::{blocking, parse_error, EsError};
-use crate::backend::embedded::{EmbeddedEngine, WriteMode, WriteResult};
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId, WriteResult};
 use crate::ingest::decode::{gunzip, is_gzip};
 use crate::ingest::document::FlowDoc;
 
 enum Action {
     Write {
         op: &'static str,
-        mode: WriteMode,
+        mode: OnExistingId,
         doc: FlowDoc,
     },
     Delete {
@@ -148,9 +148,9 @@ fn parse(text: &str, default_index: Option<&str>) -> Result<Vec<Action>, EsError
             Ok(doc) => actions.push(Action::Write {
                 op: op_name,
                 mode: if op_name == "create" {
-                    WriteMode::KeepExisting
+                    OnExistingId::KeepExisting
                 } else {
-                    WriteMode::Overwrite
+                    OnExistingId::Overwrite
                 },
                 doc,
             }),

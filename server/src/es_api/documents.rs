@@ -32,9 +32,9 @@ struct Stored {
     source: Value,
 }
 
-/// How an index request may write.
+/// The conditions an index request puts on its write (`op_type`, `version_type`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct WriteMode {
+pub struct WriteConditions {
     /// `op_type=create` (or `_create`): fail if the document exists.
     pub create_only: bool,
     /// `version_type=external&version=N`: write only if N is above the stored version, and
@@ -142,7 +142,7 @@ impl SystemIndices {
         index: &str,
         id: &str,
         source: Value,
-        mode: WriteMode,
+        mode: WriteConditions,
     ) -> Result<Written, BackendError> {
         if !source.is_object() {
             return Err(BackendError::bad_request(
@@ -166,17 +166,17 @@ impl SystemIndices {
                 .map_err(storage)?
                 .map(|s| s.version);
             let version = match (current, mode) {
-                (Some(current), WriteMode { create_only: true, .. }) => {
+                (Some(current), WriteConditions { create_only: true, .. }) => {
                     return Err(conflict(format!(
                         "[{id}]: version conflict, document already exists (current version [{current}])"
                     )))
                 }
-                (Some(current), WriteMode { external_version: Some(v), .. }) if v <= current => {
+                (Some(current), WriteConditions { external_version: Some(v), .. }) if v <= current => {
                     return Err(conflict(format!(
                         "[{id}]: version conflict, current version [{current}] is higher or equal to the one provided [{v}]"
                     )))
                 }
-                (_, WriteMode { external_version: Some(v), .. }) => v,
+                (_, WriteConditions { external_version: Some(v), .. }) => v,
                 (current, _) => current.map_or(1, |c| c + 1),
             };
             let bytes = serde_json::to_vec(&Stored { version, source }).map_err(storage)?;
@@ -383,7 +383,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let docs = SystemIndices::open(dir.path()).unwrap();
         let a = json!({ "type": "dashboard", "title": "A" });
-        let create = WriteMode {
+        let create = WriteConditions {
             create_only: true,
             external_version: None,
         };
@@ -395,7 +395,7 @@ mod tests {
                 .status(),
             409
         );
-        let external = |v| WriteMode {
+        let external = |v| WriteConditions {
             create_only: false,
             external_version: Some(v),
         };
@@ -415,7 +415,7 @@ mod tests {
             ".x",
             "2",
             json!({ "type": "visualization" }),
-            WriteMode::default(),
+            WriteConditions::default(),
         )
         .unwrap();
         let found = docs

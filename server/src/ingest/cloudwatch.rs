@@ -12,15 +12,21 @@ use super::decode::{describe_read_error, gunzip, is_gzip};
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct LogsPayload {
+    /// `DATA_MESSAGE` (flows) or `CONTROL_MESSAGE` (a subscription check, skipped).
     pub message_type: String,
+    /// The AWS account id.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The CloudWatch Logs group.
     #[serde(default)]
     pub log_group: Option<String>,
+    /// The CloudWatch Logs stream (an interface id for VPC flow logs).
     #[serde(default)]
     pub log_stream: Option<String>,
+    /// The subscription filters that sent the payload.
     #[serde(default)]
     pub subscription_filters: Vec<String>,
+    /// The log events: one flow record each.
     #[serde(default)]
     pub log_events: Vec<LogEvent>,
 }
@@ -33,6 +39,7 @@ pub struct LogEvent {
     pub id: String,
     /// Epoch milliseconds: the record's start.
     pub timestamp: i64,
+    /// The record's line.
     pub message: String,
     /// Present when the subscription filter has a space-delimited pattern.
     #[serde(default)]
@@ -49,14 +56,19 @@ impl LogsPayload {
 /// Why a JSON body yields no payload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
+    /// Not JSON.
     #[error("not JSON: {0}")]
     Json(String),
+    /// JSON of another shape.
     #[error("not a CloudWatch Logs subscription payload (expected `awslogs.data`, `messageType`, or Kinesis / Firehose records)")]
     UnknownShape,
+    /// `data` is not base64.
     #[error("`data` is not base64: {0}")]
     Base64(String),
+    /// `data` does not decompress.
     #[error("`data`: {0}")]
     Decompress(String),
+    /// A field is missing or of the wrong type.
     #[error("the payload is invalid: {0}")]
     Invalid(String),
 }
@@ -182,11 +194,13 @@ fn collect_data(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::*;
+    use std::io::Write;
+
     use flate2::write::GzEncoder;
     use flate2::Compression;
     use serde_json::json;
-    use std::io::Write;
+
+    use super::*;
 
     /// Gzip + base64, as CloudWatch Logs encodes `data`.
     pub(crate) fn encode(payload: &Json) -> String {

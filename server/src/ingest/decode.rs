@@ -46,6 +46,7 @@ pub struct Limited<R> {
 }
 
 impl<R> Limited<R> {
+    /// Reads `inner`, failing once more than `limit` bytes have been read.
     pub fn new(inner: R, limit: u64) -> Self {
         Limited {
             inner,
@@ -91,10 +92,12 @@ pub fn describe_read_error(error: &io::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::io::Write;
+
     use flate2::write::GzEncoder;
     use flate2::Compression;
-    use std::io::Write;
+
+    use super::*;
 
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::default());

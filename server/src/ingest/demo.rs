@@ -16,7 +16,9 @@ pub struct DemoConfig {
     pub flows: u64,
     /// The time span, ending at `end_ms`.
     pub hours: u32,
+    /// The end of the span, epoch ms.
     pub end_ms: i64,
+    /// The random seed: the same seed gives the same traffic.
     pub seed: u64,
 }
 
@@ -24,6 +26,7 @@ pub struct DemoConfig {
 /// breakdowns have data.
 pub const DEMO_FORMAT: &str = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${az-id} ${flow-direction} ${traffic-path}";
 
+/// [`DEMO_FORMAT`], parsed.
 pub fn demo_format() -> RecordFormat {
     RecordFormat::parse_format_string(DEMO_FORMAT).expect("the demo format is valid")
 }
@@ -570,9 +573,10 @@ fn internal_flow<'a>(rng: &mut Rng, topology: &'a Topology, eni: &'a Eni) -> Flo
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::ingest::parse::{parse_record, Value};
-    use std::collections::HashMap;
 
     fn lines(flows: u64, seed: u64) -> Vec<String> {
         let mut out = Vec::new();

@@ -17,7 +17,9 @@ use super::parse::{parse_value, Value};
 /// A typed field value of a stored document.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DocValue {
+    /// A number (ports, bytes, packets, times).
     Int(i64),
+    /// An IPv4 or IPv6 address.
     Ip(IpAddr),
     /// Held inline up to 24 bytes, which fits every string field of a flow record (ENI, VPC,
     /// subnet and instance ids, account, action...): a record's strings cost no allocation.
@@ -38,9 +40,13 @@ pub struct FlowDoc {
     pub fields: Vec<(Cow<'static, str>, DocValue)>,
     /// `@message`, `@id`, `@owner`, `@log_group`, `@log_stream`.
     pub message: Option<String>,
+    /// The CloudWatch Logs event id (the document's `_id` when given).
     pub event_id: Option<String>,
+    /// The AWS account id of the log group (`@owner`).
     pub owner: Option<String>,
+    /// The CloudWatch Logs group (`@log_group`).
     pub log_group: Option<String>,
+    /// The CloudWatch Logs stream (`@log_stream`).
     pub log_stream: Option<String>,
     /// The `_source` a client sent (through `_bulk`), returned verbatim by searches.
     pub original_source: Option<Map<String, Json>>,
@@ -53,22 +59,33 @@ pub struct EventContext<'a> {
     pub event_id: Option<&'a str>,
     /// The CloudWatch Logs event timestamp (epoch ms): the record's start.
     pub timestamp_ms: Option<i64>,
+    /// The AWS account id of the log group.
     pub owner: Option<&'a str>,
+    /// The CloudWatch Logs group.
     pub log_group: Option<&'a str>,
+    /// The CloudWatch Logs stream.
     pub log_stream: Option<&'a str>,
 }
 
 /// Why a record cannot become a document.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DocError {
+    /// Neither `start` nor `end`, nor an event timestamp.
     #[error(
         "the record has no time: neither `start` nor `end` is set and there is no event timestamp"
     )]
     NoTime,
+    /// A time no date can hold.
     #[error("time {0} is out of range")]
     TimeOutOfRange(i64),
+    /// A field's value does not fit it.
     #[error("field `{field}`: {reason}")]
-    BadField { field: String, reason: String },
+    BadField {
+        /// The field's name.
+        field: String,
+        /// What is wrong with the value.
+        reason: String,
+    },
 }
 
 /// The daily index of a moment, as the Lambda names it: `cwl-2020.03.06`.

@@ -22,6 +22,7 @@ impl Column {
         }
     }
 
+    /// How the column's values are stored.
     pub fn field_type(&self) -> FieldType {
         match self {
             Column::Known(field) => field.field_type,
@@ -52,10 +53,13 @@ pub(crate) struct KeyPositions {
 /// A format string or header that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
+    /// No fields at all.
     #[error("the format is empty")]
     Empty,
+    /// The same field twice.
     #[error("field `{0}` appears twice in the format")]
     Duplicate(String),
+    /// A word that is not `${field-name}`.
     #[error("`{0}` is not a field name (expected `${{field-name}}`)")]
     BadToken(String),
 }
@@ -147,14 +151,17 @@ impl RecordFormat {
         RecordFormat::from_names(tokens).ok()
     }
 
+    /// The columns, in the order of the line's values.
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }
 
+    /// The number of columns.
     pub fn len(&self) -> usize {
         self.columns.len()
     }
 
+    /// Whether the format has no columns.
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
     }

@@ -17,11 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use self::cloudwatch::{decode_payloads, looks_like_json};
 use self::decode::{describe_read_error, maybe_gunzip};
+pub use self::document::DocValue;
 use self::document::{EventContext, FlowDoc};
 use self::format::RecordFormat;
 use self::parse::parse_record;
-
-pub use self::document::DocValue;
 
 /// Bounds on what one input may cost.
 #[derive(Clone, Debug)]
@@ -49,12 +48,14 @@ impl Default for IngestLimits {
 pub struct IngestOptions {
     /// The record format of lines before any header line (default: version 2).
     pub format: Option<RecordFormat>,
+    /// Bounds on input lines and payloads.
     pub limits: IngestLimits,
 }
 
 /// Where documents go. Writes may be buffered; [`DocSink::flush`] makes them durable and says
 /// how many were new.
 pub trait DocSink {
+    /// Takes one document; a sink may buffer it until the next write or flush.
     fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError>;
     /// Makes everything written so far durable and visible.
     fn flush(&mut self) -> Result<SinkOutcome, SinkError>;
@@ -80,11 +81,13 @@ impl DocSink for CountingSink {
 /// What a sink did with the documents written to it since the last flush.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkOutcome {
+    /// Documents newly stored.
     pub stored: u64,
     /// Already stored under the same `_id`: ingesting the same data twice stores it once.
     pub duplicates: u64,
     /// Refused by the store (a cluster's mapping conflict, say), with the first reasons.
     pub failed: u64,
+    /// The first reasons documents were refused.
     pub failures: Vec<String>,
 }
 
@@ -126,9 +129,12 @@ fn is_zero(n: &u64) -> bool {
 /// A rejected line (or CloudWatch event), by 1-based number within its input.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineError {
+    /// The input's name (`-` for stdin), when there are several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The line's 1-based number within its input.
     pub line: u64,
+    /// Why the line was rejected.
     pub reason: String,
 }
 
@@ -414,8 +420,9 @@ fn ingest_payload_json(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::*;
     use std::collections::HashSet;
+
+    use super::*;
 
     /// A sink that keeps documents in memory and deduplicates by `_id`, like the real ones.
     #[derive(Default)]
@@ -554,8 +561,9 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_gzip_keeps_what_was_read() {
-        use flate2::write::GzEncoder;
         use std::io::Write;
+
+        use flate2::write::GzEncoder;
         let mut text = String::new();
         for i in 0..20_000 {
             text.push_str(&V2.replace("20641", &i.to_string()));

@@ -10,21 +10,43 @@ use super::format::RecordFormat;
 /// One field's value. `-` (not applicable / not computed) is [`Value::Absent`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value<'a> {
+    /// `-`: the field has no value in this record.
     Absent,
+    /// A number.
     Int(i64),
+    /// An IPv4 or IPv6 address.
     Ip(IpAddr),
+    /// Any other text (`ACCEPT`, `eni-…`).
     Str(&'a str),
 }
 
 /// Why a line is not a record of its format.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// The line has more or fewer values than the format has fields.
     #[error("expected {expected} fields, found {found}")]
-    FieldCount { expected: usize, found: usize },
+    FieldCount {
+        /// The format's field count.
+        expected: usize,
+        /// The line's value count.
+        found: usize,
+    },
+    /// A number field holds something else.
     #[error("field `{field}`: `{value}` is not an integer")]
-    NotAnInteger { field: String, value: String },
+    NotAnInteger {
+        /// The field's name.
+        field: String,
+        /// The value found.
+        value: String,
+    },
+    /// An address field holds something else.
     #[error("field `{field}`: `{value}` is not an IP address")]
-    NotAnAddress { field: String, value: String },
+    NotAnAddress {
+        /// The field's name.
+        field: String,
+        /// The value found.
+        value: String,
+    },
 }
 
 /// Parses `line` per `format` into `values` (cleared first; one entry per column).
@@ -109,8 +131,9 @@ fn parse_int(token: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
 
     fn parse(line: &str) -> Result<Vec<Value<'_>>, ParseError> {
         let mut values = Vec::new();

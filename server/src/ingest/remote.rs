@@ -23,12 +23,25 @@ const CHUNK_BYTES: usize = 16 << 20;
 const MAX_JSON_PAYLOAD: u64 = 64 << 20;
 const ATTEMPTS: u32 = 4;
 
+/// Why sending to a flowdash server (`--to`) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
+    /// The server could not be reached, or refused the records.
     #[error("{url}: {reason}")]
-    Server { url: String, reason: String },
+    Server {
+        /// The server's URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An input could not be read.
     #[error("cannot read {input}: {reason}")]
-    Read { input: String, reason: String },
+    Read {
+        /// The input's name.
+        input: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// A client for one server's ingest endpoint.

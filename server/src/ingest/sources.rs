@@ -8,7 +8,14 @@ use std::path::{Path, PathBuf};
 /// One input to read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
-    File { path: PathBuf, size: u64 },
+    /// A file (plain or `.gz`).
+    File {
+        /// Where it is.
+        path: PathBuf,
+        /// Its size in bytes, for the progress bar.
+        size: u64,
+    },
+    /// Standard input (`-`).
     Stdin,
 }
 
@@ -29,6 +36,7 @@ impl Input {
         }
     }
 
+    /// Opens the input for reading, decompressing `.gz` files.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         Ok(match self {
             Input::File { path, .. } => Box::new(File::open(path)?),

@@ -4,6 +4,7 @@
 //! the cluster's external versions: an update based on version N writes version N + 1, and the
 //! cluster refuses it if anyone wrote N + 1 first.
 
+use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -11,7 +12,6 @@ use serde_json::{json, Value};
 use super::{validate, FindQuery, NewObject, SavedObjectStore, ShortUrlStore, StoreError};
 use crate::backend::elastic::ElasticBackend;
 use crate::backend::BackendError;
-use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 
 /// The index flowdash keeps its objects in.
 pub const INDEX: &str = ".flowdash";
@@ -19,6 +19,8 @@ pub const INDEX: &str = ".flowdash";
 /// Objects one find reads (as many as a cluster answers in one search).
 const MAX_OBJECTS: usize = 10_000;
 
+/// Saved objects and short links in the cluster's `.flowdash` index, shared by every flowdash
+/// pointed at it; cluster-side versions (external versioning) guard concurrent edits.
 #[derive(Clone)]
 pub struct ElasticStore {
     cluster: ElasticBackend,
@@ -47,6 +49,7 @@ fn answer_error(status: u16, body: &Value) -> StoreError {
 }
 
 impl ElasticStore {
+    /// A store on the cluster's `.flowdash` index ([`ElasticStore::ensure_index`] creates it).
     pub fn new(cluster: ElasticBackend) -> ElasticStore {
         ElasticStore { cluster }
     }

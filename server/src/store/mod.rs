@@ -3,19 +3,20 @@
 //! cluster they live in its `.flowdash` index, shared by every flowdash pointed at it.
 
 mod elastic_store;
+mod kibana;
 mod redb_store;
 pub mod transfer;
 
-use async_trait::async_trait;
-use serde_json::Value;
-
 use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
-
+use async_trait::async_trait;
 pub use elastic_store::ElasticStore;
 pub use redb_store::RedbStore;
+use serde_json::Value;
 
+/// What a saved-object or short-link store can answer instead of a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
+    /// No object of this type (first) and id (second).
     #[error("saved object [{0}/{1}] not found")]
     NotFound(String, String),
     /// A create of an id that exists, or an update carrying a stale version.
@@ -24,6 +25,7 @@ pub enum StoreError {
     /// The attributes are not a valid object of the type, naming the field.
     #[error("{0}")]
     Invalid(String),
+    /// The database or cluster under the store failed.
     #[error("saved object store error: {0}")]
     Storage(String),
 }
@@ -31,24 +33,34 @@ pub enum StoreError {
 /// What to write: the attributes and references of an object.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewObject {
+    /// The object's type.
     pub object_type: ObjectType,
+    /// The id to create it under; `None` makes a new one.
     pub id: Option<String>,
+    /// The type's attributes (validated against the type by the store).
     pub attributes: Value,
+    /// The objects it refers to (index pattern, panels), for export and import.
     pub references: Vec<Reference>,
 }
 
 /// A search of saved objects.
 #[derive(Clone, Debug, Default)]
 pub struct FindQuery {
+    /// Only these types (all types when empty).
     pub types: Vec<ObjectType>,
     /// Words the title must contain (case-insensitive).
     pub search: Option<String>,
+    /// The page to answer, from 1.
     pub page: usize,
+    /// Objects per page.
     pub per_page: usize,
 }
 
+/// Where saved objects live: [`RedbStore`] in the data directory, [`ElasticStore`] in a
+/// cluster's `.flowdash` index. Every write checks the object against its type.
 #[async_trait]
 pub trait SavedObjectStore: Send + Sync + 'static {
+    /// The object of this type and id, or [`StoreError::NotFound`].
     async fn get(&self, object_type: ObjectType, id: &str) -> Result<SavedObject, StoreError>;
 
     /// Creates an object; with `overwrite`, replaces one with the same id.
@@ -64,8 +76,10 @@ pub trait SavedObjectStore: Send + Sync + 'static {
         references: Vec<Reference>,
     ) -> Result<SavedObject, StoreError>;
 
+    /// Removes an object; [`StoreError::NotFound`] when there is none.
     async fn delete(&self, object_type: ObjectType, id: &str) -> Result<(), StoreError>;
 
+    /// A page of objects of the query's types whose title matches its search words.
     async fn find(&self, query: FindQuery) -> Result<FindResult, StoreError>;
 }
 
@@ -74,6 +88,7 @@ pub trait SavedObjectStore: Send + Sync + 'static {
 pub trait ShortUrlStore: Send + Sync + 'static {
     /// Stores `path` and answers its id (the same path always gets the same id).
     async fn put(&self, path: &str) -> Result<String, StoreError>;
+    /// The target path stored under `id`, if any.
     async fn get(&self, id: &str) -> Result<Option<String>, StoreError>;
 }
 

@@ -4,16 +4,18 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
 
 use super::{validate, FindQuery, NewObject, SavedObjectStore, StoreError};
-use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 
 const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("saved_objects");
 const SHORT_URLS: TableDefinition<&str, &str> = TableDefinition::new("short_urls");
 
+/// Saved objects and short links in a redb database under `<data-dir>/saved_objects`, each
+/// object with a version that updates must name.
 #[derive(Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
@@ -226,8 +228,9 @@ impl super::ShortUrlStore for RedbStore {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
 
     fn pattern(title: &str) -> Value {
         json!({ "title": title, "time_field": "@timestamp" })

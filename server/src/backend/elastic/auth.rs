@@ -11,8 +11,11 @@ use sha2::{Digest, Sha256};
 /// AWS credentials.
 #[derive(Clone)]
 pub struct AwsCredentials {
+    /// The access key id (`AKIA…`).
     pub access_key_id: String,
+    /// The secret key (registered as a secret, never shown).
     pub secret_access_key: String,
+    /// The session token of temporary credentials.
     pub session_token: Option<String>,
 }
 
@@ -24,18 +27,29 @@ impl std::fmt::Debug for AwsCredentials {
     }
 }
 
+/// How requests to the cluster authenticate.
 #[derive(Clone)]
 pub enum Auth {
+    /// No credentials (a tunnel, or a cluster without security).
     None,
+    /// HTTP basic authentication.
     Basic {
+        /// The user name.
         user: String,
+        /// The password (registered as a secret).
         password: String,
     },
+    /// `Authorization: ApiKey …` with the base64 `id:api_key`.
     ApiKey(String),
+    /// `Authorization: Bearer …`.
     Bearer(String),
+    /// AWS Signature Version 4 for Amazon OpenSearch Service / Elasticsearch Service.
     AwsSigV4 {
+        /// The AWS region (`eu-west-1`).
         region: String,
+        /// The AWS service (`es` or `aoss`).
         service: String,
+        /// The credentials to sign with.
         credentials: AwsCredentials,
     },
 }
@@ -58,8 +72,10 @@ impl std::fmt::Debug for Auth {
 /// Why credentials cannot be found.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// No access key in the environment or the credentials file.
     #[error("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials (AWS_PROFILE)")]
     NoAwsCredentials,
+    /// No region flag, variable or profile setting.
     #[error("no AWS region: pass --es-aws-region or set AWS_REGION")]
     NoAwsRegion,
 }
@@ -208,17 +224,23 @@ impl Auth {
 
 /// Everything a SigV4 signature covers.
 pub struct SigningInput<'a> {
+    /// The HTTP method (`GET`, `POST`).
     pub method: &'a str,
     /// The path as sent on the wire.
     pub path: &'a str,
+    /// The query string, as sent.
     pub query: &'a str,
     /// Lower-case names and their values.
     pub headers: &'a [(String, String)],
+    /// Hex SHA-256 of the body.
     pub payload_hash: &'a str,
     /// `20150830T123600Z`.
     pub amz_date: &'a str,
+    /// The AWS region (`eu-west-1`).
     pub region: &'a str,
+    /// The AWS service (`es` or `aoss`).
     pub service: &'a str,
+    /// The credentials to sign with.
     pub credentials: &'a AwsCredentials,
 }
 

@@ -6,8 +6,11 @@ use serde_json::{json, Value};
 /// A cluster's version, from `GET /`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClusterVersion {
+    /// Major version number (`7` of `7.10.2`).
     pub major: u32,
+    /// Minor version.
     pub minor: u32,
+    /// Whether the cluster is OpenSearch.
     pub opensearch: bool,
 }
 

@@ -30,11 +30,13 @@ use crate::ingest::DocSink;
 pub struct ElasticConfig {
     /// `https://vpc-domain.region.es.amazonaws.com`, or `http://127.0.0.1:9200` through a tunnel.
     pub url: String,
+    /// How requests authenticate.
     pub auth: Auth,
     /// A PEM file of CA certificates to trust besides the system's.
     pub ca_cert: Option<PathBuf>,
     /// Accept any certificate (for clusters with self-signed certificates; says so in the log).
     pub insecure: bool,
+    /// Timeout of one request to the cluster.
     pub timeout: Duration,
     /// Let browsers' searches carry scripts, `terms` lookups and `more_like_this` documents
     /// (see [`policy`]).
@@ -56,6 +58,7 @@ struct Inner {
 }
 
 impl ElasticBackend {
+    /// A client for the cluster of `config` (it connects on its first request).
     pub fn new(config: &ElasticConfig) -> Result<ElasticBackend, BackendError> {
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)

@@ -16,6 +16,8 @@ const BATCH_DOCS: usize = 2000;
 const BATCH_BYTES: usize = 8 << 20;
 const ATTEMPTS: u32 = 6;
 
+/// Writes ingested documents to the cluster with `_bulk`, in batches of up to 2,000
+/// documents or 8 MiB, retrying refused batches.
 pub struct ElasticSink {
     backend: ElasticBackend,
     runtime: Handle,
@@ -26,6 +28,7 @@ pub struct ElasticSink {
 }
 
 impl ElasticSink {
+    /// A sink on `backend`; `runtime` runs its requests from the ingesting thread.
     pub fn new(backend: ElasticBackend, runtime: Handle) -> ElasticSink {
         ElasticSink {
             backend,

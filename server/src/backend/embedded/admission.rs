@@ -16,6 +16,8 @@ use crate::backend::BackendError;
 /// Searches that may wait for a place; Elasticsearch's search queue holds 1000.
 pub const MAX_WAITING: usize = 1000;
 
+/// Admission of searches: as many run at once as the engine has search threads, up to
+/// [`MAX_WAITING`] wait for a place, and more are refused (a 429).
 pub struct SearchAdmission {
     running: Arc<Semaphore>,
     waiting: AtomicUsize,

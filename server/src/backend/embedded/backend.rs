@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{EmbeddedEngine, WriteMode};
+use super::{EmbeddedEngine, OnExistingId};
 use crate::backend::{
     BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend, SearchRequest,
 };
@@ -15,16 +15,19 @@ use crate::ingest::DocSink;
 /// The Elasticsearch version the embedded engine's responses follow.
 pub const EMULATED_VERSION: &str = "7.10.2";
 
+/// The embedded engine behind [`SearchBackend`](crate::backend::SearchBackend).
 #[derive(Clone)]
 pub struct EmbeddedBackend {
     engine: Arc<EmbeddedEngine>,
 }
 
 impl EmbeddedBackend {
+    /// A backend over an open engine.
     pub fn new(engine: Arc<EmbeddedEngine>) -> EmbeddedBackend {
         EmbeddedBackend { engine }
     }
 
+    /// The engine, for what the backend trait does not cover (`/es`, ingestion).
     pub fn engine(&self) -> &Arc<EmbeddedEngine> {
         &self.engine
     }
@@ -112,6 +115,6 @@ impl SearchBackend for EmbeddedBackend {
     }
 
     fn ingest_sink(&self) -> Box<dyn DocSink + Send> {
-        Box::new(self.engine.sink(WriteMode::KeepExisting))
+        Box::new(self.engine.sink(OnExistingId::KeepExisting))
     }
 }

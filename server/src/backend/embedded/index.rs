@@ -38,6 +38,7 @@ pub fn id_query(schema: &FlowSchema, hash: u64) -> Box<dyn tantivy::query::Query
 /// What a write did with one document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteResult {
+    /// The document's `_id` was new.
     Created,
     /// The `_id` existed and the document replaced it (`_bulk` `index`).
     Updated,
@@ -45,19 +46,24 @@ pub enum WriteResult {
     Duplicate,
 }
 
-/// Whether a document whose `_id` is already stored replaces it.
+/// What a write does when a document with its `_id` is already stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WriteMode {
+pub enum OnExistingId {
+    /// The stored document stays and the write counts as a duplicate (ingestion, `_bulk`
+    /// `create`): ingesting the same data twice stores it once.
     KeepExisting,
+    /// The new document replaces the stored one (`_bulk` `index`).
     Overwrite,
 }
 
 /// Counts and time bounds of an index, refreshed on every reload.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexStats {
+    /// Documents in the index (deleted ones excluded).
     pub docs: u64,
-    /// `@timestamp` bounds in epoch ms, `None` when empty.
+    /// The earliest `@timestamp`, epoch ms (`None` when empty).
     pub min_ms: Option<i64>,
+    /// The latest `@timestamp`, epoch ms (`None` when empty).
     pub max_ms: Option<i64>,
 }
 
@@ -83,7 +89,10 @@ struct OpenWriter {
     last_used: Instant,
 }
 
+/// One tantivy index (`cwl-YYYY.MM.DD`): its reader, its statistics and, while it is written,
+/// its writer with the set of stored id digests.
 pub struct FlowIndex {
+    /// The index name.
     pub name: String,
     index: Index,
     reader: IndexReader,
@@ -134,6 +143,7 @@ impl FlowIndex {
         Ok(flow_index)
     }
 
+    /// A searcher over the last committed state.
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
@@ -143,10 +153,12 @@ impl FlowIndex {
         self.columns.clone()
     }
 
+    /// The flow schema the index was made with.
     pub fn schema(&self) -> &FlowSchema {
         &self.schema
     }
 
+    /// Counts and time bounds, refreshed when the reader has reloaded.
     pub fn stats(&self) -> IndexStats {
         // A reload by the watcher (another process's commit) changes the counts too.
         let searcher = self.reader.searcher();
@@ -185,7 +197,7 @@ impl FlowIndex {
     pub fn write(
         &self,
         docs: &[FlowDoc],
-        mode: WriteMode,
+        mode: OnExistingId,
     ) -> Result<Vec<WriteResult>, EngineError> {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
@@ -200,7 +212,7 @@ impl FlowIndex {
                 let hash = id_hash(&doc.id);
                 let result = if open.ids.insert(hash) {
                     WriteResult::Created
-                } else if mode == WriteMode::Overwrite {
+                } else if mode == OnExistingId::Overwrite {
                     WriteResult::Updated
                 } else {
                     WriteResult::Duplicate

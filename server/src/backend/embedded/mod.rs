@@ -17,21 +17,31 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 pub use self::backend::{EmbeddedBackend, EMULATED_VERSION};
-pub use self::index::{FlowIndex, IndexStats, WriteMode, WriteResult};
+pub use self::index::{FlowIndex, IndexStats, OnExistingId, WriteResult};
 pub use self::schema::FlowSchema;
 pub use self::sink::EmbeddedSink;
 
 /// Errors of the embedded engine.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// No index of this name.
     #[error("no such index [{0}]")]
     IndexNotFound(String),
+    /// A name the engine cannot use for an index.
     #[error("invalid index name [{name}]: {reason}")]
-    InvalidIndexName { name: String, reason: &'static str },
+    InvalidIndexName {
+        /// The name asked for.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Another process holds the index's writer lock.
     #[error("index [{0}] is being written by another process (a running `flowdash serve`?); send data to it with `flowdash ingest --to http://HOST:PORT` instead")]
     Locked(String),
+    /// tantivy failed.
     #[error("search engine error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    /// The file system failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -88,6 +98,7 @@ impl EmbeddedEngine {
         Ok(engine)
     }
 
+    /// The flow schema every index shares.
     pub fn schema(&self) -> &FlowSchema {
         &self.schema
     }
@@ -122,6 +133,7 @@ impl EmbeddedEngine {
         )
     }
 
+    /// Sets the deadline of searches (`--search-timeout-ms`).
     pub fn set_search_timeout(&self, timeout: Duration) {
         self.search_timeout_ms.store(
             timeout.as_millis() as u64,
@@ -135,6 +147,7 @@ impl EmbeddedEngine {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Sets the bytes one search's aggregation buckets may take (`--max-search-memory-mb`).
     pub fn set_collect_budget(&self, bytes: usize) {
         self.collect_budget
             .store(bytes, std::sync::atomic::Ordering::Relaxed);
@@ -199,6 +212,7 @@ impl EmbeddedEngine {
             .collect()
     }
 
+    /// The open index of this name, if any.
     pub fn index(&self, name: &str) -> Option<Arc<FlowIndex>> {
         self.indices
             .read()
@@ -258,7 +272,7 @@ impl EmbeddedEngine {
     }
 
     /// A sink that writes into this engine.
-    pub fn sink(self: &Arc<Self>, mode: WriteMode) -> EmbeddedSink {
+    pub fn sink(self: &Arc<Self>, mode: OnExistingId) -> EmbeddedSink {
         EmbeddedSink::new(self.clone(), mode)
     }
 

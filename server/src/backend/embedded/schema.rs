@@ -26,7 +26,9 @@ pub const MESSAGE_TOKENIZER: &str = "flow_words";
 /// A document field and how it is stored.
 #[derive(Clone, Copy, Debug)]
 pub struct SchemaField {
+    /// The tantivy field.
     pub field: Field,
+    /// How values are stored and searched.
     pub field_type: FieldType,
     /// A field of flow-log records, whose values are words of a record's line (not one that
     /// flowdash derives or the Lambda adds).
@@ -36,10 +38,15 @@ pub struct SchemaField {
 /// The schema and quick access to its fields by document name.
 #[derive(Clone, Debug)]
 pub struct FlowSchema {
+    /// The tantivy schema.
     pub schema: Schema,
+    /// `_id`, stored.
     pub id: Field,
+    /// A digest of `_id`, for deduplication.
     pub id_hash: Field,
+    /// `_source`, the document as stored JSON.
     pub source: Field,
+    /// `@timestamp`, the flow start, in epoch ms.
     pub timestamp: Field,
     /// `@message`.
     pub message: Field,
@@ -48,6 +55,7 @@ pub struct FlowSchema {
 }
 
 impl FlowSchema {
+    /// The flow schema: the record fields, the CloudWatch fields and the derived ones.
     pub fn new() -> FlowSchema {
         let mut builder = Schema::builder();
         // `_id` is only stored; lookups and deletes go through its digest's fast field, which

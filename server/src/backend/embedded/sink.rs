@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use compact_str::CompactString;
 
-use super::{EmbeddedEngine, FlowIndex, WriteMode, WriteResult};
+use super::{EmbeddedEngine, FlowIndex, OnExistingId, WriteResult};
 use crate::ingest::document::FlowDoc;
 use crate::ingest::{DocSink, SinkError, SinkOutcome};
 
@@ -14,16 +14,18 @@ use crate::ingest::{DocSink, SinkError, SinkOutcome};
 /// writer's lock rarely, few enough that a batch is still in cache when it is converted.
 const BATCH: usize = 128;
 
+/// Writes ingested documents to the embedded engine: buffers them per index, converts them in
+/// batches and hands them to the index writers.
 pub struct EmbeddedSink {
     engine: Arc<EmbeddedEngine>,
-    mode: WriteMode,
+    mode: OnExistingId,
     pending: HashMap<CompactString, Vec<FlowDoc>>,
     touched: HashMap<String, Arc<FlowIndex>>,
     outcome: SinkOutcome,
 }
 
 impl EmbeddedSink {
-    pub(super) fn new(engine: Arc<EmbeddedEngine>, mode: WriteMode) -> EmbeddedSink {
+    pub(super) fn new(engine: Arc<EmbeddedEngine>, mode: OnExistingId) -> EmbeddedSink {
         EmbeddedSink {
             engine,
             mode,

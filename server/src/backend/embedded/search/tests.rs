@@ -10,7 +10,7 @@ use chrono::{TimeZone, Timelike};
 use serde_json::{json, Value as Json};
 
 use super::search_at;
-use crate::backend::embedded::{EmbeddedEngine, WriteMode};
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
 use crate::ingest::demo::{demo_format, generate, DemoConfig};
 use crate::ingest::document::{EventContext, FlowDoc};
 use crate::ingest::parse::parse_record;
@@ -49,7 +49,7 @@ pub(crate) fn fixture() -> &'static Fixture {
                 );
             },
         );
-        let mut sink = engine.sink(WriteMode::KeepExisting);
+        let mut sink = engine.sink(OnExistingId::KeepExisting);
         for doc in &docs {
             sink.write(doc.clone()).unwrap();
         }
@@ -1041,7 +1041,7 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
             FlowDoc::from_source("cwl-2020.03.06", Some(&format!("client-{i}")), source).unwrap(),
         );
     }
-    let mut sink = engine.sink(WriteMode::KeepExisting);
+    let mut sink = engine.sink(OnExistingId::KeepExisting);
     for doc in &docs {
         sink.write(doc.clone()).unwrap();
     }

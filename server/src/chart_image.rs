@@ -14,13 +14,17 @@ pub const MAX_SIDE: u32 = 4000;
 /// 4000 × 4000 at once took 917 MB.
 pub const MAX_PIXELS: u32 = 4_000_000;
 
+/// The image file types a chart is drawn as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageFormat {
+    /// Scalable vector graphics, as text.
     Svg,
+    /// A bitmap, with the bundled font for its text.
     Png,
 }
 
 impl ImageFormat {
+    /// The `Content-Type` of an answer in this format.
     pub fn content_type(self) -> &'static str {
         match self {
             ImageFormat::Svg => "image/svg+xml",
@@ -29,12 +33,16 @@ impl ImageFormat {
     }
 }
 
+/// Why a chart could not be drawn as an image.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    /// The size asked for is outside the limits (a 400 to the client).
     #[error("width and height must be between 16 and {MAX_SIDE} pixels, and the image at most {MAX_PIXELS} pixels")]
     BadSize,
+    /// The chart code could not draw the data.
     #[error(transparent)]
     Chart(#[from] charts::ChartError),
+    /// The bitmap could not be written as PNG.
     #[error("cannot encode the PNG: {0}")]
     Encode(String),
 }
