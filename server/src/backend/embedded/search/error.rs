@@ -19,11 +19,14 @@ pub enum SearchError {
     /// Valid Elasticsearch that the embedded engine does not implement.
     #[error("{0}")]
     Unsupported(String),
+    /// The aggregations would make more than [`MAX_BUCKETS`] buckets
+    /// (`too_many_buckets_exception`).
     #[error(
         "Trying to create too many buckets. Must be less than or equal to: [{}].",
         MAX_BUCKETS
     )]
     TooManyBuckets,
+    /// The named index does not exist (`index_not_found_exception`).
     #[error("no such index [{0}]")]
     IndexNotFound(String),
     /// The search would take more memory than one search may (`circuit_breaking_exception`).
@@ -32,17 +35,21 @@ pub enum SearchError {
     /// The search ran past its deadline, in milliseconds, and stopped.
     #[error("the search took longer than {0} ms")]
     TimedOut(u64),
+    /// A failure of the engine itself, not of the request (a 500).
     #[error("{0}")]
     Internal(String),
 }
 
 impl SearchError {
+    /// A [`SearchError::Parsing`] with this reason.
     pub fn parsing(reason: impl Into<String>) -> SearchError {
         SearchError::Parsing(reason.into())
     }
+    /// A [`SearchError::Illegal`] with this reason.
     pub fn illegal(reason: impl Into<String>) -> SearchError {
         SearchError::Illegal(reason.into())
     }
+    /// A [`SearchError::Unsupported`] with this reason.
     pub fn unsupported(reason: impl Into<String>) -> SearchError {
         SearchError::Unsupported(reason.into())
     }

@@ -24,6 +24,10 @@ const MESSAGE: &str = "@message";
 /// walks the query it builds.
 pub const MAX_DEPTH: usize = 32;
 
+/// Parses a Lucene query string into a [`Query`]; an empty string is [`Query::MatchAll`]. A
+/// syntax error, or nesting deeper than [`MAX_DEPTH`], is a [`SearchError::Parsing`]; syntax
+/// the engine does not implement (regular expressions, fuzzy terms) is
+/// [`SearchError::Unsupported`].
 pub fn parse(text: &str, options: &Options) -> Result<Query, SearchError> {
     let mut parser = Parser {
         chars: text.chars().collect(),

@@ -1,21 +1,20 @@
 //! Executing Elasticsearch search requests on the embedded engine: parse and check the
 //! request, pick the indices whose time span can match, collect in one pass per index
 //! (count, aggregations, top hits), merge, and answer in Elasticsearch's format.
-// Documented when the restructuring of issue 17 lands (other work is rewriting this tree).
-#![allow(missing_docs)]
 
 pub mod aggs;
-pub mod columns;
-pub mod datemath;
-pub mod error;
-pub mod guard;
-pub mod hits;
+pub(crate) mod columns;
+pub(crate) mod datemath;
+pub(crate) mod error;
+pub(crate) mod guard;
+pub(crate) mod hits;
 pub mod lucene;
 
 pub mod query;
-pub mod wildcard;
+pub(crate) mod wildcard;
 
-pub use self::error::{engine_error, SearchError};
+pub(crate) use self::error::engine_error;
+pub use self::error::SearchError;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -98,17 +97,21 @@ enum TrackTotalHits {
 
 /// A parsed search body.
 pub struct SearchBody {
+    /// `query`; [`Query::MatchAll`] when the body has none.
     pub query: Query,
-    pub aggs: Vec<AggRequest>,
-    pub size: usize,
-    pub from: usize,
-    pub sort: SortSpec,
-    pub source: SourceFilter,
+    pub(crate) aggs: Vec<AggRequest>,
+    pub(crate) size: usize,
+    pub(crate) from: usize,
+    pub(crate) sort: SortSpec,
+    pub(crate) source: SourceFilter,
     track_total_hits: TrackTotalHits,
-    pub docvalue_fields: Vec<String>,
+    pub(crate) docvalue_fields: Vec<String>,
 }
 
 impl SearchBody {
+    /// Parses and checks a `_search` body (nesting depth, sizes, sort, `_source`, aggregations),
+    /// resolving date math against `context.now_ms`; an unsupported or invalid part is an error
+    /// that names it.
     pub fn parse(body: &Json, context: &QueryContext<'_>) -> Result<SearchBody, SearchError> {
         check_nesting(body)?;
         let empty = Map::new();

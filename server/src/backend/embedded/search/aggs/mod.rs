@@ -13,15 +13,15 @@
 //! `metric/weighted_avg.rs`), declare the module, and add its line to [`parse_kind`]. A kind
 //! on a hot path can become an enum variant later, with its match arms here.
 
-pub mod bucket;
+pub(crate) mod bucket;
 mod buckets;
-pub mod collect;
-pub mod intermediate;
-pub mod kind;
-pub mod metric;
+pub(crate) mod collect;
+pub(crate) mod intermediate;
+pub(crate) mod kind;
+pub(crate) mod metric;
 mod options;
 mod order;
-pub mod response;
+pub(crate) mod response;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -52,16 +52,16 @@ use crate::backend::embedded::schema::FlowSchema;
 /// One named aggregation and its sub-aggregations.
 #[derive(Debug)]
 pub struct AggRequest {
-    pub name: String,
-    pub kind: AggKind,
-    pub children: Vec<AggRequest>,
+    pub(crate) name: String,
+    pub(crate) kind: AggKind,
+    pub(crate) children: Vec<AggRequest>,
     /// `meta` is echoed back, as Elasticsearch does.
-    pub meta: Option<Json>,
+    pub(crate) meta: Option<Json>,
 }
 
 /// What an aggregation computes: one variant per kind (the metrics share one).
 #[derive(Debug)]
-pub enum AggKind {
+pub(crate) enum AggKind {
     Terms(TermsAgg),
     DateHistogram(DateHistogramAgg),
     Histogram(HistogramAgg),
@@ -183,7 +183,7 @@ impl AggRequest {
 }
 
 /// What a segment's aggregations are made from.
-pub struct SegmentContext<'a> {
+pub(crate) struct SegmentContext<'a> {
     pub reader: &'a SegmentReader,
     pub columns: &'a SegmentColumns,
     pub schema: &'a FlowSchema,
@@ -195,7 +195,7 @@ pub struct SegmentContext<'a> {
 
 /// An aggregation's state while one segment is collected.
 #[derive(Clone)]
-pub enum SegmentAgg {
+pub(crate) enum SegmentAgg {
     Terms(TermsSegment),
     DateHistogram(DateHistogramSegment),
     Histogram(HistogramSegment),

@@ -25,7 +25,9 @@ const VALUE_SET_FROM: usize = 16;
 
 /// What compiling a query needs to know.
 pub struct QueryContext<'a> {
+    /// The flow documents' fields and their types.
     pub schema: &'a FlowSchema,
+    /// "Now" for date math (`now-15m`), in milliseconds since the Unix epoch (UTC).
     pub now_ms: i64,
 }
 

@@ -3,16 +3,17 @@
 //! tantivy query over the flow schema, with the value tests of [`terms`], which the `@message`
 //! search uses too. Anything outside what the engine supports is a 400 naming it.
 
-pub mod ast;
-pub mod compile;
-pub mod parse;
-pub mod terms;
-pub mod time_bounds;
+pub(crate) mod ast;
+pub(crate) mod compile;
+pub(crate) mod parse;
+pub(crate) mod terms;
+pub(crate) mod time_bounds;
 
 pub use self::ast::{BoolQuery, MinimumShouldMatch, Query, RangeSpec};
-pub use self::compile::{compile, date_value, parse_cidr, unknown_field, QueryContext};
-pub use self::parse::{parse_query, MAX_TERMS_COUNT};
-pub use self::time_bounds::time_bounds;
+pub use self::compile::{compile, QueryContext};
+pub(crate) use self::compile::{date_value, parse_cidr, unknown_field};
+pub(crate) use self::parse::parse_query;
+pub(crate) use self::time_bounds::time_bounds;
 
 #[cfg(test)]
 mod tests;
