@@ -562,13 +562,7 @@ fn BucketEditor(
     index: usize,
 ) -> impl IntoView {
     let bucket = move || vis.with(|v| v.buckets.get(index).cloned());
-    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| {
-        vis.update(|v| {
-            if let Some(b) = v.buckets.get_mut(index) {
-                change(b)
-            }
-        })
-    };
+    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| edit_bucket(vis, index, change);
     let agg_type = move || bucket().map(|b| b.agg.type_name()).unwrap_or("terms");
     let set_type = move |name: String| {
         // Read before the edit: the time field is derived from `vis`.
@@ -672,86 +666,106 @@ fn BucketEditor(
                     </label>
                 }
             })}
-            {move || match bucket().map(|b| b.agg) {
-                Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => view! {
-                    <div class="row">
-                        <label class="field small">"Size"
-                            <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
-                                on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::Terms { size, .. } = &mut b.agg { *size = n })) } }/>
-                        </label>
-                        <label class="field">"Order"
-                            <select on:change:target=move |ev| {
-                                let value = ev.target().value();
-                                let next = match value.as_str() { "metric_asc" => TermsOrder::MetricAsc, "key_asc" => TermsOrder::KeyAsc, "key_desc" => TermsOrder::KeyDesc, _ => TermsOrder::MetricDesc };
-                                edit(Box::new(move |b| if let BucketAgg::Terms { order, .. } = &mut b.agg { *order = next }));
-                            }>
-                                <option value="metric_desc" selected=order == TermsOrder::MetricDesc>"Largest first"</option>
-                                <option value="metric_asc" selected=order == TermsOrder::MetricAsc>"Smallest first"</option>
-                                <option value="key_asc" selected=order == TermsOrder::KeyAsc>"Alphabetical"</option>
-                                <option value="key_desc" selected=order == TermsOrder::KeyDesc>"Reverse alphabetical"</option>
-                            </select>
-                        </label>
-                    </div>
-                    <label class="check"><input type="checkbox" prop:checked=other_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { other_bucket, .. } = &mut b.agg { *other_bucket = on })) }/>" Group the rest as “Other”"</label>
-                    <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
-                }.into_any(),
-                Some(BucketAgg::DateHistogram { interval, .. }) => {
-                    let current = match &interval { Interval::Auto => "auto".to_owned(), Interval::Fixed(t) | Interval::Calendar(t) => t.clone() };
-                    view! {
-                        <label class="field">"Interval"
-                            <select name=format!("bucket{index}_interval") on:change:target=move |ev| {
-                                let value = ev.target().value();
-                                let next = match value.as_str() {
-                                    "auto" => Interval::Auto,
-                                    v if crate::model::time::is_calendar_interval(v) => Interval::Calendar(v.to_owned()),
-                                    v => Interval::Fixed(v.to_owned()),
-                                };
-                                edit(Box::new(move |b| if let BucketAgg::DateHistogram { interval, .. } = &mut b.agg { *interval = next }));
-                            }>
-                                {["auto", "1m", "5m", "10m", "30m", "1h", "3h", "12h", "1d", "1w", "1M"].into_iter().map(|v| {
-                                    let is = v == current;
-                                    view! { <option value=v selected=is>{if v == "auto" { "Auto".to_owned() } else { v.to_owned() }}</option> }
-                                }).collect_view()}
-                            </select>
-                        </label>
-                    }.into_any()
-                }
-                Some(BucketAgg::Histogram { interval, .. }) => view! {
-                    <label class="field">"Interval"
-                        <input type="number" min="0" step="any" prop:value=interval.to_string()
-                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<f64>() { edit(Box::new(move |b| if let BucketAgg::Histogram { interval, .. } = &mut b.agg { *interval = n })) } }/>
-                    </label>
-                }.into_any(),
-                Some(BucketAgg::Range { ranges, .. }) => {
-                    let text = ranges.iter().map(|r| format!("{}-{}", r.from.map(|v| v.to_string()).unwrap_or_default(), r.to.map(|v| v.to_string()).unwrap_or_default())).collect::<Vec<_>>().join(", ");
-                    view! {
-                        <label class="field">"Ranges (from-to, comma-separated; empty for open)"
-                            <input type="text" prop:value=text on:change:target=move |ev| {
-                                let parsed: Vec<NumberRange> = ev.target().value().split(',').filter_map(|part| {
-                                    let (from, to) = part.trim().split_once('-')?;
-                                    Some(NumberRange { from: from.trim().parse().ok(), to: to.trim().parse().ok() })
-                                }).collect();
-                                edit(Box::new(move |b| if let BucketAgg::Range { ranges, .. } = &mut b.agg { *ranges = parsed }));
-                            }/>
-                        </label>
-                    }.into_any()
-                }
-                Some(BucketAgg::Filters { filters }) => {
-                    let text = filters.iter().map(|f| f.query.text.clone()).collect::<Vec<_>>().join("\n");
-                    view! {
-                        <label class="field">"Filters (one KQL query per line)"
-                            <textarea rows="3" prop:value=text on:change:target=move |ev| {
-                                let parsed: Vec<NamedFilter> = ev.target().value().lines().filter(|l| !l.trim().is_empty())
-                                    .map(|l| NamedFilter { label: l.trim().to_owned(), query: QueryText::kql(l.trim()) }).collect();
-                                edit(Box::new(move |b| if let BucketAgg::Filters { filters } = &mut b.agg { *filters = parsed }));
-                            }></textarea>
-                        </label>
-                    }.into_any()
-                }
-                None => ().into_any(),
-            }}
+            <BucketSettings vis index/>
         </div>
     }
+}
+
+/// The settings of bucket `index` that depend on its aggregation: a terms size and order, an
+/// interval, ranges, filters.
+#[component]
+fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
+    let bucket = move || vis.with(|v| v.buckets.get(index).cloned());
+    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| edit_bucket(vis, index, change);
+    view! {
+        {move || match bucket().map(|b| b.agg) {
+            Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => view! {
+                <div class="row">
+                    <label class="field small">"Size"
+                        <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
+                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::Terms { size, .. } = &mut b.agg { *size = n })) } }/>
+                    </label>
+                    <label class="field">"Order"
+                        <select on:change:target=move |ev| {
+                            let value = ev.target().value();
+                            let next = match value.as_str() { "metric_asc" => TermsOrder::MetricAsc, "key_asc" => TermsOrder::KeyAsc, "key_desc" => TermsOrder::KeyDesc, _ => TermsOrder::MetricDesc };
+                            edit(Box::new(move |b| if let BucketAgg::Terms { order, .. } = &mut b.agg { *order = next }));
+                        }>
+                            <option value="metric_desc" selected=order == TermsOrder::MetricDesc>"Largest first"</option>
+                            <option value="metric_asc" selected=order == TermsOrder::MetricAsc>"Smallest first"</option>
+                            <option value="key_asc" selected=order == TermsOrder::KeyAsc>"Alphabetical"</option>
+                            <option value="key_desc" selected=order == TermsOrder::KeyDesc>"Reverse alphabetical"</option>
+                        </select>
+                    </label>
+                </div>
+                <label class="check"><input type="checkbox" prop:checked=other_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { other_bucket, .. } = &mut b.agg { *other_bucket = on })) }/>" Group the rest as “Other”"</label>
+                <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
+            }.into_any(),
+            Some(BucketAgg::DateHistogram { interval, .. }) => {
+                let current = match &interval { Interval::Auto => "auto".to_owned(), Interval::Fixed(t) | Interval::Calendar(t) => t.clone() };
+                view! {
+                    <label class="field">"Interval"
+                        <select name=format!("bucket{index}_interval") on:change:target=move |ev| {
+                            let value = ev.target().value();
+                            let next = match value.as_str() {
+                                "auto" => Interval::Auto,
+                                v if crate::model::time::is_calendar_interval(v) => Interval::Calendar(v.to_owned()),
+                                v => Interval::Fixed(v.to_owned()),
+                            };
+                            edit(Box::new(move |b| if let BucketAgg::DateHistogram { interval, .. } = &mut b.agg { *interval = next }));
+                        }>
+                            {["auto", "1m", "5m", "10m", "30m", "1h", "3h", "12h", "1d", "1w", "1M"].into_iter().map(|v| {
+                                let is = v == current;
+                                view! { <option value=v selected=is>{if v == "auto" { "Auto".to_owned() } else { v.to_owned() }}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any()
+            }
+            Some(BucketAgg::Histogram { interval, .. }) => view! {
+                <label class="field">"Interval"
+                    <input type="number" min="0" step="any" prop:value=interval.to_string()
+                        on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<f64>() { edit(Box::new(move |b| if let BucketAgg::Histogram { interval, .. } = &mut b.agg { *interval = n })) } }/>
+                </label>
+            }.into_any(),
+            Some(BucketAgg::Range { ranges, .. }) => {
+                let text = ranges.iter().map(|r| format!("{}-{}", r.from.map(|v| v.to_string()).unwrap_or_default(), r.to.map(|v| v.to_string()).unwrap_or_default())).collect::<Vec<_>>().join(", ");
+                view! {
+                    <label class="field">"Ranges (from-to, comma-separated; empty for open)"
+                        <input type="text" prop:value=text on:change:target=move |ev| {
+                            let parsed: Vec<NumberRange> = ev.target().value().split(',').filter_map(|part| {
+                                let (from, to) = part.trim().split_once('-')?;
+                                Some(NumberRange { from: from.trim().parse().ok(), to: to.trim().parse().ok() })
+                            }).collect();
+                            edit(Box::new(move |b| if let BucketAgg::Range { ranges, .. } = &mut b.agg { *ranges = parsed }));
+                        }/>
+                    </label>
+                }.into_any()
+            }
+            Some(BucketAgg::Filters { filters }) => {
+                let text = filters.iter().map(|f| f.query.text.clone()).collect::<Vec<_>>().join("\n");
+                view! {
+                    <label class="field">"Filters (one KQL query per line)"
+                        <textarea rows="3" prop:value=text on:change:target=move |ev| {
+                            let parsed: Vec<NamedFilter> = ev.target().value().lines().filter(|l| !l.trim().is_empty())
+                                .map(|l| NamedFilter { label: l.trim().to_owned(), query: QueryText::kql(l.trim()) }).collect();
+                            edit(Box::new(move |b| if let BucketAgg::Filters { filters } = &mut b.agg { *filters = parsed }));
+                        }></textarea>
+                    </label>
+                }.into_any()
+            }
+            None => ().into_any(),
+        }}
+    }
+}
+
+/// Changes bucket `index` of the visualization, if it still has one.
+fn edit_bucket(vis: RwSignal<Visualization>, index: usize, change: Box<dyn FnOnce(&mut Bucket)>) {
+    vis.update(|v| {
+        if let Some(b) = v.buckets.get_mut(index) {
+            change(b)
+        }
+    })
 }
 
 /// Chart options. `legend` is the preview's legend (label, colour), whose colours can be pinned
