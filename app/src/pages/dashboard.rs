@@ -106,7 +106,7 @@ const ROW_PX: f64 = 28.0;
 /// The dashboard's view: what the URL says, over the dashboard's own time, refresh, query
 /// and filters. Changing it is a navigation, and the URL change is the refresh.
 #[derive(Clone, Copy)]
-struct View {
+struct UrlView {
     state: Memo<ViewState>,
     path: Memo<String>,
     time: Memo<TimeRange>,
@@ -117,8 +117,8 @@ struct View {
     navigate: Callback<ViewState>,
 }
 
-impl View {
-    fn new(dashboard: RwSignal<Dashboard>) -> View {
+impl UrlView {
+    fn new(dashboard: RwSignal<Dashboard>) -> UrlView {
         let location = use_location();
         let navigate = use_navigate();
         let state = Memo::new(move |_| ViewState::from_query_string(&location.search.get()));
@@ -155,7 +155,7 @@ impl View {
                 Default::default(),
             )
         });
-        View {
+        UrlView {
             state,
             path,
             time,
@@ -172,7 +172,7 @@ impl View {
     }
 
     /// This view's address on this server.
-    fn url(self) -> String {
+    fn link(self) -> String {
         format!(
             "{}{}{}",
             crate::browser::origin(),
@@ -192,25 +192,25 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let patterns = StoredValue::new(loaded.index_patterns.clone());
     let editing = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
-    let view = View::new(dashboard);
+    let url = UrlView::new(dashboard);
     // Bumped by "Refresh", a submitted query and auto-refresh: refetches the same view.
     let tick = RwSignal::new(0u64);
     let (charts, in_flight) =
-        refresh_charts(dashboard, visualizations, patterns, view, tick, message);
-    auto_refresh(view.refresh, in_flight, tick);
-    follow_pinned_filters(view);
+        refresh_charts(dashboard, visualizations, patterns, url, tick, message);
+    auto_refresh(url.refresh, in_flight, tick);
+    follow_pinned_filters(url);
 
     let add_filters =
-        Callback::new(move |added: Vec<Filter>| view.change(|s| s.with_filters(&added)));
+        Callback::new(move |added: Vec<Filter>| url.change(|s| s.with_filters(&added)));
     let brush = Callback::new(move |(from, to): (i64, i64)| {
-        view.change(|s| ViewState {
+        url.change(|s| ViewState {
             time: Some(TimeRange::absolute(from, to)),
             ..s
         })
     });
     let on_query = Callback::new(move |q: QueryText| {
         tick.update(|t| *t += 1);
-        view.change(|s| ViewState { query: q, ..s })
+        url.change(|s| ViewState { query: q, ..s })
     });
     let on_filters = Callback::new(move |next: Vec<Filter>| {
         let pinned: Vec<&Filter> = next.iter().filter(|f| f.pinned).collect();
@@ -218,15 +218,15 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             PINNED_KEY,
             &serde_json::to_string(&pinned).unwrap_or_default(),
         );
-        view.change(|s| ViewState { filters: next, ..s })
+        url.change(|s| ViewState { filters: next, ..s })
     });
     let full_screen =
-        Callback::new(move |panel: Option<String>| view.change(|s| ViewState { full: panel, ..s }));
+        Callback::new(move |panel: Option<String>| url.change(|s| ViewState { full: panel, ..s }));
 
     // Panels keyed by id: moving or resizing one re-renders none (a drag keeps its element).
-    let full_view = Signal::derive(move || view.state.with(|v| v.full.is_some()));
+    let full_view = Signal::derive(move || url.state.with(|v| v.full.is_some()));
     let panel_ids = move || {
-        let full = view.state.with(|v| v.full.clone());
+        let full = url.state.with(|v| v.full.clone());
         dashboard.with(|d| {
             d.panels
                 .iter()
@@ -235,7 +235,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let time = view.time;
+    let time = url.time;
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
@@ -253,14 +253,14 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
 
     view! {
         <div class="dashboard">
-            <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message view tick/>
-            <QueryBar value=view.query on_submit=on_query/>
-            <FilterBar filters=Signal::derive(move || view.state.get().filters) on_change=on_filters/>
+            <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
+            <QueryBar value=url.query on_submit=on_query/>
+            <FilterBar filters=Signal::derive(move || url.state.get().filters) on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>
                 <AddPanel dashboard visualizations/>
             </Show>
-            {move || view.state.get().full.map(|_| view! { <button class="exit-full" on:click=move |_| full_screen.run(None)>"Exit full screen"</button> })}
+            {move || url.state.get().full.map(|_| view! { <button class="exit-full" on:click=move |_| full_screen.run(None)>"Exit full screen"</button> })}
             <div class=full_class data-editing=move || editing.get().to_string()>{grid}</div>
         </div>
     }
@@ -273,7 +273,7 @@ fn refresh_charts(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
     patterns: StoredValue<Vec<IndexPattern>>,
-    view: View,
+    url: UrlView,
     tick: RwSignal<u64>,
     message: RwSignal<Option<String>>,
 ) -> (RwSignal<Charts>, RwSignal<bool>) {
@@ -302,9 +302,9 @@ fn refresh_charts(
         let panels = sources.get();
         let vis_map = visualizations.get();
         let inputs = match ViewInputs::resolve(
-            &view.time.get(),
-            view.query.get(),
-            view.filters.get(),
+            &url.time.get(),
+            url.query.get(),
+            url.filters.get(),
             chrono::Utc::now().timestamp_millis(),
             crate::browser::utc_offset_secs(),
             Some(crate::browser::time_zone()),
@@ -379,14 +379,14 @@ fn auto_refresh(refresh: Memo<Option<u64>>, in_flight: RwSignal<bool>, tick: RwS
 
 /// Pinned filters follow the user to every dashboard: a view opened without filters gets
 /// the pinned ones.
-fn follow_pinned_filters(view: View) {
+fn follow_pinned_filters(url: UrlView) {
     Effect::new(move |first: Option<()>| {
-        if first.is_none() && view.state.with_untracked(|s| s.filters.is_empty()) {
+        if first.is_none() && url.state.with_untracked(|s| s.filters.is_empty()) {
             if let Some(pinned) = crate::browser::storage_get(PINNED_KEY)
                 .and_then(|t| serde_json::from_str::<Vec<Filter>>(&t).ok())
             {
                 if !pinned.is_empty() {
-                    view.change(|s| s.with_filters(&pinned));
+                    url.change(|s| s.with_filters(&pinned));
                 }
             }
         }
@@ -402,7 +402,7 @@ fn DashboardToolbar(
     dashboard: RwSignal<Dashboard>,
     editing: RwSignal<bool>,
     message: RwSignal<Option<String>>,
-    view: View,
+    url: UrlView,
     tick: RwSignal<u64>,
 ) -> impl IntoView {
     let id = StoredValue::new(id);
@@ -438,7 +438,7 @@ fn DashboardToolbar(
         });
     };
     let share = move |short: bool| {
-        let full = view.url();
+        let full = url.link();
         if !short {
             crate::browser::copy_to_clipboard(&full);
             message.set(Some("Link copied".into()));
@@ -467,13 +467,13 @@ fn DashboardToolbar(
         });
     };
     let on_time = Callback::new(move |range: TimeRange| {
-        view.change(|s| ViewState {
+        url.change(|s| ViewState {
             time: Some(range),
             ..s
         })
     });
     let on_refresh = Callback::new(move |ms: Option<u64>| {
-        view.change(|s| ViewState {
+        url.change(|s| ViewState {
             refresh_ms: ms,
             ..s
         })
@@ -482,8 +482,8 @@ fn DashboardToolbar(
         <div class="toolbar">
             <h1 class="title">{move || dashboard.with(|d| d.title.clone())}</h1>
             <div class="toolbar-actions">
-                <TimePicker value=view.time on_change=on_time/>
-                <RefreshPicker value=view.refresh on_change=on_refresh/>
+                <TimePicker value=url.time on_change=on_time/>
+                <RefreshPicker value=url.refresh on_change=on_refresh/>
                 <button on:click=move |_| tick.update(|t| *t += 1) title="Refresh now">"Refresh"</button>
                 <Show when=move || !editing.get() fallback=move || view! {
                     <button class="primary" on:click=move |_| save()>"Save"</button>
