@@ -15,7 +15,11 @@ pub mod state;
 mod components;
 mod pages;
 
+// The browser's glue, or outside it a twin that does nothing: gated here, not line by line.
 #[cfg(feature = "hydrate")]
+mod browser;
+#[cfg(not(feature = "hydrate"))]
+#[path = "browser/ssr.rs"]
 mod browser;
 
 use leptos::prelude::*;

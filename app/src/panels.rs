@@ -1,10 +1,14 @@
 //! Running visualizations for a view: one request per panel from the view's time, query and
-//! filters, one chart per answer. Pure: pages send the requests in one multi-search.
+//! filters, one chart per answer. The browser and the server run them the same way; only
+//! where the searches go differs (a [`Searcher`]).
+
+use std::future::Future;
 
 use serde_json::Value;
 
 use crate::api::{ApiError, SearchRequest};
 use crate::model::filter::{Filter, QueryText};
+use crate::model::index_pattern::{time_field_of, IndexPattern};
 use crate::model::time::{Resolved, TimeRange};
 use crate::model::visualization::Visualization;
 use crate::query::{build_request, SearchContext};
@@ -41,11 +45,40 @@ impl ViewInputs {
     }
 }
 
-/// The search of one panel.
-pub fn panel_request(vis: &Visualization, inputs: &ViewInputs) -> Result<SearchRequest, String> {
+/// Where a view's searches run: the browser's streamed `/api/msearch` ([`ApiSearch`]), or
+/// the server's backend when it draws a visualization itself.
+pub trait Searcher {
+    /// Runs `searches` and calls `on_answer(i, answer)` for each as it is answered, in any
+    /// order; a search left unanswered gets an error. `Err` when none could be run.
+    fn msearch(
+        &self,
+        searches: &[SearchRequest],
+        on_answer: impl FnMut(usize, Result<Value, ApiError>),
+    ) -> impl Future<Output = Result<(), ApiError>>;
+}
+
+/// The browser's searcher: one streamed multi-search over HTTP.
+pub struct ApiSearch;
+
+impl Searcher for ApiSearch {
+    async fn msearch(
+        &self,
+        searches: &[SearchRequest],
+        on_answer: impl FnMut(usize, Result<Value, ApiError>),
+    ) -> Result<(), ApiError> {
+        crate::api::calls::msearch(searches, on_answer).await
+    }
+}
+
+/// The search of one panel, over its index pattern's time field.
+pub fn panel_request(
+    vis: &Visualization,
+    time_field: &str,
+    inputs: &ViewInputs,
+) -> Result<SearchRequest, String> {
     let context = SearchContext {
         time: inputs.time,
-        time_field: "@timestamp",
+        time_field,
         query: &inputs.query,
         filters: &inputs.filters,
         time_zone: inputs.time_zone.clone(),
@@ -67,18 +100,22 @@ pub fn panel_chart(
     chart_data(vis, &response, inputs.time).map_err(|e| e.to_string())
 }
 
-/// Runs many visualizations in one multi-search (in the browser): `on_chart(i, chart)` is
-/// called for each visualization as soon as its chart is known, so panels draw one by one.
-#[cfg(feature = "hydrate")]
+/// Runs visualizations: the one path from visualizations to charts, for the dashboard, the
+/// editor's preview and the server's images. Each searches its index pattern (time field
+/// from `patterns`) with the view's time, query, filters and zone; all go in one multi-search,
+/// and `on_chart(i, chart)` is called for each as soon as its chart is known, so panels draw
+/// one by one.
 pub async fn run(
-    visualizations: Vec<Visualization>,
-    inputs: ViewInputs,
+    searcher: &impl Searcher,
+    visualizations: &[Visualization],
+    patterns: &[IndexPattern],
+    inputs: &ViewInputs,
     mut on_chart: impl FnMut(usize, Result<ChartData, String>),
 ) {
     let mut requests = Vec::new();
     let mut request_of = Vec::new(); // request index -> visualization index
     for (index, vis) in visualizations.iter().enumerate() {
-        match panel_request(vis, &inputs) {
+        match panel_request(vis, time_field_of(patterns, &vis.index_pattern), inputs) {
             Ok(request) => {
                 request_of.push(index);
                 requests.push(request);
@@ -89,16 +126,38 @@ pub async fn run(
     if requests.is_empty() {
         return;
     }
-    let streamed = crate::api::calls::msearch(&requests, |i, answer| {
-        let index = request_of[i];
-        on_chart(index, panel_chart(&visualizations[index], answer, &inputs));
-    })
-    .await;
+    let streamed = searcher
+        .msearch(&requests, |i, answer| {
+            // A searcher's index outside the requests is a bug there; it is not worth a panic.
+            if let Some(&index) = request_of.get(i) {
+                on_chart(index, panel_chart(&visualizations[index], answer, inputs));
+            }
+        })
+        .await;
     if let Err(error) = streamed {
         for &index in &request_of {
             on_chart(index, Err(error.to_string()));
         }
     }
+}
+
+/// Runs one visualization (see [`run`]) and answers its chart.
+pub async fn run_one(
+    searcher: &impl Searcher,
+    vis: &Visualization,
+    patterns: &[IndexPattern],
+    inputs: &ViewInputs,
+) -> Result<ChartData, String> {
+    let mut chart = Err("the search was not answered".to_owned());
+    run(
+        searcher,
+        std::slice::from_ref(vis),
+        patterns,
+        inputs,
+        |_, answer| chart = answer,
+    )
+    .await;
+    chart
 }
 
 /// Makes a browser future usable where Leptos wants a `Send` one (the browser has one thread).
@@ -114,4 +173,37 @@ pub fn sendable<F: std::future::Future + Send>(
     future: F,
 ) -> impl std::future::Future<Output = F::Output> + Send {
     future
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::time::TimeRange;
+
+    /// Each visualization's range is on its own index pattern's time field.
+    #[test]
+    fn requests_search_the_index_patterns_time_field() {
+        let inputs = ViewInputs::resolve(
+            &TimeRange::last("1h"),
+            QueryText::default(),
+            Vec::new(),
+            1_583_471_220_000,
+            0,
+            None,
+        )
+        .unwrap();
+        let patterns = [IndexPattern {
+            title: "flows-*".into(),
+            time_field: "event_time".into(),
+            fields: Vec::new(),
+        }];
+        let mut vis = Visualization::example_action_port_pie();
+        for (index_pattern, time_field) in [("flows-*", "event_time"), ("cwl-*", "@timestamp")] {
+            vis.index_pattern = index_pattern.into();
+            let field = time_field_of(&patterns, &vis.index_pattern);
+            let request = panel_request(&vis, field, &inputs).unwrap();
+            let range = &request.body["query"]["bool"]["filter"][0]["range"];
+            assert!(range.get(time_field).is_some(), "{index_pattern}: {range}");
+        }
+    }
 }

@@ -1,34 +1,81 @@
-//! Running a visualization on the server: the same request builder and response reader as
-//! the browser, so a server render and a panel show the same numbers.
+//! Running a visualization on the server: `app::panels::run`, the browser's own path, with
+//! the backend as its searcher, so a server render and a panel show the same numbers (same
+//! time field, time zone and deadline).
 
-use app::model::filter::{Filter, QueryText};
-use app::model::time::Resolved;
+use app::api::{ApiError, SearchRequest};
+use app::model::index_pattern::IndexPattern;
+use app::model::saved_object::ObjectType;
 use app::model::visualization::Visualization;
-use app::query::{build_request, SearchContext};
-use app::result::{chart_data as read_chart, ChartData};
+use app::panels::{run_one, Searcher, ViewInputs};
+use app::result::ChartData;
+use serde_json::Value;
 
-use crate::http::AppState;
+use crate::http::{with_deadline, AppError, AppState};
+use crate::store::FindQuery;
 
-/// The chart data of `vis` over `time`, or the message to draw instead.
+/// The chart data of `vis` in the view `inputs`, or the message to draw instead.
 pub async fn chart_data(
     state: &AppState,
     vis: &Visualization,
-    time: Resolved,
-    query: &QueryText,
-    filters: &[Filter],
+    inputs: &ViewInputs,
 ) -> Result<ChartData, String> {
-    let context = SearchContext {
-        time,
-        time_field: "@timestamp",
-        query,
-        filters,
-        time_zone: None,
-    };
-    let body = build_request(vis, &context).map_err(|e| e.to_string())?;
-    let response = state
-        .backend
-        .search(&vis.index_pattern, body)
+    let patterns = index_patterns(state).await?;
+    run_one(&BackendSearch(state), vis, &patterns, inputs).await
+}
+
+/// The saved index patterns: a visualization's time field is its pattern's.
+async fn index_patterns(state: &AppState) -> Result<Vec<IndexPattern>, String> {
+    let found = state
+        .store
+        .find(FindQuery {
+            types: vec![ObjectType::IndexPattern],
+            search: None,
+            page: 1,
+            per_page: 10_000,
+        })
         .await
         .map_err(|e| e.to_string())?;
-    read_chart(vis, &response, time).map_err(|e| e.to_string())
+    Ok(found
+        .saved_objects
+        .into_iter()
+        .filter_map(|o| serde_json::from_value(o.attributes).ok())
+        .collect())
+}
+
+/// Searches as `/api/msearch` runs them for the browser: on the allow-list, each with the
+/// search deadline, one failure not failing the others.
+struct BackendSearch<'a>(&'a AppState);
+
+impl Searcher for BackendSearch<'_> {
+    async fn msearch(
+        &self,
+        searches: &[SearchRequest],
+        mut on_answer: impl FnMut(usize, Result<Value, ApiError>),
+    ) -> Result<(), ApiError> {
+        for (index, search) in searches.iter().enumerate() {
+            on_answer(index, self.search(search).await);
+        }
+        Ok(())
+    }
+}
+
+impl BackendSearch<'_> {
+    async fn search(&self, search: &SearchRequest) -> Result<Value, ApiError> {
+        let state = self.0;
+        let answer = match state.allowed_indices.check(&search.index) {
+            Ok(()) => with_deadline(
+                state.limits.search_timeout,
+                state.backend.search(&search.index, search.body.clone()),
+            )
+            .await
+            .map_err(AppError::from),
+            Err(error) => Err(error),
+        };
+        // The error as the browser reads it from an answer: the same message in both places.
+        answer.map_err(|error| {
+            let body = error.to_body();
+            ApiError::from_response(&body)
+                .unwrap_or_else(|| ApiError::from_error_body(500, &body.to_string()))
+        })
+    }
 }

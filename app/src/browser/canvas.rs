@@ -97,6 +97,14 @@ fn draw(
     }
 }
 
+/// Canvas pixels per CSS pixel of the canvas behind `node`, as it was last drawn; `None`
+/// before it has a size.
+pub fn drawn_scale(node: NodeRef<Canvas>) -> Option<f64> {
+    let canvas = node.get_untracked()?;
+    let css_width = canvas.get_bounding_client_rect().width();
+    (css_width > 0.0).then(|| f64::from(canvas.width()) / css_width)
+}
+
 /// The browser's current offset from UTC in seconds (east positive).
 pub fn browser_utc_offset_secs() -> i32 {
     // getTimezoneOffset is minutes *behind* UTC.

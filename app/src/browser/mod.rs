@@ -1,6 +1,7 @@
 //! Browser-only glue (compiled with the `hydrate` feature): HTTP from the page, canvas
 //! drawing, resize observation, downloads, local storage. Components call into here; logic
-//! stays in plain modules.
+//! stays in plain modules. Outside the browser `ssr.rs` stands in, with the same signatures
+//! doing nothing, so components and pages are written once.
 
 pub mod canvas;
 pub mod http;
@@ -12,10 +13,7 @@ pub fn utc_offset_secs() -> i32 {
 
 /// The viewer's time zone as Elasticsearch takes it (`+09:00`), for calendar intervals.
 pub fn time_zone() -> String {
-    let secs = utc_offset_secs();
-    let sign = if secs < 0 { '-' } else { '+' };
-    let secs = secs.abs();
-    format!("{sign}{:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+    crate::model::time::format_utc_offset(utc_offset_secs())
 }
 
 /// Offers `text` as a file download.
@@ -70,4 +68,65 @@ pub fn origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default()
+}
+
+/// Asks the user to confirm (the browser's own dialog).
+pub fn confirm(message: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(message).ok())
+        .unwrap_or(false)
+}
+
+/// Shows `path` in the address bar without leaving the page (a new object's address).
+pub fn replace_url(path: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+    }
+}
+
+/// Keeps sending a pointer's events to the element it went down on, so a drag goes on
+/// when the pointer leaves it.
+pub fn capture_pointer(ev: &leptos::ev::PointerEvent) {
+    use wasm_bindgen::JsCast;
+    if let Some(target) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    {
+        let _ = target.set_pointer_capture(ev.pointer_id());
+    }
+}
+
+/// The width in CSS pixels of the first element `selector` finds.
+pub fn element_width(selector: &str) -> Option<f64> {
+    web_sys::window()?
+        .document()?
+        .query_selector(selector)
+        .ok()??
+        .get_bounding_client_rect()
+        .width()
+        .into()
+}
+
+/// Reads the file chosen in the `<input type="file">` that sent `ev`, and hands its text (or
+/// why it could not be read) to `on_text`. Nothing happens when no file was chosen.
+pub fn read_chosen_file(
+    ev: &leptos::ev::Event,
+    on_text: impl FnOnce(Result<String, String>) + 'static,
+) {
+    use wasm_bindgen::JsCast;
+    let Some(file) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .and_then(|input| input.files())
+        .and_then(|files| files.get(0))
+    else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+        on_text(
+            text.map(|content| content.as_string().unwrap_or_default())
+                .map_err(|_| "The file could not be read".to_owned()),
+        );
+    });
 }

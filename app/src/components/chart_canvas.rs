@@ -20,10 +20,7 @@ pub fn ChartCanvas(
     #[prop(into)]
     label: Signal<String>,
 ) -> impl IntoView {
-    #[cfg(feature = "hydrate")]
     crate::browser::canvas::attach_chart(node, data, options, layout);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (data, options);
     let drawn = move || {
         layout
             .get()

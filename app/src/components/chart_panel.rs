@@ -32,14 +32,7 @@ pub fn ChartPanel(
     let utc_offset = move || options.with(|o| o.utc_offset_secs);
     // Layouts are in canvas pixels: CSS pixels times the ratio the canvas was last drawn at.
     let scale = move || {
-        #[cfg(feature = "hydrate")]
-        if let Some(canvas) = node.get_untracked() {
-            let css_width = canvas.get_bounding_client_rect().width();
-            if css_width > 0.0 {
-                return f64::from(canvas.width()) / css_width;
-            }
-        }
-        options.with(|o| o.scale)
+        crate::browser::canvas::drawn_scale(node).unwrap_or_else(|| options.with(|o| o.scale))
     };
 
     // New data (a refresh, a filter) makes a shown tooltip stale.

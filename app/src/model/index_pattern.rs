@@ -31,8 +31,20 @@ pub struct IndexPattern {
     pub fields: Vec<FieldSpec>,
 }
 
+/// The time field of the documents flowdash stores, and of index patterns that name none.
+pub const DEFAULT_TIME_FIELD: &str = "@timestamp";
+
 fn default_time_field() -> String {
-    "@timestamp".into()
+    DEFAULT_TIME_FIELD.into()
+}
+
+/// The time field of the index pattern titled `title` among `patterns`: a visualization
+/// names its pattern by title. A pattern with no saved object gets the default.
+pub fn time_field_of<'a>(patterns: &'a [IndexPattern], title: &str) -> &'a str {
+    patterns
+        .iter()
+        .find(|p| p.title == title)
+        .map_or(DEFAULT_TIME_FIELD, |p| p.time_field.as_str())
 }
 
 impl IndexPattern {

@@ -175,6 +175,36 @@ fn eval(
     apply_date_math(ms, math, round_up, &FixedOffset(utc_offset_secs)).ok_or_else(bad)
 }
 
+/// An offset from UTC as Elasticsearch takes a time zone: `+09:00`, `-05:30`.
+pub fn format_utc_offset(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let secs = secs.unsigned_abs();
+    format!("{sign}{:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+}
+
+/// Reads an offset written as [`format_utc_offset`] writes it (`Z` is UTC), in seconds; `None`
+/// for anything else, including offsets beyond ±18 hours.
+pub fn parse_utc_offset(text: &str) -> Option<i32> {
+    if text == "Z" {
+        return Some(0);
+    }
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = rest.split_once(':')?;
+    let all_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(hours) || !all_digits(minutes) {
+        return None;
+    }
+    let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+    if hours > 18 || minutes > 59 || (hours == 18 && minutes > 0) {
+        return None;
+    }
+    Some(sign * (hours * 3600 + minutes * 60))
+}
+
 /// Calendar arithmetic for date math, in some time zone.
 pub trait DateMathCalendar {
     /// `ms` moved by `amount` of `unit` (`s m h H d w M q y`).
@@ -340,6 +370,25 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_583_471_220_123; // 2020-03-06T05:07:00.123Z, a Friday
+
+    #[test]
+    fn utc_offsets_round_trip() {
+        for secs in [0, 9 * 3600, -(5 * 3600 + 30 * 60), 18 * 3600] {
+            assert_eq!(parse_utc_offset(&format_utc_offset(secs)), Some(secs));
+        }
+        assert_eq!(format_utc_offset(-(3 * 3600 + 30 * 60)), "-03:30");
+        for bad in [
+            "",
+            "+9:00",
+            "09:00",
+            "+19:00",
+            "+01:60",
+            "Asia/Tokyo",
+            "+0١:00",
+        ] {
+            assert_eq!(parse_utc_offset(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn quick_ranges_resolve() {

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use serde::{Deserialize, Serialize};
 
+use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
@@ -14,23 +15,29 @@ use crate::components::query_bar::{FilterBar, QueryBar};
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::{Filter, QueryText};
+use crate::model::index_pattern::IndexPattern;
 use crate::model::saved_object::ObjectType;
 use crate::model::time::TimeRange;
 use crate::model::visualization::Visualization;
-use crate::panels::sendable;
+use crate::panels::{sendable, ApiSearch, ViewInputs};
 use crate::result::ChartData;
 use crate::state::ViewState;
 
 /// The dashboard `/` opens.
 pub const OVERVIEW_ID: &str = "vpc-flow-overview";
 
-/// A dashboard with the visualizations its panels show.
+/// Where the pinned filters are kept in the browser.
+const PINNED_KEY: &str = "flowdash:pinned";
+
+/// A dashboard with the visualizations its panels show, and the index patterns (their time
+/// fields) those search.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Loaded {
     pub id: String,
     pub version: u64,
     pub dashboard: Dashboard,
     pub visualizations: HashMap<String, Visualization>,
+    pub index_patterns: Vec<IndexPattern>,
 }
 
 async fn load(client: ObjectsClient, id: String) -> Result<Loaded, ApiError> {
@@ -47,11 +54,18 @@ async fn load(client: ObjectsClient, id: String) -> Result<Loaded, ApiError> {
                 .map(|v| (o.id, v))
         })
         .collect();
+    let patterns = client.find(vec![ObjectType::IndexPattern], None).await?;
+    let index_patterns = patterns
+        .saved_objects
+        .into_iter()
+        .filter_map(|o| serde_json::from_value(o.attributes).ok())
+        .collect();
     Ok(Loaded {
         id,
         version: object.version,
         dashboard,
         visualizations,
+        index_patterns,
     })
 }
 
@@ -89,337 +103,130 @@ pub fn DashboardPage() -> impl IntoView {
 /// Row height of the grid, in CSS pixels (gaps included), for dragging.
 const ROW_PX: f64 = 28.0;
 
-#[component]
-fn DashboardView(loaded: Loaded) -> impl IntoView {
-    let id = loaded.id.clone();
-    let dashboard = RwSignal::new(loaded.dashboard.clone());
-    let saved = RwSignal::new(loaded.dashboard.clone());
-    let version = RwSignal::new(loaded.version);
-    let visualizations = RwSignal::new(loaded.visualizations.clone());
-    let editing = RwSignal::new(false);
-    let can_edit = crate::components::account::can_edit();
-    let message = RwSignal::new(None::<String>);
+/// The dashboard's view: what the URL says, over the dashboard's own time, refresh, query
+/// and filters. Changing it is a navigation, and the URL change is the refresh.
+#[derive(Clone, Copy)]
+struct UrlView {
+    state: Memo<ViewState>,
+    path: Memo<String>,
+    time: Memo<TimeRange>,
+    refresh: Memo<Option<u64>>,
+    query: Memo<QueryText>,
+    /// The dashboard's filters, then the URL's.
+    filters: Memo<Vec<Filter>>,
+    navigate: Callback<ViewState>,
+}
 
-    // The view lives in the URL.
-    let location = use_location();
-    let navigate = use_navigate();
-    let view_state = Memo::new(move |_| ViewState::from_query_string(&location.search.get()));
-    let path = location.pathname;
-    let set_view = {
-        let navigate = navigate.clone();
-        move |state: ViewState| {
+impl UrlView {
+    fn new(dashboard: RwSignal<Dashboard>) -> UrlView {
+        let location = use_location();
+        let navigate = use_navigate();
+        let state = Memo::new(move |_| ViewState::from_query_string(&location.search.get()));
+        let path = location.pathname;
+        let time = Memo::new(move |_| {
+            state
+                .get()
+                .time
+                .or_else(|| dashboard.with(|d| d.time.clone()))
+                .unwrap_or_default()
+        });
+        let refresh = Memo::new(move |_| {
+            state
+                .get()
+                .refresh_ms
+                .or_else(|| dashboard.with(|d| d.refresh_ms))
+        });
+        let query = Memo::new(move |_| {
+            let state = state.get();
+            if state.query.text.is_empty() {
+                dashboard.with(|d| d.query.clone())
+            } else {
+                state.query
+            }
+        });
+        let filters = Memo::new(move |_| {
+            let mut all = dashboard.with(|d| d.filters.clone());
+            all.extend(state.get().filters);
+            all
+        });
+        let navigate = Callback::new(move |next: ViewState| {
             navigate(
-                &format!("{}{}", path.get_untracked(), state.to_query_string()),
+                &format!("{}{}", path.get_untracked(), next.to_query_string()),
                 Default::default(),
             )
+        });
+        UrlView {
+            state,
+            path,
+            time,
+            refresh,
+            query,
+            filters,
+            navigate,
         }
-    };
-    let time = Memo::new(move |_| {
-        view_state
-            .get()
-            .time
-            .or_else(|| dashboard.with(|d| d.time.clone()))
-            .unwrap_or_default()
-    });
-    let refresh = Memo::new(move |_| {
-        view_state
-            .get()
-            .refresh_ms
-            .or_else(|| dashboard.with(|d| d.refresh_ms))
-    });
-    let query = Memo::new(move |_| {
-        let state = view_state.get();
-        if state.query.text.is_empty() {
-            dashboard.with(|d| d.query.clone())
-        } else {
-            state.query
-        }
-    });
-    let filters = Memo::new(move |_| {
-        let mut all = dashboard.with(|d| d.filters.clone());
-        all.extend(view_state.get().filters);
-        all
-    });
+    }
 
-    // Panel charts, by panel id; refreshed by one multi-search.
-    let charts = RwSignal::new(HashMap::<String, Option<Result<ChartData, String>>>::new());
+    /// Shows the view `change` makes of the current one.
+    fn change(self, change: impl FnOnce(ViewState) -> ViewState) {
+        self.navigate.run(change(self.state.get_untracked()));
+    }
+
+    /// This view's address on this server.
+    fn link(self) -> String {
+        format!(
+            "{}{}{}",
+            crate::browser::origin(),
+            self.path.get_untracked(),
+            self.state.get_untracked().to_query_string()
+        )
+    }
+}
+
+/// Panel charts by panel id; `None` while a panel's first answer is on its way.
+type Charts = HashMap<String, Option<Result<ChartData, String>>>;
+
+#[component]
+fn DashboardView(loaded: Loaded) -> impl IntoView {
+    let dashboard = RwSignal::new(loaded.dashboard.clone());
+    let visualizations = RwSignal::new(loaded.visualizations.clone());
+    let patterns = StoredValue::new(loaded.index_patterns.clone());
+    let editing = RwSignal::new(false);
+    let message = RwSignal::new(None::<String>);
+    let url = UrlView::new(dashboard);
+    // Bumped by "Refresh", a submitted query and auto-refresh: refetches the same view.
     let tick = RwSignal::new(0u64);
-    let in_flight = RwSignal::new(false);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (&version, &filters, &in_flight, &refresh);
-    #[cfg(feature = "hydrate")]
-    {
-        let generation = StoredValue::new(0u64);
-        // What the panels show, not where: moving or resizing a panel refetches nothing.
-        let sources = Memo::new(move |_| {
-            dashboard.with(|d| {
-                d.panels
-                    .iter()
-                    .map(|p| Panel {
-                        grid: GridPos {
-                            x: 0,
-                            y: 0,
-                            w: 0,
-                            h: 0,
-                        },
-                        ..p.clone()
-                    })
-                    .collect::<Vec<_>>()
-            })
-        });
-        Effect::new(move |_| {
-            tick.track();
-            let panels = sources.get();
-            let vis_map = visualizations.get();
-            let (time, query, filters) = (time.get(), query.get(), filters.get());
-            let inputs = match crate::panels::ViewInputs::resolve(
-                &time,
-                query,
-                filters,
-                chrono::Utc::now().timestamp_millis(),
-                crate::browser::utc_offset_secs(),
-                Some(crate::browser::time_zone()),
-            ) {
-                Ok(inputs) => inputs,
-                Err(error) => {
-                    message.set(Some(error));
-                    return;
-                }
-            };
-            let mut ids = Vec::new();
-            let mut list = Vec::new();
-            let mut missing = Vec::new();
-            for panel in &panels {
-                match panel_visualization(panel, &vis_map) {
-                    Some(vis) => {
-                        ids.push(panel.id.clone());
-                        list.push(vis);
-                    }
-                    None => missing.push(panel.id.clone()),
-                }
-            }
-            charts.update(|c| {
-                for id in &ids {
-                    c.entry(id.clone()).or_insert(None);
-                }
-                for id in &missing {
-                    c.insert(
-                        id.clone(),
-                        Some(Err("The visualization of this panel was deleted".into())),
-                    );
-                }
-            });
-            let this = generation.get_value() + 1;
-            generation.set_value(this);
-            in_flight.set(true);
-            leptos::task::spawn_local(async move {
-                crate::panels::run(list, inputs, |index, result| {
-                    // A newer refresh supersedes this one: drop stale answers.
-                    if generation.get_value() == this {
-                        charts.update(|c| {
-                            c.insert(ids[index].clone(), Some(result));
-                        });
-                    }
-                })
-                .await;
-                if generation.get_value() == this {
-                    in_flight.set(false);
-                }
-            });
-        });
-        // Auto-refresh, skipped while a refresh is still running.
-        Effect::new(move |_| {
-            if let Some(ms) = refresh.get() {
-                let handle = set_interval_with_handle(
-                    move || {
-                        if !in_flight.get_untracked() {
-                            tick.update(|t| *t += 1)
-                        }
-                    },
-                    std::time::Duration::from_millis(ms),
-                );
-                if let Ok(handle) = handle {
-                    on_cleanup(move || handle.clear());
-                }
-            }
-        });
-    }
+    let (charts, in_flight) =
+        refresh_charts(dashboard, visualizations, patterns, url, tick, message);
+    auto_refresh(url.refresh, in_flight, tick);
+    follow_pinned_filters(url);
 
-    let add_filters = {
-        let set_view = set_view.clone();
-        Callback::new(move |added: Vec<Filter>| {
-            set_view(view_state.get_untracked().with_filters(&added))
+    let add_filters =
+        Callback::new(move |added: Vec<Filter>| url.change(|s| s.with_filters(&added)));
+    let brush = Callback::new(move |(from, to): (i64, i64)| {
+        url.change(|s| ViewState {
+            time: Some(TimeRange::absolute(from, to)),
+            ..s
         })
-    };
-    let brush = {
-        let set_view = set_view.clone();
-        Callback::new(move |(from, to): (i64, i64)| {
-            set_view(ViewState {
-                time: Some(TimeRange::absolute(from, to)),
-                ..view_state.get_untracked()
-            })
-        })
-    };
-    let on_time = {
-        let set_view = set_view.clone();
-        Callback::new(move |range: TimeRange| {
-            set_view(ViewState {
-                time: Some(range),
-                ..view_state.get_untracked()
-            })
-        })
-    };
-    let on_refresh = {
-        let set_view = set_view.clone();
-        Callback::new(move |ms: Option<u64>| {
-            set_view(ViewState {
-                refresh_ms: ms,
-                ..view_state.get_untracked()
-            })
-        })
-    };
-    let on_query = {
-        let set_view = set_view.clone();
-        Callback::new(move |q: QueryText| {
-            tick.update(|t| *t += 1);
-            set_view(ViewState {
-                query: q,
-                ..view_state.get_untracked()
-            })
-        })
-    };
-    let on_filters = {
-        let set_view = set_view.clone();
-        Callback::new(move |next: Vec<Filter>| {
-            #[cfg(feature = "hydrate")]
-            {
-                let pinned: Vec<&Filter> = next.iter().filter(|f| f.pinned).collect();
-                crate::browser::storage_set(
-                    "flowdash:pinned",
-                    &serde_json::to_string(&pinned).unwrap_or_default(),
-                );
-            }
-            set_view(ViewState {
-                filters: next,
-                ..view_state.get_untracked()
-            })
-        })
-    };
-    // Pinned filters follow the user to every dashboard.
-    #[cfg(feature = "hydrate")]
-    {
-        let set_view = set_view.clone();
-        Effect::new(move |first: Option<()>| {
-            if first.is_none() && view_state.with_untracked(|s| s.filters.is_empty()) {
-                if let Some(pinned) = crate::browser::storage_get("flowdash:pinned")
-                    .and_then(|t| serde_json::from_str::<Vec<Filter>>(&t).ok())
-                {
-                    if !pinned.is_empty() {
-                        set_view(view_state.get_untracked().with_filters(&pinned));
-                    }
-                }
-            }
-        });
-    }
-    let full_screen = {
-        let set_view = set_view.clone();
-        Callback::new(move |panel: Option<String>| {
-            set_view(ViewState {
-                full: panel,
-                ..view_state.get_untracked()
-            })
-        })
-    };
-
-    let save = {
-        let id = id.clone();
-        move || {
-            let id = id.clone();
-            let current = dashboard.get_untracked();
-            if let Err(error) = current.validate() {
-                message.set(Some(error.to_string()));
-                return;
-            }
-            #[cfg(feature = "hydrate")]
-            leptos::task::spawn_local(async move {
-                let attributes = serde_json::to_value(&current).unwrap_or_default();
-                match crate::api::calls::update(
-                    ObjectType::Dashboard,
-                    &id,
-                    version.get_untracked(),
-                    &attributes,
-                )
-                .await
-                {
-                    Ok(object) => {
-                        version.set(object.version);
-                        saved.set(current);
-                        editing.set(false);
-                        message.set(Some("Saved".into()));
-                    }
-                    Err(error) => message.set(Some(format!("Not saved: {error}"))),
-                }
-            });
-            #[cfg(not(feature = "hydrate"))]
-            let _ = (id, current);
-        }
-    };
-    let share = move |short: bool| {
-        #[cfg(feature = "hydrate")]
-        {
-            let full = format!(
-                "{}{}{}",
-                crate::browser::origin(),
-                path.get_untracked(),
-                view_state.get_untracked().to_query_string()
-            );
-            if short {
-                leptos::task::spawn_local(async move {
-                    match crate::api::calls::shorten(&full).await {
-                        Ok(short_id) => {
-                            let link = format!("{}/goto/{short_id}", crate::browser::origin());
-                            crate::browser::copy_to_clipboard(&link);
-                            message.set(Some(format!("Copied {link}")));
-                        }
-                        Err(error) => message.set(Some(format!("No short link: {error}"))),
-                    }
-                });
-            } else {
-                crate::browser::copy_to_clipboard(&full);
-                message.set(Some("Link copied".into()));
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = short;
-    };
-    let export = {
-        let id = id.clone();
-        move || {
-            #[cfg(feature = "hydrate")]
-            {
-                let id = id.clone();
-                leptos::task::spawn_local(async move {
-                    match crate::api::calls::export(&[(ObjectType::Dashboard, id.clone())], true)
-                        .await
-                    {
-                        Ok(ndjson) => crate::browser::download(
-                            &format!("{id}.ndjson"),
-                            &ndjson,
-                            "application/ndjson",
-                        ),
-                        Err(error) => message.set(Some(format!("Export failed: {error}"))),
-                    }
-                });
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = &id;
-        }
-    };
+    });
+    let on_query = Callback::new(move |q: QueryText| {
+        tick.update(|t| *t += 1);
+        url.change(|s| ViewState { query: q, ..s })
+    });
+    let on_filters = Callback::new(move |next: Vec<Filter>| {
+        let pinned: Vec<&Filter> = next.iter().filter(|f| f.pinned).collect();
+        crate::browser::storage_set(
+            PINNED_KEY,
+            &serde_json::to_string(&pinned).unwrap_or_default(),
+        );
+        url.change(|s| ViewState { filters: next, ..s })
+    });
+    let full_screen =
+        Callback::new(move |panel: Option<String>| url.change(|s| ViewState { full: panel, ..s }));
 
     // Panels keyed by id: moving or resizing one re-renders none (a drag keeps its element).
-    let full_view = Signal::derive(move || view_state.with(|v| v.full.is_some()));
+    let full_view = Signal::derive(move || url.state.with(|v| v.full.is_some()));
     let panel_ids = move || {
-        let full = view_state.with(|v| v.full.clone());
+        let full = url.state.with(|v| v.full.clone());
         dashboard.with(|d| {
             d.panels
                 .iter()
@@ -428,6 +235,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    let time = url.time;
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
@@ -436,7 +244,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         }
     };
     let full_class = move || {
-        if view_state.get().full.is_some() {
+        if full_view.get() {
             "grid full-screen"
         } else {
             "grid"
@@ -445,39 +253,250 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
 
     view! {
         <div class="dashboard">
-            <div class="toolbar">
-                <h1 class="title">{move || dashboard.with(|d| d.title.clone())}</h1>
-                <div class="toolbar-actions">
-                    <TimePicker value=time on_change=on_time/>
-                    <RefreshPicker value=refresh on_change=on_refresh/>
-                    <button on:click=move |_| tick.update(|t| *t += 1) title="Refresh now">"Refresh"</button>
-                    <Show when=move || !editing.get() fallback={
-                        let save = save.clone();
-                        move || {
-                            let save = save.clone();
-                            view! {
-                                <button class="primary" on:click=move |_| save()>"Save"</button>
-                                <button on:click=move |_| { dashboard.set(saved.get_untracked()); editing.set(false); }>"Cancel"</button>
-                            }
-                        }
-                    }>
-                        <Show when=move || can_edit.get()>
-                            <button on:click=move |_| editing.set(true)>"Edit"</button>
-                        </Show>
-                    </Show>
-                    <button on:click=move |_| share(false) title="Copy a link to this view">"Share"</button>
-                    <button on:click=move |_| share(true) title="Copy a short link">"Short link"</button>
-                    <button on:click={let export = export.clone(); move |_| export()}>"Export"</button>
-                </div>
-            </div>
-            <QueryBar value=query on_submit=on_query/>
-            <FilterBar filters=Signal::derive(move || view_state.get().filters) on_change=on_filters/>
+            <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
+            <QueryBar value=url.query on_submit=on_query/>
+            <FilterBar filters=Signal::derive(move || url.state.get().filters) on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>
                 <AddPanel dashboard visualizations/>
             </Show>
-            {move || view_state.get().full.map(|_| view! { <button class="exit-full" on:click=move |_| full_screen.run(None)>"Exit full screen"</button> })}
+            {move || url.state.get().full.map(|_| view! { <button class="exit-full" on:click=move |_| full_screen.run(None)>"Exit full screen"</button> })}
             <div class=full_class data-editing=move || editing.get().to_string()>{grid}</div>
+        </div>
+    }
+}
+
+/// Keeps the panels' charts up to date: one multi-search whenever what the panels show, the
+/// view or `tick` changes. A refresh supersedes the one in flight (its answers are dropped).
+/// Answers the charts, and whether a refresh is in flight.
+fn refresh_charts(
+    dashboard: RwSignal<Dashboard>,
+    visualizations: RwSignal<HashMap<String, Visualization>>,
+    patterns: StoredValue<Vec<IndexPattern>>,
+    url: UrlView,
+    tick: RwSignal<u64>,
+    message: RwSignal<Option<String>>,
+) -> (RwSignal<Charts>, RwSignal<bool>) {
+    let charts = RwSignal::new(Charts::new());
+    let in_flight = RwSignal::new(false);
+    let latest = Latest::new();
+    // What the panels show, not where: moving or resizing a panel refetches nothing.
+    let sources = Memo::new(move |_| {
+        dashboard.with(|d| {
+            d.panels
+                .iter()
+                .map(|p| Panel {
+                    grid: GridPos {
+                        x: 0,
+                        y: 0,
+                        w: 0,
+                        h: 0,
+                    },
+                    ..p.clone()
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    Effect::new(move |_| {
+        tick.track();
+        let panels = sources.get();
+        let vis_map = visualizations.get();
+        let inputs = match ViewInputs::resolve(
+            &url.time.get(),
+            url.query.get(),
+            url.filters.get(),
+            chrono::Utc::now().timestamp_millis(),
+            crate::browser::utc_offset_secs(),
+            Some(crate::browser::time_zone()),
+        ) {
+            Ok(inputs) => inputs,
+            Err(error) => {
+                message.set(Some(error));
+                return;
+            }
+        };
+        let mut ids = Vec::new();
+        let mut list = Vec::new();
+        let mut missing = Vec::new();
+        for panel in &panels {
+            match panel_visualization(panel, &vis_map) {
+                Some(vis) => {
+                    ids.push(panel.id.clone());
+                    list.push(vis);
+                }
+                None => missing.push(panel.id.clone()),
+            }
+        }
+        charts.update(|c| {
+            for id in &ids {
+                c.entry(id.clone()).or_insert(None);
+            }
+            for id in &missing {
+                c.insert(
+                    id.clone(),
+                    Some(Err("The visualization of this panel was deleted".into())),
+                );
+            }
+        });
+        let run = latest.start();
+        in_flight.set(true);
+        leptos::task::spawn_local(async move {
+            let patterns = patterns.get_value();
+            crate::panels::run(&ApiSearch, &list, &patterns, &inputs, |index, result| {
+                if run.is_current() {
+                    charts.update(|c| {
+                        c.insert(ids[index].clone(), Some(result));
+                    });
+                }
+            })
+            .await;
+            if run.is_current() {
+                in_flight.set(false);
+            }
+        });
+    });
+    (charts, in_flight)
+}
+
+/// Bumps `tick` every `refresh` milliseconds, skipping while a refresh is still running.
+fn auto_refresh(refresh: Memo<Option<u64>>, in_flight: RwSignal<bool>, tick: RwSignal<u64>) {
+    Effect::new(move |_| {
+        if let Some(ms) = refresh.get() {
+            let handle = set_interval_with_handle(
+                move || {
+                    if !in_flight.get_untracked() {
+                        tick.update(|t| *t += 1)
+                    }
+                },
+                std::time::Duration::from_millis(ms),
+            );
+            if let Ok(handle) = handle {
+                on_cleanup(move || handle.clear());
+            }
+        }
+    });
+}
+
+/// Pinned filters follow the user to every dashboard: a view opened without filters gets
+/// the pinned ones.
+fn follow_pinned_filters(url: UrlView) {
+    Effect::new(move |first: Option<()>| {
+        if first.is_none() && url.state.with_untracked(|s| s.filters.is_empty()) {
+            if let Some(pinned) = crate::browser::storage_get(PINNED_KEY)
+                .and_then(|t| serde_json::from_str::<Vec<Filter>>(&t).ok())
+            {
+                if !pinned.is_empty() {
+                    url.change(|s| s.with_filters(&pinned));
+                }
+            }
+        }
+    });
+}
+
+/// The title, the time and refresh pickers, and what can be done with the dashboard: edit,
+/// save or cancel, share, export.
+#[component]
+fn DashboardToolbar(
+    id: String,
+    version: u64,
+    dashboard: RwSignal<Dashboard>,
+    editing: RwSignal<bool>,
+    message: RwSignal<Option<String>>,
+    url: UrlView,
+    tick: RwSignal<u64>,
+) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let version = RwSignal::new(version);
+    // What "Cancel" goes back to.
+    let saved = RwSignal::new(dashboard.get_untracked());
+    let can_edit = crate::components::account::can_edit();
+    let save = move || {
+        let current = dashboard.get_untracked();
+        if let Err(error) = current.validate() {
+            message.set(Some(error.to_string()));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let attributes = serde_json::to_value(&current).unwrap_or_default();
+            let id = id.get_value();
+            match crate::api::calls::update(
+                ObjectType::Dashboard,
+                &id,
+                version.get_untracked(),
+                &attributes,
+            )
+            .await
+            {
+                Ok(object) => {
+                    version.set(object.version);
+                    saved.set(current);
+                    editing.set(false);
+                    message.set(Some("Saved".into()));
+                }
+                Err(error) => message.set(Some(format!("Not saved: {error}"))),
+            }
+        });
+    };
+    let share = move |short: bool| {
+        let full = url.link();
+        if !short {
+            crate::browser::copy_to_clipboard(&full);
+            message.set(Some("Link copied".into()));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match crate::api::calls::shorten(&full).await {
+                Ok(short_id) => {
+                    let link = format!("{}/goto/{short_id}", crate::browser::origin());
+                    crate::browser::copy_to_clipboard(&link);
+                    message.set(Some(format!("Copied {link}")));
+                }
+                Err(error) => message.set(Some(format!("No short link: {error}"))),
+            }
+        });
+    };
+    let export = move || {
+        let id = id.get_value();
+        leptos::task::spawn_local(async move {
+            match crate::api::calls::export(&[(ObjectType::Dashboard, id.clone())], true).await {
+                Ok(ndjson) => {
+                    crate::browser::download(&format!("{id}.ndjson"), &ndjson, "application/ndjson")
+                }
+                Err(error) => message.set(Some(format!("Export failed: {error}"))),
+            }
+        });
+    };
+    let on_time = Callback::new(move |range: TimeRange| {
+        url.change(|s| ViewState {
+            time: Some(range),
+            ..s
+        })
+    });
+    let on_refresh = Callback::new(move |ms: Option<u64>| {
+        url.change(|s| ViewState {
+            refresh_ms: ms,
+            ..s
+        })
+    });
+    view! {
+        <div class="toolbar">
+            <h1 class="title">{move || dashboard.with(|d| d.title.clone())}</h1>
+            <div class="toolbar-actions">
+                <TimePicker value=url.time on_change=on_time/>
+                <RefreshPicker value=url.refresh on_change=on_refresh/>
+                <button on:click=move |_| tick.update(|t| *t += 1) title="Refresh now">"Refresh"</button>
+                <Show when=move || !editing.get() fallback=move || view! {
+                    <button class="primary" on:click=move |_| save()>"Save"</button>
+                    <button on:click=move |_| { dashboard.set(saved.get_untracked()); editing.set(false); }>"Cancel"</button>
+                }>
+                    <Show when=move || can_edit.get()>
+                        <button on:click=move |_| editing.set(true)>"Edit"</button>
+                    </Show>
+                </Show>
+                <button on:click=move |_| share(false) title="Copy a link to this view">"Share"</button>
+                <button on:click=move |_| share(true) title="Copy a short link">"Short link"</button>
+                <button on:click=move |_| export()>"Export"</button>
+            </div>
         </div>
     }
 }
@@ -498,7 +517,7 @@ fn PanelView(
     panel_id: String,
     visualizations: RwSignal<HashMap<String, Visualization>>,
     dashboard: RwSignal<Dashboard>,
-    charts: RwSignal<HashMap<String, Option<Result<ChartData, String>>>>,
+    charts: RwSignal<Charts>,
     editing: RwSignal<bool>,
     time: Memo<TimeRange>,
     add_filters: Callback<Vec<Filter>>,
@@ -573,16 +592,7 @@ fn PanelView(
                     p.grid,
                     resize,
                 )));
-                #[cfg(feature = "hydrate")]
-                {
-                    use wasm_bindgen::JsCast;
-                    if let Some(target) = ev
-                        .target()
-                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                    {
-                        let _ = target.set_pointer_capture(ev.pointer_id());
-                    }
-                }
+                crate::browser::capture_pointer(&ev);
             }
         }
     };
@@ -673,17 +683,8 @@ fn PanelView(
 
 /// Width of one of the 48 grid columns, in CSS pixels.
 fn grid_column_px() -> f64 {
-    #[cfg(feature = "hydrate")]
-    {
-        let width = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.query_selector(".grid").ok().flatten())
-            .map(|e| e.get_bounding_client_rect().width())
-            .unwrap_or(1200.0);
-        return width / f64::from(crate::model::dashboard::GRID_COLUMNS);
-    }
-    #[allow(unreachable_code)]
-    25.0
+    let width = crate::browser::element_width(".grid").unwrap_or(1200.0);
+    width / f64::from(crate::model::dashboard::GRID_COLUMNS)
 }
 
 fn next_panel_id(panels: &[Panel]) -> String {

@@ -4,20 +4,21 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::components::query_bar::QueryBar;
 use crate::components::time_picker::TimePicker;
 use crate::model::filter::QueryText;
-use crate::model::index_pattern::{FieldSpec, IndexPattern};
+use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 use crate::model::saved_object::ObjectType;
 use crate::model::time::TimeRange;
 use crate::model::visualization::{
     terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, Interval, LegendPosition,
     Metric, NamedFilter, NumberRange, TermsOrder, Visualization,
 };
-use crate::panels::sendable;
+use crate::panels::{run_one, sendable, ApiSearch, ViewInputs};
 use crate::result::ChartData;
 
 /// What the editor opens with.
@@ -95,169 +96,18 @@ pub fn EditorPage() -> impl IntoView {
 fn Editor(data: EditorData) -> impl IntoView {
     let vis = RwSignal::new(data.visualization.clone());
     let saved_id = RwSignal::new(data.id.clone());
-    let version = RwSignal::new(data.version);
     let patterns = StoredValue::new(data.index_patterns.clone());
     let time = RwSignal::new(TimeRange::last("24h"));
     let query = RwSignal::new(QueryText::default());
-    let preview = RwSignal::new(None::<Result<ChartData, String>>);
     let message = RwSignal::new(None::<String>);
-    // The pattern's fields as the backend has them now (a saved list may predate the data);
-    // the saved list until they arrive.
-    let live_fields = RwSignal::new(None::<(String, Vec<FieldSpec>)>);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let pattern = vis.with(|v| v.index_pattern.clone());
-        leptos::task::spawn_local(async move {
-            if let Ok(found) = crate::api::calls::fields(&pattern).await {
-                live_fields.set(Some((pattern, found)));
-            }
-        });
-    });
-    let fields = Memo::new(move |_| {
+    let fields = live_fields(vis, patterns);
+    // New date histograms go on the pattern's time field.
+    let time_field = Memo::new(move |_| {
         let title = vis.with(|v| v.index_pattern.clone());
-        let live = live_fields.with(|l| {
-            l.as_ref()
-                .filter(|(p, f)| *p == title && !f.is_empty())
-                .map(|(_, f)| f.clone())
-        });
-        live.unwrap_or_else(|| {
-            patterns.with_value(|p| {
-                p.iter()
-                    .find(|p| p.title == title)
-                    .map(|p| p.fields.clone())
-                    .unwrap_or_default()
-            })
-        })
+        patterns.with_value(|p| time_field_of(p, &title).to_owned())
     });
     let validation = Memo::new(move |_| vis.with(|v| v.validate().err().map(|e| e.to_string())));
-
-    // Redraw as the user edits: debounced, and an answer to an older edit is dropped.
-    #[cfg(feature = "hydrate")]
-    {
-        let generation = StoredValue::new(0u64);
-        Effect::new(move |_| {
-            let current = vis.get();
-            let (t, q) = (time.get(), query.get());
-            let this = generation.get_value() + 1;
-            generation.set_value(this);
-            if let Err(error) = current.validate() {
-                preview.set(Some(Err(error.to_string())));
-                return;
-            }
-            let handle = set_timeout_with_handle(
-                move || {
-                    if generation.get_value() != this {
-                        return;
-                    }
-                    let inputs = crate::panels::ViewInputs::resolve(
-                        &t,
-                        q,
-                        Vec::new(),
-                        chrono::Utc::now().timestamp_millis(),
-                        crate::browser::utc_offset_secs(),
-                        Some(crate::browser::time_zone()),
-                    );
-                    leptos::task::spawn_local(async move {
-                        let result = match inputs {
-                            Ok(inputs) => {
-                                let mut chart = Err("no answer".to_owned());
-                                crate::panels::run(vec![current], inputs, |_, answer| {
-                                    chart = answer
-                                })
-                                .await;
-                                chart
-                            }
-                            Err(e) => Err(e),
-                        };
-                        if generation.get_value() == this {
-                            preview.set(Some(result));
-                        }
-                    });
-                },
-                std::time::Duration::from_millis(300),
-            );
-            if let Ok(handle) = handle {
-                on_cleanup(move || handle.clear());
-            }
-        });
-    }
-
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (&version, &saved_id);
-    let can_edit = crate::components::account::can_edit();
-    let save = move |as_new: bool| {
-        #[cfg(not(feature = "hydrate"))]
-        let _ = as_new;
-        let current = vis.get_untracked();
-        let Ok(()) = current
-            .validate()
-            .map_err(|error| message.set(Some(error.to_string())))
-        else {
-            return;
-        };
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let attributes = serde_json::to_value(&current).unwrap_or_default();
-            let result = match (saved_id.get_untracked(), as_new) {
-                (Some(id), false) => {
-                    crate::api::calls::update(
-                        ObjectType::Visualization,
-                        &id,
-                        version.get_untracked(),
-                        &attributes,
-                    )
-                    .await
-                }
-                _ => crate::api::calls::create(ObjectType::Visualization, None, &attributes).await,
-            };
-            match result {
-                Ok(object) => {
-                    let first = saved_id.get_untracked().as_deref() != Some(object.id.as_str());
-                    saved_id.set(Some(object.id.clone()));
-                    version.set(object.version);
-                    message.set(Some(format!("Saved “{}”", current.title)));
-                    if first {
-                        if let Some(window) = web_sys::window() {
-                            let _ = window.history().and_then(|h| {
-                                h.replace_state_with_url(
-                                    &wasm_bindgen::JsValue::NULL,
-                                    "",
-                                    Some(&format!("/visualize/{}", object.id)),
-                                )
-                            });
-                        }
-                    }
-                }
-                Err(error) => message.set(Some(format!("Not saved: {error}"))),
-            }
-        });
-    };
-    let export = move |_| {
-        let current = vis.get_untracked();
-        #[cfg(feature = "hydrate")]
-        match saved_id.get_untracked() {
-            // Saved: the export carries the visualization and its index pattern, as the API exports them.
-            Some(id) => leptos::task::spawn_local(async move {
-                match crate::api::calls::export(&[(ObjectType::Visualization, id.clone())], true)
-                    .await
-                {
-                    Ok(ndjson) => crate::browser::download(
-                        &format!("{}.ndjson", slug(&current.title)),
-                        &ndjson,
-                        "application/ndjson",
-                    ),
-                    Err(e) => message.set(Some(format!("Export failed: {e}"))),
-                }
-            }),
-            None => crate::browser::download(
-                &format!("{}.json", slug(&current.title)),
-                &serde_json::to_string_pretty(&current).unwrap_or_default(),
-                "application/json",
-            ),
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = current;
-    };
+    let preview = live_preview(vis, time, query, patterns);
     let options = Signal::derive(move || {
         vis.with(|v| DrawOptions {
             legend: v.options.legend,
@@ -269,17 +119,7 @@ fn Editor(data: EditorData) -> impl IntoView {
 
     view! {
         <div class="editor">
-            <div class="toolbar">
-                <h1>{move || if saved_id.get().is_some() { "Edit visualization" } else { "New visualization" }}</h1>
-                <div class="toolbar-actions">
-                    <TimePicker value=time on_change=Callback::new(move |t| time.set(t))/>
-                    <button class="primary" hidden=move || !can_edit.get() on:click=move |_| save(false) disabled=move || validation.get().is_some()>"Save"</button>
-                    <Show when=move || saved_id.get().is_some()>
-                        <button hidden=move || !can_edit.get() on:click=move |_| save(true)>"Save as new"</button>
-                    </Show>
-                    <button on:click=export>"Export JSON"</button>
-                </div>
-            </div>
+            <EditorToolbar vis saved_id version=data.version time validation message/>
             <QueryBar value=query on_submit=Callback::new(move |q| query.set(q))/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
             {move || validation.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -302,13 +142,15 @@ fn Editor(data: EditorData) -> impl IntoView {
                     <label class="field">"Chart type"
                         <select name="kind" on:change:target=move |ev| {
                             let kind = ChartKind::ALL.into_iter().find(|k| format!("{k:?}") == ev.target().value()).unwrap_or(ChartKind::Pie);
-                            vis.update(|v| change_kind(v, kind));
+                            // Read before the update: the time field is derived from `vis`.
+                            let time_field = time_field.get_untracked();
+                            vis.update(|v| change_kind(v, kind, &time_field));
                         }>
                             {ChartKind::ALL.into_iter().map(|k| view! { <option value=format!("{k:?}") selected=move || vis.with(|v| v.kind == k)>{k.label()}</option> }).collect_view()}
                         </select>
                     </label>
                     <MetricEditor vis fields/>
-                    <BucketsEditor vis fields/>
+                    <BucketsEditor vis fields time_field/>
                     <OptionsEditor vis legend=Signal::derive(move || preview.with(|p| match p {
                         Some(Ok(chart)) => options.with(|o| crate::charts::legend_text(chart, o)),
                         _ => Vec::new(),
@@ -323,7 +165,178 @@ fn Editor(data: EditorData) -> impl IntoView {
     }
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+/// The fields of the visualization's index pattern as the backend has them now (a saved
+/// list may predate the data); the saved list until they arrive.
+fn live_fields(
+    vis: RwSignal<Visualization>,
+    patterns: StoredValue<Vec<IndexPattern>>,
+) -> Memo<Vec<FieldSpec>> {
+    let live_fields = RwSignal::new(None::<(String, Vec<FieldSpec>)>);
+    Effect::new(move |_| {
+        let pattern = vis.with(|v| v.index_pattern.clone());
+        leptos::task::spawn_local(async move {
+            if let Ok(found) = crate::api::calls::fields(&pattern).await {
+                live_fields.set(Some((pattern, found)));
+            }
+        });
+    });
+    Memo::new(move |_| {
+        let title = vis.with(|v| v.index_pattern.clone());
+        let live = live_fields.with(|l| {
+            l.as_ref()
+                .filter(|(p, f)| *p == title && !f.is_empty())
+                .map(|(_, f)| f.clone())
+        });
+        live.unwrap_or_else(|| {
+            patterns.with_value(|p| {
+                p.iter()
+                    .find(|p| p.title == title)
+                    .map(|p| p.fields.clone())
+                    .unwrap_or_default()
+            })
+        })
+    })
+}
+
+/// The preview's chart, redrawn as the user edits: debounced, and an answer to an older
+/// edit is dropped.
+fn live_preview(
+    vis: RwSignal<Visualization>,
+    time: RwSignal<TimeRange>,
+    query: RwSignal<QueryText>,
+    patterns: StoredValue<Vec<IndexPattern>>,
+) -> RwSignal<Option<Result<ChartData, String>>> {
+    let preview = RwSignal::new(None::<Result<ChartData, String>>);
+    let latest = Latest::new();
+    Effect::new(move |_| {
+        let current = vis.get();
+        let (t, q) = (time.get(), query.get());
+        let run = latest.start();
+        if let Err(error) = current.validate() {
+            preview.set(Some(Err(error.to_string())));
+            return;
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                if !run.is_current() {
+                    return;
+                }
+                let inputs = ViewInputs::resolve(
+                    &t,
+                    q,
+                    Vec::new(),
+                    chrono::Utc::now().timestamp_millis(),
+                    crate::browser::utc_offset_secs(),
+                    Some(crate::browser::time_zone()),
+                );
+                leptos::task::spawn_local(async move {
+                    let result = match inputs {
+                        Ok(inputs) => {
+                            let patterns = patterns.get_value();
+                            run_one(&ApiSearch, &current, &patterns, &inputs).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if run.is_current() {
+                        preview.set(Some(result));
+                    }
+                });
+            },
+            std::time::Duration::from_millis(300),
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    preview
+}
+
+/// The heading, the time picker, and save, save as new and export.
+#[component]
+fn EditorToolbar(
+    vis: RwSignal<Visualization>,
+    saved_id: RwSignal<Option<String>>,
+    version: u64,
+    time: RwSignal<TimeRange>,
+    validation: Memo<Option<String>>,
+    message: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let version = RwSignal::new(version);
+    let can_edit = crate::components::account::can_edit();
+    let save = move |as_new: bool| {
+        let current = vis.get_untracked();
+        let Ok(()) = current
+            .validate()
+            .map_err(|error| message.set(Some(error.to_string())))
+        else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let attributes = serde_json::to_value(&current).unwrap_or_default();
+            let result = match (saved_id.get_untracked(), as_new) {
+                (Some(id), false) => {
+                    crate::api::calls::update(
+                        ObjectType::Visualization,
+                        &id,
+                        version.get_untracked(),
+                        &attributes,
+                    )
+                    .await
+                }
+                _ => crate::api::calls::create(ObjectType::Visualization, None, &attributes).await,
+            };
+            match result {
+                Ok(object) => {
+                    let first = saved_id.get_untracked().as_deref() != Some(object.id.as_str());
+                    saved_id.set(Some(object.id.clone()));
+                    version.set(object.version);
+                    message.set(Some(format!("Saved “{}”", current.title)));
+                    if first {
+                        crate::browser::replace_url(&format!("/visualize/{}", object.id));
+                    }
+                }
+                Err(error) => message.set(Some(format!("Not saved: {error}"))),
+            }
+        });
+    };
+    let export = move |_| {
+        let current = vis.get_untracked();
+        match saved_id.get_untracked() {
+            // Saved: the export carries the visualization and its index pattern, as the API exports them.
+            Some(id) => leptos::task::spawn_local(async move {
+                match crate::api::calls::export(&[(ObjectType::Visualization, id.clone())], true)
+                    .await
+                {
+                    Ok(ndjson) => crate::browser::download(
+                        &format!("{}.ndjson", slug(&current.title)),
+                        &ndjson,
+                        "application/ndjson",
+                    ),
+                    Err(e) => message.set(Some(format!("Export failed: {e}"))),
+                }
+            }),
+            None => crate::browser::download(
+                &format!("{}.json", slug(&current.title)),
+                &serde_json::to_string_pretty(&current).unwrap_or_default(),
+                "application/json",
+            ),
+        }
+    };
+    view! {
+        <div class="toolbar">
+            <h1>{move || if saved_id.get().is_some() { "Edit visualization" } else { "New visualization" }}</h1>
+            <div class="toolbar-actions">
+                <TimePicker value=time on_change=Callback::new(move |t| time.set(t))/>
+                <button class="primary" hidden=move || !can_edit.get() on:click=move |_| save(false) disabled=move || validation.get().is_some()>"Save"</button>
+                <Show when=move || saved_id.get().is_some()>
+                    <button hidden=move || !can_edit.get() on:click=move |_| save(true)>"Save as new"</button>
+                </Show>
+                <button on:click=export>"Export JSON"</button>
+            </div>
+        </div>
+    }
+}
+
 fn slug(title: &str) -> String {
     let slug: String = title
         .chars()
@@ -339,7 +352,7 @@ fn slug(title: &str) -> String {
 }
 
 /// Switches the chart type, keeping what still fits.
-fn change_kind(vis: &mut Visualization, kind: ChartKind) {
+fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
     vis.kind = kind;
     let role = match kind {
         ChartKind::Pie => Some(BucketRole::SplitSlices),
@@ -360,7 +373,7 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind) {
             vis.buckets = vec![Bucket {
                 role: BucketRole::XAxis,
                 agg: BucketAgg::DateHistogram {
-                    field: "@timestamp".into(),
+                    field: time_field.into(),
                     interval: Interval::Auto,
                 },
             }];
@@ -498,8 +511,14 @@ fn roles(kind: ChartKind) -> &'static [(BucketRole, &'static str)] {
 }
 
 #[component]
-fn BucketsEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>) -> impl IntoView {
+fn BucketsEditor(
+    vis: RwSignal<Visualization>,
+    fields: Memo<Vec<FieldSpec>>,
+    time_field: Memo<String>,
+) -> impl IntoView {
     let add = move |_| {
+        // Read before the update: the time field is derived from `vis`.
+        let time_field = time_field.get_untracked();
         vis.update(|v| {
             let role = match v.kind {
                 ChartKind::Pie => BucketRole::SplitSlices,
@@ -511,7 +530,7 @@ fn BucketsEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>) -> 
                 Bucket {
                     role,
                     agg: BucketAgg::DateHistogram {
-                        field: "@timestamp".into(),
+                        field: time_field,
                         interval: Interval::Auto,
                     },
                 }
@@ -526,7 +545,7 @@ fn BucketsEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>) -> 
             <legend>"Buckets"</legend>
             {move || {
                 let count = vis.with(|v| v.buckets.len());
-                (0..count).map(|index| view! { <BucketEditor vis fields index/> }).collect_view()
+                (0..count).map(|index| view! { <BucketEditor vis fields time_field index/> }).collect_view()
             }}
             <Show when=move || vis.with(|v| v.kind != ChartKind::Metric)>
                 <button type="button" on:click=add>"+ Add bucket"</button>
@@ -539,23 +558,20 @@ fn BucketsEditor(vis: RwSignal<Visualization>, fields: Memo<Vec<FieldSpec>>) -> 
 fn BucketEditor(
     vis: RwSignal<Visualization>,
     fields: Memo<Vec<FieldSpec>>,
+    time_field: Memo<String>,
     index: usize,
 ) -> impl IntoView {
     let bucket = move || vis.with(|v| v.buckets.get(index).cloned());
-    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| {
-        vis.update(|v| {
-            if let Some(b) = v.buckets.get_mut(index) {
-                change(b)
-            }
-        })
-    };
+    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| edit_bucket(vis, index, change);
     let agg_type = move || bucket().map(|b| b.agg.type_name()).unwrap_or("terms");
     let set_type = move |name: String| {
+        // Read before the edit: the time field is derived from `vis`.
+        let time_field = time_field.get_untracked();
         edit(Box::new(move |b| {
             let field = b.agg.field().unwrap_or("dstport").to_owned();
             b.agg = match name.as_str() {
                 "date_histogram" => BucketAgg::DateHistogram {
-                    field: "@timestamp".into(),
+                    field: time_field,
                     interval: Interval::Auto,
                 },
                 "histogram" => BucketAgg::Histogram {
@@ -650,86 +666,106 @@ fn BucketEditor(
                     </label>
                 }
             })}
-            {move || match bucket().map(|b| b.agg) {
-                Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => view! {
-                    <div class="row">
-                        <label class="field small">"Size"
-                            <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
-                                on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::Terms { size, .. } = &mut b.agg { *size = n })) } }/>
-                        </label>
-                        <label class="field">"Order"
-                            <select on:change:target=move |ev| {
-                                let value = ev.target().value();
-                                let next = match value.as_str() { "metric_asc" => TermsOrder::MetricAsc, "key_asc" => TermsOrder::KeyAsc, "key_desc" => TermsOrder::KeyDesc, _ => TermsOrder::MetricDesc };
-                                edit(Box::new(move |b| if let BucketAgg::Terms { order, .. } = &mut b.agg { *order = next }));
-                            }>
-                                <option value="metric_desc" selected=order == TermsOrder::MetricDesc>"Largest first"</option>
-                                <option value="metric_asc" selected=order == TermsOrder::MetricAsc>"Smallest first"</option>
-                                <option value="key_asc" selected=order == TermsOrder::KeyAsc>"Alphabetical"</option>
-                                <option value="key_desc" selected=order == TermsOrder::KeyDesc>"Reverse alphabetical"</option>
-                            </select>
-                        </label>
-                    </div>
-                    <label class="check"><input type="checkbox" prop:checked=other_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { other_bucket, .. } = &mut b.agg { *other_bucket = on })) }/>" Group the rest as “Other”"</label>
-                    <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
-                }.into_any(),
-                Some(BucketAgg::DateHistogram { interval, .. }) => {
-                    let current = match &interval { Interval::Auto => "auto".to_owned(), Interval::Fixed(t) | Interval::Calendar(t) => t.clone() };
-                    view! {
-                        <label class="field">"Interval"
-                            <select name=format!("bucket{index}_interval") on:change:target=move |ev| {
-                                let value = ev.target().value();
-                                let next = match value.as_str() {
-                                    "auto" => Interval::Auto,
-                                    v if crate::model::time::is_calendar_interval(v) => Interval::Calendar(v.to_owned()),
-                                    v => Interval::Fixed(v.to_owned()),
-                                };
-                                edit(Box::new(move |b| if let BucketAgg::DateHistogram { interval, .. } = &mut b.agg { *interval = next }));
-                            }>
-                                {["auto", "1m", "5m", "10m", "30m", "1h", "3h", "12h", "1d", "1w", "1M"].into_iter().map(|v| {
-                                    let is = v == current;
-                                    view! { <option value=v selected=is>{if v == "auto" { "Auto".to_owned() } else { v.to_owned() }}</option> }
-                                }).collect_view()}
-                            </select>
-                        </label>
-                    }.into_any()
-                }
-                Some(BucketAgg::Histogram { interval, .. }) => view! {
-                    <label class="field">"Interval"
-                        <input type="number" min="0" step="any" prop:value=interval.to_string()
-                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<f64>() { edit(Box::new(move |b| if let BucketAgg::Histogram { interval, .. } = &mut b.agg { *interval = n })) } }/>
-                    </label>
-                }.into_any(),
-                Some(BucketAgg::Range { ranges, .. }) => {
-                    let text = ranges.iter().map(|r| format!("{}-{}", r.from.map(|v| v.to_string()).unwrap_or_default(), r.to.map(|v| v.to_string()).unwrap_or_default())).collect::<Vec<_>>().join(", ");
-                    view! {
-                        <label class="field">"Ranges (from-to, comma-separated; empty for open)"
-                            <input type="text" prop:value=text on:change:target=move |ev| {
-                                let parsed: Vec<NumberRange> = ev.target().value().split(',').filter_map(|part| {
-                                    let (from, to) = part.trim().split_once('-')?;
-                                    Some(NumberRange { from: from.trim().parse().ok(), to: to.trim().parse().ok() })
-                                }).collect();
-                                edit(Box::new(move |b| if let BucketAgg::Range { ranges, .. } = &mut b.agg { *ranges = parsed }));
-                            }/>
-                        </label>
-                    }.into_any()
-                }
-                Some(BucketAgg::Filters { filters }) => {
-                    let text = filters.iter().map(|f| f.query.text.clone()).collect::<Vec<_>>().join("\n");
-                    view! {
-                        <label class="field">"Filters (one KQL query per line)"
-                            <textarea rows="3" prop:value=text on:change:target=move |ev| {
-                                let parsed: Vec<NamedFilter> = ev.target().value().lines().filter(|l| !l.trim().is_empty())
-                                    .map(|l| NamedFilter { label: l.trim().to_owned(), query: QueryText::kql(l.trim()) }).collect();
-                                edit(Box::new(move |b| if let BucketAgg::Filters { filters } = &mut b.agg { *filters = parsed }));
-                            }></textarea>
-                        </label>
-                    }.into_any()
-                }
-                None => ().into_any(),
-            }}
+            <BucketSettings vis index/>
         </div>
     }
+}
+
+/// The settings of bucket `index` that depend on its aggregation: a terms size and order, an
+/// interval, ranges, filters.
+#[component]
+fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
+    let bucket = move || vis.with(|v| v.buckets.get(index).cloned());
+    let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| edit_bucket(vis, index, change);
+    view! {
+        {move || match bucket().map(|b| b.agg) {
+            Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => view! {
+                <div class="row">
+                    <label class="field small">"Size"
+                        <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
+                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::Terms { size, .. } = &mut b.agg { *size = n })) } }/>
+                    </label>
+                    <label class="field">"Order"
+                        <select on:change:target=move |ev| {
+                            let value = ev.target().value();
+                            let next = match value.as_str() { "metric_asc" => TermsOrder::MetricAsc, "key_asc" => TermsOrder::KeyAsc, "key_desc" => TermsOrder::KeyDesc, _ => TermsOrder::MetricDesc };
+                            edit(Box::new(move |b| if let BucketAgg::Terms { order, .. } = &mut b.agg { *order = next }));
+                        }>
+                            <option value="metric_desc" selected=order == TermsOrder::MetricDesc>"Largest first"</option>
+                            <option value="metric_asc" selected=order == TermsOrder::MetricAsc>"Smallest first"</option>
+                            <option value="key_asc" selected=order == TermsOrder::KeyAsc>"Alphabetical"</option>
+                            <option value="key_desc" selected=order == TermsOrder::KeyDesc>"Reverse alphabetical"</option>
+                        </select>
+                    </label>
+                </div>
+                <label class="check"><input type="checkbox" prop:checked=other_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { other_bucket, .. } = &mut b.agg { *other_bucket = on })) }/>" Group the rest as “Other”"</label>
+                <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
+            }.into_any(),
+            Some(BucketAgg::DateHistogram { interval, .. }) => {
+                let current = match &interval { Interval::Auto => "auto".to_owned(), Interval::Fixed(t) | Interval::Calendar(t) => t.clone() };
+                view! {
+                    <label class="field">"Interval"
+                        <select name=format!("bucket{index}_interval") on:change:target=move |ev| {
+                            let value = ev.target().value();
+                            let next = match value.as_str() {
+                                "auto" => Interval::Auto,
+                                v if crate::model::time::is_calendar_interval(v) => Interval::Calendar(v.to_owned()),
+                                v => Interval::Fixed(v.to_owned()),
+                            };
+                            edit(Box::new(move |b| if let BucketAgg::DateHistogram { interval, .. } = &mut b.agg { *interval = next }));
+                        }>
+                            {["auto", "1m", "5m", "10m", "30m", "1h", "3h", "12h", "1d", "1w", "1M"].into_iter().map(|v| {
+                                let is = v == current;
+                                view! { <option value=v selected=is>{if v == "auto" { "Auto".to_owned() } else { v.to_owned() }}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }.into_any()
+            }
+            Some(BucketAgg::Histogram { interval, .. }) => view! {
+                <label class="field">"Interval"
+                    <input type="number" min="0" step="any" prop:value=interval.to_string()
+                        on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<f64>() { edit(Box::new(move |b| if let BucketAgg::Histogram { interval, .. } = &mut b.agg { *interval = n })) } }/>
+                </label>
+            }.into_any(),
+            Some(BucketAgg::Range { ranges, .. }) => {
+                let text = ranges.iter().map(|r| format!("{}-{}", r.from.map(|v| v.to_string()).unwrap_or_default(), r.to.map(|v| v.to_string()).unwrap_or_default())).collect::<Vec<_>>().join(", ");
+                view! {
+                    <label class="field">"Ranges (from-to, comma-separated; empty for open)"
+                        <input type="text" prop:value=text on:change:target=move |ev| {
+                            let parsed: Vec<NumberRange> = ev.target().value().split(',').filter_map(|part| {
+                                let (from, to) = part.trim().split_once('-')?;
+                                Some(NumberRange { from: from.trim().parse().ok(), to: to.trim().parse().ok() })
+                            }).collect();
+                            edit(Box::new(move |b| if let BucketAgg::Range { ranges, .. } = &mut b.agg { *ranges = parsed }));
+                        }/>
+                    </label>
+                }.into_any()
+            }
+            Some(BucketAgg::Filters { filters }) => {
+                let text = filters.iter().map(|f| f.query.text.clone()).collect::<Vec<_>>().join("\n");
+                view! {
+                    <label class="field">"Filters (one KQL query per line)"
+                        <textarea rows="3" prop:value=text on:change:target=move |ev| {
+                            let parsed: Vec<NamedFilter> = ev.target().value().lines().filter(|l| !l.trim().is_empty())
+                                .map(|l| NamedFilter { label: l.trim().to_owned(), query: QueryText::kql(l.trim()) }).collect();
+                            edit(Box::new(move |b| if let BucketAgg::Filters { filters } = &mut b.agg { *filters = parsed }));
+                        }></textarea>
+                    </label>
+                }.into_any()
+            }
+            None => ().into_any(),
+        }}
+    }
+}
+
+/// Changes bucket `index` of the visualization, if it still has one.
+fn edit_bucket(vis: RwSignal<Visualization>, index: usize, change: Box<dyn FnOnce(&mut Bucket)>) {
+    vis.update(|v| {
+        if let Some(b) = v.buckets.get_mut(index) {
+            change(b)
+        }
+    })
 }
 
 /// Chart options. `legend` is the preview's legend (label, colour), whose colours can be pinned

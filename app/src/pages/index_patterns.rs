@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::ObjectsClient;
-use crate::model::index_pattern::IndexPattern;
+use crate::model::index_pattern::{IndexPattern, DEFAULT_TIME_FIELD};
 use crate::model::saved_object::ObjectType;
 use crate::panels::sendable;
 
@@ -20,7 +20,7 @@ pub fn IndexPatternsPage() -> impl IntoView {
         },
     );
     let title = RwSignal::new(String::new());
-    let time_field = RwSignal::new("@timestamp".to_owned());
+    let time_field = RwSignal::new(DEFAULT_TIME_FIELD.to_owned());
     let message = RwSignal::new(None::<String>);
     let create = move || {
         let pattern = IndexPattern {
@@ -32,7 +32,6 @@ pub fn IndexPatternsPage() -> impl IntoView {
             message.set(Some("Name the indices, such as cwl-*".into()));
             return;
         }
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let fields = crate::api::calls::fields(&pattern.title)
                 .await
@@ -52,11 +51,8 @@ pub fn IndexPatternsPage() -> impl IntoView {
                 Err(e) => message.set(Some(e.to_string())),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = pattern;
     };
     let act = move |id: String, refresh: bool| {
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let result = if refresh {
                 crate::api::calls::refresh_fields(&id).await.map(|o| {
@@ -79,8 +75,6 @@ pub fn IndexPatternsPage() -> impl IntoView {
             }
             reload.update(|r| *r += 1);
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (id, refresh);
     };
     let can_administer = crate::components::account::can_administer();
     view! {

@@ -41,22 +41,15 @@ fn ObjectList(
     let error = RwSignal::new(None::<String>);
     let can_edit = crate::components::account::can_edit();
     let delete = move |id: String, title: String| {
-        #[cfg(feature = "hydrate")]
-        {
-            let confirmed = web_sys::window()
-                .and_then(|w| w.confirm_with_message(&format!("Delete “{title}”?")).ok())
-                .unwrap_or(false);
-            if confirmed {
-                leptos::task::spawn_local(async move {
-                    match crate::api::calls::delete(object_type, &id).await {
-                        Ok(()) => reload.update(|r| *r += 1),
-                        Err(e) => error.set(Some(e.to_string())),
-                    }
-                });
-            }
+        if !crate::browser::confirm(&format!("Delete “{title}”?")) {
+            return;
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (id, title);
+        leptos::task::spawn_local(async move {
+            match crate::api::calls::delete(object_type, &id).await {
+                Ok(()) => reload.update(|r| *r += 1),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
     };
     view! {
         <div class="list-page">
@@ -119,9 +112,6 @@ fn NewDashboard() -> impl IntoView {
             error.set(Some("Give the dashboard a title".into()));
             return;
         };
-        #[cfg(not(feature = "hydrate"))]
-        let _ = name;
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let dashboard = crate::model::dashboard::Dashboard {
                 version: crate::model::dashboard::DASHBOARD_VERSION,
@@ -135,13 +125,7 @@ fn NewDashboard() -> impl IntoView {
             };
             let attributes = serde_json::to_value(&dashboard).unwrap_or_default();
             match crate::api::calls::create(ObjectType::Dashboard, None, &attributes).await {
-                Ok(object) => {
-                    if let Some(window) = web_sys::window() {
-                        let _ = window
-                            .location()
-                            .set_href(&format!("/dashboards/{}", object.id));
-                    }
-                }
+                Ok(object) => crate::api::http::go_to(&format!("/dashboards/{}", object.id)),
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
@@ -158,8 +142,6 @@ fn NewDashboard() -> impl IntoView {
 /// Imports an NDJSON export (flowdash or Kibana 7.x) and shows the per-object report.
 #[component]
 pub fn ImportObjects(reload: RwSignal<u32>) -> impl IntoView {
-    #[cfg(not(feature = "hydrate"))]
-    let _ = reload;
     let text = RwSignal::new(String::new());
     let overwrite = RwSignal::new(false);
     let copies = RwSignal::new(false);
@@ -167,7 +149,6 @@ pub fn ImportObjects(reload: RwSignal<u32>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let run = move || {
         let body = text.get_untracked();
-        #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match crate::api::calls::import(
                 &body,
@@ -184,26 +165,17 @@ pub fn ImportObjects(reload: RwSignal<u32>) -> impl IntoView {
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = body;
     };
     view! {
         <details class="import">
             <summary>"Import saved objects (NDJSON from flowdash or Kibana 7.x)"</summary>
             <form on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); run(); }>
                 <label class="field">"From a file"
-                    <input type="file" name="file" accept=".ndjson,.json,application/x-ndjson,application/json" on:change:target=move |ev| {
-                        #[cfg(feature = "hydrate")]
-                        if let Some(file) = ev.target().files().and_then(|files| files.get(0)) {
-                            leptos::task::spawn_local(async move {
-                                match wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                                    Ok(content) => text.set(content.as_string().unwrap_or_default()),
-                                    Err(_) => error.set(Some("The file could not be read".into())),
-                                }
-                            });
-                        }
-                        #[cfg(not(feature = "hydrate"))]
-                        let _ = ev;
+                    <input type="file" name="file" accept=".ndjson,.json,application/x-ndjson,application/json" on:change=move |ev| {
+                        crate::browser::read_chosen_file(&ev, move |read| match read {
+                            Ok(content) => text.set(content),
+                            Err(e) => error.set(Some(e)),
+                        });
                     }/>
                 </label>
                 <textarea name="ndjson" rows="6" aria-label="NDJSON to import" placeholder="Paste an export here"

@@ -30,6 +30,7 @@ use tower_http::trace::TraceLayer;
 pub use error::AppError;
 pub use extract::AppJson;
 pub use guard::{HostAllowList, ScriptNonce};
+pub(crate) use search::with_deadline;
 pub use search::IndexAllowList;
 
 use crate::auth::sessions::Sessions;

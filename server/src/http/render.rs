@@ -1,4 +1,4 @@
-//! `GET /api/visualizations/{id}/render.svg|png?from=&to=&width=&height=`: a saved
+//! `GET /api/visualizations/{id}/render.svg|png?from=&to=&width=&height=&time_zone=`: a saved
 //! visualization drawn on the server with the browser's chart code.
 
 use axum::extract::{Path, Query, State};
@@ -13,8 +13,9 @@ use crate::chart_image::{render, ImageFormat};
 use app::charts::DrawOptions;
 use app::model::filter::QueryText;
 use app::model::saved_object::ObjectType;
-use app::model::time::TimeRange;
+use app::model::time::{format_utc_offset, parse_utc_offset, TimeRange};
 use app::model::visualization::Visualization;
+use app::panels::ViewInputs;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/visualizations/{id}/{file}", get(render_visualization))
@@ -30,6 +31,9 @@ struct RenderParams {
     width: u32,
     #[serde(default = "default_height")]
     height: u32,
+    /// The viewer's zone as the browser sends it (`+09:00`): calendar intervals, date math
+    /// rounding and the times drawn follow it. UTC when absent.
+    time_zone: Option<String>,
 }
 
 fn default_from() -> String {
@@ -63,17 +67,30 @@ async fn render_visualization(
     let vis = Visualization::from_value(object.attributes)
         .map_err(|e| AppError::bad_request(e.to_string()))?;
     state.allowed_indices.check(&vis.index_pattern)?;
-    let time = TimeRange {
-        from: params.from,
-        to: params.to,
-    }
-    .resolve(chrono::Utc::now().timestamp_millis(), 0)
+    let utc_offset_secs = match &params.time_zone {
+        Some(zone) => parse_utc_offset(zone).ok_or_else(|| {
+            AppError::bad_request(format!("time_zone [{zone}]: an offset such as +09:00"))
+        })?,
+        None => 0,
+    };
+    let inputs = ViewInputs::resolve(
+        &TimeRange {
+            from: params.from,
+            to: params.to,
+        },
+        QueryText::default(),
+        Vec::new(),
+        chrono::Utc::now().timestamp_millis(),
+        utc_offset_secs,
+        // Written as the browser writes it, whatever form it came in.
+        params.time_zone.map(|_| format_utc_offset(utc_offset_secs)),
+    )
     .map_err(|e| AppError::bad_request(format!("time range: {e}")))?;
-    let data =
-        crate::visualizations::chart_data(&state, &vis, time, &QueryText::default(), &[]).await;
+    let data = crate::visualizations::chart_data(&state, &vis, &inputs).await;
     let options = DrawOptions {
         legend: vis.options.legend,
         colors: vis.options.colors.clone(),
+        utc_offset_secs,
         ..DrawOptions::default()
     };
     let (width, height) = (params.width, params.height);

@@ -91,7 +91,8 @@ pub fn validate_index_name(name: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn with_deadline<T>(
+/// `work`, or a timeout error once `limit` has passed.
+pub(crate) async fn with_deadline<T>(
     limit: Duration,
     work: impl std::future::Future<Output = Result<T, BackendError>>,
 ) -> Result<T, BackendError> {

@@ -796,14 +796,19 @@ async fn every_overview_panel_answers_on_demo_data() {
     let (status, report) = server.post("/api/ingest", lines).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["accepted"], 4000, "{report}");
-    let time = app::model::time::TimeRange::last("3h")
-        .resolve(now, 0)
-        .unwrap();
+    let inputs = app::panels::ViewInputs::resolve(
+        &app::model::time::TimeRange::last("3h"),
+        Default::default(),
+        Vec::new(),
+        now,
+        0,
+        None,
+    )
+    .unwrap();
     for (id, vis) in crate::overview::visualizations() {
-        let data =
-            crate::visualizations::chart_data(&server.state, &vis, time, &Default::default(), &[])
-                .await
-                .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let data = crate::visualizations::chart_data(&server.state, &vis, &inputs)
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         let has_data = match &data {
             ChartData::Pie(pie) => pie.rings.iter().all(|r| !r.slices.is_empty()),
             ChartData::Xy(xy) => !xy.is_empty(),
@@ -812,6 +817,159 @@ async fn every_overview_panel_answers_on_demo_data() {
         };
         assert!(has_data, "{id} has no data: {data:?}");
     }
+}
+
+/// Flows of 2020-03-06 at 10:00 UTC (one) and 20:00 UTC (three): one UTC day, but two days
+/// at +09:00 (19:00 on the 6th, 05:00 on the 7th).
+async fn ingest_flows_across_a_tokyo_midnight(server: &TestServer) {
+    const DAY: i64 = 1_583_452_800; // 2020-03-06T00:00:00Z
+                                    // Source ports differ: the same line twice is one flow.
+    let lines: String = [10, 20, 20, 20]
+        .into_iter()
+        .enumerate()
+        .map(|(i, hour)| {
+            let start = DAY + hour * 3600;
+            format!(
+                "2 123456789012 eni-1 10.0.0.1 10.0.1.1 4000{i} 443 6 5 500 {start} {} ACCEPT OK\n",
+                start + 60
+            )
+        })
+        .collect();
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["accepted"], 4, "{report}");
+}
+
+/// Flows per calendar day on `index_pattern`, as a line chart.
+fn flows_per_day(index_pattern: &str) -> app::model::visualization::Visualization {
+    use app::model::visualization::*;
+    Visualization {
+        version: VISUALIZATION_VERSION,
+        title: "Flows per day".into(),
+        description: String::new(),
+        kind: ChartKind::Line,
+        index_pattern: index_pattern.into(),
+        metric: Metric::Count,
+        buckets: vec![Bucket {
+            role: BucketRole::XAxis,
+            agg: BucketAgg::DateHistogram {
+                field: "@timestamp".into(),
+                interval: Interval::Calendar("1d".into()),
+            },
+        }],
+        options: ChartOptions::default(),
+        query: Default::default(),
+        filters: Vec::new(),
+    }
+}
+
+/// The server draws a visualization as a panel does: calendar days in the viewer's zone
+/// (`time_zone`), not in UTC.
+#[tokio::test]
+async fn server_renders_follow_the_time_zone() {
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    ingest_flows_across_a_tokyo_midnight(&server).await;
+    let vis = flows_per_day("cwl-*");
+    let days = |zone: Option<&str>| {
+        let inputs = app::panels::ViewInputs::resolve(
+            &app::model::time::TimeRange {
+                from: "2020-03-06T09:00:00Z".into(),
+                to: "2020-03-06T21:00:00Z".into(),
+            },
+            Default::default(),
+            Vec::new(),
+            chrono::Utc::now().timestamp_millis(),
+            0,
+            zone.map(str::to_owned),
+        )
+        .unwrap();
+        let state = server.state.clone();
+        let vis = vis.clone();
+        async move {
+            let Ok(ChartData::Xy(xy)) =
+                crate::visualizations::chart_data(&state, &vis, &inputs).await
+            else {
+                panic!("no line chart");
+            };
+            xy.series[0]
+                .points
+                .iter()
+                .filter(|(_, count)| *count > 0.0)
+                .map(|&(day, count)| (day as i64, count))
+                .collect::<Vec<_>>()
+        }
+    };
+    const UTC_DAY_MS: i64 = 1_583_452_800_000;
+    const NINE_HOURS_MS: i64 = 9 * 3_600_000;
+    assert_eq!(days(None).await, [(UTC_DAY_MS, 4.0)]);
+    assert_eq!(
+        days(Some("+09:00")).await,
+        [
+            (UTC_DAY_MS - NINE_HOURS_MS, 1.0),
+            (UTC_DAY_MS + 86_400_000 - NINE_HOURS_MS, 3.0)
+        ]
+    );
+
+    // Over HTTP: the image takes the zone, and refuses one it cannot read.
+    let (_, created) = server
+        .post_json(
+            "/api/saved_objects/visualization/per-day",
+            &json!({ "attributes": vis }),
+        )
+        .await;
+    assert_eq!(created["id"], "per-day", "{created}");
+    let path =
+        "/api/visualizations/per-day/render.svg?from=2020-03-06T09:00:00Z&to=2020-03-06T21:00:00Z";
+    let svg = server
+        .client
+        .get(server.url(&format!("{path}&time_zone=%2B09:00")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.status(), 200);
+    let (status, error) = server.get(&format!("{path}&time_zone=Mars")).await;
+    assert_eq!(status, 400, "{error}");
+}
+
+/// A visualization searches its index pattern's time field, not `@timestamp`: a pattern
+/// whose time field is `event_time` gets searched on `event_time`, which the embedded
+/// engine's flow documents do not have, and the server's image says so.
+#[tokio::test]
+async fn server_renders_search_the_index_pattern_time_field() {
+    let server = TestServer::start().await;
+    ingest_flows_across_a_tokyo_midnight(&server).await;
+    let (status, pattern) = server
+        .post_json(
+            "/api/saved_objects/index-pattern/event-time",
+            &json!({ "attributes": { "title": "cwl-2020.03.06", "time_field": "event_time" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{pattern}");
+    for (id, index_pattern) in [("default-time", "cwl-*"), ("event-time", "cwl-2020.03.06")] {
+        let (status, created) = server
+            .post_json(
+                &format!("/api/saved_objects/visualization/{id}"),
+                &json!({ "attributes": flows_per_day(index_pattern) }),
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+    }
+    let render = |id: &str| {
+        let url = server.url(&format!(
+            "/api/visualizations/{id}/render.svg?from=2020-03-06T00:00:00Z&to=2020-03-07T00:00:00Z"
+        ));
+        let client = server.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    // The default pattern's time field is `@timestamp`: the chart is drawn.
+    let drawn = render("default-time").await;
+    assert!(!drawn.contains("event_time"), "{drawn}");
+    let refused = render("event-time").await;
+    assert!(
+        refused.contains("event_time"),
+        "the search was not on event_time: {refused}"
+    );
 }
 
 /// With a cluster, saved objects and short links live in its `.flowdash` index: two flowdash

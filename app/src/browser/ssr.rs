@@ -1,0 +1,119 @@
+//! The browser glue of `mod.rs` where there is no browser (the server's render, tests): the
+//! same signatures, doing nothing. Components and pages call these from effects and event
+//! handlers, which never run there, so they are written once, without `cfg`.
+
+/// A render outside the browser draws times in UTC.
+pub fn utc_offset_secs() -> i32 {
+    0
+}
+
+pub fn time_zone() -> String {
+    crate::model::time::format_utc_offset(utc_offset_secs())
+}
+
+pub fn download(_filename: &str, _text: &str, _mime: &str) {}
+
+pub fn storage_get(_key: &str) -> Option<String> {
+    None
+}
+
+pub fn storage_set(_key: &str, _value: &str) {}
+
+pub fn copy_to_clipboard(_text: &str) {}
+
+pub fn origin() -> String {
+    String::new()
+}
+
+/// Nobody is there to confirm.
+pub fn confirm(_message: &str) -> bool {
+    false
+}
+
+pub fn replace_url(_path: &str) {}
+
+pub fn capture_pointer(_ev: &leptos::ev::PointerEvent) {}
+
+pub fn element_width(_selector: &str) -> Option<f64> {
+    None
+}
+
+pub fn read_chosen_file(
+    _ev: &leptos::ev::Event,
+    _on_text: impl FnOnce(Result<String, String>) + 'static,
+) {
+}
+
+/// Charts are drawn on a canvas in the browser; the server sends `<noscript>` images.
+pub mod canvas {
+    use leptos::html::Canvas;
+    use leptos::prelude::*;
+
+    use crate::charts::{ChartLayout, DrawOptions};
+    use crate::result::ChartData;
+
+    pub fn attach_chart(
+        _node: NodeRef<Canvas>,
+        _data: Signal<Option<Result<ChartData, String>>>,
+        _options: Signal<DrawOptions>,
+        _layout: RwSignal<Option<ChartLayout>>,
+    ) {
+    }
+
+    pub fn drawn_scale(_node: NodeRef<Canvas>) -> Option<f64> {
+        None
+    }
+}
+
+/// HTTP is made from the page; here every call answers that it cannot be made.
+pub mod http {
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
+
+    use crate::api::ApiError;
+
+    fn no_browser() -> ApiError {
+        ApiError::Network("HTTP calls are made from the browser".into())
+    }
+
+    pub async fn post_json<B: Serialize, R: DeserializeOwned>(
+        _url: &str,
+        _body: &B,
+    ) -> Result<R, ApiError> {
+        Err(no_browser())
+    }
+
+    pub async fn put_json<B: Serialize, R: DeserializeOwned>(
+        _url: &str,
+        _body: &B,
+    ) -> Result<R, ApiError> {
+        Err(no_browser())
+    }
+
+    pub async fn get_json<R: DeserializeOwned>(_url: &str) -> Result<R, ApiError> {
+        Err(no_browser())
+    }
+
+    pub async fn delete(_url: &str) -> Result<(), ApiError> {
+        Err(no_browser())
+    }
+
+    /// There is no page to leave outside a browser.
+    pub fn go_to(_path: &str) {}
+
+    pub async fn post_text(
+        _url: &str,
+        _body: &str,
+        _content_type: &str,
+    ) -> Result<String, ApiError> {
+        Err(no_browser())
+    }
+
+    pub async fn post_json_lines<B: Serialize>(
+        _url: &str,
+        _body: &B,
+        _on_line: impl FnMut(&str),
+    ) -> Result<(), ApiError> {
+        Err(no_browser())
+    }
+}
