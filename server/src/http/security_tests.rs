@@ -644,7 +644,7 @@ async fn aggregations_past_the_memory_budget_are_refused_while_collected() {
 async fn a_search_past_its_deadline_stops_collecting() {
     let server = TestServer::start().await;
     server.post("/api/ingest", distinct_pairs(2_000)).await;
-    let engine = server.state.engine.clone().unwrap();
+    let engine = server.engine();
     engine.set_search_timeout(std::time::Duration::ZERO);
     let error = crate::backend::embedded::search::search(
         &engine,
@@ -661,7 +661,7 @@ async fn wildcard_patterns_the_fuzzers_found_slow_are_answered_within_a_second()
     // deadline (which counts from the request's start) and before any check of it.
     let server = TestServer::start().await;
     server.post("/api/ingest", LINES).await;
-    let engine = server.state.engine.clone().unwrap();
+    let engine = server.engine();
     engine.set_search_timeout(std::time::Duration::from_secs(1));
     let slow = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/slow");
     let mut bodies = Vec::new();
@@ -772,7 +772,10 @@ async fn in_front_of_a_cluster_each_role_may_do_the_same() {
         c.local_saved_objects = true;
     })
     .await;
-    assert!(server.state.engine.is_none(), "searches go to the cluster");
+    assert!(
+        server.state.embedded.is_none(),
+        "searches go to the cluster"
+    );
     check_the_role_table(&server, &token).await;
     // What the ingest user sent went to the cluster.
     let (status, found) = cluster
