@@ -12,7 +12,6 @@ pub mod documents;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -33,8 +32,6 @@ use crate::backend::BackendError;
 pub struct EsSurface {
     pub engine: Arc<EmbeddedEngine>,
     pub system: Arc<documents::SystemIndices>,
-    /// How long one search may take (`--search-timeout-ms`).
-    pub search_timeout: Duration,
     /// The largest `_bulk` body, once decompressed.
     pub max_bulk_bytes: u64,
     /// The Elasticsearch version `/es` answers as (its request checks and response shapes).
@@ -156,17 +153,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| EsError(BackendError::Internal(e.to_string())))?
 }
 
-/// Runs searches once the engine admits them, within the server's search deadline.
+/// Runs searches once the engine admits them, within the server's search deadline (which the
+/// engine keeps: see [`EmbeddedEngine::run_search`]).
 async fn searching<T: Send + 'static>(
-    es: &EsSurface,
     engine: &Arc<EmbeddedEngine>,
     work: impl FnOnce(&EmbeddedEngine) -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, EsError> {
-    let limit = es.search_timeout;
-    tokio::time::timeout(limit, engine.run_search(work))
-        .await
-        .unwrap_or(Err(BackendError::Timeout(limit.as_millis() as u64)))
-        .map_err(EsError)
+    engine.run_search(work).await.map_err(EsError)
 }
 
 fn json_body(body: &Bytes) -> Result<Value, EsError> {
@@ -321,7 +314,7 @@ async fn run_search(
     check_version_rules(&body, major)?;
     let mut format = apply_search_params(&mut body, &params)?;
     format.total_as_int |= major < 7;
-    let response = searching(&es, &engine, move |engine| search(engine, &index, &body)).await?;
+    let response = searching(&engine, move |engine| search(engine, &index, &body)).await?;
     Ok(Json(format.apply(response)))
 }
 
@@ -349,7 +342,7 @@ async fn run_count(
         .cloned()
         .unwrap_or(json!({ "match_all": {} }));
     let request = json!({ "size": 0, "track_total_hits": true, "query": query });
-    let response = searching(&es, &engine, move |engine| search(engine, &index, &request)).await?;
+    let response = searching(&engine, move |engine| search(engine, &index, &request)).await?;
     Ok(Json(json!({
         "count": response.pointer("/hits/total/value").cloned().unwrap_or(json!(0)),
         "_shards": response["_shards"],
@@ -409,7 +402,7 @@ async fn run_msearch(
         searches.iter().flatten().map(|(_, body, _)| body),
     )?;
     let started = std::time::Instant::now();
-    let responses = searching(&es, &engine, move |engine| {
+    let responses = searching(&engine, move |engine| {
         Ok(searches
             .into_iter()
             .map(|search_request| {

@@ -140,7 +140,6 @@ impl AppState {
                 embedded_mode = Some(EsSurface {
                     engine: embedded.clone(),
                     system: Arc::new(SystemIndices::open(&config.data_dir)?),
-                    search_timeout: config.search_timeout,
                     // A decompressed `_bulk` body may be as large as a plain one.
                     max_bulk_bytes: config
                         .max_decompressed_bytes
