@@ -10,7 +10,7 @@ use app::panels::{run_one, Searcher, ViewInputs};
 use app::result::ChartData;
 use serde_json::Value;
 
-use crate::http::{with_deadline, AppError, AppState};
+use crate::http::{search_within_deadline, AppError, AppState};
 use crate::store::FindQuery;
 
 /// The chart data of `vis` in the view `inputs`, or the message to draw instead.
@@ -63,12 +63,9 @@ impl BackendSearch<'_> {
     async fn search(&self, search: &SearchRequest) -> Result<Value, ApiError> {
         let state = self.0;
         let answer = match state.allowed_indices.check(&search.index) {
-            Ok(()) => with_deadline(
-                state.limits.search_timeout,
-                state.backend.search(&search.index, search.body.clone()),
-            )
-            .await
-            .map_err(AppError::from),
+            Ok(()) => search_within_deadline(state, &search.index, search.body.clone())
+                .await
+                .map_err(AppError::from),
             Err(error) => Err(error),
         };
         // The error as the browser reads it from an answer: the same message in both places.

@@ -8,8 +8,8 @@
 //!   with `--secure-cookies`) that expires after `--session-hours`; sessions are kept in the
 //!   data directory ([`sessions`]), so a restart logs no one out. Failed logins of a name, and
 //!   from an address, are limited.
-//! - **Who may do what** is one table, [`required_role`], read by the [`authorize`]
-//!   middleware before any route; every write is written to the audit log (target
+//! - **Who may do what** is one table, [`required_role`], read by the `authorize`
+//!   middleware (`http/login.rs`, this module's door with the login routes) before any route; every write is written to the audit log (target
 //!   `flowdash::audit`): who, what, when, and the answer.
 //! - `--auth proxy` trusts a reverse proxy that authenticates (oauth2-proxy, an AWS ALB with
 //!   OIDC): the user is the `--proxy-user-header` of requests from the `--trusted-proxies`
@@ -24,19 +24,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use self::sessions::Sessions;
 use self::users::UserStore;
-use crate::http::{AppError, AppJson};
 
 /// What a user may do; each role includes the ones before it, except `ingest`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -64,7 +57,7 @@ impl Role {
     }
 
     /// Whether this role may do what `need` asks.
-    fn allows(self, need: Need) -> bool {
+    pub(crate) fn allows(self, need: Need) -> bool {
         match need {
             Need::Anyone => true,
             Need::Viewer => matches!(self, Role::Viewer | Role::Editor | Role::Admin),
@@ -196,7 +189,7 @@ const COOKIE: &str = "flowdash_session";
 /// several names), and the window.
 const FAILURES_ALLOWED: u32 = 5;
 const FAILURES_ALLOWED_PER_ADDRESS: u32 = 20;
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 /// Who failed to log in: a user name, or a client address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -208,8 +201,8 @@ enum Failing {
 /// Users, sessions and failed-login counts of a server with `--auth users`.
 pub struct Auth {
     users: UserStore,
-    config: AuthConfig,
-    sessions: Sessions,
+    pub(crate) config: AuthConfig,
+    pub(crate) sessions: Sessions,
     failures: Mutex<HashMap<Failing, (u32, Instant)>>,
 }
 
@@ -227,7 +220,7 @@ impl Auth {
     /// The identity a request carries: the trusted proxy's header (`--auth proxy`), a session
     /// cookie, a bearer token, or basic authentication (a password, or an ingest user's
     /// token). `peer` is the address the request came from.
-    async fn identify(
+    pub(crate) async fn identify(
         self: &Arc<Self>,
         headers: &HeaderMap,
         peer: Option<std::net::IpAddr>,
@@ -298,7 +291,7 @@ impl Auth {
 
     /// The role of a user whose password (or token) this is. Argon2 is slow on purpose, so a
     /// password not verified before is checked off the async workers.
-    async fn check_password(self: &Arc<Self>, user: &str, secret: &str) -> Option<Role> {
+    pub(crate) async fn check_password(self: &Arc<Self>, user: &str, secret: &str) -> Option<Role> {
         if let Some(role) = self.users.verify_remembered(user, secret) {
             return Some(role);
         }
@@ -312,7 +305,7 @@ impl Auth {
 
     /// The address a request comes from: the peer, or, when the peer is a trusted proxy, the
     /// address it says it forwards for (the last in `X-Forwarded-For`).
-    fn client_address(
+    pub(crate) fn client_address(
         &self,
         headers: &HeaderMap,
         peer: Option<std::net::IpAddr>,
@@ -331,7 +324,7 @@ impl Auth {
         Some(forwarded.unwrap_or(peer))
     }
 
-    fn too_many_failures(&self, user: &str, client: Option<std::net::IpAddr>) -> bool {
+    pub(crate) fn too_many_failures(&self, user: &str, client: Option<std::net::IpAddr>) -> bool {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let exceeded = |who: Failing, allowed: u32| {
             failures
@@ -344,7 +337,7 @@ impl Auth {
             })
     }
 
-    fn count_failure(&self, user: &str, client: Option<std::net::IpAddr>) {
+    pub(crate) fn count_failure(&self, user: &str, client: Option<std::net::IpAddr>) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         // Forget windows that are over, so that the map does not grow with every name tried.
@@ -362,13 +355,13 @@ impl Auth {
         }
     }
 
-    fn end_session(&self, headers: &HeaderMap) {
+    pub(crate) fn end_session(&self, headers: &HeaderMap) {
         if let Some(session) = cookie(headers, COOKIE) {
             self.sessions.end(session);
         }
     }
 
-    fn session_cookie(&self, value: &str, max_age: u64) -> HeaderValue {
+    pub(crate) fn session_cookie(&self, value: &str, max_age: u64) -> HeaderValue {
         let secure = if self.config.secure_cookies {
             "; Secure"
         } else {
@@ -391,195 +384,6 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
             let (key, value) = pair.trim().split_once('=')?;
             (key == name).then_some(value)
         })
-}
-
-/// The address a request came from over TCP.
-fn peer_address(request: &Request) -> Option<std::net::IpAddr> {
-    request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
-}
-
-/// The client a request is from (see [`Auth::client_address`]), for the login rate limit.
-#[derive(Clone, Copy, Debug)]
-struct ClientAddress(Option<std::net::IpAddr>);
-
-/// Lets a request through when its identity may call its route; writes the audit line of
-/// every write.
-pub async fn authorize(
-    State(auth): State<Option<Arc<Auth>>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let need = required_role(&method, &path);
-    let identity = match &auth {
-        None => Some(Identity {
-            user: "anonymous".into(),
-            role: Role::Admin,
-        }),
-        Some(auth) => {
-            auth.identify(request.headers(), peer_address(&request))
-                .await
-        }
-    };
-    match (&identity, need) {
-        (_, Need::Anyone) => {}
-        (Some(identity), need) if identity.role.allows(need) => {}
-        (Some(identity), need) => {
-            return AppError::Forbidden(format!(
-                "user [{}] with role [{}] may not {method} {path} (it needs the {} role)",
-                identity.user,
-                identity.role.as_str(),
-                match need {
-                    Need::Ingest => "ingest",
-                    Need::Editor => "editor",
-                    Need::Admin => "admin",
-                    _ => "viewer",
-                }
-            ))
-            .into_response()
-        }
-        (None, _)
-            if matches!(method, Method::GET | Method::HEAD)
-                && !path.starts_with("/api/")
-                && !path.starts_with("/es") =>
-        {
-            let next_path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-            let target = format!("/login?next={}", percent_encode(next_path));
-            return Redirect::to(&target).into_response();
-        }
-        (None, _) => {
-            let mut response = (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({ "error": { "type": "security_exception", "reason": "log in first: a session cookie (POST /api/login), or an Authorization header (Basic, or Bearer with an API token)" }, "status": 401 })),
-            )
-                .into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"flowdash\", charset=\"UTF-8\""),
-            );
-            return response;
-        }
-    }
-    if let Some(identity) = &identity {
-        request.extensions_mut().insert(identity.clone());
-    }
-    if let Some(auth) = &auth {
-        let client = auth.client_address(request.headers(), peer_address(&request));
-        request.extensions_mut().insert(ClientAddress(client));
-    }
-    let response = next.run(request).await;
-    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        tracing::info!(
-            target: "flowdash::audit",
-            user = identity.as_ref().map_or("-", |i| i.user.as_str()),
-            role = identity.as_ref().map_or("-", |i| i.role.as_str()),
-            %method,
-            path,
-            status = response.status().as_u16(),
-            "write"
-        );
-    }
-    response
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
-/// `/login`, `/api/login`, `/api/logout`, `/api/me`.
-pub fn router() -> Router<crate::http::AppState> {
-    Router::new()
-        .route("/login", get(login_page))
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
-        .route("/api/me", get(me))
-}
-
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
-async fn login(
-    State(state): State<crate::http::AppState>,
-    client: Option<axum::Extension<ClientAddress>>,
-    AppJson(credentials): AppJson<Credentials>,
-) -> Result<Response, AppError> {
-    let Some(auth) = &state.auth else {
-        return Ok(Json(json!({ "user": "anonymous", "role": "admin" })).into_response());
-    };
-    let client = client.and_then(|axum::Extension(ClientAddress(client))| client);
-    if auth.too_many_failures(&credentials.username, client) {
-        return Ok((
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, FAILURE_WINDOW.as_secs().to_string())],
-            Json(json!({ "error": { "type": "too_many_requests", "reason": format!("too many failed logins for [{}] or from this address; try again in a minute", credentials.username) }, "status": 429 })),
-        )
-            .into_response());
-    }
-    let role = auth
-        .check_password(&credentials.username, &credentials.password)
-        .await;
-    let Some(role) = role.filter(|role| *role != Role::Ingest) else {
-        auth.count_failure(&credentials.username, client);
-        return Ok((
-            StatusCode::UNAUTHORIZED,
-            Json(json!({ "error": { "type": "security_exception", "reason": "unknown user or wrong password" }, "status": 401 })),
-        )
-            .into_response());
-    };
-    let identity = Identity {
-        user: credentials.username,
-        role,
-    };
-    tracing::info!(target: "flowdash::audit", user = identity.user, role = role.as_str(), "login");
-    let session = auth.sessions.start(&identity.user, auth.config.session_ttl);
-    let mut response =
-        Json(json!({ "user": identity.user, "role": role.as_str() })).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        auth.session_cookie(&session, auth.config.session_ttl.as_secs()),
-    );
-    Ok(response)
-}
-
-async fn logout(State(state): State<crate::http::AppState>, headers: HeaderMap) -> Response {
-    let mut response = Json(json!({ "logged_out": true })).into_response();
-    if let Some(auth) = &state.auth {
-        auth.end_session(&headers);
-        response
-            .headers_mut()
-            .insert(header::SET_COOKIE, auth.session_cookie("", 0));
-    }
-    response
-}
-
-/// Who the browser is logged in as, and what the UI may offer.
-async fn me(identity: Option<axum::Extension<Identity>>) -> Json<serde_json::Value> {
-    let identity = identity.map(|axum::Extension(i)| i);
-    Json(json!({
-        "user": identity.as_ref().map(|i| i.user.clone()),
-        "role": identity.as_ref().map(|i| i.role.as_str()),
-    }))
-}
-
-/// A plain page: it works without the WASM bundle, and posts JSON with a few lines of script.
-async fn login_page(nonce: Option<axum::Extension<crate::http::ScriptNonce>>) -> Html<String> {
-    // Its one inline script runs under this answer's CSP nonce.
-    let nonce = nonce.map_or_else(String::new, |axum::Extension(nonce)| nonce.0.to_string());
-    Html(include_str!("login.html").replace("{nonce}", &nonce))
 }
 
 #[cfg(test)]

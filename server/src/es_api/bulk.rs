@@ -1,14 +1,16 @@
 //! `_bulk`: NDJSON action and source lines (gzip accepted). `index` replaces a document with
 //! the same `_id`, `create` refuses it (409), `delete` removes it; each item answers on its
-//! own, and everything written is committed before the answer.
+//! own, and everything written is committed before the answer. Documents are written through
+//! the engine's ingest sink, in its batches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::Json;
+use compact_str::CompactString;
 use serde_json::{json, Map, Value};
 
 use super::{blocking, parse_error, EsError};
@@ -167,48 +169,49 @@ fn parse(text: &str, default_index: Option<&str>) -> Result<Vec<Action>, EsError
     Ok(actions)
 }
 
+/// Runs the actions in order through the engine's ingest sink: documents go in its batches
+/// per index (as `flowdash ingest` writes them), a delete waits for the documents before it,
+/// and everything is committed before the items are answered.
 fn execute(
-    engine: &EmbeddedEngine,
+    engine: &Arc<EmbeddedEngine>,
     actions: Vec<Action>,
 ) -> Result<Vec<Map<String, Value>>, EsError> {
-    let mut touched: HashSet<String> = HashSet::new();
-    let mut items = Vec::with_capacity(actions.len());
-    let item = |op: &str, body: Value| {
-        let mut map = Map::new();
-        map.insert(op.to_owned(), body);
-        map
-    };
+    /// An item's answer, or where its write's result will be.
+    enum Answer {
+        Now(String, Value),
+        Written {
+            op: &'static str,
+            index: CompactString,
+            id: String,
+        },
+    }
+    let internal =
+        |e: crate::ingest::SinkError| EsError(crate::backend::BackendError::Internal(e.0));
+    let mut sink = engine.sink(OnExistingId::KeepExisting);
+    let mut answers = Vec::with_capacity(actions.len());
     for action in actions {
         match action {
             Action::Write { op, mode, doc } => {
-                let index_name = doc.index.clone();
-                let id = doc.id.clone();
-                let written = engine.index_or_create(&index_name).and_then(|index| {
-                    touched.insert(index_name.to_string());
-                    index.write(std::slice::from_ref(&doc), mode)
+                answers.push(Answer::Written {
+                    op,
+                    index: doc.index.clone(),
+                    id: doc.id.clone(),
                 });
-                items.push(item(op, match written.as_deref() {
-                    Ok([WriteResult::Created]) => json!({ "_index": index_name, "_type": "_doc", "_id": id, "_version": 1, "result": "created", "status": 201, "_shards": { "total": 1, "successful": 1, "failed": 0 } }),
-                    Ok([WriteResult::Updated]) => json!({ "_index": index_name, "_type": "_doc", "_id": id, "_version": 2, "result": "updated", "status": 200, "_shards": { "total": 1, "successful": 1, "failed": 0 } }),
-                    Ok(_) => json!({ "_index": index_name, "_type": "_doc", "_id": id, "status": 409,
-                        "error": { "type": "version_conflict_engine_exception", "reason": format!("[{id}]: version conflict, document already exists") } }),
-                    Err(error) => json!({ "_index": index_name, "_type": "_doc", "_id": id, "status": 400,
-                        "error": { "type": "illegal_argument_exception", "reason": error.to_string() } }),
-                }));
+                sink.write_item(doc, mode).map_err(internal)?;
             }
             Action::Delete { index, id } => {
-                let result = match engine.index(&index) {
-                    Some(target) => {
-                        touched.insert(index.clone());
-                        target.delete(&id).map_err(|e| e.to_string())
+                let answer = match sink.delete_item(&index, &id) {
+                    Ok(true) => {
+                        json!({ "_index": index, "_type": "_doc", "_id": id, "result": "deleted", "status": 200 })
                     }
-                    None => Ok(false),
+                    Ok(false) => {
+                        json!({ "_index": index, "_type": "_doc", "_id": id, "result": "not_found", "status": 404 })
+                    }
+                    Err(error) => {
+                        json!({ "_index": index, "_type": "_doc", "_id": id, "status": 500, "error": { "type": "internal_error", "reason": error.0 } })
+                    }
                 };
-                items.push(item("delete", match result {
-                    Ok(true) => json!({ "_index": index, "_type": "_doc", "_id": id, "result": "deleted", "status": 200 }),
-                    Ok(false) => json!({ "_index": index, "_type": "_doc", "_id": id, "result": "not_found", "status": 404 }),
-                    Err(reason) => json!({ "_index": index, "_type": "_doc", "_id": id, "status": 500, "error": { "type": "internal_error", "reason": reason } }),
-                }));
+                answers.push(Answer::Now("delete".into(), answer));
             }
             Action::Failed {
                 op,
@@ -218,16 +221,30 @@ fn execute(
                 kind,
                 reason,
             } => {
-                items.push(item(&op, json!({ "_index": index, "_type": "_doc", "_id": id, "status": status, "error": { "type": kind, "reason": reason } })));
+                answers.push(Answer::Now(op, json!({ "_index": index, "_type": "_doc", "_id": id, "status": status, "error": { "type": kind, "reason": reason } })));
             }
         }
     }
-    for name in touched {
-        if let Some(index) = engine.index(&name) {
-            index
-                .commit()
-                .map_err(|e| EsError(crate::backend::BackendError::Internal(e.to_string())))?;
-        }
-    }
-    Ok(items)
+    let mut written = sink.finish_items().map_err(internal)?.into_iter();
+    let item = |op: &str, body: Value| {
+        let mut map = Map::new();
+        map.insert(op.to_owned(), body);
+        map
+    };
+    Ok(answers
+        .into_iter()
+        .map(|answer| match answer {
+            Answer::Now(op, body) => item(&op, body),
+            Answer::Written { op, index, id } => item(op, match written.next() {
+                Some(Ok(WriteResult::Created)) => json!({ "_index": index, "_type": "_doc", "_id": id, "_version": 1, "result": "created", "status": 201, "_shards": { "total": 1, "successful": 1, "failed": 0 } }),
+                Some(Ok(WriteResult::Updated)) => json!({ "_index": index, "_type": "_doc", "_id": id, "_version": 2, "result": "updated", "status": 200, "_shards": { "total": 1, "successful": 1, "failed": 0 } }),
+                Some(Ok(WriteResult::Duplicate)) => json!({ "_index": index, "_type": "_doc", "_id": id, "status": 409,
+                    "error": { "type": "version_conflict_engine_exception", "reason": format!("[{id}]: version conflict, document already exists") } }),
+                Some(Err(reason)) => json!({ "_index": index, "_type": "_doc", "_id": id, "status": 400,
+                    "error": { "type": "illegal_argument_exception", "reason": reason } }),
+                None => json!({ "_index": index, "_type": "_doc", "_id": id, "status": 500,
+                    "error": { "type": "internal_error", "reason": "no result for this document" } }),
+            }),
+        })
+        .collect())
 }

@@ -26,27 +26,29 @@ use serde_json::{json, Map, Value};
 use crate::backend::embedded::search::{search, SearchError};
 use crate::backend::embedded::EmbeddedEngine;
 use crate::backend::BackendError;
-use crate::http::AppState;
 
-/// The engine behind `/es`, taken from the app state (the surface exists only in embedded
-/// mode).
-fn engine(state: &AppState) -> Result<Arc<EmbeddedEngine>, EsError> {
-    state.engine.clone().ok_or_else(|| {
-        EsError(BackendError::bad_request(
-            "illegal_argument_exception",
-            "this server uses an external cluster",
-        ))
-    })
+/// Everything `/es` needs: the embedded engine, its system indices and the limits that apply
+/// to them. The surface exists only in embedded mode (the app state holds one then), so no
+/// handler asks whether there is an engine: `/es` is the router's own state.
+#[derive(Clone)]
+pub struct EsSurface {
+    pub engine: Arc<EmbeddedEngine>,
+    pub system: Arc<documents::SystemIndices>,
+    /// The largest `_bulk` body, once decompressed.
+    pub max_bulk_bytes: u64,
+    /// The Elasticsearch version `/es` answers as (its request checks and response shapes).
+    pub compat_version: Arc<str>,
 }
 
-/// The system indices behind `/es` (embedded mode only).
-fn system(state: &AppState) -> Result<Arc<documents::SystemIndices>, EsError> {
-    state.system_indices.clone().ok_or_else(|| {
-        EsError(BackendError::bad_request(
-            "illegal_argument_exception",
-            "this server uses an external cluster",
-        ))
-    })
+impl EsSurface {
+    /// The major version `/es` emulates.
+    fn compat_major(&self) -> u32 {
+        self.compat_version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(7)
+    }
 }
 
 /// An error in Elasticsearch's own body shape.
@@ -79,8 +81,9 @@ fn parse_error(reason: impl Into<String>) -> EsError {
     EsError(BackendError::bad_request("parse_exception", reason))
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// The `/es` routes, with their own state: merged into the app's router in embedded mode.
+pub fn router<S>(es: EsSurface) -> Router<S> {
+    let routes = Router::new()
         .route("/", get(root).head(root_head))
         .route("/_bulk", post(bulk_handler).put(bulk_handler))
         .route("/_msearch", post(msearch_handler).get(msearch_handler))
@@ -114,16 +117,21 @@ pub fn router() -> Router<AppState> {
                 .post(index_doc)
                 .delete(delete_doc),
         )
-        .route("/{index}/_create/{id}", put(create_doc).post(create_doc))
+        .route("/{index}/_create/{id}", put(create_doc).post(create_doc));
+    Router::new()
+        .nest("/es", routes)
+        // Clients join paths to a base URL ending in /es: `GET /es/` is the root too.
+        .route("/es/", get(root).head(root_head))
+        .with_state(es)
 }
 
-pub async fn root(State(state): State<AppState>) -> Json<Value> {
+async fn root(State(es): State<EsSurface>) -> Json<Value> {
     Json(json!({
         "name": "flowdash",
         "cluster_name": "flowdash",
         "cluster_uuid": "flowdash-embedded",
         "version": {
-            "number": &*state.es_compat_version,
+            "number": &*es.compat_version,
             "build_flavor": "oss",
             "build_type": "flowdash",
             "lucene_version": "8.7.0",
@@ -134,7 +142,7 @@ pub async fn root(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-pub async fn root_head() -> StatusCode {
+async fn root_head() -> StatusCode {
     StatusCode::OK
 }
 
@@ -147,17 +155,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| EsError(BackendError::Internal(e.to_string())))?
 }
 
-/// Runs searches once the engine admits them, within the server's search deadline.
+/// Runs searches once the engine admits them, within the server's search deadline (which the
+/// engine keeps: see [`EmbeddedEngine::run_search`]).
 async fn searching<T: Send + 'static>(
-    state: &AppState,
     engine: &Arc<EmbeddedEngine>,
     work: impl FnOnce(&EmbeddedEngine) -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, EsError> {
-    let limit = state.limits.search_timeout;
-    tokio::time::timeout(limit, engine.run_search(work))
-        .await
-        .unwrap_or(Err(BackendError::Timeout(limit.as_millis() as u64)))
-        .map_err(EsError)
+    engine.run_search(work).await.map_err(EsError)
 }
 
 fn json_body(body: &Bytes) -> Result<Value, EsError> {
@@ -294,54 +298,45 @@ fn check_version_rules(body: &Value, major: u32) -> Result<(), EsError> {
     }
 }
 
-fn compat_major(state: &AppState) -> u32 {
-    state
-        .es_compat_version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(7)
-}
-
 async fn run_search(
-    state: AppState,
+    es: EsSurface,
     index: String,
     body: Bytes,
     params: HashMap<String, String>,
 ) -> Result<Json<Value>, EsError> {
     if documents::is_system(&index) {
-        let docs = system(&state)?;
+        let docs = es.system.clone();
         let body = json_body(&body)?;
         let response = blocking(move || docs.search(&index, &body).map_err(EsError)).await?;
         return Ok(Json(response));
     }
-    let engine = engine(&state)?;
+    let engine = es.engine.clone();
     let mut body = json_body(&body)?;
-    let major = compat_major(&state);
+    let major = es.compat_major();
     check_version_rules(&body, major)?;
     let mut format = apply_search_params(&mut body, &params)?;
     format.total_as_int |= major < 7;
-    let response = searching(&state, &engine, move |engine| search(engine, &index, &body)).await?;
+    let response = searching(&engine, move |engine| search(engine, &index, &body)).await?;
     Ok(Json(format.apply(response)))
 }
 
 /// `/_search` and `/{index}/_search`.
 async fn search_handler(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
-    run_search(state, index_or_all(index), body, params).await
+    run_search(es, index_or_all(index), body, params).await
 }
 
 async fn run_count(
-    state: AppState,
+    es: EsSurface,
     index: String,
     body: Bytes,
     params: HashMap<String, String>,
 ) -> Result<Json<Value>, EsError> {
-    let engine = engine(&state)?;
+    let engine = es.engine.clone();
     let mut body = json_body(&body)?;
     apply_search_params(&mut body, &params)?;
     let query = body
@@ -349,10 +344,7 @@ async fn run_count(
         .cloned()
         .unwrap_or(json!({ "match_all": {} }));
     let request = json!({ "size": 0, "track_total_hits": true, "query": query });
-    let response = searching(&state, &engine, move |engine| {
-        search(engine, &index, &request)
-    })
-    .await?;
+    let response = searching(&engine, move |engine| search(engine, &index, &request)).await?;
     Ok(Json(json!({
         "count": response.pointer("/hits/total/value").cloned().unwrap_or(json!(0)),
         "_shards": response["_shards"],
@@ -361,22 +353,22 @@ async fn run_count(
 
 /// `/_count` and `/{index}/_count`.
 async fn count_handler(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
-    run_count(state, index_or_all(index), body, params).await
+    run_count(es, index_or_all(index), body, params).await
 }
 
 /// `_msearch`: NDJSON pairs of header (`{"index": ...}`) and body lines.
 async fn run_msearch(
-    state: AppState,
+    es: EsSurface,
     default_index: Option<String>,
     body: Bytes,
     params: HashMap<String, String>,
 ) -> Result<Json<Value>, EsError> {
-    let engine = engine(&state)?;
+    let engine = es.engine.clone();
     let text = std::str::from_utf8(&body).map_err(|_| parse_error("the body is not UTF-8"))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     if !lines.len().is_multiple_of(2) {
@@ -399,7 +391,7 @@ async fn run_msearch(
         };
         let mut body: Value = serde_json::from_str(pair[1])
             .map_err(|e| parse_error(format!("bad _msearch body: {e}")))?;
-        let major = compat_major(&state);
+        let major = es.compat_major();
         let mut format = apply_search_params(&mut body, &params)?;
         format.total_as_int |= major < 7;
         searches.push(
@@ -412,7 +404,7 @@ async fn run_msearch(
         searches.iter().flatten().map(|(_, body, _)| body),
     )?;
     let started = std::time::Instant::now();
-    let responses = searching(&state, &engine, move |engine| {
+    let responses = searching(&engine, move |engine| {
         Ok(searches
             .into_iter()
             .map(|search_request| {
@@ -437,34 +429,29 @@ async fn run_msearch(
 
 /// `/_msearch` and `/{index}/_msearch` (the index is the default for headers without one).
 async fn msearch_handler(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
-    run_msearch(state, index.map(|Path(i)| i), body, params).await
+    run_msearch(es, index.map(|Path(i)| i), body, params).await
 }
 
 /// `/_bulk` and `/{index}/_bulk` (the index is the default for actions without one).
 async fn bulk_handler(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, EsError> {
     bulk::run(
-        engine(&state)?,
+        es.engine.clone(),
         index.map(|Path(i)| i),
         params,
         headers,
         body,
-        // A decompressed `_bulk` body may be as large as a plain one.
-        state
-            .limits
-            .ingest
-            .max_decompressed_bytes
-            .min(state.limits.max_body_bytes as u64),
+        es.max_bulk_bytes,
     )
     .await
 }
@@ -491,11 +478,11 @@ fn properties(engine: &EmbeddedEngine) -> Value {
 
 /// `{ "<index>": entry }` for every index the expression names; `entry` gets the mapping.
 fn per_index(
-    state: &AppState,
+    es: &EsSurface,
     expression: &str,
     entry: impl Fn(&Value) -> Value,
 ) -> Result<Json<Value>, EsError> {
-    let engine = engine(state)?;
+    let engine = es.engine.clone();
     let indices = engine
         .resolve(expression)
         .map_err(crate::backend::embedded::search::engine_error)?;
@@ -508,17 +495,17 @@ fn per_index(
 }
 
 async fn mapping(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
-    per_index(&state, &index, |mappings| json!({ "mappings": mappings }))
+    per_index(&es, &index, |mappings| json!({ "mappings": mappings }))
 }
 
 async fn field_caps(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
-    let engine = engine(&state)?;
+    let engine = es.engine.clone();
     let indices = engine
         .resolve(&index)
         .map_err(crate::backend::embedded::search::engine_error)?;
@@ -586,19 +573,19 @@ fn cat_response(rows: Vec<Value>, params: &HashMap<String, String>) -> Response 
 
 /// `/_cat/indices` and `/_cat/indices/{index}`.
 async fn cat_indices(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     index: Option<Path<String>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, EsError> {
-    let engine = engine(&state)?;
+    let engine = es.engine.clone();
     Ok(cat_response(
         cat_rows(&engine, &index_or_all(index))?,
         &params,
     ))
 }
 
-async fn cluster_health(State(state): State<AppState>) -> Result<Json<Value>, EsError> {
-    let engine = engine(&state)?;
+async fn cluster_health(State(es): State<EsSurface>) -> Result<Json<Value>, EsError> {
+    let engine = es.engine.clone();
     let count = engine.indices().len();
     Ok(Json(json!({
         "cluster_name": "flowdash",
@@ -620,11 +607,11 @@ async fn refresh() -> Json<Value> {
 }
 
 async fn get_index(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
     if documents::is_system(&index) {
-        return if system(&state)?.exists(&index)? {
+        return if es.system.exists(&index)? {
             Ok(Json(
                 json!({ index: { "aliases": {}, "mappings": {}, "settings": {} } }),
             ))
@@ -632,7 +619,7 @@ async fn get_index(
             Err(EsError(BackendError::IndexNotFound(index)))
         };
     }
-    per_index(&state, &index, |mappings| {
+    per_index(&es, &index, |mappings| {
         json!({
             "aliases": {},
             "mappings": mappings,
@@ -641,21 +628,21 @@ async fn get_index(
     })
 }
 
-async fn head_index(State(state): State<AppState>, Path(index): Path<String>) -> StatusCode {
+async fn head_index(State(es): State<EsSurface>, Path(index): Path<String>) -> StatusCode {
     if documents::is_system(&index) {
-        return match state.system_indices.as_ref().map(|s| s.exists(&index)) {
-            Some(Ok(true)) => StatusCode::OK,
+        return match es.system.exists(&index) {
+            Ok(true) => StatusCode::OK,
             _ => StatusCode::NOT_FOUND,
         };
     }
-    match state.engine.as_ref().map(|engine| engine.index(&index)) {
-        Some(Some(_)) => StatusCode::OK,
-        _ => StatusCode::NOT_FOUND,
+    match es.engine.index(&index) {
+        Some(_) => StatusCode::OK,
+        None => StatusCode::NOT_FOUND,
     }
 }
 
 async fn create_index(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path(index): Path<String>,
     body: Bytes,
 ) -> Result<Response, EsError> {
@@ -665,13 +652,13 @@ async fn create_index(
         } else {
             json_body(&body)?
         };
-        system(&state)?.create_index(&index, &body)?;
+        es.system.create_index(&index, &body)?;
         return Ok(Json(
             json!({ "acknowledged": true, "shards_acknowledged": true, "index": index }),
         )
         .into_response());
     }
-    let engine = engine(&state)?;
+    let engine = es.engine.clone();
     if engine.index(&index).is_some() {
         return Err(EsError(BackendError::bad_request(
             "resource_already_exists_exception",
@@ -693,14 +680,14 @@ async fn create_index(
 }
 
 async fn delete_index(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
     if documents::is_system(&index) {
-        system(&state)?.delete_index(&index)?;
+        es.system.delete_index(&index)?;
         return Ok(Json(json!({ "acknowledged": true })));
     }
-    let engine = engine(&state)?;
+    let engine = es.engine.clone();
     blocking(move || {
         let names: Vec<String> = engine
             .resolve(&index)
@@ -741,11 +728,11 @@ fn documents_only(index: &str) -> Result<(), EsError> {
 }
 
 async fn get_doc(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path((index, id)): Path<(String, String)>,
 ) -> Result<Response, EsError> {
     documents_only(&index)?;
-    let docs = system(&state)?;
+    let docs = es.system.clone();
     Ok(match docs.get(&index, &id)? {
         Some((version, source)) => Json(json!({
             "_index": index, "_type": "_doc", "_id": id, "_version": version,
@@ -761,7 +748,7 @@ async fn get_doc(
 }
 
 async fn write_doc(
-    state: AppState,
+    es: EsSurface,
     index: String,
     id: String,
     params: HashMap<String, String>,
@@ -769,7 +756,7 @@ async fn write_doc(
     create_only: bool,
 ) -> Result<Response, EsError> {
     documents_only(&index)?;
-    let docs = system(&state)?;
+    let docs = es.system.clone();
     let source = json_body(&body)?;
     let external_version = match params.get("version_type").map(String::as_str) {
         None | Some("internal") if params.contains_key("version") => {
@@ -814,29 +801,29 @@ async fn write_doc(
 }
 
 async fn index_doc(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path((index, id)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, EsError> {
-    write_doc(state, index, id, params, body, false).await
+    write_doc(es, index, id, params, body, false).await
 }
 
 async fn create_doc(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path((index, id)): Path<(String, String)>,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, EsError> {
-    write_doc(state, index, id, params, body, true).await
+    write_doc(es, index, id, params, body, true).await
 }
 
 async fn delete_doc(
-    State(state): State<AppState>,
+    State(es): State<EsSurface>,
     Path((index, id)): Path<(String, String)>,
 ) -> Result<Response, EsError> {
     documents_only(&index)?;
-    let docs = system(&state)?;
+    let docs = es.system.clone();
     Ok(match docs.delete(&index, &id)? {
         Some(version) => Json(write_answer(&index, &id, version + 1, "deleted")).into_response(),
         None => (

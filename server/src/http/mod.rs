@@ -8,6 +8,7 @@ mod extract;
 mod guard;
 mod health;
 mod ingest;
+mod login;
 mod objects_context;
 mod render;
 mod saved_objects;
@@ -30,7 +31,7 @@ use tower_http::trace::TraceLayer;
 pub use error::AppError;
 pub use extract::AppJson;
 pub use guard::{HostAllowList, ScriptNonce};
-pub(crate) use search::with_deadline;
+pub(crate) use search::search_within_deadline;
 pub use search::IndexAllowList;
 
 use crate::auth::sessions::Sessions;
@@ -40,6 +41,7 @@ use crate::backend::elastic::{ElasticBackend, ElasticConfig};
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
 use crate::backend::SearchBackend;
 use crate::es_api::documents::SystemIndices;
+use crate::es_api::EsSurface;
 use crate::ingest::IngestLimits;
 use crate::store::{ElasticStore, RedbStore, SavedObjectStore, ShortUrlStore};
 
@@ -93,8 +95,9 @@ pub struct Limits {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub backend: Arc<dyn SearchBackend>,
-    /// The embedded engine, when it is the backend (it also serves `/es`).
-    pub engine: Option<Arc<EmbeddedEngine>>,
+    /// Embedded mode: the engine behind `backend`, with what `/es` serves from it. `None` with
+    /// a cluster.
+    pub embedded: Option<EsSurface>,
     pub limits: Arc<Limits>,
     pub allowed_indices: Arc<IndexAllowList>,
     pub allowed_hosts: HostAllowList,
@@ -102,11 +105,6 @@ pub struct AppState {
     pub auth: Option<Arc<Auth>>,
     pub store: Arc<dyn SavedObjectStore>,
     pub short_urls: Arc<dyn ShortUrlStore>,
-    /// The version `/es` answers as.
-    pub es_compat_version: Arc<str>,
-    /// System indices on `/es` (embedded mode): documents such as another flowdash's saved
-    /// objects.
-    pub system_indices: Option<Arc<SystemIndices>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -127,8 +125,7 @@ impl AppState {
             (store.clone(), store)
         }
         let local_store = || RedbStore::open(&config.data_dir.join("saved_objects"));
-        let mut engine = None;
-        let mut system_indices = None;
+        let mut embedded_mode = None;
         let (backend, (store, short_urls)): (Arc<dyn SearchBackend>, _) = match &config.elastic {
             Some(elastic) => {
                 let cluster = ElasticBackend::new(elastic)?;
@@ -143,8 +140,15 @@ impl AppState {
                 let embedded = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
                 embedded.set_search_timeout(config.search_timeout);
                 embedded.set_collect_budget(config.max_search_memory_bytes);
-                engine = Some(embedded.clone());
-                system_indices = Some(Arc::new(SystemIndices::open(&config.data_dir)?));
+                embedded_mode = Some(EsSurface {
+                    engine: embedded.clone(),
+                    system: Arc::new(SystemIndices::open(&config.data_dir)?),
+                    // A decompressed `_bulk` body may be as large as a plain one.
+                    max_bulk_bytes: config
+                        .max_decompressed_bytes
+                        .min(config.max_body_bytes as u64),
+                    compat_version: config.es_compat_version.as_str().into(),
+                });
                 (
                     Arc::new(EmbeddedBackend::new(embedded)),
                     both(local_store()?),
@@ -154,7 +158,7 @@ impl AppState {
         Ok(AppState {
             leptos_options: leptos_options(config),
             backend,
-            engine,
+            embedded: embedded_mode,
             limits: Arc::new(Limits {
                 max_body_bytes: config.max_body_bytes,
                 ingest: IngestLimits {
@@ -193,8 +197,6 @@ impl AppState {
             },
             store,
             short_urls,
-            es_compat_version: config.es_compat_version.as_str().into(),
-            system_indices,
         })
     }
 }
@@ -239,16 +241,10 @@ pub fn build_app(state: AppState) -> Router {
         .merge(short_urls::api_router());
     let mut router = Router::new()
         .nest("/api", api)
-        .merge(crate::auth::router())
+        .merge(login::router())
         .merge(short_urls::goto_router());
-    if state.engine.is_some() {
-        router = router
-            .nest("/es", crate::es_api::router())
-            // Clients join paths to a base URL ending in /es: `GET /es/` is the root too.
-            .route(
-                "/es/",
-                axum::routing::get(crate::es_api::root).head(crate::es_api::root_head),
-            );
+    if let Some(es) = &state.embedded {
+        router = router.merge(crate::es_api::router(es.clone()));
     }
     router
         .leptos_routes_with_context(&state, routes, page_context(&state), {
@@ -263,7 +259,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
-            crate::auth::authorize,
+            login::authorize,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.allowed_hosts.clone(),
@@ -313,7 +309,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         );
     }
     let state = AppState::initialize(&config).await?;
-    if let (Some(days), Some(engine)) = (config.retain_days, state.engine.clone()) {
+    let engine = state.embedded.as_ref().map(|es| es.engine.clone());
+    if let (Some(days), Some(engine)) = (config.retain_days, engine.clone()) {
         tokio::spawn(enforce_retention(engine, days));
     }
     let tls = match &config.tls {
@@ -342,10 +339,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             tracing::info!(%address, scheme, data_dir = %config.data_dir.display(), "flowdash is listening")
         }
     }
-    if let Some(engine) = state.engine.clone() {
+    if let Some(engine) = engine.clone() {
         tokio::spawn(close_idle_writers(engine));
     }
-    let engine = state.engine.clone();
     let app = build_app(state);
     match tls {
         Some(tls) => {

@@ -2,8 +2,6 @@
 //! to the backend. Only index patterns on the allow-list are searched; every search has a
 //! deadline; cluster credentials stay in the backend client.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
@@ -91,12 +89,21 @@ pub fn validate_index_name(name: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// `work`, or a timeout error once `limit` has passed.
-pub(crate) async fn with_deadline<T>(
-    limit: Duration,
-    work: impl std::future::Future<Output = Result<T, BackendError>>,
-) -> Result<T, BackendError> {
-    tokio::time::timeout(limit, work)
+/// Runs one search within the server's deadline. The embedded engine keeps that deadline
+/// itself, counted from the request (`EmbeddedEngine::run_search`): its collectors stop at it,
+/// and it answers the timeout once the search's thread is free, so no timer here gives up on
+/// a search that still runs. A cluster gets the timer.
+pub(crate) async fn search_within_deadline(
+    state: &AppState,
+    index: &str,
+    body: Value,
+) -> Result<Value, BackendError> {
+    let search = state.backend.search(index, body);
+    if state.embedded.is_some() {
+        return search.await;
+    }
+    let limit = state.limits.search_timeout;
+    tokio::time::timeout(limit, search)
         .await
         .unwrap_or(Err(BackendError::Timeout(limit.as_millis() as u64)))
 }
@@ -106,11 +113,7 @@ async fn search(
     AppJson(request): AppJson<SearchRequest>,
 ) -> Result<Json<Value>, AppError> {
     state.allowed_indices.check(&request.index)?;
-    let response = with_deadline(
-        state.limits.search_timeout,
-        state.backend.search(&request.index, request.body),
-    )
-    .await?;
+    let response = search_within_deadline(&state, &request.index, request.body).await?;
     Ok(Json(response))
 }
 
@@ -122,14 +125,17 @@ struct MsearchRequest {
 /// Maximum searches in one multi-search.
 const MAX_SEARCHES: usize = 100;
 
-/// Searches of one streamed multi-search that run at once: enough to keep the engine's
-/// threads busy, few enough that one dashboard does not crowd out everyone else's.
-const STREAM_CONCURRENCY: usize = 4;
+/// Searches of one multi-search that run at once: enough to keep the engine's threads busy,
+/// few enough that one dashboard does not crowd out everyone else's.
+const MSEARCH_CONCURRENCY: usize = 4;
 
 /// A search's answer as a multi-search lists it: the response with `"status": 200`, or the
-/// error body.
-fn answer_entry(result: Result<Value, BackendError>) -> Value {
-    match result {
+/// error body. A search outside the allow-list fails on its own; the others still run.
+async fn msearch_entry(state: &AppState, search: SearchRequest) -> Value {
+    if let Err(error) = state.allowed_indices.check(&search.index) {
+        return error.to_body();
+    }
+    match search_within_deadline(state, &search.index, search.body).await {
         Ok(mut response) => {
             if let Some(object) = response.as_object_mut() {
                 object.insert("status".into(), json!(200));
@@ -140,10 +146,11 @@ fn answer_entry(result: Result<Value, BackendError>) -> Value {
     }
 }
 
-/// `POST /api/msearch`: `{"responses": [...]}` in request order; or, when the client accepts
-/// `application/x-ndjson`, one line `{"index": i, "response": ...}` per search as soon as it is
-/// answered, so a dashboard draws each panel when its answer arrives and a slow panel holds up
-/// no other.
+/// `POST /api/msearch`: every search runs on its own, [`MSEARCH_CONCURRENCY`] at a time, each
+/// within its deadline ([`search_within_deadline`]). The answer is `{"responses": [...]}` in
+/// request order; or, when the client accepts `application/x-ndjson`, one line
+/// `{"index": i, "response": ...}` per search as soon as it is answered, so a dashboard draws
+/// each panel when its answer arrives and a slow panel holds up no other.
 async fn msearch(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -159,66 +166,34 @@ async fn msearch(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/x-ndjson"));
-    if streamed {
-        return Ok(stream_msearch(state, request.searches));
-    }
-    // A search outside the allow-list fails on its own; the others still run.
-    let mut allowed = Vec::new();
-    let mut slots: Vec<Option<Value>> = Vec::with_capacity(request.searches.len());
-    for search in request.searches {
-        match state.allowed_indices.check(&search.index) {
-            Ok(()) => {
-                allowed.push(search);
-                slots.push(None);
-            }
-            Err(error) => slots.push(Some(error.to_body())),
-        }
-    }
-    let results =
-        with_deadline(state.limits.search_timeout, state.backend.msearch(allowed)).await?;
-    let mut results = results.into_iter();
-    let responses: Vec<Value> = slots
-        .into_iter()
-        .map(|slot| match slot {
-            Some(error) => error,
-            None => match results.next() {
-                Some(result) => answer_entry(result),
-                None => json!({ "error": { "type": "internal_error", "reason": "missing response" }, "status": 500 }),
-            },
-        })
-        .collect();
-    Ok(Json(json!({ "responses": responses })).into_response())
-}
-
-fn stream_msearch(state: AppState, searches: Vec<SearchRequest>) -> Response {
-    let lines = stream::iter(searches.into_iter().enumerate())
+    let count = request.searches.len();
+    let answers = stream::iter(request.searches.into_iter().enumerate())
         .map(move |(index, search)| {
             let state = state.clone();
-            async move {
-                let response = match state.allowed_indices.check(&search.index) {
-                    Err(error) => error.to_body(),
-                    Ok(()) => answer_entry(
-                        with_deadline(
-                            state.limits.search_timeout,
-                            state.backend.search(&search.index, search.body),
-                        )
-                        .await,
-                    ),
-                };
-                let mut line = json!({ "index": index, "response": response }).to_string();
-                line.push('\n');
-                Ok::<_, std::convert::Infallible>(line)
-            }
+            async move { (index, msearch_entry(&state, search).await) }
         })
-        .buffer_unordered(STREAM_CONCURRENCY);
-    (
+        .buffer_unordered(MSEARCH_CONCURRENCY);
+    if !streamed {
+        let mut responses = vec![Value::Null; count];
+        let answered: Vec<(usize, Value)> = answers.collect().await;
+        for (index, response) in answered {
+            responses[index] = response;
+        }
+        return Ok(Json(json!({ "responses": responses })).into_response());
+    }
+    let lines = answers.map(|(index, response)| {
+        let mut line = json!({ "index": index, "response": response }).to_string();
+        line.push('\n');
+        Ok::<_, std::convert::Infallible>(line)
+    });
+    Ok((
         [
             (header::CONTENT_TYPE, "application/x-ndjson"),
             (header::CACHE_CONTROL, "no-store"),
         ],
         Body::from_stream(lines),
     )
-        .into_response()
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -80,6 +80,12 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The embedded engine the server runs on.
+    pub fn engine(&self) -> std::sync::Arc<crate::backend::embedded::EmbeddedEngine> {
+        let embedded = self.state.embedded.as_ref();
+        embedded.expect("embedded mode").engine.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
@@ -116,7 +122,7 @@ impl TestServer {
 
     /// Documents per index, straight from the store.
     pub fn docs_per_index(&self) -> Vec<(String, u64)> {
-        let engine = self.state.engine.as_ref().unwrap();
+        let engine = self.engine();
         engine
             .indices()
             .iter()

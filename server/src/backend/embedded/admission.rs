@@ -38,6 +38,11 @@ impl SearchAdmission {
         }
     }
 
+    /// Searches holding a place now.
+    pub fn running(&self) -> usize {
+        self.max_running - self.running.available_permits()
+    }
+
     /// Waits for a place, or refuses when [`MAX_WAITING`] searches already wait.
     pub async fn admit(&self) -> Result<Admitted, BackendError> {
         struct Waiting<'a>(&'a AtomicUsize);

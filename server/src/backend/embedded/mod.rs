@@ -64,6 +64,32 @@ pub struct EmbeddedEngine {
     collect_budget: std::sync::atomic::AtomicUsize,
 }
 
+thread_local! {
+    /// The deadline of the search work this blocking thread runs (see
+    /// [`EmbeddedEngine::run_search`]).
+    static WORK_DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets this thread's [`WORK_DEADLINE`] while it lives.
+struct WorkDeadline;
+
+impl WorkDeadline {
+    fn set(deadline: Instant) -> WorkDeadline {
+        WORK_DEADLINE.with(|d| d.set(Some(deadline)));
+        WorkDeadline
+    }
+}
+
+impl Drop for WorkDeadline {
+    fn drop(&mut self) {
+        WORK_DEADLINE.with(|d| d.set(None));
+    }
+}
+
+/// How much longer than its deadline search work is waited for (see
+/// [`EmbeddedEngine::run_search`]): searches stop at the deadline themselves.
+const BACKSTOP_GRACE: Duration = Duration::from_secs(1);
+
 /// A search's deadline unless the server sets another (`--search-timeout-ms`).
 const DEFAULT_SEARCH_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -110,23 +136,62 @@ impl EmbeddedEngine {
 
     /// Runs search work on the blocking pool once the engine admits it (see [`admission`]):
     /// a 429 when too many searches already wait.
+    ///
+    /// The work has one deadline, [`EmbeddedEngine::search_timeout`] from this call: waiting
+    /// for a place counts, and a search in the work gets what is left of it (its collectors
+    /// check it, see `search/guard.rs`). Work past it stops and answers a timeout itself, so
+    /// a caller never has to give up on work that goes on running: when this returns, the
+    /// thread is free. Work of several searches (a multi-search) shares the deadline. Callers
+    /// need no timer of their own.
     pub async fn run_search<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&EmbeddedEngine) -> Result<T, crate::backend::BackendError> + Send + 'static,
     ) -> Result<T, crate::backend::BackendError> {
-        let admitted = self.admission.admit().await?;
+        let timeout = self.configured_search_timeout();
+        let deadline = Instant::now() + timeout;
+        let timed_out = || crate::backend::BackendError::Timeout(timeout.as_millis() as u64);
+        let admitted = tokio::time::timeout_at(deadline.into(), self.admission.admit())
+            .await
+            .map_err(|_| timed_out())??;
         let engine = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let running = tokio::task::spawn_blocking(move || {
             // The place is kept until the work ends, even if no one waits for it any more.
             let _admitted = admitted;
+            let _deadline = WorkDeadline::set(deadline);
             work(&engine)
-        })
-        .await
-        .map_err(|e| crate::backend::BackendError::Internal(format!("search task failed: {e}")))?
+        });
+        // A backstop, should some step of a search not look at the deadline: the answer is
+        // then a timeout while the work runs on, holding its place.
+        tokio::time::timeout_at((deadline + BACKSTOP_GRACE).into(), running)
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| {
+                crate::backend::BackendError::Internal(format!("search task failed: {e}"))
+            })?
+            // A search reports the time it was left; the caller's deadline is the whole timeout.
+            .map_err(|error| match error {
+                crate::backend::BackendError::Timeout(_) => timed_out(),
+                other => other,
+            })
     }
 
-    /// How long one search may run before it stops collecting (and answers a timeout).
+    /// Searches running now (admitted, their work not ended).
+    pub fn searches_running(&self) -> usize {
+        self.admission.running()
+    }
+
+    /// How long a search starting now may run before it stops collecting (and answers a
+    /// timeout): in the work of [`EmbeddedEngine::run_search`], what is left of that work's
+    /// deadline; elsewhere the configured timeout.
     pub fn search_timeout(&self) -> Duration {
+        let configured = self.configured_search_timeout();
+        WORK_DEADLINE.with(|deadline| match deadline.get() {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => configured,
+        })
+    }
+
+    fn configured_search_timeout(&self) -> Duration {
         Duration::from_millis(
             self.search_timeout_ms
                 .load(std::sync::atomic::Ordering::Relaxed),

@@ -1,5 +1,7 @@
 //! The embedded engine as a [`DocSink`]: documents are batched per index, written under the
-//! index's writer, and committed on flush.
+//! index's writer, and committed on flush. `flowdash ingest`, `POST /api/ingest` and `_bulk`
+//! all write through it; `_bulk` also asks what happened to each document
+//! ([`EmbeddedSink::write_item`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,9 +21,34 @@ const BATCH: usize = 128;
 pub struct EmbeddedSink {
     engine: Arc<EmbeddedEngine>,
     mode: OnExistingId,
-    pending: HashMap<CompactString, Vec<FlowDoc>>,
+    pending: HashMap<CompactString, Batch>,
     touched: HashMap<String, Arc<FlowIndex>>,
     outcome: SinkOutcome,
+    /// What happened to each document given to [`EmbeddedSink::write_item`], in that order:
+    /// `None` until its batch is written.
+    items: Vec<Option<ItemResult>>,
+}
+
+/// What happened to one document of [`EmbeddedSink::write_item`]: its result, or why its
+/// batch could not be written.
+pub type ItemResult = Result<WriteResult, String>;
+
+/// One index's documents waiting to be written, all in one mode.
+struct Batch {
+    mode: OnExistingId,
+    docs: Vec<FlowDoc>,
+    /// Each document's place in [`EmbeddedSink::items`] (documents of `write_item` only).
+    items: Vec<usize>,
+}
+
+impl Batch {
+    fn new(mode: OnExistingId) -> Batch {
+        Batch {
+            mode,
+            docs: Vec::with_capacity(BATCH),
+            items: Vec::new(),
+        }
+    }
 }
 
 impl EmbeddedSink {
@@ -32,14 +59,45 @@ impl EmbeddedSink {
             pending: HashMap::new(),
             touched: HashMap::new(),
             outcome: SinkOutcome::default(),
+            items: Vec::new(),
         }
     }
 
-    /// Writes one index's buffered documents, returning each one's result.
-    fn write_index(
+    /// Writes one index's batch, counting what happened; the results of `write_item`
+    /// documents go to their places, a failure included.
+    fn write_batch(&mut self, name: &str, batch: Batch) -> Result<(), SinkError> {
+        if batch.docs.is_empty() {
+            return Ok(());
+        }
+        let results = match self.write_docs(name, &batch.docs, batch.mode) {
+            Ok(results) => results,
+            // A `_bulk` item answers its own failure; ingestion stops on it.
+            Err(error) if !batch.items.is_empty() => {
+                for &item in &batch.items {
+                    self.items[item] = Some(Err(error.0.clone()));
+                }
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        for result in &results {
+            match result {
+                WriteResult::Created | WriteResult::Updated => self.outcome.stored += 1,
+                WriteResult::Duplicate => self.outcome.duplicates += 1,
+            }
+        }
+        for (&item, result) in batch.items.iter().zip(results) {
+            self.items[item] = Some(Ok(result));
+        }
+        Ok(())
+    }
+
+    /// Writes documents to an index (opened or created, and kept until the flush commits it).
+    fn write_docs(
         &mut self,
         name: &str,
-        docs: Vec<FlowDoc>,
+        docs: &[FlowDoc],
+        mode: OnExistingId,
     ) -> Result<Vec<WriteResult>, SinkError> {
         let (index, first_write) = match self.touched.get(name) {
             Some(index) => (index.clone(), false),
@@ -53,7 +111,7 @@ impl EmbeddedSink {
             }
         };
         let results = index
-            .write(&docs, self.mode)
+            .write(docs, mode)
             .map_err(|e| SinkError(e.to_string()))?;
         if first_write {
             // Input spread over many days must not keep a writer (its threads and memory)
@@ -62,50 +120,93 @@ impl EmbeddedSink {
                 .limit_open_writers()
                 .map_err(|e| SinkError(e.to_string()))?;
         }
-        for result in &results {
-            match result {
-                WriteResult::Created | WriteResult::Updated => self.outcome.stored += 1,
-                WriteResult::Duplicate => self.outcome.duplicates += 1,
-            }
-        }
         Ok(results)
+    }
+
+    /// Writes the batch waiting for this index, if any.
+    fn write_pending_of(&mut self, name: &str) -> Result<(), SinkError> {
+        match self.pending.remove(name) {
+            Some(batch) => self.write_batch(name, batch),
+            None => Ok(()),
+        }
     }
 
     fn write_pending(&mut self) -> Result<(), SinkError> {
         let pending = std::mem::take(&mut self.pending);
-        for (name, docs) in pending {
-            if !docs.is_empty() {
-                self.write_index(&name, docs)?;
-            }
+        for (name, batch) in pending {
+            self.write_batch(&name, batch)?;
         }
         Ok(())
     }
 
-    /// Writes documents now and says what happened to each (for `_bulk` item results).
-    pub fn write_now(&mut self, docs: Vec<FlowDoc>) -> Result<Vec<WriteResult>, SinkError> {
-        let mut results = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let index = doc.index.clone();
-            results.extend(self.write_index(&index, vec![doc])?);
+    /// Adds a document to its index's batch in `mode`; full batches are written. Documents of
+    /// one index are written in the order given: a batch in another mode is written before
+    /// this one starts.
+    fn add(
+        &mut self,
+        doc: FlowDoc,
+        mode: OnExistingId,
+        item: Option<usize>,
+    ) -> Result<(), SinkError> {
+        // Index names are inline strings: the clone costs no allocation.
+        let batch = self
+            .pending
+            .entry(doc.index.clone())
+            .or_insert_with(|| Batch::new(mode));
+        if batch.mode != mode {
+            let other = std::mem::replace(batch, Batch::new(mode));
+            self.write_batch(&doc.index.clone(), other)?;
+            return self.add(doc, mode, item);
         }
-        Ok(results)
+        batch.docs.push(doc);
+        batch.items.extend(item);
+        if batch.docs.len() >= BATCH {
+            let full = std::mem::replace(batch, Batch::new(mode));
+            let name = full.docs[0].index.clone();
+            self.write_batch(&name, full)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a document in `mode`, in its index's batches, and keeps what happens to it for
+    /// [`EmbeddedSink::finish_items`] (`_bulk`, whose items each answer on their own).
+    pub fn write_item(&mut self, doc: FlowDoc, mode: OnExistingId) -> Result<(), SinkError> {
+        self.items.push(None);
+        let item = self.items.len() - 1;
+        self.add(doc, mode, Some(item))
+    }
+
+    /// Deletes the document with this `_id` after the documents given before it. Says whether
+    /// it existed; an index that does not exist holds nothing to delete.
+    pub fn delete_item(&mut self, index: &str, id: &str) -> Result<bool, SinkError> {
+        self.write_pending_of(index)?;
+        let target = match self.touched.get(index) {
+            Some(target) => target.clone(),
+            None => match self.engine.index(index) {
+                Some(target) => {
+                    self.touched.insert(index.to_owned(), target.clone());
+                    target
+                }
+                None => return Ok(false),
+            },
+        };
+        target.delete(id).map_err(|e| SinkError(e.to_string()))
+    }
+
+    /// Writes and commits everything, and answers what happened to each document of
+    /// [`EmbeddedSink::write_item`], in order.
+    pub fn finish_items(&mut self) -> Result<Vec<ItemResult>, SinkError> {
+        self.flush()?;
+        Ok(std::mem::take(&mut self.items)
+            .into_iter()
+            .map(|item| item.unwrap_or_else(|| Err("the document was not written".into())))
+            .collect())
     }
 }
 
 impl DocSink for EmbeddedSink {
     fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError> {
-        // Index names are inline strings: the clone costs no allocation.
-        let batch = self
-            .pending
-            .entry(doc.index.clone())
-            .or_insert_with(|| Vec::with_capacity(BATCH));
-        batch.push(doc);
-        if batch.len() >= BATCH {
-            let docs = std::mem::replace(batch, Vec::with_capacity(BATCH));
-            let name = docs[0].index.clone();
-            self.write_index(&name, docs)?;
-        }
-        Ok(())
+        self.add(doc, self.mode, None)
     }
 
     fn flush(&mut self) -> Result<SinkOutcome, SinkError> {

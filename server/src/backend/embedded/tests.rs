@@ -88,9 +88,11 @@ fn overwrite_replaces_the_document_with_the_same_id() {
         &mut report,
     )
     .unwrap();
-    let results = sink.write_now(docs).unwrap();
-    assert_eq!(results, [WriteResult::Updated]);
-    sink.flush().unwrap();
+    for doc in docs {
+        sink.write_item(doc, OnExistingId::Overwrite).unwrap();
+    }
+    let results = sink.finish_items().unwrap();
+    assert_eq!(results, [Ok(WriteResult::Updated)]);
     assert_eq!(index.stats().docs, 3);
 }
 
