@@ -103,8 +103,9 @@ pub const REFRESH_CHOICES: &[(&str, Option<u64>)] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
 
     #[test]
     fn the_url_carries_the_whole_view() {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use server::backend::embedded::search::aggs::request::parse_aggs;
+use server::backend::embedded::search::aggs::parse_aggs;
 use server::backend::embedded::search::query::QueryContext;
 use server::backend::embedded::FlowSchema;
 

@@ -16,10 +16,9 @@ use std::collections::BTreeMap;
 
 pub use format::{format_compact, format_exact, format_time_full, format_time_label};
 pub use palette::{color_for, parse_hex_color, to_hex, Palette};
-pub use ticks::{nice_ceiling, time_ticks};
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
+pub use ticks::{nice_ceiling, time_ticks};
 
 use crate::model::visualization::LegendPosition;
 use crate::result::ChartData;

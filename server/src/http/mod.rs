@@ -22,17 +22,16 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::Router;
-use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
-
 pub use error::AppError;
 pub use extract::AppJson;
 pub use guard::{HostAllowList, ScriptNonce};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
 pub(crate) use search::search_within_deadline;
 pub use search::IndexAllowList;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::auth::sessions::Sessions;
 use crate::auth::users::UserStore;

@@ -1,6 +1,12 @@
 //! `GET /api/visualizations/{id}/render.svg|png?from=&to=&width=&height=&time_zone=`: a saved
 //! visualization drawn on the server with the browser's chart code.
 
+use app::charts::DrawOptions;
+use app::model::filter::QueryText;
+use app::model::saved_object::ObjectType;
+use app::model::time::{format_utc_offset, parse_utc_offset, TimeRange};
+use app::model::visualization::Visualization;
+use app::panels::ViewInputs;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -10,12 +16,6 @@ use serde::Deserialize;
 
 use super::{AppError, AppState};
 use crate::chart_image::{render, ImageFormat};
-use app::charts::DrawOptions;
-use app::model::filter::QueryText;
-use app::model::saved_object::ObjectType;
-use app::model::time::{format_utc_offset, parse_utc_offset, TimeRange};
-use app::model::visualization::Visualization;
-use app::panels::ViewInputs;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/visualizations/{id}/{file}", get(render_visualization))

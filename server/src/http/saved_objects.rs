@@ -2,6 +2,7 @@
 //! index patterns, visualizations and dashboards; `_export` as NDJSON, `_import` from flowdash
 //! or Kibana 7.x NDJSON.
 
+use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -14,7 +15,6 @@ use super::extract::Body;
 use super::{AppError, AppJson, AppState};
 use crate::store::transfer::{self, implied_references, ImportMode};
 use crate::store::{FindQuery, NewObject, StoreError};
-use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -12,12 +12,11 @@
 
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 
-use super::{trim_punctuation, MAX_WORD_BYTES};
-
 use super::column_words::{
     is_column_word, is_digits_column_word, Backing, BACKED, BACKED_WORD, WHOLLY_BACKED,
     WHOLLY_BACKED_WORD,
 };
+use super::{trim_punctuation, MAX_WORD_BYTES};
 
 /// The analyzer registered as [`crate::backend::embedded::schema::MESSAGE_TOKENIZER`]: indexes stored messages, backed ones
 /// included (see [`super::column_words`]).

@@ -539,8 +539,9 @@ impl<'a> HitRenderer<'a> {
 }
 
 pub(super) mod address {
-    use super::HitAddress;
     use tantivy::DocAddress;
+
+    use super::HitAddress;
 
     pub trait HitAddressExt {
         fn doc_address(&self) -> DocAddress;

@@ -502,8 +502,9 @@ enum Value {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
 
     fn q(text: &str) -> Query {
         parse(text, &Options::default()).unwrap()

@@ -13,9 +13,6 @@ pub mod lucene;
 pub mod query;
 pub(crate) mod wildcard;
 
-pub(crate) use self::error::engine_error;
-pub use self::error::SearchError;
-
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,6 +27,8 @@ use self::aggs::collect::{Collected, FlowCollector};
 use self::aggs::intermediate::merge_all;
 use self::aggs::response::{render_aggs, RenderContext};
 use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
+pub(crate) use self::error::engine_error;
+pub use self::error::SearchError;
 use self::guard::SearchGuard;
 use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};
 use self::query::{compile, parse_query, time_bounds, Query, QueryContext};

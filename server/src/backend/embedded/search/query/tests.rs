@@ -1,6 +1,7 @@
+use serde_json::json;
+
 use super::*;
 use crate::backend::embedded::schema::FlowSchema;
-use serde_json::json;
 
 #[test]
 fn parses_the_kibana_pie_query() {

@@ -1,6 +1,7 @@
 //! `date_histogram`: a bucket per fixed or calendar interval of a date field, in a time
 //! zone, with an offset; empty buckets filled between the bounds when `min_doc_count` is 0.
 
+use app::model::flow::FieldType;
 use serde_json::{json, Map, Value as Json};
 use tantivy::{DocId, Score};
 
@@ -17,7 +18,6 @@ use super::super::options::{
 use super::super::order::{directed, single_order, BucketOrder};
 use super::super::response::{bucket_list, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
-use app::model::flow::FieldType;
 
 /// A date histogram's interval.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,5 +1,6 @@
 //! `histogram`: a bucket per fixed-width interval of a numeric field.
 
+use app::model::flow::FieldType;
 use serde_json::{json, Value as Json};
 use tantivy::{DocId, Score};
 
@@ -13,7 +14,6 @@ use super::super::options::{bad, bool_option, field_of, options, usize_option, A
 use super::super::order::{directed, single_order, BucketOrder};
 use super::super::response::{bucket_list, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
-use app::model::flow::FieldType;
 
 #[derive(Debug)]
 pub struct HistogramAgg {

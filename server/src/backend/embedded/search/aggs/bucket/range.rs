@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::rc::Rc;
 
+use app::model::flow::FieldType;
 use serde_json::{json, Map, Value as Json};
 use tantivy::{DocId, Score};
 
@@ -19,7 +20,6 @@ use super::super::options::{
 use super::super::response::{bucket_list, double_text, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
 use crate::backend::embedded::schema::{from_ipv6, to_ipv6};
-use app::model::flow::FieldType;
 
 /// Bounds are kept as numbers (or u128 addresses).
 #[derive(Debug)]

@@ -11,6 +11,7 @@ pub mod weighted_avg;
 
 use std::collections::HashSet;
 
+use app::model::flow::FieldType;
 use serde_json::{json, Map, Value as Json};
 use tantivy::{DocId, SegmentReader};
 
@@ -25,7 +26,6 @@ use super::intermediate::stat_rows::StatLanes;
 use super::intermediate::{DistinctRuns, IntermediateAgg, IntermediateMetric, Stats};
 use super::options::{bad, field_of, options, AggField};
 use super::SegmentContext;
-use app::model::flow::FieldType;
 
 /// A metric over one field.
 #[derive(Debug)]

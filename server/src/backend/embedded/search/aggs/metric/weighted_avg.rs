@@ -3,6 +3,7 @@
 //! file through [`AggregationKind`]; Elasticsearch's answer is `null` when no document has
 //! both values.
 
+use app::model::flow::FieldType;
 use serde_json::{json, Map, Value as Json};
 use tantivy::DocId;
 
@@ -13,7 +14,6 @@ use super::super::intermediate::custom::MergeState;
 use super::super::kind::{custom, AggregationKind, SegmentState};
 use super::super::options::{bad, field_of, options, AggField};
 use super::super::{AggKind, SegmentContext};
-use app::model::flow::FieldType;
 
 /// One side of the average: a numeric field, and a default for documents without it.
 #[derive(Debug)]
