@@ -24,10 +24,16 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// Reads the API's error shape out of a non-2xx body.
+    /// Reads the API's error shape out of a non-2xx body (text that may not be JSON at all).
     pub fn from_error_body(status: u16, body: &str) -> ApiError {
-        let parsed: Option<Value> = serde_json::from_str(body).ok();
-        let error = parsed.as_ref().and_then(|v| v.get("error"));
+        let parsed = serde_json::from_str(body).unwrap_or(Value::Null);
+        ApiError::from_error_value(status, &parsed)
+    }
+
+    /// Reads the API's error shape `{"error":{"type","reason"},"status"}` out of a parsed
+    /// answer: the same fields whether it came as a whole body or inside a multi-search.
+    pub fn from_error_value(status: u16, answer: &Value) -> ApiError {
+        let error = answer.get("error");
         let field = |name: &str| {
             error
                 .and_then(|e| e.get(name))
@@ -50,7 +56,7 @@ impl ApiError {
             .get("status")
             .and_then(Value::as_u64)
             .unwrap_or(500) as u16;
-        Some(ApiError::from_error_body(status, &response.to_string()))
+        Some(ApiError::from_error_value(status, response))
     }
 
     pub fn status(&self) -> Option<u16> {

@@ -71,8 +71,7 @@ impl BackendSearch<'_> {
         // The error as the browser reads it from an answer: the same message in both places.
         answer.map_err(|error| {
             let body = error.to_body();
-            ApiError::from_response(&body)
-                .unwrap_or_else(|| ApiError::from_error_body(500, &body.to_string()))
+            ApiError::from_response(&body).unwrap_or_else(|| ApiError::from_error_value(500, &body))
         })
     }
 }

@@ -85,8 +85,13 @@ fn bulk(eni: &str, now: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// Sends requests until the server stops answering; returns the ENIs whose request was
-/// acknowledged.
-async fn ingest_until_killed(client: &reqwest::Client, base: &str, trial: u32) -> Vec<String> {
+/// acknowledged, and counts them in `acknowledged_so_far` as they are.
+async fn ingest_until_killed(
+    client: &reqwest::Client,
+    base: &str,
+    trial: u32,
+    acknowledged_so_far: &std::sync::atomic::AtomicUsize,
+) -> Vec<String> {
     let mut acknowledged = Vec::new();
     for request in 0.. {
         let eni = format!("eni-{trial:02}{request:05}");
@@ -117,6 +122,7 @@ async fn ingest_until_killed(client: &reqwest::Client, base: &str, trial: u32) -
         });
         assert_eq!(stored, Some(u64::from(RECORDS_PER_REQUEST)), "{answer}");
         acknowledged.push(eni);
+        acknowledged_so_far.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
     acknowledged
 }
@@ -135,15 +141,24 @@ async fn acknowledged_records_survive_kill_9() {
         let mut server = start(data.path(), port);
         wait_until_up(&client, &base).await;
 
-        // Kill at a different moment each trial, mid-request most of the time.
+        // Kill at a different moment each trial, mid-request most of the time; and only once
+        // a request was acknowledged, so that a slow (loaded) machine still tests something.
         let kill_after = Duration::from_millis(300 + 170 * u64::from(trial));
         let pid = server.id();
+        let acknowledged_so_far = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let first_acknowledged = acknowledged_so_far.clone();
         let killer = tokio::spawn(async move {
             tokio::time::sleep(kill_after).await;
+            let patience = std::time::Instant::now() + Duration::from_secs(30);
+            while first_acknowledged.load(std::sync::atomic::Ordering::SeqCst) == 0
+                && std::time::Instant::now() < patience
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             // SIGKILL: no shutdown, no final commit.
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         });
-        let acknowledged = ingest_until_killed(&client, &base, trial).await;
+        let acknowledged = ingest_until_killed(&client, &base, trial, &acknowledged_so_far).await;
         killer.await.unwrap();
         let _ = server.wait();
         assert!(
