@@ -1,0 +1,255 @@
+//! A dashboard's panels: each panel's chart with its title bar and edit controls, moved and
+//! resized on the grid, and the "add a panel" picker.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use super::{Charts, ROW_PX};
+use crate::charts::DrawOptions;
+use crate::components::chart_panel::ChartPanel;
+use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
+use crate::model::filter::Filter;
+use crate::model::time::TimeRange;
+use crate::model::visualization::Visualization;
+
+/// The visualization a panel shows.
+pub(super) fn panel_visualization(
+    panel: &Panel,
+    saved: &HashMap<String, Visualization>,
+) -> Option<Visualization> {
+    match &panel.source {
+        PanelSource::Saved(id) => saved.get(id).cloned(),
+        PanelSource::Inline(vis) => Some((**vis).clone()),
+    }
+}
+
+#[component]
+pub(super) fn PanelView(
+    panel_id: String,
+    visualizations: RwSignal<HashMap<String, Visualization>>,
+    dashboard: RwSignal<Dashboard>,
+    charts: RwSignal<Charts>,
+    editing: RwSignal<bool>,
+    time: Memo<TimeRange>,
+    add_filters: Callback<Vec<Filter>>,
+    brush: Callback<(i64, i64)>,
+    full_screen: Callback<Option<String>>,
+    full_view: Signal<bool>,
+) -> impl IntoView {
+    let id = StoredValue::new(panel_id);
+    let panel = Memo::new(move |_| {
+        dashboard.with(|d| d.panels.iter().find(|p| p.id == id.get_value()).cloned())
+    });
+    let vis = Memo::new(move |_| {
+        panel
+            .get()
+            .and_then(|p| visualizations.with(|v| panel_visualization(&p, v)))
+    });
+    let title = Memo::new(move |_| {
+        panel
+            .get()
+            .and_then(|p| p.title)
+            .or_else(|| vis.get().map(|v| v.title))
+            .unwrap_or_else(|| "Missing visualization".into())
+    });
+    let data = Signal::derive(move || charts.with(|c| c.get(&id.get_value()).cloned().flatten()));
+    let options = Signal::derive(move || {
+        let vis = vis.get();
+        DrawOptions {
+            legend: vis.as_ref().map(|v| v.options.legend).unwrap_or_default(),
+            colors: vis.map(|v| v.options.colors).unwrap_or_default(),
+            ..DrawOptions::default()
+        }
+    });
+    let style = move || {
+        panel
+            .get()
+            .map(|p| {
+                format!(
+                    "grid-column:{} / span {};grid-row:{} / span {}",
+                    p.grid.x + 1,
+                    p.grid.w,
+                    p.grid.y + 1,
+                    p.grid.h
+                )
+            })
+            .unwrap_or_default()
+    };
+    // Moving and resizing: by dragging (pointer) or by the buttons (keyboard).
+    let nudge = move |dx: i32, dy: i32, dw: i32, dh: i32| {
+        dashboard.update(|d| {
+            if let Some(index) = d.panels.iter().position(|p| p.id == id.get_value()) {
+                let g = d.panels[index].grid;
+                let target = GridPos {
+                    x: (g.x as i32 + dx).max(0) as u32,
+                    y: (g.y as i32 + dy).max(0) as u32,
+                    w: (g.w as i32 + dw).max(2) as u32,
+                    h: (g.h as i32 + dh).max(2) as u32,
+                };
+                layout::place(&mut d.panels, index, target);
+            }
+        })
+    };
+    let drag = RwSignal::new(None::<(f64, f64, GridPos, bool)>);
+    let on_pointer_down = move |resize: bool| {
+        move |ev: leptos::ev::PointerEvent| {
+            if !editing.get_untracked() {
+                return;
+            }
+            if let Some(p) = panel.get_untracked() {
+                drag.set(Some((
+                    ev.client_x() as f64,
+                    ev.client_y() as f64,
+                    p.grid,
+                    resize,
+                )));
+                crate::browser::capture_pointer(&ev);
+            }
+        }
+    };
+    let on_pointer_move = move |ev: leptos::ev::PointerEvent| {
+        let Some((x0, y0, start, resize)) = drag.get_untracked() else {
+            return;
+        };
+        let column_px = grid_column_px();
+        let dx = ((ev.client_x() as f64 - x0) / column_px).round() as i32;
+        let dy = ((ev.client_y() as f64 - y0) / ROW_PX).round() as i32;
+        dashboard.update(|d| {
+            if let Some(index) = d.panels.iter().position(|p| p.id == id.get_value()) {
+                let target = if resize {
+                    GridPos {
+                        w: (start.w as i32 + dx).max(2) as u32,
+                        h: (start.h as i32 + dy).max(2) as u32,
+                        ..start
+                    }
+                } else {
+                    GridPos {
+                        x: (start.x as i32 + dx).max(0) as u32,
+                        y: (start.y as i32 + dy).max(0) as u32,
+                        ..start
+                    }
+                };
+                if d.panels[index].grid != target {
+                    layout::place(&mut d.panels, index, target);
+                }
+            }
+        });
+    };
+    let on_pointer_up = move |_| drag.set(None);
+    let remove = move |_| dashboard.update(|d| d.panels.retain(|p| p.id != id.get_value()));
+    let duplicate = move |_| {
+        dashboard.update(|d| {
+            if let Some(p) = d.panels.iter().find(|p| p.id == id.get_value()).cloned() {
+                let grid = layout::free_spot(&d.panels, p.grid.w, p.grid.h);
+                let new_id = next_panel_id(&d.panels);
+                d.panels.push(Panel {
+                    id: new_id,
+                    grid,
+                    ..p
+                });
+            }
+        })
+    };
+    let render_url = move || {
+        let t = time.get();
+        match panel.get().map(|p| p.source) {
+            Some(PanelSource::Saved(vis_id)) => Some(format!(
+                "/api/visualizations/{}/render.svg?from={}&to={}&width=640&height=320",
+                crate::api::encode(&vis_id),
+                crate::api::encode(&t.from),
+                crate::api::encode(&t.to)
+            )),
+            _ => None,
+        }
+    };
+    view! {
+        <section class="panel grid-panel" style=style data-panel=move || id.get_value() aria-label=move || title.get()
+            on:pointermove=on_pointer_move on:pointerup=on_pointer_up>
+            <header class="panel-header" on:pointerdown=on_pointer_down(false) class:draggable=move || editing.get()>
+                <h2>{move || title.get()}</h2>
+                <div class="panel-actions">
+                    <Show when=move || editing.get()>
+                        <button class="icon" title="Move left" aria-label="Move left" on:click=move |_| nudge(-1, 0, 0, 0)>"←"</button>
+                        <button class="icon" title="Move right" aria-label="Move right" on:click=move |_| nudge(1, 0, 0, 0)>"→"</button>
+                        <button class="icon" title="Move up" aria-label="Move up" on:click=move |_| nudge(0, -1, 0, 0)>"↑"</button>
+                        <button class="icon" title="Move down" aria-label="Move down" on:click=move |_| nudge(0, 1, 0, 0)>"↓"</button>
+                        <button class="icon" title="Wider" aria-label="Wider" on:click=move |_| nudge(0, 0, 2, 0)>"⇔"</button>
+                        <button class="icon" title="Narrower" aria-label="Narrower" on:click=move |_| nudge(0, 0, -2, 0)>"⇎"</button>
+                        <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"⧉"</button>
+                        <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
+                    </Show>
+                    <Show when=move || !full_view.get() fallback=move || view! { <span></span> }>
+                        <button class="icon" title="Full screen" aria-label="Full screen" on:click=move |_| full_screen.run(Some(id.get_value()))>"⤢"</button>
+                    </Show>
+                </div>
+            </header>
+            <ChartPanel data options label=title on_filter=add_filters on_brush=brush/>
+            <noscript>{move || render_url().map(|src| view! { <img class="server-chart" src=src alt=title.get()/> })}</noscript>
+            <Show when=move || editing.get()>
+                <div class="resize-handle" title="Drag to resize" on:pointerdown=on_pointer_down(true)></div>
+            </Show>
+        </section>
+    }
+}
+
+/// Width of one of the 48 grid columns, in CSS pixels.
+fn grid_column_px() -> f64 {
+    let width = crate::browser::element_width(".grid").unwrap_or(1200.0);
+    width / f64::from(crate::model::dashboard::GRID_COLUMNS)
+}
+
+fn next_panel_id(panels: &[Panel]) -> String {
+    let highest = panels
+        .iter()
+        .filter_map(|p| p.id.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    (highest + 1).to_string()
+}
+
+/// Adds a saved visualization as a panel, in the first free spot.
+#[component]
+pub(super) fn AddPanel(
+    dashboard: RwSignal<Dashboard>,
+    visualizations: RwSignal<HashMap<String, Visualization>>,
+) -> impl IntoView {
+    let choice = RwSignal::new(String::new());
+    let options = move || {
+        let mut list: Vec<(String, String)> = visualizations.with(|v| {
+            v.iter()
+                .map(|(id, vis)| (id.clone(), vis.title.clone()))
+                .collect()
+        });
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+        list
+    };
+    let add = move || {
+        let vis_id = choice.get_untracked();
+        if vis_id.is_empty() {
+            return;
+        }
+        dashboard.update(|d| {
+            let grid = layout::free_spot(&d.panels, 24, 15);
+            let id = next_panel_id(&d.panels);
+            d.panels.push(Panel {
+                id,
+                grid,
+                title: None,
+                source: PanelSource::Saved(vis_id),
+            });
+        });
+    };
+    view! {
+        <form class="add-panel" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); add(); }>
+            <label>"Add a visualization "
+                <select name="visualization" on:change:target=move |ev| choice.set(ev.target().value())>
+                    <option value="">"Choose…"</option>
+                    {move || options().into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="primary">"Add panel"</button>
+            <a href="/visualize/new">"Create a new visualization"</a>
+        </form>
+    }
+}

@@ -1,0 +1,391 @@
+//! `/visualize/new` and `/visualize/:id`: build a visualization from the index pattern's
+//! fields, see it redraw as you edit, save it, export it as JSON.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::latest::Latest;
+use crate::api::{ApiError, ObjectsClient};
+use crate::charts::DrawOptions;
+use crate::components::chart_panel::ChartPanel;
+use crate::components::query_bar::QueryBar;
+use crate::components::time_picker::TimePicker;
+use crate::model::filter::QueryText;
+use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
+use crate::model::saved_object::ObjectType;
+use crate::model::time::TimeRange;
+use crate::model::visualization::{
+    Bucket, BucketAgg, BucketRole, ChartKind, Interval, Visualization,
+};
+use crate::panels::{run_one, sendable, ApiSearch, ViewInputs};
+use crate::result::ChartData;
+
+mod settings;
+
+use self::settings::{BucketsEditor, MetricEditor, OptionsEditor};
+
+/// What the editor opens with.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EditorData {
+    pub id: Option<String>,
+    pub version: u64,
+    pub visualization: Visualization,
+    pub index_patterns: Vec<IndexPattern>,
+}
+
+async fn load(client: ObjectsClient, id: Option<String>) -> Result<EditorData, ApiError> {
+    let patterns = client.find(vec![ObjectType::IndexPattern], None).await?;
+    let index_patterns: Vec<IndexPattern> = patterns
+        .saved_objects
+        .into_iter()
+        .filter_map(|o| serde_json::from_value(o.attributes).ok())
+        .collect();
+    match id {
+        Some(id) => {
+            let object = client.get(ObjectType::Visualization, id.clone()).await?;
+            let visualization = Visualization::from_value(object.attributes)
+                .map_err(|e| ApiError::Decode(e.to_string()))?;
+            Ok(EditorData {
+                id: Some(id),
+                version: object.version,
+                visualization,
+                index_patterns,
+            })
+        }
+        None => {
+            // A whole pie of the count: the user splits it from there, as in Kibana.
+            let mut visualization = Visualization::example_action_port_pie();
+            visualization.title = "New visualization".into();
+            visualization.description.clear();
+            visualization.buckets.clear();
+            if let Some(pattern) = index_patterns.first() {
+                visualization.index_pattern = pattern.title.clone();
+            }
+            Ok(EditorData {
+                id: None,
+                version: 0,
+                visualization,
+                index_patterns,
+            })
+        }
+    }
+}
+
+#[component]
+pub fn EditorPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").filter(|id| id != "new"));
+    let client = ObjectsClient::from_context();
+    let data = Resource::new(
+        move || id.get(),
+        move |id| {
+            let client = client.clone();
+            sendable(async move { load(client, id).await })
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => view! { <Editor data/> }.into_any(),
+                    Err(e) => view! { <div class="error-box" role="alert"><h2>"This visualization cannot be opened"</h2><p>{e.to_string()}</p><a href="/visualize">"All visualizations"</a></div> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Editor(data: EditorData) -> impl IntoView {
+    let vis = RwSignal::new(data.visualization.clone());
+    let saved_id = RwSignal::new(data.id.clone());
+    let patterns = StoredValue::new(data.index_patterns.clone());
+    let time = RwSignal::new(TimeRange::last("24h"));
+    let query = RwSignal::new(QueryText::default());
+    let message = RwSignal::new(None::<String>);
+    let fields = live_fields(vis, patterns);
+    // New date histograms go on the pattern's time field.
+    let time_field = Memo::new(move |_| {
+        let title = vis.with(|v| v.index_pattern.clone());
+        patterns.with_value(|p| time_field_of(p, &title).to_owned())
+    });
+    let validation = Memo::new(move |_| vis.with(|v| v.validate().err().map(|e| e.to_string())));
+    let preview = live_preview(vis, time, query, patterns);
+    let options = Signal::derive(move || {
+        vis.with(|v| DrawOptions {
+            legend: v.options.legend,
+            colors: v.options.colors.clone(),
+            ..DrawOptions::default()
+        })
+    });
+    let label = Signal::derive(move || vis.with(|v| v.title.clone()));
+
+    view! {
+        <div class="editor">
+            <EditorToolbar vis saved_id version=data.version time validation message/>
+            <QueryBar value=query on_submit=Callback::new(move |q| query.set(q))/>
+            {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
+            {move || validation.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="editor-body">
+                <aside class="editor-form" aria-label="Visualization settings">
+                    <label class="field">"Title"
+                        <input type="text" name="title" prop:value=move || vis.with(|v| v.title.clone()) on:input:target=move |ev| vis.update(|v| v.title = ev.target().value())/>
+                    </label>
+                    <label class="field">"Description"
+                        <input type="text" name="description" prop:value=move || vis.with(|v| v.description.clone()) on:input:target=move |ev| vis.update(|v| v.description = ev.target().value())/>
+                    </label>
+                    <label class="field">"Index pattern"
+                        <select name="index_pattern" on:change:target=move |ev| vis.update(|v| v.index_pattern = ev.target().value())>
+                            {move || patterns.with_value(|p| p.clone()).into_iter().map(|p| {
+                                let title = p.title.clone();
+                                view! { <option value=title.clone() selected=move || vis.with(|v| v.index_pattern == title)>{p.title.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="field">"Chart type"
+                        <select name="kind" on:change:target=move |ev| {
+                            let kind = ChartKind::ALL.into_iter().find(|k| format!("{k:?}") == ev.target().value()).unwrap_or(ChartKind::Pie);
+                            // Read before the update: the time field is derived from `vis`.
+                            let time_field = time_field.get_untracked();
+                            vis.update(|v| change_kind(v, kind, &time_field));
+                        }>
+                            {ChartKind::ALL.into_iter().map(|k| view! { <option value=format!("{k:?}") selected=move || vis.with(|v| v.kind == k)>{k.label()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <MetricEditor vis fields/>
+                    <BucketsEditor vis fields time_field/>
+                    <OptionsEditor vis legend=Signal::derive(move || preview.with(|p| match p {
+                        Some(Ok(chart)) => options.with(|o| crate::charts::legend_text(chart, o)),
+                        _ => Vec::new(),
+                    }))/>
+                </aside>
+                <section class="panel preview" aria-label="Preview">
+                    <h2>{move || vis.with(|v| v.title.clone())}</h2>
+                    <ChartPanel data=preview options label/>
+                </section>
+            </div>
+        </div>
+    }
+}
+
+/// The fields of the visualization's index pattern as the backend has them now (a saved
+/// list may predate the data); the saved list until they arrive.
+fn live_fields(
+    vis: RwSignal<Visualization>,
+    patterns: StoredValue<Vec<IndexPattern>>,
+) -> Memo<Vec<FieldSpec>> {
+    let live_fields = RwSignal::new(None::<(String, Vec<FieldSpec>)>);
+    Effect::new(move |_| {
+        let pattern = vis.with(|v| v.index_pattern.clone());
+        leptos::task::spawn_local(async move {
+            if let Ok(found) = crate::api::calls::fields(&pattern).await {
+                live_fields.set(Some((pattern, found)));
+            }
+        });
+    });
+    Memo::new(move |_| {
+        let title = vis.with(|v| v.index_pattern.clone());
+        let live = live_fields.with(|l| {
+            l.as_ref()
+                .filter(|(p, f)| *p == title && !f.is_empty())
+                .map(|(_, f)| f.clone())
+        });
+        live.unwrap_or_else(|| {
+            patterns.with_value(|p| {
+                p.iter()
+                    .find(|p| p.title == title)
+                    .map(|p| p.fields.clone())
+                    .unwrap_or_default()
+            })
+        })
+    })
+}
+
+/// The preview's chart, redrawn as the user edits: debounced, and an answer to an older
+/// edit is dropped.
+fn live_preview(
+    vis: RwSignal<Visualization>,
+    time: RwSignal<TimeRange>,
+    query: RwSignal<QueryText>,
+    patterns: StoredValue<Vec<IndexPattern>>,
+) -> RwSignal<Option<Result<ChartData, String>>> {
+    let preview = RwSignal::new(None::<Result<ChartData, String>>);
+    let latest = Latest::new();
+    Effect::new(move |_| {
+        let current = vis.get();
+        let (t, q) = (time.get(), query.get());
+        let run = latest.start();
+        if let Err(error) = current.validate() {
+            preview.set(Some(Err(error.to_string())));
+            return;
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                if !run.is_current() {
+                    return;
+                }
+                let inputs = ViewInputs::resolve(
+                    &t,
+                    q,
+                    Vec::new(),
+                    chrono::Utc::now().timestamp_millis(),
+                    crate::browser::utc_offset_secs(),
+                    Some(crate::browser::time_zone()),
+                );
+                leptos::task::spawn_local(async move {
+                    let result = match inputs {
+                        Ok(inputs) => {
+                            let patterns = patterns.get_value();
+                            run_one(&ApiSearch, &current, &patterns, &inputs).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if run.is_current() {
+                        preview.set(Some(result));
+                    }
+                });
+            },
+            std::time::Duration::from_millis(300),
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    preview
+}
+
+/// The heading, the time picker, and save, save as new and export.
+#[component]
+fn EditorToolbar(
+    vis: RwSignal<Visualization>,
+    saved_id: RwSignal<Option<String>>,
+    version: u64,
+    time: RwSignal<TimeRange>,
+    validation: Memo<Option<String>>,
+    message: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let version = RwSignal::new(version);
+    let can_edit = crate::components::account::can_edit();
+    let save = move |as_new: bool| {
+        let current = vis.get_untracked();
+        let Ok(()) = current
+            .validate()
+            .map_err(|error| message.set(Some(error.to_string())))
+        else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let attributes = serde_json::to_value(&current).unwrap_or_default();
+            let result = match (saved_id.get_untracked(), as_new) {
+                (Some(id), false) => {
+                    crate::api::calls::update(
+                        ObjectType::Visualization,
+                        &id,
+                        version.get_untracked(),
+                        &attributes,
+                    )
+                    .await
+                }
+                _ => crate::api::calls::create(ObjectType::Visualization, None, &attributes).await,
+            };
+            match result {
+                Ok(object) => {
+                    let first = saved_id.get_untracked().as_deref() != Some(object.id.as_str());
+                    saved_id.set(Some(object.id.clone()));
+                    version.set(object.version);
+                    message.set(Some(format!("Saved “{}”", current.title)));
+                    if first {
+                        crate::browser::replace_url(&format!("/visualize/{}", object.id));
+                    }
+                }
+                Err(error) => message.set(Some(format!("Not saved: {error}"))),
+            }
+        });
+    };
+    let export = move |_| {
+        let current = vis.get_untracked();
+        match saved_id.get_untracked() {
+            // Saved: the export carries the visualization and its index pattern, as the API exports them.
+            Some(id) => leptos::task::spawn_local(async move {
+                match crate::api::calls::export(&[(ObjectType::Visualization, id.clone())], true)
+                    .await
+                {
+                    Ok(ndjson) => crate::browser::download(
+                        &format!("{}.ndjson", slug(&current.title)),
+                        &ndjson,
+                        "application/ndjson",
+                    ),
+                    Err(e) => message.set(Some(format!("Export failed: {e}"))),
+                }
+            }),
+            None => crate::browser::download(
+                &format!("{}.json", slug(&current.title)),
+                &serde_json::to_string_pretty(&current).unwrap_or_default(),
+                "application/json",
+            ),
+        }
+    };
+    view! {
+        <div class="toolbar">
+            <h1>{move || if saved_id.get().is_some() { "Edit visualization" } else { "New visualization" }}</h1>
+            <div class="toolbar-actions">
+                <TimePicker value=time on_change=Callback::new(move |t| time.set(t))/>
+                <button class="primary" hidden=move || !can_edit.get() on:click=move |_| save(false) disabled=move || validation.get().is_some()>"Save"</button>
+                <Show when=move || saved_id.get().is_some()>
+                    <button hidden=move || !can_edit.get() on:click=move |_| save(true)>"Save as new"</button>
+                </Show>
+                <button on:click=export>"Export JSON"</button>
+            </div>
+        </div>
+    }
+}
+
+fn slug(title: &str) -> String {
+    let slug: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    slug.trim_matches('-').to_owned()
+}
+
+/// Switches the chart type, keeping what still fits.
+fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
+    vis.kind = kind;
+    let role = match kind {
+        ChartKind::Pie => Some(BucketRole::SplitSlices),
+        ChartKind::Table => Some(BucketRole::Rows),
+        ChartKind::Metric => None,
+        _ => None,
+    };
+    match (kind, role) {
+        (ChartKind::Metric, _) => vis.buckets.clear(),
+        (_, Some(role)) => vis.buckets.iter_mut().for_each(|b| b.role = role),
+        _ => {
+            // Line, area, bar: a date histogram x axis and the first terms bucket as the split.
+            let split = vis
+                .buckets
+                .iter()
+                .find(|b| matches!(b.agg, BucketAgg::Terms { .. }))
+                .map(|b| b.agg.clone());
+            vis.buckets = vec![Bucket {
+                role: BucketRole::XAxis,
+                agg: BucketAgg::DateHistogram {
+                    field: time_field.into(),
+                    interval: Interval::Auto,
+                },
+            }];
+            if let Some(agg) = split {
+                vis.buckets.push(Bucket {
+                    role: BucketRole::SplitSeries,
+                    agg,
+                });
+            }
+        }
+    }
+}
