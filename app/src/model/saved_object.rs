@@ -13,11 +13,15 @@ pub enum ObjectType {
     Visualization,
     #[serde(rename = "dashboard")]
     Dashboard,
+    /// A saved search (Discover's table).
+    #[serde(rename = "search")]
+    Search,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 3] = [
+    pub const ALL: [ObjectType; 4] = [
         ObjectType::IndexPattern,
+        ObjectType::Search,
         ObjectType::Visualization,
         ObjectType::Dashboard,
     ];
@@ -27,6 +31,7 @@ impl ObjectType {
             ObjectType::IndexPattern => "index-pattern",
             ObjectType::Visualization => "visualization",
             ObjectType::Dashboard => "dashboard",
+            ObjectType::Search => "search",
         }
     }
 
@@ -35,6 +40,7 @@ impl ObjectType {
             "index-pattern" => Some(ObjectType::IndexPattern),
             "visualization" => Some(ObjectType::Visualization),
             "dashboard" => Some(ObjectType::Dashboard),
+            "search" => Some(ObjectType::Search),
             _ => None,
         }
     }

@@ -23,6 +23,7 @@ pub(super) fn is_kibana(object_type: ObjectType, attributes: &Value) -> bool {
     match object_type {
         ObjectType::Visualization => attributes.get("visState").is_some(),
         ObjectType::Dashboard => attributes.get("panelsJSON").is_some(),
+        ObjectType::Search => attributes.get("kibanaSavedObjectMeta").is_some(),
         ObjectType::IndexPattern => {
             attributes.get("timeFieldName").is_some()
                 || attributes.get("fields").is_some_and(Value::is_string)
@@ -43,6 +44,7 @@ pub(super) async fn convert(
 ) -> Result<(Value, Vec<Reference>), String> {
     Ok(match object_type {
         ObjectType::IndexPattern => (kibana_index_pattern(attributes)?, references),
+        ObjectType::Search => return Err("Kibana saved searches are not imported yet".into()),
         ObjectType::Visualization => {
             let index_ref = references
                 .iter()

@@ -108,6 +108,9 @@ pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), Store
         ObjectType::Dashboard => app::model::dashboard::Dashboard::from_value(attributes.clone())
             .map(|_| ())
             .map_err(|e| StoreError::Invalid(format!("invalid dashboard: {e}"))),
+        ObjectType::Search => app::model::search::SavedSearch::from_value(attributes.clone())
+            .map(|_| ())
+            .map_err(|e| StoreError::Invalid(format!("invalid saved search: {e}"))),
     }
 }
 

@@ -290,7 +290,7 @@ pub fn implied_references(
     index_patterns: &[SavedObject],
 ) -> Vec<Reference> {
     match object_type {
-        ObjectType::Visualization => {
+        ObjectType::Visualization | ObjectType::Search => {
             let title = attributes
                 .get("index_pattern")
                 .and_then(Value::as_str)
