@@ -11,12 +11,15 @@ use super::visualization::ModelError;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SortField {
+    /// The field sorted on.
     pub field: String,
+    /// Largest or newest first.
     #[serde(default)]
     pub descending: bool,
 }
 
 impl SortField {
+    /// `field`, largest or newest first.
     pub fn desc(field: &str) -> SortField {
         SortField {
             field: field.to_owned(),
@@ -24,6 +27,7 @@ impl SortField {
         }
     }
 
+    /// `field`, smallest or oldest first.
     pub fn asc(field: &str) -> SortField {
         SortField {
             field: field.to_owned(),
@@ -36,13 +40,17 @@ impl SortField {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedSearch {
+    /// The title it is listed under.
     pub title: String,
+    /// What it is for.
     #[serde(default)]
     pub description: String,
     /// The index pattern searched, by title (`cwl-*`), as visualizations name theirs.
     pub index_pattern: String,
+    /// The query bar's query.
     #[serde(default)]
     pub query: QueryText,
+    /// The filter pills.
     #[serde(default)]
     pub filters: Vec<Filter>,
     /// Table columns besides time; none shows each flow's summary.
@@ -61,6 +69,7 @@ impl SavedSearch {
         Ok(search)
     }
 
+    /// Checks what the types cannot: a title, an index pattern, no empty column or sort field.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.title.trim().is_empty() {
             return Err(ModelError::new("title", "must not be empty"));
@@ -69,10 +78,16 @@ impl SavedSearch {
             return Err(ModelError::new("index_pattern", "must not be empty"));
         }
         if let Some(i) = self.columns.iter().position(|c| c.trim().is_empty()) {
-            return Err(ModelError::new(format!("columns[{i}]"), "must not be empty"));
+            return Err(ModelError::new(
+                format!("columns[{i}]"),
+                "must not be empty",
+            ));
         }
         if let Some(i) = self.sort.iter().position(|s| s.field.trim().is_empty()) {
-            return Err(ModelError::new(format!("sort[{i}].field"), "must not be empty"));
+            return Err(ModelError::new(
+                format!("sort[{i}].field"),
+                "must not be empty",
+            ));
         }
         Ok(())
     }
@@ -93,9 +108,15 @@ mod tests {
         assert_eq!(search.sort, vec![SortField::desc("bytes")]);
         let mut bad = good.clone();
         bad["sort"][0]["field"] = json!("");
-        assert_eq!(SavedSearch::from_value(bad).unwrap_err().path, "sort[0].field");
+        assert_eq!(
+            SavedSearch::from_value(bad).unwrap_err().path,
+            "sort[0].field"
+        );
         let mut bad = good;
         bad["colums"] = json!([]);
-        assert!(SavedSearch::from_value(bad).unwrap_err().reason.contains("unknown field"));
+        assert!(SavedSearch::from_value(bad)
+            .unwrap_err()
+            .reason
+            .contains("unknown field"));
     }
 }
