@@ -108,18 +108,7 @@ pub async fn import(
             Err(error) => report.errors.push(json!({ "line": number + 1, "error": { "type": "invalid", "reason": format!("not JSON: {error}") } })),
         }
     }
-    // Index patterns first: visualizations take their title from them.
-    let mut titles: HashMap<String, String> = HashMap::new();
-    for value in &raw {
-        if value.get("type").and_then(Value::as_str) == Some("index-pattern") {
-            if let (Some(id), Some(title)) = (
-                value.get("id").and_then(Value::as_str),
-                value.pointer("/attributes/title").and_then(Value::as_str),
-            ) {
-                titles.insert(id.to_owned(), title.to_owned());
-            }
-        }
-    }
+    let context = kibana::ImportContext::new(store, &raw);
     let mut incoming = Vec::new();
     for value in raw {
         let id = value
@@ -132,7 +121,7 @@ pub async fn import(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        match convert(value, store, &titles).await {
+        match convert(value, &context).await {
             Ok(object) => incoming.push(object),
             Err(reason) => report.errors.push(
                 json!({ "id": id, "type": kind, "error": { "type": "invalid", "reason": reason } }),
@@ -222,11 +211,8 @@ fn rewrite_panel_ids(attributes: &mut Value, new_ids: &HashMap<(ObjectType, Stri
     }
 }
 
-async fn convert(
-    value: Value,
-    store: &dyn SavedObjectStore,
-    titles: &HashMap<String, String>,
-) -> Result<Incoming, String> {
+/// One object of an import file in flowdash's shape, converted when it is Kibana's.
+async fn convert(value: Value, context: &kibana::ImportContext<'_>) -> Result<Incoming, String> {
     let object_type = value
         .get("type")
         .and_then(Value::as_str)
@@ -260,15 +246,7 @@ async fn convert(
         .to_owned();
     let mut warnings = Vec::new();
     let (attributes, references) = if kibana::is_kibana(object_type, &attributes) {
-        kibana::convert(
-            object_type,
-            &attributes,
-            references,
-            store,
-            titles,
-            &mut warnings,
-        )
-        .await?
+        kibana::convert(object_type, &attributes, references, context, &mut warnings).await?
     } else {
         (attributes, references)
     };

@@ -1,0 +1,129 @@
+//! Kibana dashboards (panelsJSON) into flowdash's.
+
+use std::collections::BTreeMap;
+
+use app::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
+use app::model::saved_object::{ObjectType, Reference};
+use app::model::time::TimeRange;
+use serde_json::{json, Value};
+
+use super::{kibana_query, search_source, text};
+
+/// Kibana's dashboard (panelsJSON, stored time and query) → a flowdash dashboard; panels that
+/// show anything but a visualization are left out.
+pub(super) fn kibana_dashboard(
+    attributes: &Value,
+    references: &[Reference],
+    warnings: &mut Vec<String>,
+) -> Result<Dashboard, String> {
+    let panels: Vec<Value> = attributes
+        .get("panelsJSON")
+        .and_then(Value::as_str)
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| format!("panelsJSON is not JSON: {e}"))?
+        .unwrap_or_default();
+    let by_name: BTreeMap<&str, &Reference> =
+        references.iter().map(|r| (r.name.as_str(), r)).collect();
+    let mut converted = Vec::new();
+    for (index, panel) in panels.iter().enumerate() {
+        let grid = panel.get("gridData").cloned().unwrap_or(json!({}));
+        let number = |k: &str, default: u32| {
+            grid.get(k)
+                .and_then(Value::as_u64)
+                .map_or(default, |v| v as u32)
+        };
+        let reference = panel
+            .get("panelRefName")
+            .and_then(Value::as_str)
+            .and_then(|name| by_name.get(name))
+            .or_else(|| {
+                panel.get("id").and_then(Value::as_str).and_then(|id| {
+                    references
+                        .iter()
+                        .find(|r| r.id == id)
+                        .and_then(|r| by_name.get(r.name.as_str()))
+                })
+            });
+        let Some(reference) = reference else {
+            warnings.push(format!(
+                "panel {} has no visualization reference and was left out",
+                index + 1
+            ));
+            continue;
+        };
+        if reference.object_type != ObjectType::Visualization {
+            warnings.push(format!(
+                "panel {} shows a {} and was left out",
+                index + 1,
+                reference.object_type.as_str()
+            ));
+            continue;
+        }
+        converted.push(Panel {
+            id: panel
+                .get("panelIndex")
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .unwrap_or_else(|| (index + 1).to_string()),
+            grid: GridPos {
+                x: number("x", 0).min(47),
+                y: number("y", 0),
+                w: number("w", 24).clamp(1, 48),
+                h: number("h", 15).max(1),
+            },
+            title: panel
+                .pointer("/embeddableConfig/title")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            source: PanelSource::Saved(reference.id.clone()),
+        });
+    }
+    // Kibana grids can overlap after manual edits: settle them without overlaps.
+    for i in 0..converted.len() {
+        let target = converted[i].grid;
+        app::model::dashboard::layout::place(&mut converted, i, target);
+    }
+    let search = search_source(attributes);
+    if search
+        .get("filter")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
+    {
+        warnings.push("the dashboard's saved filters were left out".into());
+    }
+    let time = match (
+        attributes.get("timeRestore").and_then(Value::as_bool),
+        attributes.get("timeFrom"),
+        attributes.get("timeTo"),
+    ) {
+        (Some(true), Some(Value::String(from)), Some(Value::String(to))) => Some(TimeRange {
+            from: from.clone(),
+            to: to.clone(),
+        }),
+        _ => None,
+    };
+    let refresh_ms = match attributes.get("refreshInterval") {
+        Some(r) if r.get("pause").and_then(Value::as_bool) == Some(false) => {
+            r.get("value").and_then(Value::as_u64)
+        }
+        _ => None,
+    };
+    let dashboard = Dashboard {
+        version: app::model::dashboard::DASHBOARD_VERSION,
+        title: text(attributes, "title", "Imported dashboard"),
+        description: text(attributes, "description", ""),
+        panels: converted,
+        time,
+        refresh_ms,
+        query: kibana_query(&search),
+        filters: Vec::new(),
+    };
+    dashboard
+        .validate()
+        .map_err(|e| format!("the converted dashboard is invalid: {e}"))?;
+    Ok(dashboard)
+}

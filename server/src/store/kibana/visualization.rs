@@ -1,0 +1,281 @@
+//! Kibana visualizations (visState) into flowdash's.
+
+use app::model::filter::{QueryLanguage, QueryText};
+use app::model::visualization::{
+    Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, LegendPosition, Metric,
+    NamedFilter, NumberRange, TermsOrder, Visualization, VISUALIZATION_VERSION,
+};
+use serde_json::{json, Value};
+
+use super::{kibana_query, search_source, text};
+
+/// Kibana's visState (pie, line, area, histogram, metric, table) → a flowdash visualization.
+pub(super) fn kibana_visualization(
+    attributes: &Value,
+    index_title: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Visualization, String> {
+    let state: Value = attributes
+        .get("visState")
+        .and_then(Value::as_str)
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| format!("visState is not JSON: {e}"))?
+        .ok_or("no visState")?;
+    let kind = match state
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+    {
+        "pie" => ChartKind::Pie,
+        "line" => ChartKind::Line,
+        "area" => ChartKind::Area,
+        "histogram" => ChartKind::Bar,
+        "metric" => ChartKind::Metric,
+        "table" => ChartKind::Table,
+        other => {
+            return Err(format!(
+                "Kibana visualization type [{other}] is not supported"
+            ))
+        }
+    };
+    let aggs = state
+        .get("aggs")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut metric = None;
+    let mut buckets = Vec::new();
+    for agg in &aggs {
+        let agg_type = agg.get("type").and_then(Value::as_str).unwrap_or_default();
+        let schema = agg
+            .get("schema")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let params = agg.get("params").cloned().unwrap_or(json!({}));
+        let field = params
+            .get("field")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if agg.get("enabled").and_then(Value::as_bool) == Some(false) {
+            warnings.push(format!(
+                "disabled aggregation {agg_type} ({schema}) was left out"
+            ));
+            continue;
+        }
+        match schema {
+            "metric" => {
+                if metric.is_some() {
+                    warnings.push(format!(
+                        "only the first metric is used; {agg_type} on {} was left out",
+                        field.as_deref().unwrap_or("-")
+                    ));
+                    continue;
+                }
+                let need = || {
+                    field
+                        .clone()
+                        .ok_or_else(|| format!("{agg_type} metric without a field"))
+                };
+                metric = Some(match agg_type {
+                    "count" => Metric::Count,
+                    "sum" => Metric::Sum { field: need()? },
+                    "avg" => Metric::Avg { field: need()? },
+                    "min" => Metric::Min { field: need()? },
+                    "max" => Metric::Max { field: need()? },
+                    "cardinality" => Metric::UniqueCount { field: need()? },
+                    "percentiles" => Metric::Percentile {
+                        field: need()?,
+                        percent: params
+                            .pointer("/percents/0")
+                            .and_then(Value::as_f64)
+                            .unwrap_or(50.0),
+                    },
+                    other => {
+                        warnings.push(format!("metric [{other}] is not supported; Count is used"));
+                        Metric::Count
+                    }
+                });
+            }
+            "segment" | "group" | "bucket" => {
+                let role = match (kind, schema) {
+                    (ChartKind::Pie, _) => BucketRole::SplitSlices,
+                    (ChartKind::Table, _) => BucketRole::Rows,
+                    (_, "group") => BucketRole::SplitSeries,
+                    _ => BucketRole::XAxis,
+                };
+                let agg = match agg_type {
+                    "terms" => {
+                        let order_by = params.get("orderBy").and_then(Value::as_str).unwrap_or("1");
+                        let ascending = params.get("order").and_then(Value::as_str) == Some("asc");
+                        BucketAgg::Terms {
+                            field: field.ok_or("terms without a field")?,
+                            size: params
+                                .get("size")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(5)
+                                .clamp(1, 500) as u32,
+                            order: match (order_by, ascending) {
+                                ("_key", true) => TermsOrder::KeyAsc,
+                                ("_key", false) => TermsOrder::KeyDesc,
+                                (_, true) => TermsOrder::MetricAsc,
+                                (_, false) => TermsOrder::MetricDesc,
+                            },
+                            other_bucket: params
+                                .get("otherBucket")
+                                .and_then(Value::as_bool)
+                                .unwrap_or(false),
+                            missing_bucket: params
+                                .get("missingBucket")
+                                .and_then(Value::as_bool)
+                                .unwrap_or(false),
+                        }
+                    }
+                    "date_histogram" => BucketAgg::DateHistogram {
+                        field: field.unwrap_or_else(|| "@timestamp".into()),
+                        interval: kibana_interval(&params, warnings),
+                    },
+                    "histogram" => BucketAgg::Histogram {
+                        field: field.ok_or("histogram without a field")?,
+                        interval: params
+                            .get("interval")
+                            .and_then(|v| {
+                                v.as_f64()
+                                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                            })
+                            .unwrap_or(1.0),
+                    },
+                    "range" => BucketAgg::Range {
+                        field: field.ok_or("range without a field")?,
+                        ranges: params
+                            .get("ranges")
+                            .and_then(Value::as_array)
+                            .map(|ranges| {
+                                ranges
+                                    .iter()
+                                    .map(|r| NumberRange {
+                                        from: r.get("from").and_then(Value::as_f64),
+                                        to: r.get("to").and_then(Value::as_f64),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    },
+                    "filters" => BucketAgg::Filters {
+                        filters: params
+                            .get("filters")
+                            .and_then(Value::as_array)
+                            .map(|filters| {
+                                filters
+                                    .iter()
+                                    .map(|f| {
+                                        let text = f
+                                            .pointer("/input/query")
+                                            .and_then(Value::as_str)
+                                            .unwrap_or("*")
+                                            .to_owned();
+                                        let language = match f
+                                            .pointer("/input/language")
+                                            .and_then(Value::as_str)
+                                        {
+                                            Some("lucene") => QueryLanguage::Lucene,
+                                            _ => QueryLanguage::Kql,
+                                        };
+                                        NamedFilter {
+                                            label: f
+                                                .get("label")
+                                                .and_then(Value::as_str)
+                                                .filter(|l| !l.is_empty())
+                                                .unwrap_or(&text)
+                                                .to_owned(),
+                                            query: QueryText { language, text },
+                                        }
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    },
+                    other => {
+                        warnings.push(format!(
+                            "bucket aggregation [{other}] is not supported and was left out"
+                        ));
+                        continue;
+                    }
+                };
+                buckets.push(Bucket { role, agg });
+            }
+            "split" => warnings.push(
+                "split charts (small multiples) are not supported; the split was left out".into(),
+            ),
+            other => warnings.push(format!("aggregation schema [{other}] was left out")),
+        }
+    }
+    let vis_params = state.get("params").cloned().unwrap_or(json!({}));
+    let mut options = ChartOptions::default();
+    if let Some(donut) = vis_params.get("isDonut").and_then(Value::as_bool) {
+        options.donut = donut;
+    }
+    if let Some(show) = vis_params.pointer("/labels/show").and_then(Value::as_bool) {
+        options.show_labels = show;
+    }
+    options.legend = match vis_params.get("legendPosition").and_then(Value::as_str) {
+        Some("bottom") | Some("top") => LegendPosition::Bottom,
+        _ if vis_params.get("addLegend") == Some(&json!(false)) => LegendPosition::Hidden,
+        _ => LegendPosition::Right,
+    };
+    let search = search_source(attributes);
+    let query = kibana_query(&search);
+    if search
+        .get("filter")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
+    {
+        warnings.push("the visualization's saved filters were left out".into());
+    }
+    let vis = Visualization {
+        version: VISUALIZATION_VERSION,
+        title: text(attributes, "title", "Imported"),
+        description: text(attributes, "description", ""),
+        kind,
+        index_pattern: index_title.to_owned(),
+        metric: metric.unwrap_or_default(),
+        buckets,
+        options,
+        query,
+        filters: Vec::new(),
+    };
+    vis.validate()
+        .map_err(|e| format!("the converted visualization is invalid: {e}"))?;
+    Ok(vis)
+}
+
+/// Kibana's date_histogram interval: `auto`, a unit letter (`m` is one minute), `30s`, or
+/// `custom` with `customInterval`.
+fn kibana_interval(params: &Value, warnings: &mut Vec<String>) -> Interval {
+    let raw = params
+        .get("interval")
+        .and_then(Value::as_str)
+        .unwrap_or("auto");
+    let raw = if raw == "custom" {
+        params
+            .get("customInterval")
+            .and_then(Value::as_str)
+            .unwrap_or("auto")
+    } else {
+        raw
+    };
+    let text = match raw {
+        "auto" => return Interval::Auto,
+        "ms" | "s" | "m" | "h" | "d" | "w" | "M" | "y" => format!("1{raw}"),
+        other => other.to_owned(),
+    };
+    if app::model::time::parse_duration_ms(&text).is_none() {
+        warnings.push(format!("interval [{raw}] is not understood; auto is used"));
+        return Interval::Auto;
+    }
+    if app::model::time::is_calendar_interval(&text) {
+        Interval::Calendar(text)
+    } else {
+        Interval::Fixed(text)
+    }
+}
