@@ -7,10 +7,11 @@ use app::model::saved_object::{ObjectType, Reference};
 use app::model::time::TimeRange;
 use serde_json::{json, Value};
 
+use super::filters::kibana_filters;
 use super::{kibana_query, search_source, text};
 
-/// Kibana's dashboard (panelsJSON, stored time and query) → a flowdash dashboard; panels that
-/// show anything but a visualization are left out.
+/// Kibana's dashboard (panelsJSON, stored time, query and filters) → a flowdash dashboard;
+/// panels that show anything but a visualization are left out.
 pub(super) fn kibana_dashboard(
     attributes: &Value,
     references: &[Reference],
@@ -88,13 +89,6 @@ pub(super) fn kibana_dashboard(
         app::model::dashboard::layout::place(&mut converted, i, target);
     }
     let search = search_source(attributes);
-    if search
-        .get("filter")
-        .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty())
-    {
-        warnings.push("the dashboard's saved filters were left out".into());
-    }
     let time = match (
         attributes.get("timeRestore").and_then(Value::as_bool),
         attributes.get("timeFrom"),
@@ -120,7 +114,7 @@ pub(super) fn kibana_dashboard(
         time,
         refresh_ms,
         query: kibana_query(&search),
-        filters: Vec::new(),
+        filters: kibana_filters(search.get("filter"), warnings),
     };
     dashboard
         .validate()

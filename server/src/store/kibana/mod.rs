@@ -1,8 +1,10 @@
 //! Kibana 7.x saved objects into flowdash's: index patterns, visualizations (pie, line, area,
-//! histogram, metric, table) and dashboards, with warnings for what does not carry over.
+//! histogram, metric, table) and dashboards with their filters, with warnings for what does
+//! not carry over.
 //! [`super::transfer::import`] calls it for objects in Kibana's shape.
 
 mod dashboard;
+mod filters;
 mod visualization;
 
 use std::collections::HashMap;

@@ -7,6 +7,7 @@ use app::model::visualization::{
 };
 use serde_json::{json, Value};
 
+use super::filters::kibana_filters;
 use super::{kibana_query, search_source, text};
 
 /// Kibana's visState (pie, line, area, histogram, metric, table) → a flowdash visualization.
@@ -225,13 +226,7 @@ pub(super) fn kibana_visualization(
     };
     let search = search_source(attributes);
     let query = kibana_query(&search);
-    if search
-        .get("filter")
-        .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty())
-    {
-        warnings.push("the visualization's saved filters were left out".into());
-    }
+    let filters = kibana_filters(search.get("filter"), warnings);
     let vis = Visualization {
         version: VISUALIZATION_VERSION,
         title: text(attributes, "title", "Imported"),
@@ -242,7 +237,7 @@ pub(super) fn kibana_visualization(
         buckets,
         options,
         query,
-        filters: Vec::new(),
+        filters,
     };
     vis.validate()
         .map_err(|e| format!("the converted visualization is invalid: {e}"))?;
