@@ -1,6 +1,7 @@
 //! Export and import of saved objects as NDJSON (one object per line), with everything a
-//! dashboard needs when asked; import also reads Kibana 7.x visualizations, dashboards and
-//! index patterns (converted by [`super::kibana`]) and says what it could not carry over.
+//! dashboard needs when asked; import also reads Kibana 7.x saved searches, visualizations,
+//! dashboards and index patterns (converted by [`super::kibana`]) and says what it could not
+//! carry over.
 
 use std::collections::{HashMap, HashSet};
 

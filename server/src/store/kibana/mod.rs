@@ -1,10 +1,11 @@
-//! Kibana 7.x saved objects into flowdash's: index patterns, visualizations (pie, line, area,
-//! histogram, metric, table) and dashboards with their filters, with warnings for what does
-//! not carry over.
+//! Kibana 7.x saved objects into flowdash's: index patterns, saved searches, visualizations
+//! (pie, line, area, histogram, metric, table; on an index pattern or a saved search) and
+//! dashboards, with their filters and warnings for what does not carry over.
 //! [`super::transfer::import`] calls it for objects in Kibana's shape.
 
 mod dashboard;
 mod filters;
+mod saved_search;
 mod visualization;
 
 use std::collections::HashMap;
@@ -17,8 +18,9 @@ use serde_json::{json, Value};
 
 use super::SavedObjectStore;
 
-/// Whether an object's attributes are in Kibana's shape (`visState`, `panelsJSON`, or an index
-/// pattern's `timeFieldName` or string `fields`) rather than flowdash's.
+/// Whether an object's attributes are in Kibana's shape (`visState`, `panelsJSON`, a saved
+/// search's `kibanaSavedObjectMeta`, or an index pattern's `timeFieldName` or string `fields`)
+/// rather than flowdash's.
 pub(super) fn is_kibana(object_type: ObjectType, attributes: &Value) -> bool {
     match object_type {
         ObjectType::Visualization => attributes.get("visState").is_some(),
@@ -32,26 +34,39 @@ pub(super) fn is_kibana(object_type: ObjectType, attributes: &Value) -> bool {
 }
 
 /// What converting one object may need besides the object: the store, and the index
-/// patterns of the same import (an object may come before the pattern it names).
+/// patterns and saved searches of the same import (an object may come before what it names).
 pub(super) struct ImportContext<'a> {
     store: &'a dyn SavedObjectStore,
     /// Index pattern titles of the import, by id.
     titles: HashMap<String, String>,
+    /// The saved searches of the import as read (either shape), by id: visualizations built
+    /// on one copy its query and filters.
+    searches: HashMap<String, Value>,
 }
 
 impl<'a> ImportContext<'a> {
     /// The context of an import of `objects` (as read, in either shape) into `store`.
     pub(super) fn new(store: &'a dyn SavedObjectStore, objects: &[Value]) -> ImportContext<'a> {
-        let titles = objects
-            .iter()
-            .filter(|o| o.get("type").and_then(Value::as_str) == Some("index-pattern"))
+        let of_type = |object_type: ObjectType| {
+            objects.iter().filter(move |o| {
+                o.get("type").and_then(Value::as_str) == Some(object_type.as_str())
+            })
+        };
+        let id = |o: &Value| o.get("id").and_then(Value::as_str).map(str::to_owned);
+        let titles = of_type(ObjectType::IndexPattern)
             .filter_map(|o| {
-                let id = o.get("id")?.as_str()?;
                 let title = o.pointer("/attributes/title")?.as_str()?;
-                Some((id.to_owned(), title.to_owned()))
+                Some((id(o)?, title.to_owned()))
             })
             .collect();
-        ImportContext { store, titles }
+        let searches = of_type(ObjectType::Search)
+            .filter_map(|o| Some((id(o)?, o.clone())))
+            .collect();
+        ImportContext {
+            store,
+            titles,
+            searches,
+        }
     }
 
     /// The title of the index pattern `id`, from the import or the store.
@@ -79,17 +94,25 @@ pub(super) async fn convert(
 ) -> Result<(Value, Vec<Reference>), String> {
     Ok(match object_type {
         ObjectType::IndexPattern => (kibana_index_pattern(attributes)?, references),
-        ObjectType::Search => return Err("Kibana saved searches are not imported yet".into()),
+        ObjectType::Search => {
+            let (search, index_id) =
+                saved_search::convert_search(attributes, &references, context, warnings).await?;
+            (
+                serde_json::to_value(search).map_err(|e| e.to_string())?,
+                vec![index_pattern_reference(&index_id)],
+            )
+        }
         ObjectType::Visualization => {
-            let index_ref = references
-                .iter()
-                .find(|r| r.object_type == ObjectType::IndexPattern)
-                .ok_or("a Kibana visualization without an index pattern reference (saved searches are not supported)")?;
-            let index_title = context.index_pattern_title(&index_ref.id).await?;
-            let vis = visualization::kibana_visualization(attributes, &index_title, warnings)?;
+            let (vis, index_id) =
+                visualization::convert_visualization(attributes, &references, context, warnings)
+                    .await?;
             (
                 serde_json::to_value(vis).map_err(|e| e.to_string())?,
-                vec![index_pattern_reference(&index_ref.id)],
+                index_id
+                    .as_deref()
+                    .map(index_pattern_reference)
+                    .into_iter()
+                    .collect(),
             )
         }
         ObjectType::Dashboard => {

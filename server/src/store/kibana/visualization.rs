@@ -1,6 +1,8 @@
-//! Kibana visualizations (visState) into flowdash's.
+//! Kibana visualizations (visState) into flowdash's, on an index pattern or a saved search.
 
 use app::model::filter::{QueryLanguage, QueryText};
+use app::model::saved_object::{ObjectType, Reference};
+use app::model::search::SavedSearch;
 use app::model::visualization::{
     Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, LegendPosition, Metric,
     NamedFilter, NumberRange, TermsOrder, Visualization, VISUALIZATION_VERSION,
@@ -8,10 +10,78 @@ use app::model::visualization::{
 use serde_json::{json, Value};
 
 use super::filters::kibana_filters;
-use super::{kibana_query, search_source, text};
+use super::saved_search::base_search;
+use super::{kibana_query, search_source, text, ImportContext};
+
+/// A Kibana visualization with its references → flowdash's, and the id of the index pattern
+/// it searches when known. One built on a saved search (`savedSearchRefName`) searches that
+/// search's index pattern with its query and filters as well as its own.
+pub(super) async fn convert_visualization(
+    attributes: &Value,
+    references: &[Reference],
+    context: &ImportContext<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(Visualization, Option<String>), String> {
+    if let Some(name) = attributes.get("savedSearchRefName").and_then(Value::as_str) {
+        let reference = references
+            .iter()
+            .find(|r| r.name == name && r.object_type == ObjectType::Search)
+            .ok_or_else(|| {
+                format!("is built on the saved search [{name}], which its references do not name")
+            })?;
+        let (search, index_id) = base_search(&reference.id, context, warnings).await?;
+        let mut vis = kibana_visualization(attributes, &search.index_pattern, warnings)?;
+        build_on(&mut vis, search, warnings);
+        return Ok((vis, index_id));
+    }
+    let index_ref = references
+        .iter()
+        .find(|r| r.object_type == ObjectType::IndexPattern)
+        .ok_or("a Kibana visualization without an index pattern or saved search reference")?;
+    let index_title = context.index_pattern_title(&index_ref.id).await?;
+    let vis = kibana_visualization(attributes, &index_title, warnings)?;
+    Ok((vis, Some(index_ref.id.clone())))
+}
+
+/// Copies a saved search's query and filters into a visualization built on it: flowdash
+/// visualizations search an index pattern, not a saved search.
+fn build_on(vis: &mut Visualization, search: SavedSearch, warnings: &mut Vec<String>) {
+    vis.query = both_queries(search.query, std::mem::take(&mut vis.query), warnings);
+    vis.filters.extend(search.filters);
+    warnings.push(format!(
+        "built on saved search {}: its query and filters were copied into the visualization",
+        search.title
+    ));
+}
+
+/// A query matching both the saved search's and the visualization's own. Queries in
+/// different languages do not join: the visualization's is kept, with a warning.
+fn both_queries(search: QueryText, own: QueryText, warnings: &mut Vec<String>) -> QueryText {
+    if own.text.trim().is_empty() {
+        return search;
+    }
+    if search.text.trim().is_empty() {
+        return own;
+    }
+    let and = match (search.language, own.language) {
+        (QueryLanguage::Kql, QueryLanguage::Kql) => "and",
+        (QueryLanguage::Lucene, QueryLanguage::Lucene) => "AND",
+        _ => {
+            warnings.push(format!(
+                "the saved search's query [{}] is in another language than the visualization's and was left out",
+                search.text
+            ));
+            return own;
+        }
+    };
+    QueryText {
+        language: own.language,
+        text: format!("({}) {and} ({})", search.text, own.text),
+    }
+}
 
 /// Kibana's visState (pie, line, area, histogram, metric, table) → a flowdash visualization.
-pub(super) fn kibana_visualization(
+fn kibana_visualization(
     attributes: &Value,
     index_title: &str,
     warnings: &mut Vec<String>,
@@ -272,5 +342,52 @@ fn kibana_interval(params: &Value, warnings: &mut Vec<String>) -> Interval {
         Interval::Calendar(text)
     } else {
         Interval::Fixed(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lucene(text: &str) -> QueryText {
+        QueryText {
+            language: QueryLanguage::Lucene,
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_saved_search_query_joins_the_visualization_query() {
+        let mut warnings = Vec::new();
+        let mut both = |search, own| both_queries(search, own, &mut warnings);
+        assert_eq!(
+            both(QueryText::kql("action:REJECT"), QueryText::default()),
+            QueryText::kql("action:REJECT")
+        );
+        assert_eq!(
+            both(QueryText::default(), QueryText::kql("dstport:22")),
+            QueryText::kql("dstport:22")
+        );
+        assert_eq!(
+            both(
+                QueryText::kql("action:REJECT"),
+                QueryText::kql("dstport:22 or dstport:3389")
+            ),
+            QueryText::kql("(action:REJECT) and (dstport:22 or dstport:3389)")
+        );
+        assert_eq!(
+            both(lucene("action:REJECT"), lucene("dstport:22")),
+            lucene("(action:REJECT) AND (dstport:22)")
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            both_queries(
+                lucene("action:REJECT"),
+                QueryText::kql("dstport:22"),
+                &mut warnings
+            ),
+            QueryText::kql("dstport:22")
+        );
+        assert!(warnings[0].contains("action:REJECT"), "{warnings:?}");
     }
 }
