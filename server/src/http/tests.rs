@@ -653,6 +653,319 @@ async fn kibana_objects_import_and_say_what_did_not_map() {
         .contains("nowhere"));
 }
 
+/// A Kibana 7.10 export built on a saved search: the `k-flows` index pattern (cwl-*), the
+/// saved search "Rejected SSH" (`action:REJECT` and a `dstport: 22` filter pill), a pie, a
+/// line and a metric built on it, and a dashboard of the three plus the search itself, with
+/// filters of each kind.
+fn kibana_saved_search_export() -> String {
+    let index_ref = json!({ "name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern", "id": "k-flows" });
+    let ssh_filter = json!({ "meta": { "alias": null, "negate": false, "disabled": false, "type": "phrase", "key": "dstport",
+            "params": { "query": 22 }, "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index" },
+        "query": { "match_phrase": { "dstport": 22 } }, "$state": { "store": "appState" } });
+    let search_source = json!({ "query": { "query": "action:REJECT", "language": "kuery" }, "highlightAll": true, "version": true,
+        "filter": [ssh_filter], "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index" });
+    let filter_ref = json!({ "name": "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index", "type": "index-pattern", "id": "k-flows" });
+    let count =
+        json!({ "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} });
+    let on_search = |id: &str, title: &str, mut state: Value| {
+        state["title"] = json!(title);
+        json!({ "id": id, "type": "visualization", "attributes": { "title": title, "visState": state.to_string(),
+            "uiStateJSON": "{}", "description": "", "version": 1, "savedSearchRefName": "search_0",
+            "kibanaSavedObjectMeta": { "searchSourceJSON": json!({ "query": { "query": "", "language": "kuery" }, "filter": [] }).to_string() } },
+            "references": [ { "name": "search_0", "type": "search", "id": "k-search" } ] })
+    };
+    let panel = |index: u32, x: u32, y: u32| {
+        json!({ "version": "7.10.2", "panelIndex": index.to_string(), "embeddableConfig": {},
+            "gridData": { "x": x, "y": y, "w": 24, "h": 15, "i": index.to_string() }, "panelRefName": format!("panel_{}", index - 1) })
+    };
+    let meta = |filter_type: &str, key: &str, params: Value, negate: bool, disabled: bool| {
+        json!({ "alias": null, "negate": negate, "disabled": disabled, "type": filter_type, "key": key, "params": params,
+            "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.filter[0].meta.index" })
+    };
+    let dashboard_filters = json!([
+        { "meta": meta("phrase", "protocol", json!({ "query": 17 }), true, false), "query": { "match_phrase": { "protocol": 17 } }, "$state": { "store": "appState" } },
+        { "meta": meta("phrases", "dstport", json!([22, 3389]), false, false), "query": { "bool": { "minimum_should_match": 1,
+            "should": [ { "match_phrase": { "dstport": 22 } }, { "match_phrase": { "dstport": 3389 } } ] } }, "$state": { "store": "appState" } },
+        { "meta": meta("range", "bytes", json!({ "gte": 100, "lt": 100000 }), false, false), "range": { "bytes": { "gte": 100, "lt": 100000 } }, "$state": { "store": "appState" } },
+        { "meta": meta("exists", "vpc_id", json!(null), false, true), "exists": { "field": "vpc_id" }, "$state": { "store": "appState" } },
+    ]);
+    let lines = [
+        json!({ "id": "k-flows", "type": "index-pattern", "attributes": { "title": "cwl-*", "timeFieldName": "@timestamp", "fields": "[]" }, "references": [] }),
+        json!({ "id": "k-search", "type": "search", "attributes": { "title": "Rejected SSH", "description": "", "hits": 0,
+            "columns": ["srcaddr", "dstport"], "sort": [["@timestamp", "desc"]], "version": 1,
+            "kibanaSavedObjectMeta": { "searchSourceJSON": search_source.to_string() } },
+            "references": [index_ref, filter_ref] }),
+        on_search(
+            "k-ss-pie",
+            "Rejected SSH by source",
+            json!({ "type": "pie", "params": { "isDonut": false, "legendPosition": "right" }, "aggs": [count,
+                { "id": "2", "enabled": true, "type": "terms", "schema": "segment", "params": { "field": "srcaddr", "size": 10, "order": "desc", "orderBy": "1" } } ] }),
+        ),
+        on_search(
+            "k-ss-line",
+            "Rejected SSH over time",
+            json!({ "type": "line", "params": {}, "aggs": [count,
+                { "id": "2", "enabled": true, "type": "date_histogram", "schema": "segment", "params": { "field": "@timestamp", "interval": "auto" } } ] }),
+        ),
+        on_search(
+            "k-ss-metric",
+            "Rejected SSH count",
+            json!({ "type": "metric", "params": {}, "aggs": [count] }),
+        ),
+        json!({ "id": "k-ss-dash", "type": "dashboard", "attributes": { "title": "SSH", "timeRestore": false,
+            "panelsJSON": json!([panel(1, 0, 0), panel(2, 24, 0), panel(3, 0, 15), panel(4, 24, 15)]).to_string(),
+            "kibanaSavedObjectMeta": { "searchSourceJSON": json!({ "query": { "query": "", "language": "kuery" }, "filter": dashboard_filters }).to_string() } },
+            "references": [ { "name": "panel_0", "type": "visualization", "id": "k-ss-pie" }, { "name": "panel_1", "type": "visualization", "id": "k-ss-line" },
+                { "name": "panel_2", "type": "visualization", "id": "k-ss-metric" }, { "name": "panel_3", "type": "search", "id": "k-search" } ] }),
+        json!({ "exportedCount": 6, "missingRefCount": 0, "missingReferences": [] }),
+    ];
+    lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Flows of the last ten minutes: three REJECTed to port 22 (from 10.0.0.1), and others that
+/// the saved search "Rejected SSH" leaves out (REJECT to 3389, ACCEPT to 22, from 10.9.9.x).
+async fn ingest_ssh_flows(server: &TestServer) {
+    let now = chrono::Utc::now().timestamp();
+    let flows = [
+        ("10.0.0.1", 22, "REJECT", 3),
+        ("10.9.9.1", 3389, "REJECT", 2),
+        ("10.9.9.2", 22, "ACCEPT", 4),
+        ("10.9.9.3", 443, "ACCEPT", 1),
+    ];
+    // Source ports differ: the same line twice is one flow.
+    let lines: String = flows
+        .iter()
+        .flat_map(|&(source, port, action, count)| {
+            std::iter::repeat_n((source, port, action), count)
+        })
+        .enumerate()
+        .map(|(n, (source, port, action))| {
+            let start = now - 600 + n as i64;
+            format!(
+                "2 123456789012 eni-1 {source} 10.0.1.1 {} {port} 6 5 500 {start} {} {action} OK\n",
+                40000 + n,
+                start + 60
+            )
+        })
+        .collect();
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["accepted"], 10, "{report}");
+}
+
+#[tokio::test]
+async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
+    use app::model::filter::{Filter, FilterKind, QueryText};
+    use app::model::search::{SavedSearch, SortField};
+    use app::model::visualization::Visualization;
+    let server = TestServer::start().await;
+    ingest_ssh_flows(&server).await;
+    let both = format!("{}\n{}", kibana_export(), kibana_saved_search_export());
+    let (status, report) = server.post("/api/saved_objects/_import", both).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["success"], true, "{report}");
+    assert_eq!(report["successCount"], 10, "{report}");
+    let results = report["successResults"].as_array().unwrap();
+    let result = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no report of {id}: {report}"))
+    };
+    for id in [
+        "k-pattern",
+        "k-pie",
+        "k-line",
+        "k-dash",
+        "k-flows",
+        "k-search",
+        "k-ss-pie",
+        "k-ss-line",
+        "k-ss-metric",
+        "k-ss-dash",
+    ] {
+        assert_eq!(result(id)["destinationId"], id);
+    }
+    assert!(result("k-search").get("warnings").is_none(), "{report}");
+    for id in ["k-ss-pie", "k-ss-line", "k-ss-metric"] {
+        assert_eq!(
+            result(id)["warnings"],
+            json!(["built on saved search Rejected SSH: its query and filters were copied into the visualization"]),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        result("k-ss-dash")["warnings"],
+        json!(["panel 4 shows a search and was left out"])
+    );
+
+    // The saved search, as flowdash keeps it.
+    let (status, stored) = server.get("/api/saved_objects/search/k-search").await;
+    assert_eq!(status, 200, "{stored}");
+    let ssh_filter = Filter::phrase("dstport", json!(22));
+    assert_eq!(
+        SavedSearch::from_value(stored["attributes"].clone()).unwrap(),
+        SavedSearch {
+            title: "Rejected SSH".into(),
+            description: String::new(),
+            index_pattern: "cwl-*".into(),
+            query: QueryText::kql("action:REJECT"),
+            filters: vec![ssh_filter.clone()],
+            columns: vec!["srcaddr".into(), "dstport".into()],
+            sort: vec![SortField::desc("@timestamp")],
+        }
+    );
+    assert_eq!(
+        stored["references"],
+        json!([{ "name": "index_pattern", "type": "index-pattern", "id": "k-flows" }])
+    );
+
+    // Each visualization searches what the saved search searches.
+    for id in ["k-ss-pie", "k-ss-line", "k-ss-metric"] {
+        let (_, stored) = server
+            .get(&format!("/api/saved_objects/visualization/{id}"))
+            .await;
+        let vis = Visualization::from_value(stored["attributes"].clone()).unwrap();
+        assert_eq!(vis.index_pattern, "cwl-*", "{id}");
+        assert_eq!(vis.query, QueryText::kql("action:REJECT"), "{id}");
+        assert_eq!(vis.filters, std::slice::from_ref(&ssh_filter), "{id}");
+        assert_eq!(
+            stored["references"],
+            json!([{ "name": "index_pattern", "type": "index-pattern", "id": "k-flows" }])
+        );
+    }
+
+    // The dashboard: three panels, and its filters with their negate and disabled.
+    let (_, stored) = server.get("/api/saved_objects/dashboard/k-ss-dash").await;
+    let dashboard =
+        app::model::dashboard::Dashboard::from_value(stored["attributes"].clone()).unwrap();
+    assert_eq!(dashboard.panels.len(), 3);
+    let filter = |field: &str, kind: FilterKind, negate: bool, disabled: bool| Filter {
+        field: field.into(),
+        kind,
+        negate,
+        disabled,
+        pinned: false,
+    };
+    assert_eq!(
+        dashboard.filters,
+        [
+            filter(
+                "protocol",
+                FilterKind::Phrase { value: json!(17) },
+                true,
+                false
+            ),
+            filter(
+                "dstport",
+                FilterKind::Phrases {
+                    values: vec![json!(22), json!(3389)]
+                },
+                false,
+                false
+            ),
+            filter(
+                "bytes",
+                FilterKind::Range {
+                    from: Some(json!(100)),
+                    to: Some(json!(100000))
+                },
+                false,
+                false
+            ),
+            filter("vpc_id", FilterKind::Exists, false, true),
+        ]
+    );
+
+    // Drawn by the server, the visualizations count only REJECTed flows to port 22.
+    let (_, stored) = server
+        .get("/api/saved_objects/visualization/k-ss-metric")
+        .await;
+    let metric = Visualization::from_value(stored["attributes"].clone()).unwrap();
+    let inputs = app::panels::ViewInputs::resolve(
+        &app::model::time::TimeRange::last("1h"),
+        Default::default(),
+        Vec::new(),
+        chrono::Utc::now().timestamp_millis(),
+        0,
+        None,
+    )
+    .unwrap();
+    let data = crate::visualizations::chart_data(&server.state, &metric, &inputs).await;
+    let Ok(app::result::ChartData::Metric(count)) = data else {
+        panic!("no metric: {data:?}");
+    };
+    assert_eq!(count.value, Some(3.0));
+    let svg = server
+        .client
+        .get(server.url("/api/visualizations/k-ss-pie/render.svg?from=now-1h"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        svg.contains("10.0.0.1"),
+        "the REJECTed source is drawn: {svg}"
+    );
+    assert!(
+        !svg.contains("10.9.9."),
+        "only REJECTed flows to port 22: {svg}"
+    );
+
+    // flowdash's own saved search (as exported) imports unchanged.
+    let exported = server
+        .client
+        .post(server.url("/api/saved_objects/_export"))
+        .json(&json!({ "objects": [ { "type": "search", "id": "k-search" } ] }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, report) = server
+        .post("/api/saved_objects/_import?createNewCopies=true", exported)
+        .await;
+    assert_eq!(report["successCount"], 1, "{report}");
+    let copy_id = report["successResults"][0]["destinationId"]
+        .as_str()
+        .unwrap();
+    let (_, copy) = server
+        .get(&format!("/api/saved_objects/search/{copy_id}"))
+        .await;
+    let (_, original) = server.get("/api/saved_objects/search/k-search").await;
+    assert_eq!(copy["attributes"], original["attributes"]);
+
+    // A visualization built on a stored saved search takes it from the store; one whose
+    // search is nowhere fails alone, saying which.
+    let pie = kibana_saved_search_export()
+        .lines()
+        .nth(2)
+        .unwrap()
+        .replace("k-ss-pie", "k-ss-pie-again");
+    let missing = pie
+        .replace("k-ss-pie-again", "k-ss-orphan")
+        .replace("k-search", "k-missing");
+    let (_, report) = server
+        .post("/api/saved_objects/_import", format!("{pie}\n{missing}"))
+        .await;
+    assert_eq!(report["successCount"], 1, "{report}");
+    assert_eq!(report["successResults"][0]["id"], "k-ss-pie-again");
+    assert_eq!(report["errors"][0]["id"], "k-ss-orphan");
+    let reason = report["errors"][0]["error"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("saved search [k-missing]")
+            && reason.contains("neither imported nor stored"),
+        "{reason}"
+    );
+}
+
 #[tokio::test]
 async fn export_takes_references_along_and_new_copies_reimport() {
     let server = TestServer::start().await;
