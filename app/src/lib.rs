@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod charts;
+pub mod discover;
 pub mod model;
 pub mod panels;
 pub mod query;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <a class="brand" href="/">"flowdash"</a>
                 <nav aria-label="Main">
+                    <A href="/discover">"Discover"</A>
                     <A href="/dashboards">"Dashboards"</A>
                     <A href="/visualize">"Visualize"</A>
                     <A href="/management/index-patterns">"Index patterns"</A>
@@ -70,6 +72,9 @@ pub fn App() -> impl IntoView {
                 // In-order streaming: each page arrives as finished HTML, readable without JavaScript.
                 <Routes fallback=|| view! { <div class="error-box"><h2>"Page not found"</h2><a href="/">"Back to the overview"</a></div> }>
                     <Route path=path!("/") view=pages::dashboard::DashboardPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/discover") view=pages::discover::DiscoverPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/discover/searches") view=pages::objects::SavedSearchesPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/discover/flow/:index/:id") view=pages::discover::flow::FlowPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/dashboards") view=pages::objects::DashboardsPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/dashboards/:id") view=pages::dashboard::DashboardPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/visualize") view=pages::objects::VisualizeListPage ssr=SsrMode::InOrder/>

@@ -313,6 +313,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
     pub search_timeout_ms: u64,
 
+    /// Most rows one CSV export of a search writes (`/api/discover/export.csv`); an export
+    /// that stops there says so in its `X-Flowdash-Truncated` header.
+    #[arg(long, env = "FLOWDASH_CSV_MAX_ROWS", default_value_t = 100_000)]
+    pub csv_max_rows: usize,
+
     /// Memory one search's aggregations may take on the embedded engine, in MiB; a search
     /// that needs more is answered 429 (`circuit_breaking_exception`).
     #[arg(long, env = "FLOWDASH_MAX_SEARCH_MEMORY_MB", default_value_t = 1024)]
@@ -459,6 +464,7 @@ impl ServeArgs {
             allowed_indices: self.allowed_indices,
             allowed_hosts: self.allowed_hosts,
             search_timeout: Duration::from_millis(self.search_timeout_ms),
+            csv_max_rows: self.csv_max_rows,
             max_search_memory_bytes: self.max_search_memory_mb << 20,
             elastic: self.elastic.config()?,
             local_saved_objects: self.local_saved_objects,

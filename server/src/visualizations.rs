@@ -24,7 +24,7 @@ pub async fn chart_data(
 }
 
 /// The saved index patterns: a visualization's time field is its pattern's.
-async fn index_patterns(state: &AppState) -> Result<Vec<IndexPattern>, String> {
+pub(crate) async fn index_patterns(state: &AppState) -> Result<Vec<IndexPattern>, String> {
     let found = state
         .store
         .find(FindQuery {

@@ -56,11 +56,20 @@ pub fn storage_set(key: &str, value: &str) {
     }
 }
 
-/// Copies text to the clipboard.
-pub fn copy_to_clipboard(text: &str) {
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
+/// Copies text to the clipboard where the browser offers one: `navigator.clipboard` exists
+/// only in secure contexts (HTTPS, localhost), not on a plain-HTTP team server, so callers
+/// always show the text too. Answers whether it was copied.
+pub fn copy_to_clipboard(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let navigator = window.navigator();
+    let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
+        .is_ok_and(|c| !c.is_undefined() && !c.is_null());
+    if has_clipboard {
+        let _ = navigator.clipboard().write_text(text);
     }
+    has_clipboard
 }
 
 /// The page's origin (`http://127.0.0.1:3000`).

@@ -19,7 +19,9 @@ pub fn storage_get(_key: &str) -> Option<String> {
 
 pub fn storage_set(_key: &str, _value: &str) {}
 
-pub fn copy_to_clipboard(_text: &str) {}
+pub fn copy_to_clipboard(_text: &str) -> bool {
+    false
+}
 
 pub fn origin() -> String {
     String::new()

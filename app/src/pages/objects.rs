@@ -19,6 +19,12 @@ pub fn VisualizeListPage() -> impl IntoView {
 }
 
 #[component]
+pub fn SavedSearchesPage() -> impl IntoView {
+    view! { <ObjectList object_type=ObjectType::Search heading="Saved searches" open_prefix="/discover?search="
+    create={|| view! { <a class="button primary" href="/discover">"New search"</a> }.into_any()}/> }
+}
+
+#[component]
 fn ObjectList(
     object_type: ObjectType,
     heading: &'static str,

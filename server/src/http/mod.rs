@@ -4,6 +4,7 @@
 #![allow(missing_docs)]
 
 mod error;
+mod export;
 mod extract;
 mod guard;
 mod health;
@@ -58,6 +59,8 @@ pub struct ServeConfig {
     /// Host names the server answers to besides addresses and `localhost` (DNS rebinding).
     pub allowed_hosts: Vec<String>,
     pub search_timeout: Duration,
+    /// Most rows one CSV export writes.
+    pub csv_max_rows: usize,
     /// Memory one search's aggregations may take on the embedded engine.
     pub max_search_memory_bytes: usize,
     /// The user's cluster; `None` runs the embedded engine in `data_dir`.
@@ -87,6 +90,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub ingest: IngestLimits,
     pub search_timeout: Duration,
+    /// Most rows one CSV export writes.
+    pub csv_max_rows: usize,
 }
 
 /// Shared by every handler and by the Leptos renderer.
@@ -165,6 +170,7 @@ impl AppState {
                     ..IngestLimits::default()
                 },
                 search_timeout: config.search_timeout,
+                csv_max_rows: config.csv_max_rows,
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
             allowed_hosts: HostAllowList::new(&config.allowed_hosts),
@@ -235,6 +241,7 @@ pub fn build_app(state: AppState) -> Router {
         .merge(health::router())
         .merge(ingest::router())
         .merge(search::router())
+        .merge(export::router())
         .merge(saved_objects::router())
         .merge(render::router())
         .merge(short_urls::api_router());
@@ -439,6 +446,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+#[cfg(test)]
+mod export_tests;
 #[cfg(test)]
 mod reference_examples;
 #[cfg(test)]

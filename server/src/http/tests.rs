@@ -38,6 +38,7 @@ impl TestServer {
             tls: None,
             search_timeout: std::time::Duration::from_secs(30),
             max_search_memory_bytes: 256 << 20,
+            csv_max_rows: 100_000,
             elastic: None,
             local_saved_objects: false,
             es_compat_version: crate::backend::embedded::EMULATED_VERSION.to_owned(),

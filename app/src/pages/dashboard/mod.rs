@@ -224,6 +224,30 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     });
     let full_screen =
         Callback::new(move |panel: Option<String>| url.change(|s| ViewState { full: panel, ..s }));
+    let navigate = use_navigate();
+    let view_flows = Callback::new(move |panel_id: String| {
+        let vis = dashboard.with_untracked(|d| {
+            d.panels
+                .iter()
+                .find(|p| p.id == panel_id)
+                .and_then(|p| visualizations.with_untracked(|v| panel_visualization(p, v)))
+        });
+        let Some(vis) = vis else {
+            return;
+        };
+        match crate::discover::drilldown_state(
+            &vis,
+            url.time.get_untracked(),
+            &url.query.get_untracked(),
+            &url.filters.get_untracked(),
+        ) {
+            Ok(state) => navigate(
+                &format!("/discover{}", state.to_query_string()),
+                Default::default(),
+            ),
+            Err(error) => message.set(Some(error)),
+        }
+    });
 
     // Panels keyed by id: moving or resizing one re-renders none (a drag keeps its element).
     let full_view = Signal::derive(move || url.state.with(|v| v.full.is_some()));
@@ -241,7 +265,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
-                <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view/>
+                <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view view_flows/>
             </For>
         }
     };

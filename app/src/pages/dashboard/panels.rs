@@ -36,6 +36,8 @@ pub(super) fn PanelView(
     brush: Callback<(i64, i64)>,
     full_screen: Callback<Option<String>>,
     full_view: Signal<bool>,
+    /// Opens Discover on the flows behind a panel.
+    view_flows: Callback<String>,
 ) -> impl IntoView {
     let id = StoredValue::new(panel_id);
     let panel = Memo::new(move |_| {
@@ -179,6 +181,7 @@ pub(super) fn PanelView(
                         <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"⧉"</button>
                         <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
                     </Show>
+                    <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run(id.get_value())>"☰"</button>
                     <Show when=move || !full_view.get() fallback=move || view! { <span></span> }>
                         <button class="icon" title="Full screen" aria-label="Full screen" on:click=move |_| full_screen.run(Some(id.get_value()))>"⤢"</button>
                     </Show>

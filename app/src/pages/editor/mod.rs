@@ -2,7 +2,7 @@
 //! fields, see it redraw as you edit, save it, export it as JSON.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
@@ -33,7 +33,19 @@ pub struct EditorData {
     pub index_patterns: Vec<IndexPattern>,
 }
 
-async fn load(client: ObjectsClient, id: Option<String>) -> Result<EditorData, ApiError> {
+/// A new visualization started elsewhere: Discover's "Visualize" on a field
+/// (`/visualize/new?index=cwl-*&field=dstport`) asks for the field's top values as bars.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Start {
+    index: Option<String>,
+    field: Option<String>,
+}
+
+async fn load(
+    client: ObjectsClient,
+    id: Option<String>,
+    start: Start,
+) -> Result<EditorData, ApiError> {
     let patterns = client.find(vec![ObjectType::IndexPattern], None).await?;
     let index_patterns: Vec<IndexPattern> = patterns
         .saved_objects
@@ -61,6 +73,19 @@ async fn load(client: ObjectsClient, id: Option<String>) -> Result<EditorData, A
             if let Some(pattern) = index_patterns.first() {
                 visualization.index_pattern = pattern.title.clone();
             }
+            if let Some(index) = start.index {
+                visualization.index_pattern = index;
+            }
+            if let Some(field) = start.field {
+                // Kibana's "Visualize" from Discover: the top 20 values of the field as bars.
+                visualization.title = format!("Top values of {field}");
+                visualization.kind = ChartKind::Bar;
+                visualization.buckets = vec![crate::model::visualization::terms_bucket(
+                    BucketRole::XAxis,
+                    &field,
+                    20,
+                )];
+            }
             Ok(EditorData {
                 id: None,
                 version: 0,
@@ -75,12 +100,20 @@ async fn load(client: ObjectsClient, id: Option<String>) -> Result<EditorData, A
 pub fn EditorPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").filter(|id| id != "new"));
+    let query = use_query_map();
+    let start = Memo::new(move |_| {
+        let query = query.read();
+        Start {
+            index: query.get("index").filter(|i| !i.is_empty()),
+            field: query.get("field").filter(|f| !f.is_empty()),
+        }
+    });
     let client = ObjectsClient::from_context();
     let data = Resource::new(
-        move || id.get(),
-        move |id| {
+        move || (id.get(), start.get()),
+        move |(id, start)| {
             let client = client.clone();
-            sendable(async move { load(client, id).await })
+            sendable(async move { load(client, id, start).await })
         },
     );
     view! {

@@ -34,19 +34,40 @@ pub struct HitAddress {
 #[derive(Clone, Debug, Default)]
 pub struct SortSpec {
     pub keys: Vec<SortKeySpec>,
+    /// `search_after`: only hits whose sort key comes strictly after this one.
+    pub after: Option<SortKey>,
 }
 
 #[derive(Clone, Debug)]
 pub struct SortKeySpec {
     pub target: SortTarget,
     pub direction: Direction,
+    /// Where documents without the field go (`missing`: `_last`, `_first` or a value).
+    pub missing: Missing,
 }
 
 #[derive(Clone, Debug)]
 pub enum SortTarget {
     Score,
     Doc,
-    Field { name: String, field: SchemaField },
+    /// `_id`, ordered by its 64-bit digest (the `_id_hash` column): a stable, unique
+    /// tiebreaker for `search_after` paging that needs no stored field per document.
+    /// Elasticsearch orders the strings instead; within one engine the order is the same
+    /// on every page, which is what paging needs.
+    Id,
+    Field {
+        name: String,
+        field: SchemaField,
+    },
+}
+
+/// A sort's `missing` option.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Missing {
+    Last,
+    First,
+    /// Documents without the field sort as if they had this value.
+    Value(SortValue),
 }
 
 impl SortSpec {
@@ -91,7 +112,7 @@ pub fn parse_sort(value: &Json, schema: &FlowSchema) -> Result<SortSpec, SearchE
                 for key in o.keys() {
                     if !matches!(
                         key.as_str(),
-                        "order" | "unmapped_type" | "format" | "numeric_type"
+                        "order" | "unmapped_type" | "format" | "numeric_type" | "missing"
                     ) {
                         return Err(SearchError::unsupported(format!(
                             "sort option [{key}] is not supported by the embedded engine"
@@ -120,6 +141,7 @@ pub fn parse_sort(value: &Json, schema: &FlowSchema) -> Result<SortSpec, SearchE
         let target = match name {
             "_score" => SortTarget::Score,
             "_doc" => SortTarget::Doc,
+            "_id" => SortTarget::Id,
             field_name => {
                 let field = schema
                     .field(field_name)
@@ -138,9 +160,158 @@ pub fn parse_sort(value: &Json, schema: &FlowSchema) -> Result<SortSpec, SearchE
                 }
             }
         };
-        keys.push(SortKeySpec { target, direction });
+        let missing = match spec.and_then(|spec| spec.get("missing")) {
+            None => Missing::Last,
+            Some(Json::String(m)) if m == "_last" => Missing::Last,
+            Some(Json::String(m)) if m == "_first" => Missing::First,
+            Some(value) => match &target {
+                SortTarget::Field { field, .. } => {
+                    Missing::Value(sort_value_from_json(value, Some(field), name)?)
+                }
+                _ => {
+                    return Err(SearchError::illegal(format!(
+                        "[missing] is only supported on fields, not on [{name}]"
+                    )))
+                }
+            },
+        };
+        keys.push(SortKeySpec {
+            target,
+            direction,
+            missing,
+        });
     }
-    Ok(SortSpec { keys })
+    Ok(SortSpec { keys, after: None })
+}
+
+/// Parses `search_after` against the sort it continues: one value per sort key, each as the
+/// hits' `sort` arrays print it.
+pub fn parse_search_after(value: &Json, sort: &SortSpec) -> Result<SortKey, SearchError> {
+    let values = value
+        .as_array()
+        .ok_or_else(|| SearchError::parsing("[search_after] must be an array"))?;
+    if sort.keys.is_empty() {
+        return Err(SearchError::illegal(
+            "Sort must contain at least one field.",
+        ));
+    }
+    if values.len() != sort.keys.len() {
+        return Err(SearchError::illegal(format!(
+            "search_after has {} value(s) but sort has {}.",
+            values.len(),
+            sort.keys.len()
+        )));
+    }
+    values
+        .iter()
+        .zip(&sort.keys)
+        .map(|(value, key)| {
+            let descending = key.direction == Direction::Desc;
+            let missing_first = key.missing == Missing::First;
+            let parsed = match &key.target {
+                SortTarget::Score => match value.as_f64() {
+                    Some(score) => SortValue::Score(score as f32),
+                    None => return Err(after_type_error(value, "_score")),
+                },
+                SortTarget::Doc => match value.as_i64() {
+                    Some(doc) => SortValue::I64(doc),
+                    None => return Err(after_type_error(value, "_doc")),
+                },
+                SortTarget::Id => match value.as_str() {
+                    Some(id) => SortValue::Id(crate::ingest::document::id_hash(id)),
+                    None => return Err(after_type_error(value, "_id")),
+                },
+                SortTarget::Field { name, field } => {
+                    let parsed = sort_value_from_json(value, Some(field), name)?;
+                    // The value a missing document printed reads back as missing, so the
+                    // next page goes on among the missing ones instead of skipping them all.
+                    if parsed == missing_sentinel(descending, missing_first) {
+                        SortValue::Missing
+                    } else {
+                        parsed
+                    }
+                }
+            };
+            Ok(SortPart {
+                value: parsed,
+                descending,
+                missing_first,
+            })
+        })
+        .collect()
+}
+
+fn after_type_error(value: &Json, name: &str) -> SearchError {
+    SearchError::illegal(format!(
+        "Failed to parse search_after value [{value}] for field [{name}]"
+    ))
+}
+
+/// What Elasticsearch prints as the sort value of a document without a numeric field: the
+/// value `missing: _last`/`_first` stands for in that direction.
+fn missing_sentinel(descending: bool, missing_first: bool) -> SortValue {
+    if descending != missing_first {
+        SortValue::I64(i64::MIN)
+    } else {
+        SortValue::I64(i64::MAX)
+    }
+}
+
+/// A sort value given in a request (`missing`, `search_after`) for a field: numbers and dates
+/// as numbers (dates also as date strings), keywords as strings, addresses as strings;
+/// `null` is a missing value.
+fn sort_value_from_json(
+    value: &Json,
+    field: Option<&SchemaField>,
+    name: &str,
+) -> Result<SortValue, SearchError> {
+    use app::model::flow::FieldType;
+    let wrong = || {
+        SearchError::illegal(format!(
+            "Failed to parse search_after value [{value}] for field [{name}]"
+        ))
+    };
+    if value.is_null() {
+        return Ok(SortValue::Missing);
+    }
+    let Some(field) = field else {
+        return Err(wrong());
+    };
+    Ok(match field.field_type {
+        FieldType::Keyword => match value {
+            Json::String(s) => SortValue::Str(s.clone()),
+            Json::Number(n) => SortValue::Str(n.to_string()),
+            _ => return Err(wrong()),
+        },
+        FieldType::Ip => {
+            let text = value.as_str().ok_or_else(wrong)?;
+            let ip: std::net::IpAddr = text.parse().map_err(|_| wrong())?;
+            let v6 = match ip {
+                std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                std::net::IpAddr::V6(v6) => v6,
+            };
+            SortValue::Ip(u128::from(v6))
+        }
+        FieldType::Date => match value {
+            Json::Number(n) => SortValue::I64(n.as_i64().ok_or_else(wrong)?),
+            Json::String(s) => SortValue::I64(
+                super::datemath::DateFormats::default()
+                    .parse_date(s, &super::datemath::Zone::utc())
+                    .map_err(|_| wrong())?,
+            ),
+            _ => return Err(wrong()),
+        },
+        FieldType::Long => match value {
+            Json::Number(n) => SortValue::I64(
+                n.as_i64()
+                    .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                    .ok_or_else(wrong)?,
+            ),
+            Json::String(s) => SortValue::I64(s.parse().map_err(|_| wrong())?),
+            _ => return Err(wrong()),
+        },
+        FieldType::Text => return Err(wrong()),
+    })
 }
 
 /// A value a hit is sorted by. Missing values sort last in either direction.
@@ -151,12 +322,15 @@ pub enum SortValue {
     Ip(u128),
     Str(String),
     Score(f32),
+    /// An `_id`'s digest.
+    Id(u64),
 }
 
 impl SortValue {
     fn partial(&self, other: &SortValue) -> Ordering {
         match (self, other) {
             (SortValue::I64(a), SortValue::I64(b)) => a.cmp(b),
+            (SortValue::Id(a), SortValue::Id(b)) => a.cmp(b),
             (SortValue::Ip(a), SortValue::Ip(b)) => a.cmp(b),
             (SortValue::Str(a), SortValue::Str(b)) => a.cmp(b),
             (SortValue::Score(a), SortValue::Score(b)) => a.total_cmp(b),
@@ -164,15 +338,19 @@ impl SortValue {
         }
     }
 
-    /// How Elasticsearch prints it in a hit's `sort` array.
-    pub fn to_json(&self, is_date: bool) -> Json {
+    /// How Elasticsearch prints it in a hit's `sort` array: a missing number or date as the
+    /// extreme value it sorts as (see [`missing_sentinel`]), `_id` as the hit's id.
+    fn to_json(&self, part: &SortPart, numeric: bool, id: &str) -> Json {
         match self {
-            SortValue::Missing if is_date => json!(i64::MAX),
+            SortValue::Missing if numeric => {
+                missing_sentinel(part.descending, part.missing_first).to_json(part, false, id)
+            }
             SortValue::Missing => Json::Null,
             SortValue::I64(v) => json!(v),
             SortValue::Ip(v) => json!(from_ipv6((*v).into()).to_string()),
             SortValue::Str(s) => json!(s),
             SortValue::Score(s) => json!(s),
+            SortValue::Id(_) => json!(id),
         }
     }
 }
@@ -182,6 +360,8 @@ impl SortValue {
 pub struct SortPart {
     pub value: SortValue,
     pub descending: bool,
+    /// `missing: _first`: documents without the value come first instead of last.
+    pub missing_first: bool,
 }
 
 impl Eq for SortPart {}
@@ -194,10 +374,15 @@ impl PartialOrd for SortPart {
 
 impl Ord for SortPart {
     fn cmp(&self, other: &Self) -> Ordering {
+        let missing = if self.missing_first {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        };
         match (&self.value, &other.value) {
             (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
-            (SortValue::Missing, _) => Ordering::Greater,
-            (_, SortValue::Missing) => Ordering::Less,
+            (SortValue::Missing, _) => missing,
+            (_, SortValue::Missing) => missing.reverse(),
             (a, b) if self.descending => b.partial(a),
             (a, b) => a.partial(b),
         }
@@ -209,64 +394,99 @@ pub type SortKey = Vec<SortPart>;
 
 /// Computes sort keys for one segment's documents.
 pub struct SegmentSorter {
-    parts: Vec<(Option<Accessor>, bool, SortKind)>,
+    parts: Vec<SegmentSortPart>,
+    /// `search_after`: keys at or before it are not hits of this page.
+    after: Option<SortKey>,
 }
 
-#[derive(Clone, Copy)]
-enum SortKind {
+struct SegmentSortPart {
+    source: SortSource,
+    descending: bool,
+    missing: Missing,
+}
+
+/// Where a sort value comes from in a segment.
+enum SortSource {
     Score,
     Doc,
-    Field,
+    Id(tantivy::columnar::Column<u64>),
+    Field(Accessor),
 }
 
 impl SegmentSorter {
     pub fn new(spec: &SortSpec, reader: &SegmentReader) -> Result<SegmentSorter, SearchError> {
         let mut parts = Vec::new();
         if spec.keys.is_empty() {
-            parts.push((None, true, SortKind::Score));
-        }
-        for key in &spec.keys {
-            let descending = key.direction == Direction::Desc;
-            parts.push(match &key.target {
-                SortTarget::Score => (None, descending, SortKind::Score),
-                SortTarget::Doc => (None, descending, SortKind::Doc),
-                SortTarget::Field { name, field } => (
-                    Some(Accessor::open(reader, name, *field)?),
-                    descending,
-                    SortKind::Field,
-                ),
+            parts.push(SegmentSortPart {
+                source: SortSource::Score,
+                descending: true,
+                missing: Missing::Last,
             });
         }
-        Ok(SegmentSorter { parts })
+        for key in &spec.keys {
+            let source = match &key.target {
+                SortTarget::Score => SortSource::Score,
+                SortTarget::Doc => SortSource::Doc,
+                SortTarget::Id => SortSource::Id(
+                    reader
+                        .fast_fields()
+                        .u64(crate::backend::embedded::schema::ID_HASH)
+                        .map_err(|e| SearchError::Internal(e.to_string()))?,
+                ),
+                SortTarget::Field { name, field } => {
+                    SortSource::Field(Accessor::open(reader, name, *field)?)
+                }
+            };
+            parts.push(SegmentSortPart {
+                source,
+                descending: key.direction == Direction::Desc,
+                missing: key.missing.clone(),
+            });
+        }
+        Ok(SegmentSorter {
+            parts,
+            after: spec.after.clone(),
+        })
     }
 
-    pub fn key(&self, doc: DocId, score: Score, global_doc: i64) -> SortKey {
-        self.parts
+    /// The document's sort key, or `None` when `search_after` puts it on an earlier page.
+    pub fn key(&self, doc: DocId, score: Score, global_doc: i64) -> Option<SortKey> {
+        let key: SortKey = self
+            .parts
             .iter()
-            .map(|(accessor, descending, kind)| {
-                let value = match kind {
-                    SortKind::Score => SortValue::Score(score),
-                    SortKind::Doc => SortValue::I64(global_doc),
-                    SortKind::Field => match accessor {
-                        Some(accessor @ Accessor::Str { .. }) => accessor
-                            .raw(doc)
-                            .and_then(|ord| accessor.term(ord as u64))
-                            .map_or(SortValue::Missing, SortValue::Str),
-                        Some(Accessor::Ip(column)) => column
-                            .first(doc)
-                            .map_or(SortValue::Missing, |ip| SortValue::Ip(u128::from(ip))),
-                        Some(accessor) => {
-                            accessor.int(doc).map_or(SortValue::Missing, SortValue::I64)
-                        }
-                        None => SortValue::Missing,
-                    },
+            .map(|part| {
+                let value = match &part.source {
+                    SortSource::Score => SortValue::Score(score),
+                    SortSource::Doc => SortValue::I64(global_doc),
+                    SortSource::Id(column) => {
+                        column.first(doc).map_or(SortValue::Missing, SortValue::Id)
+                    }
+                    SortSource::Field(accessor @ Accessor::Str { .. }) => accessor
+                        .raw(doc)
+                        .and_then(|ord| accessor.term(ord as u64))
+                        .map_or(SortValue::Missing, SortValue::Str),
+                    SortSource::Field(Accessor::Ip(column)) => column
+                        .first(doc)
+                        .map_or(SortValue::Missing, |ip| SortValue::Ip(u128::from(ip))),
+                    SortSource::Field(accessor) => {
+                        accessor.int(doc).map_or(SortValue::Missing, SortValue::I64)
+                    }
+                };
+                let value = match (value, &part.missing) {
+                    (SortValue::Missing, Missing::Value(instead)) => instead.clone(),
+                    (value, _) => value,
                 };
                 SortPart {
                     value,
-                    descending: *descending,
+                    descending: part.descending,
+                    missing_first: part.missing == Missing::First,
                 }
             })
-            .collect()
+            .collect();
+        match &self.after {
+            Some(after) if key.as_slice() <= after.as_slice() => None,
+            _ => Some(key),
+        }
     }
 }
 
@@ -528,8 +748,9 @@ impl<'a> HitRenderer<'a> {
                 .iter()
                 .zip(&sort.keys)
                 .map(|(part, spec)| {
-                    let is_date = matches!(&spec.target, SortTarget::Field { field, .. } if field.field_type == app::model::flow::FieldType::Date);
-                    part.value.to_json(is_date)
+                    let numeric = matches!(&spec.target, SortTarget::Field { field, .. }
+                        if matches!(field.field_type, app::model::flow::FieldType::Date | app::model::flow::FieldType::Long));
+                    part.value.to_json(part, numeric, &id)
                 })
                 .collect();
             hit.insert("sort".into(), Json::Array(values));

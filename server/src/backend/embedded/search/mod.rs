@@ -30,7 +30,9 @@ use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
 pub(crate) use self::error::engine_error;
 pub use self::error::SearchError;
 use self::guard::SearchGuard;
-use self::hits::{parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN};
+use self::hits::{
+    parse_search_after, parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN,
+};
 use self::query::{compile, parse_query, time_bounds, Query, QueryContext};
 use super::EmbeddedEngine;
 use crate::backend::BackendError;
@@ -134,8 +136,10 @@ impl SearchBody {
                 SearchError::parsing(format!("[{key}] must be a non-negative integer"))
             })
         };
+        let mut search_after = None;
         for (key, value) in object {
             match key.as_str() {
+                "search_after" => search_after = Some(value),
                 "query" => parsed.query = parse_query(value)?,
                 "aggs" | "aggregations" => parsed.aggs = parse_aggs(value, context)?,
                 "size" => parsed.size = count(key, value)?,
@@ -189,6 +193,14 @@ impl SearchBody {
                     )))
                 }
             }
+        }
+        if let Some(after) = search_after {
+            if parsed.from > 0 {
+                return Err(SearchError::illegal(
+                    "`from` parameter must be set to 0 when `search_after` is used.",
+                ));
+            }
+            parsed.sort.after = Some(parse_search_after(after, &parsed.sort)?);
         }
         if parsed.from + parsed.size > MAX_RESULT_WINDOW {
             return Err(SearchError::illegal(format!(
@@ -415,5 +427,7 @@ fn collect_segments(
         .collect()
 }
 
+#[cfg(test)]
+mod paging_tests;
 #[cfg(test)]
 mod tests;

@@ -181,7 +181,10 @@ impl SegmentCollector for SegmentFlowCollector {
             node.collect(doc, score);
         }
         if let Some((top, sorter)) = &mut self.hits {
-            let key = sorter.key(doc, score, global_doc(self.index, self.segment, doc));
+            let Some(key) = sorter.key(doc, score, global_doc(self.index, self.segment, doc))
+            else {
+                return;
+            };
             top.push(
                 key,
                 HitAddress {

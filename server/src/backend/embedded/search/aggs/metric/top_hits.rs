@@ -87,17 +87,20 @@ impl TopHitsSegment {
     #[inline]
     pub fn collect(&mut self, doc: DocId, score: Score) {
         self.total += 1;
-        let key = self
+        // A `top_hits` sort has no `search_after`, so every document has a key.
+        if let Some(key) = self
             .sorter
-            .key(doc, score, global_doc(self.index, self.segment, doc));
-        self.list.push((
-            key,
-            HitAddress {
-                index: self.index,
-                segment: self.segment,
-                doc,
-            },
-        ));
+            .key(doc, score, global_doc(self.index, self.segment, doc))
+        {
+            self.list.push((
+                key,
+                HitAddress {
+                    index: self.index,
+                    segment: self.segment,
+                    doc,
+                },
+            ));
+        }
         if self.list.len() >= self.keep * 2 + 16 {
             self.list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
             self.list.truncate(self.keep);

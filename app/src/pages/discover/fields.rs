@@ -1,0 +1,247 @@
+//! Discover's field list: the index pattern's fields by type, searchable; a field's top five
+//! values in the flows on the page (saying so, as Kibana does), with filters for and against
+//! each, a column toggle and "Visualize".
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use serde_json::Value;
+
+use super::{DiscoverUrl, Flows};
+use crate::api::encode;
+use crate::discover::{cell_text, field_value, DiscoverState};
+use crate::model::filter::Filter;
+use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
+
+/// A field's most common values among `rows`: `(value, count)`, most common first, at most 5.
+pub(crate) fn top_values(
+    rows: &[&serde_json::Map<String, Value>],
+    field: &str,
+) -> Vec<(Value, usize)> {
+    let mut counts: HashMap<String, (Value, usize)> = HashMap::new();
+    for row in rows {
+        if let Some(value) = field_value(row, field) {
+            if value.is_null() {
+                continue;
+            }
+            counts
+                .entry(value.to_string())
+                .or_insert_with(|| (value.clone(), 0))
+                .1 += 1;
+        }
+    }
+    let mut top: Vec<(Value, usize)> = counts.into_values().collect();
+    top.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| cell_text(&a.0).cmp(&cell_text(&b.0)))
+    });
+    top.truncate(5);
+    top
+}
+
+/// The type badge of a field.
+fn type_badge(field_type: &str) -> &'static str {
+    match field_type {
+        "date" => "📅",
+        "ip" => "IP",
+        "long" | "integer" | "short" | "byte" | "double" | "float" => "#",
+        "text" => "T",
+        _ => "t",
+    }
+}
+
+#[component]
+pub(crate) fn FieldList(
+    url: DiscoverUrl,
+    patterns: StoredValue<Vec<IndexPattern>>,
+    flows: RwSignal<Flows>,
+    add_filters: Callback<Vec<Filter>>,
+) -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let open = RwSignal::new(None::<String>);
+    // The pattern's fields as saved, or as the backend reports them when none were saved.
+    let reported = RwSignal::new(Vec::<FieldSpec>::new());
+    Effect::new(move |_| {
+        let pattern = url.state.with(|s| s.pattern().to_owned());
+        let saved =
+            patterns.with_value(|p| p.iter().any(|p| p.title == pattern && !p.fields.is_empty()));
+        if !saved {
+            leptos::task::spawn_local(async move {
+                if let Ok(fields) = crate::api::calls::fields(&pattern).await {
+                    reported.set(fields);
+                }
+            });
+        }
+    });
+    let fields = Memo::new(move |_| {
+        let pattern = url.state.with(|s| s.pattern().to_owned());
+        let time_field = patterns.with_value(|p| time_field_of(p, &pattern).to_owned());
+        let mut fields: Vec<FieldSpec> = patterns.with_value(|p| {
+            p.iter()
+                .find(|p| p.title == pattern)
+                .map(|p| p.fields.clone())
+                .unwrap_or_default()
+        });
+        if fields.is_empty() {
+            fields = reported.get();
+        }
+        // Fields seen in the flows also count, for patterns whose fields were never read.
+        if fields.is_empty() {
+            let mut seen: Vec<String> = flows.with(|f| {
+                f.page
+                    .rows
+                    .iter()
+                    .flat_map(|r| r.source.keys().cloned())
+                    .collect()
+            });
+            seen.sort();
+            seen.dedup();
+            fields = seen
+                .into_iter()
+                .map(|name| FieldSpec {
+                    name,
+                    field_type: "keyword".into(),
+                    aggregatable: true,
+                    searchable: true,
+                })
+                .collect();
+        }
+        fields.retain(|f| f.name != time_field && !f.name.starts_with('_'));
+        fields.sort_by(|a, b| a.name.cmp(&b.name));
+        fields
+    });
+    let shown = move || {
+        let words = search.get().to_lowercase();
+        fields
+            .get()
+            .into_iter()
+            .filter(|f| f.name.to_lowercase().contains(words.trim()))
+            .collect::<Vec<_>>()
+    };
+    let toggle_column = move |name: String| {
+        url.change(|s| {
+            let mut columns = s.columns.clone();
+            match columns.iter().position(|c| *c == name) {
+                Some(i) => {
+                    columns.remove(i);
+                }
+                None => columns.push(name),
+            }
+            DiscoverState { columns, ..s }
+        })
+    };
+    view! {
+        <aside class="field-list" aria-label="Fields">
+            <input type="search" class="field-search" aria-label="Search field names" placeholder="Search field names"
+                prop:value=move || search.get() on:input:target=move |ev| search.set(ev.target().value())/>
+            <ul>
+                {move || shown().into_iter().map(|field| {
+                    let name = StoredValue::new(field.name.clone());
+                    let is_open = move || open.get().as_deref() == Some(name.get_value().as_str());
+                    let in_columns = move || url.state.with(|s| s.columns.contains(&name.get_value()));
+                    let toggle_open = move |_| {
+                        let this = name.get_value();
+                        open.update(|o| *o = if o.as_deref() == Some(this.as_str()) { None } else { Some(this) })
+                    };
+                    view! {
+                        <li class="field" data-field=name.get_value()>
+                            <div class="field-row">
+                                <span class="field-type" title=field.field_type.clone()>{type_badge(&field.field_type)}</span>
+                                <button class="link field-name" aria-expanded=move || is_open().to_string() on:click=toggle_open>{name.get_value()}</button>
+                                <button class="small" aria-label=move || format!("{} column {}", if in_columns() { "Remove" } else { "Add" }, name.get_value()) on:click=move |_| toggle_column(name.get_value())>
+                                    {move || if in_columns() { "−" } else { "+" }}
+                                </button>
+                            </div>
+                            <Show when=is_open>
+                                <FieldDetails field=name.get_value() aggregatable=field.aggregatable flows add_filters url/>
+                            </Show>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </aside>
+    }
+}
+
+/// A field's top values in the page's flows, each with filter buttons.
+#[component]
+fn FieldDetails(
+    field: String,
+    aggregatable: bool,
+    flows: RwSignal<Flows>,
+    add_filters: Callback<Vec<Filter>>,
+    url: DiscoverUrl,
+) -> impl IntoView {
+    let field = StoredValue::new(field);
+    let values = Memo::new(move |_| {
+        flows.with(|f| {
+            let rows: Vec<&serde_json::Map<String, Value>> =
+                f.page.rows.iter().map(|r| &r.source).collect();
+            (field.with_value(|name| top_values(&rows, name)), rows.len())
+        })
+    });
+    let visualize = move || {
+        let pattern = url.state.with(|s| s.pattern().to_owned());
+        format!(
+            "/visualize/new?index={}&field={}",
+            encode(&pattern),
+            encode(&field.get_value())
+        )
+    };
+    view! {
+        <div class="field-details">
+            <p class="hint">{move || {
+                let (top, sample) = values.get();
+                if top.is_empty() { format!("No values in these {sample} flows") } else { format!("Top 5 values in these {sample} flows") }
+            }}</p>
+            <ul>
+                {move || {
+                    let (top, sample) = values.get();
+                    top.into_iter().map(|(value, count)| {
+                        let text = cell_text(&value);
+                        let share = if sample > 0 { count as f64 * 100.0 / sample as f64 } else { 0.0 };
+                        let for_value = value.clone();
+                        let against = value.clone();
+                        view! {
+                            <li class="top-value">
+                                <span class="value-text">{text.clone()}</span>
+                                <span class="value-share">{format!("{share:.0}%")}</span>
+                                <button class="small" aria-label=format!("Filter for {} {text}", field.get_value()) on:click=move |_| add_filters.run(vec![Filter::phrase(&field.get_value(), for_value.clone())])>"+"</button>
+                                <button class="small" aria-label=format!("Filter out {} {text}", field.get_value()) on:click=move |_| {
+                                    let mut filter = Filter::phrase(&field.get_value(), against.clone());
+                                    filter.negate = true;
+                                    add_filters.run(vec![filter]);
+                                }>"−"</button>
+                            </li>
+                        }
+                    }).collect_view()
+                }}
+            </ul>
+            {aggregatable.then(|| view! { <a class="button small" href=visualize>"Visualize"</a> })}
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn top_values_count_the_page_most_common_first() {
+        let rows = [
+            json!({ "dstport": 22, "srcaddr": "10.0.0.1" }),
+            json!({ "dstport": 443 }),
+            json!({ "dstport": 22 }),
+            json!({ "dstport": null }),
+        ];
+        let rows: Vec<&serde_json::Map<String, Value>> =
+            rows.iter().map(|r| r.as_object().unwrap()).collect();
+        assert_eq!(
+            top_values(&rows, "dstport"),
+            vec![(json!(22), 2), (json!(443), 1)]
+        );
+        assert_eq!(top_values(&rows, "srcaddr"), vec![(json!("10.0.0.1"), 1)]);
+    }
+}

@@ -1,0 +1,172 @@
+//! `/discover/flow/:index/:id`: one flow, and the flows around it in time. An analyst opens it
+//! from a rejected flow to see what the same interface or address did just before and after,
+//! with the view's filters or without them.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_params_map};
+use serde_json::Value;
+
+use super::table::FlowDetail;
+use super::DiscoverUrl;
+use crate::api::{encode, ApiError, SearchRequest};
+use crate::discover::{flow_request, read_page, surrounding_request, DiscoverState, FlowRow};
+use crate::model::filter::{Filter, QueryText};
+use crate::model::index_pattern::DEFAULT_TIME_FIELD;
+use crate::panels::ViewInputs;
+
+/// Flows shown each side, as offered.
+const COUNTS: [usize; 3] = [5, 10, 25];
+
+/// The rows of a search's answer.
+fn rows_of(pattern: &str, response: &Value, inputs: &ViewInputs) -> Result<Vec<FlowRow>, ApiError> {
+    read_page(pattern, DEFAULT_TIME_FIELD, response, inputs, false)
+        .map(|page| page.rows)
+        .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// The flow, and the flows before (nearest first) and after it.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Surroundings {
+    flow: Option<FlowRow>,
+    before: Vec<FlowRow>,
+    after: Vec<FlowRow>,
+}
+
+async fn load(
+    index: String,
+    id: String,
+    pattern: String,
+    count: usize,
+    inputs: ViewInputs,
+) -> Result<Surroundings, ApiError> {
+    let time_field = DEFAULT_TIME_FIELD;
+    let answer = crate::api::calls::search(&SearchRequest {
+        index: index.clone(),
+        body: flow_request(&id, time_field),
+    })
+    .await?;
+    let Some(flow) = rows_of(&index, &answer, &inputs)?.into_iter().next() else {
+        return Err(ApiError::Decode(format!("no flow [{id}] in [{index}]")));
+    };
+    let mut around = Vec::new();
+    for earlier in [true, false] {
+        let body = surrounding_request(&pattern, time_field, &flow.sort, count, earlier, &inputs)
+            .map_err(|e| ApiError::Decode(e.to_string()))?;
+        let answer = crate::api::calls::search(&SearchRequest {
+            index: pattern.clone(),
+            body,
+        })
+        .await?;
+        around.push(rows_of(&pattern, &answer, &inputs)?);
+    }
+    let after = around.pop().unwrap_or_default();
+    let before = around.pop().unwrap_or_default();
+    Ok(Surroundings {
+        flow: Some(flow),
+        before,
+        after,
+    })
+}
+
+#[component]
+pub fn FlowPage() -> impl IntoView {
+    let params = use_params_map();
+    let location = use_location();
+    let state = Memo::new(move |_| DiscoverState::from_query_string(&location.search.get()));
+    let index = Memo::new(move |_| params.read().get("index").unwrap_or_default());
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let count = RwSignal::new(COUNTS[0]);
+    let with_filters = RwSignal::new(false);
+    let result = RwSignal::new(None::<Result<Surroundings, String>>);
+    Effect::new(move |_| {
+        let (index, id, count, with_filters) =
+            (index.get(), id.get(), count.get(), with_filters.get());
+        let state = state.get();
+        let pattern = state.pattern().to_owned();
+        let (query, filters) = if with_filters {
+            (state.view.query.clone(), state.view.filters.clone())
+        } else {
+            (QueryText::default(), Vec::<Filter>::new())
+        };
+        let inputs = ViewInputs {
+            time: crate::model::time::Resolved {
+                from_ms: 0,
+                to_ms: 0,
+            },
+            query,
+            filters,
+            time_zone: None,
+        };
+        result.set(None);
+        leptos::task::spawn_local(async move {
+            result.set(Some(
+                load(index, id, pattern, count, inputs)
+                    .await
+                    .map_err(|e| e.to_string()),
+            ));
+        });
+    });
+    // Actions in the flow's fields go back to Discover with the filter added.
+    let url = DiscoverUrl::new(None);
+    let add_filters =
+        Callback::new(move |added: Vec<Filter>| url.change_view(|v| v.with_filters(&added)));
+    let back = move || format!("/discover{}", state.get().to_query_string());
+    let row_view = move |row: FlowRow, anchor: bool| {
+        let summary = crate::discover::summary_fields(&row.source, DEFAULT_TIME_FIELD)
+            .into_iter()
+            .map(|(name, value)| format!("{name}: {}", crate::discover::cell_text(value)))
+            .collect::<Vec<_>>()
+            .join("  ");
+        let time = row
+            .source
+            .get(DEFAULT_TIME_FIELD)
+            .map(crate::discover::cell_text)
+            .unwrap_or_default();
+        let link = format!(
+            "/discover/flow/{}/{}{}",
+            encode(&row.index),
+            encode(&row.id),
+            state.get_untracked().to_query_string()
+        );
+        view! {
+            <tr class=if anchor { "flow-row anchor" } else { "flow-row" } aria-current=anchor.then_some("true")>
+                <td class="time-cell"><a href=link>{time}</a></td>
+                <td class="summary">{summary}</td>
+            </tr>
+        }
+    };
+    view! {
+        <div class="flow-page">
+            <div class="toolbar">
+                <h1>"Flow and surrounding flows"</h1>
+                <a class="button" href=back>"Back to Discover"</a>
+            </div>
+            <div class="surrounding-options">
+                <label>"Flows each side "
+                    <select aria-label="Surrounding flows each side" on:change:target=move |ev| count.set(ev.target().value().parse().unwrap_or(COUNTS[0]))>
+                        {COUNTS.iter().map(|n| view! { <option value=n.to_string() selected=move || count.get() == *n>{n.to_string()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label><input type="checkbox" aria-label="With the current query and filters" prop:checked=move || with_filters.get() on:change:target=move |ev| with_filters.set(ev.target().checked())/>" With the current query and filters"</label>
+            </div>
+            {move || match result.get() {
+                None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+                Some(Err(error)) => view! { <div class="error-box" role="alert"><p>{error}</p></div> }.into_any(),
+                Some(Ok(found)) => {
+                    let Some(flow) = found.flow.clone() else { return view! { <p>"No such flow"</p> }.into_any() };
+                    let mut rows: Vec<(FlowRow, bool)> = found.before.iter().rev().cloned().map(|r| (r, false)).collect();
+                    rows.push((flow.clone(), true));
+                    rows.extend(found.after.iter().cloned().map(|r| (r, false)));
+                    view! {
+                        <FlowDetail row=flow time_field=DEFAULT_TIME_FIELD.to_owned() url add_filters/>
+                        <h2>"Surrounding flows"</h2>
+                        <table class="flow-table surrounding" aria-label="Surrounding flows">
+                            <thead><tr><th scope="col">"Time"</th><th scope="col">"Flow"</th></tr></thead>
+                            <tbody>{rows.into_iter().map(|(row, anchor)| row_view(row, anchor)).collect_view()}</tbody>
+                        </table>
+                    }.into_any()
+                }
+            }}
+        </div>
+    }
+}
