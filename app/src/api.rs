@@ -157,6 +157,15 @@ impl ObjectsClient {
         }
     }
 
+    /// The index patterns and saved searches visualizations run with (objects that do not
+    /// read as their type are left out).
+    pub async fn library(&self) -> Result<crate::panels::Library, ApiError> {
+        let found = self
+            .find(vec![ObjectType::IndexPattern, ObjectType::Search], None)
+            .await?;
+        Ok(crate::panels::Library::from_objects(found.saved_objects))
+    }
+
     pub async fn get(&self, object_type: ObjectType, id: String) -> Result<SavedObject, ApiError> {
         #[cfg(feature = "ssr")]
         {

@@ -137,6 +137,7 @@ pub fn histogram_visualization(pattern: &str, time_field: &str) -> Visualization
         options: ChartOptions::default(),
         query: Default::default(),
         filters: Vec::new(),
+        saved_search: None,
     }
 }
 
@@ -214,24 +215,12 @@ pub fn drilldown_state(
     query: &crate::model::filter::QueryText,
     filters: &[crate::model::filter::Filter],
 ) -> Result<DiscoverState, String> {
-    use crate::model::filter::{QueryLanguage, QueryText};
-    let query = match (query.text.trim(), vis.query.text.trim()) {
-        (_, "") => query.clone(),
-        ("", _) => vis.query.clone(),
-        (outer, inner) if query.language == vis.query.language => QueryText {
-            language: query.language,
-            text: match query.language {
-                QueryLanguage::Kql => format!("({outer}) and ({inner})"),
-                QueryLanguage::Lucene => format!("({outer}) AND ({inner})"),
-            },
-        },
-        _ => {
-            return Err(format!(
-                "the dashboard's query and the query of “{}” are in different languages; change one to view their flows",
-                vis.title
-            ))
-        }
-    };
+    let query = query.and(&vis.query).ok_or_else(|| {
+        format!(
+            "the dashboard's query and the query of “{}” are in different languages; change one to view their flows",
+            vis.title
+        )
+    })?;
     let mut all_filters = filters.to_vec();
     all_filters.extend(vis.filters.iter().cloned());
     Ok(DiscoverState {

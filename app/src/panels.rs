@@ -9,10 +9,44 @@ use serde_json::Value;
 use crate::api::{ApiError, SearchRequest};
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, IndexPattern};
+use crate::model::saved_object::{ObjectType, SavedObject};
+use crate::model::search::{with_saved_search, SavedSearch, SavedSearches};
 use crate::model::time::{Resolved, TimeRange};
 use crate::model::visualization::Visualization;
 use crate::query::{build_request, SearchContext};
 use crate::result::{chart_data, ChartData};
+
+/// The saved objects visualizations run with: index patterns (their time fields) and saved
+/// searches (what visualizations built on one take from it).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Library {
+    pub patterns: Vec<IndexPattern>,
+    pub searches: SavedSearches,
+}
+
+impl Library {
+    /// The library in saved objects of any type: index patterns and saved searches are kept,
+    /// objects that do not read as their type left out.
+    pub fn from_objects(objects: impl IntoIterator<Item = SavedObject>) -> Library {
+        let mut library = Library::default();
+        for object in objects {
+            match object.object_type {
+                ObjectType::IndexPattern => {
+                    if let Ok(pattern) = serde_json::from_value(object.attributes) {
+                        library.patterns.push(pattern);
+                    }
+                }
+                ObjectType::Search => {
+                    if let Ok(search) = SavedSearch::from_value(object.attributes) {
+                        library.searches.insert(object.id, search);
+                    }
+                }
+                _ => {}
+            }
+        }
+        library
+    }
+}
 
 /// The inputs every panel of a view shares.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,20 +136,29 @@ pub fn panel_chart(
 
 /// Runs visualizations: the one path from visualizations to charts, for the dashboard, the
 /// editor's preview and the server's images. Each searches its index pattern (time field
-/// from `patterns`) with the view's time, query, filters and zone; all go in one multi-search,
+/// from the library's patterns; a visualization built on a saved search with that search's
+/// pattern, query and filters) with the view's time, query, filters and zone; all go in one
+/// multi-search,
 /// and `on_chart(i, chart)` is called for each as soon as its chart is known, so panels draw
 /// one by one.
 pub async fn run(
     searcher: &impl Searcher,
     visualizations: &[Visualization],
-    patterns: &[IndexPattern],
+    library: &Library,
     inputs: &ViewInputs,
     mut on_chart: impl FnMut(usize, Result<ChartData, String>),
 ) {
     let mut requests = Vec::new();
     let mut request_of = Vec::new(); // request index -> visualization index
     for (index, vis) in visualizations.iter().enumerate() {
-        match panel_request(vis, time_field_of(patterns, &vis.index_pattern), inputs) {
+        let request = with_saved_search(vis, &library.searches).and_then(|vis| {
+            panel_request(
+                &vis,
+                time_field_of(&library.patterns, &vis.index_pattern),
+                inputs,
+            )
+        });
+        match request {
             Ok(request) => {
                 request_of.push(index);
                 requests.push(request);
@@ -145,14 +188,14 @@ pub async fn run(
 pub async fn run_one(
     searcher: &impl Searcher,
     vis: &Visualization,
-    patterns: &[IndexPattern],
+    library: &Library,
     inputs: &ViewInputs,
 ) -> Result<ChartData, String> {
     let mut chart = Err("the search was not answered".to_owned());
     run(
         searcher,
         std::slice::from_ref(vis),
-        patterns,
+        library,
         inputs,
         |_, answer| chart = answer,
     )

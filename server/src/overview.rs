@@ -24,6 +24,7 @@ fn vis(title: &str, kind: ChartKind, metric: Metric, buckets: Vec<Bucket>) -> Vi
         options: ChartOptions::default(),
         query: QueryText::default(),
         filters: Vec::new(),
+        saved_search: None,
     }
 }
 

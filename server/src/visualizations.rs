@@ -3,10 +3,9 @@
 //! time field, time zone and deadline).
 
 use app::api::{ApiError, SearchRequest};
-use app::model::index_pattern::IndexPattern;
 use app::model::saved_object::ObjectType;
 use app::model::visualization::Visualization;
-use app::panels::{run_one, Searcher, ViewInputs};
+use app::panels::{run_one, Library, Searcher, ViewInputs};
 use app::result::ChartData;
 use serde_json::Value;
 
@@ -19,27 +18,24 @@ pub async fn chart_data(
     vis: &Visualization,
     inputs: &ViewInputs,
 ) -> Result<ChartData, String> {
-    let patterns = index_patterns(state).await?;
-    run_one(&BackendSearch(state), vis, &patterns, inputs).await
+    let library = library(state).await?;
+    run_one(&BackendSearch(state), vis, &library, inputs).await
 }
 
-/// The saved index patterns: a visualization's time field is its pattern's.
-pub(crate) async fn index_patterns(state: &AppState) -> Result<Vec<IndexPattern>, String> {
+/// The saved index patterns (a visualization's time field is its pattern's) and saved
+/// searches (a visualization built on one takes its query and filters).
+pub(crate) async fn library(state: &AppState) -> Result<Library, String> {
     let found = state
         .store
         .find(FindQuery {
-            types: vec![ObjectType::IndexPattern],
+            types: vec![ObjectType::IndexPattern, ObjectType::Search],
             search: None,
             page: 1,
             per_page: 10_000,
         })
         .await
         .map_err(|e| e.to_string())?;
-    Ok(found
-        .saved_objects
-        .into_iter()
-        .filter_map(|o| serde_json::from_value(o.attributes).ok())
-        .collect())
+    Ok(Library::from_objects(found.saved_objects))
 }
 
 /// Searches as `/api/msearch` runs them for the browser: on the allow-list, each with the

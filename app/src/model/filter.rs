@@ -30,6 +30,27 @@ impl QueryText {
         }
     }
 
+    /// A query matching both, `None` when they are in different languages (KQL cannot hold
+    /// Lucene nor the reverse). An empty one adds nothing.
+    pub fn and(&self, other: &QueryText) -> Option<QueryText> {
+        let (first, second) = (self.text.trim(), other.text.trim());
+        if second.is_empty() {
+            return Some(self.clone());
+        }
+        if first.is_empty() {
+            return Some(other.clone());
+        }
+        let and = match (self.language, other.language) {
+            (QueryLanguage::Kql, QueryLanguage::Kql) => "and",
+            (QueryLanguage::Lucene, QueryLanguage::Lucene) => "AND",
+            _ => return None,
+        };
+        Some(QueryText {
+            language: self.language,
+            text: format!("({first}) {and} ({second})"),
+        })
+    }
+
     /// The query as Elasticsearch DSL, `None` when empty.
     pub fn to_dsl(&self) -> Result<Option<Value>, super::kql::KqlError> {
         if self.text.trim().is_empty() {

@@ -2,10 +2,48 @@
 //! pattern, query, filters, columns and sort. Opened in Discover, shown as a flow table on
 //! dashboards, exported and imported like the other objects.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::filter::{Filter, QueryText};
-use super::visualization::ModelError;
+use super::visualization::{ModelError, Visualization};
+
+/// Saved searches by id: what visualizations built on one are run with.
+pub type SavedSearches = HashMap<String, SavedSearch>;
+
+/// A visualization as it runs: one built on a saved search gets the search's index pattern,
+/// and the search's query and filters before its own; the others are as they are. A missing
+/// search, or a query that cannot join the visualization's, is an error that says so.
+pub fn with_saved_search<'a>(
+    vis: &'a Visualization,
+    searches: &SavedSearches,
+) -> Result<Cow<'a, Visualization>, String> {
+    let Some(id) = &vis.saved_search else {
+        return Ok(Cow::Borrowed(vis));
+    };
+    let search = searches.get(id).ok_or_else(|| {
+        format!(
+            "“{}” is built on saved search [{id}], which was deleted",
+            vis.title
+        )
+    })?;
+    let query = search.query.and(&vis.query).ok_or_else(|| {
+        format!(
+            "the query of saved search “{}” and the query of “{}” are in different languages",
+            search.title, vis.title
+        )
+    })?;
+    let mut filters = search.filters.clone();
+    filters.extend(vis.filters.iter().cloned());
+    Ok(Cow::Owned(Visualization {
+        index_pattern: search.index_pattern.clone(),
+        query,
+        filters,
+        ..vis.clone()
+    }))
+}
 
 /// One sort column: a field, largest or newest first when `descending`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +136,34 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_visualization_on_a_saved_search_runs_with_its_pattern_query_and_filters() {
+        let search = SavedSearch {
+            title: "Rejects".into(),
+            index_pattern: "flows-*".into(),
+            query: QueryText::kql("action:REJECT"),
+            filters: vec![Filter::phrase("dstport", json!(22))],
+            ..SavedSearch::default()
+        };
+        let searches = SavedSearches::from([("rejects".to_owned(), search)]);
+        let mut vis = Visualization::example_action_port_pie();
+        vis.query = QueryText::kql("protocol:6");
+        assert_eq!(
+            with_saved_search(&vis, &searches).unwrap().as_ref(),
+            &vis,
+            "not built on one"
+        );
+        vis.saved_search = Some("rejects".into());
+        let runs = with_saved_search(&vis, &searches).unwrap();
+        assert_eq!(runs.index_pattern, "flows-*");
+        assert_eq!(runs.query.text, "(action:REJECT) and (protocol:6)");
+        assert_eq!(runs.filters, vec![Filter::phrase("dstport", json!(22))]);
+        vis.saved_search = Some("gone".into());
+        assert!(with_saved_search(&vis, &searches)
+            .unwrap_err()
+            .contains("was deleted"));
+    }
 
     #[test]
     fn a_saved_search_names_its_bad_field() {

@@ -40,6 +40,10 @@ pub struct Visualization {
     pub query: QueryText,
     #[serde(default)]
     pub filters: Vec<Filter>,
+    /// The saved search it is built on, by id: that search's index pattern, query and
+    /// filters apply too, so editing the search changes the chart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_search: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -499,6 +503,7 @@ impl Visualization {
             options: ChartOptions::default(),
             query: QueryText::default(),
             filters: Vec::new(),
+            saved_search: None,
         }
     }
 
@@ -524,6 +529,7 @@ impl Visualization {
             options: ChartOptions::default(),
             query: QueryText::default(),
             filters: Vec::new(),
+            saved_search: None,
         }
     }
 }

@@ -109,10 +109,10 @@ async fn export_csv(
             _ => {}
         }
     }
-    let patterns = crate::visualizations::index_patterns(&state)
+    let library = crate::visualizations::library(&state)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let time_field = time_field_of(&patterns, &pattern).to_owned();
+    let time_field = time_field_of(&library.patterns, &pattern).to_owned();
     let inputs = ViewInputs::resolve(
         &view
             .view

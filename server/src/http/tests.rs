@@ -791,13 +791,8 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
     ] {
         assert_eq!(result(id)["destinationId"], id);
     }
-    assert!(result("k-search").get("warnings").is_none(), "{report}");
-    for id in ["k-ss-pie", "k-ss-line", "k-ss-metric"] {
-        assert_eq!(
-            result(id)["warnings"],
-            json!(["built on saved search Rejected SSH: its query and filters were copied into the visualization"]),
-            "{id}"
-        );
+    for id in ["k-search", "k-ss-pie", "k-ss-line", "k-ss-metric"] {
+        assert!(result(id).get("warnings").is_none(), "{id}: {report}");
     }
     assert_eq!(
         result("k-ss-dash")["warnings"],
@@ -825,18 +820,21 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
         json!([{ "name": "index_pattern", "type": "index-pattern", "id": "k-flows" }])
     );
 
-    // Each visualization searches what the saved search searches.
+    // Each visualization is built on the saved search: it searches the search's index
+    // pattern and keeps only its own (empty) query and filters, linked by id.
     for id in ["k-ss-pie", "k-ss-line", "k-ss-metric"] {
         let (_, stored) = server
             .get(&format!("/api/saved_objects/visualization/{id}"))
             .await;
         let vis = Visualization::from_value(stored["attributes"].clone()).unwrap();
         assert_eq!(vis.index_pattern, "cwl-*", "{id}");
-        assert_eq!(vis.query, QueryText::kql("action:REJECT"), "{id}");
-        assert_eq!(vis.filters, std::slice::from_ref(&ssh_filter), "{id}");
+        assert_eq!(vis.saved_search.as_deref(), Some("k-search"), "{id}");
+        assert_eq!(vis.query, QueryText::default(), "{id}");
+        assert!(vis.filters.is_empty(), "{id}");
         assert_eq!(
             stored["references"],
-            json!([{ "name": "index_pattern", "type": "index-pattern", "id": "k-flows" }])
+            json!([{ "name": "index_pattern", "type": "index-pattern", "id": "k-flows" },
+                   { "name": "search_0", "type": "search", "id": "k-search" }])
         );
     }
 
@@ -901,6 +899,35 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
         panic!("no metric: {data:?}");
     };
     assert_eq!(count.value, Some(3.0));
+    // Editing the search changes the chart: without its port filter, every REJECT counts.
+    let (_, search) = server.get("/api/saved_objects/search/k-search").await;
+    let mut attributes = search["attributes"].clone();
+    attributes["filters"] = json!([]);
+    let response = server
+        .client
+        .put(server.url("/api/saved_objects/search/k-search"))
+        .json(&json!({ "attributes": attributes, "version": search["version"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let data = crate::visualizations::chart_data(&server.state, &metric, &inputs).await;
+    let Ok(app::result::ChartData::Metric(count)) = data else {
+        panic!("no metric: {data:?}");
+    };
+    assert_eq!(
+        count.value,
+        Some(5.0),
+        "3 REJECTed to port 22 and 2 to 3389"
+    );
+    let response = server
+        .client
+        .put(server.url("/api/saved_objects/search/k-search"))
+        .json(&json!({ "attributes": search["attributes"], "version": search["version"].as_u64().unwrap() + 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let svg = server
         .client
         .get(server.url("/api/visualizations/k-ss-pie/render.svg?from=now-1h"))
@@ -1180,6 +1207,7 @@ fn flows_per_day(index_pattern: &str) -> app::model::visualization::Visualizatio
         options: ChartOptions::default(),
         query: Default::default(),
         filters: Vec::new(),
+        saved_search: None,
     }
 }
 

@@ -166,7 +166,7 @@ pub async fn import(
             continue;
         }
         if mode.create_new_copies {
-            rewrite_panel_ids(&mut object.attributes, &new_ids);
+            follow_new_ids(&mut object.attributes, &new_ids);
         }
         let written = store
             .create(
@@ -199,8 +199,14 @@ pub async fn import(
     Ok(report)
 }
 
-/// Dashboards keep saved-visualization ids in their panels: follow the new copies.
-fn rewrite_panel_ids(attributes: &mut Value, new_ids: &HashMap<(ObjectType, String), String>) {
+/// Dashboards keep saved-visualization ids in their panels, and visualizations the id of the
+/// saved search they are built on: follow the new copies.
+fn follow_new_ids(attributes: &mut Value, new_ids: &HashMap<(ObjectType, String), String>) {
+    if let Some(Value::String(id)) = attributes.get_mut("saved_search") {
+        if let Some(new_id) = new_ids.get(&(ObjectType::Search, id.clone())) {
+            *id = new_id.clone();
+        }
+    }
     if let Some(panels) = attributes.get_mut("panels").and_then(Value::as_array_mut) {
         for panel in panels {
             if let Some(Value::String(id)) = panel.get_mut("visualization_id") {
@@ -274,7 +280,7 @@ pub fn implied_references(
                 .get("index_pattern")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            index_patterns
+            let mut references: Vec<Reference> = index_patterns
                 .iter()
                 .filter(|p| p.title() == title)
                 .map(|p| Reference {
@@ -283,7 +289,15 @@ pub fn implied_references(
                     id: p.id.clone(),
                 })
                 .take(1)
-                .collect()
+                .collect();
+            // A visualization built on a saved search takes it along.
+            references.extend(
+                attributes
+                    .get("saved_search")
+                    .and_then(Value::as_str)
+                    .map(kibana::saved_search_reference),
+            );
+            references
         }
         ObjectType::Dashboard => attributes
             .get("panels")

@@ -13,11 +13,10 @@ use crate::components::query_bar::{FilterBar, QueryBar};
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::model::dashboard::{Dashboard, GridPos, Panel};
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::IndexPattern;
 use crate::model::saved_object::ObjectType;
 use crate::model::time::TimeRange;
 use crate::model::visualization::Visualization;
-use crate::panels::{sendable, ApiSearch, ViewInputs};
+use crate::panels::{sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
 use crate::state::ViewState;
 
@@ -39,7 +38,8 @@ pub struct Loaded {
     pub version: u64,
     pub dashboard: Dashboard,
     pub visualizations: HashMap<String, Visualization>,
-    pub index_patterns: Vec<IndexPattern>,
+    /// The index patterns and saved searches the visualizations run with.
+    pub library: Library,
 }
 
 async fn load(client: ObjectsClient, id: String) -> Result<Loaded, ApiError> {
@@ -56,18 +56,13 @@ async fn load(client: ObjectsClient, id: String) -> Result<Loaded, ApiError> {
                 .map(|v| (o.id, v))
         })
         .collect();
-    let patterns = client.find(vec![ObjectType::IndexPattern], None).await?;
-    let index_patterns = patterns
-        .saved_objects
-        .into_iter()
-        .filter_map(|o| serde_json::from_value(o.attributes).ok())
-        .collect();
+    let library = client.library().await?;
     Ok(Loaded {
         id,
         version: object.version,
         dashboard,
         visualizations,
-        index_patterns,
+        library,
     })
 }
 
@@ -191,14 +186,14 @@ type Charts = HashMap<String, Option<Result<ChartData, String>>>;
 fn DashboardView(loaded: Loaded) -> impl IntoView {
     let dashboard = RwSignal::new(loaded.dashboard.clone());
     let visualizations = RwSignal::new(loaded.visualizations.clone());
-    let patterns = StoredValue::new(loaded.index_patterns.clone());
+    let library = StoredValue::new(loaded.library.clone());
     let editing = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
     let url = UrlView::new(dashboard);
     // Bumped by "Refresh", a submitted query and auto-refresh: refetches the same view.
     let tick = RwSignal::new(0u64);
     let (charts, in_flight) =
-        refresh_charts(dashboard, visualizations, patterns, url, tick, message);
+        refresh_charts(dashboard, visualizations, library, url, tick, message);
     auto_refresh(url.refresh, in_flight, tick);
     follow_pinned_filters(url);
 
@@ -298,7 +293,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
 fn refresh_charts(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
-    patterns: StoredValue<Vec<IndexPattern>>,
+    library: StoredValue<Library>,
     url: UrlView,
     tick: RwSignal<u64>,
     message: RwSignal<Option<String>>,
@@ -367,8 +362,8 @@ fn refresh_charts(
         let run = latest.start();
         in_flight.set(true);
         leptos::task::spawn_local(async move {
-            let patterns = patterns.get_value();
-            crate::panels::run(&ApiSearch, &list, &patterns, &inputs, |index, result| {
+            let library = library.get_value();
+            crate::panels::run(&ApiSearch, &list, &library, &inputs, |index, result| {
                 if run.is_current() {
                     charts.update(|c| {
                         c.insert(ids[index].clone(), Some(result));

@@ -13,11 +13,12 @@ use crate::components::time_picker::TimePicker;
 use crate::model::filter::QueryText;
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 use crate::model::saved_object::ObjectType;
+use crate::model::search::SavedSearches;
 use crate::model::time::TimeRange;
 use crate::model::visualization::{
     Bucket, BucketAgg, BucketRole, ChartKind, Interval, Visualization,
 };
-use crate::panels::{run_one, sendable, ApiSearch, ViewInputs};
+use crate::panels::{run_one, sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
 
 mod settings;
@@ -31,6 +32,8 @@ pub struct EditorData {
     pub version: u64,
     pub visualization: Visualization,
     pub index_patterns: Vec<IndexPattern>,
+    /// Saved searches, for a visualization built on one.
+    pub searches: SavedSearches,
 }
 
 /// A new visualization started elsewhere: Discover's "Visualize" on a field
@@ -46,12 +49,10 @@ async fn load(
     id: Option<String>,
     start: Start,
 ) -> Result<EditorData, ApiError> {
-    let patterns = client.find(vec![ObjectType::IndexPattern], None).await?;
-    let index_patterns: Vec<IndexPattern> = patterns
-        .saved_objects
-        .into_iter()
-        .filter_map(|o| serde_json::from_value(o.attributes).ok())
-        .collect();
+    let Library {
+        patterns: index_patterns,
+        searches,
+    } = client.library().await?;
     match id {
         Some(id) => {
             let object = client.get(ObjectType::Visualization, id.clone()).await?;
@@ -62,6 +63,7 @@ async fn load(
                 version: object.version,
                 visualization,
                 index_patterns,
+                searches,
             })
         }
         None => {
@@ -91,6 +93,7 @@ async fn load(
                 version: 0,
                 visualization,
                 index_patterns,
+                searches,
             })
         }
     }
@@ -143,7 +146,8 @@ fn Editor(data: EditorData) -> impl IntoView {
         patterns.with_value(|p| time_field_of(p, &title).to_owned())
     });
     let validation = Memo::new(move |_| vis.with(|v| v.validate().err().map(|e| e.to_string())));
-    let preview = live_preview(vis, time, query, patterns);
+    let searches = StoredValue::new(data.searches.clone());
+    let preview = live_preview(vis, time, query, patterns, searches);
     let options = Signal::derive(move || {
         vis.with(|v| DrawOptions {
             legend: v.options.legend,
@@ -241,6 +245,7 @@ fn live_preview(
     time: RwSignal<TimeRange>,
     query: RwSignal<QueryText>,
     patterns: StoredValue<Vec<IndexPattern>>,
+    searches: StoredValue<SavedSearches>,
 ) -> RwSignal<Option<Result<ChartData, String>>> {
     let preview = RwSignal::new(None::<Result<ChartData, String>>);
     let latest = Latest::new();
@@ -268,8 +273,11 @@ fn live_preview(
                 leptos::task::spawn_local(async move {
                     let result = match inputs {
                         Ok(inputs) => {
-                            let patterns = patterns.get_value();
-                            run_one(&ApiSearch, &current, &patterns, &inputs).await
+                            let library = Library {
+                                patterns: patterns.get_value(),
+                                searches: searches.get_value(),
+                            };
+                            run_one(&ApiSearch, &current, &library, &inputs).await
                         }
                         Err(e) => Err(e),
                     };

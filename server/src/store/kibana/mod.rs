@@ -106,13 +106,15 @@ pub(super) async fn convert(
             let (vis, index_id) =
                 visualization::convert_visualization(attributes, &references, context, warnings)
                     .await?;
+            let mut references: Vec<Reference> = index_id
+                .as_deref()
+                .map(index_pattern_reference)
+                .into_iter()
+                .collect();
+            references.extend(vis.saved_search.as_deref().map(saved_search_reference));
             (
                 serde_json::to_value(vis).map_err(|e| e.to_string())?,
-                index_id
-                    .as_deref()
-                    .map(index_pattern_reference)
-                    .into_iter()
-                    .collect(),
+                references,
             )
         }
         ObjectType::Dashboard => {
@@ -135,6 +137,15 @@ pub(super) async fn convert(
             )
         }
     })
+}
+
+/// The reference to the saved search a visualization is built on, as flowdash names it.
+pub(crate) fn saved_search_reference(id: &str) -> Reference {
+    Reference {
+        name: "search_0".into(),
+        object_type: ObjectType::Search,
+        id: id.to_owned(),
+    }
 }
 
 /// The reference to an index pattern as flowdash names it.

@@ -31,7 +31,7 @@ pub(super) async fn convert_visualization(
             })?;
         let (search, index_id) = base_search(&reference.id, context, warnings).await?;
         let mut vis = kibana_visualization(attributes, &search.index_pattern, warnings)?;
-        build_on(&mut vis, search, warnings);
+        build_on(&mut vis, &reference.id, &search, warnings);
         return Ok((vis, index_id));
     }
     let index_ref = references
@@ -43,40 +43,15 @@ pub(super) async fn convert_visualization(
     Ok((vis, Some(index_ref.id.clone())))
 }
 
-/// Copies a saved search's query and filters into a visualization built on it: flowdash
-/// visualizations search an index pattern, not a saved search.
-fn build_on(vis: &mut Visualization, search: SavedSearch, warnings: &mut Vec<String>) {
-    vis.query = both_queries(search.query, std::mem::take(&mut vis.query), warnings);
-    vis.filters.extend(search.filters);
-    warnings.push(format!(
-        "built on saved search {}: its query and filters were copied into the visualization",
-        search.title
-    ));
-}
-
-/// A query matching both the saved search's and the visualization's own. Queries in
-/// different languages do not join: the visualization's is kept, with a warning.
-fn both_queries(search: QueryText, own: QueryText, warnings: &mut Vec<String>) -> QueryText {
-    if own.text.trim().is_empty() {
-        return search;
-    }
-    if search.text.trim().is_empty() {
-        return own;
-    }
-    let and = match (search.language, own.language) {
-        (QueryLanguage::Kql, QueryLanguage::Kql) => "and",
-        (QueryLanguage::Lucene, QueryLanguage::Lucene) => "AND",
-        _ => {
-            warnings.push(format!(
-                "the saved search's query [{}] is in another language than the visualization's and was left out",
-                search.text
-            ));
-            return own;
-        }
-    };
-    QueryText {
-        language: own.language,
-        text: format!("({}) {and} ({})", search.text, own.text),
+/// Links a visualization to the saved search it is built on: it runs with the search's query
+/// and filters (`app::model::search::with_saved_search`), so editing the search changes it.
+fn build_on(vis: &mut Visualization, id: &str, search: &SavedSearch, warnings: &mut Vec<String>) {
+    vis.saved_search = Some(id.to_owned());
+    if search.query.and(&vis.query).is_none() {
+        warnings.push(format!(
+            "the query of saved search {} and the visualization's own are in different languages: it will not draw until one is changed",
+            search.title
+        ));
     }
 }
 
@@ -308,6 +283,7 @@ fn kibana_visualization(
         options,
         query,
         filters,
+        saved_search: None,
     };
     vis.validate()
         .map_err(|e| format!("the converted visualization is invalid: {e}"))?;
@@ -349,45 +325,24 @@ fn kibana_interval(params: &Value, warnings: &mut Vec<String>) -> Interval {
 mod tests {
     use super::*;
 
-    fn lucene(text: &str) -> QueryText {
-        QueryText {
-            language: QueryLanguage::Lucene,
-            text: text.to_owned(),
-        }
-    }
-
     #[test]
-    fn a_saved_search_query_joins_the_visualization_query() {
+    fn a_visualization_is_linked_to_its_saved_search() {
         let mut warnings = Vec::new();
-        let mut both = |search, own| both_queries(search, own, &mut warnings);
-        assert_eq!(
-            both(QueryText::kql("action:REJECT"), QueryText::default()),
-            QueryText::kql("action:REJECT")
-        );
-        assert_eq!(
-            both(QueryText::default(), QueryText::kql("dstport:22")),
-            QueryText::kql("dstport:22")
-        );
-        assert_eq!(
-            both(
-                QueryText::kql("action:REJECT"),
-                QueryText::kql("dstport:22 or dstport:3389")
-            ),
-            QueryText::kql("(action:REJECT) and (dstport:22 or dstport:3389)")
-        );
-        assert_eq!(
-            both(lucene("action:REJECT"), lucene("dstport:22")),
-            lucene("(action:REJECT) AND (dstport:22)")
-        );
+        let mut vis = Visualization::example_action_port_pie();
+        let search = SavedSearch {
+            title: "Rejects".into(),
+            index_pattern: "cwl-*".into(),
+            query: QueryText::kql("action:REJECT"),
+            ..SavedSearch::default()
+        };
+        build_on(&mut vis, "rejects", &search, &mut warnings);
+        assert_eq!(vis.saved_search.as_deref(), Some("rejects"));
         assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(
-            both_queries(
-                lucene("action:REJECT"),
-                QueryText::kql("dstport:22"),
-                &mut warnings
-            ),
-            QueryText::kql("dstport:22")
-        );
-        assert!(warnings[0].contains("action:REJECT"), "{warnings:?}");
+        vis.query = QueryText {
+            language: app::model::filter::QueryLanguage::Lucene,
+            text: "dstport:22".into(),
+        };
+        build_on(&mut vis, "rejects", &search, &mut warnings);
+        assert!(warnings[0].contains("different languages"), "{warnings:?}");
     }
 }
