@@ -382,6 +382,27 @@ pub fn summary_fields<'a>(
     fields
 }
 
+/// A time value as the table shows it: the viewer's local time, to the second.
+pub fn time_text(value: Option<&Value>, utc_offset_secs: i32) -> String {
+    let ms = match value {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis()),
+        _ => None,
+    };
+    match ms.and_then(chrono::DateTime::from_timestamp_millis) {
+        Some(t) => {
+            let offset = chrono::FixedOffset::east_opt(utc_offset_secs)
+                .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+            t.with_timezone(&offset)
+                .format("%b %-d, %Y @ %H:%M:%S")
+                .to_string()
+        }
+        None => value.map(cell_text).unwrap_or_default(),
+    }
+}
+
 /// A field value as a table cell shows it: strings bare, arrays joined, the rest as JSON.
 pub fn cell_text(value: &Value) -> String {
     match value {
@@ -512,6 +533,16 @@ mod tests {
             text: "x:1".into(),
         };
         assert!(drilldown_state(&vis, TimeRange::last("1h"), &lucene, &[]).is_err());
+    }
+
+    #[test]
+    fn times_read_in_the_viewer_zone() {
+        let value = serde_json::json!("2020-03-06T12:00:00Z");
+        assert_eq!(time_text(Some(&value), 3600), "Mar 6, 2020 @ 13:00:00");
+        assert_eq!(
+            time_text(Some(&serde_json::json!(0)), 0),
+            "Jan 1, 1970 @ 00:00:00"
+        );
     }
 
     #[test]

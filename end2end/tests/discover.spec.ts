@@ -124,6 +124,27 @@ test.describe("discover", () => {
     await expect(page.getByLabel("Query", { exact: true })).toHaveValue("action:REJECT");
     await expect(page.locator("table.flow-table thead th[data-column]")).toHaveText([/srcaddr/, /dstport/]);
 
+    // On a dashboard: the search's flow table, following the dashboard; a value filters it.
+    const searchUrl = page.url();
+    await page.goto("/dashboards");
+    await waitForHydration(page);
+    await page.getByLabel("New dashboard title").fill("Rejects from one address");
+    await page.getByRole("button", { name: "Create dashboard" }).click();
+    await expect(page).toHaveURL(/\/dashboards\/[^/]+$/);
+    await waitForHydration(page);
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.locator('form.add-panel select[name="visualization"]').selectOption({ label: "Saved search: Rejected from one address" });
+    await page.getByRole("button", { name: "Add panel" }).click();
+    const flows = panel(page, "Rejected from one address");
+    await expect(flows.locator("thead th")).toHaveText(["Time", "srcaddr", "dstport"]);
+    await expect.poll(async () => new Set(await flows.locator('td[data-column="srcaddr"]').allTextContents())).toEqual(new Set([address]));
+    const port = (await flows.locator('td[data-column="dstport"]').first().textContent())!;
+    await flows.getByRole("button", { name: `Filter for dstport: ${port}` }).first().click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(`dstport: ${port}`);
+    await expect.poll(async () => new Set(await flows.locator('td[data-column="dstport"]').allTextContents())).toEqual(new Set([port]));
+    await page.goto(searchUrl);
+    await waitForHydration(page);
+
     // The CSV of the same search: the columns, every matching row.
     const href = await page.getByRole("link", { name: "CSV" }).getAttribute("href");
     const csv = await page.request.get(href!);

@@ -79,6 +79,9 @@ pub enum PanelSource {
     /// A visualization stored in the dashboard itself.
     #[serde(rename = "visualization")]
     Inline(Box<Visualization>),
+    /// A saved search shown as its flow table, by id (exported as a reference).
+    #[serde(rename = "search_id")]
+    Search(String),
 }
 
 impl Dashboard {

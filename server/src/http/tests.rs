@@ -794,10 +794,7 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
     for id in ["k-search", "k-ss-pie", "k-ss-line", "k-ss-metric"] {
         assert!(result(id).get("warnings").is_none(), "{id}: {report}");
     }
-    assert_eq!(
-        result("k-ss-dash")["warnings"],
-        json!(["panel 4 shows a search and was left out"])
-    );
+    assert!(result("k-ss-dash").get("warnings").is_none(), "{report}");
 
     // The saved search, as flowdash keeps it.
     let (status, stored) = server.get("/api/saved_objects/search/k-search").await;
@@ -842,7 +839,17 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
     let (_, stored) = server.get("/api/saved_objects/dashboard/k-ss-dash").await;
     let dashboard =
         app::model::dashboard::Dashboard::from_value(stored["attributes"].clone()).unwrap();
-    assert_eq!(dashboard.panels.len(), 3);
+    // Three visualizations and the saved search's flow table.
+    assert_eq!(dashboard.panels.len(), 4);
+    assert_eq!(
+        dashboard.panels[3].source,
+        app::model::dashboard::PanelSource::Search("k-search".into())
+    );
+    assert!(stored["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["type"] == "search" && r["id"] == "k-search"));
     let filter = |field: &str, kind: FilterKind, negate: bool, disabled: bool| Filter {
         field: field.into(),
         kind,

@@ -209,9 +209,14 @@ fn follow_new_ids(attributes: &mut Value, new_ids: &HashMap<(ObjectType, String)
     }
     if let Some(panels) = attributes.get_mut("panels").and_then(Value::as_array_mut) {
         for panel in panels {
-            if let Some(Value::String(id)) = panel.get_mut("visualization_id") {
-                if let Some(new_id) = new_ids.get(&(ObjectType::Visualization, id.clone())) {
-                    *id = new_id.clone();
+            for (key, object_type) in [
+                ("visualization_id", ObjectType::Visualization),
+                ("search_id", ObjectType::Search),
+            ] {
+                if let Some(Value::String(id)) = panel.get_mut(key) {
+                    if let Some(new_id) = new_ids.get(&(object_type, id.clone())) {
+                        *id = new_id.clone();
+                    }
                 }
             }
         }
@@ -306,11 +311,16 @@ pub fn implied_references(
                 panels
                     .iter()
                     .filter_map(|p| {
-                        let id = p.get("visualization_id")?.as_str()?;
+                        let (object_type, id) =
+                            match (p.get("visualization_id"), p.get("search_id")) {
+                                (Some(Value::String(id)), _) => (ObjectType::Visualization, id),
+                                (_, Some(Value::String(id))) => (ObjectType::Search, id),
+                                _ => return None,
+                            };
                         let panel = p.get("id").and_then(Value::as_str).unwrap_or(id);
                         Some(Reference {
                             name: format!("panel_{panel}"),
-                            object_type: ObjectType::Visualization,
+                            object_type,
                             id: id.to_owned(),
                         })
                     })

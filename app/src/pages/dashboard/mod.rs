@@ -11,7 +11,7 @@ use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
 use crate::components::query_bar::{FilterBar, QueryBar};
 use crate::components::time_picker::{RefreshPicker, TimePicker};
-use crate::model::dashboard::{Dashboard, GridPos, Panel};
+use crate::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::{Filter, QueryText};
 use crate::model::saved_object::ObjectType;
 use crate::model::time::TimeRange;
@@ -21,6 +21,7 @@ use crate::result::ChartData;
 use crate::state::ViewState;
 
 mod panels;
+mod search_panel;
 
 use self::panels::{panel_visualization, AddPanel, PanelView};
 
@@ -257,10 +258,16 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         })
     };
     let time = url.time;
+    let search_view = Signal::derive(move || search_panel::SearchView {
+        time: url.time.get(),
+        query: url.query.get(),
+        filters: url.filters.get(),
+        tick: tick.get(),
+    });
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
-                <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view view_flows/>
+                <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view view_flows library search_view/>
             </For>
         }
     };
@@ -279,7 +286,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             <FilterBar filters=Signal::derive(move || url.state.get().filters) on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>
-                <AddPanel dashboard visualizations/>
+                <AddPanel dashboard visualizations library/>
             </Show>
             {move || url.state.get().full.map(|_| view! { <button class="exit-full" on:click=move |_| full_screen.run(None)>"Exit full screen"</button> })}
             <div class=full_class data-editing=move || editing.get().to_string()>{grid}</div>
@@ -339,7 +346,10 @@ fn refresh_charts(
         let mut ids = Vec::new();
         let mut list = Vec::new();
         let mut missing = Vec::new();
-        for panel in &panels {
+        for panel in panels
+            .iter()
+            .filter(|p| !matches!(p.source, PanelSource::Search(_)))
+        {
             match panel_visualization(panel, &vis_map) {
                 Some(vis) => {
                     ids.push(panel.id.clone());

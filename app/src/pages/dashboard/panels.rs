@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
+use super::search_panel::{SearchPanel, SearchView};
 use super::{Charts, ROW_PX};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
@@ -12,6 +13,7 @@ use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::Filter;
 use crate::model::time::TimeRange;
 use crate::model::visualization::Visualization;
+use crate::panels::Library;
 
 /// The visualization a panel shows.
 pub(super) fn panel_visualization(
@@ -21,6 +23,7 @@ pub(super) fn panel_visualization(
     match &panel.source {
         PanelSource::Saved(id) => saved.get(id).cloned(),
         PanelSource::Inline(vis) => Some((**vis).clone()),
+        PanelSource::Search(_) => None,
     }
 }
 
@@ -38,6 +41,10 @@ pub(super) fn PanelView(
     full_view: Signal<bool>,
     /// Opens Discover on the flows behind a panel.
     view_flows: Callback<String>,
+    /// Saved searches (for search panels) and index patterns.
+    library: StoredValue<Library>,
+    /// What search panels show besides their search.
+    search_view: Signal<SearchView>,
 ) -> impl IntoView {
     let id = StoredValue::new(panel_id);
     let panel = Memo::new(move |_| {
@@ -48,11 +55,21 @@ pub(super) fn PanelView(
             .get()
             .and_then(|p| visualizations.with(|v| panel_visualization(&p, v)))
     });
+    // A search panel's saved search; `Err` when it was deleted.
+    let search = Memo::new(move |_| match panel.get().map(|p| p.source) {
+        Some(PanelSource::Search(search_id)) => Some(
+            library
+                .with_value(|l| l.searches.get(&search_id).cloned())
+                .ok_or(search_id),
+        ),
+        _ => None,
+    });
     let title = Memo::new(move |_| {
         panel
             .get()
             .and_then(|p| p.title)
             .or_else(|| vis.get().map(|v| v.title))
+            .or_else(|| search.get().and_then(|s| s.ok()).map(|s| s.title))
             .unwrap_or_else(|| "Missing visualization".into())
     });
     let data = Signal::derive(move || charts.with(|c| c.get(&id.get_value()).cloned().flatten()));
@@ -187,7 +204,11 @@ pub(super) fn PanelView(
                     </Show>
                 </div>
             </header>
-            <ChartPanel data options label=title on_filter=add_filters on_brush=brush/>
+            {move || match search.get() {
+                None => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush/> }.into_any(),
+                Some(Ok(saved)) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
+                Some(Err(search_id)) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),
+            }}
             <noscript>{move || render_url().map(|src| view! { <img class="server-chart" src=src alt=title.get()/> })}</noscript>
             <Show when=move || editing.get()>
                 <div class="resize-handle" title="Drag to resize" on:pointerdown=on_pointer_down(true)></div>
@@ -216,8 +237,10 @@ fn next_panel_id(panels: &[Panel]) -> String {
 pub(super) fn AddPanel(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
+    library: StoredValue<Library>,
 ) -> impl IntoView {
     let choice = RwSignal::new(String::new());
+    // Visualizations by title, then saved searches (`search:<id>`), shown as flow tables.
     let options = move || {
         let mut list: Vec<(String, String)> = visualizations.with(|v| {
             v.iter()
@@ -225,13 +248,25 @@ pub(super) fn AddPanel(
                 .collect()
         });
         list.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut searches: Vec<(String, String)> = library.with_value(|l| {
+            l.searches
+                .iter()
+                .map(|(id, s)| (format!("search:{id}"), format!("Saved search: {}", s.title)))
+                .collect()
+        });
+        searches.sort_by(|a, b| a.1.cmp(&b.1));
+        list.extend(searches);
         list
     };
     let add = move || {
-        let vis_id = choice.get_untracked();
-        if vis_id.is_empty() {
+        let chosen = choice.get_untracked();
+        if chosen.is_empty() {
             return;
         }
+        let source = match chosen.strip_prefix("search:") {
+            Some(search_id) => PanelSource::Search(search_id.to_owned()),
+            None => PanelSource::Saved(chosen),
+        };
         dashboard.update(|d| {
             let grid = layout::free_spot(&d.panels, 24, 15);
             let id = next_panel_id(&d.panels);
@@ -239,7 +274,7 @@ pub(super) fn AddPanel(
                 id,
                 grid,
                 title: None,
-                source: PanelSource::Saved(vis_id),
+                source,
             });
         });
     };

@@ -7,30 +7,9 @@ use serde_json::Value;
 
 use super::{group_thousands, DiscoverUrl, Flows, PageMove};
 use crate::api::encode;
-use crate::discover::{cell_text, field_value, summary_fields, DiscoverState, FlowRow};
+use crate::discover::{cell_text, field_value, summary_fields, time_text, DiscoverState, FlowRow};
 use crate::model::filter::{Filter, FilterKind};
 use crate::model::search::SortField;
-
-/// A time value as the table shows it: the viewer's local time, to the second.
-fn time_text(value: Option<&Value>, utc_offset_secs: i32) -> String {
-    let ms = match value {
-        Some(Value::Number(n)) => n.as_i64(),
-        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.timestamp_millis()),
-        _ => None,
-    };
-    match ms.and_then(chrono::DateTime::from_timestamp_millis) {
-        Some(t) => {
-            let offset = chrono::FixedOffset::east_opt(utc_offset_secs)
-                .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
-            t.with_timezone(&offset)
-                .format("%b %-d, %Y @ %H:%M:%S")
-                .to_string()
-        }
-        None => value.map(cell_text).unwrap_or_default(),
-    }
-}
 
 /// The next sort when a column's header is clicked: descending first, then ascending, then
 /// back to the default (time, newest first).
@@ -284,15 +263,5 @@ mod tests {
         let second = next_sort(&first, "bytes");
         assert_eq!(second, vec![SortField::asc("bytes")]);
         assert!(next_sort(&second, "bytes").is_empty());
-    }
-
-    #[test]
-    fn times_read_in_the_viewer_zone() {
-        let value = serde_json::json!("2020-03-06T12:00:00Z");
-        assert_eq!(time_text(Some(&value), 3600), "Mar 6, 2020 @ 13:00:00");
-        assert_eq!(
-            time_text(Some(&serde_json::json!(0)), 0),
-            "Jan 1, 1970 @ 00:00:00"
-        );
     }
 }

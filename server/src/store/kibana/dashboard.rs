@@ -53,14 +53,19 @@ pub(super) fn kibana_dashboard(
             ));
             continue;
         };
-        if reference.object_type != ObjectType::Visualization {
-            warnings.push(format!(
-                "panel {} shows a {} and was left out",
-                index + 1,
-                reference.object_type.as_str()
-            ));
-            continue;
-        }
+        let source = match reference.object_type {
+            ObjectType::Visualization => PanelSource::Saved(reference.id.clone()),
+            // A saved search panel: its flow table.
+            ObjectType::Search => PanelSource::Search(reference.id.clone()),
+            other => {
+                warnings.push(format!(
+                    "panel {} shows a {} and was left out",
+                    index + 1,
+                    other.as_str()
+                ));
+                continue;
+            }
+        };
         converted.push(Panel {
             id: panel
                 .get("panelIndex")
@@ -80,7 +85,7 @@ pub(super) fn kibana_dashboard(
                 .pointer("/embeddableConfig/title")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            source: PanelSource::Saved(reference.id.clone()),
+            source,
         });
     }
     // Kibana grids can overlap after manual edits: settle them without overlaps.

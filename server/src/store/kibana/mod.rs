@@ -128,6 +128,11 @@ pub(super) async fn convert(
                         object_type: ObjectType::Visualization,
                         id: id.clone(),
                     }),
+                    PanelSource::Search(id) => Some(Reference {
+                        name: format!("panel_{}", p.id),
+                        object_type: ObjectType::Search,
+                        id: id.clone(),
+                    }),
                     PanelSource::Inline(_) => None,
                 })
                 .collect();
