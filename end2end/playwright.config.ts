@@ -45,7 +45,9 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `${binary} serve --listen 127.0.0.1:${port} --data-dir ${dataDir} --site-root ${path.join(root, "target/site")}`,
+      // `flowdash.test` (mapped to 127.0.0.1 in Chromium by trust.spec.ts) is a plain-HTTP
+      // name that is not localhost: a page there is not a secure context.
+      command: `${binary} serve --listen 127.0.0.1:${port} --allowed-hosts flowdash.test --data-dir ${dataDir} --site-root ${path.join(root, "target/site")}`,
       url: `http://127.0.0.1:${port}/api/health`,
       reuseExistingServer: false,
       timeout: 60_000,

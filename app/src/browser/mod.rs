@@ -86,6 +86,83 @@ pub fn confirm(message: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Asks before unsaved work is left while `dirty` says so: the browser's own question when
+/// the page unloads (reload, close, another address), and [`confirm`] with `message` when a
+/// link inside the app is clicked (declining keeps the page). The listeners go when the
+/// calling component is cleaned up.
+pub fn warn_before_leaving(message: &'static str, dirty: leptos::prelude::Signal<bool>) {
+    use leptos::prelude::{on_cleanup, GetUntracked};
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Some(document) = window.document() else {
+        return;
+    };
+    // A disposed signal (the page is going) has nothing left to lose.
+    let is_dirty = move || dirty.try_get_untracked().unwrap_or(false);
+    let on_unload = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+        if is_dirty() {
+            ev.prevent_default();
+            // Older browsers ask only when `returnValue` is set.
+            let _ = js_sys::Reflect::set(&ev, &"returnValue".into(), &"".into());
+        }
+    });
+    // Before the router's own click handler (on the window), which leaves a click whose
+    // default was prevented alone.
+    let on_click =
+        Closure::<dyn FnMut(web_sys::MouseEvent)>::new(move |ev: web_sys::MouseEvent| {
+            if ev.default_prevented()
+                || ev.button() != 0
+                || ev.ctrl_key()
+                || ev.meta_key()
+                || ev.shift_key()
+                || ev.alt_key()
+            {
+                return;
+            }
+            let anchor = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .and_then(|e| e.closest("a[href]").ok().flatten());
+            let Some(anchor) = anchor else {
+                return;
+            };
+            if anchor.has_attribute("download")
+                || anchor
+                    .get_attribute("target")
+                    .is_some_and(|t| !t.is_empty() && t != "_self")
+            {
+                return;
+            }
+            if is_dirty() && !confirm(message) {
+                ev.prevent_default();
+                ev.stop_propagation();
+            }
+        });
+    let _ =
+        window.add_event_listener_with_callback("beforeunload", on_unload.as_ref().unchecked_ref());
+    let _ = document.add_event_listener_with_callback_and_bool(
+        "click",
+        on_click.as_ref().unchecked_ref(),
+        true,
+    );
+    let keep = send_wrapper::SendWrapper::new((window, document, on_unload, on_click));
+    on_cleanup(move || {
+        let (window, document, on_unload, on_click) = &*keep;
+        let _ = window.remove_event_listener_with_callback(
+            "beforeunload",
+            on_unload.as_ref().unchecked_ref(),
+        );
+        let _ = document.remove_event_listener_with_callback_and_bool(
+            "click",
+            on_click.as_ref().unchecked_ref(),
+            true,
+        );
+    });
+}
+
 /// Shows `path` in the address bar without leaving the page (a new object's address).
 pub fn replace_url(path: &str) {
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {

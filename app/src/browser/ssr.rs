@@ -32,6 +32,9 @@ pub fn confirm(_message: &str) -> bool {
     false
 }
 
+/// Nothing is left outside a browser.
+pub fn warn_before_leaving(_message: &'static str, _dirty: leptos::prelude::Signal<bool>) {}
+
 pub fn replace_url(_path: &str) {}
 
 pub fn capture_pointer(_ev: &leptos::ev::PointerEvent) {}

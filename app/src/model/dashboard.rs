@@ -85,6 +85,28 @@ pub enum PanelSource {
 }
 
 impl Dashboard {
+    /// The dashboard saving the view its page shows: the query and filters always, the time
+    /// range and refresh only when `time` is given (Kibana's "Store time with dashboard"),
+    /// cleared otherwise.
+    pub fn with_view(
+        &self,
+        query: QueryText,
+        filters: Vec<Filter>,
+        time: Option<(TimeRange, Option<u64>)>,
+    ) -> Dashboard {
+        let (time, refresh_ms) = match time {
+            Some((range, refresh)) => (Some(range), refresh),
+            None => (None, None),
+        };
+        Dashboard {
+            query,
+            filters,
+            time,
+            refresh_ms,
+            ..self.clone()
+        }
+    }
+
     pub fn from_json(json: &str) -> Result<Dashboard, ModelError> {
         let dashboard: Dashboard = super::from_json_with_path(json)?;
         dashboard.validate()?;
@@ -189,6 +211,31 @@ pub mod layout {
 mod tests {
     use super::layout::{free_spot, place};
     use super::*;
+
+    #[test]
+    fn saving_the_view_keeps_the_time_only_when_asked() {
+        let mut dashboard = dashboard(vec![panel("a", 0, 0, 24, 10)]);
+        dashboard.time = Some(TimeRange::last("7d"));
+        dashboard.refresh_ms = Some(60_000);
+        let query = QueryText {
+            text: "dstport:22".into(),
+            ..QueryText::default()
+        };
+        let filters = vec![Filter::phrase("action", serde_json::json!("REJECT"))];
+        let stored = dashboard.with_view(
+            query.clone(),
+            filters.clone(),
+            Some((TimeRange::last("1h"), None)),
+        );
+        assert_eq!(stored.query, query);
+        assert_eq!(stored.filters, filters);
+        assert_eq!(stored.time, Some(TimeRange::last("1h")));
+        assert_eq!(stored.refresh_ms, None);
+        assert_eq!(stored.panels, dashboard.panels);
+        let without_time = dashboard.with_view(query, filters.clone(), None);
+        assert_eq!((without_time.time, without_time.refresh_ms), (None, None));
+        assert_eq!(without_time.filters, filters);
+    }
 
     fn panel(id: &str, x: u32, y: u32, w: u32, h: u32) -> Panel {
         Panel {

@@ -28,6 +28,9 @@ use self::panels::{panel_visualization, AddPanel, PanelView};
 /// The dashboard `/` opens.
 pub const OVERVIEW_ID: &str = "vpc-flow-overview";
 
+/// The question asked before edits are dropped.
+const DISCARD: &str = "Discard the unsaved changes to this dashboard?";
+
 /// Where the pinned filters are kept in the browser.
 const PINNED_KEY: &str = "flowdash:pinned";
 
@@ -144,7 +147,13 @@ impl UrlView {
         });
         let filters = Memo::new(move |_| {
             let mut all = dashboard.with(|d| d.filters.clone());
-            all.extend(state.get().filters);
+            let own = all.len();
+            for filter in state.get().filters {
+                // A link made before the dashboard saved its filters names them again.
+                if !all[..own].contains(&filter) {
+                    all.push(filter);
+                }
+            }
             all
         });
         let navigate = Callback::new(move |next: ViewState| {
@@ -169,6 +178,28 @@ impl UrlView {
         self.navigate.run(change(self.state.get_untracked()));
     }
 
+    /// Takes the filter bar's new list (the dashboard's filters, then the URL's): a change to
+    /// the URL's part is a navigation; a change to the dashboard's own filters (negated,
+    /// disabled, removed) changes them in this view, until saved or cancelled.
+    fn change_filters(self, dashboard: RwSignal<Dashboard>, next: Vec<Filter>) {
+        let own = dashboard.with_untracked(|d| d.filters.clone());
+        let shown = self.filters.with_untracked(Vec::len);
+        match split_filters(&own, shown, next) {
+            FilterEdit::Url(filters) => self.change(|s| ViewState { filters, ..s }),
+            FilterEdit::Own(filters) => dashboard.update(|d| d.filters = filters),
+        }
+    }
+
+    /// The dashboard as the page shows it: its query and filters (the dashboard's, then the
+    /// URL's), and, when `store_time`, the time range and refresh (cleared otherwise).
+    fn merged_into(self, dashboard: &Dashboard, store_time: bool) -> Dashboard {
+        dashboard.with_view(
+            self.query.get_untracked(),
+            self.filters.get_untracked(),
+            store_time.then(|| (self.time.get_untracked(), self.refresh.get_untracked())),
+        )
+    }
+
     /// This view's address on this server.
     fn link(self) -> String {
         format!(
@@ -178,6 +209,28 @@ impl UrlView {
             self.state.get_untracked().to_query_string()
         )
     }
+}
+
+/// Where a change in the filter bar goes.
+#[derive(Debug, PartialEq)]
+enum FilterEdit {
+    /// The URL's filters, the dashboard's own left as they are.
+    Url(Vec<Filter>),
+    /// The dashboard's own filters, the URL's left as they are.
+    Own(Vec<Filter>),
+}
+
+/// Splits the filter bar's new list `next` (it showed the dashboard's `own` filters, then the
+/// URL's, `shown` in all): while it starts with `own` unchanged, the rest is the URL's (an
+/// added filter, one of the URL's changed or removed); otherwise one of the dashboard's own
+/// was changed or removed, and the URL's are the list's last ones as before.
+fn split_filters(own: &[Filter], shown: usize, next: Vec<Filter>) -> FilterEdit {
+    if next.len() >= own.len() && next[..own.len()] == *own {
+        return FilterEdit::Url(next[own.len()..].to_vec());
+    }
+    let url_part = shown.saturating_sub(own.len());
+    let kept = next.len().saturating_sub(url_part);
+    FilterEdit::Own(next[..kept].to_vec())
 }
 
 /// Panel charts by panel id; `None` while a panel's first answer is on its way.
@@ -216,7 +269,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             PINNED_KEY,
             &serde_json::to_string(&pinned).unwrap_or_default(),
         );
-        url.change(|s| ViewState { filters: next, ..s })
+        url.change_filters(dashboard, next)
     });
     let full_screen =
         Callback::new(move |panel: Option<String>| url.change(|s| ViewState { full: panel, ..s }));
@@ -283,7 +336,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         <div class="dashboard">
             <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
             <QueryBar value=url.query on_submit=on_query/>
-            <FilterBar filters=Signal::derive(move || url.state.get().filters) on_change=on_filters/>
+            <FilterBar filters=url.filters on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>
                 <AddPanel dashboard visualizations library/>
@@ -440,9 +493,24 @@ fn DashboardToolbar(
     let version = RwSignal::new(version);
     // What "Cancel" goes back to.
     let saved = RwSignal::new(dashboard.get_untracked());
+    // Kibana's "Store time with dashboard": on when the dashboard has a time of its own.
+    let store_time = RwSignal::new(saved.with_untracked(|d| d.time.is_some()));
+    // Edits that leaving would lose: the panels, title and description (the view's query,
+    // filters and time are in the address).
+    let dirty = Memo::new(move |_| {
+        editing.get()
+            && dashboard.with(|d| {
+                saved.with(|s| {
+                    d.panels != s.panels || d.title != s.title || d.description != s.description
+                })
+            })
+    });
+    crate::browser::warn_before_leaving(DISCARD, dirty.into());
+    // The last link made by Share or Short link, shown to copy by hand.
+    let shared = RwSignal::new(None::<String>);
     let can_edit = crate::components::account::can_edit();
     let save = move || {
-        let current = dashboard.get_untracked();
+        let current = dashboard.with_untracked(|d| url.merged_into(d, store_time.get_untracked()));
         if let Err(error) = current.validate() {
             message.set(Some(error.to_string()));
             return;
@@ -460,31 +528,54 @@ fn DashboardToolbar(
             {
                 Ok(object) => {
                     version.set(object.version);
+                    dashboard.set(current.clone());
                     saved.set(current);
                     editing.set(false);
                     message.set(Some("Saved".into()));
+                    // The dashboard holds the view now: its plain address shows what was saved.
+                    url.navigate.run(ViewState::default());
                 }
                 Err(error) => message.set(Some(format!("Not saved: {error}"))),
             }
         });
     };
+    // The link is always shown: the clipboard exists only in secure contexts (HTTPS,
+    // localhost), so "copied" is said only when it was.
+    let show_link = move |link: String, what: &str| {
+        let copied = crate::browser::copy_to_clipboard(&link);
+        shared.set(Some(link));
+        message.set(Some(if copied {
+            format!("{what} copied")
+        } else {
+            format!("{what} below: select it to copy")
+        }));
+    };
     let share = move |short: bool| {
         let full = url.link();
         if !short {
-            crate::browser::copy_to_clipboard(&full);
-            message.set(Some("Link copied".into()));
+            show_link(full, "Link");
             return;
         }
         leptos::task::spawn_local(async move {
             match crate::api::calls::shorten(&full).await {
                 Ok(short_id) => {
                     let link = format!("{}/goto/{short_id}", crate::browser::origin());
-                    crate::browser::copy_to_clipboard(&link);
-                    message.set(Some(format!("Copied {link}")));
+                    show_link(link, "Short link");
                 }
                 Err(error) => message.set(Some(format!("No short link: {error}"))),
             }
         });
+    };
+    let cancel = move || {
+        if dirty.get_untracked() && !crate::browser::confirm(DISCARD) {
+            return;
+        }
+        dashboard.set(saved.get_untracked());
+        editing.set(false);
+    };
+    let edit = move || {
+        store_time.set(saved.with_untracked(|d| d.time.is_some()));
+        editing.set(true);
     };
     let export = move || {
         let id = id.get_value();
@@ -512,16 +603,23 @@ fn DashboardToolbar(
     view! {
         <div class="toolbar">
             <h1 class="title">{move || dashboard.with(|d| d.title.clone())}</h1>
+            <Show when=move || dirty.get()>
+                <span class="unsaved">"Unsaved changes"</span>
+            </Show>
             <div class="toolbar-actions">
                 <TimePicker value=url.time on_change=on_time/>
                 <RefreshPicker value=url.refresh on_change=on_refresh/>
                 <button on:click=move |_| tick.update(|t| *t += 1) title="Refresh now">"Refresh"</button>
                 <Show when=move || !editing.get() fallback=move || view! {
+                    <label class="check" title="Save the current time range and refresh with the dashboard">
+                        <input type="checkbox" name="store_time" prop:checked=move || store_time.get() on:change:target=move |ev| store_time.set(ev.target().checked())/>
+                        "Store time with dashboard"
+                    </label>
                     <button class="primary" on:click=move |_| save()>"Save"</button>
-                    <button on:click=move |_| { dashboard.set(saved.get_untracked()); editing.set(false); }>"Cancel"</button>
+                    <button on:click=move |_| cancel()>"Cancel"</button>
                 }>
                     <Show when=move || can_edit.get()>
-                        <button on:click=move |_| editing.set(true)>"Edit"</button>
+                        <button on:click=move |_| edit()>"Edit"</button>
                     </Show>
                 </Show>
                 <button on:click=move |_| share(false) title="Copy a link to this view">"Share"</button>
@@ -529,5 +627,54 @@ fn DashboardToolbar(
                 <button on:click=move |_| export()>"Export"</button>
             </div>
         </div>
+        {move || shared.get().map(|link| view! {
+            <div class="share-link">
+                <label>"Link to this view"
+                    <input type="text" name="share_link" readonly=true prop:value=link on:focus:target=move |ev| ev.target().select()/>
+                </label>
+                <button class="link" on:click=move |_| shared.set(None)>"Close"</button>
+            </div>
+        })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_filter_bar_changes_the_url_or_the_dashboards_own_filters() {
+        let own = vec![Filter::phrase("action", json!("REJECT"))];
+        let url = Filter::phrase("dstport", json!(22));
+        let added = Filter::phrase("protocol", json!(6));
+        // Added after the URL's: the URL's part.
+        let next = vec![own[0].clone(), url.clone(), added.clone()];
+        assert_eq!(
+            split_filters(&own, 2, next),
+            FilterEdit::Url(vec![url.clone(), added])
+        );
+        // The URL's removed.
+        assert_eq!(
+            split_filters(&own, 2, own.clone()),
+            FilterEdit::Url(Vec::new())
+        );
+        // The dashboard's own negated, or removed: the URL's stay.
+        let mut negated = own[0].clone();
+        negated.negate = true;
+        assert_eq!(
+            split_filters(&own, 2, vec![negated.clone(), url.clone()]),
+            FilterEdit::Own(vec![negated])
+        );
+        assert_eq!(
+            split_filters(&own, 2, vec![url]),
+            FilterEdit::Own(Vec::new())
+        );
+        // Without own filters everything is the URL's.
+        assert_eq!(
+            split_filters(&[], 0, Vec::new()),
+            FilterEdit::Url(Vec::new())
+        );
     }
 }

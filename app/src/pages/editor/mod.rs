@@ -134,6 +134,13 @@ pub fn EditorPage() -> impl IntoView {
 #[component]
 fn Editor(data: EditorData) -> impl IntoView {
     let vis = RwSignal::new(data.visualization.clone());
+    // The visualization as last saved (as opened, for a new one): leaving asks when they differ.
+    let saved = RwSignal::new(data.visualization.clone());
+    let dirty = Memo::new(move |_| vis.with(|v| saved.with(|s| v != s)));
+    crate::browser::warn_before_leaving(
+        "Discard the unsaved changes to this visualization?",
+        dirty.into(),
+    );
     let saved_id = RwSignal::new(data.id.clone());
     let patterns = StoredValue::new(data.index_patterns.clone());
     let time = RwSignal::new(TimeRange::last("24h"));
@@ -159,7 +166,7 @@ fn Editor(data: EditorData) -> impl IntoView {
 
     view! {
         <div class="editor">
-            <EditorToolbar vis saved_id version=data.version time validation message/>
+            <EditorToolbar vis saved saved_id dirty version=data.version time validation message/>
             <QueryBar value=query on_submit=Callback::new(move |q| query.set(q))/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
             {move || validation.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -299,7 +306,9 @@ fn live_preview(
 #[component]
 fn EditorToolbar(
     vis: RwSignal<Visualization>,
+    saved: RwSignal<Visualization>,
     saved_id: RwSignal<Option<String>>,
+    dirty: Memo<bool>,
     version: u64,
     time: RwSignal<TimeRange>,
     validation: Memo<Option<String>>,
@@ -335,6 +344,7 @@ fn EditorToolbar(
                     saved_id.set(Some(object.id.clone()));
                     version.set(object.version);
                     message.set(Some(format!("Saved “{}”", current.title)));
+                    saved.set(current);
                     if first {
                         crate::browser::replace_url(&format!("/visualize/{}", object.id));
                     }
@@ -369,6 +379,9 @@ fn EditorToolbar(
     view! {
         <div class="toolbar">
             <h1>{move || if saved_id.get().is_some() { "Edit visualization" } else { "New visualization" }}</h1>
+            <Show when=move || dirty.get()>
+                <span class="unsaved">"Unsaved changes"</span>
+            </Show>
             <div class="toolbar-actions">
                 <TimePicker value=time on_change=Callback::new(move |t| time.set(t))/>
                 <button class="primary" hidden=move || !can_edit.get() on:click=move |_| save(false) disabled=move || validation.get().is_some()>"Save"</button>

@@ -1,0 +1,207 @@
+import { test, expect, chromium, Page } from "@playwright/test";
+import { ingest, legend, panel, recentFlowLines, waitForHydration } from "./helpers";
+
+// Issue 19: what the user sees is what is saved and shared, and edits are not lost silently.
+
+const DASHBOARD = "e2e-trust-save";
+const port = Number(process.env.FLOWDASH_E2E_PORT ?? 3107);
+
+/** Waits until every chart panel on the page has drawn. */
+async function allDrawn(page: Page) {
+  await expect
+    .poll(async () =>
+      page.locator("section.grid-panel canvas.chart").evaluateAll((nodes) =>
+        nodes.length > 0 && nodes.every((n) => n.getAttribute("data-drawn") === "true"),
+      ),
+    )
+    .toBe(true);
+}
+
+async function openDashboard(page: Page, path = `/dashboards/${DASHBOARD}`) {
+  await page.goto(path);
+  await waitForHydration(page);
+  await allDrawn(page);
+}
+
+async function chooseTime(page: Page, label: string) {
+  await page.locator("button.time-button").click();
+  await page.getByRole("button", { name: label }).click();
+  await expect(page.locator("button.time-button")).toContainText(label);
+}
+
+test.describe("trust", () => {
+  test.beforeAll(async ({ request }) => {
+    const report = await ingest(request, recentFlowLines(30, 6));
+    expect(report.rejected).toBe(0);
+    const created = await request.post(`/api/saved_objects/dashboard/${DASHBOARD}?overwrite=true`, {
+      data: {
+        attributes: {
+          version: 1, title: "Trust: saved views",
+          panels: [
+            { id: "1", grid: { x: 0, y: 0, w: 24, h: 12 }, visualization_id: "overview-action-pie" },
+            { id: "2", grid: { x: 24, y: 0, w: 24, h: 12 }, visualization_id: "overview-flows-over-time" },
+          ],
+        },
+      },
+    });
+    expect(created.ok(), await created.text()).toBeTruthy();
+  });
+
+  test("1. Save keeps the query, the filters and, with “Store time with dashboard”, the time", async ({ page, browser }) => {
+    await openDashboard(page);
+    await expect.poll(() => legend(panel(page, "Accepted vs rejected"))).toEqual(["ACCEPT", "REJECT"]);
+
+    await chooseTime(page, "Last 1 hour");
+    await page.getByRole("button", { name: "+ Add filter" }).click();
+    await page.getByLabel("Filter field").fill("action");
+    await page.getByLabel("Filter value").fill("REJECT");
+    await page.locator("form.add-filter").getByRole("button", { name: "Add" }).click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText("action: REJECT");
+    await page.getByLabel("Query", { exact: true }).fill("protocol:6");
+    await page.getByRole("button", { name: "Update" }).click();
+    await expect(page).toHaveURL(/q=protocol/);
+    await allDrawn(page);
+    await expect.poll(() => legend(panel(page, "Accepted vs rejected"))).toEqual(["REJECT"]);
+
+    await page.getByRole("button", { name: "Edit" }).click();
+    const storeTime = page.getByLabel("Store time with dashboard");
+    await expect(storeTime).not.toBeChecked();
+    await storeTime.check();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator("p.message")).toContainText("Saved");
+    // What was saved is in the dashboard now: the address is the dashboard's own.
+    await expect(page).toHaveURL(new RegExp(`/dashboards/${DASHBOARD}$`));
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText("action: REJECT");
+
+    const fresh = await (await browser.newContext()).newPage();
+    await openDashboard(fresh);
+    await expect(fresh.locator(".filter-bar .pill-label")).toHaveText("action: REJECT");
+    await expect(fresh.getByLabel("Query", { exact: true })).toHaveValue("protocol:6");
+    await expect(fresh.locator("button.time-button")).toContainText("Last 1 hour");
+    await expect.poll(() => legend(panel(fresh, "Accepted vs rejected"))).toEqual(["REJECT"]);
+
+    // Store time off: the query and filters stay, the time is no longer stored.
+    await chooseTime(fresh, "Last 15 minutes");
+    await fresh.getByRole("button", { name: "Edit" }).click();
+    const again = fresh.getByLabel("Store time with dashboard");
+    await expect(again).toBeChecked();
+    await again.uncheck();
+    await fresh.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(fresh.locator("p.message")).toContainText("Saved");
+    await fresh.close();
+
+    const third = await (await browser.newContext()).newPage();
+    await openDashboard(third);
+    await expect(third.locator(".filter-bar .pill-label")).toHaveText("action: REJECT");
+    await expect(third.getByLabel("Query", { exact: true })).toHaveValue("protocol:6");
+    await expect(third.locator("button.time-button")).toContainText("Last 24 hours");
+    await expect.poll(() => legend(panel(third, "Accepted vs rejected"))).toEqual(["REJECT"]);
+    // The saved filter can be taken off for this view.
+    await third.getByRole("button", { name: "Remove action: REJECT" }).click();
+    await expect(third.locator(".filter-bar .pill")).toHaveCount(0);
+    await allDrawn(third);
+    await expect.poll(() => legend(panel(third, "Accepted vs rejected"))).toEqual(["ACCEPT", "REJECT"]);
+    await third.close();
+  });
+
+  test("3. Share and Short link show the link on a plain-HTTP address that is not localhost", async () => {
+    const insecure = await chromium.launch({
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--host-resolver-rules=MAP flowdash.test 127.0.0.1",
+      ],
+    });
+    try {
+      const page = await (await insecure.newContext()).newPage();
+      const origin = `http://flowdash.test:${port}`;
+      await page.goto(`${origin}/dashboards/${DASHBOARD}?from=now-1h&to=now&q=dstport%3A22`);
+      await waitForHydration(page);
+      expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+      await allDrawn(page);
+
+      await page.getByRole("button", { name: "Share" }).click();
+      const field = page.getByLabel("Link to this view");
+      await expect(field).toHaveValue(new RegExp(`^${origin}/dashboards/${DASHBOARD}\\?from=now-1h&to=now&q=dstport`));
+      await expect(field).toHaveAttribute("readonly", "");
+      await expect(page.locator("p.message")).not.toContainText("copied");
+
+      await page.getByRole("button", { name: "Short link" }).click();
+      await expect(field).toHaveValue(new RegExp(`^${origin}/goto/[^/]+$`));
+      await expect(page.locator("p.message")).not.toContainText("copied");
+      const short = await field.inputValue();
+
+      const other = await (await insecure.newContext()).newPage();
+      await other.goto(short);
+      await waitForHydration(other);
+      await expect(other).toHaveURL(new RegExp(`/dashboards/${DASHBOARD}\\?from=now-1h&to=now&q=dstport`));
+      await expect(other.locator("button.time-button")).toContainText("Last 1 hour");
+      await expect(other.getByLabel("Query", { exact: true })).toHaveValue("dstport:22");
+    } finally {
+      await insecure.close();
+    }
+  });
+
+  test("3. on localhost the link is copied and shown", async ({ page }) => {
+    await openDashboard(page, `/dashboards/${DASHBOARD}?from=now-1h&to=now`);
+    await page.getByRole("button", { name: "Share" }).click();
+    await expect(page.getByLabel("Link to this view")).toHaveValue(/from=now-1h&to=now$/);
+    await expect(page.locator("p.message")).toContainText("copied");
+  });
+
+  test("4. leaving the editor with unsaved changes asks first", async ({ page }) => {
+    await page.goto("/visualize/overview-action-pie");
+    await waitForHydration(page);
+    await expect(page.locator("h1")).toHaveText("Edit visualization");
+    await expect(page.getByText("Unsaved changes")).toHaveCount(0);
+    await page.locator('input[name="title"]').fill("Accepted vs rejected, edited");
+    await expect(page.getByText("Unsaved changes")).toBeVisible();
+
+    // An in-app link: the confirm appears, dismissing it keeps the edits.
+    const dialogs: string[] = [];
+    page.once("dialog", (d) => { dialogs.push(d.type()); d.dismiss(); });
+    await page.getByRole("link", { name: "Dashboards" }).click();
+    await expect.poll(() => dialogs).toEqual(["confirm"]);
+    await expect(page).toHaveURL(/\/visualize\/overview-action-pie$/);
+    await expect(page.locator('input[name="title"]')).toHaveValue("Accepted vs rejected, edited");
+
+    // Unloading the page: the browser's own question.
+    page.once("dialog", (d) => { dialogs.push(d.type()); d.dismiss(); });
+    await page.close({ runBeforeUnload: true });
+    await expect.poll(() => dialogs).toEqual(["confirm", "beforeunload"]);
+  });
+
+  test("4. leaving a dashboard in edit mode with unsaved changes asks first", async ({ page }) => {
+    await openDashboard(page);
+    await page.getByRole("button", { name: "Edit" }).click();
+    await expect(page.getByText("Unsaved changes")).toHaveCount(0);
+    const pie = panel(page, "Accepted vs rejected");
+    // The panel's place (the server writes a trailing `;`, the browser none).
+    const place = async () => ((await pie.getAttribute("style")) ?? "").replace(/;$/, "");
+    const before = await place();
+    await pie.getByRole("button", { name: "Move down" }).click();
+    await expect.poll(place).not.toBe(before);
+    await expect(page.getByText("Unsaved changes")).toBeVisible();
+    const moved = await place();
+
+    const dialogs: string[] = [];
+    page.once("dialog", (d) => { dialogs.push(d.type()); d.dismiss(); });
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => dialogs).toEqual(["confirm"]);
+    expect(await place()).toBe(moved);
+    await expect(page.getByRole("button", { name: "Save", exact: true })).toBeVisible();
+
+    page.once("dialog", (d) => { dialogs.push(d.type()); d.dismiss(); });
+    await page.getByRole("link", { name: "Visualize" }).click();
+    await expect.poll(() => dialogs).toEqual(["confirm", "confirm"]);
+    await expect(page).toHaveURL(new RegExp(`/dashboards/${DASHBOARD}$`));
+    expect(await place()).toBe(moved);
+
+    // Accepting the Cancel discards the edits.
+    page.once("dialog", (d) => { dialogs.push(d.type()); d.accept(); });
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(place).toBe(before);
+    await expect(page.getByText("Unsaved changes")).toHaveCount(0);
+  });
+});
