@@ -150,6 +150,46 @@ test.describe("trust", () => {
     await expect(page.locator("p.message")).toContainText("copied");
   });
 
+  test("2. the editor shows, edits and saves the visualization's own query and filters", async ({ page, request }) => {
+    const pie = await (await request.get("/api/saved_objects/visualization/overview-action-pie")).json();
+    const created = await request.post("/api/saved_objects/visualization/e2e-trust-vis", {
+      data: {
+        attributes: {
+          ...pie.attributes,
+          title: "Trust: own filters",
+          filters: [{ field: "action", type: "phrase", value: "REJECT" }],
+        },
+      },
+    });
+    expect(created.ok(), await created.text()).toBeTruthy();
+    const preview = page.locator("section.preview");
+    await page.goto("/visualize/e2e-trust-vis");
+    await waitForHydration(page);
+    // The filter it was saved with is shown, and applies.
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText("action: REJECT");
+    await expect.poll(() => legend(preview)).toEqual(["REJECT"]);
+
+    await page.getByRole("button", { name: "Remove action: REJECT" }).click();
+    await expect(page.locator(".filter-bar .pill")).toHaveCount(0);
+    await expect.poll(() => legend(preview)).toEqual(["ACCEPT", "REJECT"]);
+    await page.getByLabel("Query", { exact: true }).fill("action:ACCEPT");
+    await page.getByRole("button", { name: "Update" }).click();
+    await expect.poll(() => legend(preview)).toEqual(["ACCEPT"]);
+    await expect(page.getByText("Unsaved changes")).toBeVisible();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator("p.message")).toContainText("Saved");
+    await expect(page.getByText("Unsaved changes")).toHaveCount(0);
+
+    const saved = await (await request.get("/api/saved_objects/visualization/e2e-trust-vis")).json();
+    expect(saved.attributes.query.text).toBe("action:ACCEPT");
+    expect(saved.attributes.filters).toEqual([]);
+    await page.reload();
+    await waitForHydration(page);
+    await expect(page.getByLabel("Query", { exact: true })).toHaveValue("action:ACCEPT");
+    await expect(page.locator(".filter-bar .pill")).toHaveCount(0);
+    await expect.poll(() => legend(preview)).toEqual(["ACCEPT"]);
+  });
+
   test("4. leaving the editor with unsaved changes asks first", async ({ page }) => {
     await page.goto("/visualize/overview-action-pie");
     await waitForHydration(page);

@@ -8,9 +8,9 @@ use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
-use crate::components::query_bar::QueryBar;
+use crate::components::query_bar::{FilterBar, QueryBar};
 use crate::components::time_picker::TimePicker;
-use crate::model::filter::QueryText;
+use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 use crate::model::saved_object::ObjectType;
 use crate::model::search::SavedSearches;
@@ -144,7 +144,10 @@ fn Editor(data: EditorData) -> impl IntoView {
     let saved_id = RwSignal::new(data.id.clone());
     let patterns = StoredValue::new(data.index_patterns.clone());
     let time = RwSignal::new(TimeRange::last("24h"));
-    let query = RwSignal::new(QueryText::default());
+    // The visualization's own query and filters, saved with it (the preview applies them as
+    // every panel showing it does).
+    let query = Signal::derive(move || vis.with(|v| v.query.clone()));
+    let filters = Signal::derive(move || vis.with(|v| v.filters.clone()));
     let message = RwSignal::new(None::<String>);
     let fields = live_fields(vis, patterns);
     // New date histograms go on the pattern's time field.
@@ -154,7 +157,7 @@ fn Editor(data: EditorData) -> impl IntoView {
     });
     let validation = Memo::new(move |_| vis.with(|v| v.validate().err().map(|e| e.to_string())));
     let searches = StoredValue::new(data.searches.clone());
-    let preview = live_preview(vis, time, query, patterns, searches);
+    let preview = live_preview(vis, time, patterns, searches);
     let options = Signal::derive(move || {
         vis.with(|v| DrawOptions {
             legend: v.options.legend,
@@ -167,7 +170,8 @@ fn Editor(data: EditorData) -> impl IntoView {
     view! {
         <div class="editor">
             <EditorToolbar vis saved saved_id dirty version=data.version time validation message/>
-            <QueryBar value=query on_submit=Callback::new(move |q| query.set(q))/>
+            <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q))/>
+            <FilterBar filters on_change=Callback::new(move |next: Vec<Filter>| vis.update(|v| v.filters = next))/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
             {move || validation.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="editor-body">
@@ -250,7 +254,6 @@ fn live_fields(
 fn live_preview(
     vis: RwSignal<Visualization>,
     time: RwSignal<TimeRange>,
-    query: RwSignal<QueryText>,
     patterns: StoredValue<Vec<IndexPattern>>,
     searches: StoredValue<SavedSearches>,
 ) -> RwSignal<Option<Result<ChartData, String>>> {
@@ -258,7 +261,7 @@ fn live_preview(
     let latest = Latest::new();
     Effect::new(move |_| {
         let current = vis.get();
-        let (t, q) = (time.get(), query.get());
+        let t = time.get();
         let run = latest.start();
         if let Err(error) = current.validate() {
             preview.set(Some(Err(error.to_string())));
@@ -269,9 +272,10 @@ fn live_preview(
                 if !run.is_current() {
                     return;
                 }
+                // The visualization's own query and filters are in `current`.
                 let inputs = ViewInputs::resolve(
                     &t,
-                    q,
+                    QueryText::default(),
                     Vec::new(),
                     chrono::Utc::now().timestamp_millis(),
                     crate::browser::utc_offset_secs(),
