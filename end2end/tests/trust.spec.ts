@@ -1,4 +1,5 @@
 import { test, expect, chromium, Page } from "@playwright/test";
+import * as fs from "node:fs";
 import { ingest, legend, panel, recentFlowLines, waitForHydration } from "./helpers";
 
 // Issue 19: what the user sees is what is saved and shared, and edits are not lost silently.
@@ -188,6 +189,40 @@ test.describe("trust", () => {
     await expect(page.getByLabel("Query", { exact: true })).toHaveValue("action:ACCEPT");
     await expect(page.locator(".filter-bar .pill")).toHaveCount(0);
     await expect.poll(() => legend(preview)).toEqual(["ACCEPT"]);
+  });
+
+  test("6. Export JSON of an unsaved visualization imports back", async ({ page }) => {
+    // Leaving the unsaved editor asks: yes.
+    page.on("dialog", (d) => d.accept());
+    await page.goto("/visualize/new");
+    await waitForHydration(page);
+    await page.locator('input[name="title"]').fill("Trust: unsaved export");
+    await page.getByLabel("Query", { exact: true }).fill("action:REJECT");
+    await page.getByRole("button", { name: "Update" }).click();
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Export JSON" }).click(),
+    ]);
+    const file = (await download.path())!;
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines.map((l) => l.type).filter(Boolean)).toEqual(["visualization", "index-pattern"]);
+    expect(lines[0].attributes.title).toBe("Trust: unsaved export");
+
+    await page.goto("/visualize");
+    await waitForHydration(page);
+    await page.locator("details.import summary").click();
+    await page.locator('details.import input[type="file"]').setInputFiles(file);
+    await expect(page.locator('textarea[name="ndjson"]')).not.toHaveValue("");
+    await page.getByLabel("Overwrite objects with the same id").check();
+    await page.locator("details.import").getByRole("button", { name: "Import" }).click();
+    await expect(page.locator("pre.import-report")).toContainText('"success": true');
+    const row = page.locator("table.object-table tr", { hasText: "Trust: unsaved export" });
+    await expect(row).toHaveCount(1);
+    await page.goto(`/visualize/${lines[0].id}`);
+    await waitForHydration(page);
+    await expect(page.locator('input[name="title"]')).toHaveValue("Trust: unsaved export");
+    await expect(page.getByLabel("Query", { exact: true })).toHaveValue("action:REJECT");
+    await expect.poll(() => legend(page.locator("section.preview"))).toEqual(["Count"]);
   });
 
   test("4. leaving the editor with unsaved changes asks first", async ({ page }) => {

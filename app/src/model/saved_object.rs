@@ -82,9 +82,67 @@ impl SavedObject {
     }
 }
 
+/// Saved objects as an export file (NDJSON): one object per line, then the summary line
+/// (`exportedCount`, `missingRefCount`, `missingReferences`, as Kibana writes it). The
+/// server's `_export` writes it and `_import` reads it back; the editor writes an unsaved
+/// visualization in it too, so every export imports.
+pub fn export_ndjson(objects: &[SavedObject], missing: &[Value]) -> String {
+    let mut out = String::new();
+    for object in objects {
+        // A SavedObject (string keys, JSON values) always serializes.
+        out.push_str(&serde_json::to_string(object).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(
+        &serde_json::json!({
+            "exportedCount": objects.len(),
+            "missingRefCount": missing.len(),
+            "missingReferences": missing,
+        })
+        .to_string(),
+    );
+    out.push('\n');
+    out
+}
+
 /// `GET /api/saved_objects/_find` answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FindResult {
     pub total: usize,
     pub saved_objects: Vec<SavedObject>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_export_is_one_object_per_line_then_the_summary() {
+        let object = SavedObject {
+            id: "v1".into(),
+            object_type: ObjectType::Visualization,
+            version: 0,
+            updated_at: String::new(),
+            attributes: json!({ "title": "Two\nlines" }),
+            references: vec![Reference {
+                name: "index_pattern".into(),
+                object_type: ObjectType::IndexPattern,
+                id: "cwl".into(),
+            }],
+        };
+        let missing = [json!({ "type": "index-pattern", "id": "gone" })];
+        let ndjson = export_ndjson(std::slice::from_ref(&object), &missing);
+        let lines: Vec<&str> = ndjson.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            serde_json::from_str::<SavedObject>(lines[0]).unwrap(),
+            object
+        );
+        let summary: Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(summary["exportedCount"], 1);
+        assert_eq!(summary["missingRefCount"], 1);
+        assert_eq!(summary["missingReferences"][0]["id"], "gone");
+    }
 }

@@ -19,9 +19,8 @@ pub async fn export(
 ) -> Result<String, StoreError> {
     let mut seen: HashSet<(ObjectType, String)> = HashSet::new();
     let mut queue = roots;
-    let mut out = String::new();
+    let mut objects = Vec::new();
     let mut missing: Vec<Value> = Vec::new();
-    let mut count = 0;
     while let Some((object_type, id)) = queue.pop() {
         if !seen.insert((object_type, id.clone())) {
             continue;
@@ -36,12 +35,7 @@ pub async fn export(
                             .map(|r| (r.object_type, r.id.clone())),
                     );
                 }
-                out.push_str(
-                    &serde_json::to_string(&object)
-                        .map_err(|e| StoreError::Storage(e.to_string()))?,
-                );
-                out.push('\n');
-                count += 1;
+                objects.push(object);
             }
             Err(StoreError::NotFound(..)) => {
                 missing.push(json!({ "type": object_type.as_str(), "id": id }))
@@ -49,9 +43,7 @@ pub async fn export(
             Err(other) => return Err(other),
         }
     }
-    out.push_str(&json!({ "exportedCount": count, "missingRefCount": missing.len(), "missingReferences": missing }).to_string());
-    out.push('\n');
-    Ok(out)
+    Ok(app::model::saved_object::export_ndjson(&objects, &missing))
 }
 
 /// How an import treats ids that exist.

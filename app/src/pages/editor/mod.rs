@@ -12,7 +12,7 @@ use crate::components::query_bar::{FilterBar, QueryBar};
 use crate::components::time_picker::TimePicker;
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
-use crate::model::saved_object::ObjectType;
+use crate::model::saved_object::{export_ndjson, ObjectType, Reference, SavedObject};
 use crate::model::search::SavedSearches;
 use crate::model::time::TimeRange;
 use crate::model::visualization::{
@@ -34,6 +34,8 @@ pub struct EditorData {
     pub index_patterns: Vec<IndexPattern>,
     /// Saved searches, for a visualization built on one.
     pub searches: SavedSearches,
+    /// The saved-object ids of `index_patterns`, in the same order (for exports).
+    pub index_pattern_ids: Vec<String>,
 }
 
 /// A new visualization started elsewhere: Discover's "Visualize" on a field
@@ -49,10 +51,16 @@ async fn load(
     id: Option<String>,
     start: Start,
 ) -> Result<EditorData, ApiError> {
-    let Library {
-        patterns: index_patterns,
-        searches,
-    } = client.library().await?;
+    let found = client
+        .find(vec![ObjectType::IndexPattern, ObjectType::Search], None)
+        .await?;
+    let (index_pattern_ids, index_patterns): (Vec<String>, Vec<IndexPattern>) = found
+        .saved_objects
+        .iter()
+        .filter(|o| o.object_type == ObjectType::IndexPattern)
+        .filter_map(|o| Some((o.id.clone(), serde_json::from_value(o.attributes.clone()).ok()?)))
+        .unzip();
+    let searches = Library::from_objects(found.saved_objects).searches;
     match id {
         Some(id) => {
             let object = client.get(ObjectType::Visualization, id.clone()).await?;
@@ -64,6 +72,7 @@ async fn load(
                 visualization,
                 index_patterns,
                 searches,
+                index_pattern_ids,
             })
         }
         None => {
@@ -94,6 +103,7 @@ async fn load(
                 visualization,
                 index_patterns,
                 searches,
+                index_pattern_ids,
             })
         }
     }
@@ -143,6 +153,7 @@ fn Editor(data: EditorData) -> impl IntoView {
     );
     let saved_id = RwSignal::new(data.id.clone());
     let patterns = StoredValue::new(data.index_patterns.clone());
+    let pattern_ids = StoredValue::new(data.index_pattern_ids.clone());
     let time = RwSignal::new(TimeRange::last("24h"));
     // The visualization's own query and filters, saved with it (the preview applies them as
     // every panel showing it does).
@@ -169,7 +180,7 @@ fn Editor(data: EditorData) -> impl IntoView {
 
     view! {
         <div class="editor">
-            <EditorToolbar vis saved saved_id dirty version=data.version time validation message/>
+            <EditorToolbar vis saved saved_id dirty version=data.version time validation message patterns pattern_ids/>
             <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q))/>
             <FilterBar filters on_change=Callback::new(move |next: Vec<Filter>| vis.update(|v| v.filters = next))/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
@@ -317,6 +328,8 @@ fn EditorToolbar(
     time: RwSignal<TimeRange>,
     validation: Memo<Option<String>>,
     message: RwSignal<Option<String>>,
+    patterns: StoredValue<Vec<IndexPattern>>,
+    pattern_ids: StoredValue<Vec<String>>,
 ) -> impl IntoView {
     let version = RwSignal::new(version);
     let can_edit = crate::components::account::can_edit();
@@ -373,11 +386,24 @@ fn EditorToolbar(
                     Err(e) => message.set(Some(format!("Export failed: {e}"))),
                 }
             }),
-            None => crate::browser::download(
-                &format!("{}.json", slug(&current.title)),
-                &serde_json::to_string_pretty(&current).unwrap_or_default(),
-                "application/json",
-            ),
+            // Not saved yet: the same file, written here (import gives it its id).
+            None => {
+                let ndjson = patterns.with_value(|patterns| {
+                    pattern_ids.with_value(|ids| {
+                        unsaved_export(
+                            &current,
+                            chrono::Utc::now().timestamp_millis(),
+                            patterns,
+                            ids,
+                        )
+                    })
+                });
+                crate::browser::download(
+                    &format!("{}.ndjson", slug(&current.title)),
+                    &ndjson,
+                    "application/ndjson",
+                )
+            }
         }
     };
     view! {
@@ -396,6 +422,46 @@ fn EditorToolbar(
             </div>
         </div>
     }
+}
+
+/// An unsaved visualization as an export file, the format `_export` writes and import reads:
+/// the visualization (its id made of its title and `now_ms`) referencing its index pattern,
+/// then the index pattern.
+fn unsaved_export(
+    vis: &Visualization,
+    now_ms: i64,
+    patterns: &[IndexPattern],
+    pattern_ids: &[String],
+) -> String {
+    let pattern = patterns
+        .iter()
+        .zip(pattern_ids)
+        .find(|(p, _)| p.title == vis.index_pattern);
+    let references = pattern
+        .iter()
+        .map(|(_, id)| Reference {
+            name: "index_pattern".into(),
+            object_type: ObjectType::IndexPattern,
+            id: (*id).clone(),
+        })
+        .collect();
+    let mut objects = vec![SavedObject {
+        id: format!("{}-{now_ms}", slug(&vis.title)),
+        object_type: ObjectType::Visualization,
+        version: 0,
+        updated_at: String::new(),
+        attributes: serde_json::to_value(vis).unwrap_or_default(),
+        references,
+    }];
+    objects.extend(pattern.map(|(pattern, id)| SavedObject {
+        id: id.clone(),
+        object_type: ObjectType::IndexPattern,
+        version: 0,
+        updated_at: String::new(),
+        attributes: serde_json::to_value(pattern).unwrap_or_default(),
+        references: Vec::new(),
+    }));
+    export_ndjson(&objects, &[])
 }
 
 fn slug(title: &str) -> String {
@@ -445,5 +511,44 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unsaved_visualization_exports_as_the_server_exports() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.title = "Rejected ports".into();
+        let pattern = IndexPattern {
+            title: vis.index_pattern.clone(),
+            time_field: "@timestamp".into(),
+            fields: Vec::new(),
+        };
+        let ndjson = unsaved_export(
+            &vis,
+            1_700_000_000_000,
+            std::slice::from_ref(&pattern),
+            &["cwl".into()],
+        );
+        let lines: Vec<serde_json::Value> = ndjson
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        let object: SavedObject = serde_json::from_value(lines[0].clone()).unwrap();
+        assert_eq!(object.id, "rejected-ports-1700000000000");
+        assert_eq!(object.object_type, ObjectType::Visualization);
+        assert_eq!(Visualization::from_value(object.attributes).unwrap(), vis);
+        assert_eq!(object.references[0].id, "cwl");
+        let pattern_object: SavedObject = serde_json::from_value(lines[1].clone()).unwrap();
+        assert_eq!(pattern_object.object_type, ObjectType::IndexPattern);
+        assert_eq!(
+            serde_json::from_value::<IndexPattern>(pattern_object.attributes).unwrap(),
+            pattern
+        );
+        assert_eq!(lines[2]["exportedCount"], 2);
     }
 }
