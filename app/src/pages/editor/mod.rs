@@ -58,7 +58,12 @@ async fn load(
         .saved_objects
         .iter()
         .filter(|o| o.object_type == ObjectType::IndexPattern)
-        .filter_map(|o| Some((o.id.clone(), serde_json::from_value(o.attributes.clone()).ok()?)))
+        .filter_map(|o| {
+            Some((
+                o.id.clone(),
+                serde_json::from_value(o.attributes.clone()).ok()?,
+            ))
+        })
         .unzip();
     let searches = Library::from_objects(found.saved_objects).searches;
     match id {

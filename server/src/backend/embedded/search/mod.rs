@@ -11,6 +11,7 @@ pub(crate) mod hits;
 pub mod lucene;
 
 pub mod query;
+mod time_window;
 pub(crate) mod wildcard;
 
 use std::cell::Cell;
@@ -34,6 +35,7 @@ use self::hits::{
     parse_search_after, parse_sort, parse_source_filter, HitRenderer, SortSpec, SourceFilter, TopN,
 };
 use self::query::{compile, parse_query, time_bounds, Query, QueryContext};
+use self::time_window::TimeWindows;
 use super::EmbeddedEngine;
 use crate::backend::BackendError;
 
@@ -255,20 +257,37 @@ pub fn search_at(
         index.columns().retain_segments(searcher);
     }
 
-    let collectors: Vec<FlowCollector> = selected
-        .iter()
-        .enumerate()
-        .map(|(position, index)| FlowCollector {
-            guard: guard.clone(),
-            columns: index.columns(),
-            aggs: aggs.clone(),
-            schema: schema.clone(),
-            hits: (keep > 0).then(|| (keep, request.sort.clone())),
-            index: position as u32,
-        })
-        .collect();
-    let fruits = collect_segments(engine, &searchers, query.as_ref(), &collectors)?;
-    guard.outcome()?;
+    // One collector per index, collecting these aggregations and hits.
+    let collect = |query: &dyn tantivy::query::Query,
+                   aggs: Arc<Vec<AggRequest>>,
+                   hits: Option<(usize, SortSpec)>| {
+        let collectors: Vec<FlowCollector> = selected
+            .iter()
+            .enumerate()
+            .map(|(position, index)| FlowCollector {
+                guard: guard.clone(),
+                columns: index.columns(),
+                aggs: aggs.clone(),
+                schema: schema.clone(),
+                hits: hits.clone(),
+                index: position as u32,
+            })
+            .collect();
+        let fruits = collect_segments(engine, &searchers, query, &collectors)?;
+        guard.outcome()?;
+        Ok::<_, SearchError>(fruits)
+    };
+    let hits = (keep > 0).then(|| (keep, request.sort.clone()));
+    // Sorted by time, hits come from the newest (or oldest) stretch of the range: the first
+    // pass only counts and aggregates (time_window.rs).
+    let span = time_span(&selected, low, high);
+    let time_sorted = hits.is_some()
+        && TimeWindows::plan(&request.sort, span.0, span.1, u64::MAX, keep).is_some();
+    let fruits = collect(
+        query.as_ref(),
+        aggs.clone(),
+        if time_sorted { None } else { hits.clone() },
+    )?;
 
     let mut total = 0u64;
     let mut agg_parts = Vec::with_capacity(searchers.len());
@@ -278,6 +297,33 @@ pub fn search_at(
         agg_parts.push(fruit.aggs);
         for (key, address) in fruit.hits {
             top.push(key, address);
+        }
+    }
+    if time_sorted {
+        let no_aggs = Arc::new(Vec::new());
+        let mut windows =
+            TimeWindows::plan(&request.sort, span.0, span.1, total, keep).expect("planned above");
+        loop {
+            // The last window is the whole query: flows without a time sort after the rest.
+            let windowed = if windows.covers_all() {
+                query.box_clone()
+            } else {
+                compile(&windows.narrow(&request.query), &context)?
+            };
+            let mut found = TopN::new(keep);
+            for fruit in collect(windowed.as_ref(), no_aggs.clone(), hits.clone())? {
+                for (key, address) in fruit.hits {
+                    found.push(key, address);
+                }
+            }
+            let found = found.into_sorted();
+            if found.len() >= keep || windows.covers_all() {
+                for (key, address) in found {
+                    top.push(key, address);
+                }
+                break;
+            }
+            windows.widen();
         }
     }
 
@@ -425,6 +471,27 @@ fn collect_segments(
                 .map_err(SearchError::from_tantivy)
         })
         .collect()
+}
+
+/// The earliest and latest time the search can match: the query's bounds within the searched
+/// indices' times (`None` where unknown).
+fn time_span(
+    selected: &[Arc<crate::backend::embedded::index::FlowIndex>],
+    low: Option<i64>,
+    high: Option<i64>,
+) -> (Option<i64>, Option<i64>) {
+    let stats: Vec<_> = selected.iter().map(|i| i.stats()).collect();
+    let earliest = stats.iter().filter_map(|s| s.min_ms).min();
+    let latest = stats.iter().filter_map(|s| s.max_ms).max();
+    let clamp_low = match (low, earliest) {
+        (Some(l), Some(e)) => Some(l.max(e)),
+        (l, e) => l.or(e),
+    };
+    let clamp_high = match (high, latest) {
+        (Some(h), Some(l)) => Some(h.min(l)),
+        (h, l) => h.or(l),
+    };
+    (clamp_low, clamp_high)
 }
 
 #[cfg(test)]

@@ -138,6 +138,76 @@ fn search_after_returns_every_flow_once_in_order_across_days_segments_and_ties()
 }
 
 #[test]
+fn time_sorted_pages_come_from_time_windows_and_match_the_records() {
+    let (_dir, engine, docs) = engine_with_flows();
+    // Newest first and oldest first, then `_id`: the sorts Discover, its CSV export and
+    // surrounding flows send, whose hits come from windows of the range (time_window.rs).
+    for descending in [true, false] {
+        let order = if descending { "desc" } else { "asc" };
+        let sort = json!([{ "@timestamp": order }, { "_id": order }]);
+        let mut expected: Vec<&FlowDoc> = docs.iter().collect();
+        expected.sort_by(|a, b| {
+            let by_time = a
+                .timestamp_ms
+                .cmp(&b.timestamp_ms)
+                .then(id_hash(&a.id).cmp(&id_hash(&b.id)));
+            if descending {
+                by_time.reverse()
+            } else {
+                by_time
+            }
+        });
+        let expected: Vec<String> = expected.iter().map(|d| d.id.clone()).collect();
+        for size in [1, 13, 50, 600] {
+            assert_eq!(
+                page_through(&engine, &json!({ "match_all": {} }), &sort, size),
+                expected,
+                "{order}, pages of {size}"
+            );
+        }
+        // Within a range and a query: the first page, and the count of every match.
+        let query = json!({ "bool": { "filter": [
+            { "range": { "@timestamp": { "gte": (DAY0 + 86_400) * 1000, "lt": (DAY0 + 2 * 86_400) * 1000 } } },
+            { "term": { "action": "REJECT" } } ] } });
+        let answer = search_at(
+            &engine,
+            "cwl-*",
+            &json!({ "query": query, "sort": sort, "size": 5, "track_total_hits": true }),
+            0,
+        )
+        .unwrap();
+        let mut rejected: Vec<&FlowDoc> = docs
+            .iter()
+            .filter(|d| matches!(d.get("action"), Some(DocValue::Str(a)) if a == "REJECT"))
+            .filter(|d| {
+                d.timestamp_ms >= (DAY0 + 86_400) * 1000
+                    && d.timestamp_ms < (DAY0 + 2 * 86_400) * 1000
+            })
+            .collect();
+        assert_eq!(answer["hits"]["total"]["value"], json!(rejected.len()));
+        rejected.sort_by(|a, b| {
+            let by_time = a
+                .timestamp_ms
+                .cmp(&b.timestamp_ms)
+                .then(id_hash(&a.id).cmp(&id_hash(&b.id)));
+            if descending {
+                by_time.reverse()
+            } else {
+                by_time
+            }
+        });
+        let ids: Vec<&str> = answer["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["_id"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = rejected.iter().take(5).map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, want, "{order}");
+    }
+}
+
+#[test]
 fn sort_values_print_as_elasticsearch_and_read_back() {
     let (_dir, engine, _docs) = engine_with_flows();
     // A NODATA flow has no port: asc with `_last` prints Long.MAX_VALUE, desc prints MIN.
