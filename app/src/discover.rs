@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::api::{decode, encode};
+use crate::api::encode;
 use crate::model::search::SortField;
 use crate::model::visualization::{
     Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, Metric, Visualization,
@@ -14,7 +14,7 @@ use crate::model::visualization::{
 use crate::panels::ViewInputs;
 use crate::query::{build_query, build_request, QueryError, SearchContext};
 use crate::result::{chart_data, ChartData, ResultError};
-use crate::state::ViewState;
+use crate::state::{query_pairs, ViewState};
 
 /// Rows per page of the flow table.
 pub const PAGE_SIZE: usize = 50;
@@ -44,13 +44,7 @@ impl DiscoverState {
             view: ViewState::from_query_string(query),
             ..DiscoverState::default()
         };
-        for pair in query
-            .trim_start_matches('?')
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = decode(value);
+        for (key, value) in query_pairs(query) {
             match key {
                 "index" if !value.is_empty() => state.index = Some(value),
                 "columns" => state.columns = split_list(&value),
@@ -100,6 +94,18 @@ impl DiscoverState {
         } else {
             format!("?{}", parts.join("&"))
         }
+    }
+
+    /// This view with `column` added at the end, or removed when it is shown.
+    pub fn with_column_toggled(self, column: &str) -> DiscoverState {
+        let mut columns = self.columns;
+        match columns.iter().position(|c| c == column) {
+            Some(i) => {
+                columns.remove(i);
+            }
+            None => columns.push(column.to_owned()),
+        }
+        DiscoverState { columns, ..self }
     }
 
     /// The index pattern searched.
@@ -173,13 +179,7 @@ pub fn page_request(
     page: &PageRequest,
 ) -> Result<Value, QueryError> {
     let histogram = histogram_visualization(pattern, time_field);
-    let context = SearchContext {
-        time: inputs.time,
-        time_field,
-        query: &inputs.query,
-        filters: &inputs.filters,
-        time_zone: inputs.time_zone.clone(),
-    };
+    let context = inputs.context(time_field);
     let mut body = if page.histogram {
         build_request(&histogram, &context)?
     } else {
@@ -273,10 +273,8 @@ pub fn surrounding_request(
     let histogram = histogram_visualization(pattern, time_field);
     let context = SearchContext {
         time,
-        time_field,
-        query: &inputs.query,
-        filters: &inputs.filters,
         time_zone: None,
+        ..inputs.context(time_field)
     };
     let order = if earlier { "desc" } else { "asc" };
     Ok(json!({

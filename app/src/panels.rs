@@ -59,6 +59,17 @@ pub struct ViewInputs {
 }
 
 impl ViewInputs {
+    /// Where and when a request built from this view searches, on `time_field`.
+    pub fn context<'a>(&'a self, time_field: &'a str) -> SearchContext<'a> {
+        SearchContext {
+            time: self.time,
+            time_field,
+            query: &self.query,
+            filters: &self.filters,
+            time_zone: self.time_zone.clone(),
+        }
+    }
+
     pub fn resolve(
         time: &TimeRange,
         query: QueryText,
@@ -110,14 +121,7 @@ pub fn panel_request(
     time_field: &str,
     inputs: &ViewInputs,
 ) -> Result<SearchRequest, String> {
-    let context = SearchContext {
-        time: inputs.time,
-        time_field,
-        query: &inputs.query,
-        filters: &inputs.filters,
-        time_zone: inputs.time_zone.clone(),
-    };
-    let body = build_request(vis, &context).map_err(|e| e.to_string())?;
+    let body = build_request(vis, &inputs.context(time_field)).map_err(|e| e.to_string())?;
     Ok(SearchRequest {
         index: vis.index_pattern.clone(),
         body,

@@ -21,13 +21,7 @@ impl ViewState {
     pub fn from_query_string(query: &str) -> ViewState {
         let mut state = ViewState::default();
         let (mut from, mut to) = (None, None);
-        for pair in query
-            .trim_start_matches('?')
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = decode(value);
+        for (key, value) in query_pairs(query) {
             match key {
                 "from" => from = Some(value),
                 "to" => to = Some(value),
@@ -90,6 +84,18 @@ impl ViewState {
         }
         next
     }
+}
+
+/// The `key=value` pairs of a URL's query string (with or without its `?`), values decoded.
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (&str, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key, decode(value))
+        })
 }
 
 /// Refresh intervals the picker offers.

@@ -87,15 +87,15 @@ async fn export_csv(
     state.allowed_indices.check(&pattern)?;
     let mut limit = state.limits.csv_max_rows;
     let mut utc_offset_secs = 0;
-    for pair in query.split('&') {
-        match pair.split_once('=') {
-            Some(("limit", value)) => {
+    for (key, value) in app::state::query_pairs(&query) {
+        match (key, value.as_str()) {
+            ("limit", value) => {
                 let asked: usize = value.parse().map_err(|_| {
                     AppError::bad_request(format!("limit [{value}] is not a number of rows"))
                 })?;
                 limit = limit.min(asked);
             }
-            Some(("tz", value)) => {
+            ("tz", value) => {
                 utc_offset_secs = value
                     .parse()
                     .ok()

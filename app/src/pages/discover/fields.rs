@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{DiscoverUrl, Flows};
 use crate::api::encode;
-use crate::discover::{cell_text, field_value, DiscoverState};
+use crate::discover::{cell_text, field_value};
 use crate::model::filter::Filter;
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 
@@ -118,18 +118,7 @@ pub(crate) fn FieldList(
             .filter(|f| f.name.to_lowercase().contains(words.trim()))
             .collect::<Vec<_>>()
     };
-    let toggle_column = move |name: String| {
-        url.change(|s| {
-            let mut columns = s.columns.clone();
-            match columns.iter().position(|c| *c == name) {
-                Some(i) => {
-                    columns.remove(i);
-                }
-                None => columns.push(name),
-            }
-            DiscoverState { columns, ..s }
-        })
-    };
+    let toggle_column = move |name: String| url.change(|s| s.with_column_toggled(&name));
     view! {
         <aside class="field-list" aria-label="Fields">
             <input type="search" class="field-search" aria-label="Search field names" placeholder="Search field names"

@@ -199,18 +199,7 @@ pub(crate) fn FlowDetail(
     if let Some(message) = row.source.get("@message") {
         fields.push(("@message".into(), message.clone()));
     }
-    let toggle_column = move |name: String| {
-        url.change(|s| {
-            let mut columns = s.columns.clone();
-            match columns.iter().position(|c| *c == name) {
-                Some(i) => {
-                    columns.remove(i);
-                }
-                None => columns.push(name),
-            }
-            DiscoverState { columns, ..s }
-        })
-    };
+    let toggle_column = move |name: String| url.change(|s| s.with_column_toggled(&name));
     let flow_link = format!(
         "/discover/flow/{}/{}{}",
         encode(&row.index),

@@ -80,7 +80,7 @@ impl TimeWindows {
 
     /// Whether the current window covers the whole span (the last one to try).
     pub(crate) fn covers_all(&self) -> bool {
-        self.width >= self.high - self.low + 1
+        self.width > self.high - self.low
     }
 
     /// The query narrowed to the current window.
