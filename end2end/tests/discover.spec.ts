@@ -1,4 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
+import * as fs from "node:fs";
 import { ingest, panel, clickColour, REJECT_RED, legend, waitForHydration } from "./helpers";
 
 // Issue 18: the seed's Discover step done as a user would, and the drill-down from a chart.
@@ -123,6 +124,12 @@ test.describe("discover", () => {
     await expect(page.locator(".filter-bar .pill-label")).toHaveText(`srcaddr: ${address}`);
     await expect(page.getByLabel("Query", { exact: true })).toHaveValue("action:REJECT");
     await expect(page.locator("table.flow-table thead th[data-column]")).toHaveText([/srcaddr/, /dstport/]);
+    // Exported with its index pattern, as NDJSON that imports back.
+    const download = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Export" }).click();
+    const exported = fs.readFileSync((await (await download).path())!, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(exported.map((o) => o.type).sort()).toEqual(["index-pattern", "search"]);
+    expect(exported.find((o) => o.type === "search").attributes.title).toBe("Rejected from one address");
 
     // On a dashboard: the search's flow table, following the dashboard; a value filters it.
     const searchUrl = page.url();

@@ -8,18 +8,23 @@ use serde_json::Value;
 
 use super::table::FlowDetail;
 use super::DiscoverUrl;
-use crate::api::{encode, ApiError, SearchRequest};
+use crate::api::{encode, ApiError, ObjectsClient, SearchRequest};
 use crate::discover::{flow_request, read_page, surrounding_request, DiscoverState, FlowRow};
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::DEFAULT_TIME_FIELD;
+use crate::model::index_pattern::time_field_of;
 use crate::panels::ViewInputs;
 
 /// Flows shown each side, as offered.
 const COUNTS: [usize; 3] = [5, 10, 25];
 
 /// The rows of a search's answer.
-fn rows_of(pattern: &str, response: &Value, inputs: &ViewInputs) -> Result<Vec<FlowRow>, ApiError> {
-    read_page(pattern, DEFAULT_TIME_FIELD, response, inputs, false)
+fn rows_of(
+    pattern: &str,
+    time_field: &str,
+    response: &Value,
+    inputs: &ViewInputs,
+) -> Result<Vec<FlowRow>, ApiError> {
+    read_page(pattern, time_field, response, inputs, false)
         .map(|page| page.rows)
         .map_err(|e| ApiError::Decode(e.to_string()))
 }
@@ -27,25 +32,33 @@ fn rows_of(pattern: &str, response: &Value, inputs: &ViewInputs) -> Result<Vec<F
 /// The flow, and the flows before (nearest first) and after it.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Surroundings {
+    /// The index pattern's time field.
+    time_field: String,
     flow: Option<FlowRow>,
     before: Vec<FlowRow>,
     after: Vec<FlowRow>,
 }
 
 async fn load(
+    client: ObjectsClient,
     index: String,
     id: String,
     pattern: String,
     count: usize,
     inputs: ViewInputs,
 ) -> Result<Surroundings, ApiError> {
-    let time_field = DEFAULT_TIME_FIELD;
+    // Neighbours in the pattern's own time field.
+    let library = client.library().await?;
+    let time_field = time_field_of(&library.patterns, &pattern);
     let answer = crate::api::calls::search(&SearchRequest {
         index: index.clone(),
         body: flow_request(&id, time_field),
     })
     .await?;
-    let Some(flow) = rows_of(&index, &answer, &inputs)?.into_iter().next() else {
+    let Some(flow) = rows_of(&index, time_field, &answer, &inputs)?
+        .into_iter()
+        .next()
+    else {
         return Err(ApiError::Decode(format!("no flow [{id}] in [{index}]")));
     };
     let mut around = Vec::new();
@@ -57,11 +70,12 @@ async fn load(
             body,
         })
         .await?;
-        around.push(rows_of(&pattern, &answer, &inputs)?);
+        around.push(rows_of(&pattern, time_field, &answer, &inputs)?);
     }
     let after = around.pop().unwrap_or_default();
     let before = around.pop().unwrap_or_default();
     Ok(Surroundings {
+        time_field: time_field.to_owned(),
         flow: Some(flow),
         before,
         after,
@@ -78,7 +92,9 @@ pub fn FlowPage() -> impl IntoView {
     let count = RwSignal::new(COUNTS[0]);
     let with_filters = RwSignal::new(false);
     let result = RwSignal::new(None::<Result<Surroundings, String>>);
+    let client = ObjectsClient::from_context();
     Effect::new(move |_| {
+        let client = client.clone();
         let (index, id, count, with_filters) =
             (index.get(), id.get(), count.get(), with_filters.get());
         let state = state.get();
@@ -100,7 +116,7 @@ pub fn FlowPage() -> impl IntoView {
         result.set(None);
         leptos::task::spawn_local(async move {
             result.set(Some(
-                load(index, id, pattern, count, inputs)
+                load(client, index, id, pattern, count, inputs)
                     .await
                     .map_err(|e| e.to_string()),
             ));
@@ -111,15 +127,15 @@ pub fn FlowPage() -> impl IntoView {
     let add_filters =
         Callback::new(move |added: Vec<Filter>| url.change_view(|v| v.with_filters(&added)));
     let back = move || format!("/discover{}", state.get().to_query_string());
-    let row_view = move |row: FlowRow, anchor: bool| {
-        let summary = crate::discover::summary_fields(&row.source, DEFAULT_TIME_FIELD)
+    let row_view = move |row: FlowRow, anchor: bool, time_field: &str| {
+        let summary = crate::discover::summary_fields(&row.source, time_field)
             .into_iter()
             .map(|(name, value)| format!("{name}: {}", crate::discover::cell_text(value)))
             .collect::<Vec<_>>()
             .join("  ");
         let time = row
             .source
-            .get(DEFAULT_TIME_FIELD)
+            .get(time_field)
             .map(crate::discover::cell_text)
             .unwrap_or_default();
         let link = format!(
@@ -158,11 +174,11 @@ pub fn FlowPage() -> impl IntoView {
                     rows.push((flow.clone(), true));
                     rows.extend(found.after.iter().cloned().map(|r| (r, false)));
                     view! {
-                        <FlowDetail row=flow time_field=DEFAULT_TIME_FIELD.to_owned() url add_filters/>
+                        <FlowDetail row=flow time_field=found.time_field.clone() url add_filters/>
                         <h2>"Surrounding flows"</h2>
                         <table class="flow-table surrounding" aria-label="Surrounding flows">
                             <thead><tr><th scope="col">"Time"</th><th scope="col">"Flow"</th></tr></thead>
-                            <tbody>{rows.into_iter().map(|(row, anchor)| row_view(row, anchor)).collect_view()}</tbody>
+                            <tbody>{rows.into_iter().map(|(row, anchor)| row_view(row, anchor, &found.time_field)).collect_view()}</tbody>
                         </table>
                     }.into_any()
                 }

@@ -507,6 +507,20 @@ fn SearchActions(
             }
         });
     };
+    // The saved search with its index pattern, as NDJSON that imports back.
+    let export = move || {
+        let Some(id) = opened.with_untracked(|o| o.as_ref().map(|o| o.id.clone())) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            match crate::api::calls::export(&[(ObjectType::Search, id.clone())], true).await {
+                Ok(ndjson) => {
+                    crate::browser::download(&format!("{id}.ndjson"), &ndjson, "application/ndjson")
+                }
+                Err(error) => message.set(Some(format!("Export failed: {error}"))),
+            }
+        });
+    };
     let share_link = RwSignal::new(None::<String>);
     // The link is always shown in a field to select: the clipboard exists only in secure
     // contexts (not on a plain-HTTP team server).
@@ -554,6 +568,9 @@ fn SearchActions(
             }>"Save"</button>
         </Show>
         <a class="button" href="/discover/searches">"Open"</a>
+        <Show when=move || opened.with(Option::is_some)>
+            <button on:click=move |_| export() title="The saved search and its index pattern, as NDJSON">"Export"</button>
+        </Show>
         <button on:click=move |_| share(false) title="A link to this view">"Share"</button>
         <button on:click=move |_| share(true) title="A short link to this view">"Short link"</button>
         <a class="button" href=csv_href download="flows.csv" title="The matching flows as CSV, with these columns and this sort">"CSV"</a>
