@@ -11,6 +11,12 @@ const binary = process.env.FLOWDASH_BIN ?? path.join(root, "target/debug/flowdas
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-"));
 const authPort = Number(process.env.FLOWDASH_E2E_AUTH_PORT ?? 3108);
 const authDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-auth-"));
+// Both backends: a flowdash whose /es answers as Elasticsearch 8 plays the cluster, and a
+// flowdash in cluster mode (`--es-url`) in front of it.
+const clusterPort = Number(process.env.FLOWDASH_E2E_CLUSTER_PORT ?? 3109);
+const clusterDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-cluster-"));
+const viaClusterPort = Number(process.env.FLOWDASH_E2E_VIA_CLUSTER_PORT ?? 3110);
+const viaClusterDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-via-cluster-"));
 
 export default defineConfig({
   testDir: "./tests",
@@ -62,6 +68,26 @@ export default defineConfig({
         `exec ${binary} serve --auth users --listen 127.0.0.1:${authPort} --data-dir ${authDataDir} --site-root ${path.join(root, "target/site")}`,
       ].join(" && "),
       url: `http://127.0.0.1:${authPort}/api/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `exec ${binary} serve --es-compat-version 8.11.0 --listen 127.0.0.1:${clusterPort} --data-dir ${clusterDataDir} --site-root ${path.join(root, "target/site")}`,
+      url: `http://127.0.0.1:${clusterPort}/api/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      // Started once the cluster answers: it reads the cluster's version and saved objects.
+      command: [
+        `until curl -sf http://127.0.0.1:${clusterPort}/api/health > /dev/null; do sleep 0.2; done`,
+        `exec ${binary} serve --es-url http://127.0.0.1:${clusterPort}/es --listen 127.0.0.1:${viaClusterPort} --data-dir ${viaClusterDataDir} --site-root ${path.join(root, "target/site")}`,
+      ].join(" && "),
+      url: `http://127.0.0.1:${viaClusterPort}/api/health`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: "pipe",

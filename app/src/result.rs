@@ -20,6 +20,21 @@ pub enum ChartData {
     Table(TableData),
 }
 
+impl ChartData {
+    /// The labels a chart colours: its series, or its slices.
+    pub fn labels(&self) -> Vec<&str> {
+        match self {
+            ChartData::Xy(xy) => xy.series.iter().map(|s| s.label.as_str()).collect(),
+            ChartData::Pie(pie) => pie
+                .rings
+                .iter()
+                .flat_map(|ring| ring.slices.iter().map(|s| s.label.as_str()))
+                .collect(),
+            ChartData::Metric(_) | ChartData::Table(_) => Vec::new(),
+        }
+    }
+}
+
 /// Concentric rings: ring 0 is the innermost (the first split-slices bucket).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PieData {
@@ -88,6 +103,10 @@ pub struct XyData {
     /// For a category axis, the filters selecting each category.
     #[serde(default)]
     pub category_filters: Vec<Vec<Filter>>,
+    /// The x axis's title: the bucket's field, with the interval of a date histogram
+    /// (`@timestamp per 30 minutes`, the interval "auto" chose).
+    #[serde(default)]
+    pub x_title: String,
 }
 
 /// One series: a label, its points, and the filters that select it.
@@ -105,10 +124,22 @@ pub struct MetricData {
     pub value: Option<f64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TableData {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Value>>,
+    /// Row by row, the filter that selects each bucket cell (`None` for a time bucket, which
+    /// has no filter of its own): a click on a cell filters by it, and a row's flows are those
+    /// of all its cells.
+    #[serde(default)]
+    pub cell_filters: Vec<Vec<Option<Filter>>>,
+}
+
+impl TableData {
+    /// The filters selecting a row's flows, when each of its bucket cells has one.
+    pub fn row_filters(&self, row: usize) -> Option<Vec<Filter>> {
+        self.cell_filters.get(row)?.iter().cloned().collect()
+    }
 }
 
 impl XyData {
@@ -462,12 +493,29 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
             }
         }
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if let (BucketAgg::DateHistogram { interval, .. }, true) =
+            (x_agg, vis.options.drop_partial_buckets)
+        {
+            let width = interval_ms(interval, time) as f64;
+            let (from, to) = (time.from_ms as f64, time.to_ms as f64);
+            let whole = |start: f64| start >= from && start + width <= to;
+            // A range narrower than one interval keeps its partial buckets: better than none.
+            if points.iter().any(|(start, _)| whole(*start)) {
+                points.retain(|(start, _)| whole(*start));
+            }
+        }
         series.push(Series {
             label,
             points,
             filters,
         });
     }
+    let x_title = match x_agg {
+        BucketAgg::DateHistogram { field, interval } => {
+            format!("{field} {}", per_interval(interval_ms(interval, time)))
+        }
+        other => other.label(),
+    };
     let x = match x_agg {
         BucketAgg::DateHistogram { interval, .. } => XAxis::Time {
             from_ms: time.from_ms,
@@ -487,40 +535,75 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         metric_label: vis.metric.label(),
         utc: vis.options.utc,
         category_filters,
+        x_title,
     })
+}
+
+/// `per minute`, `per 30 minutes`, `per 3 hours`, `per day`: an interval as an axis says it.
+fn per_interval(ms: i64) -> String {
+    const UNITS: [(i64, &str); 6] = [
+        (7 * 86_400_000, "week"),
+        (86_400_000, "day"),
+        (3_600_000, "hour"),
+        (60_000, "minute"),
+        (1000, "second"),
+        (1, "millisecond"),
+    ];
+    let (size, unit) = UNITS
+        .iter()
+        .find(|(size, _)| ms >= *size && ms % size == 0)
+        .copied()
+        .unwrap_or((1, "millisecond"));
+    match ms / size {
+        1 => format!("per {unit}"),
+        n => format!("per {n} {unit}s"),
+    }
 }
 
 fn table(vis: &Visualization, aggs: &Value) -> TableData {
     let levels = ordered_buckets(vis);
     let mut columns: Vec<String> = levels.iter().map(|agg| agg.label()).collect();
     columns.push(vis.metric.label());
-    let mut rows = Vec::new();
+    let mut table = TableData {
+        columns,
+        ..TableData::default()
+    };
+    /// The path to the current bucket: its cells and their filters.
+    #[derive(Default)]
+    struct Path {
+        cells: Vec<Value>,
+        filters: Vec<Option<Filter>>,
+    }
     fn walk(
         vis: &Visualization,
         levels: &[&BucketAgg],
         level: usize,
         container: &Value,
-        prefix: &mut Vec<Value>,
-        rows: &mut Vec<Vec<Value>>,
+        path: &mut Path,
+        table: &mut TableData,
     ) {
         if level == levels.len() {
-            let mut row = prefix.clone();
+            let mut row = path.cells.clone();
             row.push(metric_value(&vis.metric, container).map_or(Value::Null, |v| json!(v)));
-            rows.push(row);
+            table.rows.push(row);
+            table.cell_filters.push(path.filters.clone());
             return;
         }
         let Some(agg) = container.get(bucket_name(level)) else {
             return;
         };
         for (name, bucket) in buckets_of(agg) {
-            let (label, _) = bucket_key(levels[level], &name, bucket);
-            prefix.push(json!(label));
-            walk(vis, levels, level + 1, bucket, prefix, rows);
-            prefix.pop();
+            let (label, key) = bucket_key(levels[level], &name, bucket);
+            path.filters
+                .push(bucket_filter(levels[level], &key, &label));
+            path.cells.push(json!(label));
+            walk(vis, levels, level + 1, bucket, path, table);
+            path.cells.pop();
+            path.filters.pop();
         }
     }
-    walk(vis, &levels, 0, aggs, &mut Vec::new(), &mut rows);
-    TableData { columns, rows }
+    walk(vis, &levels, 0, aggs, &mut Path::default(), &mut table);
+    table
 }
 
 #[cfg(test)]
@@ -639,6 +722,48 @@ mod tests {
             }
         );
         assert_eq!(xy.max_y(), 4.0);
+        // Auto chose one minute over the hour.
+        assert_eq!(xy.x_title, "@timestamp per minute");
+        assert_eq!(per_interval(30 * 60_000), "per 30 minutes");
+        assert_eq!(per_interval(3 * 3_600_000), "per 3 hours");
+        assert_eq!(per_interval(86_400_000), "per day");
+    }
+
+    #[test]
+    fn time_buckets_sticking_out_of_the_range_are_dropped() {
+        // 00:00:30 to 00:03:30 in minutes: the first and last buckets hold half a minute each.
+        let time = Resolved {
+            from_ms: 30_000,
+            to_ms: 210_000,
+        };
+        let response = json!({ "aggregations": { "2": { "buckets": [
+            { "key": "ACCEPT", "doc_count": 12, "3": { "buckets": [
+                { "key": 0, "doc_count": 1 }, { "key": 60000, "doc_count": 4 },
+                { "key": 120000, "doc_count": 5 }, { "key": 180000, "doc_count": 2 } ] } }
+        ] } } });
+        let mut vis = Visualization::example_flows_over_time();
+        if let Some(BucketAgg::DateHistogram { interval, .. }) = vis
+            .buckets
+            .iter_mut()
+            .map(|b| &mut b.agg)
+            .find(|a| matches!(a, BucketAgg::DateHistogram { .. }))
+        {
+            *interval = crate::model::visualization::Interval::Fixed("1m".into());
+        }
+        let points = |vis: &Visualization, time| match chart_data(vis, &response, time).unwrap() {
+            ChartData::Xy(xy) => xy.series[0].points.clone(),
+            _ => panic!(),
+        };
+        assert_eq!(points(&vis, time), vec![(60_000.0, 4.0), (120_000.0, 5.0)]);
+        vis.options.drop_partial_buckets = false;
+        assert_eq!(points(&vis, time).len(), 4);
+        // A range inside one bucket keeps what it has.
+        vis.options.drop_partial_buckets = true;
+        let narrow = Resolved {
+            from_ms: 70_000,
+            to_ms: 80_000,
+        };
+        assert_eq!(points(&vis, narrow).len(), 4);
     }
 
     #[test]
@@ -657,6 +782,14 @@ mod tests {
             vec![json!("ACCEPT"), json!("443"), json!(50.0)]
         );
         assert_eq!(table.rows.len(), 4);
+        // A row's flows: the filters of its cells.
+        assert_eq!(
+            table.row_filters(0).unwrap(),
+            vec![
+                Filter::phrase("action", json!("ACCEPT")),
+                Filter::phrase("dstport", json!(443))
+            ]
+        );
         vis.kind = ChartKind::Metric;
         vis.buckets.clear();
         let ChartData::Metric(metric) = chart_data(&vis, &pie_response(), TIME).unwrap() else {

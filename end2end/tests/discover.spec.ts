@@ -180,4 +180,30 @@ test.describe("discover", () => {
     expect(summaries.length).toBeGreaterThan(0);
     expect(summaries.every((s) => s.includes("action: REJECT"))).toBe(true);
   });
+
+  test("drill-down: a data table row's flows, and a cell that filters", async ({ page }) => {
+    await page.goto("/?from=now-15m&to=now");
+    await waitForHydration(page);
+    const table = panel(page, "Top rejected sources");
+    const firstRow = table.locator("table.data-table tbody tr").first();
+    await expect(firstRow).toBeVisible();
+    const source = (await firstRow.locator("td").nth(0).innerText()).trim();
+    const count = Number((await firstRow.locator("td").nth(1).innerText()).replace(/,/g, ""));
+    expect(source).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+
+    // The row's flows: the panel's own REJECT filter and the row's address, nothing more.
+    await firstRow.getByRole("button", { name: "View flows of this row" }).click();
+    await expect(page).toHaveURL(/\/discover\?index=cwl-%2A/);
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["action: REJECT", `srcaddr: ${source}`]);
+    await expect(page.locator(".hit-count")).toHaveText(`${count.toLocaleString("en-US")} flow${count === 1 ? "" : "s"}`);
+    const summaries = await page.locator("tr.flow-row td.summary").allTextContents();
+    expect(summaries.length).toBe(Math.min(count, 50));
+    expect(summaries.every((s) => s.includes(`srcaddr: ${source}`) && s.includes("action: REJECT"))).toBe(true);
+
+    // Back on the dashboard, a click on the address cell filters the dashboard by it.
+    await page.goBack();
+    await waitForHydration(page);
+    await panel(page, "Top rejected sources").getByRole("button", { name: `Filter for ${source}` }).first().click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(`srcaddr: ${source}`);
+  });
 });

@@ -139,6 +139,20 @@ test.describe("trust", () => {
       await expect(other).toHaveURL(new RegExp(`/dashboards/${DASHBOARD}\\?from=now-1h&to=now&q=dstport`));
       await expect(other.locator("button.time-button")).toContainText("Last 1 hour");
       await expect(other.getByLabel("Query", { exact: true })).toHaveValue("dstport:22");
+
+      // Discover on the same address: flows, and a short link that opens the same view.
+      const discover = await (await insecure.newContext()).newPage();
+      await discover.goto(`${origin}/discover?index=cwl-*&from=now-1h&to=now&q=action%3AREJECT`);
+      await waitForHydration(discover);
+      await expect(discover.locator("tr.flow-row").first()).toBeVisible();
+      await discover.getByRole("button", { name: "Short link" }).click();
+      const discoverLink = discover.getByLabel("Link to this view");
+      await expect(discoverLink).toHaveValue(new RegExp(`^${origin}/goto/[^/]+$`));
+      await other.goto(await discoverLink.inputValue());
+      await waitForHydration(other);
+      await expect(other).toHaveURL(/\/discover\?.*q=action/);
+      await expect(other.getByLabel("Query", { exact: true })).toHaveValue("action:REJECT");
+      await expect(other.locator("tr.flow-row").first()).toBeVisible();
     } finally {
       await insecure.close();
     }
@@ -225,6 +239,68 @@ test.describe("trust", () => {
     await expect.poll(() => legend(page.locator("section.preview"))).toEqual(["Count"]);
   });
 
+  test("5. an index pattern is checked before it is created, its time field chosen, its delete confirmed", async ({ page }) => {
+    await page.goto("/management/index-patterns");
+    await waitForHydration(page);
+    const pattern = page.getByLabel("Index pattern", { exact: true });
+    const create = page.getByRole("button", { name: "Create index pattern" });
+    const check = page.locator("p.pattern-check");
+
+    // Off the allow-list: the server's refusal, and nothing to create.
+    await pattern.fill("secret-*");
+    await expect(check).toContainText("allow-list");
+    await expect(check).toHaveAttribute("role", "alert");
+    await expect(create).toBeDisabled();
+    // Allowed, but no index matches.
+    await pattern.fill("cwl-none-*");
+    await expect(check).toHaveText("No index matches cwl-none-*");
+    await expect(create).toBeDisabled();
+
+    // Matching indices: the time field is chosen from their date fields.
+    await pattern.fill("cwl-2*");
+    await expect(check).toHaveText(/^\d+ fields$/);
+    const timeField = page.getByLabel("Time field", { exact: true });
+    await expect(timeField).toBeEnabled();
+    await expect(timeField).toHaveValue("@timestamp");
+    expect(await timeField.locator("option").allTextContents()).toContain("@timestamp");
+    await create.click();
+    await expect(page.locator("p.message")).toContainText("Created cwl-2* with");
+    const row = page.locator("table.object-table tbody tr", { hasText: "cwl-2*" });
+    await expect(row).toHaveCount(1);
+
+    // Delete asks first: declining keeps the pattern.
+    page.once("dialog", (d) => d.dismiss());
+    await page.getByRole("button", { name: "Delete cwl-2*" }).click();
+    await expect(row).toHaveCount(1);
+    page.once("dialog", (d) => d.accept());
+    await page.getByRole("button", { name: "Delete cwl-2*" }).click();
+    await expect(row).toHaveCount(0);
+  });
+
+  test("7. without JavaScript the server's render is the view: its images, no Loading…, filled forms", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto(`/dashboards/${DASHBOARD}?from=now-1h&to=now&q=action%3AREJECT`);
+      await expect(page.getByLabel("Query", { exact: true })).toHaveValue("action:REJECT");
+      await expect(page.getByText("Loading…", { exact: true }).first()).toBeHidden();
+      const images = page.locator("img.server-chart");
+      await expect(images).toHaveCount(2);
+      const sources = [await images.nth(0).getAttribute("src"), await images.nth(1).getAttribute("src")] as string[];
+      for (const src of sources) {
+        expect(src).toContain("q=action%3AREJECT");
+        expect(src).toMatch(/from=now-1h&to=now/);
+        // Sized to the panel: 24 of 48 columns, 12 rows.
+        expect(src).toMatch(/width=624&height=296$/);
+      }
+      const svg = await (await page.request.get(sources[0])).text();
+      expect(svg).toContain("REJECT");
+      expect(svg).not.toContain("ACCEPT");
+    } finally {
+      await context.close();
+    }
+  });
+
   test("4. leaving the editor with unsaved changes asks first", async ({ page }) => {
     await page.goto("/visualize/overview-action-pie");
     await waitForHydration(page);
@@ -255,7 +331,7 @@ test.describe("trust", () => {
     // The panel's place (the server writes a trailing `;`, the browser none).
     const place = async () => ((await pie.getAttribute("style")) ?? "").replace(/;$/, "");
     const before = await place();
-    await pie.getByRole("button", { name: "Move down" }).click();
+    await pie.getByRole("button", { name: "Narrower" }).click();
     await expect.poll(place).not.toBe(before);
     await expect(page.getByText("Unsaved changes")).toBeVisible();
     const moved = await place();

@@ -16,6 +16,11 @@ pub fn time_zone() -> String {
     crate::model::time::format_utc_offset(utc_offset_secs())
 }
 
+/// Runs `task` once, `ms` milliseconds from now.
+pub fn after(ms: u64, task: impl FnOnce() + 'static) {
+    leptos::prelude::set_timeout(task, std::time::Duration::from_millis(ms));
+}
+
 /// Offers `text` as a file download.
 pub fn download(filename: &str, text: &str, mime: &str) {
     use wasm_bindgen::JsCast;

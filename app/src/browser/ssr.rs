@@ -11,6 +11,8 @@ pub fn time_zone() -> String {
     crate::model::time::format_utc_offset(utc_offset_secs())
 }
 
+pub fn after(_ms: u64, _task: impl FnOnce() + 'static) {}
+
 pub fn download(_filename: &str, _text: &str, _mime: &str) {}
 
 pub fn storage_get(_key: &str) -> Option<String> {

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{chart_error, truncate, ChartError, DrawOptions, AXIS};
+use super::{chart_error, is_numeric_label, truncate, ChartError, DrawOptions, AXIS};
 use crate::model::visualization::LegendPosition;
 
 /// One legend line.
@@ -58,15 +58,46 @@ pub fn draw<DB: DrawingBackend>(
     let (w, h) = area.dim_in_pixel();
     let row_h = options.px(18.0);
     let swatch = options.px(10.0);
+    let char_w = options.px(7.0);
     let rows_fit = ((h as i32 - options.px(6.0)) / row_h).max(1) as usize;
-    let columns = entries.len().div_ceil(rows_fit).max(1);
+    // Columns no narrower than the longest number or address, which is never cut: entries
+    // beyond what such columns hold are counted ("+3 more") rather than drawn over each other.
+    let widest_whole = entries
+        .iter()
+        .filter(|e| !e.heading && is_numeric_label(&e.label))
+        .map(|e| e.label.chars().count() as i32)
+        .max()
+        .unwrap_or(3);
+    let min_column_w = swatch + options.px(12.0) + widest_whole * char_w;
+    let most_columns = (w as i32 / min_column_w.max(1)).max(1) as usize;
+    let capacity = rows_fit * most_columns;
+    let (shown, hidden) = if entries.len() > capacity {
+        (&entries[..capacity - 1], entries.len() - (capacity - 1))
+    } else {
+        (entries, 0)
+    };
+    let slots = shown.len() + usize::from(hidden > 0);
+    let columns = slots.div_ceil(rows_fit).max(1);
     let column_w = (w as i32 / columns as i32).max(1);
-    let max_chars = ((column_w - swatch - options.px(12.0)) / options.px(7.0)).max(3) as usize;
-    for (index, entry) in entries.iter().enumerate() {
+    let max_chars = ((column_w - swatch - options.px(12.0)) / char_w).max(3) as usize;
+    let place = |index: usize| {
         let column = (index / rows_fit) as i32;
         let row = (index % rows_fit) as i32;
-        let x = column * column_w + options.px(6.0);
-        let y = options.px(6.0) + row * row_h;
+        (
+            column * column_w + options.px(6.0),
+            options.px(6.0) + row * row_h,
+        )
+    };
+    if hidden > 0 {
+        area.draw(&Text::new(
+            format!("+{hidden} more"),
+            place(shown.len()),
+            options.font(11.0).color(&AXIS),
+        ))
+        .map_err(chart_error)?;
+    }
+    for (index, entry) in shown.iter().enumerate() {
+        let (x, y) = place(index);
         if entry.heading {
             area.draw(&Text::new(
                 truncate(&entry.label, max_chars + 2),

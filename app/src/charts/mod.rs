@@ -15,7 +15,7 @@ mod xy;
 use std::collections::BTreeMap;
 
 pub use format::{format_compact, format_exact, format_time_full, format_time_label};
-pub use palette::{color_for, parse_hex_color, to_hex, Palette};
+pub use palette::{assign_colors, parse_hex_color, to_hex, ColorMap};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 pub use ticks::{nice_ceiling, time_ticks};
@@ -34,6 +34,9 @@ pub struct DrawOptions {
     pub legend: LegendPosition,
     /// Fixed colours by label (`"REJECT": "#e7664c"`).
     pub colors: BTreeMap<String, String>,
+    /// The colours a dashboard gives its terms, so that a term has one colour in every panel;
+    /// taken where they do not clash inside the chart.
+    pub synced: BTreeMap<String, String>,
 }
 
 impl Default for DrawOptions {
@@ -43,6 +46,7 @@ impl Default for DrawOptions {
             utc_offset_secs: 0,
             legend: LegendPosition::Right,
             colors: BTreeMap::new(),
+            synced: BTreeMap::new(),
         }
     }
 }
@@ -58,12 +62,9 @@ impl DrawOptions {
         ("sans-serif", css_px * self.scale).into_font().color(&TEXT)
     }
 
-    /// The colour of a series or slice: the visualization's own choice, else the palette's.
-    pub fn color(&self, label: &str, index: usize) -> RGBColor {
-        self.colors
-            .get(label)
-            .and_then(|hex| parse_hex_color(hex))
-            .unwrap_or_else(|| color_for(label, index))
+    /// The colours of a chart's labels: the user's, the dashboard's, then the palette's.
+    pub fn colors_for<'a>(&self, labels: impl IntoIterator<Item = &'a str>) -> ColorMap {
+        assign_colors(labels, &self.colors, &self.synced)
     }
 }
 
@@ -121,7 +122,7 @@ pub fn draw<DB: DrawingBackend>(
 /// entries as on the canvas, for screen readers and tests.
 pub fn legend_text(data: &ChartData, options: &DrawOptions) -> Vec<(String, Option<String>)> {
     let entries = match data {
-        ChartData::Xy(xy) => xy::legend_entries(xy, options),
+        ChartData::Xy(xy) => xy::legend_entries(xy, &xy::series_colors(xy, options)),
         ChartData::Pie(pie) => pie::legend_entries(pie, &pie::ring_colors(pie, options)),
         ChartData::Metric(_) | ChartData::Table(_) => Vec::new(),
     };
@@ -167,9 +168,18 @@ pub fn draw_message_only<DB: DrawingBackend>(
     root.present().map_err(chart_error)
 }
 
-/// Shortens `text` to `max` characters with an ellipsis.
+/// Whether a label is a number, an address or a range of them: cut short, it would read as
+/// another (`33…` is 3306 and 3389), so it is never cut.
+pub(crate) fn is_numeric_label(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || ".:/-+, %".contains(c))
+}
+
+/// Shortens `text` to `max` characters with an ellipsis; numbers and addresses stay whole.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
+    if text.chars().count() <= max || is_numeric_label(text) {
         text.to_owned()
     } else {
         let kept: String = text.chars().take(max.saturating_sub(1)).collect();

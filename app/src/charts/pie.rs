@@ -11,27 +11,17 @@ use super::legend::{self, Entry};
 use super::{chart_error, draw_message, truncate, ChartError, ChartLayout, DrawOptions};
 use crate::result::PieData;
 
-/// Where each ring's slices take their colours from: the slice label, consistently across
-/// parents (port 443 is one colour in every ring), in order of first appearance.
+/// Each ring's slice colours: one per label across the rings (port 443 is one colour in every
+/// ring), and no ring's colours again in another ([`DrawOptions::colors_for`]).
 pub(crate) fn ring_colors(data: &PieData, options: &DrawOptions) -> Vec<Vec<RGBColor>> {
-    let mut seen: Vec<String> = Vec::new();
+    let colors = options.colors_for(
+        data.rings
+            .iter()
+            .flat_map(|ring| ring.slices.iter().map(|s| s.label.as_str())),
+    );
     data.rings
         .iter()
-        .map(|ring| {
-            ring.slices
-                .iter()
-                .map(|slice| {
-                    let index = match seen.iter().position(|l| *l == slice.label) {
-                        Some(index) => index,
-                        None => {
-                            seen.push(slice.label.clone());
-                            seen.len() - 1
-                        }
-                    };
-                    options.color(&slice.label, index)
-                })
-                .collect()
-        })
+        .map(|ring| ring.slices.iter().map(|s| colors.get(&s.label)).collect())
         .collect()
 }
 

@@ -158,3 +158,93 @@ fn hits_name_what_is_under_the_pointer_and_what_a_click_filters() {
     );
     assert_eq!(items[1].title, "REJECT");
 }
+
+/// The texts of an SVG with their x positions.
+fn svg_texts(svg: &str) -> Vec<(f64, String)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|part| {
+            let x = part.split("x=\"").nth(1)?.split('"').next()?.parse().ok()?;
+            let text = part.split('>').nth(1)?.split('<').next()?.trim().to_owned();
+            Some((x, text))
+        })
+        .collect()
+}
+
+#[test]
+fn address_labels_on_an_x_axis_are_whole_and_never_overlap() {
+    use crate::model::visualization::BarMode;
+    use crate::result::{Series, XAxis, XyData, XyStyle};
+    let labels: Vec<String> = (1..=24)
+        .map(|i| format!("10.100.{i}.{}", 200 + i))
+        .collect();
+    let data = ChartData::Xy(XyData {
+        x: XAxis::Categories {
+            labels: labels.clone(),
+        },
+        style: XyStyle::Bar,
+        bar_mode: BarMode::Stacked,
+        series: vec![Series {
+            label: "Count".into(),
+            points: (0..labels.len())
+                .map(|i| (i as f64, 10.0 + i as f64))
+                .collect(),
+            filters: Vec::new(),
+        }],
+        metric_label: "Count".into(),
+        utc: false,
+        category_filters: Vec::new(),
+        x_title: "srcaddr".into(),
+    });
+    let (text, _) = svg(&data, (640, 320));
+    // Axis titles: the bucket's field along the bottom.
+    assert!(
+        svg_texts(&text).iter().any(|(_, t)| t == "srcaddr"),
+        "x title"
+    );
+    let mut shown: Vec<(f64, String)> = svg_texts(&text)
+        .into_iter()
+        .filter(|(_, t)| labels.contains(t))
+        .collect();
+    shown.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(shown.len() >= 3, "{shown:?}");
+    for pair in shown.windows(2) {
+        let room = pair[1].0 - pair[0].0;
+        // Centred labels: neighbours are at least the width of the longer one apart.
+        let width = pair[0].1.len().max(pair[1].1.len()) as f64 * 6.0;
+        assert!(
+            room >= width,
+            "{} and {} overlap ({room} px apart)",
+            pair[0].1,
+            pair[1].1
+        );
+    }
+}
+
+#[test]
+fn ports_in_a_legend_are_never_cut_short() {
+    let response = json!({ "aggregations": { "2": { "sum_other_doc_count": 0, "buckets": [
+        { "key": "REJECT", "doc_count": 40, "3": { "sum_other_doc_count": 0, "buckets": [
+            { "key": 3306, "doc_count": 20 }, { "key": 3389, "doc_count": 20 } ] } }
+    ] } } });
+    let pie = chart_data(
+        &Visualization::example_action_port_pie(),
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 1,
+        },
+    )
+    .unwrap();
+    // Narrow enough that the legend goes to the bottom, in tight columns.
+    let (text, _) = svg(&pie, (300, 300));
+    let texts: Vec<String> = svg_texts(&text).into_iter().map(|(_, t)| t).collect();
+    assert!(
+        texts.iter().any(|t| t == "3306") && texts.iter().any(|t| t == "3389"),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains('…') && t.starts_with("33")),
+        "{texts:?}"
+    );
+}

@@ -8,23 +8,30 @@ use super::legend::{self, Entry};
 use super::ticks::{nice_ceiling, time_ticks};
 use super::{
     chart_error, draw_message, format_compact, format_time_label, truncate, ChartError,
-    ChartLayout, DrawOptions, AXIS, GRID,
+    ChartLayout, ColorMap, DrawOptions, AXIS, GRID,
 };
 use crate::model::visualization::BarMode;
 use crate::result::{XAxis, XyData, XyStyle};
 
+/// The series' colours.
+pub(crate) fn series_colors(data: &XyData, options: &DrawOptions) -> ColorMap {
+    options.colors_for(data.series.iter().map(|s| s.label.as_str()))
+}
+
 /// One legend line per series, in its colour.
-pub(crate) fn legend_entries(data: &XyData, options: &DrawOptions) -> Vec<Entry> {
+pub(crate) fn legend_entries(data: &XyData, colors: &ColorMap) -> Vec<Entry> {
     data.series
         .iter()
-        .enumerate()
-        .map(|(i, s)| Entry {
+        .map(|s| Entry {
             label: s.label.clone(),
-            color: options.color(&s.label, i),
+            color: colors.get(&s.label),
             heading: false,
         })
         .collect()
 }
+
+/// The longest category label on an x axis; longer text is cut (numbers never are).
+const CATEGORY_LABEL_CHARS: usize = 14;
 
 pub fn draw_xy<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -35,7 +42,8 @@ pub fn draw_xy<DB: DrawingBackend>(
         draw_message(root, "No results in this time range", options)?;
         return Ok(ChartLayout::Empty);
     }
-    let entries = legend_entries(data, options);
+    let colors = series_colors(data, options);
+    let entries = legend_entries(data, &colors);
     let (plot_area, legend_area) = legend::split(root, &entries, options);
     let (w, _) = plot_area.dim_in_pixel();
     let max_ticks = ((w as f64 / options.scale) / 90.0).clamp(2.0, 10.0) as usize;
@@ -70,10 +78,19 @@ pub fn draw_xy<DB: DrawingBackend>(
         }
         XAxis::Categories { labels } => {
             let n = labels.len().max(1);
+            // Every label when they fit side by side, else every k-th: labels never overlap.
+            let widest = labels
+                .iter()
+                .map(|l| truncate(l, CATEGORY_LABEL_CHARS).chars().count())
+                .max()
+                .unwrap_or(1) as f64;
+            let label_px = (widest * 6.5 + 10.0) * options.scale;
+            let slot_px = (w as f64 - options.px(60.0) as f64).max(1.0) / n as f64;
+            let stride = (label_px / slot_px).ceil().max(1.0) as usize;
             (
                 -0.5,
                 n as f64 - 0.5,
-                (0..n).map(|i| i as f64).collect(),
+                (0..n).step_by(stride).map(|i| i as f64).collect(),
                 1.0,
             )
         }
@@ -86,13 +103,16 @@ pub fn draw_xy<DB: DrawingBackend>(
         XAxis::Numeric { .. } => format_compact(*x),
         XAxis::Categories { labels } => labels
             .get(x.round() as usize)
-            .map(|l| truncate(l, 14))
+            .map(|l| truncate(l, CATEGORY_LABEL_CHARS))
             .unwrap_or_default(),
     };
+    // Axis titles (the metric up the side, the bucket along the bottom) where there is room.
+    let (_, plot_h) = plot_area.dim_in_pixel();
+    let titled = plot_h as f64 >= 160.0 * options.scale;
     let mut chart = ChartBuilder::on(&plot_area)
         .margin(options.px(8.0))
-        .x_label_area_size(options.px(24.0))
-        .y_label_area_size(options.px(46.0))
+        .x_label_area_size(options.px(if titled { 40.0 } else { 24.0 }))
+        .y_label_area_size(options.px(if titled { 60.0 } else { 46.0 }))
         .build_cartesian_2d(x0..x1, 0f64..y_max)
         .map_err(chart_error)?;
     // The y axis by plotters; the x axis by hand, at round ticks (times on the minute, hour,
@@ -107,8 +127,26 @@ pub fn draw_xy<DB: DrawingBackend>(
         .y_labels(5)
         .label_style(options.font(11.0))
         .y_label_formatter(&|y| format_compact(*y))
+        .y_desc(if titled {
+            data.metric_label.as_str()
+        } else {
+            ""
+        })
+        .axis_desc_style(options.font(11.0).color(&AXIS))
         .draw()
         .map_err(chart_error)?;
+    if titled && !data.x_title.is_empty() {
+        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        root.draw_text(
+            &data.x_title,
+            &options
+                .font(11.0)
+                .color(&AXIS)
+                .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            ((xs.start + xs.end) / 2, ys.end + options.px(38.0)),
+        )
+        .map_err(chart_error)?;
+    }
     let label_style = options.font(11.0).pos(Pos::new(HPos::Center, VPos::Top));
     for x in key_points.iter().filter(|x| **x >= x0 && **x <= x1) {
         let (px, bottom) = chart.backend_coord(&(*x, 0.0));
@@ -127,8 +165,8 @@ pub fn draw_xy<DB: DrawingBackend>(
     let stroke = options.px(2.0).max(1) as u32;
     match data.style {
         XyStyle::Line | XyStyle::Area => {
-            for (index, series) in data.series.iter().enumerate() {
-                let color = options.color(&series.label, index);
+            for series in &data.series {
+                let color = colors.get(&series.label);
                 if data.style == XyStyle::Area {
                     chart
                         .draw_series(AreaSeries::new(
@@ -168,7 +206,7 @@ pub fn draw_xy<DB: DrawingBackend>(
             let n = data.series.len().max(1) as f64;
             let mut stacked: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
             for (index, series) in data.series.iter().enumerate() {
-                let color = options.color(&series.label, index).filled();
+                let color = colors.get(&series.label).filled();
                 let bars = series.points.iter().map(|&(x, y)| {
                     let left = if centered {
                         x - width / 2.0

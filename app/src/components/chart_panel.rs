@@ -22,6 +22,9 @@ pub fn ChartPanel(
     /// Called with a time range dragged across a time axis.
     #[prop(optional)]
     on_brush: Option<Callback<(i64, i64)>>,
+    /// Called with the filters of a data table's row, to show that row's flows.
+    #[prop(optional)]
+    on_view_flows: Option<Callback<Vec<Filter>>>,
 ) -> impl IntoView {
     let layout = RwSignal::new(None::<ChartLayout>);
     let node = NodeRef::<Canvas>::new();
@@ -148,7 +151,7 @@ pub fn ChartPanel(
                     })}
                 </div>
             }>
-                <DataTable data/>
+                <DataTable data on_filter on_view_flows/>
             </Show>
             {move || match data.get() {
                 None => Some(view! { <div class="chart-status" aria-live="polite">"Loading…"</div> }.into_any()),
@@ -173,9 +176,14 @@ pub fn ChartPanel(
     }
 }
 
-/// A data table chart, as HTML: sortable by column header.
+/// A data table chart, as HTML: sortable by column header; a bucket cell filters by its value
+/// when clicked, and a row's "View flows" opens its flows in Discover.
 #[component]
-fn DataTable(#[prop(into)] data: Signal<Option<Result<ChartData, String>>>) -> impl IntoView {
+fn DataTable(
+    #[prop(into)] data: Signal<Option<Result<ChartData, String>>>,
+    on_filter: Option<Callback<Vec<Filter>>>,
+    on_view_flows: Option<Callback<Vec<Filter>>>,
+) -> impl IntoView {
     let sort = RwSignal::new(None::<(usize, bool)>);
     let table = move || match data.get() {
         Some(Ok(ChartData::Table(table))) => Some(table),
@@ -183,14 +191,25 @@ fn DataTable(#[prop(into)] data: Signal<Option<Result<ChartData, String>>>) -> i
     };
     move || {
         table().map(|table| {
-            let mut rows = table.rows.clone();
+            if table.rows.is_empty() {
+                return view! { <p class="chart-empty" role="status">"No results in this time range"</p> }.into_any();
+            }
+            // Rows keep their filters through sorting.
+            let mut rows: Vec<TableRow> = (0..table.rows.len())
+                .map(|r| TableRow {
+                    cells: table.rows[r].clone(),
+                    cell_filters: table.cell_filters.get(r).cloned().unwrap_or_default(),
+                    filters: table.row_filters(r),
+                })
+                .collect();
             if let Some((column, descending)) = sort.get() {
                 rows.sort_by(|a, b| {
-                    let order = compare_cells(a.get(column), b.get(column));
+                    let order = compare_cells(a.cells.get(column), b.cells.get(column));
                     if descending { order.reverse() } else { order }
                 });
             }
             let columns = table.columns.clone();
+            let with_flows = on_view_flows.is_some() && !table.columns.is_empty();
             view! {
                 <div class="table-scroll">
                     <table class="data-table">
@@ -198,17 +217,46 @@ fn DataTable(#[prop(into)] data: Signal<Option<Result<ChartData, String>>>) -> i
                             {columns.into_iter().enumerate().map(|(i, c)| view! {
                                 <th><button class="link" on:click=move |_| sort.update(|s| *s = Some((i, s.is_some_and(|(c, d)| c == i && !d))))>{c}</button></th>
                             }).collect_view()}
+                            {with_flows.then(|| view! { <th><span class="visually-hidden">"Flows"</span></th> })}
                         </tr></thead>
                         <tbody>
-                            {rows.into_iter().map(|row| view! {
-                                <tr>{row.into_iter().map(|cell| view! { <td>{cell_text(&cell)}</td> }).collect_view()}</tr>
+                            {rows.into_iter().map(|TableRow { cells, cell_filters, filters: row_filters }| view! {
+                                <tr>
+                                    {cells.into_iter().enumerate().map(|(c, cell)| {
+                                        let text = cell_text(&cell);
+                                        match (cell_filters.get(c).cloned().flatten(), on_filter) {
+                                            (Some(filter), Some(callback)) => view! {
+                                                <td><button class="link cell-filter" title=format!("Filter for {text}") aria-label=format!("Filter for {text}") on:click=move |_| callback.run(vec![filter.clone()])>{text.clone()}</button></td>
+                                            }.into_any(),
+                                            _ => view! { <td>{text}</td> }.into_any(),
+                                        }
+                                    }).collect_view()}
+                                    {with_flows.then(|| {
+                                        let callback = on_view_flows;
+                                        view! {
+                                            <td class="row-actions">{row_filters.map(|filters| view! {
+                                                <button class="icon" title="View this row's flows in Discover" aria-label="View flows of this row" on:click=move |_| {
+                                                    if let Some(callback) = callback { callback.run(filters.clone()) }
+                                                }>"☰"</button>
+                                            })}</td>
+                                        }
+                                    })}
+                                </tr>
                             }).collect_view()}
                         </tbody>
                     </table>
                 </div>
             }
+            .into_any()
         })
     }
+}
+
+/// A data table row as drawn: its cells, each bucket cell's filter, and the row's filters.
+struct TableRow {
+    cells: Vec<serde_json::Value>,
+    cell_filters: Vec<Option<Filter>>,
+    filters: Option<Vec<Filter>>,
 }
 
 fn cell_text(cell: &serde_json::Value) -> String {

@@ -8,6 +8,9 @@ use crate::model::filter::{Filter, FilterKind, QueryLanguage, QueryText};
 pub fn QueryBar(
     #[prop(into)] value: Signal<QueryText>,
     on_submit: Callback<QueryText>,
+    /// An error of the query, said here once rather than in every panel.
+    #[prop(optional, into)]
+    error: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let draft = RwSignal::new(value.get_untracked().text);
     let language = RwSignal::new(value.get_untracked().language);
@@ -26,13 +29,15 @@ pub fn QueryBar(
         <form class="query-bar" role="search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); submit(); }>
             <input type="search" name="query" aria-label="Query"
                 placeholder=move || if language.get() == QueryLanguage::Kql { "Filter with KQL: action:REJECT and dstport:22" } else { "Lucene: srcaddr:10.0.0.0/8 AND NOT dstport:443" }
-                prop:value=move || draft.get() on:input:target=move |ev| draft.set(ev.target().value())/>
+                // The attribute for the server's render (and before hydration); the property after.
+                value=move || draft.get() prop:value=move || draft.get() on:input:target=move |ev| draft.set(ev.target().value())/>
             <select aria-label="Query language" on:change:target=move |ev| language.set(if ev.target().value() == "lucene" { QueryLanguage::Lucene } else { QueryLanguage::Kql })>
                 <option value="kql" selected=move || language.get() == QueryLanguage::Kql>"KQL"</option>
                 <option value="lucene" selected=move || language.get() == QueryLanguage::Lucene>"Lucene"</option>
             </select>
             <button type="submit" class="primary">"Update"</button>
         </form>
+        {move || error.and_then(|e| e.get()).map(|e| view! { <p class="query-error" role="alert">{e}</p> })}
     }
 }
 

@@ -14,6 +14,9 @@ pub fn TimePicker(
     let from = RwSignal::new(String::new());
     let to = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // The viewer's offset, known once the page runs in the browser (the server renders UTC).
+    let utc_offset = RwSignal::new(0);
+    Effect::new(move |_| utc_offset.set(crate::browser::utc_offset_secs()));
     let toggle = move |_| {
         let current = value.get_untracked();
         from.set(current.from);
@@ -37,7 +40,7 @@ pub fn TimePicker(
     view! {
         <div class="time-picker" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { open.set(false) }>
             <button class="time-button" aria-haspopup="dialog" aria-expanded=move || open.get().to_string() on:click=toggle>
-                <span aria-hidden="true">"◷ "</span>{move || value.get().label()}
+                <span aria-hidden="true">"◷ "</span>{move || value.get().label(utc_offset.get())}
             </button>
             <Show when=move || open.get()>
                 <div class="popover" role="dialog" aria-label="Time range">

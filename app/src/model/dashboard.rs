@@ -176,40 +176,80 @@ pub mod layout {
         unreachable!("there is always room below")
     }
 
-    /// Moves or resizes panel `index` to `target` (clamped to the grid), pushing panels it would
-    /// overlap downwards, as Kibana's grid does.
+    /// Moves or resizes panel `index` to `target` (clamped to the grid), then lays the panels
+    /// out as Kibana's grid does: top to bottom, each pushed below what it would overlap and
+    /// floated up into any empty rows above it. The moved panel goes first among panels that
+    /// start on its row, so moving it to another panel's row puts it there.
     pub fn place(panels: &mut [Panel], index: usize, target: GridPos) {
         let mut target = target;
         target.w = target.w.clamp(1, GRID_COLUMNS);
         target.h = target.h.max(1);
         target.x = target.x.min(GRID_COLUMNS - target.w);
         panels[index].grid = target;
-        // Settle: repeatedly push anything overlapping a placed panel below it.
-        let mut changed = true;
-        let mut guard = 0;
-        while changed && guard < 1000 {
-            changed = false;
-            guard += 1;
-            for i in 0..panels.len() {
-                for j in 0..panels.len() {
-                    if i == j || j == index {
-                        continue;
-                    }
-                    if panels[i].grid.overlaps(&panels[j].grid)
-                        && (i == index || panels[i].grid.y <= panels[j].grid.y)
-                    {
-                        panels[j].grid.y = panels[i].grid.y + panels[i].grid.h;
-                        changed = true;
-                    }
-                }
+        settle(panels, Some(index));
+    }
+
+    /// Lays the panels out with no overlap and no empty rows above any panel (Kibana's vertical
+    /// compaction), after a removal for example.
+    pub fn compact(panels: &mut [Panel]) {
+        settle(panels, None);
+    }
+
+    fn settle(panels: &mut [Panel], moved: Option<usize>) {
+        let mut order: Vec<usize> = (0..panels.len()).collect();
+        order.sort_by_key(|&i| (panels[i].grid.y, Some(i) != moved, panels[i].grid.x));
+        for (placed, &i) in order.iter().enumerate() {
+            let above = &order[..placed];
+            let collides = |grid: &GridPos| {
+                above
+                    .iter()
+                    .filter(|&&j| panels[j].grid.overlaps(grid))
+                    .map(|&j| panels[j].grid.y + panels[j].grid.h)
+                    .max()
+            };
+            let mut grid = panels[i].grid;
+            while let Some(bottom) = collides(&grid) {
+                grid.y = bottom;
             }
+            while grid.y > 0 {
+                let higher = GridPos {
+                    y: grid.y - 1,
+                    ..grid
+                };
+                if collides(&higher).is_some() {
+                    break;
+                }
+                grid = higher;
+            }
+            panels[i].grid = grid;
+        }
+    }
+
+    /// Where a panel goes when moved one step up or down with the keyboard: onto the row of the
+    /// nearest panel above it (taking its place), or just past the top of the nearest one below
+    /// (going under it). Empty rows float away, so a step into them would go nowhere.
+    pub fn step_row(panels: &[Panel], index: usize, down: bool) -> u32 {
+        let grid = panels[index].grid;
+        let beside = |other: &GridPos| grid.x < other.x + other.w && other.x < grid.x + grid.w;
+        let others = panels
+            .iter()
+            .enumerate()
+            .filter(|(j, p)| *j != index && beside(&p.grid))
+            .map(|(_, p)| p.grid.y);
+        if down {
+            others
+                .filter(|y| *y > grid.y)
+                .min()
+                .map_or(grid.y, |y| y + 1)
+        } else {
+            others.filter(|y| *y < grid.y).max().unwrap_or(grid.y)
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::layout::{free_spot, place};
+    use super::layout::{compact, free_spot, place, step_row};
     use super::*;
 
     #[test]
@@ -284,6 +324,57 @@ mod tests {
             Dashboard::from_json(&json).unwrap().panels[0].source,
             PanelSource::Saved("vis-a".into())
         );
+    }
+
+    #[test]
+    fn panels_float_up_into_empty_rows() {
+        // b sits below an empty band; c is under a, beside the band.
+        let mut panels = vec![
+            panel("a", 0, 0, 24, 10),
+            panel("b", 24, 12, 24, 6),
+            panel("c", 0, 10, 24, 8),
+        ];
+        compact(&mut panels);
+        let at = |panels: &[Panel], id: &str| {
+            let grid = panels.iter().find(|p| p.id == id).unwrap().grid;
+            (grid.x, grid.y)
+        };
+        assert_eq!(at(&panels, "a"), (0, 0));
+        assert_eq!(at(&panels, "b"), (24, 0));
+        assert_eq!(at(&panels, "c"), (0, 10));
+        // Moving a far down leaves no hole at the top: c, then a, float up.
+        place(
+            &mut panels,
+            0,
+            GridPos {
+                x: 0,
+                y: 30,
+                w: 24,
+                h: 10,
+            },
+        );
+        assert_eq!(at(&panels, "c"), (0, 0));
+        assert_eq!(at(&panels, "a"), (0, 8));
+        // A step up takes the place of the panel above; a step down goes under the one below.
+        let a = panels.iter().position(|p| p.id == "a").unwrap();
+        let up = step_row(&panels, a, false);
+        assert_eq!(up, 0);
+        let target = GridPos {
+            y: up,
+            ..panels[a].grid
+        };
+        place(&mut panels, a, target);
+        assert_eq!((at(&panels, "a"), at(&panels, "c")), ((0, 0), (0, 10)));
+        let down = step_row(&panels, a, true);
+        let target = GridPos {
+            y: down,
+            ..panels[a].grid
+        };
+        place(&mut panels, a, target);
+        assert_eq!((at(&panels, "c"), at(&panels, "a")), ((0, 0), (0, 8)));
+        // Nothing below: a step down stays.
+        assert_eq!(step_row(&panels, a, true), 8);
+        assert_eq!(at(&panels, "b"), (24, 0));
     }
 
     #[test]

@@ -21,6 +21,18 @@ fn yes() -> bool {
     true
 }
 
+impl FieldSpec {
+    /// A field that can be searched and aggregated, as most flow fields can.
+    pub fn new(name: &str, field_type: &str) -> FieldSpec {
+        FieldSpec {
+            name: name.into(),
+            field_type: field_type.into(),
+            aggregatable: true,
+            searchable: true,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexPattern {
     /// The pattern itself: `cwl-*`.

@@ -85,37 +85,75 @@ impl TimeRange {
         })
     }
 
-    /// The quick range's label, or `from → to`.
-    pub fn label(&self) -> String {
-        QUICK_RANGES
+    /// The quick range's label, or `from → to`: absolute bounds in the viewer's time, to the
+    /// second, as Kibana shows them (`Mar 6, 2020 @ 06:07:00`), the day once when both share
+    /// it; date math as written.
+    pub fn label(&self, utc_offset_secs: i32) -> String {
+        if let Some((label, _, _)) = QUICK_RANGES
             .iter()
             .find(|(_, from, to)| *from == self.from && *to == self.to)
-            .map(|(label, _, _)| (*label).to_owned())
-            .unwrap_or_else(|| format!("{} → {}", self.from, self.to))
+        {
+            return (*label).to_owned();
+        }
+        let absolute = |bound: &str| {
+            let bound = bound.trim();
+            if bound.starts_with("now") {
+                return None;
+            }
+            local(parse_absolute(bound, utc_offset_secs)?, utc_offset_secs)
+        };
+        const DAY_AND_TIME: &str = "%b %-d, %Y @ %H:%M:%S";
+        match (absolute(&self.from), absolute(&self.to)) {
+            (Some(from), Some(to)) if from.date() == to.date() => {
+                format!("{} → {}", from.format(DAY_AND_TIME), to.format("%H:%M:%S"))
+            }
+            (from, to) => {
+                let shown = |local: Option<NaiveDateTime>, written: &str| {
+                    local.map_or_else(
+                        || written.to_owned(),
+                        |t| t.format(DAY_AND_TIME).to_string(),
+                    )
+                };
+                format!("{} → {}", shown(from, &self.from), shown(to, &self.to))
+            }
+        }
     }
 }
 
 /// `30s`, `5m`, `1h`, `1d`, `1w`, `1M` (30 days), `1y` (365 days): a length in milliseconds.
+/// A bare unit (`m`) is one of it.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
-    let digits: String = text.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let (digits, unit) = split_time_value(text);
     let amount: i64 = if digits.is_empty() {
         1
     } else {
         digits.parse().ok()?
     };
-    let unit = &text[digits.len()..];
-    let scale = match unit {
+    let scale = fixed_unit_ms(unit).or(match unit {
+        "w" => Some(7 * 86_400_000),
+        "M" => Some(30 * 86_400_000),
+        "y" => Some(365 * 86_400_000),
+        _ => None,
+    })?;
+    amount.checked_mul(scale).filter(|ms| *ms > 0)
+}
+
+/// A time value's leading digits and its unit: `"30s"` → `("30", "s")`.
+pub fn split_time_value(text: &str) -> (&str, &str) {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    text.split_at(digits)
+}
+
+/// The units of fixed length, as Elasticsearch's `fixed_interval` reads them (`ms` to `d`).
+pub fn fixed_unit_ms(unit: &str) -> Option<i64> {
+    Some(match unit {
         "ms" => 1,
         "s" => 1000,
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        "w" => 7 * 86_400_000,
-        "M" => 30 * 86_400_000,
-        "y" => 365 * 86_400_000,
         _ => return None,
-    };
-    amount.checked_mul(scale).filter(|ms| *ms > 0)
+    })
 }
 
 /// Kibana's auto interval candidates.
@@ -423,7 +461,20 @@ mod tests {
         .resolve(NOW, 0)
         .unwrap();
         assert_eq!(absolute.span_ms(), 12 * 3_600_000);
-        assert_eq!(TimeRange::last("1h").label(), "Last 1 hour");
+        assert_eq!(TimeRange::last("1h").label(0), "Last 1 hour");
+        // A brushed range: the viewer's time, to the second, the day once.
+        let brushed = TimeRange::absolute(NOW, NOW + 30 * 60_000 + 456);
+        assert_eq!(brushed.label(3600), "Mar 6, 2020 @ 06:07:00 → 06:37:00");
+        let across_days = TimeRange::absolute(NOW, NOW + 86_400_000);
+        assert_eq!(
+            across_days.label(0),
+            "Mar 6, 2020 @ 05:07:00 → Mar 7, 2020 @ 05:07:00"
+        );
+        let mixed = TimeRange {
+            from: "2020-03-06T05:07:00.123Z".into(),
+            to: "now-5m".into(),
+        };
+        assert_eq!(mixed.label(0), "Mar 6, 2020 @ 05:07:00 → now-5m");
         assert!(TimeRange {
             from: "yesterday".into(),
             to: "now".into()

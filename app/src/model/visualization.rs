@@ -308,6 +308,10 @@ pub struct ChartOptions {
     pub colors: BTreeMap<String, String>,
     /// Times on the axis in UTC rather than the viewer's time zone.
     pub utc: bool,
+    /// Leaves out the time buckets that stick out of the time range at either end: they hold
+    /// only part of their interval's flows, and would be drawn as drops (Kibana's "Drop
+    /// partial buckets"; on by default here).
+    pub drop_partial_buckets: bool,
 }
 
 impl Default for ChartOptions {
@@ -320,6 +324,7 @@ impl Default for ChartOptions {
             bar_mode: BarMode::Stacked,
             colors: BTreeMap::new(),
             utc: false,
+            drop_partial_buckets: true,
         }
     }
 }

@@ -2,9 +2,11 @@
 //! their fields as the backend reports them.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 
-use crate::api::ObjectsClient;
-use crate::model::index_pattern::{IndexPattern, DEFAULT_TIME_FIELD};
+use super::latest::Latest;
+use crate::api::{ApiError, ObjectsClient};
+use crate::model::index_pattern::{FieldSpec, IndexPattern, DEFAULT_TIME_FIELD};
 use crate::model::saved_object::ObjectType;
 use crate::panels::sendable;
 
@@ -20,31 +22,55 @@ pub fn IndexPatternsPage() -> impl IntoView {
         },
     );
     let title = RwSignal::new(String::new());
-    let time_field = RwSignal::new(DEFAULT_TIME_FIELD.to_owned());
+    let time_field = RwSignal::new(String::new());
     let message = RwSignal::new(None::<String>);
-    let create = move || {
-        let pattern = IndexPattern {
-            title: title.get_untracked().trim().to_owned(),
-            time_field: time_field.get_untracked(),
-            fields: Vec::new(),
-        };
-        if pattern.title.is_empty() {
-            message.set(Some("Name the indices, such as cwl-*".into()));
+    // The typed pattern's fields as the backend reports them, read as the user types: a
+    // pattern the server refuses, or one that matches nothing, says so before it is created.
+    let checked = RwSignal::new(None::<PatternCheck>);
+    let latest = Latest::new();
+    Effect::new(move |_| {
+        let pattern = title.get().trim().to_owned();
+        let run = latest.start();
+        if pattern.is_empty() {
+            checked.set(Some(PatternCheck::Empty));
             return;
         }
         leptos::task::spawn_local(async move {
-            let fields = crate::api::calls::fields(&pattern.title)
-                .await
-                .unwrap_or_default();
-            let pattern = IndexPattern { fields, ..pattern };
+            let answer = crate::api::calls::fields(&pattern).await;
+            if run.is_current() {
+                checked.set(Some(PatternCheck::of(&pattern, answer)));
+            }
+        });
+    });
+    // The time field follows the pattern: its first date field unless one was chosen.
+    Effect::new(move |_| {
+        if let Some(PatternCheck::Ready { date_fields, .. }) = checked.get() {
+            if !date_fields.contains(&time_field.get_untracked()) {
+                time_field.set(preferred_time_field(&date_fields));
+            }
+        }
+    });
+    let create = move || {
+        let Some(PatternCheck::Ready { fields, .. }) = checked.get_untracked() else {
+            return;
+        };
+        let pattern = IndexPattern {
+            title: title.get_untracked().trim().to_owned(),
+            time_field: time_field.get_untracked(),
+            fields,
+        };
+        leptos::task::spawn_local(async move {
             let attributes = serde_json::to_value(&pattern).unwrap_or_default();
             match crate::api::calls::create(ObjectType::IndexPattern, None, &attributes).await {
                 Ok(_) => {
-                    message.set(Some(format!(
-                        "Created {} with {} fields",
-                        pattern.title,
-                        pattern.fields.len()
-                    )));
+                    super::say_briefly(
+                        message,
+                        format!(
+                            "Created {} with {} fields",
+                            pattern.title,
+                            pattern.fields.len()
+                        ),
+                    );
                     title.set(String::new());
                     reload.update(|r| *r += 1);
                 }
@@ -52,7 +78,7 @@ pub fn IndexPatternsPage() -> impl IntoView {
             }
         });
     };
-    let act = move |id: String, refresh: bool| {
+    let act = move |id: String, title: String, refresh: bool| {
         leptos::task::spawn_local(async move {
             let result = if refresh {
                 crate::api::calls::refresh_fields(&id).await.map(|o| {
@@ -65,12 +91,17 @@ pub fn IndexPatternsPage() -> impl IntoView {
                     )
                 })
             } else {
+                if !crate::browser::confirm(&format!(
+                    "Delete the index pattern {title}? Visualizations built on it stop drawing."
+                )) {
+                    return;
+                }
                 crate::api::calls::delete(ObjectType::IndexPattern, &id)
                     .await
                     .map(|()| "Deleted".to_owned())
             };
             match result {
-                Ok(text) => message.set(Some(text)),
+                Ok(text) => super::say_briefly(message, text),
                 Err(e) => message.set(Some(e.to_string())),
             }
             reload.update(|r| *r += 1);
@@ -78,13 +109,23 @@ pub fn IndexPatternsPage() -> impl IntoView {
     };
     let can_administer = crate::components::account::can_administer();
     view! {
+        <Title text="Index patterns · flowdash"/>
         <div class="list-page">
             <div class="toolbar"><h1>"Index patterns"</h1></div>
             <form class="inline-form" hidden=move || !can_administer.get() on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); create(); }>
                 <input type="text" name="title" aria-label="Index pattern" placeholder="cwl-*" prop:value=move || title.get() on:input:target=move |ev| title.set(ev.target().value())/>
-                <input type="text" name="time_field" aria-label="Time field" prop:value=move || time_field.get() on:input:target=move |ev| time_field.set(ev.target().value())/>
-                <button type="submit" class="primary">"Create index pattern"</button>
+                <select name="time_field" aria-label="Time field" disabled=move || !matches!(checked.get(), Some(PatternCheck::Ready { .. }))
+                    prop:value=move || time_field.get() on:change:target=move |ev| time_field.set(ev.target().value())>
+                    {move || match checked.get() {
+                        Some(PatternCheck::Ready { date_fields, .. }) => date_fields.into_iter().map(|f| view! { <option value=f.clone()>{f.clone()}</option> }).collect_view().into_any(),
+                        _ => view! { <option value="">"Time field"</option> }.into_any(),
+                    }}
+                </select>
+                <button type="submit" class="primary" disabled=move || !matches!(checked.get(), Some(PatternCheck::Ready { .. }))>"Create index pattern"</button>
             </form>
+            <p class="pattern-check" hidden=move || !can_administer.get() role=move || matches!(checked.get(), Some(PatternCheck::Refused(_))).then_some("alert")>
+                {move || checked.get().map(|check| check.describe())}
+            </p>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -96,6 +137,7 @@ pub fn IndexPatternsPage() -> impl IntoView {
                                     {found.saved_objects.into_iter().map(|object| {
                                         let pattern: Option<IndexPattern> = serde_json::from_value(object.attributes.clone()).ok();
                                         let (id, id2) = (object.id.clone(), object.id.clone());
+                                        let (name, name2) = pattern.as_ref().map(|p| (p.title.clone(), p.title.clone())).unwrap_or_default();
                                         let fields = pattern.as_ref().map(|p| p.fields.iter().map(|f| format!("{} ({})", f.name, f.field_type)).collect::<Vec<_>>().join(", ")).unwrap_or_default();
                                         view! {
                                             <tr>
@@ -103,8 +145,8 @@ pub fn IndexPatternsPage() -> impl IntoView {
                                                 <td>{pattern.as_ref().map(|p| p.time_field.clone())}</td>
                                                 <td class="muted fields">{fields}</td>
                                                 <td hidden=move || !can_administer.get()>
-                                                    <button class="link" on:click=move |_| act(id.clone(), true)>"Refresh fields"</button>
-                                                    <button class="link danger" on:click=move |_| act(id2.clone(), false)>"Delete"</button>
+                                                    <button class="link" on:click=move |_| act(id.clone(), name.clone(), true)>"Refresh fields"</button>
+                                                    <button class="link danger" aria-label=format!("Delete {name2}") on:click=move |_| act(id2.clone(), name2.clone(), false)>"Delete"</button>
                                                 </td>
                                             </tr>
                                         }
@@ -117,5 +159,116 @@ pub fn IndexPatternsPage() -> impl IntoView {
                 })}
             </Suspense>
         </div>
+    }
+}
+
+/// What the backend says of a typed pattern, before it is created.
+#[derive(Clone, Debug, PartialEq)]
+enum PatternCheck {
+    /// Nothing typed yet.
+    Empty,
+    /// The server refuses the pattern (off its allow-list, an invalid name) or cannot answer.
+    Refused(String),
+    /// No index matches, or the indices have no date field to filter time on.
+    Unusable(String),
+    /// Fields to save with the pattern, and the date fields to choose the time field from.
+    Ready {
+        fields: Vec<FieldSpec>,
+        date_fields: Vec<String>,
+    },
+}
+
+impl PatternCheck {
+    fn of(pattern: &str, answer: Result<Vec<FieldSpec>, ApiError>) -> PatternCheck {
+        match answer {
+            _ if pattern.trim().is_empty() => PatternCheck::Empty,
+            Err(error) => PatternCheck::Refused(error.to_string()),
+            Ok(fields) if fields.is_empty() => {
+                PatternCheck::Unusable(format!("No index matches {pattern}"))
+            }
+            Ok(fields) => {
+                let date_fields: Vec<String> = fields
+                    .iter()
+                    .filter(|f| f.field_type == "date")
+                    .map(|f| f.name.clone())
+                    .collect();
+                if date_fields.is_empty() {
+                    PatternCheck::Unusable(format!(
+                        "The indices of {pattern} have no date field to use as the time field"
+                    ))
+                } else {
+                    PatternCheck::Ready {
+                        fields,
+                        date_fields,
+                    }
+                }
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            PatternCheck::Empty => "Name the indices, such as cwl-*".into(),
+            PatternCheck::Refused(reason) | PatternCheck::Unusable(reason) => reason.clone(),
+            PatternCheck::Ready { fields, .. } => format!("{} fields", fields.len()),
+        }
+    }
+}
+
+/// `@timestamp` when the indices have it, else their first date field.
+fn preferred_time_field(date_fields: &[String]) -> String {
+    date_fields
+        .iter()
+        .find(|f| *f == DEFAULT_TIME_FIELD)
+        .or(date_fields.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_is_ready_only_with_fields_and_a_date_field() {
+        assert_eq!(PatternCheck::of(" ", Ok(Vec::new())), PatternCheck::Empty);
+        assert_eq!(
+            PatternCheck::of("nothing-*", Ok(Vec::new())),
+            PatternCheck::Unusable("No index matches nothing-*".into())
+        );
+        assert!(matches!(
+            PatternCheck::of("logs-*", Ok(vec![FieldSpec::new("message", "text")])),
+            PatternCheck::Unusable(_)
+        ));
+        let refused = PatternCheck::of(
+            "secret-*",
+            Err(ApiError::Server {
+                status: 403,
+                kind: "forbidden".into(),
+                reason: "index [secret-*] is not on this server's allow-list".into(),
+            }),
+        );
+        assert!(
+            matches!(&refused, PatternCheck::Refused(r) if r.contains("allow-list")),
+            "{refused:?}"
+        );
+        let ready = PatternCheck::of(
+            "cwl-*",
+            Ok(vec![
+                FieldSpec::new("end", "date"),
+                FieldSpec::new("@timestamp", "date"),
+                FieldSpec::new("srcaddr", "ip"),
+            ]),
+        );
+        let PatternCheck::Ready {
+            fields,
+            date_fields,
+        } = ready
+        else {
+            panic!()
+        };
+        assert_eq!(fields.len(), 3);
+        assert_eq!(preferred_time_field(&date_fields), "@timestamp");
+        assert_eq!(preferred_time_field(&["end".to_owned()]), "end");
     }
 }

@@ -1,6 +1,7 @@
 //! `/dashboards` and `/visualize`: saved objects listed, searched, opened, deleted.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::ObjectsClient;
@@ -58,6 +59,7 @@ fn ObjectList(
         });
     };
     view! {
+        <Title text=format!("{heading} · flowdash")/>
         <div class="list-page">
             <div class="toolbar">
                 <h1>{heading}</h1>

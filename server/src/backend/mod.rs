@@ -177,12 +177,6 @@ pub trait SearchBackend: Send + Sync + 'static {
     /// One search: an Elasticsearch request body in, the Elasticsearch response out.
     async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError>;
 
-    /// Several searches; each answers on its own, so one failure does not fail the others.
-    async fn msearch(
-        &self,
-        searches: Vec<SearchRequest>,
-    ) -> Result<Vec<Result<Value, BackendError>>, BackendError>;
-
     /// The fields of the indices an expression names.
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError>;
 

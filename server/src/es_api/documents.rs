@@ -44,10 +44,13 @@ pub struct WriteConditions {
 
 /// What a write did.
 pub struct Written {
+    /// The document's version after the write.
     pub version: u64,
+    /// Whether the write created it (rather than replaced it).
     pub created: bool,
 }
 
+/// The system indices' documents, kept in a redb file of the data directory.
 #[derive(Clone)]
 pub struct SystemIndices {
     db: Arc<Database>,
@@ -81,6 +84,7 @@ impl SystemIndices {
         Ok(SystemIndices { db: Arc::new(db) })
     }
 
+    /// Whether a system index exists.
     pub fn exists(&self, index: &str) -> Result<bool, BackendError> {
         let txn = self.db.begin_read().map_err(storage)?;
         let table = txn.open_table(INDICES).map_err(storage)?;

@@ -6,8 +6,6 @@
 //! `_cat/indices`, `_cluster/health`, `_refresh`, index create and delete; and for system
 //! indices (`.name`, see [`documents`]) `_doc` get, index and delete, so another flowdash can
 //! keep its saved objects here.
-// Documented when the restructuring of issue 17 lands (other work is rewriting this tree).
-#![allow(missing_docs)]
 
 mod bulk;
 pub mod documents;
@@ -39,7 +37,9 @@ use crate::backend::BackendError;
 /// handler asks whether there is an engine: `/es` is the router's own state.
 #[derive(Clone)]
 pub struct EsSurface {
+    /// The flow indices.
     pub engine: Arc<EmbeddedEngine>,
+    /// The system indices (`.flowdash` and the like).
     pub system: Arc<documents::SystemIndices>,
     /// The largest `_bulk` body, once decompressed.
     pub max_bulk_bytes: u64,

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{
     blocking, documents, index_or_all, json_body, parse_error, searching, EsError, EsSurface,
 };
+use crate::backend::elastic::compat::id_sort_position;
 use crate::backend::embedded::search::search as engine_search;
 use crate::backend::BackendError;
 
@@ -100,7 +101,8 @@ impl SearchFormat {
 }
 
 /// The request rules of the emulated major version: 6.x knows only `interval` and no
-/// `track_total_hits`; 8.x dropped `interval`. Refused like those versions refuse them.
+/// `track_total_hits`; 8.x dropped `interval` and sorts on `_id`. Refused like those versions
+/// refuse them.
 fn check_version_rules(body: &Value, major: u32) -> Result<(), EsError> {
     fn walk(
         value: &Value,
@@ -113,6 +115,12 @@ fn check_version_rules(body: &Value, major: u32) -> Result<(), EsError> {
             Value::Array(items) => items.iter().find_map(|v| walk(v, check)),
             _ => None,
         }
+    }
+    if major >= 8 && id_sort_position(body).is_some() {
+        return Err(EsError(BackendError::bad_request(
+            "illegal_argument_exception",
+            "Fielddata access on the _id field is disallowed, you can re-enable it by updating the dynamic cluster setting: indices.id_field_data.enabled",
+        )));
     }
     if major < 7 && body.get("track_total_hits").is_some() {
         return Err(parse_error(
@@ -156,8 +164,8 @@ async fn run_search(
     let engine = es.engine.clone();
     let mut body = json_body(&body)?;
     let major = es.compat_major();
-    check_version_rules(&body, major)?;
     let mut format = apply_search_params(&mut body, &params)?;
+    check_version_rules(&body, major)?;
     format.total_as_int |= major < 7;
     let response = searching(&engine, move |engine| engine_search(engine, &index, &body)).await?;
     Ok(Json(format.apply(response)))

@@ -6,17 +6,27 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+/// What a handler answers when it cannot answer what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The client sent something we cannot act on; the message says what.
     #[error("{reason}")]
-    BadRequest { kind: &'static str, reason: String },
+    BadRequest {
+        /// The Elasticsearch error type (`parsing_exception`, `bad_request`).
+        kind: &'static str,
+        /// What is wrong, for the user.
+        reason: String,
+    },
+    /// No such object, index or route (404).
     #[error("{0}")]
     NotFound(String),
+    /// Not allowed: off the allow-list, or beyond the user's role (403).
     #[error("{0}")]
     Forbidden(String),
+    /// A write that lost to another (409): the object changed since it was read.
     #[error("{0}")]
     Conflict(String),
+    /// A body over the server's limits (413).
     #[error("{0}")]
     PayloadTooLarge(String),
     /// A search backend's answer, passed on with its status and Elasticsearch error type.
@@ -28,6 +38,7 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A 400 of type `bad_request` saying `reason`.
     pub fn bad_request(reason: impl Into<String>) -> Self {
         AppError::BadRequest {
             kind: "bad_request",

@@ -38,6 +38,7 @@ pub struct HostAllowList {
 }
 
 impl HostAllowList {
+    /// The names of `--allowed-hosts`, compared without case or a trailing dot.
     pub fn new(names: &[String]) -> HostAllowList {
         HostAllowList {
             names: names

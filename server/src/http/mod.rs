@@ -1,7 +1,5 @@
 //! The HTTP layer: one router per area, merged in [`build_app`], with the cross-cutting layers
 //! (tracing, compression, body limit) applied in one place.
-// Documented when the restructuring of issue 17 lands (other work is rewriting this tree).
-#![allow(missing_docs)]
 
 mod error;
 mod export;
@@ -48,16 +46,23 @@ use crate::store::{ElasticStore, RedbStore, SavedObjectStore, ShortUrlStore};
 /// What `flowdash serve` needs to start.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
+    /// The address to listen on (`127.0.0.1:3000`).
     pub listen: SocketAddr,
+    /// Where the embedded engine, saved objects, users and sessions are kept.
     pub data_dir: PathBuf,
+    /// The built UI (`target/site`: the wasm, JS, CSS and public files).
     pub site_root: PathBuf,
+    /// The largest request body, as sent.
     pub max_body_bytes: usize,
+    /// The largest request body once decompressed (gzip ingest and `_bulk`).
     pub max_decompressed_bytes: u64,
+    /// Daily indices older than this many days are deleted; `None` keeps everything.
     pub retain_days: Option<u32>,
     /// Index patterns the browser may search (`cwl-*`).
     pub allowed_indices: Vec<String>,
     /// Host names the server answers to besides addresses and `localhost` (DNS rebinding).
     pub allowed_hosts: Vec<String>,
+    /// How long one search may run before it answers a timeout.
     pub search_timeout: Duration,
     /// Most rows one CSV export writes.
     pub csv_max_rows: usize,
@@ -80,15 +85,20 @@ pub struct ServeConfig {
 /// The PEM files of `--tls-cert` and `--tls-key`.
 #[derive(Clone, Debug)]
 pub struct TlsFiles {
+    /// The certificate chain, leaf first.
     pub cert: PathBuf,
+    /// The private key of the leaf certificate.
     pub key: PathBuf,
 }
 
 /// Bounds on what one request may cost.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// The largest request body, as sent.
     pub max_body_bytes: usize,
+    /// What one ingest request may cost (decompressed bytes, records).
     pub ingest: IngestLimits,
+    /// How long one search may run.
     pub search_timeout: Duration,
     /// Most rows one CSV export writes.
     pub csv_max_rows: usize,
@@ -97,17 +107,24 @@ pub struct Limits {
 /// Shared by every handler and by the Leptos renderer.
 #[derive(Clone)]
 pub struct AppState {
+    /// The UI's build settings, for the Leptos renderer and the static files.
     pub leptos_options: LeptosOptions,
+    /// Where searches go: the embedded engine or the user's cluster.
     pub backend: Arc<dyn SearchBackend>,
     /// Embedded mode: the engine behind `backend`, with what `/es` serves from it. `None` with
     /// a cluster.
     pub embedded: Option<EsSurface>,
+    /// Bounds on what one request may cost.
     pub limits: Arc<Limits>,
+    /// Index patterns the browser may search.
     pub allowed_indices: Arc<IndexAllowList>,
+    /// Host names the server answers to (DNS rebinding defence).
     pub allowed_hosts: HostAllowList,
     /// Users, sessions and roles (`--auth users`); `None` lets everyone do everything.
     pub auth: Option<Arc<Auth>>,
+    /// Saved objects: index patterns, visualizations, searches, dashboards.
     pub store: Arc<dyn SavedObjectStore>,
+    /// Short links of shared views.
     pub short_urls: Arc<dyn ShortUrlStore>,
 }
 

@@ -1,13 +1,14 @@
-//! `GET /api/visualizations/{id}/render.svg|png?from=&to=&width=&height=&time_zone=`: a saved
-//! visualization drawn on the server with the browser's chart code.
+//! `GET /api/visualizations/{id}/render.svg|png?from=&to=&q=&lang=&filters=&width=&height=&time_zone=`:
+//! a saved visualization drawn on the server with the browser's chart code, for the view a
+//! dashboard's address gives (time, query and filters, read as the dashboard reads them).
 
 use app::charts::DrawOptions;
-use app::model::filter::QueryText;
 use app::model::saved_object::ObjectType;
 use app::model::time::{format_utc_offset, parse_utc_offset, TimeRange};
 use app::model::visualization::Visualization;
 use app::panels::ViewInputs;
-use axum::extract::{Path, Query, State};
+use app::state::ViewState;
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -53,7 +54,9 @@ async fn render_visualization(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
     Query(params): Query<RenderParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<impl IntoResponse, AppError> {
+    let view = ViewState::from_query_string(raw.as_deref().unwrap_or_default());
     let format = match file.as_str() {
         "render.svg" => ImageFormat::Svg,
         "render.png" => ImageFormat::Png,
@@ -78,8 +81,8 @@ async fn render_visualization(
             from: params.from,
             to: params.to,
         },
-        QueryText::default(),
-        Vec::new(),
+        view.query,
+        view.filters,
         chrono::Utc::now().timestamp_millis(),
         utc_offset_secs,
         // Written as the browser writes it, whatever form it came in.

@@ -1121,6 +1121,29 @@ async fn visualizations_render_as_svg_and_png() {
         red > 500 && green > 1500,
         "the REJECT and ACCEPT slices are drawn: red {red}, green {green}"
     );
+    // The dashboard's query and filters, as its address writes them, narrow the image.
+    let narrowed = |query: &str| {
+        let url = server.url(&format!(
+            "/api/visualizations/seed-pie/render.svg?from=now-1h&{query}"
+        ));
+        let client = server.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let rejected = narrowed("q=action%3AREJECT").await;
+    assert!(
+        rejected.contains("REJECT") && !rejected.contains("ACCEPT"),
+        "{rejected}"
+    );
+    let filters = serde_json::to_string(&[app::model::filter::Filter::phrase(
+        "action",
+        json!("ACCEPT"),
+    )])
+    .unwrap();
+    let accepted = narrowed(&format!("filters={}", app::api::encode(&filters))).await;
+    assert!(
+        accepted.contains("ACCEPT") && !accepted.contains("REJECT"),
+        "{accepted}"
+    );
     let (status, _) = server
         .get("/api/visualizations/seed-pie/render.png?width=100000")
         .await;

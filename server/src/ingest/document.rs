@@ -368,6 +368,20 @@ impl FlowDoc {
         serde_json::from_slice(&json).unwrap_or_default()
     }
 
+    /// `_source` as flowdash writes it to a cluster: [`FlowDoc::write_source_json`], with `@id`
+    /// there whatever the source (the record's own id when CloudWatch gave none), so that it
+    /// always equals `_id`: Elasticsearch 8, which no longer sorts on `_id`, pages on `@id`
+    /// instead (`backend::elastic::compat::replace_id_sort`).
+    pub fn write_cluster_source_json(&self, out: &mut Vec<u8>) {
+        self.write_source_json(out);
+        if self.event_id.is_none() && self.original_source.is_none() && out.ends_with(b"}") {
+            out.pop();
+            out.extend_from_slice(b",\"@id\":");
+            let _ = serde_json::to_writer(&mut *out, &self.id);
+            out.push(b'}');
+        }
+    }
+
     /// Writes `_source` as JSON: record fields in their order, then what the Lambda adds.
     /// Straight into the buffer, since this runs for every ingested record.
     pub fn write_source_json(&self, out: &mut Vec<u8>) {

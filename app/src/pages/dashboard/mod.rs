@@ -1,9 +1,10 @@
 //! `/` and `/dashboards/:id`: panels on a 48-column grid, one time range, query and filter bar
 //! for all, state in the URL, one multi-search per refresh, editing in place.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use serde::{Deserialize, Serialize};
 
@@ -236,6 +237,38 @@ fn split_filters(own: &[Filter], shown: usize, next: Vec<Filter>) -> FilterEdit 
 /// Panel charts by panel id; `None` while a panel's first answer is on its way.
 type Charts = HashMap<String, Option<Result<ChartData, String>>>;
 
+/// One colour per term across the dashboard (Kibana's synced colours): the labels of all
+/// panels, assigned together; each panel takes them where they do not clash inside it.
+fn synced_colors(charts: &Charts) -> BTreeMap<String, String> {
+    let labels = charts
+        .values()
+        .flatten()
+        .filter_map(|chart| chart.as_ref().ok())
+        .flat_map(ChartData::labels);
+    crate::charts::assign_colors(labels, &BTreeMap::new(), &BTreeMap::new()).to_hex_map()
+}
+
+/// What a panel says when its error is the one all failed panels share, said once above.
+const SAID_ABOVE: &str = "Not drawn: see the error under the query bar";
+
+/// The error that every failed panel shares, when two or more failed alike: a query that
+/// does not parse, an index the server refuses. It is said once, under the query bar.
+fn shared_error(charts: &Charts) -> Option<String> {
+    let mut errors = charts.values().filter_map(|chart| match chart {
+        Some(Err(error)) => Some(error),
+        _ => None,
+    });
+    let first = errors.next()?;
+    let mut count = 1;
+    for error in errors {
+        if error != first {
+            return None;
+        }
+        count += 1;
+    }
+    (count >= 2).then(|| first.clone())
+}
+
 #[component]
 fn DashboardView(loaded: Loaded) -> impl IntoView {
     let dashboard = RwSignal::new(loaded.dashboard.clone());
@@ -274,7 +307,8 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let full_screen =
         Callback::new(move |panel: Option<String>| url.change(|s| ViewState { full: panel, ..s }));
     let navigate = use_navigate();
-    let view_flows = Callback::new(move |panel_id: String| {
+    // A panel's flows, narrowed by a data table row's filters when given.
+    let view_flows = Callback::new(move |(panel_id, row_filters): (String, Vec<Filter>)| {
         let vis = dashboard.with_untracked(|d| {
             d.panels
                 .iter()
@@ -290,10 +324,13 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             &url.query.get_untracked(),
             &url.filters.get_untracked(),
         ) {
-            Ok(state) => navigate(
-                &format!("/discover{}", state.to_query_string()),
-                Default::default(),
-            ),
+            Ok(mut state) => {
+                state.view.filters.extend(row_filters);
+                navigate(
+                    &format!("/discover{}", state.to_query_string()),
+                    Default::default(),
+                )
+            }
             Err(error) => message.set(Some(error)),
         }
     });
@@ -310,17 +347,17 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let time = url.time;
     let search_view = Signal::derive(move || search_panel::SearchView {
         time: url.time.get(),
         query: url.query.get(),
         filters: url.filters.get(),
         tick: tick.get(),
     });
+    let synced = Memo::new(move |_| charts.with(synced_colors));
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
-                <PanelView panel_id visualizations dashboard charts editing time add_filters brush full_screen full_view view_flows library search_view/>
+                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows library search_view/>
             </For>
         }
     };
@@ -333,9 +370,10 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     };
 
     view! {
+        <Title text=move || format!("{} · flowdash", dashboard.with(|d| d.title.clone()))/>
         <div class="dashboard">
             <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
-            <QueryBar value=url.query on_submit=on_query/>
+            <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error))/>
             <FilterBar filters=url.filters on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>
@@ -531,7 +569,7 @@ fn DashboardToolbar(
                     dashboard.set(current.clone());
                     saved.set(current);
                     editing.set(false);
-                    message.set(Some("Saved".into()));
+                    crate::pages::say_briefly(message, "Saved".into());
                     // The dashboard holds the view now: its plain address shows what was saved.
                     url.navigate.run(ViewState::default());
                 }
@@ -643,6 +681,38 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_error_every_failed_panel_shares_is_said_once() {
+        let failed = |e: &str| Some(Err::<ChartData, String>(e.to_owned()));
+        let drawn = Some(Ok(ChartData::Metric(crate::result::MetricData {
+            label: "Count".into(),
+            value: Some(1.0),
+        })));
+        let charts = |entries: Vec<Option<Result<ChartData, String>>>| -> Charts {
+            entries
+                .into_iter()
+                .enumerate()
+                .map(|(i, chart)| (i.to_string(), chart))
+                .collect()
+        };
+        let query = "Expected a value at 8 in action:(";
+        assert_eq!(
+            shared_error(&charts(vec![
+                failed(query),
+                drawn.clone(),
+                failed(query),
+                None
+            ])),
+            Some(query.to_owned())
+        );
+        // One failure is the panel's own; different failures are each their panel's.
+        assert_eq!(shared_error(&charts(vec![failed(query), drawn])), None);
+        assert_eq!(
+            shared_error(&charts(vec![failed(query), failed("no field [x]")])),
+            None
+        );
+    }
 
     #[test]
     fn the_filter_bar_changes_the_url_or_the_dashboards_own_filters() {

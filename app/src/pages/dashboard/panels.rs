@@ -1,19 +1,19 @@
 //! A dashboard's panels: each panel's chart with its title bar and edit controls, moved and
 //! resized on the grid, and the "add a panel" picker.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use leptos::prelude::*;
 
 use super::search_panel::{SearchPanel, SearchView};
-use super::{Charts, ROW_PX};
+use super::{shared_error, Charts, ROW_PX, SAID_ABOVE};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::Filter;
-use crate::model::time::TimeRange;
 use crate::model::visualization::Visualization;
 use crate::panels::Library;
+use crate::state::ViewState;
 
 /// The visualization a panel shows.
 pub(super) fn panel_visualization(
@@ -27,20 +27,29 @@ pub(super) fn panel_visualization(
     }
 }
 
+/// The CSS pixels a panel's chart gets on a 1280-pixel-wide page: a grid column is about 26
+/// pixels, a row 28, less the panel's title bar.
+fn server_image_size(grid: GridPos) -> (u32, u32) {
+    let width = (grid.w * 26).clamp(200, 1600);
+    let height = (grid.h * ROW_PX as u32).saturating_sub(40).clamp(120, 1200);
+    (width, height)
+}
+
 #[component]
 pub(super) fn PanelView(
     panel_id: String,
     visualizations: RwSignal<HashMap<String, Visualization>>,
     dashboard: RwSignal<Dashboard>,
     charts: RwSignal<Charts>,
+    /// The dashboard's colour for each term.
+    synced: Memo<BTreeMap<String, String>>,
     editing: RwSignal<bool>,
-    time: Memo<TimeRange>,
     add_filters: Callback<Vec<Filter>>,
     brush: Callback<(i64, i64)>,
     full_screen: Callback<Option<String>>,
     full_view: Signal<bool>,
     /// Opens Discover on the flows behind a panel.
-    view_flows: Callback<String>,
+    view_flows: Callback<(String, Vec<Filter>)>,
     /// Saved searches (for search panels) and index patterns.
     library: StoredValue<Library>,
     /// What search panels show besides their search.
@@ -72,12 +81,20 @@ pub(super) fn PanelView(
             .or_else(|| search.get().and_then(|s| s.ok()).map(|s| s.title))
             .unwrap_or_else(|| "Missing visualization".into())
     });
-    let data = Signal::derive(move || charts.with(|c| c.get(&id.get_value()).cloned().flatten()));
+    let data = Signal::derive(move || {
+        charts.with(|c| match c.get(&id.get_value()).cloned().flatten() {
+            Some(Err(error)) if shared_error(c).as_ref() == Some(&error) => {
+                Some(Err(SAID_ABOVE.to_owned()))
+            }
+            mine => mine,
+        })
+    });
     let options = Signal::derive(move || {
         let vis = vis.get();
         DrawOptions {
             legend: vis.as_ref().map(|v| v.options.legend).unwrap_or_default(),
             colors: vis.map(|v| v.options.colors).unwrap_or_default(),
+            synced: synced.get(),
             ..DrawOptions::default()
         }
     });
@@ -102,7 +119,11 @@ pub(super) fn PanelView(
                 let g = d.panels[index].grid;
                 let target = GridPos {
                     x: (g.x as i32 + dx).max(0) as u32,
-                    y: (g.y as i32 + dy).max(0) as u32,
+                    y: if dy == 0 {
+                        g.y
+                    } else {
+                        layout::step_row(&d.panels, index, dy > 0)
+                    },
                     w: (g.w as i32 + dw).max(2) as u32,
                     h: (g.h as i32 + dh).max(2) as u32,
                 };
@@ -156,7 +177,12 @@ pub(super) fn PanelView(
         });
     };
     let on_pointer_up = move |_| drag.set(None);
-    let remove = move |_| dashboard.update(|d| d.panels.retain(|p| p.id != id.get_value()));
+    let remove = move |_| {
+        dashboard.update(|d| {
+            d.panels.retain(|p| p.id != id.get_value());
+            layout::compact(&mut d.panels);
+        })
+    };
     let duplicate = move |_| {
         dashboard.update(|d| {
             if let Some(p) = d.panels.iter().find(|p| p.id == id.get_value()).cloned() {
@@ -170,17 +196,26 @@ pub(super) fn PanelView(
             }
         })
     };
+    // Without JavaScript the server draws the panel: the same view (time, query, filters) at
+    // about the size the grid gives it.
     let render_url = move || {
-        let t = time.get();
-        match panel.get().map(|p| p.source) {
-            Some(PanelSource::Saved(vis_id)) => Some(format!(
-                "/api/visualizations/{}/render.svg?from={}&to={}&width=640&height=320",
-                crate::api::encode(&vis_id),
-                crate::api::encode(&t.from),
-                crate::api::encode(&t.to)
-            )),
-            _ => None,
-        }
+        let view = search_view.get();
+        let panel = panel.get()?;
+        let PanelSource::Saved(vis_id) = &panel.source else {
+            return None;
+        };
+        let state = ViewState {
+            time: Some(view.time),
+            query: view.query,
+            filters: view.filters,
+            ..ViewState::default()
+        };
+        let (width, height) = server_image_size(panel.grid);
+        let query = state.to_query_string();
+        Some(format!(
+            "/api/visualizations/{}/render.svg{query}&width={width}&height={height}",
+            crate::api::encode(vis_id),
+        ))
     };
     view! {
         <section class="panel grid-panel" style=style data-panel=move || id.get_value() aria-label=move || title.get()
@@ -195,17 +230,17 @@ pub(super) fn PanelView(
                         <button class="icon" title="Move down" aria-label="Move down" on:click=move |_| nudge(0, 1, 0, 0)>"↓"</button>
                         <button class="icon" title="Wider" aria-label="Wider" on:click=move |_| nudge(0, 0, 2, 0)>"⇔"</button>
                         <button class="icon" title="Narrower" aria-label="Narrower" on:click=move |_| nudge(0, 0, -2, 0)>"⇎"</button>
-                        <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"⧉"</button>
+                        <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"❐"</button>
                         <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
                     </Show>
-                    <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run(id.get_value())>"☰"</button>
+                    <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run((id.get_value(), Vec::new()))>"☰"</button>
                     <Show when=move || !full_view.get() fallback=move || view! { <span></span> }>
                         <button class="icon" title="Full screen" aria-label="Full screen" on:click=move |_| full_screen.run(Some(id.get_value()))>"⤢"</button>
                     </Show>
                 </div>
             </header>
             {move || match search.get() {
-                None => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush/> }.into_any(),
+                None => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters)))/> }.into_any(),
                 Some(Ok(saved)) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
                 Some(Err(search_id)) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),
             }}

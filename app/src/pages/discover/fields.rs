@@ -1,6 +1,7 @@
-//! Discover's field list: the index pattern's fields by type, searchable; a field's top five
-//! values in the flows on the page (saying so, as Kibana does), with filters for and against
-//! each, a column toggle and "Visualize".
+//! Discover's field list: the chosen columns, then the index pattern's fields grouped by type,
+//! searchable and narrowed to one type; a field's top five values in the flows on the page
+//! (saying so, as Kibana does), with filters for and against each, a column toggle and
+//! "Visualize".
 
 use std::collections::HashMap;
 
@@ -39,15 +40,100 @@ pub(crate) fn top_values(
     top
 }
 
-/// The type badge of a field.
-fn type_badge(field_type: &str) -> &'static str {
-    match field_type {
-        "date" => "📅",
-        "ip" => "IP",
-        "long" | "integer" | "short" | "byte" | "double" | "float" => "#",
-        "text" => "T",
-        _ => "t",
+/// The kinds of field the list is grouped by, in the order the groups are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum FieldGroup {
+    Address,
+    Number,
+    Keyword,
+    Text,
+    Date,
+    Other,
+}
+
+impl FieldGroup {
+    pub(crate) const ALL: [FieldGroup; 6] = [
+        FieldGroup::Address,
+        FieldGroup::Number,
+        FieldGroup::Keyword,
+        FieldGroup::Text,
+        FieldGroup::Date,
+        FieldGroup::Other,
+    ];
+
+    pub(crate) fn of(field_type: &str) -> FieldGroup {
+        match field_type {
+            "ip" => FieldGroup::Address,
+            "long" | "integer" | "short" | "byte" | "double" | "float" | "half_float"
+            | "scaled_float" | "unsigned_long" => FieldGroup::Number,
+            "keyword" | "constant_keyword" | "string" => FieldGroup::Keyword,
+            "text" | "match_only_text" => FieldGroup::Text,
+            "date" | "date_nanos" => FieldGroup::Date,
+            _ => FieldGroup::Other,
+        }
     }
+
+    /// The group's heading, and the value of its entry in the type filter.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FieldGroup::Address => "Addresses",
+            FieldGroup::Number => "Numbers",
+            FieldGroup::Keyword => "Keywords",
+            FieldGroup::Text => "Text",
+            FieldGroup::Date => "Dates",
+            FieldGroup::Other => "Other",
+        }
+    }
+
+    fn badge(self) -> &'static str {
+        match self {
+            FieldGroup::Address => "IP",
+            FieldGroup::Number => "#",
+            FieldGroup::Keyword => "k",
+            FieldGroup::Text => "T",
+            FieldGroup::Date => "◷",
+            FieldGroup::Other => "?",
+        }
+    }
+}
+
+/// The list's sections: the selected columns first (in column order), then the other fields
+/// by group, each by name. Fields are kept when their name contains `words` and, when a group
+/// is chosen, they are of it.
+pub(crate) fn field_sections(
+    fields: &[FieldSpec],
+    columns: &[String],
+    words: &str,
+    only: Option<FieldGroup>,
+) -> Vec<(String, Vec<FieldSpec>)> {
+    let words = words.trim().to_lowercase();
+    let kept = |f: &&FieldSpec| {
+        f.name.to_lowercase().contains(&words)
+            && only.is_none_or(|group| FieldGroup::of(&f.field_type) == group)
+    };
+    let mut sections = Vec::new();
+    let selected: Vec<FieldSpec> = columns
+        .iter()
+        .filter_map(|column| fields.iter().find(|f| f.name == *column))
+        .filter(kept)
+        .cloned()
+        .collect();
+    if !selected.is_empty() {
+        sections.push(("Selected fields".to_owned(), selected));
+    }
+    for group in FieldGroup::ALL {
+        let mut members: Vec<FieldSpec> = fields
+            .iter()
+            .filter(|f| FieldGroup::of(&f.field_type) == group && !columns.contains(&f.name))
+            .filter(kept)
+            .cloned()
+            .collect();
+        members.sort_by(|a, b| a.name.cmp(&b.name));
+        if !members.is_empty() {
+            sections.push((group.name().to_owned(), members));
+        }
+    }
+    sections
 }
 
 #[component]
@@ -107,47 +193,63 @@ pub(crate) fn FieldList(
                 .collect();
         }
         fields.retain(|f| f.name != time_field && !f.name.starts_with('_'));
-        fields.sort_by(|a, b| a.name.cmp(&b.name));
         fields
     });
-    let shown = move || {
-        let words = search.get().to_lowercase();
-        fields
-            .get()
-            .into_iter()
-            .filter(|f| f.name.to_lowercase().contains(words.trim()))
-            .collect::<Vec<_>>()
+    let only = RwSignal::new(None::<FieldGroup>);
+    let sections = move || {
+        let columns = url.state.with(|s| s.columns.clone());
+        fields.with(|fields| field_sections(fields, &columns, &search.get(), only.get()))
     };
     let toggle_column = move |name: String| url.change(|s| s.with_column_toggled(&name));
+    let field_row = move |field: FieldSpec| {
+        let name = StoredValue::new(field.name.clone());
+        let group = FieldGroup::of(&field.field_type);
+        let is_open = move || open.get().as_deref() == Some(name.get_value().as_str());
+        let in_columns = move || url.state.with(|s| s.columns.contains(&name.get_value()));
+        let toggle_open = move |_| {
+            let this = name.get_value();
+            open.update(|o| {
+                *o = if o.as_deref() == Some(this.as_str()) {
+                    None
+                } else {
+                    Some(this)
+                }
+            })
+        };
+        view! {
+            <li class="field" data-field=name.get_value()>
+                <div class="field-row">
+                    <span class="field-type" title=field.field_type.clone()>{group.badge()}</span>
+                    <button class="link field-name" aria-expanded=move || is_open().to_string() on:click=toggle_open>{name.get_value()}</button>
+                    <button class="small" aria-label=move || format!("{} column {}", if in_columns() { "Remove" } else { "Add" }, name.get_value()) on:click=move |_| toggle_column(name.get_value())>
+                        {move || if in_columns() { "−" } else { "+" }}
+                    </button>
+                </div>
+                <Show when=is_open>
+                    <FieldDetails field=name.get_value() aggregatable=field.aggregatable flows add_filters url/>
+                </Show>
+            </li>
+        }
+    };
+    let choose_group = move |value: String| {
+        only.set(FieldGroup::ALL.into_iter().find(|g| g.name() == value));
+    };
     view! {
         <aside class="field-list" aria-label="Fields">
-            <input type="search" class="field-search" aria-label="Search field names" placeholder="Search field names"
-                prop:value=move || search.get() on:input:target=move |ev| search.set(ev.target().value())/>
-            <ul>
-                {move || shown().into_iter().map(|field| {
-                    let name = StoredValue::new(field.name.clone());
-                    let is_open = move || open.get().as_deref() == Some(name.get_value().as_str());
-                    let in_columns = move || url.state.with(|s| s.columns.contains(&name.get_value()));
-                    let toggle_open = move |_| {
-                        let this = name.get_value();
-                        open.update(|o| *o = if o.as_deref() == Some(this.as_str()) { None } else { Some(this) })
-                    };
-                    view! {
-                        <li class="field" data-field=name.get_value()>
-                            <div class="field-row">
-                                <span class="field-type" title=field.field_type.clone()>{type_badge(&field.field_type)}</span>
-                                <button class="link field-name" aria-expanded=move || is_open().to_string() on:click=toggle_open>{name.get_value()}</button>
-                                <button class="small" aria-label=move || format!("{} column {}", if in_columns() { "Remove" } else { "Add" }, name.get_value()) on:click=move |_| toggle_column(name.get_value())>
-                                    {move || if in_columns() { "−" } else { "+" }}
-                                </button>
-                            </div>
-                            <Show when=is_open>
-                                <FieldDetails field=name.get_value() aggregatable=field.aggregatable flows add_filters url/>
-                            </Show>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
+            <div class="field-filters">
+                <input type="search" class="field-search" aria-label="Search field names" placeholder="Search field names"
+                    prop:value=move || search.get() on:input:target=move |ev| search.set(ev.target().value())/>
+                <select aria-label="Field type" on:change:target=move |ev| choose_group(ev.target().value())>
+                    <option value="">"All types"</option>
+                    {FieldGroup::ALL.into_iter().map(|g| view! { <option value=g.name()>{g.name()}</option> }).collect_view()}
+                </select>
+            </div>
+            {move || sections().into_iter().map(|(heading, members)| view! {
+                <section class="field-group" data-group=heading.clone()>
+                    <h3>{heading.clone()}<span class="count">{members.len()}</span></h3>
+                    <ul>{members.into_iter().map(field_row).collect_view()}</ul>
+                </section>
+            }).collect_view()}
         </aside>
     }
 }
@@ -216,6 +318,49 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn fields_are_listed_selected_first_then_by_type() {
+        let fields = [
+            FieldSpec::new("srcport", "long"),
+            FieldSpec::new("srcaddr", "ip"),
+            FieldSpec::new("action", "keyword"),
+            FieldSpec::new("dstaddr", "ip"),
+            FieldSpec::new("@message", "text"),
+            FieldSpec::new("bytes", "long"),
+        ];
+        let names = |sections: Vec<(String, Vec<FieldSpec>)>| -> Vec<(String, Vec<String>)> {
+            sections
+                .into_iter()
+                .map(|(h, f)| (h, f.into_iter().map(|f| f.name).collect()))
+                .collect()
+        };
+        let columns = ["bytes".to_owned(), "action".to_owned()];
+        assert_eq!(
+            names(field_sections(&fields, &columns, "", None)),
+            [
+                ("Selected fields", vec!["bytes", "action"]),
+                ("Addresses", vec!["dstaddr", "srcaddr"]),
+                ("Numbers", vec!["srcport"]),
+                ("Text", vec!["@message"]),
+            ]
+            .map(|(h, f)| (h.to_owned(), f.into_iter().map(str::to_owned).collect()))
+        );
+        // Searching and choosing a type narrow every section.
+        assert_eq!(
+            names(field_sections(
+                &fields,
+                &columns,
+                " ADDR",
+                Some(FieldGroup::Address)
+            )),
+            [(
+                "Addresses".to_owned(),
+                vec!["dstaddr".to_owned(), "srcaddr".to_owned()]
+            )]
+        );
+        assert!(field_sections(&fields, &columns, "port", Some(FieldGroup::Date)).is_empty());
+    }
 
     #[test]
     fn top_values_count_the_page_most_common_first() {

@@ -248,7 +248,11 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
     let hit_count = move || {
         flows.with(|f| match (f.loading, f.total) {
             (true, None) => "Searching…".to_owned(),
-            (_, Some(total)) => format!("{} flows", group_thousands(total)),
+            (_, Some(total)) => format!(
+                "{} flow{}",
+                group_thousands(total),
+                if total == 1 { "" } else { "s" }
+            ),
             (false, None) => String::new(),
         })
     };
@@ -497,7 +501,10 @@ fn SearchActions(
                         search,
                     }));
                     saving.set(false);
-                    message.set(Some(format!("Saved “{}”", title.get_untracked().trim())));
+                    crate::pages::say_briefly(
+                        message,
+                        format!("Saved “{}”", title.get_untracked().trim()),
+                    );
                     url.change(|s| DiscoverState {
                         search: Some(id),
                         ..s

@@ -2,6 +2,7 @@
 //! fields, see it redraw as you edit, save it, export it as JSON.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::latest::Latest;
@@ -184,6 +185,7 @@ fn Editor(data: EditorData) -> impl IntoView {
     let label = Signal::derive(move || vis.with(|v| v.title.clone()));
 
     view! {
+        <Title text=move || format!("{} · flowdash", label.get())/>
         <div class="editor">
             <EditorToolbar vis saved saved_id dirty version=data.version time validation message patterns pattern_ids/>
             <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q))/>
@@ -365,7 +367,7 @@ fn EditorToolbar(
                     let first = saved_id.get_untracked().as_deref() != Some(object.id.as_str());
                     saved_id.set(Some(object.id.clone()));
                     version.set(object.version);
-                    message.set(Some(format!("Saved “{}”", current.title)));
+                    crate::pages::say_briefly(message, format!("Saved “{}”", current.title));
                     saved.set(current);
                     if first {
                         crate::browser::replace_url(&format!("/visualize/{}", object.id));

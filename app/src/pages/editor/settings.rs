@@ -435,6 +435,7 @@ pub(super) fn OptionsEditor(
             </label>
             <Show when=move || vis.with(|v| v.kind.is_xy())>
                 <label class="check"><input type="checkbox" prop:checked=move || vis.with(|v| v.options.utc) on:change:target=move |ev| vis.update(|v| v.options.utc = ev.target().checked())/>" Times in UTC"</label>
+                <label class="check"><input type="checkbox" prop:checked=move || vis.with(|v| v.options.drop_partial_buckets) on:change:target=move |ev| vis.update(|v| v.options.drop_partial_buckets = ev.target().checked())/>" Drop partial buckets"</label>
             </Show>
             <Show when=move || !legend.with(|l| l.is_empty())>
                 <div class="colors" role="group" aria-label="Colours">

@@ -46,6 +46,72 @@ impl ClusterVersion {
     pub fn needs_type(&self) -> bool {
         !self.opensearch && self.major < 7
     }
+
+    /// Whether sorting on `_id` is refused: Elasticsearch 8 turned off `_id` field data
+    /// (`indices.id_field_data.enabled`); 6.x, 7.x and OpenSearch still sort on it.
+    pub fn refuses_id_sort(&self) -> bool {
+        !self.opensearch && self.major >= 8
+    }
+}
+
+/// A search's sort keys as written: `"f"`, `{"f": "desc"}`, `{"f": {...}}`, alone or in a list.
+fn sort_keys(body: &Value) -> Vec<&str> {
+    fn key(entry: &Value) -> Option<&str> {
+        match entry {
+            Value::String(field) => Some(field.as_str()),
+            Value::Object(object) => object.keys().next().map(String::as_str),
+            _ => None,
+        }
+    }
+    match body.get("sort") {
+        Some(Value::Array(entries)) => entries.iter().filter_map(key).collect(),
+        Some(entry) => key(entry).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Where `_id` is among a search's sort keys, if it is one.
+pub fn id_sort_position(body: &Value) -> Option<usize> {
+    sort_keys(body).iter().position(|key| *key == "_id")
+}
+
+/// For a cluster that refuses `_id` sorts: sorts on `field` instead, in the same order and as
+/// a keyword where an index lacks it. Without a field the `_id` key is dropped, and with it
+/// its value in `search_after`, so that the two stay aligned.
+pub fn replace_id_sort(body: &mut Value, field: Option<&str>) {
+    let Some(position) = id_sort_position(body) else {
+        return;
+    };
+    let Some(object) = body.as_object_mut() else {
+        return;
+    };
+    let mut entries = match object.remove("sort") {
+        Some(Value::Array(entries)) => entries,
+        Some(entry) => vec![entry],
+        None => return,
+    };
+    match field {
+        Some(field) => {
+            let order = match &entries[position] {
+                Value::Object(key) => match key.get("_id") {
+                    Some(Value::String(order)) => order.clone(),
+                    Some(options) => options["order"].as_str().unwrap_or("asc").to_owned(),
+                    None => "asc".to_owned(),
+                },
+                _ => "asc".to_owned(),
+            };
+            entries[position] = json!({ field: { "order": order, "unmapped_type": "keyword" } });
+        }
+        None => {
+            entries.remove(position);
+            if let Some(Value::Array(after)) = object.get_mut("search_after") {
+                if position < after.len() {
+                    after.remove(position);
+                }
+            }
+        }
+    }
+    object.insert("sort".into(), Value::Array(entries));
 }
 
 /// Calendar units as `interval` and `calendar_interval` write them.
@@ -182,6 +248,54 @@ mod tests {
         assert_eq!(
             response["hits"]["total"],
             json!({ "value": 42, "relation": "eq" })
+        );
+    }
+
+    #[test]
+    fn id_sorts_become_the_documents_at_id_on_clusters_that_refuse_them() {
+        let es8 = ClusterVersion {
+            major: 8,
+            minor: 11,
+            opensearch: false,
+        };
+        assert!(es8.refuses_id_sort() && !ES7.refuses_id_sort() && !ES6.refuses_id_sort());
+        let request = json!({
+            "sort": [{ "@timestamp": { "order": "desc" } }, { "_id": "desc" }],
+            "search_after": [1_000, "abc"],
+        });
+        let mut replaced = request.clone();
+        replace_id_sort(&mut replaced, Some("@id"));
+        assert_eq!(
+            replaced["sort"][1],
+            json!({ "@id": { "order": "desc", "unmapped_type": "keyword" } })
+        );
+        assert_eq!(replaced["search_after"], request["search_after"]);
+        // With no stand-in, the key goes, and its value in search_after with it.
+        let mut dropped = request.clone();
+        replace_id_sort(&mut dropped, None);
+        assert_eq!(
+            dropped["sort"],
+            json!([{ "@timestamp": { "order": "desc" } }])
+        );
+        assert_eq!(dropped["search_after"], json!([1_000]));
+        // Every way of writing a sort key is read.
+        for sort in [
+            json!("_id"),
+            json!(["_id"]),
+            json!({ "_id": { "order": "asc" } }),
+        ] {
+            assert_eq!(
+                id_sort_position(&json!({ "sort": sort })),
+                Some(0),
+                "{sort}"
+            );
+        }
+        assert_eq!(id_sort_position(&json!({ "sort": ["@timestamp"] })), None);
+        let mut plain = json!({ "sort": "_id" });
+        replace_id_sort(&mut plain, Some("@id.keyword"));
+        assert_eq!(
+            plain["sort"],
+            json!([{ "@id.keyword": { "order": "asc", "unmapped_type": "keyword" } }])
         );
     }
 }

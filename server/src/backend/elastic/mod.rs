@@ -9,20 +9,21 @@ mod sink;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use self::auth::Auth;
-use self::compat::{adapt_request, normalize_response, ClusterVersion};
-pub use self::sink::ElasticSink;
-use super::{
-    BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend, SearchRequest,
+use self::compat::{
+    adapt_request, id_sort_position, normalize_response, replace_id_sort, ClusterVersion,
 };
+pub use self::sink::ElasticSink;
+use super::{BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend};
 use crate::ingest::DocSink;
 
 /// How to reach the cluster.
@@ -55,7 +56,13 @@ struct Inner {
     auth: Auth,
     allow_scripts: bool,
     version: OnceCell<(ClusterVersion, ClusterInfo)>,
+    /// By index expression, the field that stands in for `_id` in sorts on a cluster that
+    /// refuses `_id` sorts ([`ElasticBackend::id_sort_field`]).
+    id_sort_fields: Mutex<HashMap<String, Option<String>>>,
 }
+
+/// Index expressions whose `_id` stand-in is remembered; past it the memory starts afresh.
+const ID_SORT_FIELDS_KEPT: usize = 64;
 
 impl ElasticBackend {
     /// A client for the cluster of `config` (it connects on its first request).
@@ -89,6 +96,7 @@ impl ElasticBackend {
                 auth: config.auth.clone(),
                 allow_scripts: config.allow_scripts,
                 version: OnceCell::new(),
+                id_sort_fields: Mutex::default(),
             }),
         })
     }
@@ -276,6 +284,10 @@ impl SearchBackend for ElasticBackend {
         policy::check_search_body(&body, self.inner.allow_scripts)?;
         let version = self.version().await?;
         adapt_request(&mut body, version);
+        if version.refuses_id_sort() && id_sort_position(&body).is_some() {
+            let field = self.id_sort_field(index).await?;
+            replace_id_sort(&mut body, field.as_deref());
+        }
         let bytes = serde_json::to_vec(&body).map_err(|e| BackendError::Internal(e.to_string()))?;
         let mut response = self
             .call(
@@ -286,44 +298,6 @@ impl SearchBackend for ElasticBackend {
             .await?;
         normalize_response(&mut response);
         Ok(response)
-    }
-
-    async fn msearch(
-        &self,
-        searches: Vec<SearchRequest>,
-    ) -> Result<Vec<Result<Value, BackendError>>, BackendError> {
-        if searches.is_empty() {
-            return Ok(Vec::new());
-        }
-        // A search the policy refuses fails on its own; the others go to the cluster.
-        let mut refused: Vec<Option<BackendError>> = Vec::with_capacity(searches.len());
-        let mut allowed = Vec::with_capacity(searches.len());
-        for search in searches {
-            match policy::check_search_body(&search.body, self.inner.allow_scripts) {
-                Ok(()) => {
-                    refused.push(None);
-                    allowed.push(search);
-                }
-                Err(error) => refused.push(Some(error)),
-            }
-        }
-        let mut answers = if allowed.is_empty() {
-            Vec::new()
-        } else {
-            self.msearch_allowed(allowed).await?
-        }
-        .into_iter();
-        Ok(refused
-            .into_iter()
-            .map(|refusal| match refusal {
-                Some(error) => Err(error),
-                None => answers.next().unwrap_or_else(|| {
-                    Err(BackendError::Internal(
-                        "the cluster answered too few searches".into(),
-                    ))
-                }),
-            })
-            .collect())
     }
 
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {
@@ -343,54 +317,40 @@ impl SearchBackend for ElasticBackend {
 }
 
 impl ElasticBackend {
-    /// One `_msearch` of searches the policy allowed.
-    async fn msearch_allowed(
-        &self,
-        searches: Vec<SearchRequest>,
-    ) -> Result<Vec<Result<Value, BackendError>>, BackendError> {
-        let version = self.version().await?;
-        let mut ndjson = Vec::new();
-        for mut search in searches {
-            adapt_request(&mut search.body, version);
-            ndjson.extend(json!({ "index": search.index }).to_string().into_bytes());
-            ndjson.push(b'\n');
-            ndjson.extend(search.body.to_string().into_bytes());
-            ndjson.push(b'\n');
+    /// What sorts stand in for `_id` where the cluster refuses to sort on it (8.x): the
+    /// documents' `@id`, which the CloudWatch Logs Lambda and flowdash both write equal to
+    /// `_id`, as a keyword (`@id`, or dynamic mapping's `@id.keyword`). `None` when the indices
+    /// have neither; their pages are then ordered by time alone, and flows of the very same
+    /// instant may repeat or be skipped at a page's edge.
+    async fn id_sort_field(&self, index: &str) -> Result<Option<String>, BackendError> {
+        let remembered = (self.inner.id_sort_fields.lock())
+            .expect("not poisoned")
+            .get(index)
+            .cloned();
+        if let Some(field) = remembered {
+            return Ok(field);
         }
-        let answer = self
-            .call(
-                reqwest::Method::POST,
-                // A dashboard's panels arrive as one batch; the cluster runs a few at a time
-                // rather than all at once next to everyone else's queries.
-                "/_msearch?max_concurrent_searches=4",
-                Some((ndjson, "application/x-ndjson")),
-            )
-            .await?;
-        let responses = answer
-            .get("responses")
-            .and_then(Value::as_array)
-            .ok_or_else(|| {
-                BackendError::Internal(format!("unexpected _msearch answer: {answer}"))
-            })?;
-        Ok(responses
-            .iter()
-            .map(|response| {
-                if response.get("error").is_some() {
-                    let status = response
-                        .get("status")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(500) as u16;
-                    Err(cluster_error(status, response))
-                } else {
-                    let mut response = response.clone();
-                    normalize_response(&mut response);
-                    if let Some(object) = response.as_object_mut() {
-                        object.remove("status");
-                    }
-                    Ok(response)
-                }
-            })
-            .collect())
+        let caps = self.field_caps_of(index).await?;
+        let keyword = |name: &str| {
+            caps.iter()
+                .any(|f| f.name == name && f.field_type == "keyword" && f.aggregatable)
+        };
+        let field = ["@id", "@id.keyword"]
+            .into_iter()
+            .find(|name| keyword(name))
+            .map(str::to_owned);
+        if field.is_none() {
+            tracing::warn!(
+                index,
+                "the cluster refuses sorts on _id and [{index}] has no keyword @id: flows are paged by time alone"
+            );
+        }
+        let mut fields = self.inner.id_sort_fields.lock().expect("not poisoned");
+        if fields.len() >= ID_SORT_FIELDS_KEPT {
+            fields.clear();
+        }
+        fields.insert(index.to_owned(), field.clone());
+        Ok(field)
     }
 
     async fn field_caps_of(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {

@@ -61,7 +61,7 @@ impl ElasticSink {
                 }
                 ndjson.extend(json!({ "create": action }).to_string().into_bytes());
                 ndjson.push(b'\n');
-                doc.write_source_json(&mut ndjson);
+                doc.write_cluster_source_json(&mut ndjson);
                 ndjson.push(b'\n');
                 self.touched.insert(doc.index.to_string());
             }

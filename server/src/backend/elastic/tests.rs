@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::auth::Auth;
 use super::{ElasticBackend, ElasticConfig, ElasticSink};
-use crate::backend::{SearchBackend, SearchRequest};
+use crate::backend::SearchBackend;
 use crate::http::tests::TestServer;
 use crate::ingest::demo::{demo_format, generate, DemoConfig};
 use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
@@ -104,25 +104,6 @@ async fn the_client_gets_what_the_engine_answers_from_6x_7x_and_8x_clusters() {
             }
             assert_eq!(comparable(through), expected, "{version}: {body}");
         }
-        // Multi-search answers each search, failures included.
-        let mut searches: Vec<SearchRequest> = requests()
-            .into_iter()
-            .map(|body| SearchRequest {
-                index: "cwl-*".into(),
-                body,
-            })
-            .collect();
-        searches.push(SearchRequest {
-            index: "cwl-*".into(),
-            body: json!({ "aggs": { "x": { "terms": { "field": "nope" } } } }),
-        });
-        let answers = client.msearch(searches).await.unwrap();
-        assert_eq!(answers.len(), 6);
-        assert!(answers[..5].iter().all(Result::is_ok), "{version}");
-        let error = answers[5].as_ref().unwrap_err();
-        assert_eq!(error.status(), 400);
-        assert!(error.to_string().contains("nope"), "{error}");
-
         let fields = client.field_caps("cwl-*").await.unwrap();
         let srcaddr = fields.iter().find(|f| f.name == "srcaddr").unwrap();
         assert_eq!(
@@ -211,28 +192,32 @@ async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
     }
 }
 
+/// Ingests `text` into the cluster through flowdash's bulk sink, as `flowdash ingest --es-url`.
+async fn through_sink(client: ElasticBackend, text: String) -> IngestReport {
+    tokio::task::spawn_blocking(move || {
+        let mut sink = ElasticSink::new(client, tokio::runtime::Handle::current());
+        let mut report = IngestReport::default();
+        ingest_reader(
+            None,
+            text.as_bytes(),
+            &IngestOptions::default(),
+            &mut sink,
+            &mut report,
+        )
+        .unwrap();
+        report.record(sink.flush().unwrap());
+        report
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn ingestion_into_a_cluster_writes_what_the_lambda_writes_once() {
     let cluster = TestServer::start().await;
     let client = client(&cluster);
     let text = demo_text(2500, 4);
-    let run = |client: ElasticBackend, text: String| {
-        tokio::task::spawn_blocking(move || {
-            let mut sink = ElasticSink::new(client, tokio::runtime::Handle::current());
-            let mut report = IngestReport::default();
-            ingest_reader(
-                None,
-                text.as_bytes(),
-                &IngestOptions::default(),
-                &mut sink,
-                &mut report,
-            )
-            .unwrap();
-            report.record(sink.flush().unwrap());
-            report
-        })
-    };
-    let report = run(client.clone(), text.clone()).await.unwrap();
+    let report = through_sink(client.clone(), text.clone()).await;
     assert_eq!(
         (report.accepted, report.skipped, report.rejected),
         (2500, 0, 0),
@@ -246,7 +231,7 @@ async fn ingestion_into_a_cluster_writes_what_the_lambda_writes_once() {
         .iter()
         .all(|(name, _)| name.starts_with("cwl-2020.03.")));
     // Again: every document is a duplicate (409 on create), nothing is stored twice.
-    let report = run(client, text).await.unwrap();
+    let report = through_sink(client, text).await;
     assert_eq!((report.accepted, report.skipped), (0, 2500));
 }
 
@@ -271,4 +256,67 @@ async fn an_unreachable_cluster_is_a_clear_error() {
         error.to_string().contains("cannot reach the cluster"),
         "{error}"
     );
+}
+
+/// Discover's pages through Elasticsearch 8, which refuses `_id` sorts: the client sorts on
+/// the documents' `@id` instead, and the pages hold every flow once, in Discover's order.
+#[tokio::test]
+async fn discover_pages_every_flow_once_through_a_cluster_that_refuses_id_sorts() {
+    use app::discover::{page_request, PageRequest};
+    use app::model::filter::QueryText;
+    use app::model::time::Resolved;
+    use app::panels::ViewInputs;
+
+    let cluster = TestServer::start_with(|c| c.es_compat_version = "8.11.0".into()).await;
+    let client = client(&cluster);
+    // Written as flowdash writes to a cluster (and the Lambda does): `@id` equal to `_id`.
+    let report = through_sink(client.clone(), demo_text(3000, 9)).await;
+    assert_eq!(report.accepted, 3000, "{:?}", report.errors);
+    let (status, refusal) = cluster
+        .post_json("/es/cwl-*/_search", &json!({ "sort": [{ "_id": "asc" }] }))
+        .await;
+    assert_eq!(status, 400, "{refusal}");
+    assert!(refusal
+        .to_string()
+        .contains("indices.id_field_data.enabled"));
+
+    let inputs = ViewInputs {
+        time: Resolved {
+            from_ms: END - 13 * 3_600_000,
+            to_ms: END + 3_600_000,
+        },
+        query: QueryText::kql(""),
+        filters: Vec::new(),
+        time_zone: None,
+    };
+    let mut seen: Vec<(String, Value)> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = PageRequest {
+            after: after.clone(),
+            size: 700,
+            histogram: after.is_none(),
+        };
+        let body = page_request("cwl-*", "@timestamp", &[], &inputs, &page).unwrap();
+        let answer = client.search("cwl-*", body).await.unwrap();
+        let hits = answer["hits"]["hits"].as_array().unwrap().clone();
+        let Some(last) = hits.last() else { break };
+        after = Some(last["sort"].as_array().unwrap().clone());
+        for hit in &hits {
+            let id = hit["_id"].as_str().unwrap().to_owned();
+            // The stand-in's sort value is the flow's own id.
+            assert_eq!(hit["sort"][1], json!(id), "{hit}");
+            seen.push((id, hit["sort"][0].clone()));
+        }
+    }
+    assert_eq!(seen.len(), 3000);
+    let mut ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3000, "every flow once");
+    // Newest first, and ties on time in id order.
+    assert!(seen.windows(2).all(|pair| {
+        let (time, next_time) = (pair[0].1.as_i64().unwrap(), pair[1].1.as_i64().unwrap());
+        time > next_time || (time == next_time && pair[0].0 < pair[1].0)
+    }));
 }

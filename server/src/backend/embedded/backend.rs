@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{EmbeddedEngine, OnExistingId};
 use crate::backend::{
-    BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend, SearchRequest,
+    BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend,
 };
 use crate::ingest::DocSink;
 
@@ -58,20 +58,6 @@ impl SearchBackend for EmbeddedBackend {
         let index = index.to_owned();
         self.engine
             .run_search(move |engine| super::search::search(engine, &index, &body))
-            .await
-    }
-
-    async fn msearch(
-        &self,
-        searches: Vec<SearchRequest>,
-    ) -> Result<Vec<Result<Value, BackendError>>, BackendError> {
-        self.engine
-            .run_search(move |engine| {
-                Ok(searches
-                    .iter()
-                    .map(|s| super::search::search(engine, &s.index, &s.body))
-                    .collect())
-            })
             .await
     }
 

@@ -264,6 +264,11 @@ fn kibana_visualization(
     if let Some(show) = vis_params.pointer("/labels/show").and_then(Value::as_bool) {
         options.show_labels = show;
     }
+    // Kibana keeps partial buckets unless the date histogram says `drop_partials`.
+    options.drop_partial_buckets = aggs.iter().any(|agg| {
+        agg.get("type").and_then(Value::as_str) == Some("date_histogram")
+            && agg.pointer("/params/drop_partials") == Some(&json!(true))
+    });
     options.legend = match vis_params.get("legendPosition").and_then(Value::as_str) {
         Some("bottom") | Some("top") => LegendPosition::Bottom,
         _ if vis_params.get("addLegend") == Some(&json!(false)) => LegendPosition::Hidden,

@@ -2,6 +2,7 @@
 //! zone, with an offset; empty buckets filled between the bounds when `min_doc_count` is 0.
 
 use app::model::flow::FieldType;
+use app::model::time::{fixed_unit_ms, split_time_value};
 use serde_json::{json, Map, Value as Json};
 use tantivy::{DocId, Score};
 
@@ -172,17 +173,9 @@ pub fn parse_fixed(text: &str) -> Result<i64, SearchError> {
     let error = || {
         bad(format!("failed to parse setting [fixed_interval] with value [{text}] as a time value: unit is missing or unrecognized"))
     };
-    let digits: String = text.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let unit = &text[digits.len()..];
+    let (digits, unit) = split_time_value(text);
     let amount: i64 = digits.parse().map_err(|_| error())?;
-    let scale = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return Err(error()),
-    };
+    let scale = fixed_unit_ms(unit).ok_or_else(error)?;
     match amount.checked_mul(scale) {
         Some(ms) if ms > 0 => Ok(ms),
         _ => Err(error()),

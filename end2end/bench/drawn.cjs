@@ -1,0 +1,52 @@
+// Times a page in Chromium, from navigation to drawn, and the HTTP requests it makes:
+//   overview  every dashboard panel drawn (a chart, a table or an error);
+//   discover  the histogram drawn and the first page of flows in the table.
+// Usage: node bench/drawn.cjs overview|discover URL [runs]
+// Prints one JSON line per run and a summary line. Local only: the URL must be 127.0.0.1.
+const { chromium } = require("@playwright/test");
+
+const [what, url] = process.argv.slice(2, 4);
+const runs = Number(process.argv[4] ?? 5);
+const DRAWN = {
+  overview: () => {
+    const panels = [...document.querySelectorAll("section.grid-panel")];
+    return document.body.dataset.hydrated === "true" && panels.length > 0 &&
+      panels.every((p) => p.querySelector('canvas.chart[data-drawn="true"]') || p.querySelector("table.data-table tbody tr") || p.querySelector(".chart-error"));
+  },
+  discover: () => document.body.dataset.hydrated === "true" &&
+    document.querySelector('.discover-histogram canvas.chart[data-drawn="true"]') !== null &&
+    document.querySelector("table.flow-table tr.flow-row") !== null,
+};
+if (!DRAWN[what] || !/^http:\/\/127\.0\.0\.1:\d+\//.test(url ?? "")) {
+  console.error("usage: node bench/drawn.cjs overview|discover http://127.0.0.1:PORT/path [runs]");
+  process.exit(2);
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const results = [];
+  for (let run = 0; run < runs; run++) {
+    // A fresh context per run: nothing cached, like a colleague opening a shared link.
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 2 });
+    const page = await context.newPage();
+    const requests = [];
+    page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+    await page.goto(url, { waitUntil: "commit" });
+    await page.waitForFunction(DRAWN[what], null, { timeout: 120_000, polling: 10 });
+    const drawnMs = await page.evaluate(() => performance.now());
+    const errors = await page.locator(".chart-error").count();
+    results.push({ run, drawn_ms: Math.round(drawnMs), requests: requests.length,
+      msearch: requests.filter((p) => p === "/api/msearch").length,
+      searches: requests.filter((p) => p === "/api/search").length, panel_errors: errors });
+    console.log(JSON.stringify(results[results.length - 1]));
+    await context.close();
+  }
+  await browser.close();
+  const sorted = results.map((r) => r.drawn_ms).sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  console.log(`${what} ${url}: median ${median} ms to drawn (min ${sorted[0]}, max ${sorted[sorted.length - 1]}), ${results[0].requests} HTTP requests (${results[0].msearch} msearch, ${results[0].searches} search)`);
+})();
