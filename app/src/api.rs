@@ -10,15 +10,20 @@ use crate::model::saved_object::{FindResult, ObjectType, SavedObject};
 /// A failed API call, as the UI shows it.
 #[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum ApiError {
+    /// The request did not reach the server, or its answer was cut off.
     #[error("cannot reach the server: {0}")]
     Network(String),
     /// The server answered with its error shape `{"error":{"type","reason"},"status"}`.
     #[error("{reason}")]
     Server {
+        /// The HTTP status.
         status: u16,
+        /// Elasticsearch's error type (`parse_exception`, `version_conflict`).
         kind: String,
+        /// What went wrong, for people.
         reason: String,
     },
+    /// The answer did not read as what the call expects.
     #[error("unexpected answer from the server: {0}")]
     Decode(String),
 }
@@ -59,6 +64,7 @@ impl ApiError {
         Some(ApiError::from_error_value(status, response))
     }
 
+    /// The HTTP status of a server error; `None` when the server did not answer.
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Server { status, .. } => Some(*status),
@@ -70,14 +76,18 @@ impl ApiError {
 /// `POST /api/search`: one search on an index pattern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchRequest {
+    /// The index pattern to search (`cwl-*`).
     pub index: String,
+    /// The Elasticsearch search body.
     pub body: Value,
 }
 
 /// What saved-object writes send.
 #[derive(Clone, Debug, Serialize)]
 pub struct ObjectWrite<'a> {
+    /// The object's new attributes.
     pub attributes: &'a Value,
+    /// The version the edit started from: the server refuses the write (409) if the object has changed since.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
 }
@@ -94,15 +104,21 @@ mod server_side {
     use super::ApiError;
     use crate::model::saved_object::{FindResult, ObjectType, SavedObject};
 
+    /// A boxed future the object source answers with (object-safe, `Send`).
     pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
     /// How the server renderer reads saved objects (the server implements it over its store).
     pub trait ObjectSource: Send + Sync + 'static {
+        /// One page of the objects of these types whose title matches `search` (all of them
+        /// when `None`), by title.
         fn find(
             &self,
             types: Vec<ObjectType>,
             search: Option<String>,
+            page: usize,
+            per_page: usize,
         ) -> BoxFuture<'_, Result<FindResult, ApiError>>;
+        /// One object by type and id.
         fn get(
             &self,
             object_type: ObjectType,
@@ -131,15 +147,30 @@ impl ObjectsClient {
         }
     }
 
+    /// Objects of these types whose title matches `search`, the first [`FIND_ALL`]: for the
+    /// few kinds a page needs all of (index patterns, saved searches).
     pub async fn find(
         &self,
         types: Vec<ObjectType>,
         search: Option<String>,
     ) -> Result<FindResult, ApiError> {
+        self.find_page(types, search, 1, FIND_ALL).await
+    }
+
+    /// One page (from 1) of the objects of these types whose title matches `search`, by
+    /// title, and how many match: from the server's store while rendering, over HTTP in the
+    /// browser.
+    pub async fn find_page(
+        &self,
+        types: Vec<ObjectType>,
+        search: Option<String>,
+        page: usize,
+        per_page: usize,
+    ) -> Result<FindResult, ApiError> {
         #[cfg(feature = "ssr")]
         {
             match &self.source {
-                Some(source) => source.0.find(types, search).await,
+                Some(source) => source.0.find(types, search, page, per_page).await,
                 None => Err(ApiError::Network("no object source".into())),
             }
         }
@@ -147,7 +178,7 @@ impl ObjectsClient {
         {
             let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
             let mut url = format!(
-                "/api/saved_objects/_find?per_page=1000&type={}",
+                "/api/saved_objects/_find?page={page}&per_page={per_page}&type={}",
                 types.join(",")
             );
             if let Some(search) = search.filter(|s| !s.trim().is_empty()) {
@@ -166,6 +197,7 @@ impl ObjectsClient {
         Ok(crate::panels::Library::from_objects(found.saved_objects))
     }
 
+    /// One object by type and id, as [`ObjectsClient::find`] reads them.
     pub async fn get(&self, object_type: ObjectType, id: String) -> Result<SavedObject, ApiError> {
         #[cfg(feature = "ssr")]
         {
@@ -185,6 +217,9 @@ impl ObjectsClient {
         }
     }
 }
+
+/// How many objects [`ObjectsClient::find`] reads at most.
+pub const FIND_ALL: usize = 1000;
 
 /// Percent-encodes a URL component.
 pub fn encode(text: &str) -> String {

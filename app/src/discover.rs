@@ -26,6 +26,7 @@ pub const DEFAULT_PATTERN: &str = "cwl-*";
 /// index pattern, the table's columns and its sort, and the saved search it was opened from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiscoverState {
+    /// Time, refresh, query and filters, as on dashboards.
     pub view: ViewState,
     /// The index pattern's title; [`DEFAULT_PATTERN`] when `None`.
     pub index: Option<String>,
@@ -152,6 +153,7 @@ pub fn histogram_visualization(pattern: &str, time_field: &str) -> Visualization
 pub struct PageRequest {
     /// The last row's `sort` values of the page before (`search_after`); `None` for the first.
     pub after: Option<Vec<Value>>,
+    /// Flows on the page.
     pub size: usize,
     /// Whether to count and histogram the matches too (the first page does).
     pub histogram: bool,
@@ -289,19 +291,24 @@ pub fn surrounding_request(
 /// One flow of a page, as the search answered it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FlowRow {
+    /// The daily index holding it (`cwl-2020.03.07`).
     pub index: String,
+    /// Its document id.
     pub id: String,
     /// Its place in the sort, for the next page's `search_after`.
     pub sort: Vec<Value>,
+    /// The flow's document.
     pub source: Map<String, Value>,
 }
 
 /// A page of flows, with the match count and histogram when asked for.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlowPage {
+    /// The flows, in sort order.
     pub rows: Vec<FlowRow>,
     /// Matching flows, when counted.
     pub total: Option<u64>,
+    /// Matching flows over time, when asked for.
     pub histogram: Option<ChartData>,
 }
 

@@ -20,7 +20,9 @@ use crate::result::{chart_data, ChartData};
 /// searches (what visualizations built on one take from it).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Library {
+    /// Index patterns, for their time fields.
     pub patterns: Vec<IndexPattern>,
+    /// Saved searches by id.
     pub searches: SavedSearches,
 }
 
@@ -51,8 +53,11 @@ impl Library {
 /// The inputs every panel of a view shares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViewInputs {
+    /// The time range, resolved.
     pub time: Resolved,
+    /// The view's query.
     pub query: QueryText,
+    /// The view's filters.
     pub filters: Vec<Filter>,
     /// The viewer's zone for calendar intervals (`+09:00`).
     pub time_zone: Option<String>,
@@ -70,6 +75,7 @@ impl ViewInputs {
         }
     }
 
+    /// The inputs of a view: its time range resolved at `now_ms`, and its query and filters.
     pub fn resolve(
         time: &TimeRange,
         query: QueryText,
@@ -128,29 +134,22 @@ pub fn panel_request(
     })
 }
 
-/// A panel's chart from its answer.
-pub fn panel_chart(
-    vis: &Visualization,
-    answer: Result<Value, ApiError>,
-    inputs: &ViewInputs,
-) -> Result<ChartData, String> {
-    let response = answer.map_err(|e| e.to_string())?;
-    chart_data(vis, &response, inputs.time).map_err(|e| e.to_string())
-}
+/// A search as it was sent and answered, for Inspect.
+pub type Exchange<'a> = (&'a SearchRequest, &'a Value);
 
 /// Runs visualizations: the one path from visualizations to charts, for the dashboard, the
 /// editor's preview and the server's images. Each searches its index pattern (time field
 /// from the library's patterns; a visualization built on a saved search with that search's
 /// pattern, query and filters) with the view's time, query, filters and zone; all go in one
-/// multi-search,
-/// and `on_chart(i, chart)` is called for each as soon as its chart is known, so panels draw
-/// one by one.
+/// multi-search, and `on_chart(i, chart, exchange)` is called for each as soon as its chart
+/// is known, so panels draw one by one. `exchange` is the search and its answer, when the
+/// search was answered.
 pub async fn run(
     searcher: &impl Searcher,
     visualizations: &[Visualization],
     library: &Library,
     inputs: &ViewInputs,
-    mut on_chart: impl FnMut(usize, Result<ChartData, String>),
+    mut on_chart: impl FnMut(usize, Result<ChartData, String>, Option<Exchange<'_>>),
 ) {
     let mut requests = Vec::new();
     let mut request_of = Vec::new(); // request index -> visualization index
@@ -167,7 +166,7 @@ pub async fn run(
                 request_of.push(index);
                 requests.push(request);
             }
-            Err(error) => on_chart(index, Err(error)),
+            Err(error) => on_chart(index, Err(error), None),
         }
     }
     if requests.is_empty() {
@@ -177,13 +176,21 @@ pub async fn run(
         .msearch(&requests, |i, answer| {
             // A searcher's index outside the requests is a bug there; it is not worth a panic.
             if let Some(&index) = request_of.get(i) {
-                on_chart(index, panel_chart(&visualizations[index], answer, inputs));
+                let vis = &visualizations[index];
+                match answer {
+                    Ok(response) => {
+                        let chart =
+                            chart_data(vis, &response, inputs.time).map_err(|e| e.to_string());
+                        on_chart(index, chart, Some((&requests[i], &response)));
+                    }
+                    Err(error) => on_chart(index, Err(error.to_string()), None),
+                }
             }
         })
         .await;
     if let Err(error) = streamed {
         for &index in &request_of {
-            on_chart(index, Err(error.to_string()));
+            on_chart(index, Err(error.to_string()), None);
         }
     }
 }
@@ -201,7 +208,7 @@ pub async fn run_one(
         std::slice::from_ref(vis),
         library,
         inputs,
-        |_, answer| chart = answer,
+        |_, answer, _| chart = answer,
     )
     .await;
     chart
@@ -215,6 +222,7 @@ pub fn sendable<F: std::future::Future>(
     send_wrapper::SendWrapper::new(future)
 }
 
+/// Outside the browser, futures are `Send` already.
 #[cfg(not(feature = "hydrate"))]
 pub fn sendable<F: std::future::Future + Send>(
     future: F,

@@ -17,11 +17,13 @@ use crate::model::visualization::{
 /// Where and when to search, besides what the visualization itself says.
 #[derive(Clone, Debug)]
 pub struct SearchContext<'a> {
+    /// The time range searched.
     pub time: Resolved,
     /// The index pattern's time field.
     pub time_field: &'a str,
     /// The dashboard's query and filters (the visualization adds its own).
     pub query: &'a QueryText,
+    /// The dashboard's filters.
     pub filters: &'a [Filter],
     /// The viewer's time zone, for calendar intervals (`+09:00`); `None` is UTC.
     pub time_zone: Option<String>,
@@ -30,6 +32,7 @@ pub struct SearchContext<'a> {
 /// A request that cannot be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
+    /// The KQL query does not parse.
     #[error(transparent)]
     Kql(#[from] KqlError),
 }
@@ -298,8 +301,11 @@ pub fn other_request(
 /// the keys it shows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OtherGroup {
+    /// The keys of the enclosing buckets, field by field.
     pub parents: Vec<(String, Value)>,
+    /// The terms field.
     pub field: String,
+    /// The keys shown as buckets of their own; "Other" is everything else.
     pub shown: Vec<Value>,
 }
 

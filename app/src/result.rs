@@ -14,9 +14,13 @@ use crate::query::{bucket_name, interval_ms, ordered_buckets, METRIC, MISSING_KE
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChartData {
+    /// Rings of slices.
     Pie(PieData),
+    /// Series over an x axis.
     Xy(XyData),
+    /// One number.
     Metric(MetricData),
+    /// Rows and columns.
     Table(TableData),
 }
 
@@ -38,26 +42,37 @@ impl ChartData {
 /// Concentric rings: ring 0 is the innermost (the first split-slices bucket).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PieData {
+    /// The rings, innermost first.
     pub rings: Vec<Ring>,
+    /// Drawn with a hole.
     pub donut: bool,
+    /// Slice labels on the pie.
     pub show_labels: bool,
+    /// Slice shares as percentages.
     pub show_percent: bool,
+    /// What the slices measure (`Count`).
     pub metric_label: String,
 }
 
+/// One ring of a pie: one bucket level.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ring {
     /// What the ring splits by (`dstport`).
     pub label: String,
+    /// Its slices, in order round the ring.
     pub slices: Vec<Slice>,
 }
 
 /// A slice: its share of the circle `[start, end)` as fractions of a turn.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Slice {
+    /// The bucket's key, as shown.
     pub label: String,
+    /// The metric's value.
     pub value: f64,
+    /// Where it starts, as a fraction of a turn.
     pub start: f64,
+    /// Where it ends, as a fraction of a turn.
     pub end: f64,
     /// The slice of the ring inside this one that holds it.
     pub parent: Option<usize>,
@@ -71,32 +86,52 @@ pub struct Slice {
 pub enum XAxis {
     /// Epoch milliseconds, buckets `interval_ms` wide, over `[from_ms, to_ms]`.
     Time {
+        /// The range's start.
         from_ms: i64,
+        /// The range's end.
         to_ms: i64,
+        /// The buckets' width.
         interval_ms: i64,
     },
     /// Numbers (histogram keys), buckets `interval` wide.
-    Numeric { interval: f64 },
+    Numeric {
+        /// The buckets' width.
+        interval: f64,
+    },
     /// Named categories at x = 0, 1, 2, …
-    Categories { labels: Vec<String> },
+    Categories {
+        /// The labels, in x order.
+        labels: Vec<String>,
+    },
 }
 
+/// How an xy chart draws its series.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum XyStyle {
+    /// Lines.
     #[default]
     Line,
+    /// Filled areas.
     Area,
+    /// Vertical bars.
     Bar,
+    /// Horizontal bars: buckets down the side, values along the bottom.
+    HorizontalBar,
 }
 
 /// Series sharing one x axis.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct XyData {
+    /// What the x axis reads.
     pub x: XAxis,
+    /// How the series are drawn.
     pub style: XyStyle,
+    /// Stacked or side by side, for bars.
     pub bar_mode: BarMode,
+    /// The series; one unnamed series when nothing splits them.
     pub series: Vec<Series>,
+    /// What y measures (`Count`, `Sum of bytes`).
     pub metric_label: String,
     /// Times shown in UTC rather than the viewer's zone.
     pub utc: bool,
@@ -112,21 +147,29 @@ pub struct XyData {
 /// One series: a label, its points, and the filters that select it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Series {
+    /// Its name in the legend.
     pub label: String,
     /// `(x, y)` in x order; buckets without a value are left out.
     pub points: Vec<(f64, f64)>,
+    /// Filters selecting its flows (a click adds them).
     pub filters: Vec<Filter>,
 }
 
+/// A metric visualization's one number.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricData {
+    /// What it measures.
     pub label: String,
+    /// Its value; `None` when nothing matched and the metric has no zero (an average).
     pub value: Option<f64>,
 }
 
+/// A data table: bucket columns, then the metric.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TableData {
+    /// The column headings.
     pub columns: Vec<String>,
+    /// The cells, row by row, as JSON values.
     pub rows: Vec<Vec<Value>>,
     /// Row by row, the filter that selects each bucket cell (`None` for a time bucket, which
     /// has no filter of its own): a click on a cell filters by it, and a row's flows are those
@@ -142,10 +185,17 @@ impl TableData {
     }
 }
 
+impl XyStyle {
+    /// Whether it draws bars, which stack.
+    pub fn is_bar(self) -> bool {
+        matches!(self, XyStyle::Bar | XyStyle::HorizontalBar)
+    }
+}
+
 impl XyData {
     /// The largest y, stacked when bars stack.
     pub fn max_y(&self) -> f64 {
-        if self.style == XyStyle::Bar && self.bar_mode == BarMode::Stacked {
+        if self.style.is_bar() && self.bar_mode == BarMode::Stacked {
             let mut totals: std::collections::BTreeMap<u64, f64> =
                 std::collections::BTreeMap::new();
             for series in &self.series {
@@ -162,6 +212,19 @@ impl XyData {
         }
     }
 
+    /// Every bucket's x, in order, once: the positions of the chart's buckets.
+    pub fn x_values(&self) -> Vec<f64> {
+        let mut xs: Vec<f64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        xs.dedup();
+        xs
+    }
+
+    /// Whether there is no point to draw.
     pub fn is_empty(&self) -> bool {
         self.series.iter().all(|s| s.points.is_empty())
     }
@@ -315,7 +378,7 @@ pub fn chart_data(
         }
         ChartKind::Pie => Ok(ChartData::Pie(pie(vis, &aggs)?)),
         ChartKind::Table => Ok(ChartData::Table(table(vis, &aggs))),
-        ChartKind::Line | ChartKind::Area | ChartKind::Bar => {
+        ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar => {
             Ok(ChartData::Xy(xy(vis, &aggs, time)?))
         }
     }
@@ -445,6 +508,7 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
     let style = match vis.kind {
         ChartKind::Area => XyStyle::Area,
         ChartKind::Bar => XyStyle::Bar,
+        ChartKind::HorizontalBar => XyStyle::HorizontalBar,
         _ => XyStyle::Line,
     };
     // The split series (outer level, if any), then the x axis.

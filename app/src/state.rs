@@ -6,11 +6,16 @@ use crate::api::{decode, encode};
 use crate::model::filter::{Filter, QueryLanguage, QueryText};
 use crate::model::time::TimeRange;
 
+/// What a dashboard view shows besides its panels, as its URL carries it: time, refresh, query, filters and the full-screen panel.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewState {
+    /// The time range; `None` uses the dashboard's or the default.
     pub time: Option<TimeRange>,
+    /// Auto-refresh interval; `None` is off.
     pub refresh_ms: Option<u64>,
+    /// The query bar's query.
     pub query: QueryText,
+    /// The filter pills.
     pub filters: Vec<Filter>,
     /// The panel shown full screen.
     pub full: Option<String>,

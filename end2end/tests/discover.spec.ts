@@ -99,7 +99,7 @@ test.describe("discover", () => {
     const expand = page.getByRole("button", { name: "Expand flow" }).first();
     if ((await expand.getAttribute("aria-expanded")) !== "true") await expand.click();
     await page.getByRole("link", { name: "View this flow and surrounding flows" }).click();
-    await expect(page.getByRole("heading", { name: "Surrounding flows" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Surrounding flows", exact: true })).toBeVisible();
     // Five flows before it (there are hundreds), as many after as there are (up to five).
     await expect(page.locator('table.surrounding tr[aria-current="true"]')).toHaveCount(1);
     const rows = await page.locator("table.surrounding tbody tr").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("aria-current")));

@@ -161,4 +161,79 @@ test.describe("readable", () => {
       expect(width, path).toBeLessThanOrEqual(390);
     }
   });
+
+  test("8. top talkers are horizontal bars: every address whole, the bar pointed at in its tooltip", async ({ page }) => {
+    await page.goto("/?from=now-15m&to=now");
+    await waitForHydration(page);
+    await allDrawn(page);
+    const canvas = panel(page, "Top talkers by bytes").locator('canvas.chart[data-drawn="true"]');
+    // A bar: the first coloured (not grey, not white) pixel from the top left.
+    const point = await canvas.evaluate((node) => {
+      const c = node as HTMLCanvasElement;
+      const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      for (let y = 0; y < c.height; y += 2) {
+        for (let x = 0; x < c.width; x += 2) {
+          const i = (y * c.width + x) * 4;
+          if (Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 60) {
+            return { x: (x + 4) / (c.width / c.clientWidth), y: (y + 4) / (c.height / c.clientHeight) };
+          }
+        }
+      }
+      return null;
+    });
+    expect(point, "a bar").not.toBeNull();
+    await canvas.hover({ position: point! });
+    const tooltip = panel(page, "Top talkers by bytes").locator(".tooltip");
+    await expect(tooltip.locator(".tooltip-title")).toHaveText(/^\d+\.\d+\.\d+\.\d+$/);
+    await expect(tooltip).toContainText("Sum of bytes");
+
+    // The server's render of the same chart (the same drawer): addresses are never cut.
+    const svg = await (await page.request.get("/api/visualizations/overview-top-talkers/render.svg?from=now-15m&to=now&width=640&height=320")).text();
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)</g)].map((m) => m[1].trim());
+    const addresses = texts.filter((t) => /^\d+\.\d+\.\d+\.\d+$/.test(t));
+    expect(addresses.length, texts.join(" | ")).toBeGreaterThanOrEqual(5);
+    expect(texts.filter((t) => t.includes("…") && /\d/.test(t))).toEqual([]);
+  });
+
+  // Canvases are backed at the screen's pixel ratio, so charts are sharp on ordinary and HiDPI
+  // screens; and the query bar shows underscores on an ordinary one (bug 8).
+  for (const ratio of [1, 2]) {
+    test.describe(`device pixel ratio ${ratio}`, () => {
+      test.use({ deviceScaleFactor: ratio });
+
+      test("every chart canvas is backed at the pixel ratio", async ({ page }) => {
+        await page.goto("/?from=now-15m&to=now");
+        await waitForHydration(page);
+        await allDrawn(page);
+        const sizes = await page.locator('canvas.chart[data-drawn="true"]').evaluateAll((nodes) =>
+          nodes.map((n) => {
+            const c = n as HTMLCanvasElement;
+            const rect = c.getBoundingClientRect();
+            return { width: c.width, height: c.height, cssWidth: rect.width, cssHeight: rect.height };
+          }),
+        );
+        expect(sizes.length).toBeGreaterThan(3);
+        for (const size of sizes) {
+          expect(Math.abs(size.width - size.cssWidth * ratio), JSON.stringify(size)).toBeLessThanOrEqual(1);
+          expect(Math.abs(size.height - size.cssHeight * ratio), JSON.stringify(size)).toBeLessThanOrEqual(1);
+        }
+      });
+
+      test("underscores in the query bar are drawn", async ({ page }) => {
+        await page.goto("/?from=now-15m&to=now");
+        await waitForHydration(page);
+        const query = page.getByLabel("Query", { exact: true });
+        // The same text with spaces for underscores: if underscores were clipped, the two
+        // pictures would be the same.
+        const picture = async (text: string) => {
+          await query.fill(text);
+          await query.blur();
+          return query.screenshot({ animations: "disabled" });
+        };
+        const spaces = await picture("log status eni id");
+        const underscores = await picture("log_status eni_id");
+        expect(underscores.equals(spaces)).toBe(false);
+      });
+    });
+  }
 });

@@ -222,7 +222,8 @@ test.describe("trust", () => {
     expect(lines.map((l) => l.type).filter(Boolean)).toEqual(["visualization", "index-pattern"]);
     expect(lines[0].attributes.title).toBe("Trust: unsaved export");
 
-    await page.goto("/visualize");
+    // Found by title: lists are paged.
+    await page.goto("/visualize?search=Trust%3A%20unsaved%20export");
     await waitForHydration(page);
     await page.locator("details.import summary").click();
     await page.locator('details.import input[type="file"]').setInputFiles(file);

@@ -75,8 +75,8 @@ test.describe("visualize", () => {
     const types = exported.trim().split("\n").map((line) => JSON.parse(line).type).filter(Boolean);
     expect(types).toEqual(expect.arrayContaining(["visualization", "index-pattern"]));
 
-    // Delete it from the list…
-    await page.goto("/visualize");
+    // Delete it from the list (found by title: lists are paged)…
+    await page.goto("/visualize?search=Seed%20pie");
     await waitForHydration(page);
     const row = page.locator("table.object-table tr", { hasText: "Seed pie" });
     await expect(row).toHaveCount(1);

@@ -48,11 +48,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the UI and the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Ingest flow logs from files, directories (recursively), .gz files or stdin (`-`):
     /// text in any record format (header lines are honoured) or CloudWatch Logs subscription
     /// payloads. Exits 1 when some lines were rejected (the rest is ingested), 2 on failure.
-    Ingest(IngestArgs),
+    Ingest(Box<IngestArgs>),
     /// Generate realistic synthetic VPC traffic into the store (or a file), ending now.
     Demo(DemoArgs),
     /// Manage the users of `--auth users`: add, passwd, remove, list.
@@ -292,6 +292,17 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_RETAIN_DAYS")]
     pub retain_days: Option<u32>,
 
+    /// Keep adding demo traffic as it happens, about this many records a minute (200 when
+    /// given no number), so recent time ranges are never empty. Embedded engine only.
+    #[arg(
+        long,
+        env = "FLOWDASH_DEMO_FOLLOW",
+        value_name = "PER_MINUTE",
+        num_args = 0..=1,
+        default_missing_value = "200"
+    )]
+    pub demo_follow: Option<u32>,
+
     /// Index patterns the UI may search, comma-separated: the server never searches others
     /// on a browser's behalf.
     #[arg(
@@ -461,6 +472,7 @@ impl ServeArgs {
             max_body_bytes: self.max_body_bytes,
             max_decompressed_bytes: self.max_decompressed_bytes,
             retain_days: self.retain_days,
+            demo_follow: self.demo_follow.filter(|&per_minute| per_minute > 0),
             allowed_indices: self.allowed_indices,
             allowed_hosts: self.allowed_hosts,
             search_timeout: Duration::from_millis(self.search_timeout_ms),
@@ -571,11 +583,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()?;
     match cli.command {
         Command::Serve(args) => {
-            let config = args.config()?;
+            let config = (*args).config()?;
             runtime.block_on(crate::http::serve(config))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest(args) => commands::ingest::run(args.config()?, runtime.handle()),
+        Command::Ingest(args) => commands::ingest::run((*args).config()?, runtime.handle()),
         Command::Demo(args) => commands::demo::run(args.config()),
         Command::Users(args) => commands::users::run(args.config()),
     }

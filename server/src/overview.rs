@@ -60,7 +60,7 @@ pub fn visualizations() -> Vec<(&'static str, Visualization)> {
     bytes_by_direction.options.legend = LegendPosition::Bottom;
     let mut top_talkers = vis(
         "Top talkers by bytes",
-        ChartKind::Bar,
+        ChartKind::HorizontalBar,
         Metric::Sum {
             field: "bytes".into(),
         },

@@ -7,6 +7,7 @@ use super::{encode, http, ApiError, ObjectWrite, SearchRequest};
 use crate::model::index_pattern::FieldSpec;
 use crate::model::saved_object::{ObjectType, SavedObject};
 
+/// `POST /api/search`: one search, answered as Elasticsearch answers it.
 pub async fn search(request: &SearchRequest) -> Result<Value, ApiError> {
     http::post_json("/api/search", request).await
 }
@@ -56,6 +57,7 @@ pub async fn msearch(
     Ok(())
 }
 
+/// The fields of the indices a pattern matches, with their types.
 pub async fn fields(index: &str) -> Result<Vec<FieldSpec>, ApiError> {
     #[derive(serde::Deserialize)]
     struct Fields {
@@ -81,6 +83,7 @@ pub async fn fields(index: &str) -> Result<Vec<FieldSpec>, ApiError> {
         .collect())
 }
 
+/// Creates a saved object and answers it as stored.
 pub async fn create(
     object_type: ObjectType,
     id: Option<&str>,
@@ -100,6 +103,7 @@ pub async fn create(
     .await
 }
 
+/// Updates a saved object; the version it started from guards against lost updates (409).
 pub async fn update(
     object_type: ObjectType,
     id: &str,
@@ -116,6 +120,7 @@ pub async fn update(
     .await
 }
 
+/// Deletes a saved object.
 pub async fn delete(object_type: ObjectType, id: &str) -> Result<(), ApiError> {
     http::delete(&format!(
         "/api/saved_objects/{}/{}",
@@ -139,6 +144,7 @@ pub async fn export(objects: &[(ObjectType, String)], deep: bool) -> Result<Stri
     .await
 }
 
+/// Imports saved objects from NDJSON (Kibana's export format); answers the per-object report.
 pub async fn import(ndjson: &str, overwrite: bool, new_copies: bool) -> Result<Value, ApiError> {
     let text = http::post_text(
         &format!("/api/saved_objects/_import?overwrite={overwrite}&createNewCopies={new_copies}"),
@@ -159,6 +165,7 @@ pub async fn shorten(url: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::Decode("no id".into()))
 }
 
+/// Re-reads an index pattern's fields from the indices it matches.
 pub async fn refresh_fields(id: &str) -> Result<SavedObject, ApiError> {
     http::post_json(
         &format!("/api/index_patterns/{}/_refresh", encode(id)),

@@ -198,6 +198,22 @@ pub fn element_width(selector: &str) -> Option<f64> {
         .into()
 }
 
+/// Moves the keyboard focus to the first element matching `selector`, after the next frame
+/// (when a just-shown element exists).
+pub fn focus(selector: &str) {
+    use wasm_bindgen::JsCast;
+    let selector = selector.to_owned();
+    leptos::prelude::request_animation_frame(move || {
+        let element = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&selector).ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(element) = element {
+            let _ = element.focus();
+        }
+    });
+}
+
 /// Reads the file chosen in the `<input type="file">` that sent `ev`, and hands its text (or
 /// why it could not be read) to `on_text`. Nothing happens when no file was chosen.
 pub fn read_chosen_file(

@@ -45,6 +45,8 @@ pub fn element_width(_selector: &str) -> Option<f64> {
     None
 }
 
+pub fn focus(_selector: &str) {}
+
 pub fn read_chosen_file(
     _ev: &leptos::ev::Event,
     _on_text: impl FnOnce(Result<String, String>) + 'static,
@@ -83,6 +85,7 @@ pub mod http {
         ApiError::Network("HTTP calls are made from the browser".into())
     }
 
+    /// Outside a browser: no HTTP call is made.
     pub async fn post_json<B: Serialize, R: DeserializeOwned>(
         _url: &str,
         _body: &B,
@@ -90,6 +93,7 @@ pub mod http {
         Err(no_browser())
     }
 
+    /// Outside a browser: no HTTP call is made.
     pub async fn put_json<B: Serialize, R: DeserializeOwned>(
         _url: &str,
         _body: &B,
@@ -97,10 +101,12 @@ pub mod http {
         Err(no_browser())
     }
 
+    /// Outside a browser: no HTTP call is made.
     pub async fn get_json<R: DeserializeOwned>(_url: &str) -> Result<R, ApiError> {
         Err(no_browser())
     }
 
+    /// Outside a browser: no HTTP call is made.
     pub async fn delete(_url: &str) -> Result<(), ApiError> {
         Err(no_browser())
     }
@@ -108,6 +114,7 @@ pub mod http {
     /// There is no page to leave outside a browser.
     pub fn go_to(_path: &str) {}
 
+    /// Outside a browser: no HTTP call is made.
     pub async fn post_text(
         _url: &str,
         _body: &str,
@@ -116,6 +123,7 @@ pub mod http {
         Err(no_browser())
     }
 
+    /// Outside a browser: no HTTP call is made.
     pub async fn post_json_lines<B: Serialize>(
         _url: &str,
         _body: &B,

@@ -11,6 +11,7 @@ use crate::result::{ChartData, XAxis, XyData};
 pub struct Hit {
     /// Tooltip lines: a title, then `label: value` rows.
     pub title: String,
+    /// `label: value` rows under the title, one per series or measure.
     pub rows: Vec<(String, String)>,
     /// Filters a click adds to the dashboard.
     pub filters: Vec<Filter>,
@@ -37,16 +38,24 @@ pub fn hit_test(
                 plot,
                 x_range,
                 y_range,
+                horizontal,
             },
         ) => {
             let (left, top, right, bottom) = *plot;
             if x < left as f64 || x > right as f64 || y < top as f64 || y > bottom as f64 {
                 return None;
             }
-            let data_x = x_range.0
-                + (x - left as f64) / (right - left).max(1) as f64 * (x_range.1 - x_range.0);
-            let data_y = y_range.1
-                - (y - top as f64) / (bottom - top).max(1) as f64 * (y_range.1 - y_range.0);
+            // How far across and how far up the plot the pointer is, from 0 to 1.
+            let across = (x - left as f64) / (right - left).max(1) as f64;
+            let up = (bottom as f64 - y) / (bottom - top).max(1) as f64;
+            // Horizontal bars run their buckets down from the top and their values across.
+            let (bucket_share, value_share) = if *horizontal {
+                (1.0 - up, across)
+            } else {
+                (across, up)
+            };
+            let data_x = x_range.0 + bucket_share * (x_range.1 - x_range.0);
+            let data_y = y_range.0 + value_share * (y_range.1 - y_range.0);
             let bucket = nearest_x(xy, data_x)?;
             Some(xy_item(xy, bucket, Some(data_y), utc_offset_secs))
         }
@@ -64,18 +73,11 @@ pub fn items(data: &ChartData, utc_offset_secs: i32) -> Vec<Hit> {
             .flat_map(|(r, ring)| (0..ring.slices.len()).map(move |s| (r, s)))
             .map(|(r, s)| pie_item(pie_data, r, s))
             .collect(),
-        ChartData::Xy(xy) => {
-            let mut xs: Vec<f64> = xy
-                .series
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.0))
-                .collect();
-            xs.sort_by(f64::total_cmp);
-            xs.dedup();
-            xs.into_iter()
-                .map(|x| xy_item(xy, x, None, utc_offset_secs))
-                .collect()
-        }
+        ChartData::Xy(xy) => xy
+            .x_values()
+            .into_iter()
+            .map(|x| xy_item(xy, x, None, utc_offset_secs))
+            .collect(),
         _ => Vec::new(),
     }
 }

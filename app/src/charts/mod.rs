@@ -3,6 +3,7 @@
 //! per chart type; each returns a [`ChartLayout`] for hit-testing (tooltips, clicks).
 
 mod format;
+mod hbar;
 pub mod hit;
 mod legend;
 mod metric;
@@ -31,6 +32,7 @@ pub struct DrawOptions {
     pub scale: f64,
     /// Offset of the viewer's time zone from UTC, for time-axis labels.
     pub utc_offset_secs: i32,
+    /// Where the legend goes, or none.
     pub legend: LegendPosition,
     /// Fixed colours by label (`"REJECT": "#e7664c"`).
     pub colors: BTreeMap<String, String>,
@@ -71,15 +73,24 @@ impl DrawOptions {
 /// Where the data ended up, in backend pixels, for hit-testing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum ChartLayout {
+    /// Nothing to point at: a message, a metric or a table.
     #[default]
     Empty,
+    /// Lines, areas and bars.
     Xy {
         /// The plotting area, `(left, top, right, bottom)`.
         plot: (i32, i32, i32, i32),
+        /// The buckets' values at the plot's left and right edges.
         x_range: (f64, f64),
+        /// The metric's values at the plot's bottom and top edges.
         y_range: (f64, f64),
+        /// Horizontal bars: buckets (`x_range`) run down the plot from its top, values
+        /// (`y_range`) along it from its left.
+        horizontal: bool,
     },
+    /// Rings of slices.
     Pie {
+        /// The centre, in backend pixels.
         center: (i32, i32),
         /// Inner and outer radius per ring, inside out.
         rings: Vec<(f64, f64)>,
@@ -188,4 +199,4 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

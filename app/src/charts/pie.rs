@@ -51,6 +51,7 @@ pub(crate) fn legend_entries(data: &PieData, colors: &[Vec<RGBColor>]) -> Vec<En
     entries
 }
 
+/// Draws the rings, labels and legend of a pie; answers where the rings went.
 pub fn draw_pie<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     data: &PieData,

@@ -17,7 +17,7 @@ fn svg(data: &ChartData, size: (u32, u32)) -> (String, ChartLayout) {
     (text, layout)
 }
 
-fn seed_pie() -> ChartData {
+pub(crate) fn seed_pie() -> ChartData {
     let response = json!({ "aggregations": { "2": { "sum_other_doc_count": 0, "buckets": [
         { "key": "ACCEPT", "doc_count": 80, "3": { "sum_other_doc_count": 0, "buckets": [ { "key": 443, "doc_count": 60 }, { "key": 53, "doc_count": 20 } ] } },
         { "key": "REJECT", "doc_count": 20, "3": { "sum_other_doc_count": 0, "buckets": [ { "key": 22, "doc_count": 20 } ] } }
@@ -91,6 +91,7 @@ fn lines_bars_and_areas_draw_with_time_axes() {
         crate::model::visualization::ChartKind::Line,
         crate::model::visualization::ChartKind::Area,
         crate::model::visualization::ChartKind::Bar,
+        crate::model::visualization::ChartKind::HorizontalBar,
     ] {
         let mut vis = Visualization::example_flows_over_time();
         vis.kind = kind;
@@ -246,5 +247,83 @@ fn ports_in_a_legend_are_never_cut_short() {
     assert!(
         !texts.iter().any(|t| t.contains('…') && t.starts_with("33")),
         "{texts:?}"
+    );
+}
+
+/// The texts of an SVG with their y positions.
+fn svg_texts_down(svg: &str) -> Vec<(f64, String)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|part| {
+            let y = part.split("y=\"").nth(1)?.split('"').next()?.parse().ok()?;
+            let text = part.split('>').nth(1)?.split('<').next()?.trim().to_owned();
+            Some((y, text))
+        })
+        .collect()
+}
+
+#[test]
+fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at() {
+    use crate::model::filter::Filter;
+    use crate::model::visualization::BarMode;
+    use crate::result::{Series, XAxis, XyData, XyStyle};
+    let labels: Vec<String> = (1..=12)
+        .map(|i| format!("10.100.{i}.{}", 200 + i))
+        .collect();
+    let data = ChartData::Xy(XyData {
+        x: XAxis::Categories {
+            labels: labels.clone(),
+        },
+        style: XyStyle::HorizontalBar,
+        bar_mode: BarMode::Stacked,
+        series: vec![Series {
+            label: "Count".into(),
+            points: (0..labels.len())
+                .map(|i| (i as f64, 100.0 - i as f64))
+                .collect(),
+            filters: Vec::new(),
+        }],
+        metric_label: "Count".into(),
+        utc: false,
+        category_filters: labels
+            .iter()
+            .map(|l| vec![Filter::phrase("srcaddr", json!(l))])
+            .collect(),
+        x_title: "srcaddr".into(),
+    });
+    let (text, layout) = svg(&data, (640, 320));
+    let mut shown: Vec<(f64, String)> = svg_texts_down(&text)
+        .into_iter()
+        .filter(|(_, t)| labels.contains(t))
+        .collect();
+    assert_eq!(shown.len(), labels.len(), "every address, whole: {shown:?}");
+    // In order from the top, and never overlapping (11 px text).
+    shown.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let order: Vec<&String> = shown.iter().map(|(_, t)| t).collect();
+    assert_eq!(order, labels.iter().collect::<Vec<_>>(), "first at the top");
+    for pair in shown.windows(2) {
+        assert!(pair[1].0 - pair[0].0 >= 12.0, "{pair:?} overlap");
+    }
+    assert!(
+        svg_texts(&text).iter().any(|(_, t)| t == "srcaddr"),
+        "bucket title"
+    );
+    let ChartLayout::Xy {
+        plot: (left, top, _, bottom),
+        horizontal: true,
+        ..
+    } = layout
+    else {
+        panic!("{layout:?}")
+    };
+    // The pointer on the third bar, near its start.
+    let row = (bottom - top) as f64 / labels.len() as f64;
+    let hit =
+        hit::hit_test(&data, &layout, left as f64 + 5.0, top as f64 + row * 2.5, 0).expect("a bar");
+    assert_eq!(hit.title, labels[2]);
+    assert_eq!(hit.rows, vec![("Count".to_owned(), "98".to_owned())]);
+    assert_eq!(
+        hit.filters,
+        vec![Filter::phrase("srcaddr", json!(labels[2]))]
     );
 }

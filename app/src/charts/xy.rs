@@ -1,4 +1,5 @@
-//! Lines, areas and bars over an x axis (time, numbers or categories), with a legend.
+//! Lines, areas and bars over an x axis (time, numbers or categories), with a legend; and the
+//! bucket axis and bar geometry that horizontal bars (`hbar`) share.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -42,70 +43,27 @@ pub fn draw_xy<DB: DrawingBackend>(
         draw_message(root, "No results in this time range", options)?;
         return Ok(ChartLayout::Empty);
     }
+    if data.style == XyStyle::HorizontalBar {
+        return super::hbar::draw_horizontal_bars(root, data, options);
+    }
     let colors = series_colors(data, options);
     let entries = legend_entries(data, &colors);
     let (plot_area, legend_area) = legend::split(root, &entries, options);
     let (w, _) = plot_area.dim_in_pixel();
-    let max_ticks = ((w as f64 / options.scale) / 90.0).clamp(2.0, 10.0) as usize;
-
-    let (x0, x1, key_points, step): (f64, f64, Vec<f64>, f64) = match &data.x {
-        XAxis::Time { from_ms, to_ms, .. } => {
-            let offset = if data.utc { 0 } else { options.utc_offset_secs };
-            let (ticks, step) = time_ticks(*from_ms, *to_ms, max_ticks, offset);
-            (
-                *from_ms as f64,
-                (*to_ms).max(from_ms + 1) as f64,
-                ticks.into_iter().map(|t| t as f64).collect(),
-                step as f64,
-            )
-        }
-        XAxis::Numeric { interval } => {
-            let xs = data
-                .series
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.0));
-            let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-                (lo.min(x), hi.max(x))
-            });
-            let hi = hi + interval;
-            let count = ((hi - lo) / interval).ceil().max(1.0) as usize;
-            let stride = count.div_ceil(max_ticks).max(1);
-            let points = (0..=count)
-                .step_by(stride)
-                .map(|i| lo + i as f64 * interval)
-                .collect();
-            (lo, hi, points, *interval)
-        }
-        XAxis::Categories { labels } => {
-            let n = labels.len().max(1);
-            // Every label when they fit side by side, else every k-th: labels never overlap.
-            let widest = labels
-                .iter()
-                .map(|l| truncate(l, CATEGORY_LABEL_CHARS).chars().count())
-                .max()
-                .unwrap_or(1) as f64;
-            let label_px = (widest * 6.5 + 10.0) * options.scale;
-            let slot_px = (w as f64 - options.px(60.0) as f64).max(1.0) / n as f64;
-            let stride = (label_px / slot_px).ceil().max(1.0) as usize;
-            (
-                -0.5,
-                n as f64 - 0.5,
-                (0..n).step_by(stride).map(|i| i as f64).collect(),
-                1.0,
-            )
-        }
-    };
+    let widest = category_label_chars(data, CATEGORY_LABEL_CHARS);
+    let axis = bucket_axis(
+        data,
+        options,
+        AxisRoom {
+            length: w as f64,
+            tick_css_px: 90.0,
+            categories: w as f64 - options.px(60.0) as f64,
+            category_label: (widest as f64 * 6.5 + 10.0) * options.scale,
+        },
+    );
+    let (x0, x1) = (axis.lo, axis.hi);
     let y_max = nice_ceiling(data.max_y());
-    let span = x1 - x0;
-    let offset = if data.utc { 0 } else { options.utc_offset_secs };
-    let x_label = |x: &f64| match &data.x {
-        XAxis::Time { .. } => format_time_label(*x as i64, step as i64, span as i64, offset),
-        XAxis::Numeric { .. } => format_compact(*x),
-        XAxis::Categories { labels } => labels
-            .get(x.round() as usize)
-            .map(|l| truncate(l, CATEGORY_LABEL_CHARS))
-            .unwrap_or_default(),
-    };
+    let x_label = |x: &f64| bucket_label(data, options, &axis, *x, CATEGORY_LABEL_CHARS);
     // Axis titles (the metric up the side, the bucket along the bottom) where there is room.
     let (_, plot_h) = plot_area.dim_in_pixel();
     let titled = plot_h as f64 >= 160.0 * options.scale;
@@ -148,7 +106,7 @@ pub fn draw_xy<DB: DrawingBackend>(
         .map_err(chart_error)?;
     }
     let label_style = options.font(11.0).pos(Pos::new(HPos::Center, VPos::Top));
-    for x in key_points.iter().filter(|x| **x >= x0 && **x <= x1) {
+    for x in axis.ticks.iter().filter(|x| **x >= x0 && **x <= x1) {
         let (px, bottom) = chart.backend_coord(&(*x, 0.0));
         let (_, top) = chart.backend_coord(&(*x, y_max));
         root.draw(&PathElement::new(vec![(px, top), (px, bottom)], GRID))
@@ -196,40 +154,14 @@ pub fn draw_xy<DB: DrawingBackend>(
                 }
             }
         }
-        XyStyle::Bar => {
-            let width = match &data.x {
-                XAxis::Time { interval_ms, .. } => *interval_ms as f64,
-                XAxis::Numeric { interval } => *interval,
-                XAxis::Categories { .. } => 1.0,
-            } * 0.8;
-            let centered = matches!(data.x, XAxis::Categories { .. });
-            let n = data.series.len().max(1) as f64;
-            let mut stacked: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
-            for (index, series) in data.series.iter().enumerate() {
+        XyStyle::Bar | XyStyle::HorizontalBar => {
+            for (series, bars) in data.series.iter().zip(bar_extents(data)) {
                 let color = colors.get(&series.label).filled();
-                let bars = series.points.iter().map(|&(x, y)| {
-                    let left = if centered {
-                        x - width / 2.0
-                    } else {
-                        x + width * 0.1
-                    };
-                    let (l, r, bottom, top) = match data.bar_mode {
-                        BarMode::Stacked => {
-                            let base = stacked.entry(x.to_bits()).or_default();
-                            let bottom = *base;
-                            *base += y;
-                            (left, left + width, bottom, bottom + y)
-                        }
-                        BarMode::Grouped => {
-                            let slot = width / n;
-                            let l = left + slot * index as f64;
-                            (l, l + slot, 0.0, y)
-                        }
-                    };
-                    Rectangle::new([(l, top), (r, bottom)], color)
-                });
-                let bars: Vec<_> = bars.collect();
-                chart.draw_series(bars).map_err(chart_error)?;
+                chart
+                    .draw_series(bars.into_iter().map(|bar| {
+                        Rectangle::new([(bar.lo, bar.top), (bar.hi, bar.bottom)], color)
+                    }))
+                    .map_err(chart_error)?;
             }
         }
     }
@@ -241,5 +173,175 @@ pub fn draw_xy<DB: DrawingBackend>(
         plot: (xs.start, ys.start, xs.end, ys.end),
         x_range: (x0, x1),
         y_range: (0.0, y_max),
+        horizontal: false,
     })
+}
+
+/// The bucket axis (x, or y for horizontal bars): its ends in data units, the buckets that get
+/// a label, and the bucket width.
+pub(crate) struct BucketAxis {
+    pub lo: f64,
+    pub hi: f64,
+    pub ticks: Vec<f64>,
+    pub step: f64,
+}
+
+/// The longest category label as drawn when cut to `max_chars`, in characters (1 for other
+/// axes).
+pub(crate) fn category_label_chars(data: &XyData, max_chars: usize) -> usize {
+    match &data.x {
+        XAxis::Categories { labels } => labels
+            .iter()
+            .map(|l| truncate(l, max_chars).chars().count())
+            .max()
+            .unwrap_or(1),
+        _ => 1,
+    }
+}
+
+/// How the bucket axis is laid out, in backend pixels.
+pub(crate) struct AxisRoom {
+    /// The length the tick count is judged on: a tick every `tick_css_px` CSS pixels.
+    pub length: f64,
+    pub tick_css_px: f64,
+    /// The length the categories share.
+    pub categories: f64,
+    /// What a category label takes along the axis.
+    pub category_label: f64,
+}
+
+/// Lays out the bucket axis: round time ticks, or every category whose label fits, else
+/// every k-th, so labels never overlap.
+pub(crate) fn bucket_axis(data: &XyData, options: &DrawOptions, room: AxisRoom) -> BucketAxis {
+    let max_ticks = ((room.length / options.scale) / room.tick_css_px).clamp(2.0, 10.0) as usize;
+    match &data.x {
+        XAxis::Time { from_ms, to_ms, .. } => {
+            let offset = if data.utc { 0 } else { options.utc_offset_secs };
+            let (ticks, step) = time_ticks(*from_ms, *to_ms, max_ticks, offset);
+            BucketAxis {
+                lo: *from_ms as f64,
+                hi: (*to_ms).max(from_ms + 1) as f64,
+                ticks: ticks.into_iter().map(|t| t as f64).collect(),
+                step: step as f64,
+            }
+        }
+        XAxis::Numeric { interval } => {
+            let xs = data
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0));
+            let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+            let hi = hi + interval;
+            let count = ((hi - lo) / interval).ceil().max(1.0) as usize;
+            let stride = count.div_ceil(max_ticks).max(1);
+            BucketAxis {
+                lo,
+                hi,
+                ticks: (0..=count)
+                    .step_by(stride)
+                    .map(|i| lo + i as f64 * interval)
+                    .collect(),
+                step: *interval,
+            }
+        }
+        XAxis::Categories { labels } => {
+            let n = labels.len().max(1);
+            let slot_px = room.categories.max(1.0) / n as f64;
+            let stride = (room.category_label / slot_px).ceil().max(1.0) as usize;
+            BucketAxis {
+                lo: -0.5,
+                hi: n as f64 - 0.5,
+                ticks: (0..n).step_by(stride).map(|i| i as f64).collect(),
+                step: 1.0,
+            }
+        }
+    }
+}
+
+/// The label of the bucket at `x`: a time in the viewer's zone, a number, or a category
+/// (cut to `max_chars` unless it is a number).
+pub(crate) fn bucket_label(
+    data: &XyData,
+    options: &DrawOptions,
+    axis: &BucketAxis,
+    x: f64,
+    max_chars: usize,
+) -> String {
+    let offset = if data.utc { 0 } else { options.utc_offset_secs };
+    match &data.x {
+        XAxis::Time { .. } => format_time_label(
+            x as i64,
+            axis.step as i64,
+            (axis.hi - axis.lo) as i64,
+            offset,
+        ),
+        XAxis::Numeric { .. } => format_compact(x),
+        XAxis::Categories { labels } => labels
+            .get(x.round() as usize)
+            .map(|l| truncate(l, max_chars))
+            .unwrap_or_default(),
+    }
+}
+
+/// One bar in data units: across the bucket axis from `lo` to `hi`, along the value axis
+/// from `bottom` to `top`.
+pub(crate) struct BarExtent {
+    pub lo: f64,
+    pub hi: f64,
+    pub bottom: f64,
+    pub top: f64,
+}
+
+/// Every series' bars, stacked or side by side as the data says: one list per series.
+pub(crate) fn bar_extents(data: &XyData) -> Vec<Vec<BarExtent>> {
+    let width = match &data.x {
+        XAxis::Time { interval_ms, .. } => *interval_ms as f64,
+        XAxis::Numeric { interval } => *interval,
+        XAxis::Categories { .. } => 1.0,
+    } * 0.8;
+    let centered = matches!(data.x, XAxis::Categories { .. });
+    let n = data.series.len().max(1) as f64;
+    let mut stacked: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
+    data.series
+        .iter()
+        .enumerate()
+        .map(|(index, series)| {
+            series
+                .points
+                .iter()
+                .map(|&(x, y)| {
+                    let left = if centered {
+                        x - width / 2.0
+                    } else {
+                        x + width * 0.1
+                    };
+                    match data.bar_mode {
+                        BarMode::Stacked => {
+                            let base = stacked.entry(x.to_bits()).or_default();
+                            let bottom = *base;
+                            *base += y;
+                            BarExtent {
+                                lo: left,
+                                hi: left + width,
+                                bottom,
+                                top: bottom + y,
+                            }
+                        }
+                        BarMode::Grouped => {
+                            let slot = width / n;
+                            let lo = left + slot * index as f64;
+                            BarExtent {
+                                lo,
+                                hi: lo + slot,
+                                bottom: 0.0,
+                                top: y,
+                            }
+                        }
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }

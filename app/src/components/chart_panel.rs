@@ -63,7 +63,14 @@ pub fn ChartPanel(
         tooltip.set(hit_at(x, y).map(|hit| (hit, x, y)));
     };
     let on_down = move |ev: leptos::ev::MouseEvent| {
-        if on_brush.is_some() && data.with(|d| matches!(d, Some(Ok(ChartData::Xy(xy))) if matches!(xy.x, crate::result::XAxis::Time { .. }))) {
+        // Brushing zooms along a time axis drawn across (not down the side of horizontal bars).
+        let brushable = |xy: &crate::result::XyData| {
+            matches!(xy.x, crate::result::XAxis::Time { .. })
+                && xy.style != crate::result::XyStyle::HorizontalBar
+        };
+        if on_brush.is_some()
+            && data.with(|d| matches!(d, Some(Ok(ChartData::Xy(xy))) if brushable(xy)))
+        {
             drag_start.set_value(Some(ev.offset_x() as f64));
         }
     };

@@ -4,4 +4,5 @@ pub mod account;
 pub mod chart_canvas;
 pub mod chart_panel;
 pub mod query_bar;
+pub mod share;
 pub mod time_picker;

@@ -1,9 +1,39 @@
-//! The time picker: quick ranges, and relative (`now-15m`, `now/d`) or absolute bounds.
+//! The time picker: quick ranges, recently used ranges (kept in the browser), and relative
+//! (`now-15m`, `now/d`) or absolute bounds, typed or picked on a calendar.
 
 use leptos::prelude::*;
 
-use crate::model::time::{TimeRange, QUICK_RANGES};
+use crate::model::time::{remember_range, TimeRange, QUICK_RANGES};
 use crate::state::REFRESH_CHOICES;
+
+/// Where the browser keeps the recently used ranges (JSON), shared by every page.
+const RECENT_KEY: &str = "flowdash.recentTimeRanges";
+
+fn recent_ranges() -> Vec<TimeRange> {
+    crate::browser::storage_get(RECENT_KEY)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+fn remember(used: &TimeRange) {
+    let recent = remember_range(&recent_ranges(), used);
+    if let Ok(json) = serde_json::to_string(&recent) {
+        crate::browser::storage_set(RECENT_KEY, &json);
+    }
+}
+
+/// A bound as a calendar input shows it (`2026-12-01T08:00`), when it is a plain local time.
+fn calendar_value(bound: &str) -> String {
+    let local = bound.as_bytes().get(10) == Some(&b'T')
+        && !bound.ends_with('Z')
+        && bound
+            .get(10..)
+            .is_some_and(|time| !time.contains(['+', '-']));
+    match bound.get(..16) {
+        Some(minutes) if local => minutes.to_owned(),
+        _ => String::new(),
+    }
+}
 
 #[component]
 pub fn TimePicker(
@@ -17,12 +47,19 @@ pub fn TimePicker(
     // The viewer's offset, known once the page runs in the browser (the server renders UTC).
     let utc_offset = RwSignal::new(0);
     Effect::new(move |_| utc_offset.set(crate::browser::utc_offset_secs()));
+    let recent = RwSignal::new(Vec::<TimeRange>::new());
     let toggle = move |_| {
         let current = value.get_untracked();
         from.set(current.from);
         to.set(current.to);
         error.set(None);
+        recent.set(recent_ranges());
         open.update(|o| *o = !*o);
+    };
+    let choose = move |range: TimeRange| {
+        open.set(false);
+        remember(&range);
+        on_change.run(range);
     };
     let apply = move || {
         let range = TimeRange {
@@ -30,12 +67,12 @@ pub fn TimePicker(
             to: to.get_untracked(),
         };
         match range.resolve(chrono::Utc::now().timestamp_millis(), 0) {
-            Ok(_) => {
-                open.set(false);
-                on_change.run(range);
-            }
+            Ok(_) => choose(range),
             Err(e) => error.set(Some(e.to_string())),
         }
+    };
+    let chip = move |label: String, range: TimeRange| {
+        view! { <button class="chip" on:click=move |_| choose(range.clone())>{label}</button> }
     };
     view! {
         <div class="time-picker" on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { open.set(false) }>
@@ -44,18 +81,26 @@ pub fn TimePicker(
             </button>
             <Show when=move || open.get()>
                 <div class="popover" role="dialog" aria-label="Time range">
-                    <div class="quick-ranges">
+                    <h3 class="picker-heading">"Commonly used"</h3>
+                    <div class="quick-ranges" role="group" aria-label="Commonly used">
                         {QUICK_RANGES.iter().map(|(label, f, t)| {
-                            let range = TimeRange { from: (*f).into(), to: (*t).into() };
-                            view! { <button class="chip" on:click=move |_| { open.set(false); on_change.run(range.clone()); }>{*label}</button> }
+                            chip((*label).to_owned(), TimeRange { from: (*f).into(), to: (*t).into() })
                         }).collect_view()}
                     </div>
+                    <Show when=move || !recent.with(Vec::is_empty)>
+                        <h3 class="picker-heading">"Recently used"</h3>
+                        <div class="quick-ranges recent-ranges" role="group" aria-label="Recently used">
+                            {move || recent.get().into_iter().map(|range| chip(range.label(utc_offset.get()), range)).collect_view()}
+                        </div>
+                    </Show>
                     <form class="range-form" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); apply(); }>
                         <label>"From"<input type="text" name="from" prop:value=move || from.get() on:input:target=move |ev| from.set(ev.target().value())/></label>
                         <label>"To"<input type="text" name="to" prop:value=move || to.get() on:input:target=move |ev| to.set(ev.target().value())/></label>
                         <button type="submit" class="primary">"Apply"</button>
+                        <label>"From (calendar)"<input type="datetime-local" name="from-calendar" prop:value=move || calendar_value(&from.get()) on:change:target=move |ev| { let v = ev.target().value(); if !v.is_empty() { from.set(v) } }/></label>
+                        <label>"To (calendar)"<input type="datetime-local" name="to-calendar" prop:value=move || calendar_value(&to.get()) on:change:target=move |ev| { let v = ev.target().value(); if !v.is_empty() { to.set(v) } }/></label>
                     </form>
-                    <p class="hint">"Date math such as now-15m, now/d, or dates such as 2026-11-27T08:00"</p>
+                    <p class="hint">"Date math such as now-15m, now/d, or dates in your time zone such as 2026-11-27T08:00"</p>
                     {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 </div>
             </Show>

@@ -7,6 +7,7 @@ use super::filter::{Filter, QueryText};
 use super::time::TimeRange;
 use super::visualization::{ModelError, Visualization};
 
+/// The dashboard format's version, stored with each dashboard.
 pub const DASHBOARD_VERSION: u32 = 1;
 
 /// Columns of the grid, as in Kibana.
@@ -16,14 +17,19 @@ fn current_version() -> u32 {
     DASHBOARD_VERSION
 }
 
+/// A saved dashboard: panels on a grid, and the query, filters and (optionally) time it opens with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dashboard {
+    /// The format's version ([`DASHBOARD_VERSION`]).
     #[serde(default = "current_version")]
     pub version: u32,
+    /// Its name, as the list and the tab show it.
     pub title: String,
+    /// Free text under the title.
     #[serde(default)]
     pub description: String,
+    /// The panels and their places.
     #[serde(default)]
     pub panels: Vec<Panel>,
     /// A time range stored with the dashboard, used when it is opened.
@@ -32,8 +38,10 @@ pub struct Dashboard {
     /// Auto-refresh interval stored with the dashboard.
     #[serde(default)]
     pub refresh_ms: Option<u64>,
+    /// The query it opens with.
     #[serde(default)]
     pub query: QueryText,
+    /// The filters it opens with, negated and disabled ones included.
     #[serde(default)]
     pub filters: Vec<Filter>,
 }
@@ -42,13 +50,18 @@ pub struct Dashboard {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GridPos {
+    /// Column of the left edge (0–47).
     pub x: u32,
+    /// Row of the top edge.
     pub y: u32,
+    /// Width, in columns.
     pub w: u32,
+    /// Height, in rows.
     pub h: u32,
 }
 
 impl GridPos {
+    /// Whether the two places share a cell.
     pub fn overlaps(&self, other: &GridPos) -> bool {
         self.x < other.x + other.w
             && other.x < self.x + self.w
@@ -57,14 +70,17 @@ impl GridPos {
     }
 }
 
+/// One panel of a dashboard: a visualization or a saved search, placed on the grid.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Panel {
     /// Unique within the dashboard.
     pub id: String,
+    /// Where it sits.
     pub grid: GridPos,
     /// Replaces the visualization's title on this dashboard.
     #[serde(default)]
     pub title: Option<String>,
+    /// What it shows.
     #[serde(flatten)]
     pub source: PanelSource,
 }
@@ -107,16 +123,20 @@ impl Dashboard {
         }
     }
 
+    /// Reads and checks a dashboard; errors name the field at fault.
     pub fn from_json(json: &str) -> Result<Dashboard, ModelError> {
         let dashboard: Dashboard = super::from_json_with_path(json)?;
         dashboard.validate()?;
         Ok(dashboard)
     }
 
+    /// Reads and checks a dashboard held as JSON.
     pub fn from_value(value: serde_json::Value) -> Result<Dashboard, ModelError> {
         Dashboard::from_json(&value.to_string())
     }
 
+    /// Checks what serde cannot: a title, unique panel ids, panels inside the grid and not
+    /// overlapping, valid inline visualizations.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.title.trim().is_empty() {
             return Err(ModelError::new("title", "must not be empty"));

@@ -9,8 +9,10 @@ use serde_json::{json, Value};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryLanguage {
+    /// Kibana Query Language (`action:REJECT and dstport:22`).
     #[default]
     Kql,
+    /// Lucene query syntax, as Elasticsearch's `query_string` reads it.
     Lucene,
 }
 
@@ -18,11 +20,14 @@ pub enum QueryLanguage {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueryText {
+    /// The language `text` is written in.
     pub language: QueryLanguage,
+    /// The query; empty matches everything.
     pub text: String,
 }
 
 impl QueryText {
+    /// A KQL query.
     pub fn kql(text: &str) -> QueryText {
         QueryText {
             language: QueryLanguage::Kql,
@@ -70,13 +75,21 @@ impl QueryText {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FilterKind {
     /// `field` is `value`.
-    Phrase { value: Value },
+    Phrase {
+        /// The value to match.
+        value: Value,
+    },
     /// `field` is one of `values`.
-    Phrases { values: Vec<Value> },
+    Phrases {
+        /// The values, any of which matches.
+        values: Vec<Value>,
+    },
     /// `from <= field < to`.
     Range {
+        /// The lower bound, inclusive; `None` for none.
         #[serde(default)]
         from: Option<Value>,
+        /// The upper bound, exclusive; `None` for none.
         #[serde(default)]
         to: Option<Value>,
     },
@@ -87,11 +100,15 @@ pub enum FilterKind {
 /// A filter pill.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Filter {
+    /// The document field it tests.
     pub field: String,
+    /// How it tests it.
     #[serde(flatten)]
     pub kind: FilterKind,
+    /// Matches what the filter would not ("NOT").
     #[serde(default)]
     pub negate: bool,
+    /// Kept in the bar but not applied.
     #[serde(default)]
     pub disabled: bool,
     /// Pinned filters follow the user across dashboards.
@@ -100,6 +117,7 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// `field` is `value`.
     pub fn phrase(field: &str, value: Value) -> Filter {
         Filter {
             field: field.to_owned(),

@@ -44,6 +44,7 @@ pub struct RecordField {
     pub aws_name: &'static str,
     /// The document field name, as the Lambda writes it (`account_id`).
     pub name: &'static str,
+    /// How the field is indexed and searched.
     pub field_type: FieldType,
 }
 

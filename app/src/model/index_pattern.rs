@@ -6,13 +6,17 @@ use serde::{Deserialize, Serialize};
 /// The index pattern flowdash creates out of the box, with this id.
 pub const DEFAULT_INDEX_PATTERN_ID: &str = "cwl";
 
+/// A field of the indices a pattern matches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldSpec {
+    /// Its name (`dstport`).
     pub name: String,
     /// The Elasticsearch type (`keyword`, `long`, `ip`, `date`, `text`).
     #[serde(rename = "type")]
     pub field_type: String,
+    /// Whether it can be bucketed and measured.
     pub aggregatable: bool,
+    /// Whether queries can match on it.
     #[serde(default = "yes")]
     pub searchable: bool,
 }
@@ -33,12 +37,15 @@ impl FieldSpec {
     }
 }
 
+/// An index pattern: which indices to search, their time field and their fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexPattern {
     /// The pattern itself: `cwl-*`.
     pub title: String,
+    /// The date field the time picker filters and date histograms bucket by.
     #[serde(default = "default_time_field")]
     pub time_field: String,
+    /// The fields, as last read from the indices.
     #[serde(default)]
     pub fields: Vec<FieldSpec>,
 }

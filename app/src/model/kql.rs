@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("KQL: {reason} at character {position}")]
 pub struct KqlError {
+    /// What is wrong.
     pub reason: String,
+    /// The character (0-based) where it was found.
     pub position: usize,
 }
 

@@ -7,10 +7,13 @@ use serde_json::Value;
 /// The kinds of saved objects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ObjectType {
+    /// Which indices to search (`cwl-*`) and their fields.
     #[serde(rename = "index-pattern")]
     IndexPattern,
+    /// A chart definition.
     #[serde(rename = "visualization")]
     Visualization,
+    /// Panels on a grid.
     #[serde(rename = "dashboard")]
     Dashboard,
     /// A saved search (Discover's table).
@@ -19,6 +22,7 @@ pub enum ObjectType {
 }
 
 impl ObjectType {
+    /// Every type, in the order objects are listed and imported.
     pub const ALL: [ObjectType; 4] = [
         ObjectType::IndexPattern,
         ObjectType::Search,
@@ -26,6 +30,7 @@ impl ObjectType {
         ObjectType::Dashboard,
     ];
 
+    /// The type's name in the API and in exports (`index-pattern`).
     pub fn as_str(self) -> &'static str {
         match self {
             ObjectType::IndexPattern => "index-pattern",
@@ -35,6 +40,7 @@ impl ObjectType {
         }
     }
 
+    /// The type with this name, if any.
     pub fn parse(text: &str) -> Option<ObjectType> {
         match text {
             "index-pattern" => Some(ObjectType::IndexPattern),
@@ -50,24 +56,32 @@ impl ObjectType {
 /// its visualizations).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reference {
+    /// The name the referring object uses for it (`kibanaSavedObjectMeta.searchSourceJSON.index`).
     pub name: String,
+    /// The referenced object's type.
     #[serde(rename = "type")]
     pub object_type: ObjectType,
+    /// The referenced object's id.
     pub id: String,
 }
 
 /// A stored object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedObject {
+    /// Unique among objects of its type.
     pub id: String,
+    /// What kind of object it is.
     #[serde(rename = "type")]
     pub object_type: ObjectType,
     /// Increases on every update: an update carrying an older version is refused (409).
     #[serde(default)]
     pub version: u64,
+    /// When it was last written (RFC 3339).
     #[serde(default)]
     pub updated_at: String,
+    /// The object itself, as its type defines it.
     pub attributes: Value,
+    /// The objects it refers to.
     #[serde(default)]
     pub references: Vec<Reference>,
 }
@@ -108,7 +122,9 @@ pub fn export_ndjson(objects: &[SavedObject], missing: &[Value]) -> String {
 /// `GET /api/saved_objects/_find` answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FindResult {
+    /// How many objects match.
     pub total: usize,
+    /// The objects of this page.
     pub saved_objects: Vec<SavedObject>,
 }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 /// A time range in date math (`now-15m`) or absolute ISO dates; `to` defaults to `now`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeRange {
+    /// The start, as date math or an ISO date.
     pub from: String,
+    /// The end, as date math or an ISO date.
     pub to: String,
 }
 
@@ -17,25 +19,47 @@ impl Default for TimeRange {
     }
 }
 
-/// The quick ranges of the time picker, with their labels.
+/// The quick ranges of the time picker, with their labels: Kibana's "Commonly used" list, then
+/// the calendar's yesterday, month and year.
 pub const QUICK_RANGES: &[(&str, &str, &str)] = &[
+    ("Today", "now/d", "now/d"),
+    ("This week", "now/w", "now/w"),
     ("Last 15 minutes", "now-15m", "now"),
+    ("Last 30 minutes", "now-30m", "now"),
     ("Last 1 hour", "now-1h", "now"),
     ("Last 24 hours", "now-24h", "now"),
     ("Last 7 days", "now-7d", "now"),
     ("Last 30 days", "now-30d", "now"),
-    ("Today", "now/d", "now/d"),
-    ("This week", "now/w", "now/w"),
+    ("Last 90 days", "now-90d", "now"),
+    ("Last 1 year", "now-1y", "now"),
+    ("Yesterday", "now-1d/d", "now-1d/d"),
+    ("This month", "now/M", "now/M"),
+    ("This year", "now/y", "now/y"),
 ];
+
+/// How many recently used ranges the time picker remembers.
+pub const RECENT_RANGES: usize = 5;
+
+/// The recently used ranges after `used`: it first, then the others it is not, at most
+/// [`RECENT_RANGES`].
+pub fn remember_range(recent: &[TimeRange], used: &TimeRange) -> Vec<TimeRange> {
+    std::iter::once(used.clone())
+        .chain(recent.iter().filter(|r| *r != used).cloned())
+        .take(RECENT_RANGES)
+        .collect()
+}
 
 /// A resolved range, `[from_ms, to_ms]` inclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Resolved {
+    /// The start, epoch milliseconds.
     pub from_ms: i64,
+    /// The end, epoch milliseconds.
     pub to_ms: i64,
 }
 
 impl Resolved {
+    /// The length, at least 1 ms.
     pub fn span_ms(&self) -> i64 {
         (self.to_ms - self.from_ms).max(1)
     }
@@ -44,8 +68,10 @@ impl Resolved {
 /// A range that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TimeError {
+    /// A bound that is neither a date nor date math.
     #[error("`{0}` is not a date or date math such as now-15m")]
     Bad(String),
+    /// The end comes before the start.
     #[error("the range ends before it starts")]
     Reversed,
 }
@@ -59,6 +85,7 @@ impl TimeRange {
         }
     }
 
+    /// A range between two instants, as ISO dates in UTC.
     pub fn absolute(from_ms: i64, to_ms: i64) -> TimeRange {
         let iso = |ms: i64| {
             DateTime::<Utc>::from_timestamp_millis(ms)
@@ -426,6 +453,65 @@ mod tests {
         ] {
             assert_eq!(parse_utc_offset(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn every_quick_range_resolves_and_the_calendar_ones_are_whole_days_months_years() {
+        for (label, from, to) in QUICK_RANGES {
+            let range = TimeRange {
+                from: (*from).into(),
+                to: (*to).into(),
+            };
+            let r = range
+                .resolve(NOW, 0)
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert!(r.from_ms < r.to_ms, "{label}");
+            assert_eq!(range.label(0), *label);
+        }
+        let resolve = |from: &str, to: &str| {
+            let r = TimeRange {
+                from: from.into(),
+                to: to.into(),
+            }
+            .resolve(NOW, 0)
+            .unwrap();
+            (iso_utc(r.from_ms), iso_utc(r.to_ms))
+        };
+        assert_eq!(
+            resolve("now-1d/d", "now-1d/d"),
+            (
+                "2020-03-05T00:00:00.000Z".into(),
+                "2020-03-05T23:59:59.999Z".into()
+            )
+        );
+        assert_eq!(
+            resolve("now/M", "now/M"),
+            (
+                "2020-03-01T00:00:00.000Z".into(),
+                "2020-03-31T23:59:59.999Z".into()
+            )
+        );
+        assert_eq!(
+            resolve("now/y", "now/y"),
+            (
+                "2020-01-01T00:00:00.000Z".into(),
+                "2020-12-31T23:59:59.999Z".into()
+            )
+        );
+    }
+
+    #[test]
+    fn recently_used_ranges_are_newest_first_without_repeats_and_few() {
+        let range = |span: &str| TimeRange::last(span);
+        let mut recent = Vec::new();
+        for span in ["15m", "1h", "15m", "7d", "30d", "90d", "1y"] {
+            recent = remember_range(&recent, &range(span));
+        }
+        assert_eq!(
+            recent,
+            ["1y", "90d", "30d", "7d", "15m"].map(range).to_vec(),
+            "1h fell off; 15m is once"
+        );
     }
 
     #[test]

@@ -19,25 +19,32 @@ fn current_version() -> u32 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Visualization {
+    /// The format's version.
     #[serde(default = "current_version")]
     pub version: u32,
+    /// Its name.
     pub title: String,
+    /// Free text under the title.
     #[serde(default)]
     pub description: String,
+    /// The chart type.
     pub kind: ChartKind,
     /// The index pattern searched (`cwl-*`).
     pub index_pattern: String,
+    /// What sizes slices, points and bars.
     #[serde(default)]
     pub metric: Metric,
     /// In order: for pies, the split-slices rings (inner first); for line, area and bar
     /// charts, the x axis and an optional split series; for tables, the row splits.
     #[serde(default)]
     pub buckets: Vec<Bucket>,
+    /// Presentation: donut, labels, legend, bar mode, colours.
     #[serde(default)]
     pub options: ChartOptions,
     /// The visualization's own query and filters, applied on top of a dashboard's.
     #[serde(default)]
     pub query: QueryText,
+    /// The visualization's own filters, applied on top of a dashboard's.
     #[serde(default)]
     pub filters: Vec<Filter>,
     /// The saved search it is built on, by id: that search's index pattern, query and
@@ -46,40 +53,57 @@ pub struct Visualization {
     pub saved_search: Option<String>,
 }
 
+/// The chart types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChartKind {
+    /// Nested rings of slices.
     Pie,
+    /// Lines over an x axis.
     Line,
+    /// Filled areas over an x axis.
     Area,
+    /// Vertical bars over an x axis.
     Bar,
+    /// Bars across, buckets down the side: room for long labels such as addresses.
+    HorizontalBar,
+    /// One big number.
     Metric,
+    /// Rows of buckets with their metric.
     Table,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 6] = [
+    /// Every type, in the order the editor offers them.
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::Pie,
         ChartKind::Line,
         ChartKind::Area,
         ChartKind::Bar,
+        ChartKind::HorizontalBar,
         ChartKind::Metric,
         ChartKind::Table,
     ];
 
+    /// The type's name, as the editor shows it.
     pub fn label(self) -> &'static str {
         match self {
             ChartKind::Pie => "Pie",
             ChartKind::Line => "Line",
             ChartKind::Area => "Area",
             ChartKind::Bar => "Vertical bar",
+            ChartKind::HorizontalBar => "Horizontal bar",
             ChartKind::Metric => "Metric",
             ChartKind::Table => "Data table",
         }
     }
 
+    /// Whether it has an x axis (line, area or bars; a horizontal bar chart's runs down the side).
     pub fn is_xy(self) -> bool {
-        matches!(self, ChartKind::Line | ChartKind::Area | ChartKind::Bar)
+        matches!(
+            self,
+            ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar
+        )
     }
 }
 
@@ -87,30 +111,45 @@ impl ChartKind {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Metric {
+    /// Number of flows.
     #[default]
     Count,
+    /// Sum of a numeric field.
     Sum {
+        /// The numeric field.
         field: String,
     },
+    /// Average of a numeric field.
     Avg {
+        /// The numeric field.
         field: String,
     },
+    /// Smallest value of a field.
     Min {
+        /// The numeric or date field.
         field: String,
     },
+    /// Largest value of a field.
     Max {
+        /// The numeric or date field.
         field: String,
     },
+    /// Distinct values of a field (Elasticsearch's `cardinality`).
     UniqueCount {
+        /// The field counted.
         field: String,
     },
+    /// A percentile of a numeric field.
     Percentile {
+        /// The numeric field.
         field: String,
+        /// Which percentile, 0–100.
         percent: f64,
     },
 }
 
 impl Metric {
+    /// The field the metric reads, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
             Metric::Count => None,
@@ -149,26 +188,38 @@ impl Metric {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bucket {
+    /// What the level does in the chart.
     pub role: BucketRole,
+    /// How it splits the flows.
     pub agg: BucketAgg,
 }
 
+/// What a bucket level does in a chart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BucketRole {
+    /// A ring of a pie.
     SplitSlices,
+    /// The x axis of a line, area or bar chart.
     XAxis,
+    /// One series per bucket.
     SplitSeries,
+    /// Rows of a data table.
     Rows,
 }
 
+/// How a bucket level splits flows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum BucketAgg {
+    /// The top values of a field.
     Terms {
+        /// The field.
         field: String,
+        /// How many values.
         #[serde(default = "default_size")]
         size: u32,
+        /// Which values count as top, and their order.
         #[serde(default)]
         order: TermsOrder,
         /// Show the rest as one "Other" bucket.
@@ -178,21 +229,32 @@ pub enum BucketAgg {
         #[serde(default)]
         missing_bucket: bool,
     },
+    /// Time buckets of a fixed or calendar interval.
     DateHistogram {
+        /// The date field (the index pattern's time field by default).
         #[serde(default = "default_time_field")]
         field: String,
+        /// The bucket width.
         #[serde(default)]
         interval: Interval,
     },
+    /// Numeric buckets of a fixed width.
     Histogram {
+        /// The numeric field.
         field: String,
+        /// The bucket width.
         interval: f64,
     },
+    /// Numeric ranges of the user's choosing.
     Range {
+        /// The numeric field.
         field: String,
+        /// The ranges, each a bucket.
         ranges: Vec<NumberRange>,
     },
+    /// One bucket per query.
     Filters {
+        /// The queries and their labels.
         filters: Vec<NamedFilter>,
     },
 }
@@ -217,6 +279,7 @@ impl BucketAgg {
         }
     }
 
+    /// The field it splits by; `None` for filters.
     pub fn field(&self) -> Option<&str> {
         match self {
             BucketAgg::Terms { field, .. }
@@ -246,8 +309,11 @@ pub enum TermsOrder {
     /// The largest by the visualization's metric (by document count for `Count`).
     #[default]
     MetricDesc,
+    /// The smallest by the metric.
     MetricAsc,
+    /// By value, ascending.
     KeyAsc,
+    /// By value, descending.
     KeyDesc,
 }
 
@@ -256,42 +322,58 @@ pub enum TermsOrder {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Interval {
+    /// About 50 buckets over the time range, at a round interval.
     #[default]
     Auto,
+    /// A fixed width (`30s`, `5m`, `1h`).
     Fixed(String),
+    /// A calendar unit (`1d`, `1w`, `1M`), in the viewer's time zone.
     Calendar(String),
 }
 
+/// A numeric range `[from, to)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberRange {
+    /// The lower bound, inclusive; `None` is unbounded.
     #[serde(default)]
     pub from: Option<f64>,
+    /// The upper bound, exclusive; `None` is unbounded.
     #[serde(default)]
     pub to: Option<f64>,
 }
 
+/// A filters-bucket query with its label.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NamedFilter {
+    /// The bucket's label.
     pub label: String,
+    /// The query selecting its flows.
     pub query: QueryText,
 }
 
+/// Where a chart's legend goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LegendPosition {
+    /// Beside the chart.
     #[default]
     Right,
+    /// Under the chart.
     Bottom,
+    /// No legend.
     Hidden,
 }
 
+/// How bars of several series share an x position.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BarMode {
+    /// On top of each other.
     #[default]
     Stacked,
+    /// Side by side.
     Grouped,
 }
 
@@ -299,10 +381,15 @@ pub enum BarMode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChartOptions {
+    /// A pie with a hole.
     pub donut: bool,
+    /// Slice labels on the pie.
     pub show_labels: bool,
+    /// Slice shares as percentages.
     pub show_percent: bool,
+    /// Where the legend goes.
     pub legend: LegendPosition,
+    /// How bars of several series share an x position.
     pub bar_mode: BarMode,
     /// Fixed colours by term (`"REJECT": "#e7664c"`).
     pub colors: BTreeMap<String, String>,
@@ -335,10 +422,12 @@ impl Default for ChartOptions {
 pub struct ModelError {
     /// Where in the JSON: `buckets[1].agg.field`.
     pub path: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 
 impl ModelError {
+    /// An error at `path`.
     pub fn new(path: impl Into<String>, reason: impl Into<String>) -> ModelError {
         ModelError {
             path: path.into(),
@@ -392,7 +481,7 @@ impl Visualization {
         }
         let allowed: &[BucketRole] = match self.kind {
             ChartKind::Pie => &[BucketRole::SplitSlices],
-            ChartKind::Line | ChartKind::Area | ChartKind::Bar => {
+            ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar => {
                 &[BucketRole::XAxis, BucketRole::SplitSeries]
             }
             ChartKind::Metric => &[],

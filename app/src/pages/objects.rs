@@ -25,6 +25,9 @@ pub fn SavedSearchesPage() -> impl IntoView {
     create={|| view! { <a class="button primary" href="/discover">"New search"</a> }.into_any()}/> }
 }
 
+/// Objects on one page of a list.
+const LIST_PAGE: usize = 50;
+
 #[component]
 fn ObjectList(
     object_type: ObjectType,
@@ -35,16 +38,37 @@ fn ObjectList(
     let query = use_query_map();
     let navigate = use_navigate();
     let search = Memo::new(move |_| query.read().get("search").unwrap_or_default());
+    let page = Memo::new(move |_| {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1)
+    });
     let draft = RwSignal::new(search.get_untracked());
     let reload = RwSignal::new(0u32);
     let client = ObjectsClient::from_context();
+    // One page at a time, searched on the server: a list of 20,000 objects costs a page.
     let objects = Resource::new(
-        move || (search.get(), reload.get()),
-        move |(search, _)| {
+        move || (search.get(), page.get(), reload.get()),
+        move |(search, page, _)| {
             let client = client.clone();
-            sendable(async move { client.find(vec![object_type], Some(search)).await })
+            sendable(async move {
+                client
+                    .find_page(vec![object_type], Some(search), page, LIST_PAGE)
+                    .await
+            })
         },
     );
+    let page_link = move |page: usize| {
+        let search = search.get();
+        let mut link = format!("?page={page}");
+        if !search.is_empty() {
+            link.push_str(&format!("&search={}", crate::api::encode(&search)));
+        }
+        link
+    };
     let error = RwSignal::new(None::<String>);
     let can_edit = crate::components::account::can_edit();
     let delete = move |id: String, title: String| {
@@ -77,8 +101,22 @@ fn ObjectList(
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match objects.await {
-                        Ok(found) if found.saved_objects.is_empty() => view! { <p class="empty">"Nothing here yet."</p> }.into_any(),
-                        Ok(found) => view! {
+                        Ok(found) if found.total == 0 => view! { <p class="empty">"Nothing here yet."</p> }.into_any(),
+                        Ok(found) => {
+                            let page = page.get_untracked();
+                            let first = (page - 1) * LIST_PAGE + 1;
+                            let last = (first + found.saved_objects.len()).saturating_sub(1);
+                            let pages = found.total.div_ceil(LIST_PAGE);
+                            view! {
+                            <nav class="pager" aria-label="Pages">
+                                <span class="muted">{if found.saved_objects.is_empty() { format!("{} in all", found.total) } else { format!("{first}–{last} of {}", found.total) }}</span>
+                                <Show when=move || { page > 1 }>
+                                    <a class="button" href=page_link(page - 1) rel="prev">"Previous"</a>
+                                </Show>
+                                <Show when=move || { page < pages }>
+                                    <a class="button" href=page_link(page + 1) rel="next">"Next"</a>
+                                </Show>
+                            </nav>
                             <table class="object-table">
                                 <thead><tr><th>"Title"</th><th>"Description"</th><th>"Updated"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                 <tbody>
@@ -97,7 +135,8 @@ fn ObjectList(
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                        }.into_any(),
+                        }.into_any() }
+                        ,
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}

@@ -12,7 +12,7 @@ use flate2::write::GzEncoder;
 
 use super::progress::{Counting, Progress};
 use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
-use crate::ingest::demo::{demo_format, generate, DemoConfig};
+use crate::ingest::demo::{demo_format, generate, DemoConfig, LiveDemo};
 use crate::ingest::document::{EventContext, FlowDoc};
 use crate::ingest::parse::parse_record;
 use crate::ingest::{recycle, DocSink, IngestReport};
@@ -89,11 +89,35 @@ pub fn run(command: DemoCommandConfig) -> anyhow::Result<ExitCode> {
 /// Generates into the embedded engine through the same parser and documents as ingestion.
 pub fn store(engine: &Arc<EmbeddedEngine>, config: &DemoConfig) -> anyhow::Result<IngestReport> {
     let progress = Progress::new(None);
-    let mut sink = Counting::new(engine.sink(OnExistingId::KeepExisting), progress.clone());
+    let sink = Counting::new(engine.sink(OnExistingId::KeepExisting), progress.clone());
+    let report = store_lines(sink, |emit| generate(config, emit))?;
+    engine.close_idle_writers(Duration::ZERO, 0)?;
+    progress.finish();
+    Ok(report)
+}
+
+/// Adds the live demo's records of the seconds `[from_s, to_s)` to the embedded engine, for
+/// `flowdash serve --demo-follow`; they are searchable when this returns.
+pub fn follow(
+    engine: &Arc<EmbeddedEngine>,
+    live: &mut LiveDemo,
+    from_s: i64,
+    to_s: i64,
+) -> anyhow::Result<IngestReport> {
+    let sink = engine.sink(OnExistingId::KeepExisting);
+    store_lines(sink, |emit| live.generate(from_s, to_s, emit))
+}
+
+/// Parses the lines of [`crate::ingest::demo::DEMO_FORMAT`] that `produce` emits into
+/// documents, as ingestion does, and writes them to `sink`, then flushes it.
+fn store_lines(
+    mut sink: impl DocSink,
+    produce: impl FnOnce(&mut dyn FnMut(&str)),
+) -> anyhow::Result<IngestReport> {
     let format = demo_format();
     let mut spare = Vec::with_capacity(format.len());
     let mut failure = None;
-    generate(config, |line| {
+    produce(&mut |line| {
         if failure.is_some() {
             return;
         }
@@ -115,8 +139,6 @@ pub fn store(engine: &Arc<EmbeddedEngine>, config: &DemoConfig) -> anyhow::Resul
     }
     let mut report = IngestReport::default();
     report.record(sink.flush()?);
-    engine.close_idle_writers(Duration::ZERO, 0)?;
-    progress.finish();
     Ok(report)
 }
 
@@ -140,4 +162,41 @@ fn write_file(config: &DemoConfig, path: &std::path::Path) -> anyhow::Result<()>
     result?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::backend::embedded::search::search_at;
+
+    #[test]
+    fn following_adds_the_seconds_since_the_last_round_searchable_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+        let mut live = LiveDemo::new(1, 120);
+        let start = 1_583_535_600; // 2020-03-06 23:00 UTC
+        let first = follow(&engine, &mut live, start, start + 60).unwrap();
+        let second = follow(&engine, &mut live, start + 60, start + 300).unwrap();
+        assert!(first.accepted > 0 && second.accepted > first.accepted);
+        // About 120 a minute for 5 minutes, as the day's rhythm weighs this hour (0.4–1.6).
+        let stored = first.accepted + second.accepted;
+        assert!((240..=960).contains(&stored), "{stored}");
+        let answer = search_at(
+            &engine,
+            "cwl-*",
+            &json!({ "size": 0, "track_total_hits": true, "aggs": {
+                "first": { "min": { "field": "@timestamp" } },
+                "last": { "max": { "field": "@timestamp" } } } }),
+            (start + 300) * 1000,
+        )
+        .unwrap();
+        assert_eq!(answer["hits"]["total"]["value"], stored);
+        // Each record starts in the second it was made for, or up to 4 s before it.
+        let first_ms = answer["aggregations"]["first"]["value"].as_f64().unwrap();
+        let last_ms = answer["aggregations"]["last"]["value"].as_f64().unwrap();
+        assert!(first_ms >= ((start - 4) * 1000) as f64, "{first_ms}");
+        assert!(last_ms < ((start + 300) * 1000) as f64, "{last_ms}");
+    }
 }

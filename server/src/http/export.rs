@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 
+use app::csv::line as csv_line;
 use app::discover::{cell_text, field_value, page_request, DiscoverState, FlowRow, PageRequest};
 use app::model::index_pattern::time_field_of;
 use app::panels::ViewInputs;
@@ -25,32 +26,6 @@ pub fn router() -> Router<AppState> {
 /// Rows fetched per search: few enough to keep a page small in memory, many enough that an
 /// export of 100,000 rows is 50 searches.
 const ROWS_PER_SEARCH: usize = 2_000;
-
-/// A cell as CSV writes it: quoted when it holds a separator, a quote or a line break; and a
-/// text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or carriage
-/// return first) is prefixed with `'`, as OWASP advises and Kibana does.
-pub fn csv_cell(text: &str, is_text: bool) -> String {
-    let escaped = if is_text && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if escaped.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", escaped.replace('"', "\"\""))
-    } else {
-        escaped
-    }
-}
-
-/// One CSV line (ending in CRLF, as RFC 4180 has it).
-fn csv_line<'a>(cells: impl Iterator<Item = (String, bool)> + 'a) -> String {
-    let mut line = cells
-        .map(|(text, is_text)| csv_cell(&text, is_text))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push_str("\r\n");
-    line
-}
 
 /// A value as a cell: numbers as numbers, everything else as text.
 fn value_cell(value: Option<&Value>) -> (String, bool) {
@@ -175,9 +150,7 @@ async fn export_csv(
             let take = rows.len().min(limit - written);
             let mut chunk = String::new();
             for row in &rows[..take] {
-                chunk.push_str(&csv_line(
-                    row_cells(row, &time_field, &view.columns).into_iter(),
-                ));
+                chunk.push_str(&csv_line(row_cells(row, &time_field, &view.columns)));
             }
             written += take;
             if sender.send(chunk).await.is_err() {
@@ -270,25 +243,4 @@ fn page_body(
         body["_source"] = json!(fields);
     }
     Ok(body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_cell("plain", true), "plain");
-        assert_eq!(csv_cell("a,b", true), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\"", true), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("two\nlines", true), "\"two\nlines\"");
-        assert_eq!(
-            csv_cell("=HYPERLINK(\"x\")", true),
-            "\"'=HYPERLINK(\"\"x\"\")\""
-        );
-        assert_eq!(csv_cell("+1", true), "'+1");
-        assert_eq!(csv_cell("@SUM(A1)", true), "'@SUM(A1)");
-        assert_eq!(csv_cell("-5", false), "-5", "numbers are numbers");
-        assert_eq!(csv_cell("-cmd", true), "'-cmd");
-    }
 }

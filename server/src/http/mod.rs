@@ -58,6 +58,8 @@ pub struct ServeConfig {
     pub max_decompressed_bytes: u64,
     /// Daily indices older than this many days are deleted; `None` keeps everything.
     pub retain_days: Option<u32>,
+    /// Add live demo traffic at about this many records a minute (`--demo-follow`).
+    pub demo_follow: Option<u32>,
     /// Index patterns the browser may search (`cwl-*`).
     pub allowed_indices: Vec<String>,
     /// Host names the server answers to besides addresses and `localhost` (DNS rebinding).
@@ -336,6 +338,15 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     if let (Some(days), Some(engine)) = (config.retain_days, engine.clone()) {
         tokio::spawn(enforce_retention(engine, days));
     }
+    match (config.demo_follow, engine.clone()) {
+        (Some(per_minute), Some(engine)) => {
+            tokio::spawn(follow_demo(engine, per_minute));
+        }
+        (Some(_), None) => anyhow::bail!(
+            "--demo-follow adds demo traffic to the embedded engine; it cannot write to a cluster (--es-url)"
+        ),
+        (None, _) => {}
+    }
     let tls = match &config.tls {
         Some(files) => Some(
             axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
@@ -413,6 +424,38 @@ async fn close_idle_writers(engine: Arc<EmbeddedEngine>) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::error!(%error, "closing idle writers failed"),
             Err(error) => tracing::error!(%error, "closing idle writers panicked"),
+        }
+    }
+}
+
+/// How often live demo traffic is added: often enough that "last 15 minutes" looks live.
+const DEMO_FOLLOW_EVERY: Duration = Duration::from_secs(5);
+
+/// Adds the live demo's traffic of the seconds since the last round, every
+/// [`DEMO_FOLLOW_EVERY`], from the moment the server starts.
+async fn follow_demo(engine: Arc<EmbeddedEngine>, per_minute: u32) {
+    let live = Arc::new(std::sync::Mutex::new(crate::ingest::demo::LiveDemo::new(
+        1, per_minute,
+    )));
+    let mut interval = tokio::time::interval(DEMO_FOLLOW_EVERY);
+    let mut from_s = chrono::Utc::now().timestamp();
+    tracing::info!(per_minute, "adding live demo traffic");
+    loop {
+        interval.tick().await;
+        let to_s = chrono::Utc::now().timestamp();
+        if to_s <= from_s {
+            continue;
+        }
+        let (engine, live) = (engine.clone(), live.clone());
+        let added = tokio::task::spawn_blocking(move || {
+            let mut live = live.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            crate::commands::demo::follow(&engine, &mut live, from_s, to_s)
+        })
+        .await;
+        match added {
+            Ok(Ok(_)) => from_s = to_s,
+            Ok(Err(error)) => tracing::error!(%error, "adding live demo traffic failed"),
+            Err(error) => tracing::error!(%error, "the live demo task failed"),
         }
     }
 }

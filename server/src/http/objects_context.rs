@@ -29,14 +29,16 @@ impl ObjectSource for StoreSource {
         &self,
         types: Vec<ObjectType>,
         search: Option<String>,
+        page: usize,
+        per_page: usize,
     ) -> app::api::BoxFuture<'_, Result<FindResult, ApiError>> {
         Box::pin(async move {
             self.0
                 .find(FindQuery {
                     types,
                     search,
-                    page: 1,
-                    per_page: 1000,
+                    page,
+                    per_page,
                 })
                 .await
                 .map_err(api_error)

@@ -31,6 +31,7 @@ impl TestServer {
             max_body_bytes: 8 << 20,
             max_decompressed_bytes: 64 << 20,
             retain_days: None,
+            demo_follow: None,
             allowed_indices: vec!["cwl-*".into()],
             allowed_hosts: Vec::new(),
             auth: crate::auth::AuthConfig::default(),

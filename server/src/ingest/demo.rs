@@ -211,11 +211,7 @@ pub fn generate(config: &DemoConfig, mut emit: impl FnMut(&str)) {
     let minutes = (i64::from(config.hours.max(1)) * 60).max(1);
     let end_minute = config.end_ms.div_euclid(60_000);
     let start_minute = end_minute - minutes;
-    // Traffic follows the day: busiest mid-afternoon UTC, quietest before dawn.
-    let weight = |minute: i64| {
-        let hour = (minute.rem_euclid(1440)) as f64 / 60.0;
-        1.0 + 0.6 * ((hour - 9.0) / 24.0 * std::f64::consts::TAU).sin()
-    };
+    let weight = day_weight;
     let total_weight: f64 = (start_minute..end_minute).map(weight).sum();
     // Scanner bursts: a few short windows with ten times the usual probing.
     let bursts: Vec<i64> = (0..(minutes / 180).max(1))
@@ -239,6 +235,57 @@ pub fn generate(config: &DemoConfig, mut emit: impl FnMut(&str)) {
             emit(&line);
         }
         emitted += count;
+    }
+}
+
+/// Traffic follows the day: busiest mid-afternoon UTC, quietest before dawn (a weight
+/// around 1 for the minute since the epoch).
+fn day_weight(minute: i64) -> f64 {
+    let hour = (minute.rem_euclid(1440)) as f64 / 60.0;
+    1.0 + 0.6 * ((hour - 9.0) / 24.0 * std::f64::consts::TAU).sin()
+}
+
+/// Traffic as it happens, for `flowdash serve --demo-follow`: the network [`generate`] makes
+/// for the same seed, about `per_minute` records a minute (following the day's rhythm), with
+/// a scanner burst for 7 minutes every 3 hours. Each call covers the seconds since the last.
+pub struct LiveDemo {
+    rng: Rng,
+    topology: Topology,
+    per_second: f64,
+    /// The fraction of a record owed from earlier seconds, so slow rates still add up.
+    owed: f64,
+}
+
+impl LiveDemo {
+    /// A live demo of the network of `seed`, at about `per_minute` records a minute.
+    pub fn new(seed: u64, per_minute: u32) -> Self {
+        let mut rng = Rng(seed ^ 0x5eed_f10d);
+        let topology = Topology::build(&mut rng);
+        // A different stream from the history's, so the live records are not its replay.
+        rng.0 ^= 0x00f0_11ee;
+        LiveDemo {
+            rng,
+            topology,
+            per_second: f64::from(per_minute) / 60.0,
+            owed: 0.0,
+        }
+    }
+
+    /// The records of the seconds `[from_s, to_s)`, in time order, as lines of [`DEMO_FORMAT`].
+    pub fn generate(&mut self, from_s: i64, to_s: i64, mut emit: impl FnMut(&str)) {
+        let mut line = String::with_capacity(256);
+        for second in from_s..to_s {
+            let minute = second.div_euclid(60);
+            let exact = self.per_second * day_weight(minute) + self.owed;
+            let count = exact.floor();
+            self.owed = exact - count;
+            let burst = minute.rem_euclid(180) < 7;
+            for _ in 0..count as u64 {
+                line.clear();
+                write_record(&mut self.rng, &self.topology, second, burst, &mut line);
+                emit(&line);
+            }
+        }
     }
 }
 
@@ -632,6 +679,46 @@ mod tests {
                 ports.get(&port).copied().unwrap_or(0) > 10,
                 "port {port}: {ports:?}"
             );
+        }
+    }
+
+    #[test]
+    fn live_traffic_is_the_seeds_network_at_the_rate_asked_in_time_order() {
+        let format = demo_format();
+        let mut values = Vec::new();
+        let history: Vec<String> = lines(2_000, 3);
+        let enis = |lines: &[String]| -> std::collections::BTreeSet<String> {
+            lines
+                .iter()
+                .map(|l| l.split(' ').nth(2).unwrap().to_owned())
+                .collect()
+        };
+        let mut live = LiveDemo::new(3, 600);
+        let mut made = Vec::new();
+        // Three rounds of 20 seconds each, as the server calls it.
+        for round in 0..3 {
+            let from = 1_583_500_000 + round * 20;
+            live.generate(from, from + 20, |line| made.push(line.to_owned()));
+        }
+        // 600 a minute for one minute, weighed by the hour (0.4–1.6).
+        assert!((240..=960).contains(&made.len()), "{}", made.len());
+        assert!(
+            enis(&made).is_subset(&enis(&history)),
+            "the same interfaces"
+        );
+        let mut previous = 0;
+        for line in &made {
+            parse_record(&format, line, &mut values).unwrap();
+            let Value::Int(start) = values[10] else {
+                // NODATA and SKIPDATA records have a start too.
+                panic!("no start in {line}")
+            };
+            assert!(
+                (1_583_500_000 - 4..1_583_500_060).contains(&start),
+                "{line}"
+            );
+            assert!(start + 4 >= previous, "time order");
+            previous = previous.max(start);
         }
     }
 

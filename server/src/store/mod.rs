@@ -117,6 +117,36 @@ pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), Store
 /// The objects a find asks for: of its types, with every search word in the title (a
 /// trailing `*` allowed), by title, one page.
 pub fn select(objects: Vec<SavedObject>, query: &FindQuery) -> FindResult {
+    let listed = objects
+        .into_iter()
+        .filter(|o| query.types.is_empty() || query.types.contains(&o.object_type))
+        .map(|o| Listed {
+            title: o.title().to_owned(),
+            id: o.id.clone(),
+            item: o,
+        })
+        .collect();
+    let (total, saved_objects) = page_of(listed, query);
+    FindResult {
+        total,
+        saved_objects,
+    }
+}
+
+/// A stored object as a list sees it before reading it whole: its title and id, and what
+/// reads the rest (the object, or where it is stored).
+pub struct Listed<T> {
+    /// The object's title.
+    pub title: String,
+    /// The object's id, which orders objects of the same title.
+    pub id: String,
+    /// The object, or its place in the store.
+    pub item: T,
+}
+
+/// The page a find answers out of objects already of its types: those with every search
+/// word in the title (a trailing `*` allowed), by title then id; and how many matched.
+pub fn page_of<T>(listed: Vec<Listed<T>>, query: &FindQuery) -> (usize, Vec<T>) {
     let words: Vec<String> = query
         .search
         .as_deref()
@@ -125,20 +155,12 @@ pub fn select(objects: Vec<SavedObject>, query: &FindQuery) -> FindResult {
         .map(|w| w.trim_end_matches('*').to_lowercase())
         .filter(|w| !w.is_empty())
         .collect();
-    let mut matches: Vec<SavedObject> = objects
+    let mut matches: Vec<(String, Listed<T>)> = listed
         .into_iter()
-        .filter(|o| query.types.is_empty() || query.types.contains(&o.object_type))
-        .filter(|o| {
-            let title = o.title().to_lowercase();
-            words.iter().all(|w| title.contains(w.as_str()))
-        })
+        .map(|l| (l.title.to_lowercase(), l))
+        .filter(|(title, _)| words.iter().all(|w| title.contains(w.as_str())))
         .collect();
-    matches.sort_by(|a, b| {
-        a.title()
-            .to_lowercase()
-            .cmp(&b.title().to_lowercase())
-            .then(a.id.cmp(&b.id))
-    });
+    matches.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
     let total = matches.len();
     let per_page = if query.per_page == 0 {
         100
@@ -146,15 +168,13 @@ pub fn select(objects: Vec<SavedObject>, query: &FindQuery) -> FindResult {
         query.per_page.min(10_000)
     };
     let page = query.page.max(1);
-    let saved_objects = matches
+    let items = matches
         .into_iter()
-        .skip((page - 1) * per_page)
+        .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
+        .map(|(_, l)| l.item)
         .collect();
-    FindResult {
-        total,
-        saved_objects,
-    }
+    (total, items)
 }
 
 /// The conflict of an update based on a version that is no longer current.

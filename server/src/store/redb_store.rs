@@ -80,6 +80,21 @@ impl RedbStore {
     }
 }
 
+/// What a list reads of a stored object before its page is known (serde skips the rest).
+#[derive(serde::Deserialize)]
+struct ObjectHead {
+    id: String,
+    #[serde(default)]
+    attributes: HeadAttributes,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct HeadAttributes {
+    /// A string for every valid object; anything else lists as untitled, as `title()` reads.
+    #[serde(default)]
+    title: Option<Value>,
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -184,12 +199,48 @@ impl SavedObjectStore for RedbStore {
         blocking(move || {
             let txn = store.db.begin_read().map_err(storage)?;
             let table = txn.open_table(OBJECTS).map_err(storage)?;
-            let mut objects = Vec::new();
-            for entry in table.iter().map_err(storage)? {
-                let (_, value) = entry.map_err(storage)?;
-                objects.push(serde_json::from_slice(value.value()).map_err(storage)?);
+            // Only the asked-for types' keys (`type/…`), and of each object only its title
+            // and id until the page is known: a list costs a light scan, not a parse of
+            // every object.
+            let types: &[ObjectType] = if query.types.is_empty() {
+                &ObjectType::ALL
+            } else {
+                &query.types
+            };
+            let mut listed = Vec::new();
+            for object_type in types {
+                let prefix = format!("{}/", object_type.as_str());
+                let end = format!("{}0", object_type.as_str()); // '0' follows '/'
+                for entry in table
+                    .range(prefix.as_str()..end.as_str())
+                    .map_err(storage)?
+                {
+                    let (key, value) = entry.map_err(storage)?;
+                    let head: ObjectHead =
+                        serde_json::from_slice(value.value()).map_err(storage)?;
+                    let title = head.attributes.title;
+                    listed.push(super::Listed {
+                        title: title
+                            .as_ref()
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                        id: head.id,
+                        item: key.value().to_owned(),
+                    });
+                }
             }
-            Ok(super::select(objects, &query))
+            let (total, keys) = super::page_of(listed, &query);
+            let mut saved_objects = Vec::with_capacity(keys.len());
+            for key in keys {
+                if let Some(value) = table.get(key.as_str()).map_err(storage)? {
+                    saved_objects.push(serde_json::from_slice(value.value()).map_err(storage)?);
+                }
+            }
+            Ok(FindResult {
+                total,
+                saved_objects,
+            })
         })
         .await
     }
@@ -234,6 +285,63 @@ mod tests {
 
     fn pattern(title: &str) -> Value {
         json!({ "title": title, "time_field": "@timestamp" })
+    }
+
+    #[tokio::test]
+    async fn finds_page_by_title_search_within_type_and_read_only_their_page_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        // Created out of order; listed by title.
+        for i in (0..30).rev() {
+            store
+                .create(
+                    NewObject {
+                        object_type: ObjectType::IndexPattern,
+                        id: Some(format!("id-{i}")),
+                        attributes: pattern(&format!("p-{i:02}")),
+                        references: vec![],
+                    },
+                    false,
+                )
+                .await
+                .unwrap();
+        }
+        let find = |search: Option<&str>, page, per_page, types: Vec<ObjectType>| {
+            store.find(FindQuery {
+                types,
+                search: search.map(str::to_owned),
+                page,
+                per_page,
+            })
+        };
+        let third = find(None, 3, 7, vec![ObjectType::IndexPattern])
+            .await
+            .unwrap();
+        assert_eq!(third.total, 30);
+        let titles: Vec<&str> = third.saved_objects.iter().map(|o| o.title()).collect();
+        assert_eq!(
+            titles,
+            ["p-14", "p-15", "p-16", "p-17", "p-18", "p-19", "p-20"]
+        );
+        assert_eq!(third.saved_objects[0].id, "id-14");
+        assert_eq!(
+            third.saved_objects[0].attributes["time_field"], "@timestamp",
+            "read whole"
+        );
+        let searched = find(Some("P-1*"), 1, 100, vec![]).await.unwrap();
+        assert_eq!(searched.total, 10);
+        assert_eq!(searched.saved_objects.len(), 10);
+        let past_the_end = find(None, 9, 7, vec![ObjectType::IndexPattern])
+            .await
+            .unwrap();
+        assert_eq!(
+            (past_the_end.total, past_the_end.saved_objects.len()),
+            (30, 0)
+        );
+        let other_type = find(None, 1, 100, vec![ObjectType::Dashboard])
+            .await
+            .unwrap();
+        assert_eq!(other_type.total, 0);
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
 use crate::components::query_bar::{FilterBar, QueryBar};
+use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::{Filter, QueryText};
@@ -21,9 +22,11 @@ use crate::panels::{sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
 use crate::state::ViewState;
 
+mod inspect;
 mod panels;
 mod search_panel;
 
+use self::inspect::InspectDialog;
 use self::panels::{panel_visualization, AddPanel, PanelView};
 
 /// The dashboard `/` opens.
@@ -51,16 +54,26 @@ async fn load(client: ObjectsClient, id: String) -> Result<Loaded, ApiError> {
     let object = client.get(ObjectType::Dashboard, id.clone()).await?;
     let dashboard =
         Dashboard::from_value(object.attributes).map_err(|e| ApiError::Decode(e.to_string()))?;
-    let all = client.find(vec![ObjectType::Visualization], None).await?;
-    let visualizations = all
-        .saved_objects
-        .into_iter()
-        .filter_map(|o| {
-            Visualization::from_value(o.attributes)
-                .ok()
-                .map(|v| (o.id, v))
-        })
-        .collect();
+    // Only the visualizations on its panels: the page carries them, not the whole library.
+    let mut visualizations = HashMap::new();
+    for panel in &dashboard.panels {
+        let PanelSource::Saved(vis_id) = &panel.source else {
+            continue;
+        };
+        if visualizations.contains_key(vis_id) {
+            continue;
+        }
+        // A deleted visualization is the panel's error to show, not the dashboard's.
+        match client.get(ObjectType::Visualization, vis_id.clone()).await {
+            Ok(object) => {
+                if let Ok(vis) = Visualization::from_value(object.attributes) {
+                    visualizations.insert(vis_id.clone(), vis);
+                }
+            }
+            Err(error) if error.status() == Some(404) => {}
+            Err(error) => return Err(error),
+        }
+    }
     let library = client.library().await?;
     Ok(Loaded {
         id,
@@ -237,6 +250,9 @@ fn split_filters(own: &[Filter], shown: usize, next: Vec<Filter>) -> FilterEdit 
 /// Panel charts by panel id; `None` while a panel's first answer is on its way.
 type Charts = HashMap<String, Option<Result<ChartData, String>>>;
 
+/// Each panel's last answered search and its answer, by panel id, for Inspect.
+type Exchanges = HashMap<String, (crate::api::SearchRequest, serde_json::Value)>;
+
 /// One colour per term across the dashboard (Kibana's synced colours): the labels of all
 /// panels, assigned together; each panel takes them where they do not clash inside it.
 fn synced_colors(charts: &Charts) -> BTreeMap<String, String> {
@@ -279,7 +295,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let url = UrlView::new(dashboard);
     // Bumped by "Refresh", a submitted query and auto-refresh: refetches the same view.
     let tick = RwSignal::new(0u64);
-    let (charts, in_flight) =
+    let (charts, exchanges, in_flight) =
         refresh_charts(dashboard, visualizations, library, url, tick, message);
     auto_refresh(url.refresh, in_flight, tick);
     follow_pinned_filters(url);
@@ -354,10 +370,35 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         tick: tick.get(),
     });
     let synced = Memo::new(move |_| charts.with(synced_colors));
+    // The panel being inspected; its data and search are read when Inspect opens.
+    let inspecting = RwSignal::new(None::<String>);
+    let inspect = Callback::new(move |panel_id: String| inspecting.set(Some(panel_id)));
+    let close_inspect = Callback::new(move |()| {
+        if let Some(panel_id) = inspecting.get_untracked() {
+            inspecting.set(None);
+            crate::browser::focus(&format!(
+                "section.grid-panel[data-panel=\"{panel_id}\"] button[aria-label=\"Inspect\"]"
+            ));
+        }
+    });
+    let inspect_dialog = move || {
+        let panel_id = inspecting.get()?;
+        let title = dashboard.with_untracked(|d| {
+            let panel = d.panels.iter().find(|p| p.id == panel_id)?;
+            panel.title.clone().or_else(|| {
+                visualizations.with_untracked(|v| panel_visualization(panel, v).map(|v| v.title))
+            })
+        });
+        let chart = charts.with_untracked(|c| c.get(&panel_id).cloned().flatten());
+        let exchange = exchanges.with_untracked(|e| e.get(&panel_id).cloned());
+        Some(
+            view! { <InspectDialog title=title.unwrap_or_default() chart exchange on_close=close_inspect/> },
+        )
+    };
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
-                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows library search_view/>
+                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view/>
             </For>
         }
     };
@@ -377,17 +418,19 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             <FilterBar filters=url.filters on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>
-                <AddPanel dashboard visualizations library/>
+                <AddPanel dashboard visualizations library message/>
             </Show>
             {move || url.state.get().full.map(|_| view! { <button class="exit-full" on:click=move |_| full_screen.run(None)>"Exit full screen"</button> })}
             <div class=full_class data-editing=move || editing.get().to_string()>{grid}</div>
+            {inspect_dialog}
         </div>
     }
 }
 
 /// Keeps the panels' charts up to date: one multi-search whenever what the panels show, the
 /// view or `tick` changes. A refresh supersedes the one in flight (its answers are dropped).
-/// Answers the charts, and whether a refresh is in flight.
+/// Answers the charts, the searches and answers behind them, and whether a refresh is in
+/// flight.
 fn refresh_charts(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
@@ -395,8 +438,9 @@ fn refresh_charts(
     url: UrlView,
     tick: RwSignal<u64>,
     message: RwSignal<Option<String>>,
-) -> (RwSignal<Charts>, RwSignal<bool>) {
+) -> (RwSignal<Charts>, RwSignal<Exchanges>, RwSignal<bool>) {
     let charts = RwSignal::new(Charts::new());
+    let exchanges = RwSignal::new(Exchanges::new());
     let in_flight = RwSignal::new(false);
     let latest = Latest::new();
     // What the panels show, not where: moving or resizing a panel refetches nothing.
@@ -464,20 +508,35 @@ fn refresh_charts(
         in_flight.set(true);
         leptos::task::spawn_local(async move {
             let library = library.get_value();
-            crate::panels::run(&ApiSearch, &list, &library, &inputs, |index, result| {
-                if run.is_current() {
-                    charts.update(|c| {
-                        c.insert(ids[index].clone(), Some(result));
-                    });
-                }
-            })
+            crate::panels::run(
+                &ApiSearch,
+                &list,
+                &library,
+                &inputs,
+                |index, result, exchange| {
+                    if run.is_current() {
+                        let id = ids[index].clone();
+                        exchanges.update_untracked(|e| match exchange {
+                            Some((request, response)) => {
+                                e.insert(id.clone(), (request.clone(), response.clone()));
+                            }
+                            None => {
+                                e.remove(&id);
+                            }
+                        });
+                        charts.update(|c| {
+                            c.insert(id, Some(result));
+                        });
+                    }
+                },
+            )
             .await;
             if run.is_current() {
                 in_flight.set(false);
             }
         });
     });
-    (charts, in_flight)
+    (charts, exchanges, in_flight)
 }
 
 /// Bumps `tick` every `refresh` milliseconds, skipping while a refresh is still running.
@@ -544,8 +603,6 @@ fn DashboardToolbar(
             })
     });
     crate::browser::warn_before_leaving(DISCARD, dirty.into());
-    // The last link made by Share or Short link, shown to copy by hand.
-    let shared = RwSignal::new(None::<String>);
     let can_edit = crate::components::account::can_edit();
     let save = move || {
         let current = dashboard.with_untracked(|d| url.merged_into(d, store_time.get_untracked()));
@@ -574,33 +631,6 @@ fn DashboardToolbar(
                     url.navigate.run(ViewState::default());
                 }
                 Err(error) => message.set(Some(format!("Not saved: {error}"))),
-            }
-        });
-    };
-    // The link is always shown: the clipboard exists only in secure contexts (HTTPS,
-    // localhost), so "copied" is said only when it was.
-    let show_link = move |link: String, what: &str| {
-        let copied = crate::browser::copy_to_clipboard(&link);
-        shared.set(Some(link));
-        message.set(Some(if copied {
-            format!("{what} copied")
-        } else {
-            format!("{what} below: select it to copy")
-        }));
-    };
-    let share = move |short: bool| {
-        let full = url.link();
-        if !short {
-            show_link(full, "Link");
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match crate::api::calls::shorten(&full).await {
-                Ok(short_id) => {
-                    let link = format!("{}/goto/{short_id}", crate::browser::origin());
-                    show_link(link, "Short link");
-                }
-                Err(error) => message.set(Some(format!("No short link: {error}"))),
             }
         });
     };
@@ -660,19 +690,10 @@ fn DashboardToolbar(
                         <button on:click=move |_| edit()>"Edit"</button>
                     </Show>
                 </Show>
-                <button on:click=move |_| share(false) title="Copy a link to this view">"Share"</button>
-                <button on:click=move |_| share(true) title="Copy a short link">"Short link"</button>
                 <button on:click=move |_| export()>"Export"</button>
+                <ShareLinks link=Callback::new(move |()| url.link()) message/>
             </div>
         </div>
-        {move || shared.get().map(|link| view! {
-            <div class="share-link">
-                <label>"Link to this view"
-                    <input type="text" name="share_link" readonly=true prop:value=link on:focus:target=move |ev| ev.target().select()/>
-                </label>
-                <button class="link" on:click=move |_| shared.set(None)>"Close"</button>
-            </div>
-        })}
     }
 }
 

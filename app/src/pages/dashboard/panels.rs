@@ -11,6 +11,7 @@ use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::Filter;
+use crate::model::saved_object::ObjectType;
 use crate::model::visualization::Visualization;
 use crate::panels::Library;
 use crate::state::ViewState;
@@ -50,6 +51,8 @@ pub(super) fn PanelView(
     full_view: Signal<bool>,
     /// Opens Discover on the flows behind a panel.
     view_flows: Callback<(String, Vec<Filter>)>,
+    /// Opens Inspect on a panel.
+    inspect: Callback<String>,
     /// Saved searches (for search panels) and index patterns.
     library: StoredValue<Library>,
     /// What search panels show besides their search.
@@ -234,6 +237,9 @@ pub(super) fn PanelView(
                         <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
                     </Show>
                     <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run((id.get_value(), Vec::new()))>"☰"</button>
+                    <Show when=move || search.get().is_none()>
+                        <button class="icon" title="Inspect: the data as a table, and the search" aria-label="Inspect" on:click=move |_| inspect.run(id.get_value())>"ℹ"</button>
+                    </Show>
                     <Show when=move || !full_view.get() fallback=move || view! { <span></span> }>
                         <button class="icon" title="Full screen" aria-label="Full screen" on:click=move |_| full_screen.run(Some(id.get_value()))>"⤢"</button>
                     </Show>
@@ -267,25 +273,57 @@ fn next_panel_id(panels: &[Panel]) -> String {
     (highest + 1).to_string()
 }
 
-/// Adds a saved visualization as a panel, in the first free spot.
+/// Visualizations the "add a panel" picker offers at once: the first matches of its search.
+const PICKER_CHOICES: usize = 50;
+
+/// Adds a saved visualization as a panel, in the first free spot. The visualizations to
+/// choose from are searched on the server, so the picker stays small however many exist.
 #[component]
 pub(super) fn AddPanel(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
     library: StoredValue<Library>,
+    message: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let choice = RwSignal::new(String::new());
-    // Visualizations by title, then saved searches (`search:<id>`), shown as flow tables.
+    let search = RwSignal::new(String::new());
+    let client = crate::api::ObjectsClient::from_context();
+    let found = {
+        let client = client.clone();
+        LocalResource::new(move || {
+            let client = client.clone();
+            let search = search.get();
+            async move {
+                client
+                    .find_page(
+                        vec![ObjectType::Visualization],
+                        Some(search),
+                        1,
+                        PICKER_CHOICES,
+                    )
+                    .await
+            }
+        })
+    };
+    // The matching visualizations by title, then saved searches (`search:<id>`), shown as
+    // flow tables.
     let options = move || {
-        let mut list: Vec<(String, String)> = visualizations.with(|v| {
-            v.iter()
-                .map(|(id, vis)| (id.clone(), vis.title.clone()))
-                .collect()
-        });
-        list.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut list: Vec<(String, String)> = found
+            .get()
+            .and_then(Result::ok)
+            .map(|found| {
+                found
+                    .saved_objects
+                    .iter()
+                    .map(|o| (o.id.clone(), o.title().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let words = search.get().to_lowercase();
         let mut searches: Vec<(String, String)> = library.with_value(|l| {
             l.searches
                 .iter()
+                .filter(|(_, s)| s.title.to_lowercase().contains(words.trim()))
                 .map(|(id, s)| (format!("search:{id}"), format!("Saved search: {}", s.title)))
                 .collect()
         });
@@ -293,15 +331,7 @@ pub(super) fn AddPanel(
         list.extend(searches);
         list
     };
-    let add = move || {
-        let chosen = choice.get_untracked();
-        if chosen.is_empty() {
-            return;
-        }
-        let source = match chosen.strip_prefix("search:") {
-            Some(search_id) => PanelSource::Search(search_id.to_owned()),
-            None => PanelSource::Saved(chosen),
-        };
+    let place = move |source: PanelSource| {
         dashboard.update(|d| {
             let grid = layout::free_spot(&d.panels, 24, 15);
             let id = next_panel_id(&d.panels);
@@ -313,8 +343,44 @@ pub(super) fn AddPanel(
             });
         });
     };
+    let add = move || {
+        let chosen = choice.get_untracked();
+        if chosen.is_empty() {
+            return;
+        }
+        if let Some(search_id) = chosen.strip_prefix("search:") {
+            place(PanelSource::Search(search_id.to_owned()));
+            return;
+        }
+        if visualizations.with_untracked(|v| v.contains_key(&chosen)) {
+            place(PanelSource::Saved(chosen));
+            return;
+        }
+        // Not on the dashboard yet: read it, then place it.
+        let client = client.clone();
+        leptos::task::spawn_local(async move {
+            let read = client
+                .get(ObjectType::Visualization, chosen.clone())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|o| Visualization::from_value(o.attributes).map_err(|e| e.to_string()));
+            match read {
+                Ok(vis) => {
+                    visualizations.update(|v| {
+                        v.insert(chosen.clone(), vis);
+                    });
+                    place(PanelSource::Saved(chosen));
+                }
+                Err(error) => message.set(Some(format!("Cannot add the visualization: {error}"))),
+            }
+        });
+    };
     view! {
         <form class="add-panel" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); add(); }>
+            <label>"Find "
+                <input type="search" name="find-visualization" placeholder="Search visualizations by title"
+                    prop:value=move || search.get() on:input:target=move |ev| search.set(ev.target().value())/>
+            </label>
             <label>"Add a visualization "
                 <select name="visualization" on:change:target=move |ev| choice.set(ev.target().value())>
                     <option value="">"Choose…"</option>

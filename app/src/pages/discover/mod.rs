@@ -13,6 +13,7 @@ use crate::api::{ApiError, ObjectsClient, SearchRequest};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::components::query_bar::{FilterBar, QueryBar};
+use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::discover::{page_request, read_page, DiscoverState, FlowPage, PageRequest, PAGE_SIZE};
 use crate::model::filter::{Filter, QueryText};
@@ -528,31 +529,6 @@ fn SearchActions(
             }
         });
     };
-    let share_link = RwSignal::new(None::<String>);
-    // The link is always shown in a field to select: the clipboard exists only in secure
-    // contexts (not on a plain-HTTP team server).
-    let share = move |short: bool| {
-        let link = format!(
-            "{}/discover{}",
-            crate::browser::origin(),
-            url.state.get_untracked().to_query_string()
-        );
-        if !short {
-            crate::browser::copy_to_clipboard(&link);
-            share_link.set(Some(link));
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            match crate::api::calls::shorten(&link).await {
-                Ok(id) => {
-                    let short = format!("{}/goto/{id}", crate::browser::origin());
-                    crate::browser::copy_to_clipboard(&short);
-                    share_link.set(Some(short));
-                }
-                Err(error) => message.set(Some(format!("No short link: {error}"))),
-            }
-        });
-    };
     // The rows shown, not the range resolved again later: the export's time range is the
     // one this search resolved (`now-15m` as of the last refresh), in absolute times.
     let csv_href = move || {
@@ -578,12 +554,12 @@ fn SearchActions(
         <Show when=move || opened.with(Option::is_some)>
             <button on:click=move |_| export() title="The saved search and its index pattern, as NDJSON">"Export"</button>
         </Show>
-        <button on:click=move |_| share(false) title="A link to this view">"Share"</button>
-        <button on:click=move |_| share(true) title="A short link to this view">"Short link"</button>
         <a class="button" href=csv_href download="flows.csv" title="The matching flows as CSV, with these columns and this sort">"CSV"</a>
-        {move || share_link.get().map(|link| view! {
-            <span class="share-link"><input type="text" readonly aria-label="Link to this view" prop:value=link on:focus:target=move |ev| ev.target().select()/><button class="link" on:click=move |_| share_link.set(None)>"✕"</button></span>
-        })}
+        <ShareLinks link=Callback::new(move |()| format!(
+            "{}/discover{}",
+            crate::browser::origin(),
+            url.state.get_untracked().to_query_string()
+        )) message/>
         <Show when=move || saving.get()>
             <form class="save-search" aria-label="Save search" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); save(false); }>
                 <input type="text" name="search_title" aria-label="Search title" placeholder="Title" prop:value=move || title.get() on:input:target=move |ev| title.set(ev.target().value())/>

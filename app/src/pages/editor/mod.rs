@@ -487,6 +487,7 @@ fn slug(title: &str) -> String {
 
 /// Switches the chart type, keeping what still fits.
 fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
+    let was_xy = vis.kind.is_xy();
     vis.kind = kind;
     let role = match kind {
         ChartKind::Pie => Some(BucketRole::SplitSlices),
@@ -497,6 +498,8 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
     match (kind, role) {
         (ChartKind::Metric, _) => vis.buckets.clear(),
         (_, Some(role)) => vis.buckets.iter_mut().for_each(|b| b.role = role),
+        // Between line, area and bars the x axis and split carry over as they are.
+        _ if was_xy && kind.is_xy() => {}
         _ => {
             // Line, area, bar: a date histogram x axis and the first terms bucket as the split.
             let split = vis
@@ -524,6 +527,27 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn switching_between_bar_kinds_keeps_the_x_axis_and_split() {
+        let mut vis = Visualization::example_action_port_pie();
+        change_kind(&mut vis, ChartKind::Bar, "@timestamp");
+        vis.buckets[0].agg =
+            crate::model::visualization::terms_bucket(BucketRole::XAxis, "srcaddr", 10).agg;
+        let before = vis.buckets.clone();
+        change_kind(&mut vis, ChartKind::HorizontalBar, "@timestamp");
+        assert_eq!(vis.buckets, before);
+        change_kind(&mut vis, ChartKind::Line, "@timestamp");
+        assert_eq!(vis.buckets, before);
+        // From a pie, the x axis becomes time and the first terms level the split.
+        let mut pie = Visualization::example_action_port_pie();
+        change_kind(&mut pie, ChartKind::HorizontalBar, "@timestamp");
+        assert!(matches!(
+            pie.buckets[0].agg,
+            BucketAgg::DateHistogram { .. }
+        ));
+        assert_eq!(pie.buckets[1].role, BucketRole::SplitSeries);
+    }
 
     #[test]
     fn an_unsaved_visualization_exports_as_the_server_exports() {

@@ -418,7 +418,7 @@ pub(super) fn OptionsEditor(
                 <label class="check"><input type="checkbox" prop:checked=move || vis.with(|v| v.options.show_labels) on:change:target=move |ev| vis.update(|v| v.options.show_labels = ev.target().checked())/>" Labels"</label>
                 <label class="check"><input type="checkbox" prop:checked=move || vis.with(|v| v.options.show_percent) on:change:target=move |ev| vis.update(|v| v.options.show_percent = ev.target().checked())/>" Percentages"</label>
             </Show>
-            <Show when=move || vis.with(|v| v.kind == ChartKind::Bar)>
+            <Show when=move || vis.with(|v| matches!(v.kind, ChartKind::Bar | ChartKind::HorizontalBar))>
                 <label class="field">"Bars"
                     <select on:change:target=move |ev| vis.update(|v| v.options.bar_mode = if ev.target().value() == "grouped" { BarMode::Grouped } else { BarMode::Stacked })>
                         <option value="stacked" selected=move || vis.with(|v| v.options.bar_mode == BarMode::Stacked)>"Stacked"</option>

@@ -55,7 +55,8 @@ fn build_on(vis: &mut Visualization, id: &str, search: &SavedSearch, warnings: &
     }
 }
 
-/// Kibana's visState (pie, line, area, histogram, metric, table) → a flowdash visualization.
+/// Kibana's visState (pie, line, area, histogram, horizontal_bar, metric, table) → a flowdash
+/// visualization.
 fn kibana_visualization(
     attributes: &Value,
     index_title: &str,
@@ -77,6 +78,7 @@ fn kibana_visualization(
         "line" => ChartKind::Line,
         "area" => ChartKind::Area,
         "histogram" => ChartKind::Bar,
+        "horizontal_bar" => ChartKind::HorizontalBar,
         "metric" => ChartKind::Metric,
         "table" => ChartKind::Table,
         other => {
@@ -329,6 +331,23 @@ fn kibana_interval(params: &Value, warnings: &mut Vec<String>) -> Interval {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kibana_horizontal_bar_of_top_sources_stays_horizontal() {
+        let state = serde_json::json!({ "title": "Top sources", "type": "horizontal_bar", "params": {},
+            "aggs": [
+                { "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} },
+                { "id": "2", "enabled": true, "type": "terms", "schema": "segment", "params": { "field": "srcaddr", "size": 10, "order": "desc", "orderBy": "1" } }
+            ] });
+        let attributes =
+            serde_json::json!({ "title": "Top sources", "visState": state.to_string() });
+        let mut warnings = Vec::new();
+        let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+        assert_eq!(vis.kind, ChartKind::HorizontalBar);
+        assert_eq!(vis.x_axis().and_then(|b| b.field()), Some("srcaddr"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        vis.validate().unwrap();
+    }
 
     #[test]
     fn a_visualization_is_linked_to_its_saved_search() {
