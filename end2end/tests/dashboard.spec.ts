@@ -110,7 +110,7 @@ test.describe("dashboards", () => {
     await expect(page.locator("h1.title")).toHaveText("Two charts");
 
     await page.getByRole("button", { name: "Edit" }).click();
-    const choose = page.locator('form.add-panel select[name="visualization"]');
+    const choose = page.locator('.add-panel select[name="visualization"]');
     await choose.selectOption({ label: "Accepted vs rejected" });
     await page.getByRole("button", { name: "Add panel" }).click();
     await choose.selectOption({ label: "Flows over time by action" });

@@ -140,7 +140,7 @@ test.describe("discover", () => {
     await expect(page).toHaveURL(/\/dashboards\/[^/]+$/);
     await waitForHydration(page);
     await page.getByRole("button", { name: "Edit" }).click();
-    await page.locator('form.add-panel select[name="visualization"]').selectOption({ label: "Saved search: Rejected from one address" });
+    await page.locator('.add-panel select[name="visualization"]').selectOption({ label: "Saved search: Rejected from one address" });
     await page.getByRole("button", { name: "Add panel" }).click();
     const flows = panel(page, "Rejected from one address");
     await expect(flows.locator("thead th")).toHaveText(["Time", "srcaddr", "dstport"]);

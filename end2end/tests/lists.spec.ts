@@ -50,7 +50,7 @@ test.describe("lists", () => {
     await waitForHydration(page);
     await page.getByRole("button", { name: "Edit" }).click();
     await page.locator('input[name="find-visualization"]').fill("scale test 059");
-    const choose = page.locator('form.add-panel select[name="visualization"]');
+    const choose = page.locator('.add-panel select[name="visualization"]');
     await expect(choose.locator("option")).toHaveText(["Choose…", "Scale test 059"]);
     await choose.selectOption({ label: "Scale test 059" });
     await page.getByRole("button", { name: "Add panel" }).click();

@@ -195,6 +195,7 @@ pub fn dashboard() -> Dashboard {
                     h: *h,
                 },
                 title: None,
+                hide_title: false,
                 source: PanelSource::Saved((*id).into()),
             })
             .collect(),
@@ -202,6 +203,7 @@ pub fn dashboard() -> Dashboard {
         refresh_ms: None,
         query: QueryText::default(),
         filters: Vec::new(),
+        tags: Vec::new(),
     }
 }
 

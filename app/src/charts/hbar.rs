@@ -120,13 +120,15 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
             }))
             .map_err(chart_error)?;
     }
-    if let Some(legend_area) = legend_area {
-        legend::draw(&legend_area, &entries, options)?;
-    }
+    let legend = match legend_area {
+        Some(legend_area) => legend::draw(&legend_area, &entries, options)?,
+        None => Vec::new(),
+    };
     Ok(ChartLayout::Xy {
         plot: (xs.start, ys.start, xs.end, ys.end),
         x_range: (lo, hi),
         y_range: (0.0, v_max),
         horizontal: true,
+        legend,
     })
 }

@@ -28,7 +28,7 @@ pub fn hit_test(
     utc_offset_secs: i32,
 ) -> Option<Hit> {
     match (data, layout) {
-        (ChartData::Pie(pie_data), ChartLayout::Pie { center, rings }) => {
+        (ChartData::Pie(pie_data), ChartLayout::Pie { center, rings, .. }) => {
             let (ring, slice) = pie::hit(pie_data, *center, rings, x, y)?;
             Some(pie_item(pie_data, ring, slice))
         }
@@ -39,6 +39,7 @@ pub fn hit_test(
                 x_range,
                 y_range,
                 horizontal,
+                ..
             },
         ) => {
             let (left, top, right, bottom) = *plot;

@@ -5,6 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{chart_error, is_numeric_label, truncate, ChartError, DrawOptions, AXIS};
+use crate::model::filter::Filter;
 use crate::model::visualization::LegendPosition;
 
 /// One legend line.
@@ -13,6 +14,32 @@ pub struct Entry {
     pub color: RGBColor,
     /// A group heading (the ring's field) instead of a coloured entry.
     pub heading: bool,
+    /// What selects the entry's flows (its series' or its ring's term), for filtering from
+    /// the legend; empty when nothing does.
+    pub filters: Vec<Filter>,
+}
+
+impl Entry {
+    /// A ring's heading in a pie's legend.
+    pub fn heading(label: String) -> Entry {
+        Entry {
+            label,
+            color: WHITE,
+            heading: true,
+            filters: Vec::new(),
+        }
+    }
+}
+
+/// Where a legend entry was drawn, in backend pixels, and what clicking it filters by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegendSpot {
+    /// `(left, top, right, bottom)`.
+    pub rect: (i32, i32, i32, i32),
+    /// The entry's whole label (the drawn one may be cut).
+    pub label: String,
+    /// What "Filter for" adds.
+    pub filters: Vec<Filter>,
 }
 
 /// Splits a legend off `root` where the options put it and it fits.
@@ -49,12 +76,13 @@ pub fn split<DB: DrawingBackend>(
     (plot, Some(legend))
 }
 
-/// Draws the entries top to bottom, wrapping into columns when the area is short.
+/// Draws the entries top to bottom, wrapping into columns when the area is short; answers
+/// where the entries that filter went.
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[Entry],
     options: &DrawOptions,
-) -> Result<(), ChartError> {
+) -> Result<Vec<LegendSpot>, ChartError> {
     let (w, h) = area.dim_in_pixel();
     let row_h = options.px(18.0);
     let swatch = options.px(10.0);
@@ -96,6 +124,8 @@ pub fn draw<DB: DrawingBackend>(
         ))
         .map_err(chart_error)?;
     }
+    let (base_x, base_y) = area.get_base_pixel();
+    let mut spots = Vec::new();
     for (index, entry) in shown.iter().enumerate() {
         let (x, y) = place(index);
         if entry.heading {
@@ -115,12 +145,34 @@ pub fn draw<DB: DrawingBackend>(
             entry.color.filled(),
         ))
         .map_err(chart_error)?;
+        let text = truncate(&entry.label, max_chars);
+        let text_w = text.chars().count() as i32 * char_w;
         area.draw(&Text::new(
-            truncate(&entry.label, max_chars),
+            text,
             (x + swatch + options.px(6.0), y),
             options.font(12.0),
         ))
         .map_err(chart_error)?;
+        if !entry.filters.is_empty() {
+            spots.push(LegendSpot {
+                rect: (
+                    base_x + x - options.px(2.0),
+                    base_y + y - options.px(2.0),
+                    base_x + (x + swatch + options.px(8.0) + text_w).min(x + column_w),
+                    base_y + y + row_h - options.px(2.0),
+                ),
+                label: entry.label.clone(),
+                filters: entry.filters.clone(),
+            });
+        }
     }
-    Ok(())
+    Ok(spots)
+}
+
+/// The legend entry at backend pixel `(x, y)`.
+pub fn spot_at(spots: &[LegendSpot], x: f64, y: f64) -> Option<&LegendSpot> {
+    spots.iter().find(|s| {
+        let (left, top, right, bottom) = s.rect;
+        x >= left as f64 && x <= right as f64 && y >= top as f64 && y <= bottom as f64
+    })
 }

@@ -15,6 +15,7 @@ mod xy;
 
 use std::collections::BTreeMap;
 
+pub use legend::{spot_at, LegendSpot};
 pub use format::{format_compact, format_exact, format_time_full, format_time_label};
 pub use palette::{assign_colors, parse_hex_color, to_hex, ColorMap};
 use plotters::coord::Shift;
@@ -87,6 +88,8 @@ pub enum ChartLayout {
         /// Horizontal bars: buckets (`x_range`) run down the plot from its top, values
         /// (`y_range`) along it from its left.
         horizontal: bool,
+        /// The legend's entries that filter.
+        legend: Vec<LegendSpot>,
     },
     /// Rings of slices.
     Pie {
@@ -94,6 +97,8 @@ pub enum ChartLayout {
         center: (i32, i32),
         /// Inner and outer radius per ring, inside out.
         rings: Vec<(f64, f64)>,
+        /// The legend's entries that filter.
+        legend: Vec<LegendSpot>,
     },
 }
 
@@ -129,9 +134,20 @@ pub fn draw<DB: DrawingBackend>(
     Ok(layout)
 }
 
-/// The legend a chart draws, as text with `#rrggbb` colours (headings have none): the same
-/// entries as on the canvas, for screen readers and tests.
-pub fn legend_text(data: &ChartData, options: &DrawOptions) -> Vec<(String, Option<String>)> {
+/// A legend line as text: what the canvas legend shows, for screen readers, keyboards and
+/// tests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LegendLine {
+    /// The entry's whole label.
+    pub label: String,
+    /// Its colour as `#rrggbb`; headings (a pie ring's field) have none.
+    pub color: Option<String>,
+    /// What selects the entry's flows; empty when nothing does.
+    pub filters: Vec<crate::model::filter::Filter>,
+}
+
+/// The legend a chart draws, line by line, the same entries as on the canvas.
+pub fn legend_lines(data: &ChartData, options: &DrawOptions) -> Vec<LegendLine> {
     let entries = match data {
         ChartData::Xy(xy) => xy::legend_entries(xy, &xy::series_colors(xy, options)),
         ChartData::Pie(pie) => pie::legend_entries(pie, &pie::ring_colors(pie, options)),
@@ -141,11 +157,20 @@ pub fn legend_text(data: &ChartData, options: &DrawOptions) -> Vec<(String, Opti
         .into_iter()
         .map(|e| {
             let RGBColor(r, g, b) = e.color;
-            (
-                e.label,
-                (!e.heading).then(|| format!("#{r:02x}{g:02x}{b:02x}")),
-            )
+            LegendLine {
+                label: e.label,
+                color: (!e.heading).then(|| format!("#{r:02x}{g:02x}{b:02x}")),
+                filters: e.filters,
+            }
         })
+        .collect()
+}
+
+/// The legend as `(label, #rrggbb colour)` pairs (headings have no colour).
+pub fn legend_text(data: &ChartData, options: &DrawOptions) -> Vec<(String, Option<String>)> {
+    legend_lines(data, options)
+        .into_iter()
+        .map(|line| (line.label, line.color))
         .collect()
 }
 

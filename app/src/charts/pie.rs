@@ -9,7 +9,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::legend::{self, Entry};
 use super::{chart_error, draw_message, truncate, ChartError, ChartLayout, DrawOptions};
-use crate::result::PieData;
+use crate::model::filter::Filter;
+use crate::result::{PieData, Slice};
 
 /// Each ring's slice colours: one per label across the rings (port 443 is one colour in every
 /// ring), and no ring's colours again in another ([`DrawOptions::colors_for`]).
@@ -28,13 +29,9 @@ pub(crate) fn ring_colors(data: &PieData, options: &DrawOptions) -> Vec<Vec<RGBC
 /// The legend lists each ring under its field, each label once.
 pub(crate) fn legend_entries(data: &PieData, colors: &[Vec<RGBColor>]) -> Vec<Entry> {
     let mut entries = Vec::new();
-    for (ring, ring_colors) in data.rings.iter().zip(colors) {
+    for (ring_index, (ring, ring_colors)) in data.rings.iter().zip(colors).enumerate() {
         if data.rings.len() > 1 {
-            entries.push(Entry {
-                label: ring.label.clone(),
-                color: WHITE,
-                heading: true,
-            });
+            entries.push(Entry::heading(ring.label.clone()));
         }
         let mut listed: Vec<&str> = Vec::new();
         for (slice, color) in ring.slices.iter().zip(ring_colors) {
@@ -44,11 +41,25 @@ pub(crate) fn legend_entries(data: &PieData, colors: &[Vec<RGBColor>]) -> Vec<En
                     label: slice.label.clone(),
                     color: *color,
                     heading: false,
+                    filters: own_filters(data, ring_index, slice),
                 });
             }
         }
     }
     entries
+}
+
+/// A slice's own filters, without its parents' path: what its ring's term selects wherever
+/// it appears (443 under ACCEPT and under REJECT), as Kibana's legend filters.
+fn own_filters(data: &PieData, ring: usize, slice: &Slice) -> Vec<Filter> {
+    let inherited = match (ring.checked_sub(1), slice.parent) {
+        (Some(parent_ring), Some(parent)) => data.rings[parent_ring]
+            .slices
+            .get(parent)
+            .map_or(0, |p| p.filters.len()),
+        _ => 0,
+    };
+    slice.filters.get(inherited..).unwrap_or_default().to_vec()
 }
 
 /// Draws the rings, labels and legend of a pie; answers where the rings went.
@@ -134,13 +145,15 @@ pub fn draw_pie<DB: DrawingBackend>(
             }
         }
     }
-    if let Some(legend_area) = legend_area {
-        legend::draw(&legend_area, &entries, options)?;
-    }
+    let legend = match legend_area {
+        Some(legend_area) => legend::draw(&legend_area, &entries, options)?,
+        None => Vec::new(),
+    };
     let (x_offset, y_offset) = area.get_base_pixel();
     Ok(ChartLayout::Pie {
         center: (x_offset + cx as i32, y_offset + cy as i32),
         rings: radii,
+        legend,
     })
 }
 

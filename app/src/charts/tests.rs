@@ -47,7 +47,7 @@ fn pies_draw_rings_labels_and_a_grouped_legend() {
     for label in ["action", "dstport", "ACCEPT", "REJECT", "443", "ACCEPT 80%"] {
         assert!(text.contains(label), "{label} missing");
     }
-    let ChartLayout::Pie { center, rings } = layout else {
+    let ChartLayout::Pie { center, rings, .. } = layout else {
         panic!("{layout:?}")
     };
     assert_eq!(rings.len(), 2);
@@ -136,7 +136,7 @@ fn empty_and_metric_charts_say_something() {
 fn hits_name_what_is_under_the_pointer_and_what_a_click_filters() {
     let data = seed_pie();
     let (_, layout) = svg(&data, (640, 360));
-    let ChartLayout::Pie { center, rings } = &layout else {
+    let ChartLayout::Pie { center, rings, .. } = &layout else {
         panic!()
     };
     let r = (rings[1].0 + rings[1].1) / 2.0;
@@ -326,4 +326,72 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
         hit.filters,
         vec![Filter::phrase("srcaddr", json!(labels[2]))]
     );
+}
+
+#[test]
+fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
+    use crate::model::filter::Filter;
+    // The seed pie: a click on "443" in the legend filters by the port alone, not by the
+    // ACCEPT slice it is drawn under; ring headings filter nothing.
+    let (text, layout) = svg(&seed_pie(), (640, 360));
+    let ChartLayout::Pie { legend, .. } = &layout else {
+        panic!("{layout:?}")
+    };
+    let labels: Vec<&str> = legend.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(labels, ["ACCEPT", "REJECT", "443", "53", "22"]);
+    let port = legend.iter().find(|s| s.label == "443").unwrap();
+    assert_eq!(port.filters, vec![Filter::phrase("dstport", json!(443))]);
+    let action = legend.iter().find(|s| s.label == "REJECT").unwrap();
+    assert_eq!(action.filters, vec![Filter::phrase("action", json!("REJECT"))]);
+    // The spot covers the drawn label: the SVG text "443" of the legend sits inside it.
+    let (left, top, right, bottom) = port.rect;
+    let end = text.find(">\n443\n</text>").expect("the legend's 443");
+    let tag = &text[text[..end].rfind("<text ").unwrap()..end];
+    let number = |attr: &str| -> f64 {
+        tag.split(&format!(" {attr}=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    };
+    let (x, y) = (number("x"), number("y"));
+    assert!(
+        x >= left as f64 && x <= right as f64 && y >= top as f64 && y <= bottom as f64,
+        "443 at ({x}, {y}) is outside its spot {:?}",
+        port.rect
+    );
+    let (cx, cy) = ((left + right) as f64 / 2.0, (top + bottom) as f64 / 2.0);
+    assert_eq!(spot_at(legend, cx, cy).map(|s| s.label.as_str()), Some("443"));
+    assert_eq!(spot_at(legend, 1.0, 1.0), None);
+
+    // A line split by action: each series' entry filters by its action.
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        { "key": "ACCEPT", "3": { "buckets": [ { "key": 0, "doc_count": 3 }, { "key": 60_000, "doc_count": 4 } ] } },
+        { "key": "REJECT", "3": { "buckets": [ { "key": 0, "doc_count": 1 }, { "key": 60_000, "doc_count": 2 } ] } }
+    ] } } });
+    let data = chart_data(
+        &Visualization::example_flows_over_time(),
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 120_000,
+        },
+    )
+    .unwrap();
+    let (_, layout) = svg(&data, (640, 300));
+    let ChartLayout::Xy { legend, .. } = &layout else {
+        panic!("{layout:?}")
+    };
+    let spots: Vec<(&str, &Vec<Filter>)> =
+        legend.iter().map(|s| (s.label.as_str(), &s.filters)).collect();
+    assert_eq!(
+        spots,
+        [
+            ("ACCEPT", &vec![Filter::phrase("action", json!("ACCEPT"))]),
+            ("REJECT", &vec![Filter::phrase("action", json!("REJECT"))])
+        ]
+    );
+    // Text lines say the same, for keyboards and screen readers.
+    let lines = legend_lines(&data, &DrawOptions::default());
+    assert_eq!(lines[1].filters, vec![Filter::phrase("action", json!("REJECT"))]);
 }

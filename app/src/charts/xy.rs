@@ -27,6 +27,7 @@ pub(crate) fn legend_entries(data: &XyData, colors: &ColorMap) -> Vec<Entry> {
             label: s.label.clone(),
             color: colors.get(&s.label),
             heading: false,
+            filters: s.filters.clone(),
         })
         .collect()
 }
@@ -165,15 +166,17 @@ pub fn draw_xy<DB: DrawingBackend>(
             }
         }
     }
-    if let Some(legend_area) = legend_area {
-        legend::draw(&legend_area, &entries, options)?;
-    }
+    let legend = match legend_area {
+        Some(legend_area) => legend::draw(&legend_area, &entries, options)?,
+        None => Vec::new(),
+    };
     let (xs, ys) = chart.plotting_area().get_pixel_range();
     Ok(ChartLayout::Xy {
         plot: (xs.start, ys.start, xs.end, ys.end),
         x_range: (x0, x1),
         y_range: (0.0, y_max),
         horizontal: false,
+        legend,
     })
 }
 

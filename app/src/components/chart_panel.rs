@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::chart_canvas::ChartCanvas;
 use crate::charts::hit::{hit_test, items, Hit};
-use crate::charts::{ChartLayout, DrawOptions};
+use crate::charts::{spot_at, ChartLayout, DrawOptions, LegendSpot};
 use crate::model::filter::Filter;
 use crate::result::ChartData;
 
@@ -38,12 +38,26 @@ pub fn ChartPanel(
         crate::browser::canvas::drawn_scale(node).unwrap_or_else(|| options.with(|o| o.scale))
     };
 
+    // A legend entry that was clicked: "Filter for" and "Filter out" beside it.
+    let legend_menu = RwSignal::new(None::<(LegendSpot, f64, f64)>);
+    let over_legend = RwSignal::new(false);
     // New data (a refresh, a filter) makes a shown tooltip stale.
     Effect::new(move |_| {
         data.track();
         tooltip.set(None);
         cursor.set(None);
+        legend_menu.set(None);
     });
+    let legend_at = move |x_css: f64, y_css: f64| -> Option<LegendSpot> {
+        on_filter?;
+        let s = scale();
+        layout.with(|l| match l {
+            Some(ChartLayout::Xy { legend, .. } | ChartLayout::Pie { legend, .. }) => {
+                spot_at(legend, x_css * s, y_css * s).cloned()
+            }
+            _ => None,
+        })
+    };
     let hit_at = move |x_css: f64, y_css: f64| -> Option<Hit> {
         let s = scale();
         data.with(|d| match (d, layout.get()) {
@@ -61,6 +75,7 @@ pub fn ChartPanel(
             }
         }
         tooltip.set(hit_at(x, y).map(|hit| (hit, x, y)));
+        over_legend.set(legend_at(x, y).is_some());
     };
     let on_down = move |ev: leptos::ev::MouseEvent| {
         // Brushing zooms along a time axis drawn across (not down the side of horizontal bars).
@@ -94,10 +109,15 @@ pub fn ChartPanel(
             }
             return;
         }
-        if let (Some(hit), Some(callback)) = (
-            hit_at(ev.offset_x() as f64, ev.offset_y() as f64),
-            on_filter,
-        ) {
+        let (x, y) = (ev.offset_x() as f64, ev.offset_y() as f64);
+        if let Some(spot) = legend_at(x, y) {
+            tooltip.set(None);
+            legend_menu.set(Some((spot, x, y)));
+            crate::browser::focus(".legend-menu button");
+            return;
+        }
+        legend_menu.set(None);
+        if let (Some(hit), Some(callback)) = (hit_at(x, y), on_filter) {
             if !hit.filters.is_empty() {
                 callback.run(hit.filters);
             }
@@ -145,7 +165,7 @@ pub fn ChartPanel(
     view! {
         <div class="chart-frame" on:mouseleave=move |_| { tooltip.set(None); drag_start.set_value(None); brush.set(None); }>
             <Show when=is_table fallback=move || view! {
-                <div class="chart-surface"
+                <div class="chart-surface" class:over-legend=move || over_legend.get()
                     on:mousemove=on_move
                     on:mousedown=on_down
                     on:mouseup=on_up
@@ -172,15 +192,68 @@ pub fn ChartPanel(
                     {(!hit.filters.is_empty() && on_filter.is_some()).then(|| view! { <div class="tooltip-hint">"Click or Enter to filter"</div> })}
                 </div>
             })}
-            // The canvas legend again as text, for screen readers (and for tests to read).
+            {move || legend_menu.get().map(|(spot, x, y)| {
+                let close = move || legend_menu.set(None);
+                view! {
+                    <div class="legend-menu" role="group" aria-label=format!("Filter by {}", spot.label) style=format!("left:{x}px;top:{y}px")
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { ev.prevent_default(); close(); }>
+                        <div class="legend-menu-title">{spot.label.clone()}</div>
+                        <LegendFilterButtons label=spot.label.clone() filters=spot.filters.clone() on_filter on_done=Callback::new(move |()| close())/>
+                    </div>
+                }
+            })}
+            // The canvas legend again as text, for screen readers and keyboards (it shows when
+            // focused; each entry can filter for or against its value), and for tests to read.
             <ul class="visually-hidden chart-legend" aria-label="Legend">
                 {move || data.with(|d| match d {
-                    Some(Ok(chart)) => options.with(|o| crate::charts::legend_text(chart, o)),
+                    Some(Ok(chart)) => options.with(|o| crate::charts::legend_lines(chart, o)),
                     _ => Vec::new(),
-                }).into_iter().map(|(label, color)| view! { <li data-color=color.clone().unwrap_or_default()>{label}</li> }).collect_view()}
+                }).into_iter().map(|line| view! {
+                    <li data-color=line.color.clone().unwrap_or_default()>{line.label.clone()}
+                        {(on_filter.is_some() && !line.filters.is_empty()).then(|| view! {
+                            <LegendFilterButtons label=line.label filters=line.filters on_filter on_done=Callback::new(|()| {}) glyphs=true/>
+                        })}
+                    </li>
+                }).collect_view()}
             </ul>
         </div>
     }
+}
+
+/// "Filter for" and "Filter out" a legend entry's value. With `glyphs`, the buttons show
+/// `+` and `−` (drawn by CSS, so the legend's text stays its labels) and name the value.
+#[component]
+fn LegendFilterButtons(
+    label: String,
+    filters: Vec<Filter>,
+    on_filter: Option<Callback<Vec<Filter>>>,
+    on_done: Callback<()>,
+    #[prop(optional)] glyphs: bool,
+) -> impl IntoView {
+    let Some(on_filter) = on_filter else {
+        return None;
+    };
+    // Against a value means each of its filters negated; only a single filter negates cleanly.
+    let negated: Option<Vec<Filter>> = (filters.len() == 1).then(|| {
+        let mut filter = filters[0].clone();
+        filter.negate = !filter.negate;
+        vec![filter]
+    });
+    let (for_text, out_text) = if glyphs {
+        ("", "")
+    } else {
+        ("Filter for value", "Filter out value")
+    };
+    let for_name = format!("Filter for {label}");
+    let out_name = format!("Filter out {label}");
+    Some(view! {
+        <button type="button" class="link legend-filter" data-glyph=glyphs.then_some("+") title=for_name.clone() aria-label=for_name
+            on:click=move |_| { on_filter.run(filters.clone()); on_done.run(()); }>{for_text}</button>
+        {negated.map(|negated| view! {
+            <button type="button" class="link legend-filter" data-glyph=glyphs.then_some("−") title=out_name.clone() aria-label=out_name
+                on:click=move |_| { on_filter.run(negated.clone()); on_done.run(()); }>{out_text}</button>
+        })}
+    })
 }
 
 /// A data table chart, as HTML: sortable by column header; a bucket cell filters by its value

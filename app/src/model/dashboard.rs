@@ -44,6 +44,26 @@ pub struct Dashboard {
     /// The filters it opens with, negated and disabled ones included.
     #[serde(default)]
     pub filters: Vec<Filter>,
+    /// Words that group dashboards ("prod", "security"); the list's search finds them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// Most tags a dashboard has.
+pub const MAX_TAGS: usize = 20;
+
+/// Longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 40;
+
+/// Reads tags as typed: separated by commas, trimmed, empty ones and repeats dropped.
+pub fn parse_tags(text: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            tags.push(tag.to_owned());
+        }
+    }
+    tags
 }
 
 /// A panel's place: `x`, `w` in columns (of 48), `y`, `h` in rows.
@@ -80,6 +100,9 @@ pub struct Panel {
     /// Replaces the visualization's title on this dashboard.
     #[serde(default)]
     pub title: Option<String>,
+    /// The title bar shows no title (Kibana's "Hide panel title"); the panel's actions stay.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hide_title: bool,
     /// What it shows.
     #[serde(flatten)]
     pub source: PanelSource,
@@ -101,6 +124,21 @@ pub enum PanelSource {
 }
 
 impl Dashboard {
+    /// An empty dashboard called `title`.
+    pub fn new(title: impl Into<String>) -> Dashboard {
+        Dashboard {
+            version: DASHBOARD_VERSION,
+            title: title.into(),
+            description: String::new(),
+            panels: Vec::new(),
+            time: None,
+            refresh_ms: None,
+            query: QueryText::default(),
+            filters: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     /// The dashboard saving the view its page shows: the query and filters always, the time
     /// range and refresh only when `time` is given (Kibana's "Store time with dashboard"),
     /// cleared otherwise.
@@ -140,6 +178,26 @@ impl Dashboard {
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.title.trim().is_empty() {
             return Err(ModelError::new("title", "must not be empty"));
+        }
+        if self.tags.len() > MAX_TAGS {
+            return Err(ModelError::new(
+                "tags",
+                format!("at most {MAX_TAGS} tags, not {}", self.tags.len()),
+            ));
+        }
+        for (i, tag) in self.tags.iter().enumerate() {
+            if tag.trim().is_empty() || tag.contains(',') {
+                return Err(ModelError::new(
+                    format!("tags[{i}]"),
+                    "must be a word or words without commas",
+                ));
+            }
+            if tag.chars().count() > MAX_TAG_CHARS {
+                return Err(ModelError::new(
+                    format!("tags[{i}]"),
+                    format!("must be at most {MAX_TAG_CHARS} characters"),
+                ));
+            }
         }
         for (i, panel) in self.panels.iter().enumerate() {
             let path = |f: &str| format!("panels[{i}].{f}");
@@ -302,20 +360,15 @@ mod tests {
             id: id.into(),
             grid: GridPos { x, y, w, h },
             title: None,
+            hide_title: false,
             source: PanelSource::Saved(format!("vis-{id}")),
         }
     }
 
     fn dashboard(panels: Vec<Panel>) -> Dashboard {
         Dashboard {
-            version: 1,
-            title: "d".into(),
-            description: String::new(),
             panels,
-            time: None,
-            refresh_ms: None,
-            query: QueryText::default(),
-            filters: vec![],
+            ..Dashboard::new("d")
         }
     }
 

@@ -93,7 +93,7 @@ fn ObjectList(
                 ev.prevent_default();
                 navigate(&format!("?search={}", crate::api::encode(&draft.get_untracked())), Default::default());
             }>
-                <input type="search" name="search" aria-label=format!("Search {}", heading.to_lowercase()) placeholder="Search by title"
+                <input type="search" name="search" aria-label=format!("Search {}", heading.to_lowercase()) placeholder="Search by title or tag"
                     prop:value=move || draft.get() on:input:target=move |ev| draft.set(ev.target().value())/>
                 <button type="submit">"Search"</button>
             </form>
@@ -123,11 +123,14 @@ fn ObjectList(
                                     {found.saved_objects.into_iter().map(|object| {
                                         let title = object.title().to_owned();
                                         let description = object.attributes.get("description").and_then(|d| d.as_str()).unwrap_or("").to_owned();
+                                        let tags: Vec<String> = object.attributes.get("tags").and_then(|t| t.as_array()).into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect();
                                         let (id, title_for_delete) = (object.id.clone(), title.clone());
                                         view! {
                                             <tr>
                                                 <td><a href=format!("{open_prefix}{}", object.id)>{title}</a></td>
-                                                <td class="muted">{description}</td>
+                                                <td class="muted">{description}
+                                                    {(!tags.is_empty()).then(|| view! { <ul class="tags" aria-label="Tags">{tags.into_iter().map(|tag| view! { <li><span class="tag">{tag}</span></li> }).collect_view()}</ul> })}
+                                                </td>
                                                 <td class="muted">{object.updated_at.chars().take(16).collect::<String>().replace('T', " ")}</td>
                                                 <td><Show when=move || can_edit.get()>{let (id, title) = (id.clone(), title_for_delete.clone()); view! { <button class="link danger" on:click=move |_| delete(id.clone(), title.clone())>"Delete"</button> }}</Show></td>
                                             </tr>
@@ -160,16 +163,7 @@ fn NewDashboard() -> impl IntoView {
             return;
         };
         leptos::task::spawn_local(async move {
-            let dashboard = crate::model::dashboard::Dashboard {
-                version: crate::model::dashboard::DASHBOARD_VERSION,
-                title: name,
-                description: String::new(),
-                panels: Vec::new(),
-                time: None,
-                refresh_ms: None,
-                query: Default::default(),
-                filters: Vec::new(),
-            };
+            let dashboard = crate::model::dashboard::Dashboard::new(name);
             let attributes = serde_json::to_value(&dashboard).unwrap_or_default();
             match crate::api::calls::create(ObjectType::Dashboard, None, &attributes).await {
                 Ok(object) => crate::api::http::go_to(&format!("/dashboards/{}", object.id)),

@@ -570,7 +570,7 @@ fn kibana_export() -> String {
         json!({ "id": "k-dash", "type": "dashboard", "attributes": { "title": "Kibana dashboard", "timeRestore": true, "timeFrom": "now-1h", "timeTo": "now",
             "panelsJSON": json!([
                 { "panelIndex": "1", "gridData": { "x": 0, "y": 0, "w": 24, "h": 15, "i": "1" }, "panelRefName": "panel_0", "embeddableConfig": {} },
-                { "panelIndex": "2", "gridData": { "x": 24, "y": 0, "w": 24, "h": 15, "i": "2" }, "panelRefName": "panel_1", "embeddableConfig": { "title": "Per minute" } }
+                { "panelIndex": "2", "gridData": { "x": 24, "y": 0, "w": 24, "h": 15, "i": "2" }, "panelRefName": "panel_1", "embeddableConfig": { "title": "Per minute", "hidePanelTitles": true } }
             ]).to_string(),
             "kibanaSavedObjectMeta": { "searchSourceJSON": json!({ "query": { "query": "action:REJECT", "language": "kuery" }, "filter": [] }).to_string() } },
             "references": [ { "name": "panel_0", "type": "visualization", "id": "k-pie" }, { "name": "panel_1", "type": "visualization", "id": "k-line" } ] }),
@@ -628,6 +628,9 @@ async fn kibana_objects_import_and_say_what_did_not_map() {
         app::model::dashboard::Dashboard::from_value(dashboard["attributes"].clone()).unwrap();
     assert_eq!(dashboard.panels.len(), 2);
     assert_eq!(dashboard.panels[1].title.as_deref(), Some("Per minute"));
+    // Kibana's "Hide panel title" comes along; the other panel keeps its title.
+    assert!(dashboard.panels[1].hide_title);
+    assert!(!dashboard.panels[0].hide_title);
     assert_eq!(dashboard.query.text, "action:REJECT");
     assert_eq!(
         dashboard.time,

@@ -122,6 +122,7 @@ pub fn select(objects: Vec<SavedObject>, query: &FindQuery) -> FindResult {
         .filter(|o| query.types.is_empty() || query.types.contains(&o.object_type))
         .map(|o| Listed {
             title: o.title().to_owned(),
+            tags: tags_of(o.attributes.get("tags")),
             id: o.id.clone(),
             item: o,
         })
@@ -138,14 +139,29 @@ pub fn select(objects: Vec<SavedObject>, query: &FindQuery) -> FindResult {
 pub struct Listed<T> {
     /// The object's title.
     pub title: String,
+    /// Its tags (dashboards have them), which a search matches as it matches the title.
+    pub tags: Vec<String>,
     /// The object's id, which orders objects of the same title.
     pub id: String,
     /// The object, or its place in the store.
     pub item: T,
 }
 
+/// The tags in an object's `tags` attribute; anything that is not a list of strings has none.
+pub fn tags_of(tags: Option<&Value>) -> Vec<String> {
+    tags.and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The page a find answers out of objects already of its types: those with every search
-/// word in the title (a trailing `*` allowed), by title then id; and how many matched.
+/// word in the title or a tag (a trailing `*` allowed), by title then id; and how many
+/// matched.
 pub fn page_of<T>(listed: Vec<Listed<T>>, query: &FindQuery) -> (usize, Vec<T>) {
     let words: Vec<String> = query
         .search
@@ -158,7 +174,11 @@ pub fn page_of<T>(listed: Vec<Listed<T>>, query: &FindQuery) -> (usize, Vec<T>) 
     let mut matches: Vec<(String, Listed<T>)> = listed
         .into_iter()
         .map(|l| (l.title.to_lowercase(), l))
-        .filter(|(title, _)| words.iter().all(|w| title.contains(w.as_str())))
+        .filter(|(title, l)| {
+            words.iter().all(|w| {
+                title.contains(w.as_str()) || l.tags.iter().any(|t| t.contains(w.as_str()))
+            })
+        })
         .collect();
     matches.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
     let total = matches.len();

@@ -93,6 +93,9 @@ struct HeadAttributes {
     /// A string for every valid object; anything else lists as untitled, as `title()` reads.
     #[serde(default)]
     title: Option<Value>,
+    /// A dashboard's tags, which the list's search also matches.
+    #[serde(default)]
+    tags: Option<Value>,
 }
 
 async fn blocking<T: Send + 'static>(
@@ -225,6 +228,7 @@ impl SavedObjectStore for RedbStore {
                             .and_then(Value::as_str)
                             .unwrap_or("")
                             .to_owned(),
+                        tags: super::tags_of(head.attributes.tags.as_ref()),
                         id: head.id,
                         item: key.value().to_owned(),
                     });
@@ -342,6 +346,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(other_type.total, 0);
+        // A dashboard's tags are searched as its title is.
+        let tagged = json!({ "title": "Edge", "panels": [], "tags": ["Prod", "security"] });
+        store
+            .create(
+                NewObject {
+                    object_type: ObjectType::Dashboard,
+                    id: Some("edge".into()),
+                    attributes: tagged,
+                    references: vec![],
+                },
+                false,
+            )
+            .await
+            .unwrap();
+        for (search, total) in [("prod", 1), ("edge secur*", 1), ("prod p-1", 0)] {
+            let found = find(Some(search), 1, 100, vec![]).await.unwrap();
+            assert_eq!(found.total, total, "{search}");
+        }
     }
 
     #[tokio::test]

@@ -22,12 +22,17 @@ use crate::panels::{sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
 use crate::state::ViewState;
 
+mod details;
 mod inspect;
 mod panels;
+mod picker;
 mod search_panel;
+mod settings;
 
+use self::details::DashboardDetails;
 use self::inspect::InspectDialog;
-use self::panels::{panel_visualization, AddPanel, PanelView};
+use self::panels::{panel_visualization, PanelView};
+use self::picker::AddPanel;
 
 /// The dashboard `/` opens.
 pub const OVERVIEW_ID: &str = "vpc-flow-overview";
@@ -398,7 +403,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
-                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view/>
+                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view message/>
             </For>
         }
     };
@@ -414,6 +419,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         <Title text=move || format!("{} · flowdash", dashboard.with(|d| d.title.clone()))/>
         <div class="dashboard">
             <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
+            <DashboardDetails dashboard editing/>
             <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error))/>
             <FilterBar filters=url.filters on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
@@ -592,13 +598,16 @@ fn DashboardToolbar(
     let saved = RwSignal::new(dashboard.get_untracked());
     // Kibana's "Store time with dashboard": on when the dashboard has a time of its own.
     let store_time = RwSignal::new(saved.with_untracked(|d| d.time.is_some()));
-    // Edits that leaving would lose: the panels, title and description (the view's query,
-    // filters and time are in the address).
+    // Edits that leaving would lose: the panels, title, description and tags (the view's
+    // query, filters and time are in the address).
     let dirty = Memo::new(move |_| {
         editing.get()
             && dashboard.with(|d| {
                 saved.with(|s| {
-                    d.panels != s.panels || d.title != s.title || d.description != s.description
+                    d.panels != s.panels
+                        || d.title != s.title
+                        || d.description != s.description
+                        || d.tags != s.tags
                 })
             })
     });
@@ -634,6 +643,38 @@ fn DashboardToolbar(
             }
         });
     };
+    // "Save as new" (the edited dashboard) and "Clone" (the saved one): a new dashboard with
+    // the view shown, under a title of its own; the original stays as it was saved.
+    let save_copy = move |source: Dashboard, store_time: bool| {
+        let mut copy = url.merged_into(&source, store_time);
+        if copy.title.trim() == saved.with_untracked(|s| s.title.trim().to_owned()) {
+            copy.title = format!("{} (copy)", copy.title.trim());
+        }
+        if let Err(error) = copy.validate() {
+            message.set(Some(error.to_string()));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let attributes = serde_json::to_value(&copy).unwrap_or_default();
+            match crate::api::calls::create(ObjectType::Dashboard, None, &attributes).await {
+                Ok(object) => {
+                    // Nothing of the original is lost: it keeps what it had saved.
+                    dashboard.set(saved.get_untracked());
+                    editing.set(false);
+                    // A new page load: the dashboard page is built for the dashboard it opened.
+                    crate::api::http::go_to(&format!("/dashboards/{}", object.id));
+                }
+                Err(error) => message.set(Some(format!("Not saved: {error}"))),
+            }
+        });
+    };
+    let save_as_new =
+        Callback::new(move |()| save_copy(dashboard.get_untracked(), store_time.get_untracked()));
+    let clone = Callback::new(move |()| {
+        let original = saved.get_untracked();
+        let had_time = original.time.is_some();
+        save_copy(original, had_time)
+    });
     let cancel = move || {
         if dirty.get_untracked() && !crate::browser::confirm(DISCARD) {
             return;
@@ -684,10 +725,12 @@ fn DashboardToolbar(
                         "Store time with dashboard"
                     </label>
                     <button class="primary" on:click=move |_| save()>"Save"</button>
+                    <button title="Save the edited dashboard under a new title, and leave this one as it was" on:click=move |_| save_as_new.run(())>"Save as new"</button>
                     <button on:click=move |_| cancel()>"Cancel"</button>
                 }>
                     <Show when=move || can_edit.get()>
                         <button on:click=move |_| edit()>"Edit"</button>
+                        <button title="Make a copy of this dashboard and open it" on:click=move |_| clone.run(())>"Clone"</button>
                     </Show>
                 </Show>
                 <button on:click=move |_| export()>"Export"</button>

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use leptos::prelude::*;
 
 use super::search_panel::{SearchPanel, SearchView};
+use super::settings::PanelSettings;
 use super::{shared_error, Charts, ROW_PX, SAID_ABOVE};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::Filter;
-use crate::model::saved_object::ObjectType;
 use crate::model::visualization::Visualization;
 use crate::panels::Library;
 use crate::state::ViewState;
@@ -57,6 +57,8 @@ pub(super) fn PanelView(
     library: StoredValue<Library>,
     /// What search panels show besides their search.
     search_view: Signal<SearchView>,
+    /// Says what went wrong (a replacement that cannot be read).
+    message: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let id = StoredValue::new(panel_id);
     let panel = Memo::new(move |_| {
@@ -76,13 +78,27 @@ pub(super) fn PanelView(
         ),
         _ => None,
     });
+    // What the panel shows is called, and what the panel is called (its own title first).
+    let source_title = Memo::new(move |_| {
+        vis.get()
+            .map(|v| v.title)
+            .or_else(|| search.get().and_then(|s| s.ok()).map(|s| s.title))
+            .unwrap_or_else(|| "Missing visualization".into())
+    });
     let title = Memo::new(move |_| {
         panel
             .get()
             .and_then(|p| p.title)
-            .or_else(|| vis.get().map(|v| v.title))
-            .or_else(|| search.get().and_then(|s| s.ok()).map(|s| s.title))
-            .unwrap_or_else(|| "Missing visualization".into())
+            .unwrap_or_else(|| source_title.get())
+    });
+    let hide_title = Memo::new(move |_| panel.with(|p| p.as_ref().is_some_and(|p| p.hide_title)));
+    let settings_open = RwSignal::new(false);
+    let close_settings = Callback::new(move |()| {
+        settings_open.set(false);
+        crate::browser::focus(&format!(
+            "section.grid-panel[data-panel=\"{}\"] button[aria-label=\"Panel settings\"]",
+            id.get_value()
+        ));
     });
     let data = Signal::derive(move || {
         charts.with(|c| match c.get(&id.get_value()).cloned().flatten() {
@@ -224,9 +240,11 @@ pub(super) fn PanelView(
         <section class="panel grid-panel" style=style data-panel=move || id.get_value() aria-label=move || title.get()
             on:pointermove=on_pointer_move on:pointerup=on_pointer_up>
             <header class="panel-header" on:pointerdown=on_pointer_down(false) class:draggable=move || editing.get()>
-                <h2>{move || title.get()}</h2>
+                // A hidden title stays for screen readers, and shows faintly while editing.
+                <h2 class:visually-hidden=move || hide_title.get() && !editing.get() class:hidden-title=move || hide_title.get()>{move || title.get()}</h2>
                 <div class="panel-actions">
                     <Show when=move || editing.get()>
+                        <button class="icon" title="Panel settings: title, hide title, replace" aria-label="Panel settings" aria-expanded=move || settings_open.get().to_string() on:click=move |_| settings_open.update(|o| *o = !*o)>"⚙"</button>
                         <button class="icon" title="Move left" aria-label="Move left" on:click=move |_| nudge(-1, 0, 0, 0)>"←"</button>
                         <button class="icon" title="Move right" aria-label="Move right" on:click=move |_| nudge(1, 0, 0, 0)>"→"</button>
                         <button class="icon" title="Move up" aria-label="Move up" on:click=move |_| nudge(0, -1, 0, 0)>"↑"</button>
@@ -250,6 +268,9 @@ pub(super) fn PanelView(
                 Some(Ok(saved)) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
                 Some(Err(search_id)) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),
             }}
+            <Show when=move || editing.get() && settings_open.get()>
+                <PanelSettings panel_id=id.get_value() dashboard visualizations library message source_title on_close=close_settings/>
+            </Show>
             <noscript>{move || render_url().map(|src| view! { <img class="server-chart" src=src alt=title.get()/> })}</noscript>
             <Show when=move || editing.get()>
                 <div class="resize-handle" title="Drag to resize" on:pointerdown=on_pointer_down(true)></div>
@@ -264,7 +285,8 @@ fn grid_column_px() -> f64 {
     width / f64::from(crate::model::dashboard::GRID_COLUMNS)
 }
 
-fn next_panel_id(panels: &[Panel]) -> String {
+/// An id no panel of `panels` has: one more than the highest numeric id.
+pub(super) fn next_panel_id(panels: &[Panel]) -> String {
     let highest = panels
         .iter()
         .filter_map(|p| p.id.parse::<u64>().ok())
@@ -273,122 +295,3 @@ fn next_panel_id(panels: &[Panel]) -> String {
     (highest + 1).to_string()
 }
 
-/// Visualizations the "add a panel" picker offers at once: the first matches of its search.
-const PICKER_CHOICES: usize = 50;
-
-/// Adds a saved visualization as a panel, in the first free spot. The visualizations to
-/// choose from are searched on the server, so the picker stays small however many exist.
-#[component]
-pub(super) fn AddPanel(
-    dashboard: RwSignal<Dashboard>,
-    visualizations: RwSignal<HashMap<String, Visualization>>,
-    library: StoredValue<Library>,
-    message: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let choice = RwSignal::new(String::new());
-    let search = RwSignal::new(String::new());
-    let client = crate::api::ObjectsClient::from_context();
-    let found = {
-        let client = client.clone();
-        LocalResource::new(move || {
-            let client = client.clone();
-            let search = search.get();
-            async move {
-                client
-                    .find_page(
-                        vec![ObjectType::Visualization],
-                        Some(search),
-                        1,
-                        PICKER_CHOICES,
-                    )
-                    .await
-            }
-        })
-    };
-    // The matching visualizations by title, then saved searches (`search:<id>`), shown as
-    // flow tables.
-    let options = move || {
-        let mut list: Vec<(String, String)> = found
-            .get()
-            .and_then(Result::ok)
-            .map(|found| {
-                found
-                    .saved_objects
-                    .iter()
-                    .map(|o| (o.id.clone(), o.title().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let words = search.get().to_lowercase();
-        let mut searches: Vec<(String, String)> = library.with_value(|l| {
-            l.searches
-                .iter()
-                .filter(|(_, s)| s.title.to_lowercase().contains(words.trim()))
-                .map(|(id, s)| (format!("search:{id}"), format!("Saved search: {}", s.title)))
-                .collect()
-        });
-        searches.sort_by(|a, b| a.1.cmp(&b.1));
-        list.extend(searches);
-        list
-    };
-    let place = move |source: PanelSource| {
-        dashboard.update(|d| {
-            let grid = layout::free_spot(&d.panels, 24, 15);
-            let id = next_panel_id(&d.panels);
-            d.panels.push(Panel {
-                id,
-                grid,
-                title: None,
-                source,
-            });
-        });
-    };
-    let add = move || {
-        let chosen = choice.get_untracked();
-        if chosen.is_empty() {
-            return;
-        }
-        if let Some(search_id) = chosen.strip_prefix("search:") {
-            place(PanelSource::Search(search_id.to_owned()));
-            return;
-        }
-        if visualizations.with_untracked(|v| v.contains_key(&chosen)) {
-            place(PanelSource::Saved(chosen));
-            return;
-        }
-        // Not on the dashboard yet: read it, then place it.
-        let client = client.clone();
-        leptos::task::spawn_local(async move {
-            let read = client
-                .get(ObjectType::Visualization, chosen.clone())
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|o| Visualization::from_value(o.attributes).map_err(|e| e.to_string()));
-            match read {
-                Ok(vis) => {
-                    visualizations.update(|v| {
-                        v.insert(chosen.clone(), vis);
-                    });
-                    place(PanelSource::Saved(chosen));
-                }
-                Err(error) => message.set(Some(format!("Cannot add the visualization: {error}"))),
-            }
-        });
-    };
-    view! {
-        <form class="add-panel" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); add(); }>
-            <label>"Find "
-                <input type="search" name="find-visualization" placeholder="Search visualizations by title"
-                    prop:value=move || search.get() on:input:target=move |ev| search.set(ev.target().value())/>
-            </label>
-            <label>"Add a visualization "
-                <select name="visualization" on:change:target=move |ev| choice.set(ev.target().value())>
-                    <option value="">"Choose…"</option>
-                    {move || options().into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect_view()}
-                </select>
-            </label>
-            <button type="submit" class="primary">"Add panel"</button>
-            <a href="/visualize/new">"Create a new visualization"</a>
-        </form>
-    }
-}

@@ -24,6 +24,13 @@ pub(super) fn kibana_dashboard(
         .transpose()
         .map_err(|e| format!("panelsJSON is not JSON: {e}"))?
         .unwrap_or_default();
+    // "Hide panel titles" for the whole dashboard, in its options.
+    let hide_all_titles = attributes
+        .get("optionsJSON")
+        .and_then(Value::as_str)
+        .and_then(|options| serde_json::from_str::<Value>(options).ok())
+        .and_then(|options| options.get("hidePanelTitles").and_then(Value::as_bool))
+        .unwrap_or(false);
     let by_name: BTreeMap<&str, &Reference> =
         references.iter().map(|r| (r.name.as_str(), r)).collect();
     let mut converted = Vec::new();
@@ -85,6 +92,8 @@ pub(super) fn kibana_dashboard(
                 .pointer("/embeddableConfig/title")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            hide_title: hide_all_titles
+                || panel.pointer("/embeddableConfig/hidePanelTitles") == Some(&Value::Bool(true)),
             source,
         });
     }
@@ -120,6 +129,7 @@ pub(super) fn kibana_dashboard(
         refresh_ms,
         query: kibana_query(&search),
         filters: kibana_filters(search.get("filter"), warnings),
+        tags: Vec::new(),
     };
     dashboard
         .validate()

@@ -1,0 +1,162 @@
+//! Choosing what a panel shows: a saved visualization, searched on the server so the picker
+//! stays small however many exist, or a saved search. "Add a panel" and a panel's "Replace"
+//! both use it.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+
+use super::panels::next_panel_id;
+use crate::model::dashboard::{layout, Dashboard, Panel, PanelSource};
+use crate::model::saved_object::ObjectType;
+use crate::model::visualization::Visualization;
+use crate::panels::Library;
+
+/// Visualizations the picker offers at once: the first matches of its search.
+const PICKER_CHOICES: usize = 50;
+
+/// The value of a saved search among the picker's options (visualizations are their id).
+const SEARCH_PREFIX: &str = "search:";
+
+/// A search box and a list of what matches it; submitting hands the chosen source to
+/// `on_choose`, once a visualization not yet on the dashboard has been read into
+/// `visualizations`.
+#[component]
+pub(super) fn SourcePicker(
+    visualizations: RwSignal<HashMap<String, Visualization>>,
+    library: StoredValue<Library>,
+    message: RwSignal<Option<String>>,
+    /// The submit button's text.
+    action: &'static str,
+    /// The select's label.
+    label: &'static str,
+    on_choose: Callback<PanelSource>,
+) -> impl IntoView {
+    let choice = RwSignal::new(String::new());
+    let search = RwSignal::new(String::new());
+    let client = crate::api::ObjectsClient::from_context();
+    let found = {
+        let client = client.clone();
+        LocalResource::new(move || {
+            let client = client.clone();
+            let search = search.get();
+            async move {
+                client
+                    .find_page(
+                        vec![ObjectType::Visualization],
+                        Some(search),
+                        1,
+                        PICKER_CHOICES,
+                    )
+                    .await
+            }
+        })
+    };
+    // The matching visualizations by title, then saved searches, shown as flow tables.
+    let options = move || {
+        let mut list: Vec<(String, String)> = found
+            .get()
+            .and_then(Result::ok)
+            .map(|found| {
+                found
+                    .saved_objects
+                    .iter()
+                    .map(|o| (o.id.clone(), o.title().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let words = search.get().to_lowercase();
+        let mut searches: Vec<(String, String)> = library.with_value(|l| {
+            l.searches
+                .iter()
+                .filter(|(_, s)| s.title.to_lowercase().contains(words.trim()))
+                .map(|(id, s)| {
+                    (
+                        format!("{SEARCH_PREFIX}{id}"),
+                        format!("Saved search: {}", s.title),
+                    )
+                })
+                .collect()
+        });
+        searches.sort_by(|a, b| a.1.cmp(&b.1));
+        list.extend(searches);
+        list
+    };
+    let choose = move || {
+        let chosen = choice.get_untracked();
+        if chosen.is_empty() {
+            message.set(Some("Choose a visualization or saved search first".into()));
+            return;
+        }
+        if let Some(search_id) = chosen.strip_prefix(SEARCH_PREFIX) {
+            on_choose.run(PanelSource::Search(search_id.to_owned()));
+            return;
+        }
+        if visualizations.with_untracked(|v| v.contains_key(&chosen)) {
+            on_choose.run(PanelSource::Saved(chosen));
+            return;
+        }
+        // Not on the dashboard yet: read it, then hand it over.
+        let client = client.clone();
+        leptos::task::spawn_local(async move {
+            let read = client
+                .get(ObjectType::Visualization, chosen.clone())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|o| Visualization::from_value(o.attributes).map_err(|e| e.to_string()));
+            match read {
+                Ok(vis) => {
+                    visualizations.update(|v| {
+                        v.insert(chosen.clone(), vis);
+                    });
+                    on_choose.run(PanelSource::Saved(chosen));
+                }
+                Err(error) => message.set(Some(format!("Cannot use the visualization: {error}"))),
+            }
+        });
+    };
+    view! {
+        <form class="source-picker" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); choose(); }>
+            <label>"Find "
+                <input type="search" name="find-visualization" placeholder="Search visualizations by title"
+                    prop:value=move || search.get() on:input:target=move |ev| search.set(ev.target().value())/>
+            </label>
+            <label>{label}" "
+                <select name="visualization" on:change:target=move |ev| choice.set(ev.target().value())>
+                    <option value="">"Choose…"</option>
+                    {move || options().into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="primary">{action}</button>
+        </form>
+    }
+}
+
+/// Adds a saved visualization or search as a panel, in the first free spot.
+#[component]
+pub(super) fn AddPanel(
+    dashboard: RwSignal<Dashboard>,
+    visualizations: RwSignal<HashMap<String, Visualization>>,
+    library: StoredValue<Library>,
+    message: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let place = Callback::new(move |source: PanelSource| {
+        dashboard.update(|d| {
+            let grid = layout::free_spot(&d.panels, 24, 15);
+            let id = next_panel_id(&d.panels);
+            d.panels.push(Panel {
+                id,
+                grid,
+                title: None,
+                hide_title: false,
+                source,
+            });
+        });
+    });
+    view! {
+        <div class="add-panel">
+            <SourcePicker visualizations library message action="Add panel" label="Add a visualization" on_choose=place/>
+            <a href="/visualize/new">"Create a new visualization"</a>
+        </div>
+    }
+}

@@ -1,0 +1,187 @@
+import { test, expect, Page } from "@playwright/test";
+import { ingest, legend, panel, recentFlowLines, waitForHydration } from "./helpers";
+
+// Issue 19, builds 2 and 3: the panel menu (own title, hidden title, replace), a dashboard's
+// title, description and tags, "Save as new" and "Clone", and filtering from a legend.
+
+async function allDrawn(page: Page) {
+  await expect
+    .poll(async () =>
+      page.locator("section.grid-panel canvas.chart").evaluateAll((nodes) =>
+        nodes.length > 0 && nodes.every((n) => n.getAttribute("data-drawn") === "true"),
+      ),
+    )
+    .toBe(true);
+}
+
+/** Creates an empty dashboard called `title` and opens it in edit mode. */
+async function newDashboard(page: Page, title: string): Promise<string> {
+  await page.goto("/dashboards");
+  await waitForHydration(page);
+  await page.getByLabel("New dashboard title").fill(title);
+  await page.getByRole("button", { name: "Create dashboard" }).click();
+  await expect(page).toHaveURL(/\/dashboards\/[^/]+$/);
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Edit" }).click();
+  return new URL(page.url()).pathname;
+}
+
+async function addPanel(page: Page, title: string) {
+  await page.locator('.add-panel select[name="visualization"]').selectOption({ label: title });
+  await page.getByRole("button", { name: "Add panel" }).click();
+}
+
+test.describe("panel menu and dashboard details", () => {
+  test.beforeAll(async ({ request }) => {
+    const report = await ingest(request, recentFlowLines(30, 6));
+    expect(report.rejected).toBe(0);
+  });
+
+  test("a panel gets its own title, hides it, and is replaced; all of it is saved", async ({ page }) => {
+    const path = await newDashboard(page, "Panel menu");
+    await addPanel(page, "Accepted vs rejected");
+    await expect(page.locator("section.grid-panel")).toHaveCount(1);
+
+    // Replace what the panel shows: the same place, another visualization.
+    const settings = page.getByRole("button", { name: "Panel settings" });
+    await settings.click();
+    const form = page.getByRole("group", { name: "Panel settings" });
+    await form.locator('select[name="visualization"]').selectOption({ label: "Flows over time by action" });
+    await form.getByRole("button", { name: "Replace" }).click();
+    await expect(form).toHaveCount(0);
+    await expect(panel(page, "Flows over time by action")).toHaveCount(1);
+    await expect(page.locator(".unsaved")).toBeVisible();
+
+    // Its own title, then hidden; Escape closes the settings and gives the focus back.
+    await settings.click();
+    await expect(form.locator('input[name="panel-title"]')).toHaveAttribute("placeholder", "Flows over time by action");
+    await form.locator('input[name="panel-title"]').fill("Traffic by verdict");
+    await expect(panel(page, "Traffic by verdict").locator("h2")).toHaveText("Traffic by verdict");
+    await form.getByLabel("Hide title").check();
+    await page.keyboard.press("Escape");
+    await expect(form).toHaveCount(0);
+    await expect(settings).toBeFocused();
+    // While editing a hidden title shows faintly.
+    await expect(panel(page, "Traffic by verdict").locator("h2.hidden-title")).toBeVisible();
+
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator(".unsaved")).toHaveCount(0);
+    await page.goto(path);
+    await waitForHydration(page);
+    const saved = panel(page, "Traffic by verdict");
+    await expect(saved).toHaveCount(1);
+    // Hidden for the eye, still named for screen readers; the chart is the replacement.
+    await expect(saved.locator("h2")).toHaveClass(/visually-hidden/);
+    await expect(saved.locator("h2")).toHaveText("Traffic by verdict");
+    await expect.poll(() => legend(saved)).toEqual(["ACCEPT", "REJECT"]);
+  });
+
+  test("a dashboard is renamed, described and tagged; the list finds it by tag", async ({ page }) => {
+    const path = await newDashboard(page, "Edge traffic");
+    await addPanel(page, "Accepted vs rejected");
+    await page.locator('input[name="dashboard-title"]').fill("Edge traffic (prod)");
+    await page.locator('input[name="dashboard-description"]').fill("What reaches the load balancers");
+    await page.locator('input[name="dashboard-tags"]').fill("edge-prod, security, Edge-Prod");
+    await expect(page.locator("h1.title")).toHaveText("Edge traffic (prod)");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator(".unsaved")).toHaveCount(0);
+
+    await page.goto(path);
+    await waitForHydration(page);
+    await expect(page.locator("h1.title")).toHaveText("Edge traffic (prod)");
+    await expect(page).toHaveTitle("Edge traffic (prod) · flowdash");
+    await expect(page.locator(".dashboard-details .description")).toHaveText("What reaches the load balancers");
+    // Repeats are dropped whatever their case.
+    await expect(page.locator(".dashboard-details .tag")).toHaveText(["edge-prod", "security"]);
+
+    // A tag leads to the list searched by it.
+    await page.locator(".dashboard-details .tag", { hasText: "security" }).click();
+    await expect(page).toHaveURL(/\/dashboards\?search=security/);
+    const rows = page.locator("table.object-table tbody tr");
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first()).toContainText("Edge traffic (prod)");
+    await expect(rows.first().locator(".tag")).toHaveText(["edge-prod", "security"]);
+  });
+
+  test("Save as new leaves the original as saved; Clone copies a dashboard", async ({ page }) => {
+    const path = await newDashboard(page, "Original board");
+    await addPanel(page, "Accepted vs rejected");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator(".unsaved")).toHaveCount(0);
+
+    // Edited, then saved as a new dashboard under a new title.
+    await page.getByRole("button", { name: "Edit" }).click();
+    await addPanel(page, "Flows over time by action");
+    await page.locator('input[name="dashboard-title"]').fill("Derived board");
+    await page.getByRole("button", { name: "Save as new" }).click();
+    await expect(page).not.toHaveURL(new RegExp(`${path}$`));
+    await expect(page.locator("h1.title")).toHaveText("Derived board");
+    await expect(page.locator("section.grid-panel")).toHaveCount(2);
+    const derived = new URL(page.url()).pathname;
+
+    // The original is as it was saved.
+    await page.goto(path);
+    await waitForHydration(page);
+    await expect(page.locator("h1.title")).toHaveText("Original board");
+    await expect(page.locator("section.grid-panel")).toHaveCount(1);
+
+    // Clone: a copy under "(copy)", opened; the original stays.
+    await page.getByRole("button", { name: "Clone" }).click();
+    await expect(page.locator("h1.title")).toHaveText("Original board (copy)");
+    const copy = new URL(page.url()).pathname;
+    expect(copy).not.toBe(path);
+    expect(copy).not.toBe(derived);
+    await expect(page.locator("section.grid-panel")).toHaveCount(1);
+  });
+
+  test("a legend entry filters for or against its value, by mouse and by keyboard", async ({ page }) => {
+    await page.goto("/?from=now-1h&to=now");
+    await waitForHydration(page);
+    await allDrawn(page);
+    const line = panel(page, "Flows over time by action");
+    await expect.poll(() => legend(line)).toEqual(["ACCEPT", "REJECT"]);
+
+    // Find the legend's REJECT entry on the canvas: the pointer turns into a hand over an
+    // entry; a click there opens the entry's menu.
+    const surface = line.locator(".chart-surface");
+    const box = (await surface.boundingBox())!;
+    let opened = false;
+    for (let y = 4; y < box.height && !opened; y += 4) {
+      for (const share of [0.97, 0.93, 0.89, 0.85]) {
+        await page.mouse.move(box.x + box.width * share, box.y + y);
+        if (await surface.evaluate((n) => n.classList.contains("over-legend"))) {
+          await page.mouse.click(box.x + box.width * share, box.y + y);
+          const menu = line.locator(".legend-menu");
+          if ((await menu.locator(".legend-menu-title").textContent()) === "REJECT") {
+            opened = true;
+            break;
+          }
+          await page.keyboard.press("Escape");
+        }
+      }
+    }
+    expect(opened).toBe(true);
+    const menu = line.locator(".legend-menu");
+    await expect(menu.getByRole("button", { name: "Filter out REJECT" })).toBeVisible();
+    await menu.getByRole("button", { name: "Filter out REJECT" }).click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText("NOT action: REJECT");
+    await expect(page).toHaveURL(/filters=/);
+    await allDrawn(page);
+    await expect.poll(() => legend(line)).toEqual(["ACCEPT"]);
+
+    // By keyboard: the text legend's buttons, shown when focused.
+    await page.locator(".filter-bar .pill").getByRole("button", { name: /Remove/ }).click();
+    await expect(page.locator(".filter-bar .pill")).toHaveCount(0);
+    await allDrawn(page);
+    const pie = panel(page, "Accepted vs rejected");
+    await expect.poll(() => legend(pie)).toEqual(["ACCEPT", "REJECT"]);
+    const button = pie.getByRole("button", { name: "Filter for REJECT" });
+    await button.focus();
+    // Visually hidden until then (1 pixel), a readable list while focused.
+    await expect.poll(async () => (await pie.locator("ul.chart-legend").boundingBox())!.width).toBeGreaterThan(40);
+    await page.keyboard.press("Enter");
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText("action: REJECT");
+    await allDrawn(page);
+    await expect.poll(() => legend(pie)).toEqual(["REJECT"]);
+  });
+});

@@ -1,0 +1,47 @@
+"""The dashboard queries the benchmarks time: the seed's pie, accept/reject over time, top
+talkers, a CIDR query and free text, as the overview's panels send them to /api/search.
+
+Ranges end now, or at FLOWDASH_BENCH_END (UTC, `2026-12-03T09:38:41Z`) when set, so that two
+runs at different times search the same flows of a generated file (scripts/ab_instructions.py).
+"""
+import datetime
+import os
+
+END = os.environ.get("FLOWDASH_BENCH_END")
+SPAN_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def time_range(span):
+    if not END:
+        return {"range": {"@timestamp": {"gte": f"now-{span}", "lte": "now", "format": "strict_date_optional_time"}}}
+    end = datetime.datetime.strptime(END, "%Y-%m-%dT%H:%M:%SZ")
+    start = end - datetime.timedelta(seconds=int(span[:-1]) * SPAN_SECONDS[span[-1]])
+    return {"range": {"@timestamp": {"gte": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "lte": END,
+                                     "format": "strict_date_optional_time"}}}
+
+
+QUERIES = [
+    ("seed pie: action > dstport, 24h", {"size": 0, "query": {"bool": {"filter": [time_range("24h")]}},
+      "aggs": {"2": {"terms": {"field": "action", "size": 5}, "aggs": {"3": {"terms": {"field": "dstport", "size": 5}}}}}}),
+    ("per-minute accept/reject, 1h", {"size": 0, "query": {"bool": {"filter": [time_range("1h")]}},
+      "aggs": {"t": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 0},
+                     "aggs": {"a": {"terms": {"field": "action", "size": 3}}}}}}),
+    ("per-minute accept/reject, 24h", {"size": 0, "query": {"bool": {"filter": [time_range("24h")]}},
+      "aggs": {"t": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 0},
+                     "aggs": {"a": {"terms": {"field": "action", "size": 3}}}}}}),
+    ("top 10 sources by bytes, 7d", {"size": 0, "query": {"bool": {"filter": [time_range("7d")]}},
+      "aggs": {"s": {"terms": {"field": "srcaddr", "size": 10, "order": {"b": "desc"}},
+                     "aggs": {"b": {"sum": {"field": "bytes"}}}}}}),
+    ("query_string + CIDR count, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "srcaddr:10.0.0.0/8 AND NOT dstport:443"}}]}}}),
+    # Free text: numbers and addresses are answered from the columns (ARCHITECTURE.md).
+    ("free text: an address, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "10.11.0.28"}}]}}}),
+    ("free text: 10.11.*, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "10.11.*"}}]}}}),
+    # And the other words of a record from its keyword columns, in any case.
+    ("free text: reject, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "reject"}}]}}}),
+    ("free text: eni-00*, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
+        time_range("24h"), {"query_string": {"query": "eni-00*"}}]}}}),
+]
