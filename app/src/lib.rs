@@ -7,11 +7,13 @@ pub mod charts;
 pub mod csv;
 pub mod discover;
 pub mod inspect;
+pub mod markdown;
 pub mod model;
 pub mod panels;
 pub mod query;
 pub mod result;
 pub mod state;
+pub mod theme;
 
 mod components;
 mod pages;
@@ -31,9 +33,11 @@ use leptos_router::SsrMode;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The theme the request's cookie chose, so the first paint is already in it.
+    let theme = use_context::<theme::ThemeChoice>().unwrap_or_default();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme.attr()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -56,6 +60,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     components::account::provide_account();
+    theme::provide_theme();
     view! {
         <Stylesheet id="leptos" href="/pkg/flowdash.css"/>
         <Link rel="icon" type_="image/png" href="/favicon.png"/>
@@ -69,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <A href="/visualize">"Visualize"</A>
                     <A href="/management/index-patterns">"Index patterns"</A>
                 </nav>
+                <theme::ThemeToggle/>
                 <components::account::AccountMenu/>
             </header>
             <main>

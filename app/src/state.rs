@@ -6,7 +6,8 @@ use crate::api::{decode, encode};
 use crate::model::filter::{Filter, QueryLanguage, QueryText};
 use crate::model::time::TimeRange;
 
-/// What a dashboard view shows besides its panels, as its URL carries it: time, refresh, query, filters and the full-screen panel.
+/// What a dashboard view shows besides its panels, as its URL carries it: time, refresh,
+/// query, filters, the full-screen panel and kiosk mode.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewState {
     /// The time range; `None` uses the dashboard's or the default.
@@ -19,6 +20,9 @@ pub struct ViewState {
     pub filters: Vec<Filter>,
     /// The panel shown full screen.
     pub full: Option<String>,
+    /// The dashboard alone, without the app's bars: for a wall screen (Kibana's full-screen
+    /// mode).
+    pub kiosk: bool,
 }
 
 impl ViewState {
@@ -35,6 +39,7 @@ impl ViewState {
                 "lang" if value == "lucene" => state.query.language = QueryLanguage::Lucene,
                 "filters" => state.filters = serde_json::from_str(&value).unwrap_or_default(),
                 "full" => state.full = Some(value).filter(|v| !v.is_empty()),
+                "kiosk" => state.kiosk = value == "true",
                 _ => {}
             }
         }
@@ -69,6 +74,9 @@ impl ViewState {
         }
         if let Some(full) = &self.full {
             parts.push(format!("full={}", encode(full)));
+        }
+        if self.kiosk {
+            parts.push("kiosk=true".into());
         }
         if parts.is_empty() {
             String::new()
@@ -131,6 +139,7 @@ mod tests {
             },
             filters: vec![Filter::phrase("action", json!("REJECT")), negated],
             full: Some("3".into()),
+            kiosk: true,
         };
         let url = state.to_query_string();
         assert!(

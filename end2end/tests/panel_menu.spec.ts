@@ -134,6 +134,48 @@ test.describe("panel menu and dashboard details", () => {
     await expect(page.locator("section.grid-panel")).toHaveCount(1);
   });
 
+  test("a text panel shows Markdown, never markup, and is rendered by the server too", async ({ page }) => {
+    const path = await newDashboard(page, "Notes board");
+    await page.getByRole("button", { name: "Add text" }).click();
+    const notes = panel(page, "Notes");
+    await expect(notes.locator(".markdown h3")).toHaveText("Notes");
+    await notes.getByRole("button", { name: "Panel settings" }).click();
+    const text = [
+      "# Runbook",
+      "Rejected **22** is *expected* from scanners; see [the wiki](https://wiki.example/vpc) or [flows](/discover).",
+      "",
+      "- check `srcaddr`",
+      "- <img src=x onerror=alert(1)>",
+      "",
+      "[bad](javascript:alert(1))",
+    ].join("\n");
+    await notes.locator('textarea[name="markdown"]').fill(text);
+    await notes.getByRole("button", { name: "Done" }).click();
+    const body = notes.locator(".markdown");
+    await expect(body.locator("h2")).toHaveText("Runbook");
+    await expect(body.locator("strong")).toHaveText("22");
+    await expect(body.locator("em")).toHaveText("expected");
+    await expect(body.getByRole("link", { name: "the wiki" })).toHaveAttribute("href", "https://wiki.example/vpc");
+    await expect(body.getByRole("link", { name: "the wiki" })).toHaveAttribute("rel", "noopener noreferrer");
+    await expect(body.getByRole("link", { name: "flows" })).toHaveAttribute("href", "/discover");
+    await expect(body.locator("li").nth(1)).toHaveText("<img src=x onerror=alert(1)>");
+    await expect(body.locator("img")).toHaveCount(0);
+    // A javascript: link is its text only.
+    await expect(body.getByRole("link", { name: "bad" })).toHaveCount(0);
+    await expect(body).toContainText("bad");
+    // Notes have no flows and no data: no "View flows" or Inspect.
+    await expect(notes.getByRole("button", { name: "Inspect" })).toHaveCount(0);
+    await expect(notes.getByRole("button", { name: "View flows" })).toHaveCount(0);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator(".unsaved")).toHaveCount(0);
+
+    // The server's page has the note as elements, and the markup as text.
+    const html = await (await page.request.get(path)).text();
+    expect(html).toMatch(/<h2>Runbook(<!>)*<\/h2>/);
+    expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    expect(html).not.toContain("<img src=x");
+  });
+
   test("a legend entry filters for or against its value, by mouse and by keyboard", async ({ page }) => {
     await page.goto("/?from=now-1h&to=now");
     await waitForHydration(page);

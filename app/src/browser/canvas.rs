@@ -40,13 +40,17 @@ pub fn attach_chart(
         let keep = send_wrapper::SendWrapper::new((observer, on_resize));
         on_cleanup(move || keep.0.disconnect());
     });
+    let theme = crate::theme::use_theme();
     Effect::new(move |_| {
         let Some(canvas) = node.get() else { return };
         let size = size.get();
         if size.css_width < 1.0 || size.css_height < 1.0 {
             return;
         }
-        let options = options.get();
+        let options = DrawOptions {
+            theme: theme.map_or(charts::ChartTheme::LIGHT, |t| t.chart()),
+            ..options.get()
+        };
         data.with(|data| {
             let drawn = draw(&canvas, size, data.as_ref(), options);
             layout.set(drawn);
@@ -90,7 +94,7 @@ fn draw(
         },
         // The message itself is HTML over the canvas (ChartPanel), where long text wraps.
         Some(Err(_)) => {
-            let _ = backend.into_drawing_area().fill(&plotters::style::WHITE);
+            let _ = backend.into_drawing_area().fill(&options.theme.background);
             None
         }
         None => None,

@@ -168,6 +168,62 @@ pub fn warn_before_leaving(message: &'static str, dirty: leptos::prelude::Signal
     });
 }
 
+/// The `data-theme` attribute of `<html>`, as the server rendered it.
+pub fn theme_attr() -> Option<String> {
+    web_sys::window()?
+        .document()?
+        .document_element()?
+        .get_attribute("data-theme")
+}
+
+/// Sets (or, with `None`, removes) the `data-theme` attribute of `<html>`.
+pub fn set_theme_attr(value: Option<&str>) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    else {
+        return;
+    };
+    let _ = match value {
+        Some(value) => root.set_attribute("data-theme", value),
+        None => root.remove_attribute("data-theme"),
+    };
+}
+
+/// Keeps `name=value` in a cookie for this server's pages for a year (a preference, read by
+/// the server's render; not a credential, so script may set it).
+pub fn set_cookie(name: &str, value: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(document) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+    {
+        let _ = document.set_cookie(&format!(
+            "{name}={value}; Path=/; Max-Age=31536000; SameSite=Lax"
+        ));
+    }
+}
+
+/// Calls `on_change` with whether the system prefers dark colours, now and whenever that
+/// changes. The listener lives as long as the page.
+pub fn watch_prefers_dark(on_change: impl Fn(bool) + 'static) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Some(query) = web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok())
+        .flatten()
+    else {
+        return;
+    };
+    on_change(query.matches());
+    let listener = Closure::<dyn FnMut(web_sys::MediaQueryListEvent)>::new(
+        move |ev: web_sys::MediaQueryListEvent| on_change(ev.matches()),
+    );
+    let _ = query.add_event_listener_with_callback("change", listener.as_ref().unchecked_ref());
+    // The App's one listener, for the page's lifetime.
+    listener.forget();
+}
+
 /// Shows `path` in the address bar without leaving the page (a new object's address).
 pub fn replace_url(path: &str) {
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {

@@ -39,6 +39,17 @@ pub fn warn_before_leaving(_message: &'static str, _dirty: leptos::prelude::Sign
 
 pub fn replace_url(_path: &str) {}
 
+/// The server's render knows the theme from the request (`theme::provide_theme`).
+pub fn theme_attr() -> Option<String> {
+    None
+}
+
+pub fn set_theme_attr(_value: Option<&str>) {}
+
+pub fn set_cookie(_name: &str, _value: &str) {}
+
+pub fn watch_prefers_dark(_on_change: impl Fn(bool) + 'static) {}
+
 pub fn capture_pointer(_ev: &leptos::ev::PointerEvent) {}
 
 pub fn element_width(_selector: &str) -> Option<f64> {

@@ -11,7 +11,7 @@ use super::xy::{
     bar_extents, bucket_axis, bucket_label, category_label_chars, legend_entries, series_colors,
     AxisRoom,
 };
-use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions, AXIS, GRID};
+use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions};
 use crate::result::{XAxis, XyData};
 
 /// The widest the label column gets, as a share of the plot's width.
@@ -68,9 +68,9 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(0)
-        .light_line_style(WHITE)
-        .bold_line_style(GRID)
-        .axis_style(AXIS)
+        .light_line_style(options.theme.background)
+        .bold_line_style(options.theme.grid)
+        .axis_style(options.theme.axis)
         .x_labels(5)
         .label_style(options.font(11.0))
         .x_label_formatter(&|v| format_compact(*v))
@@ -79,7 +79,7 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
         } else {
             ""
         })
-        .axis_desc_style(options.font(11.0).color(&AXIS))
+        .axis_desc_style(options.font(11.0).color(&options.theme.axis))
         .draw()
         .map_err(chart_error)?;
 
@@ -89,7 +89,7 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
             &data.x_title,
             &options
                 .font(11.0)
-                .color(&AXIS)
+                .color(&options.theme.axis)
                 .pos(Pos::new(HPos::Left, VPos::Bottom)),
             (options.px(4.0), ys.start - options.px(6.0)),
         )
@@ -104,7 +104,7 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
         let (left, py) = chart.backend_coord(&(0.0, flip(*bucket)));
         root.draw(&PathElement::new(
             vec![(left - options.px(4.0), py), (left, py)],
-            AXIS,
+            options.theme.axis,
         ))
         .map_err(chart_error)?;
         let text = bucket_label(data, options, &axis, *bucket, label_chars);

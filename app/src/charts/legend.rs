@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{chart_error, is_numeric_label, truncate, ChartError, DrawOptions, AXIS};
+use super::{chart_error, is_numeric_label, truncate, ChartError, DrawOptions};
 use crate::model::filter::Filter;
 use crate::model::visualization::LegendPosition;
 
@@ -120,7 +120,7 @@ pub fn draw<DB: DrawingBackend>(
         area.draw(&Text::new(
             format!("+{hidden} more"),
             place(shown.len()),
-            options.font(11.0).color(&AXIS),
+            options.font(11.0).color(&options.theme.axis),
         ))
         .map_err(chart_error)?;
     }
@@ -132,7 +132,7 @@ pub fn draw<DB: DrawingBackend>(
             area.draw(&Text::new(
                 truncate(&entry.label, max_chars + 2),
                 (x, y),
-                options.font(11.0).color(&AXIS),
+                options.font(11.0).color(&options.theme.axis),
             ))
             .map_err(chart_error)?;
             continue;

@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions, AXIS};
+use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions};
 use crate::result::MetricData;
 
 pub fn draw_metric<DB: DrawingBackend>(
@@ -29,7 +29,7 @@ pub fn draw_metric<DB: DrawingBackend>(
     .map_err(chart_error)?;
     root.draw_text(
         &data.label,
-        &options.font(13.0).color(&AXIS).pos(center),
+        &options.font(13.0).color(&options.theme.axis).pos(center),
         (
             w as i32 / 2,
             (h as f64 / 2.0) as i32 - options.px(9.0) + options.px(size * 0.5 + 11.0),

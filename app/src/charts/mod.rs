@@ -15,8 +15,8 @@ mod xy;
 
 use std::collections::BTreeMap;
 
-pub use legend::{spot_at, LegendSpot};
 pub use format::{format_compact, format_exact, format_time_full, format_time_label};
+pub use legend::{spot_at, LegendSpot};
 pub use palette::{assign_colors, parse_hex_color, to_hex, ColorMap};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -40,6 +40,8 @@ pub struct DrawOptions {
     /// The colours a dashboard gives its terms, so that a term has one colour in every panel;
     /// taken where they do not clash inside the chart.
     pub synced: BTreeMap<String, String>,
+    /// Light or dark surroundings.
+    pub theme: ChartTheme,
 }
 
 impl Default for DrawOptions {
@@ -50,6 +52,7 @@ impl Default for DrawOptions {
             legend: LegendPosition::Right,
             colors: BTreeMap::new(),
             synced: BTreeMap::new(),
+            theme: ChartTheme::LIGHT,
         }
     }
 }
@@ -62,7 +65,9 @@ impl DrawOptions {
 
     /// A font of `css_px` size, scaled.
     pub fn font(&self, css_px: f64) -> TextStyle<'static> {
-        ("sans-serif", css_px * self.scale).into_font().color(&TEXT)
+        ("sans-serif", css_px * self.scale)
+            .into_font()
+            .color(&self.theme.text)
     }
 
     /// The colours of a chart's labels: the user's, the dashboard's, then the palette's.
@@ -111,10 +116,45 @@ pub(crate) fn chart_error<E: std::fmt::Debug>(error: E) -> ChartError {
     ChartError(format!("{error:?}"))
 }
 
-/// Text colour, light grid colour and axis colour shared by all charts.
-pub(crate) const TEXT: RGBColor = RGBColor(52, 55, 65);
-pub(crate) const GRID: RGBColor = RGBColor(230, 232, 237);
-pub(crate) const AXIS: RGBColor = RGBColor(152, 162, 179);
+/// The colours around the data: the page's light or dark theme. Series keep their palette,
+/// which reads on both.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChartTheme {
+    /// Behind everything, and between pie slices.
+    pub background: RGBColor,
+    /// Labels and legend entries.
+    pub text: RGBColor,
+    /// Grid lines.
+    pub grid: RGBColor,
+    /// Axes, axis titles and headings.
+    pub axis: RGBColor,
+}
+
+impl ChartTheme {
+    /// On white panels.
+    pub const LIGHT: ChartTheme = ChartTheme {
+        background: RGBColor(255, 255, 255),
+        text: RGBColor(52, 55, 65),
+        grid: RGBColor(230, 232, 237),
+        axis: RGBColor(152, 162, 179),
+    };
+    /// On the dark theme's panels (`--panel` of the dark stylesheet).
+    pub const DARK: ChartTheme = ChartTheme {
+        background: RGBColor(29, 30, 36),
+        text: RGBColor(223, 229, 239),
+        grid: RGBColor(52, 55, 65),
+        axis: RGBColor(152, 162, 179),
+    };
+
+    /// The dark theme when `dark`, else the light one.
+    pub fn for_dark(dark: bool) -> ChartTheme {
+        if dark {
+            ChartTheme::DARK
+        } else {
+            ChartTheme::LIGHT
+        }
+    }
+}
 
 /// Draws any chart on any plotters backend.
 pub fn draw<DB: DrawingBackend>(
@@ -123,7 +163,7 @@ pub fn draw<DB: DrawingBackend>(
     options: &DrawOptions,
 ) -> Result<ChartLayout, ChartError> {
     let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(chart_error)?;
+    root.fill(&options.theme.background).map_err(chart_error)?;
     let layout = match data {
         ChartData::Xy(xy) => xy::draw_xy(&root, xy, options)?,
         ChartData::Pie(pie) => pie::draw_pie(&root, pie, options)?,
@@ -181,13 +221,14 @@ pub fn draw_message<DB: DrawingBackend>(
     options: &DrawOptions,
 ) -> Result<(), ChartError> {
     let (w, h) = area.dim_in_pixel();
-    let style = options
-        .font(14.0)
-        .color(&AXIS)
-        .pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Center,
-            plotters::style::text_anchor::VPos::Center,
-        ));
+    let style =
+        options
+            .font(14.0)
+            .color(&options.theme.axis)
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Center,
+            ));
     area.draw_text(message, &style, (w as i32 / 2, h as i32 / 2))
         .map_err(chart_error)
 }
@@ -199,7 +240,7 @@ pub fn draw_message_only<DB: DrawingBackend>(
     options: &DrawOptions,
 ) -> Result<(), ChartError> {
     let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(chart_error)?;
+    root.fill(&options.theme.background).map_err(chart_error)?;
     draw_message(&root, message, options)?;
     root.present().map_err(chart_error)
 }

@@ -113,7 +113,10 @@ pub fn draw_pie<DB: DrawingBackend>(
             };
             area.draw(&PathElement::new(
                 edge(slice.start),
-                WHITE.stroke_width(options.px(1.0).max(1) as u32),
+                options
+                    .theme
+                    .background
+                    .stroke_width(options.px(1.0).max(1) as u32),
             ))
             .map_err(chart_error)?;
         }

@@ -3,9 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{
-    chart_error, draw_message, truncate, ChartError, ChartLayout, DrawOptions, AXIS, GRID,
-};
+use super::{chart_error, draw_message, truncate, ChartError, ChartLayout, DrawOptions};
 use crate::result::TableData;
 
 pub fn draw_table<DB: DrawingBackend>(
@@ -26,15 +24,18 @@ pub fn draw_table<DB: DrawingBackend>(
         root.draw(&Text::new(
             truncate(title, max_chars),
             (x0 + c as i32 * column_w, options.px(6.0)),
-            options.font(12.0).color(&AXIS),
+            options.font(12.0).color(&options.theme.axis),
         ))
         .map_err(chart_error)?;
     }
     let rows_fit = ((h as i32 - row_h) / row_h).max(0) as usize;
     for (r, row) in data.rows.iter().take(rows_fit).enumerate() {
         let y = row_h * (r as i32 + 1);
-        root.draw(&PathElement::new(vec![(x0, y), (w as i32 - x0, y)], GRID))
-            .map_err(chart_error)?;
+        root.draw(&PathElement::new(
+            vec![(x0, y), (w as i32 - x0, y)],
+            options.theme.grid,
+        ))
+        .map_err(chart_error)?;
         for (c, cell) in row.iter().enumerate() {
             let text = match cell {
                 serde_json::Value::String(s) => s.clone(),

@@ -342,7 +342,10 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
     let port = legend.iter().find(|s| s.label == "443").unwrap();
     assert_eq!(port.filters, vec![Filter::phrase("dstport", json!(443))]);
     let action = legend.iter().find(|s| s.label == "REJECT").unwrap();
-    assert_eq!(action.filters, vec![Filter::phrase("action", json!("REJECT"))]);
+    assert_eq!(
+        action.filters,
+        vec![Filter::phrase("action", json!("REJECT"))]
+    );
     // The spot covers the drawn label: the SVG text "443" of the legend sits inside it.
     let (left, top, right, bottom) = port.rect;
     let end = text.find(">\n443\n</text>").expect("the legend's 443");
@@ -361,7 +364,10 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
         port.rect
     );
     let (cx, cy) = ((left + right) as f64 / 2.0, (top + bottom) as f64 / 2.0);
-    assert_eq!(spot_at(legend, cx, cy).map(|s| s.label.as_str()), Some("443"));
+    assert_eq!(
+        spot_at(legend, cx, cy).map(|s| s.label.as_str()),
+        Some("443")
+    );
     assert_eq!(spot_at(legend, 1.0, 1.0), None);
 
     // A line split by action: each series' entry filters by its action.
@@ -382,8 +388,10 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
     let ChartLayout::Xy { legend, .. } = &layout else {
         panic!("{layout:?}")
     };
-    let spots: Vec<(&str, &Vec<Filter>)> =
-        legend.iter().map(|s| (s.label.as_str(), &s.filters)).collect();
+    let spots: Vec<(&str, &Vec<Filter>)> = legend
+        .iter()
+        .map(|s| (s.label.as_str(), &s.filters))
+        .collect();
     assert_eq!(
         spots,
         [
@@ -393,5 +401,8 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
     );
     // Text lines say the same, for keyboards and screen readers.
     let lines = legend_lines(&data, &DrawOptions::default());
-    assert_eq!(lines[1].filters, vec![Filter::phrase("action", json!("REJECT"))]);
+    assert_eq!(
+        lines[1].filters,
+        vec![Filter::phrase("action", json!("REJECT"))]
+    );
 }

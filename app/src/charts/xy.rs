@@ -9,7 +9,7 @@ use super::legend::{self, Entry};
 use super::ticks::{nice_ceiling, time_ticks};
 use super::{
     chart_error, draw_message, format_compact, format_time_label, truncate, ChartError,
-    ChartLayout, ColorMap, DrawOptions, AXIS, GRID,
+    ChartLayout, ColorMap, DrawOptions,
 };
 use crate::model::visualization::BarMode;
 use crate::result::{XAxis, XyData, XyStyle};
@@ -80,9 +80,9 @@ pub fn draw_xy<DB: DrawingBackend>(
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(0)
-        .light_line_style(WHITE)
-        .bold_line_style(GRID)
-        .axis_style(AXIS)
+        .light_line_style(options.theme.background)
+        .bold_line_style(options.theme.grid)
+        .axis_style(options.theme.axis)
         .y_labels(5)
         .label_style(options.font(11.0))
         .y_label_formatter(&|y| format_compact(*y))
@@ -91,7 +91,7 @@ pub fn draw_xy<DB: DrawingBackend>(
         } else {
             ""
         })
-        .axis_desc_style(options.font(11.0).color(&AXIS))
+        .axis_desc_style(options.font(11.0).color(&options.theme.axis))
         .draw()
         .map_err(chart_error)?;
     if titled && !data.x_title.is_empty() {
@@ -100,7 +100,7 @@ pub fn draw_xy<DB: DrawingBackend>(
             &data.x_title,
             &options
                 .font(11.0)
-                .color(&AXIS)
+                .color(&options.theme.axis)
                 .pos(Pos::new(HPos::Center, VPos::Bottom)),
             ((xs.start + xs.end) / 2, ys.end + options.px(38.0)),
         )
@@ -110,11 +110,14 @@ pub fn draw_xy<DB: DrawingBackend>(
     for x in axis.ticks.iter().filter(|x| **x >= x0 && **x <= x1) {
         let (px, bottom) = chart.backend_coord(&(*x, 0.0));
         let (_, top) = chart.backend_coord(&(*x, y_max));
-        root.draw(&PathElement::new(vec![(px, top), (px, bottom)], GRID))
-            .map_err(chart_error)?;
+        root.draw(&PathElement::new(
+            vec![(px, top), (px, bottom)],
+            options.theme.grid,
+        ))
+        .map_err(chart_error)?;
         root.draw(&PathElement::new(
             vec![(px, bottom), (px, bottom + options.px(4.0))],
-            AXIS,
+            options.theme.axis,
         ))
         .map_err(chart_error)?;
         root.draw_text(&x_label(x), &label_style, (px, bottom + options.px(6.0)))

@@ -230,9 +230,7 @@ fn LegendFilterButtons(
     on_done: Callback<()>,
     #[prop(optional)] glyphs: bool,
 ) -> impl IntoView {
-    let Some(on_filter) = on_filter else {
-        return None;
-    };
+    let on_filter = on_filter?;
     // Against a value means each of its filters negated; only a single filter negates cleanly.
     let negated: Option<Vec<Filter>> = (filters.len() == 1).then(|| {
         let mut filter = filters[0].clone();

@@ -121,6 +121,9 @@ pub enum PanelSource {
     /// A saved search shown as its flow table, by id (exported as a reference).
     #[serde(rename = "search_id")]
     Search(String),
+    /// Notes in Markdown (`crate::markdown`), stored in the dashboard.
+    #[serde(rename = "markdown")]
+    Markdown(String),
 }
 
 impl Dashboard {
@@ -225,6 +228,18 @@ impl Dashboard {
                     path("grid"),
                     format!("overlaps panel `{}`", other.id),
                 ));
+            }
+            if let PanelSource::Markdown(text) = &panel.source {
+                let chars = text.chars().count();
+                if chars > crate::markdown::MAX_MARKDOWN_CHARS {
+                    return Err(ModelError::new(
+                        path("markdown"),
+                        format!(
+                            "is {chars} characters; at most {} fit a panel",
+                            crate::markdown::MAX_MARKDOWN_CHARS
+                        ),
+                    ));
+                }
             }
             if let PanelSource::Inline(vis) = &panel.source {
                 vis.validate().map_err(|e| {
@@ -370,6 +385,34 @@ mod tests {
             panels,
             ..Dashboard::new("d")
         }
+    }
+
+    #[test]
+    fn text_panels_and_tags_round_trip_and_are_bounded() {
+        let mut notes = panel("n", 0, 0, 12, 6);
+        notes.source = PanelSource::Markdown("## Notes".into());
+        notes.hide_title = true;
+        let mut board = dashboard(vec![notes]);
+        board.tags = parse_tags(" prod, security ,, PROD ");
+        assert_eq!(board.tags, ["prod", "security"]);
+        let json = serde_json::to_string(&board).unwrap();
+        assert!(json.contains(r###""markdown":"## Notes""###), "{json}");
+        assert_eq!(Dashboard::from_json(&json).unwrap(), board);
+        // A panel without hide_title or a dashboard without tags stores neither.
+        let plain = serde_json::to_string(&dashboard(vec![panel("a", 0, 0, 4, 4)])).unwrap();
+        assert!(
+            !plain.contains("hide_title") && !plain.contains("tags"),
+            "{plain}"
+        );
+
+        board.panels[0].source =
+            PanelSource::Markdown("x".repeat(crate::markdown::MAX_MARKDOWN_CHARS + 1));
+        assert_eq!(board.validate().unwrap_err().path, "panels[0].markdown");
+        board.panels[0].source = PanelSource::Markdown(String::new());
+        board.tags = (0..=MAX_TAGS).map(|i| format!("t{i}")).collect();
+        assert_eq!(board.validate().unwrap_err().path, "tags");
+        board.tags = vec!["a,b".into()];
+        assert_eq!(board.validate().unwrap_err().path, "tags[0]");
     }
 
     #[test]

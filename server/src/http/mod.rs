@@ -297,14 +297,23 @@ pub fn build_app(state: AppState) -> Router {
 }
 
 /// A panic in a handler, answered as a 500 in the API's error shape (and logged).
-/// What every server-rendered page has in context: the saved-objects source, and the nonce
-/// its inline scripts (the hydration bootstrap, streamed resources) carry under the CSP.
+/// What every server-rendered page has in context: the saved-objects source, the theme the
+/// user chose, and the nonce its inline scripts (the hydration bootstrap, streamed
+/// resources) carry under the CSP.
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let objects = app::api::Objects(Arc::new(objects_context::StoreSource(state.store.clone())));
     move || {
         leptos::prelude::provide_context(objects.clone());
-        let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<guard::ScriptNonce>().cloned());
+        let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+        // The theme chosen in an earlier visit, so the page is rendered in it.
+        let theme = parts
+            .as_ref()
+            .and_then(|parts| parts.headers.get(axum::http::header::COOKIE))
+            .and_then(|cookie| cookie.to_str().ok())
+            .map(app::theme::ThemeChoice::from_cookie_header)
+            .unwrap_or_default();
+        leptos::prelude::provide_context(theme);
+        let nonce = parts.and_then(|parts| parts.extensions.get::<guard::ScriptNonce>().cloned());
         if let Some(guard::ScriptNonce(nonce)) = nonce {
             leptos::prelude::provide_context(leptos::nonce::Nonce::from_value(nonce));
         }

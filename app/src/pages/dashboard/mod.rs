@@ -407,6 +407,15 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             </For>
         }
     };
+    // Kiosk mode: the dashboard alone; Escape (or the button) brings the bars back.
+    let kiosk = Memo::new(move |_| url.state.with(|s| s.kiosk));
+    let leave_kiosk = move || url.change(|s| ViewState { kiosk: false, ..s });
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && kiosk.get_untracked() && inspecting.get_untracked().is_none() {
+            leave_kiosk();
+        }
+    });
+    on_cleanup(move || escape.remove());
     let full_class = move || {
         if full_view.get() {
             "grid full-screen"
@@ -417,7 +426,10 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
 
     view! {
         <Title text=move || format!("{} · flowdash", dashboard.with(|d| d.title.clone()))/>
-        <div class="dashboard">
+        <div class="dashboard" class:kiosk=move || kiosk.get()>
+            <Show when=move || kiosk.get()>
+                <button class="exit-kiosk" title="Show the bars again (Escape)" on:click=move |_| leave_kiosk()>"Exit full screen"</button>
+            </Show>
             <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
             <DashboardDetails dashboard editing/>
             <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error))/>
@@ -489,7 +501,7 @@ fn refresh_charts(
         let mut missing = Vec::new();
         for panel in panels
             .iter()
-            .filter(|p| !matches!(p.source, PanelSource::Search(_)))
+            .filter(|p| !matches!(p.source, PanelSource::Search(_) | PanelSource::Markdown(_)))
         {
             match panel_visualization(panel, &vis_map) {
                 Some(vis) => {
@@ -734,6 +746,7 @@ fn DashboardToolbar(
                     </Show>
                 </Show>
                 <button on:click=move |_| export()>"Export"</button>
+                <button title="The dashboard alone, for a wall screen (Escape leaves)" on:click=move |_| url.change(|s| ViewState { kiosk: true, ..s })>"Full screen"</button>
                 <ShareLinks link=Callback::new(move |()| url.link()) message/>
             </div>
         </div>

@@ -24,7 +24,7 @@ pub(super) fn panel_visualization(
     match &panel.source {
         PanelSource::Saved(id) => saved.get(id).cloned(),
         PanelSource::Inline(vis) => Some((**vis).clone()),
-        PanelSource::Search(_) => None,
+        PanelSource::Search(_) | PanelSource::Markdown(_) => None,
     }
 }
 
@@ -78,13 +78,21 @@ pub(super) fn PanelView(
         ),
         _ => None,
     });
+    // A text panel's Markdown.
+    let markdown = Memo::new(move |_| match panel.get().map(|p| p.source) {
+        Some(PanelSource::Markdown(text)) => Some(text),
+        _ => None,
+    });
     // What the panel shows is called, and what the panel is called (its own title first).
     let source_title = Memo::new(move |_| {
         vis.get()
             .map(|v| v.title)
             .or_else(|| search.get().and_then(|s| s.ok()).map(|s| s.title))
+            .or_else(|| markdown.with(Option::is_some).then(|| "Notes".to_owned()))
             .unwrap_or_else(|| "Missing visualization".into())
     });
+    // Charts have flows behind them and data to inspect; notes have neither.
+    let is_chart = move || search.with(Option::is_none) && markdown.with(Option::is_none);
     let title = Memo::new(move |_| {
         panel
             .get()
@@ -254,8 +262,10 @@ pub(super) fn PanelView(
                         <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"❐"</button>
                         <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
                     </Show>
-                    <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run((id.get_value(), Vec::new()))>"☰"</button>
-                    <Show when=move || search.get().is_none()>
+                    <Show when=move || markdown.with(Option::is_none)>
+                        <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run((id.get_value(), Vec::new()))>"☰"</button>
+                    </Show>
+                    <Show when=is_chart>
                         <button class="icon" title="Inspect: the data as a table, and the search" aria-label="Inspect" on:click=move |_| inspect.run(id.get_value())>"ℹ"</button>
                     </Show>
                     <Show when=move || !full_view.get() fallback=move || view! { <span></span> }>
@@ -263,10 +273,11 @@ pub(super) fn PanelView(
                     </Show>
                 </div>
             </header>
-            {move || match search.get() {
-                None => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters)))/> }.into_any(),
-                Some(Ok(saved)) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
-                Some(Err(search_id)) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),
+            {move || match (search.get(), markdown.get()) {
+                (_, Some(text)) => view! { <crate::components::markdown::MarkdownView text/> }.into_any(),
+                (None, None) => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters)))/> }.into_any(),
+                (Some(Ok(saved)), None) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
+                (Some(Err(search_id)), None) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),
             }}
             <Show when=move || editing.get() && settings_open.get()>
                 <PanelSettings panel_id=id.get_value() dashboard visualizations library message source_title on_close=close_settings/>
@@ -294,4 +305,3 @@ pub(super) fn next_panel_id(panels: &[Panel]) -> String {
         .unwrap_or(0);
     (highest + 1).to_string()
 }
-

@@ -153,9 +153,15 @@ pub(super) fn AddPanel(
             });
         });
     });
+    let add_text = move |_| {
+        place.run(PanelSource::Markdown(
+            "## Notes\n\nWhat this dashboard shows, in **Markdown**.".into(),
+        ))
+    };
     view! {
         <div class="add-panel">
             <SourcePicker visualizations library message action="Add panel" label="Add a visualization" on_choose=place/>
+            <button type="button" title="A panel of notes in Markdown" on:click=add_text>"Add text"</button>
             <a href="/visualize/new">"Create a new visualization"</a>
         </div>
     }

@@ -39,6 +39,18 @@ pub(super) fn PanelSettings(
     };
     let custom_title = move || dashboard.with(this).0;
     let hidden = move || dashboard.with(this).1;
+    // A text panel's Markdown, edited here.
+    let markdown = move || {
+        dashboard.with(|d| {
+            d.panels
+                .iter()
+                .find(|p| p.id == id.get_value())
+                .and_then(|p| match &p.source {
+                    PanelSource::Markdown(text) => Some(text.clone()),
+                    _ => None,
+                })
+        })
+    };
     // The panel's own title belonged to what it showed: a replacement comes with its own.
     let replace = Callback::new(move |source: PanelSource| {
         edit(&|panel| {
@@ -72,6 +84,16 @@ pub(super) fn PanelSettings(
                     }/>
                 "Hide title"
             </label>
+            {move || markdown().map(|text| view! {
+                <label class="markdown-source">"Text (Markdown: # heading, **bold**, - list, [link](https://…)) "
+                    <textarea name="markdown" rows="8" maxlength=crate::markdown::MAX_MARKDOWN_CHARS.to_string()
+                        prop:value=text
+                        on:input:target=move |ev| {
+                            let text = ev.target().value();
+                            edit(&|panel| panel.source = PanelSource::Markdown(text.clone()));
+                        }></textarea>
+                </label>
+            })}
             <SourcePicker visualizations library message action="Replace" label="Replace with" on_choose=replace/>
             <button type="button" on:click=move |_| on_close.run(())>"Done"</button>
         </div>

@@ -133,7 +133,7 @@ pub(super) async fn convert(
                         object_type: ObjectType::Search,
                         id: id.clone(),
                     }),
-                    PanelSource::Inline(_) => None,
+                    PanelSource::Inline(_) | PanelSource::Markdown(_) => None,
                 })
                 .collect();
             (
