@@ -193,8 +193,8 @@ test.describe("panel menu and dashboard details", () => {
         await page.mouse.move(box.x + box.width * share, box.y + y);
         if (await surface.evaluate((n) => n.classList.contains("over-legend"))) {
           await page.mouse.click(box.x + box.width * share, box.y + y);
-          const menu = line.locator(".legend-menu");
-          if ((await menu.locator(".legend-menu-title").textContent()) === "REJECT") {
+          const menu = line.locator(".click-menu");
+          if ((await menu.locator(".click-menu-title").textContent()) === "REJECT") {
             opened = true;
             break;
           }
@@ -203,7 +203,7 @@ test.describe("panel menu and dashboard details", () => {
       }
     }
     expect(opened).toBe(true);
-    const menu = line.locator(".legend-menu");
+    const menu = line.locator(".click-menu");
     await expect(menu.getByRole("button", { name: "Filter out REJECT" })).toBeVisible();
     await menu.getByRole("button", { name: "Filter out REJECT" }).click();
     await expect(page.locator(".filter-bar .pill-label")).toHaveText("NOT action: REJECT");
@@ -225,5 +225,60 @@ test.describe("panel menu and dashboard details", () => {
     await expect(page.locator(".filter-bar .pill-label")).toHaveText("action: REJECT");
     await allDrawn(page);
     await expect.poll(() => legend(pie)).toEqual(["REJECT"]);
+  });
+
+  test("a URL drilldown: set in the editor, checked as typed, offered with the filter on a click", async ({ page, request }) => {
+    // A copy of the overview's top talkers, so the overview stays as other tests expect it.
+    const template = await (await request.get("/api/saved_objects/visualization/overview-top-talkers")).json();
+    const created = await request.post("/api/saved_objects/visualization/e2e-talkers", {
+      data: { attributes: { ...template.attributes, title: "Talkers with whois" } },
+    });
+    expect(created.ok()).toBeTruthy();
+    await page.goto("/visualize/e2e-talkers");
+    await waitForHydration(page);
+    await page.getByRole("button", { name: "Add drilldown" }).click();
+    await page.getByLabel("Drilldown 1 name").fill("Whois");
+    const url = page.getByLabel("Drilldown 1 URL");
+    await url.fill("javascript:alert({{value}})");
+    await expect(page.locator(".drilldown-row .error")).toContainText("must start with https://");
+    await expect(page.getByRole("button", { name: "Save", exact: true })).toBeDisabled();
+    await url.fill("https://whois.example/{{ip}}");
+    await expect(page.locator(".drilldown-row .error")).toContainText("{{ip}} is not a variable");
+    await url.fill("https://whois.example/lookup?q={{value}}&from={{from}}");
+    await expect(page.locator(".drilldown-row .error")).toHaveCount(0);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator(".unsaved")).toHaveCount(0);
+
+    await newDashboard(page, "Drilldowns");
+    await addPanel(page, "Talkers with whois");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator(".unsaved")).toHaveCount(0);
+    await allDrawn(page);
+    // Click a bar: a menu with the filter and the link, instead of filtering at once.
+    const canvas = panel(page, "Talkers with whois").locator('canvas.chart[data-drawn="true"]');
+    const point = await canvas.evaluate((node) => {
+      const c = node as HTMLCanvasElement;
+      const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      for (let y = 0; y < c.height; y += 2) {
+        for (let x = 0; x < c.width; x += 2) {
+          const i = (y * c.width + x) * 4;
+          if (Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 60) {
+            return { x: (x + 4) / (c.width / c.clientWidth), y: (y + 4) / (c.height / c.clientHeight) };
+          }
+        }
+      }
+      return null;
+    });
+    expect(point, "a bar").not.toBeNull();
+    await canvas.click({ position: point! });
+    const menu = panel(page, "Talkers with whois").locator(".click-menu");
+    const address = (await menu.locator(".click-menu-title").textContent())!;
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const link = menu.getByRole("link", { name: /Whois/ });
+    await expect(link).toHaveAttribute("href", new RegExp(`^https://whois\\.example/lookup\\?q=${address.replace(/\./g, "\\.")}&from=\\d{4}-\\d\\d-\\d\\dT`));
+    await expect(link).toHaveAttribute("target", "_blank");
+    await expect(page.locator(".filter-bar .pill")).toHaveCount(0);
+    await menu.getByRole("button", { name: `Filter for ${address}` }).click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(`srcaddr: ${address}`);
   });
 });

@@ -25,6 +25,10 @@ pub fn ChartPanel(
     /// Called with the filters of a data table's row, to show that row's flows.
     #[prop(optional)]
     on_view_flows: Option<Callback<Vec<Filter>>>,
+    /// The drilldown links (name, address) for a click on the term a filter selects; with
+    /// some, a click opens a menu of "Filter for value" and the links instead of filtering.
+    #[prop(optional)]
+    links: Option<Callback<Filter, Vec<(String, String)>>>,
 ) -> impl IntoView {
     let layout = RwSignal::new(None::<ChartLayout>);
     let node = NodeRef::<Canvas>::new();
@@ -38,15 +42,21 @@ pub fn ChartPanel(
         crate::browser::canvas::drawn_scale(node).unwrap_or_else(|| options.with(|o| o.scale))
     };
 
-    // A legend entry that was clicked: "Filter for" and "Filter out" beside it.
-    let legend_menu = RwSignal::new(None::<(LegendSpot, f64, f64)>);
+    // A clicked legend entry, or chart piece with drilldowns: its filters and links beside it.
+    let menu = RwSignal::new(None::<ClickMenu>);
+    let links_for = move |filters: &[Filter]| -> Vec<(String, String)> {
+        match (links, filters.last()) {
+            (Some(links), Some(filter)) => links.run(filter.clone()),
+            _ => Vec::new(),
+        }
+    };
     let over_legend = RwSignal::new(false);
     // New data (a refresh, a filter) makes a shown tooltip stale.
     Effect::new(move |_| {
         data.track();
         tooltip.set(None);
         cursor.set(None);
-        legend_menu.set(None);
+        menu.set(None);
     });
     let legend_at = move |x_css: f64, y_css: f64| -> Option<LegendSpot> {
         on_filter?;
@@ -66,6 +76,26 @@ pub fn ChartPanel(
             }
             _ => None,
         })
+    };
+    // A click (or Enter) on a piece: filter by it at once, or, when it has drilldowns, offer
+    // the filter and the links.
+    let filter_or_offer = move |hit: Hit, at: (f64, f64), on_filter: Callback<Vec<Filter>>| {
+        if hit.filters.is_empty() {
+            return;
+        }
+        let links = links_for(&hit.filters);
+        if links.is_empty() {
+            on_filter.run(hit.filters);
+            return;
+        }
+        tooltip.set(None);
+        menu.set(Some(ClickMenu {
+            title: hit.title,
+            filters: hit.filters,
+            links,
+            at,
+        }));
+        crate::browser::focus(".click-menu button");
     };
     let on_move = move |ev: leptos::ev::MouseEvent| {
         let (x, y) = (ev.offset_x() as f64, ev.offset_y() as f64);
@@ -112,15 +142,19 @@ pub fn ChartPanel(
         let (x, y) = (ev.offset_x() as f64, ev.offset_y() as f64);
         if let Some(spot) = legend_at(x, y) {
             tooltip.set(None);
-            legend_menu.set(Some((spot, x, y)));
-            crate::browser::focus(".legend-menu button");
+            let links = links_for(&spot.filters);
+            menu.set(Some(ClickMenu {
+                title: spot.label,
+                filters: spot.filters,
+                links,
+                at: (x, y),
+            }));
+            crate::browser::focus(".click-menu button");
             return;
         }
-        legend_menu.set(None);
+        menu.set(None);
         if let (Some(hit), Some(callback)) = (hit_at(x, y), on_filter) {
-            if !hit.filters.is_empty() {
-                callback.run(hit.filters);
-            }
+            filter_or_offer(hit, (x, y), callback);
         }
     };
     // Keyboard: arrows move through slices or time buckets, Enter filters by the one shown.
@@ -140,9 +174,7 @@ pub fn ChartPanel(
             }
             "Enter" | " " => {
                 if let (Some(c), Some(callback)) = (current, on_filter) {
-                    if !all[c].filters.is_empty() {
-                        callback.run(all[c].filters.clone());
-                    }
+                    filter_or_offer(all[c].clone(), (8.0, 8.0), callback);
                 }
                 ev.prevent_default();
                 return;
@@ -189,16 +221,25 @@ pub fn ChartPanel(
                 <div class="tooltip" role="tooltip" style=format!("left:{}px;top:{}px", x + 14.0, y + 14.0)>
                     <div class="tooltip-title">{hit.title.clone()}</div>
                     {hit.rows.iter().map(|(k, v)| view! { <div class="tooltip-row"><span>{k.clone()}</span><b>{v.clone()}</b></div> }).collect_view()}
-                    {(!hit.filters.is_empty() && on_filter.is_some()).then(|| view! { <div class="tooltip-hint">"Click or Enter to filter"</div> })}
+                    {(!hit.filters.is_empty() && on_filter.is_some()).then(|| {
+                        let hint = if links_for(&hit.filters).is_empty() { "Click or Enter to filter" } else { "Click or Enter: filter or follow a link" };
+                        view! { <div class="tooltip-hint">{hint}</div> }
+                    })}
                 </div>
             })}
-            {move || legend_menu.get().map(|(spot, x, y)| {
-                let close = move || legend_menu.set(None);
+            {move || menu.get().map(|ClickMenu { title, filters, links, at: (x, y) }| {
+                let close = move || menu.set(None);
+                let name = format!("Filter by {title}");
                 view! {
-                    <div class="legend-menu" role="group" aria-label=format!("Filter by {}", spot.label) style=format!("left:{x}px;top:{y}px")
+                    <div class="click-menu" role="group" aria-label=name style=format!("left:{x}px;top:{y}px")
                         on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { ev.prevent_default(); close(); }>
-                        <div class="legend-menu-title">{spot.label.clone()}</div>
-                        <LegendFilterButtons label=spot.label.clone() filters=spot.filters.clone() on_filter on_done=Callback::new(move |()| close())/>
+                        <div class="click-menu-title">{title.clone()}</div>
+                        <LegendFilterButtons label=title.clone() filters on_filter on_done=Callback::new(move |()| close())/>
+                        {links.into_iter().filter_map(|(name, url)| {
+                            let url = crate::markdown::safe_href(&url)?.to_owned();
+                            let external = !url.starts_with('/');
+                            Some(view! { <a class="drilldown" href=url target=external.then_some("_blank") rel=external.then_some("noopener noreferrer")>{name}" ↗"</a> })
+                        }).collect_view()}
                     </div>
                 }
             })}
@@ -218,6 +259,16 @@ pub fn ChartPanel(
             </ul>
         </div>
     }
+}
+
+/// A click's menu: what was clicked, its filters, its drilldown links, and where (CSS pixels
+/// in the chart).
+#[derive(Clone)]
+struct ClickMenu {
+    title: String,
+    filters: Vec<Filter>,
+    links: Vec<(String, String)>,
+    at: (f64, f64),
 }
 
 /// "Filter for" and "Filter out" a legend entry's value. With `glyphs`, the buttons show

@@ -1,6 +1,7 @@
 //! The domain model shared by the server and the browser.
 
 pub mod dashboard;
+pub mod drilldown;
 pub mod filter;
 pub mod flow;
 pub mod index_pattern;

@@ -399,6 +399,9 @@ pub struct ChartOptions {
     /// only part of their interval's flows, and would be drawn as drops (Kibana's "Drop
     /// partial buckets"; on by default here).
     pub drop_partial_buckets: bool,
+    /// Links a click offers besides filtering (a whois page for an address).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drilldowns: Vec<super::drilldown::UrlDrilldown>,
 }
 
 impl Default for ChartOptions {
@@ -412,6 +415,7 @@ impl Default for ChartOptions {
             colors: BTreeMap::new(),
             utc: false,
             drop_partial_buckets: true,
+            drilldowns: Vec::new(),
         }
     }
 }
@@ -470,6 +474,20 @@ impl Visualization {
             if field.trim().is_empty() {
                 return Err(ModelError::new("metric.field", "must name a field"));
             }
+        }
+        let drilldowns = &self.options.drilldowns;
+        if drilldowns.len() > super::drilldown::MAX_DRILLDOWNS {
+            return Err(ModelError::new(
+                "options.drilldowns",
+                format!(
+                    "at most {} drilldowns, not {}",
+                    super::drilldown::MAX_DRILLDOWNS,
+                    drilldowns.len()
+                ),
+            ));
+        }
+        for (index, drilldown) in drilldowns.iter().enumerate() {
+            drilldown.validate(&format!("options.drilldowns[{index}]"))?;
         }
         if let Metric::Percentile { percent, .. } = self.metric {
             if !(0.0..=100.0).contains(&percent) {

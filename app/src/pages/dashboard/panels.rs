@@ -11,6 +11,7 @@ use super::{shared_error, Charts, ROW_PX, SAID_ABOVE};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::model::dashboard::{layout, Dashboard, GridPos, Panel, PanelSource};
+use crate::model::drilldown::DrilldownContext;
 use crate::model::filter::Filter;
 use crate::model::visualization::Visualization;
 use crate::panels::Library;
@@ -90,6 +91,27 @@ pub(super) fn PanelView(
             .or_else(|| search.get().and_then(|s| s.ok()).map(|s| s.title))
             .or_else(|| markdown.with(Option::is_some).then(|| "Notes".to_owned()))
             .unwrap_or_else(|| "Missing visualization".into())
+    });
+    // The visualization's drilldown links for a clicked term, in the view shown now.
+    let links = Callback::new(move |filter: Filter| -> Vec<(String, String)> {
+        let drilldowns = vis.with_untracked(|v| {
+            v.as_ref()
+                .map(|v| v.options.drilldowns.clone())
+                .unwrap_or_default()
+        });
+        if drilldowns.is_empty() {
+            return Vec::new();
+        }
+        let view = search_view.get_untracked();
+        let now = chrono::Utc::now().timestamp_millis();
+        let Ok(range) = view.time.resolve(now, crate::browser::utc_offset_secs()) else {
+            return Vec::new();
+        };
+        let context = DrilldownContext::of(&filter, range.from_ms, range.to_ms, &view.query.text);
+        drilldowns
+            .iter()
+            .filter_map(|d| Some((d.name.clone(), d.expand(&context)?)))
+            .collect()
     });
     // Charts have flows behind them and data to inspect; notes have neither.
     let is_chart = move || search.with(Option::is_none) && markdown.with(Option::is_none);
@@ -275,7 +297,7 @@ pub(super) fn PanelView(
             </header>
             {move || match (search.get(), markdown.get()) {
                 (_, Some(text)) => view! { <crate::components::markdown::MarkdownView text/> }.into_any(),
-                (None, None) => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters)))/> }.into_any(),
+                (None, None) => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters))) links/> }.into_any(),
                 (Some(Ok(saved)), None) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
                 (Some(Err(search_id)), None) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),
             }}

@@ -22,8 +22,10 @@ use crate::model::visualization::{
 use crate::panels::{run_one, sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
 
+mod drilldowns;
 mod settings;
 
+use self::drilldowns::DrilldownsEditor;
 use self::settings::{BucketsEditor, MetricEditor, OptionsEditor};
 
 /// What the editor opens with.
@@ -220,6 +222,7 @@ fn Editor(data: EditorData) -> impl IntoView {
                     </label>
                     <MetricEditor vis fields/>
                     <BucketsEditor vis fields time_field/>
+                    <DrilldownsEditor vis/>
                     <OptionsEditor vis legend=Signal::derive(move || preview.with(|p| match p {
                         Some(Ok(chart)) => options.with(|o| crate::charts::legend_text(chart, o)),
                         _ => Vec::new(),
