@@ -191,9 +191,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::time::Resolved;
-    use crate::model::visualization::Visualization;
-    use crate::result::chart_data;
 
     fn texts(table: &DataTable) -> Vec<Vec<&str>> {
         table
@@ -224,19 +221,10 @@ mod tests {
 
     #[test]
     fn series_over_time_are_a_row_per_time_in_the_viewers_zone_and_a_column_per_series() {
-        let response = json!({ "aggregations": { "2": { "buckets": [
-            { "key": "ACCEPT", "3": { "buckets": [ { "key": 0, "doc_count": 5 }, { "key": 60_000, "doc_count": 7 } ] } },
-            { "key": "REJECT", "3": { "buckets": [ { "key": 60_000, "doc_count": 2 } ] } }
-        ] } } });
-        let chart = chart_data(
-            &Visualization::example_flows_over_time(),
-            &response,
-            Resolved {
-                from_ms: 0,
-                to_ms: 120_000,
-            },
-        )
-        .unwrap();
+        let chart = crate::charts::tests::flows_by_action(&[
+            ("ACCEPT", &[(0, 5), (1, 7)]),
+            ("REJECT", &[(1, 2)]),
+        ]);
         let table = data_table(&chart, 3600);
         assert_eq!(&table.columns[1..], ["ACCEPT", "REJECT"]);
         assert_eq!(

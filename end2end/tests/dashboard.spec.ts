@@ -1,21 +1,11 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "node:fs";
 import {
-  ACCEPT_GREEN, REJECT_RED, canvasColours, clickColour, ingest, legend, panel, recentFlowLines, waitForHydration,
+  ACCEPT_GREEN, REJECT_RED, allDrawn, canvasColours, clickColour, ingest, legend, panel, recentFlowLines, waitForHydration,
 } from "./helpers";
 
 // Issue 6: the overview and dashboards built, shared, saved and moved between servers.
 
-/** Waits until every chart panel on the page has drawn (tables have no canvas). */
-async function allDrawn(page: Page) {
-  await expect
-    .poll(async () =>
-      page.locator("section.grid-panel canvas.chart").evaluateAll((nodes) =>
-        nodes.length > 0 && nodes.every((n) => n.getAttribute("data-drawn") === "true"),
-      ),
-    )
-    .toBe(true);
-}
 
 test.describe("dashboards", () => {
   test.beforeAll(async ({ request }) => {

@@ -122,3 +122,32 @@ export async function imagePixels(page: Page, url: string, colour: [number, numb
     [url, colour] as const,
   );
 }
+
+/** Waits until every chart panel on the page has drawn (tables have no canvas). */
+export async function allDrawn(page: Page) {
+  await expect
+    .poll(async () =>
+      page.locator("section.grid-panel canvas.chart").evaluateAll((nodes) =>
+        nodes.length > 0 && nodes.every((n) => n.getAttribute("data-drawn") === "true"),
+      ),
+    )
+    .toBe(true);
+}
+
+/** The first strongly coloured (not grey, not white) point of a canvas from its top left, in
+ * CSS pixels a little inside it: on a bar chart, a bar. */
+export async function firstColouredPoint(canvas: ReturnType<Page["locator"]>) {
+  return canvas.evaluate((node) => {
+    const c = node as HTMLCanvasElement;
+    const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+    for (let y = 0; y < c.height; y += 2) {
+      for (let x = 0; x < c.width; x += 2) {
+        const i = (y * c.width + x) * 4;
+        if (Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 60) {
+          return { x: (x + 4) / (c.width / c.clientWidth), y: (y + 4) / (c.height / c.clientHeight) };
+        }
+      }
+    }
+    return null;
+  });
+}

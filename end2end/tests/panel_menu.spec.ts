@@ -1,18 +1,11 @@
 import { test, expect, Page } from "@playwright/test";
-import { ingest, legend, panel, recentFlowLines, waitForHydration } from "./helpers";
+import {
+  allDrawn, firstColouredPoint, ingest, legend, panel, recentFlowLines, waitForHydration,
+} from "./helpers";
 
 // Issue 19, builds 2 and 3: the panel menu (own title, hidden title, replace), a dashboard's
 // title, description and tags, "Save as new" and "Clone", and filtering from a legend.
 
-async function allDrawn(page: Page) {
-  await expect
-    .poll(async () =>
-      page.locator("section.grid-panel canvas.chart").evaluateAll((nodes) =>
-        nodes.length > 0 && nodes.every((n) => n.getAttribute("data-drawn") === "true"),
-      ),
-    )
-    .toBe(true);
-}
 
 /** Creates an empty dashboard called `title` and opens it in edit mode. */
 async function newDashboard(page: Page, title: string): Promise<string> {
@@ -256,19 +249,7 @@ test.describe("panel menu and dashboard details", () => {
     await allDrawn(page);
     // Click a bar: a menu with the filter and the link, instead of filtering at once.
     const canvas = panel(page, "Talkers with whois").locator('canvas.chart[data-drawn="true"]');
-    const point = await canvas.evaluate((node) => {
-      const c = node as HTMLCanvasElement;
-      const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
-      for (let y = 0; y < c.height; y += 2) {
-        for (let x = 0; x < c.width; x += 2) {
-          const i = (y * c.width + x) * 4;
-          if (Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 60) {
-            return { x: (x + 4) / (c.width / c.clientWidth), y: (y + 4) / (c.height / c.clientHeight) };
-          }
-        }
-      }
-      return null;
-    });
+    const point = await firstColouredPoint(canvas);
     expect(point, "a bar").not.toBeNull();
     await canvas.click({ position: point! });
     const menu = panel(page, "Talkers with whois").locator(".click-menu");

@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { ingest, panel, waitForHydration } from "./helpers";
+import { firstColouredPoint, ingest, panel, waitForHydration } from "./helpers";
 
 // Issue 19, bugs 8 and 9: charts a user can read, and the small things that erode trust.
 
@@ -168,19 +168,7 @@ test.describe("readable", () => {
     await allDrawn(page);
     const canvas = panel(page, "Top talkers by bytes").locator('canvas.chart[data-drawn="true"]');
     // A bar: the first coloured (not grey, not white) pixel from the top left.
-    const point = await canvas.evaluate((node) => {
-      const c = node as HTMLCanvasElement;
-      const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
-      for (let y = 0; y < c.height; y += 2) {
-        for (let x = 0; x < c.width; x += 2) {
-          const i = (y * c.width + x) * 4;
-          if (Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 60) {
-            return { x: (x + 4) / (c.width / c.clientWidth), y: (y + 4) / (c.height / c.clientHeight) };
-          }
-        }
-      }
-      return null;
-    });
+    const point = await firstColouredPoint(canvas);
     expect(point, "a bar").not.toBeNull();
     await canvas.hover({ position: point! });
     const tooltip = panel(page, "Top talkers by bytes").locator(".tooltip");

@@ -1,18 +1,11 @@
 import { test, expect, Page } from "@playwright/test";
-import { ingest, panel, recentFlowLines, waitForHydration } from "./helpers";
+import {
+  allDrawn, ingest, panel, recentFlowLines, waitForHydration,
+} from "./helpers";
 
 // Issue 19, build 9: dark mode that follows the system and a toggle kept for the next visit,
 // charts drawn in the page's theme; kiosk mode for a wall screen.
 
-async function allDrawn(page: Page) {
-  await expect
-    .poll(async () =>
-      page.locator("section.grid-panel canvas.chart").evaluateAll((nodes) =>
-        nodes.length > 0 && nodes.every((n) => n.getAttribute("data-drawn") === "true"),
-      ),
-    )
-    .toBe(true);
-}
 
 /** The colour of a chart canvas's top-left pixel (its background) as [r, g, b]. */
 async function canvasBackground(page: Page, title: string): Promise<number[]> {

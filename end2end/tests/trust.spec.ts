@@ -1,22 +1,14 @@
 import { test, expect, chromium, Page } from "@playwright/test";
 import * as fs from "node:fs";
-import { ingest, legend, panel, recentFlowLines, waitForHydration } from "./helpers";
+import {
+  allDrawn, ingest, legend, panel, recentFlowLines, waitForHydration,
+} from "./helpers";
 
 // Issue 19: what the user sees is what is saved and shared, and edits are not lost silently.
 
 const DASHBOARD = "e2e-trust-save";
 const port = Number(process.env.FLOWDASH_E2E_PORT ?? 3107);
 
-/** Waits until every chart panel on the page has drawn. */
-async function allDrawn(page: Page) {
-  await expect
-    .poll(async () =>
-      page.locator("section.grid-panel canvas.chart").evaluateAll((nodes) =>
-        nodes.length > 0 && nodes.every((n) => n.getAttribute("data-drawn") === "true"),
-      ),
-    )
-    .toBe(true);
-}
 
 async function openDashboard(page: Page, path = `/dashboards/${DASHBOARD}`) {
   await page.goto(path);

@@ -17,6 +17,30 @@ fn svg(data: &ChartData, size: (u32, u32)) -> (String, ChartLayout) {
     (text, layout)
 }
 
+/// "Flows over time by action" (per minute from 0 to 2 minutes) answering `doc_count`s per
+/// (action, minute).
+pub(crate) fn flows_by_action(counts: &[(&str, &[(i64, u64)])]) -> ChartData {
+    let buckets: Vec<serde_json::Value> = counts
+        .iter()
+        .map(|(action, points)| {
+            let times: Vec<serde_json::Value> = points
+                .iter()
+                .map(|(minute, count)| json!({ "key": minute * 60_000, "doc_count": count }))
+                .collect();
+            json!({ "key": action, "3": { "buckets": times } })
+        })
+        .collect();
+    chart_data(
+        &Visualization::example_flows_over_time(),
+        &json!({ "aggregations": { "2": { "buckets": buckets } } }),
+        Resolved {
+            from_ms: 0,
+            to_ms: 120_000,
+        },
+    )
+    .unwrap()
+}
+
 pub(crate) fn seed_pie() -> ChartData {
     let response = json!({ "aggregations": { "2": { "sum_other_doc_count": 0, "buckets": [
         { "key": "ACCEPT", "doc_count": 80, "3": { "sum_other_doc_count": 0, "buckets": [ { "key": 443, "doc_count": 60 }, { "key": 53, "doc_count": 20 } ] } },
@@ -371,19 +395,7 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
     assert_eq!(spot_at(legend, 1.0, 1.0), None);
 
     // A line split by action: each series' entry filters by its action.
-    let response = json!({ "aggregations": { "2": { "buckets": [
-        { "key": "ACCEPT", "3": { "buckets": [ { "key": 0, "doc_count": 3 }, { "key": 60_000, "doc_count": 4 } ] } },
-        { "key": "REJECT", "3": { "buckets": [ { "key": 0, "doc_count": 1 }, { "key": 60_000, "doc_count": 2 } ] } }
-    ] } } });
-    let data = chart_data(
-        &Visualization::example_flows_over_time(),
-        &response,
-        Resolved {
-            from_ms: 0,
-            to_ms: 120_000,
-        },
-    )
-    .unwrap();
+    let data = flows_by_action(&[("ACCEPT", &[(0, 3), (1, 4)]), ("REJECT", &[(0, 1), (1, 2)])]);
     let (_, layout) = svg(&data, (640, 300));
     let ChartLayout::Xy { legend, .. } = &layout else {
         panic!("{layout:?}")
