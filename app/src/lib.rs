@@ -13,6 +13,7 @@ pub mod panels;
 pub mod query;
 pub mod result;
 pub mod state;
+pub mod suggest;
 pub mod theme;
 
 mod components;

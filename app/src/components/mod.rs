@@ -3,6 +3,7 @@
 pub mod account;
 pub mod chart_canvas;
 pub mod chart_panel;
+pub mod latest;
 pub mod markdown;
 pub mod query_bar;
 pub mod share;

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
+use crate::components::latest::Latest;
 use crate::model::index_pattern::{FieldSpec, IndexPattern, DEFAULT_TIME_FIELD};
 use crate::model::saved_object::ObjectType;
 use crate::panels::sendable;

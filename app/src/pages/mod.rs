@@ -1,5 +1,4 @@
-//! One module per route; `latest`, which the dashboard and the editor share; and
-//! [`say_briefly`], the pages' way of confirming what was done.
+//! One module per route, and [`say_briefly`], the pages' way of confirming what was done.
 
 use leptos::prelude::*;
 
@@ -7,7 +6,6 @@ pub mod dashboard;
 pub mod discover;
 pub mod editor;
 pub mod index_patterns;
-mod latest;
 pub mod objects;
 
 /// How long a confirmation ("Saved") stays.

@@ -8,9 +8,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use serde::{Deserialize, Serialize};
 
-use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
-use crate::components::query_bar::{FilterBar, QueryBar};
+use crate::components::latest::Latest;
+use crate::components::query_bar::{FilterBar, QueryBar, SuggestFrom};
 use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
@@ -407,6 +407,18 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             </For>
         }
     };
+    // The query bar suggests from the pattern the first chart searches.
+    let patterns = StoredValue::new(library.with_value(|l| l.patterns.clone()));
+    let first_pattern = Signal::derive(move || {
+        dashboard.with(|d| {
+            d.panels
+                .iter()
+                .find_map(|p| visualizations.with(|v| panel_visualization(p, v)))
+                .map(|v| v.index_pattern)
+                .unwrap_or_else(|| crate::discover::DEFAULT_PATTERN.to_owned())
+        })
+    });
+    let suggest = SuggestFrom::for_pattern(patterns, first_pattern, url.time.into());
     // Kiosk mode: the dashboard alone; Escape (or the button) brings the bars back.
     let kiosk = Memo::new(move |_| url.state.with(|s| s.kiosk));
     let leave_kiosk = move || url.change(|s| ViewState { kiosk: false, ..s });
@@ -432,7 +444,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             </Show>
             <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
             <DashboardDetails dashboard editing/>
-            <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error))/>
+            <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error)) suggest/>
             <FilterBar filters=url.filters on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>

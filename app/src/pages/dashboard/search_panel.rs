@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use serde_json::Value;
 
-use super::super::latest::Latest;
 use crate::api::SearchRequest;
+use crate::components::latest::Latest;
 use crate::discover::{
     cell_text, field_value, page_request, read_page, summary_fields, time_text, FlowRow,
     PageRequest,

@@ -8,11 +8,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_navigate};
 use serde_json::Value;
 
-use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient, SearchRequest};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
-use crate::components::query_bar::{FilterBar, QueryBar};
+use crate::components::latest::Latest;
+use crate::components::query_bar::{FilterBar, QueryBar, SuggestFrom};
 use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::discover::{page_request, read_page, DiscoverState, FlowPage, PageRequest, PAGE_SIZE};
@@ -292,7 +292,8 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
                     <SearchActions url opened message inputs/>
                 </div>
             </div>
-            <QueryBar value=query on_submit=on_query/>
+            <QueryBar value=query on_submit=on_query
+                suggest=SuggestFrom::for_pattern(patterns, Signal::derive(move || url.state.with(|s| s.pattern().to_owned())), time.into())/>
             <FilterBar filters on_change=on_filters/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" aria-label="Dismiss" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <div class="discover-body">

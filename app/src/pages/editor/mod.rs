@@ -5,11 +5,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::latest::Latest;
 use crate::api::{ApiError, ObjectsClient};
 use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
-use crate::components::query_bar::{FilterBar, QueryBar};
+use crate::components::latest::Latest;
+use crate::components::query_bar::{FilterBar, QueryBar, SuggestFrom};
 use crate::components::time_picker::TimePicker;
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
@@ -190,7 +190,8 @@ fn Editor(data: EditorData) -> impl IntoView {
         <Title text=move || format!("{} · flowdash", label.get())/>
         <div class="editor">
             <EditorToolbar vis saved saved_id dirty version=data.version time validation message patterns pattern_ids/>
-            <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q))/>
+            <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q))
+                suggest=SuggestFrom::for_pattern(patterns, Signal::derive(move || vis.with(|v| v.index_pattern.clone())), time.into())/>
             <FilterBar filters on_change=Callback::new(move |next: Vec<Filter>| vis.update(|v| v.filters = next))/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
             {move || validation.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}

@@ -1,5 +1,6 @@
-//! "A newer refresh supersedes an older one", for the dashboard's panels and the editor's
-//! preview: answers arrive after the user has moved on, and only the newest run may show its.
+//! "A newer run supersedes an older one", for the dashboard's panels, the editor's preview and
+//! the query bar's suggestions: answers arrive after the user has moved on, and only the
+//! newest run may show its.
 
 use leptos::prelude::*;
 
