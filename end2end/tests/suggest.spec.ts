@@ -23,10 +23,11 @@ test.describe("query bar suggestions", () => {
     await expect(list.getByRole("option").first()).toHaveAttribute("aria-selected", "true");
     await page.keyboard.press("Enter");
     await expect(input).toHaveValue("dstport:");
-    // The values come from the flows in the range: 22, 443, 3389 and 445 are in the test data.
-    await expect.poll(async () => (await list.getByRole("option").allTextContents()).sort())
-      .toEqual(["value22", "value3389", "value443", "value445"]);
-    await input.pressSequentially("33");
+    // The values come from the flows in the range: 22, 443, 3389 and 445 are in this test's
+    // data (other tests add more ports).
+    await expect.poll(async () => await list.getByRole("option").allTextContents())
+      .toEqual(expect.arrayContaining(["value22", "value3389", "value443", "value445"]));
+    await input.pressSequentially("338");
     await expect(list.getByRole("option")).toHaveText(["value3389"]);
     await page.keyboard.press("ArrowDown");
     await page.keyboard.press("Tab");
@@ -42,7 +43,7 @@ test.describe("query bar suggestions", () => {
     await expect(input).toHaveValue("dstport:3389 and action:");
     // A field's values in the range, whatever the query so far says.
     await expect.poll(async () => (await list.getByRole("option").allTextContents()).sort())
-      .toEqual(["valueACCEPT", "valueREJECT"]);
+      .toEqual(expect.arrayContaining(["valueACCEPT", "valueREJECT"]));
     await list.getByRole("option", { name: /REJECT/ }).click();
     await expect(input).toHaveValue("dstport:3389 and action:REJECT ");
     await expect(list).toHaveCount(0);
