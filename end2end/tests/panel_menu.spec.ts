@@ -70,6 +70,9 @@ test.describe("panel menu and dashboard details", () => {
     await expect(saved.locator("h2")).toHaveClass(/visually-hidden/);
     await expect(saved.locator("h2")).toHaveText("Traffic by verdict");
     await expect.poll(() => legend(saved)).toEqual(["ACCEPT", "REJECT"]);
+    // The panel menu's "Edit visualization" opens the replacement in the editor.
+    await saved.getByRole("link", { name: "Edit visualization" }).click();
+    await expect(page).toHaveURL(/\/visualize\/overview-flows-over-time$/);
   });
 
   test("a dashboard is renamed, described and tagged; the list finds it by tag", async ({ page }) => {

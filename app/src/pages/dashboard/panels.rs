@@ -113,6 +113,13 @@ pub(super) fn PanelView(
             .filter_map(|d| Some((d.name.clone(), d.expand(&context)?)))
             .collect()
     });
+    // A saved visualization's editor (inline ones are edited with the dashboard's export).
+    let editor_link = move || match panel.get().map(|p| p.source) {
+        Some(PanelSource::Saved(vis_id)) => {
+            Some(format!("/visualize/{}", crate::api::encode(&vis_id)))
+        }
+        _ => None,
+    };
     // Charts have flows behind them and data to inspect; notes have neither.
     let is_chart = move || search.with(Option::is_none) && markdown.with(Option::is_none);
     let title = Memo::new(move |_| {
@@ -284,6 +291,9 @@ pub(super) fn PanelView(
                         <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"❐"</button>
                         <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
                     </Show>
+                    {move || editor_link().map(|href| view! {
+                        <a class="icon button" href=href title="Edit the visualization" aria-label="Edit visualization">"✎"</a>
+                    })}
                     <Show when=move || markdown.with(Option::is_none)>
                         <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run((id.get_value(), Vec::new()))>"☰"</button>
                     </Show>
