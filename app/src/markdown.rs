@@ -159,27 +159,46 @@ fn delimited<'a>(text: &'a str, mark: &str) -> Option<(&'a str, &'a str)> {
     (end > 0).then(|| (&body[..end], &body[end + mark.len()..]))
 }
 
+/// Longest link text and address read, so a note full of unclosed `[` stays linear to read.
+const MAX_LABEL: usize = 500;
+const MAX_HREF: usize = 2048;
+
+/// `[label](href)` at the start of `text`: the label ends at the first `]` (no `[` inside),
+/// which `(` must follow at once; the address has no spaces.
 fn link(text: &str) -> Option<(Inline, &str)> {
-    let close = text.find("](")?;
-    let label = &text[1..close];
-    let after = &text[close + 2..];
-    let end = after.find(')')?;
-    let href = after[..end].trim();
-    Some((
-        Inline::Link(label.to_owned(), href.to_owned()),
-        &after[end + 1..],
-    ))
+    let body = &text[1..];
+    let close = body.find(['[', ']']).filter(|&i| i <= MAX_LABEL)?;
+    let after = body[close..].strip_prefix("](")?;
+    let end = after
+        .find(|c: char| c == ')' || c.is_whitespace())
+        .filter(|&i| i <= MAX_HREF)?;
+    after[end..].starts_with(')').then(|| {
+        (
+            Inline::Link(body[..close].to_owned(), after[..end].to_owned()),
+            &after[end + 1..],
+        )
+    })
 }
 
 /// The address a link may open: web addresses and this server's paths. Anything else
 /// (`javascript:`, `data:`) is no link at all.
 pub fn safe_href(href: &str) -> Option<&str> {
     let lower = href.to_ascii_lowercase();
-    let allowed = lower.starts_with("https://")
-        || lower.starts_with("http://")
-        || lower.starts_with("mailto:")
-        || (href.starts_with('/') && !href.starts_with("//"));
-    allowed.then_some(href)
+    (lower.starts_with("mailto:") || is_web_address(href)).then_some(href)
+}
+
+/// A web address (`https://`, `http://`) or a path of this server (`/…`, never `//host`
+/// nor `/\host`, which browsers read as another host), with no spaces, control
+/// characters or backslashes that browsers would quietly drop or reinterpret.
+pub fn is_web_address(href: &str) -> bool {
+    let lower = href.to_ascii_lowercase();
+    let plain = !href
+        .chars()
+        .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    plain
+        && (lower.starts_with("https://")
+            || lower.starts_with("http://")
+            || (href.starts_with('/') && !href.starts_with("//")))
 }
 
 #[cfg(test)]
@@ -235,11 +254,24 @@ mod tests {
                 Inline::Link("flows".into(), "/discover".into()),
             ]
         );
+        // A label ends at its first `]`: brackets before a link stay text.
+        assert_eq!(
+            inline("[a] or [b](/x)"),
+            vec![text("[a] or "), Inline::Link("b".into(), "/x".into())]
+        );
+        assert_eq!(inline("[a](/no end"), vec![text("[a](/no end")]);
+        // Many unclosed brackets read in linear time, as text.
+        let brackets = "[".repeat(20_000);
+        assert_eq!(inline(&brackets), vec![text(&brackets)]);
         for bad in [
             "javascript:alert(1)",
             "JavaScript:alert(1)",
             "data:text/html,x",
             "//evil.example",
+            "/\\evil.example",
+            "/a path",
+            "https://x.example/\tpath",
+            "java\nscript:alert(1)",
         ] {
             assert_eq!(safe_href(bad), None, "{bad}");
         }

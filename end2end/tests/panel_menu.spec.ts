@@ -51,7 +51,11 @@ test.describe("panel menu and dashboard details", () => {
     // Its own title, then hidden; Escape closes the settings and gives the focus back.
     await settings.click();
     await expect(form.locator('input[name="panel-title"]')).toHaveAttribute("placeholder", "Flows over time by action");
-    await form.locator('input[name="panel-title"]').fill("Traffic by verdict");
+    // Opened with the cursor in the title; spaces are typed as they come (kept trimmed).
+    const titleInput = form.locator('input[name="panel-title"]');
+    await expect(titleInput).toBeFocused();
+    await page.keyboard.type("Traffic by verdict ");
+    await expect(titleInput).toHaveValue("Traffic by verdict ");
     await expect(panel(page, "Traffic by verdict").locator("h2")).toHaveText("Traffic by verdict");
     await form.getByLabel("Hide title").check();
     await page.keyboard.press("Escape");
@@ -216,8 +220,15 @@ test.describe("panel menu and dashboard details", () => {
     await allDrawn(page);
     const pie = panel(page, "Accepted vs rejected");
     await expect.poll(() => legend(pie)).toEqual(["ACCEPT", "REJECT"]);
+    // The legend is one tab stop: the first entry's button; arrow keys walk the rest.
+    const first = pie.getByRole("button", { name: "Filter for ACCEPT" });
     const button = pie.getByRole("button", { name: "Filter for REJECT" });
-    await button.focus();
+    await expect(first).toHaveAttribute("tabindex", "0");
+    await expect(button).toHaveAttribute("tabindex", "-1");
+    await first.focus();
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    await expect(button).toBeFocused();
     // Visually hidden until then (1 pixel), a readable list while focused.
     await expect.poll(async () => (await pie.locator("ul.chart-legend").boundingBox())!.width).toBeGreaterThan(40);
     await page.keyboard.press("Enter");
@@ -265,6 +276,27 @@ test.describe("panel menu and dashboard details", () => {
     await expect(link).toHaveAttribute("href", new RegExp(`^https://whois\\.example/lookup\\?q=${address.replace(/\./g, "\\.")}&from=\\d{4}-\\d\\d-\\d\\dT`));
     await expect(link).toHaveAttribute("target", "_blank");
     await expect(page.locator(".filter-bar .pill")).toHaveCount(0);
+    // The menu takes the focus; Escape closes it and gives the focus back to the chart,
+    // and in full screen it leaves full screen alone.
+    await page.goto(`${new URL(page.url()).pathname}?kiosk=true`);
+    await waitForHydration(page);
+    await allDrawn(page);
+    await canvas.click({ position: point! });
+    await expect(menu.getByRole("button", { name: `Filter for ${address}` })).toBeFocused();
+    await page.keyboard.press("Escape");
+    await expect(menu).toHaveCount(0);
+    await expect(canvas).toBeFocused();
+    await page.waitForTimeout(100);
+    await expect(page.locator(".dashboard.kiosk")).toHaveCount(1);
+    // Focus moving elsewhere closes the menu too.
+    await canvas.click({ position: point! });
+    await expect(menu).toHaveCount(1);
+    await page.mouse.click(5, 5);
+    await expect(menu).toHaveCount(0);
+    await page.getByRole("button", { name: "Exit full screen" }).click();
+    await expect(page.locator(".dashboard.kiosk")).toHaveCount(0);
+    await allDrawn(page);
+    await canvas.click({ position: point! });
     await menu.getByRole("button", { name: `Filter for ${address}` }).click();
     await expect(page.locator(".filter-bar .pill-label")).toHaveText(`srcaddr: ${address}`);
   });

@@ -231,6 +231,20 @@ pub fn replace_url(path: &str) {
     }
 }
 
+/// Whether the pointer went down on a control (button, link, field) rather than on the
+/// surface around it: a control's click is not the start of a drag.
+pub fn on_control(ev: &leptos::ev::PointerEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| {
+            e.closest("button, a, input, select, textarea")
+                .ok()
+                .flatten()
+        })
+        .is_some()
+}
+
 /// Keeps sending a pointer's events to the element it went down on, so a drag goes on
 /// when the pointer leaves it.
 pub fn capture_pointer(ev: &leptos::ev::PointerEvent) {
@@ -268,6 +282,78 @@ pub fn focus(selector: &str) {
             let _ = element.focus();
         }
     });
+}
+
+/// Moves the keyboard focus to the first element matching `selector` inside `root`, after the
+/// next frame (when a just-shown element exists). Scoped, so one panel never takes another's.
+pub fn focus_in(root: leptos::prelude::NodeRef<leptos::html::Div>, selector: &str) {
+    use leptos::prelude::GetUntracked;
+    use wasm_bindgen::JsCast;
+    let selector = selector.to_owned();
+    leptos::prelude::request_animation_frame(move || {
+        let element = root
+            .get_untracked()
+            .and_then(|r| r.query_selector(&selector).ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(element) = element {
+            let _ = element.focus();
+        }
+    });
+}
+
+/// Arrow keys move the focus to the next or previous `selector` element inside the element
+/// listening, so a long list of buttons is one tab stop. Whether the key was an arrow.
+pub fn arrow_focus(ev: &leptos::ev::KeyboardEvent, selector: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    let step: i64 = match ev.key().as_str() {
+        "ArrowDown" | "ArrowRight" => 1,
+        "ArrowUp" | "ArrowLeft" => -1,
+        _ => return false,
+    };
+    let Some(list) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.query_selector_all(selector).ok())
+    else {
+        return false;
+    };
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element());
+    let count = i64::from(list.length());
+    let at = (0..list.length())
+        .find(|&i| {
+            let item = list.item(i);
+            matches!((&item, &active), (Some(item), Some(active)) if item == active.as_ref())
+        })
+        .map_or(-1, i64::from);
+    if count == 0 {
+        return false;
+    }
+    let next = (at + step).rem_euclid(count) as u32;
+    if let Some(element) = list
+        .item(next)
+        .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
+    }
+    true
+}
+
+/// Whether a `focusout` moves the focus out of the element listening for it (to another
+/// part of the page, or to none).
+pub fn focus_left(ev: &leptos::ev::FocusEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    let within = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+    let next = ev
+        .related_target()
+        .and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+    match (within, next) {
+        (Some(within), Some(next)) => !within.contains(Some(&next)),
+        _ => true,
+    }
 }
 
 /// Reads the file chosen in the `<input type="file">` that sent `ev`, and hands its text (or

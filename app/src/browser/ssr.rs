@@ -50,6 +50,10 @@ pub fn set_cookie(_name: &str, _value: &str) {}
 
 pub fn watch_prefers_dark(_on_change: impl Fn(bool) + 'static) {}
 
+pub fn on_control(_ev: &leptos::ev::PointerEvent) -> bool {
+    false
+}
+
 pub fn capture_pointer(_ev: &leptos::ev::PointerEvent) {}
 
 pub fn element_width(_selector: &str) -> Option<f64> {
@@ -57,6 +61,16 @@ pub fn element_width(_selector: &str) -> Option<f64> {
 }
 
 pub fn focus(_selector: &str) {}
+
+pub fn focus_in(_root: leptos::prelude::NodeRef<leptos::html::Div>, _selector: &str) {}
+
+pub fn arrow_focus(_ev: &leptos::ev::KeyboardEvent, _selector: &str) -> bool {
+    false
+}
+
+pub fn focus_left(_ev: &leptos::ev::FocusEvent) -> bool {
+    false
+}
 
 pub fn read_chosen_file(
     _ev: &leptos::ev::Event,

@@ -2,7 +2,7 @@
 //! keyboard cursor, clicks and Enter that turn a slice or series into filters, and dragging
 //! across a time axis to narrow the time range.
 
-use leptos::html::Canvas;
+use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 
 use super::chart_canvas::ChartCanvas;
@@ -32,6 +32,7 @@ pub fn ChartPanel(
 ) -> impl IntoView {
     let layout = RwSignal::new(None::<ChartLayout>);
     let node = NodeRef::<Canvas>::new();
+    let frame = NodeRef::<Div>::new();
     let tooltip = RwSignal::new(None::<(Hit, f64, f64)>);
     let cursor = RwSignal::new(None::<usize>);
     let brush = RwSignal::new(None::<(f64, f64)>);
@@ -95,7 +96,7 @@ pub fn ChartPanel(
             links,
             at,
         }));
-        crate::browser::focus(".click-menu button");
+        crate::browser::focus_in(frame, ".click-menu button");
     };
     let on_move = move |ev: leptos::ev::MouseEvent| {
         let (x, y) = (ev.offset_x() as f64, ev.offset_y() as f64);
@@ -149,7 +150,7 @@ pub fn ChartPanel(
                 links,
                 at: (x, y),
             }));
-            crate::browser::focus(".click-menu button");
+            crate::browser::focus_in(frame, ".click-menu button");
             return;
         }
         menu.set(None);
@@ -180,6 +181,11 @@ pub fn ChartPanel(
                 return;
             }
             "Escape" => {
+                // Handled (the cursor put away) only when there was one: otherwise Escape
+                // goes on to the page (leaving full screen).
+                if cursor.get_untracked().is_some() || tooltip.with_untracked(Option::is_some) {
+                    ev.prevent_default();
+                }
                 cursor.set(None);
                 tooltip.set(None);
                 return;
@@ -195,7 +201,7 @@ pub fn ChartPanel(
 
     let is_table = move || data.with(|d| matches!(d, Some(Ok(ChartData::Table(_)))));
     view! {
-        <div class="chart-frame" on:mouseleave=move |_| { tooltip.set(None); drag_start.set_value(None); brush.set(None); }>
+        <div class="chart-frame" node_ref=frame on:mouseleave=move |_| { tooltip.set(None); drag_start.set_value(None); brush.set(None); }>
             <Show when=is_table fallback=move || view! {
                 <div class="chart-surface" class:over-legend=move || over_legend.get()
                     on:mousemove=on_move
@@ -230,11 +236,18 @@ pub fn ChartPanel(
             {move || menu.get().map(|ClickMenu { title, filters, links, at: (x, y) }| {
                 let close = move || menu.set(None);
                 let name = format!("Filter by {title}");
+                // Escape closes the menu (not the page's full screen) and gives the focus back
+                // to the chart; so does choosing an entry. Focus moving elsewhere closes it.
                 view! {
                     <div class="click-menu" role="group" aria-label=name style=format!("left:{x}px;top:{y}px")
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { ev.prevent_default(); close(); }>
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" {
+                            ev.prevent_default();
+                            close();
+                            crate::browser::focus_in(frame, "canvas");
+                        }
+                        on:focusout=move |ev: leptos::ev::FocusEvent| if crate::browser::focus_left(&ev) { close(); }>
                         <div class="click-menu-title">{title.clone()}</div>
-                        <LegendFilterButtons label=title.clone() filters on_filter on_done=Callback::new(move |()| close())/>
+                        <LegendFilterButtons label=title.clone() filters on_filter on_done=Callback::new(move |()| { close(); crate::browser::focus_in(frame, "canvas"); })/>
                         {links.into_iter().filter_map(|(name, url)| {
                             let url = crate::markdown::safe_href(&url)?.to_owned();
                             let external = !url.starts_with('/');
@@ -245,14 +258,16 @@ pub fn ChartPanel(
             })}
             // The canvas legend again as text, for screen readers and keyboards (it shows when
             // focused; each entry can filter for or against its value), and for tests to read.
-            <ul class="visually-hidden chart-legend" aria-label="Legend">
+            // The list is one tab stop; arrow keys move along its buttons.
+            <ul class="visually-hidden chart-legend" aria-label="Legend"
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| if crate::browser::arrow_focus(&ev, "button") { ev.prevent_default(); }>
                 {move || data.with(|d| match d {
                     Some(Ok(chart)) => options.with(|o| crate::charts::legend_lines(chart, o)),
                     _ => Vec::new(),
-                }).into_iter().map(|line| view! {
+                }).into_iter().enumerate().map(|(index, line)| view! {
                     <li data-color=line.color.clone().unwrap_or_default()>{line.label.clone()}
                         {(on_filter.is_some() && !line.filters.is_empty()).then(|| view! {
-                            <LegendFilterButtons label=line.label filters=line.filters on_filter on_done=Callback::new(|()| {}) glyphs=true/>
+                            <LegendFilterButtons label=line.label filters=line.filters on_filter on_done=Callback::new(|()| {}) roving=index == 0/>
                         })}
                     </li>
                 }).collect_view()}
@@ -271,16 +286,23 @@ struct ClickMenu {
     at: (f64, f64),
 }
 
-/// "Filter for" and "Filter out" a legend entry's value. With `glyphs`, the buttons show
-/// `+` and `−` (drawn by CSS, so the legend's text stays its labels) and name the value.
+/// "Filter for" and "Filter out" a legend entry's value. With `roving` (in the text legend),
+/// the buttons show `+` and `−` (drawn by CSS, so the legend's text stays its labels), name
+/// the value, and only the first entry's "+" is a tab stop (`roving` true there); arrow keys
+/// reach the rest.
 #[component]
 fn LegendFilterButtons(
     label: String,
     filters: Vec<Filter>,
     on_filter: Option<Callback<Vec<Filter>>>,
     on_done: Callback<()>,
-    #[prop(optional)] glyphs: bool,
+    #[prop(optional)] roving: Option<bool>,
 ) -> impl IntoView {
+    let glyphs = roving.is_some();
+    let (for_tab, out_tab) = match roving {
+        None => (0, 0),
+        Some(first) => (if first { 0 } else { -1 }, -1),
+    };
     let on_filter = on_filter?;
     // Against a value means each of its filters negated; only a single filter negates cleanly.
     let negated: Option<Vec<Filter>> = (filters.len() == 1).then(|| {
@@ -296,10 +318,10 @@ fn LegendFilterButtons(
     let for_name = format!("Filter for {label}");
     let out_name = format!("Filter out {label}");
     Some(view! {
-        <button type="button" class="link legend-filter" data-glyph=glyphs.then_some("+") title=for_name.clone() aria-label=for_name
+        <button type="button" class="link legend-filter" tabindex=for_tab data-glyph=glyphs.then_some("+") title=for_name.clone() aria-label=for_name
             on:click=move |_| { on_filter.run(filters.clone()); on_done.run(()); }>{for_text}</button>
         {negated.map(|negated| view! {
-            <button type="button" class="link legend-filter" data-glyph=glyphs.then_some("−") title=out_name.clone() aria-label=out_name
+            <button type="button" class="link legend-filter" tabindex=out_tab data-glyph=glyphs.then_some("−") title=out_name.clone() aria-label=out_name
                 on:click=move |_| { on_filter.run(negated.clone()); on_done.run(()); }>{out_text}</button>
         })}
     })

@@ -32,9 +32,10 @@ impl Latest {
 }
 
 impl Run {
-    /// No run has started since this one: its answers are still wanted.
+    /// No run has started since this one, and what started it is still on the page: its
+    /// answers are still wanted.
     pub fn is_current(self) -> bool {
-        self.latest.get_value() == self.number
+        self.latest.try_get_value() == Some(self.number)
     }
 }
 

@@ -54,6 +54,15 @@ impl SuggestFrom {
 /// Where recent queries are kept in the browser.
 const HISTORY_KEY: &str = "flowdash.queryHistory";
 
+/// What a field's suggested values were asked for: new values are asked when any part changes.
+#[derive(Clone, PartialEq)]
+struct ValuesKey {
+    field: String,
+    index: String,
+    from: String,
+    to: String,
+}
+
 #[component]
 pub fn QueryBar(
     #[prop(into)] value: Signal<QueryText>,
@@ -81,8 +90,8 @@ pub fn QueryBar(
             .unwrap_or_default();
         history.set(kept);
     });
-    // A field's common values in the range shown, asked once per field (and range).
-    let values = RwSignal::new(None::<(String, Vec<String>)>);
+    // A field's common values in the range shown, asked once per field, pattern and range.
+    let values = RwSignal::new(None::<(ValuesKey, Vec<String>)>);
     let latest = super::latest::Latest::new();
     Effect::new(move |_| {
         let Some(source) = suggest else { return };
@@ -90,11 +99,18 @@ pub fn QueryBar(
             return;
         };
         let time = source.time.get();
-        if values.with_untracked(|v| v.as_ref().is_some_and(|(f, _)| *f == field)) {
+        let index = source.index.get();
+        let key = ValuesKey {
+            field: field.clone(),
+            index: index.clone(),
+            from: time.from.clone(),
+            to: time.to.clone(),
+        };
+        if values.with_untracked(|v| v.as_ref().is_some_and(|(k, _)| *k == key)) {
             return;
         }
         let request = crate::api::SearchRequest {
-            index: source.index.get_untracked(),
+            index,
             body: values_request(
                 &field,
                 &source.time_field.get_untracked(),
@@ -109,7 +125,7 @@ pub fn QueryBar(
                 .map(|answer| values_in(&answer))
                 .unwrap_or_default();
             if run.is_current() {
-                values.set(Some((field, found)));
+                values.set(Some((key, found)));
             }
         });
     });
@@ -151,7 +167,9 @@ pub fn QueryBar(
                 fields_of(source, &|f| field_suggestions(&text, &prefix, f))
             }
             (Some(Wanted::Value { field, prefix }), Some(_)) => values.with(|v| match v {
-                Some((f, found)) if *f == field => value_suggestions(&text, &field, &prefix, found),
+                Some((key, found)) if key.field == field => {
+                    value_suggestions(&text, &field, &prefix, found)
+                }
                 _ => Vec::new(),
             }),
             _ => Vec::new(),

@@ -144,7 +144,7 @@ impl Dashboard {
 
     /// The dashboard saving the view its page shows: the query and filters always, the time
     /// range and refresh only when `time` is given (Kibana's "Store time with dashboard"),
-    /// cleared otherwise.
+    /// cleared otherwise. Panel titles are kept trimmed.
     pub fn with_view(
         &self,
         query: QueryText,
@@ -155,13 +155,22 @@ impl Dashboard {
             Some((range, refresh)) => (Some(range), refresh),
             None => (None, None),
         };
-        Dashboard {
+        let mut saved = Dashboard {
             query,
             filters,
             time,
             refresh_ms,
             ..self.clone()
+        };
+        // Titles are edited as typed, spaces and all; what is kept is trimmed.
+        for panel in &mut saved.panels {
+            panel.title = panel
+                .title
+                .take()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty());
         }
+        saved
     }
 
     /// Reads and checks a dashboard; errors name the field at fault.

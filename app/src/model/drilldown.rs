@@ -102,10 +102,18 @@ impl UrlDrilldown {
                 format!("must be at most {MAX_TEMPLATE_CHARS} characters"),
             ));
         }
-        if !starts_safely(&self.url) {
+        // The template's own text must make a web address; values come percent-encoded.
+        let skeleton: String = pieces(&self.url)
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => text,
+                _ => "x",
+            })
+            .collect();
+        if !crate::markdown::is_web_address(&skeleton) {
             return Err(ModelError::new(
                 url_path,
-                "must start with https://, http:// or / (a path of this server)",
+                "must start with https://, http:// or / (a path of this server), without spaces or backslashes",
             ));
         }
         for piece in pieces(&self.url) {
@@ -142,13 +150,6 @@ impl UrlDrilldown {
         }
         Some(url)
     }
-}
-
-fn starts_safely(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    lower.starts_with("https://")
-        || lower.starts_with("http://")
-        || (url.starts_with('/') && !url.starts_with("//"))
 }
 
 enum Piece<'a> {
@@ -223,6 +224,8 @@ mod tests {
             "javascript:alert(1)",
             "//evil.example/{{value}}",
             "data:text/html,{{value}}",
+            "/\\evil.example/{{value}}",
+            "https://x.example/a b/{{value}}",
         ] {
             assert!(error(bad).reason.contains("must start with"), "{bad}");
         }

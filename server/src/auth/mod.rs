@@ -374,7 +374,9 @@ impl Auth {
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of cookie `name`, among all the request's `Cookie` headers (HTTP/2 may send
+/// each cookie in a header of its own).
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -389,6 +391,20 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cookie_is_found_among_several_headers_and_pairs() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("a=1; b=2"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("flowdash-theme=dark"),
+        );
+        assert_eq!(cookie(&headers, "b"), Some("2"));
+        assert_eq!(cookie(&headers, "flowdash-theme"), Some("dark"));
+        assert_eq!(cookie(&headers, "theme"), None);
+        assert_eq!(cookie(&HeaderMap::new(), "a"), None);
+    }
 
     #[test]
     fn the_route_table() {

@@ -308,9 +308,8 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
         // The theme chosen in an earlier visit, so the page is rendered in it.
         let theme = parts
             .as_ref()
-            .and_then(|parts| parts.headers.get(axum::http::header::COOKIE))
-            .and_then(|cookie| cookie.to_str().ok())
-            .map(app::theme::ThemeChoice::from_cookie_header)
+            .and_then(|parts| crate::auth::cookie(&parts.headers, app::theme::THEME_COOKIE))
+            .map(|value| app::theme::ThemeChoice::from_attr(Some(value.trim())))
             .unwrap_or_default();
         leptos::prelude::provide_context(theme);
         let nonce = parts.and_then(|parts| parts.extensions.get::<guard::ScriptNonce>().cloned());

@@ -114,8 +114,8 @@ pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), Store
     }
 }
 
-/// The objects a find asks for: of its types, with every search word in the title (a
-/// trailing `*` allowed), by title, one page.
+/// The objects a find asks for: of its types, with every search word in the title or a
+/// tag (a trailing `*` allowed), by title, one page.
 pub fn select(objects: Vec<SavedObject>, query: &FindQuery) -> FindResult {
     let listed = objects
         .into_iter()

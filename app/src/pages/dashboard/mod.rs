@@ -423,8 +423,14 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let kiosk = Memo::new(move |_| url.state.with(|s| s.kiosk));
     let leave_kiosk = move || url.change(|s| ViewState { kiosk: false, ..s });
     let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        // An Escape that closed something smaller (a menu, panel settings) is not for the
+        // page. Those handlers may run after this one, so look once the event is done.
         if ev.key() == "Escape" && kiosk.get_untracked() && inspecting.get_untracked().is_none() {
-            leave_kiosk();
+            crate::browser::after(0, move || {
+                if !ev.default_prevented() {
+                    leave_kiosk();
+                }
+            });
         }
     });
     on_cleanup(move || escape.remove());

@@ -126,6 +126,7 @@ pub(super) fn PanelView(
         panel
             .get()
             .and_then(|p| p.title)
+            .map(|t| t.trim().to_owned())
             .unwrap_or_else(|| source_title.get())
     });
     let hide_title = Memo::new(move |_| panel.with(|p| p.as_ref().is_some_and(|p| p.hide_title)));
@@ -190,7 +191,7 @@ pub(super) fn PanelView(
     let drag = RwSignal::new(None::<(f64, f64, GridPos, bool)>);
     let on_pointer_down = move |resize: bool| {
         move |ev: leptos::ev::PointerEvent| {
-            if !editing.get_untracked() {
+            if !editing.get_untracked() || crate::browser::on_control(&ev) {
                 return;
             }
             if let Some(p) = panel.get_untracked() {

@@ -35,36 +35,41 @@ pub(super) fn SourcePicker(
     let choice = RwSignal::new(String::new());
     let search = RwSignal::new(String::new());
     let client = crate::api::ObjectsClient::from_context();
-    let found = {
+    // Read into a signal, not a resource: a resource read here would put the whole
+    // dashboard back into its loading state (its Suspense) at every search.
+    let found = RwSignal::new(Vec::<(String, String)>::new());
+    let latest = crate::components::latest::Latest::new();
+    {
         let client = client.clone();
-        LocalResource::new(move || {
+        Effect::new(move |_| {
             let client = client.clone();
             let search = search.get();
-            async move {
-                client
+            let run = latest.start();
+            leptos::task::spawn_local(async move {
+                let page = client
                     .find_page(
                         vec![ObjectType::Visualization],
                         Some(search),
                         1,
                         PICKER_CHOICES,
                     )
-                    .await
-            }
-        })
-    };
+                    .await;
+                let listed = page.map(|found| {
+                    found
+                        .saved_objects
+                        .iter()
+                        .map(|o| (o.id.clone(), o.title().to_owned()))
+                        .collect()
+                });
+                if run.is_current() {
+                    found.set(listed.unwrap_or_default());
+                }
+            });
+        });
+    }
     // The matching visualizations by title, then saved searches, shown as flow tables.
-    let options = move || {
-        let mut list: Vec<(String, String)> = found
-            .get()
-            .and_then(Result::ok)
-            .map(|found| {
-                found
-                    .saved_objects
-                    .iter()
-                    .map(|o| (o.id.clone(), o.title().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+    let options = Memo::new(move |_| {
+        let mut list = found.get();
         let words = search.get().to_lowercase();
         let mut searches: Vec<(String, String)> = library.with_value(|l| {
             l.searches
@@ -81,7 +86,15 @@ pub(super) fn SourcePicker(
         searches.sort_by(|a, b| a.1.cmp(&b.1));
         list.extend(searches);
         list
-    };
+    });
+    // A new search changes the options: a choice no longer among them is no choice (the
+    // select shows "Choose…", and submitting must not add what is no longer shown).
+    Effect::new(move |_| {
+        let shown = options.with(|o| o.iter().any(|(id, _)| *id == choice.get_untracked()));
+        if !shown && !choice.get_untracked().is_empty() {
+            choice.set(String::new());
+        }
+    });
     let choose = move || {
         let chosen = choice.get_untracked();
         if chosen.is_empty() {
@@ -123,8 +136,11 @@ pub(super) fn SourcePicker(
             </label>
             <label>{label}" "
                 <select name="visualization" on:change:target=move |ev| choice.set(ev.target().value())>
-                    <option value="">"Choose…"</option>
-                    {move || options().into_iter().map(|(id, title)| view! { <option value=id>{title}</option> }).collect_view()}
+                    <option value="" prop:selected=move || choice.get().is_empty()>"Choose…"</option>
+                    {move || options.get().into_iter().map(|(id, title)| {
+                        let chosen = id.clone();
+                        view! { <option value=id prop:selected=move || choice.get() == chosen>{title}</option> }
+                    }).collect_view()}
                 </select>
             </label>
             <button type="submit" class="primary">{action}</button>

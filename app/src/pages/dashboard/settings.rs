@@ -59,6 +59,13 @@ pub(super) fn PanelSettings(
         });
         on_close.run(());
     });
+    // Opening the settings puts the cursor in the title, ready to type.
+    let title_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = title_input.get() {
+            let _ = input.focus();
+        }
+    });
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.prevent_default();
@@ -68,12 +75,14 @@ pub(super) fn PanelSettings(
     view! {
         <div class="panel-settings" role="group" aria-label="Panel settings" on:keydown=on_key>
             <label>"Panel title "
-                <input type="text" name="panel-title" maxlength="200" autofocus
+                <input type="text" name="panel-title" maxlength="200" node_ref=title_input
                     placeholder=move || source_title.get()
                     prop:value=custom_title
                     on:input:target=move |ev| {
                         let text = ev.target().value();
-                        edit(&|panel| panel.title = Some(text.trim().to_owned()).filter(|t| !t.is_empty()));
+                        // The text as typed (a trimmed read-back would eat the space just typed);
+                        // it is trimmed when the dashboard is saved.
+                        edit(&|panel| panel.title = Some(text.clone()).filter(|t| !t.trim().is_empty()));
                     }/>
             </label>
             <label class="check">
