@@ -60,4 +60,50 @@ test.describe("query bar suggestions", () => {
     await list.getByRole("option").first().click();
     await expect(page).toHaveURL(/q=dstport%3A3389/);
   });
+
+  test("Add filter: a suggested field, an operator, values suggested from the flows; bad values are named", async ({ page }) => {
+    await page.goto("/?from=now-1h&to=now");
+    await waitForHydration(page);
+    await allDrawn(page);
+    await page.getByRole("button", { name: "+ Add filter" }).click();
+    const form = page.locator("form.add-filter");
+    // Fields come from the index pattern; values from the field's flows in the range.
+    await expect.poll(async () => await page.locator("#add-filter-fields option").evaluateAll((o) => o.map((e) => (e as HTMLOptionElement).value)))
+      .toEqual(expect.arrayContaining(["dstport", "action", "srcaddr"]));
+    await page.getByLabel("Filter field").fill("dstport");
+    await expect.poll(async () => await page.locator("#add-filter-values option").evaluateAll((o) => o.map((e) => (e as HTMLOptionElement).value)))
+      .toEqual(expect.arrayContaining(["22", "3389"]));
+    await page.getByLabel("Operator").selectOption("is one of");
+    await page.getByLabel("Filter value").fill("22, ssh");
+    await form.getByRole("button", { name: "Add" }).click();
+    await expect(form.getByRole("alert")).toHaveText('values: dstport takes a number, not "ssh"');
+    await page.getByLabel("Filter value").fill("22, 3389");
+    await form.getByRole("button", { name: "Add" }).click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["dstport: 22, 3389"]);
+    await expect(page).toHaveURL(/filters=/);
+
+    // Between, negated: two bounds, either may stay open.
+    await page.getByRole("button", { name: "+ Add filter" }).click();
+    await page.getByLabel("Filter field").fill("bytes");
+    await page.getByLabel("Operator").selectOption("is not between");
+    await page.getByLabel("Filter from").fill("100000");
+    // The panels' one search carries both filters, the second negated.
+    const searched = page.waitForRequest((r) => r.url().includes("/api/msearch") && (r.postData() ?? "").includes('"gte":100000'));
+    await form.getByRole("button", { name: "Add" }).click();
+    const body = (await searched).postData()!;
+    expect(body).toContain('"must_not"');
+    expect(body).toContain('{"match_phrase":{"dstport":3389}}');
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["dstport: 22, 3389", "NOT bytes: 100000 to +∞"]);
+
+    // Exists takes no value; Escape closes the form.
+    await page.getByRole("button", { name: "+ Add filter" }).click();
+    await page.getByLabel("Filter field").fill("action");
+    await page.getByLabel("Operator").selectOption("exists");
+    await expect(page.getByLabel("Filter value")).toHaveCount(0);
+    await page.keyboard.press("Escape");
+    await expect(form).toHaveCount(0);
+    await expect(page.locator(".filter-bar .pill")).toHaveCount(2);
+    await allDrawn(page);
+    await expect(page.locator(".chart-error")).toHaveCount(0);
+  });
 });

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::filter::{Filter, FilterKind, QueryLanguage, QueryText};
+use crate::model::filter::{Filter, FilterOperator, QueryLanguage, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 use crate::model::time::TimeRange;
 use crate::suggest::{
@@ -49,6 +49,61 @@ impl SuggestFrom {
             time,
         }
     }
+}
+
+/// The search for `field`'s common values in `source`'s pattern and time range (as they
+/// are now).
+fn values_search(source: SuggestFrom, field: &str) -> crate::api::SearchRequest {
+    let time = source.time.get_untracked();
+    crate::api::SearchRequest {
+        index: source.index.get_untracked(),
+        body: values_request(
+            field,
+            &source.time_field.get_untracked(),
+            &time.from,
+            &time.to,
+        ),
+    }
+}
+
+/// The values a [`values_search`] finds, most common first; none when it fails (they are
+/// only suggestions).
+async fn common_values(request: crate::api::SearchRequest) -> Vec<String> {
+    crate::api::calls::search(&request)
+        .await
+        .map(|answer| values_in(&answer))
+        .unwrap_or_default()
+}
+
+/// `source`'s fields: as its pattern saved them or, for a pattern saved before its fields were
+/// read, read once from its indices when `wanted`.
+fn pattern_fields(source: SuggestFrom, wanted: Signal<bool>) -> Memo<Vec<FieldSpec>> {
+    let live = RwSignal::new(None::<(String, Vec<FieldSpec>)>);
+    Effect::new(move |_| {
+        if !wanted.get() || source.fields.with(|f| !f.is_empty()) {
+            return;
+        }
+        let index = source.index.get();
+        if live.with_untracked(|l| l.as_ref().is_some_and(|(i, _)| *i == index)) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(found) = crate::api::calls::fields(&index).await {
+                live.set(Some((index, found)));
+            }
+        });
+    });
+    Memo::new(move |_| {
+        let saved = source.fields.get();
+        if !saved.is_empty() {
+            return saved;
+        }
+        let index = source.index.get();
+        live.with(|l| match l {
+            Some((i, found)) if *i == index => found.clone(),
+            _ => Vec::new(),
+        })
+    })
 }
 
 /// Where recent queries are kept in the browser.
@@ -109,53 +164,16 @@ pub fn QueryBar(
         if values.with_untracked(|v| v.as_ref().is_some_and(|(k, _)| *k == key)) {
             return;
         }
-        let request = crate::api::SearchRequest {
-            index,
-            body: values_request(
-                &field,
-                &source.time_field.get_untracked(),
-                &time.from,
-                &time.to,
-            ),
-        };
+        let request = values_search(source, &field);
         let run = latest.start();
         leptos::task::spawn_local(async move {
-            let found = crate::api::calls::search(&request)
-                .await
-                .map(|answer| values_in(&answer))
-                .unwrap_or_default();
+            let found = common_values(request).await;
             if run.is_current() {
                 values.set(Some((key, found)));
             }
         });
     });
-    // Patterns saved before their fields were read have none: read them once from the indices.
-    let live_fields = RwSignal::new(None::<(String, Vec<FieldSpec>)>);
-    Effect::new(move |_| {
-        let Some(source) = suggest else { return };
-        if !open.get() || source.fields.with(|f| !f.is_empty()) {
-            return;
-        }
-        let index = source.index.get();
-        if live_fields.with_untracked(|l| l.as_ref().is_some_and(|(i, _)| *i == index)) {
-            return;
-        }
-        leptos::task::spawn_local(async move {
-            if let Ok(found) = crate::api::calls::fields(&index).await {
-                live_fields.set(Some((index, found)));
-            }
-        });
-    });
-    let fields_of = move |source: SuggestFrom, with: &dyn Fn(&[FieldSpec]) -> Vec<Suggestion>| {
-        let saved = source.fields.with(|f| (!f.is_empty()).then(|| with(f)));
-        saved.unwrap_or_else(|| {
-            let index = source.index.get();
-            live_fields.with(|l| match l {
-                Some((i, found)) if *i == index => with(found),
-                _ => Vec::new(),
-            })
-        })
-    };
+    let fields = suggest.map(|source| pattern_fields(source, open.into()));
     let suggestions = Memo::new(move |_| {
         if !open.get() || language.get() != QueryLanguage::Kql {
             return Vec::new();
@@ -163,9 +181,9 @@ pub fn QueryBar(
         let text = draft.get();
         match (wanted(&text), suggest) {
             (None, _) if text.trim().is_empty() => history.with(|h| recent_suggestions(h)),
-            (Some(Wanted::Field { prefix }), Some(source)) => {
-                fields_of(source, &|f| field_suggestions(&text, &prefix, f))
-            }
+            (Some(Wanted::Field { prefix }), Some(_)) => fields
+                .map(|f| f.with(|f| field_suggestions(&text, &prefix, f)))
+                .unwrap_or_default(),
             (Some(Wanted::Value { field, prefix }), Some(_)) => values.with(|v| match v {
                 Some((key, found)) if key.field == field => {
                     value_suggestions(&text, &field, &prefix, found)
@@ -273,14 +291,23 @@ pub fn QueryBar(
     }
 }
 
+/// The filter pills, and "Add filter": a field (suggested from the index pattern), an
+/// operator (is, is not, is one of, is between, exists and their negations) and the values
+/// it takes, suggested from the field's common values in the time range shown.
 #[component]
 pub fn FilterBar(
     #[prop(into)] filters: Signal<Vec<Filter>>,
     on_change: Callback<Vec<Filter>>,
+    /// Fields and values to suggest.
+    #[prop(optional)]
+    suggest: Option<SuggestFrom>,
 ) -> impl IntoView {
     let adding = RwSignal::new(false);
     let field = RwSignal::new(String::new());
-    let text = RwSignal::new(String::new());
+    let operator = RwSignal::new(FilterOperator::Is);
+    let first = RwSignal::new(String::new());
+    let second = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
     let change = move |index: usize, edit: fn(&mut Vec<Filter>, usize)| {
         let mut next = filters.get_untracked();
         if index < next.len() {
@@ -288,28 +315,84 @@ pub fn FilterBar(
             on_change.run(next);
         }
     };
-    let add = move || {
-        let (f, v) = (field.get_untracked(), text.get_untracked());
-        if f.trim().is_empty() {
+    let known_fields = suggest.map(|source| pattern_fields(source, adding.into()));
+    let fields = move || known_fields.map(|f| f.get()).unwrap_or_default();
+    let field_type = move |name: &str| {
+        known_fields
+            .and_then(|f| {
+                f.with_untracked(|f| {
+                    f.iter()
+                        .find(|f| f.name == name)
+                        .map(|f| f.field_type.clone())
+                })
+            })
+            .unwrap_or_default()
+    };
+    // The chosen field's common values, for the value fields' suggestions.
+    let values = RwSignal::new(Vec::<String>::new());
+    let latest = super::latest::Latest::new();
+    Effect::new(move |_| {
+        let (Some(source), true) = (suggest, adding.get()) else {
+            return;
+        };
+        let name = field.get();
+        let known = known_fields
+            .is_some_and(|f| f.with(|f| f.iter().any(|f| f.name == name && f.aggregatable)));
+        let run = latest.start();
+        if !known {
+            values.set(Vec::new());
             return;
         }
-        let value = v
-            .trim()
-            .parse::<i64>()
-            .map(serde_json::Value::from)
-            .unwrap_or_else(|_| serde_json::Value::from(v.trim()));
-        let mut next = filters.get_untracked();
-        next.push(Filter {
-            field: f.trim().into(),
-            kind: FilterKind::Phrase { value },
-            negate: false,
-            disabled: false,
-            pinned: false,
+        let request = values_search(source, &name);
+        leptos::task::spawn_local(async move {
+            let found = common_values(request).await;
+            if run.is_current() {
+                values.set(found);
+            }
         });
-        on_change.run(next);
+    });
+    let close = move || {
         adding.set(false);
+        error.set(None);
         field.set(String::new());
-        text.set(String::new());
+        first.set(String::new());
+        second.set(String::new());
+        operator.set(FilterOperator::Is);
+    };
+    let add = move || {
+        let name = field.get_untracked();
+        let made = operator.get_untracked().filter(
+            &name,
+            &field_type(name.trim()),
+            &[&first.get_untracked(), &second.get_untracked()],
+        );
+        match made {
+            Ok(filter) => {
+                let mut next = filters.get_untracked();
+                next.push(filter);
+                on_change.run(next);
+                close();
+            }
+            Err(e) => error.set(Some(format!("{}: {}", e.path, e.reason))),
+        }
+    };
+    let value_inputs = move || {
+        let op = operator.get();
+        let one_of = matches!(op, FilterOperator::IsOneOf | FilterOperator::IsNotOneOf);
+        match op.value_count() {
+            0 => None,
+            1 => Some(view! {
+                <input type="text" name="filter-value" list="add-filter-values" aria-label="Filter value"
+                    placeholder=if one_of { "values, separated by commas" } else { "value" }
+                    prop:value=move || first.get() on:input:target=move |ev| first.set(ev.target().value())/>
+            }.into_any()),
+            _ => Some(view! {
+                <input type="text" name="filter-from" list="add-filter-values" aria-label="Filter from" placeholder="from (inclusive)"
+                    prop:value=move || first.get() on:input:target=move |ev| first.set(ev.target().value())/>
+                <input type="text" name="filter-to" list="add-filter-values" aria-label="Filter to" placeholder="to (exclusive)"
+                    prop:value=move || second.get() on:input:target=move |ev| second.set(ev.target().value())/>
+            }.into_any()),
+        }
     };
     view! {
         <div class="filter-bar" aria-label="Filters">
@@ -326,11 +409,26 @@ pub fn FilterBar(
                 }
             }).collect_view()}
             <Show when=move || adding.get() fallback=move || view! { <button class="link" on:click=move |_| adding.set(true)>"+ Add filter"</button> }>
-                <form class="add-filter" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); add(); }>
-                    <input type="text" placeholder="field" aria-label="Filter field" prop:value=move || field.get() on:input:target=move |ev| field.set(ev.target().value())/>
-                    <input type="text" placeholder="value" aria-label="Filter value" prop:value=move || text.get() on:input:target=move |ev| text.set(ev.target().value())/>
+                <form class="add-filter" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); add(); }
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { ev.prevent_default(); close(); }>
+                    <input type="text" name="filter-field" list="add-filter-fields" placeholder="field" aria-label="Filter field"
+                        prop:value=move || field.get() on:input:target=move |ev| field.set(ev.target().value())/>
+                    <datalist id="add-filter-fields">
+                        {move || fields().into_iter().filter(|f| f.searchable).map(|f| view! { <option value=f.name.clone()>{f.field_type.clone()}</option> }).collect_view()}
+                    </datalist>
+                    <select name="filter-operator" aria-label="Operator"
+                        on:change:target=move |ev| if let Some(op) = FilterOperator::from_label(&ev.target().value()) { operator.set(op) }>
+                        {FilterOperator::ALL.into_iter().map(|op| view! {
+                            <option value=op.label() prop:selected=move || operator.get() == op>{op.label()}</option>
+                        }).collect_view()}
+                    </select>
+                    {value_inputs}
+                    <datalist id="add-filter-values">
+                        {move || values.get().into_iter().map(|v| view! { <option value=v/> }).collect_view()}
+                    </datalist>
                     <button type="submit" class="primary">"Add"</button>
-                    <button type="button" on:click=move |_| adding.set(false)>"Cancel"</button>
+                    <button type="button" on:click=move |_| close()>"Cancel"</button>
+                    {move || error.get().map(|e| view! { <p class="query-error" role="alert">{e}</p> })}
                 </form>
             </Show>
         </div>

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::ModelError;
+
 /// The query bar's language.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,9 +181,244 @@ impl Filter {
     }
 }
 
+/// How "Add filter" tests a field, as Kibana's filter editor offers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterOperator {
+    /// The field is the value (a phrase filter).
+    Is,
+    /// The field is not the value.
+    IsNot,
+    /// The field is any of the values (a phrases filter).
+    IsOneOf,
+    /// The field is none of the values.
+    IsNotOneOf,
+    /// From (inclusive) to (exclusive), either open (a range filter).
+    IsBetween,
+    /// Outside that range.
+    IsNotBetween,
+    /// The field has a value.
+    Exists,
+    /// The field has none.
+    DoesNotExist,
+}
+
+impl FilterOperator {
+    /// Every operator, in the editor's order.
+    pub const ALL: [FilterOperator; 8] = [
+        FilterOperator::Is,
+        FilterOperator::IsNot,
+        FilterOperator::IsOneOf,
+        FilterOperator::IsNotOneOf,
+        FilterOperator::IsBetween,
+        FilterOperator::IsNotBetween,
+        FilterOperator::Exists,
+        FilterOperator::DoesNotExist,
+    ];
+
+    /// As the editor names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            FilterOperator::Is => "is",
+            FilterOperator::IsNot => "is not",
+            FilterOperator::IsOneOf => "is one of",
+            FilterOperator::IsNotOneOf => "is not one of",
+            FilterOperator::IsBetween => "is between",
+            FilterOperator::IsNotBetween => "is not between",
+            FilterOperator::Exists => "exists",
+            FilterOperator::DoesNotExist => "does not exist",
+        }
+    }
+
+    /// The operator the editor's `label` names.
+    pub fn from_label(label: &str) -> Option<FilterOperator> {
+        FilterOperator::ALL.into_iter().find(|o| o.label() == label)
+    }
+
+    /// How many value fields it asks for: none, one (a list, comma-separated, for "one of"),
+    /// or two (the bounds of "between").
+    pub fn value_count(self) -> usize {
+        match self {
+            FilterOperator::Exists | FilterOperator::DoesNotExist => 0,
+            FilterOperator::IsBetween | FilterOperator::IsNotBetween => 2,
+            _ => 1,
+        }
+    }
+
+    /// The filter it makes of `field` (of Elasticsearch type `field_type`, empty when not
+    /// known) and the values typed. Numbers are read as numbers for numeric fields; errors
+    /// name the value at fault (`value`, `values`, `from`, `to`) and say why.
+    pub fn filter(
+        self,
+        field: &str,
+        field_type: &str,
+        values: &[&str],
+    ) -> Result<Filter, ModelError> {
+        let field = field.trim();
+        if field.is_empty() {
+            return Err(ModelError::new("field", "choose a field"));
+        }
+        let typed = |path: &str, text: &str| typed_value(field, field_type, path, text);
+        let text_at = |index: usize| values.get(index).map_or("", |v| v.trim());
+        let kind = match self {
+            FilterOperator::Is | FilterOperator::IsNot => FilterKind::Phrase {
+                value: typed("value", text_at(0))?
+                    .ok_or_else(|| ModelError::new("value", "type a value"))?,
+            },
+            FilterOperator::IsOneOf | FilterOperator::IsNotOneOf => {
+                let values = text_at(0)
+                    .split(',')
+                    .filter_map(|text| typed("values", text).transpose())
+                    .collect::<Result<Vec<Value>, ModelError>>()?;
+                if values.is_empty() {
+                    return Err(ModelError::new(
+                        "values",
+                        "type one or more values, separated by commas",
+                    ));
+                }
+                FilterKind::Phrases { values }
+            }
+            FilterOperator::IsBetween | FilterOperator::IsNotBetween => {
+                let (from, to) = (typed("from", text_at(0))?, typed("to", text_at(1))?);
+                if from.is_none() && to.is_none() {
+                    return Err(ModelError::new("from", "type a start, an end or both"));
+                }
+                FilterKind::Range { from, to }
+            }
+            FilterOperator::Exists | FilterOperator::DoesNotExist => FilterKind::Exists,
+        };
+        Ok(Filter {
+            field: field.to_owned(),
+            kind,
+            negate: matches!(
+                self,
+                FilterOperator::IsNot
+                    | FilterOperator::IsNotOneOf
+                    | FilterOperator::IsNotBetween
+                    | FilterOperator::DoesNotExist
+            ),
+            disabled: false,
+            pinned: false,
+        })
+    }
+}
+
+/// A typed value as the field holds it: a number for numeric fields, text otherwise; `None`
+/// for nothing typed.
+fn typed_value(
+    field: &str,
+    field_type: &str,
+    path: &str,
+    text: &str,
+) -> Result<Option<Value>, ModelError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let numeric = matches!(
+        field_type,
+        "long" | "integer" | "short" | "byte" | "double" | "float" | "half_float" | "number"
+    );
+    if !numeric {
+        return Ok(Some(Value::from(text)));
+    }
+    text.parse::<i64>()
+        .map(Value::from)
+        .ok()
+        .or_else(|| {
+            // `1e6` is the whole number it writes; only fractions stay floating.
+            let number = text.parse::<f64>().ok().filter(|n| n.is_finite())?;
+            Some(if number.fract() == 0.0 && number.abs() < 9.0e15 {
+                Value::from(number as i64)
+            } else {
+                Value::from(number)
+            })
+        })
+        .ok_or(())
+        .map(Some)
+        .map_err(|_| ModelError::new(path, format!("{field} takes a number, not {text:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn add_filter_operators_make_typed_filters_and_name_bad_values() {
+        let make = |op: FilterOperator, field: &str, kind: &str, values: &[&str]| {
+            op.filter(field, kind, values)
+        };
+        let is_not = make(FilterOperator::IsNot, "action", "keyword", &[" REJECT "]).unwrap();
+        assert_eq!(is_not.label(), "NOT action: REJECT");
+        let ports = make(
+            FilterOperator::IsOneOf,
+            "dstport",
+            "long",
+            &["22, 3389,,443"],
+        )
+        .unwrap();
+        assert_eq!(
+            ports.kind,
+            FilterKind::Phrases {
+                values: vec![json!(22), json!(3389), json!(443)]
+            }
+        );
+        let low = make(FilterOperator::IsBetween, "dstport", "long", &["0", "1024"]).unwrap();
+        assert_eq!(
+            low.to_dsl(),
+            json!({ "range": { "dstport": { "gte": 0, "lt": 1024 } } })
+        );
+        let open_ended = make(FilterOperator::IsNotBetween, "bytes", "long", &["", "1e6"]).unwrap();
+        assert!(open_ended.negate);
+        assert_eq!(open_ended.label(), "NOT bytes: -∞ to 1000000");
+        let missing = make(
+            FilterOperator::DoesNotExist,
+            "flow_direction",
+            "keyword",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(missing.label(), "NOT flow_direction: exists");
+        // Addresses and unknown fields keep their text.
+        let address = make(FilterOperator::Is, "srcaddr", "ip", &["10.0.0.0/8"]).unwrap();
+        assert_eq!(
+            address.kind,
+            FilterKind::Phrase {
+                value: json!("10.0.0.0/8")
+            }
+        );
+
+        let error = make(FilterOperator::IsOneOf, "dstport", "long", &["22, ssh"]).unwrap_err();
+        assert_eq!(error.path, "values");
+        assert!(
+            error.reason.contains("dstport takes a number, not \"ssh\""),
+            "{error}"
+        );
+        assert_eq!(
+            make(FilterOperator::Is, "dstport", "long", &["NaN"])
+                .unwrap_err()
+                .path,
+            "value"
+        );
+        assert_eq!(
+            make(FilterOperator::Is, "action", "keyword", &[" "])
+                .unwrap_err()
+                .path,
+            "value"
+        );
+        assert_eq!(
+            make(FilterOperator::IsBetween, "bytes", "long", &["", ""])
+                .unwrap_err()
+                .path,
+            "from"
+        );
+        assert_eq!(
+            make(FilterOperator::Exists, " ", "", &[]).unwrap_err().path,
+            "field"
+        );
+        for op in FilterOperator::ALL {
+            assert_eq!(FilterOperator::from_label(op.label()), Some(op));
+        }
+    }
 
     #[test]
     fn filters_become_dsl_and_labels() {

@@ -451,7 +451,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
             <DashboardDetails dashboard editing/>
             <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error)) suggest/>
-            <FilterBar filters=url.filters on_change=on_filters/>
+            <FilterBar filters=url.filters on_change=on_filters suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>
                 <AddPanel dashboard visualizations library message/>

@@ -265,6 +265,11 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
         })
     };
 
+    let suggest = SuggestFrom::for_pattern(
+        patterns,
+        Signal::derive(move || url.state.with(|s| s.pattern().to_owned())),
+        time.into(),
+    );
     view! {
         <Title text=move || format!("{} · flowdash", title())/>
         <div class="discover">
@@ -292,9 +297,8 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
                     <SearchActions url opened message inputs/>
                 </div>
             </div>
-            <QueryBar value=query on_submit=on_query
-                suggest=SuggestFrom::for_pattern(patterns, Signal::derive(move || url.state.with(|s| s.pattern().to_owned())), time.into())/>
-            <FilterBar filters on_change=on_filters/>
+            <QueryBar value=query on_submit=on_query suggest/>
+            <FilterBar filters on_change=on_filters suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" aria-label="Dismiss" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <div class="discover-body">
                 <FieldList url patterns flows add_filters/>

@@ -186,13 +186,17 @@ fn Editor(data: EditorData) -> impl IntoView {
     });
     let label = Signal::derive(move || vis.with(|v| v.title.clone()));
 
+    let suggest = SuggestFrom::for_pattern(
+        patterns,
+        Signal::derive(move || vis.with(|v| v.index_pattern.clone())),
+        time.into(),
+    );
     view! {
         <Title text=move || format!("{} · flowdash", label.get())/>
         <div class="editor">
             <EditorToolbar vis saved saved_id dirty version=data.version time validation message patterns pattern_ids/>
-            <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q))
-                suggest=SuggestFrom::for_pattern(patterns, Signal::derive(move || vis.with(|v| v.index_pattern.clone())), time.into())/>
-            <FilterBar filters on_change=Callback::new(move |next: Vec<Filter>| vis.update(|v| v.filters = next))/>
+            <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q)) suggest/>
+            <FilterBar filters on_change=Callback::new(move |next: Vec<Filter>| vis.update(|v| v.filters = next)) suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
             {move || validation.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="editor-body">
