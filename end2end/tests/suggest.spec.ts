@@ -106,4 +106,42 @@ test.describe("query bar suggestions", () => {
     await allDrawn(page);
     await expect(page.locator(".chart-error")).toHaveCount(0);
   });
+
+  test("a saved query: saved on a dashboard with its filters, loaded in Discover, deleted", async ({ page }) => {
+    await page.goto("/?from=now-1h&to=now");
+    await waitForHydration(page);
+    await allDrawn(page);
+    const input = page.getByRole("combobox", { name: "Query", exact: true });
+    await input.fill("dstport:22");
+    await page.getByRole("button", { name: "Update" }).click();
+    await expect(page).toHaveURL(/q=dstport/);
+    await page.getByRole("button", { name: "+ Add filter" }).click();
+    await page.getByLabel("Filter field").fill("action");
+    await page.getByLabel("Filter value").fill("REJECT");
+    await page.locator("form.add-filter").getByRole("button", { name: "Add" }).click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["action: REJECT"]);
+
+    await page.getByRole("button", { name: "Saved queries" }).click();
+    const menu = page.getByRole("group", { name: "Saved queries" });
+    await menu.getByLabel("Saved query title").fill("E2E SSH rejects");
+    await menu.getByRole("button", { name: "Save current query" }).click();
+    await expect(menu.getByRole("status")).toHaveText("Saved “E2E SSH rejects”");
+    await expect(menu.getByRole("button", { name: "Load saved query E2E SSH rejects" })).toBeVisible();
+
+    // Another page, nothing asked yet: loading it brings the query and the filter.
+    await page.goto("/discover");
+    await waitForHydration(page);
+    await page.getByRole("button", { name: "Saved queries" }).click();
+    await menu.getByLabel("Find a saved query").fill("E2E SSH");
+    await menu.getByRole("button", { name: "Load saved query E2E SSH rejects" }).click();
+    await expect(menu).toHaveCount(0);
+    await expect(page.getByRole("combobox", { name: "Query", exact: true })).toHaveValue("dstport:22");
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["action: REJECT"]);
+    await expect(page).toHaveURL(/dstport/);
+
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.getByRole("button", { name: "Saved queries" }).click();
+    await menu.getByRole("button", { name: "Delete saved query E2E SSH rejects" }).click();
+    await expect(menu.getByRole("button", { name: "Load saved query E2E SSH rejects" })).toHaveCount(0);
+  });
 });

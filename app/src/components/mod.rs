@@ -6,5 +6,6 @@ pub mod chart_panel;
 pub mod latest;
 pub mod markdown;
 pub mod query_bar;
+pub mod saved_queries;
 pub mod share;
 pub mod time_picker;

@@ -181,6 +181,18 @@ impl Filter {
     }
 }
 
+/// `loaded` filters in place of `shown`, except the pinned ones among `shown`, which follow
+/// the user everywhere (a saved query loaded keeps them).
+pub fn with_pinned(shown: &[Filter], loaded: Vec<Filter>) -> Vec<Filter> {
+    let mut filters: Vec<Filter> = shown.iter().filter(|f| f.pinned).cloned().collect();
+    for filter in loaded {
+        if !filters.contains(&filter) {
+            filters.push(filter);
+        }
+    }
+    filters
+}
+
 /// How "Add filter" tests a field, as Kibana's filter editor offers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FilterOperator {

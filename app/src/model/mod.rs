@@ -7,6 +7,7 @@ pub mod flow;
 pub mod index_pattern;
 pub mod kql;
 pub mod saved_object;
+pub mod saved_query;
 pub mod search;
 pub mod time;
 pub mod visualization;

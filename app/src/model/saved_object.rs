@@ -19,12 +19,16 @@ pub enum ObjectType {
     /// A saved search (Discover's table).
     #[serde(rename = "search")]
     Search,
+    /// A saved query: a query and filters any query bar can load.
+    #[serde(rename = "query")]
+    Query,
 }
 
 impl ObjectType {
     /// Every type, in the order objects are listed and imported.
-    pub const ALL: [ObjectType; 4] = [
+    pub const ALL: [ObjectType; 5] = [
         ObjectType::IndexPattern,
+        ObjectType::Query,
         ObjectType::Search,
         ObjectType::Visualization,
         ObjectType::Dashboard,
@@ -37,6 +41,7 @@ impl ObjectType {
             ObjectType::Visualization => "visualization",
             ObjectType::Dashboard => "dashboard",
             ObjectType::Search => "search",
+            ObjectType::Query => "query",
         }
     }
 
@@ -47,6 +52,7 @@ impl ObjectType {
             "visualization" => Some(ObjectType::Visualization),
             "dashboard" => Some(ObjectType::Dashboard),
             "search" => Some(ObjectType::Search),
+            "query" => Some(ObjectType::Query),
             _ => None,
         }
     }

@@ -763,6 +763,46 @@ async fn ingest_ssh_flows(server: &TestServer) {
 }
 
 #[tokio::test]
+async fn kibana_saved_queries_import_and_flowdash_ones_round_trip() {
+    let server = TestServer::start().await;
+    // Kibana 7's `query` object: its query, its filters (one negated), a stored time range.
+    let kibana = json!({ "type": "query", "id": "k-query", "references": [],
+        "attributes": { "title": "SSH rejects", "description": "scanners",
+            "query": { "query": "dstport:22", "language": "kuery" },
+            "filters": [{ "meta": { "key": "action", "negate": true, "type": "phrase", "params": { "query": "ACCEPT" } },
+                "query": { "match_phrase": { "action": "ACCEPT" } } }],
+            "timefilter": { "from": "now-15m", "to": "now" } } });
+    let (status, report) = server
+        .post("/api/saved_objects/_import", kibana.to_string())
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["successCount"], 1, "{report}");
+    let warnings = report["successResults"][0]["warnings"].to_string();
+    assert!(warnings.contains("time range was left out"), "{report}");
+    let (status, stored) = server.get("/api/saved_objects/query/k-query").await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["attributes"]["query"]["text"], "dstport:22");
+    assert_eq!(stored["attributes"]["filters"][0]["negate"], true);
+    assert_eq!(stored["attributes"]["filters"][0]["value"], "ACCEPT");
+
+    // A flowdash saved query is checked when written, and listed by type.
+    let (status, answer) = server
+        .post_json(
+            "/api/saved_objects/query",
+            &json!({ "attributes": { "title": "empty" } }),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.to_string().contains("needs a query or a filter"),
+        "{answer}"
+    );
+    let (status, found) = server.get("/api/saved_objects/_find?type=query").await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["total"], 1, "{found}");
+}
+
+#[tokio::test]
 async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
     use app::model::filter::{Filter, FilterKind, QueryText};
     use app::model::search::{SavedSearch, SortField};

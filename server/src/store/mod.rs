@@ -111,6 +111,9 @@ pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), Store
         ObjectType::Search => app::model::search::SavedSearch::from_value(attributes.clone())
             .map(|_| ())
             .map_err(|e| StoreError::Invalid(format!("invalid saved search: {e}"))),
+        ObjectType::Query => app::model::saved_query::SavedQuery::from_value(attributes.clone())
+            .map(|_| ())
+            .map_err(|e| StoreError::Invalid(format!("invalid saved query: {e}"))),
     }
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{ApiError, ObjectsClient};
 use crate::components::latest::Latest;
 use crate::components::query_bar::{FilterBar, QueryBar, SuggestFrom};
+use crate::components::saved_queries::SavedQueries;
 use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
@@ -317,6 +318,15 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
         tick.update(|t| *t += 1);
         url.change(|s| ViewState { query: q, ..s })
     });
+    // A saved query replaces the query and the address's filters, pinned ones kept.
+    let load_query = Callback::new(move |(query, filters): (QueryText, Vec<Filter>)| {
+        tick.update(|t| *t += 1);
+        url.change(|s| ViewState {
+            query,
+            filters: crate::model::filter::with_pinned(&s.filters, filters),
+            ..s
+        })
+    });
     let on_filters = Callback::new(move |next: Vec<Filter>| {
         let pinned: Vec<&Filter> = next.iter().filter(|f| f.pinned).collect();
         crate::browser::storage_set(
@@ -450,7 +460,10 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
             </Show>
             <DashboardToolbar id=loaded.id version=loaded.version dashboard editing message url tick/>
             <DashboardDetails dashboard editing/>
-            <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error)) suggest/>
+            <div class="query-row">
+                <SavedQueries query=url.query filters=url.filters on_load=load_query/>
+                <QueryBar value=url.query on_submit=on_query error=Signal::derive(move || charts.with(shared_error)) suggest/>
+            </div>
             <FilterBar filters=url.filters on_change=on_filters suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <Show when=move || editing.get()>

@@ -13,6 +13,7 @@ use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::components::latest::Latest;
 use crate::components::query_bar::{FilterBar, QueryBar, SuggestFrom};
+use crate::components::saved_queries::SavedQueries;
 use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::discover::{page_request, read_page, DiscoverState, FlowPage, PageRequest, PAGE_SIZE};
@@ -223,6 +224,15 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
         tick.update(|t| *t += 1);
         url.change_view(|v| ViewState { query: q, ..v })
     });
+    // A saved query replaces the query and the filters, pinned ones kept.
+    let load_query = Callback::new(move |(query, filters): (QueryText, Vec<Filter>)| {
+        tick.update(|t| *t += 1);
+        url.change_view(|v| ViewState {
+            query,
+            filters: crate::model::filter::with_pinned(&v.filters, filters),
+            ..v
+        })
+    });
     let on_filters = Callback::new(move |next: Vec<Filter>| {
         url.change_view(|v| ViewState { filters: next, ..v })
     });
@@ -297,7 +307,10 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
                     <SearchActions url opened message inputs/>
                 </div>
             </div>
-            <QueryBar value=query on_submit=on_query suggest/>
+            <div class="query-row">
+                <SavedQueries query filters on_load=load_query/>
+                <QueryBar value=query on_submit=on_query suggest/>
+            </div>
             <FilterBar filters on_change=on_filters suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" aria-label="Dismiss" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <div class="discover-body">

@@ -10,6 +10,7 @@ use crate::charts::DrawOptions;
 use crate::components::chart_panel::ChartPanel;
 use crate::components::latest::Latest;
 use crate::components::query_bar::{FilterBar, QueryBar, SuggestFrom};
+use crate::components::saved_queries::SavedQueries;
 use crate::components::time_picker::TimePicker;
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
@@ -195,7 +196,10 @@ fn Editor(data: EditorData) -> impl IntoView {
         <Title text=move || format!("{} · flowdash", label.get())/>
         <div class="editor">
             <EditorToolbar vis saved saved_id dirty version=data.version time validation message patterns pattern_ids/>
-            <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q)) suggest/>
+            <div class="query-row">
+                <SavedQueries query filters on_load=Callback::new(move |(q, f): (QueryText, Vec<Filter>)| vis.update(|v| { v.query = q; v.filters = f; }))/>
+                <QueryBar value=query on_submit=Callback::new(move |q: QueryText| vis.update(|v| v.query = q)) suggest/>
+            </div>
             <FilterBar filters on_change=Callback::new(move |next: Vec<Filter>| vis.update(|v| v.filters = next)) suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}</p> })}
             {move || validation.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}

@@ -14,9 +14,11 @@ use app::model::dashboard::PanelSource;
 use app::model::filter::{QueryLanguage, QueryText};
 use app::model::index_pattern::{FieldSpec, IndexPattern};
 use app::model::saved_object::{ObjectType, Reference};
+use app::model::saved_query::SavedQuery;
 use serde_json::{json, Value};
 
 use super::SavedObjectStore;
+use filters::kibana_filters;
 
 /// Whether an object's attributes are in Kibana's shape (`visState`, `panelsJSON`, a saved
 /// search's `kibanaSavedObjectMeta`, or an index pattern's `timeFieldName` or string `fields`)
@@ -26,6 +28,7 @@ pub(super) fn is_kibana(object_type: ObjectType, attributes: &Value) -> bool {
         ObjectType::Visualization => attributes.get("visState").is_some(),
         ObjectType::Dashboard => attributes.get("panelsJSON").is_some(),
         ObjectType::Search => attributes.get("kibanaSavedObjectMeta").is_some(),
+        ObjectType::Query => attributes.pointer("/query/query").is_some(),
         ObjectType::IndexPattern => {
             attributes.get("timeFieldName").is_some()
                 || attributes.get("fields").is_some_and(Value::is_string)
@@ -94,6 +97,7 @@ pub(super) async fn convert(
 ) -> Result<(Value, Vec<Reference>), String> {
     Ok(match object_type {
         ObjectType::IndexPattern => (kibana_index_pattern(attributes)?, references),
+        ObjectType::Query => (kibana_saved_query(attributes, warnings)?, Vec::new()),
         ObjectType::Search => {
             let (search, index_id) =
                 saved_search::convert_search(attributes, &references, context, warnings).await?;
@@ -230,6 +234,24 @@ fn kibana_index_pattern(attributes: &Value) -> Result<Value, String> {
         fields,
     })
     .map_err(|e| e.to_string())
+}
+
+/// A Kibana saved query (`query`): its title, description, query and filters. A stored
+/// time range does not carry over (flowdash's saved queries leave the time to the page).
+fn kibana_saved_query(attributes: &Value, warnings: &mut Vec<String>) -> Result<Value, String> {
+    if attributes.get("timefilter").is_some_and(|t| !t.is_null()) {
+        warnings.push("its stored time range was left out: the page's time applies".into());
+    }
+    let query = SavedQuery {
+        title: text(attributes, "title", "Imported query"),
+        description: text(attributes, "description", ""),
+        query: kibana_query(attributes),
+        filters: kibana_filters(attributes.get("filters"), warnings),
+    };
+    let value = serde_json::to_value(&query).map_err(|e| e.to_string())?;
+    SavedQuery::from_value(value.clone())
+        .map_err(|e| format!("the converted saved query is invalid: {e}"))?;
+    Ok(value)
 }
 
 /// The query of a search source, KQL unless it says Lucene.
