@@ -763,6 +763,52 @@ async fn ingest_ssh_flows(server: &TestServer) {
 }
 
 #[tokio::test]
+async fn kibana_markdown_visualizations_become_text_panels() {
+    let server = TestServer::start().await;
+    let state = json!({ "title": "Runbook", "type": "markdown",
+        "params": { "markdown": "## On call\n\nRejects on **22** are scanners.", "fontSize": 12 }, "aggs": [] });
+    let note = json!({ "type": "visualization", "id": "k-note", "references": [],
+        "attributes": { "title": "Runbook", "visState": state.to_string(), "uiStateJSON": "{}",
+            "kibanaSavedObjectMeta": { "searchSourceJSON": "{}" } } });
+    let panels = json!([
+        { "panelIndex": "1", "gridData": { "x": 0, "y": 0, "w": 24, "h": 8, "i": "1" }, "panelRefName": "panel_0" },
+        { "panelIndex": "2", "gridData": { "x": 24, "y": 0, "w": 24, "h": 8, "i": "2" }, "panelRefName": "panel_1",
+          "embeddableConfig": { "title": "Read me" } }
+    ]);
+    let dashboard = json!({ "type": "dashboard", "id": "k-notes", "attributes": { "title": "Notes",
+            "panelsJSON": panels.to_string(), "optionsJSON": "{}", "timeRestore": false,
+            "kibanaSavedObjectMeta": { "searchSourceJSON": "{}" } },
+        "references": [
+            { "name": "panel_0", "type": "visualization", "id": "k-note" },
+            { "name": "panel_1", "type": "visualization", "id": "k-note" }
+        ] });
+    let (status, report) = server
+        .post("/api/saved_objects/_import", format!("{note}\n{dashboard}"))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    // The dashboard imports with its notes; the markdown object says where its text went.
+    assert_eq!(report["successCount"], 1, "{report}");
+    assert_eq!(report["errors"][0]["id"], "k-note", "{report}");
+    assert!(report["errors"][0]["error"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("text panel"));
+    let (status, stored) = server.get("/api/saved_objects/dashboard/k-notes").await;
+    assert_eq!(status, 200, "{stored}");
+    let panels = &stored["attributes"]["panels"];
+    assert_eq!(
+        panels[0]["markdown"], "## On call\n\nRejects on **22** are scanners.",
+        "{stored}"
+    );
+    assert_eq!(panels[0]["title"], "Runbook", "{stored}");
+    assert_eq!(panels[1]["title"], "Read me", "{stored}");
+    assert!(
+        stored["references"].as_array().unwrap().is_empty(),
+        "{stored}"
+    );
+}
+
+#[tokio::test]
 async fn kibana_saved_queries_import_and_flowdash_ones_round_trip() {
     let server = TestServer::start().await;
     // Kibana 7's `query` object: its query, its filters (one negated), a stored time range.

@@ -1,6 +1,6 @@
 //! Kibana dashboards (panelsJSON) into flowdash's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use app::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
 use app::model::saved_object::{ObjectType, Reference};
@@ -8,13 +8,14 @@ use app::model::time::TimeRange;
 use serde_json::{json, Value};
 
 use super::filters::kibana_filters;
-use super::{kibana_query, search_source, text};
+use super::{kibana_query, search_source, text, Note};
 
 /// Kibana's dashboard (panelsJSON, stored time, query and filters) → a flowdash dashboard;
 /// panels that show anything but a visualization are left out.
 pub(super) fn kibana_dashboard(
     attributes: &Value,
     references: &[Reference],
+    notes: &HashMap<String, Note>,
     warnings: &mut Vec<String>,
 ) -> Result<Dashboard, String> {
     let panels: Vec<Value> = attributes
@@ -60,8 +61,17 @@ pub(super) fn kibana_dashboard(
             ));
             continue;
         };
+        // A markdown visualization's text, titled as Kibana showed it, unless the panel
+        // has its own title.
+        let mut note_title = None;
         let source = match reference.object_type {
-            ObjectType::Visualization => PanelSource::Saved(reference.id.clone()),
+            ObjectType::Visualization => match notes.get(&reference.id) {
+                Some(note) => {
+                    note_title = Some(note.title.clone()).filter(|t| !t.trim().is_empty());
+                    PanelSource::Markdown(note_text(&note.text, index, warnings))
+                }
+                None => PanelSource::Saved(reference.id.clone()),
+            },
             // A saved search panel: its flow table.
             ObjectType::Search => PanelSource::Search(reference.id.clone()),
             other => {
@@ -91,7 +101,8 @@ pub(super) fn kibana_dashboard(
             title: panel
                 .pointer("/embeddableConfig/title")
                 .and_then(Value::as_str)
-                .map(str::to_owned),
+                .map(str::to_owned)
+                .or(note_title),
             hide_title: hide_all_titles
                 || panel.pointer("/embeddableConfig/hidePanelTitles") == Some(&Value::Bool(true)),
             source,
@@ -135,4 +146,18 @@ pub(super) fn kibana_dashboard(
         .validate()
         .map_err(|e| format!("the converted dashboard is invalid: {e}"))?;
     Ok(dashboard)
+}
+
+/// A note's text as a text panel holds it: at most its limit, cut on a character boundary
+/// with a warning.
+fn note_text(text: &str, index: usize, warnings: &mut Vec<String>) -> String {
+    let limit = app::markdown::MAX_MARKDOWN_CHARS;
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    warnings.push(format!(
+        "the text of panel {} was cut to {limit} characters",
+        index + 1
+    ));
+    text.chars().take(limit).collect()
 }

@@ -45,6 +45,16 @@ pub(super) struct ImportContext<'a> {
     /// The saved searches of the import as read (either shape), by id: visualizations built
     /// on one copy its query and filters.
     searches: HashMap<String, Value>,
+    /// The import's Kibana markdown visualizations, by id: dashboards show them as text
+    /// panels.
+    notes: HashMap<String, Note>,
+}
+
+/// A Kibana markdown visualization: its title and its Markdown.
+#[derive(Clone)]
+pub(super) struct Note {
+    pub(super) title: String,
+    pub(super) text: String,
 }
 
 impl<'a> ImportContext<'a> {
@@ -65,10 +75,14 @@ impl<'a> ImportContext<'a> {
         let searches = of_type(ObjectType::Search)
             .filter_map(|o| Some((id(o)?, o.clone())))
             .collect();
+        let notes = of_type(ObjectType::Visualization)
+            .filter_map(|o| Some((id(o)?, markdown_note(o.get("attributes")?)?)))
+            .collect();
         ImportContext {
             store,
             titles,
             searches,
+            notes,
         }
     }
 
@@ -106,6 +120,13 @@ pub(super) async fn convert(
                 vec![index_pattern_reference(&index_id)],
             )
         }
+        ObjectType::Visualization if is_markdown(attributes) => {
+            return Err(
+                "a Kibana markdown visualization is not imported on its own: the \
+                dashboards of this import that show it get it as a text panel"
+                    .into(),
+            )
+        }
         ObjectType::Visualization => {
             let (vis, index_id) =
                 visualization::convert_visualization(attributes, &references, context, warnings)
@@ -122,7 +143,8 @@ pub(super) async fn convert(
             )
         }
         ObjectType::Dashboard => {
-            let dashboard = dashboard::kibana_dashboard(attributes, &references, warnings)?;
+            let dashboard =
+                dashboard::kibana_dashboard(attributes, &references, &context.notes, warnings)?;
             let references = dashboard
                 .panels
                 .iter()
@@ -234,6 +256,29 @@ fn kibana_index_pattern(attributes: &Value) -> Result<Value, String> {
         fields,
     })
     .map_err(|e| e.to_string())
+}
+
+/// The visState of Kibana visualization attributes, read.
+fn vis_state(attributes: &Value) -> Option<Value> {
+    serde_json::from_str(attributes.get("visState")?.as_str()?).ok()
+}
+
+/// Whether Kibana visualization attributes are a markdown visualization.
+fn is_markdown(attributes: &Value) -> bool {
+    vis_state(attributes).is_some_and(|state| state.get("type") == Some(&json!("markdown")))
+}
+
+/// A Kibana markdown visualization's title and text; `None` for other visualizations.
+fn markdown_note(attributes: &Value) -> Option<Note> {
+    let state = vis_state(attributes)?;
+    (state.get("type")? == "markdown").then(|| Note {
+        title: text(attributes, "title", ""),
+        text: state
+            .pointer("/params/markdown")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    })
 }
 
 /// A Kibana saved query (`query`): its title, description, query and filters. A stored
