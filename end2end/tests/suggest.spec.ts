@@ -82,6 +82,21 @@ test.describe("query bar suggestions", () => {
     await expect(page.locator(".filter-bar .pill-label")).toHaveText(["dstport: 22, 3389"]);
     await expect(page).toHaveURL(/filters=/);
 
+    // A pill opens again in the form as it was made; saving changes it in place.
+    await page.getByRole("button", { name: "Change filter dstport: 22, 3389" }).click();
+    await expect(page.getByLabel("Filter field")).toHaveValue("dstport");
+    await expect(page.getByLabel("Operator")).toHaveValue("is one of");
+    await expect(page.getByLabel("Filter value")).toHaveValue("22, 3389");
+    await page.getByLabel("Operator").selectOption("is");
+    await page.getByLabel("Filter value").fill("3389");
+    await form.getByRole("button", { name: "Save filter" }).click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["dstport: 3389"]);
+    await page.getByRole("button", { name: "Change filter dstport: 3389" }).click();
+    await page.getByLabel("Operator").selectOption("is one of");
+    await page.getByLabel("Filter value").fill("22, 3389");
+    await form.getByRole("button", { name: "Save filter" }).click();
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["dstport: 22, 3389"]);
+
     // Between, negated: two bounds, either may stay open.
     await page.getByRole("button", { name: "+ Add filter" }).click();
     await page.getByLabel("Filter field").fill("bytes");

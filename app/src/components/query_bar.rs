@@ -351,7 +351,23 @@ pub fn FilterBar(
             }
         });
     });
+    // The pill being edited, or none when a filter is being added.
+    let editing = RwSignal::new(None::<usize>);
+    let edit = move |index: usize| {
+        let Some(filter) = filters.with_untracked(|f| f.get(index).cloned()) else {
+            return;
+        };
+        let (op, [from, to]) = FilterOperator::of(&filter);
+        field.set(filter.field);
+        operator.set(op);
+        first.set(from);
+        second.set(to);
+        error.set(None);
+        editing.set(Some(index));
+        adding.set(true);
+    };
     let close = move || {
+        editing.set(None);
         adding.set(false);
         error.set(None);
         field.set(String::new());
@@ -369,7 +385,17 @@ pub fn FilterBar(
         match made {
             Ok(filter) => {
                 let mut next = filters.get_untracked();
-                next.push(filter);
+                match editing.get_untracked().filter(|&i| i < next.len()) {
+                    // An edited pill keeps its place, and whether it is disabled or pinned.
+                    Some(i) => {
+                        next[i] = Filter {
+                            disabled: next[i].disabled,
+                            pinned: next[i].pinned,
+                            ..filter
+                        }
+                    }
+                    None => next.push(filter),
+                }
                 on_change.run(next);
                 close();
             }
@@ -400,7 +426,7 @@ pub fn FilterBar(
                 let classes = format!("pill{}{}{}", if f.negate { " negated" } else { "" }, if f.disabled { " disabled" } else { "" }, if f.pinned { " pinned" } else { "" });
                 view! {
                     <span class=classes>
-                        <span class="pill-label">{f.label()}</span>
+                        <button type="button" class="pill-label" title="Change this filter" aria-label=format!("Change filter {}", f.label()) on:click=move |_| edit(i)>{f.label()}</button>
                         <button class="pill-action" title="Include or exclude" aria-label=format!("Negate {}", f.label()) on:click=move |_| change(i, |v, i| v[i].negate = !v[i].negate)>"±"</button>
                         <button class="pill-action" title="Enable or disable" aria-label=format!("Disable {}", f.label()) on:click=move |_| change(i, |v, i| v[i].disabled = !v[i].disabled)>"⊘"</button>
                         <button class="pill-action" title="Pin across dashboards" aria-label=format!("Pin {}", f.label()) on:click=move |_| change(i, |v, i| v[i].pinned = !v[i].pinned)>"⚑"</button>
@@ -408,7 +434,7 @@ pub fn FilterBar(
                     </span>
                 }
             }).collect_view()}
-            <Show when=move || adding.get() fallback=move || view! { <button class="link" on:click=move |_| adding.set(true)>"+ Add filter"</button> }>
+            <Show when=move || adding.get() fallback=move || view! { <button class="link" on:click=move |_| { editing.set(None); adding.set(true); }>"+ Add filter"</button> }>
                 <form class="add-filter" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); add(); }
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { ev.prevent_default(); close(); }>
                     <input type="text" name="filter-field" list="add-filter-fields" placeholder="field" aria-label="Filter field"
@@ -426,7 +452,7 @@ pub fn FilterBar(
                     <datalist id="add-filter-values">
                         {move || values.get().into_iter().map(|v| view! { <option value=v/> }).collect_view()}
                     </datalist>
-                    <button type="submit" class="primary">"Add"</button>
+                    <button type="submit" class="primary">{move || if editing.get().is_some() { "Save filter" } else { "Add" }}</button>
                     <button type="button" on:click=move |_| close()>"Cancel"</button>
                     {move || error.get().map(|e| view! { <p class="query-error" role="alert">{e}</p> })}
                 </form>

@@ -246,6 +246,44 @@ impl FilterOperator {
         FilterOperator::ALL.into_iter().find(|o| o.label() == label)
     }
 
+    /// How the editor shows `filter` again: its operator and the text of its value fields
+    /// (the inverse of [`FilterOperator::filter`]).
+    pub fn of(filter: &Filter) -> (FilterOperator, [String; 2]) {
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let (plain, negated, values) = match &filter.kind {
+            FilterKind::Phrase { value } => (
+                FilterOperator::Is,
+                FilterOperator::IsNot,
+                [text(value), String::new()],
+            ),
+            FilterKind::Phrases { values } => (
+                FilterOperator::IsOneOf,
+                FilterOperator::IsNotOneOf,
+                [
+                    values.iter().map(text).collect::<Vec<_>>().join(", "),
+                    String::new(),
+                ],
+            ),
+            FilterKind::Range { from, to } => (
+                FilterOperator::IsBetween,
+                FilterOperator::IsNotBetween,
+                [
+                    from.as_ref().map(text).unwrap_or_default(),
+                    to.as_ref().map(text).unwrap_or_default(),
+                ],
+            ),
+            FilterKind::Exists => (
+                FilterOperator::Exists,
+                FilterOperator::DoesNotExist,
+                Default::default(),
+            ),
+        };
+        (if filter.negate { negated } else { plain }, values)
+    }
+
     /// How many value fields it asks for: none, one (a list, comma-separated, for "one of"),
     /// or two (the bounds of "between").
     pub fn value_count(self) -> usize {
@@ -429,6 +467,16 @@ mod tests {
         );
         for op in FilterOperator::ALL {
             assert_eq!(FilterOperator::from_label(op.label()), Some(op));
+        }
+        // Each filter shows again in the editor as it was made.
+        for made in [is_not, ports, low, open_ended, missing, address] {
+            let (op, values) = FilterOperator::of(&made);
+            let numeric = ["dstport", "bytes"].contains(&made.field.as_str());
+            let field_type = if numeric { "long" } else { "keyword" };
+            let again = op
+                .filter(&made.field, field_type, &[&values[0], &values[1]])
+                .unwrap();
+            assert_eq!(again, made);
         }
     }
 
