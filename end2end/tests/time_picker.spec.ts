@@ -38,3 +38,39 @@ test("quick ranges, recently used ranges on every page, and a calendar", async (
   await recent.getByRole("button", { name: "Last 90 days" }).click();
   await expect(button).toContainText("Last 90 days");
 });
+
+test.describe("a named time zone", () => {
+  // The browser runs in Tokyo (+09:00, no daylight saving time), the user picks other zones.
+  test.use({ timezoneId: "Asia/Tokyo" });
+
+  test("labels, buckets and typed dates follow the zone chosen, on every page", async ({ page }) => {
+    await page.goto("/?from=2026-12-01T00:00:00.000Z&to=2026-12-01T06:00:00.000Z");
+    await waitForHydration(page);
+    const button = page.locator(".time-button");
+    await expect(button).toHaveText(/Dec 1, 2026 @ 09:00:00 → 15:00:00/);
+
+    await button.click();
+    const searched = page.waitForRequest((r) => r.url().includes("/api/msearch") && (r.postData() ?? "").includes('"time_zone":"Europe/Berlin"'));
+    await page.getByLabel("Time zone").selectOption("Europe/Berlin");
+    // The page loads again in Berlin time (+01:00 in December), and asks for Berlin's buckets.
+    await searched;
+    await waitForHydration(page);
+    await expect(button).toHaveText(/Dec 1, 2026 @ 01:00:00 → 07:00:00/);
+
+    // Another page keeps the choice.
+    await page.goto("/discover?from=2026-12-01T00:00:00.000Z&to=2026-12-01T06:00:00.000Z");
+    await waitForHydration(page);
+    await expect(button).toHaveText(/Dec 1, 2026 @ 01:00:00 → 07:00:00/);
+    await button.click();
+    await expect(page.getByLabel("Time zone")).toHaveValue("Europe/Berlin");
+    await page.getByLabel("Time zone").selectOption("UTC");
+    await waitForHydration(page);
+    await expect(button).toHaveText(/Dec 1, 2026 @ 00:00:00 → 06:00:00/);
+
+    // The browser's own again.
+    await button.click();
+    await page.getByLabel("Time zone").selectOption("");
+    await waitForHydration(page);
+    await expect(button).toHaveText(/Dec 1, 2026 @ 09:00:00 → 15:00:00/);
+  });
+});

@@ -6,14 +6,75 @@
 pub mod canvas;
 pub mod http;
 
-/// The viewer's offset from UTC, in seconds.
-pub fn utc_offset_secs() -> i32 {
-    canvas::browser_utc_offset_secs()
+/// Where the browser keeps the time zone chosen instead of its own (an IANA name).
+const TIME_ZONE_KEY: &str = "flowdash.timeZone";
+
+/// The time zone chosen in the time picker, if any (one of `model::time::TIME_ZONES`).
+pub fn chosen_time_zone() -> Option<&'static str> {
+    crate::model::time::known_time_zone(&storage_get(TIME_ZONE_KEY)?)
 }
 
-/// The viewer's time zone as Elasticsearch takes it (`+09:00`), for calendar intervals.
+/// Keeps `zone` as the time zone of every page, or the browser's again for `None`.
+pub fn set_time_zone(zone: Option<&str>) {
+    storage_set(TIME_ZONE_KEY, zone.unwrap_or_default());
+}
+
+/// The viewer's offset from UTC now, in seconds: the chosen zone's, or the browser's.
+pub fn utc_offset_secs() -> i32 {
+    chosen_time_zone()
+        .and_then(zone_offset_secs)
+        .unwrap_or_else(canvas::browser_utc_offset_secs)
+}
+
+/// The viewer's time zone as Elasticsearch takes it, for calendar intervals: the chosen
+/// zone's name (so buckets follow its daylight saving time), or the browser's offset
+/// (`+09:00`).
 pub fn time_zone() -> String {
-    crate::model::time::format_utc_offset(utc_offset_secs())
+    match chosen_time_zone() {
+        Some(zone) => zone.to_owned(),
+        None => crate::model::time::format_utc_offset(utc_offset_secs()),
+    }
+}
+
+/// `zone`'s offset from UTC now, in seconds, as the browser's time-zone data knows it: the
+/// wall-clock time there, read back as if it were UTC, minus the time.
+fn zone_offset_secs(zone: &str) -> Option<i32> {
+    use wasm_bindgen::JsValue;
+    let now = js_sys::Date::new_0();
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("timeZone", zone),
+        ("hourCycle", "h23"),
+        ("year", "numeric"),
+        ("month", "numeric"),
+        ("day", "numeric"),
+        ("hour", "numeric"),
+        ("minute", "numeric"),
+        ("second", "numeric"),
+    ] {
+        js_sys::Reflect::set(&options, &JsValue::from_str(key), &JsValue::from_str(value)).ok()?;
+    }
+    // "12/3/2026, 18:05:09" in en-US.
+    let wall: String = now.to_locale_string("en-US", &options).into();
+    let (date, time) = wall.split_once(", ")?;
+    let mut date = date.split('/').map(|p| p.trim().parse::<u32>().ok());
+    let (month, day, year) = (date.next()??, date.next()??, date.next()??);
+    let mut time = time.split(':').map(|p| p.trim().parse::<u32>().ok());
+    let (hour, minute, second) = (time.next()??, time.next()??, time.next()??);
+    let local = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?
+        .and_hms_opt(hour, minute, second)?
+        .and_utc()
+        .timestamp();
+    let utc = (now.get_time() / 1000.0).floor() as i64;
+    // Offsets are whole minutes.
+    Some((((local - utc) as f64 / 60.0).round() * 60.0) as i32)
+}
+
+/// Loads the page again (after a setting every part of it depends on).
+pub fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
 }
 
 /// Runs `task` once, `ms` milliseconds from now.

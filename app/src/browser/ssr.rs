@@ -11,6 +11,14 @@ pub fn time_zone() -> String {
     crate::model::time::format_utc_offset(utc_offset_secs())
 }
 
+pub fn chosen_time_zone() -> Option<&'static str> {
+    None
+}
+
+pub fn set_time_zone(_zone: Option<&str>) {}
+
+pub fn reload() {}
+
 pub fn after(_ms: u64, _task: impl FnOnce() + 'static) {}
 
 pub fn download(_filename: &str, _text: &str, _mime: &str) {}

@@ -101,10 +101,32 @@ pub fn TimePicker(
                         <label>"To (calendar)"<input type="datetime-local" name="to-calendar" prop:value=move || calendar_value(&to.get()) on:change:target=move |ev| { let v = ev.target().value(); if !v.is_empty() { to.set(v) } }/></label>
                     </form>
                     <p class="hint">"Date math such as now-15m, now/d, or dates in your time zone such as 2026-11-27T08:00"</p>
+                    <TimeZoneChoice/>
                     {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 </div>
             </Show>
         </div>
+    }
+}
+
+/// The time zone of every page: the browser's, or a named one kept in the browser. A change
+/// loads the page again, so that every label, bucket and typed date follows it.
+#[component]
+fn TimeZoneChoice() -> impl IntoView {
+    let chosen = RwSignal::new(None::<&'static str>);
+    Effect::new(move |_| chosen.set(crate::browser::chosen_time_zone()));
+    view! {
+        <label class="time-zone">"Time zone "
+            <select name="time-zone" on:change:target=move |ev| {
+                crate::browser::set_time_zone(crate::model::time::known_time_zone(&ev.target().value()));
+                crate::browser::reload();
+            }>
+                <option value="" prop:selected=move || chosen.get().is_none()>"The browser's"</option>
+                {crate::model::time::TIME_ZONES.iter().map(|zone| view! {
+                    <option value=*zone prop:selected=move || chosen.get() == Some(*zone)>{zone.replace('_', " ")}</option>
+                }).collect_view()}
+            </select>
+        </label>
     }
 }
 

@@ -37,6 +37,37 @@ pub const QUICK_RANGES: &[(&str, &str, &str)] = &[
     ("This year", "now/y", "now/y"),
 ];
 
+/// The named time zones a user can choose instead of the browser's, for every page: labels,
+/// bucket boundaries (`time_zone` of date histograms) and typed dates follow it.
+pub const TIME_ZONES: &[&str] = &[
+    "UTC",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Stockholm",
+    "Europe/Helsinki",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Hong_Kong",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+];
+
+/// A chosen time zone, if it is one of [`TIME_ZONES`]; anything else is the browser's.
+pub fn known_time_zone(name: &str) -> Option<&'static str> {
+    TIME_ZONES.iter().copied().find(|zone| *zone == name)
+}
+
 /// How many recently used ranges the time picker remembers.
 pub const RECENT_RANGES: usize = 5;
 
