@@ -62,6 +62,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     components::account::provide_account();
     theme::provide_theme();
+    // Effects run in the browser only: the server learns the viewer's zone for its images.
+    Effect::new(|_| browser::tell_server_utc_offset());
     view! {
         <Stylesheet id="leptos" href="/pkg/flowdash.css"/>
         <Link rel="icon" type_="image/png" href="/favicon.png"/>

@@ -45,12 +45,49 @@ pub fn bucket_name(level: usize) -> String {
     (level + 2).to_string()
 }
 
+/// With a time shift, the aggregation holding the chart's own time range…
+pub const CURRENT: &str = "current";
+/// …and the one holding the same range, shifted back.
+pub const SHIFTED: &str = "shifted";
+
 /// The request body for a visualization.
+///
+/// A time-shifted chart is still one search: it matches both ranges, and a `filter`
+/// aggregation per range ([`CURRENT`], [`SHIFTED`]) holds each range's own tree, whose date
+/// histogram has that range's bounds.
 pub fn build_request(
     vis: &Visualization,
     context: &SearchContext<'_>,
 ) -> Result<Value, QueryError> {
     let query = build_query(vis, context)?;
+    let aggs = match vis.time_shift_ms() {
+        None => aggs_tree(vis, context),
+        Some(shift) => {
+            let shifted = SearchContext {
+                time: context.time.shifted_back(shift),
+                ..context.clone()
+            };
+            let mut both = Map::new();
+            for (name, context) in [(CURRENT, context), (SHIFTED, &shifted)] {
+                let mut branch = json!({ "filter": time_range(context.time_field, context.time) });
+                let tree = aggs_tree(vis, context);
+                if !tree.is_empty() {
+                    branch["aggs"] = Value::Object(tree);
+                }
+                both.insert(name.into(), branch);
+            }
+            both
+        }
+    };
+    let mut body = json!({ "size": 0, "track_total_hits": true, "query": query });
+    if !aggs.is_empty() {
+        body["aggs"] = Value::Object(aggs);
+    }
+    Ok(body)
+}
+
+/// The visualization's aggregations, level by level.
+fn aggs_tree(vis: &Visualization, context: &SearchContext<'_>) -> Map<String, Value> {
     let buckets = ordered_buckets(vis);
     // The metric sits at every level: pie rings read it per ring, and a terms level ordered
     // by the metric needs it as a direct child (an order path cannot reach through a level).
@@ -64,11 +101,18 @@ pub fn build_request(
         aggs = metric.clone();
         aggs.insert(bucket_name(level), Value::Object(bucket));
     }
-    let mut body = json!({ "size": 0, "track_total_hits": true, "query": query });
-    if !aggs.is_empty() {
-        body["aggs"] = Value::Object(aggs);
-    }
-    Ok(body)
+    aggs
+}
+
+/// `time` on the time field, as a range query.
+fn time_range(time_field: &str, time: Resolved) -> Value {
+    json!({
+        "range": { time_field: {
+            "gte": iso_utc(time.from_ms),
+            "lte": iso_utc(time.to_ms),
+            "format": "strict_date_optional_time",
+        } }
+    })
 }
 
 /// Bucket levels from the outside in. For xy charts the split series is the outer level, so
@@ -85,13 +129,16 @@ pub fn ordered_buckets(vis: &Visualization) -> Vec<&BucketAgg> {
 
 /// The query: time range, the dashboard's query and filters, the visualization's own.
 pub fn build_query(vis: &Visualization, context: &SearchContext<'_>) -> Result<Value, QueryError> {
-    let mut filter = vec![json!({
-        "range": { context.time_field: {
-            "gte": iso_utc(context.time.from_ms),
-            "lte": iso_utc(context.time.to_ms),
-            "format": "strict_date_optional_time",
-        } }
-    })];
+    let current = time_range(context.time_field, context.time);
+    // A time-shifted chart matches its range and the shifted one.
+    let time = match vis.time_shift_ms() {
+        Some(shift) => json!({ "bool": { "should": [
+            current,
+            time_range(context.time_field, context.time.shifted_back(shift)),
+        ], "minimum_should_match": 1 } }),
+        None => current,
+    };
+    let mut filter = vec![time];
     let mut must_not = Vec::new();
     for query in [context.query, &vis.query] {
         if let Some(dsl) = query.to_dsl()? {
@@ -336,6 +383,35 @@ mod tests {
             query,
             filters,
             time_zone: None,
+        }
+    }
+
+    #[test]
+    fn a_time_shift_is_one_search_with_a_branch_per_range() {
+        let query = QueryText::default();
+        let mut vis = Visualization::example_flows_over_time();
+        vis.options.time_shift = Some("1d".into());
+        let context = context(&query, &[]);
+        let body = build_request(&vis, &context).unwrap();
+        const DAY: i64 = 86_400_000;
+        let (from, to) = (context.time.from_ms, context.time.to_ms);
+        // Both ranges match…
+        let should = &body["query"]["bool"]["filter"][0]["bool"]["should"];
+        assert_eq!(should[0]["range"]["@timestamp"]["gte"], iso_utc(from));
+        assert_eq!(should[1]["range"]["@timestamp"]["gte"], iso_utc(from - DAY));
+        assert_eq!(should[1]["range"]["@timestamp"]["lte"], iso_utc(to - DAY));
+        // …and each range's branch holds the whole tree, its histogram bounded by its range.
+        for (name, shift) in [(CURRENT, 0), (SHIFTED, DAY)] {
+            let branch = &body["aggs"][name];
+            assert_eq!(
+                branch["filter"]["range"]["@timestamp"]["gte"],
+                iso_utc(from - shift)
+            );
+            assert_eq!(
+                branch["aggs"]["2"]["aggs"]["3"]["date_histogram"]["extended_bounds"],
+                json!({ "min": from - shift, "max": to - shift }),
+                "{name}"
+            );
         }
     }
 

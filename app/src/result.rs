@@ -7,8 +7,12 @@ use serde_json::{json, Value};
 
 use crate::model::filter::{Filter, FilterKind};
 use crate::model::time::Resolved;
-use crate::model::visualization::{BarMode, BucketAgg, ChartKind, Metric, Visualization};
-use crate::query::{bucket_name, interval_ms, ordered_buckets, METRIC, MISSING_KEY};
+use crate::model::visualization::{
+    BarMode, BucketAgg, ChartKind, Metric, ThresholdLine, Visualization,
+};
+use crate::query::{
+    bucket_name, interval_ms, ordered_buckets, CURRENT, METRIC, MISSING_KEY, SHIFTED,
+};
 
 /// One chart's worth of data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +32,8 @@ impl ChartData {
     /// The labels a chart colours: its series, or its slices.
     pub fn labels(&self) -> Vec<&str> {
         match self {
+            // A heatmap's rows are coloured by value, not by term.
+            ChartData::Xy(xy) if xy.style == XyStyle::Heatmap => Vec::new(),
             ChartData::Xy(xy) => xy.series.iter().map(|s| s.label.as_str()).collect(),
             ChartData::Pie(pie) => pie
                 .rings
@@ -118,6 +124,8 @@ pub enum XyStyle {
     Bar,
     /// Horizontal bars: buckets down the side, values along the bottom.
     HorizontalBar,
+    /// A heatmap: a row per series, a cell per x bucket, coloured by the value.
+    Heatmap,
 }
 
 /// Series sharing one x axis.
@@ -142,6 +150,9 @@ pub struct XyData {
     /// (`@timestamp per 30 minutes`, the interval "auto" chose).
     #[serde(default)]
     pub x_title: String,
+    /// A reference line across the values (not drawn on heatmaps).
+    #[serde(default)]
+    pub threshold: Option<ThresholdLine>,
 }
 
 /// One series: a label, its points, and the filters that select it.
@@ -378,10 +389,45 @@ pub fn chart_data(
         }
         ChartKind::Pie => Ok(ChartData::Pie(pie(vis, &aggs)?)),
         ChartKind::Table => Ok(ChartData::Table(table(vis, &aggs))),
-        ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar => {
-            Ok(ChartData::Xy(xy(vis, &aggs, time)?))
-        }
+        ChartKind::Line
+        | ChartKind::Area
+        | ChartKind::Bar
+        | ChartKind::HorizontalBar
+        | ChartKind::Heatmap => match vis.time_shift_ms() {
+            None => Ok(ChartData::Xy(xy(vis, &aggs, time)?)),
+            Some(shift) => Ok(ChartData::Xy(with_time_shift(vis, &aggs, time, shift)?)),
+        },
     }
+}
+
+/// The series of the chart's own range, then each again as it was `shift` ms before, moved
+/// onto the same time axis (see `query::build_request`).
+fn with_time_shift(
+    vis: &Visualization,
+    aggs: &Value,
+    time: Resolved,
+    shift: i64,
+) -> Result<XyData, ResultError> {
+    let branch = |name: &str| aggs.get(name).cloned().unwrap_or(Value::Null);
+    let mut chart = xy(vis, &branch(CURRENT), time)?;
+    let earlier = xy(vis, &branch(SHIFTED), time.shifted_back(shift))?;
+    let suffix = ago(shift);
+    chart
+        .series
+        .extend(earlier.series.into_iter().map(|series| {
+            Series {
+                label: format!("{} ({suffix})", series.label),
+                points: series
+                    .points
+                    .into_iter()
+                    .map(|(x, y)| (x + shift as f64, y))
+                    .collect(),
+                filters: series.filters,
+            }
+        }));
+    // A bar of last week stacked on this week's would add the two: bars stand side by side.
+    chart.bar_mode = BarMode::Grouped;
+    Ok(chart)
 }
 
 /// A pie level still to read: the container of its aggregation, the parent slice, the
@@ -509,6 +555,7 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         ChartKind::Area => XyStyle::Area,
         ChartKind::Bar => XyStyle::Bar,
         ChartKind::HorizontalBar => XyStyle::HorizontalBar,
+        ChartKind::Heatmap => XyStyle::Heatmap,
         _ => XyStyle::Line,
     };
     // The split series (outer level, if any), then the x axis.
@@ -600,11 +647,28 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         utc: vis.options.utc,
         category_filters,
         x_title,
+        threshold: vis.options.threshold.clone(),
     })
 }
 
 /// `per minute`, `per 30 minutes`, `per 3 hours`, `per day`: an interval as an axis says it.
 fn per_interval(ms: i64) -> String {
+    match duration_in_words(ms) {
+        (1, unit) => format!("per {unit}"),
+        (n, unit) => format!("per {n} {unit}s"),
+    }
+}
+
+/// `1 week ago`, `30 days ago`: how a time-shifted series is labelled.
+pub fn ago(ms: i64) -> String {
+    match duration_in_words(ms) {
+        (1, unit) => format!("1 {unit} ago"),
+        (n, unit) => format!("{n} {unit}s ago"),
+    }
+}
+
+/// A duration as a count of the largest unit that divides it: `(30, "minute")`.
+fn duration_in_words(ms: i64) -> (i64, &'static str) {
     const UNITS: [(i64, &str); 6] = [
         (7 * 86_400_000, "week"),
         (86_400_000, "day"),
@@ -618,10 +682,7 @@ fn per_interval(ms: i64) -> String {
         .find(|(size, _)| ms >= *size && ms % size == 0)
         .copied()
         .unwrap_or((1, "millisecond"));
-    match ms / size {
-        1 => format!("per {unit}"),
-        n => format!("per {n} {unit}s"),
-    }
+    (ms / size, unit)
 }
 
 fn table(vis: &Visualization, aggs: &Value) -> TableData {

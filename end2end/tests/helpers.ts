@@ -71,6 +71,11 @@ export async function legend(scope: ReturnType<Page["locator"]>): Promise<string
  * device pixels away in all four directions have the colour too (so not a legend swatch edge).
  */
 export async function clickColour(page: Page, canvas: ReturnType<Page["locator"]>, colour: [number, number, number], reach = 24) {
+  await canvas.click({ position: await colourPoint(canvas, colour, reach) });
+}
+
+/** A point, in CSS pixels, inside a patch of `colour` at least `reach` device pixels each way. */
+export async function colourPoint(canvas: ReturnType<Page["locator"]>, colour: [number, number, number], reach = 24) {
   const point = await canvas.evaluate(
     (node, [colour, reach]) => {
       const c = node as HTMLCanvasElement;
@@ -93,8 +98,8 @@ export async function clickColour(page: Page, canvas: ReturnType<Page["locator"]
     },
     [colour, reach] as const,
   );
-  expect(point, "a patch of the colour to click").not.toBeNull();
-  await canvas.click({ position: point! });
+  expect(point, "a patch of the colour").not.toBeNull();
+  return point!;
 }
 
 /** Decodes an image URL in the page and counts pixels near `colour` and all non-white ones. */

@@ -17,6 +17,17 @@ pub fn chosen_time_zone() -> Option<&'static str> {
 /// Keeps `zone` as the time zone of every page, or the browser's again for `None`.
 pub fn set_time_zone(zone: Option<&str>) {
     storage_set(TIME_ZONE_KEY, zone.unwrap_or_default());
+    tell_server_utc_offset();
+}
+
+/// Tells the server the viewer's offset from UTC now (see
+/// [`crate::model::time::UTC_OFFSET_COOKIE`]); refreshed at every page load, so it follows
+/// daylight saving time.
+pub fn tell_server_utc_offset() {
+    set_cookie(
+        crate::model::time::UTC_OFFSET_COOKIE,
+        &crate::model::time::format_utc_offset(utc_offset_secs()),
+    );
 }
 
 /// The viewer's offset from UTC now, in seconds: the chosen zone's, or the browser's.

@@ -56,6 +56,8 @@ pub fn set_theme_attr(_value: Option<&str>) {}
 
 pub fn set_cookie(_name: &str, _value: &str) {}
 
+pub fn tell_server_utc_offset() {}
+
 pub fn watch_prefers_dark(_on_change: impl Fn(bool) + 'static) {}
 
 pub fn on_control(_ev: &leptos::ev::PointerEvent) -> bool {

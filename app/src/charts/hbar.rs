@@ -8,8 +8,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::legend;
 use super::ticks::nice_ceiling;
 use super::xy::{
-    bar_extents, bucket_axis, bucket_label, category_label_chars, legend_entries, series_colors,
-    AxisRoom,
+    bar_extents, bucket_axis, bucket_label, category_label_chars, draw_threshold, legend_entries,
+    series_colors, value_top, AxisRoom,
 };
 use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions};
 use crate::result::{XAxis, XyData};
@@ -56,7 +56,7 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
     let (lo, hi) = (axis.lo, axis.hi);
     // Buckets run top to bottom: the first at the top, as a list reads.
     let flip = |bucket: f64| lo + hi - bucket;
-    let v_max = nice_ceiling(data.max_y());
+    let v_max = nice_ceiling(value_top(data));
     let mut chart = ChartBuilder::on(&plot_area)
         .margin(options.px(8.0))
         .margin_top(options.px(if titled { 20.0 } else { 8.0 }))
@@ -119,6 +119,10 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
                 Rectangle::new([(bar.bottom, flip(bar.lo)), (bar.top, flip(bar.hi))], color)
             }))
             .map_err(chart_error)?;
+    }
+    if let Some(threshold) = data.threshold.as_ref().filter(|t| t.value >= 0.0) {
+        let (x, _) = chart.backend_coord(&(threshold.value, lo));
+        draw_threshold(root, threshold, (x, ys.end), (x, ys.start), options)?;
     }
     let legend = match legend_area {
         Some(legend_area) => legend::draw(&legend_area, &entries, options)?,

@@ -60,8 +60,53 @@ pub fn hit_test(
             let bucket = nearest_x(xy, data_x)?;
             Some(xy_item(xy, bucket, Some(data_y), utc_offset_secs))
         }
+        (
+            ChartData::Xy(xy),
+            ChartLayout::Heatmap {
+                plot,
+                x_range,
+                rows,
+            },
+        ) => {
+            let (left, top, right, bottom) = *plot;
+            if x < left as f64 || x >= right as f64 || y < top as f64 || y >= bottom as f64 {
+                return None;
+            }
+            let across = (x - left as f64) / (right - left).max(1) as f64;
+            let data_x = x_range.0 + across * (x_range.1 - x_range.0);
+            let row = ((y - top as f64) / (bottom - top).max(1) as f64 * *rows as f64) as usize;
+            heatmap_cell(xy, row, data_x, utc_offset_secs)
+        }
         _ => None,
     }
+}
+
+/// The heatmap cell of row `row` (a series) that holds x `data_x`, if it has a value.
+fn heatmap_cell(xy: &XyData, row: usize, data_x: f64, utc_offset_secs: i32) -> Option<Hit> {
+    let series = xy.series.get(row)?;
+    let &(x, value) = match xy.x {
+        // Categories are centred on their x; times and numbers start their bucket there.
+        XAxis::Categories { .. } => series.points.iter().find(|p| (p.0 - data_x).abs() <= 0.5),
+        _ => series.points.iter().take_while(|p| p.0 <= data_x).last(),
+    }?;
+    // Inside its bucket only: between buckets, and past the last one's end, there is no cell.
+    let width = match xy.x {
+        XAxis::Time { interval_ms, .. } => interval_ms as f64,
+        XAxis::Numeric { interval } => interval,
+        XAxis::Categories { .. } => f64::INFINITY,
+    };
+    if data_x >= x + width {
+        return None;
+    }
+    let (title, time) = bucket_title(xy, x, utc_offset_secs);
+    let mut filters = series.filters.clone();
+    filters.extend(category_filters(xy, x));
+    Some(Hit {
+        title,
+        rows: vec![(series.label.clone(), format_exact(value))],
+        filters,
+        time,
+    })
 }
 
 /// Every item in keyboard order: slices ring by ring, or x buckets left to right.
@@ -112,9 +157,10 @@ fn nearest_x(xy: &XyData, target: f64) -> Option<f64> {
         .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
 }
 
-fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) -> Hit {
+/// The bucket at `x` as a tooltip title, and its time span on a time axis.
+fn bucket_title(xy: &XyData, x: f64, utc_offset_secs: i32) -> (String, Option<(i64, i64)>) {
     let offset = if xy.utc { 0 } else { utc_offset_secs };
-    let (title, time) = match &xy.x {
+    match &xy.x {
         XAxis::Time { interval_ms, .. } => (
             format_time_full(x as i64, offset),
             Some((x as i64, x as i64 + interval_ms)),
@@ -124,7 +170,23 @@ fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) ->
             None,
         ),
         XAxis::Categories { labels } => (labels.get(x as usize).cloned().unwrap_or_default(), None),
-    };
+    }
+}
+
+/// The filters selecting the category at `x`, on a category axis.
+fn category_filters(xy: &XyData, x: f64) -> Vec<Filter> {
+    match xy.x {
+        XAxis::Categories { .. } => xy
+            .category_filters
+            .get(x as usize)
+            .cloned()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) -> Hit {
+    let (title, time) = bucket_title(xy, x, utc_offset_secs);
     let mut rows = Vec::new();
     let mut nearest: Option<(f64, &crate::result::Series)> = None;
     for series in &xy.series {
@@ -138,15 +200,7 @@ fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) ->
     }
     // A click filters by the series nearest the pointer; on a category axis, by the category.
     let mut filters = nearest.map(|(_, s)| s.filters.clone()).unwrap_or_default();
-    if let XAxis::Categories { .. } = xy.x {
-        filters.extend(
-            xy.category_filters
-                .get(x as usize)
-                .cloned()
-                .into_iter()
-                .flatten(),
-        );
-    }
+    filters.extend(category_filters(xy, x));
     Hit {
         title,
         rows,

@@ -4,6 +4,7 @@
 
 mod format;
 mod hbar;
+mod heatmap;
 pub mod hit;
 mod legend;
 mod metric;
@@ -23,7 +24,7 @@ use plotters::prelude::*;
 pub use ticks::{nice_ceiling, time_ticks};
 
 use crate::model::visualization::LegendPosition;
-use crate::result::ChartData;
+use crate::result::{ChartData, XyStyle};
 
 /// How to draw, independent of what.
 #[derive(Clone, Debug)]
@@ -96,6 +97,15 @@ pub enum ChartLayout {
         /// The legend's entries that filter.
         legend: Vec<LegendSpot>,
     },
+    /// A heatmap's cells: `rows` rows down the plot, the first at the top.
+    Heatmap {
+        /// The plotting area, `(left, top, right, bottom)`.
+        plot: (i32, i32, i32, i32),
+        /// The buckets' values at the plot's left and right edges.
+        x_range: (f64, f64),
+        /// How many rows (series) share the height.
+        rows: usize,
+    },
     /// Rings of slices.
     Pie {
         /// The centre, in backend pixels.
@@ -105,6 +115,26 @@ pub enum ChartLayout {
         /// The legend's entries that filter.
         legend: Vec<LegendSpot>,
     },
+}
+
+/// A plotting area in backend pixels, `(left, top, right, bottom)`.
+pub type PlotRect = (i32, i32, i32, i32);
+
+impl ChartLayout {
+    /// The plot and the buckets at its left and right edges, where buckets run across it
+    /// (lines, areas, vertical bars, heatmaps): what a brush along the x axis reads.
+    pub fn across(&self) -> Option<(PlotRect, (f64, f64))> {
+        match self {
+            ChartLayout::Xy {
+                plot,
+                x_range,
+                horizontal: false,
+                ..
+            }
+            | ChartLayout::Heatmap { plot, x_range, .. } => Some((*plot, *x_range)),
+            _ => None,
+        }
+    }
 }
 
 /// Why a chart could not be drawn.
@@ -189,6 +219,7 @@ pub struct LegendLine {
 /// The legend a chart draws, line by line, the same entries as on the canvas.
 pub fn legend_lines(data: &ChartData, options: &DrawOptions) -> Vec<LegendLine> {
     let entries = match data {
+        ChartData::Xy(xy) if xy.style == XyStyle::Heatmap => heatmap::legend_entries(xy),
         ChartData::Xy(xy) => xy::legend_entries(xy, &xy::series_colors(xy, options)),
         ChartData::Pie(pie) => pie::legend_entries(pie, &pie::ring_colors(pie, options)),
         ChartData::Metric(_) | ChartData::Table(_) => Vec::new(),

@@ -220,6 +220,7 @@ fn address_labels_on_an_x_axis_are_whole_and_never_overlap() {
         utc: false,
         category_filters: Vec::new(),
         x_title: "srcaddr".into(),
+        threshold: None,
     });
     let (text, _) = svg(&data, (640, 320));
     // Axis titles: the bucket's field along the bottom.
@@ -314,6 +315,7 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
             .map(|l| vec![Filter::phrase("srcaddr", json!(l))])
             .collect(),
         x_title: "srcaddr".into(),
+        threshold: None,
     });
     let (text, layout) = svg(&data, (640, 320));
     let mut shown: Vec<(f64, String)> = svg_texts_down(&text)
@@ -417,4 +419,131 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
         lines[1].filters,
         vec![Filter::phrase("action", json!("REJECT"))]
     );
+}
+
+#[test]
+fn heatmaps_colour_cells_by_band_list_rows_top_down_and_hit_the_cell_pointed_at() {
+    use crate::model::filter::Filter;
+    use crate::model::visualization::{BucketAgg, ChartKind, Interval};
+    let mut vis = Visualization::example_flows_over_time();
+    vis.kind = ChartKind::Heatmap;
+    vis.buckets[0].agg = BucketAgg::DateHistogram {
+        field: "@timestamp".into(),
+        interval: Interval::Fixed("1m".into()),
+    };
+    vis.buckets[1] = crate::model::visualization::terms_bucket(
+        crate::model::visualization::BucketRole::SplitSeries,
+        "dstport",
+        5,
+    );
+    vis.validate().unwrap();
+    let row = |port: u64, cells: &[(i64, u64)]| {
+        let times: Vec<serde_json::Value> = cells
+            .iter()
+            .map(|(minute, count)| json!({ "key": minute * 60_000, "doc_count": count }))
+            .collect();
+        json!({ "key": port, "doc_count": cells.iter().map(|c| c.1).sum::<u64>(), "3": { "buckets": times } })
+    };
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        row(443, &[(0, 40), (1, 30), (2, 35)]),
+        row(22, &[(1, 7)]),
+        row(3389, &[(0, 2), (2, 0)]),
+    ] } } });
+    let data = chart_data(
+        &vis,
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 180_000,
+        },
+    )
+    .unwrap();
+    assert!(data.labels().is_empty(), "rows take no palette colours");
+    let (text, layout) = svg(&data, (640, 320));
+    let text_lower = text.to_lowercase();
+    // 40 is the top band (of 0–40), 2 the bottom one.
+    assert!(
+        text_lower.contains("#08519c"),
+        "the largest cell is darkest"
+    );
+    assert!(
+        text_lower.contains("#c6dbef"),
+        "the smallest cell is lightest"
+    );
+    // Rows top-down in the answer's order, whole.
+    let mut rows: Vec<(f64, String)> = svg_texts_down(&text)
+        .into_iter()
+        .filter(|(_, t)| ["443", "22", "3389"].contains(&t.as_str()))
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let order: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(order, ["443", "22", "3389"]);
+    // The legend: the metric, then the bands, numbers whole.
+    let legend: Vec<String> = legend_text(&data, &DrawOptions::default())
+        .into_iter()
+        .map(|(label, _)| label)
+        .collect();
+    assert_eq!(
+        legend,
+        ["Count", "0 – 8", "8 – 16", "16 – 24", "24 – 32", "32 – 40"]
+    );
+    let ChartLayout::Heatmap {
+        plot: (left, top, right, bottom),
+        rows: 3,
+        ..
+    } = layout
+    else {
+        panic!("{layout:?}")
+    };
+    // The middle of the cell of port 22 in minute 1.
+    let (cell_w, cell_h) = ((right - left) as f64 / 3.0, (bottom - top) as f64 / 3.0);
+    let at = |column: f64, row: f64| {
+        hit::hit_test(
+            &data,
+            &layout,
+            left as f64 + cell_w * column,
+            top as f64 + cell_h * row,
+            0,
+        )
+    };
+    let hit = at(1.5, 1.5).expect("a cell");
+    assert_eq!(hit.rows, vec![("22".to_owned(), "7".to_owned())]);
+    assert_eq!(hit.filters, vec![Filter::phrase("dstport", json!(22))]);
+    assert_eq!(hit.time, Some((60_000, 120_000)));
+    // Port 22 had no flows in minute 0, nor 3389 in minute 2: no cell to point at there.
+    assert_eq!(at(0.5, 1.5), None);
+    assert_eq!(
+        at(2.5, 2.5).map(|h| h.rows),
+        Some(vec![("3389".to_owned(), "0".to_owned())])
+    );
+}
+
+#[test]
+fn a_threshold_line_is_drawn_labelled_and_raises_the_axis_to_show_it() {
+    use crate::model::visualization::ThresholdLine;
+    let ChartData::Xy(mut xy) = flows_by_action(&[("ACCEPT", &[(0, 5), (1, 8)])]) else {
+        panic!()
+    };
+    let (plain, _) = svg(&ChartData::Xy(xy.clone()), (640, 320));
+    assert!(!plain.to_lowercase().contains("#bd271e"));
+    xy.threshold = Some(ThresholdLine {
+        value: 25.0,
+        label: "alert".into(),
+    });
+    let data = ChartData::Xy(xy.clone());
+    let (text, layout) = svg(&data, (640, 320));
+    assert!(text.to_lowercase().contains("#bd271e"), "the line is drawn");
+    assert!(
+        svg_texts(&text).iter().any(|(_, t)| t == "alert 25"),
+        "labelled with its name and value"
+    );
+    let ChartLayout::Xy { y_range, .. } = layout else {
+        panic!("{layout:?}")
+    };
+    assert!(y_range.1 >= 25.0, "the axis reaches the line: {y_range:?}");
+
+    // Across horizontal bars the line stands upright, at the value.
+    xy.style = crate::result::XyStyle::HorizontalBar;
+    let (text, _) = svg(&ChartData::Xy(xy), (640, 320));
+    assert!(text.to_lowercase().contains("#bd271e"));
 }

@@ -11,7 +11,7 @@ use super::{
     chart_error, draw_message, format_compact, format_time_label, truncate, ChartError,
     ChartLayout, ColorMap, DrawOptions,
 };
-use crate::model::visualization::BarMode;
+use crate::model::visualization::{BarMode, ThresholdLine};
 use crate::result::{XAxis, XyData, XyStyle};
 
 /// The series' colours.
@@ -44,8 +44,10 @@ pub fn draw_xy<DB: DrawingBackend>(
         draw_message(root, "No results in this time range", options)?;
         return Ok(ChartLayout::Empty);
     }
-    if data.style == XyStyle::HorizontalBar {
-        return super::hbar::draw_horizontal_bars(root, data, options);
+    match data.style {
+        XyStyle::HorizontalBar => return super::hbar::draw_horizontal_bars(root, data, options),
+        XyStyle::Heatmap => return super::heatmap::draw_heatmap(root, data, options),
+        _ => {}
     }
     let colors = series_colors(data, options);
     let entries = legend_entries(data, &colors);
@@ -63,7 +65,7 @@ pub fn draw_xy<DB: DrawingBackend>(
         },
     );
     let (x0, x1) = (axis.lo, axis.hi);
-    let y_max = nice_ceiling(data.max_y());
+    let y_max = nice_ceiling(value_top(data));
     let x_label = |x: &f64| bucket_label(data, options, &axis, *x, CATEGORY_LABEL_CHARS);
     // Axis titles (the metric up the side, the bucket along the bottom) where there is room.
     let (_, plot_h) = plot_area.dim_in_pixel();
@@ -94,17 +96,9 @@ pub fn draw_xy<DB: DrawingBackend>(
         .axis_desc_style(options.font(11.0).color(&options.theme.axis))
         .draw()
         .map_err(chart_error)?;
-    if titled && !data.x_title.is_empty() {
+    if titled {
         let (xs, ys) = chart.plotting_area().get_pixel_range();
-        root.draw_text(
-            &data.x_title,
-            &options
-                .font(11.0)
-                .color(&options.theme.axis)
-                .pos(Pos::new(HPos::Center, VPos::Bottom)),
-            ((xs.start + xs.end) / 2, ys.end + options.px(38.0)),
-        )
-        .map_err(chart_error)?;
+        draw_x_title(root, data, (xs.start, xs.end, ys.end), options)?;
     }
     let label_style = options.font(11.0).pos(Pos::new(HPos::Center, VPos::Top));
     for x in axis.ticks.iter().filter(|x| **x >= x0 && **x <= x1) {
@@ -158,7 +152,8 @@ pub fn draw_xy<DB: DrawingBackend>(
                 }
             }
         }
-        XyStyle::Bar | XyStyle::HorizontalBar => {
+        // Vertical bars: the other styles have their own drawers, above.
+        _ => {
             for (series, bars) in data.series.iter().zip(bar_extents(data)) {
                 let color = colors.get(&series.label).filled();
                 chart
@@ -169,11 +164,15 @@ pub fn draw_xy<DB: DrawingBackend>(
             }
         }
     }
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    if let Some(threshold) = data.threshold.as_ref().filter(|t| t.value >= 0.0) {
+        let (_, y) = chart.backend_coord(&(x0, threshold.value));
+        draw_threshold(root, threshold, (xs.start, y), (xs.end, y), options)?;
+    }
     let legend = match legend_area {
         Some(legend_area) => legend::draw(&legend_area, &entries, options)?,
         None => Vec::new(),
     };
-    let (xs, ys) = chart.plotting_area().get_pixel_range();
     Ok(ChartLayout::Xy {
         plot: (xs.start, ys.start, xs.end, ys.end),
         x_range: (x0, x1),
@@ -350,4 +349,81 @@ pub(crate) fn bar_extents(data: &XyData) -> Vec<Vec<BarExtent>> {
                 .collect()
         })
         .collect()
+}
+
+/// The largest value the value axis must show: the data's, or a threshold line above it.
+pub(crate) fn value_top(data: &XyData) -> f64 {
+    let threshold = data.threshold.as_ref().map_or(0.0, |t| t.value);
+    data.max_y().max(threshold)
+}
+
+/// The threshold line's colour: Kibana's danger red, which reads on both themes.
+const THRESHOLD_COLOR: RGBColor = RGBColor(0xbd, 0x27, 0x1e);
+
+/// Draws a threshold line, dashed, from `start` to `end` (backend pixels), labelled with its
+/// name and value at the end.
+pub(crate) fn draw_threshold<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    threshold: &ThresholdLine,
+    start: (i32, i32),
+    end: (i32, i32),
+    options: &DrawOptions,
+) -> Result<(), ChartError> {
+    let (dash, gap) = (options.px(6.0).max(2), options.px(4.0).max(1));
+    let stroke = THRESHOLD_COLOR.stroke_width(options.px(1.5).max(1) as u32);
+    let length = f64::from(end.0 - start.0).hypot(f64::from(end.1 - start.1));
+    let along = |d: f64| {
+        let t = (d / length.max(1.0)).min(1.0);
+        (
+            start.0 + (f64::from(end.0 - start.0) * t).round() as i32,
+            start.1 + (f64::from(end.1 - start.1) * t).round() as i32,
+        )
+    };
+    let mut from = 0.0;
+    while from < length {
+        let to = (from + f64::from(dash)).min(length);
+        root.draw(&PathElement::new(vec![along(from), along(to)], stroke))
+            .map_err(chart_error)?;
+        from = to + f64::from(gap);
+    }
+    let value = super::format_exact(threshold.value);
+    let text = if threshold.label.trim().is_empty() {
+        value
+    } else {
+        format!("{} {value}", threshold.label.trim())
+    };
+    root.draw_text(
+        &text,
+        &options
+            .font(11.0)
+            .color(&THRESHOLD_COLOR)
+            .pos(Pos::new(HPos::Right, VPos::Bottom)),
+        (
+            end.0 - options.px(2.0),
+            end.1.min(start.1) - options.px(3.0),
+        ),
+    )
+    .map_err(chart_error)
+}
+
+/// The x axis's title, centred under the labels of a plot spanning `left..right` above
+/// `bottom` (backend pixels).
+pub(crate) fn draw_x_title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &XyData,
+    (left, right, bottom): (i32, i32, i32),
+    options: &DrawOptions,
+) -> Result<(), ChartError> {
+    if data.x_title.is_empty() {
+        return Ok(());
+    }
+    root.draw_text(
+        &data.x_title,
+        &options
+            .font(11.0)
+            .color(&options.theme.axis)
+            .pos(Pos::new(HPos::Center, VPos::Bottom)),
+        ((left + right) / 2, bottom + options.px(38.0)),
+    )
+    .map_err(chart_error)
 }

@@ -124,9 +124,11 @@ pub fn ChartPanel(
         let dragged = brush.get_untracked();
         drag_start.set_value(None);
         brush.set(None);
-        if let (Some((x0, x1)), Some(callback), Some(ChartLayout::Xy { plot, x_range, .. })) =
-            (dragged, on_brush, layout.get_untracked())
-        {
+        if let (Some((x0, x1)), Some(callback), Some((plot, x_range))) = (
+            dragged,
+            on_brush,
+            layout.get_untracked().and_then(|l| l.across()),
+        ) {
             let s = scale();
             let to_time = |x_css: f64| {
                 let px = x_css * s;

@@ -94,6 +94,14 @@ impl Resolved {
     pub fn span_ms(&self) -> i64 {
         (self.to_ms - self.from_ms).max(1)
     }
+
+    /// The same range `ms` earlier.
+    pub fn shifted_back(&self, ms: i64) -> Resolved {
+        Resolved {
+            from_ms: self.from_ms.saturating_sub(ms),
+            to_ms: self.to_ms.saturating_sub(ms),
+        }
+    }
 }
 
 /// A range that cannot be used.
@@ -270,6 +278,11 @@ fn eval(
     };
     apply_date_math(ms, math, round_up, &FixedOffset(utc_offset_secs)).ok_or_else(bad)
 }
+
+/// The cookie in which the browser tells the server its viewer's offset from UTC (`+09:00`,
+/// the chosen zone's or the browser's, written at every page load): images the server draws
+/// for a page (panels before and without JavaScript) label times as the page does.
+pub const UTC_OFFSET_COOKIE: &str = "flowdash-utc-offset";
 
 /// An offset from UTC as Elasticsearch takes a time zone: `+09:00`, `-05:30`.
 pub fn format_utc_offset(secs: i32) -> String {

@@ -67,6 +67,9 @@ pub enum ChartKind {
     Bar,
     /// Bars across, buckets down the side: room for long labels such as addresses.
     HorizontalBar,
+    /// A grid of cells, x buckets across and y buckets (the split) down, each coloured by
+    /// its metric: ports by hour, sources by destinations.
+    Heatmap,
     /// One big number.
     Metric,
     /// Rows of buckets with their metric.
@@ -75,12 +78,13 @@ pub enum ChartKind {
 
 impl ChartKind {
     /// Every type, in the order the editor offers them.
-    pub const ALL: [ChartKind; 7] = [
+    pub const ALL: [ChartKind; 8] = [
         ChartKind::Pie,
         ChartKind::Line,
         ChartKind::Area,
         ChartKind::Bar,
         ChartKind::HorizontalBar,
+        ChartKind::Heatmap,
         ChartKind::Metric,
         ChartKind::Table,
     ];
@@ -93,16 +97,23 @@ impl ChartKind {
             ChartKind::Area => "Area",
             ChartKind::Bar => "Vertical bar",
             ChartKind::HorizontalBar => "Horizontal bar",
+            ChartKind::Heatmap => "Heatmap",
             ChartKind::Metric => "Metric",
             ChartKind::Table => "Data table",
         }
     }
 
-    /// Whether it has an x axis (line, area or bars; a horizontal bar chart's runs down the side).
+    /// Whether it has an x axis (line, area, bars or a heatmap; a horizontal bar chart's runs
+    /// down the side). Such charts take an x-axis bucket and at most one split: a heatmap's
+    /// split is its y axis.
     pub fn is_xy(self) -> bool {
         matches!(
             self,
-            ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar
+            ChartKind::Line
+                | ChartKind::Area
+                | ChartKind::Bar
+                | ChartKind::HorizontalBar
+                | ChartKind::Heatmap
         )
     }
 }
@@ -402,7 +413,29 @@ pub struct ChartOptions {
     /// Links a click offers besides filtering (a whois page for an address).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub drilldowns: Vec<super::drilldown::UrlDrilldown>,
+    /// A reference line across line, area and bar charts (Kibana's threshold line): the
+    /// value traffic is compared against, such as a reject rate that warrants a look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdLine>,
+    /// Draws each series again as it was this long before (`1w`: "compared with a week ago"),
+    /// on the same time axis; line, area and bar charts over a date histogram.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_shift: Option<String>,
 }
+
+/// A reference line at a value of the metric, with an optional label.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdLine {
+    /// Where the line is, in the metric's units.
+    pub value: f64,
+    /// What it stands for (`SLO`, `alert`); the value is shown beside it either way.
+    #[serde(default)]
+    pub label: String,
+}
+
+/// The longest threshold label.
+pub const MAX_THRESHOLD_LABEL: usize = 60;
 
 impl Default for ChartOptions {
     fn default() -> Self {
@@ -416,6 +449,8 @@ impl Default for ChartOptions {
             utc: false,
             drop_partial_buckets: true,
             drilldowns: Vec::new(),
+            threshold: None,
+            time_shift: None,
         }
     }
 }
@@ -489,6 +524,35 @@ impl Visualization {
         for (index, drilldown) in drilldowns.iter().enumerate() {
             drilldown.validate(&format!("options.drilldowns[{index}]"))?;
         }
+        if let Some(threshold) = &self.options.threshold {
+            if !threshold.value.is_finite() {
+                return Err(ModelError::new(
+                    "options.threshold.value",
+                    "must be a number",
+                ));
+            }
+            if threshold.label.chars().count() > MAX_THRESHOLD_LABEL {
+                return Err(ModelError::new(
+                    "options.threshold.label",
+                    format!("at most {MAX_THRESHOLD_LABEL} characters"),
+                ));
+            }
+        }
+        if let Some(shift) = &self.options.time_shift {
+            if super::time::parse_duration_ms(shift).is_none() {
+                return Err(ModelError::new(
+                    "options.time_shift",
+                    format!("`{shift}` is not a duration such as 1h, 1d or 1w"),
+                ));
+            }
+            let over_time = matches!(self.x_axis(), Some(BucketAgg::DateHistogram { .. }));
+            if !over_time || !self.kind.is_xy() || self.kind == ChartKind::Heatmap {
+                return Err(ModelError::new(
+                    "options.time_shift",
+                    "needs a line, area or bar chart over a date histogram",
+                ));
+            }
+        }
         if let Metric::Percentile { percent, .. } = self.metric {
             if !(0.0..=100.0).contains(&percent) {
                 return Err(ModelError::new(
@@ -499,11 +563,9 @@ impl Visualization {
         }
         let allowed: &[BucketRole] = match self.kind {
             ChartKind::Pie => &[BucketRole::SplitSlices],
-            ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar => {
-                &[BucketRole::XAxis, BucketRole::SplitSeries]
-            }
-            ChartKind::Metric => &[],
+            kind if kind.is_xy() => &[BucketRole::XAxis, BucketRole::SplitSeries],
             ChartKind::Table => &[BucketRole::Rows],
+            _ => &[],
         };
         for (index, bucket) in self.buckets.iter().enumerate() {
             let path = |field: &str| format!("buckets[{index}].{field}");
@@ -572,7 +634,7 @@ impl Visualization {
             if x_axes > 1 || splits > 1 {
                 return Err(ModelError::new(
                     "buckets",
-                    "line, area and bar charts take one x axis and at most one split series",
+                    "line, area, bar and heatmap charts take one x axis and at most one split series",
                 ));
             }
         }
@@ -588,6 +650,14 @@ impl Visualization {
             .iter()
             .find(|b| b.role == BucketRole::XAxis)
             .map(|b| &b.agg)
+    }
+
+    /// How far back the time-shifted copy of the series is, in milliseconds, if there is one.
+    pub fn time_shift_ms(&self) -> Option<i64> {
+        self.options
+            .time_shift
+            .as_deref()
+            .and_then(super::time::parse_duration_ms)
     }
 
     /// The split-series bucket of an xy chart.
@@ -700,5 +770,32 @@ mod tests {
             Visualization::from_value(value).unwrap_err().path,
             "buckets[0].agg.date_histogram.interval"
         );
+
+        let mut value = serde_json::to_value(Visualization::example_flows_over_time()).unwrap();
+        value["options"]["threshold"] = serde_json::json!({ "value": 10, "label": "x".repeat(61) });
+        assert_eq!(
+            Visualization::from_value(value).unwrap_err().path,
+            "options.threshold.label"
+        );
+    }
+
+    #[test]
+    fn heatmaps_and_thresholds_round_trip() {
+        let mut vis = Visualization::example_flows_over_time();
+        vis.kind = ChartKind::Heatmap;
+        vis.options.threshold = Some(ThresholdLine {
+            value: 12.5,
+            label: "alert".into(),
+        });
+        let json = serde_json::to_string(&vis).unwrap();
+        assert!(json.contains("\"heatmap\""), "{json}");
+        assert_eq!(Visualization::from_json(&json).unwrap(), vis);
+        // A heatmap takes one x axis and one y axis (its split), as line charts do.
+        vis.buckets
+            .push(terms_bucket(BucketRole::SplitSeries, "dstport", 5));
+        assert_eq!(vis.validate().unwrap_err().path, "buckets");
+        vis.buckets.pop();
+        vis.buckets[1].role = BucketRole::SplitSlices;
+        assert_eq!(vis.validate().unwrap_err().path, "buckets[1].role");
     }
 }

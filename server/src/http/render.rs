@@ -1,15 +1,17 @@
 //! `GET /api/visualizations/{id}/render.svg|png?from=&to=&q=&lang=&filters=&width=&height=&time_zone=`:
 //! a saved visualization drawn on the server with the browser's chart code, for the view a
 //! dashboard's address gives (time, query and filters, read as the dashboard reads them).
+//! Without `time_zone`, times follow the zone the viewer's pages told the server
+//! (`UTC_OFFSET_COOKIE`), else UTC; the viewer's chosen dark theme is kept too.
 
-use app::charts::DrawOptions;
+use app::charts::{ChartTheme, DrawOptions};
 use app::model::saved_object::ObjectType;
-use app::model::time::{format_utc_offset, parse_utc_offset, TimeRange};
+use app::model::time::{format_utc_offset, parse_utc_offset, TimeRange, UTC_OFFSET_COOKIE};
 use app::model::visualization::Visualization;
 use app::panels::ViewInputs;
 use app::state::ViewState;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -55,6 +57,7 @@ async fn render_visualization(
     Path((id, file)): Path<(String, String)>,
     Query(params): Query<RenderParams>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {
     let view = ViewState::from_query_string(raw.as_deref().unwrap_or_default());
     let format = match file.as_str() {
@@ -70,12 +73,20 @@ async fn render_visualization(
     let vis = Visualization::from_value(object.attributes)
         .map_err(|e| AppError::bad_request(e.to_string()))?;
     state.allowed_indices.check(&vis.index_pattern)?;
-    let utc_offset_secs = match &params.time_zone {
+    // The zone asked for, else the one the viewer's pages told the server (an image on a
+    // page labels times as the page does), else UTC.
+    let cookie_zone = crate::auth::cookie(&headers, UTC_OFFSET_COOKIE)
+        .and_then(|value| parse_utc_offset(value.trim()).map(|_| value.trim().to_owned()));
+    let time_zone = params.time_zone.or(cookie_zone);
+    let utc_offset_secs = match &time_zone {
         Some(zone) => parse_utc_offset(zone).ok_or_else(|| {
             AppError::bad_request(format!("time_zone [{zone}]: an offset such as +09:00"))
         })?,
         None => 0,
     };
+    // Drawn on the panels of the theme the viewer chose ("system" is not known here).
+    let dark = crate::auth::cookie(&headers, app::theme::THEME_COOKIE)
+        .is_some_and(|value| value.trim() == "dark");
     let inputs = ViewInputs::resolve(
         &TimeRange {
             from: params.from,
@@ -86,7 +97,7 @@ async fn render_visualization(
         chrono::Utc::now().timestamp_millis(),
         utc_offset_secs,
         // Written as the browser writes it, whatever form it came in.
-        params.time_zone.map(|_| format_utc_offset(utc_offset_secs)),
+        time_zone.map(|_| format_utc_offset(utc_offset_secs)),
     )
     .map_err(|e| AppError::bad_request(format!("time range: {e}")))?;
     let data = crate::visualizations::chart_data(&state, &vis, &inputs).await;
@@ -94,6 +105,7 @@ async fn render_visualization(
         legend: vis.options.legend,
         colors: vis.options.colors.clone(),
         utc_offset_secs,
+        theme: ChartTheme::for_dark(dark),
         ..DrawOptions::default()
     };
     let (width, height) = (params.width, params.height);

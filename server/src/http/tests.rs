@@ -1389,15 +1389,36 @@ async fn server_renders_follow_the_time_zone() {
     assert_eq!(created["id"], "per-day", "{created}");
     let path =
         "/api/visualizations/per-day/render.svg?from=2020-03-06T09:00:00Z&to=2020-03-06T21:00:00Z";
-    let svg = server
-        .client
-        .get(server.url(&format!("{path}&time_zone=%2B09:00")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(svg.status(), 200);
+    let image = |query: &'static str, cookie: Option<&'static str>| {
+        let mut request = server.client.get(server.url(&format!("{path}{query}")));
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let tokyo = image("&time_zone=%2B09:00", None).await;
+    let utc = image("", None).await;
+    assert_ne!(tokyo, utc, "days begin at another hour");
     let (status, error) = server.get(&format!("{path}&time_zone=Mars")).await;
     assert_eq!(status, 400, "{error}");
+
+    // An image on a page: the zone the page told the server in its cookie, as if asked for;
+    // a cookie that does not read as an offset is ignored, and the parameter wins.
+    let cookie = "other=1; flowdash-utc-offset=+09:00";
+    assert_eq!(image("", Some(cookie)).await, tokyo);
+    assert_eq!(image("", Some("flowdash-utc-offset=Mars")).await, utc);
+    assert_eq!(
+        image("&time_zone=%2B00:00", Some(cookie)).await,
+        image("&time_zone=%2B00:00", None).await
+    );
+    // The dark theme chosen on the pages is kept; light is the default.
+    let dark = image("", Some("flowdash-theme=dark")).await.to_lowercase();
+    assert!(dark.contains("#1d1e24"), "dark panels");
+    assert!(!utc.to_lowercase().contains("#1d1e24"));
 }
 
 /// A visualization searches its index pattern's time field, not `@timestamp`: a pattern
@@ -1539,4 +1560,81 @@ async fn servers_on_one_cluster_share_saved_objects() {
         let (status, _) = first.get("/api/saved_objects/visualization/shared").await;
         assert_eq!(status, 404);
     }
+}
+
+/// "Compared with a week ago" on the real engine: one search matches both weeks, and each
+/// series comes again, a week earlier, on the same time axis.
+#[tokio::test]
+async fn a_time_shifted_chart_draws_last_weeks_series_on_this_weeks_axis() {
+    use app::model::visualization::*;
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    ingest_flows_across_a_tokyo_midnight(&server).await; // 2020-03-06: 10:00, then 3 at 20:00
+    const WEEK_BEFORE: i64 = 1_583_452_800 - 7 * 86_400; // 2020-02-28T00:00:00Z
+    let lines: String = [(10, "ACCEPT"), (12, "ACCEPT"), (12, "REJECT")]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (hour, action))| {
+            let start = WEEK_BEFORE + hour * 3600;
+            format!(
+                "2 123456789012 eni-1 10.0.0.2 10.0.1.1 5000{i} 22 6 5 500 {start} {} {action} OK\n",
+                start + 60
+            )
+        })
+        .collect();
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(report["accepted"], 3, "{status} {report}");
+
+    let mut vis = flows_per_day("cwl-*");
+    vis.buckets[0].agg = BucketAgg::DateHistogram {
+        field: "@timestamp".into(),
+        interval: Interval::Fixed("1h".into()),
+    };
+    vis.buckets
+        .push(terms_bucket(BucketRole::SplitSeries, "action", 5));
+    vis.options.time_shift = Some("1w".into());
+    vis.validate().unwrap();
+    let inputs = app::panels::ViewInputs::resolve(
+        &app::model::time::TimeRange {
+            from: "2020-03-06T00:00:00Z".into(),
+            to: "2020-03-07T00:00:00Z".into(),
+        },
+        Default::default(),
+        Vec::new(),
+        chrono::Utc::now().timestamp_millis(),
+        0,
+        None,
+    )
+    .unwrap();
+    let Ok(ChartData::Xy(xy)) =
+        crate::visualizations::chart_data(&server.state, &vis, &inputs).await
+    else {
+        panic!("no line chart");
+    };
+    const DAY_MS: f64 = 1_583_452_800_000.0;
+    let hour = |h: f64| DAY_MS + h * 3_600_000.0;
+    let series: Vec<(String, Vec<(f64, f64)>)> = xy
+        .series
+        .iter()
+        .map(|s| {
+            let points = s.points.iter().copied().filter(|p| p.1 > 0.0).collect();
+            (s.label.clone(), points)
+        })
+        .collect();
+    assert_eq!(
+        series,
+        [
+            (
+                "ACCEPT".to_owned(),
+                vec![(hour(10.0), 1.0), (hour(20.0), 3.0)]
+            ),
+            (
+                "ACCEPT (1 week ago)".to_owned(),
+                vec![(hour(10.0), 1.0), (hour(12.0), 1.0)]
+            ),
+            ("REJECT (1 week ago)".to_owned(), vec![(hour(12.0), 1.0)]),
+        ]
+    );
+    // Both weeks' buckets cover the day, hour by hour: no gap drawn as a missing point.
+    assert!(xy.series.iter().all(|s| s.points.len() == 24), "{series:?}");
 }

@@ -7,7 +7,8 @@ use crate::model::filter::QueryText;
 use crate::model::index_pattern::FieldSpec;
 use crate::model::visualization::{
     terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, Interval, LegendPosition,
-    Metric, NamedFilter, NumberRange, TermsOrder, Visualization,
+    Metric, NamedFilter, NumberRange, TermsOrder, ThresholdLine, Visualization,
+    MAX_THRESHOLD_LABEL,
 };
 
 fn field_options(
@@ -129,6 +130,11 @@ fn roles(kind: ChartKind) -> &'static [(BucketRole, &'static str)] {
         ChartKind::Pie => &[(BucketRole::SplitSlices, "Split slices")],
         ChartKind::Table => &[(BucketRole::Rows, "Split rows")],
         ChartKind::Metric => &[],
+        // A heatmap's split is its rows.
+        ChartKind::Heatmap => &[
+            (BucketRole::XAxis, "X axis"),
+            (BucketRole::SplitSeries, "Y axis"),
+        ],
         _ => &[
             (BucketRole::XAxis, "X axis"),
             (BucketRole::SplitSeries, "Split series"),
@@ -403,6 +409,10 @@ pub(super) fn OptionsEditor(
 ) -> impl IntoView {
     let swatches = move || {
         let mut seen = std::collections::BTreeSet::new();
+        // A heatmap's colours are its value bands, not terms to pin.
+        if vis.with(|v| v.kind == ChartKind::Heatmap) {
+            return Vec::new();
+        }
         legend
             .get()
             .into_iter()
@@ -437,6 +447,15 @@ pub(super) fn OptionsEditor(
                 <label class="check"><input type="checkbox" prop:checked=move || vis.with(|v| v.options.utc) on:change:target=move |ev| vis.update(|v| v.options.utc = ev.target().checked())/>" Times in UTC"</label>
                 <label class="check"><input type="checkbox" prop:checked=move || vis.with(|v| v.options.drop_partial_buckets) on:change:target=move |ev| vis.update(|v| v.options.drop_partial_buckets = ev.target().checked())/>" Drop partial buckets"</label>
             </Show>
+            <Show when=move || vis.with(|v| v.kind.is_xy() && v.kind != ChartKind::Heatmap)>
+                <ThresholdEditor vis/>
+            </Show>
+            // Also shown while set where it does not apply, so that it can be undone.
+            <Show when=move || vis.with(|v| v.options.time_shift.is_some() || (
+                matches!(v.kind, ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar)
+                    && matches!(v.x_axis(), Some(BucketAgg::DateHistogram { .. }))))>
+                <TimeShiftEditor vis/>
+            </Show>
             <Show when=move || !legend.with(|l| l.is_empty())>
                 <div class="colors" role="group" aria-label="Colours">
                     <span class="field-label">"Colours"</span>
@@ -464,5 +483,88 @@ pub(super) fn OptionsEditor(
                 </div>
             </Show>
         </fieldset>
+    }
+}
+
+/// A threshold line: a value (empty for none) and its label.
+#[component]
+fn ThresholdEditor(vis: RwSignal<Visualization>) -> impl IntoView {
+    let value = move || {
+        vis.with(|v| {
+            v.options
+                .threshold
+                .as_ref()
+                .map(|t| t.value.to_string())
+                .unwrap_or_default()
+        })
+    };
+    let label = move || {
+        vis.with(|v| {
+            v.options
+                .threshold
+                .as_ref()
+                .map(|t| t.label.clone())
+                .unwrap_or_default()
+        })
+    };
+    let set_value = move |text: String| {
+        vis.update(|v| match text.trim().parse::<f64>() {
+            Ok(value) if value.is_finite() => {
+                let label = v
+                    .options
+                    .threshold
+                    .take()
+                    .map(|t| t.label)
+                    .unwrap_or_default();
+                v.options.threshold = Some(ThresholdLine { value, label });
+            }
+            _ => v.options.threshold = None,
+        })
+    };
+    let set_label = move |text: String| {
+        vis.update(|v| {
+            if let Some(threshold) = &mut v.options.threshold {
+                threshold.label = text.chars().take(MAX_THRESHOLD_LABEL).collect();
+            }
+        })
+    };
+    view! {
+        <label class="field">"Threshold line"
+            <input type="number" step="any" name="threshold_value" placeholder="none" prop:value=value
+                on:change:target=move |ev| set_value(ev.target().value())/>
+        </label>
+        <label class="field">"Threshold label"
+            <input type="text" name="threshold_label" maxlength=MAX_THRESHOLD_LABEL.to_string() prop:value=label
+                disabled=move || vis.with(|v| v.options.threshold.is_none())
+                on:change:target=move |ev| set_label(ev.target().value())/>
+        </label>
+    }
+}
+
+/// The time shifts offered: none, or the series again as they were this long before.
+const TIME_SHIFTS: [(&str, &str); 5] = [
+    ("", "Nothing"),
+    ("1h", "1 hour ago"),
+    ("1d", "1 day ago"),
+    ("1w", "1 week ago"),
+    ("30d", "30 days ago"),
+];
+
+/// "Compare with": a time-shifted copy of every series.
+#[component]
+fn TimeShiftEditor(vis: RwSignal<Visualization>) -> impl IntoView {
+    let current = move || vis.with(|v| v.options.time_shift.clone().unwrap_or_default());
+    let set = move |value: String| {
+        vis.update(|v| v.options.time_shift = (!value.is_empty()).then_some(value));
+    };
+    view! {
+        <label class="field">"Compare with"
+            <select name="time_shift" on:change:target=move |ev| set(ev.target().value())>
+                {TIME_SHIFTS.iter().map(|(value, label)| {
+                    let value = *value;
+                    view! { <option value=value selected=move || current() == value>{*label}</option> }
+                }).collect_view()}
+            </select>
+        </label>
     }
 }

@@ -79,6 +79,7 @@ fn kibana_visualization(
         "area" => ChartKind::Area,
         "histogram" => ChartKind::Bar,
         "horizontal_bar" => ChartKind::HorizontalBar,
+        "heatmap" => ChartKind::Heatmap,
         "metric" => ChartKind::Metric,
         "table" => ChartKind::Table,
         other => {
@@ -345,6 +346,25 @@ mod tests {
         let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
         assert_eq!(vis.kind, ChartKind::HorizontalBar);
         assert_eq!(vis.x_axis().and_then(|b| b.field()), Some("srcaddr"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        vis.validate().unwrap();
+    }
+
+    #[test]
+    fn a_kibana_heatmap_keeps_its_x_and_y_buckets() {
+        let state = serde_json::json!({ "title": "Ports by hour", "type": "heatmap", "params": {},
+            "aggs": [
+                { "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} },
+                { "id": "2", "enabled": true, "type": "date_histogram", "schema": "segment", "params": { "field": "@timestamp", "interval": "h" } },
+                { "id": "3", "enabled": true, "type": "terms", "schema": "group", "params": { "field": "dstport", "size": 10, "order": "desc", "orderBy": "1" } }
+            ] });
+        let attributes =
+            serde_json::json!({ "title": "Ports by hour", "visState": state.to_string() });
+        let mut warnings = Vec::new();
+        let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+        assert_eq!(vis.kind, ChartKind::Heatmap);
+        assert_eq!(vis.x_axis().map(|b| b.type_name()), Some("date_histogram"));
+        assert_eq!(vis.split_series().and_then(|b| b.field()), Some("dstport"));
         assert!(warnings.is_empty(), "{warnings:?}");
         vis.validate().unwrap();
     }
