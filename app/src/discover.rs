@@ -418,6 +418,20 @@ pub fn cell_text(value: &Value) -> String {
     }
 }
 
+/// The value of `field` as the flow views show it: a cell's text, with ports and protocols
+/// named (`443 (https)`).
+pub fn field_text(field: &str, value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| field_text(field, item))
+            .collect::<Vec<_>>()
+            .join(", "),
+        scalar => crate::model::names::display(field, scalar),
+    }
+}
+
 /// The value of `field` in a flow, following dotted names into objects.
 pub fn field_value<'a>(source: &'a Map<String, Value>, field: &str) -> Option<&'a Value> {
     if let Some(value) = source.get(field) {
@@ -576,6 +590,9 @@ mod tests {
         );
         assert_eq!(cell_text(&json!(["a", 1])), "a, 1");
         assert_eq!(cell_text(&json!(null)), "");
+        assert_eq!(field_text("dstport", &json!(443)), "443 (https)");
+        assert_eq!(field_text("protocol", &json!([6, 17])), "6 (tcp), 17 (udp)");
+        assert_eq!(field_text("srcaddr", &json!("10.0.0.1")), "10.0.0.1");
         assert_eq!(field_value(source, "nested.inner"), Some(&json!(1)));
     }
 }

@@ -208,14 +208,14 @@ mod tests {
         assert_eq!(
             texts(&table),
             [
-                ["ACCEPT", "443", "60"],
-                ["ACCEPT", "53", "20"],
-                ["REJECT", "22", "20"]
+                ["ACCEPT", "443 (https)", "60"],
+                ["ACCEPT", "53 (dns)", "20"],
+                ["REJECT", "22 (ssh)", "20"]
             ]
         );
         assert_eq!(
             table.to_csv(),
-            "action,dstport,Count\r\nACCEPT,443,60\r\nACCEPT,53,20\r\nREJECT,22,20\r\n"
+            "action,dstport,Count\r\nACCEPT,443 (https),60\r\nACCEPT,53 (dns),20\r\nREJECT,22 (ssh),20\r\n"
         );
     }
 

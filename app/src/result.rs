@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::model::filter::{Filter, FilterKind};
+use crate::model::names;
 use crate::model::time::Resolved;
 use crate::model::visualization::{
     BarMode, BucketAgg, ChartKind, Metric, ThresholdLine, Visualization,
@@ -261,10 +262,12 @@ fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value
         }
         _ => {
             let key = bucket.get("key").cloned().unwrap_or(Value::Null);
-            let label = match &key {
-                Value::String(s) if s == MISSING_KEY => "Missing".to_owned(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+            let label = match (&key, agg) {
+                (Value::String(s), _) if s == MISSING_KEY => "Missing".to_owned(),
+                // Ports and protocols with their names: `443 (https)`, `6 (tcp)`.
+                (key, BucketAgg::Terms { field, .. }) => names::display(field, key),
+                (Value::String(s), _) => s.clone(),
+                (other, _) => other.to_string(),
             };
             (label, key)
         }
@@ -772,7 +775,10 @@ mod tests {
         );
         let outer = &pie.rings[1].slices;
         let labels: Vec<_> = outer.iter().map(|s| s.label.as_str()).collect();
-        assert_eq!(labels, ["443", "53", "Other", "22", "3389"]);
+        assert_eq!(
+            labels,
+            ["443 (https)", "53 (dns)", "Other", "22 (ssh)", "3389 (rdp)"]
+        );
         // 443 is 50 of ACCEPT's 80, inside ACCEPT's 0.0-0.8.
         assert!((outer[0].end - 0.5).abs() < 1e-9);
         assert!(
@@ -904,7 +910,7 @@ mod tests {
         assert_eq!(table.columns, ["action", "dstport", "Count"]);
         assert_eq!(
             table.rows[0],
-            vec![json!("ACCEPT"), json!("443"), json!(50.0)]
+            vec![json!("ACCEPT"), json!("443 (https)"), json!(50.0)]
         );
         assert_eq!(table.rows.len(), 4);
         // A row's flows: the filters of its cells.

@@ -64,13 +64,13 @@ test.describe("chart types", () => {
     const onDashboard = panel(page, "Destination ports by minute").locator('canvas.chart[data-drawn="true"]');
     await expect(onDashboard).toBeVisible();
     await onDashboard.click({ position: await colourPoint(onDashboard, DARKEST, 4) });
-    await expect(page.locator(".filter-bar .pill-label")).toHaveText("dstport: 443");
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText("dstport: 443 (https)");
     await expect(page).toHaveURL(/dstport/);
 
     // The server draws the same bands.
     const svg = await (await request.get(`/api/visualizations/${id}/render.svg?from=now-1h&to=now&width=800&height=400`)).text();
     expect(svg.toLowerCase()).toContain("#08519c");
-    expect(svg).toContain("443");
+    expect(svg).toContain("443 (https)");
   });
 
   test("a threshold line: set in the editor, drawn in red with its label, saved", async ({ page, request }) => {

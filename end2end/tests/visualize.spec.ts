@@ -50,7 +50,7 @@ test.describe("visualize", () => {
     await expect(page.locator('select[name="bucket1_field"]')).toHaveValue("dstport");
     await previewDrawn(page);
     await expect.poll(() => legend(page.locator(PREVIEW))).toEqual(
-      expect.arrayContaining(["action", "ACCEPT", "REJECT", "dstport", "443", "22"]),
+      expect.arrayContaining(["action", "ACCEPT", "REJECT", "dstport", "443 (https)", "22 (ssh)"]),
     );
     const pixels = await canvasColours(page, `${PREVIEW} canvas.chart`, { accept: ACCEPT_GREEN, reject: REJECT_RED });
     expect(pixels.counts.accept).toBeGreaterThan(2000);
@@ -64,7 +64,7 @@ test.describe("visualize", () => {
     await expect(page.locator('input[name="title"]')).toHaveValue("Seed pie");
     await previewDrawn(page);
     const legendBefore = await legend(page.locator(PREVIEW));
-    expect(legendBefore).toEqual(expect.arrayContaining(["ACCEPT", "REJECT", "443"]));
+    expect(legendBefore).toEqual(expect.arrayContaining(["ACCEPT", "REJECT", "443 (https)"]));
 
     // Export JSON: the visualization with its index pattern.
     const [download] = await Promise.all([

@@ -60,7 +60,7 @@ pub(crate) fn legend_entries(data: &XyData) -> Vec<Entry> {
 }
 
 /// The `[lo, hi)` a cell at bucket `x` covers along the x axis.
-fn cell_span(data: &XyData, x: f64) -> (f64, f64) {
+pub(crate) fn cell_span(data: &XyData, x: f64) -> (f64, f64) {
     match &data.x {
         XAxis::Time { interval_ms, .. } => (x, x + *interval_ms as f64),
         XAxis::Numeric { interval } => (x, x + interval),

@@ -1,8 +1,8 @@
 //! What is under the pointer (or the keyboard cursor): the tooltip lines and the filters a
 //! click adds. Pure functions of chart data and layout, so they are tested without a browser.
 
-use super::pie;
 use super::{format_compact, format_exact, format_time_full, ChartLayout};
+use super::{heatmap, pie};
 use crate::model::filter::Filter;
 use crate::result::{ChartData, XAxis, XyData};
 
@@ -84,20 +84,11 @@ pub fn hit_test(
 /// The heatmap cell of row `row` (a series) that holds x `data_x`, if it has a value.
 fn heatmap_cell(xy: &XyData, row: usize, data_x: f64, utc_offset_secs: i32) -> Option<Hit> {
     let series = xy.series.get(row)?;
-    let &(x, value) = match xy.x {
-        // Categories are centred on their x; times and numbers start their bucket there.
-        XAxis::Categories { .. } => series.points.iter().find(|p| (p.0 - data_x).abs() <= 0.5),
-        _ => series.points.iter().take_while(|p| p.0 <= data_x).last(),
-    }?;
-    // Inside its bucket only: between buckets, and past the last one's end, there is no cell.
-    let width = match xy.x {
-        XAxis::Time { interval_ms, .. } => interval_ms as f64,
-        XAxis::Numeric { interval } => interval,
-        XAxis::Categories { .. } => f64::INFINITY,
-    };
-    if data_x >= x + width {
-        return None;
-    }
+    // Inside a cell only: between buckets, and past the last one's end, there is none.
+    let &(x, value) = series.points.iter().find(|p| {
+        let (start, end) = heatmap::cell_span(xy, p.0);
+        start <= data_x && data_x < end
+    })?;
     let (title, time) = bucket_title(xy, x, utc_offset_secs);
     let mut filters = series.filters.clone();
     filters.extend(category_filters(xy, x));

@@ -72,8 +72,10 @@ pub fn assign_colors<'a>(
     let mut taken: Vec<RGBColor> = vec![ACCEPT, REJECT];
     let mut open = Vec::new();
     for label in labels {
+        // A colour chosen for a port before it was shown with its name still holds.
         let chosen = fixed
             .get(label)
+            .or_else(|| fixed.get(crate::model::names::without_name(label)))
             .and_then(|hex| parse_hex_color(hex))
             .or_else(|| well_known(label));
         match chosen {

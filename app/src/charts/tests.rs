@@ -172,7 +172,7 @@ fn hits_name_what_is_under_the_pointer_and_what_a_click_filters() {
         0,
     )
     .unwrap();
-    assert_eq!(hit.title, "ACCEPT › 443");
+    assert_eq!(hit.title, "ACCEPT › 443 (https)");
     assert_eq!(hit.rows[0], ("Count".to_owned(), "60".to_owned()));
     assert_eq!(hit.filters.len(), 2);
     let items = hit::items(&data, 0);
@@ -266,7 +266,7 @@ fn ports_in_a_legend_are_never_cut_short() {
     let (text, _) = svg(&pie, (300, 300));
     let texts: Vec<String> = svg_texts(&text).into_iter().map(|(_, t)| t).collect();
     assert!(
-        texts.iter().any(|t| t == "3306") && texts.iter().any(|t| t == "3389"),
+        texts.iter().any(|t| t == "3306 (mysql)") && texts.iter().any(|t| t == "3389 (rdp)"),
         "{texts:?}"
     );
     assert!(
@@ -364,8 +364,11 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
         panic!("{layout:?}")
     };
     let labels: Vec<&str> = legend.iter().map(|s| s.label.as_str()).collect();
-    assert_eq!(labels, ["ACCEPT", "REJECT", "443", "53", "22"]);
-    let port = legend.iter().find(|s| s.label == "443").unwrap();
+    assert_eq!(
+        labels,
+        ["ACCEPT", "REJECT", "443 (https)", "53 (dns)", "22 (ssh)"]
+    );
+    let port = legend.iter().find(|s| s.label == "443 (https)").unwrap();
     assert_eq!(port.filters, vec![Filter::phrase("dstport", json!(443))]);
     let action = legend.iter().find(|s| s.label == "REJECT").unwrap();
     assert_eq!(
@@ -374,7 +377,9 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
     );
     // The spot covers the drawn label: the SVG text "443" of the legend sits inside it.
     let (left, top, right, bottom) = port.rect;
-    let end = text.find(">\n443\n</text>").expect("the legend's 443");
+    let end = text
+        .find(">\n443 (https)\n</text>")
+        .expect("the legend's 443");
     let tag = &text[text[..end].rfind("<text ").unwrap()..end];
     let number = |attr: &str| -> f64 {
         tag.split(&format!(" {attr}=\""))
@@ -392,7 +397,7 @@ fn legend_entries_are_where_they_are_drawn_and_filter_by_their_own_term() {
     let (cx, cy) = ((left + right) as f64 / 2.0, (top + bottom) as f64 / 2.0);
     assert_eq!(
         spot_at(legend, cx, cy).map(|s| s.label.as_str()),
-        Some("443")
+        Some("443 (https)")
     );
     assert_eq!(spot_at(legend, 1.0, 1.0), None);
 
@@ -473,11 +478,11 @@ fn heatmaps_colour_cells_by_band_list_rows_top_down_and_hit_the_cell_pointed_at(
     // Rows top-down in the answer's order, whole.
     let mut rows: Vec<(f64, String)> = svg_texts_down(&text)
         .into_iter()
-        .filter(|(_, t)| ["443", "22", "3389"].contains(&t.as_str()))
+        .filter(|(_, t)| ["443 (https)", "22 (ssh)", "3389 (rdp)"].contains(&t.as_str()))
         .collect();
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     let order: Vec<&str> = rows.iter().map(|(_, t)| t.as_str()).collect();
-    assert_eq!(order, ["443", "22", "3389"]);
+    assert_eq!(order, ["443 (https)", "22 (ssh)", "3389 (rdp)"]);
     // The legend: the metric, then the bands, numbers whole.
     let legend: Vec<String> = legend_text(&data, &DrawOptions::default())
         .into_iter()
@@ -507,14 +512,14 @@ fn heatmaps_colour_cells_by_band_list_rows_top_down_and_hit_the_cell_pointed_at(
         )
     };
     let hit = at(1.5, 1.5).expect("a cell");
-    assert_eq!(hit.rows, vec![("22".to_owned(), "7".to_owned())]);
+    assert_eq!(hit.rows, vec![("22 (ssh)".to_owned(), "7".to_owned())]);
     assert_eq!(hit.filters, vec![Filter::phrase("dstport", json!(22))]);
     assert_eq!(hit.time, Some((60_000, 120_000)));
     // Port 22 had no flows in minute 0, nor 3389 in minute 2: no cell to point at there.
     assert_eq!(at(0.5, 1.5), None);
     assert_eq!(
         at(2.5, 2.5).map(|h| h.rows),
-        Some(vec![("3389".to_owned(), "0".to_owned())])
+        Some(vec![("3389 (rdp)".to_owned(), "0".to_owned())])
     );
 }
 

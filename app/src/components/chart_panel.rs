@@ -428,7 +428,12 @@ fn compare_cells(
     a: Option<&serde_json::Value>,
     b: Option<&serde_json::Value>,
 ) -> std::cmp::Ordering {
-    match (a.and_then(|v| v.as_f64()), b.and_then(|v| v.as_f64())) {
+    // Bucket cells are labels: `8080 (http-alt)` sorts after `443 (https)` by its number.
+    let number = |cell: Option<&serde_json::Value>| match cell? {
+        serde_json::Value::String(s) => crate::model::names::without_name(s).parse::<f64>().ok(),
+        other => other.as_f64(),
+    };
+    match (number(a), number(b)) {
         (Some(x), Some(y)) => x.total_cmp(&y),
         _ => a.map(cell_text).cmp(&b.map(cell_text)),
     }

@@ -152,12 +152,9 @@ impl Filter {
         }
     }
 
-    /// `dstport: 22`, `NOT action: REJECT`, `bytes: 1000 to 5000`.
+    /// `dstport: 22 (ssh)`, `NOT action: REJECT`, `bytes: 1000 to 5000`.
     pub fn label(&self) -> String {
-        let value_text = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let value_text = |v: &Value| super::names::display(&self.field, v);
         let body = match &self.kind {
             FilterKind::Phrase { value } => format!("{}: {}", self.field, value_text(value)),
             FilterKind::Phrases { values } => format!(
@@ -371,6 +368,22 @@ fn typed_value(
     if !numeric {
         return Ok(Some(Value::from(text)));
     }
+    // A port or protocol by name: `ssh`, `udp`.
+    match super::names::numbers_for(field, text) {
+        Some(Ok(numbers)) if numbers.len() == 1 => return Ok(Some(Value::from(numbers[0]))),
+        Some(Ok(numbers)) => {
+            let listed = numbers.iter().map(u16::to_string).collect::<Vec<_>>();
+            return Err(ModelError::new(
+                path,
+                format!(
+                    "{text} names several ports ({}): give the number",
+                    listed.join(", ")
+                ),
+            ));
+        }
+        Some(Err(unknown)) => return Err(ModelError::new(path, unknown.to_string())),
+        None => {}
+    }
     text.parse::<i64>()
         .map(Value::from)
         .ok()
@@ -403,7 +416,7 @@ mod tests {
             FilterOperator::IsOneOf,
             "dstport",
             "long",
-            &["22, 3389,,443"],
+            &["22, rdp,,443"],
         )
         .unwrap();
         assert_eq!(
@@ -412,6 +425,7 @@ mod tests {
                 values: vec![json!(22), json!(3389), json!(443)]
             }
         );
+        assert_eq!(ports.label(), "dstport: 22 (ssh), 3389 (rdp), 443 (https)");
         let low = make(FilterOperator::IsBetween, "dstport", "long", &["0", "1024"]).unwrap();
         assert_eq!(
             low.to_dsl(),
@@ -437,12 +451,16 @@ mod tests {
             }
         );
 
-        let error = make(FilterOperator::IsOneOf, "dstport", "long", &["22, ssh"]).unwrap_err();
+        let error = make(FilterOperator::IsOneOf, "dstport", "long", &["22, sshh"]).unwrap_err();
         assert_eq!(error.path, "values");
+        assert_eq!(error.reason, "unknown service name `sshh` for dstport");
+        let error = make(FilterOperator::Is, "bytes", "long", &["ssh"]).unwrap_err();
         assert!(
-            error.reason.contains("dstport takes a number, not \"ssh\""),
+            error.reason.contains("bytes takes a number, not \"ssh\""),
             "{error}"
         );
+        let error = make(FilterOperator::Is, "dstport", "long", &["http-alt"]).unwrap_err();
+        assert!(error.reason.contains("591, 8080"), "{error}");
         assert_eq!(
             make(FilterOperator::Is, "dstport", "long", &["NaN"])
                 .unwrap_err()
@@ -488,7 +506,7 @@ mod tests {
             json!({ "match_phrase": { "dstport": 22 } })
         );
         filter.negate = true;
-        assert_eq!(filter.label(), "NOT dstport: 22");
+        assert_eq!(filter.label(), "NOT dstport: 22 (ssh)");
         let range = Filter {
             field: "bytes".into(),
             kind: FilterKind::Range {

@@ -253,6 +253,21 @@ impl Parser {
             Token::Word(word) if word.contains('*') => {
                 json!({ "query_string": { "query": format!("{}:{}", escape_field(field), escape_wildcard(&word)), "analyze_wildcard": true } })
             }
+            Token::Word(word) | Token::Quoted(word)
+                if super::names::numbers_for(field, &word).is_some() =>
+            {
+                let numbers = named(field, &word, position)?;
+                let phrases: Vec<Value> = numbers
+                    .iter()
+                    .map(|n| json!({ "match_phrase": { field: n } }))
+                    .collect();
+                match <[Value; 1]>::try_from(phrases) {
+                    Ok([one]) => one,
+                    Err(several) => {
+                        json!({ "bool": { "should": several, "minimum_should_match": 1 } })
+                    }
+                }
+            }
             Token::Word(word) => json!({ "match_phrase": { field: typed(&word) } }),
             Token::Quoted(text) => json!({ "match_phrase": { field: text } }),
             _ => {
@@ -262,6 +277,18 @@ impl Parser {
                 })
             }
         })
+    }
+}
+
+/// The numbers a port or protocol name (`ssh`, `udp`) stands for, or why it stands for none.
+fn named(field: &str, text: &str, position: usize) -> Result<Vec<u16>, KqlError> {
+    match super::names::numbers_for(field, text) {
+        Some(Ok(numbers)) => Ok(numbers),
+        Some(Err(unknown)) => Err(KqlError {
+            reason: unknown.to_string(),
+            position,
+        }),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -352,6 +379,41 @@ mod tests {
             to_dsl("REJECT").unwrap()["query_string"]["query"],
             json!("\"REJECT\"")
         );
+    }
+
+    #[test]
+    fn ports_and_protocols_can_be_named() {
+        assert_eq!(
+            to_dsl("dstport:ssh").unwrap(),
+            to_dsl("dstport:22").unwrap()
+        );
+        assert_eq!(
+            to_dsl("dstport:(ssh or rdp)").unwrap(),
+            to_dsl("dstport:(22 or 3389)").unwrap()
+        );
+        assert_eq!(
+            to_dsl("not protocol:udp").unwrap(),
+            to_dsl("not protocol:17").unwrap()
+        );
+        assert_eq!(
+            to_dsl("srcport:\"HTTPS\"").unwrap(),
+            to_dsl("srcport:443").unwrap()
+        );
+        // A name on several ports matches any of them.
+        assert_eq!(
+            to_dsl("dstport:http-alt").unwrap(),
+            to_dsl("dstport:(591 or 8080)").unwrap()
+        );
+        // Other fields keep their words; unknown names say which and where.
+        assert_eq!(
+            to_dsl("action:ssh").unwrap(),
+            json!({ "match_phrase": { "action": "ssh" } })
+        );
+        let error = to_dsl("action:REJECT and dstport:sshh").unwrap_err();
+        assert_eq!(error.reason, "unknown service name `sshh` for dstport");
+        assert_eq!(error.position, 26);
+        let error = to_dsl("protocol:tcpp").unwrap_err();
+        assert_eq!(error.reason, "unknown protocol name `tcpp` for protocol");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod flow;
 pub mod index_pattern;
 pub mod kql;
+pub mod names;
 pub mod saved_object;
 pub mod saved_query;
 pub mod search;

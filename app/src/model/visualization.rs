@@ -545,8 +545,7 @@ impl Visualization {
                     format!("`{shift}` is not a duration such as 1h, 1d or 1w"),
                 ));
             }
-            let over_time = matches!(self.x_axis(), Some(BucketAgg::DateHistogram { .. }));
-            if !over_time || !self.kind.is_xy() || self.kind == ChartKind::Heatmap {
+            if !self.takes_time_shift() {
                 return Err(ModelError::new(
                     "options.time_shift",
                     "needs a line, area or bar chart over a date histogram",
@@ -650,6 +649,13 @@ impl Visualization {
             .iter()
             .find(|b| b.role == BucketRole::XAxis)
             .map(|b| &b.agg)
+    }
+
+    /// Whether the chart can draw a time-shifted copy: line, area and bar charts over time.
+    pub fn takes_time_shift(&self) -> bool {
+        self.kind.is_xy()
+            && self.kind != ChartKind::Heatmap
+            && matches!(self.x_axis(), Some(BucketAgg::DateHistogram { .. }))
     }
 
     /// How far back the time-shifted copy of the series is, in milliseconds, if there is one.

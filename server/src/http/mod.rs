@@ -308,8 +308,7 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
         // The theme chosen in an earlier visit, so the page is rendered in it.
         let theme = parts
             .as_ref()
-            .and_then(|parts| crate::auth::cookie(&parts.headers, app::theme::THEME_COOKIE))
-            .map(|value| app::theme::ThemeChoice::from_attr(Some(value.trim())))
+            .map(|parts| theme_choice(&parts.headers))
             .unwrap_or_default();
         leptos::prelude::provide_context(theme);
         let nonce = parts.and_then(|parts| parts.extensions.get::<guard::ScriptNonce>().cloned());
@@ -520,5 +519,11 @@ mod export_tests;
 mod reference_examples;
 #[cfg(test)]
 mod security_tests;
+/// The theme the viewer chose in an earlier visit (its cookie), for pages and images alike.
+pub(crate) fn theme_choice(headers: &axum::http::HeaderMap) -> app::theme::ThemeChoice {
+    let cookie = crate::auth::cookie(headers, app::theme::THEME_COOKIE);
+    app::theme::ThemeChoice::from_attr(cookie.map(str::trim))
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -85,8 +85,7 @@ async fn render_visualization(
         None => 0,
     };
     // Drawn on the panels of the theme the viewer chose ("system" is not known here).
-    let dark = crate::auth::cookie(&headers, app::theme::THEME_COOKIE)
-        .is_some_and(|value| value.trim() == "dark");
+    let dark = super::theme_choice(&headers) == app::theme::ThemeChoice::Dark;
     let inputs = ViewInputs::resolve(
         &TimeRange {
             from: params.from,

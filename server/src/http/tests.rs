@@ -470,6 +470,86 @@ async fn bulk_items_fail_alone() {
     assert_eq!(server.docs_per_index(), [("cwl-2020.03.06".to_owned(), 0)]);
 }
 
+#[tokio::test]
+async fn bulk_reads_dates_numbers_and_arrays_as_elasticsearch_does() {
+    let server = TestServer::start().await;
+    let index = json!({ "index": { "_index": "cwl-2016.01.01" } }).to_string();
+    let sources = [
+        // The date-only form of `strict_date_optional_time`; `1.0` and `"2.9"` coerced to
+        // whole numbers (truncated); a one-value array is its value, an empty one none.
+        json!({ "@timestamp": "2016-01-01", "action": "ACCEPT", "dstport": 1.0, "bytes": "2.9",
+                "srcport": [443], "packets": [] }),
+        // Epoch milliseconds, as a number, a string and a fraction.
+        json!({ "@timestamp": 1_451_606_400_000_i64, "action": "ACCEPT", "dstport": 2 }),
+        json!({ "@timestamp": "1451606460000", "action": "ACCEPT", "dstport": 2 }),
+        json!({ "@timestamp": 1_451_606_520_000.0, "action": "ACCEPT", "dstport": 2 }),
+        // Several values, or an object, cannot be kept in a flow: refused, not dropped.
+        json!({ "@timestamp": "2016-01-01", "dstport": [22, 23] }),
+        json!({ "@timestamp": "2016-01-01", "srcaddr": { "ip": "10.0.0.1" } }),
+        json!({ "@timestamp": "2016-13-01" }),
+    ];
+    let body: String = sources
+        .iter()
+        .map(|source| format!("{index}\n{source}\n"))
+        .collect();
+    let (status, response) = server.post("/es/_bulk", body).await;
+    assert_eq!(status, 200, "{response}");
+    let items = response["items"].as_array().unwrap();
+    let statuses: Vec<u64> = items
+        .iter()
+        .map(|i| i["index"]["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201, 201, 201, 400, 400, 400], "{response}");
+    let reason = |i: usize| {
+        items[i]["index"]["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        reason(4).contains("dstport") && reason(4).contains("2 values"),
+        "{}",
+        reason(4)
+    );
+    assert!(
+        reason(5).contains("srcaddr") && reason(5).contains("object"),
+        "{}",
+        reason(5)
+    );
+    assert!(reason(6).contains("@timestamp"), "{}", reason(6));
+    server.post("/es/_refresh", "").await;
+
+    let count = |query: Value| {
+        let server = &server;
+        async move {
+            let (status, response) = server
+                .post_json("/es/cwl-2016.01.01/_count", &json!({ "query": query }))
+                .await;
+            assert_eq!(status, 200, "{response}");
+            response["count"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(count(json!({ "match_all": {} })).await, 4);
+    assert_eq!(count(json!({ "term": { "dstport": 1 } })).await, 1);
+    assert_eq!(count(json!({ "term": { "bytes": 2 } })).await, 1);
+    assert_eq!(count(json!({ "term": { "srcport": 443 } })).await, 1);
+    assert_eq!(count(json!({ "exists": { "field": "packets" } })).await, 0);
+    // Every time is read as the instant it names: midnight, then one and two minutes past.
+    let at = |from: &str, to: &str| json!({ "range": { "@timestamp": { "gte": from, "lt": to } } });
+    assert_eq!(
+        count(at("2016-01-01T00:00:00Z", "2016-01-01T00:00:01Z")).await,
+        2
+    );
+    assert_eq!(
+        count(at("2016-01-01T00:01:00Z", "2016-01-01T00:01:01Z")).await,
+        1
+    );
+    assert_eq!(
+        count(at("2016-01-01T00:02:00Z", "2016-01-01T00:02:01Z")).await,
+        1
+    );
+}
+
 fn vis_json() -> Value {
     serde_json::to_value(app::model::visualization::Visualization::example_action_port_pie())
         .unwrap()
@@ -760,6 +840,44 @@ async fn ingest_ssh_flows(server: &TestServer) {
     let (status, report) = server.post("/api/ingest", lines).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["accepted"], 10, "{report}");
+}
+
+/// How many flows of the last hour a KQL query matches, as the engine counts them.
+async fn count_matching(server: &TestServer, kql: &str) -> u64 {
+    let query = app::model::kql::to_dsl(kql).unwrap();
+    let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": { "filter": [
+        query, { "range": { "@timestamp": { "gte": "now-1h" } } } ] } } });
+    let (status, response) = server
+        .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+        .await;
+    assert_eq!(status, 200, "{kql}: {response}");
+    response["hits"]["total"]["value"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn ports_and_protocols_by_name_find_the_flows_their_numbers_do() {
+    let server = TestServer::start().await;
+    ingest_ssh_flows(&server).await;
+    // From the records: 7 flows to 22, 2 to 3389, 1 to 443, all 10 over TCP.
+    for (by_name, by_number, records) in [
+        ("dstport:ssh", "dstport:22", 7),
+        ("dstport:rdp", "dstport:3389", 2),
+        ("dstport:(ssh or rdp)", "dstport:(22 or 3389)", 9),
+        (
+            "action:ACCEPT and dstport:https",
+            "action:ACCEPT and dstport:443",
+            1,
+        ),
+        ("protocol:tcp", "protocol:6", 10),
+        ("protocol:udp", "protocol:17", 0),
+    ] {
+        assert_eq!(count_matching(&server, by_name).await, records, "{by_name}");
+        assert_eq!(
+            count_matching(&server, by_number).await,
+            records,
+            "{by_number}"
+        );
+    }
 }
 
 #[tokio::test]

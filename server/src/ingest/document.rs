@@ -276,18 +276,12 @@ impl FlowDoc {
         for (name, value) in &source {
             match name.as_str() {
                 "@timestamp" => {
-                    timestamp_ms = Some(match value {
-                        Json::Number(n) => n
-                            .as_i64()
-                            .ok_or_else(|| bad_field(name, "is not epoch milliseconds"))?,
-                        Json::String(s) => DateTime::parse_from_rfc3339(s)
-                            .map(|t| t.timestamp_millis())
-                            .or_else(|_| s.parse::<i64>())
-                            .map_err(|_| {
-                                bad_field(name, "is not an ISO 8601 date or epoch milliseconds")
-                            })?,
-                        _ => return Err(bad_field(name, "is not a date")),
-                    })
+                    timestamp_ms = Some(es_date_ms(single(name, value)?).ok_or_else(|| {
+                        bad_field(
+                            name,
+                            "is not a date in strict_date_optional_time or epoch_millis form",
+                        )
+                    })?)
                 }
                 "@message" => meta[0] = text(value),
                 "@id" => meta[1] = text(value),
@@ -298,12 +292,15 @@ impl FlowDoc {
                     let Some(field_type) = document_field_type(name) else {
                         continue;
                     };
-                    let Some(raw) = text(value) else { continue };
+                    let Some(raw) = text(single(name, value)?) else {
+                        continue;
+                    };
                     if raw.is_empty() {
                         continue;
                     }
                     let value = parse_value(field_type, &raw)
                         .and_then(|v| owned(&v))
+                        .or_else(|| coerce_to_long(field_type, &raw))
                         .ok_or_else(|| {
                             bad_field(
                                 name,
@@ -437,6 +434,63 @@ impl FlowDoc {
             }
         }
         out.push(b'}');
+    }
+}
+
+/// The one value a flow field holds: `[v]` is `v` and `[]` none (`null`), as Elasticsearch
+/// reads them; several values or an object cannot be kept in a flow and are refused, never
+/// dropped quietly.
+fn single<'a>(name: &str, value: &'a Json) -> Result<&'a Json, DocError> {
+    match value {
+        Json::Array(items) => match items.as_slice() {
+            [] => Ok(&Json::Null),
+            [one] => single(name, one),
+            many => Err(bad_field(
+                name,
+                &format!(
+                    "holds {} values; a flow field holds one value per flow",
+                    many.len()
+                ),
+            )),
+        },
+        Json::Object(_) => Err(bad_field(
+            name,
+            "is an object; a flow field holds one value per flow",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// A number with a fraction for a whole-number field, truncated as Elasticsearch's `coerce`
+/// does (`1.0` and `"1.9"` are 1).
+fn coerce_to_long(field_type: FieldType, raw: &str) -> Option<DocValue> {
+    if field_type != FieldType::Long {
+        return None;
+    }
+    let number = raw
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())?
+        .trunc();
+    // Within i64, where every whole f64 converts exactly.
+    (number.abs() < 9.2e18).then_some(DocValue::Int(number as i64))
+}
+
+/// A date as Elasticsearch's default format, `strict_date_optional_time||epoch_millis`,
+/// reads it, in epoch milliseconds: `2016-01-01`, `2016-01-01T12:30:00.123+01:00`,
+/// `1451606400000` (a number or a string). The search side's reader, so that a date
+/// that finds flows is one that stores them.
+fn es_date_ms(value: &Json) -> Option<i64> {
+    use crate::backend::embedded::search::datemath::{DateFormats, Zone};
+    match value {
+        Json::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|v| v.is_finite() && v.abs() < 9.2e18)
+                .map(|v| v.floor() as i64)
+        }),
+        Json::String(s) => DateFormats::default().parse_date(s, &Zone::utc()).ok(),
+        _ => None,
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::api::SearchRequest;
 use crate::components::latest::Latest;
 use crate::discover::{
-    cell_text, field_value, page_request, read_page, summary_fields, time_text, FlowRow,
+    field_text, field_value, page_request, read_page, summary_fields, time_text, FlowRow,
     PageRequest,
 };
 use crate::model::filter::{Filter, QueryText};
@@ -131,7 +131,10 @@ pub(crate) fn SearchPanel(
     let header_columns = columns.clone();
     let offset = crate::browser::utc_offset_secs();
     let cell = move |field: String, value: Option<Value>| {
-        let text = value.as_ref().map(cell_text).unwrap_or_else(|| "-".into());
+        let text = value
+            .as_ref()
+            .map(|v| field_text(&field, v))
+            .unwrap_or_else(|| "-".into());
         match value {
             Some(value) if !value.is_null() => {
                 let label = format!("Filter for {field}: {text}");
@@ -159,7 +162,7 @@ pub(crate) fn SearchPanel(
                         let cells = if columns.is_empty() {
                             let summary = summary_fields(&row.source, &field)
                                 .into_iter()
-                                .map(|(name, value)| format!("{name}: {}", cell_text(value)))
+                                .map(|(name, value)| format!("{name}: {}", field_text(name, value)))
                                 .collect::<Vec<_>>()
                                 .join("  ");
                             view! { <td class="summary">{summary}</td> }.into_any()

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{DiscoverUrl, Flows};
 use crate::api::encode;
-use crate::discover::{cell_text, field_value};
+use crate::discover::{cell_text, field_text, field_value};
 use crate::model::filter::Filter;
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 
@@ -289,7 +289,7 @@ fn FieldDetails(
                 {move || {
                     let (top, sample) = values.get();
                     top.into_iter().map(|(value, count)| {
-                        let text = cell_text(&value);
+                        let text = field_text(&field.get_value(), &value);
                         let share = if sample > 0 { count as f64 * 100.0 / sample as f64 } else { 0.0 };
                         let for_value = value.clone();
                         let against = value.clone();

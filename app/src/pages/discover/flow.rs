@@ -130,7 +130,7 @@ pub fn FlowPage() -> impl IntoView {
     let row_view = move |row: FlowRow, anchor: bool, time_field: &str| {
         let summary = crate::discover::summary_fields(&row.source, time_field)
             .into_iter()
-            .map(|(name, value)| format!("{name}: {}", crate::discover::cell_text(value)))
+            .map(|(name, value)| format!("{name}: {}", crate::discover::field_text(name, value)))
             .collect::<Vec<_>>()
             .join("  ");
         let time = row

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{group_thousands, DiscoverUrl, Flows, PageMove};
 use crate::api::encode;
-use crate::discover::{cell_text, field_value, summary_fields, time_text, DiscoverState, FlowRow};
+use crate::discover::{field_text, field_value, summary_fields, time_text, DiscoverState, FlowRow};
 use crate::model::filter::{Filter, FilterKind};
 use crate::model::search::SortField;
 
@@ -111,11 +111,11 @@ pub(crate) fn FlowTable(
             let time_cell = time_text(row.source.get(&time), offset);
             let cells = if columns.is_empty() {
                 let summary = summary_fields(&row.source, &time).into_iter().map(|(name, value)| view! {
-                    <span class="summary-field"><b>{name.to_owned()}": "</b>{cell_text(value)}" "</span>
+                    <span class="summary-field"><b>{name.to_owned()}": "</b>{field_text(name, value)}" "</span>
                 }).collect_view();
                 view! { <td class="summary">{summary}</td> }.into_any()
             } else {
-                columns.iter().map(|c| view! { <td data-column=c.clone()>{field_value(&row.source, c).map(cell_text).unwrap_or_else(|| "-".into())}</td> }).collect_view().into_any()
+                columns.iter().map(|c| view! { <td data-column=c.clone()>{field_value(&row.source, c).map(|v| field_text(c, v)).unwrap_or_else(|| "-".into())}</td> }).collect_view().into_any()
             };
             let span = columns.len().max(1) + 2;
             let detail_row = row.clone();
@@ -209,7 +209,7 @@ pub(crate) fn FlowDetail(
     let fields = StoredValue::new(fields);
     let table = move || {
         fields.get_value().into_iter().map(|(name, value)| {
-            let text = cell_text(&value);
+            let text = field_text(&name, &value);
             let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
             let (v1, v2) = (value.clone(), value.clone());
             view! {

@@ -501,10 +501,6 @@ fn slug(title: &str) -> String {
 fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
     let was_xy = vis.kind.is_xy();
     vis.kind = kind;
-    // Only line, area and bar charts draw a time-shifted copy.
-    if !kind.is_xy() || kind == ChartKind::Heatmap {
-        vis.options.time_shift = None;
-    }
     let role = match kind {
         ChartKind::Pie => Some(BucketRole::SplitSlices),
         ChartKind::Table => Some(BucketRole::Rows),
@@ -537,6 +533,9 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
                 });
             }
         }
+    }
+    if !vis.takes_time_shift() {
+        vis.options.time_shift = None;
     }
 }
 

@@ -451,9 +451,7 @@ pub(super) fn OptionsEditor(
                 <ThresholdEditor vis/>
             </Show>
             // Also shown while set where it does not apply, so that it can be undone.
-            <Show when=move || vis.with(|v| v.options.time_shift.is_some() || (
-                matches!(v.kind, ChartKind::Line | ChartKind::Area | ChartKind::Bar | ChartKind::HorizontalBar)
-                    && matches!(v.x_axis(), Some(BucketAgg::DateHistogram { .. }))))>
+            <Show when=move || vis.with(|v| v.options.time_shift.is_some() || v.takes_time_shift())>
                 <TimeShiftEditor vis/>
             </Show>
             <Show when=move || !legend.with(|l| l.is_empty())>

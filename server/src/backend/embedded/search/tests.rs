@@ -681,6 +681,124 @@ fn unsupported_requests_are_refused_with_a_reason() {
 }
 
 #[test]
+fn parameters_elasticsearch_refuses_are_refused_with_its_messages() {
+    let metric = |agg: Json| json!({ "size": 0, "aggs": { "m": agg } });
+    let cases = [
+        (
+            metric(json!({ "cardinality": { "field": "srcaddr", "precision_threshold": -1 } })),
+            "[precisionThreshold] must be greater than or equal to 0. Found [-1] in [m]",
+        ),
+        (
+            metric(json!({ "percentiles": { "field": "bytes", "tdigest": { "compression": -1 } } })),
+            "[compression] must be greater than or equal to 0. Found [-1.0] in [m]",
+        ),
+        (
+            metric(json!({ "percentiles": { "field": "bytes", "percents": [] } })),
+            "[percents] must not be empty: [m]",
+        ),
+        (
+            metric(json!({ "percentiles": { "field": "bytes", "hdr": { "number_of_significant_value_digits": 6 } } })),
+            "[numberOfSignificantValueDigits] must be between 0 and 5",
+        ),
+        (
+            metric(json!({ "terms": { "field": "srcaddr", "include": "10.*" } })),
+            "Aggregation [m] cannot support regular expression style include/exclude settings as they can only be applied to string fields",
+        ),
+        (
+            metric(json!({ "terms": { "field": "dstport", "exclude": "4.*" } })),
+            "can only be applied to string fields",
+        ),
+    ];
+    for (body, expected) in cases {
+        let error = search_at(&fixture().engine, "cwl-*", &body, END).expect_err(&body.to_string());
+        assert_eq!(error.status(), 400, "{body}");
+        assert!(
+            error.to_string().contains(expected),
+            "{error} should say {expected}"
+        );
+    }
+    // What they allow is answered, exactly whatever the method's settings.
+    let exact = search(metric(
+        json!({ "percentiles": { "field": "bytes", "percents": [50] } }),
+    ));
+    for method in [
+        json!({ "hdr": { "number_of_significant_value_digits": 3 } }),
+        json!({ "tdigest": { "compression": 200 } }),
+    ] {
+        let mut agg = json!({ "field": "bytes", "percents": [50] });
+        agg.as_object_mut()
+            .unwrap()
+            .extend(method.as_object().unwrap().clone());
+        let answer = search(metric(json!({ "percentiles": agg })));
+        assert_eq!(answer["aggregations"], exact["aggregations"], "{method}");
+    }
+}
+
+#[test]
+fn terms_include_and_exclude_read_values_as_the_field_holds_them() {
+    let docs = &fixture().docs;
+    let count_where = |field: &str, value: &DocValue| {
+        docs.iter().filter(|d| d.get(field) == Some(value)).count() as u64
+    };
+    let terms = |field: &str, filter: Json| {
+        let mut terms = json!({ "field": field, "size": 100 });
+        terms
+            .as_object_mut()
+            .unwrap()
+            .extend(filter.as_object().unwrap().clone());
+        search(json!({ "size": 0, "aggs": { "t": { "terms": terms } } }))["aggregations"]["t"]
+            ["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["key"].clone(), b["doc_count"].as_u64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    // A date by its ISO form: the bucket of that instant, with the flows starting then.
+    let busiest = docs
+        .iter()
+        .max_by_key(|d| {
+            docs.iter()
+                .filter(|o| o.timestamp_ms == d.timestamp_ms)
+                .count()
+        })
+        .unwrap()
+        .timestamp_ms;
+    let expected = docs.iter().filter(|d| d.timestamp_ms == busiest).count() as u64;
+    let iso = chrono::Utc
+        .timestamp_millis_opt(busiest)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_eq!(
+        terms("@timestamp", json!({ "include": [iso] })),
+        [(json!(busiest), expected)]
+    );
+    assert!(!terms("@timestamp", json!({ "exclude": [iso] }))
+        .iter()
+        .any(|(key, _)| key == &json!(busiest)));
+    // An address in another spelling, and a whole number written with a fraction.
+    let Some(DocValue::Ip(address)) = docs[0].get("srcaddr").cloned() else {
+        panic!("a demo flow has a source address")
+    };
+    let mapped = match address {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().to_string(),
+        IpAddr::V6(v6) => v6.to_string(),
+    };
+    let expected_from = vec![(
+        json!(address.to_string()),
+        count_where("srcaddr", &DocValue::Ip(address)),
+    )];
+    assert_eq!(
+        terms("srcaddr", json!({ "include": [mapped] })),
+        expected_from
+    );
+    assert_eq!(
+        terms("dstport", json!({ "include": [443.0] })),
+        [(json!(443), count_where("dstport", &DocValue::Int(443)))]
+    );
+}
+
+#[test]
 fn response_shape_follows_the_elasticsearch_reference() {
     // The shape of the reference's terms and date_histogram examples, with our values.
     let response = search(json!({

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value as Json};
 use tantivy::{DocId, Score};
 
 use super::super::super::columns::Accessor;
-use super::super::super::datemath::{format_iso, Zone};
+use super::super::super::datemath::{format_iso, DateFormats, Zone};
 use super::super::super::hits::Direction;
 use super::super::super::query::QueryContext;
 use super::super::super::SearchError;
@@ -22,7 +22,7 @@ use super::super::response::{key_text, RenderContext};
 use super::super::{
     empty_intermediate, render_subs, AggKind, AggRequest, SegmentAgg, SegmentContext,
 };
-use crate::backend::embedded::schema::from_ipv6;
+use crate::backend::embedded::schema::{from_ipv6, to_ipv6};
 
 #[derive(Debug)]
 pub struct TermsAgg {
@@ -52,24 +52,65 @@ impl TermFilter {
     }
 }
 
-fn parse_term_filter(value: &Json) -> Result<TermFilter, SearchError> {
+/// An `include` or `exclude` of aggregation `name` on `field`. Listed values are read as the
+/// field holds them (a date as epoch milliseconds, an address in its canonical form), so
+/// that they compare with bucket keys; a regular expression applies to strings only.
+fn parse_term_filter(
+    name: &str,
+    value: &Json,
+    field: &AggField,
+) -> Result<TermFilter, SearchError> {
+    let field_type = field.field_type();
     match value {
-        Json::String(pattern) => regex::Regex::new(&format!("^(?:{pattern})$"))
-            .map(TermFilter::Regex)
-            .map_err(|e| bad(format!("invalid include/exclude pattern [{pattern}]: {e}"))),
+        Json::String(pattern) => {
+            if !matches!(field_type, FieldType::Keyword | FieldType::Text) {
+                return Err(SearchError::illegal(format!(
+                    "Aggregation [{name}] cannot support regular expression style include/exclude settings as they can only be applied to string fields. Use an array of values for include/exclude clauses"
+                )));
+            }
+            regex::Regex::new(&format!("^(?:{pattern})$"))
+                .map(TermFilter::Regex)
+                .map_err(|e| bad(format!("invalid include/exclude pattern [{pattern}]: {e}")))
+        }
         Json::Array(values) => Ok(TermFilter::Values(
             values
                 .iter()
-                .map(|v| match v {
-                    Json::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect(),
+                .map(|v| key_text_of(v, field_type, &field.name))
+                .collect::<Result<_, _>>()?,
         )),
         _ => Err(SearchError::unsupported(
             "include/exclude partitions are not supported by the embedded engine",
         )),
     }
+}
+
+/// A listed value as [`key_text`] prints the bucket key it stands for.
+fn key_text_of(value: &Json, field_type: FieldType, field: &str) -> Result<String, SearchError> {
+    let text = match value {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(match field_type {
+        FieldType::Date => {
+            let ms = match value {
+                Json::Number(n) => n.as_f64().map(|v| v as i64),
+                _ => DateFormats::default().parse_date(&text, &Zone::utc()).ok(),
+            };
+            ms.ok_or_else(|| bad(format!("failed to parse date field [{text}] of [{field}]")))?
+                .to_string()
+        }
+        // `1.0` lists the bucket `1`.
+        FieldType::Long => match text.parse::<f64>() {
+            Ok(v) if v.fract() == 0.0 && v.abs() < 9.2e18 => (v as i64).to_string(),
+            _ => text,
+        },
+        FieldType::Ip => match text.parse::<std::net::IpAddr>() {
+            // `::ffff:10.0.0.1` is `10.0.0.1`, as the bucket's key prints.
+            Ok(ip) => from_ipv6(to_ipv6(ip)).to_string(),
+            Err(_) => text,
+        },
+        FieldType::Keyword | FieldType::Text => text,
+    })
 }
 
 pub fn parse(
@@ -116,8 +157,14 @@ pub fn parse(
         order,
         min_doc_count,
         missing: o.get("missing").cloned(),
-        include: o.get("include").map(parse_term_filter).transpose()?,
-        exclude: o.get("exclude").map(parse_term_filter).transpose()?,
+        include: o
+            .get("include")
+            .map(|v| parse_term_filter(name, v, &field))
+            .transpose()?,
+        exclude: o
+            .get("exclude")
+            .map(|v| parse_term_filter(name, v, &field))
+            .transpose()?,
         field,
     })
 }

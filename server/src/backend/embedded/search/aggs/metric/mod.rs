@@ -78,6 +78,7 @@ pub fn parse(
             "precision_threshold",
             "format",
             "tdigest",
+            "hdr",
         ],
     )?;
     let field = field_of(name, agg_type, o, context)?;
@@ -87,9 +88,22 @@ pub fn parse(
         "min" => MetricKind::Min,
         "max" => MetricKind::Max,
         "value_count" => MetricKind::ValueCount,
-        "cardinality" => MetricKind::Cardinality,
+        "cardinality" => {
+            // Exact whatever the threshold, but one Elasticsearch refuses is refused here too.
+            if let Some(threshold) = o.get("precision_threshold") {
+                match threshold.as_i64() {
+                    Some(t) if t >= 0 => {}
+                    _ => {
+                        return Err(SearchError::illegal(format!(
+                        "[precisionThreshold] must be greater than or equal to 0. Found [{threshold}] in [{name}]"
+                    )))
+                    }
+                }
+            }
+            MetricKind::Cardinality
+        }
         "stats" => MetricKind::Stats,
-        _ => percentiles::parse(o)?,
+        _ => percentiles::parse(name, o)?,
     };
     if !matches!(kind, MetricKind::ValueCount | MetricKind::Cardinality) {
         field.require(agg_type, &[FieldType::Long, FieldType::Date])?;

@@ -9,9 +9,16 @@ use super::super::response::double_text;
 use super::MetricKind;
 
 /// The percents asked for (Elasticsearch's defaults when none are), and whether the answer
-/// is keyed.
-pub fn parse(o: &Map<String, Json>) -> Result<MetricKind, SearchError> {
+/// is keyed. `tdigest` and `hdr` settings are checked as Elasticsearch checks them, then
+/// have nothing to tune: every value is kept, so the answer is exact for either.
+pub fn parse(name: &str, o: &Map<String, Json>) -> Result<MetricKind, SearchError> {
+    check_method(name, o)?;
     let percents = match o.get("percents") {
+        Some(Json::Array(values)) if values.is_empty() => {
+            return Err(SearchError::illegal(format!(
+                "[percents] must not be empty: [{name}]"
+            )))
+        }
         Some(Json::Array(values)) => values
             .iter()
             .map(|v| {
@@ -27,6 +34,48 @@ pub fn parse(o: &Map<String, Json>) -> Result<MetricKind, SearchError> {
         percents,
         keyed: o.get("keyed").and_then(Json::as_bool).unwrap_or(true),
     })
+}
+
+/// `tdigest: { compression }` and `hdr: { number_of_significant_value_digits }`, one of them.
+fn check_method(name: &str, o: &Map<String, Json>) -> Result<(), SearchError> {
+    let setting = |method: &str, key: &str| -> Result<Option<f64>, SearchError> {
+        let Some(settings) = o.get(method) else {
+            return Ok(None);
+        };
+        let settings = settings
+            .as_object()
+            .ok_or_else(|| bad(format!("[{method}] must be an object")))?;
+        if let Some(other) = settings.keys().find(|k| k.as_str() != key) {
+            return Err(bad(format!("[{method}] unknown field [{other}]")));
+        }
+        settings
+            .get(key)
+            .map(|v| {
+                v.as_f64()
+                    .ok_or_else(|| bad(format!("[{method}.{key}] must be a number")))
+            })
+            .transpose()
+    };
+    let compression = setting("tdigest", "compression")?;
+    let digits = setting("hdr", "number_of_significant_value_digits")?;
+    if o.contains_key("tdigest") && o.contains_key("hdr") {
+        return Err(bad(format!(
+            "[{name}] cannot use both [tdigest] and [hdr] methods"
+        )));
+    }
+    if let Some(compression) = compression.filter(|c| *c < 0.0) {
+        return Err(SearchError::illegal(format!(
+            "[compression] must be greater than or equal to 0. Found [{}] in [{name}]",
+            double_text(compression)
+        )));
+    }
+    if let Some(digits) = digits.filter(|d| !(0.0..=5.0).contains(d) || d.fract() != 0.0) {
+        return Err(SearchError::illegal(format!(
+            "[numberOfSignificantValueDigits] must be between 0 and 5: [{name}]; found [{}]",
+            double_text(digits)
+        )));
+    }
+    Ok(())
 }
 
 /// Linear interpolation between the closest ranks (exact, unlike Elasticsearch's t-digest,
