@@ -316,7 +316,7 @@ async fn msearch_answers_each_search_on_its_own() {
             "/api/msearch",
             &json!({ "searches": [
                 { "index": "cwl-*", "body": pie_request() },
-                { "index": "cwl-*", "body": { "aggs": { "t": { "terms": { "field": "no_such_field" } } } } },
+                { "index": "cwl-*", "body": { "aggs": { "t": { "geo_bounds": { "field": "srcaddr" } } } } },
                 { "index": "secret", "body": {} },
                 { "index": "cwl-*", "body": { "size": 0, "track_total_hits": true } }
             ] }),
@@ -340,7 +340,7 @@ async fn msearch_answers_each_search_on_its_own() {
         .header("accept", "application/x-ndjson")
         .json(&json!({ "searches": [
             { "index": "cwl-*", "body": pie_request() },
-            { "index": "cwl-*", "body": { "aggs": { "t": { "terms": { "field": "no_such_field" } } } } },
+            { "index": "cwl-*", "body": { "aggs": { "t": { "geo_bounds": { "field": "srcaddr" } } } } },
             { "index": "secret", "body": {} },
             { "index": "cwl-*", "body": { "size": 0, "track_total_hits": true } }
         ] }))
@@ -1569,13 +1569,20 @@ async fn server_renders_search_the_index_pattern_time_field() {
         let client = server.client.clone();
         async move { client.get(url).send().await.unwrap().text().await.unwrap() }
     };
-    // The default pattern's time field is `@timestamp`: the chart is drawn.
+    // The default pattern's time field is `@timestamp`: the chart is drawn, its y axis up to
+    // the day's count.
+    // The other pattern's is `event_time`, which no flow has (unmapped, as in
+    // Elasticsearch): searched on it, the chart is empty, its axis at the default 0 to 1.
+    let top_number = |svg: &str| {
+        svg.lines()
+            .filter_map(|line| line.trim().parse::<f64>().ok())
+            .fold(0.0, f64::max)
+    };
     let drawn = render("default-time").await;
-    assert!(!drawn.contains("event_time"), "{drawn}");
-    let refused = render("event-time").await;
+    let on_event_time = render("event-time").await;
     assert!(
-        refused.contains("event_time"),
-        "the search was not on event_time: {refused}"
+        top_number(&drawn) > 1.0 && top_number(&on_event_time) <= 1.0,
+        "the search was not on event_time: {on_event_time}"
     );
 }
 

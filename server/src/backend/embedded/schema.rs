@@ -35,6 +35,20 @@ pub struct SchemaField {
     pub of_record: bool,
 }
 
+impl SchemaField {
+    /// A field that no index maps, read as Elasticsearch reads an unmapped field: no segment
+    /// has its column, so every document lacks it (aggregations answer empty buckets, `null`
+    /// or 0, or their `missing` value; sorts with `unmapped_type` put every document last).
+    /// Columns are opened by name, so its tantivy field is never looked up.
+    pub fn unmapped(field_type: FieldType) -> SchemaField {
+        SchemaField {
+            field: Field::from_field_id(u32::MAX),
+            field_type,
+            of_record: false,
+        }
+    }
+}
+
 /// The schema and quick access to its fields by document name.
 #[derive(Clone, Debug)]
 pub struct FlowSchema {

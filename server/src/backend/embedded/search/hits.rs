@@ -9,7 +9,6 @@ use tantivy::{DocId, Score, SegmentReader, TantivyDocument};
 
 use self::address::HitAddressExt;
 use super::columns::Accessor;
-use super::query::unknown_field;
 use super::SearchError;
 use crate::backend::embedded::message_words::column_words::stored_message_text;
 use crate::backend::embedded::schema::{from_ipv6, FlowSchema, SchemaField};
@@ -143,9 +142,19 @@ pub fn parse_sort(value: &Json, schema: &FlowSchema) -> Result<SortSpec, SearchE
             "_doc" => SortTarget::Doc,
             "_id" => SortTarget::Id,
             field_name => {
-                let field = schema
-                    .field(field_name)
-                    .ok_or_else(|| unknown_field(field_name))?;
+                let unmapped_type = spec
+                    .and_then(|spec| spec.get("unmapped_type"))
+                    .and_then(Json::as_str);
+                let field = match (schema.field(field_name), unmapped_type) {
+                    (Some(field), _) => field,
+                    // Every document lacks a field no index maps, as `unmapped_type` asks.
+                    (None, Some(es_type)) => SchemaField::unmapped(field_type_of(es_type)),
+                    (None, None) => {
+                        return Err(SearchError::illegal(format!(
+                            "No mapping found for [{field_name}] in order to sort on"
+                        )))
+                    }
+                };
                 if field.field_type == app::model::flow::FieldType::Text {
                     return Err(SearchError::illegal(format!(
                         "cannot sort on text field [{field_name}]"
@@ -778,4 +787,16 @@ pub(super) mod address {
 /// The score-free key of a document in index order (for `_doc` sorts and ties).
 pub fn global_doc(index: u32, segment: u32, doc: DocId) -> i64 {
     (i64::from(index) << 42) | (i64::from(segment) << 26) | i64::from(doc)
+}
+
+/// The flow field type standing for an Elasticsearch mapping type (`unmapped_type`).
+fn field_type_of(es_type: &str) -> app::model::flow::FieldType {
+    use app::model::flow::FieldType;
+    match es_type {
+        "long" | "integer" | "short" | "byte" | "double" | "float" | "half_float"
+        | "scaled_float" | "unsigned_long" => FieldType::Long,
+        "date" | "date_nanos" => FieldType::Date,
+        "ip" => FieldType::Ip,
+        _ => FieldType::Keyword,
+    }
 }

@@ -643,8 +643,8 @@ fn unsupported_requests_are_refused_with_a_reason() {
             "query [script] is not supported",
         ),
         (
-            json!({ "aggs": { "t": { "terms": { "field": "nope" } } } }),
-            "field [nope] is not a field",
+            json!({ "sort": [{ "nope": "desc" }] }),
+            "No mapping found for [nope] in order to sort on",
         ),
         (
             json!({ "aggs": { "t": { "terms": { "field": "@message" } } } }),
@@ -796,6 +796,78 @@ fn terms_include_and_exclude_read_values_as_the_field_holds_them() {
         terms("dstport", json!({ "include": [443.0] })),
         [(json!(443), count_where("dstport", &DocValue::Int(443)))]
     );
+}
+
+#[test]
+fn a_field_no_index_maps_answers_as_elasticsearch_answers_it() {
+    let total = fixture().docs.len() as u64;
+    let answer = search(json!({ "size": 0, "track_total_hits": true, "aggs": {
+        "terms": { "terms": { "field": "nope" } },
+        "terms_missing": { "terms": { "field": "nope", "missing": "N/A" } },
+        "avg": { "avg": { "field": "nope" } },
+        "avg_missing": { "avg": { "field": "nope", "missing": 5 } },
+        "sum": { "sum": { "field": "nope" } },
+        "min": { "min": { "field": "nope" } },
+        "count": { "value_count": { "field": "nope" } },
+        "distinct": { "cardinality": { "field": "nope" } },
+        "stats": { "stats": { "field": "nope" } },
+        "median": { "percentiles": { "field": "nope", "percents": [50] } },
+        "histogram": { "histogram": { "field": "nope", "interval": 10 } },
+        "per_hour": { "date_histogram": { "field": "nope", "fixed_interval": "1h" } },
+        "ranges": { "range": { "field": "nope", "ranges": [{ "to": 10 }] } },
+        // Under a bucket as at the top.
+        "by_action": { "terms": { "field": "action" }, "aggs": { "avg": { "avg": { "field": "nope" } } } }
+    } }));
+    let aggs = &answer["aggregations"];
+    assert_eq!(aggs["terms"]["buckets"], json!([]), "{aggs}");
+    assert_eq!(
+        aggs["terms_missing"]["buckets"],
+        json!([{ "key": "N/A", "doc_count": total }])
+    );
+    assert_eq!(aggs["avg"]["value"], Json::Null);
+    assert_eq!(aggs["avg_missing"]["value"], json!(5.0));
+    assert_eq!(aggs["sum"]["value"], json!(0.0));
+    assert_eq!(aggs["min"]["value"], Json::Null);
+    assert_eq!(aggs["count"]["value"], json!(0));
+    assert_eq!(aggs["distinct"]["value"], json!(0));
+    assert_eq!(aggs["stats"]["count"], json!(0));
+    assert_eq!(aggs["stats"]["avg"], Json::Null);
+    assert_eq!(aggs["median"]["values"]["50.0"], Json::Null);
+    assert_eq!(aggs["histogram"]["buckets"], json!([]));
+    assert_eq!(aggs["per_hour"]["buckets"], json!([]));
+    assert_eq!(aggs["ranges"]["buckets"][0]["doc_count"], json!(0));
+    for bucket in aggs["by_action"]["buckets"].as_array().unwrap() {
+        assert_eq!(bucket["avg"]["value"], Json::Null, "{bucket}");
+    }
+    // Queries on it find nothing, and so their negation finds everything.
+    let count = |query: Json| {
+        search(json!({ "size": 0, "track_total_hits": true, "query": query }))["hits"]["total"]
+            ["value"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(count(json!({ "term": { "nope": 1 } })), 0);
+    assert_eq!(count(json!({ "exists": { "field": "nope" } })), 0);
+    assert_eq!(count(json!({ "range": { "nope": { "gte": 1 } } })), 0);
+    assert_eq!(count(json!({ "query_string": { "query": "nope:x" } })), 0);
+    assert_eq!(
+        count(json!({ "bool": { "must_not": [{ "term": { "nope": 1 } }] } })),
+        total
+    );
+    // Sorting on it is an error unless `unmapped_type` says how to read it; then every
+    // flow lacks it, and the time breaks the tie.
+    let error = search_error(json!({ "sort": [{ "nope": "asc" }] }));
+    assert!(
+        error.contains("No mapping found for [nope] in order to sort on"),
+        "{error}"
+    );
+    let sorted = search(json!({ "size": 3, "sort": [
+        { "nope": { "order": "asc", "unmapped_type": "long" } },
+        { "@timestamp": "desc" } ] }));
+    let hits = sorted["hits"]["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    let newest = fixture().docs.iter().map(|d| d.timestamp_ms).max().unwrap();
+    assert_eq!(hits[0]["sort"][1], json!(newest), "{}", hits[0]);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use app::model::flow::FieldType;
 use serde_json::{Map, Value as Json};
 
-use super::super::query::{unknown_field, QueryContext};
+use super::super::query::QueryContext;
 use super::super::SearchError;
 use crate::backend::embedded::schema::SchemaField;
 
@@ -14,6 +14,8 @@ pub struct AggField {
     /// The schema name (`action`, also for `action.keyword`).
     pub name: String,
     pub field: SchemaField,
+    /// No flow document has the field: it answers as Elasticsearch answers an unmapped one.
+    pub unmapped: bool,
 }
 
 impl AggField {
@@ -24,7 +26,7 @@ impl AggField {
     /// Refuses a field whose type the aggregation `agg_type` cannot read, as Elasticsearch
     /// words it.
     pub fn require(&self, agg_type: &str, types: &[FieldType]) -> Result<(), SearchError> {
-        if types.contains(&self.field_type()) {
+        if self.unmapped || types.contains(&self.field_type()) {
             return Ok(());
         }
         Err(self.unsupported_by(agg_type))
@@ -83,10 +85,14 @@ pub fn field_of(
             "[{agg_type}] aggregation [{name}] must name a [field]"
         ))
     })?;
-    let schema_field = context
-        .schema
-        .field(field)
-        .ok_or_else(|| unknown_field(field))?;
+    let Some(schema_field) = context.schema.field(field) else {
+        // Elasticsearch aggregates a field its indices do not map as one no document has.
+        return Ok(AggField {
+            name: field.to_owned(),
+            field: SchemaField::unmapped(FieldType::Keyword),
+            unmapped: true,
+        });
+    };
     if schema_field.field_type == FieldType::Text {
         return Err(SearchError::illegal(format!(
             "Text fields are not optimised for operations that require per-document field data like aggregations and sorting: [{field}] is a text field"
@@ -95,6 +101,7 @@ pub fn field_of(
     Ok(AggField {
         name: field.strip_suffix(".keyword").unwrap_or(field).to_owned(),
         field: schema_field,
+        unmapped: false,
     })
 }
 

@@ -69,6 +69,27 @@ pub enum Query {
     QueryString(Box<Query>),
 }
 
+impl Query {
+    /// The field a leaf query looks at.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Query::Term { field, .. }
+            | Query::Terms { field, .. }
+            | Query::Match { field, .. }
+            | Query::MatchPhrase { field, .. }
+            | Query::Exists { field }
+            | Query::Prefix { field, .. }
+            | Query::Wildcard { field, .. } => Some(field),
+            Query::Range(range) => Some(&range.field),
+            Query::MatchAll
+            | Query::MatchNone
+            | Query::Ids(_)
+            | Query::Bool(_)
+            | Query::QueryString(_) => None,
+        }
+    }
+}
+
 /// A `bool` query's clauses.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BoolQuery {

@@ -58,6 +58,13 @@ pub fn compile(
     query: &Query,
     context: &QueryContext<'_>,
 ) -> Result<Box<dyn TantivyQuery>, SearchError> {
+    if query
+        .field()
+        .is_some_and(|field| context.schema.field(field).is_none())
+    {
+        // Elasticsearch finds no document by a field its indices do not map.
+        return Ok(Box::new(EmptyQuery));
+    }
     Ok(match query {
         Query::MatchAll => Box::new(AllQuery),
         Query::MatchNone => Box::new(EmptyQuery),

@@ -11,7 +11,7 @@ pub(crate) mod time_bounds;
 
 pub use self::ast::{BoolQuery, MinimumShouldMatch, Query, RangeSpec};
 pub use self::compile::{compile, QueryContext};
-pub(crate) use self::compile::{date_value, parse_cidr, unknown_field};
+pub(crate) use self::compile::{date_value, parse_cidr};
 pub(crate) use self::parse::parse_query;
 pub(crate) use self::time_bounds::time_bounds;
 

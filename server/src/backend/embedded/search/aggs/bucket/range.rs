@@ -67,7 +67,14 @@ pub fn parse(
         )));
     }
     let field = field_of(name, agg_type, o, context)?;
-    let flavor = match (agg_type, field.field_type()) {
+    // An unmapped field is read as the kind of range asks (its buckets stay empty).
+    let field_type = match (field.unmapped, agg_type) {
+        (true, "date_range") => FieldType::Date,
+        (true, "ip_range") => FieldType::Ip,
+        (true, _) => FieldType::Long,
+        (false, _) => field.field_type(),
+    };
+    let flavor = match (agg_type, field_type) {
         ("range", FieldType::Long | FieldType::Date) => RangeFlavor::Number,
         ("date_range", FieldType::Date) => RangeFlavor::Date {
             format: format_option(o)?,
