@@ -871,6 +871,169 @@ fn a_field_no_index_maps_answers_as_elasticsearch_answers_it() {
 }
 
 #[test]
+fn pipelines_compute_from_the_buckets_as_elasticsearch_does() {
+    // Per hour, from the records: flows and bytes.
+    let mut hours: BTreeMap<i64, (u64, f64)> = BTreeMap::new();
+    for doc in &fixture().docs {
+        let hour = doc.timestamp_ms.div_euclid(3_600_000) * 3_600_000;
+        let bytes = match doc.get("bytes") {
+            Some(DocValue::Int(b)) => *b as f64,
+            _ => 0.0,
+        };
+        let entry = hours.entry(hour).or_default();
+        entry.0 += 1;
+        entry.1 += bytes;
+    }
+    let counts: Vec<f64> = hours.values().map(|(c, _)| *c as f64).collect();
+    let bytes: Vec<f64> = hours.values().map(|(_, b)| *b).collect();
+    let answer = search(json!({ "size": 0, "aggs": {
+        "per_hour": {
+            "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+            "aggs": {
+                "bytes": { "sum": { "field": "bytes" } },
+                "change": { "derivative": { "buckets_path": "bytes", "unit": "1m" } },
+                "running": { "cumulative_sum": { "buckets_path": "_count" } },
+                "vs_two_ago": { "serial_diff": { "buckets_path": "bytes", "lag": 2 } },
+                "smooth": { "moving_fn": { "buckets_path": "_count", "window": 3,
+                                           "script": "MovingFunctions.unweightedAvg(values)" } },
+                // Reads another pipeline's output.
+                "acceleration": { "derivative": { "buckets_path": "change" } }
+            }
+        },
+        "mean_bytes": { "avg_bucket": { "buckets_path": "per_hour>bytes" } },
+        "all_flows": { "sum_bucket": { "buckets_path": "per_hour>_count" } },
+        "busiest": { "max_bucket": { "buckets_path": "per_hour>_count" } },
+        "flow_stats": { "stats_bucket": { "buckets_path": "per_hour>_count" } },
+        "top_hours": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+            "aggs": { "top": { "bucket_sort": { "sort": [{ "_count": "desc" }], "size": 3 } } } }
+    } }));
+    let aggs = &answer["aggregations"];
+    let buckets = aggs["per_hour"]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), counts.len(), "every hour has flows");
+    let close = |a: &Json, b: f64| (a.as_f64().unwrap() - b).abs() <= 1e-6 * b.abs().max(1.0);
+    let mut running = 0.0;
+    for (i, bucket) in buckets.iter().enumerate() {
+        assert!(close(&bucket["bytes"]["value"], bytes[i]));
+        running += counts[i];
+        assert!(close(&bucket["running"]["value"], running), "{bucket}");
+        if i == 0 {
+            assert!(
+                bucket.get("change").is_none(),
+                "no derivative for the first bucket"
+            );
+        } else {
+            let change = bytes[i] - bytes[i - 1];
+            assert!(close(&bucket["change"]["value"], change), "{bucket}");
+            // Per minute of the hour between buckets.
+            assert!(
+                close(&bucket["change"]["normalized_value"], change / 60.0),
+                "{bucket}"
+            );
+        }
+        if i >= 2 {
+            assert!(close(
+                &bucket["vs_two_ago"]["value"],
+                bytes[i] - bytes[i - 2]
+            ));
+            let acceleration = (bytes[i] - bytes[i - 1]) - (bytes[i - 1] - bytes[i - 2]);
+            assert!(
+                close(&bucket["acceleration"]["value"], acceleration),
+                "{bucket}"
+            );
+        } else {
+            assert!(bucket.get("vs_two_ago").is_none());
+        }
+        // The average of up to three hours before this one; none before the first.
+        let window = &counts[i.saturating_sub(3)..i];
+        if window.is_empty() {
+            assert_eq!(bucket["smooth"]["value"], Json::Null);
+        } else {
+            let mean = window.iter().sum::<f64>() / window.len() as f64;
+            assert!(close(&bucket["smooth"]["value"], mean), "{bucket}");
+        }
+    }
+    let total: f64 = counts.iter().sum();
+    assert!(close(&aggs["all_flows"]["value"], total));
+    assert!(close(
+        &aggs["mean_bytes"]["value"],
+        bytes.iter().sum::<f64>() / bytes.len() as f64
+    ));
+    let most = counts.iter().copied().fold(0.0, f64::max);
+    assert!(close(&aggs["busiest"]["value"], most));
+    let busiest_hours: Vec<i64> = hours
+        .iter()
+        .filter(|(_, (c, _))| *c as f64 == most)
+        .map(|(h, _)| *h)
+        .collect();
+    let keys: Vec<i64> = aggs["busiest"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            chrono::DateTime::parse_from_rfc3339(k.as_str().unwrap())
+                .unwrap()
+                .timestamp_millis()
+        })
+        .collect();
+    assert_eq!(keys, busiest_hours);
+    assert_eq!(aggs["flow_stats"]["count"], json!(counts.len()));
+    assert!(close(&aggs["flow_stats"]["sum"], total));
+    // The three busiest hours, busiest first.
+    let mut by_count = counts.clone();
+    by_count.sort_by(|a, b| b.total_cmp(a));
+    let top: Vec<f64> = aggs["top_hours"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["doc_count"].as_f64().unwrap())
+        .collect();
+    assert_eq!(top, by_count[..3]);
+}
+
+#[test]
+fn pipelines_are_refused_where_elasticsearch_refuses_them() {
+    let cases = [
+        (
+            json!({ "aggs": { "d": { "derivative": { "buckets_path": "_count" } } } }),
+            "derivative aggregation [d] must have a histogram, date_histogram or auto_date_histogram as parent",
+        ),
+        (
+            json!({ "aggs": { "t": { "terms": { "field": "action" },
+                "aggs": { "c": { "cumulative_sum": { "buckets_path": "_count" } } } } } }),
+            "cumulative_sum aggregation [c] must have a histogram",
+        ),
+        (
+            json!({ "aggs": { "h": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+                "aggs": { "m": { "moving_fn": { "buckets_path": "_count", "window": 0, "script": "MovingFunctions.sum(values)" } } } } } }),
+            "[window] must be a positive integer",
+        ),
+        (
+            json!({ "aggs": { "h": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+                "aggs": { "m": { "moving_fn": { "buckets_path": "_count", "window": 3, "script": "params.x" } } } } } }),
+            "not supported",
+        ),
+        (
+            json!({ "aggs": { "a": { "avg_bucket": { "buckets_path": "nope>_count" } } } }),
+            "No aggregation found for path [nope>_count]",
+        ),
+        (
+            json!({ "aggs": { "h": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+                "aggs": { "s": { "stats": { "field": "bytes" } },
+                          "d": { "derivative": { "buckets_path": "s" } } } } } }),
+            "contains multiple values",
+        ),
+    ];
+    for (body, expected) in cases {
+        let error = search_at(&fixture().engine, "cwl-*", &body, END).expect_err(&body.to_string());
+        assert_eq!(error.status(), 400, "{body}: {error}");
+        assert!(
+            error.to_string().contains(expected),
+            "{error} should say {expected}"
+        );
+    }
+}
+
+#[test]
 fn response_shape_follows_the_elasticsearch_reference() {
     // The shape of the reference's terms and date_histogram examples, with our values.
     let response = search(json!({

@@ -21,6 +21,7 @@ pub(crate) mod kind;
 pub(crate) mod metric;
 mod options;
 mod order;
+pub(crate) mod pipeline;
 pub(crate) mod response;
 
 use std::rc::Rc;
@@ -72,6 +73,8 @@ pub(crate) enum AggKind {
     TopHits(TopHitsAgg),
     /// A kind added in one file (see [`kind`]).
     Custom(Box<dyn DynKind>),
+    /// Computed from other aggregations' answers (see [`pipeline`]).
+    Pipeline(Box<pipeline::Pipeline>),
 }
 
 impl AggKind {
@@ -79,7 +82,7 @@ impl AggKind {
     fn takes_children(&self) -> bool {
         !matches!(
             self,
-            AggKind::Metric(_) | AggKind::TopHits(_) | AggKind::Custom(_)
+            AggKind::Metric(_) | AggKind::TopHits(_) | AggKind::Custom(_) | AggKind::Pipeline(_)
         )
     }
 }
@@ -107,6 +110,9 @@ fn parse_kind(
         }
         "top_hits" => AggKind::TopHits(top_hits::parse(name, agg_type, value, context)?),
         "weighted_avg" => metric::weighted_avg::parse(name, agg_type, value, context)?,
+        pipeline_type if pipeline::TYPES.contains(&pipeline_type) => {
+            pipeline::parse(name, agg_type, value)?
+        }
         other => {
             return Err(SearchError::unsupported(format!(
                 "aggregation type [{other}] (in [{name}]) is not supported by the embedded engine"
@@ -115,8 +121,17 @@ fn parse_kind(
     })
 }
 
-/// Parses an `aggs` object.
+/// Parses the top-level `aggs` object.
 pub fn parse_aggs(
+    value: &Json,
+    context: &QueryContext<'_>,
+) -> Result<Vec<AggRequest>, SearchError> {
+    let aggs = parse_children(value, context)?;
+    pipeline::check_placement(None, &aggs)?;
+    Ok(aggs)
+}
+
+fn parse_children(
     value: &Json,
     context: &QueryContext<'_>,
 ) -> Result<Vec<AggRequest>, SearchError> {
@@ -142,7 +157,7 @@ fn parse_agg(
     let mut meta = None;
     for (key, value) in object {
         match key.as_str() {
-            "aggs" | "aggregations" => children = parse_aggs(value, context)?,
+            "aggs" | "aggregations" => children = parse_children(value, context)?,
             "meta" => meta = Some(value.clone()),
             agg_type => {
                 if kind.is_some() {
@@ -155,6 +170,7 @@ fn parse_agg(
         }
     }
     let kind = kind.ok_or_else(|| bad(format!("missing aggregation type in [{name}]")))?;
+    pipeline::check_placement(Some(&kind), &children)?;
     if !children.is_empty() && !kind.takes_children() {
         let agg_type = match kind {
             AggKind::TopHits(_) => "top_hits",
@@ -243,6 +259,7 @@ impl SegmentAgg {
             AggKind::Metric(metric) => SegmentAgg::Metric(MetricSegment::new(metric, context)?),
             AggKind::TopHits(top) => SegmentAgg::TopHits(TopHitsSegment::new(top, context)?),
             AggKind::Custom(kind) => SegmentAgg::Custom(kind.segment(context)?),
+            AggKind::Pipeline(_) => SegmentAgg::Custom(Box::new(pipeline::NoState)),
         })
     }
 
@@ -352,6 +369,7 @@ pub fn empty_intermediate(request: &AggRequest) -> IntermediateAgg {
         AggKind::Metric(metric) => metric::empty(metric),
         AggKind::TopHits(top) => top_hits::empty(top),
         AggKind::Custom(kind) => IntermediateAgg::Custom(kind.empty()),
+        AggKind::Pipeline(_) => IntermediateAgg::Custom(Box::new(pipeline::NoState)),
         _ => IntermediateAgg::Buckets(BucketList::default()),
     }
 }
@@ -377,7 +395,10 @@ fn render_agg(
             IntermediateAgg::Custom(state) => kind.render(state.as_ref())?,
             _ => kind.render(kind.empty().as_ref())?,
         },
+        // Rendered by the aggregation they sit in or beside.
+        AggKind::Pipeline(_) => Map::new(),
     };
+    pipeline::apply_parents(request, &mut out)?;
     if let Some(meta) = &request.meta {
         out.insert("meta".into(), meta.clone());
     }
@@ -392,11 +413,14 @@ fn render_subs(
     context: &RenderContext<'_>,
 ) -> Result<(), SearchError> {
     for (index, child) in request.children.iter().enumerate() {
+        if matches!(child.kind, AggKind::Pipeline(_)) {
+            continue;
+        }
         let value = match bucket.subs.get(index) {
             Some(result) => render_agg(child, result, context)?,
             None => render_agg(child, &empty_intermediate(child), context)?,
         };
         out.insert(child.name.clone(), value);
     }
-    Ok(())
+    pipeline::apply_siblings(&request.children, out)
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use super::super::hits::HitRenderer;
 use super::super::{SearchError, MAX_BUCKETS};
 use super::intermediate::{BucketKey, BucketList, IntermediateAgg};
-use super::{render_agg, AggRequest};
+use super::{render_agg, AggKind, AggRequest};
 use crate::backend::embedded::schema::from_ipv6;
 
 /// What rendering needs besides the results, and the buckets rendered so far.
@@ -49,8 +49,11 @@ pub fn render_aggs(
 ) -> Result<Map<String, Json>, SearchError> {
     let mut out = Map::new();
     for (request, result) in requests.iter().zip(results) {
-        out.insert(request.name.clone(), render_agg(request, result, context)?);
+        if !matches!(request.kind, AggKind::Pipeline(_)) {
+            out.insert(request.name.clone(), render_agg(request, result, context)?);
+        }
     }
+    super::pipeline::apply_siblings(requests, &mut out)?;
     Ok(out)
 }
 
