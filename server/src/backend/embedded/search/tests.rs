@@ -1034,6 +1034,100 @@ fn pipelines_are_refused_where_elasticsearch_refuses_them() {
 }
 
 #[test]
+fn spreads_of_bytes_match_the_records() {
+    let docs = &fixture().docs;
+    let bytes_of = |action: Option<&str>| -> Vec<f64> {
+        docs.iter()
+            .filter(|d| action.is_none_or(|a| text(d, "action").as_deref() == Some(a)))
+            .filter_map(|d| match d.get("bytes") {
+                Some(DocValue::Int(b)) => Some(*b as f64),
+                _ => None,
+            })
+            .collect()
+    };
+    let answer = search(json!({ "size": 0, "aggs": {
+        "spread": { "extended_stats": { "field": "bytes", "sigma": 3 } },
+        "ranks": { "percentile_ranks": { "field": "bytes", "values": [1000, 50000] } },
+        "mad": { "median_absolute_deviation": { "field": "bytes" } },
+        "by_action": { "terms": { "field": "action", "order": { "spread.std_deviation": "desc" } },
+            "aggs": { "spread": { "extended_stats": { "field": "bytes" } } } }
+    } }));
+    let aggs = &answer["aggregations"];
+    let close = |a: &Json, b: f64| {
+        let a = a.as_f64().unwrap_or(f64::NAN);
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+    };
+    let all = bytes_of(None);
+    let n = all.len() as f64;
+    let mean = all.iter().sum::<f64>() / n;
+    let variance = all.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / n;
+    assert_eq!(aggs["spread"]["count"], json!(all.len()));
+    assert!(close(&aggs["spread"]["avg"], mean));
+    assert!(
+        close(&aggs["spread"]["variance"], variance),
+        "{}",
+        aggs["spread"]
+    );
+    assert!(close(&aggs["spread"]["std_deviation"], variance.sqrt()));
+    assert!(close(
+        &aggs["spread"]["std_deviation_bounds"]["upper"],
+        mean + 3.0 * variance.sqrt()
+    ));
+    for (value, key) in [(1000.0, "1000.0"), (50000.0, "50000.0")] {
+        let at_or_below = all.iter().filter(|b| **b <= value).count() as f64;
+        assert!(
+            close(&aggs["ranks"]["values"][key], at_or_below * 100.0 / n),
+            "{key}"
+        );
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        let mid = (values.len() - 1) as f64 / 2.0;
+        (values[mid.floor() as usize] + values[mid.ceil() as usize]) / 2.0
+    };
+    let mid = median(&mut all.clone());
+    let mut distances: Vec<f64> = all.iter().map(|b| (b - mid).abs()).collect();
+    assert!(close(&aggs["mad"]["value"], median(&mut distances)));
+    // Ordered by each action's standard deviation, widest first.
+    let deviations: Vec<f64> = aggs["by_action"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let own = bytes_of(b["key"].as_str());
+            let mean = own.iter().sum::<f64>() / own.len() as f64;
+            let sd =
+                (own.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / own.len() as f64).sqrt();
+            assert!(close(&b["spread"]["std_deviation"], sd), "{b}");
+            sd
+        })
+        .collect();
+    assert!(deviations.len() >= 2);
+    assert!(
+        deviations.windows(2).all(|w| w[0] >= w[1]),
+        "{deviations:?}"
+    );
+    // What Elasticsearch refuses.
+    for (agg, expected) in [
+        (
+            json!({ "extended_stats": { "field": "bytes", "sigma": -1 } }),
+            "[sigma] must be greater than or equal to 0",
+        ),
+        (
+            json!({ "percentile_ranks": { "field": "bytes" } }),
+            "[values] must not be null",
+        ),
+        (
+            json!({ "percentile_ranks": { "field": "bytes", "values": [] } }),
+            "[values] must not be an empty array",
+        ),
+    ] {
+        let error = search_error(json!({ "size": 0, "aggs": { "m": agg } }));
+        assert!(error.contains(expected), "{error}");
+    }
+}
+
+#[test]
 fn response_shape_follows_the_elasticsearch_reference() {
     // The shape of the reference's terms and date_histogram examples, with our values.
     let response = search(json!({

@@ -105,7 +105,17 @@ fn parse_kind(
         }
         "filter" => AggKind::Filter(filters::parse_filter(value, context)?),
         "filters" => AggKind::Filters(filters::parse_filters(name, agg_type, value, context)?),
-        "avg" | "sum" | "min" | "max" | "value_count" | "cardinality" | "stats" | "percentiles" => {
+        "avg"
+        | "sum"
+        | "min"
+        | "max"
+        | "value_count"
+        | "cardinality"
+        | "stats"
+        | "percentiles"
+        | "extended_stats"
+        | "percentile_ranks"
+        | "median_absolute_deviation" => {
             AggKind::Metric(metric::parse(name, agg_type, value, context)?)
         }
         "top_hits" => AggKind::TopHits(top_hits::parse(name, agg_type, value, context)?),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 use super::super::hits::Direction;
 use super::super::SearchError;
 use super::intermediate::{BucketKey, IntermediateAgg, IntermediateBucket, IntermediateMetric};
-use super::metric::{percentile, single_value, stats_value, MetricKind};
+use super::metric::{percentile, render_spread, single_value, stats_value, MetricKind};
 use super::options::bad;
 use super::{AggKind, AggRequest};
 
@@ -144,6 +144,20 @@ impl<'a> MetricPath<'a> {
                 percentile(&values, p)
             }
             (MetricKind::Stats, IntermediateMetric::Stats(stats), Some(p)) => stats_value(stats, p),
+            (
+                kind @ (MetricKind::ExtendedStats { .. }
+                | MetricKind::PercentileRanks { .. }
+                | MetricKind::MedianAbsoluteDeviation),
+                IntermediateMetric::Values(values),
+                property,
+            ) => {
+                let rendered = render_spread(kind, values);
+                let key = property.unwrap_or("value");
+                rendered
+                    .get(key)
+                    .or_else(|| rendered.get("values").and_then(|v| v.get(key)))
+                    .and_then(serde_json::Value::as_f64)
+            }
             (kind, state, None | Some("value")) => single_value(kind, state),
             _ => {
                 return Err(SearchError::illegal(format!(

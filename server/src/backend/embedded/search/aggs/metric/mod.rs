@@ -5,6 +5,7 @@
 
 mod cardinality;
 mod percentiles;
+mod spread;
 mod stats;
 pub mod top_hits;
 pub mod weighted_avg;
@@ -46,14 +47,25 @@ pub enum MetricKind {
     Cardinality,
     Stats,
     Percentiles { percents: Vec<f64>, keyed: bool },
+    ExtendedStats { sigma: f64 },
+    PercentileRanks { values: Vec<f64>, keyed: bool },
+    MedianAbsoluteDeviation,
 }
 
 impl MetricKind {
     /// A metric computed in one pass into [`Stats`].
     pub fn is_single_pass(&self) -> bool {
-        !matches!(
+        !matches!(self, MetricKind::Cardinality) && !self.keeps_values()
+    }
+
+    /// A metric computed from every value, kept (exact where Elasticsearch approximates).
+    fn keeps_values(&self) -> bool {
+        matches!(
             self,
-            MetricKind::Cardinality | MetricKind::Percentiles { .. }
+            MetricKind::Percentiles { .. }
+                | MetricKind::ExtendedStats { .. }
+                | MetricKind::PercentileRanks { .. }
+                | MetricKind::MedianAbsoluteDeviation
         )
     }
 }
@@ -79,6 +91,9 @@ pub fn parse(
             "format",
             "tdigest",
             "hdr",
+            "sigma",
+            "values",
+            "compression",
         ],
     )?;
     let field = field_of(name, agg_type, o, context)?;
@@ -103,6 +118,9 @@ pub fn parse(
             MetricKind::Cardinality
         }
         "stats" => MetricKind::Stats,
+        "extended_stats" => spread::parse_extended_stats(name, o)?,
+        "percentile_ranks" => spread::parse_percentile_ranks(name, o)?,
+        "median_absolute_deviation" => MetricKind::MedianAbsoluteDeviation,
         _ => percentiles::parse(name, o)?,
     };
     if !matches!(kind, MetricKind::ValueCount | MetricKind::Cardinality) {
@@ -207,7 +225,7 @@ impl MetricSegment {
                     self.distinct.insert(raw);
                 }
             }
-            MetricKind::Percentiles { .. } => {
+            ref kind if kind.keeps_values() => {
                 if let Some(v) = self.accessor.number(doc).or(self.missing) {
                     self.values.push(v);
                 }
@@ -224,7 +242,7 @@ impl MetricSegment {
 
     pub fn harvest(self) -> IntermediateAgg {
         IntermediateAgg::Metric(match self.kind {
-            MetricKind::Percentiles { .. } => IntermediateMetric::Values(self.values),
+            ref kind if kind.keeps_values() => IntermediateMetric::Values(self.values),
             MetricKind::Cardinality => {
                 IntermediateMetric::Distinct(cardinality::harvest(self.distinct, &self.accessor))
             }
@@ -236,10 +254,24 @@ impl MetricSegment {
 /// A metric's result over no documents.
 pub fn empty(metric: &MetricAgg) -> IntermediateAgg {
     IntermediateAgg::Metric(match metric.kind {
-        MetricKind::Percentiles { .. } => IntermediateMetric::Values(Vec::new()),
+        ref kind if kind.keeps_values() => IntermediateMetric::Values(Vec::new()),
         MetricKind::Cardinality => IntermediateMetric::Distinct(DistinctRuns::default()),
         _ => IntermediateMetric::Stats(Stats::default()),
     })
+}
+
+/// The response of `extended_stats`, `percentile_ranks` or `median_absolute_deviation` from
+/// their values (also what orders buckets by them).
+pub fn render_spread(kind: &MetricKind, values: &[f64]) -> Map<String, Json> {
+    match kind {
+        MetricKind::ExtendedStats { sigma } => spread::render_extended_stats(*sigma, values),
+        MetricKind::PercentileRanks {
+            values: asked,
+            keyed,
+        } => spread::render_percentile_ranks(asked, *keyed, values),
+        MetricKind::MedianAbsoluteDeviation => spread::render_median_absolute_deviation(values),
+        _ => Map::new(),
+    }
 }
 
 /// A metric's response.
@@ -252,6 +284,7 @@ pub fn render(metric: &MetricAgg, result: &IntermediateAgg) -> Map<String, Json>
         (MetricKind::Percentiles { percents, keyed }, IntermediateMetric::Values(values)) => {
             percentiles::render(percents, *keyed, values)
         }
+        (kind, IntermediateMetric::Values(values)) => render_spread(kind, values),
         (MetricKind::Cardinality, IntermediateMetric::Distinct(set)) => {
             let mut out = Map::new();
             out.insert("value".into(), json!(set.len()));
