@@ -29,7 +29,8 @@ test.describe("inspect", () => {
     expect(rows.length).toBeGreaterThan(1);
     for (const [action, port, count] of rows) {
       expect(["ACCEPT", "REJECT"]).toContain(action);
-      expect(port).toMatch(/^(\d+|Other)$/);
+      // A port with its service name where it has one: `443 (https)`.
+      expect(port).toMatch(/^(\d+( \([a-z0-9-]+\))?|Other)$/);
       expect(Number(count)).toBeGreaterThan(0);
     }
 
