@@ -11,6 +11,7 @@ mod bulk;
 pub mod documents;
 mod indices;
 mod search;
+mod typed_keys;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -70,7 +70,8 @@ fn apply_search_params(
                     },
                 );
             }
-            "typed_keys" | "filter_path" | "scroll" => {
+            "typed_keys" => format.typed_keys = value != "false",
+            "filter_path" | "scroll" => {
                 return Err(EsError(BackendError::bad_request(
                     "unsupported_by_embedded_engine",
                     format!("URL parameter [{key}] is not supported by the embedded engine"),
@@ -83,13 +84,19 @@ fn apply_search_params(
     Ok(format)
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct SearchFormat {
     total_as_int: bool,
+    /// `typed_keys`: the request, whose aggregations name the answer's types.
+    typed_keys: bool,
+    request: Value,
 }
 
 impl SearchFormat {
     fn apply(self, mut response: Value) -> Value {
+        if self.typed_keys {
+            super::typed_keys::apply(&self.request, &mut response);
+        }
         if self.total_as_int {
             if let Some(total) = response.pointer_mut("/hits/total") {
                 let value = total.get("value").cloned().unwrap_or(json!(0));
@@ -167,6 +174,9 @@ async fn run_search(
     let mut format = apply_search_params(&mut body, &params)?;
     check_version_rules(&body, major)?;
     format.total_as_int |= major < 7;
+    if format.typed_keys {
+        format.request = body.clone();
+    }
     let response = searching(&engine, move |engine| engine_search(engine, &index, &body)).await?;
     Ok(Json(format.apply(response)))
 }
@@ -248,6 +258,9 @@ async fn run_msearch(
         let major = es.compat_major();
         let mut format = apply_search_params(&mut body, &params)?;
         format.total_as_int |= major < 7;
+        if format.typed_keys {
+            format.request = body.clone();
+        }
         searches.push(
             check_version_rules(&body, major)
                 .map(|()| (index, body, format))

@@ -550,6 +550,40 @@ async fn bulk_reads_dates_numbers_and_arrays_as_elasticsearch_does() {
     );
 }
 
+#[tokio::test]
+async fn typed_keys_name_each_answer_by_its_type() {
+    let server = TestServer::start().await;
+    server.post("/api/ingest", LINES).await;
+    let body = json!({ "size": 0, "aggs": {
+        "by_action": { "terms": { "field": "action" }, "aggs": { "bytes": { "sum": { "field": "bytes" } } } },
+        "most": { "max_bucket": { "buckets_path": "by_action>bytes" } }
+    } });
+    for path in [
+        "/es/cwl-*/_search?typed_keys=true",
+        "/es/cwl-*/_search?typed_keys",
+    ] {
+        let (status, answer) = server.post_json(path, &body).await;
+        assert_eq!(status, 200, "{answer}");
+        let aggs = &answer["aggregations"];
+        let buckets = aggs["sterms#by_action"]["buckets"].as_array().unwrap();
+        assert!(!buckets.is_empty(), "{answer}");
+        assert!(
+            buckets.iter().all(|b| b["sum#bytes"]["value"].is_number()),
+            "{answer}"
+        );
+        assert!(
+            aggs["bucket_metric_value#most"]["value"].is_number(),
+            "{answer}"
+        );
+    }
+    // Without it, names stay as sent.
+    let (_, plain) = server.post_json("/es/cwl-*/_search", &body).await;
+    assert!(
+        plain["aggregations"]["by_action"]["buckets"].is_array(),
+        "{plain}"
+    );
+}
+
 fn vis_json() -> Value {
     serde_json::to_value(app::model::visualization::Visualization::example_action_port_pie())
         .unwrap()
