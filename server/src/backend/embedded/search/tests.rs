@@ -1022,6 +1022,12 @@ fn pipelines_are_refused_where_elasticsearch_refuses_them() {
                           "d": { "derivative": { "buckets_path": "s" } } } } } }),
             "contains multiple values",
         ),
+        (
+            // 54,000 two-second buckets, each reading a window as wide as them all.
+            json!({ "size": 0, "aggs": { "h": { "date_histogram": { "field": "@timestamp", "fixed_interval": "2s" },
+                "aggs": { "m": { "moving_fn": { "buckets_path": "_count", "window": 100000, "script": "MovingFunctions.max(values)" } } } } } }),
+            "moving_fn [m] would read",
+        ),
     ];
     for (body, expected) in cases {
         let error = search_at(&fixture().engine, "cwl-*", &body, END).expect_err(&body.to_string());

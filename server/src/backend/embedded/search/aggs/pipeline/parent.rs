@@ -13,6 +13,10 @@ use super::{
     buckets_in_order, number, simple_value, BucketsPath, GapPolicy, Pipeline, PipelineKind,
 };
 
+/// How many window values all of a `moving_fn`'s buckets may read together: a window of a
+/// thousand over fifty thousand buckets, far past any chart.
+const MAX_WINDOW_READS: usize = 50_000_000;
+
 /// A `derivative`'s `unit` in milliseconds: `1s`, `5m`, `second`, `day`…
 pub(super) fn unit_ms(unit: &str) -> Result<f64, SearchError> {
     let named = match unit {
@@ -144,6 +148,15 @@ pub(super) fn apply(pipeline: &Pipeline, buckets: &mut Json) -> Result<(), Searc
             // The window runs over the buckets that have a value, before this one (`shift`
             // moves it forward), and buckets without one get nothing.
             let present: Vec<f64> = values.iter().flatten().copied().collect();
+            // Each bucket reads its window: bound the work as a search's buckets are bounded.
+            let work = present.len().saturating_mul((*window).min(present.len()));
+            if work > MAX_WINDOW_READS {
+                return Err(SearchError::illegal(format!(
+                    "moving_fn [{}] would read {work} values ({} buckets, window {window}); at most {MAX_WINDOW_READS}",
+                    pipeline.name,
+                    present.len()
+                )));
+            }
             let clamp = |i: i64| i.clamp(0, present.len() as i64) as usize;
             let mut index = 0i64;
             values
