@@ -58,6 +58,8 @@ pub enum NamedField {
 impl NamedField {
     /// The kind of `field`, from its name.
     pub fn of(field: &str) -> Option<NamedField> {
+        // A cluster's dynamic mapping may hold the number as text with a `.keyword` twin.
+        let field = field.strip_suffix(".keyword").unwrap_or(field);
         let field = field.to_ascii_lowercase();
         let last = field.rsplit(['.', '_', '-']).next().unwrap_or(&field);
         match last {
@@ -208,6 +210,7 @@ mod tests {
         assert_eq!(display("protocol", &json!(17)), "17 (udp)");
         assert_eq!(display("protocol", &json!("1")), "1 (icmp)");
         assert_eq!(display("destination.port", &json!(53)), "53 (dns)");
+        assert_eq!(display("dstport.keyword", &json!("22")), "22 (ssh)");
         // Unnamed numbers, ephemeral ports and other fields stay as they are.
         assert_eq!(display("dstport", &json!(49152)), "49152");
         assert_eq!(display("srcport", &json!(40312)), "40312");
