@@ -1037,6 +1037,19 @@ fn pipelines_are_refused_where_elasticsearch_refuses_them() {
             "{error} should say {expected}"
         );
     }
+    // Numbers at the ends of their range are answered, not overflowed: a lag past every
+    // bucket gives no differences, a shift far back an empty window.
+    let answer = search(json!({ "size": 0, "aggs": { "h": {
+        "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+        "aggs": {
+            "d": { "serial_diff": { "buckets_path": "_count", "lag": i64::MAX } },
+            "m": { "moving_fn": { "buckets_path": "_count", "window": i64::MAX, "shift": i64::MIN,
+                                  "script": "MovingFunctions.sum(values)" } }
+        } } } }));
+    for bucket in answer["aggregations"]["h"]["buckets"].as_array().unwrap() {
+        assert!(bucket.get("d").is_none(), "{bucket}");
+        assert_eq!(bucket["m"]["value"], json!(0.0), "{bucket}");
+    }
 }
 
 #[test]

@@ -123,7 +123,9 @@ pub(super) fn apply(pipeline: &Pipeline, buckets: &mut Json) -> Result<(), Searc
                 .collect::<Result<_, SearchError>>()?
         }
         PipelineKind::SerialDiff { lag } => {
-            let mut window: VecDeque<Option<f64>> = VecDeque::with_capacity(*lag);
+            // The lag is a request's number: the window never holds more than the buckets.
+            let mut window: VecDeque<Option<f64>> =
+                VecDeque::with_capacity((*lag).min(values.len()));
             values
                 .iter()
                 .map(|value| {
@@ -157,14 +159,16 @@ pub(super) fn apply(pipeline: &Pipeline, buckets: &mut Json) -> Result<(), Searc
                     present.len()
                 )));
             }
+            // `window` and `shift` are a request's numbers: saturate rather than overflow.
             let clamp = |i: i64| i.clamp(0, present.len() as i64) as usize;
+            let window = i64::try_from(*window).unwrap_or(i64::MAX);
             let mut index = 0i64;
             values
                 .iter()
                 .map(|value| {
                     value.map(|_| {
-                        let from = clamp(index - *window as i64 + shift);
-                        let to = clamp(index + shift);
+                        let from = clamp(index.saturating_sub(window).saturating_add(*shift));
+                        let to = clamp(index.saturating_add(*shift));
                         index += 1;
                         simple_value(Some(function.apply(&present[from..to.max(from)])))
                     })
