@@ -115,6 +115,19 @@ pub struct DataDirArg {
     /// Where the embedded engine keeps its indices and saved objects.
     #[arg(long, env = "FLOWDASH_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// Memory the embedded engine's index writers may hold together, in MiB: each day being
+    /// written has a writer, and input spread over many days shares this between them.
+    #[arg(long, env = "FLOWDASH_INGEST_MEMORY_MB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(32..=65_536))]
+    pub ingest_memory_mb: u64,
+}
+
+impl DataDirArg {
+    /// `--ingest-memory-mb` in bytes.
+    pub fn writer_memory_bytes(&self) -> usize {
+        (self.ingest_memory_mb as usize) << 20
+    }
 }
 
 /// The user's Elasticsearch / OpenSearch cluster, when flowdash should use it instead of the
@@ -467,6 +480,7 @@ impl ServeArgs {
     pub fn config(self) -> anyhow::Result<ServeConfig> {
         Ok(ServeConfig {
             listen: self.listen,
+            writer_memory_bytes: self.data.writer_memory_bytes(),
             data_dir: self.data.data_dir,
             site_root: self.site_root,
             max_body_bytes: self.max_body_bytes,
@@ -514,6 +528,7 @@ impl IngestArgs {
             (Some(url), _) => IngestTarget::Server(url),
             (None, Some(cluster)) => IngestTarget::Cluster(cluster),
             (None, None) => IngestTarget::DataDir {
+                writer_memory_bytes: self.data.writer_memory_bytes(),
                 data_dir: self.data.data_dir,
                 retain_days: self.retain_days,
             },
@@ -538,6 +553,7 @@ impl DemoArgs {
             target: match self.output {
                 Some(path) => DemoTarget::File(path),
                 None => DemoTarget::DataDir {
+                    writer_memory_bytes: self.data.writer_memory_bytes(),
                     data_dir: self.data.data_dir,
                     if_empty: self.if_empty,
                 },

@@ -41,6 +41,8 @@ pub enum DemoTarget {
         data_dir: PathBuf,
         /// Do nothing when the store already holds flows.
         if_empty: bool,
+        /// The memory its index writers may hold together.
+        writer_memory_bytes: usize,
     },
 }
 
@@ -53,7 +55,7 @@ pub fn run(command: DemoCommandConfig) -> anyhow::Result<ExitCode> {
         seed: command.seed,
     };
     let started = Instant::now();
-    let (data_dir, if_empty) = match command.target {
+    let (data_dir, if_empty, writer_memory_bytes) = match command.target {
         DemoTarget::File(path) => {
             write_file(&config, &path)?;
             eprintln!(
@@ -64,9 +66,14 @@ pub fn run(command: DemoCommandConfig) -> anyhow::Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
-        DemoTarget::DataDir { data_dir, if_empty } => (data_dir, if_empty),
+        DemoTarget::DataDir {
+            data_dir,
+            if_empty,
+            writer_memory_bytes,
+        } => (data_dir, if_empty, writer_memory_bytes),
     };
     let engine = Arc::new(EmbeddedEngine::open(&data_dir)?);
+    engine.set_writer_memory(writer_memory_bytes);
     if if_empty && engine.indices().iter().any(|i| i.stats().docs > 0) {
         eprintln!(
             "the store in {} already holds flows; not generating demo data",

@@ -42,6 +42,8 @@ pub enum IngestTarget {
         data_dir: PathBuf,
         /// Whole days older than this many days are dropped once the inputs are in.
         retain_days: Option<u32>,
+        /// The memory its index writers may hold together.
+        writer_memory_bytes: usize,
     },
 }
 
@@ -68,7 +70,15 @@ pub fn run(config: IngestConfig, runtime: &Handle) -> anyhow::Result<ExitCode> {
         IngestTarget::DataDir {
             data_dir,
             retain_days,
-        } => store(data_dir, *retain_days, &inputs, &options, &progress)?,
+            writer_memory_bytes,
+        } => store(
+            data_dir,
+            *retain_days,
+            *writer_memory_bytes,
+            &inputs,
+            &options,
+            &progress,
+        )?,
     };
     progress.finish();
     let elapsed = started.elapsed();
@@ -106,11 +116,13 @@ fn read_all(
 fn store(
     data_dir: &Path,
     retain_days: Option<u32>,
+    writer_memory_bytes: usize,
     inputs: &[Input],
     options: &IngestOptions,
     progress: &Progress,
 ) -> anyhow::Result<IngestReport> {
     let engine = Arc::new(EmbeddedEngine::open(data_dir)?);
+    engine.set_writer_memory(writer_memory_bytes);
     let report = read_all(
         engine.sink(OnExistingId::KeepExisting),
         inputs,
@@ -152,8 +164,11 @@ fn send(
 fn print_summary(report: &IngestReport, elapsed: Duration) {
     let seconds = elapsed.as_secs_f64().max(1e-3);
     let records = report.accepted + report.rejected + report.skipped;
+    let peak = peak_memory_bytes()
+        .map(|bytes| format!(", peak memory {} MiB", bytes >> 20))
+        .unwrap_or_default();
     eprintln!(
-        "ingested {} records in {:.1}s ({:.0} records/s): {} accepted, {} rejected, {} skipped (already stored or control messages)",
+        "ingested {} records in {:.1}s ({:.0} records/s{peak}): {} accepted, {} rejected, {} skipped (already stored or control messages)",
         records,
         seconds,
         records as f64 / seconds,
@@ -168,4 +183,20 @@ fn print_summary(report: &IngestReport, elapsed: Duration) {
     if report.errors_not_listed > 0 {
         eprintln!("  ... and {} more rejected lines", report.errors_not_listed);
     }
+}
+
+/// The most memory this process has held (its peak resident set), where the system says.
+fn peak_memory_bytes() -> Option<u64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` fills the struct it is given and touches nothing else.
+    let done = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if done != 0 {
+        return None;
+    }
+    // SAFETY: it succeeded, so the struct is filled.
+    let max_rss_kib = unsafe { usage.assume_init() }.ru_maxrss;
+    u64::try_from(max_rss_kib)
+        .ok()
+        .filter(|&kib| kib > 0)
+        .map(|kib| kib * 1024)
 }

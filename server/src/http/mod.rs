@@ -70,6 +70,8 @@ pub struct ServeConfig {
     pub csv_max_rows: usize,
     /// Memory one search's aggregations may take on the embedded engine.
     pub max_search_memory_bytes: usize,
+    /// The memory the embedded engine's index writers may hold together.
+    pub writer_memory_bytes: usize,
     /// The user's cluster; `None` runs the embedded engine in `data_dir`.
     pub elastic: Option<ElasticConfig>,
     /// With a cluster, keep saved objects in `data_dir` rather than its `.flowdash` index.
@@ -163,6 +165,7 @@ impl AppState {
                 let embedded = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
                 embedded.set_search_timeout(config.search_timeout);
                 embedded.set_collect_budget(config.max_search_memory_bytes);
+                embedded.set_writer_memory(config.writer_memory_bytes);
                 embedded_mode = Some(EsSurface {
                     engine: embedded.clone(),
                     system: Arc::new(SystemIndices::open(&config.data_dir)?),

@@ -39,6 +39,7 @@ impl TestServer {
             tls: None,
             search_timeout: std::time::Duration::from_secs(30),
             max_search_memory_bytes: 256 << 20,
+            writer_memory_bytes: crate::backend::embedded::writers::DEFAULT_WRITER_MEMORY_BYTES,
             csv_max_rows: 100_000,
             elastic: None,
             local_saved_objects: false,

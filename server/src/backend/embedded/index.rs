@@ -2,9 +2,9 @@
 //! its reader, its time bounds, and, while it is being written, its writer and the set of
 //! ids it holds.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use rustc_hash::FxHashSet;
 use tantivy::columnar::Column;
@@ -17,10 +17,19 @@ use super::search::columns::SegmentColumns;
 use super::EngineError;
 use crate::ingest::document::{id_hash, FlowDoc};
 
-/// Memory for one index writer (split between its indexing threads).
-const WRITER_MEMORY_BYTES: usize = 128 << 20;
-/// Indexing threads per writer: parsing runs on the caller's thread meanwhile.
+/// Indexing threads of a writer with at least [`TWO_THREADS_FROM`] bytes of indexing memory:
+/// parsing runs on the caller's thread meanwhile.
 const INDEXING_THREADS: usize = 2;
+/// Below this much indexing memory a writer has one thread. Smaller shares mean several days
+/// are written at once, and their writers' threads run side by side; a second thread each
+/// would only halve their segments, and double the merging.
+const TWO_THREADS_FROM: usize = 64 << 20;
+/// Merge threads per writer: merges of one index queue up rather than crowd the cores that
+/// parse and index (tantivy's default of four, times several open days, was dozens).
+const MERGE_THREADS: usize = 1;
+/// What a writer's set of stored ids costs per id it can hold: a `u64` and hashbrown's control
+/// byte, at its load factor of 7/8.
+const ID_SET_BYTES_PER_ID: usize = 11;
 /// Documents handed to the indexing threads at once. One at a time, the parsing thread and
 /// the indexers wake each other for every document; many at a time, the writer's queue (10 000
 /// hand-offs) could hold far more documents than memory should.
@@ -81,6 +90,8 @@ impl IndexStats {
 
 struct OpenWriter {
     writer: IndexWriter<BatchDoc>,
+    /// The indexing memory it was opened with (see [`super::writers`]).
+    indexing_bytes: usize,
     /// `_id` digests of every stored and pending document.
     /// The digests are hashes already, so a fast hash of them spreads them as well.
     ids: FxHashSet<u64>,
@@ -94,12 +105,35 @@ struct OpenWriter {
 pub struct FlowIndex {
     /// The index name.
     pub name: String,
+    /// Its directory.
+    path: PathBuf,
     index: Index,
     reader: IndexReader,
     schema: Arc<FlowSchema>,
     stats: RwLock<IndexStats>,
     writer: Mutex<Option<OpenWriter>>,
     columns: Arc<SegmentColumns>,
+    /// `meta.json`'s modification time and length when the reader last loaded it: another
+    /// process's commit changes them (see [`FlowIndex::reload_if_changed`]).
+    meta_seen: Mutex<Option<(SystemTime, u64)>>,
+}
+
+/// What an open writer holds: for [`super::writers`], which keeps the sum within budget.
+#[derive(Clone, Copy, Debug)]
+pub struct WriterFootprint {
+    /// When it last wrote.
+    pub last_used: Instant,
+    /// The indexing memory it was opened with.
+    pub indexing_bytes: usize,
+    /// Its set of stored ids.
+    pub id_set_bytes: usize,
+}
+
+impl WriterFootprint {
+    /// All it holds.
+    pub fn bytes(&self) -> usize {
+        self.indexing_bytes + self.id_set_bytes
+    }
 }
 
 impl FlowIndex {
@@ -127,20 +161,45 @@ impl FlowIndex {
         );
         let reader = index
             .reader_builder()
-            // Our own commits reload explicitly; this also picks up another process's commits.
-            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            // Our own commits reload explicitly, and the engine looks for another process's
+            // every few seconds: tantivy's watcher would be a polling thread per index, and
+            // a year of days is 365 of them.
+            .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let flow_index = FlowIndex {
             name: name.to_owned(),
+            path: path.to_owned(),
             index,
             reader,
             schema,
             stats: RwLock::new(IndexStats::default()),
             writer: Mutex::new(None),
             columns: Arc::default(),
+            meta_seen: Mutex::new(meta_stamp(path)),
         };
         flow_index.refresh_stats();
         Ok(flow_index)
+    }
+
+    /// Reloads the reader when `meta.json` changed since it was loaded: another process
+    /// committed to this index.
+    pub fn reload_if_changed(&self) -> Result<(), EngineError> {
+        let now = meta_stamp(&self.path);
+        let mut seen = self.meta_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if now != *seen {
+            self.reader.reload()?;
+            self.refresh_stats();
+            *seen = now;
+        }
+        Ok(())
+    }
+
+    /// Reloads the reader after this process committed.
+    fn reload(&self) -> Result<(), EngineError> {
+        self.reader.reload()?;
+        self.refresh_stats();
+        *self.meta_seen.lock().unwrap_or_else(|e| e.into_inner()) = meta_stamp(&self.path);
+        Ok(())
     }
 
     /// A searcher over the last committed state.
@@ -160,7 +219,7 @@ impl FlowIndex {
 
     /// Counts and time bounds, refreshed when the reader has reloaded.
     pub fn stats(&self) -> IndexStats {
-        // A reload by the watcher (another process's commit) changes the counts too.
+        // A reload for another process's commit changes the counts too.
         let searcher = self.reader.searcher();
         let cached = *self.stats.read().unwrap_or_else(|e| e.into_inner());
         if cached.docs != searcher.num_docs() {
@@ -194,14 +253,16 @@ impl FlowIndex {
     }
 
     /// Adds documents (not yet committed), skipping or replacing those whose `_id` is stored.
+    /// A writer that is not open yet is opened with `indexing_bytes` of indexing memory.
     pub fn write(
         &self,
         docs: &[FlowDoc],
         mode: OnExistingId,
+        indexing_bytes: usize,
     ) -> Result<Vec<WriteResult>, EngineError> {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            *guard = Some(self.open_writer()?);
+            *guard = Some(self.open_writer(indexing_bytes)?);
         }
         let open = guard.as_mut().expect("writer just opened");
         open.last_used = Instant::now();
@@ -251,7 +312,8 @@ impl FlowIndex {
     pub fn delete(&self, id: &str) -> Result<bool, EngineError> {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            *guard = Some(self.open_writer()?);
+            // A delete indexes nothing: the least a writer can have is enough.
+            *guard = Some(self.open_writer(super::writers::MIN_INDEXING_BYTES)?);
         }
         let open = guard.as_mut().expect("writer just opened");
         open.last_used = Instant::now();
@@ -263,10 +325,22 @@ impl FlowIndex {
         Ok(existed)
     }
 
-    fn open_writer(&self) -> Result<OpenWriter, EngineError> {
+    fn open_writer(&self, indexing_bytes: usize) -> Result<OpenWriter, EngineError> {
+        let threads = if indexing_bytes >= TWO_THREADS_FROM {
+            INDEXING_THREADS
+        } else {
+            1
+        };
+        let options = tantivy::indexer::IndexWriterOptions::builder()
+            .num_worker_threads(threads)
+            .memory_budget_per_thread(
+                (indexing_bytes / threads).max(super::writers::MIN_INDEXING_BYTES),
+            )
+            .num_merge_threads(MERGE_THREADS)
+            .build();
         let writer = self
             .index
-            .writer_with_num_threads(INDEXING_THREADS, WRITER_MEMORY_BYTES)
+            .writer_with_options(options)
             .map_err(|error| match error {
                 tantivy::TantivyError::LockFailure(..) => EngineError::Locked(self.name.clone()),
                 other => other.into(),
@@ -274,6 +348,7 @@ impl FlowIndex {
         let ids = self.stored_id_hashes()?;
         Ok(OpenWriter {
             writer,
+            indexing_bytes,
             ids,
             in_flight: Arc::default(),
             last_used: Instant::now(),
@@ -305,19 +380,28 @@ impl FlowIndex {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(open) = guard.as_mut() {
             open.writer.commit()?;
-            self.reader.reload()?;
-            self.refresh_stats();
+            self.reload()?;
         }
         Ok(())
     }
 
-    /// When the writer was last used, if one is open.
-    pub fn writer_last_used(&self) -> Option<Instant> {
+    /// What the writer holds and when it last wrote, if one is open.
+    pub fn writer_footprint(&self) -> Option<WriterFootprint> {
         self.writer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
-            .map(|w| w.last_used)
+            .map(|w| WriterFootprint {
+                last_used: w.last_used,
+                indexing_bytes: w.indexing_bytes,
+                id_set_bytes: w.ids.capacity() * ID_SET_BYTES_PER_ID,
+            })
+    }
+
+    /// What the set of stored ids will cost when a writer opens: it holds every live
+    /// document's.
+    pub fn id_set_bytes_when_opened(&self) -> usize {
+        (self.stats().docs as usize).saturating_mul(ID_SET_BYTES_PER_ID)
     }
 
     /// Commits and closes the writer (waiting for its merges), releasing its memory and lock.
@@ -326,8 +410,7 @@ impl FlowIndex {
         if let Some(mut open) = open {
             open.writer.commit()?;
             open.writer.wait_merging_threads()?;
-            self.reader.reload()?;
-            self.refresh_stats();
+            self.reload()?;
         }
         Ok(())
     }
@@ -341,4 +424,10 @@ impl FlowIndex {
         )?;
         Ok(count > 0)
     }
+}
+
+/// `meta.json`'s modification time and length, `None` when it cannot be read.
+fn meta_stamp(index_dir: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(index_dir.join("meta.json")).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }

@@ -10,6 +10,7 @@ mod message_words;
 pub mod schema;
 pub mod search;
 mod sink;
+pub mod writers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,6 +63,8 @@ pub struct EmbeddedEngine {
     search_timeout_ms: std::sync::atomic::AtomicU64,
     /// The bytes one search's aggregation buckets may take.
     collect_budget: std::sync::atomic::AtomicUsize,
+    /// The memory index writers may hold together (see [`writers`]).
+    writer_memory: std::sync::atomic::AtomicUsize,
 }
 
 thread_local! {
@@ -96,9 +99,9 @@ const DEFAULT_SEARCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the index directory is listed again for indices another process created.
 const RESCAN_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Writers open at once: each holds indexing threads and up to its memory budget, so input
-/// spread over a year of days must not open one per day. The least recently used is closed
-/// (committed) first.
+/// Writers open at once, whatever their memory: each holds threads, so input spread over a
+/// year of days must not open one per day. The least recently used is closed (committed)
+/// first (see [`writers`]).
 pub const MAX_OPEN_WRITERS: usize = 8;
 
 /// A writer that has written nothing for this long is committed and closed by the server.
@@ -119,6 +122,7 @@ impl EmbeddedEngine {
             admission: admission::SearchAdmission::new(search_threads()),
             search_timeout_ms: (DEFAULT_SEARCH_TIMEOUT.as_millis() as u64).into(),
             collect_budget: search::guard::DEFAULT_COLLECT_BYTES.into(),
+            writer_memory: writers::DEFAULT_WRITER_MEMORY_BYTES.into(),
         };
         engine.scan()?;
         Ok(engine)
@@ -223,7 +227,8 @@ impl EmbeddedEngine {
         self.search_threads
     }
 
-    /// Opens every index in the directory that is not open yet.
+    /// Opens every index in the directory that is not open yet, and reloads those another
+    /// process committed to.
     fn scan(&self) -> Result<(), EngineError> {
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&self.indices_dir)? {
@@ -233,6 +238,18 @@ impl EmbeddedEngine {
             };
             if validate_index_name(&name).is_ok() && entry.path().join("meta.json").exists() {
                 found.push(name);
+            }
+        }
+        let open: Vec<Arc<FlowIndex>> = self
+            .indices
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for index in open {
+            if let Err(error) = index.reload_if_changed() {
+                tracing::warn!(index = %index.name, %error, "cannot reload the index");
             }
         }
         let mut indices = self.indices.write().unwrap_or_else(|e| e.into_inner());
@@ -341,17 +358,12 @@ impl EmbeddedEngine {
         EmbeddedSink::new(self.clone(), mode)
     }
 
-    /// Commits and closes the least recently used writers beyond [`MAX_OPEN_WRITERS`].
-    pub fn limit_open_writers(&self) -> Result<(), EngineError> {
-        self.close_idle_writers(Duration::MAX, MAX_OPEN_WRITERS)
-    }
-
     /// Commits and closes writers unused for `idle`, keeping at most `keep_open` open.
     pub fn close_idle_writers(&self, idle: Duration, keep_open: usize) -> Result<(), EngineError> {
         let mut open: Vec<(Instant, Arc<FlowIndex>)> = self
             .indices()
             .into_iter()
-            .filter_map(|index| index.writer_last_used().map(|t| (t, index)))
+            .filter_map(|index| index.writer_footprint().map(|f| (f.last_used, index)))
             .collect();
         open.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
         for (position, (last_used, index)) in open.into_iter().enumerate() {

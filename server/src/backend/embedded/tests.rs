@@ -153,3 +153,144 @@ fn wildcards() {
     assert!(!wildcard_match("a*b*c", "acb"));
     assert!(wildcard_match("abc", "abc"));
 }
+
+/// `days` days of `per_day` records each, one line per record; `shuffled` mixes the days as
+/// a file sorted by something else (interface, say) would, else they come in time order.
+fn days_of_lines(days: i64, per_day: i64, shuffled: bool) -> String {
+    // 2020-03-01 00:00 UTC.
+    let start = 1_583_020_800;
+    let mut times: Vec<i64> = (0..days * per_day)
+        .map(|i| start + (i / per_day) * 86_400 + (i % per_day) * (86_400 / per_day))
+        .collect();
+    if shuffled {
+        // A fixed permutation: multiplication by a number prime to the count.
+        let n = times.len();
+        let step = (1..n)
+            .rev()
+            .find(|s| gcd(*s, n) == 1 && s * 3 < n * 2)
+            .unwrap_or(1);
+        times = (0..n).map(|i| times[(i * step) % n]).collect();
+    }
+    times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!(
+                "2 123456789012 eni-0a1 10.0.{}.{} 10.0.1.1 {} 443 6 5 500 {t} {} ACCEPT OK\n",
+                (i / 250) % 250,
+                i % 250,
+                1024 + i % 60_000,
+                t + 60
+            )
+        })
+        .collect()
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A sink that notes the most the open writers held after any document.
+struct WatchWriters {
+    sink: EmbeddedSink,
+    engine: Arc<EmbeddedEngine>,
+    most_bytes: usize,
+    most_open: usize,
+}
+
+impl DocSink for WatchWriters {
+    fn write(
+        &mut self,
+        doc: crate::ingest::document::FlowDoc,
+    ) -> Result<(), crate::ingest::SinkError> {
+        self.sink.write(doc)?;
+        let (bytes, open) = self.engine.writers_held();
+        self.most_bytes = self.most_bytes.max(bytes);
+        self.most_open = self.most_open.max(open);
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<crate::ingest::SinkOutcome, crate::ingest::SinkError> {
+        self.sink.flush()
+    }
+}
+
+/// Ingests `text` with the writers' memory set to `budget`, watching the writers: the
+/// report, the most they held and the most open at once.
+fn ingest_watching(dir: &Path, text: &str, budget: usize) -> (IngestReport, usize, usize) {
+    let engine = Arc::new(EmbeddedEngine::open(dir).unwrap());
+    engine.set_writer_memory(budget);
+    let mut watch = WatchWriters {
+        sink: engine.sink(OnExistingId::KeepExisting),
+        engine: engine.clone(),
+        most_bytes: 0,
+        most_open: 0,
+    };
+    let mut report = IngestReport::default();
+    ingest_reader(
+        None,
+        text.as_bytes(),
+        &IngestOptions::default(),
+        &mut watch,
+        &mut report,
+    )
+    .unwrap();
+    report.record(watch.flush().unwrap());
+    engine.close_idle_writers(Duration::ZERO, 0).unwrap();
+    (report, watch.most_bytes, watch.most_open)
+}
+
+fn day_counts(dir: &Path) -> Vec<u64> {
+    let engine = EmbeddedEngine::open(dir).unwrap();
+    engine.indices().iter().map(|i| i.stats().docs).collect()
+}
+
+#[test]
+fn writers_of_a_shuffled_fortnight_share_the_budget() {
+    const MB: usize = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let text = days_of_lines(12, 1500, true);
+    let (report, most_bytes, most_open) = ingest_watching(dir.path(), &text, 256 * MB);
+    assert_eq!((report.accepted, report.rejected), (18_000, 0));
+    assert_eq!(day_counts(dir.path()), vec![1500; 12]);
+    // Every day is in every buffer: as many writers as may be open are, sharing 256 MB
+    // (each alone would take 128 MB).
+    assert_eq!(most_open, MAX_OPEN_WRITERS);
+    assert!(most_bytes <= 256 * MB, "{} MB", most_bytes / MB);
+}
+
+#[test]
+fn a_month_in_time_order_keeps_within_a_small_budget() {
+    const MB: usize = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let text = days_of_lines(30, 700, false);
+    let (report, most_bytes, most_open) = ingest_watching(dir.path(), &text, 48 * MB);
+    assert_eq!((report.accepted, report.rejected), (21_000, 0));
+    assert_eq!(day_counts(dir.path()), vec![700; 30]);
+    // A buffer holds about twelve days, more than 48 MB gives each their 16 MB: they close
+    // in turn, and the budget holds.
+    assert!(most_bytes <= 48 * MB, "{} MB", most_bytes / MB);
+    assert!((1..=3).contains(&most_open), "{most_open}");
+}
+
+#[test]
+fn another_process_commit_is_seen_without_a_watcher_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let reader = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let writer = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let docs_seen = |engine: &EmbeddedEngine| -> Vec<u64> {
+        engine.indices().iter().map(|i| i.stats().docs).collect()
+    };
+    ingest(&writer, &lines(1_583_535_600, 10, "ACCEPT"));
+    // The first listing after the rescan interval finds the new index...
+    std::thread::sleep(RESCAN_INTERVAL + Duration::from_millis(100));
+    assert_eq!(docs_seen(&reader), [10]);
+    // ...and the next one the other engine's next commit to it.
+    ingest(&writer, &lines(1_583_535_600 + 600, 10, "ACCEPT"));
+    assert_eq!(docs_seen(&reader), [10]);
+    std::thread::sleep(RESCAN_INTERVAL + Duration::from_millis(100));
+    assert_eq!(docs_seen(&reader), [20]);
+}
