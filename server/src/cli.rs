@@ -118,7 +118,7 @@ pub struct DataDirArg {
 
     /// Memory the embedded engine's index writers may hold together, in MiB: each day being
     /// written has a writer, and input spread over many days shares this between them.
-    #[arg(long, env = "FLOWDASH_INGEST_MEMORY_MB", default_value_t = 256,
+    #[arg(long, env = "FLOWDASH_INGEST_MEMORY_MB", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(32..=65_536))]
     pub ingest_memory_mb: u64,
 }

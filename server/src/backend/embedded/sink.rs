@@ -1,14 +1,12 @@
-//! The embedded engine as a [`DocSink`]: documents wait in one buffer; a full buffer is split
-//! by index and each index's documents are written under its writer in turn; a flush commits.
-//! `flowdash ingest`, `POST /api/ingest` and `_bulk` all write through it; `_bulk` also asks
-//! what happened to each document ([`EmbeddedSink::write_item`]).
+//! The embedded engine as a [`DocSink`]: documents are batched per index, written under the
+//! index's writer, and committed on flush. `flowdash ingest`, `POST /api/ingest` and `_bulk`
+//! all write through it; `_bulk` also asks what happened to each document
+//! ([`EmbeddedSink::write_item`]).
 //!
-//! Splitting a buffer by index is what keeps input spread over many days as cheap as a
-//! one-day file: each day's writer takes its documents in long runs, and the writers a buffer
-//! needs share the memory budget between them (see [`super::writers`]).
+//! The indices with batches waiting are the ones the input is writing now: a writer that
+//! opens shares the memory budget with theirs (see [`super::writers`]).
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -17,80 +15,43 @@ use super::{EmbeddedEngine, FlowIndex, OnExistingId, WriteResult};
 use crate::ingest::document::FlowDoc;
 use crate::ingest::{DocSink, SinkError, SinkOutcome};
 
-/// Documents buffered before they are split by index and written: enough for long runs per
-/// day when a week is shuffled, few enough to be a small part of the writers' budget (about
-/// 1.5 kB each).
-const BUFFER_DOCS: usize = 8192;
+/// Documents buffered per index before they are handed to its writer: enough to take the
+/// writer's lock rarely, few enough that a batch is still in cache when it is converted.
+const BATCH: usize = 128;
 
-/// Documents handed to a writer at once: a chunk is still in cache when it is converted.
-const WRITE_CHUNK: usize = 128;
-
-/// Writes ingested documents to the embedded engine: buffers them, splits the buffer by
-/// index, and hands each index's documents to its writer.
+/// Writes ingested documents to the embedded engine: buffers them per index, converts them in
+/// batches and hands them to the index writers.
 pub struct EmbeddedSink {
     engine: Arc<EmbeddedEngine>,
     mode: OnExistingId,
-    buffer: Vec<Pending>,
+    pending: HashMap<CompactString, Batch>,
     touched: HashMap<String, Arc<FlowIndex>>,
     outcome: SinkOutcome,
     /// What happened to each document given to [`EmbeddedSink::write_item`], in that order:
-    /// `None` until it is written.
+    /// `None` until its batch is written.
     items: Vec<Option<ItemResult>>,
 }
 
-/// What happened to one document of `write_item`: its result, or why it could not be written.
+/// What happened to one document of [`EmbeddedSink::write_item`]: its result, or why its
+/// batch could not be written.
 pub type ItemResult = Result<WriteResult, String>;
 
-/// A document waiting in the buffer.
-struct Pending {
-    doc: FlowDoc,
+/// One index's documents waiting to be written, all in one mode.
+struct Batch {
     mode: OnExistingId,
-    /// Its place in [`EmbeddedSink::items`] (documents of `write_item` only).
-    item: Option<usize>,
-}
-
-/// One index's documents out of a buffer, in the order given.
-struct Group {
-    name: CompactString,
     docs: Vec<FlowDoc>,
-    modes: Vec<OnExistingId>,
-    items: Vec<Option<usize>>,
+    /// Each document's place in [`EmbeddedSink::items`] (documents of `write_item` only).
+    items: Vec<usize>,
 }
 
-impl Group {
-    /// Ranges of consecutive documents in one mode.
-    fn mode_runs(&self) -> Vec<(Range<usize>, OnExistingId)> {
-        let mut runs: Vec<(Range<usize>, OnExistingId)> = Vec::new();
-        for (at, &mode) in self.modes.iter().enumerate() {
-            match runs.last_mut() {
-                Some((range, run_mode)) if *run_mode == mode => range.end = at + 1,
-                _ => runs.push((at..at + 1, mode)),
-            }
+impl Batch {
+    fn new(mode: OnExistingId) -> Batch {
+        Batch {
+            mode,
+            docs: Vec::with_capacity(BATCH),
+            items: Vec::new(),
         }
-        runs
     }
-}
-
-/// Splits documents by index, keeping the order of each index's documents.
-fn split_by_index(buffer: Vec<Pending>) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
-    let mut by_name: HashMap<CompactString, usize> = HashMap::new();
-    for pending in buffer {
-        let at = *by_name.entry(pending.doc.index.clone()).or_insert_with(|| {
-            groups.push(Group {
-                name: pending.doc.index.clone(),
-                docs: Vec::new(),
-                modes: Vec::new(),
-                items: Vec::new(),
-            });
-            groups.len() - 1
-        });
-        let group = &mut groups[at];
-        group.modes.push(pending.mode);
-        group.items.push(pending.item);
-        group.docs.push(pending.doc);
-    }
-    groups
 }
 
 impl EmbeddedSink {
@@ -98,11 +59,40 @@ impl EmbeddedSink {
         EmbeddedSink {
             engine,
             mode,
-            buffer: Vec::new(),
+            pending: HashMap::new(),
             touched: HashMap::new(),
             outcome: SinkOutcome::default(),
             items: Vec::new(),
         }
+    }
+
+    /// Writes one index's batch, counting what happened; the results of `write_item`
+    /// documents go to their places, a failure included.
+    fn write_batch(&mut self, name: &str, batch: Batch) -> Result<(), SinkError> {
+        if batch.docs.is_empty() {
+            return Ok(());
+        }
+        let results = match self.write_docs(name, &batch.docs, batch.mode) {
+            Ok(results) => results,
+            // A `_bulk` item answers its own failure; ingestion stops on it.
+            Err(error) if !batch.items.is_empty() => {
+                for &item in &batch.items {
+                    self.items[item] = Some(Err(error.0.clone()));
+                }
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        for result in &results {
+            match result {
+                WriteResult::Created | WriteResult::Updated => self.outcome.stored += 1,
+                WriteResult::Duplicate => self.outcome.duplicates += 1,
+            }
+        }
+        for (&item, result) in batch.items.iter().zip(results) {
+            self.items[item] = Some(Ok(result));
+        }
+        Ok(())
     }
 
     /// The index of that name, opened or created, and kept until the flush commits it.
@@ -118,100 +108,85 @@ impl EmbeddedSink {
         Ok(index)
     }
 
-    /// Writes every buffered document, index by index. Indices whose writer is open go
-    /// first, so that writers the others need room from are done with.
-    fn write_buffer(&mut self) -> Result<(), SinkError> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let mut groups: Vec<(Group, Result<Arc<FlowIndex>, SinkError>)> =
-            split_by_index(std::mem::take(&mut self.buffer))
-                .into_iter()
-                .map(|group| {
-                    let index = self.index(&group.name);
-                    (group, index)
-                })
-                .collect();
-        groups.sort_by_key(
-            |(_, index)| !matches!(index, Ok(index) if index.writer_footprint().is_some()),
-        );
-        let indices: Vec<Arc<FlowIndex>> = groups
-            .iter()
-            .filter_map(|(_, index)| index.as_ref().ok().cloned())
-            .collect();
-        let plan = self.engine.plan_writers(&indices);
-        let needed: &[Arc<FlowIndex>] = if plan.needed_stay_open { &indices } else { &[] };
-        for (group, index) in groups {
-            let written = index.and_then(|index| {
-                self.engine
-                    .make_room_for(&index, plan.indexing_bytes, needed)
-                    .map_err(|e| SinkError(e.to_string()))?;
-                self.write_group(&index, &group, plan.indexing_bytes)
-            });
-            if let Err(error) = written {
-                // A `_bulk` item answers its own failure; ingestion stops on it.
-                if group.items.iter().all(Option::is_none) {
-                    return Err(error);
-                }
-                for &item in group.items.iter().flatten() {
-                    if self.items[item].is_none() {
-                        self.items[item] = Some(Err(error.0.clone()));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes one index's documents, in runs of one mode, counting what happened; the
-    /// results of `write_item` documents go to their places.
-    fn write_group(
+    /// Writes documents to an index. When its writer must open, it gets its share of the
+    /// budget with the writers of the other indices that have batches waiting, and the
+    /// writers it needs room from close first.
+    fn write_docs(
         &mut self,
-        index: &FlowIndex,
-        group: &Group,
-        indexing_bytes: usize,
-    ) -> Result<(), SinkError> {
+        name: &str,
+        docs: &[FlowDoc],
+        mode: OnExistingId,
+    ) -> Result<Vec<WriteResult>, SinkError> {
         let failed = |e: super::EngineError| SinkError(e.to_string());
-        for (run, mode) in group.mode_runs() {
-            for start in run.clone().step_by(WRITE_CHUNK) {
-                let chunk = start..(start + WRITE_CHUNK).min(run.end);
-                let results = index
-                    .write(&group.docs[chunk.clone()], mode, indexing_bytes)
-                    .map_err(failed)?;
-                for (result, item) in results.into_iter().zip(&group.items[chunk]) {
-                    match result {
-                        WriteResult::Created | WriteResult::Updated => self.outcome.stored += 1,
-                        WriteResult::Duplicate => self.outcome.duplicates += 1,
-                    }
-                    if let Some(item) = *item {
-                        self.items[item] = Some(Ok(result));
-                    }
-                }
-            }
+        let index = self.index(name)?;
+        let mut indexing_bytes = super::writers::MIN_INDEXING_BYTES;
+        if index.writer_footprint().is_none() {
+            let others: Vec<CompactString> = self
+                .pending
+                .keys()
+                .filter(|other| other.as_str() != name)
+                .cloned()
+                .collect();
+            let mut writing: Vec<Arc<FlowIndex>> = vec![index.clone()];
+            // A name that cannot be an index is that batch's failure, not this one's.
+            writing.extend(others.iter().filter_map(|other| self.index(other).ok()));
+            let plan = self.engine.plan_writers(&writing);
+            let needed: &[Arc<FlowIndex>] = if plan.needed_stay_open { &writing } else { &[] };
+            self.engine
+                .make_room_for(&index, plan.indexing_bytes, needed)
+                .map_err(failed)?;
+            indexing_bytes = plan.indexing_bytes;
+        }
+        index.write(docs, mode, indexing_bytes).map_err(failed)
+    }
+
+    /// Writes the batch waiting for this index, if any.
+    fn write_pending_of(&mut self, name: &str) -> Result<(), SinkError> {
+        match self.pending.remove(name) {
+            Some(batch) => self.write_batch(name, batch),
+            None => Ok(()),
+        }
+    }
+
+    fn write_pending(&mut self) -> Result<(), SinkError> {
+        let pending = std::mem::take(&mut self.pending);
+        for (name, batch) in pending {
+            self.write_batch(&name, batch)?;
         }
         Ok(())
     }
 
-    /// Buffers a document in `mode`, writing the buffer when it is full. Documents of one
-    /// index are written in the order given.
+    /// Adds a document to its index's batch in `mode`; full batches are written. Documents of
+    /// one index are written in the order given: a batch in another mode is written before
+    /// this one starts.
     fn add(
         &mut self,
         doc: FlowDoc,
         mode: OnExistingId,
         item: Option<usize>,
     ) -> Result<(), SinkError> {
-        if self.buffer.capacity() == 0 {
-            self.buffer.reserve_exact(BUFFER_DOCS);
+        // Index names are inline strings: the clone costs no allocation.
+        let batch = self
+            .pending
+            .entry(doc.index.clone())
+            .or_insert_with(|| Batch::new(mode));
+        if batch.mode != mode {
+            let other = std::mem::replace(batch, Batch::new(mode));
+            self.write_batch(&doc.index.clone(), other)?;
+            return self.add(doc, mode, item);
         }
-        self.buffer.push(Pending { doc, mode, item });
-        if self.buffer.len() >= BUFFER_DOCS {
-            self.write_buffer()?;
+        batch.docs.push(doc);
+        batch.items.extend(item);
+        if batch.docs.len() >= BATCH {
+            let full = std::mem::replace(batch, Batch::new(mode));
+            let name = full.docs[0].index.clone();
+            self.write_batch(&name, full)?;
         }
         Ok(())
     }
 
-    /// Writes a document in `mode`, after those given before it, and keeps what happens to
-    /// it for [`EmbeddedSink::finish_items`] (`_bulk`, whose items each answer on their own).
+    /// Writes a document in `mode`, in its index's batches, and keeps what happens to it for
+    /// [`EmbeddedSink::finish_items`] (`_bulk`, whose items each answer on their own).
     pub fn write_item(&mut self, doc: FlowDoc, mode: OnExistingId) -> Result<(), SinkError> {
         self.items.push(None);
         let item = self.items.len() - 1;
@@ -221,7 +196,7 @@ impl EmbeddedSink {
     /// Deletes the document with this `_id` after the documents given before it. Says whether
     /// it existed; an index that does not exist holds nothing to delete.
     pub fn delete_item(&mut self, index: &str, id: &str) -> Result<bool, SinkError> {
-        self.write_buffer()?;
+        self.write_pending_of(index)?;
         let target = match self.touched.get(index) {
             Some(target) => target.clone(),
             None => match self.engine.index(index) {
@@ -252,7 +227,7 @@ impl DocSink for EmbeddedSink {
     }
 
     fn flush(&mut self) -> Result<SinkOutcome, SinkError> {
-        self.write_buffer()?;
+        self.write_pending()?;
         for index in self.touched.values() {
             index.commit().map_err(|e| SinkError(e.to_string()))?;
         }

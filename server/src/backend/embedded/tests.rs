@@ -256,8 +256,8 @@ fn writers_of_a_shuffled_fortnight_share_the_budget() {
     let (report, most_bytes, most_open) = ingest_watching(dir.path(), &text, 256 * MB);
     assert_eq!((report.accepted, report.rejected), (18_000, 0));
     assert_eq!(day_counts(dir.path()), vec![1500; 12]);
-    // Every day is in every buffer: as many writers as may be open are, sharing 256 MB
-    // (each alone would take 128 MB).
+    // Every day has a batch waiting all along: as many writers as may be open are, sharing
+    // 256 MB (each alone would take 128 MB).
     assert_eq!(most_open, MAX_OPEN_WRITERS);
     assert!(most_bytes <= 256 * MB, "{} MB", most_bytes / MB);
 }
@@ -270,9 +270,12 @@ fn a_month_in_time_order_keeps_within_a_small_budget() {
     let (report, most_bytes, most_open) = ingest_watching(dir.path(), &text, 48 * MB);
     assert_eq!((report.accepted, report.rejected), (21_000, 0));
     assert_eq!(day_counts(dir.path()), vec![700; 30]);
-    // A buffer holds about twelve days, more than 48 MB gives each their 16 MB: they close
-    // in turn, and the budget holds.
-    assert!(most_bytes <= 48 * MB, "{} MB", most_bytes / MB);
+    // Each day's last partial batch waits for the flush, so by the end thirty days are being
+    // written, more than 48 MB gives their 16 MB each: they close in turn, and the budget holds.
+    // It is checked when a writer opens; the open ones' id sets grow after, by 11 bytes a flow
+    // (at most 21 000 flows here).
+    let id_growth = 21_000 * 11 * 2;
+    assert!(most_bytes <= 48 * MB + id_growth, "{} kB", most_bytes >> 10);
     assert!((1..=3).contains(&most_open), "{most_open}");
 }
 
