@@ -17,13 +17,15 @@ use super::search::columns::SegmentColumns;
 use super::EngineError;
 use crate::ingest::document::{id_hash, FlowDoc};
 
+/// The least indexing memory of one writer thread: tantivy wants 15 MB.
+pub const MIN_THREAD_BYTES: usize = 16 << 20;
 /// Indexing threads of a writer with at least [`TWO_THREADS_FROM`] bytes of indexing memory:
 /// parsing runs on the caller's thread meanwhile.
 const INDEXING_THREADS: usize = 2;
-/// Below this much indexing memory a writer has one thread: tantivy wants 15 MB per thread.
+/// Below this much indexing memory a writer has one thread.
 /// (One thread below 64 MB, tried for days written side by side, ingested a shuffled week
 /// 15 % slower.)
-const TWO_THREADS_FROM: usize = 32 << 20;
+const TWO_THREADS_FROM: usize = 2 * MIN_THREAD_BYTES;
 /// Merge threads per writer: tantivy's default. (One each was slower too, and held no less.)
 const MERGE_THREADS: usize = 4;
 /// What a writer's set of stored ids costs per id it can hold: a `u64` and hashbrown's control
@@ -312,7 +314,7 @@ impl FlowIndex {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
             // A delete indexes nothing: the least a writer can have is enough.
-            *guard = Some(self.open_writer(super::writers::MIN_INDEXING_BYTES)?);
+            *guard = Some(self.open_writer(MIN_THREAD_BYTES)?);
         }
         let open = guard.as_mut().expect("writer just opened");
         open.last_used = Instant::now();
@@ -332,9 +334,7 @@ impl FlowIndex {
         };
         let options = tantivy::indexer::IndexWriterOptions::builder()
             .num_worker_threads(threads)
-            .memory_budget_per_thread(
-                (indexing_bytes / threads).max(super::writers::MIN_INDEXING_BYTES),
-            )
+            .memory_budget_per_thread((indexing_bytes / threads).max(MIN_THREAD_BYTES))
             .num_merge_threads(MERGE_THREADS)
             .build();
         let writer = self

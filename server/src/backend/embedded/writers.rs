@@ -18,8 +18,8 @@ use super::{EmbeddedEngine, EngineError, FlowIndex, MAX_OPEN_WRITERS};
 /// slower.
 pub const DEFAULT_WRITER_MEMORY_BYTES: usize = 1024 << 20;
 
-/// The least indexing memory a writer gets: tantivy wants 15 MB per indexing thread.
-pub const MIN_INDEXING_BYTES: usize = 16 << 20;
+/// The least indexing memory a writer gets: what one indexing thread needs.
+pub const MIN_INDEXING_BYTES: usize = super::index::MIN_THREAD_BYTES;
 
 /// The most indexing memory a writer gets: larger segments stopped paying off.
 pub const MAX_INDEXING_BYTES: usize = 128 << 20;
