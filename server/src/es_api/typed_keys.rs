@@ -64,15 +64,22 @@ fn result_type(spec: &Value) -> Option<String> {
     let hdr = options.get("hdr").is_some();
     Some(
         match kind.as_str() {
-            "terms" => {
+            // Terms name their answer by the field's type: long, string or unmapped.
+            "terms" | "rare_terms" => {
                 let field = options.get("field").and_then(Value::as_str).unwrap_or("");
                 let field = field.strip_suffix(".keyword").unwrap_or(field);
                 use app::model::flow::{document_field_type, FieldType};
-                match document_field_type(field) {
-                    Some(FieldType::Long | FieldType::Date) => "lterms",
-                    Some(_) => "sterms",
-                    None => "umterms",
-                }
+                let by_type = match document_field_type(field) {
+                    Some(FieldType::Long | FieldType::Date) => "l",
+                    Some(_) => "s",
+                    None => "um",
+                };
+                let kind = if kind == "terms" {
+                    "terms"
+                } else {
+                    "rareterms"
+                };
+                return Some(format!("{by_type}{kind}"));
             }
             "percentiles" if hdr => "hdr_percentiles",
             "percentiles" => "tdigest_percentiles",
@@ -102,6 +109,7 @@ mod tests {
                     "aggs": { "bytes": { "sum": { "field": "bytes" } },
                               "running": { "cumulative_sum": { "buckets_path": "bytes" } } } } } },
             "ports": { "terms": { "field": "dstport" } },
+            "rare": { "rare_terms": { "field": "action" } },
             "rejected": { "filter": { "term": { "action": "REJECT" } },
                 "aggs": { "p": { "percentiles": { "field": "bytes" } } } },
             "top": { "max_bucket": { "buckets_path": "ports>_count" } }
@@ -110,6 +118,7 @@ mod tests {
             "by_action": { "buckets": [ { "key": "ACCEPT", "doc_count": 1, "per_hour": { "buckets": [
                 { "key": 0, "doc_count": 1, "bytes": { "value": 5.0 }, "running": { "value": 5.0 } } ] } } ] },
             "ports": { "buckets": [] },
+            "rare": { "buckets": [] },
             "rejected": { "doc_count": 0, "p": { "values": {} } },
             "top": { "value": null, "keys": [] }
         } });
@@ -119,6 +128,7 @@ mod tests {
         assert_eq!(hour["sum#bytes"], json!({ "value": 5.0 }));
         assert_eq!(hour["simple_value#running"], json!({ "value": 5.0 }));
         assert!(aggs.get("lterms#ports").is_some());
+        assert!(aggs.get("srareterms#rare").is_some());
         assert!(aggs["filter#rejected"]
             .get("tdigest_percentiles#p")
             .is_some());

@@ -177,6 +177,12 @@ impl Buckets {
         }
     }
 
+    /// Takes `bytes` from the search's budget for state kept beside the buckets; false once
+    /// it is spent.
+    pub fn charge(&self, bytes: usize) -> bool {
+        self.guard.charge(bytes)
+    }
+
     /// What a copy of these buckets (made for each bucket above) takes on the heap, at first:
     /// its table of buckets by key, its direct rows.
     pub fn heap_bytes(&self) -> usize {

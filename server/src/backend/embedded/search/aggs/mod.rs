@@ -30,9 +30,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use self::bucket::composite::{self, CompositeAgg};
 use self::bucket::date_histogram::{self, DateHistogramAgg, DateHistogramSegment};
 use self::bucket::filters::{self, FilterAgg, FiltersAgg, FiltersSegment};
 use self::bucket::histogram::{self, HistogramAgg, HistogramSegment};
+use self::bucket::multi_key::MultiKeySegment;
+use self::bucket::multi_terms::{self, MultiTermsAgg};
 use self::bucket::range::{self, RangeAgg, RangeSegment};
 use self::bucket::terms::{self, TermsAgg, TermsSegment};
 use self::buckets::{BlockValues, Buckets};
@@ -64,6 +67,8 @@ pub struct AggRequest {
 #[derive(Debug)]
 pub(crate) enum AggKind {
     Terms(TermsAgg),
+    MultiTerms(MultiTermsAgg),
+    Composite(CompositeAgg),
     DateHistogram(DateHistogramAgg),
     Histogram(HistogramAgg),
     Range(RangeAgg),
@@ -78,6 +83,25 @@ pub(crate) enum AggKind {
 }
 
 impl AggKind {
+    /// The type name a request gives it (the first of its names, for kinds with several).
+    fn type_name(&self) -> &'static str {
+        match self {
+            AggKind::Terms(terms) if terms.rare_max_doc_count.is_some() => "rare_terms",
+            AggKind::Terms(_) => "terms",
+            AggKind::MultiTerms(_) => "multi_terms",
+            AggKind::Composite(_) => "composite",
+            AggKind::DateHistogram(_) => "date_histogram",
+            AggKind::Histogram(_) => "histogram",
+            AggKind::Range(_) => "range",
+            AggKind::Filter(_) => "filter",
+            AggKind::Filters(_) => "filters",
+            AggKind::Metric(_) => "metric",
+            AggKind::TopHits(_) => "top_hits",
+            AggKind::Custom(_) => "custom",
+            AggKind::Pipeline(_) => "pipeline",
+        }
+    }
+
     /// Whether sub-aggregations can go under it.
     fn takes_children(&self) -> bool {
         !matches!(
@@ -96,6 +120,9 @@ fn parse_kind(
 ) -> Result<AggKind, SearchError> {
     Ok(match agg_type {
         "terms" => AggKind::Terms(terms::parse(name, agg_type, value, context)?),
+        "rare_terms" => AggKind::Terms(terms::parse_rare(name, agg_type, value, context)?),
+        "multi_terms" => AggKind::MultiTerms(multi_terms::parse(name, agg_type, value, context)?),
+        "composite" => AggKind::Composite(composite::parse(name, agg_type, value, context)?),
         "date_histogram" => {
             AggKind::DateHistogram(date_histogram::parse(name, agg_type, value, context)?)
         }
@@ -181,6 +208,20 @@ fn parse_agg(
     }
     let kind = kind.ok_or_else(|| bad(format!("missing aggregation type in [{name}]")))?;
     pipeline::check_placement(Some(&kind), &children)?;
+    if children
+        .iter()
+        .any(|child| matches!(child.kind, AggKind::Composite(_)))
+    {
+        // Elasticsearch names the parent by its Java factory class.
+        let factory: String = kind
+            .type_name()
+            .split('_')
+            .map(|word| word[..1].to_ascii_uppercase() + &word[1..])
+            .collect();
+        return Err(SearchError::illegal(format!(
+            "[composite] aggregation cannot be used with a parent aggregation of type: [{factory}AggregatorFactory]"
+        )));
+    }
     if !children.is_empty() && !kind.takes_children() {
         let agg_type = match kind {
             AggKind::TopHits(_) => "top_hits",
@@ -223,6 +264,7 @@ pub(crate) struct SegmentContext<'a> {
 #[derive(Clone)]
 pub(crate) enum SegmentAgg {
     Terms(TermsSegment),
+    MultiKey(MultiKeySegment),
     DateHistogram(DateHistogramSegment),
     Histogram(HistogramSegment),
     Range(RangeSegment),
@@ -251,6 +293,16 @@ impl SegmentAgg {
             AggKind::Terms(terms) => {
                 SegmentAgg::Terms(TermsSegment::new(terms, context, prototype()?)?)
             }
+            AggKind::MultiTerms(multi) => SegmentAgg::MultiKey(MultiKeySegment::new(
+                multi.sources.iter(),
+                context,
+                prototype()?,
+            )?),
+            AggKind::Composite(composite) => SegmentAgg::MultiKey(MultiKeySegment::new(
+                composite.key_sources(),
+                context,
+                prototype()?,
+            )?),
             AggKind::DateHistogram(histogram) => SegmentAgg::DateHistogram(
                 DateHistogramSegment::new(histogram, context, prototype()?)?,
             ),
@@ -277,6 +329,7 @@ impl SegmentAgg {
     fn buckets(&self) -> Option<&Buckets> {
         match self {
             SegmentAgg::Terms(terms) => Some(terms.buckets()),
+            SegmentAgg::MultiKey(multi) => Some(multi.buckets()),
             SegmentAgg::DateHistogram(histogram) => Some(histogram.buckets()),
             SegmentAgg::Histogram(histogram) => Some(histogram.buckets()),
             SegmentAgg::Range(range) => Some(range.buckets()),
@@ -347,6 +400,7 @@ impl SegmentAgg {
     pub fn collect(&mut self, doc: DocId, score: Score) {
         match self {
             SegmentAgg::Terms(terms) => terms.collect(doc, score),
+            SegmentAgg::MultiKey(multi) => multi.collect(doc, score),
             SegmentAgg::DateHistogram(histogram) => histogram.collect(doc, score),
             SegmentAgg::Histogram(histogram) => histogram.collect(doc, score),
             SegmentAgg::Range(range) => range.collect(doc, score),
@@ -360,6 +414,14 @@ impl SegmentAgg {
     pub fn harvest(self, request: &AggRequest) -> IntermediateAgg {
         match (self, &request.kind) {
             (SegmentAgg::Terms(segment), AggKind::Terms(terms)) => segment.harvest(request, terms),
+            (SegmentAgg::MultiKey(segment), AggKind::Composite(composite)) => {
+                let mut page = segment.harvest(request, |key| composite.is_after(key));
+                if let IntermediateAgg::Buckets(buckets) = &mut page {
+                    buckets.keep_first(composite.size, |a, b| composite.compare(a, b));
+                }
+                page
+            }
+            (SegmentAgg::MultiKey(segment), _) => segment.harvest(request, |_| true),
             (SegmentAgg::DateHistogram(segment), _) => segment.harvest(request),
             (SegmentAgg::Histogram(segment), _) => segment.harvest(request),
             (SegmentAgg::Range(segment), _) => segment.harvest(request),
@@ -392,6 +454,8 @@ fn render_agg(
 ) -> Result<Json, SearchError> {
     let mut out = match &request.kind {
         AggKind::Terms(terms) => terms::render(request, terms, result, context)?,
+        AggKind::MultiTerms(multi) => multi_terms::render(request, multi, result, context)?,
+        AggKind::Composite(composite) => composite::render(request, composite, result, context)?,
         AggKind::DateHistogram(histogram) => {
             date_histogram::render(request, histogram, result, context)?
         }

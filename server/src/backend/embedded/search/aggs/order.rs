@@ -91,6 +91,12 @@ pub fn directed(ordering: Ordering, direction: Direction) -> Ordering {
 pub fn compare_keys(a: &BucketKey, b: &BucketKey) -> Ordering {
     match (a, b) {
         (BucketKey::F64(a), BucketKey::F64(b)) => f64::from_bits(*a).total_cmp(&f64::from_bits(*b)),
+        (BucketKey::Tuple(a), BucketKey::Tuple(b)) => a
+            .iter()
+            .zip(b.iter())
+            .map(|(a, b)| compare_keys(a, b))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or_else(|| a.len().cmp(&b.len())),
         _ => a.cmp(b),
     }
 }

@@ -79,6 +79,8 @@ pub fn key_text(key: &BucketKey) -> String {
         BucketKey::Ip(ip) => from_ipv6((*ip).into()).to_string(),
         BucketKey::F64(bits) => f64::from_bits(*bits).to_string(),
         BucketKey::Index(i) => i.to_string(),
+        BucketKey::Null => "null".to_owned(),
+        BucketKey::Tuple(keys) => keys.iter().map(key_text).collect::<Vec<_>>().join("|"),
     }
 }
 

@@ -129,7 +129,7 @@ pub fn parse(
 
 /// `fixed_interval` (`30s`, `90m`), `calendar_interval` (`1d`, `month`), or the 6.x
 /// `interval`, which is calendar for a single unit and fixed otherwise.
-fn parse_interval(o: &Map<String, Json>) -> Result<Interval, SearchError> {
+pub fn parse_interval(o: &Map<String, Json>) -> Result<Interval, SearchError> {
     let text = |key: &str| o.get(key).and_then(Json::as_str);
     if let Some(fixed) = text("fixed_interval") {
         return parse_fixed(fixed).map(Interval::Fixed);
@@ -182,7 +182,7 @@ pub fn parse_fixed(text: &str) -> Result<i64, SearchError> {
     }
 }
 
-fn parse_signed_duration(text: &str) -> Result<i64, SearchError> {
+pub fn parse_signed_duration(text: &str) -> Result<i64, SearchError> {
     let (sign, rest) = match text.strip_prefix('-') {
         Some(rest) => (-1, rest),
         None => (1, text.strip_prefix('+').unwrap_or(text)),
@@ -193,7 +193,7 @@ fn parse_signed_duration(text: &str) -> Result<i64, SearchError> {
 /// Turns a date into its bucket's start; remembers the last bucket, since documents arrive
 /// roughly in time order.
 #[derive(Clone)]
-struct Rounder {
+pub struct Rounder {
     interval: Interval,
     zone: Zone,
     offset: i64,
@@ -202,16 +202,20 @@ struct Rounder {
 
 impl Rounder {
     fn of(request: &DateHistogramAgg) -> Rounder {
+        Rounder::new(request.interval, request.zone, request.offset_ms)
+    }
+
+    pub fn new(interval: Interval, zone: Zone, offset: i64) -> Rounder {
         Rounder {
-            interval: request.interval,
-            zone: request.zone,
-            offset: request.offset_ms,
+            interval,
+            zone,
+            offset,
             last: (0, 0),
         }
     }
 
     #[inline]
-    fn key(&mut self, t: i64) -> i64 {
+    pub fn key(&mut self, t: i64) -> i64 {
         if t >= self.last.0 && t < self.last.1 {
             return self.last.0;
         }

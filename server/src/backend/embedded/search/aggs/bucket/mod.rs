@@ -1,8 +1,14 @@
 //! Bucket aggregations: each splits documents into buckets, and runs its sub-aggregations in
 //! each. Every kind collects into [`super::buckets::Buckets`].
 
+pub mod composite;
 pub mod date_histogram;
 pub mod filters;
 pub mod histogram;
+pub mod multi_key;
+pub mod multi_terms;
 pub mod range;
 pub mod terms;
+
+#[cfg(test)]
+mod multi_key_tests;

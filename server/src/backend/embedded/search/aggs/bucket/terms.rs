@@ -14,7 +14,9 @@ use super::super::super::query::QueryContext;
 use super::super::super::SearchError;
 use super::super::buckets::{dense_keys, BlockValues, Buckets, KeySpace};
 use super::super::intermediate::best::{BestBuckets, Rank};
-use super::super::intermediate::{AddressDecoder, BucketKey, IntermediateAgg, IntermediateBucket};
+use super::super::intermediate::{
+    AddressDecoder, BucketKey, BucketList, IntermediateAgg, IntermediateBucket,
+};
 use super::super::metric::MetricKind;
 use super::super::options::{bad, field_of, options, usize_option, AggField};
 use super::super::order::{compare_candidates, parse_order, BucketOrder, Candidate, MetricPath};
@@ -34,6 +36,9 @@ pub struct TermsAgg {
     pub missing: Option<Json>,
     pub include: Option<TermFilter>,
     pub exclude: Option<TermFilter>,
+    /// `rare_terms`: every term with at most this many documents, rarest first, instead of
+    /// the best `size`.
+    pub rare_max_doc_count: Option<u64>,
 }
 
 /// `include` / `exclude`: a regular expression or a list of exact values.
@@ -166,6 +171,78 @@ pub fn parse(
             .map(|v| parse_term_filter(name, v, &field))
             .transpose()?,
         field,
+        rare_max_doc_count: None,
+    })
+}
+
+/// The most `max_doc_count` a `rare_terms` takes, as in Elasticsearch.
+const MAX_RARE_DOC_COUNT: u64 = 100;
+
+/// `rare_terms`: the terms of a field found in few documents. Elasticsearch counts them
+/// with a cuckoo filter (`precision`); the embedded engine counts every term exactly.
+pub fn parse_rare(
+    name: &str,
+    agg_type: &str,
+    value: &Json,
+    context: &QueryContext<'_>,
+) -> Result<TermsAgg, SearchError> {
+    let o = options(
+        name,
+        agg_type,
+        value,
+        &[
+            "field",
+            "max_doc_count",
+            "precision",
+            "missing",
+            "include",
+            "exclude",
+            "value_type",
+            "format",
+        ],
+    )?;
+    let field = field_of(name, agg_type, o, context)?;
+    let max_doc_count = match o.get("max_doc_count") {
+        None => 1,
+        Some(value) => value
+            .as_i64()
+            .ok_or_else(|| bad("[max_doc_count] must be an integer"))?,
+    };
+    // Elasticsearch's words, its missing spaces included.
+    if max_doc_count <= 0 {
+        return Err(SearchError::illegal(format!(
+            "[max_doc_count] must be greater than 0. Found [{max_doc_count}] in [{name}]"
+        )));
+    }
+    if max_doc_count as u64 > MAX_RARE_DOC_COUNT {
+        return Err(SearchError::illegal(format!(
+            "[max_doc_count] must be smallerthan {MAX_RARE_DOC_COUNT}in [{name}]"
+        )));
+    }
+    if let Some(precision) = o.get("precision") {
+        if precision.as_f64().is_none_or(|p| p < 0.00001) {
+            return Err(SearchError::illegal(
+                "[precision] must be greater than 0.00001",
+            ));
+        }
+    }
+    let filter = |key: &str| {
+        o.get(key)
+            .map(|v| parse_term_filter(name, v, &field))
+            .transpose()
+    };
+    Ok(TermsAgg {
+        size: usize::MAX,
+        order: vec![
+            BucketOrder::Count(Direction::Asc),
+            BucketOrder::Key(Direction::Asc),
+        ],
+        min_doc_count: 1,
+        missing: o.get("missing").cloned(),
+        include: filter("include")?,
+        exclude: filter("exclude")?,
+        rare_max_doc_count: Some(max_doc_count as u64),
+        field,
     })
 }
 
@@ -174,7 +251,11 @@ impl TermsAgg {
     /// descending by count or by a sum, value count or max sub-aggregation, with no include
     /// or exclude filter.
     pub fn best_buckets(&self, children: &[AggRequest]) -> Option<BestBuckets> {
-        if self.size == 0 || self.include.is_some() || self.exclude.is_some() {
+        if self.size == 0
+            || self.include.is_some()
+            || self.exclude.is_some()
+            || self.rare_max_doc_count.is_some()
+        {
             return None;
         }
         let rank =
@@ -334,8 +415,9 @@ pub fn missing_bucket_key(value: &Json) -> BucketKey {
     }
 }
 
-/// The JSON of a terms bucket key, by field type.
-fn term_key_json(field: &AggField, key: &BucketKey) -> (Json, Option<String>) {
+/// The JSON of a bucket key of a field, and its `key_as_string` where Elasticsearch gives one
+/// (dates).
+pub fn term_key_json(field: &AggField, key: &BucketKey) -> (Json, Option<String>) {
     match key {
         BucketKey::Str(s) => (json!(s), None),
         BucketKey::I64(v) if field.field_type() == FieldType::Date => {
@@ -345,6 +427,80 @@ fn term_key_json(field: &AggField, key: &BucketKey) -> (Json, Option<String>) {
         BucketKey::Ip(ip) => (json!(from_ipv6((*ip).into()).to_string()), None),
         BucketKey::F64(bits) => (json!(f64::from_bits(*bits)), None),
         BucketKey::Index(i) => (json!(i), None),
+        BucketKey::Null => (Json::Null, None),
+        BucketKey::Tuple(keys) => (
+            Json::Array(keys.iter().map(|k| term_key_json(field, k).0).collect()),
+            None,
+        ),
+    }
+}
+
+/// Which buckets a terms-like aggregation shows: the best `size` by `order` of those with
+/// `min_doc_count..=max_doc_count` documents that `keep` accepts.
+pub struct Selection<'a> {
+    pub order: &'a [BucketOrder],
+    pub size: usize,
+    pub min_doc_count: u64,
+    pub max_doc_count: u64,
+}
+
+impl Selection<'_> {
+    /// The buckets shown, in order, and the documents of the eligible buckets left out
+    /// (`sum_other_doc_count`).
+    pub fn choose<'b>(
+        &self,
+        request: &'b AggRequest,
+        buckets: &'b BucketList,
+        keep: impl Fn(&BucketKey) -> bool,
+        context: &RenderContext<'_>,
+    ) -> Result<(Vec<Candidate<'b>>, u64), SearchError>
+    where
+        Self: 'b,
+    {
+        let metric_paths = self
+            .order
+            .iter()
+            .filter_map(|o| match o {
+                BucketOrder::Metric { path, .. } => Some(MetricPath::resolve(request, path)),
+                _ => None,
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.iter().len());
+        let mut other = buckets.left_out_doc_count();
+        for (key, bucket) in buckets.iter() {
+            if !keep(key) || bucket.doc_count > self.max_doc_count {
+                continue;
+            }
+            if bucket.doc_count < self.min_doc_count {
+                other += bucket.doc_count;
+                continue;
+            }
+            let metrics = metric_paths
+                .iter()
+                .map(|path| path.value(bucket))
+                .collect::<Result<_, _>>()?;
+            eligible.push(Candidate {
+                key,
+                bucket,
+                metrics,
+            });
+        }
+        // The best `size` buckets: a selection, then a sort of just those.
+        let order = self.order;
+        if eligible.len() > self.size {
+            if self.size > 0 {
+                eligible
+                    .select_nth_unstable_by(self.size - 1, |a, b| compare_candidates(order, a, b));
+            }
+            other += eligible[self.size..]
+                .iter()
+                .map(|c| c.bucket.doc_count)
+                .sum::<u64>();
+            eligible.truncate(self.size);
+        }
+        eligible.sort_by(|a, b| compare_candidates(order, a, b));
+        context.spend(eligible.len())?;
+        Ok((eligible, other))
     }
 }
 
@@ -357,56 +513,24 @@ pub fn render(
     let buckets = context.buckets_of(result);
     let missing_key = terms.missing.as_ref().map(missing_bucket_key);
     let filtered = terms.include.is_some() || terms.exclude.is_some();
-    let metric_paths = terms
-        .order
-        .iter()
-        .filter_map(|o| match o {
-            BucketOrder::Metric { path, .. } => Some(MetricPath::resolve(request, path)),
-            _ => None,
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut eligible: Vec<Candidate<'_>> = Vec::with_capacity(buckets.iter().len());
-    let mut other = buckets.left_out_doc_count();
-    for (key, bucket) in buckets.iter() {
-        if filtered {
-            let text = key_text(key);
-            if !terms.include.as_ref().is_none_or(|f| f.matches(&text))
-                || terms.exclude.as_ref().is_some_and(|f| f.matches(&text))
-            {
-                continue;
-            }
+    let keep = |key: &BucketKey| {
+        if !filtered {
+            return true;
         }
-        if bucket.doc_count < terms.min_doc_count {
-            other += bucket.doc_count;
-            continue;
-        }
-        let metrics = metric_paths
-            .iter()
-            .map(|path| path.value(bucket))
-            .collect::<Result<_, _>>()?;
-        eligible.push(Candidate {
-            key,
-            bucket,
-            metrics,
-        });
-    }
-    // The best `size` buckets: a selection, then a sort of just those.
-    if eligible.len() > terms.size {
-        if terms.size > 0 {
-            eligible.select_nth_unstable_by(terms.size - 1, |a, b| {
-                compare_candidates(&terms.order, a, b)
-            });
-        }
-        other += eligible[terms.size..]
-            .iter()
-            .map(|c| c.bucket.doc_count)
-            .sum::<u64>();
-        eligible.truncate(terms.size);
-    }
-    eligible.sort_by(|a, b| compare_candidates(&terms.order, a, b));
-    context.spend(eligible.len())?;
-    let mut rendered = Vec::with_capacity(eligible.len());
-    for Candidate { key, bucket, .. } in eligible {
+        let text = key_text(key);
+        terms.include.as_ref().is_none_or(|f| f.matches(&text))
+            && !terms.exclude.as_ref().is_some_and(|f| f.matches(&text))
+    };
+    // `rare_terms` (see [`parse_rare`]) shows every term with few enough documents.
+    let selection = Selection {
+        order: &terms.order,
+        size: terms.size,
+        min_doc_count: terms.min_doc_count,
+        max_doc_count: terms.rare_max_doc_count.unwrap_or(u64::MAX),
+    };
+    let (chosen, other) = selection.choose(request, buckets, keep, context)?;
+    let mut rendered = Vec::with_capacity(chosen.len());
+    for Candidate { key, bucket, .. } in chosen {
         let mut entry = Map::new();
         let (key_json, key_as_string) = if Some(key) == missing_key.as_ref() {
             (terms.missing.clone().unwrap_or(Json::Null), None)
@@ -422,8 +546,10 @@ pub fn render(
         rendered.push(Json::Object(entry));
     }
     let mut out = Map::new();
-    out.insert("doc_count_error_upper_bound".into(), json!(0));
-    out.insert("sum_other_doc_count".into(), json!(other));
+    if terms.rare_max_doc_count.is_none() {
+        out.insert("doc_count_error_upper_bound".into(), json!(0));
+        out.insert("sum_other_doc_count".into(), json!(other));
+    }
     out.insert("buckets".into(), Json::Array(rendered));
     Ok(out)
 }

@@ -140,6 +140,21 @@ impl BucketList {
         }
     }
 
+    /// Keeps the first `n` buckets of one segment by `compare` (a composite's page: the
+    /// first `n` of every segment hold the first `n` of all).
+    pub fn keep_first(&mut self, n: usize, compare: impl Fn(&BucketKey, &BucketKey) -> Ordering) {
+        let [SortedRun::Keyed(run)] = self.runs.as_mut_slice() else {
+            return;
+        };
+        if run.len() > n {
+            if n > 0 {
+                run.select_nth_unstable_by(n - 1, |a, b| compare(&a.0, &b.0));
+            }
+            run.truncate(n);
+            run.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+    }
+
     /// Documents in buckets that were left out because they cannot be shown.
     pub fn left_out_doc_count(&self) -> u64 {
         self.left_out_doc_count
@@ -364,6 +379,8 @@ fn merge_runs(runs: Vec<SortedRun>) -> Vec<(BucketKey, IntermediateBucket)> {
 /// A bucket's identity.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BucketKey {
+    /// No value (a composite source's `missing_bucket`): before every value.
+    Null,
     Str(String),
     I64(i64),
     /// An IP address (IPv6 or IPv4-mapped) as a number.
@@ -372,6 +389,8 @@ pub enum BucketKey {
     F64(u64),
     /// The n-th range or filter of the request; `usize::MAX` is the "other" bucket.
     Index(usize),
+    /// One key per source of a `multi_terms` or `composite`, in request order.
+    Tuple(Box<[BucketKey]>),
 }
 
 /// The distinct values of a cardinality, as sorted runs (one per segment) united once when
