@@ -991,11 +991,73 @@ fn pipelines_compute_from_the_buckets_as_elasticsearch_does() {
 }
 
 #[test]
+fn distribution_pipelines_summarise_the_buckets_as_elasticsearch_does() {
+    let mut hours: BTreeMap<i64, f64> = BTreeMap::new();
+    for doc in &fixture().docs {
+        let hour = doc.timestamp_ms.div_euclid(3_600_000) * 3_600_000;
+        *hours.entry(hour).or_default() += int(doc, "bytes").unwrap_or(0) as f64;
+    }
+    let mut bytes: Vec<f64> = hours.into_values().collect();
+    let answer = search(json!({ "size": 0, "aggs": {
+        "per_hour": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+            "aggs": { "bytes": { "sum": { "field": "bytes" } } } },
+        "spread": { "extended_stats_bucket": { "buckets_path": "per_hour>bytes", "sigma": 1 } },
+        "quantiles": { "percentiles_bucket": { "buckets_path": "per_hour>bytes",
+            "percents": [10, 50, 99.9] } },
+        "listed": { "percentiles_bucket": { "buckets_path": "per_hour>bytes",
+            "percents": [50], "keyed": false } },
+        "pairs": { "multi_terms": { "terms": [ { "field": "action" }, { "field": "protocol" } ] } },
+        "pair_flows": { "sum_bucket": { "buckets_path": "pairs>_count" } }
+    } }));
+    let aggs = &answer["aggregations"];
+    let close = |a: &Json, b: f64| (a.as_f64().unwrap() - b).abs() <= 1e-6 * b.abs().max(1.0);
+    let n = bytes.len() as f64;
+    let mean = bytes.iter().sum::<f64>() / n;
+    let deviation = (bytes.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let spread = &aggs["spread"];
+    assert_eq!(spread["count"], json!(bytes.len()));
+    assert!(close(&spread["avg"], mean), "{spread}");
+    assert!(close(&spread["std_deviation"], deviation), "{spread}");
+    assert!(close(
+        &spread["std_deviation_bounds"]["upper"],
+        mean + deviation
+    ));
+    // Nearest rank, no interpolation: Elasticsearch's percentiles_bucket.
+    bytes.sort_by(f64::total_cmp);
+    let at = |percent: f64| bytes[((percent / 100.0) * (n - 1.0)).round() as usize];
+    let values = &aggs["quantiles"]["values"];
+    for (key, percent) in [("10.0", 10.0), ("50.0", 50.0), ("99.9", 99.9)] {
+        assert!(close(&values[key], at(percent)), "{key}: {values}");
+    }
+    assert_eq!(aggs["listed"]["values"][0]["key"], json!(50.0));
+    assert!(close(&aggs["listed"]["values"][0]["value"], at(50.0)));
+    // Every flow has an action and a protocol, and ten pairs hold them all here or not:
+    // the sum of the shown buckets' counts is what the pipeline reports.
+    let shown: u64 = aggs["pairs"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["doc_count"].as_u64().unwrap())
+        .sum();
+    assert!(close(&aggs["pair_flows"]["value"], shown as f64));
+}
+
+#[test]
 fn pipelines_are_refused_where_elasticsearch_refuses_them() {
     let cases = [
         (
             json!({ "aggs": { "d": { "derivative": { "buckets_path": "_count" } } } }),
             "derivative aggregation [d] must have a histogram, date_histogram or auto_date_histogram as parent",
+        ),
+        (
+            json!({ "aggs": { "h": { "histogram": { "field": "bytes", "interval": 1000 } },
+                "p": { "percentiles_bucket": { "buckets_path": "h>_count", "percents": [101] } } } }),
+            "[percents] must only contain non-null doubles from 0.0-100.0 inclusive",
+        ),
+        (
+            json!({ "aggs": { "h": { "histogram": { "field": "bytes", "interval": 1000 } },
+                "s": { "extended_stats_bucket": { "buckets_path": "h>_count", "sigma": -1 } } } }),
+            "[sigma] must be greater than or equal to 0",
         ),
         (
             json!({ "aggs": { "t": { "terms": { "field": "action" },

@@ -5,7 +5,7 @@
 
 mod cardinality;
 mod percentiles;
-mod spread;
+pub(crate) mod spread;
 mod stats;
 pub mod top_hits;
 pub mod weighted_avg;

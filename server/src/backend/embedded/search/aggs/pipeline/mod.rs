@@ -7,7 +7,7 @@
 //!   reorder and cut them (`bucket_sort`).
 //! - **Sibling** pipelines ([`sibling`]) sit beside a multi-bucket aggregation and summarise
 //!   one value across its buckets (`avg_bucket`, `sum_bucket`, `min_bucket`, `max_bucket`,
-//!   `stats_bucket`).
+//!   `stats_bucket`, `extended_stats_bucket`, `percentiles_bucket`).
 //!
 //! A pipeline collects nothing: it travels through collection as a state of no size
 //! ([`NoState`]) so that the aggregation tree keeps one shape.
@@ -60,6 +60,13 @@ enum PipelineKind {
     MinBucket,
     MaxBucket,
     StatsBucket,
+    ExtendedStatsBucket {
+        sigma: f64,
+    },
+    PercentilesBucket {
+        percents: Vec<f64>,
+        keyed: bool,
+    },
 }
 
 impl Pipeline {
@@ -90,12 +97,14 @@ impl Pipeline {
             PipelineKind::MinBucket => "min_bucket",
             PipelineKind::MaxBucket => "max_bucket",
             PipelineKind::StatsBucket => "stats_bucket",
+            PipelineKind::ExtendedStatsBucket { .. } => "extended_stats_bucket",
+            PipelineKind::PercentilesBucket { .. } => "percentiles_bucket",
         }
     }
 }
 
 /// The aggregation types that are pipelines.
-pub const TYPES: [&str; 10] = [
+pub const TYPES: [&str; 12] = [
     "derivative",
     "cumulative_sum",
     "serial_diff",
@@ -106,6 +115,8 @@ pub const TYPES: [&str; 10] = [
     "min_bucket",
     "max_bucket",
     "stats_bucket",
+    "extended_stats_bucket",
+    "percentiles_bucket",
 ];
 
 /// What a pipeline does with a bucket that has no value (Elasticsearch's `gap_policy`).
@@ -261,6 +272,8 @@ pub fn parse(name: &str, agg_type: &str, value: &Json) -> Result<AggKind, Search
             "format",
         ],
         "bucket_sort" => &["sort", "from", "size", "gap_policy"],
+        "extended_stats_bucket" => &["buckets_path", "gap_policy", "format", "sigma"],
+        "percentiles_bucket" => &["buckets_path", "gap_policy", "format", "percents", "keyed"],
         _ => &["buckets_path", "gap_policy", "format"],
     };
     let o = options(name, agg_type, value, allowed)?;
@@ -326,6 +339,8 @@ pub fn parse(name: &str, agg_type: &str, value: &Json) -> Result<AggKind, Search
         "sum_bucket" => PipelineKind::SumBucket,
         "min_bucket" => PipelineKind::MinBucket,
         "max_bucket" => PipelineKind::MaxBucket,
+        "extended_stats_bucket" => sibling::parse_extended_stats_bucket(name, o)?,
+        "percentiles_bucket" => sibling::parse_percentiles_bucket(name, o)?,
         _ => PipelineKind::StatsBucket,
     };
     Ok(AggKind::Pipeline(Box::new(Pipeline {
@@ -354,7 +369,13 @@ pub fn check_placement(
         let multi_bucket = histogram
             || matches!(
                 parent,
-                Some(AggKind::Terms(_) | AggKind::Range(_) | AggKind::Filters(_))
+                Some(
+                    AggKind::Terms(_)
+                        | AggKind::MultiTerms(_)
+                        | AggKind::Composite(_)
+                        | AggKind::Range(_)
+                        | AggKind::Filters(_)
+                )
             );
         if pipeline.needs_histogram_parent() && !histogram {
             return Err(SearchError::illegal(format!(
