@@ -1043,6 +1043,79 @@ fn distribution_pipelines_summarise_the_buckets_as_elasticsearch_does() {
 }
 
 #[test]
+fn bucket_script_and_bucket_selector_compute_from_each_bucket() {
+    // Per action and per hour, from the records: flows, bytes, rejected flows.
+    let mut hours: BTreeMap<i64, (f64, f64, f64)> = BTreeMap::new();
+    for doc in &fixture().docs {
+        let hour = doc.timestamp_ms.div_euclid(3_600_000) * 3_600_000;
+        let entry = hours.entry(hour).or_default();
+        entry.0 += 1.0;
+        entry.1 += int(doc, "bytes").unwrap_or(0) as f64;
+        if text(doc, "action").as_deref() == Some("REJECT") {
+            entry.2 += 1.0;
+        }
+    }
+    let mut counts: Vec<f64> = hours.values().map(|h| h.0).collect();
+    counts.sort_by(f64::total_cmp);
+    let threshold = counts[counts.len() / 2];
+    let answer = search(json!({ "size": 0, "aggs": { "per_hour": {
+        "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+        "aggs": {
+            "bytes": { "sum": { "field": "bytes" } },
+            "rejected": { "filter": { "term": { "action": "REJECT" } } },
+            "mean_flow": { "bucket_script": {
+                "buckets_path": { "volume": "bytes", "flows": "_count" },
+                "script": "params.volume / params.flows" } },
+            "reject_share": { "bucket_script": {
+                "buckets_path": { "rejected": "rejected>_count", "flows": "_count" },
+                "script": { "source": "params.rejected * params.scale / params.flows",
+                            "params": { "scale": 100 } } } },
+            "busy": { "bucket_selector": {
+                "buckets_path": { "flows": "_count" },
+                "script": { "source": "params.flows >= params.at_least",
+                            "params": { "at_least": threshold } } } }
+        }
+    } } }));
+    let buckets = answer["aggregations"]["per_hour"]["buckets"]
+        .as_array()
+        .unwrap();
+    let expected: Vec<(i64, (f64, f64, f64))> = hours
+        .into_iter()
+        .filter(|(_, (flows, _, _))| *flows >= threshold)
+        .collect();
+    assert!(!expected.is_empty() && buckets.len() < counts.len());
+    assert_eq!(buckets.len(), expected.len(), "the busy hours only");
+    let close = |a: &Json, b: f64| (a.as_f64().unwrap() - b).abs() <= 1e-9 * b.abs().max(1.0);
+    for (bucket, (hour, (flows, bytes, rejected))) in buckets.iter().zip(&expected) {
+        assert_eq!(bucket["key"], *hour);
+        assert!(
+            close(&bucket["mean_flow"]["value"], bytes / flows),
+            "{bucket}"
+        );
+        assert!(
+            close(&bucket["reject_share"]["value"], rejected * 100.0 / flows),
+            "{bucket}"
+        );
+    }
+    let error = search_error(json!({ "size": 0, "aggs": { "per_hour": {
+        "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+        "aggs": { "s": { "bucket_script": { "buckets_path": { "n": "_count" },
+            "script": "doc['bytes'].value" } } } } } }));
+    assert!(
+        error.contains("is not supported by the embedded engine"),
+        "{error}"
+    );
+    let error = search_error(json!({ "size": 0, "aggs": { "per_hour": {
+        "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+        "aggs": { "s": { "bucket_script": { "buckets_path": { "n": "nothing" },
+            "script": "params.n" } } } } } }));
+    assert!(
+        error.contains("No aggregation found for path [nothing]"),
+        "{error}"
+    );
+}
+
+#[test]
 fn pipelines_are_refused_where_elasticsearch_refuses_them() {
     let cases = [
         (

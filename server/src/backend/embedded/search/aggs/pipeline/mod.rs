@@ -3,8 +3,9 @@
 //! it is rendered, so a pipeline sees exactly the numbers a client would.
 //!
 //! - **Parent** pipelines ([`parent`]) sit under a multi-bucket aggregation and add a value
-//!   to each of its buckets (`derivative`, `cumulative_sum`, `serial_diff`, `moving_fn`), or
-//!   reorder and cut them (`bucket_sort`).
+//!   to each of its buckets (`derivative`, `cumulative_sum`, `serial_diff`, `moving_fn`,
+//!   `bucket_script`), or reorder, cut or filter them (`bucket_sort`, `bucket_selector`).
+//!   The scripts of `bucket_script` and `bucket_selector` are expressions ([`script`]).
 //! - **Sibling** pipelines ([`sibling`]) sit beside a multi-bucket aggregation and summarise
 //!   one value across its buckets (`avg_bucket`, `sum_bucket`, `min_bucket`, `max_bucket`,
 //!   `stats_bucket`, `extended_stats_bucket`, `percentiles_bucket`).
@@ -14,12 +15,14 @@
 
 mod moving_functions;
 mod parent;
+mod script;
 mod sibling;
 
 use serde_json::{Map, Value as Json};
 use tantivy::DocId;
 
 use self::moving_functions::MovingFunction;
+use self::script::Script;
 use super::super::SearchError;
 use super::intermediate::custom::MergeState;
 use super::kind::SegmentState;
@@ -55,6 +58,16 @@ enum PipelineKind {
         from: usize,
         size: Option<usize>,
     },
+    /// A value per bucket computed by a script from named values of the bucket.
+    BucketScript {
+        vars: Vec<(String, BucketsPath)>,
+        script: Script,
+    },
+    /// The buckets for which a script of named values of the bucket is true.
+    BucketSelector {
+        vars: Vec<(String, BucketsPath)>,
+        script: Script,
+    },
     AvgBucket,
     SumBucket,
     MinBucket,
@@ -82,7 +95,23 @@ impl Pipeline {
     }
 
     fn is_parent(&self) -> bool {
-        self.needs_histogram_parent() || matches!(self.kind, PipelineKind::BucketSort { .. })
+        self.needs_histogram_parent()
+            || matches!(
+                self.kind,
+                PipelineKind::BucketSort { .. }
+                    | PipelineKind::BucketScript { .. }
+                    | PipelineKind::BucketSelector { .. }
+            )
+    }
+
+    /// Every path it reads: one, or a script's named ones.
+    fn paths(&self) -> Vec<&BucketsPath> {
+        match &self.kind {
+            PipelineKind::BucketScript { vars, .. } | PipelineKind::BucketSelector { vars, .. } => {
+                vars.iter().map(|(_, path)| path).collect()
+            }
+            _ => vec![&self.path],
+        }
     }
 
     fn agg_type(&self) -> &'static str {
@@ -92,6 +121,8 @@ impl Pipeline {
             PipelineKind::SerialDiff { .. } => "serial_diff",
             PipelineKind::MovingFn { .. } => "moving_fn",
             PipelineKind::BucketSort { .. } => "bucket_sort",
+            PipelineKind::BucketScript { .. } => "bucket_script",
+            PipelineKind::BucketSelector { .. } => "bucket_selector",
             PipelineKind::AvgBucket => "avg_bucket",
             PipelineKind::SumBucket => "sum_bucket",
             PipelineKind::MinBucket => "min_bucket",
@@ -104,8 +135,10 @@ impl Pipeline {
 }
 
 /// The aggregation types that are pipelines.
-pub const TYPES: [&str; 12] = [
+pub const TYPES: [&str; 14] = [
     "derivative",
+    "bucket_script",
+    "bucket_selector",
     "cumulative_sum",
     "serial_diff",
     "moving_fn",
@@ -272,6 +305,8 @@ pub fn parse(name: &str, agg_type: &str, value: &Json) -> Result<AggKind, Search
             "format",
         ],
         "bucket_sort" => &["sort", "from", "size", "gap_policy"],
+        "bucket_script" => &["buckets_path", "script", "gap_policy", "format"],
+        "bucket_selector" => &["buckets_path", "script", "gap_policy"],
         "extended_stats_bucket" => &["buckets_path", "gap_policy", "format", "sigma"],
         "percentiles_bucket" => &["buckets_path", "gap_policy", "format", "percents", "keyed"],
         _ => &["buckets_path", "gap_policy", "format"],
@@ -293,7 +328,14 @@ pub fn parse(name: &str, agg_type: &str, value: &Json) -> Result<AggKind, Search
             )))
         }
     };
+    let scripted = matches!(agg_type, "bucket_script" | "bucket_selector");
+    let vars = if scripted {
+        named_paths(name, o.get("buckets_path"))?
+    } else {
+        Vec::new()
+    };
     let path = match o.get("buckets_path") {
+        _ if scripted => vars[0].1.clone(),
         Some(Json::String(path)) => BucketsPath::parse(path)?,
         None if agg_type == "bucket_sort" => BucketsPath::parse("_count")?,
         Some(_) => {
@@ -335,6 +377,14 @@ pub fn parse(name: &str, agg_type: &str, value: &Json) -> Result<AggKind, Search
             function: MovingFunction::parse(o.get("script"))?,
         },
         "bucket_sort" => parent::parse_bucket_sort(name, o)?,
+        "bucket_script" => PipelineKind::BucketScript {
+            script: Script::parse(agg_type, o.get("script"))?,
+            vars,
+        },
+        "bucket_selector" => PipelineKind::BucketSelector {
+            script: Script::parse(agg_type, o.get("script"))?,
+            vars,
+        },
         "avg_bucket" => PipelineKind::AvgBucket,
         "sum_bucket" => PipelineKind::SumBucket,
         "min_bucket" => PipelineKind::MinBucket,
@@ -349,6 +399,38 @@ pub fn parse(name: &str, agg_type: &str, value: &Json) -> Result<AggKind, Search
         path,
         gap_policy,
     })))
+}
+
+/// A scripted pipeline's `buckets_path`: an object of paths by variable name, or one path
+/// (`_value0`) or an array of them (`_value0`, `_value1`…).
+fn named_paths(
+    name: &str,
+    value: Option<&Json>,
+) -> Result<Vec<(String, BucketsPath)>, SearchError> {
+    let named: Vec<(String, &Json)> = match value {
+        Some(Json::Object(paths)) => paths.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Some(Json::Array(paths)) => paths
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("_value{i}"), v))
+            .collect(),
+        Some(path @ Json::String(_)) => vec![("_value0".to_owned(), path)],
+        _ => Vec::new(),
+    };
+    if named.is_empty() {
+        return Err(SearchError::illegal(format!(
+            "[buckets_path] must be set for aggregation [{name}]"
+        )));
+    }
+    named
+        .into_iter()
+        .map(|(var, path)| {
+            let path = path
+                .as_str()
+                .ok_or_else(|| bad(format!("[buckets_path] of [{name}] must name paths")))?;
+            Ok((var, BucketsPath::parse(path)?))
+        })
+        .collect()
 }
 
 /// Refuses pipelines placed where Elasticsearch refuses them: one that reads buckets in order
@@ -391,13 +473,15 @@ pub fn check_placement(
                 pipeline.name
             )));
         }
-        // The first step names a bucket's own count or key (parents), or an aggregation
-        // declared beside the pipeline.
-        let first = &pipeline.path.steps[0];
-        let own = pipeline.is_parent() && (first == "_count" || first == "_key");
-        let beside = children
-            .iter()
-            .any(|c| &c.name == first && c.name != pipeline.name);
+        // Each path's first step names a bucket's own count or key (parents), or an
+        // aggregation declared beside the pipeline.
+        let found = pipeline.paths().iter().all(|path| {
+            let first = &path.steps[0];
+            let own = pipeline.is_parent() && (first == "_count" || first == "_key");
+            own || children
+                .iter()
+                .any(|c| &c.name == first && c.name != pipeline.name)
+        });
         let sorts_known = match &pipeline.kind {
             PipelineKind::BucketSort { sort, .. } => sort.iter().all(|(path, _)| {
                 let first = &path.steps[0];
@@ -405,7 +489,7 @@ pub fn check_placement(
             }),
             _ => true,
         };
-        if !(own || beside) || !sorts_known {
+        if !found || !sorts_known {
             return Err(SearchError::illegal(format!(
                 "No aggregation found for path [{}] of [{}] aggregation [{}]",
                 pipeline.path.text,
@@ -462,9 +546,12 @@ fn in_dependency_order<'a>(pipelines: &[&'a Pipeline]) -> Vec<&'a Pipeline> {
     let mut left: Vec<&Pipeline> = pipelines.to_vec();
     while !left.is_empty() {
         let ready = left.iter().position(|p| {
-            !left
-                .iter()
-                .any(|other| other.name != p.name && p.path.steps.first() == Some(&other.name))
+            !left.iter().any(|other| {
+                other.name != p.name
+                    && p.paths()
+                        .iter()
+                        .any(|path| path.steps.first() == Some(&other.name))
+            })
         });
         // A cycle is applied as declared; its paths then find nothing and say so.
         ordered.push(left.remove(ready.unwrap_or(0)));

@@ -3,12 +3,13 @@
 //! cut (`bucket_sort`).
 
 use std::cmp::Ordering;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value as Json};
 
 use super::super::super::SearchError;
 use super::super::options::{bad, usize_option};
+use super::script::{Script, Value};
 use super::{
     buckets_in_order, number, simple_value, BucketsPath, GapPolicy, Pipeline, PipelineKind,
 };
@@ -95,8 +96,17 @@ pub(super) fn parse_bucket_sort(
 
 /// Applies a parent pipeline to its parent's rendered `buckets`.
 pub(super) fn apply(pipeline: &Pipeline, buckets: &mut Json) -> Result<(), SearchError> {
-    if let PipelineKind::BucketSort { sort, from, size } = &pipeline.kind {
-        return bucket_sort(pipeline, buckets, sort, *from, *size);
+    match &pipeline.kind {
+        PipelineKind::BucketSort { sort, from, size } => {
+            return bucket_sort(pipeline, buckets, sort, *from, *size)
+        }
+        PipelineKind::BucketScript { vars, script } => {
+            return bucket_script(pipeline, buckets, vars, script)
+        }
+        PipelineKind::BucketSelector { vars, script } => {
+            return bucket_selector(pipeline, buckets, vars, script)
+        }
+        _ => {}
     }
     let mut rows = buckets_in_order(buckets);
     let values = rows
@@ -289,6 +299,93 @@ fn bucket_sort(
                     }
                 }
             }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A bucket's values by a scripted pipeline's variable names: a gap is NaN under `skip` (as
+/// Elasticsearch passes it), 0 under `insert_zeros`.
+fn script_vars(
+    pipeline: &Pipeline,
+    bucket: &Map<String, Json>,
+    vars: &[(String, BucketsPath)],
+) -> Result<HashMap<String, f64>, SearchError> {
+    vars.iter()
+        .map(|(name, path)| {
+            let value = path.value_in(bucket, pipeline.gap_policy)?;
+            Ok((name.clone(), value.unwrap_or(f64::NAN)))
+        })
+        .collect()
+}
+
+/// `bucket_script`: the script's number in each bucket; a bucket with a gap under `skip`,
+/// or whose script answers null, gets none.
+fn bucket_script(
+    pipeline: &Pipeline,
+    buckets: &mut Json,
+    vars: &[(String, BucketsPath)],
+    script: &Script,
+) -> Result<(), SearchError> {
+    for bucket in buckets_in_order(buckets) {
+        let values = script_vars(pipeline, bucket, vars)?;
+        if pipeline.gap_policy == GapPolicy::Skip && values.values().any(|v| v.is_nan()) {
+            continue;
+        }
+        let value = match script.run(&values)? {
+            Value::Null => continue,
+            Value::Int(i) => i as f64,
+            Value::Double(d) => d,
+            Value::Bool(_) => {
+                return Err(SearchError::illegal(format!(
+                    "series_arithmetic script for reducer [{}] must return a Number",
+                    pipeline.name
+                )))
+            }
+        };
+        bucket.insert(pipeline.name.clone(), simple_value(Some(value)));
+    }
+    Ok(())
+}
+
+/// `bucket_selector`: keeps the buckets for which the script is true.
+fn bucket_selector(
+    pipeline: &Pipeline,
+    buckets: &mut Json,
+    vars: &[(String, BucketsPath)],
+    script: &Script,
+) -> Result<(), SearchError> {
+    let keep = |bucket: &Map<String, Json>| -> Result<bool, SearchError> {
+        match script.run(&script_vars(pipeline, bucket, vars)?)? {
+            Value::Bool(keep) => Ok(keep),
+            // The `expression` language answers numbers: 0 is false.
+            Value::Int(n) => Ok(n != 0),
+            Value::Double(n) => Ok(n != 0.0),
+            other => Err(SearchError::illegal(format!(
+                "bucket_selector script for [{}] must return a boolean, not {other:?}",
+                pipeline.name
+            ))),
+        }
+    };
+    match buckets {
+        Json::Array(items) => {
+            let mut kept = Vec::with_capacity(items.len());
+            for item in std::mem::take(items) {
+                if item.as_object().map(keep).transpose()?.unwrap_or(true) {
+                    kept.push(item);
+                }
+            }
+            *items = kept;
+        }
+        Json::Object(keyed) => {
+            let mut kept = Map::new();
+            for (key, item) in std::mem::take(keyed) {
+                if item.as_object().map(keep).transpose()?.unwrap_or(true) {
+                    kept.insert(key, item);
+                }
+            }
+            *keyed = kept;
         }
         _ => {}
     }
