@@ -171,6 +171,13 @@ fn metric_aggs(metric: &Metric) -> Map<String, Value> {
         Metric::Percentile { field, percent } => {
             json!({ "percentiles": { "field": field, "percents": [percent] } })
         }
+        Metric::Median { field } => {
+            json!({ "percentiles": { "field": field, "percents": [50.0] } })
+        }
+        Metric::StdDeviation { field } => json!({ "extended_stats": { "field": field } }),
+        Metric::PercentileRank { field, value } => {
+            json!({ "percentile_ranks": { "field": field, "values": [value] } })
+        }
     };
     let mut aggs = Map::new();
     aggs.insert(METRIC.into(), agg);
@@ -182,6 +189,10 @@ fn metric_order_path(metric: &Metric) -> String {
     match metric {
         Metric::Count => "_count".into(),
         Metric::Percentile { percent, .. } => format!("{METRIC}.{percent:?}"),
+        Metric::Median { .. } => format!("{METRIC}.50.0"),
+        Metric::StdDeviation { .. } => format!("{METRIC}.std_deviation"),
+        // Brackets: the value's own dot must not read as a path separator.
+        Metric::PercentileRank { value, .. } => format!("{METRIC}[{value:?}]"),
         _ => METRIC.into(),
     }
 }

@@ -326,19 +326,22 @@ fn buckets_of(agg: &Value) -> Vec<(String, &Value)> {
 pub fn metric_value(metric: &Metric, bucket: &Value) -> Option<f64> {
     match metric {
         Metric::Count => bucket.get("doc_count").and_then(Value::as_f64),
-        Metric::Percentile { .. } => {
-            bucket
-                .get(METRIC)
-                .and_then(|m| m.get("values"))
-                .and_then(|values| match values {
-                    Value::Object(o) => o.values().next().and_then(Value::as_f64),
-                    Value::Array(a) => a
-                        .first()
-                        .and_then(|v| v.get("value"))
-                        .and_then(Value::as_f64),
-                    _ => None,
-                })
-        }
+        // One asked value of a multi-value answer, keyed or listed.
+        Metric::Percentile { .. } | Metric::Median { .. } | Metric::PercentileRank { .. } => bucket
+            .get(METRIC)
+            .and_then(|m| m.get("values"))
+            .and_then(|values| match values {
+                Value::Object(o) => o.values().next().and_then(Value::as_f64),
+                Value::Array(a) => a
+                    .first()
+                    .and_then(|v| v.get("value"))
+                    .and_then(Value::as_f64),
+                _ => None,
+            }),
+        Metric::StdDeviation { .. } => bucket
+            .get(METRIC)
+            .and_then(|m| m.get("std_deviation"))
+            .and_then(Value::as_f64),
         _ => bucket
             .get(METRIC)
             .and_then(|m| m.get("value"))

@@ -157,6 +157,24 @@ pub enum Metric {
         /// Which percentile, 0–100.
         percent: f64,
     },
+    /// The middle value of a numeric field (the 50th percentile, as Kibana's "Median").
+    Median {
+        /// The numeric field.
+        field: String,
+    },
+    /// The standard deviation of a numeric field (Kibana's "Std Deviation").
+    StdDeviation {
+        /// The numeric field.
+        field: String,
+    },
+    /// The share of flows, in percent, whose field is at most a value (Kibana's "Percentile
+    /// Ranks"): how many flows carry 1,500 bytes or less.
+    PercentileRank {
+        /// The numeric field.
+        field: String,
+        /// The value whose rank is shown.
+        value: f64,
+    },
 }
 
 impl Metric {
@@ -169,7 +187,10 @@ impl Metric {
             | Metric::Min { field }
             | Metric::Max { field }
             | Metric::UniqueCount { field }
-            | Metric::Percentile { field, .. } => Some(field),
+            | Metric::Percentile { field, .. }
+            | Metric::Median { field }
+            | Metric::StdDeviation { field }
+            | Metric::PercentileRank { field, .. } => Some(field),
         }
     }
 
@@ -183,6 +204,11 @@ impl Metric {
             Metric::Max { field } => format!("Max {field}"),
             Metric::UniqueCount { field } => format!("Unique count of {field}"),
             Metric::Percentile { field, percent } => format!("{percent}th percentile of {field}"),
+            Metric::Median { field } => format!("Median {field}"),
+            Metric::StdDeviation { field } => format!("Standard deviation of {field}"),
+            Metric::PercentileRank { field, value } => {
+                format!("Percentile rank {value} of {field}")
+            }
         }
     }
 
@@ -558,6 +584,11 @@ impl Visualization {
                     "metric.percent",
                     "must be between 0 and 100",
                 ));
+            }
+        }
+        if let Metric::PercentileRank { value, .. } = self.metric {
+            if !value.is_finite() {
+                return Err(ModelError::new("metric.value", "must be a number"));
             }
         }
         let allowed: &[BucketRole] = match self.kind {

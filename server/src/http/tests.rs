@@ -1395,6 +1395,163 @@ async fn visualizations_render_as_svg_and_png() {
     assert_eq!(status, 404);
 }
 
+/// Kibana's distribution metrics (median, standard deviation, percentile rank), drawn through
+/// the browser's request builder and response reader, against the flows' own bytes: as one
+/// number, and as table rows ordered by the metric.
+#[tokio::test]
+async fn distribution_metrics_match_the_flows() {
+    use app::model::visualization::*;
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let format = crate::ingest::demo::demo_format();
+    let mut lines = format!("{}\n", format.header());
+    let mut flows: Vec<(String, f64)> = Vec::new();
+    let config = crate::ingest::demo::DemoConfig {
+        flows: 3000,
+        hours: 2,
+        end_ms: now,
+        seed: 11,
+    };
+    crate::ingest::demo::generate(&config, |line| {
+        let mut values = Vec::new();
+        crate::ingest::parse::parse_record(&format, line, &mut values).unwrap();
+        let doc = crate::ingest::document::FlowDoc::from_record(
+            &format,
+            &values,
+            line,
+            &Default::default(),
+        )
+        .unwrap();
+        if let (
+            Some(crate::ingest::DocValue::Str(action)),
+            Some(crate::ingest::DocValue::Int(bytes)),
+        ) = (doc.get("action"), doc.get("bytes"))
+        {
+            flows.push((action.to_string(), *bytes as f64));
+        }
+        lines.push_str(line);
+        lines.push('\n');
+    });
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(status, 200, "{report}");
+    let inputs = app::panels::ViewInputs::resolve(
+        &app::model::time::TimeRange::last("3h"),
+        Default::default(),
+        Vec::new(),
+        now,
+        0,
+        None,
+    )
+    .unwrap();
+    let draw = |kind: ChartKind, metric: Metric, buckets: Vec<Bucket>| {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = kind;
+        vis.metric = metric;
+        vis.buckets = buckets;
+        vis.validate().unwrap();
+        let state = server.state.clone();
+        let inputs = inputs.clone();
+        async move {
+            crate::visualizations::chart_data(&state, &vis, &inputs)
+                .await
+                .unwrap()
+        }
+    };
+    let value = |data: ChartData| match data {
+        ChartData::Metric(m) => m.value.unwrap(),
+        other => panic!("not a metric: {other:?}"),
+    };
+    let mut bytes: Vec<f64> = flows.iter().map(|(_, b)| *b).collect();
+    bytes.sort_by(f64::total_cmp);
+    let n = bytes.len();
+    let field = || "bytes".to_owned();
+
+    let median = value(draw(ChartKind::Metric, Metric::Median { field: field() }, vec![]).await);
+    assert!(
+        bytes[(n - 1) / 2] <= median && median <= bytes[n / 2],
+        "median {median} between the middle flows"
+    );
+    let deviation = |values: &[f64]| {
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
+    };
+    let std = value(
+        draw(
+            ChartKind::Metric,
+            Metric::StdDeviation { field: field() },
+            vec![],
+        )
+        .await,
+    );
+    assert!((std - deviation(&bytes)).abs() <= 1e-6 * std, "{std}");
+    let at = bytes[n / 3];
+    let rank = value(
+        draw(
+            ChartKind::Metric,
+            Metric::PercentileRank {
+                field: field(),
+                value: at,
+            },
+            vec![],
+        )
+        .await,
+    );
+    let share = |pred: &dyn Fn(f64) -> bool| {
+        100.0 * bytes.iter().filter(|b| pred(**b)).count() as f64 / n as f64
+    };
+    assert!(
+        share(&|b| b < at) <= rank + 1e-9 && rank <= share(&|b| b <= at) + 1e-9,
+        "rank of {at}: {rank}"
+    );
+
+    // One row per action, the most spread first.
+    let table = draw(
+        ChartKind::Table,
+        Metric::StdDeviation { field: field() },
+        vec![terms_bucket(BucketRole::Rows, "action", 5)],
+    )
+    .await;
+    let ChartData::Table(table) = table else {
+        panic!("not a table");
+    };
+    let mut expected: Vec<(String, f64)> = ["ACCEPT", "REJECT"]
+        .into_iter()
+        .map(|action| {
+            let of: Vec<f64> = flows
+                .iter()
+                .filter(|(a, _)| a == action)
+                .map(|(_, b)| *b)
+                .collect();
+            (action.to_owned(), deviation(&of))
+        })
+        .collect();
+    expected.sort_by(|a, b| b.1.total_cmp(&a.1));
+    assert_eq!(table.rows.len(), expected.len(), "{table:?}");
+    for (row, (action, spread)) in table.rows.iter().zip(&expected) {
+        assert_eq!(row[0], json!(action), "{table:?}");
+        assert!(
+            (row[1].as_f64().unwrap() - spread).abs() <= 1e-6 * spread,
+            "{table:?}"
+        );
+    }
+    // Ordered by a percentile rank: the path names the value in brackets.
+    let table = draw(
+        ChartKind::Table,
+        Metric::PercentileRank {
+            field: field(),
+            value: 1500.5,
+        },
+        vec![terms_bucket(BucketRole::Rows, "action", 5)],
+    )
+    .await;
+    let ChartData::Table(table) = table else {
+        panic!("not a table");
+    };
+    let ranks: Vec<f64> = table.rows.iter().map(|r| r[1].as_f64().unwrap()).collect();
+    assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "{ranks:?}");
+}
+
 /// Every panel of the overview dashboard answers on the embedded engine with data, through the
 /// same request builder and response reader the browser uses.
 #[tokio::test]

@@ -55,6 +55,9 @@ pub(super) fn MetricEditor(
         Metric::Max { .. } => "max",
         Metric::UniqueCount { .. } => "unique_count",
         Metric::Percentile { .. } => "percentile",
+        Metric::Median { .. } => "median",
+        Metric::StdDeviation { .. } => "std_deviation",
+        Metric::PercentileRank { .. } => "percentile_rank",
     };
     let set_kind = move |name: String| {
         vis.update(|v| {
@@ -79,6 +82,12 @@ pub(super) fn MetricEditor(
                     field,
                     percent: 95.0,
                 },
+                "median" => Metric::Median { field },
+                "std_deviation" => Metric::StdDeviation { field },
+                "percentile_rank" => Metric::PercentileRank {
+                    field,
+                    value: 1500.0,
+                },
                 _ => Metric::Count,
             }
         })
@@ -90,7 +99,10 @@ pub(super) fn MetricEditor(
             | Metric::Min { field }
             | Metric::Max { field }
             | Metric::UniqueCount { field }
-            | Metric::Percentile { field, .. } => *field = name,
+            | Metric::Percentile { field, .. }
+            | Metric::Median { field }
+            | Metric::StdDeviation { field }
+            | Metric::PercentileRank { field, .. } => *field = name,
             Metric::Count => {}
         })
     };
@@ -99,7 +111,7 @@ pub(super) fn MetricEditor(
             <legend>"Metric"</legend>
             <label class="field">"Aggregation"
                 <select name="metric" on:change:target=move |ev| set_kind(ev.target().value())>
-                    {[("count", "Count"), ("sum", "Sum"), ("avg", "Average"), ("min", "Min"), ("max", "Max"), ("unique_count", "Unique count"), ("percentile", "Percentile")]
+                    {[("count", "Count"), ("sum", "Sum"), ("avg", "Average"), ("min", "Min"), ("max", "Max"), ("median", "Median"), ("std_deviation", "Std deviation"), ("unique_count", "Unique count"), ("percentile", "Percentile"), ("percentile_rank", "Percentile rank")]
                         .into_iter().map(|(value, label)| view! { <option value=value selected=move || kind() == value>{label}</option> }).collect_view()}
                 </select>
             </label>
@@ -118,6 +130,13 @@ pub(super) fn MetricEditor(
                     <input type="number" min="0" max="100" step="1" name="percent"
                         prop:value=move || match vis.with(|v| v.metric.clone()) { Metric::Percentile { percent, .. } => percent.to_string(), _ => String::new() }
                         on:input:target=move |ev| { if let Ok(p) = ev.target().value().parse::<f64>() { vis.update(|v| if let Metric::Percentile { percent, .. } = &mut v.metric { *percent = p }) } }/>
+                </label>
+            })}
+            {move || matches!(vis.with(|v| v.metric.clone()), Metric::PercentileRank { .. }).then(|| view! {
+                <label class="field">"Value"
+                    <input type="number" step="any" name="rank_value"
+                        prop:value=move || match vis.with(|v| v.metric.clone()) { Metric::PercentileRank { value, .. } => value.to_string(), _ => String::new() }
+                        on:input:target=move |ev| { if let Ok(x) = ev.target().value().parse::<f64>() { vis.update(|v| if let Metric::PercentileRank { value, .. } = &mut v.metric { *value = x }) } }/>
                 </label>
             })}
         </fieldset>

@@ -140,6 +140,15 @@ fn kibana_visualization(
                             .and_then(Value::as_f64)
                             .unwrap_or(50.0),
                     },
+                    "median" => Metric::Median { field: need()? },
+                    "std_dev" => Metric::StdDeviation { field: need()? },
+                    "percentile_ranks" => Metric::PercentileRank {
+                        field: need()?,
+                        value: params
+                            .pointer("/values/0")
+                            .and_then(Value::as_f64)
+                            .ok_or_else(|| "percentile_ranks metric without a value".to_owned())?,
+                    },
                     other => {
                         warnings.push(format!("metric [{other}] is not supported; Count is used"));
                         Metric::Count
@@ -348,6 +357,45 @@ mod tests {
         assert_eq!(vis.x_axis().and_then(|b| b.field()), Some("srcaddr"));
         assert!(warnings.is_empty(), "{warnings:?}");
         vis.validate().unwrap();
+    }
+
+    #[test]
+    fn kibana_distribution_metrics_keep_their_kind() {
+        let metric = |agg: serde_json::Value| {
+            let state = serde_json::json!({ "title": "Bytes", "type": "metric", "params": {},
+                "aggs": [ agg ] });
+            let attributes = serde_json::json!({ "title": "Bytes", "visState": state.to_string() });
+            let mut warnings = Vec::new();
+            let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+            assert!(warnings.is_empty(), "{warnings:?}");
+            vis.validate().unwrap();
+            vis.metric
+        };
+        let field = || "bytes".to_owned();
+        assert_eq!(
+            metric(
+                serde_json::json!({ "id": "1", "enabled": true, "type": "median",
+                "schema": "metric", "params": { "field": "bytes", "percents": [50] } })
+            ),
+            Metric::Median { field: field() }
+        );
+        assert_eq!(
+            metric(
+                serde_json::json!({ "id": "1", "enabled": true, "type": "std_dev",
+                "schema": "metric", "params": { "field": "bytes", "showBounds": true } })
+            ),
+            Metric::StdDeviation { field: field() }
+        );
+        assert_eq!(
+            metric(
+                serde_json::json!({ "id": "1", "enabled": true, "type": "percentile_ranks",
+                "schema": "metric", "params": { "field": "bytes", "values": [1500] } })
+            ),
+            Metric::PercentileRank {
+                field: field(),
+                value: 1500.0
+            }
+        );
     }
 
     #[test]
