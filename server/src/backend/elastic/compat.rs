@@ -54,6 +54,83 @@ impl ClusterVersion {
     }
 }
 
+/// A major and minor version.
+type Release = (u32, u32);
+
+/// Aggregations newer than some clusters flowdash talks to: the first Elasticsearch version
+/// that runs each, and the first OpenSearch version (`None`: OpenSearch has none).
+const AGGREGATIONS_SINCE: &[(&str, Release, Option<Release>)] = &[
+    ("composite", (6, 1), Some((1, 0))),
+    ("weighted_avg", (6, 4), Some((1, 0))),
+    ("moving_fn", (6, 4), Some((1, 0))),
+    ("bucket_sort", (6, 4), Some((1, 0))),
+    ("auto_date_histogram", (6, 5), Some((1, 0))),
+    ("median_absolute_deviation", (6, 6), Some((1, 0))),
+    ("rare_terms", (7, 3), Some((1, 0))),
+    ("cumulative_cardinality", (7, 4), Some((1, 0))),
+    ("string_stats", (7, 6), Some((1, 0))),
+    ("boxplot", (7, 7), Some((1, 0))),
+    ("top_metrics", (7, 7), Some((1, 0))),
+    ("variable_width_histogram", (7, 9), Some((1, 0))),
+    ("normalize", (7, 9), Some((1, 0))),
+    ("moving_percentiles", (7, 9), Some((1, 0))),
+    ("rate", (7, 10), Some((1, 0))),
+    ("multi_terms", (7, 12), Some((2, 1))),
+    ("ip_prefix", (8, 1), None),
+    ("categorize_text", (8, 1), None),
+    ("random_sampler", (8, 2), None),
+];
+
+impl ClusterVersion {
+    /// The first aggregation of a search body that this cluster cannot run, as a message
+    /// saying which version it needs: sent anyway, the cluster would only answer that the
+    /// type is unknown.
+    pub fn lacking_aggregation(&self, body: &Value) -> Option<String> {
+        let mut pending: Vec<&Value> = ["aggs", "aggregations"]
+            .iter()
+            .filter_map(|key| body.get(key))
+            .collect();
+        while let Some(aggs) = pending.pop() {
+            for (name, spec) in aggs.as_object().into_iter().flatten() {
+                for (key, value) in spec.as_object().into_iter().flatten() {
+                    match key.as_str() {
+                        "aggs" | "aggregations" => pending.push(value),
+                        "meta" => {}
+                        agg_type => {
+                            if let Some(message) = self.lacks(agg_type, name) {
+                                return Some(message);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn lacks(&self, agg_type: &str, name: &str) -> Option<String> {
+        let (_, elasticsearch, opensearch) = AGGREGATIONS_SINCE
+            .iter()
+            .find(|(known, _, _)| *known == agg_type)?;
+        let (product, needed) = if self.opensearch {
+            ("OpenSearch", *opensearch)
+        } else {
+            ("Elasticsearch", Some(*elasticsearch))
+        };
+        let runs = |(major, minor): Release| (self.major, self.minor) >= (major, minor);
+        let cluster = format!("{product} {}.{}", self.major, self.minor);
+        match needed {
+            Some(version) if runs(version) => None,
+            Some((major, minor)) => Some(format!(
+                "aggregation [{agg_type}] (in [{name}]) needs {product} {major}.{minor} or later, and the cluster runs {cluster}"
+            )),
+            None => Some(format!(
+                "aggregation [{agg_type}] (in [{name}]) is not available in {product}, which the cluster runs ({cluster})"
+            )),
+        }
+    }
+}
+
 /// A search's sort keys as written: `"f"`, `{"f": "desc"}`, `{"f": {...}}`, alone or in a list.
 fn sort_keys(body: &Value) -> Vec<&str> {
     fn key(entry: &Value) -> Option<&str> {
@@ -205,6 +282,33 @@ mod tests {
 
     fn histogram(field: &str, value: &str) -> Value {
         json!({ "track_total_hits": true, "aggs": { "a": { "terms": { "field": "action" }, "aggs": { "t": { "date_histogram": { "field": "@timestamp", field: value } } } } } })
+    }
+
+    #[test]
+    fn opensearch_versions_are_read_as_opensearch_versions() {
+        let body =
+            |agg_type: &str| json!({ "aggs": { "x": { agg_type: { "field": "srcaddr" } } } });
+        assert_eq!(
+            OS2.lacking_aggregation(&body("multi_terms")),
+            None,
+            "2.1 has it"
+        );
+        let os1 = ClusterVersion {
+            major: 1,
+            minor: 3,
+            opensearch: true,
+        };
+        assert_eq!(
+            os1.lacking_aggregation(&body("multi_terms")).as_deref(),
+            Some("aggregation [multi_terms] (in [x]) needs OpenSearch 2.1 or later, and the cluster runs OpenSearch 1.3")
+        );
+        assert!(OS2
+            .lacking_aggregation(&body("ip_prefix"))
+            .unwrap()
+            .contains("not available in OpenSearch"));
+        assert_eq!(ES7.lacking_aggregation(&body("terms")), None);
+        assert!(ES7.lacking_aggregation(&body("ip_prefix")).is_some());
+        assert_eq!(ES6.lacking_aggregation(&body("composite")), None);
     }
 
     #[test]

@@ -283,6 +283,12 @@ impl SearchBackend for ElasticBackend {
     async fn search(&self, index: &str, mut body: Value) -> Result<Value, BackendError> {
         policy::check_search_body(&body, self.inner.allow_scripts)?;
         let version = self.version().await?;
+        if let Some(reason) = version.lacking_aggregation(&body) {
+            return Err(BackendError::BadRequest {
+                kind: "illegal_argument_exception".into(),
+                reason,
+            });
+        }
         adapt_request(&mut body, version);
         if version.refuses_id_sort() && id_sort_position(&body).is_some() {
             let field = self.id_sort_field(index).await?;

@@ -115,6 +115,41 @@ async fn the_client_gets_what_the_engine_answers_from_6x_7x_and_8x_clusters() {
     }
 }
 
+/// An aggregation the cluster's version lacks is refused before it is sent, saying which
+/// version it needs; a cluster that has it answers as the engine does.
+#[tokio::test]
+async fn aggregations_newer_than_the_cluster_are_refused_with_the_version_they_need() {
+    let pairs = json!({ "size": 0, "aggs": { "by": { "terms": { "field": "action" }, "aggs": {
+        "pairs": { "multi_terms": { "terms": [ { "field": "action" }, { "field": "dstport" } ] } } } } } });
+    let rare = json!({ "size": 0, "aggs": { "rare": { "rare_terms": { "field": "dstport" } } } });
+    let old = cluster("7.10.2").await;
+    let error = client(&old)
+        .search("cwl-*", pairs.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "aggregation [multi_terms] (in [pairs]) needs Elasticsearch 7.12 or later, and the cluster runs Elasticsearch 7.10"
+    );
+    assert!(matches!(
+        error,
+        crate::backend::BackendError::BadRequest { .. }
+    ));
+    client(&old).search("cwl-*", rare.clone()).await.unwrap();
+    let older = cluster("6.8.23").await;
+    let error = client(&older).search("cwl-*", rare).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("needs Elasticsearch 7.3 or later"),
+        "{error}"
+    );
+    let new = cluster("8.11.1").await;
+    let through = client(&new).search("cwl-*", pairs.clone()).await.unwrap();
+    let direct = new.state.backend.search("cwl-*", pairs).await.unwrap();
+    assert_eq!(comparable(through), comparable(direct));
+}
+
 #[tokio::test]
 async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
     let cluster = cluster("7.10.2").await;
