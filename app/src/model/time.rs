@@ -186,6 +186,16 @@ impl TimeRange {
     }
 }
 
+/// How finely a dashboard takes `now`: flows reach flowdash minutes after they happen, so
+/// a range ending a few seconds back shows the same flows, and every viewer who refreshes
+/// within those seconds sends the same searches, which the server runs once.
+pub const SHARED_NOW_MS: i64 = 5_000;
+
+/// `now_ms` rounded down to [`SHARED_NOW_MS`].
+pub fn shared_now(now_ms: i64) -> i64 {
+    now_ms.div_euclid(SHARED_NOW_MS) * SHARED_NOW_MS
+}
+
 /// `30s`, `5m`, `1h`, `1d`, `1w`, `1M` (30 days), `1y` (365 days): a length in milliseconds.
 /// A bare unit (`m`) is one of it.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
@@ -479,6 +489,19 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_583_471_220_123; // 2020-03-06T05:07:00.123Z, a Friday
+
+    #[test]
+    fn viewers_within_the_same_seconds_share_now() {
+        let now = 1_764_840_123_456;
+        assert_eq!(shared_now(now), 1_764_840_120_000);
+        assert_eq!(shared_now(now + 1_000), shared_now(now));
+        assert_eq!(shared_now(1_764_840_125_000), 1_764_840_125_000);
+        assert_eq!(
+            shared_now(-1),
+            -SHARED_NOW_MS,
+            "before 1970 rounds down too"
+        );
+    }
 
     #[test]
     fn utc_offsets_round_trip() {

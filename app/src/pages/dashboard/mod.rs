@@ -517,7 +517,7 @@ fn refresh_charts(
             &url.time.get(),
             url.query.get(),
             url.filters.get(),
-            chrono::Utc::now().timestamp_millis(),
+            crate::model::time::shared_now(chrono::Utc::now().timestamp_millis()),
             crate::browser::utc_offset_secs(),
             Some(crate::browser::time_zone()),
         ) {

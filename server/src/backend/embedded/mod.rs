@@ -65,6 +65,8 @@ pub struct EmbeddedEngine {
     collect_budget: std::sync::atomic::AtomicUsize,
     /// The memory index writers may hold together (see [`writers`]).
     writer_memory: std::sync::atomic::AtomicUsize,
+    /// Answers of searches without hits, by request and index state.
+    request_cache: search::request_cache::RequestCache,
 }
 
 thread_local! {
@@ -123,6 +125,9 @@ impl EmbeddedEngine {
             search_timeout_ms: (DEFAULT_SEARCH_TIMEOUT.as_millis() as u64).into(),
             collect_budget: search::guard::DEFAULT_COLLECT_BYTES.into(),
             writer_memory: writers::DEFAULT_WRITER_MEMORY_BYTES.into(),
+            request_cache: search::request_cache::RequestCache::new(
+                search::request_cache::REQUEST_CACHE_BYTES,
+            ),
         };
         engine.scan()?;
         Ok(engine)
@@ -177,6 +182,11 @@ impl EmbeddedEngine {
                 crate::backend::BackendError::Timeout(_) => timed_out(),
                 other => other,
             })
+    }
+
+    /// The cache of answers to searches without hits.
+    pub fn request_cache(&self) -> &search::request_cache::RequestCache {
+        &self.request_cache
     }
 
     /// Searches running now (admitted, their work not ended).

@@ -297,3 +297,78 @@ fn another_process_commit_is_seen_without_a_watcher_thread() {
     std::thread::sleep(RESCAN_INTERVAL + Duration::from_millis(100));
     assert_eq!(docs_seen(&reader), [20]);
 }
+
+#[test]
+fn answers_without_hits_are_kept_until_the_data_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    ingest(&engine, &lines(1_583_535_600, 10, "ACCEPT"));
+    let body =
+        serde_json::json!({ "size": 0, "aggs": { "a": { "terms": { "field": "action" } } } });
+    let counts = |answer: &serde_json::Value| -> Vec<(String, u64)> {
+        answer["aggregations"]["a"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["key"].as_str().unwrap().to_owned(),
+                    b["doc_count"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let first = search::search(&engine, "cwl-*", &body).unwrap();
+    let again = search::search(&engine, "cwl-*", &body).unwrap();
+    assert_eq!(counts(&first), [("ACCEPT".to_owned(), 10)]);
+    assert_eq!(first["aggregations"], again["aggregations"]);
+    assert_eq!(engine.request_cache().hits_and_misses(), (1, 1));
+
+    // New flows reach the searchers: the kept answer is not served for them.
+    ingest(&engine, &lines(1_583_535_600 + 3_600, 5, "REJECT"));
+    let after = search::search(&engine, "cwl-*", &body).unwrap();
+    assert_eq!(
+        counts(&after),
+        [("ACCEPT".to_owned(), 10), ("REJECT".to_owned(), 5)]
+    );
+    assert_eq!(engine.request_cache().hits_and_misses(), (1, 2));
+
+    // Hits, and answers that depend on the moment, are never kept.
+    let with_hits = serde_json::json!({ "size": 1 });
+    let relative = serde_json::json!({ "size": 0,
+        "query": { "range": { "@timestamp": { "gte": "now-100y" } } } });
+    for body in [with_hits, relative] {
+        search::search(&engine, "cwl-*", &body).unwrap();
+        search::search(&engine, "cwl-*", &body).unwrap();
+    }
+    assert_eq!(engine.request_cache().hits_and_misses(), (1, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_searches_at_once_run_once() {
+    use crate::backend::SearchBackend;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    ingest(&engine, &days_of_lines(2, 20_000, false));
+    let backend = backend::EmbeddedBackend::new(engine.clone());
+    let body = serde_json::json!({ "size": 0, "aggs": { "s": { "terms": { "field": "srcaddr", "size": 5000 },
+        "aggs": { "b": { "sum": { "field": "bytes" } } } } } });
+    let searches = (0..16).map(|_| {
+        let backend = backend.clone();
+        let body = body.clone();
+        tokio::spawn(async move { backend.search("cwl-*", body).await.unwrap() })
+    });
+    let answers = futures_util::future::join_all(searches).await;
+    let first = answers[0].as_ref().unwrap();
+    for answer in &answers {
+        assert_eq!(
+            answer.as_ref().unwrap()["aggregations"],
+            first["aggregations"]
+        );
+    }
+    // One search ran: the others waited for it or, arriving after it ended, found its
+    // answer kept.
+    let (hits, misses) = engine.request_cache().hits_and_misses();
+    assert_eq!(misses, 1, "{hits} hits");
+    assert!(backend.in_flight().is_empty(), "finished searches leave");
+}

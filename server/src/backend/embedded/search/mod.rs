@@ -11,6 +11,7 @@ pub(crate) mod hits;
 pub mod lucene;
 
 pub mod query;
+pub(crate) mod request_cache;
 mod time_window;
 pub(crate) mod wildcard;
 
@@ -256,6 +257,15 @@ pub fn search_at(
     for (index, (_, searcher)) in selected.iter().zip(&searchers) {
         index.columns().retain_segments(searcher);
     }
+    let cache_key = request_cache::key(body, keep, &resolved, &searchers);
+    if let Some(answer) = cache_key
+        .as_ref()
+        .and_then(|k| engine.request_cache().get(k))
+    {
+        let mut answer = Json::clone(&answer);
+        answer["took"] = json!(started.elapsed().as_millis() as u64);
+        return Ok(answer);
+    }
 
     // One collector per index, collecting these aggregations and hits.
     let collect = |query: &dyn tantivy::query::Query,
@@ -393,7 +403,11 @@ pub fn search_at(
     if let Some(aggregations) = aggregations {
         response.insert("aggregations".into(), Json::Object(aggregations));
     }
-    Ok(Json::Object(response))
+    let response = Json::Object(response);
+    if let Some(key) = cache_key {
+        engine.request_cache().put(key, Arc::new(response.clone()));
+    }
+    Ok(response)
 }
 
 /// Runs each index's collector over its segments, the segments of all indices on the search
