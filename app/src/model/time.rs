@@ -186,10 +186,11 @@ impl TimeRange {
     }
 }
 
-/// How finely a dashboard takes `now`: flows reach flowdash minutes after they happen, so
-/// a range ending a few seconds back shows the same flows, and every viewer who refreshes
-/// within those seconds sends the same searches, which the server runs once.
-pub const SHARED_NOW_MS: i64 = 5_000;
+/// How finely a dashboard takes `now`: to the second, as its time picker shows it. Every
+/// viewer who refreshes within the same second sends the same searches, which the server
+/// runs once (and keeps); flows reach flowdash minutes after they happen, so a range ending
+/// under a second back shows the same flows.
+pub const SHARED_NOW_MS: i64 = 1_000;
 
 /// `now_ms` rounded down to [`SHARED_NOW_MS`].
 pub fn shared_now(now_ms: i64) -> i64 {
@@ -493,8 +494,8 @@ mod tests {
     #[test]
     fn viewers_within_the_same_seconds_share_now() {
         let now = 1_764_840_123_456;
-        assert_eq!(shared_now(now), 1_764_840_120_000);
-        assert_eq!(shared_now(now + 1_000), shared_now(now));
+        assert_eq!(shared_now(now), 1_764_840_123_000);
+        assert_eq!(shared_now(now + 500), shared_now(now));
         assert_eq!(shared_now(1_764_840_125_000), 1_764_840_125_000);
         assert_eq!(
             shared_now(-1),
