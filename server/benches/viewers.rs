@@ -7,6 +7,8 @@
 //! `FLOWDASH_BENCH_URL=http://127.0.0.1:3199 cargo bench -p server --bench viewers`
 //! (`scripts/bench viewers` starts the server over a day of 1M flows). Loopback only; bounded by
 //! `FLOWDASH_BENCH_VIEWERS` (200) × `FLOWDASH_BENCH_REFRESHES` (10) refreshes.
+//! `FLOWDASH_BENCH_EXACT_NOW=1` takes `now` to the millisecond instead, as a dashboard without
+//! a shared `now` would: no two viewers then send the same search.
 
 use std::time::{Duration, Instant};
 
@@ -23,9 +25,14 @@ fn env_number(name: &str, default: usize) -> usize {
 }
 
 /// The overview's multi-search over the last 24 hours, as the dashboard sends it at `now_ms`.
-fn overview_refresh(now_ms: i64) -> Value {
+fn overview_refresh(now_ms: i64, exact_now: bool) -> Value {
+    let now_ms = if exact_now {
+        now_ms
+    } else {
+        shared_now(now_ms)
+    };
     let time = TimeRange::last("24h")
-        .resolve(shared_now(now_ms), 0)
+        .resolve(now_ms, 0)
         .expect("a relative range");
     let query = QueryText::default();
     let context = SearchContext {
@@ -62,15 +69,17 @@ async fn main() {
     );
     let viewers = env_number("FLOWDASH_BENCH_VIEWERS", 200);
     let refreshes = env_number("FLOWDASH_BENCH_REFRESHES", 10);
+    let exact_now = env_number("FLOWDASH_BENCH_EXACT_NOW", 0) == 1;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(viewers)
         .timeout(Duration::from_secs(120))
         .build()
         .expect("a client");
-    let searches = overview_refresh(chrono::Utc::now().timestamp_millis())["searches"]
+    let searches = overview_refresh(chrono::Utc::now().timestamp_millis(), exact_now)["searches"]
         .as_array()
         .map_or(0, Vec::len);
-    println!("{viewers} viewers × {refreshes} refreshes of the overview ({searches} searches each), last 24 h");
+    let now = if exact_now { "exact" } else { "shared" };
+    println!("{viewers} viewers × {refreshes} refreshes of the overview ({searches} searches each), last 24 h, {now} now");
     let started = Instant::now();
     let tasks: Vec<_> = (0..viewers)
         .map(|_| {
@@ -80,7 +89,7 @@ async fn main() {
                 let mut latencies = Vec::with_capacity(refreshes);
                 let mut errors = 0usize;
                 for _ in 0..refreshes {
-                    let body = overview_refresh(chrono::Utc::now().timestamp_millis());
+                    let body = overview_refresh(chrono::Utc::now().timestamp_millis(), exact_now);
                     let asked = Instant::now();
                     let answer = client.post(&url).json(&body).send().await;
                     let ok = match answer {
