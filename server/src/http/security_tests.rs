@@ -668,21 +668,28 @@ async fn a_multi_search_past_its_deadline_answers_each_search_with_no_work_left_
         let (status, report) = server.post("/api/ingest", distinct_pairs(50_000)).await;
         assert_eq!(status, 200, "{report}");
     }
-    // Collecting is the work (one bucket to harvest): searches stop within it.
-    let heavy = json!({ "index": "cwl-*", "body": { "size": 0, "aggs": {
-        "ports": { "terms": { "field": "dstport" },
-            "aggs": { "bytes": { "sum": { "field": "bytes" } } } } } } });
-    let searches = vec![heavy; 12];
+    // Collecting is the work (one bucket to harvest): searches stop within it. Every search
+    // differs (its `size`), in every round, so that none is answered from the request cache
+    // or shares another's run.
+    let heavy = |n: usize| {
+        json!({ "index": "cwl-*", "body": { "size": 0, "aggs": {
+            "ports": { "terms": { "field": "dstport", "size": 10 + n },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } } } } } } })
+    };
     // Each search in time (all of them take longer than one deadline), then past it.
     let engine = server.engine();
-    for (deadline, accept) in [
+    for (round, (deadline, accept)) in [
         (timeout, "application/json"),
         (timeout, "application/x-ndjson"),
         // 1 ms: on an idle machine a whole search of these 100,000 flows can take less than
         // 20 ms, and then none of them is past its deadline.
         (std::time::Duration::from_millis(1), "application/json"),
         (std::time::Duration::from_millis(1), "application/x-ndjson"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let searches: Vec<Value> = (0..12).map(|i| heavy(round * 12 + i)).collect();
         engine.set_search_timeout(deadline);
         let response = server
             .client
