@@ -669,8 +669,7 @@ async fn a_multi_search_past_its_deadline_answers_each_search_with_no_work_left_
         assert_eq!(status, 200, "{report}");
     }
     // Collecting is the work (one bucket to harvest): searches stop within it. Every search
-    // differs (its `size`), in every round, so that none is answered from the request cache
-    // or shares another's run.
+    // differs (its `size`), in every round, so that none is answered from the request cache.
     let heavy = |n: usize| {
         json!({ "index": "cwl-*", "body": { "size": 0, "aggs": {
             "ports": { "terms": { "field": "dstport", "size": 10 + n },

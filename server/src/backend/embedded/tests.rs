@@ -343,32 +343,3 @@ fn answers_without_hits_are_kept_until_the_data_changes() {
     }
     assert_eq!(engine.request_cache().hits_and_misses(), (1, 2));
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn identical_searches_at_once_run_once() {
-    use crate::backend::SearchBackend;
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
-    ingest(&engine, &days_of_lines(2, 20_000, false));
-    let backend = backend::EmbeddedBackend::new(engine.clone());
-    let body = serde_json::json!({ "size": 0, "aggs": { "s": { "terms": { "field": "srcaddr", "size": 5000 },
-        "aggs": { "b": { "sum": { "field": "bytes" } } } } } });
-    let searches = (0..16).map(|_| {
-        let backend = backend.clone();
-        let body = body.clone();
-        tokio::spawn(async move { backend.search("cwl-*", body).await.unwrap() })
-    });
-    let answers = futures_util::future::join_all(searches).await;
-    let first = answers[0].as_ref().unwrap();
-    for answer in &answers {
-        assert_eq!(
-            answer.as_ref().unwrap()["aggregations"],
-            first["aggregations"]
-        );
-    }
-    // One search ran: the others waited for it or, arriving after it ended, found its
-    // answer kept.
-    let (hits, misses) = engine.request_cache().hits_and_misses();
-    assert_eq!(misses, 1, "{hits} hits");
-    assert!(backend.in_flight().is_empty(), "finished searches leave");
-}

@@ -258,11 +258,10 @@ pub fn search_at(
         index.columns().retain_segments(searcher);
     }
     let cache_key = request_cache::key(body, keep, &resolved, &searchers);
-    if let Some(answer) = cache_key
+    if let Some(mut answer) = cache_key
         .as_ref()
         .and_then(|k| engine.request_cache().get(k))
     {
-        let mut answer = Json::clone(&answer);
         answer["took"] = json!(started.elapsed().as_millis() as u64);
         return Ok(answer);
     }
@@ -405,7 +404,7 @@ pub fn search_at(
     }
     let response = Json::Object(response);
     if let Some(key) = cache_key {
-        engine.request_cache().put(key, Arc::new(response.clone()));
+        engine.request_cache().put(key, &response);
     }
     Ok(response)
 }

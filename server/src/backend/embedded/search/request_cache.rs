@@ -7,6 +7,9 @@
 //!
 //! A request whose answer depends on the moment it runs (date math on `now`) is not kept, as
 //! Elasticsearch keeps none either.
+//!
+//! Answers are kept as JSON text, read again on each hit: the budget then counts the bytes
+//! held, where a parsed tree takes many times its text.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -35,7 +38,7 @@ pub struct RequestCache {
 
 #[derive(Default)]
 struct Entries {
-    answers: HashMap<String, (Arc<Json>, usize)>,
+    answers: HashMap<String, Arc<str>>,
     /// Keys in the order they were kept: the oldest leaves first.
     order: VecDeque<String>,
     bytes: usize,
@@ -52,12 +55,10 @@ impl RequestCache {
     }
 
     /// The answer kept under `key`, if any.
-    pub fn get(&self, key: &str) -> Option<Arc<Json>> {
-        let found = self
-            .lock()
-            .answers
-            .get(key)
-            .map(|(answer, _)| answer.clone());
+    pub fn get(&self, key: &str) -> Option<Json> {
+        let text = self.lock().answers.get(key).cloned();
+        // Text this cache wrote itself: it reads back.
+        let found = text.and_then(|text| serde_json::from_str(&text).ok());
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -68,10 +69,10 @@ impl RequestCache {
     }
 
     /// Keeps an answer, making room by letting the oldest go.
-    pub fn put(&self, key: String, answer: Arc<Json>) {
-        // Its size as JSON text: close to what the parsed tree takes, and cheap beside the
-        // search that made it.
-        let bytes = key.len() + answer.to_string().len();
+    pub fn put(&self, key: String, answer: &Json) {
+        let text: Arc<str> = answer.to_string().into();
+        // The key is held twice: in the map and in the order.
+        let bytes = 2 * key.len() + text.len();
         if bytes > self.budget / MAX_ENTRY_SHARE {
             return;
         }
@@ -83,13 +84,13 @@ impl RequestCache {
             let Some(oldest) = entries.order.pop_front() else {
                 break;
             };
-            if let Some((_, size)) = entries.answers.remove(&oldest) {
-                entries.bytes -= size;
+            if let Some(text) = entries.answers.remove(&oldest) {
+                entries.bytes -= 2 * oldest.len() + text.len();
             }
         }
         entries.bytes += bytes;
         entries.order.push_back(key.clone());
-        entries.answers.insert(key, (answer, bytes));
+        entries.answers.insert(key, text);
     }
 
     /// Answers served from the cache, and searches that looked and did not find one.
@@ -150,17 +151,17 @@ mod tests {
 
     #[test]
     fn the_oldest_answers_leave_when_the_budget_needs_room() {
-        let answer = |n: u64| Arc::new(serde_json::json!({ "n": n, "pad": "x".repeat(100) }));
+        let answer = |n: u64| serde_json::json!({ "n": n, "pad": "x".repeat(100) });
         let cache = RequestCache::new(2000);
         for n in 0..30 {
-            cache.put(format!("key {n}"), answer(n));
+            cache.put(format!("key {n}"), &answer(n));
         }
         assert!(cache.bytes() <= 2000);
         assert!(cache.get("key 0").is_none(), "the oldest left");
         assert_eq!(cache.get("key 29").unwrap()["n"], 29);
         assert_eq!(cache.hits_and_misses(), (1, 1));
         // Too large for its share of the budget: not kept.
-        cache.put("big".into(), Arc::new(serde_json::json!("y".repeat(1000))));
+        cache.put("big".into(), &serde_json::json!("y".repeat(1000)));
         assert!(cache.get("big").is_none());
     }
 }
