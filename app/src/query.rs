@@ -188,10 +188,11 @@ fn metric_aggs(metric: &Metric) -> Map<String, Value> {
 fn metric_order_path(metric: &Metric) -> String {
     match metric {
         Metric::Count => "_count".into(),
-        Metric::Percentile { percent, .. } => format!("{METRIC}.{percent:?}"),
-        Metric::Median { .. } => format!("{METRIC}.50.0"),
+        // Brackets: Elasticsearch reads a path's key after its last dot, so `1.95.0` would
+        // name the key `0` of an aggregation `1.95`.
+        Metric::Percentile { percent, .. } => format!("{METRIC}[{percent:?}]"),
+        Metric::Median { .. } => format!("{METRIC}[50.0]"),
         Metric::StdDeviation { .. } => format!("{METRIC}.std_deviation"),
-        // Brackets: the value's own dot must not read as a path separator.
         Metric::PercentileRank { value, .. } => format!("{METRIC}[{value:?}]"),
         _ => METRIC.into(),
     }

@@ -1550,6 +1550,27 @@ async fn distribution_metrics_match_the_flows() {
     };
     let ranks: Vec<f64> = table.rows.iter().map(|r| r[1].as_f64().unwrap()).collect();
     assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "{ranks:?}");
+    // And by a median and a percentile, whose paths also hold a dot in their value.
+    for metric in [
+        Metric::Median { field: field() },
+        Metric::Percentile {
+            field: field(),
+            percent: 99.5,
+        },
+    ] {
+        let table = draw(
+            ChartKind::Table,
+            metric,
+            vec![terms_bucket(BucketRole::Rows, "action", 5)],
+        )
+        .await;
+        let ChartData::Table(table) = table else {
+            panic!("not a table");
+        };
+        let values: Vec<f64> = table.rows.iter().map(|r| r[1].as_f64().unwrap()).collect();
+        assert_eq!(values.len(), 2, "{table:?}");
+        assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+    }
 }
 
 /// Every panel of the overview dashboard answers on the embedded engine with data, through the
