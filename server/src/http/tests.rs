@@ -1135,15 +1135,11 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
         .get("/api/saved_objects/visualization/k-ss-metric")
         .await;
     let metric = Visualization::from_value(stored["attributes"].clone()).unwrap();
-    let inputs = app::panels::ViewInputs::resolve(
+    let inputs = view_inputs(
         &app::model::time::TimeRange::last("1h"),
-        Default::default(),
-        Vec::new(),
         chrono::Utc::now().timestamp_millis(),
-        0,
         None,
-    )
-    .unwrap();
+    );
     let data = crate::visualizations::chart_data(&server.state, &metric, &inputs).await;
     let Ok(app::result::ChartData::Metric(count)) = data else {
         panic!("no metric: {data:?}");
@@ -1435,15 +1431,7 @@ async fn distribution_metrics_match_the_flows() {
     });
     let (status, report) = server.post("/api/ingest", lines).await;
     assert_eq!(status, 200, "{report}");
-    let inputs = app::panels::ViewInputs::resolve(
-        &app::model::time::TimeRange::last("3h"),
-        Default::default(),
-        Vec::new(),
-        now,
-        0,
-        None,
-    )
-    .unwrap();
+    let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
     let draw = |kind: ChartKind, metric: Metric, buckets: Vec<Bucket>| {
         let mut vis = Visualization::example_action_port_pie();
         vis.kind = kind;
@@ -1594,15 +1582,7 @@ async fn every_overview_panel_answers_on_demo_data() {
     let (status, report) = server.post("/api/ingest", lines).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["accepted"], 4000, "{report}");
-    let inputs = app::panels::ViewInputs::resolve(
-        &app::model::time::TimeRange::last("3h"),
-        Default::default(),
-        Vec::new(),
-        now,
-        0,
-        None,
-    )
-    .unwrap();
+    let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
     for (id, vis) in crate::overview::visualizations() {
         let data = crate::visualizations::chart_data(&server.state, &vis, &inputs)
             .await
@@ -1671,18 +1651,14 @@ async fn server_renders_follow_the_time_zone() {
     ingest_flows_across_a_tokyo_midnight(&server).await;
     let vis = flows_per_day("cwl-*");
     let days = |zone: Option<&str>| {
-        let inputs = app::panels::ViewInputs::resolve(
+        let inputs = view_inputs(
             &app::model::time::TimeRange {
                 from: "2020-03-06T09:00:00Z".into(),
                 to: "2020-03-06T21:00:00Z".into(),
             },
-            Default::default(),
-            Vec::new(),
             chrono::Utc::now().timestamp_millis(),
-            0,
             zone.map(str::to_owned),
-        )
-        .unwrap();
+        );
         let state = server.state.clone();
         let vis = vis.clone();
         async move {
@@ -1932,18 +1908,14 @@ async fn a_time_shifted_chart_draws_last_weeks_series_on_this_weeks_axis() {
         .push(terms_bucket(BucketRole::SplitSeries, "action", 5));
     vis.options.time_shift = Some("1w".into());
     vis.validate().unwrap();
-    let inputs = app::panels::ViewInputs::resolve(
+    let inputs = view_inputs(
         &app::model::time::TimeRange {
             from: "2020-03-06T00:00:00Z".into(),
             to: "2020-03-07T00:00:00Z".into(),
         },
-        Default::default(),
-        Vec::new(),
         chrono::Utc::now().timestamp_millis(),
-        0,
         None,
-    )
-    .unwrap();
+    );
     let Ok(ChartData::Xy(xy)) =
         crate::visualizations::chart_data(&server.state, &vis, &inputs).await
     else {
@@ -1975,4 +1947,15 @@ async fn a_time_shifted_chart_draws_last_weeks_series_on_this_weeks_axis() {
     );
     // Both weeks' buckets cover the day, hour by hour: no gap drawn as a missing point.
     assert!(xy.series.iter().all(|s| s.points.len() == 24), "{series:?}");
+}
+
+/// What a panel is drawn for with no query or filters: a time range, the moment `now`, and
+/// the browser's time zone (`None`: UTC).
+fn view_inputs(
+    range: &app::model::time::TimeRange,
+    now: i64,
+    zone: Option<String>,
+) -> app::panels::ViewInputs {
+    app::panels::ViewInputs::resolve(range, Default::default(), Vec::new(), now, 0, zone)
+        .expect("a valid time range")
 }

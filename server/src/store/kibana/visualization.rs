@@ -135,18 +135,13 @@ fn kibana_visualization(
                     "cardinality" => Metric::UniqueCount { field: need()? },
                     "percentiles" => Metric::Percentile {
                         field: need()?,
-                        percent: params
-                            .pointer("/percents/0")
-                            .and_then(Value::as_f64)
-                            .unwrap_or(50.0),
+                        percent: first_value(&params, "percents", warnings).unwrap_or(50.0),
                     },
                     "median" => Metric::Median { field: need()? },
                     "std_dev" => Metric::StdDeviation { field: need()? },
                     "percentile_ranks" => Metric::PercentileRank {
                         field: need()?,
-                        value: params
-                            .pointer("/values/0")
-                            .and_then(Value::as_f64)
+                        value: first_value(&params, "values", warnings)
                             .ok_or_else(|| "percentile_ranks metric without a value".to_owned())?,
                     },
                     other => {
@@ -309,6 +304,21 @@ fn kibana_visualization(
 
 /// Kibana's date_histogram interval: `auto`, a unit letter (`m` is one minute), `30s`, or
 /// `custom` with `customInterval`.
+/// The first number of a list parameter (`percents`, `values`): a flowdash metric draws one
+/// value, so the others are named in a warning rather than dropped unsaid.
+fn first_value(params: &Value, list: &str, warnings: &mut Vec<String>) -> Option<f64> {
+    let values = params.get(list)?.as_array()?;
+    let first = values.first()?.as_f64()?;
+    if values.len() > 1 {
+        let rest: Vec<String> = values[1..].iter().map(Value::to_string).collect();
+        warnings.push(format!(
+            "a metric draws one of its [{list}]: {first} is kept, {} left out",
+            rest.join(", ")
+        ));
+    }
+    Some(first)
+}
+
 fn kibana_interval(params: &Value, warnings: &mut Vec<String>) -> Interval {
     let raw = params
         .get("interval")
@@ -396,6 +406,33 @@ mod tests {
                 value: 1500.0
             }
         );
+    }
+
+    #[test]
+    fn extra_percentiles_and_ranks_are_named_in_a_warning() {
+        for (agg_type, list, kept) in [
+            ("percentiles", "percents", 95.0),
+            ("percentile_ranks", "values", 1500.0),
+        ] {
+            let agg = serde_json::json!({ "id": "1", "enabled": true, "type": agg_type,
+                "schema": "metric", "params": { "field": "bytes", list: [kept, 99, 5000] } });
+            let state = serde_json::json!({ "title": "Bytes", "type": "metric", "params": {},
+                "aggs": [ agg ] });
+            let attributes = serde_json::json!({ "title": "Bytes", "visState": state.to_string() });
+            let mut warnings = Vec::new();
+            let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+            assert_eq!(
+                warnings,
+                [format!(
+                    "a metric draws one of its [{list}]: {kept} is kept, 99, 5000 left out"
+                )]
+            );
+            match vis.metric {
+                Metric::Percentile { percent, .. } => assert_eq!(percent, kept),
+                Metric::PercentileRank { value, .. } => assert_eq!(value, kept),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -538,18 +538,49 @@ fn java_pattern(pattern: &str) -> Result<DateFormat, DateError> {
     })
 }
 
+/// The moment date math calls `now`, which remembers whether any expression read it: an
+/// answer that did depends on when it ran and must not be cached. Reading it is what counts,
+/// not the text of the request, which can spell `now` in ways a text search misses
+/// (`n\\ow` in a query string).
+#[derive(Debug)]
+pub struct Now {
+    ms: i64,
+    read: std::sync::atomic::AtomicBool,
+}
+
+impl Now {
+    /// `now` at `ms` milliseconds since the Unix epoch (UTC).
+    pub fn at(ms: i64) -> Now {
+        Now {
+            ms,
+            read: Default::default(),
+        }
+    }
+
+    /// The moment, noting that something depends on it.
+    pub fn read(&self) -> i64 {
+        self.read.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.ms
+    }
+
+    /// Whether any date math read the moment.
+    pub fn was_read(&self) -> bool {
+        self.read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Evaluates date math: an anchor (`now`, or a date followed by `||`), then `+N<unit>`,
 /// `-N<unit>` and `/<unit>` in order.
 pub fn eval_date_math(
     expression: &str,
-    now_ms: i64,
+    now: &Now,
     formats: &DateFormats,
     zone: &Zone,
     rounding: Rounding,
 ) -> Result<i64, DateError> {
     let expression = expression.trim();
     let (ms, math) = if let Some(rest) = expression.strip_prefix("now") {
-        (now_ms, rest)
+        (now.read(), rest)
     } else if let Some((anchor, rest)) = expression.split_once("||") {
         (formats.parse_date(anchor, zone)?, rest)
     } else {
@@ -579,7 +610,14 @@ mod tests {
     const NOW: i64 = 1_583_471_220_123; // 2020-03-06T05:07:00.123Z, a Friday
 
     fn math(expr: &str, rounding: Rounding) -> i64 {
-        eval_date_math(expr, NOW, &DateFormats::default(), &Zone::utc(), rounding).unwrap()
+        eval_date_math(
+            expr,
+            &Now::at(NOW),
+            &DateFormats::default(),
+            &Zone::utc(),
+            rounding,
+        )
+        .unwrap()
     }
 
     fn iso(ms: i64) -> String {
@@ -620,7 +658,7 @@ mod tests {
         );
         assert!(eval_date_math(
             "now-15x",
-            NOW,
+            &Now::at(NOW),
             &DateFormats::default(),
             &Zone::utc(),
             Rounding::Down
@@ -633,7 +671,7 @@ mod tests {
         let seoul = Zone::parse("Asia/Seoul").unwrap();
         let start = eval_date_math(
             "now/d",
-            NOW,
+            &Now::at(NOW),
             &DateFormats::default(),
             &seoul,
             Rounding::Down,

@@ -91,8 +91,8 @@ impl SearchGuard {
     pub fn outcome(&self) -> Result<(), SearchError> {
         match self.state.load(Ordering::Relaxed) {
             OUT_OF_MEMORY => Err(SearchError::CircuitBreaking(format!(
-                "[request] Data too large: the aggregations of this search would take more than {} MiB while collected; ask for fewer buckets (smaller sizes, fewer nested levels) or a shorter time range",
-                self.budget >> 20
+                "[request] Data too large: the aggregations of this search would take more than {} while collected; ask for fewer buckets (smaller sizes, fewer nested levels) or a shorter time range",
+                size_text(self.budget)
             ))),
             OUT_OF_TIME => Err(SearchError::TimedOut(self.timeout.as_millis() as u64)),
             FAILED => Err(self
@@ -103,6 +103,15 @@ impl SearchGuard {
                 .unwrap_or_else(|| SearchError::Internal("the search failed".into()))),
             _ => Ok(()),
         }
+    }
+}
+
+/// A budget in the largest unit it fills: `64 MiB`, `512 KiB`.
+fn size_text(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
     }
 }
 

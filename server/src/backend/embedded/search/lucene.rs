@@ -412,23 +412,32 @@ impl Parser<'_> {
         Ok(Query::Range(range))
     }
 
-    /// A range bound: `*` for open, a quoted string, or a term.
+    /// A range bound: `*` for open, a quoted string, or a term; backslash escapes, as
+    /// Lucene's parser reads them (`\*` is a star, not an open end).
     fn read_bound(&mut self) -> Result<Option<Json>, SearchError> {
         if self.peek() == Some('"') {
             return Ok(Some(Json::String(self.read_phrase()?)));
         }
         let mut word = String::new();
+        let mut escaped_any = false;
         while let Some(c) = self.peek() {
             if c.is_whitespace() || c == ']' || c == '}' {
                 break;
             }
-            word.push(c);
             self.position += 1;
+            if c == '\\' {
+                let escaped = self.peek().ok_or_else(|| self.error("dangling `\\`"))?;
+                word.push(escaped);
+                escaped_any = true;
+                self.position += 1;
+            } else {
+                word.push(c);
+            }
         }
         if word.is_empty() {
             return Err(self.error("expected a range bound"));
         }
-        Ok((word != "*").then_some(Json::String(word)))
+        Ok((escaped_any || word != "*").then_some(Json::String(word)))
     }
 
     fn read_comparison(&mut self, field: Option<&str>) -> Result<Query, SearchError> {
@@ -574,6 +583,16 @@ mod tests {
                 field: "@timestamp".into(),
                 gt: Some(json!("now-1h")),
                 lte: Some(json!("now")),
+                ..Default::default()
+            })
+        );
+        // Escapes in a bound are read as Lucene reads them.
+        assert_eq!(
+            q(r"@timestamp:[n\ow-1h TO \*]"),
+            Query::Range(RangeSpec {
+                field: "@timestamp".into(),
+                gte: Some(json!("now-1h")),
+                lte: Some(json!("*")),
                 ..Default::default()
             })
         );

@@ -29,6 +29,7 @@ use self::aggs::collect::{Collected, FlowCollector};
 use self::aggs::intermediate::merge_all;
 use self::aggs::response::{render_aggs, RenderContext};
 use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
+use self::datemath::Now;
 pub(crate) use self::error::engine_error;
 pub use self::error::SearchError;
 use self::guard::SearchGuard;
@@ -236,7 +237,7 @@ pub fn search_at(
     let schema = Arc::new(engine.schema().clone());
     let context = QueryContext {
         schema: &schema,
-        now_ms,
+        now: Now::at(now_ms),
     };
     let request = SearchBody::parse(body, &context)?;
     let resolved = engine.resolve(index).map_err(engine_error)?;
@@ -257,7 +258,10 @@ pub fn search_at(
     for (index, (_, searcher)) in selected.iter().zip(&searchers) {
         index.columns().retain_segments(searcher);
     }
-    let cache_key = request_cache::key(body, keep, &resolved, &searchers);
+    // Parsing and compiling resolved every date in the request: whether one read `now` is known.
+    let cache_key = (!context.now.was_read())
+        .then(|| request_cache::key(body, keep, &resolved, &searchers))
+        .flatten();
     if let Some(mut answer) = cache_key
         .as_ref()
         .and_then(|k| engine.request_cache().get(k))

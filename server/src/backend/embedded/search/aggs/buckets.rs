@@ -177,6 +177,27 @@ impl Buckets {
         }
     }
 
+    /// Empties the bucket of a key, if it has one, for the key to be used afresh: its count
+    /// and sub-aggregations start again. The bucket keeps its memory.
+    pub fn empty(&mut self, key: u128) {
+        // Direct rows belong to dense keys (terms, addresses), which are never let go.
+        if self.direct.is_some() {
+            return;
+        }
+        let Some(index) = self.map.get(key) else {
+            return;
+        };
+        let bucket = &mut self.buckets[index];
+        bucket.count = 0;
+        match &mut self.flat_stats {
+            Some(stats) => {
+                let width = self.prototype.len();
+                stats[index * width..(index + 1) * width].fill(Stats::default());
+            }
+            None => bucket.subs = (*self.prototype).clone(),
+        }
+    }
+
     /// Takes `bytes` from the search's budget for state kept beside the buckets; false once
     /// it is spent.
     pub fn charge(&self, bytes: usize) -> bool {

@@ -295,11 +295,13 @@ impl SegmentAgg {
             }
             AggKind::MultiTerms(multi) => SegmentAgg::MultiKey(MultiKeySegment::new(
                 multi.sources.iter(),
+                None,
                 context,
                 prototype()?,
             )?),
             AggKind::Composite(composite) => SegmentAgg::MultiKey(MultiKeySegment::new(
                 composite.key_sources(),
+                Some(&composite.page),
                 context,
                 prototype()?,
             )?),
@@ -417,7 +419,7 @@ impl SegmentAgg {
             (SegmentAgg::MultiKey(segment), AggKind::Composite(composite)) => {
                 let mut page = segment.harvest(request, |key| composite.is_after(key));
                 if let IntermediateAgg::Buckets(buckets) = &mut page {
-                    buckets.keep_first(composite.size, |a, b| composite.compare(a, b));
+                    buckets.keep_first(composite.page.size, |a, b| composite.compare(a, b));
                 }
                 page
             }

@@ -16,7 +16,9 @@ use super::parse::{bad, scalar_text};
 use super::terms::{addresses_within, column_where, equal_to, keywords_where};
 use crate::backend::embedded::message_words::search as message;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField};
-use crate::backend::embedded::search::datemath::{eval_date_math, DateFormats, Rounding, Zone};
+use crate::backend::embedded::search::datemath::{
+    eval_date_math, DateFormats, Now, Rounding, Zone,
+};
 use crate::backend::embedded::search::{wildcard, SearchError};
 
 /// From this many values on, a `terms` query tests each document's value against a set
@@ -27,8 +29,8 @@ const VALUE_SET_FROM: usize = 16;
 pub struct QueryContext<'a> {
     /// The flow documents' fields and their types.
     pub schema: &'a FlowSchema,
-    /// "Now" for date math (`now-15m`), in milliseconds since the Unix epoch (UTC).
-    pub now_ms: i64,
+    /// "Now" for date math (`now-15m`).
+    pub now: Now,
 }
 
 impl QueryContext<'_> {
@@ -302,7 +304,7 @@ fn value_query(
         FieldType::Date => {
             let ms = date_value(
                 value,
-                context.now_ms,
+                &context.now,
                 &DateFormats::default(),
                 &Zone::utc(),
                 Rounding::Down,
@@ -342,7 +344,7 @@ pub fn parse_cidr(text: &str) -> Option<(std::net::Ipv6Addr, std::net::Ipv6Addr)
 /// A date given as epoch millis (a number) or a string in `formats`, with date math.
 pub fn date_value(
     value: &Json,
-    now_ms: i64,
+    now: &Now,
     formats: &DateFormats,
     zone: &Zone,
     rounding: Rounding,
@@ -352,7 +354,7 @@ pub fn date_value(
             .as_i64()
             .or_else(|| n.as_f64().map(|f| f as i64))
             .ok_or_else(|| SearchError::parsing(format!("failed to parse date field [{n}]"))),
-        Json::String(s) => eval_date_math(s, now_ms, formats, zone, rounding)
+        Json::String(s) => eval_date_math(s, now, formats, zone, rounding)
             .map_err(|e| SearchError::parsing(e.to_string())),
         other => Err(SearchError::parsing(format!(
             "failed to parse date field [{other}]"
@@ -395,7 +397,7 @@ fn range_query(
                 Term::from_field_i64(field.field, v as i64)
             }
             FieldType::Date => {
-                let ms = date_value(value, context.now_ms, &formats, &zone, rounding)?;
+                let ms = date_value(value, &context.now, &formats, &zone, rounding)?;
                 Term::from_field_date(field.field, DateTime::from_timestamp_millis(ms))
             }
             FieldType::Ip => {
@@ -473,7 +475,7 @@ fn any_of(
         FieldType::Date => keys(&|v| {
             date_value(
                 v,
-                context.now_ms,
+                &context.now,
                 &DateFormats::default(),
                 &Zone::utc(),
                 Rounding::Down,

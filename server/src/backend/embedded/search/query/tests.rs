@@ -2,6 +2,7 @@ use serde_json::json;
 
 use super::*;
 use crate::backend::embedded::schema::FlowSchema;
+use crate::backend::embedded::search::datemath::Now;
 
 #[test]
 fn parses_the_kibana_pie_query() {
@@ -20,7 +21,7 @@ fn parses_the_kibana_pie_query() {
     let schema = FlowSchema::new();
     let context = QueryContext {
         schema: &schema,
-        now_ms: 0,
+        now: Now::at(0),
     };
     assert_eq!(
         time_bounds(&query, &context),
@@ -43,7 +44,7 @@ fn unsupported_and_malformed_queries_say_what() {
     let schema = FlowSchema::new();
     let context = QueryContext {
         schema: &schema,
-        now_ms: 0,
+        now: Now::at(0),
     };
     // A field no flow has finds nothing, as an unmapped field does in Elasticsearch.
     assert!(compile(

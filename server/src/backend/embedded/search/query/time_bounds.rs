@@ -25,7 +25,7 @@ pub fn time_bounds(query: &Query, context: &QueryContext<'_>) -> (Option<i64>, O
             let eval = |value: &Option<Json>, rounding| {
                 value
                     .as_ref()
-                    .and_then(|v| date_value(v, context.now_ms, &formats, &zone, rounding).ok())
+                    .and_then(|v| date_value(v, &context.now, &formats, &zone, rounding).ok())
             };
             let low = eval(&range.gte, Rounding::Down).or_else(|| eval(&range.gt, Rounding::Up));
             let high = eval(&range.lte, Rounding::Up).or_else(|| eval(&range.lt, Rounding::Down));

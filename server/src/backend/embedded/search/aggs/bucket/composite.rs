@@ -1,9 +1,9 @@
 //! `composite`: buckets keyed by the values of several sources (terms, histogram,
 //! date_histogram), in key order, a page of `size` at a time: `after` names the last key of
 //! the previous page, and every answer gives the `after_key` of the next. A client pages
-//! through every combination without the engine holding more than a page per segment: each
-//! segment keeps its first `size` keys after `after`, which together hold the first `size`
-//! keys of all.
+//! through every combination without the engine holding more than a few pages per segment:
+//! each segment keeps its first `size` keys after `after` (multi_key.rs lets the later ones
+//! go while collecting), which together hold the first `size` keys of all.
 
 use std::cmp::Ordering;
 
@@ -18,11 +18,10 @@ use super::super::intermediate::{BucketKey, IntermediateAgg};
 use super::super::options::{
     bad, bool_option, field_of, format_option, options, usize_option, zone_option,
 };
-use super::super::order::{compare_keys, directed};
 use super::super::response::RenderContext;
 use super::super::{render_subs, AggRequest};
 use super::date_histogram::{parse_interval, parse_signed_duration};
-use super::multi_key::{KeySource, Missing, SourceKind};
+use super::multi_key::{KeyPage, KeySource, Missing, SourceKind};
 use super::terms::term_key_json;
 use crate::backend::embedded::schema::to_ipv6;
 
@@ -40,9 +39,8 @@ pub struct CompositeSource {
 #[derive(Debug)]
 pub struct CompositeAgg {
     pub sources: Vec<CompositeSource>,
-    pub size: usize,
-    /// The key after which this page starts.
-    pub after: Option<BucketKey>,
+    /// The page asked for: `size` keys after `after`.
+    pub page: KeyPage,
 }
 
 pub fn parse(
@@ -84,9 +82,12 @@ pub fn parse(
         .map(|after| parse_after(after, &sources))
         .transpose()?;
     Ok(CompositeAgg {
+        page: KeyPage {
+            size,
+            directions: sources.iter().map(|s| s.direction).collect(),
+            after,
+        },
         sources,
-        size,
-        after,
     })
 }
 
@@ -139,10 +140,16 @@ fn parse_source(
     };
     let o = options(source_name, source_type, o, &allowed)?;
     let field = field_of(source_name, source_type, o, context)?;
-    let direction = match o.get("order").and_then(Json::as_str) {
-        None | Some("asc") => Direction::Asc,
-        Some("desc") => Direction::Desc,
-        Some(other) => return Err(bad(format!("Unknown order [{other}]"))),
+    let direction = match o.get("order") {
+        None => Direction::Asc,
+        Some(Json::String(order)) if order == "asc" => Direction::Asc,
+        Some(Json::String(order)) if order == "desc" => Direction::Desc,
+        Some(Json::String(other)) => return Err(bad(format!("Unknown order [{other}]"))),
+        Some(other) => {
+            return Err(bad(format!(
+                "[order] of source [{source_name}] must be [asc] or [desc], found [{other}]"
+            )))
+        }
     };
     let zone = zone_option(o)?;
     let kind = match source_type {
@@ -283,25 +290,12 @@ fn java_type(value: &Json) -> &'static str {
 }
 
 impl CompositeAgg {
-    /// Composite keys in the order of the pages: source by source, each in its own direction,
-    /// null (a `missing_bucket`) first when ascending.
     pub fn compare(&self, a: &BucketKey, b: &BucketKey) -> Ordering {
-        let (BucketKey::Tuple(a), BucketKey::Tuple(b)) = (a, b) else {
-            return compare_keys(a, b);
-        };
-        a.iter()
-            .zip(b.iter())
-            .zip(&self.sources)
-            .map(|((a, b), source)| directed(compare_keys(a, b), source.direction))
-            .find(|ordering| ordering.is_ne())
-            .unwrap_or(Ordering::Equal)
+        self.page.compare(a, b)
     }
 
-    /// Whether a key belongs to this page or a later one.
     pub fn is_after(&self, key: &BucketKey) -> bool {
-        self.after
-            .as_ref()
-            .is_none_or(|after| self.compare(key, after) == Ordering::Greater)
+        self.page.is_after(key)
     }
 
     pub fn key_sources(&self) -> impl Iterator<Item = &KeySource> + Clone {
@@ -340,7 +334,7 @@ pub fn render(
         .filter(|(key, _)| composite.is_after(key))
         .collect();
     page.sort_by(|a, b| composite.compare(a.0, b.0));
-    page.truncate(composite.size);
+    page.truncate(composite.page.size);
     context.spend(page.len())?;
     let mut out = Map::new();
     if let Some((last, _)) = page.last() {

@@ -77,7 +77,7 @@ pub fn parse(
     let interval = parse_interval(o)?;
     let zone = zone_option(o)?;
     let format = format_option(o)?;
-    let date_bound = |v: &Json, rounding| date_value(v, context.now_ms, &format, &zone, rounding);
+    let date_bound = |v: &Json, rounding| date_value(v, &context.now, &format, &zone, rounding);
     let extended_bounds = match o.get("extended_bounds") {
         Some(bounds) => Some((
             date_bound(

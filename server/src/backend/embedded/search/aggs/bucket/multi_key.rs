@@ -2,7 +2,12 @@
 //! turns a document into one segment-local key (a term ordinal, an address code, a rounded
 //! date, a histogram key); the tuple of them is numbered on first sight, and [`Buckets`] keeps
 //! the buckets by that number. Harvest turns each tuple into a [`BucketKey::Tuple`] of values.
+//!
+//! A composite wants one page of keys, however many there are: its segment keeps no more
+//! than a few pages of tuples at once, letting go of those that sort after the first `size`
+//! (a [`KeyPage`]), so memory follows the page size and not the number of combinations.
 
+use std::cmp::Ordering;
 use std::rc::Rc;
 
 use app::model::flow::FieldType;
@@ -11,10 +16,12 @@ use tantivy::{DocId, Score};
 
 use super::super::super::columns::Accessor;
 use super::super::super::datemath::Zone;
+use super::super::super::hits::Direction;
 use super::super::super::SearchError;
 use super::super::buckets::{Buckets, KeySpace};
 use super::super::intermediate::{BucketKey, HashMap, IntermediateAgg};
 use super::super::options::AggField;
+use super::super::order::{compare_keys, directed};
 use super::super::{AggRequest, SegmentAgg, SegmentContext};
 use super::date_histogram::{Interval, Rounder};
 use super::terms::missing_bucket_key;
@@ -65,6 +72,61 @@ impl KeySource {
         }
     }
 }
+
+/// Which keys a composite answers: those after `after`, the first `size` of them in the
+/// order of its sources' directions.
+#[derive(Clone, Debug)]
+pub struct KeyPage {
+    pub size: usize,
+    pub directions: Vec<Direction>,
+    pub after: Option<BucketKey>,
+}
+
+impl KeyPage {
+    /// Composite keys in the order of the pages: source by source, each in its own
+    /// direction, null (a `missing_bucket`) first when ascending.
+    pub fn compare(&self, a: &BucketKey, b: &BucketKey) -> Ordering {
+        let (BucketKey::Tuple(a), BucketKey::Tuple(b)) = (a, b) else {
+            return compare_keys(a, b);
+        };
+        a.iter()
+            .zip(b.iter())
+            .zip(&self.directions)
+            .map(|((a, b), direction)| directed(compare_keys(a, b), *direction))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or(Ordering::Equal)
+    }
+
+    /// Whether a key belongs to this page or a later one.
+    pub fn is_after(&self, key: &BucketKey) -> bool {
+        self.after
+            .as_ref()
+            .is_none_or(|after| self.compare(key, after) == Ordering::Greater)
+    }
+}
+
+/// A segment's hold on a page: the tuples it keeps and the last key worth keeping.
+#[derive(Clone)]
+struct PageBound {
+    page: KeyPage,
+    /// Once set, a tuple sorting after this key cannot be on the page: enough before it were
+    /// seen.
+    last_wanted: Option<BucketKey>,
+    /// Bucket numbers let go, for new tuples to take.
+    free: Vec<u32>,
+    /// Tuples refused lately, so that their next documents are refused without reading
+    /// their values again; forgotten when full.
+    refused: rustc_hash::FxHashSet<LocalTuple>,
+}
+
+/// A page's segment keeps this many pages of tuples before it lets go of the later ones.
+const PAGES_HELD: usize = 4;
+
+/// It keeps at least this many, so that letting go is rare on small pages.
+const MIN_TUPLES_HELD: usize = 1024;
+
+/// Refused tuples remembered at most.
+const MAX_REFUSED: usize = 16 * 1024;
 
 /// A source reading one segment.
 #[derive(Clone)]
@@ -117,11 +179,15 @@ pub struct MultiKeySegment {
     sources: Vec<SourceReader>,
     /// The key of each source's missing documents, for those that have a bucket.
     missing: Vec<Option<BucketKey>>,
-    /// Each tuple seen, by its bucket number.
-    tuples: Vec<LocalTuple>,
+    /// Each tuple held, by its bucket number (`None`: a number let go).
+    tuples: Vec<Option<LocalTuple>>,
     numbers: HashMap<LocalTuple, u32>,
     scratch: LocalTuple,
     buckets: Buckets,
+    /// For a composite: the page and what is held for it.
+    page: Option<Box<PageBound>>,
+    /// With a page: each held tuple's key as values, by bucket number.
+    values: Vec<Option<BucketKey>>,
 }
 
 /// What a tuple seen for the first time costs besides its bucket: its copy in `tuples`, its
@@ -129,8 +195,10 @@ pub struct MultiKeySegment {
 const TUPLE_BYTES: usize = 2 * std::mem::size_of::<LocalTuple>() + 16;
 
 impl MultiKeySegment {
+    /// Buckets for every tuple (`page: None`, `multi_terms`) or for one page of them.
     pub fn new<'s>(
         sources: impl Iterator<Item = &'s KeySource> + Clone,
+        page: Option<&KeyPage>,
         context: &SegmentContext<'_>,
         prototype: Rc<Vec<SegmentAgg>>,
     ) -> Result<Self, SearchError> {
@@ -176,6 +244,15 @@ impl MultiKeySegment {
             numbers: HashMap::default(),
             scratch: LocalTuple::new(),
             buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
+            page: page.map(|page| {
+                Box::new(PageBound {
+                    page: page.clone(),
+                    last_wanted: None,
+                    free: Vec::new(),
+                    refused: Default::default(),
+                })
+            }),
+            values: Vec::new(),
         })
     }
 
@@ -195,17 +272,98 @@ impl MultiKeySegment {
         }
         let number = match self.numbers.get(&self.scratch) {
             Some(&number) => number,
-            None => {
-                if !self.buckets.charge(TUPLE_BYTES) {
-                    return;
-                }
-                let number = self.tuples.len() as u32;
-                self.tuples.push(self.scratch.clone());
-                self.numbers.insert(self.scratch.clone(), number);
-                number
-            }
+            None => match self.hold_new_tuple() {
+                Some(number) => number,
+                None => return,
+            },
         };
         self.buckets.collect(u128::from(number), doc, score);
+    }
+
+    /// A bucket number for the tuple in `scratch`, seen for the first time; `None` when it
+    /// is not on the page or the search's memory is spent.
+    #[cold]
+    fn hold_new_tuple(&mut self) -> Option<u32> {
+        let Some(bound) = self.page.as_deref_mut() else {
+            if !self.buckets.charge(TUPLE_BYTES) {
+                return None;
+            }
+            let number = self.tuples.len() as u32;
+            self.tuples.push(Some(self.scratch.clone()));
+            self.numbers.insert(self.scratch.clone(), number);
+            return Some(number);
+        };
+        if bound.refused.contains(&self.scratch) {
+            return None;
+        }
+        let key = tuple_values(&self.scratch, &self.sources, &self.missing)?;
+        let wanted = bound.page.is_after(&key)
+            && bound
+                .last_wanted
+                .as_ref()
+                .is_none_or(|last| bound.page.compare(&key, last) == Ordering::Less);
+        if !wanted {
+            if bound.refused.len() >= MAX_REFUSED {
+                bound.refused.clear();
+            }
+            bound.refused.insert(self.scratch.clone());
+            return None;
+        }
+        let number = match bound.free.pop() {
+            Some(number) => {
+                self.tuples[number as usize] = Some(self.scratch.clone());
+                self.values[number as usize] = Some(key);
+                number
+            }
+            None => {
+                if !self
+                    .buckets
+                    .charge(TUPLE_BYTES + std::mem::size_of::<BucketKey>())
+                {
+                    return None;
+                }
+                self.tuples.push(Some(self.scratch.clone()));
+                self.values.push(Some(key));
+                (self.tuples.len() - 1) as u32
+            }
+        };
+        self.numbers.insert(self.scratch.clone(), number);
+        if self.numbers.len() >= (PAGES_HELD * bound.page.size).max(MIN_TUPLES_HELD) {
+            self.let_go_past_the_page();
+            // The new tuple may be one of those let go.
+            self.tuples[number as usize].as_ref()?;
+        }
+        Some(number)
+    }
+
+    /// Keeps the first `size` tuples held and lets the others go: their buckets are emptied
+    /// for new tuples, and no tuple after the last one kept is taken again.
+    fn let_go_past_the_page(&mut self) {
+        let Some(bound) = self.page.as_deref_mut() else {
+            return;
+        };
+        let mut held: Vec<u32> = self.numbers.values().copied().collect();
+        let size = bound.page.size;
+        if held.len() <= size {
+            return;
+        }
+        let values = &self.values;
+        let key = |number: &u32| values[*number as usize].as_ref();
+        held.select_nth_unstable_by(size - 1, |a, b| match (key(a), key(b)) {
+            (Some(a), Some(b)) => bound.page.compare(a, b),
+            _ => Ordering::Equal,
+        });
+        bound.last_wanted = key(&held[size - 1]).cloned();
+        for &number in &held[size..] {
+            let index = number as usize;
+            if let Some(tuple) = self.tuples[index].take() {
+                self.numbers.remove(&tuple);
+            }
+            self.values[index] = None;
+            self.buckets.empty(u128::from(number));
+            bound.free.push(number);
+        }
+        bound.refused.clear();
     }
 
     /// The buckets by their keys as values, each a [`BucketKey::Tuple`]; `keep` chooses
@@ -220,21 +378,33 @@ impl MultiKeySegment {
             missing,
             tuples,
             buckets,
+            mut values,
             ..
         } = self;
         buckets.harvest(request, |number| {
-            let tuple = tuples.get(number as usize)?;
-            let values = tuple
-                .iter()
-                .zip(&sources)
-                .zip(&missing)
-                .map(|((key, source), missing)| match key {
-                    Some(key) => source.value(*key),
-                    None => missing.clone(),
-                })
-                .collect::<Option<Box<[BucketKey]>>>()?;
-            let key = BucketKey::Tuple(values);
+            let key = match values.get_mut(number as usize) {
+                Some(value) => value.take()?,
+                None => tuple_values(tuples.get(number as usize)?.as_ref()?, &sources, &missing)?,
+            };
             keep(&key).then_some(key)
         })
     }
+}
+
+/// A tuple of segment-local keys as a key of values.
+fn tuple_values(
+    tuple: &LocalTuple,
+    sources: &[SourceReader],
+    missing: &[Option<BucketKey>],
+) -> Option<BucketKey> {
+    let values = tuple
+        .iter()
+        .zip(sources)
+        .zip(missing)
+        .map(|((key, source), missing)| match key {
+            Some(key) => source.value(*key),
+            None => missing.clone(),
+        })
+        .collect::<Option<Box<[BucketKey]>>>()?;
+    Some(BucketKey::Tuple(values))
 }

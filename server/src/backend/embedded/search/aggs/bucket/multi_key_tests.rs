@@ -3,11 +3,16 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde_json::{json, Value as Json};
 
+use super::super::super::search_at;
 use super::super::super::tests::{fixture, int, search, search_error};
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
 use crate::ingest::document::FlowDoc;
+use crate::ingest::DocSink;
 use crate::ingest::DocValue;
 
 fn action(doc: &FlowDoc) -> Option<String> {
@@ -107,6 +112,10 @@ fn multi_terms_orders_by_a_sub_aggregation_and_keys_addresses_as_text() {
 
 /// Pages through a composite aggregation with `after_key` until a page comes back empty.
 fn all_pages(composite: Json) -> Vec<Json> {
+    all_pages_of(composite, search)
+}
+
+fn all_pages_of(composite: Json, search: impl Fn(Json) -> Json) -> Vec<Json> {
     let mut buckets = Vec::new();
     let mut after: Option<Json> = None;
     for _ in 0..10_000 {
@@ -171,6 +180,87 @@ fn composite_pages_through_every_combination_in_key_order() {
         })
         .collect();
     assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
+}
+
+/// A composite key in its page order: source ascending, port descending, bytes ascending.
+type SourcePortBytes = (IpAddr, Reverse<i64>, i64);
+
+#[test]
+fn composite_holds_a_few_pages_however_many_combinations_there_are() {
+    // The fixture's last six hours of flows in an engine of their own, whose searches may
+    // take 1 MB.
+    let last = fixture().docs.iter().map(|d| d.timestamp_ms).max().unwrap();
+    let since = last - 6 * 3_600_000;
+    let flows: Vec<&FlowDoc> = fixture()
+        .docs
+        .iter()
+        .filter(|d| d.timestamp_ms > since)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let mut sink = engine.sink(OnExistingId::KeepExisting);
+    for doc in &flows {
+        sink.write((*doc).clone()).unwrap();
+    }
+    sink.flush().unwrap();
+    engine.set_collect_budget(1 << 20);
+    let run = |body: Json| search_at(&engine, "cwl-*", &body, 0);
+
+    // Nearly every flow is its own (source, source port, bytes): every combination at
+    // once does not fit.
+    let everything = run(json!({ "size": 0, "aggs": { "all": { "multi_terms": {
+        "terms": [ { "field": "srcaddr" }, { "field": "srcport" }, { "field": "bytes" } ],
+        "size": 100_000
+    } } } }));
+    assert!(
+        everything.is_err(),
+        "the budget is too small for every combination"
+    );
+
+    // Pages of 100 are answered, and together they are every combination in key order.
+    let sources = json!([
+        { "src": { "terms": { "field": "srcaddr" } } },
+        { "sport": { "terms": { "field": "srcport", "order": "desc" } } },
+        { "bytes": { "terms": { "field": "bytes" } } }
+    ]);
+    let buckets = all_pages_of(json!({ "size": 100, "sources": sources }), |body| {
+        run(body.clone()).unwrap_or_else(|e| panic!("{e}: {body}"))
+    });
+    let mut expected: BTreeMap<SourcePortBytes, u64> = BTreeMap::new();
+    for doc in flows {
+        if let (Some(src), Some(sport), Some(bytes)) = (
+            address(doc, "srcaddr"),
+            int(doc, "srcport"),
+            int(doc, "bytes"),
+        ) {
+            let src: IpAddr = src.parse().unwrap();
+            *expected.entry((src, Reverse(sport), bytes)).or_default() += 1;
+        }
+    }
+    assert!(expected.len() > 4_000, "{} combinations", expected.len());
+    let got: Vec<(SourcePortBytes, u64)> = buckets
+        .iter()
+        .map(|b| {
+            let key = &b["key"];
+            (
+                (
+                    key["src"].as_str().unwrap().parse().unwrap(),
+                    Reverse(key["sport"].as_i64().unwrap()),
+                    key["bytes"].as_i64().unwrap(),
+                ),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<_> = expected.into_iter().collect();
+    if let Some(at) = (0..got.len().min(expected.len())).find(|&i| got[i] != expected[i]) {
+        panic!(
+            "bucket {at}: got {:?}, expected {:?}",
+            &got[at..(at + 3).min(got.len())],
+            &expected[at..(at + 3).min(expected.len())]
+        );
+    }
+    assert_eq!(got.len(), expected.len());
 }
 
 #[test]
@@ -313,6 +403,11 @@ fn malformed_requests_get_elasticsearch_errors() {
                 "sources": [ { "a": { "terms": { "field": "action" } } } ],
                 "after": { "a": 7 } } }),
             "invalid value, expected string, got Integer",
+        ),
+        (
+            json!({ "composite": { "sources": [
+                { "a": { "terms": { "field": "action", "order": -1 } } } ] } }),
+            "[order] of source [a] must be [asc] or [desc], found [-1]",
         ),
         (
             json!({ "terms": { "field": "action" }, "aggs": { "inner": { "composite": {

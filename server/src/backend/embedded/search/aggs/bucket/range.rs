@@ -138,7 +138,7 @@ fn parse_range(
                 match range.get(k) {
                     None | Some(Json::Null) => Ok(None),
                     Some(v) => Ok(Some(
-                        date_value(v, context.now_ms, format, zone, Rounding::Down)? as f64,
+                        date_value(v, &context.now, format, zone, Rounding::Down)? as f64,
                     )),
                 }
             };

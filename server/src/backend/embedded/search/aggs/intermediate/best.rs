@@ -277,13 +277,14 @@ mod tests {
     use super::*;
     use crate::backend::embedded::schema::FlowSchema;
     use crate::backend::embedded::search::aggs::{parse_aggs, AggRequest};
+    use crate::backend::embedded::search::datemath::Now;
     use crate::backend::embedded::search::query::QueryContext;
 
     fn request(order: serde_json::Value) -> AggRequest {
         let schema = FlowSchema::new();
         let context = QueryContext {
             schema: &schema,
-            now_ms: 0,
+            now: Now::at(0),
         };
         let aggs = serde_json::json!({ "t": { "terms": { "field": "srcport", "size": 3, "order": order },
             "aggs": { "b": { "sum": { "field": "bytes" } } } } });

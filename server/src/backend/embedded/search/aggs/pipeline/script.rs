@@ -507,7 +507,22 @@ fn eval(expr: &Expr, lookup: &dyn Fn(&str) -> Option<Value>) -> Result<Value, St
         Expr::Call(function, args) => {
             let args = args
                 .iter()
-                .map(|arg| eval(arg, lookup).and_then(double))
+                .map(|arg| eval(arg, lookup))
+                .collect::<Result<Vec<Value>, String>>()?;
+            // On longs, Java's abs, max and min answer longs.
+            match (function, args.as_slice()) {
+                (MathFunction::Abs, [Value::Int(x)]) => return Ok(Value::Int(x.wrapping_abs())),
+                (MathFunction::Max, [Value::Int(x), Value::Int(y)]) => {
+                    return Ok(Value::Int(*x.max(y)))
+                }
+                (MathFunction::Min, [Value::Int(x), Value::Int(y)]) => {
+                    return Ok(Value::Int(*x.min(y)))
+                }
+                _ => {}
+            }
+            let args = args
+                .into_iter()
+                .map(double)
                 .collect::<Result<Vec<f64>, String>>()?;
             let x = args[0];
             Value::Double(match function {
@@ -520,12 +535,22 @@ fn eval(expr: &Expr, lookup: &dyn Fn(&str) -> Option<Value>) -> Result<Value, St
                 MathFunction::Max => x.max(args[1]),
                 MathFunction::Min => x.min(args[1]),
                 MathFunction::Pow => x.powf(args[1]),
-                // Java's Math.round: halves up.
-                MathFunction::Round => return Ok(Value::Int((x + 0.5).floor() as i64)),
+                MathFunction::Round => return Ok(Value::Int(java_round(x))),
                 MathFunction::Sqrt => x.sqrt(),
             })
         }
     })
+}
+
+/// Java's `Math.round(double)`: halves up (-2.5 to -2), NaN to 0, beyond a long to its
+/// bounds, and exact just below a half (0.49999999999999994 to 0, where adding 0.5 would
+/// round up).
+fn java_round(x: f64) -> i64 {
+    let floor = x.floor();
+    // The difference is exact: both are within one unit of each other.
+    let rounded = if x - floor >= 0.5 { floor + 1.0 } else { floor };
+    // `as` saturates, and takes NaN to 0, as Java does.
+    rounded as i64
 }
 
 fn boolean(value: Value) -> Result<bool, String> {
@@ -572,8 +597,11 @@ fn apply(op: BinaryOp, left: Value, right: Value) -> Result<Value, String> {
             Add => a.wrapping_add(b),
             Sub => a.wrapping_sub(b),
             Mul => a.wrapping_mul(b),
-            Div => a.checked_div(b).ok_or("division by zero")?,
-            _ => a.checked_rem(b).ok_or("division by zero")?,
+            // Java's long division wraps where it overflows (Long.MIN_VALUE / -1).
+            Div if b == 0 => return Err("division by zero".to_owned()),
+            Div => a.wrapping_div(b),
+            _ if b == 0 => return Err("division by zero".to_owned()),
+            _ => a.wrapping_rem(b),
         }));
     }
     let (a, b) = (double(left)?, double(right)?);
@@ -623,6 +651,18 @@ mod tests {
             Value::Double(14.0)
         );
         assert_eq!(run("Math.round(2.5)", &[]), Value::Int(3));
+        assert_eq!(run("Math.round(-2.5)", &[]), Value::Int(-2));
+        assert_eq!(run("Math.round(0.49999999999999994)", &[]), Value::Int(0));
+        assert_eq!(run("Math.round(1e300)", &[]), Value::Int(i64::MAX));
+        assert_eq!(run("Math.round(0.0 / 0.0)", &[]), Value::Int(0));
+        assert_eq!(run("Math.max(2, 3)", &[]), Value::Int(3));
+        assert_eq!(run("Math.min(2, 3.5)", &[]), Value::Double(2.0));
+        assert_eq!(run("Math.abs(-4)", &[]), Value::Int(4));
+        // Long arithmetic wraps as Java's does; only a zero divisor is an error.
+        assert_eq!(
+            run("(-9223372036854775807 - 1) / -1", &[]),
+            Value::Int(i64::MIN)
+        );
         assert_eq!(run("params.a / 0", &vars), Value::Double(f64::INFINITY));
     }
 
