@@ -54,11 +54,34 @@ impl SearchBackend for EmbeddedBackend {
         })
     }
 
+    /// A search that can be answered from the request cache is, without waiting for a place
+    /// among running searches; one identical to a search running now waits for its answer
+    /// (search/in_flight.rs); any other runs.
     async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError> {
+        let started = std::time::Instant::now();
+        let engine = self.engine.clone();
         let index = index.to_owned();
-        self.engine
-            .run_search(move |engine| super::search::search(engine, &index, &body))
-            .await
+        // Finding the key reads the indices' state, which may reload a reader: blocking work.
+        let (key, index, body) = blocking(move || {
+            let key = super::search::answer_key(&engine, &index, &body);
+            Ok((key, index, body))
+        })
+        .await?;
+        let run = {
+            let engine = self.engine.clone();
+            async move {
+                engine
+                    .run_search(move |engine| super::search::search(engine, &index, &body))
+                    .await
+            }
+        };
+        let Some(key) = key else {
+            return run.await;
+        };
+        if let Some(answer) = super::search::cached_answer(&self.engine, &key, started) {
+            return Ok(answer);
+        }
+        self.engine.in_flight().run_once(key, run).await
     }
 
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {

@@ -67,6 +67,8 @@ pub struct EmbeddedEngine {
     writer_memory: std::sync::atomic::AtomicUsize,
     /// Answers of searches without hits, by request and index state.
     request_cache: search::request_cache::RequestCache,
+    /// Searches running now, for identical ones to wait for.
+    in_flight: Arc<search::in_flight::InFlight>,
 }
 
 thread_local! {
@@ -128,6 +130,7 @@ impl EmbeddedEngine {
             request_cache: search::request_cache::RequestCache::new(
                 search::request_cache::REQUEST_CACHE_BYTES,
             ),
+            in_flight: Default::default(),
         };
         engine.scan()?;
         Ok(engine)
@@ -182,6 +185,11 @@ impl EmbeddedEngine {
                 crate::backend::BackendError::Timeout(_) => timed_out(),
                 other => other,
             })
+    }
+
+    /// The searches running now, which identical ones wait for.
+    pub fn in_flight(&self) -> &Arc<search::in_flight::InFlight> {
+        &self.in_flight
     }
 
     /// The cache of answers to searches without hits.

@@ -357,3 +357,59 @@ fn answers_without_hits_are_kept_until_the_data_changes() {
     search::search(&engine, "cwl-*", &word).unwrap();
     assert_eq!(engine.request_cache().hits_and_misses(), (2, 3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_searches_at_once_share_an_answer_and_a_write_is_seen_after_it() {
+    use crate::backend::SearchBackend;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    ingest(&engine, &lines(1_583_535_600, 10, "ACCEPT"));
+    let backend = EmbeddedBackend::new(engine.clone());
+    let body = serde_json::json!({ "size": 0, "aggs": {
+        "a": { "terms": { "field": "action" } },
+        "per_minute": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" } } } });
+    let counts = |answer: &serde_json::Value| -> Vec<(String, u64)> {
+        answer["aggregations"]["a"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                let key = b["key"].as_str().unwrap().to_owned();
+                (key, b["doc_count"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    for round in 0..2 {
+        let searches: Vec<_> = (0..16)
+            .map(|_| {
+                let backend = backend.clone();
+                let body = body.clone();
+                tokio::spawn(async move { backend.search("cwl-*", body).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for search in searches {
+            answers.push(search.await.unwrap().unwrap());
+        }
+        let expected = match round {
+            0 => vec![("ACCEPT".to_owned(), 10)],
+            _ => vec![("ACCEPT".to_owned(), 10), ("REJECT".to_owned(), 5)],
+        };
+        for answer in &answers {
+            assert_eq!(counts(answer), expected, "round {round}");
+            assert_eq!(answer["aggregations"], answers[0]["aggregations"]);
+        }
+        assert_eq!(engine.in_flight().running(), 0);
+        // A write reaches the searchers before the next round: every answer after it sees it.
+        ingest(&engine, &lines(1_583_535_600 + 3_600, 5, "REJECT"));
+    }
+    // Sixteen searches a round, two states: each state was searched at least once, and the
+    // rest were answered from the cache or by an identical search's run.
+    let (hits, misses) = engine.request_cache().hits_and_misses();
+    assert!(misses >= 2, "{hits} hits, {misses} misses");
+    assert!(
+        hits + engine.in_flight().joined() >= 2,
+        "{hits} hits, {} joined",
+        engine.in_flight().joined()
+    );
+}

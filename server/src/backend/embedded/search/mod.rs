@@ -10,6 +10,7 @@ pub(crate) mod guard;
 pub(crate) mod hits;
 pub mod lucene;
 
+pub(crate) mod in_flight;
 pub mod query;
 pub(crate) mod request_cache;
 mod time_window;
@@ -221,6 +222,78 @@ pub fn search(engine: &EmbeddedEngine, index: &str, body: &Json) -> Result<Json,
     search_at(engine, index, body, chrono::Utc::now().timestamp_millis())
 }
 
+/// A search made ready to run: its request parsed and compiled, the indices it names and
+/// the state of those it reads, and the key its answer is kept under when it can be kept.
+struct Plan<'e> {
+    context: QueryContext<'e>,
+    request: SearchBody,
+    query: Box<dyn tantivy::query::Query>,
+    /// Every index the expression names (they count in `_shards`).
+    resolved: Vec<Arc<super::index::FlowIndex>>,
+    /// Those whose flows overlap the query's time range.
+    selected: Vec<Arc<super::index::FlowIndex>>,
+    searchers: Vec<(String, Searcher)>,
+    /// The query's time range, as far as it bounds every match.
+    bounds: (Option<i64>, Option<i64>),
+    cache_key: Option<String>,
+}
+
+fn plan<'e>(
+    engine: &'e EmbeddedEngine,
+    index: &str,
+    body: &Json,
+    now_ms: i64,
+) -> Result<Plan<'e>, BackendError> {
+    let context = QueryContext {
+        schema: engine.schema(),
+        now: Now::at(now_ms),
+    };
+    let request = SearchBody::parse(body, &context)?;
+    let resolved = engine.resolve(index).map_err(engine_error)?;
+    let bounds = time_bounds(&request.query, &context);
+    let selected: Vec<_> = resolved
+        .iter()
+        .filter(|i| i.stats().overlaps(bounds.0, bounds.1))
+        .cloned()
+        .collect();
+    let query = compile(&request.query, &context)?;
+    let searchers: Vec<(String, Searcher)> = selected
+        .iter()
+        .map(|i| (i.name.clone(), i.searcher()))
+        .collect();
+    // Parsing and compiling resolved every date in the request: whether one read `now` is
+    // known.
+    let cache_key = (!context.now.was_read())
+        .then(|| request_cache::key(body, request.from + request.size, &resolved, &searchers))
+        .flatten();
+    Ok(Plan {
+        context,
+        request,
+        query,
+        resolved,
+        selected,
+        searchers,
+        bounds,
+        cache_key,
+    })
+}
+
+/// The key a search's answer is kept under, when it can be kept (see
+/// [`request_cache::key`]): two searches with the same key have the same answer. `None` also
+/// when the search is invalid: running it says why.
+pub fn answer_key(engine: &EmbeddedEngine, index: &str, body: &Json) -> Option<String> {
+    plan(engine, index, body, chrono::Utc::now().timestamp_millis())
+        .ok()?
+        .cache_key
+}
+
+/// The answer kept under `key`, as a search answering from the cache gives it.
+pub fn cached_answer(engine: &EmbeddedEngine, key: &str, started: Instant) -> Option<Json> {
+    let mut answer = engine.request_cache().get(key)?;
+    answer["took"] = json!(started.elapsed().as_millis() as u64);
+    Some(answer)
+}
+
 /// Runs one search, with `now` fixed (date math is relative to it).
 pub fn search_at(
     engine: &EmbeddedEngine,
@@ -235,38 +308,26 @@ pub fn search_at(
         engine.collect_budget(),
     ));
     let schema = Arc::new(engine.schema().clone());
-    let context = QueryContext {
-        schema: &schema,
-        now: Now::at(now_ms),
-    };
-    let request = SearchBody::parse(body, &context)?;
-    let resolved = engine.resolve(index).map_err(engine_error)?;
-    let (low, high) = time_bounds(&request.query, &context);
-    let selected: Vec<_> = resolved
-        .iter()
-        .filter(|i| i.stats().overlaps(low, high))
-        .cloned()
-        .collect();
+    let Plan {
+        context,
+        request,
+        query,
+        resolved,
+        selected,
+        searchers,
+        bounds: (low, high),
+        cache_key,
+    } = plan(engine, index, body, now_ms)?;
     let skipped = resolved.len() - selected.len();
-    let query = compile(&request.query, &context)?;
     let keep = request.from + request.size;
     let aggs = Arc::new(request.aggs);
-    let searchers: Vec<(String, Searcher)> = selected
-        .iter()
-        .map(|i| (i.name.clone(), i.searcher()))
-        .collect();
     for (index, (_, searcher)) in selected.iter().zip(&searchers) {
         index.columns().retain_segments(searcher);
     }
-    // Parsing and compiling resolved every date in the request: whether one read `now` is known.
-    let cache_key = (!context.now.was_read())
-        .then(|| request_cache::key(body, keep, &resolved, &searchers))
-        .flatten();
-    if let Some(mut answer) = cache_key
+    if let Some(answer) = cache_key
         .as_ref()
-        .and_then(|k| engine.request_cache().get(k))
+        .and_then(|key| cached_answer(engine, key, started))
     {
-        answer["took"] = json!(started.elapsed().as_millis() as u64);
         return Ok(answer);
     }
 
