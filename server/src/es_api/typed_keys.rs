@@ -65,7 +65,7 @@ fn result_type(spec: &Value) -> Option<String> {
     Some(
         match kind.as_str() {
             // Terms name their answer by the field's type: long, string or unmapped.
-            "terms" | "rare_terms" => {
+            "terms" | "rare_terms" | "significant_terms" => {
                 let field = options.get("field").and_then(Value::as_str).unwrap_or("");
                 let field = field.strip_suffix(".keyword").unwrap_or(field);
                 use app::model::flow::{document_field_type, FieldType};
@@ -74,12 +74,13 @@ fn result_type(spec: &Value) -> Option<String> {
                     Some(_) => "s",
                     None => "um",
                 };
-                let kind = if kind == "terms" {
-                    "terms"
-                } else {
-                    "rareterms"
-                };
-                return Some(format!("{by_type}{kind}"));
+                return Some(match kind.as_str() {
+                    "terms" => format!("{by_type}terms"),
+                    "rare_terms" => format!("{by_type}rareterms"),
+                    // SignificantLongTerms, SignificantStringTerms, UnmappedSignificantTerms.
+                    _ if by_type == "um" => "umsigterms".to_owned(),
+                    _ => format!("sig{by_type}terms"),
+                });
             }
             "percentiles" if hdr => "hdr_percentiles",
             "percentiles" => "tdigest_percentiles",
@@ -110,6 +111,7 @@ mod tests {
                               "running": { "cumulative_sum": { "buckets_path": "bytes" } } } } } },
             "ports": { "terms": { "field": "dstport" } },
             "rare": { "rare_terms": { "field": "action" } },
+            "odd": { "significant_terms": { "field": "dstport" } },
             "rejected": { "filter": { "term": { "action": "REJECT" } },
                 "aggs": { "p": { "percentiles": { "field": "bytes" } } } },
             "top": { "max_bucket": { "buckets_path": "ports>_count" } }
@@ -119,6 +121,7 @@ mod tests {
                 { "key": 0, "doc_count": 1, "bytes": { "value": 5.0 }, "running": { "value": 5.0 } } ] } } ] },
             "ports": { "buckets": [] },
             "rare": { "buckets": [] },
+            "odd": { "doc_count": 0, "bg_count": 0, "buckets": [] },
             "rejected": { "doc_count": 0, "p": { "values": {} } },
             "top": { "value": null, "keys": [] }
         } });
@@ -129,6 +132,7 @@ mod tests {
         assert_eq!(hour["simple_value#running"], json!({ "value": 5.0 }));
         assert!(aggs.get("lterms#ports").is_some());
         assert!(aggs.get("srareterms#rare").is_some());
+        assert!(aggs.get("siglterms#odd").is_some());
         assert!(aggs["filter#rejected"]
             .get("tdigest_percentiles#p")
             .is_some());

@@ -26,9 +26,11 @@ use tantivy::collector::Collector;
 use tantivy::query::EnableScoring;
 use tantivy::{Searcher, SegmentReader};
 
+use self::aggs::bucket::significant_terms::{background_needs, BackgroundSet};
 use self::aggs::collect::{Collected, FlowCollector};
 use self::aggs::intermediate::merge_all;
-use self::aggs::response::{render_aggs, RenderContext};
+use self::aggs::intermediate::IntermediateAgg;
+use self::aggs::response::{render_aggs, Background, Backgrounds, RenderContext};
 use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
 use self::datemath::Now;
 pub(crate) use self::error::engine_error;
@@ -233,6 +235,8 @@ struct Plan<'e> {
     /// Those whose flows overlap the query's time range.
     selected: Vec<Arc<super::index::FlowIndex>>,
     searchers: Vec<(String, Searcher)>,
+    /// Every named index, when a significant terms aggregation compares with them all.
+    background: Vec<(Arc<super::index::FlowIndex>, Searcher)>,
     /// The query's time range, as far as it bounds every match.
     bounds: (Option<i64>, Option<i64>),
     cache_key: Option<String>,
@@ -261,10 +265,28 @@ fn plan<'e>(
         .iter()
         .map(|i| (i.name.clone(), i.searcher()))
         .collect();
+    let background: Vec<_> = if background_needs(&request.aggs).is_empty() {
+        Vec::new()
+    } else {
+        resolved
+            .iter()
+            .map(
+                |i| match searchers.iter().find(|(name, _)| *name == i.name) {
+                    Some((_, searcher)) => (i.clone(), searcher.clone()),
+                    None => (i.clone(), i.searcher()),
+                },
+            )
+            .collect()
+    };
     // Parsing and compiling resolved every date in the request: whether one read `now` is
-    // known.
+    // known. The answer depends on the state of every index it reads, the background's too.
+    let read: Vec<(String, Searcher)> = background
+        .iter()
+        .map(|(index, searcher)| (index.name.clone(), searcher.clone()))
+        .collect();
+    let read = if read.is_empty() { &searchers } else { &read };
     let cache_key = (!context.now.was_read())
-        .then(|| request_cache::key(body, request.from + request.size, &resolved, &searchers))
+        .then(|| request_cache::key(body, request.from + request.size, &resolved, read))
         .flatten();
     Ok(Plan {
         context,
@@ -273,6 +295,7 @@ fn plan<'e>(
         resolved,
         selected,
         searchers,
+        background,
         bounds,
         cache_key,
     })
@@ -315,6 +338,7 @@ pub fn search_at(
         resolved,
         selected,
         searchers,
+        background,
         bounds: (low, high),
         cache_key,
     } = plan(engine, index, body, now_ms)?;
@@ -449,9 +473,12 @@ pub fn search_at(
         for (result, request) in results.iter_mut().zip(aggs.iter()) {
             result.finish(request);
         }
+        let backgrounds = count_backgrounds(engine, &background, &aggs, &guard, &schema)?;
         let render_context = RenderContext {
             hits: &renderer,
             buckets: Cell::new(0),
+            subset_size: Cell::new(total),
+            backgrounds: &backgrounds,
         };
         Some(render_aggs(&aggs, &results, &render_context)?)
     };
@@ -472,6 +499,79 @@ pub fn search_at(
         engine.request_cache().put(key, &response);
     }
     Ok(response)
+}
+
+/// Counts what the significant terms aggregations among `aggs` compare with: for each
+/// background set, its flows in every index the search names (`indices`) and how many hold
+/// each term of the fields asked. One pass per set, all its fields at once.
+fn count_backgrounds(
+    engine: &EmbeddedEngine,
+    indices: &[(Arc<super::index::FlowIndex>, Searcher)],
+    aggs: &[AggRequest],
+    guard: &Arc<SearchGuard>,
+    schema: &Arc<crate::backend::embedded::FlowSchema>,
+) -> Result<Backgrounds, BackendError> {
+    let mut backgrounds = Backgrounds::default();
+    let needs = background_needs(aggs);
+    let mut sets: Vec<&BackgroundSet> = Vec::new();
+    for need in &needs {
+        if !sets.iter().any(|set| set.name == need.set.name) {
+            sets.push(need.set);
+        }
+    }
+    let searchers: Vec<(String, Searcher)> = indices
+        .iter()
+        .map(|(index, searcher)| (index.name.clone(), searcher.clone()))
+        .collect();
+    for set in sets {
+        let fields: Vec<_> = needs
+            .iter()
+            .filter(|need| need.set.name == set.name)
+            .map(|need| need.field)
+            .collect();
+        // Every term of each field, in key order (no best-buckets shortcut applies).
+        let counts: Arc<Vec<AggRequest>> =
+            Arc::new(fields.iter().map(|f| AggRequest::every_term(f)).collect());
+        let collectors: Vec<FlowCollector> = indices
+            .iter()
+            .enumerate()
+            .map(|(position, (index, _))| FlowCollector {
+                guard: guard.clone(),
+                columns: index.columns(),
+                aggs: counts.clone(),
+                schema: schema.clone(),
+                hits: None,
+                index: position as u32,
+            })
+            .collect();
+        let all = tantivy::query::AllQuery;
+        let query: &dyn tantivy::query::Query = match &set.filter {
+            Some(filter) => filter.as_ref(),
+            None => &all,
+        };
+        let fruits = collect_segments(engine, &searchers, query, &collectors)?;
+        guard.outcome()?;
+        let flows: u64 = fruits.iter().map(|fruit| fruit.total).sum();
+        let parts = fruits.into_iter().map(|fruit| fruit.aggs).collect();
+        let mut results = merge_all(parts).unwrap_or_default();
+        for (result, request) in results.iter_mut().zip(counts.iter()) {
+            result.finish(request);
+        }
+        for (field, result) in fields.iter().zip(&results) {
+            let terms = match result {
+                IntermediateAgg::Buckets(buckets) => buckets
+                    .iter()
+                    .map(|(key, bucket)| (key.clone(), bucket.doc_count))
+                    .collect(),
+                _ => Default::default(),
+            };
+            backgrounds.counts.insert(
+                (set.name.clone(), field.name.clone()),
+                Background { flows, terms },
+            );
+        }
+    }
+    Ok(backgrounds)
 }
 
 /// Runs each index's collector over its segments, the segments of all indices on the search

@@ -37,6 +37,7 @@ use self::bucket::histogram::{self, HistogramAgg, HistogramSegment};
 use self::bucket::multi_key::MultiKeySegment;
 use self::bucket::multi_terms::{self, MultiTermsAgg};
 use self::bucket::range::{self, RangeAgg, RangeSegment};
+use self::bucket::significant_terms::{self, SignificantTermsAgg};
 use self::bucket::terms::{self, TermsAgg, TermsSegment};
 use self::buckets::{BlockValues, Buckets};
 use self::intermediate::best::BestBuckets;
@@ -67,6 +68,7 @@ pub struct AggRequest {
 #[derive(Debug)]
 pub(crate) enum AggKind {
     Terms(TermsAgg),
+    SignificantTerms(SignificantTermsAgg),
     MultiTerms(MultiTermsAgg),
     Composite(CompositeAgg),
     DateHistogram(DateHistogramAgg),
@@ -88,6 +90,7 @@ impl AggKind {
         match self {
             AggKind::Terms(terms) if terms.rare_max_doc_count.is_some() => "rare_terms",
             AggKind::Terms(_) => "terms",
+            AggKind::SignificantTerms(_) => "significant_terms",
             AggKind::MultiTerms(_) => "multi_terms",
             AggKind::Composite(_) => "composite",
             AggKind::DateHistogram(_) => "date_histogram",
@@ -121,6 +124,9 @@ fn parse_kind(
     Ok(match agg_type {
         "terms" => AggKind::Terms(terms::parse(name, agg_type, value, context)?),
         "rare_terms" => AggKind::Terms(terms::parse_rare(name, agg_type, value, context)?),
+        "significant_terms" => {
+            AggKind::SignificantTerms(significant_terms::parse(name, agg_type, value, context)?)
+        }
         "multi_terms" => AggKind::MultiTerms(multi_terms::parse(name, agg_type, value, context)?),
         "composite" => AggKind::Composite(composite::parse(name, agg_type, value, context)?),
         "date_histogram" => {
@@ -240,6 +246,26 @@ fn parse_agg(
 }
 
 impl AggRequest {
+    /// A terms aggregation over every term of `field`, in key order: the counts a
+    /// significant terms aggregation's background needs.
+    pub fn every_term(field: &options::AggField) -> AggRequest {
+        AggRequest {
+            name: field.name.clone(),
+            kind: AggKind::Terms(TermsAgg {
+                field: field.clone(),
+                size: usize::MAX,
+                order: vec![order::BucketOrder::Key(super::hits::Direction::Asc)],
+                min_doc_count: 1,
+                missing: None,
+                include: None,
+                exclude: None,
+                rare_max_doc_count: None,
+            }),
+            children: Vec::new(),
+            meta: None,
+        }
+    }
+
     /// How merging may choose the best buckets without merging every bucket (terms only).
     pub fn best_buckets(&self) -> Option<BestBuckets> {
         match &self.kind {
@@ -290,7 +316,8 @@ impl SegmentAgg {
             ))
         };
         Ok(match &request.kind {
-            AggKind::Terms(terms) => {
+            AggKind::Terms(terms)
+            | AggKind::SignificantTerms(SignificantTermsAgg { terms, .. }) => {
                 SegmentAgg::Terms(TermsSegment::new(terms, context, prototype()?)?)
             }
             AggKind::MultiTerms(multi) => SegmentAgg::MultiKey(MultiKeySegment::new(
@@ -415,7 +442,11 @@ impl SegmentAgg {
 
     pub fn harvest(self, request: &AggRequest) -> IntermediateAgg {
         match (self, &request.kind) {
-            (SegmentAgg::Terms(segment), AggKind::Terms(terms)) => segment.harvest(request, terms),
+            (SegmentAgg::Terms(segment), AggKind::Terms(terms))
+            | (
+                SegmentAgg::Terms(segment),
+                AggKind::SignificantTerms(SignificantTermsAgg { terms, .. }),
+            ) => segment.harvest(request, terms),
             (SegmentAgg::MultiKey(segment), AggKind::Composite(composite)) => {
                 let mut page = segment.harvest(request, |key| composite.is_after(key));
                 if let IntermediateAgg::Buckets(buckets) = &mut page {
@@ -456,6 +487,9 @@ fn render_agg(
 ) -> Result<Json, SearchError> {
     let mut out = match &request.kind {
         AggKind::Terms(terms) => terms::render(request, terms, result, context)?,
+        AggKind::SignificantTerms(significant) => {
+            significant_terms::render(request, significant, result, context)?
+        }
         AggKind::MultiTerms(multi) => multi_terms::render(request, multi, result, context)?,
         AggKind::Composite(composite) => composite::render(request, composite, result, context)?,
         AggKind::DateHistogram(histogram) => {
@@ -488,6 +522,7 @@ fn render_subs(
     out: &mut Map<String, Json>,
     context: &RenderContext<'_>,
 ) -> Result<(), SearchError> {
+    let outer_subset = context.subset_size.replace(bucket.doc_count);
     for (index, child) in request.children.iter().enumerate() {
         if matches!(child.kind, AggKind::Pipeline(_)) {
             continue;
@@ -498,5 +533,6 @@ fn render_subs(
         };
         out.insert(child.name.clone(), value);
     }
+    context.subset_size.set(outer_subset);
     pipeline::apply_siblings(&request.children, out)
 }

@@ -4,6 +4,7 @@
 //! renders itself ([`super::render_agg`] dispatches); this holds what they share.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
@@ -17,6 +18,27 @@ use crate::backend::embedded::schema::from_ipv6;
 pub struct RenderContext<'a> {
     pub hits: &'a HitRenderer<'a>,
     pub buckets: Cell<usize>,
+    /// The documents of the bucket whose sub-aggregations are being rendered (the search's
+    /// matches at the top): a significant terms aggregation's foreground.
+    pub subset_size: Cell<u64>,
+    /// The background counts significant terms aggregations compare with.
+    pub backgrounds: &'a Backgrounds,
+}
+
+/// The background of each significant terms aggregation of a search (see
+/// `bucket/significant_terms.rs`): how many flows the set holds, and how many of them hold
+/// each term of the field. Counted once per set and field however many aggregations share
+/// them.
+#[derive(Default)]
+pub struct Backgrounds {
+    /// By (set name, field).
+    pub counts: HashMap<(String, String), Background>,
+}
+
+#[derive(Default)]
+pub struct Background {
+    pub flows: u64,
+    pub terms: HashMap<BucketKey, u64>,
 }
 
 /// The buckets of a result that has none.

@@ -8,7 +8,10 @@ pub mod histogram;
 pub mod multi_key;
 pub mod multi_terms;
 pub mod range;
+pub mod significant_terms;
 pub mod terms;
 
 #[cfg(test)]
 mod multi_key_tests;
+#[cfg(test)]
+mod significant_terms_tests;

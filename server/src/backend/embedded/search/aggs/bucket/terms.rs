@@ -247,6 +247,16 @@ pub fn parse_rare(
 }
 
 impl TermsAgg {
+    /// Whether `include` and `exclude` let a bucket's key be shown.
+    pub fn keeps(&self, key: &BucketKey) -> bool {
+        if self.include.is_none() && self.exclude.is_none() {
+            return true;
+        }
+        let text = key_text(key);
+        self.include.as_ref().is_none_or(|f| f.matches(&text))
+            && !self.exclude.as_ref().is_some_and(|f| f.matches(&text))
+    }
+
     /// How the best buckets can be chosen without merging them all, if the order allows it:
     /// descending by count or by a sum, value count or max sub-aggregation, with no include
     /// or exclude filter.
@@ -512,15 +522,7 @@ pub fn render(
 ) -> Result<Map<String, Json>, SearchError> {
     let buckets = context.buckets_of(result);
     let missing_key = terms.missing.as_ref().map(missing_bucket_key);
-    let filtered = terms.include.is_some() || terms.exclude.is_some();
-    let keep = |key: &BucketKey| {
-        if !filtered {
-            return true;
-        }
-        let text = key_text(key);
-        terms.include.as_ref().is_none_or(|f| f.matches(&text))
-            && !terms.exclude.as_ref().is_some_and(|f| f.matches(&text))
-    };
+    let keep = |key: &BucketKey| terms.keeps(key);
     // `rare_terms` (see [`parse_rare`]) shows every term with few enough documents.
     let selection = Selection {
         order: &terms.order,

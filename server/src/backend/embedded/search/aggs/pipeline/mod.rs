@@ -453,6 +453,7 @@ pub fn check_placement(
                 parent,
                 Some(
                     AggKind::Terms(_)
+                        | AggKind::SignificantTerms(_)
                         | AggKind::MultiTerms(_)
                         | AggKind::Composite(_)
                         | AggKind::Range(_)
