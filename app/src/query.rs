@@ -11,7 +11,7 @@ use crate::model::time::{
     auto_interval, is_calendar_interval, iso_utc, parse_duration_ms, Resolved,
 };
 use crate::model::visualization::{
-    BucketAgg, BucketRole, ChartKind, Interval, Metric, TermsOrder, Visualization,
+    BucketAgg, BucketRole, ChartKind, Interval, IpRangeSpec, Metric, TermsOrder, Visualization,
 };
 
 /// Where and when to search, besides what the visualization itself says.
@@ -264,6 +264,54 @@ fn bucket_agg(
                 "range".into(),
                 json!({ "field": field, "ranges": ranges, "keyed": false }),
             );
+        }
+        BucketAgg::SignificantTerms { field, size } => {
+            out.insert(
+                "significant_terms".into(),
+                json!({ "field": field, "size": size }),
+            );
+        }
+        BucketAgg::IpRange { field, ranges } => {
+            let ranges: Vec<Value> = ranges
+                .iter()
+                .map(|range| match range {
+                    IpRangeSpec::Mask(mask) => json!({ "mask": mask }),
+                    IpRangeSpec::FromTo { from, to } => {
+                        let mut bounds = Map::new();
+                        if let Some(from) = from {
+                            bounds.insert("from".into(), json!(from));
+                        }
+                        if let Some(to) = to {
+                            bounds.insert("to".into(), json!(to));
+                        }
+                        Value::Object(bounds)
+                    }
+                })
+                .collect();
+            out.insert(
+                "ip_range".into(),
+                json!({ "field": field, "ranges": ranges }),
+            );
+        }
+        BucketAgg::DateRange { field, ranges } => {
+            let ranges: Vec<Value> = ranges
+                .iter()
+                .map(|range| {
+                    let mut bounds = Map::new();
+                    if let Some(from) = &range.from {
+                        bounds.insert("from".into(), json!(from));
+                    }
+                    if let Some(to) = &range.to {
+                        bounds.insert("to".into(), json!(to));
+                    }
+                    Value::Object(bounds)
+                })
+                .collect();
+            let mut date_range = json!({ "field": field, "ranges": ranges });
+            if let Some(zone) = &context.time_zone {
+                date_range["time_zone"] = json!(zone);
+            }
+            out.insert("date_range".into(), date_range);
         }
         BucketAgg::Filters { filters } => {
             let mut named = Map::new();

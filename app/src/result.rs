@@ -275,7 +275,7 @@ fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value
 }
 
 /// The filter that selects a bucket's documents.
-fn bucket_filter(agg: &BucketAgg, key: &Value, label: &str) -> Option<Filter> {
+fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> Option<Filter> {
     match agg {
         BucketAgg::Terms { field, .. } if key == &json!(MISSING_KEY) => Some(Filter {
             field: field.clone(),
@@ -284,7 +284,26 @@ fn bucket_filter(agg: &BucketAgg, key: &Value, label: &str) -> Option<Filter> {
             disabled: false,
             pinned: false,
         }),
-        BucketAgg::Terms { field, .. } => Some(Filter::phrase(field, key.clone())),
+        BucketAgg::Terms { field, .. } | BucketAgg::SignificantTerms { field, .. } => {
+            Some(Filter::phrase(field, key.clone()))
+        }
+        // A CIDR block's key is the block, which a phrase filter on an address matches.
+        BucketAgg::IpRange { field, .. } if label.contains('/') => {
+            Some(Filter::phrase(field, json!(label)))
+        }
+        BucketAgg::IpRange { field, .. } | BucketAgg::DateRange { field, .. } => {
+            let bound = |name: &str| bucket.get(name).filter(|v| !v.is_null()).cloned();
+            Some(Filter {
+                field: field.clone(),
+                kind: FilterKind::Range {
+                    from: bound("from"),
+                    to: bound("to"),
+                },
+                negate: false,
+                disabled: false,
+                pinned: false,
+            })
+        }
         BucketAgg::Histogram { field, interval } => key.as_f64().map(|from| Filter {
             field: field.clone(),
             kind: FilterKind::Range {
@@ -491,7 +510,7 @@ fn pie(vis: &Visualization, aggs: &Value) -> Result<PieData, ResultError> {
             for (label, key, value, bucket) in entries {
                 let width = span * value / whole;
                 let mut filters = path.clone();
-                filters.extend(bucket_filter(agg, &key, &label));
+                filters.extend(bucket_filter(agg, bucket, &key, &label));
                 let index = rings[level].slices.len();
                 rings[level].slices.push(Slice {
                     label,
@@ -573,7 +592,9 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
                     .into_iter()
                     .map(|(name, bucket)| {
                         let (label, key) = bucket_key(split, &name, bucket);
-                        let filters = bucket_filter(split, &key, &label).into_iter().collect();
+                        let filters = bucket_filter(split, bucket, &key, &label)
+                            .into_iter()
+                            .collect();
                         (label, bucket.clone(), filters)
                     })
                     .collect();
@@ -599,8 +620,11 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
                     Some(index) => index as f64,
                     None => {
                         categories.push(x_label.clone());
-                        category_filters
-                            .push(bucket_filter(x_agg, &key, &x_label).into_iter().collect());
+                        category_filters.push(
+                            bucket_filter(x_agg, bucket, &key, &x_label)
+                                .into_iter()
+                                .collect(),
+                        );
                         (categories.len() - 1) as f64
                     }
                 }),
@@ -726,7 +750,7 @@ fn table(vis: &Visualization, aggs: &Value) -> TableData {
         for (name, bucket) in buckets_of(agg) {
             let (label, key) = bucket_key(levels[level], &name, bucket);
             path.filters
-                .push(bucket_filter(levels[level], &key, &label));
+                .push(bucket_filter(levels[level], bucket, &key, &label));
             path.cells.push(json!(label));
             walk(vis, levels, level + 1, bucket, path, table);
             path.cells.pop();

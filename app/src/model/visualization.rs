@@ -294,6 +294,117 @@ pub enum BucketAgg {
         /// The queries and their labels.
         filters: Vec<NamedFilter>,
     },
+    /// The values of a field found unusually often in the flows shown, against all flows
+    /// (Kibana's "Significant terms"): the ports that stand out among rejected flows.
+    SignificantTerms {
+        /// The field.
+        field: String,
+        /// How many values.
+        #[serde(default = "default_size")]
+        size: u32,
+    },
+    /// Address ranges of the user's choosing: CIDR blocks or from–to pairs.
+    IpRange {
+        /// The address field.
+        field: String,
+        /// The ranges, each a bucket.
+        ranges: Vec<IpRangeSpec>,
+    },
+    /// Time ranges of the user's choosing, in date math (`now-1d/d`).
+    DateRange {
+        /// The date field.
+        #[serde(default = "default_time_field")]
+        field: String,
+        /// The ranges, each a bucket.
+        ranges: Vec<DateRangeSpec>,
+    },
+}
+
+/// One bucket of an address range aggregation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum IpRangeSpec {
+    /// A CIDR block: `10.0.0.0/8`.
+    Mask(String),
+    /// From an address (inclusive) to another (exclusive); `None` is unbounded.
+    FromTo {
+        /// The first address.
+        #[serde(default)]
+        from: Option<String>,
+        /// The address after the last.
+        #[serde(default)]
+        to: Option<String>,
+    },
+}
+
+impl IpRangeSpec {
+    /// How the editor writes it: `10.0.0.0/8`, `10.0.0.1-10.0.0.9`, `-10.0.0.9`.
+    pub fn text(&self) -> String {
+        match self {
+            IpRangeSpec::Mask(mask) => mask.clone(),
+            IpRangeSpec::FromTo { from, to } => format!(
+                "{}-{}",
+                from.as_deref().unwrap_or_default(),
+                to.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Reads what [`IpRangeSpec::text`] writes; `None` for what is no address range.
+    pub fn parse(text: &str) -> Option<IpRangeSpec> {
+        let text = text.trim();
+        let address = |s: &str| s.parse::<std::net::IpAddr>().is_ok();
+        if let Some((ip, prefix)) = text.split_once('/') {
+            return (address(ip) && prefix.parse::<u8>().is_ok())
+                .then(|| IpRangeSpec::Mask(text.to_owned()));
+        }
+        let (from, to) = text.split_once('-')?;
+        let bound = |s: &str| {
+            let s = s.trim();
+            match s {
+                "" | "*" => Some(None),
+                s if address(s) => Some(Some(s.to_owned())),
+                _ => None,
+            }
+        };
+        Some(IpRangeSpec::FromTo {
+            from: bound(from)?,
+            to: bound(to)?,
+        })
+    }
+}
+
+/// One bucket of a date range aggregation: date math or dates, `None` unbounded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateRangeSpec {
+    /// The start, inclusive.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The end, exclusive.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+impl DateRangeSpec {
+    /// How the editor writes it: `now-7d/d..now/d`, `..now-7d/d`.
+    pub fn text(&self) -> String {
+        format!(
+            "{}..{}",
+            self.from.as_deref().unwrap_or_default(),
+            self.to.as_deref().unwrap_or_default()
+        )
+    }
+
+    /// Reads what [`DateRangeSpec::text`] writes.
+    pub fn parse(text: &str) -> Option<DateRangeSpec> {
+        let (from, to) = text.trim().split_once("..")?;
+        let bound = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        Some(DateRangeSpec {
+            from: bound(from),
+            to: bound(to),
+        })
+    }
 }
 
 fn default_size() -> u32 {
@@ -313,6 +424,9 @@ impl BucketAgg {
             BucketAgg::Histogram { .. } => "histogram",
             BucketAgg::Range { .. } => "range",
             BucketAgg::Filters { .. } => "filters",
+            BucketAgg::SignificantTerms { .. } => "significant_terms",
+            BucketAgg::IpRange { .. } => "ip_range",
+            BucketAgg::DateRange { .. } => "date_range",
         }
     }
 
@@ -322,7 +436,10 @@ impl BucketAgg {
             BucketAgg::Terms { field, .. }
             | BucketAgg::DateHistogram { field, .. }
             | BucketAgg::Histogram { field, .. }
-            | BucketAgg::Range { field, .. } => Some(field),
+            | BucketAgg::Range { field, .. }
+            | BucketAgg::SignificantTerms { field, .. }
+            | BucketAgg::IpRange { field, .. }
+            | BucketAgg::DateRange { field, .. } => Some(field),
             BucketAgg::Filters { .. } => None,
         }
     }
@@ -335,6 +452,10 @@ impl BucketAgg {
             BucketAgg::Histogram { field, interval } => format!("{field} by {interval}"),
             BucketAgg::Range { field, .. } => format!("{field} ranges"),
             BucketAgg::Filters { .. } => "Filters".into(),
+            BucketAgg::SignificantTerms { field, .. } => format!("{field} (significant)"),
+            BucketAgg::IpRange { field, .. } | BucketAgg::DateRange { field, .. } => {
+                format!("{field} ranges")
+            }
         }
     }
 }
@@ -617,7 +738,9 @@ impl Visualization {
                 }
             }
             match &bucket.agg {
-                BucketAgg::Terms { size, .. } if *size == 0 || *size > 500 => {
+                BucketAgg::Terms { size, .. } | BucketAgg::SignificantTerms { size, .. }
+                    if *size == 0 || *size > 500 =>
+                {
                     return Err(ModelError::new(
                         agg_path("size"),
                         "must be between 1 and 500",
@@ -627,6 +750,32 @@ impl Visualization {
                     return Err(ModelError::new(agg_path("interval"), "must be positive"));
                 }
                 BucketAgg::Range { ranges, .. } if ranges.is_empty() => {
+                    return Err(ModelError::new(
+                        agg_path("ranges"),
+                        "needs at least one range",
+                    ));
+                }
+                BucketAgg::IpRange { ranges, .. } if ranges.is_empty() => {
+                    return Err(ModelError::new(
+                        agg_path("ranges"),
+                        "needs at least one range",
+                    ));
+                }
+                BucketAgg::IpRange { ranges, .. } => {
+                    if let Some(bad) = ranges
+                        .iter()
+                        .find(|r| IpRangeSpec::parse(&r.text()).is_none())
+                    {
+                        return Err(ModelError::new(
+                            agg_path("ranges"),
+                            format!(
+                                "`{}` is neither a CIDR block (10.0.0.0/8) nor a from-to pair of addresses",
+                                bad.text()
+                            ),
+                        ));
+                    }
+                }
+                BucketAgg::DateRange { ranges, .. } if ranges.is_empty() => {
                     return Err(ModelError::new(
                         agg_path("ranges"),
                         "needs at least one range",
@@ -770,6 +919,57 @@ pub fn terms_bucket(role: BucketRole, field: &str, size: u32) -> Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_and_date_ranges_read_what_they_write() {
+        for text in [
+            "10.0.0.0/8",
+            "10.0.0.1-10.0.0.9",
+            "-10.0.0.9",
+            "2001:db8::1-",
+        ] {
+            let range = IpRangeSpec::parse(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(IpRangeSpec::parse(&range.text()), Some(range));
+        }
+        assert_eq!(
+            IpRangeSpec::parse(" -10.0.0.9 "),
+            Some(IpRangeSpec::FromTo {
+                from: None,
+                to: Some("10.0.0.9".into())
+            })
+        );
+        for bad in ["10.0.0.0/x", "ten-eleven", "10.0.0.0"] {
+            assert_eq!(IpRangeSpec::parse(bad), None, "{bad}");
+        }
+        let range = DateRangeSpec::parse("now-7d/d..").unwrap();
+        assert_eq!(
+            range,
+            DateRangeSpec {
+                from: Some("now-7d/d".into()),
+                to: None
+            }
+        );
+        assert_eq!(DateRangeSpec::parse(&range.text()), Some(range));
+
+        // A range that is no address range is named.
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = ChartKind::Table;
+        vis.buckets = vec![Bucket {
+            role: BucketRole::Rows,
+            agg: BucketAgg::IpRange {
+                field: "srcaddr".into(),
+                ranges: vec![
+                    IpRangeSpec::Mask("10.0.0.0/8".into()),
+                    IpRangeSpec::Mask("ten".into()),
+                ],
+            },
+        }];
+        let error = vis.validate().unwrap_err();
+        assert!(
+            error.to_string().contains("`ten` is neither a CIDR block"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn json_round_trips() {

@@ -1391,6 +1391,167 @@ async fn visualizations_render_as_svg_and_png() {
     assert_eq!(status, 404);
 }
 
+/// Significant terms, address ranges and date ranges, drawn through the browser's request
+/// builder and response reader as table rows, against the flows themselves.
+#[tokio::test]
+async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
+    use app::model::visualization::*;
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let format = crate::ingest::demo::demo_format();
+    let mut lines = format!("{}\n", format.header());
+    let mut flows: Vec<(String, std::net::IpAddr, i64)> = Vec::new();
+    // Every record's time (NODATA records have no action or address).
+    let mut times: Vec<i64> = Vec::new();
+    let config = crate::ingest::demo::DemoConfig {
+        flows: 3000,
+        hours: 2,
+        end_ms: now,
+        seed: 12,
+    };
+    crate::ingest::demo::generate(&config, |line| {
+        let mut values = Vec::new();
+        crate::ingest::parse::parse_record(&format, line, &mut values).unwrap();
+        let doc = crate::ingest::document::FlowDoc::from_record(
+            &format,
+            &values,
+            line,
+            &Default::default(),
+        )
+        .unwrap();
+        if let (
+            Some(crate::ingest::DocValue::Str(action)),
+            Some(crate::ingest::DocValue::Ip(src)),
+        ) = (doc.get("action"), doc.get("srcaddr"))
+        {
+            flows.push((action.to_string(), *src, doc.timestamp_ms));
+        }
+        times.push(doc.timestamp_ms);
+        lines.push_str(line);
+        lines.push('\n');
+    });
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(status, 200, "{report}");
+    let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
+    let rows = |query: &str, agg: BucketAgg| {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = ChartKind::Table;
+        vis.metric = Metric::Count;
+        vis.query = app::model::filter::QueryText::kql(query);
+        vis.buckets = vec![Bucket {
+            role: BucketRole::Rows,
+            agg,
+        }];
+        vis.validate().unwrap();
+        let state = server.state.clone();
+        let inputs = inputs.clone();
+        async move {
+            match crate::visualizations::chart_data(&state, &vis, &inputs).await {
+                Ok(ChartData::Table(table)) => table,
+                other => panic!("not a table: {other:?}"),
+            }
+        }
+    };
+
+    // Private blocks: a row per block, counted from the flows' sources.
+    let blocks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+    let table = rows(
+        "",
+        BucketAgg::IpRange {
+            field: "srcaddr".into(),
+            ranges: blocks
+                .iter()
+                .map(|b| IpRangeSpec::Mask((*b).into()))
+                .collect(),
+        },
+    )
+    .await;
+    let within = |block: &str, ip: &std::net::IpAddr| {
+        let (base, bits) = block.split_once('/').unwrap();
+        let (base, bits): (std::net::Ipv4Addr, u32) =
+            (base.parse().unwrap(), bits.parse().unwrap());
+        match ip {
+            std::net::IpAddr::V4(v4) => (u32::from(*v4) ^ u32::from(base)) >> (32 - bits) == 0,
+            _ => false,
+        }
+    };
+    let got: Vec<(String, u64)> = table
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                r[1].as_f64().unwrap() as u64,
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = blocks
+        .iter()
+        .map(|b| {
+            (
+                b.to_string(),
+                flows.iter().filter(|f| within(b, &f.1)).count() as u64,
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "{table:?}");
+    assert!(expected[0].1 > 0);
+
+    // The last hour and before it: a row each, split at the same moment as the flows.
+    let table = rows(
+        "",
+        BucketAgg::DateRange {
+            field: "@timestamp".into(),
+            ranges: vec![
+                DateRangeSpec::parse("..now-1h").unwrap(),
+                DateRangeSpec::parse("now-1h..").unwrap(),
+            ],
+        },
+    )
+    .await;
+    let counts: Vec<u64> = table
+        .rows
+        .iter()
+        .map(|r| r[1].as_f64().unwrap() as u64)
+        .collect();
+    assert_eq!(counts.len(), 2, "{table:?}");
+    assert_eq!(counts.iter().sum::<u64>(), times.len() as u64);
+    let split = now - 3_600_000;
+    let older = times.iter().filter(|t| **t < split).count() as u64;
+    // `now` is read by the server a moment after the test read it.
+    assert!(
+        counts[0] >= older && counts[0] - older <= 5,
+        "{counts:?} {older}"
+    );
+
+    // Among rejected flows, the sources that stand out: each one rejected more often than
+    // flows are overall.
+    let table = rows(
+        "action:REJECT",
+        BucketAgg::SignificantTerms {
+            field: "srcaddr".into(),
+            size: 5,
+        },
+    )
+    .await;
+    assert!(!table.rows.is_empty(), "{table:?}");
+    let rejected = flows.iter().filter(|f| f.0 == "REJECT").count() as f64;
+    for row in &table.rows {
+        let source: std::net::IpAddr = row[0].as_str().unwrap().parse().unwrap();
+        let of_source = flows.iter().filter(|f| f.1 == source).count() as f64;
+        let rejected_of_source = flows
+            .iter()
+            .filter(|f| f.1 == source && f.0 == "REJECT")
+            .count() as f64;
+        assert_eq!(row[1].as_f64().unwrap(), rejected_of_source, "{row:?}");
+        assert!(
+            rejected_of_source / rejected > of_source / flows.len() as f64,
+            "{source} stands out"
+        );
+    }
+}
+
 /// Kibana's distribution metrics (median, standard deviation, percentile rank), drawn through
 /// the browser's request builder and response reader, against the flows' own bytes: as one
 /// number, and as table rows ordered by the metric.

@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use crate::model::filter::QueryText;
 use crate::model::index_pattern::FieldSpec;
 use crate::model::visualization::{
-    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, Interval, LegendPosition,
-    Metric, NamedFilter, NumberRange, TermsOrder, ThresholdLine, Visualization,
-    MAX_THRESHOLD_LABEL,
+    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, DateRangeSpec, Interval,
+    IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, TermsOrder, ThresholdLine,
+    Visualization, MAX_THRESHOLD_LABEL,
 };
 
 fn field_options(
@@ -252,6 +252,34 @@ fn BucketEditor(
                         query: QueryText::kql("action:REJECT"),
                     }],
                 },
+                "significant_terms" => BucketAgg::SignificantTerms {
+                    field: if field.starts_with('@') {
+                        "dstport".into()
+                    } else {
+                        field
+                    },
+                    size: 5,
+                },
+                "ip_range" => BucketAgg::IpRange {
+                    field: "srcaddr".into(),
+                    ranges: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+                        .into_iter()
+                        .map(|mask| IpRangeSpec::Mask(mask.into()))
+                        .collect(),
+                },
+                "date_range" => BucketAgg::DateRange {
+                    field: time_field,
+                    ranges: vec![
+                        DateRangeSpec {
+                            from: Some("now-1d/d".into()),
+                            to: Some("now/d".into()),
+                        },
+                        DateRangeSpec {
+                            from: Some("now/d".into()),
+                            to: None,
+                        },
+                    ],
+                },
                 _ => BucketAgg::Terms {
                     field: if field.starts_with('@') {
                         "dstport".into()
@@ -271,7 +299,10 @@ fn BucketEditor(
             BucketAgg::Terms { field, .. }
             | BucketAgg::DateHistogram { field, .. }
             | BucketAgg::Histogram { field, .. }
-            | BucketAgg::Range { field, .. } => *field = name,
+            | BucketAgg::Range { field, .. }
+            | BucketAgg::SignificantTerms { field, .. }
+            | BucketAgg::IpRange { field, .. }
+            | BucketAgg::DateRange { field, .. } => *field = name,
             BucketAgg::Filters { .. } => {}
         }))
     };
@@ -302,17 +333,18 @@ fn BucketEditor(
             </div>
             <label class="field">"Aggregation"
                 <select name=format!("bucket{index}_type") on:change:target=move |ev| set_type(ev.target().value())>
-                    {[("terms", "Terms"), ("date_histogram", "Date histogram"), ("histogram", "Histogram"), ("range", "Range"), ("filters", "Filters")]
+                    {[("terms", "Terms"), ("significant_terms", "Significant terms"), ("date_histogram", "Date histogram"), ("date_range", "Date range"), ("histogram", "Histogram"), ("range", "Range"), ("ip_range", "IP range"), ("filters", "Filters")]
                         .into_iter().map(|(value, label)| view! { <option value=value selected=move || agg_type() == value>{label}</option> }).collect_view()}
                 </select>
             </label>
             {move || bucket().and_then(|b| b.agg.field().map(str::to_owned)).map(|selected| {
-                let date_only = agg_type() == "date_histogram";
+                let date_only = matches!(agg_type(), "date_histogram" | "date_range");
                 let numeric = matches!(agg_type(), "histogram" | "range");
+                let address = agg_type() == "ip_range";
                 view! {
                     <label class="field">"Field"
                         <select name=format!("bucket{index}_field") on:change:target=move |ev| set_field(ev.target().value())>
-                            {field_options(&fields.get(), move |f| if date_only { f.field_type == "date" } else if numeric { is_numeric(f) } else { f.aggregatable }, &selected)}
+                            {field_options(&fields.get(), move |f| if date_only { f.field_type == "date" } else if numeric { is_numeric(f) } else if address { f.field_type == "ip" } else { f.aggregatable }, &selected)}
                         </select>
                     </label>
                 }
@@ -389,6 +421,36 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                                 Some(NumberRange { from: from.trim().parse().ok(), to: to.trim().parse().ok() })
                             }).collect();
                             edit(Box::new(move |b| if let BucketAgg::Range { ranges, .. } = &mut b.agg { *ranges = parsed }));
+                        }/>
+                    </label>
+                }.into_any()
+            }
+            Some(BucketAgg::SignificantTerms { size, .. }) => view! {
+                <label class="field small">"Size"
+                    <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
+                        on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::SignificantTerms { size, .. } = &mut b.agg { *size = n })) } }/>
+                </label>
+            }.into_any(),
+            Some(BucketAgg::IpRange { ranges, .. }) => {
+                let text = ranges.iter().map(IpRangeSpec::text).collect::<Vec<_>>().join(", ");
+                view! {
+                    <label class="field">"Ranges (CIDR blocks or from-to addresses, comma-separated)"
+                        <input type="text" name=format!("bucket{index}_ranges") prop:value=text on:change:target=move |ev| {
+                            // What is no address range is kept as typed, for validation to name it.
+                            let parsed: Vec<IpRangeSpec> = ev.target().value().split(',').filter(|p| !p.trim().is_empty())
+                                .map(|p| IpRangeSpec::parse(p).unwrap_or_else(|| IpRangeSpec::Mask(p.trim().to_owned()))).collect();
+                            edit(Box::new(move |b| if let BucketAgg::IpRange { ranges, .. } = &mut b.agg { *ranges = parsed }));
+                        }/>
+                    </label>
+                }.into_any()
+            }
+            Some(BucketAgg::DateRange { ranges, .. }) => {
+                let text = ranges.iter().map(DateRangeSpec::text).collect::<Vec<_>>().join(", ");
+                view! {
+                    <label class="field">"Ranges (from..to in date math, comma-separated; empty for open)"
+                        <input type="text" name=format!("bucket{index}_ranges") prop:value=text on:change:target=move |ev| {
+                            let parsed: Vec<DateRangeSpec> = ev.target().value().split(',').filter_map(DateRangeSpec::parse).collect();
+                            edit(Box::new(move |b| if let BucketAgg::DateRange { ranges, .. } = &mut b.agg { *ranges = parsed }));
                         }/>
                     </label>
                 }.into_any()

@@ -78,7 +78,7 @@ impl SearchBackend for EmbeddedBackend {
         let Some(key) = key else {
             return run.await;
         };
-        if let Some(answer) = super::search::cached_answer(&self.engine, &key, started) {
+        if let Some(answer) = super::search::cached_answer(&self.engine, &key, started, true) {
             return Ok(answer);
         }
         self.engine.in_flight().run_once(key, run).await

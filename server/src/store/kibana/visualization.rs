@@ -4,8 +4,9 @@ use app::model::filter::{QueryLanguage, QueryText};
 use app::model::saved_object::{ObjectType, Reference};
 use app::model::search::SavedSearch;
 use app::model::visualization::{
-    Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, LegendPosition, Metric,
-    NamedFilter, NumberRange, TermsOrder, Visualization, VISUALIZATION_VERSION,
+    Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, DateRangeSpec, Interval, IpRangeSpec,
+    LegendPosition, Metric, NamedFilter, NumberRange, TermsOrder, Visualization,
+    VISUALIZATION_VERSION,
 };
 use serde_json::{json, Value};
 
@@ -214,6 +215,42 @@ fn kibana_visualization(
                             })
                             .unwrap_or_default(),
                     },
+                    "significant_terms" => BucketAgg::SignificantTerms {
+                        field: field.ok_or("significant_terms without a field")?,
+                        size: params
+                            .get("size")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(10)
+                            .clamp(1, 500) as u32,
+                    },
+                    "ip_range" => BucketAgg::IpRange {
+                        field: field.ok_or("ip_range without a field")?,
+                        ranges: kibana_ip_ranges(&params),
+                    },
+                    "date_range" => BucketAgg::DateRange {
+                        field: field.unwrap_or_else(|| "@timestamp".into()),
+                        ranges: params
+                            .get("ranges")
+                            .and_then(Value::as_array)
+                            .map(|ranges| {
+                                ranges
+                                    .iter()
+                                    .map(|r| {
+                                        let bound = |name: &str| {
+                                            r.get(name)
+                                                .and_then(Value::as_str)
+                                                .filter(|s| !s.is_empty())
+                                                .map(str::to_owned)
+                                        };
+                                        DateRangeSpec {
+                                            from: bound("from"),
+                                            to: bound("to"),
+                                        }
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    },
                     "filters" => BucketAgg::Filters {
                         filters: params
                             .get("filters")
@@ -302,8 +339,40 @@ fn kibana_visualization(
     Ok(vis)
 }
 
-/// Kibana's date_histogram interval: `auto`, a unit letter (`m` is one minute), `30s`, or
-/// `custom` with `customInterval`.
+/// Kibana's IP range: `ipRangeType` chooses between its `fromTo` pairs and its `mask` blocks,
+/// both kept in `ranges`.
+fn kibana_ip_ranges(params: &Value) -> Vec<IpRangeSpec> {
+    let masks = params.get("ipRangeType").and_then(Value::as_str) == Some("mask");
+    let list = |name: &str| {
+        params
+            .pointer(&format!("/ranges/{name}"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let text = |range: &Value, name: &str| {
+        range
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if masks {
+        list("mask")
+            .iter()
+            .filter_map(|range| text(range, "mask").map(IpRangeSpec::Mask))
+            .collect()
+    } else {
+        list("fromTo")
+            .iter()
+            .map(|range| IpRangeSpec::FromTo {
+                from: text(range, "from"),
+                to: text(range, "to"),
+            })
+            .collect()
+    }
+}
+
 /// The first number of a list parameter (`percents`, `values`): a flowdash metric draws one
 /// value, so the others are named in a warning rather than dropped unsaid.
 fn first_value(params: &Value, list: &str, warnings: &mut Vec<String>) -> Option<f64> {
@@ -319,6 +388,8 @@ fn first_value(params: &Value, list: &str, warnings: &mut Vec<String>) -> Option
     Some(first)
 }
 
+/// Kibana's date_histogram interval: `auto`, a unit letter (`m` is one minute), `30s`, or
+/// `custom` with `customInterval`.
 fn kibana_interval(params: &Value, warnings: &mut Vec<String>) -> Interval {
     let raw = params
         .get("interval")
@@ -406,6 +477,61 @@ mod tests {
                 value: 1500.0
             }
         );
+    }
+
+    #[test]
+    fn significant_terms_and_address_and_date_ranges_import() {
+        let state = serde_json::json!({ "title": "Odd", "type": "table", "params": {},
+            "aggs": [
+                { "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} },
+                { "id": "2", "enabled": true, "type": "significant_terms", "schema": "bucket",
+                  "params": { "field": "dstport", "size": 7 } },
+                { "id": "3", "enabled": true, "type": "ip_range", "schema": "bucket",
+                  "params": { "field": "srcaddr", "ipRangeType": "mask", "ranges": {
+                    "fromTo": [ { "from": "0.0.0.0", "to": "127.255.255.255" } ],
+                    "mask": [ { "mask": "10.0.0.0/8" }, { "mask": "192.168.0.0/16" } ] } } },
+                { "id": "4", "enabled": true, "type": "ip_range", "schema": "bucket",
+                  "params": { "field": "dstaddr", "ipRangeType": "fromTo", "ranges": {
+                    "fromTo": [ { "from": "10.0.0.1", "to": "" } ], "mask": [] } } },
+                { "id": "5", "enabled": true, "type": "date_range", "schema": "bucket",
+                  "params": { "field": "@timestamp", "ranges": [ { "from": "now-1w/w", "to": "now" } ] } }
+            ] });
+        let attributes = serde_json::json!({ "title": "Odd", "visState": state.to_string() });
+        let mut warnings = Vec::new();
+        let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let aggs: Vec<&BucketAgg> = vis.buckets.iter().map(|b| &b.agg).collect();
+        assert_eq!(
+            aggs,
+            [
+                &BucketAgg::SignificantTerms {
+                    field: "dstport".into(),
+                    size: 7
+                },
+                &BucketAgg::IpRange {
+                    field: "srcaddr".into(),
+                    ranges: vec![
+                        IpRangeSpec::Mask("10.0.0.0/8".into()),
+                        IpRangeSpec::Mask("192.168.0.0/16".into())
+                    ]
+                },
+                &BucketAgg::IpRange {
+                    field: "dstaddr".into(),
+                    ranges: vec![IpRangeSpec::FromTo {
+                        from: Some("10.0.0.1".into()),
+                        to: None
+                    }]
+                },
+                &BucketAgg::DateRange {
+                    field: "@timestamp".into(),
+                    ranges: vec![DateRangeSpec {
+                        from: Some("now-1w/w".into()),
+                        to: Some("now".into())
+                    }]
+                },
+            ]
+        );
+        vis.validate().unwrap();
     }
 
     #[test]

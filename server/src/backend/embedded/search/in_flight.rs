@@ -35,36 +35,41 @@ impl InFlight {
     where
         F: Future<Output = Result<Json, BackendError>> + Send + 'static,
     {
-        let answer = {
+        let (answer, leader) = {
             let mut running = self.lock();
             match running.get(&key) {
                 Some(answer) => {
                     self.joined.fetch_add(1, Ordering::Relaxed);
-                    answer.clone()
+                    (answer.clone(), None)
                 }
                 None => {
-                    let leave = Leave {
-                        in_flight: self.clone(),
-                        key: key.clone(),
-                    };
-                    let task = tokio::spawn(async move {
-                        // Gone from the table however the search ends (the lock taken here
-                        // waits until the entry below is in).
-                        let _leave = leave;
-                        search.await.map(Arc::new)
-                    });
+                    let (send, receive) = tokio::sync::oneshot::channel();
                     let answer = async move {
-                        task.await.unwrap_or_else(|e| {
-                            Err(BackendError::Internal(format!("search task failed: {e}")))
+                        receive.await.unwrap_or_else(|_| {
+                            Err(BackendError::Internal("the search task ended early".into()))
                         })
                     }
                     .boxed()
                     .shared();
-                    running.insert(key, answer.clone());
-                    answer
+                    running.insert(key.clone(), answer.clone());
+                    (answer, Some(send))
                 }
             }
         };
+        // Spawned once the table is unlocked: a task the runtime drops at once (it is
+        // shutting down) takes its entry out, which needs the lock.
+        if let Some(send) = leader {
+            let leave = Leave {
+                in_flight: self.clone(),
+                key,
+            };
+            tokio::spawn(async move {
+                let answer = search.await.map(Arc::new);
+                // Out of the table before anyone reads the answer.
+                drop(leave);
+                let _ = send.send(answer);
+            });
+        }
         answer.await.map(Arc::unwrap_or_clone)
     }
 

@@ -26,7 +26,9 @@ use tantivy::collector::Collector;
 use tantivy::query::EnableScoring;
 use tantivy::{Searcher, SegmentReader};
 
-use self::aggs::bucket::significant_terms::{background_needs, BackgroundSet};
+use self::aggs::bucket::significant_terms::{
+    background_needs, candidates, BackgroundSet, Candidates,
+};
 use self::aggs::collect::{Collected, FlowCollector};
 use self::aggs::intermediate::merge_all;
 use self::aggs::intermediate::IntermediateAgg;
@@ -305,14 +307,25 @@ fn plan<'e>(
 /// [`request_cache::key`]): two searches with the same key have the same answer. `None` also
 /// when the search is invalid: running it says why.
 pub fn answer_key(engine: &EmbeddedEngine, index: &str, body: &Json) -> Option<String> {
+    // Only answers without hits are kept: a search asking for hits needs no plan here.
+    if body.get("size").and_then(Json::as_u64) != Some(0) {
+        return None;
+    }
     plan(engine, index, body, chrono::Utc::now().timestamp_millis())
         .ok()?
         .cache_key
 }
 
-/// The answer kept under `key`, as a search answering from the cache gives it.
-pub fn cached_answer(engine: &EmbeddedEngine, key: &str, started: Instant) -> Option<Json> {
-    let mut answer = engine.request_cache().get(key)?;
+/// The answer kept under `key`, as a search answering from the cache gives it. A look
+/// before the search runs (`before_running`) counts only what it finds: the search's own
+/// look counts the miss.
+pub fn cached_answer(
+    engine: &EmbeddedEngine,
+    key: &str,
+    started: Instant,
+    before_running: bool,
+) -> Option<Json> {
+    let mut answer = engine.request_cache().get(key, !before_running)?;
     answer["took"] = json!(started.elapsed().as_millis() as u64);
     Some(answer)
 }
@@ -348,9 +361,12 @@ pub fn search_at(
     for (index, (_, searcher)) in selected.iter().zip(&searchers) {
         index.columns().retain_segments(searcher);
     }
+    for (index, searcher) in &background {
+        index.columns().retain_segments(searcher);
+    }
     if let Some(answer) = cache_key
         .as_ref()
-        .and_then(|key| cached_answer(engine, key, started))
+        .and_then(|key| cached_answer(engine, key, started, false))
     {
         return Ok(answer);
     }
@@ -473,7 +489,9 @@ pub fn search_at(
         for (result, request) in results.iter_mut().zip(aggs.iter()) {
             result.finish(request);
         }
-        let backgrounds = count_backgrounds(engine, &background, &aggs, &guard, &schema)?;
+        let candidates = candidates(&aggs, &results);
+        let backgrounds =
+            count_backgrounds(engine, &background, &aggs, candidates, &guard, &schema)?;
         let render_context = RenderContext {
             hits: &renderer,
             buckets: Cell::new(0),
@@ -502,12 +520,14 @@ pub fn search_at(
 }
 
 /// Counts what the significant terms aggregations among `aggs` compare with: for each
-/// background set, its flows in every index the search names (`indices`) and how many hold
-/// each term of the fields asked. One pass per set, all its fields at once.
+/// background set, its flows in every index the search names (`indices`) and how many of
+/// them hold each of the `candidates`, the terms the foreground found. One pass per set,
+/// all its fields at once; memory follows the candidates, not the terms stored.
 fn count_backgrounds(
     engine: &EmbeddedEngine,
     indices: &[(Arc<super::index::FlowIndex>, Searcher)],
     aggs: &[AggRequest],
+    mut candidates: Candidates,
     guard: &Arc<SearchGuard>,
     schema: &Arc<crate::backend::embedded::FlowSchema>,
 ) -> Result<Backgrounds, BackendError> {
@@ -524,14 +544,25 @@ fn count_backgrounds(
         .map(|(index, searcher)| (index.name.clone(), searcher.clone()))
         .collect();
     for set in sets {
+        // Fields with terms to count; a field whose foreground found none needs only the
+        // set's size.
         let fields: Vec<_> = needs
             .iter()
             .filter(|need| need.set.name == set.name)
-            .map(|need| need.field)
+            .map(|need| {
+                let terms = candidates
+                    .remove(&(set.name.clone(), need.field.name.clone()))
+                    .unwrap_or_default();
+                (need.field, terms)
+            })
             .collect();
-        // Every term of each field, in key order (no best-buckets shortcut applies).
-        let counts: Arc<Vec<AggRequest>> =
-            Arc::new(fields.iter().map(|f| AggRequest::every_term(f)).collect());
+        let counts: Arc<Vec<AggRequest>> = Arc::new(
+            fields
+                .iter()
+                .filter(|(_, terms)| !terms.is_empty())
+                .map(|(field, terms)| AggRequest::counts_of(field, Arc::new(terms.clone())))
+                .collect(),
+        );
         let collectors: Vec<FlowCollector> = indices
             .iter()
             .enumerate()
@@ -557,9 +588,15 @@ fn count_backgrounds(
         for (result, request) in results.iter_mut().zip(counts.iter()) {
             result.finish(request);
         }
-        for (field, result) in fields.iter().zip(&results) {
-            let terms = match result {
-                IntermediateAgg::Buckets(buckets) => buckets
+        let mut results = results.into_iter();
+        for (field, asked) in &fields {
+            let counted = if asked.is_empty() {
+                None
+            } else {
+                results.next()
+            };
+            let terms = match counted {
+                Some(IntermediateAgg::Buckets(buckets)) => buckets
                     .iter()
                     .map(|(key, bucket)| (key.clone(), bucket.doc_count))
                     .collect(),

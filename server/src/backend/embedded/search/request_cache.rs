@@ -54,17 +54,16 @@ impl RequestCache {
         }
     }
 
-    /// The answer kept under `key`, if any.
-    pub fn get(&self, key: &str) -> Option<Json> {
+    /// The answer kept under `key`, if any; a miss is counted when `count_miss`.
+    pub fn get(&self, key: &str, count_miss: bool) -> Option<Json> {
         let text = self.lock().answers.get(key).cloned();
         // Text this cache wrote itself: it reads back.
-        let found = text.and_then(|text| serde_json::from_str(&text).ok());
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let found: Option<Json> = text.and_then(|text| serde_json::from_str(&text).ok());
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        } else if count_miss {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
         found
     }
 
@@ -155,11 +154,11 @@ mod tests {
             cache.put(format!("key {n}"), &answer(n));
         }
         assert!(cache.bytes() <= 2000);
-        assert!(cache.get("key 0").is_none(), "the oldest left");
-        assert_eq!(cache.get("key 29").unwrap()["n"], 29);
+        assert!(cache.get("key 0", true).is_none(), "the oldest left");
+        assert_eq!(cache.get("key 29", true).unwrap()["n"], 29);
         assert_eq!(cache.hits_and_misses(), (1, 1));
         // Too large for its share of the budget: not kept.
         cache.put("big".into(), &serde_json::json!("y".repeat(1000)));
-        assert!(cache.get("big").is_none());
+        assert!(cache.get("big", false).is_none());
     }
 }

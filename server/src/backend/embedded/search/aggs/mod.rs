@@ -246,9 +246,12 @@ fn parse_agg(
 }
 
 impl AggRequest {
-    /// A terms aggregation over every term of `field`, in key order: the counts a
+    /// A terms aggregation over the terms `only` of `field`, in key order: the counts a
     /// significant terms aggregation's background needs.
-    pub fn every_term(field: &options::AggField) -> AggRequest {
+    pub fn counts_of(
+        field: &options::AggField,
+        only: Arc<std::collections::HashSet<intermediate::BucketKey>>,
+    ) -> AggRequest {
         AggRequest {
             name: field.name.clone(),
             kind: AggKind::Terms(TermsAgg {
@@ -260,6 +263,7 @@ impl AggRequest {
                 include: None,
                 exclude: None,
                 rare_max_doc_count: None,
+                only: Some(only),
             }),
             children: Vec::new(),
             meta: None,

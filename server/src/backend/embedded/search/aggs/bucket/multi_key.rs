@@ -328,7 +328,11 @@ impl MultiKeySegment {
             }
         };
         self.numbers.insert(self.scratch.clone(), number);
-        if self.numbers.len() >= (PAGES_HELD * bound.page.size).max(MIN_TUPLES_HELD) {
+        if self.numbers.len()
+            >= PAGES_HELD
+                .saturating_mul(bound.page.size)
+                .max(MIN_TUPLES_HELD)
+        {
             self.let_go_past_the_page();
             // The new tuple may be one of those let go.
             self.tuples[number as usize].as_ref()?;

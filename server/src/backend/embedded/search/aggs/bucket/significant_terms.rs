@@ -5,10 +5,13 @@
 //! pass of its own over every index the expression names, whatever the time range (see
 //! `response::Backgrounds`), and each term is scored by a heuristic, as Elasticsearch scores it.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{json, Map, Value as Json};
 
 use super::super::super::query::{compile, parse_query, QueryContext};
 use super::super::super::SearchError;
+use super::super::intermediate::{BucketKey, IntermediateAgg};
 use super::super::options::{bad, bool_option, options, usize_option};
 use super::super::response::{key_text, Background, RenderContext};
 use super::super::{render_subs, AggKind, AggRequest};
@@ -17,8 +20,12 @@ use super::terms::{self, term_key_json, TermsAgg};
 /// A terms aggregation whose buckets are chosen by how significant they are.
 #[derive(Debug)]
 pub struct SignificantTermsAgg {
-    /// The field, `size`, `min_doc_count`, `include` and `exclude`.
+    /// The field, `size`, `include` and `exclude`; its buckets are collected as a terms
+    /// aggregation's.
     pub terms: TermsAgg,
+    /// The fewest flows a shown term has (3 unless asked): 0 is read as 1, for a term no
+    /// flow shown has is no significant one.
+    pub min_doc_count: u64,
     pub heuristic: Heuristic,
     pub background: BackgroundSet,
 }
@@ -113,10 +120,10 @@ pub fn parse(
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     terms_options.insert("min_doc_count".into(), json!(min_doc_count.max(1)));
-    let mut terms = terms::parse(name, agg_type, &Json::Object(terms_options), context)?;
-    terms.min_doc_count = min_doc_count;
+    let terms = terms::parse(name, agg_type, &Json::Object(terms_options), context)?;
     Ok(SignificantTermsAgg {
         terms,
+        min_doc_count: min_doc_count.max(1),
         heuristic,
         background,
     })
@@ -328,10 +335,43 @@ pub fn background_needs(requests: &[AggRequest]) -> Vec<BackgroundNeed<'_>> {
     needs
 }
 
+/// The terms each background must count, by (set name, field): those the foreground's
+/// buckets hold with enough flows to be shown, wherever the aggregation sits.
+pub type Candidates = HashMap<(String, String), HashSet<BucketKey>>;
+
+/// Finds the [`Candidates`] in merged results.
+pub fn candidates(requests: &[AggRequest], results: &[IntermediateAgg]) -> Candidates {
+    let mut found = Candidates::new();
+    let mut pending: Vec<(&AggRequest, &IntermediateAgg)> = requests.iter().zip(results).collect();
+    while let Some((request, result)) = pending.pop() {
+        let IntermediateAgg::Buckets(buckets) = result else {
+            continue;
+        };
+        if let AggKind::SignificantTerms(significant) = &request.kind {
+            let terms = found
+                .entry((
+                    significant.background.name.clone(),
+                    significant.terms.field.name.clone(),
+                ))
+                .or_default();
+            terms.extend(
+                buckets
+                    .iter()
+                    .filter(|(_, bucket)| bucket.doc_count >= significant.min_doc_count)
+                    .map(|(key, _)| key.clone()),
+            );
+        }
+        for (_, bucket) in buckets.iter() {
+            pending.extend(request.children.iter().zip(bucket.subs.iter()));
+        }
+    }
+    found
+}
+
 pub fn render(
     request: &AggRequest,
     significant: &SignificantTermsAgg,
-    result: &super::super::intermediate::IntermediateAgg,
+    result: &IntermediateAgg,
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
     let terms = &significant.terms;
@@ -348,7 +388,7 @@ pub fn render(
     // (score, background flows with the term, key, bucket)
     let mut scored = Vec::new();
     for (key, bucket) in context.buckets_of(result).iter() {
-        if bucket.doc_count < terms.min_doc_count.max(1) || !terms.keeps(key) {
+        if bucket.doc_count < significant.min_doc_count || !terms.keeps(key) {
             continue;
         }
         let superset_freq = background.terms.get(key).copied().unwrap_or(0);

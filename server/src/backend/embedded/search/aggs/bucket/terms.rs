@@ -39,6 +39,9 @@ pub struct TermsAgg {
     /// `rare_terms`: every term with at most this many documents, rarest first, instead of
     /// the best `size`.
     pub rare_max_doc_count: Option<u64>,
+    /// Only these keys are kept when segments are harvested: a significant terms
+    /// aggregation's background counts the terms its foreground found, not every term.
+    pub only: Option<std::sync::Arc<std::collections::HashSet<BucketKey>>>,
 }
 
 /// `include` / `exclude`: a regular expression or a list of exact values.
@@ -172,6 +175,7 @@ pub fn parse(
             .transpose()?,
         field,
         rare_max_doc_count: None,
+        only: None,
     })
 }
 
@@ -243,6 +247,7 @@ pub fn parse_rare(
         exclude: filter("exclude")?,
         rare_max_doc_count: Some(max_doc_count as u64),
         field,
+        only: None,
     })
 }
 
@@ -380,7 +385,9 @@ impl TermsSegment {
         let TermsSegment {
             accessor, buckets, ..
         } = self;
-        if let (Accessor::IpCode { space, .. }, Some(_)) = (&accessor, &buckets.direct) {
+        if let (Accessor::IpCode { space, .. }, Some(_), None) =
+            (&accessor, &buckets.direct, &terms.only)
+        {
             // Address buckets stay by code until they must be merged.
             return buckets.harvest_codes(AddressDecoder(space.clone()), request);
         }
@@ -389,12 +396,17 @@ impl TermsSegment {
             if key == MISSING_SLOT {
                 return missing_key.clone();
             }
-            Some(match &accessor {
+            let key = match &accessor {
                 Accessor::Str { .. } => BucketKey::Str(accessor.term(key as u64)?),
                 Accessor::I64(_) | Accessor::Date(_) => BucketKey::I64(key as u64 as i64),
                 Accessor::Ip(_) | Accessor::IpCode { .. } => BucketKey::Ip(accessor.ip(key)),
                 Accessor::Missing => return None,
-            })
+            };
+            terms
+                .only
+                .as_ref()
+                .is_none_or(|only| only.contains(&key))
+                .then_some(key)
         });
         // `min_doc_count: 0` lists every term of the field, matched or not.
         if let (0, IntermediateAgg::Buckets(buckets)) = (terms.min_doc_count, &mut agg) {

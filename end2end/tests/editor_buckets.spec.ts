@@ -1,0 +1,47 @@
+import { test, expect } from "@playwright/test";
+import { ingest, recentFlowLines, waitForHydration } from "./helpers";
+
+// Issue 21, build 4: the editor offers Kibana's IP range, date range and significant terms
+// buckets, and a data table draws them.
+
+const PREVIEW = "section.preview";
+
+test.describe("editor buckets", () => {
+  test.beforeAll(async ({ request }) => {
+    const report = await ingest(request, recentFlowLines(20, 6));
+    expect(report.rejected).toBe(0);
+  });
+
+  test("address ranges, date ranges and significant terms as table rows", async ({ page }) => {
+    await page.goto("/visualize/new");
+    await waitForHydration(page);
+    await page.locator('select[name="kind"]').selectOption("Table");
+    await page.locator("button.time-button").click();
+    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    const type = page.locator('select[name="bucket0_type"]');
+    const table = page.locator(`${PREVIEW} table.data-table`);
+
+    // Private blocks by default; the flows' destination, 10.0.1.10, is in the first.
+    await type.selectOption("ip_range");
+    await page.locator('select[name="bucket0_field"]').selectOption("dstaddr");
+    await expect(table).toContainText("10.0.0.0/8");
+    await expect(table).toContainText("192.168.0.0/16");
+    // Ranges typed by hand: a block, and a from-to pair.
+    const ranges = page.locator('input[name="bucket0_ranges"]');
+    await ranges.fill("10.0.1.0/24, 198.51.100.0-198.51.100.255");
+    await ranges.press("Tab");
+    await page.locator('select[name="bucket0_field"]').selectOption("srcaddr");
+    await expect(table).toContainText("198.51.100.0-198.51.100.255");
+    await expect(table).toContainText("10.0.1.0/24");
+
+    // Yesterday and today, in date math.
+    await type.selectOption("date_range");
+    await expect(page.locator('input[name="bucket0_ranges"]')).toHaveValue("now-1d/d..now/d, now/d..");
+    await expect(table.locator("tbody tr")).toHaveCount(2);
+
+    // Significant terms: a size, and rows keyed by the field's values (or none stand out).
+    await type.selectOption("significant_terms");
+    await expect(page.locator('input[name="bucket0_size"]')).toHaveValue("5");
+    await expect(page.locator('select[name="bucket0_field"]')).toHaveValue("dstport");
+  });
+});
