@@ -177,6 +177,16 @@ pub trait SearchBackend: Send + Sync + 'static {
     /// One search: an Elasticsearch request body in, the Elasticsearch response out.
     async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError>;
 
+    /// One search's response as JSON text, for an answer passed on as it is (the browser's
+    /// multi-search): a backend that keeps answers as text serves them without reading them.
+    async fn search_text(
+        &self,
+        index: &str,
+        body: Value,
+    ) -> Result<std::sync::Arc<str>, BackendError> {
+        Ok(self.search(index, body).await?.to_string().into())
+    }
+
     /// The fields of the indices an expression names.
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError>;
 

@@ -2,6 +2,8 @@
 //! to the backend. Only index patterns on the allow-list are searched; every search has a
 //! deadline; cluster credentials stay in the backend client.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
@@ -98,7 +100,22 @@ pub(crate) async fn search_within_deadline(
     index: &str,
     body: Value,
 ) -> Result<Value, BackendError> {
-    let search = state.backend.search(index, body);
+    within_deadline(state, state.backend.search(index, body)).await
+}
+
+/// [`search_within_deadline`], the answer as JSON text: a kept answer is passed on as it is.
+async fn search_text_within_deadline(
+    state: &AppState,
+    index: &str,
+    body: Value,
+) -> Result<Arc<str>, BackendError> {
+    within_deadline(state, state.backend.search_text(index, body)).await
+}
+
+async fn within_deadline<T>(
+    state: &AppState,
+    search: impl std::future::Future<Output = Result<T, BackendError>>,
+) -> Result<T, BackendError> {
     if state.embedded.is_some() {
         return search.await;
     }
@@ -129,20 +146,26 @@ const MAX_SEARCHES: usize = 100;
 /// few enough that one dashboard does not crowd out everyone else's.
 const MSEARCH_CONCURRENCY: usize = 4;
 
-/// A search's answer as a multi-search lists it: the response with `"status": 200`, or the
-/// error body. A search outside the allow-list fails on its own; the others still run.
-async fn msearch_entry(state: &AppState, search: SearchRequest) -> Value {
+/// A search's answer as a multi-search lists it, as JSON text: the response with
+/// `"status": 200`, or the error body. A search outside the allow-list fails on its own; the
+/// others still run.
+async fn msearch_entry(state: &AppState, search: SearchRequest) -> String {
     if let Err(error) = state.allowed_indices.check(&search.index) {
-        return error.to_body();
+        return error.to_body().to_string();
     }
-    match search_within_deadline(state, &search.index, search.body).await {
-        Ok(mut response) => {
-            if let Some(object) = response.as_object_mut() {
-                object.insert("status".into(), json!(200));
-            }
-            response
-        }
-        Err(error) => AppError::Backend(error).to_body(),
+    match search_text_within_deadline(state, &search.index, search.body).await {
+        Ok(response) => with_status_200(&response),
+        Err(error) => AppError::Backend(error).to_body().to_string(),
+    }
+}
+
+/// A response object's text with `"status":200` added as its first member.
+fn with_status_200(response: &str) -> String {
+    match response.trim().strip_prefix('{') {
+        Some(rest) if rest.trim_start().starts_with('}') => r#"{"status":200}"#.to_owned(),
+        Some(rest) => format!(r#"{{"status":200,{rest}"#),
+        // Not an object (never from a backend): passed on, as the tree path did.
+        None => response.to_owned(),
     }
 }
 
@@ -173,18 +196,20 @@ async fn msearch(
             async move { (index, msearch_entry(&state, search).await) }
         })
         .buffer_unordered(MSEARCH_CONCURRENCY);
+    // Answers are JSON text (a kept answer is never read and written again), joined here.
     if !streamed {
-        let mut responses = vec![Value::Null; count];
-        let answered: Vec<(usize, Value)> = answers.collect().await;
+        let mut responses = vec![String::new(); count];
+        let answered: Vec<(usize, String)> = answers.collect().await;
         for (index, response) in answered {
             responses[index] = response;
         }
-        return Ok(Json(json!({ "responses": responses })).into_response());
+        let body = format!(r#"{{"responses":[{}]}}"#, responses.join(","));
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
     let lines = answers.map(|(index, response)| {
-        let mut line = json!({ "index": index, "response": response }).to_string();
-        line.push('\n');
-        Ok::<_, std::convert::Infallible>(line)
+        Ok::<_, std::convert::Infallible>(format!(
+            "{{\"index\":{index},\"response\":{response}}}\n"
+        ))
     });
     Ok((
         [
@@ -209,4 +234,20 @@ async fn fields(
     state.allowed_indices.check(&params.index)?;
     let fields = state.backend.field_caps(&params.index).await?;
     Ok(Json(json!({ "fields": fields })))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_status_joins_any_response_object() {
+        let joined = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(&super::with_status_200(text)).unwrap()
+        };
+        assert_eq!(joined("{}"), serde_json::json!({ "status": 200 }));
+        assert_eq!(joined(" { } "), serde_json::json!({ "status": 200 }));
+        assert_eq!(
+            joined(r#"{"took":1,"hits":{"hits":[]}}"#),
+            serde_json::json!({ "status": 200, "took": 1, "hits": { "hits": [] } })
+        );
+    }
 }

@@ -33,6 +33,48 @@ impl EmbeddedBackend {
     }
 }
 
+/// A search's answer: run now, or kept by the request cache as the text it was sent as.
+enum Answer {
+    Tree(Value),
+    /// Its `took` is that of the search that made it.
+    Text(Arc<str>),
+}
+
+impl EmbeddedBackend {
+    /// A search that can be answered from the request cache is, without waiting for a place
+    /// among running searches; one identical to a search running now waits for its answer
+    /// (search/in_flight.rs); any other runs.
+    async fn answer(&self, index: &str, body: Value) -> Result<Answer, BackendError> {
+        let engine = self.engine.clone();
+        let index = index.to_owned();
+        // Finding the key reads the indices' state, which may reload a reader: blocking work.
+        let (key, index, body) = blocking(move || {
+            let key = super::search::answer_key(&engine, &index, &body);
+            Ok((key, index, body))
+        })
+        .await?;
+        let run = {
+            let engine = self.engine.clone();
+            async move {
+                engine
+                    .run_search(move |engine| super::search::search(engine, &index, &body))
+                    .await
+            }
+        };
+        let Some(key) = key else {
+            return run.await.map(Answer::Tree);
+        };
+        if let Some(text) = self.engine.request_cache().get_text(&key) {
+            return Ok(Answer::Text(text));
+        }
+        self.engine
+            .in_flight()
+            .run_once(key, run)
+            .await
+            .map(Answer::Tree)
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, BackendError> {
@@ -54,34 +96,20 @@ impl SearchBackend for EmbeddedBackend {
         })
     }
 
-    /// A search that can be answered from the request cache is, without waiting for a place
-    /// among running searches; one identical to a search running now waits for its answer
-    /// (search/in_flight.rs); any other runs.
     async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError> {
-        let started = std::time::Instant::now();
-        let engine = self.engine.clone();
-        let index = index.to_owned();
-        // Finding the key reads the indices' state, which may reload a reader: blocking work.
-        let (key, index, body) = blocking(move || {
-            let key = super::search::answer_key(&engine, &index, &body);
-            Ok((key, index, body))
-        })
-        .await?;
-        let run = {
-            let engine = self.engine.clone();
-            async move {
-                engine
-                    .run_search(move |engine| super::search::search(engine, &index, &body))
-                    .await
-            }
-        };
-        let Some(key) = key else {
-            return run.await;
-        };
-        if let Some(answer) = super::search::cached_answer(&self.engine, &key, started, true) {
-            return Ok(answer);
+        match self.answer(index, body).await? {
+            Answer::Tree(answer) => Ok(answer),
+            // Text this engine wrote itself: it reads back.
+            Answer::Text(text) => serde_json::from_str(&text)
+                .map_err(|e| BackendError::Internal(format!("a kept answer did not read: {e}"))),
         }
-        self.engine.in_flight().run_once(key, run).await
+    }
+
+    async fn search_text(&self, index: &str, body: Value) -> Result<Arc<str>, BackendError> {
+        Ok(match self.answer(index, body).await? {
+            Answer::Tree(answer) => answer.to_string().into(),
+            Answer::Text(text) => text,
+        })
     }
 
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {

@@ -316,16 +316,9 @@ pub fn answer_key(engine: &EmbeddedEngine, index: &str, body: &Json) -> Option<S
         .cache_key
 }
 
-/// The answer kept under `key`, as a search answering from the cache gives it. A look
-/// before the search runs (`before_running`) counts only what it finds: the search's own
-/// look counts the miss.
-pub fn cached_answer(
-    engine: &EmbeddedEngine,
-    key: &str,
-    started: Instant,
-    before_running: bool,
-) -> Option<Json> {
-    let mut answer = engine.request_cache().get(key, !before_running)?;
+/// The answer kept under `key`, as a search answering from the cache gives it.
+fn cached_answer(engine: &EmbeddedEngine, key: &str, started: Instant) -> Option<Json> {
+    let mut answer = engine.request_cache().get(key)?;
     answer["took"] = json!(started.elapsed().as_millis() as u64);
     Some(answer)
 }
@@ -366,7 +359,7 @@ pub fn search_at(
     }
     if let Some(answer) = cache_key
         .as_ref()
-        .and_then(|key| cached_answer(engine, key, started, false))
+        .and_then(|key| cached_answer(engine, key, started))
     {
         return Ok(answer);
     }

@@ -54,16 +54,17 @@ impl RequestCache {
         }
     }
 
-    /// The answer kept under `key`, if any; a miss is counted when `count_miss`.
-    pub fn get(&self, key: &str, count_miss: bool) -> Option<Json> {
+    /// The answer kept under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<Json> {
         let text = self.lock().answers.get(key).cloned();
         // Text this cache wrote itself: it reads back.
         let found: Option<Json> = text.and_then(|text| serde_json::from_str(&text).ok());
-        if found.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        } else if count_miss {
-            self.misses.fetch_add(1, Ordering::Relaxed);
-        }
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         found
     }
 
@@ -90,6 +91,16 @@ impl RequestCache {
         entries.bytes += bytes;
         entries.order.push_back(key.clone());
         entries.answers.insert(key, text);
+    }
+
+    /// The text of the answer kept under `key`, if any (a hit is counted; a miss is not: the
+    /// search that runs counts it).
+    pub fn get_text(&self, key: &str) -> Option<Arc<str>> {
+        let text = self.lock().answers.get(key).cloned();
+        if text.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        text
     }
 
     /// Answers served from the cache, and searches that looked and did not find one.
@@ -154,11 +165,11 @@ mod tests {
             cache.put(format!("key {n}"), &answer(n));
         }
         assert!(cache.bytes() <= 2000);
-        assert!(cache.get("key 0", true).is_none(), "the oldest left");
-        assert_eq!(cache.get("key 29", true).unwrap()["n"], 29);
+        assert!(cache.get("key 0").is_none(), "the oldest left");
+        assert_eq!(cache.get("key 29").unwrap()["n"], 29);
         assert_eq!(cache.hits_and_misses(), (1, 1));
         // Too large for its share of the budget: not kept.
         cache.put("big".into(), &serde_json::json!("y".repeat(1000)));
-        assert!(cache.get("big", false).is_none());
+        assert!(cache.get_text("big").is_none());
     }
 }
