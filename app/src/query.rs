@@ -40,6 +40,9 @@ pub enum QueryError {
 /// The metric's aggregation name.
 pub const METRIC: &str = "1";
 
+/// The name of a parent pipeline over the metric, beside it in each time bucket.
+pub const PIPELINE: &str = "1-pipeline";
+
 /// The aggregation name of bucket level `level` (0-based).
 pub fn bucket_name(level: usize) -> String {
     (level + 2).to_string()
@@ -93,6 +96,13 @@ fn aggs_tree(vis: &Visualization, context: &SearchContext<'_>) -> Map<String, Va
     // by the metric needs it as a direct child (an order path cannot reach through a level).
     let metric = metric_aggs(&vis.metric);
     let mut aggs = metric.clone();
+    // A pipeline goes in the time buckets only: it needs a histogram for parent.
+    if let Some(pipeline) = &vis.options.pipeline {
+        aggs.insert(
+            PIPELINE.into(),
+            pipeline.agg(&metric_order_path(&vis.metric)),
+        );
+    }
     for (level, agg) in buckets.iter().enumerate().rev() {
         let mut bucket = bucket_agg(vis, agg, context);
         if !aggs.is_empty() {
@@ -473,6 +483,39 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_pipeline_sits_in_the_time_buckets_and_series_rank_by_the_metric() {
+        use crate::model::visualization::{Metric, ParentPipeline};
+        let query = QueryText::default();
+        let mut vis = Visualization::example_flows_over_time();
+        vis.metric = Metric::Percentile {
+            field: "bytes".into(),
+            percent: 95.0,
+        };
+        vis.options.pipeline = Some(ParentPipeline::MovingAverage { window: 4 });
+        vis.validate().unwrap();
+        let body = build_request(&vis, &context(&query, &[])).unwrap();
+        let series = &body["aggs"]["2"];
+        assert!(series["aggs"].get(PIPELINE).is_none(), "{series}");
+        assert_eq!(series["terms"]["order"], json!({ "1[95.0]": "desc" }));
+        let time = &series["aggs"]["3"]["aggs"];
+        assert_eq!(
+            time[PIPELINE],
+            json!({ "moving_fn": { "buckets_path": "1[95.0]", "window": 4,
+                "script": "MovingFunctions.unweightedAvg(values)" } })
+        );
+        assert!(time.get(METRIC).is_some());
+
+        // Only over a date histogram.
+        let mut pie = Visualization::example_action_port_pie();
+        pie.options.pipeline = Some(ParentPipeline::CumulativeSum);
+        assert!(pie
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("options.pipeline"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::model::visualization::{
     BarMode, BucketAgg, ChartKind, Metric, ThresholdLine, Visualization,
 };
 use crate::query::{
-    bucket_name, interval_ms, ordered_buckets, CURRENT, METRIC, MISSING_KEY, SHIFTED,
+    bucket_name, interval_ms, ordered_buckets, CURRENT, METRIC, MISSING_KEY, PIPELINE, SHIFTED,
 };
 
 /// One chart's worth of data.
@@ -612,8 +612,15 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         let mut points = Vec::new();
         for (name, bucket) in buckets_of(x) {
             let (x_label, key) = bucket_key(x_agg, &name, bucket);
-            let value = metric_value(&vis.metric, bucket)
-                .or_else(|| vis.metric.zero_when_empty().then_some(0.0));
+            let value = match &vis.options.pipeline {
+                // The first buckets of a derivative or difference have none: a gap.
+                Some(_) => bucket
+                    .get(PIPELINE)
+                    .and_then(|p| p.get("value"))
+                    .and_then(Value::as_f64),
+                None => metric_value(&vis.metric, bucket)
+                    .or_else(|| vis.metric.zero_when_empty().then_some(0.0)),
+            };
             let x_value = match x_agg {
                 BucketAgg::DateHistogram { .. } | BucketAgg::Histogram { .. } => key.as_f64(),
                 _ => Some(match categories.iter().position(|c| *c == x_label) {
@@ -673,7 +680,10 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         style,
         bar_mode: vis.options.bar_mode,
         series,
-        metric_label: vis.metric.label(),
+        metric_label: match &vis.options.pipeline {
+            Some(pipeline) => pipeline.label(&vis.metric.label()),
+            None => vis.metric.label(),
+        },
         utc: vis.options.utc,
         category_filters,
         x_title,

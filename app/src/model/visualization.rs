@@ -568,6 +568,65 @@ pub struct ChartOptions {
     /// on the same time axis; line, area and bar charts over a date histogram.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_shift: Option<String>,
+    /// Shows the metric along the time axis as a running total, a change, a moving average
+    /// or a difference (Kibana's parent pipeline metrics); line, area and bar charts over a
+    /// date histogram. Top-N series still rank by the metric itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<ParentPipeline>,
+}
+
+/// A metric computed along the time axis from the metric's value in each time bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ParentPipeline {
+    /// The total so far (Elasticsearch's `cumulative_sum`).
+    CumulativeSum,
+    /// The change from the bucket before (`derivative`).
+    Derivative,
+    /// The mean of the last `window` buckets (`moving_fn` with an unweighted average).
+    MovingAverage {
+        /// How many buckets, 1 to 100.
+        window: u32,
+    },
+    /// The difference from `lag` buckets before (`serial_diff`).
+    SerialDiff {
+        /// How many buckets back, 1 to 100.
+        lag: u32,
+    },
+}
+
+impl ParentPipeline {
+    /// Its Elasticsearch aggregation over the metric at `path` (a buckets path).
+    pub fn agg(&self, path: &str) -> serde_json::Value {
+        match self {
+            ParentPipeline::CumulativeSum => {
+                serde_json::json!({ "cumulative_sum": { "buckets_path": path } })
+            }
+            ParentPipeline::Derivative => {
+                serde_json::json!({ "derivative": { "buckets_path": path } })
+            }
+            ParentPipeline::MovingAverage { window } => serde_json::json!({ "moving_fn": {
+                "buckets_path": path, "window": window,
+                "script": "MovingFunctions.unweightedAvg(values)" } }),
+            ParentPipeline::SerialDiff { lag } => {
+                serde_json::json!({ "serial_diff": { "buckets_path": path, "lag": lag } })
+            }
+        }
+    }
+
+    /// What it makes of a metric's label: `Cumulative sum of Sum of bytes`.
+    pub fn label(&self, metric: &str) -> String {
+        match self {
+            ParentPipeline::CumulativeSum => format!("Cumulative sum of {metric}"),
+            ParentPipeline::Derivative => format!("Derivative of {metric}"),
+            ParentPipeline::MovingAverage { window } => {
+                format!("Moving average of {metric} over {window}")
+            }
+            ParentPipeline::SerialDiff { lag } => {
+                format!("Serial difference of {metric}, lag {lag}")
+            }
+        }
+    }
 }
 
 /// A reference line at a value of the metric, with an optional label.
@@ -598,6 +657,7 @@ impl Default for ChartOptions {
             drilldowns: Vec::new(),
             threshold: None,
             time_shift: None,
+            pipeline: None,
         }
     }
 }
@@ -697,6 +757,24 @@ impl Visualization {
                     "options.time_shift",
                     "needs a line, area or bar chart over a date histogram",
                 ));
+            }
+        }
+        if let Some(pipeline) = &self.options.pipeline {
+            if !self.takes_time_shift() {
+                return Err(ModelError::new(
+                    "options.pipeline",
+                    "needs a line, area or bar chart over a date histogram",
+                ));
+            }
+            if let ParentPipeline::MovingAverage { window: n }
+            | ParentPipeline::SerialDiff { lag: n } = pipeline
+            {
+                if !(1..=100).contains(n) {
+                    return Err(ModelError::new(
+                        "options.pipeline",
+                        "the window or lag must be between 1 and 100 buckets",
+                    ));
+                }
             }
         }
         if let Metric::Percentile { percent, .. } = self.metric {

@@ -1552,6 +1552,92 @@ async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
     }
 }
 
+/// Parent pipelines over time (cumulative sum, derivative, moving average, serial
+/// difference), drawn through the browser's request builder and response reader, against
+/// the per-minute counts the same chart draws without one.
+#[tokio::test]
+async fn pipelines_over_time_follow_the_plain_series() {
+    use app::model::visualization::*;
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let format = crate::ingest::demo::demo_format();
+    let mut lines = format!("{}\n", format.header());
+    crate::ingest::demo::generate(
+        &crate::ingest::demo::DemoConfig {
+            flows: 2000,
+            hours: 1,
+            end_ms: now,
+            seed: 13,
+        },
+        |line| {
+            lines.push_str(line);
+            lines.push('\n');
+        },
+    );
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(status, 200, "{report}");
+    let inputs = view_inputs(&app::model::time::TimeRange::last("1h"), now, None);
+    let series = |pipeline: Option<ParentPipeline>| {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = ChartKind::Line;
+        vis.metric = Metric::Count;
+        vis.buckets = vec![Bucket {
+            role: BucketRole::XAxis,
+            agg: BucketAgg::DateHistogram {
+                field: "@timestamp".into(),
+                interval: Interval::Fixed("5m".into()),
+            },
+        }];
+        vis.options.drop_partial_buckets = false;
+        vis.options.pipeline = pipeline;
+        vis.validate().unwrap();
+        let state = server.state.clone();
+        let inputs = inputs.clone();
+        async move {
+            match crate::visualizations::chart_data(&state, &vis, &inputs).await {
+                Ok(ChartData::Xy(xy)) => (xy.series[0].points.clone(), xy.metric_label),
+                other => panic!("not a line: {other:?}"),
+            }
+        }
+    };
+    let (plain, _) = series(None).await;
+    let counts: Vec<f64> = plain.iter().map(|p| p.1).collect();
+    assert!(counts.len() >= 12, "{counts:?}");
+    // Most of the hour's flows (a few start just before it).
+    assert!(counts.iter().sum::<f64>() > 1900.0, "{counts:?}");
+
+    let (total, label) = series(Some(ParentPipeline::CumulativeSum)).await;
+    assert_eq!(label, "Cumulative sum of Count");
+    let running: Vec<f64> = counts
+        .iter()
+        .scan(0.0, |sum, c| {
+            *sum += c;
+            Some(*sum)
+        })
+        .collect();
+    assert_eq!(total.iter().map(|p| p.1).collect::<Vec<_>>(), running);
+
+    // The first bucket has no change: it is a gap, not a zero.
+    let (change, _) = series(Some(ParentPipeline::Derivative)).await;
+    assert_eq!(change.len(), counts.len() - 1);
+    for (point, pair) in change.iter().zip(counts.windows(2)) {
+        assert_eq!(point.1, pair[1] - pair[0]);
+    }
+    let (difference, _) = series(Some(ParentPipeline::SerialDiff { lag: 2 })).await;
+    assert_eq!(difference.len(), counts.len() - 2);
+    assert_eq!(difference[0].1, counts[2] - counts[0]);
+
+    // A moving average of the three buckets before each one (the bucket itself is not in
+    // its window, as Elasticsearch's moving_fn has it).
+    let (average, _) = series(Some(ParentPipeline::MovingAverage { window: 3 })).await;
+    let at = 5;
+    let expected = counts[at - 3..at].iter().sum::<f64>() / 3.0;
+    let x = plain[at].0;
+    let point = average.iter().find(|p| p.0 == x).unwrap();
+    assert!((point.1 - expected).abs() < 1e-9, "{point:?} {expected}");
+}
+
 /// Kibana's distribution metrics (median, standard deviation, percentile rank), drawn through
 /// the browser's request builder and response reader, against the flows' own bytes: as one
 /// number, and as table rows ordered by the metric.

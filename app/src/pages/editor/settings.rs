@@ -7,8 +7,8 @@ use crate::model::filter::QueryText;
 use crate::model::index_pattern::FieldSpec;
 use crate::model::visualization::{
     terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, DateRangeSpec, Interval,
-    IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, TermsOrder, ThresholdLine,
-    Visualization, MAX_THRESHOLD_LABEL,
+    IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, ParentPipeline, TermsOrder,
+    ThresholdLine, Visualization, MAX_THRESHOLD_LABEL,
 };
 
 fn field_options(
@@ -535,6 +535,9 @@ pub(super) fn OptionsEditor(
             <Show when=move || vis.with(|v| v.options.time_shift.is_some() || v.takes_time_shift())>
                 <TimeShiftEditor vis/>
             </Show>
+            <Show when=move || vis.with(|v| v.options.pipeline.is_some() || v.takes_time_shift())>
+                <PipelineEditor vis/>
+            </Show>
             <Show when=move || !legend.with(|l| l.is_empty())>
                 <div class="colors" role="group" aria-label="Colours">
                     <span class="field-label">"Colours"</span>
@@ -628,6 +631,54 @@ const TIME_SHIFTS: [(&str, &str); 5] = [
     ("1w", "1 week ago"),
     ("30d", "30 days ago"),
 ];
+
+/// "Over time": the metric as a running total, a change, a moving average or a difference
+/// (Kibana's parent pipeline metrics), with the window or lag they take.
+#[component]
+fn PipelineEditor(vis: RwSignal<Visualization>) -> impl IntoView {
+    let kind = move || {
+        vis.with(|v| match &v.options.pipeline {
+            None => "",
+            Some(ParentPipeline::CumulativeSum) => "cumulative_sum",
+            Some(ParentPipeline::Derivative) => "derivative",
+            Some(ParentPipeline::MovingAverage { .. }) => "moving_average",
+            Some(ParentPipeline::SerialDiff { .. }) => "serial_diff",
+        })
+    };
+    let set_kind = move |value: String| {
+        vis.update(|v| {
+            v.options.pipeline = match value.as_str() {
+                "cumulative_sum" => Some(ParentPipeline::CumulativeSum),
+                "derivative" => Some(ParentPipeline::Derivative),
+                "moving_average" => Some(ParentPipeline::MovingAverage { window: 5 }),
+                "serial_diff" => Some(ParentPipeline::SerialDiff { lag: 1 }),
+                _ => None,
+            }
+        })
+    };
+    let buckets = move || {
+        vis.with(|v| match v.options.pipeline {
+            Some(
+                ParentPipeline::MovingAverage { window: n } | ParentPipeline::SerialDiff { lag: n },
+            ) => Some(n),
+            _ => None,
+        })
+    };
+    view! {
+        <label class="field">"Over time"
+            <select name="pipeline" on:change:target=move |ev| set_kind(ev.target().value())>
+                {[("", "As is"), ("cumulative_sum", "Cumulative sum"), ("derivative", "Derivative"), ("moving_average", "Moving average"), ("serial_diff", "Serial difference")]
+                    .into_iter().map(|(value, label)| view! { <option value=value selected=move || kind() == value>{label}</option> }).collect_view()}
+            </select>
+        </label>
+        {move || buckets().map(|n| view! {
+            <label class="field small">{if kind() == "moving_average" { "Window (buckets)" } else { "Lag (buckets)" }}
+                <input type="number" min="1" max="100" name="pipeline_buckets" prop:value=n.to_string()
+                    on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { vis.update(|v| if let Some(ParentPipeline::MovingAverage { window: b } | ParentPipeline::SerialDiff { lag: b }) = &mut v.options.pipeline { *b = n }) } }/>
+            </label>
+        })}
+    }
+}
 
 /// "Compare with": a time-shifted copy of every series.
 #[component]

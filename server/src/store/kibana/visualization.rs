@@ -5,7 +5,7 @@ use app::model::saved_object::{ObjectType, Reference};
 use app::model::search::SavedSearch;
 use app::model::visualization::{
     Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, DateRangeSpec, Interval, IpRangeSpec,
-    LegendPosition, Metric, NamedFilter, NumberRange, TermsOrder, Visualization,
+    LegendPosition, Metric, NamedFilter, NumberRange, ParentPipeline, TermsOrder, Visualization,
     VISUALIZATION_VERSION,
 };
 use serde_json::{json, Value};
@@ -95,6 +95,7 @@ fn kibana_visualization(
         .cloned()
         .unwrap_or_default();
     let mut metric = None;
+    let mut pipeline = None;
     let mut buckets = Vec::new();
     for agg in &aggs {
         let agg_type = agg.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -122,34 +123,14 @@ fn kibana_visualization(
                     ));
                     continue;
                 }
-                let need = || {
-                    field
-                        .clone()
-                        .ok_or_else(|| format!("{agg_type} metric without a field"))
-                };
-                metric = Some(match agg_type {
-                    "count" => Metric::Count,
-                    "sum" => Metric::Sum { field: need()? },
-                    "avg" => Metric::Avg { field: need()? },
-                    "min" => Metric::Min { field: need()? },
-                    "max" => Metric::Max { field: need()? },
-                    "cardinality" => Metric::UniqueCount { field: need()? },
-                    "percentiles" => Metric::Percentile {
-                        field: need()?,
-                        percent: first_value(&params, "percents", warnings).unwrap_or(50.0),
-                    },
-                    "median" => Metric::Median { field: need()? },
-                    "std_dev" => Metric::StdDeviation { field: need()? },
-                    "percentile_ranks" => Metric::PercentileRank {
-                        field: need()?,
-                        value: first_value(&params, "values", warnings)
-                            .ok_or_else(|| "percentile_ranks metric without a value".to_owned())?,
-                    },
-                    other => {
-                        warnings.push(format!("metric [{other}] is not supported; Count is used"));
-                        Metric::Count
+                let (base_type, base_params) = match parent_pipeline(agg_type, &params) {
+                    Some(found) => {
+                        pipeline = Some(found);
+                        pipeline_base(&params, &aggs)
                     }
-                });
+                    None => (agg_type.to_owned(), params.clone()),
+                };
+                metric = Some(kibana_metric(&base_type, &base_params, warnings)?);
             }
             "segment" | "group" | "bucket" => {
                 let role = match (kind, schema) {
@@ -301,7 +282,10 @@ fn kibana_visualization(
         }
     }
     let vis_params = state.get("params").cloned().unwrap_or(json!({}));
-    let mut options = ChartOptions::default();
+    let mut options = ChartOptions {
+        pipeline,
+        ..ChartOptions::default()
+    };
     if let Some(donut) = vis_params.get("isDonut").and_then(Value::as_bool) {
         options.donut = donut;
     }
@@ -337,6 +321,93 @@ fn kibana_visualization(
     vis.validate()
         .map_err(|e| format!("the converted visualization is invalid: {e}"))?;
     Ok(vis)
+}
+
+/// A Kibana metric aggregation of `agg_type` as a flowdash metric.
+fn kibana_metric(
+    agg_type: &str,
+    params: &Value,
+    warnings: &mut Vec<String>,
+) -> Result<Metric, String> {
+    let field = params
+        .get("field")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let need = || {
+        field
+            .clone()
+            .ok_or_else(|| format!("{agg_type} metric without a field"))
+    };
+    Ok(match agg_type {
+        "count" => Metric::Count,
+        "sum" => Metric::Sum { field: need()? },
+        "avg" => Metric::Avg { field: need()? },
+        "min" => Metric::Min { field: need()? },
+        "max" => Metric::Max { field: need()? },
+        "cardinality" => Metric::UniqueCount { field: need()? },
+        "percentiles" => Metric::Percentile {
+            field: need()?,
+            percent: first_value(params, "percents", warnings).unwrap_or(50.0),
+        },
+        "median" => Metric::Median { field: need()? },
+        "std_dev" => Metric::StdDeviation { field: need()? },
+        "percentile_ranks" => Metric::PercentileRank {
+            field: need()?,
+            value: first_value(params, "values", warnings)
+                .ok_or_else(|| "percentile_ranks metric without a value".to_owned())?,
+        },
+        other => {
+            warnings.push(format!("metric [{other}] is not supported; Count is used"));
+            Metric::Count
+        }
+    })
+}
+
+/// Kibana's parent pipeline metrics: the pipeline, if `agg_type` is one.
+fn parent_pipeline(agg_type: &str, params: &Value) -> Option<ParentPipeline> {
+    let buckets = |name: &str, default: u64| {
+        params
+            .get(name)
+            .and_then(Value::as_u64)
+            .unwrap_or(default)
+            .clamp(1, 100) as u32
+    };
+    Some(match agg_type {
+        "cumulative_sum" => ParentPipeline::CumulativeSum,
+        "derivative" => ParentPipeline::Derivative,
+        "moving_avg" => ParentPipeline::MovingAverage {
+            window: buckets("window", 5),
+        },
+        "serial_diff" => ParentPipeline::SerialDiff {
+            lag: buckets("lag", 1),
+        },
+        _ => return None,
+    })
+}
+
+/// The metric a parent pipeline runs over: its `customMetric`, or the aggregation its
+/// `metricAgg` names; a count when neither is given.
+fn pipeline_base(params: &Value, aggs: &[Value]) -> (String, Value) {
+    let of = |agg: &Value| {
+        (
+            agg.get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("count")
+                .to_owned(),
+            agg.get("params").cloned().unwrap_or(json!({})),
+        )
+    };
+    match params.get("metricAgg").and_then(Value::as_str) {
+        Some("custom") | None => params
+            .get("customMetric")
+            .map(of)
+            .unwrap_or_else(|| ("count".to_owned(), json!({}))),
+        Some(id) => aggs
+            .iter()
+            .find(|agg| agg.get("id").and_then(Value::as_str) == Some(id))
+            .map(of)
+            .unwrap_or_else(|| ("count".to_owned(), json!({}))),
+    }
 }
 
 /// Kibana's IP range: `ipRangeType` chooses between its `fromTo` pairs and its `mask` blocks,
@@ -532,6 +603,53 @@ mod tests {
             ]
         );
         vis.validate().unwrap();
+    }
+
+    #[test]
+    fn kibana_parent_pipelines_keep_their_metric() {
+        let line = |metric: serde_json::Value| {
+            let state = serde_json::json!({ "title": "Bytes", "type": "line", "params": {},
+                "aggs": [ metric,
+                    { "id": "2", "enabled": true, "type": "date_histogram", "schema": "segment",
+                      "params": { "field": "@timestamp", "interval": "auto" } } ] });
+            let attributes = serde_json::json!({ "title": "Bytes", "visState": state.to_string() });
+            let mut warnings = Vec::new();
+            let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+            assert!(warnings.is_empty(), "{warnings:?}");
+            vis.validate().unwrap();
+            (vis.metric, vis.options.pipeline)
+        };
+        assert_eq!(
+            line(
+                serde_json::json!({ "id": "1", "enabled": true, "type": "cumulative_sum",
+                "schema": "metric", "params": { "metricAgg": "custom", "customMetric": {
+                    "id": "1-metric", "enabled": true, "type": "sum", "params": { "field": "bytes" } } } })
+            ),
+            (
+                Metric::Sum {
+                    field: "bytes".into()
+                },
+                Some(ParentPipeline::CumulativeSum)
+            )
+        );
+        assert_eq!(
+            line(
+                serde_json::json!({ "id": "1", "enabled": true, "type": "moving_avg",
+                "schema": "metric", "params": { "metricAgg": "custom", "window": 7,
+                    "customMetric": { "id": "1-metric", "type": "count", "params": {} } } })
+            ),
+            (
+                Metric::Count,
+                Some(ParentPipeline::MovingAverage { window: 7 })
+            )
+        );
+        assert_eq!(
+            line(
+                serde_json::json!({ "id": "1", "enabled": true, "type": "derivative",
+                "schema": "metric", "params": {} })
+            ),
+            (Metric::Count, Some(ParentPipeline::Derivative))
+        );
     }
 
     #[test]
