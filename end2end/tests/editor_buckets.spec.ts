@@ -16,6 +16,7 @@ test.describe("editor buckets", () => {
     await page.goto("/visualize/new");
     await waitForHydration(page);
     await page.locator('select[name="kind"]').selectOption("Table");
+    await page.getByRole("button", { name: "+ Add bucket" }).click();
     await page.locator("button.time-button").click();
     await page.getByRole("button", { name: "Last 1 hour" }).click();
     const type = page.locator('select[name="bucket0_type"]');
