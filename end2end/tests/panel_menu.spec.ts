@@ -288,9 +288,11 @@ test.describe("panel menu and dashboard details", () => {
     await expect(canvas).toBeFocused();
     await page.waitForTimeout(100);
     await expect(page.locator(".dashboard.kiosk")).toHaveCount(1);
-    // Focus moving elsewhere closes the menu too.
+    // Focus moving elsewhere closes the menu too (once it has the focus: the menu takes it
+    // just after it opens).
     await canvas.click({ position: point! });
     await expect(menu).toHaveCount(1);
+    await expect(menu.getByRole("button", { name: `Filter for ${address}` })).toBeFocused();
     await page.mouse.click(5, 5);
     await expect(menu).toHaveCount(0);
     await page.getByRole("button", { name: "Exit full screen" }).click();
