@@ -1399,40 +1399,28 @@ async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
     use app::result::ChartData;
     let server = TestServer::start().await;
     let now = chrono::Utc::now().timestamp_millis();
-    let format = crate::ingest::demo::demo_format();
-    let mut lines = format!("{}\n", format.header());
-    let mut flows: Vec<(String, std::net::IpAddr, i64)> = Vec::new();
+    let docs = ingest_demo(
+        &server,
+        crate::ingest::demo::DemoConfig {
+            flows: 3000,
+            hours: 2,
+            end_ms: now,
+            seed: 12,
+        },
+    )
+    .await;
     // Every record's time (NODATA records have no action or address).
-    let mut times: Vec<i64> = Vec::new();
-    let config = crate::ingest::demo::DemoConfig {
-        flows: 3000,
-        hours: 2,
-        end_ms: now,
-        seed: 12,
-    };
-    crate::ingest::demo::generate(&config, |line| {
-        let mut values = Vec::new();
-        crate::ingest::parse::parse_record(&format, line, &mut values).unwrap();
-        let doc = crate::ingest::document::FlowDoc::from_record(
-            &format,
-            &values,
-            line,
-            &Default::default(),
-        )
-        .unwrap();
-        if let (
-            Some(crate::ingest::DocValue::Str(action)),
-            Some(crate::ingest::DocValue::Ip(src)),
-        ) = (doc.get("action"), doc.get("srcaddr"))
-        {
-            flows.push((action.to_string(), *src, doc.timestamp_ms));
-        }
-        times.push(doc.timestamp_ms);
-        lines.push_str(line);
-        lines.push('\n');
-    });
-    let (status, report) = server.post("/api/ingest", lines).await;
-    assert_eq!(status, 200, "{report}");
+    let times: Vec<i64> = docs.iter().map(|doc| doc.timestamp_ms).collect();
+    let flows: Vec<(String, std::net::IpAddr, i64)> = docs
+        .iter()
+        .filter_map(|doc| match (doc.get("action"), doc.get("srcaddr")) {
+            (
+                Some(crate::ingest::DocValue::Str(action)),
+                Some(crate::ingest::DocValue::Ip(src)),
+            ) => Some((action.to_string(), *src, doc.timestamp_ms)),
+            _ => None,
+        })
+        .collect();
     let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
     let rows = |query: &str, agg: BucketAgg| {
         let mut vis = Visualization::example_action_port_pie();
@@ -1561,22 +1549,16 @@ async fn pipelines_over_time_follow_the_plain_series() {
     use app::result::ChartData;
     let server = TestServer::start().await;
     let now = chrono::Utc::now().timestamp_millis();
-    let format = crate::ingest::demo::demo_format();
-    let mut lines = format!("{}\n", format.header());
-    crate::ingest::demo::generate(
-        &crate::ingest::demo::DemoConfig {
+    ingest_demo(
+        &server,
+        crate::ingest::demo::DemoConfig {
             flows: 2000,
             hours: 1,
             end_ms: now,
             seed: 13,
         },
-        |line| {
-            lines.push_str(line);
-            lines.push('\n');
-        },
-    );
-    let (status, report) = server.post("/api/ingest", lines).await;
-    assert_eq!(status, 200, "{report}");
+    )
+    .await;
     let inputs = view_inputs(&app::model::time::TimeRange::last("1h"), now, None);
     let series = |pipeline: Option<ParentPipeline>| {
         let mut vis = Visualization::example_action_port_pie();
@@ -1647,37 +1629,26 @@ async fn distribution_metrics_match_the_flows() {
     use app::result::ChartData;
     let server = TestServer::start().await;
     let now = chrono::Utc::now().timestamp_millis();
-    let format = crate::ingest::demo::demo_format();
-    let mut lines = format!("{}\n", format.header());
-    let mut flows: Vec<(String, f64)> = Vec::new();
-    let config = crate::ingest::demo::DemoConfig {
-        flows: 3000,
-        hours: 2,
-        end_ms: now,
-        seed: 11,
-    };
-    crate::ingest::demo::generate(&config, |line| {
-        let mut values = Vec::new();
-        crate::ingest::parse::parse_record(&format, line, &mut values).unwrap();
-        let doc = crate::ingest::document::FlowDoc::from_record(
-            &format,
-            &values,
-            line,
-            &Default::default(),
-        )
-        .unwrap();
-        if let (
-            Some(crate::ingest::DocValue::Str(action)),
-            Some(crate::ingest::DocValue::Int(bytes)),
-        ) = (doc.get("action"), doc.get("bytes"))
-        {
-            flows.push((action.to_string(), *bytes as f64));
-        }
-        lines.push_str(line);
-        lines.push('\n');
-    });
-    let (status, report) = server.post("/api/ingest", lines).await;
-    assert_eq!(status, 200, "{report}");
+    let docs = ingest_demo(
+        &server,
+        crate::ingest::demo::DemoConfig {
+            flows: 3000,
+            hours: 2,
+            end_ms: now,
+            seed: 11,
+        },
+    )
+    .await;
+    let flows: Vec<(String, f64)> = docs
+        .iter()
+        .filter_map(|doc| match (doc.get("action"), doc.get("bytes")) {
+            (
+                Some(crate::ingest::DocValue::Str(action)),
+                Some(crate::ingest::DocValue::Int(bytes)),
+            ) => Some((action.to_string(), *bytes as f64)),
+            _ => None,
+        })
+        .collect();
     let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
     let draw = |kind: ChartKind, metric: Metric, buckets: Vec<Bucket>| {
         let mut vis = Visualization::example_action_port_pie();
@@ -1815,20 +1786,17 @@ async fn every_overview_panel_answers_on_demo_data() {
     use app::result::ChartData;
     let server = TestServer::start().await;
     let now = chrono::Utc::now().timestamp_millis();
-    let config = crate::ingest::demo::DemoConfig {
-        flows: 4000,
-        hours: 2,
-        end_ms: now,
-        seed: 7,
-    };
-    let mut lines = format!("{}\n", crate::ingest::demo::demo_format().header());
-    crate::ingest::demo::generate(&config, |line| {
-        lines.push_str(line);
-        lines.push('\n');
-    });
-    let (status, report) = server.post("/api/ingest", lines).await;
-    assert_eq!(status, 200, "{report}");
-    assert_eq!(report["accepted"], 4000, "{report}");
+    let docs = ingest_demo(
+        &server,
+        crate::ingest::demo::DemoConfig {
+            flows: 4000,
+            hours: 2,
+            end_ms: now,
+            seed: 7,
+        },
+    )
+    .await;
+    assert_eq!(docs.len(), 4000);
     let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
     for (id, vis) in crate::overview::visualizations() {
         let data = crate::visualizations::chart_data(&server.state, &vis, &inputs)
@@ -2194,6 +2162,35 @@ async fn a_time_shifted_chart_draws_last_weeks_series_on_this_weeks_axis() {
     );
     // Both weeks' buckets cover the day, hour by hour: no gap drawn as a missing point.
     assert!(xy.series.iter().all(|s| s.points.len() == 24), "{series:?}");
+}
+
+/// Ingests `config`'s demo flows through `/api/ingest`, all accepted, and gives back the
+/// documents they were stored as, so a test can check charts against the flows themselves.
+async fn ingest_demo(
+    server: &TestServer,
+    config: crate::ingest::demo::DemoConfig,
+) -> Vec<crate::ingest::document::FlowDoc> {
+    let format = crate::ingest::demo::demo_format();
+    let mut lines = format!("{}\n", format.header());
+    let mut docs = Vec::new();
+    crate::ingest::demo::generate(&config, |line| {
+        let mut values = Vec::new();
+        crate::ingest::parse::parse_record(&format, line, &mut values).unwrap();
+        let doc = crate::ingest::document::FlowDoc::from_record(
+            &format,
+            &values,
+            line,
+            &Default::default(),
+        )
+        .unwrap();
+        docs.push(doc);
+        lines.push_str(line);
+        lines.push('\n');
+    });
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["accepted"], docs.len(), "{report}");
+    docs
 }
 
 /// What a panel is drawn for with no query or filters: a time range, the moment `now`, and
