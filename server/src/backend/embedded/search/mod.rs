@@ -368,18 +368,13 @@ pub fn search_at(
     let collect = |query: &dyn tantivy::query::Query,
                    aggs: Arc<Vec<AggRequest>>,
                    hits: Option<(usize, SortSpec)>| {
-        let collectors: Vec<FlowCollector> = selected
-            .iter()
-            .enumerate()
-            .map(|(position, index)| FlowCollector {
-                guard: guard.clone(),
-                columns: index.columns(),
-                aggs: aggs.clone(),
-                schema: schema.clone(),
-                hits: hits.clone(),
-                index: position as u32,
-            })
-            .collect();
+        let collectors = FlowCollector::one_per_index(
+            selected.iter().map(|index| index.as_ref()),
+            &aggs,
+            hits,
+            &schema,
+            &guard,
+        );
         let fruits = collect_segments(engine, &searchers, query, &collectors)?;
         guard.outcome()?;
         Ok::<_, SearchError>(fruits)
@@ -556,18 +551,13 @@ fn count_backgrounds(
                 .map(|(field, terms)| AggRequest::counts_of(field, Arc::new(terms.clone())))
                 .collect(),
         );
-        let collectors: Vec<FlowCollector> = indices
-            .iter()
-            .enumerate()
-            .map(|(position, (index, _))| FlowCollector {
-                guard: guard.clone(),
-                columns: index.columns(),
-                aggs: counts.clone(),
-                schema: schema.clone(),
-                hits: None,
-                index: position as u32,
-            })
-            .collect();
+        let collectors = FlowCollector::one_per_index(
+            indices.iter().map(|(index, _)| index.as_ref()),
+            &counts,
+            None,
+            schema,
+            guard,
+        );
         let all = tantivy::query::AllQuery;
         let query: &dyn tantivy::query::Query = match &set.filter {
             Some(filter) => filter.as_ref(),

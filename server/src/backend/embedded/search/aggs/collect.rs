@@ -14,6 +14,7 @@ use super::super::SearchError;
 use super::buckets::BlockValues;
 use super::intermediate::{merge_all, IntermediateAgg};
 use super::{empty_intermediate, AggRequest, SegmentAgg, SegmentContext};
+use crate::backend::embedded::index::FlowIndex;
 use crate::backend::embedded::schema::FlowSchema;
 
 /// What one search of one index collects: the match count, aggregations and top hits.
@@ -104,6 +105,29 @@ impl Collector for FlowCollector {
 }
 
 impl FlowCollector {
+    /// One collector per index searched, in order, all collecting `aggs` and `hits` under the
+    /// search's `guard`.
+    pub fn one_per_index<'a>(
+        indices: impl IntoIterator<Item = &'a FlowIndex>,
+        aggs: &Arc<Vec<AggRequest>>,
+        hits: Option<(usize, SortSpec)>,
+        schema: &Arc<FlowSchema>,
+        guard: &Arc<SearchGuard>,
+    ) -> Vec<FlowCollector> {
+        indices
+            .into_iter()
+            .enumerate()
+            .map(|(position, index)| FlowCollector {
+                guard: guard.clone(),
+                columns: index.columns(),
+                aggs: aggs.clone(),
+                schema: schema.clone(),
+                hits: hits.clone(),
+                index: position as u32,
+            })
+            .collect()
+    }
+
     /// A segment's aggregation nodes and hit sorter.
     fn segment_state(
         &self,
