@@ -182,19 +182,9 @@ fn kibana_visualization(
                     },
                     "range" => BucketAgg::Range {
                         field: field.ok_or("range without a field")?,
-                        ranges: params
-                            .get("ranges")
-                            .and_then(Value::as_array)
-                            .map(|ranges| {
-                                ranges
-                                    .iter()
-                                    .map(|r| NumberRange {
-                                        from: r.get("from").and_then(Value::as_f64),
-                                        to: r.get("to").and_then(Value::as_f64),
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
+                        ranges: from_to_list(&params, Value::as_f64)
+                            .map(|(from, to)| NumberRange { from, to })
+                            .collect(),
                     },
                     "significant_terms" => BucketAgg::SignificantTerms {
                         field: field.ok_or("significant_terms without a field")?,
@@ -210,27 +200,9 @@ fn kibana_visualization(
                     },
                     "date_range" => BucketAgg::DateRange {
                         field: field.unwrap_or_else(|| "@timestamp".into()),
-                        ranges: params
-                            .get("ranges")
-                            .and_then(Value::as_array)
-                            .map(|ranges| {
-                                ranges
-                                    .iter()
-                                    .map(|r| {
-                                        let bound = |name: &str| {
-                                            r.get(name)
-                                                .and_then(Value::as_str)
-                                                .filter(|s| !s.is_empty())
-                                                .map(str::to_owned)
-                                        };
-                                        DateRangeSpec {
-                                            from: bound("from"),
-                                            to: bound("to"),
-                                        }
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
+                        ranges: from_to_list(&params, non_empty_text)
+                            .map(|(from, to)| DateRangeSpec { from, to })
+                            .collect(),
                     },
                     "filters" => BucketAgg::Filters {
                         filters: params
@@ -421,13 +393,7 @@ fn kibana_ip_ranges(params: &Value) -> Vec<IpRangeSpec> {
             .cloned()
             .unwrap_or_default()
     };
-    let text = |range: &Value, name: &str| {
-        range
-            .get(name)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
+    let text = |range: &Value, name: &str| range.get(name).and_then(non_empty_text);
     if masks {
         list("mask")
             .iter()
@@ -442,6 +408,28 @@ fn kibana_ip_ranges(params: &Value) -> Vec<IpRangeSpec> {
             })
             .collect()
     }
+}
+
+/// The `{from, to}` bounds of a range aggregation's `ranges` list, each read by `bound` (a
+/// bound that is missing or does not read is open).
+fn from_to_list<'a, T>(
+    params: &'a Value,
+    bound: impl Fn(&'a Value) -> Option<T> + 'a,
+) -> impl Iterator<Item = (Option<T>, Option<T>)> + 'a {
+    params
+        .get("ranges")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(move |range| {
+            let read = |name: &str| range.get(name).and_then(&bound);
+            (read("from"), read("to"))
+        })
+}
+
+/// A string parameter that says something; an empty one is as good as none.
+fn non_empty_text(value: &Value) -> Option<String> {
+    value.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 /// The first number of a list parameter (`percents`, `values`): a flowdash metric draws one
