@@ -298,6 +298,19 @@ fn another_process_commit_is_seen_without_a_watcher_thread() {
     assert_eq!(docs_seen(&reader), [20]);
 }
 
+/// The `(key, doc_count)` buckets of the terms aggregation `a` in a search answer.
+fn term_counts(answer: &serde_json::Value) -> Vec<(String, u64)> {
+    answer["aggregations"]["a"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let key = b["key"].as_str().unwrap().to_owned();
+            (key, b["doc_count"].as_u64().unwrap())
+        })
+        .collect()
+}
+
 #[test]
 fn answers_without_hits_are_kept_until_the_data_changes() {
     let dir = tempfile::tempdir().unwrap();
@@ -305,22 +318,9 @@ fn answers_without_hits_are_kept_until_the_data_changes() {
     ingest(&engine, &lines(1_583_535_600, 10, "ACCEPT"));
     let body =
         serde_json::json!({ "size": 0, "aggs": { "a": { "terms": { "field": "action" } } } });
-    let counts = |answer: &serde_json::Value| -> Vec<(String, u64)> {
-        answer["aggregations"]["a"]["buckets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| {
-                (
-                    b["key"].as_str().unwrap().to_owned(),
-                    b["doc_count"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
     let first = search::search(&engine, "cwl-*", &body).unwrap();
     let again = search::search(&engine, "cwl-*", &body).unwrap();
-    assert_eq!(counts(&first), [("ACCEPT".to_owned(), 10)]);
+    assert_eq!(term_counts(&first), [("ACCEPT".to_owned(), 10)]);
     assert_eq!(first["aggregations"], again["aggregations"]);
     assert_eq!(engine.request_cache().hits_and_misses(), (1, 1));
 
@@ -328,7 +328,7 @@ fn answers_without_hits_are_kept_until_the_data_changes() {
     ingest(&engine, &lines(1_583_535_600 + 3_600, 5, "REJECT"));
     let after = search::search(&engine, "cwl-*", &body).unwrap();
     assert_eq!(
-        counts(&after),
+        term_counts(&after),
         [("ACCEPT".to_owned(), 10), ("REJECT".to_owned(), 5)]
     );
     assert_eq!(engine.request_cache().hits_and_misses(), (1, 2));
@@ -368,17 +368,6 @@ async fn identical_searches_at_once_share_an_answer_and_a_write_is_seen_after_it
     let body = serde_json::json!({ "size": 0, "aggs": {
         "a": { "terms": { "field": "action" } },
         "per_minute": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" } } } });
-    let counts = |answer: &serde_json::Value| -> Vec<(String, u64)> {
-        answer["aggregations"]["a"]["buckets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| {
-                let key = b["key"].as_str().unwrap().to_owned();
-                (key, b["doc_count"].as_u64().unwrap())
-            })
-            .collect()
-    };
     for round in 0..2 {
         let searches: Vec<_> = (0..16)
             .map(|_| {
@@ -396,7 +385,7 @@ async fn identical_searches_at_once_share_an_answer_and_a_write_is_seen_after_it
             _ => vec![("ACCEPT".to_owned(), 10), ("REJECT".to_owned(), 5)],
         };
         for answer in &answers {
-            assert_eq!(counts(answer), expected, "round {round}");
+            assert_eq!(term_counts(answer), expected, "round {round}");
             assert_eq!(answer["aggregations"], answers[0]["aggregations"]);
         }
         assert_eq!(engine.in_flight().running(), 0);
