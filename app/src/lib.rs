@@ -27,7 +27,7 @@ mod browser;
 mod browser;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 use leptos_router::SsrMode;
@@ -43,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
                 // Without JavaScript, panels are the server's images (in their <noscript>):
@@ -65,7 +66,6 @@ pub fn App() -> impl IntoView {
     // Effects run in the browser only: the server learns the viewer's zone for its images.
     Effect::new(|_| browser::tell_server_utc_offset());
     view! {
-        <Stylesheet id="leptos" href="/pkg/flowdash.css"/>
         <Link rel="icon" type_="image/png" href="/favicon.png"/>
         <Title text="flowdash"/>
         <Router>

@@ -1,6 +1,7 @@
 //! The HTTP layer: one router per area, merged in [`build_app`], with the cross-cutting layers
 //! (tracing, compression, body limit) applied in one place.
 
+mod assets;
 mod error;
 mod export;
 mod extract;
@@ -247,12 +248,20 @@ impl AppState {
 
 /// The options Leptos renders with. The output name must match `name` in the workspace's
 /// `[[workspace.metadata.leptos]]`, since the page links `/pkg/flowdash.js`.
+///
+/// A site built with `hash-files` has `hash.txt` at its root (`hash-file-name` in the same
+/// settings), naming the hashed files the page must link. Leptos reads it relative to the
+/// executable; an absolute path ties it to the site actually served instead.
 pub fn leptos_options(config: &ServeConfig) -> LeptosOptions {
+    let hash_file = std::path::absolute(config.site_root.join("hash.txt"))
+        .unwrap_or_else(|_| config.site_root.join("hash.txt"));
     LeptosOptions::builder()
         .output_name("flowdash")
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
+        .hash_files(hash_file.is_file())
+        .hash_file(Arc::from(hash_file.to_string_lossy().as_ref()))
         .build()
 }
 
@@ -274,6 +283,11 @@ pub fn build_app(state: AppState) -> Router {
     if let Some(es) = &state.embedded {
         router = router.merge(crate::es_api::router(es.clone()));
     }
+    let options = &state.leptos_options;
+    router = router.merge(assets::router(
+        std::path::Path::new(options.site_root.as_ref()),
+        &options.site_pkg_dir,
+    ));
     router
         .leptos_routes_with_context(&state, routes, page_context(&state), {
             let options = state.leptos_options.clone();

@@ -2203,3 +2203,78 @@ fn view_inputs(
     app::panels::ViewInputs::resolve(range, Default::default(), Vec::new(), now, 0, zone)
         .expect("a valid time range")
 }
+
+/// The bundle as a release build leaves it: a browser that accepts brotli gets the precompressed
+/// copy as it is; a content-hashed name is kept for a year, a plain one revalidated; and pages
+/// link the hashed names that the site's `hash.txt` gives.
+#[tokio::test]
+async fn bundle_is_served_precompressed_and_cached_by_name() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let hash = "Zx3_1-abcdefghijklmnop";
+    let wasm = format!("flowdash.{hash}.wasm");
+    std::fs::write(pkg.join(&wasm), b"\0asm, as built").unwrap();
+    std::fs::write(pkg.join(format!("{wasm}.br")), b"the brotli copy").unwrap();
+    std::fs::write(pkg.join("notes.txt"), b"plain name").unwrap();
+    std::fs::write(
+        site.path().join("hash.txt"),
+        format!("js: {hash}\nwasm: {hash}\ncss: {hash}\n"),
+    )
+    .unwrap();
+    let server = TestServer::start_with(|config| config.site_root = site.path().to_owned()).await;
+    let fetch = |path: String, encoding: &'static str| {
+        let request = server
+            .client
+            .get(server.url(&path))
+            .header("accept-encoding", encoding);
+        async move {
+            let response = request.send().await.unwrap();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            let (encoding, cache) = (header("content-encoding"), header("cache-control"));
+            let status = response.status().as_u16();
+            if status == 200 {
+                assert_eq!(header("vary").as_deref(), Some("accept-encoding"));
+            }
+            (status, encoding, cache, response.bytes().await.unwrap())
+        }
+    };
+
+    let (status, encoding, cache, body) = fetch(format!("/pkg/{wasm}"), "gzip, br").await;
+    assert_eq!(status, 200);
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert_eq!(&body[..], b"the brotli copy");
+    assert_eq!(
+        cache.as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    let (status, encoding, _, body) = fetch(format!("/pkg/{wasm}"), "identity").await;
+    assert_eq!((status, encoding), (200, None));
+    assert_eq!(&body[..], b"\0asm, as built");
+    let (status, _, cache, body) = fetch("/pkg/notes.txt".into(), "identity").await;
+    assert_eq!(status, 200);
+    assert_eq!(cache.as_deref(), Some("no-cache"));
+    assert_eq!(&body[..], b"plain name");
+    let (status, _, cache, _) = fetch("/pkg/flowdash.js".into(), "identity").await;
+    assert_eq!((status, cache), (404, None));
+
+    let page = server
+        .client
+        .get(server.url("/dashboards"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for file in ["js", "css"] {
+        let link = format!("/pkg/flowdash.{hash}.{file}");
+        assert!(page.contains(&link), "no {link} in {page}");
+    }
+    assert!(page.contains(&format!("flowdash.{hash}.wasm")), "{page}");
+}
