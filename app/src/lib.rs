@@ -46,9 +46,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet id="leptos" options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
-                // Without JavaScript, panels are the server's images (in their <noscript>):
-                // the canvas frames, which only a script fills, would say "Loading…" forever.
-                <noscript><style>".chart-frame, .panel-actions { display: none; }"</style></noscript>
+                // Without JavaScript, panels stay the server's images (ChartPanel's first
+                // paint); the canvases and buttons only a script can work are hidden.
+                <noscript><style>".chart-frame canvas, .chart-frame .chart-status, .panel-actions { display: none; }"</style></noscript>
             </head>
             <body>
                 <App/>

@@ -284,7 +284,7 @@ test.describe("trust", () => {
         expect(src).toContain("q=action%3AREJECT");
         expect(src).toMatch(/from=now-1h&to=now/);
         // Sized to the panel: 24 of 48 columns, 12 rows.
-        expect(src).toMatch(/width=624&height=296$/);
+        expect(src).toMatch(/width=624&height=296&now=\d+$/);
       }
       const svg = await (await page.request.get(sources[0])).text();
       expect(svg).toContain("REJECT");
@@ -292,6 +292,40 @@ test.describe("trust", () => {
     } finally {
       await context.close();
     }
+  });
+
+  test("7. before hydration panels are the server's images; the browser's drawings replace them", async ({ page }) => {
+    // The bundle never arrives: what shows is the server's page alone.
+    await page.route(/\/pkg\/.*\.wasm$/, (route) => route.abort());
+    const path = `/dashboards/${DASHBOARD}?from=now-1h&to=now&q=action%3AREJECT`;
+    await page.goto(path);
+    const images = page.locator(".chart-frame img.server-chart");
+    await expect(images).toHaveCount(2);
+    for (const image of await images.all()) {
+      await expect(image).toBeVisible();
+      expect(await image.getAttribute("src")).toContain("q=action%3AREJECT");
+      // Loaded and drawn, not a broken image.
+      await expect.poll(() => image.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0)).toBe(true);
+    }
+    await expect(page.getByText("Loading…", { exact: true })).toHaveCount(0);
+
+    // With the bundle, the canvases take over and the images go.
+    await page.unroute(/\/pkg\/.*\.wasm$/);
+    await page.goto(path);
+    await waitForHydration(page);
+    await allDrawn(page);
+    await expect(page.locator("img.server-chart")).toHaveCount(0);
+    await expect(page.locator('canvas.chart[data-drawn="true"]')).toHaveCount(2);
+    // A dashboard reached by navigating in the browser draws without asking for images.
+    const images_asked: string[] = [];
+    page.on("request", (r) => { if (r.url().includes("/render.svg")) images_asked.push(r.url()); });
+    await page.getByRole("link", { name: "Visualize" }).click();
+    await expect(page.locator("section.grid-panel")).toHaveCount(0);
+    await page.goBack();
+    await expect(page.locator("section.grid-panel")).toHaveCount(2);
+    await allDrawn(page);
+    await expect(page.locator("img.server-chart")).toHaveCount(0);
+    expect(images_asked).toEqual([]);
   });
 
   test("4. leaving the editor with unsaved changes asks first", async ({ page }) => {

@@ -20,6 +20,15 @@ pub fn set_time_zone(zone: Option<&str>) {
     tell_server_utc_offset();
 }
 
+/// Whether the page is still the server's first paint: true while the server-rendered page
+/// hydrates, false for views built later by navigating in the browser (set in `frontend`).
+pub fn first_paint() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+        .is_none_or(|body| body.get_attribute("data-hydrated").is_none())
+}
+
 /// Tells the server the viewer's offset from UTC now (see
 /// [`crate::model::time::UTC_OFFSET_COOKIE`]); refreshed at every page load, so it follows
 /// daylight saving time.

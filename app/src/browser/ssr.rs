@@ -58,6 +58,11 @@ pub fn set_cookie(_name: &str, _value: &str) {}
 
 pub fn tell_server_utc_offset() {}
 
+/// Rendering on the server is the first paint.
+pub fn first_paint() -> bool {
+    true
+}
+
 pub fn watch_prefers_dark(_on_change: impl Fn(bool) + 'static) {}
 
 pub fn on_control(_ev: &leptos::ev::PointerEvent) -> bool {

@@ -29,6 +29,10 @@ pub fn ChartPanel(
     /// some, a click opens a menu of "Filter for value" and the links instead of filtering.
     #[prop(optional)]
     links: Option<Callback<Filter, Vec<(String, String)>>>,
+    /// The address of the server's drawing of this chart, shown until the browser draws its
+    /// own: the page is useful before it hydrates, and without JavaScript.
+    #[prop(optional, into)]
+    server_image: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let layout = RwSignal::new(None::<ChartLayout>);
     let node = NodeRef::<Canvas>::new();
@@ -221,7 +225,10 @@ pub fn ChartPanel(
                 <DataTable data on_filter on_view_flows/>
             </Show>
             {move || match data.get() {
-                None => Some(view! { <div class="chart-status" aria-live="polite">"Loading…"</div> }.into_any()),
+                None => Some(match server_image.and_then(|src| src.get()) {
+                    Some(src) => view! { <img class="server-chart" src=src alt=move || label.get() decoding="async"/> }.into_any(),
+                    None => view! { <div class="chart-status" aria-live="polite">"Loading…"</div> }.into_any(),
+                }),
                 Some(Err(error)) => Some(view! { <div class="chart-status chart-error" role="alert">{error}</div> }.into_any()),
                 Some(Ok(_)) => None,
             }}

@@ -37,7 +37,15 @@ struct RenderParams {
     /// The viewer's zone as the browser sends it (`+09:00`): calendar intervals, date math
     /// rounding and the times drawn follow it. UTC when absent.
     time_zone: Option<String>,
+    /// The moment relative times count from, in epoch milliseconds; the server's clock when
+    /// absent. A dashboard's images carry the `now` of the page that shows them, so the
+    /// browser's own searches for that page ask for the same ranges (and are answered from the
+    /// request cache).
+    now: Option<i64>,
 }
+
+/// The moments `now` may name: 1970 to the end of 9999, as dates can be written.
+const NOW_RANGE_MS: std::ops::RangeInclusive<i64> = 0..=253_402_300_799_999;
 
 fn default_from() -> String {
     "now-24h".into()
@@ -84,6 +92,15 @@ async fn render_visualization(
         })?,
         None => 0,
     };
+    let now = match params.now {
+        Some(now) if NOW_RANGE_MS.contains(&now) => now,
+        Some(now) => {
+            return Err(AppError::bad_request(format!(
+                "now [{now}]: epoch milliseconds from 1970 to 9999"
+            )))
+        }
+        None => chrono::Utc::now().timestamp_millis(),
+    };
     // Drawn on the panels of the theme the viewer chose ("system" is not known here).
     let dark = super::theme_choice(&headers) == app::theme::ThemeChoice::Dark;
     let inputs = ViewInputs::resolve(
@@ -93,7 +110,7 @@ async fn render_visualization(
         },
         view.query,
         view.filters,
-        chrono::Utc::now().timestamp_millis(),
+        now,
         utc_offset_secs,
         // Written as the browser writes it, whatever form it came in.
         time_zone.map(|_| format_utc_offset(utc_offset_secs)),

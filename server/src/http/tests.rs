@@ -2278,3 +2278,79 @@ async fn bundle_is_served_precompressed_and_cached_by_name() {
     }
     assert!(page.contains(&format!("flowdash.{hash}.wasm")), "{page}");
 }
+
+/// A dashboard panel's server image, drawn for the page's `now`, runs the searches the
+/// browser then sends for the same panel: the browser's are answered from the request cache.
+#[tokio::test]
+async fn an_image_for_the_pages_now_shares_its_searches_with_the_browser() {
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let config = crate::ingest::demo::DemoConfig {
+        flows: 2000,
+        hours: 1,
+        end_ms: now,
+        seed: 14,
+    };
+    ingest_demo(&server, config).await;
+    let page_now = app::model::time::shared_now(now);
+    let image = server
+        .client
+        .get(server.url(&format!(
+            "/api/visualizations/overview-action-pie/render.svg?from=now-1h&to=now&now={page_now}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200);
+    assert!(image.text().await.unwrap().contains("ACCEPT"));
+    let cache = server.engine().request_cache().hits_and_misses();
+
+    // The browser's first searches for that page, as its panels build them.
+    let object = server
+        .state
+        .store
+        .get(
+            app::model::saved_object::ObjectType::Visualization,
+            "overview-action-pie",
+        )
+        .await
+        .unwrap();
+    let vis = app::model::visualization::Visualization::from_value(object.attributes).unwrap();
+    let range = app::model::time::TimeRange::last("1h");
+    let drawn = crate::visualizations::chart_data(
+        &server.state,
+        &vis,
+        &view_inputs(&range, page_now, None),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(drawn, app::result::ChartData::Pie(_)));
+    let (hits, misses) = server.engine().request_cache().hits_and_misses();
+    assert!(
+        hits > cache.0,
+        "answered from the cache: {cache:?} then {hits}, {misses}"
+    );
+    assert_eq!(misses, cache.1, "nothing searched again");
+
+    // A second later, the same panel is searched afresh.
+    crate::visualizations::chart_data(
+        &server.state,
+        &vis,
+        &view_inputs(&range, page_now + 1_000, None),
+    )
+    .await
+    .unwrap();
+    assert!(server.engine().request_cache().hits_and_misses().1 > misses);
+
+    for bad in ["-1", "253402300800000", "soon"] {
+        let response = server
+            .client
+            .get(server.url(&format!(
+                "/api/visualizations/overview-action-pie/render.svg?now={bad}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "now={bad}");
+    }
+}

@@ -99,6 +99,16 @@ pub fn DashboardPage() -> impl IntoView {
             .get("id")
             .unwrap_or_else(|| OVERVIEW_ID.to_owned())
     });
+    // When this is the server's page being hydrated, the moment the server rendered it: its
+    // panel images and the browser's first searches then resolve the time range alike, and
+    // the server answers the browser from its request cache. None for a page the browser
+    // builds later.
+    let first_paint_now = crate::browser::first_paint().then(|| {
+        SharedValue::new_str(|| {
+            crate::model::time::shared_now(chrono::Utc::now().timestamp_millis())
+        })
+        .into_inner()
+    });
     let client = ObjectsClient::from_context();
     let loaded = Resource::new(
         move || id.get(),
@@ -111,7 +121,7 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading dashboard…"</p> }>
             {move || Suspend::new(async move {
                 match loaded.await {
-                    Ok(loaded) => view! { <DashboardView loaded/> }.into_any(),
+                    Ok(loaded) => view! { <DashboardView loaded first_paint_now/> }.into_any(),
                     Err(error) => view! {
                         <div class="error-box" role="alert"><h2>"This dashboard cannot be shown"</h2><p>{error.to_string()}</p><a href="/dashboards">"All dashboards"</a></div>
                     }.into_any(),
@@ -292,7 +302,7 @@ fn shared_error(charts: &Charts) -> Option<String> {
 }
 
 #[component]
-fn DashboardView(loaded: Loaded) -> impl IntoView {
+fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView {
     let dashboard = RwSignal::new(loaded.dashboard.clone());
     let visualizations = RwSignal::new(loaded.visualizations.clone());
     let library = StoredValue::new(loaded.library.clone());
@@ -301,8 +311,15 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let url = UrlView::new(dashboard);
     // Bumped by "Refresh", a submitted query and auto-refresh: refetches the same view.
     let tick = RwSignal::new(0u64);
-    let (charts, exchanges, in_flight) =
-        refresh_charts(dashboard, visualizations, library, url, tick, message);
+    let (charts, exchanges, in_flight) = refresh_charts(
+        dashboard,
+        visualizations,
+        library,
+        url,
+        tick,
+        message,
+        first_paint_now,
+    );
     auto_refresh(url.refresh, in_flight, tick);
     follow_pinned_filters(url);
 
@@ -413,7 +430,7 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
-                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view message/>
+                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/>
             </For>
         }
     };
@@ -480,6 +497,10 @@ fn DashboardView(loaded: Loaded) -> impl IntoView {
 /// view or `tick` changes. A refresh supersedes the one in flight (its answers are dropped).
 /// Answers the charts, the searches and answers behind them, and whether a refresh is in
 /// flight.
+/// How long the server's `now` stays the browser's first: past it, the first searches take the
+/// browser's own.
+const FIRST_PAINT_NOW_MS: i64 = 60_000;
+
 fn refresh_charts(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
@@ -487,7 +508,11 @@ fn refresh_charts(
     url: UrlView,
     tick: RwSignal<u64>,
     message: RwSignal<Option<String>>,
+    first_paint_now: Option<i64>,
 ) -> (RwSignal<Charts>, RwSignal<Exchanges>, RwSignal<bool>) {
+    // The first searches take the server's `now` (see `DashboardPage`), unless the bundle took
+    // so long to arrive that it is no longer recent.
+    let first_now = StoredValue::new(first_paint_now);
     let charts = RwSignal::new(Charts::new());
     let exchanges = RwSignal::new(Exchanges::new());
     let in_flight = RwSignal::new(false);
@@ -513,11 +538,17 @@ fn refresh_charts(
         tick.track();
         let panels = sources.get();
         let vis_map = visualizations.get();
+        let now = chrono::Utc::now().timestamp_millis();
+        let now = first_now
+            .try_update_value(Option::take)
+            .flatten()
+            .filter(|first| (now - first).abs() <= FIRST_PAINT_NOW_MS)
+            .unwrap_or_else(|| crate::model::time::shared_now(now));
         let inputs = match ViewInputs::resolve(
             &url.time.get(),
             url.query.get(),
             url.filters.get(),
-            crate::model::time::shared_now(chrono::Utc::now().timestamp_millis()),
+            now,
             crate::browser::utc_offset_secs(),
             Some(crate::browser::time_zone()),
         ) {

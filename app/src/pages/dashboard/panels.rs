@@ -60,6 +60,9 @@ pub(super) fn PanelView(
     search_view: Signal<SearchView>,
     /// Says what went wrong (a replacement that cannot be read).
     message: RwSignal<Option<String>>,
+    /// The server's `now` when this is its page being hydrated (see `DashboardPage`): the
+    /// panel shows the server's image, drawn for that moment, until the browser draws.
+    first_paint_now: Option<i64>,
 ) -> impl IntoView {
     let id = StoredValue::new(panel_id);
     let panel = Memo::new(move |_| {
@@ -255,7 +258,10 @@ pub(super) fn PanelView(
     };
     // Without JavaScript the server draws the panel: the same view (time, query, filters) at
     // about the size the grid gives it.
+    // The server's image stands in for the chart on the page it rendered, until the browser
+    // draws; a panel the browser builds later draws without one.
     let render_url = move || {
+        let now = first_paint_now?;
         let view = search_view.get();
         let panel = panel.get()?;
         let PanelSource::Saved(vis_id) = &panel.source else {
@@ -270,7 +276,7 @@ pub(super) fn PanelView(
         let (width, height) = server_image_size(panel.grid);
         let query = state.to_query_string();
         Some(format!(
-            "/api/visualizations/{}/render.svg{query}&width={width}&height={height}",
+            "/api/visualizations/{}/render.svg{query}&width={width}&height={height}&now={now}",
             crate::api::encode(vis_id),
         ))
     };
@@ -308,14 +314,13 @@ pub(super) fn PanelView(
             </header>
             {move || match (search.get(), markdown.get()) {
                 (_, Some(text)) => view! { <crate::components::markdown::MarkdownView text/> }.into_any(),
-                (None, None) => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters))) links/> }.into_any(),
+                (None, None) => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters))) links server_image=Signal::derive(render_url)/> }.into_any(),
                 (Some(Ok(saved)), None) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
                 (Some(Err(search_id)), None) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),
             }}
             <Show when=move || editing.get() && settings_open.get()>
                 <PanelSettings panel_id=id.get_value() dashboard visualizations library message source_title on_close=close_settings/>
             </Show>
-            <noscript>{move || render_url().map(|src| view! { <img class="server-chart" src=src alt=title.get()/> })}</noscript>
             <Show when=move || editing.get()>
                 <div class="resize-handle" title="Drag to resize" on:pointerdown=on_pointer_down(true)></div>
             </Show>
