@@ -123,6 +123,12 @@ impl TestServer {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The body of `GET path`, whatever its status.
+    pub async fn get_body_text(&self, path: &str) -> String {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// Documents per index, straight from the store.
     pub fn docs_per_index(&self) -> Vec<(String, u64)> {
         let engine = self.engine();
@@ -1175,14 +1181,8 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let svg = server
-        .client
-        .get(server.url("/api/visualizations/k-ss-pie/render.svg?from=now-1h"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_body_text("/api/visualizations/k-ss-pie/render.svg?from=now-1h")
+        .await;
     assert!(
         svg.contains("10.0.0.1"),
         "the REJECTed source is drawn: {svg}"
@@ -2263,15 +2263,7 @@ async fn bundle_is_served_precompressed_and_cached_by_name() {
     let (status, _, cache, _) = fetch("/pkg/flowdash.js".into(), "identity").await;
     assert_eq!((status, cache), (404, None));
 
-    let page = server
-        .client
-        .get(server.url("/dashboards"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = server.get_body_text("/dashboards").await;
     for file in ["js", "css"] {
         let link = format!("/pkg/flowdash.{hash}.{file}");
         assert!(page.contains(&link), "no {link} in {page}");
