@@ -295,6 +295,14 @@ test.describe("panel menu and dashboard details", () => {
     await expect(menu.getByRole("button", { name: `Filter for ${address}` })).toBeFocused();
     await page.mouse.click(5, 5);
     await expect(menu).toHaveCount(0);
+    // So does a press outside it that moves no focus (as one made before the menu has taken
+    // the focus); a press inside it does not.
+    await canvas.click({ position: point! });
+    await expect(menu).toHaveCount(1);
+    await menu.locator(".click-menu-title").dispatchEvent("pointerdown");
+    await expect(menu).toHaveCount(1);
+    await page.locator("body").dispatchEvent("pointerdown");
+    await expect(menu).toHaveCount(0);
     await page.getByRole("button", { name: "Exit full screen" }).click();
     await expect(page.locator(".dashboard.kiosk")).toHaveCount(0);
     await allDrawn(page);

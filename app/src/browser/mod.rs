@@ -437,6 +437,15 @@ pub fn focus_left(ev: &leptos::ev::FocusEvent) -> bool {
     }
 }
 
+/// Whether a pointer event happened inside an element matching `selector`.
+pub fn pressed_within(ev: &leptos::ev::PointerEvent, selector: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|element| element.closest(selector).ok().flatten())
+        .is_some()
+}
+
 /// Reads the file chosen in the `<input type="file">` that sent `ev`, and hands its text (or
 /// why it could not be read) to `on_text`. Nothing happens when no file was chosen.
 pub fn read_chosen_file(

@@ -83,6 +83,10 @@ pub fn arrow_focus(_ev: &leptos::ev::KeyboardEvent, _selector: &str) -> bool {
     false
 }
 
+pub fn pressed_within(_ev: &leptos::ev::PointerEvent, _selector: &str) -> bool {
+    false
+}
+
 pub fn focus_left(_ev: &leptos::ev::FocusEvent) -> bool {
     false
 }

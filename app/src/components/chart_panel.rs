@@ -205,6 +205,16 @@ pub fn ChartPanel(
         }
     };
 
+    // A press anywhere outside an open click menu closes it, whether or not the menu has
+    // taken the focus yet (focus leaving it closes it too, below).
+    let press = window_event_listener(leptos::ev::pointerdown, move |ev| {
+        if menu.with_untracked(Option::is_some)
+            && !crate::browser::pressed_within(&ev, ".click-menu")
+        {
+            menu.set(None);
+        }
+    });
+    on_cleanup(move || press.remove());
     let is_table = move || data.with(|d| matches!(d, Some(Ok(ChartData::Table(_)))));
     view! {
         <div class="chart-frame" node_ref=frame on:mouseleave=move |_| { tooltip.set(None); drag_start.set_value(None); brush.set(None); }>
