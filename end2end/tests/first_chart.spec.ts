@@ -50,7 +50,7 @@ test.describe("without JavaScript", () => {
     await expect(page.locator("header.topbar")).toContainText("flowdash");
     await expect(page.locator("h1.title")).toHaveText("VPC flow overview");
     await expect(page.locator("section.grid-panel h2").first()).toBeVisible();
-    // <noscript> images point at the server renderer.
+    // Until the browser draws, each chart is the server renderer's image.
     const html = await page.content();
     expect(html).toContain("/api/visualizations/overview-action-pie/render.svg");
   });
