@@ -24,6 +24,11 @@ pub enum ThemeChoice {
 /// The cookie that keeps the choice.
 pub const THEME_COOKIE: &str = "flowdash-theme";
 
+/// The cookie in which the browser tells the server whether the system prefers dark
+/// (`dark` or `light`, written at every page load and whenever it changes): images the
+/// server draws for a page that follows the system match it.
+pub const SYSTEM_THEME_COOKIE: &str = "flowdash-system-theme";
+
 impl ThemeChoice {
     /// The `data-theme` attribute of `<html>`: none for the system's.
     pub fn attr(self) -> Option<&'static str> {
@@ -52,6 +57,15 @@ impl ThemeChoice {
         }
     }
 
+    /// Whether pages are dark under this choice, when the system prefers dark or not.
+    pub fn is_dark(self, system_dark: bool) -> bool {
+        match self {
+            ThemeChoice::Dark => true,
+            ThemeChoice::Light => false,
+            ThemeChoice::System => system_dark,
+        }
+    }
+
     /// As the toggle names it.
     pub fn label(self) -> &'static str {
         match self {
@@ -72,11 +86,7 @@ pub struct Theme {
 impl Theme {
     /// Whether the page is dark now.
     pub fn is_dark(self) -> bool {
-        match self.choice.get() {
-            ThemeChoice::Dark => true,
-            ThemeChoice::Light => false,
-            ThemeChoice::System => self.system_dark.get(),
-        }
+        self.choice.get().is_dark(self.system_dark.get())
     }
 
     /// The colours charts draw their surroundings in.
@@ -94,7 +104,10 @@ pub fn provide_theme() {
         choice: RwSignal::new(rendered),
         system_dark: RwSignal::new(false),
     };
-    crate::browser::watch_prefers_dark(move |dark| theme.system_dark.set(dark));
+    crate::browser::watch_prefers_dark(move |dark| {
+        theme.system_dark.set(dark);
+        crate::browser::set_cookie(SYSTEM_THEME_COOKIE, if dark { "dark" } else { "light" });
+    });
     provide_context(theme);
 }
 

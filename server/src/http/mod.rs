@@ -542,5 +542,12 @@ pub(crate) fn theme_choice(headers: &axum::http::HeaderMap) -> app::theme::Theme
     app::theme::ThemeChoice::from_attr(cookie.map(str::trim))
 }
 
+/// Whether an image drawn for the viewer's pages is dark: their choice, or for "system" what
+/// their browser last said the system prefers (light until it has).
+pub(crate) fn pages_are_dark(headers: &axum::http::HeaderMap) -> bool {
+    let system = crate::auth::cookie(headers, app::theme::SYSTEM_THEME_COOKIE);
+    theme_choice(headers).is_dark(system.map(str::trim) == Some("dark"))
+}
+
 #[cfg(test)]
 pub(crate) mod tests;

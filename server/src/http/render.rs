@@ -101,8 +101,7 @@ async fn render_visualization(
         }
         None => chrono::Utc::now().timestamp_millis(),
     };
-    // Drawn on the panels of the theme the viewer chose ("system" is not known here).
-    let dark = super::theme_choice(&headers) == app::theme::ThemeChoice::Dark;
+    let dark = super::pages_are_dark(&headers);
     let inputs = ViewInputs::resolve(
         &TimeRange {
             from: params.from,

@@ -1911,7 +1911,7 @@ async fn server_renders_follow_the_time_zone() {
     assert_eq!(created["id"], "per-day", "{created}");
     let path =
         "/api/visualizations/per-day/render.svg?from=2020-03-06T09:00:00Z&to=2020-03-06T21:00:00Z";
-    let image = |query: &'static str, cookie: Option<&'static str>| {
+    let image = |query: &'static str, cookie: Option<&str>| {
         let mut request = server.client.get(server.url(&format!("{path}{query}")));
         if let Some(cookie) = cookie {
             request = request.header(reqwest::header::COOKIE, cookie);
@@ -1937,10 +1937,28 @@ async fn server_renders_follow_the_time_zone() {
         image("&time_zone=%2B00:00", Some(cookie)).await,
         image("&time_zone=%2B00:00", None).await
     );
-    // The dark theme chosen on the pages is kept; light is the default.
-    let dark = image("", Some("flowdash-theme=dark")).await.to_lowercase();
-    assert!(dark.contains("#1d1e24"), "dark panels");
-    assert!(!utc.to_lowercase().contains("#1d1e24"));
+    // The dark theme chosen on the pages is kept, and so is a dark system's when the pages
+    // follow the system; light is the default.
+    let is_dark = |svg: String| svg.to_lowercase().contains("#1d1e24");
+    assert!(
+        is_dark(image("", Some("flowdash-theme=dark")).await),
+        "dark panels"
+    );
+    assert!(!is_dark(utc));
+    let dark_system = "flowdash-system-theme=dark";
+    assert!(
+        is_dark(image("", Some(dark_system)).await),
+        "the system's dark"
+    );
+    assert!(is_dark(
+        image("", Some(&format!("flowdash-theme=system; {dark_system}"))).await
+    ));
+    assert!(!is_dark(
+        image("", Some(&format!("flowdash-theme=light; {dark_system}"))).await
+    ));
+    assert!(!is_dark(
+        image("", Some("flowdash-system-theme=light")).await
+    ));
 }
 
 /// A visualization searches its index pattern's time field, not `@timestamp`: a pattern
