@@ -326,6 +326,19 @@ test.describe("trust", () => {
     await allDrawn(page);
     await expect(page.locator("img.server-chart")).toHaveCount(0);
     expect(images_asked).toEqual([]);
+
+    // On the server's page itself, a panel added after hydration draws without one too.
+    await page.goto(path);
+    await waitForHydration(page);
+    await allDrawn(page);
+    images_asked.length = 0;
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.locator('.add-panel select[name="visualization"]').selectOption({ label: "Protocol mix" });
+    await page.getByRole("button", { name: "Add panel" }).click();
+    await expect(page.locator("section.grid-panel")).toHaveCount(3);
+    await allDrawn(page);
+    await expect(page.locator('canvas.chart[data-drawn="true"]')).toHaveCount(3);
+    expect(images_asked).toEqual([]);
   });
 
   test("4. leaving the editor with unsaved changes asks first", async ({ page }) => {

@@ -1,7 +1,7 @@
 //! `/` and `/dashboards/:id`: panels on a 48-column grid, one time range, query and filter bar
 //! for all, state in the URL, one multi-search per refresh, editing in place.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -103,12 +103,14 @@ pub fn DashboardPage() -> impl IntoView {
     // panel images and the browser's first searches then resolve the time range alike, and
     // the server answers the browser from its request cache. None for a page the browser
     // builds later.
-    let first_paint_now = crate::browser::first_paint().then(|| {
+    // Taken by the first dashboard shown: one reached later through a link on it is the
+    // browser's own.
+    let first_paint_now = StoredValue::new(crate::browser::first_paint().then(|| {
         SharedValue::new_str(|| {
             crate::model::time::shared_now(chrono::Utc::now().timestamp_millis())
         })
         .into_inner()
-    });
+    }));
     let client = ObjectsClient::from_context();
     let loaded = Resource::new(
         move || id.get(),
@@ -121,7 +123,10 @@ pub fn DashboardPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading dashboard…"</p> }>
             {move || Suspend::new(async move {
                 match loaded.await {
-                    Ok(loaded) => view! { <DashboardView loaded first_paint_now/> }.into_any(),
+                    Ok(loaded) => {
+                        let first_paint_now = first_paint_now.try_update_value(Option::take).flatten();
+                        view! { <DashboardView loaded first_paint_now/> }.into_any()
+                    }
                     Err(error) => view! {
                         <div class="error-box" role="alert"><h2>"This dashboard cannot be shown"</h2><p>{error.to_string()}</p><a href="/dashboards">"All dashboards"</a></div>
                     }.into_any(),
@@ -427,10 +432,20 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
             view! { <InspectDialog title=title.unwrap_or_default() chart exchange on_close=close_inspect/> },
         )
     };
+    let first_paint_panels = StoredValue::new(match first_paint_now {
+        Some(_) => dashboard.with_untracked(|d| d.panels.iter().map(|p| p.id.clone()).collect()),
+        None => HashSet::new(),
+    });
     let grid = move || {
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
-                <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/>
+                {
+                    // Only the panels the server drew, once each: a panel added later draws
+                    // without an image.
+                    let first_paint_now = first_paint_now
+                        .filter(|_| first_paint_panels.try_update_value(|ids| ids.remove(&panel_id)).unwrap_or(false));
+                    view! { <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
+                }
             </For>
         }
     };
@@ -493,14 +508,14 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
     }
 }
 
-/// Keeps the panels' charts up to date: one multi-search whenever what the panels show, the
-/// view or `tick` changes. A refresh supersedes the one in flight (its answers are dropped).
-/// Answers the charts, the searches and answers behind them, and whether a refresh is in
-/// flight.
 /// How long the server's `now` stays the browser's first: past it, the first searches take the
 /// browser's own.
 const FIRST_PAINT_NOW_MS: i64 = 60_000;
 
+/// Keeps the panels' charts up to date: one multi-search whenever what the panels show, the
+/// view or `tick` changes. A refresh supersedes the one in flight (its answers are dropped).
+/// Answers the charts, the searches and answers behind them, and whether a refresh is in
+/// flight.
 fn refresh_charts(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
