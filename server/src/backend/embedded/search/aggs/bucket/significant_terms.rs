@@ -214,6 +214,49 @@ impl Table {
 }
 
 impl Heuristic {
+    /// Refuses counts that contradict `background_is_superset`, as Elasticsearch does: a
+    /// background filter narrower than the foreground would make the contingency table
+    /// negative.
+    pub fn check_superset(
+        self,
+        subset_freq: u64,
+        subset_size: u64,
+        superset_freq: u64,
+        superset_size: u64,
+    ) -> Result<(), SearchError> {
+        let superset = match self {
+            Heuristic::MutualInformation {
+                background_is_superset,
+                ..
+            }
+            | Heuristic::ChiSquare {
+                background_is_superset,
+                ..
+            }
+            | Heuristic::Gnd {
+                background_is_superset,
+            } => background_is_superset,
+            Heuristic::Jlh | Heuristic::Percentage => false,
+        };
+        let broken = if !superset {
+            None
+        } else if subset_freq > superset_freq {
+            Some("subsetFreq > supersetFreq")
+        } else if subset_size > superset_size {
+            Some("subsetSize > supersetSize")
+        } else if superset_freq - subset_freq > superset_size - subset_size {
+            Some("supersetFreq - subsetFreq > supersetSize - subsetSize")
+        } else {
+            None
+        };
+        match broken {
+            Some(what) => Err(SearchError::illegal(format!(
+                "{what}, does your background filter not include all documents in the bucket? If so and it is intentional, set \"background_is_superset\": false"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The score of a term found in `subset_freq` of the `subset_size` foreground flows and
     /// `superset_freq` of the `superset_size` background ones. Only a positive score is
     /// shown.
@@ -392,6 +435,12 @@ pub fn render(
             continue;
         }
         let superset_freq = background.terms.get(key).copied().unwrap_or(0);
+        significant.heuristic.check_superset(
+            bucket.doc_count,
+            subset_size,
+            superset_freq,
+            background.flows,
+        )?;
         let score = significant.heuristic.score(
             bucket.doc_count,
             subset_size,

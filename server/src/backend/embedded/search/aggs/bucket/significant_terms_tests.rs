@@ -200,6 +200,27 @@ fn a_background_filter_narrows_what_terms_are_compared_with() {
     want.retain(|b| b.1 >= 10);
     want.truncate(10);
     assert_same(&got(agg), &want);
+
+    // That background holds none of the foreground: the heuristics that take it for a
+    // superset refuse it, as Elasticsearch does, and score it once told it is not one.
+    for heuristic in ["mutual_information", "chi_square", "gnd"] {
+        let body = |superset: bool| {
+            json!({ "size": 0, "query": { "term": { "action": "REJECT" } },
+                "aggs": { "odd": { "significant_terms": { "field": "dstport",
+                    "background_filter": { "term": { "action": "ACCEPT" } },
+                    heuristic: { "background_is_superset": superset } } } } })
+        };
+        let error = search_error(body(true));
+        assert!(
+            error.contains("subsetFreq > supersetFreq, does your background filter not include all documents in the bucket?"),
+            "{heuristic}: {error}"
+        );
+        let scored = search(body(false));
+        assert!(
+            !got(&scored["aggregations"]["odd"]).is_empty(),
+            "{heuristic}: {scored}"
+        );
+    }
 }
 
 #[test]
