@@ -26,6 +26,7 @@ use tantivy::collector::Collector;
 use tantivy::query::EnableScoring;
 use tantivy::{Searcher, SegmentReader};
 
+use self::aggs::bucket::auto_date_histogram;
 use self::aggs::bucket::significant_terms::{
     background_needs, candidates, BackgroundSet, Candidates,
 };
@@ -379,6 +380,16 @@ pub fn search_at(
         guard.outcome()?;
         Ok::<_, SearchError>(fruits)
     };
+    // Automatic date histograms choose their rounding from a first pass over the matches
+    // (see auto_date_histogram.rs).
+    let probes = auto_date_histogram::probes(&aggs, &context)?;
+    if !probes.is_empty() {
+        let per_index: Vec<Vec<IntermediateAgg>> = collect(query.as_ref(), Arc::new(probes), None)?
+            .into_iter()
+            .map(|fruit| fruit.aggs)
+            .collect();
+        auto_date_histogram::choose_roundings(&aggs, &per_index);
+    }
     let hits = (keep > 0).then(|| (keep, request.sort.clone()));
     // Sorted by time, hits come from the newest (or oldest) stretch of the range: the first
     // pass only counts and aggregates (time_window.rs).

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
+use self::bucket::auto_date_histogram;
 use self::bucket::composite::{self, CompositeAgg};
 use self::bucket::date_histogram::{self, DateHistogramAgg, DateHistogramSegment};
 use self::bucket::filters::{self, FilterAgg, FiltersAgg, FiltersSegment};
@@ -93,6 +94,7 @@ impl AggKind {
             AggKind::SignificantTerms(_) => "significant_terms",
             AggKind::MultiTerms(_) => "multi_terms",
             AggKind::Composite(_) => "composite",
+            AggKind::DateHistogram(histogram) if histogram.auto.is_some() => "auto_date_histogram",
             AggKind::DateHistogram(_) => "date_histogram",
             AggKind::Histogram(_) => "histogram",
             AggKind::Range(_) => "range",
@@ -131,6 +133,9 @@ fn parse_kind(
         "composite" => AggKind::Composite(composite::parse(name, agg_type, value, context)?),
         "date_histogram" => {
             AggKind::DateHistogram(date_histogram::parse(name, agg_type, value, context)?)
+        }
+        "auto_date_histogram" => {
+            AggKind::DateHistogram(auto_date_histogram::parse(name, agg_type, value, context)?)
         }
         "histogram" => AggKind::Histogram(histogram::parse(name, agg_type, value, context)?),
         "range" | "date_range" | "ip_range" => {
@@ -171,6 +176,7 @@ pub fn parse_aggs(
 ) -> Result<Vec<AggRequest>, SearchError> {
     let aggs = parse_children(value, context)?;
     pipeline::check_placement(None, &aggs)?;
+    auto_date_histogram::check_top_level_only(&aggs)?;
     Ok(aggs)
 }
 

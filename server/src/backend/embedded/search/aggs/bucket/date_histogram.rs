@@ -19,6 +19,7 @@ use super::super::options::{
 use super::super::order::{directed, single_order, BucketOrder};
 use super::super::response::{bucket_list, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
+use super::auto_date_histogram::{self, AutoInterval};
 
 /// A date histogram's interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,6 +40,8 @@ pub struct DateHistogramAgg {
     pub format: DateFormats,
     pub keyed: bool,
     pub order: BucketOrder,
+    /// Set for `auto_date_histogram`, whose interval the search chooses.
+    pub auto: Option<AutoInterval>,
 }
 
 pub fn parse(
@@ -124,6 +127,7 @@ pub fn parse(
         format,
         keyed: bool_option(o, "keyed"),
         order: single_order(o)?.unwrap_or(BucketOrder::Key(Direction::Asc)),
+        auto: None,
     })
 }
 
@@ -202,7 +206,11 @@ pub struct Rounder {
 
 impl Rounder {
     fn of(request: &DateHistogramAgg) -> Rounder {
-        Rounder::new(request.interval, request.zone, request.offset_ms)
+        let interval = match &request.auto {
+            Some(auto) => auto.interval(),
+            None => request.interval,
+        };
+        Rounder::new(interval, request.zone, request.offset_ms)
     }
 
     pub fn new(interval: Interval, zone: Zone, offset: i64) -> Rounder {
@@ -301,6 +309,9 @@ pub fn render(
     result: &IntermediateAgg,
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
+    if let Some(auto) = &histogram.auto {
+        return auto_date_histogram::render(request, histogram, auto, result, context);
+    }
     let buckets = context.buckets_of(result);
     let rounder = Rounder::of(histogram);
     let round = |t: i64| {
@@ -361,6 +372,17 @@ pub fn render(
         }),
         _ => {}
     }
+    let rendered = render_entries(request, histogram, entries, context)?;
+    Ok(bucket_list(rendered, histogram.keyed))
+}
+
+/// The buckets' entries, in order, each with its `key_as_string`.
+pub fn render_entries(
+    request: &AggRequest,
+    histogram: &DateHistogramAgg,
+    entries: Vec<(i64, &IntermediateBucket)>,
+    context: &RenderContext<'_>,
+) -> Result<Vec<(String, Json)>, SearchError> {
     let mut rendered = Vec::with_capacity(entries.len());
     for (key, bucket) in entries {
         let mut entry = Map::new();
@@ -371,5 +393,5 @@ pub fn render(
         render_subs(request, bucket, &mut entry, context)?;
         rendered.push((text, Json::Object(entry)));
     }
-    Ok(bucket_list(rendered, histogram.keyed))
+    Ok(rendered)
 }

@@ -1,6 +1,7 @@
 //! Bucket aggregations: each splits documents into buckets, and runs its sub-aggregations in
 //! each. Every kind collects into [`super::buckets::Buckets`].
 
+pub mod auto_date_histogram;
 pub mod composite;
 pub mod date_histogram;
 pub mod filters;
@@ -11,6 +12,8 @@ pub mod range;
 pub mod significant_terms;
 pub mod terms;
 
+#[cfg(test)]
+mod auto_date_histogram_tests;
 #[cfg(test)]
 mod multi_key_tests;
 #[cfg(test)]
