@@ -103,14 +103,20 @@ pub fn DashboardPage() -> impl IntoView {
     // panel images and the browser's first searches then resolve the time range alike, and
     // the server answers the browser from its request cache. None for a page the browser
     // builds later.
-    // Taken by the first dashboard shown: one reached later through a link on it is the
-    // browser's own.
+    // Only for the dashboard the server rendered: once the route leads to another one (a
+    // link on it), the browser's own `now` serves.
     let first_paint_now = StoredValue::new(crate::browser::first_paint().then(|| {
         SharedValue::new_str(|| {
             crate::model::time::shared_now(chrono::Utc::now().timestamp_millis())
         })
         .into_inner()
     }));
+    let first_id = id.get_untracked();
+    Effect::new(move |_| {
+        if id.get() != first_id {
+            first_paint_now.set_value(None);
+        }
+    });
     let client = ObjectsClient::from_context();
     let loaded = Resource::new(
         move || id.get(),
@@ -124,7 +130,7 @@ pub fn DashboardPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match loaded.await {
                     Ok(loaded) => {
-                        let first_paint_now = first_paint_now.try_update_value(Option::take).flatten();
+                        let first_paint_now = first_paint_now.get_value();
                         view! { <DashboardView loaded first_paint_now/> }.into_any()
                     }
                     Err(error) => view! {
@@ -440,10 +446,10 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
         view! {
             <For each=panel_ids key=|id| id.clone() let:panel_id>
                 {
-                    // Only the panels the server drew, once each: a panel added later draws
-                    // without an image.
+                    // Only the panels the server drew: a panel added later draws without an
+                    // image.
                     let first_paint_now = first_paint_now
-                        .filter(|_| first_paint_panels.try_update_value(|ids| ids.remove(&panel_id)).unwrap_or(false));
+                        .filter(|_| first_paint_panels.with_value(|ids| ids.contains(&panel_id)));
                     view! { <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
                 }
             </For>
