@@ -146,7 +146,11 @@ pub fn parse(
     field.require(agg_type, &[FieldType::Date])?;
     let target = match o.get("buckets") {
         None => 10,
-        Some(value) => match value.as_i64() {
+        // A number, or a string of one, as Elasticsearch reads integers (Kibana sends `"6"`).
+        Some(value) => match value
+            .as_i64()
+            .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        {
             Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
             Some(_) => {
                 return Err(SearchError::illegal(format!(

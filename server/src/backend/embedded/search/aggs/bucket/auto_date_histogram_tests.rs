@@ -85,7 +85,7 @@ fn thirty_hours_over_two_indices_come_back_as_ten_three_hour_buckets() {
 fn the_last_hour_comes_back_in_ten_minute_buckets() {
     // 60 minutes: runs of 5 give 12 buckets, more than 10; runs of 10 give 6.
     let from = END - HOUR;
-    let histogram = auto_histogram(from, END, json!({ "buckets": 10 }));
+    let histogram = auto_histogram(from, END, json!({ "buckets": "10" }));
     assert_eq!(histogram["interval"], "10m", "{histogram}");
     assert_eq!(
         answered(&histogram),
