@@ -43,6 +43,13 @@ pub const METRIC: &str = "1";
 /// The name of a parent pipeline over the metric, beside it in each time bucket.
 pub const PIPELINE: &str = "1-pipeline";
 
+/// For a statistic over buckets: the inner split it runs over, beside it.
+pub const PER_BUCKET: &str = "1-per";
+
+/// For a statistic over buckets: its metric over the whole bucket, which orders terms (a
+/// pipeline's value cannot).
+pub const WHOLE_BUCKET: &str = "1-whole";
+
 /// The aggregation name of bucket level `level` (0-based).
 pub fn bucket_name(level: usize) -> String {
     (level + 2).to_string()
@@ -94,7 +101,7 @@ fn aggs_tree(vis: &Visualization, context: &SearchContext<'_>) -> Map<String, Va
     let buckets = ordered_buckets(vis);
     // The metric sits at every level: pie rings read it per ring, and a terms level ordered
     // by the metric needs it as a direct child (an order path cannot reach through a level).
-    let metric = metric_aggs(&vis.metric);
+    let metric = metric_aggs(&vis.metric, context);
     let mut aggs = metric.clone();
     // A pipeline goes in the time buckets only: it needs a histogram for parent.
     if let Some(pipeline) = &vis.options.pipeline {
@@ -104,7 +111,7 @@ fn aggs_tree(vis: &Visualization, context: &SearchContext<'_>) -> Map<String, Va
         );
     }
     for (level, agg) in buckets.iter().enumerate().rev() {
-        let mut bucket = bucket_agg(vis, agg, context);
+        let mut bucket = bucket_agg(&vis.metric, agg, context);
         if !aggs.is_empty() {
             bucket.insert("aggs".into(), Value::Object(aggs));
         }
@@ -170,9 +177,27 @@ pub fn build_query(vis: &Visualization, context: &SearchContext<'_>) -> Result<V
     Ok(json!({ "bool": { "filter": filter, "must_not": must_not } }))
 }
 
-fn metric_aggs(metric: &Metric) -> Map<String, Value> {
+fn metric_aggs(metric: &Metric, context: &SearchContext<'_>) -> Map<String, Value> {
     let agg = match metric {
         Metric::Count => return Map::new(),
+        Metric::OverBuckets { stat, per, of } => {
+            let mut split = bucket_agg(of, per, context);
+            let inner = metric_aggs(of, context);
+            if !inner.is_empty() {
+                split.insert("aggs".into(), Value::Object(inner));
+            }
+            let path = format!("{PER_BUCKET}>{}", value_path(METRIC, of));
+            let mut aggs = Map::new();
+            aggs.insert(PER_BUCKET.into(), Value::Object(split));
+            aggs.insert(
+                METRIC.into(),
+                json!({ stat.agg_type(): { "buckets_path": path } }),
+            );
+            if let Some(whole) = metric_aggs(of, context).remove(METRIC) {
+                aggs.insert(WHOLE_BUCKET.into(), whole);
+            }
+            return aggs;
+        }
         Metric::Sum { field } => json!({ "sum": { "field": field } }),
         Metric::Avg { field } => json!({ "avg": { "field": field } }),
         Metric::Min { field } => json!({ "min": { "field": field } }),
@@ -194,28 +219,34 @@ fn metric_aggs(metric: &Metric) -> Map<String, Value> {
     aggs
 }
 
-/// The path a terms order uses to sort by the metric.
+/// The path a terms order uses to sort by the metric. A statistic over buckets orders by its
+/// metric over the whole bucket: the top sources by bytes, each showing its busiest hour.
 fn metric_order_path(metric: &Metric) -> String {
+    match metric {
+        Metric::OverBuckets { of, .. } => value_path(WHOLE_BUCKET, of),
+        metric => value_path(METRIC, metric),
+    }
+}
+
+/// The buckets path of `metric`'s value when its aggregation is named `name`.
+fn value_path(name: &str, metric: &Metric) -> String {
     match metric {
         Metric::Count => "_count".into(),
         // Brackets: Elasticsearch reads a path's key after its last dot, so `1.95.0` would
         // name the key `0` of an aggregation `1.95`.
-        Metric::Percentile { percent, .. } => format!("{METRIC}[{percent:?}]"),
-        Metric::Median { .. } => format!("{METRIC}[50.0]"),
-        Metric::StdDeviation { .. } => format!("{METRIC}.std_deviation"),
-        Metric::PercentileRank { value, .. } => format!("{METRIC}[{value:?}]"),
-        _ => METRIC.into(),
+        Metric::Percentile { percent, .. } => format!("{name}[{percent:?}]"),
+        Metric::Median { .. } => format!("{name}[50.0]"),
+        Metric::StdDeviation { .. } => format!("{name}.std_deviation"),
+        Metric::PercentileRank { value, .. } => format!("{name}[{value:?}]"),
+        _ => name.into(),
     }
 }
 
 /// The placeholder key of documents without the field (rendered "Missing").
 pub const MISSING_KEY: &str = "__missing__";
 
-fn bucket_agg(
-    vis: &Visualization,
-    agg: &BucketAgg,
-    context: &SearchContext<'_>,
-) -> Map<String, Value> {
+/// `agg`'s aggregation, its terms ordered by `metric`.
+fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> Map<String, Value> {
     let mut out = Map::new();
     match agg {
         BucketAgg::Terms {
@@ -226,8 +257,8 @@ fn bucket_agg(
             ..
         } => {
             let order = match order {
-                TermsOrder::MetricDesc => json!({ metric_order_path(&vis.metric): "desc" }),
-                TermsOrder::MetricAsc => json!({ metric_order_path(&vis.metric): "asc" }),
+                TermsOrder::MetricDesc => json!({ metric_order_path(metric): "desc" }),
+                TermsOrder::MetricAsc => json!({ metric_order_path(metric): "asc" }),
                 TermsOrder::KeyAsc => json!({ "_key": "asc" }),
                 TermsOrder::KeyDesc => json!({ "_key": "desc" }),
             };
@@ -404,7 +435,7 @@ pub fn other_request(
     let mut body = json!({
         "size": 0,
         "query": build_query(vis, context)?,
-        "aggs": { "other": { "filters": { "filters": filters }, "aggs": metric_aggs(&vis.metric) } }
+        "aggs": { "other": { "filters": { "filters": filters }, "aggs": metric_aggs(&vis.metric, context) } }
     });
     if vis.metric == Metric::Count {
         body["aggs"]["other"]
@@ -579,6 +610,71 @@ mod tests {
             "an hour in about 50 buckets"
         );
         assert_eq!(histogram["extended_bounds"]["min"], 1_583_467_620_000i64);
+    }
+
+    #[test]
+    fn a_statistic_over_buckets_sits_beside_its_split_and_terms_rank_by_its_metric() {
+        use crate::model::visualization::{BucketStat, Interval, ParentPipeline};
+        let mut vis = Visualization::example_action_port_pie();
+        vis.buckets.truncate(1);
+        vis.metric = Metric::OverBuckets {
+            stat: BucketStat::Max,
+            per: Box::new(BucketAgg::DateHistogram {
+                field: "@timestamp".into(),
+                interval: Interval::Fixed("1h".into()),
+            }),
+            of: Box::new(Metric::Percentile {
+                field: "bytes".into(),
+                percent: 99.5,
+            }),
+        };
+        vis.validate().unwrap();
+        assert_eq!(
+            vis.metric.label(),
+            "Max of 99.5th percentile of bytes per 1h"
+        );
+        let query = QueryText::default();
+        let body = build_request(&vis, &context(&query, &[])).unwrap();
+        let ring = &body["aggs"]["2"];
+        // Ranked by the percentile over the whole slice: a pipeline's value cannot order terms.
+        assert_eq!(ring["terms"]["order"], json!({ "1-whole[99.5]": "desc" }));
+        let inside = &ring["aggs"];
+        assert_eq!(
+            inside[METRIC],
+            json!({ "max_bucket": { "buckets_path": "1-per>1[99.5]" } })
+        );
+        assert_eq!(inside[PER_BUCKET]["date_histogram"]["fixed_interval"], "1h");
+        assert_eq!(
+            inside[PER_BUCKET]["aggs"][METRIC],
+            json!({ "percentiles": { "field": "bytes", "percents": [99.5] } })
+        );
+        assert_eq!(inside[WHOLE_BUCKET], inside[PER_BUCKET]["aggs"][METRIC]);
+
+        // Not over another statistic, not with a parent pipeline, and its split is checked.
+        let mut nested = vis.clone();
+        nested.metric = Metric::OverBuckets {
+            stat: BucketStat::Sum,
+            per: Box::new(BucketAgg::Filters { filters: vec![] }),
+            of: Box::new(vis.metric.clone()),
+        };
+        assert_eq!(
+            nested.validate().unwrap_err().path,
+            "metric.over_buckets.per.filters.filters"
+        );
+        if let Metric::OverBuckets { per, .. } = &mut nested.metric {
+            **per = BucketAgg::DateHistogram {
+                field: "@timestamp".into(),
+                interval: Interval::Auto,
+            };
+        }
+        assert_eq!(
+            nested.validate().unwrap_err().path,
+            "metric.over_buckets.of"
+        );
+        let mut piped = Visualization::example_flows_over_time();
+        piped.metric = vis.metric.clone();
+        piped.options.pipeline = Some(ParentPipeline::Derivative);
+        assert_eq!(piped.validate().unwrap_err().path, "options.pipeline");
     }
 
     #[test]

@@ -45,4 +45,41 @@ test.describe("editor buckets", () => {
     await expect(page.locator('input[name="bucket0_size"]')).toHaveValue("5");
     await expect(page.locator('select[name="bucket0_field"]')).toHaveValue("dstport");
   });
+
+  // Kibana's sibling pipeline metrics: a statistic of a metric over an inner split.
+  test("a statistic over buckets: its metric, its split and its label", async ({ page }) => {
+    await page.goto("/visualize/new");
+    await waitForHydration(page);
+    await page.locator('select[name="kind"]').selectOption("Table");
+    await page.getByRole("button", { name: "+ Add bucket" }).click();
+    await page.locator('select[name="bucket0_field"]').selectOption("action");
+    await page.locator("button.time-button").click();
+    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    const table = page.locator(`${PREVIEW} table.data-table`);
+    const header = table.locator("thead th").nth(1);
+
+    // The busiest port's flows, per action: the number is a port's count, at least 1.
+    await page.locator('select[name="metric"]').selectOption("max_bucket");
+    await expect(page.locator('select[name="per"]')).toHaveValue("time");
+    await page.locator('select[name="per"]').selectOption("terms");
+    await page.locator('select[name="per_field"]').selectOption("dstport");
+    await expect(header).toContainText("Max of Count per dstport");
+    await expect(table.locator("tbody tr")).toHaveCount(2);
+    for (const cell of await table.locator("tbody tr td:nth-child(2)").all()) {
+      await expect(cell).toHaveText(/^[1-9][\d,]*$/);
+    }
+
+    // Another metric inside, and time buckets instead of ports.
+    await page.locator('select[name="bucket_metric"]').selectOption("sum");
+    await page.locator('select[name="metric_field"]').selectOption("bytes");
+    await expect(header).toContainText("Max of Sum of bytes per dstport");
+    await page.locator('select[name="per"]').selectOption("time");
+    await page.locator('select[name="per_interval"]').selectOption("5m");
+    await expect(header).toContainText("Max of Sum of bytes per 5m");
+    await expect(table.locator("tbody tr")).toHaveCount(2);
+
+    // Back to a plain metric: the inner one stays.
+    await page.locator('select[name="metric"]').selectOption("avg");
+    await expect(header).toContainText("Average bytes");
+  });
 });

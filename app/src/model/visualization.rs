@@ -175,6 +175,68 @@ pub enum Metric {
         /// The value whose rank is shown.
         value: f64,
     },
+    /// A statistic of a metric over the buckets of an inner split (Kibana's sibling pipeline
+    /// metrics: average, sum, min and max bucket): the busiest hour's bytes, the average
+    /// flows per destination port.
+    OverBuckets {
+        /// Which statistic.
+        stat: BucketStat,
+        /// The inner split. Its empty time buckets count, as zero flows or bytes.
+        per: Box<BucketAgg>,
+        /// The metric in each of its buckets; not itself a statistic over buckets.
+        of: Box<Metric>,
+    },
+}
+
+/// What a per-bucket statistic takes of the buckets' values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BucketStat {
+    /// Their mean (`avg_bucket`).
+    Avg,
+    /// Their total (`sum_bucket`).
+    Sum,
+    /// The smallest (`min_bucket`).
+    Min,
+    /// The largest (`max_bucket`).
+    Max,
+}
+
+impl BucketStat {
+    /// Every statistic, as the editor lists them.
+    pub const ALL: [BucketStat; 4] = [
+        BucketStat::Avg,
+        BucketStat::Sum,
+        BucketStat::Min,
+        BucketStat::Max,
+    ];
+
+    /// Its Elasticsearch sibling pipeline aggregation.
+    pub fn agg_type(self) -> &'static str {
+        match self {
+            BucketStat::Avg => "avg_bucket",
+            BucketStat::Sum => "sum_bucket",
+            BucketStat::Min => "min_bucket",
+            BucketStat::Max => "max_bucket",
+        }
+    }
+
+    /// The statistic for an Elasticsearch (or Kibana) aggregation type.
+    pub fn from_agg_type(agg_type: &str) -> Option<BucketStat> {
+        BucketStat::ALL
+            .into_iter()
+            .find(|s| s.agg_type() == agg_type)
+    }
+
+    /// As labels and the editor name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            BucketStat::Avg => "Average",
+            BucketStat::Sum => "Sum",
+            BucketStat::Min => "Min",
+            BucketStat::Max => "Max",
+        }
+    }
 }
 
 impl Metric {
@@ -191,6 +253,7 @@ impl Metric {
             | Metric::Median { field }
             | Metric::StdDeviation { field }
             | Metric::PercentileRank { field, .. } => Some(field),
+            Metric::OverBuckets { of, .. } => of.field(),
         }
     }
 
@@ -209,15 +272,26 @@ impl Metric {
             Metric::PercentileRank { field, value } => {
                 format!("Percentile rank {value} of {field}")
             }
+            Metric::OverBuckets { stat, per, of } => {
+                format!(
+                    "{} of {} per {}",
+                    stat.label(),
+                    of.label(),
+                    per.unit_label()
+                )
+            }
         }
     }
 
     /// Whether absent values read as 0 (counts and sums) rather than as gaps.
     pub fn zero_when_empty(&self) -> bool {
-        matches!(
-            self,
-            Metric::Count | Metric::Sum { .. } | Metric::UniqueCount { .. }
-        )
+        match self {
+            Metric::Count | Metric::Sum { .. } | Metric::UniqueCount { .. } => true,
+            Metric::OverBuckets { stat, of, .. } => {
+                *stat == BucketStat::Sum && of.zero_when_empty()
+            }
+            _ => false,
+        }
     }
 }
 
@@ -441,6 +515,97 @@ impl BucketAgg {
             | BucketAgg::IpRange { field, .. }
             | BucketAgg::DateRange { field, .. } => Some(field),
             BucketAgg::Filters { .. } => None,
+        }
+    }
+
+    /// Checks what the types cannot, reporting at `path` (`buckets[1].agg`).
+    pub fn validate(&self, path: &str) -> Result<(), ModelError> {
+        let agg_path = |field: &str| format!("{path}.{}.{field}", self.type_name());
+        if let Some(field) = self.field() {
+            if field.trim().is_empty() {
+                return Err(ModelError::new(agg_path("field"), "must name a field"));
+            }
+        }
+        match self {
+            BucketAgg::Terms { size, .. } | BucketAgg::SignificantTerms { size, .. }
+                if *size == 0 || *size > 500 =>
+            {
+                return Err(ModelError::new(
+                    agg_path("size"),
+                    "must be between 1 and 500",
+                ));
+            }
+            BucketAgg::Histogram { interval, .. } if *interval <= 0.0 => {
+                return Err(ModelError::new(agg_path("interval"), "must be positive"));
+            }
+            BucketAgg::Range { ranges, .. } if ranges.is_empty() => {
+                return Err(ModelError::new(
+                    agg_path("ranges"),
+                    "needs at least one range",
+                ));
+            }
+            BucketAgg::IpRange { ranges, .. } if ranges.is_empty() => {
+                return Err(ModelError::new(
+                    agg_path("ranges"),
+                    "needs at least one range",
+                ));
+            }
+            BucketAgg::IpRange { ranges, .. } => {
+                if let Some(bad) = ranges
+                    .iter()
+                    .find(|r| IpRangeSpec::parse(&r.text()).is_none())
+                {
+                    return Err(ModelError::new(
+                        agg_path("ranges"),
+                        format!(
+                            "`{}` is neither a CIDR block (10.0.0.0/8) nor a from-to pair of addresses",
+                            bad.text()
+                        ),
+                    ));
+                }
+            }
+            BucketAgg::DateRange { ranges, .. } if ranges.is_empty() => {
+                return Err(ModelError::new(
+                    agg_path("ranges"),
+                    "needs at least one range",
+                ));
+            }
+            BucketAgg::Filters { filters } if filters.is_empty() => {
+                return Err(ModelError::new(
+                    agg_path("filters"),
+                    "needs at least one filter",
+                ));
+            }
+            BucketAgg::DateHistogram {
+                interval: Interval::Fixed(text) | Interval::Calendar(text),
+                ..
+            } if super::time::parse_duration_ms(text).is_none() => {
+                return Err(ModelError::new(
+                    agg_path("interval"),
+                    format!("`{text}` is not an interval such as 30s, 5m, 1h or 1d"),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// What one of its buckets is, after "per": `1h`, `dstport`, `bytes range`.
+    pub fn unit_label(&self) -> String {
+        match self {
+            BucketAgg::DateHistogram {
+                interval: Interval::Fixed(text) | Interval::Calendar(text),
+                ..
+            } => text.clone(),
+            BucketAgg::DateHistogram { .. } => "interval".into(),
+            BucketAgg::Terms { field, .. } | BucketAgg::SignificantTerms { field, .. } => {
+                field.clone()
+            }
+            BucketAgg::Histogram { field, interval } => format!("{interval} of {field}"),
+            BucketAgg::Range { field, .. }
+            | BucketAgg::IpRange { field, .. }
+            | BucketAgg::DateRange { field, .. } => format!("{field} range"),
+            BucketAgg::Filters { .. } => "filter".into(),
         }
     }
 
@@ -790,6 +955,21 @@ impl Visualization {
                 return Err(ModelError::new("metric.value", "must be a number"));
             }
         }
+        if let Metric::OverBuckets { per, of, .. } = &self.metric {
+            per.validate("metric.over_buckets.per")?;
+            if matches!(**of, Metric::OverBuckets { .. }) {
+                return Err(ModelError::new(
+                    "metric.over_buckets.of",
+                    "must be a metric of the flows, not another statistic over buckets",
+                ));
+            }
+            if self.options.pipeline.is_some() {
+                return Err(ModelError::new(
+                    "options.pipeline",
+                    "does not run over a statistic over buckets; choose one or the other",
+                ));
+            }
+        }
         let allowed: &[BucketRole] = match self.kind {
             ChartKind::Pie => &[BucketRole::SplitSlices],
             kind if kind.is_xy() => &[BucketRole::XAxis, BucketRole::SplitSeries],
@@ -798,8 +978,6 @@ impl Visualization {
         };
         for (index, bucket) in self.buckets.iter().enumerate() {
             let path = |field: &str| format!("buckets[{index}].{field}");
-            let agg_path =
-                |field: &str| format!("buckets[{index}].agg.{}.{field}", bucket.agg.type_name());
             if !allowed.contains(&bucket.role) {
                 return Err(ModelError::new(
                     path("role"),
@@ -810,72 +988,7 @@ impl Visualization {
                     ),
                 ));
             }
-            if let Some(field) = bucket.agg.field() {
-                if field.trim().is_empty() {
-                    return Err(ModelError::new(agg_path("field"), "must name a field"));
-                }
-            }
-            match &bucket.agg {
-                BucketAgg::Terms { size, .. } | BucketAgg::SignificantTerms { size, .. }
-                    if *size == 0 || *size > 500 =>
-                {
-                    return Err(ModelError::new(
-                        agg_path("size"),
-                        "must be between 1 and 500",
-                    ));
-                }
-                BucketAgg::Histogram { interval, .. } if *interval <= 0.0 => {
-                    return Err(ModelError::new(agg_path("interval"), "must be positive"));
-                }
-                BucketAgg::Range { ranges, .. } if ranges.is_empty() => {
-                    return Err(ModelError::new(
-                        agg_path("ranges"),
-                        "needs at least one range",
-                    ));
-                }
-                BucketAgg::IpRange { ranges, .. } if ranges.is_empty() => {
-                    return Err(ModelError::new(
-                        agg_path("ranges"),
-                        "needs at least one range",
-                    ));
-                }
-                BucketAgg::IpRange { ranges, .. } => {
-                    if let Some(bad) = ranges
-                        .iter()
-                        .find(|r| IpRangeSpec::parse(&r.text()).is_none())
-                    {
-                        return Err(ModelError::new(
-                            agg_path("ranges"),
-                            format!(
-                                "`{}` is neither a CIDR block (10.0.0.0/8) nor a from-to pair of addresses",
-                                bad.text()
-                            ),
-                        ));
-                    }
-                }
-                BucketAgg::DateRange { ranges, .. } if ranges.is_empty() => {
-                    return Err(ModelError::new(
-                        agg_path("ranges"),
-                        "needs at least one range",
-                    ));
-                }
-                BucketAgg::Filters { filters } if filters.is_empty() => {
-                    return Err(ModelError::new(
-                        agg_path("filters"),
-                        "needs at least one filter",
-                    ));
-                }
-                BucketAgg::DateHistogram {
-                    interval: Interval::Fixed(text) | Interval::Calendar(text),
-                    ..
-                } if super::time::parse_duration_ms(text).is_none() => {
-                    return Err(ModelError::new(
-                        agg_path("interval"),
-                        format!("`{text}` is not an interval such as 30s, 5m, 1h or 1d"),
-                    ));
-                }
-                _ => {}
-            }
+            bucket.agg.validate(&format!("buckets[{index}].agg"))?;
         }
         if self.kind.is_xy() {
             let x_axes = self

@@ -1779,6 +1779,159 @@ async fn distribution_metrics_match_the_flows() {
     }
 }
 
+/// Kibana's sibling pipeline metrics (a statistic of a metric over the buckets of an inner
+/// split), drawn through the browser's request builder and response reader, against the
+/// flows: as one number, and as table rows ordered by the metric over the whole row.
+#[tokio::test]
+async fn statistics_over_buckets_match_the_flows() {
+    use std::collections::BTreeMap;
+
+    use app::model::visualization::*;
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let docs = ingest_demo(
+        &server,
+        crate::ingest::demo::DemoConfig {
+            flows: 3000,
+            hours: 2,
+            end_ms: now,
+            seed: 12,
+        },
+    )
+    .await;
+    let text = |doc: &crate::ingest::document::FlowDoc, field: &str| match doc.get(field) {
+        Some(crate::ingest::DocValue::Str(s)) => s.to_string(),
+        Some(crate::ingest::DocValue::Int(v)) => v.to_string(),
+        _ => String::new(),
+    };
+    let bytes = |doc: &crate::ingest::document::FlowDoc| match doc.get("bytes") {
+        Some(crate::ingest::DocValue::Int(v)) => *v as f64,
+        _ => 0.0,
+    };
+    let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
+    let draw = |kind: ChartKind, metric: Metric, buckets: Vec<Bucket>| {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = kind;
+        vis.metric = metric;
+        vis.buckets = buckets;
+        vis.validate().unwrap();
+        let state = server.state.clone();
+        let inputs = inputs.clone();
+        async move {
+            crate::visualizations::chart_data(&state, &vis, &inputs)
+                .await
+                .unwrap()
+        }
+    };
+    let value = |data: ChartData| match data {
+        ChartData::Metric(m) => m.value.unwrap(),
+        other => panic!("not a metric: {other:?}"),
+    };
+    let over = |stat: BucketStat, per: BucketAgg, of: Metric| Metric::OverBuckets {
+        stat,
+        per: Box::new(per),
+        of: Box::new(of),
+    };
+    let per_field = |field: &str| terms_bucket(BucketRole::Rows, field, 500).agg;
+    let sum_bytes = || Metric::Sum {
+        field: "bytes".into(),
+    };
+
+    // The busier action's bytes.
+    let mut bytes_by_action: BTreeMap<String, f64> = BTreeMap::new();
+    for doc in docs.iter().filter(|d| !text(d, "action").is_empty()) {
+        *bytes_by_action.entry(text(doc, "action")).or_default() += bytes(doc);
+    }
+    let busiest = bytes_by_action.values().copied().fold(0.0, f64::max);
+    let max = value(
+        draw(
+            ChartKind::Metric,
+            over(BucketStat::Max, per_field("action"), sum_bytes()),
+            vec![],
+        )
+        .await,
+    );
+    assert!((max - busiest).abs() < 1e-6, "{max} {busiest}");
+
+    // Flows per destination port, on average, and the least used port's.
+    let mut flows_by_port: BTreeMap<String, f64> = BTreeMap::new();
+    let with_port = docs.iter().filter(|d| !text(d, "dstport").is_empty());
+    for doc in with_port.clone() {
+        *flows_by_port.entry(text(doc, "dstport")).or_default() += 1.0;
+    }
+    assert!(flows_by_port.len() < 500, "every port is a bucket");
+    let average = value(
+        draw(
+            ChartKind::Metric,
+            over(BucketStat::Avg, per_field("dstport"), Metric::Count),
+            vec![],
+        )
+        .await,
+    );
+    let expected = with_port.count() as f64 / flows_by_port.len() as f64;
+    assert!((average - expected).abs() < 1e-9, "{average} {expected}");
+    let least = value(
+        draw(
+            ChartKind::Metric,
+            over(BucketStat::Min, per_field("dstport"), Metric::Count),
+            vec![],
+        )
+        .await,
+    );
+    assert_eq!(
+        least,
+        flows_by_port.values().copied().fold(f64::MAX, f64::min)
+    );
+
+    // Summed over the hours (empty ones count as none), every flow.
+    let hourly = BucketAgg::DateHistogram {
+        field: "@timestamp".into(),
+        interval: Interval::Fixed("1h".into()),
+    };
+    let total = value(
+        draw(
+            ChartKind::Metric,
+            over(BucketStat::Sum, hourly, Metric::Count),
+            vec![],
+        )
+        .await,
+    );
+    assert_eq!(total, docs.len() as f64);
+
+    // Rows per action, ordered by the action's flows; each shows its busiest port's flows.
+    let table = draw(
+        ChartKind::Table,
+        over(BucketStat::Max, per_field("dstport"), Metric::Count),
+        vec![terms_bucket(BucketRole::Rows, "action", 5)],
+    )
+    .await;
+    let ChartData::Table(table) = table else {
+        panic!("not a table");
+    };
+    let mut expected: Vec<(String, usize, f64)> = bytes_by_action
+        .keys()
+        .map(|action| {
+            let mut ports: BTreeMap<String, f64> = BTreeMap::new();
+            let mut flows = 0;
+            for doc in docs.iter().filter(|d| text(d, "action") == *action) {
+                flows += 1;
+                if !text(doc, "dstport").is_empty() {
+                    *ports.entry(text(doc, "dstport")).or_default() += 1.0;
+                }
+            }
+            let busiest = ports.values().copied().fold(0.0, f64::max);
+            (action.clone(), flows, busiest)
+        })
+        .collect();
+    expected.sort_by_key(|e| std::cmp::Reverse(e.1));
+    assert_eq!(table.rows.len(), expected.len(), "{table:?}");
+    for (row, (action, _, busiest)) in table.rows.iter().zip(&expected) {
+        assert_eq!(row[0], json!(action), "{table:?}");
+        assert_eq!(row[1].as_f64(), Some(*busiest), "{table:?}");
+    }
+}
+
 /// Every panel of the overview dashboard answers on the embedded engine with data, through the
 /// same request builder and response reader the browser uses.
 #[tokio::test]

@@ -229,7 +229,7 @@ fn Editor(data: EditorData) -> impl IntoView {
                             {ChartKind::ALL.into_iter().map(|k| view! { <option value=format!("{k:?}") selected=move || vis.with(|v| v.kind == k)>{k.label()}</option> }).collect_view()}
                         </select>
                     </label>
-                    <MetricEditor vis fields/>
+                    <MetricEditor vis fields time_field/>
                     <BucketsEditor vis fields time_field/>
                     <DrilldownsEditor vis/>
                     <OptionsEditor vis legend=Signal::derive(move || preview.with(|p| match p {

@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use crate::model::filter::QueryText;
 use crate::model::index_pattern::FieldSpec;
 use crate::model::visualization::{
-    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, DateRangeSpec, Interval,
-    IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, ParentPipeline, TermsOrder,
-    ThresholdLine, Visualization, MAX_THRESHOLD_LABEL,
+    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, BucketStat, ChartKind, DateRangeSpec,
+    Interval, IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, ParentPipeline,
+    TermsOrder, ThresholdLine, Visualization, MAX_THRESHOLD_LABEL,
 };
 
 fn field_options(
@@ -42,12 +42,24 @@ fn is_numeric(f: &FieldSpec) -> bool {
         )
 }
 
-#[component]
-pub(super) fn MetricEditor(
-    vis: RwSignal<Visualization>,
-    fields: Memo<Vec<FieldSpec>>,
-) -> impl IntoView {
-    let kind = move || match vis.with(|v| v.metric.clone()) {
+/// The metrics the editor offers, by its name for them.
+const METRIC_KINDS: [(&str, &str); 10] = [
+    ("count", "Count"),
+    ("sum", "Sum"),
+    ("avg", "Average"),
+    ("min", "Min"),
+    ("max", "Max"),
+    ("median", "Median"),
+    ("std_deviation", "Std deviation"),
+    ("unique_count", "Unique count"),
+    ("percentile", "Percentile"),
+    ("percentile_rank", "Percentile rank"),
+];
+
+/// The editor's name for a metric's kind; a statistic over buckets goes by its aggregation
+/// (`max_bucket`).
+fn metric_kind(metric: &Metric) -> &'static str {
+    match metric {
         Metric::Count => "count",
         Metric::Sum { .. } => "sum",
         Metric::Avg { .. } => "avg",
@@ -58,65 +70,137 @@ pub(super) fn MetricEditor(
         Metric::Median { .. } => "median",
         Metric::StdDeviation { .. } => "std_deviation",
         Metric::PercentileRank { .. } => "percentile_rank",
-    };
+        Metric::OverBuckets { stat, .. } => stat.agg_type(),
+    }
+}
+
+/// `metric` made of kind `name`, keeping its field. A statistic over buckets starts as one of
+/// the metric so far per time interval.
+fn metric_of_kind(metric: &Metric, name: &str, time_field: &str) -> Metric {
+    if let Some(stat) = BucketStat::from_agg_type(name) {
+        return match metric {
+            Metric::OverBuckets { per, of, .. } => Metric::OverBuckets {
+                stat,
+                per: per.clone(),
+                of: of.clone(),
+            },
+            other => Metric::OverBuckets {
+                stat,
+                per: Box::new(BucketAgg::DateHistogram {
+                    field: time_field.to_owned(),
+                    interval: Interval::Auto,
+                }),
+                of: Box::new(other.clone()),
+            },
+        };
+    }
+    let field = metric
+        .field()
+        .map(str::to_owned)
+        .unwrap_or_else(|| "bytes".into());
+    match name {
+        "sum" => Metric::Sum { field },
+        "avg" => Metric::Avg { field },
+        "min" => Metric::Min { field },
+        "max" => Metric::Max { field },
+        "unique_count" => Metric::UniqueCount {
+            field: if field == "bytes" {
+                "srcaddr".into()
+            } else {
+                field
+            },
+        },
+        "percentile" => Metric::Percentile {
+            field,
+            percent: 95.0,
+        },
+        "median" => Metric::Median { field },
+        "std_deviation" => Metric::StdDeviation { field },
+        "percentile_rank" => Metric::PercentileRank {
+            field,
+            value: 1500.0,
+        },
+        _ => Metric::Count,
+    }
+}
+
+/// Points the metric (or, for a statistic over buckets, its inner metric) at `name`.
+fn set_metric_field(metric: &mut Metric, name: String) {
+    match metric {
+        Metric::Sum { field }
+        | Metric::Avg { field }
+        | Metric::Min { field }
+        | Metric::Max { field }
+        | Metric::UniqueCount { field }
+        | Metric::Percentile { field, .. }
+        | Metric::Median { field }
+        | Metric::StdDeviation { field }
+        | Metric::PercentileRank { field, .. } => *field = name,
+        Metric::OverBuckets { of, .. } => set_metric_field(of, name),
+        Metric::Count => {}
+    }
+}
+
+/// The date histogram intervals the editor offers (`auto` first).
+const INTERVAL_CHOICES: [&str; 11] = [
+    "auto", "1m", "5m", "10m", "30m", "1h", "3h", "12h", "1d", "1w", "1M",
+];
+
+/// The interval an [`INTERVAL_CHOICES`] value stands for.
+fn interval_of_choice(choice: &str) -> Interval {
+    match choice {
+        "auto" => Interval::Auto,
+        v if crate::model::time::is_calendar_interval(v) => Interval::Calendar(v.to_owned()),
+        v => Interval::Fixed(v.to_owned()),
+    }
+}
+
+/// The [`INTERVAL_CHOICES`] value of an interval.
+fn interval_choice(interval: &Interval) -> String {
+    match interval {
+        Interval::Auto => "auto".to_owned(),
+        Interval::Fixed(t) | Interval::Calendar(t) => t.clone(),
+    }
+}
+
+fn interval_options(current: &str) -> impl IntoView {
+    INTERVAL_CHOICES
+        .into_iter()
+        .map(|v| {
+            let is = v == current;
+            let label = if v == "auto" { "Auto" } else { v };
+            view! { <option value=v selected=is>{label}</option> }
+        })
+        .collect_view()
+}
+
+#[component]
+pub(super) fn MetricEditor(
+    vis: RwSignal<Visualization>,
+    fields: Memo<Vec<FieldSpec>>,
+    time_field: Memo<String>,
+) -> impl IntoView {
+    let kind = move || vis.with(|v| metric_kind(&v.metric));
     let set_kind = move |name: String| {
-        vis.update(|v| {
-            let field = v
-                .metric
-                .field()
-                .map(str::to_owned)
-                .unwrap_or_else(|| "bytes".into());
-            v.metric = match name.as_str() {
-                "sum" => Metric::Sum { field },
-                "avg" => Metric::Avg { field },
-                "min" => Metric::Min { field },
-                "max" => Metric::Max { field },
-                "unique_count" => Metric::UniqueCount {
-                    field: if field == "bytes" {
-                        "srcaddr".into()
-                    } else {
-                        field
-                    },
-                },
-                "percentile" => Metric::Percentile {
-                    field,
-                    percent: 95.0,
-                },
-                "median" => Metric::Median { field },
-                "std_deviation" => Metric::StdDeviation { field },
-                "percentile_rank" => Metric::PercentileRank {
-                    field,
-                    value: 1500.0,
-                },
-                _ => Metric::Count,
-            }
-        })
+        let time_field = time_field.get_untracked();
+        vis.update(|v| v.metric = metric_of_kind(&v.metric, &name, &time_field))
     };
-    let set_field = move |name: String| {
-        vis.update(|v| match &mut v.metric {
-            Metric::Sum { field }
-            | Metric::Avg { field }
-            | Metric::Min { field }
-            | Metric::Max { field }
-            | Metric::UniqueCount { field }
-            | Metric::Percentile { field, .. }
-            | Metric::Median { field }
-            | Metric::StdDeviation { field }
-            | Metric::PercentileRank { field, .. } => *field = name,
-            Metric::Count => {}
-        })
-    };
+    let set_field = move |name: String| vis.update(|v| set_metric_field(&mut v.metric, name));
     view! {
         <fieldset class="group">
             <legend>"Metric"</legend>
             <label class="field">"Aggregation"
                 <select name="metric" on:change:target=move |ev| set_kind(ev.target().value())>
-                    {[("count", "Count"), ("sum", "Sum"), ("avg", "Average"), ("min", "Min"), ("max", "Max"), ("median", "Median"), ("std_deviation", "Std deviation"), ("unique_count", "Unique count"), ("percentile", "Percentile"), ("percentile_rank", "Percentile rank")]
-                        .into_iter().map(|(value, label)| view! { <option value=value selected=move || kind() == value>{label}</option> }).collect_view()}
+                    {METRIC_KINDS.into_iter().map(|(value, label)| view! { <option value=value selected=move || kind() == value>{label}</option> }).collect_view()}
+                    <optgroup label="Per bucket">
+                        {BucketStat::ALL.into_iter().map(|stat| view! { <option value=stat.agg_type() selected=move || kind() == stat.agg_type()>{format!("{} bucket", stat.label())}</option> }).collect_view()}
+                    </optgroup>
                 </select>
             </label>
+            <OverBucketsEditor vis fields time_field/>
             {move || vis.with(|v| v.metric.field().map(str::to_owned)).map(|selected| {
-                let unique = kind() == "unique_count";
+                let unique = vis.with(|v| matches!(&v.metric, Metric::UniqueCount { .. })
+                    || matches!(&v.metric, Metric::OverBuckets { of, .. } if matches!(**of, Metric::UniqueCount { .. })));
                 view! {
                     <label class="field">"Field"
                         <select name="metric_field" on:change:target=move |ev| set_field(ev.target().value())>
@@ -140,6 +224,83 @@ pub(super) fn MetricEditor(
                 </label>
             })}
         </fieldset>
+    }
+}
+
+/// A change to a statistic over buckets: to its split and its inner metric.
+type OverBucketsChange = Box<dyn FnOnce(&mut BucketAgg, &mut Metric)>;
+
+/// A statistic over buckets' own settings: the metric in each bucket, and the split that
+/// makes the buckets (time intervals, or the top values of a field).
+#[component]
+fn OverBucketsEditor(
+    vis: RwSignal<Visualization>,
+    fields: Memo<Vec<FieldSpec>>,
+    time_field: Memo<String>,
+) -> impl IntoView {
+    let over = move || {
+        vis.with(|v| match &v.metric {
+            Metric::OverBuckets { per, of, .. } => Some(((**per).clone(), metric_kind(of))),
+            _ => None,
+        })
+    };
+    let edit = move |change: OverBucketsChange| {
+        vis.update(|v| {
+            if let Metric::OverBuckets { per, of, .. } = &mut v.metric {
+                change(per, of)
+            }
+        })
+    };
+    move || {
+        let (per, of_kind) = over()?;
+        let per_kind = if matches!(per, BucketAgg::Terms { .. }) {
+            "terms"
+        } else {
+            "time"
+        };
+        let details = match per {
+            BucketAgg::Terms { field, size, .. } => view! {
+                <label class="field">"Field"
+                    <select name="per_field" on:change:target=move |ev| { let name = ev.target().value(); edit(Box::new(move |per, _| if let BucketAgg::Terms { field, .. } = per { *field = name })) }>
+                        {field_options(&fields.get(), |f| f.aggregatable, &field)}
+                    </select>
+                </label>
+                <label class="field">"Size"
+                    <input type="number" min="1" max="500" name="per_size" prop:value=size.to_string()
+                        on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |per, _| if let BucketAgg::Terms { size, .. } = per { *size = n.clamp(1, 500) })) } }/>
+                </label>
+            }.into_any(),
+            BucketAgg::DateHistogram { interval, .. } => {
+                let current = interval_choice(&interval);
+                view! {
+                    <label class="field">"Interval"
+                        <select name="per_interval" on:change:target=move |ev| { let next = interval_of_choice(&ev.target().value()); edit(Box::new(move |per, _| if let BucketAgg::DateHistogram { interval, .. } = per { *interval = next })) }>
+                            {interval_options(&current)}
+                        </select>
+                    </label>
+                }.into_any()
+            }
+            // Imported splits of other kinds are kept as they are.
+            other => view! { <p class="hint">{format!("Per {}", other.unit_label())}</p> }.into_any(),
+        };
+        Some(view! {
+            <label class="field">"Of"
+                <select name="bucket_metric" on:change:target=move |ev| { let name = ev.target().value(); edit(Box::new(move |_, of| *of = metric_of_kind(of, &name, ""))) }>
+                    {METRIC_KINDS.into_iter().filter(|(value, _)| !matches!(*value, "percentile" | "percentile_rank")).map(|(value, label)| view! { <option value=value selected=value == of_kind>{label}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field">"Per"
+                <select name="per" on:change:target=move |ev| {
+                    let terms = ev.target().value() == "terms";
+                    let time_field = time_field.get_untracked();
+                    edit(Box::new(move |per, _| *per = if terms { terms_bucket(BucketRole::Rows, "srcaddr", 10).agg } else { BucketAgg::DateHistogram { field: time_field, interval: Interval::Auto } }))
+                }>
+                    <option value="time" selected=per_kind == "time">"Time interval"</option>
+                    <option value="terms" selected=per_kind == "terms">"Top values of a field"</option>
+                </select>
+            </label>
+            {details}
+        })
     }
 }
 
@@ -385,22 +546,14 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                 <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
             }.into_any(),
             Some(BucketAgg::DateHistogram { interval, .. }) => {
-                let current = match &interval { Interval::Auto => "auto".to_owned(), Interval::Fixed(t) | Interval::Calendar(t) => t.clone() };
+                let current = interval_choice(&interval);
                 view! {
                     <label class="field">"Interval"
                         <select name=format!("bucket{index}_interval") on:change:target=move |ev| {
-                            let value = ev.target().value();
-                            let next = match value.as_str() {
-                                "auto" => Interval::Auto,
-                                v if crate::model::time::is_calendar_interval(v) => Interval::Calendar(v.to_owned()),
-                                v => Interval::Fixed(v.to_owned()),
-                            };
+                            let next = interval_of_choice(&ev.target().value());
                             edit(Box::new(move |b| if let BucketAgg::DateHistogram { interval, .. } = &mut b.agg { *interval = next }));
                         }>
-                            {["auto", "1m", "5m", "10m", "30m", "1h", "3h", "12h", "1d", "1w", "1M"].into_iter().map(|v| {
-                                let is = v == current;
-                                view! { <option value=v selected=is>{if v == "auto" { "Auto".to_owned() } else { v.to_owned() }}</option> }
-                            }).collect_view()}
+                            {interval_options(&current)}
                         </select>
                     </label>
                 }.into_any()
