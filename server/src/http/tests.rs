@@ -1397,18 +1397,7 @@ async fn visualizations_render_as_svg_and_png() {
 async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
     use app::model::visualization::*;
     use app::result::ChartData;
-    let server = TestServer::start().await;
-    let now = chrono::Utc::now().timestamp_millis();
-    let docs = ingest_demo(
-        &server,
-        crate::ingest::demo::DemoConfig {
-            flows: 3000,
-            hours: 2,
-            end_ms: now,
-            seed: 12,
-        },
-    )
-    .await;
+    let (server, now, docs) = server_with_recent_flows(12).await;
     // Every record's time (NODATA records have no action or address).
     let times: Vec<i64> = docs.iter().map(|doc| doc.timestamp_ms).collect();
     let flows: Vec<(String, std::net::IpAddr, i64)> = docs
@@ -1627,18 +1616,7 @@ async fn pipelines_over_time_follow_the_plain_series() {
 async fn distribution_metrics_match_the_flows() {
     use app::model::visualization::*;
     use app::result::ChartData;
-    let server = TestServer::start().await;
-    let now = chrono::Utc::now().timestamp_millis();
-    let docs = ingest_demo(
-        &server,
-        crate::ingest::demo::DemoConfig {
-            flows: 3000,
-            hours: 2,
-            end_ms: now,
-            seed: 11,
-        },
-    )
-    .await;
+    let (server, now, docs) = server_with_recent_flows(11).await;
     let flows: Vec<(String, f64)> = docs
         .iter()
         .filter_map(|doc| match (doc.get("action"), doc.get("bytes")) {
@@ -1788,18 +1766,7 @@ async fn statistics_over_buckets_match_the_flows() {
 
     use app::model::visualization::*;
     use app::result::ChartData;
-    let server = TestServer::start().await;
-    let now = chrono::Utc::now().timestamp_millis();
-    let docs = ingest_demo(
-        &server,
-        crate::ingest::demo::DemoConfig {
-            flows: 3000,
-            hours: 2,
-            end_ms: now,
-            seed: 12,
-        },
-    )
-    .await;
+    let (server, now, docs) = server_with_recent_flows(12).await;
     let text = |doc: &crate::ingest::document::FlowDoc, field: &str| match doc.get(field) {
         Some(crate::ingest::DocValue::Str(s)) => s.to_string(),
         Some(crate::ingest::DocValue::Int(v)) => v.to_string(),
@@ -2333,6 +2300,23 @@ async fn a_time_shifted_chart_draws_last_weeks_series_on_this_weeks_axis() {
     );
     // Both weeks' buckets cover the day, hour by hour: no gap drawn as a missing point.
     assert!(xy.series.iter().all(|s| s.points.len() == 24), "{series:?}");
+}
+
+/// A server holding 3,000 demo flows from `seed` over the two hours up to now, the moment
+/// they end, and their documents: where the tests of charts against the flows start.
+async fn server_with_recent_flows(
+    seed: u64,
+) -> (TestServer, i64, Vec<crate::ingest::document::FlowDoc>) {
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let config = crate::ingest::demo::DemoConfig {
+        flows: 3000,
+        hours: 2,
+        end_ms: now,
+        seed,
+    };
+    let docs = ingest_demo(&server, config).await;
+    (server, now, docs)
 }
 
 /// Ingests `config`'s demo flows through `/api/ingest`, all accepted, and gives back the

@@ -203,17 +203,20 @@ fn kibana_bucket(
         .get("field")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let size = |default: u64| {
+        params
+            .get("size")
+            .and_then(Value::as_u64)
+            .unwrap_or(default)
+            .clamp(1, 500) as u32
+    };
     Ok(Some(match agg_type {
         "terms" => {
             let order_by = params.get("orderBy").and_then(Value::as_str).unwrap_or("1");
             let ascending = params.get("order").and_then(Value::as_str) == Some("asc");
             BucketAgg::Terms {
                 field: field.ok_or("terms without a field")?,
-                size: params
-                    .get("size")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(5)
-                    .clamp(1, 500) as u32,
+                size: size(5),
                 order: match (order_by, ascending) {
                     ("_key", true) => TermsOrder::KeyAsc,
                     ("_key", false) => TermsOrder::KeyDesc,
@@ -252,11 +255,7 @@ fn kibana_bucket(
         },
         "significant_terms" => BucketAgg::SignificantTerms {
             field: field.ok_or("significant_terms without a field")?,
-            size: params
-                .get("size")
-                .and_then(Value::as_u64)
-                .unwrap_or(10)
-                .clamp(1, 500) as u32,
+            size: size(10),
         },
         "ip_range" => BucketAgg::IpRange {
             field: field.ok_or("ip_range without a field")?,
