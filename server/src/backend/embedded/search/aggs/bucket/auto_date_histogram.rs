@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value as Json};
 use super::super::super::datemath::{Unit, Zone};
 use super::super::super::hits::Direction;
 use super::super::super::query::QueryContext;
-use super::super::super::SearchError;
+use super::super::super::{SearchError, MAX_BUCKETS};
 use super::super::intermediate::{
     BucketKey, IntermediateAgg, IntermediateBucket, IntermediateMetric,
 };
@@ -314,7 +314,9 @@ pub fn render(
         .collect();
     buckets.sort_unstable_by_key(|(key, _)| *key);
     let mut index = *auto.collected.get().unwrap_or(&auto.first);
-    let fits = |count: usize, index: usize| count <= auto.target * ROUNDINGS[index].max_inner();
+    let fits = |count: usize, index: usize| {
+        count <= auto.target.saturating_mul(ROUNDINGS[index].max_inner())
+    };
     let coarsen = |mut buckets: Keyed, mut index: usize| {
         while !fits(buckets.len(), index) && index < COARSEST {
             index += 1;
@@ -327,14 +329,14 @@ pub fn render(
     (buckets, index) = coarsen(buckets, index);
     // Empty buckets between the first and the last, at a rounding where they fit.
     if let (Some(&(low, _)), Some(&(high, _))) = (buckets.first(), buckets.last()) {
-        let appropriate = appropriate_rounding(low, high, index, auto.target, zone);
+        let appropriate = appropriate_rounding(low, high, index, auto.target, zone)?;
         if appropriate != index {
             index = appropriate;
             buckets = merge_by(buckets, request, |key| {
                 ROUNDINGS[index].unit.floor(key, zone)
             });
         }
-        buckets = fill_gaps(buckets, ROUNDINGS[index].unit, zone, context)?;
+        buckets = fill_gaps(buckets, ROUNDINGS[index].unit, zone)?;
     }
     (buckets, index) = coarsen(buckets, index);
     // Last, runs of buckets merged into one, at the first inner interval that fits.
@@ -372,23 +374,37 @@ pub fn render(
 
 /// Elasticsearch's choice for filling in empty buckets: from `index` on, the first rounding
 /// at which stepping from `low` to `high` takes no more steps than the target allows.
-fn appropriate_rounding(low: i64, high: i64, index: usize, target: usize, zone: &Zone) -> usize {
+/// Counting stops past [`MAX_BUCKETS`], where a huge target would count for ever: past it,
+/// the steps are estimated from the span, and a rounding that would keep them all is too many
+/// buckets to answer, as it is for Elasticsearch.
+fn appropriate_rounding(
+    low: i64,
+    high: i64,
+    index: usize,
+    target: usize,
+    zone: &Zone,
+) -> Result<usize, SearchError> {
     let mut index = index;
     while index < COARSEST {
         let rounding = &ROUNDINGS[index];
         let allowed = target.saturating_mul(rounding.max_inner());
         let mut steps = 0;
         let mut key = low;
-        while key < high && steps <= allowed {
+        while key < high && steps <= allowed.min(MAX_BUCKETS) {
             steps += 1;
             key = next_key(rounding.unit, key, zone);
         }
-        if steps <= allowed {
+        if steps > MAX_BUCKETS {
+            let estimate = (high.saturating_sub(low) / rounding.rough_ms) as u64;
+            if estimate <= allowed as u64 {
+                return Err(SearchError::TooManyBuckets);
+            }
+        } else if steps <= allowed {
             break;
         }
         index += 1;
     }
-    index
+    Ok(index)
 }
 
 /// The start of the bucket after the one `key` is in.
@@ -425,18 +441,15 @@ fn merge_by(buckets: Keyed, request: &AggRequest, mut new_key: impl FnMut(i64) -
 }
 
 /// Adds an empty bucket for every `unit` between two buckets.
-fn fill_gaps(
-    buckets: Keyed,
-    unit: Unit,
-    zone: &Zone,
-    context: &RenderContext<'_>,
-) -> Result<Keyed, SearchError> {
+fn fill_gaps(buckets: Keyed, unit: Unit, zone: &Zone) -> Result<Keyed, SearchError> {
     let mut filled: Keyed = Vec::with_capacity(buckets.len());
     for (key, bucket) in buckets {
         if let Some(&(last, _)) = filled.last() {
             let mut gap = next_key(unit, last, zone);
             while gap < key {
-                context.spend(0)?;
+                if filled.len() >= MAX_BUCKETS {
+                    return Err(SearchError::TooManyBuckets);
+                }
                 filled.push((gap, IntermediateBucket::default()));
                 gap = next_key(unit, gap, zone);
             }

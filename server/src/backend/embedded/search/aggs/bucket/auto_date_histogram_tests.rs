@@ -137,6 +137,20 @@ fn nothing_matched_is_no_buckets_at_the_finest_interval() {
 }
 
 #[test]
+fn a_huge_target_is_too_many_buckets_and_a_large_one_fits() {
+    // Every second of 30 hours would be 108,000 buckets: more than a search may answer.
+    let huge = json!({ "size": 0, "aggs": { "t": { "auto_date_histogram": {
+        "field": "@timestamp", "buckets": i64::MAX } } } });
+    let error = search_error(huge);
+    assert!(error.contains("Trying to create too many buckets"), "{error}");
+    // A large one that fits keeps every second of the last minute.
+    let from = END - MINUTE;
+    let histogram = auto_histogram(from, END, json!({ "buckets": 100_000 }));
+    assert_eq!(histogram["interval"], "1s", "{histogram}");
+    assert_eq!(answered(&histogram), expected(from, END, 1000, 1000));
+}
+
+#[test]
 fn invalid_or_unsupported_requests_are_refused() {
     let cases = [
         (
