@@ -142,7 +142,10 @@ fn a_huge_target_is_too_many_buckets_and_a_large_one_fits() {
     let huge = json!({ "size": 0, "aggs": { "t": { "auto_date_histogram": {
         "field": "@timestamp", "buckets": i64::MAX } } } });
     let error = search_error(huge);
-    assert!(error.contains("Trying to create too many buckets"), "{error}");
+    assert!(
+        error.contains("Trying to create too many buckets"),
+        "{error}"
+    );
     // A large one that fits keeps every second of the last minute.
     let from = END - MINUTE;
     let histogram = auto_histogram(from, END, json!({ "buckets": 100_000 }));
