@@ -62,7 +62,7 @@ test.describe("editor buckets", () => {
     await page.locator('select[name="metric"]').selectOption("max_bucket");
     await expect(page.locator('select[name="per"]')).toHaveValue("time");
     await page.locator('select[name="per"]').selectOption("terms");
-    await page.locator('select[name="per_field"]').selectOption("dstport");
+    await page.getByLabel("Per field").selectOption("dstport");
     await expect(header).toContainText("Max of Count per dstport");
     await expect(table.locator("tbody tr")).toHaveCount(2);
     for (const cell of await table.locator("tbody tr td:nth-child(2)").all()) {
@@ -71,7 +71,7 @@ test.describe("editor buckets", () => {
 
     // Another metric inside, and time buckets instead of ports.
     await page.locator('select[name="bucket_metric"]').selectOption("sum");
-    await page.locator('select[name="metric_field"]').selectOption("bytes");
+    await page.getByLabel("Of field").selectOption("bytes");
     await expect(header).toContainText("Max of Sum of bytes per dstport");
     await page.locator('select[name="per"]').selectOption("time");
     await page.locator('select[name="per_interval"]').selectOption("5m");

@@ -201,8 +201,10 @@ pub(super) fn MetricEditor(
             {move || vis.with(|v| v.metric.field().map(str::to_owned)).map(|selected| {
                 let unique = vis.with(|v| matches!(&v.metric, Metric::UniqueCount { .. })
                     || matches!(&v.metric, Metric::OverBuckets { of, .. } if matches!(**of, Metric::UniqueCount { .. })));
+                // Beside a split's own field, this one says whose it is.
+                let label = if vis.with(|v| matches!(v.metric, Metric::OverBuckets { .. })) { "Of field" } else { "Field" };
                 view! {
-                    <label class="field">"Field"
+                    <label class="field">{label}
                         <select name="metric_field" on:change:target=move |ev| set_field(ev.target().value())>
                             {field_options(&fields.get(), move |f| if unique { f.aggregatable } else { is_numeric(f) }, &selected)}
                         </select>
@@ -260,7 +262,7 @@ fn OverBucketsEditor(
         };
         let details = match per {
             BucketAgg::Terms { field, size, .. } => view! {
-                <label class="field">"Field"
+                <label class="field">"Per field"
                     <select name="per_field" on:change:target=move |ev| { let name = ev.target().value(); edit(Box::new(move |per, _| if let BucketAgg::Terms { field, .. } = per { *field = name })) }>
                         {field_options(&fields.get(), |f| f.aggregatable, &field)}
                     </select>
