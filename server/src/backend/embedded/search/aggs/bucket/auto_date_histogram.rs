@@ -3,11 +3,11 @@
 //!
 //! Elasticsearch rounds each shard's values ever coarser while it collects, merges the shards'
 //! buckets at the coarsest rounding any shard reached, and on the final reduce coarsens again
-//! until the buckets, empty ones filled in, fit the target; last it may merge runs of 3, 5, 7…
-//! of them. Here each index is a shard. A first pass finds each index's earliest and latest
-//! match, which give the rounding that shard reaches ([`shard_rounding`]); the search then
-//! collects a plain date histogram at the coarsest of those, and rendering reduces its buckets
-//! as the final reduce does ([`render`]).
+//! until the buckets, empty ones filled in, fit the target; last it may merge runs of them
+//! (3 hours, 7 days, 10 years…). Here each index is a shard. A first pass finds each index's
+//! earliest and latest match, which give the rounding that shard reaches
+//! ([`shard_rounding`]); the search then collects a plain date histogram at the coarsest of
+//! those, and rendering reduces its buckets as the final reduce does ([`render`]).
 //!
 //! Only at the top level of `aggs`: under a bucket aggregation each parent bucket would need
 //! its own first pass.
@@ -175,6 +175,20 @@ pub fn parse(
                 })?
         }
     };
+    // Elasticsearch's ceiling: the most buckets whose largest merge of runs (years aside)
+    // still fits the bucket limit.
+    if let Some(widest) = ROUNDINGS[first..COARSEST]
+        .iter()
+        .map(Rounding::max_inner)
+        .max()
+    {
+        let ceiling = MAX_BUCKETS / widest;
+        if target > ceiling {
+            return Err(SearchError::illegal(format!(
+                "buckets must be less than {ceiling}"
+            )));
+        }
+    }
     Ok(DateHistogramAgg {
         field,
         interval: Interval::Calendar(ROUNDINGS[first].unit),
@@ -269,16 +283,16 @@ pub fn choose_roundings(aggs: &[AggRequest], per_index: &[Vec<IntermediateAgg>])
 
 /// The rounding one shard reaches, collecting values from `min` to `max`: the first from
 /// `first` on whose span between them is within what the target allows. Elasticsearch
-/// compares the span of the values as first rounded when collected; here both ends are rounded
-/// at `first`, as they are when values arrive in time order. It also coarsens a shard whose
-/// distinct buckets outnumber the target: that count is checked on all shards' buckets
-/// together when rendering, which gives the same rounding.
+/// measures the span between values as rounded when they were collected: with values in time
+/// order, the earliest at `first`, the latest at the coarser rounding reached by then. It also
+/// coarsens a shard whose distinct buckets outnumber the target: that count is checked on all
+/// shards' buckets together when rendering, which gives the same rounding.
 fn shard_rounding(min: i64, max: i64, first: usize, target: usize, zone: &Zone) -> usize {
-    let unit = ROUNDINGS[first].unit;
-    let span = unit.floor(max, zone) - unit.floor(min, zone);
+    let start = ROUNDINGS[first].unit.floor(min, zone);
     let mut index = first;
     while index < COARSEST {
         let rounding = &ROUNDINGS[index];
+        let span = rounding.unit.floor(max, zone) - start;
         let allowed = (target as i64)
             .saturating_mul(rounding.rough_ms)
             .saturating_mul(rounding.max_inner() as i64);
@@ -329,7 +343,7 @@ pub fn render(
     (buckets, index) = coarsen(buckets, index);
     // Empty buckets between the first and the last, at a rounding where they fit.
     if let (Some(&(low, _)), Some(&(high, _))) = (buckets.first(), buckets.last()) {
-        let appropriate = appropriate_rounding(low, high, index, auto.target, zone)?;
+        let appropriate = appropriate_rounding(low, high, index, auto.target, zone);
         if appropriate != index {
             index = appropriate;
             buckets = merge_by(buckets, request, |key| {
@@ -374,37 +388,24 @@ pub fn render(
 
 /// Elasticsearch's choice for filling in empty buckets: from `index` on, the first rounding
 /// at which stepping from `low` to `high` takes no more steps than the target allows.
-/// Counting stops past [`MAX_BUCKETS`], where a huge target would count for ever: past it,
-/// the steps are estimated from the span, and a rounding that would keep them all is too many
-/// buckets to answer, as it is for Elasticsearch.
-fn appropriate_rounding(
-    low: i64,
-    high: i64,
-    index: usize,
-    target: usize,
-    zone: &Zone,
-) -> Result<usize, SearchError> {
+/// Counting stops there: the target's ceiling (see [`parse`]) keeps that under 65,536 steps.
+fn appropriate_rounding(low: i64, high: i64, index: usize, target: usize, zone: &Zone) -> usize {
     let mut index = index;
     while index < COARSEST {
         let rounding = &ROUNDINGS[index];
         let allowed = target.saturating_mul(rounding.max_inner());
         let mut steps = 0;
         let mut key = low;
-        while key < high && steps <= allowed.min(MAX_BUCKETS) {
+        while key < high && steps <= allowed {
             steps += 1;
             key = next_key(rounding.unit, key, zone);
         }
-        if steps > MAX_BUCKETS {
-            let estimate = (high.saturating_sub(low) / rounding.rough_ms) as u64;
-            if estimate <= allowed as u64 {
-                return Err(SearchError::TooManyBuckets);
-            }
-        } else if steps <= allowed {
+        if steps <= allowed {
             break;
         }
         index += 1;
     }
-    Ok(index)
+    index
 }
 
 /// The start of the bucket after the one `key` is in.
@@ -457,4 +458,22 @@ fn fill_gaps(buckets: Keyed, unit: Unit, zone: &Zone) -> Result<Keyed, SearchErr
         filled.push((key, bucket));
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_measures_its_span_to_its_latest_value_at_the_rounding_reached() {
+        // 2018-01-01 to 2020-06-20: 901 days to the second, but 882 to June 2020's month,
+        // within 10 buckets of 3 months (900 rough days): months, as Elasticsearch stays at.
+        let (min, max) = (1_514_764_800_000, 1_592_611_200_000);
+        assert_eq!(shard_rounding(min, max, 0, 10, &Zone::utc()), 4);
+        // A day more than 900 days of months moves on to years.
+        assert_eq!(
+            shard_rounding(min, max + 20 * DAY_MS, 0, 10, &Zone::utc()),
+            5
+        );
+    }
 }

@@ -137,18 +137,31 @@ fn nothing_matched_is_no_buckets_at_the_finest_interval() {
 }
 
 #[test]
-fn a_huge_target_is_too_many_buckets_and_a_large_one_fits() {
-    // Every second of 30 hours would be 108,000 buckets: more than a search may answer.
-    let huge = json!({ "size": 0, "aggs": { "t": { "auto_date_histogram": {
-        "field": "@timestamp", "buckets": i64::MAX } } } });
-    let error = search_error(huge);
-    assert!(
-        error.contains("Trying to create too many buckets"),
-        "{error}"
-    );
-    // A large one that fits keeps every second of the last minute.
+fn targets_above_elasticsearchs_ceiling_are_refused() {
+    // 65,535 buckets over the widest merge of runs, 30 seconds or minutes (7 days from day on).
+    for (options, message) in [
+        (
+            json!({ "buckets": i64::MAX }),
+            "buckets must be less than 2184",
+        ),
+        (json!({ "buckets": 2185 }), "buckets must be less than 2184"),
+        (
+            json!({ "buckets": 9363, "minimum_interval": "day" }),
+            "buckets must be less than 9362",
+        ),
+    ] {
+        let mut histogram = json!({ "field": "@timestamp" });
+        for (key, value) in options.as_object().unwrap() {
+            histogram[key] = value.clone();
+        }
+        let error = search_error(
+            json!({ "size": 0, "aggs": { "t": { "auto_date_histogram": histogram } } }),
+        );
+        assert!(error.contains(message), "{error}");
+    }
+    // The ceiling itself keeps every second of the last minute.
     let from = END - MINUTE;
-    let histogram = auto_histogram(from, END, json!({ "buckets": 100_000 }));
+    let histogram = auto_histogram(from, END, json!({ "buckets": 2184 }));
     assert_eq!(histogram["interval"], "1s", "{histogram}");
     assert_eq!(answered(&histogram), expected(from, END, 1000, 1000));
 }
