@@ -149,11 +149,23 @@ pub async fn run(
     visualizations: &[Visualization],
     library: &Library,
     inputs: &ViewInputs,
+    on_chart: impl FnMut(usize, Result<ChartData, String>, Option<Exchange<'_>>),
+) {
+    let runs: Vec<_> = visualizations.iter().map(|vis| (vis, inputs)).collect();
+    run_in_views(searcher, &runs, library, on_chart).await
+}
+
+/// [`run`], each visualization in a view of its own (a dashboard's input controls search
+/// without their own filters), still in one multi-search.
+pub async fn run_in_views(
+    searcher: &impl Searcher,
+    runs: &[(&Visualization, &ViewInputs)],
+    library: &Library,
     mut on_chart: impl FnMut(usize, Result<ChartData, String>, Option<Exchange<'_>>),
 ) {
     let mut requests = Vec::new();
-    let mut request_of = Vec::new(); // request index -> visualization index
-    for (index, vis) in visualizations.iter().enumerate() {
+    let mut request_of = Vec::new(); // request index -> run index
+    for (index, (vis, inputs)) in runs.iter().enumerate() {
         let request = with_saved_search(vis, &library.searches).and_then(|vis| {
             panel_request(
                 &vis,
@@ -176,7 +188,7 @@ pub async fn run(
         .msearch(&requests, |i, answer| {
             // A searcher's index outside the requests is a bug there; it is not worth a panic.
             if let Some(&index) = request_of.get(i) {
-                let vis = &visualizations[index];
+                let (vis, inputs) = runs[index];
                 match answer {
                     Ok(response) => {
                         let chart =

@@ -298,6 +298,7 @@ fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> O
                 kind: FilterKind::Range {
                     from: bound("from"),
                     to: bound("to"),
+                    to_inclusive: false,
                 },
                 negate: false,
                 disabled: false,
@@ -309,6 +310,7 @@ fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> O
             kind: FilterKind::Range {
                 from: Some(json!(from)),
                 to: Some(json!(from + interval)),
+                to_inclusive: false,
             },
             negate: false,
             disabled: false,
@@ -322,6 +324,7 @@ fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> O
                 kind: FilterKind::Range {
                     from: bound(from),
                     to: bound(to),
+                    to_inclusive: false,
                 },
                 negate: false,
                 disabled: false,

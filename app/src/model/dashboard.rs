@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::control::{validate_controls, InputControl};
 use super::filter::{Filter, QueryText};
 use super::time::TimeRange;
 use super::visualization::{ModelError, Visualization};
@@ -124,6 +125,9 @@ pub enum PanelSource {
     /// Notes in Markdown (`crate::markdown`), stored in the dashboard.
     #[serde(rename = "markdown")]
     Markdown(String),
+    /// Input controls that set the dashboard's filters, stored in the dashboard.
+    #[serde(rename = "controls")]
+    Controls(Vec<InputControl>),
 }
 
 impl Dashboard {
@@ -249,6 +253,9 @@ impl Dashboard {
                         ),
                     ));
                 }
+            }
+            if let PanelSource::Controls(controls) = &panel.source {
+                validate_controls(controls, &path("controls"))?;
             }
             if let PanelSource::Inline(vis) = &panel.source {
                 vis.validate().map_err(|e| {

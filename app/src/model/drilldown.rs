@@ -56,7 +56,7 @@ impl DrilldownContext {
         let value = match &filter.kind {
             FilterKind::Phrase { value } => text(value),
             FilterKind::Phrases { values } => values.iter().map(text).collect::<Vec<_>>().join(","),
-            FilterKind::Range { from, to } => format!(
+            FilterKind::Range { from, to, .. } => format!(
                 "{} to {}",
                 from.as_ref().map(text).unwrap_or_default(),
                 to.as_ref().map(text).unwrap_or_default()

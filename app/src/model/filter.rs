@@ -86,14 +86,18 @@ pub enum FilterKind {
         /// The values, any of which matches.
         values: Vec<Value>,
     },
-    /// `from <= field < to`.
+    /// `from <= field < to`, or `<= to` when `to_inclusive`.
     Range {
         /// The lower bound, inclusive; `None` for none.
         #[serde(default)]
         from: Option<Value>,
-        /// The upper bound, exclusive; `None` for none.
+        /// The upper bound; `None` for none.
         #[serde(default)]
         to: Option<Value>,
+        /// `to` itself matches (`lte`): a range control's ends, Kibana's `lte` filters. The
+        /// filter editor's "is between" leaves it out, as Kibana's does.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        to_inclusive: bool,
     },
     /// `field` exists.
     Exists,
@@ -138,13 +142,18 @@ impl Filter {
                 "should": values.iter().map(|v| json!({ "match_phrase": { &self.field: v } })).collect::<Vec<_>>(),
                 "minimum_should_match": 1
             } }),
-            FilterKind::Range { from, to } => {
+            FilterKind::Range {
+                from,
+                to,
+                to_inclusive,
+            } => {
                 let mut range = serde_json::Map::new();
                 if let Some(from) = from {
                     range.insert("gte".into(), from.clone());
                 }
                 if let Some(to) = to {
-                    range.insert("lt".into(), to.clone());
+                    let bound = if *to_inclusive { "lte" } else { "lt" };
+                    range.insert(bound.into(), to.clone());
                 }
                 json!({ "range": { &self.field: range } })
             }
@@ -162,10 +171,15 @@ impl Filter {
                 self.field,
                 values.iter().map(value_text).collect::<Vec<_>>().join(", ")
             ),
-            FilterKind::Range { from, to } => format!(
-                "{}: {} to {}",
+            FilterKind::Range {
+                from,
+                to,
+                to_inclusive,
+            } => format!(
+                "{}: {} {} {}",
                 self.field,
                 from.as_ref().map_or("-∞".to_owned(), value_text),
+                if *to_inclusive { "through" } else { "to" },
                 to.as_ref().map_or("+∞".to_owned(), value_text)
             ),
             FilterKind::Exists => format!("{}: exists", self.field),
@@ -264,7 +278,7 @@ impl FilterOperator {
                     String::new(),
                 ],
             ),
-            FilterKind::Range { from, to } => (
+            FilterKind::Range { from, to, .. } => (
                 FilterOperator::IsBetween,
                 FilterOperator::IsNotBetween,
                 [
@@ -329,7 +343,11 @@ impl FilterOperator {
                 if from.is_none() && to.is_none() {
                     return Err(ModelError::new("from", "type a start, an end or both"));
                 }
-                FilterKind::Range { from, to }
+                FilterKind::Range {
+                    from,
+                    to,
+                    to_inclusive: false,
+                }
             }
             FilterOperator::Exists | FilterOperator::DoesNotExist => FilterKind::Exists,
         };
@@ -512,6 +530,7 @@ mod tests {
             kind: FilterKind::Range {
                 from: Some(json!(1000)),
                 to: None,
+                to_inclusive: false,
             },
             negate: false,
             disabled: false,

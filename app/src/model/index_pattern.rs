@@ -35,6 +35,15 @@ impl FieldSpec {
             searchable: true,
         }
     }
+
+    /// An aggregatable number, dates left out: what a range of values is typed for.
+    pub fn is_number(&self) -> bool {
+        self.aggregatable
+            && matches!(
+                self.field_type.as_str(),
+                "long" | "integer" | "short" | "byte" | "double" | "float" | "scaled_float"
+            )
+    }
 }
 
 /// An index pattern: which indices to search, their time field and their fields.

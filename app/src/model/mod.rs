@@ -1,5 +1,6 @@
 //! The domain model shared by the server and the browser.
 
+pub mod control;
 pub mod dashboard;
 pub mod drilldown;
 pub mod filter;

@@ -967,6 +967,78 @@ async fn kibana_markdown_visualizations_become_text_panels() {
     );
 }
 
+/// Kibana's input controls become a controls panel: lists with their size and
+/// multiselect, ranges, labels, and the index pattern by reference; a control that cannot
+/// be shown is named in a warning and the rest import.
+#[tokio::test]
+async fn kibana_input_controls_become_a_controls_panel() {
+    let server = TestServer::start().await;
+    let pattern = json!({ "type": "index-pattern", "id": "k-flows", "references": [],
+        "attributes": { "title": "cwl-*", "timeFieldName": "@timestamp" } });
+    let state = json!({ "title": "Filters", "type": "input_control_vis", "aggs": [],
+        "params": { "updateFiltersOnChange": false, "useTimeFilter": false, "pinFilters": false,
+            "controls": [
+                { "id": "1", "fieldName": "action", "label": "Action", "type": "list", "parent": "",
+                  "indexPatternRefName": "control_0_index_pattern",
+                  "options": { "type": "terms", "multiselect": false, "dynamicOptions": true, "size": 7, "order": "desc" } },
+                { "id": "2", "fieldName": "bytes", "label": "", "type": "range", "parent": "",
+                  "indexPatternRefName": "control_1_index_pattern",
+                  "options": { "decimalPlaces": 0, "step": 1 } },
+                { "id": "3", "fieldName": "", "label": "Nothing", "type": "list",
+                  "indexPatternRefName": "control_2_index_pattern", "options": {} }
+            ] } });
+    let controls = json!({ "type": "visualization", "id": "k-controls",
+        "references": [
+            { "name": "control_0_index_pattern", "type": "index-pattern", "id": "k-flows" },
+            { "name": "control_1_index_pattern", "type": "index-pattern", "id": "k-flows" },
+            { "name": "control_2_index_pattern", "type": "index-pattern", "id": "k-flows" }
+        ],
+        "attributes": { "title": "Filters", "visState": state.to_string(), "uiStateJSON": "{}",
+            "kibanaSavedObjectMeta": { "searchSourceJSON": "{}" } } });
+    let panels = json!([
+        { "panelIndex": "1", "gridData": { "x": 0, "y": 0, "w": 48, "h": 5, "i": "1" }, "panelRefName": "panel_0" }
+    ]);
+    let dashboard = json!({ "type": "dashboard", "id": "k-controls-board", "attributes": { "title": "With controls",
+            "panelsJSON": panels.to_string(), "optionsJSON": "{}", "timeRestore": false,
+            "kibanaSavedObjectMeta": { "searchSourceJSON": "{}" } },
+        "references": [{ "name": "panel_0", "type": "visualization", "id": "k-controls" }] });
+    let (status, report) = server
+        .post(
+            "/api/saved_objects/_import",
+            format!("{pattern}\n{controls}\n{dashboard}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report["successCount"], 2,
+        "the pattern and the dashboard: {report}"
+    );
+    assert!(report["errors"][0]["error"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("controls panel"));
+    let warnings = report["successResults"].to_string();
+    assert!(
+        warnings.contains("panel 1: control 3 was left out: it names no field"),
+        "{report}"
+    );
+    let (status, stored) = server
+        .get("/api/saved_objects/dashboard/k-controls-board")
+        .await;
+    assert_eq!(status, 200, "{stored}");
+    let panel = &stored["attributes"]["panels"][0];
+    assert_eq!(panel["title"], "Filters", "{stored}");
+    assert_eq!(
+        panel["controls"],
+        json!([
+            { "label": "Action", "index_pattern": "cwl-*", "field": "action",
+              "kind": { "options": { "size": 7, "multiselect": false } } },
+            { "label": "", "index_pattern": "cwl-*", "field": "bytes", "kind": "range" }
+        ]),
+        "{stored}"
+    );
+}
+
 #[tokio::test]
 async fn kibana_saved_queries_import_and_flowdash_ones_round_trip() {
     let server = TestServer::start().await;
@@ -1127,7 +1199,8 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
                 "bytes",
                 FilterKind::Range {
                     from: Some(json!(100)),
-                    to: Some(json!(100000))
+                    to: Some(json!(100000)),
+                    to_inclusive: false,
                 },
                 false,
                 false
@@ -1628,24 +1701,7 @@ async fn distribution_metrics_match_the_flows() {
         })
         .collect();
     let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
-    let draw = |kind: ChartKind, metric: Metric, buckets: Vec<Bucket>| {
-        let mut vis = Visualization::example_action_port_pie();
-        vis.kind = kind;
-        vis.metric = metric;
-        vis.buckets = buckets;
-        vis.validate().unwrap();
-        let state = server.state.clone();
-        let inputs = inputs.clone();
-        async move {
-            crate::visualizations::chart_data(&state, &vis, &inputs)
-                .await
-                .unwrap()
-        }
-    };
-    let value = |data: ChartData| match data {
-        ChartData::Metric(m) => m.value.unwrap(),
-        other => panic!("not a metric: {other:?}"),
-    };
+    let draw = |kind, metric, buckets| draw_chart(&server, &inputs, kind, metric, buckets);
     let mut bytes: Vec<f64> = flows.iter().map(|(_, b)| *b).collect();
     bytes.sort_by(f64::total_cmp);
     let n = bytes.len();
@@ -1777,24 +1833,7 @@ async fn statistics_over_buckets_match_the_flows() {
         _ => 0.0,
     };
     let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
-    let draw = |kind: ChartKind, metric: Metric, buckets: Vec<Bucket>| {
-        let mut vis = Visualization::example_action_port_pie();
-        vis.kind = kind;
-        vis.metric = metric;
-        vis.buckets = buckets;
-        vis.validate().unwrap();
-        let state = server.state.clone();
-        let inputs = inputs.clone();
-        async move {
-            crate::visualizations::chart_data(&state, &vis, &inputs)
-                .await
-                .unwrap()
-        }
-    };
-    let value = |data: ChartData| match data {
-        ChartData::Metric(m) => m.value.unwrap(),
-        other => panic!("not a metric: {other:?}"),
-    };
+    let draw = |kind, metric, buckets| draw_chart(&server, &inputs, kind, metric, buckets);
     let over = |stat: BucketStat, per: BucketAgg, of: Metric| Metric::OverBuckets {
         stat,
         per: Box::new(per),
@@ -2317,6 +2356,33 @@ async fn server_with_recent_flows(
     };
     let docs = ingest_demo(&server, config).await;
     (server, now, docs)
+}
+
+/// A chart of the demo visualization made `kind`, with `metric` and `buckets`, drawn by the
+/// server's own path (request builder, backend, response reader) in `inputs`' view.
+async fn draw_chart(
+    server: &TestServer,
+    inputs: &app::panels::ViewInputs,
+    kind: app::model::visualization::ChartKind,
+    metric: app::model::visualization::Metric,
+    buckets: Vec<app::model::visualization::Bucket>,
+) -> app::result::ChartData {
+    let mut vis = app::model::visualization::Visualization::example_action_port_pie();
+    vis.kind = kind;
+    vis.metric = metric;
+    vis.buckets = buckets;
+    vis.validate().unwrap();
+    crate::visualizations::chart_data(&server.state, &vis, inputs)
+        .await
+        .unwrap()
+}
+
+/// A metric chart's number.
+fn value(data: app::result::ChartData) -> f64 {
+    match data {
+        app::result::ChartData::Metric(m) => m.value.unwrap(),
+        other => panic!("not a metric: {other:?}"),
+    }
 }
 
 /// Ingests `config`'s demo flows through `/api/ingest`, all accepted, and gives back the

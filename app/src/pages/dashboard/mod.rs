@@ -23,6 +23,7 @@ use crate::panels::{sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
 use crate::state::ViewState;
 
+mod controls;
 mod details;
 mod inspect;
 mod panels;
@@ -322,7 +323,12 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
     let url = UrlView::new(dashboard);
     // Bumped by "Refresh", a submitted query and auto-refresh: refetches the same view.
     let tick = RwSignal::new(0u64);
-    let (charts, exchanges, in_flight) = refresh_charts(
+    let Refreshed {
+        charts,
+        exchanges,
+        in_flight,
+        control_data,
+    } = refresh_charts(
         dashboard,
         visualizations,
         library,
@@ -450,7 +456,7 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
                     // image.
                     let first_paint_now = first_paint_now
                         .filter(|_| first_paint_panels.with_value(|ids| ids.contains(&panel_id)));
-                    view! { <PanelView panel_id visualizations dashboard charts synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
+                    view! { <PanelView panel_id visualizations dashboard charts control_data set_filters=on_filters synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
                 }
             </For>
         }
@@ -518,10 +524,21 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
 /// browser's own.
 const FIRST_PAINT_NOW_MS: i64 = 60_000;
 
-/// Keeps the panels' charts up to date: one multi-search whenever what the panels show, the
-/// view or `tick` changes. A refresh supersedes the one in flight (its answers are dropped).
-/// Answers the charts, the searches and answers behind them, and whether a refresh is in
-/// flight.
+/// What [`refresh_charts`] keeps up to date.
+struct Refreshed {
+    /// Each chart panel's chart.
+    charts: RwSignal<Charts>,
+    /// The searches and answers behind them, for Inspect.
+    exchanges: RwSignal<Exchanges>,
+    /// Whether a refresh is in flight.
+    in_flight: RwSignal<bool>,
+    /// What input controls offer, by [`controls::data_key`].
+    control_data: RwSignal<Charts>,
+}
+
+/// Keeps the panels' charts and what input controls offer up to date: one multi-search
+/// whenever what the panels show, the view or `tick` changes. A refresh supersedes the one
+/// in flight (its answers are dropped).
 fn refresh_charts(
     dashboard: RwSignal<Dashboard>,
     visualizations: RwSignal<HashMap<String, Visualization>>,
@@ -530,11 +547,12 @@ fn refresh_charts(
     tick: RwSignal<u64>,
     message: RwSignal<Option<String>>,
     first_paint_now: Option<i64>,
-) -> (RwSignal<Charts>, RwSignal<Exchanges>, RwSignal<bool>) {
+) -> Refreshed {
     // The first searches take the server's `now` (see `DashboardPage`), unless the bundle took
     // so long to arrive that it is no longer recent.
     let first_now = StoredValue::new(first_paint_now);
     let charts = RwSignal::new(Charts::new());
+    let control_data = RwSignal::new(Charts::new());
     let exchanges = RwSignal::new(Exchanges::new());
     let in_flight = RwSignal::new(false);
     let latest = Latest::new();
@@ -582,16 +600,27 @@ fn refresh_charts(
         let mut ids = Vec::new();
         let mut list = Vec::new();
         let mut missing = Vec::new();
-        for panel in panels
-            .iter()
-            .filter(|p| !matches!(p.source, PanelSource::Search(_) | PanelSource::Markdown(_)))
-        {
-            match panel_visualization(panel, &vis_map) {
-                Some(vis) => {
-                    ids.push(panel.id.clone());
-                    list.push(vis);
+        // Input controls' searches, each in its own view (without its own filter).
+        let mut control_keys = Vec::new();
+        let mut control_runs = Vec::new();
+        for panel in &panels {
+            match &panel.source {
+                PanelSource::Search(_) | PanelSource::Markdown(_) => {}
+                PanelSource::Controls(controls) => {
+                    for (key, vis, view) in controls::searches(&panel.id, controls, &inputs) {
+                        control_keys.push(key);
+                        control_runs.push((vis, view));
+                    }
                 }
-                None => missing.push(panel.id.clone()),
+                PanelSource::Saved(_) | PanelSource::Inline(_) => {
+                    match panel_visualization(panel, &vis_map) {
+                        Some(vis) => {
+                            ids.push(panel.id.clone());
+                            list.push(vis);
+                        }
+                        None => missing.push(panel.id.clone()),
+                    }
+                }
             }
         }
         charts.update(|c| {
@@ -609,35 +638,48 @@ fn refresh_charts(
         in_flight.set(true);
         leptos::task::spawn_local(async move {
             let library = library.get_value();
-            crate::panels::run(
-                &ApiSearch,
-                &list,
-                &library,
-                &inputs,
-                |index, result, exchange| {
-                    if run.is_current() {
-                        let id = ids[index].clone();
-                        exchanges.update_untracked(|e| match exchange {
-                            Some((request, response)) => {
-                                e.insert(id.clone(), (request.clone(), response.clone()));
-                            }
-                            None => {
-                                e.remove(&id);
-                            }
-                        });
-                        charts.update(|c| {
-                            c.insert(id, Some(result));
+            let runs: Vec<_> = list
+                .iter()
+                .map(|vis| (vis, &inputs))
+                .chain(control_runs.iter().map(|(vis, view)| (vis, view)))
+                .collect();
+            crate::panels::run_in_views(&ApiSearch, &runs, &library, |index, result, exchange| {
+                if !run.is_current() {
+                    return;
+                }
+                if let Some(key) = index.checked_sub(ids.len()) {
+                    if let Some(key) = control_keys.get(key) {
+                        control_data.update(|c| {
+                            c.insert(key.clone(), Some(result));
                         });
                     }
-                },
-            )
+                } else {
+                    let id = ids[index].clone();
+                    exchanges.update_untracked(|e| match exchange {
+                        Some((request, response)) => {
+                            e.insert(id.clone(), (request.clone(), response.clone()));
+                        }
+                        None => {
+                            e.remove(&id);
+                        }
+                    });
+                    charts.update(|c| {
+                        c.insert(id, Some(result));
+                    });
+                }
+            })
             .await;
             if run.is_current() {
                 in_flight.set(false);
             }
         });
     });
-    (charts, exchanges, in_flight)
+    Refreshed {
+        charts,
+        exchanges,
+        in_flight,
+        control_data,
+    }
 }
 
 /// Bumps `tick` every `refresh` milliseconds, skipping while a refresh is still running.

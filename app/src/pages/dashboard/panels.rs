@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use leptos::prelude::*;
 
+use super::controls::ControlsPanel;
 use super::search_panel::{SearchPanel, SearchView};
 use super::settings::PanelSettings;
 use super::{shared_error, Charts, ROW_PX, SAID_ABOVE};
@@ -25,7 +26,7 @@ pub(super) fn panel_visualization(
     match &panel.source {
         PanelSource::Saved(id) => saved.get(id).cloned(),
         PanelSource::Inline(vis) => Some((**vis).clone()),
-        PanelSource::Search(_) | PanelSource::Markdown(_) => None,
+        PanelSource::Search(_) | PanelSource::Markdown(_) | PanelSource::Controls(_) => None,
     }
 }
 
@@ -43,6 +44,10 @@ pub(super) fn PanelView(
     visualizations: RwSignal<HashMap<String, Visualization>>,
     dashboard: RwSignal<Dashboard>,
     charts: RwSignal<Charts>,
+    /// What input controls offer.
+    control_data: RwSignal<Charts>,
+    /// Replaces the filter bar's filters (what input controls choose).
+    set_filters: Callback<Vec<Filter>>,
     /// The dashboard's colour for each term.
     synced: Memo<BTreeMap<String, String>>,
     editing: RwSignal<bool>,
@@ -87,12 +92,22 @@ pub(super) fn PanelView(
         Some(PanelSource::Markdown(text)) => Some(text),
         _ => None,
     });
+    // An input-controls panel's controls.
+    let controls = Memo::new(move |_| match panel.get().map(|p| p.source) {
+        Some(PanelSource::Controls(controls)) => Some(controls),
+        _ => None,
+    });
     // What the panel shows is called, and what the panel is called (its own title first).
     let source_title = Memo::new(move |_| {
         vis.get()
             .map(|v| v.title)
             .or_else(|| search.get().and_then(|s| s.ok()).map(|s| s.title))
             .or_else(|| markdown.with(Option::is_some).then(|| "Notes".to_owned()))
+            .or_else(|| {
+                controls
+                    .with(Option::is_some)
+                    .then(|| "Controls".to_owned())
+            })
             .unwrap_or_else(|| "Missing visualization".into())
     });
     // The visualization's drilldown links for a clicked term, in the view shown now.
@@ -123,8 +138,13 @@ pub(super) fn PanelView(
         }
         _ => None,
     };
-    // Charts have flows behind them and data to inspect; notes have neither.
-    let is_chart = move || search.with(Option::is_none) && markdown.with(Option::is_none);
+    // Charts have flows behind them and data to inspect; notes and controls have neither.
+    let is_chart = move || {
+        search.with(Option::is_none)
+            && markdown.with(Option::is_none)
+            && controls.with(Option::is_none)
+    };
+    let has_flows = move || markdown.with(Option::is_none) && controls.with(Option::is_none);
     let title = Memo::new(move |_| {
         panel
             .get()
@@ -301,7 +321,7 @@ pub(super) fn PanelView(
                     {move || editor_link().map(|href| view! {
                         <a class="icon button" href=href title="Edit the visualization" aria-label="Edit visualization">"✎"</a>
                     })}
-                    <Show when=move || markdown.with(Option::is_none)>
+                    <Show when=has_flows>
                         <button class="icon" title="View the flows behind this panel in Discover" aria-label="View flows" on:click=move |_| view_flows.run((id.get_value(), Vec::new()))>"☰"</button>
                     </Show>
                     <Show when=is_chart>
@@ -314,6 +334,11 @@ pub(super) fn PanelView(
             </header>
             {move || match (search.get(), markdown.get()) {
                 (_, Some(text)) => view! { <crate::components::markdown::MarkdownView text/> }.into_any(),
+                (None, None) if controls.with(Option::is_some) => {
+                    let controls = controls.get().unwrap_or_default();
+                    let filters = Signal::derive(move || search_view.with(|v| v.filters.clone()));
+                    view! { <ControlsPanel panel_id=id.get_value() controls data=control_data filters set_filters/> }.into_any()
+                }
                 (None, None) => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters))) links server_image=Signal::derive(render_url)/> }.into_any(),
                 (Some(Ok(saved)), None) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),
                 (Some(Err(search_id)), None) => view! { <div class="chart-status chart-error" role="alert">{format!("The saved search [{search_id}] of this panel was deleted")}</div> }.into_any(),

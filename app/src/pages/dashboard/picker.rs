@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use super::panels::next_panel_id;
+use crate::model::control::InputControl;
 use crate::model::dashboard::{layout, Dashboard, Panel, PanelSource};
 use crate::model::saved_object::ObjectType;
 use crate::model::visualization::Visualization;
@@ -174,10 +175,35 @@ pub(super) fn AddPanel(
             "## Notes\n\nWhat this dashboard shows, in **Markdown**.".into(),
         ))
     };
+    // Input controls start with one list of destination ports, in the pattern the
+    // dashboard's charts search.
+    let add_controls = move |_| {
+        let pattern = dashboard.with_untracked(|d| {
+            d.panels
+                .iter()
+                .find_map(|p| {
+                    visualizations.with_untracked(|v| super::panels::panel_visualization(p, v))
+                })
+                .map(|v| v.index_pattern)
+                .unwrap_or_else(|| crate::discover::DEFAULT_PATTERN.to_owned())
+        });
+        dashboard.update(|d| {
+            let grid = layout::free_spot(&d.panels, 24, 5);
+            let id = next_panel_id(&d.panels);
+            d.panels.push(Panel {
+                id,
+                grid,
+                title: None,
+                hide_title: false,
+                source: PanelSource::Controls(vec![InputControl::options(&pattern, "dstport")]),
+            });
+        });
+    };
     view! {
         <div class="add-panel">
             <SourcePicker visualizations library message action="Add panel" label="Add a visualization" on_choose=place/>
             <button type="button" title="A panel of notes in Markdown" on:click=add_text>"Add text"</button>
+            <button type="button" title="Dropdowns and ranges that set the dashboard's filters" on:click=add_controls>"Add controls"</button>
             <a href="/visualize/new">"Create a new visualization"</a>
         </div>
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
+use super::controls::ControlsEditor;
 use super::picker::SourcePicker;
 use crate::model::dashboard::{Dashboard, Panel, PanelSource};
 use crate::model::visualization::Visualization;
@@ -49,6 +50,13 @@ pub(super) fn PanelSettings(
                     PanelSource::Markdown(text) => Some(text.clone()),
                     _ => None,
                 })
+        })
+    };
+    let is_controls = move || {
+        dashboard.with(|d| {
+            d.panels
+                .iter()
+                .any(|p| p.id == id.get_value() && matches!(p.source, PanelSource::Controls(_)))
         })
     };
     // The panel's own title belonged to what it showed: a replacement comes with its own.
@@ -103,6 +111,9 @@ pub(super) fn PanelSettings(
                         }></textarea>
                 </label>
             })}
+            <Show when=is_controls>
+                <ControlsEditor panel_id=id.get_value() dashboard library/>
+            </Show>
             <SourcePicker visualizations library message action="Replace" label="Replace with" on_choose=replace/>
             <button type="button" on:click=move |_| on_close.run(())>"Done"</button>
         </div>

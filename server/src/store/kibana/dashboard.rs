@@ -7,15 +7,16 @@ use app::model::saved_object::{ObjectType, Reference};
 use app::model::time::TimeRange;
 use serde_json::{json, Value};
 
+use super::embedded::{Embedded, EmbeddedKind};
 use super::filters::kibana_filters;
-use super::{kibana_query, search_source, text, Note};
+use super::{kibana_query, search_source, text};
 
 /// Kibana's dashboard (panelsJSON, stored time, query and filters) → a flowdash dashboard;
 /// panels that show anything but a visualization are left out.
 pub(super) fn kibana_dashboard(
     attributes: &Value,
     references: &[Reference],
-    notes: &HashMap<String, Note>,
+    embedded: &HashMap<String, Embedded>,
     warnings: &mut Vec<String>,
 ) -> Result<Dashboard, String> {
     let panels: Vec<Value> = attributes
@@ -65,10 +66,30 @@ pub(super) fn kibana_dashboard(
         // has its own title.
         let mut note_title = None;
         let source = match reference.object_type {
-            ObjectType::Visualization => match notes.get(&reference.id) {
-                Some(note) => {
-                    note_title = Some(note.title.clone()).filter(|t| !t.trim().is_empty());
-                    PanelSource::Markdown(note_text(&note.text, index, warnings))
+            ObjectType::Visualization => match embedded.get(&reference.id) {
+                Some(held) => {
+                    note_title = Some(held.title.clone()).filter(|t| !t.trim().is_empty());
+                    match &held.kind {
+                        EmbeddedKind::Markdown(text) => {
+                            PanelSource::Markdown(note_text(text, index, warnings))
+                        }
+                        EmbeddedKind::Controls {
+                            controls,
+                            warnings: left_out,
+                        } => {
+                            warnings.extend(
+                                left_out.iter().map(|w| format!("panel {}: {w}", index + 1)),
+                            );
+                            if controls.is_empty() {
+                                warnings.push(format!(
+                                    "panel {} has no input control flowdash can show and was left out",
+                                    index + 1
+                                ));
+                                continue;
+                            }
+                            PanelSource::Controls(controls.clone())
+                        }
+                    }
                 }
                 None => PanelSource::Saved(reference.id.clone()),
             },

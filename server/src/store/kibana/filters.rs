@@ -146,8 +146,8 @@ fn phrases_values(filter: &Value, field: &str) -> Result<Vec<Value>, String> {
 }
 
 /// A range filter's bounds, from `meta.params` or its `range` (top level, or under `query`
-/// as later 7.x versions save it). flowdash ranges are `from <= x < to`: `gt` and `lte` are
-/// kept as `gte` and `lt`, with a warning.
+/// as later 7.x versions save it). flowdash ranges are `from <= x`, and `x < to` or
+/// `x <= to`: `gt` is kept as `gte`, with a warning.
 fn range_kind(
     filter: &Value,
     field: &str,
@@ -166,32 +166,30 @@ fn range_kind(
         .or_else(|| filter.get("query")?.get("range")?.get(field)?.as_object())
         .unwrap_or(&empty);
     let bound = |name: &str| bounds.get(name).filter(|v| !v.is_null()).cloned();
-    let approximated = |warnings: &mut Vec<String>, kibana: &str, value: &Value, effect: &str| {
-        warnings.push(format!(
-            "range filter on {field}: {kibana} {value} is approximated as {} {value} ({value} itself {effect})",
-            if kibana == "gt" { "gte" } else { "lt" }
-        ))
-    };
     let from = match (bound("gte"), bound("gt")) {
         (Some(inclusive), _) => Some(inclusive),
         (None, Some(exclusive)) => {
-            approximated(warnings, "gt", &exclusive, "now matches");
+            warnings.push(format!(
+                "range filter on {field}: gt {exclusive} is approximated as gte {exclusive} \
+                 ({exclusive} itself now matches)"
+            ));
             Some(exclusive)
         }
         (None, None) => None,
     };
-    let to = match (bound("lt"), bound("lte")) {
-        (Some(exclusive), _) => Some(exclusive),
-        (None, Some(inclusive)) => {
-            approximated(warnings, "lte", &inclusive, "no longer matches");
-            Some(inclusive)
-        }
-        (None, None) => None,
+    let (to, to_inclusive) = match (bound("lt"), bound("lte")) {
+        (Some(exclusive), _) => (Some(exclusive), false),
+        (None, Some(inclusive)) => (Some(inclusive), true),
+        (None, None) => (None, false),
     };
     if from.is_none() && to.is_none() {
         return Err("a range filter without bounds".into());
     }
-    Ok(FilterKind::Range { from, to })
+    Ok(FilterKind::Range {
+        from,
+        to,
+        to_inclusive,
+    })
 }
 
 #[cfg(test)]
@@ -261,6 +259,7 @@ mod tests {
         let range = |from: Option<i64>, to: Option<i64>| FilterKind::Range {
             from: from.map(Value::from),
             to: to.map(Value::from),
+            to_inclusive: false,
         };
         let (filters, warnings) = convert(json!([
             { "meta": meta("range", "bytes", json!({ "gte": 1000, "lt": 5000 })),
@@ -279,10 +278,17 @@ mod tests {
             { "meta": meta("range", "bytes", json!({ "gt": 1000, "lte": 5000 })),
               "range": { "bytes": { "gt": 1000, "lte": 5000 } } },
         ]));
-        assert_eq!(filters[0].kind, range(Some(1000), Some(5000)));
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(
+            filters[0].kind,
+            FilterKind::Range {
+                from: Some(json!(1000)),
+                to: Some(json!(5000)),
+                to_inclusive: true,
+            },
+            "lte is kept exactly"
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("gt 1000 is approximated as gte 1000"));
-        assert!(warnings[1].contains("lte 5000 is approximated as lt 5000"));
     }
 
     #[test]

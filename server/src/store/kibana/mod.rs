@@ -4,6 +4,7 @@
 //! [`super::transfer::import`] calls it for objects in Kibana's shape.
 
 mod dashboard;
+mod embedded;
 mod filters;
 mod saved_search;
 mod visualization;
@@ -45,16 +46,9 @@ pub(super) struct ImportContext<'a> {
     /// The saved searches of the import as read (either shape), by id: visualizations built
     /// on one copy its query and filters.
     searches: HashMap<String, Value>,
-    /// The import's Kibana markdown visualizations, by id: dashboards show them as text
-    /// panels.
-    notes: HashMap<String, Note>,
-}
-
-/// A Kibana markdown visualization: its title and its Markdown.
-#[derive(Clone)]
-pub(super) struct Note {
-    pub(super) title: String,
-    pub(super) text: String,
+    /// The import's Kibana markdown and input-control visualizations, by id: dashboards
+    /// hold them as text and controls panels.
+    embedded: HashMap<String, embedded::Embedded>,
 }
 
 impl<'a> ImportContext<'a> {
@@ -66,7 +60,7 @@ impl<'a> ImportContext<'a> {
             })
         };
         let id = |o: &Value| o.get("id").and_then(Value::as_str).map(str::to_owned);
-        let titles = of_type(ObjectType::IndexPattern)
+        let titles: HashMap<String, String> = of_type(ObjectType::IndexPattern)
             .filter_map(|o| {
                 let title = o.pointer("/attributes/title")?.as_str()?;
                 Some((id(o)?, title.to_owned()))
@@ -75,14 +69,14 @@ impl<'a> ImportContext<'a> {
         let searches = of_type(ObjectType::Search)
             .filter_map(|o| Some((id(o)?, o.clone())))
             .collect();
-        let notes = of_type(ObjectType::Visualization)
-            .filter_map(|o| Some((id(o)?, markdown_note(o.get("attributes")?)?)))
+        let embedded = of_type(ObjectType::Visualization)
+            .filter_map(|o| Some((id(o)?, embedded::embedded(o, &titles)?)))
             .collect();
         ImportContext {
             store,
             titles,
             searches,
-            notes,
+            embedded,
         }
     }
 
@@ -120,10 +114,11 @@ pub(super) async fn convert(
                 vec![index_pattern_reference(&index_id)],
             )
         }
-        ObjectType::Visualization if is_markdown(attributes) => {
+        ObjectType::Visualization if is_embedded(attributes) => {
             return Err(
-                "a Kibana markdown visualization is not imported on its own: the \
-                dashboards of this import that show it get it as a text panel"
+                "a Kibana markdown or input controls visualization is not imported on its \
+                own: the dashboards of this import that show it get it as a text panel or \
+                a controls panel"
                     .into(),
             )
         }
@@ -144,7 +139,7 @@ pub(super) async fn convert(
         }
         ObjectType::Dashboard => {
             let dashboard =
-                dashboard::kibana_dashboard(attributes, &references, &context.notes, warnings)?;
+                dashboard::kibana_dashboard(attributes, &references, &context.embedded, warnings)?;
             let references = dashboard
                 .panels
                 .iter()
@@ -159,7 +154,9 @@ pub(super) async fn convert(
                         object_type: ObjectType::Search,
                         id: id.clone(),
                     }),
-                    PanelSource::Inline(_) | PanelSource::Markdown(_) => None,
+                    PanelSource::Inline(_)
+                    | PanelSource::Markdown(_)
+                    | PanelSource::Controls(_) => None,
                 })
                 .collect();
             (
@@ -258,26 +255,14 @@ fn kibana_index_pattern(attributes: &Value) -> Result<Value, String> {
     .map_err(|e| e.to_string())
 }
 
-/// The visState of Kibana visualization attributes, read.
-fn vis_state(attributes: &Value) -> Option<Value> {
-    serde_json::from_str(attributes.get("visState")?.as_str()?).ok()
-}
-
-/// Whether Kibana visualization attributes are a markdown visualization.
-fn is_markdown(attributes: &Value) -> bool {
-    vis_state(attributes).is_some_and(|state| state.get("type") == Some(&json!("markdown")))
-}
-
-/// A Kibana markdown visualization's title and text; `None` for other visualizations.
-fn markdown_note(attributes: &Value) -> Option<Note> {
-    let state = vis_state(attributes)?;
-    (state.get("type")? == "markdown").then(|| Note {
-        title: text(attributes, "title", ""),
-        text: state
-            .pointer("/params/markdown")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+/// Whether Kibana visualization attributes are one a dashboard holds itself (markdown,
+/// input controls).
+fn is_embedded(attributes: &Value) -> bool {
+    embedded::vis_state(attributes).is_some_and(|state| {
+        matches!(
+            state.get("type").and_then(Value::as_str),
+            Some("markdown" | "input_control_vis")
+        )
     })
 }
 

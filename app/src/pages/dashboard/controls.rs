@@ -1,0 +1,587 @@
+//! A dashboard's input-controls panel: dropdowns of a field's values and from–to ranges that
+//! set the dashboard's filters (see `crate::model::control`), and their editor.
+//!
+//! What a control offers is searched with the panels, in the same multi-search, in the
+//! dashboard's view less the control's own filter: choosing a value does not hide the others.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use serde_json::Value;
+
+use super::Charts;
+use crate::charts::format_exact;
+use crate::model::control::{ControlKind, ControlValue, InputControl, MAX_CONTROLS, MAX_OPTIONS};
+use crate::model::dashboard::{Dashboard, PanelSource};
+use crate::model::filter::{Filter, FilterKind};
+use crate::model::index_pattern::FieldSpec;
+use crate::model::names;
+use crate::panels::{Library, ViewInputs};
+use crate::result::ChartData;
+
+/// Where the answer to a control's `part`-th search is kept.
+pub(super) fn data_key(panel_id: &str, control: usize, part: usize) -> String {
+    format!("{panel_id}/{control}/{part}")
+}
+
+/// The searches behind a panel's controls: each with its key and its view (the dashboard's,
+/// less the control's own filter).
+pub(super) fn searches(
+    panel_id: &str,
+    controls: &[InputControl],
+    inputs: &ViewInputs,
+) -> Vec<(
+    String,
+    crate::model::visualization::Visualization,
+    ViewInputs,
+)> {
+    let mut all = Vec::new();
+    for (i, control) in controls.iter().enumerate() {
+        let view = ViewInputs {
+            filters: control.without_own(&inputs.filters),
+            ..inputs.clone()
+        };
+        for (part, vis) in control.visualizations().into_iter().enumerate() {
+            all.push((data_key(panel_id, i, part), vis, view.clone()));
+        }
+    }
+    all
+}
+
+/// An options control's values with their flows; `None` while the search is on its way.
+fn offered(data: &Charts, key: &str) -> Option<Result<Vec<(Value, f64)>, String>> {
+    let chart = data.get(key).cloned().flatten()?;
+    Some(chart.and_then(|chart| {
+        match chart {
+            ChartData::Table(table) => Ok((0..table.rows.len())
+                .filter_map(|row| {
+                    let value = match table.cell_filters.get(row)?.first()?.as_ref()?.kind {
+                        FilterKind::Phrase { ref value } => value.clone(),
+                        _ => return None,
+                    };
+                    let flows = table.rows[row].last()?.as_f64()?;
+                    Some((value, flows))
+                })
+                .collect()),
+            _ => Err("the values could not be read".into()),
+        }
+    }))
+}
+
+/// A range control's smallest or largest value in the view.
+fn extreme(data: &Charts, key: &str) -> Option<f64> {
+    match data.get(key).cloned().flatten()? {
+        Ok(ChartData::Metric(metric)) => metric.value,
+        _ => None,
+    }
+}
+
+/// A number as typed, as JSON: whole numbers stay whole (`22`, not `22.0`).
+fn typed_number(text: &str) -> Result<Option<Value>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(whole) = text.parse::<i64>() {
+        return Ok(Some(Value::from(whole)));
+    }
+    match text.parse::<f64>() {
+        Ok(number) if number.is_finite() => Ok(Some(Value::from(number))),
+        _ => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// A bound as the range inputs show it.
+fn bound_text(value: &Option<Value>) -> String {
+    match value {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// The panel: its controls side by side.
+#[component]
+pub(super) fn ControlsPanel(
+    panel_id: String,
+    controls: Vec<InputControl>,
+    data: RwSignal<Charts>,
+    /// The dashboard's filters, as the filter bar shows them.
+    filters: Signal<Vec<Filter>>,
+    /// Replaces them.
+    set_filters: Callback<Vec<Filter>>,
+) -> impl IntoView {
+    let views = controls
+        .into_iter()
+        .enumerate()
+        .map(|(i, control)| {
+            let key = |part: usize| data_key(&panel_id, i, part);
+            match control.kind {
+                ControlKind::Options { multiselect, .. } => view! {
+                    <OptionsControl control key=key(0) multiselect data filters set_filters/>
+                }
+                .into_any(),
+                ControlKind::Range => view! {
+                    <RangeControl control keys=(key(0), key(1)) data filters set_filters/>
+                }
+                .into_any(),
+            }
+        })
+        .collect_view();
+    view! { <div class="input-controls">{views}</div> }
+}
+
+/// A field's values in a dropdown of checkboxes, each with its flows.
+#[component]
+fn OptionsControl(
+    control: InputControl,
+    key: String,
+    multiselect: bool,
+    data: RwSignal<Charts>,
+    filters: Signal<Vec<Filter>>,
+    set_filters: Callback<Vec<Filter>>,
+) -> impl IntoView {
+    let title = control.title().to_owned();
+    let field = control.field.clone();
+    let control = StoredValue::new(control);
+    let open = RwSignal::new(false);
+    let chosen = Memo::new(
+        move |_| match filters.with(|f| control.with_value(|c| c.value(f))) {
+            ControlValue::Values(values) => values,
+            _ => Vec::new(),
+        },
+    );
+    let choose = move |values: Vec<Value>| {
+        let next =
+            control.with_value(|c| c.apply(&filters.get_untracked(), ControlValue::Values(values)));
+        set_filters.run(next);
+    };
+    let toggle = move |value: Value| {
+        let mut values = chosen.get_untracked();
+        match values.iter().position(|v| *v == value) {
+            Some(i) => {
+                values.remove(i);
+            }
+            None if multiselect => values.push(value),
+            None => values = vec![value],
+        }
+        choose(values);
+    };
+    let summary = {
+        let field = field.clone();
+        move || {
+            let values = chosen.get();
+            match values.len() {
+                0 => "Any".to_owned(),
+                1 | 2 => values
+                    .iter()
+                    .map(|v| names::display(&field, v))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                n => format!("{n} chosen"),
+            }
+        }
+    };
+    // The offered values, then chosen ones the view no longer holds (so they can be
+    // unchosen).
+    let rows = {
+        let key = key.clone();
+        Memo::new(move |_| {
+            data.with(|d| offered(d, &key)).map(|offered| {
+                offered.map(|mut values| {
+                    for value in chosen.get() {
+                        if !values.iter().any(|(v, _)| *v == value) {
+                            values.push((value, f64::NAN));
+                        }
+                    }
+                    values
+                })
+            })
+        })
+    };
+    let toggle_id = format!("control-{key}").replace('/', "-");
+    let refocus = {
+        let toggle_id = toggle_id.clone();
+        move || crate::browser::focus(&format!("#{toggle_id}"))
+    };
+    let on_key = {
+        let refocus = refocus.clone();
+        move |ev: leptos::ev::KeyboardEvent| {
+            if ev.key() == "Escape" && open.get_untracked() {
+                ev.prevent_default();
+                open.set(false);
+                refocus();
+            }
+        }
+    };
+    let list_label = format!("{title} values");
+    let options = move || {
+        let field = field.clone();
+        match rows.get() {
+            None => view! { <p class="control-status">"Loading…"</p> }.into_any(),
+            Some(Err(error)) => {
+                view! { <p class="control-status chart-error" role="alert">{error}</p> }.into_any()
+            }
+            Some(Ok(values)) if values.is_empty() => {
+                view! { <p class="control-status">"No values in this view"</p> }.into_any()
+            }
+            Some(Ok(values)) => values
+                .into_iter()
+                .map(|(value, flows)| {
+                    let text = names::display(&field, &value);
+                    let checked = {
+                        let value = value.clone();
+                        move || chosen.with(|c| c.contains(&value))
+                    };
+                    let count = if flows.is_nan() {
+                        "—".to_owned()
+                    } else {
+                        format_exact(flows)
+                    };
+                    view! {
+                        <label class="check control-option">
+                            <input type="checkbox" prop:checked=checked
+                                on:change=move |_| toggle(value.clone())/>
+                            <span class="control-value">{text}</span>
+                            <span class="control-count">{count}</span>
+                        </label>
+                    }
+                })
+                .collect_view()
+                .into_any(),
+        }
+    };
+    view! {
+        <div class="input-control" role="group" aria-label=title.clone() on:keydown=on_key>
+            <span class="control-label">{title.clone()}</span>
+            <button type="button" id=toggle_id class="control-toggle" aria-expanded=move || open.get().to_string()
+                title=summary.clone()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                <span class="control-summary">{summary.clone()}</span>" ▾"
+            </button>
+            <Show when=move || open.get()>
+                <div class="control-options" role="group" aria-label=list_label.clone()>
+                    {options.clone()}
+                    <div class="control-actions">
+                        <button type="button" class="link" on:click=move |_| choose(Vec::new())>"Clear"</button>
+                        <button type="button" class="link" on:click={
+                            let refocus = refocus.clone();
+                            move |_| { open.set(false); refocus(); }
+                        }>"Close"</button>
+                    </div>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// A from–to range over a numeric field; both ends included, either may be left open.
+#[component]
+fn RangeControl(
+    control: InputControl,
+    keys: (String, String),
+    data: RwSignal<Charts>,
+    filters: Signal<Vec<Filter>>,
+    set_filters: Callback<Vec<Filter>>,
+) -> impl IntoView {
+    let title = control.title().to_owned();
+    let field = control.field.clone();
+    let control = StoredValue::new(control);
+    let current = Memo::new(
+        move |_| match filters.with(|f| control.with_value(|c| c.value(f))) {
+            ControlValue::Between(from, to) => (bound_text(&from), bound_text(&to)),
+            _ => Default::default(),
+        },
+    );
+    // The inputs as typed, set again whenever the filter changes (a link, the filter bar).
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let (f, t) = current.get();
+        from.set(f);
+        to.set(t);
+    });
+    let error = RwSignal::new(None::<String>);
+    let (min_key, max_key) = keys;
+    let min = Memo::new(move |_| data.with(|d| extreme(d, &min_key)));
+    let max = Memo::new(move |_| data.with(|d| extreme(d, &max_key)));
+    let placeholder = move |end: Memo<Option<f64>>| move || end.get().map(|v| v.to_string());
+    let apply = move |value: ControlValue| {
+        error.set(None);
+        let next = control.with_value(|c| c.apply(&filters.get_untracked(), value));
+        set_filters.run(next);
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let bounds = typed_number(&from.get_untracked())
+            .map_err(|e| format!("From: {e}"))
+            .and_then(|f| {
+                Ok((
+                    f,
+                    typed_number(&to.get_untracked()).map_err(|e| format!("To: {e}"))?,
+                ))
+            });
+        match bounds {
+            Ok((Some(f), Some(t))) if f.as_f64() > t.as_f64() => {
+                error.set(Some("From must not be above To".into()))
+            }
+            Ok((f, t)) => apply(ControlValue::Between(f, t)),
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    let hint = {
+        let field = field.clone();
+        move || match (min.get(), max.get()) {
+            (Some(lo), Some(hi)) => format!(
+                "In this view: {} to {}",
+                names::display(&field, &Value::from(lo)),
+                names::display(&field, &Value::from(hi))
+            ),
+            _ => "No values in this view".to_owned(),
+        }
+    };
+    view! {
+        <div class="input-control range-control" role="group" aria-label=title.clone()>
+            <span class="control-label">{title.clone()}</span>
+            <form class="control-range" on:submit=submit>
+                <label>"From "
+                    <input type="text" inputmode="decimal" name=format!("{field}-from") size="8"
+                        placeholder=placeholder(min) prop:value=move || from.get()
+                        on:input:target=move |ev| from.set(ev.target().value())/>
+                </label>
+                <label>"To "
+                    <input type="text" inputmode="decimal" name=format!("{field}-to") size="8"
+                        placeholder=placeholder(max) prop:value=move || to.get()
+                        on:input:target=move |ev| to.set(ev.target().value())/>
+                </label>
+                <button type="submit">"Apply"</button>
+                <button type="button" class="link" on:click=move |_| apply(ControlValue::Any)>"Clear"</button>
+            </form>
+            {move || match error.get() {
+                Some(e) => view! { <p class="control-status chart-error" role="alert">{e}</p> }.into_any(),
+                None => view! { <p class="control-status">{hint.clone()}</p> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// The controls of a panel while the dashboard is edited: each control's label, index
+/// pattern, field and kind; adding and removing controls. Changes apply at once.
+#[component]
+pub(super) fn ControlsEditor(
+    panel_id: String,
+    dashboard: RwSignal<Dashboard>,
+    library: StoredValue<Library>,
+) -> impl IntoView {
+    let id = StoredValue::new(panel_id);
+    let controls = Memo::new(move |_| {
+        dashboard.with(|d| {
+            d.panels
+                .iter()
+                .find(|p| p.id == id.get_value())
+                .and_then(|p| match &p.source {
+                    PanelSource::Controls(controls) => Some(controls.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        })
+    });
+    let edit = move |change: &dyn Fn(&mut Vec<InputControl>)| {
+        dashboard.update(|d| {
+            if let Some(PanelSource::Controls(controls)) = d
+                .panels
+                .iter_mut()
+                .find(|p| p.id == id.get_value())
+                .map(|p| &mut p.source)
+            {
+                change(controls);
+            }
+        })
+    };
+    let patterns: Vec<String> =
+        library.with_value(|l| l.patterns.iter().map(|p| p.title.clone()).collect());
+    let patterns = StoredValue::new(patterns);
+    // Each pattern's fields as the backend has them now (the saved list may predate the
+    // data), read once per pattern; the saved list until they arrive.
+    let live = RwSignal::new(HashMap::<String, Vec<FieldSpec>>::new());
+    Effect::new(move |_| {
+        let used: Vec<String> =
+            controls.with(|c| c.iter().map(|c| c.index_pattern.clone()).collect());
+        for pattern in used {
+            if live.with_untracked(|l| l.contains_key(&pattern)) {
+                continue;
+            }
+            live.update_untracked(|l| {
+                l.insert(pattern.clone(), Vec::new());
+            });
+            leptos::task::spawn_local(async move {
+                if let Ok(found) = crate::api::calls::fields(&pattern).await {
+                    live.update(|l| {
+                        l.insert(pattern, found);
+                    });
+                }
+            });
+        }
+    });
+    // The fields a control of `kind` can use in `pattern`: any aggregatable field for a
+    // list, numbers (not dates) for a range.
+    let fields = move |pattern: &str, kind: &ControlKind| -> Vec<String> {
+        let specs = live
+            .with(|l| l.get(pattern).filter(|f| !f.is_empty()).cloned())
+            .or_else(|| {
+                library.with_value(|l| {
+                    l.patterns
+                        .iter()
+                        .find(|p| p.title == pattern)
+                        .map(|p| p.fields.clone())
+                })
+            })
+            .unwrap_or_default();
+        let mut names: Vec<String> = specs
+            .iter()
+            .filter(|f| match kind {
+                ControlKind::Options { .. } => f.aggregatable,
+                ControlKind::Range => f.is_number(),
+            })
+            .map(|f| f.name.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    let add = move |_| {
+        edit(&|controls| {
+            if controls.len() < MAX_CONTROLS {
+                let pattern = controls
+                    .last()
+                    .map(|c| c.index_pattern.clone())
+                    .unwrap_or_else(|| crate::discover::DEFAULT_PATTERN.to_owned());
+                controls.push(InputControl::options(&pattern, "dstport"));
+            }
+        })
+    };
+    // Rows by position, each reading its control: typing in a row keeps its inputs (and the
+    // focus) where they are.
+    let row = move |i: usize| {
+        let control = Memo::new(move |_| controls.with(|c| c.get(i).cloned()));
+        let set = move |change: Box<dyn Fn(&mut InputControl)>| {
+            edit(&|controls| {
+                if let Some(control) = controls.get_mut(i) {
+                    change(control);
+                }
+            })
+        };
+        let read = move |read: fn(&InputControl) -> String| {
+            move || control.with(|c| c.as_ref().map(read).unwrap_or_default())
+        };
+        let is_range = Memo::new(move |_| {
+            control.with(|c| c.as_ref().is_some_and(|c| c.kind == ControlKind::Range))
+        });
+        let options = Memo::new(move |_| {
+            control.with(|c| match c.as_ref().map(|c| &c.kind) {
+                Some(ControlKind::Options { size, multiselect }) => Some((*size, *multiselect)),
+                _ => None,
+            })
+        });
+        // The fields offered: those the pattern and kind allow, and the one chosen.
+        let pattern =
+            Memo::new(move |_| control.with(|c| c.as_ref().map(|c| c.index_pattern.clone())));
+        let choices = Memo::new(move |_| {
+            let kind = if is_range.get() {
+                ControlKind::Range
+            } else {
+                ControlKind::Options {
+                    size: 1,
+                    multiselect: false,
+                }
+            };
+            let mut choices = fields(&pattern.get().unwrap_or_default(), &kind);
+            let field =
+                control.with_untracked(|c| c.as_ref().map(|c| c.field.clone()).unwrap_or_default());
+            if !choices.contains(&field) {
+                choices.insert(0, field);
+            }
+            choices
+        });
+        let field = read(|c| c.field.clone());
+        let chosen_pattern = read(|c| c.index_pattern.clone());
+        view! {
+            <fieldset class="control-editor">
+                <legend>{format!("Control {}", i + 1)}</legend>
+                <label>"Label "
+                    <input type="text" name="control-label" maxlength="60" placeholder=read(|c| c.field.clone()) prop:value=read(|c| c.label.clone())
+                        on:input:target=move |ev| {
+                            let label = ev.target().value();
+                            set(Box::new(move |c| c.label = label.clone()));
+                        }/>
+                </label>
+                <label>"Type "
+                    <select name="control-type" on:change:target=move |ev| {
+                        let range = ev.target().value() == "range";
+                        set(Box::new(move |c| {
+                            c.kind = if range { ControlKind::Range } else { ControlKind::Options { size: 10, multiselect: true } };
+                        }));
+                    }>
+                        <option value="options" prop:selected=move || !is_range.get()>"Options list"</option>
+                        <option value="range" prop:selected=move || is_range.get()>"Range"</option>
+                    </select>
+                </label>
+                <label>"Index pattern "
+                    <select name="control-pattern" on:change:target=move |ev| {
+                        let pattern = ev.target().value();
+                        set(Box::new(move |c| c.index_pattern = pattern.clone()));
+                    }>
+                        {move || {
+                            let chosen = chosen_pattern();
+                            let mut all = patterns.get_value();
+                            if !all.contains(&chosen) {
+                                all.insert(0, chosen.clone());
+                            }
+                            all.into_iter().map(|p| {
+                                let selected = p == chosen;
+                                let text = p.clone();
+                                view! { <option value=p prop:selected=selected>{text}</option> }
+                            }).collect_view()
+                        }}
+                    </select>
+                </label>
+                <label>"Field "
+                    <select name="control-field" on:change:target=move |ev| {
+                        let field = ev.target().value();
+                        set(Box::new(move |c| c.field = field.clone()));
+                    }>
+                        {move || choices.get().into_iter().map(|f| {
+                            let (name, text) = (f.clone(), f.clone());
+                            view! { <option value=f prop:selected=move || field() == name>{text}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <Show when=move || options.with(Option::is_some)>
+                    <label>"Values "
+                        <input type="number" name="control-size" min="1" max=MAX_OPTIONS.to_string()
+                            prop:value=move || options.get().map(|(size, _)| size.to_string()).unwrap_or_default()
+                            on:change:target=move |ev| {
+                                let size = ev.target().value().parse::<u32>().unwrap_or(10).clamp(1, MAX_OPTIONS);
+                                set(Box::new(move |c| if let ControlKind::Options { size: s, .. } = &mut c.kind { *s = size }));
+                            }/>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" name="control-multiselect" prop:checked=move || options.get().is_some_and(|(_, multi)| multi)
+                            on:change:target=move |ev| {
+                                let on = ev.target().checked();
+                                set(Box::new(move |c| if let ControlKind::Options { multiselect, .. } = &mut c.kind { *multiselect = on }));
+                            }/>
+                        "Several values"
+                    </label>
+                </Show>
+                <button type="button" disabled=move || controls.with(|c| c.len() <= 1)
+                    title="Remove this control" on:click=move |_| edit(&|controls| { if controls.len() > 1 { controls.remove(i); } })>"Remove"</button>
+            </fieldset>
+        }
+    };
+    view! {
+        <div class="controls-editor">
+            <For each=move || 0..controls.with(Vec::len) key=|i| *i children=row/>
+            <button type="button" disabled=move || controls.with(|c| c.len() >= MAX_CONTROLS) on:click=add>"Add control"</button>
+        </div>
+    }
+}
