@@ -73,6 +73,9 @@ impl ApiError {
     }
 }
 
+/// Most searches one `POST /api/msearch` carries; more go in further requests.
+pub const MAX_MSEARCH_SEARCHES: usize = 100;
+
 /// `POST /api/search`: one search on an index pattern.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchRequest {

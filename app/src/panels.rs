@@ -6,7 +6,7 @@ use std::future::Future;
 
 use serde_json::Value;
 
-use crate::api::{ApiError, SearchRequest};
+use crate::api::{ApiError, SearchRequest, MAX_MSEARCH_SEARCHES};
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, IndexPattern};
 use crate::model::saved_object::{ObjectType, SavedObject};
@@ -181,28 +181,31 @@ pub async fn run_in_views(
             Err(error) => on_chart(index, Err(error), None),
         }
     }
-    if requests.is_empty() {
-        return;
-    }
-    let streamed = searcher
-        .msearch(&requests, |i, answer| {
-            // A searcher's index outside the requests is a bug there; it is not worth a panic.
-            if let Some(&index) = request_of.get(i) {
-                let (vis, inputs) = runs[index];
-                match answer {
-                    Ok(response) => {
-                        let chart =
-                            chart_data(vis, &response, inputs.time).map_err(|e| e.to_string());
-                        on_chart(index, chart, Some((&requests[i], &response)));
+    // One multi-search, unless there are more searches than one may carry (a dashboard of
+    // many panels and controls): then one after another.
+    for (batch, requests) in requests.chunks(MAX_MSEARCH_SEARCHES).enumerate() {
+        let first = batch * MAX_MSEARCH_SEARCHES;
+        let request_of = &request_of[first..first + requests.len()];
+        let streamed = searcher
+            .msearch(requests, |i, answer| {
+                // A searcher's index outside the requests is a bug there; not worth a panic.
+                if let Some(&index) = request_of.get(i) {
+                    let (vis, inputs) = runs[index];
+                    match answer {
+                        Ok(response) => {
+                            let chart =
+                                chart_data(vis, &response, inputs.time).map_err(|e| e.to_string());
+                            on_chart(index, chart, Some((&requests[i], &response)));
+                        }
+                        Err(error) => on_chart(index, Err(error.to_string()), None),
                     }
-                    Err(error) => on_chart(index, Err(error.to_string()), None),
                 }
+            })
+            .await;
+        if let Err(error) = streamed {
+            for &index in request_of {
+                on_chart(index, Err(error.to_string()), None);
             }
-        })
-        .await;
-    if let Err(error) = streamed {
-        for &index in &request_of {
-            on_chart(index, Err(error.to_string()), None);
         }
     }
 }

@@ -106,5 +106,22 @@ test.describe("input controls", () => {
     await expect(pills(page)).toHaveCount(0);
     await expect(panel(page, "Controls").getByRole("group", { name: "Action", exact: true })).toHaveCount(1);
     await expect(panel(page, "Controls").getByRole("group", { name: "Port", exact: true })).toHaveCount(1);
+
+    // Saved with a choice, the dashboard holds it among its own filters; the control then
+    // changes that filter rather than adding a second one.
+    const saved = panel(page, "Controls").getByRole("group", { name: "Action", exact: true });
+    await saved.locator("button.control-toggle").click();
+    await saved.getByLabel(/REJECT/).check();
+    await expect(pills(page)).toHaveText(["action: REJECT"]);
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator(".unsaved")).toHaveCount(0);
+    await page.goto(path);
+    await waitForHydration(page);
+    await expect(pills(page)).toHaveText(["action: REJECT"]);
+    const reopened = panel(page, "Controls").getByRole("group", { name: "Action", exact: true });
+    await reopened.locator("button.control-toggle").click();
+    await reopened.getByLabel(/ACCEPT/).check();
+    await expect(pills(page)).toHaveText(["action: REJECT, ACCEPT"]);
   });
 });

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::filter::{Filter, FilterOperator, QueryLanguage, QueryText};
+use crate::model::filter::{Filter, FilterKind, FilterOperator, QueryLanguage, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 use crate::model::time::TimeRange;
 use crate::suggest::{
@@ -386,11 +386,23 @@ pub fn FilterBar(
             Ok(filter) => {
                 let mut next = filters.get_untracked();
                 match editing.get_untracked().filter(|&i| i < next.len()) {
-                    // An edited pill keeps its place, and whether it is disabled or pinned.
+                    // An edited pill keeps its place, whether it is disabled or pinned, and
+                    // whether a range includes its end.
                     Some(i) => {
+                        let mut kind = filter.kind;
+                        if let (
+                            FilterKind::Range { to_inclusive, .. },
+                            FilterKind::Range {
+                                to_inclusive: was, ..
+                            },
+                        ) = (&mut kind, &next[i].kind)
+                        {
+                            *to_inclusive = *was;
+                        }
                         next[i] = Filter {
                             disabled: next[i].disabled,
                             pinned: next[i].pinned,
+                            kind,
                             ..filter
                         }
                     }
@@ -400,6 +412,27 @@ pub fn FilterBar(
                 close();
             }
             Err(e) => error.set(Some(format!("{}: {}", e.path, e.reason))),
+        }
+    };
+    // An edited range that includes its end keeps it.
+    let to_placeholder = move || {
+        let inclusive = editing.get().is_some_and(|i| {
+            filters.with(|f| {
+                f.get(i).is_some_and(|f| {
+                    matches!(
+                        f.kind,
+                        FilterKind::Range {
+                            to_inclusive: true,
+                            ..
+                        }
+                    )
+                })
+            })
+        });
+        if inclusive {
+            "to (inclusive)"
+        } else {
+            "to (exclusive)"
         }
     };
     let value_inputs = move || {
@@ -415,7 +448,7 @@ pub fn FilterBar(
             _ => Some(view! {
                 <input type="text" name="filter-from" list="add-filter-values" aria-label="Filter from" placeholder="from (inclusive)"
                     prop:value=move || first.get() on:input:target=move |ev| first.set(ev.target().value())/>
-                <input type="text" name="filter-to" list="add-filter-values" aria-label="Filter to" placeholder="to (exclusive)"
+                <input type="text" name="filter-to" list="add-filter-values" aria-label="Filter to" placeholder=to_placeholder
                     prop:value=move || second.get() on:input:target=move |ev| second.set(ev.target().value())/>
             }.into_any()),
         }

@@ -1,7 +1,8 @@
 //! Input controls: a dashboard panel of dropdowns and ranges bound to fields (Kibana's input
 //! controls). A control shows what its field holds in the dashboard's view, and choosing sets
-//! the dashboard's filter on that field; the filter bar shows it like any other filter, and the
-//! control reads its state back from there, so links and saved dashboards carry it.
+//! the dashboard's filter on that field. The filter bar shows it like any other filter, and
+//! the control reads its state back from there: a choice made in the address travels with
+//! links, and one the dashboard was saved with is kept with it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +21,9 @@ pub const MAX_OPTIONS: u32 = 100;
 
 /// Longest control label, in characters.
 pub const MAX_LABEL_CHARS: usize = 60;
+
+/// The field a new control lists: what people filter flows by first.
+pub const FIRST_FIELD: &str = "dstport";
 
 /// One control: a field, how it is chosen from, and what it is called.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +67,26 @@ pub enum ControlValue {
     Between(Option<Value>, Option<Value>),
 }
 
+impl ControlKind {
+    /// A list of the ten most frequent values, several of which can be chosen.
+    pub fn options() -> ControlKind {
+        ControlKind::Options {
+            size: 10,
+            multiselect: true,
+        }
+    }
+}
+
+/// Whether two filter values are the same value: `22` and `"22"` are (a Kibana filter may
+/// hold a port as text, while the field's buckets are numbers).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    a == b || text(a) == text(b)
+}
+
 impl InputControl {
     /// An options control on `field`.
     pub fn options(index_pattern: &str, field: &str) -> InputControl {
@@ -70,10 +94,7 @@ impl InputControl {
             label: String::new(),
             index_pattern: index_pattern.to_owned(),
             field: field.to_owned(),
-            kind: ControlKind::Options {
-                size: 10,
-                multiselect: true,
-            },
+            kind: ControlKind::options(),
         }
     }
 
@@ -116,6 +137,25 @@ impl InputControl {
     /// chosen value does not hide the others.
     pub fn without_own(&self, filters: &[Filter]) -> Vec<Filter> {
         filters.iter().filter(|f| !self.owns(f)).cloned().collect()
+    }
+
+    /// Sets the control to `value` in a dashboard's view: `own` are the dashboard's own
+    /// filters, `in_url` the address's. The choice goes where the control's filter is now:
+    /// among the dashboard's own filters when they hold it (changed in this view, until
+    /// saved, as the filter bar changes them), else in the address. Either way the other part
+    /// loses the control's filters, so exactly one says what the control chose. Answers the
+    /// dashboard's new filters, when they change, and the address's.
+    pub fn set_in(
+        &self,
+        own: &[Filter],
+        in_url: &[Filter],
+        value: ControlValue,
+    ) -> (Option<Vec<Filter>>, Vec<Filter>) {
+        if own.iter().any(|f| self.owns(f)) {
+            (Some(self.apply(own, value)), self.without_own(in_url))
+        } else {
+            (None, self.apply(in_url, value))
+        }
     }
 
     /// `filters` with the control set to `value`: its own filters go, and the new one takes
@@ -343,6 +383,7 @@ mod tests {
         ));
         options.validate().unwrap();
         let [min, max] = ports().visualizations().try_into().unwrap();
+        assert_eq!(min.index_pattern, "cwl-*");
         assert_eq!(
             min.metric,
             Metric::Min {
@@ -355,6 +396,44 @@ mod tests {
                 field: "dstport".into()
             }
         );
+    }
+
+    /// A dashboard saved with a choice holds it among its own filters; the address may hold
+    /// another filter on the field (a chart click). Setting the control changes the
+    /// dashboard's and takes the address's away, and the rest of both stay.
+    #[test]
+    fn a_choice_goes_where_the_controls_filter_is() {
+        let saved = Filter::phrase("action", json!("ACCEPT"));
+        let source = Filter::phrase("srcaddr", json!("10.0.0.1"));
+        let clicked = Filter::phrase("action", json!("REJECT"));
+        let port = Filter::phrase("dstport", json!(22));
+        let own = vec![saved.clone(), source.clone()];
+        let in_url = vec![clicked.clone(), port.clone()];
+
+        let (own_next, url_next) = action().set_in(&own, &in_url, ControlValue::Any);
+        assert_eq!(own_next, Some(vec![source.clone()]));
+        assert_eq!(url_next, vec![port.clone()]);
+
+        let (own_next, url_next) =
+            action().set_in(&own, &in_url, ControlValue::Values(vec![json!("REJECT")]));
+        assert_eq!(own_next, Some(vec![clicked.clone(), source.clone()]));
+        assert_eq!(url_next, vec![port.clone()]);
+
+        // A dashboard without the control's filter: the choice is the address's.
+        let (own_next, url_next) = action().set_in(
+            std::slice::from_ref(&source),
+            &in_url,
+            ControlValue::Values(vec![json!("ACCEPT")]),
+        );
+        assert_eq!(own_next, None);
+        assert_eq!(url_next, vec![saved, port]);
+    }
+
+    #[test]
+    fn values_match_across_text_and_numbers() {
+        assert!(same_value(&json!(22), &json!("22")));
+        assert!(same_value(&json!("REJECT"), &json!("REJECT")));
+        assert!(!same_value(&json!(22), &json!(23)));
     }
 
     #[test]

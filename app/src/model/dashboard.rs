@@ -190,7 +190,7 @@ impl Dashboard {
     }
 
     /// Checks what serde cannot: a title, unique panel ids, panels inside the grid and not
-    /// overlapping, valid inline visualizations.
+    /// overlapping, valid inline visualizations, notes and input controls of bounded size.
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.title.trim().is_empty() {
             return Err(ModelError::new("title", "must not be empty"));

@@ -41,7 +41,15 @@ impl FieldSpec {
         self.aggregatable
             && matches!(
                 self.field_type.as_str(),
-                "long" | "integer" | "short" | "byte" | "double" | "float" | "scaled_float"
+                "long"
+                    | "unsigned_long"
+                    | "integer"
+                    | "short"
+                    | "byte"
+                    | "double"
+                    | "float"
+                    | "half_float"
+                    | "scaled_float"
             )
     }
 }

@@ -140,7 +140,7 @@ struct MsearchRequest {
 }
 
 /// Maximum searches in one multi-search.
-const MAX_SEARCHES: usize = 100;
+const MAX_SEARCHES: usize = app::api::MAX_MSEARCH_SEARCHES;
 
 /// Searches of one multi-search that run at once: enough to keep the engine's threads busy,
 /// few enough that one dashboard does not crowd out everyone else's.

@@ -1037,6 +1037,52 @@ async fn kibana_input_controls_become_a_controls_panel() {
         ]),
         "{stored}"
     );
+    assert!(
+        warnings.contains("here they follow the dashboard's time range"),
+        "Kibana's useTimeFilter: false is said: {report}"
+    );
+
+    // Exported without its index pattern: one stored already is found; one in neither the
+    // import nor the store leaves its control out, with a warning.
+    let state = json!({ "title": "Later", "type": "input_control_vis", "aggs": [],
+        "params": { "useTimeFilter": true, "controls": [
+            { "id": "1", "fieldName": "srcaddr", "label": "Source", "type": "list",
+              "indexPatternRefName": "control_0_index_pattern", "options": { "size": 3 } },
+            { "id": "2", "fieldName": "dstaddr", "label": "Gone", "type": "list",
+              "indexPatternRefName": "control_1_index_pattern", "options": {} }
+        ] } });
+    let later = json!({ "type": "visualization", "id": "k-controls-later",
+        "references": [
+            { "name": "control_0_index_pattern", "type": "index-pattern", "id": "k-flows" },
+            { "name": "control_1_index_pattern", "type": "index-pattern", "id": "k-gone" }
+        ],
+        "attributes": { "title": "Later", "visState": state.to_string(),
+            "kibanaSavedObjectMeta": { "searchSourceJSON": "{}" } } });
+    let board = json!({ "type": "dashboard", "id": "k-controls-later-board", "attributes": { "title": "Later",
+            "panelsJSON": panels.to_string(), "kibanaSavedObjectMeta": { "searchSourceJSON": "{}" } },
+        "references": [{ "name": "panel_0", "type": "visualization", "id": "k-controls-later" }] });
+    let (status, report) = server
+        .post("/api/saved_objects/_import", format!("{later}\n{board}"))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let warnings = report["successResults"].to_string();
+    assert!(
+        warnings.contains("control 2 was left out: it references index pattern [k-gone]"),
+        "{report}"
+    );
+    assert!(
+        !warnings.contains("all time"),
+        "useTimeFilter: true: {report}"
+    );
+    let (_, stored) = server
+        .get("/api/saved_objects/dashboard/k-controls-later-board")
+        .await;
+    assert_eq!(
+        stored["attributes"]["panels"][0]["controls"],
+        json!([{ "label": "Source", "index_pattern": "cwl-*", "field": "srcaddr",
+            "kind": { "options": { "size": 3, "multiselect": true } } }]),
+        "{stored}"
+    );
 }
 
 #[tokio::test]
@@ -2356,6 +2402,61 @@ async fn server_with_recent_flows(
     };
     let docs = ingest_demo(&server, config).await;
     (server, now, docs)
+}
+
+/// The browser's way to the server's searches, over HTTP: `/api/msearch`, answered whole.
+struct HttpSearch<'a>(&'a TestServer);
+
+impl app::panels::Searcher for HttpSearch<'_> {
+    async fn msearch(
+        &self,
+        searches: &[app::api::SearchRequest],
+        mut on_answer: impl FnMut(usize, Result<Value, app::api::ApiError>),
+    ) -> Result<(), app::api::ApiError> {
+        let (status, answer) = self
+            .0
+            .post_json("/api/msearch", &json!({ "searches": searches }))
+            .await;
+        if status != 200 {
+            return Err(app::api::ApiError::from_error_value(status, &answer));
+        }
+        for (i, response) in answer["responses"].as_array().unwrap().iter().enumerate() {
+            on_answer(i, Ok(response.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// A dashboard of more searches than one multi-search may carry (many panels, range
+/// controls with two searches each) is searched in several, and every panel is answered.
+#[tokio::test]
+async fn more_searches_than_one_request_carries_go_in_several() {
+    use app::model::visualization::{ChartKind, Metric};
+    let (server, now, docs) = server_with_recent_flows(13).await;
+    let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
+    let mut vis = app::model::visualization::Visualization::example_action_port_pie();
+    vis.kind = ChartKind::Metric;
+    vis.metric = Metric::Count;
+    vis.buckets.clear();
+    let many = vec![vis; app::api::MAX_MSEARCH_SEARCHES + 30];
+    let library = crate::visualizations::library(&server.state).await.unwrap();
+    let mut counts = vec![None; many.len()];
+    app::panels::run(
+        &HttpSearch(&server),
+        &many,
+        &library,
+        &inputs,
+        |i, chart, _| {
+            counts[i] = Some(chart.map(value));
+        },
+    )
+    .await;
+    let flows = docs.len() as f64;
+    assert!(
+        counts.iter().all(|c| *c == Some(Ok(flows))),
+        "every panel counts all {flows} flows: {:?}",
+        counts.iter().find(|c| **c != Some(Ok(flows)))
+    );
 }
 
 /// A chart of the demo visualization made `kind`, with `metric` and `buckets`, drawn by the

@@ -11,17 +11,30 @@ use serde_json::Value;
 
 use super::Charts;
 use crate::charts::format_exact;
-use crate::model::control::{ControlKind, ControlValue, InputControl, MAX_CONTROLS, MAX_OPTIONS};
+use crate::model::control::{
+    same_value, ControlKind, ControlValue, InputControl, FIRST_FIELD, MAX_CONTROLS,
+    MAX_LABEL_CHARS, MAX_OPTIONS,
+};
 use crate::model::dashboard::{Dashboard, PanelSource};
 use crate::model::filter::{Filter, FilterKind};
 use crate::model::index_pattern::FieldSpec;
 use crate::model::names;
+use crate::model::visualization::Visualization;
 use crate::panels::{Library, ViewInputs};
 use crate::result::ChartData;
 
-/// Where the answer to a control's `part`-th search is kept.
-pub(super) fn data_key(panel_id: &str, control: usize, part: usize) -> String {
-    format!("{panel_id}/{control}/{part}")
+/// Where the answer to a control's `part`-th search is kept. The key names what is searched,
+/// so an edited control never shows the answer for what it was before.
+pub(super) fn data_key(
+    panel_id: &str,
+    index: usize,
+    part: usize,
+    control: &InputControl,
+) -> String {
+    format!(
+        "{panel_id}/{index}/{part}/{}/{}/{:?}",
+        control.index_pattern, control.field, control.kind
+    )
 }
 
 /// The searches behind a panel's controls: each with its key and its view (the dashboard's,
@@ -30,11 +43,7 @@ pub(super) fn searches(
     panel_id: &str,
     controls: &[InputControl],
     inputs: &ViewInputs,
-) -> Vec<(
-    String,
-    crate::model::visualization::Visualization,
-    ViewInputs,
-)> {
+) -> Vec<(String, Visualization, ViewInputs)> {
     let mut all = Vec::new();
     for (i, control) in controls.iter().enumerate() {
         let view = ViewInputs {
@@ -42,7 +51,7 @@ pub(super) fn searches(
             ..inputs.clone()
         };
         for (part, vis) in control.visualizations().into_iter().enumerate() {
-            all.push((data_key(panel_id, i, part), vis, view.clone()));
+            all.push((data_key(panel_id, i, part, control), vis, view.clone()));
         }
     }
     all
@@ -68,25 +77,37 @@ fn offered(data: &Charts, key: &str) -> Option<Result<Vec<(Value, f64)>, String>
     }))
 }
 
-/// A range control's smallest or largest value in the view.
-fn extreme(data: &Charts, key: &str) -> Option<f64> {
-    match data.get(key).cloned().flatten()? {
-        Ok(ChartData::Metric(metric)) => metric.value,
-        _ => None,
+/// A range control's smallest or largest value in the view: `None` while the search is on
+/// its way, `Ok(None)` when nothing matched.
+fn extreme(data: &Charts, key: &str) -> Option<Result<Option<f64>, String>> {
+    Some(
+        data.get(key)
+            .cloned()
+            .flatten()?
+            .and_then(|chart| match chart {
+                ChartData::Metric(metric) => Ok(metric.value),
+                _ => Err("the range could not be read".into()),
+            }),
+    )
+}
+
+/// A number as JSON: whole numbers stay whole (`22`, not `22.0`), as fields hold them.
+fn number_value(number: f64) -> Value {
+    if number.fract() == 0.0 && number.abs() < 9e15 {
+        Value::from(number as i64)
+    } else {
+        Value::from(number)
     }
 }
 
-/// A number as typed, as JSON: whole numbers stay whole (`22`, not `22.0`).
+/// A number as typed, as JSON; empty is no number.
 fn typed_number(text: &str) -> Result<Option<Value>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    if let Ok(whole) = text.parse::<i64>() {
-        return Ok(Some(Value::from(whole)));
-    }
     match text.parse::<f64>() {
-        Ok(number) if number.is_finite() => Ok(Some(Value::from(number))),
+        Ok(number) if number.is_finite() => Ok(Some(number_value(number))),
         _ => Err(format!("`{text}` is not a number")),
     }
 }
@@ -100,6 +121,9 @@ fn bound_text(value: &Option<Value>) -> String {
     }
 }
 
+/// Sets a control: the control and what it is set to (see `InputControl::set_in`).
+pub(super) type SetControl = Callback<(InputControl, ControlValue)>;
+
 /// The panel: its controls side by side.
 #[component]
 pub(super) fn ControlsPanel(
@@ -108,57 +132,62 @@ pub(super) fn ControlsPanel(
     data: RwSignal<Charts>,
     /// The dashboard's filters, as the filter bar shows them.
     filters: Signal<Vec<Filter>>,
-    /// Replaces them.
-    set_filters: Callback<Vec<Filter>>,
+    set_control: SetControl,
 ) -> impl IntoView {
     let views = controls
         .into_iter()
         .enumerate()
         .map(|(i, control)| {
-            let key = |part: usize| data_key(&panel_id, i, part);
+            let key = |part: usize| data_key(&panel_id, i, part, &control);
+            // Element ids: the panel's id may hold anything, the ids only letters and digits.
+            let dom_id = format!("control-{panel_id}-{i}")
+                .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
             match control.kind {
-                ControlKind::Options { multiselect, .. } => view! {
-                    <OptionsControl control key=key(0) multiselect data filters set_filters/>
+                ControlKind::Options { multiselect, .. } => {
+                    let key = key(0);
+                    view! { <OptionsControl control key multiselect dom_id data filters set_control/> }
+                        .into_any()
                 }
-                .into_any(),
-                ControlKind::Range => view! {
-                    <RangeControl control keys=(key(0), key(1)) data filters set_filters/>
+                ControlKind::Range => {
+                    let keys = (key(0), key(1));
+                    view! { <RangeControl control keys dom_id data filters set_control/> }.into_any()
                 }
-                .into_any(),
             }
         })
         .collect_view();
     view! { <div class="input-controls">{views}</div> }
 }
 
-/// A field's values in a dropdown of checkboxes, each with its flows.
+/// A field's values in a dropdown of checkboxes (radio buttons when one value is chosen at
+/// a time), each with its flows.
 #[component]
 fn OptionsControl(
     control: InputControl,
     key: String,
     multiselect: bool,
+    dom_id: String,
     data: RwSignal<Charts>,
     filters: Signal<Vec<Filter>>,
-    set_filters: Callback<Vec<Filter>>,
+    set_control: SetControl,
 ) -> impl IntoView {
     let title = control.title().to_owned();
-    let field = control.field.clone();
+    let field = StoredValue::new(control.field.clone());
     let control = StoredValue::new(control);
     let open = RwSignal::new(false);
+    let toggle_button = NodeRef::<leptos::html::Button>::new();
     let chosen = Memo::new(
         move |_| match filters.with(|f| control.with_value(|c| c.value(f))) {
             ControlValue::Values(values) => values,
             _ => Vec::new(),
         },
     );
+    let is_chosen = move |value: &Value| chosen.with(|c| c.iter().any(|v| same_value(v, value)));
     let choose = move |values: Vec<Value>| {
-        let next =
-            control.with_value(|c| c.apply(&filters.get_untracked(), ControlValue::Values(values)));
-        set_filters.run(next);
+        set_control.run((control.get_value(), ControlValue::Values(values)))
     };
     let toggle = move |value: Value| {
         let mut values = chosen.get_untracked();
-        match values.iter().position(|v| *v == value) {
+        match values.iter().position(|v| same_value(v, &value)) {
             Some(i) => {
                 values.remove(i);
             }
@@ -167,107 +196,105 @@ fn OptionsControl(
         }
         choose(values);
     };
-    let summary = {
-        let field = field.clone();
-        move || {
-            let values = chosen.get();
-            match values.len() {
-                0 => "Any".to_owned(),
-                1 | 2 => values
-                    .iter()
-                    .map(|v| names::display(&field, v))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                n => format!("{n} chosen"),
-            }
+    let summary = move || {
+        let values = chosen.get();
+        match values.len() {
+            0 => "Any".to_owned(),
+            1 | 2 => values
+                .iter()
+                .map(|v| field.with_value(|f| names::display(f, v)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            n => format!("{n} chosen"),
         }
     };
-    // The offered values, then chosen ones the view no longer holds (so they can be
-    // unchosen).
-    let rows = {
-        let key = key.clone();
-        Memo::new(move |_| {
-            data.with(|d| offered(d, &key)).map(|offered| {
-                offered.map(|mut values| {
-                    for value in chosen.get() {
-                        if !values.iter().any(|(v, _)| *v == value) {
-                            values.push((value, f64::NAN));
-                        }
-                    }
-                    values
-                })
-            })
-        })
-    };
-    let toggle_id = format!("control-{key}").replace('/', "-");
-    let refocus = {
-        let toggle_id = toggle_id.clone();
-        move || crate::browser::focus(&format!("#{toggle_id}"))
-    };
-    let on_key = {
-        let refocus = refocus.clone();
-        move |ev: leptos::ev::KeyboardEvent| {
-            if ev.key() == "Escape" && open.get_untracked() {
-                ev.prevent_default();
-                open.set(false);
-                refocus();
-            }
-        }
-    };
-    let list_label = format!("{title} values");
-    let options = move || {
-        let field = field.clone();
-        match rows.get() {
-            None => view! { <p class="control-status">"Loading…"</p> }.into_any(),
-            Some(Err(error)) => {
-                view! { <p class="control-status chart-error" role="alert">{error}</p> }.into_any()
-            }
-            Some(Ok(values)) if values.is_empty() => {
-                view! { <p class="control-status">"No values in this view"</p> }.into_any()
-            }
+    let answer = Memo::new(move |_| data.with(|d| offered(d, &key)));
+    // The offered values with their flows, then chosen ones the view no longer holds (so
+    // they can be unchosen).
+    let listed = Memo::new(move |_| {
+        let mut rows: Vec<(Value, Option<f64>)> = answer.with(|a| match a {
             Some(Ok(values)) => values
-                .into_iter()
-                .map(|(value, flows)| {
-                    let text = names::display(&field, &value);
-                    let checked = {
-                        let value = value.clone();
-                        move || chosen.with(|c| c.contains(&value))
-                    };
-                    let count = if flows.is_nan() {
-                        "—".to_owned()
-                    } else {
-                        format_exact(flows)
-                    };
-                    view! {
-                        <label class="check control-option">
-                            <input type="checkbox" prop:checked=checked
-                                on:change=move |_| toggle(value.clone())/>
-                            <span class="control-value">{text}</span>
-                            <span class="control-count">{count}</span>
-                        </label>
-                    }
-                })
-                .collect_view()
-                .into_any(),
+                .iter()
+                .map(|(v, flows)| (v.clone(), Some(*flows)))
+                .collect(),
+            _ => Vec::new(),
+        });
+        for value in chosen.get() {
+            if !rows.iter().any(|(v, _)| same_value(v, &value)) {
+                rows.push((value, None));
+            }
+        }
+        rows
+    });
+    let status = move || match answer.get() {
+        None => Some(view! { <p class="control-status">"Loading…"</p> }.into_any()),
+        Some(Err(error)) => Some(
+            view! { <p class="control-status chart-error" role="alert">{error}</p> }.into_any(),
+        ),
+        Some(Ok(_)) if listed.with(Vec::is_empty) => {
+            Some(view! { <p class="control-status">"No values in this view"</p> }.into_any())
+        }
+        Some(Ok(_)) => None,
+    };
+    let close = move || {
+        open.set(false);
+        if let Some(button) = toggle_button.get_untracked() {
+            let _ = button.focus();
         }
     };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            ev.prevent_default();
+            close();
+        }
+    };
+    // Rows by value: an answer changes counts in place, and the focus stays where it is.
+    let input_name = format!("{dom_id}-value");
+    let row = move |(value, _): (Value, Option<f64>)| {
+        let text = field.with_value(|f| names::display(f, &value));
+        let flows = {
+            let value = value.clone();
+            move || {
+                listed
+                    .with(|l| {
+                        l.iter()
+                            .find(|(v, _)| *v == value)
+                            .and_then(|(_, flows)| *flows)
+                    })
+                    .map_or_else(|| "—".to_owned(), format_exact)
+            }
+        };
+        let checked = {
+            let value = value.clone();
+            move || is_chosen(&value)
+        };
+        view! {
+            <label class="check control-option">
+                <input type=if multiselect { "checkbox" } else { "radio" } name=input_name.clone()
+                    prop:checked=checked on:change=move |_| toggle(value.clone())/>
+                <span class="control-value">{text}</span>
+                <span class="control-count">{flows}</span>
+            </label>
+        }
+    };
+    let list_id = format!("{dom_id}-values");
+    let list_label = format!("{title} values");
     view! {
-        <div class="input-control" role="group" aria-label=title.clone() on:keydown=on_key>
-            <span class="control-label">{title.clone()}</span>
-            <button type="button" id=toggle_id class="control-toggle" aria-expanded=move || open.get().to_string()
-                title=summary.clone()
-                on:click=move |_| open.update(|o| *o = !*o)>
-                <span class="control-summary">{summary.clone()}</span>" ▾"
+        <div class="input-control" role="group" aria-label=title.clone() on:keydown=on_key
+            on:focusout=move |ev| if crate::browser::focus_left(&ev) { open.set(false) }>
+            <span class="control-label" aria-hidden="true">{title.clone()}</span>
+            <button type="button" class="control-toggle" node_ref=toggle_button
+                aria-expanded=move || open.get().to_string() aria-controls=list_id.clone()
+                title=summary on:click=move |_| open.update(|o| *o = !*o)>
+                <span class="control-summary">{summary}</span><span aria-hidden="true">" ▾"</span>
             </button>
             <Show when=move || open.get()>
-                <div class="control-options" role="group" aria-label=list_label.clone()>
-                    {options.clone()}
+                <div class="control-options" id=list_id.clone() role="group" aria-label=list_label.clone()>
+                    {status}
+                    <For each=move || listed.get() key=|(value, _)| value.to_string() children=row.clone()/>
                     <div class="control-actions">
                         <button type="button" class="link" on:click=move |_| choose(Vec::new())>"Clear"</button>
-                        <button type="button" class="link" on:click={
-                            let refocus = refocus.clone();
-                            move |_| { open.set(false); refocus(); }
-                        }>"Close"</button>
+                        <button type="button" class="link" on:click=move |_| close()>"Close"</button>
                     </div>
                 </div>
             </Show>
@@ -280,12 +307,13 @@ fn OptionsControl(
 fn RangeControl(
     control: InputControl,
     keys: (String, String),
+    dom_id: String,
     data: RwSignal<Charts>,
     filters: Signal<Vec<Filter>>,
-    set_filters: Callback<Vec<Filter>>,
+    set_control: SetControl,
 ) -> impl IntoView {
     let title = control.title().to_owned();
-    let field = control.field.clone();
+    let field = StoredValue::new(control.field.clone());
     let control = StoredValue::new(control);
     let current = Memo::new(
         move |_| match filters.with(|f| control.with_value(|c| c.value(f))) {
@@ -293,9 +321,11 @@ fn RangeControl(
             _ => Default::default(),
         },
     );
-    // The inputs as typed, set again whenever the filter changes (a link, the filter bar).
-    let from = RwSignal::new(String::new());
-    let to = RwSignal::new(String::new());
+    // The inputs as typed: from the filter at first (the server's page shows it too), and
+    // again whenever it changes (a link, the filter bar).
+    let (first_from, first_to) = current.get_untracked();
+    let from = RwSignal::new(first_from.clone());
+    let to = RwSignal::new(first_to.clone());
     Effect::new(move |_| {
         let (f, t) = current.get();
         from.set(f);
@@ -305,11 +335,17 @@ fn RangeControl(
     let (min_key, max_key) = keys;
     let min = Memo::new(move |_| data.with(|d| extreme(d, &min_key)));
     let max = Memo::new(move |_| data.with(|d| extreme(d, &max_key)));
-    let placeholder = move |end: Memo<Option<f64>>| move || end.get().map(|v| v.to_string());
-    let apply = move |value: ControlValue| {
+    let placeholder = move |end: Memo<Option<Result<Option<f64>, String>>>| {
+        move || {
+            end.get()
+                .and_then(Result::ok)
+                .flatten()
+                .map(|v| number_value(v).to_string())
+        }
+    };
+    let set = move |value: ControlValue| {
         error.set(None);
-        let next = control.with_value(|c| c.apply(&filters.get_untracked(), value));
-        set_filters.run(next);
+        set_control.run((control.get_value(), value));
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -325,41 +361,48 @@ fn RangeControl(
             Ok((Some(f), Some(t))) if f.as_f64() > t.as_f64() => {
                 error.set(Some("From must not be above To".into()))
             }
-            Ok((f, t)) => apply(ControlValue::Between(f, t)),
+            Ok((f, t)) => set(ControlValue::Between(f, t)),
             Err(e) => error.set(Some(e)),
         }
     };
-    let hint = {
-        let field = field.clone();
-        move || match (min.get(), max.get()) {
-            (Some(lo), Some(hi)) => format!(
-                "In this view: {} to {}",
-                names::display(&field, &Value::from(lo)),
-                names::display(&field, &Value::from(hi))
-            ),
+    let clear = move |_| {
+        from.set(String::new());
+        to.set(String::new());
+        set(ControlValue::Any);
+    };
+    let hint = move || {
+        let shown = |v: f64| field.with_value(|f| names::display(f, &number_value(v)));
+        match (min.get(), max.get()) {
+            (Some(Err(e)), _) | (_, Some(Err(e))) => e,
+            (None, _) | (_, None) => "Loading…".to_owned(),
+            (Some(Ok(Some(lo))), Some(Ok(Some(hi)))) => {
+                format!("In this view: {} to {}", shown(lo), shown(hi))
+            }
             _ => "No values in this view".to_owned(),
         }
     };
+    let hint_id = format!("{dom_id}-hint");
+    let name = field.get_value();
     view! {
         <div class="input-control range-control" role="group" aria-label=title.clone()>
-            <span class="control-label">{title.clone()}</span>
+            <span class="control-label" aria-hidden="true">{title.clone()}</span>
             <form class="control-range" on:submit=submit>
                 <label>"From "
-                    <input type="text" inputmode="decimal" name=format!("{field}-from") size="8"
-                        placeholder=placeholder(min) prop:value=move || from.get()
+                    <input type="text" inputmode="decimal" name=format!("{name}-from") size="8" aria-describedby=hint_id.clone()
+                        value=first_from placeholder=placeholder(min) prop:value=move || from.get()
                         on:input:target=move |ev| from.set(ev.target().value())/>
                 </label>
                 <label>"To "
-                    <input type="text" inputmode="decimal" name=format!("{field}-to") size="8"
-                        placeholder=placeholder(max) prop:value=move || to.get()
+                    <input type="text" inputmode="decimal" name=format!("{name}-to") size="8" aria-describedby=hint_id.clone()
+                        value=first_to placeholder=placeholder(max) prop:value=move || to.get()
                         on:input:target=move |ev| to.set(ev.target().value())/>
                 </label>
                 <button type="submit">"Apply"</button>
-                <button type="button" class="link" on:click=move |_| apply(ControlValue::Any)>"Clear"</button>
+                <button type="button" class="link" on:click=clear>"Clear"</button>
             </form>
             {move || match error.get() {
-                Some(e) => view! { <p class="control-status chart-error" role="alert">{e}</p> }.into_any(),
-                None => view! { <p class="control-status">{hint.clone()}</p> }.into_any(),
+                Some(e) => view! { <p class="control-status chart-error" id=hint_id.clone() role="alert">{e}</p> }.into_any(),
+                None => view! { <p class="control-status" id=hint_id.clone()>{hint}</p> }.into_any(),
             }}
         </div>
     }
@@ -455,7 +498,7 @@ pub(super) fn ControlsEditor(
                     .last()
                     .map(|c| c.index_pattern.clone())
                     .unwrap_or_else(|| crate::discover::DEFAULT_PATTERN.to_owned());
-                controls.push(InputControl::options(&pattern, "dstport"));
+                controls.push(InputControl::options(&pattern, FIRST_FIELD));
             }
         })
     };
@@ -489,10 +532,7 @@ pub(super) fn ControlsEditor(
             let kind = if is_range.get() {
                 ControlKind::Range
             } else {
-                ControlKind::Options {
-                    size: 1,
-                    multiselect: false,
-                }
+                ControlKind::options()
             };
             let mut choices = fields(&pattern.get().unwrap_or_default(), &kind);
             let field =
@@ -508,7 +548,7 @@ pub(super) fn ControlsEditor(
             <fieldset class="control-editor">
                 <legend>{format!("Control {}", i + 1)}</legend>
                 <label>"Label "
-                    <input type="text" name="control-label" maxlength="60" placeholder=read(|c| c.field.clone()) prop:value=read(|c| c.label.clone())
+                    <input type="text" name="control-label" maxlength=MAX_LABEL_CHARS.to_string() placeholder=read(|c| c.field.clone()) prop:value=read(|c| c.label.clone())
                         on:input:target=move |ev| {
                             let label = ev.target().value();
                             set(Box::new(move |c| c.label = label.clone()));
@@ -517,8 +557,15 @@ pub(super) fn ControlsEditor(
                 <label>"Type "
                     <select name="control-type" on:change:target=move |ev| {
                         let range = ev.target().value() == "range";
+                        // A range needs a number: a field that is not one gives way to the first that is.
+                        let numbers = fields(&pattern.get_untracked().unwrap_or_default(), &ControlKind::Range);
                         set(Box::new(move |c| {
-                            c.kind = if range { ControlKind::Range } else { ControlKind::Options { size: 10, multiselect: true } };
+                            c.kind = if range { ControlKind::Range } else { ControlKind::options() };
+                            if range && !numbers.contains(&c.field) {
+                                if let Some(first) = numbers.first() {
+                                    c.field = first.clone();
+                                }
+                            }
                         }));
                     }>
                         <option value="options" prop:selected=move || !is_range.get()>"Options list"</option>

@@ -14,6 +14,7 @@ use crate::components::query_bar::{FilterBar, QueryBar, SuggestFrom};
 use crate::components::saved_queries::SavedQueries;
 use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
+use crate::model::control::{ControlValue, InputControl};
 use crate::model::dashboard::{Dashboard, GridPos, Panel, PanelSource};
 use crate::model::filter::{Filter, QueryText};
 use crate::model::saved_object::ObjectType;
@@ -198,10 +199,15 @@ impl UrlView {
             }
             all
         });
+        // A new view of the same page keeps the scroll position: a filter set from a panel
+        // low on the page leaves that panel in view.
         let navigate = Callback::new(move |next: ViewState| {
             navigate(
                 &format!("{}{}", path.get_untracked(), next.to_query_string()),
-                Default::default(),
+                leptos_router::NavigateOptions {
+                    scroll: false,
+                    ..Default::default()
+                },
             )
         });
         UrlView {
@@ -369,6 +375,21 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
         );
         url.change_filters(dashboard, next)
     });
+    // An input control's choice, where the control's filter is (see `InputControl::set_in`).
+    let set_control = Callback::new(move |(control, value): (InputControl, ControlValue)| {
+        let own = dashboard.with_untracked(|d| d.filters.clone());
+        let in_url = url.state.with_untracked(|s| s.filters.clone());
+        let (own_next, url_next) = control.set_in(&own, &in_url, value);
+        if let Some(own_next) = own_next.filter(|next| *next != own) {
+            dashboard.update(|d| d.filters = own_next);
+        }
+        if url_next != in_url {
+            url.change(|s| ViewState {
+                filters: url_next,
+                ..s
+            });
+        }
+    });
     let full_screen =
         Callback::new(move |panel: Option<String>| url.change(|s| ViewState { full: panel, ..s }));
     let navigate = use_navigate();
@@ -456,7 +477,7 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
                     // image.
                     let first_paint_now = first_paint_now
                         .filter(|_| first_paint_panels.with_value(|ids| ids.contains(&panel_id)));
-                    view! { <PanelView panel_id visualizations dashboard charts control_data set_filters=on_filters synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
+                    view! { <PanelView panel_id visualizations dashboard charts control_data set_control synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
                 }
             </For>
         }
@@ -467,8 +488,14 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
         dashboard.with(|d| {
             d.panels
                 .iter()
-                .find_map(|p| visualizations.with(|v| panel_visualization(p, v)))
-                .map(|v| v.index_pattern)
+                .find_map(|p| match &p.source {
+                    PanelSource::Controls(controls) => {
+                        controls.first().map(|c| c.index_pattern.clone())
+                    }
+                    _ => visualizations
+                        .with(|v| panel_visualization(p, v))
+                        .map(|v| v.index_pattern),
+                })
                 .unwrap_or_else(|| crate::discover::DEFAULT_PATTERN.to_owned())
         })
     });
@@ -556,7 +583,8 @@ fn refresh_charts(
     let exchanges = RwSignal::new(Exchanges::new());
     let in_flight = RwSignal::new(false);
     let latest = Latest::new();
-    // What the panels show, not where: moving or resizing a panel refetches nothing.
+    // What the panels search, not where they are or what they are called: moving a panel,
+    // or typing its title, a control's label or notes, refetches nothing.
     let sources = Memo::new(move |_| {
         dashboard.with(|d| {
             d.panels
@@ -567,6 +595,20 @@ fn refresh_charts(
                         y: 0,
                         w: 0,
                         h: 0,
+                    },
+                    title: None,
+                    source: match &p.source {
+                        PanelSource::Markdown(_) => PanelSource::Markdown(String::new()),
+                        PanelSource::Controls(controls) => PanelSource::Controls(
+                            controls
+                                .iter()
+                                .map(|c| InputControl {
+                                    label: String::new(),
+                                    ..c.clone()
+                                })
+                                .collect(),
+                        ),
+                        other => other.clone(),
                     },
                     ..p.clone()
                 })
@@ -623,6 +665,10 @@ fn refresh_charts(
                 }
             }
         }
+        // Answers for controls no longer there, or since edited, go.
+        if control_data.with_untracked(|c| c.keys().any(|key| !control_keys.contains(key))) {
+            control_data.update(|c| c.retain(|key, _| control_keys.contains(key)));
+        }
         charts.update(|c| {
             for id in &ids {
                 c.entry(id.clone()).or_insert(None);
@@ -647,8 +693,8 @@ fn refresh_charts(
                 if !run.is_current() {
                     return;
                 }
-                if let Some(key) = index.checked_sub(ids.len()) {
-                    if let Some(key) = control_keys.get(key) {
+                if let Some(offset) = index.checked_sub(ids.len()) {
+                    if let Some(key) = control_keys.get(offset) {
                         control_data.update(|c| {
                             c.insert(key.clone(), Some(result));
                         });

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use leptos::prelude::*;
 
-use super::controls::ControlsPanel;
+use super::controls::{ControlsPanel, SetControl};
 use super::search_panel::{SearchPanel, SearchView};
 use super::settings::PanelSettings;
 use super::{shared_error, Charts, ROW_PX, SAID_ABOVE};
@@ -46,8 +46,8 @@ pub(super) fn PanelView(
     charts: RwSignal<Charts>,
     /// What input controls offer.
     control_data: RwSignal<Charts>,
-    /// Replaces the filter bar's filters (what input controls choose).
-    set_filters: Callback<Vec<Filter>>,
+    /// Sets an input control.
+    set_control: SetControl,
     /// The dashboard's colour for each term.
     synced: Memo<BTreeMap<String, String>>,
     editing: RwSignal<bool>,
@@ -337,7 +337,7 @@ pub(super) fn PanelView(
                 (None, None) if controls.with(Option::is_some) => {
                     let controls = controls.get().unwrap_or_default();
                     let filters = Signal::derive(move || search_view.with(|v| v.filters.clone()));
-                    view! { <ControlsPanel panel_id=id.get_value() controls data=control_data filters set_filters/> }.into_any()
+                    view! { <ControlsPanel panel_id=id.get_value() controls data=control_data filters set_control/> }.into_any()
                 }
                 (None, None) => view! { <ChartPanel data options label=title on_filter=add_filters on_brush=brush on_view_flows=Callback::new(move |filters| view_flows.run((id.get_value(), filters))) links server_image=Signal::derive(render_url)/> }.into_any(),
                 (Some(Ok(saved)), None) => view! { <SearchPanel search=saved library view=search_view add_filters/> }.into_any(),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use super::panels::next_panel_id;
-use crate::model::control::InputControl;
+use crate::model::control::{InputControl, FIRST_FIELD};
 use crate::model::dashboard::{layout, Dashboard, Panel, PanelSource};
 use crate::model::saved_object::ObjectType;
 use crate::model::visualization::Visualization;
@@ -175,7 +175,7 @@ pub(super) fn AddPanel(
             "## Notes\n\nWhat this dashboard shows, in **Markdown**.".into(),
         ))
     };
-    // Input controls start with one list of destination ports, in the pattern the
+    // Input controls start with one list (of destination ports), in the pattern the
     // dashboard's charts search.
     let add_controls = move |_| {
         let pattern = dashboard.with_untracked(|d| {
@@ -195,7 +195,7 @@ pub(super) fn AddPanel(
                 grid,
                 title: None,
                 hide_title: false,
-                source: PanelSource::Controls(vec![InputControl::options(&pattern, "dstport")]),
+                source: PanelSource::Controls(vec![InputControl::options(&pattern, FIRST_FIELD)]),
             });
         });
     };

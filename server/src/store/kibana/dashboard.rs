@@ -12,7 +12,7 @@ use super::filters::kibana_filters;
 use super::{kibana_query, search_source, text};
 
 /// Kibana's dashboard (panelsJSON, stored time, query and filters) → a flowdash dashboard;
-/// panels that show anything but a visualization are left out.
+/// panels that show anything but a visualization or a saved search are left out.
 pub(super) fn kibana_dashboard(
     attributes: &Value,
     references: &[Reference],
@@ -62,13 +62,13 @@ pub(super) fn kibana_dashboard(
             ));
             continue;
         };
-        // A markdown visualization's text, titled as Kibana showed it, unless the panel
-        // has its own title.
-        let mut note_title = None;
+        // A markdown or input controls visualization, held by the dashboard and titled as
+        // Kibana showed it, unless the panel has its own title.
+        let mut held_title = None;
         let source = match reference.object_type {
             ObjectType::Visualization => match embedded.get(&reference.id) {
                 Some(held) => {
-                    note_title = Some(held.title.clone()).filter(|t| !t.trim().is_empty());
+                    held_title = Some(held.title.clone()).filter(|t| !t.trim().is_empty());
                     match &held.kind {
                         EmbeddedKind::Markdown(text) => {
                             PanelSource::Markdown(note_text(text, index, warnings))
@@ -87,7 +87,12 @@ pub(super) fn kibana_dashboard(
                                 ));
                                 continue;
                             }
-                            PanelSource::Controls(controls.clone())
+                            PanelSource::Controls(
+                                controls
+                                    .iter()
+                                    .map(|(_, control)| control.clone())
+                                    .collect(),
+                            )
                         }
                     }
                 }
@@ -123,7 +128,7 @@ pub(super) fn kibana_dashboard(
                 .pointer("/embeddableConfig/title")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .or(note_title),
+                .or(held_title),
             hide_title: hide_all_titles
                 || panel.pointer("/embeddableConfig/hidePanelTitles") == Some(&Value::Bool(true)),
             source,

@@ -2,8 +2,6 @@
 //! visualizations: markdown (a text panel) and input controls (a controls panel). They are
 //! read with the import, and the dashboards that show them get them as panels.
 
-use std::collections::HashMap;
-
 use app::model::control::{ControlKind, InputControl, MAX_CONTROLS, MAX_OPTIONS};
 use serde_json::Value;
 
@@ -21,9 +19,11 @@ pub(super) struct Embedded {
 pub(super) enum EmbeddedKind {
     /// A text panel of this Markdown.
     Markdown(String),
-    /// A controls panel, and what did not carry over.
+    /// A controls panel, and what did not carry over. Each control comes with its number
+    /// in Kibana's list, and names its index pattern by id until the dashboard's import
+    /// finds the title (in the import or the store).
     Controls {
-        controls: Vec<InputControl>,
+        controls: Vec<(usize, InputControl)>,
         warnings: Vec<String>,
     },
 }
@@ -35,11 +35,7 @@ pub(super) fn vis_state(attributes: &Value) -> Option<Value> {
 
 /// What the Kibana visualization `object` (as exported, with its references) becomes in a
 /// dashboard, when it is markdown or input controls; `None` for other visualizations.
-/// `pattern_titles` are the import's index pattern titles by id.
-pub(super) fn embedded(
-    object: &Value,
-    pattern_titles: &HashMap<String, String>,
-) -> Option<Embedded> {
+pub(super) fn embedded(object: &Value) -> Option<Embedded> {
     let attributes = object.get("attributes")?;
     let state = vis_state(attributes)?;
     let kind = match state.get("type")?.as_str()? {
@@ -65,7 +61,22 @@ pub(super) fn embedded(
                 }
             };
             let mut warnings = Vec::new();
-            let controls = state
+            let param = |name: &str| {
+                state
+                    .pointer(&format!("/params/{name}"))
+                    .and_then(Value::as_bool)
+            };
+            if param("useTimeFilter") != Some(true) {
+                warnings.push(
+                    "Kibana listed its values over all time; here they follow the dashboard's \
+                     time range, query and filters"
+                        .into(),
+                );
+            }
+            if param("pinFilters") == Some(true) {
+                warnings.push("its filters are not pinned: they stay with the dashboard".into());
+            }
+            let mut controls = state
                 .pointer("/params/controls")
                 .and_then(Value::as_array)
                 .map(Vec::as_slice)
@@ -73,15 +84,14 @@ pub(super) fn embedded(
                 .iter()
                 .enumerate()
                 .filter_map(|(i, control)| {
-                    let converted = kibana_control(control, pattern_id(control), pattern_titles);
-                    converted
+                    kibana_control(control, pattern_id(control))
+                        .map(|control| (i + 1, control))
                         .map_err(|why| {
                             warnings.push(format!("control {} was left out: {why}", i + 1))
                         })
                         .ok()
                 })
                 .collect::<Vec<_>>();
-            let mut controls = controls;
             if controls.len() > MAX_CONTROLS {
                 warnings.push(format!(
                     "{} controls were left out: a panel holds {MAX_CONTROLS}",
@@ -99,22 +109,16 @@ pub(super) fn embedded(
     })
 }
 
-/// One of Kibana's input controls (`list` or `range`) as flowdash's.
-fn kibana_control(
-    control: &Value,
-    pattern_id: Option<String>,
-    pattern_titles: &HashMap<String, String>,
-) -> Result<InputControl, String> {
+/// One of Kibana's input controls (`list` or `range`) as flowdash's, on the index pattern
+/// `pattern_id` (named by id, see [`EmbeddedKind::Controls`]).
+fn kibana_control(control: &Value, pattern_id: Option<String>) -> Result<InputControl, String> {
     let field = control
         .get("fieldName")
         .and_then(Value::as_str)
+        .map(str::trim)
         .filter(|f| !f.is_empty())
         .ok_or("it names no field")?;
-    let pattern_id = pattern_id.ok_or("it names no index pattern")?;
-    let index_pattern = pattern_titles
-        .get(&pattern_id)
-        .cloned()
-        .ok_or_else(|| format!("its index pattern [{pattern_id}] is not part of the import"))?;
+    let index_pattern = pattern_id.ok_or("it names no index pattern")?;
     let kind = match control.get("type").and_then(Value::as_str) {
         Some("list") => ControlKind::Options {
             size: control

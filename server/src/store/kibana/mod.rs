@@ -60,7 +60,7 @@ impl<'a> ImportContext<'a> {
             })
         };
         let id = |o: &Value| o.get("id").and_then(Value::as_str).map(str::to_owned);
-        let titles: HashMap<String, String> = of_type(ObjectType::IndexPattern)
+        let titles = of_type(ObjectType::IndexPattern)
             .filter_map(|o| {
                 let title = o.pointer("/attributes/title")?.as_str()?;
                 Some((id(o)?, title.to_owned()))
@@ -70,7 +70,7 @@ impl<'a> ImportContext<'a> {
             .filter_map(|o| Some((id(o)?, o.clone())))
             .collect();
         let embedded = of_type(ObjectType::Visualization)
-            .filter_map(|o| Some((id(o)?, embedded::embedded(o, &titles)?)))
+            .filter_map(|o| Some((id(o)?, embedded::embedded(o)?)))
             .collect();
         ImportContext {
             store,
@@ -78,6 +78,33 @@ impl<'a> ImportContext<'a> {
             searches,
             embedded,
         }
+    }
+
+    /// The embedded visualizations, their controls' index patterns named by title (from the
+    /// import or the store); a control whose pattern is in neither is left out with a
+    /// warning.
+    async fn embedded_with_titles(&self) -> HashMap<String, embedded::Embedded> {
+        let mut resolved = HashMap::new();
+        for (id, held) in &self.embedded {
+            let mut held = held.clone();
+            if let embedded::EmbeddedKind::Controls { controls, warnings } = &mut held.kind {
+                let mut kept = Vec::new();
+                for (number, mut control) in std::mem::take(controls) {
+                    match self.index_pattern_title(&control.index_pattern).await {
+                        Ok(title) => {
+                            control.index_pattern = title;
+                            kept.push((number, control));
+                        }
+                        Err(why) => {
+                            warnings.push(format!("control {number} was left out: it {why}"))
+                        }
+                    }
+                }
+                *controls = kept;
+            }
+            resolved.insert(id.clone(), held);
+        }
+        resolved
     }
 
     /// The title of the index pattern `id`, from the import or the store.
@@ -138,8 +165,9 @@ pub(super) async fn convert(
             )
         }
         ObjectType::Dashboard => {
+            let embedded = context.embedded_with_titles().await;
             let dashboard =
-                dashboard::kibana_dashboard(attributes, &references, &context.embedded, warnings)?;
+                dashboard::kibana_dashboard(attributes, &references, &embedded, warnings)?;
             let references = dashboard
                 .panels
                 .iter()
