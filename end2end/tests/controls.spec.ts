@@ -1,20 +1,10 @@
 import { test, expect, Page } from "@playwright/test";
-import { allDrawn, ingest, legend, panel, recentFlowLines, waitForHydration } from "./helpers";
+import { allDrawn, ingest, legend, newDashboard, panel, recentFlowLines, waitForHydration } from "./helpers";
 
 // Issue 19, build 4: input controls. A controls panel holds dropdowns of a field's values and
 // from–to ranges; choosing sets the dashboard's filters, which the filter bar shows, links
 // carry and the controls read back.
 
-async function newDashboard(page: Page, title: string): Promise<string> {
-  await page.goto("/dashboards");
-  await waitForHydration(page);
-  await page.getByLabel("New dashboard title").fill(title);
-  await page.getByRole("button", { name: "Create dashboard" }).click();
-  await expect(page).toHaveURL(/\/dashboards\/[^/]+$/);
-  await waitForHydration(page);
-  await page.getByRole("button", { name: "Edit" }).click();
-  return new URL(page.url()).pathname;
-}
 
 const pills = (page: Page) => page.locator(".filter-bar .pill-label");
 

@@ -56,6 +56,18 @@ export async function waitForHydration(page: Page) {
   await page.waitForFunction(() => document.body.dataset.hydrated === "true");
 }
 
+/** Creates an empty dashboard called `title` and opens it in edit mode. */
+export async function newDashboard(page: Page, title: string): Promise<string> {
+  await page.goto("/dashboards");
+  await waitForHydration(page);
+  await page.getByLabel("New dashboard title").fill(title);
+  await page.getByRole("button", { name: "Create dashboard" }).click();
+  await expect(page).toHaveURL(/\/dashboards\/[^/]+$/);
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Edit" }).click();
+  return new URL(page.url()).pathname;
+}
+
 /** A dashboard panel by its title. */
 export function panel(page: Page, title: string) {
   return page.locator(`section.grid-panel[aria-label="${title}"]`);

@@ -1,23 +1,12 @@
 import { test, expect, Page } from "@playwright/test";
 import {
-  allDrawn, firstColouredPoint, ingest, legend, panel, recentFlowLines, waitForHydration,
+  allDrawn, firstColouredPoint, ingest, legend, newDashboard, panel, recentFlowLines, waitForHydration,
 } from "./helpers";
 
 // Issue 19, builds 2 and 3: the panel menu (own title, hidden title, replace), a dashboard's
 // title, description and tags, "Save as new" and "Clone", and filtering from a legend.
 
 
-/** Creates an empty dashboard called `title` and opens it in edit mode. */
-async function newDashboard(page: Page, title: string): Promise<string> {
-  await page.goto("/dashboards");
-  await waitForHydration(page);
-  await page.getByLabel("New dashboard title").fill(title);
-  await page.getByRole("button", { name: "Create dashboard" }).click();
-  await expect(page).toHaveURL(/\/dashboards\/[^/]+$/);
-  await waitForHydration(page);
-  await page.getByRole("button", { name: "Edit" }).click();
-  return new URL(page.url()).pathname;
-}
 
 async function addPanel(page: Page, title: string) {
   // Searched on the server: the first 50 matches are listed, and other tests add many.

@@ -124,6 +124,28 @@ fn bound_text(value: &Option<Value>) -> String {
 /// Sets a control: the control and what it is set to (see `InputControl::set_in`).
 pub(super) type SetControl = Callback<(InputControl, ControlValue)>;
 
+/// What every control of a panel works with.
+#[derive(Clone, Copy)]
+struct ControlInputs {
+    /// The answers to the controls' searches, by [`data_key`].
+    data: RwSignal<Charts>,
+    /// The dashboard's filters, as the filter bar shows them.
+    filters: Signal<Vec<Filter>>,
+    set_control: SetControl,
+}
+
+impl ControlInputs {
+    /// What `control` has chosen in the dashboard's filters.
+    fn value(self, control: StoredValue<InputControl>) -> ControlValue {
+        self.filters.with(|f| control.with_value(|c| c.value(f)))
+    }
+
+    /// Sets `control` to `value`.
+    fn set(self, control: StoredValue<InputControl>, value: ControlValue) {
+        self.set_control.run((control.get_value(), value));
+    }
+}
+
 /// The panel: its controls side by side.
 #[component]
 pub(super) fn ControlsPanel(
@@ -134,6 +156,11 @@ pub(super) fn ControlsPanel(
     filters: Signal<Vec<Filter>>,
     set_control: SetControl,
 ) -> impl IntoView {
+    let inputs = ControlInputs {
+        data,
+        filters,
+        set_control,
+    };
     let views = controls
         .into_iter()
         .enumerate()
@@ -145,12 +172,11 @@ pub(super) fn ControlsPanel(
             match control.kind {
                 ControlKind::Options { multiselect, .. } => {
                     let key = key(0);
-                    view! { <OptionsControl control key multiselect dom_id data filters set_control/> }
-                        .into_any()
+                    view! { <OptionsControl control key multiselect dom_id inputs/> }.into_any()
                 }
                 ControlKind::Range => {
                     let keys = (key(0), key(1));
-                    view! { <RangeControl control keys dom_id data filters set_control/> }.into_any()
+                    view! { <RangeControl control keys dom_id inputs/> }.into_any()
                 }
             }
         })
@@ -166,25 +192,19 @@ fn OptionsControl(
     key: String,
     multiselect: bool,
     dom_id: String,
-    data: RwSignal<Charts>,
-    filters: Signal<Vec<Filter>>,
-    set_control: SetControl,
+    inputs: ControlInputs,
 ) -> impl IntoView {
     let title = control.title().to_owned();
     let field = StoredValue::new(control.field.clone());
     let control = StoredValue::new(control);
     let open = RwSignal::new(false);
     let toggle_button = NodeRef::<leptos::html::Button>::new();
-    let chosen = Memo::new(
-        move |_| match filters.with(|f| control.with_value(|c| c.value(f))) {
-            ControlValue::Values(values) => values,
-            _ => Vec::new(),
-        },
-    );
+    let chosen = Memo::new(move |_| match inputs.value(control) {
+        ControlValue::Values(values) => values,
+        _ => Vec::new(),
+    });
     let is_chosen = move |value: &Value| chosen.with(|c| c.iter().any(|v| same_value(v, value)));
-    let choose = move |values: Vec<Value>| {
-        set_control.run((control.get_value(), ControlValue::Values(values)))
-    };
+    let choose = move |values: Vec<Value>| inputs.set(control, ControlValue::Values(values));
     let toggle = move |value: Value| {
         let mut values = chosen.get_untracked();
         match values.iter().position(|v| same_value(v, &value)) {
@@ -208,7 +228,7 @@ fn OptionsControl(
             n => format!("{n} chosen"),
         }
     };
-    let answer = Memo::new(move |_| data.with(|d| offered(d, &key)));
+    let answer = Memo::new(move |_| inputs.data.with(|d| offered(d, &key)));
     // The offered values with their flows, then chosen ones the view no longer holds (so
     // they can be unchosen).
     let listed = Memo::new(move |_| {
@@ -308,19 +328,15 @@ fn RangeControl(
     control: InputControl,
     keys: (String, String),
     dom_id: String,
-    data: RwSignal<Charts>,
-    filters: Signal<Vec<Filter>>,
-    set_control: SetControl,
+    inputs: ControlInputs,
 ) -> impl IntoView {
     let title = control.title().to_owned();
     let field = StoredValue::new(control.field.clone());
     let control = StoredValue::new(control);
-    let current = Memo::new(
-        move |_| match filters.with(|f| control.with_value(|c| c.value(f))) {
-            ControlValue::Between(from, to) => (bound_text(&from), bound_text(&to)),
-            _ => Default::default(),
-        },
-    );
+    let current = Memo::new(move |_| match inputs.value(control) {
+        ControlValue::Between(from, to) => (bound_text(&from), bound_text(&to)),
+        _ => Default::default(),
+    });
     // The inputs as typed: from the filter at first (the server's page shows it too), and
     // again whenever it changes (a link, the filter bar).
     let (first_from, first_to) = current.get_untracked();
@@ -333,8 +349,8 @@ fn RangeControl(
     });
     let error = RwSignal::new(None::<String>);
     let (min_key, max_key) = keys;
-    let min = Memo::new(move |_| data.with(|d| extreme(d, &min_key)));
-    let max = Memo::new(move |_| data.with(|d| extreme(d, &max_key)));
+    let min = Memo::new(move |_| inputs.data.with(|d| extreme(d, &min_key)));
+    let max = Memo::new(move |_| inputs.data.with(|d| extreme(d, &max_key)));
     let placeholder = move |end: Memo<Option<Result<Option<f64>, String>>>| {
         move || {
             end.get()
@@ -345,7 +361,7 @@ fn RangeControl(
     };
     let set = move |value: ControlValue| {
         error.set(None);
-        set_control.run((control.get_value(), value));
+        inputs.set(control, value);
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

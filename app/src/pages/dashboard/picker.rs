@@ -157,9 +157,10 @@ pub(super) fn AddPanel(
     library: StoredValue<Library>,
     message: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let place = Callback::new(move |source: PanelSource| {
+    // A new panel, half the grid wide and `rows` high, in the first free spot.
+    let place_sized = move |source: PanelSource, rows: u32| {
         dashboard.update(|d| {
-            let grid = layout::free_spot(&d.panels, 24, 15);
+            let grid = layout::free_spot(&d.panels, 24, rows);
             let id = next_panel_id(&d.panels);
             d.panels.push(Panel {
                 id,
@@ -169,7 +170,8 @@ pub(super) fn AddPanel(
                 source,
             });
         });
-    });
+    };
+    let place = Callback::new(move |source: PanelSource| place_sized(source, 15));
     let add_text = move |_| {
         place.run(PanelSource::Markdown(
             "## Notes\n\nWhat this dashboard shows, in **Markdown**.".into(),
@@ -187,17 +189,10 @@ pub(super) fn AddPanel(
                 .map(|v| v.index_pattern)
                 .unwrap_or_else(|| crate::discover::DEFAULT_PATTERN.to_owned())
         });
-        dashboard.update(|d| {
-            let grid = layout::free_spot(&d.panels, 24, 5);
-            let id = next_panel_id(&d.panels);
-            d.panels.push(Panel {
-                id,
-                grid,
-                title: None,
-                hide_title: false,
-                source: PanelSource::Controls(vec![InputControl::options(&pattern, FIRST_FIELD)]),
-            });
-        });
+        place_sized(
+            PanelSource::Controls(vec![InputControl::options(&pattern, FIRST_FIELD)]),
+            5,
+        );
     };
     view! {
         <div class="add-panel">

@@ -502,9 +502,10 @@ fn render_agg(
         }
         AggKind::MultiTerms(multi) => multi_terms::render(request, multi, result, context)?,
         AggKind::Composite(composite) => composite::render(request, composite, result, context)?,
-        AggKind::DateHistogram(histogram) => {
-            date_histogram::render(request, histogram, result, context)?
-        }
+        AggKind::DateHistogram(histogram) => match &histogram.auto {
+            Some(auto) => auto_date_histogram::render(request, histogram, auto, result, context)?,
+            None => date_histogram::render(request, histogram, result, context)?,
+        },
         AggKind::Histogram(histogram) => histogram::render(request, histogram, result, context)?,
         AggKind::Range(range) => range::render(request, range, result, context)?,
         AggKind::Filter(_) => filters::render_filter(request, result, context)?,

@@ -29,7 +29,7 @@ use super::super::options::{bad, field_of, format_option, options, zone_option};
 use super::super::order::BucketOrder;
 use super::super::response::RenderContext;
 use super::super::{AggKind, AggRequest};
-use super::date_histogram::{render_entries, DateHistogramAgg, Interval};
+use super::date_histogram::{render_entries, AutoInterval, DateHistogramAgg, Interval};
 
 /// One of the roundings Elasticsearch picks from, finest first.
 struct Rounding {
@@ -99,24 +99,6 @@ const ROUNDINGS: [Rounding; 6] = [
 ];
 
 const COARSEST: usize = ROUNDINGS.len() - 1;
-
-/// What makes a date histogram automatic.
-#[derive(Debug)]
-pub struct AutoInterval {
-    /// At most this many buckets (`buckets`).
-    pub target: usize,
-    /// The finest rounding allowed (`minimum_interval`), an index into [`ROUNDINGS`].
-    pub first: usize,
-    /// The rounding the search collects at, once its first pass chose it.
-    pub collected: OnceLock<usize>,
-}
-
-impl AutoInterval {
-    /// The interval the search collects at: the chosen rounding's unit.
-    pub fn interval(&self) -> Interval {
-        Interval::Calendar(ROUNDINGS[*self.collected.get().unwrap_or(&self.first)].unit)
-    }
-}
 
 pub fn parse(
     name: &str,
@@ -202,7 +184,7 @@ pub fn parse(
         order: BucketOrder::Key(Direction::Asc),
         auto: Some(AutoInterval {
             target,
-            first,
+            first: (first, ROUNDINGS[first].unit),
             collected: OnceLock::new(),
         }),
     })
@@ -270,14 +252,14 @@ pub fn choose_roundings(aggs: &[AggRequest], per_index: &[Vec<IntermediateAgg>])
                 shard_rounding(
                     stats.min as i64,
                     stats.max as i64,
-                    auto.first,
+                    auto.first.0,
                     auto.target,
                     &histogram.zone,
                 )
             })
             .max()
-            .unwrap_or(auto.first);
-        let _ = auto.collected.set(rounding);
+            .unwrap_or(auto.first.0);
+        let _ = auto.collected.set((rounding, ROUNDINGS[rounding].unit));
     }
 }
 
@@ -327,7 +309,7 @@ pub fn render(
         })
         .collect();
     buckets.sort_unstable_by_key(|(key, _)| *key);
-    let mut index = *auto.collected.get().unwrap_or(&auto.first);
+    let mut index = auto.rounding().0;
     let fits = |count: usize, index: usize| {
         count <= auto.target.saturating_mul(ROUNDINGS[index].max_inner())
     };

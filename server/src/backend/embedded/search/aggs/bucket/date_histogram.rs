@@ -1,6 +1,8 @@
 //! `date_histogram`: a bucket per fixed or calendar interval of a date field, in a time
 //! zone, with an offset; empty buckets filled between the bounds when `min_doc_count` is 0.
 
+use std::sync::OnceLock;
+
 use app::model::flow::FieldType;
 use app::model::time::{fixed_unit_ms, split_time_value};
 use serde_json::{json, Map, Value as Json};
@@ -19,7 +21,6 @@ use super::super::options::{
 use super::super::order::{directed, single_order, BucketOrder};
 use super::super::response::{bucket_list, RenderContext};
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
-use super::auto_date_histogram::{self, AutoInterval};
 
 /// A date histogram's interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,6 +43,25 @@ pub struct DateHistogramAgg {
     pub order: BucketOrder,
     /// Set for `auto_date_histogram`, whose interval the search chooses.
     pub auto: Option<AutoInterval>,
+}
+
+/// What makes a date histogram automatic: `auto_date_histogram`, whose module chooses the
+/// rounding. A rounding is its place among that module's roundings, with its unit.
+#[derive(Debug)]
+pub struct AutoInterval {
+    /// At most this many buckets (`buckets`).
+    pub target: usize,
+    /// The finest rounding allowed (`minimum_interval`).
+    pub first: (usize, Unit),
+    /// The rounding the search collects at, once its first pass chose it.
+    pub collected: OnceLock<(usize, Unit)>,
+}
+
+impl AutoInterval {
+    /// The rounding the search collects at: the one chosen, else the finest allowed.
+    pub fn rounding(&self) -> (usize, Unit) {
+        *self.collected.get().unwrap_or(&self.first)
+    }
 }
 
 pub fn parse(
@@ -207,7 +227,7 @@ pub struct Rounder {
 impl Rounder {
     fn of(request: &DateHistogramAgg) -> Rounder {
         let interval = match &request.auto {
-            Some(auto) => auto.interval(),
+            Some(auto) => Interval::Calendar(auto.rounding().1),
             None => request.interval,
         };
         Rounder::new(interval, request.zone, request.offset_ms)
@@ -309,9 +329,6 @@ pub fn render(
     result: &IntermediateAgg,
     context: &RenderContext<'_>,
 ) -> Result<Map<String, Json>, SearchError> {
-    if let Some(auto) = &histogram.auto {
-        return auto_date_histogram::render(request, histogram, auto, result, context);
-    }
     let buckets = context.buckets_of(result);
     let rounder = Rounder::of(histogram);
     let round = |t: i64| {
