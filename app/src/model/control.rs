@@ -243,6 +243,22 @@ impl InputControl {
         }
     }
 
+    /// The control as far as its searches go: what a change to it means searching again.
+    /// Its label and whether several values may be chosen change no search.
+    pub fn searched(&self) -> InputControl {
+        InputControl {
+            label: String::new(),
+            kind: match self.kind {
+                ControlKind::Options { size, .. } => ControlKind::Options {
+                    size,
+                    multiselect: true,
+                },
+                ControlKind::Range => ControlKind::Range,
+            },
+            ..self.clone()
+        }
+    }
+
     /// Checks what the types cannot; errors name the field at `path`.
     pub fn validate(&self, path: &str) -> Result<(), ModelError> {
         let at = |field: &str| format!("{path}.{field}");

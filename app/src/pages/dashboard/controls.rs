@@ -31,10 +31,8 @@ pub(super) fn data_key(
     part: usize,
     control: &InputControl,
 ) -> String {
-    format!(
-        "{panel_id}/{index}/{part}/{}/{}/{:?}",
-        control.index_pattern, control.field, control.kind
-    )
+    let searched = serde_json::to_string(&control.searched()).unwrap_or_default();
+    format!("{panel_id}/{index}/{part}/{searched}")
 }
 
 /// The searches behind a panel's controls: each with its key and its view (the dashboard's,
@@ -309,7 +307,9 @@ fn OptionsControl(
                 <span class="control-summary">{summary}</span><span aria-hidden="true">" ▾"</span>
             </button>
             <Show when=move || open.get()>
-                <div class="control-options" id=list_id.clone() role="group" aria-label=list_label.clone()>
+                // Focusable, so a press on a value's text keeps the focus inside (a press that
+                // takes it nowhere would close the list before the click chooses).
+                <div class="control-options" id=list_id.clone() role="group" aria-label=list_label.clone() tabindex="-1">
                     {status}
                     <For each=move || listed.get() key=|(value, _)| value.to_string() children=row.clone()/>
                     <div class="control-actions">
@@ -551,8 +551,7 @@ pub(super) fn ControlsEditor(
                 ControlKind::options()
             };
             let mut choices = fields(&pattern.get().unwrap_or_default(), &kind);
-            let field =
-                control.with_untracked(|c| c.as_ref().map(|c| c.field.clone()).unwrap_or_default());
+            let field = control.with(|c| c.as_ref().map(|c| c.field.clone()).unwrap_or_default());
             if !choices.contains(&field) {
                 choices.insert(0, field);
             }

@@ -158,7 +158,8 @@ struct UrlView {
     query: Memo<QueryText>,
     /// The dashboard's filters, then the URL's.
     filters: Memo<Vec<Filter>>,
-    navigate: Callback<ViewState>,
+    /// Shows a view: `scroll` to the top, or keeping the scroll position.
+    navigate: Callback<(ViewState, bool)>,
 }
 
 impl UrlView {
@@ -199,13 +200,11 @@ impl UrlView {
             }
             all
         });
-        // A new view of the same page keeps the scroll position: a filter set from a panel
-        // low on the page leaves that panel in view.
-        let navigate = Callback::new(move |next: ViewState| {
+        let navigate = Callback::new(move |(next, scroll): (ViewState, bool)| {
             navigate(
                 &format!("{}{}", path.get_untracked(), next.to_query_string()),
                 leptos_router::NavigateOptions {
-                    scroll: false,
+                    scroll,
                     ..Default::default()
                 },
             )
@@ -222,8 +221,11 @@ impl UrlView {
     }
 
     /// Shows the view `change` makes of the current one.
+    /// A new view of the same page keeps the scroll position: a filter set from a panel low
+    /// on the page leaves that panel in view.
     fn change(self, change: impl FnOnce(ViewState) -> ViewState) {
-        self.navigate.run(change(self.state.get_untracked()));
+        self.navigate
+            .run((change(self.state.get_untracked()), false));
     }
 
     /// Takes the filter bar's new list (the dashboard's filters, then the URL's): a change to
@@ -368,11 +370,7 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
         })
     });
     let on_filters = Callback::new(move |next: Vec<Filter>| {
-        let pinned: Vec<&Filter> = next.iter().filter(|f| f.pinned).collect();
-        crate::browser::storage_set(
-            PINNED_KEY,
-            &serde_json::to_string(&pinned).unwrap_or_default(),
-        );
+        remember_pinned(&next);
         url.change_filters(dashboard, next)
     });
     // An input control's choice, where the control's filter is (see `InputControl::set_in`).
@@ -380,6 +378,7 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
         let own = dashboard.with_untracked(|d| d.filters.clone());
         let in_url = url.state.with_untracked(|s| s.filters.clone());
         let (own_next, url_next) = control.set_in(&own, &in_url, value);
+        remember_pinned(&[own_next.as_deref().unwrap_or(&own), &url_next[..]].concat());
         if let Some(own_next) = own_next.filter(|next| *next != own) {
             dashboard.update(|d| d.filters = own_next);
         }
@@ -390,8 +389,14 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
             });
         }
     });
-    let full_screen =
-        Callback::new(move |panel: Option<String>| url.change(|s| ViewState { full: panel, ..s }));
+    // Full screen is another page's worth of layout: it starts at the top.
+    let full_screen = Callback::new(move |panel: Option<String>| {
+        let next = ViewState {
+            full: panel,
+            ..url.state.get_untracked()
+        };
+        url.navigate.run((next, true))
+    });
     let navigate = use_navigate();
     // A panel's flows, narrowed by a data table row's filters when given.
     let view_flows = Callback::new(move |(panel_id, row_filters): (String, Vec<Filter>)| {
@@ -600,13 +605,7 @@ fn refresh_charts(
                     source: match &p.source {
                         PanelSource::Markdown(_) => PanelSource::Markdown(String::new()),
                         PanelSource::Controls(controls) => PanelSource::Controls(
-                            controls
-                                .iter()
-                                .map(|c| InputControl {
-                                    label: String::new(),
-                                    ..c.clone()
-                                })
-                                .collect(),
+                            controls.iter().map(InputControl::searched).collect(),
                         ),
                         other => other.clone(),
                     },
@@ -747,6 +746,15 @@ fn auto_refresh(refresh: Memo<Option<u64>>, in_flight: RwSignal<bool>, tick: RwS
     });
 }
 
+/// Keeps the pinned ones of `filters` (all the view's) for the next dashboard opened.
+fn remember_pinned(filters: &[Filter]) {
+    let pinned: Vec<&Filter> = filters.iter().filter(|f| f.pinned).collect();
+    crate::browser::storage_set(
+        PINNED_KEY,
+        &serde_json::to_string(&pinned).unwrap_or_default(),
+    );
+}
+
 /// Pinned filters follow the user to every dashboard: a view opened without filters gets
 /// the pinned ones.
 fn follow_pinned_filters(url: UrlView) {
@@ -820,7 +828,7 @@ fn DashboardToolbar(
                     editing.set(false);
                     crate::pages::say_briefly(message, "Saved".into());
                     // The dashboard holds the view now: its plain address shows what was saved.
-                    url.navigate.run(ViewState::default());
+                    url.navigate.run((ViewState::default(), true));
                 }
                 Err(error) => message.set(Some(format!("Not saved: {error}"))),
             }
