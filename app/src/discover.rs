@@ -133,7 +133,7 @@ pub fn histogram_visualization(pattern: &str, time_field: &str) -> Visualization
         description: String::new(),
         kind: ChartKind::Bar,
         index_pattern: pattern.to_owned(),
-        metric: Metric::Count,
+        metrics: vec![Metric::Count.into()],
         buckets: vec![Bucket {
             role: BucketRole::XAxis,
             agg: BucketAgg::DateHistogram {

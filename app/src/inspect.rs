@@ -129,8 +129,12 @@ pub fn data_table(chart: &ChartData, utc_offset_secs: i32) -> DataTable {
             DataTable { columns, rows }
         }
         ChartData::Metric(metric) => DataTable {
-            columns: vec![metric.label.clone()],
-            rows: vec![vec![metric.value.map_or_else(Cell::empty, Cell::number)]],
+            columns: metric.values.iter().map(|m| m.label.clone()).collect(),
+            rows: vec![metric
+                .values
+                .iter()
+                .map(|m| m.value.map_or_else(Cell::empty, Cell::number))
+                .collect()],
         },
         ChartData::Table(table) => DataTable {
             columns: table.columns.clone(),

@@ -1,7 +1,7 @@
 //! Visualization + time range + query + filters → the Elasticsearch request body. The one
 //! builder the editor, the dashboards, the server-side renderer and exported visualizations
-//! use. Aggregations are named `"2"`, `"3"`, … by bucket level, the metric `"1"`, as Kibana
-//! names them.
+//! use. Aggregations are named `"2"`, `"3"`, … by bucket level, the first metric `"1"`, as
+//! Kibana names them, and further metrics `"1-2"`, `"1-3"`, ….
 
 use serde_json::{json, Map, Value};
 
@@ -37,18 +37,33 @@ pub enum QueryError {
     Kql(#[from] KqlError),
 }
 
-/// The metric's aggregation name.
+/// The first metric's aggregation name.
 pub const METRIC: &str = "1";
 
-/// The name of a parent pipeline over the metric, beside it in each time bucket.
-pub const PIPELINE: &str = "1-pipeline";
+/// The aggregation name of metric `index` (0-based): [`METRIC`], then `1-2`, `1-3`, ….
+pub fn metric_name(index: usize) -> String {
+    match index {
+        0 => METRIC.to_owned(),
+        n => format!("{METRIC}-{}", n + 1),
+    }
+}
+
+/// The name of a parent pipeline over the metric named `metric`, beside it in each time
+/// bucket.
+pub fn pipeline_name(metric: &str) -> String {
+    format!("{metric}-pipeline")
+}
 
 /// For a statistic over buckets: the inner split it runs over, beside it.
-pub const PER_BUCKET: &str = "1-per";
+fn per_bucket_name(metric: &str) -> String {
+    format!("{metric}-per")
+}
 
 /// For a statistic over buckets: its metric over the whole bucket, which orders terms (a
 /// pipeline's value cannot).
-pub const WHOLE_BUCKET: &str = "1-whole";
+fn whole_bucket_name(metric: &str) -> String {
+    format!("{metric}-whole")
+}
 
 /// The aggregation name of bucket level `level` (0-based).
 pub fn bucket_name(level: usize) -> String {
@@ -99,19 +114,26 @@ pub fn build_request(
 /// The visualization's aggregations, level by level.
 fn aggs_tree(vis: &Visualization, context: &SearchContext<'_>) -> Map<String, Value> {
     let buckets = ordered_buckets(vis);
-    // The metric sits at every level: pie rings read it per ring, and a terms level ordered
-    // by the metric needs it as a direct child (an order path cannot reach through a level).
-    let metric = metric_aggs(&vis.metric, context);
+    // The metrics sit at every level: pie rings and table rows read them per level, and a
+    // terms level ordered by the first needs it as a direct child (an order path cannot
+    // reach through a level).
+    let mut metric = Map::new();
+    for (index, measure) in vis.metrics.iter().enumerate() {
+        metric.extend(metric_aggs(&metric_name(index), &measure.metric, context));
+    }
     let mut aggs = metric.clone();
-    // A pipeline goes in the time buckets only: it needs a histogram for parent.
-    if let Some(pipeline) = &vis.options.pipeline {
-        aggs.insert(
-            PIPELINE.into(),
-            pipeline.agg(&metric_order_path(&vis.metric)),
-        );
+    // Pipelines go in the time buckets only: they need a histogram for parent.
+    for (index, measure) in vis.metrics.iter().enumerate() {
+        if let Some(pipeline) = &measure.pipeline {
+            let name = metric_name(index);
+            aggs.insert(
+                pipeline_name(&name),
+                pipeline.agg(&metric_order_path(&name, &measure.metric)),
+            );
+        }
     }
     for (level, agg) in buckets.iter().enumerate().rev() {
-        let mut bucket = bucket_agg(&vis.metric, agg, context);
+        let mut bucket = bucket_agg(vis.metric(), agg, context);
         if !aggs.is_empty() {
             bucket.insert("aggs".into(), Value::Object(aggs));
         }
@@ -177,24 +199,27 @@ pub fn build_query(vis: &Visualization, context: &SearchContext<'_>) -> Result<V
     Ok(json!({ "bool": { "filter": filter, "must_not": must_not } }))
 }
 
-fn metric_aggs(metric: &Metric, context: &SearchContext<'_>) -> Map<String, Value> {
+/// The aggregations computing `metric` under the name `name` (none for a count).
+fn metric_aggs(name: &str, metric: &Metric, context: &SearchContext<'_>) -> Map<String, Value> {
     let agg = match metric {
         Metric::Count => return Map::new(),
         Metric::OverBuckets { stat, per, of } => {
             let mut split = bucket_agg(of, per, context);
-            let inner = metric_aggs(of, context);
+            // Inside the inner split, the metric has the split to itself: the first name.
+            let inner = metric_aggs(METRIC, of, context);
             if !inner.is_empty() {
                 split.insert("aggs".into(), Value::Object(inner));
             }
-            let path = format!("{PER_BUCKET}>{}", value_path(METRIC, of));
+            let per_bucket = per_bucket_name(name);
+            let path = format!("{per_bucket}>{}", value_path(METRIC, of));
             let mut aggs = Map::new();
-            aggs.insert(PER_BUCKET.into(), Value::Object(split));
+            aggs.insert(per_bucket, Value::Object(split));
             aggs.insert(
-                METRIC.into(),
+                name.into(),
                 json!({ stat.agg_type(): { "buckets_path": path } }),
             );
-            if let Some(whole) = metric_aggs(of, context).remove(METRIC) {
-                aggs.insert(WHOLE_BUCKET.into(), whole);
+            if let Some(whole) = metric_aggs(METRIC, of, context).remove(METRIC) {
+                aggs.insert(whole_bucket_name(name), whole);
             }
             return aggs;
         }
@@ -215,16 +240,17 @@ fn metric_aggs(metric: &Metric, context: &SearchContext<'_>) -> Map<String, Valu
         }
     };
     let mut aggs = Map::new();
-    aggs.insert(METRIC.into(), agg);
+    aggs.insert(name.into(), agg);
     aggs
 }
 
-/// The path a terms order uses to sort by the metric. A statistic over buckets orders by its
-/// metric over the whole bucket: the top sources by bytes, each showing its busiest hour.
-fn metric_order_path(metric: &Metric) -> String {
+/// The path a terms order uses to sort by the metric named `name`. A statistic over buckets
+/// orders by its metric over the whole bucket: the top sources by bytes, each showing its
+/// busiest hour.
+fn metric_order_path(name: &str, metric: &Metric) -> String {
     match metric {
-        Metric::OverBuckets { of, .. } => value_path(WHOLE_BUCKET, of),
-        metric => value_path(METRIC, metric),
+        Metric::OverBuckets { of, .. } => value_path(&whole_bucket_name(name), of),
+        metric => value_path(name, metric),
     }
 }
 
@@ -257,8 +283,8 @@ fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> 
             ..
         } => {
             let order = match order {
-                TermsOrder::MetricDesc => json!({ metric_order_path(metric): "desc" }),
-                TermsOrder::MetricAsc => json!({ metric_order_path(metric): "asc" }),
+                TermsOrder::MetricDesc => json!({ metric_order_path(METRIC, metric): "desc" }),
+                TermsOrder::MetricAsc => json!({ metric_order_path(METRIC, metric): "asc" }),
                 TermsOrder::KeyAsc => json!({ "_key": "asc" }),
                 TermsOrder::KeyDesc => json!({ "_key": "desc" }),
             };
@@ -416,7 +442,7 @@ pub fn other_request(
     context: &SearchContext<'_>,
     shown: &[OtherGroup],
 ) -> Result<Option<Value>, QueryError> {
-    if vis.metric == Metric::Count || shown.is_empty() {
+    if *vis.metric() == Metric::Count || shown.is_empty() {
         return Ok(None);
     }
     let mut filters = Map::new();
@@ -432,16 +458,11 @@ pub fn other_request(
             json!({ "bool": { "filter": must, "must_not": [ { "terms": { group.field.clone(): group.shown } } ] } }),
         );
     }
-    let mut body = json!({
+    let body = json!({
         "size": 0,
         "query": build_query(vis, context)?,
-        "aggs": { "other": { "filters": { "filters": filters }, "aggs": metric_aggs(&vis.metric, context) } }
+        "aggs": { "other": { "filters": { "filters": filters }, "aggs": metric_aggs(METRIC, vis.metric(), context) } }
     });
-    if vis.metric == Metric::Count {
-        body["aggs"]["other"]
-            .as_object_mut()
-            .map(|o| o.remove("aggs"));
-    }
     Ok(Some(body))
 }
 
@@ -521,19 +542,19 @@ mod tests {
         use crate::model::visualization::{Metric, ParentPipeline};
         let query = QueryText::default();
         let mut vis = Visualization::example_flows_over_time();
-        vis.metric = Metric::Percentile {
+        vis.metrics[0].metric = Metric::Percentile {
             field: "bytes".into(),
             percent: 95.0,
         };
-        vis.options.pipeline = Some(ParentPipeline::MovingAverage { window: 4 });
+        vis.metrics[0].pipeline = Some(ParentPipeline::MovingAverage { window: 4 });
         vis.validate().unwrap();
         let body = build_request(&vis, &context(&query, &[])).unwrap();
         let series = &body["aggs"]["2"];
-        assert!(series["aggs"].get(PIPELINE).is_none(), "{series}");
+        assert!(series["aggs"].get("1-pipeline").is_none(), "{series}");
         assert_eq!(series["terms"]["order"], json!({ "1[95.0]": "desc" }));
         let time = &series["aggs"]["3"]["aggs"];
         assert_eq!(
-            time[PIPELINE],
+            time["1-pipeline"],
             json!({ "moving_fn": { "buckets_path": "1[95.0]", "window": 4,
                 "script": "MovingFunctions.unweightedAvg(values)" } })
         );
@@ -541,12 +562,49 @@ mod tests {
 
         // Only over a date histogram.
         let mut pie = Visualization::example_action_port_pie();
-        pie.options.pipeline = Some(ParentPipeline::CumulativeSum);
+        pie.metrics[0].pipeline = Some(ParentPipeline::CumulativeSum);
         assert!(pie
             .validate()
             .unwrap_err()
             .to_string()
-            .starts_with("options.pipeline"));
+            .starts_with("metrics[0].pipeline"));
+    }
+
+    #[test]
+    fn every_metric_has_its_name_and_pipeline_and_terms_rank_by_the_first() {
+        use crate::model::measure::Measure;
+        use crate::model::visualization::ParentPipeline;
+        let query = QueryText::default();
+        let mut vis = Visualization::example_flows_over_time();
+        vis.metrics = vec![
+            Metric::Sum {
+                field: "bytes".into(),
+            }
+            .into(),
+            Measure {
+                pipeline: Some(ParentPipeline::CumulativeSum),
+                ..Metric::Max {
+                    field: "packets".into(),
+                }
+                .into()
+            },
+        ];
+        vis.validate().unwrap();
+        let body = build_request(&vis, &context(&query, &[])).unwrap();
+        let series = &body["aggs"]["2"];
+        assert_eq!(series["terms"]["order"], json!({ "1": "desc" }));
+        assert_eq!(series["aggs"]["1"], json!({ "sum": { "field": "bytes" } }));
+        assert_eq!(
+            series["aggs"]["1-2"],
+            json!({ "max": { "field": "packets" } })
+        );
+        let time = &series["aggs"]["3"]["aggs"];
+        assert_eq!(time["1-2"], json!({ "max": { "field": "packets" } }));
+        assert_eq!(
+            time["1-2-pipeline"],
+            json!({ "cumulative_sum": { "buckets_path": "1-2" } })
+        );
+        assert!(time.get("1-pipeline").is_none(), "{time}");
     }
 
     #[test]
@@ -617,7 +675,7 @@ mod tests {
         use crate::model::visualization::{BucketStat, Interval, ParentPipeline};
         let mut vis = Visualization::example_action_port_pie();
         vis.buckets.truncate(1);
-        vis.metric = Metric::OverBuckets {
+        vis.metrics[0].metric = Metric::OverBuckets {
             stat: BucketStat::Max,
             per: Box::new(BucketAgg::DateHistogram {
                 field: "@timestamp".into(),
@@ -630,7 +688,7 @@ mod tests {
         };
         vis.validate().unwrap();
         assert_eq!(
-            vis.metric.label(),
+            vis.metric().label(),
             "Max of 99.5th percentile of bytes per 1h"
         );
         let query = QueryText::default();
@@ -643,25 +701,25 @@ mod tests {
             inside[METRIC],
             json!({ "max_bucket": { "buckets_path": "1-per>1[99.5]" } })
         );
-        assert_eq!(inside[PER_BUCKET]["date_histogram"]["fixed_interval"], "1h");
+        assert_eq!(inside["1-per"]["date_histogram"]["fixed_interval"], "1h");
         assert_eq!(
-            inside[PER_BUCKET]["aggs"][METRIC],
+            inside["1-per"]["aggs"][METRIC],
             json!({ "percentiles": { "field": "bytes", "percents": [99.5] } })
         );
-        assert_eq!(inside[WHOLE_BUCKET], inside[PER_BUCKET]["aggs"][METRIC]);
+        assert_eq!(inside["1-whole"], inside["1-per"]["aggs"][METRIC]);
 
         // Not over another statistic, not with a parent pipeline, and its split is checked.
         let mut nested = vis.clone();
-        nested.metric = Metric::OverBuckets {
+        nested.metrics[0].metric = Metric::OverBuckets {
             stat: BucketStat::Sum,
             per: Box::new(BucketAgg::Filters { filters: vec![] }),
-            of: Box::new(vis.metric.clone()),
+            of: Box::new(vis.metric().clone()),
         };
         assert_eq!(
             nested.validate().unwrap_err().path,
-            "metric.over_buckets.per.filters.filters"
+            "metrics[0].metric.over_buckets.per.filters.filters"
         );
-        if let Metric::OverBuckets { per, .. } = &mut nested.metric {
+        if let Metric::OverBuckets { per, .. } = &mut nested.metrics[0].metric {
             **per = BucketAgg::DateHistogram {
                 field: "@timestamp".into(),
                 interval: Interval::Auto,
@@ -669,18 +727,18 @@ mod tests {
         }
         assert_eq!(
             nested.validate().unwrap_err().path,
-            "metric.over_buckets.of"
+            "metrics[0].metric.over_buckets.of"
         );
         let mut piped = Visualization::example_flows_over_time();
-        piped.metric = vis.metric.clone();
-        piped.options.pipeline = Some(ParentPipeline::Derivative);
-        assert_eq!(piped.validate().unwrap_err().path, "options.pipeline");
+        piped.metrics[0].metric = vis.metric().clone();
+        piped.metrics[0].pipeline = Some(ParentPipeline::Derivative);
+        assert_eq!(piped.validate().unwrap_err().path, "metrics[0].pipeline");
     }
 
     #[test]
     fn metrics_and_orders() {
         let mut vis = Visualization::example_action_port_pie();
-        vis.metric = Metric::Sum {
+        vis.metrics[0].metric = Metric::Sum {
             field: "bytes".into(),
         };
         let query = QueryText::default();

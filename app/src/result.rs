@@ -6,13 +6,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::model::filter::{Filter, FilterKind};
+use crate::model::measure::{Measure, ValueAxis};
 use crate::model::names;
 use crate::model::time::Resolved;
 use crate::model::visualization::{
     BarMode, BucketAgg, ChartKind, Metric, ThresholdLine, Visualization,
 };
 use crate::query::{
-    bucket_name, interval_ms, ordered_buckets, CURRENT, METRIC, MISSING_KEY, PIPELINE, SHIFTED,
+    bucket_name, interval_ms, metric_name, ordered_buckets, pipeline_name, CURRENT, MISSING_KEY,
+    SHIFTED,
 };
 
 /// One chart's worth of data.
@@ -35,7 +37,7 @@ impl ChartData {
         match self {
             // A heatmap's rows are coloured by value, not by term.
             ChartData::Xy(xy) if xy.style == XyStyle::Heatmap => Vec::new(),
-            ChartData::Xy(xy) => xy.series.iter().map(|s| s.label.as_str()).collect(),
+            ChartData::Xy(xy) => xy.series.iter().map(Series::color_key).collect(),
             ChartData::Pie(pie) => pie
                 .rings
                 .iter()
@@ -140,8 +142,11 @@ pub struct XyData {
     pub bar_mode: BarMode,
     /// The series; one unnamed series when nothing splits them.
     pub series: Vec<Series>,
-    /// What y measures (`Count`, `Sum of bytes`).
+    /// What the left value axis measures (`Count`, `Sum of bytes`), or the user's title.
     pub metric_label: String,
+    /// What the right value axis measures, when a series is read on it.
+    #[serde(default)]
+    pub right_label: Option<String>,
     /// Times shown in UTC rather than the viewer's zone.
     pub utc: bool,
     /// For a category axis, the filters selecting each category.
@@ -165,11 +170,37 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Filters selecting its flows (a click adds them).
     pub filters: Vec<Filter>,
+    /// The value axis it is read on.
+    #[serde(default)]
+    pub axis: ValueAxis,
+    /// With several metrics split by terms: the series' term (`ACCEPT`), whose colour it
+    /// takes, and which metric it shows (0 for the first; later ones are drawn dashed).
+    #[serde(default)]
+    pub term: Option<(String, usize)>,
 }
 
-/// A metric visualization's one number.
+impl Series {
+    /// The label whose colour it is drawn in: its term's, or its own.
+    pub fn color_key(&self) -> &str {
+        self.term.as_ref().map_or(&self.label, |(term, _)| term)
+    }
+
+    /// Whether it is drawn dashed (hollow in the legend): a later metric of a term.
+    pub fn dashed(&self) -> bool {
+        self.term.as_ref().is_some_and(|(_, metric)| *metric > 0)
+    }
+}
+
+/// A metric visualization's numbers, one per metric.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricData {
+    /// The numbers, in the visualization's order.
+    pub values: Vec<MetricValue>,
+}
+
+/// One number of a metric visualization.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
     /// What it measures.
     pub label: String,
     /// Its value; `None` when nothing matched and the metric has no zero (an average).
@@ -205,23 +236,33 @@ impl XyStyle {
 }
 
 impl XyData {
-    /// The largest y, stacked when bars stack.
-    pub fn max_y(&self) -> f64 {
+    /// The largest y of the series read on `axis`, stacked when bars stack.
+    pub fn max_y_on(&self, axis: ValueAxis) -> f64 {
+        let on_axis = self.series.iter().filter(|s| s.axis == axis);
         if self.style.is_bar() && self.bar_mode == BarMode::Stacked {
             let mut totals: std::collections::BTreeMap<u64, f64> =
                 std::collections::BTreeMap::new();
-            for series in &self.series {
+            for series in on_axis {
                 for (x, y) in &series.points {
                     *totals.entry(x.to_bits()).or_default() += y.max(0.0);
                 }
             }
             totals.values().copied().fold(0.0, f64::max)
         } else {
-            self.series
-                .iter()
+            on_axis
                 .flat_map(|s| s.points.iter().map(|p| p.1))
                 .fold(0.0, f64::max)
         }
+    }
+
+    /// The largest y on the left axis.
+    pub fn max_y(&self) -> f64 {
+        self.max_y_on(ValueAxis::Left)
+    }
+
+    /// Whether a series is read on a right axis.
+    pub fn has_right_axis(&self) -> bool {
+        self.series.iter().any(|s| s.axis == ValueAxis::Right)
     }
 
     /// Every bucket's x, in order, once: the positions of the chart's buckets.
@@ -344,13 +385,14 @@ fn buckets_of(agg: &Value) -> Vec<(String, &Value)> {
     }
 }
 
-/// The metric's value in a bucket (or the whole response for `metric` charts).
-pub fn metric_value(metric: &Metric, bucket: &Value) -> Option<f64> {
+/// The value of `metric`, named `name` in the request, in a bucket (or the whole response
+/// for `metric` charts).
+pub fn metric_value(name: &str, metric: &Metric, bucket: &Value) -> Option<f64> {
     match metric {
         Metric::Count => bucket.get("doc_count").and_then(Value::as_f64),
         // One asked value of a multi-value answer, keyed or listed.
         Metric::Percentile { .. } | Metric::Median { .. } | Metric::PercentileRank { .. } => bucket
-            .get(METRIC)
+            .get(name)
             .and_then(|m| m.get("values"))
             .and_then(|values| match values {
                 Value::Object(o) => o.values().next().and_then(Value::as_f64),
@@ -361,14 +403,65 @@ pub fn metric_value(metric: &Metric, bucket: &Value) -> Option<f64> {
                 _ => None,
             }),
         Metric::StdDeviation { .. } => bucket
-            .get(METRIC)
+            .get(name)
             .and_then(|m| m.get("std_deviation"))
             .and_then(Value::as_f64),
         _ => bucket
-            .get(METRIC)
+            .get(name)
             .and_then(|m| m.get("value"))
             .and_then(Value::as_f64),
     }
+}
+
+/// Metric `index` of the visualization, `measure`, as shown in a bucket that covers
+/// `span_ms` of the time range: its pipeline's value or its own, as a rate if it is one.
+fn measure_value(index: usize, measure: &Measure, bucket: &Value, span_ms: f64) -> Option<f64> {
+    let name = metric_name(index);
+    let value = match &measure.pipeline {
+        // The first buckets of a derivative or difference have none: a gap.
+        Some(_) => bucket
+            .get(pipeline_name(&name))
+            .and_then(|p| p.get("value"))
+            .and_then(Value::as_f64),
+        None => metric_value(&name, &measure.metric, bucket)
+            .or_else(|| measure.zero_when_empty().then_some(0.0)),
+    }?;
+    Some(match measure.rate {
+        Some(unit) => value * unit.ms() / span_ms.max(1.0),
+        None => value,
+    })
+}
+
+/// How much of the time range each of a level's buckets covers, in milliseconds: a time
+/// bucket runs to the next one's start (months and days in a zone differ in length) and is
+/// cut at the range's ends; other buckets cover what their parent does.
+fn bucket_spans(
+    agg: &BucketAgg,
+    buckets: &[(String, &Value)],
+    time: Resolved,
+    parent: f64,
+) -> Vec<f64> {
+    let BucketAgg::DateHistogram { interval, .. } = agg else {
+        return vec![parent; buckets.len()];
+    };
+    let starts: Vec<Option<f64>> = buckets
+        .iter()
+        .map(|(_, b)| b.get("key").and_then(Value::as_f64))
+        .collect();
+    let nominal = interval_ms(interval, time) as f64;
+    (0..starts.len())
+        .map(|i| {
+            let Some(start) = starts[i] else {
+                return parent;
+            };
+            let end = starts
+                .get(i + 1)
+                .copied()
+                .flatten()
+                .unwrap_or(start + nominal);
+            (end.min(time.to_ms as f64) - start.max(time.from_ms as f64)).max(1.0)
+        })
+        .collect()
 }
 
 /// Turns a response into chart data for `vis` (the request was built for `time`).
@@ -378,22 +471,35 @@ pub fn chart_data(
     time: Resolved,
 ) -> Result<ChartData, ResultError> {
     let aggs = response.get("aggregations").cloned().unwrap_or(Value::Null);
-    // The metric over everything matched: a metric chart, or a pie not split yet.
-    let whole = || match &vis.metric {
-        Metric::Count => response
+    // A metric over everything matched: a metric chart, or a pie not split yet.
+    let whole = |index: usize, measure: &Measure| {
+        let mut all = match &aggs {
+            Value::Object(aggs) => aggs.clone(),
+            _ => serde_json::Map::new(),
+        };
+        // A count over everything is the number of hits.
+        let total = response
             .pointer("/hits/total/value")
-            .or_else(|| response.pointer("/hits/total"))
-            .and_then(Value::as_f64),
-        metric => metric_value(metric, &aggs),
+            .or_else(|| response.pointer("/hits/total"));
+        all.insert("doc_count".into(), total.cloned().unwrap_or(Value::Null));
+        measure_value(index, measure, &Value::Object(all), time.span_ms() as f64)
     };
     match vis.kind {
         ChartKind::Metric => Ok(ChartData::Metric(MetricData {
-            label: vis.metric.label(),
-            value: whole(),
+            values: vis
+                .metrics
+                .iter()
+                .enumerate()
+                .map(|(index, measure)| MetricValue {
+                    label: measure.label(),
+                    value: whole(index, measure),
+                })
+                .collect(),
         })),
         ChartKind::Pie if vis.buckets.is_empty() => {
-            let label = vis.metric.label();
-            let slices = match whole() {
+            let measure = vis.metrics.first().cloned().unwrap_or_default();
+            let label = measure.label();
+            let slices = match whole(0, &measure) {
                 Some(value) if value > 0.0 => vec![Slice {
                     label: label.clone(),
                     value,
@@ -415,8 +521,8 @@ pub fn chart_data(
                 metric_label: label,
             }))
         }
-        ChartKind::Pie => Ok(ChartData::Pie(pie(vis, &aggs)?)),
-        ChartKind::Table => Ok(ChartData::Table(table(vis, &aggs))),
+        ChartKind::Pie => Ok(ChartData::Pie(pie(vis, &aggs, time)?)),
+        ChartKind::Table => Ok(ChartData::Table(table(vis, &aggs, time))),
         ChartKind::Line
         | ChartKind::Area
         | ChartKind::Bar
@@ -451,6 +557,9 @@ fn with_time_shift(
                     .map(|(x, y)| (x + shift as f64, y))
                     .collect(),
                 filters: series.filters,
+                axis: series.axis,
+                // Last week's series has its own colour, not this week's.
+                term: None,
             }
         }));
     // A bar of last week stacked on this week's would add the two: bars stand side by side.
@@ -462,8 +571,11 @@ fn with_time_shift(
 /// parent's span of the turn, the parent's value and the filters of the path to it.
 type Frontier = (Value, Option<usize>, (f64, f64), f64, Vec<Filter>);
 
-fn pie(vis: &Visualization, aggs: &Value) -> Result<PieData, ResultError> {
+fn pie(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<PieData, ResultError> {
     let levels = ordered_buckets(vis);
+    let measure = vis.metrics.first().cloned().unwrap_or_default();
+    // A rate over a pie is over the whole range: every slice is divided alike.
+    let span_ms = time.span_ms() as f64;
     let mut rings: Vec<Ring> = levels
         .iter()
         .map(|agg| Ring {
@@ -483,20 +595,20 @@ fn pie(vis: &Visualization, aggs: &Value) -> Result<PieData, ResultError> {
             let mut entries: Vec<(String, Value, f64, &Value)> = Vec::new();
             for (name, bucket) in &buckets {
                 let (label, key) = bucket_key(agg, name, bucket);
-                let value = metric_value(&vis.metric, bucket).unwrap_or(0.0);
+                let value = measure_value(0, &measure, bucket, span_ms).unwrap_or(0.0);
                 entries.push((label, key, value, *bucket));
             }
             // "Other": the documents of the terms not shown (counts only; see query::other_request).
-            let other = match (agg, &vis.metric) {
+            let other = match (agg, &measure.metric) {
                 (
                     BucketAgg::Terms {
                         other_bucket: true, ..
                     },
                     Metric::Count,
-                ) => level_agg
-                    .get("sum_other_doc_count")
-                    .and_then(Value::as_f64)
-                    .unwrap_or(0.0),
+                ) => {
+                    let others = json!({ "doc_count": level_agg.get("sum_other_doc_count") });
+                    measure_value(0, &measure, &others, span_ms).unwrap_or(0.0)
+                }
                 _ => 0.0,
             };
             let shown: f64 = entries.iter().map(|e| e.2).sum();
@@ -571,7 +683,7 @@ fn pie(vis: &Visualization, aggs: &Value) -> Result<PieData, ResultError> {
         donut: vis.options.donut,
         show_labels: vis.options.show_labels,
         show_percent: vis.options.show_percent,
-        metric_label: vis.metric.label(),
+        metric_label: measure.label(),
     })
 }
 
@@ -586,86 +698,112 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         ChartKind::Heatmap => XyStyle::Heatmap,
         _ => XyStyle::Line,
     };
+    let several = vis.metrics.len() > 1;
+    /// A series' term (none when nothing splits), its buckets, and the filters selecting it.
+    type Split = (Option<String>, Value, Vec<Filter>);
     // The split series (outer level, if any), then the x axis.
-    let (series_containers, x_level): (Vec<(String, Value, Vec<Filter>)>, usize) =
-        match vis.split_series() {
-            Some(split) => {
-                let outer = aggs.get(bucket_name(0)).cloned().unwrap_or(Value::Null);
-                let series = buckets_of(&outer)
-                    .into_iter()
-                    .map(|(name, bucket)| {
-                        let (label, key) = bucket_key(split, &name, bucket);
-                        let filters = bucket_filter(split, bucket, &key, &label)
-                            .into_iter()
-                            .collect();
-                        (label, bucket.clone(), filters)
-                    })
-                    .collect();
-                (series, 1)
-            }
-            None => (vec![(vis.metric.label(), aggs.clone(), Vec::new())], 0),
-        };
+    let (series_containers, x_level): (Vec<Split>, usize) = match vis.split_series() {
+        Some(split) => {
+            let outer = aggs.get(bucket_name(0)).cloned().unwrap_or(Value::Null);
+            let series = buckets_of(&outer)
+                .into_iter()
+                .map(|(name, bucket)| {
+                    let (label, key) = bucket_key(split, &name, bucket);
+                    let filters = bucket_filter(split, bucket, &key, &label)
+                        .into_iter()
+                        .collect();
+                    (Some(label), bucket.clone(), filters)
+                })
+                .collect();
+            (series, 1)
+        }
+        None => (vec![(None, aggs.clone(), Vec::new())], 0),
+    };
     let mut categories: Vec<String> = Vec::new();
     let mut category_filters: Vec<Vec<Filter>> = Vec::new();
     let mut series = Vec::new();
-    for (label, container, filters) in series_containers {
-        let Some(x) = container.get(bucket_name(x_level)) else {
-            continue;
-        };
-        let mut points = Vec::new();
-        for (name, bucket) in buckets_of(x) {
-            let (x_label, key) = bucket_key(x_agg, &name, bucket);
-            let value = match &vis.options.pipeline {
-                // The first buckets of a derivative or difference have none: a gap.
-                Some(_) => bucket
-                    .get(PIPELINE)
-                    .and_then(|p| p.get("value"))
-                    .and_then(Value::as_f64),
-                None => metric_value(&vis.metric, bucket)
-                    .or_else(|| vis.metric.zero_when_empty().then_some(0.0)),
+    // Metric by metric, a series per split term: the legend lists a metric's series together.
+    for (index, measure) in vis.metrics.iter().enumerate() {
+        let measure_label = measure.label();
+        for (split_label, container, filters) in &series_containers {
+            let Some(x) = container.get(bucket_name(x_level)) else {
+                continue;
             };
-            let x_value = match x_agg {
-                BucketAgg::DateHistogram { .. } | BucketAgg::Histogram { .. } => key.as_f64(),
-                _ => Some(match categories.iter().position(|c| *c == x_label) {
-                    Some(index) => index as f64,
-                    None => {
-                        categories.push(x_label.clone());
-                        category_filters.push(
-                            bucket_filter(x_agg, bucket, &key, &x_label)
-                                .into_iter()
-                                .collect(),
-                        );
-                        (categories.len() - 1) as f64
-                    }
-                }),
+            let buckets = buckets_of(x);
+            let spans = bucket_spans(x_agg, &buckets, time, time.span_ms() as f64);
+            let mut points = Vec::new();
+            for ((name, bucket), span_ms) in buckets.into_iter().zip(spans) {
+                let (x_label, key) = bucket_key(x_agg, &name, bucket);
+                let value = measure_value(index, measure, bucket, span_ms);
+                let x_value = match x_agg {
+                    BucketAgg::DateHistogram { .. } | BucketAgg::Histogram { .. } => key.as_f64(),
+                    _ => Some(match categories.iter().position(|c| *c == x_label) {
+                        Some(index) => index as f64,
+                        None => {
+                            categories.push(x_label.clone());
+                            category_filters.push(
+                                bucket_filter(x_agg, bucket, &key, &x_label)
+                                    .into_iter()
+                                    .collect(),
+                            );
+                            (categories.len() - 1) as f64
+                        }
+                    }),
+                };
+                if let (Some(x), Some(y)) = (x_value, value) {
+                    points.push((x, y));
+                }
+            }
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            if let (BucketAgg::DateHistogram { interval, .. }, true) =
+                (x_agg, vis.options.drop_partial_buckets)
+            {
+                let width = interval_ms(interval, time) as f64;
+                let (from, to) = (time.from_ms as f64, time.to_ms as f64);
+                let whole = |start: f64| start >= from && start + width <= to;
+                // A range narrower than one interval keeps its partial buckets: better than none.
+                if points.iter().any(|(start, _)| whole(*start)) {
+                    points.retain(|(start, _)| whole(*start));
+                }
+            }
+            let (label, term) = match (split_label, several) {
+                (Some(term), false) => (term.clone(), None),
+                (Some(term), true) => (
+                    format!("{term}: {measure_label}"),
+                    Some((term.clone(), index)),
+                ),
+                (None, _) => (measure_label.clone(), None),
             };
-            if let (Some(x), Some(y)) = (x_value, value) {
-                points.push((x, y));
-            }
+            series.push(Series {
+                label,
+                points,
+                filters: filters.clone(),
+                axis: measure.axis,
+                term,
+            });
         }
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if let (BucketAgg::DateHistogram { interval, .. }, true) =
-            (x_agg, vis.options.drop_partial_buckets)
-        {
-            let width = interval_ms(interval, time) as f64;
-            let (from, to) = (time.from_ms as f64, time.to_ms as f64);
-            let whole = |start: f64| start >= from && start + width <= to;
-            // A range narrower than one interval keeps its partial buckets: better than none.
-            if points.iter().any(|(start, _)| whole(*start)) {
-                points.retain(|(start, _)| whole(*start));
-            }
-        }
-        series.push(Series {
-            label,
-            points,
-            filters,
-        });
     }
+    let titles = &vis.options.axis_titles;
     let x_title = match x_agg {
+        _ if !titles.x.trim().is_empty() => titles.x.trim().to_owned(),
         BucketAgg::DateHistogram { field, interval } => {
             format!("{field} {}", per_interval(interval_ms(interval, time)))
         }
         other => other.label(),
+    };
+    // An axis is titled by the user, or by the metrics read on it.
+    let axis_title = |axis: ValueAxis, custom: &str| {
+        let custom = custom.trim();
+        if !custom.is_empty() {
+            return Some(custom.to_owned());
+        }
+        let labels: Vec<String> = vis
+            .metrics
+            .iter()
+            .filter(|m| m.axis == axis)
+            .map(Measure::label)
+            .collect();
+        (!labels.is_empty()).then(|| labels.join(", "))
     };
     let x = match x_agg {
         BucketAgg::DateHistogram { interval, .. } => XAxis::Time {
@@ -681,12 +819,19 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
     Ok(XyData {
         x,
         style,
-        bar_mode: vis.options.bar_mode,
-        series,
-        metric_label: match &vis.options.pipeline {
-            Some(pipeline) => pipeline.label(&vis.metric.label()),
-            None => vis.metric.label(),
+        // Bars of different metrics would add up unlike things: they stand side by side.
+        bar_mode: if several {
+            BarMode::Grouped
+        } else {
+            vis.options.bar_mode
         },
+        series,
+        metric_label: axis_title(ValueAxis::Left, &titles.left).unwrap_or_default(),
+        right_label: vis
+            .metrics
+            .iter()
+            .any(|m| m.axis == ValueAxis::Right)
+            .then(|| axis_title(ValueAxis::Right, &titles.right).unwrap_or_default()),
         utc: vis.options.utc,
         category_filters,
         x_title,
@@ -728,10 +873,10 @@ fn duration_in_words(ms: i64) -> (i64, &'static str) {
     (ms / size, unit)
 }
 
-fn table(vis: &Visualization, aggs: &Value) -> TableData {
+fn table(vis: &Visualization, aggs: &Value, time: Resolved) -> TableData {
     let levels = ordered_buckets(vis);
     let mut columns: Vec<String> = levels.iter().map(|agg| agg.label()).collect();
-    columns.push(vis.metric.label());
+    columns.extend(vis.metrics.iter().map(Measure::label));
     let mut table = TableData {
         columns,
         ..TableData::default()
@@ -742,17 +887,24 @@ fn table(vis: &Visualization, aggs: &Value) -> TableData {
         cells: Vec<Value>,
         filters: Vec<Option<Filter>>,
     }
+    struct Walk<'a> {
+        vis: &'a Visualization,
+        levels: Vec<&'a BucketAgg>,
+        time: Resolved,
+    }
     fn walk(
-        vis: &Visualization,
-        levels: &[&BucketAgg],
+        how: &Walk<'_>,
         level: usize,
         container: &Value,
+        span_ms: f64,
         path: &mut Path,
         table: &mut TableData,
     ) {
-        if level == levels.len() {
+        if level == how.levels.len() {
             let mut row = path.cells.clone();
-            row.push(metric_value(&vis.metric, container).map_or(Value::Null, |v| json!(v)));
+            row.extend(how.vis.metrics.iter().enumerate().map(|(index, measure)| {
+                measure_value(index, measure, container, span_ms).map_or(Value::Null, |v| json!(v))
+            }));
             table.rows.push(row);
             table.cell_filters.push(path.filters.clone());
             return;
@@ -760,17 +912,27 @@ fn table(vis: &Visualization, aggs: &Value) -> TableData {
         let Some(agg) = container.get(bucket_name(level)) else {
             return;
         };
-        for (name, bucket) in buckets_of(agg) {
-            let (label, key) = bucket_key(levels[level], &name, bucket);
+        let buckets = buckets_of(agg);
+        let spans = bucket_spans(how.levels[level], &buckets, how.time, span_ms);
+        for ((name, bucket), span_ms) in buckets.into_iter().zip(spans) {
+            let (label, key) = bucket_key(how.levels[level], &name, bucket);
             path.filters
-                .push(bucket_filter(levels[level], bucket, &key, &label));
+                .push(bucket_filter(how.levels[level], bucket, &key, &label));
             path.cells.push(json!(label));
-            walk(vis, levels, level + 1, bucket, path, table);
+            walk(how, level + 1, bucket, span_ms, path, table);
             path.cells.pop();
             path.filters.pop();
         }
     }
-    walk(vis, &levels, 0, aggs, &mut Path::default(), &mut table);
+    let how = Walk { vis, levels, time };
+    walk(
+        &how,
+        0,
+        aggs,
+        time.span_ms() as f64,
+        &mut Path::default(),
+        &mut table,
+    );
     table
 }
 
@@ -966,6 +1128,6 @@ mod tests {
         let ChartData::Metric(metric) = chart_data(&vis, &pie_response(), TIME).unwrap() else {
             panic!()
         };
-        assert_eq!(metric.value, Some(100.0));
+        assert_eq!(metric.values[0].value, Some(100.0));
     }
 }

@@ -19,7 +19,7 @@ fn vis(title: &str, kind: ChartKind, metric: Metric, buckets: Vec<Bucket>) -> Vi
         description: String::new(),
         kind,
         index_pattern: "cwl-*".into(),
-        metric,
+        metrics: vec![metric.into()],
         buckets,
         options: ChartOptions::default(),
         query: QueryText::default(),

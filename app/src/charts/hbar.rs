@@ -8,8 +8,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::legend;
 use super::ticks::nice_ceiling;
 use super::xy::{
-    bar_extents, bucket_axis, bucket_label, category_label_chars, draw_threshold, legend_entries,
-    series_colors, value_top, AxisRoom,
+    bar_extents, bar_style, bucket_axis, bucket_label, category_label_chars, draw_threshold,
+    legend_entries, series_colors, value_top, AxisRoom,
 };
 use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions};
 use crate::result::{XAxis, XyData};
@@ -113,7 +113,7 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
     }
 
     for (series, bars) in data.series.iter().zip(bar_extents(data)) {
-        let color = colors.get(&series.label).filled();
+        let color = bar_style(series, &colors);
         chart
             .draw_series(bars.into_iter().map(|bar| {
                 Rectangle::new([(bar.bottom, flip(bar.lo)), (bar.top, flip(bar.hi))], color)
@@ -132,6 +132,7 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
         plot: (xs.start, ys.start, xs.end, ys.end),
         x_range: (lo, hi),
         y_range: (0.0, v_max),
+        y2_range: None,
         horizontal: true,
         legend,
     })

@@ -52,6 +52,7 @@ pub(crate) fn legend_entries(data: &XyData) -> Vec<Entry> {
         ),
         color: *color,
         heading: false,
+        hollow: false,
         filters: Vec::new(),
     });
     std::iter::once(Entry::heading(data.metric_label.clone()))

@@ -4,6 +4,7 @@
 use super::{format_compact, format_exact, format_time_full, ChartLayout};
 use super::{heatmap, pie};
 use crate::model::filter::Filter;
+use crate::model::measure::ValueAxis;
 use crate::result::{ChartData, XAxis, XyData};
 
 /// A pointed-at piece of a chart.
@@ -38,6 +39,7 @@ pub fn hit_test(
                 plot,
                 x_range,
                 y_range,
+                y2_range,
                 horizontal,
                 ..
             },
@@ -56,9 +58,13 @@ pub fn hit_test(
                 (across, up)
             };
             let data_x = x_range.0 + bucket_share * (x_range.1 - x_range.0);
-            let data_y = y_range.0 + value_share * (y_range.1 - y_range.0);
             let bucket = nearest_x(xy, data_x)?;
-            Some(xy_item(xy, bucket, Some(data_y), utc_offset_secs))
+            let pointer = Pointer {
+                height: value_share,
+                left: *y_range,
+                right: *y2_range,
+            };
+            Some(xy_item(xy, bucket, Some(pointer), utc_offset_secs))
         }
         (
             ChartData::Xy(xy),
@@ -176,14 +182,38 @@ fn category_filters(xy: &XyData, x: f64) -> Vec<Filter> {
     }
 }
 
-fn xy_item(xy: &XyData, x: f64, pointer_y: Option<f64>, utc_offset_secs: i32) -> Hit {
+/// Where the pointer is up the value axes.
+struct Pointer {
+    /// How far up the plot, from 0 at the bottom to 1 at the top.
+    height: f64,
+    /// The left axis's values at the bottom and top.
+    left: (f64, f64),
+    /// The right axis's, if there is one.
+    right: Option<(f64, f64)>,
+}
+
+impl Pointer {
+    /// How far up the plot `y` of a series read on `axis` is drawn, from 0 to 1.
+    fn height_of(&self, y: f64, axis: ValueAxis) -> f64 {
+        let (bottom, top) = match axis {
+            ValueAxis::Right => self.right.unwrap_or(self.left),
+            ValueAxis::Left => self.left,
+        };
+        (y - bottom) / (top - bottom).abs().max(f64::MIN_POSITIVE)
+    }
+}
+
+fn xy_item(xy: &XyData, x: f64, pointer: Option<Pointer>, utc_offset_secs: i32) -> Hit {
     let (title, time) = bucket_title(xy, x, utc_offset_secs);
     let mut rows = Vec::new();
     let mut nearest: Option<(f64, &crate::result::Series)> = None;
     for series in &xy.series {
         if let Some(&(_, y)) = series.points.iter().find(|p| p.0 == x) {
             rows.push((series.label.clone(), format_exact(y)));
-            let distance = pointer_y.map_or(0.0, |py| (py - y).abs());
+            // Nearest as drawn: series on two axes compare by height, not by value.
+            let distance = pointer
+                .as_ref()
+                .map_or(0.0, |p| (p.height - p.height_of(y, series.axis)).abs());
             if nearest.is_none_or(|(d, _)| distance < d) {
                 nearest = Some((distance, series));
             }

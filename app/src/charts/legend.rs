@@ -14,6 +14,8 @@ pub struct Entry {
     pub color: RGBColor,
     /// A group heading (the ring's field) instead of a coloured entry.
     pub heading: bool,
+    /// Its swatch is an outline: a dashed series (a later metric of a term).
+    pub hollow: bool,
     /// What selects the entry's flows (its series' or its ring's term), for filtering from
     /// the legend; empty when nothing does.
     pub filters: Vec<Filter>,
@@ -26,6 +28,7 @@ impl Entry {
             label,
             color: WHITE,
             heading: true,
+            hollow: false,
             filters: Vec::new(),
         }
     }
@@ -137,12 +140,17 @@ pub fn draw<DB: DrawingBackend>(
             .map_err(chart_error)?;
             continue;
         }
+        let style = if entry.hollow {
+            entry.color.stroke_width(options.px(2.0).max(1) as u32)
+        } else {
+            entry.color.filled()
+        };
         area.draw(&Rectangle::new(
             [
                 (x, y + options.px(2.0)),
                 (x + swatch, y + options.px(2.0) + swatch),
             ],
-            entry.color.filled(),
+            style,
         ))
         .map_err(chart_error)?;
         let text = truncate(&entry.label, max_chars);

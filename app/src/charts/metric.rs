@@ -1,11 +1,15 @@
-//! A single number, large, with its label.
+//! A metric visualization's numbers, large, each with its label: side by side, wrapping onto
+//! more rows when the panel is narrow.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions};
-use crate::result::MetricData;
+use crate::result::{MetricData, MetricValue};
+
+/// The narrowest a number's cell gets, in CSS pixels.
+const MIN_CELL_CSS_PX: f64 = 140.0;
 
 pub fn draw_metric<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -13,28 +17,44 @@ pub fn draw_metric<DB: DrawingBackend>(
     options: &DrawOptions,
 ) -> Result<ChartLayout, ChartError> {
     let (w, h) = root.dim_in_pixel();
-    let value = data.value.map_or("—".to_owned(), format_compact);
-    // As large as the panel allows: the height less the label line, and the width the digits take.
-    let css_h = h as f64 / options.scale;
-    let css_w = w as f64 / options.scale;
+    let count = data.values.len().max(1);
+    let columns = ((w as f64 / options.scale / MIN_CELL_CSS_PX) as usize).clamp(1, count);
+    let rows = count.div_ceil(columns);
+    let (cell_w, cell_h) = (w as f64 / columns as f64, h as f64 / rows as f64);
+    for (index, value) in data.values.iter().enumerate() {
+        let (column, row) = (index % columns, index / columns);
+        let center = (
+            (cell_w * (column as f64 + 0.5)) as i32,
+            (cell_h * (row as f64 + 0.5)) as i32,
+        );
+        draw_number(root, value, center, (cell_w, cell_h), options)?;
+    }
+    Ok(ChartLayout::Empty)
+}
+
+/// One number and its label, centred at `center` in a cell of `size` backend pixels.
+fn draw_number<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    metric: &MetricValue,
+    center: (i32, i32),
+    (w, h): (f64, f64),
+    options: &DrawOptions,
+) -> Result<(), ChartError> {
+    let value = metric.value.map_or("—".to_owned(), format_compact);
+    // As large as the cell allows: the height less the label line, and the width the digits take.
+    let css_h = h / options.scale;
+    let css_w = w / options.scale;
     let by_height = (css_h - 22.0) * 0.62;
     let by_width = css_w * 0.9 / (value.chars().count().max(1) as f64 * 0.6);
     let size = by_height.min(by_width).clamp(12.0, 72.0);
-    let center = Pos::new(HPos::Center, VPos::Center);
+    let middle = Pos::new(HPos::Center, VPos::Center);
+    let top = center.1 - options.px(9.0);
+    root.draw_text(&value, &options.font(size).pos(middle), (center.0, top))
+        .map_err(chart_error)?;
     root.draw_text(
-        &value,
-        &options.font(size).pos(center),
-        (w as i32 / 2, (h as f64 / 2.0) as i32 - options.px(9.0)),
+        &metric.label,
+        &options.font(13.0).color(&options.theme.axis).pos(middle),
+        (center.0, top + options.px(size * 0.5 + 11.0)),
     )
-    .map_err(chart_error)?;
-    root.draw_text(
-        &data.label,
-        &options.font(13.0).color(&options.theme.axis).pos(center),
-        (
-            w as i32 / 2,
-            (h as f64 / 2.0) as i32 - options.px(9.0) + options.px(size * 0.5 + 11.0),
-        ),
-    )
-    .map_err(chart_error)?;
-    Ok(ChartLayout::Empty)
+    .map_err(chart_error)
 }

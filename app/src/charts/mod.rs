@@ -91,6 +91,8 @@ pub enum ChartLayout {
         x_range: (f64, f64),
         /// The metric's values at the plot's bottom and top edges.
         y_range: (f64, f64),
+        /// The right axis's values at the plot's bottom and top edges, when it has one.
+        y2_range: Option<(f64, f64)>,
         /// Horizontal bars: buckets (`x_range`) run down the plot from its top, values
         /// (`y_range`) along it from its left.
         horizontal: bool,
@@ -243,6 +245,24 @@ pub fn legend_text(data: &ChartData, options: &DrawOptions) -> Vec<(String, Opti
         .into_iter()
         .map(|line| (line.label, line.color))
         .collect()
+}
+
+/// The labels a colour is chosen for, each with its colour now: a chart's series, where
+/// several metrics of a term share the term's colour, or its slices.
+pub fn color_keys(data: &ChartData, options: &DrawOptions) -> Vec<(String, Option<String>)> {
+    match data {
+        ChartData::Xy(xy) if xy.style != XyStyle::Heatmap => {
+            let colors = xy::series_colors(xy, options);
+            let mut keys: Vec<(String, Option<String>)> = Vec::new();
+            for key in xy.series.iter().map(crate::result::Series::color_key) {
+                if !keys.iter().any(|(k, _)| k == key) {
+                    keys.push((key.to_owned(), Some(to_hex(colors.get(key)))));
+                }
+            }
+            keys
+        }
+        _ => legend_text(data, options),
+    }
 }
 
 /// Draws a centred message instead of a chart (no data, or an error).

@@ -97,12 +97,15 @@ pub fn assign_colors<'a>(
         }
     }
     let slots = slots();
-    let first_choice = |label: &str| (digest(label) % slots.len() as u64) as usize;
+    // A label hashes to a hue; the other hues are tried before any lighter or darker shade,
+    // so that a few series never differ by shade alone.
+    let hues = slots.len() / 3;
+    let first_choice = |label: &str| (digest(label) % hues as u64) as usize;
     unplaced.sort_by_key(|label| (first_choice(label), *label));
     for label in unplaced {
         let start = first_choice(label);
         let free = (0..slots.len())
-            .map(|step| slots[(start + step) % slots.len()])
+            .map(|step| slots[step / hues * hues + (start + step) % hues])
             .find(|color| !taken.contains(color));
         // Past the last free slot, terms share their first choice.
         let color = free.unwrap_or(slots[start]);
@@ -155,6 +158,22 @@ mod tests {
 
     fn assign(labels: &[&str]) -> ColorMap {
         assign_colors(labels.iter().copied(), &BTreeMap::new(), &BTreeMap::new())
+    }
+
+    #[test]
+    fn a_few_series_differ_by_hue_not_by_shade() {
+        let base = &slots()[..8];
+        for labels in [
+            ["ACCEPT: Count", "REJECT: Count", "Count", "Bytes/s"],
+            ["443 (https)", "53 (dns)", "22 (ssh)", "3389 (rdp)"],
+        ] {
+            let colors = assign(&labels);
+            let mut hues: Vec<_> = labels.iter().map(|l| colors.get(l)).collect();
+            assert!(hues.iter().all(|c| base.contains(c)), "{hues:?}");
+            hues.sort_by_key(|c| (c.0, c.1, c.2));
+            hues.dedup();
+            assert_eq!(hues.len(), labels.len());
+        }
     }
 
     #[test]

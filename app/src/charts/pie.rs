@@ -41,6 +41,7 @@ pub(crate) fn legend_entries(data: &PieData, colors: &[Vec<RGBColor>]) -> Vec<En
                     label: slice.label.clone(),
                     color: *color,
                     heading: false,
+                    hollow: false,
                     filters: own_filters(data, ring_index, slice),
                 });
             }

@@ -149,8 +149,10 @@ fn empty_and_metric_charts_say_something() {
     let empty = ChartData::Pie(Default::default());
     assert!(svg(&empty, (300, 200)).0.contains("No results"));
     let metric = ChartData::Metric(crate::result::MetricData {
-        label: "Count".into(),
-        value: Some(12_345.0),
+        values: vec![crate::result::MetricValue {
+            label: "Count".into(),
+            value: Some(12_345.0),
+        }],
     });
     let (text, _) = svg(&metric, (300, 200));
     assert!(text.contains("12.3k") && text.contains("Count"));
@@ -215,8 +217,11 @@ fn address_labels_on_an_x_axis_are_whole_and_never_overlap() {
                 .map(|i| (i as f64, 10.0 + i as f64))
                 .collect(),
             filters: Vec::new(),
+            axis: Default::default(),
+            term: None,
         }],
         metric_label: "Count".into(),
+        right_label: None,
         utc: false,
         category_filters: Vec::new(),
         x_title: "srcaddr".into(),
@@ -307,8 +312,11 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
                 .map(|i| (i as f64, 100.0 - i as f64))
                 .collect(),
             filters: Vec::new(),
+            axis: Default::default(),
+            term: None,
         }],
         metric_label: "Count".into(),
+        right_label: None,
         utc: false,
         category_filters: labels
             .iter()
@@ -551,4 +559,121 @@ fn a_threshold_line_is_drawn_labelled_and_raises_the_axis_to_show_it() {
     xy.style = crate::result::XyStyle::HorizontalBar;
     let (text, _) = svg(&ChartData::Xy(xy), (640, 320));
     assert!(text.to_lowercase().contains("#bd271e"));
+}
+
+#[test]
+fn a_metric_on_the_right_axis_has_its_own_scale_and_the_pointer_finds_it_as_drawn() {
+    use crate::model::measure::ValueAxis;
+    let ChartData::Xy(mut xy) = flows_by_action(&[
+        ("flows", &[(0, 5), (1, 8)]),
+        ("bytes/s", &[(0, 40_000), (1, 90_000)]),
+    ]) else {
+        panic!()
+    };
+    xy.series[1].axis = ValueAxis::Right;
+    xy.right_label = Some("Bytes per second".into());
+    let data = ChartData::Xy(xy);
+    let (text, layout) = svg(&data, (640, 320));
+    let texts = svg_texts(&text);
+    let ChartLayout::Xy {
+        plot,
+        y_range,
+        y2_range: Some(y2_range),
+        ..
+    } = &layout
+    else {
+        panic!("two value axes: {layout:?}")
+    };
+    let (plot, y_range, y2_range) = (*plot, *y_range, *y2_range);
+    // Each axis reaches its own series, and the right one is labelled right of the plot.
+    assert!(y_range.1 >= 8.0 && y_range.1 < 1000.0, "{y_range:?}");
+    assert!(y2_range.1 >= 90_000.0, "{y2_range:?}");
+    let right_ticks: Vec<_> = texts.iter().filter(|(x, _)| *x > plot.2 as f64).collect();
+    assert!(
+        right_ticks
+            .iter()
+            .any(|(_, t)| t.ends_with('k') || t.contains("000")),
+        "right tick labels: {right_ticks:?}"
+    );
+    assert!(
+        text.contains("Bytes per second"),
+        "the right axis is titled"
+    );
+    // Near the top of the plot at minute 1 both series are drawn high (8 of ~10 flows,
+    // 90k of ~100k bytes/s): the nearer, as drawn, is the one the pointer is on.
+    let (left, top, right, bottom) = plot;
+    let x = left as f64 + (right - left) as f64 * 0.75;
+    let near = |value: f64, range: (f64, f64)| {
+        bottom as f64 - (bottom - top) as f64 * (value - range.0) / (range.1 - range.0)
+    };
+    for (series, y) in [
+        ("bytes/s", near(90_000.0, y2_range)),
+        ("flows", near(8.0, y_range)),
+    ] {
+        let hit = hit::hit_test(&data, &layout, x, y, 0).expect("a bucket");
+        assert_eq!(hit.rows.len(), 2);
+        let ChartData::Xy(xy) = &data else { panic!() };
+        let expected = xy.series.iter().find(|s| s.label == series).unwrap();
+        assert_eq!(hit.filters, expected.filters, "pointing at {series}");
+    }
+}
+
+#[test]
+fn several_metrics_of_a_term_share_its_colour_and_later_ones_are_dashed() {
+    use crate::model::measure::Measure;
+    use crate::model::visualization::Metric;
+    let mut vis = Visualization::example_flows_over_time();
+    vis.metrics.push(Measure::from(Metric::Sum {
+        field: "bytes".into(),
+    }));
+    let buckets: Vec<serde_json::Value> = ["ACCEPT", "REJECT"]
+        .iter()
+        .map(|action| {
+            let times: Vec<serde_json::Value> = (0..2)
+                .map(|m| json!({ "key": m * 60_000, "doc_count": 3, "1-2": { "value": 900.0 } }))
+                .collect();
+            json!({ "key": action, "3": { "buckets": times } })
+        })
+        .collect();
+    let data = chart_data(
+        &vis,
+        &json!({ "aggregations": { "2": { "buckets": buckets } } }),
+        Resolved {
+            from_ms: 0,
+            to_ms: 120_000,
+        },
+    )
+    .unwrap();
+    let ChartData::Xy(xy) = &data else { panic!() };
+    let dashed: Vec<(&str, bool)> = xy
+        .series
+        .iter()
+        .map(|s| (s.label.as_str(), s.dashed()))
+        .collect();
+    assert_eq!(
+        dashed,
+        [
+            ("ACCEPT: Count", false),
+            ("REJECT: Count", false),
+            ("ACCEPT: Sum of bytes", true),
+            ("REJECT: Sum of bytes", true)
+        ]
+    );
+    // ACCEPT's green and REJECT's red, whatever the metric; a colour is chosen per term.
+    let legend = legend_text(&data, &DrawOptions::default());
+    assert_eq!(legend[0].1, legend[2].1);
+    assert_eq!(legend[1].1, legend[3].1);
+    assert_ne!(legend[0].1, legend[1].1);
+    let keys: Vec<String> = color_keys(&data, &DrawOptions::default())
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(keys, ["ACCEPT", "REJECT"]);
+    // Dashes are drawn as many short strokes where a solid line is one.
+    let strokes = |data: &ChartData| svg(data, (640, 320)).0.matches("<polyline").count();
+    let mut solid = xy.clone();
+    for series in &mut solid.series {
+        series.term = None;
+    }
+    assert!(strokes(&data) > strokes(&ChartData::Xy(solid)) + 4);
 }

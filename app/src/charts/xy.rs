@@ -11,12 +11,13 @@ use super::{
     chart_error, draw_message, format_compact, format_time_label, truncate, ChartError,
     ChartLayout, ColorMap, DrawOptions,
 };
+use crate::model::measure::ValueAxis;
 use crate::model::visualization::{BarMode, ThresholdLine};
-use crate::result::{XAxis, XyData, XyStyle};
+use crate::result::{Series, XAxis, XyData, XyStyle};
 
-/// The series' colours.
+/// The series' colours, by [`Series::color_key`].
 pub(crate) fn series_colors(data: &XyData, options: &DrawOptions) -> ColorMap {
-    options.colors_for(data.series.iter().map(|s| s.label.as_str()))
+    options.colors_for(data.series.iter().map(Series::color_key))
 }
 
 /// One legend line per series, in its colour.
@@ -25,8 +26,9 @@ pub(crate) fn legend_entries(data: &XyData, colors: &ColorMap) -> Vec<Entry> {
         .iter()
         .map(|s| Entry {
             label: s.label.clone(),
-            color: colors.get(&s.label),
+            color: colors.get(s.color_key()),
             heading: false,
+            hollow: s.dashed(),
             filters: s.filters.clone(),
         })
         .collect()
@@ -66,16 +68,27 @@ pub fn draw_xy<DB: DrawingBackend>(
     );
     let (x0, x1) = (axis.lo, axis.hi);
     let y_max = nice_ceiling(value_top(data));
+    // A second value axis, on the right, for the metrics read on it.
+    let y2_max = data
+        .has_right_axis()
+        .then(|| nice_ceiling(data.max_y_on(ValueAxis::Right)));
     let x_label = |x: &f64| bucket_label(data, options, &axis, *x, CATEGORY_LABEL_CHARS);
     // Axis titles (the metric up the side, the bucket along the bottom) where there is room.
     let (_, plot_h) = plot_area.dim_in_pixel();
     let titled = plot_h as f64 >= 160.0 * options.scale;
+    let value_label_area = options.px(if titled { 60.0 } else { 46.0 });
     let mut chart = ChartBuilder::on(&plot_area)
         .margin(options.px(8.0))
         .x_label_area_size(options.px(if titled { 40.0 } else { 24.0 }))
-        .y_label_area_size(options.px(if titled { 60.0 } else { 46.0 }))
+        .y_label_area_size(value_label_area)
+        .right_y_label_area_size(if y2_max.is_some() {
+            value_label_area
+        } else {
+            0
+        })
         .build_cartesian_2d(x0..x1, 0f64..y_max)
-        .map_err(chart_error)?;
+        .map_err(chart_error)?
+        .set_secondary_coord(x0..x1, 0f64..y2_max.unwrap_or(1.0));
     // The y axis by plotters; the x axis by hand, at round ticks (times on the minute, hour,
     // day of the viewer's zone).
     chart
@@ -96,6 +109,21 @@ pub fn draw_xy<DB: DrawingBackend>(
         .axis_desc_style(options.font(11.0).color(&options.theme.axis))
         .draw()
         .map_err(chart_error)?;
+    if y2_max.is_some() {
+        chart
+            .configure_secondary_axes()
+            .axis_style(options.theme.axis)
+            .y_labels(5)
+            .label_style(options.font(11.0))
+            .y_label_formatter(&|y| format_compact(*y))
+            .y_desc(match (&data.right_label, titled) {
+                (Some(label), true) => label.as_str(),
+                _ => "",
+            })
+            .axis_desc_style(options.font(11.0).color(&options.theme.axis))
+            .draw()
+            .map_err(chart_error)?;
+    }
     if titled {
         let (xs, ys) = chart.plotting_area().get_pixel_range();
         draw_x_title(root, data, (xs.start, xs.end, ys.end), options)?;
@@ -122,45 +150,60 @@ pub fn draw_xy<DB: DrawingBackend>(
     match data.style {
         XyStyle::Line | XyStyle::Area => {
             for series in &data.series {
-                let color = colors.get(&series.label);
+                let color = colors.get(series.color_key());
+                let right = series.axis == ValueAxis::Right;
+                let points = || series.points.iter().copied();
                 if data.style == XyStyle::Area {
-                    chart
-                        .draw_series(AreaSeries::new(
-                            series.points.iter().copied(),
-                            0.0,
-                            color.mix(0.25),
-                        ))
-                        .map_err(chart_error)?;
+                    let fill = color.mix(if series.dashed() { 0.1 } else { 0.25 });
+                    let area = AreaSeries::new(points(), 0.0, fill);
+                    if right {
+                        chart.draw_secondary_series(area).map_err(chart_error)?;
+                    } else {
+                        chart.draw_series(area).map_err(chart_error)?;
+                    }
                 }
-                chart
-                    .draw_series(LineSeries::new(
-                        series.points.iter().copied(),
-                        color.stroke_width(stroke),
-                    ))
-                    .map_err(chart_error)?;
+                let style = color.stroke_width(stroke);
+                if series.dashed() {
+                    let (dash, gap) = (options.px(6.0).max(2), options.px(4.0).max(1));
+                    let line = DashedLineSeries::new(points(), dash, gap, style);
+                    if right {
+                        chart.draw_secondary_series(line).map_err(chart_error)?;
+                    } else {
+                        chart.draw_series(line).map_err(chart_error)?;
+                    }
+                } else if right {
+                    let line = LineSeries::new(points(), style);
+                    chart.draw_secondary_series(line).map_err(chart_error)?;
+                } else {
+                    let line = LineSeries::new(points(), style);
+                    chart.draw_series(line).map_err(chart_error)?;
+                }
                 // A lone point or a sparse series would be invisible as a line: mark the points.
                 if series.points.len() <= 24 {
                     let radius = options.px(2.5).max(1) as u32;
-                    chart
-                        .draw_series(
-                            series
-                                .points
-                                .iter()
-                                .map(|&(x, y)| Circle::new((x, y), radius, color.filled())),
-                        )
-                        .map_err(chart_error)?;
+                    let marks = points().map(|(x, y)| Circle::new((x, y), radius, color.filled()));
+                    if right {
+                        chart.draw_secondary_series(marks).map_err(chart_error)?;
+                    } else {
+                        chart.draw_series(marks).map_err(chart_error)?;
+                    }
                 }
             }
         }
         // Vertical bars: the other styles have their own drawers, above.
         _ => {
             for (series, bars) in data.series.iter().zip(bar_extents(data)) {
-                let color = colors.get(&series.label).filled();
-                chart
-                    .draw_series(bars.into_iter().map(|bar| {
-                        Rectangle::new([(bar.lo, bar.top), (bar.hi, bar.bottom)], color)
-                    }))
-                    .map_err(chart_error)?;
+                let color = bar_style(series, &colors);
+                let rectangles = bars
+                    .into_iter()
+                    .map(|bar| Rectangle::new([(bar.lo, bar.top), (bar.hi, bar.bottom)], color));
+                if series.axis == ValueAxis::Right {
+                    chart
+                        .draw_secondary_series(rectangles)
+                        .map_err(chart_error)?;
+                } else {
+                    chart.draw_series(rectangles).map_err(chart_error)?;
+                }
             }
         }
     }
@@ -177,9 +220,21 @@ pub fn draw_xy<DB: DrawingBackend>(
         plot: (xs.start, ys.start, xs.end, ys.end),
         x_range: (x0, x1),
         y_range: (0.0, y_max),
+        y2_range: y2_max.map(|top| (0.0, top)),
         horizontal: false,
         legend,
     })
+}
+
+/// How a series' bars are filled: in its colour; a later metric of a term lighter (its
+/// legend swatch is hollow).
+pub(crate) fn bar_style(series: &Series, colors: &ColorMap) -> ShapeStyle {
+    let color = colors.get(series.color_key());
+    if series.dashed() {
+        color.mix(0.45).filled()
+    } else {
+        color.filled()
+    }
 }
 
 /// The bucket axis (x, or y for horizontal bars): its ends in data units, the buckets that get

@@ -207,7 +207,7 @@ impl InputControl {
             description: String::new(),
             kind,
             index_pattern: self.index_pattern.clone(),
-            metric,
+            metrics: vec![metric.into()],
             buckets,
             options: ChartOptions::default(),
             query: Default::default(),
@@ -401,13 +401,13 @@ mod tests {
         let [min, max] = ports().visualizations().try_into().unwrap();
         assert_eq!(min.index_pattern, "cwl-*");
         assert_eq!(
-            min.metric,
+            *min.metric(),
             Metric::Min {
                 field: "dstport".into()
             }
         );
         assert_eq!(
-            max.metric,
+            *max.metric(),
             Metric::Max {
                 field: "dstport".into()
             }

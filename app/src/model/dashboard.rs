@@ -179,14 +179,23 @@ impl Dashboard {
 
     /// Reads and checks a dashboard; errors name the field at fault.
     pub fn from_json(json: &str) -> Result<Dashboard, ModelError> {
-        let dashboard: Dashboard = super::from_json_with_path(json)?;
-        dashboard.validate()?;
-        Ok(dashboard)
+        Dashboard::from_value(super::from_json_with_path(json)?)
     }
 
-    /// Reads and checks a dashboard held as JSON.
-    pub fn from_value(value: serde_json::Value) -> Result<Dashboard, ModelError> {
-        Dashboard::from_json(&value.to_string())
+    /// Reads and checks a dashboard held as JSON; the visualizations stored in it may be of
+    /// an older version.
+    pub fn from_value(mut value: serde_json::Value) -> Result<Dashboard, ModelError> {
+        if let Some(panels) = value
+            .get_mut("panels")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            for inline in panels.iter_mut().filter_map(|p| p.get_mut("visualization")) {
+                Visualization::migrate(inline);
+            }
+        }
+        let dashboard: Dashboard = super::from_value_with_path(value)?;
+        dashboard.validate()?;
+        Ok(dashboard)
     }
 
     /// Checks what serde cannot: a title, unique panel ids, panels inside the grid and not

@@ -7,6 +7,7 @@ pub mod filter;
 pub mod flow;
 pub mod index_pattern;
 pub mod kql;
+pub mod measure;
 pub mod names;
 pub mod saved_object;
 pub mod saved_query;
@@ -21,13 +22,22 @@ pub(crate) fn from_json_with_path<T: serde::de::DeserializeOwned>(
     json: &str,
 ) -> Result<T, ModelError> {
     let mut deserializer = serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let path = if path == "." {
-            "(root)".to_owned()
-        } else {
-            path
-        };
-        ModelError::new(path, error.inner().to_string())
-    })
+    serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)
+}
+
+/// The same from a JSON value.
+pub(crate) fn from_value_with_path<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ModelError> {
+    serde_path_to_error::deserialize(value).map_err(path_error)
+}
+
+fn path_error<E: std::fmt::Display>(error: serde_path_to_error::Error<E>) -> ModelError {
+    let path = error.path().to_string();
+    let path = if path == "." {
+        "(root)".to_owned()
+    } else {
+        path
+    };
+    ModelError::new(path, error.inner().to_string())
 }

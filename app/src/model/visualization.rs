@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::filter::{Filter, QueryText};
+use super::measure::{AxisTitles, Measure, ValueAxis, MAX_LABEL_CHARS, MAX_METRICS};
 
 /// The version of the visualization JSON this code writes; older ones are migrated on read.
-pub const VISUALIZATION_VERSION: u32 = 1;
+pub const VISUALIZATION_VERSION: u32 = 2;
 
 fn current_version() -> u32 {
     VISUALIZATION_VERSION
@@ -31,9 +32,9 @@ pub struct Visualization {
     pub kind: ChartKind,
     /// The index pattern searched (`cwl-*`).
     pub index_pattern: String,
-    /// What sizes slices, points and bars.
-    #[serde(default)]
-    pub metric: Metric,
+    /// What sizes slices, points and bars: one metric, or several for line, area and bar
+    /// charts (a series each), tables (a column each) and metric charts (a number each).
+    pub metrics: Vec<Measure>,
     /// In order: for pies, the split-slices rings (inner first); for line, area and bar
     /// charts, the x axis and an optional split series; for tables, the row splits.
     #[serde(default)]
@@ -733,11 +734,9 @@ pub struct ChartOptions {
     /// on the same time axis; line, area and bar charts over a date histogram.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_shift: Option<String>,
-    /// Shows the metric along the time axis as a running total, a change, a moving average
-    /// or a difference (Kibana's parent pipeline metrics); line, area and bar charts over a
-    /// date histogram. Top-N series still rank by the metric itself.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pipeline: Option<ParentPipeline>,
+    /// The axes' titles, where the user named them.
+    #[serde(skip_serializing_if = "AxisTitles::is_empty")]
+    pub axis_titles: AxisTitles,
 }
 
 /// A metric computed along the time axis from the metric's value in each time bucket.
@@ -822,7 +821,7 @@ impl Default for ChartOptions {
             drilldowns: Vec::new(),
             threshold: None,
             time_shift: None,
-            pipeline: None,
+            axis_titles: AxisTitles::default(),
         }
     }
 }
@@ -850,14 +849,26 @@ impl ModelError {
 impl Visualization {
     /// Reads visualization JSON; a bad value is reported with its path.
     pub fn from_json(json: &str) -> Result<Visualization, ModelError> {
-        let vis: Visualization = super::from_json_with_path(json)?;
+        Visualization::from_value(super::from_json_with_path(json)?)
+    }
+
+    /// The same from a JSON value, of this version or an older one.
+    pub fn from_value(mut value: serde_json::Value) -> Result<Visualization, ModelError> {
+        Visualization::migrate(&mut value);
+        let vis: Visualization = super::from_value_with_path(value)?;
         vis.validate()?;
         Ok(vis)
     }
 
-    /// The same from a JSON value.
-    pub fn from_value(value: serde_json::Value) -> Result<Visualization, ModelError> {
-        Visualization::from_json(&value.to_string())
+    /// Brings visualization JSON of an older version to this one's form.
+    pub fn migrate(value: &mut serde_json::Value) {
+        super::measure::migrate_single_metric(value);
+    }
+
+    /// The first metric: what orders terms, sizes slices and colours heatmap cells.
+    pub fn metric(&self) -> &Metric {
+        static COUNT: Metric = Metric::Count;
+        self.metrics.first().map_or(&COUNT, |m| &m.metric)
     }
 
     /// Checks what the types cannot: required fields, bucket roles that fit the chart kind.
@@ -876,11 +887,6 @@ impl Visualization {
         }
         if self.index_pattern.trim().is_empty() {
             return Err(ModelError::new("index_pattern", "must not be empty"));
-        }
-        if let Some(field) = self.metric.field() {
-            if field.trim().is_empty() {
-                return Err(ModelError::new("metric.field", "must name a field"));
-            }
         }
         let drilldowns = &self.options.drilldowns;
         if drilldowns.len() > super::drilldown::MAX_DRILLDOWNS {
@@ -924,52 +930,7 @@ impl Visualization {
                 ));
             }
         }
-        if let Some(pipeline) = &self.options.pipeline {
-            if !self.takes_time_shift() {
-                return Err(ModelError::new(
-                    "options.pipeline",
-                    "needs a line, area or bar chart over a date histogram",
-                ));
-            }
-            if let ParentPipeline::MovingAverage { window: n }
-            | ParentPipeline::SerialDiff { lag: n } = pipeline
-            {
-                if !(1..=100).contains(n) {
-                    return Err(ModelError::new(
-                        "options.pipeline",
-                        "the window or lag must be between 1 and 100 buckets",
-                    ));
-                }
-            }
-        }
-        if let Metric::Percentile { percent, .. } = self.metric {
-            if !(0.0..=100.0).contains(&percent) {
-                return Err(ModelError::new(
-                    "metric.percent",
-                    "must be between 0 and 100",
-                ));
-            }
-        }
-        if let Metric::PercentileRank { value, .. } = self.metric {
-            if !value.is_finite() {
-                return Err(ModelError::new("metric.value", "must be a number"));
-            }
-        }
-        if let Metric::OverBuckets { per, of, .. } = &self.metric {
-            per.validate("metric.over_buckets.per")?;
-            if matches!(**of, Metric::OverBuckets { .. }) {
-                return Err(ModelError::new(
-                    "metric.over_buckets.of",
-                    "must be a metric of the flows, not another statistic over buckets",
-                ));
-            }
-            if self.options.pipeline.is_some() {
-                return Err(ModelError::new(
-                    "options.pipeline",
-                    "does not run over a statistic over buckets; choose one or the other",
-                ));
-            }
-        }
+        self.validate_metrics()?;
         let allowed: &[BucketRole] = match self.kind {
             ChartKind::Pie => &[BucketRole::SplitSlices],
             kind if kind.is_xy() => &[BucketRole::XAxis, BucketRole::SplitSeries],
@@ -1014,6 +975,122 @@ impl Visualization {
         Ok(())
     }
 
+    /// Checks the metrics, each at its path (`metrics[1].rate`), and the axis titles.
+    fn validate_metrics(&self) -> Result<(), ModelError> {
+        if self.metrics.is_empty() {
+            return Err(ModelError::new("metrics", "needs at least one metric"));
+        }
+        if self.metrics.len() > MAX_METRICS {
+            return Err(ModelError::new(
+                "metrics",
+                format!("at most {MAX_METRICS} metrics, not {}", self.metrics.len()),
+            ));
+        }
+        // A pie's slices and a heatmap's cells have room for one value each.
+        let one_only = matches!(self.kind, ChartKind::Pie | ChartKind::Heatmap);
+        if self.metrics.len() > 1 && one_only {
+            return Err(ModelError::new(
+                "metrics",
+                format!("a {} chart shows one metric", self.kind.label()),
+            ));
+        }
+        for (index, measure) in self.metrics.iter().enumerate() {
+            let path = |field: &str| format!("metrics[{index}].{field}");
+            let metric = &measure.metric;
+            if let Some(field) = metric.field() {
+                if field.trim().is_empty() {
+                    return Err(ModelError::new(path("metric.field"), "must name a field"));
+                }
+            }
+            if let Metric::Percentile { percent, .. } = metric {
+                if !(0.0..=100.0).contains(percent) {
+                    return Err(ModelError::new(
+                        path("metric.percent"),
+                        "must be between 0 and 100",
+                    ));
+                }
+            }
+            if let Metric::PercentileRank { value, .. } = metric {
+                if !value.is_finite() {
+                    return Err(ModelError::new(path("metric.value"), "must be a number"));
+                }
+            }
+            if let Metric::OverBuckets { per, of, .. } = metric {
+                per.validate(&path("metric.over_buckets.per"))?;
+                if matches!(**of, Metric::OverBuckets { .. }) {
+                    return Err(ModelError::new(
+                        path("metric.over_buckets.of"),
+                        "must be a metric of the flows, not another statistic over buckets",
+                    ));
+                }
+                if measure.pipeline.is_some() {
+                    return Err(ModelError::new(
+                        path("pipeline"),
+                        "does not run over a statistic over buckets; choose one or the other",
+                    ));
+                }
+            }
+            if let Some(pipeline) = &measure.pipeline {
+                if !self.takes_time_shift() {
+                    return Err(ModelError::new(
+                        path("pipeline"),
+                        "needs a line, area or bar chart over a date histogram",
+                    ));
+                }
+                if let ParentPipeline::MovingAverage { window: n }
+                | ParentPipeline::SerialDiff { lag: n } = pipeline
+                {
+                    if !(1..=100).contains(n) {
+                        return Err(ModelError::new(
+                            path("pipeline"),
+                            "the window or lag must be between 1 and 100 buckets",
+                        ));
+                    }
+                }
+            }
+            if measure.rate.is_some() && !measure.takes_rate() {
+                return Err(ModelError::new(
+                    path("rate"),
+                    format!(
+                        "{} has no rate: only counts and sums add up over time",
+                        metric.label()
+                    ),
+                ));
+            }
+            if measure.axis == ValueAxis::Right
+                && !matches!(
+                    self.kind,
+                    ChartKind::Line | ChartKind::Area | ChartKind::Bar
+                )
+            {
+                return Err(ModelError::new(
+                    path("axis"),
+                    "a right axis needs a line, area or vertical bar chart",
+                ));
+            }
+            if measure.label.chars().count() > MAX_LABEL_CHARS {
+                return Err(ModelError::new(
+                    path("label"),
+                    format!("at most {MAX_LABEL_CHARS} characters"),
+                ));
+            }
+        }
+        let titles = &self.options.axis_titles;
+        for (name, title) in [
+            ("x", &titles.x),
+            ("left", &titles.left),
+            ("right", &titles.right),
+        ] {
+            if title.chars().count() > MAX_LABEL_CHARS {
+                return Err(ModelError::new(
+                    format!("options.axis_titles.{name}"),
+                    format!("at most {MAX_LABEL_CHARS} characters"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The x-axis bucket of an xy chart.
     pub fn x_axis(&self) -> Option<&BucketAgg> {
         self.buckets
@@ -1054,7 +1131,7 @@ impl Visualization {
                 .into(),
             kind: ChartKind::Pie,
             index_pattern: "cwl-*".into(),
-            metric: Metric::Count,
+            metrics: vec![Measure::from(Metric::Count)],
             buckets: vec![
                 terms_bucket(BucketRole::SplitSlices, "action", 5),
                 terms_bucket(BucketRole::SplitSlices, "dstport", 5),
@@ -1074,7 +1151,7 @@ impl Visualization {
             description: String::new(),
             kind: ChartKind::Line,
             index_pattern: "cwl-*".into(),
-            metric: Metric::Count,
+            metrics: vec![Measure::from(Metric::Count)],
             buckets: vec![
                 Bucket {
                     role: BucketRole::XAxis,
@@ -1160,6 +1237,85 @@ mod tests {
             error.to_string().contains("`ten` is neither a CIDR block"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn several_metrics_where_a_chart_has_room_for_them() {
+        use crate::model::measure::{Measure, RateUnit, ValueAxis};
+        let bytes = || Metric::Sum {
+            field: "bytes".into(),
+        };
+        let mut line = Visualization::example_flows_over_time();
+        line.metrics.push(Measure {
+            rate: Some(RateUnit::Second),
+            axis: ValueAxis::Right,
+            ..bytes().into()
+        });
+        line.validate().unwrap();
+        // Slices and cells hold one value.
+        let mut pie = Visualization::example_action_port_pie();
+        pie.metrics.push(bytes().into());
+        assert_eq!(pie.validate().unwrap_err().path, "metrics");
+        // An average has no rate; a table has no right axis.
+        let mut bad = line.clone();
+        bad.metrics[1].metric = Metric::Avg {
+            field: "bytes".into(),
+        };
+        assert_eq!(bad.validate().unwrap_err().path, "metrics[1].rate");
+        let mut table = line.clone();
+        table.kind = ChartKind::Table;
+        for bucket in &mut table.buckets {
+            bucket.role = BucketRole::Rows;
+        }
+        assert_eq!(table.validate().unwrap_err().path, "metrics[1].axis");
+        table.metrics[1].axis = ValueAxis::Left;
+        table.validate().unwrap();
+        let mut none = line.clone();
+        none.metrics.clear();
+        assert_eq!(none.validate().unwrap_err().path, "metrics");
+        let mut titled = line.clone();
+        titled.options.axis_titles.right = "x".repeat(81);
+        assert_eq!(
+            titled.validate().unwrap_err().path,
+            "options.axis_titles.right"
+        );
+        // The form round-trips.
+        let json = serde_json::to_string(&line).unwrap();
+        assert_eq!(Visualization::from_json(&json).unwrap(), line);
+    }
+
+    #[test]
+    fn version_1_json_reads_with_its_metric_and_pipeline() {
+        let mut old = serde_json::to_value(Visualization::example_flows_over_time()).unwrap();
+        let object = old.as_object_mut().unwrap();
+        object.remove("metrics");
+        object.insert("version".into(), serde_json::json!(1));
+        object.insert(
+            "metric".into(),
+            serde_json::json!({ "sum": { "field": "bytes" } }),
+        );
+        old["options"]["pipeline"] = serde_json::json!({ "moving_average": { "window": 3 } });
+        let vis = Visualization::from_value(old).unwrap();
+        assert_eq!(
+            vis.metric(),
+            &Metric::Sum {
+                field: "bytes".into()
+            }
+        );
+        assert_eq!(
+            vis.metrics[0].pipeline,
+            Some(ParentPipeline::MovingAverage { window: 3 })
+        );
+        // Inside a dashboard too.
+        let board = serde_json::json!({ "title": "Old", "panels": [{ "id": "a",
+            "grid": { "x": 0, "y": 0, "w": 24, "h": 15 },
+            "visualization": { "title": "Flows", "kind": "metric", "index_pattern": "cwl-*",
+                "metric": "count" } }] });
+        let board = crate::model::dashboard::Dashboard::from_value(board).unwrap();
+        let crate::model::dashboard::PanelSource::Inline(vis) = &board.panels[0].source else {
+            panic!("an inline visualization");
+        };
+        assert_eq!(vis.metric(), &Metric::Count);
     }
 
     #[test]

@@ -1269,7 +1269,7 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
     let Ok(app::result::ChartData::Metric(count)) = data else {
         panic!("no metric: {data:?}");
     };
-    assert_eq!(count.value, Some(3.0));
+    assert_eq!(count.values[0].value, Some(3.0));
     // Editing the search changes the chart: without its port filter, every REJECT counts.
     let (_, search) = server.get("/api/saved_objects/search/k-search").await;
     let mut attributes = search["attributes"].clone();
@@ -1287,7 +1287,7 @@ async fn kibana_saved_searches_and_the_visualizations_built_on_them_import() {
         panic!("no metric: {data:?}");
     };
     assert_eq!(
-        count.value,
+        count.values[0].value,
         Some(5.0),
         "3 REJECTed to port 22 and 2 to 3389"
     );
@@ -1533,7 +1533,7 @@ async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
     let rows = |query: &str, agg: BucketAgg| {
         let mut vis = Visualization::example_action_port_pie();
         vis.kind = ChartKind::Table;
-        vis.metric = Metric::Count;
+        vis.metrics = vec![Metric::Count.into()];
         vis.query = app::model::filter::QueryText::kql(query);
         vis.buckets = vec![Bucket {
             role: BucketRole::Rows,
@@ -1671,7 +1671,7 @@ async fn pipelines_over_time_follow_the_plain_series() {
     let series = |pipeline: Option<ParentPipeline>| {
         let mut vis = Visualization::example_action_port_pie();
         vis.kind = ChartKind::Line;
-        vis.metric = Metric::Count;
+        vis.metrics = vec![Metric::Count.into()];
         vis.buckets = vec![Bucket {
             role: BucketRole::XAxis,
             agg: BucketAgg::DateHistogram {
@@ -1680,7 +1680,7 @@ async fn pipelines_over_time_follow_the_plain_series() {
             },
         }];
         vis.options.drop_partial_buckets = false;
-        vis.options.pipeline = pipeline;
+        vis.metrics[0].pipeline = pipeline;
         vis.validate().unwrap();
         let state = server.state.clone();
         let inputs = inputs.clone();
@@ -2010,7 +2010,7 @@ async fn every_overview_panel_answers_on_demo_data() {
         let has_data = match &data {
             ChartData::Pie(pie) => pie.rings.iter().all(|r| !r.slices.is_empty()),
             ChartData::Xy(xy) => !xy.is_empty(),
-            ChartData::Metric(m) => m.value.is_some_and(|v| v > 0.0),
+            ChartData::Metric(m) => m.values[0].value.is_some_and(|v| v > 0.0),
             ChartData::Table(t) => !t.rows.is_empty(),
         };
         assert!(has_data, "{id} has no data: {data:?}");
@@ -2047,7 +2047,7 @@ fn flows_per_day(index_pattern: &str) -> app::model::visualization::Visualizatio
         description: String::new(),
         kind: ChartKind::Line,
         index_pattern: index_pattern.into(),
-        metric: Metric::Count,
+        metrics: vec![Metric::Count.into()],
         buckets: vec![Bucket {
             role: BucketRole::XAxis,
             agg: BucketAgg::DateHistogram {
@@ -2437,7 +2437,7 @@ async fn more_searches_than_one_request_carries_go_in_several() {
     let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
     let mut vis = app::model::visualization::Visualization::example_action_port_pie();
     vis.kind = ChartKind::Metric;
-    vis.metric = Metric::Count;
+    vis.metrics = vec![Metric::Count.into()];
     vis.buckets.clear();
     // Each panel counts the flows of at least its own number of bytes, so each answer is
     // its own.
@@ -2487,6 +2487,146 @@ async fn more_searches_than_one_request_carries_go_in_several() {
     assert_ne!(counts[0], counts[panels - 1], "the answers differ");
 }
 
+/// Several metrics in one chart, through the browser's request builder and response reader
+/// on the embedded engine: flows on the left axis and bytes per second on the right, a series
+/// each per action, checked against the flows themselves. A rate divides by the part of the
+/// time range its bucket covers, so the cut first bucket is no dip; without a time split it
+/// divides by the whole range.
+#[tokio::test]
+async fn several_metrics_draw_on_two_axes_and_rates_divide_by_their_buckets_time() {
+    use app::model::measure::{Measure, RateUnit, ValueAxis};
+    use app::model::visualization::*;
+    use app::result::ChartData;
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let docs = ingest_demo(
+        &server,
+        crate::ingest::demo::DemoConfig {
+            flows: 1500,
+            hours: 1,
+            end_ms: now,
+            seed: 21,
+        },
+    )
+    .await;
+    let inputs = view_inputs(&app::model::time::TimeRange::last("1h"), now, None);
+    let (from, to) = (inputs.time.from_ms, inputs.time.to_ms);
+    let action = |doc: &crate::ingest::document::FlowDoc| match doc.get("action") {
+        Some(crate::ingest::DocValue::Str(s)) => s.to_string(),
+        _ => String::new(),
+    };
+    let bytes = |doc: &crate::ingest::document::FlowDoc| match doc.get("bytes") {
+        Some(crate::ingest::DocValue::Int(v)) => *v as f64,
+        _ => 0.0,
+    };
+    let in_view: Vec<_> = docs
+        .iter()
+        .filter(|d| (from..=to).contains(&d.timestamp_ms) && !action(d).is_empty())
+        .collect();
+    let bytes_per_second = Measure {
+        label: "Bytes/s".into(),
+        rate: Some(RateUnit::Second),
+        axis: ValueAxis::Right,
+        ..Measure::from(Metric::Sum {
+            field: "bytes".into(),
+        })
+    };
+    let mut vis = Visualization::example_flows_over_time();
+    vis.metrics = vec![Metric::Count.into(), bytes_per_second];
+    vis.buckets[0].agg = BucketAgg::DateHistogram {
+        field: "@timestamp".into(),
+        interval: Interval::Fixed("5m".into()),
+    };
+    vis.options.drop_partial_buckets = false;
+    vis.validate().unwrap();
+    let chart = crate::visualizations::chart_data(&server.state, &vis, &inputs).await;
+    let Ok(ChartData::Xy(xy)) = chart else {
+        panic!("not a line: {chart:?}");
+    };
+    assert_eq!(xy.metric_label, "Count");
+    assert_eq!(xy.right_label.as_deref(), Some("Bytes/s"));
+    const FIVE_MINUTES: i64 = 300_000;
+    let mut checked = 0;
+    for series in &xy.series {
+        let (term, measure) = series.label.split_once(": ").expect("term: metric");
+        assert_eq!(
+            series.axis,
+            if measure == "Bytes/s" {
+                ValueAxis::Right
+            } else {
+                ValueAxis::Left
+            },
+            "{}",
+            series.label
+        );
+        for &(start, y) in &series.points {
+            let start = start as i64;
+            let flows: Vec<_> = in_view
+                .iter()
+                .filter(|d| action(d) == term)
+                .filter(|d| (start..start + FIVE_MINUTES).contains(&d.timestamp_ms))
+                .collect();
+            let expected = match measure {
+                "Count" => flows.len() as f64,
+                _ => {
+                    let covered = (start + FIVE_MINUTES).min(to) - start.max(from);
+                    flows.iter().map(|d| bytes(d)).sum::<f64>() / (covered as f64 / 1000.0)
+                }
+            };
+            assert!(
+                (y - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                "{} at {start}: {y} != {expected}",
+                series.label
+            );
+            checked += 1;
+        }
+    }
+    let actions: std::collections::BTreeSet<_> = in_view.iter().map(|d| action(d)).collect();
+    assert_eq!(xy.series.len(), 2 * actions.len(), "{:?}", xy.series);
+    assert!(
+        checked >= 2 * 12,
+        "every five minutes of the hour: {checked}"
+    );
+
+    // A table: a column per metric; bytes per second over the whole hour.
+    let mut table = vis.clone();
+    table.kind = ChartKind::Table;
+    table.metrics[1].axis = ValueAxis::Left;
+    table.buckets = vec![terms_bucket(BucketRole::Rows, "action", 5)];
+    let chart = crate::visualizations::chart_data(&server.state, &table, &inputs).await;
+    let Ok(ChartData::Table(table)) = chart else {
+        panic!("not a table: {chart:?}");
+    };
+    assert_eq!(table.columns, ["action", "Count", "Bytes/s"]);
+    for row in &table.rows {
+        let term = row[0].as_str().unwrap();
+        let flows: Vec<_> = in_view.iter().filter(|d| action(d) == term).collect();
+        assert_eq!(row[1].as_f64(), Some(flows.len() as f64), "{row:?}");
+        let expected = flows.iter().map(|d| bytes(d)).sum::<f64>() / ((to - from) as f64 / 1000.0);
+        let got = row[2].as_f64().unwrap();
+        assert!(
+            (got - expected).abs() <= 1e-9 * expected,
+            "{got} != {expected}"
+        );
+    }
+
+    // A metric chart: a number per metric.
+    let mut numbers = vis.clone();
+    numbers.kind = ChartKind::Metric;
+    numbers.metrics[1].axis = ValueAxis::Left;
+    let chart = crate::visualizations::chart_data(&server.state, &numbers, &inputs).await;
+    let Ok(ChartData::Metric(numbers)) = chart else {
+        panic!("not a metric: {chart:?}");
+    };
+    let labels: Vec<_> = numbers.values.iter().map(|m| m.label.as_str()).collect();
+    assert_eq!(labels, ["Count", "Bytes/s"]);
+    let all_in_view = docs
+        .iter()
+        .filter(|d| (from..=to).contains(&d.timestamp_ms))
+        .count();
+    assert_eq!(numbers.values[0].value, Some(all_in_view as f64));
+}
+
 /// A chart of the demo visualization made `kind`, with `metric` and `buckets`, drawn by the
 /// server's own path (request builder, backend, response reader) in `inputs`' view.
 async fn draw_chart(
@@ -2498,7 +2638,7 @@ async fn draw_chart(
 ) -> app::result::ChartData {
     let mut vis = app::model::visualization::Visualization::example_action_port_pie();
     vis.kind = kind;
-    vis.metric = metric;
+    vis.metrics = vec![metric.into()];
     vis.buckets = buckets;
     vis.validate().unwrap();
     crate::visualizations::chart_data(&server.state, &vis, inputs)
@@ -2509,7 +2649,7 @@ async fn draw_chart(
 /// A metric chart's number.
 fn value(data: app::result::ChartData) -> f64 {
     match data {
-        app::result::ChartData::Metric(m) => m.value.unwrap(),
+        app::result::ChartData::Metric(m) => m.values[0].value.unwrap(),
         other => panic!("not a metric: {other:?}"),
     }
 }

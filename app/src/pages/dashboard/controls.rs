@@ -83,7 +83,7 @@ fn extreme(data: &Charts, key: &str) -> Option<Result<Option<f64>, String>> {
             .cloned()
             .flatten()?
             .and_then(|chart| match chart {
-                ChartData::Metric(metric) => Ok(metric.value),
+                ChartData::Metric(metric) => Ok(metric.values.first().and_then(|m| m.value)),
                 _ => Err("the range could not be read".into()),
             }),
     )

@@ -942,8 +942,10 @@ mod tests {
     fn an_error_every_failed_panel_shares_is_said_once() {
         let failed = |e: &str| Some(Err::<ChartData, String>(e.to_owned()));
         let drawn = Some(Ok(ChartData::Metric(crate::result::MetricData {
-            label: "Count".into(),
-            value: Some(1.0),
+            values: vec![crate::result::MetricValue {
+                label: "Count".into(),
+                value: Some(1.0),
+            }],
         })));
         let charts = |entries: Vec<Option<Result<ChartData, String>>>| -> Charts {
             entries

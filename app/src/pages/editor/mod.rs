@@ -24,10 +24,12 @@ use crate::panels::{run_one, sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
 
 mod drilldowns;
+mod metrics;
 mod settings;
 
 use self::drilldowns::DrilldownsEditor;
-use self::settings::{BucketsEditor, MetricEditor, OptionsEditor};
+use self::metrics::MetricsEditor;
+use self::settings::{BucketsEditor, OptionsEditor};
 
 /// What the editor opens with.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -229,11 +231,11 @@ fn Editor(data: EditorData) -> impl IntoView {
                             {ChartKind::ALL.into_iter().map(|k| view! { <option value=format!("{k:?}") selected=move || vis.with(|v| v.kind == k)>{k.label()}</option> }).collect_view()}
                         </select>
                     </label>
-                    <MetricEditor vis fields time_field/>
+                    <MetricsEditor vis fields time_field/>
                     <BucketsEditor vis fields time_field/>
                     <DrilldownsEditor vis/>
                     <OptionsEditor vis legend=Signal::derive(move || preview.with(|p| match p {
-                        Some(Ok(chart)) => options.with(|o| crate::charts::legend_text(chart, o)),
+                        Some(Ok(chart)) => options.with(|o| crate::charts::color_keys(chart, o)),
                         _ => Vec::new(),
                     }))/>
                 </aside>

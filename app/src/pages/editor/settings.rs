@@ -5,13 +5,14 @@ use leptos::prelude::*;
 
 use crate::model::filter::QueryText;
 use crate::model::index_pattern::FieldSpec;
+use crate::model::measure::{AxisTitles, ValueAxis, MAX_LABEL_CHARS};
 use crate::model::visualization::{
-    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, BucketStat, ChartKind, DateRangeSpec,
-    Interval, IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, ParentPipeline,
-    TermsOrder, ThresholdLine, Visualization, MAX_THRESHOLD_LABEL,
+    terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, DateRangeSpec, Interval,
+    IpRangeSpec, LegendPosition, NamedFilter, NumberRange, TermsOrder, ThresholdLine,
+    Visualization, MAX_THRESHOLD_LABEL,
 };
 
-fn field_options(
+pub(super) fn field_options(
     fields: &[FieldSpec],
     filter: impl Fn(&FieldSpec) -> bool,
     selected: &str,
@@ -34,111 +35,12 @@ fn field_options(
         .collect_view()
 }
 
-fn is_numeric(f: &FieldSpec) -> bool {
+pub(super) fn is_numeric(f: &FieldSpec) -> bool {
     f.aggregatable
         && matches!(
             f.field_type.as_str(),
             "long" | "integer" | "short" | "byte" | "double" | "float" | "date"
         )
-}
-
-/// The metrics the editor offers, by its name for them.
-const METRIC_KINDS: [(&str, &str); 10] = [
-    ("count", "Count"),
-    ("sum", "Sum"),
-    ("avg", "Average"),
-    ("min", "Min"),
-    ("max", "Max"),
-    ("median", "Median"),
-    ("std_deviation", "Std deviation"),
-    ("unique_count", "Unique count"),
-    ("percentile", "Percentile"),
-    ("percentile_rank", "Percentile rank"),
-];
-
-/// The editor's name for a metric's kind; a statistic over buckets goes by its aggregation
-/// (`max_bucket`).
-fn metric_kind(metric: &Metric) -> &'static str {
-    match metric {
-        Metric::Count => "count",
-        Metric::Sum { .. } => "sum",
-        Metric::Avg { .. } => "avg",
-        Metric::Min { .. } => "min",
-        Metric::Max { .. } => "max",
-        Metric::UniqueCount { .. } => "unique_count",
-        Metric::Percentile { .. } => "percentile",
-        Metric::Median { .. } => "median",
-        Metric::StdDeviation { .. } => "std_deviation",
-        Metric::PercentileRank { .. } => "percentile_rank",
-        Metric::OverBuckets { stat, .. } => stat.agg_type(),
-    }
-}
-
-/// `metric` made of kind `name`, keeping its field. A statistic over buckets starts as one of
-/// the metric so far per time interval.
-fn metric_of_kind(metric: &Metric, name: &str, time_field: &str) -> Metric {
-    if let Some(stat) = BucketStat::from_agg_type(name) {
-        return match metric {
-            Metric::OverBuckets { per, of, .. } => Metric::OverBuckets {
-                stat,
-                per: per.clone(),
-                of: of.clone(),
-            },
-            other => Metric::OverBuckets {
-                stat,
-                per: Box::new(BucketAgg::DateHistogram {
-                    field: time_field.to_owned(),
-                    interval: Interval::Auto,
-                }),
-                of: Box::new(other.clone()),
-            },
-        };
-    }
-    let field = metric
-        .field()
-        .map(str::to_owned)
-        .unwrap_or_else(|| "bytes".into());
-    match name {
-        "sum" => Metric::Sum { field },
-        "avg" => Metric::Avg { field },
-        "min" => Metric::Min { field },
-        "max" => Metric::Max { field },
-        "unique_count" => Metric::UniqueCount {
-            field: if field == "bytes" {
-                "srcaddr".into()
-            } else {
-                field
-            },
-        },
-        "percentile" => Metric::Percentile {
-            field,
-            percent: 95.0,
-        },
-        "median" => Metric::Median { field },
-        "std_deviation" => Metric::StdDeviation { field },
-        "percentile_rank" => Metric::PercentileRank {
-            field,
-            value: 1500.0,
-        },
-        _ => Metric::Count,
-    }
-}
-
-/// Points the metric (or, for a statistic over buckets, its inner metric) at `name`.
-fn set_metric_field(metric: &mut Metric, name: String) {
-    match metric {
-        Metric::Sum { field }
-        | Metric::Avg { field }
-        | Metric::Min { field }
-        | Metric::Max { field }
-        | Metric::UniqueCount { field }
-        | Metric::Percentile { field, .. }
-        | Metric::Median { field }
-        | Metric::StdDeviation { field }
-        | Metric::PercentileRank { field, .. } => *field = name,
-        Metric::OverBuckets { of, .. } => set_metric_field(of, name),
-        Metric::Count => {}
-    }
 }
 
 /// The date histogram intervals the editor offers (`auto` first).
@@ -147,7 +49,7 @@ const INTERVAL_CHOICES: [&str; 11] = [
 ];
 
 /// The interval an [`INTERVAL_CHOICES`] value stands for.
-fn interval_of_choice(choice: &str) -> Interval {
+pub(super) fn interval_of_choice(choice: &str) -> Interval {
     match choice {
         "auto" => Interval::Auto,
         v if crate::model::time::is_calendar_interval(v) => Interval::Calendar(v.to_owned()),
@@ -156,14 +58,14 @@ fn interval_of_choice(choice: &str) -> Interval {
 }
 
 /// The [`INTERVAL_CHOICES`] value of an interval.
-fn interval_choice(interval: &Interval) -> String {
+pub(super) fn interval_choice(interval: &Interval) -> String {
     match interval {
         Interval::Auto => "auto".to_owned(),
         Interval::Fixed(t) | Interval::Calendar(t) => t.clone(),
     }
 }
 
-fn interval_options(current: &str) -> impl IntoView {
+pub(super) fn interval_options(current: &str) -> impl IntoView {
     INTERVAL_CHOICES
         .into_iter()
         .map(|v| {
@@ -172,138 +74,6 @@ fn interval_options(current: &str) -> impl IntoView {
             view! { <option value=v selected=is>{label}</option> }
         })
         .collect_view()
-}
-
-#[component]
-pub(super) fn MetricEditor(
-    vis: RwSignal<Visualization>,
-    fields: Memo<Vec<FieldSpec>>,
-    time_field: Memo<String>,
-) -> impl IntoView {
-    let kind = move || vis.with(|v| metric_kind(&v.metric));
-    let set_kind = move |name: String| {
-        let time_field = time_field.get_untracked();
-        vis.update(|v| v.metric = metric_of_kind(&v.metric, &name, &time_field))
-    };
-    let set_field = move |name: String| vis.update(|v| set_metric_field(&mut v.metric, name));
-    view! {
-        <fieldset class="group">
-            <legend>"Metric"</legend>
-            <label class="field">"Aggregation"
-                <select name="metric" on:change:target=move |ev| set_kind(ev.target().value())>
-                    {METRIC_KINDS.into_iter().map(|(value, label)| view! { <option value=value selected=move || kind() == value>{label}</option> }).collect_view()}
-                    <optgroup label="Per bucket">
-                        {BucketStat::ALL.into_iter().map(|stat| view! { <option value=stat.agg_type() selected=move || kind() == stat.agg_type()>{format!("{} bucket", stat.label())}</option> }).collect_view()}
-                    </optgroup>
-                </select>
-            </label>
-            <OverBucketsEditor vis fields time_field/>
-            {move || vis.with(|v| v.metric.field().map(str::to_owned)).map(|selected| {
-                let unique = vis.with(|v| matches!(&v.metric, Metric::UniqueCount { .. })
-                    || matches!(&v.metric, Metric::OverBuckets { of, .. } if matches!(**of, Metric::UniqueCount { .. })));
-                // Beside a split's own field, this one says whose it is.
-                let label = if vis.with(|v| matches!(v.metric, Metric::OverBuckets { .. })) { "Of field" } else { "Field" };
-                view! {
-                    <label class="field">{label}
-                        <select name="metric_field" on:change:target=move |ev| set_field(ev.target().value())>
-                            {field_options(&fields.get(), move |f| if unique { f.aggregatable } else { is_numeric(f) }, &selected)}
-                        </select>
-                    </label>
-                }
-            })}
-            {move || matches!(vis.with(|v| v.metric.clone()), Metric::Percentile { .. }).then(|| view! {
-                <label class="field">"Percent"
-                    <input type="number" min="0" max="100" step="1" name="percent"
-                        prop:value=move || match vis.with(|v| v.metric.clone()) { Metric::Percentile { percent, .. } => percent.to_string(), _ => String::new() }
-                        on:input:target=move |ev| { if let Ok(p) = ev.target().value().parse::<f64>() { vis.update(|v| if let Metric::Percentile { percent, .. } = &mut v.metric { *percent = p }) } }/>
-                </label>
-            })}
-            {move || matches!(vis.with(|v| v.metric.clone()), Metric::PercentileRank { .. }).then(|| view! {
-                <label class="field">"Value"
-                    <input type="number" step="any" name="rank_value"
-                        prop:value=move || match vis.with(|v| v.metric.clone()) { Metric::PercentileRank { value, .. } => value.to_string(), _ => String::new() }
-                        on:input:target=move |ev| { if let Ok(x) = ev.target().value().parse::<f64>() { vis.update(|v| if let Metric::PercentileRank { value, .. } = &mut v.metric { *value = x }) } }/>
-                </label>
-            })}
-        </fieldset>
-    }
-}
-
-/// A change to a statistic over buckets: to its split and its inner metric.
-type OverBucketsChange = Box<dyn FnOnce(&mut BucketAgg, &mut Metric)>;
-
-/// A statistic over buckets' own settings: the metric in each bucket, and the split that
-/// makes the buckets (time intervals, or the top values of a field).
-#[component]
-fn OverBucketsEditor(
-    vis: RwSignal<Visualization>,
-    fields: Memo<Vec<FieldSpec>>,
-    time_field: Memo<String>,
-) -> impl IntoView {
-    let over = move || {
-        vis.with(|v| match &v.metric {
-            Metric::OverBuckets { per, of, .. } => Some(((**per).clone(), metric_kind(of))),
-            _ => None,
-        })
-    };
-    let edit = move |change: OverBucketsChange| {
-        vis.update(|v| {
-            if let Metric::OverBuckets { per, of, .. } = &mut v.metric {
-                change(per, of)
-            }
-        })
-    };
-    move || {
-        let (per, of_kind) = over()?;
-        let per_kind = if matches!(per, BucketAgg::Terms { .. }) {
-            "terms"
-        } else {
-            "time"
-        };
-        let details = match per {
-            BucketAgg::Terms { field, size, .. } => view! {
-                <label class="field">"Per field"
-                    <select name="per_field" on:change:target=move |ev| { let name = ev.target().value(); edit(Box::new(move |per, _| if let BucketAgg::Terms { field, .. } = per { *field = name })) }>
-                        {field_options(&fields.get(), |f| f.aggregatable, &field)}
-                    </select>
-                </label>
-                <label class="field">"Size"
-                    <input type="number" min="1" max="500" name="per_size" prop:value=size.to_string()
-                        on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |per, _| if let BucketAgg::Terms { size, .. } = per { *size = n.clamp(1, 500) })) } }/>
-                </label>
-            }.into_any(),
-            BucketAgg::DateHistogram { interval, .. } => {
-                let current = interval_choice(&interval);
-                view! {
-                    <label class="field">"Interval"
-                        <select name="per_interval" on:change:target=move |ev| { let next = interval_of_choice(&ev.target().value()); edit(Box::new(move |per, _| if let BucketAgg::DateHistogram { interval, .. } = per { *interval = next })) }>
-                            {interval_options(&current)}
-                        </select>
-                    </label>
-                }.into_any()
-            }
-            // Imported splits of other kinds are kept as they are.
-            other => view! { <p class="hint">{format!("Per {}", other.unit_label())}</p> }.into_any(),
-        };
-        Some(view! {
-            <label class="field">"Of"
-                <select name="bucket_metric" on:change:target=move |ev| { let name = ev.target().value(); edit(Box::new(move |_, of| *of = metric_of_kind(of, &name, ""))) }>
-                    {METRIC_KINDS.into_iter().filter(|(value, _)| !matches!(*value, "percentile" | "percentile_rank")).map(|(value, label)| view! { <option value=value selected=value == of_kind>{label}</option> }).collect_view()}
-                </select>
-            </label>
-            <label class="field">"Per"
-                <select name="per" on:change:target=move |ev| {
-                    let terms = ev.target().value() == "terms";
-                    let time_field = time_field.get_untracked();
-                    edit(Box::new(move |per, _| *per = if terms { terms_bucket(BucketRole::Rows, "srcaddr", 10).agg } else { BucketAgg::DateHistogram { field: time_field, interval: Interval::Auto } }))
-                }>
-                    <option value="time" selected=per_kind == "time">"Time interval"</option>
-                    <option value="terms" selected=per_kind == "terms">"Top values of a field"</option>
-                </select>
-            </label>
-            {details}
-        })
-    }
 }
 
 /// The roles a chart kind's buckets can take.
@@ -525,7 +295,10 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
     let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| edit_bucket(vis, index, change);
     view! {
         {move || match bucket().map(|b| b.agg) {
-            Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => view! {
+            Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => {
+            // Terms rank by the first metric: with several, the choice says which.
+            let by = vis.with(|v| (v.metrics.len() > 1).then(|| format!(" by {}", v.metrics[0].label()))).unwrap_or_default();
+            view! {
                 <div class="row">
                     <label class="field small">"Size"
                         <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
@@ -537,8 +310,8 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                             let next = match value.as_str() { "metric_asc" => TermsOrder::MetricAsc, "key_asc" => TermsOrder::KeyAsc, "key_desc" => TermsOrder::KeyDesc, _ => TermsOrder::MetricDesc };
                             edit(Box::new(move |b| if let BucketAgg::Terms { order, .. } = &mut b.agg { *order = next }));
                         }>
-                            <option value="metric_desc" selected=order == TermsOrder::MetricDesc>"Largest first"</option>
-                            <option value="metric_asc" selected=order == TermsOrder::MetricAsc>"Smallest first"</option>
+                            <option value="metric_desc" selected=order == TermsOrder::MetricDesc>{format!("Largest first{by}")}</option>
+                            <option value="metric_asc" selected=order == TermsOrder::MetricAsc>{format!("Smallest first{by}")}</option>
                             <option value="key_asc" selected=order == TermsOrder::KeyAsc>"Alphabetical"</option>
                             <option value="key_desc" selected=order == TermsOrder::KeyDesc>"Reverse alphabetical"</option>
                         </select>
@@ -546,7 +319,8 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                 </div>
                 <label class="check"><input type="checkbox" prop:checked=other_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { other_bucket, .. } = &mut b.agg { *other_bucket = on })) }/>" Group the rest as “Other”"</label>
                 <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
-            }.into_any(),
+            }.into_any()
+            }
             Some(BucketAgg::DateHistogram { interval, .. }) => {
                 let current = interval_choice(&interval);
                 view! {
@@ -686,12 +460,12 @@ pub(super) fn OptionsEditor(
             <Show when=move || vis.with(|v| v.kind.is_xy() && v.kind != ChartKind::Heatmap)>
                 <ThresholdEditor vis/>
             </Show>
+            <Show when=move || vis.with(|v| v.kind.is_xy())>
+                <AxisTitlesEditor vis/>
+            </Show>
             // Also shown while set where it does not apply, so that it can be undone.
             <Show when=move || vis.with(|v| v.options.time_shift.is_some() || v.takes_time_shift())>
                 <TimeShiftEditor vis/>
-            </Show>
-            <Show when=move || vis.with(|v| v.options.pipeline.is_some() || v.takes_time_shift())>
-                <PipelineEditor vis/>
             </Show>
             <Show when=move || !legend.with(|l| l.is_empty())>
                 <div class="colors" role="group" aria-label="Colours">
@@ -787,51 +561,28 @@ const TIME_SHIFTS: [(&str, &str); 5] = [
     ("30d", "30 days ago"),
 ];
 
-/// "Over time": the metric as a running total, a change, a moving average or a difference
-/// (Kibana's parent pipeline metrics), with the window or lag they take.
+/// The axes' titles; empty ones are made from the data (`@timestamp per minute`, `Count`).
 #[component]
-fn PipelineEditor(vis: RwSignal<Visualization>) -> impl IntoView {
-    let kind = move || {
-        vis.with(|v| match &v.options.pipeline {
-            None => "",
-            Some(ParentPipeline::CumulativeSum) => "cumulative_sum",
-            Some(ParentPipeline::Derivative) => "derivative",
-            Some(ParentPipeline::MovingAverage { .. }) => "moving_average",
-            Some(ParentPipeline::SerialDiff { .. }) => "serial_diff",
-        })
-    };
-    let set_kind = move |value: String| {
-        vis.update(|v| {
-            v.options.pipeline = match value.as_str() {
-                "cumulative_sum" => Some(ParentPipeline::CumulativeSum),
-                "derivative" => Some(ParentPipeline::Derivative),
-                "moving_average" => Some(ParentPipeline::MovingAverage { window: 5 }),
-                "serial_diff" => Some(ParentPipeline::SerialDiff { lag: 1 }),
-                _ => None,
-            }
-        })
-    };
-    let buckets = move || {
-        vis.with(|v| match v.options.pipeline {
-            Some(
-                ParentPipeline::MovingAverage { window: n } | ParentPipeline::SerialDiff { lag: n },
-            ) => Some(n),
-            _ => None,
-        })
+fn AxisTitlesEditor(vis: RwSignal<Visualization>) -> impl IntoView {
+    let right =
+        Memo::new(move |_| vis.with(|v| v.metrics.iter().any(|m| m.axis == ValueAxis::Right)));
+    let title = move |name: &'static str,
+                      label: &'static str,
+                      pick: fn(&mut AxisTitles) -> &mut String| {
+        view! {
+            <label class="field">{label}
+                <input type="text" name=format!("axis_title_{name}") placeholder="automatic" maxlength=MAX_LABEL_CHARS.to_string()
+                    prop:value=move || vis.with(|v| { let mut titles = v.options.axis_titles.clone(); pick(&mut titles).clone() })
+                    on:change:target=move |ev| { let text: String = ev.target().value().trim().chars().take(MAX_LABEL_CHARS).collect(); vis.update(|v| *pick(&mut v.options.axis_titles) = text) }/>
+            </label>
+        }
     };
     view! {
-        <label class="field">"Over time"
-            <select name="pipeline" on:change:target=move |ev| set_kind(ev.target().value())>
-                {[("", "As is"), ("cumulative_sum", "Cumulative sum"), ("derivative", "Derivative"), ("moving_average", "Moving average"), ("serial_diff", "Serial difference")]
-                    .into_iter().map(|(value, label)| view! { <option value=value selected=move || kind() == value>{label}</option> }).collect_view()}
-            </select>
-        </label>
-        {move || buckets().map(|n| view! {
-            <label class="field small">{if kind() == "moving_average" { "Window (buckets)" } else { "Lag (buckets)" }}
-                <input type="number" min="1" max="100" name="pipeline_buckets" prop:value=n.to_string()
-                    on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { vis.update(|v| if let Some(ParentPipeline::MovingAverage { window: b } | ParentPipeline::SerialDiff { lag: b }) = &mut v.options.pipeline { *b = n }) } }/>
-            </label>
-        })}
+        {title("x", "X-axis title", |t| &mut t.x)}
+        {title("left", "Y-axis title", |t| &mut t.left)}
+        <Show when=move || right.get()>
+            {title("right", "Right axis title", |t| &mut t.right)}
+        </Show>
     }
 }
 

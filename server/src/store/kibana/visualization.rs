@@ -1,6 +1,7 @@
 //! Kibana visualizations (visState) into flowdash's, on an index pattern or a saved search.
 
 use app::model::filter::{QueryLanguage, QueryText};
+use app::model::measure::{AxisTitles, Measure, ValueAxis, MAX_LABEL_CHARS, MAX_METRICS};
 use app::model::saved_object::{ObjectType, Reference};
 use app::model::search::SavedSearch;
 use app::model::visualization::{
@@ -94,8 +95,10 @@ fn kibana_visualization(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let mut metric = None;
-    let mut pipeline = None;
+    let vis_params = state.get("params").cloned().unwrap_or(json!({}));
+    let mut metrics: Vec<Measure> = Vec::new();
+    // The Kibana id of each metric, which a terms split names to rank by it.
+    let mut metric_ids: Vec<&str> = Vec::new();
     let mut buckets = Vec::new();
     for agg in &aggs {
         let agg_type = agg.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -116,21 +119,55 @@ fn kibana_visualization(
         }
         match schema {
             "metric" => {
-                if metric.is_some() {
+                let one_only = matches!(kind, ChartKind::Pie | ChartKind::Heatmap);
+                if (one_only && !metrics.is_empty()) || metrics.len() == MAX_METRICS {
                     warnings.push(format!(
-                        "only the first metric is used; {agg_type} on {} was left out",
+                        "a {} chart draws {}; {agg_type} on {} was left out",
+                        kind.label(),
+                        if one_only {
+                            "one metric".to_owned()
+                        } else {
+                            format!("{MAX_METRICS} metrics")
+                        },
                         field.as_deref().unwrap_or("-")
                     ));
                     continue;
                 }
-                let (base_type, base_params) = match parent_pipeline(agg_type, &params) {
+                let series = series_params(&vis_params, agg);
+                if series.get("show") == Some(&json!(false)) {
+                    warnings.push(format!(
+                        "{agg_type} on {} is hidden in Kibana and was left out",
+                        field.as_deref().unwrap_or("-")
+                    ));
+                    continue;
+                }
+                let (base_type, base_params, pipeline) = match parent_pipeline(agg_type, &params) {
                     Some(found) => {
-                        pipeline = Some(found);
-                        pipeline_base(&params, &aggs)
+                        let (base_type, base_params) = pipeline_base(&params, &aggs);
+                        (base_type, base_params, Some(found))
                     }
-                    None => (agg_type.to_owned(), params.clone()),
+                    None => (agg_type.to_owned(), params.clone(), None),
                 };
-                metric = Some(kibana_metric(&base_type, &base_params, warnings)?);
+                let axis = match value_axis_of(&vis_params, &series) {
+                    Some("right")
+                        if matches!(kind, ChartKind::Line | ChartKind::Area | ChartKind::Bar) =>
+                    {
+                        ValueAxis::Right
+                    }
+                    _ => ValueAxis::Left,
+                };
+                metric_ids.push(agg.get("id").and_then(Value::as_str).unwrap_or_default());
+                metrics.push(Measure {
+                    metric: kibana_metric(&base_type, &base_params, warnings)?,
+                    label: params
+                        .get("customLabel")
+                        .and_then(Value::as_str)
+                        .map(|label| label.trim().chars().take(MAX_LABEL_CHARS).collect())
+                        .unwrap_or_default(),
+                    pipeline,
+                    axis,
+                    rate: None,
+                });
             }
             "segment" | "group" | "bucket" => {
                 let role = match (kind, schema) {
@@ -150,9 +187,12 @@ fn kibana_visualization(
             other => warnings.push(format!("aggregation schema [{other}] was left out")),
         }
     }
-    let vis_params = state.get("params").cloned().unwrap_or(json!({}));
+    rank_terms_by(&aggs, &mut metrics, &metric_ids, warnings);
+    if metrics.is_empty() {
+        metrics.push(Measure::default());
+    }
     let mut options = ChartOptions {
-        pipeline,
+        axis_titles: axis_titles(&vis_params, &metrics, &buckets),
         ..ChartOptions::default()
     };
     if let Some(donut) = vis_params.get("isDonut").and_then(Value::as_bool) {
@@ -180,7 +220,7 @@ fn kibana_visualization(
         description: text(attributes, "description", ""),
         kind,
         index_pattern: index_title.to_owned(),
-        metric: metric.unwrap_or_default(),
+        metrics,
         buckets,
         options,
         query,
@@ -388,6 +428,112 @@ fn kibana_over_buckets(
     })
 }
 
+/// flowdash ranks terms by the first metric: the metric Kibana's terms splits rank by
+/// (`orderBy`, a metric's id) moves to the front. What cannot be kept is said.
+fn rank_terms_by(
+    aggs: &[Value],
+    metrics: &mut Vec<Measure>,
+    metric_ids: &[&str],
+    warnings: &mut Vec<String>,
+) {
+    let orders: Vec<&str> = aggs
+        .iter()
+        .filter(|agg| agg.get("type").and_then(Value::as_str) == Some("terms"))
+        .filter(|agg| agg.get("enabled").and_then(Value::as_bool) != Some(false))
+        .filter_map(|agg| agg.pointer("/params/orderBy").and_then(Value::as_str))
+        .filter(|order| *order != "_key")
+        .collect();
+    let Some(first) = orders.first() else {
+        return;
+    };
+    if let Some(position) = metric_ids.iter().position(|id| id == first) {
+        let ranking = metrics.remove(position);
+        metrics.insert(0, ranking);
+    }
+    let ranked_by = metrics.first().map(Measure::label).unwrap_or_default();
+    if orders.iter().any(|order| order != first) || !metric_ids.contains(first) {
+        warnings.push(format!(
+            "terms are ranked by one metric, {ranked_by}; Kibana ranked a split by another"
+        ));
+    }
+}
+
+/// The `seriesParams` entry of a metric aggregation (its axis, and whether it is shown).
+fn series_params(vis_params: &Value, agg: &Value) -> Value {
+    let id = agg.get("id").and_then(Value::as_str);
+    vis_params
+        .get("seriesParams")
+        .and_then(Value::as_array)
+        .and_then(|all| {
+            all.iter()
+                .find(|s| s.pointer("/data/id").and_then(Value::as_str) == id)
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Where the value axis a series is read on sits: `left` or `right`.
+fn value_axis_of<'a>(vis_params: &'a Value, series: &Value) -> Option<&'a str> {
+    let id = series.get("valueAxis").and_then(Value::as_str)?;
+    vis_params
+        .get("valueAxes")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|axis| axis.get("id").and_then(Value::as_str) == Some(id))?
+        .get("position")
+        .and_then(Value::as_str)
+}
+
+/// The axis titles a user gave in Kibana. Kibana fills them in itself (a value axis with its
+/// first metric's label, the x axis with its field and interval): those are left to
+/// flowdash to make, so that they follow the chart when it changes.
+fn axis_titles(vis_params: &Value, metrics: &[Measure], buckets: &[Bucket]) -> AxisTitles {
+    let title = |axis: &Value| {
+        axis.pointer("/title/text")
+            .and_then(Value::as_str)
+            .map(|t| t.trim().chars().take(MAX_LABEL_CHARS).collect::<String>())
+            .unwrap_or_default()
+    };
+    let mut titles = AxisTitles::default();
+    let x_field = buckets
+        .iter()
+        .find(|b| b.role == BucketRole::XAxis)
+        .and_then(|b| b.agg.field());
+    if let Some(x) = vis_params
+        .get("categoryAxes")
+        .and_then(Value::as_array)
+        .and_then(|axes| axes.first())
+        .map(title)
+    {
+        if x_field.is_none_or(|field| !x.starts_with(field)) {
+            titles.x = x;
+        }
+    }
+    for axis in vis_params
+        .get("valueAxes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let side = match axis.get("position").and_then(Value::as_str) {
+            Some("right") => ValueAxis::Right,
+            _ => ValueAxis::Left,
+        };
+        let text = title(axis);
+        let automatic = metrics
+            .iter()
+            .any(|m| m.axis == side && (m.label() == text || m.metric.label() == text));
+        let slot = match side {
+            ValueAxis::Left => &mut titles.left,
+            ValueAxis::Right => &mut titles.right,
+        };
+        if !automatic && slot.is_empty() {
+            *slot = text;
+        }
+    }
+    titles
+}
+
 /// Kibana's parent pipeline metrics: the pipeline, if `agg_type` is one.
 fn parent_pipeline(agg_type: &str, params: &Value) -> Option<ParentPipeline> {
     let buckets = |name: &str, default: u64| {
@@ -562,7 +708,7 @@ mod tests {
             let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
             assert!(warnings.is_empty(), "{warnings:?}");
             vis.validate().unwrap();
-            vis.metric
+            vis.metric().clone()
         };
         let field = || "bytes".to_owned();
         assert_eq!(
@@ -658,7 +804,7 @@ mod tests {
             let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
             assert!(warnings.is_empty(), "{warnings:?}");
             vis.validate().unwrap();
-            (vis.metric, vis.options.pipeline)
+            (vis.metric().clone(), vis.metrics[0].pipeline.clone())
         };
         assert_eq!(
             line(
@@ -694,6 +840,72 @@ mod tests {
     }
 
     #[test]
+    fn kibana_metrics_keep_their_labels_axes_and_titles() {
+        use app::model::measure::ValueAxis;
+        let state = serde_json::json!({ "title": "Traffic", "type": "line",
+            "params": {
+                "categoryAxes": [{ "id": "CategoryAxis-1", "position": "bottom",
+                    "title": { "text": "@timestamp per 30 seconds" } }],
+                "valueAxes": [
+                    { "id": "ValueAxis-1", "position": "left", "title": { "text": "Flows" } },
+                    { "id": "ValueAxis-2", "position": "right", "title": { "text": "Volume" } }
+                ],
+                "seriesParams": [
+                    { "data": { "id": "1", "label": "Flows" }, "valueAxis": "ValueAxis-1", "show": true },
+                    { "data": { "id": "3", "label": "Bytes" }, "valueAxis": "ValueAxis-2", "show": true },
+                    { "data": { "id": "4", "label": "Max packets" }, "valueAxis": "ValueAxis-1", "show": false }
+                ] },
+            "aggs": [
+                { "id": "1", "enabled": true, "type": "count", "schema": "metric",
+                  "params": { "customLabel": "Flows" } },
+                { "id": "3", "enabled": true, "type": "sum", "schema": "metric",
+                  "params": { "field": "bytes" } },
+                { "id": "4", "enabled": true, "type": "max", "schema": "metric",
+                  "params": { "field": "packets" } },
+                { "id": "2", "enabled": true, "type": "date_histogram", "schema": "segment",
+                  "params": { "field": "@timestamp", "interval": "auto" } },
+                { "id": "5", "enabled": true, "type": "terms", "schema": "group",
+                  "params": { "field": "action", "size": 2, "order": "desc", "orderBy": "3" } }
+            ] });
+        let attributes = serde_json::json!({ "title": "Traffic", "visState": state.to_string() });
+        let mut warnings = Vec::new();
+        let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+        let metrics: Vec<_> = vis.metrics.iter().map(|m| (m.label(), m.axis)).collect();
+        assert_eq!(
+            metrics,
+            [
+                // First: the action series rank by the bytes.
+                ("Sum of bytes".to_owned(), ValueAxis::Right),
+                ("Flows".to_owned(), ValueAxis::Left),
+            ]
+        );
+        assert_eq!(
+            warnings,
+            ["max on packets is hidden in Kibana and was left out"]
+        );
+        // The left axis's title is its metric's label, which flowdash makes; the right one
+        // was the user's, and so was no x title (Kibana's own names the field).
+        assert_eq!(vis.options.axis_titles.left, "");
+        assert_eq!(vis.options.axis_titles.right, "Volume");
+        assert_eq!(vis.options.axis_titles.x, "");
+
+        // A pie draws one metric: the others are named.
+        let pie = serde_json::json!({ "title": "Mix", "type": "pie", "params": {},
+            "aggs": [
+                { "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} },
+                { "id": "2", "enabled": true, "type": "sum", "schema": "metric", "params": { "field": "bytes" } }
+            ] });
+        let attributes = serde_json::json!({ "title": "Mix", "visState": pie.to_string() });
+        let mut warnings = Vec::new();
+        let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+        assert_eq!(vis.metrics.len(), 1);
+        assert_eq!(
+            warnings,
+            ["a Pie chart draws one metric; sum on bytes was left out"]
+        );
+    }
+
+    #[test]
     fn kibana_sibling_pipelines_keep_their_split_and_metric() {
         let metric = |agg: serde_json::Value| {
             let state = serde_json::json!({ "title": "Busiest hour", "type": "metric",
@@ -702,7 +914,7 @@ mod tests {
                 serde_json::json!({ "title": "Busiest hour", "visState": state.to_string() });
             let mut warnings = Vec::new();
             let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings);
-            (vis.map(|vis| vis.metric), warnings)
+            (vis.map(|vis| vis.metric().clone()), warnings)
         };
         let (max, warnings) = metric(serde_json::json!({ "id": "1", "enabled": true,
             "type": "max_bucket", "schema": "metric", "params": {
@@ -761,7 +973,7 @@ mod tests {
                     "a metric draws one of its [{list}]: {kept} is kept, 99, 5000 left out"
                 )]
             );
-            match vis.metric {
+            match vis.metric().clone() {
                 Metric::Percentile { percent, .. } => assert_eq!(percent, kept),
                 Metric::PercentileRank { value, .. } => assert_eq!(value, kept),
                 other => panic!("{other:?}"),
