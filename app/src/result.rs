@@ -37,7 +37,12 @@ impl ChartData {
         match self {
             // A heatmap's rows are coloured by value, not by term.
             ChartData::Xy(xy) if xy.style == XyStyle::Heatmap => Vec::new(),
-            ChartData::Xy(xy) => xy.series.iter().map(Series::color_key).collect(),
+            // Terms only: a metric's name is no term to keep one colour for.
+            ChartData::Xy(xy) => xy
+                .series
+                .iter()
+                .filter_map(|s| s.term.as_ref().map(|(term, _)| term.as_str()))
+                .collect(),
             ChartData::Pie(pie) => pie
                 .rings
                 .iter()
@@ -173,8 +178,10 @@ pub struct Series {
     /// The value axis it is read on.
     #[serde(default)]
     pub axis: ValueAxis,
-    /// With several metrics split by terms: the series' term (`ACCEPT`), whose colour it
-    /// takes, and which metric it shows (0 for the first; later ones are drawn dashed).
+    /// For a series of a split: its term (`ACCEPT`), whose colour it takes (one per term
+    /// across a dashboard), and which of several metrics it shows (0 for the first; later
+    /// ones are drawn dashed). `None` for a metric's only series, which takes a colour of
+    /// the chart's own.
     #[serde(default)]
     pub term: Option<(String, usize)>,
 }
@@ -766,14 +773,12 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
                     points.retain(|(start, _)| whole(*start));
                 }
             }
-            let (label, term) = match (split_label, several) {
-                (Some(term), false) => (term.clone(), None),
-                (Some(term), true) => (
-                    format!("{term}: {measure_label}"),
-                    Some((term.clone(), index)),
-                ),
-                (None, _) => (measure_label.clone(), None),
+            let label = match (split_label, several) {
+                (Some(term), false) => term.clone(),
+                (Some(term), true) => format!("{term}: {measure_label}"),
+                (None, _) => measure_label.clone(),
             };
+            let term = split_label.clone().map(|term| (term, index));
             series.push(Series {
                 label,
                 points,
