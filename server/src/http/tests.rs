@@ -2625,6 +2625,35 @@ async fn several_metrics_draw_on_two_axes_and_rates_divide_by_their_buckets_time
         .filter(|d| (from..=to).contains(&d.timestamp_ms))
         .count();
     assert_eq!(numbers.values[0].value, Some(all_in_view as f64));
+
+    // A pipeline on the second metric runs over it, not over the first.
+    let mut running = Visualization::example_flows_over_time();
+    running.buckets = vec![vis.buckets[0].clone()];
+    running.options.drop_partial_buckets = false;
+    running.metrics = vec![
+        Metric::Count.into(),
+        Measure {
+            pipeline: Some(ParentPipeline::CumulativeSum),
+            ..Measure::from(Metric::Sum {
+                field: "bytes".into(),
+            })
+        },
+    ];
+    let chart = crate::visualizations::chart_data(&server.state, &running, &inputs).await;
+    let Ok(ChartData::Xy(running)) = chart else {
+        panic!("not a line: {chart:?}");
+    };
+    let mut total = 0.0;
+    for &(start, y) in &running.series[1].points {
+        let start = start as i64;
+        total += in_view
+            .iter()
+            .filter(|d| (start..start + FIVE_MINUTES).contains(&d.timestamp_ms))
+            .map(|d| bytes(d))
+            .sum::<f64>();
+        assert_eq!(y, total, "bytes so far at {start}");
+    }
+    assert!(total > 0.0);
 }
 
 /// A chart of the demo visualization made `kind`, with `metric` and `buckets`, drawn by the
