@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::api::encode;
+use crate::model::field_format::{FieldFormat, FieldFormats};
 use crate::model::search::SortField;
 use crate::model::visualization::{
     Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, Metric, Visualization,
@@ -341,6 +342,8 @@ pub fn read_page(
             &histogram_visualization(pattern, time_field),
             response,
             inputs.time,
+            inputs.now_ms,
+            &Default::default(),
         )?)
     } else {
         None
@@ -418,18 +421,24 @@ pub fn cell_text(value: &Value) -> String {
     }
 }
 
-/// The value of `field` as the flow views show it: a cell's text, with ports and protocols
-/// named (`443 (https)`).
-pub fn field_text(field: &str, value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::Array(items) => items
+/// The value of `field` as the flow views show it: a cell's text, in the field's format
+/// (`36.81 GB`), with ports and protocols named (`443 (https)`).
+pub fn field_text(formats: &FieldFormats, field: &str, value: &Value) -> String {
+    match (value, formats.of(field)) {
+        (Value::Null, _) => String::new(),
+        (Value::Array(items), _) => items
             .iter()
-            .map(|item| field_text(field, item))
+            .map(|item| field_text(formats, field, item))
             .collect::<Vec<_>>()
             .join(", "),
-        scalar => crate::model::names::display(field, scalar),
+        (scalar, FieldFormat::Number) => crate::model::names::display(field, scalar),
+        (scalar, format) => format.text(scalar),
     }
+}
+
+/// Where a value of `field` links to, when the field is formatted as a link.
+pub fn field_link(formats: &FieldFormats, field: &str, value: &Value) -> Option<String> {
+    formats.of(field).link(value)
 }
 
 /// The value of `field` in a flow, following dotted names into objects.
@@ -487,6 +496,7 @@ mod tests {
             query: QueryText::kql("action:REJECT"),
             filters: vec![],
             time_zone: None,
+            now_ms: 3_600_000,
         };
         let first = page_request(
             "cwl-*",
@@ -590,9 +600,30 @@ mod tests {
         );
         assert_eq!(cell_text(&json!(["a", 1])), "a, 1");
         assert_eq!(cell_text(&json!(null)), "");
-        assert_eq!(field_text("dstport", &json!(443)), "443 (https)");
-        assert_eq!(field_text("protocol", &json!([6, 17])), "6 (tcp), 17 (udp)");
-        assert_eq!(field_text("srcaddr", &json!("10.0.0.1")), "10.0.0.1");
+        let formats = FieldFormats::default();
+        assert_eq!(field_text(&formats, "dstport", &json!(443)), "443 (https)");
+        assert_eq!(
+            field_text(&formats, "protocol", &json!([6, 17])),
+            "6 (tcp), 17 (udp)"
+        );
+        assert_eq!(
+            field_text(&formats, "srcaddr", &json!("10.0.0.1")),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            field_text(&formats, "bytes", &json!(36_812_345)),
+            "36.81 MB"
+        );
+        let linked = crate::model::field_format::whois_link("srcaddr");
+        assert_eq!(
+            field_text(&linked, "srcaddr", &json!("10.0.0.1")),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            field_link(&linked, "srcaddr", &json!("10.0.0.1")).as_deref(),
+            Some("https://whois.example/10.0.0.1")
+        );
+        assert_eq!(field_link(&formats, "srcaddr", &json!("10.0.0.1")), None);
         assert_eq!(field_value(source, "nested.inner"), Some(&json!(1)));
     }
 }

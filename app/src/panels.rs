@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::api::{ApiError, SearchRequest, MAX_MSEARCH_SEARCHES};
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::{time_field_of, IndexPattern};
+use crate::model::index_pattern::{formats_of, time_field_of, IndexPattern};
 use crate::model::saved_object::{ObjectType, SavedObject};
 use crate::model::search::{with_saved_search, SavedSearch, SavedSearches};
 use crate::model::time::{Resolved, TimeRange};
@@ -61,6 +61,8 @@ pub struct ViewInputs {
     pub filters: Vec<Filter>,
     /// The viewer's zone for calendar intervals (`+09:00`).
     pub time_zone: Option<String>,
+    /// When the view was resolved: rates divide by the part of the range before it.
+    pub now_ms: i64,
 }
 
 impl ViewInputs {
@@ -92,6 +94,7 @@ impl ViewInputs {
             query,
             filters,
             time_zone,
+            now_ms,
         })
     }
 }
@@ -165,18 +168,21 @@ pub async fn run_in_views(
 ) {
     let mut requests = Vec::new();
     let mut request_of = Vec::new(); // request index -> run index
+    let mut formats = Vec::new(); // request index -> its pattern's field formats
     for (index, (vis, inputs)) in runs.iter().enumerate() {
         let request = with_saved_search(vis, &library.searches).and_then(|vis| {
-            panel_request(
+            let request = panel_request(
                 &vis,
                 time_field_of(&library.patterns, &vis.index_pattern),
                 inputs,
-            )
+            )?;
+            Ok((request, formats_of(&library.patterns, &vis.index_pattern)))
         });
         match request {
-            Ok(request) => {
+            Ok((request, pattern_formats)) => {
                 request_of.push(index);
                 requests.push(request);
+                formats.push(pattern_formats);
             }
             Err(error) => on_chart(index, Err(error), None),
         }
@@ -186,15 +192,17 @@ pub async fn run_in_views(
     for (batch, requests) in requests.chunks(MAX_MSEARCH_SEARCHES).enumerate() {
         let first = batch * MAX_MSEARCH_SEARCHES;
         let request_of = &request_of[first..first + requests.len()];
+        let formats = &formats[first..first + requests.len()];
         let streamed = searcher
             .msearch(requests, |i, answer| {
                 // A searcher's index outside the requests is a bug there; not worth a panic.
-                if let Some(&index) = request_of.get(i) {
+                if let (Some(&index), Some(formats)) = (request_of.get(i), formats.get(i)) {
                     let (vis, inputs) = runs[index];
                     match answer {
                         Ok(response) => {
                             let chart =
-                                chart_data(vis, &response, inputs.time).map_err(|e| e.to_string());
+                                chart_data(vis, &response, inputs.time, inputs.now_ms, formats)
+                                    .map_err(|e| e.to_string());
                             on_chart(index, chart, Some((&requests[i], &response)));
                         }
                         Err(error) => on_chart(index, Err(error.to_string()), None),
@@ -266,6 +274,7 @@ mod tests {
             title: "flows-*".into(),
             time_field: "event_time".into(),
             fields: Vec::new(),
+            field_formats: Default::default(),
         }];
         let mut vis = Visualization::example_action_port_pie();
         for (index_pattern, time_field) in [("flows-*", "event_time"), ("cwl-*", "@timestamp")] {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::model::field_format::{FieldFormat, FieldFormats, ValueFormat};
 use crate::model::filter::{Filter, FilterKind};
 use crate::model::measure::{Measure, ValueAxis};
 use crate::model::names;
@@ -66,6 +67,9 @@ pub struct PieData {
     pub show_percent: bool,
     /// What the slices measure (`Count`).
     pub metric_label: String,
+    /// How their values read (`36.8 GB`).
+    #[serde(default)]
+    pub value_format: ValueFormat,
 }
 
 /// One ring of a pie: one bucket level.
@@ -164,6 +168,15 @@ pub struct XyData {
     /// A reference line across the values (not drawn on heatmaps).
     #[serde(default)]
     pub threshold: Option<ThresholdLine>,
+    /// How the left axis's values read: its metrics' format where they share one.
+    #[serde(default)]
+    pub left_format: ValueFormat,
+    /// How the right axis's values read.
+    #[serde(default)]
+    pub right_format: ValueFormat,
+    /// How a numeric x axis (a histogram) reads: bytes for a histogram of `bytes`.
+    #[serde(default)]
+    pub x_format: ValueFormat,
 }
 
 /// One series: a label, its points, and the filters that select it.
@@ -184,6 +197,9 @@ pub struct Series {
     /// the chart's own.
     #[serde(default)]
     pub term: Option<(String, usize)>,
+    /// How its values read in tooltips.
+    #[serde(default)]
+    pub format: ValueFormat,
 }
 
 impl Series {
@@ -212,6 +228,9 @@ pub struct MetricValue {
     pub label: String,
     /// Its value; `None` when nothing matched and the metric has no zero (an average).
     pub value: Option<f64>,
+    /// How it reads.
+    #[serde(default)]
+    pub format: ValueFormat,
 }
 
 /// A data table: bucket columns, then the metric.
@@ -226,9 +245,54 @@ pub struct TableData {
     /// of all its cells.
     #[serde(default)]
     pub cell_filters: Vec<Vec<Option<Filter>>>,
+    /// How each bucket column's cells read (an address column may link out).
+    #[serde(default)]
+    pub key_formats: Vec<FieldFormat>,
+    /// How each metric column's cells read, after the bucket columns.
+    #[serde(default)]
+    pub value_formats: Vec<ValueFormat>,
 }
 
 impl TableData {
+    /// A cell as shown: a metric in its format (`36.81 GB`), a bucket's label in its field's;
+    /// `—` for no value.
+    pub fn cell_text(&self, column: usize, cell: &Value) -> String {
+        if cell.is_null() {
+            return "—".into();
+        }
+        let keys = self.key_formats.len();
+        match (column.checked_sub(keys), cell.as_f64()) {
+            (Some(metric), Some(value)) => self
+                .value_formats
+                .get(metric)
+                .copied()
+                .unwrap_or_default()
+                .exact(value),
+            _ => match self.key_formats.get(column) {
+                Some(format) => format.text(cell),
+                None => FieldFormat::Number.text(cell),
+            },
+        }
+    }
+
+    /// The link a bucket cell makes, in a column whose field links out: made of the raw value
+    /// the cell's filter selects (`443`, not the label `443 (https)`).
+    pub fn cell_link(
+        &self,
+        column: usize,
+        cell: &Value,
+        filter: Option<&Filter>,
+    ) -> Option<String> {
+        let format = self.key_formats.get(column)?;
+        match filter {
+            Some(Filter {
+                kind: FilterKind::Phrase { value },
+                ..
+            }) => format.link(value),
+            _ => format.link(cell),
+        }
+    }
+
     /// The filters selecting a row's flows, when each of its bucket cells has one.
     pub fn row_filters(&self, row: usize) -> Option<Vec<Filter>> {
         self.cell_filters.get(row)?.iter().cloned().collect()
@@ -439,13 +503,54 @@ fn measure_value(index: usize, measure: &Measure, bucket: &Value, span_ms: f64) 
     })
 }
 
+/// What a response is read with: the visualization, its clock and its field formats.
+#[derive(Clone, Copy)]
+struct Reading<'a> {
+    vis: &'a Visualization,
+    clock: Clock,
+    formats: &'a FieldFormats,
+}
+
+/// A chart's time range, and how much of it had passed when it was drawn: a rate divides by
+/// the time its flows had to happen in, not by the hours of "Today" still ahead.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    /// The range the request was built for: its intervals and axis follow it.
+    time: Resolved,
+    /// The end of what had happened: the range's end, or the moment of drawing if earlier.
+    until_ms: i64,
+}
+
+impl Clock {
+    fn new(time: Resolved, now_ms: i64) -> Clock {
+        Clock {
+            time,
+            until_ms: now_ms.clamp(time.from_ms, time.to_ms),
+        }
+    }
+
+    /// How long the range had run, in milliseconds (at least 1).
+    fn elapsed_ms(&self) -> f64 {
+        (self.until_ms - self.time.from_ms).max(1) as f64
+    }
+
+    /// The same `ms` earlier, for a time-shifted series.
+    fn shifted_back(&self, ms: i64) -> Clock {
+        Clock {
+            time: self.time.shifted_back(ms),
+            until_ms: self.until_ms.saturating_sub(ms),
+        }
+    }
+}
+
 /// How much of the time range each of a level's buckets covers, in milliseconds: a time
 /// bucket runs to the next one's start (months and days in a zone differ in length) and is
-/// cut at the range's ends; other buckets cover what their parent does.
+/// cut at the range's start and at the end of what had happened (a bucket wholly ahead keeps
+/// its length); other buckets cover what their parent does.
 fn bucket_spans(
     agg: &BucketAgg,
     buckets: &[(String, &Value)],
-    time: Resolved,
+    clock: Clock,
     parent: f64,
 ) -> Vec<f64> {
     let BucketAgg::DateHistogram { interval, .. } = agg else {
@@ -455,7 +560,8 @@ fn bucket_spans(
         .iter()
         .map(|(_, b)| b.get("key").and_then(Value::as_f64))
         .collect();
-    let nominal = interval_ms(interval, time) as f64;
+    let nominal = interval_ms(interval, clock.time) as f64;
+    let (from, until) = (clock.time.from_ms as f64, clock.until_ms as f64);
     (0..starts.len())
         .map(|i| {
             let Some(start) = starts[i] else {
@@ -466,17 +572,31 @@ fn bucket_spans(
                 .copied()
                 .flatten()
                 .unwrap_or(start + nominal);
-            (end.min(time.to_ms as f64) - start.max(time.from_ms as f64)).max(1.0)
+            let passed = end.min(until) - start.max(from);
+            if passed > 0.0 {
+                passed
+            } else {
+                (end - start).max(1.0)
+            }
         })
         .collect()
 }
 
-/// Turns a response into chart data for `vis` (the request was built for `time`).
+/// Turns a response into chart data for `vis` (the request was built for `time`, and is
+/// drawn at `now_ms`), its values and keys in its index pattern's `formats`.
 pub fn chart_data(
     vis: &Visualization,
     response: &Value,
     time: Resolved,
+    now_ms: i64,
+    formats: &FieldFormats,
 ) -> Result<ChartData, ResultError> {
+    let clock = Clock::new(time, now_ms);
+    let read = Reading {
+        vis,
+        clock,
+        formats,
+    };
     let aggs = response.get("aggregations").cloned().unwrap_or(Value::Null);
     // A metric over everything matched: a metric chart, or a pie not split yet.
     let whole = |index: usize, measure: &Measure| {
@@ -489,7 +609,7 @@ pub fn chart_data(
             .pointer("/hits/total/value")
             .or_else(|| response.pointer("/hits/total"));
         all.insert("doc_count".into(), total.cloned().unwrap_or(Value::Null));
-        measure_value(index, measure, &Value::Object(all), time.span_ms() as f64)
+        measure_value(index, measure, &Value::Object(all), clock.elapsed_ms())
     };
     match vis.kind {
         ChartKind::Metric => Ok(ChartData::Metric(MetricData {
@@ -500,6 +620,7 @@ pub fn chart_data(
                 .map(|(index, measure)| MetricValue {
                     label: measure.label(),
                     value: whole(index, measure),
+                    format: formats.of_measure(measure),
                 })
                 .collect(),
         })),
@@ -526,32 +647,34 @@ pub fn chart_data(
                 show_labels: vis.options.show_labels,
                 show_percent: vis.options.show_percent,
                 metric_label: label,
+                value_format: formats.of_measure(&measure),
             }))
         }
-        ChartKind::Pie => Ok(ChartData::Pie(pie(vis, &aggs, time)?)),
-        ChartKind::Table => Ok(ChartData::Table(table(vis, &aggs, time))),
+        ChartKind::Pie => Ok(ChartData::Pie(pie(&read, &aggs)?)),
+        ChartKind::Table => Ok(ChartData::Table(table(&read, &aggs))),
         ChartKind::Line
         | ChartKind::Area
         | ChartKind::Bar
         | ChartKind::HorizontalBar
         | ChartKind::Heatmap => match vis.time_shift_ms() {
-            None => Ok(ChartData::Xy(xy(vis, &aggs, time)?)),
-            Some(shift) => Ok(ChartData::Xy(with_time_shift(vis, &aggs, time, shift)?)),
+            None => Ok(ChartData::Xy(xy(&read, &aggs)?)),
+            Some(shift) => Ok(ChartData::Xy(with_time_shift(&read, &aggs, shift)?)),
         },
     }
 }
 
 /// The series of the chart's own range, then each again as it was `shift` ms before, moved
 /// onto the same time axis (see `query::build_request`).
-fn with_time_shift(
-    vis: &Visualization,
-    aggs: &Value,
-    time: Resolved,
-    shift: i64,
-) -> Result<XyData, ResultError> {
+fn with_time_shift(read: &Reading<'_>, aggs: &Value, shift: i64) -> Result<XyData, ResultError> {
     let branch = |name: &str| aggs.get(name).cloned().unwrap_or(Value::Null);
-    let mut chart = xy(vis, &branch(CURRENT), time)?;
-    let earlier = xy(vis, &branch(SHIFTED), time.shifted_back(shift))?;
+    let mut chart = xy(read, &branch(CURRENT))?;
+    let earlier = xy(
+        &Reading {
+            clock: read.clock.shifted_back(shift),
+            ..*read
+        },
+        &branch(SHIFTED),
+    )?;
     let suffix = ago(shift);
     chart
         .series
@@ -567,6 +690,7 @@ fn with_time_shift(
                 axis: series.axis,
                 // Last week's series has its own colour, not this week's.
                 term: None,
+                format: series.format,
             }
         }));
     // A bar of last week stacked on this week's would add the two: bars stand side by side.
@@ -575,14 +699,18 @@ fn with_time_shift(
 }
 
 /// A pie level still to read: the container of its aggregation, the parent slice, the
-/// parent's span of the turn, the parent's value and the filters of the path to it.
-type Frontier = (Value, Option<usize>, (f64, f64), f64, Vec<Filter>);
+/// parent's span of the turn, the parent's value, the filters of the path to it, and the
+/// time the parent covers (a rate's divisor).
+type Frontier = (Value, Option<usize>, (f64, f64), f64, Vec<Filter>, f64);
 
-fn pie(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<PieData, ResultError> {
+fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
+    let Reading {
+        vis,
+        clock,
+        formats,
+    } = *read;
     let levels = ordered_buckets(vis);
     let measure = vis.metrics.first().cloned().unwrap_or_default();
-    // A rate over a pie is over the whole range: every slice is divided alike.
-    let span_ms = time.span_ms() as f64;
     let mut rings: Vec<Ring> = levels
         .iter()
         .map(|agg| Ring {
@@ -591,19 +719,28 @@ fn pie(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<PieData, Res
         })
         .collect();
     // Walk level by level.
-    let mut frontier: Vec<Frontier> = vec![(aggs.clone(), None, (0.0, 1.0), f64::NAN, Vec::new())];
+    let mut frontier: Vec<Frontier> = vec![(
+        aggs.clone(),
+        None,
+        (0.0, 1.0),
+        f64::NAN,
+        Vec::new(),
+        clock.elapsed_ms(),
+    )];
     for (level, agg) in levels.iter().enumerate() {
         let mut next = Vec::new();
-        for (container, parent, (start, end), parent_value, path) in frontier {
+        for (container, parent, (start, end), parent_value, path, span_ms) in frontier {
             let Some(level_agg) = container.get(bucket_name(level)) else {
                 continue;
             };
             let buckets = buckets_of(level_agg);
-            let mut entries: Vec<(String, Value, f64, &Value)> = Vec::new();
-            for (name, bucket) in &buckets {
+            // A ring of time buckets divides each slice's rate by its own bucket's time.
+            let spans = bucket_spans(agg, &buckets, clock, span_ms);
+            let mut entries: Vec<(String, Value, f64, &Value, f64)> = Vec::new();
+            for ((name, bucket), bucket_span) in buckets.iter().zip(spans) {
                 let (label, key) = bucket_key(agg, name, bucket);
-                let value = measure_value(0, &measure, bucket, span_ms).unwrap_or(0.0);
-                entries.push((label, key, value, *bucket));
+                let value = measure_value(0, &measure, bucket, bucket_span).unwrap_or(0.0);
+                entries.push((label, key, value, *bucket, bucket_span));
             }
             // "Other": the documents of the terms not shown (counts only; see query::other_request).
             let other = match (agg, &measure.metric) {
@@ -629,7 +766,7 @@ fn pie(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<PieData, Res
             }
             let span = end - start;
             let mut cursor = start;
-            for (label, key, value, bucket) in entries {
+            for (label, key, value, bucket, bucket_span) in entries {
                 let width = span * value / whole;
                 let mut filters = path.clone();
                 filters.extend(bucket_filter(agg, bucket, &key, &label));
@@ -648,6 +785,7 @@ fn pie(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<PieData, Res
                     (cursor, cursor + width),
                     value,
                     filters,
+                    bucket_span,
                 ));
                 cursor += width;
             }
@@ -691,10 +829,17 @@ fn pie(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<PieData, Res
         show_labels: vis.options.show_labels,
         show_percent: vis.options.show_percent,
         metric_label: measure.label(),
+        value_format: formats.of_measure(&measure),
     })
 }
 
-fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, ResultError> {
+fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
+    let Reading {
+        vis,
+        clock,
+        formats,
+    } = *read;
+    let time = clock.time;
     let x_agg = vis
         .x_axis()
         .ok_or_else(|| ResultError("a line, area or bar chart needs an x axis".into()))?;
@@ -706,25 +851,32 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         _ => XyStyle::Line,
     };
     let several = vis.metrics.len() > 1;
-    /// A series' term (none when nothing splits), its buckets, and the filters selecting it.
-    type Split = (Option<String>, Value, Vec<Filter>);
+    /// A series' term (none when nothing splits), its buckets, the filters selecting it,
+    /// and the time it covers (a split by time covers its own bucket).
+    type Split = (Option<String>, Value, Vec<Filter>, f64);
     // The split series (outer level, if any), then the x axis.
     let (series_containers, x_level): (Vec<Split>, usize) = match vis.split_series() {
         Some(split) => {
             let outer = aggs.get(bucket_name(0)).cloned().unwrap_or(Value::Null);
-            let series = buckets_of(&outer)
+            let buckets = buckets_of(&outer);
+            let spans = bucket_spans(split, &buckets, clock, clock.elapsed_ms());
+            let series = buckets
                 .into_iter()
-                .map(|(name, bucket)| {
+                .zip(spans)
+                .map(|((name, bucket), span_ms)| {
                     let (label, key) = bucket_key(split, &name, bucket);
                     let filters = bucket_filter(split, bucket, &key, &label)
                         .into_iter()
                         .collect();
-                    (Some(label), bucket.clone(), filters)
+                    (Some(label), bucket.clone(), filters, span_ms)
                 })
                 .collect();
             (series, 1)
         }
-        None => (vec![(None, aggs.clone(), Vec::new())], 0),
+        None => (
+            vec![(None, aggs.clone(), Vec::new(), clock.elapsed_ms())],
+            0,
+        ),
     };
     let mut categories: Vec<String> = Vec::new();
     let mut category_filters: Vec<Vec<Filter>> = Vec::new();
@@ -732,12 +884,12 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
     // Metric by metric, a series per split term: the legend lists a metric's series together.
     for (index, measure) in vis.metrics.iter().enumerate() {
         let measure_label = measure.label();
-        for (split_label, container, filters) in &series_containers {
+        for (split_label, container, filters, split_span) in &series_containers {
             let Some(x) = container.get(bucket_name(x_level)) else {
                 continue;
             };
             let buckets = buckets_of(x);
-            let spans = bucket_spans(x_agg, &buckets, time, time.span_ms() as f64);
+            let spans = bucket_spans(x_agg, &buckets, clock, *split_span);
             let mut points = Vec::new();
             for ((name, bucket), span_ms) in buckets.into_iter().zip(spans) {
                 let (x_label, key) = bucket_key(x_agg, &name, bucket);
@@ -785,6 +937,7 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
                 filters: filters.clone(),
                 axis: measure.axis,
                 term,
+                format: formats.of_measure(measure),
             });
         }
     }
@@ -809,6 +962,15 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
             .map(Measure::label)
             .collect();
         (!labels.is_empty()).then(|| labels.join(", "))
+    };
+    // An axis reads in its metrics' format where they share one.
+    let axis_format = |axis: ValueAxis| {
+        ValueFormat::shared(
+            vis.metrics
+                .iter()
+                .filter(|m| m.axis == axis)
+                .map(|m| formats.of_measure(m)),
+        )
     };
     let x = match x_agg {
         BucketAgg::DateHistogram { interval, .. } => XAxis::Time {
@@ -841,6 +1003,12 @@ fn xy(vis: &Visualization, aggs: &Value, time: Resolved) -> Result<XyData, Resul
         category_filters,
         x_title,
         threshold: vis.options.threshold.clone(),
+        left_format: axis_format(ValueAxis::Left),
+        right_format: axis_format(ValueAxis::Right),
+        x_format: ValueFormat {
+            bytes: matches!(x_agg, BucketAgg::Histogram { field, .. } if formats.of(field) == FieldFormat::Bytes),
+            per: None,
+        },
     })
 }
 
@@ -878,12 +1046,26 @@ fn duration_in_words(ms: i64) -> (i64, &'static str) {
     (ms / size, unit)
 }
 
-fn table(vis: &Visualization, aggs: &Value, time: Resolved) -> TableData {
+fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
+    let Reading {
+        vis,
+        clock,
+        formats,
+    } = *read;
     let levels = ordered_buckets(vis);
     let mut columns: Vec<String> = levels.iter().map(|agg| agg.label()).collect();
     columns.extend(vis.metrics.iter().map(Measure::label));
     let mut table = TableData {
         columns,
+        // A time bucket's label is a date, whatever its field's format.
+        key_formats: levels
+            .iter()
+            .map(|agg| match (agg, agg.field()) {
+                (BucketAgg::DateHistogram { .. }, _) | (_, None) => FieldFormat::Number,
+                (_, Some(field)) => formats.of(field),
+            })
+            .collect(),
+        value_formats: vis.metrics.iter().map(|m| formats.of_measure(m)).collect(),
         ..TableData::default()
     };
     /// The path to the current bucket: its cells and their filters.
@@ -895,7 +1077,7 @@ fn table(vis: &Visualization, aggs: &Value, time: Resolved) -> TableData {
     struct Walk<'a> {
         vis: &'a Visualization,
         levels: Vec<&'a BucketAgg>,
-        time: Resolved,
+        clock: Clock,
     }
     fn walk(
         how: &Walk<'_>,
@@ -918,7 +1100,7 @@ fn table(vis: &Visualization, aggs: &Value, time: Resolved) -> TableData {
             return;
         };
         let buckets = buckets_of(agg);
-        let spans = bucket_spans(how.levels[level], &buckets, how.time, span_ms);
+        let spans = bucket_spans(how.levels[level], &buckets, how.clock, span_ms);
         for ((name, bucket), span_ms) in buckets.into_iter().zip(spans) {
             let (label, key) = bucket_key(how.levels[level], &name, bucket);
             path.filters
@@ -929,12 +1111,12 @@ fn table(vis: &Visualization, aggs: &Value, time: Resolved) -> TableData {
             path.filters.pop();
         }
     }
-    let how = Walk { vis, levels, time };
+    let how = Walk { vis, levels, clock };
     walk(
         &how,
         0,
         aggs,
-        time.span_ms() as f64,
+        clock.elapsed_ms(),
         &mut Path::default(),
         &mut table,
     );
@@ -958,6 +1140,11 @@ mod tests {
         })
     }
 
+    /// `response` read for `vis` over [`TIME`], drawn at its end, in the default formats.
+    fn read(vis: &Visualization, response: &Value) -> ChartData {
+        chart_data(vis, response, TIME, TIME.to_ms, &FieldFormats::default()).unwrap()
+    }
+
     const TIME: Resolved = Resolved {
         from_ms: 0,
         to_ms: 3_600_000,
@@ -969,7 +1156,7 @@ mod tests {
         if let BucketAgg::Terms { other_bucket, .. } = &mut vis.buckets[1].agg {
             *other_bucket = true;
         }
-        let ChartData::Pie(pie) = chart_data(&vis, &pie_response(), TIME).unwrap() else {
+        let ChartData::Pie(pie) = read(&vis, &pie_response()) else {
             panic!()
         };
         let inner = &pie.rings[0].slices;
@@ -1017,7 +1204,7 @@ mod tests {
         let mut vis = Visualization::example_action_port_pie();
         vis.buckets.clear();
         let response = json!({ "hits": { "total": { "value": 42, "relation": "eq" } } });
-        let ChartData::Pie(pie) = chart_data(&vis, &response, TIME).unwrap() else {
+        let ChartData::Pie(pie) = read(&vis, &response) else {
             panic!("a pie")
         };
         assert_eq!(pie.rings.len(), 1);
@@ -1038,9 +1225,7 @@ mod tests {
             { "key": "REJECT", "doc_count": 1, "3": { "buckets": [
                 { "key": 0, "doc_count": 0 }, { "key": 60000, "doc_count": 1 } ] } }
         ] } } });
-        let ChartData::Xy(xy) =
-            chart_data(&Visualization::example_flows_over_time(), &response, TIME).unwrap()
-        else {
+        let ChartData::Xy(xy) = read(&Visualization::example_flows_over_time(), &response) else {
             panic!()
         };
         assert_eq!(xy.series.len(), 2);
@@ -1088,7 +1273,15 @@ mod tests {
         {
             *interval = crate::model::visualization::Interval::Fixed("1m".into());
         }
-        let points = |vis: &Visualization, time| match chart_data(vis, &response, time).unwrap() {
+        let points = |vis: &Visualization, time: Resolved| match chart_data(
+            vis,
+            &response,
+            time,
+            time.to_ms,
+            &FieldFormats::default(),
+        )
+        .unwrap()
+        {
             ChartData::Xy(xy) => xy.series[0].points.clone(),
             _ => panic!(),
         };
@@ -1105,13 +1298,94 @@ mod tests {
     }
 
     #[test]
+    fn rates_divide_by_the_time_that_had_passed_in_their_own_buckets() {
+        use crate::model::measure::RateUnit;
+        use crate::model::visualization::{BucketRole, Interval};
+        const HOUR: i64 = 3_600_000;
+        // "Today", drawn at 05:30: the hours ahead hold no flows and divide nothing.
+        let today = Resolved {
+            from_ms: 0,
+            to_ms: 24 * HOUR,
+        };
+        let now = 5 * HOUR + HOUR / 2;
+        let mut vis = Visualization::example_flows_over_time();
+        vis.metrics[0].rate = Some(RateUnit::Hour);
+        for bucket in &mut vis.buckets {
+            if let BucketAgg::DateHistogram { interval, .. } = &mut bucket.agg {
+                *interval = Interval::Fixed("1h".into());
+            }
+        }
+        let hours: Vec<Value> = (0..6)
+            .map(|h| json!({ "key": h * HOUR, "doc_count": if h == 5 { 30 } else { 60 } }))
+            .collect();
+        let response = json!({ "hits": { "total": { "value": 330 } }, "aggregations": { "2": {
+            "buckets": [ { "key": "ACCEPT", "doc_count": 330, "3": { "buckets": hours } } ] } } });
+        let ChartData::Xy(xy) =
+            chart_data(&vis, &response, today, now, &FieldFormats::default()).unwrap()
+        else {
+            panic!()
+        };
+        // Half of the sixth hour had passed: its 30 flows are 60 an hour, as are the others'.
+        assert!(
+            xy.series[0].points.iter().all(|(_, y)| *y == 60.0),
+            "{:?}",
+            xy.series[0].points
+        );
+        // A number over the whole of "Today": 330 flows in 5.5 hours.
+        vis.kind = ChartKind::Metric;
+        vis.buckets.clear();
+        let ChartData::Metric(metric) =
+            chart_data(&vis, &response, today, now, &FieldFormats::default()).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(metric.values[0].value, Some(60.0));
+
+        // Series split by hour over actions: each hour's rate is over its own hour.
+        let mut by_hour = Visualization::example_flows_over_time();
+        by_hour.metrics[0].rate = Some(RateUnit::Hour);
+        for bucket in &mut by_hour.buckets {
+            bucket.role = match bucket.role {
+                BucketRole::XAxis => BucketRole::SplitSeries,
+                _ => BucketRole::XAxis,
+            };
+            if let BucketAgg::DateHistogram { interval, .. } = &mut bucket.agg {
+                *interval = Interval::Fixed("1h".into());
+            }
+        }
+        by_hour.validate().unwrap();
+        let response = json!({ "aggregations": { "2": { "buckets": [
+            { "key": 0, "doc_count": 40, "3": { "buckets": [
+                { "key": "ACCEPT", "doc_count": 30 }, { "key": "REJECT", "doc_count": 10 } ] } },
+            { "key": HOUR, "doc_count": 5, "3": { "buckets": [
+                { "key": "ACCEPT", "doc_count": 5 } ] } }
+        ] } } });
+        let two_hours = Resolved {
+            from_ms: 0,
+            to_ms: 2 * HOUR,
+        };
+        let ChartData::Xy(xy) = chart_data(
+            &by_hour,
+            &response,
+            two_hours,
+            now,
+            &FieldFormats::default(),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        let points: Vec<Vec<(f64, f64)>> = xy.series.iter().map(|s| s.points.clone()).collect();
+        assert_eq!(points, [vec![(0.0, 30.0), (1.0, 10.0)], vec![(0.0, 5.0)]]);
+    }
+
+    #[test]
     fn metric_and_table() {
         let mut vis = Visualization::example_action_port_pie();
         vis.kind = ChartKind::Table;
         for bucket in &mut vis.buckets {
             bucket.role = crate::model::visualization::BucketRole::Rows;
         }
-        let ChartData::Table(table) = chart_data(&vis, &pie_response(), TIME).unwrap() else {
+        let ChartData::Table(table) = read(&vis, &pie_response()) else {
             panic!()
         };
         assert_eq!(table.columns, ["action", "dstport", "Count"]);
@@ -1130,7 +1404,7 @@ mod tests {
         );
         vis.kind = ChartKind::Metric;
         vis.buckets.clear();
-        let ChartData::Metric(metric) = chart_data(&vis, &pie_response(), TIME).unwrap() else {
+        let ChartData::Metric(metric) = read(&vis, &pie_response()) else {
             panic!()
         };
         assert_eq!(metric.values[0].value, Some(100.0));

@@ -56,6 +56,8 @@ test.describe("several metrics", () => {
     const tooltip = page.locator(`${PREVIEW} .tooltip`);
     await expect(tooltip).toContainText("Count");
     await expect(tooltip).toContainText("Bytes/s");
+    // Bytes read in units, per second for the rate (field formats: bytes by default).
+    await expect(tooltip).toContainText(/\d B\/s|kB\/s|MB\/s/);
 
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await expect(page.locator("p.message")).toContainText("Saved");

@@ -37,6 +37,7 @@ pub async fn install(
         title: "cwl-*".into(),
         time_field: "@timestamp".into(),
         fields: fields(backend, "cwl-*").await,
+        field_formats: Default::default(),
     };
     let index_ref = || {
         vec![Reference {

@@ -11,7 +11,7 @@ use super::xy::{
     bar_extents, bar_style, bucket_axis, bucket_label, category_label_chars, draw_threshold,
     legend_entries, series_colors, value_top, AxisRoom,
 };
-use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions};
+use super::{chart_error, ChartError, ChartLayout, DrawOptions};
 use crate::result::{XAxis, XyData};
 
 /// The widest the label column gets, as a share of the plot's width.
@@ -73,7 +73,7 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
         .axis_style(options.theme.axis)
         .x_labels(5)
         .label_style(options.font(11.0))
-        .x_label_formatter(&|v| format_compact(*v))
+        .x_label_formatter(&|v| data.left_format.compact(*v))
         .x_desc(if titled {
             data.metric_label.as_str()
         } else {
@@ -122,7 +122,14 @@ pub(crate) fn draw_horizontal_bars<DB: DrawingBackend>(
     }
     if let Some(threshold) = data.threshold.as_ref().filter(|t| t.value >= 0.0) {
         let (x, _) = chart.backend_coord(&(threshold.value, lo));
-        draw_threshold(root, threshold, (x, ys.end), (x, ys.start), options)?;
+        draw_threshold(
+            root,
+            threshold,
+            data.left_format,
+            (x, ys.end),
+            (x, ys.start),
+            options,
+        )?;
     }
     let legend = match legend_area {
         Some(legend_area) => legend::draw(&legend_area, &entries, options)?,

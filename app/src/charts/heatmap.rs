@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::legend::{self, Entry};
 use super::ticks::nice_ceiling;
 use super::xy::{bucket_axis, bucket_label, category_label_chars, draw_x_title, AxisRoom};
-use super::{chart_error, format_compact, truncate, ChartError, ChartLayout, DrawOptions};
+use super::{chart_error, truncate, ChartError, ChartLayout, DrawOptions};
 use crate::result::{XAxis, XyData};
 
 /// The colour bands, lightest (smallest values) first: a sequential blue that reads on light
@@ -47,8 +47,8 @@ pub(crate) fn legend_entries(data: &XyData) -> Vec<Entry> {
     let bands = BANDS.iter().enumerate().map(|(index, color)| Entry {
         label: format!(
             "{} – {}",
-            format_compact(width * index as f64),
-            format_compact(width * (index + 1) as f64)
+            data.left_format.compact(width * index as f64),
+            data.left_format.compact(width * (index + 1) as f64)
         ),
         color: *color,
         heading: false,

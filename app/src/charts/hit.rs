@@ -1,7 +1,7 @@
 //! What is under the pointer (or the keyboard cursor): the tooltip lines and the filters a
 //! click adds. Pure functions of chart data and layout, so they are tested without a browser.
 
-use super::{format_compact, format_exact, format_time_full, ChartLayout};
+use super::{format_time_full, ChartLayout};
 use super::{heatmap, pie};
 use crate::model::filter::Filter;
 use crate::model::measure::ValueAxis;
@@ -100,7 +100,7 @@ fn heatmap_cell(xy: &XyData, row: usize, data_x: f64, utc_offset_secs: i32) -> O
     filters.extend(category_filters(xy, x));
     Some(Hit {
         title,
-        rows: vec![(series.label.clone(), format_exact(value))],
+        rows: vec![(series.label.clone(), series.format.exact(value))],
         filters,
         time,
     })
@@ -139,7 +139,7 @@ fn pie_item(data: &crate::result::PieData, ring: usize, slice: usize) -> Hit {
     Hit {
         title: path.join(" › "),
         rows: vec![
-            (data.metric_label.clone(), format_exact(s.value)),
+            (data.metric_label.clone(), data.value_format.exact(s.value)),
             ("Share".into(), format!("{:.1}%", (s.end - s.start) * 100.0)),
         ],
         filters: s.filters.clone(),
@@ -163,7 +163,11 @@ fn bucket_title(xy: &XyData, x: f64, utc_offset_secs: i32) -> (String, Option<(i
             Some((x as i64, x as i64 + interval_ms)),
         ),
         XAxis::Numeric { interval } => (
-            format!("{} – {}", format_compact(x), format_compact(x + interval)),
+            format!(
+                "{} – {}",
+                xy.x_format.compact(x),
+                xy.x_format.compact(x + interval)
+            ),
             None,
         ),
         XAxis::Categories { labels } => (labels.get(x as usize).cloned().unwrap_or_default(), None),
@@ -209,7 +213,7 @@ fn xy_item(xy: &XyData, x: f64, pointer: Option<Pointer>, utc_offset_secs: i32) 
     let mut nearest: Option<(f64, &crate::result::Series)> = None;
     for series in &xy.series {
         if let Some(&(_, y)) = series.points.iter().find(|p| p.0 == x) {
-            rows.push((series.label.clone(), format_exact(y)));
+            rows.push((series.label.clone(), series.format.exact(y)));
             // Nearest as drawn: series on two axes compare by height, not by value.
             let distance = pointer
                 .as_ref()

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{chart_error, format_compact, ChartError, ChartLayout, DrawOptions};
+use super::{chart_error, ChartError, ChartLayout, DrawOptions};
 use crate::result::{MetricData, MetricValue};
 
 /// The narrowest a number's cell gets, in CSS pixels.
@@ -40,7 +40,9 @@ fn draw_number<DB: DrawingBackend>(
     (w, h): (f64, f64),
     options: &DrawOptions,
 ) -> Result<(), ChartError> {
-    let value = metric.value.map_or("—".to_owned(), format_compact);
+    let value = metric
+        .value
+        .map_or("—".to_owned(), |v| metric.format.compact(v));
     // As large as the cell allows: the height less the label line, and the width the digits take.
     let css_h = h / options.scale;
     let css_w = w / options.scale;

@@ -37,15 +37,7 @@ pub fn draw_table<DB: DrawingBackend>(
         ))
         .map_err(chart_error)?;
         for (c, cell) in row.iter().enumerate() {
-            let text = match cell {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Number(n) => n
-                    .as_f64()
-                    .map(super::format_exact)
-                    .unwrap_or_else(|| n.to_string()),
-                serde_json::Value::Null => "—".into(),
-                other => other.to_string(),
-            };
+            let text = data.cell_text(c, cell);
             root.draw(&Text::new(
                 truncate(&text, max_chars),
                 (x0 + c as i32 * column_w, y + options.px(5.0)),

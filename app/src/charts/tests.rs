@@ -37,6 +37,8 @@ pub(crate) fn flows_by_action(counts: &[(&str, &[(i64, u64)])]) -> ChartData {
             from_ms: 0,
             to_ms: 120_000,
         },
+        120_000,
+        &Default::default(),
     )
     .unwrap()
 }
@@ -53,6 +55,8 @@ pub(crate) fn seed_pie() -> ChartData {
             from_ms: 0,
             to_ms: 1,
         },
+        1,
+        &Default::default(),
     )
     .unwrap()
 }
@@ -126,6 +130,8 @@ fn lines_bars_and_areas_draw_with_time_axes() {
                 from_ms: 0,
                 to_ms: 3_600_000,
             },
+            3_600_000,
+            &Default::default(),
         )
         .unwrap();
         let (text, layout) = svg(&data, (640, 300));
@@ -152,6 +158,7 @@ fn empty_and_metric_charts_say_something() {
         values: vec![crate::result::MetricValue {
             label: "Count".into(),
             value: Some(12_345.0),
+            format: Default::default(),
         }],
     });
     let (text, _) = svg(&metric, (300, 200));
@@ -219,6 +226,7 @@ fn address_labels_on_an_x_axis_are_whole_and_never_overlap() {
             filters: Vec::new(),
             axis: Default::default(),
             term: None,
+            format: Default::default(),
         }],
         metric_label: "Count".into(),
         right_label: None,
@@ -226,6 +234,9 @@ fn address_labels_on_an_x_axis_are_whole_and_never_overlap() {
         category_filters: Vec::new(),
         x_title: "srcaddr".into(),
         threshold: None,
+        left_format: Default::default(),
+        right_format: Default::default(),
+        x_format: Default::default(),
     });
     let (text, _) = svg(&data, (640, 320));
     // Axis titles: the bucket's field along the bottom.
@@ -265,6 +276,8 @@ fn ports_in_a_legend_are_never_cut_short() {
             from_ms: 0,
             to_ms: 1,
         },
+        1,
+        &Default::default(),
     )
     .unwrap();
     // Narrow enough that the legend goes to the bottom, in tight columns.
@@ -314,6 +327,7 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
             filters: Vec::new(),
             axis: Default::default(),
             term: None,
+            format: Default::default(),
         }],
         metric_label: "Count".into(),
         right_label: None,
@@ -324,6 +338,9 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
             .collect(),
         x_title: "srcaddr".into(),
         threshold: None,
+        left_format: Default::default(),
+        right_format: Default::default(),
+        x_format: Default::default(),
     });
     let (text, layout) = svg(&data, (640, 320));
     let mut shown: Vec<(f64, String)> = svg_texts_down(&text)
@@ -469,6 +486,8 @@ fn heatmaps_colour_cells_by_band_list_rows_top_down_and_hit_the_cell_pointed_at(
             from_ms: 0,
             to_ms: 180_000,
         },
+        180_000,
+        &Default::default(),
     )
     .unwrap();
     assert!(data.labels().is_empty(), "rows take no palette colours");
@@ -642,6 +661,8 @@ fn several_metrics_of_a_term_share_its_colour_and_later_ones_are_dashed() {
             from_ms: 0,
             to_ms: 120_000,
         },
+        120_000,
+        &Default::default(),
     )
     .unwrap();
     let ChartData::Xy(xy) = &data else { panic!() };
@@ -676,4 +697,70 @@ fn several_metrics_of_a_term_share_its_colour_and_later_ones_are_dashed() {
         series.term = None;
     }
     assert!(strokes(&data) > strokes(&ChartData::Xy(solid)) + 4);
+}
+
+#[test]
+fn bytes_read_as_bytes_on_axes_tooltips_and_tables_unless_the_pattern_says_otherwise() {
+    use crate::model::field_format::{FieldFormat, FieldFormats};
+    use crate::model::visualization::{ChartKind, Metric};
+    let mut vis = Visualization::example_flows_over_time();
+    vis.metrics = vec![Metric::Sum {
+        field: "bytes".into(),
+    }
+    .into()];
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        { "key": "ACCEPT", "3": { "buckets": [
+            { "key": 0, "doc_count": 3, "1": { "value": 36_812_345_678.0 } },
+            { "key": 60000, "doc_count": 4, "1": { "value": 12_000_000_000.0 } } ] } }
+    ] } } });
+    let time = Resolved {
+        from_ms: 0,
+        to_ms: 120_000,
+    };
+    let draw_with = |formats: &FieldFormats| {
+        let data = chart_data(&vis, &response, time, time.to_ms, formats).unwrap();
+        let (text, _) = svg(&data, (640, 320));
+        let tooltip = hit::items(&data, 0)[0].rows[0].1.clone();
+        (svg_texts(&text), tooltip)
+    };
+    let (texts, tooltip) = draw_with(&FieldFormats::default());
+    assert!(
+        texts.iter().any(|(_, t)| t.ends_with(" GB")),
+        "y labels in bytes: {texts:?}"
+    );
+    assert_eq!(tooltip, "36.81 GB");
+    // A pattern that says bytes are plain numbers has them grouped.
+    let mut plain = FieldFormats::default();
+    plain.0.insert("bytes".into(), FieldFormat::Number);
+    let (texts, tooltip) = draw_with(&plain);
+    assert!(!texts.iter().any(|(_, t)| t.ends_with(" GB")), "{texts:?}");
+    assert_eq!(tooltip, "36,812,345,678");
+
+    // A table: the metric column in bytes, an address column linking out.
+    let mut table = Visualization::example_action_port_pie();
+    table.kind = ChartKind::Table;
+    for bucket in &mut table.buckets {
+        bucket.role = crate::model::visualization::BucketRole::Rows;
+    }
+    table.buckets.truncate(1);
+    if let crate::model::visualization::BucketAgg::Terms { field, .. } = &mut table.buckets[0].agg {
+        *field = "srcaddr".into();
+    }
+    table.metrics = vis.metrics.clone();
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        { "key": "10.0.0.1", "doc_count": 3, "1": { "value": 1_500_000.0 } } ] } } });
+    let linked = crate::model::field_format::whois_link("srcaddr");
+    let ChartData::Table(data) = chart_data(&table, &response, time, time.to_ms, &linked).unwrap()
+    else {
+        panic!("not a table")
+    };
+    assert_eq!(data.cell_text(1, &data.rows[0][1]), "1.5 MB");
+    assert_eq!(data.cell_text(0, &data.rows[0][0]), "10.0.0.1");
+    let filter = data.cell_filters[0][0].clone();
+    assert_eq!(
+        data.cell_link(0, &data.rows[0][0], filter.as_ref())
+            .as_deref(),
+        Some("https://whois.example/10.0.0.1")
+    );
+    assert_eq!(data.cell_link(1, &data.rows[0][1], None), None);
 }

@@ -8,9 +8,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::legend::{self, Entry};
 use super::ticks::{nice_ceiling, time_ticks};
 use super::{
-    chart_error, draw_message, format_compact, format_time_label, truncate, ChartError,
-    ChartLayout, ColorMap, DrawOptions,
+    chart_error, draw_message, format_time_label, truncate, ChartError, ChartLayout, ColorMap,
+    DrawOptions,
 };
+use crate::model::field_format::ValueFormat;
 use crate::model::measure::ValueAxis;
 use crate::model::visualization::{BarMode, ThresholdLine};
 use crate::result::{Series, XAxis, XyData, XyStyle};
@@ -100,7 +101,7 @@ pub fn draw_xy<DB: DrawingBackend>(
         .axis_style(options.theme.axis)
         .y_labels(5)
         .label_style(options.font(11.0))
-        .y_label_formatter(&|y| format_compact(*y))
+        .y_label_formatter(&|y| data.left_format.compact(*y))
         .y_desc(if titled {
             data.metric_label.as_str()
         } else {
@@ -115,7 +116,7 @@ pub fn draw_xy<DB: DrawingBackend>(
             .axis_style(options.theme.axis)
             .y_labels(5)
             .label_style(options.font(11.0))
-            .y_label_formatter(&|y| format_compact(*y))
+            .y_label_formatter(&|y| data.right_format.compact(*y))
             .y_desc(match (&data.right_label, titled) {
                 (Some(label), true) => label.as_str(),
                 _ => "",
@@ -210,7 +211,14 @@ pub fn draw_xy<DB: DrawingBackend>(
     let (xs, ys) = chart.plotting_area().get_pixel_range();
     if let Some(threshold) = data.threshold.as_ref().filter(|t| t.value >= 0.0) {
         let (_, y) = chart.backend_coord(&(x0, threshold.value));
-        draw_threshold(root, threshold, (xs.start, y), (xs.end, y), options)?;
+        draw_threshold(
+            root,
+            threshold,
+            data.left_format,
+            (xs.start, y),
+            (xs.end, y),
+            options,
+        )?;
     }
     let legend = match legend_area {
         Some(legend_area) => legend::draw(&legend_area, &entries, options)?,
@@ -337,7 +345,7 @@ pub(crate) fn bucket_label(
             (axis.hi - axis.lo) as i64,
             offset,
         ),
-        XAxis::Numeric { .. } => format_compact(x),
+        XAxis::Numeric { .. } => data.x_format.compact(x),
         XAxis::Categories { labels } => labels
             .get(x.round() as usize)
             .map(|l| truncate(l, max_chars))
@@ -416,10 +424,11 @@ pub(crate) fn value_top(data: &XyData) -> f64 {
 const THRESHOLD_COLOR: RGBColor = RGBColor(0xbd, 0x27, 0x1e);
 
 /// Draws a threshold line, dashed, from `start` to `end` (backend pixels), labelled with its
-/// name and value at the end.
+/// name and value (in the axis's `format`) at the end.
 pub(crate) fn draw_threshold<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     threshold: &ThresholdLine,
+    format: ValueFormat,
     start: (i32, i32),
     end: (i32, i32),
     options: &DrawOptions,
@@ -441,7 +450,7 @@ pub(crate) fn draw_threshold<DB: DrawingBackend>(
             .map_err(chart_error)?;
         from = to + f64::from(gap);
     }
-    let value = super::format_exact(threshold.value);
+    let value = format.exact(threshold.value);
     let text = if threshold.label.trim().is_empty() {
         value
     } else {

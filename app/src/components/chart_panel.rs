@@ -393,12 +393,17 @@ fn DataTable(
                             {rows.into_iter().map(|TableRow { cells, cell_filters, filters: row_filters }| view! {
                                 <tr>
                                     {cells.into_iter().enumerate().map(|(c, cell)| {
-                                        let text = cell_text(&cell);
-                                        match (cell_filters.get(c).cloned().flatten(), on_filter) {
+                                        let text = table.cell_text(c, &cell);
+                                        let filter = cell_filters.get(c).cloned().flatten();
+                                        // A field formatted as a link (an address to a whois page) links out beside its filter.
+                                        let link = table.cell_link(c, &cell, filter.as_ref()).map(|href| view! {
+                                            <a class="cell-link" href=href target="_blank" rel="noopener noreferrer" title=format!("Open {text}") aria-label=format!("Open {text}")>"↗"</a>
+                                        });
+                                        match (filter, on_filter) {
                                             (Some(filter), Some(callback)) => view! {
-                                                <td><button class="link cell-filter" title=format!("Filter for {text}") aria-label=format!("Filter for {text}") on:click=move |_| callback.run(vec![filter.clone()])>{text.clone()}</button></td>
+                                                <td><button class="link cell-filter" title=format!("Filter for {text}") aria-label=format!("Filter for {text}") on:click=move |_| callback.run(vec![filter.clone()])>{text.clone()}</button>{link}</td>
                                             }.into_any(),
-                                            _ => view! { <td>{text}</td> }.into_any(),
+                                            _ => view! { <td>{text}{link}</td> }.into_any(),
                                         }
                                     }).collect_view()}
                                     {with_flows.then(|| {
@@ -429,18 +434,6 @@ struct TableRow {
     filters: Option<Vec<Filter>>,
 }
 
-fn cell_text(cell: &serde_json::Value) -> String {
-    match cell {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n
-            .as_f64()
-            .map(crate::charts::format_exact)
-            .unwrap_or_else(|| n.to_string()),
-        serde_json::Value::Null => "—".into(),
-        other => other.to_string(),
-    }
-}
-
 fn compare_cells(
     a: Option<&serde_json::Value>,
     b: Option<&serde_json::Value>,
@@ -452,6 +445,8 @@ fn compare_cells(
     };
     match (number(a), number(b)) {
         (Some(x), Some(y)) => x.total_cmp(&y),
-        _ => a.map(cell_text).cmp(&b.map(cell_text)),
+        _ => a
+            .map(crate::discover::cell_text)
+            .cmp(&b.map(crate::discover::cell_text)),
     }
 }

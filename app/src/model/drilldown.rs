@@ -152,14 +152,15 @@ impl UrlDrilldown {
     }
 }
 
-enum Piece<'a> {
+/// A piece of a `{{variable}}` template.
+pub(crate) enum Piece<'a> {
     Text(&'a str),
     Variable(&'a str),
     Unclosed,
 }
 
 /// A template's text and `{{variables}}` in order.
-fn pieces(template: &str) -> Vec<Piece<'_>> {
+pub(crate) fn pieces(template: &str) -> Vec<Piece<'_>> {
     let mut pieces = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find("{{") {

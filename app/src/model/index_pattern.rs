@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::field_format::FieldFormats;
+use super::visualization::ModelError;
+
 /// The index pattern flowdash creates out of the box, with this id.
 pub const DEFAULT_INDEX_PATTERN_ID: &str = "cwl";
 
@@ -65,6 +68,9 @@ pub struct IndexPattern {
     /// The fields, as last read from the indices.
     #[serde(default)]
     pub fields: Vec<FieldSpec>,
+    /// How fields are shown, where the user chose (see [`FieldFormats::of`]).
+    #[serde(default, skip_serializing_if = "FieldFormats::is_empty")]
+    pub field_formats: FieldFormats,
 }
 
 /// The time field of the documents flowdash stores, and of index patterns that name none.
@@ -72,6 +78,16 @@ pub const DEFAULT_TIME_FIELD: &str = "@timestamp";
 
 fn default_time_field() -> String {
     DEFAULT_TIME_FIELD.into()
+}
+
+/// The field formats of the index pattern titled `title` among `patterns`; the defaults for
+/// a pattern with no saved object.
+pub fn formats_of(patterns: &[IndexPattern], title: &str) -> FieldFormats {
+    patterns
+        .iter()
+        .find(|p| p.title == title)
+        .map(|p| p.field_formats.clone())
+        .unwrap_or_default()
 }
 
 /// The time field of the index pattern titled `title` among `patterns`: a visualization
@@ -84,6 +100,14 @@ pub fn time_field_of<'a>(patterns: &'a [IndexPattern], title: &str) -> &'a str {
 }
 
 impl IndexPattern {
+    /// Reads index pattern JSON; a bad value, or a format that cannot be used, is reported
+    /// with its path (`field_formats.srcaddr.template`).
+    pub fn from_value(value: serde_json::Value) -> Result<IndexPattern, ModelError> {
+        let pattern: IndexPattern = super::from_value_with_path(value)?;
+        pattern.field_formats.validate("field_formats")?;
+        Ok(pattern)
+    }
+
     /// Fields a terms bucket can split on, sorted.
     pub fn aggregatable(&self) -> impl Iterator<Item = &FieldSpec> {
         self.fields.iter().filter(|f| f.aggregatable)

@@ -154,18 +154,23 @@ impl AxisTitles {
     }
 }
 
-/// Version 1 of the visualization JSON held one `metric`, and its pipeline among the
-/// options: both move into `metrics`. Anything else is left for the reader to judge.
+/// Version 1 of the visualization JSON held one `metric` (a count when left out), and its
+/// pipeline among the options: both move into `metrics`, and the version becomes 2. JSON
+/// already of version 2 or later, or not an object, is left for the reader to judge.
 pub(crate) fn migrate_single_metric(vis: &mut serde_json::Value) {
     let Some(object) = vis.as_object_mut() else {
         return;
     };
-    if object.contains_key("metrics") {
+    let version = object.get("version").and_then(serde_json::Value::as_u64);
+    if object.contains_key("metrics") || version.is_some_and(|v| v >= 2) {
         return;
     }
-    let Some(metric) = object.remove("metric") else {
-        return;
-    };
+    let metric = object
+        .remove("metric")
+        .unwrap_or_else(|| serde_json::json!("count"));
+    if version.is_some() {
+        object.insert("version".into(), serde_json::json!(2));
+    }
     let mut measure = serde_json::json!({ "metric": metric });
     if let Some(pipeline) = object
         .get_mut("options")
@@ -213,5 +218,19 @@ mod tests {
         let mut new = old.clone();
         migrate_single_metric(&mut new);
         assert_eq!(new, old);
+    }
+
+    #[test]
+    fn version_1_without_a_metric_counts_flows() {
+        let mut old = serde_json::json!({ "version": 1, "title": "Flows" });
+        migrate_single_metric(&mut old);
+        assert_eq!(
+            old,
+            serde_json::json!({ "version": 2, "title": "Flows", "metrics": [{ "metric": "count" }] })
+        );
+        // Version 2 without metrics is refused by validation, not given one.
+        let mut two = serde_json::json!({ "version": 2, "title": "Flows" });
+        migrate_single_metric(&mut two);
+        assert_eq!(two, serde_json::json!({ "version": 2, "title": "Flows" }));
     }
 }

@@ -3,6 +3,7 @@
 pub mod control;
 pub mod dashboard;
 pub mod drilldown;
+pub mod field_format;
 pub mod filter;
 pub mod flow;
 pub mod index_pattern;

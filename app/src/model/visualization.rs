@@ -1048,6 +1048,14 @@ impl Visualization {
                     }
                 }
             }
+            // A pipeline runs over the buckets' totals on the cluster; dividing its output by
+            // a bucket's length would be a rate of a running total, not a running total of rates.
+            if measure.rate.is_some() && measure.pipeline.is_some() {
+                return Err(ModelError::new(
+                    path("rate"),
+                    "does not combine with a pipeline over time; choose one or the other",
+                ));
+            }
             if measure.rate.is_some() && !measure.takes_rate() {
                 return Err(ModelError::new(
                     path("rate"),

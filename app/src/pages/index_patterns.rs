@@ -1,13 +1,14 @@
-//! `/management/index-patterns`: which indices visualizations search, their time field, and
-//! their fields as the backend reports them.
+//! `/management/index-patterns`: which indices visualizations search, their time field, their
+//! fields as the backend reports them, and how those fields are shown (field formats).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{ApiError, ObjectsClient};
 use crate::components::latest::Latest;
+use crate::model::field_format::{FieldFormat, FieldFormats};
 use crate::model::index_pattern::{FieldSpec, IndexPattern, DEFAULT_TIME_FIELD};
-use crate::model::saved_object::ObjectType;
+use crate::model::saved_object::{ObjectType, SavedObject};
 use crate::panels::sendable;
 
 #[component]
@@ -58,6 +59,7 @@ pub fn IndexPatternsPage() -> impl IntoView {
             title: title.get_untracked().trim().to_owned(),
             time_field: time_field.get_untracked(),
             fields,
+            field_formats: Default::default(),
         };
         leptos::task::spawn_local(async move {
             let attributes = serde_json::to_value(&pattern).unwrap_or_default();
@@ -108,6 +110,13 @@ pub fn IndexPatternsPage() -> impl IntoView {
         });
     };
     let can_administer = crate::components::account::can_administer();
+    // The pattern whose field formats are open for editing, by id.
+    let editing = RwSignal::new(None::<String>);
+    let on_saved = Callback::new(move |text: String| {
+        super::say_briefly(message, text);
+        editing.set(None);
+        reload.update(|r| *r += 1);
+    });
     view! {
         <Title text="Index patterns · flowdash"/>
         <div class="list-page">
@@ -137,6 +146,15 @@ pub fn IndexPatternsPage() -> impl IntoView {
                                     {found.saved_objects.into_iter().map(|object| {
                                         let pattern: Option<IndexPattern> = serde_json::from_value(object.attributes.clone()).ok();
                                         let (id, id2) = (object.id.clone(), object.id.clone());
+                                        let (id3, id4) = (object.id.clone(), object.id.clone());
+                                        let formats_title = pattern.as_ref().map(|p| format!("Field formats of {}", p.title)).unwrap_or_default();
+                                        let editor = pattern.clone().map(|pattern| view! {
+                                            <Show when={ let id = id4.clone(); move || editing.get().as_deref() == Some(id.as_str()) }>
+                                                <tr class="formats-row"><td colspan="4">
+                                                    <FieldFormatsEditor object=object.clone() pattern=pattern.clone() on_saved on_cancel=Callback::new(move |()| editing.set(None))/>
+                                                </td></tr>
+                                            </Show>
+                                        });
                                         let (name, name2) = pattern.as_ref().map(|p| (p.title.clone(), p.title.clone())).unwrap_or_default();
                                         let fields = pattern.as_ref().map(|p| p.fields.iter().map(|f| format!("{} ({})", f.name, f.field_type)).collect::<Vec<_>>().join(", ")).unwrap_or_default();
                                         view! {
@@ -145,10 +163,13 @@ pub fn IndexPatternsPage() -> impl IntoView {
                                                 <td>{pattern.as_ref().map(|p| p.time_field.clone())}</td>
                                                 <td class="muted fields">{fields}</td>
                                                 <td hidden=move || !can_administer.get()>
+                                                    <button class="link" aria-label=formats_title.clone() aria-expanded={ let id = id3.clone(); move || (editing.get().as_deref() == Some(id.as_str())).to_string() }
+                                                        on:click=move |_| editing.update(|e| *e = if e.as_deref() == Some(id3.as_str()) { None } else { Some(id3.clone()) })>"Formats"</button>
                                                     <button class="link" on:click=move |_| act(id.clone(), name.clone(), true)>"Refresh fields"</button>
                                                     <button class="link danger" aria-label=format!("Delete {name2}") on:click=move |_| act(id2.clone(), name2.clone(), false)>"Delete"</button>
                                                 </td>
                                             </tr>
+                                            {editor}
                                         }
                                     }).collect_view()}
                                 </tbody>
@@ -159,6 +180,131 @@ pub fn IndexPatternsPage() -> impl IntoView {
                 })}
             </Suspense>
         </div>
+    }
+}
+
+/// The fields a format is offered for: numbers, addresses and text; dates read as dates.
+fn formattable(field: &FieldSpec) -> bool {
+    field.field_type != "date" && !field.name.starts_with('_')
+}
+
+/// A pattern's field formats, field by field: the default (bytes for `bytes`, a number for
+/// the rest), a number, bytes, or a link made from a URL template. Saved with the pattern's
+/// version, so that another user's save in between is said, not overwritten.
+#[component]
+fn FieldFormatsEditor(
+    object: SavedObject,
+    pattern: IndexPattern,
+    on_saved: Callback<String>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let formats = RwSignal::new(pattern.field_formats.clone());
+    let error = RwSignal::new(None::<String>);
+    let fields: Vec<FieldSpec> = pattern
+        .fields
+        .iter()
+        .filter(|f| formattable(f))
+        .cloned()
+        .collect();
+    let (id, version) = (object.id.clone(), object.version);
+    let pattern = StoredValue::new(pattern);
+    let save = move || {
+        let chosen = formats.get_untracked();
+        if let Err(e) = chosen.validate("field_formats") {
+            error.set(Some(e.to_string()));
+            return;
+        }
+        let updated = IndexPattern {
+            field_formats: chosen,
+            ..pattern.get_value()
+        };
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            let attributes = serde_json::to_value(&updated).unwrap_or_default();
+            match crate::api::calls::update(ObjectType::IndexPattern, &id, version, &attributes)
+                .await
+            {
+                Ok(_) => on_saved.run(format!("Saved the field formats of {}", updated.title)),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let set_kind = move |field: String, kind: String| {
+        formats.update(|f| {
+            let chosen = match kind.as_str() {
+                "number" => Some(FieldFormat::Number),
+                "bytes" => Some(FieldFormat::Bytes),
+                "url" => Some(FieldFormat::Url {
+                    template: "https://".into(),
+                    label: String::new(),
+                }),
+                _ => None,
+            };
+            match chosen {
+                Some(format) => f.0.insert(field, format),
+                None => f.0.remove(&field),
+            };
+        });
+        error.set(None);
+    };
+    let set_template = move |field: String, label: bool, text: String| {
+        formats.update(|f| {
+            if let Some(FieldFormat::Url {
+                template,
+                label: label_template,
+            }) = f.0.get_mut(&field)
+            {
+                *(if label { label_template } else { template }) = text;
+            }
+        });
+        error.set(None);
+    };
+    let rows = fields.into_iter().map(|field| {
+        let name = StoredValue::new(field.name.clone());
+        let default = FieldFormats::default().of(&field.name).kind();
+        let kind = Memo::new(move |_| formats.with(|f| f.0.get(&name.get_value()).map(|f| f.kind()).unwrap_or("")));
+        let url = Memo::new(move |_| formats.with(|f| match f.0.get(&name.get_value()) {
+            Some(FieldFormat::Url { template, label }) => Some((template.clone(), label.clone())),
+            _ => None,
+        }));
+        view! {
+            <tr data-field=field.name.clone()>
+                <th scope="row">{field.name.clone()}<span class="muted">{format!(" {}", field.field_type)}</span></th>
+                <td>
+                    <select aria-label=format!("Format of {}", field.name) on:change:target=move |ev| set_kind(name.get_value(), ev.target().value())>
+                        <option value="" selected=move || kind.get().is_empty()>{format!("Default ({default})")}</option>
+                        {FieldFormat::KINDS.into_iter().map(|(value, label)| view! { <option value=value selected=move || kind.get() == value>{label}</option> }).collect_view()}
+                    </select>
+                </td>
+                <td>
+                    <Show when=move || url.get().is_some()>
+                        <input type="text" class="url-template" placeholder="https://whois.example/?q={{value}}"
+                            aria-label=move || format!("Link template of {}", name.get_value())
+                            prop:value=move || url.get().map(|u| u.0).unwrap_or_default()
+                            on:change:target=move |ev| set_template(name.get_value(), false, ev.target().value())/>
+                        <input type="text" class="url-label" placeholder="{{value}}"
+                            aria-label=move || format!("Link text of {}", name.get_value())
+                            prop:value=move || url.get().map(|u| u.1).unwrap_or_default()
+                            on:change:target=move |ev| set_template(name.get_value(), true, ev.target().value())/>
+                    </Show>
+                </td>
+            </tr>
+        }
+    }).collect_view();
+    view! {
+        <form class="field-formats" aria-label=format!("Field formats of {}", pattern.with_value(|p| p.title.clone()))
+            on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); save(); }>
+            <p class="hint">"How each field's values read in charts, tables, tooltips and Discover. A link's template takes {{value}}, encoded."</p>
+            <table class="object-table formats-table">
+                <thead><tr><th>"Field"</th><th>"Format"</th><th>"Link"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="row">
+                <button type="submit" class="primary">"Save formats"</button>
+                <button type="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            </div>
+        </form>
     }
 }
 

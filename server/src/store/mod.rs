@@ -101,7 +101,7 @@ pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), Store
                 .map_err(|e| StoreError::Invalid(format!("invalid visualization: {e}")))
         }
         ObjectType::IndexPattern => {
-            serde_json::from_value::<app::model::index_pattern::IndexPattern>(attributes.clone())
+            app::model::index_pattern::IndexPattern::from_value(attributes.clone())
                 .map(|_| ())
                 .map_err(|e| StoreError::Invalid(format!("invalid index pattern: {e}")))
         }

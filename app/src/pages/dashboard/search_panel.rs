@@ -12,7 +12,7 @@ use crate::discover::{
     PageRequest,
 };
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::time_field_of;
+use crate::model::index_pattern::{formats_of, time_field_of};
 use crate::model::search::SavedSearch;
 use crate::model::time::TimeRange;
 use crate::panels::{Library, ViewInputs};
@@ -62,6 +62,9 @@ pub(crate) fn SearchPanel(
         search.with_value(|s| time_field_of(&l.patterns, &s.index_pattern).to_owned())
     });
     let time_field = StoredValue::new(time_field);
+    let formats =
+        library.with_value(|l| search.with_value(|s| formats_of(&l.patterns, &s.index_pattern)));
+    let formats = StoredValue::new(formats);
     let rows = RwSignal::new(Vec::<FlowRow>::new());
     let cursors = RwSignal::new(Vec::<Vec<Value>>::new());
     let status = RwSignal::new(Some("Loading…".to_owned()));
@@ -133,7 +136,7 @@ pub(crate) fn SearchPanel(
     let cell = move |field: String, value: Option<Value>| {
         let text = value
             .as_ref()
-            .map(|v| field_text(&field, v))
+            .map(|v| formats.with_value(|f| field_text(f, &field, v)))
             .unwrap_or_else(|| "-".into());
         match value {
             Some(value) if !value.is_null() => {
@@ -162,7 +165,7 @@ pub(crate) fn SearchPanel(
                         let cells = if columns.is_empty() {
                             let summary = summary_fields(&row.source, &field)
                                 .into_iter()
-                                .map(|(name, value)| format!("{name}: {}", field_text(name, value)))
+                                .map(|(name, value)| format!("{name}: {}", formats.with_value(|f| field_text(f, name, value))))
                                 .collect::<Vec<_>>()
                                 .join("  ");
                             view! { <td class="summary">{summary}</td> }.into_any()

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{DiscoverUrl, Flows};
 use crate::api::encode;
 use crate::discover::{cell_text, field_text, field_value};
+use crate::model::field_format::FieldFormats;
 use crate::model::filter::Filter;
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 
@@ -140,6 +141,7 @@ pub(crate) fn field_sections(
 pub(crate) fn FieldList(
     url: DiscoverUrl,
     patterns: StoredValue<Vec<IndexPattern>>,
+    formats: Memo<FieldFormats>,
     flows: RwSignal<Flows>,
     add_filters: Callback<Vec<Filter>>,
 ) -> impl IntoView {
@@ -226,7 +228,7 @@ pub(crate) fn FieldList(
                     </button>
                 </div>
                 <Show when=is_open>
-                    <FieldDetails field=name.get_value() aggregatable=field.aggregatable flows add_filters url/>
+                    <FieldDetails field=name.get_value() aggregatable=field.aggregatable formats flows add_filters url/>
                 </Show>
             </li>
         }
@@ -259,6 +261,7 @@ pub(crate) fn FieldList(
 fn FieldDetails(
     field: String,
     aggregatable: bool,
+    formats: Memo<FieldFormats>,
     flows: RwSignal<Flows>,
     add_filters: Callback<Vec<Filter>>,
     url: DiscoverUrl,
@@ -289,7 +292,7 @@ fn FieldDetails(
                 {move || {
                     let (top, sample) = values.get();
                     top.into_iter().map(|(value, count)| {
-                        let text = field_text(&field.get_value(), &value);
+                        let text = formats.with(|f| field_text(f, &field.get_value(), &value));
                         let share = if sample > 0 { count as f64 * 100.0 / sample as f64 } else { 0.0 };
                         let for_value = value.clone();
                         let against = value.clone();

@@ -10,8 +10,9 @@ use super::table::FlowDetail;
 use super::DiscoverUrl;
 use crate::api::{encode, ApiError, ObjectsClient, SearchRequest};
 use crate::discover::{flow_request, read_page, surrounding_request, DiscoverState, FlowRow};
+use crate::model::field_format::FieldFormats;
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::time_field_of;
+use crate::model::index_pattern::{formats_of, time_field_of};
 use crate::panels::ViewInputs;
 
 /// Flows shown each side, as offered.
@@ -34,6 +35,8 @@ fn rows_of(
 struct Surroundings {
     /// The index pattern's time field.
     time_field: String,
+    /// Its field formats.
+    formats: FieldFormats,
     flow: Option<FlowRow>,
     before: Vec<FlowRow>,
     after: Vec<FlowRow>,
@@ -76,6 +79,7 @@ async fn load(
     let before = around.pop().unwrap_or_default();
     Ok(Surroundings {
         time_field: time_field.to_owned(),
+        formats: formats_of(&library.patterns, &pattern),
         flow: Some(flow),
         before,
         after,
@@ -112,6 +116,7 @@ pub fn FlowPage() -> impl IntoView {
             query,
             filters,
             time_zone: None,
+            now_ms: 0,
         };
         result.set(None);
         leptos::task::spawn_local(async move {
@@ -127,10 +132,15 @@ pub fn FlowPage() -> impl IntoView {
     let add_filters =
         Callback::new(move |added: Vec<Filter>| url.change_view(|v| v.with_filters(&added)));
     let back = move || format!("/discover{}", state.get().to_query_string());
-    let row_view = move |row: FlowRow, anchor: bool, time_field: &str| {
+    let row_view = move |row: FlowRow, anchor: bool, time_field: &str, formats: &FieldFormats| {
         let summary = crate::discover::summary_fields(&row.source, time_field)
             .into_iter()
-            .map(|(name, value)| format!("{name}: {}", crate::discover::field_text(name, value)))
+            .map(|(name, value)| {
+                format!(
+                    "{name}: {}",
+                    crate::discover::field_text(formats, name, value)
+                )
+            })
             .collect::<Vec<_>>()
             .join("  ");
         let time = row
@@ -174,11 +184,11 @@ pub fn FlowPage() -> impl IntoView {
                     rows.push((flow.clone(), true));
                     rows.extend(found.after.iter().cloned().map(|r| (r, false)));
                     view! {
-                        <FlowDetail row=flow time_field=found.time_field.clone() url add_filters/>
+                        <FlowDetail row=flow time_field=found.time_field.clone() formats=found.formats.clone() url add_filters/>
                         <h2>"Surrounding flows"</h2>
                         <table class="flow-table surrounding" aria-label="Surrounding flows">
                             <thead><tr><th scope="col">"Time"</th><th scope="col">"Flow"</th></tr></thead>
-                            <tbody>{rows.into_iter().map(|(row, anchor)| row_view(row, anchor, &found.time_field)).collect_view()}</tbody>
+                            <tbody>{rows.into_iter().map(|(row, anchor)| row_view(row, anchor, &found.time_field, &found.formats)).collect_view()}</tbody>
                         </table>
                     }.into_any()
                 }

@@ -18,7 +18,7 @@ use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::discover::{page_request, read_page, DiscoverState, FlowPage, PageRequest, PAGE_SIZE};
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::{time_field_of, IndexPattern};
+use crate::model::index_pattern::{formats_of, time_field_of, IndexPattern};
 use crate::model::saved_object::ObjectType;
 use crate::model::search::SavedSearch;
 use crate::model::time::TimeRange;
@@ -187,6 +187,10 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
         let pattern = url.state.with(|s| s.pattern().to_owned());
         patterns.with_value(|p| time_field_of(p, &pattern).to_owned())
     });
+    let formats = Memo::new(move |_| {
+        let pattern = url.state.with(|s| s.pattern().to_owned());
+        patterns.with_value(|p| formats_of(p, &pattern))
+    });
     let time = Memo::new(move |_| {
         url.state
             .with(|s| s.view.time.clone())
@@ -314,7 +318,7 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
             <FilterBar filters on_change=on_filters suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" aria-label="Dismiss" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <div class="discover-body">
-                <FieldList url patterns flows add_filters/>
+                <FieldList url patterns formats flows add_filters/>
                 <section class="discover-main" aria-label="Flows">
                     <div class="hit-count" role="status" aria-live="polite"
                         data-from=move || inputs.get().map(|i| i.time.from_ms.to_string()).unwrap_or_default()
@@ -323,7 +327,7 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
                     <div class="discover-histogram">
                         <ChartPanel data=histogram options=Signal::derive(|| DrawOptions { legend: crate::model::visualization::LegendPosition::Hidden, ..DrawOptions::default() }) label=Signal::derive(|| "Flows over time".to_owned()) on_brush=brush/>
                     </div>
-                    <FlowTable url flows time_field add_filters fetch/>
+                    <FlowTable url flows time_field formats add_filters fetch/>
                 </section>
             </div>
         </div>

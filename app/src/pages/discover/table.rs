@@ -7,7 +7,10 @@ use serde_json::Value;
 
 use super::{group_thousands, DiscoverUrl, Flows, PageMove};
 use crate::api::encode;
-use crate::discover::{field_text, field_value, summary_fields, time_text, DiscoverState, FlowRow};
+use crate::discover::{
+    field_link, field_text, field_value, summary_fields, time_text, DiscoverState, FlowRow,
+};
+use crate::model::field_format::FieldFormats;
 use crate::model::filter::{Filter, FilterKind};
 use crate::model::search::SortField;
 
@@ -26,6 +29,7 @@ pub(crate) fn FlowTable(
     url: DiscoverUrl,
     flows: RwSignal<Flows>,
     time_field: Memo<String>,
+    formats: Memo<FieldFormats>,
     add_filters: Callback<Vec<Filter>>,
     fetch: Callback<PageMove>,
 ) -> impl IntoView {
@@ -104,6 +108,7 @@ pub(crate) fn FlowTable(
     let body = move || {
         let time = time_field.get();
         let columns = columns.get();
+        let formats = formats.get();
         rows().into_iter().map(|row| {
             let key = format!("{}/{}", row.index, row.id);
             let is_open = { let key = key.clone(); move || expanded.get().as_deref() == Some(key.as_str()) };
@@ -111,15 +116,23 @@ pub(crate) fn FlowTable(
             let time_cell = time_text(row.source.get(&time), offset);
             let cells = if columns.is_empty() {
                 let summary = summary_fields(&row.source, &time).into_iter().map(|(name, value)| view! {
-                    <span class="summary-field"><b>{name.to_owned()}": "</b>{field_text(name, value)}" "</span>
+                    <span class="summary-field"><b>{name.to_owned()}": "</b>{field_text(&formats, name, value)}" "</span>
                 }).collect_view();
                 view! { <td class="summary">{summary}</td> }.into_any()
             } else {
-                columns.iter().map(|c| view! { <td data-column=c.clone()>{field_value(&row.source, c).map(|v| field_text(c, v)).unwrap_or_else(|| "-".into())}</td> }).collect_view().into_any()
+                columns.iter().map(|c| {
+                    let value = field_value(&row.source, c);
+                    let text = value.map(|v| field_text(&formats, c, v)).unwrap_or_else(|| "-".into());
+                    match value.and_then(|v| field_link(&formats, c, v)) {
+                        Some(href) => view! { <td data-column=c.clone()><a href=href target="_blank" rel="noopener noreferrer">{text}</a></td> }.into_any(),
+                        None => view! { <td data-column=c.clone()>{text}</td> }.into_any(),
+                    }
+                }).collect_view().into_any()
             };
             let span = columns.len().max(1) + 2;
             let detail_row = row.clone();
             let time_name = time.clone();
+            let detail_formats = formats.clone();
             view! {
                 <tr class="flow-row">
                     <td><button class="small expand" aria-expanded={ let o = is_open.clone(); move || o().to_string() } aria-label="Expand flow" on:click=toggle>{ let o = is_open.clone(); move || if o() { "▾" } else { "▸" } }</button></td>
@@ -127,7 +140,7 @@ pub(crate) fn FlowTable(
                     {cells}
                 </tr>
                 <Show when=is_open.clone()>
-                    <tr class="flow-detail"><td colspan=span.to_string()><FlowDetail row=detail_row.clone() time_field=time_name.clone() url add_filters/></td></tr>
+                    <tr class="flow-detail"><td colspan=span.to_string()><FlowDetail row=detail_row.clone() time_field=time_name.clone() formats=detail_formats.clone() url add_filters/></td></tr>
                 </Show>
             }
         }).collect_view()
@@ -180,6 +193,7 @@ fn value_filter(field: &str, value: &Value, negate: bool) -> Filter {
 pub(crate) fn FlowDetail(
     row: FlowRow,
     time_field: String,
+    formats: FieldFormats,
     url: DiscoverUrl,
     add_filters: Callback<Vec<Filter>>,
 ) -> impl IntoView {
@@ -207,9 +221,14 @@ pub(crate) fn FlowDetail(
         url.state.get_untracked().to_query_string()
     );
     let fields = StoredValue::new(fields);
+    let formats = StoredValue::new(formats);
     let table = move || {
+        let formats = formats.get_value();
         fields.get_value().into_iter().map(|(name, value)| {
-            let text = field_text(&name, &value);
+            let text = field_text(&formats, &name, &value);
+            let link = field_link(&formats, &name, &value).map(|href| view! {
+                " " <a class="cell-link" href=href target="_blank" rel="noopener noreferrer" aria-label=format!("Open {text}")>"↗"</a>
+            });
             let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
             let (v1, v2) = (value.clone(), value.clone());
             view! {
@@ -221,7 +240,7 @@ pub(crate) fn FlowDetail(
                         <button class="small" aria-label=format!("Toggle column {n3}") on:click=move |_| toggle_column(n3.clone())>"▥"</button>
                         <button class="small" aria-label=format!("Filter for {n4} existing") on:click=move |_| add_filters.run(vec![Filter { kind: FilterKind::Exists, ..Filter::phrase(&n4, Value::Null) }])>"∃"</button>
                     </td>
-                    <td class="field-value">{text.clone()}</td>
+                    <td class="field-value">{text.clone()}{link}</td>
                 </tr>
             }
         }).collect_view()

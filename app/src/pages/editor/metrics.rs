@@ -124,6 +124,30 @@ fn MeasureEditor(
         })
     };
     let chart = Memo::new(move |_| vis.with(|v| (v.kind, v.takes_time_shift())));
+    // The parts below are re-drawn when what they show changes, not on every edit of the
+    // visualization: an input re-drawn while typed in would lose the focus.
+    let field_choice = Memo::new(move |_| {
+        measure.with(|m| {
+            let field = m.metric.field()?.to_owned();
+            let unique = matches!(&m.metric, Metric::UniqueCount { .. })
+                || matches!(&m.metric, Metric::OverBuckets { of, .. } if matches!(**of, Metric::UniqueCount { .. }));
+            // Beside a split's own field, this one says whose it is.
+            let over_buckets = matches!(m.metric, Metric::OverBuckets { .. });
+            Some((field, unique, over_buckets))
+        })
+    });
+    let percent = Memo::new(move |_| {
+        measure.with(|m| match m.metric {
+            Metric::Percentile { percent, .. } => Some(percent),
+            _ => None,
+        })
+    });
+    let rank_value = Memo::new(move |_| {
+        measure.with(|m| match m.metric {
+            Metric::PercentileRank { value, .. } => Some(value),
+            _ => None,
+        })
+    });
     view! {
         <fieldset class="group metric" aria-label=title>
             <legend>{title}</legend>
@@ -144,37 +168,31 @@ fn MeasureEditor(
                 </select>
             </label>
             <OverBucketsEditor measure fields time_field/>
-            {move || measure.with(|m| m.metric.field().map(str::to_owned)).map(|selected| {
-                let unique = measure.with(|m| matches!(&m.metric, Metric::UniqueCount { .. })
-                    || matches!(&m.metric, Metric::OverBuckets { of, .. } if matches!(**of, Metric::UniqueCount { .. })));
-                // Beside a split's own field, this one says whose it is.
-                let label = if measure.with(|m| matches!(m.metric, Metric::OverBuckets { .. })) { "Of field" } else { "Field" };
-                view! {
-                    <label class="field">{label}
-                        <select name="metric_field" on:change:target=move |ev| set_field(ev.target().value())>
-                            {field_options(&fields.get(), move |f| if unique { f.aggregatable } else { is_numeric(f) }, &selected)}
-                        </select>
-                    </label>
-                }
+            {move || field_choice.get().map(|(selected, unique, over_buckets)| view! {
+                <label class="field">{if over_buckets { "Of field" } else { "Field" }}
+                    <select name="metric_field" on:change:target=move |ev| set_field(ev.target().value())>
+                        {field_options(&fields.get(), move |f| if unique { f.aggregatable } else { is_numeric(f) }, &selected)}
+                    </select>
+                </label>
             })}
-            {move || matches!(measure.with(|m| m.metric.clone()), Metric::Percentile { .. }).then(|| view! {
+            <Show when=move || percent.get().is_some()>
                 <label class="field">"Percent"
                     <input type="number" min="0" max="100" step="1" name="percent"
-                        prop:value=move || match measure.with(|m| m.metric.clone()) { Metric::Percentile { percent, .. } => percent.to_string(), _ => String::new() }
+                        prop:value=move || percent.get().map(|p| p.to_string()).unwrap_or_default()
                         on:input:target=move |ev| { if let Ok(p) = ev.target().value().parse::<f64>() { measure.update(|m| if let Metric::Percentile { percent, .. } = &mut m.metric { *percent = p }) } }/>
                 </label>
-            })}
-            {move || matches!(measure.with(|m| m.metric.clone()), Metric::PercentileRank { .. }).then(|| view! {
+            </Show>
+            <Show when=move || rank_value.get().is_some()>
                 <label class="field">"Value"
                     <input type="number" step="any" name="rank_value"
-                        prop:value=move || match measure.with(|m| m.metric.clone()) { Metric::PercentileRank { value, .. } => value.to_string(), _ => String::new() }
+                        prop:value=move || rank_value.get().map(|v| v.to_string()).unwrap_or_default()
                         on:input:target=move |ev| { if let Ok(x) = ev.target().value().parse::<f64>() { measure.update(|m| if let Metric::PercentileRank { value, .. } = &mut m.metric { *value = x }) } }/>
                 </label>
-            })}
+            </Show>
             // Also shown while set where it does not apply, so that it can be undone.
             <Show when=move || measure.with(|m| m.takes_rate() || m.rate.is_some())>
                 <label class="field">"Rate"
-                    <select name="rate" on:change:target=move |ev| { let unit = RateUnit::from_word(&ev.target().value()); measure.update(|m| m.rate = unit) }>
+                    <select name="rate" on:change:target=move |ev| { let unit = RateUnit::from_word(&ev.target().value()); measure.update(|m| { m.rate = unit; if unit.is_some() { m.pipeline = None } }) }>
                         <option value="" selected=move || measure.with(|m| m.rate.is_none())>"Total per bucket"</option>
                         {RateUnit::ALL.into_iter().map(|unit| view! {
                             <option value=unit.word() selected=move || measure.with(|m| m.rate == Some(unit))>{format!("Per {}", unit.word())}</option>
@@ -313,12 +331,13 @@ fn OverBucketsEditor(
     fields: Memo<Vec<FieldSpec>>,
     time_field: Memo<String>,
 ) -> impl IntoView {
-    let over = move || {
+    // Re-drawn when the split or its metric changes, not on every edit.
+    let over = Memo::new(move |_| {
         measure.with(|m| match &m.metric {
             Metric::OverBuckets { per, of, .. } => Some(((**per).clone(), metric_kind(of))),
             _ => None,
         })
-    };
+    });
     let edit = move |change: OverBucketsChange| {
         measure.update(|m| {
             if let Metric::OverBuckets { per, of, .. } = &mut m.metric {
@@ -327,7 +346,7 @@ fn OverBucketsEditor(
         })
     };
     move || {
-        let (per, of_kind) = over()?;
+        let (per, of_kind) = over.get()?;
         let per_kind = if matches!(per, BucketAgg::Terms { .. }) {
             "terms"
         } else {
@@ -383,7 +402,7 @@ fn OverBucketsEditor(
 /// (Kibana's parent pipeline metrics), with the window or lag they take.
 #[component]
 fn PipelineEditor(measure: MeasureAt) -> impl IntoView {
-    let kind = move || {
+    let kind = Memo::new(move |_| {
         measure.with(|m| match &m.pipeline {
             None => "",
             Some(ParentPipeline::CumulativeSum) => "cumulative_sum",
@@ -391,9 +410,13 @@ fn PipelineEditor(measure: MeasureAt) -> impl IntoView {
             Some(ParentPipeline::MovingAverage { .. }) => "moving_average",
             Some(ParentPipeline::SerialDiff { .. }) => "serial_diff",
         })
-    };
+    });
     let set_kind = move |value: String| {
         measure.update(|m| {
+            // A pipeline runs over totals: a rate of the metric is dropped (see validation).
+            if !value.is_empty() {
+                m.rate = None;
+            }
             m.pipeline = match value.as_str() {
                 "cumulative_sum" => Some(ParentPipeline::CumulativeSum),
                 "derivative" => Some(ParentPipeline::Derivative),
@@ -403,23 +426,23 @@ fn PipelineEditor(measure: MeasureAt) -> impl IntoView {
             }
         })
     };
-    let buckets = move || {
+    let buckets = Memo::new(move |_| {
         measure.with(|m| match m.pipeline {
             Some(
                 ParentPipeline::MovingAverage { window: n } | ParentPipeline::SerialDiff { lag: n },
             ) => Some(n),
             _ => None,
         })
-    };
+    });
     view! {
         <label class="field">"Over time"
             <select name="pipeline" on:change:target=move |ev| set_kind(ev.target().value())>
                 {[("", "As is"), ("cumulative_sum", "Cumulative sum"), ("derivative", "Derivative"), ("moving_average", "Moving average"), ("serial_diff", "Serial difference")]
-                    .into_iter().map(|(value, label)| view! { <option value=value selected=move || kind() == value>{label}</option> }).collect_view()}
+                    .into_iter().map(|(value, label)| view! { <option value=value selected=move || kind.get() == value>{label}</option> }).collect_view()}
             </select>
         </label>
-        {move || buckets().map(|n| view! {
-            <label class="field small">{if kind() == "moving_average" { "Window (buckets)" } else { "Lag (buckets)" }}
+        {move || buckets.get().map(|n| view! {
+            <label class="field small">{if kind.get() == "moving_average" { "Window (buckets)" } else { "Lag (buckets)" }}
                 <input type="number" min="1" max="100" name="pipeline_buckets" prop:value=n.to_string()
                     on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { measure.update(|m| if let Some(ParentPipeline::MovingAverage { window: b } | ParentPipeline::SerialDiff { lag: b }) = &mut m.pipeline { *b = n }) } }/>
             </label>

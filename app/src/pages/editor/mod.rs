@@ -14,6 +14,7 @@ use crate::components::saved_queries::SavedQueries;
 use crate::components::time_picker::TimePicker;
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
+use crate::model::measure::ValueAxis;
 use crate::model::saved_object::{export_ndjson, ObjectType, Reference, SavedObject};
 use crate::model::search::SavedSearches;
 use crate::model::time::TimeRange;
@@ -536,8 +537,23 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
             }
         }
     }
-    if !vis.takes_time_shift() {
+    let over_time = vis.takes_time_shift();
+    if !over_time {
         vis.options.time_shift = None;
+    }
+    // What the new kind cannot draw goes: a second metric on a pie or heatmap, a right axis
+    // off line, area and vertical bar charts, a pipeline off a time axis.
+    if matches!(kind, ChartKind::Pie | ChartKind::Heatmap) {
+        vis.metrics.truncate(1);
+    }
+    let right_axis = matches!(kind, ChartKind::Line | ChartKind::Area | ChartKind::Bar);
+    for measure in &mut vis.metrics {
+        if !right_axis {
+            measure.axis = ValueAxis::Left;
+        }
+        if !over_time {
+            measure.pipeline = None;
+        }
     }
 }
 
@@ -567,6 +583,34 @@ mod tests {
     }
 
     #[test]
+    fn switching_kind_drops_what_the_new_kind_cannot_draw() {
+        use crate::model::measure::Measure;
+        use crate::model::visualization::{Metric, ParentPipeline};
+        let mut vis = Visualization::example_flows_over_time();
+        let mut bytes = Measure::from(Metric::Sum {
+            field: "bytes".into(),
+        });
+        bytes.axis = ValueAxis::Right;
+        bytes.pipeline = Some(ParentPipeline::CumulativeSum);
+        vis.metrics.push(bytes);
+        vis.validate().unwrap();
+        // Horizontal bars: no right axis, and a table has no time axis for a pipeline.
+        let mut sideways = vis.clone();
+        change_kind(&mut sideways, ChartKind::HorizontalBar, "@timestamp");
+        assert_eq!(sideways.metrics[1].axis, ValueAxis::Left);
+        sideways.validate().unwrap();
+        let mut table = vis.clone();
+        change_kind(&mut table, ChartKind::Table, "@timestamp");
+        assert_eq!(table.metrics[1].pipeline, None);
+        table.validate().unwrap();
+        // A pie shows one metric.
+        let mut pie = vis;
+        change_kind(&mut pie, ChartKind::Pie, "@timestamp");
+        assert_eq!(pie.metrics.len(), 1);
+        pie.validate().unwrap();
+    }
+
+    #[test]
     fn an_unsaved_visualization_exports_as_the_server_exports() {
         let mut vis = Visualization::example_action_port_pie();
         vis.title = "Rejected ports".into();
@@ -574,6 +618,7 @@ mod tests {
             title: vis.index_pattern.clone(),
             time_field: "@timestamp".into(),
             fields: Vec::new(),
+            field_formats: Default::default(),
         };
         let ndjson = unsaved_export(
             &vis,

@@ -296,8 +296,9 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
     view! {
         {move || match bucket().map(|b| b.agg) {
             Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => {
-            // Terms rank by the first metric: with several, the choice says which.
-            let by = vis.with(|v| (v.metrics.len() > 1).then(|| format!(" by {}", v.metrics[0].label()))).unwrap_or_default();
+            // Terms rank by the first metric as the flows give it (before a rate or pipeline):
+            // with several, the choice says which.
+            let by = vis.with(|v| (v.metrics.len() > 1).then(|| format!(" by {}", v.metric().label()))).unwrap_or_default();
             view! {
                 <div class="row">
                     <label class="field small">"Size"

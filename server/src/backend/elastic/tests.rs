@@ -323,6 +323,7 @@ async fn discover_pages_every_flow_once_through_a_cluster_that_refuses_id_sorts(
         query: QueryText::kql(""),
         filters: Vec::new(),
         time_zone: None,
+        now_ms: END,
     };
     let mut seen: Vec<(String, Value)> = Vec::new();
     let mut after = None;

@@ -12,6 +12,7 @@ mod visualization;
 use std::collections::HashMap;
 
 use app::model::dashboard::PanelSource;
+use app::model::field_format::{FieldFormat, FieldFormats};
 use app::model::filter::{QueryLanguage, QueryText};
 use app::model::index_pattern::{FieldSpec, IndexPattern};
 use app::model::saved_object::{ObjectType, Reference};
@@ -131,7 +132,7 @@ pub(super) async fn convert(
     warnings: &mut Vec<String>,
 ) -> Result<(Value, Vec<Reference>), String> {
     Ok(match object_type {
-        ObjectType::IndexPattern => (kibana_index_pattern(attributes)?, references),
+        ObjectType::IndexPattern => (kibana_index_pattern(attributes, warnings)?, references),
         ObjectType::Query => (kibana_saved_query(attributes, warnings)?, Vec::new()),
         ObjectType::Search => {
             let (search, index_id) =
@@ -232,8 +233,8 @@ fn search_source(attributes: &Value) -> Value {
         .unwrap_or(json!({}))
 }
 
-/// Kibana's index pattern (fields as a JSON string, `timeFieldName`) → flowdash's.
-fn kibana_index_pattern(attributes: &Value) -> Result<Value, String> {
+/// Kibana's index pattern (fields and formats as JSON strings, `timeFieldName`) → flowdash's.
+fn kibana_index_pattern(attributes: &Value, warnings: &mut Vec<String>) -> Result<Value, String> {
     let title = attributes
         .get("title")
         .and_then(Value::as_str)
@@ -279,8 +280,58 @@ fn kibana_index_pattern(attributes: &Value) -> Result<Value, String> {
             .unwrap_or("@timestamp")
             .to_owned(),
         fields,
+        field_formats: kibana_field_formats(attributes, warnings),
     })
     .map_err(|e| e.to_string())
+}
+
+/// Kibana's `fieldFormatMap` (a JSON string, by field: `{"id": "bytes"}`, `{"id": "url",
+/// "params": {"urlTemplate": …}}`) → flowdash's formats. A format flowdash does not have is
+/// named in a warning, and the field is shown as it is.
+fn kibana_field_formats(attributes: &Value, warnings: &mut Vec<String>) -> FieldFormats {
+    let map: serde_json::Map<String, Value> = attributes
+        .get("fieldFormatMap")
+        .and_then(Value::as_str)
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    let mut formats = FieldFormats::default();
+    for (field, format) in map {
+        let id = format.get("id").and_then(Value::as_str).unwrap_or_default();
+        let param = |name: &str| {
+            format
+                .pointer(&format!("/params/{name}"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let converted = match id {
+            "number" => FieldFormat::Number,
+            "bytes" => FieldFormat::Bytes,
+            "url" if matches!(param("type").as_str(), "" | "a") => FieldFormat::Url {
+                template: match param("urlTemplate") {
+                    // Kibana's default link is the value itself.
+                    template if template.is_empty() => "{{value}}".to_owned(),
+                    template => template,
+                },
+                label: param("labelTemplate"),
+            },
+            other => {
+                warnings.push(format!(
+                    "field {field}: format [{other}] is not supported; its values are shown as they are"
+                ));
+                continue;
+            }
+        };
+        if let Err(error) = converted.validate(&field) {
+            warnings.push(format!(
+                "field {field}: its {id} format was left out ({})",
+                error.reason
+            ));
+            continue;
+        }
+        formats.0.insert(field, converted);
+    }
+    formats
 }
 
 /// Whether Kibana visualization attributes are one a dashboard holds itself (markdown,
@@ -324,4 +375,55 @@ fn kibana_query(search: &Value) -> QueryText {
         _ => QueryLanguage::Kql,
     };
     QueryText { language, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kibana_field_formats_carry_over_and_the_rest_are_named() {
+        let formats = json!({
+            "bytes": { "id": "bytes" },
+            "packets": { "id": "number", "params": { "pattern": "0,0" } },
+            "srcaddr": { "id": "url", "params": { "urlTemplate": "https://whois.example/?q={{value}}",
+                "labelTemplate": "{{value}} (whois)" } },
+            "dstaddr": { "id": "url", "params": { "type": "img", "urlTemplate": "https://x.example/{{value}}.png" } },
+            "start": { "id": "duration" },
+            "account_id": { "id": "url", "params": { "urlTemplate": "javascript:alert(1)" } }
+        });
+        let attributes = json!({ "title": "cwl-*", "timeFieldName": "@timestamp", "fields": "[]",
+            "fieldFormatMap": formats.to_string() });
+        let mut warnings = Vec::new();
+        let pattern =
+            IndexPattern::from_value(kibana_index_pattern(&attributes, &mut warnings).unwrap())
+                .unwrap();
+        let formats = &pattern.field_formats;
+        assert_eq!(formats.of("bytes"), FieldFormat::Bytes);
+        assert_eq!(formats.of("packets"), FieldFormat::Number);
+        assert_eq!(
+            formats.of("srcaddr"),
+            FieldFormat::Url {
+                template: "https://whois.example/?q={{value}}".into(),
+                label: "{{value}} (whois)".into(),
+            }
+        );
+        assert_eq!(formats.0.len(), 3, "{formats:?}");
+        warnings.sort();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].starts_with("field account_id: its url format was left out"));
+        assert!(warnings[1].contains("dstaddr: format [url]"));
+        assert!(warnings[2].contains("start: format [duration]"));
+
+        // The store refuses what the importer leaves out, naming the field.
+        let bad = json!({ "title": "cwl-*", "field_formats": {
+            "account_id": { "id": "url", "template": "javascript:alert({{value}})" } } });
+        let refused = crate::store::validate(ObjectType::IndexPattern, &bad).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("field_formats.account_id.template"),
+            "{refused}"
+        );
+    }
 }

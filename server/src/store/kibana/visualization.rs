@@ -156,9 +156,14 @@ fn kibana_visualization(
                     }
                     _ => ValueAxis::Left,
                 };
+                // One flowdash cannot compute is left out, its label with it, never drawn as
+                // a count under the name of something else.
+                let Some(metric) = kibana_metric(&base_type, &base_params, warnings)? else {
+                    continue;
+                };
                 metric_ids.push(agg.get("id").and_then(Value::as_str).unwrap_or_default());
                 metrics.push(Measure {
-                    metric: kibana_metric(&base_type, &base_params, warnings)?,
+                    metric,
                     label: params
                         .get("customLabel")
                         .and_then(Value::as_str)
@@ -189,6 +194,7 @@ fn kibana_visualization(
     }
     rank_terms_by(&aggs, &mut metrics, &metric_ids, warnings);
     if metrics.is_empty() {
+        warnings.push("no metric could be kept; the chart counts flows".into());
         metrics.push(Measure::default());
     }
     let mut options = ChartOptions {
@@ -348,12 +354,13 @@ fn kibana_bucket(
     }))
 }
 
-/// A Kibana metric aggregation of `agg_type` as a flowdash metric.
+/// A Kibana metric aggregation of `agg_type` as a flowdash metric; `None`, with a warning,
+/// for one flowdash does not compute.
 fn kibana_metric(
     agg_type: &str,
     params: &Value,
     warnings: &mut Vec<String>,
-) -> Result<Metric, String> {
+) -> Result<Option<Metric>, String> {
     let field = params
         .get("field")
         .and_then(Value::as_str)
@@ -363,7 +370,7 @@ fn kibana_metric(
             .clone()
             .ok_or_else(|| format!("{agg_type} metric without a field"))
     };
-    Ok(match agg_type {
+    Ok(Some(match agg_type {
         "count" => Metric::Count,
         "sum" => Metric::Sum { field: need()? },
         "avg" => Metric::Avg { field: need()? },
@@ -382,13 +389,15 @@ fn kibana_metric(
                 .ok_or_else(|| "percentile_ranks metric without a value".to_owned())?,
         },
         sibling if BucketStat::from_agg_type(sibling).is_some() => {
-            kibana_over_buckets(sibling, params, warnings)?
+            return kibana_over_buckets(sibling, params, warnings)
         }
         other => {
-            warnings.push(format!("metric [{other}] is not supported; Count is used"));
-            Metric::Count
+            warnings.push(format!(
+                "metric [{other}] is not supported and was left out"
+            ));
+            return Ok(None);
         }
-    })
+    }))
 }
 
 /// Kibana's sibling pipeline metrics (`max_bucket`, …): a statistic of its `customMetric` over
@@ -397,7 +406,7 @@ fn kibana_over_buckets(
     agg_type: &str,
     params: &Value,
     warnings: &mut Vec<String>,
-) -> Result<Metric, String> {
+) -> Result<Option<Metric>, String> {
     let stat = BucketStat::from_agg_type(agg_type)
         .ok_or_else(|| format!("[{agg_type}] is not a statistic over buckets"))?;
     let part = |name: &str, default: &str| {
@@ -417,15 +426,17 @@ fn kibana_over_buckets(
         format!("{agg_type} over [{bucket_type}] buckets, which flowdash cannot split by")
     })?;
     let (metric_type, metric_params) = part("customMetric", "count");
-    let of = kibana_metric(&metric_type, &metric_params, warnings)?;
+    let Some(of) = kibana_metric(&metric_type, &metric_params, warnings)? else {
+        return Ok(None);
+    };
     if matches!(of, Metric::OverBuckets { .. }) {
         return Err(format!("{agg_type} of another statistic over buckets"));
     }
-    Ok(Metric::OverBuckets {
+    Ok(Some(Metric::OverBuckets {
         stat,
         per: Box::new(per),
         of: Box::new(of),
-    })
+    }))
 }
 
 /// flowdash ranks terms by the first metric: the metric Kibana's terms splits rank by
@@ -451,9 +462,27 @@ fn rank_terms_by(
         metrics.insert(0, ranking);
     }
     let ranked_by = metrics.first().map(Measure::label).unwrap_or_default();
-    if orders.iter().any(|order| order != first) || !metric_ids.contains(first) {
+    // The metrics Kibana ranked by that flowdash does not: named as Kibana has them.
+    let others: Vec<String> = orders
+        .iter()
+        .filter(|order| *order != first || !metric_ids.contains(first))
+        .map(|order| {
+            aggs.iter()
+                .find(|agg| agg.get("id").and_then(Value::as_str) == Some(order))
+                .map(|agg| {
+                    let agg_type = agg.get("type").and_then(Value::as_str).unwrap_or("?");
+                    match agg.pointer("/params/field").and_then(Value::as_str) {
+                        Some(field) => format!("{agg_type} on {field}"),
+                        None => agg_type.to_owned(),
+                    }
+                })
+                .unwrap_or_else(|| format!("metric {order}"))
+        })
+        .collect();
+    if !others.is_empty() {
         warnings.push(format!(
-            "terms are ranked by one metric, {ranked_by}; Kibana ranked a split by another"
+            "terms are ranked by one metric, {ranked_by}; Kibana ranked a split by {}",
+            others.join(", ")
         ));
     }
 }
@@ -505,7 +534,13 @@ fn axis_titles(vis_params: &Value, metrics: &[Measure], buckets: &[Bucket]) -> A
         .and_then(|axes| axes.first())
         .map(title)
     {
-        if x_field.is_none_or(|field| !x.starts_with(field)) {
+        // Kibana's own titles start with the field (`@timestamp per 30 seconds`,
+        // `dstport: Descending`), or are the aggregation's name for splits without one.
+        let automatic = match x_field {
+            Some(field) => x.starts_with(field),
+            None => x.is_empty() || x.eq_ignore_ascii_case("filters"),
+        };
+        if !automatic {
             titles.x = x;
         }
     }
@@ -520,9 +555,25 @@ fn axis_titles(vis_params: &Value, metrics: &[Measure], buckets: &[Bucket]) -> A
             _ => ValueAxis::Left,
         };
         let text = title(axis);
-        let automatic = metrics
+        // Kibana titles a value axis with the label of its first series, in its own words
+        // (`Moving Avg of Count`), which `seriesParams` keeps.
+        let id = axis.get("id").and_then(Value::as_str);
+        let kibana_labels = vis_params
+            .get("seriesParams")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|series| series.get("valueAxis").and_then(Value::as_str) == id)
+            .filter_map(|series| series.pointer("/data/label").and_then(Value::as_str))
+            .map(str::to_owned);
+        let flowdash_labels = metrics
             .iter()
-            .any(|m| m.axis == side && (m.label() == text || m.metric.label() == text));
+            .filter(|m| m.axis == side)
+            .flat_map(|m| [m.label(), m.metric.label()]);
+        let automatic = text.is_empty()
+            || kibana_labels
+                .chain(flowdash_labels)
+                .any(|label| label.trim().eq_ignore_ascii_case(&text));
         let slot = match side {
             ValueAxis::Left => &mut titles.left,
             ValueAxis::Right => &mut titles.right,
@@ -888,6 +939,65 @@ mod tests {
         assert_eq!(vis.options.axis_titles.left, "");
         assert_eq!(vis.options.axis_titles.right, "Volume");
         assert_eq!(vis.options.axis_titles.x, "");
+
+        // Kibana's own wording of an axis title is its own too; a split ranked by a hidden
+        // metric says which; a metric flowdash does not compute is left out with its label.
+        let state = serde_json::json!({ "title": "Running", "type": "line",
+            "params": {
+                "categoryAxes": [{ "id": "CategoryAxis-1", "position": "bottom",
+                    "title": { "text": "@timestamp per minute" } }],
+                "valueAxes": [{ "id": "ValueAxis-1", "position": "left",
+                    "title": { "text": "Moving Avg of Count" } }],
+                "seriesParams": [
+                    { "data": { "id": "1", "label": "Moving Avg of Count" }, "valueAxis": "ValueAxis-1", "show": true },
+                    { "data": { "id": "3", "label": "Max packets" }, "valueAxis": "ValueAxis-1", "show": false }
+                ] },
+            "aggs": [
+                { "id": "1", "enabled": true, "type": "moving_avg", "schema": "metric",
+                  "params": { "metricAgg": "custom", "customMetric": { "type": "count", "params": {} } } },
+                { "id": "3", "enabled": true, "type": "max", "schema": "metric",
+                  "params": { "field": "packets" } },
+                { "id": "4", "enabled": true, "type": "top_hits", "schema": "metric",
+                  "params": { "field": "srcaddr", "customLabel": "Last source" } },
+                { "id": "2", "enabled": true, "type": "date_histogram", "schema": "segment",
+                  "params": { "field": "@timestamp", "interval": "auto" } },
+                { "id": "5", "enabled": true, "type": "terms", "schema": "group",
+                  "params": { "field": "action", "size": 2, "order": "desc", "orderBy": "3" } }
+            ] });
+        let attributes = serde_json::json!({ "title": "Running", "visState": state.to_string() });
+        let mut warnings = Vec::new();
+        let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+        assert!(
+            vis.options.axis_titles.is_empty(),
+            "{:?}",
+            vis.options.axis_titles
+        );
+        // Kibana titles a Filters x axis `Filters` itself.
+        let filters = serde_json::json!({ "title": "Rejects", "type": "histogram",
+            "params": { "categoryAxes": [{ "id": "CategoryAxis-1", "position": "bottom",
+                "title": { "text": "Filters" } }] },
+            "aggs": [
+                { "id": "1", "enabled": true, "type": "count", "schema": "metric", "params": {} },
+                { "id": "2", "enabled": true, "type": "filters", "schema": "segment",
+                  "params": { "filters": [{ "input": { "query": "action:REJECT", "language": "kuery" }, "label": "" }] } }
+            ] });
+        let attributes = serde_json::json!({ "title": "Rejects", "visState": filters.to_string() });
+        let bars = kibana_visualization(&attributes, "cwl-*", &mut Vec::new()).unwrap();
+        assert!(
+            bars.options.axis_titles.is_empty(),
+            "{:?}",
+            bars.options.axis_titles
+        );
+        let labels: Vec<String> = vis.metrics.iter().map(Measure::label).collect();
+        assert_eq!(labels, ["Moving average of Count over 5"]);
+        assert_eq!(
+            warnings,
+            [
+                "max on packets is hidden in Kibana and was left out",
+                "metric [top_hits] is not supported and was left out",
+                "terms are ranked by one metric, Moving average of Count over 5; Kibana ranked a split by max on packets",
+            ]
+        );
 
         // A pie draws one metric: the others are named.
         let pie = serde_json::json!({ "title": "Mix", "type": "pie", "params": {},
