@@ -67,6 +67,17 @@ pub enum ControlValue {
     Between(Option<Value>, Option<Value>),
 }
 
+impl ControlValue {
+    /// Whether it filters at all: no values, and a range open at both ends, do not.
+    pub fn filters(&self) -> bool {
+        match self {
+            ControlValue::Any | ControlValue::Between(None, None) => false,
+            ControlValue::Values(values) => !values.is_empty(),
+            ControlValue::Between(..) => true,
+        }
+    }
+}
+
 impl ControlKind {
     /// A list of the ten most frequent values, several of which can be chosen.
     pub fn options() -> ControlKind {
@@ -121,6 +132,16 @@ impl InputControl {
             )
     }
 
+    /// Whether `filter` is one the control would own if it were enabled: a choice replaces
+    /// it rather than adding a second pill beside it.
+    fn owns_disabled(&self, filter: &Filter) -> bool {
+        filter.disabled
+            && self.owns(&Filter {
+                disabled: false,
+                ..filter.clone()
+            })
+    }
+
     /// What the control has chosen in `filters`.
     pub fn value(&self, filters: &[Filter]) -> ControlValue {
         match filters.iter().find(|f| self.owns(f)).map(|f| &f.kind) {
@@ -151,7 +172,11 @@ impl InputControl {
         in_url: &[Filter],
         value: ControlValue,
     ) -> (Option<Vec<Filter>>, Vec<Filter>) {
-        if own.iter().any(|f| self.owns(f)) {
+        let held = |filters: &[Filter]| filters.iter().any(|f| self.owns(f));
+        let held_disabled = |filters: &[Filter]| filters.iter().any(|f| self.owns_disabled(f));
+        // A disabled filter of the dashboard's own is where a choice goes, unless the
+        // address holds the control's filter.
+        if held(own) || (!held(in_url) && value.filters() && held_disabled(own)) {
             (Some(self.apply(own, value)), self.without_own(in_url))
         } else {
             (None, self.apply(in_url, value))
@@ -159,10 +184,9 @@ impl InputControl {
     }
 
     /// `filters` with the control set to `value`: its own filters go, and the new one takes
-    /// the place of the first of them (or comes last). Pinned stays pinned.
+    /// the place of the first of them (or of a disabled filter it would own, which it
+    /// replaces rather than sitting beside; or comes last). Pinned stays pinned.
     pub fn apply(&self, filters: &[Filter], value: ControlValue) -> Vec<Filter> {
-        let place = filters.iter().position(|f| self.owns(f));
-        let pinned = place.is_some_and(|i| filters[i].pinned);
         let kind = match value {
             ControlValue::Any => None,
             ControlValue::Values(mut values) => match values.len() {
@@ -177,6 +201,13 @@ impl InputControl {
                 to_inclusive: true,
             }),
         };
+        // A choice takes an own filter's place; failing that, a disabled one's it would own
+        // (clearing the control leaves a disabled filter alone).
+        let place = filters.iter().position(|f| self.owns(f)).or_else(|| {
+            kind.as_ref()
+                .and_then(|_| filters.iter().position(|f| self.owns_disabled(f)))
+        });
+        let pinned = place.is_some_and(|i| filters[i].pinned);
         let new = kind.map(|kind| Filter {
             field: self.field.clone(),
             kind,
@@ -198,16 +229,17 @@ impl InputControl {
         next
     }
 
-    /// The searches behind the control, as visualizations run with the view: an options
-    /// control's top values by flows; a range control's smallest and largest value.
-    pub fn visualizations(&self) -> Vec<Visualization> {
-        let vis = |kind: ChartKind, metric: Metric, buckets: Vec<Bucket>| Visualization {
+    /// The search behind the control, as a visualization run with the view: an options
+    /// control's top values by flows; a range control's smallest and largest value, two
+    /// metrics of one search.
+    pub fn visualization(&self) -> Visualization {
+        let vis = |kind: ChartKind, metrics: Vec<Metric>, buckets: Vec<Bucket>| Visualization {
             version: super::visualization::VISUALIZATION_VERSION,
             title: self.title().to_owned(),
             description: String::new(),
             kind,
             index_pattern: self.index_pattern.clone(),
-            metrics: vec![metric.into()],
+            metrics: metrics.into_iter().map(Into::into).collect(),
             buckets,
             options: ChartOptions::default(),
             query: Default::default(),
@@ -216,9 +248,9 @@ impl InputControl {
         };
         let field = self.field.clone();
         match self.kind {
-            ControlKind::Options { size, .. } => vec![vis(
+            ControlKind::Options { size, .. } => vis(
                 ChartKind::Table,
-                Metric::Count,
+                vec![Metric::Count],
                 vec![Bucket {
                     role: BucketRole::Rows,
                     agg: BucketAgg::Terms {
@@ -229,17 +261,17 @@ impl InputControl {
                         missing_bucket: false,
                     },
                 }],
-            )],
-            ControlKind::Range => vec![
-                vis(
-                    ChartKind::Metric,
+            ),
+            ControlKind::Range => vis(
+                ChartKind::Metric,
+                vec![
                     Metric::Min {
                         field: field.clone(),
                     },
-                    Vec::new(),
-                ),
-                vis(ChartKind::Metric, Metric::Max { field }, Vec::new()),
-            ],
+                    Metric::Max { field },
+                ],
+                Vec::new(),
+            ),
         }
     }
 
@@ -361,6 +393,32 @@ mod tests {
         assert_eq!(action().value(&cleared), ControlValue::Any);
     }
 
+    /// A disabled filter on the control's field is replaced by a choice, not joined by a
+    /// second pill; clearing the control leaves it be. Among the dashboard's own filters,
+    /// the choice goes there.
+    #[test]
+    fn a_choice_replaces_a_disabled_filter_on_its_field() {
+        let disabled = Filter {
+            disabled: true,
+            ..Filter::phrase("action", json!("ACCEPT"))
+        };
+        let other = Filter::phrase("dstport", json!(22));
+        let filters = vec![disabled.clone(), other.clone()];
+        let chosen = action().apply(&filters, ControlValue::Values(vec![json!("REJECT")]));
+        assert_eq!(
+            chosen,
+            vec![Filter::phrase("action", json!("REJECT")), other.clone()]
+        );
+        assert_eq!(action().apply(&filters, ControlValue::Any), filters);
+        let (own, in_url) =
+            action().set_in(&filters, &[], ControlValue::Values(vec![json!("REJECT")]));
+        assert_eq!(own, Some(chosen));
+        assert!(in_url.is_empty());
+        // Cleared with only a disabled filter: nothing changes.
+        let (own, in_url) = action().set_in(&filters, &[], ControlValue::Any);
+        assert_eq!((own, in_url), (None, Vec::new()));
+    }
+
     /// A range includes both ends, and either may be open.
     #[test]
     fn a_range_includes_both_ends() {
@@ -391,27 +449,28 @@ mod tests {
     /// An options control searches its field's top values, a range control its extremes.
     #[test]
     fn controls_search_what_they_offer() {
-        let [options] = action().visualizations().try_into().unwrap();
+        let options = action().visualization();
         assert_eq!(options.kind, ChartKind::Table);
         assert!(matches!(
             &options.buckets[0].agg,
             BucketAgg::Terms { field, size: 10, .. } if field == "action"
         ));
         options.validate().unwrap();
-        let [min, max] = ports().visualizations().try_into().unwrap();
-        assert_eq!(min.index_pattern, "cwl-*");
+        let range = ports().visualization();
+        assert_eq!(range.index_pattern, "cwl-*");
+        let metrics: Vec<&Metric> = range.metrics.iter().map(|m| &m.metric).collect();
         assert_eq!(
-            *min.metric(),
-            Metric::Min {
-                field: "dstport".into()
-            }
+            metrics,
+            [
+                &Metric::Min {
+                    field: "dstport".into()
+                },
+                &Metric::Max {
+                    field: "dstport".into()
+                }
+            ]
         );
-        assert_eq!(
-            *max.metric(),
-            Metric::Max {
-                field: "dstport".into()
-            }
-        );
+        range.validate().unwrap();
     }
 
     /// A dashboard saved with a choice holds it among its own filters; the address may hold

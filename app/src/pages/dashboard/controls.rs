@@ -23,16 +23,11 @@ use crate::model::visualization::Visualization;
 use crate::panels::{Library, ViewInputs};
 use crate::result::ChartData;
 
-/// Where the answer to a control's `part`-th search is kept. The key names what is searched,
-/// so an edited control never shows the answer for what it was before.
-pub(super) fn data_key(
-    panel_id: &str,
-    index: usize,
-    part: usize,
-    control: &InputControl,
-) -> String {
+/// Where the answer to a control's search is kept. The key names what is searched, so an
+/// edited control never shows the answer for what it was before.
+pub(super) fn data_key(panel_id: &str, index: usize, control: &InputControl) -> String {
     let searched = serde_json::to_string(&control.searched()).unwrap_or_default();
-    format!("{panel_id}/{index}/{part}/{searched}")
+    format!("{panel_id}/{index}/{searched}")
 }
 
 /// The searches behind a panel's controls: each with its key and its view (the dashboard's,
@@ -48,9 +43,11 @@ pub(super) fn searches(
             filters: control.without_own(&inputs.filters),
             ..inputs.clone()
         };
-        for (part, vis) in control.visualizations().into_iter().enumerate() {
-            all.push((data_key(panel_id, i, part, control), vis, view.clone()));
-        }
+        all.push((
+            data_key(panel_id, i, control),
+            control.visualization(),
+            view,
+        ));
     }
     all
 }
@@ -75,15 +72,21 @@ fn offered(data: &Charts, key: &str) -> Option<Result<Vec<(Value, f64)>, String>
     }))
 }
 
-/// A range control's smallest or largest value in the view: `None` while the search is on
-/// its way, `Ok(None)` when nothing matched.
-fn extreme(data: &Charts, key: &str) -> Option<Result<Option<f64>, String>> {
+/// A range's smallest and largest value, each `None` when nothing matched.
+type Extremes = (Option<f64>, Option<f64>);
+
+/// A range control's smallest and largest value in the view: `None` while the search is on
+/// its way, `Ok((None, None))` when nothing matched.
+fn extremes(data: &Charts, key: &str) -> Option<Result<Extremes, String>> {
     Some(
         data.get(key)
             .cloned()
             .flatten()?
             .and_then(|chart| match chart {
-                ChartData::Metric(metric) => Ok(metric.values.first().and_then(|m| m.value)),
+                ChartData::Metric(metric) => {
+                    let value = |i: usize| metric.values.get(i).and_then(|m| m.value);
+                    Ok((value(0), value(1)))
+                }
                 _ => Err("the range could not be read".into()),
             }),
     )
@@ -163,18 +166,16 @@ pub(super) fn ControlsPanel(
         .into_iter()
         .enumerate()
         .map(|(i, control)| {
-            let key = |part: usize| data_key(&panel_id, i, part, &control);
+            let key = data_key(&panel_id, i, &control);
             // Element ids: the panel's id may hold anything, the ids only letters and digits.
             let dom_id = format!("control-{panel_id}-{i}")
                 .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
             match control.kind {
                 ControlKind::Options { multiselect, .. } => {
-                    let key = key(0);
                     view! { <OptionsControl control key multiselect dom_id inputs/> }.into_any()
                 }
                 ControlKind::Range => {
-                    let keys = (key(0), key(1));
-                    view! { <RangeControl control keys dom_id inputs/> }.into_any()
+                    view! { <RangeControl control key dom_id inputs/> }.into_any()
                 }
             }
         })
@@ -326,7 +327,7 @@ fn OptionsControl(
 #[component]
 fn RangeControl(
     control: InputControl,
-    keys: (String, String),
+    key: String,
     dom_id: String,
     inputs: ControlInputs,
 ) -> impl IntoView {
@@ -348,9 +349,9 @@ fn RangeControl(
         to.set(t);
     });
     let error = RwSignal::new(None::<String>);
-    let (min_key, max_key) = keys;
-    let min = Memo::new(move |_| inputs.data.with(|d| extreme(d, &min_key)));
-    let max = Memo::new(move |_| inputs.data.with(|d| extreme(d, &max_key)));
+    let both = Memo::new(move |_| inputs.data.with(|d| extremes(d, &key)));
+    let min = Memo::new(move |_| both.get().map(|r| r.map(|(min, _)| min)));
+    let max = Memo::new(move |_| both.get().map(|r| r.map(|(_, max)| max)));
     let placeholder = move |end: Memo<Option<Result<Option<f64>, String>>>| {
         move || {
             end.get()
