@@ -271,6 +271,16 @@ fn value_path(name: &str, metric: &Metric) -> String {
 /// The placeholder key of documents without the field (rendered "Missing").
 pub const MISSING_KEY: &str = "__missing__";
 
+/// A terms-like order: by `metric` (the count for a count) or by key.
+fn terms_order(metric: &Metric, order: &TermsOrder) -> Value {
+    match order {
+        TermsOrder::MetricDesc => json!({ metric_order_path(METRIC, metric): "desc" }),
+        TermsOrder::MetricAsc => json!({ metric_order_path(METRIC, metric): "asc" }),
+        TermsOrder::KeyAsc => json!({ "_key": "asc" }),
+        TermsOrder::KeyDesc => json!({ "_key": "desc" }),
+    }
+}
+
 /// `agg`'s aggregation, its terms ordered by `metric`.
 fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> Map<String, Value> {
     let mut out = Map::new();
@@ -282,17 +292,23 @@ fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> 
             missing_bucket,
             ..
         } => {
-            let order = match order {
-                TermsOrder::MetricDesc => json!({ metric_order_path(METRIC, metric): "desc" }),
-                TermsOrder::MetricAsc => json!({ metric_order_path(METRIC, metric): "asc" }),
-                TermsOrder::KeyAsc => json!({ "_key": "asc" }),
-                TermsOrder::KeyDesc => json!({ "_key": "desc" }),
-            };
+            let order = terms_order(metric, order);
             let mut terms = json!({ "field": field, "size": size, "order": order });
             if *missing_bucket {
                 terms["missing"] = json!(MISSING_KEY);
             }
             out.insert("terms".into(), terms);
+        }
+        BucketAgg::MultiTerms {
+            fields,
+            size,
+            order,
+        } => {
+            let terms: Vec<Value> = fields.iter().map(|f| json!({ "field": f })).collect();
+            out.insert(
+                "multi_terms".into(),
+                json!({ "terms": terms, "size": size, "order": terms_order(metric, order) }),
+            );
         }
         BucketAgg::DateHistogram { field, interval } => {
             let (key, value) = date_interval(interval, context.time);
@@ -733,6 +749,41 @@ mod tests {
         piped.metrics[0].metric = vis.metric().clone();
         piped.metrics[0].pipeline = Some(ParentPipeline::Derivative);
         assert_eq!(piped.validate().unwrap_err().path, "metrics[0].pipeline");
+    }
+
+    /// A multi terms split asks for the combinations of its fields, ranked by the metric.
+    #[test]
+    fn a_multi_terms_split_ranks_combinations_by_the_metric() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.metrics[0].metric = Metric::Sum {
+            field: "bytes".into(),
+        };
+        vis.buckets.truncate(1);
+        vis.buckets[0].agg = BucketAgg::MultiTerms {
+            fields: vec!["srcaddr".into(), "dstaddr".into()],
+            size: 7,
+            order: TermsOrder::MetricDesc,
+        };
+        vis.validate().unwrap();
+        let query = QueryText::default();
+        let body = build_request(&vis, &context(&query, &[])).unwrap();
+        assert_eq!(
+            body["aggs"]["2"]["multi_terms"],
+            json!({ "terms": [{ "field": "srcaddr" }, { "field": "dstaddr" }], "size": 7,
+                "order": { "1": "desc" } })
+        );
+        assert_eq!(
+            body["aggs"]["2"]["aggs"]["1"],
+            json!({ "sum": { "field": "bytes" } })
+        );
+        // One field, or five, is not a multi terms split.
+        vis.buckets[0].agg = BucketAgg::MultiTerms {
+            fields: vec!["srcaddr".into()],
+            size: 7,
+            order: TermsOrder::MetricDesc,
+        };
+        let error = vis.validate().unwrap_err();
+        assert!(error.to_string().contains("multi_terms.fields"), "{error}");
     }
 
     #[test]

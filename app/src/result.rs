@@ -372,6 +372,15 @@ fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value
                 .unwrap_or_else(|| key.to_string());
             (label, key)
         }
+        BucketAgg::MultiTerms { fields, .. } => {
+            let key = bucket.get("key").cloned().unwrap_or(Value::Null);
+            let label = multi_key_parts(fields, &key)
+                .iter()
+                .map(|(field, part)| names::display(field, part))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            (label, key)
+        }
         _ => {
             let key = bucket.get("key").cloned().unwrap_or(Value::Null);
             let label = match (&key, agg) {
@@ -386,7 +395,24 @@ fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value
     }
 }
 
-/// The filter that selects a bucket's documents.
+/// A multi terms key's values, each with its field.
+fn multi_key_parts<'a>(fields: &'a [String], key: &'a Value) -> Vec<(&'a str, &'a Value)> {
+    let parts = key.as_array().map(Vec::as_slice).unwrap_or_default();
+    fields.iter().map(String::as_str).zip(parts).collect()
+}
+
+/// The filters that select a bucket's documents: one, or one per field of a multi terms key.
+fn bucket_filters(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> Vec<Filter> {
+    match agg {
+        BucketAgg::MultiTerms { fields, .. } => multi_key_parts(fields, key)
+            .into_iter()
+            .map(|(field, part)| Filter::phrase(field, part.clone()))
+            .collect(),
+        agg => bucket_filter(agg, bucket, key, label).into_iter().collect(),
+    }
+}
+
+/// The filter that selects a bucket's documents, for a split of one field (or none).
 fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> Option<Filter> {
     match agg {
         BucketAgg::Terms { field, .. } if key == &json!(MISSING_KEY) => Some(Filter {
@@ -443,7 +469,9 @@ fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> O
                 pinned: false,
             })
         }
-        BucketAgg::DateHistogram { .. } | BucketAgg::Filters { .. } => None,
+        BucketAgg::DateHistogram { .. }
+        | BucketAgg::Filters { .. }
+        | BucketAgg::MultiTerms { .. } => None,
     }
 }
 
@@ -769,7 +797,7 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
             for (label, key, value, bucket, bucket_span) in entries {
                 let width = span * value / whole;
                 let mut filters = path.clone();
-                filters.extend(bucket_filter(agg, bucket, &key, &label));
+                filters.extend(bucket_filters(agg, bucket, &key, &label));
                 let index = rings[level].slices.len();
                 rings[level].slices.push(Slice {
                     label,
@@ -865,9 +893,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                 .zip(spans)
                 .map(|((name, bucket), span_ms)| {
                     let (label, key) = bucket_key(split, &name, bucket);
-                    let filters = bucket_filter(split, bucket, &key, &label)
-                        .into_iter()
-                        .collect();
+                    let filters = bucket_filters(split, bucket, &key, &label);
                     (Some(label), bucket.clone(), filters, span_ms)
                 })
                 .collect();
@@ -900,11 +926,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                         Some(index) => index as f64,
                         None => {
                             categories.push(x_label.clone());
-                            category_filters.push(
-                                bucket_filter(x_agg, bucket, &key, &x_label)
-                                    .into_iter()
-                                    .collect(),
-                            );
+                            category_filters.push(bucket_filters(x_agg, bucket, &key, &x_label));
                             (categories.len() - 1) as f64
                         }
                     }),
@@ -1053,16 +1075,24 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
         formats,
     } = *read;
     let levels = ordered_buckets(vis);
-    let mut columns: Vec<String> = levels.iter().map(|agg| agg.label()).collect();
+    // A column per level, and per field of a multi terms level.
+    let mut columns: Vec<String> = levels
+        .iter()
+        .flat_map(|agg| match agg {
+            BucketAgg::MultiTerms { fields, .. } => fields.clone(),
+            agg => vec![agg.label()],
+        })
+        .collect();
     columns.extend(vis.metrics.iter().map(Measure::label));
     let mut table = TableData {
         columns,
         // A time bucket's label is a date, whatever its field's format.
         key_formats: levels
             .iter()
-            .map(|agg| match (agg, agg.field()) {
-                (BucketAgg::DateHistogram { .. }, _) | (_, None) => FieldFormat::Number,
-                (_, Some(field)) => formats.of(field),
+            .flat_map(|agg| match agg {
+                BucketAgg::DateHistogram { .. } => vec![FieldFormat::Number],
+                BucketAgg::Filters { .. } => vec![FieldFormat::Number],
+                agg => agg.fields().into_iter().map(|f| formats.of(f)).collect(),
             })
             .collect(),
         value_formats: vis.metrics.iter().map(|m| formats.of_measure(m)).collect(),
@@ -1102,13 +1132,27 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
         let buckets = buckets_of(agg);
         let spans = bucket_spans(how.levels[level], &buckets, how.clock, span_ms);
         for ((name, bucket), span_ms) in buckets.into_iter().zip(spans) {
-            let (label, key) = bucket_key(how.levels[level], &name, bucket);
-            path.filters
-                .push(bucket_filter(how.levels[level], bucket, &key, &label));
-            path.cells.push(json!(label));
+            let agg = how.levels[level];
+            let (label, key) = bucket_key(agg, &name, bucket);
+            // A multi terms bucket fills a cell per field, each filtering by its value.
+            let cells: Vec<(String, Option<Filter>)> = match agg {
+                BucketAgg::MultiTerms { fields, .. } => multi_key_parts(fields, &key)
+                    .into_iter()
+                    .map(|(field, part)| {
+                        let filter = Filter::phrase(field, part.clone());
+                        (names::display(field, part), Some(filter))
+                    })
+                    .collect(),
+                agg => vec![(label.clone(), bucket_filter(agg, bucket, &key, &label))],
+            };
+            let depth = path.cells.len();
+            for (cell, filter) in cells {
+                path.cells.push(json!(cell));
+                path.filters.push(filter);
+            }
             walk(how, level + 1, bucket, span_ms, path, table);
-            path.cells.pop();
-            path.filters.pop();
+            path.cells.truncate(depth);
+            path.filters.truncate(depth);
         }
     }
     let how = Walk { vis, levels, clock };
@@ -1408,5 +1452,55 @@ mod tests {
             panic!()
         };
         assert_eq!(metric.values[0].value, Some(100.0));
+    }
+
+    /// A multi terms split: a table column per field, each cell filtering by its own value
+    /// (a row's flows by all of them); a pie slice labelled with every value, named.
+    #[test]
+    fn conversations_fill_a_column_per_field() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = ChartKind::Table;
+        vis.buckets = vec![crate::model::visualization::Bucket {
+            role: crate::model::visualization::BucketRole::Rows,
+            agg: BucketAgg::MultiTerms {
+                fields: vec!["srcaddr".into(), "dstport".into()],
+                size: 10,
+                order: Default::default(),
+            },
+        }];
+        let response = json!({ "hits": { "total": { "value": 9 } }, "aggregations": { "2": {
+            "sum_other_doc_count": 0, "buckets": [
+                { "key": ["10.0.0.1", 443], "key_as_string": "10.0.0.1|443", "doc_count": 7 },
+                { "key": ["10.0.0.2", 22], "key_as_string": "10.0.0.2|22", "doc_count": 2 } ] } } });
+        let ChartData::Table(table) = read(&vis, &response) else {
+            panic!()
+        };
+        assert_eq!(table.columns, ["srcaddr", "dstport", "Count"]);
+        assert_eq!(
+            table.rows[0],
+            vec![json!("10.0.0.1"), json!("443 (https)"), json!(7.0)]
+        );
+        assert_eq!(
+            table.cell_filters[1],
+            vec![
+                Some(Filter::phrase("srcaddr", json!("10.0.0.2"))),
+                Some(Filter::phrase("dstport", json!(22)))
+            ]
+        );
+        assert_eq!(table.key_formats.len(), 2);
+        vis.kind = ChartKind::Pie;
+        vis.buckets[0].role = crate::model::visualization::BucketRole::SplitSlices;
+        let ChartData::Pie(pie) = read(&vis, &response) else {
+            panic!()
+        };
+        let slice = &pie.rings[0].slices[0];
+        assert_eq!(slice.label, "10.0.0.1 · 443 (https)");
+        assert_eq!(
+            slice.filters,
+            vec![
+                Filter::phrase("srcaddr", json!("10.0.0.1")),
+                Filter::phrase("dstport", json!(443))
+            ]
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use app::model::dashboard::{Dashboard, GridPos, Panel, PanelSource, DASHBOARD_VERSION};
 use app::model::filter::{Filter, QueryText};
+use app::model::measure::Measure;
 use app::model::time::TimeRange;
 use app::model::visualization::{
     terms_bucket, Bucket, BucketAgg, BucketRole, ChartKind, ChartOptions, Interval, LegendPosition,
@@ -158,13 +159,61 @@ pub fn visualizations() -> Vec<(&'static str, Visualization)> {
         ("overview-rejected-ports", rejected_ports),
         ("overview-protocols", protocols),
         ("overview-log-status", status),
+        ("overview-conversations", conversations()),
     ]
 }
 
+/// Who talks to whom: the top (source, destination, port, protocol) combinations by bytes,
+/// with their packets and flows.
+fn conversations() -> Visualization {
+    let mut conversations = vis(
+        "Top conversations",
+        ChartKind::Table,
+        Metric::Sum {
+            field: "bytes".into(),
+        },
+        vec![Bucket {
+            role: BucketRole::Rows,
+            agg: BucketAgg::MultiTerms {
+                fields: ["srcaddr", "dstaddr", "dstport", "protocol"]
+                    .map(String::from)
+                    .to_vec(),
+                size: 10,
+                order: TermsOrder::MetricDesc,
+            },
+        }],
+    );
+    conversations.metrics = [
+        (
+            "Bytes",
+            Metric::Sum {
+                field: "bytes".into(),
+            },
+        ),
+        (
+            "Packets",
+            Metric::Sum {
+                field: "packets".into(),
+            },
+        ),
+        ("Flows", Metric::Count),
+    ]
+    .into_iter()
+    .map(|(label, metric)| Measure {
+        label: label.into(),
+        ..metric.into()
+    })
+    .collect();
+    conversations.description =
+        "The source, destination, port and protocol combinations that moved the most bytes.".into();
+    conversations
+}
+
 /// The overview dashboard: headline numbers, then accept/reject over time and by port, bytes
-/// by direction, talkers, rejected sources and ports, protocols and record health.
+/// by direction, talkers, rejected sources and ports, protocols, record health and the top
+/// conversations.
 pub fn dashboard() -> Dashboard {
-    let layout: [(&str, u32, u32, u32, u32); 13] = [
+    let layout: [(&str, u32, u32, u32, u32); 14] = [
         ("overview-flows", 0, 0, 12, 5),
         ("overview-rejected", 12, 0, 12, 5),
         ("overview-bytes", 24, 0, 12, 5),
@@ -178,6 +227,7 @@ pub fn dashboard() -> Dashboard {
         ("overview-rejected-ports", 0, 49, 16, 13),
         ("overview-protocols", 16, 49, 16, 13),
         ("overview-log-status", 32, 49, 16, 13),
+        ("overview-conversations", 0, 62, 48, 16),
     ];
     Dashboard {
         version: DASHBOARD_VERSION,

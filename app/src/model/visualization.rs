@@ -341,6 +341,18 @@ pub enum BucketAgg {
         #[serde(default)]
         missing_bucket: bool,
     },
+    /// The top combinations of several fields' values (Kibana Lens's multi-field "Top
+    /// values"): conversations as source, destination, port and protocol together.
+    MultiTerms {
+        /// The fields, 2 to 4.
+        fields: Vec<String>,
+        /// How many combinations.
+        #[serde(default = "default_size")]
+        size: u32,
+        /// Which combinations count as top, and their order.
+        #[serde(default)]
+        order: TermsOrder,
+    },
     /// Time buckets of a fixed or calendar interval.
     DateHistogram {
         /// The date field (the index pattern's time field by default).
@@ -482,6 +494,9 @@ impl DateRangeSpec {
     }
 }
 
+/// The most fields a multi terms split combines.
+pub const MAX_MULTI_TERMS: usize = 4;
+
 fn default_size() -> u32 {
     5
 }
@@ -495,6 +510,7 @@ impl BucketAgg {
     pub fn type_name(&self) -> &'static str {
         match self {
             BucketAgg::Terms { .. } => "terms",
+            BucketAgg::MultiTerms { .. } => "multi_terms",
             BucketAgg::DateHistogram { .. } => "date_histogram",
             BucketAgg::Histogram { .. } => "histogram",
             BucketAgg::Range { .. } => "range",
@@ -505,7 +521,15 @@ impl BucketAgg {
         }
     }
 
-    /// The field it splits by; `None` for filters.
+    /// The fields it splits by: one, several for multi terms, none for filters.
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            BucketAgg::MultiTerms { fields, .. } => fields.iter().map(String::as_str).collect(),
+            agg => agg.field().into_iter().collect(),
+        }
+    }
+
+    /// The field it splits by; `None` for filters and for multi terms (see [`Self::fields`]).
     pub fn field(&self) -> Option<&str> {
         match self {
             BucketAgg::Terms { field, .. }
@@ -515,7 +539,7 @@ impl BucketAgg {
             | BucketAgg::SignificantTerms { field, .. }
             | BucketAgg::IpRange { field, .. }
             | BucketAgg::DateRange { field, .. } => Some(field),
-            BucketAgg::Filters { .. } => None,
+            BucketAgg::Filters { .. } | BucketAgg::MultiTerms { .. } => None,
         }
     }
 
@@ -528,7 +552,23 @@ impl BucketAgg {
             }
         }
         match self {
-            BucketAgg::Terms { size, .. } | BucketAgg::SignificantTerms { size, .. }
+            BucketAgg::MultiTerms { fields, .. }
+                if !(2..=MAX_MULTI_TERMS).contains(&fields.len()) =>
+            {
+                return Err(ModelError::new(
+                    agg_path("fields"),
+                    format!("needs 2 to {MAX_MULTI_TERMS} fields, not {}", fields.len()),
+                ));
+            }
+            BucketAgg::MultiTerms { fields, .. } if fields.iter().any(|f| f.trim().is_empty()) => {
+                return Err(ModelError::new(
+                    agg_path("fields"),
+                    "must each name a field",
+                ));
+            }
+            BucketAgg::Terms { size, .. }
+            | BucketAgg::SignificantTerms { size, .. }
+            | BucketAgg::MultiTerms { size, .. }
                 if *size == 0 || *size > 500 =>
             {
                 return Err(ModelError::new(
@@ -602,6 +642,7 @@ impl BucketAgg {
             BucketAgg::Terms { field, .. } | BucketAgg::SignificantTerms { field, .. } => {
                 field.clone()
             }
+            BucketAgg::MultiTerms { fields, .. } => fields.join(" · "),
             BucketAgg::Histogram { field, interval } => format!("{interval} of {field}"),
             BucketAgg::Range { field, .. }
             | BucketAgg::IpRange { field, .. }
@@ -614,6 +655,7 @@ impl BucketAgg {
     pub fn label(&self) -> String {
         match self {
             BucketAgg::Terms { field, .. } => field.clone(),
+            BucketAgg::MultiTerms { fields, .. } => fields.join(" · "),
             BucketAgg::DateHistogram { field, .. } => format!("{field} per interval"),
             BucketAgg::Histogram { field, interval } => format!("{field} by {interval}"),
             BucketAgg::Range { field, .. } => format!("{field} ranges"),

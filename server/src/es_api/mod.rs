@@ -29,6 +29,7 @@ use self::indices::{
     mapping, refresh,
 };
 use self::search::{count_handler, msearch_handler, search_handler};
+use crate::backend::elastic::compat::ClusterVersion;
 use crate::backend::embedded::search::SearchError;
 use crate::backend::embedded::EmbeddedEngine;
 use crate::backend::BackendError;
@@ -49,6 +50,14 @@ pub struct EsSurface {
 }
 
 impl EsSurface {
+    /// The version `/es` emulates, when it is not the engine's own (see
+    /// [`crate::backend::embedded::EMULATED_VERSION`]).
+    fn emulated_version(&self) -> Option<ClusterVersion> {
+        (*self.compat_version != *crate::backend::embedded::EMULATED_VERSION)
+            .then(|| ClusterVersion::from_number(&self.compat_version, false))
+            .flatten()
+    }
+
     /// The major version `/es` emulates.
     fn compat_major(&self) -> u32 {
         self.compat_version

@@ -156,6 +156,21 @@ fn check_version_rules(body: &Value, major: u32) -> Result<(), EsError> {
     }
 }
 
+/// An older version emulated on purpose refuses the aggregations it lacks, as such a cluster
+/// would (`multi_terms` on 7.10); the engine's own version answers every one it has.
+fn check_emulated_aggregations(es: &EsSurface, body: &Value) -> Result<(), EsError> {
+    let Some(version) = es.emulated_version() else {
+        return Ok(());
+    };
+    match version.lacking_aggregation(body) {
+        Some(reason) => Err(EsError(BackendError::bad_request(
+            "x_content_parse_exception",
+            reason,
+        ))),
+        None => Ok(()),
+    }
+}
+
 async fn run_search(
     es: EsSurface,
     index: String,
@@ -173,6 +188,7 @@ async fn run_search(
     let major = es.compat_major();
     let mut format = apply_search_params(&mut body, &params)?;
     check_version_rules(&body, major)?;
+    check_emulated_aggregations(&es, &body)?;
     format.total_as_int |= major < 7;
     if format.typed_keys {
         format.request = body.clone();
@@ -263,6 +279,7 @@ async fn run_msearch(
         }
         searches.push(
             check_version_rules(&body, major)
+                .and_then(|()| check_emulated_aggregations(&es, &body))
                 .map(|()| (index, body, format))
                 .map_err(|e| e.0),
         );

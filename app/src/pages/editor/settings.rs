@@ -9,7 +9,7 @@ use crate::model::measure::{AxisTitles, ValueAxis, MAX_LABEL_CHARS};
 use crate::model::visualization::{
     terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, DateRangeSpec, Interval,
     IpRangeSpec, LegendPosition, NamedFilter, NumberRange, TermsOrder, ThresholdLine,
-    Visualization, MAX_THRESHOLD_LABEL,
+    Visualization, MAX_MULTI_TERMS, MAX_THRESHOLD_LABEL,
 };
 
 pub(super) fn field_options(
@@ -185,6 +185,23 @@ fn BucketEditor(
                         query: QueryText::kql("action:REJECT"),
                     }],
                 },
+                "multi_terms" => {
+                    let first = if field.starts_with('@') {
+                        "srcaddr".to_owned()
+                    } else {
+                        field
+                    };
+                    let second = if first == "dstaddr" {
+                        "srcaddr"
+                    } else {
+                        "dstaddr"
+                    };
+                    BucketAgg::MultiTerms {
+                        fields: vec![first, second.to_owned()],
+                        size: 10,
+                        order: TermsOrder::MetricDesc,
+                    }
+                }
                 "significant_terms" => BucketAgg::SignificantTerms {
                     field: if field.starts_with('@') {
                         "dstport".into()
@@ -236,8 +253,46 @@ fn BucketEditor(
             | BucketAgg::SignificantTerms { field, .. }
             | BucketAgg::IpRange { field, .. }
             | BucketAgg::DateRange { field, .. } => *field = name,
-            BucketAgg::Filters { .. } => {}
+            BucketAgg::Filters { .. } | BucketAgg::MultiTerms { .. } => {}
         }))
+    };
+    // A multi terms split's fields: each chosen, removed (down to two) or added (up to four).
+    let edit_fields = move |change: FieldsEdit| {
+        edit(Box::new(move |b| {
+            if let BucketAgg::MultiTerms { fields, .. } = &mut b.agg {
+                change(fields);
+            }
+        }))
+    };
+    let multi_fields = move || match bucket().map(|b| b.agg) {
+        Some(BucketAgg::MultiTerms { fields: chosen, .. }) => {
+            let count = chosen.len();
+            let rows = chosen
+                .into_iter()
+                .enumerate()
+                .map(|(i, selected)| {
+                    let label = format!("Field {}", i + 1);
+                    view! {
+                        <div class="row">
+                            <label class="field">{label.clone()}
+                                <select name=format!("bucket{index}_field{i}") on:change:target=move |ev| { let name = ev.target().value(); edit_fields(Box::new(move |f| if let Some(slot) = f.get_mut(i) { *slot = name })) }>
+                                    {field_options(&fields.get(), |f| f.aggregatable && f.field_type != "date", &selected)}
+                                </select>
+                            </label>
+                            <button type="button" class="icon" aria-label=format!("Remove {label}") title="Remove field" disabled={count <= 2}
+                                on:click=move |_| edit_fields(Box::new(move |f| if f.len() > 2 && i < f.len() { f.remove(i); }))>"✕"</button>
+                        </div>
+                    }
+                })
+                .collect_view();
+            view! {
+                {rows}
+                <button type="button" class="secondary" disabled={count >= MAX_MULTI_TERMS}
+                    on:click=move |_| edit_fields(Box::new(|f| if f.len() < MAX_MULTI_TERMS { f.push(next_conversation_field(f).to_owned()) }))>"Add field"</button>
+            }
+            .into_any()
+        }
+        _ => ().into_any(),
     };
     let role_options = move || {
         let kind = vis.with(|v| v.kind);
@@ -266,7 +321,7 @@ fn BucketEditor(
             </div>
             <label class="field">"Aggregation"
                 <select name=format!("bucket{index}_type") on:change:target=move |ev| set_type(ev.target().value())>
-                    {[("terms", "Terms"), ("significant_terms", "Significant terms"), ("date_histogram", "Date histogram"), ("date_range", "Date range"), ("histogram", "Histogram"), ("range", "Range"), ("ip_range", "IP range"), ("filters", "Filters")]
+                    {[("terms", "Terms"), ("multi_terms", "Terms of several fields"), ("significant_terms", "Significant terms"), ("date_histogram", "Date histogram"), ("date_range", "Date range"), ("histogram", "Histogram"), ("range", "Range"), ("ip_range", "IP range"), ("filters", "Filters")]
                         .into_iter().map(|(value, label)| view! { <option value=value selected=move || agg_type() == value>{label}</option> }).collect_view()}
                 </select>
             </label>
@@ -282,9 +337,24 @@ fn BucketEditor(
                     </label>
                 }
             })}
+            {multi_fields}
             <BucketSettings vis index/>
         </div>
     }
+}
+
+/// A change to a multi terms split's fields.
+type FieldsEdit = Box<dyn FnOnce(&mut Vec<String>)>;
+
+/// The field a conversation adds next: destination port, then protocol, then whichever of the
+/// usual ones is not chosen yet.
+fn next_conversation_field(chosen: &[String]) -> &'static str {
+    [
+        "srcaddr", "dstaddr", "dstport", "protocol", "srcport", "action",
+    ]
+    .into_iter()
+    .find(|f| !chosen.iter().any(|c| c == f))
+    .unwrap_or("srcport")
 }
 
 /// The settings of bucket `index` that depend on its aggregation: a terms size and order, an
@@ -295,7 +365,12 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
     let edit = move |change: Box<dyn FnOnce(&mut Bucket)>| edit_bucket(vis, index, change);
     view! {
         {move || match bucket().map(|b| b.agg) {
-            Some(BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. }) => {
+            Some(agg @ (BucketAgg::Terms { .. } | BucketAgg::MultiTerms { .. })) => {
+            let (size, order, one_field) = match agg {
+                BucketAgg::Terms { size, order, other_bucket, missing_bucket, .. } => (size, order, Some((other_bucket, missing_bucket))),
+                BucketAgg::MultiTerms { size, order, .. } => (size, order, None),
+                _ => return ().into_any(),
+            };
             // Terms rank by the first metric as the flows give it (before a rate or pipeline):
             // with several, the choice says which.
             let by = vis.with(|v| (v.metrics.len() > 1).then(|| format!(" by {}", v.metric().label()))).unwrap_or_default();
@@ -303,13 +378,13 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                 <div class="row">
                     <label class="field small">"Size"
                         <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
-                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::Terms { size, .. } = &mut b.agg { *size = n })) } }/>
+                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::Terms { size, .. } | BucketAgg::MultiTerms { size, .. } = &mut b.agg { *size = n })) } }/>
                     </label>
                     <label class="field">"Order"
                         <select on:change:target=move |ev| {
                             let value = ev.target().value();
                             let next = match value.as_str() { "metric_asc" => TermsOrder::MetricAsc, "key_asc" => TermsOrder::KeyAsc, "key_desc" => TermsOrder::KeyDesc, _ => TermsOrder::MetricDesc };
-                            edit(Box::new(move |b| if let BucketAgg::Terms { order, .. } = &mut b.agg { *order = next }));
+                            edit(Box::new(move |b| if let BucketAgg::Terms { order, .. } | BucketAgg::MultiTerms { order, .. } = &mut b.agg { *order = next }));
                         }>
                             <option value="metric_desc" selected=order == TermsOrder::MetricDesc>{format!("Largest first{by}")}</option>
                             <option value="metric_asc" selected=order == TermsOrder::MetricAsc>{format!("Smallest first{by}")}</option>
@@ -318,8 +393,10 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                         </select>
                     </label>
                 </div>
+                {one_field.map(|(other_bucket, missing_bucket)| view! {
                 <label class="check"><input type="checkbox" prop:checked=other_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { other_bucket, .. } = &mut b.agg { *other_bucket = on })) }/>" Group the rest as “Other”"</label>
                 <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
+                })}
             }.into_any()
             }
             Some(BucketAgg::DateHistogram { interval, .. }) => {

@@ -18,13 +18,18 @@ impl ClusterVersion {
     /// Reads `version.number` and `version.distribution` of a `GET /` answer.
     pub fn from_root(root: &Value) -> Option<ClusterVersion> {
         let number = root.pointer("/version/number")?.as_str()?;
-        let mut parts = number.split(['.', '-']).map(|p| p.parse::<u32>().ok());
-        let major = parts.next()??;
-        let minor = parts.next().flatten().unwrap_or(0);
         let opensearch = root
             .pointer("/version/distribution")
             .and_then(Value::as_str)
             == Some("opensearch");
+        ClusterVersion::from_number(number, opensearch)
+    }
+
+    /// Reads a version number: `7.10.2`, `8.0.0-rc1`.
+    pub fn from_number(number: &str, opensearch: bool) -> Option<ClusterVersion> {
+        let mut parts = number.split(['.', '-']).map(|p| p.parse::<u32>().ok());
+        let major = parts.next()??;
+        let minor = parts.next().flatten().unwrap_or(0);
         Some(ClusterVersion {
             major,
             minor,
@@ -106,6 +111,11 @@ impl ClusterVersion {
             }
         }
         None
+    }
+
+    /// Whether the cluster runs aggregations of type `agg_type`.
+    pub fn runs(&self, agg_type: &str) -> bool {
+        self.lacks(agg_type, "").is_none()
     }
 
     fn lacks(&self, agg_type: &str, name: &str) -> Option<String> {

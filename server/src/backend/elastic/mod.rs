@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod compat;
+mod multi_terms;
 pub mod policy;
 mod sink;
 #[cfg(test)]
@@ -283,26 +284,26 @@ impl SearchBackend for ElasticBackend {
     async fn search(&self, index: &str, mut body: Value) -> Result<Value, BackendError> {
         policy::check_search_body(&body, self.inner.allow_scripts)?;
         let version = self.version().await?;
+        // A top-level `multi_terms` the cluster lacks is answered from composite pages.
+        let emulated = if version.runs("multi_terms") {
+            Vec::new()
+        } else {
+            multi_terms::take(&mut body)?
+        };
         if let Some(reason) = version.lacking_aggregation(&body) {
             return Err(BackendError::BadRequest {
                 kind: "illegal_argument_exception".into(),
                 reason,
             });
         }
-        adapt_request(&mut body, version);
-        if version.refuses_id_sort() && id_sort_position(&body).is_some() {
-            let field = self.id_sort_field(index).await?;
-            replace_id_sort(&mut body, field.as_deref());
+        let query = body.get("query").cloned();
+        let mut response = self.search_as_is(index, body, version).await?;
+        for multi in emulated {
+            let answer = self
+                .multi_terms_from_pages(index, &multi, query.as_ref(), version)
+                .await?;
+            response["aggregations"][multi.name()] = answer;
         }
-        let bytes = serde_json::to_vec(&body).map_err(|e| BackendError::Internal(e.to_string()))?;
-        let mut response = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/{}/_search", encode_index(index)),
-                Some((bytes, "application/json")),
-            )
-            .await?;
-        normalize_response(&mut response);
         Ok(response)
     }
 
@@ -323,6 +324,53 @@ impl SearchBackend for ElasticBackend {
 }
 
 impl ElasticBackend {
+    /// A search sent as the cluster's version needs it written, its answer read back in the
+    /// 7.x shape.
+    async fn search_as_is(
+        &self,
+        index: &str,
+        mut body: Value,
+        version: ClusterVersion,
+    ) -> Result<Value, BackendError> {
+        adapt_request(&mut body, version);
+        if version.refuses_id_sort() && id_sort_position(&body).is_some() {
+            let field = self.id_sort_field(index).await?;
+            replace_id_sort(&mut body, field.as_deref());
+        }
+        let bytes = serde_json::to_vec(&body).map_err(|e| BackendError::Internal(e.to_string()))?;
+        let mut response = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/{}/_search", encode_index(index)),
+                Some((bytes, "application/json")),
+            )
+            .await?;
+        normalize_response(&mut response);
+        Ok(response)
+    }
+
+    /// A `multi_terms` the cluster lacks, answered from every page of a composite over its
+    /// fields (see [`multi_terms`]).
+    async fn multi_terms_from_pages(
+        &self,
+        index: &str,
+        multi: &multi_terms::Emulated,
+        query: Option<&Value>,
+        version: ClusterVersion,
+    ) -> Result<Value, BackendError> {
+        let mut gathered = Vec::new();
+        let mut after = None;
+        loop {
+            let page = multi.page(query, after.as_ref());
+            let mut response = self.search_as_is(index, page, version).await?;
+            match multi.gather(&mut response, &mut gathered)? {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        multi.answer(gathered)
+    }
+
     /// What sorts stand in for `_id` where the cluster refuses to sort on it (8.x): the
     /// documents' `@id`, which the CloudWatch Logs Lambda and flowdash both write equal to
     /// `_id`, as a keyword (`@id`, or dynamic mapping's `@id.keyword`). `None` when the indices

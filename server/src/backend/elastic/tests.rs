@@ -150,6 +150,49 @@ async fn aggregations_newer_than_the_cluster_are_refused_with_the_version_they_n
     assert_eq!(comparable(through), comparable(direct));
 }
 
+/// A cluster without `multi_terms` (Elasticsearch 7.11, which refuses it itself) still answers
+/// one at the top of a search: the client ranks the combinations of every composite page, and
+/// the answer is the engine's own `multi_terms` answer, by count, by a sub-metric and by key.
+#[tokio::test]
+async fn multi_terms_is_answered_from_composite_pages_on_a_cluster_without_it() {
+    let cluster = cluster("7.11.2").await;
+    let conversation = json!([{ "field": "srcaddr" }, { "field": "dstaddr" }, { "field": "dstport" }, { "field": "protocol" }]);
+    let (status, refusal) = cluster
+        .post_json(
+            "/es/cwl-*/_search",
+            &json!({ "size": 0, "aggs": { "c": { "multi_terms": { "terms": conversation } } } }),
+        )
+        .await;
+    assert_eq!(status, 400, "{refusal}");
+    let client = client(&cluster);
+    let engine = &cluster.state.backend;
+    let bodies = [
+        json!({ "size": 0, "aggs": { "conversations": { "multi_terms": { "terms": conversation, "size": 10 } } } }),
+        json!({ "size": 3, "sort": [{ "@timestamp": "desc" }, { "srcport": "asc" }],
+            "query": { "query_string": { "query": "action:ACCEPT" } },
+            "aggs": {
+                "pairs": { "multi_terms": { "terms": [{ "field": "srcaddr" }, { "field": "dstport" }], "size": 5, "order": { "b": "desc" } },
+                    "aggs": { "b": { "sum": { "field": "bytes" } }, "p": { "max": { "field": "packets" } } } },
+                "actions": { "terms": { "field": "action" } } } }),
+        json!({ "size": 0, "aggs": { "ports": { "multi_terms": {
+            "terms": [{ "field": "dstport" }, { "field": "protocol" }], "size": 4, "order": { "_key": "asc" }, "min_doc_count": 2 } } } }),
+    ];
+    let mut combinations = 0;
+    for body in bodies {
+        let direct = engine.search("cwl-*", body.clone()).await.unwrap();
+        let through = client
+            .search("cwl-*", body.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {body}"));
+        assert_eq!(comparable(through), comparable(direct.clone()), "{body}");
+        if let Some(other) = direct.pointer("/aggregations/conversations/sum_other_doc_count") {
+            combinations = other.as_u64().unwrap();
+        }
+    }
+    // The conversations span several composite pages: their answer is the whole, ranked.
+    assert!(combinations > 1_000, "{combinations}");
+}
+
 #[tokio::test]
 async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
     let cluster = cluster("7.10.2").await;
