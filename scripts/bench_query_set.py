@@ -32,6 +32,11 @@ QUERIES = [
     ("top 10 sources by bytes, 7d", {"size": 0, "query": {"bool": {"filter": [time_range("7d")]}},
       "aggs": {"s": {"terms": {"field": "srcaddr", "size": 10, "order": {"b": "desc"}},
                      "aggs": {"b": {"sum": {"field": "bytes"}}}}}}),
+    # The overview's top conversations: every (source, destination, port, protocol) counted.
+    ("top conversations by bytes, 24h", {"size": 0, "query": {"bool": {"filter": [time_range("24h")]}},
+      "aggs": {"c": {"multi_terms": {"terms": [{"field": "srcaddr"}, {"field": "dstaddr"}, {"field": "dstport"},
+                                               {"field": "protocol"}], "size": 10, "order": {"b": "desc"}},
+                     "aggs": {"b": {"sum": {"field": "bytes"}}, "p": {"sum": {"field": "packets"}}}}}}),
     ("query_string + CIDR count, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
         time_range("24h"), {"query_string": {"query": "srcaddr:10.0.0.0/8 AND NOT dstport:443"}}]}}}),
     # Free text: numbers and addresses are answered from the columns (ARCHITECTURE.md).

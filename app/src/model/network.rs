@@ -1,0 +1,449 @@
+//! Named address ranges (`10.0.0.0/16 = prod-vpc`): what network engineers call the addresses
+//! flows come from and go to. A split by source or destination network names each flow's
+//! address by the most specific range holding it; a split by direction tells inbound,
+//! outbound, internal and external traffic apart, from the private ranges and the named ones.
+//!
+//! They are one saved object (type `networks`, id [`NETWORKS_ID`]), written one range a line:
+//!
+//! ```text
+//! # comments and blank lines are skipped
+//! 10.0.0.0/16 = prod-vpc
+//! 10.1.0.0/16 = staging
+//! 2600:1f18::/32 = prod-v6
+//! 0.0.0.0/0 = internet
+//! 198.51.100.0/24 = partner (external)
+//! ```
+//!
+//! A `/0` range, or one marked `(external)`, is not the user's own: traffic to it is outbound.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The id of the one networks object.
+pub const NETWORKS_ID: &str = "networks";
+
+/// The most ranges one may name: each is a bucket of a network split and a term of its queries.
+pub const MAX_NETWORKS: usize = 500;
+
+/// The longest name of a range.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// The ranges no one routes on the internet: RFC 1918, shared address space (RFC 6598), link
+/// local, and IPv6 unique and link local addresses. Traffic between them is internal.
+pub const PRIVATE_RANGES: [&str; 7] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+/// The bucket of addresses no named range holds.
+pub const UNNAMED: &str = "Unnamed";
+
+/// An address block: the first address (host bits cleared) and the prefix length, IPv4
+/// addresses as IPv4-mapped IPv6 ones so both kinds compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    /// The block's first address, as IPv6.
+    start: u128,
+    /// Prefix length over 128 bits (an IPv4 /8 is 104).
+    bits: u8,
+    /// Written as IPv4.
+    v4: bool,
+}
+
+impl Cidr {
+    /// Reads `10.0.0.0/8`, `2600:1f18::/32` or a single address.
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix.parse::<u8>().ok()?)),
+            None => (text.trim(), None),
+        };
+        let (start, bits, v4) = match address.parse::<IpAddr>().ok()? {
+            IpAddr::V4(v4) => {
+                let prefix = prefix.unwrap_or(32);
+                if prefix > 32 {
+                    return None;
+                }
+                (u128::from(v4.to_ipv6_mapped()), prefix + 96, true)
+            }
+            IpAddr::V6(v6) => {
+                let prefix = prefix.unwrap_or(128);
+                if prefix > 128 {
+                    return None;
+                }
+                (u128::from(v6), prefix, false)
+            }
+        };
+        Some(Cidr {
+            start: start & mask(bits),
+            bits,
+            v4,
+        })
+    }
+
+    /// Whether `other` lies wholly inside this block.
+    pub fn contains(&self, other: &Cidr) -> bool {
+        other.bits >= self.bits && other.start & mask(self.bits) == self.start
+    }
+
+    /// Whether the address `ip` is in the block.
+    pub fn holds(&self, ip: IpAddr) -> bool {
+        let address = match ip {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(v6),
+        };
+        address & mask(self.bits) == self.start
+    }
+
+    /// The prefix length as written (`8` of `10.0.0.0/8`).
+    pub fn prefix(&self) -> u8 {
+        if self.v4 {
+            self.bits - 96
+        } else {
+            self.bits
+        }
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let address = Ipv6Addr::from(self.start);
+        match (self.v4, address.to_ipv4_mapped()) {
+            (true, Some(v4)) => write!(f, "{v4}/{}", self.prefix()),
+            _ => write!(f, "{address}/{}", self.prefix()),
+        }
+    }
+}
+
+/// The mask of a prefix of `bits` bits over 128.
+fn mask(bits: u8) -> u128 {
+    match bits {
+        0 => 0,
+        bits => u128::MAX << (128 - u32::from(bits.min(128))),
+    }
+}
+
+/// One named range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    /// The block, as written (`10.0.0.0/16`).
+    pub block: Cidr,
+    /// Its name (`prod-vpc`).
+    pub name: String,
+    /// Not the user's own: marked `(external)`, or a `/0`.
+    pub external: bool,
+}
+
+/// A line of the networks text that does not read, with its number (from 1).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct NetworksError {
+    /// The line, counted from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The named ranges, in the order written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Networks(pub Vec<Network>);
+
+impl Networks {
+    /// Reads the text form, one `CIDR = name` a line; every line that does not read is an
+    /// error naming its line.
+    pub fn parse(text: &str) -> Result<Networks, NetworksError> {
+        let mut networks = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let error = |message: String| NetworksError {
+                line: index + 1,
+                message,
+            };
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((block, name)) = line.split_once('=') else {
+                return Err(error(format!(
+                    "`{line}` is not `CIDR = name`, such as `10.0.0.0/16 = prod-vpc`"
+                )));
+            };
+            let block_text = block.trim();
+            let block = Cidr::parse(block_text).ok_or_else(|| {
+                error(format!(
+                    "`{block_text}` is not a CIDR block such as 10.0.0.0/16 or 2600:1f18::/32"
+                ))
+            })?;
+            let name = name.trim();
+            let (name, marked) = match name.strip_suffix("(external)") {
+                Some(name) => (name.trim(), true),
+                None => (name, false),
+            };
+            if name.is_empty() {
+                return Err(error(format!("`{block_text}` needs a name after `=`")));
+            }
+            if name.chars().count() > MAX_NAME_CHARS {
+                return Err(error(format!(
+                    "the name is longer than {MAX_NAME_CHARS} characters"
+                )));
+            }
+            if name == UNNAMED {
+                return Err(error(format!(
+                    "`{UNNAMED}` is kept for addresses no range holds"
+                )));
+            }
+            if let Some(same) = networks.iter().find(|n: &&Network| n.block == block) {
+                return Err(error(format!(
+                    "{block} is named `{}` already",
+                    same.name
+                )));
+            }
+            if networks.len() == MAX_NETWORKS {
+                return Err(error(format!("more than {MAX_NETWORKS} ranges")));
+            }
+            networks.push(Network {
+                block,
+                name: name.to_owned(),
+                external: marked || block.prefix() == 0,
+            });
+        }
+        Ok(Networks(networks))
+    }
+
+    /// The text form, as [`Networks::parse`] reads it.
+    pub fn to_text(&self) -> String {
+        self.0
+            .iter()
+            .map(|n| {
+                let mark = if n.external && n.block.prefix() != 0 {
+                    " (external)"
+                } else {
+                    ""
+                };
+                format!("{} = {}{mark}\n", n.block, n.name)
+            })
+            .collect()
+    }
+
+    /// Whether no range is named.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The name of the most specific range holding `ip`.
+    pub fn name_of(&self, ip: IpAddr) -> Option<&str> {
+        self.0
+            .iter()
+            .filter(|n| n.block.holds(ip))
+            .max_by_key(|n| n.block.bits)
+            .map(|n| n.name.as_str())
+    }
+
+    /// Whether `ip` is the user's own: in a private range or a named one not external,
+    /// unless a more specific external range holds it.
+    pub fn is_internal(&self, ip: IpAddr) -> bool {
+        let mut best: Option<(u8, bool)> = None;
+        let private = PRIVATE_RANGES.iter().filter_map(|r| Cidr::parse(r));
+        let ranges = private
+            .map(|block| (block, true))
+            .chain(self.0.iter().map(|n| (n.block, !n.external)));
+        for (block, internal) in ranges {
+            if block.holds(ip) && best.is_none_or(|(bits, _)| block.bits >= bits) {
+                best = Some((block.bits, internal));
+            }
+        }
+        best.is_some_and(|(_, internal)| internal)
+    }
+
+    /// The queries of a split by network on `field`: per range, its addresses but those of
+    /// the more specific ranges inside it, in the order written.
+    pub fn split_queries(&self, field: &str) -> Vec<(String, Value)> {
+        self.0
+            .iter()
+            .map(|network| {
+                let inner: Vec<Value> = self
+                    .0
+                    .iter()
+                    .filter(|other| other.block != network.block && network.block.contains(&other.block))
+                    .map(|other| json!({ "term": { field: other.block.to_string() } }))
+                    .collect();
+                let query = json!({ "bool": {
+                    "filter": [{ "term": { field: network.block.to_string() } }],
+                    "must_not": inner,
+                } });
+                (network.name.clone(), query)
+            })
+            .collect()
+    }
+
+    /// The query matching flows whose `field` is the user's own address (see
+    /// [`Networks::is_internal`]): in an internal range, and in no more specific external one
+    /// inside it.
+    pub fn internal_query(&self, field: &str) -> Value {
+        let private = PRIVATE_RANGES.iter().filter_map(|r| Cidr::parse(r));
+        let ranges: Vec<(Cidr, bool)> = private
+            .map(|block| (block, true))
+            .chain(self.0.iter().map(|n| (n.block, !n.external)))
+            .collect();
+        let term = |block: &Cidr| json!({ "term": { field: block.to_string() } });
+        // An internal range, unless an external one inside it holds the address, unless an
+        // internal one inside that does: each is matched by its own clause.
+        let clauses: Vec<Value> = ranges
+            .iter()
+            .filter(|(_, internal)| *internal)
+            .map(|(block, _)| {
+                let carved: Vec<Value> = ranges
+                    .iter()
+                    .filter(|(other, internal)| !internal && other.bits > block.bits && block.contains(other))
+                    .map(|(other, _)| {
+                        let own: Vec<Value> = ranges
+                            .iter()
+                            .filter(|(inner, internal)| *internal && inner.bits > other.bits && other.contains(inner))
+                            .map(|(inner, _)| term(inner))
+                            .collect();
+                        json!({ "bool": { "filter": [term(other)], "must_not": own } })
+                    })
+                    .collect();
+                json!({ "bool": { "filter": [term(block)], "must_not": carved } })
+            })
+            .collect();
+        json!({ "bool": { "should": clauses, "minimum_should_match": 1 } })
+    }
+}
+
+/// The four directions of traffic, in the order a split shows them.
+pub const DIRECTIONS: [&str; 4] = ["inbound", "outbound", "internal", "external"];
+
+/// The queries of a split by direction: inbound (from elsewhere to the user's own addresses),
+/// outbound, internal (own to own) and external (neither own). Flows without both
+/// addresses (NODATA records) are in none.
+pub fn direction_queries(networks: &Networks) -> Vec<(String, Value)> {
+    let own = |field: &str| networks.internal_query(field);
+    let both = [
+        json!({ "exists": { "field": "srcaddr" } }),
+        json!({ "exists": { "field": "dstaddr" } }),
+    ];
+    let query = |src_own: bool, dst_own: bool| {
+        let mut filter = both.to_vec();
+        let mut must_not = Vec::new();
+        for (field, is_own) in [("srcaddr", src_own), ("dstaddr", dst_own)] {
+            if is_own {
+                filter.push(own(field));
+            } else {
+                must_not.push(own(field));
+            }
+        }
+        json!({ "bool": { "filter": filter, "must_not": must_not } })
+    };
+    vec![
+        ("inbound".into(), query(false, true)),
+        ("outbound".into(), query(true, false)),
+        ("internal".into(), query(true, true)),
+        ("external".into(), query(false, false)),
+    ]
+}
+
+/// The direction of a flow between two addresses, as [`direction_queries`] splits them.
+pub fn direction_of(networks: &Networks, src: IpAddr, dst: IpAddr) -> &'static str {
+    match (networks.is_internal(src), networks.is_internal(dst)) {
+        (false, true) => "inbound",
+        (true, false) => "outbound",
+        (true, true) => "internal",
+        (false, false) => "external",
+    }
+}
+
+/// The saved object's attributes: the text, which is what users write and read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworksObject {
+    /// The ranges, one `CIDR = name` a line.
+    pub text: String,
+}
+
+impl NetworksObject {
+    /// The ranges it names.
+    pub fn networks(&self) -> Result<Networks, NetworksError> {
+        Networks::parse(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    const EXAMPLE: &str = "# ours\n10.0.0.0/16 = prod-vpc\n10.0.5.0/24 = prod-db\n\n10.1.0.0/16 = staging\n2600:1f18::/32 = prod-v6\n0.0.0.0/0 = internet\n198.51.100.0/24 = partner (external)\n";
+
+    #[test]
+    fn the_most_specific_range_names_an_address() {
+        let networks = Networks::parse(EXAMPLE).unwrap();
+        assert_eq!(networks.0.len(), 6);
+        assert_eq!(networks.name_of(ip("10.0.5.9")), Some("prod-db"));
+        assert_eq!(networks.name_of(ip("10.0.6.9")), Some("prod-vpc"));
+        assert_eq!(networks.name_of(ip("10.1.0.1")), Some("staging"));
+        assert_eq!(networks.name_of(ip("8.8.8.8")), Some("internet"));
+        assert_eq!(networks.name_of(ip("2600:1f18::1")), Some("prod-v6"));
+        // An IPv4 /0 holds no IPv6 address.
+        assert_eq!(networks.name_of(ip("2001:db8::1")), None);
+        assert_eq!(Networks::parse(&networks.to_text()).unwrap(), networks);
+    }
+
+    #[test]
+    fn direction_follows_private_and_named_ranges() {
+        let networks = Networks::parse(EXAMPLE).unwrap();
+        let of = |a: &str, b: &str| direction_of(&networks, ip(a), ip(b));
+        assert_eq!(of("8.8.8.8", "10.0.0.1"), "inbound");
+        assert_eq!(of("10.0.0.1", "198.51.100.7"), "outbound");
+        assert_eq!(of("192.168.1.1", "10.1.0.1"), "internal");
+        assert_eq!(of("2600:1f18::1", "fd00::1"), "internal");
+        assert_eq!(of("8.8.8.8", "1.1.1.1"), "external");
+        // An external range inside a private one carves it out.
+        let carved = Networks::parse("10.99.0.0/16 = vendor (external)\n10.99.1.0/24 = ours-again").unwrap();
+        assert!(!carved.is_internal(ip("10.99.0.1")));
+        assert!(carved.is_internal(ip("10.99.1.1")));
+        assert!(carved.is_internal(ip("10.98.0.1")));
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        for (text, line, words) in [
+            ("10.0.0.0/16 = a\n10.0.0.0/33 = b", 2, "not a CIDR block"),
+            ("\n\nprod", 3, "is not `CIDR = name`"),
+            ("10.0.0.0/16 =", 1, "needs a name"),
+            ("10.0.0.0/16 = a\n10.0.0.0/16 = b", 2, "named `a` already"),
+            ("10.0.0.0/8 = Unnamed", 1, "kept for addresses"),
+        ] {
+            let error = Networks::parse(text).unwrap_err();
+            assert_eq!(error.line, line, "{text}");
+            assert!(error.message.contains(words), "{error}");
+        }
+        // Host bits are cleared, as the block means.
+        let networks = Networks::parse("10.0.0.7/16 = a").unwrap();
+        assert_eq!(networks.0[0].block.to_string(), "10.0.0.0/16");
+    }
+
+    /// A range's query leaves out the more specific ranges inside it, and nothing else.
+    #[test]
+    fn a_split_by_network_leaves_inner_ranges_to_themselves() {
+        let networks = Networks::parse(EXAMPLE).unwrap();
+        let queries = networks.split_queries("srcaddr");
+        let (name, vpc) = &queries[0];
+        assert_eq!(name, "prod-vpc");
+        assert_eq!(
+            vpc["bool"]["must_not"],
+            json!([{ "term": { "srcaddr": "10.0.5.0/24" } }])
+        );
+        let (_, internet) = &queries[4];
+        assert_eq!(internet["bool"]["must_not"].as_array().unwrap().len(), 4);
+    }
+}
