@@ -195,7 +195,14 @@ impl ObjectsClient {
     /// read as their type are left out).
     pub async fn library(&self) -> Result<crate::panels::Library, ApiError> {
         let found = self
-            .find(vec![ObjectType::IndexPattern, ObjectType::Search], None)
+            .find(
+                vec![
+                    ObjectType::IndexPattern,
+                    ObjectType::Search,
+                    ObjectType::Networks,
+                ],
+                None,
+            )
             .await?;
         Ok(crate::panels::Library::from_objects(found.saved_objects))
     }

@@ -76,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <A href="/dashboards">"Dashboards"</A>
                     <A href="/visualize">"Visualize"</A>
                     <A href="/management/index-patterns">"Index patterns"</A>
+                    <A href="/management/networks">"Networks"</A>
                 </nav>
                 <theme::ThemeToggle/>
                 <components::account::AccountMenu/>
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visualize") view=pages::objects::VisualizeListPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/visualize/:id") view=pages::editor::EditorPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/management/index-patterns") view=pages::index_patterns::IndexPatternsPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/management/networks") view=pages::networks::NetworksPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
         </Router>

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::api::{ApiError, SearchRequest, MAX_MSEARCH_SEARCHES};
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{formats_of, time_field_of, IndexPattern};
+use crate::model::network::{Networks, NetworksObject, NETWORKS_ID, NO_NETWORKS};
 use crate::model::saved_object::{ObjectType, SavedObject};
 use crate::model::search::{with_saved_search, SavedSearch, SavedSearches};
 use crate::model::time::{Resolved, TimeRange};
@@ -24,6 +25,8 @@ pub struct Library {
     pub patterns: Vec<IndexPattern>,
     /// Saved searches by id.
     pub searches: SavedSearches,
+    /// The named address ranges, for splits by network and direction.
+    pub networks: Networks,
 }
 
 impl Library {
@@ -41,6 +44,11 @@ impl Library {
                 ObjectType::Search => {
                     if let Ok(search) = SavedSearch::from_value(object.attributes) {
                         library.searches.insert(object.id, search);
+                    }
+                }
+                ObjectType::Networks if object.id == NETWORKS_ID => {
+                    if let Ok((_, networks)) = NetworksObject::from_value(object.attributes) {
+                        library.networks = networks;
                     }
                 }
                 _ => {}
@@ -74,6 +82,7 @@ impl ViewInputs {
             query: &self.query,
             filters: &self.filters,
             time_zone: self.time_zone.clone(),
+            networks: &NO_NETWORKS,
         }
     }
 
@@ -128,9 +137,14 @@ impl Searcher for ApiSearch {
 pub fn panel_request(
     vis: &Visualization,
     time_field: &str,
+    networks: &Networks,
     inputs: &ViewInputs,
 ) -> Result<SearchRequest, String> {
-    let body = build_request(vis, &inputs.context(time_field)).map_err(|e| e.to_string())?;
+    let context = SearchContext {
+        networks,
+        ..inputs.context(time_field)
+    };
+    let body = build_request(vis, &context).map_err(|e| e.to_string())?;
     Ok(SearchRequest {
         index: vis.index_pattern.clone(),
         body,
@@ -174,6 +188,7 @@ pub async fn run_in_views(
             let request = panel_request(
                 &vis,
                 time_field_of(&library.patterns, &vis.index_pattern),
+                &library.networks,
                 inputs,
             )?;
             Ok((request, formats_of(&library.patterns, &vis.index_pattern)))
@@ -280,7 +295,7 @@ mod tests {
         for (index_pattern, time_field) in [("flows-*", "event_time"), ("cwl-*", "@timestamp")] {
             vis.index_pattern = index_pattern.into();
             let field = time_field_of(&patterns, &vis.index_pattern);
-            let request = panel_request(&vis, field, &inputs).unwrap();
+            let request = panel_request(&vis, field, &NO_NETWORKS, &inputs).unwrap();
             let range = &request.body["query"]["bool"]["filter"][0]["range"];
             assert!(range.get(time_field).is_some(), "{index_pattern}: {range}");
         }

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::filter::{Filter, QueryText};
 use crate::model::kql::KqlError;
+use crate::model::network::{direction_queries, Networks, UNNAMED};
 use crate::model::time::{
     auto_interval, is_calendar_interval, iso_utc, parse_duration_ms, Resolved,
 };
@@ -27,6 +28,8 @@ pub struct SearchContext<'a> {
     pub filters: &'a [Filter],
     /// The viewer's time zone, for calendar intervals (`+09:00`); `None` is UTC.
     pub time_zone: Option<String>,
+    /// The named address ranges a split by network or direction uses.
+    pub networks: &'a Networks,
 }
 
 /// A request that cannot be built.
@@ -396,6 +399,20 @@ fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> 
             }
             out.insert("date_range".into(), date_range);
         }
+        BucketAgg::Network { field } => {
+            // Each range without the more specific ones inside it; the rest "Unnamed".
+            let named: Map<String, Value> =
+                context.networks.split_queries(field).into_iter().collect();
+            out.insert(
+                "filters".into(),
+                json!({ "filters": named, "other_bucket_key": UNNAMED }),
+            );
+        }
+        BucketAgg::Direction {} => {
+            let named: Map<String, Value> =
+                direction_queries(context.networks).into_iter().collect();
+            out.insert("filters".into(), json!({ "filters": named }));
+        }
         BucketAgg::Filters { filters } => {
             let mut named = Map::new();
             for filter in filters {
@@ -521,6 +538,7 @@ mod tests {
             query,
             filters,
             time_zone: None,
+            networks: &crate::model::network::NO_NETWORKS,
         }
     }
 

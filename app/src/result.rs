@@ -362,7 +362,9 @@ pub struct ResultError(pub String);
 /// A bucket's key as shown, and the value a filter on it matches.
 fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value) {
     match agg {
-        BucketAgg::Filters { .. } => (key_name.to_owned(), json!(key_name)),
+        BucketAgg::Filters { .. } | BucketAgg::Network { .. } | BucketAgg::Direction {} => {
+            (key_name.to_owned(), json!(key_name))
+        }
         BucketAgg::DateHistogram { .. } => {
             let key = bucket.get("key").cloned().unwrap_or(Value::Null);
             let label = bucket
@@ -469,9 +471,12 @@ fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> O
                 pinned: false,
             })
         }
+        // A network or direction is a query over address ranges, which no filter pill holds.
         BucketAgg::DateHistogram { .. }
         | BucketAgg::Filters { .. }
-        | BucketAgg::MultiTerms { .. } => None,
+        | BucketAgg::MultiTerms { .. }
+        | BucketAgg::Network { .. }
+        | BucketAgg::Direction {} => None,
     }
 }
 
@@ -1091,7 +1096,9 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
             .iter()
             .flat_map(|agg| match agg {
                 BucketAgg::DateHistogram { .. } => vec![FieldFormat::Number],
-                BucketAgg::Filters { .. } => vec![FieldFormat::Number],
+                BucketAgg::Filters { .. } | BucketAgg::Direction {} | BucketAgg::Network { .. } => {
+                    vec![FieldFormat::Number]
+                }
                 agg => agg.fields().into_iter().map(|f| formats.of(f)).collect(),
             })
             .collect(),

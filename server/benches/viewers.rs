@@ -41,9 +41,20 @@ fn overview_refresh(now_ms: i64, exact_now: bool) -> Value {
         query: &query,
         filters: &[],
         time_zone: None,
+        networks: &app::model::network::NO_NETWORKS,
     };
+    // The searches of the overview dashboard's panels, as a viewer's browser sends them.
+    let on_dashboard: Vec<String> = server::overview::dashboard()
+        .panels
+        .into_iter()
+        .filter_map(|panel| match panel.source {
+            app::model::dashboard::PanelSource::Saved(id) => Some(id),
+            _ => None,
+        })
+        .collect();
     let searches: Vec<Value> = server::overview::visualizations()
         .into_iter()
+        .filter(|(id, _)| on_dashboard.iter().any(|panel| panel == id))
         .map(|(_, vis)| {
             let body = build_request(&vis, &context).expect("overview requests build");
             json!({ "index": vis.index_pattern, "body": body })

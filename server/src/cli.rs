@@ -333,6 +333,12 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
 
+    /// Named address ranges, one `CIDR = name` a line (`10.0.0.0/16 = prod-vpc`; mark a range
+    /// not your own with `(external)`): read at start, and written back when the Networks
+    /// page saves. Visualizations split by source or destination network and by direction.
+    #[arg(long, env = "FLOWDASH_NETWORKS", value_name = "FILE")]
+    pub networks: Option<PathBuf>,
+
     /// Longest a search may take before it is answered with a 504, in milliseconds.
     #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
     pub search_timeout_ms: u64,
@@ -489,6 +495,7 @@ impl ServeArgs {
             demo_follow: self.demo_follow.filter(|&per_minute| per_minute > 0),
             allowed_indices: self.allowed_indices,
             allowed_hosts: self.allowed_hosts,
+            networks_file: self.networks,
             search_timeout: Duration::from_millis(self.search_timeout_ms),
             csv_max_rows: self.csv_max_rows,
             max_search_memory_bytes: self.max_search_memory_mb << 20,

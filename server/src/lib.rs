@@ -11,6 +11,7 @@ pub mod defaults;
 pub mod es_api;
 pub mod http;
 pub mod ingest;
+pub mod networks;
 pub mod overview;
 pub mod redact;
 pub mod store;

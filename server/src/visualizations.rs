@@ -28,7 +28,11 @@ pub(crate) async fn library(state: &AppState) -> Result<Library, String> {
     let found = state
         .store
         .find(FindQuery {
-            types: vec![ObjectType::IndexPattern, ObjectType::Search],
+            types: vec![
+                ObjectType::IndexPattern,
+                ObjectType::Search,
+                ObjectType::Networks,
+            ],
             search: None,
             page: 1,
             per_page: 10_000,

@@ -10,6 +10,7 @@ pub mod index_pattern;
 pub mod kql;
 pub mod measure;
 pub mod names;
+pub mod network;
 pub mod saved_object;
 pub mod saved_query;
 pub mod search;

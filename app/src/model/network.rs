@@ -155,6 +155,20 @@ pub struct NetworksError {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Networks(pub Vec<Network>);
 
+/// As their text, which is what users write.
+impl Serialize for Networks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Networks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Networks::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Networks {
     /// Reads the text form, one `CIDR = name` a line; every line that does not read is an
     /// error naming its line.
@@ -199,10 +213,7 @@ impl Networks {
                 )));
             }
             if let Some(same) = networks.iter().find(|n: &&Network| n.block == block) {
-                return Err(error(format!(
-                    "{block} is named `{}` already",
-                    same.name
-                )));
+                return Err(error(format!("{block} is named `{}` already", same.name)));
             }
             if networks.len() == MAX_NETWORKS {
                 return Err(error(format!("more than {MAX_NETWORKS} ranges")));
@@ -261,23 +272,46 @@ impl Networks {
         best.is_some_and(|(_, internal)| internal)
     }
 
-    /// The queries of a split by network on `field`: per range, its addresses but those of
-    /// the more specific ranges inside it, in the order written.
+    /// The queries of a split by network on `field`, a name at a time in the order written:
+    /// the addresses of its ranges but those of the more specific ranges inside them. With
+    /// no range named, every address is [`UNNAMED`].
     pub fn split_queries(&self, field: &str) -> Vec<(String, Value)> {
-        self.0
-            .iter()
-            .map(|network| {
-                let inner: Vec<Value> = self
+        if self.0.is_empty() {
+            return vec![(UNNAMED.to_owned(), json!({ "match_all": {} }))];
+        }
+        let term = |block: &Cidr| json!({ "term": { field: block.to_string() } });
+        let mut names: Vec<&str> = Vec::new();
+        for network in &self.0 {
+            if !names.contains(&network.name.as_str()) {
+                names.push(&network.name);
+            }
+        }
+        names
+            .into_iter()
+            .map(|name| {
+                let ranges: Vec<Value> = self
                     .0
                     .iter()
-                    .filter(|other| other.block != network.block && network.block.contains(&other.block))
-                    .map(|other| json!({ "term": { field: other.block.to_string() } }))
+                    .filter(|n| n.name == name)
+                    .map(|network| {
+                        let inner: Vec<Value> = self
+                            .0
+                            .iter()
+                            .filter(|other| {
+                                other.block != network.block && network.block.contains(&other.block)
+                            })
+                            .map(|other| term(&other.block))
+                            .collect();
+                        json!({ "bool": { "filter": [term(&network.block)], "must_not": inner } })
+                    })
                     .collect();
-                let query = json!({ "bool": {
-                    "filter": [{ "term": { field: network.block.to_string() } }],
-                    "must_not": inner,
-                } });
-                (network.name.clone(), query)
+                let query = match <[Value; 1]>::try_from(ranges) {
+                    Ok([one]) => one,
+                    Err(ranges) => {
+                        json!({ "bool": { "should": ranges, "minimum_should_match": 1 } })
+                    }
+                };
+                (name.to_owned(), query)
             })
             .collect()
     }
@@ -300,11 +334,15 @@ impl Networks {
             .map(|(block, _)| {
                 let carved: Vec<Value> = ranges
                     .iter()
-                    .filter(|(other, internal)| !internal && other.bits > block.bits && block.contains(other))
+                    .filter(|(other, internal)| {
+                        !internal && other.bits > block.bits && block.contains(other)
+                    })
                     .map(|(other, _)| {
                         let own: Vec<Value> = ranges
                             .iter()
-                            .filter(|(inner, internal)| *internal && inner.bits > other.bits && other.contains(inner))
+                            .filter(|(inner, internal)| {
+                                *internal && inner.bits > other.bits && other.contains(inner)
+                            })
                             .map(|(inner, _)| term(inner))
                             .collect();
                         json!({ "bool": { "filter": [term(other)], "must_not": own } })
@@ -359,18 +397,38 @@ pub fn direction_of(networks: &Networks, src: IpAddr, dst: IpAddr) -> &'static s
     }
 }
 
+/// No named ranges: what a search has when none are given.
+pub static NO_NETWORKS: Networks = Networks(Vec::new());
+
 /// The saved object's attributes: the text, which is what users write and read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworksObject {
+    /// Its title in lists of objects.
+    #[serde(default = "networks_title")]
+    pub title: String,
     /// The ranges, one `CIDR = name` a line.
     pub text: String,
 }
 
+fn networks_title() -> String {
+    "Networks".into()
+}
+
 impl NetworksObject {
-    /// The ranges it names.
-    pub fn networks(&self) -> Result<Networks, NetworksError> {
-        Networks::parse(&self.text)
+    /// The object holding `text`.
+    pub fn new(text: String) -> NetworksObject {
+        NetworksObject {
+            title: networks_title(),
+            text,
+        }
+    }
+
+    /// Reads the attributes of a saved networks object, its ranges checked.
+    pub fn from_value(value: Value) -> Result<(NetworksObject, Networks), String> {
+        let object: NetworksObject = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        let networks = Networks::parse(&object.text).map_err(|e| e.to_string())?;
+        Ok((object, networks))
     }
 }
 
@@ -408,7 +466,8 @@ mod tests {
         assert_eq!(of("2600:1f18::1", "fd00::1"), "internal");
         assert_eq!(of("8.8.8.8", "1.1.1.1"), "external");
         // An external range inside a private one carves it out.
-        let carved = Networks::parse("10.99.0.0/16 = vendor (external)\n10.99.1.0/24 = ours-again").unwrap();
+        let carved =
+            Networks::parse("10.99.0.0/16 = vendor (external)\n10.99.1.0/24 = ours-again").unwrap();
         assert!(!carved.is_internal(ip("10.99.0.1")));
         assert!(carved.is_internal(ip("10.99.1.1")));
         assert!(carved.is_internal(ip("10.98.0.1")));
@@ -445,5 +504,12 @@ mod tests {
         );
         let (_, internet) = &queries[4];
         assert_eq!(internet["bool"]["must_not"].as_array().unwrap().len(), 4);
+        // Two ranges of one name are one bucket.
+        let twice = Networks::parse("10.0.0.0/16 = prod\n10.5.0.0/16 = prod").unwrap();
+        let [(name, query)] = twice.split_queries("dstaddr").try_into().unwrap();
+        assert_eq!(name, "prod");
+        assert_eq!(query["bool"]["should"].as_array().unwrap().len(), 2);
+        // None named: every address is unnamed.
+        assert_eq!(NO_NETWORKS.split_queries("srcaddr")[0].0, UNNAMED);
     }
 }

@@ -22,11 +22,15 @@ pub enum ObjectType {
     /// A saved query: a query and filters any query bar can load.
     #[serde(rename = "query")]
     Query,
+    /// The named address ranges (one object, see [`super::network`]).
+    #[serde(rename = "networks")]
+    Networks,
 }
 
 impl ObjectType {
     /// Every type, in the order objects are listed and imported.
-    pub const ALL: [ObjectType; 5] = [
+    pub const ALL: [ObjectType; 6] = [
+        ObjectType::Networks,
         ObjectType::IndexPattern,
         ObjectType::Query,
         ObjectType::Search,
@@ -42,6 +46,7 @@ impl ObjectType {
             ObjectType::Dashboard => "dashboard",
             ObjectType::Search => "search",
             ObjectType::Query => "query",
+            ObjectType::Networks => "networks",
         }
     }
 
@@ -53,6 +58,7 @@ impl ObjectType {
             "dashboard" => Some(ObjectType::Dashboard),
             "search" => Some(ObjectType::Search),
             "query" => Some(ObjectType::Query),
+            "networks" => Some(ObjectType::Networks),
             _ => None,
         }
     }

@@ -390,6 +390,15 @@ pub enum BucketAgg {
         #[serde(default = "default_size")]
         size: u32,
     },
+    /// By the named network (Management → Networks) holding an address, the most specific
+    /// first; addresses no range holds are "Unnamed".
+    Network {
+        /// The address field (`srcaddr` for source networks).
+        field: String,
+    },
+    /// By traffic direction: inbound, outbound, internal or external, from the private
+    /// ranges and the named networks.
+    Direction {},
     /// Address ranges of the user's choosing: CIDR blocks or from–to pairs.
     IpRange {
         /// The address field.
@@ -511,6 +520,8 @@ impl BucketAgg {
         match self {
             BucketAgg::Terms { .. } => "terms",
             BucketAgg::MultiTerms { .. } => "multi_terms",
+            BucketAgg::Network { .. } => "network",
+            BucketAgg::Direction {} => "direction",
             BucketAgg::DateHistogram { .. } => "date_histogram",
             BucketAgg::Histogram { .. } => "histogram",
             BucketAgg::Range { .. } => "range",
@@ -525,6 +536,7 @@ impl BucketAgg {
     pub fn fields(&self) -> Vec<&str> {
         match self {
             BucketAgg::MultiTerms { fields, .. } => fields.iter().map(String::as_str).collect(),
+            BucketAgg::Direction {} => vec!["srcaddr", "dstaddr"],
             agg => agg.field().into_iter().collect(),
         }
     }
@@ -538,8 +550,11 @@ impl BucketAgg {
             | BucketAgg::Range { field, .. }
             | BucketAgg::SignificantTerms { field, .. }
             | BucketAgg::IpRange { field, .. }
-            | BucketAgg::DateRange { field, .. } => Some(field),
+            | BucketAgg::DateRange { field, .. }
+            | BucketAgg::Network { field } => Some(field),
             BucketAgg::Filters { .. } | BucketAgg::MultiTerms { .. } => None,
+            // Both addresses: see `fields`.
+            BucketAgg::Direction {} => None,
         }
     }
 
@@ -643,6 +658,8 @@ impl BucketAgg {
                 field.clone()
             }
             BucketAgg::MultiTerms { fields, .. } => fields.join(" · "),
+            BucketAgg::Network { field } => format!("{field} network"),
+            BucketAgg::Direction {} => "direction".into(),
             BucketAgg::Histogram { field, interval } => format!("{interval} of {field}"),
             BucketAgg::Range { field, .. }
             | BucketAgg::IpRange { field, .. }
@@ -656,6 +673,8 @@ impl BucketAgg {
         match self {
             BucketAgg::Terms { field, .. } => field.clone(),
             BucketAgg::MultiTerms { fields, .. } => fields.join(" · "),
+            BucketAgg::Network { field } => format!("{field} network"),
+            BucketAgg::Direction {} => "Direction".into(),
             BucketAgg::DateHistogram { field, .. } => format!("{field} per interval"),
             BucketAgg::Histogram { field, interval } => format!("{field} by {interval}"),
             BucketAgg::Range { field, .. } => format!("{field} ranges"),

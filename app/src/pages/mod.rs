@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod discover;
 pub mod editor;
 pub mod index_patterns;
+pub mod networks;
 pub mod objects;
 
 /// How long a confirmation ("Saved") stays.

@@ -65,6 +65,8 @@ pub struct ServeConfig {
     pub allowed_indices: Vec<String>,
     /// Host names the server answers to besides addresses and `localhost` (DNS rebinding).
     pub allowed_hosts: Vec<String>,
+    /// The named networks' file (`--networks`): read at start, written when the page saves.
+    pub networks_file: Option<PathBuf>,
     /// How long one search may run before it answers a timeout.
     pub search_timeout: Duration,
     /// Most rows one CSV export writes.
@@ -125,6 +127,8 @@ pub struct AppState {
     pub allowed_indices: Arc<IndexAllowList>,
     /// Host names the server answers to (DNS rebinding defence).
     pub allowed_hosts: HostAllowList,
+    /// The named networks' file, written whenever the networks object is saved.
+    pub networks_file: Option<Arc<PathBuf>>,
     /// Users, sessions and roles (`--auth users`); `None` lets everyone do everything.
     pub auth: Option<Arc<Auth>>,
     /// Saved objects: index patterns, visualizations, searches, dashboards.
@@ -197,6 +201,7 @@ impl AppState {
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
             allowed_hosts: HostAllowList::new(&config.allowed_hosts),
+            networks_file: config.networks_file.clone().map(Arc::new),
             auth: match config.auth.mode {
                 AuthMode::None => None,
                 AuthMode::Proxy => {
@@ -242,6 +247,9 @@ impl AppState {
                 })?;
         }
         crate::defaults::install(state.store.as_ref(), state.backend.as_ref()).await?;
+        if let Some(path) = &config.networks_file {
+            crate::networks::apply_file(state.store.as_ref(), path).await?;
+        }
         Ok(state)
     }
 }

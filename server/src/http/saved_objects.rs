@@ -156,6 +156,7 @@ async fn create_object(
             overwrite,
         )
         .await?;
+    keep_networks_file(state, &object)?;
     Ok(Json(object))
 }
 
@@ -173,18 +174,32 @@ async fn update(
 ) -> Result<Json<SavedObject>, AppError> {
     let object_type = object_type(&kind)?;
     let references = references(&state, object_type, &write).await?;
-    Ok(Json(
-        state
-            .store
-            .update(
-                object_type,
-                &id,
-                write.version,
-                write.attributes,
-                references,
-            )
-            .await?,
-    ))
+    let object = state
+        .store
+        .update(
+            object_type,
+            &id,
+            write.version,
+            write.attributes,
+            references,
+        )
+        .await?;
+    keep_networks_file(&state, &object)?;
+    Ok(Json(object))
+}
+
+/// The networks object, once saved, written to `--networks FILE` too: the file stays what
+/// the next start reads.
+fn keep_networks_file(state: &AppState, object: &SavedObject) -> Result<(), AppError> {
+    match &state.networks_file {
+        Some(path)
+            if object.object_type == ObjectType::Networks
+                && object.id == app::model::network::NETWORKS_ID =>
+        {
+            crate::networks::write_file(path, &object.attributes).map_err(AppError::Internal)
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn delete(

@@ -34,6 +34,7 @@ impl TestServer {
             demo_follow: None,
             allowed_indices: vec!["cwl-*".into()],
             allowed_hosts: Vec::new(),
+            networks_file: None,
             auth: crate::auth::AuthConfig::default(),
             insecure_no_auth: false,
             tls: None,
@@ -109,6 +110,18 @@ impl TestServer {
         let response = self
             .client
             .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .put(self.url(path))
             .json(body)
             .send()
             .await

@@ -114,6 +114,9 @@ pub fn validate(object_type: ObjectType, attributes: &Value) -> Result<(), Store
         ObjectType::Query => app::model::saved_query::SavedQuery::from_value(attributes.clone())
             .map(|_| ())
             .map_err(|e| StoreError::Invalid(format!("invalid saved query: {e}"))),
+        ObjectType::Networks => app::model::network::NetworksObject::from_value(attributes.clone())
+            .map(|_| ())
+            .map_err(|e| StoreError::Invalid(format!("invalid networks: {e}"))),
     }
 }
 

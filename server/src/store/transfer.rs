@@ -319,6 +319,6 @@ pub fn implied_references(
                     .collect()
             })
             .unwrap_or_default(),
-        ObjectType::IndexPattern | ObjectType::Query => Vec::new(),
+        ObjectType::IndexPattern | ObjectType::Query | ObjectType::Networks => Vec::new(),
     }
 }

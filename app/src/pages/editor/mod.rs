@@ -15,6 +15,7 @@ use crate::components::time_picker::TimePicker;
 use crate::model::filter::{Filter, QueryText};
 use crate::model::index_pattern::{time_field_of, FieldSpec, IndexPattern};
 use crate::model::measure::ValueAxis;
+use crate::model::network::Networks;
 use crate::model::saved_object::{export_ndjson, ObjectType, Reference, SavedObject};
 use crate::model::search::SavedSearches;
 use crate::model::time::TimeRange;
@@ -41,6 +42,8 @@ pub struct EditorData {
     pub index_patterns: Vec<IndexPattern>,
     /// Saved searches, for a visualization built on one.
     pub searches: SavedSearches,
+    /// The named networks, for splits by network and direction.
+    pub networks: Networks,
     /// The saved-object ids of `index_patterns`, in the same order (for exports).
     pub index_pattern_ids: Vec<String>,
 }
@@ -59,7 +62,14 @@ async fn load(
     start: Start,
 ) -> Result<EditorData, ApiError> {
     let found = client
-        .find(vec![ObjectType::IndexPattern, ObjectType::Search], None)
+        .find(
+            vec![
+                ObjectType::IndexPattern,
+                ObjectType::Search,
+                ObjectType::Networks,
+            ],
+            None,
+        )
         .await?;
     let (index_pattern_ids, index_patterns): (Vec<String>, Vec<IndexPattern>) = found
         .saved_objects
@@ -72,7 +82,9 @@ async fn load(
             ))
         })
         .unzip();
-    let searches = Library::from_objects(found.saved_objects).searches;
+    let Library {
+        searches, networks, ..
+    } = Library::from_objects(found.saved_objects);
     match id {
         Some(id) => {
             let object = client.get(ObjectType::Visualization, id.clone()).await?;
@@ -84,6 +96,7 @@ async fn load(
                 visualization,
                 index_patterns,
                 searches,
+                networks,
                 index_pattern_ids,
             })
         }
@@ -115,6 +128,7 @@ async fn load(
                 visualization,
                 index_patterns,
                 searches,
+                networks,
                 index_pattern_ids,
             })
         }
@@ -180,7 +194,8 @@ fn Editor(data: EditorData) -> impl IntoView {
     });
     let validation = Memo::new(move |_| vis.with(|v| v.validate().err().map(|e| e.to_string())));
     let searches = StoredValue::new(data.searches.clone());
-    let preview = live_preview(vis, time, patterns, searches);
+    let networks = StoredValue::new(data.networks.clone());
+    let preview = live_preview(vis, time, patterns, searches, networks);
     let options = Signal::derive(move || {
         vis.with(|v| DrawOptions {
             legend: v.options.legend,
@@ -289,6 +304,7 @@ fn live_preview(
     time: RwSignal<TimeRange>,
     patterns: StoredValue<Vec<IndexPattern>>,
     searches: StoredValue<SavedSearches>,
+    networks: StoredValue<Networks>,
 ) -> RwSignal<Option<Result<ChartData, String>>> {
     let preview = RwSignal::new(None::<Result<ChartData, String>>);
     let latest = Latest::new();
@@ -320,6 +336,7 @@ fn live_preview(
                             let library = Library {
                                 patterns: patterns.get_value(),
                                 searches: searches.get_value(),
+                                networks: networks.get_value(),
                             };
                             run_one(&ApiSearch, &current, &library, &inputs).await
                         }

@@ -202,6 +202,14 @@ fn BucketEditor(
                         order: TermsOrder::MetricDesc,
                     }
                 }
+                "network" => BucketAgg::Network {
+                    field: if field == "dstaddr" {
+                        field
+                    } else {
+                        "srcaddr".into()
+                    },
+                },
+                "direction" => BucketAgg::Direction {},
                 "significant_terms" => BucketAgg::SignificantTerms {
                     field: if field.starts_with('@') {
                         "dstport".into()
@@ -252,8 +260,9 @@ fn BucketEditor(
             | BucketAgg::Range { field, .. }
             | BucketAgg::SignificantTerms { field, .. }
             | BucketAgg::IpRange { field, .. }
-            | BucketAgg::DateRange { field, .. } => *field = name,
-            BucketAgg::Filters { .. } | BucketAgg::MultiTerms { .. } => {}
+            | BucketAgg::DateRange { field, .. }
+            | BucketAgg::Network { field } => *field = name,
+            BucketAgg::Filters { .. } | BucketAgg::MultiTerms { .. } | BucketAgg::Direction {} => {}
         }))
     };
     // A multi terms split's fields: each chosen, removed (down to two) or added (up to four).
@@ -321,14 +330,14 @@ fn BucketEditor(
             </div>
             <label class="field">"Aggregation"
                 <select name=format!("bucket{index}_type") on:change:target=move |ev| set_type(ev.target().value())>
-                    {[("terms", "Terms"), ("multi_terms", "Terms of several fields"), ("significant_terms", "Significant terms"), ("date_histogram", "Date histogram"), ("date_range", "Date range"), ("histogram", "Histogram"), ("range", "Range"), ("ip_range", "IP range"), ("filters", "Filters")]
+                    {[("terms", "Terms"), ("multi_terms", "Terms of several fields"), ("network", "Network"), ("direction", "Traffic direction"), ("significant_terms", "Significant terms"), ("date_histogram", "Date histogram"), ("date_range", "Date range"), ("histogram", "Histogram"), ("range", "Range"), ("ip_range", "IP range"), ("filters", "Filters")]
                         .into_iter().map(|(value, label)| view! { <option value=value selected=move || agg_type() == value>{label}</option> }).collect_view()}
                 </select>
             </label>
             {move || bucket().and_then(|b| b.agg.field().map(str::to_owned)).map(|selected| {
                 let date_only = matches!(agg_type(), "date_histogram" | "date_range");
                 let numeric = matches!(agg_type(), "histogram" | "range");
-                let address = agg_type() == "ip_range";
+                let address = matches!(agg_type(), "ip_range" | "network");
                 view! {
                     <label class="field">"Field"
                         <select name=format!("bucket{index}_field") on:change:target=move |ev| set_field(ev.target().value())>
@@ -474,6 +483,12 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                     </label>
                 }.into_any()
             }
+            Some(BucketAgg::Network { .. }) => view! {
+                <p class="hint">"Each flow under the most specific of the networks named in "<a href="/management/networks">"Management → Networks"</a>" that holds its address; the rest as “Unnamed”."</p>
+            }.into_any(),
+            Some(BucketAgg::Direction {}) => view! {
+                <p class="hint">"Inbound, outbound, internal or external: an address is yours in a private range or a network named in "<a href="/management/networks">"Management → Networks"</a>" (unless marked external)."</p>
+            }.into_any(),
             None => ().into_any(),
         }}
     }

@@ -31,6 +31,8 @@ pub(super) fn is_kibana(object_type: ObjectType, attributes: &Value) -> bool {
         ObjectType::Dashboard => attributes.get("panelsJSON").is_some(),
         ObjectType::Search => attributes.get("kibanaSavedObjectMeta").is_some(),
         ObjectType::Query => attributes.pointer("/query/query").is_some(),
+        // Kibana has no such object.
+        ObjectType::Networks => false,
         ObjectType::IndexPattern => {
             attributes.get("timeFieldName").is_some()
                 || attributes.get("fields").is_some_and(Value::is_string)
@@ -132,6 +134,7 @@ pub(super) async fn convert(
     warnings: &mut Vec<String>,
 ) -> Result<(Value, Vec<Reference>), String> {
     Ok(match object_type {
+        ObjectType::Networks => return Err("Kibana has no networks object".into()),
         ObjectType::IndexPattern => (kibana_index_pattern(attributes, warnings)?, references),
         ObjectType::Query => (kibana_saved_query(attributes, warnings)?, Vec::new()),
         ObjectType::Search => {

@@ -1,0 +1,204 @@
+//! The named networks of `--networks FILE`: read at start into the saved `networks` object
+//! (an error naming the line if the file does not read), and written back whenever the
+//! Networks page saves, so the file and the page always agree.
+
+use std::path::Path;
+
+use anyhow::Context;
+use app::model::network::{Networks, NetworksObject, NETWORKS_ID};
+use app::model::saved_object::ObjectType;
+
+use crate::store::{NewObject, SavedObjectStore};
+
+/// Reads `path` and stores its ranges as the networks object, replacing what was stored.
+pub async fn apply_file(store: &dyn SavedObjectStore, path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --networks {}", path.display()))?;
+    let networks = Networks::parse(&text)
+        .map_err(|e| anyhow::anyhow!("--networks {}: {e}", path.display()))?;
+    store
+        .create(
+            NewObject {
+                object_type: ObjectType::Networks,
+                id: Some(NETWORKS_ID.into()),
+                attributes: serde_json::to_value(NetworksObject::new(text))?,
+                references: Vec::new(),
+            },
+            true,
+        )
+        .await?;
+    tracing::info!(file = %path.display(), ranges = networks.0.len(), "named networks read");
+    Ok(())
+}
+
+/// Writes the text of a saved networks object to `path`, whole or not at all (a temporary
+/// file renamed over it).
+pub fn write_file(path: &Path, attributes: &serde_json::Value) -> anyhow::Result<()> {
+    let (object, _) = NetworksObject::from_value(attributes.clone()).map_err(anyhow::Error::msg)?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    std::fs::write(&temporary, object.text.as_bytes())
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .with_context(|| format!("writing --networks {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::net::IpAddr;
+
+    use app::model::filter::QueryText;
+    use app::model::network::{direction_of, Networks, UNNAMED};
+    use app::model::time::Resolved;
+    use app::model::visualization::{Bucket, BucketAgg, BucketRole, ChartKind, Visualization};
+    use app::query::{build_request, SearchContext};
+    use serde_json::json;
+
+    use crate::http::tests::TestServer;
+    use crate::ingest::demo::{demo_format, generate, DemoConfig};
+
+    const END: i64 = 1_583_496_000_000;
+
+    /// A VPC with a subnet of its own inside, staging, a partner inside the VPC that is not
+    /// ours, an IPv6 block, and the rest of the internet.
+    const NETWORKS: &str = "10.0.0.0/16 = prod-vpc\n10.0.1.0/24 = prod-web\n10.0.9.0/24 = partner (external)\n10.1.0.0/16 = staging\n2600:1f18::/32 = prod-v6\n0.0.0.0/0 = internet\n";
+
+    fn demo_text() -> String {
+        let mut text = demo_format().header().to_owned();
+        text.push('\n');
+        let config = DemoConfig {
+            flows: 4000,
+            hours: 12,
+            end_ms: END,
+            seed: 21,
+        };
+        generate(&config, |line| {
+            text.push_str(line);
+            text.push('\n');
+        });
+        text
+    }
+
+    /// The buckets of a one-level split, by key, searched through `/api/search`.
+    async fn split_counts(server: &TestServer, agg: BucketAgg) -> BTreeMap<String, u64> {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.kind = ChartKind::Table;
+        vis.buckets = vec![Bucket {
+            role: BucketRole::Rows,
+            agg,
+        }];
+        let networks = Networks::parse(NETWORKS).unwrap();
+        let query = QueryText::default();
+        let context = SearchContext {
+            time: Resolved {
+                from_ms: END - 13 * 3_600_000,
+                to_ms: END,
+            },
+            time_field: "@timestamp",
+            query: &query,
+            filters: &[],
+            time_zone: None,
+            networks: &networks,
+        };
+        let body = build_request(&vis, &context).unwrap();
+        let (status, answer) = server
+            .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        answer["aggregations"]["2"]["buckets"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(key, bucket)| (key.clone(), bucket["doc_count"].as_u64().unwrap()))
+            .filter(|(_, count)| *count > 0)
+            .collect()
+    }
+
+    /// Splits by source network and by direction count what the records say: the most
+    /// specific range names an address, an external range inside ours is not ours, and flows
+    /// without addresses (NODATA) are unnamed and of no direction.
+    #[tokio::test]
+    async fn splits_by_network_and_direction_count_what_the_records_say() {
+        let server = TestServer::start().await;
+        let text = demo_text();
+        let (status, report) = server.post("/api/ingest", text.clone()).await;
+        assert_eq!((status, report["accepted"].as_u64()), (200, Some(4000)));
+        let networks = Networks::parse(NETWORKS).unwrap();
+        let mut sources: BTreeMap<String, u64> = BTreeMap::new();
+        let mut directions: BTreeMap<String, u64> = BTreeMap::new();
+        for line in text.lines().skip(1) {
+            let columns: Vec<&str> = line.split(' ').collect();
+            let address = |i: usize| columns[i].parse::<IpAddr>().ok();
+            let name = address(3)
+                .and_then(|ip| networks.name_of(ip))
+                .unwrap_or(UNNAMED);
+            *sources.entry(name.to_owned()).or_default() += 1;
+            if let (Some(src), Some(dst)) = (address(3), address(4)) {
+                *directions
+                    .entry(direction_of(&networks, src, dst).to_owned())
+                    .or_default() += 1;
+            }
+        }
+        // The demo has inbound, outbound and internal traffic (external traffic passes by
+        // no VPC of its) and several networks, or this proves little.
+        assert!(directions.len() >= 3, "{directions:?}");
+        assert!(sources.len() >= 3, "{sources:?}");
+        let field = "srcaddr".to_owned();
+        assert_eq!(
+            split_counts(&server, BucketAgg::Network { field }).await,
+            sources
+        );
+        assert_eq!(
+            split_counts(&server, BucketAgg::Direction {}).await,
+            directions
+        );
+    }
+
+    /// `--networks FILE` is read at start, a bad line stops the start naming it, and a save
+    /// through the API writes the file back.
+    #[tokio::test]
+    async fn the_networks_file_is_read_at_start_and_written_on_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("networks.txt");
+        std::fs::write(&file, "# ours\n10.0.0.0/16 = prod-vpc\n").unwrap();
+        let path = file.clone();
+        let server = TestServer::start_with(move |c| c.networks_file = Some(path)).await;
+        let (status, object) = server.get("/api/saved_objects/networks/networks").await;
+        assert_eq!(status, 200, "{object}");
+        assert_eq!(
+            object["attributes"]["text"],
+            "# ours\n10.0.0.0/16 = prod-vpc\n"
+        );
+        let write = |text: &str| json!({ "attributes": { "title": "Networks", "text": text }, "version": object["version"] });
+        let (status, answer) = server
+            .put_json(
+                "/api/saved_objects/networks/networks",
+                &write("10.0.0.0/16 = prod\n10.1.0.0/16 = staging\n"),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "10.0.0.0/16 = prod\n10.1.0.0/16 = staging\n"
+        );
+        // A bad line is refused, naming it, and the file stays as it was.
+        let (status, answer) = server
+            .put_json(
+                "/api/saved_objects/networks/networks",
+                &write("10.0.0.0/16 = prod\n10.0.0.0/99 = x\n"),
+            )
+            .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_string().contains("line 2"), "{answer}");
+        assert!(std::fs::read_to_string(&file).unwrap().contains("staging"));
+
+        std::fs::write(&file, "10.0.0.0/16 = a\nnonsense\n").unwrap();
+        let mut config = TestServer::config(dir.path());
+        config.networks_file = Some(file.clone());
+        let error = crate::http::AppState::initialize(&config)
+            .await
+            .err()
+            .unwrap();
+        assert!(format!("{error:#}").contains("line 2"), "{error:#}");
+    }
+}
