@@ -195,14 +195,7 @@ impl ObjectsClient {
     /// read as their type are left out).
     pub async fn library(&self) -> Result<crate::panels::Library, ApiError> {
         let found = self
-            .find(
-                vec![
-                    ObjectType::IndexPattern,
-                    ObjectType::Search,
-                    ObjectType::Networks,
-                ],
-                None,
-            )
+            .find(crate::panels::Library::TYPES.to_vec(), None)
             .await?;
         Ok(crate::panels::Library::from_objects(found.saved_objects))
     }

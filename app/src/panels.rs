@@ -30,6 +30,13 @@ pub struct Library {
 }
 
 impl Library {
+    /// The saved-object types a library is made of.
+    pub const TYPES: [ObjectType; 3] = [
+        ObjectType::IndexPattern,
+        ObjectType::Search,
+        ObjectType::Networks,
+    ];
+
     /// The library in saved objects of any type: index patterns and saved searches are kept,
     /// objects that do not read as their type left out.
     pub fn from_objects(objects: impl IntoIterator<Item = SavedObject>) -> Library {

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { ingest, panel, waitForHydration } from "./helpers";
+import { ingest, newTableOverLastHour, panel, waitForHydration } from "./helpers";
 
 // Issue 20, item 3: the top conversations (source, destination, port, protocol) on a
 // dashboard, and "Terms of several fields" in the editor.
@@ -61,12 +61,7 @@ test.describe("conversations", () => {
   });
 
   test("the editor combines several fields in one split, and adds and removes them", async ({ page }) => {
-    await page.goto("/visualize/new");
-    await waitForHydration(page);
-    await page.locator('select[name="kind"]').selectOption("Table");
-    await page.getByRole("button", { name: "+ Add bucket" }).click();
-    await page.locator("button.time-button").click();
-    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    await newTableOverLastHour(page);
     await page.locator('select[name="bucket0_type"]').selectOption("multi_terms");
     const table = page.locator(`${PREVIEW} table.data-table`);
     // The terms bucket's field comes first, then the destination.

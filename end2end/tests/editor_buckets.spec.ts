@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { ingest, recentFlowLines, waitForHydration } from "./helpers";
+import { ingest, newTableOverLastHour, recentFlowLines, waitForHydration } from "./helpers";
 
 // Issue 21, build 4: the editor offers Kibana's IP range, date range and significant terms
 // buckets, and a data table draws them.
@@ -13,12 +13,7 @@ test.describe("editor buckets", () => {
   });
 
   test("address ranges, date ranges and significant terms as table rows", async ({ page }) => {
-    await page.goto("/visualize/new");
-    await waitForHydration(page);
-    await page.locator('select[name="kind"]').selectOption("Table");
-    await page.getByRole("button", { name: "+ Add bucket" }).click();
-    await page.locator("button.time-button").click();
-    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    await newTableOverLastHour(page);
     const type = page.locator('select[name="bucket0_type"]');
     const table = page.locator(`${PREVIEW} table.data-table`);
 

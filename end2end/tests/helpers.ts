@@ -56,6 +56,16 @@ export async function waitForHydration(page: Page) {
   await page.waitForFunction(() => document.body.dataset.hydrated === "true");
 }
 
+/** Opens a new visualization as a data table with one bucket, over the last hour. */
+export async function newTableOverLastHour(page: Page) {
+  await page.goto("/visualize/new");
+  await waitForHydration(page);
+  await page.locator('select[name="kind"]').selectOption("Table");
+  await page.getByRole("button", { name: "+ Add bucket" }).click();
+  await page.locator("button.time-button").click();
+  await page.getByRole("button", { name: "Last 1 hour" }).click();
+}
+
 /** Creates an empty dashboard called `title` and opens it in edit mode. */
 export async function newDashboard(page: Page, title: string): Promise<string> {
   await page.goto("/dashboards");

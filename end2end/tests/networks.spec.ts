@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { ingest, recentFlowLines, waitForHydration } from "./helpers";
+import { ingest, newTableOverLastHour, recentFlowLines, waitForHydration } from "./helpers";
 
 // Issue 20, item 2: networks named on their page, and visualizations split by source or
 // destination network and by traffic direction.
@@ -40,12 +40,7 @@ test.describe("networks", () => {
     await waitForHydration(page);
     await expect(ranges).toHaveValue(RANGES);
 
-    await page.goto("/visualize/new");
-    await waitForHydration(page);
-    await page.locator('select[name="kind"]').selectOption("Table");
-    await page.getByRole("button", { name: "+ Add bucket" }).click();
-    await page.locator("button.time-button").click();
-    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    await newTableOverLastHour(page);
     const table = page.locator(`${PREVIEW} table.data-table`);
     await page.locator('select[name="bucket0_type"]').selectOption("network");
     await page.locator('select[name="bucket0_field"]').selectOption("srcaddr");

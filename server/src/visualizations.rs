@@ -3,7 +3,6 @@
 //! time field, time zone and deadline).
 
 use app::api::{ApiError, SearchRequest};
-use app::model::saved_object::ObjectType;
 use app::model::visualization::Visualization;
 use app::panels::{run_one, Library, Searcher, ViewInputs};
 use app::result::ChartData;
@@ -28,11 +27,7 @@ pub(crate) async fn library(state: &AppState) -> Result<Library, String> {
     let found = state
         .store
         .find(FindQuery {
-            types: vec![
-                ObjectType::IndexPattern,
-                ObjectType::Search,
-                ObjectType::Networks,
-            ],
+            types: Library::TYPES.to_vec(),
             search: None,
             page: 1,
             per_page: 10_000,

@@ -61,16 +61,7 @@ async fn load(
     id: Option<String>,
     start: Start,
 ) -> Result<EditorData, ApiError> {
-    let found = client
-        .find(
-            vec![
-                ObjectType::IndexPattern,
-                ObjectType::Search,
-                ObjectType::Networks,
-            ],
-            None,
-        )
-        .await?;
+    let found = client.find(Library::TYPES.to_vec(), None).await?;
     let (index_pattern_ids, index_patterns): (Vec<String>, Vec<IndexPattern>) = found
         .saved_objects
         .iter()
