@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::filter::{Filter, QueryText};
 use crate::model::kql::KqlError;
-use crate::model::network::{direction_queries, Networks, UNNAMED};
+use crate::model::network::{direction_filters, direction_queries, Networks, UNNAMED};
 use crate::model::time::{
     auto_interval, is_calendar_interval, iso_utc, parse_duration_ms, Resolved,
 };
@@ -274,6 +274,15 @@ fn value_path(name: &str, metric: &Metric) -> String {
 /// The placeholder key of documents without the field (rendered "Missing").
 pub const MISSING_KEY: &str = "__missing__";
 
+/// The `meta` of a split whose buckets' filter pills the request carries, by bucket key.
+fn pills_meta(pills: Vec<(String, Vec<Filter>)>) -> Value {
+    let pills: Map<String, Value> = pills
+        .into_iter()
+        .map(|(key, filters)| (key, json!(filters)))
+        .collect();
+    json!({ "filters": pills })
+}
+
 /// A terms-like order: by `metric` (the count for a count) or by key.
 fn terms_order(metric: &Metric, order: &TermsOrder) -> Value {
     match order {
@@ -407,11 +416,19 @@ fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> 
                 "filters".into(),
                 json!({ "filters": named, "other_bucket_key": UNNAMED }),
             );
+            // The pills a click on a bucket adds, which the answer echoes.
+            out.insert(
+                "meta".into(),
+                pills_meta(context.networks.split_filters(field)),
+            );
         }
         BucketAgg::Direction {} => {
             let named: Map<String, Value> =
                 direction_queries(context.networks).into_iter().collect();
             out.insert("filters".into(), json!({ "filters": named }));
+            if let Some(pills) = direction_filters(context.networks) {
+                out.insert("meta".into(), pills_meta(pills));
+            }
         }
         BucketAgg::Filters { filters } => {
             let mut named = Map::new();

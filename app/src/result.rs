@@ -404,8 +404,21 @@ fn multi_key_parts<'a>(fields: &'a [String], key: &'a Value) -> Vec<(&'a str, &'
 }
 
 /// The filters that select a bucket's documents: one, or one per field of a multi terms key.
-fn bucket_filters(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> Vec<Filter> {
+fn bucket_filters(
+    agg: &BucketAgg,
+    level: &Value,
+    bucket: &Value,
+    key: &Value,
+    label: &str,
+) -> Vec<Filter> {
     match agg {
+        // A network or direction: the pills its request put in `meta`, which the answer echoes.
+        BucketAgg::Network { .. } | BucketAgg::Direction {} => level
+            .get("meta")
+            .and_then(|meta| meta.get("filters"))
+            .and_then(|pills| pills.get(label))
+            .and_then(|pills| serde_json::from_value(pills.clone()).ok())
+            .unwrap_or_default(),
         BucketAgg::MultiTerms { fields, .. } => multi_key_parts(fields, key)
             .into_iter()
             .map(|(field, part)| Filter::phrase(field, part.clone()))
@@ -802,7 +815,7 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
             for (label, key, value, bucket, bucket_span) in entries {
                 let width = span * value / whole;
                 let mut filters = path.clone();
-                filters.extend(bucket_filters(agg, bucket, &key, &label));
+                filters.extend(bucket_filters(agg, level_agg, bucket, &key, &label));
                 let index = rings[level].slices.len();
                 rings[level].slices.push(Slice {
                     label,
@@ -898,7 +911,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                 .zip(spans)
                 .map(|((name, bucket), span_ms)| {
                     let (label, key) = bucket_key(split, &name, bucket);
-                    let filters = bucket_filters(split, bucket, &key, &label);
+                    let filters = bucket_filters(split, &outer, bucket, &key, &label);
                     (Some(label), bucket.clone(), filters, span_ms)
                 })
                 .collect();
@@ -931,7 +944,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                         Some(index) => index as f64,
                         None => {
                             categories.push(x_label.clone());
-                            category_filters.push(bucket_filters(x_agg, bucket, &key, &x_label));
+                            category_filters.push(bucket_filters(x_agg, x, bucket, &key, &x_label));
                             (categories.len() - 1) as f64
                         }
                     }),
@@ -1133,10 +1146,10 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
             table.cell_filters.push(path.filters.clone());
             return;
         }
-        let Some(agg) = container.get(bucket_name(level)) else {
+        let Some(answer) = container.get(bucket_name(level)) else {
             return;
         };
-        let buckets = buckets_of(agg);
+        let buckets = buckets_of(answer);
         let spans = bucket_spans(how.levels[level], &buckets, how.clock, span_ms);
         for ((name, bucket), span_ms) in buckets.into_iter().zip(spans) {
             let agg = how.levels[level];
@@ -1150,7 +1163,13 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
                         (names::display(field, part), Some(filter))
                     })
                     .collect(),
-                agg => vec![(label.clone(), bucket_filter(agg, bucket, &key, &label))],
+                // A cell holds one pill: a bucket selected by several (a network with ranges
+                // inside it) filters from the chart, not from its cell.
+                agg => {
+                    let mut filters = bucket_filters(agg, answer, bucket, &key, &label);
+                    let filter = (filters.len() == 1).then(|| filters.remove(0));
+                    vec![(label.clone(), filter)]
+                }
             };
             let depth = path.cells.len();
             for (cell, filter) in cells {

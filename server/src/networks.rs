@@ -47,7 +47,7 @@ mod tests {
     use std::collections::BTreeMap;
     use std::net::IpAddr;
 
-    use app::model::filter::QueryText;
+    use app::model::filter::{Filter, QueryText};
     use app::model::network::{direction_of, Networks, UNNAMED};
     use app::model::time::Resolved;
     use app::model::visualization::{Bucket, BucketAgg, BucketRole, ChartKind, Visualization};
@@ -79,15 +79,20 @@ mod tests {
         text
     }
 
-    /// The buckets of a one-level split, by key, searched through `/api/search`.
-    async fn split_counts(server: &TestServer, agg: BucketAgg) -> BTreeMap<String, u64> {
+    /// The buckets of a one-level split, by key, searched through `/api/search`; and, for
+    /// each, that the filter pills its answer carries select just its flows.
+    async fn split_counts(
+        server: &TestServer,
+        agg: BucketAgg,
+        networks: &Networks,
+        with_pills: bool,
+    ) -> BTreeMap<String, u64> {
         let mut vis = Visualization::example_action_port_pie();
         vis.kind = ChartKind::Table;
         vis.buckets = vec![Bucket {
             role: BucketRole::Rows,
             agg,
         }];
-        let networks = Networks::parse(NETWORKS).unwrap();
         let query = QueryText::default();
         let context = SearchContext {
             time: Resolved {
@@ -98,20 +103,41 @@ mod tests {
             query: &query,
             filters: &[],
             time_zone: None,
-            networks: &networks,
+            networks,
         };
         let body = build_request(&vis, &context).unwrap();
         let (status, answer) = server
             .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
             .await;
         assert_eq!(status, 200, "{answer}");
-        answer["aggregations"]["2"]["buckets"]
+        let counts: BTreeMap<String, u64> = answer["aggregations"]["2"]["buckets"]
             .as_object()
             .unwrap()
             .iter()
             .map(|(key, bucket)| (key.clone(), bucket["doc_count"].as_u64().unwrap()))
             .filter(|(_, count)| *count > 0)
-            .collect()
+            .collect();
+        let pills = &answer["aggregations"]["2"]["meta"]["filters"];
+        assert_eq!(pills.is_object(), with_pills, "{answer}");
+        for (key, count) in counts.iter().filter(|_| with_pills) {
+            let pills: Vec<Filter> = serde_json::from_value(pills[key].clone()).unwrap();
+            assert!(!pills.is_empty(), "{key}");
+            let (negated, applied): (Vec<&Filter>, Vec<&Filter>) =
+                pills.iter().partition(|f| f.negate);
+            let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
+                "filter": applied.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
+                "must_not": negated.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
+            } } });
+            let (_, filtered) = server
+                .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+                .await;
+            assert_eq!(
+                filtered["hits"]["total"]["value"],
+                json!(count),
+                "{key}: {pills:?}"
+            );
+        }
+        counts
     }
 
     /// Splits by source network and by direction count what the records say: the most
@@ -144,13 +170,17 @@ mod tests {
         assert!(directions.len() >= 3, "{directions:?}");
         assert!(sources.len() >= 3, "{sources:?}");
         let field = "srcaddr".to_owned();
+        let by_network = split_counts(&server, BucketAgg::Network { field }, &networks, true);
+        assert_eq!(by_network.await, sources);
+        // The partner inside the VPC is not ours: no pills can say "own" then.
+        let by_direction = split_counts(&server, BucketAgg::Direction {}, &networks, false);
+        assert_eq!(by_direction.await, directions);
+        // Without it, they can, and they select each direction's flows.
+        let uncarved = Networks::parse(&NETWORKS.replace(" (external)", "")).unwrap();
+        let by_direction = split_counts(&server, BucketAgg::Direction {}, &uncarved, true);
         assert_eq!(
-            split_counts(&server, BucketAgg::Network { field }).await,
-            sources
-        );
-        assert_eq!(
-            split_counts(&server, BucketAgg::Direction {}).await,
-            directions
+            by_direction.await.values().sum::<u64>(),
+            directions.values().sum::<u64>()
         );
     }
 

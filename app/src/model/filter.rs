@@ -134,6 +134,20 @@ impl Filter {
         }
     }
 
+    /// `field` is one of `values` (a phrase filter for just one).
+    pub fn phrases(field: &str, mut values: Vec<Value>) -> Filter {
+        let kind = match values.len() {
+            1 => FilterKind::Phrase {
+                value: values.remove(0),
+            },
+            _ => FilterKind::Phrases { values },
+        };
+        Filter {
+            kind,
+            ..Filter::phrase(field, Value::Null)
+        }
+    }
+
     /// The filter as Elasticsearch DSL, without its negation.
     pub fn to_dsl(&self) -> Value {
         match &self.kind {

@@ -22,6 +22,8 @@ use std::net::{IpAddr, Ipv6Addr};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::filter::{Filter, FilterKind};
+
 /// The id of the one networks object.
 pub const NETWORKS_ID: &str = "networks";
 
@@ -316,6 +318,51 @@ impl Networks {
             .collect()
     }
 
+    /// The filter pills selecting each bucket of a split by network on `field`, as
+    /// [`Networks::split_queries`] splits: a name's ranges and not the more specific ranges
+    /// inside them; [`UNNAMED`], none of the ranges.
+    pub fn split_filters(&self, field: &str) -> Vec<(String, Vec<Filter>)> {
+        let blocks = |networks: &mut dyn Iterator<Item = &Network>| -> Vec<Value> {
+            let mut values: Vec<Value> = networks.map(|n| json!(n.block.to_string())).collect();
+            values.dedup();
+            values
+        };
+        let pill = |values: Vec<Value>, negate: bool| Filter {
+            negate,
+            ..Filter::phrases(field, values)
+        };
+        let mut names: Vec<&str> = Vec::new();
+        for network in &self.0 {
+            if !names.contains(&network.name.as_str()) {
+                names.push(&network.name);
+            }
+        }
+        let mut out: Vec<(String, Vec<Filter>)> = names
+            .into_iter()
+            .map(|name| {
+                let own: Vec<&Network> = self.0.iter().filter(|n| n.name == name).collect();
+                let inner = blocks(&mut self.0.iter().filter(|other| {
+                    other.name != name
+                        && own
+                            .iter()
+                            .any(|n| n.block != other.block && n.block.contains(&other.block))
+                }));
+                let mut filters = vec![pill(blocks(&mut own.into_iter()), false)];
+                if !inner.is_empty() {
+                    filters.push(pill(inner, true));
+                }
+                (name.to_owned(), filters)
+            })
+            .collect();
+        if !self.0.is_empty() {
+            out.push((
+                UNNAMED.to_owned(),
+                vec![pill(blocks(&mut self.0.iter()), true)],
+            ));
+        }
+        out
+    }
+
     /// The query matching flows whose `field` is the user's own address (see
     /// [`Networks::is_internal`]): in an internal range, and in no more specific external one
     /// inside it.
@@ -385,6 +432,49 @@ pub fn direction_queries(networks: &Networks) -> Vec<(String, Value)> {
         ("internal".into(), query(true, true)),
         ("external".into(), query(false, false)),
     ]
+}
+
+/// The filter pills selecting each direction, when pills can say it: when no external range
+/// lies inside one of the user's own, "own" is "in one of the own ranges".
+pub fn direction_filters(networks: &Networks) -> Option<Vec<(String, Vec<Filter>)>> {
+    let private = PRIVATE_RANGES.iter().filter_map(|r| Cidr::parse(r));
+    let ranges: Vec<(Cidr, bool)> = private
+        .map(|block| (block, true))
+        .chain(networks.0.iter().map(|n| (n.block, !n.external)))
+        .collect();
+    let carved = ranges.iter().any(|(outer, own)| {
+        *own && ranges.iter().any(|(inner, inner_own)| {
+            !inner_own && inner.bits > outer.bits && outer.contains(inner)
+        })
+    });
+    if carved {
+        return None;
+    }
+    let own: Vec<Value> = ranges
+        .iter()
+        .filter(|(_, own)| *own)
+        .map(|(block, _)| json!(block.to_string()))
+        .collect();
+    let pills = |src_own: bool, dst_own: bool| {
+        let mut filters = Vec::new();
+        for (field, is_own) in [("srcaddr", src_own), ("dstaddr", dst_own)] {
+            filters.push(Filter {
+                kind: FilterKind::Exists,
+                ..Filter::phrase(field, Value::Null)
+            });
+            filters.push(Filter {
+                negate: !is_own,
+                ..Filter::phrases(field, own.clone())
+            });
+        }
+        filters
+    };
+    Some(vec![
+        ("inbound".into(), pills(false, true)),
+        ("outbound".into(), pills(true, false)),
+        ("internal".into(), pills(true, true)),
+        ("external".into(), pills(false, false)),
+    ])
 }
 
 /// The direction of a flow between two addresses, as [`direction_queries`] splits them.
@@ -511,5 +601,34 @@ mod tests {
         assert_eq!(query["bool"]["should"].as_array().unwrap().len(), 2);
         // None named: every address is unnamed.
         assert_eq!(NO_NETWORKS.split_queries("srcaddr")[0].0, UNNAMED);
+    }
+
+    /// A bucket's pills say what its query says: the VPC but not the database subnet inside
+    /// it; unnamed, none of the ranges. Direction pills exist only where no external range
+    /// carves one of ours.
+    #[test]
+    fn pills_select_what_the_buckets_hold() {
+        let networks = Networks::parse(EXAMPLE).unwrap();
+        let pills = networks.split_filters("srcaddr");
+        let (name, vpc) = &pills[0];
+        assert_eq!(name, "prod-vpc");
+        assert_eq!(
+            vpc,
+            &vec![
+                Filter::phrase("srcaddr", json!("10.0.0.0/16")),
+                Filter {
+                    negate: true,
+                    ..Filter::phrase("srcaddr", json!("10.0.5.0/24"))
+                }
+            ]
+        );
+        let (name, unnamed) = pills.last().unwrap();
+        assert_eq!(name, UNNAMED);
+        assert!(unnamed[0].negate);
+        assert_eq!(unnamed.len(), 1);
+        let directions = direction_filters(&networks).unwrap();
+        assert_eq!(directions.len(), 4);
+        let carved = Networks::parse("10.99.0.0/16 = vendor (external)").unwrap();
+        assert!(direction_filters(&carved).is_none());
     }
 }
