@@ -409,13 +409,15 @@ fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> 
             out.insert("date_range".into(), date_range);
         }
         BucketAgg::Network { field } => {
-            // Each range without the more specific ones inside it; the rest "Unnamed".
+            // Each range without the more specific ones inside it; the rest "Unnamed" (with
+            // none named, the one bucket is every address already).
             let named: Map<String, Value> =
                 context.networks.split_queries(field).into_iter().collect();
-            out.insert(
-                "filters".into(),
-                json!({ "filters": named, "other_bucket_key": UNNAMED }),
-            );
+            let mut filters = json!({ "filters": named });
+            if !context.networks.is_empty() {
+                filters["other_bucket_key"] = json!(UNNAMED);
+            }
+            out.insert("filters".into(), filters);
             // The pills a click on a bucket adds, which the answer echoes.
             out.insert(
                 "meta".into(),

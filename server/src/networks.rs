@@ -2,13 +2,16 @@
 //! (an error naming the line if the file does not read), and written back whenever the
 //! Networks page saves, so the file and the page always agree.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use app::model::network::{Networks, NetworksObject, NETWORKS_ID};
 use app::model::saved_object::ObjectType;
+use tokio::sync::{Mutex, MutexGuard};
 
-use crate::store::{NewObject, SavedObjectStore};
+use crate::store::{NewObject, SavedObjectStore, StoreError};
 
 /// Reads `path` and stores its ranges as the networks object, replacing what was stored.
 pub async fn apply_file(store: &dyn SavedObjectStore, path: &Path) -> anyhow::Result<()> {
@@ -31,15 +34,98 @@ pub async fn apply_file(store: &dyn SavedObjectStore, path: &Path) -> anyhow::Re
     Ok(())
 }
 
-/// Writes the text of a saved networks object to `path`, whole or not at all (a temporary
-/// file renamed over it).
-pub fn write_file(path: &Path, attributes: &serde_json::Value) -> anyhow::Result<()> {
-    let (object, _) = NetworksObject::from_value(attributes.clone()).map_err(anyhow::Error::msg)?;
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".tmp");
-    std::fs::write(&temporary, object.text.as_bytes())
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .with_context(|| format!("writing --networks {}", path.display()))
+/// `--networks FILE`, kept in step with the saved networks object. A change stages the new
+/// text in a fresh temporary file beside it (written and synced, so a full disk or a
+/// read-only directory fails before the store changes), and the file is replaced only once
+/// the store took the change. Changes take turns, so the file ends as the store does.
+pub struct NetworksFile {
+    path: PathBuf,
+    turn: Mutex<()>,
+}
+
+/// A change's new text, staged: [`Staged::commit`] puts it in place; dropping it leaves the
+/// file as it was.
+pub struct Staged<'a> {
+    file: &'a NetworksFile,
+    temporary: PathBuf,
+    _turn: MutexGuard<'a, ()>,
+}
+
+/// Tells temporary files of one process apart.
+static STAGED: AtomicU64 = AtomicU64::new(0);
+
+impl NetworksFile {
+    /// The file at `path`.
+    pub fn new(path: PathBuf) -> NetworksFile {
+        NetworksFile {
+            path,
+            turn: Mutex::new(()),
+        }
+    }
+
+    /// Waits for the file's turn, then stages `text` as its next content.
+    pub async fn stage(&self, text: &str) -> anyhow::Result<Staged<'_>> {
+        let turn = self.turn.lock().await;
+        self.stage_in_turn(turn, text)
+    }
+
+    fn stage_in_turn<'a>(
+        &'a self,
+        turn: MutexGuard<'a, ()>,
+        text: &str,
+    ) -> anyhow::Result<Staged<'a>> {
+        let mut name = self.path.as_os_str().to_owned();
+        let unique = STAGED.fetch_add(1, Ordering::Relaxed);
+        name.push(format!(".{}.{unique}.tmp", std::process::id()));
+        let temporary = PathBuf::from(name);
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .and_then(|mut file| {
+                file.write_all(text.as_bytes())?;
+                file.sync_all()
+            });
+        let staged = Staged {
+            file: self,
+            temporary,
+            _turn: turn,
+        };
+        written.with_context(|| format!("writing --networks {}", self.path.display()))?;
+        Ok(staged)
+    }
+
+    /// Writes the networks object's text as the store holds it now (none: empty): after a
+    /// change whose effect on it is known only once made, such as an import.
+    pub async fn rewrite_from(&self, store: &dyn SavedObjectStore) -> anyhow::Result<()> {
+        let turn = self.turn.lock().await;
+        let text = match store.get(ObjectType::Networks, NETWORKS_ID).await {
+            Ok(object) => {
+                NetworksObject::from_value(object.attributes)
+                    .map_err(anyhow::Error::msg)?
+                    .0
+                    .text
+            }
+            Err(StoreError::NotFound(..)) => String::new(),
+            Err(error) => return Err(error.into()),
+        };
+        self.stage_in_turn(turn, &text)?.commit()
+    }
+}
+
+impl Staged<'_> {
+    /// Puts the staged text in place of the file.
+    pub fn commit(self) -> anyhow::Result<()> {
+        std::fs::rename(&self.temporary, &self.file.path)
+            .with_context(|| format!("replacing --networks {}", self.file.path.display()))
+    }
+}
+
+impl Drop for Staged<'_> {
+    fn drop(&mut self) {
+        // Gone already once committed.
+        let _ = std::fs::remove_file(&self.temporary);
+    }
 }
 
 #[cfg(test)]
@@ -80,12 +166,14 @@ mod tests {
     }
 
     /// The buckets of a one-level split, by key, searched through `/api/search`; and, for
-    /// each, that the filter pills its answer carries select just its flows.
+    /// each but those `unpillable`, that the filter pills its answer carries select just its
+    /// flows.
     async fn split_counts(
         server: &TestServer,
         agg: BucketAgg,
         networks: &Networks,
         with_pills: bool,
+        unpillable: &[&str],
     ) -> BTreeMap<String, u64> {
         let mut vis = Visualization::example_action_port_pie();
         vis.kind = ChartKind::Table;
@@ -121,7 +209,11 @@ mod tests {
         assert_eq!(pills.is_object(), with_pills, "{answer}");
         for (key, count) in counts.iter().filter(|_| with_pills) {
             let pills: Vec<Filter> = serde_json::from_value(pills[key].clone()).unwrap();
-            assert!(!pills.is_empty(), "{key}");
+            assert_eq!(
+                pills.is_empty(),
+                unpillable.contains(&key.as_str()),
+                "{key}"
+            );
             let (negated, applied): (Vec<&Filter>, Vec<&Filter>) =
                 pills.iter().partition(|f| f.negate);
             let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
@@ -150,6 +242,43 @@ mod tests {
         let (status, report) = server.post("/api/ingest", text.clone()).await;
         assert_eq!((status, report["accepted"].as_u64()), (200, Some(4000)));
         let networks = Networks::parse(NETWORKS).unwrap();
+        let (sources, directions) = expected_splits(&text, &networks);
+        // The demo has inbound, outbound and internal traffic (external traffic passes by
+        // no VPC of its) and several networks, or this proves little.
+        assert!(directions.len() >= 3, "{directions:?}");
+        assert!(sources.len() >= 3, "{sources:?}");
+        let by_source = || BucketAgg::Network {
+            field: "srcaddr".to_owned(),
+        };
+        let by_network = split_counts(&server, by_source(), &networks, true, &[]);
+        assert_eq!(by_network.await, sources);
+        // The partner inside the VPC is not ours: no pills can say "own" then.
+        let by_direction = split_counts(&server, BucketAgg::Direction {}, &networks, false, &[]);
+        assert_eq!(by_direction.await, directions);
+        // Without it, they can, and they select each direction's flows.
+        let uncarved = Networks::parse(&NETWORKS.replace(" (external)", "")).unwrap();
+        let by_direction = split_counts(&server, BucketAgg::Direction {}, &uncarved, true, &[]);
+        assert_eq!(
+            by_direction.await.values().sum::<u64>(),
+            directions.values().sum::<u64>()
+        );
+        // With no range named, every flow is unnamed, and a click filters nothing.
+        let none = Networks::default();
+        let unnamed = split_counts(&server, by_source(), &none, true, &[UNNAMED]);
+        assert_eq!(unnamed.await, BTreeMap::from([(UNNAMED.to_owned(), 4000)]));
+        // The VPC's name again inside the web subnet inside the VPC: counted right, though
+        // pills cannot say it.
+        let nested = Networks::parse(&format!("{NETWORKS}10.0.1.0/25 = prod-vpc\n")).unwrap();
+        let (sources, _) = expected_splits(&text, &nested);
+        let by_network = split_counts(&server, by_source(), &nested, true, &["prod-vpc"]);
+        assert_eq!(by_network.await, sources);
+    }
+
+    /// The flows of each source network and of each direction, from the records themselves.
+    fn expected_splits(
+        text: &str,
+        networks: &Networks,
+    ) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
         let mut sources: BTreeMap<String, u64> = BTreeMap::new();
         let mut directions: BTreeMap<String, u64> = BTreeMap::new();
         for line in text.lines().skip(1) {
@@ -161,27 +290,11 @@ mod tests {
             *sources.entry(name.to_owned()).or_default() += 1;
             if let (Some(src), Some(dst)) = (address(3), address(4)) {
                 *directions
-                    .entry(direction_of(&networks, src, dst).to_owned())
+                    .entry(direction_of(networks, src, dst).to_owned())
                     .or_default() += 1;
             }
         }
-        // The demo has inbound, outbound and internal traffic (external traffic passes by
-        // no VPC of its) and several networks, or this proves little.
-        assert!(directions.len() >= 3, "{directions:?}");
-        assert!(sources.len() >= 3, "{sources:?}");
-        let field = "srcaddr".to_owned();
-        let by_network = split_counts(&server, BucketAgg::Network { field }, &networks, true);
-        assert_eq!(by_network.await, sources);
-        // The partner inside the VPC is not ours: no pills can say "own" then.
-        let by_direction = split_counts(&server, BucketAgg::Direction {}, &networks, false);
-        assert_eq!(by_direction.await, directions);
-        // Without it, they can, and they select each direction's flows.
-        let uncarved = Networks::parse(&NETWORKS.replace(" (external)", "")).unwrap();
-        let by_direction = split_counts(&server, BucketAgg::Direction {}, &uncarved, true);
-        assert_eq!(
-            by_direction.await.values().sum::<u64>(),
-            directions.values().sum::<u64>()
-        );
+        (sources, directions)
     }
 
     /// `--networks FILE` is read at start, a bad line stops the start naming it, and a save
@@ -221,6 +334,44 @@ mod tests {
         assert_eq!(status, 400, "{answer}");
         assert!(answer.to_string().contains("line 2"), "{answer}");
         assert!(std::fs::read_to_string(&file).unwrap().contains("staging"));
+        // An import writes what it stored; a delete empties the file.
+        let ndjson = json!({ "type": "networks", "id": "networks", "attributes": { "title": "Networks", "text": "10.9.0.0/16 = imported\n" }, "references": [] });
+        let (status, answer) = server
+            .post(
+                "/api/saved_objects/_import?overwrite=true",
+                ndjson.to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "10.9.0.0/16 = imported\n"
+        );
+        let (status, answer) = server.delete("/api/saved_objects/networks/networks").await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
+        // A file that cannot be written (its folder gone) fails the save before the store
+        // changes, and leaves no temporary file behind.
+        let folder = dir.path().join("folder");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("networks.txt"), "10.0.0.0/16 = a\n").unwrap();
+        let path = folder.join("networks.txt");
+        let blocked = TestServer::start_with(move |c| c.networks_file = Some(path)).await;
+        let (_, object) = blocked.get("/api/saved_objects/networks/networks").await;
+        std::fs::remove_dir_all(&folder).unwrap();
+        let change = json!({ "attributes": { "title": "Networks", "text": "10.0.0.0/16 = b\n" }, "version": object["version"] });
+        let (status, answer) = blocked
+            .put_json("/api/saved_objects/networks/networks", &change)
+            .await;
+        assert_eq!(status, 500, "{answer}");
+        let (_, kept) = blocked.get("/api/saved_objects/networks/networks").await;
+        assert_eq!(kept["attributes"]["text"], "10.0.0.0/16 = a\n", "{kept}");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
 
         std::fs::write(&file, "10.0.0.0/16 = a\nnonsense\n").unwrap();
         let mut config = TestServer::config(dir.path());

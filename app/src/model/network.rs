@@ -80,7 +80,9 @@ impl Cidr {
                 if prefix > 128 {
                     return None;
                 }
-                (u128::from(v6), prefix, false)
+                // `::ffff:10.0.0.0/104` is `10.0.0.0/8`, and is written so.
+                let mapped = prefix >= 96 && v6.to_ipv4_mapped().is_some();
+                (u128::from(v6), prefix, mapped)
             }
         };
         Some(Cidr {
@@ -258,20 +260,37 @@ impl Networks {
             .map(|n| n.name.as_str())
     }
 
-    /// Whether `ip` is the user's own: in a private range or a named one not external,
-    /// unless a more specific external range holds it.
+    /// Whether `ip` is the user's own: its most specific range, named or private, is not
+    /// external.
     pub fn is_internal(&self, ip: IpAddr) -> bool {
-        let mut best: Option<(u8, bool)> = None;
-        let private = PRIVATE_RANGES.iter().filter_map(|r| Cidr::parse(r));
-        let ranges = private
-            .map(|block| (block, true))
-            .chain(self.0.iter().map(|n| (n.block, !n.external)));
-        for (block, internal) in ranges {
-            if block.holds(ip) && best.is_none_or(|(bits, _)| block.bits >= bits) {
-                best = Some((block.bits, internal));
+        self.ownership()
+            .into_iter()
+            .filter(|(block, _)| block.holds(ip))
+            .max_by_key(|(block, _)| block.bits)
+            .is_some_and(|(_, own)| own)
+    }
+
+    /// Every range that decides whether an address is the user's own, with whether it is:
+    /// the named ones, then the private ones no named range restates (a name wins).
+    fn ownership(&self) -> Vec<(Cidr, bool)> {
+        let named = self.0.iter().map(|n| (n.block, !n.external));
+        let private = PRIVATE_RANGES
+            .iter()
+            .filter_map(|r| Cidr::parse(r))
+            .filter(|block| self.0.iter().all(|n| n.block != *block))
+            .map(|block| (block, true));
+        named.chain(private).collect()
+    }
+
+    /// The names in the order first written.
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for network in &self.0 {
+            if !names.contains(&network.name.as_str()) {
+                names.push(&network.name);
             }
         }
-        best.is_some_and(|(_, internal)| internal)
+        names
     }
 
     /// The queries of a split by network on `field`, a name at a time in the order written:
@@ -281,31 +300,14 @@ impl Networks {
         if self.0.is_empty() {
             return vec![(UNNAMED.to_owned(), json!({ "match_all": {} }))];
         }
-        let term = |block: &Cidr| json!({ "term": { field: block.to_string() } });
-        let mut names: Vec<&str> = Vec::new();
-        for network in &self.0 {
-            if !names.contains(&network.name.as_str()) {
-                names.push(&network.name);
-            }
-        }
-        names
+        let blocks: Vec<Cidr> = self.0.iter().map(|n| n.block).collect();
+        let tree = RangeTree::new(&blocks);
+        self.names()
             .into_iter()
             .map(|name| {
-                let ranges: Vec<Value> = self
-                    .0
-                    .iter()
-                    .filter(|n| n.name == name)
-                    .map(|network| {
-                        let inner: Vec<Value> = self
-                            .0
-                            .iter()
-                            .filter(|other| {
-                                other.block != network.block && network.block.contains(&other.block)
-                            })
-                            .map(|other| term(&other.block))
-                            .collect();
-                        json!({ "bool": { "filter": [term(&network.block)], "must_not": inner } })
-                    })
+                let ranges: Vec<Value> = (0..blocks.len())
+                    .filter(|&i| self.0[i].name == name)
+                    .map(|i| tree.own_addresses(field, i))
                     .collect();
                 let query = match <[Value; 1]>::try_from(ranges) {
                     Ok([one]) => one,
@@ -319,86 +321,102 @@ impl Networks {
     }
 
     /// The filter pills selecting each bucket of a split by network on `field`, as
-    /// [`Networks::split_queries`] splits: a name's ranges and not the more specific ranges
-    /// inside them; [`UNNAMED`], none of the ranges.
+    /// [`Networks::split_queries`] splits: a name's ranges and not the other names' ranges
+    /// just inside them; [`UNNAMED`], none of the outermost ranges. A name with a range
+    /// inside another name's range inside one of its own gets none: pills cannot say it.
     pub fn split_filters(&self, field: &str) -> Vec<(String, Vec<Filter>)> {
-        let blocks = |networks: &mut dyn Iterator<Item = &Network>| -> Vec<Value> {
-            let mut values: Vec<Value> = networks.map(|n| json!(n.block.to_string())).collect();
-            values.dedup();
-            values
-        };
-        let pill = |values: Vec<Value>, negate: bool| Filter {
+        let blocks: Vec<Cidr> = self.0.iter().map(|n| n.block).collect();
+        let tree = RangeTree::new(&blocks);
+        let pill = |indices: &mut dyn Iterator<Item = usize>, negate: bool| Filter {
             negate,
-            ..Filter::phrases(field, values)
+            ..Filter::phrases(
+                field,
+                indices.map(|i| json!(blocks[i].to_string())).collect(),
+            )
         };
-        let mut names: Vec<&str> = Vec::new();
-        for network in &self.0 {
-            if !names.contains(&network.name.as_str()) {
-                names.push(&network.name);
-            }
-        }
-        let mut out: Vec<(String, Vec<Filter>)> = names
+        let mut out: Vec<(String, Vec<Filter>)> = self
+            .names()
             .into_iter()
             .map(|name| {
-                let own: Vec<&Network> = self.0.iter().filter(|n| n.name == name).collect();
-                let inner = blocks(&mut self.0.iter().filter(|other| {
-                    other.name != name
-                        && own
-                            .iter()
-                            .any(|n| n.block != other.block && n.block.contains(&other.block))
-                }));
-                let mut filters = vec![pill(blocks(&mut own.into_iter()), false)];
-                if !inner.is_empty() {
-                    filters.push(pill(inner, true));
+                let own = |i: usize| self.0[i].name == name;
+                let foreign_above_own = (0..blocks.len()).filter(|&i| own(i)).any(|i| {
+                    let mut foreign = false;
+                    tree.ancestors(i).any(|a| {
+                        foreign |= !own(a);
+                        foreign && own(a)
+                    })
+                });
+                if foreign_above_own {
+                    return (name.to_owned(), Vec::new());
+                }
+                let foreign_children: Vec<usize> = (0..blocks.len())
+                    .filter(|&i| !own(i) && tree.parent[i].is_some_and(own))
+                    .collect();
+                let mut filters = vec![pill(&mut (0..blocks.len()).filter(|&i| own(i)), false)];
+                if !foreign_children.is_empty() {
+                    filters.push(pill(&mut foreign_children.into_iter(), true));
                 }
                 (name.to_owned(), filters)
             })
             .collect();
-        if !self.0.is_empty() {
-            out.push((
-                UNNAMED.to_owned(),
-                vec![pill(blocks(&mut self.0.iter()), true)],
-            ));
-        }
+        let outermost = (0..blocks.len()).filter(|&i| tree.parent[i].is_none());
+        let unnamed = match self.0.is_empty() {
+            true => Vec::new(),
+            false => vec![pill(&mut outermost.into_iter(), true)],
+        };
+        out.push((UNNAMED.to_owned(), unnamed));
         out
     }
 
     /// The query matching flows whose `field` is the user's own address (see
-    /// [`Networks::is_internal`]): in an internal range, and in no more specific external one
-    /// inside it.
+    /// [`Networks::is_internal`]): the addresses of an own range but those of the more
+    /// specific ranges inside it, each own range a clause.
     pub fn internal_query(&self, field: &str) -> Value {
-        let private = PRIVATE_RANGES.iter().filter_map(|r| Cidr::parse(r));
-        let ranges: Vec<(Cidr, bool)> = private
-            .map(|block| (block, true))
-            .chain(self.0.iter().map(|n| (n.block, !n.external)))
-            .collect();
-        let term = |block: &Cidr| json!({ "term": { field: block.to_string() } });
-        // An internal range, unless an external one inside it holds the address, unless an
-        // internal one inside that does: each is matched by its own clause.
-        let clauses: Vec<Value> = ranges
-            .iter()
-            .filter(|(_, internal)| *internal)
-            .map(|(block, _)| {
-                let carved: Vec<Value> = ranges
-                    .iter()
-                    .filter(|(other, internal)| {
-                        !internal && other.bits > block.bits && block.contains(other)
-                    })
-                    .map(|(other, _)| {
-                        let own: Vec<Value> = ranges
-                            .iter()
-                            .filter(|(inner, internal)| {
-                                *internal && inner.bits > other.bits && other.contains(inner)
-                            })
-                            .map(|(inner, _)| term(inner))
-                            .collect();
-                        json!({ "bool": { "filter": [term(other)], "must_not": own } })
-                    })
-                    .collect();
-                json!({ "bool": { "filter": [term(block)], "must_not": carved } })
-            })
+        let ranges = self.ownership();
+        let blocks: Vec<Cidr> = ranges.iter().map(|(block, _)| *block).collect();
+        let tree = RangeTree::new(&blocks);
+        let clauses: Vec<Value> = (0..blocks.len())
+            .filter(|&i| ranges[i].1)
+            .map(|i| tree.own_addresses(field, i))
             .collect();
         json!({ "bool": { "should": clauses, "minimum_should_match": 1 } })
+    }
+}
+
+/// Address blocks as the tree they make (two blocks are nested or apart): each block's
+/// parent is the most specific block strictly holding it. Queries exclude only a block's
+/// children, so a chain of nested ranges costs a term each rather than each pair.
+struct RangeTree<'a> {
+    blocks: &'a [Cidr],
+    parent: Vec<Option<usize>>,
+}
+
+impl<'a> RangeTree<'a> {
+    fn new(blocks: &'a [Cidr]) -> RangeTree<'a> {
+        let parent = blocks
+            .iter()
+            .map(|block| {
+                (0..blocks.len())
+                    .filter(|&j| blocks[j].bits < block.bits && blocks[j].contains(block))
+                    .max_by_key(|&j| blocks[j].bits)
+            })
+            .collect();
+        RangeTree { blocks, parent }
+    }
+
+    /// The blocks holding block `i`, innermost first.
+    fn ancestors(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(self.parent[i], |&j| self.parent[j])
+    }
+
+    /// The query matching the addresses whose most specific block is block `i`.
+    fn own_addresses(&self, field: &str, i: usize) -> Value {
+        let term = |block: &Cidr| json!({ "term": { field: block.to_string() } });
+        let children: Vec<Value> = (0..self.blocks.len())
+            .filter(|&j| self.parent[j] == Some(i))
+            .map(|j| term(&self.blocks[j]))
+            .collect();
+        json!({ "bool": { "filter": [term(&self.blocks[i])], "must_not": children } })
     }
 }
 
@@ -437,11 +455,7 @@ pub fn direction_queries(networks: &Networks) -> Vec<(String, Value)> {
 /// The filter pills selecting each direction, when pills can say it: when no external range
 /// lies inside one of the user's own, "own" is "in one of the own ranges".
 pub fn direction_filters(networks: &Networks) -> Option<Vec<(String, Vec<Filter>)>> {
-    let private = PRIVATE_RANGES.iter().filter_map(|r| Cidr::parse(r));
-    let ranges: Vec<(Cidr, bool)> = private
-        .map(|block| (block, true))
-        .chain(networks.0.iter().map(|n| (n.block, !n.external)))
-        .collect();
+    let ranges = networks.ownership();
     let carved = ranges.iter().any(|(outer, own)| {
         *own && ranges.iter().any(|(inner, inner_own)| {
             !inner_own && inner.bits > outer.bits && outer.contains(inner)
@@ -592,15 +606,65 @@ mod tests {
             vpc["bool"]["must_not"],
             json!([{ "term": { "srcaddr": "10.0.5.0/24" } }])
         );
+        // Only the ranges just inside: the database subnet is inside the VPC already.
         let (_, internet) = &queries[4];
-        assert_eq!(internet["bool"]["must_not"].as_array().unwrap().len(), 4);
+        assert_eq!(internet["bool"]["must_not"].as_array().unwrap().len(), 3);
         // Two ranges of one name are one bucket.
         let twice = Networks::parse("10.0.0.0/16 = prod\n10.5.0.0/16 = prod").unwrap();
         let [(name, query)] = twice.split_queries("dstaddr").try_into().unwrap();
         assert_eq!(name, "prod");
         assert_eq!(query["bool"]["should"].as_array().unwrap().len(), 2);
-        // None named: every address is unnamed.
+        // None named: every address is unnamed, and a click on it filters nothing.
         assert_eq!(NO_NETWORKS.split_queries("srcaddr")[0].0, UNNAMED);
+        assert_eq!(
+            NO_NETWORKS.split_filters("srcaddr"),
+            vec![(UNNAMED.to_owned(), Vec::new())]
+        );
+    }
+
+    /// A hostile chain of nested ranges costs a term a range, not a term a pair.
+    #[test]
+    fn nested_ranges_exclude_only_their_children() {
+        let text: String = (0..=128).map(|i| format!("::/{i} = n{i}\n")).collect();
+        let networks = Networks::parse(&text).unwrap();
+        let terms = serde_json::to_string(&networks.split_queries("srcaddr"))
+            .unwrap()
+            .matches("\"term\"")
+            .count();
+        assert_eq!(terms, 2 * 129 - 1);
+        let terms = serde_json::to_string(&networks.split_filters("srcaddr"))
+            .unwrap()
+            .matches("::/")
+            .count();
+        assert_eq!(terms, 2 * 129 - 1 + 1);
+    }
+
+    /// A range named like a private one decides for it; `::ffff:10.0.0.0/104` is 10.0.0.0/8.
+    #[test]
+    fn a_named_range_restating_a_private_one_wins() {
+        let cgnat = Networks::parse("100.64.0.0/10 = carrier (external)").unwrap();
+        assert!(!cgnat.is_internal(ip("100.64.0.1")));
+        let query = cgnat.internal_query("srcaddr").to_string();
+        assert!(!query.contains("100.64.0.0/10"), "{query}");
+        let pills = direction_filters(&cgnat).unwrap();
+        assert!(!serde_json::to_string(&pills).unwrap().contains("100.64"));
+
+        let mapped = Networks::parse("::ffff:10.0.0.0/104 = ten").unwrap();
+        assert_eq!(mapped.to_text(), "10.0.0.0/8 = ten\n");
+        let refused = Networks::parse("10.0.0.0/8 = a\n::ffff:10.0.0.0/104 = b").unwrap_err();
+        assert_eq!(refused.line, 2);
+    }
+
+    /// A name with a range inside another name's range inside its own gets no pills: "one
+    /// of its ranges, none of the others'" would leave out its innermost range.
+    #[test]
+    fn a_name_nested_in_a_foreign_range_gets_no_pills() {
+        let networks = Networks::parse("10.0.0.0/8 = a\n10.1.0.0/16 = b\n10.1.2.0/24 = a").unwrap();
+        let pills: std::collections::BTreeMap<String, Vec<Filter>> =
+            networks.split_filters("srcaddr").into_iter().collect();
+        assert!(pills["a"].is_empty());
+        assert_eq!(pills["b"].len(), 2);
+        assert_eq!(pills[UNNAMED].len(), 1);
     }
 
     /// A bucket's pills say what its query says: the VPC but not the database subnet inside

@@ -42,6 +42,7 @@ use crate::backend::SearchBackend;
 use crate::es_api::documents::SystemIndices;
 use crate::es_api::EsSurface;
 use crate::ingest::IngestLimits;
+use crate::networks::NetworksFile;
 use crate::store::{ElasticStore, RedbStore, SavedObjectStore, ShortUrlStore};
 
 /// What `flowdash serve` needs to start.
@@ -128,7 +129,7 @@ pub struct AppState {
     /// Host names the server answers to (DNS rebinding defence).
     pub allowed_hosts: HostAllowList,
     /// The named networks' file, written whenever the networks object is saved.
-    pub networks_file: Option<Arc<PathBuf>>,
+    pub networks_file: Option<Arc<NetworksFile>>,
     /// Users, sessions and roles (`--auth users`); `None` lets everyone do everything.
     pub auth: Option<Arc<Auth>>,
     /// Saved objects: index patterns, visualizations, searches, dashboards.
@@ -201,7 +202,10 @@ impl AppState {
             }),
             allowed_indices: Arc::new(IndexAllowList(config.allowed_indices.clone())),
             allowed_hosts: HostAllowList::new(&config.allowed_hosts),
-            networks_file: config.networks_file.clone().map(Arc::new),
+            networks_file: config
+                .networks_file
+                .clone()
+                .map(|path| Arc::new(NetworksFile::new(path))),
             auth: match config.auth.mode {
                 AuthMode::None => None,
                 AuthMode::Proxy => {

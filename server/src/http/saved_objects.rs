@@ -2,6 +2,7 @@
 //! index patterns, visualizations and dashboards; `_export` as NDJSON, `_import` from flowdash
 //! or Kibana 7.x NDJSON.
 
+use app::model::network::{NetworksObject, NETWORKS_ID};
 use app::model::saved_object::{FindResult, ObjectType, Reference, SavedObject};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use super::extract::Body;
 use super::{AppError, AppJson, AppState};
+use crate::networks::Staged;
 use crate::store::transfer::{self, implied_references, ImportMode};
 use crate::store::{FindQuery, NewObject, StoreError};
 
@@ -144,6 +146,8 @@ async fn create_object(
 ) -> Result<Json<SavedObject>, AppError> {
     let object_type = object_type(kind)?;
     let references = references(state, object_type, &write).await?;
+    let staged =
+        stage_networks_file(state, object_type, id.as_deref(), Some(&write.attributes)).await?;
     let object = state
         .store
         .create(
@@ -156,7 +160,7 @@ async fn create_object(
             overwrite,
         )
         .await?;
-    keep_networks_file(state, &object)?;
+    commit_networks_file(staged)?;
     Ok(Json(object))
 }
 
@@ -174,6 +178,8 @@ async fn update(
 ) -> Result<Json<SavedObject>, AppError> {
     let object_type = object_type(&kind)?;
     let references = references(&state, object_type, &write).await?;
+    let staged =
+        stage_networks_file(&state, object_type, Some(&id), Some(&write.attributes)).await?;
     let object = state
         .store
         .update(
@@ -184,29 +190,46 @@ async fn update(
             references,
         )
         .await?;
-    keep_networks_file(&state, &object)?;
+    commit_networks_file(staged)?;
     Ok(Json(object))
 }
 
-/// The networks object, once saved, written to `--networks FILE` too: the file stays what
-/// the next start reads.
-fn keep_networks_file(state: &AppState, object: &SavedObject) -> Result<(), AppError> {
-    match &state.networks_file {
-        Some(path)
-            if object.object_type == ObjectType::Networks
-                && object.id == app::model::network::NETWORKS_ID =>
-        {
-            crate::networks::write_file(path, &object.attributes).map_err(AppError::Internal)
-        }
-        _ => Ok(()),
+/// With `--networks FILE`, a write of the networks object stages the file's next text
+/// (`None`, a delete: empty) before the store changes, so the file cannot fail after it.
+/// Ranges that do not read are left to the store, which refuses them naming the line.
+async fn stage_networks_file<'a>(
+    state: &'a AppState,
+    object_type: ObjectType,
+    id: Option<&str>,
+    attributes: Option<&Value>,
+) -> Result<Option<Staged<'a>>, AppError> {
+    let Some(file) = &state.networks_file else {
+        return Ok(None);
+    };
+    if object_type != ObjectType::Networks || id != Some(NETWORKS_ID) {
+        return Ok(None);
     }
+    let text = match attributes.map(|a| NetworksObject::from_value(a.clone())) {
+        Some(Ok((object, _))) => object.text,
+        Some(Err(_)) => return Ok(None),
+        None => String::new(),
+    };
+    Ok(Some(file.stage(&text).await.map_err(AppError::Internal)?))
+}
+
+/// Puts a staged networks file in place, the store having taken the change.
+fn commit_networks_file(staged: Option<Staged<'_>>) -> Result<(), AppError> {
+    staged.map_or(Ok(()), |staged| staged.commit().map_err(AppError::Internal))
 }
 
 async fn delete(
     State(state): State<AppState>,
     Path((kind, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, AppError> {
-    state.store.delete(object_type(&kind)?, &id).await?;
+    let object_type = object_type(&kind)?;
+    let staged = stage_networks_file(&state, object_type, Some(&id), None).await?;
+    state.store.delete(object_type, &id).await?;
+    commit_networks_file(staged)?;
     Ok(Json(serde_json::json!({})))
 }
 
@@ -319,7 +342,11 @@ async fn import(
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::bad_request("the import is not UTF-8 NDJSON"))?;
-    Ok(Json(
-        transfer::import(state.store.as_ref(), text, mode).await?,
-    ))
+    let report = transfer::import(state.store.as_ref(), text, mode).await?;
+    if let Some(file) = &state.networks_file {
+        file.rewrite_from(state.store.as_ref())
+            .await
+            .map_err(|e| AppError::Internal(e.context("the import took effect, but")))?;
+    }
+    Ok(Json(report))
 }

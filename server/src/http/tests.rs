@@ -132,6 +132,12 @@ impl TestServer {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let response = self.client.delete(self.url(path)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// The body of `GET path`, whatever its status.
     pub async fn get_body_text(&self, path: &str) -> String {
         let response = self.client.get(self.url(path)).send().await.unwrap();

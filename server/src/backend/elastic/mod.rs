@@ -234,10 +234,26 @@ fn summarize(reason: &str) -> String {
     short
 }
 
+/// Whether the cluster refused a search for the buckets it would make.
+fn is_too_many_buckets(error: &BackendError) -> bool {
+    matches!(error, BackendError::Cluster { kind, .. } if kind == "too_many_buckets_exception")
+}
+
 /// A cluster error answer as a [`BackendError`]. Authentication failures are the server's
 /// problem, not the browser's: they become 502s that say so.
 fn cluster_error(status: u16, body: &Value) -> BackendError {
-    let (kind, reason) = match body.get("error") {
+    // "all shards failed" says little: the shards' first cause says what failed (too many
+    // buckets, a bad field).
+    let error = body.get("error").map(|error| {
+        let generic =
+            error.get("type").and_then(Value::as_str) == Some("search_phase_execution_exception");
+        let cause = error
+            .pointer("/root_cause/0")
+            .or_else(|| error.get("caused_by"))
+            .filter(|cause| generic && cause.get("reason").is_some_and(Value::is_string));
+        cause.unwrap_or(error)
+    });
+    let (kind, reason) = match error {
         Some(Value::Object(error)) => (
             error
                 .get("type")
@@ -296,11 +312,11 @@ impl SearchBackend for ElasticBackend {
                 reason,
             });
         }
-        let query = body.get("query").cloned();
+        let search = multi_terms::page_base(&body);
         let mut response = self.search_as_is(index, body, version).await?;
         for multi in emulated {
             let answer = self
-                .multi_terms_from_pages(index, &multi, query.as_ref(), version)
+                .multi_terms_from_pages(index, &multi, &search, version)
                 .await?;
             response["aggregations"][multi.name()] = answer;
         }
@@ -350,25 +366,25 @@ impl ElasticBackend {
     }
 
     /// A `multi_terms` the cluster lacks, answered from every page of a composite over its
-    /// fields (see [`multi_terms`]).
+    /// fields (see [`multi_terms`]). A page past the cluster's `search.max_buckets` (its
+    /// sub-aggregations' buckets count too) is asked again at half the size.
     async fn multi_terms_from_pages(
         &self,
         index: &str,
         multi: &multi_terms::Emulated,
-        query: Option<&Value>,
+        search: &Value,
         version: ClusterVersion,
     ) -> Result<Value, BackendError> {
-        let mut gathered = Vec::new();
-        let mut after = None;
-        loop {
-            let page = multi.page(query, after.as_ref());
-            let mut response = self.search_as_is(index, page, version).await?;
-            match multi.gather(&mut response, &mut gathered)? {
-                Some(next) => after = Some(next),
-                None => break,
+        let mut pages = multi_terms::Pages::new(multi);
+        let mut page_size = multi_terms::PAGE_SIZE;
+        while let Some(page) = pages.next_page(search, page_size) {
+            match self.search_as_is(index, page, version).await {
+                Ok(mut response) => pages.gather(&mut response, page_size)?,
+                Err(error) if is_too_many_buckets(&error) && page_size > 1 => page_size /= 2,
+                Err(error) => return Err(error),
             }
         }
-        multi.answer(gathered)
+        pages.answer()
     }
 
     /// What sorts stand in for `_id` where the cluster refuses to sort on it (8.x): the

@@ -9,7 +9,7 @@
 //! it needs.
 
 use std::cmp::Ordering;
-use std::net::IpAddr;
+use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
@@ -18,9 +18,23 @@ use crate::backend::BackendError;
 /// Combinations one emulated `multi_terms` may gather before it is refused.
 pub const MAX_COMBINATIONS: usize = 100_000;
 
-/// Combinations asked per composite page: with a few sub-buckets each, within the
-/// `search.max_buckets` of every 7.x cluster (10,000 before 7.10).
-const PAGE_SIZE: usize = 1_000;
+/// Combinations first asked per composite page: with a few sub-buckets each, within the
+/// `search.max_buckets` of every 7.x cluster (10,000 before 7.10). A cluster that refuses a
+/// page for its buckets is asked for smaller ones.
+pub const PAGE_SIZE: usize = 1_000;
+
+/// What of a search (of the options the policy lets through) selects the documents its
+/// aggregations count, and so goes in every composite page; the rest only its hits need.
+const SELECTING: [&str; 4] = ["query", "min_score", "terminate_after", "timeout"];
+
+/// The search every composite page of `body` shares: what selects its documents, none of
+/// what only its hits need.
+pub fn page_base(body: &Value) -> Value {
+    let mut base: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
+    base.retain(|key, _| SELECTING.contains(&key.as_str()));
+    base.insert("size".into(), json!(0));
+    Value::Object(base)
+}
 
 /// A top-level `multi_terms`, to be answered from composite pages.
 #[derive(Debug)]
@@ -164,8 +178,9 @@ impl Emulated {
         &self.name
     }
 
-    /// The search for one composite page after `after` (the first without), with `query`.
-    pub fn page(&self, query: Option<&Value>, after: Option<&Value>) -> Value {
+    /// The search for one composite page of `page_size` after `after` (the first without),
+    /// over `base` (see [`page_base`]).
+    fn page(&self, base: &Value, after: Option<&Value>, page_size: usize) -> Value {
         let sources: Vec<Value> = self
             .sources
             .iter()
@@ -178,7 +193,7 @@ impl Emulated {
                 json!({ i.to_string(): { "terms": terms } })
             })
             .collect();
-        let mut composite = json!({ "size": PAGE_SIZE, "sources": sources });
+        let mut composite = json!({ "size": page_size, "sources": sources });
         if let Some(after) = after {
             composite["after"] = after.clone();
         }
@@ -186,76 +201,139 @@ impl Emulated {
         if let Some(subs) = &self.subs {
             agg["aggs"] = subs.clone();
         }
-        let mut body = json!({ "size": 0, "aggs": { self.name.clone(): agg } });
-        if let Some(query) = query {
-            body["query"] = query.clone();
-        }
+        let mut body = base.clone();
+        body["aggs"] = json!({ self.name.clone(): agg });
         body
     }
+}
 
-    /// Reads one page's answer into `gathered`: the key to ask the next page after, or
-    /// `None` when this was the last.
-    pub fn gather(
-        &self,
-        response: &mut Value,
-        gathered: &mut Vec<Value>,
-    ) -> Result<Option<Value>, BackendError> {
+/// The composite pages of one emulated `multi_terms`, asked one after the other.
+pub struct Pages<'a> {
+    multi: &'a Emulated,
+    /// Every composite bucket so far, in the cluster's key order.
+    gathered: Vec<Value>,
+    /// The key the next page starts after; `None` before the first.
+    after: Option<Value>,
+    done: bool,
+}
+
+impl<'a> Pages<'a> {
+    pub fn new(multi: &'a Emulated) -> Pages<'a> {
+        Pages {
+            multi,
+            gathered: Vec::new(),
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The search for the next page, of `page_size` combinations; `None` once the last
+    /// was gathered.
+    pub fn next_page(&self, base: &Value, page_size: usize) -> Option<Value> {
+        (!self.done).then(|| self.multi.page(base, self.after.as_ref(), page_size))
+    }
+
+    /// Reads the answer to the page of `page_size` last asked.
+    pub fn gather(&mut self, response: &mut Value, page_size: usize) -> Result<(), BackendError> {
+        let name = &self.multi.name;
         let agg = response
-            .pointer_mut(&format!("/aggregations/{}", pointer_escape(&self.name)))
+            .pointer_mut(&format!("/aggregations/{}", pointer_escape(name)))
             .ok_or_else(|| {
-                BackendError::Internal(format!("the cluster did not answer [{}]", self.name))
+                BackendError::Internal(format!("the cluster did not answer [{name}]"))
             })?;
         let buckets = match agg.get_mut("buckets").map(Value::take) {
             Some(Value::Array(buckets)) => buckets,
             _ => Vec::new(),
         };
-        let full = buckets.len() >= PAGE_SIZE;
-        gathered.extend(buckets);
-        if gathered.len() > MAX_COMBINATIONS {
+        // Clusters before 6.3 give no `after_key`: the last bucket's key is the same.
+        let after = agg
+            .get("after_key")
+            .or_else(|| buckets.last().and_then(|b| b.get("key")))
+            .cloned();
+        self.done = buckets.len() < page_size;
+        self.gathered.extend(buckets);
+        if self.gathered.len() > MAX_COMBINATIONS {
             return Err(BackendError::bad_request(
                 "too_many_buckets_exception",
                 format!(
-                    "[{}] has more than {MAX_COMBINATIONS} combinations; a cluster without [multi_terms] (Elasticsearch 7.12 or later) has them ranked by flowdash, which holds no more. Narrow the time range or the query.",
-                    self.name
+                    "[{name}] has more than {MAX_COMBINATIONS} combinations; a cluster without [multi_terms] (Elasticsearch 7.12 or later) has them ranked by flowdash, which holds no more. Narrow the time range or the query."
                 ),
             ));
         }
-        Ok(match agg.get("after_key") {
-            Some(after) if full => Some(after.clone()),
-            _ => None,
-        })
+        if !self.done {
+            if after.is_none() || after == self.after {
+                return Err(BackendError::Internal(format!(
+                    "the cluster's pages of [{name}] did not move on (after {}): its composite aggregation cannot be paged",
+                    after.unwrap_or(Value::Null)
+                )));
+            }
+            self.after = after;
+        }
+        Ok(())
     }
 
-    /// The `multi_terms` answer from every composite bucket gathered: the best `size` by the
-    /// order asked, keys as arrays and `|`-joined text, the rest's documents counted.
-    pub fn answer(&self, gathered: Vec<Value>) -> Result<Value, BackendError> {
+    /// The `multi_terms` answer from every composite bucket gathered.
+    pub fn answer(self) -> Result<Value, BackendError> {
+        self.multi.answer(self.gathered)
+    }
+}
+
+impl Emulated {
+    /// The `multi_terms` answer from composite buckets in the cluster's key order: the best
+    /// `size` by the order asked (keys in the cluster's order, so addresses by their bytes
+    /// and keywords as text), keys as arrays and `|`-joined text, the rest's documents
+    /// counted. A combination a `missing` value makes equal to another is one bucket.
+    fn answer(&self, gathered: Vec<Value>) -> Result<Value, BackendError> {
         struct Candidate {
             keys: Vec<Value>,
+            /// Where the cluster put it, ordering keys.
+            position: usize,
+            /// A `missing` value stands in a key.
+            stood_in: bool,
             doc_count: u64,
             metrics: Vec<Option<f64>>,
             bucket: Map<String, Value>,
         }
-        let mut other = 0;
-        let mut candidates = Vec::with_capacity(gathered.len());
-        for bucket in gathered {
+        let mut candidates: Vec<Candidate> = Vec::with_capacity(gathered.len());
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (position, bucket) in gathered.into_iter().enumerate() {
             let Value::Object(mut bucket) = bucket else {
                 continue;
             };
             let doc_count = bucket.get("doc_count").and_then(Value::as_u64).unwrap_or(0);
-            if doc_count < self.min_doc_count {
-                other += doc_count;
-                continue;
-            }
             let composite_key = bucket.remove("key").unwrap_or(Value::Null);
-            let keys = self
+            let mut stood_in = false;
+            let keys: Vec<Value> = self
                 .sources
                 .iter()
                 .enumerate()
                 .map(|(i, source)| match composite_key.get(i.to_string()) {
-                    Some(Value::Null) | None => source.missing.clone().unwrap_or(Value::Null),
+                    Some(Value::Null) | None => {
+                        stood_in |= source.missing.is_some();
+                        source.missing.clone().unwrap_or(Value::Null)
+                    }
                     Some(value) => value.clone(),
                 })
                 .collect();
+            if self.sources.iter().any(|s| s.missing.is_some()) {
+                let text = Value::Array(keys.clone()).to_string();
+                if let Some(&same) = seen.get(&text) {
+                    if self.subs.is_some() {
+                        return Err(bad(format!(
+                            "[{}]: documents without a field take its [missing] value, which other documents have; their sub-aggregations cannot be merged on a cluster without [multi_terms] (Elasticsearch 7.12 or later). Pick a [missing] value no document has.",
+                            self.name
+                        )));
+                    }
+                    let into = &mut candidates[same];
+                    into.doc_count += doc_count;
+                    if into.stood_in {
+                        into.position = position;
+                        into.stood_in = stood_in;
+                    }
+                    continue;
+                }
+                seen.insert(text, candidates.len());
+            }
             let metrics = self
                 .order
                 .iter()
@@ -267,17 +345,27 @@ impl Emulated {
             bucket.remove("doc_count");
             candidates.push(Candidate {
                 keys,
+                position,
+                stood_in,
                 doc_count,
                 metrics,
                 bucket,
             });
         }
+        let mut other = 0;
+        candidates.retain(|c| {
+            let kept = c.doc_count >= self.min_doc_count;
+            if !kept {
+                other += c.doc_count;
+            }
+            kept
+        });
         let compare = |a: &Candidate, b: &Candidate| {
             let mut metric = 0;
             for (key, descending) in &self.order {
                 let ordering = match key {
                     OrderKey::Count => a.doc_count.cmp(&b.doc_count),
-                    OrderKey::Key => compare_keys(&a.keys, &b.keys),
+                    OrderKey::Key => a.position.cmp(&b.position),
                     OrderKey::Metric(_) => {
                         let (x, y) = (a.metrics[metric], b.metrics[metric]);
                         metric += 1;
@@ -299,7 +387,7 @@ impl Emulated {
                     return ordering;
                 }
             }
-            compare_keys(&a.keys, &b.keys)
+            a.position.cmp(&b.position)
         };
         candidates.sort_by(compare);
         if candidates.len() > self.size {
@@ -404,49 +492,6 @@ fn metric_value(bucket: &Map<String, Value>, path: &str) -> Result<Option<f64>, 
         .and_then(Value::as_f64))
 }
 
-/// Keys compared value by value, as the cluster orders them: numbers as numbers, addresses
-/// by their bytes, other text as text.
-fn compare_keys(a: &[Value], b: &[Value]) -> Ordering {
-    a.iter()
-        .zip(b)
-        .map(|(a, b)| compare_values(a, b))
-        .find(|o| o.is_ne())
-        .unwrap_or_else(|| a.len().cmp(&b.len()))
-}
-
-fn compare_values(a: &Value, b: &Value) -> Ordering {
-    fn rank(value: &Value) -> u8 {
-        match value {
-            Value::Null => 0,
-            Value::Bool(_) => 1,
-            Value::Number(_) => 2,
-            Value::String(_) => 3,
-            _ => 4,
-        }
-    }
-    fn address(text: &str) -> Option<[u8; 16]> {
-        match text.parse::<IpAddr>().ok()? {
-            IpAddr::V4(v4) => Some(v4.to_ipv6_mapped().octets()),
-            IpAddr::V6(v6) => Some(v6.octets()),
-        }
-    }
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            _ => {
-                let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
-                x.total_cmp(&y)
-            }
-        },
-        (Value::String(x), Value::String(y)) => match (address(x), address(y)) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            _ => x.cmp(y),
-        },
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        _ => rank(a).cmp(&rank(b)),
-    }
-}
-
 /// A key part as `key_as_string` prints it.
 fn key_text(value: &Value) -> String {
     match value {
@@ -475,22 +520,78 @@ mod tests {
         taken
     }
 
-    /// Buckets from several pages rank as one: by count, ties by key (addresses by their
-    /// bytes, so 10.0.0.9 before 10.0.0.10), the rest counted as other.
+    /// Pages share what selects the search's documents, not what only its hits need.
+    #[test]
+    fn pages_keep_the_search_but_its_hits() {
+        let pairs = emulated(json!({ "multi_terms": {
+            "terms": [{ "field": "srcaddr" }, { "field": "dstport", "missing": 0 }], "size": 2 } }));
+        let search = json!({ "size": 5, "sort": ["@timestamp"], "query": { "match_all": {} },
+            "min_score": 1, "post_filter": { "match_all": {} }, "highlight": {},
+            "aggs": { "other": { "terms": { "field": "action" } } } });
+        let page = pairs.page(&page_base(&search), None, 7);
+        assert_eq!(
+            page,
+            json!({ "size": 0, "query": { "match_all": {} }, "min_score": 1,
+                "aggs": { "pairs": { "composite": { "size": 7, "sources": [
+                    { "0": { "terms": { "field": "srcaddr" } } },
+                    { "1": { "terms": { "field": "dstport", "missing_bucket": true } } }] } } } })
+        );
+    }
+
+    /// Pages move on by `after_key`, or by the last key where the cluster (before 6.3)
+    /// gives none; a cluster that repeats a page is an error, not a loop.
+    #[test]
+    fn pages_move_on_or_stop_saying_why() {
+        let pairs = emulated(json!({ "multi_terms": {
+            "terms": [{ "field": "srcaddr" }, { "field": "dstaddr" }] } }));
+        let base = page_base(&json!({}));
+        let mut pages = Pages::new(&pairs);
+        let page = |key: &str| {
+            json!({ "aggregations": { "pairs": { "buckets": [
+            { "key": { "0": key, "1": "x" }, "doc_count": 1 }] } } })
+        };
+        pages.gather(&mut page("a"), 1).unwrap();
+        let next = pages.next_page(&base, 1).unwrap();
+        assert_eq!(
+            next["aggs"]["pairs"]["composite"]["after"],
+            json!({ "0": "a", "1": "x" })
+        );
+        let error = pages.gather(&mut page("a"), 1).unwrap_err();
+        assert!(error.to_string().contains("did not move on"), "{error}");
+        let mut pages = Pages::new(&pairs);
+        pages.gather(&mut page("a"), 2).unwrap();
+        assert!(pages.next_page(&base, 2).is_none());
+    }
+
+    /// A `missing` value some documents have makes one combination of two composite
+    /// buckets; with sub-aggregations, which cannot be added, that is refused.
+    #[test]
+    fn a_missing_value_merges_with_the_same_value() {
+        let spec = json!({ "multi_terms": {
+            "terms": [{ "field": "srcaddr" }, { "field": "dstport", "missing": 0 }] } });
+        let gathered = vec![
+            json!({ "key": { "0": "10.0.0.1", "1": null }, "doc_count": 2 }),
+            json!({ "key": { "0": "10.0.0.1", "1": 0 }, "doc_count": 3 }),
+        ];
+        let answer = emulated(spec.clone()).answer(gathered.clone()).unwrap();
+        assert_eq!(answer["buckets"][0]["doc_count"], 5);
+        assert_eq!(answer["buckets"].as_array().unwrap().len(), 1);
+        let mut with_subs = spec;
+        with_subs["aggs"] = json!({ "b": { "sum": { "field": "bytes" } } });
+        let error = emulated(with_subs).answer(gathered).unwrap_err();
+        assert!(error.to_string().contains("[missing]"), "{error}");
+    }
+
+    /// Buckets from several pages rank as one: by count, ties by the cluster's key order
+    /// (addresses by their bytes, so 10.0.0.9 before 10.0.0.10), the rest counted as other.
     #[test]
     fn pages_rank_as_one_multi_terms() {
         let pairs = emulated(json!({ "multi_terms": {
             "terms": [{ "field": "srcaddr" }, { "field": "dstport", "missing": 0 }], "size": 2 } }));
-        let page = pairs.page(Some(&json!({ "match_all": {} })), None);
-        assert_eq!(
-            page["aggs"]["pairs"]["composite"]["sources"],
-            json!([{ "0": { "terms": { "field": "srcaddr" } } },
-                   { "1": { "terms": { "field": "dstport", "missing_bucket": true } } }])
-        );
         let gathered = vec![
-            json!({ "key": { "0": "10.0.0.10", "1": 22 }, "doc_count": 5 }),
-            json!({ "key": { "0": "10.0.0.9", "1": null }, "doc_count": 5 }),
             json!({ "key": { "0": "10.0.0.1", "1": 443 }, "doc_count": 2 }),
+            json!({ "key": { "0": "10.0.0.9", "1": null }, "doc_count": 5 }),
+            json!({ "key": { "0": "10.0.0.10", "1": 22 }, "doc_count": 5 }),
         ];
         assert_eq!(
             pairs.answer(gathered).unwrap(),
