@@ -44,7 +44,7 @@ impl Library {
         for object in objects {
             match object.object_type {
                 ObjectType::IndexPattern => {
-                    if let Ok(pattern) = serde_json::from_value(object.attributes) {
+                    if let Some(pattern) = IndexPattern::from_stored(object.attributes) {
                         library.patterns.push(pattern);
                     }
                 }
@@ -278,7 +278,29 @@ pub fn sendable<F: std::future::Future + Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::field_format::FieldFormat;
     use crate::model::time::TimeRange;
+
+    /// A field format that does not read costs that format, not the index pattern.
+    #[test]
+    fn a_bad_field_format_leaves_the_pattern() {
+        let object = |attributes: Value| SavedObject {
+            id: "p".into(),
+            object_type: ObjectType::IndexPattern,
+            version: 1,
+            updated_at: String::new(),
+            attributes,
+            references: Vec::new(),
+        };
+        let library = Library::from_objects([object(serde_json::json!({
+            "title": "flows-*", "time_field": "event_time",
+            "field_formats": { "bytes": { "id": "number" }, "srcaddr": { "id": "color" },
+                "dstaddr": { "id": "url", "template": "javascript:x" } } }))]);
+        let [pattern] = library.patterns.try_into().unwrap();
+        assert_eq!(pattern.time_field, "event_time");
+        assert_eq!(pattern.field_formats.0.len(), 1);
+        assert_eq!(pattern.field_formats.of("bytes"), FieldFormat::Number);
+    }
 
     /// Each visualization's range is on its own index pattern's time field.
     #[test]

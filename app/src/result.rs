@@ -275,21 +275,18 @@ impl TableData {
         }
     }
 
-    /// The link a bucket cell makes, in a column whose field links out: made of the raw value
-    /// the cell's filter selects (`443`, not the label `443 (https)`).
-    pub fn cell_link(
-        &self,
-        column: usize,
-        cell: &Value,
-        filter: Option<&Filter>,
-    ) -> Option<String> {
+    /// The link a bucket cell makes, in a column whose field links out: made of the one raw
+    /// value the cell's filter selects (`443`, not the label `443 (https)`). A cell of no
+    /// single value (a range, the flows missing the field) makes none.
+    pub fn cell_link(&self, column: usize, filter: Option<&Filter>) -> Option<String> {
         let format = self.key_formats.get(column)?;
         match filter {
             Some(Filter {
                 kind: FilterKind::Phrase { value },
+                negate: false,
                 ..
             }) => format.link(value),
-            _ => format.link(cell),
+            _ => None,
         }
     }
 
@@ -394,6 +391,29 @@ fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value
             };
             (label, key)
         }
+    }
+}
+
+/// A bucket's label for a chart, in its field's format where that is not a plain number (a
+/// terms split on bytes reads `1.5 kB`, an address its link's label). The filters come from
+/// the label as [`bucket_key`] made it; tables format their cells themselves.
+fn formatted_label(agg: &BucketAgg, key: &Value, label: String, formats: &FieldFormats) -> String {
+    let part = |field: &str, value: &Value| match formats.of(field) {
+        FieldFormat::Number => names::display(field, value),
+        format => format.text(value),
+    };
+    match agg {
+        BucketAgg::Terms { field, .. } | BucketAgg::Histogram { field, .. }
+            if key.as_str() != Some(MISSING_KEY) && formats.of(field) != FieldFormat::Number =>
+        {
+            part(field, key)
+        }
+        BucketAgg::MultiTerms { fields, .. } => multi_key_parts(fields, key)
+            .iter()
+            .map(|(field, value)| part(field, value))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        _ => label,
     }
 }
 
@@ -571,7 +591,8 @@ impl Clock {
     fn new(time: Resolved, now_ms: i64) -> Clock {
         Clock {
             time,
-            until_ms: now_ms.clamp(time.from_ms, time.to_ms),
+            // Not `clamp`, which panics on a range that ends before it starts.
+            until_ms: now_ms.max(time.from_ms).min(time.to_ms),
         }
     }
 
@@ -818,7 +839,7 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
                 filters.extend(bucket_filters(agg, level_agg, bucket, &key, &label));
                 let index = rings[level].slices.len();
                 rings[level].slices.push(Slice {
-                    label,
+                    label: formatted_label(agg, &key, label, formats),
                     value,
                     start: cursor,
                     end: cursor + width,
@@ -912,6 +933,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                 .map(|((name, bucket), span_ms)| {
                     let (label, key) = bucket_key(split, &name, bucket);
                     let filters = bucket_filters(split, &outer, bucket, &key, &label);
+                    let label = formatted_label(split, &key, label, formats);
                     (Some(label), bucket.clone(), filters, span_ms)
                 })
                 .collect();
@@ -922,7 +944,9 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
             0,
         ),
     };
+    // Categories by their labels as bucket_key makes them, and as the chart shows them.
     let mut categories: Vec<String> = Vec::new();
+    let mut category_labels: Vec<String> = Vec::new();
     let mut category_filters: Vec<Vec<Filter>> = Vec::new();
     let mut series = Vec::new();
     // Metric by metric, a series per split term: the legend lists a metric's series together.
@@ -943,8 +967,14 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                     _ => Some(match categories.iter().position(|c| *c == x_label) {
                         Some(index) => index as f64,
                         None => {
-                            categories.push(x_label.clone());
                             category_filters.push(bucket_filters(x_agg, x, bucket, &key, &x_label));
+                            category_labels.push(formatted_label(
+                                x_agg,
+                                &key,
+                                x_label.clone(),
+                                formats,
+                            ));
+                            categories.push(x_label.clone());
                             (categories.len() - 1) as f64
                         }
                     }),
@@ -1021,7 +1051,9 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
         BucketAgg::Histogram { interval, .. } => XAxis::Numeric {
             interval: *interval,
         },
-        _ => XAxis::Categories { labels: categories },
+        _ => XAxis::Categories {
+            labels: category_labels,
+        },
     };
     Ok(XyData {
         x,
@@ -1219,6 +1251,32 @@ mod tests {
         from_ms: 0,
         to_ms: 3_600_000,
     };
+
+    /// A split on a field with a format reads in it on charts, and still filters by value.
+    #[test]
+    fn chart_labels_take_their_fields_format() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.buckets.truncate(1);
+        vis.buckets[0].agg = BucketAgg::Terms {
+            field: "bytes".into(),
+            size: 5,
+            order: Default::default(),
+            other_bucket: false,
+            missing_bucket: false,
+        };
+        let response = json!({ "aggregations": { "2": { "buckets": [
+            { "key": 1500, "doc_count": 3 }, { "key": 40, "doc_count": 1 } ] } } });
+        let ChartData::Pie(pie) = read(&vis, &response) else {
+            panic!("not a pie")
+        };
+        let slices = &pie.rings[0].slices;
+        assert_eq!(slices[0].label, "1.5 kB");
+        assert_eq!(slices[1].label, "40 B");
+        assert_eq!(
+            slices[0].filters,
+            vec![Filter::phrase("bytes", json!(1500))]
+        );
+    }
 
     #[test]
     fn pie_rings_nest_inside_their_parents() {

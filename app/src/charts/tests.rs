@@ -758,9 +758,15 @@ fn bytes_read_as_bytes_on_axes_tooltips_and_tables_unless_the_pattern_says_other
     assert_eq!(data.cell_text(0, &data.rows[0][0]), "10.0.0.1");
     let filter = data.cell_filters[0][0].clone();
     assert_eq!(
-        data.cell_link(0, &data.rows[0][0], filter.as_ref())
-            .as_deref(),
+        data.cell_link(0, filter.as_ref()).as_deref(),
         Some("https://whois.example/10.0.0.1")
     );
-    assert_eq!(data.cell_link(1, &data.rows[0][1], None), None);
+    assert_eq!(data.cell_link(1, None), None);
+    // The flows missing the field, or a range of addresses, are no one address to look up.
+    let missing = crate::model::filter::Filter {
+        kind: crate::model::filter::FilterKind::Exists,
+        negate: true,
+        ..crate::model::filter::Filter::phrase("srcaddr", json!(null))
+    };
+    assert_eq!(data.cell_link(0, Some(&missing)), None);
 }

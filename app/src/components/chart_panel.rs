@@ -396,7 +396,7 @@ fn DataTable(
                                         let text = table.cell_text(c, &cell);
                                         let filter = cell_filters.get(c).cloned().flatten();
                                         // A field formatted as a link (an address to a whois page) links out beside its filter.
-                                        let link = table.cell_link(c, &cell, filter.as_ref()).map(|href| view! {
+                                        let link = table.cell_link(c, filter.as_ref()).map(|href| view! {
                                             <a class="cell-link" href=href target="_blank" rel="noopener noreferrer" title=format!("Open {text}") aria-label=format!("Open {text}")>"↗"</a>
                                         });
                                         match (filter, on_filter) {

@@ -35,8 +35,14 @@ pub enum FieldFormat {
     },
 }
 
-/// The variables a URL format's templates take; `rawValue` is Kibana's name for the same.
+/// What a value that is no number (a metric of no flows) reads, as Kibana shows it.
+const NOT_A_NUMBER: &str = "-";
+
+/// The variables a URL format's link takes; `rawValue` is Kibana's name for the same.
 const VARIABLES: [&str; 2] = ["value", "rawValue"];
+
+/// The variables its label takes: the value, and the link itself (`{{url}}`).
+const LABEL_VARIABLES: [&str; 3] = ["value", "rawValue", "url"];
 
 impl FieldFormat {
     /// Every kind, by the name the index pattern page and the JSON use.
@@ -60,7 +66,10 @@ impl FieldFormat {
         let FieldFormat::Url { template, label } = self else {
             return Ok(());
         };
-        for (name, text) in [("template", template), ("label", label)] {
+        for (name, text, variables) in [
+            ("template", template, &VARIABLES[..]),
+            ("label", label, &LABEL_VARIABLES[..]),
+        ] {
             let at = format!("{path}.{name}");
             if text.chars().count() > MAX_TEMPLATE_CHARS {
                 return Err(ModelError::new(
@@ -70,7 +79,7 @@ impl FieldFormat {
             }
             for piece in pieces(text) {
                 match piece {
-                    Piece::Variable(name) if !VARIABLES.contains(&name) => {
+                    Piece::Variable(name) if !variables.contains(&name) => {
                         return Err(ModelError::new(
                             at,
                             format!("{{{{{name}}}}} is not a variable; use {{{{value}}}}"),
@@ -81,7 +90,9 @@ impl FieldFormat {
                 }
             }
         }
-        if !crate::markdown::is_web_address(&fill(template, "x", false)) {
+        let example = fill(template, &|_| "x".to_owned());
+        let bare_scheme = ["https://", "http://"].contains(&example.as_str());
+        if bare_scheme || !crate::markdown::is_web_address(&example) {
             return Err(ModelError::new(
                 format!("{path}.template"),
                 "must start with https://, http:// or / (a path of this server), without spaces or backslashes",
@@ -97,12 +108,22 @@ impl FieldFormat {
             serde_json::Value::Null => String::new(),
             other => other.to_string(),
         };
-        match (self, value.as_f64().or_else(|| raw.parse().ok())) {
+        // Text that reads as a number is one ("1500" kept as text), but not "nan" or "inf".
+        let number = value
+            .as_f64()
+            .or_else(|| raw.parse::<f64>().ok().filter(|n| n.is_finite()));
+        match (self, number) {
             (FieldFormat::Bytes, Some(number)) => bytes(number, 2),
             (FieldFormat::Number, Some(number)) if value.is_number() => {
                 crate::charts::format_exact(number)
             }
-            (FieldFormat::Url { label, .. }, _) if !label.is_empty() => fill(label, &raw, false),
+            (FieldFormat::Url { label, .. }, _) if !label.is_empty() => {
+                let link = self.link(value).unwrap_or_default();
+                fill(label, &|name| match name {
+                    "url" => link.clone(),
+                    _ => raw.clone(),
+                })
+            }
             _ => raw,
         }
     }
@@ -113,38 +134,45 @@ impl FieldFormat {
             return None;
         };
         self.validate("format").ok()?;
+        // One value links; none, an empty one or a list of them does not.
         let raw = match value {
-            serde_json::Value::String(text) => text.clone(),
-            serde_json::Value::Null => return None,
-            other => other.to_string(),
+            serde_json::Value::String(text) if !text.is_empty() => text.clone(),
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::Bool(flag) => flag.to_string(),
+            _ => return None,
         };
-        Some(fill(template, &raw, true))
+        Some(fill(template, &|_| crate::api::encode(&raw)))
     }
 }
 
-/// `template` with its variables replaced by `value`, percent-encoded for a link.
-fn fill(template: &str, value: &str, encode: bool) -> String {
+/// `template` with each variable replaced by what `value_of` gives for its name.
+fn fill(template: &str, value_of: &dyn Fn(&str) -> String) -> String {
     let mut text = String::new();
     for piece in pieces(template) {
         match piece {
             Piece::Text(part) => text.push_str(part),
-            Piece::Variable(_) if encode => text.push_str(&crate::api::encode(value)),
-            Piece::Variable(_) => text.push_str(value),
+            Piece::Variable(name) => text.push_str(&value_of(name)),
             Piece::Unclosed => {}
         }
     }
     text
 }
 
-/// `36812345678` → `36.8 GB` with one decimal: decimal units up to petabytes.
+/// `36812345678` → `36.8 GB` with one decimal: decimal units up to yottabytes. The unit is
+/// the one the rounded value needs (999,999 B is `1 MB`, not `1000 kB`).
 fn bytes(value: f64, decimals: usize) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     if !value.is_finite() {
-        return value.to_string();
+        return NOT_A_NUMBER.to_owned();
     }
+    let rounded = |scaled: f64, unit: usize| {
+        let decimals = if unit == 0 { decimals.min(2) } else { decimals };
+        let scale = 10f64.powi(decimals as i32);
+        (scaled * scale).round() / scale
+    };
     let mut scaled = value;
     let mut unit = 0;
-    while scaled.abs() >= 1000.0 && unit < UNITS.len() - 1 {
+    while rounded(scaled, unit).abs() >= 1000.0 && unit < UNITS.len() - 1 {
         scaled /= 1000.0;
         unit += 1;
     }
@@ -231,6 +259,9 @@ impl ValueFormat {
     }
 
     fn text(&self, value: f64, exact: bool) -> String {
+        if !value.is_finite() {
+            return NOT_A_NUMBER.to_owned();
+        }
         let number = match (self.bytes, exact) {
             (true, _) => bytes(value, if exact { 2 } else { 1 }),
             (false, true) => crate::charts::format_exact(value),
@@ -291,12 +322,21 @@ mod tests {
         assert_eq!(format.compact(999.0), "999 B");
         assert_eq!(format.compact(1000.0), "1 kB");
         assert_eq!(format.compact(0.0), "0 B");
-        assert_eq!(format.compact(1.5e18), "1500 PB");
+        assert_eq!(format.compact(1.5e18), "1.5 EB");
+        // The unit is the rounded value's: not "1000 kB".
+        assert_eq!(format.compact(999_960.0), "1 MB");
+        assert_eq!(format.exact(999_996.0), "1 MB");
+        assert_eq!(format.exact(999.996), "1 kB");
+        assert_eq!(format.compact(f64::NAN), "-");
+        // Text is a number only when it reads as a finite one.
+        assert_eq!(FieldFormat::Bytes.text(&json!("nan")), "nan");
+        assert_eq!(FieldFormat::Bytes.text(&json!("1500")), "1.5 kB");
         let per_second = ValueFormat {
             bytes: true,
             per: Some(RateUnit::Second),
         };
         assert_eq!(per_second.compact(12_500_000.0), "12.5 MB/s");
+        assert_eq!(per_second.compact(f64::NAN), "-");
         let flows = ValueFormat {
             bytes: false,
             per: Some(RateUnit::Minute),
@@ -344,6 +384,30 @@ mod tests {
             Some("https://whois.example/?q=10.0.0.1%26x%3D1")
         );
         assert_eq!(whois.text(&json!("10.0.0.1")), "10.0.0.1 (whois)");
+        // A label may show the link, as Kibana's `{{url}}`; a link may not name itself.
+        let shown = FieldFormat::Url {
+            template: "https://whois.example/{{value}}".into(),
+            label: "{{value}} at {{url}}".into(),
+        };
+        shown.validate("f").unwrap();
+        assert_eq!(
+            shown.text(&json!("10.0.0.1")),
+            "10.0.0.1 at https://whois.example/10.0.0.1"
+        );
+        let circular = FieldFormat::Url {
+            template: "https://whois.example/{{url}}".into(),
+            label: String::new(),
+        };
+        assert!(circular.validate("f").is_err());
+        // No value, an empty one or a list is no one thing to look up.
+        for nothing in [json!(null), json!(""), json!(["10.0.0.1", "10.0.0.2"])] {
+            assert_eq!(whois.link(&nothing), None, "{nothing}");
+        }
+        let bare = FieldFormat::Url {
+            template: "https://".into(),
+            label: String::new(),
+        };
+        assert!(bare.validate("f").is_err());
         // A template that makes no web address, or names another variable, is refused.
         let script = FieldFormat::Url {
             template: "javascript:alert({{value}})".into(),

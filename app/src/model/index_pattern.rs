@@ -108,6 +108,22 @@ impl IndexPattern {
         Ok(pattern)
     }
 
+    /// Reads a stored index pattern for use: a field format that does not read (edited by
+    /// hand, or saved by a newer flowdash) is left out, its field shown as a number, rather
+    /// than the pattern lost with its time field.
+    pub fn from_stored(mut value: serde_json::Value) -> Option<IndexPattern> {
+        if let Some(formats) = value
+            .get_mut("field_formats")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            formats.retain(|field, format| {
+                serde_json::from_value::<super::field_format::FieldFormat>(format.clone())
+                    .is_ok_and(|format| format.validate(field).is_ok())
+            });
+        }
+        serde_json::from_value(value).ok()
+    }
+
     /// Fields a terms bucket can split on, sorted.
     pub fn aggregatable(&self) -> impl Iterator<Item = &FieldSpec> {
         self.fields.iter().filter(|f| f.aggregatable)

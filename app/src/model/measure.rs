@@ -156,13 +156,19 @@ impl AxisTitles {
 
 /// Version 1 of the visualization JSON held one `metric` (a count when left out), and its
 /// pipeline among the options: both move into `metrics`, and the version becomes 2. JSON
-/// already of version 2 or later, or not an object, is left for the reader to judge.
+/// without a version is of version 1 only when it has a `metric`; JSON of version 2 or
+/// later, with neither, or not an object, is left for the reader to judge (a visualization
+/// without metrics is refused naming them, not silently made a count).
 pub(crate) fn migrate_single_metric(vis: &mut serde_json::Value) {
     let Some(object) = vis.as_object_mut() else {
         return;
     };
     let version = object.get("version").and_then(serde_json::Value::as_u64);
-    if object.contains_key("metrics") || version.is_some_and(|v| v >= 2) {
+    let version_1 = match version {
+        Some(version) => version == 1,
+        None => object.contains_key("metric"),
+    };
+    if object.contains_key("metrics") || !version_1 {
         return;
     }
     let metric = object
@@ -228,9 +234,15 @@ mod tests {
             old,
             serde_json::json!({ "version": 2, "title": "Flows", "metrics": [{ "metric": "count" }] })
         );
-        // Version 2 without metrics is refused by validation, not given one.
-        let mut two = serde_json::json!({ "version": 2, "title": "Flows" });
-        migrate_single_metric(&mut two);
-        assert_eq!(two, serde_json::json!({ "version": 2, "title": "Flows" }));
+        // Version 2 without metrics is refused by validation, not given one; so is JSON of
+        // no version with neither a metric nor metrics.
+        for json in [
+            serde_json::json!({ "version": 2, "title": "Flows" }),
+            serde_json::json!({ "title": "Flows" }),
+        ] {
+            let mut same = json.clone();
+            migrate_single_metric(&mut same);
+            assert_eq!(same, json);
+        }
     }
 }

@@ -288,15 +288,31 @@ fn kibana_index_pattern(attributes: &Value, warnings: &mut Vec<String>) -> Resul
     .map_err(|e| e.to_string())
 }
 
-/// Kibana's `fieldFormatMap` (a JSON string, by field: `{"id": "bytes"}`, `{"id": "url",
-/// "params": {"urlTemplate": …}}`) → flowdash's formats. A format flowdash does not have is
-/// named in a warning, and the field is shown as it is.
+/// Kibana's `fieldFormatMap` (by field: `{"id": "bytes"}`, `{"id": "url", "params":
+/// {"urlTemplate": …}}`; a JSON string in saved objects, an object in some exports) →
+/// flowdash's formats. A format flowdash does not have, or a map that does not read, is named
+/// in a warning, and the fields are shown as they are.
 fn kibana_field_formats(attributes: &Value, warnings: &mut Vec<String>) -> FieldFormats {
-    let map: serde_json::Map<String, Value> = attributes
-        .get("fieldFormatMap")
-        .and_then(Value::as_str)
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default();
+    let map: serde_json::Map<String, Value> = match attributes.get("fieldFormatMap") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(Value::String(text)) if text.trim().is_empty() => serde_json::Map::new(),
+        Some(Value::String(text)) => match serde_json::from_str(text) {
+            Ok(map) => map,
+            Err(error) => {
+                warnings.push(format!(
+                    "fieldFormatMap does not read ({error}); every field is shown as it is"
+                ));
+                serde_json::Map::new()
+            }
+        },
+        Some(other) => {
+            warnings.push(format!(
+                "fieldFormatMap is neither an object nor JSON text but {other}; every field is shown as it is"
+            ));
+            serde_json::Map::new()
+        }
+    };
     let mut formats = FieldFormats::default();
     for (field, format) in map {
         let id = format.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -310,12 +326,25 @@ fn kibana_field_formats(attributes: &Value, warnings: &mut Vec<String>) -> Field
         let converted = match id {
             "number" => FieldFormat::Number,
             "bytes" => FieldFormat::Bytes,
-            "url" if matches!(param("type").as_str(), "" | "a") => FieldFormat::Url {
-                template: match param("urlTemplate") {
-                    // Kibana's default link is the value itself.
-                    template if template.is_empty() => "{{value}}".to_owned(),
-                    template => template,
-                },
+            "url" if !matches!(param("type").as_str(), "" | "a") => {
+                warnings.push(format!(
+                    "field {field}: a url format showing an {} is not supported; its values are shown as they are",
+                    match param("type").as_str() {
+                        "img" => "image".to_owned(),
+                        other => other.to_owned(),
+                    }
+                ));
+                continue;
+            }
+            // Kibana's default link is the value itself, which only a template can make safe.
+            "url" if param("urlTemplate").is_empty() => {
+                warnings.push(format!(
+                    "field {field}: a url format linking to the value itself is not supported (flowdash links through a template starting with https://, http:// or /); its values are shown as they are"
+                ));
+                continue;
+            }
+            "url" => FieldFormat::Url {
+                template: param("urlTemplate"),
                 label: param("labelTemplate"),
             },
             other => {
@@ -415,7 +444,11 @@ mod tests {
         warnings.sort();
         assert_eq!(warnings.len(), 3, "{warnings:?}");
         assert!(warnings[0].starts_with("field account_id: its url format was left out"));
-        assert!(warnings[1].contains("dstaddr: format [url]"));
+        assert!(
+            warnings[1].contains("dstaddr: a url format showing an image"),
+            "{}",
+            warnings[1]
+        );
         assert!(warnings[2].contains("start: format [duration]"));
 
         // The store refuses what the importer leaves out, naming the field.
@@ -427,6 +460,24 @@ mod tests {
                 .to_string()
                 .contains("field_formats.account_id.template"),
             "{refused}"
+        );
+
+        // The map as an object reads too; a map that does not read is named.
+        let object = json!({ "title": "cwl-*", "fieldFormatMap": { "bytes": { "id": "number" },
+            "srcaddr": { "id": "url", "params": { "urlTemplate": "", "labelTemplate": "{{value}} at {{url}}" } },
+            "dstaddr": { "id": "url", "params": { "urlTemplate": "/app/discover?q={{value}}", "labelTemplate": "{{url}}" } } } });
+        let mut warnings = Vec::new();
+        let formats = kibana_field_formats(&object, &mut warnings);
+        assert_eq!(formats.of("bytes"), FieldFormat::Number);
+        assert_eq!(formats.0.len(), 2, "{formats:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("srcaddr: a url format linking to the value itself"));
+        let broken = json!({ "title": "cwl-*", "fieldFormatMap": "{\"bytes\": " });
+        let mut warnings = Vec::new();
+        assert!(kibana_field_formats(&broken, &mut warnings).is_empty());
+        assert!(
+            warnings[0].contains("fieldFormatMap does not read"),
+            "{warnings:?}"
         );
     }
 }
