@@ -1814,3 +1814,76 @@ fn message_words_are_found_whether_the_postings_or_the_columns_hold_them() {
         json!(odd[1])
     );
 }
+
+/// `ip_prefix` counts each /24 (and /16 of IPv6) of the records' addresses, in address
+/// order, with their bytes; a prefix too long, or none, is refused by name.
+#[test]
+fn ip_prefix_counts_each_network_of_the_records() {
+    let response = search(json!({
+        "size": 0,
+        "aggs": {
+            "v4": { "ip_prefix": { "field": "srcaddr", "prefix_length": 24, "append_prefix_length": true },
+                "aggs": { "b": { "sum": { "field": "bytes" } } } },
+            "v6": { "ip_prefix": { "field": "srcaddr", "prefix_length": 16, "is_ipv6": true } }
+        }
+    }));
+    let mut expected: std::collections::BTreeMap<u32, (u64, i64)> = Default::default();
+    for doc in &fixture().docs {
+        // As Elasticsearch does, an IPv4 prefix masks any address's last four bytes, an
+        // IPv6 address's too.
+        let last_four = match text(doc, "srcaddr").and_then(|a| a.parse().ok()) {
+            Some(std::net::IpAddr::V4(address)) => u32::from(address),
+            Some(std::net::IpAddr::V6(address)) => u128::from(address) as u32,
+            None => continue,
+        };
+        let entry = expected.entry(last_four & 0xffff_ff00).or_default();
+        entry.0 += 1;
+        entry.1 += int(doc, "bytes").unwrap_or(0);
+    }
+    assert!(expected.len() > 2, "the fixture has several networks");
+    let buckets = response["aggregations"]["v4"]["buckets"]
+        .as_array()
+        .unwrap();
+    let got: Vec<(String, u64, f64)> = buckets
+        .iter()
+        .map(|b| {
+            assert_eq!(b["netmask"], "255.255.255.0");
+            assert_eq!(b["prefix_length"], 24);
+            let key = b["key"].as_str().unwrap().to_owned();
+            (
+                key,
+                b["doc_count"].as_u64().unwrap(),
+                b["b"]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, f64)> = expected
+        .into_iter()
+        .map(|(network, (count, bytes))| {
+            let key = format!("{}/24", std::net::Ipv4Addr::from(network));
+            (key, count, bytes as f64)
+        })
+        .collect();
+    assert_eq!(got, want);
+    // IPv4 addresses over an IPv6 /16 are all in ::ffff:0:0/96, so in `::`.
+    let v6 = response["aggregations"]["v6"]["buckets"]
+        .as_array()
+        .unwrap();
+    assert!(v6
+        .iter()
+        .all(|b| b.get("netmask").is_none() && b["is_ipv6"] == true));
+    for (body, words) in [
+        (
+            json!({ "field": "srcaddr", "prefix_length": 33 }),
+            "must be in range [0, 32]",
+        ),
+        (json!({ "field": "srcaddr" }), "[prefix_length] is required"),
+        (
+            json!({ "field": "bytes", "prefix_length": 8 }),
+            "not supported for aggregation [ip_prefix]",
+        ),
+    ] {
+        let error = search_error(json!({ "size": 0, "aggs": { "p": { "ip_prefix": body } } }));
+        assert!(error.contains(words), "{error}");
+    }
+}

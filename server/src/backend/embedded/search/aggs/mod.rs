@@ -35,6 +35,7 @@ use self::bucket::composite::{self, CompositeAgg};
 use self::bucket::date_histogram::{self, DateHistogramAgg, DateHistogramSegment};
 use self::bucket::filters::{self, FilterAgg, FiltersAgg, FiltersSegment};
 use self::bucket::histogram::{self, HistogramAgg, HistogramSegment};
+use self::bucket::ip_prefix::{self, IpPrefixAgg, IpPrefixSegment};
 use self::bucket::multi_key::MultiKeySegment;
 use self::bucket::multi_terms::{self, MultiTermsAgg};
 use self::bucket::range::{self, RangeAgg, RangeSegment};
@@ -75,6 +76,7 @@ pub(crate) enum AggKind {
     DateHistogram(DateHistogramAgg),
     Histogram(HistogramAgg),
     Range(RangeAgg),
+    IpPrefix(IpPrefixAgg),
     Filter(FilterAgg),
     Filters(FiltersAgg),
     Metric(MetricAgg),
@@ -98,6 +100,7 @@ impl AggKind {
             AggKind::DateHistogram(_) => "date_histogram",
             AggKind::Histogram(_) => "histogram",
             AggKind::Range(_) => "range",
+            AggKind::IpPrefix(_) => "ip_prefix",
             AggKind::Filter(_) => "filter",
             AggKind::Filters(_) => "filters",
             AggKind::Metric(_) => "metric",
@@ -141,6 +144,7 @@ fn parse_kind(
         "range" | "date_range" | "ip_range" => {
             AggKind::Range(range::parse(name, agg_type, value, context)?)
         }
+        "ip_prefix" => AggKind::IpPrefix(ip_prefix::parse(name, agg_type, value, context)?),
         "filter" => AggKind::Filter(filters::parse_filter(value, context)?),
         "filters" => AggKind::Filters(filters::parse_filters(name, agg_type, value, context)?),
         "avg"
@@ -304,6 +308,7 @@ pub(crate) enum SegmentAgg {
     DateHistogram(DateHistogramSegment),
     Histogram(HistogramSegment),
     Range(RangeSegment),
+    IpPrefix(IpPrefixSegment),
     Filters(FiltersSegment),
     Metric(MetricSegment),
     TopHits(TopHitsSegment),
@@ -351,6 +356,9 @@ impl SegmentAgg {
             AggKind::Range(range) => {
                 SegmentAgg::Range(RangeSegment::new(range, context, prototype()?)?)
             }
+            AggKind::IpPrefix(prefix) => {
+                SegmentAgg::IpPrefix(IpPrefixSegment::new(prefix, context, prototype()?)?)
+            }
             AggKind::Filter(filter) => {
                 SegmentAgg::Filters(FiltersSegment::filter(filter, context, prototype()?)?)
             }
@@ -372,6 +380,7 @@ impl SegmentAgg {
             SegmentAgg::DateHistogram(histogram) => Some(histogram.buckets()),
             SegmentAgg::Histogram(histogram) => Some(histogram.buckets()),
             SegmentAgg::Range(range) => Some(range.buckets()),
+            SegmentAgg::IpPrefix(prefix) => Some(prefix.buckets()),
             SegmentAgg::Filters(filters) => Some(filters.buckets()),
             SegmentAgg::Metric(_) | SegmentAgg::TopHits(_) | SegmentAgg::Custom(_) => None,
         }
@@ -443,6 +452,7 @@ impl SegmentAgg {
             SegmentAgg::DateHistogram(histogram) => histogram.collect(doc, score),
             SegmentAgg::Histogram(histogram) => histogram.collect(doc, score),
             SegmentAgg::Range(range) => range.collect(doc, score),
+            SegmentAgg::IpPrefix(prefix) => prefix.collect(doc, score),
             SegmentAgg::Filters(filters) => filters.collect(doc, score),
             SegmentAgg::Metric(metric) => metric.collect(doc),
             SegmentAgg::TopHits(top) => top.collect(doc, score),
@@ -468,6 +478,7 @@ impl SegmentAgg {
             (SegmentAgg::DateHistogram(segment), _) => segment.harvest(request),
             (SegmentAgg::Histogram(segment), _) => segment.harvest(request),
             (SegmentAgg::Range(segment), _) => segment.harvest(request),
+            (SegmentAgg::IpPrefix(segment), _) => segment.harvest(request),
             (SegmentAgg::Filters(segment), _) => segment.harvest(request),
             (SegmentAgg::Metric(segment), _) => segment.harvest(),
             (SegmentAgg::TopHits(segment), _) => segment.harvest(),
@@ -508,6 +519,7 @@ fn render_agg(
         },
         AggKind::Histogram(histogram) => histogram::render(request, histogram, result, context)?,
         AggKind::Range(range) => range::render(request, range, result, context)?,
+        AggKind::IpPrefix(prefix) => ip_prefix::render(request, prefix, result, context)?,
         AggKind::Filter(_) => filters::render_filter(request, result, context)?,
         AggKind::Filters(filters) => filters::render_filters(request, filters, result, context)?,
         AggKind::Metric(metric) => metric::render(metric, result),

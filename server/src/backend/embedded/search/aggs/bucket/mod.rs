@@ -6,6 +6,7 @@ pub mod composite;
 pub mod date_histogram;
 pub mod filters;
 pub mod histogram;
+pub mod ip_prefix;
 pub mod multi_key;
 pub mod multi_terms;
 pub mod range;
