@@ -274,11 +274,12 @@ fn value_path(name: &str, metric: &Metric) -> String {
 /// The placeholder key of documents without the field (rendered "Missing").
 pub const MISSING_KEY: &str = "__missing__";
 
-/// The `meta` of a split whose buckets' filter pills the request carries, by bucket key.
-fn pills_meta(pills: Vec<(String, Vec<Filter>)>) -> Value {
+/// The `meta` of a split whose buckets' filter pills the request carries, by bucket key;
+/// a bucket no pills can select is left out (a click on it, or inside it, filters nothing).
+fn pills_meta(pills: Vec<(String, Option<Vec<Filter>>)>) -> Value {
     let pills: Map<String, Value> = pills
         .into_iter()
-        .map(|(key, filters)| (key, json!(filters)))
+        .filter_map(|(key, filters)| Some((key, json!(filters?))))
         .collect();
     json!({ "filters": pills })
 }
@@ -429,6 +430,7 @@ fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> 
                 direction_queries(context.networks).into_iter().collect();
             out.insert("filters".into(), json!({ "filters": named }));
             if let Some(pills) = direction_filters(context.networks) {
+                let pills = pills.into_iter().map(|(key, f)| (key, Some(f))).collect();
                 out.insert("meta".into(), pills_meta(pills));
             }
         }

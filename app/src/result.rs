@@ -158,9 +158,9 @@ pub struct XyData {
     pub right_label: Option<String>,
     /// Times shown in UTC rather than the viewer's zone.
     pub utc: bool,
-    /// For a category axis, the filters selecting each category.
+    /// For a category axis, the filters selecting each category (`None`: no pills can).
     #[serde(default)]
-    pub category_filters: Vec<Vec<Filter>>,
+    pub category_filters: Vec<Option<Vec<Filter>>>,
     /// The x axis's title: the bucket's field, with the interval of a date histogram
     /// (`@timestamp per 30 minutes`, the interval "auto" chose).
     #[serde(default)]
@@ -186,8 +186,9 @@ pub struct Series {
     pub label: String,
     /// `(x, y)` in x order; buckets without a value are left out.
     pub points: Vec<(f64, f64)>,
-    /// Filters selecting its flows (a click adds them).
-    pub filters: Vec<Filter>,
+    /// Filters selecting its flows (a click adds them); `None` when no pills can select
+    /// them, and then a click inside it filters nothing.
+    pub filters: Option<Vec<Filter>>,
     /// The value axis it is read on.
     #[serde(default)]
     pub axis: ValueAxis,
@@ -423,28 +424,39 @@ fn multi_key_parts<'a>(fields: &'a [String], key: &'a Value) -> Vec<(&'a str, &'
     fields.iter().map(String::as_str).zip(parts).collect()
 }
 
-/// The filters that select a bucket's documents: one, or one per field of a multi terms key.
+/// The filters that select a bucket's documents: one, or one per field of a multi terms key,
+/// or the pills a network's request carried. `None` when no pills can select them (a time
+/// bucket, a network nested in a foreign one): then no click inside that bucket filters,
+/// since the pills of what it holds alone would select more than was clicked.
 fn bucket_filters(
     agg: &BucketAgg,
     level: &Value,
     bucket: &Value,
     key: &Value,
     label: &str,
-) -> Vec<Filter> {
+) -> Option<Vec<Filter>> {
     match agg {
         // A network or direction: the pills its request put in `meta`, which the answer echoes.
         BucketAgg::Network { .. } | BucketAgg::Direction {} => level
             .get("meta")
             .and_then(|meta| meta.get("filters"))
             .and_then(|pills| pills.get(label))
-            .and_then(|pills| serde_json::from_value(pills.clone()).ok())
-            .unwrap_or_default(),
-        BucketAgg::MultiTerms { fields, .. } => multi_key_parts(fields, key)
-            .into_iter()
-            .map(|(field, part)| Filter::phrase(field, part.clone()))
-            .collect(),
-        agg => bucket_filter(agg, bucket, key, label).into_iter().collect(),
+            .and_then(|pills| serde_json::from_value(pills.clone()).ok()),
+        BucketAgg::MultiTerms { fields, .. } => Some(
+            multi_key_parts(fields, key)
+                .into_iter()
+                .map(|(field, part)| Filter::phrase(field, part.clone()))
+                .collect(),
+        ),
+        agg => bucket_filter(agg, bucket, key, label).map(|filter| vec![filter]),
     }
+}
+
+/// The filters of a path of buckets: every level's, or `None` when a level has none.
+fn path_filters(path: &Option<Vec<Filter>>, more: Option<Vec<Filter>>) -> Option<Vec<Filter>> {
+    let mut filters = path.clone()?;
+    filters.extend(more?);
+    Some(filters)
 }
 
 /// The filter that selects a bucket's documents, for a split of one field (or none).
@@ -768,7 +780,14 @@ fn with_time_shift(read: &Reading<'_>, aggs: &Value, shift: i64) -> Result<XyDat
 /// A pie level still to read: the container of its aggregation, the parent slice, the
 /// parent's span of the turn, the parent's value, the filters of the path to it, and the
 /// time the parent covers (a rate's divisor).
-type Frontier = (Value, Option<usize>, (f64, f64), f64, Vec<Filter>, f64);
+type Frontier = (
+    Value,
+    Option<usize>,
+    (f64, f64),
+    f64,
+    Option<Vec<Filter>>,
+    f64,
+);
 
 fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
     let Reading {
@@ -791,7 +810,7 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
         None,
         (0.0, 1.0),
         f64::NAN,
-        Vec::new(),
+        Some(Vec::new()),
         clock.elapsed_ms(),
     )];
     for (level, agg) in levels.iter().enumerate() {
@@ -835,8 +854,8 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
             let mut cursor = start;
             for (label, key, value, bucket, bucket_span) in entries {
                 let width = span * value / whole;
-                let mut filters = path.clone();
-                filters.extend(bucket_filters(agg, level_agg, bucket, &key, &label));
+                let filters =
+                    path_filters(&path, bucket_filters(agg, level_agg, bucket, &key, &label));
                 let index = rings[level].slices.len();
                 rings[level].slices.push(Slice {
                     label: formatted_label(agg, &key, label, formats),
@@ -844,7 +863,7 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
                     start: cursor,
                     end: cursor + width,
                     parent,
-                    filters: filters.clone(),
+                    filters: filters.clone().unwrap_or_default(),
                 });
                 next.push((
                     bucket.clone(),
@@ -857,8 +876,8 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
                 cursor += width;
             }
             if other > 0.0 {
-                let mut filters = path.clone();
-                if let BucketAgg::Terms { field, .. } = agg {
+                let mut filters = path.clone().unwrap_or_default();
+                if let (BucketAgg::Terms { field, .. }, Some(_)) = (agg, &path) {
                     let shown_keys: Vec<Value> = rings[level]
                         .slices
                         .iter()
@@ -920,7 +939,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
     let several = vis.metrics.len() > 1;
     /// A series' term (none when nothing splits), its buckets, the filters selecting it,
     /// and the time it covers (a split by time covers its own bucket).
-    type Split = (Option<String>, Value, Vec<Filter>, f64);
+    type Split = (Option<String>, Value, Option<Vec<Filter>>, f64);
     // The split series (outer level, if any), then the x axis.
     let (series_containers, x_level): (Vec<Split>, usize) = match vis.split_series() {
         Some(split) => {
@@ -940,14 +959,14 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
             (series, 1)
         }
         None => (
-            vec![(None, aggs.clone(), Vec::new(), clock.elapsed_ms())],
+            vec![(None, aggs.clone(), Some(Vec::new()), clock.elapsed_ms())],
             0,
         ),
     };
     // Categories by their labels as bucket_key makes them, and as the chart shows them.
     let mut categories: Vec<String> = Vec::new();
     let mut category_labels: Vec<String> = Vec::new();
-    let mut category_filters: Vec<Vec<Filter>> = Vec::new();
+    let mut category_filters: Vec<Option<Vec<Filter>>> = Vec::new();
     let mut series = Vec::new();
     // Metric by metric, a series per split term: the legend lists a metric's series together.
     for (index, measure) in vis.metrics.iter().enumerate() {
@@ -1198,8 +1217,8 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
                 // A cell holds one pill: a bucket selected by several (a network with ranges
                 // inside it) filters from the chart, not from its cell.
                 agg => {
-                    let mut filters = bucket_filters(agg, answer, bucket, &key, &label);
-                    let filter = (filters.len() == 1).then(|| filters.remove(0));
+                    let filter = bucket_filters(agg, answer, bucket, &key, &label)
+                        .and_then(|mut filters| (filters.len() == 1).then(|| filters.remove(0)));
                     vec![(label.clone(), filter)]
                 }
             };
@@ -1276,6 +1295,53 @@ mod tests {
             slices[0].filters,
             vec![Filter::phrase("bytes", json!(1500))]
         );
+    }
+
+    /// A network no pills can select makes no filter, nor do the slices inside it: their
+    /// own pills alone (port 22) would select more than was clicked (a's flows to port 22).
+    #[test]
+    fn nothing_inside_a_bucket_without_pills_filters() {
+        let mut vis = Visualization::example_action_port_pie();
+        vis.buckets[0].agg = BucketAgg::Network {
+            field: "srcaddr".into(),
+        };
+        let b = Filter::phrase("srcaddr", json!("10.1.0.0/16"));
+        let port = |n: u64| json!({ "3": { "buckets": [ { "key": 22, "doc_count": n } ] }, "doc_count": n });
+        let response = json!({ "aggregations": { "2": {
+            "meta": { "filters": { "b": [b] } },
+            "buckets": { "a": port(5), "b": port(2) } } } });
+        let ChartData::Pie(pie) = read(&vis, &response) else {
+            panic!("not a pie")
+        };
+        let filters = |ring: usize| -> Vec<(String, Vec<Filter>)> {
+            let ring = &pie.rings[ring].slices;
+            ring.iter()
+                .map(|s| (s.label.clone(), s.filters.clone()))
+                .collect()
+        };
+        assert_eq!(
+            filters(0),
+            [("a".into(), vec![]), ("b".into(), vec![b.clone()])]
+        );
+        let to_22 = Filter::phrase("dstport", json!(22));
+        assert_eq!(
+            filters(1),
+            [
+                ("22 (ssh)".into(), vec![]),
+                ("22 (ssh)".into(), vec![b.clone(), to_22.clone()])
+            ]
+        );
+
+        // A bar per port, a series per network: a's bars filter nothing either.
+        vis.kind = ChartKind::Bar;
+        vis.buckets[0].role = crate::model::visualization::BucketRole::SplitSeries;
+        vis.buckets[1].role = crate::model::visualization::BucketRole::XAxis;
+        let ChartData::Xy(xy) = read(&vis, &response) else {
+            panic!("not a bar chart")
+        };
+        let series: Vec<_> = xy.series.iter().map(|s| s.filters.clone()).collect();
+        assert_eq!(series, [None, Some(vec![b])]);
+        assert_eq!(xy.category_filters, [Some(vec![to_22])]);
     }
 
     #[test]
@@ -1362,7 +1428,7 @@ mod tests {
         assert_eq!(xy.series[1].points, vec![(0.0, 0.0), (60_000.0, 1.0)]);
         assert_eq!(
             xy.series[1].filters,
-            vec![Filter::phrase("action", json!("REJECT"))]
+            Some(vec![Filter::phrase("action", json!("REJECT"))])
         );
         assert_eq!(
             xy.x,

@@ -5,11 +5,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
 use app::model::network::{Networks, NetworksObject, NETWORKS_ID};
 use app::model::saved_object::ObjectType;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::store::{NewObject, SavedObjectStore, StoreError};
 
@@ -40,15 +41,16 @@ pub async fn apply_file(store: &dyn SavedObjectStore, path: &Path) -> anyhow::Re
 /// the store took the change. Changes take turns, so the file ends as the store does.
 pub struct NetworksFile {
     path: PathBuf,
-    turn: Mutex<()>,
+    turn: Arc<Mutex<()>>,
 }
 
 /// A change's new text, staged: [`Staged::commit`] puts it in place; dropping it leaves the
-/// file as it was.
-pub struct Staged<'a> {
-    file: &'a NetworksFile,
+/// file as it was. It holds the file's turn, and owns it, so that it can go with the store
+/// change to a task of its own (see `saved_objects::change_with_networks_file`).
+pub struct Staged {
+    path: PathBuf,
     temporary: PathBuf,
-    _turn: MutexGuard<'a, ()>,
+    _turn: OwnedMutexGuard<()>,
 }
 
 /// Tells temporary files of one process apart.
@@ -59,21 +61,17 @@ impl NetworksFile {
     pub fn new(path: PathBuf) -> NetworksFile {
         NetworksFile {
             path,
-            turn: Mutex::new(()),
+            turn: Arc::new(Mutex::new(())),
         }
     }
 
     /// Waits for the file's turn, then stages `text` as its next content.
-    pub async fn stage(&self, text: &str) -> anyhow::Result<Staged<'_>> {
-        let turn = self.turn.lock().await;
+    pub async fn stage(&self, text: &str) -> anyhow::Result<Staged> {
+        let turn = self.turn.clone().lock_owned().await;
         self.stage_in_turn(turn, text)
     }
 
-    fn stage_in_turn<'a>(
-        &'a self,
-        turn: MutexGuard<'a, ()>,
-        text: &str,
-    ) -> anyhow::Result<Staged<'a>> {
+    fn stage_in_turn(&self, turn: OwnedMutexGuard<()>, text: &str) -> anyhow::Result<Staged> {
         let mut name = self.path.as_os_str().to_owned();
         let unique = STAGED.fetch_add(1, Ordering::Relaxed);
         name.push(format!(".{}.{unique}.tmp", std::process::id()));
@@ -87,7 +85,7 @@ impl NetworksFile {
                 file.sync_all()
             });
         let staged = Staged {
-            file: self,
+            path: self.path.clone(),
             temporary,
             _turn: turn,
         };
@@ -98,7 +96,7 @@ impl NetworksFile {
     /// Writes the networks object's text as the store holds it now (none: empty): after a
     /// change whose effect on it is known only once made, such as an import.
     pub async fn rewrite_from(&self, store: &dyn SavedObjectStore) -> anyhow::Result<()> {
-        let turn = self.turn.lock().await;
+        let turn = self.turn.clone().lock_owned().await;
         let text = match store.get(ObjectType::Networks, NETWORKS_ID).await {
             Ok(object) => {
                 NetworksObject::from_value(object.attributes)
@@ -113,15 +111,15 @@ impl NetworksFile {
     }
 }
 
-impl Staged<'_> {
+impl Staged {
     /// Puts the staged text in place of the file.
     pub fn commit(self) -> anyhow::Result<()> {
-        std::fs::rename(&self.temporary, &self.file.path)
-            .with_context(|| format!("replacing --networks {}", self.file.path.display()))
+        std::fs::rename(&self.temporary, &self.path)
+            .with_context(|| format!("replacing --networks {}", self.path.display()))
     }
 }
 
-impl Drop for Staged<'_> {
+impl Drop for Staged {
     fn drop(&mut self) {
         // Gone already once committed.
         let _ = std::fs::remove_file(&self.temporary);
@@ -208,12 +206,9 @@ mod tests {
         let pills = &answer["aggregations"]["2"]["meta"]["filters"];
         assert_eq!(pills.is_object(), with_pills, "{answer}");
         for (key, count) in counts.iter().filter(|_| with_pills) {
-            let pills: Vec<Filter> = serde_json::from_value(pills[key].clone()).unwrap();
-            assert_eq!(
-                pills.is_empty(),
-                unpillable.contains(&key.as_str()),
-                "{key}"
-            );
+            let pills: Option<Vec<Filter>> = serde_json::from_value(pills[key].clone()).unwrap();
+            assert_eq!(pills.is_none(), unpillable.contains(&key.as_str()), "{key}");
+            let pills = pills.unwrap_or_default();
             let (negated, applied): (Vec<&Filter>, Vec<&Filter>) =
                 pills.iter().partition(|f| f.negate);
             let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
@@ -262,9 +257,9 @@ mod tests {
             by_direction.await.values().sum::<u64>(),
             directions.values().sum::<u64>()
         );
-        // With no range named, every flow is unnamed, and a click filters nothing.
+        // With no range named, every flow is unnamed, which no pill needs to select.
         let none = Networks::default();
-        let unnamed = split_counts(&server, by_source(), &none, true, &[UNNAMED]);
+        let unnamed = split_counts(&server, by_source(), &none, true, &[]);
         assert_eq!(unnamed.await, BTreeMap::from([(UNNAMED.to_owned(), 4000)]));
         // The VPC's name again inside the web subnet inside the VPC: counted right, though
         // pills cannot say it.
@@ -334,6 +329,26 @@ mod tests {
         assert_eq!(status, 400, "{answer}");
         assert!(answer.to_string().contains("line 2"), "{answer}");
         assert!(std::fs::read_to_string(&file).unwrap().contains("staging"));
+        // A change the store refuses after the file was staged (an old version) leaves the
+        // file as it was, and no temporary file beside it.
+        let (status, answer) = server
+            .put_json(
+                "/api/saved_objects/networks/networks",
+                &write(
+                    "10.0.0.0/16 = stale
+",
+                ),
+            )
+            .await;
+        assert_eq!(status, 409, "{answer}");
+        assert!(std::fs::read_to_string(&file).unwrap().contains("staging"));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .filter(|name| name != "networks.txt")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
         // An import writes what it stored; a delete empties the file.
         let ndjson = json!({ "type": "networks", "id": "networks", "attributes": { "title": "Networks", "text": "10.9.0.0/16 = imported\n" }, "references": [] });
         let (status, answer) = server
@@ -351,7 +366,7 @@ mod tests {
         assert_eq!(status, 200, "{answer}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
         // A file that cannot be written (its folder gone) fails the save before the store
-        // changes, and leaves no temporary file behind.
+        // changes.
         let folder = dir.path().join("folder");
         std::fs::create_dir(&folder).unwrap();
         std::fs::write(folder.join("networks.txt"), "10.0.0.0/16 = a\n").unwrap();
@@ -366,12 +381,6 @@ mod tests {
         assert_eq!(status, 500, "{answer}");
         let (_, kept) = blocked.get("/api/saved_objects/networks/networks").await;
         assert_eq!(kept["attributes"]["text"], "10.0.0.0/16 = a\n", "{kept}");
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
 
         std::fs::write(&file, "10.0.0.0/16 = a\nnonsense\n").unwrap();
         let mut config = TestServer::config(dir.path());

@@ -96,8 +96,7 @@ fn heatmap_cell(xy: &XyData, row: usize, data_x: f64, utc_offset_secs: i32) -> O
         start <= data_x && data_x < end
     })?;
     let (title, time) = bucket_title(xy, x, utc_offset_secs);
-    let mut filters = series.filters.clone();
-    filters.extend(category_filters(xy, x));
+    let filters = series_and_category(series.filters.as_deref(), category_filters(xy, x));
     Some(Hit {
         title,
         rows: vec![(series.label.clone(), series.format.exact(value))],
@@ -174,14 +173,20 @@ fn bucket_title(xy: &XyData, x: f64, utc_offset_secs: i32) -> (String, Option<(i
     }
 }
 
-/// The filters selecting the category at `x`, on a category axis.
-fn category_filters(xy: &XyData, x: f64) -> Vec<Filter> {
+/// The filters selecting the category at `x`, on a category axis (none on other axes);
+/// `None` when no pills can.
+fn category_filters(xy: &XyData, x: f64) -> Option<Vec<Filter>> {
     match xy.x {
-        XAxis::Categories { .. } => xy
-            .category_filters
-            .get(x as usize)
-            .cloned()
-            .unwrap_or_default(),
+        XAxis::Categories { .. } => xy.category_filters.get(x as usize).cloned().flatten(),
+        _ => Some(Vec::new()),
+    }
+}
+
+/// A click's filters: the series' and the category's, or none when either has no pills
+/// (one alone would select more than the point clicked).
+fn series_and_category(series: Option<&[Filter]>, category: Option<Vec<Filter>>) -> Vec<Filter> {
+    match (series, category) {
+        (Some(series), Some(category)) => [series.to_vec(), category].concat(),
         _ => Vec::new(),
     }
 }
@@ -224,8 +229,8 @@ fn xy_item(xy: &XyData, x: f64, pointer: Option<Pointer>, utc_offset_secs: i32) 
         }
     }
     // A click filters by the series nearest the pointer; on a category axis, by the category.
-    let mut filters = nearest.map(|(_, s)| s.filters.clone()).unwrap_or_default();
-    filters.extend(category_filters(xy, x));
+    let series = nearest.map_or(Some(&[][..]), |(_, s)| s.filters.as_deref());
+    let filters = series_and_category(series, category_filters(xy, x));
     Hit {
         title,
         rows,

@@ -223,7 +223,7 @@ fn address_labels_on_an_x_axis_are_whole_and_never_overlap() {
             points: (0..labels.len())
                 .map(|i| (i as f64, 10.0 + i as f64))
                 .collect(),
-            filters: Vec::new(),
+            filters: Some(Vec::new()),
             axis: Default::default(),
             term: None,
             format: Default::default(),
@@ -324,7 +324,7 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
             points: (0..labels.len())
                 .map(|i| (i as f64, 100.0 - i as f64))
                 .collect(),
-            filters: Vec::new(),
+            filters: Some(Vec::new()),
             axis: Default::default(),
             term: None,
             format: Default::default(),
@@ -334,7 +334,7 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
         utc: false,
         category_filters: labels
             .iter()
-            .map(|l| vec![Filter::phrase("srcaddr", json!(l))])
+            .map(|l| Some(vec![Filter::phrase("srcaddr", json!(l))]))
             .collect(),
         x_title: "srcaddr".into(),
         threshold: None,
@@ -633,7 +633,7 @@ fn a_metric_on_the_right_axis_has_its_own_scale_and_the_pointer_finds_it_as_draw
         assert_eq!(hit.rows.len(), 2);
         let ChartData::Xy(xy) = &data else { panic!() };
         let expected = xy.series.iter().find(|s| s.label == series).unwrap();
-        assert_eq!(hit.filters, expected.filters, "pointing at {series}");
+        assert_eq!(Some(hit.filters), expected.filters, "pointing at {series}");
     }
 }
 

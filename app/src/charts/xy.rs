@@ -30,7 +30,7 @@ pub(crate) fn legend_entries(data: &XyData, colors: &ColorMap) -> Vec<Entry> {
             color: colors.get(s.color_key()),
             heading: false,
             hollow: s.dashed(),
-            filters: s.filters.clone(),
+            filters: s.filters.clone().unwrap_or_default(),
         })
         .collect()
 }

@@ -323,8 +323,8 @@ impl Networks {
     /// The filter pills selecting each bucket of a split by network on `field`, as
     /// [`Networks::split_queries`] splits: a name's ranges and not the other names' ranges
     /// just inside them; [`UNNAMED`], none of the outermost ranges. A name with a range
-    /// inside another name's range inside one of its own gets none: pills cannot say it.
-    pub fn split_filters(&self, field: &str) -> Vec<(String, Vec<Filter>)> {
+    /// inside another name's range inside one of its own gets `None`: pills cannot say it.
+    pub fn split_filters(&self, field: &str) -> Vec<(String, Option<Vec<Filter>>)> {
         let blocks: Vec<Cidr> = self.0.iter().map(|n| n.block).collect();
         let tree = RangeTree::new(&blocks);
         let pill = |indices: &mut dyn Iterator<Item = usize>, negate: bool| Filter {
@@ -334,7 +334,7 @@ impl Networks {
                 indices.map(|i| json!(blocks[i].to_string())).collect(),
             )
         };
-        let mut out: Vec<(String, Vec<Filter>)> = self
+        let mut out: Vec<(String, Option<Vec<Filter>>)> = self
             .names()
             .into_iter()
             .map(|name| {
@@ -347,7 +347,7 @@ impl Networks {
                     })
                 });
                 if foreign_above_own {
-                    return (name.to_owned(), Vec::new());
+                    return (name.to_owned(), None);
                 }
                 let foreign_children: Vec<usize> = (0..blocks.len())
                     .filter(|&i| !own(i) && tree.parent[i].is_some_and(own))
@@ -356,7 +356,7 @@ impl Networks {
                 if !foreign_children.is_empty() {
                     filters.push(pill(&mut foreign_children.into_iter(), true));
                 }
-                (name.to_owned(), filters)
+                (name.to_owned(), Some(filters))
             })
             .collect();
         let outermost = (0..blocks.len()).filter(|&i| tree.parent[i].is_none());
@@ -364,7 +364,7 @@ impl Networks {
             true => Vec::new(),
             false => vec![pill(&mut outermost.into_iter(), true)],
         };
-        out.push((UNNAMED.to_owned(), unnamed));
+        out.push((UNNAMED.to_owned(), Some(unnamed)));
         out
     }
 
@@ -618,7 +618,7 @@ mod tests {
         assert_eq!(NO_NETWORKS.split_queries("srcaddr")[0].0, UNNAMED);
         assert_eq!(
             NO_NETWORKS.split_filters("srcaddr"),
-            vec![(UNNAMED.to_owned(), Vec::new())]
+            vec![(UNNAMED.to_owned(), Some(Vec::new()))]
         );
     }
 
@@ -660,11 +660,11 @@ mod tests {
     #[test]
     fn a_name_nested_in_a_foreign_range_gets_no_pills() {
         let networks = Networks::parse("10.0.0.0/8 = a\n10.1.0.0/16 = b\n10.1.2.0/24 = a").unwrap();
-        let pills: std::collections::BTreeMap<String, Vec<Filter>> =
+        let pills: std::collections::BTreeMap<String, Option<Vec<Filter>>> =
             networks.split_filters("srcaddr").into_iter().collect();
-        assert!(pills["a"].is_empty());
-        assert_eq!(pills["b"].len(), 2);
-        assert_eq!(pills[UNNAMED].len(), 1);
+        assert_eq!(pills["a"], None);
+        assert_eq!(pills["b"].as_ref().unwrap().len(), 2);
+        assert_eq!(pills[UNNAMED].as_ref().unwrap().len(), 1);
     }
 
     /// A bucket's pills say what its query says: the VPC but not the database subnet inside
@@ -678,16 +678,17 @@ mod tests {
         assert_eq!(name, "prod-vpc");
         assert_eq!(
             vpc,
-            &vec![
+            &Some(vec![
                 Filter::phrase("srcaddr", json!("10.0.0.0/16")),
                 Filter {
                     negate: true,
                     ..Filter::phrase("srcaddr", json!("10.0.5.0/24"))
                 }
-            ]
+            ])
         );
         let (name, unnamed) = pills.last().unwrap();
         assert_eq!(name, UNNAMED);
+        let unnamed = unnamed.as_ref().unwrap();
         assert!(unnamed[0].negate);
         assert_eq!(unnamed.len(), 1);
         let directions = direction_filters(&networks).unwrap();

@@ -148,20 +148,17 @@ async fn create_object(
     let references = references(state, object_type, &write).await?;
     let staged =
         stage_networks_file(state, object_type, id.as_deref(), Some(&write.attributes)).await?;
-    let object = state
-        .store
-        .create(
-            NewObject {
-                object_type,
-                id,
-                attributes: write.attributes,
-                references,
-            },
-            overwrite,
-        )
-        .await?;
-    commit_networks_file(staged)?;
-    Ok(Json(object))
+    let store = state.store.clone();
+    let change = async move {
+        let new = NewObject {
+            object_type,
+            id,
+            attributes: write.attributes,
+            references,
+        };
+        store.create(new, overwrite).await
+    };
+    Ok(Json(change_with_networks_file(staged, change).await?))
 }
 
 async fn fetch(
@@ -180,29 +177,29 @@ async fn update(
     let references = references(&state, object_type, &write).await?;
     let staged =
         stage_networks_file(&state, object_type, Some(&id), Some(&write.attributes)).await?;
-    let object = state
-        .store
-        .update(
+    let store = state.store.clone();
+    let change = async move {
+        (store.update(
             object_type,
             &id,
             write.version,
             write.attributes,
             references,
-        )
-        .await?;
-    commit_networks_file(staged)?;
-    Ok(Json(object))
+        ))
+        .await
+    };
+    Ok(Json(change_with_networks_file(staged, change).await?))
 }
 
 /// With `--networks FILE`, a write of the networks object stages the file's next text
 /// (`None`, a delete: empty) before the store changes, so the file cannot fail after it.
 /// Ranges that do not read are left to the store, which refuses them naming the line.
-async fn stage_networks_file<'a>(
-    state: &'a AppState,
+async fn stage_networks_file(
+    state: &AppState,
     object_type: ObjectType,
     id: Option<&str>,
     attributes: Option<&Value>,
-) -> Result<Option<Staged<'a>>, AppError> {
+) -> Result<Option<Staged>, AppError> {
     let Some(file) = &state.networks_file else {
         return Ok(None);
     };
@@ -217,9 +214,22 @@ async fn stage_networks_file<'a>(
     Ok(Some(file.stage(&text).await.map_err(AppError::Internal)?))
 }
 
-/// Puts a staged networks file in place, the store having taken the change.
-fn commit_networks_file(staged: Option<Staged<'_>>) -> Result<(), AppError> {
-    staged.map_or(Ok(()), |staged| staged.commit().map_err(AppError::Internal))
+/// Makes a store `change` and then puts a staged networks file in place, in a task of its
+/// own: a client that goes away mid-request drops the handler, which must not leave the
+/// store changed and the file not.
+async fn change_with_networks_file<T: Send + 'static>(
+    staged: Option<Staged>,
+    change: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, AppError> {
+    let task = tokio::spawn(async move {
+        let changed = change.await?;
+        if let Some(staged) = staged {
+            staged.commit().map_err(AppError::Internal)?;
+        }
+        Ok(changed)
+    });
+    task.await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("a saved object change failed: {e}")))?
 }
 
 async fn delete(
@@ -228,8 +238,9 @@ async fn delete(
 ) -> Result<Json<Value>, AppError> {
     let object_type = object_type(&kind)?;
     let staged = stage_networks_file(&state, object_type, Some(&id), None).await?;
-    state.store.delete(object_type, &id).await?;
-    commit_networks_file(staged)?;
+    let store = state.store.clone();
+    let change = async move { store.delete(object_type, &id).await };
+    change_with_networks_file(staged, change).await?;
     Ok(Json(serde_json::json!({})))
 }
 
@@ -342,11 +353,12 @@ async fn import(
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::bad_request("the import is not UTF-8 NDJSON"))?;
-    let report = transfer::import(state.store.as_ref(), text, mode).await?;
+    let report = transfer::import(state.store.as_ref(), text, mode).await;
+    // Even a failed import may have stored some objects, the networks among them.
     if let Some(file) = &state.networks_file {
         file.rewrite_from(state.store.as_ref())
             .await
             .map_err(|e| AppError::Internal(e.context("the import took effect, but")))?;
     }
-    Ok(Json(report))
+    Ok(Json(report?))
 }

@@ -24,8 +24,15 @@ pub const MAX_COMBINATIONS: usize = 100_000;
 pub const PAGE_SIZE: usize = 1_000;
 
 /// What of a search (of the options the policy lets through) selects the documents its
-/// aggregations count, and so goes in every composite page; the rest only its hits need.
-const SELECTING: [&str; 4] = ["query", "min_score", "terminate_after", "timeout"];
+/// aggregations count or defines the fields they read, and so goes in every composite page;
+/// the rest only its hits need.
+const SELECTING: [&str; 5] = [
+    "query",
+    "min_score",
+    "terminate_after",
+    "timeout",
+    "runtime_mappings",
+];
 
 /// The search every composite page of `body` shares: what selects its documents, none of
 /// what only its hits need.
@@ -110,7 +117,19 @@ impl Emulated {
         for (key, value) in spec.as_object().into_iter().flatten() {
             match key.as_str() {
                 "multi_terms" => {}
-                "aggs" | "aggregations" => subs = Some(value.clone()),
+                "aggs" | "aggregations" => {
+                    // A pipeline that drops buckets would drop them page by page: a short
+                    // page would end the paging, and the rest would rank without them.
+                    let dropping = value.as_object().into_iter().flatten().find(|(_, sub)| {
+                        sub.get("bucket_sort").is_some() || sub.get("bucket_selector").is_some()
+                    });
+                    if let Some((sub, _)) = dropping {
+                        return Err(unanswerable(&format!(
+                            "the sub-aggregation [{sub}] that drops buckets"
+                        )));
+                    }
+                    subs = Some(value.clone());
+                }
                 "meta" => meta = Some(value.clone()),
                 other => return Err(unanswerable(&format!("[{other}]"))),
             }
@@ -233,9 +252,47 @@ impl<'a> Pages<'a> {
         (!self.done).then(|| self.multi.page(base, self.after.as_ref(), page_size))
     }
 
-    /// Reads the answer to the page of `page_size` last asked.
+    /// Reads the answer to the page of `page_size` last asked. A page the cluster answered
+    /// in part (timed out, or shards failed) is an error: its combinations would be counted
+    /// short, silently. Shards that failed for their buckets fail as the whole search would
+    /// (`too_many_buckets_exception`), to be asked again smaller.
     pub fn gather(&mut self, response: &mut Value, page_size: usize) -> Result<(), BackendError> {
         let name = &self.multi.name;
+        if response.get("timed_out") == Some(&Value::Bool(true)) {
+            return Err(BackendError::Cluster {
+                status: 504,
+                kind: "search_timeout".into(),
+                reason: format!(
+                    "a page of [{name}] timed out on the cluster, and would count its combinations in part"
+                ),
+            });
+        }
+        let failed = response.pointer("/_shards/failed").and_then(Value::as_u64);
+        if let Some(failed @ 1..) = failed {
+            let causes: Vec<&Value> = response
+                .pointer("/_shards/failures")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|failure| failure.get("reason"))
+                .collect();
+            let cause = causes
+                .iter()
+                .find(|c| c["type"] == "too_many_buckets_exception")
+                .or(causes.first());
+            let text = |key: &str| cause.and_then(|c| c[key].as_str()).unwrap_or_default();
+            return Err(BackendError::Cluster {
+                status: 502,
+                kind: match text("type") {
+                    "" => "shard_failure".into(),
+                    kind => kind.into(),
+                },
+                reason: format!(
+                    "{failed} shard(s) failed a page of [{name}]: {}",
+                    super::summarize(text("reason"))
+                ),
+            });
+        }
         let agg = response
             .pointer_mut(&format!("/aggregations/{}", pointer_escape(name)))
             .ok_or_else(|| {
@@ -293,6 +350,8 @@ impl Emulated {
             doc_count: u64,
             metrics: Vec<Option<f64>>,
             bucket: Map<String, Value>,
+            /// Its place in key order (see [`key_ranks`]).
+            rank: usize,
         }
         let mut candidates: Vec<Candidate> = Vec::with_capacity(gathered.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -350,6 +409,7 @@ impl Emulated {
                 doc_count,
                 metrics,
                 bucket,
+                rank: 0,
             });
         }
         let mut other = 0;
@@ -360,12 +420,21 @@ impl Emulated {
             }
             kept
         });
+        let ranks = key_ranks(
+            &candidates
+                .iter()
+                .map(|c| (c.position, &c.keys[..], c.stood_in))
+                .collect::<Vec<_>>(),
+        );
+        for (candidate, rank) in candidates.iter_mut().zip(ranks) {
+            candidate.rank = rank;
+        }
         let compare = |a: &Candidate, b: &Candidate| {
             let mut metric = 0;
             for (key, descending) in &self.order {
                 let ordering = match key {
                     OrderKey::Count => a.doc_count.cmp(&b.doc_count),
-                    OrderKey::Key => a.position.cmp(&b.position),
+                    OrderKey::Key => a.rank.cmp(&b.rank),
                     OrderKey::Metric(_) => {
                         let (x, y) = (a.metrics[metric], b.metrics[metric]);
                         metric += 1;
@@ -387,7 +456,7 @@ impl Emulated {
                     return ordering;
                 }
             }
-            a.position.cmp(&b.position)
+            a.rank.cmp(&b.rank)
         };
         candidates.sort_by(compare);
         if candidates.len() > self.size {
@@ -416,6 +485,86 @@ impl Emulated {
             answer["meta"] = meta.clone();
         }
         Ok(answer)
+    }
+}
+
+/// Each combination's place in key order, given as `(its place in the cluster's order, its
+/// keys, whether a `missing` value stands in one)`. The cluster put a stood-in combination
+/// where its null sorts, not where the value standing in does: it is placed among the others
+/// by its values ([`TypedKey`]). Ranks are computed once, so the order is total whatever the
+/// values.
+fn key_ranks(combinations: &[(usize, &[Value], bool)]) -> Vec<usize> {
+    let typed = |keys: &[Value]| keys.iter().map(TypedKey::of).collect::<Vec<_>>();
+    let mut plain: Vec<(usize, usize)> = combinations
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, stood_in))| !stood_in)
+        .map(|(index, (position, _, _))| (*position, index))
+        .collect();
+    plain.sort_unstable();
+    let any_stood_in = plain.len() < combinations.len();
+    let plain_keys: Vec<Vec<TypedKey>> = match any_stood_in {
+        true => plain
+            .iter()
+            .map(|&(_, i)| typed(combinations[i].1))
+            .collect(),
+        false => Vec::new(),
+    };
+    // (place among the plain ones, plain (after the stood-in ones placed before it), typed
+    // keys, position, index)
+    let mut order: Vec<(usize, bool, Vec<TypedKey>, usize, usize)> = plain
+        .iter()
+        .enumerate()
+        .map(|(place, &(position, index))| (place, true, Vec::new(), position, index))
+        .collect();
+    for (index, (position, keys, stood_in)) in combinations.iter().enumerate() {
+        if *stood_in {
+            let keys = typed(keys);
+            let place = plain_keys.partition_point(|plain| *plain < keys);
+            order.push((place, false, keys, *position, index));
+        }
+    }
+    order.sort_unstable_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
+    let mut ranks = vec![0; combinations.len()];
+    for (rank, entry) in order.iter().enumerate() {
+        ranks[entry.4] = rank;
+    }
+    ranks
+}
+
+/// A key part in an order of its kind, for placing a `missing` value among the cluster's
+/// keys: numbers by value, addresses by their bytes (as the cluster orders `ip` fields, IPv4
+/// as IPv4-mapped IPv6), other text by its bytes.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TypedKey {
+    Null,
+    Bool(bool),
+    /// An `f64`'s bits, flipped so that they order as the number does.
+    Number(u64),
+    Address(u128),
+    Text(String),
+}
+
+impl TypedKey {
+    fn of(value: &Value) -> TypedKey {
+        match value {
+            Value::Null => TypedKey::Null,
+            Value::Bool(b) => TypedKey::Bool(*b),
+            Value::Number(n) => {
+                let bits = n.as_f64().unwrap_or(0.0).to_bits();
+                TypedKey::Number(if bits >> 63 == 1 {
+                    !bits
+                } else {
+                    bits | 1 << 63
+                })
+            }
+            Value::String(text) => match text.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(v4)) => TypedKey::Address(v4.to_ipv6_mapped().into()),
+                Ok(std::net::IpAddr::V6(v6)) => TypedKey::Address(v6.into()),
+                Err(_) => TypedKey::Text(text.clone()),
+            },
+            other => TypedKey::Text(other.to_string()),
+        }
     }
 }
 
@@ -527,11 +676,13 @@ mod tests {
             "terms": [{ "field": "srcaddr" }, { "field": "dstport", "missing": 0 }], "size": 2 } }));
         let search = json!({ "size": 5, "sort": ["@timestamp"], "query": { "match_all": {} },
             "min_score": 1, "post_filter": { "match_all": {} }, "highlight": {},
+            "runtime_mappings": { "hour": { "type": "long" } },
             "aggs": { "other": { "terms": { "field": "action" } } } });
         let page = pairs.page(&page_base(&search), None, 7);
         assert_eq!(
             page,
             json!({ "size": 0, "query": { "match_all": {} }, "min_score": 1,
+                "runtime_mappings": { "hour": { "type": "long" } },
                 "aggs": { "pairs": { "composite": { "size": 7, "sources": [
                     { "0": { "terms": { "field": "srcaddr" } } },
                     { "1": { "terms": { "field": "dstport", "missing_bucket": true } } }] } } } })
@@ -561,6 +712,63 @@ mod tests {
         let mut pages = Pages::new(&pairs);
         pages.gather(&mut page("a"), 2).unwrap();
         assert!(pages.next_page(&base, 2).is_none());
+    }
+
+    /// A page answered in part is an error, never a partial answer; shards that failed for
+    /// their buckets say so, and the page is asked again smaller.
+    #[test]
+    fn a_partial_page_is_an_error() {
+        let pairs = emulated(json!({ "multi_terms": {
+            "terms": [{ "field": "srcaddr" }, { "field": "dstaddr" }] } }));
+        let answered = json!({ "aggregations": { "pairs": { "buckets": [
+            { "key": { "0": "a", "1": "x" }, "doc_count": 1 }] } } });
+        let mut timed_out = answered.clone();
+        timed_out["timed_out"] = json!(true);
+        let error = Pages::new(&pairs).gather(&mut timed_out, 1).unwrap_err();
+        assert_eq!(error.status(), 504, "{error}");
+        let mut failed = answered.clone();
+        failed["_shards"] = json!({ "total": 3, "successful": 1, "failed": 2, "failures": [
+            { "shard": 0, "reason": { "type": "illegal_argument_exception", "reason": "x" } },
+            { "shard": 1, "reason": { "type": "too_many_buckets_exception", "reason": "y" } }] });
+        let error = Pages::new(&pairs).gather(&mut failed, 1).unwrap_err();
+        assert!(super::super::is_too_many_buckets(&error), "{error}");
+        assert!(error.to_string().contains("2 shard(s)"), "{error}");
+        let mut fine = answered;
+        fine["_shards"] = json!({ "total": 3, "successful": 3, "failed": 0 });
+        fine["timed_out"] = json!(false);
+        Pages::new(&pairs).gather(&mut fine, 1).unwrap();
+    }
+
+    /// A combination a `missing` value stands in is placed by that value, not where the
+    /// cluster put its null: first, before every other key.
+    #[test]
+    fn a_stood_in_key_sorts_by_its_value() {
+        let pairs = emulated(json!({ "multi_terms": {
+            "terms": [{ "field": "srcaddr" }, { "field": "dstport", "missing": 65536 }],
+            "order": { "_key": "asc" } } }));
+        let gathered = vec![
+            json!({ "key": { "0": "10.0.0.9", "1": null }, "doc_count": 1 }),
+            json!({ "key": { "0": "10.0.0.9", "1": 22 }, "doc_count": 1 }),
+            json!({ "key": { "0": "10.0.0.9", "1": 443 }, "doc_count": 1 }),
+            json!({ "key": { "0": "10.0.0.10", "1": null }, "doc_count": 1 }),
+            json!({ "key": { "0": "10.0.0.10", "1": 80 }, "doc_count": 1 }),
+        ];
+        let keys: Vec<Value> = pairs.answer(gathered).unwrap()["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["key"].clone())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                json!(["10.0.0.9", 22]),
+                json!(["10.0.0.9", 443]),
+                json!(["10.0.0.9", 65536]),
+                json!(["10.0.0.10", 80]),
+                json!(["10.0.0.10", 65536]),
+            ]
+        );
     }
 
     /// A `missing` value some documents have makes one combination of two composite
@@ -637,6 +845,8 @@ mod tests {
             json!({ "multi_terms": { "terms": [{ "field": "a" }, { "field": "b" }], "format": "x" } }),
             json!({ "multi_terms": { "terms": [{ "field": "a" }] } }),
             json!({ "multi_terms": { "terms": [{ "field": "a" }, { "field": "b" }], "size": 0 } }),
+            json!({ "multi_terms": { "terms": [{ "field": "a" }, { "field": "b" }] },
+                "aggs": { "top": { "bucket_sort": { "size": 3 } } } }),
         ] {
             let mut body = json!({ "aggs": { "pairs": spec } });
             assert!(take(&mut body).is_err(), "{body}");
