@@ -137,14 +137,29 @@ fn aggs_tree(vis: &Visualization, context: &SearchContext<'_>) -> Map<String, Va
     }
     for (level, agg) in buckets.iter().enumerate().rev() {
         let mut bucket = bucket_agg(vis.metric(), agg, context);
-        if !aggs.is_empty() {
-            bucket.insert("aggs".into(), Value::Object(aggs));
-        }
+        add_sub_aggs(&mut bucket, aggs);
         aggs = metric.clone();
         aggs.insert(bucket_name(level), Value::Object(bucket));
     }
     aggs
 }
+
+/// Puts `aggs` under an aggregation, beside what it has there of its own (a prefix split's
+/// `bucket_sort`).
+fn add_sub_aggs(agg: &mut Map<String, Value>, aggs: Map<String, Value>) {
+    if aggs.is_empty() {
+        return;
+    }
+    match agg.get_mut("aggs") {
+        Some(Value::Object(own)) => own.extend(aggs),
+        _ => {
+            agg.insert("aggs".into(), Value::Object(aggs));
+        }
+    }
+}
+
+/// The pipeline keeping a prefix split's largest networks: `ip_prefix` has no size of its own.
+const TOP_NETWORKS: &str = "top_networks";
 
 /// `time` on the time field, as a range query.
 fn time_range(time_field: &str, time: Resolved) -> Value {
@@ -209,10 +224,7 @@ fn metric_aggs(name: &str, metric: &Metric, context: &SearchContext<'_>) -> Map<
         Metric::OverBuckets { stat, per, of } => {
             let mut split = bucket_agg(of, per, context);
             // Inside the inner split, the metric has the split to itself: the first name.
-            let inner = metric_aggs(METRIC, of, context);
-            if !inner.is_empty() {
-                split.insert("aggs".into(), Value::Object(inner));
-            }
+            add_sub_aggs(&mut split, metric_aggs(METRIC, of, context));
             let per_bucket = per_bucket_name(name);
             let path = format!("{per_bucket}>{}", value_path(METRIC, of));
             let mut aggs = Map::new();
@@ -387,6 +399,23 @@ fn bucket_agg(metric: &Metric, agg: &BucketAgg, context: &SearchContext<'_>) -> 
             out.insert(
                 "ip_range".into(),
                 json!({ "field": field, "ranges": ranges }),
+            );
+        }
+        BucketAgg::IpPrefix {
+            field,
+            prefix_length,
+            ipv6,
+            size,
+        } => {
+            out.insert(
+                "ip_prefix".into(),
+                json!({ "field": field, "prefix_length": prefix_length, "is_ipv6": ipv6,
+                    "append_prefix_length": true, "keyed": false, "min_doc_count": 1 }),
+            );
+            let sort = json!([{ metric_order_path(METRIC, metric): { "order": "desc" } }]);
+            out.insert(
+                "aggs".into(),
+                json!({ TOP_NETWORKS: { "bucket_sort": { "sort": sort, "size": size } } }),
             );
         }
         BucketAgg::DateRange { field, ranges } => {
@@ -590,6 +619,50 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// A prefix split keeps its largest networks by the metric, beside the metric and the
+    /// level inside it; a prefix no network of its family has is named.
+    #[test]
+    fn a_prefix_split_keeps_its_largest_networks() {
+        use crate::model::visualization::Metric;
+        let query = QueryText::default();
+        let mut vis = Visualization::example_action_port_pie();
+        vis.buckets[0].agg = BucketAgg::IpPrefix {
+            field: "srcaddr".into(),
+            prefix_length: 24,
+            ipv6: false,
+            size: 5,
+        };
+        vis.metrics[0].metric = Metric::Sum {
+            field: "bytes".into(),
+        };
+        vis.validate().unwrap();
+        let body = build_request(&vis, &context(&query, &[])).unwrap();
+        let networks = &body["aggs"]["2"];
+        assert_eq!(
+            networks["ip_prefix"],
+            json!({ "field": "srcaddr", "prefix_length": 24, "is_ipv6": false,
+                "append_prefix_length": true, "keyed": false, "min_doc_count": 1 })
+        );
+        assert_eq!(
+            networks["aggs"][TOP_NETWORKS],
+            json!({ "bucket_sort": { "sort": [{ "1": { "order": "desc" } }], "size": 5 } })
+        );
+        assert!(networks["aggs"][METRIC].is_object(), "{networks}");
+        assert!(networks["aggs"]["3"]["terms"].is_object(), "{networks}");
+
+        vis.buckets[0].agg = BucketAgg::IpPrefix {
+            field: "srcaddr".into(),
+            prefix_length: 33,
+            ipv6: false,
+            size: 5,
+        };
+        let error = vis.validate().unwrap_err().to_string();
+        assert!(
+            error.starts_with("buckets[0].agg.ip_prefix.prefix_length: must be at most 32"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -94,8 +94,13 @@ pub struct Slice {
     pub end: f64,
     /// The slice of the ring inside this one that holds it.
     pub parent: Option<usize>,
-    /// Filters that select this slice's documents (a click adds them to the dashboard).
+    /// Filters that select this slice's documents (a click adds them to the dashboard);
+    /// none when no pills can (it, or a slice it is inside, is a bucket pills cannot say).
     pub filters: Vec<Filter>,
+    /// The filters of its own bucket alone, without the path to it: what its term selects
+    /// wherever it appears (443 under ACCEPT and under REJECT), for the legend.
+    #[serde(default)]
+    pub own: Vec<Filter>,
 }
 
 /// How an xy chart's x axis reads.
@@ -476,6 +481,10 @@ fn bucket_filter(agg: &BucketAgg, bucket: &Value, key: &Value, label: &str) -> O
         BucketAgg::IpRange { field, .. } if label.contains('/') => {
             Some(Filter::phrase(field, json!(label)))
         }
+        BucketAgg::IpPrefix { field, .. } => key
+            .as_str()
+            .filter(|block| block.contains('/'))
+            .map(|block| Filter::phrase(field, json!(block))),
         BucketAgg::IpRange { field, .. } | BucketAgg::DateRange { field, .. } => {
             let bound = |name: &str| bucket.get(name).filter(|v| !v.is_null()).cloned();
             Some(Filter {
@@ -714,6 +723,7 @@ pub fn chart_data(
                     end: 1.0,
                     parent: None,
                     filters: Vec::new(),
+                    own: Vec::new(),
                 }],
                 _ => Vec::new(),
             };
@@ -854,8 +864,8 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
             let mut cursor = start;
             for (label, key, value, bucket, bucket_span) in entries {
                 let width = span * value / whole;
-                let filters =
-                    path_filters(&path, bucket_filters(agg, level_agg, bucket, &key, &label));
+                let own = bucket_filters(agg, level_agg, bucket, &key, &label);
+                let filters = path_filters(&path, own.clone());
                 let index = rings[level].slices.len();
                 rings[level].slices.push(Slice {
                     label: formatted_label(agg, &key, label, formats),
@@ -864,6 +874,7 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
                     end: cursor + width,
                     parent,
                     filters: filters.clone().unwrap_or_default(),
+                    own: own.unwrap_or_default(),
                 });
                 next.push((
                     bucket.clone(),
@@ -876,20 +887,20 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
                 cursor += width;
             }
             if other > 0.0 {
-                let mut filters = path.clone().unwrap_or_default();
-                if let (BucketAgg::Terms { field, .. }, Some(_)) = (agg, &path) {
+                let mut own = Vec::new();
+                if let BucketAgg::Terms { field, .. } = agg {
                     let shown_keys: Vec<Value> = rings[level]
                         .slices
                         .iter()
                         .rev()
                         .take_while(|s| s.parent == parent)
-                        .filter_map(|s| s.filters.last())
+                        .filter_map(|s| s.own.last())
                         .filter_map(|f| match &f.kind {
                             FilterKind::Phrase { value } => Some(value.clone()),
                             _ => None,
                         })
                         .collect();
-                    filters.push(Filter {
+                    own.push(Filter {
                         field: field.clone(),
                         kind: FilterKind::Phrases { values: shown_keys },
                         negate: true,
@@ -903,7 +914,8 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
                     start: cursor,
                     end: cursor + span * other / whole,
                     parent,
-                    filters,
+                    filters: path_filters(&path, Some(own.clone())).unwrap_or_default(),
+                    own,
                 });
             }
         }
@@ -1331,6 +1343,8 @@ mod tests {
                 ("22 (ssh)".into(), vec![b.clone(), to_22.clone()])
             ]
         );
+        // The legend's port 22 still filters by the port, wherever it appears.
+        assert_eq!(pie.rings[1].slices[0].own, std::slice::from_ref(&to_22));
 
         // A bar per port, a series per network: a's bars filter nothing either.
         vis.kind = ChartKind::Bar;

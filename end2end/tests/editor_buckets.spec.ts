@@ -2,7 +2,7 @@ import { test, expect } from "@playwright/test";
 import { ingest, newTableOverLastHour, recentFlowLines, waitForHydration } from "./helpers";
 
 // Issue 21, build 4: the editor offers Kibana's IP range, date range and significant terms
-// buckets, and a data table draws them.
+// buckets, and a data table draws them; issue 20: and subnets (IP prefix).
 
 const PREVIEW = "section.preview";
 
@@ -29,6 +29,19 @@ test.describe("editor buckets", () => {
     await page.locator('select[name="bucket0_field"]').selectOption("srcaddr");
     await expect(table).toContainText("198.51.100.0-198.51.100.255");
     await expect(table).toContainText("10.0.1.0/24");
+
+    // Subnets: the busiest /24 networks of the destinations, then /16 ones.
+    await type.selectOption("ip_prefix");
+    await page.locator('select[name="bucket0_field"]').selectOption("dstaddr");
+    await expect(table.locator("tbody tr").first()).toContainText("10.0.1.0/24");
+    const prefix = page.locator('input[name="bucket0_prefix_length"]');
+    await prefix.fill("16");
+    await prefix.press("Tab");
+    await expect(table.locator("tbody tr").first()).toContainText("10.0.0.0/16");
+    // A length no IPv4 network has is named, not drawn.
+    await prefix.fill("33");
+    await prefix.press("Tab");
+    await expect(page.locator('p.error[role="alert"]')).toContainText("prefix_length: must be at most 32");
 
     // Yesterday and today, in date math.
     await type.selectOption("date_range");

@@ -173,7 +173,8 @@ fn bucket_title(xy: &XyData, x: f64, utc_offset_secs: i32) -> (String, Option<(i
     }
 }
 
-/// The filters selecting the category at `x`, on a category axis (none on other axes);
+/// The filters selecting the category at `x`, on a category axis (an empty list on other
+/// axes);
 /// `None` when no pills can.
 fn category_filters(xy: &XyData, x: f64) -> Option<Vec<Filter>> {
     match xy.x {

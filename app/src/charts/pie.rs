@@ -9,8 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::legend::{self, Entry};
 use super::{chart_error, draw_message, truncate, ChartError, ChartLayout, DrawOptions};
-use crate::model::filter::Filter;
-use crate::result::{PieData, Slice};
+use crate::result::PieData;
 
 /// Each ring's slice colours: one per label across the rings (port 443 is one colour in every
 /// ring), and no ring's colours again in another ([`DrawOptions::colors_for`]).
@@ -29,7 +28,7 @@ pub(crate) fn ring_colors(data: &PieData, options: &DrawOptions) -> Vec<Vec<RGBC
 /// The legend lists each ring under its field, each label once.
 pub(crate) fn legend_entries(data: &PieData, colors: &[Vec<RGBColor>]) -> Vec<Entry> {
     let mut entries = Vec::new();
-    for (ring_index, (ring, ring_colors)) in data.rings.iter().zip(colors).enumerate() {
+    for (ring, ring_colors) in data.rings.iter().zip(colors) {
         if data.rings.len() > 1 {
             entries.push(Entry::heading(ring.label.clone()));
         }
@@ -42,25 +41,12 @@ pub(crate) fn legend_entries(data: &PieData, colors: &[Vec<RGBColor>]) -> Vec<En
                     color: *color,
                     heading: false,
                     hollow: false,
-                    filters: own_filters(data, ring_index, slice),
+                    filters: slice.own.clone(),
                 });
             }
         }
     }
     entries
-}
-
-/// A slice's own filters, without its parents' path: what its ring's term selects wherever
-/// it appears (443 under ACCEPT and under REJECT), as Kibana's legend filters.
-fn own_filters(data: &PieData, ring: usize, slice: &Slice) -> Vec<Filter> {
-    let inherited = match (ring.checked_sub(1), slice.parent) {
-        (Some(parent_ring), Some(parent)) => data.rings[parent_ring]
-            .slices
-            .get(parent)
-            .map_or(0, |p| p.filters.len()),
-        _ => 0,
-    };
-    slice.filters.get(inherited..).unwrap_or_default().to_vec()
 }
 
 /// Draws the rings, labels and legend of a pie; answers where the rings went.

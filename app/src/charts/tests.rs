@@ -377,6 +377,17 @@ fn horizontal_bars_list_every_address_whole_top_down_and_hit_the_bar_pointed_at(
         hit.filters,
         vec![Filter::phrase("srcaddr", json!(labels[2]))]
     );
+    // A series no pills can select (a network nested in a foreign one): its bars filter
+    // nothing, since the address alone would select more than the bar.
+    let ChartData::Xy(mut unpillable) = data else {
+        panic!()
+    };
+    unpillable.series[0].filters = None;
+    let data = ChartData::Xy(unpillable);
+    let hit =
+        hit::hit_test(&data, &layout, left as f64 + 5.0, top as f64 + row * 2.5, 0).expect("a bar");
+    assert_eq!(hit.title, labels[2]);
+    assert_eq!(hit.filters, Vec::new());
 }
 
 #[test]

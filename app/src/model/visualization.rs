@@ -406,6 +406,21 @@ pub enum BucketAgg {
         /// The ranges, each a bucket.
         ranges: Vec<IpRangeSpec>,
     },
+    /// The networks of one prefix length holding an address (`10.0.1.0/24`), the largest by
+    /// the metric first: top talking subnets. Elasticsearch 8.1 or later, or the embedded
+    /// engine.
+    IpPrefix {
+        /// The address field.
+        field: String,
+        /// The networks' prefix length: up to 32, or 128 for `ipv6`.
+        prefix_length: u8,
+        /// IPv6 networks rather than IPv4 ones.
+        #[serde(default)]
+        ipv6: bool,
+        /// How many networks.
+        #[serde(default = "default_size")]
+        size: u32,
+    },
     /// Time ranges of the user's choosing, in date math (`now-1d/d`).
     DateRange {
         /// The date field.
@@ -528,6 +543,7 @@ impl BucketAgg {
             BucketAgg::Filters { .. } => "filters",
             BucketAgg::SignificantTerms { .. } => "significant_terms",
             BucketAgg::IpRange { .. } => "ip_range",
+            BucketAgg::IpPrefix { .. } => "ip_prefix",
             BucketAgg::DateRange { .. } => "date_range",
         }
     }
@@ -550,6 +566,7 @@ impl BucketAgg {
             | BucketAgg::Range { field, .. }
             | BucketAgg::SignificantTerms { field, .. }
             | BucketAgg::IpRange { field, .. }
+            | BucketAgg::IpPrefix { field, .. }
             | BucketAgg::DateRange { field, .. }
             | BucketAgg::Network { field } => Some(field),
             BucketAgg::Filters { .. } | BucketAgg::MultiTerms { .. } => None,
@@ -584,6 +601,7 @@ impl BucketAgg {
             BucketAgg::Terms { size, .. }
             | BucketAgg::SignificantTerms { size, .. }
             | BucketAgg::MultiTerms { size, .. }
+            | BucketAgg::IpPrefix { size, .. }
                 if *size == 0 || *size > 500 =>
             {
                 return Err(ModelError::new(
@@ -619,6 +637,17 @@ impl BucketAgg {
                         ),
                     ));
                 }
+            }
+            BucketAgg::IpPrefix {
+                prefix_length,
+                ipv6,
+                ..
+            } if *prefix_length > if *ipv6 { 128 } else { 32 } => {
+                let (family, most) = if *ipv6 { ("IPv6", 128) } else { ("IPv4", 32) };
+                return Err(ModelError::new(
+                    agg_path("prefix_length"),
+                    format!("must be at most {most} for {family} networks, not {prefix_length}"),
+                ));
             }
             BucketAgg::DateRange { ranges, .. } if ranges.is_empty() => {
                 return Err(ModelError::new(
@@ -664,6 +693,11 @@ impl BucketAgg {
             BucketAgg::Range { field, .. }
             | BucketAgg::IpRange { field, .. }
             | BucketAgg::DateRange { field, .. } => format!("{field} range"),
+            BucketAgg::IpPrefix {
+                field,
+                prefix_length,
+                ..
+            } => format!("/{prefix_length} of {field}"),
             BucketAgg::Filters { .. } => "filter".into(),
         }
     }
@@ -683,6 +717,11 @@ impl BucketAgg {
             BucketAgg::IpRange { field, .. } | BucketAgg::DateRange { field, .. } => {
                 format!("{field} ranges")
             }
+            BucketAgg::IpPrefix {
+                field,
+                prefix_length,
+                ..
+            } => format!("{field} /{prefix_length} networks"),
         }
     }
 }

@@ -179,14 +179,10 @@ async fn update(
         stage_networks_file(&state, object_type, Some(&id), Some(&write.attributes)).await?;
     let store = state.store.clone();
     let change = async move {
-        (store.update(
-            object_type,
-            &id,
-            write.version,
-            write.attributes,
-            references,
-        ))
-        .await
+        let (version, attributes) = (write.version, write.attributes);
+        store
+            .update(object_type, &id, version, attributes, references)
+            .await
     };
     Ok(Json(change_with_networks_file(staged, change).await?))
 }
@@ -351,14 +347,30 @@ async fn import(
             "[overwrite] and [createNewCopies] cannot be used together",
         ));
     }
-    let text = std::str::from_utf8(&body)
+    let text = String::from_utf8(body.into())
         .map_err(|_| AppError::bad_request("the import is not UTF-8 NDJSON"))?;
-    let report = transfer::import(state.store.as_ref(), text, mode).await;
-    // Even a failed import may have stored some objects, the networks among them.
-    if let Some(file) = &state.networks_file {
-        file.rewrite_from(state.store.as_ref())
-            .await
-            .map_err(|e| AppError::Internal(e.context("the import took effect, but")))?;
-    }
-    Ok(Json(report?))
+    let (store, networks_file) = (state.store.clone(), state.networks_file.clone());
+    // In a task of its own, as a change with the networks file is (see
+    // `change_with_networks_file`): the file follows the store even if the client goes.
+    let task = tokio::spawn(async move {
+        let report = transfer::import(store.as_ref(), &text, mode).await;
+        // Even a failed import may have stored some objects, the networks among them.
+        if let Some(file) = networks_file {
+            match (file.rewrite_from(store.as_ref()).await, &report) {
+                (Ok(()), _) => {}
+                (Err(error), Ok(_)) => {
+                    return Err(AppError::Internal(
+                        error.context("the import took effect, but"),
+                    ))
+                }
+                // The import's own error says more; the file's is logged.
+                (Err(error), Err(_)) => {
+                    tracing::error!(error = format!("{error:#}"), "rewriting --networks")
+                }
+            }
+        }
+        Ok(Json(report?))
+    });
+    task.await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("an import failed: {e}")))?
 }

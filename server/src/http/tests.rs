@@ -1609,6 +1609,52 @@ async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
     assert_eq!(got, expected, "{table:?}");
     assert!(expected[0].1 > 0);
 
+    // The three busiest /24 networks of the sources, each counted from the flows, and a
+    // click on one filters by its block.
+    let table = rows(
+        "",
+        BucketAgg::IpPrefix {
+            field: "srcaddr".into(),
+            prefix_length: 24,
+            ipv6: false,
+            size: 3,
+        },
+    )
+    .await;
+    let mut per_network: std::collections::BTreeMap<String, u64> = Default::default();
+    for (_, source, _) in &flows {
+        if let std::net::IpAddr::V4(v4) = source {
+            let network = std::net::Ipv4Addr::from(u32::from(*v4) & 0xffff_ff00);
+            *per_network.entry(format!("{network}/24")).or_default() += 1;
+        }
+    }
+    let mut busiest: Vec<u64> = per_network.values().copied().collect();
+    busiest.sort_unstable_by(|a, b| b.cmp(a));
+    assert!(per_network.len() > 3, "{per_network:?}");
+    let got: Vec<(String, u64)> = table
+        .rows
+        .iter()
+        .map(|r| {
+            let block = r[0].as_str().unwrap().to_owned();
+            (block, r[1].as_f64().unwrap() as u64)
+        })
+        .collect();
+    assert_eq!(
+        got.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        busiest[..3],
+        "{got:?}"
+    );
+    for (block, count) in &got {
+        assert_eq!(per_network.get(block), Some(count), "{block}");
+    }
+    assert_eq!(
+        table.cell_filters[0][0],
+        Some(app::model::filter::Filter::phrase(
+            "srcaddr",
+            json!(got[0].0)
+        ))
+    );
+
     // The last hour and before it: a row each, split at the same moment as the flows.
     let table = rows(
         "",

@@ -225,6 +225,16 @@ fn BucketEditor(
                         .map(|mask| IpRangeSpec::Mask(mask.into()))
                         .collect(),
                 },
+                "ip_prefix" => BucketAgg::IpPrefix {
+                    field: if field == "dstaddr" {
+                        field
+                    } else {
+                        "srcaddr".into()
+                    },
+                    prefix_length: 24,
+                    ipv6: false,
+                    size: 10,
+                },
                 "date_range" => BucketAgg::DateRange {
                     field: time_field,
                     ranges: vec![
@@ -260,6 +270,7 @@ fn BucketEditor(
             | BucketAgg::Range { field, .. }
             | BucketAgg::SignificantTerms { field, .. }
             | BucketAgg::IpRange { field, .. }
+            | BucketAgg::IpPrefix { field, .. }
             | BucketAgg::DateRange { field, .. }
             | BucketAgg::Network { field } => *field = name,
             BucketAgg::Filters { .. } | BucketAgg::MultiTerms { .. } | BucketAgg::Direction {} => {}
@@ -330,14 +341,14 @@ fn BucketEditor(
             </div>
             <label class="field">"Aggregation"
                 <select name=format!("bucket{index}_type") on:change:target=move |ev| set_type(ev.target().value())>
-                    {[("terms", "Terms"), ("multi_terms", "Terms of several fields"), ("network", "Network"), ("direction", "Traffic direction"), ("significant_terms", "Significant terms"), ("date_histogram", "Date histogram"), ("date_range", "Date range"), ("histogram", "Histogram"), ("range", "Range"), ("ip_range", "IP range"), ("filters", "Filters")]
+                    {[("terms", "Terms"), ("multi_terms", "Terms of several fields"), ("network", "Network"), ("direction", "Traffic direction"), ("significant_terms", "Significant terms"), ("date_histogram", "Date histogram"), ("date_range", "Date range"), ("histogram", "Histogram"), ("range", "Range"), ("ip_range", "IP range"), ("ip_prefix", "IP prefix (subnets)"), ("filters", "Filters")]
                         .into_iter().map(|(value, label)| view! { <option value=value selected=move || agg_type() == value>{label}</option> }).collect_view()}
                 </select>
             </label>
             {move || bucket().and_then(|b| b.agg.field().map(str::to_owned)).map(|selected| {
                 let date_only = matches!(agg_type(), "date_histogram" | "date_range");
                 let numeric = matches!(agg_type(), "histogram" | "range");
-                let address = matches!(agg_type(), "ip_range" | "network");
+                let address = matches!(agg_type(), "ip_range" | "ip_prefix" | "network");
                 view! {
                     <label class="field">"Field"
                         <select name=format!("bucket{index}_field") on:change:target=move |ev| set_field(ev.target().value())>
@@ -460,6 +471,20 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                     </label>
                 }.into_any()
             }
+            Some(BucketAgg::IpPrefix { prefix_length, ipv6, size, .. }) => view! {
+                <div class="row">
+                    <label class="field small">"Prefix length"
+                        <input type="number" min="0" max=if ipv6 { "128" } else { "32" } name=format!("bucket{index}_prefix_length") prop:value=prefix_length.to_string()
+                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u8>() { edit(Box::new(move |b| if let BucketAgg::IpPrefix { prefix_length, .. } = &mut b.agg { *prefix_length = n })) } }/>
+                    </label>
+                    <label class="field small">"Size"
+                        <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
+                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::IpPrefix { size, .. } = &mut b.agg { *size = n })) } }/>
+                    </label>
+                </div>
+                <label class="check"><input type="checkbox" prop:checked=ipv6 on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::IpPrefix { ipv6, .. } = &mut b.agg { *ipv6 = on })) }/>" IPv6 networks"</label>
+                <p class="hint">"The largest networks of that prefix length by the metric (Elasticsearch 8.1 or later, or the embedded engine)."</p>
+            }.into_any(),
             Some(BucketAgg::DateRange { ranges, .. }) => {
                 let text = ranges.iter().map(DateRangeSpec::text).collect::<Vec<_>>().join(", ");
                 view! {

@@ -378,8 +378,13 @@ impl ElasticBackend {
         let mut pages = multi_terms::Pages::new(multi);
         let mut page_size = multi_terms::PAGE_SIZE;
         while let Some(page) = pages.next_page(search, page_size) {
-            match self.search_as_is(index, page, version).await {
-                Ok(mut response) => pages.gather(&mut response, page_size)?,
+            // Refused whole, or by some shards (which `gather` turns into the same error).
+            let gathered = match self.search_as_is(index, page, version).await {
+                Ok(mut response) => pages.gather(&mut response, page_size),
+                Err(error) => Err(error),
+            };
+            match gathered {
+                Ok(()) => {}
                 Err(error) if is_too_many_buckets(&error) && page_size > 1 => page_size /= 2,
                 Err(error) => return Err(error),
             }

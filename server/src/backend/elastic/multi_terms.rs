@@ -254,7 +254,8 @@ impl<'a> Pages<'a> {
 
     /// Reads the answer to the page of `page_size` last asked. A page the cluster answered
     /// in part (timed out, or shards failed) is an error: its combinations would be counted
-    /// short, silently. Shards that failed for their buckets fail as the whole search would
+    /// short, silently, and their ranking across pages be wrong. (A real `multi_terms` that
+    /// times out answers in part, saying `timed_out`; here a search's `timeout` is a 504.) Shards that failed for their buckets fail as the whole search would
     /// (`too_many_buckets_exception`), to be asked again smaller.
     pub fn gather(&mut self, response: &mut Value, page_size: usize) -> Result<(), BackendError> {
         let name = &self.multi.name;
@@ -491,8 +492,9 @@ impl Emulated {
 /// Each combination's place in key order, given as `(its place in the cluster's order, its
 /// keys, whether a `missing` value stands in one)`. The cluster put a stood-in combination
 /// where its null sorts, not where the value standing in does: it is placed among the others
-/// by its values ([`TypedKey`]). Ranks are computed once, so the order is total whatever the
-/// values.
+/// by its values ([`TypedKey`]), where their typed order is the cluster's (a keyword field of
+/// addresses orders `10.0.0.10` before `10.0.0.9`: then it stays where the cluster put it).
+/// Ranks are computed once, so the order is total whatever the values.
 fn key_ranks(combinations: &[(usize, &[Value], bool)]) -> Vec<usize> {
     let typed = |keys: &[Value]| keys.iter().map(TypedKey::of).collect::<Vec<_>>();
     let mut plain: Vec<(usize, usize)> = combinations
@@ -510,6 +512,7 @@ fn key_ranks(combinations: &[(usize, &[Value], bool)]) -> Vec<usize> {
             .collect(),
         false => Vec::new(),
     };
+    let typed_as_the_cluster = plain_keys.is_sorted();
     // (place among the plain ones, plain (after the stood-in ones placed before it), typed
     // keys, position, index)
     let mut order: Vec<(usize, bool, Vec<TypedKey>, usize, usize)> = plain
@@ -518,7 +521,10 @@ fn key_ranks(combinations: &[(usize, &[Value], bool)]) -> Vec<usize> {
         .map(|(place, &(position, index))| (place, true, Vec::new(), position, index))
         .collect();
     for (index, (position, keys, stood_in)) in combinations.iter().enumerate() {
-        if *stood_in {
+        if *stood_in && !typed_as_the_cluster {
+            let place = plain.partition_point(|(plain_position, _)| plain_position < position);
+            order.push((place, false, Vec::new(), *position, index));
+        } else if *stood_in {
             let keys = typed(keys);
             let place = plain_keys.partition_point(|plain| *plain < keys);
             order.push((place, false, keys, *position, index));
@@ -740,33 +746,57 @@ mod tests {
     }
 
     /// A combination a `missing` value stands in is placed by that value, not where the
-    /// cluster put its null: first, before every other key.
+    /// cluster put its null; among keys whose order is not the values' (addresses as
+    /// keywords), where the cluster put it.
     #[test]
     fn a_stood_in_key_sorts_by_its_value() {
         let pairs = emulated(json!({ "multi_terms": {
             "terms": [{ "field": "srcaddr" }, { "field": "dstport", "missing": 65536 }],
             "order": { "_key": "asc" } } }));
-        let gathered = vec![
-            json!({ "key": { "0": "10.0.0.9", "1": null }, "doc_count": 1 }),
-            json!({ "key": { "0": "10.0.0.9", "1": 22 }, "doc_count": 1 }),
-            json!({ "key": { "0": "10.0.0.9", "1": 443 }, "doc_count": 1 }),
-            json!({ "key": { "0": "10.0.0.10", "1": null }, "doc_count": 1 }),
-            json!({ "key": { "0": "10.0.0.10", "1": 80 }, "doc_count": 1 }),
+        // The answer's keys, from composite buckets of (address, port) in the cluster's order.
+        let keys = |composite: &[(&str, Value)]| -> Vec<Value> {
+            let gathered = composite
+                .iter()
+                .map(
+                    |(address, port)| json!({ "key": { "0": address, "1": port }, "doc_count": 1 }),
+                )
+                .collect();
+            let answer = pairs.answer(gathered).unwrap();
+            answer["buckets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["key"].clone())
+                .collect()
+        };
+        let addresses = [
+            ("10.0.0.9", Value::Null),
+            ("10.0.0.9", json!(22)),
+            ("10.0.0.9", json!(443)),
+            ("10.0.0.10", Value::Null),
+            ("10.0.0.10", json!(80)),
         ];
-        let keys: Vec<Value> = pairs.answer(gathered).unwrap()["buckets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b["key"].clone())
-            .collect();
         assert_eq!(
-            keys,
+            keys(&addresses),
             [
                 json!(["10.0.0.9", 22]),
                 json!(["10.0.0.9", 443]),
                 json!(["10.0.0.9", 65536]),
                 json!(["10.0.0.10", 80]),
                 json!(["10.0.0.10", 65536]),
+            ]
+        );
+        let texts = [
+            ("10.0.0.10", json!(80)),
+            ("10.0.0.9", Value::Null),
+            ("10.0.0.9", json!(22)),
+        ];
+        assert_eq!(
+            keys(&texts),
+            [
+                json!(["10.0.0.10", 80]),
+                json!(["10.0.0.9", 65536]),
+                json!(["10.0.0.9", 22]),
             ]
         );
     }

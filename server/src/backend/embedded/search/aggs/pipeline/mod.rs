@@ -458,6 +458,7 @@ pub fn check_placement(
                         | AggKind::Composite(_)
                         | AggKind::Range(_)
                         | AggKind::Filters(_)
+                        | AggKind::IpPrefix(_)
                 )
             );
         if pipeline.needs_histogram_parent() && !histogram {
