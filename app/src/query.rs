@@ -214,6 +214,18 @@ pub fn build_query(vis: &Visualization, context: &SearchContext<'_>) -> Result<V
             filter.push(f.to_dsl());
         }
     }
+    // A prefix split keeps to its family's addresses: Elasticsearch masks any address as the
+    // family asked, an IPv6 one with an IPv4 prefix into 0.0.0.0/24. `0.0.0.0/0` holds
+    // every IPv4 address and no IPv6 one.
+    for agg in ordered_buckets(vis) {
+        if let BucketAgg::IpPrefix { field, ipv6, .. } = agg {
+            let ipv4 = json!({ "term": { field: "0.0.0.0/0" } });
+            match ipv6 {
+                true => must_not.push(ipv4),
+                false => filter.push(ipv4),
+            }
+        }
+    }
     Ok(json!({ "bool": { "filter": filter, "must_not": must_not } }))
 }
 
@@ -651,6 +663,18 @@ mod tests {
         );
         assert!(networks["aggs"][METRIC].is_object(), "{networks}");
         assert!(networks["aggs"]["3"]["terms"].is_object(), "{networks}");
+        let ipv4 = json!({ "term": { "srcaddr": "0.0.0.0/0" } });
+        let query = &body["query"]["bool"];
+        assert!(
+            query["filter"].as_array().unwrap().contains(&ipv4),
+            "{query}"
+        );
+
+        // Over time, every network's histogram would be kept until the largest are chosen.
+        let mut over_time = Visualization::example_flows_over_time();
+        over_time.buckets[1].agg = vis.buckets[0].agg.clone();
+        let error = over_time.validate().unwrap_err().to_string();
+        assert!(error.contains("cannot hold a histogram"), "{error}");
 
         vis.buckets[0].agg = BucketAgg::IpPrefix {
             field: "srcaddr".into(),

@@ -414,7 +414,9 @@ pub enum BucketAgg {
         field: String,
         /// The networks' prefix length: up to 32, or 128 for `ipv6`.
         prefix_length: u8,
-        /// IPv6 networks rather than IPv4 ones.
+        /// IPv6 networks of the flows with IPv6 addresses, rather than IPv4 networks of the
+        /// flows with IPv4 ones (the search keeps to that family: a mask of the other would
+        /// make networks no address is in).
         #[serde(default)]
         ipv6: bool,
         /// How many networks.
@@ -1072,7 +1074,37 @@ impl Visualization {
         if self.kind == ChartKind::Pie && self.buckets.len() > 4 {
             return Err(ModelError::new("buckets", "a pie takes at most 4 rings"));
         }
-        Ok(())
+        self.validate_prefix_levels()
+    }
+
+    /// An IP prefix split holds every network until the largest are kept, each with what is
+    /// inside it: histogram buckets in each (a line per network over time) would pass the
+    /// cluster's bucket limit at a few thousand networks.
+    fn validate_prefix_levels(&self) -> Result<(), ModelError> {
+        // Outside in, as the request nests them: an xy chart's split series holds its x axis.
+        let mut levels: Vec<(usize, &BucketAgg)> =
+            self.buckets.iter().map(|b| &b.agg).enumerate().collect();
+        if self.kind.is_xy() {
+            levels.sort_by_key(|(index, _)| self.buckets[*index].role != BucketRole::SplitSeries);
+        }
+        let prefix = levels
+            .iter()
+            .position(|(_, agg)| matches!(agg, BucketAgg::IpPrefix { .. }));
+        let histogram_inside = prefix.is_some_and(|at| {
+            levels[at + 1..].iter().any(|(_, agg)| {
+                matches!(
+                    agg,
+                    BucketAgg::DateHistogram { .. } | BucketAgg::Histogram { .. }
+                )
+            })
+        });
+        match prefix {
+            Some(at) if histogram_inside => Err(ModelError::new(
+                format!("buckets[{}].agg.ip_prefix", levels[at].0),
+                "an IP prefix split cannot hold a histogram (it counts every network before keeping the largest): split by terms or IP ranges, or put the histogram outside",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Checks the metrics, each at its path (`metrics[1].rate`), and the axis titles.

@@ -1525,10 +1525,10 @@ async fn visualizations_render_as_svg_and_png() {
     assert_eq!(status, 404);
 }
 
-/// Significant terms, address ranges and date ranges, drawn through the browser's request
-/// builder and response reader as table rows, against the flows themselves.
+/// Significant terms, address ranges and prefixes, and date ranges, drawn through the
+/// browser's request builder and response reader as table rows, against the flows themselves.
 #[tokio::test]
-async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
+async fn significant_terms_address_ranges_and_prefixes_and_date_ranges_draw_as_rows() {
     use app::model::visualization::*;
     use app::result::ChartData;
     let (server, now, docs) = server_with_recent_flows(12).await;
@@ -1653,6 +1653,32 @@ async fn significant_terms_and_address_and_date_ranges_draw_as_rows() {
             "srcaddr",
             json!(got[0].0)
         ))
+    );
+    // Networks of IPv4 sources only: the IPv6 ones, masked as IPv4, would make 0.0.0.0/24
+    // networks no IPv4 flow is in.
+    assert!(
+        flows.iter().any(|f| f.1.is_ipv6()),
+        "IPv6 sources to leave out"
+    );
+    let every = rows(
+        "",
+        BucketAgg::IpPrefix {
+            field: "srcaddr".into(),
+            prefix_length: 24,
+            ipv6: false,
+            size: 500,
+        },
+    )
+    .await;
+    let strays: Vec<&Value> = every
+        .rows
+        .iter()
+        .map(|r| &r[0])
+        .filter(|block| !per_network.contains_key(block.as_str().unwrap()))
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "networks no IPv4 source is in: {strays:?}"
     );
 
     // The last hour and before it: a row each, split at the same moment as the flows.

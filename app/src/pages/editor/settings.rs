@@ -475,14 +475,24 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                 <div class="row">
                     <label class="field small">"Prefix length"
                         <input type="number" min="0" max=if ipv6 { "128" } else { "32" } name=format!("bucket{index}_prefix_length") prop:value=prefix_length.to_string()
-                            on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u8>() { edit(Box::new(move |b| if let BucketAgg::IpPrefix { prefix_length, .. } = &mut b.agg { *prefix_length = n })) } }/>
+                            on:change:target=move |ev| {
+                                // Past 255 reads as 255, for validation to name it rather than the box to ignore it.
+                                if let Ok(n) = ev.target().value().trim().parse::<u32>() {
+                                    let n = u8::try_from(n).unwrap_or(u8::MAX);
+                                    edit(Box::new(move |b| if let BucketAgg::IpPrefix { prefix_length, .. } = &mut b.agg { *prefix_length = n }))
+                                }
+                            }/>
                     </label>
                     <label class="field small">"Size"
                         <input type="number" min="1" max="500" name=format!("bucket{index}_size") prop:value=size.to_string()
                             on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |b| if let BucketAgg::IpPrefix { size, .. } = &mut b.agg { *size = n })) } }/>
                     </label>
                 </div>
-                <label class="check"><input type="checkbox" prop:checked=ipv6 on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::IpPrefix { ipv6, .. } = &mut b.agg { *ipv6 = on })) }/>" IPv6 networks"</label>
+                <label class="check"><input type="checkbox" name=format!("bucket{index}_ipv6") prop:checked=ipv6 on:change:target=move |ev| {
+                    // Each family's usual subnet: /24 of IPv4, /64 of IPv6.
+                    let on = ev.target().checked();
+                    edit(Box::new(move |b| if let BucketAgg::IpPrefix { ipv6, prefix_length, .. } = &mut b.agg { *ipv6 = on; *prefix_length = if on { 64 } else { 24 } }))
+                }/>" IPv6 networks"</label>
                 <p class="hint">"The largest networks of that prefix length by the metric (Elasticsearch 8.1 or later, or the embedded engine)."</p>
             }.into_any(),
             Some(BucketAgg::DateRange { ranges, .. }) => {

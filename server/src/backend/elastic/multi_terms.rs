@@ -347,7 +347,7 @@ impl Emulated {
             /// Where the cluster put it, ordering keys.
             position: usize,
             /// A `missing` value stands in a key.
-            stood_in: bool,
+            stood_in: Option<usize>,
             doc_count: u64,
             metrics: Vec<Option<f64>>,
             bucket: Map<String, Value>,
@@ -362,14 +362,16 @@ impl Emulated {
             };
             let doc_count = bucket.get("doc_count").and_then(Value::as_u64).unwrap_or(0);
             let composite_key = bucket.remove("key").unwrap_or(Value::Null);
-            let mut stood_in = false;
+            let mut stood_in = None;
             let keys: Vec<Value> = self
                 .sources
                 .iter()
                 .enumerate()
                 .map(|(i, source)| match composite_key.get(i.to_string()) {
                     Some(Value::Null) | None => {
-                        stood_in |= source.missing.is_some();
+                        if source.missing.is_some() {
+                            stood_in = stood_in.or(Some(i));
+                        }
                         source.missing.clone().unwrap_or(Value::Null)
                     }
                     Some(value) => value.clone(),
@@ -386,7 +388,7 @@ impl Emulated {
                     }
                     let into = &mut candidates[same];
                     into.doc_count += doc_count;
-                    if into.stood_in {
+                    if into.stood_in.is_some() {
                         into.position = position;
                         into.stood_in = stood_in;
                     }
@@ -490,50 +492,67 @@ impl Emulated {
 }
 
 /// Each combination's place in key order, given as `(its place in the cluster's order, its
-/// keys, whether a `missing` value stands in one)`. The cluster put a stood-in combination
-/// where its null sorts, not where the value standing in does: it is placed among the others
-/// by its values ([`TypedKey`]), where their typed order is the cluster's (a keyword field of
-/// addresses orders `10.0.0.10` before `10.0.0.9`: then it stays where the cluster put it).
-/// Ranks are computed once, so the order is total whatever the values.
-fn key_ranks(combinations: &[(usize, &[Value], bool)]) -> Vec<usize> {
-    let typed = |keys: &[Value]| keys.iter().map(TypedKey::of).collect::<Vec<_>>();
+/// keys, the first key a `missing` value stands in)`. The cluster put a stood-in combination
+/// where its null sorts, first among the combinations sharing its keys before that one; it is
+/// moved among them to where its value goes, in the order their values have there
+/// ([`TypedKey`], or as text where that is the cluster's order: a keyword field of addresses
+/// puts `10.0.0.10` before `10.0.0.9`), or left where it is if neither is. Ranks are computed
+/// once, so the order is total whatever the values.
+fn key_ranks(combinations: &[(usize, &[Value], Option<usize>)]) -> Vec<usize> {
     let mut plain: Vec<(usize, usize)> = combinations
         .iter()
         .enumerate()
-        .filter(|(_, (_, _, stood_in))| !stood_in)
+        .filter(|(_, (_, _, stood_in))| stood_in.is_none())
         .map(|(index, (position, _, _))| (*position, index))
         .collect();
     plain.sort_unstable();
-    let any_stood_in = plain.len() < combinations.len();
-    let plain_keys: Vec<Vec<TypedKey>> = match any_stood_in {
-        true => plain
-            .iter()
-            .map(|&(_, i)| typed(combinations[i].1))
-            .collect(),
-        false => Vec::new(),
-    };
-    let typed_as_the_cluster = plain_keys.is_sorted();
-    // (place among the plain ones, plain (after the stood-in ones placed before it), typed
-    // keys, position, index)
-    let mut order: Vec<(usize, bool, Vec<TypedKey>, usize, usize)> = plain
+    // The plain combinations sharing keys before a column, in the cluster's order.
+    let mut groups: HashMap<(usize, String), Vec<usize>> = HashMap::new();
+    let stood_in_columns: Vec<usize> = combinations.iter().filter_map(|c| c.2).collect();
+    for column in stood_in_columns
         .iter()
-        .enumerate()
-        .map(|(place, &(position, index))| (place, true, Vec::new(), position, index))
-        .collect();
-    for (index, (position, keys, stood_in)) in combinations.iter().enumerate() {
-        if *stood_in && !typed_as_the_cluster {
-            let place = plain.partition_point(|(plain_position, _)| plain_position < position);
-            order.push((place, false, Vec::new(), *position, index));
-        } else if *stood_in {
-            let keys = typed(keys);
-            let place = plain_keys.partition_point(|plain| *plain < keys);
-            order.push((place, false, keys, *position, index));
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        for &(_, index) in &plain {
+            let prefix = Value::from(&combinations[index].1[..column]).to_string();
+            groups.entry((column, prefix)).or_default().push(index);
         }
     }
-    order.sort_unstable_by(|a, b| (a.0, a.1, &a.2, a.3).cmp(&(b.0, b.1, &b.2, b.3)));
+    // (place among the plain ones, plain (after the stood-in ones placed there), position,
+    // index)
+    let mut order: Vec<(usize, bool, usize, usize)> = plain
+        .iter()
+        .enumerate()
+        .map(|(place, &(position, index))| (place, true, position, index))
+        .collect();
+    for (index, &(position, keys, stood_in)) in combinations.iter().enumerate() {
+        let Some(column) = stood_in else {
+            continue;
+        };
+        let first = plain.partition_point(|(plain_position, _)| *plain_position < position);
+        let prefix = Value::from(&keys[..column]).to_string();
+        let group = groups
+            .get(&(column, prefix))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let before = [TypedKey::of, TypedKey::as_text]
+            .into_iter()
+            .find_map(|typed| {
+                let rest = |keys: &[Value]| keys[column..].iter().map(typed).collect::<Vec<_>>();
+                let in_group: Vec<Vec<TypedKey>> =
+                    group.iter().map(|&i| rest(combinations[i].1)).collect();
+                let own = rest(keys);
+                in_group
+                    .is_sorted()
+                    .then(|| in_group.partition_point(|other| *other < own))
+            });
+        order.push((first + before.unwrap_or(0), false, position, index));
+    }
+    order.sort_unstable();
     let mut ranks = vec![0; combinations.len()];
     for (rank, entry) in order.iter().enumerate() {
-        ranks[entry.4] = rank;
+        ranks[entry.3] = rank;
     }
     ranks
 }
@@ -570,6 +589,15 @@ impl TypedKey {
                 Err(_) => TypedKey::Text(text.clone()),
             },
             other => TypedKey::Text(other.to_string()),
+        }
+    }
+
+    /// Strings as text whatever they look like (a keyword field's order); the rest as
+    /// [`TypedKey::of`].
+    fn as_text(value: &Value) -> TypedKey {
+        match value {
+            Value::String(text) => TypedKey::Text(text.clone()),
+            other => TypedKey::of(other),
         }
     }
 }
@@ -745,9 +773,9 @@ mod tests {
         Pages::new(&pairs).gather(&mut fine, 1).unwrap();
     }
 
-    /// A combination a `missing` value stands in is placed by that value, not where the
-    /// cluster put its null; among keys whose order is not the values' (addresses as
-    /// keywords), where the cluster put it.
+    /// A combination a `missing` value stands in is placed by that value among those
+    /// sharing its keys before it, not where the cluster put its null, whether the cluster
+    /// orders addresses by their bytes (an `ip` field) or as text (a keyword).
     #[test]
     fn a_stood_in_key_sorts_by_its_value() {
         let pairs = emulated(json!({ "multi_terms": {
@@ -795,8 +823,8 @@ mod tests {
             keys(&texts),
             [
                 json!(["10.0.0.10", 80]),
-                json!(["10.0.0.9", 65536]),
                 json!(["10.0.0.9", 22]),
+                json!(["10.0.0.9", 65536]),
             ]
         );
     }
