@@ -221,7 +221,10 @@ pub fn build_query(vis: &Visualization, context: &SearchContext<'_>) -> Result<V
         if let BucketAgg::IpPrefix { field, ipv6, .. } = agg {
             let ipv4 = json!({ "term": { field: "0.0.0.0/0" } });
             match ipv6 {
-                true => must_not.push(ipv4),
+                true => {
+                    filter.push(json!({ "exists": { "field": field } }));
+                    must_not.push(ipv4);
+                }
                 false => filter.push(ipv4),
             }
         }
@@ -675,6 +678,16 @@ mod tests {
         over_time.buckets[1].agg = vis.buckets[0].agg.clone();
         let error = over_time.validate().unwrap_err().to_string();
         assert!(error.contains("cannot hold a histogram"), "{error}");
+        // Rings of both families of one field would keep no flow.
+        let mut both = vis.clone();
+        both.buckets[1].agg = BucketAgg::IpPrefix {
+            field: "srcaddr".into(),
+            prefix_length: 64,
+            ipv6: true,
+            size: 5,
+        };
+        let error = both.validate().unwrap_err();
+        assert_eq!(error.path, "buckets[1].agg.ip_prefix.ipv6", "{error}");
 
         vis.buckets[0].agg = BucketAgg::IpPrefix {
             field: "srcaddr".into(),

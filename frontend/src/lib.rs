@@ -1,6 +1,12 @@
 #![recursion_limit = "512"]
 //! The browser entry point: hydrate the page the server rendered.
 
+// The server renders with Leptos's views erased (`.cargo/config.toml`); a bundle built without
+// them would not hydrate its pages. RUSTFLAGS, or a target's own rustflags, replace the
+// file's flags rather than adding to them.
+#[cfg(not(erase_components))]
+compile_error!("build with `--cfg erase_components` as the server is (see .cargo/config.toml); RUSTFLAGS replaces the flags set there");
+
 /// Called by the page's bootstrap script once the WASM is loaded: hydrates the server-rendered
 /// `<body>` with the UI, so it becomes interactive.
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -1,5 +1,10 @@
 //! `flowdash`: parse the command line and hand over to the library.
 
+// Its pages hydrate only in a bundle built with Leptos's views erased as they are here
+// (`.cargo/config.toml`); RUSTFLAGS replaces the flags set there.
+#[cfg(not(erase_components))]
+compile_error!("build with `--cfg erase_components` as the browser bundle is (see .cargo/config.toml); RUSTFLAGS replaces the flags set there");
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -1098,12 +1098,30 @@ impl Visualization {
                 )
             })
         });
-        match prefix {
-            Some(at) if histogram_inside => Err(ModelError::new(
+        if let Some(at) = prefix.filter(|_| histogram_inside) {
+            return Err(ModelError::new(
                 format!("buckets[{}].agg.ip_prefix", levels[at].0),
-                "an IP prefix split cannot hold a histogram (it counts every network before keeping the largest): split by terms or IP ranges, or put the histogram outside",
+                "an IP prefix split cannot hold a histogram (it counts every network before keeping the largest): split by terms or IP ranges instead",
+            ));
+        }
+        // The search keeps to each prefix split's address family: two of a field in both
+        // families would keep nothing.
+        let prefixes: Vec<(usize, &str, bool)> = levels
+            .iter()
+            .filter_map(|(index, agg)| match agg {
+                BucketAgg::IpPrefix { field, ipv6, .. } => Some((*index, field.as_str(), *ipv6)),
+                _ => None,
+            })
+            .collect();
+        let both = prefixes.iter().find(|(_, field, ipv6)| {
+            *ipv6 && prefixes.iter().any(|(_, other, v6)| !v6 && other == field)
+        });
+        match both {
+            Some((index, field, _)) => Err(ModelError::new(
+                format!("buckets[{index}].agg.ip_prefix.ipv6"),
+                format!("`{field}` is split by IPv4 networks already: an address is of one family"),
             )),
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 

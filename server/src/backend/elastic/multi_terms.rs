@@ -494,10 +494,11 @@ impl Emulated {
 /// Each combination's place in key order, given as `(its place in the cluster's order, its
 /// keys, the first key a `missing` value stands in)`. The cluster put a stood-in combination
 /// where its null sorts, first among the combinations sharing its keys before that one; it is
-/// moved among them to where its value goes, in the order their values have there
+/// moved among them to where its value goes, in the order the column's values have there
 /// ([`TypedKey`], or as text where that is the cluster's order: a keyword field of addresses
-/// puts `10.0.0.10` before `10.0.0.9`), or left where it is if neither is. Ranks are computed
-/// once, so the order is total whatever the values.
+/// puts `10.0.0.10` before `10.0.0.9`), or left where it is if neither is. Each column's
+/// groups are keyed once, so a stood-in costs a binary search; ranks are computed once, so
+/// the order is total whatever the values.
 fn key_ranks(combinations: &[(usize, &[Value], Option<usize>)]) -> Vec<usize> {
     let mut plain: Vec<(usize, usize)> = combinations
         .iter()
@@ -506,55 +507,104 @@ fn key_ranks(combinations: &[(usize, &[Value], Option<usize>)]) -> Vec<usize> {
         .map(|(index, (position, _, _))| (*position, index))
         .collect();
     plain.sort_unstable();
-    // The plain combinations sharing keys before a column, in the cluster's order.
-    let mut groups: HashMap<(usize, String), Vec<usize>> = HashMap::new();
-    let stood_in_columns: Vec<usize> = combinations.iter().filter_map(|c| c.2).collect();
-    for column in stood_in_columns
-        .iter()
-        .copied()
-        .collect::<std::collections::BTreeSet<_>>()
-    {
-        for &(_, index) in &plain {
-            let prefix = Value::from(&combinations[index].1[..column]).to_string();
-            groups.entry((column, prefix)).or_default().push(index);
-        }
-    }
-    // (place among the plain ones, plain (after the stood-in ones placed there), position,
-    // index)
-    let mut order: Vec<(usize, bool, usize, usize)> = plain
+    let columns: std::collections::BTreeSet<usize> =
+        combinations.iter().filter_map(|c| c.2).collect();
+    let placings: HashMap<usize, ColumnPlacing> = columns
+        .into_iter()
+        .map(|column| (column, ColumnPlacing::new(combinations, &plain, column)))
+        .collect();
+    // (place among the plain ones, plain (after the stood-in ones placed there), the
+    // stood-in's keys from its column, position, index)
+    let mut order: Vec<(usize, bool, Vec<TypedKey>, usize, usize)> = plain
         .iter()
         .enumerate()
-        .map(|(place, &(position, index))| (place, true, position, index))
+        .map(|(place, &(position, index))| (place, true, Vec::new(), position, index))
         .collect();
     for (index, &(position, keys, stood_in)) in combinations.iter().enumerate() {
         let Some(column) = stood_in else {
             continue;
         };
         let first = plain.partition_point(|(plain_position, _)| *plain_position < position);
-        let prefix = Value::from(&keys[..column]).to_string();
-        let group = groups
-            .get(&(column, prefix))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let before = [TypedKey::of, TypedKey::as_text]
-            .into_iter()
-            .find_map(|typed| {
-                let rest = |keys: &[Value]| keys[column..].iter().map(typed).collect::<Vec<_>>();
-                let in_group: Vec<Vec<TypedKey>> =
-                    group.iter().map(|&i| rest(combinations[i].1)).collect();
-                let own = rest(keys);
-                in_group
-                    .is_sorted()
-                    .then(|| in_group.partition_point(|other| *other < own))
-            });
-        order.push((first + before.unwrap_or(0), false, position, index));
+        let (before, own) = placings[&column].place(keys);
+        order.push((first + before, false, own, position, index));
     }
     order.sort_unstable();
     let mut ranks = vec![0; combinations.len()];
     for (rank, entry) in order.iter().enumerate() {
-        ranks[entry.3] = rank;
+        ranks[entry.4] = rank;
     }
     ranks
+}
+
+/// Where combinations whose key `column` a `missing` value stands in go among the plain ones
+/// sharing their keys before it: each such group's keys from `column` on, in the cluster's
+/// order, read in the one way that keeps every group in that order (none: left in place).
+struct ColumnPlacing {
+    column: usize,
+    read: Option<fn(&Value) -> TypedKey>,
+    groups: HashMap<String, Vec<Vec<TypedKey>>>,
+}
+
+impl ColumnPlacing {
+    fn new(
+        combinations: &[(usize, &[Value], Option<usize>)],
+        plain: &[(usize, usize)],
+        column: usize,
+    ) -> ColumnPlacing {
+        let prefix = |keys: &[Value]| Value::from(&keys[..column.min(keys.len())]).to_string();
+        let rest = |keys: &[Value], read: fn(&Value) -> TypedKey| -> Vec<TypedKey> {
+            keys.get(column..)
+                .unwrap_or_default()
+                .iter()
+                .map(read)
+                .collect()
+        };
+        let mut members: HashMap<String, Vec<usize>> = HashMap::new();
+        for &(_, index) in plain {
+            members
+                .entry(prefix(combinations[index].1))
+                .or_default()
+                .push(index);
+        }
+        let readings: [fn(&Value) -> TypedKey; 2] = [TypedKey::of, TypedKey::as_text];
+        for read in readings {
+            let groups: HashMap<String, Vec<Vec<TypedKey>>> = members
+                .iter()
+                .map(|(key, indices)| {
+                    let keys = indices.iter().map(|&i| rest(combinations[i].1, read));
+                    (key.clone(), keys.collect())
+                })
+                .collect();
+            if groups.values().all(|keys| keys.is_sorted()) {
+                return ColumnPlacing {
+                    column,
+                    read: Some(read),
+                    groups,
+                };
+            }
+        }
+        ColumnPlacing {
+            column,
+            read: None,
+            groups: HashMap::new(),
+        }
+    }
+
+    /// How many of its group go before a combination with `keys`, and its keys from the
+    /// column as read (to order stood-in combinations placed at one spot).
+    fn place(&self, keys: &[Value]) -> (usize, Vec<TypedKey>) {
+        let Some(read) = self.read else {
+            return (0, Vec::new());
+        };
+        let split = self.column.min(keys.len());
+        let own: Vec<TypedKey> = keys[split..].iter().map(read).collect();
+        let prefix = Value::from(&keys[..split]).to_string();
+        let before = self
+            .groups
+            .get(&prefix)
+            .map_or(0, |group| group.partition_point(|other| *other < own));
+        (before, own)
+    }
 }
 
 /// A key part in an order of its kind, for placing a `missing` value among the cluster's
@@ -827,6 +877,55 @@ mod tests {
                 json!(["10.0.0.9", 65536]),
             ]
         );
+        // A missing address, on a keyword field: among the others as text.
+        let sources = emulated(json!({ "multi_terms": {
+            "terms": [{ "field": "srcaddr", "missing": "10.0.0.5" }, { "field": "dstport" }],
+            "order": { "_key": "asc" } } }));
+        let gathered = vec![
+            json!({ "key": { "0": null, "1": 22 }, "doc_count": 1 }),
+            json!({ "key": { "0": "10.0.0.10", "1": 80 }, "doc_count": 1 }),
+            json!({ "key": { "0": "10.0.0.9", "1": 22 }, "doc_count": 1 }),
+        ];
+        let answer = sources.answer(gathered).unwrap();
+        let keys: Vec<&Value> = answer["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| &b["key"])
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                &json!(["10.0.0.10", 80]),
+                &json!(["10.0.0.5", 22]),
+                &json!(["10.0.0.9", 22]),
+            ]
+        );
+    }
+
+    /// 100,000 combinations a `missing` value stands in, among 100,000 others, each get a
+    /// rank of their own (placing one is a binary search in its group).
+    #[test]
+    fn many_stood_in_keys_each_get_a_rank() {
+        let keys: Vec<Vec<Value>> = (0..200_000u32)
+            .map(|i| {
+                vec![
+                    json!(format!("10.{}.{}.0", i / 65_536, i / 256 % 256)),
+                    json!(i),
+                ]
+            })
+            .collect();
+        let combinations: Vec<(usize, &[Value], Option<usize>)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i, &k[..], (i % 2 == 0).then_some(0)))
+            .collect();
+        let ranks = key_ranks(&combinations);
+        assert_eq!(ranks.len(), 200_000);
+        let mut seen = ranks.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 200_000, "every rank once");
     }
 
     /// A `missing` value some documents have makes one combination of two composite
