@@ -64,7 +64,8 @@ impl DataTable {
 /// - a pie: a row per slice that has no slices outside it, with the path from the centre
 ///   (one column per ring) and the metric;
 /// - lines, areas and bars: a row per x value, a column per series;
-/// - a metric: its one value; a data table: itself.
+/// - a metric: its one value; a data table: itself;
+/// - a Sankey: a row per link.
 ///
 /// Times are in the viewer's zone (`utc_offset_secs`) unless the chart is in UTC.
 pub fn data_table(chart: &ChartData, utc_offset_secs: i32) -> DataTable {
@@ -135,6 +136,30 @@ pub fn data_table(chart: &ChartData, utc_offset_secs: i32) -> DataTable {
                 .iter()
                 .map(|m| m.value.map_or_else(Cell::empty, Cell::number))
                 .collect()],
+        },
+        // A row per link: where it leaves, where it enters, and its value.
+        ChartData::Sankey(sankey) => DataTable {
+            columns: vec![
+                "From".into(),
+                "From level".into(),
+                "To".into(),
+                "To level".into(),
+                sankey.metric_label.clone(),
+            ],
+            rows: sankey
+                .links
+                .iter()
+                .map(|link| {
+                    let (from, to) = (&sankey.nodes[link.source], &sankey.nodes[link.target]);
+                    vec![
+                        Cell::text(&from.label),
+                        Cell::text(&sankey.levels[from.level]),
+                        Cell::text(&to.label),
+                        Cell::text(&sankey.levels[to.level]),
+                        Cell::number(link.value),
+                    ]
+                })
+                .collect(),
         },
         ChartData::Table(table) => DataTable {
             columns: table.columns.clone(),

@@ -18,6 +18,10 @@ use crate::query::{
     SHIFTED,
 };
 
+mod sankey;
+
+pub use sankey::{SankeyData, SankeyLink, SankeyNode, MAX_NODES_PER_LEVEL};
+
 /// One chart's worth of data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -30,6 +34,8 @@ pub enum ChartData {
     Metric(MetricData),
     /// Rows and columns.
     Table(TableData),
+    /// Columns of nodes joined by links.
+    Sankey(SankeyData),
 }
 
 impl ChartData {
@@ -49,6 +55,7 @@ impl ChartData {
                 .iter()
                 .flat_map(|ring| ring.slices.iter().map(|s| s.label.as_str()))
                 .collect(),
+            ChartData::Sankey(sankey) => sankey.nodes.iter().map(|n| n.label.as_str()).collect(),
             ChartData::Metric(_) | ChartData::Table(_) => Vec::new(),
         }
     }
@@ -741,6 +748,7 @@ pub fn chart_data(
         }
         ChartKind::Pie => Ok(ChartData::Pie(pie(&read, &aggs)?)),
         ChartKind::Table => Ok(ChartData::Table(table(&read, &aggs))),
+        ChartKind::Sankey => Ok(ChartData::Sankey(sankey::sankey(&read, &aggs))),
         ChartKind::Line
         | ChartKind::Area
         | ChartKind::Bar

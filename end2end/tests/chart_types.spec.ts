@@ -142,4 +142,61 @@ test.describe("chart types", () => {
     await expect(page.locator('select[name="time_shift"]')).toHaveValue("1h");
     await expect.poll(() => legend(page.locator(PREVIEW))).toEqual(["Count", "Count (1 hour ago)"]);
   });
+
+  test("a Sankey of actions to ports: built in the editor, pointed at, a link clicked on a dashboard", async ({ page, request }) => {
+    // ACCEPT's links at 40 % over white, as a link of ACCEPT's colour is drawn.
+    const ACCEPT_LINK: [number, number, number] = [187, 225, 214];
+    await page.goto("/visualize/new");
+    await waitForHydration(page);
+    await page.locator('input[name="title"]').fill("Actions to ports");
+    await page.locator('select[name="kind"]').selectOption("Sankey");
+    // The pie's action and port levels carry over as the Sankey's columns.
+    const role = page.locator('.bucket[data-bucket="1"] select[aria-label="Bucket role"]');
+    await expect(role).toHaveValue("Nodes");
+    await expect(role.locator('option[value="Nodes"]')).toHaveText("Node column");
+    await page.locator("button.time-button").click();
+    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    const canvas = page.locator(`${PREVIEW} canvas.chart`);
+    await expect(canvas).toHaveAttribute("data-drawn", "true");
+    // The legend lists each column's nodes under its field.
+    await expect.poll(() => legend(page.locator(PREVIEW))).toEqual(expect.arrayContaining(["action", "ACCEPT", "REJECT", "dstport", "443 (https)"]));
+
+    // Pointing at one of ACCEPT's links names both its ends and its flows.
+    await canvas.hover({ position: await colourPoint(canvas, ACCEPT_LINK, 6) });
+    const tooltip = page.locator(`${PREVIEW} .tooltip`);
+    await expect(tooltip.locator(".tooltip-title")).toHaveText(/^ACCEPT → \d+/);
+    await expect(tooltip).toContainText("Share of ACCEPT");
+
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.locator("p.message")).toContainText("Saved");
+    await expect(page).toHaveURL(/\/visualize\/(?!new$)[^/]+$/);
+    const id = new URL(page.url()).pathname.split("/").pop()!;
+
+    // On a dashboard, a click on the link filters by both its ends.
+    const created = await request.post("/api/saved_objects/dashboard/e2e-sankey?overwrite=true", {
+      data: {
+        attributes: {
+          version: 1, title: "Actions to ports",
+          panels: [{ id: "1", grid: { x: 0, y: 0, w: 48, h: 16 }, visualization_id: id }],
+        },
+      },
+    });
+    expect(created.ok(), await created.text()).toBeTruthy();
+    await page.goto("/dashboards/e2e-sankey?from=now-1h&to=now");
+    await waitForHydration(page);
+    const onDashboard = panel(page, "Actions to ports").locator('canvas.chart[data-drawn="true"]');
+    await expect(onDashboard).toBeVisible();
+    const point = await colourPoint(onDashboard, ACCEPT_LINK, 6);
+    await onDashboard.hover({ position: point });
+    const title = (await panel(page, "Actions to ports").locator(".tooltip-title").textContent())!;
+    const port = title.replace(/^ACCEPT → /, "");
+    await onDashboard.click({ position: point });
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText(["action: ACCEPT", `dstport: ${port}`]);
+    await expect(page).toHaveURL(/dstport/);
+
+    // The server draws it too, its nodes named.
+    const svg = await (await request.get(`/api/visualizations/${id}/render.svg?from=now-1h&to=now&width=800&height=400`)).text();
+    expect(svg).toContain("ACCEPT");
+    expect(svg).toContain("443 (https)");
+  });
 });

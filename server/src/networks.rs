@@ -35,6 +35,33 @@ pub async fn apply_file(store: &dyn SavedObjectStore, path: &Path) -> anyhow::Re
     Ok(())
 }
 
+/// Names the demo's networks when no networks are named yet, for `serve --demo-follow`: the
+/// newcomer's overview then says who talks to whom by name. Named networks stay as they are.
+pub async fn name_demo_networks(store: &dyn SavedObjectStore) -> Result<(), StoreError> {
+    let created = store
+        .create(
+            NewObject {
+                object_type: ObjectType::Networks,
+                id: Some(NETWORKS_ID.into()),
+                attributes: serde_json::to_value(NetworksObject::new(
+                    crate::ingest::demo::DEMO_NETWORKS.into(),
+                ))
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                references: Vec::new(),
+            },
+            false,
+        )
+        .await;
+    match created {
+        Ok(_) => {
+            tracing::info!("named the demo's networks (Management → Networks)");
+            Ok(())
+        }
+        Err(StoreError::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
+}
+
 /// `--networks FILE`, kept in step with the saved networks object. A change stages the new
 /// text in a fresh temporary file beside it (written and synced, so a full disk or a
 /// read-only directory fails before the store changes), and the file is replaced only once
@@ -277,6 +304,162 @@ mod tests {
         }
         let by_network = split_counts(&server, by_source(), &nested, true, &["prod-vpc"]);
         assert_eq!(by_network.await, sources);
+    }
+
+    /// A Sankey of source network → destination network → destination port on the embedded
+    /// engine: every column holds every flow, what flows into a node flows out of it, the
+    /// network-to-network links are the records' counts, a link's filters select just its
+    /// flows, and the server's SVG names the nodes.
+    #[tokio::test]
+    async fn a_sankey_of_networks_and_ports_adds_up_to_the_records() {
+        let server = TestServer::start().await;
+        let text = demo_text();
+        let (status, report) = server.post("/api/ingest", text.clone()).await;
+        assert_eq!((status, report["accepted"].as_u64()), (200, Some(4000)));
+        let (status, answer) = server
+            .post_json(
+                "/api/saved_objects/networks/networks",
+                &json!({ "attributes": { "title": "Networks", "text": NETWORKS } }),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let networks = Networks::parse(NETWORKS).unwrap();
+        let mut vis = Visualization::example_action_port_pie();
+        vis.title = "Who talks to whom".into();
+        vis.kind = ChartKind::Sankey;
+        vis.buckets = vec![
+            Bucket {
+                role: BucketRole::Nodes,
+                agg: BucketAgg::Network {
+                    field: "srcaddr".into(),
+                },
+            },
+            Bucket {
+                role: BucketRole::Nodes,
+                agg: BucketAgg::Network {
+                    field: "dstaddr".into(),
+                },
+            },
+            app::model::visualization::terms_bucket(BucketRole::Nodes, "dstport", 5),
+        ];
+        vis.validate().unwrap();
+        let range = app::model::time::TimeRange::absolute(END - 13 * 3_600_000, END);
+        let inputs =
+            app::panels::ViewInputs::resolve(&range, Default::default(), Vec::new(), END, 0, None)
+                .unwrap();
+        let data = crate::visualizations::chart_data(&server.state, &vis, &inputs)
+            .await
+            .unwrap();
+        let app::result::ChartData::Sankey(sankey) = data else {
+            panic!("not a Sankey: {data:?}");
+        };
+        assert_eq!(sankey.level_totals(), [4000.0; 3]);
+        for (node, (inflow, outflow)) in sankey.nodes.iter().zip(sankey.flows()) {
+            if node.level == 1 {
+                assert_eq!(inflow, outflow, "{}", node.label);
+            }
+        }
+        // Network to network, from the records.
+        let mut pairs: BTreeMap<(String, String), f64> = BTreeMap::new();
+        for line in text.lines().skip(1) {
+            let columns: Vec<&str> = line.split(' ').collect();
+            let name = |i: usize| {
+                columns[i]
+                    .parse::<IpAddr>()
+                    .ok()
+                    .and_then(|ip| networks.name_of(ip))
+                    .unwrap_or(UNNAMED)
+                    .to_owned()
+            };
+            *pairs.entry((name(3), name(4))).or_default() += 1.0;
+        }
+        let mut checked = 0;
+        for link in sankey
+            .links
+            .iter()
+            .filter(|l| sankey.nodes[l.source].level == 0)
+        {
+            let (from, to) = (&sankey.nodes[link.source], &sankey.nodes[link.target]);
+            if from.other || to.other {
+                continue;
+            }
+            let expected = pairs[&(from.label.clone(), to.label.clone())];
+            assert_eq!(link.value, expected, "{} → {}", from.label, to.label);
+            // Its filters select its flows, and only those.
+            let (negated, applied): (Vec<&Filter>, Vec<&Filter>) =
+                link.filters.iter().partition(|f| f.negate);
+            let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
+                "filter": applied.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
+                "must_not": negated.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
+            } } });
+            let (_, filtered) = server
+                .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+                .await;
+            assert_eq!(
+                filtered["hits"]["total"]["value"].as_f64(),
+                Some(expected),
+                "{} → {}: {:?}",
+                from.label,
+                to.label,
+                link.filters
+            );
+            checked += 1;
+        }
+        assert!(checked >= 3, "{sankey:?}");
+        // Drawn by the server, with the nodes named.
+        let (status, answer) = server
+            .post_json(
+                "/api/saved_objects/visualization/who-talks",
+                &json!({ "attributes": vis }),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let svg = server
+            .get_body_text(&format!(
+                "/api/visualizations/who-talks/render.svg?from={}&to={}&width=900&height=500",
+                range.from, range.to
+            ))
+            .await;
+        for label in ["prod-vpc", "internet", "443 (https)"] {
+            assert!(svg.contains(label), "{label} in the SVG");
+        }
+    }
+
+    /// The newcomer's demo names its networks, each VPC of its traffic, and a user's own
+    /// networks stay as they are.
+    #[tokio::test]
+    async fn the_demo_names_its_networks_unless_some_are_named() {
+        use crate::ingest::demo::DEMO_NETWORKS;
+        let server = TestServer::start_with(|c| c.demo_follow = Some(60)).await;
+        let (status, object) = server.get("/api/saved_objects/networks/networks").await;
+        assert_eq!(status, 200, "{object}");
+        assert_eq!(object["attributes"]["text"], DEMO_NETWORKS);
+        let networks = Networks::parse(DEMO_NETWORKS).unwrap();
+        let mut named = std::collections::BTreeSet::new();
+        for line in demo_text().lines().skip(1) {
+            let Ok(IpAddr::V4(source)) = line.split(' ').nth(3).unwrap().parse::<IpAddr>() else {
+                continue;
+            };
+            let name = networks.name_of(IpAddr::V4(source)).unwrap();
+            assert_eq!(
+                source.octets()[0] == 10,
+                name.ends_with("-vpc"),
+                "{source}: {name}"
+            );
+            named.insert(name);
+        }
+        assert_eq!(named.len(), 5, "{named:?}");
+        // Named already: the demo leaves them be.
+        let ours = json!({ "attributes": { "title": "Networks", "text": "10.0.0.0/8 = ours\n" }, "version": object["version"] });
+        let (status, _) = server
+            .put_json("/api/saved_objects/networks/networks", &ours)
+            .await;
+        assert_eq!(status, 200);
+        crate::networks::name_demo_networks(server.state.store.as_ref())
+            .await
+            .unwrap();
+        let (_, object) = server.get("/api/saved_objects/networks/networks").await;
+        assert_eq!(object["attributes"]["text"], "10.0.0.0/8 = ours\n");
     }
 
     /// The flows of each source network and of each direction, from the records themselves.

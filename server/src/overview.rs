@@ -160,7 +160,32 @@ pub fn visualizations() -> Vec<(&'static str, Visualization)> {
         ("overview-protocols", protocols),
         ("overview-log-status", status),
         ("overview-conversations", conversations()),
+        ("overview-who-talks", who_talks_to_whom()),
     ]
+}
+
+/// Source network → destination network → service, by flows: the named networks
+/// (Management → Networks) and the ports they are reached on.
+fn who_talks_to_whom() -> Visualization {
+    let network = |field: &str| Bucket {
+        role: BucketRole::Nodes,
+        agg: BucketAgg::Network {
+            field: field.into(),
+        },
+    };
+    let mut sankey = vis(
+        "Who talks to whom",
+        ChartKind::Sankey,
+        Metric::Count,
+        vec![
+            network("srcaddr"),
+            network("dstaddr"),
+            terms_bucket(BucketRole::Nodes, "dstport", 6),
+        ],
+    );
+    sankey.description = "Flows from source network to destination network to service. Name your address ranges in Management → Networks.".into();
+    sankey.options.legend = LegendPosition::Hidden;
+    sankey
 }
 
 /// Who talks to whom: the top (source, destination, port, protocol) combinations by bytes,
@@ -217,7 +242,7 @@ fn conversations() -> Visualization {
 /// 24 hours the engine counts as many combinations as flows, and at 10M flows a day that is
 /// past a search's memory budget. Rollups of conversations will let it join the overview.
 pub fn dashboard() -> Dashboard {
-    let layout: [(&str, u32, u32, u32, u32); 13] = [
+    let layout: [(&str, u32, u32, u32, u32); 14] = [
         ("overview-flows", 0, 0, 12, 5),
         ("overview-rejected", 12, 0, 12, 5),
         ("overview-bytes", 24, 0, 12, 5),
@@ -226,11 +251,12 @@ pub fn dashboard() -> Dashboard {
         ("overview-action-pie", 32, 5, 16, 14),
         ("overview-action-port-pie", 0, 19, 18, 16),
         ("overview-bytes-by-direction", 18, 19, 30, 16),
-        ("overview-top-talkers", 0, 35, 24, 14),
-        ("overview-rejected-sources", 24, 35, 24, 14),
-        ("overview-rejected-ports", 0, 49, 16, 13),
-        ("overview-protocols", 16, 49, 16, 13),
-        ("overview-log-status", 32, 49, 16, 13),
+        ("overview-who-talks", 0, 35, 48, 18),
+        ("overview-top-talkers", 0, 53, 24, 14),
+        ("overview-rejected-sources", 24, 53, 24, 14),
+        ("overview-rejected-ports", 0, 67, 16, 13),
+        ("overview-protocols", 16, 67, 16, 13),
+        ("overview-log-status", 32, 67, 16, 13),
     ];
     Dashboard {
         version: DASHBOARD_VERSION,

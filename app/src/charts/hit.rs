@@ -1,11 +1,12 @@
 //! What is under the pointer (or the keyboard cursor): the tooltip lines and the filters a
 //! click adds. Pure functions of chart data and layout, so they are tested without a browser.
 
+use super::sankey::{self, SankeyItem};
 use super::{format_time_full, ChartLayout};
 use super::{heatmap, pie};
 use crate::model::filter::Filter;
 use crate::model::measure::ValueAxis;
-use crate::result::{ChartData, XAxis, XyData};
+use crate::result::{ChartData, SankeyData, XAxis, XyData};
 
 /// A pointed-at piece of a chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +84,9 @@ pub fn hit_test(
             let row = ((y - top as f64) / (bottom - top).max(1) as f64 * *rows as f64) as usize;
             heatmap_cell(xy, row, data_x, utc_offset_secs)
         }
+        (ChartData::Sankey(data), ChartLayout::Sankey { nodes, links, .. }) => {
+            Some(sankey_item(data, sankey::hit(nodes, links, x, y)?))
+        }
         _ => None,
     }
 }
@@ -105,7 +109,8 @@ fn heatmap_cell(xy: &XyData, row: usize, data_x: f64, utc_offset_secs: i32) -> O
     })
 }
 
-/// Every item in keyboard order: slices ring by ring, or x buckets left to right.
+/// Every item in keyboard order: slices ring by ring, x buckets left to right, or a Sankey's
+/// nodes column by column, then its links.
 pub fn items(data: &ChartData, utc_offset_secs: i32) -> Vec<Hit> {
     match data {
         ChartData::Pie(pie_data) => pie_data
@@ -120,7 +125,58 @@ pub fn items(data: &ChartData, utc_offset_secs: i32) -> Vec<Hit> {
             .into_iter()
             .map(|x| xy_item(xy, x, None, utc_offset_secs))
             .collect(),
+        ChartData::Sankey(data) => (0..data.nodes.len())
+            .map(SankeyItem::Node)
+            .chain((0..data.links.len()).map(SankeyItem::Link))
+            .map(|item| sankey_item(data, item))
+            .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// A node with its share of its column, or a link with its share of the node it leaves.
+fn sankey_item(data: &SankeyData, item: SankeyItem) -> Hit {
+    let share =
+        |part: f64, whole: f64| format!("{:.1}%", 100.0 * part / whole.max(f64::MIN_POSITIVE));
+    match item {
+        SankeyItem::Node(index) => {
+            let node = &data.nodes[index];
+            let column = data.level_totals()[node.level];
+            Hit {
+                title: node.label.clone(),
+                rows: vec![
+                    (
+                        data.metric_label.clone(),
+                        data.value_format.exact(node.value),
+                    ),
+                    (
+                        format!("Share of {}", data.levels[node.level]),
+                        share(node.value, column),
+                    ),
+                ],
+                filters: node.filters.clone(),
+                time: None,
+            }
+        }
+        SankeyItem::Link(index) => {
+            let link = &data.links[index];
+            let (from, to) = (&data.nodes[link.source], &data.nodes[link.target]);
+            Hit {
+                title: format!("{} → {}", from.label, to.label),
+                rows: vec![
+                    (
+                        data.metric_label.clone(),
+                        data.value_format.exact(link.value),
+                    ),
+                    (
+                        format!("Share of {}", from.label),
+                        share(link.value, from.value),
+                    ),
+                ],
+                filters: link.filters.clone(),
+                time: None,
+            }
+        }
     }
 }
 

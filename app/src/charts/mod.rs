@@ -10,6 +10,7 @@ mod legend;
 mod metric;
 mod palette;
 pub mod pie;
+pub mod sankey;
 mod table;
 mod ticks;
 mod xy;
@@ -117,6 +118,15 @@ pub enum ChartLayout {
         /// The legend's entries that filter.
         legend: Vec<LegendSpot>,
     },
+    /// A Sankey's nodes and links.
+    Sankey {
+        /// Each node's rectangle, in the data's order.
+        nodes: Vec<PlotRect>,
+        /// Each link's path, in the data's order.
+        links: Vec<sankey::LinkPath>,
+        /// The legend's entries that filter.
+        legend: Vec<LegendSpot>,
+    },
 }
 
 /// A plotting area in backend pixels, `(left, top, right, bottom)`.
@@ -201,6 +211,7 @@ pub fn draw<DB: DrawingBackend>(
         ChartData::Pie(pie) => pie::draw_pie(&root, pie, options)?,
         ChartData::Metric(metric) => metric::draw_metric(&root, metric, options)?,
         ChartData::Table(table) => table::draw_table(&root, table, options)?,
+        ChartData::Sankey(data) => sankey::draw_sankey(&root, data, options)?,
     };
     root.present().map_err(chart_error)?;
     Ok(layout)
@@ -224,6 +235,9 @@ pub fn legend_lines(data: &ChartData, options: &DrawOptions) -> Vec<LegendLine> 
         ChartData::Xy(xy) if xy.style == XyStyle::Heatmap => heatmap::legend_entries(xy),
         ChartData::Xy(xy) => xy::legend_entries(xy, &xy::series_colors(xy, options)),
         ChartData::Pie(pie) => pie::legend_entries(pie, &pie::ring_colors(pie, options)),
+        ChartData::Sankey(data) => {
+            sankey::legend_entries(data, &sankey::node_colors(data, options))
+        }
         ChartData::Metric(_) | ChartData::Table(_) => Vec::new(),
     };
     entries

@@ -781,3 +781,221 @@ fn bytes_read_as_bytes_on_axes_tooltips_and_tables_unless_the_pattern_says_other
     };
     assert_eq!(data.cell_link(0, Some(&missing)), None);
 }
+
+/// action → dstport → protocol: ACCEPT's 443 under both protocols, a remainder that its
+/// port level did not show (flows on as "Other"), and REJECT all on 22.
+pub(crate) fn action_port_protocol_sankey() -> ChartData {
+    use crate::model::visualization::{terms_bucket, BucketRole, ChartKind};
+    let mut vis = Visualization::example_action_port_pie();
+    vis.kind = ChartKind::Sankey;
+    vis.buckets = ["action", "dstport", "protocol"]
+        .map(|field| terms_bucket(BucketRole::Nodes, field, 5))
+        .to_vec();
+    vis.validate().unwrap();
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        { "key": "ACCEPT", "doc_count": 90, "3": { "buckets": [
+            { "key": 443, "doc_count": 60, "4": { "buckets": [
+                { "key": 6, "doc_count": 50 }, { "key": 17, "doc_count": 10 } ] } },
+            { "key": 53, "doc_count": 20, "4": { "buckets": [ { "key": 17, "doc_count": 20 } ] } }
+        ] } },
+        { "key": "REJECT", "doc_count": 30, "3": { "buckets": [
+            { "key": 22, "doc_count": 30, "4": { "buckets": [ { "key": 6, "doc_count": 30 } ] } }
+        ] } }
+    ] } } });
+    chart_data(
+        &vis,
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 1,
+        },
+        1,
+        &Default::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_sankey_adds_up_and_what_a_level_did_not_show_flows_on_as_other() {
+    let ChartData::Sankey(data) = action_port_protocol_sankey() else {
+        panic!("not a Sankey");
+    };
+    assert_eq!(data.levels, ["action", "dstport", "protocol"]);
+    let named = |level: usize| -> Vec<(String, f64)> {
+        data.nodes
+            .iter()
+            .filter(|n| n.level == level)
+            .map(|n| (n.label.clone(), n.value))
+            .collect()
+    };
+    assert_eq!(
+        named(0),
+        [("ACCEPT".to_owned(), 90.0), ("REJECT".to_owned(), 30.0)]
+    );
+    // The 10 ACCEPT flows on no port shown are "Other", last in their column.
+    assert_eq!(
+        named(1),
+        [
+            ("443 (https)".to_owned(), 60.0),
+            ("22 (ssh)".to_owned(), 30.0),
+            ("53 (dns)".to_owned(), 20.0),
+            ("Other".to_owned(), 10.0)
+        ]
+    );
+    assert_eq!(
+        named(2),
+        [
+            ("6 (tcp)".to_owned(), 80.0),
+            ("17 (udp)".to_owned(), 30.0),
+            ("Other".to_owned(), 10.0)
+        ]
+    );
+    // Every column holds all the flows, and every node between the first column and the last
+    // lets out what it takes in.
+    assert_eq!(data.level_totals(), [120.0, 120.0, 120.0]);
+    for (node, (inflow, outflow)) in data.nodes.iter().zip(data.flows()) {
+        if node.level == 1 {
+            assert_eq!(inflow, outflow, "{}", node.label);
+        }
+    }
+    // A link filters by both its ends; one into "Other" does not filter at all.
+    let link = |from: &str, to: &str| {
+        data.links
+            .iter()
+            .find(|l| data.nodes[l.source].label == from && data.nodes[l.target].label == to)
+            .unwrap_or_else(|| panic!("no link {from} → {to}"))
+    };
+    let filters: Vec<String> = link("443 (https)", "6 (tcp)")
+        .filters
+        .iter()
+        .map(|f| f.label())
+        .collect();
+    assert_eq!(filters, ["dstport: 443 (https)", "protocol: 6 (tcp)"]);
+    assert_eq!(link("ACCEPT", "Other").value, 10.0);
+    assert!(link("ACCEPT", "Other").filters.is_empty());
+    assert_eq!(link("Other", "Other").value, 10.0);
+}
+
+#[test]
+fn a_sankey_keeps_its_largest_nodes_and_groups_the_small_ones() {
+    use crate::model::visualization::{terms_bucket, BucketRole, ChartKind};
+    use crate::result::MAX_NODES_PER_LEVEL;
+    let mut vis = Visualization::example_action_port_pie();
+    vis.kind = ChartKind::Sankey;
+    vis.buckets = ["action", "dstport"]
+        .map(|field| terms_bucket(BucketRole::Nodes, field, 30))
+        .to_vec();
+    // 20 ports of 100 flows each, and one of a single flow: too thin to draw.
+    let mut ports: Vec<serde_json::Value> = (0..20)
+        .map(|p| json!({ "key": 1000 + p, "doc_count": 100 }))
+        .collect();
+    ports.push(json!({ "key": 9, "doc_count": 1 }));
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        { "key": "ACCEPT", "doc_count": 2001, "3": { "buckets": ports } } ] } } });
+    let ChartData::Sankey(data) = chart_data(
+        &vis,
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 1,
+        },
+        1,
+        &Default::default(),
+    )
+    .unwrap() else {
+        panic!("not a Sankey");
+    };
+    let ports: Vec<&crate::result::SankeyNode> =
+        data.nodes.iter().filter(|n| n.level == 1).collect();
+    assert_eq!(ports.len(), MAX_NODES_PER_LEVEL);
+    let other = ports.last().unwrap();
+    assert!(other.other && other.filters.is_empty());
+    assert_eq!(
+        other.value,
+        2001.0 - 100.0 * (MAX_NODES_PER_LEVEL - 1) as f64
+    );
+    assert_eq!(data.level_totals(), [2001.0, 2001.0]);
+    assert!(!ports.iter().any(|n| n.label.starts_with("9 ")));
+}
+
+/// The layout: each link leaves and enters inside its nodes, a node is as tall as what flows
+/// through it, and pointing at a link's middle names it and filters by both its ends.
+#[test]
+fn sankey_links_start_and_end_inside_their_nodes_and_are_pointed_at() {
+    let data = action_port_protocol_sankey();
+    let ChartData::Sankey(sankey) = &data else {
+        panic!()
+    };
+    let (svg, layout) = svg(&data, (900, 400));
+    let ChartLayout::Sankey { nodes, links, .. } = &layout else {
+        panic!("{layout:?}")
+    };
+    assert_eq!(
+        (nodes.len(), links.len()),
+        (sankey.nodes.len(), sankey.links.len())
+    );
+    for (link, path) in sankey.links.iter().zip(links) {
+        let (source, target) = (nodes[link.source], nodes[link.target]);
+        assert!(
+            (path.x0 - source.2 as f64).abs() <= 1.0 && (path.x1 - target.0 as f64).abs() <= 1.0
+        );
+        assert!(
+            path.y0 >= source.1 as f64 - 1.0 && path.y0 + path.width <= source.3 as f64 + 1.0,
+            "{path:?} {source:?}"
+        );
+        assert!(
+            path.y1 >= target.1 as f64 - 1.0 && path.y1 + path.width <= target.3 as f64 + 1.0,
+            "{path:?} {target:?}"
+        );
+    }
+    // Heights follow values: ACCEPT (90) is three times REJECT (30).
+    let height = |i: usize| (nodes[i].3 - nodes[i].1) as f64;
+    assert!((height(0) / height(1) - 3.0).abs() < 0.1, "{nodes:?}");
+    // Every link's middle points at it, or at a thinner one crossing it there.
+    for (index, path) in links.iter().enumerate() {
+        let (x, y) = path.middle();
+        let hit = hit::hit_test(&data, &layout, x, y, 0).expect("a link");
+        let link = &sankey.links[index];
+        let title = format!(
+            "{} → {}",
+            sankey.nodes[link.source].label, sankey.nodes[link.target].label
+        );
+        if hit.title != title {
+            let other = sankey
+                .links
+                .iter()
+                .find(|l| {
+                    format!(
+                        "{} → {}",
+                        sankey.nodes[l.source].label, sankey.nodes[l.target].label
+                    ) == hit.title
+                })
+                .expect("a link's title");
+            assert!(other.value <= link.value, "{} over {title}", hit.title);
+        }
+    }
+    let (x, y) = links[0].middle();
+    let hit = hit::hit_test(&data, &layout, x, y, 0).unwrap();
+    assert_eq!(hit.rows[0], ("Count".to_owned(), "60".to_owned()));
+    // The nodes are named on the diagram, and in the legend under their columns.
+    for label in ["ACCEPT", "443 (https)", "6 (tcp)"] {
+        assert!(svg.contains(label), "{label}");
+    }
+    let legend = legend_text(&data, &DrawOptions::default());
+    assert_eq!(legend[0], ("action".to_owned(), None));
+    // Pointing at a node names it with its share of its column.
+    let centre = |r: PlotRect| (f64::from(r.0 + r.2) / 2.0, f64::from(r.1 + r.3) / 2.0);
+    let (x, y) = centre(nodes[0]);
+    let hit = hit::hit_test(&data, &layout, x, y, 0).unwrap();
+    assert_eq!(hit.title, "ACCEPT");
+    assert_eq!(
+        hit.rows[1],
+        ("Share of action".to_owned(), "75.0%".to_owned())
+    );
+    assert_eq!(hit.filters.len(), 1);
+    // The keyboard walks the nodes, then the links.
+    assert_eq!(
+        hit::items(&data, 0).len(),
+        sankey.nodes.len() + sankey.links.len()
+    );
+}

@@ -67,9 +67,11 @@ pub fn ChartPanel(
         on_filter?;
         let s = scale();
         layout.with(|l| match l {
-            Some(ChartLayout::Xy { legend, .. } | ChartLayout::Pie { legend, .. }) => {
-                spot_at(legend, x_css * s, y_css * s).cloned()
-            }
+            Some(
+                ChartLayout::Xy { legend, .. }
+                | ChartLayout::Pie { legend, .. }
+                | ChartLayout::Sankey { legend, .. },
+            ) => spot_at(legend, x_css * s, y_css * s).cloned(),
             _ => None,
         })
     };

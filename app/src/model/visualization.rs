@@ -75,11 +75,14 @@ pub enum ChartKind {
     Metric,
     /// Rows of buckets with their metric.
     Table,
+    /// Columns of nodes, one per bucket level, joined by links as wide as the flows between
+    /// them: source network → destination network → service.
+    Sankey,
 }
 
 impl ChartKind {
     /// Every type, in the order the editor offers them.
-    pub const ALL: [ChartKind; 8] = [
+    pub const ALL: [ChartKind; 9] = [
         ChartKind::Pie,
         ChartKind::Line,
         ChartKind::Area,
@@ -88,6 +91,7 @@ impl ChartKind {
         ChartKind::Heatmap,
         ChartKind::Metric,
         ChartKind::Table,
+        ChartKind::Sankey,
     ];
 
     /// The type's name, as the editor shows it.
@@ -101,6 +105,7 @@ impl ChartKind {
             ChartKind::Heatmap => "Heatmap",
             ChartKind::Metric => "Metric",
             ChartKind::Table => "Data table",
+            ChartKind::Sankey => "Sankey",
         }
     }
 
@@ -318,6 +323,8 @@ pub enum BucketRole {
     SplitSeries,
     /// Rows of a data table.
     Rows,
+    /// A column of a Sankey diagram's nodes.
+    Nodes,
 }
 
 /// How a bucket level splits flows.
@@ -1037,6 +1044,7 @@ impl Visualization {
             ChartKind::Pie => &[BucketRole::SplitSlices],
             kind if kind.is_xy() => &[BucketRole::XAxis, BucketRole::SplitSeries],
             ChartKind::Table => &[BucketRole::Rows],
+            ChartKind::Sankey => &[BucketRole::Nodes],
             _ => &[],
         };
         for (index, bucket) in self.buckets.iter().enumerate() {
@@ -1073,6 +1081,15 @@ impl Visualization {
         }
         if self.kind == ChartKind::Pie && self.buckets.len() > 4 {
             return Err(ModelError::new("buckets", "a pie takes at most 4 rings"));
+        }
+        if self.kind == ChartKind::Sankey && !(2..=4).contains(&self.buckets.len()) {
+            return Err(ModelError::new(
+                "buckets",
+                format!(
+                    "a Sankey links 2 to 4 levels of buckets, not {}",
+                    self.buckets.len()
+                ),
+            ));
         }
         self.validate_prefix_levels()
     }
@@ -1136,8 +1153,11 @@ impl Visualization {
                 format!("at most {MAX_METRICS} metrics, not {}", self.metrics.len()),
             ));
         }
-        // A pie's slices and a heatmap's cells have room for one value each.
-        let one_only = matches!(self.kind, ChartKind::Pie | ChartKind::Heatmap);
+        // A pie's slices, a heatmap's cells and a Sankey's links have room for one value each.
+        let one_only = matches!(
+            self.kind,
+            ChartKind::Pie | ChartKind::Heatmap | ChartKind::Sankey
+        );
         if self.metrics.len() > 1 && one_only {
             return Err(ModelError::new(
                 "metrics",
@@ -1157,6 +1177,24 @@ impl Visualization {
                     return Err(ModelError::new(
                         path("metric.percent"),
                         "must be between 0 and 100",
+                    ));
+                }
+            }
+            // A node is as wide as the links into it and out of it: only totals add up so.
+            if self.kind == ChartKind::Sankey {
+                if !matches!(metric, Metric::Count | Metric::Sum { .. }) {
+                    return Err(ModelError::new(
+                        path("metric"),
+                        format!(
+                            "a Sankey's links add up, so they measure a count or a sum, not {}",
+                            metric.label()
+                        ),
+                    ));
+                }
+                if measure.rate.is_some() {
+                    return Err(ModelError::new(
+                        path("rate"),
+                        "a Sankey's links are totals over the time range, not rates",
                     ));
                 }
             }

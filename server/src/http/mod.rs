@@ -251,8 +251,13 @@ impl AppState {
                 })?;
         }
         crate::defaults::install(state.store.as_ref(), state.backend.as_ref()).await?;
-        if let Some(path) = &config.networks_file {
-            crate::networks::apply_file(state.store.as_ref(), path).await?;
+        match &config.networks_file {
+            Some(path) => crate::networks::apply_file(state.store.as_ref(), path).await?,
+            // The newcomer's demo: its networks by name, unless some are named already.
+            None if config.demo_follow.is_some() && state.embedded.is_some() => {
+                crate::networks::name_demo_networks(state.store.as_ref()).await?
+            }
+            None => {}
         }
         Ok(state)
     }

@@ -2099,6 +2099,7 @@ async fn every_overview_panel_answers_on_demo_data() {
             ChartData::Xy(xy) => !xy.is_empty(),
             ChartData::Metric(m) => m.values[0].value.is_some_and(|v| v > 0.0),
             ChartData::Table(t) => !t.rows.is_empty(),
+            ChartData::Sankey(s) => !s.links.is_empty(),
         };
         assert!(has_data, "{id} has no data: {data:?}");
     }

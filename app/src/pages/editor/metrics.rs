@@ -43,7 +43,10 @@ impl MeasureAt {
 
 /// Whether a chart kind draws several metrics.
 fn takes_several(kind: ChartKind) -> bool {
-    !matches!(kind, ChartKind::Pie | ChartKind::Heatmap)
+    !matches!(
+        kind,
+        ChartKind::Pie | ChartKind::Heatmap | ChartKind::Sankey
+    )
 }
 
 /// Every metric, and a button to add one where the chart draws several.

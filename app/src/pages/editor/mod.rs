@@ -20,7 +20,7 @@ use crate::model::saved_object::{export_ndjson, ObjectType, Reference, SavedObje
 use crate::model::search::SavedSearches;
 use crate::model::time::TimeRange;
 use crate::model::visualization::{
-    Bucket, BucketAgg, BucketRole, ChartKind, Interval, Visualization,
+    terms_bucket, Bucket, BucketAgg, BucketRole, ChartKind, Interval, Metric, Visualization,
 };
 use crate::panels::{run_one, sendable, ApiSearch, Library, ViewInputs};
 use crate::result::ChartData;
@@ -515,11 +515,13 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
     let role = match kind {
         ChartKind::Pie => Some(BucketRole::SplitSlices),
         ChartKind::Table => Some(BucketRole::Rows),
+        ChartKind::Sankey => Some(BucketRole::Nodes),
         ChartKind::Metric => None,
         _ => None,
     };
     match (kind, role) {
         (ChartKind::Metric, _) => vis.buckets.clear(),
+        (ChartKind::Sankey, _) => sankey_levels(vis),
         (_, Some(role)) => vis.buckets.iter_mut().for_each(|b| b.role = role),
         // Between line, area and bars the x axis and split carry over as they are.
         _ if was_xy && kind.is_xy() => {}
@@ -551,8 +553,20 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
     }
     // What the new kind cannot draw goes: a second metric on a pie or heatmap, a right axis
     // off line, area and vertical bar charts, a pipeline off a time axis.
-    if matches!(kind, ChartKind::Pie | ChartKind::Heatmap) {
+    if matches!(
+        kind,
+        ChartKind::Pie | ChartKind::Heatmap | ChartKind::Sankey
+    ) {
         vis.metrics.truncate(1);
+    }
+    // A Sankey's links add up: a count or a sum, as totals.
+    if kind == ChartKind::Sankey {
+        for measure in &mut vis.metrics {
+            if !matches!(measure.metric, Metric::Count | Metric::Sum { .. }) {
+                measure.metric = Metric::Count;
+            }
+            measure.rate = None;
+        }
     }
     let right_axis = matches!(kind, ChartKind::Line | ChartKind::Area | ChartKind::Bar);
     for measure in &mut vis.metrics {
@@ -561,6 +575,30 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
         }
         if !over_time {
             measure.pipeline = None;
+        }
+    }
+}
+
+/// A Sankey's columns from what the chart split by: its splits other than time, then common
+/// flow fields until there are two.
+fn sankey_levels(vis: &mut Visualization) {
+    vis.buckets.retain(|b| {
+        !matches!(
+            b.agg,
+            BucketAgg::DateHistogram { .. } | BucketAgg::Histogram { .. }
+        )
+    });
+    vis.buckets.truncate(4);
+    for bucket in &mut vis.buckets {
+        bucket.role = BucketRole::Nodes;
+    }
+    for field in ["action", "dstport"] {
+        let used = vis
+            .buckets
+            .iter()
+            .any(|b| matches!(&b.agg, BucketAgg::Terms { field: f, .. } if f == field));
+        if vis.buckets.len() < 2 && !used {
+            vis.buckets.push(terms_bucket(BucketRole::Nodes, field, 5));
         }
     }
 }

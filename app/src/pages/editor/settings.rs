@@ -81,6 +81,7 @@ fn roles(kind: ChartKind) -> &'static [(BucketRole, &'static str)] {
     match kind {
         ChartKind::Pie => &[(BucketRole::SplitSlices, "Split slices")],
         ChartKind::Table => &[(BucketRole::Rows, "Split rows")],
+        ChartKind::Sankey => &[(BucketRole::Nodes, "Node column")],
         ChartKind::Metric => &[],
         // A heatmap's split is its rows.
         ChartKind::Heatmap => &[
@@ -107,6 +108,7 @@ pub(super) fn BucketsEditor(
             let role = match v.kind {
                 ChartKind::Pie => BucketRole::SplitSlices,
                 ChartKind::Table => BucketRole::Rows,
+                ChartKind::Sankey => BucketRole::Nodes,
                 _ if v.x_axis().is_none() => BucketRole::XAxis,
                 _ => BucketRole::SplitSeries,
             };
