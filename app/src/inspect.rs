@@ -149,15 +149,21 @@ pub fn data_table(chart: &ChartData, utc_offset_secs: i32) -> DataTable {
             rows: sankey
                 .links
                 .iter()
-                .map(|link| {
-                    let (from, to) = (&sankey.nodes[link.source], &sankey.nodes[link.target]);
-                    vec![
+                .filter_map(|link| {
+                    let (from, to) = (
+                        sankey.nodes.get(link.source)?,
+                        sankey.nodes.get(link.target)?,
+                    );
+                    let level = |node: &crate::result::SankeyNode| {
+                        Cell::text(sankey.levels.get(node.level).cloned().unwrap_or_default())
+                    };
+                    Some(vec![
                         Cell::text(&from.label),
-                        Cell::text(&sankey.levels[from.level]),
+                        level(from),
                         Cell::text(&to.label),
-                        Cell::text(&sankey.levels[to.level]),
+                        level(to),
                         Cell::number(link.value),
-                    ]
+                    ])
                 })
                 .collect(),
         },

@@ -748,7 +748,11 @@ pub fn chart_data(
         }
         ChartKind::Pie => Ok(ChartData::Pie(pie(&read, &aggs)?)),
         ChartKind::Table => Ok(ChartData::Table(table(&read, &aggs))),
-        ChartKind::Sankey => Ok(ChartData::Sankey(sankey::sankey(&read, &aggs))),
+        ChartKind::Sankey => {
+            let measure = vis.metrics.first().cloned().unwrap_or_default();
+            let whole = whole(0, &measure);
+            Ok(ChartData::Sankey(sankey::sankey(&read, &aggs, whole)))
+        }
         ChartKind::Line
         | ChartKind::Area
         | ChartKind::Bar

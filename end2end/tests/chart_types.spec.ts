@@ -144,7 +144,8 @@ test.describe("chart types", () => {
   });
 
   test("a Sankey of actions to ports: built in the editor, pointed at, a link clicked on a dashboard", async ({ page, request }) => {
-    // ACCEPT's links at 40 % over white, as a link of ACCEPT's colour is drawn.
+    // ACCEPT's links: its green (54b399) at 40 % over the white panel, as links are drawn
+    // (LINK_OPACITY in app/src/charts/sankey.rs).
     const ACCEPT_LINK: [number, number, number] = [187, 225, 214];
     await page.goto("/visualize/new");
     await waitForHydration(page);
@@ -188,7 +189,9 @@ test.describe("chart types", () => {
     await expect(onDashboard).toBeVisible();
     const point = await colourPoint(onDashboard, ACCEPT_LINK, 6);
     await onDashboard.hover({ position: point });
-    const title = (await panel(page, "Actions to ports").locator(".tooltip-title").textContent())!;
+    const tip = panel(page, "Actions to ports").locator(".tooltip-title");
+    await expect(tip).toHaveText(/^ACCEPT → \d+/);
+    const title = (await tip.textContent())!;
     const port = title.replace(/^ACCEPT → /, "");
     await onDashboard.click({ position: point });
     await expect(page.locator(".filter-bar .pill-label")).toHaveText(["action: ACCEPT", `dstport: ${port}`]);

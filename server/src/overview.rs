@@ -188,8 +188,8 @@ fn who_talks_to_whom() -> Visualization {
     sankey
 }
 
-/// Who talks to whom: the top (source, destination, port, protocol) combinations by bytes,
-/// with their packets and flows.
+/// The top (source, destination, port, protocol) combinations by bytes, with their packets
+/// and flows.
 fn conversations() -> Visualization {
     let mut conversations = vis(
         "Top conversations",

@@ -85,7 +85,7 @@ pub fn hit_test(
             heatmap_cell(xy, row, data_x, utc_offset_secs)
         }
         (ChartData::Sankey(data), ChartLayout::Sankey { nodes, links, .. }) => {
-            Some(sankey_item(data, sankey::hit(nodes, links, x, y)?))
+            sankey_item(data, sankey::hit(nodes, links, x, y)?)
         }
         _ => None,
     }
@@ -128,21 +128,22 @@ pub fn items(data: &ChartData, utc_offset_secs: i32) -> Vec<Hit> {
         ChartData::Sankey(data) => (0..data.nodes.len())
             .map(SankeyItem::Node)
             .chain((0..data.links.len()).map(SankeyItem::Link))
-            .map(|item| sankey_item(data, item))
+            .filter_map(|item| sankey_item(data, item))
             .collect(),
         _ => Vec::new(),
     }
 }
 
-/// A node with its share of its column, or a link with its share of the node it leaves.
-fn sankey_item(data: &SankeyData, item: SankeyItem) -> Hit {
+/// A node with its share of its column, or a link with its share of the node it leaves;
+/// `None` for an item the data does not have (a layout drawn for other data).
+fn sankey_item(data: &SankeyData, item: SankeyItem) -> Option<Hit> {
     let share =
         |part: f64, whole: f64| format!("{:.1}%", 100.0 * part / whole.max(f64::MIN_POSITIVE));
     match item {
         SankeyItem::Node(index) => {
-            let node = &data.nodes[index];
-            let column = data.level_totals()[node.level];
-            Hit {
+            let node = data.nodes.get(index)?;
+            let column = *data.level_totals().get(node.level)?;
+            Some(Hit {
                 title: node.label.clone(),
                 rows: vec![
                     (
@@ -156,12 +157,12 @@ fn sankey_item(data: &SankeyData, item: SankeyItem) -> Hit {
                 ],
                 filters: node.filters.clone(),
                 time: None,
-            }
+            })
         }
         SankeyItem::Link(index) => {
-            let link = &data.links[index];
-            let (from, to) = (&data.nodes[link.source], &data.nodes[link.target]);
-            Hit {
+            let link = data.links.get(index)?;
+            let (from, to) = (data.nodes.get(link.source)?, data.nodes.get(link.target)?);
+            Some(Hit {
                 title: format!("{} → {}", from.label, to.label),
                 rows: vec![
                     (
@@ -175,7 +176,7 @@ fn sankey_item(data: &SankeyData, item: SankeyItem) -> Hit {
                 ],
                 filters: link.filters.clone(),
                 time: None,
-            }
+            })
         }
     }
 }

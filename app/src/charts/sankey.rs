@@ -74,7 +74,7 @@ impl LinkPath {
         points
     }
 
-    /// Its middle, where a keyboard's or a test's pointer goes.
+    /// Its middle: a point on it.
     pub fn middle(&self) -> (f64, f64) {
         let x = (self.x0 + self.x1) / 2.0;
         (x, self.top_at(x) + self.width / 2.0)
@@ -92,7 +92,8 @@ pub fn place(
     let margin = options.px(MARGIN) as f64;
     let node_w = options.px(NODE_WIDTH) as f64;
     let columns = data.levels.len().max(2);
-    let step = (width - 2.0 * margin - node_w).max(0.0) / (columns - 1) as f64;
+    // Never narrower than a node: links run left to right.
+    let step = ((width - 2.0 * margin - node_w) / (columns - 1) as f64).max(node_w + 1.0);
     let (top, bottom) = (margin, (height - margin).max(margin + 1.0));
     let room = bottom - top;
     // Each column's gaps shrink where it has many nodes; one scale serves every column, so a
@@ -100,7 +101,7 @@ pub fn place(
     let counts: Vec<usize> = (0..data.levels.len())
         .map(|level| data.nodes.iter().filter(|n| n.level == level).count())
         .collect();
-    let gap = |count: usize| {
+    let gap_of = |count: usize| {
         let gaps = count.saturating_sub(1) as f64;
         if gaps == 0.0 {
             0.0
@@ -113,7 +114,7 @@ pub fn place(
         .iter()
         .zip(&totals)
         .filter(|(_, &total)| total > 0.0)
-        .map(|(&count, &total)| (room - gap(count) * count.saturating_sub(1) as f64) / total)
+        .map(|(&count, &total)| (room - gap_of(count) * count.saturating_sub(1) as f64) / total)
         .fold(f64::INFINITY, f64::min);
     let scale = if scale.is_finite() {
         scale.max(0.0)
@@ -122,15 +123,16 @@ pub fn place(
     };
     let mut rects = vec![(0.0, 0.0, 0.0, 0.0); data.nodes.len()];
     for level in 0..data.levels.len() {
-        let gap = gap(counts[level]);
+        let gap = gap_of(counts[level]);
         let used = totals[level] * scale + gap * counts[level].saturating_sub(1) as f64;
         let mut y = top + (room - used).max(0.0) / 2.0;
         let x = margin + step * level as f64;
         for (index, node) in data.nodes.iter().enumerate() {
             if node.level == level {
+                // At least a pixel, to be seen and pointed at.
                 let h = (node.value * scale).max(1.0);
                 rects[index] = (x, y, x + node_w, y + h);
-                y += node.value * scale + gap;
+                y += h + gap;
             }
         }
     }
@@ -209,6 +211,11 @@ pub fn draw_sankey<DB: DrawingBackend>(
     data: &SankeyData,
     options: &DrawOptions,
 ) -> Result<ChartLayout, ChartError> {
+    if !data.is_consistent() {
+        return Err(ChartError(
+            "a Sankey link joins nodes not in neighbouring columns".into(),
+        ));
+    }
     if data.links.is_empty() {
         draw_message(root, "No results in this time range", options)?;
         return Ok(ChartLayout::Empty);

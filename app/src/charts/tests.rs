@@ -916,6 +916,100 @@ fn a_sankey_keeps_its_largest_nodes_and_groups_the_small_ones() {
     );
     assert_eq!(data.level_totals(), [2001.0, 2001.0]);
     assert!(!ports.iter().any(|n| n.label.starts_with("9 ")));
+
+    // Under the cap, a node of a thousandth of its column joins "Other" all the same.
+    let response = json!({ "aggregations": { "2": { "buckets": [
+        { "key": "ACCEPT", "doc_count": 501, "3": { "buckets": [
+            { "key": 443, "doc_count": 300 }, { "key": 53, "doc_count": 200 },
+            { "key": 9, "doc_count": 1 } ] } } ] } } });
+    let ChartData::Sankey(data) = chart_data(
+        &vis,
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 1,
+        },
+        1,
+        &Default::default(),
+    )
+    .unwrap() else {
+        panic!("not a Sankey");
+    };
+    let ports: Vec<(&str, f64)> = data
+        .nodes
+        .iter()
+        .filter(|n| n.level == 1)
+        .map(|n| (n.label.as_str(), n.value))
+        .collect();
+    assert_eq!(
+        ports,
+        [("443 (https)", 300.0), ("53 (dns)", 200.0), ("Other", 1.0)]
+    );
+}
+
+/// What the first column does not show (flows beyond its top terms) is its "Other", which
+/// flows on through every column's: each column holds every flow searched.
+#[test]
+fn a_sankey_holds_every_flow_searched_in_each_column() {
+    use crate::model::visualization::{terms_bucket, BucketRole, ChartKind};
+    let ChartData::Sankey(shown) = action_port_protocol_sankey() else {
+        panic!()
+    };
+    let mut vis = Visualization::example_action_port_pie();
+    vis.kind = ChartKind::Sankey;
+    vis.buckets = ["action", "dstport"]
+        .map(|field| terms_bucket(BucketRole::Nodes, field, 1))
+        .to_vec();
+    let response = json!({ "hits": { "total": { "value": 150, "relation": "eq" } },
+        "aggregations": { "2": { "sum_other_doc_count": 50, "buckets": [
+            { "key": "ACCEPT", "doc_count": 100, "3": { "buckets": [
+                { "key": 443, "doc_count": 70 } ] } } ] } } });
+    let ChartData::Sankey(data) = chart_data(
+        &vis,
+        &response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 1,
+        },
+        1,
+        &Default::default(),
+    )
+    .unwrap() else {
+        panic!()
+    };
+    assert_eq!(data.level_totals(), [150.0, 150.0]);
+    let link = |from: &str, to: &str| {
+        data.links
+            .iter()
+            .find(|l| data.nodes[l.source].label == from && data.nodes[l.target].label == to)
+            .map(|l| l.value)
+    };
+    assert_eq!(link("ACCEPT", "443 (https)"), Some(70.0));
+    assert_eq!(link("ACCEPT", "Other"), Some(30.0));
+    assert_eq!(link("Other", "Other"), Some(50.0));
+    assert!(data.is_consistent() && shown.is_consistent());
+
+    // Data that does not hold together (from elsewhere) is an error to draw, and nothing to
+    // point at, not a panic.
+    let mut broken = shown.clone();
+    broken.links[0].target = 99;
+    broken.nodes[0].level = 7;
+    let broken = ChartData::Sankey(broken);
+    let mut text = String::new();
+    assert!(draw(
+        SVGBackend::with_string(&mut text, (600, 300)),
+        &broken,
+        &DrawOptions::default()
+    )
+    .is_err());
+    let ChartData::Sankey(data) = &broken else {
+        panic!()
+    };
+    assert!(!data.is_consistent());
+    assert_eq!(data.level_totals().len(), 3);
+    assert!(hit::items(&broken, 0).len() < data.nodes.len() + data.links.len());
+    let _ = crate::inspect::data_table(&broken, 0);
+    let _ = legend_text(&broken, &DrawOptions::default());
 }
 
 /// The layout: each link leaves and enters inside its nodes, a node is as tall as what flows

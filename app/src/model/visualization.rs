@@ -1082,6 +1082,17 @@ impl Visualization {
         if self.kind == ChartKind::Pie && self.buckets.len() > 4 {
             return Err(ModelError::new("buckets", "a pie takes at most 4 rings"));
         }
+        // Time buckets make no nodes anyone follows, and every outer bucket holds all of them.
+        let by_time = self
+            .buckets
+            .iter()
+            .position(|b| matches!(b.agg, BucketAgg::DateHistogram { .. }));
+        if let Some(index) = by_time.filter(|_| self.kind == ChartKind::Sankey) {
+            return Err(ModelError::new(
+                format!("buckets[{index}].agg.date_histogram"),
+                "a Sankey's columns are terms, networks or ranges, not time: draw time with a line or bar chart",
+            ));
+        }
         if self.kind == ChartKind::Sankey && !(2..=4).contains(&self.buckets.len()) {
             return Err(ModelError::new(
                 "buckets",

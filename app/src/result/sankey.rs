@@ -3,13 +3,17 @@
 //! between the same two nodes under different outer buckets add up (network a → port 22 under
 //! every source network is one link).
 //!
-//! What the buckets leave out flows on as "Other": the part of a bucket that its inner level
-//! did not show (a terms size, flows without the field) links to that level's "Other", which
-//! links on to the next level's. So every node between the first column and the last has as
-//! much flowing in as out, and the diagram adds up. Nodes too small to see or point at join
-//! their column's "Other" too.
+//! What the buckets leave out flows on as "Other": the part of the search, or of a bucket,
+//! that the level inside did not show (a terms size, flows without the field) links to that
+//! level's "Other", which links on to the next level's. So each column holds every flow, and
+//! every node between the first column and the last lets out what it takes in. (Buckets that
+//! overlap, such as filters or ranges, hold a flow in two of them twice.) Nodes too small to
+//! see or point at join their column's "Other" too.
+//!
+//! A node filters by its own bucket, a link by both of its ends: all the flows of those keys,
+//! of which a level's top terms under each outer bucket can draw only part.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -71,12 +75,29 @@ pub struct SankeyLink {
 }
 
 impl SankeyData {
+    /// Whether every node is in a column and every link joins a node to one in the next
+    /// column: what the reader makes, and what drawing and pointing rely on (chart data can
+    /// also come from elsewhere, deserialized).
+    pub fn is_consistent(&self) -> bool {
+        self.nodes.iter().all(|n| n.level < self.levels.len())
+            && self.links.iter().all(|l| {
+                match (self.nodes.get(l.source), self.nodes.get(l.target)) {
+                    (Some(from), Some(to)) => to.level == from.level + 1,
+                    _ => false,
+                }
+            })
+    }
+
     /// What flows into and out of each node, by the links.
     pub fn flows(&self) -> Vec<(f64, f64)> {
         let mut flows = vec![(0.0, 0.0); self.nodes.len()];
         for link in &self.links {
-            flows[link.target].0 += link.value;
-            flows[link.source].1 += link.value;
+            if let Some(into) = flows.get_mut(link.target) {
+                into.0 += link.value;
+            }
+            if let Some(out) = flows.get_mut(link.source) {
+                out.1 += link.value;
+            }
         }
         flows
     }
@@ -85,7 +106,9 @@ impl SankeyData {
     pub fn level_totals(&self) -> Vec<f64> {
         let mut totals = vec![0.0; self.levels.len()];
         for node in &self.nodes {
-            totals[node.level] += node.value;
+            if let Some(total) = totals.get_mut(node.level) {
+                *total += node.value;
+            }
         }
         totals
     }
@@ -103,31 +126,38 @@ struct Draft {
 #[derive(Default)]
 struct Graph {
     nodes: Vec<Draft>,
-    by_key: HashMap<(usize, bool, String), usize>,
-    links: HashMap<(usize, usize), f64>,
+    /// By column, "Other" or not, and bucket key (as JSON): two keys can read alike
+    /// (`1.5 kB`), and each has its own filter.
+    by_key: BTreeMap<(usize, bool, String), usize>,
+    /// Added up in one order, so that sums come out the same in the browser and the server.
+    links: BTreeMap<(usize, usize), f64>,
 }
 
 impl Graph {
-    fn node(&mut self, level: usize, label: String, filters: Option<Vec<Filter>>) -> usize {
-        self.intern(level, label, filters, false)
+    fn node(
+        &mut self,
+        level: usize,
+        key: &Value,
+        label: String,
+        filters: Option<Vec<Filter>>,
+    ) -> usize {
+        self.intern(level, key.to_string(), label, filters, false)
     }
 
     fn other(&mut self, level: usize) -> usize {
-        self.intern(level, "Other".into(), None, true)
+        self.intern(level, String::new(), "Other".into(), None, true)
     }
 
     fn intern(
         &mut self,
         level: usize,
+        key: String,
         label: String,
         filters: Option<Vec<Filter>>,
         other: bool,
     ) -> usize {
         let next = self.nodes.len();
-        let index = *self
-            .by_key
-            .entry((level, other, label.clone()))
-            .or_insert(next);
+        let index = *self.by_key.entry((level, other, key)).or_insert(next);
         if index == next {
             self.nodes.push(Draft {
                 level,
@@ -147,7 +177,9 @@ impl Graph {
 }
 
 /// Reads a Sankey from nested buckets, outermost level first.
-pub(super) fn sankey(read: &Reading<'_>, aggs: &Value) -> SankeyData {
+/// `whole` is the metric over every flow searched: what the first column does not show is
+/// its "Other".
+pub(super) fn sankey(read: &Reading<'_>, aggs: &Value, whole: Option<f64>) -> SankeyData {
     let Reading {
         vis,
         clock,
@@ -157,14 +189,16 @@ pub(super) fn sankey(read: &Reading<'_>, aggs: &Value) -> SankeyData {
     let measure = vis.metrics.first().cloned().unwrap_or_default();
     let span_ms = clock.elapsed_ms();
     let mut graph = Graph::default();
-    // The buckets still to read inside: their container, and their node and value.
-    let mut frontier: Vec<(&Value, Option<(usize, f64)>)> = vec![(aggs, None)];
+    // The buckets still to read inside: their container, their node (none for the whole
+    // search) and their value.
+    let mut frontier: Vec<(&Value, Option<usize>, f64)> =
+        vec![(aggs, None, whole.unwrap_or(f64::NAN))];
     // What the column before this one sent to its "Other".
     let mut other_before: Option<(usize, f64)> = None;
     for (level, agg) in levels.iter().enumerate() {
         let mut next = Vec::new();
         let mut other_here = 0.0;
-        for (container, parent) in frontier {
+        for (container, parent, parent_value) in frontier {
             let mut shown = 0.0;
             if let Some(level_agg) = container.get(bucket_name(level)) {
                 for (name, bucket) in buckets_of(level_agg) {
@@ -174,23 +208,25 @@ pub(super) fn sankey(read: &Reading<'_>, aggs: &Value) -> SankeyData {
                     }
                     let (label, key) = bucket_key(agg, &name, bucket);
                     let filters = bucket_filters(agg, level_agg, bucket, &key, &label);
-                    let node =
-                        graph.node(level, formatted_label(agg, &key, label, formats), filters);
-                    if let Some((parent, _)) = parent {
+                    let label = formatted_label(agg, &key, label, formats);
+                    let node = graph.node(level, &key, label, filters);
+                    if let Some(parent) = parent {
                         graph.link(parent, node, value);
                     }
                     shown += value;
-                    next.push((bucket, Some((node, value))));
+                    next.push((bucket, Some(node), value));
                 }
             }
-            // What this bucket holds that its inner level did not show flows on as "Other".
-            if let Some((parent, value)) = parent {
-                let rest = value - shown;
-                if rest > value * 1e-9 {
-                    let other = graph.other(level);
+            // What this bucket (or the search) holds that its inner level did not show flows
+            // on as "Other". Overlapping buckets (filters, ranges) can show more than there
+            // is: a flow in two of them is in both nodes.
+            let rest = parent_value - shown;
+            if rest > parent_value * 1e-9 {
+                let other = graph.other(level);
+                if let Some(parent) = parent {
                     graph.link(parent, other, rest);
-                    other_here += rest;
                 }
+                other_here += rest;
             }
         }
         if let Some((before, value)) = other_before {
@@ -279,13 +315,13 @@ fn consolidate(
             }
         }
     }
-    let mut joined: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut joined: BTreeMap<(usize, usize), f64> = BTreeMap::new();
     for (&(source, target), &value) in &graph.links {
         if let (Some(source), Some(target)) = (placed[source], placed[target]) {
             *joined.entry((source, target)).or_insert(0.0) += value;
         }
     }
-    let mut links: Vec<SankeyLink> = joined
+    let links: Vec<SankeyLink> = joined
         .into_iter()
         .map(|((source, target), value)| {
             let (from, to) = (&nodes[source], &nodes[target]);
@@ -302,7 +338,6 @@ fn consolidate(
             }
         })
         .collect();
-    links.sort_by_key(|link| (link.source, link.target));
     let mut data = SankeyData {
         levels,
         nodes,

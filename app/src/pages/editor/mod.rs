@@ -562,7 +562,12 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
     // A Sankey's links add up: a count or a sum, as totals.
     if kind == ChartKind::Sankey {
         for measure in &mut vis.metrics {
-            if !matches!(measure.metric, Metric::Count | Metric::Sum { .. }) {
+            let total = matches!(measure.metric, Metric::Count | Metric::Sum { .. });
+            if !total || measure.rate.is_some() {
+                // Its own label named what it was ("Bytes per second").
+                measure.label.clear();
+            }
+            if !total {
                 measure.metric = Metric::Count;
             }
             measure.rate = None;
@@ -582,12 +587,8 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
 /// A Sankey's columns from what the chart split by: its splits other than time, then common
 /// flow fields until there are two.
 fn sankey_levels(vis: &mut Visualization) {
-    vis.buckets.retain(|b| {
-        !matches!(
-            b.agg,
-            BucketAgg::DateHistogram { .. } | BucketAgg::Histogram { .. }
-        )
-    });
+    vis.buckets
+        .retain(|b| !matches!(b.agg, BucketAgg::DateHistogram { .. }));
     vis.buckets.truncate(4);
     for bucket in &mut vis.buckets {
         bucket.role = BucketRole::Nodes;
@@ -626,6 +627,41 @@ mod tests {
             BucketAgg::DateHistogram { .. }
         ));
         assert_eq!(pie.buckets[1].role, BucketRole::SplitSeries);
+    }
+
+    #[test]
+    fn switching_to_a_sankey_keeps_the_splits_and_makes_its_metric_a_total() {
+        use crate::model::measure::{Measure, RateUnit};
+        // From the seed's pie: action and port become the columns.
+        let mut vis = Visualization::example_action_port_pie();
+        change_kind(&mut vis, ChartKind::Sankey, "@timestamp");
+        assert!(vis.buckets.iter().all(|b| b.role == BucketRole::Nodes));
+        assert_eq!(vis.buckets.len(), 2);
+        vis.validate().unwrap();
+        // From flows over time by action with an average per second: time goes, a port
+        // column comes, and the metric is a count again, its label with it.
+        let mut over_time = Visualization::example_flows_over_time();
+        over_time.metrics = vec![Measure {
+            label: "Average bytes per second".into(),
+            rate: Some(RateUnit::Second),
+            ..Measure::from(Metric::Avg {
+                field: "bytes".into(),
+            })
+        }];
+        change_kind(&mut over_time, ChartKind::Sankey, "@timestamp");
+        over_time.validate().unwrap();
+        assert_eq!(over_time.metrics[0].metric, Metric::Count);
+        assert_eq!(over_time.metrics[0].label, "");
+        assert_eq!(over_time.metrics[0].rate, None);
+        let fields: Vec<Option<&str>> = over_time.buckets.iter().map(|b| b.agg.field()).collect();
+        assert_eq!(fields, [Some("action"), Some("dstport")]);
+        // A time column is refused by name.
+        over_time.buckets[1].agg = BucketAgg::DateHistogram {
+            field: "@timestamp".into(),
+            interval: Interval::Auto,
+        };
+        let error = over_time.validate().unwrap_err();
+        assert_eq!(error.path, "buckets[1].agg.date_histogram");
     }
 
     #[test]

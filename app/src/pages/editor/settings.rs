@@ -416,7 +416,10 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                     </label>
                 </div>
                 {one_field.map(|(other_bucket, missing_bucket)| view! {
+                // A Sankey always flows the rest on as "Other".
+                <Show when=move || vis.with(|v| v.kind != ChartKind::Sankey)>
                 <label class="check"><input type="checkbox" prop:checked=other_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { other_bucket, .. } = &mut b.agg { *other_bucket = on })) }/>" Group the rest as “Other”"</label>
+                </Show>
                 <label class="check"><input type="checkbox" prop:checked=missing_bucket on:change:target=move |ev| { let on = ev.target().checked(); edit(Box::new(move |b| if let BucketAgg::Terms { missing_bucket, .. } = &mut b.agg { *missing_bucket = on })) }/>" Show “Missing” values"</label>
                 })}
             }.into_any()
