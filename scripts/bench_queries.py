@@ -9,6 +9,8 @@ import statistics
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from bench_query_set import QUERIES, time_range  # the scripts folder is on the path
@@ -76,6 +78,35 @@ for span, interval in [("24h", "30m"), ("7d", "3h")]:
     _, first = post(discover_page(span, interval))
     after = first["hits"]["hits"][-1]["sort"]
     timed(f"discover next page, {span}", lambda: discover_page(span, interval, after))
+
+
+# Panels as the server draws them (`render.svg`: the request builder and response reader the
+# browser uses, then the drawing), over 24 hours: the overview's Sankey of source network →
+# destination network → port (the store is served with the demo's networks), and the top
+# conversations, which a store of millions of flows a day may refuse (past a search's memory).
+def render(vis_id, span):
+    gte = time_range(span)["range"]["@timestamp"]["gte"]
+    lte = time_range(span)["range"]["@timestamp"]["lte"]
+    query = urllib.parse.urlencode({"from": gte, "to": lte, "width": 900, "height": 400})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(f"{BASE}/api/visualizations/{vis_id}/render.svg?{query}", timeout=120) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    return (time.perf_counter() - started) * 1000, status
+
+
+for vis_id in ["overview-who-talks", "overview-conversations"]:
+    _, status = render(vis_id, "24h")
+    if status != 200:
+        print(f"{'render ' + vis_id + ', 24h':<34} HTTP {status}")
+        continue
+    for _ in range(WARMUP - 1):
+        render(vis_id, "24h")
+    wall = [render(vis_id, "24h")[0] for _ in range(RUNS)]
+    print(f"{'render ' + vis_id + ', 24h':<34} {percentile(wall, 50):8.1f} {percentile(wall, 95):8.1f}")
 
 
 def rss_kib(pid):

@@ -118,14 +118,8 @@ const OFFICE: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 25);
 
 /// The demo's networks by name (its three VPCs, the office, the internet), as a user would
 /// name them in Management → Networks; `serve --demo-follow` names them when no networks are.
-pub const DEMO_NETWORKS: &str = "\
-# The demo's networks: rename them, or name your own.
-10.10.0.0/16 = shop-vpc
-10.11.0.0/16 = shared-vpc
-10.20.0.0/16 = seoul-vpc
-203.0.113.0/24 = office
-0.0.0.0/0 = internet
-";
+/// (`scripts/bench` serves its stores with this file as `--networks`.)
+pub const DEMO_NETWORKS: &str = include_str!("demo_networks.txt");
 
 impl Topology {
     fn build(rng: &mut Rng) -> Topology {

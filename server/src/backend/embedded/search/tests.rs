@@ -1887,3 +1887,73 @@ fn ip_prefix_counts_each_network_of_the_records() {
         assert!(error.contains(words), "{error}");
     }
 }
+
+/// Filters that only ask which ranges an address is in (a split by network) are answered from
+/// the address column; they count what the same filters count as queries (beside a filter of
+/// another field, which keeps them queries), and what the records say.
+#[test]
+fn address_filters_count_what_the_same_queries_count() {
+    let block = |cidr: &str| json!({ "term": { "srcaddr": cidr } });
+    let address_filters = json!({
+        "vpc": block("10.10.0.0/16"),
+        "vpc_but_apps": { "bool": { "filter": [block("10.10.0.0/16")], "must_not": [block("10.10.10.0/24"), block("10.10.11.0/24")] } },
+        "either": { "bool": { "should": [block("10.11.0.0/16"), block("10.20.0.0/16")], "minimum_should_match": 1 } },
+        "listed": { "terms": { "srcaddr": ["203.0.113.25", "10.20.0.0/16"] } },
+        "not_ours": { "bool": { "must_not": [{ "terms": { "srcaddr": ["10.0.0.0/8", "203.0.113.0/24"] } }] } },
+        "nobody": block("192.0.2.0/24"),
+        "anyone": block("::/0"),
+    });
+    let mut as_queries = address_filters.clone();
+    as_queries["rejected"] = json!({ "term": { "action": "REJECT" } });
+    let answer = |filters: &Json| {
+        let split = json!({ "filters": { "filters": filters, "other_bucket_key": "rest" } });
+        search(json!({ "size": 0, "aggs": {
+            "top": split.clone(),
+            "by_action": { "terms": { "field": "action", "size": 5 }, "aggs": { "nets": split } }
+        } }))["aggregations"]
+            .clone()
+    };
+    let (columns, queries) = (answer(&address_filters), answer(&as_queries));
+    let names: Vec<&String> = address_filters.as_object().unwrap().keys().collect();
+    for name in &names {
+        assert_eq!(
+            columns["top"]["buckets"][name]["doc_count"],
+            queries["top"]["buckets"][name]["doc_count"],
+            "{name}"
+        );
+        for (a, q) in columns["by_action"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(queries["by_action"]["buckets"].as_array().unwrap())
+        {
+            assert_eq!(a["key"], q["key"]);
+            assert_eq!(
+                a["nets"]["buckets"][name]["doc_count"], q["nets"]["buckets"][name]["doc_count"],
+                "{name} under {}",
+                a["key"]
+            );
+        }
+    }
+    // From the records: in the VPC less its app subnets, outside every private range and the
+    // office (flows without an address too), and in none of the filters ("rest").
+    let docs = &fixture().docs;
+    let source = |doc: &FlowDoc| match doc.get("srcaddr") {
+        Some(DocValue::Ip(IpAddr::V4(v4))) => Some(v4.octets()),
+        _ => None,
+    };
+    let count =
+        |keep: &dyn Fn(Option<[u8; 4]>) -> bool| docs.iter().filter(|d| keep(source(d))).count();
+    let vpc_but_apps =
+        count(&|a| a.is_some_and(|a| a[..2] == [10, 10] && a[2] != 10 && a[2] != 11));
+    let not_ours = count(&|a| !a.is_some_and(|a| a[0] == 10 || a[..3] == [203, 0, 113]));
+    let top = &columns["top"]["buckets"];
+    assert!(vpc_but_apps > 0 && not_ours > 0);
+    assert_eq!(top["vpc_but_apps"]["doc_count"], vpc_but_apps);
+    assert_eq!(top["not_ours"]["doc_count"], not_ours);
+    assert_eq!(top["nobody"]["doc_count"], 0);
+    let with_source = docs.iter().filter(|d| d.get("srcaddr").is_some()).count();
+    assert_eq!(top["anyone"]["doc_count"], with_source);
+    // Every flow has an address in `anyone`'s range or none, which `not_ours` holds.
+    assert_eq!(top["rest"]["doc_count"], 0);
+}

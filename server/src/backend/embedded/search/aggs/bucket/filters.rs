@@ -1,5 +1,7 @@
 //! `filter` and `filters`: a bucket per query (and an "other" bucket for documents that
-//! match none). Each query's matching documents are found once per segment, as a bit set.
+//! match none). Each query's matching documents are found once per segment, as a bit set;
+//! filters that only ask which ranges one address is in (a split by network) read the address
+//! instead ([`address_sets`]).
 
 use std::rc::Rc;
 
@@ -7,6 +9,7 @@ use serde_json::{json, Map, Value as Json};
 use tantivy::query::EnableScoring;
 use tantivy::{BitSet, DocId, Score};
 
+use super::super::super::columns::Accessor;
 use super::super::super::query::{compile, parse_query, QueryContext};
 use super::super::super::SearchError;
 use super::super::buckets::{Buckets, KeySpace};
@@ -14,6 +17,8 @@ use super::super::intermediate::{BucketKey, IntermediateAgg};
 use super::super::options::{bad, bool_option, options};
 use super::super::response::RenderContext;
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
+use super::address_sets::{address_sets, AddressSet};
+use crate::backend::embedded::schema::SchemaField;
 
 #[derive(Debug)]
 pub struct FilterAgg {
@@ -26,6 +31,9 @@ pub struct FiltersAgg {
     /// Filters given as an object (named buckets) rather than an array.
     pub keyed: bool,
     pub other_bucket_key: Option<String>,
+    /// When every filter asks only which ranges of one address field a flow is in: the
+    /// field and each filter's ranges.
+    pub addresses: Option<(String, SchemaField, Vec<AddressSet>)>,
 }
 
 /// The key of the "other" bucket among the filters' positions.
@@ -65,9 +73,15 @@ pub fn parse_filters(
             )))
         }
     };
-    let filters = filters
+    let parsed = filters
         .into_iter()
-        .map(|(key, query)| Ok((key, compile(&parse_query(query)?, context)?)))
+        .map(|(key, query)| Ok((key, parse_query(query)?)))
+        .collect::<Result<Vec<_>, SearchError>>()?;
+    let queries: Vec<_> = parsed.iter().map(|(_, query)| query.clone()).collect();
+    let addresses = address_sets(&queries, context);
+    let filters = parsed
+        .into_iter()
+        .map(|(key, query)| Ok((key, compile(&query, context)?)))
         .collect::<Result<Vec<_>, SearchError>>()?;
     let other_key = o
         .get("other_bucket_key")
@@ -78,15 +92,25 @@ pub fn parse_filters(
         filters,
         keyed,
         other_bucket_key: other.then(|| other_key.unwrap_or_else(|| "_other_".to_owned())),
+        addresses,
     })
 }
 
 /// `filter` or `filters` in one segment.
 #[derive(Clone)]
 pub struct FiltersSegment {
-    matches: Rc<Vec<BitSet>>,
+    matches: Matches,
     other: bool,
     buckets: Buckets,
+}
+
+/// How a segment's documents are matched to the filters.
+#[derive(Clone)]
+enum Matches {
+    /// Each filter's documents, as a bit set.
+    Sets(Rc<Vec<BitSet>>),
+    /// Each filter's ranges of the address column's keys, and the column.
+    Addresses(Rc<(Accessor, Vec<AddressSet>)>),
 }
 
 impl FiltersSegment {
@@ -96,7 +120,10 @@ impl FiltersSegment {
         prototype: Rc<Vec<SegmentAgg>>,
     ) -> Result<Self, SearchError> {
         Ok(FiltersSegment {
-            matches: Rc::new(vec![matching_docs(filter.query.as_ref(), context)?]),
+            matches: Matches::Sets(Rc::new(vec![matching_docs(
+                filter.query.as_ref(),
+                context,
+            )?])),
             other: false,
             buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
         })
@@ -107,14 +134,22 @@ impl FiltersSegment {
         context: &SegmentContext<'_>,
         prototype: Rc<Vec<SegmentAgg>>,
     ) -> Result<Self, SearchError> {
-        Ok(FiltersSegment {
-            matches: Rc::new(
+        let matches = match &filters.addresses {
+            Some((name, field, sets)) => {
+                let accessor = context.columns.open_keys(context.reader, name, *field)?;
+                let keys = sets.iter().map(|set| set.in_keys(&accessor)).collect();
+                Matches::Addresses(Rc::new((accessor, keys)))
+            }
+            None => Matches::Sets(Rc::new(
                 filters
                     .filters
                     .iter()
                     .map(|(_, query)| matching_docs(query.as_ref(), context))
                     .collect::<Result<_, _>>()?,
-            ),
+            )),
+        };
+        Ok(FiltersSegment {
+            matches,
             other: filters.other_bucket_key.is_some(),
             buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
         })
@@ -127,10 +162,24 @@ impl FiltersSegment {
     #[inline]
     pub fn collect(&mut self, doc: DocId, score: Score) {
         let mut any = false;
-        for (index, set) in self.matches.iter().enumerate() {
-            if set.contains(doc) {
-                any = true;
-                self.buckets.collect(index as u128, doc, score);
+        match &self.matches {
+            Matches::Sets(sets) => {
+                for (index, set) in sets.iter().enumerate() {
+                    if set.contains(doc) {
+                        any = true;
+                        self.buckets.collect(index as u128, doc, score);
+                    }
+                }
+            }
+            Matches::Addresses(column) => {
+                let (accessor, sets) = &**column;
+                let key = accessor.raw(doc);
+                for (index, set) in sets.iter().enumerate() {
+                    if set.contains(key) {
+                        any = true;
+                        self.buckets.collect(index as u128, doc, score);
+                    }
+                }
             }
         }
         if self.other && !any {

@@ -1,6 +1,7 @@
 //! Bucket aggregations: each splits documents into buckets, and runs its sub-aggregations in
 //! each. Every kind collects into [`super::buckets::Buckets`].
 
+pub mod address_sets;
 pub mod auto_date_histogram;
 pub mod composite;
 pub mod date_histogram;

@@ -1,0 +1,157 @@
+//! Filters that only ask which address ranges one field's value lies in, answered from that
+//! field's column in one pass. A split by network is such a `filters` aggregation (a term per
+//! CIDR block, less the blocks named inside it): as bit sets, each network cost a scan of the
+//! column and each flow a look into every set; here each flow's address is read once, as its
+//! order-preserving compact code, and compared with each network's code ranges.
+
+use serde_json::Value as Json;
+use tantivy::columnar::column_values::CompactHit;
+
+use super::super::super::columns::Accessor;
+use super::super::super::query::{parse_cidr, BoolQuery, MinimumShouldMatch, Query, QueryContext};
+use app::model::flow::FieldType;
+
+use crate::backend::embedded::schema::SchemaField;
+
+/// Which values of the field a filter selects, as ranges of addresses or, in a segment, of
+/// their column's keys. Inclusive bounds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AddressSet {
+    /// Values from the first to the second.
+    Range(u128, u128),
+    /// In every one (none: every document, with the field or without).
+    All(Vec<AddressSet>),
+    /// In any one (none: no document).
+    Any(Vec<AddressSet>),
+    /// Not in it (documents without the field included, as `must_not` has them).
+    Not(Box<AddressSet>),
+}
+
+impl AddressSet {
+    /// Whether a document whose value is `key` (`None`: it has none) is in the set.
+    #[inline]
+    pub fn contains(&self, key: Option<u128>) -> bool {
+        match self {
+            AddressSet::Range(low, high) => key.is_some_and(|k| *low <= k && k <= *high),
+            AddressSet::All(sets) => sets.iter().all(|s| s.contains(key)),
+            AddressSet::Any(sets) => sets.iter().any(|s| s.contains(key)),
+            AddressSet::Not(set) => !set.contains(key),
+        }
+    }
+
+    /// The set in the keys `accessor` reads: compact codes, whose order is the addresses'.
+    pub fn in_keys(&self, accessor: &Accessor) -> AddressSet {
+        match self {
+            AddressSet::Range(low, high) => match accessor {
+                Accessor::IpCode { space, .. } => {
+                    let first = match space.u128_to_next_compact(*low) {
+                        CompactHit::Exact(code) | CompactHit::Next(code) => u128::from(code),
+                        CompactHit::AfterLast => return AddressSet::Any(Vec::new()),
+                    };
+                    // Codes below that of the first address past the range.
+                    let end = match high
+                        .checked_add(1)
+                        .map(|past| space.u128_to_next_compact(past))
+                    {
+                        Some(CompactHit::Exact(code) | CompactHit::Next(code)) => u128::from(code),
+                        Some(CompactHit::AfterLast) | None => u128::from(u32::MAX) + 1,
+                    };
+                    if end <= first {
+                        AddressSet::Any(Vec::new())
+                    } else {
+                        AddressSet::Range(first, end - 1)
+                    }
+                }
+                _ => AddressSet::Range(*low, *high),
+            },
+            AddressSet::All(sets) => {
+                AddressSet::All(sets.iter().map(|s| s.in_keys(accessor)).collect())
+            }
+            AddressSet::Any(sets) => {
+                AddressSet::Any(sets.iter().map(|s| s.in_keys(accessor)).collect())
+            }
+            AddressSet::Not(set) => AddressSet::Not(Box::new(set.in_keys(accessor))),
+        }
+    }
+}
+
+/// Each filter's address set, and the address field they all ask about; `None` when any
+/// filter asks anything else (the filters then run as queries).
+pub fn address_sets(
+    filters: &[Query],
+    context: &QueryContext<'_>,
+) -> Option<(String, SchemaField, Vec<AddressSet>)> {
+    let mut field: Option<&str> = None;
+    let sets = filters
+        .iter()
+        .map(|query| set_of(query, &mut field))
+        .collect::<Option<Vec<_>>>()?;
+    let name = field?;
+    let schema_field = context.schema.field(name)?;
+    (schema_field.field_type == FieldType::Ip).then(|| (name.to_owned(), schema_field, sets))
+}
+
+/// A query as an address set of `field`, which its leaves name (all the same one).
+fn set_of<'a>(query: &'a Query, field: &mut Option<&'a str>) -> Option<AddressSet> {
+    let mut same_field = |name: &'a str| match field {
+        Some(seen) => *seen == name,
+        None => {
+            *field = Some(name);
+            true
+        }
+    };
+    match query {
+        Query::MatchAll => Some(AddressSet::All(Vec::new())),
+        Query::Term { field: name, value } if same_field(name) => block(value),
+        Query::Terms {
+            field: name,
+            values,
+        } if same_field(name) => values
+            .iter()
+            .map(block)
+            .collect::<Option<_>>()
+            .map(AddressSet::Any),
+        Query::Bool(bool_query) => bool_set(bool_query, field),
+        _ => None,
+    }
+}
+
+/// `must` and `filter` clauses all, `should` clauses as Elasticsearch counts them (one, when
+/// nothing else must match or `minimum_should_match` is 1; else none), `must_not` none.
+fn bool_set<'a>(query: &'a BoolQuery, field: &mut Option<&'a str>) -> Option<AddressSet> {
+    let mut all = Vec::new();
+    for clause in query.must.iter().chain(&query.filter) {
+        all.push(set_of(clause, field)?);
+    }
+    let required = query.must.is_empty() && query.filter.is_empty();
+    let one_should = match &query.minimum_should_match {
+        None => required && !query.should.is_empty(),
+        Some(MinimumShouldMatch::Count(1)) => true,
+        Some(MinimumShouldMatch::Count(0)) => false,
+        // Other counts and shares are left to the query.
+        Some(_) => return None,
+    };
+    if one_should {
+        let any = query
+            .should
+            .iter()
+            .map(|clause| set_of(clause, field))
+            .collect::<Option<Vec<_>>>()?;
+        all.push(AddressSet::Any(any));
+    }
+    if !query.must_not.is_empty() {
+        let none = query
+            .must_not
+            .iter()
+            .map(|clause| set_of(clause, field))
+            .collect::<Option<Vec<_>>>()?;
+        all.push(AddressSet::Not(Box::new(AddressSet::Any(none))));
+    }
+    Some(AddressSet::All(all))
+}
+
+/// An address or CIDR block as its range of (IPv4-mapped) IPv6 addresses.
+fn block(value: &Json) -> Option<AddressSet> {
+    let (low, high) = parse_cidr(value.as_str()?)?;
+    Some(AddressSet::Range(u128::from(low), u128::from(high)))
+}
