@@ -240,22 +240,23 @@ mod tests {
             let Some(pills) = pills else {
                 continue;
             };
-            let (negated, applied): (Vec<&Filter>, Vec<&Filter>) =
-                pills.iter().partition(|f| f.negate);
-            let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
-                "filter": applied.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
-                "must_not": negated.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
-            } } });
-            let (_, filtered) = server
-                .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
-                .await;
-            assert_eq!(
-                filtered["hits"]["total"]["value"],
-                json!(count),
-                "{key}: {pills:?}"
-            );
+            assert_eq!(selected(server, &pills).await, *count, "{key}: {pills:?}");
         }
         counts
+    }
+
+    /// How many flows filter pills select, as the dashboard applies them.
+    async fn selected(server: &TestServer, pills: &[Filter]) -> u64 {
+        let (negated, applied): (Vec<&Filter>, Vec<&Filter>) = pills.iter().partition(|f| f.negate);
+        let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
+            "filter": applied.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
+            "must_not": negated.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
+        } } });
+        let (status, answer) = server
+            .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        answer["hits"]["total"]["value"].as_u64().unwrap()
     }
 
     /// Splits by source network and by direction count what the records say: the most
@@ -386,18 +387,9 @@ mod tests {
             let expected = pairs[&(from.label.clone(), to.label.clone())];
             assert_eq!(link.value, expected, "{} → {}", from.label, to.label);
             // Its filters select its flows, and only those.
-            let (negated, applied): (Vec<&Filter>, Vec<&Filter>) =
-                link.filters.iter().partition(|f| f.negate);
-            let body = json!({ "size": 0, "track_total_hits": true, "query": { "bool": {
-                "filter": applied.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
-                "must_not": negated.iter().map(|f| f.to_dsl()).collect::<Vec<_>>(),
-            } } });
-            let (_, filtered) = server
-                .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
-                .await;
             assert_eq!(
-                filtered["hits"]["total"]["value"].as_f64(),
-                Some(expected),
+                selected(&server, &link.filters).await as f64,
+                expected,
                 "{} → {}: {:?}",
                 from.label,
                 to.label,

@@ -782,6 +782,21 @@ fn bytes_read_as_bytes_on_axes_tooltips_and_tables_unless_the_pattern_says_other
     assert_eq!(data.cell_link(0, Some(&missing)), None);
 }
 
+/// Reads `response` for `vis`, over the first millisecond.
+fn read_at_1ms(vis: &Visualization, response: &serde_json::Value) -> ChartData {
+    chart_data(
+        vis,
+        response,
+        Resolved {
+            from_ms: 0,
+            to_ms: 1,
+        },
+        1,
+        &Default::default(),
+    )
+    .unwrap()
+}
+
 /// action → dstport → protocol: ACCEPT's 443 under both protocols, a remainder that its
 /// port level did not show (flows on as "Other"), and REJECT all on 22.
 pub(crate) fn action_port_protocol_sankey() -> ChartData {
@@ -802,17 +817,7 @@ pub(crate) fn action_port_protocol_sankey() -> ChartData {
             { "key": 22, "doc_count": 30, "4": { "buckets": [ { "key": 6, "doc_count": 30 } ] } }
         ] } }
     ] } } });
-    chart_data(
-        &vis,
-        &response,
-        Resolved {
-            from_ms: 0,
-            to_ms: 1,
-        },
-        1,
-        &Default::default(),
-    )
-    .unwrap()
+    read_at_1ms(&vis, &response)
 }
 
 #[test]
@@ -892,17 +897,7 @@ fn a_sankey_keeps_its_largest_nodes_and_groups_the_small_ones() {
     ports.push(json!({ "key": 9, "doc_count": 1 }));
     let response = json!({ "aggregations": { "2": { "buckets": [
         { "key": "ACCEPT", "doc_count": 2001, "3": { "buckets": ports } } ] } } });
-    let ChartData::Sankey(data) = chart_data(
-        &vis,
-        &response,
-        Resolved {
-            from_ms: 0,
-            to_ms: 1,
-        },
-        1,
-        &Default::default(),
-    )
-    .unwrap() else {
+    let ChartData::Sankey(data) = read_at_1ms(&vis, &response) else {
         panic!("not a Sankey");
     };
     let ports: Vec<&crate::result::SankeyNode> =
@@ -922,17 +917,7 @@ fn a_sankey_keeps_its_largest_nodes_and_groups_the_small_ones() {
         { "key": "ACCEPT", "doc_count": 501, "3": { "buckets": [
             { "key": 443, "doc_count": 300 }, { "key": 53, "doc_count": 200 },
             { "key": 9, "doc_count": 1 } ] } } ] } } });
-    let ChartData::Sankey(data) = chart_data(
-        &vis,
-        &response,
-        Resolved {
-            from_ms: 0,
-            to_ms: 1,
-        },
-        1,
-        &Default::default(),
-    )
-    .unwrap() else {
+    let ChartData::Sankey(data) = read_at_1ms(&vis, &response) else {
         panic!("not a Sankey");
     };
     let ports: Vec<(&str, f64)> = data
@@ -964,17 +949,7 @@ fn a_sankey_holds_every_flow_searched_in_each_column() {
         "aggregations": { "2": { "sum_other_doc_count": 50, "buckets": [
             { "key": "ACCEPT", "doc_count": 100, "3": { "buckets": [
                 { "key": 443, "doc_count": 70 } ] } } ] } } });
-    let ChartData::Sankey(data) = chart_data(
-        &vis,
-        &response,
-        Resolved {
-            from_ms: 0,
-            to_ms: 1,
-        },
-        1,
-        &Default::default(),
-    )
-    .unwrap() else {
+    let ChartData::Sankey(data) = read_at_1ms(&vis, &response) else {
         panic!()
     };
     assert_eq!(data.level_totals(), [150.0, 150.0]);

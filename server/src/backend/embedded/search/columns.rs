@@ -422,6 +422,13 @@ pub struct FastColumn<T> {
     rows: Option<Arc<RowIndex>>,
 }
 
+impl<T> FastColumn<T> {
+    /// Whether a document can hold several values (flows hold one per field).
+    pub fn multivalued(&self) -> bool {
+        matches!(self.column.index, ColumnIndex::Multivalued(_))
+    }
+}
+
 /// Buffers for [`FastColumn::read_block`], reused from block to block.
 pub struct BlockScratch<T> {
     rows: Vec<u32>,
@@ -579,6 +586,8 @@ impl SegmentColumns {
         field: SchemaField,
         codes: bool,
     ) -> Result<Accessor, SearchError> {
+        // Cached by field: `srcaddr.keyword` must open (and be kept as) `srcaddr`'s column.
+        let name = name.strip_suffix(".keyword").unwrap_or(name);
         let key = (reader.segment_id(), field.field, codes);
         if let Some(accessor) = self.lock().get(&key) {
             return Ok(accessor.clone());

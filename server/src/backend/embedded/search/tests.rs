@@ -1896,6 +1896,7 @@ fn address_filters_count_what_the_same_queries_count() {
     let block = |cidr: &str| json!({ "term": { "srcaddr": cidr } });
     let address_filters = json!({
         "vpc": block("10.10.0.0/16"),
+        "vpc_by_keyword": { "term": { "srcaddr.keyword": "10.10.0.0/16" } },
         "vpc_but_apps": { "bool": { "filter": [block("10.10.0.0/16")], "must_not": [block("10.10.10.0/24"), block("10.10.11.0/24")] } },
         "either": { "bool": { "should": [block("10.11.0.0/16"), block("10.20.0.0/16")], "minimum_should_match": 1 } },
         "listed": { "terms": { "srcaddr": ["203.0.113.25", "10.20.0.0/16"] } },
@@ -1956,4 +1957,13 @@ fn address_filters_count_what_the_same_queries_count() {
     assert_eq!(top["anyone"]["doc_count"], with_source);
     // Every flow has an address in `anyone`'s range or none, which `not_ours` holds.
     assert_eq!(top["rest"]["doc_count"], 0);
+    assert_eq!(top["vpc_by_keyword"], top["vpc"]);
+    // The column that `srcaddr.keyword` opened is `srcaddr`'s for what comes after.
+    let sources =
+        search(json!({ "size": 0, "aggs": { "s": { "cardinality": { "field": "srcaddr" } } } }));
+    let distinct: std::collections::HashSet<String> = docs
+        .iter()
+        .filter_map(|d| d.get("srcaddr").map(|v| format!("{v:?}")))
+        .collect();
+    assert_eq!(sources["aggregations"]["s"]["value"], distinct.len());
 }

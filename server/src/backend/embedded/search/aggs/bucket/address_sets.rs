@@ -93,11 +93,16 @@ pub fn address_sets(
 
 /// A query as an address set of `field`, which its leaves name (all the same one).
 fn set_of<'a>(query: &'a Query, field: &mut Option<&'a str>) -> Option<AddressSet> {
-    let mut same_field = |name: &'a str| match field {
-        Some(seen) => *seen == name,
-        None => {
-            *field = Some(name);
-            true
+    let mut same_field = |name: &'a str| {
+        // `srcaddr.keyword` is `srcaddr`, as the schema reads it: the column is opened by the
+        // field's own name.
+        let name = name.strip_suffix(".keyword").unwrap_or(name);
+        match field {
+            Some(seen) => *seen == name,
+            None => {
+                *field = Some(name);
+                true
+            }
         }
     };
     match query {

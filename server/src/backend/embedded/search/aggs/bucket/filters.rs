@@ -100,7 +100,9 @@ pub fn parse_filters(
 #[derive(Clone)]
 pub struct FiltersSegment {
     matches: Matches,
-    other: bool,
+    /// The key of the bucket of documents no filter matches, if it is asked for: the one
+    /// after the filters' own, so that the keys index a table.
+    other: Option<u128>,
     buckets: Buckets,
 }
 
@@ -124,8 +126,8 @@ impl FiltersSegment {
                 filter.query.as_ref(),
                 context,
             )?])),
-            other: false,
-            buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
+            other: None,
+            buckets: Buckets::new(KeySpace::Dense(1), prototype, context.guard),
         })
     }
 
@@ -134,9 +136,21 @@ impl FiltersSegment {
         context: &SegmentContext<'_>,
         prototype: Rc<Vec<SegmentAgg>>,
     ) -> Result<Self, SearchError> {
-        let matches = match &filters.addresses {
+        let column = match &filters.addresses {
             Some((name, field, sets)) => {
                 let accessor = context.columns.open_keys(context.reader, name, *field)?;
+                // A term matches a document with any of several values: the first is not all.
+                let one_value = match &accessor {
+                    Accessor::Ip(column) => !column.multivalued(),
+                    Accessor::IpCode { codes, .. } => !codes.multivalued(),
+                    _ => true,
+                };
+                one_value.then_some((accessor, sets))
+            }
+            None => None,
+        };
+        let matches = match column {
+            Some((accessor, sets)) => {
                 let keys = sets.iter().map(|set| set.in_keys(&accessor)).collect();
                 Matches::Addresses(Rc::new((accessor, keys)))
             }
@@ -148,10 +162,17 @@ impl FiltersSegment {
                     .collect::<Result<_, _>>()?,
             )),
         };
+        let count = filters.filters.len();
+        // A table of a few slots per copy (one per outer bucket); many filters are looked up.
+        let keys = if count < 64 {
+            KeySpace::Dense(count + 1)
+        } else {
+            KeySpace::Sparse
+        };
         Ok(FiltersSegment {
             matches,
-            other: filters.other_bucket_key.is_some(),
-            buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
+            other: filters.other_bucket_key.as_ref().map(|_| count as u128),
+            buckets: Buckets::new(keys, prototype, context.guard),
         })
     }
 
@@ -182,14 +203,15 @@ impl FiltersSegment {
                 }
             }
         }
-        if self.other && !any {
-            self.buckets.collect(u128::MAX, doc, score);
+        if let (Some(other), false) = (self.other, any) {
+            self.buckets.collect(other, doc, score);
         }
     }
 
     pub fn harvest(self, request: &AggRequest) -> IntermediateAgg {
+        let other = self.other;
         self.buckets.harvest(request, |key| {
-            Some(BucketKey::Index(if key == u128::MAX {
+            Some(BucketKey::Index(if Some(key) == other {
                 OTHER
             } else {
                 key as usize
