@@ -84,10 +84,12 @@ for span, interval in [("24h", "30m"), ("7d", "3h")]:
 # browser uses, then the drawing), over 24 hours: the overview's Sankey of source network →
 # destination network → port (the store is served with the demo's networks), and the top
 # conversations, which a store of millions of flows a day may refuse (past a search's memory).
-def render(vis_id, span):
+def render(vis_id, span, run):
     gte = time_range(span)["range"]["@timestamp"]["gte"]
     lte = time_range(span)["range"]["@timestamp"]["lte"]
-    query = urllib.parse.urlencode({"from": gte, "to": lte, "width": 900, "height": 400})
+    # A query of its own each run (a port no flow has), or the request cache would answer.
+    query = urllib.parse.urlencode({"from": gte, "to": lte, "width": 900, "height": 400,
+                                    "q": f"NOT dstport:{60000 + run}", "lang": "kuery"})
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(f"{BASE}/api/visualizations/{vis_id}/render.svg?{query}", timeout=120) as response:
@@ -99,13 +101,12 @@ def render(vis_id, span):
 
 
 for vis_id in ["overview-who-talks", "overview-conversations"]:
-    _, status = render(vis_id, "24h")
+    _, status = render(vis_id, "24h", 0)
     if status != 200:
         print(f"{'render ' + vis_id + ', 24h':<34} HTTP {status}")
         continue
-    for _ in range(WARMUP - 1):
-        render(vis_id, "24h")
-    wall = [render(vis_id, "24h")[0] for _ in range(RUNS)]
+    # Fewer runs: each one is a search of the whole day.
+    wall = [render(vis_id, "24h", run)[0] for run in range(1, 11)]
     print(f"{'render ' + vis_id + ', 24h':<34} {percentile(wall, 50):8.1f} {percentile(wall, 95):8.1f}")
 
 
