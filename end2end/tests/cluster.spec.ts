@@ -60,4 +60,34 @@ test.describe("through a cluster", () => {
     await expect(page).toHaveURL(/\/discover\?/);
     await expect(page.locator(".hit-count")).toHaveText("180 flows");
   });
+
+  test("the overview's Sankey through Elasticsearch 8: networks named on the cluster, drawn, walked and filtered", async ({ page, request }) => {
+    // A partner's database clients: 192.0.2.x to 10.0.6.6 on MySQL, in the last 10 minutes.
+    const now = Math.floor(Date.now() / 1000);
+    const flows = Array.from({ length: 40 }, (_, i) => [2, "123456789012", "eni-0c1a5e0c1a5e0c1a6",
+      `192.0.2.${(i % 8) + 1}`, "10.0.6.6", 41000 + i, 3306, 6, 4, 400, now - 600 + i * 10, now - 590 + i * 10,
+      "ACCEPT", "OK"].join(" ")).join("\n") + "\n";
+    const ingested = await request.post(`${viaCluster}/api/ingest`, { data: flows });
+    expect(ingested.ok(), await ingested.text()).toBeTruthy();
+    // Saved objects live on the cluster, as the networks do.
+    const named = await request.post(`${viaCluster}/api/saved_objects/networks/networks?overwrite=true`, {
+      data: { attributes: { title: "Networks", text: "192.0.2.0/24 = e2e-partner\n10.0.6.0/24 = e2e-db\n0.0.0.0/0 = internet\n" } },
+    });
+    expect(named.ok(), await named.text()).toBeTruthy();
+
+    // The server draws it through the cluster, each column named.
+    const svg = await (await request.get(`${viaCluster}/api/visualizations/overview-who-talks/render.svg?from=now-15m&to=now&width=900&height=400`)).text();
+    for (const label of ["e2e-partner", "e2e-db", "3306 (mysql)"]) expect(svg).toContain(label);
+
+    // In the browser: drawn, walked with the keyboard, and a node filters the dashboard.
+    await page.goto(`${viaCluster}/?from=now-15m&to=now&q=dstport%3A3306`);
+    await waitForHydration(page);
+    const sankey = panel(page, "Who talks to whom").locator('canvas.chart[data-drawn="true"]');
+    await expect(sankey).toBeVisible();
+    await sankey.focus();
+    await page.keyboard.press("ArrowRight");
+    await expect(panel(page, "Who talks to whom").locator(".tooltip-title")).toHaveText("e2e-partner");
+    await page.keyboard.press("Enter");
+    await expect(page.locator(".filter-bar .pill-label")).toHaveText("srcaddr: 192.0.2.0/24");
+  });
 });
