@@ -1958,6 +1958,20 @@ fn address_filters_count_what_the_same_queries_count() {
     // Every flow has an address in `anyone`'s range or none, which `not_ours` holds.
     assert_eq!(top["rest"]["doc_count"], 0);
     assert_eq!(top["vpc_by_keyword"], top["vpc"]);
+    // A long list is left to the query, which searches it in order, and a name the schema
+    // does not have counts nothing, as the query counts it.
+    let long_list: Vec<String> = std::iter::once("10.10.0.0/16".to_owned())
+        .chain((1..100).map(|i| format!("192.0.2.{i}")))
+        .collect();
+    let odd = search(json!({ "size": 0, "aggs": {
+        "long": { "filters": { "filters": { "many": { "terms": { "srcaddr": long_list } } } } },
+        "odd": { "filters": { "filters": { "twice": { "term": { "srcaddr.keyword.keyword": "10.10.0.0/16" } } } } }
+    } }));
+    assert_eq!(odd["aggregations"]["long"]["buckets"]["many"], top["vpc"]);
+    assert_eq!(
+        odd["aggregations"]["odd"]["buckets"]["twice"]["doc_count"],
+        0
+    );
     // The column that `srcaddr.keyword` opened is `srcaddr`'s for what comes after.
     let sources =
         search(json!({ "size": 0, "aggs": { "s": { "cardinality": { "field": "srcaddr" } } } }));

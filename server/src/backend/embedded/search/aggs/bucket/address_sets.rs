@@ -13,6 +13,10 @@ use app::model::flow::FieldType;
 
 use crate::backend::embedded::schema::SchemaField;
 
+/// The most ranges the filters may hold together: each flow is compared with every one, where
+/// the query path searches long lists (a `terms` of thousands of addresses) in sorted order.
+const MAX_RANGES: usize = 64;
+
 /// Which values of the field a filter selects, as ranges of addresses or, in a segment, of
 /// their column's keys. Inclusive bounds.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +40,17 @@ impl AddressSet {
             AddressSet::All(sets) => sets.iter().all(|s| s.contains(key)),
             AddressSet::Any(sets) => sets.iter().any(|s| s.contains(key)),
             AddressSet::Not(set) => !set.contains(key),
+        }
+    }
+
+    /// How many ranges it compares a value with.
+    fn ranges(&self) -> usize {
+        match self {
+            AddressSet::Range(..) => 1,
+            AddressSet::All(sets) | AddressSet::Any(sets) => {
+                sets.iter().map(AddressSet::ranges).sum()
+            }
+            AddressSet::Not(set) => set.ranges(),
         }
     }
 
@@ -87,6 +102,13 @@ pub fn address_sets(
         .map(|query| set_of(query, &mut field))
         .collect::<Option<Vec<_>>>()?;
     let name = field?;
+    if sets.iter().map(AddressSet::ranges).sum::<usize>() > MAX_RANGES {
+        return None;
+    }
+    // The schema reads one `.keyword` as the field itself, and no more.
+    if name.ends_with(".keyword") {
+        return None;
+    }
     let schema_field = context.schema.field(name)?;
     (schema_field.field_type == FieldType::Ip).then(|| (name.to_owned(), schema_field, sets))
 }

@@ -163,8 +163,9 @@ impl FiltersSegment {
             )),
         };
         let count = filters.filters.len();
-        // A table of a few slots per copy (one per outer bucket); many filters are looked up.
-        let keys = if count < 64 {
+        // A table of a few slots per copy (one per outer bucket, filled or not); more filters
+        // are looked up, in buckets made as documents fill them.
+        let keys = if count < 8 {
             KeySpace::Dense(count + 1)
         } else {
             KeySpace::Sparse
