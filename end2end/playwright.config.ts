@@ -17,6 +17,10 @@ const clusterPort = Number(process.env.FLOWDASH_E2E_CLUSTER_PORT ?? 3109);
 const clusterDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-cluster-"));
 const viaClusterPort = Number(process.env.FLOWDASH_E2E_VIA_CLUSTER_PORT ?? 3110);
 const viaClusterDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-via-cluster-"));
+// With MaxMind's test databases (scripts/setup fetches them): country and AS at ingest.
+const geoPort = Number(process.env.FLOWDASH_E2E_GEO_PORT ?? 3111);
+const geoDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-geo-"));
+const maxmind = path.join(root, "tools/maxmind-test-data");
 
 export default defineConfig({
   testDir: "./tests",
@@ -88,6 +92,14 @@ export default defineConfig({
         `exec ${binary} serve --es-url http://127.0.0.1:${clusterPort}/es --listen 127.0.0.1:${viaClusterPort} --data-dir ${viaClusterDataDir} --site-root ${path.join(root, "target/site")}`,
       ].join(" && "),
       url: `http://127.0.0.1:${viaClusterPort}/api/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `exec ${binary} serve --geoip-db ${maxmind}/GeoLite2-City-Test.mmdb --asn-db ${maxmind}/GeoLite2-ASN-Test.mmdb --listen 127.0.0.1:${geoPort} --data-dir ${geoDataDir} --site-root ${path.join(root, "target/site")}`,
+      url: `http://127.0.0.1:${geoPort}/api/health`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: "pipe",

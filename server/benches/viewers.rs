@@ -44,7 +44,7 @@ fn overview_refresh(now_ms: i64, exact_now: bool) -> Value {
         networks: &app::model::network::NO_NETWORKS,
     };
     // The searches of the overview dashboard's panels, as a viewer's browser sends them.
-    let on_dashboard: Vec<String> = server::overview::dashboard()
+    let on_dashboard: Vec<String> = server::overview::dashboard(Default::default())
         .panels
         .into_iter()
         .filter_map(|panel| match panel.source {
@@ -52,7 +52,7 @@ fn overview_refresh(now_ms: i64, exact_now: bool) -> Value {
             _ => None,
         })
         .collect();
-    let searches: Vec<Value> = server::overview::visualizations()
+    let searches: Vec<Value> = server::overview::visualizations(Default::default())
         .into_iter()
         .filter(|(id, _)| on_dashboard.iter().any(|panel| panel == id))
         .map(|(_, vis)| {

@@ -18,6 +18,7 @@ use crate::commands;
 use crate::commands::demo::{DemoCommandConfig, DemoTarget};
 use crate::commands::ingest::{IngestConfig, IngestTarget};
 use crate::commands::users::{UserChange, UsersConfig};
+use crate::geo::GeoFiles;
 use crate::http::{ServeConfig, TlsFiles};
 use crate::ingest::format::RecordFormat;
 use crate::telemetry::LogFormat;
@@ -127,6 +128,30 @@ impl DataDirArg {
     /// `--ingest-memory-mb` in bytes.
     pub fn writer_memory_bytes(&self) -> usize {
         (self.ingest_memory_mb as usize) << 20
+    }
+}
+
+/// The GeoIP and ASN databases the embedded engine's ingest adds country and AS fields from.
+#[derive(Debug, Clone, Args)]
+pub struct GeoArgs {
+    /// A MaxMind City or Country database (GeoLite2-City.mmdb, GeoLite2-Country.mmdb): ingest
+    /// adds `src_country` and `dst_country` (ISO codes) to flows whose addresses it knows.
+    #[arg(long, env = "FLOWDASH_GEOIP_DB", value_name = "FILE")]
+    pub geoip_db: Option<PathBuf>,
+
+    /// A MaxMind ASN database (GeoLite2-ASN.mmdb): ingest adds `src_asn`, `src_as_org`,
+    /// `dst_asn` and `dst_as_org`.
+    #[arg(long, env = "FLOWDASH_ASN_DB", value_name = "FILE")]
+    pub asn_db: Option<PathBuf>,
+}
+
+impl GeoArgs {
+    /// The files given.
+    pub fn files(self) -> GeoFiles {
+        GeoFiles {
+            geoip: self.geoip_db,
+            asn: self.asn_db,
+        }
     }
 }
 
@@ -339,6 +364,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_NETWORKS", value_name = "FILE")]
     pub networks: Option<PathBuf>,
 
+    /// Country and AS fields for ingested flows.
+    #[command(flatten)]
+    pub geo: GeoArgs,
+
     /// Longest a search may take before it is answered with a 504, in milliseconds.
     #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
     pub search_timeout_ms: u64,
@@ -447,6 +476,10 @@ pub struct IngestArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Country and AS fields for the flows ingested into the data directory.
+    #[command(flatten)]
+    pub geo: GeoArgs,
+
     /// The cluster to ingest into instead of the data directory.
     #[command(flatten)]
     pub elastic: ElasticArgs,
@@ -496,6 +529,7 @@ impl ServeArgs {
             allowed_indices: self.allowed_indices,
             allowed_hosts: self.allowed_hosts,
             networks_file: self.networks,
+            geo: self.geo.files(),
             search_timeout: Duration::from_millis(self.search_timeout_ms),
             csv_max_rows: self.csv_max_rows,
             max_search_memory_bytes: self.max_search_memory_mb << 20,
@@ -531,6 +565,15 @@ impl IngestArgs {
             .map(RecordFormat::parse_format_string)
             .transpose()
             .context("--format")?;
+        let mut geo = self.geo.files();
+        if self.to.is_some() && (geo.geoip.is_some() || geo.asn.is_some()) {
+            // Perhaps from the environment, shared with the server: that server adds them.
+            tracing::warn!(
+                "--geoip-db and --asn-db are not used with --to: the server adds the fields \
+                 if it was started with them"
+            );
+            geo = GeoFiles::default();
+        }
         let target = match (self.to, self.elastic.config()?) {
             (Some(url), _) => IngestTarget::Server(url),
             (None, Some(cluster)) => IngestTarget::Cluster(cluster),
@@ -544,6 +587,7 @@ impl IngestArgs {
             paths: self.paths,
             format,
             target,
+            geo,
             json: self.json,
         })
     }
@@ -689,5 +733,36 @@ mod tests {
             .is_err(),
             "--to and --data-dir conflict"
         );
+    }
+
+    #[test]
+    fn geoip_flags_go_to_the_data_directory_or_the_cluster_and_not_through_to() {
+        let parse = |args: &[&str]| {
+            let cli =
+                Cli::try_parse_from(["flowdash", "ingest", "a.log"].iter().chain(args)).unwrap();
+            let Command::Ingest(args) = cli.command else {
+                panic!("ingest")
+            };
+            args.config().unwrap()
+        };
+        let config = parse(&["--geoip-db", "City.mmdb", "--asn-db", "ASN.mmdb"]);
+        assert!(matches!(config.target, IngestTarget::DataDir { .. }));
+        assert_eq!(config.geo.geoip, Some(PathBuf::from("City.mmdb")));
+        assert_eq!(config.geo.asn, Some(PathBuf::from("ASN.mmdb")));
+        let config = parse(&["--asn-db", "ASN.mmdb", "--es-url", "http://127.0.0.1:9200"]);
+        assert!(matches!(config.target, IngestTarget::Cluster(_)));
+        assert_eq!(config.geo.asn, Some(PathBuf::from("ASN.mmdb")));
+        // The server a file is sent to adds its own.
+        let config = parse(&["--asn-db", "ASN.mmdb", "--to", "http://127.0.0.1:3000"]);
+        assert!(matches!(config.target, IngestTarget::Server(_)));
+        assert_eq!(config.geo.asn, None);
+
+        let cli = Cli::try_parse_from(["flowdash", "serve", "--geoip-db", "Country.mmdb"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        let config = args.config().unwrap();
+        assert_eq!(config.geo.geoip, Some(PathBuf::from("Country.mmdb")));
+        assert_eq!(config.geo.asn, None);
     }
 }

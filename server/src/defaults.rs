@@ -32,6 +32,7 @@ pub async fn fields(backend: &dyn SearchBackend, pattern: &str) -> Vec<FieldSpec
 pub async fn install(
     store: &dyn SavedObjectStore,
     backend: &dyn SearchBackend,
+    geo: crate::overview::GeoPanels,
 ) -> Result<(), StoreError> {
     let index_pattern = IndexPattern {
         title: "cwl-*".into(),
@@ -52,7 +53,7 @@ pub async fn install(
         attributes: json!(index_pattern),
         references: vec![],
     }];
-    for (id, vis) in crate::overview::visualizations() {
+    for (id, vis) in crate::overview::visualizations(geo) {
         objects.push(NewObject {
             object_type: ObjectType::Visualization,
             id: Some(id.into()),
@@ -60,7 +61,7 @@ pub async fn install(
             references: index_ref(),
         });
     }
-    let dashboard = crate::overview::dashboard();
+    let dashboard = crate::overview::dashboard(geo);
     let references = dashboard
         .panels
         .iter()

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod defaults;
 pub mod es_api;
+pub mod geo;
 pub mod http;
 pub mod ingest;
 pub mod networks;

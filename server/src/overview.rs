@@ -43,8 +43,62 @@ fn rejected() -> Filter {
     Filter::phrase("action", json!("REJECT"))
 }
 
-/// The overview's visualizations, by id.
-pub fn visualizations() -> Vec<(&'static str, Visualization)> {
+/// What the GeoIP and ASN databases add at ingest (`--geoip-db`, `--asn-db`): the overview
+/// shows rejected traffic by each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GeoPanels {
+    /// Flows have `src_country`.
+    pub country: bool,
+    /// Flows have `src_asn` and `src_as_org`.
+    pub asn: bool,
+}
+
+impl GeoPanels {
+    /// The panels' ids, in the order they are laid out.
+    fn ids(self) -> Vec<&'static str> {
+        [
+            (self.country, "overview-rejected-countries"),
+            (self.asn, "overview-rejected-as"),
+        ]
+        .into_iter()
+        .filter_map(|(shown, id)| shown.then_some(id))
+        .collect()
+    }
+}
+
+/// Rejected flows split by a field of their source, as a bar per value.
+fn rejected_by(title: &str, field: &str) -> Visualization {
+    let mut by = vis(
+        title,
+        ChartKind::HorizontalBar,
+        Metric::Count,
+        vec![terms_bucket(BucketRole::XAxis, field, 10)],
+    );
+    by.filters = vec![rejected()];
+    by.options.legend = LegendPosition::Hidden;
+    by
+}
+
+/// The overview's visualizations, by id: with rejected traffic by source country and AS
+/// where ingest adds them.
+pub fn visualizations(geo: GeoPanels) -> Vec<(&'static str, Visualization)> {
+    let mut all = base_visualizations();
+    let geo_panels = [
+        (
+            "overview-rejected-countries",
+            rejected_by("Rejected flows by source country", "src_country"),
+        ),
+        (
+            "overview-rejected-as",
+            rejected_by("Rejected flows by source AS", "src_as_org"),
+        ),
+    ];
+    let shown = geo.ids();
+    all.extend(geo_panels.into_iter().filter(|(id, _)| shown.contains(id)));
+    all
+}
+
+fn base_visualizations() -> Vec<(&'static str, Visualization)> {
     let mut rejected_count = vis("Rejected flows", ChartKind::Metric, Metric::Count, vec![]);
     rejected_count.filters = vec![rejected()];
     let mut bytes_by_direction = vis(
@@ -241,8 +295,8 @@ fn conversations() -> Visualization {
 /// conversation of its own (return traffic goes to ephemeral ports), so over the overview's
 /// 24 hours the engine counts as many combinations as flows, and at 10M flows a day that is
 /// past a search's memory budget. Rollups of conversations will let it join the overview.
-pub fn dashboard() -> Dashboard {
-    let layout: [(&str, u32, u32, u32, u32); 14] = [
+pub fn dashboard(geo: GeoPanels) -> Dashboard {
+    let mut layout: Vec<(&str, u32, u32, u32, u32)> = vec![
         ("overview-flows", 0, 0, 12, 5),
         ("overview-rejected", 12, 0, 12, 5),
         ("overview-bytes", 24, 0, 12, 5),
@@ -258,6 +312,12 @@ pub fn dashboard() -> Dashboard {
         ("overview-protocols", 16, 67, 16, 13),
         ("overview-log-status", 32, 67, 16, 13),
     ];
+    // A row of its own at the bottom, halves or the whole width.
+    let geo_ids = geo.ids();
+    let width = 48 / geo_ids.len().max(1) as u32;
+    for (at, id) in geo_ids.into_iter().enumerate() {
+        layout.push((id, at as u32 * width, 80, width, 14));
+    }
     Dashboard {
         version: DASHBOARD_VERSION,
         title: "VPC flow overview".into(),
@@ -290,9 +350,36 @@ pub fn dashboard() -> Dashboard {
 mod tests {
     #[test]
     fn the_overview_is_valid() {
-        for (id, vis) in super::visualizations() {
+        let everything = super::GeoPanels {
+            country: true,
+            asn: true,
+        };
+        for (id, vis) in super::visualizations(everything) {
             vis.validate().unwrap_or_else(|e| panic!("{id}: {e}"));
         }
-        super::dashboard().validate().unwrap();
+        for geo in [
+            super::GeoPanels::default(),
+            everything,
+            super::GeoPanels {
+                country: false,
+                asn: true,
+            },
+        ] {
+            let dashboard = super::dashboard(geo);
+            dashboard.validate().unwrap();
+            // Every panel shows one of the visualizations installed with it.
+            let installed: Vec<_> = super::visualizations(geo)
+                .into_iter()
+                .map(|v| v.0)
+                .collect();
+            for panel in &dashboard.panels {
+                let app::model::dashboard::PanelSource::Saved(id) = &panel.source else {
+                    panic!("saved panels only")
+                };
+                assert!(installed.contains(&id.as_str()), "{id}");
+            }
+            // The top conversations are offered in Visualize, not on the overview.
+            assert_eq!(dashboard.panels.len(), 14 + geo.ids().len());
+        }
     }
 }

@@ -182,6 +182,25 @@ pub const META_FIELDS: &[(&str, FieldType)] = &[
     ("@log_stream", FieldType::Keyword),
     // Derived by flowdash: `TCP`, `UDP`, `ICMP`… from the IANA number.
     ("protocol_name", FieldType::Keyword),
+    // Added by flowdash's ingest from `--geoip-db` and `--asn-db`, for addresses they know.
+    ("src_country", FieldType::Keyword),
+    ("src_asn", FieldType::Long),
+    ("src_as_org", FieldType::Keyword),
+    ("dst_country", FieldType::Keyword),
+    ("dst_asn", FieldType::Long),
+    ("dst_as_org", FieldType::Keyword),
+];
+
+/// The fields ingest adds from the GeoIP and ASN databases: ISO country code, AS number and
+/// AS organisation, of the source then the destination address. A store ingested without
+/// the databases has none of them.
+pub const GEO_FIELDS: [&str; 6] = [
+    "src_country",
+    "src_asn",
+    "src_as_org",
+    "dst_country",
+    "dst_asn",
+    "dst_as_org",
 ];
 
 /// The type of any document field, record or meta.
@@ -220,6 +239,24 @@ pub fn protocol_name(number: i64) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_geoip_fields_are_the_last_meta_fields() {
+        // The embedded engine appends fields to older indices' schemas: new fields go last.
+        let last: Vec<&str> = META_FIELDS[META_FIELDS.len() - GEO_FIELDS.len()..]
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(last, GEO_FIELDS);
+        for name in GEO_FIELDS {
+            let expected = if name.ends_with("_asn") {
+                FieldType::Long
+            } else {
+                FieldType::Keyword
+            };
+            assert_eq!(document_field_type(name), Some(expected), "{name}");
+        }
+    }
 
     #[test]
     fn names_are_unique_and_consistent() {

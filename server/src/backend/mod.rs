@@ -4,6 +4,7 @@
 
 pub mod elastic;
 pub mod embedded;
+pub mod with_geo;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

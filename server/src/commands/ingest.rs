@@ -11,6 +11,7 @@ use tokio::runtime::Handle;
 use super::progress::{Counting, Progress};
 use crate::backend::elastic::{ElasticBackend, ElasticConfig, ElasticSink};
 use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
+use crate::geo::{EnrichingSink, GeoDatabases, GeoFiles};
 use crate::ingest::format::RecordFormat;
 use crate::ingest::remote::RemoteIngest;
 use crate::ingest::sources::{expand, Input};
@@ -25,6 +26,9 @@ pub struct IngestConfig {
     pub format: Option<RecordFormat>,
     /// Where the records go.
     pub target: IngestTarget,
+    /// The GeoIP and ASN databases that add country and AS fields (data directory and
+    /// cluster).
+    pub geo: GeoFiles,
     /// Print the final report as JSON on stdout.
     pub json: bool,
 }
@@ -56,6 +60,8 @@ pub fn run(config: IngestConfig, runtime: &Handle) -> anyhow::Result<ExitCode> {
         format: config.format,
         ..IngestOptions::default()
     };
+    // Checked before anything is read: a wrong file is said at once.
+    let geo = config.geo.open()?;
     let inputs = expand(&config.paths)?;
     let total: Option<u64> = inputs.iter().map(Input::size).sum();
     let progress = Progress::new(total);
@@ -65,7 +71,15 @@ pub fn run(config: IngestConfig, runtime: &Handle) -> anyhow::Result<ExitCode> {
         IngestTarget::Cluster(cluster) => {
             let backend = ElasticBackend::new(cluster)?;
             let sink = ElasticSink::new(backend, runtime.clone());
-            read_all(sink, &inputs, &options, &progress)?
+            match geo {
+                Some(databases) => read_all(
+                    EnrichingSink::new(sink, databases),
+                    &inputs,
+                    &options,
+                    &progress,
+                )?,
+                None => read_all(sink, &inputs, &options, &progress)?,
+            }
         }
         IngestTarget::DataDir {
             data_dir,
@@ -75,6 +89,7 @@ pub fn run(config: IngestConfig, runtime: &Handle) -> anyhow::Result<ExitCode> {
             data_dir,
             *retain_days,
             *writer_memory_bytes,
+            geo,
             &inputs,
             &options,
             &progress,
@@ -117,12 +132,14 @@ fn store(
     data_dir: &Path,
     retain_days: Option<u32>,
     writer_memory_bytes: usize,
+    geo: Option<Arc<GeoDatabases>>,
     inputs: &[Input],
     options: &IngestOptions,
     progress: &Progress,
 ) -> anyhow::Result<IngestReport> {
     let engine = Arc::new(EmbeddedEngine::open(data_dir)?);
     engine.set_writer_memory(writer_memory_bytes);
+    engine.set_geo_databases(geo);
     let report = read_all(
         engine.sink(OnExistingId::KeepExisting),
         inputs,

@@ -2,6 +2,7 @@
 //! `_refresh`, and index get, create, head and delete.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -11,15 +12,14 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::{blocking, documents, index_or_all, json_body, EsError, EsSurface};
-use crate::backend::embedded::EmbeddedEngine;
+use crate::backend::embedded::{EmbeddedEngine, FlowIndex};
 use crate::backend::BackendError;
 
-/// The engine's mapping: one schema for every index.
-fn properties(engine: &EmbeddedEngine) -> Value {
+/// The mapping of these indices: the fields they map (see
+/// [`EmbeddedEngine::mapped_fields`]).
+fn properties(engine: &EmbeddedEngine, indices: &[Arc<FlowIndex>]) -> Value {
     let mut properties = Map::new();
-    let mut fields: Vec<_> = engine.schema().fields().collect();
-    fields.sort_by_key(|(name, _)| *name);
-    for (name, field) in fields {
+    for (name, field) in engine.mapped_fields(indices) {
         let mut mapping = json!({ "type": field.field_type.es_type() });
         if field.field_type == app::model::flow::FieldType::Date {
             mapping["format"] = json!("strict_date_optional_time||epoch_millis");
@@ -39,7 +39,7 @@ fn per_index(
     let indices = engine
         .resolve(expression)
         .map_err(crate::backend::embedded::search::engine_error)?;
-    let mappings = json!({ "properties": properties(&engine) });
+    let mappings = json!({ "properties": properties(&engine, &indices) });
     let out: Map<String, Value> = indices
         .into_iter()
         .map(|index| (index.name.clone(), entry(&mappings)))
@@ -64,7 +64,7 @@ pub(super) async fn field_caps(
         .map_err(crate::backend::embedded::search::engine_error)?;
     let mut fields = Map::new();
     if !indices.is_empty() {
-        for (name, field) in engine.schema().fields() {
+        for (name, field) in engine.mapped_fields(&indices) {
             let es_type = field.field_type.es_type();
             fields.insert(
                 name.to_owned(),

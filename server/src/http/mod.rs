@@ -38,6 +38,7 @@ use crate::auth::users::UserStore;
 use crate::auth::{Auth, AuthConfig, AuthMode};
 use crate::backend::elastic::{ElasticBackend, ElasticConfig};
 use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
+use crate::backend::with_geo::WithGeo;
 use crate::backend::SearchBackend;
 use crate::es_api::documents::SystemIndices;
 use crate::es_api::EsSurface;
@@ -68,6 +69,9 @@ pub struct ServeConfig {
     pub allowed_hosts: Vec<String>,
     /// The named networks' file (`--networks`): read at start, written when the page saves.
     pub networks_file: Option<PathBuf>,
+    /// The GeoIP and ASN databases the embedded engine's ingest reads (`--geoip-db`,
+    /// `--asn-db`).
+    pub geo: crate::geo::GeoFiles,
     /// How long one search may run before it answers a timeout.
     pub search_timeout: Duration,
     /// Most rows one CSV export writes.
@@ -165,13 +169,21 @@ impl AppState {
                 } else {
                     both(ElasticStore::new(cluster.clone()))
                 };
-                (Arc::new(cluster), stores)
+                let backend: Arc<dyn SearchBackend> = Arc::new(cluster);
+                // The cluster's documents are not flowdash's to change: its hits get the
+                // country and AS fields as they are answered.
+                let backend = match config.geo.open()? {
+                    Some(databases) => Arc::new(WithGeo::new(backend, databases)),
+                    None => backend,
+                };
+                (backend, stores)
             }
             None => {
                 let embedded = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
                 embedded.set_search_timeout(config.search_timeout);
                 embedded.set_collect_budget(config.max_search_memory_bytes);
                 embedded.set_writer_memory(config.writer_memory_bytes);
+                embedded.set_geo_databases(config.geo.open()?);
                 embedded_mode = Some(EsSurface {
                     engine: embedded.clone(),
                     system: Arc::new(SystemIndices::open(&config.data_dir)?),
@@ -250,7 +262,16 @@ impl AppState {
                     anyhow::anyhow!("creating the .flowdash index for saved objects (or pass --local-saved-objects): {e}")
                 })?;
         }
-        crate::defaults::install(state.store.as_ref(), state.backend.as_ref()).await?;
+        let geo = state
+            .embedded
+            .as_ref()
+            .and_then(|surface| surface.engine.geo_databases())
+            .map(|databases| crate::overview::GeoPanels {
+                country: databases.has_countries(),
+                asn: databases.has_autonomous_systems(),
+            })
+            .unwrap_or_default();
+        crate::defaults::install(state.store.as_ref(), state.backend.as_ref(), geo).await?;
         match &config.networks_file {
             Some(path) => crate::networks::apply_file(state.store.as_ref(), path).await?,
             // The newcomer's demo: its networks by name, unless some are named already.

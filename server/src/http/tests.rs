@@ -41,6 +41,7 @@ impl TestServer {
             search_timeout: std::time::Duration::from_secs(30),
             max_search_memory_bytes: 256 << 20,
             writer_memory_bytes: crate::backend::embedded::writers::DEFAULT_WRITER_MEMORY_BYTES,
+            geo: Default::default(),
             csv_max_rows: 100_000,
             elastic: None,
             local_saved_objects: false,
@@ -2090,7 +2091,7 @@ async fn every_overview_panel_answers_on_demo_data() {
     .await;
     assert_eq!(docs.len(), 4000);
     let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
-    for (id, vis) in crate::overview::visualizations() {
+    for (id, vis) in crate::overview::visualizations(Default::default()) {
         let data = crate::visualizations::chart_data(&server.state, &vis, &inputs)
             .await
             .unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -2952,4 +2953,184 @@ async fn an_image_for_the_pages_now_shares_its_searches_with_the_browser() {
             .unwrap();
         assert_eq!(response.status(), 400, "now={bad}");
     }
+}
+
+#[tokio::test]
+async fn a_server_with_geoip_databases_adds_country_and_as_to_what_it_ingests() {
+    let db = crate::geo::tests::test_db;
+    let server = TestServer::start_with(|config| {
+        config.geo = crate::geo::GeoFiles {
+            geoip: Some(db("GeoLite2-Country-Test.mmdb")),
+            asn: Some(db("GeoLite2-ASN-Test.mmdb")),
+        };
+    })
+    .await;
+    // 216.160.83.56/29 is US in the Country test database, 1.128.0.0/11 AS1221.
+    let lines = "\
+2 123456789010 eni-1 216.160.83.57 10.0.0.5 51000 3389 6 3 180 1700000000 1700000060 REJECT OK
+2 123456789010 eni-1 10.0.0.5 1.128.0.1 51001 443 6 9 900 1700000000 1700000060 ACCEPT OK
+";
+    let (status, report) = server.post("/api/ingest", lines).await;
+    assert_eq!(
+        (status, report["accepted"].as_u64()),
+        (200, Some(2)),
+        "{report}"
+    );
+    // A client's `_bulk` gets them as an ingest pipeline would add them.
+    let bulk = concat!(
+        r#"{"index":{"_index":"cwl-2023.11.14","_id":"b1"}}"#,
+        "\n",
+        r#"{"@timestamp":"2023-11-14T22:14:00Z","srcaddr":"216.160.83.58","dstaddr":"10.0.0.6","action":"REJECT"}"#,
+        "\n"
+    );
+    let response = server
+        .client
+        .post(format!("http://{}/es/_bulk", server.address))
+        .header("content-type", "application/x-ndjson")
+        .body(bulk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let body = json!({ "size": 0, "query": { "term": { "action": "REJECT" } },
+        "aggs": { "c": { "terms": { "field": "src_country" } } } });
+    let (status, answer) = server
+        .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["aggregations"]["c"]["buckets"],
+        json!([{ "key": "US", "doc_count": 2 }])
+    );
+    let (_, hits) = server
+        .post_json(
+            "/api/search",
+            &json!({ "index": "cwl-*", "body": { "query": { "term": { "dst_asn": 1221 } } } }),
+        )
+        .await;
+    assert_eq!(hits["hits"]["total"]["value"], 1, "{hits}");
+    assert_eq!(
+        hits["hits"]["hits"][0]["_source"]["dst_as_org"],
+        "Telstra Pty Ltd"
+    );
+    let (_, fields) = server.get("/api/fields?index=cwl-*").await;
+    let names: Vec<&str> = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    for name in ["src_country", "dst_asn", "dst_as_org"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_geoip_database_stops_the_server_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let broken = data.path().join("GeoLite2-City.mmdb");
+    std::fs::write(&broken, b"\xab\xcd\xefMaxMind.com").unwrap();
+    let mut config = TestServer::config(data.path());
+    config.geo.geoip = Some(broken.clone());
+    let error = AppState::initialize(&config).await.err().expect("refused");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains(&format!(
+            "--geoip-db {}: not a valid MaxMind DB file",
+            broken.display()
+        )),
+        "{message}"
+    );
+}
+
+/// In front of a cluster, whose documents flowdash did not write, hits get country and AS as
+/// they are answered; flows flowdash ingests into the cluster get them stored.
+#[tokio::test]
+async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
+    let db = crate::geo::tests::test_db;
+    let cluster = TestServer::start().await;
+    let front = TestServer::start_with(|c| {
+        c.elastic = Some(crate::backend::elastic::ElasticConfig {
+            url: cluster.url("/es"),
+            auth: crate::backend::elastic::auth::Auth::None,
+            ca_cert: None,
+            insecure: false,
+            timeout: std::time::Duration::from_secs(30),
+            allow_scripts: false,
+        });
+        c.geo = crate::geo::GeoFiles {
+            geoip: Some(db("GeoLite2-City-Test.mmdb")),
+            asn: Some(db("GeoLite2-ASN-Test.mmdb")),
+        };
+    })
+    .await;
+    // Written by someone else (the AWS Lambda, say): no GeoIP fields in the cluster.
+    let theirs = "2 123456789010 eni-1 89.160.20.200 10.0.0.5 51000 22 6 3 180 1700000000 1700000060 REJECT OK\n";
+    let (status, _) = cluster.post("/api/ingest", theirs).await;
+    assert_eq!(status, 200);
+    let search = |body: Value| {
+        let front = &front;
+        async move {
+            front
+                .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+                .await
+        }
+    };
+    let (status, answer) =
+        search(json!({ "query": { "term": { "srcaddr": "89.160.20.200" } } })).await;
+    assert_eq!(status, 200, "{answer}");
+    let source = &answer["hits"]["hits"][0]["_source"];
+    assert_eq!(
+        (
+            &source["src_country"],
+            &source["src_asn"],
+            &source["src_as_org"]
+        ),
+        (&json!("SE"), &json!(29518), &json!("Bredband2 AB")),
+        "{source}"
+    );
+    assert!(
+        source.get("dst_country").is_none(),
+        "10.0.0.5 is in no database"
+    );
+    let (_, stored) = cluster
+        .post_json(
+            "/api/search",
+            &json!({ "index": "cwl-*", "body": { "query": { "exists": { "field": "src_country" } } } }),
+        )
+        .await;
+    assert_eq!(
+        stored["hits"]["total"]["value"], 0,
+        "the cluster's documents are unchanged"
+    );
+
+    // Listed, but not offered for splits or queries the cluster cannot answer.
+    let (_, fields) = front.get("/api/fields?index=cwl-*").await;
+    let country = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "src_country")
+        .cloned();
+    assert_eq!(
+        country.map(|f| (f["searchable"].clone(), f["aggregatable"].clone())),
+        Some((json!(false), json!(false)))
+    );
+
+    // What flowdash ingests into the cluster is stored with them.
+    let ours = "2 123456789010 eni-1 10.0.0.5 1.128.0.1 51001 443 6 9 900 1700000100 1700000160 ACCEPT OK\n";
+    let (status, report) = front.post("/api/ingest", ours).await;
+    assert_eq!(
+        (status, report["accepted"].as_u64()),
+        (200, Some(1)),
+        "{report}"
+    );
+    let (_, stored) = cluster
+        .post_json(
+            "/api/search",
+            &json!({ "index": "cwl-*", "body": { "query": { "term": { "dst_asn": 1221 } } } }),
+        )
+        .await;
+    assert_eq!(stored["hits"]["total"]["value"], 1, "{stored}");
 }

@@ -26,6 +26,17 @@ pub enum DocValue {
     Str(CompactString),
 }
 
+impl DocValue {
+    /// The value as `_source` JSON holds it.
+    pub fn to_json(&self) -> Json {
+        match self {
+            DocValue::Int(v) => Json::from(*v),
+            DocValue::Ip(ip) => Json::from(ip.to_string()),
+            DocValue::Str(s) => Json::from(s.as_str()),
+        }
+    }
+}
+
 /// One document, ready for any sink (the embedded engine, an Elasticsearch cluster).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlowDoc {

@@ -61,6 +61,17 @@ pub trait DocSink {
     fn flush(&mut self) -> Result<SinkOutcome, SinkError>;
 }
 
+/// A boxed sink is a sink (a backend's, wrapped).
+impl<S: DocSink + ?Sized> DocSink for Box<S> {
+    fn write(&mut self, doc: FlowDoc) -> Result<(), SinkError> {
+        (**self).write(doc)
+    }
+
+    fn flush(&mut self) -> Result<SinkOutcome, SinkError> {
+        (**self).flush()
+    }
+}
+
 /// Counts documents and drops them: for measuring and fuzzing everything up to the store.
 #[derive(Debug, Default)]
 pub struct CountingSink(pub u64);

@@ -124,8 +124,8 @@ impl SearchBackend for EmbeddedBackend {
                 return Ok(Vec::new());
             }
             let mut fields: Vec<FieldCaps> = engine
-                .schema()
-                .fields()
+                .mapped_fields(&indices)
+                .into_iter()
                 .map(|(name, field)| FieldCaps {
                     name: name.to_owned(),
                     field_type: field.field_type.es_type().to_owned(),

@@ -293,10 +293,10 @@ impl<'a> DocBatchBuilder<'a> {
     /// The column words of what is added go to `words`.
     fn add_value(&mut self, field: SchemaField, value: &DocValue) {
         match (field.field_type, value) {
-            (FieldType::Long, DocValue::Int(v)) => self.add_long(field.field, *v),
+            (FieldType::Long, DocValue::Int(v)) => self.add_long(field, *v),
             (FieldType::Long, DocValue::Str(s)) => {
                 if let Ok(v) = s.parse::<i64>() {
-                    self.add_long(field.field, v)
+                    self.add_long(field, v)
                 }
             }
             (FieldType::Ip, value) => {
@@ -333,9 +333,13 @@ impl<'a> DocBatchBuilder<'a> {
         }
     }
 
-    fn add_long(&mut self, field: Field, value: i64) {
-        self.push(field, Leaf::I64(value));
-        self.words.add_long(value);
+    fn add_long(&mut self, field: SchemaField, value: i64) {
+        self.push(field.field, Leaf::I64(value));
+        // Numbers flowdash adds (an AS number) are no words of the line: they would keep it
+        // from being backed by its columns.
+        if field.of_record {
+            self.words.add_long(value);
+        }
     }
 }
 

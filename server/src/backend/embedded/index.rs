@@ -8,7 +8,9 @@ use std::time::{Instant, SystemTime};
 
 use rustc_hash::FxHashSet;
 use tantivy::columnar::Column;
+use tantivy::directory::{Directory, MmapDirectory, INDEX_WRITER_LOCK};
 use tantivy::indexer::UserOperation;
+use tantivy::schema::{FieldEntry, Schema};
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use super::documents::{BatchDoc, DocBatchBuilder, DocsInFlight};
@@ -101,6 +103,70 @@ struct OpenWriter {
     last_used: Instant,
 }
 
+/// An index's `meta.json` and the fields its schema lists; `None` when they do not read
+/// (tantivy says why when it opens the index).
+fn stored_fields(path: &Path) -> Option<(serde_json::Value, Vec<FieldEntry>)> {
+    let text = std::fs::read_to_string(path.join("meta.json")).ok()?;
+    let meta: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let fields = serde_json::from_value(meta["schema"].clone()).ok()?;
+    Some((meta, fields))
+}
+
+/// The fields the flow schema has that an index made before they were added lacks: those
+/// after all of its own, which are the schema's first ones by name and kind. None when the
+/// index has them all, has more (a newer flowdash made it), or was made otherwise.
+fn missing_fields(stored: &[FieldEntry], current: &[FieldEntry]) -> Vec<FieldEntry> {
+    let same = |(a, b): (&FieldEntry, &FieldEntry)| {
+        a.name() == b.name() && a.field_type().value_type() == b.field_type().value_type()
+    };
+    if stored.len() < current.len() && stored.iter().zip(current).all(same) {
+        current[stored.len()..].to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Gives an index made before fields were added to the flow schema (the GeoIP ones) those
+/// fields, in its `meta.json`. tantivy has no call for this and needs none: no segment holds
+/// the new fields, and segments find their columns by name, so searches read them as
+/// missing there. Without it, queries that name a field by its place in the schema (a word
+/// of `@message` is looked for in every column) would reach past the index's fields.
+///
+/// The rewrite is made under the index's writer lock, so no commit of another process comes
+/// between reading and writing; an index another process is writing now is `Locked`, and
+/// is opened once that process lets go of it.
+fn add_new_fields(path: &Path, name: &str, schema: &Schema) -> Result<(), EngineError> {
+    let current: Vec<FieldEntry> = schema.fields().map(|(_, entry)| entry.clone()).collect();
+    let needs_them = |stored: &[FieldEntry]| !missing_fields(stored, &current).is_empty();
+    if !stored_fields(path).is_some_and(|(_, stored)| needs_them(&stored)) {
+        return Ok(());
+    }
+    let io = |e: &dyn std::fmt::Display| EngineError::Io(std::io::Error::other(e.to_string()));
+    let directory = MmapDirectory::open(path).map_err(|e| io(&e))?;
+    let _lock = directory
+        .acquire_lock(&INDEX_WRITER_LOCK)
+        .map_err(|_| EngineError::Locked(name.to_owned()))?;
+    // Read again under the lock: another process may have committed or added them.
+    let Some((mut meta, mut fields)) = stored_fields(path) else {
+        return Ok(());
+    };
+    let missing = missing_fields(&fields, &current);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let added = missing.len();
+    fields.extend(missing);
+    meta["schema"] = serde_json::to_value(&fields).map_err(|e| io(&e))?;
+    // Written whole and synced, as tantivy writes it.
+    directory.atomic_write(Path::new("meta.json"), meta.to_string().as_bytes())?;
+    tracing::info!(
+        index = name,
+        added,
+        "added the flow schema's new fields to an older index"
+    );
+    Ok(())
+}
+
 /// One tantivy index (`cwl-YYYY.MM.DD`): its reader, its statistics and, while it is written,
 /// its writer with the set of stored id digests.
 pub struct FlowIndex {
@@ -146,6 +212,7 @@ impl FlowIndex {
         create: bool,
     ) -> Result<FlowIndex, EngineError> {
         let mut index = if path.join("meta.json").exists() {
+            add_new_fields(path, name, &schema.schema)?;
             Index::open_in_dir(path)?
         } else if create {
             std::fs::create_dir_all(path)?;

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use app::model::flow::GEO_FIELDS;
+
 pub use self::backend::{EmbeddedBackend, EMULATED_VERSION};
 pub use self::index::{FlowIndex, IndexStats, OnExistingId, WriteResult};
 pub use self::schema::FlowSchema;
@@ -69,6 +71,8 @@ pub struct EmbeddedEngine {
     request_cache: search::request_cache::RequestCache,
     /// Searches running now, for identical ones to wait for.
     in_flight: Arc<search::in_flight::InFlight>,
+    /// The GeoIP and ASN databases ingest adds address facts from (`--geoip-db`, `--asn-db`).
+    geo: RwLock<Option<Arc<crate::geo::GeoDatabases>>>,
 }
 
 thread_local! {
@@ -131,9 +135,58 @@ impl EmbeddedEngine {
                 search::request_cache::REQUEST_CACHE_BYTES,
             ),
             in_flight: Default::default(),
+            geo: RwLock::new(None),
         };
         engine.scan()?;
         Ok(engine)
+    }
+
+    /// Has ingest add what these databases know of each flow's addresses.
+    pub fn set_geo_databases(&self, databases: Option<Arc<crate::geo::GeoDatabases>>) {
+        *self.geo.write().unwrap_or_else(|e| e.into_inner()) = databases;
+    }
+
+    /// The databases ingest adds address facts from, if any.
+    pub fn geo_databases(&self) -> Option<Arc<crate::geo::GeoDatabases>> {
+        self.geo.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The fields these indices map, as `_field_caps` and `_mapping` list them: the flow
+    /// schema's, but the GeoIP ones only where ingest added them to some flow, so a store
+    /// without the databases lists no country that would always be empty.
+    pub fn mapped_fields(
+        &self,
+        indices: &[Arc<FlowIndex>],
+    ) -> Vec<(&'static str, schema::SchemaField)> {
+        // Newest first: a store that has the fields has them in its latest days.
+        let added_by_ingest = |name: &str, field: &schema::SchemaField| {
+            indices.iter().rev().any(|index| {
+                let searcher = index.searcher();
+                searcher.segment_readers().iter().any(|segment| {
+                    // Segments have a column for every fast field: look for values in it.
+                    let fast = segment.fast_fields();
+                    match field.field_type {
+                        app::model::flow::FieldType::Long => fast
+                            .column_opt::<i64>(name)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|column| column.values.num_vals() > 0),
+                        _ => fast
+                            .str(name)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|column| column.num_terms() > 0),
+                    }
+                })
+            })
+        };
+        let mut fields: Vec<_> = self
+            .schema
+            .fields()
+            .filter(|(name, field)| !GEO_FIELDS.contains(name) || added_by_ingest(name, field))
+            .collect();
+        fields.sort_by_key(|(name, _)| *name);
+        fields
     }
 
     /// The flow schema every index shares.
@@ -274,13 +327,16 @@ impl EmbeddedEngine {
         for name in found {
             if let std::collections::btree_map::Entry::Vacant(slot) = indices.entry(name) {
                 let name = slot.key();
-                let index = FlowIndex::open(
-                    &self.indices_dir.join(name),
-                    name,
-                    self.schema.clone(),
-                    false,
-                )?;
-                slot.insert(Arc::new(index));
+                let path = self.indices_dir.join(name);
+                match FlowIndex::open(&path, name, self.schema.clone(), false) {
+                    Ok(index) => {
+                        slot.insert(Arc::new(index));
+                    }
+                    // One index that cannot open now (another process is adding the new
+                    // fields to it) does not keep the others from being searched: the next
+                    // scan tries it again.
+                    Err(error) => tracing::warn!(index = %name, %error, "cannot open the index"),
+                }
             }
         }
         *self.last_scan.write().unwrap_or_else(|e| e.into_inner()) = Instant::now();

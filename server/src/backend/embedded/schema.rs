@@ -151,8 +151,9 @@ impl FlowSchema {
         RECORD_FIELDS
             .iter()
             .map(|f| f.name)
+            .chain(["protocol_name"])
+            .chain(app::model::flow::GEO_FIELDS)
             .chain([
-                "protocol_name",
                 "@id",
                 "@timestamp",
                 "@message",

@@ -30,6 +30,8 @@ pub struct EmbeddedSink {
     /// What happened to each document given to [`EmbeddedSink::write_item`], in that order:
     /// `None` until its batch is written.
     items: Vec<Option<ItemResult>>,
+    /// Adds country and AS fields, when the engine has the databases.
+    enricher: Option<crate::geo::Enricher>,
 }
 
 /// What happened to one document of [`EmbeddedSink::write_item`]: its result, or why its
@@ -57,6 +59,7 @@ impl Batch {
 impl EmbeddedSink {
     pub(super) fn new(engine: Arc<EmbeddedEngine>, mode: OnExistingId) -> EmbeddedSink {
         EmbeddedSink {
+            enricher: engine.geo_databases().map(crate::geo::Enricher::new),
             engine,
             mode,
             pending: HashMap::new(),
@@ -156,10 +159,24 @@ impl EmbeddedSink {
         Ok(())
     }
 
+    /// Adds a document, with what the GeoIP and ASN databases know of its addresses, to its
+    /// index's batch in `mode`.
+    fn add(
+        &mut self,
+        mut doc: FlowDoc,
+        mode: OnExistingId,
+        item: Option<usize>,
+    ) -> Result<(), SinkError> {
+        if let Some(enricher) = &mut self.enricher {
+            enricher.enrich(&mut doc);
+        }
+        self.add_to_batch(doc, mode, item)
+    }
+
     /// Adds a document to its index's batch in `mode`; full batches are written. Documents of
     /// one index are written in the order given: a batch in another mode is written before
     /// this one starts.
-    fn add(
+    fn add_to_batch(
         &mut self,
         doc: FlowDoc,
         mode: OnExistingId,
@@ -173,7 +190,7 @@ impl EmbeddedSink {
         if batch.mode != mode {
             let other = std::mem::replace(batch, Batch::new(mode));
             self.write_batch(&doc.index.clone(), other)?;
-            return self.add(doc, mode, item);
+            return self.add_to_batch(doc, mode, item);
         }
         batch.docs.push(doc);
         batch.items.extend(item);

@@ -402,3 +402,335 @@ async fn identical_searches_at_once_share_an_answer_and_a_write_is_seen_after_it
         engine.in_flight().joined()
     );
 }
+
+/// Flows between addresses MaxMind's test databases know (and private ones they do not), an
+/// hour apart from 2020-03-06 22:00 UTC on: the last days cross midnight.
+fn geo_lines(count: usize) -> (String, Vec<(&'static str, &'static str)>) {
+    const PAIRS: [(&str, &str); 4] = [
+        ("81.2.69.160", "10.0.0.5"),    // GB → private
+        ("89.160.20.200", "1.128.0.1"), // SE → AS1221 Telstra
+        ("10.0.0.5", "12.81.92.7"),     // private → AS7018 AT&T
+        ("10.0.0.6", "10.0.0.7"),       // private → private
+    ];
+    let pairs: Vec<_> = (0..count).map(|i| PAIRS[i % PAIRS.len()]).collect();
+    let text = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (src, dst))| {
+            let t = 1_583_532_000 + i as i64 * 3_600;
+            format!(
+                "2 123456789012 eni-0a1 {src} {dst} 40000 443 6 5 500 {t} {} ACCEPT OK\n",
+                t + 60
+            )
+        })
+        .collect();
+    (text, pairs)
+}
+
+fn geo_engine(dir: &Path) -> Arc<EmbeddedEngine> {
+    let engine = Arc::new(EmbeddedEngine::open(dir).unwrap());
+    let files = crate::geo::GeoFiles {
+        geoip: Some(crate::geo::tests::test_db("GeoLite2-City-Test.mmdb")),
+        asn: Some(crate::geo::tests::test_db("GeoLite2-ASN-Test.mmdb")),
+    };
+    engine.set_geo_databases(files.open().unwrap());
+    engine
+}
+
+/// `(key, doc_count)` of the terms on `field` over every index, keys as text.
+fn terms_of(engine: &EmbeddedEngine, field: &str, query: serde_json::Value) -> Vec<(String, u64)> {
+    let body = serde_json::json!({ "size": 0, "query": query,
+        "aggs": { "a": { "terms": { "field": field, "order": { "_key": "asc" } } } } });
+    let answer = search::search(engine, "cwl-*", &body).unwrap();
+    answer["aggregations"]["a"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let key = match &b["key"] {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (key, b["doc_count"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn geoip_fields_are_added_at_ingest_and_aggregate_filter_and_list_like_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = geo_engine(dir.path());
+    let (text, pairs) = geo_lines(50);
+    assert_eq!(ingest(&engine, &text).accepted, 50);
+    assert!(engine.indices().len() >= 3, "the flows span days");
+
+    // Counted from the records: which pairs have which address.
+    let count = |address: &str, at_source: bool| {
+        pairs
+            .iter()
+            .filter(|(src, dst)| {
+                if at_source {
+                    *src == address
+                } else {
+                    *dst == address
+                }
+            })
+            .count() as u64
+    };
+    let all = serde_json::json!({ "match_all": {} });
+    assert_eq!(
+        terms_of(&engine, "src_country", all.clone()),
+        [
+            ("GB".to_owned(), count("81.2.69.160", true)),
+            ("SE".to_owned(), count("89.160.20.200", true))
+        ]
+    );
+    assert_eq!(
+        terms_of(&engine, "dst_asn", all.clone()),
+        [
+            ("1221".to_owned(), count("1.128.0.1", false)),
+            ("7018".to_owned(), count("12.81.92.7", false))
+        ]
+    );
+    assert_eq!(
+        terms_of(&engine, "dst_as_org.keyword", all.clone()),
+        [
+            ("AT&T Services".to_owned(), count("12.81.92.7", false)),
+            ("Telstra Pty Ltd".to_owned(), count("1.128.0.1", false))
+        ]
+    );
+    // Filters as Discover and the query bar send them; flows the databases do not know lack
+    // the field.
+    let gb = serde_json::json!({ "query_string": { "query": "src_country:GB AND dst_asn:*" } });
+    assert_eq!(terms_of(&engine, "action", gb), []);
+    let se = serde_json::json!({ "query_string": { "query": "src_country:SE AND dst_asn:1221" } });
+    assert_eq!(
+        terms_of(&engine, "action", se),
+        [("ACCEPT".to_owned(), count("89.160.20.200", true))]
+    );
+    let unknown = serde_json::json!({ "bool": { "must_not": [
+        { "exists": { "field": "src_country" } }, { "exists": { "field": "dst_asn" } } ] } });
+    assert_eq!(
+        terms_of(&engine, "action", unknown),
+        [("ACCEPT".to_owned(), count("10.0.0.6", true))]
+    );
+
+    // A hit's `_source` carries them.
+    let body = serde_json::json!({ "size": 1, "query": { "term": { "dst_asn": 1221 } } });
+    let hit = &search::search(&engine, "cwl-*", &body).unwrap()["hits"]["hits"][0]["_source"];
+    assert_eq!(
+        (&hit["src_country"], &hit["dst_asn"], &hit["dst_as_org"]),
+        (
+            &serde_json::json!("SE"),
+            &serde_json::json!(1221),
+            &serde_json::json!("Telstra Pty Ltd")
+        )
+    );
+
+    // The index pattern lists them as aggregatable, as it lists none in a store without them.
+    let listed = |engine: Arc<EmbeddedEngine>| async move {
+        let backend = EmbeddedBackend::new(engine);
+        let caps = crate::backend::SearchBackend::field_caps(&backend, "cwl-*")
+            .await
+            .unwrap();
+        caps.into_iter()
+            .filter(|f| app::model::flow::GEO_FIELDS.contains(&f.name.as_str()))
+            .map(|f| (f.name, f.field_type, f.aggregatable))
+            .collect::<Vec<_>>()
+    };
+    let geo = listed(engine.clone()).await;
+    // No destination here is in the City test database: no `dst_country` was added.
+    let expected = [
+        ("dst_as_org", "keyword"),
+        ("dst_asn", "long"),
+        ("src_as_org", "keyword"),
+        ("src_asn", "long"),
+        ("src_country", "keyword"),
+    ]
+    .map(|(name, kind)| (name.to_owned(), kind.to_owned(), true));
+    assert_eq!(geo, expected);
+    let plain = tempfile::tempdir().unwrap();
+    let without = Arc::new(EmbeddedEngine::open(plain.path()).unwrap());
+    ingest(&without, &text);
+    assert_eq!(listed(without.clone()).await, []);
+    assert_eq!(terms_of(&without, "src_country", all), []);
+}
+
+fn with_message_words(index: &tantivy::Index) {
+    index.tokenizers().register(
+        schema::MESSAGE_TOKENIZER,
+        message_words::tokenizer::message_analyzer(),
+    );
+}
+
+/// A day as a flowdash before the GeoIP fields made it: its schema lacks them, and so do its
+/// segments. Two flows from 81.2.69.160 (GB in the test database), written through tantivy.
+fn older_day(dir: &Path, name: &str, start: i64) -> std::path::PathBuf {
+    let current = FlowSchema::new();
+    let mut older = tantivy::schema::Schema::builder();
+    for (_, entry) in current.schema.fields() {
+        if !app::model::flow::GEO_FIELDS.contains(&entry.name()) {
+            older.add_field(entry.clone());
+        }
+    }
+    let schema = older.build();
+    let path = dir.join("indices").join(name);
+    std::fs::create_dir_all(&path).unwrap();
+    let index = tantivy::Index::create_in_dir(&path, schema.clone()).unwrap();
+    with_message_words(&index);
+    let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+    let field = |name: &str| schema.get_field(name).unwrap();
+    for n in 0..2 {
+        let id = format!("older-{n}");
+        let mut doc = tantivy::TantivyDocument::default();
+        doc.add_text(field("_id"), &id);
+        doc.add_u64(field("_id_hash"), crate::ingest::document::id_hash(&id));
+        doc.add_date(
+            field("@timestamp"),
+            tantivy::DateTime::from_timestamp_secs(start + n),
+        );
+        doc.add_ip_addr(field("srcaddr"), "::ffff:81.2.69.160".parse().unwrap());
+        doc.add_ip_addr(field("dstaddr"), "::ffff:10.0.0.5".parse().unwrap());
+        doc.add_text(field("action"), "REJECT");
+        doc.add_text(field("@message"), "an older line REJECT");
+        writer.add_document(doc).unwrap();
+    }
+    writer.commit().unwrap();
+    path
+}
+
+#[test]
+fn days_made_before_the_geoip_fields_get_them_and_their_older_flows_read_as_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2020-03-06 21:00 UTC, before the new flows of that day.
+    let first = older_day(dir.path(), "cwl-2020.03.06", 1_583_528_400);
+    let engine = geo_engine(dir.path());
+    let meta = std::fs::read_to_string(first.join("meta.json")).unwrap();
+    assert!(meta.contains("\"src_as_org\""), "the fields were added");
+    let (text, pairs) = geo_lines(8);
+    assert_eq!(ingest(&engine, &text).accepted, 8);
+
+    // The older flows lack the fields; the newer ones of the same day have them.
+    let newer = |address: &str| pairs.iter().filter(|(src, _)| *src == address).count();
+    assert_eq!(
+        terms_of(
+            &engine,
+            "src_country",
+            serde_json::json!({ "match_all": {} })
+        ),
+        [
+            ("GB".to_owned(), newer("81.2.69.160") as u64),
+            ("SE".to_owned(), newer("89.160.20.200") as u64)
+        ]
+    );
+    let count = |query: serde_json::Value| {
+        let body = serde_json::json!({ "size": 0, "query": query });
+        search::search(&engine, "cwl-*", &body).unwrap()["hits"]["total"]["value"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(count(serde_json::json!({ "match_all": {} })), 10);
+    let missing =
+        serde_json::json!({ "bool": { "must_not": { "exists": { "field": "src_country" } } } });
+    assert_eq!(
+        count(missing),
+        2 + pairs
+            .iter()
+            .filter(|(src, _)| src.starts_with("10."))
+            .count() as u64
+    );
+    // A word of `@message` is looked for in every column, new ones included.
+    assert_eq!(
+        count(serde_json::json!({ "query_string": { "query": "older" } })),
+        2
+    );
+    let with_address = pairs
+        .iter()
+        .filter(|(src, dst)| [src, dst].contains(&&"10.0.0.5"))
+        .count() as u64;
+    let either = serde_json::json!({ "query_string": { "query": "reject OR 10.0.0.5" } });
+    assert_eq!(count(either), 2 + with_address);
+    let body = serde_json::json!({ "size": 2, "sort": [{ "@timestamp": "asc" }] });
+    let hits = search::search(&engine, "cwl-*", &body).unwrap();
+    for hit in hits["hits"]["hits"].as_array().unwrap() {
+        assert_eq!(hit["_source"]["srcaddr"], "81.2.69.160", "{hit}");
+        assert!(hit["_source"].get("src_country").is_none(), "{hit}");
+    }
+
+    // Opened again, it is left as it is.
+    engine.close_idle_writers(Duration::ZERO, 0).unwrap();
+    drop(engine);
+    let before = std::fs::read(first.join("meta.json")).unwrap();
+    drop(geo_engine(dir.path()));
+    assert_eq!(std::fs::read(first.join("meta.json")).unwrap(), before);
+}
+
+#[test]
+fn an_older_day_another_process_writes_waits_until_it_is_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = older_day(dir.path(), "cwl-2020.03.01", 1_583_020_800);
+    older_day(dir.path(), "cwl-2020.03.02", 1_583_107_200);
+    let other = tantivy::Index::open_in_dir(&day).unwrap();
+    with_message_words(&other);
+    let writing: tantivy::IndexWriter = other.writer(15_000_000).unwrap();
+    // The day being written stays out until it can be changed; the others are there.
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let names: Vec<_> = engine.indices().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names, ["cwl-2020.03.02"]);
+    assert!(!std::fs::read_to_string(day.join("meta.json"))
+        .unwrap()
+        .contains("src_country"));
+    drop(writing);
+    drop(engine);
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    assert_eq!(engine.indices().len(), 2);
+    assert!(std::fs::read_to_string(day.join("meta.json"))
+        .unwrap()
+        .contains("src_country"));
+}
+
+#[test]
+fn flows_with_an_as_number_stay_wholly_backed_and_their_words_are_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = geo_engine(dir.path());
+    // Every pair but the private one gets a country or an AS; 1221 and 7018 are in no line.
+    let (text, pairs) = geo_lines(8);
+    ingest(&engine, &text);
+    let wholly_backed: u64 = engine
+        .indices()
+        .iter()
+        .map(|index| {
+            let message = index.schema().field("@message").unwrap().field;
+            let marker = tantivy::query::TermQuery::new(
+                tantivy::Term::from_field_text(message, "\n\n"),
+                tantivy::schema::IndexRecordOption::Basic,
+            );
+            index
+                .searcher()
+                .search(&marker, &tantivy::collector::Count)
+                .unwrap() as u64
+        })
+        .sum();
+    assert_eq!(wholly_backed, pairs.len() as u64);
+    let count = |query: serde_json::Value| {
+        let body = serde_json::json!({ "size": 0, "query": query });
+        search::search(&engine, "cwl-*", &body).unwrap()["hits"]["total"]["value"]
+            .as_u64()
+            .unwrap()
+    };
+    let with = |address: &str| pairs.iter().filter(|(_, dst)| *dst == address).count() as u64;
+    // A word of the line is found; an AS number, which only a column holds, is not.
+    assert_eq!(
+        count(serde_json::json!({ "match": { "@message": "1.128.0.1" } })),
+        with("1.128.0.1")
+    );
+    assert!(with("1.128.0.1") > 0);
+    for word in ["1221", "7018", "70*"] {
+        let query = serde_json::json!({ "query_string": { "query": format!("@message:{word}") } });
+        assert_eq!(count(query), 0, "{word}");
+    }
+    assert_eq!(
+        count(serde_json::json!({ "term": { "dst_asn": 1221 } })),
+        with("1.128.0.1")
+    );
+}

@@ -10,8 +10,9 @@
 //! - a **column word** is a number written canonically (`1420`, not `01420`, at most
 //!   `i64::MAX`) or an address as Rust writes it (`10.0.0.5`, `2001:db8::1`), see
 //!   [`is_column_word`];
-//! - the **column words of a document** are those of its long, address and keyword columns
-//!   ([`ColumnWords`]); a long `-5` has the word `5`, as the tokenizer would make of `-5`;
+//! - the **column words of a document** are those of its address and keyword columns and of
+//!   its record's long columns ([`ColumnWords`]; an AS number ingest adds is no word of the
+//!   line); a long `-5` has the word `5`, as the tokenizer would make of `-5`;
 //! - a document is **backed by its columns** when its `@message` has exactly those column
 //!   words ([`ColumnWords::back`]). Its stored `@message` then starts with [`BACKED`]; the
 //!   tokenizer indexes the marker word [`BACKED_WORD`] and leaves out every column word.

@@ -53,7 +53,8 @@ pub fn word_query(schema: &FlowSchema, message: SchemaField, word: &str) -> Box<
     let mut in_columns = Vec::new();
     for (_, column) in schema.fields() {
         match column.field_type {
-            FieldType::Long => in_columns.extend(
+            // Only the record's own numbers are words of its line (not an AS number).
+            FieldType::Long if column.of_record => in_columns.extend(
                 values
                     .longs
                     .iter()
@@ -66,7 +67,7 @@ pub fn word_query(schema: &FlowSchema, message: SchemaField, word: &str) -> Box<
             ),
             // Keyword columns hold a column word as it is.
             FieldType::Keyword => in_columns.push(equal(Term::from_field_text(column.field, word))),
-            FieldType::Date | FieldType::Text => {}
+            FieldType::Long | FieldType::Date | FieldType::Text => {}
         }
     }
     let backed_with_it = BooleanQuery::new(vec![
@@ -111,7 +112,7 @@ pub fn wildcard_query(
     let columns = schema
         .fields()
         .filter(|(_, f)| match f.field_type {
-            FieldType::Long => kinds.numbers,
+            FieldType::Long => kinds.numbers && f.of_record,
             FieldType::Ip | FieldType::Keyword => true,
             FieldType::Date | FieldType::Text => false,
         })

@@ -1,0 +1,115 @@
+//! A cluster with country and AS at display time. flowdash does not write the documents the
+//! cluster already holds, so the fields that `--geoip-db` and `--asn-db` add at ingest on the
+//! embedded engine (`src_country`, `src_asn`, `src_as_org` and the `dst_*` ones) are added
+//! to the hits a search answers instead. They are listed among the index pattern's fields
+//! as neither searchable nor aggregatable, since the cluster cannot search what it does not
+//! hold. Flows that flowdash ingests into the cluster get them stored.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use app::model::flow::{document_field_type, GEO_FIELDS};
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{BackendError, BackendKind, ClusterInfo, FieldCaps, IndexSummary, SearchBackend};
+use crate::geo::{AddressFacts, EnrichingSink, GeoDatabases, ADDRESS_FIELDS};
+use crate::ingest::DocSink;
+
+/// A backend whose hits carry what the GeoIP and ASN databases know of their addresses.
+pub struct WithGeo {
+    inner: Arc<dyn SearchBackend>,
+    databases: Arc<GeoDatabases>,
+}
+
+impl WithGeo {
+    /// `inner`'s searches, with the databases' fields added to hits.
+    pub fn new(inner: Arc<dyn SearchBackend>, databases: Arc<GeoDatabases>) -> WithGeo {
+        WithGeo { inner, databases }
+    }
+}
+
+/// Adds the facts of each hit's addresses to its `_source`, where it lacks them.
+fn add_to_hits(databases: &GeoDatabases, answer: &mut Value) {
+    let Some(hits) = answer
+        .pointer_mut("/hits/hits")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    // A page of hits repeats its addresses.
+    let mut known: HashMap<IpAddr, AddressFacts> = HashMap::new();
+    for source in hits
+        .iter_mut()
+        .filter_map(|hit| hit.get_mut("_source").and_then(Value::as_object_mut))
+    {
+        for (address_field, names) in ADDRESS_FIELDS {
+            let Some(address) = source
+                .get(address_field)
+                .and_then(Value::as_str)
+                .and_then(|text| text.parse::<IpAddr>().ok())
+            else {
+                continue;
+            };
+            let facts = known
+                .entry(address)
+                .or_insert_with(|| databases.lookup(address));
+            for (name, value) in facts.values(names) {
+                source.entry(name).or_insert_with(|| value.to_json());
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SearchBackend for WithGeo {
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+
+    async fn info(&self) -> Result<ClusterInfo, BackendError> {
+        self.inner.info().await
+    }
+
+    async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError> {
+        let mut answer = self.inner.search(index, body).await?;
+        add_to_hits(&self.databases, &mut answer);
+        Ok(answer)
+    }
+
+    async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {
+        let mut fields = self.inner.field_caps(index).await?;
+        for name in GEO_FIELDS {
+            let given = if name.ends_with("country") {
+                self.databases.has_countries()
+            } else {
+                self.databases.has_autonomous_systems()
+            };
+            if given && !fields.iter().any(|f| f.name == name) {
+                fields.push(FieldCaps {
+                    name: name.to_owned(),
+                    field_type: document_field_type(name)
+                        .map(|t| t.es_type())
+                        .unwrap_or("keyword")
+                        .to_owned(),
+                    searchable: false,
+                    aggregatable: false,
+                });
+            }
+        }
+        fields.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(fields)
+    }
+
+    async fn indices(&self) -> Result<Vec<IndexSummary>, BackendError> {
+        self.inner.indices().await
+    }
+
+    fn ingest_sink(&self) -> Box<dyn DocSink + Send> {
+        Box::new(EnrichingSink::new(
+            self.inner.ingest_sink(),
+            self.databases.clone(),
+        ))
+    }
+}
