@@ -111,6 +111,12 @@ impl TestServer {
         self.send_json(reqwest::Method::POST, path, body).await
     }
 
+    /// `POST /api/search` of `body` over `cwl-*`.
+    pub async fn search_flows(&self, body: Value) -> (u16, Value) {
+        self.post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
+            .await
+    }
+
     pub async fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
         self.send_json(reqwest::Method::PUT, path, body).await
     }
@@ -2995,19 +3001,14 @@ async fn a_server_with_geoip_databases_adds_country_and_as_to_what_it_ingests() 
 
     let body = json!({ "size": 0, "query": { "term": { "action": "REJECT" } },
         "aggs": { "c": { "terms": { "field": "src_country" } } } });
-    let (status, answer) = server
-        .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
-        .await;
+    let (status, answer) = server.search_flows(body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer["aggregations"]["c"]["buckets"],
         json!([{ "key": "US", "doc_count": 2 }])
     );
     let (_, hits) = server
-        .post_json(
-            "/api/search",
-            &json!({ "index": "cwl-*", "body": { "query": { "term": { "dst_asn": 1221 } } } }),
-        )
+        .search_flows(json!({ "query": { "term": { "dst_asn": 1221 } } }))
         .await;
     assert_eq!(hits["hits"]["total"]["value"], 1, "{hits}");
     assert_eq!(
@@ -3069,16 +3070,9 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
     let theirs = "2 123456789010 eni-1 89.160.20.200 10.0.0.5 51000 22 6 3 180 1700000000 1700000060 REJECT OK\n";
     let (status, _) = cluster.post("/api/ingest", theirs).await;
     assert_eq!(status, 200);
-    let search = |body: Value| {
-        let front = &front;
-        async move {
-            front
-                .post_json("/api/search", &json!({ "index": "cwl-*", "body": body }))
-                .await
-        }
-    };
-    let (status, answer) =
-        search(json!({ "query": { "term": { "srcaddr": "89.160.20.200" } } })).await;
+    let (status, answer) = front
+        .search_flows(json!({ "query": { "term": { "srcaddr": "89.160.20.200" } } }))
+        .await;
     assert_eq!(status, 200, "{answer}");
     let source = &answer["hits"]["hits"][0]["_source"];
     assert_eq!(
@@ -3095,10 +3089,7 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
         "10.0.0.5 is in no database"
     );
     let (_, stored) = cluster
-        .post_json(
-            "/api/search",
-            &json!({ "index": "cwl-*", "body": { "query": { "exists": { "field": "src_country" } } } }),
-        )
+        .search_flows(json!({ "query": { "exists": { "field": "src_country" } } }))
         .await;
     assert_eq!(
         stored["hits"]["total"]["value"], 0,
@@ -3127,10 +3118,7 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
         "{report}"
     );
     let (_, stored) = cluster
-        .post_json(
-            "/api/search",
-            &json!({ "index": "cwl-*", "body": { "query": { "term": { "dst_asn": 1221 } } } }),
-        )
+        .search_flows(json!({ "query": { "term": { "dst_asn": 1221 } } }))
         .await;
     assert_eq!(stored["hits"]["total"]["value"], 1, "{stored}");
 }
