@@ -80,6 +80,13 @@ impl SearchBackend for WithGeo {
 
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {
         let mut fields = self.inner.field_caps(index).await?;
+        // Indices without flows (none yet, at a first start) get no fields of flows either.
+        if !fields
+            .iter()
+            .any(|f| f.name == "srcaddr" || f.name == "dstaddr")
+        {
+            return Ok(fields);
+        }
         for name in GEO_FIELDS {
             let given = if name.ends_with("country") {
                 self.databases.has_countries()

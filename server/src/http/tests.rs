@@ -3066,6 +3066,10 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
         };
     })
     .await;
+    // No flows yet: no fields, the GeoIP ones included (the index pattern saved at start
+    // would otherwise list only them).
+    let (_, fields) = front.get("/api/fields?index=cwl-*").await;
+    assert_eq!(fields["fields"], json!([]), "{fields}");
     // Written by someone else (the AWS Lambda, say): no GeoIP fields in the cluster.
     let theirs = "2 123456789010 eni-1 89.160.20.200 10.0.0.5 51000 22 6 3 180 1700000000 1700000060 REJECT OK\n";
     let (status, _) = cluster.post("/api/ingest", theirs).await;

@@ -145,7 +145,10 @@ fn add_new_fields(path: &Path, name: &str, schema: &Schema) -> Result<(), Engine
     let directory = MmapDirectory::open(path).map_err(|e| io(&e))?;
     let _lock = directory
         .acquire_lock(&INDEX_WRITER_LOCK)
-        .map_err(|_| EngineError::Locked(name.to_owned()))?;
+        .map_err(|error| match error {
+            tantivy::directory::error::LockError::LockBusy => EngineError::Locked(name.to_owned()),
+            other => io(&other),
+        })?;
     // Read again under the lock: another process may have committed or added them.
     let Some((mut meta, mut fields)) = stored_fields(path) else {
         return Ok(());

@@ -332,10 +332,13 @@ impl EmbeddedEngine {
                     Ok(index) => {
                         slot.insert(Arc::new(index));
                     }
-                    // One index that cannot open now (another process is adding the new
-                    // fields to it) does not keep the others from being searched: the next
-                    // scan tries it again.
-                    Err(error) => tracing::warn!(index = %name, %error, "cannot open the index"),
+                    // An older index another process is writing cannot get the new fields
+                    // now; it does not keep the others from being searched, and the next
+                    // scan tries it again. Any other failure is the engine's.
+                    Err(error @ EngineError::Locked(_)) => {
+                        tracing::debug!(index = %name, %error, "the index waits for its writer")
+                    }
+                    Err(other) => return Err(other),
                 }
             }
         }

@@ -687,6 +687,12 @@ fn an_older_day_another_process_writes_waits_until_it_is_free() {
     assert!(std::fs::read_to_string(day.join("meta.json"))
         .unwrap()
         .contains("src_country"));
+    drop(engine);
+    // A day that is broken, not busy, still stops the engine from opening.
+    let broken = dir.path().join("indices/cwl-2020.03.03");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("meta.json"), "{ not json").unwrap();
+    assert!(EmbeddedEngine::open(dir.path()).is_err());
 }
 
 #[test]
