@@ -134,7 +134,10 @@ pub fn data_table(chart: &ChartData, utc_offset_secs: i32) -> DataTable {
             rows: vec![metric
                 .values
                 .iter()
-                .map(|m| m.value.map_or_else(Cell::empty, Cell::number))
+                .map(|m| match (&m.text, m.value) {
+                    (Some(text), _) => Cell::text(text.clone()),
+                    (None, value) => value.map_or_else(Cell::empty, Cell::number),
+                })
                 .collect()],
         },
         // A row per link: where it leaves, where it enters, and its value.

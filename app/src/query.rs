@@ -268,6 +268,18 @@ fn metric_aggs(name: &str, metric: &Metric, context: &SearchContext<'_>) -> Map<
         Metric::PercentileRank { field, value } => {
             json!({ "percentile_ranks": { "field": field, "values": [value] } })
         }
+        // Only the field shown comes back with each flow.
+        Metric::TopHit {
+            field,
+            size,
+            sort_field,
+            descending,
+            ..
+        } => json!({ "top_hits": {
+            "size": size,
+            "sort": [{ sort_field: { "order": if *descending { "desc" } else { "asc" } } }],
+            "_source": { "includes": [field] },
+        } }),
     };
     let mut aggs = Map::new();
     aggs.insert(name.into(), agg);
@@ -280,6 +292,8 @@ fn metric_aggs(name: &str, metric: &Metric, context: &SearchContext<'_>) -> Map<
 fn metric_order_path(name: &str, metric: &Metric) -> String {
     match metric {
         Metric::OverBuckets { of, .. } => value_path(&whole_bucket_name(name), of),
+        // No order reaches into a flow's value (nor does Kibana offer it): the most flows rank.
+        Metric::TopHit { .. } => "_count".into(),
         metric => value_path(name, metric),
     }
 }

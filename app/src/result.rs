@@ -239,8 +239,12 @@ pub struct MetricData {
 pub struct MetricValue {
     /// What it measures.
     pub label: String,
-    /// Its value; `None` when nothing matched and the metric has no zero (an average).
+    /// Its value; `None` when nothing matched and the metric has no zero (an average), or
+    /// when it is text.
     pub value: Option<f64>,
+    /// A top hit's text (`10.0.1.5, 10.0.1.9`), shown as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     /// How it reads.
     #[serde(default)]
     pub format: ValueFormat,
@@ -571,10 +575,51 @@ pub fn metric_value(name: &str, metric: &Metric, bucket: &Value) -> Option<f64> 
             .get(name)
             .and_then(|m| m.get("std_deviation"))
             .and_then(Value::as_f64),
+        Metric::TopHit { .. } => metric_json(name, metric, bucket).and_then(|v| v.as_f64()),
         _ => bucket
             .get(name)
             .and_then(|m| m.get("value"))
             .and_then(Value::as_f64),
+    }
+}
+
+/// The value of `metric` in a bucket as JSON: a number, or a top hit's text.
+fn metric_json(name: &str, metric: &Metric, bucket: &Value) -> Option<Value> {
+    match metric {
+        Metric::TopHit { field, combine, .. } => {
+            let hits = bucket.get(name)?.pointer("/hits/hits")?.as_array()?;
+            let values: Vec<Value> = hits
+                .iter()
+                .filter_map(|hit| source_value(hit.get("_source")?, field))
+                .flat_map(|value| match value {
+                    Value::Array(items) => items.clone(),
+                    Value::Null => Vec::new(),
+                    one => vec![one.clone()],
+                })
+                .collect();
+            combine.apply(&values)
+        }
+        other => metric_value(name, other, bucket).map(|v| json!(v)),
+    }
+}
+
+/// A field of a hit's `_source`: a key of its own, or a path through objects (`a.b`).
+fn source_value<'a>(source: &'a Value, field: &str) -> Option<&'a Value> {
+    source.get(field).or_else(|| {
+        field
+            .split('.')
+            .try_fold(source, |value, part| value.get(part))
+    })
+}
+
+/// Metric `index` of the visualization as a table cell or a metric chart shows it: a number
+/// as [`measure_value`] reads it, or a top hit's text.
+fn measure_cell(index: usize, measure: &Measure, bucket: &Value, span_ms: f64) -> Value {
+    match &measure.metric {
+        Metric::TopHit { .. } if measure.pipeline.is_none() => {
+            metric_json(&metric_name(index), &measure.metric, bucket).unwrap_or(Value::Null)
+        }
+        _ => measure_value(index, measure, bucket, span_ms).map_or(Value::Null, |v| json!(v)),
     }
 }
 
@@ -704,7 +749,7 @@ pub fn chart_data(
             .pointer("/hits/total/value")
             .or_else(|| response.pointer("/hits/total"));
         all.insert("doc_count".into(), total.cloned().unwrap_or(Value::Null));
-        measure_value(index, measure, &Value::Object(all), clock.elapsed_ms())
+        measure_cell(index, measure, &Value::Object(all), clock.elapsed_ms())
     };
     match vis.kind {
         ChartKind::Metric => Ok(ChartData::Metric(MetricData {
@@ -712,17 +757,21 @@ pub fn chart_data(
                 .metrics
                 .iter()
                 .enumerate()
-                .map(|(index, measure)| MetricValue {
-                    label: measure.label(),
-                    value: whole(index, measure),
-                    format: formats.of_measure(measure),
+                .map(|(index, measure)| {
+                    let value = whole(index, measure);
+                    MetricValue {
+                        label: measure.label(),
+                        value: value.as_f64(),
+                        text: value.as_str().map(str::to_owned),
+                        format: formats.of_measure(measure),
+                    }
                 })
                 .collect(),
         })),
         ChartKind::Pie if vis.buckets.is_empty() => {
             let measure = vis.metrics.first().cloned().unwrap_or_default();
             let label = measure.label();
-            let slices = match whole(0, &measure) {
+            let slices = match whole(0, &measure).as_f64() {
                 Some(value) if value > 0.0 => vec![Slice {
                     label: label.clone(),
                     value,
@@ -750,7 +799,7 @@ pub fn chart_data(
         ChartKind::Table => Ok(ChartData::Table(table(&read, &aggs))),
         ChartKind::Sankey => {
             let measure = vis.metrics.first().cloned().unwrap_or_default();
-            let whole = whole(0, &measure);
+            let whole = whole(0, &measure).as_f64();
             Ok(ChartData::Sankey(sankey::sankey(&read, &aggs, whole)))
         }
         ChartKind::Line
@@ -1214,9 +1263,13 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
     ) {
         if level == how.levels.len() {
             let mut row = path.cells.clone();
-            row.extend(how.vis.metrics.iter().enumerate().map(|(index, measure)| {
-                measure_value(index, measure, container, span_ms).map_or(Value::Null, |v| json!(v))
-            }));
+            row.extend(
+                how.vis
+                    .metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(index, measure)| measure_cell(index, measure, container, span_ms)),
+            );
             table.rows.push(row);
             table.cell_filters.push(path.filters.clone());
             return;

@@ -1,10 +1,16 @@
-import { test, expect } from "@playwright/test";
-import { ingest, newTableOverLastHour, recentFlowLines, waitForHydration } from "./helpers";
+import { test, expect, type Page } from "@playwright/test";
+import { ingest, newTableOverLastHour, recentFlowLines } from "./helpers";
 
 // Issue 21, build 4: the editor offers Kibana's IP range, date range and significant terms
 // buckets, and a data table draws them; issue 20: and subnets (IP prefix).
 
 const PREVIEW = "section.preview";
+
+/** A new data table with a row per action, over the last hour. */
+async function newActionTableOverLastHour(page: Page) {
+  await newTableOverLastHour(page);
+  await page.locator('select[name="bucket0_field"]').selectOption("action");
+}
 
 test.describe("editor buckets", () => {
   test.beforeAll(async ({ request }) => {
@@ -56,13 +62,7 @@ test.describe("editor buckets", () => {
 
   // Kibana's sibling pipeline metrics: a statistic of a metric over an inner split.
   test("a statistic over buckets: its metric, its split and its label", async ({ page }) => {
-    await page.goto("/visualize/new");
-    await waitForHydration(page);
-    await page.locator('select[name="kind"]').selectOption("Table");
-    await page.getByRole("button", { name: "+ Add bucket" }).click();
-    await page.locator('select[name="bucket0_field"]').selectOption("action");
-    await page.locator("button.time-button").click();
-    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    await newActionTableOverLastHour(page);
     const table = page.locator(`${PREVIEW} table.data-table`);
     const header = table.locator("thead th").nth(1);
 
@@ -89,5 +89,46 @@ test.describe("editor buckets", () => {
     // Back to a plain metric: the inner one stays.
     await page.locator('select[name="metric"]').selectOption("avg");
     await expect(header).toContainText("Average bytes");
+  });
+
+  // Kibana's top hit: a field's value in the latest flows, listed or combined.
+  test("a top hit: the latest source per action, several listed, several added up", async ({ page }) => {
+    await newActionTableOverLastHour(page);
+    const table = page.locator(`${PREVIEW} table.data-table`);
+    const header = table.locator("thead th").nth(1);
+    const cells = table.locator("tbody tr td:nth-child(2)");
+
+    await page.locator('select[name="metric"]').selectOption("top_hit");
+    await expect(page.locator('select[name="top_hit_sort"]')).toHaveValue("@timestamp");
+    await page.locator('select[name="metric_field"]').selectOption("srcaddr");
+    await expect(header).toHaveText("Last srcaddr");
+    await expect(table.locator("tbody tr")).toHaveCount(2);
+    for (const cell of await cells.all()) {
+      await expect(cell).toHaveText(/^\d+\.\d+\.\d+\.\d+$/);
+    }
+    // Addresses are listed, never added up.
+    const combine = page.locator('select[name="top_hit_combine"]');
+    await expect(combine.locator("option")).toHaveText(["Concatenate"]);
+    await page.locator('input[name="top_hit_size"]').fill("2");
+    await page.locator('input[name="top_hit_size"]').press("Tab");
+    await expect(header).toHaveText("Last 2 srcaddr");
+    for (const cell of await cells.all()) {
+      await expect(cell).toHaveText(/^\d+\.\d+\.\d+\.\d+, \d+\.\d+\.\d+\.\d+$/);
+    }
+
+    // Bytes add up: the two largest flows' total per action, in the field's format.
+    await page.locator('select[name="metric_field"]').selectOption("bytes");
+    await page.locator('select[name="top_hit_sort"]').selectOption("bytes");
+    await combine.selectOption("sum");
+    await expect(header).toHaveText("Last 2 bytes");
+    for (const cell of await cells.all()) {
+      await expect(cell).toHaveText(/^[\d.,]+ (B|kB|MB|GB)$/);
+    }
+
+    // Text has no place on a pie: the editor says so, naming the metric.
+    await combine.selectOption("concat");
+    await page.locator('select[name="metric_field"]').selectOption("srcaddr");
+    await page.locator('select[name="kind"]').selectOption("Pie");
+    await expect(page.locator('p.error[role="alert"]')).toContainText("Last 2 srcaddr is text");
   });
 });

@@ -40,15 +40,26 @@ fn draw_number<DB: DrawingBackend>(
     (w, h): (f64, f64),
     options: &DrawOptions,
 ) -> Result<(), ChartError> {
-    let value = metric
-        .value
-        .map_or("—".to_owned(), |v| metric.format.compact(v));
+    let value = match (&metric.text, metric.value) {
+        (Some(text), _) => text.clone(),
+        (None, value) => value.map_or("—".to_owned(), |v| metric.format.compact(v)),
+    };
     // As large as the cell allows: the height less the label line, and the width the digits take.
     let css_h = h / options.scale;
     let css_w = w / options.scale;
     let by_height = (css_h - 22.0) * 0.62;
     let by_width = css_w * 0.9 / (value.chars().count().max(1) as f64 * 0.6);
     let size = by_height.min(by_width).clamp(12.0, 72.0);
+    // Text too long even at the smallest size (several flows' addresses) is cut.
+    let fits = (css_w * 0.9 / (size * 0.6)).max(1.0) as usize;
+    let value = match value.chars().count() > fits {
+        true => value
+            .chars()
+            .take(fits.saturating_sub(1))
+            .chain(['…'])
+            .collect(),
+        false => value,
+    };
     let middle = Pos::new(HPos::Center, VPos::Center);
     let top = center.1 - options.px(9.0);
     root.draw_text(&value, &options.font(size).pos(middle), (center.0, top))

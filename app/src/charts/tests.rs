@@ -158,11 +158,29 @@ fn empty_and_metric_charts_say_something() {
         values: vec![crate::result::MetricValue {
             label: "Count".into(),
             value: Some(12_345.0),
+            text: None,
             format: Default::default(),
         }],
     });
     let (text, _) = svg(&metric, (300, 200));
     assert!(text.contains("12.3k") && text.contains("Count"));
+    // A top hit's text is shown as it is, and cut where the panel ends.
+    let sources = |text: &str| {
+        ChartData::Metric(crate::result::MetricData {
+            values: vec![crate::result::MetricValue {
+                label: "Last 3 srcaddr".into(),
+                value: None,
+                text: Some(text.into()),
+                format: Default::default(),
+            }],
+        })
+    };
+    let (drawn, _) = svg(&sources("10.0.1.5"), (300, 200));
+    assert!(drawn.contains("10.0.1.5") && drawn.contains("Last 3 srcaddr"));
+    let long = ["10.0.1.5"; 20].join(", ");
+    let (drawn, _) = svg(&sources(&long), (300, 200));
+    assert!(drawn.contains("10.0.1.5, 10.0.1.5") && drawn.contains('…'));
+    assert!(!drawn.contains(&long));
 }
 
 #[test]

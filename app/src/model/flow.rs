@@ -35,6 +35,11 @@ impl FieldType {
     pub fn aggregatable(self) -> bool {
         !matches!(self, FieldType::Text)
     }
+
+    /// Whether a document's `_source` holds it as a number (a date is text there).
+    pub fn is_number(self) -> bool {
+        self == FieldType::Long
+    }
 }
 
 /// One field of a flow-log record.

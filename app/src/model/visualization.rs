@@ -181,6 +181,20 @@ pub enum Metric {
         /// The value whose rank is shown.
         value: f64,
     },
+    /// A field's value in the first flows by a sort (Kibana's "Top Hit"): the latest source
+    /// address, the bytes of the newest flow. The values of several flows are combined.
+    TopHit {
+        /// The field shown.
+        field: String,
+        /// How many flows, 1–100.
+        size: u32,
+        /// The field the flows are sorted by (the time field, for the latest).
+        sort_field: String,
+        /// Largest (latest) first.
+        descending: bool,
+        /// How the flows' values make one.
+        combine: TopHitCombine,
+    },
     /// A statistic of a metric over the buckets of an inner split (Kibana's sibling pipeline
     /// metrics: average, sum, min and max bucket): the busiest hour's bytes, the average
     /// flows per destination port.
@@ -245,6 +259,96 @@ impl BucketStat {
     }
 }
 
+/// How a top hit's values make one (Kibana's "Aggregate with").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopHitCombine {
+    /// Listed, comma-separated: a number only when there is one (any field).
+    #[default]
+    Concat,
+    /// Their total (numbers).
+    Sum,
+    /// Their mean (numbers).
+    Avg,
+    /// The smallest (numbers).
+    Min,
+    /// The largest (numbers).
+    Max,
+}
+
+impl TopHitCombine {
+    /// Every way, as the editor lists them.
+    pub const ALL: [TopHitCombine; 5] = [
+        TopHitCombine::Concat,
+        TopHitCombine::Sum,
+        TopHitCombine::Avg,
+        TopHitCombine::Min,
+        TopHitCombine::Max,
+    ];
+
+    /// Kibana's name for it, which the editor and imports use.
+    pub fn kibana_name(self) -> &'static str {
+        match self {
+            TopHitCombine::Concat => "concat",
+            TopHitCombine::Sum => "sum",
+            TopHitCombine::Avg => "average",
+            TopHitCombine::Min => "min",
+            TopHitCombine::Max => "max",
+        }
+    }
+
+    /// The way Kibana names `name`.
+    pub fn from_kibana_name(name: &str) -> Option<TopHitCombine> {
+        TopHitCombine::ALL
+            .into_iter()
+            .find(|c| c.kibana_name() == name)
+    }
+
+    /// As the editor names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            TopHitCombine::Concat => "Concatenate",
+            TopHitCombine::Sum => "Sum",
+            TopHitCombine::Avg => "Average",
+            TopHitCombine::Min => "Min",
+            TopHitCombine::Max => "Max",
+        }
+    }
+
+    /// Combines the flows' values, in their order: `None` when there are none (or, to add
+    /// them up, no numbers among them).
+    pub fn apply(self, values: &[serde_json::Value]) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        let numbers = || values.iter().filter_map(Value::as_f64);
+        let number = |n: Option<f64>| n.and_then(serde_json::Number::from_f64).map(Value::Number);
+        match self {
+            TopHitCombine::Concat => match values {
+                [] => None,
+                [one] => Some(one.clone()),
+                many => Some(Value::String(
+                    many.iter()
+                        .map(|v| match v {
+                            Value::String(text) => text.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )),
+            },
+            TopHitCombine::Sum => number(numbers().reduce(|a, b| a + b)),
+            TopHitCombine::Avg => {
+                let (sum, n) = numbers().fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+                number((n > 0).then(|| sum / n as f64))
+            }
+            TopHitCombine::Min => number(numbers().reduce(f64::min)),
+            TopHitCombine::Max => number(numbers().reduce(f64::max)),
+        }
+    }
+}
+
+/// The most flows a top hit combines.
+pub const MAX_TOP_HITS: u32 = 100;
+
 impl Metric {
     /// The field the metric reads, if any.
     pub fn field(&self) -> Option<&str> {
@@ -258,8 +362,27 @@ impl Metric {
             | Metric::Percentile { field, .. }
             | Metric::Median { field }
             | Metric::StdDeviation { field }
-            | Metric::PercentileRank { field, .. } => Some(field),
+            | Metric::PercentileRank { field, .. }
+            | Metric::TopHit { field, .. } => Some(field),
             Metric::OverBuckets { of, .. } => of.field(),
+        }
+    }
+
+    /// Whether its value may be text, which only a data table or a metric chart shows: a top
+    /// hit listing several flows' values, or one of a field that holds no numbers.
+    pub fn may_be_text(&self) -> bool {
+        match self {
+            Metric::TopHit {
+                field,
+                size,
+                combine: TopHitCombine::Concat,
+                ..
+            } => {
+                *size > 1
+                    || crate::model::flow::document_field_type(field)
+                        .is_some_and(|kind| !kind.is_number())
+            }
+            _ => false,
         }
     }
 
@@ -277,6 +400,19 @@ impl Metric {
             Metric::StdDeviation { field } => format!("Standard deviation of {field}"),
             Metric::PercentileRank { field, value } => {
                 format!("Percentile rank {value} of {field}")
+            }
+            // As Kibana names it: `Last bytes`, `First 3 srcaddr`.
+            Metric::TopHit {
+                field,
+                size,
+                descending,
+                ..
+            } => {
+                let which = if *descending { "Last" } else { "First" };
+                match size {
+                    1 => format!("{which} {field}"),
+                    n => format!("{which} {n} {field}"),
+                }
             }
             Metric::OverBuckets { stat, per, of } => {
                 format!(
@@ -1214,8 +1350,63 @@ impl Visualization {
                     return Err(ModelError::new(path("metric.value"), "must be a number"));
                 }
             }
+            if let Metric::TopHit {
+                field,
+                size,
+                sort_field,
+                combine,
+                ..
+            } = metric
+            {
+                if !(1..=MAX_TOP_HITS).contains(size) {
+                    return Err(ModelError::new(
+                        path("metric.size"),
+                        format!("must be between 1 and {MAX_TOP_HITS} flows"),
+                    ));
+                }
+                if sort_field.trim().is_empty() {
+                    return Err(ModelError::new(
+                        path("metric.sort_field"),
+                        "must name a field",
+                    ));
+                }
+                let numbers = crate::model::flow::document_field_type(field)
+                    .is_none_or(|kind| kind.is_number());
+                if *combine != TopHitCombine::Concat && !numbers {
+                    return Err(ModelError::new(
+                        path("metric.combine"),
+                        format!(
+                            "{} takes numbers, and {field} holds none: concatenate its values",
+                            combine.label()
+                        ),
+                    ));
+                }
+                if metric.may_be_text()
+                    && !matches!(self.kind, ChartKind::Table | ChartKind::Metric)
+                {
+                    return Err(ModelError::new(
+                        path("metric"),
+                        format!(
+                            "{} is text, which only a data table or a metric chart shows",
+                            metric.label()
+                        ),
+                    ));
+                }
+                if measure.pipeline.is_some() {
+                    return Err(ModelError::new(
+                        path("pipeline"),
+                        "runs over the buckets' numbers, and a top hit is a flow's value",
+                    ));
+                }
+            }
             if let Metric::OverBuckets { per, of, .. } = metric {
                 per.validate(&path("metric.over_buckets.per"))?;
+                if matches!(**of, Metric::TopHit { .. }) {
+                    return Err(ModelError::new(
+                        path("metric.over_buckets.of"),
+                        "must be a number per bucket, not a top hit",
+                    ));
+                }
                 if matches!(**of, Metric::OverBuckets { .. }) {
                     return Err(ModelError::new(
                         path("metric.over_buckets.of"),
@@ -1489,6 +1680,109 @@ mod tests {
         // The form round-trips.
         let json = serde_json::to_string(&line).unwrap();
         assert_eq!(Visualization::from_json(&json).unwrap(), line);
+    }
+
+    #[test]
+    fn top_hits_show_text_only_where_text_can_be_shown() {
+        use crate::model::measure::Measure;
+        let top = |field: &str, size: u32, combine: TopHitCombine| Metric::TopHit {
+            field: field.into(),
+            size,
+            sort_field: "@timestamp".into(),
+            descending: true,
+            combine,
+        };
+        let with = |kind: ChartKind, metric: Metric| {
+            let mut vis = Visualization::example_action_port_pie();
+            vis.kind = kind;
+            for bucket in &mut vis.buckets {
+                bucket.role = if kind == ChartKind::Table {
+                    BucketRole::Rows
+                } else {
+                    BucketRole::SplitSlices
+                };
+            }
+            vis.metrics = vec![Measure::from(metric)];
+            vis.validate()
+        };
+        // A number per slice: one flow's bytes, or several flows' combined.
+        with(ChartKind::Pie, top("bytes", 1, TopHitCombine::Concat)).unwrap();
+        with(ChartKind::Pie, top("bytes", 5, TopHitCombine::Max)).unwrap();
+        // Addresses, or several values listed, are text: a table's.
+        let error = with(ChartKind::Pie, top("srcaddr", 1, TopHitCombine::Concat)).unwrap_err();
+        assert_eq!(error.path, "metrics[0].metric");
+        assert!(
+            error.to_string().contains("Last srcaddr is text"),
+            "{error}"
+        );
+        assert_eq!(
+            with(ChartKind::Pie, top("bytes", 3, TopHitCombine::Concat))
+                .unwrap_err()
+                .path,
+            "metrics[0].metric"
+        );
+        with(ChartKind::Table, top("srcaddr", 3, TopHitCombine::Concat)).unwrap();
+        // Addresses do not add up; sizes are bounded; a sort names its field.
+        let error = with(ChartKind::Table, top("srcaddr", 3, TopHitCombine::Sum)).unwrap_err();
+        assert_eq!(error.path, "metrics[0].metric.combine");
+        for size in [0, MAX_TOP_HITS + 1] {
+            let error = with(ChartKind::Table, top("bytes", size, TopHitCombine::Sum)).unwrap_err();
+            assert_eq!(error.path, "metrics[0].metric.size");
+        }
+        let mut unsorted = top("bytes", 1, TopHitCombine::Sum);
+        if let Metric::TopHit { sort_field, .. } = &mut unsorted {
+            sort_field.clear();
+        }
+        assert_eq!(
+            with(ChartKind::Table, unsorted).unwrap_err().path,
+            "metrics[0].metric.sort_field"
+        );
+        // Nothing runs over a top hit's buckets.
+        let over = Metric::OverBuckets {
+            stat: BucketStat::Max,
+            per: Box::new(terms_bucket(BucketRole::Rows, "srcaddr", 5).agg),
+            of: Box::new(top("bytes", 1, TopHitCombine::Concat)),
+        };
+        assert_eq!(
+            with(ChartKind::Table, over).unwrap_err().path,
+            "metrics[0].metric.over_buckets.of"
+        );
+        let mut line = Visualization::example_flows_over_time();
+        line.metrics[0] = Measure {
+            pipeline: Some(ParentPipeline::Derivative),
+            ..top("bytes", 1, TopHitCombine::Concat).into()
+        };
+        assert_eq!(line.validate().unwrap_err().path, "metrics[0].pipeline");
+        // The form round-trips.
+        let json = serde_json::to_string(&top("bytes", 3, TopHitCombine::Avg)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"top_hit":{"field":"bytes","size":3,"sort_field":"@timestamp","descending":true,"combine":"avg"}}"#
+        );
+    }
+
+    #[test]
+    fn top_hit_values_combine_as_kibana_combines_them() {
+        use serde_json::json;
+        let values = [json!(3), json!("x"), json!(5.5), json!(1)];
+        assert_eq!(TopHitCombine::Sum.apply(&values), Some(json!(9.5)));
+        assert_eq!(TopHitCombine::Avg.apply(&values), Some(json!(9.5 / 3.0)));
+        assert_eq!(TopHitCombine::Min.apply(&values), Some(json!(1.0)));
+        assert_eq!(TopHitCombine::Max.apply(&values), Some(json!(5.5)));
+        assert_eq!(
+            TopHitCombine::Concat.apply(&values),
+            Some(json!("3, x, 5.5, 1"))
+        );
+        // One value stays as it is; none is no value.
+        assert_eq!(TopHitCombine::Concat.apply(&[json!(443)]), Some(json!(443)));
+        for combine in TopHitCombine::ALL {
+            assert_eq!(combine.apply(&[]), None);
+            assert_eq!(
+                TopHitCombine::from_kibana_name(combine.kibana_name()),
+                Some(combine)
+            );
+        }
+        assert_eq!(TopHitCombine::Sum.apply(&[json!("a")]), None);
     }
 
     #[test]

@@ -1822,6 +1822,134 @@ async fn pipelines_over_time_follow_the_plain_series() {
     assert!((point.1 - expected).abs() < 1e-9, "{point:?} {expected}");
 }
 
+/// Kibana's top hit: a field's values in the first flows by a sort, combined, drawn through
+/// the browser's request builder and response reader, against the flows themselves.
+#[tokio::test]
+async fn top_hits_match_the_flows() {
+    use crate::ingest::DocValue;
+    use app::model::visualization::*;
+    use app::result::ChartData;
+    let (server, now, docs) = server_with_recent_flows(12).await;
+    let inputs = view_inputs(&app::model::time::TimeRange::last("3h"), now, None);
+    let top = |field: &str, size: u32, sort_field: &str, combine| Metric::TopHit {
+        field: field.into(),
+        size,
+        sort_field: sort_field.into(),
+        descending: true,
+        combine,
+    };
+    let bytes_of = |doc: &crate::ingest::document::FlowDoc| match doc.get("bytes") {
+        Some(DocValue::Int(bytes)) => *bytes,
+        other => panic!("bytes {other:?}"),
+    };
+    // Per action, the three largest flows' bytes, by each way of combining them.
+    let mut largest: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for doc in &docs {
+        // Records of no traffic (NODATA) have no action.
+        let Some(DocValue::Str(action)) = doc.get("action") else {
+            continue;
+        };
+        largest
+            .entry(action.to_string())
+            .or_default()
+            .push(bytes_of(doc));
+    }
+    for values in largest.values_mut() {
+        values.sort_unstable_by(|a, b| b.cmp(a));
+        values.truncate(3);
+    }
+    assert_eq!(largest.len(), 2, "{largest:?}");
+    let rows = terms_bucket(BucketRole::Rows, "action", 5);
+    for (combine, expected) in [
+        (
+            TopHitCombine::Sum,
+            (|v: &[i64]| json!(v.iter().sum::<i64>() as f64)) as fn(&[i64]) -> Value,
+        ),
+        (TopHitCombine::Max, |v| json!(v[0] as f64)),
+        (TopHitCombine::Min, |v| json!(v[2] as f64)),
+        (TopHitCombine::Avg, |v| {
+            json!(v.iter().sum::<i64>() as f64 / 3.0)
+        }),
+        (TopHitCombine::Concat, |v| {
+            json!(v.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+        }),
+    ] {
+        let table = draw_chart(
+            &server,
+            &inputs,
+            ChartKind::Table,
+            top("bytes", 3, "bytes", combine),
+            vec![rows.clone()],
+        )
+        .await;
+        let ChartData::Table(table) = table else {
+            panic!("not a table");
+        };
+        assert_eq!(table.columns, ["action", "Last 3 bytes"]);
+        assert_eq!(table.rows.len(), 2, "{table:?}");
+        for row in &table.rows {
+            let action = row[0].as_str().unwrap();
+            assert_eq!(
+                row[1],
+                expected(&largest[action]),
+                "{combine:?} of {action}"
+            );
+        }
+    }
+
+    // One flow's address is text: a metric chart shows it as it is, and a table cell too.
+    let newest = docs.iter().map(|d| d.timestamp_ms).max().unwrap();
+    let newest_sources: Vec<String> = docs
+        .iter()
+        .filter(|d| d.timestamp_ms == newest)
+        .map(|d| match d.get("srcaddr") {
+            Some(DocValue::Ip(ip)) => ip.to_string(),
+            other => panic!("srcaddr {other:?}"),
+        })
+        .collect();
+    let chart = draw_chart(
+        &server,
+        &inputs,
+        ChartKind::Metric,
+        top("srcaddr", 1, "@timestamp", TopHitCombine::Concat),
+        vec![],
+    )
+    .await;
+    let ChartData::Metric(numbers) = chart else {
+        panic!("not a metric: {chart:?}");
+    };
+    assert_eq!(numbers.values[0].label, "Last srcaddr");
+    assert_eq!(numbers.values[0].value, None);
+    let text = numbers.values[0].text.clone().unwrap();
+    assert!(
+        newest_sources.contains(&text),
+        "{text} not in {newest_sources:?}"
+    );
+    // A number of one flow draws as a number: the largest flow's bytes on a pie's slices.
+    let pie = draw_chart(
+        &server,
+        &inputs,
+        ChartKind::Pie,
+        top("bytes", 1, "bytes", TopHitCombine::Concat),
+        vec![terms_bucket(BucketRole::SplitSlices, "action", 5)],
+    )
+    .await;
+    let ChartData::Pie(pie) = pie else {
+        panic!("not a pie");
+    };
+    let mut slices: Vec<(String, f64)> = pie.rings[0]
+        .slices
+        .iter()
+        .map(|s| (s.label.clone(), s.value))
+        .collect();
+    slices.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected: Vec<(String, f64)> = largest
+        .iter()
+        .map(|(action, v)| (action.clone(), v[0] as f64))
+        .collect();
+    assert_eq!(slices, expected);
+}
+
 /// Kibana's distribution metrics (median, standard deviation, percentile rank), drawn through
 /// the browser's request builder and response reader, against the flows' own bytes: as one
 /// number, and as table rows ordered by the metric.

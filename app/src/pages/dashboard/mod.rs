@@ -945,6 +945,7 @@ mod tests {
             values: vec![crate::result::MetricValue {
                 label: "Count".into(),
                 value: Some(1.0),
+                text: None,
                 format: Default::default(),
             }],
         })));

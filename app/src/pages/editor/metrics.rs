@@ -10,7 +10,7 @@ use crate::model::index_pattern::FieldSpec;
 use crate::model::measure::{Measure, RateUnit, ValueAxis, MAX_LABEL_CHARS, MAX_METRICS};
 use crate::model::visualization::{
     terms_bucket, BucketAgg, BucketRole, BucketStat, ChartKind, Interval, Metric, ParentPipeline,
-    Visualization,
+    TopHitCombine, Visualization, MAX_TOP_HITS,
 };
 
 /// One metric of the visualization being edited, by its place in the list.
@@ -110,7 +110,19 @@ fn MeasureEditor(
             }
         })
     };
-    let set_field = move |name: String| measure.update(|m| set_metric_field(&mut m.metric, name));
+    let set_field = move |name: String| {
+        let numbers =
+            fields.with_untracked(|all| all.iter().any(|f| f.name == name && holds_numbers(f)));
+        measure.update(|m| {
+            set_metric_field(&mut m.metric, name);
+            // Only numbers add up: a top hit of text lists its values.
+            if let Metric::TopHit { combine, .. } = &mut m.metric {
+                if !numbers {
+                    *combine = TopHitCombine::Concat;
+                }
+            }
+        })
+    };
     let remove = move |_| {
         vis.update(|v| {
             if v.metrics.len() > 1 && index < v.metrics.len() {
@@ -130,13 +142,22 @@ fn MeasureEditor(
     // The parts below are re-drawn when what they show changes, not on every edit of the
     // visualization: an input re-drawn while typed in would lose the focus.
     let field_choice = Memo::new(move |_| {
+        let shows_text = matches!(chart.get().0, ChartKind::Table | ChartKind::Metric);
         measure.with(|m| {
             let field = m.metric.field()?.to_owned();
-            let unique = matches!(&m.metric, Metric::UniqueCount { .. })
-                || matches!(&m.metric, Metric::OverBuckets { of, .. } if matches!(**of, Metric::UniqueCount { .. }));
+            let offered = match &m.metric {
+                Metric::UniqueCount { .. } => Offered::Aggregatable,
+                Metric::OverBuckets { of, .. } if matches!(**of, Metric::UniqueCount { .. }) => {
+                    Offered::Aggregatable
+                }
+                // A flow's value of any field is shown as text where text can be shown.
+                Metric::TopHit { .. } if shows_text => Offered::Any,
+                Metric::TopHit { .. } => Offered::Numbers,
+                _ => Offered::Numeric,
+            };
             // Beside a split's own field, this one says whose it is.
             let over_buckets = matches!(m.metric, Metric::OverBuckets { .. });
-            Some((field, unique, over_buckets))
+            Some((field, offered, over_buckets))
         })
     });
     let percent = Memo::new(move |_| {
@@ -171,13 +192,14 @@ fn MeasureEditor(
                 </select>
             </label>
             <OverBucketsEditor measure fields time_field/>
-            {move || field_choice.get().map(|(selected, unique, over_buckets)| view! {
+            {move || field_choice.get().map(|(selected, offered, over_buckets)| view! {
                 <label class="field">{if over_buckets { "Of field" } else { "Field" }}
                     <select name="metric_field" on:change:target=move |ev| set_field(ev.target().value())>
-                        {field_options(&fields.get(), move |f| if unique { f.aggregatable } else { is_numeric(f) }, &selected)}
+                        {field_options(&fields.get(), move |f| offered.admits(f), &selected)}
                     </select>
                 </label>
             })}
+            <TopHitEditor measure fields/>
             <Show when=move || percent.get().is_some()>
                 <label class="field">"Percent"
                     <input type="number" min="0" max="100" step="1" name="percent"
@@ -224,8 +246,103 @@ fn MeasureEditor(
     }
 }
 
+/// Which fields a metric's field list offers.
+#[derive(Clone, Copy, PartialEq)]
+enum Offered {
+    /// Numbers and dates.
+    Numeric,
+    /// Numbers only (as a flow's `_source` holds them).
+    Numbers,
+    /// Any a terms split takes.
+    Aggregatable,
+    /// Every field.
+    Any,
+}
+
+impl Offered {
+    fn admits(self, field: &FieldSpec) -> bool {
+        match self {
+            Offered::Numeric => is_numeric(field),
+            Offered::Numbers => holds_numbers(field),
+            Offered::Aggregatable => field.aggregatable,
+            Offered::Any => true,
+        }
+    }
+}
+
+/// Whether a flow's `_source` holds the field as a number: a date is text there.
+fn holds_numbers(field: &FieldSpec) -> bool {
+    is_numeric(field) && field.field_type != "date"
+}
+
+/// A change to a top hit's size, sort field, order and way of combining.
+type TopHitChange = Box<dyn FnOnce(&mut u32, &mut String, &mut bool, &mut TopHitCombine)>;
+
+/// A top hit's own settings: how many flows, sorted how, their values combined how.
+#[component]
+fn TopHitEditor(measure: MeasureAt, fields: Memo<Vec<FieldSpec>>) -> impl IntoView {
+    let settings = Memo::new(move |_| {
+        measure.with(|m| match &m.metric {
+            Metric::TopHit {
+                field,
+                size,
+                sort_field,
+                descending,
+                combine,
+            } => Some((
+                field.clone(),
+                *size,
+                sort_field.clone(),
+                *descending,
+                *combine,
+            )),
+            _ => None,
+        })
+    });
+    let edit = move |change: TopHitChange| {
+        measure.update(|m| {
+            if let Metric::TopHit {
+                size,
+                sort_field,
+                descending,
+                combine,
+                ..
+            } = &mut m.metric
+            {
+                change(size, sort_field, descending, combine)
+            }
+        })
+    };
+    move || {
+        let (field, size, sort_field, descending, combine) = settings.get()?;
+        let numbers = fields.with(|all| all.iter().any(|f| f.name == field && holds_numbers(f)));
+        Some(view! {
+            <label class="field">"Aggregate with"
+                <select name="top_hit_combine" on:change:target=move |ev| { let next = TopHitCombine::from_kibana_name(&ev.target().value()).unwrap_or_default(); edit(Box::new(move |_, _, _, combine| *combine = next)) }>
+                    {TopHitCombine::ALL.into_iter().filter(|c| numbers || *c == TopHitCombine::Concat || *c == combine).map(|c| view! { <option value=c.kibana_name() selected=c == combine>{c.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field small">"Size"
+                <input type="number" min="1" max=MAX_TOP_HITS.to_string() name="top_hit_size" prop:value=size.to_string()
+                    on:change:target=move |ev| { if let Ok(n) = ev.target().value().parse::<u32>() { edit(Box::new(move |size, _, _, _| *size = n.clamp(1, MAX_TOP_HITS))) } }/>
+            </label>
+            <label class="field">"Sort on"
+                <select name="top_hit_sort" on:change:target=move |ev| { let name = ev.target().value(); edit(Box::new(move |_, sort_field, _, _| *sort_field = name)) }>
+                    {field_options(&fields.get(), |f| f.aggregatable, &sort_field)}
+                </select>
+            </label>
+            <label class="field small">"Order"
+                <select name="top_hit_order" on:change:target=move |ev| { let down = ev.target().value() == "desc"; edit(Box::new(move |_, _, descending, _| *descending = down)) }>
+                    <option value="desc" selected=descending>"Descending"</option>
+                    <option value="asc" selected=!descending>"Ascending"</option>
+                </select>
+            </label>
+        })
+    }
+}
+
 /// The metrics the editor offers, by its name for them.
-const METRIC_KINDS: [(&str, &str); 10] = [
+const METRIC_KINDS: [(&str, &str); 11] = [
     ("count", "Count"),
     ("sum", "Sum"),
     ("avg", "Average"),
@@ -236,6 +353,7 @@ const METRIC_KINDS: [(&str, &str); 10] = [
     ("unique_count", "Unique count"),
     ("percentile", "Percentile"),
     ("percentile_rank", "Percentile rank"),
+    ("top_hit", "Top hit"),
 ];
 
 /// The editor's name for a metric's kind; a statistic over buckets goes by its aggregation
@@ -252,6 +370,7 @@ fn metric_kind(metric: &Metric) -> &'static str {
         Metric::Median { .. } => "median",
         Metric::StdDeviation { .. } => "std_deviation",
         Metric::PercentileRank { .. } => "percentile_rank",
+        Metric::TopHit { .. } => "top_hit",
         Metric::OverBuckets { stat, .. } => stat.agg_type(),
     }
 }
@@ -302,6 +421,17 @@ fn metric_of_kind(metric: &Metric, name: &str, time_field: &str) -> Metric {
             field,
             value: 1500.0,
         },
+        // The latest flow's value.
+        "top_hit" => Metric::TopHit {
+            field,
+            size: 1,
+            sort_field: match time_field {
+                "" => "@timestamp".into(),
+                time_field => time_field.to_owned(),
+            },
+            descending: true,
+            combine: TopHitCombine::Concat,
+        },
         _ => Metric::Count,
     }
 }
@@ -317,7 +447,8 @@ fn set_metric_field(metric: &mut Metric, name: String) {
         | Metric::Percentile { field, .. }
         | Metric::Median { field }
         | Metric::StdDeviation { field }
-        | Metric::PercentileRank { field, .. } => *field = name,
+        | Metric::PercentileRank { field, .. }
+        | Metric::TopHit { field, .. } => *field = name,
         Metric::OverBuckets { of, .. } => set_metric_field(of, name),
         Metric::Count => {}
     }
@@ -383,7 +514,7 @@ fn OverBucketsEditor(
         Some(view! {
             <label class="field">"Of"
                 <select name="bucket_metric" on:change:target=move |ev| { let name = ev.target().value(); edit(Box::new(move |_, of| *of = metric_of_kind(of, &name, ""))) }>
-                    {METRIC_KINDS.into_iter().filter(|(value, _)| !matches!(*value, "percentile" | "percentile_rank")).map(|(value, label)| view! { <option value=value selected=value == of_kind>{label}</option> }).collect_view()}
+                    {METRIC_KINDS.into_iter().filter(|(value, _)| !matches!(*value, "percentile" | "percentile_rank" | "top_hit")).map(|(value, label)| view! { <option value=value selected=value == of_kind>{label}</option> }).collect_view()}
                 </select>
             </label>
             <label class="field">"Per"

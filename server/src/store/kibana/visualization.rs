@@ -7,7 +7,7 @@ use app::model::search::SavedSearch;
 use app::model::visualization::{
     Bucket, BucketAgg, BucketRole, BucketStat, ChartKind, ChartOptions, DateRangeSpec, Interval,
     IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, ParentPipeline, TermsOrder,
-    Visualization, VISUALIZATION_VERSION,
+    TopHitCombine, Visualization, MAX_TOP_HITS, VISUALIZATION_VERSION,
 };
 use serde_json::{json, Value};
 
@@ -161,6 +161,22 @@ fn kibana_visualization(
                 let Some(metric) = kibana_metric(&base_type, &base_params, warnings)? else {
                     continue;
                 };
+                // Kibana draws nothing for text in a chart; flowdash refuses to save such a chart.
+                if metric.may_be_text() && !matches!(kind, ChartKind::Table | ChartKind::Metric) {
+                    warnings.push(format!(
+                        "{} is text, which a {} chart cannot draw; it was left out",
+                        metric.label(),
+                        kind.label()
+                    ));
+                    continue;
+                }
+                if pipeline.is_some() && matches!(metric, Metric::TopHit { .. }) {
+                    warnings.push(format!(
+                        "{agg_type} of {} runs over numbers, not a flow's value; it was left out",
+                        metric.label()
+                    ));
+                    continue;
+                }
                 metric_ids.push(agg.get("id").and_then(Value::as_str).unwrap_or_default());
                 metrics.push(Measure {
                     metric,
@@ -388,6 +404,7 @@ fn kibana_metric(
             value: first_value(params, "values", warnings)
                 .ok_or_else(|| "percentile_ranks metric without a value".to_owned())?,
         },
+        "top_hits" => kibana_top_hit(need()?, params, warnings),
         sibling if BucketStat::from_agg_type(sibling).is_some() => {
             return kibana_over_buckets(sibling, params, warnings)
         }
@@ -398,6 +415,43 @@ fn kibana_metric(
             return Ok(None);
         }
     }))
+}
+
+/// Kibana's top hit: `size` flows by `sortField` in `sortOrder`, their values combined by
+/// `aggregate` (a name, or an object with its `value`).
+fn kibana_top_hit(field: String, params: &Value, warnings: &mut Vec<String>) -> Metric {
+    let size = match params.get("size").and_then(Value::as_u64) {
+        Some(n) if (1..=u64::from(MAX_TOP_HITS)).contains(&n) => n as u32,
+        None => 1,
+        Some(n) => {
+            warnings.push(format!(
+                "a top hit of {n} flows shows {MAX_TOP_HITS} at most; it shows {MAX_TOP_HITS}"
+            ));
+            MAX_TOP_HITS
+        }
+    };
+    let aggregate = params.get("aggregate").map(|a| a.get("value").unwrap_or(a));
+    let combine = match aggregate.and_then(Value::as_str) {
+        None => TopHitCombine::Concat,
+        Some(name) => TopHitCombine::from_kibana_name(name).unwrap_or_else(|| {
+            warnings.push(format!(
+                "top hit aggregate [{name}] is not known; its values are concatenated"
+            ));
+            TopHitCombine::Concat
+        }),
+    };
+    Metric::TopHit {
+        field,
+        size,
+        sort_field: params
+            .get("sortField")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+            .unwrap_or("@timestamp")
+            .to_owned(),
+        descending: params.get("sortOrder").and_then(Value::as_str) != Some("asc"),
+        combine,
+    }
 }
 
 /// Kibana's sibling pipeline metrics (`max_bucket`, …): a statistic of its `customMetric` over
@@ -432,6 +486,12 @@ fn kibana_over_buckets(
     if matches!(of, Metric::OverBuckets { .. }) {
         return Err(format!("{agg_type} of another statistic over buckets"));
     }
+    if matches!(of, Metric::TopHit { .. }) {
+        warnings.push(format!(
+            "{agg_type} of a top hit is not a number per bucket and was left out"
+        ));
+        return Ok(None);
+    }
     Ok(Some(Metric::OverBuckets {
         stat,
         per: Box::new(per),
@@ -461,7 +521,8 @@ fn rank_terms_by(
         let ranking = metrics.remove(position);
         metrics.insert(0, ranking);
     }
-    let ranked_by = metrics.first().map(Measure::label).unwrap_or_default();
+    // None kept: the chart counts flows.
+    let ranked_by = metrics.first().cloned().unwrap_or_default().label();
     // The metrics Kibana ranked by that flowdash does not: named as Kibana has them.
     let others: Vec<String> = orders
         .iter()
@@ -789,6 +850,91 @@ mod tests {
     }
 
     #[test]
+    fn kibana_top_hits_import_with_their_sort_size_and_aggregate() {
+        let import = |kind: &str, params: serde_json::Value| {
+            let state = serde_json::json!({ "title": "Latest", "type": kind, "params": {},
+                "aggs": [
+                    { "id": "1", "enabled": true, "type": "top_hits", "schema": "metric", "params": params },
+                    { "id": "2", "enabled": true, "type": "terms", "schema": "bucket",
+                      "params": { "field": "action", "size": 2, "order": "desc", "orderBy": "1" } }
+                ] });
+            let attributes =
+                serde_json::json!({ "title": "Latest", "visState": state.to_string() });
+            let mut warnings = Vec::new();
+            let vis = kibana_visualization(&attributes, "cwl-*", &mut warnings).unwrap();
+            vis.validate().unwrap();
+            (vis, warnings)
+        };
+        // Kibana 7 writes `aggregate` as its name; older exports as an object.
+        let (table, warnings) = import(
+            "table",
+            serde_json::json!({ "field": "srcaddr", "aggregate": "concat", "size": 3,
+                "sortField": "start", "sortOrder": "asc" }),
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            table.metric(),
+            &Metric::TopHit {
+                field: "srcaddr".into(),
+                size: 3,
+                sort_field: "start".into(),
+                descending: false,
+                combine: TopHitCombine::Concat,
+            }
+        );
+        assert_eq!(table.metrics[0].label(), "First 3 srcaddr");
+        let (pie, warnings) = import(
+            "pie",
+            serde_json::json!({ "field": "bytes", "aggregate": { "value": "average", "text": "Average" },
+                "size": 5, "sortField": "@timestamp", "sortOrder": "desc" }),
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(matches!(
+            pie.metric(),
+            Metric::TopHit {
+                combine: TopHitCombine::Avg,
+                size: 5,
+                descending: true,
+                ..
+            }
+        ));
+        // Without its sort: the latest flow.
+        let (table, _) = import("table", serde_json::json!({ "field": "bytes" }));
+        assert!(matches!(
+            table.metric(),
+            Metric::TopHit { size: 1, combine: TopHitCombine::Concat, sort_field, .. } if sort_field == "@timestamp"
+        ));
+
+        // Text on a pie is left out, named; an oversized one is cut to what flowdash shows.
+        let (pie, warnings) = import(
+            "pie",
+            serde_json::json!({ "field": "srcaddr", "aggregate": "concat", "size": 1 }),
+        );
+        assert_eq!(pie.metric(), &Metric::Count);
+        assert_eq!(
+            warnings,
+            [
+                "Last srcaddr is text, which a Pie chart cannot draw; it was left out",
+                "terms are ranked by one metric, Count; Kibana ranked a split by top_hits on srcaddr",
+                "no metric could be kept; the chart counts flows"
+            ]
+        );
+        let (table, warnings) = import(
+            "table",
+            serde_json::json!({ "field": "bytes", "aggregate": "median", "size": 500 }),
+        );
+        assert!(matches!(
+            table.metric(),
+            Metric::TopHit {
+                size: MAX_TOP_HITS,
+                combine: TopHitCombine::Concat,
+                ..
+            }
+        ));
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+    }
+
+    #[test]
     fn significant_terms_and_address_and_date_ranges_import() {
         let state = serde_json::json!({ "title": "Odd", "type": "table", "params": {},
             "aggs": [
@@ -994,7 +1140,7 @@ mod tests {
             warnings,
             [
                 "max on packets is hidden in Kibana and was left out",
-                "metric [top_hits] is not supported and was left out",
+                "Last srcaddr is text, which a Line chart cannot draw; it was left out",
                 "terms are ranked by one metric, Moving average of Count over 5; Kibana ranked a split by max on packets",
             ]
         );

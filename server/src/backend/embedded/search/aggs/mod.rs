@@ -180,7 +180,6 @@ pub fn parse_aggs(
 ) -> Result<Vec<AggRequest>, SearchError> {
     let aggs = parse_children(value, context)?;
     pipeline::check_placement(None, &aggs)?;
-    auto_date_histogram::check_top_level_only(&aggs)?;
     Ok(aggs)
 }
 

@@ -9,8 +9,13 @@
 //! ([`shard_rounding`]); the search then collects a plain date histogram at the coarsest of
 //! those, and rendering reduces its buckets as the final reduce does ([`render`]).
 //!
-//! Only at the top level of `aggs`: under a bucket aggregation each parent bucket would need
-//! its own first pass.
+//! Under a bucket aggregation each parent bucket has a rounding of its own. There the search
+//! collects at the finest rounding allowed, and rendering first coarsens each parent bucket's
+//! histogram to the rounding its values reach ([`shard_rounding`] over all its matches, as
+//! one shard would), then reduces it as above. With one shard this is Elasticsearch's answer.
+//! Across indices Elasticsearch starts from the coarsest index's rounding, and its final
+//! reduce then coarsens by the merged span in whole steps, where this measures that span in
+//! rough unit lengths (a month as 30 days): they can differ only at such an edge.
 
 use std::sync::OnceLock;
 
@@ -190,23 +195,6 @@ pub fn parse(
     })
 }
 
-/// Refuses automatic histograms below the top level (see the module's comment).
-pub fn check_top_level_only(aggs: &[AggRequest]) -> Result<(), SearchError> {
-    fn nested(children: &[AggRequest]) -> Result<(), SearchError> {
-        for child in children {
-            if matches!(&child.kind, AggKind::DateHistogram(h) if h.auto.is_some()) {
-                return Err(SearchError::unsupported(format!(
-                    "[auto_date_histogram] [{}] under another aggregation is not supported by the embedded engine: only at the top level of [aggs]",
-                    child.name
-                )));
-            }
-            nested(&child.children)?;
-        }
-        Ok(())
-    }
-    aggs.iter().try_for_each(|agg| nested(&agg.children))
-}
-
 /// The first pass: a `stats` of each automatic histogram's field, in request order, whose
 /// minimum and maximum per index choose the rounding ([`choose_roundings`]). Empty when the
 /// search has none.
@@ -310,15 +298,28 @@ pub fn render(
         .collect();
     buckets.sort_unstable_by_key(|(key, _)| *key);
     let mut index = auto.rounding().0;
+    // The buckets' keys rounded again, at a coarser rounding.
+    let round_to = |buckets: Keyed, index: usize| {
+        merge_by(buckets, request, |key| ROUNDINGS[index].unit.floor(key, zone))
+    };
+    // Under another aggregation no first pass chose the rounding: the values collected at the
+    // finest choose it, as one shard's would.
+    if auto.collected.get().is_none() {
+        if let (Some(&(low, _)), Some(&(high, _))) = (buckets.first(), buckets.last()) {
+            let reached = shard_rounding(low, high, index, auto.target, zone);
+            if reached != index {
+                index = reached;
+                buckets = round_to(buckets, index);
+            }
+        }
+    }
     let fits = |count: usize, index: usize| {
         count <= auto.target.saturating_mul(ROUNDINGS[index].max_inner())
     };
     let coarsen = |mut buckets: Keyed, mut index: usize| {
         while !fits(buckets.len(), index) && index < COARSEST {
             index += 1;
-            buckets = merge_by(buckets, request, |key| {
-                ROUNDINGS[index].unit.floor(key, zone)
-            });
+            buckets = round_to(buckets, index);
         }
         (buckets, index)
     };
@@ -328,9 +329,7 @@ pub fn render(
         let appropriate = appropriate_rounding(low, high, index, auto.target, zone);
         if appropriate != index {
             index = appropriate;
-            buckets = merge_by(buckets, request, |key| {
-                ROUNDINGS[index].unit.floor(key, zone)
-            });
+            buckets = round_to(buckets, index);
         }
         buckets = fill_gaps(buckets, ROUNDINGS[index].unit, zone)?;
     }

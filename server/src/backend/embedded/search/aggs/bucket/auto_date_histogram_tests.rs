@@ -131,6 +131,58 @@ fn a_minimum_interval_and_a_time_zone_are_kept() {
 }
 
 #[test]
+fn under_another_aggregation_each_bucket_has_its_own_interval() {
+    // Two windows side by side: the last hour in ten-minute buckets, the last 30 hours in
+    // three-hour ones, each as it comes back alone.
+    let window = |from: i64| json!({ "range": { "@timestamp": { "gte": from, "lt": END, "format": "epoch_millis" } } });
+    let response = search(json!({
+        "size": 0,
+        "aggs": { "w": { "filters": { "filters": {
+                "hour": window(END - HOUR), "day_and_more": window(END - 30 * HOUR) } },
+            "aggs": { "t": { "auto_date_histogram": { "field": "@timestamp" },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } } } } } } }
+    }));
+    let windows = &response["aggregations"]["w"]["buckets"];
+    let hour = &windows["hour"]["t"];
+    assert_eq!(hour["interval"], "10m", "{hour}");
+    assert_eq!(
+        answered(hour),
+        expected(END - HOUR, END, MINUTE, 10 * MINUTE)
+    );
+    let longer = &windows["day_and_more"]["t"];
+    assert_eq!(longer["interval"], "3h", "{longer}");
+    assert_eq!(
+        answered(longer),
+        expected(END - 30 * HOUR, END, HOUR, 3 * HOUR)
+    );
+
+    // Under terms: each action's histogram is the one a search of that action alone gives.
+    let from = END - 30 * HOUR;
+    let response = search(json!({
+        "size": 0,
+        "query": window(from),
+        "aggs": { "a": { "terms": { "field": "action.keyword" },
+            "aggs": { "t": { "auto_date_histogram": { "field": "@timestamp", "buckets": 4 },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } } } } } } }
+    }));
+    let actions = response["aggregations"]["a"]["buckets"].as_array().unwrap();
+    assert_eq!(actions.len(), 2, "{response}");
+    for action in actions {
+        let alone = search(json!({
+            "size": 0,
+            "query": { "bool": { "filter": [window(from),
+                { "term": { "action.keyword": action["key"] } }] } },
+            "aggs": { "t": { "auto_date_histogram": { "field": "@timestamp", "buckets": 4 },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } } } } }
+        }));
+        let alone = &alone["aggregations"]["t"];
+        assert_eq!(action["t"]["interval"], alone["interval"], "{action}");
+        assert_eq!(answered(&action["t"]), answered(alone), "{action}");
+        assert!(answered(alone).len() <= 4, "{alone}");
+    }
+}
+
+#[test]
 fn nothing_matched_is_no_buckets_at_the_finest_interval() {
     let histogram = auto_histogram(END + HOUR, END + 2 * HOUR, json!({}));
     assert_eq!(histogram, json!({ "buckets": [], "interval": "1s" }));
@@ -180,11 +232,6 @@ fn invalid_or_unsupported_requests_are_refused() {
         (
             json!({ "t": { "auto_date_histogram": { "field": "bytes" } } }),
             "bytes",
-        ),
-        (
-            json!({ "a": { "terms": { "field": "action.keyword" },
-                "aggs": { "t": { "auto_date_histogram": { "field": "@timestamp" } } } } }),
-            "[auto_date_histogram] [t] under another aggregation is not supported",
         ),
     ];
     for (aggs, message) in cases {
