@@ -89,7 +89,7 @@ export default defineConfig({
       // Started once the cluster answers: it reads the cluster's version and saved objects.
       command: [
         `until curl -sf http://127.0.0.1:${clusterPort}/api/health > /dev/null; do sleep 0.2; done`,
-        `exec ${binary} serve --es-url http://127.0.0.1:${clusterPort}/es --listen 127.0.0.1:${viaClusterPort} --data-dir ${viaClusterDataDir} --site-root ${path.join(root, "target/site")}`,
+        `exec ${binary} serve --es-url http://127.0.0.1:${clusterPort}/es --geoip-db ${maxmind}/GeoLite2-City-Test.mmdb --asn-db ${maxmind}/GeoLite2-ASN-Test.mmdb --listen 127.0.0.1:${viaClusterPort} --data-dir ${viaClusterDataDir} --site-root ${path.join(root, "target/site")}`,
       ].join(" && "),
       url: `http://127.0.0.1:${viaClusterPort}/api/health`,
       reuseExistingServer: false,

@@ -6,13 +6,15 @@
 use serde_json::{json, Map, Value};
 
 use crate::model::filter::{Filter, QueryText};
+use crate::model::flow::document_field_type;
 use crate::model::kql::KqlError;
 use crate::model::network::{direction_filters, direction_queries, Networks, UNNAMED};
 use crate::model::time::{
     auto_interval, is_calendar_interval, iso_utc, parse_duration_ms, Resolved,
 };
 use crate::model::visualization::{
-    BucketAgg, BucketRole, ChartKind, Interval, IpRangeSpec, Metric, TermsOrder, Visualization,
+    source_field, BucketAgg, BucketRole, ChartKind, Interval, IpRangeSpec, Metric, TermsOrder,
+    Visualization,
 };
 
 /// Where and when to search, besides what the visualization itself says.
@@ -275,11 +277,17 @@ fn metric_aggs(name: &str, metric: &Metric, context: &SearchContext<'_>) -> Map<
             sort_field,
             descending,
             ..
-        } => json!({ "top_hits": {
-            "size": size,
-            "sort": [{ sort_field: { "order": if *descending { "desc" } else { "asc" } } }],
-            "_source": { "includes": [field] },
-        } }),
+        } => {
+            // An index without the sort field has its flows last, rather than failing the
+            // search; typed as the flows' field, or as Kibana types an unknown one.
+            let unmapped_type = document_field_type(sort_field).map_or("boolean", |t| t.es_type());
+            let order = if *descending { "desc" } else { "asc" };
+            json!({ "top_hits": {
+                "size": size,
+                "sort": [{ sort_field: { "order": order, "unmapped_type": unmapped_type } }],
+                "_source": { "includes": [source_field(field)] },
+            } })
+        }
     };
     let mut aggs = Map::new();
     aggs.insert(name.into(), agg);

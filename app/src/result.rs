@@ -11,7 +11,7 @@ use crate::model::measure::{Measure, ValueAxis};
 use crate::model::names;
 use crate::model::time::Resolved;
 use crate::model::visualization::{
-    BarMode, BucketAgg, ChartKind, Metric, ThresholdLine, Visualization,
+    source_field, BarMode, BucketAgg, ChartKind, Metric, ThresholdLine, Visualization,
 };
 use crate::query::{
     bucket_name, interval_ms, metric_name, ordered_buckets, pipeline_name, CURRENT, MISSING_KEY,
@@ -590,7 +590,7 @@ fn metric_json(name: &str, metric: &Metric, bucket: &Value) -> Option<Value> {
             let hits = bucket.get(name)?.pointer("/hits/hits")?.as_array()?;
             let values: Vec<Value> = hits
                 .iter()
-                .filter_map(|hit| source_value(hit.get("_source")?, field))
+                .filter_map(|hit| source_value(hit.get("_source")?, source_field(field)))
                 .flat_map(|value| match value {
                     Value::Array(items) => items.clone(),
                     Value::Null => Vec::new(),
@@ -759,11 +759,20 @@ pub fn chart_data(
                 .enumerate()
                 .map(|(index, measure)| {
                     let value = whole(index, measure);
+                    let format = formats.of_measure(measure);
+                    // A flow's value reads whole (port 44321, not 44.3k).
+                    let text = match (&measure.metric, &value) {
+                        (_, Value::String(text)) => Some(text.clone()),
+                        (Metric::TopHit { .. }, Value::Number(n)) => {
+                            n.as_f64().map(|n| format.exact(n))
+                        }
+                        _ => None,
+                    };
                     MetricValue {
                         label: measure.label(),
                         value: value.as_f64(),
-                        text: value.as_str().map(str::to_owned),
-                        format: formats.of_measure(measure),
+                        text,
+                        format,
                     }
                 })
                 .collect(),

@@ -6,6 +6,7 @@ import { clickColour, legend, panel, REJECT_RED, waitForHydration } from "./help
 // runs flowdash in cluster mode, as a user with their own cluster runs it.
 
 const viaCluster = `http://127.0.0.1:${Number(process.env.FLOWDASH_E2E_VIA_CLUSTER_PORT ?? 3110)}`;
+const cluster = `http://127.0.0.1:${Number(process.env.FLOWDASH_E2E_CLUSTER_PORT ?? 3109)}`;
 
 /** 180 rejected flows in the last 10 minutes, many starting in the same second (ties that
  * only the tiebreaker orders), and accepted ones besides. */
@@ -89,5 +90,36 @@ test.describe("through a cluster", () => {
     await expect(panel(page, "Who talks to whom").locator(".tooltip-title")).toHaveText("e2e-partner");
     await page.keyboard.press("Enter");
     await expect(page.locator(".filter-bar .pill-label")).toHaveText("srcaddr: 192.0.2.0/24");
+  });
+
+  // Issue 20, item 5: this server has GeoIP and ASN databases; the cluster cannot search what
+  // it adds to hits as they are answered, so Discover shows those fields with no filter actions.
+  test("Discover shows a cluster's flows with their country and AS, offering no filter that would find nothing", async ({ page, request }) => {
+    const now = Math.floor(Date.now() / 1000);
+    // 89.160.20.200 is SE and AS29518 Bredband2 AB in MaxMind's test databases.
+    const flows = [2, "123456789012", "eni-0c1a5e0c1a5e0c1a5", "89.160.20.200", "10.0.5.6", 51515, 8443, 6, 2, 120,
+      now - 120, now - 60, "REJECT", "OK"].join(" ") + "\n";
+    // Stored by the cluster itself, without them (flowdash in front would store them).
+    const ingested = await request.post(`${cluster}/api/ingest`, { data: flows });
+    expect(ingested.ok(), await ingested.text()).toBeTruthy();
+
+    await page.goto(`${viaCluster}/discover?index=cwl-*&from=now-15m&to=now&q=dstport%3A8443`);
+    await waitForHydration(page);
+    await expect(page.locator(".hit-count")).toHaveText("1 flow");
+    await page.getByRole("button", { name: "Expand flow" }).click();
+    const detail = page.getByRole("table", { name: "Flow fields" });
+    const country = detail.locator('tr[data-field="src_country"]');
+    await expect(country.locator("td.field-value")).toHaveText("SE");
+    await expect(detail.locator('tr[data-field="src_as_org"] td.field-value')).toHaveText("Bredband2 AB");
+    // A column of it, yes; a filter on it, no. A field the cluster holds keeps its filters.
+    await expect(country.getByRole("button", { name: "Toggle column src_country" })).toBeVisible();
+    await expect(country.getByRole("button", { name: /^Filter/ })).toHaveCount(0);
+    await expect(detail.locator('tr[data-field="srcaddr"]').getByRole("button", { name: /^Filter/ })).toHaveCount(3);
+
+    // The sidebar's top values likewise.
+    await page.locator('li.field[data-field="src_country"] button.field-name').click();
+    const values = page.locator('li.field[data-field="src_country"] .field-details');
+    await expect(values.locator(".value-text")).toHaveText(["SE"]);
+    await expect(values.getByRole("button", { name: /^Filter/ })).toHaveCount(0);
   });
 });

@@ -125,10 +125,17 @@ test.describe("editor buckets", () => {
       await expect(cell).toHaveText(/^[\d.,]+ (B|kB|MB|GB)$/);
     }
 
-    // Text has no place on a pie: the editor says so, naming the metric.
+    // Text has no place on a pie: made a pie, the addresses become the largest flow's bytes,
+    // and the terms rank by count.
     await combine.selectOption("concat");
     await page.locator('select[name="metric_field"]').selectOption("srcaddr");
+    await expect(header).toHaveText("Last 2 srcaddr");
     await page.locator('select[name="kind"]').selectOption("Pie");
-    await expect(page.locator('p.error[role="alert"]')).toContainText("Last 2 srcaddr is text");
+    await expect(page.locator('select[name="metric_field"]')).toHaveValue("bytes");
+    await expect(combine).toHaveValue("max");
+    await expect(combine.locator("option")).toHaveText(["Sum", "Average", "Min", "Max"]);
+    await expect(page.getByRole("combobox", { name: "Order", exact: true })).toContainText("Largest first by count");
+    await expect(page.locator(`${PREVIEW} canvas.chart`)).toHaveAttribute("data-drawn", "true");
+    await expect(page.locator('p.error[role="alert"]')).toHaveCount(0);
   });
 });

@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::legend::{self, Entry};
 use super::{chart_error, draw_message, truncate, ChartError, ChartLayout, DrawOptions, PlotRect};
-use crate::result::SankeyData;
+use crate::result::{SankeyData, SankeyLink};
 
 /// Node width and the room around the diagram, in CSS pixels.
 const NODE_WIDTH: f64 = 10.0;
@@ -137,45 +137,39 @@ pub fn place(
         }
     }
     // Links leave a node in the order of their targets, and enter in the order of their
-    // sources, top down: fewer crossings.
+    // sources, top down: fewer crossings. Each end is stacked down its node.
     let centre = |node: usize| (rects[node].1 + rects[node].3) / 2.0;
-    let mut leaving: Vec<usize> = (0..data.links.len()).collect();
-    leaving.sort_by(|&a, &b| {
-        let (a, b) = (&data.links[a], &data.links[b]);
-        a.source
-            .cmp(&b.source)
-            .then(centre(a.target).total_cmp(&centre(b.target)))
-    });
-    let mut entering: Vec<usize> = (0..data.links.len()).collect();
-    entering.sort_by(|&a, &b| {
-        let (a, b) = (&data.links[a], &data.links[b]);
-        a.target
-            .cmp(&b.target)
-            .then(centre(a.source).total_cmp(&centre(b.source)))
-    });
-    let mut paths: Vec<LinkPath> = data
+    let stacked = |end: fn(&SankeyLink) -> usize, other_end: fn(&SankeyLink) -> usize| {
+        let mut order: Vec<usize> = (0..data.links.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&data.links[a], &data.links[b]);
+            end(a)
+                .cmp(&end(b))
+                .then(centre(other_end(a)).total_cmp(&centre(other_end(b))))
+        });
+        let mut tops = vec![0.0; data.links.len()];
+        let mut below = vec![0.0; data.nodes.len()];
+        for index in order {
+            let node = end(&data.links[index]);
+            tops[index] = rects[node].1 + below[node];
+            below[node] += data.links[index].value * scale;
+        }
+        tops
+    };
+    let leaving = stacked(|link| link.source, |link| link.target);
+    let entering = stacked(|link| link.target, |link| link.source);
+    let paths: Vec<LinkPath> = data
         .links
         .iter()
-        .map(|link| LinkPath {
+        .enumerate()
+        .map(|(index, link)| LinkPath {
             x0: rects[link.source].2,
-            y0: 0.0,
+            y0: leaving[index],
             x1: rects[link.target].0,
-            y1: 0.0,
+            y1: entering[index],
             width: link.value * scale,
         })
         .collect();
-    let mut below = vec![0.0; data.nodes.len()];
-    for index in leaving {
-        let source = data.links[index].source;
-        paths[index].y0 = rects[source].1 + below[source];
-        below[source] += paths[index].width;
-    }
-    let mut below = vec![0.0; data.nodes.len()];
-    for index in entering {
-        let target = data.links[index].target;
-        paths[index].y1 = rects[target].1 + below[target];
-        below[target] += paths[index].width;
-    }
     (rects, paths)
 }
 

@@ -445,10 +445,48 @@ fn compare_cells(
         serde_json::Value::String(s) => crate::model::names::without_name(s).parse::<f64>().ok(),
         other => other.as_f64(),
     };
-    match (number(a), number(b)) {
-        (Some(x), Some(y)) => x.total_cmp(&y),
-        _ => a
-            .map(crate::discover::cell_text)
-            .cmp(&b.map(crate::discover::cell_text)),
+    // A total order, which sorting needs: no cell, then numbers, then text. A column may mix
+    // numbers and text (a top hit lists several flows' values, or shows one's number).
+    let rank = |cell: Option<&serde_json::Value>| match (cell, number(cell)) {
+        (None, _) => (0, 0.0, String::new()),
+        (Some(_), Some(x)) => (1, x, String::new()),
+        (Some(cell), None) => (2, 0.0, crate::discover::cell_text(cell)),
+    };
+    let ((a_class, a_number, a_text), (b_class, b_number, b_text)) = (rank(a), rank(b));
+    a_class
+        .cmp(&b_class)
+        .then(a_number.total_cmp(&b_number))
+        .then(a_text.cmp(&b_text))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::compare_cells;
+
+    #[test]
+    fn cells_of_numbers_and_text_sort_in_one_order() {
+        // A top hit's column: one flow's number, or several flows' values as text.
+        let mut cells = vec![
+            Some(json!("1500, 300")),
+            Some(json!(10)),
+            None,
+            Some(json!("443 (https)")),
+            Some(json!(9)),
+            Some(json!("a")),
+        ];
+        cells.sort_by(|a, b| compare_cells(a.as_ref(), b.as_ref()));
+        assert_eq!(
+            cells,
+            [
+                None,
+                Some(json!(9)),
+                Some(json!(10)),
+                Some(json!("443 (https)")),
+                Some(json!("1500, 300")),
+                Some(json!("a")),
+            ]
+        );
     }
 }

@@ -90,6 +90,27 @@ pub fn formats_of(patterns: &[IndexPattern], title: &str) -> FieldFormats {
         .unwrap_or_default()
 }
 
+/// The saved fields of the index pattern titled `title`; `None` when none were saved (the
+/// backend is then asked for them).
+pub fn saved_fields_of<'a>(patterns: &'a [IndexPattern], title: &str) -> Option<&'a [FieldSpec]> {
+    patterns
+        .iter()
+        .find(|p| p.title == title)
+        .map(|p| p.fields.as_slice())
+        .filter(|fields| !fields.is_empty())
+}
+
+/// The fields among `fields` that queries cannot match, shown only: a cluster's GeoIP
+/// fields, which flowdash adds to hits as they are answered. A filter on one would find
+/// nothing, so none is offered.
+pub fn display_only_fields(fields: &[FieldSpec]) -> std::collections::BTreeSet<String> {
+    fields
+        .iter()
+        .filter(|f| !f.searchable)
+        .map(|f| f.name.clone())
+        .collect()
+}
+
 /// The time field of the index pattern titled `title` among `patterns`: a visualization
 /// names its pattern by title. A pattern with no saved object gets the default.
 pub fn time_field_of<'a>(patterns: &'a [IndexPattern], title: &str) -> &'a str {

@@ -319,7 +319,13 @@ impl TopHitCombine {
     /// them up, no numbers among them).
     pub fn apply(self, values: &[serde_json::Value]) -> Option<serde_json::Value> {
         use serde_json::Value;
-        let numbers = || values.iter().filter_map(Value::as_f64);
+        // A number indexed as text (`"1500"`) still adds up.
+        let numbers = || {
+            values
+                .iter()
+                .filter_map(|v| v.as_f64().or_else(|| v.as_str()?.trim().parse().ok()))
+                .filter(|n: &f64| n.is_finite())
+        };
         let number = |n: Option<f64>| n.and_then(serde_json::Number::from_f64).map(Value::Number);
         match self {
             TopHitCombine::Concat => match values {
@@ -349,6 +355,11 @@ impl TopHitCombine {
 /// The most flows a top hit combines.
 pub const MAX_TOP_HITS: u32 = 100;
 
+/// Where a hit's `_source` holds `field`: a `.keyword` sub-field is its parent's value.
+pub fn source_field(field: &str) -> &str {
+    field.strip_suffix(".keyword").unwrap_or(field)
+}
+
 impl Metric {
     /// The field the metric reads, if any.
     pub fn field(&self) -> Option<&str> {
@@ -368,6 +379,31 @@ impl Metric {
         }
     }
 
+    /// Makes a top hit drawable on a chart of `kind`, where it is text that only a data table
+    /// or a metric chart shows: one flow's bytes rather than its address, the largest of
+    /// several flows' values rather than their list.
+    pub fn fit_to_chart(&mut self, kind: ChartKind) {
+        if matches!(kind, ChartKind::Table | ChartKind::Metric) || !self.may_be_text() {
+            return;
+        }
+        if let Metric::TopHit {
+            field,
+            size,
+            combine,
+            ..
+        } = self
+        {
+            if crate::model::flow::document_field_type(source_field(field))
+                .is_some_and(|t| !t.is_number())
+            {
+                *field = "bytes".into();
+            }
+            if *size > 1 {
+                *combine = TopHitCombine::Max;
+            }
+        }
+    }
+
     /// Whether its value may be text, which only a data table or a metric chart shows: a top
     /// hit listing several flows' values, or one of a field that holds no numbers.
     pub fn may_be_text(&self) -> bool {
@@ -379,7 +415,7 @@ impl Metric {
                 ..
             } => {
                 *size > 1
-                    || crate::model::flow::document_field_type(field)
+                    || crate::model::flow::document_field_type(source_field(field))
                         .is_some_and(|kind| !kind.is_number())
             }
             _ => false,
@@ -1370,7 +1406,7 @@ impl Visualization {
                         "must name a field",
                     ));
                 }
-                let numbers = crate::model::flow::document_field_type(field)
+                let numbers = crate::model::flow::document_field_type(source_field(field))
                     .is_none_or(|kind| kind.is_number());
                 if *combine != TopHitCombine::Concat && !numbers {
                     return Err(ModelError::new(
@@ -1753,6 +1789,16 @@ mod tests {
             ..top("bytes", 1, TopHitCombine::Concat).into()
         };
         assert_eq!(line.validate().unwrap_err().path, "metrics[0].pipeline");
+        // Made drawable on a chart: a number, the largest of several; kept as it is in a table.
+        let mut address = top("srcaddr", 3, TopHitCombine::Concat);
+        address.fit_to_chart(ChartKind::Table);
+        assert_eq!(address, top("srcaddr", 3, TopHitCombine::Concat));
+        address.fit_to_chart(ChartKind::Line);
+        assert_eq!(address, top("bytes", 3, TopHitCombine::Max));
+        let mut keyword = top("action.keyword", 1, TopHitCombine::Concat);
+        assert!(keyword.may_be_text());
+        keyword.fit_to_chart(ChartKind::Pie);
+        assert_eq!(keyword, top("bytes", 1, TopHitCombine::Concat));
         // The form round-trips.
         let json = serde_json::to_string(&top("bytes", 3, TopHitCombine::Avg)).unwrap();
         assert_eq!(
@@ -1783,6 +1829,11 @@ mod tests {
             );
         }
         assert_eq!(TopHitCombine::Sum.apply(&[json!("a")]), None);
+        // Numbers indexed as text add up too.
+        assert_eq!(
+            TopHitCombine::Sum.apply(&[json!("1500"), json!(300)]),
+            Some(json!(1800.0))
+        );
     }
 
     #[test]

@@ -90,16 +90,10 @@ impl SankeyData {
 
     /// What flows into and out of each node, by the links.
     pub fn flows(&self) -> Vec<(f64, f64)> {
-        let mut flows = vec![(0.0, 0.0); self.nodes.len()];
-        for link in &self.links {
-            if let Some(into) = flows.get_mut(link.target) {
-                into.0 += link.value;
-            }
-            if let Some(out) = flows.get_mut(link.source) {
-                out.1 += link.value;
-            }
-        }
-        flows
+        node_flows(
+            self.nodes.len(),
+            self.links.iter().map(|l| (l.source, l.target, l.value)),
+        )
     }
 
     /// The total of each column.
@@ -245,6 +239,20 @@ pub(super) fn sankey(read: &Reading<'_>, aggs: &Value, whole: Option<f64>) -> Sa
     )
 }
 
+/// What flows into and out of each of `count` nodes, by links `(source, target, value)`.
+fn node_flows(count: usize, links: impl Iterator<Item = (usize, usize, f64)>) -> Vec<(f64, f64)> {
+    let mut flows = vec![(0.0, 0.0); count];
+    for (source, target, value) in links {
+        if let Some(into) = flows.get_mut(target) {
+            into.0 += value;
+        }
+        if let Some(out) = flows.get_mut(source) {
+            out.1 += value;
+        }
+    }
+    flows
+}
+
 /// Orders each column by size, moves the nodes too small to show into its "Other", and adds
 /// up the links that then join the same two nodes.
 fn consolidate(
@@ -253,11 +261,13 @@ fn consolidate(
     metric_label: String,
     value_format: ValueFormat,
 ) -> SankeyData {
-    let mut flows = vec![(0.0f64, 0.0f64); graph.nodes.len()];
-    for (&(source, target), &value) in &graph.links {
-        flows[target].0 += value;
-        flows[source].1 += value;
-    }
+    let flows = node_flows(
+        graph.nodes.len(),
+        graph
+            .links
+            .iter()
+            .map(|(&(source, target), &value)| (source, target, value)),
+    );
     let size = |index: usize| flows[index].0.max(flows[index].1);
     // Where each drafted node goes: `Some(new index)`, or its column's "Other".
     let mut placed: Vec<Option<usize>> = vec![None; graph.nodes.len()];

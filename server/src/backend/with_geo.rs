@@ -30,8 +30,9 @@ impl WithGeo {
     }
 }
 
-/// Adds the facts of each hit's addresses to its `_source`, where it lacks them.
-fn add_to_hits(databases: &GeoDatabases, answer: &mut Value) {
+/// Adds the facts of each hit's addresses to its `_source`, where it lacks them: those the
+/// search's `_source` names, when it names fields (see [`ask_for_addresses`]).
+fn add_to_hits(databases: &GeoDatabases, wanted: Option<&[String]>, answer: &mut Value) {
     let Some(hits) = answer
         .pointer_mut("/hits/hits")
         .and_then(Value::as_array_mut)
@@ -56,8 +57,63 @@ fn add_to_hits(databases: &GeoDatabases, answer: &mut Value) {
                 .entry(address)
                 .or_insert_with(|| databases.lookup(address));
             for (name, value) in facts.values(names) {
-                source.entry(name).or_insert_with(|| value.to_json());
+                if wanted.is_none_or(|wanted| wanted.iter().any(|w| w == name)) {
+                    source.entry(name).or_insert_with(|| value.to_json());
+                }
             }
+        }
+    }
+}
+
+/// The fields a search's `_source` names (`None` when it names none, or uses wildcards: every
+/// field comes back). One that names fields of an address without the address itself (a CSV
+/// export of `src_country` alone) asks for the address too, since the fields are made from it;
+/// the addresses so added come back second, and the answer's hits lose them again.
+fn ask_for_addresses(body: &mut Value) -> (Option<Vec<String>>, Vec<&'static str>) {
+    // `_source` as a list of fields, or as `{ "includes": [...] }`.
+    let listed = match body.get_mut("_source") {
+        Some(Value::Array(fields)) => fields,
+        Some(Value::Object(filter)) => match filter.get_mut("includes") {
+            Some(Value::Array(fields)) => fields,
+            _ => return (None, Vec::new()),
+        },
+        _ => return (None, Vec::new()),
+    };
+    let names: Vec<String> = listed
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    if names.iter().any(|name| name.contains('*')) {
+        return (None, Vec::new());
+    }
+    let named = |field: &str| names.iter().any(|name| name == field);
+    let added: Vec<&'static str> = ADDRESS_FIELDS
+        .iter()
+        .filter(|(address, facts)| !named(address) && facts.iter().any(|fact| named(fact)))
+        .map(|(address, _)| *address)
+        .collect();
+    listed.extend(added.iter().map(|address| Value::from(*address)));
+    (Some(names), added)
+}
+
+/// Takes the `fields` a search did not ask for out of each hit's `_source`.
+fn drop_from_hits(fields: &[&str], answer: &mut Value) {
+    if fields.is_empty() {
+        return;
+    }
+    let Some(hits) = answer
+        .pointer_mut("/hits/hits")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for source in hits
+        .iter_mut()
+        .filter_map(|hit| hit.get_mut("_source").and_then(Value::as_object_mut))
+    {
+        for field in fields {
+            source.remove(*field);
         }
     }
 }
@@ -72,9 +128,11 @@ impl SearchBackend for WithGeo {
         self.inner.info().await
     }
 
-    async fn search(&self, index: &str, body: Value) -> Result<Value, BackendError> {
+    async fn search(&self, index: &str, mut body: Value) -> Result<Value, BackendError> {
+        let (wanted, borrowed) = ask_for_addresses(&mut body);
         let mut answer = self.inner.search(index, body).await?;
-        add_to_hits(&self.databases, &mut answer);
+        add_to_hits(&self.databases, wanted.as_deref(), &mut answer);
+        drop_from_hits(&borrowed, &mut answer);
         Ok(answer)
     }
 

@@ -30,28 +30,32 @@ fn properties(engine: &EmbeddedEngine, indices: &[Arc<FlowIndex>]) -> Value {
 }
 
 /// `{ "<index>": entry }` for every index the expression names; `entry` gets the mapping.
-fn per_index(
+/// Off the async runtime: which fields are mapped is read from the indices' segments.
+async fn per_index(
     es: &EsSurface,
-    expression: &str,
-    entry: impl Fn(&Value) -> Value,
+    expression: String,
+    entry: impl Fn(&Value) -> Value + Send + 'static,
 ) -> Result<Json<Value>, EsError> {
     let engine = es.engine.clone();
-    let indices = engine
-        .resolve(expression)
-        .map_err(crate::backend::embedded::search::engine_error)?;
-    let mappings = json!({ "properties": properties(&engine, &indices) });
-    let out: Map<String, Value> = indices
-        .into_iter()
-        .map(|index| (index.name.clone(), entry(&mappings)))
-        .collect();
-    Ok(Json(Value::Object(out)))
+    blocking(move || {
+        let indices = engine
+            .resolve(&expression)
+            .map_err(crate::backend::embedded::search::engine_error)?;
+        let mappings = json!({ "properties": properties(&engine, &indices) });
+        let out: Map<String, Value> = indices
+            .into_iter()
+            .map(|index| (index.name.clone(), entry(&mappings)))
+            .collect();
+        Ok(Json(Value::Object(out)))
+    })
+    .await
 }
 
 pub(super) async fn mapping(
     State(es): State<EsSurface>,
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
-    per_index(&es, &index, |mappings| json!({ "mappings": mappings }))
+    per_index(&es, index, |mappings| json!({ "mappings": mappings })).await
 }
 
 pub(super) async fn field_caps(
@@ -59,23 +63,26 @@ pub(super) async fn field_caps(
     Path(index): Path<String>,
 ) -> Result<Json<Value>, EsError> {
     let engine = es.engine.clone();
-    let indices = engine
-        .resolve(&index)
-        .map_err(crate::backend::embedded::search::engine_error)?;
-    let mut fields = Map::new();
-    if !indices.is_empty() {
-        for (name, field) in engine.mapped_fields(&indices) {
-            let es_type = field.field_type.es_type();
-            fields.insert(
-                name.to_owned(),
-                json!({ es_type: { "type": es_type, "searchable": true, "aggregatable": field.field_type.aggregatable() } }),
-            );
+    blocking(move || {
+        let indices = engine
+            .resolve(&index)
+            .map_err(crate::backend::embedded::search::engine_error)?;
+        let mut fields = Map::new();
+        if !indices.is_empty() {
+            for (name, field) in engine.mapped_fields(&indices) {
+                let es_type = field.field_type.es_type();
+                fields.insert(
+                    name.to_owned(),
+                    json!({ es_type: { "type": es_type, "searchable": true, "aggregatable": field.field_type.aggregatable() } }),
+                );
+            }
         }
-    }
-    Ok(Json(json!({
-        "indices": indices.iter().map(|i| i.name.clone()).collect::<Vec<_>>(),
-        "fields": fields,
-    })))
+        Ok(Json(json!({
+            "indices": indices.iter().map(|i| i.name.clone()).collect::<Vec<_>>(),
+            "fields": fields,
+        })))
+    })
+    .await
 }
 
 fn cat_rows(engine: &EmbeddedEngine, expression: &str) -> Result<Vec<Value>, EsError> {
@@ -172,13 +179,14 @@ pub(super) async fn get_index(
             Err(EsError(BackendError::IndexNotFound(index)))
         };
     }
-    per_index(&es, &index, |mappings| {
+    per_index(&es, index, |mappings| {
         json!({
             "aliases": {},
             "mappings": mappings,
             "settings": { "index": { "number_of_shards": "1", "number_of_replicas": "0" } },
         })
     })
+    .await
 }
 
 pub(super) async fn head_index(

@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::tests::TestServer;
+use super::tests::{cluster_config, TestServer};
 
 const LINES: &str = "\
 2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK
@@ -467,15 +467,6 @@ async fn echoing_cluster() -> SocketAddr {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     address
-}
-
-fn cluster_config(url: &str) -> crate::backend::elastic::ElasticConfig {
-    use clap::Parser;
-    let cli = crate::cli::Cli::try_parse_from(["flowdash", "serve", "--es-url", url]).unwrap();
-    let crate::cli::Command::Serve(args) = cli.command else {
-        unreachable!("serve")
-    };
-    args.elastic.config().unwrap().unwrap()
 }
 
 #[tokio::test]

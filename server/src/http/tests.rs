@@ -2443,16 +2443,8 @@ async fn server_renders_search_the_index_pattern_time_field() {
 async fn servers_on_one_cluster_share_saved_objects() {
     for version in ["6.8.23", "7.10.2"] {
         let cluster = TestServer::start_with(|c| c.es_compat_version = version.into()).await;
-        let on_cluster = |c: &mut ServeConfig| {
-            c.elastic = Some(crate::backend::elastic::ElasticConfig {
-                url: cluster.url("/es"),
-                auth: crate::backend::elastic::auth::Auth::None,
-                ca_cert: None,
-                insecure: false,
-                timeout: std::time::Duration::from_secs(30),
-                allow_scripts: false,
-            })
-        };
+        let on_cluster =
+            |c: &mut ServeConfig| c.elastic = Some(cluster_config(&cluster.url("/es")));
         let first = TestServer::start_with(on_cluster).await;
         let second = TestServer::start_with(on_cluster).await;
 
@@ -2625,6 +2617,17 @@ async fn server_with_recent_flows(
     };
     let docs = ingest_demo(&server, config).await;
     (server, now, docs)
+}
+
+/// The cluster settings `flowdash serve --es-url URL` gives: a cluster at `url`, no
+/// credentials, the default timeout.
+pub(crate) fn cluster_config(url: &str) -> crate::backend::elastic::ElasticConfig {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from(["flowdash", "serve", "--es-url", url]).unwrap();
+    let crate::cli::Command::Serve(args) = cli.command else {
+        unreachable!("serve")
+    };
+    args.elastic.config().unwrap().unwrap()
 }
 
 /// The browser's way to the server's searches, over HTTP: `/api/msearch`, answered whole.
@@ -3180,14 +3183,7 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
     let db = crate::geo::tests::test_db;
     let cluster = TestServer::start().await;
     let front = TestServer::start_with(|c| {
-        c.elastic = Some(crate::backend::elastic::ElasticConfig {
-            url: cluster.url("/es"),
-            auth: crate::backend::elastic::auth::Auth::None,
-            ca_cert: None,
-            insecure: false,
-            timeout: std::time::Duration::from_secs(30),
-            allow_scripts: false,
-        });
+        c.elastic = Some(cluster_config(&cluster.url("/es")));
         c.geo = crate::geo::GeoFiles {
             geoip: Some(db("GeoLite2-City-Test.mmdb")),
             asn: Some(db("GeoLite2-ASN-Test.mmdb")),
@@ -3219,6 +3215,25 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
     assert!(
         source.get("dst_country").is_none(),
         "10.0.0.5 is in no database"
+    );
+    // A search naming only the country (a CSV export of that column) gets it too; the
+    // address it is made from is asked for, then left out again.
+    let (status, answer) = front
+        .search_flows(json!({ "query": { "term": { "srcaddr": "89.160.20.200" } },
+            "_source": ["src_country", "dstport"] }))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["hits"]["hits"][0]["_source"],
+        json!({ "src_country": "SE", "dstport": 22 })
+    );
+    let (_, answer) = front
+        .search_flows(json!({ "query": { "term": { "srcaddr": "89.160.20.200" } },
+            "_source": { "includes": ["srcaddr", "src_asn"] } }))
+        .await;
+    assert_eq!(
+        answer["hits"]["hits"][0]["_source"],
+        json!({ "srcaddr": "89.160.20.200", "src_asn": 29518 })
     );
     let (_, stored) = cluster
         .search_flows(json!({ "query": { "exists": { "field": "src_country" } } }))

@@ -141,38 +141,17 @@ pub(crate) fn field_sections(
 pub(crate) fn FieldList(
     url: DiscoverUrl,
     patterns: StoredValue<Vec<IndexPattern>>,
+    pattern_fields: Signal<Vec<FieldSpec>>,
     formats: Memo<FieldFormats>,
     flows: RwSignal<Flows>,
     add_filters: Callback<Vec<Filter>>,
 ) -> impl IntoView {
     let search = RwSignal::new(String::new());
     let open = RwSignal::new(None::<String>);
-    // The pattern's fields as saved, or as the backend reports them when none were saved.
-    let reported = RwSignal::new(Vec::<FieldSpec>::new());
-    Effect::new(move |_| {
-        let pattern = url.state.with(|s| s.pattern().to_owned());
-        let saved =
-            patterns.with_value(|p| p.iter().any(|p| p.title == pattern && !p.fields.is_empty()));
-        if !saved {
-            leptos::task::spawn_local(async move {
-                if let Ok(fields) = crate::api::calls::fields(&pattern).await {
-                    reported.set(fields);
-                }
-            });
-        }
-    });
     let fields = Memo::new(move |_| {
         let pattern = url.state.with(|s| s.pattern().to_owned());
         let time_field = patterns.with_value(|p| time_field_of(p, &pattern).to_owned());
-        let mut fields: Vec<FieldSpec> = patterns.with_value(|p| {
-            p.iter()
-                .find(|p| p.title == pattern)
-                .map(|p| p.fields.clone())
-                .unwrap_or_default()
-        });
-        if fields.is_empty() {
-            fields = reported.get();
-        }
+        let mut fields = pattern_fields.get();
         // Fields seen in the flows also count, for patterns whose fields were never read.
         if fields.is_empty() {
             let mut seen: Vec<String> = flows.with(|f| {
@@ -228,7 +207,7 @@ pub(crate) fn FieldList(
                     </button>
                 </div>
                 <Show when=is_open>
-                    <FieldDetails field=name.get_value() aggregatable=field.aggregatable formats flows add_filters url/>
+                    <FieldDetails field=name.get_value() aggregatable=field.aggregatable searchable=field.searchable formats flows add_filters url/>
                 </Show>
             </li>
         }
@@ -261,6 +240,9 @@ pub(crate) fn FieldList(
 fn FieldDetails(
     field: String,
     aggregatable: bool,
+    /// Whether a filter on it can find flows: a cluster's GeoIP fields, added to hits as
+    /// they are answered, cannot.
+    searchable: bool,
     formats: Memo<FieldFormats>,
     flows: RwSignal<Flows>,
     add_filters: Callback<Vec<Filter>>,
@@ -296,16 +278,19 @@ fn FieldDetails(
                         let share = if sample > 0 { count as f64 * 100.0 / sample as f64 } else { 0.0 };
                         let for_value = value.clone();
                         let against = value.clone();
+                        let (for_text, out_text) = (text.clone(), text.clone());
                         view! {
                             <li class="top-value">
                                 <span class="value-text">{text.clone()}</span>
                                 <span class="value-share">{format!("{share:.0}%")}</span>
-                                <button class="small" aria-label=format!("Filter for {} {text}", field.get_value()) on:click=move |_| add_filters.run(vec![Filter::phrase(&field.get_value(), for_value.clone())])>"+"</button>
-                                <button class="small" aria-label=format!("Filter out {} {text}", field.get_value()) on:click=move |_| {
-                                    let mut filter = Filter::phrase(&field.get_value(), against.clone());
-                                    filter.negate = true;
-                                    add_filters.run(vec![filter]);
-                                }>"−"</button>
+                                {searchable.then(|| view! {
+                                    <button class="small" aria-label=format!("Filter for {} {for_text}", field.get_value()) on:click=move |_| add_filters.run(vec![Filter::phrase(&field.get_value(), for_value.clone())])>"+"</button>
+                                    <button class="small" aria-label=format!("Filter out {} {out_text}", field.get_value()) on:click=move |_| {
+                                        let mut filter = Filter::phrase(&field.get_value(), against.clone());
+                                        filter.negate = true;
+                                        add_filters.run(vec![filter]);
+                                    }>"−"</button>
+                                })}
                             </li>
                         }
                     }).collect_view()

@@ -12,7 +12,9 @@ use crate::api::{encode, ApiError, ObjectsClient, SearchRequest};
 use crate::discover::{flow_request, read_page, surrounding_request, DiscoverState, FlowRow};
 use crate::model::field_format::FieldFormats;
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::{formats_of, time_field_of};
+use crate::model::index_pattern::{
+    display_only_fields, formats_of, saved_fields_of, time_field_of,
+};
 use crate::panels::ViewInputs;
 
 /// Flows shown each side, as offered.
@@ -37,6 +39,8 @@ struct Surroundings {
     time_field: String,
     /// Its field formats.
     formats: FieldFormats,
+    /// Its fields no filter can find.
+    display_only: std::collections::BTreeSet<String>,
     flow: Option<FlowRow>,
     before: Vec<FlowRow>,
     after: Vec<FlowRow>,
@@ -75,11 +79,19 @@ async fn load(
         .await?;
         around.push(rows_of(&pattern, time_field, &answer, &inputs)?);
     }
+    // The pattern's fields as saved, or as the backend reports them when none were saved.
+    let fields = match saved_fields_of(&library.patterns, &pattern) {
+        Some(fields) => fields.to_vec(),
+        None => crate::api::calls::fields(&pattern)
+            .await
+            .unwrap_or_default(),
+    };
     let after = around.pop().unwrap_or_default();
     let before = around.pop().unwrap_or_default();
     Ok(Surroundings {
         time_field: time_field.to_owned(),
         formats: formats_of(&library.patterns, &pattern),
+        display_only: display_only_fields(&fields),
         flow: Some(flow),
         before,
         after,
@@ -184,7 +196,7 @@ pub fn FlowPage() -> impl IntoView {
                     rows.push((flow.clone(), true));
                     rows.extend(found.after.iter().cloned().map(|r| (r, false)));
                     view! {
-                        <FlowDetail row=flow time_field=found.time_field.clone() formats=found.formats.clone() url add_filters/>
+                        <FlowDetail row=flow time_field=found.time_field.clone() formats=found.formats.clone() display_only=found.display_only.clone() url add_filters/>
                         <h2>"Surrounding flows"</h2>
                         <table class="flow-table surrounding" aria-label="Surrounding flows">
                             <thead><tr><th scope="col">"Time"</th><th scope="col">"Flow"</th></tr></thead>

@@ -18,7 +18,9 @@ use crate::components::share::ShareLinks;
 use crate::components::time_picker::{RefreshPicker, TimePicker};
 use crate::discover::{page_request, read_page, DiscoverState, FlowPage, PageRequest, PAGE_SIZE};
 use crate::model::filter::{Filter, QueryText};
-use crate::model::index_pattern::{formats_of, time_field_of, IndexPattern};
+use crate::model::index_pattern::{
+    display_only_fields, formats_of, saved_fields_of, time_field_of, FieldSpec, IndexPattern,
+};
 use crate::model::saved_object::ObjectType;
 use crate::model::search::SavedSearch;
 use crate::model::time::TimeRange;
@@ -191,6 +193,26 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
         let pattern = url.state.with(|s| s.pattern().to_owned());
         patterns.with_value(|p| formats_of(p, &pattern))
     });
+    // The pattern's fields as saved, or as the backend reports them when none were saved.
+    let reported = RwSignal::new(Vec::<FieldSpec>::new());
+    Effect::new(move |_| {
+        let pattern = url.state.with(|s| s.pattern().to_owned());
+        if patterns.with_value(|p| saved_fields_of(p, &pattern).is_none()) {
+            leptos::task::spawn_local(async move {
+                if let Ok(fields) = crate::api::calls::fields(&pattern).await {
+                    reported.set(fields);
+                }
+            });
+        }
+    });
+    let pattern_fields = Signal::derive(move || {
+        let pattern = url.state.with(|s| s.pattern().to_owned());
+        patterns
+            .with_value(|p| saved_fields_of(p, &pattern).map(<[FieldSpec]>::to_vec))
+            .unwrap_or_else(|| reported.get())
+    });
+    // Fields no filter can find have no filter actions.
+    let display_only = Memo::new(move |_| display_only_fields(&pattern_fields.get()));
     let time = Memo::new(move |_| {
         url.state
             .with(|s| s.view.time.clone())
@@ -318,7 +340,7 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
             <FilterBar filters on_change=on_filters suggest/>
             {move || message.get().map(|m| view! { <p class="message" role="status">{m}<button class="link" aria-label="Dismiss" on:click=move |_| message.set(None)>" ✕"</button></p> })}
             <div class="discover-body">
-                <FieldList url patterns formats flows add_filters/>
+                <FieldList url patterns pattern_fields formats flows add_filters/>
                 <section class="discover-main" aria-label="Flows">
                     <div class="hit-count" role="status" aria-live="polite"
                         data-from=move || inputs.get().map(|i| i.time.from_ms.to_string()).unwrap_or_default()
@@ -327,7 +349,7 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
                     <div class="discover-histogram">
                         <ChartPanel data=histogram options=Signal::derive(|| DrawOptions { legend: crate::model::visualization::LegendPosition::Hidden, ..DrawOptions::default() }) label=Signal::derive(|| "Flows over time".to_owned()) on_brush=brush/>
                     </div>
-                    <FlowTable url flows time_field formats add_filters fetch/>
+                    <FlowTable url flows time_field formats display_only add_filters fetch/>
                 </section>
             </div>
         </div>

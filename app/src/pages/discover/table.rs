@@ -2,6 +2,8 @@
 //! columns moved and removed from their headers, pages before and after; a flow expands into
 //! its fields (as a table or as JSON), each with filter and column actions.
 
+use std::collections::BTreeSet;
+
 use leptos::prelude::*;
 use serde_json::Value;
 
@@ -30,6 +32,7 @@ pub(crate) fn FlowTable(
     flows: RwSignal<Flows>,
     time_field: Memo<String>,
     formats: Memo<FieldFormats>,
+    display_only: Memo<BTreeSet<String>>,
     add_filters: Callback<Vec<Filter>>,
     fetch: Callback<PageMove>,
 ) -> impl IntoView {
@@ -140,7 +143,7 @@ pub(crate) fn FlowTable(
                     {cells}
                 </tr>
                 <Show when=is_open.clone()>
-                    <tr class="flow-detail"><td colspan=span.to_string()><FlowDetail row=detail_row.clone() time_field=time_name.clone() formats=detail_formats.clone() url add_filters/></td></tr>
+                    <tr class="flow-detail"><td colspan=span.to_string()><FlowDetail row=detail_row.clone() time_field=time_name.clone() formats=detail_formats.clone() display_only=display_only.get_untracked() url add_filters/></td></tr>
                 </Show>
             }
         }).collect_view()
@@ -194,6 +197,9 @@ pub(crate) fn FlowDetail(
     row: FlowRow,
     time_field: String,
     formats: FieldFormats,
+    /// Fields no filter can find (see [`crate::model::index_pattern::display_only_fields`]):
+    /// they have no filter actions.
+    display_only: BTreeSet<String>,
     url: DiscoverUrl,
     add_filters: Callback<Vec<Filter>>,
 ) -> impl IntoView {
@@ -221,6 +227,7 @@ pub(crate) fn FlowDetail(
         url.state.get_untracked().to_query_string()
     );
     let fields = StoredValue::new(fields);
+    let display_only = StoredValue::new(display_only);
     let formats = StoredValue::new(formats);
     let table = move || {
         let formats = formats.get_value();
@@ -231,14 +238,20 @@ pub(crate) fn FlowDetail(
             });
             let (n1, n2, n3, n4) = (name.clone(), name.clone(), name.clone(), name.clone());
             let (v1, v2) = (value.clone(), value.clone());
+            let filterable = !display_only.with_value(|names| names.contains(&name));
+            let (for_text, out_text) = (text.clone(), text.clone());
             view! {
                 <tr data-field=name.clone()>
                     <th scope="row">{name.clone()}</th>
                     <td class="field-actions">
-                        <button class="small" aria-label=format!("Filter for {n1}: {text}") on:click=move |_| add_filters.run(vec![value_filter(&n1, &v1, false)])>"+"</button>
-                        <button class="small" aria-label=format!("Filter out {n2}: {text}") on:click=move |_| add_filters.run(vec![value_filter(&n2, &v2, true)])>"−"</button>
+                        {filterable.then(|| view! {
+                            <button class="small" aria-label=format!("Filter for {n1}: {for_text}") on:click=move |_| add_filters.run(vec![value_filter(&n1, &v1, false)])>"+"</button>
+                            <button class="small" aria-label=format!("Filter out {n2}: {out_text}") on:click=move |_| add_filters.run(vec![value_filter(&n2, &v2, true)])>"−"</button>
+                        })}
                         <button class="small" aria-label=format!("Toggle column {n3}") on:click=move |_| toggle_column(n3.clone())>"▥"</button>
-                        <button class="small" aria-label=format!("Filter for {n4} existing") on:click=move |_| add_filters.run(vec![Filter { kind: FilterKind::Exists, ..Filter::phrase(&n4, Value::Null) }])>"∃"</button>
+                        {filterable.then(|| view! {
+                            <button class="small" aria-label=format!("Filter for {n4} existing") on:click=move |_| add_filters.run(vec![Filter { kind: FilterKind::Exists, ..Filter::phrase(&n4, Value::Null) }])>"∃"</button>
+                        })}
                     </td>
                     <td class="field-value">{text.clone()}{link}</td>
                 </tr>

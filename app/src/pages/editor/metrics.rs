@@ -30,12 +30,17 @@ impl MeasureAt {
         })
     }
 
-    /// Changes the metric.
+    /// Changes the metric, keeping it one the chart draws: a top hit is a number on charts, and
+    /// runs through no pipeline.
     fn update(&self, change: impl FnOnce(&mut Measure)) {
         let index = self.index;
         self.vis.update(|v| {
             if let Some(measure) = v.metrics.get_mut(index) {
-                change(measure)
+                change(measure);
+                measure.metric.fit_to_chart(v.kind);
+                if matches!(measure.metric, Metric::TopHit { .. }) {
+                    measure.pipeline = None;
+                }
             }
         })
     }
@@ -112,7 +117,7 @@ fn MeasureEditor(
     };
     let set_field = move |name: String| {
         let numbers =
-            fields.with_untracked(|all| all.iter().any(|f| f.name == name && holds_numbers(f)));
+            fields.with_untracked(|all| all.iter().any(|f| f.name == name && f.is_number()));
         measure.update(|m| {
             set_metric_field(&mut m.metric, name);
             // Only numbers add up: a top hit of text lists its values.
@@ -153,7 +158,7 @@ fn MeasureEditor(
                 // A flow's value of any field is shown as text where text can be shown.
                 Metric::TopHit { .. } if shows_text => Offered::Any,
                 Metric::TopHit { .. } => Offered::Numbers,
-                _ => Offered::Numeric,
+                _ => Offered::NumbersOrDates,
             };
             // Beside a split's own field, this one says whose it is.
             let over_buckets = matches!(m.metric, Metric::OverBuckets { .. });
@@ -225,7 +230,8 @@ fn MeasureEditor(
                     </select>
                 </label>
             </Show>
-            <Show when=move || measure.with(|m| m.pipeline.is_some()) || chart.get().1>
+            // A top hit is a flow's value: no pipeline runs over it.
+            <Show when=move || measure.with(|m| m.pipeline.is_some() || (chart.get().1 && !matches!(m.metric, Metric::TopHit { .. })))>
                 <PipelineEditor measure/>
             </Show>
             <Show when=move || measure.with(|m| m.axis == ValueAxis::Right) || matches!(chart.get().0, ChartKind::Line | ChartKind::Area | ChartKind::Bar)>
@@ -250,8 +256,8 @@ fn MeasureEditor(
 #[derive(Clone, Copy, PartialEq)]
 enum Offered {
     /// Numbers and dates.
-    Numeric,
-    /// Numbers only (as a flow's `_source` holds them).
+    NumbersOrDates,
+    /// Numbers only: a flow's `_source` holds a date as text.
     Numbers,
     /// Any a terms split takes.
     Aggregatable,
@@ -262,17 +268,12 @@ enum Offered {
 impl Offered {
     fn admits(self, field: &FieldSpec) -> bool {
         match self {
-            Offered::Numeric => is_numeric(field),
-            Offered::Numbers => holds_numbers(field),
+            Offered::NumbersOrDates => is_numeric(field),
+            Offered::Numbers => field.is_number(),
             Offered::Aggregatable => field.aggregatable,
             Offered::Any => true,
         }
     }
-}
-
-/// Whether a flow's `_source` holds the field as a number: a date is text there.
-fn holds_numbers(field: &FieldSpec) -> bool {
-    is_numeric(field) && field.field_type != "date"
 }
 
 /// A change to a top hit's size, sort field, order and way of combining.
@@ -313,13 +314,20 @@ fn TopHitEditor(measure: MeasureAt, fields: Memo<Vec<FieldSpec>>) -> impl IntoVi
             }
         })
     };
+    let shows_text = Memo::new(move |_| {
+        measure
+            .vis
+            .with(|v| matches!(v.kind, ChartKind::Table | ChartKind::Metric))
+    });
     move || {
         let (field, size, sort_field, descending, combine) = settings.get()?;
-        let numbers = fields.with(|all| all.iter().any(|f| f.name == field && holds_numbers(f)));
+        let numbers = fields.with(|all| all.iter().any(|f| f.name == field && f.is_number()));
+        // Several flows' values listed are text, which charts other than tables cannot draw.
+        let lists = shows_text.get() || size == 1;
         Some(view! {
             <label class="field">"Aggregate with"
                 <select name="top_hit_combine" on:change:target=move |ev| { let next = TopHitCombine::from_kibana_name(&ev.target().value()).unwrap_or_default(); edit(Box::new(move |_, _, _, combine| *combine = next)) }>
-                    {TopHitCombine::ALL.into_iter().filter(|c| numbers || *c == TopHitCombine::Concat || *c == combine).map(|c| view! { <option value=c.kibana_name() selected=c == combine>{c.label()}</option> }).collect_view()}
+                    {TopHitCombine::ALL.into_iter().filter(|c| *c == combine || if *c == TopHitCombine::Concat { lists } else { numbers }).map(|c| view! { <option value=c.kibana_name() selected=c == combine>{c.label()}</option> }).collect_view()}
                 </select>
             </label>
             <label class="field small">"Size"
@@ -331,7 +339,7 @@ fn TopHitEditor(measure: MeasureAt, fields: Memo<Vec<FieldSpec>>) -> impl IntoVi
                     {field_options(&fields.get(), |f| f.aggregatable, &sort_field)}
                 </select>
             </label>
-            <label class="field small">"Order"
+            <label class="field small">"Sort order"
                 <select name="top_hit_order" on:change:target=move |ev| { let down = ev.target().value() == "desc"; edit(Box::new(move |_, _, descending, _| *descending = down)) }>
                     <option value="desc" selected=descending>"Descending"</option>
                     <option value="asc" selected=!descending>"Ascending"</option>
@@ -384,6 +392,15 @@ fn metric_of_kind(metric: &Metric, name: &str, time_field: &str) -> Metric {
                 stat,
                 per: per.clone(),
                 of: of.clone(),
+            },
+            // A statistic over buckets takes a number per bucket: their flows.
+            Metric::TopHit { .. } => Metric::OverBuckets {
+                stat,
+                per: Box::new(BucketAgg::DateHistogram {
+                    field: time_field.to_owned(),
+                    interval: Interval::Auto,
+                }),
+                of: Box::new(Metric::Count),
             },
             other => Metric::OverBuckets {
                 stat,

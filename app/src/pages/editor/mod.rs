@@ -575,6 +575,7 @@ fn change_kind(vis: &mut Visualization, kind: ChartKind, time_field: &str) {
     }
     let right_axis = matches!(kind, ChartKind::Line | ChartKind::Area | ChartKind::Bar);
     for measure in &mut vis.metrics {
+        measure.metric.fit_to_chart(kind);
         if !right_axis {
             measure.axis = ValueAxis::Left;
         }

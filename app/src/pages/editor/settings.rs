@@ -8,7 +8,7 @@ use crate::model::index_pattern::FieldSpec;
 use crate::model::measure::{AxisTitles, ValueAxis, MAX_LABEL_CHARS};
 use crate::model::visualization::{
     terms_bucket, BarMode, Bucket, BucketAgg, BucketRole, ChartKind, DateRangeSpec, Interval,
-    IpRangeSpec, LegendPosition, NamedFilter, NumberRange, TermsOrder, ThresholdLine,
+    IpRangeSpec, LegendPosition, Metric, NamedFilter, NumberRange, TermsOrder, ThresholdLine,
     Visualization, MAX_MULTI_TERMS, MAX_THRESHOLD_LABEL,
 };
 
@@ -394,8 +394,11 @@ fn BucketSettings(vis: RwSignal<Visualization>, index: usize) -> impl IntoView {
                 _ => return ().into_any(),
             };
             // Terms rank by the first metric as the flows give it (before a rate or pipeline):
-            // with several, the choice says which.
-            let by = vis.with(|v| (v.metrics.len() > 1).then(|| format!(" by {}", v.metric().label()))).unwrap_or_default();
+            // with several, the choice says which. A top hit ranks none: its flows do.
+            let by = vis.with(|v| match v.metric() {
+                Metric::TopHit { .. } => Some(" by count".to_owned()),
+                first => (v.metrics.len() > 1).then(|| format!(" by {}", first.label())),
+            }).unwrap_or_default();
             view! {
                 <div class="row">
                     <label class="field small">"Size"

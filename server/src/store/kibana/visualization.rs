@@ -422,7 +422,7 @@ fn kibana_metric(
 fn kibana_top_hit(field: String, params: &Value, warnings: &mut Vec<String>) -> Metric {
     let size = match params.get("size").and_then(Value::as_u64) {
         Some(n) if (1..=u64::from(MAX_TOP_HITS)).contains(&n) => n as u32,
-        None => 1,
+        None | Some(0) => 1,
         Some(n) => {
             warnings.push(format!(
                 "a top hit of {n} flows shows {MAX_TOP_HITS} at most; it shows {MAX_TOP_HITS}"
@@ -449,7 +449,11 @@ fn kibana_top_hit(field: String, params: &Value, warnings: &mut Vec<String>) -> 
             .filter(|name| !name.is_empty())
             .unwrap_or("@timestamp")
             .to_owned(),
-        descending: params.get("sortOrder").and_then(Value::as_str) != Some("asc"),
+        descending: params
+            .get("sortOrder")
+            .map(|order| order.get("value").unwrap_or(order))
+            .and_then(Value::as_str)
+            != Some("asc"),
         combine,
     }
 }
@@ -932,6 +936,19 @@ mod tests {
             }
         ));
         assert_eq!(warnings.len(), 2, "{warnings:?}");
+        // Kibana's own form of the order; no flows at all is one.
+        let (table, _) = import(
+            "table",
+            serde_json::json!({ "field": "bytes", "size": 0, "sortOrder": { "value": "asc" } }),
+        );
+        assert!(matches!(
+            table.metric(),
+            Metric::TopHit {
+                size: 1,
+                descending: false,
+                ..
+            }
+        ));
     }
 
     #[test]

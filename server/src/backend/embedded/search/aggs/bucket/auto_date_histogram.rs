@@ -300,7 +300,9 @@ pub fn render(
     let mut index = auto.rounding().0;
     // The buckets' keys rounded again, at a coarser rounding.
     let round_to = |buckets: Keyed, index: usize| {
-        merge_by(buckets, request, |key| ROUNDINGS[index].unit.floor(key, zone))
+        merge_by(buckets, request, |key| {
+            ROUNDINGS[index].unit.floor(key, zone)
+        })
     };
     // Under another aggregation no first pass chose the rounding: the values collected at the
     // finest choose it, as one shard's would.
