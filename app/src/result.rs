@@ -2,6 +2,8 @@
 //! table rows. The one place responses are read; the chart drawers take only these types, so
 //! the browser and the server draw the same thing.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -268,6 +270,9 @@ pub struct TableData {
     /// How each metric column's cells read, after the bucket columns.
     #[serde(default)]
     pub value_formats: Vec<ValueFormat>,
+    /// What is known of the addresses in bucket cells, by cell (see [`ADDRESS_FACTS`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
 }
 
 impl TableData {
@@ -285,10 +290,16 @@ impl TableData {
                 .copied()
                 .unwrap_or_default()
                 .exact(value),
-            _ => match self.key_formats.get(column) {
-                Some(format) => format.text(cell),
-                None => FieldFormat::Number.text(cell),
-            },
+            _ => {
+                let text = match self.key_formats.get(column) {
+                    Some(format) => format.text(cell),
+                    None => FieldFormat::Number.text(cell),
+                };
+                match cell.as_str().and_then(|key| self.facts.get(key)) {
+                    Some(facts) if column < keys => format!("{text} ({facts})"),
+                    _ => text,
+                }
+            }
         }
     }
 
@@ -411,26 +422,46 @@ fn bucket_key(agg: &BucketAgg, key_name: &str, bucket: &Value) -> (String, Value
     }
 }
 
+/// Where a bucket keyed by an address carries what is known of it (`SE · AS29518 Bredband2
+/// AB`), added by the server in front of a cluster with GeoIP and ASN databases: a string,
+/// or for several values, one per value (`null` where none is known).
+pub const ADDRESS_FACTS: &str = "flowdash_facts";
+
 /// A bucket's label for a chart, in its field's format where that is not a plain number (a
-/// terms split on bytes reads `1.5 kB`, an address its link's label). The filters come from
+/// terms split on bytes reads `1.5 kB`, an address its link's label), with what is known of
+/// an address beside it (`89.160.20.200 (SE · AS29518 Bredband2 AB)`). The filters come from
 /// the label as [`bucket_key`] made it; tables format their cells themselves.
-fn formatted_label(agg: &BucketAgg, key: &Value, label: String, formats: &FieldFormats) -> String {
+fn formatted_label(
+    agg: &BucketAgg,
+    bucket: &Value,
+    key: &Value,
+    label: String,
+    formats: &FieldFormats,
+) -> String {
     let part = |field: &str, value: &Value| match formats.of(field) {
         FieldFormat::Number => names::display(field, value),
         format => format.text(value),
+    };
+    let facts = bucket.get(ADDRESS_FACTS);
+    let with_facts = |text: String, facts: Option<&Value>| match facts.and_then(Value::as_str) {
+        Some(facts) => format!("{text} ({facts})"),
+        None => text,
     };
     match agg {
         BucketAgg::Terms { field, .. } | BucketAgg::Histogram { field, .. }
             if key.as_str() != Some(MISSING_KEY) && formats.of(field) != FieldFormat::Number =>
         {
-            part(field, key)
+            with_facts(part(field, key), facts)
         }
         BucketAgg::MultiTerms { fields, .. } => multi_key_parts(fields, key)
             .iter()
-            .map(|(field, value)| part(field, value))
+            .enumerate()
+            .map(|(index, (field, value))| {
+                with_facts(part(field, value), facts.and_then(|f| f.get(index)))
+            })
             .collect::<Vec<_>>()
             .join(" · "),
-        _ => label,
+        _ => with_facts(label, facts),
     }
 }
 
@@ -938,7 +969,7 @@ fn pie(read: &Reading<'_>, aggs: &Value) -> Result<PieData, ResultError> {
                 let filters = path_filters(&path, own.clone());
                 let index = rings[level].slices.len();
                 rings[level].slices.push(Slice {
-                    label: formatted_label(agg, &key, label, formats),
+                    label: formatted_label(agg, bucket, &key, label, formats),
                     value,
                     start: cursor,
                     end: cursor + width,
@@ -1034,7 +1065,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                 .map(|((name, bucket), span_ms)| {
                     let (label, key) = bucket_key(split, &name, bucket);
                     let filters = bucket_filters(split, &outer, bucket, &key, &label);
-                    let label = formatted_label(split, &key, label, formats);
+                    let label = formatted_label(split, bucket, &key, label, formats);
                     (Some(label), bucket.clone(), filters, span_ms)
                 })
                 .collect();
@@ -1071,6 +1102,7 @@ fn xy(read: &Reading<'_>, aggs: &Value) -> Result<XyData, ResultError> {
                             category_filters.push(bucket_filters(x_agg, x, bucket, &key, &x_label));
                             category_labels.push(formatted_label(
                                 x_agg,
+                                bucket,
                                 &key,
                                 x_label.clone(),
                                 formats,
@@ -1291,13 +1323,20 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
         for ((name, bucket), span_ms) in buckets.into_iter().zip(spans) {
             let agg = how.levels[level];
             let (label, key) = bucket_key(agg, &name, bucket);
+            // What is known of an address key, shown beside its cells.
+            let facts = bucket.get(ADDRESS_FACTS);
             // A multi terms bucket fills a cell per field, each filtering by its value.
             let cells: Vec<(String, Option<Filter>)> = match agg {
                 BucketAgg::MultiTerms { fields, .. } => multi_key_parts(fields, &key)
                     .into_iter()
-                    .map(|(field, part)| {
+                    .enumerate()
+                    .map(|(index, (field, part))| {
                         let filter = Filter::phrase(field, part.clone());
-                        (names::display(field, part), Some(filter))
+                        let text = names::display(field, part);
+                        if let Some(fact) = facts.and_then(|f| f.get(index)?.as_str()) {
+                            table.facts.insert(text.clone(), fact.to_owned());
+                        }
+                        (text, Some(filter))
                     })
                     .collect(),
                 // A cell holds one pill: a bucket selected by several (a network with ranges
@@ -1305,6 +1344,9 @@ fn table(read: &Reading<'_>, aggs: &Value) -> TableData {
                 agg => {
                     let filter = bucket_filters(agg, answer, bucket, &key, &label)
                         .and_then(|mut filters| (filters.len() == 1).then(|| filters.remove(0)));
+                    if let Some(fact) = facts.and_then(Value::as_str) {
+                        table.facts.insert(label.clone(), fact.to_owned());
+                    }
                     vec![(label.clone(), filter)]
                 }
             };

@@ -114,6 +114,25 @@ impl AddressFacts {
         self.country.is_none() && self.asn.is_none() && self.as_org.is_none()
     }
 
+    /// The facts in a few words, as labels show them beside the address: `SE · AS29518
+    /// Bredband2 AB`; `None` when nothing is known.
+    pub fn summary(&self) -> Option<String> {
+        let system = match (self.asn, &self.as_org) {
+            (Some(asn), Some(org)) => Some(format!("AS{asn} {org}")),
+            (Some(asn), None) => Some(format!("AS{asn}")),
+            (None, Some(org)) => Some(org.to_string()),
+            (None, None) => None,
+        };
+        let parts: Vec<String> = self
+            .country
+            .as_ref()
+            .map(|c| c.to_string())
+            .into_iter()
+            .chain(system)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
+
     /// The facts as the values of an address's fields (`[country, asn, as_org]` names, one
     /// triple of [`ADDRESS_FIELDS`]), those known only.
     pub fn values<'n>(

@@ -202,7 +202,7 @@ pub(super) fn sankey(read: &Reading<'_>, aggs: &Value, whole: Option<f64>) -> Sa
                     }
                     let (label, key) = bucket_key(agg, &name, bucket);
                     let filters = bucket_filters(agg, level_agg, bucket, &key, &label);
-                    let label = formatted_label(agg, &key, label, formats);
+                    let label = formatted_label(agg, bucket, &key, label, formats);
                     let node = graph.node(level, &key, label, filters);
                     if let Some(parent) = parent {
                         graph.link(parent, node, value);

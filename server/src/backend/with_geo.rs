@@ -3,13 +3,16 @@
 //! embedded engine (`src_country`, `src_asn`, `src_as_org` and the `dst_*` ones) are added
 //! to the hits a search answers instead. They are listed among the index pattern's fields
 //! as neither searchable nor aggregatable, since the cluster cannot search what it does not
-//! hold. Flows that flowdash ingests into the cluster get them stored.
+//! hold. Aggregation buckets keyed by an address (top talkers, conversations) carry what is
+//! known of it under [`ADDRESS_FACTS`], which labels, tooltips and tables show beside it.
+//! Flows that flowdash ingests into the cluster get them stored.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use app::model::flow::{document_field_type, GEO_FIELDS};
+use app::result::ADDRESS_FACTS;
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -60,6 +63,57 @@ fn add_to_hits(databases: &GeoDatabases, wanted: Option<&[String]>, answer: &mut
                 if wanted.is_none_or(|wanted| wanted.iter().any(|w| w == name)) {
                     source.entry(name).or_insert_with(|| value.to_json());
                 }
+            }
+        }
+    }
+}
+
+/// Adds to each aggregation bucket keyed by an address (or by several values, some of them
+/// addresses: a conversation) what the databases know of it, in a few words.
+fn add_to_buckets(databases: &GeoDatabases, answer: &mut Value) {
+    let mut known: HashMap<IpAddr, Option<String>> = HashMap::new();
+    let mut summary = |text: &str| -> Option<String> {
+        let address = text.parse::<IpAddr>().ok()?;
+        known
+            .entry(address)
+            .or_insert_with(|| databases.lookup(address).summary())
+            .clone()
+    };
+    // Aggregations nest as deep as the request made them, which the server bounds.
+    let mut pending: Vec<&mut Value> = answer.get_mut("aggregations").into_iter().collect();
+    while let Some(value) = pending.pop() {
+        let Value::Object(object) = value else {
+            continue;
+        };
+        for (name, child) in object.iter_mut() {
+            if name != "buckets" {
+                pending.push(child);
+                continue;
+            }
+            let buckets: Vec<&mut Value> = match child {
+                Value::Array(buckets) => buckets.iter_mut().collect(),
+                Value::Object(keyed) => keyed.values_mut().collect(),
+                _ => continue,
+            };
+            for bucket in buckets {
+                let facts = match bucket.get("key") {
+                    Some(Value::String(key)) => summary(key).map(Value::from),
+                    Some(Value::Array(parts)) => {
+                        let parts: Vec<Option<String>> = parts
+                            .iter()
+                            .map(|part| part.as_str().and_then(&mut summary))
+                            .collect();
+                        parts
+                            .iter()
+                            .any(Option::is_some)
+                            .then(|| Value::from(parts))
+                    }
+                    _ => None,
+                };
+                if let (Some(facts), Value::Object(bucket)) = (facts, &mut *bucket) {
+                    bucket.insert(ADDRESS_FACTS.into(), facts);
+                }
+                pending.push(bucket);
             }
         }
     }
@@ -132,6 +186,7 @@ impl SearchBackend for WithGeo {
         let (wanted, borrowed) = ask_for_addresses(&mut body);
         let mut answer = self.inner.search(index, body).await?;
         add_to_hits(&self.databases, wanted.as_deref(), &mut answer);
+        add_to_buckets(&self.databases, &mut answer);
         drop_from_hits(&borrowed, &mut answer);
         Ok(answer)
     }

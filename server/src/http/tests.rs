@@ -3243,6 +3243,67 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
         "the cluster's documents are unchanged"
     );
 
+    // Splits by address say what is known of it: beside a pie's slice, a table's cell (its
+    // CSV keeps the address alone) and each value of a conversation.
+    {
+        use app::model::visualization::*;
+        use app::result::ChartData;
+        let inputs = view_inputs(
+            &app::model::time::TimeRange::last("1h"),
+            1_700_000_600_000,
+            None,
+        );
+        let draw = |kind: ChartKind, buckets: Vec<Bucket>| {
+            let mut vis = Visualization::example_action_port_pie();
+            vis.kind = kind;
+            vis.buckets = buckets;
+            let inputs = &inputs;
+            let state = &front.state;
+            async move {
+                vis.validate().unwrap();
+                crate::visualizations::chart_data(state, &vis, inputs)
+                    .await
+                    .unwrap()
+            }
+        };
+        let known = "89.160.20.200 (SE · AS29518 Bredband2 AB)";
+        let ChartData::Pie(pie) = draw(
+            ChartKind::Pie,
+            vec![terms_bucket(BucketRole::SplitSlices, "srcaddr", 5)],
+        )
+        .await
+        else {
+            panic!("not a pie");
+        };
+        let labels: Vec<&str> = pie.rings[0].slices.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, [known], "{pie:?}");
+        let ChartData::Table(table) = draw(
+            ChartKind::Table,
+            vec![terms_bucket(BucketRole::Rows, "srcaddr", 5)],
+        )
+        .await
+        else {
+            panic!("not a table");
+        };
+        assert_eq!(table.rows[0][0], json!("89.160.20.200"));
+        assert_eq!(table.cell_text(0, &table.rows[0][0]), known);
+        let conversation = Bucket {
+            role: BucketRole::Rows,
+            agg: BucketAgg::MultiTerms {
+                fields: vec!["srcaddr".into(), "dstaddr".into()],
+                size: 5,
+                order: TermsOrder::MetricDesc,
+            },
+        };
+        let ChartData::Table(table) = draw(ChartKind::Table, vec![conversation]).await else {
+            panic!("not a table");
+        };
+        let cells: Vec<String> = (0..2)
+            .map(|column| table.cell_text(column, &table.rows[0][column]))
+            .collect();
+        assert_eq!(cells, [known, "10.0.0.5"], "{table:?}");
+    }
+
     // Listed, but not offered for splits or queries the cluster cannot answer.
     let (_, fields) = front.get("/api/fields?index=cwl-*").await;
     let country = fields["fields"]
