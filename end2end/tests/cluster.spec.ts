@@ -121,5 +121,18 @@ test.describe("through a cluster", () => {
     const values = page.locator('li.field[data-field="src_country"] .field-details');
     await expect(values.locator(".value-text")).toHaveText(["SE"]);
     await expect(values.getByRole("button", { name: /^Filter/ })).toHaveCount(0);
+
+    // A split by the address says what is known of it: in a data table's cell here.
+    await page.goto(`${viaCluster}/visualize/new?index=cwl-*&field=srcaddr`);
+    await waitForHydration(page);
+    await page.locator('select[name="kind"]').selectOption("Table");
+    await page.locator("button.time-button").click();
+    await page.getByRole("button", { name: "Last 1 hour" }).click();
+    const query = page.getByRole("combobox", { name: "Query", exact: true });
+    await query.fill("dstport:8443");
+    await page.getByRole("button", { name: "Update" }).click();
+    const rows = page.locator("section.preview table.data-table tbody tr");
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first().locator("td").first()).toHaveText("89.160.20.200 (SE · AS29518 Bredband2 AB)");
   });
 });

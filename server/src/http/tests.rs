@@ -3275,7 +3275,11 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
         else {
             panic!("not a pie");
         };
-        let labels: Vec<&str> = pie.rings[0].slices.iter().map(|s| s.label.as_str()).collect();
+        let labels: Vec<&str> = pie.rings[0]
+            .slices
+            .iter()
+            .map(|s| s.label.as_str())
+            .collect();
         assert_eq!(labels, [known], "{pie:?}");
         let ChartData::Table(table) = draw(
             ChartKind::Table,

@@ -90,6 +90,66 @@ impl AddressSet {
     }
 }
 
+/// Every filter's set at once, by the filters each stretch of keys lies in. The sets are made
+/// of ranges, so which filters hold a key changes only at their bounds: a key is placed by one
+/// binary search, where asking each set would walk every filter's ranges for every flow.
+#[derive(Debug)]
+pub struct AddressTable {
+    /// Where a stretch begins, after the first (which begins at 0); ascending.
+    bounds: Vec<u128>,
+    /// The filters holding each stretch's keys, by their place: one list per stretch.
+    members: Vec<Vec<u32>>,
+    /// The filters holding a document without the field.
+    without: Vec<u32>,
+}
+
+impl AddressTable {
+    pub fn new(sets: &[AddressSet]) -> AddressTable {
+        fn bounds_of(set: &AddressSet, bounds: &mut Vec<u128>) {
+            match set {
+                AddressSet::Range(low, high) => {
+                    bounds.push(*low);
+                    bounds.extend(high.checked_add(1));
+                }
+                AddressSet::All(sets) | AddressSet::Any(sets) => {
+                    sets.iter().for_each(|s| bounds_of(s, bounds))
+                }
+                AddressSet::Not(set) => bounds_of(set, bounds),
+            }
+        }
+        let mut bounds = Vec::new();
+        sets.iter().for_each(|set| bounds_of(set, &mut bounds));
+        bounds.sort_unstable();
+        bounds.dedup();
+        let holding = |key: Option<u128>| -> Vec<u32> {
+            (0u32..)
+                .zip(sets)
+                .filter(|(_, set)| set.contains(key))
+                .map(|(index, _)| index)
+                .collect()
+        };
+        // The stretch before the first bound, then one from each bound on.
+        let members = std::iter::once(Some(0))
+            .chain(bounds.iter().map(|&bound| Some(bound)))
+            .map(holding)
+            .collect();
+        AddressTable {
+            members,
+            without: holding(None),
+            bounds,
+        }
+    }
+
+    /// The filters (by place) holding a document whose key is `key` (`None`: it has none).
+    #[inline]
+    pub fn filters_of(&self, key: Option<u128>) -> &[u32] {
+        match key {
+            None => &self.without,
+            Some(key) => &self.members[self.bounds.partition_point(|&bound| bound <= key)],
+        }
+    }
+}
+
 /// Each filter's address set, and the address field they all ask about; `None` when any
 /// filter asks anything else (the filters then run as queries).
 pub fn address_sets(
@@ -181,4 +241,46 @@ fn bool_set<'a>(query: &'a BoolQuery, field: &mut Option<&'a str>) -> Option<Add
 fn block(value: &Json) -> Option<AddressSet> {
     let (low, high) = parse_cidr(value.as_str()?)?;
     Some(AddressSet::Range(u128::from(low), u128::from(high)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_holds_a_key_where_each_set_does() {
+        // Networks as a split by network asks: a block less the blocks named inside it, and
+        // what no block holds.
+        let range = |low: u128, high: u128| AddressSet::Range(low, high);
+        let sets = vec![
+            AddressSet::All(vec![
+                range(100, 199),
+                AddressSet::Not(Box::new(AddressSet::Any(vec![range(120, 129)]))),
+            ]),
+            range(120, 129),
+            AddressSet::Any(vec![range(150, 300), range(0, 5)]),
+            AddressSet::Not(Box::new(AddressSet::Any(vec![
+                range(100, 199),
+                range(0, 5),
+            ]))),
+            AddressSet::All(Vec::new()),
+            range(u128::MAX - 1, u128::MAX),
+        ];
+        let table = AddressTable::new(&sets);
+        let keys = [
+            0, 4, 5, 6, 99, 100, 119, 120, 129, 130, 149, 150, 199, 200, 300, 301,
+        ];
+        for key in keys
+            .into_iter()
+            .map(Some)
+            .chain([None, Some(u128::MAX), Some(u128::MAX - 2)])
+        {
+            let expected: Vec<u32> = (0u32..)
+                .zip(&sets)
+                .filter(|(_, set)| set.contains(key))
+                .map(|(index, _)| index)
+                .collect();
+            assert_eq!(table.filters_of(key), expected, "{key:?}");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use super::super::intermediate::{BucketKey, IntermediateAgg};
 use super::super::options::{bad, bool_option, options};
 use super::super::response::RenderContext;
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
-use super::address_sets::{address_sets, AddressSet};
+use super::address_sets::{address_sets, AddressSet, AddressTable};
 use crate::backend::embedded::schema::SchemaField;
 
 #[derive(Debug)]
@@ -111,8 +111,8 @@ pub struct FiltersSegment {
 enum Matches {
     /// Each filter's documents, as a bit set.
     Sets(Rc<Vec<BitSet>>),
-    /// Each filter's ranges of the address column's keys, and the column.
-    Addresses(Rc<(Accessor, Vec<AddressSet>)>),
+    /// The filters holding each stretch of the address column's keys, and the column.
+    Addresses(Rc<(Accessor, AddressTable)>),
 }
 
 impl FiltersSegment {
@@ -151,8 +151,8 @@ impl FiltersSegment {
         };
         let matches = match column {
             Some((accessor, sets)) => {
-                let keys = sets.iter().map(|set| set.in_keys(&accessor)).collect();
-                Matches::Addresses(Rc::new((accessor, keys)))
+                let keys: Vec<AddressSet> = sets.iter().map(|set| set.in_keys(&accessor)).collect();
+                Matches::Addresses(Rc::new((accessor, AddressTable::new(&keys))))
             }
             None => Matches::Sets(Rc::new(
                 filters
@@ -194,13 +194,11 @@ impl FiltersSegment {
                 }
             }
             Matches::Addresses(column) => {
-                let (accessor, sets) = &**column;
-                let key = accessor.raw(doc);
-                for (index, set) in sets.iter().enumerate() {
-                    if set.contains(key) {
-                        any = true;
-                        self.buckets.collect(index as u128, doc, score);
-                    }
+                let (accessor, table) = &**column;
+                let filters = table.filters_of(accessor.raw(doc));
+                any = !filters.is_empty();
+                for &index in filters {
+                    self.buckets.collect(u128::from(index), doc, score);
                 }
             }
         }
