@@ -154,10 +154,16 @@ pub fn display(field: &str, value: &Value) -> String {
     }
 }
 
-/// A shown label without its name: `443` for `443 (https)`; other labels as they are.
+/// A shown label without what is said beside its value: `443` for `443 (https)`,
+/// `89.160.20.200` for `89.160.20.200 (SE · AS29518 Bredband2 AB)`; other labels as they are.
 pub fn without_name(label: &str) -> &str {
     match label.split_once(" (") {
-        Some((number, rest)) if rest.ends_with(')') && number.parse::<u64>().is_ok() => number,
+        Some((value, rest))
+            if rest.ends_with(')')
+                && (value.parse::<u64>().is_ok() || value.parse::<std::net::IpAddr>().is_ok()) =>
+        {
+            value
+        }
         _ => label,
     }
 }
@@ -219,6 +225,10 @@ mod tests {
         assert_eq!(display("action", &json!("ACCEPT")), "ACCEPT");
         assert_eq!(display("transport", &json!(6)), "6");
         assert_eq!(without_name("443 (https)"), "443");
+        assert_eq!(
+            without_name("89.160.20.200 (SE · AS29518 Bredband2 AB)"),
+            "89.160.20.200"
+        );
         assert_eq!(without_name("a (b)"), "a (b)");
         assert_eq!(without_name("REJECT"), "REJECT");
     }

@@ -79,7 +79,8 @@ fn add_to_buckets(databases: &GeoDatabases, answer: &mut Value) {
             .or_insert_with(|| databases.lookup(address).summary())
             .clone()
     };
-    // Aggregations nest as deep as the request made them, which the server bounds.
+    // Walked without recursion: the cluster's answer nests as deep as it likes (serde_json
+    // reads no deeper than 128).
     let mut pending: Vec<&mut Value> = answer.get_mut("aggregations").into_iter().collect();
     while let Some(value) = pending.pop() {
         let Value::Object(object) = value else {
@@ -110,8 +111,12 @@ fn add_to_buckets(databases: &GeoDatabases, answer: &mut Value) {
                     }
                     _ => None,
                 };
-                if let (Some(facts), Value::Object(bucket)) = (facts, &mut *bucket) {
-                    bucket.insert(ADDRESS_FACTS.into(), facts);
+                if let Value::Object(bucket) = &mut *bucket {
+                    // Only the databases say what is known of an address, never the cluster.
+                    bucket.remove(ADDRESS_FACTS);
+                    if let Some(facts) = facts {
+                        bucket.insert(ADDRESS_FACTS.into(), facts);
+                    }
                 }
                 pending.push(bucket);
             }
@@ -124,18 +129,35 @@ fn add_to_buckets(databases: &GeoDatabases, answer: &mut Value) {
 /// export of `src_country` alone) asks for the address too, since the fields are made from it;
 /// the addresses so added come back second, and the answer's hits lose them again.
 fn ask_for_addresses(body: &mut Value) -> (Option<Vec<String>>, Vec<&'static str>) {
-    // `_source` as a list of fields, or as `{ "includes": [...] }`.
-    let listed = match body.get_mut("_source") {
-        Some(Value::Array(fields)) => fields,
-        Some(Value::Object(filter)) => match filter.get_mut("includes") {
-            Some(Value::Array(fields)) => fields,
-            _ => return (None, Vec::new()),
-        },
-        _ => return (None, Vec::new()),
+    let Some(Value::Object(source)) = body.get_mut("_source").map(as_filter_object) else {
+        return (None, Vec::new());
+    };
+    // Fields left out are not added back.
+    let excluded: Vec<String> = match source.get("excludes") {
+        Some(Value::Array(fields)) => fields
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(field)) => vec![field.clone()],
+        _ => Vec::new(),
+    };
+    let listed = match source.get_mut("includes") {
+        Some(Value::Array(fields)) if !fields.is_empty() => fields,
+        // No list, or an empty one: every field comes back, less those left out.
+        _ => {
+            let wanted = GEO_FIELDS
+                .iter()
+                .filter(|name| !excluded.iter().any(|e| e == *name))
+                .map(|name| (*name).to_owned())
+                .collect();
+            return (Some(wanted), Vec::new());
+        }
     };
     let names: Vec<String> = listed
         .iter()
         .filter_map(Value::as_str)
+        .filter(|name| !excluded.iter().any(|e| e == name))
         .map(str::to_owned)
         .collect();
     if names.iter().any(|name| name.contains('*')) {
@@ -149,6 +171,30 @@ fn ask_for_addresses(body: &mut Value) -> (Option<Vec<String>>, Vec<&'static str
         .collect();
     listed.extend(added.iter().map(|address| Value::from(*address)));
     (Some(names), added)
+}
+
+/// A `_source` filter in its object form, `{ "includes": [...], "excludes": [...] }`: a list
+/// or a single field is made the includes; `true` or `false` is left as it is (every field,
+/// or none: no hit has a `_source` to add to).
+fn as_filter_object(source: &mut Value) -> &mut Value {
+    match source {
+        Value::Array(_) | Value::String(_) => {
+            let includes = match source.take() {
+                Value::String(field) => vec![Value::String(field)],
+                Value::Array(fields) => fields,
+                _ => Vec::new(),
+            };
+            *source = serde_json::json!({ "includes": includes });
+        }
+        Value::Object(filter) => {
+            if let Some(Value::String(field)) = filter.get("includes") {
+                let field = Value::String(field.clone());
+                filter.insert("includes".into(), Value::Array(vec![field]));
+            }
+        }
+        _ => {}
+    }
+    source
 }
 
 /// Takes the `fields` a search did not ask for out of each hit's `_source`.
@@ -185,10 +231,16 @@ impl SearchBackend for WithGeo {
     async fn search(&self, index: &str, mut body: Value) -> Result<Value, BackendError> {
         let (wanted, borrowed) = ask_for_addresses(&mut body);
         let mut answer = self.inner.search(index, body).await?;
-        add_to_hits(&self.databases, wanted.as_deref(), &mut answer);
-        add_to_buckets(&self.databases, &mut answer);
-        drop_from_hits(&borrowed, &mut answer);
-        Ok(answer)
+        // A lookup per address: an answer of many buckets or hits takes a while.
+        let databases = self.databases.clone();
+        tokio::task::spawn_blocking(move || {
+            add_to_hits(&databases, wanted.as_deref(), &mut answer);
+            add_to_buckets(&databases, &mut answer);
+            drop_from_hits(&borrowed, &mut answer);
+            answer
+        })
+        .await
+        .map_err(|e| BackendError::Internal(e.to_string()))
     }
 
     async fn field_caps(&self, index: &str) -> Result<Vec<FieldCaps>, BackendError> {

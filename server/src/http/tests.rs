@@ -3235,6 +3235,42 @@ async fn in_front_of_a_cluster_hits_get_country_and_as_at_display_time() {
         answer["hits"]["hits"][0]["_source"],
         json!({ "srcaddr": "89.160.20.200", "src_asn": 29518 })
     );
+    // Every other form of `_source`: a single field, an empty list (every field), fields
+    // left out.
+    let source_of = |source: Value| {
+        let front = &front;
+        async move {
+            let (status, answer) = front
+                .search_flows(json!({ "query": { "term": { "srcaddr": "89.160.20.200" } },
+                    "_source": source }))
+                .await;
+            assert_eq!(status, 200, "{answer}");
+            answer["hits"]["hits"][0]["_source"].clone()
+        }
+    };
+    assert_eq!(
+        source_of(json!("src_country")).await,
+        json!({ "src_country": "SE" })
+    );
+    assert_eq!(
+        source_of(json!({ "includes": "src_as_org" })).await,
+        json!({ "src_as_org": "Bredband2 AB" })
+    );
+    let whole = source_of(json!([])).await;
+    assert_eq!(
+        (&whole["src_country"], &whole["srcaddr"]),
+        (&json!("SE"), &json!("89.160.20.200"))
+    );
+    let less = source_of(json!({ "excludes": ["src_asn", "dstport"] })).await;
+    assert_eq!(
+        (
+            &less["src_country"],
+            less.get("src_asn"),
+            less.get("dstport")
+        ),
+        (&json!("SE"), None, None),
+        "{less}"
+    );
     let (_, stored) = cluster
         .search_flows(json!({ "query": { "exists": { "field": "src_country" } } }))
         .await;

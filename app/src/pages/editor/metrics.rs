@@ -261,7 +261,7 @@ enum Offered {
     Numbers,
     /// Any a terms split takes.
     Aggregatable,
-    /// Every field.
+    /// Every field the indices hold.
     Any,
 }
 
@@ -271,7 +271,9 @@ impl Offered {
             Offered::NumbersOrDates => is_numeric(field),
             Offered::Numbers => field.is_number(),
             Offered::Aggregatable => field.aggregatable,
-            Offered::Any => true,
+            // Not one a cluster cannot search: it is added to a search's hits, not to a
+            // top hit's.
+            Offered::Any => field.searchable,
         }
     }
 }

@@ -608,20 +608,23 @@ pub(super) fn OptionsEditor(
                     <span class="field-label">"Colours"</span>
                     <For each=swatches key=|(label, color)| (label.clone(), color.clone()) let((label, color))>
                         {
+                            // Pinned by the value alone, so that a port's name or what is known
+                            // of an address may change and the colour stay.
+                            let key = crate::model::names::without_name(&label).to_owned();
                             let pinned = {
-                                let label = label.clone();
-                                move || vis.with(|v| v.options.colors.contains_key(&label))
+                                let (label, key) = (label.clone(), key.clone());
+                                move || vis.with(|v| v.options.colors.contains_key(&label) || v.options.colors.contains_key(&key))
                             };
-                            let set = label.clone();
-                            let reset = label.clone();
+                            let set = (label.clone(), key.clone());
+                            let reset = (label.clone(), key);
                             view! {
                                 <div class="color-row">
                                     <input type="color" value=color aria-label=format!("Colour of {label}")
-                                        on:change:target=move |ev| { let hex = ev.target().value(); vis.update(|v| { v.options.colors.insert(set.clone(), hex); }) }/>
+                                        on:change:target=move |ev| { let hex = ev.target().value(); vis.update(|v| { v.options.colors.remove(&set.0); v.options.colors.insert(set.1.clone(), hex); }) }/>
                                     <span class="color-label">{label.clone()}</span>
                                     <Show when=pinned.clone()>
                                         <button class="link" aria-label=format!("Default colour for {label}")
-                                            on:click={let reset = reset.clone(); move |_| vis.update(|v| { v.options.colors.remove(&reset); })}>"reset"</button>
+                                            on:click={let reset = reset.clone(); move |_| vis.update(|v| { v.options.colors.remove(&reset.0); v.options.colors.remove(&reset.1); })}>"reset"</button>
                                     </Show>
                                 </div>
                             }

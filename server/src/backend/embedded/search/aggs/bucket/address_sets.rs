@@ -2,7 +2,8 @@
 //! field's column in one pass. A split by network is such a `filters` aggregation (a term per
 //! CIDR block, less the blocks named inside it): as bit sets, each network cost a scan of the
 //! column and each flow a look into every set; here each flow's address is read once, as its
-//! order-preserving compact code, and compared with each network's code ranges.
+//! order-preserving compact code, and placed by one binary search among the stretches of codes
+//! where the networks holding it change ([`AddressTable`]).
 
 use serde_json::Value as Json;
 use tantivy::columnar::column_values::CompactHit;
@@ -13,8 +14,9 @@ use app::model::flow::FieldType;
 
 use crate::backend::embedded::schema::SchemaField;
 
-/// The most ranges the filters may hold together: each flow is compared with every one, where
-/// the query path searches long lists (a `terms` of thousands of addresses) in sorted order.
+/// The most ranges the filters may hold together: the table is built by asking every filter
+/// about every stretch, where the query path searches long lists (a `terms` of thousands of
+/// addresses) in sorted order.
 const MAX_RANGES: usize = 64;
 
 /// Which values of the field a filter selects, as ranges of addresses or, in a segment, of
