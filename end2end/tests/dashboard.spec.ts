@@ -20,7 +20,7 @@ test.describe("dashboards", () => {
     await waitForHydration(page);
     await expect(page.locator("h1.title")).toHaveText("VPC flow overview");
     await allDrawn(page);
-    await expect(page.locator("section.grid-panel")).toHaveCount(14);
+    await expect(page.locator("section.grid-panel")).toHaveCount(15);
     // One batched search for all fourteen panels (plus the "Other" follow-ups at most).
     expect(requests.filter((p) => p === "/api/msearch").length).toBeLessThanOrEqual(2);
     expect(requests.filter((p) => p === "/api/search").length).toBe(0);
@@ -86,7 +86,7 @@ test.describe("dashboards", () => {
     const full = await panel(page, "Bytes over time by direction").boundingBox();
     expect(full!.width).toBeGreaterThan(1100);
     await page.getByRole("button", { name: "Exit full screen" }).click();
-    await expect(page.locator("section.grid-panel")).toHaveCount(14);
+    await expect(page.locator("section.grid-panel")).toHaveCount(15);
   });
 
   test("a new dashboard from two visualizations: move, resize, save, reload, export, delete, import", async ({ page }) => {

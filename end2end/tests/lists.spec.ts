@@ -38,7 +38,7 @@ test.describe("lists", () => {
   });
 
   test("a dashboard carries its own visualizations and finds others on the server", async ({ page }) => {
-    // The overview's page holds its 14 panels' visualizations, none of the 60 others.
+    // The overview's page holds its 15 panels' visualizations, none of the 60 others.
     const html = await (await page.request.get("/?from=now-15m&to=now")).text();
     expect(html).not.toContain("Scale test");
 

@@ -82,7 +82,7 @@ test.describe("theme and kiosk", () => {
     await expect(page.locator("form.query-bar")).toBeHidden();
     await expect(page.locator(".toolbar-actions")).toBeHidden();
     await expect(page.locator("h1.title")).toHaveText("VPC flow overview");
-    await expect(page.locator("section.grid-panel")).toHaveCount(14);
+    await expect(page.locator("section.grid-panel")).toHaveCount(15);
     await page.screenshot({ path: "artifacts/overview-kiosk.png" });
 
     // A kiosk link opens in kiosk mode.

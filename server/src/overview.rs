@@ -289,12 +289,12 @@ fn conversations() -> Visualization {
 }
 
 /// The overview dashboard: headline numbers, then accept/reject over time and by port, bytes
-/// by direction, talkers, rejected sources and ports, protocols and record health.
+/// by direction, who talks to whom, talkers, rejected sources and ports, protocols, record
+/// health and the top conversations.
 ///
-/// The top conversations are installed beside it but not on it yet: nearly every flow is a
-/// conversation of its own (return traffic goes to ephemeral ports), so over the overview's
-/// 24 hours the engine counts as many combinations as flows, and at 10M flows a day that is
-/// past a search's memory budget. Rollups of conversations will let it join the overview.
+/// Nearly every flow is a conversation of its own (return traffic goes to ephemeral ports),
+/// so the engine counts about as many combinations as flows: 10M flows fit a search's memory
+/// budget, and a range holding many more gets the panel's "Data too large" error.
 pub fn dashboard(geo: GeoPanels) -> Dashboard {
     let mut layout: Vec<(&str, u32, u32, u32, u32)> = vec![
         ("overview-flows", 0, 0, 12, 5),
@@ -311,12 +311,13 @@ pub fn dashboard(geo: GeoPanels) -> Dashboard {
         ("overview-rejected-ports", 0, 67, 16, 13),
         ("overview-protocols", 16, 67, 16, 13),
         ("overview-log-status", 32, 67, 16, 13),
+        ("overview-conversations", 0, 80, 48, 14),
     ];
     // A row of its own at the bottom, halves or the whole width.
     let geo_ids = geo.ids();
     let width = 48 / geo_ids.len().max(1) as u32;
     for (at, id) in geo_ids.into_iter().enumerate() {
-        layout.push((id, at as u32 * width, 80, width, 14));
+        layout.push((id, at as u32 * width, 94, width, 14));
     }
     Dashboard {
         version: DASHBOARD_VERSION,
@@ -378,8 +379,7 @@ mod tests {
                 };
                 assert!(installed.contains(&id.as_str()), "{id}");
             }
-            // The top conversations are offered in Visualize, not on the overview.
-            assert_eq!(dashboard.panels.len(), 14 + geo.ids().len());
+            assert_eq!(dashboard.panels.len(), 15 + geo.ids().len());
         }
     }
 }

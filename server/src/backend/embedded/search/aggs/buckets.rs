@@ -33,9 +33,10 @@ pub struct SegmentBucket {
 }
 
 /// The segment-local keys of a bucket aggregation: `0..n` (term ordinals, dense address
-/// codes), or any.
+/// codes), numbers given in order from 0 (tuples of keys), or any.
 pub enum KeySpace {
     Dense(usize),
+    Sequential,
     Sparse,
 }
 
@@ -44,13 +45,17 @@ pub enum KeySpace {
 enum KeyMap {
     /// Term ordinals: a dense table (`slot[ord]` = bucket + 1).
     Dense(Vec<u32>),
+    /// The key is the bucket.
+    Sequential,
     Sparse(HashMap<u128, u32>),
 }
 
 impl KeyMap {
+    /// The bucket of a key, when there are `buckets` of them.
     #[inline]
-    fn get(&self, key: u128) -> Option<usize> {
+    fn get(&self, key: u128, buckets: usize) -> Option<usize> {
         match self {
+            KeyMap::Sequential => ((key as usize) < buckets).then_some(key as usize),
             KeyMap::Dense(slots) => slots
                 .get(key as usize)
                 .and_then(|&s| (s != 0).then(|| s as usize - 1)),
@@ -69,6 +74,7 @@ impl KeyMap {
             KeyMap::Sparse(map) => {
                 map.insert(key, bucket as u32);
             }
+            KeyMap::Sequential => debug_assert_eq!(key as usize, bucket),
         }
     }
 }
@@ -121,6 +127,11 @@ impl Buckets {
             KeySpace::Dense(keys) if guard.charge(keys * std::mem::size_of::<u32>()) => {
                 (None, KeyMap::Dense(vec![0; keys]))
             }
+            // Rows grow as numbers are given.
+            KeySpace::Sequential if single_pass && !lanes.is_empty() => {
+                (Some(StatRows::new(0, &lanes)), KeyMap::Sequential)
+            }
+            KeySpace::Sequential => (None, KeyMap::Sequential),
             _ => (None, KeyMap::Sparse(HashMap::default())),
         };
         let sub_state: usize = if !prototype.is_empty() && single_pass {
@@ -145,8 +156,21 @@ impl Buckets {
     #[inline]
     pub fn collect(&mut self, key: u128, doc: DocId, score: Score) {
         if let Some(direct) = &mut self.direct {
+            let row = key as usize;
+            if row >= direct.row_count() {
+                // Only numbers given in order make new rows.
+                let rows = (row + 1).max(2 * direct.row_count()).max(1024);
+                if !matches!(self.map, KeyMap::Sequential)
+                    || !self
+                        .guard
+                        .charge(direct.row_bytes() * (rows - direct.row_count()))
+                {
+                    return;
+                }
+                direct.grow(rows);
+            }
             let prototype = &self.prototype;
-            direct.add(key as usize, |position| prototype[position].stat_value(doc));
+            direct.add(row, |position| prototype[position].stat_value(doc));
             return;
         }
         let index = match self.last {
@@ -184,7 +208,7 @@ impl Buckets {
         if self.direct.is_some() {
             return;
         }
-        let Some(index) = self.map.get(key) else {
+        let Some(index) = self.map.get(key, self.buckets.len()) else {
             return;
         };
         let bucket = &mut self.buckets[index];
@@ -209,33 +233,47 @@ impl Buckets {
     pub fn heap_bytes(&self) -> usize {
         let map = match &self.map {
             KeyMap::Dense(slots) => slots.len() * std::mem::size_of::<u32>(),
-            KeyMap::Sparse(_) => 0,
+            KeyMap::Sequential | KeyMap::Sparse(_) => 0,
         };
         map + self.direct.as_ref().map_or(0, StatRows::heap_bytes)
     }
 
     /// The bucket of a key, made on first use; `None` when the search's memory is spent.
     fn bucket_of(&mut self, key: u128) -> Option<usize> {
-        match self.map.get(key) {
-            Some(index) => Some(index),
-            None => {
-                if !self.guard.charge(self.bucket_bytes) {
-                    return None;
-                }
-                let index = self.buckets.len();
-                self.map.insert(key, index);
-                self.keys.push(key);
-                let subs = match &mut self.flat_stats {
-                    Some(stats) => {
-                        stats.resize(stats.len() + self.prototype.len(), Stats::default());
-                        Vec::new()
-                    }
-                    None => (*self.prototype).clone(),
-                };
-                self.buckets.push(SegmentBucket { count: 0, subs });
-                Some(index)
+        if matches!(self.map, KeyMap::Sequential) {
+            // Buckets up to this number: one was not made when the budget was spent.
+            while self.buckets.len() < key as usize {
+                self.new_bucket(self.buckets.len() as u128)?;
             }
         }
+        match self.map.get(key, self.buckets.len()) {
+            Some(index) => Some(index),
+            None => self.new_bucket(key),
+        }
+    }
+
+    /// A new bucket for a key; `None` when the search's memory is spent.
+    fn new_bucket(&mut self, key: u128) -> Option<usize> {
+        if !self.guard.charge(self.bucket_bytes) {
+            return None;
+        }
+        let index = self.buckets.len();
+        self.map.insert(key, index);
+        self.keys.push(key);
+        let subs = match &mut self.flat_stats {
+            Some(stats) => {
+                stats.resize(stats.len() + self.prototype.len(), Stats::default());
+                Vec::new()
+            }
+            None => (*self.prototype).clone(),
+        };
+        self.buckets.push(SegmentBucket { count: 0, subs });
+        Some(index)
+    }
+
+    /// The direct rows with documents, and the key of each (see [`StatRows::compact`]).
+    pub fn into_direct(self) -> Option<(Vec<u32>, StatRows)> {
+        self.direct.map(StatRows::compact)
     }
 
     /// Direct buckets of an address field, keyed by their codes (see [`super::intermediate::SortedRun::Coded`]).

@@ -40,7 +40,7 @@ use self::bucket::multi_key::MultiKeySegment;
 use self::bucket::multi_terms::{self, MultiTermsAgg};
 use self::bucket::range::{self, RangeAgg, RangeSegment};
 use self::bucket::significant_terms::{self, SignificantTermsAgg};
-use self::bucket::terms::{self, TermsAgg, TermsSegment};
+use self::bucket::terms::{self, best_buckets_by, TermsAgg, TermsSegment};
 use self::buckets::{BlockValues, Buckets};
 use self::intermediate::best::BestBuckets;
 use self::intermediate::stat_rows::StatLanes;
@@ -283,6 +283,12 @@ impl AggRequest {
     pub fn best_buckets(&self) -> Option<BestBuckets> {
         match &self.kind {
             AggKind::Terms(terms) => terms.best_buckets(&self.children),
+            AggKind::MultiTerms(multi) => best_buckets_by(
+                &multi.order,
+                multi.size,
+                multi.min_doc_count,
+                &self.children,
+            ),
             _ => None,
         }
     }

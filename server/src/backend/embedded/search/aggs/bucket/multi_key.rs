@@ -1,7 +1,9 @@
 //! Buckets keyed by several values at once, for `multi_terms` and `composite`. Each source
 //! turns a document into one segment-local key (a term ordinal, an address code, a rounded
-//! date, a histogram key); the tuple of them is numbered on first sight, and [`Buckets`] keeps
-//! the buckets by that number. Harvest turns each tuple into a [`BucketKey::Tuple`] of values.
+//! date, a histogram key); the tuple of them is a row of a [`TupleTable`], numbered on first
+//! sight, and [`Buckets`] keeps the buckets by that number. Harvest turns each tuple into a
+//! [`BucketKey::Tuple`] of values, or, for a `multi_terms` whose best buckets can be chosen,
+//! keeps the rows and decodes only the candidates (a [`TupleRun`]).
 //!
 //! A composite wants one page of keys, however many there are: its segment keeps no more
 //! than a few pages of tuples at once, letting go of those that sort after the first `size`
@@ -11,7 +13,6 @@ use std::cmp::Ordering;
 use std::rc::Rc;
 
 use app::model::flow::FieldType;
-use smallvec::SmallVec;
 use tantivy::{DocId, Score};
 
 use super::super::super::columns::Accessor;
@@ -19,7 +20,8 @@ use super::super::super::datemath::Zone;
 use super::super::super::hits::Direction;
 use super::super::super::SearchError;
 use super::super::buckets::{Buckets, KeySpace};
-use super::super::intermediate::{BucketKey, HashMap, IntermediateAgg};
+use super::super::intermediate::tuples::{KeyCodec, TupleLayout, TupleRun, TupleTable};
+use super::super::intermediate::{BucketKey, BucketList, IntermediateAgg};
 use super::super::options::AggField;
 use super::super::order::{compare_keys, directed};
 use super::super::{AggRequest, SegmentAgg, SegmentContext};
@@ -116,7 +118,7 @@ struct PageBound {
     free: Vec<u32>,
     /// Tuples refused lately, so that their next documents are refused without reading
     /// their values again; forgotten when full.
-    refused: rustc_hash::FxHashSet<LocalTuple>,
+    refused: TupleTable,
 }
 
 /// A page's segment keeps this many pages of tuples before it lets go of the later ones.
@@ -138,6 +140,20 @@ struct SourceReader {
 }
 
 impl SourceReader {
+    /// How the source's keys are held in a row and decoded.
+    fn codec(&self) -> KeyCodec {
+        match &self.kind {
+            SourceKind::Terms => match &self.accessor {
+                Accessor::Str { dict, .. } => KeyCodec::Term(dict.clone()),
+                Accessor::IpCode { space, .. } => KeyCodec::AddressCode(space.clone()),
+                Accessor::Ip(_) => KeyCodec::Address,
+                Accessor::I64(_) | Accessor::Date(_) | Accessor::Missing => KeyCodec::Integer,
+            },
+            SourceKind::Histogram { .. } => KeyCodec::Float,
+            SourceKind::DateHistogram { .. } => KeyCodec::Integer,
+        }
+    }
+
     #[inline]
     fn key(&mut self, doc: DocId) -> Option<u128> {
         match &self.kind {
@@ -154,24 +170,7 @@ impl SourceReader {
             }
         }
     }
-
-    /// The value a segment-local key stands for.
-    fn value(&self, key: u128) -> Option<BucketKey> {
-        Some(match &self.kind {
-            SourceKind::Terms => match &self.accessor {
-                Accessor::Str { .. } => BucketKey::Str(self.accessor.term(key as u64)?),
-                Accessor::I64(_) | Accessor::Date(_) => BucketKey::I64(key as u64 as i64),
-                Accessor::Ip(_) | Accessor::IpCode { .. } => BucketKey::Ip(self.accessor.ip(key)),
-                Accessor::Missing => return None,
-            },
-            SourceKind::Histogram { .. } => BucketKey::F64(key as u64),
-            SourceKind::DateHistogram { .. } => BucketKey::I64(key as u64 as i64),
-        })
-    }
 }
-
-/// The segment-local keys of one document, one per source (`None`: no value).
-type LocalTuple = SmallVec<[Option<u128>; 3]>;
 
 /// Buckets keyed by a tuple of values, in one segment.
 #[derive(Clone)]
@@ -179,20 +178,17 @@ pub struct MultiKeySegment {
     sources: Vec<SourceReader>,
     /// The key of each source's missing documents, for those that have a bucket.
     missing: Vec<Option<BucketKey>>,
-    /// Each tuple held, by its bucket number (`None`: a number let go).
-    tuples: Vec<Option<LocalTuple>>,
-    numbers: HashMap<LocalTuple, u32>,
-    scratch: LocalTuple,
+    layout: TupleLayout,
+    /// The tuples held, by bucket number.
+    tuples: TupleTable,
+    /// The row of the document being collected.
+    scratch: Vec<u64>,
     buckets: Buckets,
     /// For a composite: the page and what is held for it.
     page: Option<Box<PageBound>>,
     /// With a page: each held tuple's key as values, by bucket number.
     values: Vec<Option<BucketKey>>,
 }
-
-/// What a tuple seen for the first time costs besides its bucket: its copy in `tuples`, its
-/// map entry.
-const TUPLE_BYTES: usize = 2 * std::mem::size_of::<LocalTuple>() + 16;
 
 impl MultiKeySegment {
     /// Buckets for every tuple (`page: None`, `multi_terms`) or for one page of them.
@@ -231,6 +227,8 @@ impl MultiKeySegment {
                 })
             })
             .collect::<Result<Vec<_>, SearchError>>()?;
+        let layout = TupleLayout::new(readers.iter().map(SourceReader::codec).collect());
+        let width = layout.width();
         Ok(MultiKeySegment {
             sources: readers,
             missing: sources
@@ -240,16 +238,25 @@ impl MultiKeySegment {
                     Missing::Value(value) => Some(missing_bucket_key(value)),
                 })
                 .collect(),
-            tuples: Vec::new(),
-            numbers: HashMap::default(),
-            scratch: LocalTuple::new(),
-            buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
+            layout,
+            tuples: TupleTable::new(width),
+            scratch: vec![0; width],
+            // A page lets numbers go and takes them again, which rows kept directly do not
+            // allow.
+            buckets: Buckets::new(
+                match page {
+                    Some(_) => KeySpace::Sparse,
+                    None => KeySpace::Sequential,
+                },
+                prototype,
+                context.guard,
+            ),
             page: page.map(|page| {
                 Box::new(PageBound {
                     page: page.clone(),
                     last_wanted: None,
                     free: Vec::new(),
-                    refused: Default::default(),
+                    refused: TupleTable::new(width),
                 })
             }),
             values: Vec::new(),
@@ -262,16 +269,16 @@ impl MultiKeySegment {
 
     #[inline]
     pub fn collect(&mut self, doc: DocId, score: Score) {
-        self.scratch.clear();
-        for source in &mut self.sources {
-            let key = source.key(doc);
-            if key.is_none() && source.skip_missing {
-                return;
+        self.layout.clear(&mut self.scratch);
+        for (position, source) in self.sources.iter_mut().enumerate() {
+            match source.key(doc) {
+                Some(key) => self.layout.set(&mut self.scratch, position, key),
+                None if source.skip_missing => return,
+                None => {}
             }
-            self.scratch.push(key);
         }
-        let number = match self.numbers.get(&self.scratch) {
-            Some(&number) => number,
+        let number = match self.tuples.find(&self.scratch) {
+            Some(number) => number,
             None => match self.hold_new_tuple() {
                 Some(number) => number,
                 None => return,
@@ -284,58 +291,54 @@ impl MultiKeySegment {
     /// is not on the page or the search's memory is spent.
     #[cold]
     fn hold_new_tuple(&mut self) -> Option<u32> {
+        let row_bytes = TupleTable::bytes_per_row(self.layout.width());
         let Some(bound) = self.page.as_deref_mut() else {
-            if !self.buckets.charge(TUPLE_BYTES) {
+            if !self.buckets.charge(row_bytes) {
                 return None;
             }
-            let number = self.tuples.len() as u32;
-            self.tuples.push(Some(self.scratch.clone()));
-            self.numbers.insert(self.scratch.clone(), number);
-            return Some(number);
+            return Some(self.tuples.push(&self.scratch));
         };
-        if bound.refused.contains(&self.scratch) {
+        if bound.refused.find(&self.scratch).is_some() {
             return None;
         }
-        let key = tuple_values(&self.scratch, &self.sources, &self.missing)?;
+        let key = self.layout.values(&self.scratch, &self.missing)?;
         let wanted = bound.page.is_after(&key)
             && bound
                 .last_wanted
                 .as_ref()
                 .is_none_or(|last| bound.page.compare(&key, last) == Ordering::Less);
         if !wanted {
-            if bound.refused.len() >= MAX_REFUSED {
+            if bound.refused.held() >= MAX_REFUSED {
                 bound.refused.clear();
             }
-            bound.refused.insert(self.scratch.clone());
+            bound.refused.push(&self.scratch);
             return None;
         }
         let number = match bound.free.pop() {
             Some(number) => {
-                self.tuples[number as usize] = Some(self.scratch.clone());
+                self.tuples.reuse(number, &self.scratch);
                 self.values[number as usize] = Some(key);
                 number
             }
             None => {
                 if !self
                     .buckets
-                    .charge(TUPLE_BYTES + std::mem::size_of::<BucketKey>())
+                    .charge(row_bytes + std::mem::size_of::<BucketKey>())
                 {
                     return None;
                 }
-                self.tuples.push(Some(self.scratch.clone()));
                 self.values.push(Some(key));
-                (self.tuples.len() - 1) as u32
+                self.tuples.push(&self.scratch)
             }
         };
-        self.numbers.insert(self.scratch.clone(), number);
-        if self.numbers.len()
+        if self.tuples.held()
             >= PAGES_HELD
                 .saturating_mul(bound.page.size)
                 .max(MIN_TUPLES_HELD)
         {
             self.let_go_past_the_page();
             // The new tuple may be one of those let go.
-            self.tuples[number as usize].as_ref()?;
+            self.values[number as usize].as_ref()?;
         }
         Some(number)
     }
@@ -346,7 +349,7 @@ impl MultiKeySegment {
         let Some(bound) = self.page.as_deref_mut() else {
             return;
         };
-        let mut held: Vec<u32> = self.numbers.values().copied().collect();
+        let mut held: Vec<u32> = self.tuples.held_numbers().collect();
         let size = bound.page.size;
         if held.len() <= size {
             return;
@@ -359,11 +362,8 @@ impl MultiKeySegment {
         });
         bound.last_wanted = key(&held[size - 1]).cloned();
         for &number in &held[size..] {
-            let index = number as usize;
-            if let Some(tuple) = self.tuples[index].take() {
-                self.numbers.remove(&tuple);
-            }
-            self.values[index] = None;
+            self.tuples.let_go(number);
+            self.values[number as usize] = None;
             self.buckets.empty(u128::from(number));
             bound.free.push(number);
         }
@@ -380,35 +380,32 @@ impl MultiKeySegment {
         let MultiKeySegment {
             sources,
             missing,
+            layout,
             tuples,
             buckets,
             mut values,
+            page,
             ..
         } = self;
+        // Every source has a value in every bucket (a tuple missing one is not made into a
+        // key of values, which would be ambiguous with a `missing` value that a document has).
+        let rows_kept = page.is_none()
+            && sources.iter().all(|source| source.skip_missing)
+            && buckets.direct.is_some()
+            && request.best_buckets().is_some();
+        if rows_kept {
+            if let Some((numbers, rows)) = buckets.into_direct() {
+                let run = TupleRun::new(layout, tuples, numbers, rows);
+                return IntermediateAgg::Buckets(BucketList::from_tuples(run, request));
+            }
+            return IntermediateAgg::Buckets(BucketList::default());
+        }
         buckets.harvest(request, |number| {
             let key = match values.get_mut(number as usize) {
                 Some(value) => value.take()?,
-                None => tuple_values(tuples.get(number as usize)?.as_ref()?, &sources, &missing)?,
+                None => layout.values(tuples.row(number as u32), &missing)?,
             };
             keep(&key).then_some(key)
         })
     }
-}
-
-/// A tuple of segment-local keys as a key of values.
-fn tuple_values(
-    tuple: &LocalTuple,
-    sources: &[SourceReader],
-    missing: &[Option<BucketKey>],
-) -> Option<BucketKey> {
-    let values = tuple
-        .iter()
-        .zip(sources)
-        .zip(missing)
-        .map(|((key, source), missing)| match key {
-            Some(key) => source.value(*key),
-            None => missing.clone(),
-        })
-        .collect::<Option<Box<[BucketKey]>>>()?;
-    Some(BucketKey::Tuple(values))
 }

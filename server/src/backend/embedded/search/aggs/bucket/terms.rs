@@ -266,42 +266,54 @@ impl TermsAgg {
     /// descending by count or by a sum, value count or max sub-aggregation, with no include
     /// or exclude filter.
     pub fn best_buckets(&self, children: &[AggRequest]) -> Option<BestBuckets> {
-        if self.size == 0
-            || self.include.is_some()
-            || self.exclude.is_some()
-            || self.rare_max_doc_count.is_some()
-        {
+        if self.include.is_some() || self.exclude.is_some() || self.rare_max_doc_count.is_some() {
             return None;
         }
-        let rank =
-            match self.order.first()? {
-                BucketOrder::Count(Direction::Desc) => Rank::Count,
-                BucketOrder::Metric {
-                    path,
-                    direction: Direction::Desc,
-                } => {
-                    let (name, property) = match path.split_once(['.', '[']) {
-                        Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
-                        None => (path.as_str(), None),
-                    };
-                    let position = children.iter().position(|c| c.name == name)?;
-                    let AggKind::Metric(metric) = &children[position].kind else {
-                        return None;
-                    };
-                    match (&metric.kind, property) {
-                        (MetricKind::Sum, None | Some("value"))
-                        | (MetricKind::Stats, Some("sum")) => Rank::Sum(position),
-                        (MetricKind::ValueCount, None | Some("value"))
-                        | (MetricKind::Stats, Some("count")) => Rank::ValueCount(position),
-                        (MetricKind::Max, None | Some("value"))
-                        | (MetricKind::Stats, Some("max")) => Rank::Max(position),
-                        _ => return None,
-                    }
+        best_buckets_by(&self.order, self.size, self.min_doc_count, children)
+    }
+}
+
+/// How the best `size` buckets in `order` can be chosen without merging them all (see
+/// [`BestBuckets`]): when the order is descending by count, or by a sum, value count or max
+/// sub-aggregation.
+pub fn best_buckets_by(
+    order: &[BucketOrder],
+    size: usize,
+    min_doc_count: u64,
+    children: &[AggRequest],
+) -> Option<BestBuckets> {
+    if size == 0 {
+        return None;
+    }
+    let rank = match order.first()? {
+        BucketOrder::Count(Direction::Desc) => Rank::Count,
+        BucketOrder::Metric {
+            path,
+            direction: Direction::Desc,
+        } => {
+            let (name, property) = match path.split_once(['.', '[']) {
+                Some((name, rest)) => (name, Some(rest.trim_end_matches(']'))),
+                None => (path.as_str(), None),
+            };
+            let position = children.iter().position(|c| c.name == name)?;
+            let AggKind::Metric(metric) = &children[position].kind else {
+                return None;
+            };
+            match (&metric.kind, property) {
+                (MetricKind::Sum, None | Some("value")) | (MetricKind::Stats, Some("sum")) => {
+                    Rank::Sum(position)
+                }
+                (MetricKind::ValueCount, None | Some("value"))
+                | (MetricKind::Stats, Some("count")) => Rank::ValueCount(position),
+                (MetricKind::Max, None | Some("value")) | (MetricKind::Stats, Some("max")) => {
+                    Rank::Max(position)
                 }
                 _ => return None,
-            };
-        Some(BestBuckets::new(self.size, self.min_doc_count, rank))
-    }
+            }
+        }
+        _ => return None,
+    };
+    Some(BestBuckets::new(size, min_doc_count, rank))
 }
 
 /// The segment key of the `missing` bucket.

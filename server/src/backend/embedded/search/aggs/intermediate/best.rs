@@ -136,7 +136,9 @@ impl BestBuckets {
     /// Chooses and merges the buckets that can be among the best. The runs come back
     /// untouched when choosing cannot help or cannot be done exactly.
     pub fn choose(&self, runs: Vec<SortedRun>) -> Result<Chosen, Vec<SortedRun>> {
-        if runs.len() < 2 {
+        // One run needs no merging, unless it was ranked where it was collected: its buckets
+        // are then still to be decoded, and only the candidates need to be.
+        if runs.len() < 2 && runs.first().and_then(SortedRun::ranked).is_none() {
             return Err(runs);
         }
         // Runs ranked where they were collected come with their ranking; the others are

@@ -14,10 +14,12 @@ pub type HashMap<K, V> = rustc_hash::FxHashMap<K, V>;
 pub mod best;
 pub mod custom;
 pub mod stat_rows;
+pub mod tuples;
 
 use self::best::Ranked;
 use self::custom::DynState;
 use self::stat_rows::StatRows;
+use self::tuples::TupleRun;
 use super::super::hits::{HitAddress, SortKey};
 use super::AggRequest;
 
@@ -92,6 +94,26 @@ impl BucketList {
             let ranked = best.rank_run(&run);
             if let SortedRun::Coded { ranked: slot, .. } = &mut run {
                 *slot = ranked;
+            }
+        }
+        BucketList {
+            runs: if run.is_empty() {
+                Vec::new()
+            } else {
+                vec![run]
+            },
+            left_out_doc_count: 0,
+        }
+    }
+
+    /// The buckets of one segment's `multi_terms`, as rows of tuples, ranked for choosing the
+    /// best (see [`best`]).
+    pub fn from_tuples(run: TupleRun, request: &AggRequest) -> Self {
+        let mut run = SortedRun::Tuples(Box::new(run));
+        if let Some(best) = request.best_buckets() {
+            let ranked = best.rank_run(&run);
+            if let SortedRun::Tuples(tuples) = &mut run {
+                tuples.ranked = ranked;
             }
         }
         BucketList {
@@ -227,6 +249,10 @@ pub enum SortedRun {
         decoder: AddressDecoder,
         ranked: Option<Ranked>,
     },
+    /// The buckets of a `multi_terms` by the segment's tuples of keys (see [`tuples`]): like
+    /// addresses, decoded only when they must be merged. Not in key order: they are put in
+    /// order when merged.
+    Tuples(Box<TupleRun>),
 }
 
 /// Turns a segment's address codes back into addresses (and addresses into codes).
@@ -250,6 +276,7 @@ impl SortedRun {
         match self {
             SortedRun::Keyed(run) => run.len(),
             SortedRun::Coded { codes, .. } => codes.len(),
+            SortedRun::Tuples(run) => run.len(),
         }
     }
 
@@ -261,6 +288,7 @@ impl SortedRun {
     pub fn ranked(&self) -> Option<&Ranked> {
         match self {
             SortedRun::Coded { ranked, .. } => ranked.as_ref(),
+            SortedRun::Tuples(run) => run.ranked.as_ref(),
             SortedRun::Keyed(_) => None,
         }
     }
@@ -269,6 +297,7 @@ impl SortedRun {
         match self {
             SortedRun::Keyed(run) => run[index].1.doc_count,
             SortedRun::Coded { rows, .. } => rows.doc_count(index),
+            SortedRun::Tuples(run) => run.rows().doc_count(index),
         }
     }
 
@@ -280,6 +309,7 @@ impl SortedRun {
                 _ => None,
             },
             SortedRun::Coded { rows, .. } => rows.stats(index, position),
+            SortedRun::Tuples(run) => run.rows().stats(index, position),
         }
     }
 
@@ -290,6 +320,7 @@ impl SortedRun {
             SortedRun::Coded { codes, decoder, .. } => {
                 BucketKey::Ip(decoder.0.compact_to_u128(codes[index]))
             }
+            SortedRun::Tuples(run) => run.key(index),
         }
     }
 
@@ -304,6 +335,7 @@ impl SortedRun {
                 },
                 _ => None,
             },
+            SortedRun::Tuples(run) => run.find(key),
         }
     }
 
@@ -312,6 +344,7 @@ impl SortedRun {
         match self {
             SortedRun::Keyed(run) => std::mem::take(&mut run[index].1),
             SortedRun::Coded { rows, .. } => rows.bucket(index),
+            SortedRun::Tuples(run) => run.rows().bucket(index),
         }
     }
 
@@ -333,6 +366,7 @@ impl SortedRun {
                     )
                 })
                 .collect(),
+            SortedRun::Tuples(run) => run.into_keyed(),
         }
     }
 }

@@ -134,8 +134,19 @@ impl StatRows {
         rows * (1 + lanes.iter().map(|l| l.width()).sum::<usize>()) * std::mem::size_of::<f64>()
     }
 
-    fn len(&self) -> usize {
+    /// How many rows there are.
+    pub fn row_count(&self) -> usize {
         self.cells.len() / self.stride
+    }
+
+    /// Adds empty rows up to `rows`.
+    pub fn grow(&mut self, rows: usize) {
+        self.cells.resize(rows * self.stride, 0.0);
+    }
+
+    /// The memory one row takes.
+    pub fn row_bytes(&self) -> usize {
+        self.stride * std::mem::size_of::<f64>()
     }
 
     /// The bytes its cells take.
@@ -233,7 +244,7 @@ impl StatRows {
         let stride = self.stride;
         // In place: a row only ever moves towards the front.
         let mut kept = 0;
-        for position in 0..self.len() {
+        for position in 0..self.row_count() {
             let from = position * stride;
             if self.cells[from] > 0.0 {
                 positions.push(position as u32);

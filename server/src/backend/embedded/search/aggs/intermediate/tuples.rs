@@ -1,0 +1,422 @@
+//! Keys of several values (`multi_terms`, `composite`) as one segment holds them: fixed-width
+//! rows of words in one table, numbered in order of first sight. Top conversations over a
+//! day of flows meet as many distinct (source, destination, port, protocol) tuples as flows,
+//! millions per segment: a tuple of its own on the heap each, kept twice (by number and in
+//! the map), cost about 270 bytes and an allocation, and a day of flows ran out of the
+//! search's memory. A row of words and a 4-byte slot in the index cost about 45.
+//!
+//! A row is a mask of the sources that have a value (bit `i` for source `i`), then each
+//! source's segment-local key in its [`KeyCodec::width`] words (zero when missing).
+
+use std::hash::Hasher;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
+use tantivy::columnar::StrColumn;
+
+use super::best::Ranked;
+use super::stat_rows::StatRows;
+use super::{BucketKey, IntermediateBucket};
+
+/// How one source's segment-local key is held in words, and turned into a value and back.
+#[derive(Clone)]
+pub enum KeyCodec {
+    /// A term ordinal of the segment's dictionary.
+    Term(StrColumn),
+    /// An address's compact code in the segment's value space.
+    AddressCode(Arc<CompactSpaceU64Accessor>),
+    /// An address as itself (two words).
+    Address,
+    /// An integer or a date in epoch milliseconds, as its bits.
+    Integer,
+    /// A histogram key, `f64::to_bits`.
+    Float,
+}
+
+impl KeyCodec {
+    /// Words a key takes in a row.
+    pub fn width(&self) -> usize {
+        match self {
+            KeyCodec::Address => 2,
+            _ => 1,
+        }
+    }
+
+    /// The value a segment-local key stands for.
+    pub fn value(&self, key: u128) -> Option<BucketKey> {
+        Some(match self {
+            KeyCodec::Term(dict) => {
+                let mut text = String::new();
+                dict.ord_to_str(key as u64, &mut text).ok()?.then_some(())?;
+                BucketKey::Str(text)
+            }
+            KeyCodec::AddressCode(space) => BucketKey::Ip(space.compact_to_u128(key as u32)),
+            KeyCodec::Address => BucketKey::Ip(key),
+            KeyCodec::Integer => BucketKey::I64(key as u64 as i64),
+            KeyCodec::Float => BucketKey::F64(key as u64),
+        })
+    }
+
+    /// The segment-local key of a value; `None` when the segment has no such value.
+    pub fn local(&self, value: &BucketKey) -> Option<u128> {
+        match (self, value) {
+            (KeyCodec::Term(dict), BucketKey::Str(text)) => {
+                dict.dictionary().term_ord(text).ok()?.map(u128::from)
+            }
+            (KeyCodec::AddressCode(space), BucketKey::Ip(address)) => {
+                match space.u128_to_next_compact(*address) {
+                    CompactHit::Exact(code) => Some(u128::from(code)),
+                    _ => None,
+                }
+            }
+            (KeyCodec::Address, BucketKey::Ip(address)) => Some(*address),
+            (KeyCodec::Integer, BucketKey::I64(value)) => Some(*value as u64 as u128),
+            (KeyCodec::Float, BucketKey::F64(bits)) => Some(u128::from(*bits)),
+            _ => None,
+        }
+    }
+}
+
+/// The sources of a tuple and where each one's key lies in a row.
+#[derive(Clone)]
+pub struct TupleLayout {
+    codecs: Vec<KeyCodec>,
+    /// Where each source's words start.
+    starts: Vec<usize>,
+    width: usize,
+}
+
+impl TupleLayout {
+    pub fn new(codecs: Vec<KeyCodec>) -> TupleLayout {
+        let mask_words = codecs.len().div_ceil(64).max(1);
+        let mut starts = Vec::with_capacity(codecs.len());
+        let mut width = mask_words;
+        for codec in &codecs {
+            starts.push(width);
+            width += codec.width();
+        }
+        TupleLayout {
+            codecs,
+            starts,
+            width,
+        }
+    }
+
+    /// Words per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// An empty row: no source has a value yet.
+    pub fn clear(&self, row: &mut [u64]) {
+        row.fill(0);
+    }
+
+    /// Sets source `source`'s key in a row.
+    #[inline]
+    pub fn set(&self, row: &mut [u64], source: usize, key: u128) {
+        row[source / 64] |= 1 << (source % 64);
+        let start = self.starts[source];
+        row[start] = key as u64;
+        if self.codecs[source].width() == 2 {
+            row[start + 1] = (key >> 64) as u64;
+        }
+    }
+
+    /// Source `source`'s key in a row, if it has one.
+    #[inline]
+    pub fn get(&self, row: &[u64], source: usize) -> Option<u128> {
+        if row[source / 64] & (1 << (source % 64)) == 0 {
+            return None;
+        }
+        let start = self.starts[source];
+        let low = u128::from(row[start]);
+        Some(match self.codecs[source].width() {
+            2 => low | u128::from(row[start + 1]) << 64,
+            _ => low,
+        })
+    }
+
+    /// The values of a row, one per source (`missing[i]` for a source without one); `None`
+    /// when a key does not decode, or a missing value has no bucket.
+    pub fn values(&self, row: &[u64], missing: &[Option<BucketKey>]) -> Option<BucketKey> {
+        let values = (0..self.codecs.len())
+            .map(|source| match self.get(row, source) {
+                Some(key) => self.codecs[source].value(key),
+                None => missing.get(source)?.clone(),
+            })
+            .collect::<Option<Box<[BucketKey]>>>()?;
+        Some(BucketKey::Tuple(values))
+    }
+
+    /// The row of a key of values whose every source has a value in this segment.
+    pub fn row_of(&self, key: &BucketKey, row: &mut [u64]) -> Option<()> {
+        let BucketKey::Tuple(values) = key else {
+            return None;
+        };
+        if values.len() != self.codecs.len() {
+            return None;
+        }
+        self.clear(row);
+        for (source, (codec, value)) in self.codecs.iter().zip(values.iter()).enumerate() {
+            self.set(row, source, codec.local(value)?);
+        }
+        Some(())
+    }
+}
+
+/// Rows of words, each numbered when first held; a number let go keeps its row's words until
+/// it is held again.
+#[derive(Clone)]
+pub struct TupleTable {
+    width: usize,
+    words: Vec<u64>,
+    /// The numbers held, each with its row's hash, found by that hash: growing the table
+    /// then reads no row, where reading them (scattered over hundreds of megabytes) was a
+    /// tenth of the time of a day's conversations.
+    index: HashTable<Held>,
+}
+
+/// A number held and its row's hash.
+#[derive(Clone, Copy)]
+struct Held {
+    number: u32,
+    hash: u32,
+}
+
+impl Held {
+    /// The table's hash: the 32 bits kept, repeated so that both the low bits (where the
+    /// table looks) and the high bits (its tag) are hashed ones.
+    #[inline]
+    fn table_hash(hash: u32) -> u64 {
+        u64::from(hash) << 32 | u64::from(hash)
+    }
+}
+
+impl TupleTable {
+    /// What each row held costs: its words, and its slot in the index with room to grow.
+    pub fn bytes_per_row(width: usize) -> usize {
+        width * std::mem::size_of::<u64>() + 2 * (std::mem::size_of::<Held>() + 1)
+    }
+
+    pub fn new(width: usize) -> TupleTable {
+        TupleTable {
+            width,
+            words: Vec::new(),
+            index: HashTable::new(),
+        }
+    }
+
+    /// How many numbers were given (held or let go).
+    pub fn numbered(&self) -> usize {
+        self.words.len() / self.width.max(1)
+    }
+
+    /// How many rows are held.
+    pub fn held(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The numbers held, in no order.
+    pub fn held_numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.index.iter().map(|held| held.number)
+    }
+
+    /// The words of row `number`.
+    #[inline]
+    pub fn row(&self, number: u32) -> &[u64] {
+        let start = number as usize * self.width;
+        &self.words[start..start + self.width]
+    }
+
+    /// The number of a held row.
+    #[inline]
+    pub fn find(&self, row: &[u64]) -> Option<u32> {
+        let words = &self.words;
+        let width = self.width;
+        let hash = hash(row);
+        self.index
+            .find(Held::table_hash(hash), |held| {
+                let start = held.number as usize * width;
+                // Word by word: a call to `memcmp` for a few words cost more than comparing.
+                held.hash == hash && words[start..start + width].iter().eq(row)
+            })
+            .map(|held| held.number)
+    }
+
+    /// Holds a row that is not held, under a new number.
+    pub fn push(&mut self, row: &[u64]) -> u32 {
+        let number = self.numbered() as u32;
+        self.words.extend_from_slice(row);
+        self.insert(number, row);
+        number
+    }
+
+    /// Holds a row that is not held, under a number let go.
+    pub fn reuse(&mut self, number: u32, row: &[u64]) {
+        let start = number as usize * self.width;
+        self.words[start..start + self.width].copy_from_slice(row);
+        self.insert(number, row);
+    }
+
+    fn insert(&mut self, number: u32, row: &[u64]) {
+        let hash = hash(row);
+        self.index
+            .insert_unique(Held::table_hash(hash), Held { number, hash }, |held| {
+                Held::table_hash(held.hash)
+            });
+    }
+
+    /// Lets a number go: its row is no longer found.
+    pub fn let_go(&mut self, number: u32) {
+        let hash = hash(self.row(number));
+        if let Ok(entry) = self
+            .index
+            .find_entry(Held::table_hash(hash), |held| held.number == number)
+        {
+            entry.remove();
+        }
+    }
+
+    /// Lets every row go and forgets the numbers.
+    pub fn clear(&mut self) {
+        self.words.clear();
+        self.index.clear();
+    }
+}
+
+/// One segment's buckets of a `multi_terms` whose sources all have values, with single-pass
+/// statistics below: its tuples stay rows, and only the buckets that must be merged (the
+/// candidates for the best, see [`super::best`]) are decoded into keys of values.
+#[derive(Clone)]
+pub struct TupleRun {
+    layout: TupleLayout,
+    table: TupleTable,
+    /// Each bucket's tuple number, ascending.
+    numbers: Vec<u32>,
+    rows: StatRows,
+    pub ranked: Option<Ranked>,
+}
+
+impl TupleRun {
+    /// Buckets `rows`, the tuple of row `i` being number `numbers[i]` of `table`.
+    pub fn new(layout: TupleLayout, table: TupleTable, numbers: Vec<u32>, rows: StatRows) -> Self {
+        debug_assert!(numbers.is_sorted());
+        TupleRun {
+            layout,
+            table,
+            numbers,
+            rows,
+            ranked: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    pub fn rows(&self) -> &StatRows {
+        &self.rows
+    }
+
+    /// The key of bucket `index`.
+    pub fn key(&self, index: usize) -> BucketKey {
+        self.layout
+            .values(self.table.row(self.numbers[index]), &[])
+            // Every tuple held was read from the segment, so every key decodes.
+            .unwrap_or(BucketKey::Null)
+    }
+
+    /// Where the bucket of `key` is, if the segment has one.
+    pub fn find(&self, key: &BucketKey) -> Option<usize> {
+        let mut row = vec![0; self.layout.width()];
+        self.layout.row_of(key, &mut row)?;
+        let number = self.table.find(&row)?;
+        self.numbers.binary_search(&number).ok()
+    }
+
+    /// Every bucket, by key.
+    pub fn into_keyed(self) -> Vec<(BucketKey, IntermediateBucket)> {
+        let mut keyed: Vec<_> = (0..self.len())
+            .map(|index| (self.key(index), self.rows.bucket(index)))
+            .collect();
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        keyed
+    }
+}
+
+impl std::fmt::Debug for TupleRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TupleRun({} buckets)", self.len())
+    }
+}
+
+impl PartialEq for TupleRun {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.rows == other.rows
+            && (0..self.len()).all(|index| self.key(index) == other.key(index))
+    }
+}
+
+/// A row's 32-bit hash.
+#[inline]
+fn hash(row: &[u64]) -> u32 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    for word in row {
+        hasher.write_u64(*word);
+    }
+    let hash = hasher.finish();
+    (hash >> 32) as u32 ^ hash as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_numbered_found_let_go_and_reused() {
+        let layout = TupleLayout::new(vec![KeyCodec::Integer, KeyCodec::Address]);
+        assert_eq!(layout.width(), 4, "a mask, an integer, an address");
+        let mut table = TupleTable::new(layout.width());
+        let mut row = vec![0; layout.width()];
+        let mut rows = Vec::new();
+        for i in 0..1000u128 {
+            layout.clear(&mut row);
+            layout.set(&mut row, 0, i);
+            if i % 3 > 0 {
+                layout.set(&mut row, 1, i << 70 | i);
+            }
+            assert_eq!(table.find(&row), None);
+            assert_eq!(table.push(&row), i as u32);
+            rows.push(row.clone());
+        }
+        for (number, row) in rows.iter().enumerate() {
+            assert_eq!(table.find(row), Some(number as u32));
+            assert_eq!(layout.get(row, 0), Some(number as u128));
+            let address = (number % 3 > 0).then_some((number as u128) << 70 | number as u128);
+            assert_eq!(layout.get(row, 1), address);
+        }
+        table.let_go(5);
+        assert_eq!(table.find(&rows[5]), None);
+        assert_eq!(table.held(), 999);
+        let mut fresh = vec![0; layout.width()];
+        layout.set(&mut fresh, 0, 5000);
+        table.reuse(5, &fresh);
+        assert_eq!(table.find(&fresh), Some(5));
+        assert_eq!(table.find(&rows[6]), Some(6));
+        assert_eq!(table.numbered(), 1000);
+        let missing = [None, Some(BucketKey::Null)];
+        assert_eq!(
+            layout.values(&rows[0], &missing),
+            Some(BucketKey::Tuple(
+                [BucketKey::I64(0), BucketKey::Null].into()
+            ))
+        );
+        let key = layout.values(&rows[4], &missing).unwrap();
+        let mut again = vec![0; layout.width()];
+        layout.row_of(&key, &mut again).unwrap();
+        assert_eq!(again, rows[4]);
+    }
+}
