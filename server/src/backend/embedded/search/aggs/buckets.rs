@@ -94,9 +94,11 @@ pub struct Buckets {
     /// nodes only read the columns: a terms aggregation over addresses makes millions of
     /// buckets, and a set of nodes cloned for each cost more than the counting.
     flat_stats: Option<Vec<Stats>>,
-    /// With dense keys (term ordinals, address codes) and only single-pass statistics below,
-    /// the key is the bucket's row: no lookup while collecting, and harvest reads the buckets
-    /// in key order, one after the other.
+    /// With dense keys (term ordinals, address codes) or numbers given in order (tuples), and
+    /// only single-pass statistics below, the key is the bucket's row: no lookup while
+    /// collecting, and harvest reads the buckets in key order, one after the other. Dense
+    /// rows are made at once (at most [`MAX_DIRECT_BYTES`]); numbered rows grow as numbers
+    /// are given, charged as they grow.
     pub direct: Option<StatRows>,
     /// Every new bucket is charged here; none is made once it is spent.
     guard: Arc<SearchGuard>,
@@ -127,8 +129,8 @@ impl Buckets {
             KeySpace::Dense(keys) if guard.charge(keys * std::mem::size_of::<u32>()) => {
                 (None, KeyMap::Dense(vec![0; keys]))
             }
-            // Rows grow as numbers are given.
-            KeySpace::Sequential if single_pass && !lanes.is_empty() => {
+            // Rows grow as numbers are given, charged as they grow.
+            KeySpace::Sequential if single_pass => {
                 (Some(StatRows::new(0, &lanes)), KeyMap::Sequential)
             }
             KeySpace::Sequential => (None, KeyMap::Sequential),
@@ -158,8 +160,9 @@ impl Buckets {
         if let Some(direct) = &mut self.direct {
             let row = key as usize;
             if row >= direct.row_count() {
-                // Only numbers given in order make new rows.
-                let rows = (row + 1).max(2 * direct.row_count()).max(1024);
+                // Only numbers given in order make new rows. Few at first: a copy of these
+                // buckets is made for each bucket above them.
+                let rows = (row + 1).max(2 * direct.row_count()).max(16);
                 if !matches!(self.map, KeyMap::Sequential)
                     || !self
                         .guard

@@ -277,9 +277,11 @@ impl MultiKeySegment {
                 None => {}
             }
         }
-        let number = match self.tuples.find(&self.scratch) {
+        let hash = TupleTable::hash(&self.scratch);
+        let number = match self.tuples.find_hashed(&self.scratch, hash) {
             Some(number) => number,
-            None => match self.hold_new_tuple() {
+            // Not rare: over a day of flows, nearly every conversation is new.
+            None => match self.hold_new_tuple(hash) {
                 Some(number) => number,
                 None => return,
             },
@@ -287,18 +289,17 @@ impl MultiKeySegment {
         self.buckets.collect(u128::from(number), doc, score);
     }
 
-    /// A bucket number for the tuple in `scratch`, seen for the first time; `None` when it
-    /// is not on the page or the search's memory is spent.
-    #[cold]
-    fn hold_new_tuple(&mut self) -> Option<u32> {
-        let row_bytes = TupleTable::bytes_per_row(self.layout.width());
+    /// A bucket number for the tuple in `scratch` (whose hash is `hash`), seen for the first
+    /// time; `None` when it is not on the page or the search's memory is spent.
+    fn hold_new_tuple(&mut self, hash: u32) -> Option<u32> {
+        let buckets = &self.buckets;
         let Some(bound) = self.page.as_deref_mut() else {
-            if !self.buckets.charge(row_bytes) {
+            if !self.tuples.make_room(|bytes| buckets.charge(bytes)) {
                 return None;
             }
-            return Some(self.tuples.push(&self.scratch));
+            return Some(self.tuples.push_hashed(&self.scratch, hash));
         };
-        if bound.refused.find(&self.scratch).is_some() {
+        if bound.refused.find_hashed(&self.scratch, hash).is_some() {
             return None;
         }
         let key = self.layout.values(&self.scratch, &self.missing)?;
@@ -311,7 +312,8 @@ impl MultiKeySegment {
             if bound.refused.held() >= MAX_REFUSED {
                 bound.refused.clear();
             }
-            bound.refused.push(&self.scratch);
+            // At most `MAX_REFUSED` rows: not charged.
+            bound.refused.push_hashed(&self.scratch, hash);
             return None;
         }
         let number = match bound.free.pop() {
@@ -321,14 +323,13 @@ impl MultiKeySegment {
                 number
             }
             None => {
-                if !self
-                    .buckets
-                    .charge(row_bytes + std::mem::size_of::<BucketKey>())
+                if !buckets.charge(std::mem::size_of::<BucketKey>())
+                    || !self.tuples.make_room(|bytes| buckets.charge(bytes))
                 {
                     return None;
                 }
                 self.values.push(Some(key));
-                self.tuples.push(&self.scratch)
+                self.tuples.push_hashed(&self.scratch, hash)
             }
         };
         if self.tuples.held()

@@ -196,6 +196,65 @@ fn multi_terms_of_conversations_chooses_the_best_exactly() {
     }
 }
 
+/// A `multi_terms` with no sub-aggregation (rows of counts alone), under each bucket of a
+/// `terms`: every action's best (source, port) pairs, as the records give them.
+#[test]
+fn multi_terms_by_count_alone_under_terms_matches_the_records() {
+    let response = search(json!({
+        "size": 0,
+        "aggs": { "actions": {
+            "terms": { "field": "action" },
+            "aggs": { "pairs": { "multi_terms": {
+                "terms": [ { "field": "srcaddr" }, { "field": "dstport" } ],
+                "size": 4
+            } } }
+        } }
+    }));
+    let mut counts: BTreeMap<String, HashMap<(IpAddr, i64), u64>> = BTreeMap::new();
+    for doc in &fixture().docs {
+        if let (Some(action), Some(source), Some(port)) =
+            (action(doc), address(doc, "srcaddr"), int(doc, "dstport"))
+        {
+            *counts
+                .entry(action)
+                .or_default()
+                .entry((source.parse().unwrap(), port))
+                .or_default() += 1;
+        }
+    }
+    let actions = response["aggregations"]["actions"]["buckets"]
+        .as_array()
+        .unwrap();
+    assert_eq!(actions.len(), counts.len());
+    for bucket in actions {
+        let pairs = &counts[bucket["key"].as_str().unwrap()];
+        let number = |ip: &IpAddr| match ip {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(*v6),
+        };
+        let mut expected: Vec<_> = pairs.iter().collect();
+        expected.sort_by(|a, b| {
+            b.1.cmp(a.1)
+                .then_with(|| (number(&a.0 .0), a.0 .1).cmp(&(number(&b.0 .0), b.0 .1)))
+        });
+        let got: Vec<(Json, u64)> = bucket["pairs"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["key"].clone(), b["doc_count"].as_u64().unwrap()))
+            .collect();
+        let want: Vec<(Json, u64)> = expected
+            .iter()
+            .take(4)
+            .map(|((source, port), count)| (json!([source.to_string(), port]), **count))
+            .collect();
+        assert_eq!(got, want, "{}", bucket["key"]);
+        let shown: u64 = want.iter().map(|w| w.1).sum();
+        let total: u64 = pairs.values().sum();
+        assert_eq!(bucket["pairs"]["sum_other_doc_count"], total - shown);
+    }
+}
+
 /// Pages through a composite aggregation with `after_key` until a page comes back empty.
 fn all_pages(composite: Json) -> Vec<Json> {
     all_pages_of(composite, search)
@@ -273,10 +332,11 @@ type SourcePortBytes = (IpAddr, Reverse<i64>, i64);
 
 #[test]
 fn composite_holds_a_few_pages_however_many_combinations_there_are() {
-    // The fixture's last six hours of flows in an engine of their own, whose searches may
-    // take 400 kB.
+    // The fixture's last 24 hours of flows in an engine of their own, whose searches may
+    // take 1 MB: pages of 100 need about half of that (a few pages per segment), every
+    // combination at once more than all of it.
     let last = fixture().docs.iter().map(|d| d.timestamp_ms).max().unwrap();
-    let since = last - 6 * 3_600_000;
+    let since = last - 24 * 3_600_000;
     let flows: Vec<&FlowDoc> = fixture()
         .docs
         .iter()
@@ -289,7 +349,7 @@ fn composite_holds_a_few_pages_however_many_combinations_there_are() {
         sink.write((*doc).clone()).unwrap();
     }
     sink.flush().unwrap();
-    engine.set_collect_budget(400 << 10);
+    engine.set_collect_budget(1 << 20);
     let run = |body: Json| search_at(&engine, "cwl-*", &body, 0);
 
     // Nearly every flow is its own (source, source port, bytes): every combination at

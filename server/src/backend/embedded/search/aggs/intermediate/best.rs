@@ -1,6 +1,6 @@
-//! The best buckets of a terms aggregation without merging every bucket: a terms aggregation
-//! over addresses has millions of buckets spread over every segment searched, and only `size`
-//! of them are shown. When the order is by count, sum, value count or max, descending, over
+//! The best buckets of a terms or multi_terms aggregation without merging every bucket: one
+//! over addresses (top talkers, top conversations) has millions of buckets spread over every
+//! segment searched, and only `size` of them are shown. When the order is by count, sum, value count or max, descending, over
 //! values that cannot be negative, a bucket can only be among the best if one segment alone
 //! gives it a large enough share (the three-phase threshold algorithm, "TPUT", of Cao and Wang):
 //!
@@ -16,7 +16,7 @@
 
 use super::{BucketKey, IntermediateBucket, SortedRun};
 
-/// What a terms aggregation is ranked by, when it allows choosing candidates.
+/// What a terms or multi_terms aggregation is ranked by, when it allows choosing candidates.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Rank {
     Count,
@@ -26,7 +26,7 @@ pub enum Rank {
     Max(usize),
 }
 
-/// How the best buckets of a terms aggregation are chosen.
+/// How the best buckets of a terms or multi_terms aggregation are chosen.
 #[derive(Debug)]
 pub struct BestBuckets {
     size: usize,

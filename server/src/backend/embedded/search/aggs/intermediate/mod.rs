@@ -84,36 +84,32 @@ impl BucketList {
         decoder: AddressDecoder,
         request: &AggRequest,
     ) -> Self {
-        let mut run = SortedRun::Coded {
-            codes,
-            rows,
-            decoder,
-            ranked: None,
-        };
-        if let Some(best) = request.best_buckets() {
-            let ranked = best.rank_run(&run);
-            if let SortedRun::Coded { ranked: slot, .. } = &mut run {
-                *slot = ranked;
-            }
-        }
-        BucketList {
-            runs: if run.is_empty() {
-                Vec::new()
-            } else {
-                vec![run]
+        BucketList::ranked(
+            SortedRun::Coded {
+                codes,
+                rows,
+                decoder,
+                ranked: None,
             },
-            left_out_doc_count: 0,
-        }
+            request,
+        )
     }
 
     /// The buckets of one segment's `multi_terms`, as rows of tuples, ranked for choosing the
     /// best (see [`best`]).
     pub fn from_tuples(run: TupleRun, request: &AggRequest) -> Self {
-        let mut run = SortedRun::Tuples(Box::new(run));
+        BucketList::ranked(SortedRun::Tuples(Box::new(run)), request)
+    }
+
+    /// One segment's run, ranked where it was collected when the request's order allows
+    /// choosing the best.
+    fn ranked(mut run: SortedRun, request: &AggRequest) -> Self {
         if let Some(best) = request.best_buckets() {
             let ranked = best.rank_run(&run);
-            if let SortedRun::Tuples(tuples) = &mut run {
-                tuples.ranked = ranked;
+            match &mut run {
+                SortedRun::Coded { ranked: slot, .. } => *slot = ranked,
+                SortedRun::Tuples(tuples) => tuples.ranked = ranked,
+                SortedRun::Keyed(_) => {}
             }
         }
         BucketList {

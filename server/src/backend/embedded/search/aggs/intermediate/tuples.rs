@@ -3,7 +3,7 @@
 //! day of flows meet as many distinct (source, destination, port, protocol) tuples as flows,
 //! millions per segment: a tuple of its own on the heap each, kept twice (by number and in
 //! the map), cost about 270 bytes and an allocation, and a day of flows ran out of the
-//! search's memory. A row of words and a 4-byte slot in the index cost about 45.
+//! search's memory. A row of words and an 8-byte slot in the index cost about 50.
 //!
 //! A row is a mask of the sources that have a value (bit `i` for source `i`), then each
 //! source's segment-local key in its [`KeyCodec::width`] words (zero when missing).
@@ -186,20 +186,19 @@ struct Held {
 }
 
 impl Held {
-    /// The table's hash: the 32 bits kept, repeated so that both the low bits (where the
-    /// table looks) and the high bits (its tag) are hashed ones.
+    /// The table's 64-bit hash from the 32 bits kept: the low bits (where the table looks)
+    /// are the hash's own, and the high bits (its tag) mix all of them.
     #[inline]
     fn table_hash(hash: u32) -> u64 {
-        u64::from(hash) << 32 | u64::from(hash)
+        u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 }
 
-impl TupleTable {
-    /// What each row held costs: its words, and its slot in the index with room to grow.
-    pub fn bytes_per_row(width: usize) -> usize {
-        width * std::mem::size_of::<u64>() + 2 * (std::mem::size_of::<Held>() + 1)
-    }
+/// What one slot of the index takes: its entry and its control byte, at the table's
+/// greatest load (7/8).
+const INDEX_SLOT_BYTES: usize = (std::mem::size_of::<Held>() + 1) * 8 / 7 + 1;
 
+impl TupleTable {
     pub fn new(width: usize) -> TupleTable {
         TupleTable {
             width,
@@ -230,12 +229,23 @@ impl TupleTable {
         &self.words[start..start + self.width]
     }
 
+    /// A row's hash, for [`TupleTable::find_hashed`] and [`TupleTable::push_hashed`].
+    #[inline]
+    pub fn hash(row: &[u64]) -> u32 {
+        hash(row)
+    }
+
     /// The number of a held row.
     #[inline]
     pub fn find(&self, row: &[u64]) -> Option<u32> {
+        self.find_hashed(row, hash(row))
+    }
+
+    /// The number of a held row whose hash is known.
+    #[inline]
+    pub fn find_hashed(&self, row: &[u64], hash: u32) -> Option<u32> {
         let words = &self.words;
         let width = self.width;
-        let hash = hash(row);
         self.index
             .find(Held::table_hash(hash), |held| {
                 let start = held.number as usize * width;
@@ -245,11 +255,46 @@ impl TupleTable {
             .map(|held| held.number)
     }
 
+    /// Makes room for one more row, the memory it takes first asked of `charge`: the rows
+    /// and the index grow by doubling, and what each doubling takes is charged when it is
+    /// made. False when `charge` refuses; nothing grew then.
+    pub fn make_room(&mut self, charge: impl FnOnce(usize) -> bool) -> bool {
+        let words_needed = self.words.len() + self.width;
+        let words = (words_needed > self.words.capacity()).then(|| {
+            (2 * self.words.capacity())
+                .max(words_needed)
+                .max(16 * self.width)
+        });
+        let slots = (self.index.len() == self.index.capacity())
+            .then(|| (2 * self.index.capacity()).max(16));
+        let bytes = words.map_or(0, |words| {
+            (words - self.words.capacity()) * std::mem::size_of::<u64>()
+        }) + slots.map_or(0, |slots| {
+            (slots - self.index.capacity()) * INDEX_SLOT_BYTES
+        });
+        if bytes > 0 && !charge(bytes) {
+            return false;
+        }
+        if let Some(words) = words {
+            self.words.reserve_exact(words - self.words.len());
+        }
+        if let Some(slots) = slots {
+            self.index
+                .reserve(slots - self.index.len(), |held| Held::table_hash(held.hash));
+        }
+        true
+    }
+
     /// Holds a row that is not held, under a new number.
     pub fn push(&mut self, row: &[u64]) -> u32 {
+        self.push_hashed(row, hash(row))
+    }
+
+    /// Holds a row that is not held and whose hash is known, under a new number.
+    pub fn push_hashed(&mut self, row: &[u64], hash: u32) -> u32 {
         let number = self.numbered() as u32;
         self.words.extend_from_slice(row);
-        self.insert(number, row);
+        self.insert(number, hash);
         number
     }
 
@@ -257,11 +302,10 @@ impl TupleTable {
     pub fn reuse(&mut self, number: u32, row: &[u64]) {
         let start = number as usize * self.width;
         self.words[start..start + self.width].copy_from_slice(row);
-        self.insert(number, row);
+        self.insert(number, hash(row));
     }
 
-    fn insert(&mut self, number: u32, row: &[u64]) {
-        let hash = hash(row);
+    fn insert(&mut self, number: u32, hash: u32) {
         self.index
             .insert_unique(Held::table_hash(hash), Held { number, hash }, |held| {
                 Held::table_hash(held.hash)
@@ -330,6 +374,7 @@ impl TupleRun {
 
     /// Where the bucket of `key` is, if the segment has one.
     pub fn find(&self, key: &BucketKey) -> Option<usize> {
+        // Only candidates for the best are looked up: a few hundred.
         let mut row = vec![0; self.layout.width()];
         self.layout.row_of(key, &mut row)?;
         let number = self.table.find(&row)?;
@@ -360,15 +405,15 @@ impl PartialEq for TupleRun {
     }
 }
 
-/// A row's 32-bit hash.
+/// A row's 32-bit hash: FxHash's, mixed once more so that every bit of the row reaches the
+/// 32 bits kept (Fx's last multiplication leaves its low bits weak).
 #[inline]
 fn hash(row: &[u64]) -> u32 {
     let mut hasher = rustc_hash::FxHasher::default();
     for word in row {
         hasher.write_u64(*word);
     }
-    let hash = hasher.finish();
-    (hash >> 32) as u32 ^ hash as u32
+    (hasher.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
 #[cfg(test)]
