@@ -151,7 +151,7 @@ impl BestBuckets {
             return Err(runs);
         };
         match self.threshold(&runs, &ranked) {
-            Some(threshold) => Ok(self.merge_candidates(runs, &ranked, threshold)),
+            Some(threshold) => self.merge_candidates(runs, &ranked, threshold),
             None => Err(runs),
         }
     }
@@ -210,25 +210,30 @@ impl BestBuckets {
         })
     }
 
-    /// Step 3: the candidates merged over every run, and the documents of all others.
+    /// Step 3: the candidates merged over every run, and the documents of all others. The
+    /// runs come back untouched when so many buckets are candidates that merging every run
+    /// costs less: with ports spread evenly (ephemeral ones), the threshold is low, nearly
+    /// every bucket reaches it, and looking each one up in every run took a Sankey's
+    /// destination ports seconds where one merge of the runs is linear.
     fn merge_candidates(
         &self,
         mut runs: Vec<SortedRun>,
         ranked: &[Ranked],
         threshold: f64,
-    ) -> Chosen {
+    ) -> Result<Chosen, Vec<SortedRun>> {
         let mut all_docs = 0u64;
-        let mut keys: Vec<BucketKey> = Vec::new();
-        for (run, ranked) in runs.iter().zip(ranked) {
+        // Candidates as (run, bucket), decoded once it is known there are few enough.
+        let mut candidates: Vec<(usize, usize)> = Vec::new();
+        for (at, (run, ranked)) in runs.iter().zip(ranked).enumerate() {
             all_docs += ranked.doc_count;
             if threshold > ranked.bound {
                 // No bucket outside the run's best can reach the threshold.
-                keys.extend(
+                candidates.extend(
                     ranked
                         .top
                         .iter()
                         .take_while(|(value, _)| *value >= threshold)
-                        .map(|(_, index)| run.key(*index)),
+                        .map(|(_, index)| (at, *index)),
                 );
                 continue;
             }
@@ -239,10 +244,20 @@ impl BestBuckets {
                     .flatten()
                     .is_some_and(|value| value >= threshold)
                 {
-                    keys.push(run.key(index));
+                    candidates.push((at, index));
                 }
             }
         }
+        // Each candidate is looked up in every run (a search each), where a merge reads each
+        // bucket once.
+        let buckets: usize = runs.iter().map(SortedRun::len).sum();
+        if candidates.len().saturating_mul(runs.len()) > buckets {
+            return Err(runs);
+        }
+        let mut keys: Vec<BucketKey> = candidates
+            .into_iter()
+            .map(|(at, index)| runs[at].key(index))
+            .collect();
         keys.sort_unstable();
         keys.dedup();
         let mut buckets = Vec::with_capacity(keys.len());
@@ -263,10 +278,10 @@ impl BestBuckets {
                 buckets.push((key, bucket));
             }
         }
-        Chosen {
+        Ok(Chosen {
             buckets,
             other_doc_count: all_docs - chosen_docs,
-        }
+        })
     }
 }
 
@@ -295,11 +310,16 @@ mod tests {
 
     /// Three runs of 10 000 keys: a few heavy keys, the rest light. Counts equal sums here.
     fn runs(light: f64) -> Vec<SortedRun> {
+        runs_of(light, 1000.0)
+    }
+
+    /// Three runs of 10 000 keys, each heavy in one run (1000 apart), light in the others.
+    fn runs_of(light: f64, heavy: f64) -> Vec<SortedRun> {
         (0..3)
             .map(|run| {
                 let buckets = (0..10_000i64)
                     .map(|key| {
-                        let value = if key % 1000 == run { 1000.0 } else { light };
+                        let value = if key % 1000 == run { heavy } else { light };
                         let mut stats = super::super::Stats::default();
                         stats.add(value);
                         let bucket = IntermediateBucket {
@@ -350,6 +370,9 @@ mod tests {
                 .is_err(),
             "one run"
         );
+        // Every key as large as any other: all are candidates, and one merge costs less than
+        // looking each up in every run.
+        assert!(best.choose(runs_of(1.0, 1.0)).is_err(), "evenly spread");
         for order in [
             serde_json::json!({ "_count": "asc" }),
             serde_json::json!({ "_key": "desc" }),
