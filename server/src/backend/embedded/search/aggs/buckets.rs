@@ -207,7 +207,8 @@ impl Buckets {
     /// Empties the bucket of a key, if it has one, for the key to be used afresh: its count
     /// and sub-aggregations start again. The bucket keeps its memory.
     pub fn empty(&mut self, key: u128) {
-        // Direct rows belong to dense keys (terms, addresses), which are never let go.
+        // Direct rows belong to dense keys (terms, addresses) or to numbered tuples without a
+        // page, which are never let go.
         if self.direct.is_some() {
             return;
         }

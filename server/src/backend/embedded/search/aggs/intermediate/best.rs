@@ -210,11 +210,13 @@ impl BestBuckets {
         })
     }
 
-    /// Step 3: the candidates merged over every run, and the documents of all others. The
-    /// runs come back untouched when so many buckets are candidates that merging every run
-    /// costs less: with ports spread evenly (ephemeral ones), the threshold is low, nearly
-    /// every bucket reaches it, and looking each one up in every run took a Sankey's
-    /// destination ports seconds where one merge of the runs is linear.
+    /// Step 3: the candidates merged over every run, and the documents of all others. Runs
+    /// of keys come back untouched when so many buckets are candidates that merging every
+    /// run costs less: with ports spread evenly (ephemeral ones), the threshold is low, most
+    /// buckets reach it, and looking each one up in every run took a Sankey's destination
+    /// ports a third of its time where one merge of the runs is linear. Runs still to be
+    /// decoded (addresses, tuples) are never merged whole this way: decoding every bucket
+    /// costs more than the lookups, and holds every key at once.
     fn merge_candidates(
         &self,
         mut runs: Vec<SortedRun>,
@@ -251,7 +253,8 @@ impl BestBuckets {
         // Each candidate is looked up in every run (a search each), where a merge reads each
         // bucket once.
         let buckets: usize = runs.iter().map(SortedRun::len).sum();
-        if candidates.len().saturating_mul(runs.len()) > buckets {
+        let keyed = runs.iter().all(|run| matches!(run, SortedRun::Keyed(_)));
+        if keyed && candidates.len().saturating_mul(runs.len()) > buckets {
             return Err(runs);
         }
         let mut keys: Vec<BucketKey> = candidates

@@ -258,6 +258,10 @@ impl TupleTable {
     /// Makes room for one more row, the memory it takes first asked of `charge`: the rows
     /// and the index grow by doubling, and what each doubling takes is charged when it is
     /// made. False when `charge` refuses; nothing grew then.
+    ///
+    /// For tables that nothing was let go of: a removal leaves a tombstone in the index,
+    /// and the index may then grow or rehash on its own. A page's table lets go only once it
+    /// is full, and then reuses numbers instead of making room.
     pub fn make_room(&mut self, charge: impl FnOnce(usize) -> bool) -> bool {
         let words_needed = self.words.len() + self.width;
         let words = (words_needed > self.words.capacity()).then(|| {
@@ -266,7 +270,8 @@ impl TupleTable {
                 .max(16 * self.width)
         });
         let slots = (self.index.len() == self.index.capacity())
-            .then(|| (2 * self.index.capacity()).max(16));
+            // 14: what 16 slots hold at their greatest load.
+            .then(|| (2 * self.index.capacity()).max(14));
         let bytes = words.map_or(0, |words| {
             (words - self.words.capacity()) * std::mem::size_of::<u64>()
         }) + slots.map_or(0, |slots| {
@@ -374,7 +379,8 @@ impl TupleRun {
 
     /// Where the bucket of `key` is, if the segment has one.
     pub fn find(&self, key: &BucketKey) -> Option<usize> {
-        // Only candidates for the best are looked up: a few hundred.
+        // Only candidates for the best are looked up: fewer than the buckets of a run (see
+        // `BestBuckets::merge_candidates`), usually a few hundred.
         let mut row = vec![0; self.layout.width()];
         self.layout.row_of(key, &mut row)?;
         let number = self.table.find(&row)?;
@@ -419,6 +425,44 @@ fn hash(row: &[u64]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_is_charged_before_it_is_made_and_covers_what_is_held() {
+        let width = 3;
+        let mut table = TupleTable::new(width);
+        let mut charged = 0;
+        for i in 0..5000u64 {
+            let row = [1, i, i * 7];
+            assert!(table.make_room(|bytes| {
+                charged += bytes;
+                true
+            }));
+            let (words, slots) = (table.words.capacity(), table.index.capacity());
+            table.push(&row);
+            assert_eq!(
+                (table.words.capacity(), table.index.capacity()),
+                (words, slots),
+                "a push after making room allocates nothing"
+            );
+            assert!(
+                charged >= table.words.capacity() * 8 + table.index.capacity() * 9,
+                "row {i}: {charged} bytes charged"
+            );
+        }
+        // A refusal leaves the table as it was.
+        let full_words = table.words.capacity();
+        while table.words.len() + width <= table.words.capacity() {
+            assert!(table.make_room(|_| true));
+            table.push(&[2, table.numbered() as u64, 0]);
+        }
+        let held = table.held();
+        assert!(!table.make_room(|_| false));
+        assert_eq!(
+            (table.held(), table.words.capacity() >= full_words),
+            (held, true)
+        );
+        assert_eq!(table.words.len(), table.words.capacity(), "still full");
+    }
 
     #[test]
     fn rows_are_numbered_found_let_go_and_reused() {
