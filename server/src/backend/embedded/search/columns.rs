@@ -154,6 +154,29 @@ impl Accessor {
         }
     }
 
+    /// [`Accessor::raw`] of each document of `docs` (ascending) into `out`, a column read for
+    /// the whole block, where the key fits a word (term ordinals, address codes, integers).
+    /// False, with nothing read, for other columns.
+    pub fn read_raw_block(
+        &self,
+        docs: &[DocId],
+        scratch: &mut RawBlockScratch,
+        out: &mut Vec<Option<u64>>,
+    ) -> bool {
+        match self {
+            Accessor::Str { ords: column, .. } | Accessor::IpCode { codes: column, .. } => {
+                column.read_block(docs, &mut scratch.words, out);
+            }
+            Accessor::I64(column) => {
+                column.read_block(docs, &mut scratch.ints, &mut scratch.int_values);
+                out.clear();
+                out.extend(scratch.int_values.iter().map(|v| v.map(|v| v as u64)));
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// The value as a number (integers and dates in epoch ms).
     #[inline]
     pub fn number(&self, doc: DocId) -> Option<f64> {
@@ -434,6 +457,14 @@ pub struct BlockScratch<T> {
     rows: Vec<u32>,
     positions: Vec<u32>,
     values: Vec<T>,
+}
+
+/// Buffers for [`Accessor::read_raw_block`], reused from block to block.
+#[derive(Default)]
+pub struct RawBlockScratch {
+    words: BlockScratch<u64>,
+    ints: BlockScratch<i64>,
+    int_values: Vec<Option<i64>>,
 }
 
 impl<T> Default for BlockScratch<T> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tantivy::{DocId, Score, SegmentReader};
 
-use super::super::columns::{Accessor, BlockScratch};
+use super::super::columns::{Accessor, BlockScratch, RawBlockScratch};
 use super::super::guard::SearchGuard;
 use super::intermediate::stat_rows::{StatLanes, StatRows};
 use super::intermediate::{
@@ -23,6 +23,28 @@ pub struct BlockValues {
     pub values: Vec<Vec<Option<i64>>>,
     pub key_scratch: BlockScratch<u64>,
     pub value_scratch: BlockScratch<i64>,
+    /// Keys of several values: each source's keys, each document's row (`width` words) and
+    /// its hash (none when a source has no value).
+    pub source_keys: Vec<Vec<Option<u64>>>,
+    pub raw_scratch: RawBlockScratch,
+    pub tuple_rows: Vec<u64>,
+    pub hashes: Vec<Option<u32>>,
+}
+
+impl BlockValues {
+    /// Reads the block's value of each single-pass statistic of `prototype` (the
+    /// sub-aggregations of direct rows) into `values`; false, with nothing to go on, when one
+    /// cannot be read a block at a time.
+    pub fn read_stats(&mut self, prototype: &[SegmentAgg], docs: &[DocId]) -> bool {
+        self.values.resize_with(prototype.len(), Vec::new);
+        for (node, values) in prototype.iter().zip(&mut self.values) {
+            let Some(column) = node.block_column() else {
+                return false;
+            };
+            column.read_block(docs, &mut self.value_scratch, values);
+        }
+        true
+    }
 }
 
 /// A bucket during collection.
@@ -159,18 +181,8 @@ impl Buckets {
     pub fn collect(&mut self, key: u128, doc: DocId, score: Score) {
         if let Some(direct) = &mut self.direct {
             let row = key as usize;
-            if row >= direct.row_count() {
-                // Only numbers given in order make new rows. Few at first: a copy of these
-                // buckets is made for each bucket above them.
-                let rows = (row + 1).max(2 * direct.row_count()).max(16);
-                if !matches!(self.map, KeyMap::Sequential)
-                    || !self
-                        .guard
-                        .charge(direct.row_bytes() * (rows - direct.row_count()))
-                {
-                    return;
-                }
-                direct.grow(rows);
+            if !rows_through(direct, &self.map, &self.guard, row) {
+                return;
             }
             let prototype = &self.prototype;
             direct.add(row, |position| prototype[position].stat_value(doc));
@@ -202,6 +214,14 @@ impl Buckets {
                 }
             }
         }
+    }
+
+    /// The direct rows, grown to hold row `row` when they are numbered in order (tuples);
+    /// `None` when there are none, or the search's memory is spent.
+    #[inline]
+    pub fn direct_rows_through(&mut self, row: usize) -> Option<&mut StatRows> {
+        let direct = self.direct.as_mut()?;
+        rows_through(direct, &self.map, &self.guard, row).then_some(direct)
     }
 
     /// Empties the bucket of a key, if it has one, for the key to be used afresh: its count
@@ -336,6 +356,25 @@ impl Buckets {
         }
         IntermediateAgg::Buckets(BucketList::from_unique(out))
     }
+}
+
+/// Whether direct rows hold row `row`, grown to when they are numbered in order (tuples)
+/// and the search's memory allows.
+#[inline]
+fn rows_through(direct: &mut StatRows, map: &KeyMap, guard: &SearchGuard, row: usize) -> bool {
+    if row < direct.row_count() {
+        return true;
+    }
+    // Only numbers given in order make new rows. Few at first: a copy of these buckets is
+    // made for each bucket above them.
+    let rows = (row + 1).max(2 * direct.row_count()).max(16);
+    if !matches!(map, KeyMap::Sequential)
+        || !guard.charge(direct.row_bytes() * (rows - direct.row_count()))
+    {
+        return false;
+    }
+    direct.grow(rows);
+    true
 }
 
 /// A bucket's single-pass statistics as the results of its sub-aggregations.

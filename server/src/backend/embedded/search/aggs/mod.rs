@@ -445,6 +445,8 @@ impl SegmentAgg {
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         match self {
             SegmentAgg::Terms(terms) => terms.collect_block(docs, block),
+            SegmentAgg::MultiKey(multi) => multi.collect_block(docs, block),
+            SegmentAgg::Metric(metric) => metric.collect_block(docs, block),
             _ => false,
         }
     }

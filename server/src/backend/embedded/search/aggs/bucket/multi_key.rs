@@ -19,7 +19,7 @@ use super::super::super::columns::Accessor;
 use super::super::super::datemath::Zone;
 use super::super::super::hits::Direction;
 use super::super::super::SearchError;
-use super::super::buckets::{Buckets, KeySpace};
+use super::super::buckets::{BlockValues, Buckets, KeySpace};
 use super::super::intermediate::tuples::{KeyCodec, TupleLayout, TupleRun, TupleTable};
 use super::super::intermediate::{BucketKey, BucketList, IntermediateAgg};
 use super::super::options::AggField;
@@ -287,6 +287,78 @@ impl MultiKeySegment {
             },
         };
         self.buckets.collect(u128::from(number), doc, score);
+    }
+
+    /// Collects a block of documents reading each column once for the block, when the tuples
+    /// have no page, every source is a value read as a word (term ordinal, address code,
+    /// integer) and skips documents without one, and the buckets are direct rows with
+    /// integer statistics below (the top conversations). Says whether it did.
+    pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        if self.page.is_some()
+            || self.buckets.direct.is_none()
+            || !self
+                .sources
+                .iter()
+                .all(|source| matches!(source.kind, SourceKind::Terms) && source.skip_missing)
+            || !block.read_stats(&self.buckets.prototype, docs)
+        {
+            return false;
+        }
+        block.source_keys.resize_with(self.sources.len(), Vec::new);
+        for (source, keys) in self.sources.iter().zip(&mut block.source_keys) {
+            if !source
+                .accessor
+                .read_raw_block(docs, &mut block.raw_scratch, keys)
+            {
+                return false;
+            }
+        }
+        // Each document's row and its hash first, its place in the index asked of the cache;
+        // then each row found or held, its number the key of its bucket's row.
+        let width = self.scratch.len();
+        block.tuple_rows.clear();
+        block.hashes.clear();
+        'docs: for position in 0..docs.len() {
+            self.layout.clear(&mut self.scratch);
+            for (source, keys) in block.source_keys.iter().enumerate() {
+                let Some(key) = keys[position] else {
+                    block.hashes.push(None);
+                    block.tuple_rows.extend_from_slice(&self.scratch);
+                    continue 'docs;
+                };
+                self.layout.set(&mut self.scratch, source, u128::from(key));
+            }
+            let hash = TupleTable::hash(&self.scratch);
+            self.tuples.prefetch(hash);
+            block.hashes.push(Some(hash));
+            block.tuple_rows.extend_from_slice(&self.scratch);
+        }
+        block.keys.clear();
+        let mut last_row = None;
+        for (position, hash) in block.hashes.iter().enumerate() {
+            let Some(hash) = *hash else {
+                block.keys.push(None);
+                continue;
+            };
+            let row = &block.tuple_rows[position * width..(position + 1) * width];
+            let number = match self.tuples.find_hashed(row, hash) {
+                Some(number) => Some(number),
+                None => {
+                    self.scratch.copy_from_slice(row);
+                    self.hold_new_tuple(hash)
+                }
+            };
+            last_row = last_row.max(number);
+            block.keys.push(number.map(u64::from));
+        }
+        // Numbers are given in order: the last new one is the largest.
+        if let Some(row) = last_row {
+            let Some(direct) = self.buckets.direct_rows_through(row as usize) else {
+                return true;
+            };
+            direct.add_block(&block.keys, &block.values);
+        }
+        true
     }
 
     /// A bucket number for the tuple in `scratch` (whose hash is `hash`), seen for the first

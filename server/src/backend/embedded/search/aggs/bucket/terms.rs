@@ -377,13 +377,8 @@ impl TermsSegment {
             Accessor::IpCode { codes, .. } => codes,
             _ => return false,
         };
-        let prototype = &self.buckets.prototype;
-        block.values.resize_with(prototype.len(), Vec::new);
-        for (node, values) in prototype.iter().zip(&mut block.values) {
-            let Some(column) = node.block_column() else {
-                return false;
-            };
-            column.read_block(docs, &mut block.value_scratch, values);
+        if !block.read_stats(&self.buckets.prototype, docs) {
+            return false;
         }
         keys.read_block(docs, &mut block.key_scratch, &mut block.keys);
         for key in block.keys.iter().flatten() {

@@ -22,7 +22,7 @@ pub use self::stats::{single_value, stats_value};
 use super::super::columns::Accessor;
 use super::super::query::QueryContext;
 use super::super::SearchError;
-use super::buckets::dense_keys;
+use super::buckets::{dense_keys, BlockValues};
 use super::intermediate::stat_rows::StatLanes;
 use super::intermediate::{DistinctRuns, IntermediateAgg, IntermediateMetric, Stats};
 use super::options::{bad, field_of, options, AggField};
@@ -202,6 +202,26 @@ impl MetricSegment {
             (Accessor::I64(column), None) => Some(column),
             _ => None,
         }
+    }
+
+    /// Collects a block of documents with one read of the column, for a single-pass metric
+    /// of an integer field (the bytes a table totals); says whether it did.
+    pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        if !self.is_single_pass() {
+            return false;
+        }
+        let Some(column) = self.block_column() else {
+            return false;
+        };
+        block.values.resize_with(1, Vec::new);
+        column.read_block(docs, &mut block.value_scratch, &mut block.values[0]);
+        for value in block.values[0].iter().flatten() {
+            match self.kind {
+                MetricKind::ValueCount => self.stats.count += 1,
+                _ => self.stats.add(*value as f64),
+            }
+        }
+        true
     }
 
     /// The value a single-pass metric counts for a document (any number for `value_count`).
