@@ -453,6 +453,7 @@ impl<T> FastColumn<T> {
 }
 
 /// Buffers for [`FastColumn::read_block`], reused from block to block.
+#[derive(Clone)]
 pub struct BlockScratch<T> {
     rows: Vec<u32>,
     positions: Vec<u32>,

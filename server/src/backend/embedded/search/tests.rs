@@ -1981,3 +1981,105 @@ fn address_filters_count_what_the_same_queries_count() {
         .collect();
     assert_eq!(sources["aggregations"]["s"]["value"], distinct.len());
 }
+
+#[test]
+fn collecting_a_block_at_a_time_answers_as_one_document_at_a_time() {
+    // Without hits, documents are collected in blocks (columns read once per block, a block
+    // sorted into buckets level by level); with hits, one at a time. Both must answer alike
+    // for every shape the overview asks: networks then ports (a Sankey), a split of a
+    // histogram with bounds, nested terms over ports, conversations, totals.
+    let networks = |field: &str| {
+        json!({ "filters": { "other_bucket_key": "Unnamed", "filters": {
+            "shop": { "term": { (field): "10.10.0.0/16" } },
+            "shared": { "term": { (field): "10.11.0.0/16" } },
+            "office": { "term": { (field): "203.0.113.0/24" } },
+        } } })
+    };
+    let mut sankey = networks("srcaddr");
+    sankey["aggs"] = json!({ "dst": networks("dstaddr") });
+    sankey["aggs"]["dst"]["aggs"] =
+        json!({ "port": { "terms": { "field": "dstport", "size": 500 } } });
+    let from = END - 20 * 3_600_000;
+    let requests = [
+        json!({ "sankey": sankey }),
+        json!({ "direction": { "terms": { "field": "action", "size": 3 }, "aggs": {
+            "time": { "date_histogram": { "field": "@timestamp", "fixed_interval": "30m",
+                "hard_bounds": { "min": from, "max": END - 3_600_000 } },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } } } } } } }),
+        json!({ "time": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
+            "aggs": { "action": { "terms": { "field": "action" } } } } }),
+        json!({ "action": { "terms": { "field": "action" }, "aggs": {
+            "port": { "terms": { "field": "dstport", "size": 20, "order": { "bytes": "desc" } },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } } } },
+            "protocol": { "terms": { "field": "protocol", "size": 5 } } } } }),
+        json!({ "conversations": { "multi_terms": { "size": 20, "order": { "bytes": "desc" },
+            "terms": [{ "field": "srcaddr" }, { "field": "dstaddr" }, { "field": "dstport" }, { "field": "protocol" }] },
+            "aggs": { "bytes": { "sum": { "field": "bytes" } }, "packets": { "sum": { "field": "packets" } } } } }),
+        json!({ "bytes": { "sum": { "field": "bytes" } }, "most": { "max": { "field": "packets" } },
+            "with_port": { "value_count": { "field": "dstport" } }, "avg": { "avg": { "field": "bytes" } } }),
+    ];
+    for aggs in requests {
+        let in_blocks = search(json!({ "size": 0, "aggs": aggs }));
+        let one_by_one = search(json!({ "size": 1, "aggs": aggs }));
+        assert_eq!(
+            in_blocks["aggregations"], one_by_one["aggregations"],
+            "{aggs}"
+        );
+    }
+    // The Sankey against the records: flows from no named network into the shop VPC, by
+    // port.
+    let answer = search(json!({ "size": 0, "aggs": { "sankey": sankey } }));
+    let ports = &answer["aggregations"]["sankey"]["buckets"]["Unnamed"]["dst"]["buckets"]["shop"]
+        ["port"]["buckets"];
+    let octets = |doc: &FlowDoc, field: &str| match doc.get(field) {
+        Some(DocValue::Ip(IpAddr::V4(a))) => Some(a.octets()),
+        _ => None,
+    };
+    let named = |a: Option<[u8; 4]>| {
+        a.is_some_and(|a| a[..2] == [10, 10] || a[..2] == [10, 11] || a[..3] == [203, 0, 113])
+    };
+    let mut expected: HashMap<i64, u64> = HashMap::new();
+    for doc in &fixture().docs {
+        let into_shop = octets(doc, "dstaddr").is_some_and(|a| a[..2] == [10, 10]);
+        if !named(octets(doc, "srcaddr")) && into_shop {
+            if let Some(port) = int(doc, "dstport") {
+                *expected.entry(port).or_default() += 1;
+            }
+        }
+    }
+    assert!(expected.len() > 1, "{expected:?}");
+    let got: HashMap<i64, u64> = ports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, expected);
+    // Protocols (1, 6, 17) make a table indexed from the least of them: each count is the
+    // records'.
+    let answer = search(
+        json!({ "size": 0, "aggs": { "action": { "terms": { "field": "action" },
+        "aggs": { "protocol": { "terms": { "field": "protocol" } } } } } }),
+    );
+    for bucket in answer["aggregations"]["action"]["buckets"]
+        .as_array()
+        .unwrap()
+    {
+        let action = bucket["key"].as_str().unwrap();
+        let mut expected: HashMap<i64, u64> = HashMap::new();
+        for doc in &fixture().docs {
+            if text(doc, "action").as_deref() == Some(action) {
+                if let Some(protocol) = int(doc, "protocol") {
+                    *expected.entry(protocol).or_default() += 1;
+                }
+            }
+        }
+        let got: HashMap<i64, u64> = bucket["protocol"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(got, expected, "protocols of {action}");
+    }
+}

@@ -21,7 +21,6 @@ use super::{AggRequest, SegmentAgg};
 pub struct BlockValues {
     pub keys: Vec<Option<u64>>,
     pub values: Vec<Vec<Option<i64>>>,
-    pub key_scratch: BlockScratch<u64>,
     pub value_scratch: BlockScratch<i64>,
     /// Keys of several values: each source's keys, each document's row (`width` words) and
     /// its hash (none when a source has no value).
@@ -211,6 +210,50 @@ impl Buckets {
             None => {
                 for sub in &mut bucket.subs {
                     sub.collect(doc, score);
+                }
+            }
+        }
+    }
+
+    /// Collects a run of documents (ascending) that share a key, its bucket's
+    /// sub-aggregations reading them a block at a time where they can.
+    pub fn collect_run(&mut self, key: u128, docs: &[DocId], block: &mut BlockValues) {
+        if self.direct.is_some() {
+            for &doc in docs {
+                self.collect(key, doc, 0.0);
+            }
+            return;
+        }
+        let index = match self.last {
+            Some((last, index)) if last == key => index,
+            _ => {
+                let Some(index) = self.bucket_of(key) else {
+                    return;
+                };
+                self.last = Some((key, index));
+                index
+            }
+        };
+        let bucket = &mut self.buckets[index];
+        bucket.count += docs.len() as u64;
+        let Some(stats) = &mut self.flat_stats else {
+            for sub in &mut bucket.subs {
+                sub.collect_docs(docs, block);
+            }
+            return;
+        };
+        let width = self.prototype.len();
+        let own = &mut stats[index * width..(index + 1) * width];
+        if block.read_stats(&self.prototype, docs) {
+            for ((node, stats), values) in self.prototype.iter().zip(own).zip(&block.values) {
+                for value in values.iter().flatten() {
+                    node.add_int_stat(*value, stats);
+                }
+            }
+        } else {
+            for &doc in docs {
+                for (node, stats) in self.prototype.iter().zip(own.iter_mut()) {
+                    node.add_stat(doc, stats);
                 }
             }
         }

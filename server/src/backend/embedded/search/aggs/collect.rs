@@ -57,6 +57,7 @@ impl Collector for FlowCollector {
             segment,
             columns: &self.columns,
             guard: &self.guard,
+            copies: 1,
         };
         // Errors cannot leave through tantivy's API typed: the guard keeps the first, stops
         // the search, and the search answers it.
@@ -73,6 +74,7 @@ impl Collector for FlowCollector {
             total: 0,
             nodes,
             block: BlockValues::default(),
+            pending: Vec::new(),
             hits,
             requests: self.aggs.clone(),
             index: self.index,
@@ -154,6 +156,9 @@ impl FlowCollector {
 /// A segment's best hits so far, and how it sorts them.
 type SegmentHits = (TopN, SegmentSorter);
 
+/// Documents collected together where nothing is scored.
+const BLOCK_DOCS: usize = 1024;
+
 /// Documents collected between two looks at the clock.
 const CLOCK_EVERY_DOCS: u32 = 1 << 16;
 
@@ -165,6 +170,8 @@ pub struct SegmentFlowCollector {
     nodes: Vec<SegmentAgg>,
     /// Column values of the current block, reused.
     block: BlockValues,
+    /// Matching documents not yet collected, ascending.
+    pending: Vec<DocId>,
     hits: Option<SegmentHits>,
     requests: Arc<Vec<AggRequest>>,
     index: u32,
@@ -175,24 +182,19 @@ impl SegmentCollector for SegmentFlowCollector {
     type Fruit = Collected;
 
     /// Blocks of matching documents (when nothing is scored): aggregations that can read
-    /// their columns a block at a time do, the others go document by document.
+    /// their columns a block at a time do, the others go document by document. tantivy's
+    /// blocks of 64 are gathered into blocks of [`BLOCK_DOCS`]: each block costs every
+    /// level of the aggregation tree a call, a column read and a sort into buckets.
     fn collect_block(&mut self, docs: &[DocId]) {
-        if self.out_of_budget(docs.len() as u32) {
-            return;
-        }
         if self.hits.is_some() {
             for &doc in docs {
                 self.collect(doc, 0.0);
             }
             return;
         }
-        self.total += docs.len() as u64;
-        for node in &mut self.nodes {
-            if !node.collect_block(docs, &mut self.block) {
-                for &doc in docs {
-                    node.collect(doc, 0.0);
-                }
-            }
+        self.pending.extend_from_slice(docs);
+        if self.pending.len() >= BLOCK_DOCS {
+            self.collect_pending();
         }
     }
 
@@ -220,7 +222,8 @@ impl SegmentCollector for SegmentFlowCollector {
         }
     }
 
-    fn harvest(self) -> Collected {
+    fn harvest(mut self) -> Collected {
+        self.collect_pending();
         let aggs = self
             .nodes
             .into_iter()
@@ -239,6 +242,19 @@ impl SegmentCollector for SegmentFlowCollector {
 }
 
 impl SegmentFlowCollector {
+    /// Collects the documents gathered so far, as one block.
+    fn collect_pending(&mut self) {
+        let docs = std::mem::take(&mut self.pending);
+        if !docs.is_empty() && !self.out_of_budget(docs.len() as u32) {
+            self.total += docs.len() as u64;
+            for node in &mut self.nodes {
+                node.collect_docs(&docs, &mut self.block);
+            }
+        }
+        self.pending = docs;
+        self.pending.clear();
+    }
+
     /// Whether the search has stopped (out of memory or past its deadline), reading the clock
     /// every [`CLOCK_EVERY_DOCS`] documents. A stopped search skips the rest of its documents
     /// at the cost of a load each, and answers its error once collection returns.

@@ -50,7 +50,7 @@ use self::metric::top_hits::{self, TopHitsAgg, TopHitsSegment};
 use self::metric::{MetricAgg, MetricSegment};
 use self::options::bad;
 use self::response::RenderContext;
-use super::columns::{FastColumn, SegmentColumns};
+use super::columns::{Accessor, FastColumn, SegmentColumns};
 use super::guard::SearchGuard;
 use super::query::QueryContext;
 use super::SearchError;
@@ -255,6 +255,27 @@ fn parse_agg(
 }
 
 impl AggRequest {
+    /// The most buckets a segment's state of this aggregation can make, where it is known
+    /// before collecting: a bucket per filter (and the other bucket), per term of a keyword
+    /// field; unbounded (`usize::MAX`) otherwise.
+    fn most_buckets_in(&self, context: &SegmentContext<'_>) -> usize {
+        match &self.kind {
+            AggKind::Filter(_) => 1,
+            AggKind::Filters(filters) => filters.filters.len() + 1,
+            AggKind::Terms(terms) if terms.missing.is_none() => {
+                match context.columns.open_keys(
+                    context.reader,
+                    &terms.field.name,
+                    terms.field.field,
+                ) {
+                    Ok(Accessor::Str { dict, .. }) => dict.num_terms(),
+                    _ => usize::MAX,
+                }
+            }
+            _ => usize::MAX,
+        }
+    }
+
     /// A terms aggregation over the terms `only` of `field`, in key order: the counts a
     /// significant terms aggregation's background needs.
     pub fn counts_of(
@@ -295,9 +316,15 @@ impl AggRequest {
 }
 
 /// What a segment's aggregations are made from.
+#[derive(Clone, Copy)]
 pub(crate) struct SegmentContext<'a> {
     pub reader: &'a SegmentReader,
     pub columns: &'a SegmentColumns,
+    /// How many copies of an aggregation's state the segment may make at most: one at the
+    /// top, one per bucket of each aggregation above whose buckets are few and known
+    /// (filters, terms of a keyword), else unbounded. Tables sized by key are kept for
+    /// aggregations that cannot be copied beyond measure.
+    pub copies: usize,
     pub schema: &'a FlowSchema,
     /// The position of the searched index among all searched, for hit addresses.
     pub index: u32,
@@ -327,11 +354,17 @@ impl SegmentAgg {
     ) -> Result<SegmentAgg, SearchError> {
         // The sub-aggregations every bucket starts from.
         let prototype = || -> Result<Rc<Vec<SegmentAgg>>, SearchError> {
+            let context = SegmentContext {
+                copies: context
+                    .copies
+                    .saturating_mul(request.most_buckets_in(context)),
+                ..*context
+            };
             Ok(Rc::new(
                 request
                     .children
                     .iter()
-                    .map(|child| SegmentAgg::new(child, context))
+                    .map(|child| SegmentAgg::new(child, &context))
                     .collect::<Result<Vec<_>, _>>()?,
             ))
         };
@@ -441,13 +474,34 @@ impl SegmentAgg {
         }
     }
 
+    /// Adds an integer value read from the column of [`SegmentAgg::block_column`] to
+    /// statistics kept outside the state.
+    #[inline]
+    pub fn add_int_stat(&self, value: i64, stats: &mut Stats) {
+        if let SegmentAgg::Metric(metric) = self {
+            metric.add_int_stat(value, stats);
+        }
+    }
+
     /// Collects a block of documents at once where the kind can; says whether it did.
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         match self {
             SegmentAgg::Terms(terms) => terms.collect_block(docs, block),
             SegmentAgg::MultiKey(multi) => multi.collect_block(docs, block),
             SegmentAgg::Metric(metric) => metric.collect_block(docs, block),
+            SegmentAgg::DateHistogram(histogram) => histogram.collect_block(docs, block),
+            SegmentAgg::Filters(filters) => filters.collect_block(docs, block),
             _ => false,
+        }
+    }
+
+    /// Collects a block of documents (ascending), at once where the kind can, one by one
+    /// where it cannot. Nothing is scored.
+    pub fn collect_docs(&mut self, docs: &[DocId], block: &mut BlockValues) {
+        if !self.collect_block(docs, block) {
+            for &doc in docs {
+                self.collect(doc, 0.0);
+            }
         }
     }
 

@@ -103,6 +103,8 @@ pub struct AddressTable {
     members: Vec<Vec<u32>>,
     /// The filters holding a document without the field.
     without: Vec<u32>,
+    /// How many filters there are.
+    filters: usize,
 }
 
 impl AddressTable {
@@ -139,7 +141,13 @@ impl AddressTable {
             members,
             without: holding(None),
             bounds,
+            filters: sets.len(),
         }
+    }
+
+    /// How many filters the table places keys in.
+    pub fn filters(&self) -> usize {
+        self.filters
     }
 
     /// The filters (by place) holding a document whose key is `key` (`None`: it has none).

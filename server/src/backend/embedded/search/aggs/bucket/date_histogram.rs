@@ -6,14 +6,14 @@ use std::sync::OnceLock;
 use app::model::flow::FieldType;
 use app::model::time::{fixed_unit_ms, split_time_value};
 use serde_json::{json, Map, Value as Json};
-use tantivy::{DocId, Score};
+use tantivy::{DateTime, DocId, Score};
 
-use super::super::super::columns::Accessor;
+use super::super::super::columns::{Accessor, BlockScratch};
 use super::super::super::datemath::{DateFormats, Rounding, Unit, Zone};
 use super::super::super::hits::Direction;
 use super::super::super::query::{date_value, QueryContext};
 use super::super::super::{SearchError, MAX_BUCKETS};
-use super::super::buckets::{Buckets, KeySpace};
+use super::super::buckets::{BlockValues, Buckets, KeySpace};
 use super::super::intermediate::{BucketKey, IntermediateAgg, IntermediateBucket};
 use super::super::options::{
     bad, bool_option, field_of, format_option, options, usize_option, zone_option, AggField,
@@ -281,6 +281,9 @@ pub struct DateHistogramSegment {
     /// `hard_bounds`, inclusive.
     bounds: (i64, i64),
     buckets: Buckets,
+    /// A block's times, read at once.
+    times: Vec<Option<DateTime>>,
+    time_scratch: BlockScratch<DateTime>,
 }
 
 impl DateHistogramSegment {
@@ -300,6 +303,8 @@ impl DateHistogramSegment {
                 None => (i64::MIN, i64::MAX),
             },
             buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
+            times: Vec::new(),
+            time_scratch: BlockScratch::default(),
         })
     }
 
@@ -315,6 +320,42 @@ impl DateHistogramSegment {
                 self.buckets.collect(key as u64 as u128, doc, score);
             }
         }
+    }
+
+    /// Collects a block of documents with one read of the time column: documents come in
+    /// time order, so the block falls into a few runs of one bucket each, and each run goes
+    /// to its bucket's sub-aggregations at once.
+    pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        let DateHistogramSegment {
+            accessor,
+            rounder,
+            bounds,
+            buckets,
+            times,
+            time_scratch,
+        } = self;
+        let Accessor::Date(column) = accessor else {
+            return false;
+        };
+        column.read_block(docs, time_scratch, times);
+        let mut run: Option<(i64, usize)> = None;
+        for (position, time) in times.iter().enumerate() {
+            let key = time
+                .map(|time| time.into_timestamp_millis())
+                .filter(|t| *t >= bounds.0 && *t <= bounds.1)
+                .map(|t| rounder.key(t));
+            if run.map(|(key, _)| key) == key && key.is_some() {
+                continue;
+            }
+            if let Some((key, start)) = run {
+                buckets.collect_run(key as u64 as u128, &docs[start..position], block);
+            }
+            run = key.map(|key| (key, position));
+        }
+        if let Some((key, start)) = run {
+            buckets.collect_run(key as u64 as u128, &docs[start..], block);
+        }
+        true
     }
 
     pub fn harvest(self, request: &AggRequest) -> IntermediateAgg {

@@ -12,7 +12,7 @@ use tantivy::{BitSet, DocId, Score};
 use super::super::super::columns::Accessor;
 use super::super::super::query::{compile, parse_query, QueryContext};
 use super::super::super::SearchError;
-use super::super::buckets::{Buckets, KeySpace};
+use super::super::buckets::{BlockValues, Buckets, KeySpace};
 use super::super::intermediate::{BucketKey, IntermediateAgg};
 use super::super::options::{bad, bool_option, options};
 use super::super::response::RenderContext;
@@ -104,6 +104,8 @@ pub struct FiltersSegment {
     /// after the filters' own, so that the keys index a table.
     other: Option<u128>,
     buckets: Buckets,
+    /// A block's documents by bucket: each filter's, then the other bucket's.
+    groups: Vec<Vec<DocId>>,
 }
 
 /// How a segment's documents are matched to the filters.
@@ -128,6 +130,7 @@ impl FiltersSegment {
             )?])),
             other: None,
             buckets: Buckets::new(KeySpace::Dense(1), prototype, context.guard),
+            groups: Vec::new(),
         })
     }
 
@@ -174,6 +177,7 @@ impl FiltersSegment {
             matches,
             other: filters.other_bucket_key.as_ref().map(|_| count as u128),
             buckets: Buckets::new(keys, prototype, context.guard),
+            groups: Vec::new(),
         })
     }
 
@@ -205,6 +209,63 @@ impl FiltersSegment {
         if let (Some(other), false) = (self.other, any) {
             self.buckets.collect(other, doc, score);
         }
+    }
+
+    /// Collects a block of documents: sorted into their buckets first (an address column
+    /// read once for the block), then each bucket's documents go to its sub-aggregations at
+    /// once.
+    pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        let FiltersSegment {
+            matches,
+            other,
+            buckets,
+            groups,
+        } = self;
+        let filters = match matches {
+            Matches::Sets(sets) => sets.len(),
+            Matches::Addresses(column) => column.1.filters(),
+        };
+        groups.resize_with(filters + 1, Vec::new);
+        groups.iter_mut().for_each(Vec::clear);
+        match matches {
+            Matches::Sets(sets) => {
+                for (set, group) in sets.iter().zip(groups.iter_mut()) {
+                    group.extend(docs.iter().filter(|&&doc| set.contains(doc)));
+                }
+                if other.is_some() {
+                    let others = docs
+                        .iter()
+                        .filter(|&&doc| !sets.iter().any(|set| set.contains(doc)));
+                    groups[filters].extend(others);
+                }
+            }
+            Matches::Addresses(column) => {
+                let (accessor, table) = &**column;
+                if !accessor.read_raw_block(docs, &mut block.raw_scratch, &mut block.keys) {
+                    return false;
+                }
+                for (&doc, key) in docs.iter().zip(&block.keys) {
+                    let members = table.filters_of(key.map(u128::from));
+                    for &index in members {
+                        groups[index as usize].push(doc);
+                    }
+                    if members.is_empty() && other.is_some() {
+                        groups[filters].push(doc);
+                    }
+                }
+            }
+        }
+        for (index, group) in groups.iter().enumerate() {
+            if group.is_empty() {
+                continue;
+            }
+            let key = match *other {
+                Some(other) if index == filters => other,
+                _ => index as u128,
+            };
+            buckets.collect_run(key, group, block);
+        }
+        true
     }
 
     pub fn harvest(self, request: &AggRequest) -> IntermediateAgg {

@@ -316,6 +316,29 @@ pub fn best_buckets_by(
     Some(BestBuckets::new(size, min_doc_count, rank))
 }
 
+/// The most keys a table of integers indexed by value may span, in all its copies together:
+/// 4M slots, 16 MB of slots or 32 MB of counts. A port's table spans 65,536, so the ports
+/// under each of the 7 x 7 pairs of named networks of a Sankey fit.
+const MAX_DENSE_INTEGER_KEYS: usize = 1 << 22;
+
+/// The keys an integer column's values span in a segment and the least of them, when a table
+/// indexed by value fits: the span is at most 65,536 (ports, protocols; not byte counts), no
+/// more than a few per document, and within [`MAX_DENSE_INTEGER_KEYS`] in every copy the
+/// segment can make.
+fn dense_integers(accessor: &Accessor, context: &SegmentContext<'_>) -> Option<(usize, i64)> {
+    let Accessor::I64(column) = accessor else {
+        return None;
+    };
+    let (least, most) = (column.min_value(), column.max_value());
+    let span = usize::try_from(most.checked_sub(least)?)
+        .ok()?
+        .checked_add(1)?;
+    (span <= 1 << 16
+        && span <= 4 * context.reader.max_doc() as usize
+        && context.copies.saturating_mul(span) <= MAX_DENSE_INTEGER_KEYS)
+        .then_some((span, least))
+}
+
 /// The segment key of the `missing` bucket.
 const MISSING_SLOT: u128 = u128::MAX;
 
@@ -324,7 +347,13 @@ const MISSING_SLOT: u128 = u128::MAX;
 pub struct TermsSegment {
     accessor: Accessor,
     missing: bool,
+    /// Subtracted from an integer to make its key: the least value, when the values span
+    /// few enough keys to index a table by (ports, protocols); 0 otherwise.
+    offset: u64,
     buckets: Buckets,
+    /// A block's documents sorted by key, for buckets that are not direct rows.
+    by_key: Vec<(u64, DocId)>,
+    run: Vec<DocId>,
 }
 
 impl TermsSegment {
@@ -338,14 +367,22 @@ impl TermsSegment {
                 .columns
                 .open_keys(context.reader, &terms.field.name, terms.field.field)?;
         // A table indexed by key spares a hash lookup per document.
-        let keys = match dense_keys(&accessor, context.reader) {
-            Some(keys) if terms.missing.is_none() => KeySpace::Dense(keys),
-            _ => KeySpace::Sparse,
+        let (keys, offset) = match dense_keys(&accessor, context.reader) {
+            Some(keys) if terms.missing.is_none() => (KeySpace::Dense(keys), 0),
+            _ => match dense_integers(&accessor, context) {
+                Some((keys, least)) if terms.missing.is_none() => {
+                    (KeySpace::Dense(keys), least as u64)
+                }
+                _ => (KeySpace::Sparse, 0),
+            },
         };
         Ok(TermsSegment {
             missing: terms.missing.is_some(),
+            offset,
             accessor,
             buckets: Buckets::new(keys, prototype, context.guard),
+            by_key: Vec::new(),
+            run: Vec::new(),
         })
     }
 
@@ -356,41 +393,76 @@ impl TermsSegment {
     #[inline]
     pub fn collect(&mut self, doc: DocId, score: Score) {
         match self.accessor.raw(doc) {
-            Some(key) => self.buckets.collect(key, doc, score),
+            Some(key) => {
+                self.buckets
+                    .collect(key.wrapping_sub(u128::from(self.offset)), doc, score)
+            }
             None if self.missing => self.buckets.collect(MISSING_SLOT, doc, score),
             None => {}
         }
     }
 
-    /// Collects a block of documents reading each column once for the block, when the
-    /// buckets are direct rows with integer statistics below (a top-talkers table). Says
-    /// whether it did.
+    /// Collects a block of documents reading each column once for the block: into direct
+    /// rows with integer statistics below (a top-talkers table) at once; into other buckets
+    /// (a split of a histogram, say) by sorting the block by key, each key's documents going
+    /// to its bucket's sub-aggregations at once. Says whether it did.
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         if self.missing {
             return false;
         }
+        if self.buckets.direct.is_none() {
+            return self.collect_block_by_key(docs, block);
+        }
         let Some(direct) = &mut self.buckets.direct else {
             return false;
         };
-        let keys = match &self.accessor {
-            Accessor::Str { ords, .. } => ords,
-            Accessor::IpCode { codes, .. } => codes,
-            _ => return false,
-        };
-        if !block.read_stats(&self.buckets.prototype, docs) {
+        if !block.read_stats(&self.buckets.prototype, docs)
+            || !self
+                .accessor
+                .read_raw_block(docs, &mut block.raw_scratch, &mut block.keys)
+        {
             return false;
         }
-        keys.read_block(docs, &mut block.key_scratch, &mut block.keys);
-        for key in block.keys.iter().flatten() {
+        for key in block.keys.iter_mut().flatten() {
+            *key = key.wrapping_sub(self.offset);
             direct.prefetch(*key as usize);
         }
         direct.add_block(&block.keys, &block.values);
         true
     }
 
+    fn collect_block_by_key(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        if !self
+            .accessor
+            .read_raw_block(docs, &mut block.raw_scratch, &mut block.keys)
+        {
+            return false;
+        }
+        self.by_key.clear();
+        self.by_key.extend(
+            block
+                .keys
+                .iter()
+                .zip(docs)
+                .filter_map(|(key, &doc)| Some(((*key)?.wrapping_sub(self.offset), doc))),
+        );
+        // Documents ascending within a key, as sub-aggregations read them.
+        self.by_key.sort_unstable();
+        for run in self.by_key.chunk_by(|a, b| a.0 == b.0) {
+            self.run.clear();
+            self.run.extend(run.iter().map(|&(_, doc)| doc));
+            self.buckets
+                .collect_run(u128::from(run[0].0), &self.run, block);
+        }
+        true
+    }
+
     pub fn harvest(self, request: &AggRequest, terms: &TermsAgg) -> IntermediateAgg {
         let TermsSegment {
-            accessor, buckets, ..
+            accessor,
+            buckets,
+            offset,
+            ..
         } = self;
         if let (Accessor::IpCode { space, .. }, Some(_), None) =
             (&accessor, &buckets.direct, &terms.only)
@@ -405,7 +477,9 @@ impl TermsSegment {
             }
             let key = match &accessor {
                 Accessor::Str { .. } => BucketKey::Str(accessor.term(key as u64)?),
-                Accessor::I64(_) | Accessor::Date(_) => BucketKey::I64(key as u64 as i64),
+                Accessor::I64(_) | Accessor::Date(_) => {
+                    BucketKey::I64((key as u64).wrapping_add(offset) as i64)
+                }
                 Accessor::Ip(_) | Accessor::IpCode { .. } => BucketKey::Ip(accessor.ip(key)),
                 Accessor::Missing => return None,
             };

@@ -215,13 +215,21 @@ impl MetricSegment {
         };
         block.values.resize_with(1, Vec::new);
         column.read_block(docs, &mut block.value_scratch, &mut block.values[0]);
+        let mut stats = self.stats;
         for value in block.values[0].iter().flatten() {
-            match self.kind {
-                MetricKind::ValueCount => self.stats.count += 1,
-                _ => self.stats.add(*value as f64),
-            }
+            self.add_int_stat(*value, &mut stats);
         }
+        self.stats = stats;
         true
+    }
+
+    /// Adds a value of [`MetricSegment::block_column`] to statistics.
+    #[inline]
+    pub fn add_int_stat(&self, value: i64, stats: &mut Stats) {
+        match self.kind {
+            MetricKind::ValueCount => stats.count += 1,
+            _ => stats.add(value as f64),
+        }
     }
 
     /// The value a single-pass metric counts for a document (any number for `value_count`).
