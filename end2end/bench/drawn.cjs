@@ -35,11 +35,18 @@ if (!DRAWN[what] || !/^http:\/\/127\.0\.0\.1:\d+\//.test(url ?? "")) {
     const page = await context.newPage();
     const requests = [];
     page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+    // How long the searches took, request sent to answer received: the server's share.
+    const searchMs = [];
+    page.on("requestfinished", (r) => {
+      if (["/api/msearch", "/api/search"].includes(new URL(r.url()).pathname)) {
+        searchMs.push(Math.round(r.timing().responseEnd));
+      }
+    });
     await page.goto(url, { waitUntil: "commit" });
     await page.waitForFunction(DRAWN[what], null, { timeout: 120_000, polling: 10 });
     const drawnMs = await page.evaluate(() => performance.now());
     const errors = await page.locator(".chart-error").count();
-    results.push({ run, drawn_ms: Math.round(drawnMs), requests: requests.length,
+    results.push({ run, drawn_ms: Math.round(drawnMs), search_ms: searchMs, requests: requests.length,
       msearch: requests.filter((p) => p === "/api/msearch").length,
       searches: requests.filter((p) => p === "/api/search").length, panel_errors: errors });
     console.log(JSON.stringify(results[results.length - 1]));

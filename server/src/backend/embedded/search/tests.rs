@@ -2016,7 +2016,9 @@ fn collecting_a_block_at_a_time_answers_as_one_document_at_a_time() {
             "terms": [{ "field": "srcaddr" }, { "field": "dstaddr" }, { "field": "dstport" }, { "field": "protocol" }] },
             "aggs": { "bytes": { "sum": { "field": "bytes" } }, "packets": { "sum": { "field": "packets" } } } } }),
         json!({ "bytes": { "sum": { "field": "bytes" } }, "most": { "max": { "field": "packets" } },
-            "with_port": { "value_count": { "field": "dstport" } }, "avg": { "avg": { "field": "bytes" } } }),
+            "with_port": { "value_count": { "field": "dstport" } }, "avg": { "avg": { "field": "bytes" } },
+            "sources": { "cardinality": { "field": "srcaddr" } }, "ports": { "cardinality": { "field": "dstport" } },
+            "actions": { "cardinality": { "field": "action" } } }),
     ];
     for aggs in requests {
         let in_blocks = search(json!({ "size": 0, "aggs": aggs }));
@@ -2048,13 +2050,7 @@ fn collecting_a_block_at_a_time_answers_as_one_document_at_a_time() {
         }
     }
     assert!(expected.len() > 1, "{expected:?}");
-    let got: HashMap<i64, u64> = ports
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(got, expected);
+    assert_eq!(counts_by_number(ports), expected);
     // Protocols (1, 6, 17) make a table indexed from the least of them: each count is the
     // records'.
     let answer = search(
@@ -2074,12 +2070,20 @@ fn collecting_a_block_at_a_time_answers_as_one_document_at_a_time() {
                 }
             }
         }
-        let got: HashMap<i64, u64> = bucket["protocol"]["buckets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
-            .collect();
-        assert_eq!(got, expected, "protocols of {action}");
+        assert_eq!(
+            counts_by_number(&bucket["protocol"]["buckets"]),
+            expected,
+            "protocols of {action}"
+        );
     }
+}
+
+/// The count of each bucket of a list keyed by numbers.
+fn counts_by_number(buckets: &Json) -> HashMap<i64, u64> {
+    buckets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
+        .collect()
 }

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use tantivy::{DocId, Score, SegmentReader};
+use tantivy::{DateTime, DocId, Score, SegmentReader};
 
 use super::super::columns::{Accessor, BlockScratch, RawBlockScratch};
 use super::super::guard::SearchGuard;
@@ -28,9 +28,37 @@ pub struct BlockValues {
     pub raw_scratch: RawBlockScratch,
     pub tuple_rows: Vec<u64>,
     pub hashes: Vec<Option<u32>>,
+    /// Buffers of the bucket aggregations splitting the block, one set per level being
+    /// split: taken while a level splits its documents and given back after, so they number
+    /// the levels of the tree, not the copies of each level's state (one per bucket above).
+    spare: Vec<SplitScratch>,
+}
+
+/// What a bucket aggregation splitting a block into its buckets works in.
+#[derive(Default)]
+pub struct SplitScratch {
+    /// Each document's key and the document, sorted (terms).
+    pub by_key: Vec<(u64, DocId)>,
+    /// The documents of one key.
+    pub run: Vec<DocId>,
+    /// Each bucket's documents (filters).
+    pub groups: Vec<Vec<DocId>>,
+    /// Each document's time (date histograms).
+    pub times: Vec<Option<DateTime>>,
+    pub time_scratch: BlockScratch<DateTime>,
 }
 
 impl BlockValues {
+    /// Buffers for a level splitting the block; give them back with
+    /// [`BlockValues::give_back`].
+    pub fn take_split(&mut self) -> SplitScratch {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    pub fn give_back(&mut self, scratch: SplitScratch) {
+        self.spare.push(scratch);
+    }
+
     /// Reads the block's value of each single-pass statistic of `prototype` (the
     /// sub-aggregations of direct rows) into `values`; false, with nothing to go on, when one
     /// cannot be read a block at a time.
@@ -187,15 +215,8 @@ impl Buckets {
             direct.add(row, |position| prototype[position].stat_value(doc));
             return;
         }
-        let index = match self.last {
-            Some((last, index)) if last == key => index,
-            _ => {
-                let Some(index) = self.bucket_of(key) else {
-                    return;
-                };
-                self.last = Some((key, index));
-                index
-            }
+        let Some(index) = self.bucket_of_recent(key) else {
+            return;
         };
         let bucket = &mut self.buckets[index];
         bucket.count += 1;
@@ -224,15 +245,8 @@ impl Buckets {
             }
             return;
         }
-        let index = match self.last {
-            Some((last, index)) if last == key => index,
-            _ => {
-                let Some(index) = self.bucket_of(key) else {
-                    return;
-                };
-                self.last = Some((key, index));
-                index
-            }
+        let Some(index) = self.bucket_of_recent(key) else {
+            return;
         };
         let bucket = &mut self.buckets[index];
         bucket.count += docs.len() as u64;
@@ -303,6 +317,19 @@ impl Buckets {
             KeyMap::Sequential | KeyMap::Sparse(_) => 0,
         };
         map + self.direct.as_ref().map_or(0, StatRows::heap_bytes)
+    }
+
+    /// [`Buckets::bucket_of`], remembering the last key looked up.
+    #[inline]
+    fn bucket_of_recent(&mut self, key: u128) -> Option<usize> {
+        if let Some((last, index)) = self.last {
+            if last == key {
+                return Some(index);
+            }
+        }
+        let index = self.bucket_of(key)?;
+        self.last = Some((key, index));
+        Some(index)
     }
 
     /// The bucket of a key, made on first use; `None` when the search's memory is spent.

@@ -355,9 +355,10 @@ impl SegmentAgg {
         // The sub-aggregations every bucket starts from.
         let prototype = || -> Result<Rc<Vec<SegmentAgg>>, SearchError> {
             let context = SegmentContext {
+                // Each bucket's copy, and the prototype copies are made from.
                 copies: context
                     .copies
-                    .saturating_mul(request.most_buckets_in(context)),
+                    .saturating_mul(request.most_buckets_in(context).saturating_add(1)),
                 ..*context
             };
             Ok(Rc::new(

@@ -6,14 +6,14 @@ use std::sync::OnceLock;
 use app::model::flow::FieldType;
 use app::model::time::{fixed_unit_ms, split_time_value};
 use serde_json::{json, Map, Value as Json};
-use tantivy::{DateTime, DocId, Score};
+use tantivy::{DocId, Score};
 
-use super::super::super::columns::{Accessor, BlockScratch};
+use super::super::super::columns::Accessor;
 use super::super::super::datemath::{DateFormats, Rounding, Unit, Zone};
 use super::super::super::hits::Direction;
 use super::super::super::query::{date_value, QueryContext};
 use super::super::super::{SearchError, MAX_BUCKETS};
-use super::super::buckets::{BlockValues, Buckets, KeySpace};
+use super::super::buckets::{BlockValues, Buckets, KeySpace, SplitScratch};
 use super::super::intermediate::{BucketKey, IntermediateAgg, IntermediateBucket};
 use super::super::options::{
     bad, bool_option, field_of, format_option, options, usize_option, zone_option, AggField,
@@ -281,9 +281,6 @@ pub struct DateHistogramSegment {
     /// `hard_bounds`, inclusive.
     bounds: (i64, i64),
     buckets: Buckets,
-    /// A block's times, read at once.
-    times: Vec<Option<DateTime>>,
-    time_scratch: BlockScratch<DateTime>,
 }
 
 impl DateHistogramSegment {
@@ -303,8 +300,6 @@ impl DateHistogramSegment {
                 None => (i64::MIN, i64::MAX),
             },
             buckets: Buckets::new(KeySpace::Sparse, prototype, context.guard),
-            times: Vec::new(),
-            time_scratch: BlockScratch::default(),
         })
     }
 
@@ -331,12 +326,16 @@ impl DateHistogramSegment {
             rounder,
             bounds,
             buckets,
-            times,
-            time_scratch,
         } = self;
         let Accessor::Date(column) = accessor else {
             return false;
         };
+        let mut scratch = block.take_split();
+        let SplitScratch {
+            times,
+            time_scratch,
+            ..
+        } = &mut scratch;
         column.read_block(docs, time_scratch, times);
         let mut run: Option<(i64, usize)> = None;
         for (position, time) in times.iter().enumerate() {
@@ -355,6 +354,7 @@ impl DateHistogramSegment {
         if let Some((key, start)) = run {
             buckets.collect_run(key as u64 as u128, &docs[start..], block);
         }
+        block.give_back(scratch);
         true
     }
 

@@ -104,8 +104,6 @@ pub struct FiltersSegment {
     /// after the filters' own, so that the keys index a table.
     other: Option<u128>,
     buckets: Buckets,
-    /// A block's documents by bucket: each filter's, then the other bucket's.
-    groups: Vec<Vec<DocId>>,
 }
 
 /// How a segment's documents are matched to the filters.
@@ -130,7 +128,6 @@ impl FiltersSegment {
             )?])),
             other: None,
             buckets: Buckets::new(KeySpace::Dense(1), prototype, context.guard),
-            groups: Vec::new(),
         })
     }
 
@@ -177,7 +174,6 @@ impl FiltersSegment {
             matches,
             other: filters.other_bucket_key.as_ref().map(|_| count as u128),
             buckets: Buckets::new(keys, prototype, context.guard),
-            groups: Vec::new(),
         })
     }
 
@@ -219,8 +215,10 @@ impl FiltersSegment {
             matches,
             other,
             buckets,
-            groups,
         } = self;
+        // Each filter's documents, then the other bucket's.
+        let mut scratch = block.take_split();
+        let groups = &mut scratch.groups;
         let filters = match matches {
             Matches::Sets(sets) => sets.len(),
             Matches::Addresses(column) => column.1.filters(),
@@ -242,6 +240,7 @@ impl FiltersSegment {
             Matches::Addresses(column) => {
                 let (accessor, table) = &**column;
                 if !accessor.read_raw_block(docs, &mut block.raw_scratch, &mut block.keys) {
+                    block.give_back(scratch);
                     return false;
                 }
                 for (&doc, key) in docs.iter().zip(&block.keys) {
@@ -265,6 +264,7 @@ impl FiltersSegment {
             };
             buckets.collect_run(key, group, block);
         }
+        block.give_back(scratch);
         true
     }
 

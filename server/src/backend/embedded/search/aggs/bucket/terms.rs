@@ -12,7 +12,7 @@ use super::super::super::datemath::{format_iso, DateFormats, Zone};
 use super::super::super::hits::Direction;
 use super::super::super::query::QueryContext;
 use super::super::super::SearchError;
-use super::super::buckets::{dense_keys, BlockValues, Buckets, KeySpace};
+use super::super::buckets::{dense_keys, BlockValues, Buckets, KeySpace, SplitScratch};
 use super::super::intermediate::best::{BestBuckets, Rank};
 use super::super::intermediate::{
     AddressDecoder, BucketKey, BucketList, IntermediateAgg, IntermediateBucket,
@@ -351,9 +351,6 @@ pub struct TermsSegment {
     /// few enough keys to index a table by (ports, protocols); 0 otherwise.
     offset: u64,
     buckets: Buckets,
-    /// A block's documents sorted by key, for buckets that are not direct rows.
-    by_key: Vec<(u64, DocId)>,
-    run: Vec<DocId>,
 }
 
 impl TermsSegment {
@@ -381,8 +378,6 @@ impl TermsSegment {
             offset,
             accessor,
             buckets: Buckets::new(keys, prototype, context.guard),
-            by_key: Vec::new(),
-            run: Vec::new(),
         })
     }
 
@@ -393,10 +388,12 @@ impl TermsSegment {
     #[inline]
     pub fn collect(&mut self, doc: DocId, score: Score) {
         match self.accessor.raw(doc) {
-            Some(key) => {
-                self.buckets
-                    .collect(key.wrapping_sub(u128::from(self.offset)), doc, score)
+            // An integer's key as its bits less the offset, as blocks make it.
+            Some(key) if self.offset != 0 => {
+                let key = (key as u64).wrapping_sub(self.offset);
+                self.buckets.collect(u128::from(key), doc, score)
             }
+            Some(key) => self.buckets.collect(key, doc, score),
             None if self.missing => self.buckets.collect(MISSING_SLOT, doc, score),
             None => {}
         }
@@ -438,8 +435,10 @@ impl TermsSegment {
         {
             return false;
         }
-        self.by_key.clear();
-        self.by_key.extend(
+        let mut scratch = block.take_split();
+        let SplitScratch { by_key, run, .. } = &mut scratch;
+        by_key.clear();
+        by_key.extend(
             block
                 .keys
                 .iter()
@@ -447,13 +446,14 @@ impl TermsSegment {
                 .filter_map(|(key, &doc)| Some(((*key)?.wrapping_sub(self.offset), doc))),
         );
         // Documents ascending within a key, as sub-aggregations read them.
-        self.by_key.sort_unstable();
-        for run in self.by_key.chunk_by(|a, b| a.0 == b.0) {
-            self.run.clear();
-            self.run.extend(run.iter().map(|&(_, doc)| doc));
+        by_key.sort_unstable();
+        for same_key in by_key.chunk_by(|a, b| a.0 == b.0) {
+            run.clear();
+            run.extend(same_key.iter().map(|&(_, doc)| doc));
             self.buckets
-                .collect_run(u128::from(run[0].0), &self.run, block);
+                .collect_run(u128::from(same_key[0].0), run, block);
         }
+        block.give_back(scratch);
         true
     }
 

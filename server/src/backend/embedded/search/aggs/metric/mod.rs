@@ -205,8 +205,21 @@ impl MetricSegment {
     }
 
     /// Collects a block of documents with one read of the column, for a single-pass metric
-    /// of an integer field (the bytes a table totals); says whether it did.
+    /// of an integer field (the bytes a table totals) or distinct keys; says whether it did.
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        if self.kind == MetricKind::Cardinality {
+            // Distinct keys: one read of the key column (term ordinals, address codes).
+            if !self
+                .accessor
+                .read_raw_block(docs, &mut block.raw_scratch, &mut block.keys)
+            {
+                return false;
+            }
+            for key in block.keys.iter().flatten() {
+                self.distinct.insert(u128::from(*key));
+            }
+            return true;
+        }
         if !self.is_single_pass() {
             return false;
         }
