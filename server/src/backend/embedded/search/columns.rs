@@ -10,7 +10,7 @@ use tantivy::columnar::column_values::CompactSpaceU64Accessor;
 use tantivy::columnar::{Column, ColumnIndex, ColumnType, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::schema::Field;
-use tantivy::{DateTime, DocId, Searcher, SegmentReader};
+use tantivy::{BitSet, DateTime, DocId, Searcher, SegmentReader};
 
 use super::SearchError;
 use crate::backend::embedded::schema::SchemaField;
@@ -567,6 +567,66 @@ impl<T: PartialOrd + Copy + Debug + Send + Sync + 'static> FastColumn<T> {
             _ => self.column.first_vals(docs, out),
         }
     }
+
+    /// The documents of a segment of `max_doc` documents with a value that passes `keep`
+    /// (any value, for a multi-valued column), in one pass along the column. An optional
+    /// column opened for aggregations walks its [`RowIndex`] beside its values, a word of
+    /// documents at a time; tantivy's range queries find each matching row's document with a
+    /// search in the column's own index, which took half of a filter's time.
+    pub fn docs_where(&self, max_doc: DocId, keep: impl Fn(T) -> bool) -> BitSet {
+        /// Documents whose values are unpacked at once.
+        const CHUNK: usize = 1024;
+        let mut docs = BitSet::with_max_value(max_doc);
+        // Any value will do to fill the buffer the values are unpacked into.
+        let mut values = [self.column.min_value(); CHUNK];
+        match (&self.column.index, &self.rows) {
+            (ColumnIndex::Empty { .. }, _) => {}
+            (ColumnIndex::Full, _) => {
+                let rows = self.column.values.num_vals().min(max_doc);
+                for start in (0..rows).step_by(CHUNK) {
+                    let chunk = &mut values[..(rows - start).min(CHUNK as u32) as usize];
+                    self.column.values.get_range(u64::from(start), chunk);
+                    for (offset, value) in chunk.iter().enumerate() {
+                        if keep(*value) {
+                            docs.insert(start + offset as u32);
+                        }
+                    }
+                }
+            }
+            (ColumnIndex::Optional(_), Some(index)) => {
+                for (chunk, words) in index.words.chunks(CHUNK / 64).enumerate() {
+                    let Some(&(_, first_row)) = words.first() else {
+                        continue;
+                    };
+                    let count: u32 = words.iter().map(|(bits, _)| bits.count_ones()).sum();
+                    let chunk_values = &mut values[..count as usize];
+                    self.column
+                        .values
+                        .get_range(u64::from(first_row), chunk_values);
+                    let mut next = chunk_values.iter();
+                    for (word, (bits, _)) in words.iter().enumerate() {
+                        let base = (chunk * CHUNK + word * 64) as DocId;
+                        let mut bits = *bits;
+                        while bits != 0 {
+                            let doc = base + bits.trailing_zeros();
+                            bits &= bits - 1;
+                            if next.next().is_some_and(|value| keep(*value)) && doc < max_doc {
+                                docs.insert(doc);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                for doc in 0..max_doc {
+                    if self.column.values_for_doc(doc).any(&keep) {
+                        docs.insert(doc);
+                    }
+                }
+            }
+        }
+        docs
+    }
 }
 
 /// An index's columns opened for aggregations, by segment, field and whether addresses are
@@ -576,6 +636,31 @@ impl<T: PartialOrd + Copy + Debug + Send + Sync + 'static> FastColumn<T> {
 /// is merged away.
 #[derive(Default)]
 pub struct SegmentColumns(Mutex<HashMap<(SegmentId, Field, bool), Accessor>>);
+
+/// The [`SegmentColumns`] of the indices a search reads, by segment: the queries of a search
+/// are compiled once for all of its indices, and find the columns of a segment here.
+#[derive(Clone, Default)]
+pub struct SearchColumns(Arc<HashMap<SegmentId, Arc<SegmentColumns>>>);
+
+impl SearchColumns {
+    /// The columns of every segment of each searcher, kept by its index.
+    pub fn of<'a>(
+        indices: impl IntoIterator<Item = (&'a Searcher, Arc<SegmentColumns>)>,
+    ) -> SearchColumns {
+        let mut by_segment = HashMap::new();
+        for (searcher, columns) in indices {
+            for reader in searcher.segment_readers() {
+                by_segment.insert(reader.segment_id(), columns.clone());
+            }
+        }
+        SearchColumns(Arc::new(by_segment))
+    }
+
+    /// The columns kept for this segment, if its index was given.
+    pub fn get(&self, reader: &SegmentReader) -> Option<&SegmentColumns> {
+        self.0.get(&reader.segment_id()).map(Arc::as_ref)
+    }
+}
 
 impl SegmentColumns {
     /// Forgets the columns of segments `searcher` no longer has (merged or dropped), whose

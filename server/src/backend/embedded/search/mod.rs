@@ -35,6 +35,7 @@ use self::aggs::intermediate::merge_all;
 use self::aggs::intermediate::IntermediateAgg;
 use self::aggs::response::{render_aggs, Background, Backgrounds, RenderContext};
 use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
+use self::columns::SearchColumns;
 use self::datemath::Now;
 pub(crate) use self::error::engine_error;
 pub use self::error::SearchError;
@@ -251,9 +252,10 @@ fn plan<'e>(
     body: &Json,
     now_ms: i64,
 ) -> Result<Plan<'e>, BackendError> {
-    let context = QueryContext {
+    let mut context = QueryContext {
         schema: engine.schema(),
         now: Now::at(now_ms),
+        columns: SearchColumns::default(),
     };
     let request = SearchBody::parse(body, &context)?;
     let resolved = engine.resolve(index).map_err(engine_error)?;
@@ -263,11 +265,17 @@ fn plan<'e>(
         .filter(|i| i.stats().overlaps(bounds.0, bounds.1))
         .cloned()
         .collect();
-    let query = compile(&request.query, &context)?;
     let searchers: Vec<(String, Searcher)> = selected
         .iter()
         .map(|i| (i.name.clone(), i.searcher()))
         .collect();
+    context.columns = SearchColumns::of(
+        selected
+            .iter()
+            .zip(&searchers)
+            .map(|(index, (_, searcher))| (searcher, index.columns())),
+    );
+    let query = compile(&request.query, &context)?;
     let background: Vec<_> = if background_needs(&request.aggs).is_empty() {
         Vec::new()
     } else {

@@ -2087,3 +2087,132 @@ fn counts_by_number(buckets: &Json) -> HashMap<i64, u64> {
         .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
         .collect()
 }
+
+/// Field filters (`term` on a keyword, an integer or an address block) read each segment's
+/// column into a set of documents: the flows the records have, whether the index's columns
+/// are given (a search) or opened for the query alone, and with flows lacking the field
+/// (NODATA records have no addresses or ports) left out.
+#[test]
+fn field_filters_find_the_flows_the_records_have() {
+    use super::query::{compile, parse_query, QueryContext};
+    let docs = &fixture().docs;
+    fn ip(doc: &FlowDoc, field: &str) -> Option<IpAddr> {
+        match doc.get(field) {
+            Some(DocValue::Ip(ip)) => Some(*ip),
+            _ => None,
+        }
+    }
+    let within = |field: &'static str, cidr: &'static str| {
+        let net: ipnet_like::Net = cidr.parse().unwrap();
+        move |doc: &FlowDoc| ip(doc, field).is_some_and(|a| net.contains(&a))
+    };
+    // The fixture's addresses, so that blocks fall on, between and past them.
+    let mut sources: Vec<IpAddr> = docs.iter().filter_map(|d| ip(d, "srcaddr")).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let highest = sources.last().unwrap().to_string();
+    let (from, to) = (END - 20 * 3_600_000, END - 2 * 3_600_000);
+    type Keep = Box<dyn Fn(&FlowDoc) -> bool>;
+    let cases: Vec<(Json, Keep)> = vec![
+        (
+            json!({ "term": { "action": "REJECT" } }),
+            Box::new(|d| text(d, "action").as_deref() == Some("REJECT")),
+        ),
+        (
+            json!({ "term": { "log_status": "NODATA" } }),
+            Box::new(|d| text(d, "log_status").as_deref() == Some("NODATA")),
+        ),
+        (
+            json!({ "term": { "action": "NO-SUCH-ACTION" } }),
+            Box::new(|_| false),
+        ),
+        (
+            json!({ "term": { "dstport": 443 } }),
+            Box::new(|d| int(d, "dstport") == Some(443)),
+        ),
+        (
+            json!({ "term": { "dstport": "22" } }),
+            Box::new(|d| int(d, "dstport") == Some(22)),
+        ),
+        (
+            json!({ "term": { "protocol": 17 } }),
+            Box::new(|d| int(d, "protocol") == Some(17)),
+        ),
+        (
+            json!({ "term": { "srcport": 1 } }),
+            Box::new(|d| int(d, "srcport") == Some(1)),
+        ),
+        (
+            json!({ "term": { "srcaddr": "10.0.0.0/8" } }),
+            Box::new(within("srcaddr", "10.0.0.0/8")),
+        ),
+        (
+            json!({ "term": { "dstaddr": "10.10.10.0/24" } }),
+            Box::new(within("dstaddr", "10.10.10.0/24")),
+        ),
+        (
+            json!({ "term": { "srcaddr": sources[1].to_string() } }),
+            Box::new({
+                let a = sources[1];
+                move |d: &FlowDoc| ip(d, "srcaddr") == Some(a)
+            }),
+        ),
+        (
+            json!({ "term": { "srcaddr": highest } }),
+            Box::new({
+                let a = *sources.last().unwrap();
+                move |d: &FlowDoc| ip(d, "srcaddr") == Some(a)
+            }),
+        ),
+        // Past every address the segments hold, and a block no flow is in.
+        (
+            json!({ "term": { "srcaddr": "255.255.255.255" } }),
+            Box::new(|d| ip(d, "srcaddr") == Some("255.255.255.255".parse().unwrap())),
+        ),
+        (
+            json!({ "term": { "srcaddr": "192.0.2.0/24" } }),
+            Box::new(within("srcaddr", "192.0.2.0/24")),
+        ),
+        (
+            json!({ "term": { "srcaddr": "::/0" } }),
+            Box::new(|d| ip(d, "srcaddr").is_some()),
+        ),
+        (
+            json!({ "bool": { "filter": [{ "term": { "srcaddr": "10.0.0.0/8" } }, range_filter(from, to)], "must_not": [{ "term": { "dstport": 443 } }] } }),
+            Box::new(move |d| {
+                within("srcaddr", "10.0.0.0/8")(d)
+                    && in_range(d, from, to)
+                    && int(d, "dstport") != Some(443)
+            }),
+        ),
+    ];
+    let indices = fixture().engine.resolve("cwl-*").unwrap();
+    let schema = fixture().engine.schema();
+    for (query, keep) in &cases {
+        let expected = docs.iter().filter(|d| keep(d)).count();
+        let answer = search(json!({ "size": 0, "track_total_hits": true, "query": query }));
+        assert_eq!(answer["hits"]["total"]["value"], expected, "{query}");
+        // Without the indices' columns, each segment's is opened for the query.
+        let context = QueryContext {
+            schema,
+            now: super::datemath::Now::at(END),
+            columns: Default::default(),
+        };
+        let compiled = compile(&parse_query(query).unwrap(), &context).unwrap();
+        let alone: usize = indices
+            .iter()
+            .map(|index| {
+                index
+                    .searcher()
+                    .search(&compiled, &tantivy::collector::Count)
+                    .unwrap()
+            })
+            .sum();
+        assert_eq!(alone, expected, "{query} without the indices' columns");
+    }
+    let nodata = docs
+        .iter()
+        .filter(|d| text(d, "log_status").as_deref() == Some("NODATA"))
+        .count();
+    assert!(nodata > 0, "the fixture has flows without addresses");
+}

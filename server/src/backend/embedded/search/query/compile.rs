@@ -13,9 +13,12 @@ use tantivy::{DateTime, Term};
 
 use super::ast::{BoolQuery, MinimumShouldMatch, Query, RangeSpec};
 use super::parse::{bad, scalar_text};
-use super::terms::{addresses_within, column_where, equal_to, keywords_where};
+use super::terms::{
+    addresses_within, column_where, equal_to, keywords_where, ColumnMatch, ValueTest,
+};
 use crate::backend::embedded::message_words::search as message;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField};
+use crate::backend::embedded::search::columns::SearchColumns;
 use crate::backend::embedded::search::datemath::{
     eval_date_math, DateFormats, Now, Rounding, Zone,
 };
@@ -31,6 +34,8 @@ pub struct QueryContext<'a> {
     pub schema: &'a FlowSchema,
     /// "Now" for date math (`now-15m`).
     pub now: Now,
+    /// The columns the indices searched keep, for queries that read a column.
+    pub columns: SearchColumns,
 }
 
 impl QueryContext<'_> {
@@ -251,14 +256,6 @@ fn exact_word(name: &str, value: &Json) -> Result<String, SearchError> {
     scalar_text(value).ok_or_else(|| bad(format!("[{name}] value must be a string")))
 }
 
-/// The exact term a value denotes in a keyword field.
-fn exact_term(field: SchemaField, name: &str, value: &Json) -> Result<Term, SearchError> {
-    Ok(Term::from_field_text(
-        field.field,
-        &exact_word(name, value)?,
-    ))
-}
-
 fn long_value(name: &str, value: &Json) -> Result<i64, SearchError> {
     let number = match value {
         Json::Number(n) => n
@@ -281,10 +278,14 @@ fn value_query(
     value: &Json,
     context: &QueryContext<'_>,
 ) -> Result<Box<dyn TantivyQuery>, SearchError> {
+    let matching = |test| ColumnMatch::query(name, field, test, &context.columns);
     Ok(match field.field_type {
-        FieldType::Keyword => equal_to(exact_term(field, name, value)?),
+        FieldType::Keyword => matching(ValueTest::Word(exact_word(name, value)?)),
         FieldType::Text => message::word_query(context.schema, field, &exact_word(name, value)?),
-        FieldType::Long => equal_to(Term::from_field_i64(field.field, long_value(name, value)?)),
+        FieldType::Long => {
+            let number = long_value(name, value)?;
+            matching(ValueTest::Ints(number, number))
+        }
         FieldType::Ip => {
             let text = value.as_str().ok_or_else(|| {
                 bad(format!(
@@ -296,10 +297,7 @@ fn value_query(
                     "[{text}] is not an IP address or CIDR block for field [{name}]"
                 ))
             })?;
-            Box::new(RangeQuery::new(
-                Bound::Included(Term::from_field_ip_addr(field.field, low)),
-                Bound::Included(Term::from_field_ip_addr(field.field, high)),
-            ))
+            matching(ValueTest::Addresses(low.into(), high.into()))
         }
         FieldType::Date => {
             let ms = date_value(

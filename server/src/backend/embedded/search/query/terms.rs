@@ -4,11 +4,15 @@
 
 use std::ops::Bound;
 
-use tantivy::query::{Query as TantivyQuery, RangeQuery};
-use tantivy::Term;
+use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
+use tantivy::query::{
+    BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query as TantivyQuery, RangeQuery,
+    Scorer, Weight,
+};
+use tantivy::{BitSet, DocId, Score, SegmentReader, Term};
 
 use crate::backend::embedded::schema::SchemaField;
-use crate::backend::embedded::search::columns::{terms_where, Accessor};
+use crate::backend::embedded::search::columns::{terms_where, Accessor, SearchColumns};
 
 /// Documents whose (fast) field equals `term`: numbers, addresses and dates are not in the
 /// inverted index, their columns answer instead.
@@ -72,4 +76,124 @@ pub(super) fn column_where(
         },
     );
     Box::new(tantivy::query::doc_predicate_query::DocPredicateQuery::from(predicate))
+}
+
+/// What [`ColumnMatch`] tests a document's value for.
+#[derive(Clone, Debug)]
+pub(crate) enum ValueTest {
+    /// A keyword equal to this.
+    Word(String),
+    /// An integer within these bounds, both included.
+    Ints(i64, i64),
+    /// An address within these bounds (IPv4 mapped into IPv6), both included: a CIDR block.
+    Addresses(u128, u128),
+}
+
+/// Documents whose value of a keyword, integer or address column passes a [`ValueTest`]: the
+/// field filters of dashboards (`action:REJECT`, `dstport:443`, `srcaddr:10.0.0.0/8`). Each
+/// segment's column is read in one pass into a set of documents, through the column its index
+/// keeps for aggregations when the search gave it ([`SearchColumns`]).
+#[derive(Clone)]
+pub(crate) struct ColumnMatch {
+    name: String,
+    field: SchemaField,
+    test: ValueTest,
+    columns: SearchColumns,
+}
+
+impl std::fmt::Debug for ColumnMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ColumnMatch({} {:?})", self.name, self.test)
+    }
+}
+
+impl ColumnMatch {
+    /// The query of documents whose `name` passes `test`.
+    pub(crate) fn query(
+        name: &str,
+        field: SchemaField,
+        test: ValueTest,
+        columns: &SearchColumns,
+    ) -> Box<dyn TantivyQuery> {
+        Box::new(ColumnMatch {
+            name: name.strip_suffix(".keyword").unwrap_or(name).to_owned(),
+            field,
+            test,
+            columns: columns.clone(),
+        })
+    }
+
+    /// The segment's documents that match (deleted ones too: collectors skip those).
+    fn docs(&self, reader: &SegmentReader) -> tantivy::Result<BitSet> {
+        let internal = |e: crate::backend::embedded::search::SearchError| {
+            tantivy::TantivyError::InternalError(e.to_string())
+        };
+        let accessor = match self.columns.get(reader) {
+            Some(columns) => columns.open_keys(reader, &self.name, self.field),
+            None => Accessor::open(reader, &self.name, self.field),
+        }
+        .map_err(internal)?;
+        let max_doc = reader.max_doc();
+        let none = || BitSet::with_max_value(max_doc);
+        Ok(match (&accessor, &self.test) {
+            (Accessor::Str { ords, dict }, ValueTest::Word(word)) => {
+                match dict.dictionary().term_ord(word)? {
+                    Some(ord) => ords.docs_where(max_doc, |o| o == ord),
+                    None => none(),
+                }
+            }
+            (Accessor::I64(column), &ValueTest::Ints(low, high)) => {
+                column.docs_where(max_doc, |v| (low..=high).contains(&v))
+            }
+            (Accessor::Ip(column), &ValueTest::Addresses(low, high)) => {
+                column.docs_where(max_doc, |a| (low..=high).contains(&u128::from(a)))
+            }
+            (Accessor::IpCode { codes, space, .. }, &ValueTest::Addresses(low, high)) => {
+                match code_range(space, low, high) {
+                    Some((low, high)) => codes.docs_where(max_doc, |c| (low..=high).contains(&c)),
+                    None => none(),
+                }
+            }
+            // No document of the segment has the field.
+            _ => none(),
+        })
+    }
+}
+
+/// The compact codes of the addresses `low..=high` of a segment's address column (codes keep
+/// the addresses' order); `None` when the column has none of them.
+fn code_range(space: &CompactSpaceU64Accessor, low: u128, high: u128) -> Option<(u64, u64)> {
+    let first = match space.u128_to_next_compact(low) {
+        CompactHit::Exact(code) | CompactHit::Next(code) => code,
+        CompactHit::AfterLast => return None,
+    };
+    let last = match space.u128_to_next_compact(high) {
+        CompactHit::Exact(code) => code,
+        CompactHit::Next(code) => code.checked_sub(1)?,
+        CompactHit::AfterLast => u32::MAX,
+    };
+    (first <= last).then_some((u64::from(first), u64::from(last)))
+}
+
+impl TantivyQuery for ColumnMatch {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for ColumnMatch {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let docs = BitSetDocSet::from(self.docs(reader)?);
+        Ok(Box::new(ConstScorer::new(docs, boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        if self.docs(reader)?.contains(doc) {
+            Ok(Explanation::new("ColumnMatch", 1.0))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(format!(
+                "Document #({doc}) does not match"
+            )))
+        }
+    }
 }

@@ -22,6 +22,7 @@ fn parses_the_kibana_pie_query() {
     let context = QueryContext {
         schema: &schema,
         now: Now::at(0),
+        columns: Default::default(),
     };
     assert_eq!(
         time_bounds(&query, &context),
@@ -45,6 +46,7 @@ fn unsupported_and_malformed_queries_say_what() {
     let context = QueryContext {
         schema: &schema,
         now: Now::at(0),
+        columns: Default::default(),
     };
     // A field no flow has finds nothing, as an unmapped field does in Elasticsearch.
     assert!(compile(

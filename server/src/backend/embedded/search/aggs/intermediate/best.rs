@@ -305,6 +305,7 @@ mod tests {
         let context = QueryContext {
             schema: &schema,
             now: Now::at(0),
+            columns: Default::default(),
         };
         let aggs = serde_json::json!({ "t": { "terms": { "field": "srcport", "size": 3, "order": order },
             "aggs": { "b": { "sum": { "field": "bytes" } } } } });
