@@ -436,7 +436,12 @@ impl TermsSegment {
             return false;
         }
         let mut scratch = block.take_split();
-        let SplitScratch { by_key, run, .. } = &mut scratch;
+        let SplitScratch {
+            by_key,
+            run,
+            counts,
+            ..
+        } = &mut scratch;
         by_key.clear();
         by_key.extend(
             block
@@ -445,13 +450,47 @@ impl TermsSegment {
                 .zip(docs)
                 .filter_map(|(key, &doc)| Some(((*key)?.wrapping_sub(self.offset), doc))),
         );
-        // Documents ascending within a key, as sub-aggregations read them.
-        by_key.sort_unstable();
-        for same_key in by_key.chunk_by(|a, b| a.0 == b.0) {
+        let (low, high) = by_key.iter().fold((u64::MAX, 0), |(low, high), &(key, _)| {
+            (low.min(key), high.max(key))
+        });
+        if low <= high && high - low <= by_key.len() as u64 {
+            // Few keys (an action, a protocol): counted and placed in one pass each, instead
+            // of sorted, which took a third of a pie's time. Documents stay ascending within
+            // a key, as sub-aggregations read them.
+            counts.clear();
+            counts.resize((high - low) as usize + 2, 0);
+            for &(key, _) in by_key.iter() {
+                counts[(key - low) as usize + 1] += 1;
+            }
+            for slot in 1..counts.len() {
+                counts[slot] += counts[slot - 1];
+            }
             run.clear();
-            run.extend(same_key.iter().map(|&(_, doc)| doc));
-            self.buckets
-                .collect_run(u128::from(same_key[0].0), run, block);
+            run.resize(by_key.len(), 0);
+            for &(key, doc) in by_key.iter() {
+                let at = &mut counts[(key - low) as usize];
+                run[*at as usize] = doc;
+                *at += 1;
+            }
+            // Each key's documents now end where the next key's start.
+            let mut start = 0;
+            for (offset, &end) in counts.iter().enumerate().take(counts.len() - 1) {
+                if end as usize > start {
+                    let key = low + offset as u64;
+                    self.buckets
+                        .collect_run(u128::from(key), &run[start..end as usize], block);
+                    start = end as usize;
+                }
+            }
+        } else {
+            // Documents ascending within a key, as sub-aggregations read them.
+            by_key.sort_unstable();
+            for same_key in by_key.chunk_by(|a, b| a.0 == b.0) {
+                run.clear();
+                run.extend(same_key.iter().map(|&(_, doc)| doc));
+                self.buckets
+                    .collect_run(u128::from(same_key[0].0), run, block);
+            }
         }
         block.give_back(scratch);
         true
