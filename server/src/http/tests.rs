@@ -305,6 +305,21 @@ async fn search_answers_in_elasticsearch_format_and_respects_the_allow_list() {
     assert_eq!(buckets[0]["3"]["buckets"][0]["key"], 22);
     assert_eq!(buckets[1]["key"], "REJECT");
     assert_eq!(buckets[1]["3"]["buckets"][0]["key"], 3389);
+    // Asked again, the answer is the text the request cache kept, sent as JSON.
+    let again = server
+        .client
+        .post(server.url("/api/search"))
+        .json(&json!({ "index": "cwl-*", "body": pie_request() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["content-type"], "application/json");
+    let mut kept: Value = again.json().await.unwrap();
+    let mut first = response.clone();
+    for answer in [&mut kept, &mut first] {
+        answer["took"] = Value::Null;
+    }
+    assert_eq!(kept, first);
 
     let (status, error) = server
         .post_json(

@@ -6,8 +6,8 @@ use std::ops::Bound;
 
 use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 use tantivy::query::{
-    BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query as TantivyQuery, RangeQuery,
-    Scorer, Weight,
+    AllScorer, BitSetDocSet, ConstScorer, EmptyScorer, EnableScoring, Explanation,
+    Query as TantivyQuery, RangeQuery, Scorer, Weight,
 };
 use tantivy::{BitSet, DocId, Score, SegmentReader, Term};
 
@@ -183,8 +183,14 @@ impl TantivyQuery for ColumnMatch {
 
 impl Weight for ColumnMatch {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let docs = BitSetDocSet::from(self.docs(reader)?);
-        Ok(Box::new(ConstScorer::new(docs, boost)))
+        let docs = self.docs(reader)?;
+        // None or all of them: a boolean query leaves the clause out (a `must_not` of a value
+        // no flow has, as a dashboard's "not this account" is, costs nothing per document).
+        Ok(match docs.len() as u32 {
+            0 => Box::new(EmptyScorer),
+            all if all == reader.max_doc() => Box::new(AllScorer::new(all)),
+            _ => Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)),
+        })
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
