@@ -2102,6 +2102,12 @@ fn field_filters_find_the_flows_the_records_have() {
             _ => None,
         }
     }
+    fn to_v6(ip: IpAddr) -> u128 {
+        match ip {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(v6),
+        }
+    }
     let within = |field: &'static str, cidr: &'static str| {
         let net: ipnet_like::Net = cidr.parse().unwrap();
         move |doc: &FlowDoc| ip(doc, field).is_some_and(|a| net.contains(&a))
@@ -2113,6 +2119,13 @@ fn field_filters_find_the_flows_the_records_have() {
     let highest = sources.last().unwrap().to_string();
     let (from, to) = (END - 20 * 3_600_000, END - 2 * 3_600_000);
     type Keep = Box<dyn Fn(&FlowDoc) -> bool>;
+    let ports: Vec<i64> = (0..20)
+        .map(|i| [22, 443, 3389, 53][i % 4] + (i as i64 / 4) * 1000)
+        .collect();
+    let blocks: Vec<&str> = ["10.10.0.0/16", "203.0.113.0/24"]
+        .into_iter()
+        .chain(std::iter::repeat_n("192.0.2.7", 19))
+        .collect();
     let cases: Vec<(Json, Keep)> = vec![
         (
             json!({ "term": { "action": "REJECT" } }),
@@ -2176,6 +2189,48 @@ fn field_filters_find_the_flows_the_records_have() {
         (
             json!({ "term": { "srcaddr": "::/0" } }),
             Box::new(|d| ip(d, "srcaddr").is_some()),
+        ),
+        // Ranges, and lists long enough to be tested as a set.
+        (
+            json!({ "range": { "dstport": { "gte": 1024, "lt": 49152 } } }),
+            Box::new(|d| int(d, "dstport").is_some_and(|p| (1024..49152).contains(&p))),
+        ),
+        (
+            json!({ "range": { "bytes": { "gt": 1500.5 } } }),
+            Box::new(|d| int(d, "bytes").is_some_and(|b| b > 1500)),
+        ),
+        (
+            json!({ "range": { "srcport": { "lte": 1023 } } }),
+            Box::new(|d| int(d, "srcport").is_some_and(|p| p <= 1023)),
+        ),
+        (
+            json!({ "range": { "srcaddr": { "gte": "10.0.0.0", "lte": "10.255.255.255" } } }),
+            Box::new(within("srcaddr", "10.0.0.0/8")),
+        ),
+        (
+            json!({ "range": { "srcaddr": { "gt": sources[1].to_string() } } }),
+            Box::new({
+                let a = sources[1];
+                move |d: &FlowDoc| ip(d, "srcaddr").is_some_and(|s| to_v6(s) > to_v6(a))
+            }),
+        ),
+        (
+            json!({ "terms": { "dstport": ports } }),
+            Box::new(|d| {
+                int(d, "dstport").is_some_and(|p| {
+                    [22, 443, 3389, 53]
+                        .iter()
+                        .any(|b| (0..5).any(|k| p == b + k * 1000))
+                })
+            }),
+        ),
+        (
+            json!({ "terms": { "srcaddr": blocks } }),
+            Box::new(move |d| {
+                within("srcaddr", "10.10.0.0/16")(d)
+                    || within("srcaddr", "203.0.113.0/24")(d)
+                    || within("srcaddr", "192.0.2.7/32")(d)
+            }),
         ),
         (
             json!({ "bool": { "filter": [{ "term": { "srcaddr": "10.0.0.0/8" } }, range_filter(from, to)], "must_not": [{ "term": { "dstport": 443 } }] } }),

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use app::model::flow::FieldType;
 use serde_json::Value as Json;
@@ -13,9 +14,7 @@ use tantivy::{DateTime, Term};
 
 use super::ast::{BoolQuery, MinimumShouldMatch, Query, RangeSpec};
 use super::parse::{bad, scalar_text};
-use super::terms::{
-    addresses_within, column_where, equal_to, keywords_where, ColumnMatch, ValueTest,
-};
+use super::terms::{column_where, equal_to, keywords_where, ColumnMatch, ValueTest};
 use crate::backend::embedded::message_words::search as message;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField};
 use crate::backend::embedded::search::columns::SearchColumns;
@@ -297,7 +296,7 @@ fn value_query(
                     "[{text}] is not an IP address or CIDR block for field [{name}]"
                 ))
             })?;
-            matching(ValueTest::Addresses(low.into(), high.into()))
+            matching(ValueTest::Addresses(Arc::new([(low.into(), high.into())])))
         }
         FieldType::Date => {
             let ms = date_value(
@@ -435,7 +434,63 @@ fn range_query(
         let name = name.strip_suffix(".keyword").unwrap_or(name);
         return Ok(Box::new(ExistsQuery::new(name.to_owned(), false)));
     }
+    if let Some(test) = column_range(field.field_type, &lower, &upper) {
+        return Ok(ColumnMatch::query(name, field, test, &context.columns));
+    }
     Ok(Box::new(RangeQuery::new(lower, upper)))
+}
+
+/// A range of integers or addresses as the [`ValueTest`] of its values, both bounds included
+/// (`None` for other fields, and for bounds past the last value, which tantivy's range query
+/// takes as they are).
+fn column_range(
+    field_type: FieldType,
+    lower: &Bound<Term>,
+    upper: &Bound<Term>,
+) -> Option<ValueTest> {
+    /// The least and the greatest value within the bounds, `value` reading a bound's term.
+    fn inclusive<T>(
+        lower: &Bound<Term>,
+        upper: &Bound<Term>,
+        value: impl Fn(&Term) -> Option<T>,
+        (least, greatest): (T, T),
+        (above, below): (impl Fn(T) -> Option<T>, impl Fn(T) -> Option<T>),
+    ) -> Option<(T, T)> {
+        let low = match lower {
+            Bound::Included(term) => value(term)?,
+            Bound::Excluded(term) => above(value(term)?)?,
+            Bound::Unbounded => least,
+        };
+        let high = match upper {
+            Bound::Included(term) => value(term)?,
+            Bound::Excluded(term) => below(value(term)?)?,
+            Bound::Unbounded => greatest,
+        };
+        Some((low, high))
+    }
+    match field_type {
+        FieldType::Long => {
+            let (low, high) = inclusive(
+                lower,
+                upper,
+                |term| term.value().as_i64(),
+                (i64::MIN, i64::MAX),
+                (|v: i64| v.checked_add(1), |v: i64| v.checked_sub(1)),
+            )?;
+            Some(ValueTest::Ints(low, high))
+        }
+        FieldType::Ip => {
+            let (low, high) = inclusive(
+                lower,
+                upper,
+                |term| term.value().as_ip_addr().map(u128::from),
+                (u128::MIN, u128::MAX),
+                (|v: u128| v.checked_add(1), |v: u128| v.checked_sub(1)),
+            )?;
+            Some(ValueTest::Addresses(Arc::new([(low, high)])))
+        }
+        _ => None,
+    }
 }
 
 /// A `terms` query of many values, as one test of each document's value against a set. A
@@ -467,9 +522,26 @@ fn any_of(
             )))
         }
         FieldType::Ip => {
-            return Ok(addresses_within(name, field, address_ranges(name, values)?));
+            let ranges = address_ranges(name, values)?;
+            return Ok(ColumnMatch::query(
+                name,
+                field,
+                ValueTest::Addresses(ranges.into()),
+                &context.columns,
+            ));
         }
-        FieldType::Long => keys(&|v| long_value(name, v))?,
+        FieldType::Long => {
+            let numbers = values
+                .iter()
+                .map(|v| long_value(name, v))
+                .collect::<Result<rustc_hash::FxHashSet<i64>, SearchError>>()?;
+            return Ok(ColumnMatch::query(
+                name,
+                field,
+                ValueTest::IntSet(Arc::new(numbers)),
+                &context.columns,
+            ));
+        }
         FieldType::Date => keys(&|v| {
             date_value(
                 v,

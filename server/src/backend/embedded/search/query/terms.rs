@@ -3,7 +3,9 @@
 //! Used by [`super::compile`] and the `@message` search.
 
 use std::ops::Bound;
+use std::sync::Arc;
 
+use rustc_hash::FxHashSet;
 use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 use tantivy::query::{
     AllScorer, BitSetDocSet, ConstScorer, EmptyScorer, EnableScoring, Explanation,
@@ -47,17 +49,6 @@ pub(super) fn keywords_where(
     Box::new(tantivy::query::doc_predicate_query::DocPredicateQuery::from(predicate))
 }
 
-pub(super) fn addresses_within(
-    name: &str,
-    field: SchemaField,
-    ranges: Vec<(u128, u128)>,
-) -> Box<dyn TantivyQuery> {
-    column_where(name, field, move |address| {
-        let after = ranges.partition_point(|(low, _)| *low <= address);
-        after > 0 && address <= ranges[after - 1].1
-    })
-}
-
 /// Documents whose value of a number, date or address column satisfies `keep` (given the
 /// value as [`Accessor::raw`] gives it).
 pub(super) fn column_where(
@@ -85,8 +76,11 @@ pub(crate) enum ValueTest {
     Word(String),
     /// An integer within these bounds, both included.
     Ints(i64, i64),
-    /// An address within these bounds (IPv4 mapped into IPv6), both included: a CIDR block.
-    Addresses(u128, u128),
+    /// One of these integers.
+    IntSet(Arc<FxHashSet<i64>>),
+    /// An address within one of these ranges (IPv4 mapped into IPv6; first and last address
+    /// of each, sorted and disjoint): CIDR blocks.
+    Addresses(Arc<[(u128, u128)]>),
 }
 
 /// Documents whose value of a keyword, integer or address column passes a [`ValueTest`]: the
@@ -145,19 +139,33 @@ impl ColumnMatch {
             (Accessor::I64(column), &ValueTest::Ints(low, high)) => {
                 column.docs_where(max_doc, |v| (low..=high).contains(&v))
             }
-            (Accessor::Ip(column), &ValueTest::Addresses(low, high)) => {
-                column.docs_where(max_doc, |a| (low..=high).contains(&u128::from(a)))
+            (Accessor::I64(column), ValueTest::IntSet(numbers)) => {
+                column.docs_where(max_doc, |v| numbers.contains(&v))
             }
-            (Accessor::IpCode { codes, space, .. }, &ValueTest::Addresses(low, high)) => {
-                match code_range(space, low, high) {
-                    Some((low, high)) => codes.docs_where(max_doc, |c| (low..=high).contains(&c)),
-                    None => none(),
+            (Accessor::Ip(column), ValueTest::Addresses(ranges)) => {
+                column.docs_where(max_doc, |a| within(ranges, u128::from(a)))
+            }
+            (Accessor::IpCode { codes, space, .. }, ValueTest::Addresses(ranges)) => {
+                let code_ranges: Vec<(u64, u64)> = ranges
+                    .iter()
+                    .filter_map(|&(low, high)| code_range(space, low, high))
+                    .collect();
+                match code_ranges[..] {
+                    [] => none(),
+                    [(low, high)] => codes.docs_where(max_doc, |c| (low..=high).contains(&c)),
+                    _ => codes.docs_where(max_doc, |c| within(&code_ranges, c)),
                 }
             }
             // No document of the segment has the field.
             _ => none(),
         })
     }
+}
+
+/// Whether `value` lies in one of `ranges` (sorted, disjoint, both ends included).
+fn within<T: Ord + Copy>(ranges: &[(T, T)], value: T) -> bool {
+    let after = ranges.partition_point(|&(low, _)| low <= value);
+    after > 0 && value <= ranges[after - 1].1
 }
 
 /// The compact codes of the addresses `low..=high` of a segment's address column (codes keep
