@@ -10,7 +10,7 @@ use tantivy::columnar::column_values::CompactSpaceU64Accessor;
 use tantivy::columnar::{Column, ColumnIndex, ColumnType, StrColumn};
 use tantivy::index::SegmentId;
 use tantivy::schema::Field;
-use tantivy::{BitSet, DateTime, DocId, Searcher, SegmentReader};
+use tantivy::{DateTime, DocId, Searcher, SegmentReader};
 
 use super::SearchError;
 use crate::backend::embedded::schema::SchemaField;
@@ -568,66 +568,86 @@ impl<T: PartialOrd + Copy + Debug + Send + Sync + 'static> FastColumn<T> {
         }
     }
 
-    /// The documents of a segment of `max_doc` documents with a value that passes `keep`
-    /// (any value, for a multi-valued column), in one pass along the column. An optional
-    /// column opened for aggregations walks its [`RowIndex`] beside its values, a word of
-    /// documents at a time; tantivy's range queries find each matching row's document with a
-    /// search in the column's own index, which took half of a filter's time.
-    pub fn docs_where(&self, max_doc: DocId, keep: impl Fn(T) -> bool) -> BitSet {
-        /// Documents whose values are unpacked at once.
-        const CHUNK: usize = 1024;
-        let mut docs = BitSet::with_max_value(max_doc);
+    /// Tests the values of the documents of one chunk of [`CHUNK_DOCS`] (`chunk` counts
+    /// them), setting in `matches` a bit per document with a value that passes `keep` (any
+    /// value, for a multi-valued column). A column opened for aggregations walks its
+    /// [`RowIndex`] beside the chunk's unpacked values, a word of documents at a time;
+    /// tantivy's range queries find each matching row's document with a search in the
+    /// column's own index, which took half of a filter's time.
+    pub fn chunk_where(
+        &self,
+        chunk: DocId,
+        max_doc: DocId,
+        keep: &impl Fn(T) -> bool,
+        values: &mut Vec<T>,
+        matches: &mut [u64; CHUNK_DOCS / 64],
+    ) {
+        *matches = [0; CHUNK_DOCS / 64];
+        let first = chunk * CHUNK_DOCS as DocId;
+        let end = (first + CHUNK_DOCS as DocId).min(max_doc);
+        if first >= end {
+            return;
+        }
         // Any value will do to fill the buffer the values are unpacked into.
-        let mut values = [self.column.min_value(); CHUNK];
+        values.resize(CHUNK_DOCS, self.column.min_value());
+        let mut set = |doc: DocId| matches[(doc - first) as usize / 64] |= 1 << (doc % 64);
         match (&self.column.index, &self.rows) {
             (ColumnIndex::Empty { .. }, _) => {}
             (ColumnIndex::Full, _) => {
-                let rows = self.column.values.num_vals().min(max_doc);
-                for start in (0..rows).step_by(CHUNK) {
-                    let chunk = &mut values[..(rows - start).min(CHUNK as u32) as usize];
-                    self.column.values.get_range(u64::from(start), chunk);
-                    for (offset, value) in chunk.iter().enumerate() {
-                        if keep(*value) {
-                            docs.insert(start + offset as u32);
-                        }
+                let end = end.min(self.column.values.num_vals());
+                if first >= end {
+                    return;
+                }
+                let values = &mut values[..(end - first) as usize];
+                self.column.values.get_range(u64::from(first), values);
+                for (doc, value) in (first..).zip(values.iter()) {
+                    if keep(*value) {
+                        set(doc);
                     }
                 }
             }
             (ColumnIndex::Optional(_), Some(index)) => {
-                for (chunk, words) in index.words.chunks(CHUNK / 64).enumerate() {
-                    let Some(&(_, first_row)) = words.first() else {
-                        continue;
-                    };
-                    let count: u32 = words.iter().map(|(bits, _)| bits.count_ones()).sum();
-                    let chunk_values = &mut values[..count as usize];
-                    self.column
-                        .values
-                        .get_range(u64::from(first_row), chunk_values);
-                    let mut next = chunk_values.iter();
-                    for (word, (bits, _)) in words.iter().enumerate() {
-                        let base = (chunk * CHUNK + word * 64) as DocId;
-                        let mut bits = *bits;
-                        while bits != 0 {
-                            let doc = base + bits.trailing_zeros();
-                            bits &= bits - 1;
-                            if next.next().is_some_and(|value| keep(*value)) && doc < max_doc {
-                                docs.insert(doc);
-                            }
+                let word_range = first as usize / 64..(end as usize).div_ceil(64);
+                let Some(words) = index
+                    .words
+                    .get(word_range.start..word_range.end.min(index.words.len()))
+                else {
+                    return;
+                };
+                let Some(&(_, first_row)) = words.first() else {
+                    return;
+                };
+                let count: u32 = words.iter().map(|(bits, _)| bits.count_ones()).sum();
+                let values = &mut values[..count as usize];
+                self.column.values.get_range(u64::from(first_row), values);
+                let mut next = values.iter();
+                for (word, (bits, _)) in (first / 64..).zip(words) {
+                    let mut bits = *bits;
+                    while bits != 0 {
+                        let doc = word * 64 + bits.trailing_zeros();
+                        bits &= bits - 1;
+                        if next.next().is_some_and(|value| keep(*value)) && doc < end {
+                            set(doc);
                         }
                     }
                 }
             }
+            // Multi-valued columns, and optional ones opened without a row index.
             _ => {
-                for doc in 0..max_doc {
-                    if self.column.values_for_doc(doc).any(&keep) {
-                        docs.insert(doc);
+                for doc in first..end {
+                    if self.column.values_for_doc(doc).any(keep) {
+                        set(doc);
                     }
                 }
             }
         }
-        docs
     }
 }
+
+/// Documents a filter tests at once ([`FastColumn::chunk_where`]): as many as a block of the
+/// aggregations, so that a filter read alongside a narrow time range reads only the chunks the
+/// range reaches.
+pub const CHUNK_DOCS: usize = 1024;
 
 /// An index's columns opened for aggregations, by segment, field and whether addresses are
 /// read as codes. Opening an address column as codes reads the segment's whole table of value
@@ -638,27 +658,28 @@ impl<T: PartialOrd + Copy + Debug + Send + Sync + 'static> FastColumn<T> {
 pub struct SegmentColumns(Mutex<HashMap<(SegmentId, Field, bool), Accessor>>);
 
 /// The [`SegmentColumns`] of the indices a search reads, by segment: the queries of a search
-/// are compiled once for all of its indices, and find the columns of a segment here.
+/// are compiled once for all of its indices, and find the columns of a segment here. Given
+/// once the indices are known ([`SearchColumns::give`]), which is after the request's own
+/// filters (those of `filter` and `filters` aggregations) were compiled with it.
 #[derive(Clone, Default)]
-pub struct SearchColumns(Arc<HashMap<SegmentId, Arc<SegmentColumns>>>);
+pub struct SearchColumns(Arc<OnceLock<HashMap<SegmentId, Arc<SegmentColumns>>>>);
 
 impl SearchColumns {
     /// The columns of every segment of each searcher, kept by its index.
-    pub fn of<'a>(
-        indices: impl IntoIterator<Item = (&'a Searcher, Arc<SegmentColumns>)>,
-    ) -> SearchColumns {
+    pub fn give<'a>(&self, indices: impl IntoIterator<Item = (&'a Searcher, Arc<SegmentColumns>)>) {
         let mut by_segment = HashMap::new();
         for (searcher, columns) in indices {
             for reader in searcher.segment_readers() {
                 by_segment.insert(reader.segment_id(), columns.clone());
             }
         }
-        SearchColumns(Arc::new(by_segment))
+        // Given once per search: a second time would find the same segments.
+        let _ = self.0.set(by_segment);
     }
 
     /// The columns kept for this segment, if its index was given.
     pub fn get(&self, reader: &SegmentReader) -> Option<&SegmentColumns> {
-        self.0.get(&reader.segment_id()).map(Arc::as_ref)
+        self.0.get()?.get(&reader.segment_id()).map(Arc::as_ref)
     }
 }
 

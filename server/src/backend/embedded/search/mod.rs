@@ -252,7 +252,7 @@ fn plan<'e>(
     body: &Json,
     now_ms: i64,
 ) -> Result<Plan<'e>, BackendError> {
-    let mut context = QueryContext {
+    let context = QueryContext {
         schema: engine.schema(),
         now: Now::at(now_ms),
         columns: SearchColumns::default(),
@@ -269,7 +269,7 @@ fn plan<'e>(
         .iter()
         .map(|i| (i.name.clone(), i.searcher()))
         .collect();
-    context.columns = SearchColumns::of(
+    context.columns.give(
         selected
             .iter()
             .zip(&searchers)

@@ -2190,6 +2190,14 @@ fn field_filters_find_the_flows_the_records_have() {
             json!({ "term": { "srcaddr": "::/0" } }),
             Box::new(|d| ip(d, "srcaddr").is_some()),
         ),
+        // A narrow time range: the filter is asked for the chunks that range reaches.
+        (
+            json!({ "bool": { "filter": [{ "term": { "action": "REJECT" } }, range_filter(END - 3 * 3_600_000, END - 3 * 3_600_000 + 600_000)] } }),
+            Box::new(|d| {
+                text(d, "action").as_deref() == Some("REJECT")
+                    && in_range(d, END - 3 * 3_600_000, END - 3 * 3_600_000 + 600_000)
+            }),
+        ),
         // Ranges, and lists long enough to be tested as a set.
         (
             json!({ "range": { "dstport": { "gte": 1024, "lt": 49152 } } }),

@@ -41,8 +41,8 @@ pub struct SplitScratch {
     pub by_key: Vec<(u64, DocId)>,
     /// The documents of one key.
     pub run: Vec<DocId>,
-    /// Documents per key, then where each key's documents start in `run` (terms whose keys
-    /// in a block span few values).
+    /// Documents per key, then where each key's documents end in `run` (terms whose keys in a
+    /// block span few values).
     pub counts: Vec<u32>,
     /// Each bucket's documents (filters).
     pub groups: Vec<Vec<DocId>>,

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 use tantivy::columnar::column_values::{CompactHit, CompactSpaceU64Accessor};
 use tantivy::query::{
-    AllScorer, BitSetDocSet, ConstScorer, EmptyScorer, EnableScoring, Explanation,
-    Query as TantivyQuery, RangeQuery, Scorer, Weight,
+    ConstScorer, EmptyScorer, EnableScoring, Explanation, Query as TantivyQuery, RangeQuery,
+    Scorer, Weight,
 };
-use tantivy::{BitSet, DocId, Score, SegmentReader, Term};
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
 
 use crate::backend::embedded::schema::SchemaField;
-use crate::backend::embedded::search::columns::{terms_where, Accessor, SearchColumns};
+use crate::backend::embedded::search::columns::{
+    terms_where, Accessor, FastColumn, SearchColumns, CHUNK_DOCS,
+};
 
 /// Documents whose (fast) field equals `term`: numbers, addresses and dates are not in the
 /// inverted index, their columns answer instead.
@@ -117,8 +119,10 @@ impl ColumnMatch {
         })
     }
 
-    /// The segment's documents that match (deleted ones too: collectors skip those).
-    fn docs(&self, reader: &SegmentReader) -> tantivy::Result<BitSet> {
+    /// The segment's documents that match (deleted ones too: collectors skip those), found a
+    /// chunk at a time as they are asked for; `None` when the segment has none for certain
+    /// (a word its dictionary lacks, addresses outside its own).
+    fn matches(&self, reader: &SegmentReader) -> tantivy::Result<Option<Box<dyn DocSet>>> {
         let internal = |e: crate::backend::embedded::search::SearchError| {
             tantivy::TantivyError::InternalError(e.to_string())
         };
@@ -128,22 +132,28 @@ impl ColumnMatch {
         }
         .map_err(internal)?;
         let max_doc = reader.max_doc();
-        let none = || BitSet::with_max_value(max_doc);
+        fn boxed<T, F>(column: &FastColumn<T>, max_doc: DocId, keep: F) -> Option<Box<dyn DocSet>>
+        where
+            T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+            F: Fn(T) -> bool + Send + Sync + 'static,
+        {
+            Some(Box::new(ColumnMatches::new(column.clone(), max_doc, keep)))
+        }
         Ok(match (&accessor, &self.test) {
             (Accessor::Str { ords, dict }, ValueTest::Word(word)) => {
-                match dict.dictionary().term_ord(word)? {
-                    Some(ord) => ords.docs_where(max_doc, |o| o == ord),
-                    None => none(),
-                }
+                let ord = dict.dictionary().term_ord(word)?;
+                ord.and_then(|ord| boxed(ords, max_doc, move |o| o == ord))
             }
             (Accessor::I64(column), &ValueTest::Ints(low, high)) => {
-                column.docs_where(max_doc, |v| (low..=high).contains(&v))
+                boxed(column, max_doc, move |v| (low..=high).contains(&v))
             }
             (Accessor::I64(column), ValueTest::IntSet(numbers)) => {
-                column.docs_where(max_doc, |v| numbers.contains(&v))
+                let numbers = numbers.clone();
+                boxed(column, max_doc, move |v| numbers.contains(&v))
             }
             (Accessor::Ip(column), ValueTest::Addresses(ranges)) => {
-                column.docs_where(max_doc, |a| within(ranges, u128::from(a)))
+                let ranges = ranges.clone();
+                boxed(column, max_doc, move |a| within(&ranges, u128::from(a)))
             }
             (Accessor::IpCode { codes, space, .. }, ValueTest::Addresses(ranges)) => {
                 let code_ranges: Vec<(u64, u64)> = ranges
@@ -151,14 +161,115 @@ impl ColumnMatch {
                     .filter_map(|&(low, high)| code_range(space, low, high))
                     .collect();
                 match code_ranges[..] {
-                    [] => none(),
-                    [(low, high)] => codes.docs_where(max_doc, |c| (low..=high).contains(&c)),
-                    _ => codes.docs_where(max_doc, |c| within(&code_ranges, c)),
+                    [] => None,
+                    [(low, high)] => boxed(codes, max_doc, move |c| (low..=high).contains(&c)),
+                    _ => boxed(codes, max_doc, move |c| within(&code_ranges, c)),
                 }
             }
             // No document of the segment has the field.
-            _ => none(),
+            _ => None,
         })
+    }
+}
+
+/// The documents of a segment whose value passes a test, a chunk of [`CHUNK_DOCS`] tested
+/// when the first of its documents is asked for: intersected with a narrow time range, a
+/// filter reads the chunks that range reaches, not the segment.
+struct ColumnMatches<T, F> {
+    column: FastColumn<T>,
+    keep: F,
+    max_doc: DocId,
+    /// The chunk tested last, and a bit per document of it that matches.
+    chunk: DocId,
+    matches: [u64; CHUNK_DOCS / 64],
+    values: Vec<T>,
+    doc: DocId,
+}
+
+impl<T, F> ColumnMatches<T, F>
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+    F: Fn(T) -> bool + Send + Sync + 'static,
+{
+    fn new(column: FastColumn<T>, max_doc: DocId, keep: F) -> Self {
+        let mut matches = ColumnMatches {
+            column,
+            keep,
+            max_doc,
+            chunk: 0,
+            matches: [0; CHUNK_DOCS / 64],
+            values: Vec::new(),
+            doc: 0,
+        };
+        matches.test_chunk(0);
+        matches.doc = matches.first_from(0);
+        matches
+    }
+
+    fn test_chunk(&mut self, chunk: DocId) {
+        self.chunk = chunk;
+        self.column.chunk_where(
+            chunk,
+            self.max_doc,
+            &self.keep,
+            &mut self.values,
+            &mut self.matches,
+        );
+    }
+
+    /// The first matching document at or after `target`, testing chunks as it goes.
+    fn first_from(&mut self, target: DocId) -> DocId {
+        let chunk_docs = CHUNK_DOCS as DocId;
+        let mut from = target;
+        while from < self.max_doc {
+            let chunk = from / chunk_docs;
+            if chunk != self.chunk {
+                self.test_chunk(chunk);
+            }
+            let base = chunk * chunk_docs;
+            let mut word = ((from - base) / 64) as usize;
+            let mut bits = self.matches[word] & (u64::MAX << (from % 64));
+            loop {
+                if bits != 0 {
+                    return base + word as DocId * 64 + bits.trailing_zeros();
+                }
+                word += 1;
+                if word == self.matches.len() {
+                    break;
+                }
+                bits = self.matches[word];
+            }
+            from = base + chunk_docs;
+        }
+        TERMINATED
+    }
+}
+
+impl<T, F> DocSet for ColumnMatches<T, F>
+where
+    T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static,
+    F: Fn(T) -> bool + Send + Sync + 'static,
+{
+    fn advance(&mut self) -> DocId {
+        if self.doc != TERMINATED {
+            self.doc = self.first_from(self.doc + 1);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc != TERMINATED && target > self.doc {
+            self.doc = self.first_from(target);
+        }
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.max_doc
     }
 }
 
@@ -191,18 +302,20 @@ impl TantivyQuery for ColumnMatch {
 
 impl Weight for ColumnMatch {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let docs = self.docs(reader)?;
-        // None or all of them: a boolean query leaves the clause out (a `must_not` of a value
-        // no flow has, as a dashboard's "not this account" is, costs nothing per document).
-        Ok(match docs.len() as u32 {
-            0 => Box::new(EmptyScorer),
-            all if all == reader.max_doc() => Box::new(AllScorer::new(all)),
-            _ => Box::new(ConstScorer::new(BitSetDocSet::from(docs), boost)),
+        // A segment with none for certain gets the empty scorer, which a boolean query leaves
+        // out: a `must_not` of a value no flow has (a dashboard's "not this account") costs
+        // nothing per document.
+        Ok(match self.matches(reader)? {
+            Some(docs) => Box::new(ConstScorer::new(docs, boost)),
+            None => Box::new(EmptyScorer),
         })
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        if self.docs(reader)?.contains(doc) {
+        let found = self
+            .matches(reader)?
+            .is_some_and(|mut docs| docs.seek(doc) == doc);
+        if found {
             Ok(Explanation::new("ColumnMatch", 1.0))
         } else {
             Err(tantivy::TantivyError::InvalidArgument(format!(
