@@ -46,9 +46,11 @@ pub struct SplitScratch {
     pub counts: Vec<u32>,
     /// Each bucket's documents (filters).
     pub groups: Vec<Vec<DocId>>,
-    /// Each document's time (date histograms).
+    /// Each document's time, and its key below when read for the whole block (date
+    /// histograms).
     pub times: Vec<Option<DateTime>>,
     pub time_scratch: BlockScratch<DateTime>,
+    pub keys_below: Vec<Option<u64>>,
 }
 
 impl BlockValues {
@@ -273,6 +275,20 @@ impl Buckets {
                     node.add_stat(doc, stats);
                 }
             }
+        }
+    }
+
+    /// Collects a run of documents (ascending) that share a key into a bucket whose one
+    /// sub-aggregation counts them by keys read beforehand, `keys[i]` being document i's
+    /// (see [`super::bucket::terms::TermsSegment::counts_by_key`]).
+    pub fn collect_keyed_run(&mut self, key: u128, docs: &[DocId], keys: &[Option<u64>]) {
+        let Some(index) = self.bucket_of_recent(key) else {
+            return;
+        };
+        let bucket = &mut self.buckets[index];
+        bucket.count += docs.len() as u64;
+        if let [SegmentAgg::Terms(terms)] = bucket.subs.as_mut_slice() {
+            terms.count_keys(keys);
         }
     }
 

@@ -428,6 +428,44 @@ impl TermsSegment {
         true
     }
 
+    /// Whether the buckets are counts alone, in rows by key: keys read once for a parent's
+    /// whole block ([`TermsSegment::read_keys`]) can then be counted run by run
+    /// ([`TermsSegment::count_keys`]).
+    pub fn counts_by_key(&self) -> bool {
+        !self.missing && self.buckets.direct.is_some() && self.buckets.prototype.is_empty()
+    }
+
+    /// The key of each document of `docs` (ascending), as [`TermsSegment::count_keys`] takes
+    /// them; false when the column cannot be read a block at a time.
+    pub fn read_keys(
+        &self,
+        docs: &[DocId],
+        block: &mut BlockValues,
+        keys: &mut Vec<Option<u64>>,
+    ) -> bool {
+        if !self
+            .accessor
+            .read_raw_block(docs, &mut block.raw_scratch, keys)
+        {
+            return false;
+        }
+        for key in keys.iter_mut().flatten() {
+            *key = key.wrapping_sub(self.offset);
+        }
+        true
+    }
+
+    /// Counts documents by the keys [`TermsSegment::read_keys`] gave for them, when
+    /// [`TermsSegment::counts_by_key`].
+    pub fn count_keys(&mut self, keys: &[Option<u64>]) {
+        if let Some(direct) = &mut self.buckets.direct {
+            for key in keys.iter().flatten() {
+                direct.prefetch(*key as usize);
+            }
+            direct.add_block(keys, &[]);
+        }
+    }
+
     fn collect_block_by_key(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         if !self
             .accessor

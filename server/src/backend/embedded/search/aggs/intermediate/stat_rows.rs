@@ -175,6 +175,15 @@ impl StatRows {
     /// Counts a block of documents: `keys[i]` is document i's row, `values[metric][i]` its
     /// value for each sub-aggregation.
     pub fn add_block(&mut self, keys: &[Option<u64>], values: &[Vec<Option<i64>>]) {
+        if self.lanes.is_empty() {
+            // Counts alone (flows per minute by action): a row is its count.
+            for row in keys.iter().flatten() {
+                if let Some(count) = self.cells.get_mut(*row as usize) {
+                    *count += 1.0;
+                }
+            }
+            return;
+        }
         // A sum alone (top talkers) is the common case, and its rows the smallest: the loop
         // without the general row's per-lane bookkeeping.
         if let ([(lanes, 1)], [values]) = (&self.lanes[..], values) {
