@@ -2008,10 +2008,13 @@ fn collecting_a_block_at_a_time_answers_as_one_document_at_a_time() {
                 "aggs": { "bytes": { "sum": { "field": "bytes" } } } } } } }),
         json!({ "time": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
             "aggs": { "action": { "terms": { "field": "action" } } } } }),
-        // Minutes interleave within a block: runs of a few flows, counted from keys read
-        // once for the block.
+        // Minutes interleave within a block: runs of a few flows, added from keys and values
+        // read once for the block.
         json!({ "time": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" },
             "aggs": { "action": { "terms": { "field": "action" } } } } }),
+        json!({ "time": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" },
+            "aggs": { "port": { "terms": { "field": "dstport", "size": 3 },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } }, "most": { "max": { "field": "packets" } } } } } } }),
         json!({ "action": { "terms": { "field": "action" }, "aggs": {
             "port": { "terms": { "field": "dstport", "size": 20, "order": { "bytes": "desc" } },
                 "aggs": { "bytes": { "sum": { "field": "bytes" } } } },

@@ -2,6 +2,7 @@
 //! the sub-aggregations, found by segment-local key (term ordinal, address code, rounded
 //! date), charged to the search's memory budget. Every bucket kind collects into these.
 
+use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -278,17 +279,23 @@ impl Buckets {
         }
     }
 
-    /// Collects a run of documents (ascending) that share a key into a bucket whose one
-    /// sub-aggregation counts them by keys read beforehand, `keys[i]` being document i's
-    /// (see [`super::bucket::terms::TermsSegment::counts_by_key`]).
-    pub fn collect_keyed_run(&mut self, key: u128, docs: &[DocId], keys: &[Option<u64>]) {
+    /// Collects the run `run` of a block's documents, which share a key, into a bucket whose
+    /// one sub-aggregation adds them by the keys and values read for the whole block
+    /// beforehand (see [`super::bucket::terms::TermsSegment::adds_by_key`]).
+    pub fn collect_read_run(
+        &mut self,
+        key: u128,
+        keys: &[Option<u64>],
+        values: &[Vec<Option<i64>>],
+        run: Range<usize>,
+    ) {
         let Some(index) = self.bucket_of_recent(key) else {
             return;
         };
         let bucket = &mut self.buckets[index];
-        bucket.count += docs.len() as u64;
+        bucket.count += run.len() as u64;
         if let [SegmentAgg::Terms(terms)] = bucket.subs.as_mut_slice() {
-            terms.count_keys(keys);
+            terms.add_run(keys, values, run);
         }
     }
 

@@ -322,9 +322,10 @@ impl DateHistogramSegment {
     /// to its bucket's sub-aggregations at once.
     ///
     /// Flows of neighbouring minutes interleave, so a run of one minute holds about 15 flows
-    /// and reading a column for each costs more than the reading. A terms below that counts
-    /// by key (flows per minute by action, the seed's line) has its column read once for the
-    /// block instead, and each run counted from those keys.
+    /// and reading columns for each costs more than the counting. A terms below whose buckets
+    /// are rows by key (flows per minute by action, the seed's line; bytes over time by
+    /// direction) has its columns read once for the block instead, and each run added from
+    /// them.
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         let DateHistogramSegment {
             accessor,
@@ -343,18 +344,18 @@ impl DateHistogramSegment {
             ..
         } = &mut scratch;
         column.read_block(docs, time_scratch, times);
-        let keyed = match buckets.prototype.as_slice() {
-            [SegmentAgg::Terms(terms)] if terms.counts_by_key() => {
-                terms.read_keys(docs, block, keys_below)
+        let read = match buckets.prototype.as_slice() {
+            [SegmentAgg::Terms(terms)] if terms.adds_by_key() => {
+                terms.read_rows(docs, block, keys_below)
             }
             _ => false,
         };
         let mut collect = |key: i64, start: usize, end: usize, block: &mut BlockValues| {
-            let (key, docs) = (key as u64 as u128, &docs[start..end]);
-            if keyed {
-                buckets.collect_keyed_run(key, docs, &keys_below[start..end]);
+            let key = key as u64 as u128;
+            if read {
+                buckets.collect_read_run(key, keys_below, &block.values, start..end);
             } else {
-                buckets.collect_run(key, docs, block);
+                buckets.collect_run(key, &docs[start..end], block);
             }
         };
         let mut run: Option<(i64, usize)> = None;

@@ -3,6 +3,8 @@
 //! merging chooses the best buckets without merging them all when the order allows it
 //! (see [`BestBuckets`]).
 
+use std::ops::Range;
+
 use app::model::flow::FieldType;
 use serde_json::{json, Map, Value as Json};
 use tantivy::{DocId, Score};
@@ -428,24 +430,26 @@ impl TermsSegment {
         true
     }
 
-    /// Whether the buckets are counts alone, in rows by key: keys read once for a parent's
-    /// whole block ([`TermsSegment::read_keys`]) can then be counted run by run
-    /// ([`TermsSegment::count_keys`]).
-    pub fn counts_by_key(&self) -> bool {
-        !self.missing && self.buckets.direct.is_some() && self.buckets.prototype.is_empty()
+    /// Whether the buckets are rows by key (counts, and single-pass statistics): keys and
+    /// values read once for a parent's whole block ([`TermsSegment::read_rows`]) can then be
+    /// added run by run ([`TermsSegment::add_run`]).
+    pub fn adds_by_key(&self) -> bool {
+        !self.missing && self.buckets.direct.is_some()
     }
 
-    /// The key of each document of `docs` (ascending), as [`TermsSegment::count_keys`] takes
-    /// them; false when the column cannot be read a block at a time.
-    pub fn read_keys(
+    /// The key of each document of `docs` (ascending) into `keys`, and its statistics' values
+    /// into the block's, as [`TermsSegment::add_run`] takes them; false when a column cannot
+    /// be read a block at a time.
+    pub fn read_rows(
         &self,
         docs: &[DocId],
         block: &mut BlockValues,
         keys: &mut Vec<Option<u64>>,
     ) -> bool {
-        if !self
-            .accessor
-            .read_raw_block(docs, &mut block.raw_scratch, keys)
+        if !block.read_stats(&self.buckets.prototype, docs)
+            || !self
+                .accessor
+                .read_raw_block(docs, &mut block.raw_scratch, keys)
         {
             return false;
         }
@@ -455,14 +459,19 @@ impl TermsSegment {
         true
     }
 
-    /// Counts documents by the keys [`TermsSegment::read_keys`] gave for them, when
-    /// [`TermsSegment::counts_by_key`].
-    pub fn count_keys(&mut self, keys: &[Option<u64>]) {
+    /// Adds the documents at `run` of a block read by [`TermsSegment::read_rows`], when
+    /// [`TermsSegment::adds_by_key`].
+    pub fn add_run(
+        &mut self,
+        keys: &[Option<u64>],
+        values: &[Vec<Option<i64>>],
+        run: Range<usize>,
+    ) {
         if let Some(direct) = &mut self.buckets.direct {
-            for key in keys.iter().flatten() {
+            for key in keys[run.clone()].iter().flatten() {
                 direct.prefetch(*key as usize);
             }
-            direct.add_block(keys, &[]);
+            direct.add_run(keys, values, run);
         }
     }
 

@@ -3,6 +3,8 @@
 //! million buckets per segment, and a row of numbers each is what can be collected, chosen
 //! from and merged without building a million bucket objects.
 
+use std::ops::Range;
+
 use smallvec::SmallVec;
 
 use super::{IntermediateAgg, IntermediateBucket, IntermediateMetric, Stats};
@@ -175,6 +177,17 @@ impl StatRows {
     /// Counts a block of documents: `keys[i]` is document i's row, `values[metric][i]` its
     /// value for each sub-aggregation.
     pub fn add_block(&mut self, keys: &[Option<u64>], values: &[Vec<Option<i64>>]) {
+        self.add_run(keys, values, 0..keys.len());
+    }
+
+    /// Counts the documents at `run` of a block read as [`StatRows::add_block`] takes it.
+    pub fn add_run(
+        &mut self,
+        keys: &[Option<u64>],
+        values: &[Vec<Option<i64>>],
+        run: Range<usize>,
+    ) {
+        let keys = &keys[run.clone()];
         if self.lanes.is_empty() {
             // Counts alone (flows per minute by action): a row is its count.
             for row in keys.iter().flatten() {
@@ -188,7 +201,7 @@ impl StatRows {
         // without the general row's per-lane bookkeeping.
         if let ([(lanes, 1)], [values]) = (&self.lanes[..], values) {
             if *lanes == StatLanes::UNSIGNED_SUM {
-                for (key, value) in keys.iter().zip(values) {
+                for (key, value) in keys.iter().zip(&values[run]) {
                     let Some(row) = key.map(|key| key as usize) else {
                         continue;
                     };
@@ -200,7 +213,7 @@ impl StatRows {
                 return;
             }
         }
-        for (position, key) in keys.iter().enumerate() {
+        for (position, key) in run.zip(keys) {
             if let Some(key) = key {
                 self.add(*key as usize, |metric| {
                     values[metric][position].map(|v| v as f64)
