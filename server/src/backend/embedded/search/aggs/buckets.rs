@@ -47,10 +47,11 @@ pub struct SplitScratch {
     pub counts: Vec<u32>,
     /// Each bucket's documents (filters).
     pub groups: Vec<Vec<DocId>>,
-    /// Each document's time, and its key below when read for the whole block (date
-    /// histograms).
+    /// Each document's time (date histograms).
     pub times: Vec<Option<DateTime>>,
     pub time_scratch: BlockScratch<DateTime>,
+    /// Each document's row in the terms below, read for the whole block (date histograms;
+    /// the values go to the block's, which nothing writes until the block's runs are added).
     pub keys_below: Vec<Option<u64>>,
 }
 
@@ -265,11 +266,7 @@ impl Buckets {
         let width = self.prototype.len();
         let own = &mut stats[index * width..(index + 1) * width];
         if block.read_stats(&self.prototype, docs) {
-            for ((node, stats), values) in self.prototype.iter().zip(own).zip(&block.values) {
-                for value in values.iter().flatten() {
-                    node.add_int_stat(*value, stats);
-                }
-            }
+            add_read_stats(&self.prototype, own, &block.values, 0..docs.len());
         } else {
             for &doc in docs {
                 for (node, stats) in self.prototype.iter().zip(own.iter_mut()) {
@@ -279,10 +276,36 @@ impl Buckets {
         }
     }
 
+    /// Whether the buckets keep single-pass statistics alone, whose values a parent can read
+    /// for its whole block ([`BlockValues::read_stats`]) and add run by run
+    /// ([`Buckets::collect_stats_from_read`]).
+    pub fn keeps_stats(&self) -> bool {
+        self.flat_stats.is_some() && self.direct.is_none()
+    }
+
+    /// Collects the run `run` of a block's documents, which share a key, into a bucket's
+    /// statistics from the values read for the whole block beforehand.
+    pub fn collect_stats_from_read(
+        &mut self,
+        key: u128,
+        values: &[Vec<Option<i64>>],
+        run: Range<usize>,
+    ) {
+        let Some(index) = self.bucket_of_recent(key) else {
+            return;
+        };
+        self.buckets[index].count += run.len() as u64;
+        if let Some(stats) = &mut self.flat_stats {
+            let width = self.prototype.len();
+            let own = &mut stats[index * width..(index + 1) * width];
+            add_read_stats(&self.prototype, own, values, run);
+        }
+    }
+
     /// Collects the run `run` of a block's documents, which share a key, into a bucket whose
     /// one sub-aggregation adds them by the keys and values read for the whole block
-    /// beforehand (see [`super::bucket::terms::TermsSegment::adds_by_key`]).
-    pub fn collect_read_run(
+    /// beforehand (see [`super::bucket::terms::TermsSegment::rows_by_key`]).
+    pub fn collect_run_from_read(
         &mut self,
         key: u128,
         keys: &[Option<u64>],
@@ -294,9 +317,11 @@ impl Buckets {
         };
         let bucket = &mut self.buckets[index];
         bucket.count += run.len() as u64;
-        if let [SegmentAgg::Terms(terms)] = bucket.subs.as_mut_slice() {
-            terms.add_run(keys, values, run);
-        }
+        // The subs are copies of the prototype the parent checked.
+        let [SegmentAgg::Terms(terms)] = bucket.subs.as_mut_slice() else {
+            unreachable!("rows were read for a bucket whose one sub-aggregation is a terms");
+        };
+        terms.add_run(keys, values, run);
     }
 
     /// The direct rows, grown to hold row `row` when they are numbered in order (tuples);
@@ -471,6 +496,21 @@ fn rows_through(direct: &mut StatRows, map: &KeyMap, guard: &SearchGuard, row: u
     }
     direct.grow(rows);
     true
+}
+
+/// Adds the values at `run` of a block, read for each statistic of `prototype`, to a
+/// bucket's statistics.
+fn add_read_stats(
+    prototype: &[SegmentAgg],
+    own: &mut [Stats],
+    values: &[Vec<Option<i64>>],
+    run: Range<usize>,
+) {
+    for ((node, stats), values) in prototype.iter().zip(own).zip(values) {
+        for value in values[run.clone()].iter().flatten() {
+            node.add_int_stat(*value, stats);
+        }
+    }
 }
 
 /// A bucket's single-pass statistics as the results of its sub-aggregations.

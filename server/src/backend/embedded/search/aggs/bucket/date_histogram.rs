@@ -323,9 +323,10 @@ impl DateHistogramSegment {
     ///
     /// Flows of neighbouring minutes interleave, so a run of one minute holds about 15 flows
     /// and reading columns for each costs more than the counting. A terms below whose buckets
-    /// are rows by key (flows per minute by action, the seed's line; bytes over time by
-    /// direction) has its columns read once for the block instead, and each run added from
-    /// them.
+    /// are rows by key (flows per minute by action; bytes over time by direction), or
+    /// statistics alone (bytes over time), have their columns read once for the block
+    /// instead, and each run added from them. Where a column cannot be read a block at a
+    /// time (a statistic with `missing`), each run reads its own as before.
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         let DateHistogramSegment {
             accessor,
@@ -344,18 +345,29 @@ impl DateHistogramSegment {
             ..
         } = &mut scratch;
         column.read_block(docs, time_scratch, times);
+        // What is read for the whole block below: a terms' rows, or statistics.
+        enum Read {
+            Rows,
+            Stats,
+            Nothing,
+        }
         let read = match buckets.prototype.as_slice() {
-            [SegmentAgg::Terms(terms)] if terms.adds_by_key() => {
-                terms.read_rows(docs, block, keys_below)
+            [SegmentAgg::Terms(terms)]
+                if terms.rows_by_key() && terms.read_keys_and_values(docs, block, keys_below) =>
+            {
+                Read::Rows
             }
-            _ => false,
+            _ if buckets.keeps_stats() && block.read_stats(&buckets.prototype, docs) => Read::Stats,
+            _ => Read::Nothing,
         };
         let mut collect = |key: i64, start: usize, end: usize, block: &mut BlockValues| {
             let key = key as u64 as u128;
-            if read {
-                buckets.collect_read_run(key, keys_below, &block.values, start..end);
-            } else {
-                buckets.collect_run(key, &docs[start..end], block);
+            match read {
+                Read::Rows => {
+                    buckets.collect_run_from_read(key, keys_below, &block.values, start..end)
+                }
+                Read::Stats => buckets.collect_stats_from_read(key, &block.values, start..end),
+                Read::Nothing => buckets.collect_run(key, &docs[start..end], block),
             }
         };
         let mut run: Option<(i64, usize)> = None;

@@ -431,16 +431,16 @@ impl TermsSegment {
     }
 
     /// Whether the buckets are rows by key (counts, and single-pass statistics): keys and
-    /// values read once for a parent's whole block ([`TermsSegment::read_rows`]) can then be
-    /// added run by run ([`TermsSegment::add_run`]).
-    pub fn adds_by_key(&self) -> bool {
+    /// values read once for a parent's whole block ([`TermsSegment::read_keys_and_values`])
+    /// can then be added run by run ([`TermsSegment::add_run`]).
+    pub fn rows_by_key(&self) -> bool {
         !self.missing && self.buckets.direct.is_some()
     }
 
     /// The key of each document of `docs` (ascending) into `keys`, and its statistics' values
     /// into the block's, as [`TermsSegment::add_run`] takes them; false when a column cannot
     /// be read a block at a time.
-    pub fn read_rows(
+    pub fn read_keys_and_values(
         &self,
         docs: &[DocId],
         block: &mut BlockValues,
@@ -459,8 +459,8 @@ impl TermsSegment {
         true
     }
 
-    /// Adds the documents at `run` of a block read by [`TermsSegment::read_rows`], when
-    /// [`TermsSegment::adds_by_key`].
+    /// Adds the documents at `run` of a block read by
+    /// [`TermsSegment::read_keys_and_values`], when [`TermsSegment::rows_by_key`].
     pub fn add_run(
         &mut self,
         keys: &[Option<u64>],
