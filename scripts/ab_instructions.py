@@ -5,7 +5,8 @@
 Each side ingests the same generated flow file into a store of its own, then serves it under
 `valgrind --tool=callgrind`. For each dashboard query of bench_query_set.py (ranges anchored at
 the file's end, so both sides search the same flows): one warm-up request, the counters zeroed,
-REPS requests, the counters dumped. Sides alternate for ROUNDS rounds. Prints a Markdown table
+REPS requests, the counters dumped. Every request carries a `must_not` of its own, so the
+request cache never answers. Sides alternate for ROUNDS rounds. Prints a Markdown table
 of instructions per request (all threads, HTTP included) and after/before.
 
 Usage: scripts/ab_instructions.py BEFORE_BIN AFTER_BIN [--flows N] [--rounds R] [--work DIR]
@@ -15,6 +16,7 @@ Local only: servers listen on 127.0.0.1; needs valgrind (callgrind_control).
 import argparse
 import datetime
 import glob
+import itertools
 import json
 import os
 import shutil
@@ -103,7 +105,16 @@ def wait_for_health(server):
     raise SystemExit("the server under valgrind did not answer within 300 s")
 
 
+NONCE = itertools.count()
+
+
 def post(body):
+    """Searches with a `must_not` of a value no flow has, new each time, so that the request
+    cache never answers (an identical request would be a cache hit, not a search)."""
+    body = dict(body)
+    query = body.get("query", {"match_all": {}})
+    fresh = {"term": {"account_id": f"no-such-account-{next(NONCE)}"}}
+    body["query"] = {"bool": {"must": [query], "must_not": [fresh]}}
     data = json.dumps({"index": "cwl-*", "body": body}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{PORT}/api/search", data=data,
                                      headers={"content-type": "application/json"})
