@@ -412,22 +412,14 @@ impl TermsSegment {
         if self.buckets.direct.is_none() {
             return self.collect_block_by_key(docs, block);
         }
-        let Some(direct) = &mut self.buckets.direct else {
-            return false;
-        };
-        if !block.read_stats(&self.buckets.prototype, docs)
-            || !self
-                .accessor
-                .read_raw_block(docs, &mut block.raw_scratch, &mut block.keys)
-        {
-            return false;
+        // Rows by key: the block is one run.
+        let mut keys = std::mem::take(&mut block.keys);
+        let read = self.read_keys_and_values(docs, block, &mut keys);
+        if read {
+            self.add_run(&keys, &block.values, 0..docs.len());
         }
-        for key in block.keys.iter_mut().flatten() {
-            *key = key.wrapping_sub(self.offset);
-            direct.prefetch(*key as usize);
-        }
-        direct.add_block(&block.keys, &block.values);
-        true
+        block.keys = keys;
+        read
     }
 
     /// Whether the buckets are rows by key (counts, and single-pass statistics): keys and
