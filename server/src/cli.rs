@@ -372,6 +372,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_SEARCH_TIMEOUT_MS", default_value_t = 30_000)]
     pub search_timeout_ms: u64,
 
+    /// Neither make nor read hourly rollups: every search reads the raw flows. Rollups
+    /// (made for days no longer written) answer long time ranges exactly as the raw flows do.
+    #[arg(long, env = "FLOWDASH_NO_ROLLUPS")]
+    pub no_rollups: bool,
+
     /// Most rows one CSV export of a search writes (`/api/discover/export.csv`); an export
     /// that stops there says so in its `X-Flowdash-Truncated` header.
     #[arg(long, env = "FLOWDASH_CSV_MAX_ROWS", default_value_t = 100_000)]
@@ -531,6 +536,7 @@ impl ServeArgs {
             networks_file: self.networks,
             geo: self.geo.files(),
             search_timeout: Duration::from_millis(self.search_timeout_ms),
+            rollups: !self.no_rollups,
             csv_max_rows: self.csv_max_rows,
             max_search_memory_bytes: self.max_search_memory_mb << 20,
             elastic: self.elastic.config()?,

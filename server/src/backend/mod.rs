@@ -70,6 +70,10 @@ pub struct IndexSummary {
     pub name: String,
     /// Documents in the index.
     pub docs: u64,
+    /// Whether an hourly rollup holds its current flows (the embedded engine's; see
+    /// `embedded/rollup`).
+    #[serde(default)]
+    pub rolled_up: bool,
 }
 
 /// Why a backend could not answer. Client errors carry Elasticsearch's error type and reason.

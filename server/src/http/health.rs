@@ -24,5 +24,6 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         },
         "indices": indices.len(),
         "documents": indices.iter().map(|i| i.docs).sum::<u64>(),
+        "rolled_up_indices": indices.iter().filter(|i| i.rolled_up).count(),
     }))
 }

@@ -74,6 +74,8 @@ pub struct ServeConfig {
     pub geo: crate::geo::GeoFiles,
     /// How long one search may run before it answers a timeout.
     pub search_timeout: Duration,
+    /// Whether the embedded engine makes and reads hourly rollups (`--no-rollups`).
+    pub rollups: bool,
     /// Most rows one CSV export writes.
     pub csv_max_rows: usize,
     /// Memory one search's aggregations may take on the embedded engine.
@@ -181,6 +183,7 @@ impl AppState {
             None => {
                 let embedded = Arc::new(EmbeddedEngine::open(&config.data_dir)?);
                 embedded.set_search_timeout(config.search_timeout);
+                embedded.set_rollups_enabled(config.rollups);
                 embedded.set_collect_budget(config.max_search_memory_bytes);
                 embedded.set_writer_memory(config.writer_memory_bytes);
                 embedded.set_geo_databases(config.geo.open()?);
@@ -436,7 +439,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     }
     if let Some(engine) = engine.clone() {
-        tokio::spawn(close_idle_writers(engine));
+        tokio::spawn(close_idle_writers(engine.clone()));
+        if engine.rollups_enabled() {
+            tokio::spawn(refresh_rollups(engine));
+        }
     }
     let app = build_app(state);
     match tls {
@@ -486,6 +492,26 @@ async fn close_idle_writers(engine: Arc<EmbeddedEngine>) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::error!(%error, "closing idle writers failed"),
             Err(error) => tracing::error!(%error, "closing idle writers panicked"),
+        }
+    }
+}
+
+/// How often indices are looked at for a rollup to make, and how long an index must have
+/// gone unwritten to get one.
+const ROLLUP_EVERY: Duration = Duration::from_secs(30);
+
+/// Makes the hourly rollups of indices no longer written (see `embedded/rollup`), one index
+/// at a time beside the searches.
+async fn refresh_rollups(engine: Arc<EmbeddedEngine>) {
+    let mut interval = tokio::time::interval(ROLLUP_EVERY);
+    loop {
+        interval.tick().await;
+        let engine = engine.clone();
+        let made = tokio::task::spawn_blocking(move || engine.refresh_rollups(ROLLUP_EVERY)).await;
+        match made {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::error!(%error, "making a rollup failed"),
+            Err(error) => tracing::error!(%error, "making a rollup panicked"),
         }
     }
 }

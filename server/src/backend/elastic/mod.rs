@@ -490,6 +490,7 @@ impl ElasticBackend {
                                         .or_else(|| c.as_u64())
                                 })
                                 .unwrap_or(0),
+                            rolled_up: false,
                         })
                     })
                     .filter(|i| !i.name.starts_with('.'))

@@ -147,6 +147,7 @@ impl SearchBackend for EmbeddedBackend {
             .map(|index| IndexSummary {
                 name: index.name.clone(),
                 docs: index.stats().docs,
+                rolled_up: self.engine.rollup_for(index, &index.searcher()).is_some(),
             })
             .collect())
     }

@@ -288,6 +288,27 @@ impl FlowIndex {
         &self.schema
     }
 
+    /// The flow schema, shared.
+    pub fn shared_schema(&self) -> Arc<FlowSchema> {
+        self.schema.clone()
+    }
+
+    /// Its directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether it is being written (a writer is open), or was committed to within
+    /// `quiet`.
+    pub fn written_within(&self, quiet: std::time::Duration) -> bool {
+        if self.writer_footprint().is_some() {
+            return true;
+        }
+        std::fs::metadata(self.path.join("meta.json"))
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at.elapsed().unwrap_or_default() < quiet)
+    }
+
     /// Counts and time bounds, refreshed when the reader has reloaded.
     pub fn stats(&self) -> IndexStats {
         // A reload for another process's commit changes the counts too.

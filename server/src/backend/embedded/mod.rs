@@ -7,6 +7,7 @@ mod backend;
 mod documents;
 pub mod index;
 mod message_words;
+pub mod rollup;
 pub mod schema;
 pub mod search;
 mod sink;
@@ -73,6 +74,12 @@ pub struct EmbeddedEngine {
     in_flight: Arc<search::in_flight::InFlight>,
     /// The GeoIP and ASN databases ingest adds address facts from (`--geoip-db`, `--asn-db`).
     geo: RwLock<Option<Arc<crate::geo::GeoDatabases>>>,
+    /// The indices' hourly rollups (see [`rollup`]).
+    rollups: rollup::Rollups,
+    /// Whether searches may read rollups; tests compare with raw answers.
+    rollups_enabled: std::sync::atomic::AtomicBool,
+    /// Searches that read rollups, since the engine opened.
+    rollup_searches: std::sync::atomic::AtomicU64,
 }
 
 thread_local! {
@@ -136,6 +143,9 @@ impl EmbeddedEngine {
             ),
             in_flight: Default::default(),
             geo: RwLock::new(None),
+            rollups: rollup::Rollups::default(),
+            rollups_enabled: std::sync::atomic::AtomicBool::new(true),
+            rollup_searches: std::sync::atomic::AtomicU64::new(0),
         };
         engine.scan()?;
         Ok(engine)
@@ -330,6 +340,7 @@ impl EmbeddedEngine {
                 let path = self.indices_dir.join(name);
                 match FlowIndex::open(&path, name, self.schema.clone(), false) {
                     Ok(index) => {
+                        self.rollups.open(&index);
                         slot.insert(Arc::new(index));
                     }
                     // An older index another process is writing cannot get the new fields
@@ -451,6 +462,63 @@ impl EmbeddedEngine {
         Ok(())
     }
 
+    /// Makes the rollups of indices that lack one for their current flows and have not been
+    /// written for `quiet` (see [`rollup`]). How many were made.
+    pub fn refresh_rollups(&self, quiet: Duration) -> Result<usize, EngineError> {
+        let mut made = 0;
+        for index in self.indices() {
+            let started = Instant::now();
+            if self.rollups.refresh(&index, quiet, rollup::MIN_FLOWS)? {
+                made += 1;
+                tracing::info!(index = %index.name, took_ms = started.elapsed().as_millis() as u64, "made the index's hourly rollup");
+            }
+        }
+        Ok(made)
+    }
+
+    /// The rollup of `index` when it holds exactly the flows `searcher` reads.
+    pub fn rollup_for(
+        &self,
+        index: &FlowIndex,
+        searcher: &tantivy::Searcher,
+    ) -> Option<Arc<rollup::Rollup>> {
+        self.rollups.for_searcher(index, searcher)
+    }
+
+    /// Makes the rollup of `index` as [`EmbeddedEngine::refresh_rollups`] does, for
+    /// indices of at least `min_flows`.
+    pub fn refresh_rollup(
+        &self,
+        index: &FlowIndex,
+        quiet: Duration,
+        min_flows: u64,
+    ) -> Result<bool, EngineError> {
+        self.rollups.refresh(index, quiet, min_flows)
+    }
+
+    /// Whether searches may read rollups.
+    pub fn rollups_enabled(&self) -> bool {
+        self.rollups_enabled
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Lets searches read rollups, or not.
+    pub fn set_rollups_enabled(&self, enabled: bool) {
+        self.rollups_enabled
+            .store(enabled, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Searches that read rollups since the engine opened.
+    pub fn rollup_searches(&self) -> u64 {
+        self.rollup_searches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_rollup_search(&self) {
+        self.rollup_searches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Deletes an index and its files.
     pub fn delete_index(&self, name: &str) -> Result<(), EngineError> {
         let removed = self
@@ -463,6 +531,7 @@ impl EmbeddedEngine {
         };
         index.close_writer()?;
         drop(index);
+        self.rollups.forget(name);
         std::fs::remove_dir_all(self.indices_dir.join(name))?;
         Ok(())
     }

@@ -14,6 +14,10 @@ use tantivy::schema::{
 pub const ID: &str = "_id";
 /// A 64-bit digest of `_id`, read in bulk to find duplicates.
 pub const ID_HASH: &str = "_id_hash";
+/// How many flows a rollup document stands for (see [`super::rollup`]). Only rollup indices
+/// hold it, and it is no field of the flow schema's: mappings and `@message` searches never
+/// list it, and ingest never fills it.
+pub const FLOW_COUNT: &str = "_flow_count";
 /// The document as sent or built, returned by searches.
 pub const SOURCE: &str = "_source";
 /// The time field.
@@ -64,6 +68,8 @@ pub struct FlowSchema {
     pub timestamp: Field,
     /// `@message`.
     pub message: Field,
+    /// [`FLOW_COUNT`], filled in rollup documents only.
+    pub flow_count: Field,
     /// Looked up for every value of every ingested document: a fast hash.
     fields: rustc_hash::FxHashMap<&'static str, SchemaField>,
 }
@@ -119,6 +125,8 @@ impl FlowSchema {
                 },
             );
         }
+        // Last, so that indices made before it get it added (see `index.rs`).
+        let flow_count = builder.add_i64_field(FLOW_COUNT, FAST);
         let schema = builder.build();
         let timestamp = fields[TIMESTAMP].field;
         let message = fields["@message"].field;
@@ -129,6 +137,7 @@ impl FlowSchema {
             source,
             timestamp,
             message,
+            flow_count,
             fields,
         }
     }
@@ -137,6 +146,13 @@ impl FlowSchema {
     /// strings as keywords, so the `.keyword` sub-field of a dynamic mapping is the field.
     pub fn field(&self, name: &str) -> Option<SchemaField> {
         let name = name.strip_suffix(".keyword").unwrap_or(name);
+        if name == FLOW_COUNT {
+            return Some(SchemaField {
+                field: self.flow_count,
+                field_type: FieldType::Long,
+                of_record: false,
+            });
+        }
         self.fields.get(name).copied()
     }
 

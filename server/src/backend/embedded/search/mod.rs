@@ -13,6 +13,7 @@ pub mod lucene;
 pub(crate) mod in_flight;
 pub mod query;
 pub(crate) mod request_cache;
+mod rollup;
 mod time_window;
 pub(crate) mod wildcard;
 
@@ -244,6 +245,8 @@ struct Plan<'e> {
     /// The query's time range, as far as it bounds every match.
     bounds: (Option<i64>, Option<i64>),
     cache_key: Option<String>,
+    /// How the search reads rollups, when it can (see `rollup.rs`).
+    rollup: Option<rollup::RollupSearch>,
 }
 
 fn plan<'e>(
@@ -269,13 +272,23 @@ fn plan<'e>(
         .iter()
         .map(|i| (i.name.clone(), i.searcher()))
         .collect();
+    let chosen = engine
+        .rollups_enabled()
+        .then(|| rollup::choose(engine, body, &request, &selected, &searchers, &context))
+        .flatten();
+    let rolled = chosen.iter().flat_map(|c| c.cuboids.iter().flatten());
+    let rolled = rolled.map(|cuboid| (&cuboid.searcher, cuboid.index.columns()));
     context.columns.give(
         selected
             .iter()
             .zip(&searchers)
-            .map(|(index, (_, searcher))| (searcher, index.columns())),
+            .map(|(index, (_, searcher))| (searcher, index.columns()))
+            .chain(rolled),
     );
     let query = compile(&request.query, &context)?;
+    let rollup = chosen
+        .map(|chosen| chosen.compile(&request.query, &context))
+        .transpose()?;
     let background: Vec<_> = if background_needs(&request.aggs).is_empty() {
         Vec::new()
     } else {
@@ -309,6 +322,7 @@ fn plan<'e>(
         background,
         bounds,
         cache_key,
+        rollup,
     })
 }
 
@@ -356,10 +370,14 @@ pub fn search_at(
         background,
         bounds: (low, high),
         cache_key,
+        mut rollup,
     } = plan(engine, index, body, now_ms)?;
     let skipped = resolved.len() - selected.len();
     let keep = request.from + request.size;
-    let aggs = Arc::new(request.aggs);
+    let aggs = Arc::new(match rollup.as_mut() {
+        Some(rollup) => std::mem::take(&mut rollup.aggs),
+        None => request.aggs,
+    });
     for (index, (_, searcher)) in selected.iter().zip(&searchers) {
         index.columns().retain_segments(searcher);
     }
@@ -374,19 +392,25 @@ pub fn search_at(
     }
 
     // One collector per index, collecting these aggregations and hits.
+    let collect_in = |indices: &[&super::index::FlowIndex],
+                      searchers: &[(String, Searcher)],
+                      query: &dyn tantivy::query::Query,
+                      aggs: Arc<Vec<AggRequest>>,
+                      hits: Option<(usize, SortSpec)>| {
+        if indices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let collectors =
+            FlowCollector::one_per_index(indices.iter().copied(), &aggs, hits, &schema, &guard);
+        let fruits = collect_segments(engine, searchers, query, &collectors)?;
+        guard.outcome()?;
+        Ok::<_, SearchError>(fruits)
+    };
+    let all_selected: Vec<&super::index::FlowIndex> = selected.iter().map(Arc::as_ref).collect();
     let collect = |query: &dyn tantivy::query::Query,
                    aggs: Arc<Vec<AggRequest>>,
                    hits: Option<(usize, SortSpec)>| {
-        let collectors = FlowCollector::one_per_index(
-            selected.iter().map(|index| index.as_ref()),
-            &aggs,
-            hits,
-            &schema,
-            &guard,
-        );
-        let fruits = collect_segments(engine, &searchers, query, &collectors)?;
-        guard.outcome()?;
-        Ok::<_, SearchError>(fruits)
+        collect_in(&all_selected, &searchers, query, aggs, hits)
     };
     // Automatic date histograms choose their rounding from a first pass over the matches
     // (see auto_date_histogram.rs).
@@ -404,11 +428,73 @@ pub fn search_at(
     let span = time_span(&selected, low, high);
     let time_sorted = hits.is_some()
         && TimeWindows::plan(&request.sort, span.0, span.1, u64::MAX, keep).is_some();
-    let fruits = collect(
-        query.as_ref(),
-        aggs.clone(),
-        if time_sorted { None } else { hits.clone() },
-    )?;
+    let fruits = match &rollup {
+        None => collect(
+            query.as_ref(),
+            aggs.clone(),
+            if time_sorted { None } else { hits.clone() },
+        )?,
+        Some(rollup) => {
+            // Indices without a rollup are read raw; the others' hours before and after the
+            // rolled ones raw too, and the rolled hours from their rollups.
+            let mut raw = (Vec::new(), Vec::new());
+            let mut before = (Vec::new(), Vec::new());
+            let mut after = (Vec::new(), Vec::new());
+            let mut rolled = (Vec::new(), Vec::new());
+            for ((index, searcher), cuboid) in selected.iter().zip(&searchers).zip(&rollup.cuboids)
+            {
+                let Some(cuboid) = cuboid else {
+                    raw.0.push(index.as_ref());
+                    raw.1.push(searcher.clone());
+                    continue;
+                };
+                for (part, wanted) in [
+                    (&mut before, cuboid.flows_before),
+                    (&mut after, cuboid.flows_after),
+                ] {
+                    if wanted {
+                        part.0.push(index.as_ref());
+                        part.1.push(searcher.clone());
+                    }
+                }
+                rolled.0.push(cuboid.index.as_ref());
+                rolled
+                    .1
+                    .push((cuboid.index.name.clone(), cuboid.searcher.clone()));
+            }
+            engine.count_rollup_search();
+            tracing::debug!(
+                raw_days = raw.0.len(),
+                partial_days = before.0.len() + after.0.len(),
+                rolled_days = rolled.0.len(),
+                rollup_documents = rolled.1.iter().map(|(_, s)| s.num_docs()).sum::<u64>(),
+                "search reads rollups"
+            );
+            let mut fruits = collect_in(&raw.0, &raw.1, query.as_ref(), aggs.clone(), None)?;
+            fruits.extend(collect_in(
+                &before.0,
+                &before.1,
+                rollup.before.as_ref(),
+                aggs.clone(),
+                None,
+            )?);
+            fruits.extend(collect_in(
+                &after.0,
+                &after.1,
+                rollup.after.as_ref(),
+                aggs.clone(),
+                None,
+            )?);
+            fruits.extend(collect_in(
+                &rolled.0,
+                &rolled.1,
+                rollup.rolled.as_ref(),
+                rollup.rolled_aggs.clone(),
+                None,
+            )?);
+            fruits
+        }
+    };
 
     let mut total = 0u64;
     let mut agg_parts = Vec::with_capacity(searchers.len());
@@ -519,7 +605,10 @@ pub fn search_at(
     if let Some(aggregations) = aggregations {
         response.insert("aggregations".into(), Json::Object(aggregations));
     }
-    let response = Json::Object(response);
+    let mut response = Json::Object(response);
+    if let Some(rollup) = &rollup {
+        rollup.restore(&mut response, request.track_total_hits);
+    }
     if let Some(key) = cache_key {
         engine.request_cache().put(key, &response);
     }

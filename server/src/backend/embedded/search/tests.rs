@@ -445,6 +445,52 @@ fn cardinality_counts_distinct_values_at_the_top_and_per_bucket() {
 }
 
 #[test]
+fn filters_on_whether_a_field_has_a_value_count_the_flows_that_have_it() {
+    // Read from the column for the documents collected (not listed for the whole segment):
+    // at the top, under terms (a block at a time) and with sums below.
+    let docs = &fixture().docs;
+    for field in ["dstport", "srcaddr", "action", "bytes", "tcp_flags"] {
+        let response = search(json!({
+            "size": 0,
+            "aggs": {
+                "has": { "filter": { "exists": { "field": field } } },
+                "lacks": { "filter": { "bool": { "must_not": [{ "exists": { "field": field } }] } },
+                    "aggs": { "packets": { "sum": { "field": "packets" } } } },
+                "per_status": { "terms": { "field": "log_status" },
+                    "aggs": { "lacks": { "filter": { "bool": { "must_not": { "exists": { "field": format!("{field}.keyword") } } } } } } }
+            }
+        }));
+        let aggs = &response["aggregations"];
+        let has = |d: &&FlowDoc| d.get(field).is_some();
+        let with = docs.iter().filter(has).count();
+        assert!(with > 0, "{field}: some flows have it");
+        assert_eq!(aggs["has"]["doc_count"], with, "{field}");
+        assert_eq!(aggs["lacks"]["doc_count"], docs.len() - with, "{field}");
+        let packets: i64 = docs
+            .iter()
+            .filter(|d| !has(d))
+            .filter_map(|d| int(d, "packets"))
+            .sum();
+        assert_eq!(
+            aggs["lacks"]["packets"]["value"].as_f64(),
+            Some(packets as f64),
+            "{field}"
+        );
+        for bucket in aggs["per_status"]["buckets"].as_array().unwrap() {
+            let status = bucket["key"].as_str().unwrap();
+            let lacking = docs
+                .iter()
+                .filter(|d| text(d, "log_status").as_deref() == Some(status) && !has(d))
+                .count();
+            assert_eq!(
+                bucket["lacks"]["doc_count"], lacking,
+                "{field} under {status}"
+            );
+        }
+    }
+}
+
+#[test]
 fn metrics_filters_ranges_and_cardinality() {
     let response = search(json!({
         "size": 0,
@@ -2008,6 +2054,11 @@ fn collecting_a_block_at_a_time_answers_as_one_document_at_a_time() {
                 "aggs": { "bytes": { "sum": { "field": "bytes" } } } } } } }),
         json!({ "time": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h" },
             "aggs": { "action": { "terms": { "field": "action" } } } } }),
+        // A filter on whether a field has a value reads the column, a block or a flow at a time.
+        json!({ "status": { "terms": { "field": "log_status" }, "aggs": {
+            "port": { "filter": { "exists": { "field": "dstport" } } },
+            "no_port": { "filter": { "bool": { "must_not": [{ "exists": { "field": "dstport" } }] } },
+                "aggs": { "bytes": { "sum": { "field": "bytes", "missing": 1 } } } } } } }),
         // Minutes interleave within a block: runs of a few flows, added from keys and values
         // read once for the block.
         json!({ "time": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" },

@@ -72,10 +72,10 @@ impl BlockValues {
     pub fn read_stats(&mut self, prototype: &[SegmentAgg], docs: &[DocId]) -> bool {
         self.values.resize_with(prototype.len(), Vec::new);
         for (node, values) in prototype.iter().zip(&mut self.values) {
-            let Some(column) = node.block_column() else {
+            let Some(source) = node.block_source() else {
                 return false;
             };
-            column.read_block(docs, &mut self.value_scratch, values);
+            source.read_block(docs, &mut self.value_scratch, values);
         }
         true
     }

@@ -50,7 +50,7 @@ use self::metric::top_hits::{self, TopHitsAgg, TopHitsSegment};
 use self::metric::{MetricAgg, MetricSegment};
 use self::options::bad;
 use self::response::RenderContext;
-use super::columns::{Accessor, FastColumn, SegmentColumns};
+use super::columns::{Accessor, SegmentColumns};
 use super::guard::SearchGuard;
 use super::query::QueryContext;
 use super::SearchError;
@@ -450,10 +450,10 @@ impl SegmentAgg {
         }
     }
 
-    /// The integer column of a single-pass metric that reads blocks of documents.
-    fn block_column(&self) -> Option<&FastColumn<i64>> {
+    /// Where a single-pass metric reads blocks of documents' values from.
+    fn block_source(&self) -> Option<metric::BlockSource<'_>> {
         match self {
-            SegmentAgg::Metric(metric) if metric.is_single_pass() => metric.block_column(),
+            SegmentAgg::Metric(metric) if metric.is_single_pass() => metric.block_source(),
             _ => None,
         }
     }
@@ -475,7 +475,7 @@ impl SegmentAgg {
         }
     }
 
-    /// Adds an integer value read from the column of [`SegmentAgg::block_column`] to
+    /// Adds an integer value read from [`SegmentAgg::block_source`] to
     /// statistics kept outside the state.
     #[inline]
     pub fn add_int_stat(&self, value: i64, stats: &mut Stats) {

@@ -1,7 +1,8 @@
 //! `filter` and `filters`: a bucket per query (and an "other" bucket for documents that
 //! match none). Each query's matching documents are found once per segment, as a bit set;
 //! filters that only ask which ranges one address is in (a split by network) read the address
-//! instead ([`address_sets`]).
+//! instead ([`address_sets`]), and a filter that only asks whether a field has a value reads
+//! the field's column for the documents collected.
 
 use std::rc::Rc;
 
@@ -10,7 +11,7 @@ use tantivy::query::EnableScoring;
 use tantivy::{BitSet, DocId, Score};
 
 use super::super::super::columns::Accessor;
-use super::super::super::query::{compile, parse_query, QueryContext};
+use super::super::super::query::{compile, parse_query, Query, QueryContext};
 use super::super::super::SearchError;
 use super::super::buckets::{BlockValues, Buckets, KeySpace};
 use super::super::intermediate::{BucketKey, IntermediateAgg};
@@ -19,10 +20,15 @@ use super::super::response::RenderContext;
 use super::super::{render_subs, AggRequest, SegmentAgg, SegmentContext};
 use super::address_sets::{address_sets, AddressSet, AddressTable};
 use crate::backend::embedded::schema::SchemaField;
+use app::model::flow::FieldType;
 
 #[derive(Debug)]
 pub struct FilterAgg {
     pub query: Box<dyn tantivy::query::Query>,
+    /// When the filter only asks whether a field has a value (`exists`, or a `bool` of one
+    /// `must_not` `exists`): the field, and whether a value is wanted. Tested on the column
+    /// for the documents collected, instead of listing the whole segment's.
+    pub presence: Option<(SchemaField, String, bool)>,
 }
 
 #[derive(Debug)]
@@ -40,8 +46,29 @@ pub struct FiltersAgg {
 const OTHER: usize = usize::MAX;
 
 pub fn parse_filter(value: &Json, context: &QueryContext<'_>) -> Result<FilterAgg, SearchError> {
+    let query = parse_query(value)?;
+    let exists = |query: &Query| match query {
+        Query::Exists { field } => {
+            let schema_field = context.schema.field(field)?;
+            let name = field.strip_suffix(".keyword").unwrap_or(field).to_owned();
+            (schema_field.field_type != FieldType::Text).then_some((schema_field, name))
+        }
+        _ => None,
+    };
+    let presence = match &query {
+        Query::Bool(b)
+            if b.must.is_empty()
+                && b.filter.is_empty()
+                && b.should.is_empty()
+                && b.must_not.len() == 1 =>
+        {
+            exists(&b.must_not[0]).map(|(field, name)| (field, name, false))
+        }
+        other => exists(other).map(|(field, name)| (field, name, true)),
+    };
     Ok(FilterAgg {
-        query: compile(&parse_query(value)?, context)?,
+        query: compile(&query, context)?,
+        presence,
     })
 }
 
@@ -113,6 +140,8 @@ enum Matches {
     Sets(Rc<Vec<BitSet>>),
     /// The filters holding each stretch of the address column's keys, and the column.
     Addresses(Rc<(Accessor, AddressTable)>),
+    /// Whether the column has a value (`true`) or has none (`false`).
+    Presence(Rc<Accessor>, bool),
 }
 
 impl FiltersSegment {
@@ -121,11 +150,18 @@ impl FiltersSegment {
         context: &SegmentContext<'_>,
         prototype: Rc<Vec<SegmentAgg>>,
     ) -> Result<Self, SearchError> {
-        Ok(FiltersSegment {
-            matches: Matches::Sets(Rc::new(vec![matching_docs(
+        let matches = match &filter.presence {
+            Some((field, name, wanted)) => Matches::Presence(
+                Rc::new(context.columns.open_keys(context.reader, name, *field)?),
+                *wanted,
+            ),
+            None => Matches::Sets(Rc::new(vec![matching_docs(
                 filter.query.as_ref(),
                 context,
             )?])),
+        };
+        Ok(FiltersSegment {
+            matches,
             other: None,
             buckets: Buckets::new(KeySpace::Dense(1), prototype, context.guard),
         })
@@ -201,6 +237,12 @@ impl FiltersSegment {
                     self.buckets.collect(u128::from(index), doc, score);
                 }
             }
+            Matches::Presence(accessor, wanted) => {
+                if accessor.raw(doc).is_some() == *wanted {
+                    any = true;
+                    self.buckets.collect(0, doc, score);
+                }
+            }
         }
         if let (Some(other), false) = (self.other, any) {
             self.buckets.collect(other, doc, score);
@@ -222,6 +264,7 @@ impl FiltersSegment {
         let filters = match matches {
             Matches::Sets(sets) => sets.len(),
             Matches::Addresses(column) => column.1.filters(),
+            Matches::Presence(..) => 1,
         };
         groups.resize_with(filters + 1, Vec::new);
         groups.iter_mut().for_each(Vec::clear);
@@ -252,6 +295,18 @@ impl FiltersSegment {
                         groups[filters].push(doc);
                     }
                 }
+            }
+            Matches::Presence(accessor, wanted) => {
+                if !accessor.read_raw_block(docs, &mut block.raw_scratch, &mut block.keys) {
+                    block.give_back(scratch);
+                    return false;
+                }
+                let matching = docs
+                    .iter()
+                    .zip(&block.keys)
+                    .filter(|(_, key)| key.is_some() == *wanted)
+                    .map(|(&doc, _)| doc);
+                groups[0].extend(matching);
             }
         }
         for (index, group) in groups.iter().enumerate() {

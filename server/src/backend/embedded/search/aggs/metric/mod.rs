@@ -19,7 +19,7 @@ use tantivy::{DocId, SegmentReader};
 use self::cardinality::DistinctKeys;
 pub use self::percentiles::percentile;
 pub use self::stats::{single_value, stats_value};
-use super::super::columns::Accessor;
+use super::super::columns::{Accessor, BlockScratch, FastColumn};
 use super::super::query::QueryContext;
 use super::super::SearchError;
 use super::buckets::{dense_keys, BlockValues};
@@ -141,6 +141,32 @@ pub fn parse(
     })
 }
 
+/// The values of a block of documents for a single-pass metric.
+pub enum BlockSource<'a> {
+    /// Read from the column.
+    Column(&'a FastColumn<i64>),
+    /// The same for every document.
+    Constant(i64),
+}
+
+impl BlockSource<'_> {
+    /// The value of each document of `docs` into `out`.
+    pub fn read_block(
+        &self,
+        docs: &[DocId],
+        scratch: &mut BlockScratch<i64>,
+        out: &mut Vec<Option<i64>>,
+    ) {
+        match self {
+            BlockSource::Column(column) => column.read_block(docs, scratch, out),
+            BlockSource::Constant(value) => {
+                out.clear();
+                out.resize(docs.len(), Some(*value));
+            }
+        }
+    }
+}
+
 /// A metric's state in one segment.
 #[derive(Clone)]
 pub struct MetricSegment {
@@ -195,11 +221,17 @@ impl MetricSegment {
             .then(|| stats::lanes(&self.kind, self.accessor.never_negative(self.missing)))
     }
 
-    /// The integer column a block of documents can be read from, when nothing replaces a
-    /// missing value.
-    pub fn block_column(&self) -> Option<&super::super::columns::FastColumn<i64>> {
+    /// Where a block of documents' integer values can be read from: the column, when nothing
+    /// replaces a missing value; the `missing` value itself in a segment without the column
+    /// (the flow count a search of rollups sums over raw flows, which have none).
+    pub fn block_source(&self) -> Option<BlockSource<'_>> {
         match (&self.accessor, self.missing) {
-            (Accessor::I64(column), None) => Some(column),
+            (Accessor::I64(column), None) => Some(BlockSource::Column(column)),
+            (Accessor::Missing, Some(value))
+                if value.fract() == 0.0 && value.abs() < (1u64 << 53) as f64 =>
+            {
+                Some(BlockSource::Constant(value as i64))
+            }
             _ => None,
         }
     }
@@ -223,11 +255,11 @@ impl MetricSegment {
         if !self.is_single_pass() {
             return false;
         }
-        let Some(column) = self.block_column() else {
+        let Some(source) = self.block_source() else {
             return false;
         };
         block.values.resize_with(1, Vec::new);
-        column.read_block(docs, &mut block.value_scratch, &mut block.values[0]);
+        source.read_block(docs, &mut block.value_scratch, &mut block.values[0]);
         let mut stats = self.stats;
         for value in block.values[0].iter().flatten() {
             self.add_int_stat(*value, &mut stats);
@@ -236,7 +268,7 @@ impl MetricSegment {
         true
     }
 
-    /// Adds a value of [`MetricSegment::block_column`] to statistics.
+    /// Adds a value of [`MetricSegment::block_source`] to statistics.
     #[inline]
     pub fn add_int_stat(&self, value: i64, stats: &mut Stats) {
         match self.kind {

@@ -1,0 +1,260 @@
+//! Rollups: an index's flows consolidated per hour, for searches over long time ranges.
+//!
+//! A day of flows is millions of documents, but a dashboard panel that splits by action,
+//! protocol or interface asks about a few thousand combinations per hour. A rollup keeps,
+//! for each hour and each combination of a cuboid's dimensions, one document: the
+//! dimensions' values, the flows it stands for (`_flow_count`) and their summed bytes and
+//! packets. The documents are flow documents in every other respect (same schema, same
+//! field names), so the engine's queries and aggregations read them unchanged; what a
+//! search must do differently (count `_flow_count` instead of documents, read only whole
+//! hours from the rollup) is `search/rollup.rs`.
+//!
+//! A rollup is made from a snapshot of its index and answers only for that snapshot: it
+//! records the segments it was made from (ids and deletions), and a searcher whose segments
+//! differ (a write, a delete, a merge) gets none. Rollups are made for indices that are not
+//! being written (`build.rs`), and live in the index's directory (`rollup-1h/`), so deleting
+//! the index deletes them.
+
+mod build;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tantivy::Searcher;
+
+use super::index::FlowIndex;
+use super::schema::FlowSchema;
+use super::EngineError;
+
+pub use build::build;
+
+/// The directory of an index's rollups, inside the index's own.
+pub const ROLLUP_DIR: &str = "rollup-1h";
+/// The rollups' resolution.
+pub const HOUR_MS: i64 = 3_600_000;
+/// An index with fewer flows gets no rollup: reading it raw is cheap already.
+pub const MIN_FLOWS: u64 = 20_000;
+
+/// A set of dimensions consolidated together. A search is answered from the first cuboid
+/// that holds every field it filters or splits on, so smaller cuboids come first.
+#[derive(Debug)]
+pub struct Cuboid {
+    /// Its directory within [`ROLLUP_DIR`].
+    pub name: &'static str,
+    /// The fields kept; flows with the same values of all of them (and the same hour) become
+    /// one rollup document.
+    pub dimensions: &'static [&'static str],
+}
+
+/// Summed in every rollup document (besides the flow count).
+pub const SUMMED: &[&str] = &["bytes", "packets"];
+
+/// The cuboids kept, smallest first. On 10M demo flows over 7 days the first holds 33k rows
+/// (300 flows each); with destination ports or source addresses a few flows each (most return
+/// traffic goes to an ephemeral port, and the internet's sources are many).
+pub const CUBOIDS: &[Cuboid] = &[
+    Cuboid {
+        name: "traffic",
+        dimensions: &[
+            "version",
+            "account_id",
+            "interface_id",
+            "vpc_id",
+            "subnet_id",
+            "instance_id",
+            "region",
+            "az_id",
+            "type",
+            "protocol",
+            "protocol_name",
+            "action",
+            "log_status",
+            "flow_direction",
+            "traffic_path",
+            "reject_reason",
+            "src_country",
+            "dst_country",
+            "@owner",
+            "@log_group",
+        ],
+    },
+    Cuboid {
+        name: "ports",
+        dimensions: &[
+            "dstport",
+            "protocol",
+            "protocol_name",
+            "action",
+            "log_status",
+            "flow_direction",
+        ],
+    },
+    Cuboid {
+        name: "sources",
+        dimensions: &[
+            "srcaddr",
+            "action",
+            "log_status",
+            "flow_direction",
+            "src_country",
+            "src_as_org",
+        ],
+    },
+];
+
+/// What `state.json` records: the segments the rollup was made from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct State {
+    /// Bumped when what a rollup holds changes meaning; another version is made again.
+    version: u32,
+    /// Each segment's id and how many of its documents were deleted, sorted.
+    segments: Vec<(String, u32)>,
+}
+
+const STATE_VERSION: u32 = 1;
+const STATE_FILE: &str = "state.json";
+
+/// The segments of a snapshot, as [`State`] records them.
+fn segments_of(searcher: &Searcher) -> Vec<(String, u32)> {
+    let mut segments: Vec<(String, u32)> = searcher
+        .segment_readers()
+        .iter()
+        .map(|segment| {
+            (
+                segment.segment_id().uuid_string(),
+                segment.num_deleted_docs(),
+            )
+        })
+        .collect();
+    segments.sort();
+    segments
+}
+
+/// An index's rollup: one rollup index per cuboid, and the snapshot they were made from.
+pub struct Rollup {
+    cuboids: Vec<(&'static Cuboid, Arc<FlowIndex>)>,
+    made_from: Vec<(String, u32)>,
+}
+
+impl Rollup {
+    /// Opens the rollup in `dir`, if one was made there by this version.
+    pub fn open(dir: &Path, index_name: &str, schema: Arc<FlowSchema>) -> Option<Rollup> {
+        let state: State =
+            serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()?;
+        if state.version != STATE_VERSION {
+            return None;
+        }
+        let mut cuboids = Vec::with_capacity(CUBOIDS.len());
+        for cuboid in CUBOIDS {
+            let name = format!("{index_name}/{ROLLUP_DIR}/{}", cuboid.name);
+            match FlowIndex::open(&dir.join(cuboid.name), &name, schema.clone(), false) {
+                Ok(index) => cuboids.push((cuboid, Arc::new(index))),
+                Err(error) => {
+                    tracing::warn!(index = %name, %error, "cannot open a rollup; its index is read raw");
+                    return None;
+                }
+            }
+        }
+        Some(Rollup {
+            cuboids,
+            made_from: state.segments,
+        })
+    }
+
+    /// Whether the rollup holds exactly the flows `searcher` reads.
+    pub fn answers_for(&self, searcher: &Searcher) -> bool {
+        self.made_from == segments_of(searcher)
+    }
+
+    /// The rollup index of the cuboid at `position` in [`CUBOIDS`].
+    pub fn cuboid(&self, position: usize) -> &Arc<FlowIndex> {
+        &self.cuboids[position].1
+    }
+}
+
+/// The rollups of an engine's indices, by index name: the last made of each, which answers
+/// only for the snapshot it was made from.
+#[derive(Default)]
+pub struct Rollups(RwLock<HashMap<String, Arc<Rollup>>>);
+
+impl Rollups {
+    /// Opens the rollup `index` keeps, if it has one.
+    pub fn open(&self, index: &FlowIndex) {
+        if let Some(rollup) =
+            Rollup::open(&dir_of(index.path()), &index.name, index.shared_schema())
+        {
+            self.write().insert(index.name.clone(), Arc::new(rollup));
+        }
+    }
+
+    /// The rollup of `index` when it holds exactly the flows `searcher` reads.
+    pub fn for_searcher(&self, index: &FlowIndex, searcher: &Searcher) -> Option<Arc<Rollup>> {
+        let rollups = self.0.read().unwrap_or_else(|e| e.into_inner());
+        rollups
+            .get(&index.name)
+            .filter(|rollup| rollup.answers_for(searcher))
+            .cloned()
+    }
+
+    /// Makes the rollup of `index` again when the one it has does not hold its current
+    /// flows, unless it is being written, was committed to within `quiet`, or holds fewer
+    /// than `min_flows`. Whether one was made.
+    pub fn refresh(
+        &self,
+        index: &FlowIndex,
+        quiet: Duration,
+        min_flows: u64,
+    ) -> Result<bool, EngineError> {
+        if index.written_within(quiet) {
+            return Ok(false);
+        }
+        let searcher = index.searcher();
+        if searcher.num_docs() < min_flows || self.for_searcher(index, &searcher).is_some() {
+            return Ok(false);
+        }
+        match build(index)? {
+            Some(rollup) => {
+                self.write().insert(index.name.clone(), Arc::new(rollup));
+                Ok(true)
+            }
+            None => {
+                self.forget(&index.name);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Forgets the rollup of a deleted index.
+    pub fn forget(&self, name: &str) {
+        self.write().remove(name);
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Rollup>>> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where an index keeps its rollup.
+pub fn dir_of(index_path: &Path) -> PathBuf {
+    index_path.join(ROLLUP_DIR)
+}
+
+/// Whether `field` is one some cuboid keeps, or one every rollup document sums.
+pub fn is_dimension(field: &str) -> bool {
+    CUBOIDS.iter().any(|c| c.dimensions.contains(&field))
+}
+
+/// Opens a freshly made rollup, or says why it cannot be.
+fn open_made(dir: &Path, index_name: &str, schema: Arc<FlowSchema>) -> Result<Rollup, EngineError> {
+    Rollup::open(dir, index_name, schema).ok_or_else(|| {
+        EngineError::Io(std::io::Error::other(format!(
+            "the rollup just made in {} does not open",
+            dir.display()
+        )))
+    })
+}

@@ -1,0 +1,285 @@
+//! Rollups answer exactly as the raw flows do, or not at all: each search is asked of the
+//! same store with rollups and without, and the two answers must be equal; searches rollups
+//! cannot answer must not read them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+
+use crate::backend::embedded::search::search_at;
+use crate::backend::embedded::EmbeddedEngine;
+use crate::ingest::demo::DemoConfig;
+
+/// 2020-03-08T09:17:00Z, "now": the flows end here, in the middle of an hour.
+const NOW: i64 = 1_583_659_020_000;
+const HOUR: i64 = 3_600_000;
+
+/// Demo flows over three days (four daily indices, NODATA and SKIPDATA records among them),
+/// with rollups made.
+fn store() -> (tempfile::TempDir, Arc<EmbeddedEngine>) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let demo = DemoConfig {
+        flows: 40_000,
+        hours: 62,
+        end_ms: NOW,
+        seed: 7,
+    };
+    crate::commands::demo::store(&engine, &demo).unwrap();
+    for index in engine.indices() {
+        assert!(
+            engine.refresh_rollup(&index, Duration::ZERO, 1).unwrap(),
+            "{}",
+            index.name
+        );
+    }
+    (dir, engine)
+}
+
+/// The answer with rollups and without, `took` left out. Each asks with a clause of its own,
+/// so that neither is the request cache's answer to the other.
+fn both(engine: &EmbeddedEngine, body: &Json) -> (Json, Json, bool) {
+    let ask = |rollups: bool| {
+        engine.set_rollups_enabled(rollups);
+        let mut body = body.clone();
+        let query = body
+            .get("query")
+            .cloned()
+            .unwrap_or(json!({ "match_all": {} }));
+        body["query"] = json!({ "bool": {
+            "filter": [query],
+            "must_not": [{ "term": { "action": format!("not-{rollups}") } }]
+        }});
+        let before = engine.rollup_searches();
+        let mut answer =
+            search_at(engine, "cwl-*", &body, NOW).unwrap_or_else(|e| panic!("{e}: {body}"));
+        answer.as_object_mut().unwrap().remove("took");
+        (answer, engine.rollup_searches() > before)
+    };
+    let (raw, raw_read_rollups) = ask(false);
+    assert!(!raw_read_rollups);
+    let (rolled, read_rollups) = ask(true);
+    engine.set_rollups_enabled(true);
+    (raw, rolled, read_rollups)
+}
+
+fn range(gte: Json, lte: Json) -> Json {
+    json!({ "range": { "@timestamp": { "gte": gte, "lte": lte, "format": "strict_date_optional_time" } } })
+}
+
+fn last(hours: i64) -> Json {
+    json!({ "range": { "@timestamp": { "gte": format!("now-{hours}h"), "lte": "now" } } })
+}
+
+/// Searches rollups answer: the overview's panels and what the editor builds over
+/// dimensions, over ranges that start and end inside an hour, across days.
+fn answerable() -> Vec<(&'static str, Json)> {
+    let over_time = |interval: Json| {
+        let mut histogram = json!({ "field": "@timestamp", "min_doc_count": 0 });
+        for (k, v) in interval.as_object().unwrap() {
+            histogram[k] = v.clone();
+        }
+        histogram
+    };
+    vec![
+        (
+            "count, last 48 h",
+            json!({ "size": 0, "track_total_hits": true, "query": last(48) }),
+        ),
+        (
+            "count capped by track_total_hits",
+            json!({ "size": 0, "track_total_hits": 100, "query": last(48) }),
+        ),
+        (
+            "rejected flows and bytes, last 7 days",
+            json!({ "size": 0, "track_total_hits": true,
+                "query": { "bool": { "filter": [last(168), { "match_phrase": { "action": "REJECT" } }] } },
+                "aggs": { "bytes": { "sum": { "field": "bytes" } }, "packets": { "sum": { "field": "packets" } } } }),
+        ),
+        (
+            "action pie with ports inside, gt and lt bounds",
+            json!({ "size": 0, "query": { "range": { "@timestamp": { "gt": NOW - 40 * HOUR - 1234, "lt": NOW - 3 * HOUR + 77, "format": "epoch_millis" } } },
+                "aggs": { "a": { "terms": { "field": "action", "size": 3 },
+                    "aggs": { "p": { "terms": { "field": "dstport", "size": 5, "order": { "_count": "desc" } } } } } } }),
+        ),
+        (
+            "flows over time by action, 3-hour buckets",
+            json!({ "size": 0, "query": last(60),
+                "aggs": { "t": { "date_histogram": over_time(json!({ "fixed_interval": "3h" })),
+                    "aggs": { "a": { "terms": { "field": "action", "size": 2 } } } } } }),
+        ),
+        (
+            "bytes by direction per calendar day in Paris",
+            json!({ "size": 0, "query": range(json!("2020-03-05T22:40:00+01:00"), json!("2020-03-08T04:10:00+01:00")),
+                "aggs": { "t": { "date_histogram": over_time(json!({ "calendar_interval": "1d", "time_zone": "Europe/Paris" })),
+                    "aggs": { "d": { "terms": { "field": "flow_direction", "size": 3, "missing": "none" },
+                        "aggs": { "b": { "sum": { "field": "bytes" } } } } } } } }),
+        ),
+        (
+            "top interfaces by bytes, with distinct accounts",
+            json!({ "size": 0, "query": last(50),
+                "aggs": { "i": { "terms": { "field": "interface_id", "size": 4, "order": { "b": "desc" } },
+                    "aggs": { "b": { "sum": { "field": "bytes" } }, "c": { "cardinality": { "field": "account_id" } } } } } }),
+        ),
+        (
+            "log status and protocols, query string",
+            json!({ "size": 0, "query": { "bool": { "filter": [last(30), { "query_string": { "query": "protocol:6 OR protocol_name:udp" } }] } },
+                "aggs": { "s": { "terms": { "field": "log_status", "size": 1 } }, "p": { "terms": { "field": "protocol_name.keyword", "size": 6 } },
+                    // NODATA records have no port: they are in no bucket, and not among the others.
+                    "port": { "terms": { "field": "dstport", "size": 3 } } } }),
+        ),
+        (
+            "filters, ranges and a histogram of ports",
+            json!({ "size": 0, "query": last(72),
+                "aggs": {
+                    "f": { "filters": { "other_bucket": true, "filters": { "web": { "terms": { "dstport": [80, 443] } }, "ssh": { "term": { "dstport": 22 } } } } },
+                    "r": { "range": { "field": "dstport", "ranges": [{ "to": 1024 }, { "from": 1024, "to": 49152 }, { "from": 49152 }] } },
+                    "h": { "histogram": { "field": "dstport", "interval": 10000, "min_doc_count": 1 } },
+                    "only": { "filter": { "exists": { "field": "dstport" } }, "aggs": { "b": { "sum": { "field": "bytes" } } } }
+                } }),
+        ),
+        (
+            "flows from a block of addresses, by action",
+            json!({ "size": 0, "track_total_hits": true,
+                "query": { "bool": { "filter": [last(50), { "query_string": { "query": "srcaddr:\"10.0.0.0/8\" OR srcaddr:\"203.0.113.0/24\"" } }] } },
+                "aggs": { "a": { "terms": { "field": "action" } } } }),
+        ),
+        (
+            "no time range at all",
+            json!({ "size": 0, "aggs": { "a": { "terms": { "field": "action" } } } }),
+        ),
+    ]
+}
+
+/// Searches rollups must leave to the raw flows, each for a reason of its own.
+fn unanswerable() -> Vec<(&'static str, Json)> {
+    vec![
+        (
+            "per-minute buckets",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" } } } }),
+        ),
+        (
+            "30-minute buckets",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "30m" } } } }),
+        ),
+        (
+            "days in a zone half an hour off",
+            json!({ "size": 0, "query": last(60), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "calendar_interval": "1d", "time_zone": "Asia/Kolkata" } } } }),
+        ),
+        (
+            "the largest flow",
+            json!({ "size": 0, "query": last(30), "aggs": { "m": { "max": { "field": "bytes" } } } }),
+        ),
+        (
+            "a field no cuboid keeps",
+            json!({ "size": 0, "query": last(30), "aggs": { "p": { "terms": { "field": "srcport" } } } }),
+        ),
+        (
+            "ports and interfaces together",
+            json!({ "size": 0, "query": last(30), "aggs": { "p": { "terms": { "field": "dstport" }, "aggs": { "i": { "terms": { "field": "interface_id" } } } } } }),
+        ),
+        (
+            "free text",
+            json!({ "size": 0, "query": { "bool": { "filter": [last(30), { "query_string": { "query": "reject" } }] } } }),
+        ),
+        (
+            "a time bound under should",
+            json!({ "size": 0, "query": { "bool": { "should": [last(30), { "term": { "action": "REJECT" } }] } } }),
+        ),
+        (
+            "top rejected sources",
+            json!({ "size": 0, "query": { "bool": { "filter": [last(50)], "must": [{ "term": { "action": "REJECT" } }] } },
+                "aggs": { "s": { "terms": { "field": "srcaddr", "size": 10 } } } }),
+        ),
+        (
+            "distinct sources",
+            json!({ "size": 0, "query": last(50), "aggs": { "d": { "cardinality": { "field": "srcaddr" } } } }),
+        ),
+        (
+            "terms with a minimum count",
+            json!({ "size": 0, "query": last(30), "aggs": { "a": { "terms": { "field": "action", "min_doc_count": 5 } } } }),
+        ),
+        (
+            "hits",
+            json!({ "size": 5, "query": last(30), "sort": [{ "@timestamp": "desc" }] }),
+        ),
+        (
+            "less than an hour",
+            json!({ "size": 0, "query": { "range": { "@timestamp": { "gte": NOW - HOUR, "lte": NOW, "format": "epoch_millis" } } }, "aggs": { "a": { "terms": { "field": "action" } } } }),
+        ),
+    ]
+}
+
+#[test]
+fn rollups_answer_as_the_raw_flows_do_or_not_at_all() {
+    let (_dir, engine) = store();
+    assert!(engine.indices().len() >= 3, "the flows span several days");
+    for (name, body) in answerable() {
+        let (raw, rolled, read_rollups) = both(&engine, &body);
+        assert!(read_rollups, "{name}: rollups were not read");
+        assert_eq!(rolled, raw, "{name}");
+        let flows = raw["hits"]["total"]["value"].as_u64();
+        assert!(flows.is_none_or(|n| n > 0), "{name}: nothing matched");
+    }
+    for (name, body) in unanswerable() {
+        let (raw, rolled, read_rollups) = both(&engine, &body);
+        assert!(!read_rollups, "{name}: rollups were read");
+        assert_eq!(rolled, raw, "{name}");
+    }
+}
+
+#[test]
+fn a_write_to_a_rolled_day_leaves_its_rollup_unread_until_it_is_made_again() {
+    let (_dir, engine) = store();
+    let body = json!({ "size": 0, "track_total_hits": true, "query": last(48),
+        "aggs": { "a": { "terms": { "field": "action" } } } });
+    let (_, _, read_rollups) = both(&engine, &body);
+    assert!(read_rollups);
+
+    // One more flow, in a whole hour of a rolled day.
+    let start = (NOW - 30 * HOUR) / 1000;
+    let line = format!(
+        "2 123456789012 eni-0abc 10.0.0.1 10.0.1.1 40000 443 6 5 500 {start} {} ACCEPT OK\n",
+        start + 60
+    );
+    let report = crate::backend::embedded::tests::ingest(&engine, &line);
+    assert_eq!(report.accepted, 1);
+    engine.close_idle_writers(Duration::ZERO, 0).unwrap();
+
+    let (raw, rolled, read_rollups) = both(&engine, &body);
+    assert_eq!(rolled, raw);
+    let day = engine.index("cwl-2020.03.07").unwrap();
+    assert!(engine.rollup_for(&day, &day.searcher()).is_none());
+    assert!(read_rollups, "the other days' rollups are still read");
+
+    assert!(engine.refresh_rollup(&day, Duration::ZERO, 1).unwrap());
+    let (raw_again, rolled, read_rollups) = both(&engine, &body);
+    assert!(read_rollups);
+    assert_eq!(rolled, raw_again);
+    assert_eq!(raw_again, raw);
+}
+
+#[test]
+fn rollups_survive_a_restart_and_are_smaller_than_the_flows() {
+    let (dir, engine) = store();
+    let day = engine.index("cwl-2020.03.07").unwrap();
+    let flows = day.stats().docs;
+    let rollup = engine.rollup_for(&day, &day.searcher()).unwrap();
+    let traffic = rollup.cuboid(0).stats().docs;
+    // A few hundred flows an hour spread over many interfaces: few share a group. (A day of
+    // the bench's store, 1.4M flows, has 300 a document.)
+    assert!(
+        traffic * 2 < flows,
+        "{traffic} rollup documents for {flows} flows"
+    );
+    drop((rollup, day, engine));
+
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let day = engine.index("cwl-2020.03.07").unwrap();
+    assert!(engine.rollup_for(&day, &day.searcher()).is_some());
+    let body = answerable()[4].1.clone();
+    let (raw, rolled, read_rollups) = both(&engine, &body);
+    assert!(read_rollups);
+    assert_eq!(rolled, raw);
+}
