@@ -91,6 +91,30 @@ impl IndexStats {
     }
 }
 
+/// The counts and time bounds of a snapshot. The bounds are its segments' (deleted
+/// documents included): no live document lies outside them.
+pub fn stats_of(searcher: &Searcher) -> IndexStats {
+    let mut stats = IndexStats {
+        docs: searcher.num_docs(),
+        ..IndexStats::default()
+    };
+    for segment in searcher.segment_readers() {
+        if segment.num_docs() == 0 {
+            continue;
+        }
+        let Ok(column) = segment.fast_fields().date(TIMESTAMP) else {
+            continue;
+        };
+        let (min, max) = (
+            column.min_value().into_timestamp_millis(),
+            column.max_value().into_timestamp_millis(),
+        );
+        stats.min_ms = Some(stats.min_ms.map_or(min, |m| m.min(min)));
+        stats.max_ms = Some(stats.max_ms.map_or(max, |m| m.max(max)));
+    }
+    stats
+}
+
 struct OpenWriter {
     writer: IndexWriter<BatchDoc>,
     /// The indexing memory it was opened with (see [`super::writers`]).
@@ -321,25 +345,7 @@ impl FlowIndex {
     }
 
     fn refresh_stats(&self) -> IndexStats {
-        let searcher = self.reader.searcher();
-        let mut stats = IndexStats {
-            docs: searcher.num_docs(),
-            ..IndexStats::default()
-        };
-        for segment in searcher.segment_readers() {
-            if segment.num_docs() == 0 {
-                continue;
-            }
-            let Ok(column) = segment.fast_fields().date(TIMESTAMP) else {
-                continue;
-            };
-            let (min, max) = (
-                column.min_value().into_timestamp_millis(),
-                column.max_value().into_timestamp_millis(),
-            );
-            stats.min_ms = Some(stats.min_ms.map_or(min, |m| m.min(min)));
-            stats.max_ms = Some(stats.max_ms.map_or(max, |m| m.max(max)));
-        }
+        let stats = stats_of(&self.reader.searcher());
         *self.stats.write().unwrap_or_else(|e| e.into_inner()) = stats;
         stats
     }

@@ -197,6 +197,23 @@ fn unanswerable() -> Vec<(&'static str, Json)> {
             json!({ "size": 0, "query": last(50), "aggs": { "d": { "cardinality": { "field": "srcaddr" } } } }),
         ),
         (
+            "terms leaving some out (their other count counts only the terms let through)",
+            json!({ "size": 0, "query": last(30), "aggs": { "a": { "terms": { "field": "action", "exclude": ["REJECT"] } } } }),
+        ),
+        (
+            "hourly buckets bounded inside an hour",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h",
+                "hard_bounds": { "min": NOW - 20 * HOUR - 1_800_000, "max": NOW - 5 * HOUR - 1_800_000 } } } } }),
+        ),
+        (
+            "hourly buckets ordered by count",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h", "order": { "_count": "desc" } } } } }),
+        ),
+        (
+            "a range to the end of time",
+            json!({ "size": 0, "query": { "range": { "@timestamp": { "gt": NOW - 30 * HOUR, "lte": i64::MAX } } }, "aggs": { "a": { "terms": { "field": "action" } } } }),
+        ),
+        (
             "terms with a minimum count",
             json!({ "size": 0, "query": last(30), "aggs": { "a": { "terms": { "field": "action", "min_doc_count": 5 } } } }),
         ),

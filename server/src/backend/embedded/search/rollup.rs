@@ -27,7 +27,7 @@ use super::aggs::{parse_aggs, AggRequest};
 use super::datemath::{DateFormats, Rounding, Zone};
 use super::query::{compile, date_value, BoolQuery, Query, QueryContext, RangeSpec};
 use super::{SearchBody, SearchError, TrackTotalHits};
-use crate::backend::embedded::index::FlowIndex;
+use crate::backend::embedded::index::{stats_of, FlowIndex};
 use crate::backend::embedded::rollup::{Rollup, CUBOIDS, HOUR_MS, SUMMED};
 use crate::backend::embedded::schema::{FLOW_COUNT, TIMESTAMP};
 use crate::backend::embedded::EmbeddedEngine;
@@ -118,11 +118,15 @@ pub(crate) fn choose(
     }
     // An unbounded end is the hour of the searched flows' first or last: no flow lies
     // beyond it.
-    let stats: Vec<_> = selected.iter().map(|index| index.stats()).collect();
+    // The bounds of the snapshots read, not the indices' kept counts: those are refreshed
+    // when the number of flows changes, and a rollup answers for this very snapshot.
+    let stats: Vec<_> = searchers.iter().map(|(_, s)| stats_of(s)).collect();
     let first = stats.iter().filter_map(|s| s.min_ms).min()?;
     let last = stats.iter().filter_map(|s| s.max_ms).max()?;
     time.from = time.from.or(Some(first.div_euclid(HOUR_MS) * HOUR_MS));
-    time.to = time.to.or(Some((last.div_euclid(HOUR_MS) + 1) * HOUR_MS));
+    time.to = time
+        .to
+        .or((last.div_euclid(HOUR_MS) + 1).checked_mul(HOUR_MS));
     let hours = time.whole_hours()?;
     // Whether the query reaches into the partial hour before the rolled ones, or after.
     let (reaches_before, reaches_after) = (time.from? < hours.0, time.to? > hours.1);
@@ -342,12 +346,11 @@ impl TimeLimits {
     /// The whole hours within the bounds, when there is at least one.
     fn whole_hours(&self) -> Option<(i64, i64)> {
         let from = self.from?;
-        let from = from.div_euclid(HOUR_MS) * HOUR_MS
-            + if from.rem_euclid(HOUR_MS) == 0 {
-                0
-            } else {
-                HOUR_MS
-            };
+        let up = i64::from(from.rem_euclid(HOUR_MS) != 0);
+        let from = from
+            .div_euclid(HOUR_MS)
+            .checked_add(up)?
+            .checked_mul(HOUR_MS)?;
         let to = self.to?.div_euclid(HOUR_MS) * HOUR_MS;
         (from < to).then_some((from, to))
     }
@@ -374,11 +377,11 @@ impl TimeLimits {
         // As the query compiles them: `gte` and `lt` round down, `gt` and `lte` up.
         let from = match (&range.gte, &range.gt) {
             (Some(v), _) => Some(eval(v, Rounding::Down)),
-            (None, Some(v)) => Some(eval(v, Rounding::Up).map(|v| v + 1)),
+            (None, Some(v)) => Some(eval(v, Rounding::Up).and_then(|v| v.checked_add(1))),
             (None, None) => None,
         };
         let to = match (&range.lte, &range.lt) {
-            (Some(v), _) => Some(eval(v, Rounding::Up).map(|v| v + 1)),
+            (Some(v), _) => Some(eval(v, Rounding::Up).and_then(|v| v.checked_add(1))),
             (None, Some(v)) => Some(eval(v, Rounding::Down)),
             (None, None) => None,
         };
@@ -465,7 +468,11 @@ struct Rewriter<'c, 'a> {
     hours: (i64, i64),
 }
 
-/// Options each aggregation may have for its answer to come from rollups unchanged.
+/// Options each aggregation may have for its answer to come from rollups unchanged. Not
+/// `include` or `exclude` (a terms' `sum_other_doc_count` counts only the terms they let
+/// through, which the hidden sums cannot tell), nor a date histogram's `hard_bounds` (rollup
+/// documents are stamped at their hour's start: a bound inside an hour would cut it
+/// elsewhere than the flows).
 const TERMS_OPTIONS: &[&str] = &[
     "field",
     "size",
@@ -474,8 +481,6 @@ const TERMS_OPTIONS: &[&str] = &[
     "min_doc_count",
     "shard_size",
     "show_term_doc_count_error",
-    "include",
-    "exclude",
     "value_type",
     "format",
 ];
@@ -487,7 +492,6 @@ const DATE_HISTOGRAM_OPTIONS: &[&str] = &[
     "time_zone",
     "min_doc_count",
     "extended_bounds",
-    "hard_bounds",
     "format",
     "offset",
     "keyed",
@@ -609,19 +613,19 @@ impl Rewriter<'_, '_> {
                 {
                     return None;
                 }
-                if let Some(order) = options.remove("order") {
-                    options.insert("order".into(), count_order_to_flows(order)?);
+                if !by_key_only(options.get("order")) {
+                    return None;
                 }
                 NodeKind::Buckets
             }
             "histogram" => {
-                if !only(HISTOGRAM_OPTIONS) || min_doc_count > 1 {
+                if !only(HISTOGRAM_OPTIONS)
+                    || min_doc_count > 1
+                    || !by_key_only(options.get("order"))
+                {
                     return None;
                 }
                 self.field(&options)?;
-                if let Some(order) = options.remove("order") {
-                    options.insert("order".into(), count_order_to_flows(order)?);
-                }
                 NodeKind::Buckets
             }
             "range" => {
@@ -750,6 +754,21 @@ impl Rewriter<'_, '_> {
             return matches!(zone, Zone::Fixed(_)) && whole(from);
         }
         (0..=span / step).all(|day| whole(from + day * step)) && whole(to - 1)
+    }
+}
+
+/// Whether a histogram's `order`, if any, is by key: one by count would have to be by the
+/// hidden flow count, which histograms cannot be ordered by.
+fn by_key_only(order: Option<&Json>) -> bool {
+    let by_key = |entry: &Json| {
+        entry
+            .as_object()
+            .is_some_and(|o| o.len() == 1 && o.contains_key("_key"))
+    };
+    match order {
+        None => true,
+        Some(Json::Array(entries)) => entries.iter().all(by_key),
+        Some(entry) => by_key(entry),
     }
 }
 

@@ -456,6 +456,8 @@ fn filters_on_whether_a_field_has_a_value_count_the_flows_that_have_it() {
                 "has": { "filter": { "exists": { "field": field } } },
                 "lacks": { "filter": { "bool": { "must_not": [{ "exists": { "field": field } }] } },
                     "aggs": { "packets": { "sum": { "field": "packets" } } } },
+                // No `should` clause, yet one must match: nothing does.
+                "none": { "filter": { "bool": { "must_not": [{ "exists": { "field": field } }], "minimum_should_match": 1 } } },
                 "per_status": { "terms": { "field": "log_status" },
                     "aggs": { "lacks": { "filter": { "bool": { "must_not": { "exists": { "field": format!("{field}.keyword") } } } } } } }
             }
@@ -466,6 +468,7 @@ fn filters_on_whether_a_field_has_a_value_count_the_flows_that_have_it() {
         assert!(with > 0, "{field}: some flows have it");
         assert_eq!(aggs["has"]["doc_count"], with, "{field}");
         assert_eq!(aggs["lacks"]["doc_count"], docs.len() - with, "{field}");
+        assert_eq!(aggs["none"]["doc_count"], 0, "{field}");
         let packets: i64 = docs
             .iter()
             .filter(|d| !has(d))
@@ -488,6 +491,23 @@ fn filters_on_whether_a_field_has_a_value_count_the_flows_that_have_it() {
             );
         }
     }
+}
+
+#[test]
+fn dates_beyond_what_the_index_stores_bound_at_its_ends() {
+    // Stored as nanoseconds, dates reach about 292 years either side of 1970: a bound
+    // beyond includes (or leaves out) every flow, where its nanoseconds would wrap.
+    let count = |range: Json| {
+        search(json!({ "size": 0, "track_total_hits": true, "query": { "range": { "@timestamp": range } } }))
+            ["hits"]["total"]["value"]
+            .as_u64()
+            .unwrap()
+    };
+    let all = fixture().docs.len() as u64;
+    assert_eq!(count(json!({ "lte": i64::MAX })), all);
+    assert_eq!(count(json!({ "gt": i64::MIN, "lt": i64::MAX })), all);
+    assert_eq!(count(json!({ "gte": i64::MAX })), 0);
+    assert_eq!(count(json!({ "lt": i64::MIN })), 0);
 }
 
 #[test]

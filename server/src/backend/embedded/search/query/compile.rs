@@ -306,10 +306,7 @@ fn value_query(
                 &Zone::utc(),
                 Rounding::Down,
             )?;
-            equal_to(Term::from_field_date(
-                field.field,
-                DateTime::from_timestamp_millis(ms),
-            ))
+            equal_to(Term::from_field_date(field.field, stored_date(ms)))
         }
     })
 }
@@ -336,6 +333,14 @@ pub fn parse_cidr(text: &str) -> Option<(std::net::Ipv6Addr, std::net::Ipv6Addr)
         (1u128 << host_bits) - 1
     };
     Some(((value & !mask).into(), (value | mask).into()))
+}
+
+/// A date as the index stores it (nanoseconds in an `i64`), dates beyond its range at its
+/// ends: `lte` a date in the year 300 000 includes every flow, where the nanoseconds would
+/// have wrapped around.
+fn stored_date(ms: i64) -> DateTime {
+    const LIMIT_MS: i64 = i64::MAX / 1_000_000;
+    DateTime::from_timestamp_millis(ms.clamp(-LIMIT_MS, LIMIT_MS))
 }
 
 /// A date given as epoch millis (a number) or a string in `formats`, with date math.
@@ -395,7 +400,7 @@ fn range_query(
             }
             FieldType::Date => {
                 let ms = date_value(value, &context.now, &formats, &zone, rounding)?;
-                Term::from_field_date(field.field, DateTime::from_timestamp_millis(ms))
+                Term::from_field_date(field.field, stored_date(ms))
             }
             FieldType::Ip => {
                 let ip: IpAddr = value.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {

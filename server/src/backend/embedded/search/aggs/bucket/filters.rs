@@ -60,6 +60,7 @@ pub fn parse_filter(value: &Json, context: &QueryContext<'_>) -> Result<FilterAg
             if b.must.is_empty()
                 && b.filter.is_empty()
                 && b.should.is_empty()
+                && b.minimum_should_match.is_none()
                 && b.must_not.len() == 1 =>
         {
             exists(&b.must_not[0]).map(|(field, name)| (field, name, false))
