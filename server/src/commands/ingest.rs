@@ -15,7 +15,7 @@ use crate::geo::{EnrichingSink, GeoDatabases, GeoFiles};
 use crate::ingest::format::RecordFormat;
 use crate::ingest::remote::RemoteIngest;
 use crate::ingest::sources::{expand, Input};
-use crate::ingest::{ingest_reader, DocSink, IngestOptions, IngestReport};
+use crate::ingest::{ingest_reader, DocSink, IngestLimits, IngestOptions, IngestReport};
 
 /// What `flowdash ingest` is to do, checked and built from its flags by the command line (`cli`).
 #[derive(Debug)]
@@ -58,7 +58,13 @@ pub fn run(config: IngestConfig, runtime: &Handle) -> anyhow::Result<ExitCode> {
     let _context = runtime.enter();
     let options = IngestOptions {
         format: config.format,
-        ..IngestOptions::default()
+        // The user's own files: a month of flows gzipped expands far beyond what a request
+        // body to a server may, and reading it is streamed, so it may expand as far as it
+        // does. (A server bounds the bodies sent to it with its own limits.)
+        limits: IngestLimits {
+            max_decompressed_bytes: u64::MAX,
+            ..IngestLimits::default()
+        },
     };
     // Checked before anything is read: a wrong file is said at once.
     let geo = config.geo.open()?;

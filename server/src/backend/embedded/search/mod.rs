@@ -262,7 +262,7 @@ fn plan<'e>(
     };
     let request = SearchBody::parse(body, &context)?;
     let resolved = engine.resolve(index).map_err(engine_error)?;
-    let bounds = time_bounds(&request.query, &context);
+    let bounds = time_bounds(&request.query, &context.now);
     let selected: Vec<_> = resolved
         .iter()
         .filter(|i| i.stats().overlaps(bounds.0, bounds.1))

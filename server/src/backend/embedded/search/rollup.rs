@@ -24,8 +24,8 @@ use serde_json::{json, Map, Value as Json};
 use tantivy::Searcher;
 
 use super::aggs::{parse_aggs, AggRequest};
-use super::datemath::{DateFormats, Rounding, Zone};
-use super::query::{compile, date_value, BoolQuery, Query, QueryContext, RangeSpec};
+use super::datemath::Zone;
+use super::query::{compile, date_bounds, half_open, BoolQuery, Query, QueryContext, RangeSpec};
 use super::{SearchBody, SearchError, TrackTotalHits};
 use crate::backend::embedded::index::{stats_of, FlowIndex};
 use crate::backend::embedded::rollup::{Rollup, CUBOIDS, HOUR_MS, SUMMED};
@@ -357,43 +357,14 @@ impl TimeLimits {
 
     /// Narrows the bounds by a range on `@timestamp`; false when a bound does not resolve.
     fn narrow(&mut self, range: &RangeSpec, context: &QueryContext<'_>) -> bool {
-        let Ok(zone) = range
-            .time_zone
-            .as_deref()
-            .map_or(Ok(Zone::utc()), Zone::parse)
-        else {
+        let Some((from, to)) = date_bounds(range, &context.now).ok().and_then(half_open) else {
             return false;
         };
-        let Ok(formats) = range
-            .format
-            .as_deref()
-            .map_or(Ok(DateFormats::default()), DateFormats::parse)
-        else {
-            return false;
-        };
-        let eval = |value: &Json, rounding| {
-            date_value(value, &context.now, &formats, &zone, rounding).ok()
-        };
-        // As the query compiles them: `gte` and `lt` round down, `gt` and `lte` up.
-        let from = match (&range.gte, &range.gt) {
-            (Some(v), _) => Some(eval(v, Rounding::Down)),
-            (None, Some(v)) => Some(eval(v, Rounding::Up).and_then(|v| v.checked_add(1))),
-            (None, None) => None,
-        };
-        let to = match (&range.lte, &range.lt) {
-            (Some(v), _) => Some(eval(v, Rounding::Up).and_then(|v| v.checked_add(1))),
-            (None, Some(v)) => Some(eval(v, Rounding::Down)),
-            (None, None) => None,
-        };
-        for (bound, narrowed, tighter) in [
-            (from, &mut self.from, i64::max as fn(i64, i64) -> i64),
-            (to, &mut self.to, i64::min),
-        ] {
-            match bound {
-                Some(Some(v)) => *narrowed = Some(narrowed.map_or(v, |n| tighter(n, v))),
-                Some(None) => return false,
-                None => {}
-            }
+        if let Some(from) = from {
+            self.from = Some(self.from.map_or(from, |f| f.max(from)));
+        }
+        if let Some(to) = to {
+            self.to = Some(self.to.map_or(to, |t| t.min(to)));
         }
         true
     }

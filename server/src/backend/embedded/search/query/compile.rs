@@ -15,12 +15,11 @@ use tantivy::{DateTime, Term};
 use super::ast::{BoolQuery, MinimumShouldMatch, Query, RangeSpec};
 use super::parse::{bad, scalar_text};
 use super::terms::{column_where, equal_to, keywords_where, ColumnMatch, ValueTest};
+use super::time_bounds::{date_reading, date_value, range_bounds};
 use crate::backend::embedded::message_words::search as message;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField};
 use crate::backend::embedded::search::columns::SearchColumns;
-use crate::backend::embedded::search::datemath::{
-    eval_date_math, DateFormats, Now, Rounding, Zone,
-};
+use crate::backend::embedded::search::datemath::{DateFormats, Now, Rounding, Zone};
 use crate::backend::embedded::search::{wildcard, SearchError};
 
 /// From this many values on, a `terms` query tests each document's value against a set
@@ -343,41 +342,13 @@ fn stored_date(ms: i64) -> DateTime {
     DateTime::from_timestamp_millis(ms.clamp(-LIMIT_MS, LIMIT_MS))
 }
 
-/// A date given as epoch millis (a number) or a string in `formats`, with date math.
-pub fn date_value(
-    value: &Json,
-    now: &Now,
-    formats: &DateFormats,
-    zone: &Zone,
-    rounding: Rounding,
-) -> Result<i64, SearchError> {
-    match value {
-        Json::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
-            .ok_or_else(|| SearchError::parsing(format!("failed to parse date field [{n}]"))),
-        Json::String(s) => eval_date_math(s, now, formats, zone, rounding)
-            .map_err(|e| SearchError::parsing(e.to_string())),
-        other => Err(SearchError::parsing(format!(
-            "failed to parse date field [{other}]"
-        ))),
-    }
-}
-
 fn range_query(
     range: &RangeSpec,
     context: &QueryContext<'_>,
 ) -> Result<Box<dyn TantivyQuery>, SearchError> {
     let field = context.field(&range.field)?;
     let name = range.field.as_str();
-    let zone = match &range.time_zone {
-        Some(z) => Zone::parse(z).map_err(|e| SearchError::parsing(e.to_string()))?,
-        None => Zone::utc(),
-    };
-    let formats = match &range.format {
-        Some(f) => DateFormats::parse(f).map_err(|e| SearchError::parsing(e.to_string()))?,
-        None => DateFormats::default(),
-    };
+    let (zone, formats) = date_reading(range)?;
     // Lower bound: gte, else gt (exclusive); upper: lte, else lt.
     let term_for = |value: &Json, rounding: Rounding| -> Result<Term, SearchError> {
         Ok(match field.field_type {
@@ -423,17 +394,7 @@ fn range_query(
             }
         })
     };
-    // Date rounding follows Elasticsearch: gt and lte round up, gte and lt round down.
-    let lower = match (&range.gte, &range.gt) {
-        (Some(v), _) => Bound::Included(term_for(v, Rounding::Down)?),
-        (None, Some(v)) => Bound::Excluded(term_for(v, Rounding::Up)?),
-        (None, None) => Bound::Unbounded,
-    };
-    let upper = match (&range.lte, &range.lt) {
-        (Some(v), _) => Bound::Included(term_for(v, Rounding::Up)?),
-        (None, Some(v)) => Bound::Excluded(term_for(v, Rounding::Down)?),
-        (None, None) => Bound::Unbounded,
-    };
+    let (lower, upper) = range_bounds(range, term_for)?;
     if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
         // No bounds: every document with a value.
         let name = name.strip_suffix(".keyword").unwrap_or(name);

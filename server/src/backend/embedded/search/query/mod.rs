@@ -10,10 +10,10 @@ pub(crate) mod terms;
 pub(crate) mod time_bounds;
 
 pub use self::ast::{BoolQuery, MinimumShouldMatch, Query, RangeSpec};
+pub(crate) use self::compile::parse_cidr;
 pub use self::compile::{compile, QueryContext};
-pub(crate) use self::compile::{date_value, parse_cidr};
 pub(crate) use self::parse::parse_query;
-pub(crate) use self::time_bounds::time_bounds;
+pub(crate) use self::time_bounds::{date_bounds, date_value, half_open, time_bounds};
 
 #[cfg(test)]
 mod tests;

@@ -25,7 +25,7 @@ fn parses_the_kibana_pie_query() {
         columns: Default::default(),
     };
     assert_eq!(
-        time_bounds(&query, &context),
+        time_bounds(&query, &context.now),
         (Some(1_583_467_200_000), Some(1_583_470_800_000))
     );
     compile(&query, &context).unwrap();
@@ -84,4 +84,51 @@ fn cidr_blocks() {
     assert_eq!(high.to_string(), "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff");
     assert_eq!(parse_cidr("10.0.0.0/33"), None);
     assert_eq!(parse_cidr("nope"), None);
+}
+
+#[test]
+fn date_bounds_round_as_elasticsearch_and_read_alike_for_indices_and_rollups() {
+    let schema = FlowSchema::new();
+    // 2020-03-06T04:30:00Z.
+    let context = QueryContext {
+        schema: &schema,
+        now: Now::at(1_583_469_000_000),
+        columns: Default::default(),
+    };
+    let range = |bounds: serde_json::Value| {
+        let mut body = json!({ "range": { "@timestamp": bounds } });
+        let Query::Range(range) = parse_query(&body.take()).unwrap() else {
+            panic!("a range");
+        };
+        range
+    };
+    const HOUR_4: i64 = 1_583_467_200_000;
+    const HOUR_5: i64 = HOUR_4 + 3_600_000;
+    const NEXT_DAY: i64 = 1_583_539_200_000;
+    // `gt` rounds up and excludes: past the end of 04:00-05:00; `lte` rounds up and includes.
+    // The span of indices to read keeps an excluded bound's millisecond.
+    let after_the_hour = range(json!({ "gt": "now/h", "lte": "now/d" }));
+    let bounds = date_bounds(&after_the_hour, &context.now).unwrap();
+    assert_eq!(half_open(bounds), Some((Some(HOUR_5), Some(NEXT_DAY))));
+    assert_eq!(
+        time_bounds(&Query::Range(after_the_hour), &context.now),
+        (Some(HOUR_5 - 1), Some(NEXT_DAY - 1))
+    );
+    // `gte` and `lt` round down; `lt` excludes.
+    let the_hour = range(json!({ "gte": "now/h", "lt": "now+1h/h" }));
+    let bounds = date_bounds(&the_hour, &context.now).unwrap();
+    assert_eq!(half_open(bounds), Some((Some(HOUR_4), Some(HOUR_5))));
+    assert_eq!(
+        time_bounds(&Query::Range(the_hour), &context.now),
+        (Some(HOUR_4), Some(HOUR_5))
+    );
+    // Epoch milliseconds in a time zone's day, and a bound past the end of time.
+    let paris = range(json!({ "gte": "2020-03-06", "lte": i64::MAX, "time_zone": "Europe/Paris" }));
+    let bounds = date_bounds(&paris, &context.now).unwrap();
+    assert_eq!(bounds.0, std::ops::Bound::Included(1_583_449_200_000));
+    assert_eq!(half_open(bounds), None, "one past i64::MAX");
+    // A bad zone is an error, and bounds nothing.
+    let bad = range(json!({ "gte": "now-1h", "time_zone": "Mars/Olympus" }));
+    assert!(date_bounds(&bad, &context.now).is_err());
+    assert_eq!(time_bounds(&Query::Range(bad), &context.now), (None, None));
 }
