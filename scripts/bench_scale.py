@@ -32,7 +32,7 @@ SIZES = [int(flows) for flows in sys.argv[4:]] or [1_000_000, 10_000_000, 100_00
 HOURS = 30 * 24
 PORT = 3196
 BASE = f"http://127.0.0.1:{PORT}"
-RANGES = ["now-1h", "now-24h", "now-7d", "now-30d"]
+RANGES = ["1h", "24h", "7d", "30d"]
 LOADS = 3
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETWORKS = os.path.join(REPO, "server/src/ingest/demo_networks.txt")
@@ -66,6 +66,15 @@ def health():
         return json.load(response)
 
 
+def newest_flow_ms():
+    """The newest flow's time, epoch ms, from the server's own search API."""
+    body = {"index": "cwl-*", "body": {"size": 0, "aggs": {"newest": {"max": {"field": "@timestamp"}}}}}
+    request = urllib.request.Request(BASE + "/api/search", data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return int(json.load(response)["aggregations"]["newest"]["value"])
+
+
 def wait_for_rollups():
     """Until every day is rolled up, or none more was for 45 s (the server looks every 30 s;
     a day of fewer than 20,000 flows is never rolled up)."""
@@ -77,7 +86,8 @@ def wait_for_rollups():
         if rolled != seen:
             seen, last_change = rolled, time.monotonic()
         if rolled >= state["indices"] or time.monotonic() - last_change > 45:
-            return rolled, state["indices"], time.monotonic() - started
+            # The time the last one was made, without the quiet wait after it.
+            return rolled, state["indices"], last_change - started
         time.sleep(2)
 
 
@@ -85,16 +95,17 @@ def make_file(flows, path):
     """The file of `flows` demo flows, made unless a finished one is there (a file being
     made is `.part` until it is whole)."""
     if os.path.exists(path):
-        return
+        return False
     demo = subprocess.Popen([BIN, "demo", "--flows", str(flows), "--hours", str(HOURS), "--seed", "21",
                              "--output", "/dev/stdout"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     with open(path + ".part", "w") as out:
         cut = subprocess.run("tail -n +2 | awk '{ $1 = 2; NF = 14; print }'", shell=True, stdin=demo.stdout,
-                             stdout=out, check=True)
+                             stdout=out)
     demo.stdout.close()
     if demo.wait() != 0 or cut.returncode != 0:
         sys.exit(f"making {path} failed")
     os.rename(path + ".part", path)
+    return True
 
 
 def ingest(path, store):
@@ -110,15 +121,19 @@ def ingest(path, store):
     return seconds, peak
 
 
-def overview_drawn(from_, nonce):
+def overview_drawn(from_, to, nonce):
     """Median ms from navigation to every overview panel shown (the server's images) and to
     every panel drawn by the browser, over LOADS loads."""
     env = dict(os.environ, PATH=os.path.join(REPO, "tools/node_modules/.bin") + ":" + os.environ["PATH"])
     drawn, shown = [], []
     for load in range(LOADS):
-        url = f"{BASE}/?from={from_}&to=now%2B{nonce + load}m"
-        run = subprocess.run(["node", "bench/drawn.cjs", "overview", url, "1"], cwd=os.path.join(REPO, "end2end"),
-                             capture_output=True, text=True, env=env, timeout=300)
+        url = f"{BASE}/?from={from_}&to={to}%2B{nonce + load}m"
+        try:
+            run = subprocess.run(["node", "bench/drawn.cjs", "overview", url, "1"],
+                                 cwd=os.path.join(REPO, "end2end"), capture_output=True, text=True, env=env,
+                                 timeout=300)
+        except subprocess.TimeoutExpired:
+            return "failed: no answer within 300 s"
         lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
         if run.returncode != 0 or not lines:
             return f"failed: {(run.stderr or run.stdout)[-300:]}"
@@ -137,8 +152,8 @@ def measure(flows):
     store = os.path.join(WORK, f"scale-{flows}-store")
     print(f"== {flows:,} flows over 30 days", flush=True)
     made = time.monotonic()
-    make_file(flows, path)
-    print(f"   file: {os.path.getsize(path) / 1e9:.2f} GB, made in {time.monotonic() - made:.0f} s", flush=True)
+    how = f"made in {time.monotonic() - made:.0f} s" if make_file(flows, path) else "made before"
+    print(f"   file: {os.path.getsize(path) / 1e9:.2f} GB, {how}", flush=True)
     seconds, peak = ingest(path, store)
     os.remove(path)
     print(f"   ingest: {flows / seconds / 1e3:.0f}k records/s ({seconds:.0f} s), peak RSS {mib(peak)}", flush=True)
@@ -156,8 +171,15 @@ def measure(flows):
         rolled, days, waited = wait_for_rollups()
         print(f"   rollups: {rolled} of {days} days after {waited:.0f} s;"
               f" server resident {memory(server.pid)}", flush=True)
-        for index, from_ in enumerate(RANGES):
-            print(f"   overview, {from_:>8}: {overview_drawn(from_, 10 + 10 * index)}", flush=True)
+        # The ranges end at the newest flow (the demo ended when it was made, up to a quarter
+        # of an hour ago), a few minutes on for each load; `now` math as the time picker's.
+        newest = newest_flow_ms()
+        minutes_ago = max(0, int((time.time() * 1000 - newest) // 60_000))
+        to = f"now-{minutes_ago}m"
+        for index, span in enumerate(RANGES):
+            from_ = f"{to}-{span}"
+            shown = overview_drawn(from_, to, 1 + index)
+            print(f"   overview, last {span:>3}: {shown}", flush=True)
         print(f"   server resident {memory(server.pid)}; peak RSS {mib(status_kib(server.pid, 'VmHWM'))}",
               flush=True)
     finally:

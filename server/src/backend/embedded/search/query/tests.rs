@@ -106,7 +106,7 @@ fn date_bounds_round_as_elasticsearch_and_read_alike_for_indices_and_rollups() {
     const HOUR_5: i64 = HOUR_4 + 3_600_000;
     const NEXT_DAY: i64 = 1_583_539_200_000;
     // `gt` rounds up and excludes: past the end of 04:00-05:00; `lte` rounds up and includes.
-    // The span of indices to read keeps an excluded bound's millisecond.
+    // The span of indices to read keeps an excluded bound's millisecond (conservatively).
     let after_the_hour = range(json!({ "gt": "now/h", "lte": "now/d" }));
     let bounds = date_bounds(&after_the_hour, &context.now).unwrap();
     assert_eq!(half_open(bounds), Some((Some(HOUR_5), Some(NEXT_DAY))));

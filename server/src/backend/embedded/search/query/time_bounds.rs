@@ -99,11 +99,10 @@ pub fn time_bounds(query: &Query, now: &Now) -> (Option<i64>, Option<i64>) {
     match query {
         Query::Range(range) if range.field == TIMESTAMP => {
             let Ok(bounds) = date_bounds(range, now) else {
-                // The query does not compile: it reads no index.
+                // The query will not compile, and says why: any span will do.
                 return (None, None);
             };
-            // An excluded bound's millisecond stays in: a document's time may have a fraction
-            // of one, and an index's span is kept in whole milliseconds.
+            // Conservative: an excluded bound's millisecond stays in the span.
             let inclusive = |bound| match bound {
                 Bound::Included(v) | Bound::Excluded(v) => Some(v),
                 Bound::Unbounded => None,
