@@ -2363,3 +2363,119 @@ fn field_filters_find_the_flows_the_records_have() {
         .count();
     assert!(nodata > 0, "the fixture has flows without addresses");
 }
+
+#[test]
+fn a_search_of_many_segments_holds_the_union_of_their_buckets_not_their_sum() {
+    // Two hours of the fixture written sixty times over, each copy on a day of its own: every
+    // segment holds the same keys, so the union of their buckets is one copy's, and their sum
+    // sixty times that.
+    const COPIES: u64 = 60;
+    let day: Vec<&FlowDoc> = fixture()
+        .docs
+        .iter()
+        .filter(|doc| in_range(doc, END - 2 * 3_600_000, END))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    for copy in 0..COPIES {
+        let mut sink = engine.sink(OnExistingId::KeepExisting);
+        for doc in &day {
+            let mut doc = (*doc).clone();
+            doc.id = format!("{}-{copy}", doc.id);
+            // Each copy a day before the last, in an index of its own: the union is folded
+            // across indices too.
+            doc.timestamp_ms -= copy as i64 * 86_400_000;
+            doc.index = chrono::Utc
+                .timestamp_millis_opt(doc.timestamp_ms)
+                .unwrap()
+                .format("cwl-%Y.%m.%d")
+                .to_string()
+                .into();
+            sink.write(doc).unwrap();
+        }
+        sink.flush().unwrap();
+    }
+    // Who talks to whom's shape, with many buckets in every segment: source ports (nearly
+    // one per flow) under actions under protocols. The range reads `now`, so no answer is
+    // cached.
+    let body = json!({ "size": 0, "query": { "range": { "@timestamp": { "lte": "now" } } }, "aggs": { "protocol": {
+        "terms": { "field": "protocol", "size": 10 },
+        "aggs": { "action": {
+            "terms": { "field": "action", "size": 10 },
+            "aggs": { "port": { "terms": { "field": "srcport", "size": 6 } } }
+        } }
+    } } });
+    let all_copies = least_budget(&engine, &body);
+    let expected = search_at(&engine, "cwl-*", &body, END).unwrap();
+
+    // The same day once, in an engine of its own.
+    let one_dir = tempfile::tempdir().unwrap();
+    let one = Arc::new(EmbeddedEngine::open(one_dir.path()).unwrap());
+    let mut sink = one.sink(OnExistingId::KeepExisting);
+    for doc in &day {
+        sink.write((*doc).clone()).unwrap();
+    }
+    sink.flush().unwrap();
+    let one_copy = least_budget(&one, &body);
+    let once = search_at(&one, "cwl-*", &body, END).unwrap();
+
+    // Each segment's collection tables are given back once it is harvested, and the
+    // segments' buckets fold into their union as they come: a few copies' worth at once (a
+    // segment being collected on each search thread, results folded, waiting and being
+    // compacted): 2.7 times one copy's budget on two threads, where the results held until the
+    // end took 41 times.
+    let bound = 2 + engine.search_threads().max(2);
+    assert!(
+        all_copies <= bound * one_copy,
+        "{COPIES} copies needed {all_copies} bytes, one copy {one_copy}"
+    );
+    // And the answer is exact: every count sixty times one copy's.
+    let scaled = |answer: &Json| -> Vec<(String, String, String, u64)> {
+        let mut rows = Vec::new();
+        for protocol in answer["aggregations"]["protocol"]["buckets"]
+            .as_array()
+            .unwrap()
+        {
+            for action in protocol["action"]["buckets"].as_array().unwrap() {
+                let ports = &action["port"];
+                for port in ports["buckets"].as_array().unwrap() {
+                    rows.push((
+                        protocol["key"].to_string(),
+                        action["key"].to_string(),
+                        port["key"].to_string(),
+                        port["doc_count"].as_u64().unwrap(),
+                    ));
+                }
+                rows.push((
+                    protocol["key"].to_string(),
+                    action["key"].to_string(),
+                    "others".into(),
+                    ports["sum_other_doc_count"].as_u64().unwrap(),
+                ));
+            }
+        }
+        rows
+    };
+    let once: Vec<_> = scaled(&once)
+        .into_iter()
+        .map(|(p, a, k, n)| (p, a, k, n * COPIES))
+        .collect();
+    assert!(once.len() > 10, "{once:?}");
+    assert_eq!(scaled(&expected), once);
+}
+
+/// The least memory budget (to within 1/64) with which `engine` answers `body`; the budget is
+/// left at 1 GiB.
+fn least_budget(engine: &EmbeddedEngine, body: &Json) -> usize {
+    let (mut refused, mut answered) = (1usize << 10, 1usize << 30);
+    while answered - refused > answered / 64 {
+        let middle = refused + (answered - refused) / 2;
+        engine.set_collect_budget(middle);
+        match search_at(engine, "cwl-*", body, END) {
+            Ok(_) => answered = middle,
+            Err(_) => refused = middle,
+        }
+    }
+    engine.set_collect_budget(1 << 30);
+    answered
+}

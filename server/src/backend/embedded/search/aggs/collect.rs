@@ -2,7 +2,7 @@
 //! ([`SegmentAgg`]); bucket keys are segment-local (term ordinals) until harvest turns them
 //! into values. Segments' results merge per index, then across indices.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
@@ -31,13 +31,37 @@ pub struct FlowCollector {
     pub guard: Arc<SearchGuard>,
 }
 
-/// The result of [`FlowCollector`] over one index.
+/// The result of [`FlowCollector`] over segments of one index or more.
 #[derive(Debug, Default)]
 pub struct Collected {
     pub total: u64,
     pub aggs: Vec<IntermediateAgg>,
     pub hits: Vec<(SortKey, HitAddress)>,
+    /// What `aggs` take, charged to the search until they are dropped.
+    held: Option<SearchGuard>,
 }
+
+impl Collected {
+    /// The bytes its aggregations are charged for.
+    fn held_bytes(&self) -> usize {
+        self.held.as_ref().map_or(0, SearchGuard::held_bytes)
+    }
+}
+
+/// Segments' results folded together as they come (see [`FlowCollector::fold`]).
+#[derive(Default)]
+pub struct Folded {
+    done: Option<Collected>,
+    /// Results not yet merged into `done`, and the bytes they hold.
+    pending: Vec<Collected>,
+    pending_bytes: usize,
+    /// The bytes `done` held when it was last compacted.
+    done_bytes: usize,
+}
+
+/// Results held before they are compacted into what is done, at the least (or a sixteenth of
+/// the search's budget, if less): most searches hold far less and are merged once, at the end.
+const MIN_COMPACT_BYTES: usize = 16 << 20;
 
 impl Collector for FlowCollector {
     type Fruit = Collected;
@@ -50,13 +74,16 @@ impl Collector for FlowCollector {
     ) -> tantivy::Result<SegmentFlowCollector> {
         // A search past its deadline collects no further segment.
         self.guard.check_deadline();
+        // The segment's tables are given back once it is harvested; what it hands on is
+        // charged to the search then.
+        let segment_guard = Arc::new(self.guard.scope());
         let context = SegmentContext {
             reader,
             schema: &self.schema,
             index: self.index,
             segment,
             columns: &self.columns,
-            guard: &self.guard,
+            guard: &segment_guard,
             copies: 1,
         };
         // Errors cannot leave through tantivy's API typed: the guard keeps the first, stops
@@ -69,7 +96,8 @@ impl Collector for FlowCollector {
             }
         };
         Ok(SegmentFlowCollector {
-            guard: self.guard.clone(),
+            guard: segment_guard,
+            search_guard: self.guard.clone(),
             since_clock: 0,
             total: 0,
             nodes,
@@ -91,10 +119,12 @@ impl Collector for FlowCollector {
     fn merge_fruits(&self, fruits: Vec<Collected>) -> tantivy::Result<Collected> {
         let mut merged = Collected::default();
         let mut aggs = Vec::new();
+        let mut held = Vec::new();
         let mut top = TopN::new(self.hits.as_ref().map_or(0, |(keep, _)| *keep));
         for fruit in fruits {
             merged.total += fruit.total;
             aggs.push(fruit.aggs);
+            held.extend(fruit.held);
             for (key, address) in fruit.hits {
                 top.push(key, address);
             }
@@ -102,7 +132,74 @@ impl Collector for FlowCollector {
         merged.aggs =
             merge_all(aggs).unwrap_or_else(|| self.aggs.iter().map(empty_intermediate).collect());
         merged.hits = top.into_sorted();
+        // Merging gathers the parts' buckets without copying them: their charges stay.
+        merged.held = held.into_iter().reduce(|mut all, part| {
+            all.take_over(part);
+            all
+        });
         Ok(merged)
+    }
+}
+
+impl FlowCollector {
+    /// Adds one segment's result to `folded`, shared by the search threads. Once the results
+    /// waiting to be merged hold as much as what is merged (and at least
+    /// [`MIN_COMPACT_BYTES`] or a sixteenth of the budget), the thread that adds the last
+    /// takes them all, merges and compacts them outside the lock, and puts back what it made:
+    /// a month of segments then holds about the union of their buckets rather than the sum.
+    /// Each compaction takes in at least as much new as was merged before it, so the merging
+    /// work stays linear in what the segments hand on.
+    pub fn fold(&self, folded: &Mutex<Folded>, fruit: Collected) -> tantivy::Result<()> {
+        let lock = || folded.lock().unwrap_or_else(|e| e.into_inner());
+        let parts = {
+            let mut folded = lock();
+            folded.pending_bytes += fruit.held_bytes();
+            folded.pending.push(fruit);
+            let least = MIN_COMPACT_BYTES.min(self.guard.budget() / 16);
+            // A stopped search answers its error: nothing it holds is worth merging.
+            if folded.pending_bytes < folded.done_bytes.max(least) || self.guard.stopped() {
+                return Ok(());
+            }
+            folded.pending_bytes = 0;
+            let mut parts = std::mem::take(&mut folded.pending);
+            parts.extend(folded.done.take());
+            if parts.len() == 1 {
+                // Nothing to merge it with: it is what is done.
+                folded.done = parts.pop();
+                folded.done_bytes = folded.done.as_ref().map_or(0, Collected::held_bytes);
+                return Ok(());
+            }
+            parts
+        };
+        let mut merged = self.merge_fruits(parts)?;
+        for agg in &mut merged.aggs {
+            agg.compact();
+        }
+        // The parts' charges, taken over by the merged result, become what it holds now:
+        // most of it was moved, not copied (address and tuple runs, values), and charging
+        // the copy before giving back the parts would count it twice.
+        let bytes = merged.aggs.iter().map(IntermediateAgg::heap_bytes).sum();
+        merged
+            .held
+            .get_or_insert_with(|| self.guard.scope())
+            .recharge(bytes);
+        let mut folded = lock();
+        // Another thread may have put back what it compacted meanwhile: this waits its turn.
+        if folded.done.is_none() {
+            folded.done = Some(merged);
+            folded.done_bytes = bytes;
+        } else {
+            folded.pending.push(merged);
+            folded.pending_bytes += bytes;
+        }
+        Ok(())
+    }
+
+    /// Everything folded into `folded`, merged.
+    pub fn finish_fold(&self, folded: Folded) -> tantivy::Result<Collected> {
+        let mut parts = folded.pending;
+        parts.extend(folded.done);
+        self.merge_fruits(parts)
     }
 }
 
@@ -163,7 +260,10 @@ const BLOCK_DOCS: usize = 1024;
 const CLOCK_EVERY_DOCS: u32 = 1 << 16;
 
 pub struct SegmentFlowCollector {
+    /// The segment's own scope of the search's guard (see [`SearchGuard::scope`]).
     guard: Arc<SearchGuard>,
+    /// The search's guard, charged with what the segment hands on.
+    search_guard: Arc<SearchGuard>,
     /// Documents since the deadline was last checked.
     since_clock: u32,
     total: u64,
@@ -224,13 +324,18 @@ impl SegmentCollector for SegmentFlowCollector {
 
     fn harvest(mut self) -> Collected {
         self.collect_pending();
-        let aggs = self
+        let aggs: Vec<IntermediateAgg> = self
             .nodes
             .into_iter()
             .zip(self.requests.iter())
             .map(|(node, request)| node.harvest(request))
             .collect();
+        // Held until merged; past the budget, the search stops with its error and the
+        // buckets are dropped with it.
+        let held = self.search_guard.scope();
+        held.charge(aggs.iter().map(IntermediateAgg::heap_bytes).sum());
         Collected {
+            held: Some(held),
             total: self.total,
             aggs,
             hits: self

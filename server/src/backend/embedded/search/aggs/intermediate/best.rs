@@ -52,6 +52,13 @@ pub struct Chosen {
     pub other_doc_count: u64,
 }
 
+impl Ranked {
+    /// What its list of best buckets takes on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.top.capacity() * std::mem::size_of::<(f64, usize)>()
+    }
+}
+
 impl BestBuckets {
     /// Chooses the best `size` buckets with at least `min_doc_count` documents by `rank`.
     pub fn new(size: usize, min_doc_count: u64, rank: Rank) -> BestBuckets {
@@ -96,7 +103,7 @@ impl BestBuckets {
         // The best `keep` so far, among up to twice as many candidates; a value below the
         // best one left out is left out at once. A run has a million buckets and only a few
         // hundred are kept, so nearly every bucket costs one comparison.
-        let mut top = Vec::with_capacity(2 * keep);
+        let mut top = Vec::with_capacity((2 * keep).min(run.len()));
         let mut least_kept = f64::NEG_INFINITY;
         // The best value left out.
         let mut bound = f64::NEG_INFINITY;
@@ -126,6 +133,8 @@ impl BestBuckets {
         }
         keep_best(&mut top, &mut bound);
         top.sort_unstable_by(descending);
+        // Held until the runs are merged: only what is kept.
+        top.shrink_to_fit();
         Some(Ranked {
             top,
             bound,

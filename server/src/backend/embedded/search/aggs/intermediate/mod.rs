@@ -158,6 +158,32 @@ impl BucketList {
         }
     }
 
+    /// Merges runs of keyed buckets into one, then the buckets' own sub-aggregations: the same
+    /// buckets as merging at the end, in the room of their union. Runs by address codes or
+    /// tuples are left as they are: they are decoded only when merged at the end, where the
+    /// best are chosen from them.
+    fn compact(&mut self) {
+        if self.runs.len() > 1
+            && self
+                .runs
+                .iter()
+                .all(|run| matches!(run, SortedRun::Keyed(_)))
+        {
+            let runs = std::mem::take(&mut self.runs);
+            let mut merged = merge_runs(runs);
+            // Made with room for every run's buckets; the union may be far fewer.
+            merged.shrink_to_fit();
+            self.runs = vec![SortedRun::Keyed(merged)];
+        }
+        if let [SortedRun::Keyed(run)] = self.runs.as_mut_slice() {
+            for (_, bucket) in run {
+                for sub in &mut bucket.subs {
+                    sub.compact();
+                }
+            }
+        }
+    }
+
     /// Keeps the first `n` buckets of one segment by `compare` (a composite's page: the
     /// first `n` of every segment hold the first `n` of all).
     pub fn keep_first(&mut self, n: usize, compare: impl Fn(&BucketKey, &BucketKey) -> Ordering) {
@@ -579,6 +605,102 @@ impl IntermediateAgg {
                 mine.merge_boxed(theirs)
             }
             _ => unreachable!("the same request yields the same aggregation kind"),
+        }
+    }
+}
+
+/// What results held between harvest and merge take on the heap, counted against the search's
+/// memory budget: the large parts (bucket tables, value lists); a kind's own state counts only
+/// its box.
+impl IntermediateAgg {
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            IntermediateAgg::Buckets(list) => list.runs.iter().map(SortedRun::heap_bytes).sum(),
+            IntermediateAgg::Metric(IntermediateMetric::Stats(_)) => 0,
+            IntermediateAgg::Metric(IntermediateMetric::Values(values)) => {
+                values.capacity() * std::mem::size_of::<f64>()
+            }
+            IntermediateAgg::Metric(IntermediateMetric::Distinct(distinct)) => distinct
+                .runs
+                .iter()
+                .map(|run| run.capacity() * std::mem::size_of::<u128>())
+                .sum(),
+            IntermediateAgg::TopHits(hits) => {
+                hits.docs.capacity() * std::mem::size_of::<(SortKey, HitAddress)>()
+            }
+            IntermediateAgg::Custom(_) => std::mem::size_of::<usize>() * 2,
+        }
+    }
+}
+
+impl SortedRun {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            SortedRun::Keyed(buckets) => {
+                buckets.capacity() * std::mem::size_of::<(BucketKey, IntermediateBucket)>()
+                    + buckets
+                        .iter()
+                        .map(|(key, bucket)| key.heap_bytes() + bucket.heap_bytes())
+                        .sum::<usize>()
+            }
+            SortedRun::Coded {
+                codes,
+                rows,
+                ranked,
+                ..
+            } => {
+                codes.capacity() * std::mem::size_of::<u32>()
+                    + rows.heap_bytes()
+                    + ranked.as_ref().map_or(0, Ranked::heap_bytes)
+            }
+            SortedRun::Tuples(run) => std::mem::size_of::<TupleRun>() + run.heap_bytes(),
+        }
+    }
+}
+
+impl IntermediateBucket {
+    fn heap_bytes(&self) -> usize {
+        let spilled = if self.subs.spilled() {
+            self.subs.capacity() * std::mem::size_of::<IntermediateAgg>()
+        } else {
+            0
+        };
+        spilled
+            + self
+                .subs
+                .iter()
+                .map(IntermediateAgg::heap_bytes)
+                .sum::<usize>()
+    }
+}
+
+impl BucketKey {
+    fn heap_bytes(&self) -> usize {
+        match self {
+            BucketKey::Str(text) => text.capacity(),
+            BucketKey::Tuple(keys) => {
+                keys.len() * std::mem::size_of::<BucketKey>()
+                    + keys.iter().map(BucketKey::heap_bytes).sum::<usize>()
+            }
+            _ => 0,
+        }
+    }
+}
+
+impl IntermediateAgg {
+    /// Merges what was gathered so far where that makes it smaller without losing anything
+    /// (see [`BucketList::compact`]): distinct values are united, keyed bucket runs merged.
+    pub fn compact(&mut self) {
+        match self {
+            IntermediateAgg::Buckets(buckets) => buckets.compact(),
+            IntermediateAgg::Metric(IntermediateMetric::Distinct(distinct)) => {
+                distinct.finish();
+                // United with room for both sides; held until the search ends.
+                for run in &mut distinct.runs {
+                    run.shrink_to_fit();
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -483,6 +483,14 @@ impl TupleRun {
         &self.rows
     }
 
+    /// What the run's table, numbers, rows and ranking take on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        (self.table.words.capacity() + self.table.index.capacity()) * std::mem::size_of::<u64>()
+            + self.numbers.capacity() * std::mem::size_of::<u32>()
+            + self.rows.heap_bytes()
+            + self.ranked.as_ref().map_or(0, Ranked::heap_bytes)
+    }
+
     /// The key of bucket `index`.
     pub fn key(&self, index: usize) -> BucketKey {
         self.layout
