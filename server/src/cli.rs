@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::{AuthConfig, ProxyTrust};
 use crate::backend::elastic::auth::{aws_credentials_from_environment, aws_region, Auth};
 use crate::backend::elastic::ElasticConfig;
+use crate::backend::embedded::search::column_cache;
 use crate::commands;
 use crate::commands::demo::{DemoCommandConfig, DemoTarget};
 use crate::commands::ingest::{IngestConfig, IngestTarget};
@@ -387,6 +388,13 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_MAX_SEARCH_MEMORY_MB", default_value_t = 1024)]
     pub max_search_memory_mb: usize,
 
+    /// Memory the embedded engine keeps columns in for later searches, in MiB (by default a
+    /// quarter of the machine's): opening a day's columns costs more than reading them, so
+    /// searches that read the same days again reuse them. The least recently used are given
+    /// back first.
+    #[arg(long, env = "FLOWDASH_COLUMN_CACHE_MB")]
+    pub column_cache_mb: Option<usize>,
+
     /// The cluster to use instead of the embedded engine.
     #[command(flatten)]
     pub elastic: ElasticArgs,
@@ -539,6 +547,9 @@ impl ServeArgs {
             rollups: !self.no_rollups,
             csv_max_rows: self.csv_max_rows,
             max_search_memory_bytes: self.max_search_memory_mb << 20,
+            column_cache_bytes: self
+                .column_cache_mb
+                .map_or_else(column_cache::default_budget, |mb| mb << 20),
             elastic: self.elastic.config()?,
             local_saved_objects: self.local_saved_objects,
             es_compat_version: self.es_compat_version,

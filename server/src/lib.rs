@@ -10,6 +10,7 @@ pub mod commands;
 pub mod defaults;
 pub mod es_api;
 pub mod geo;
+pub mod heap;
 pub mod http;
 pub mod ingest;
 pub mod networks;
@@ -18,3 +19,6 @@ pub mod redact;
 pub mod store;
 pub mod telemetry;
 pub mod visualizations;
+
+#[global_allocator]
+static ALLOCATOR: heap::MeteredAllocator = heap::MeteredAllocator;

@@ -80,6 +80,8 @@ pub struct ServeConfig {
     pub csv_max_rows: usize,
     /// Memory one search's aggregations may take on the embedded engine.
     pub max_search_memory_bytes: usize,
+    /// Memory the embedded engine keeps opened columns in.
+    pub column_cache_bytes: usize,
     /// The memory the embedded engine's index writers may hold together.
     pub writer_memory_bytes: usize,
     /// The user's cluster; `None` runs the embedded engine in `data_dir`.
@@ -185,6 +187,9 @@ impl AppState {
                 embedded.set_search_timeout(config.search_timeout);
                 embedded.set_rollups_enabled(config.rollups);
                 embedded.set_collect_budget(config.max_search_memory_bytes);
+                embedded
+                    .column_cache()
+                    .set_budget(config.column_cache_bytes);
                 embedded.set_writer_memory(config.writer_memory_bytes);
                 embedded.set_geo_databases(config.geo.open()?);
                 embedded_mode = Some(EsSurface {

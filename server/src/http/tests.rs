@@ -40,6 +40,7 @@ impl TestServer {
             tls: None,
             search_timeout: std::time::Duration::from_secs(30),
             max_search_memory_bytes: 256 << 20,
+            column_cache_bytes: 256 << 20,
             rollups: true,
             writer_memory_bytes: crate::backend::embedded::writers::DEFAULT_WRITER_MEMORY_BYTES,
             geo: Default::default(),

@@ -15,7 +15,7 @@ use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Te
 
 use super::documents::{BatchDoc, DocBatchBuilder, DocsInFlight};
 use super::schema::{FlowSchema, ID_HASH, TIMESTAMP};
-use super::search::columns::SegmentColumns;
+use super::search::column_cache::{ColumnCache, IndexColumns, SegmentColumns};
 use super::EngineError;
 use crate::ingest::document::{id_hash, FlowDoc};
 
@@ -206,7 +206,8 @@ pub struct FlowIndex {
     schema: Arc<FlowSchema>,
     stats: RwLock<IndexStats>,
     writer: Mutex<Option<OpenWriter>>,
-    columns: Arc<SegmentColumns>,
+    /// Its columns kept for searches, in the engine's cache.
+    columns: IndexColumns,
     /// `meta.json`'s modification time and length when the reader last loaded it: another
     /// process's commit changes them (see [`FlowIndex::reload_if_changed`]).
     meta_seen: Mutex<Option<(SystemTime, u64)>>,
@@ -231,11 +232,13 @@ impl WriterFootprint {
 }
 
 impl FlowIndex {
-    /// Opens the index in `path`, creating it when `create` is set and it does not exist.
+    /// Opens the index in `path`, creating it when `create` is set and it does not exist; its
+    /// columns are kept in `columns`.
     pub fn open(
         path: &Path,
         name: &str,
         schema: Arc<FlowSchema>,
+        columns: &Arc<ColumnCache>,
         create: bool,
     ) -> Result<FlowIndex, EngineError> {
         let mut index = if path.join("meta.json").exists() {
@@ -269,7 +272,7 @@ impl FlowIndex {
             schema,
             stats: RwLock::new(IndexStats::default()),
             writer: Mutex::new(None),
-            columns: Arc::default(),
+            columns: IndexColumns::new(columns),
             meta_seen: Mutex::new(meta_stamp(path)),
         };
         flow_index.refresh_stats();
@@ -302,9 +305,20 @@ impl FlowIndex {
         self.reader.searcher()
     }
 
-    /// Address columns opened for searches of this index.
-    pub fn columns(&self) -> Arc<SegmentColumns> {
-        self.columns.clone()
+    /// The index's columns as search number `search` opens them (see
+    /// [`super::search::guard::SearchGuard::search`]).
+    pub fn columns(&self, search: u64) -> SegmentColumns {
+        self.columns.for_search(search)
+    }
+
+    /// Forgets the kept columns of segments `searcher` no longer has.
+    pub fn retain_columns(&self, searcher: &Searcher) {
+        self.columns.retain_segments(searcher);
+    }
+
+    /// The cache the index keeps its columns in.
+    pub fn column_cache(&self) -> &Arc<ColumnCache> {
+        self.columns.cache()
     }
 
     /// The flow schema the index was made with.

@@ -66,6 +66,8 @@ pub struct EmbeddedEngine {
     search_timeout_ms: std::sync::atomic::AtomicU64,
     /// The bytes one search's aggregation buckets may take.
     collect_budget: std::sync::atomic::AtomicUsize,
+    /// Columns opened by searches, kept for the next ones.
+    column_cache: Arc<search::column_cache::ColumnCache>,
     /// The memory index writers may hold together (see [`writers`]).
     writer_memory: std::sync::atomic::AtomicUsize,
     /// Answers of searches without hits, by request and index state.
@@ -137,6 +139,9 @@ impl EmbeddedEngine {
             admission: admission::SearchAdmission::new(search_threads()),
             search_timeout_ms: (DEFAULT_SEARCH_TIMEOUT.as_millis() as u64).into(),
             collect_budget: search::guard::DEFAULT_COLLECT_BYTES.into(),
+            column_cache: search::column_cache::ColumnCache::new(
+                search::column_cache::default_budget(),
+            ),
             writer_memory: writers::DEFAULT_WRITER_MEMORY_BYTES.into(),
             request_cache: search::request_cache::RequestCache::new(
                 search::request_cache::REQUEST_CACHE_BYTES,
@@ -303,6 +308,12 @@ impl EmbeddedEngine {
             .store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Columns opened by searches, kept for the next ones (`--column-cache-mb` sets its
+    /// budget).
+    pub fn column_cache(&self) -> &search::column_cache::ColumnCache {
+        &self.column_cache
+    }
+
     /// How many threads [`EmbeddedEngine::executor`] has.
     pub fn search_threads(&self) -> usize {
         self.search_threads
@@ -338,7 +349,7 @@ impl EmbeddedEngine {
             if let std::collections::btree_map::Entry::Vacant(slot) = indices.entry(name) {
                 let name = slot.key();
                 let path = self.indices_dir.join(name);
-                match FlowIndex::open(&path, name, self.schema.clone(), false) {
+                match FlowIndex::open(&path, name, self.schema.clone(), &self.column_cache, false) {
                     Ok(index) => {
                         self.rollups.open(&index);
                         slot.insert(Arc::new(index));
@@ -405,6 +416,7 @@ impl EmbeddedEngine {
             &self.indices_dir.join(name),
             name,
             self.schema.clone(),
+            &self.column_cache,
             true,
         )?);
         indices.insert(name.to_owned(), index.clone());

@@ -70,7 +70,7 @@ pub fn build(index: &FlowIndex) -> Result<Option<Rollup>, EngineError> {
         std::fs::remove_dir_all(&final_dir)?;
     }
     std::fs::rename(&building, &final_dir)?;
-    open_made(&final_dir, &index.name, schema).map(Some)
+    open_made(&final_dir, index, schema).map(Some)
 }
 
 /// A dimension's column in one segment.

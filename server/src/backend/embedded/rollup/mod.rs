@@ -29,6 +29,7 @@ use tantivy::Searcher;
 
 use super::index::FlowIndex;
 use super::schema::FlowSchema;
+use super::search::column_cache::ColumnCache;
 use super::EngineError;
 
 pub use build::build;
@@ -142,8 +143,14 @@ pub struct Rollup {
 }
 
 impl Rollup {
-    /// Opens the rollup in `dir`, if one was made there by this version.
-    pub fn open(dir: &Path, index_name: &str, schema: Arc<FlowSchema>) -> Option<Rollup> {
+    /// Opens the rollup in `dir`, if one was made there by this version; its columns are
+    /// kept in `columns`.
+    pub fn open(
+        dir: &Path,
+        index_name: &str,
+        schema: Arc<FlowSchema>,
+        columns: &Arc<ColumnCache>,
+    ) -> Option<Rollup> {
         let state: State =
             serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()?;
         if state.version != STATE_VERSION {
@@ -152,7 +159,13 @@ impl Rollup {
         let mut cuboids = Vec::with_capacity(CUBOIDS.len());
         for cuboid in CUBOIDS {
             let name = format!("{index_name}/{ROLLUP_DIR}/{}", cuboid.name);
-            match FlowIndex::open(&dir.join(cuboid.name), &name, schema.clone(), false) {
+            match FlowIndex::open(
+                &dir.join(cuboid.name),
+                &name,
+                schema.clone(),
+                columns,
+                false,
+            ) {
                 Ok(index) => cuboids.push((cuboid, Arc::new(index))),
                 Err(error) => {
                     tracing::warn!(index = %name, %error, "cannot open a rollup; its index is read raw");
@@ -185,9 +198,13 @@ pub struct Rollups(RwLock<HashMap<String, Arc<Rollup>>>);
 impl Rollups {
     /// Opens the rollup `index` keeps, if it has one.
     pub fn open(&self, index: &FlowIndex) {
-        if let Some(rollup) =
-            Rollup::open(&dir_of(index.path()), &index.name, index.shared_schema())
-        {
+        let schema = index.shared_schema();
+        if let Some(rollup) = Rollup::open(
+            &dir_of(index.path()),
+            &index.name,
+            schema,
+            index.column_cache(),
+        ) {
             self.write().insert(index.name.clone(), Arc::new(rollup));
         }
     }
@@ -249,9 +266,13 @@ pub fn is_dimension(field: &str) -> bool {
     CUBOIDS.iter().any(|c| c.dimensions.contains(&field))
 }
 
-/// Opens a freshly made rollup, or says why it cannot be.
-fn open_made(dir: &Path, index_name: &str, schema: Arc<FlowSchema>) -> Result<Rollup, EngineError> {
-    Rollup::open(dir, index_name, schema).ok_or_else(|| {
+/// Opens a freshly made rollup of `index`, or says why it cannot be.
+fn open_made(
+    dir: &Path,
+    index: &FlowIndex,
+    schema: Arc<FlowSchema>,
+) -> Result<Rollup, EngineError> {
+    Rollup::open(dir, &index.name, schema, index.column_cache()).ok_or_else(|| {
         EngineError::Io(std::io::Error::other(format!(
             "the rollup just made in {} does not open",
             dir.display()

@@ -1,16 +1,13 @@
 //! Per-segment access to a field's fast-field column, whatever its type.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::Ipv6Addr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use app::model::flow::FieldType;
 use tantivy::columnar::column_values::CompactSpaceU64Accessor;
 use tantivy::columnar::{Column, ColumnIndex, ColumnType, StrColumn};
-use tantivy::index::SegmentId;
-use tantivy::schema::Field;
-use tantivy::{DateTime, DocId, Searcher, SegmentReader};
+use tantivy::{DateTime, DocId, SegmentReader};
 
 use super::SearchError;
 use crate::backend::embedded::schema::SchemaField;
@@ -39,7 +36,8 @@ pub enum Accessor {
 
 impl Accessor {
     /// Opens a field's column for reading a few documents (hits, sorting). Aggregations open
-    /// theirs through [`SegmentColumns`], which also indexes where each document's value is.
+    /// theirs through [`super::column_cache::SegmentColumns`], with
+    /// [`Accessor::open_indexed`].
     pub fn open(
         reader: &SegmentReader,
         name: &str,
@@ -78,6 +76,30 @@ impl Accessor {
             },
             FieldType::Text => Accessor::Missing,
         })
+    }
+
+    /// A column opened for aggregations, which read every matching document: with a
+    /// [`RowIndex`] when optional, and addresses as compact codes when `codes` is set.
+    pub fn open_indexed(
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+        codes: bool,
+    ) -> Result<Accessor, SearchError> {
+        if codes {
+            Accessor::open_keys(reader, name, field, Rows::Indexed)
+        } else {
+            Accessor::open_with(reader, name, field, Rows::Indexed)
+        }
+    }
+
+    /// The bytes of the table an address column builds to decode its codes in order (see
+    /// [`Accessor::ips_in_order`]), once built.
+    pub fn decoding_table_bytes(&self) -> usize {
+        match self {
+            Accessor::IpCode { ranges, .. } => ranges.get().map_or(0, CodeRanges::bytes),
+            _ => 0,
+        }
     }
 
     /// Like [`Accessor::open_with`], but addresses come as compact codes (see
@@ -265,6 +287,11 @@ impl CodeRanges {
             pending.push((low, low_ip, middle, middle_ip));
         }
         ranges
+    }
+
+    fn bytes(&self) -> usize {
+        self.codes.capacity() * std::mem::size_of::<u32>()
+            + self.addresses.capacity() * std::mem::size_of::<u128>()
     }
 
     /// Adds a code and its address, unless it continues the last range.
@@ -648,98 +675,3 @@ impl<T: PartialOrd + Copy + Debug + Send + Sync + 'static> FastColumn<T> {
 /// aggregations, so that a filter read alongside a narrow time range reads only the chunks the
 /// range reaches.
 pub const CHUNK_DOCS: usize = 1024;
-
-/// An index's columns opened for aggregations, by segment, field and whether addresses are
-/// read as codes. Opening an address column as codes reads the segment's whole table of value
-/// ranges, and an optional column gets a [`RowIndex`]: each cost as much as collecting a small
-/// segment. Segments never change, so an open column serves every search until its segment
-/// is merged away.
-#[derive(Default)]
-pub struct SegmentColumns(Mutex<HashMap<(SegmentId, Field, bool), Accessor>>);
-
-/// The [`SegmentColumns`] of the indices a search reads, by segment: the queries of a search
-/// are compiled once for all of its indices, and find the columns of a segment here. Given
-/// once the indices are known ([`SearchColumns::give`]), which is after the request's own
-/// filters (those of `filter` and `filters` aggregations) were compiled with it.
-#[derive(Clone, Default)]
-pub struct SearchColumns(Arc<OnceLock<HashMap<SegmentId, Arc<SegmentColumns>>>>);
-
-impl SearchColumns {
-    /// The columns of every segment of each searcher, kept by its index.
-    pub fn give<'a>(&self, indices: impl IntoIterator<Item = (&'a Searcher, Arc<SegmentColumns>)>) {
-        let mut by_segment = HashMap::new();
-        for (searcher, columns) in indices {
-            for reader in searcher.segment_readers() {
-                by_segment.insert(reader.segment_id(), columns.clone());
-            }
-        }
-        // Given once per search: a second time would find the same segments.
-        let _ = self.0.set(by_segment);
-    }
-
-    /// The columns kept for this segment, if its index was given.
-    pub fn get(&self, reader: &SegmentReader) -> Option<&SegmentColumns> {
-        self.0.get()?.get(&reader.segment_id()).map(Arc::as_ref)
-    }
-}
-
-impl SegmentColumns {
-    /// Forgets the columns of segments `searcher` no longer has (merged or dropped), whose
-    /// files they would keep mapped.
-    pub fn retain_segments(&self, searcher: &Searcher) {
-        let live: Vec<SegmentId> = searcher
-            .segment_readers()
-            .iter()
-            .map(SegmentReader::segment_id)
-            .collect();
-        self.lock()
-            .retain(|(segment, _, _), _| live.contains(segment));
-    }
-
-    /// A column whose values are read as numbers and strings (addresses as addresses).
-    pub fn open(
-        &self,
-        reader: &SegmentReader,
-        name: &str,
-        field: SchemaField,
-    ) -> Result<Accessor, SearchError> {
-        self.open_cached(reader, name, field, false)
-    }
-
-    /// A column whose values are bucket keys: addresses as compact codes (see
-    /// [`Accessor::IpCode`]).
-    pub fn open_keys(
-        &self,
-        reader: &SegmentReader,
-        name: &str,
-        field: SchemaField,
-    ) -> Result<Accessor, SearchError> {
-        self.open_cached(reader, name, field, field.field_type == FieldType::Ip)
-    }
-
-    fn open_cached(
-        &self,
-        reader: &SegmentReader,
-        name: &str,
-        field: SchemaField,
-        codes: bool,
-    ) -> Result<Accessor, SearchError> {
-        // Cached by field: `srcaddr.keyword` must open (and be kept as) `srcaddr`'s column.
-        let name = name.strip_suffix(".keyword").unwrap_or(name);
-        let key = (reader.segment_id(), field.field, codes);
-        if let Some(accessor) = self.lock().get(&key) {
-            return Ok(accessor.clone());
-        }
-        let accessor = if codes {
-            Accessor::open_keys(reader, name, field, Rows::Indexed)?
-        } else {
-            Accessor::open_with(reader, name, field, Rows::Indexed)?
-        };
-        self.lock().insert(key, accessor.clone());
-        Ok(accessor)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(SegmentId, Field, bool), Accessor>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}

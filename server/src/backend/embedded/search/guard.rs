@@ -8,12 +8,12 @@
 //! own, whose charges are given back when its state is dropped, and what the segment hands on
 //! (its harvested buckets, held until every segment is merged) is charged to the search. A
 //! month holds hundreds of segments, and counting every segment's tables of buckets as if all
-//! were held at once failed searches that never held a tenth of the budget.
+//! were held at once failed searches that held a fraction of the budget.
 //!
 //! A search past its deadline stops using its thread: every collector checks the guard
 //! between blocks of documents.
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,8 +29,18 @@ const OUT_OF_MEMORY: u8 = 1;
 const OUT_OF_TIME: u8 = 2;
 const FAILED: u8 = 3;
 
+/// Numbers searches in the order they start (see [`SearchGuard::search`]).
+static SEARCHES: AtomicU64 = AtomicU64::new(1);
+
+/// A number no other search of the process has.
+pub fn next_search_number() -> u64 {
+    SEARCHES.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The budget, deadline and state of one search, shared by its scopes.
 struct Limits {
+    /// The search's number (see [`next_search_number`]).
+    search: u64,
     deadline: Instant,
     timeout: Duration,
     budget: usize,
@@ -72,6 +82,7 @@ impl SearchGuard {
     pub fn new(timeout: Duration, budget: usize) -> SearchGuard {
         SearchGuard {
             limits: Arc::new(Limits {
+                search: next_search_number(),
                 deadline: Instant::now() + timeout,
                 timeout,
                 budget,
@@ -84,8 +95,15 @@ impl SearchGuard {
         }
     }
 
+    /// The search's number: its columns are kept apart from others' (see
+    /// [`super::column_cache`]).
+    pub fn search(&self) -> u64 {
+        self.limits.search
+    }
+
     /// A guard under the same budget and deadline whose charges are given back when it is
-    /// dropped: for state that lives only while one segment is collected.
+    /// dropped: for what one segment's collection holds, and for results until they are
+    /// merged.
     pub fn scope(&self) -> SearchGuard {
         SearchGuard {
             limits: self.limits.clone(),

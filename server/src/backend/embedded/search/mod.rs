@@ -3,6 +3,7 @@
 //! (count, aggregations, top hits), merge, and answer in Elasticsearch's format.
 
 pub mod aggs;
+pub(crate) mod column_cache;
 pub(crate) mod columns;
 pub(crate) mod datemath;
 pub(crate) mod error;
@@ -36,7 +37,7 @@ use self::aggs::intermediate::merge_all;
 use self::aggs::intermediate::IntermediateAgg;
 use self::aggs::response::{render_aggs, Background, Backgrounds, RenderContext};
 use self::aggs::{empty_intermediate, parse_aggs, AggRequest};
-use self::columns::SearchColumns;
+use self::column_cache::SearchColumns;
 use self::datemath::Now;
 pub(crate) use self::error::engine_error;
 pub use self::error::SearchError;
@@ -249,11 +250,13 @@ struct Plan<'e> {
     rollup: Option<rollup::RollupSearch>,
 }
 
+/// Plans search number `search` (see [`SearchGuard::search`]).
 fn plan<'e>(
     engine: &'e EmbeddedEngine,
     index: &str,
     body: &Json,
     now_ms: i64,
+    search: u64,
 ) -> Result<Plan<'e>, BackendError> {
     let context = QueryContext {
         schema: engine.schema(),
@@ -277,12 +280,12 @@ fn plan<'e>(
         .then(|| rollup::choose(engine, body, &request, &selected, &searchers, &context))
         .flatten();
     let rolled = chosen.iter().flat_map(|c| c.cuboids.iter().flatten());
-    let rolled = rolled.map(|cuboid| (&cuboid.searcher, cuboid.index.columns()));
+    let rolled = rolled.map(|cuboid| (&cuboid.searcher, cuboid.index.columns(search)));
     context.columns.give(
         selected
             .iter()
             .zip(&searchers)
-            .map(|(index, (_, searcher))| (searcher, index.columns()))
+            .map(|(index, (_, searcher))| (searcher, index.columns(search)))
             .chain(rolled),
     );
     let query = compile(&request.query, &context)?;
@@ -334,7 +337,8 @@ pub fn answer_key(engine: &EmbeddedEngine, index: &str, body: &Json) -> Option<S
     if body.get("size").and_then(Json::as_u64) != Some(0) {
         return None;
     }
-    plan(engine, index, body, chrono::Utc::now().timestamp_millis())
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    plan(engine, index, body, now_ms, guard::next_search_number())
         .ok()?
         .cache_key
 }
@@ -360,9 +364,14 @@ pub fn search_at(
         engine.collect_budget(),
     ));
     let answer = run_search(engine, index, body, now_ms, &guard, started);
+    let columns = engine.column_cache().stats();
     tracing::debug!(
         took_ms = started.elapsed().as_millis() as u64,
         peak_collect_bytes = guard.peak_bytes(),
+        column_cache_bytes = columns.bytes,
+        column_cache_hits = columns.hits,
+        column_cache_reused = columns.reused,
+        column_cache_misses = columns.misses,
         "search done"
     );
     if guard.peak_bytes() >= TRIM_AFTER_BYTES {
@@ -377,8 +386,8 @@ const TRIM_AFTER_BYTES: usize = 256 << 20;
 
 /// Returns the allocator's free pages to the system. The allocator keeps what a search freed
 /// for later allocations (tables of 64 MiB and less come from its heaps, see `main.rs`): after
-/// a month's Sankey and distinct sources over 100M flows, the idle server kept 3.3 GB of its own
-/// memory. Trimming costs milliseconds, against seconds for the searches that need it.
+/// a month's Sankey over 100M flows, about half a gigabyte of them. Trimming costs
+/// milliseconds, against seconds for the searches that need it.
 fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only releases free memory of the allocator; any thread may call it.
@@ -408,7 +417,7 @@ fn run_search(
         bounds: (low, high),
         cache_key,
         mut rollup,
-    } = plan(engine, index, body, now_ms)?;
+    } = plan(engine, index, body, now_ms, guard.search())?;
     let skipped = resolved.len() - selected.len();
     let keep = request.from + request.size;
     let aggs = Arc::new(match rollup.as_mut() {
@@ -416,10 +425,10 @@ fn run_search(
         None => request.aggs,
     });
     for (index, (_, searcher)) in selected.iter().zip(&searchers) {
-        index.columns().retain_segments(searcher);
+        index.retain_columns(searcher);
     }
     for (index, searcher) in &background {
-        index.columns().retain_segments(searcher);
+        index.retain_columns(searcher);
     }
     if let Some(answer) = cache_key
         .as_ref()

@@ -2370,31 +2370,8 @@ fn a_search_of_many_segments_holds_the_union_of_their_buckets_not_their_sum() {
     // segment holds the same keys, so the union of their buckets is one copy's, and their sum
     // sixty times that.
     const COPIES: u64 = 60;
-    let day: Vec<&FlowDoc> = fixture()
-        .docs
-        .iter()
-        .filter(|doc| in_range(doc, END - 2 * 3_600_000, END))
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
-    for copy in 0..COPIES {
-        let mut sink = engine.sink(OnExistingId::KeepExisting);
-        for doc in &day {
-            let mut doc = (*doc).clone();
-            doc.id = format!("{}-{copy}", doc.id);
-            // Each copy a day before the last, in an index of its own: the union is folded
-            // across indices too.
-            doc.timestamp_ms -= copy as i64 * 86_400_000;
-            doc.index = chrono::Utc
-                .timestamp_millis_opt(doc.timestamp_ms)
-                .unwrap()
-                .format("cwl-%Y.%m.%d")
-                .to_string()
-                .into();
-            sink.write(doc).unwrap();
-        }
-        sink.flush().unwrap();
-    }
+    let (_dir, engine) = daily_copies(COPIES);
+    let day = last_two_hours();
     // Who talks to whom's shape, with many buckets in every segment: source ports (nearly
     // one per flow) under actions under protocols. The range reads `now`, so no answer is
     // cached.
@@ -2462,6 +2439,101 @@ fn a_search_of_many_segments_holds_the_union_of_their_buckets_not_their_sum() {
         .collect();
     assert!(once.len() > 10, "{once:?}");
     assert_eq!(scaled(&expected), once);
+}
+
+/// The fixture's last two hours.
+fn last_two_hours() -> Vec<&'static FlowDoc> {
+    fixture()
+        .docs
+        .iter()
+        .filter(|doc| in_range(doc, END - 2 * 3_600_000, END))
+        .collect()
+}
+
+/// An engine holding the fixture's last two hours `copies` times over, each copy on a day of
+/// its own before the last, in an index of its own.
+fn daily_copies(copies: u64) -> (tempfile::TempDir, Arc<EmbeddedEngine>) {
+    let day = last_two_hours();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    for copy in 0..copies {
+        let mut sink = engine.sink(OnExistingId::KeepExisting);
+        for doc in &day {
+            let mut doc = (*doc).clone();
+            doc.id = format!("{}-{copy}", doc.id);
+            doc.timestamp_ms -= copy as i64 * 86_400_000;
+            doc.index = chrono::Utc
+                .timestamp_millis_opt(doc.timestamp_ms)
+                .unwrap()
+                .format("cwl-%Y.%m.%d")
+                .to_string()
+                .into();
+            sink.write(doc).unwrap();
+        }
+        sink.flush().unwrap();
+    }
+    (dir, engine)
+}
+
+#[test]
+fn the_column_cache_keeps_to_its_budget_and_a_search_longer_than_it_reuses_what_it_kept() {
+    const DAYS: u64 = 12;
+    let (_dir, engine) = daily_copies(DAYS);
+    // Top talkers over every day: an address column (its table of value ranges is most of
+    // what is kept) and a number column per segment. The range reads `now`, so no answer is
+    // kept whole.
+    let body = json!({ "size": 0, "query": { "range": { "@timestamp": { "lte": "now" } } }, "aggs": {
+        "talkers": { "terms": { "field": "srcaddr", "size": 10, "order": { "bytes": "desc" } },
+            "aggs": { "bytes": { "sum": { "field": "bytes" } } } }
+    } });
+    let cache = engine.column_cache();
+    cache.set_budget(1 << 30);
+    let expected = search_at(&engine, "cwl-*", &body, END).unwrap();
+    let all = cache.stats();
+    assert!(all.columns as u64 >= 2 * DAYS, "{all:?}");
+    assert_eq!(
+        search_at(&engine, "cwl-*", &body, END).unwrap()["aggregations"],
+        expected["aggregations"]
+    );
+    assert_eq!(cache.stats().misses, all.misses, "every column was kept");
+
+    // A third of what they take: given back at once, least recently used first.
+    let budget = all.bytes / 3;
+    cache.set_budget(budget);
+    assert!(cache.stats().bytes <= budget);
+    // The cache's columns were used by an earlier search, so this one replaces them until it
+    // would give back its own; the next search of the same days finds what it kept.
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        let before = cache.stats();
+        let answer = search_at(&engine, "cwl-*", &body, END).unwrap();
+        assert_eq!(answer["aggregations"], expected["aggregations"]);
+        let after = cache.stats();
+        assert!(after.bytes <= budget, "{after:?} over {budget}");
+        kept.push((after.reused - before.reused, after.columns));
+    }
+    // Least recently used alone would reuse nothing: each search would push out the columns
+    // the next one reads first. (Small columns of later days fill what the first days' left,
+    // and the next search replaces some of them.)
+    for &(reused, columns) in &kept[1..] {
+        assert!(
+            reused as usize * 4 >= columns && columns > 0,
+            "{kept:?} (columns reused, columns kept)"
+        );
+    }
+
+    // A deleted index's columns are forgotten with it.
+    let names: Vec<String> = engine
+        .resolve("cwl-*")
+        .unwrap()
+        .iter()
+        .map(|index| index.name.clone())
+        .collect();
+    for name in &names {
+        engine.delete_index(name).unwrap();
+    }
+    assert_eq!(cache.stats().columns, 0);
+    assert_eq!(cache.stats().bytes, 0);
 }
 
 /// The least memory budget (to within 1/64) with which `engine` answers `body`; the budget is

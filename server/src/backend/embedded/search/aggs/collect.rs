@@ -1,13 +1,14 @@
 //! Collection: per segment, every matching document walks the aggregation tree once
 //! ([`SegmentAgg`]); bucket keys are segment-local (term ordinals) until harvest turns them
-//! into values. Segments' results merge per index, then across indices.
+//! into values. Segments' results are folded together as they come, across every index
+//! searched ([`FlowCollector::fold`]), unless a search asks for one result per index.
 
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use super::super::columns::SegmentColumns;
+use super::super::column_cache::SegmentColumns;
 use super::super::guard::SearchGuard;
 use super::super::hits::{global_doc, HitAddress, SegmentSorter, SortKey, SortSpec, TopN};
 use super::super::SearchError;
@@ -26,7 +27,7 @@ pub struct FlowCollector {
     /// The position of the searched index among all searched, for hit addresses.
     pub index: u32,
     /// The searched index's columns, opened once per segment.
-    pub columns: Arc<SegmentColumns>,
+    pub columns: SegmentColumns,
     /// The search's memory budget and deadline, shared by all its collectors.
     pub guard: Arc<SearchGuard>,
 }
@@ -218,7 +219,7 @@ impl FlowCollector {
             .enumerate()
             .map(|(position, index)| FlowCollector {
                 guard: guard.clone(),
-                columns: index.columns(),
+                columns: index.columns(guard.search()),
                 aggs: aggs.clone(),
                 schema: schema.clone(),
                 hits: hits.clone(),

@@ -18,7 +18,7 @@ use super::terms::{column_where, equal_to, keywords_where, ColumnMatch, ValueTes
 use super::time_bounds::{date_reading, date_value, range_bounds};
 use crate::backend::embedded::message_words::search as message;
 use crate::backend::embedded::schema::{to_ipv6, FlowSchema, SchemaField};
-use crate::backend::embedded::search::columns::SearchColumns;
+use crate::backend::embedded::search::column_cache::SearchColumns;
 use crate::backend::embedded::search::datemath::{DateFormats, Now, Rounding, Zone};
 use crate::backend::embedded::search::{wildcard, SearchError};
 

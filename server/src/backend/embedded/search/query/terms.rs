@@ -14,9 +14,8 @@ use tantivy::query::{
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
 
 use crate::backend::embedded::schema::SchemaField;
-use crate::backend::embedded::search::columns::{
-    terms_where, Accessor, FastColumn, SearchColumns, CHUNK_DOCS,
-};
+use crate::backend::embedded::search::column_cache::SearchColumns;
+use crate::backend::embedded::search::columns::{terms_where, Accessor, FastColumn, CHUNK_DOCS};
 
 /// Documents whose (fast) field equals `term`: numbers, addresses and dates are not in the
 /// inverted index, their columns answer instead.

@@ -1,0 +1,390 @@
+//! Columns opened for aggregations, kept for later searches within a memory budget
+//! (`--column-cache-mb`).
+//!
+//! Opening a column costs as much as collecting a small segment: an address column read as
+//! codes loads the segment's whole table of value ranges, and an optional column gets a
+//! [`super::columns::RowIndex`]. Kept, they made a month's top talkers over 100M flows 2.7 s
+//! instead of 8.5 s, but all of them took 2.8 GB. So the cache counts what each column holds
+//! ([`crate::heap::measure`]) and gives back the least recently used first, with one
+//! exception that keeps long ranges fast: a search never gives back columns it used itself.
+//! A search over more segments than fit keeps the first ones it opened and reads the rest
+//! uncached; plain least-recently-used would let it push out its own columns and leave the
+//! next search of the same range nothing to reuse.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use app::model::flow::FieldType;
+use tantivy::index::SegmentId;
+use tantivy::schema::Field;
+use tantivy::{Searcher, SegmentReader};
+
+use super::columns::Accessor;
+use super::SearchError;
+use crate::backend::embedded::schema::SchemaField;
+
+/// The cache's budget where the machine's memory cannot be read.
+const FALLBACK_BUDGET_BYTES: usize = 1 << 30;
+
+/// The cache's budget unless the server sets another: a quarter of the machine's memory (or
+/// of the control group's limit, when lower). An address column of a day of 1.8M flows keeps
+/// 34 MB; the overview's columns over a month of 100M flows take 3.8 GB, over a day of 10M
+/// flows 405 MB.
+pub fn default_budget() -> usize {
+    let limit = |text: &str| text.trim().parse::<usize>().ok();
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|text| limit(&text));
+    let machine = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|line| line.starts_with("MemTotal:"))?;
+            let kib = line.trim_start_matches("MemTotal:").trim_end_matches("kB");
+            limit(kib).map(|kib| kib << 10)
+        });
+    match (machine, cgroup) {
+        (Some(machine), Some(cgroup)) => machine.min(cgroup) / 4,
+        (Some(memory), None) | (None, Some(memory)) => memory / 4,
+        (None, None) => FALLBACK_BUDGET_BYTES,
+    }
+}
+
+/// What keeping a column costs beyond what opening it allocated: its entry in the maps.
+const ENTRY_BYTES: usize = 160;
+
+/// The columns of every index of an engine, kept within a budget.
+pub struct ColumnCache {
+    budget: AtomicUsize,
+    state: Mutex<CacheState>,
+    /// Tells apart the indices whose columns are kept.
+    next_owner: AtomicU64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+struct ColumnKey {
+    segment: SegmentId,
+    field: Field,
+    /// Addresses read as codes (see [`Accessor::IpCode`]).
+    codes: bool,
+}
+
+#[derive(Default)]
+struct CacheState {
+    columns: HashMap<ColumnKey, Kept>,
+    /// Keys by the tick they were last used at: the least recently used first.
+    by_use: BTreeMap<u64, ColumnKey>,
+    tick: u64,
+    /// What the kept columns hold.
+    bytes: usize,
+    /// The segments each index had when it was last searched.
+    live: HashMap<u64, Vec<SegmentId>>,
+    hits: u64,
+    reused: u64,
+    misses: u64,
+}
+
+struct Kept {
+    accessor: Accessor,
+    /// What opening it allocated.
+    opened_bytes: usize,
+    /// What it holds now: an address column builds its decoding table on first use.
+    bytes: usize,
+    used: u64,
+    /// The search that last used it.
+    search: u64,
+    owner: u64,
+}
+
+/// How the cache stands, for logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub columns: usize,
+    pub bytes: usize,
+    pub hits: u64,
+    /// Hits on columns an earlier search kept (the others were opened by the same search).
+    pub reused: u64,
+    pub misses: u64,
+}
+
+impl ColumnCache {
+    /// A cache that keeps at most `budget` bytes of columns.
+    pub fn new(budget: usize) -> Arc<ColumnCache> {
+        Arc::new(ColumnCache {
+            budget: budget.into(),
+            state: Mutex::default(),
+            next_owner: AtomicU64::new(1),
+        })
+    }
+
+    /// Sets the budget; columns beyond it are given back now, least recently used first.
+    pub fn set_budget(&self, budget: usize) {
+        self.budget.store(budget, Ordering::Relaxed);
+        let mut state = self.lock();
+        while state.bytes > budget {
+            if !state.give_back_least_recent(None) {
+                break;
+            }
+        }
+    }
+
+    pub fn budget(&self) -> usize {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let state = self.lock();
+        CacheStats {
+            columns: state.columns.len(),
+            bytes: state.bytes,
+            hits: state.hits,
+            reused: state.reused,
+            misses: state.misses,
+        }
+    }
+
+    /// The column kept under `key`, marked as used by `search`.
+    fn hit(&self, key: &ColumnKey, search: u64) -> Option<Accessor> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(kept) = state.columns.get_mut(key) else {
+            state.misses += 1;
+            return None;
+        };
+        state.hits += 1;
+        if kept.search != search {
+            state.reused += 1;
+        }
+        state.tick += 1;
+        state.by_use.remove(&kept.used);
+        state.by_use.insert(state.tick, *key);
+        kept.used = state.tick;
+        kept.search = search;
+        let bytes = kept.opened_bytes + kept.accessor.decoding_table_bytes();
+        state.bytes = state.bytes - kept.bytes + bytes;
+        kept.bytes = bytes;
+        Some(kept.accessor.clone())
+    }
+
+    /// Keeps a column `search` opened, if the budget allows after giving back columns other
+    /// searches used.
+    fn keep(&self, key: ColumnKey, owner: u64, search: u64, accessor: Accessor, bytes: usize) {
+        let budget = self.budget();
+        let mut state = self.lock();
+        // Another thread of the search may have opened it meanwhile.
+        if bytes > budget || state.columns.contains_key(&key) {
+            return;
+        }
+        while state.bytes + bytes > budget {
+            if !state.give_back_least_recent(Some(search)) {
+                return;
+            }
+        }
+        state.tick += 1;
+        let tick = state.tick;
+        state.by_use.insert(tick, key);
+        state.bytes += bytes;
+        state.columns.insert(
+            key,
+            Kept {
+                accessor,
+                opened_bytes: bytes,
+                bytes,
+                used: tick,
+                search,
+                owner,
+            },
+        );
+    }
+
+    /// Forgets the columns of the owner's segments that `searcher` no longer has (merged or
+    /// dropped): they would keep their files mapped.
+    fn retain_segments(&self, owner: u64, searcher: &Searcher) {
+        let mut live: Vec<SegmentId> = searcher
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        live.sort();
+        let mut state = self.lock();
+        let before = state.live.insert(owner, live.clone()).unwrap_or_default();
+        if before
+            .iter()
+            .all(|segment| live.binary_search(segment).is_ok())
+        {
+            return;
+        }
+        state.forget(|kept, key| kept.owner == owner && live.binary_search(&key.segment).is_err());
+    }
+
+    /// Forgets every column of an index.
+    fn forget_owner(&self, owner: u64) {
+        let mut state = self.lock();
+        state.live.remove(&owner);
+        state.forget(|kept, _| kept.owner == owner);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl CacheState {
+    /// Gives back the least recently used column, unless `search` used it: then every kept
+    /// column is that search's (it touched each since it began) and none is given back.
+    fn give_back_least_recent(&mut self, search: Option<u64>) -> bool {
+        let Some((&tick, &key)) = self.by_use.first_key_value() else {
+            return false;
+        };
+        if search.is_some() && self.columns.get(&key).map(|kept| kept.search) == search {
+            return false;
+        }
+        self.by_use.remove(&tick);
+        if let Some(kept) = self.columns.remove(&key) {
+            self.bytes -= kept.bytes;
+        }
+        true
+    }
+
+    fn forget(&mut self, mut gone: impl FnMut(&Kept, &ColumnKey) -> bool) {
+        let keys: Vec<ColumnKey> = self
+            .columns
+            .iter()
+            .filter(|(key, kept)| gone(kept, key))
+            .map(|(key, _)| *key)
+            .collect();
+        for key in keys {
+            if let Some(kept) = self.columns.remove(&key) {
+                self.by_use.remove(&kept.used);
+                self.bytes -= kept.bytes;
+            }
+        }
+    }
+}
+
+/// An index's part of the cache: its columns are forgotten when the index is dropped.
+pub struct IndexColumns {
+    cache: Arc<ColumnCache>,
+    owner: u64,
+}
+
+impl IndexColumns {
+    pub fn new(cache: &Arc<ColumnCache>) -> IndexColumns {
+        IndexColumns {
+            cache: cache.clone(),
+            owner: cache.next_owner.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The index's columns as search number `search` opens them.
+    pub fn for_search(&self, search: u64) -> SegmentColumns {
+        SegmentColumns {
+            cache: self.cache.clone(),
+            owner: self.owner,
+            search,
+        }
+    }
+
+    /// Forgets the columns of segments `searcher` no longer has.
+    pub fn retain_segments(&self, searcher: &Searcher) {
+        self.cache.retain_segments(self.owner, searcher);
+    }
+
+    /// The cache the index keeps its columns in.
+    pub fn cache(&self) -> &Arc<ColumnCache> {
+        &self.cache
+    }
+}
+
+impl Drop for IndexColumns {
+    fn drop(&mut self) {
+        self.cache.forget_owner(self.owner);
+    }
+}
+
+/// One index's columns as one search opens them: from the cache when kept there.
+#[derive(Clone)]
+pub struct SegmentColumns {
+    cache: Arc<ColumnCache>,
+    owner: u64,
+    search: u64,
+}
+
+impl SegmentColumns {
+    /// A column whose values are read as numbers and strings (addresses as addresses).
+    pub fn open(
+        &self,
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+    ) -> Result<Accessor, SearchError> {
+        self.open_cached(reader, name, field, false)
+    }
+
+    /// A column whose values are bucket keys: addresses as compact codes (see
+    /// [`Accessor::IpCode`]).
+    pub fn open_keys(
+        &self,
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+    ) -> Result<Accessor, SearchError> {
+        self.open_cached(reader, name, field, field.field_type == FieldType::Ip)
+    }
+
+    fn open_cached(
+        &self,
+        reader: &SegmentReader,
+        name: &str,
+        field: SchemaField,
+        codes: bool,
+    ) -> Result<Accessor, SearchError> {
+        // Kept by field: `srcaddr.keyword` must open (and be kept as) `srcaddr`'s column.
+        let name = name.strip_suffix(".keyword").unwrap_or(name);
+        let key = ColumnKey {
+            segment: reader.segment_id(),
+            field: field.field,
+            codes,
+        };
+        if let Some(accessor) = self.cache.hit(&key, self.search) {
+            return Ok(accessor);
+        }
+        let (accessor, bytes) =
+            crate::heap::measure(|| Accessor::open_indexed(reader, name, field, codes));
+        let accessor = accessor?;
+        self.cache.keep(
+            key,
+            self.owner,
+            self.search,
+            accessor.clone(),
+            bytes + ENTRY_BYTES,
+        );
+        Ok(accessor)
+    }
+}
+
+/// The [`SegmentColumns`] of the indices a search reads, by segment: the queries of a search
+/// are compiled once for all of its indices, and find the columns of a segment here. Given
+/// once the indices are known ([`SearchColumns::give`]), which is after the request's own
+/// filters (those of `filter` and `filters` aggregations) were compiled with it.
+#[derive(Clone, Default)]
+pub struct SearchColumns(Arc<OnceLock<HashMap<SegmentId, SegmentColumns>>>);
+
+impl SearchColumns {
+    /// The columns of every segment of each searcher, kept by its index.
+    pub fn give<'a>(&self, indices: impl IntoIterator<Item = (&'a Searcher, SegmentColumns)>) {
+        let mut by_segment = HashMap::new();
+        for (searcher, columns) in indices {
+            for reader in searcher.segment_readers() {
+                by_segment.insert(reader.segment_id(), columns.clone());
+            }
+        }
+        // Given once per search: a second time would find the same segments.
+        let _ = self.0.set(by_segment);
+    }
+
+    /// The columns kept for this segment, if its index was given.
+    pub fn get(&self, reader: &SegmentReader) -> Option<&SegmentColumns> {
+        self.0.get()?.get(&reader.segment_id())
+    }
+}
