@@ -300,3 +300,60 @@ fn rollups_survive_a_restart_and_are_smaller_than_the_flows() {
     assert!(read_rollups);
     assert_eq!(rolled, raw);
 }
+
+/// Every panel of the overview, its search built as the dashboard builds it (named networks,
+/// a viewer's zone, ranges from the last hours to a week): the rollups answer it exactly as
+/// the raw flows do, and answer every panel that reads only dimensions.
+#[test]
+fn every_overview_panel_as_the_dashboard_asks_it_answers_from_rollups_as_from_the_flows() {
+    use app::model::network::Networks;
+    use app::model::time::TimeRange;
+    use app::panels::{panel_request, ViewInputs};
+
+    let (_dir, engine) = store();
+    let networks =
+        Networks::parse("10.0.0.0/16 = prod-vpc\n10.1.0.0/16 = staging\n0.0.0.0/0 = internet")
+            .unwrap();
+    let mut rolled_panels = std::collections::BTreeSet::new();
+    for (span, zone) in [("6h", None), ("24h", Some("Europe/Paris")), ("7d", None)] {
+        let inputs = ViewInputs::resolve(
+            &TimeRange::last(span),
+            Default::default(),
+            Vec::new(),
+            NOW,
+            0,
+            zone.map(String::from),
+        )
+        .unwrap();
+        for (id, vis) in crate::overview::visualizations(Default::default()) {
+            let request = panel_request(&vis, "@timestamp", &networks, &inputs)
+                .unwrap_or_else(|e| panic!("{id}: {e}"));
+            let (raw, rolled, read_rollups) = both(&engine, &request.body);
+            assert_eq!(rolled, raw, "{id} over the last {span}");
+            let flows = raw["hits"]["total"]["value"].as_u64();
+            assert!(flows.is_none_or(|n| n > 0), "{id}: nothing matched");
+            if read_rollups {
+                rolled_panels.insert(id);
+            }
+        }
+    }
+    // The panels over dimensions the rollups keep; those over addresses (top talkers,
+    // sources, conversations, who talks to whom) read the flows.
+    for id in [
+        "overview-flows",
+        "overview-rejected",
+        "overview-bytes",
+        "overview-flows-over-time",
+        "overview-action-pie",
+        "overview-action-port-pie",
+        "overview-bytes-by-direction",
+        "overview-rejected-ports",
+        "overview-protocols",
+        "overview-log-status",
+    ] {
+        assert!(
+            rolled_panels.contains(id),
+            "{id} was never answered from rollups: {rolled_panels:?}"
+        );
+    }
+}

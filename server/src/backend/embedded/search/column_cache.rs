@@ -6,12 +6,12 @@
 //! [`super::columns::RowIndex`]. Kept, they made a month's top talkers over 100M flows 2.7 s
 //! instead of 8.5 s, but all of them took 2.8 GB. So the cache counts what each column holds
 //! ([`crate::heap::measure`]) and gives back the least recently used first, with one
-//! exception that keeps long ranges fast: a search never gives back columns it used itself.
-//! A search over more segments than fit keeps the first ones it opened and reads the rest
-//! uncached; plain least-recently-used would let it push out its own columns and leave the
-//! next search of the same range nothing to reuse.
+//! exception that keeps long ranges fast: columns last used by a search still running are not
+//! given back. A search over more segments than fit keeps the first ones it opened and reads
+//! the rest uncached; plain least-recently-used would let it push out its own columns and
+//! leave the next search of the same range nothing to reuse.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -27,27 +27,46 @@ use crate::backend::embedded::schema::SchemaField;
 /// The cache's budget where the machine's memory cannot be read.
 const FALLBACK_BUDGET_BYTES: usize = 1 << 30;
 
-/// The cache's budget unless the server sets another: a quarter of the machine's memory (or
-/// of the control group's limit, when lower). An address column of a day of 1.8M flows keeps
-/// 34 MB; the overview's columns over a month of 100M flows take 3.8 GB, over a day of 10M
-/// flows 405 MB.
+/// The cache's budget unless the server sets another: a quarter of the machine's memory, or
+/// of the memory limit of the server's control group when lower. An address column of a day
+/// of 1.8M flows keeps 34 MB; the overview's columns over a month of 100M flows take 3.8 GB,
+/// over a day of 10M flows 405 MB.
 pub fn default_budget() -> usize {
-    let limit = |text: &str| text.trim().parse::<usize>().ok();
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|text| limit(&text));
-    let machine = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            let line = text.lines().find(|line| line.starts_with("MemTotal:"))?;
-            let kib = line.trim_start_matches("MemTotal:").trim_end_matches("kB");
-            limit(kib).map(|kib| kib << 10)
-        });
-    match (machine, cgroup) {
-        (Some(machine), Some(cgroup)) => machine.min(cgroup) / 4,
-        (Some(memory), None) | (None, Some(memory)) => memory / 4,
-        (None, None) => FALLBACK_BUDGET_BYTES,
+    let number = |text: &str| text.trim().parse::<usize>().ok();
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let machine = read("/proc/meminfo").and_then(|text| {
+        let line = text.lines().find(|line| line.starts_with("MemTotal:"))?;
+        number(line.trim_start_matches("MemTotal:").trim_end_matches("kB")).map(|kib| kib << 10)
+    });
+    // The group's path is on a line `0::/path` (cgroup v2) or `N:memory:/path` (v1); inside a
+    // container the group's own files are often mounted at the root instead. Without a
+    // limit, v2 says `max` and v1 a number past any memory.
+    let groups = read("/proc/self/cgroup").unwrap_or_default();
+    let path_of = |prefix: &str| {
+        groups.lines().find_map(|line| {
+            let (_, rest) = line.split_once(':')?;
+            rest.strip_prefix(prefix)
+                .map(|path| path.trim_end_matches('/').to_owned())
+        })
+    };
+    let mut limits = Vec::new();
+    if let Some(path) = path_of(":") {
+        limits.push(format!("/sys/fs/cgroup{path}/memory.max"));
     }
+    if let Some(path) = path_of("memory:") {
+        limits.push(format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"));
+    }
+    limits.push("/sys/fs/cgroup/memory.max".into());
+    limits.push("/sys/fs/cgroup/memory/memory.limit_in_bytes".into());
+    let group = limits
+        .iter()
+        .filter_map(|path| read(path).and_then(|text| number(&text)))
+        .min();
+    [machine, group]
+        .into_iter()
+        .flatten()
+        .min()
+        .map_or(FALLBACK_BUDGET_BYTES, |memory| memory / 4)
 }
 
 /// What keeping a column costs beyond what opening it allocated: its entry in the maps.
@@ -79,6 +98,12 @@ struct CacheState {
     bytes: usize,
     /// The segments each index had when it was last searched.
     live: HashMap<u64, Vec<SegmentId>>,
+    /// Searches running now ([`ColumnCache::begin_search`]): the columns they last used are
+    /// not given back.
+    running: HashSet<u64>,
+    /// Columns given back while the lock was held, dropped once it is released: the last
+    /// copy of a column can hold tens of megabytes, and every search waits on the lock.
+    given_back: Vec<Kept>,
     hits: u64,
     reused: u64,
     misses: u64,
@@ -121,10 +146,17 @@ impl ColumnCache {
     pub fn set_budget(&self, budget: usize) {
         self.budget.store(budget, Ordering::Relaxed);
         let mut state = self.lock();
-        while state.bytes > budget {
-            if !state.give_back_least_recent(None) {
-                break;
-            }
+        state.keep_within(budget, false);
+        release(state);
+    }
+
+    /// Marks search number `search` as running until the result is dropped: columns it uses
+    /// are not given back meanwhile.
+    pub fn begin_search(&self, search: u64) -> RunningSearch<'_> {
+        self.lock().running.insert(search);
+        RunningSearch {
+            cache: self,
+            search,
         }
     }
 
@@ -160,25 +192,27 @@ impl ColumnCache {
         state.by_use.insert(state.tick, *key);
         kept.used = state.tick;
         kept.search = search;
-        let bytes = kept.opened_bytes + kept.accessor.decoding_table_bytes();
-        state.bytes = state.bytes - kept.bytes + bytes;
-        kept.bytes = bytes;
         Some(kept.accessor.clone())
     }
 
-    /// Keeps a column `search` opened, if the budget allows after giving back columns other
-    /// searches used.
+    /// Keeps a column `search` opened, if the budget allows after giving back columns no
+    /// running search used last.
     fn keep(&self, key: ColumnKey, owner: u64, search: u64, accessor: Accessor, bytes: usize) {
         let budget = self.budget();
         let mut state = self.lock();
-        // Another thread of the search may have opened it meanwhile.
-        if bytes > budget || state.columns.contains_key(&key) {
+        // Another thread may have opened it meanwhile; and a search that began before the
+        // index's segments were merged must not keep a column of a segment already forgotten.
+        let merged_away = state
+            .live
+            .get(&owner)
+            .is_some_and(|live| live.binary_search(&key.segment).is_err());
+        if bytes > budget || merged_away || state.columns.contains_key(&key) {
             return;
         }
-        while state.bytes + bytes > budget {
-            if !state.give_back_least_recent(Some(search)) {
-                return;
-            }
+        let fits = state.keep_within(budget - bytes, true);
+        if !fits {
+            release(state);
+            return;
         }
         state.tick += 1;
         let tick = state.tick;
@@ -195,6 +229,7 @@ impl ColumnCache {
                 owner,
             },
         );
+        release(state);
     }
 
     /// Forgets the columns of the owner's segments that `searcher` no longer has (merged or
@@ -215,6 +250,7 @@ impl ColumnCache {
             return;
         }
         state.forget(|kept, key| kept.owner == owner && live.binary_search(&key.segment).is_err());
+        release(state);
     }
 
     /// Forgets every column of an index.
@@ -222,6 +258,7 @@ impl ColumnCache {
         let mut state = self.lock();
         state.live.remove(&owner);
         state.forget(|kept, _| kept.owner == owner);
+        release(state);
     }
 
     fn lock(&self) -> MutexGuard<'_, CacheState> {
@@ -230,18 +267,23 @@ impl ColumnCache {
 }
 
 impl CacheState {
-    /// Gives back the least recently used column, unless `search` used it: then every kept
-    /// column is that search's (it touched each since it began) and none is given back.
-    fn give_back_least_recent(&mut self, search: Option<u64>) -> bool {
-        let Some((&tick, &key)) = self.by_use.first_key_value() else {
-            return false;
-        };
-        if search.is_some() && self.columns.get(&key).map(|kept| kept.search) == search {
-            return false;
-        }
-        self.by_use.remove(&tick);
-        if let Some(kept) = self.columns.remove(&key) {
-            self.bytes -= kept.bytes;
+    /// Gives back columns, least recently used first, until they hold at most `limit` bytes.
+    /// With `protect`, stops at a column a running search used last (then the columns are
+    /// all those of running searches, but for a few used since): false if over `limit` then.
+    fn keep_within(&mut self, limit: usize, protect: bool) -> bool {
+        while self.bytes > limit {
+            let Some((&tick, &key)) = self.by_use.first_key_value() else {
+                return false;
+            };
+            let running = |kept: &Kept| self.running.contains(&kept.search);
+            if protect && self.columns.get(&key).is_some_and(running) {
+                return false;
+            }
+            self.by_use.remove(&tick);
+            if let Some(kept) = self.columns.remove(&key) {
+                self.bytes -= kept.bytes;
+                self.given_back.push(kept);
+            }
         }
         true
     }
@@ -257,8 +299,56 @@ impl CacheState {
             if let Some(kept) = self.columns.remove(&key) {
                 self.by_use.remove(&kept.used);
                 self.bytes -= kept.bytes;
+                self.given_back.push(kept);
             }
         }
+    }
+}
+
+/// Unlocks the cache, then drops the columns given back meanwhile.
+fn release(mut state: MutexGuard<'_, CacheState>) {
+    let given_back = std::mem::take(&mut state.given_back);
+    drop(state);
+    drop(given_back);
+}
+
+/// A search running, for the cache (see [`ColumnCache::begin_search`]). When it ends, the
+/// columns it used are counted again, with the decoding tables it built for them (see
+/// [`Accessor::ips_in_order`]), and the cache is brought back within its budget. Its own
+/// columns go first, the last it used first: those it used first are what the next search of
+/// the same range reads first.
+pub struct RunningSearch<'a> {
+    cache: &'a ColumnCache,
+    search: u64,
+}
+
+impl Drop for RunningSearch<'_> {
+    fn drop(&mut self) {
+        let budget = self.cache.budget();
+        let mut guard = self.cache.lock();
+        let state = &mut *guard;
+        state.running.remove(&self.search);
+        for kept in state.columns.values_mut() {
+            if kept.search == self.search {
+                let bytes = kept.opened_bytes + kept.accessor.decoding_table_bytes();
+                state.bytes = state.bytes - kept.bytes + bytes;
+                kept.bytes = bytes;
+            }
+        }
+        while state.bytes > budget {
+            let newest_own =
+                state.by_use.iter().rev().map(|(_, key)| *key).find(|key| {
+                    state.columns.get(key).map(|kept| kept.search) == Some(self.search)
+                });
+            let Some(kept) = newest_own.and_then(|key| state.columns.remove(&key)) else {
+                break;
+            };
+            state.by_use.remove(&kept.used);
+            state.bytes -= kept.bytes;
+            state.given_back.push(kept);
+        }
+        state.keep_within(budget, true);
+        release(guard);
     }
 }
 

@@ -363,7 +363,9 @@ pub fn search_at(
         engine.search_timeout(),
         engine.collect_budget(),
     ));
+    let running = engine.column_cache().begin_search(guard.search());
     let answer = run_search(engine, index, body, now_ms, &guard, started);
+    drop(running);
     let columns = engine.column_cache().stats();
     tracing::debug!(
         took_ms = started.elapsed().as_millis() as u64,

@@ -2479,12 +2479,14 @@ fn daily_copies(copies: u64) -> (tempfile::TempDir, Arc<EmbeddedEngine>) {
 fn the_column_cache_keeps_to_its_budget_and_a_search_longer_than_it_reuses_what_it_kept() {
     const DAYS: u64 = 12;
     let (_dir, engine) = daily_copies(DAYS);
-    // Top talkers over every day: an address column (its table of value ranges is most of
-    // what is kept) and a number column per segment. The range reads `now`, so no answer is
-    // kept whole.
+    // Top talkers over every day, and distinct destinations: address columns (their tables
+    // of value ranges are most of what is kept, and a distinct count builds a decoding table
+    // besides) and a number column per segment. The range reads `now`, so no answer is kept
+    // whole.
     let body = json!({ "size": 0, "query": { "range": { "@timestamp": { "lte": "now" } } }, "aggs": {
         "talkers": { "terms": { "field": "srcaddr", "size": 10, "order": { "bytes": "desc" } },
-            "aggs": { "bytes": { "sum": { "field": "bytes" } } } }
+            "aggs": { "bytes": { "sum": { "field": "bytes" } } } },
+        "destinations": { "cardinality": { "field": "dstaddr" } }
     } });
     let cache = engine.column_cache();
     cache.set_budget(1 << 30);
