@@ -61,6 +61,7 @@ pub fn default_budget() -> usize {
     let group = limits
         .iter()
         .filter_map(|path| read(path).and_then(|text| number(&text)))
+        .filter(|&limit| limit > 0)
         .min();
     [machine, group]
         .into_iter()
@@ -68,6 +69,10 @@ pub fn default_budget() -> usize {
         .min()
         .map_or(FALLBACK_BUDGET_BYTES, |memory| memory / 4)
 }
+
+/// Columns of running searches passed over, at most, to find one to give back (see
+/// [`CacheState::keep_within`]).
+const PROTECTED_LOOKED_AT: usize = 256;
 
 /// What keeping a column costs beyond what opening it allocated: its entry in the maps.
 const ENTRY_BYTES: usize = 160;
@@ -96,8 +101,8 @@ struct CacheState {
     tick: u64,
     /// What the kept columns hold.
     bytes: usize,
-    /// The segments each index had when it was last searched.
-    live: HashMap<u64, Vec<SegmentId>>,
+    /// The segments of each index in the newest snapshot searched, and its generation.
+    live: HashMap<u64, (u64, Vec<SegmentId>)>,
     /// Searches running now ([`ColumnCache::begin_search`]): the columns they last used are
     /// not given back.
     running: HashSet<u64>,
@@ -205,7 +210,7 @@ impl ColumnCache {
         let merged_away = state
             .live
             .get(&owner)
-            .is_some_and(|live| live.binary_search(&key.segment).is_err());
+            .is_some_and(|(_, live)| live.binary_search(&key.segment).is_err());
         if bytes > budget || merged_away || state.columns.contains_key(&key) {
             return;
         }
@@ -241,8 +246,16 @@ impl ColumnCache {
             .map(SegmentReader::segment_id)
             .collect();
         live.sort();
+        let generation = searcher.generation().generation_id();
         let mut state = self.lock();
-        let before = state.live.insert(owner, live.clone()).unwrap_or_default();
+        // A search holding an older snapshot than the last one seen must not bring its
+        // segments back.
+        let before = match state.live.get(&owner) {
+            Some((seen, _)) if *seen > generation => return,
+            Some((_, before)) => before.clone(),
+            None => Vec::new(),
+        };
+        state.live.insert(owner, (generation, live.clone()));
         if before
             .iter()
             .all(|segment| live.binary_search(segment).is_ok())
@@ -267,25 +280,42 @@ impl ColumnCache {
 }
 
 impl CacheState {
-    /// Gives back columns, least recently used first, until they hold at most `limit` bytes.
-    /// With `protect`, stops at a column a running search used last (then the columns are
-    /// all those of running searches, but for a few used since): false if over `limit` then.
+    /// Gives back columns, least recently used first, until they hold at most `limit` bytes;
+    /// false if they cannot. With `protect`, columns a running search used last are passed
+    /// over, among the [`PROTECTED_LOOKED_AT`] least recently used at most: past them, the
+    /// columns are mostly those of running searches.
     fn keep_within(&mut self, limit: usize, protect: bool) -> bool {
-        while self.bytes > limit {
-            let Some((&tick, &key)) = self.by_use.first_key_value() else {
-                return false;
-            };
-            let running = |kept: &Kept| self.running.contains(&kept.search);
-            if protect && self.columns.get(&key).is_some_and(running) {
-                return false;
+        if self.bytes <= limit {
+            return true;
+        }
+        let mut freed = 0;
+        let mut passed_over = 0;
+        let mut giving_back = Vec::new();
+        for (&tick, key) in &self.by_use {
+            if self.bytes - freed <= limit || passed_over == PROTECTED_LOOKED_AT {
+                break;
             }
+            let Some(kept) = self.columns.get(key) else {
+                continue;
+            };
+            if protect && self.running.contains(&kept.search) {
+                passed_over += 1;
+                continue;
+            }
+            freed += kept.bytes;
+            giving_back.push((tick, *key));
+        }
+        if protect && self.bytes - freed > limit {
+            return false;
+        }
+        for (tick, key) in giving_back {
             self.by_use.remove(&tick);
             if let Some(kept) = self.columns.remove(&key) {
                 self.bytes -= kept.bytes;
                 self.given_back.push(kept);
             }
         }
-        true
+        self.bytes <= limit
     }
 
     fn forget(&mut self, mut gone: impl FnMut(&Kept, &ColumnKey) -> bool) {
@@ -328,24 +358,33 @@ impl Drop for RunningSearch<'_> {
         let mut guard = self.cache.lock();
         let state = &mut *guard;
         state.running.remove(&self.search);
+        // Every column, not only this search's: it may have built a table in a column
+        // another search used since.
         for kept in state.columns.values_mut() {
-            if kept.search == self.search {
-                let bytes = kept.opened_bytes + kept.accessor.decoding_table_bytes();
-                state.bytes = state.bytes - kept.bytes + bytes;
-                kept.bytes = bytes;
-            }
+            let bytes = kept.opened_bytes + kept.accessor.decoding_table_bytes();
+            state.bytes = state.bytes - kept.bytes + bytes;
+            kept.bytes = bytes;
         }
-        while state.bytes > budget {
-            let newest_own =
-                state.by_use.iter().rev().map(|(_, key)| *key).find(|key| {
+        if state.bytes > budget {
+            let own: Vec<(u64, ColumnKey)> = state
+                .by_use
+                .iter()
+                .rev()
+                .filter(|(_, key)| {
                     state.columns.get(key).map(|kept| kept.search) == Some(self.search)
-                });
-            let Some(kept) = newest_own.and_then(|key| state.columns.remove(&key)) else {
-                break;
-            };
-            state.by_use.remove(&kept.used);
-            state.bytes -= kept.bytes;
-            state.given_back.push(kept);
+                })
+                .map(|(&tick, &key)| (tick, key))
+                .collect();
+            for (tick, key) in own {
+                if state.bytes <= budget {
+                    break;
+                }
+                state.by_use.remove(&tick);
+                if let Some(kept) = state.columns.remove(&key) {
+                    state.bytes -= kept.bytes;
+                    state.given_back.push(kept);
+                }
+            }
         }
         state.keep_within(budget, true);
         release(guard);
