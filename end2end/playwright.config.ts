@@ -21,6 +21,10 @@ const viaClusterDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-vi
 const geoPort = Number(process.env.FLOWDASH_E2E_GEO_PORT ?? 3111);
 const geoDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-geo-"));
 const maxmind = path.join(root, "tools/maxmind-test-data");
+// Four days of demo flows, of which retention keeps the raw flows of the last two and the
+// hourly rollups of all.
+const retentionPort = Number(process.env.FLOWDASH_E2E_RETENTION_PORT ?? 3112);
+const retentionDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowdash-e2e-retention-"));
 
 export default defineConfig({
   testDir: "./tests",
@@ -102,6 +106,17 @@ export default defineConfig({
       url: `http://127.0.0.1:${geoPort}/api/health`,
       reuseExistingServer: false,
       timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: [
+        `${binary} demo --flows 40000 --hours 96 --seed 3 --data-dir ${retentionDataDir}`,
+        `exec ${binary} serve --retain-days 2 --rollup-retain-days 30 --listen 127.0.0.1:${retentionPort} --data-dir ${retentionDataDir} --site-root ${path.join(root, "target/site")}`,
+      ].join(" && "),
+      url: `http://127.0.0.1:${retentionPort}/api/health`,
+      reuseExistingServer: false,
+      timeout: 120_000,
       stdout: "pipe",
       stderr: "pipe",
     },

@@ -221,7 +221,63 @@ pub fn answer_statistics(response: &Value) -> Vec<(String, String)> {
     if response.get("timed_out").and_then(Value::as_bool) == Some(true) {
         stats.push(("Timed out".into(), "yes: the answer may be partial".into()));
     }
+    if let Some(partial) = partial_answer(response) {
+        stats.push(("Partial".into(), partial));
+    }
     stats
+}
+
+/// What an answer lacks, when some of its indices did not answer (Elasticsearch's failed
+/// shards; flowdash's days whose flows retention deleted): which, and why, each reason once.
+pub fn partial_answer(response: &Value) -> Option<String> {
+    const NAMED: usize = 4;
+    let shards = response.get("_shards")?;
+    let failed = shards
+        .get("failed")
+        .and_then(Value::as_u64)
+        .filter(|&n| n > 0)?;
+    let total = shards
+        .get("total")
+        .and_then(Value::as_u64)
+        .unwrap_or(failed);
+    let mut indices: Vec<&str> = Vec::new();
+    // Each reason once: the same reason for another index reads the same but for its name.
+    let mut reasons: Vec<(String, &str)> = Vec::new();
+    let failures = shards.get("failures").and_then(Value::as_array);
+    for failure in failures.into_iter().flatten() {
+        let index = failure.get("index").and_then(Value::as_str).unwrap_or("");
+        if !index.is_empty() && !indices.contains(&index) {
+            indices.push(index);
+        }
+        let reason = failure
+            .pointer("/reason/reason")
+            .or_else(|| failure.pointer("/reason/type"))
+            .and_then(Value::as_str);
+        if let Some(reason) = reason {
+            let general = if index.is_empty() {
+                reason.to_owned()
+            } else {
+                reason.replace(index, "")
+            };
+            if !reasons.iter().any(|(g, _)| *g == general) {
+                reasons.push((general, reason));
+            }
+        }
+    }
+    let mut note = format!("{failed} of {total} indices did not answer");
+    if !indices.is_empty() {
+        let mut named = indices[..indices.len().min(NAMED)].join(", ");
+        if indices.len() > NAMED {
+            named.push_str(&format!(" and {} more", indices.len() - NAMED));
+        }
+        note.push_str(&format!(" ({named})"));
+    }
+    note.push_str(": the chart lacks their data");
+    for (_, reason) in reasons.iter().take(3) {
+        note.push_str("; ");
+        note.push_str(reason);
+    }
+    Some(note)
 }
 
 #[cfg(test)]
@@ -236,6 +292,32 @@ mod tests {
             .iter()
             .map(|r| r.iter().map(|c| c.text.as_str()).collect())
             .collect()
+    }
+
+    #[test]
+    fn an_answer_some_indices_did_not_give_says_so_each_reason_once() {
+        let failure = |index: &str| {
+            json!({ "shard": 0, "index": index, "reason": { "type": "flows_expired_exception",
+                "reason": format!("the flows of {index} were deleted by retention (--retain-days)") } })
+        };
+        let answer = json!({ "_shards": { "total": 4, "successful": 2, "failed": 2,
+            "failures": [failure("cwl-2020.03.05"), failure("cwl-2020.03.06")] } });
+        let note = partial_answer(&answer).unwrap();
+        assert!(
+            note.starts_with("2 of 4 indices did not answer (cwl-2020.03.05, cwl-2020.03.06)"),
+            "{note}"
+        );
+        assert_eq!(
+            note.matches("were deleted by retention").count(),
+            1,
+            "{note}"
+        );
+        assert!(answer_statistics(&answer)
+            .iter()
+            .any(|(k, v)| k == "Partial" && *v == note));
+        let whole = json!({ "_shards": { "total": 4, "successful": 4, "failed": 0 } });
+        assert_eq!(partial_answer(&whole), None);
+        assert_eq!(partial_answer(&json!({})), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::auth::{AuthConfig, ProxyTrust};
 use crate::backend::elastic::auth::{aws_credentials_from_environment, aws_region, Auth};
 use crate::backend::elastic::ElasticConfig;
 use crate::backend::embedded::search::column_cache;
+use crate::backend::embedded::Retention;
 use crate::commands;
 use crate::commands::demo::{DemoCommandConfig, DemoTarget};
 use crate::commands::ingest::{IngestConfig, IngestTarget};
@@ -153,6 +154,43 @@ impl GeoArgs {
             geoip: self.geoip_db,
             asn: self.asn_db,
         }
+    }
+}
+
+/// How long the embedded engine keeps flows, counted from a day's newest flow.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionArgs {
+    /// Delete the raw flows of days older than this many days. Off by default.
+    #[arg(long, env = "FLOWDASH_RETAIN_DAYS")]
+    pub retain_days: Option<u32>,
+
+    /// Keep the hourly rollups of days past --retain-days until they are this many days old:
+    /// long time ranges still chart every panel that splits by action, protocol, port,
+    /// interface or account; panels that need the flows (addresses, Discover) say which days
+    /// they lack. By default rollups go with their flows.
+    #[arg(long, env = "FLOWDASH_ROLLUP_RETAIN_DAYS", requires = "retain_days")]
+    pub rollup_retain_days: Option<u32>,
+}
+
+impl RetentionArgs {
+    /// The policy, when any; `rollups` says whether the server makes rollups at all.
+    pub fn policy(&self, rollups: bool) -> anyhow::Result<Option<Retention>> {
+        let Some(days) = self.retain_days else {
+            return Ok(None);
+        };
+        match self.rollup_retain_days {
+            Some(rollup_days) if rollup_days < days => anyhow::bail!(
+                "--rollup-retain-days {rollup_days} is shorter than --retain-days {days}: a rollup is kept at least as long as its flows"
+            ),
+            Some(_) if !rollups => anyhow::bail!(
+                "--rollup-retain-days keeps rollups, and --no-rollups makes none"
+            ),
+            _ => {}
+        }
+        Ok(Some(Retention {
+            days,
+            rollup_days: self.rollup_retain_days.filter(|&d| d > days),
+        }))
     }
 }
 
@@ -327,9 +365,9 @@ pub struct ServeArgs {
     #[arg(long, env = "FLOWDASH_MAX_DECOMPRESSED_BYTES", default_value_t = 1 << 30)]
     pub max_decompressed_bytes: u64,
 
-    /// Drop whole days of flows older than this many days (checked hourly). Off by default.
-    #[arg(long, env = "FLOWDASH_RETAIN_DAYS")]
-    pub retain_days: Option<u32>,
+    /// How long flows and their rollups are kept (checked hourly).
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 
     /// Keep adding demo traffic as it happens, about this many records a minute (200 when
     /// given no number), so recent time ranges are never empty. Embedded engine only.
@@ -481,9 +519,9 @@ pub struct IngestArgs {
     #[arg(long, env = "FLOWDASH_FORMAT")]
     pub format: Option<String>,
 
-    /// After ingesting, drop whole days older than this many days.
-    #[arg(long, env = "FLOWDASH_RETAIN_DAYS")]
-    pub retain_days: Option<u32>,
+    /// How long flows and their rollups are kept, enforced once the inputs are in.
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 
     /// Print the final report as JSON on stdout.
     #[arg(long)]
@@ -537,7 +575,7 @@ impl ServeArgs {
             site_root: self.site_root,
             max_body_bytes: self.max_body_bytes,
             max_decompressed_bytes: self.max_decompressed_bytes,
-            retain_days: self.retain_days,
+            retention: self.retention.policy(!self.no_rollups)?,
             demo_follow: self.demo_follow.filter(|&per_minute| per_minute > 0),
             allowed_indices: self.allowed_indices,
             allowed_hosts: self.allowed_hosts,
@@ -597,7 +635,7 @@ impl IngestArgs {
             (None, None) => IngestTarget::DataDir {
                 writer_memory_bytes: self.data.writer_memory_bytes(),
                 data_dir: self.data.data_dir,
-                retain_days: self.retain_days,
+                retention: self.retention.policy(true)?,
             },
         };
         Ok(IngestConfig {
@@ -750,6 +788,49 @@ mod tests {
             .is_err(),
             "--to and --data-dir conflict"
         );
+    }
+
+    #[test]
+    fn rollups_are_kept_at_least_as_long_as_their_flows_and_only_when_made() {
+        let policy = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["flowdash", "serve"].iter().chain(args))?;
+            let Command::Serve(args) = cli.command else {
+                panic!("serve")
+            };
+            args.retention
+                .policy(!args.no_rollups)
+                .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, e))
+        };
+        assert_eq!(policy(&[]).unwrap(), None);
+        assert_eq!(
+            policy(&["--retain-days", "30", "--rollup-retain-days", "395"]).unwrap(),
+            Some(Retention {
+                days: 30,
+                rollup_days: Some(395)
+            })
+        );
+        assert_eq!(
+            policy(&["--retain-days", "30", "--rollup-retain-days", "30"]).unwrap(),
+            Some(Retention {
+                days: 30,
+                rollup_days: None
+            })
+        );
+        let error = |args: &[&str]| policy(args).unwrap_err().to_string();
+        assert!(error(&["--rollup-retain-days", "90"]).contains("--retain-days"));
+        assert!(
+            error(&["--retain-days", "30", "--rollup-retain-days", "7"]).contains("shorter"),
+            "{}",
+            error(&["--retain-days", "30", "--rollup-retain-days", "7"])
+        );
+        assert!(error(&[
+            "--retain-days",
+            "30",
+            "--rollup-retain-days",
+            "90",
+            "--no-rollups"
+        ])
+        .contains("--no-rollups"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tokio::runtime::Handle;
 
 use super::progress::{Counting, Progress};
 use crate::backend::elastic::{ElasticBackend, ElasticConfig, ElasticSink};
-use crate::backend::embedded::{EmbeddedEngine, OnExistingId};
+use crate::backend::embedded::{EmbeddedEngine, OnExistingId, Retention};
 use crate::geo::{EnrichingSink, GeoDatabases, GeoFiles};
 use crate::ingest::format::RecordFormat;
 use crate::ingest::remote::RemoteIngest;
@@ -40,12 +40,12 @@ pub enum IngestTarget {
     Server(String),
     /// The user's cluster (`--es-url`), as the AWS Lambda would write to it.
     Cluster(ElasticConfig),
-    /// The embedded engine's data directory, dropping days older than `retain_days` after.
+    /// The embedded engine's data directory, enforcing `retention` after.
     DataDir {
         /// Where the embedded engine keeps its indices.
         data_dir: PathBuf,
-        /// Whole days older than this many days are dropped once the inputs are in.
-        retain_days: Option<u32>,
+        /// Enforced once the inputs are in.
+        retention: Option<Retention>,
         /// The memory its index writers may hold together.
         writer_memory_bytes: usize,
     },
@@ -89,11 +89,11 @@ pub fn run(config: IngestConfig, runtime: &Handle) -> anyhow::Result<ExitCode> {
         }
         IngestTarget::DataDir {
             data_dir,
-            retain_days,
+            retention,
             writer_memory_bytes,
         } => store(
             data_dir,
-            *retain_days,
+            *retention,
             *writer_memory_bytes,
             geo,
             &inputs,
@@ -136,7 +136,7 @@ fn read_all(
 
 fn store(
     data_dir: &Path,
-    retain_days: Option<u32>,
+    retention: Option<Retention>,
     writer_memory_bytes: usize,
     geo: Option<Arc<GeoDatabases>>,
     inputs: &[Input],
@@ -154,11 +154,10 @@ fn store(
     )?;
     progress.bar.set_message("merging segments");
     engine.close_idle_writers(Duration::ZERO, 0)?;
-    if let Some(days) = retain_days {
-        let dropped = engine.retain_days(days, chrono::Utc::now().timestamp_millis())?;
-        if !dropped.is_empty() {
-            tracing::info!(?dropped, "dropped indices older than {days} days");
-        }
+    if let Some(retention) = retention {
+        let retained =
+            engine.enforce_retention(retention, chrono::Utc::now().timestamp_millis())?;
+        retained.log(retention);
     }
     Ok(report)
 }

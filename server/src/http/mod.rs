@@ -37,7 +37,7 @@ use crate::auth::sessions::Sessions;
 use crate::auth::users::UserStore;
 use crate::auth::{Auth, AuthConfig, AuthMode};
 use crate::backend::elastic::{ElasticBackend, ElasticConfig};
-use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine};
+use crate::backend::embedded::{EmbeddedBackend, EmbeddedEngine, Retention};
 use crate::backend::with_geo::WithGeo;
 use crate::backend::SearchBackend;
 use crate::es_api::documents::SystemIndices;
@@ -59,8 +59,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// The largest request body once decompressed (gzip ingest and `_bulk`).
     pub max_decompressed_bytes: u64,
-    /// Daily indices older than this many days are deleted; `None` keeps everything.
-    pub retain_days: Option<u32>,
+    /// How long daily indices and their rollups are kept; `None` keeps everything.
+    pub retention: Option<Retention>,
     /// Add live demo traffic at about this many records a minute (`--demo-follow`).
     pub demo_follow: Option<u32>,
     /// Index patterns the browser may search (`cwl-*`).
@@ -405,8 +405,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     }
     let state = AppState::initialize(&config).await?;
     let engine = state.embedded.as_ref().map(|es| es.engine.clone());
-    if let (Some(days), Some(engine)) = (config.retain_days, engine.clone()) {
-        tokio::spawn(enforce_retention(engine, days));
+    if let (Some(retention), Some(engine)) = (config.retention, engine.clone()) {
+        tokio::spawn(enforce_retention(engine, retention));
     }
     match (config.demo_follow, engine.clone()) {
         (Some(per_minute), Some(engine)) => {
@@ -553,18 +553,15 @@ async fn follow_demo(engine: Arc<EmbeddedEngine>, per_minute: u32) {
     }
 }
 
-/// Drops old days every hour.
-async fn enforce_retention(engine: Arc<EmbeddedEngine>, days: u32) {
+/// Drops old days, or their raw flows, every hour.
+async fn enforce_retention(engine: Arc<EmbeddedEngine>, retention: Retention) {
     let mut interval = tokio::time::interval(Duration::from_secs(3600));
     loop {
         interval.tick().await;
         let engine = engine.clone();
         let now = chrono::Utc::now().timestamp_millis();
-        match tokio::task::spawn_blocking(move || engine.retain_days(days, now)).await {
-            Ok(Ok(dropped)) if !dropped.is_empty() => {
-                tracing::info!(?dropped, "retention dropped old indices")
-            }
-            Ok(Ok(_)) => {}
+        match tokio::task::spawn_blocking(move || engine.enforce_retention(retention, now)).await {
+            Ok(Ok(retained)) => retained.log(retention),
             Ok(Err(error)) => tracing::error!(%error, "retention failed"),
             Err(error) => tracing::error!(%error, "retention task failed"),
         }

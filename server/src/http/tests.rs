@@ -30,7 +30,7 @@ impl TestServer {
             site_root: PathBuf::from("target/site"),
             max_body_bytes: 8 << 20,
             max_decompressed_bytes: 64 << 20,
-            retain_days: None,
+            retention: None,
             demo_follow: None,
             allowed_indices: vec!["cwl-*".into()],
             allowed_hosts: Vec::new(),

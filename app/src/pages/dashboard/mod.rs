@@ -334,6 +334,7 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
     let Refreshed {
         charts,
         exchanges,
+        partial,
         in_flight,
         control_data,
     } = refresh_charts(
@@ -482,7 +483,7 @@ fn DashboardView(loaded: Loaded, first_paint_now: Option<i64>) -> impl IntoView 
                     // image.
                     let first_paint_now = first_paint_now
                         .filter(|_| first_paint_panels.with_value(|ids| ids.contains(&panel_id)));
-                    view! { <PanelView panel_id visualizations dashboard charts control_data set_control synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
+                    view! { <PanelView panel_id visualizations dashboard charts partial control_data set_control synced editing add_filters brush full_screen full_view view_flows inspect library search_view message first_paint_now/> }
                 }
             </For>
         }
@@ -562,6 +563,8 @@ struct Refreshed {
     charts: RwSignal<Charts>,
     /// The searches and answers behind them, for Inspect.
     exchanges: RwSignal<Exchanges>,
+    /// What each chart panel's answer lacks, when some indices did not answer.
+    partial: RwSignal<HashMap<String, String>>,
     /// Whether a refresh is in flight.
     in_flight: RwSignal<bool>,
     /// What input controls offer, by [`controls::data_key`].
@@ -586,6 +589,7 @@ fn refresh_charts(
     let charts = RwSignal::new(Charts::new());
     let control_data = RwSignal::new(Charts::new());
     let exchanges = RwSignal::new(Exchanges::new());
+    let partial = RwSignal::new(HashMap::new());
     let in_flight = RwSignal::new(false);
     let latest = Latest::new();
     // What the panels search, not where they are or what they are called: moving a panel,
@@ -700,6 +704,18 @@ fn refresh_charts(
                     }
                 } else {
                     let id = ids[index].clone();
+                    let lacks =
+                        exchange.and_then(|(_, response)| crate::inspect::partial_answer(response));
+                    if partial.with_untracked(|p| p.get(&id) != lacks.as_ref()) {
+                        partial.update(|p| match lacks {
+                            Some(note) => {
+                                p.insert(id.clone(), note);
+                            }
+                            None => {
+                                p.remove(&id);
+                            }
+                        });
+                    }
                     exchanges.update_untracked(|e| match exchange {
                         Some((request, response)) => {
                             e.insert(id.clone(), (request.clone(), response.clone()));
@@ -722,6 +738,7 @@ fn refresh_charts(
     Refreshed {
         charts,
         exchanges,
+        partial,
         in_flight,
         control_data,
     }

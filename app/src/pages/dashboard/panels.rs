@@ -44,6 +44,8 @@ pub(super) fn PanelView(
     visualizations: RwSignal<HashMap<String, Visualization>>,
     dashboard: RwSignal<Dashboard>,
     charts: RwSignal<Charts>,
+    /// What chart panels' answers lack, when some indices did not answer.
+    partial: RwSignal<HashMap<String, String>>,
     /// What input controls offer.
     control_data: RwSignal<Charts>,
     /// Sets an input control.
@@ -318,6 +320,9 @@ pub(super) fn PanelView(
                         <button class="icon" title="Duplicate" aria-label="Duplicate panel" on:click=duplicate>"❐"</button>
                         <button class="icon" title="Remove" aria-label="Remove panel" on:click=remove>"✕"</button>
                     </Show>
+                    {move || partial.with(|p| p.get(&id.get_value()).cloned()).map(|note| view! {
+                        <span class="icon partial-answer" role="img" tabindex="0" title=note.clone() aria-label=format!("Partial answer: {note}")>"⚠"</span>
+                    })}
                     {move || editor_link().map(|href| view! {
                         <a class="icon button" href=href title="Edit the visualization" aria-label="Edit visualization">"✎"</a>
                     })}

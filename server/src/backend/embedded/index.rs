@@ -205,6 +205,9 @@ pub struct FlowIndex {
     reader: IndexReader,
     schema: Arc<FlowSchema>,
     stats: RwLock<IndexStats>,
+    /// Set when its raw flows were deleted and its rollup answers alone: their time bounds
+    /// (see [`super::rollup::Rollups::expire_raw`]).
+    rolled_up_only: RwLock<Option<IndexStats>>,
     writer: Mutex<Option<OpenWriter>>,
     /// Its columns kept for searches, in the engine's cache.
     columns: IndexColumns,
@@ -271,6 +274,7 @@ impl FlowIndex {
             reader,
             schema,
             stats: RwLock::new(IndexStats::default()),
+            rolled_up_only: RwLock::new(None),
             writer: Mutex::new(None),
             columns: IndexColumns::new(columns),
             meta_seen: Mutex::new(meta_stamp(path)),
@@ -347,15 +351,55 @@ impl FlowIndex {
             .is_ok_and(|at| at.elapsed().unwrap_or_default() < quiet)
     }
 
-    /// Counts and time bounds, refreshed when the reader has reloaded.
+    /// Counts and time bounds, refreshed when the reader has reloaded. An index kept only as
+    /// its rollup has the time bounds of the flows it stood for, and the documents it holds.
     pub fn stats(&self) -> IndexStats {
         // A reload for another process's commit changes the counts too.
         let searcher = self.reader.searcher();
+        if let Some(flows) = *self
+            .rolled_up_only
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+        {
+            return IndexStats {
+                docs: searcher.num_docs(),
+                ..flows
+            };
+        }
         let cached = *self.stats.read().unwrap_or_else(|e| e.into_inner());
         if cached.docs != searcher.num_docs() {
             return self.refresh_stats();
         }
         cached
+    }
+
+    /// Marks the index as kept only as its rollup, standing for flows of these bounds.
+    pub fn set_rolled_up_only(&self, flows: IndexStats) {
+        *self
+            .rolled_up_only
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(flows);
+    }
+
+    /// Whether its raw flows were deleted and its rollup answers alone.
+    pub fn rolled_up_only(&self) -> bool {
+        self.rolled_up_only
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Deletes every document and closes the writer: tantivy then removes the segments' files.
+    pub fn delete_all(&self) -> Result<(), EngineError> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.open_writer(MIN_THREAD_BYTES)?);
+        }
+        let mut open = guard.take().expect("writer just opened");
+        open.writer.delete_all_documents()?;
+        open.writer.commit()?;
+        open.writer.wait_merging_threads()?;
+        self.reload()
     }
 
     fn refresh_stats(&self) -> IndexStats {

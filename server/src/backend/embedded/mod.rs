@@ -548,18 +548,68 @@ impl EmbeddedEngine {
         Ok(())
     }
 
-    /// Drops whole indices whose newest document is older than `days` days before `now_ms`.
-    /// Returns the names dropped.
-    pub fn retain_days(&self, days: u32, now_ms: i64) -> Result<Vec<String>, EngineError> {
-        let cutoff = now_ms - i64::from(days) * 86_400_000;
-        let mut dropped = Vec::new();
+    /// Enforces retention at `now_ms`: an index whose newest flow is older than `policy.days`
+    /// days is dropped whole, or, when rollups are kept longer (`policy.rollup_days`), loses
+    /// its raw flows and keeps its rollup until that many days have passed.
+    pub fn enforce_retention(
+        &self,
+        policy: Retention,
+        now_ms: i64,
+    ) -> Result<Retained, EngineError> {
+        let cutoff = |days: u32| now_ms - i64::from(days) * 86_400_000;
+        let raw_cutoff = cutoff(policy.days);
+        let rollup_cutoff = cutoff(policy.rollup_days.unwrap_or(policy.days).max(policy.days));
+        let mut retained = Retained::default();
         for index in self.indices() {
-            if index.stats().max_ms.is_some_and(|max| max < cutoff) {
+            let Some(newest) = index.stats().max_ms else {
+                continue;
+            };
+            if newest < rollup_cutoff {
                 self.delete_index(&index.name)?;
-                dropped.push(index.name.clone());
+                retained.dropped.push(index.name.clone());
+            } else if newest < raw_cutoff {
+                let had_flows = !index.rolled_up_only() || index.searcher().num_docs() > 0;
+                if self.rollups.expire_raw(&index)? {
+                    if had_flows {
+                        retained.rolled_up.push(index.name.clone());
+                    }
+                } else {
+                    self.delete_index(&index.name)?;
+                    retained.dropped.push(index.name.clone());
+                }
             }
         }
-        Ok(dropped)
+        Ok(retained)
+    }
+}
+
+/// How long flows are kept (`--retain-days`, `--rollup-retain-days`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Days raw flows are kept, counted from an index's newest flow.
+    pub days: u32,
+    /// Days rollups are kept, when longer.
+    pub rollup_days: Option<u32>,
+}
+
+/// What one pass of retention did.
+#[derive(Debug, Default)]
+pub struct Retained {
+    /// Indices deleted whole.
+    pub dropped: Vec<String>,
+    /// Indices whose raw flows were deleted, kept as their rollups.
+    pub rolled_up: Vec<String>,
+}
+
+impl Retained {
+    /// Says what was deleted, if anything.
+    pub fn log(&self, retention: Retention) {
+        if !self.dropped.is_empty() {
+            tracing::info!(dropped = ?self.dropped, days = retention.days, rollup_days = ?retention.rollup_days, "retention deleted old days");
+        }
+        if !self.rolled_up.is_empty() {
+            tracing::info!(rolled_up = ?self.rolled_up, days = retention.days, "retention deleted the raw flows of old days and kept their hourly rollups");
+        }
     }
 }
 

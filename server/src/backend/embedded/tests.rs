@@ -128,8 +128,13 @@ fn retention_drops_whole_old_days() {
     let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
     ingest(&engine, &lines(1_583_535_600, 120, "REJECT"));
     // "Now" is 2020-03-08 00:30: keeping one day (newer than 03-07 00:30) drops the 6th only.
-    let dropped = engine.retain_days(1, 1_583_627_400_000).unwrap();
-    assert_eq!(dropped, ["cwl-2020.03.06"]);
+    let policy = Retention {
+        days: 1,
+        rollup_days: None,
+    };
+    let retained = engine.enforce_retention(policy, 1_583_627_400_000).unwrap();
+    assert_eq!(retained.dropped, ["cwl-2020.03.06"]);
+    assert!(retained.rolled_up.is_empty());
     assert_eq!(engine.indices().len(), 1);
     assert!(!dir.path().join("indices/cwl-2020.03.06").exists());
 }

@@ -10,7 +10,7 @@ use tantivy::schema::Field;
 use tantivy::{DateTime, Index, IndexWriter, SegmentReader, TantivyDocument};
 
 use super::{
-    dir_of, open_made, segments_of, Cuboid, Rollup, State, CUBOIDS, HOUR_MS, STATE_FILE,
+    dir_of, open_made, segments_of, write_state, Cuboid, Rollup, State, CUBOIDS, HOUR_MS,
     STATE_VERSION, SUMMED,
 };
 use crate::backend::embedded::index::FlowIndex;
@@ -61,11 +61,9 @@ pub fn build(index: &FlowIndex) -> Result<Option<Rollup>, EngineError> {
     let state = State {
         version: STATE_VERSION,
         segments: segments_of(&searcher),
+        raw_expired: None,
     };
-    std::fs::write(
-        building.join(STATE_FILE),
-        serde_json::to_vec(&state).map_err(|e| EngineError::Io(std::io::Error::other(e)))?,
-    )?;
+    write_state(&building, &state)?;
     if final_dir.exists() {
         std::fs::remove_dir_all(&final_dir)?;
     }

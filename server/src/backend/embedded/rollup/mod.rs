@@ -14,6 +14,11 @@
 //! differ (a write, a delete, a merge) gets none. Rollups are made for indices that are not
 //! being written (`build.rs`), and live in the index's directory (`rollup-1h/`), so deleting
 //! the index deletes them.
+//!
+//! Rollups may be kept longer than the flows (`--rollup-retain-days`): past the flows'
+//! retention an index's raw flows are deleted and its rollup answers alone, for the flows
+//! it was made from ([`Rollups::expire_raw`]); `state.json` then records their count and
+//! time bounds, which stand for the index's own.
 
 mod build;
 #[cfg(test)]
@@ -27,7 +32,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tantivy::Searcher;
 
-use super::index::FlowIndex;
+use super::index::{stats_of, FlowIndex, IndexStats};
 use super::schema::FlowSchema;
 use super::search::column_cache::ColumnCache;
 use super::EngineError;
@@ -115,6 +120,28 @@ struct State {
     version: u32,
     /// Each segment's id and how many of its documents were deleted, sorted.
     segments: Vec<(String, u32)>,
+    /// Set when the index's raw flows were deleted and the rollup answers alone: what they
+    /// were (count and time bounds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_expired: Option<ExpiredFlows>,
+}
+
+/// The raw flows a rollup stood for when they were deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct ExpiredFlows {
+    flows: u64,
+    min_ms: i64,
+    max_ms: i64,
+}
+
+impl ExpiredFlows {
+    fn stats(self) -> IndexStats {
+        IndexStats {
+            docs: self.flows,
+            min_ms: Some(self.min_ms),
+            max_ms: Some(self.max_ms),
+        }
+    }
 }
 
 const STATE_VERSION: u32 = 1;
@@ -140,6 +167,8 @@ fn segments_of(searcher: &Searcher) -> Vec<(String, u32)> {
 pub struct Rollup {
     cuboids: Vec<(&'static Cuboid, Arc<FlowIndex>)>,
     made_from: Vec<(String, u32)>,
+    /// Set when the raw flows were deleted (see [`Rollups::expire_raw`]).
+    raw_expired: Option<ExpiredFlows>,
 }
 
 impl Rollup {
@@ -176,12 +205,20 @@ impl Rollup {
         Some(Rollup {
             cuboids,
             made_from: state.segments,
+            raw_expired: state.raw_expired,
         })
     }
 
-    /// Whether the rollup holds exactly the flows `searcher` reads.
+    /// Whether the rollup holds exactly the flows `searcher` reads. Once the raw flows are
+    /// deleted it answers for the flows it was made from, whatever the raw index holds: a
+    /// late flow written there is past retention, and the next pass deletes it.
     pub fn answers_for(&self, searcher: &Searcher) -> bool {
-        self.made_from == segments_of(searcher)
+        self.raw_expired.is_some() || self.made_from == segments_of(searcher)
+    }
+
+    /// The count and time bounds of the raw flows it stands for, once they were deleted.
+    pub fn expired_flows(&self) -> Option<IndexStats> {
+        self.raw_expired.map(ExpiredFlows::stats)
     }
 
     /// The rollup index of the cuboid at `position` in [`CUBOIDS`].
@@ -205,8 +242,17 @@ impl Rollups {
             schema,
             index.column_cache(),
         ) {
+            if let Some(stats) = rollup.expired_flows() {
+                index.set_rolled_up_only(stats);
+            }
             self.write().insert(index.name.clone(), Arc::new(rollup));
         }
+    }
+
+    /// The rollup of `index`, if it has one, whatever snapshot it answers for.
+    fn get(&self, index: &FlowIndex) -> Option<Arc<Rollup>> {
+        let rollups = self.0.read().unwrap_or_else(|e| e.into_inner());
+        rollups.get(&index.name).cloned()
     }
 
     /// The rollup of `index` when it holds exactly the flows `searcher` reads.
@@ -227,7 +273,7 @@ impl Rollups {
         quiet: Duration,
         min_flows: u64,
     ) -> Result<bool, EngineError> {
-        if index.written_within(quiet) {
+        if index.written_within(quiet) || index.rolled_up_only() {
             return Ok(false);
         }
         let searcher = index.searcher();
@@ -246,6 +292,58 @@ impl Rollups {
         }
     }
 
+    /// Deletes the raw flows of `index`, which is past the flows' retention, and keeps its
+    /// rollup (made now when it has none for its current flows, whatever their number).
+    /// False when it can have no rollup (it is empty, or a field holds several values per
+    /// flow): the caller deletes the index instead. An index whose raw flows were deleted
+    /// already loses what was written to it since.
+    pub fn expire_raw(&self, index: &FlowIndex) -> Result<bool, EngineError> {
+        if self.get(index).is_some_and(|r| r.raw_expired.is_some()) {
+            if index.searcher().num_docs() > 0 {
+                index.delete_all()?;
+            }
+            return Ok(true);
+        }
+        index.close_writer()?;
+        let searcher = index.searcher();
+        let flows = stats_of(&searcher);
+        let (Some(min_ms), Some(max_ms)) = (flows.min_ms, flows.max_ms) else {
+            return Ok(false);
+        };
+        let rollup = match self.for_searcher(index, &searcher) {
+            Some(rollup) => rollup,
+            None => match build(index)? {
+                Some(rollup) => Arc::new(rollup),
+                None => return Ok(false),
+            },
+        };
+        let expired = ExpiredFlows {
+            flows: flows.docs,
+            min_ms,
+            max_ms,
+        };
+        // The state is written before the flows are deleted: stopped in between, the next
+        // pass finds the rollup answering alone and deletes the flows again.
+        let dir = dir_of(index.path());
+        write_state(
+            &dir,
+            &State {
+                version: STATE_VERSION,
+                segments: rollup.made_from.clone(),
+                raw_expired: Some(expired),
+            },
+        )?;
+        let alone = Rollup {
+            cuboids: rollup.cuboids.clone(),
+            made_from: rollup.made_from.clone(),
+            raw_expired: Some(expired),
+        };
+        index.set_rolled_up_only(expired.stats());
+        self.write().insert(index.name.clone(), Arc::new(alone));
+        index.delete_all()?;
+        Ok(true)
+    }
+
     /// Forgets the rollup of a deleted index.
     pub fn forget(&self, name: &str) {
         self.write().remove(name);
@@ -254,6 +352,15 @@ impl Rollups {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Rollup>>> {
         self.0.write().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Writes `state.json` in `dir` whole: a new file renamed over the old.
+fn write_state(dir: &Path, state: &State) -> Result<(), EngineError> {
+    let json = serde_json::to_vec(state).map_err(|e| EngineError::Io(std::io::Error::other(e)))?;
+    let new = dir.join(format!("{STATE_FILE}.new"));
+    std::fs::write(&new, json)?;
+    std::fs::rename(new, dir.join(STATE_FILE))?;
+    Ok(())
 }
 
 /// Where an index keeps its rollup.

@@ -357,3 +357,129 @@ fn every_overview_panel_as_the_dashboard_asks_it_answers_from_rollups_as_from_th
         );
     }
 }
+
+/// Past `--retain-days`, a day's raw flows are deleted and its rollup, kept until
+/// `--rollup-retain-days`, answers alone: what it can answer is the answer the flows gave;
+/// what needs the flows says which days it lacks; a restart keeps it so; a flow written to
+/// such a day later is deleted by the next pass, and the rollup is never made again from
+/// what is left.
+#[test]
+fn past_the_flows_retention_their_rollups_answer_alone_until_their_own() {
+    use crate::backend::embedded::{Retained, Retention};
+
+    let (dir, engine) = store();
+    let expired = ["cwl-2020.03.05", "cwl-2020.03.06"];
+    // Whole hours: a day kept only as its rollup has no flows for the part of an hour a
+    // range starts or ends in.
+    let rollup_answers = [
+        json!({ "size": 0, "track_total_hits": true,
+            "aggs": { "a": { "terms": { "field": "action", "size": 3 },
+                "aggs": { "p": { "terms": { "field": "dstport", "size": 5 } },
+                    "b": { "sum": { "field": "bytes" } } } } } }),
+        json!({ "size": 0, "query": { "range": { "@timestamp": { "gte": "2020-03-05T20:00:00Z", "lte": "now" } } },
+            "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 0 },
+                "aggs": { "a": { "terms": { "field": "action", "size": 2 } } } } } }),
+    ];
+    let sources = json!({ "size": 0, "track_total_hits": true,
+        "aggs": { "s": { "terms": { "field": "srcaddr", "size": 10, "order": { "b": "desc" } },
+            "aggs": { "b": { "sum": { "field": "bytes" } } } } } });
+    let ask = |engine: &EmbeddedEngine, index: &str, body: &Json| {
+        let mut answer = search_at(engine, index, body, NOW).unwrap();
+        answer.as_object_mut().unwrap().remove("took");
+        answer
+    };
+    let before: Vec<Json> = rollup_answers
+        .iter()
+        .map(|body| ask(&engine, "cwl-*", body))
+        .collect();
+    let kept_days = ask(&engine, "cwl-2020.03.07,cwl-2020.03.08", &sources);
+    let raw_bytes = |name: &str| -> u64 {
+        let path = dir.path().join("indices").join(name);
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|entry| entry.unwrap())
+            .filter(|entry| entry.file_name() != super::ROLLUP_DIR)
+            .map(|entry| entry.metadata().unwrap().len())
+            .sum()
+    };
+    let flow_bytes = raw_bytes(expired[0]);
+
+    let policy = Retention {
+        days: 1,
+        rollup_days: Some(10),
+    };
+    let Retained { dropped, rolled_up } = engine.enforce_retention(policy, NOW).unwrap();
+    assert!(dropped.is_empty(), "{dropped:?}");
+    assert_eq!(rolled_up, expired);
+    let check = |engine: &EmbeddedEngine, when: &str| {
+        for name in expired {
+            let index = engine.index(name).unwrap();
+            assert!(index.rolled_up_only(), "{name} {when}");
+            assert_eq!(index.searcher().num_docs(), 0, "{name} {when}");
+        }
+        for (body, before) in rollup_answers.iter().zip(&before) {
+            assert_eq!(&ask(engine, "cwl-*", body), before, "{when}: {body}");
+        }
+        // Top sources need the flows: the answer is the kept days', and says which it lacks.
+        let answer = ask(engine, "cwl-*", &sources);
+        assert_eq!(answer["aggregations"], kept_days["aggregations"], "{when}");
+        assert_eq!(
+            answer["hits"]["total"], kept_days["hits"]["total"],
+            "{when}"
+        );
+        assert_eq!(
+            answer["_shards"]["failed"], 2,
+            "{when}: {}",
+            answer["_shards"]
+        );
+        let lacking: Vec<&str> = answer["_shards"]["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["index"].as_str().unwrap())
+            .collect();
+        assert_eq!(lacking, expired, "{when}");
+        assert!(answer["_shards"]["failures"][0]["reason"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--retain-days"));
+    };
+    check(&engine, "after retention");
+    // The raw flows' files are gone; the rollup's stay.
+    assert!(
+        raw_bytes(expired[0]) * 20 < flow_bytes,
+        "{} bytes of {flow_bytes} left",
+        raw_bytes(expired[0])
+    );
+    drop(engine);
+
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    check(&engine, "after a restart");
+    // A late flow of an expired day: the rollup still answers alone and is not made again
+    // from it; the next pass deletes it.
+    let t = 1_583_442_000;
+    let line = format!(
+        "2 123456789012 eni-0a1 10.0.0.1 10.0.1.1 40000 443 6 5 500 {t} {} ACCEPT OK\n",
+        t + 60
+    );
+    let report = crate::backend::embedded::tests::ingest(&engine, &line);
+    assert_eq!(report.accepted, 1);
+    engine.close_idle_writers(Duration::ZERO, 0).unwrap();
+    let late = engine.index(expired[0]).unwrap();
+    assert_eq!(late.searcher().num_docs(), 1);
+    assert!(!engine.refresh_rollup(&late, Duration::ZERO, 1).unwrap());
+    for (body, before) in rollup_answers.iter().zip(&before) {
+        assert_eq!(&ask(&engine, "cwl-*", body), before, "after a late flow");
+    }
+    let Retained { dropped, rolled_up } = engine.enforce_retention(policy, NOW).unwrap();
+    assert!(dropped.is_empty());
+    assert_eq!(rolled_up, [expired[0]]);
+    check(&engine, "after the late flow was deleted");
+
+    // Past the rollups' retention, whole days go; the newer days lose their flows.
+    let later = NOW + 10 * 24 * HOUR - 12 * HOUR;
+    let Retained { dropped, rolled_up } = engine.enforce_retention(policy, later).unwrap();
+    assert_eq!(dropped, expired);
+    assert_eq!(rolled_up, ["cwl-2020.03.07", "cwl-2020.03.08"]);
+    assert!(!dir.path().join("indices").join(expired[0]).exists());
+}

@@ -421,6 +421,7 @@ fn run_search(
         mut rollup,
     } = plan(engine, index, body, now_ms, guard.search())?;
     let skipped = resolved.len() - selected.len();
+    let lacking = lacking_flows(&selected, rollup.as_ref());
     let keep = request.from + request.size;
     let aggs = Arc::new(match rollup.as_mut() {
         Some(rollup) => std::mem::take(&mut rollup.aggs),
@@ -658,10 +659,7 @@ fn run_search(
     let mut response = Map::new();
     response.insert("took".into(), json!(started.elapsed().as_millis() as u64));
     response.insert("timed_out".into(), json!(false));
-    response.insert(
-        "_shards".into(),
-        json!({ "total": resolved.len(), "successful": resolved.len(), "skipped": skipped, "failed": 0 }),
-    );
+    response.insert("_shards".into(), shards(resolved.len(), skipped, &lacking));
     response.insert("hits".into(), Json::Object(hits_object));
     if let Some(aggregations) = aggregations {
         response.insert("aggregations".into(), Json::Object(aggregations));
@@ -674,6 +672,54 @@ fn run_search(
         engine.request_cache().put(key, &response);
     }
     Ok(response)
+}
+
+/// The selected indices kept only as their rollups that the search does not read them from:
+/// their flows were deleted, so it has none of theirs.
+fn lacking_flows(
+    selected: &[Arc<super::index::FlowIndex>],
+    rollup: Option<&rollup::RollupSearch>,
+) -> Vec<String> {
+    selected
+        .iter()
+        .enumerate()
+        .filter(|(at, index)| {
+            index.rolled_up_only() && rollup.is_none_or(|rollup| rollup.cuboids[*at].is_none())
+        })
+        .map(|(_, index)| index.name.clone())
+        .collect()
+}
+
+/// The answer's `_shards`: one shard per index, and a failure for each index whose flows the
+/// search needed and retention deleted (as Elasticsearch reports shards that did not answer,
+/// which Kibana shows as a warning beside a partial answer).
+fn shards(total: usize, skipped: usize, lacking: &[String]) -> Json {
+    let failures: Vec<Json> = lacking
+        .iter()
+        .map(|index| {
+            json!({
+                "shard": 0,
+                "index": index,
+                "node": "flowdash",
+                "reason": {
+                    "type": "flows_expired_exception",
+                    "reason": format!(
+                        "the flows of {index} were deleted by retention (--retain-days), and its hourly rollup cannot answer this search: a rollup answers aggregations (no hits) that filter and split on actions, protocols, ports, interfaces, accounts and the like, not on addresses, over whole hours"
+                    ),
+                },
+            })
+        })
+        .collect();
+    let mut shards = json!({
+        "total": total,
+        "successful": total - lacking.len(),
+        "skipped": skipped,
+        "failed": lacking.len(),
+    });
+    if !failures.is_empty() {
+        shards["failures"] = Json::Array(failures);
+    }
+    shards
 }
 
 /// Counts what the significant terms aggregations among `aggs` compare with: for each

@@ -120,7 +120,15 @@ pub(crate) fn choose(
     // beyond it.
     // The bounds of the snapshots read, not the indices' kept counts: those are refreshed
     // when the number of flows changes, and a rollup answers for this very snapshot.
-    let stats: Vec<_> = searchers.iter().map(|(_, s)| stats_of(s)).collect();
+    // An index kept only as its rollup has the bounds of the flows it stands for.
+    let stats: Vec<_> = selected
+        .iter()
+        .zip(searchers)
+        .map(|(index, (_, searcher))| match index.rolled_up_only() {
+            true => index.stats(),
+            false => stats_of(searcher),
+        })
+        .collect();
     let first = stats.iter().filter_map(|s| s.min_ms).min()?;
     let last = stats.iter().filter_map(|s| s.max_ms).max()?;
     time.from = time.from.or(Some(first.div_euclid(HOUR_MS) * HOUR_MS));
@@ -160,11 +168,13 @@ pub(crate) fn choose(
             }
             let rollup: Arc<Rollup> = engine.rollup_for(index, searcher)?;
             let cuboid = rollup.cuboid(cuboid).clone();
+            // Of an index kept only as its rollup, the partial hours have no flows to read.
+            let raw = !index.rolled_up_only();
             Some(Cuboid {
                 searcher: cuboid.searcher(),
                 index: cuboid,
-                flows_before: reaches_before && min < hours.0,
-                flows_after: reaches_after && max >= hours.1,
+                flows_before: raw && reaches_before && min < hours.0,
+                flows_after: raw && reaches_after && max >= hours.1,
             })
         })
         .collect();
