@@ -683,6 +683,10 @@ fn refresh_charts(
                 );
             }
         });
+        // Panels removed, or whose visualization was deleted, lack nothing.
+        if partial.with_untracked(|p| p.keys().any(|id| !ids.contains(id))) {
+            partial.update(|p| p.retain(|id, _| ids.contains(id)));
+        }
         let run = latest.start();
         in_flight.set(true);
         leptos::task::spawn_local(async move {

@@ -284,16 +284,17 @@ impl FlowIndex {
     }
 
     /// Reloads the reader when `meta.json` changed since it was loaded: another process
-    /// committed to this index.
-    pub fn reload_if_changed(&self) -> Result<(), EngineError> {
+    /// committed to this index. Whether it did.
+    pub fn reload_if_changed(&self) -> Result<bool, EngineError> {
         let now = meta_stamp(&self.path);
         let mut seen = self.meta_seen.lock().unwrap_or_else(|e| e.into_inner());
-        if now != *seen {
-            self.reader.reload()?;
-            self.refresh_stats();
-            *seen = now;
+        if now == *seen {
+            return Ok(false);
         }
-        Ok(())
+        self.reader.reload()?;
+        self.refresh_stats();
+        *seen = now;
+        Ok(true)
     }
 
     /// Reloads the reader after this process committed.
@@ -389,17 +390,21 @@ impl FlowIndex {
             .is_some()
     }
 
-    /// Deletes every document and closes the writer: tantivy then removes the segments' files.
+    /// Deletes every document and closes the writer: tantivy then removes the segments' files,
+    /// once no search and no kept column holds them.
     pub fn delete_all(&self) -> Result<(), EngineError> {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            *guard = Some(self.open_writer(MIN_THREAD_BYTES)?);
-        }
-        let mut open = guard.take().expect("writer just opened");
-        open.writer.delete_all_documents()?;
-        open.writer.commit()?;
-        open.writer.wait_merging_threads()?;
-        self.reload()
+        let mut writer = match guard.take() {
+            Some(open) => open.writer,
+            // Deleting everything needs no set of stored ids.
+            None => self.bare_writer(MIN_THREAD_BYTES)?,
+        };
+        writer.delete_all_documents()?;
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        self.reload()?;
+        self.retain_columns(&self.searcher());
+        Ok(())
     }
 
     fn refresh_stats(&self) -> IndexStats {
@@ -481,7 +486,8 @@ impl FlowIndex {
         Ok(existed)
     }
 
-    fn open_writer(&self, indexing_bytes: usize) -> Result<OpenWriter, EngineError> {
+    /// A tantivy writer with `indexing_bytes` of indexing memory.
+    fn bare_writer(&self, indexing_bytes: usize) -> Result<IndexWriter<BatchDoc>, EngineError> {
         let threads = if indexing_bytes >= TWO_THREADS_FROM {
             INDEXING_THREADS
         } else {
@@ -492,13 +498,16 @@ impl FlowIndex {
             .memory_budget_per_thread((indexing_bytes / threads).max(MIN_THREAD_BYTES))
             .num_merge_threads(MERGE_THREADS)
             .build();
-        let writer = self
-            .index
+        self.index
             .writer_with_options(options)
             .map_err(|error| match error {
                 tantivy::TantivyError::LockFailure(..) => EngineError::Locked(self.name.clone()),
                 other => other.into(),
-            })?;
+            })
+    }
+
+    fn open_writer(&self, indexing_bytes: usize) -> Result<OpenWriter, EngineError> {
+        let writer = self.bare_writer(indexing_bytes)?;
         let ids = self.stored_id_hashes()?;
         Ok(OpenWriter {
             writer,

@@ -340,8 +340,14 @@ impl EmbeddedEngine {
             .cloned()
             .collect();
         for index in open {
-            if let Err(error) = index.reload_if_changed() {
-                tracing::warn!(index = %index.name, %error, "cannot reload the index");
+            match index.reload_if_changed() {
+                // Another process may have made its rollup again, or deleted its flows
+                // and kept the rollup alone (`flowdash ingest --rollup-retain-days`).
+                Ok(true) => self.rollups.open(&index),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(index = %index.name, %error, "cannot reload the index")
+                }
             }
         }
         let mut indices = self.indices.write().unwrap_or_else(|e| e.into_inner());
@@ -569,13 +575,18 @@ impl EmbeddedEngine {
                 retained.dropped.push(index.name.clone());
             } else if newest < raw_cutoff {
                 let had_flows = !index.rolled_up_only() || index.searcher().num_docs() > 0;
-                if self.rollups.expire_raw(&index)? {
-                    if had_flows {
-                        retained.rolled_up.push(index.name.clone());
+                match self.rollups.expire_raw(&index) {
+                    Ok(true) if had_flows => retained.rolled_up.push(index.name.clone()),
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.delete_index(&index.name)?;
+                        retained.dropped.push(index.name.clone());
                     }
-                } else {
-                    self.delete_index(&index.name)?;
-                    retained.dropped.push(index.name.clone());
+                    // Another day's need not wait for this one (a writer still closing, say):
+                    // the next pass tries it again.
+                    Err(error) => {
+                        tracing::warn!(index = %index.name, %error, "cannot delete the flows of a day past retention; the next pass tries again")
+                    }
                 }
             }
         }

@@ -26,7 +26,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -180,8 +180,7 @@ impl Rollup {
         schema: Arc<FlowSchema>,
         columns: &Arc<ColumnCache>,
     ) -> Option<Rollup> {
-        let state: State =
-            serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()?;
+        let state = read_state(dir)?;
         if state.version != STATE_VERSION {
             return None;
         }
@@ -230,34 +229,37 @@ impl Rollup {
 /// The rollups of an engine's indices, by index name: the last made of each, which answers
 /// only for the snapshot it was made from.
 #[derive(Default)]
-pub struct Rollups(RwLock<HashMap<String, Arc<Rollup>>>);
+pub struct Rollups {
+    made: RwLock<HashMap<String, Arc<Rollup>>>,
+    /// Held while a rollup is made or its flows deleted: the refresh and retention would
+    /// otherwise make one in the same place, or make one again from a day emptied meanwhile.
+    changing: Mutex<()>,
+}
 
 impl Rollups {
     /// Opens the rollup `index` keeps, if it has one.
     pub fn open(&self, index: &FlowIndex) {
+        let dir = dir_of(index.path());
+        // A day whose flows were deleted is marked even if its rollup does not open: it
+        // keeps its time, and retention deletes it in its turn.
+        if let Some(expired) = read_state(&dir).and_then(|state| state.raw_expired) {
+            index.set_rolled_up_only(expired.stats());
+        }
         let schema = index.shared_schema();
-        if let Some(rollup) = Rollup::open(
-            &dir_of(index.path()),
-            &index.name,
-            schema,
-            index.column_cache(),
-        ) {
-            if let Some(stats) = rollup.expired_flows() {
-                index.set_rolled_up_only(stats);
-            }
+        if let Some(rollup) = Rollup::open(&dir, &index.name, schema, index.column_cache()) {
             self.write().insert(index.name.clone(), Arc::new(rollup));
         }
     }
 
     /// The rollup of `index`, if it has one, whatever snapshot it answers for.
     fn get(&self, index: &FlowIndex) -> Option<Arc<Rollup>> {
-        let rollups = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let rollups = self.made.read().unwrap_or_else(|e| e.into_inner());
         rollups.get(&index.name).cloned()
     }
 
     /// The rollup of `index` when it holds exactly the flows `searcher` reads.
     pub fn for_searcher(&self, index: &FlowIndex, searcher: &Searcher) -> Option<Arc<Rollup>> {
-        let rollups = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let rollups = self.made.read().unwrap_or_else(|e| e.into_inner());
         rollups
             .get(&index.name)
             .filter(|rollup| rollup.answers_for(searcher))
@@ -274,6 +276,10 @@ impl Rollups {
         min_flows: u64,
     ) -> Result<bool, EngineError> {
         if index.written_within(quiet) || index.rolled_up_only() {
+            return Ok(false);
+        }
+        let _changing = self.changing.lock().unwrap_or_else(|e| e.into_inner());
+        if index.rolled_up_only() {
             return Ok(false);
         }
         let searcher = index.searcher();
@@ -298,6 +304,7 @@ impl Rollups {
     /// flow): the caller deletes the index instead. An index whose raw flows were deleted
     /// already loses what was written to it since.
     pub fn expire_raw(&self, index: &FlowIndex) -> Result<bool, EngineError> {
+        let _changing = self.changing.lock().unwrap_or_else(|e| e.into_inner());
         if self.get(index).is_some_and(|r| r.raw_expired.is_some()) {
             if index.searcher().num_docs() > 0 {
                 index.delete_all()?;
@@ -350,16 +357,27 @@ impl Rollups {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Rollup>>> {
-        self.0.write().unwrap_or_else(|e| e.into_inner())
+        self.made.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// Writes `state.json` in `dir` whole: a new file renamed over the old.
+/// The `state.json` in `dir`, when it reads.
+fn read_state(dir: &Path) -> Option<State> {
+    serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()
+}
+
+/// Writes `state.json` in `dir` whole and durably (a new file synced, renamed over the old,
+/// the directory synced): flows are deleted only once it says so.
 fn write_state(dir: &Path, state: &State) -> Result<(), EngineError> {
+    use std::io::Write;
+
     let json = serde_json::to_vec(state).map_err(|e| EngineError::Io(std::io::Error::other(e)))?;
     let new = dir.join(format!("{STATE_FILE}.new"));
-    std::fs::write(&new, json)?;
+    let mut file = std::fs::File::create(&new)?;
+    file.write_all(&json)?;
+    file.sync_all()?;
     std::fs::rename(new, dir.join(STATE_FILE))?;
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
 

@@ -443,6 +443,17 @@ fn past_the_flows_retention_their_rollups_answer_alone_until_their_own() {
             .as_str()
             .unwrap()
             .contains("--retain-days"));
+        // Discover's oldest flows are the kept days' first, and the answer says what it lacks.
+        let oldest = ask(
+            engine,
+            "cwl-*",
+            &json!({ "size": 2, "sort": [{ "@timestamp": "asc" }] }),
+        );
+        assert_eq!(oldest["_shards"]["failed"], 2, "{when}");
+        assert_eq!(
+            oldest["hits"]["hits"][0]["_index"], "cwl-2020.03.07",
+            "{when}"
+        );
     };
     check(&engine, "after retention");
     // The raw flows' files are gone; the rollup's stay.

@@ -905,7 +905,12 @@ fn time_span(
     low: Option<i64>,
     high: Option<i64>,
 ) -> (Option<i64>, Option<i64>) {
-    let stats: Vec<_> = selected.iter().map(|i| i.stats()).collect();
+    // A day kept only as its rollup has no flows for hits, whatever time it stands for.
+    let stats: Vec<_> = selected
+        .iter()
+        .filter(|i| !i.rolled_up_only())
+        .map(|i| i.stats())
+        .collect();
     let earliest = stats.iter().filter_map(|s| s.min_ms).min();
     let latest = stats.iter().filter_map(|s| s.max_ms).max();
     let clamp_low = match (low, earliest) {
