@@ -311,6 +311,10 @@ pub struct FlowPage {
     pub total: Option<u64>,
     /// Matching flows over time, when asked for.
     pub histogram: Option<ChartData>,
+    /// What the answer lacks, when some indices did not answer (days whose flows retention
+    /// deleted, a cluster's failed shards).
+    #[serde(default)]
+    pub partial: Option<String>,
 }
 
 /// Reads a page from its answer.
@@ -352,6 +356,7 @@ pub fn read_page(
         rows,
         total: histogram.as_ref().and(total),
         histogram,
+        partial: crate::inspect::partial_answer(response),
     })
 }
 

@@ -60,3 +60,14 @@ test("a panel that needs deleted flows says which days it lacks; one the rollups
   await dialog.getByRole("tab", { name: "Requests" }).click();
   await expect(dialog).toContainText("did not answer");
 });
+
+test("Discover over days kept only as rollups shows the flows it has and says which days it lacks", async ({
+  page,
+}) => {
+  await page.goto(`${server}/discover?from=now-5d&to=now`);
+  await waitForHydration(page);
+  const note = page.locator(".partial-answer-note");
+  await expect(note).toContainText("did not answer");
+  await expect(note).toContainText("--retain-days");
+  await expect(page.locator(".hit-count")).toContainText("flows");
+});

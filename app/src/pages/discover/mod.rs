@@ -346,6 +346,7 @@ fn DiscoverView(data: DiscoverData) -> impl IntoView {
                         data-from=move || inputs.get().map(|i| i.time.from_ms.to_string()).unwrap_or_default()
                         data-to=move || inputs.get().map(|i| i.time.to_ms.to_string()).unwrap_or_default()>{hit_count}</div>
                     {move || flows.with(|f| f.error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                    {move || flows.with(|f| f.page.partial.clone()).map(|note| view! { <p class="partial-answer-note" role="note">"⚠ Partial: "{note}</p> })}
                     <div class="discover-histogram">
                         <ChartPanel data=histogram options=Signal::derive(|| DrawOptions { legend: crate::model::visualization::LegendPosition::Hidden, ..DrawOptions::default() }) label=Signal::derive(|| "Flows over time".to_owned()) on_brush=brush/>
                     </div>
