@@ -10,8 +10,8 @@ use tantivy::schema::Field;
 use tantivy::{DateTime, Index, IndexWriter, SegmentReader, TantivyDocument};
 
 use super::{
-    dir_of, open_made, segments_of, write_state, Cuboid, Rollup, State, CUBOIDS, HOUR_MS,
-    STATE_VERSION, SUMMED,
+    dir_of, open_made, segments_of, write_state, Cuboid, Rollup, State, CUBOIDS, STATE_VERSION,
+    SUMMED,
 };
 use crate::backend::embedded::index::FlowIndex;
 use crate::backend::embedded::schema::{FlowSchema, MESSAGE_TOKENIZER, TIMESTAMP};
@@ -88,8 +88,10 @@ struct Sums {
     values: [(i64, bool); 2],
 }
 
-/// One segment's flows grouped by hour and a cuboid's dimensions.
+/// One segment's flows grouped by hour (or minute) and a cuboid's dimensions.
 struct SegmentGroups {
+    /// The cuboid's resolution: a group's time is its stretch's number.
+    resolution_ms: i64,
     dimensions: Vec<(Field, DimensionColumn)>,
     /// Keys: the hour, a bit per dimension with a value, then the values (a keyword's
     /// ordinal, a number's bits, an address as two words).
@@ -148,7 +150,7 @@ impl SegmentGroups {
                 continue;
             };
             key.clear();
-            key.push(at.into_timestamp_millis().div_euclid(HOUR_MS) as u64);
+            key.push(at.into_timestamp_millis().div_euclid(cuboid.resolution_ms) as u64);
             key.push(0);
             for (position, (_, column)) in dimensions.iter().enumerate() {
                 let present = match column {
@@ -177,7 +179,11 @@ impl SegmentGroups {
                 }
             }
         }
-        Ok(Some(SegmentGroups { dimensions, groups }))
+        Ok(Some(SegmentGroups {
+            resolution_ms: cuboid.resolution_ms,
+            dimensions,
+            groups,
+        }))
     }
 
     /// A rollup document per group.
@@ -197,7 +203,7 @@ impl SegmentGroups {
             let mut document = TantivyDocument::new();
             document.add_date(
                 schema.timestamp,
-                DateTime::from_timestamp_millis(key[0] as i64 * HOUR_MS),
+                DateTime::from_timestamp_millis(key[0] as i64 * self.resolution_ms),
             );
             let present = key[1];
             let mut values = key[2..].iter().copied();

@@ -149,6 +149,35 @@ fn answerable() -> Vec<(&'static str, Json)> {
             "no time range at all",
             json!({ "size": 0, "aggs": { "a": { "terms": { "field": "action" } } } }),
         ),
+        // The per-minute cuboid: buckets of minutes, zones off by half an hour, ranges
+        // shorter than an hour.
+        (
+            "per-minute buckets",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" } } } }),
+        ),
+        (
+            "flows per minute by action, rejected bytes by protocol, over a range inside minutes",
+            json!({ "size": 0, "query": { "range": { "@timestamp": { "gt": NOW - 26 * HOUR - 12_345, "lt": NOW - 77_777, "format": "epoch_millis" } } },
+                "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 0 },
+                    "aggs": { "a": { "terms": { "field": "action", "size": 2 } },
+                        "r": { "filter": { "term": { "action": "REJECT" } },
+                            "aggs": { "p": { "terms": { "field": "protocol", "size": 3 }, "aggs": { "b": { "sum": { "field": "bytes" } } } } } } } } } }),
+        ),
+        (
+            "30-minute buckets by direction",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "30m" },
+                "aggs": { "d": { "terms": { "field": "flow_direction", "missing": "none" } } } } } }),
+        ),
+        (
+            "days in a zone half an hour off",
+            json!({ "size": 0, "query": last(60), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "calendar_interval": "1d", "time_zone": "Asia/Kolkata" } } } }),
+        ),
+        (
+            "less than an hour, by calendar minute",
+            json!({ "size": 0, "query": { "range": { "@timestamp": { "gte": NOW - HOUR, "lte": NOW, "format": "epoch_millis" } } },
+                "aggs": { "t": { "date_histogram": { "field": "@timestamp", "calendar_interval": "minute" },
+                    "aggs": { "s": { "terms": { "field": "log_status" } } } } } }),
+        ),
     ]
 }
 
@@ -156,16 +185,18 @@ fn answerable() -> Vec<(&'static str, Json)> {
 fn unanswerable() -> Vec<(&'static str, Json)> {
     vec![
         (
-            "per-minute buckets",
-            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" } } } }),
+            "30-second buckets",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "30s" } } } }),
         ),
         (
-            "30-minute buckets",
-            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "30m" } } } }),
+            "per-minute buckets by interface (the per-minute cuboid has none)",
+            json!({ "size": 0, "query": last(30), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "1m" },
+                "aggs": { "i": { "terms": { "field": "interface_id" } } } } } }),
         ),
         (
-            "days in a zone half an hour off",
-            json!({ "size": 0, "query": last(60), "aggs": { "t": { "date_histogram": { "field": "@timestamp", "calendar_interval": "1d", "time_zone": "Asia/Kolkata" } } } }),
+            "per-minute buckets filtered by port",
+            json!({ "size": 0, "query": { "bool": { "filter": [last(30), { "term": { "dstport": 443 } }] } },
+                "aggs": { "t": { "date_histogram": { "field": "@timestamp", "fixed_interval": "5m" } } } }),
         ),
         (
             "the largest flow",
@@ -222,8 +253,8 @@ fn unanswerable() -> Vec<(&'static str, Json)> {
             json!({ "size": 5, "query": last(30), "sort": [{ "@timestamp": "desc" }] }),
         ),
         (
-            "less than an hour",
-            json!({ "size": 0, "query": { "range": { "@timestamp": { "gte": NOW - HOUR, "lte": NOW, "format": "epoch_millis" } } }, "aggs": { "a": { "terms": { "field": "action" } } } }),
+            "less than a minute",
+            json!({ "size": 0, "query": { "range": { "@timestamp": { "gte": NOW - 50_000, "lte": NOW, "format": "epoch_millis" } } }, "aggs": { "a": { "terms": { "field": "action" } } } }),
         ),
     ]
 }
@@ -283,7 +314,7 @@ fn rollups_survive_a_restart_and_are_smaller_than_the_flows() {
     let day = engine.index("cwl-2020.03.07").unwrap();
     let flows = day.stats().docs;
     let rollup = engine.rollup_for(&day, &day.searcher()).unwrap();
-    let traffic = rollup.cuboid(0).stats().docs;
+    let traffic = rollup.cuboid(0).unwrap().stats().docs;
     // A few hundred flows an hour spread over many interfaces: few share a group. (A day of
     // the bench's store, 1.4M flows, has 300 a document.)
     assert!(

@@ -28,7 +28,7 @@ use super::datemath::Zone;
 use super::query::{compile, date_bounds, half_open, BoolQuery, Query, QueryContext, RangeSpec};
 use super::{SearchBody, SearchError, TrackTotalHits};
 use crate::backend::embedded::index::{stats_of, FlowIndex};
-use crate::backend::embedded::rollup::{Rollup, CUBOIDS, HOUR_MS, SUMMED};
+use crate::backend::embedded::rollup::{Rollup, CUBOIDS, HOUR_MS, MINUTE_MS, SUMMED};
 use crate::backend::embedded::schema::{FLOW_COUNT, TIMESTAMP};
 use crate::backend::embedded::EmbeddedEngine;
 
@@ -131,63 +131,80 @@ pub(crate) fn choose(
         .collect();
     let first = stats.iter().filter_map(|s| s.min_ms).min()?;
     let last = stats.iter().filter_map(|s| s.max_ms).max()?;
-    time.from = time.from.or(Some(first.div_euclid(HOUR_MS) * HOUR_MS));
-    time.to = time
-        .to
-        .or((last.div_euclid(HOUR_MS) + 1).checked_mul(HOUR_MS));
-    let hours = time.whole_hours()?;
-    // Whether the query reaches into the partial hour before the rolled ones, or after.
-    let (reaches_before, reaches_after) = (time.from? < hours.0, time.to? > hours.1);
     let empty = Map::new();
     let aggs = match body.get("aggs").or_else(|| body.get("aggregations")) {
         Some(Json::Object(aggs)) => aggs,
         Some(_) => return None,
         None => &empty,
     };
-    let mut rewriter = Rewriter {
-        context,
-        fields,
-        hours,
-    };
-    let (mut rewritten, tree) = rewriter.level(aggs)?;
-    rewritten.insert(FLOWS.into(), flows_sum());
-    let fields = rewriter.fields;
-    let dimensions = fields.iter().map(String::as_str);
-    // One cuboid for all indices: the same documents answer whatever day they are of.
-    let cuboid = CUBOIDS
-        .iter()
-        .position(|c| dimensions.clone().all(|f| c.dimensions.contains(&f)))?;
-    let cuboids: Vec<Option<Cuboid>> = selected
-        .iter()
-        .zip(searchers)
-        .zip(&stats)
-        .map(|((index, (_, searcher)), stats)| {
-            let (min, max) = (stats.min_ms?, stats.max_ms?);
-            if max < hours.0 || min >= hours.1 {
-                return None;
-            }
-            let rollup: Arc<Rollup> = engine.rollup_for(index, searcher)?;
-            let cuboid = rollup.cuboid(cuboid).clone();
-            // Of an index kept only as its rollup, the partial hours have no flows to read.
-            let raw = !index.rolled_up_only();
-            Some(Cuboid {
-                searcher: cuboid.searcher(),
-                index: cuboid,
-                flows_before: raw && reaches_before && min < hours.0,
-                flows_after: raw && reaches_after && max >= hours.1,
+    // Hourly cuboids first (fewer documents), then the per-minute one for buckets of minutes.
+    for resolution in [HOUR_MS, MINUTE_MS] {
+        // An unbounded end is the stretch of the searched flows' first or last: no flow
+        // lies beyond it.
+        let limits = TimeLimits {
+            from: time
+                .from
+                .or(Some(first.div_euclid(resolution) * resolution)),
+            to: time
+                .to
+                .or((last.div_euclid(resolution) + 1).checked_mul(resolution)),
+        };
+        let Some(rolled) = limits.whole_units(resolution) else {
+            continue;
+        };
+        let mut rewriter = Rewriter {
+            context,
+            fields: fields.clone(),
+            rolled,
+            resolution,
+        };
+        let Some((mut rewritten, tree)) = rewriter.level(aggs) else {
+            continue;
+        };
+        rewritten.insert(FLOWS.into(), flows_sum());
+        let dimensions = rewriter.fields.iter().map(String::as_str);
+        // One cuboid for all indices: the same documents answer whatever day they are of.
+        let Some(cuboid) = CUBOIDS.iter().position(|c| {
+            c.resolution_ms == resolution && dimensions.clone().all(|f| c.dimensions.contains(&f))
+        }) else {
+            continue;
+        };
+        // Whether the query reaches into the partial stretch before the rolled ones, or after.
+        let (from, to) = (limits.from?, limits.to?);
+        let (reaches_before, reaches_after) = (from < rolled.0, to > rolled.1);
+        let cuboids: Vec<Option<Cuboid>> = selected
+            .iter()
+            .zip(searchers)
+            .zip(&stats)
+            .map(|((index, (_, searcher)), stats)| {
+                let (min, max) = (stats.min_ms?, stats.max_ms?);
+                if max < rolled.0 || min >= rolled.1 {
+                    return None;
+                }
+                let rollup: Arc<Rollup> = engine.rollup_for(index, searcher)?;
+                let cuboid = rollup.cuboid(cuboid)?.clone();
+                // Of an index kept only as its rollup, the partial stretches have no flows.
+                let raw = !index.rolled_up_only();
+                Some(Cuboid {
+                    searcher: cuboid.searcher(),
+                    index: cuboid,
+                    flows_before: raw && reaches_before && min < rolled.0,
+                    flows_after: raw && reaches_after && max >= rolled.1,
+                })
             })
-        })
-        .collect();
-    if cuboids.iter().all(Option::is_none) {
-        return None;
+            .collect();
+        if cuboids.iter().all(Option::is_none) {
+            continue;
+        }
+        return Some(Chosen {
+            rewritten: Json::Object(rewritten),
+            tree,
+            hours: rolled,
+            range: (from, to),
+            cuboids,
+        });
     }
-    Some(Chosen {
-        rewritten: Json::Object(rewritten),
-        tree,
-        hours,
-        range: (time.from?, time.to?),
-        cuboids,
-    })
+    None
 }
 
 impl Chosen {
@@ -353,15 +370,12 @@ struct TimeLimits {
 }
 
 impl TimeLimits {
-    /// The whole hours within the bounds, when there is at least one.
-    fn whole_hours(&self) -> Option<(i64, i64)> {
+    /// The whole stretches of `unit` ms within the bounds, when there is at least one.
+    fn whole_units(&self, unit: i64) -> Option<(i64, i64)> {
         let from = self.from?;
-        let up = i64::from(from.rem_euclid(HOUR_MS) != 0);
-        let from = from
-            .div_euclid(HOUR_MS)
-            .checked_add(up)?
-            .checked_mul(HOUR_MS)?;
-        let to = self.to?.div_euclid(HOUR_MS) * HOUR_MS;
+        let up = i64::from(from.rem_euclid(unit) != 0);
+        let from = from.div_euclid(unit).checked_add(up)?.checked_mul(unit)?;
+        let to = self.to?.div_euclid(unit) * unit;
         (from < to).then_some((from, to))
     }
 
@@ -445,8 +459,10 @@ struct Rewriter<'c, 'a> {
     context: &'c QueryContext<'a>,
     /// The dimensions read so far.
     fields: Vec<String>,
-    /// The rolled hours, for time zones whose offsets must be whole hours there.
-    hours: (i64, i64),
+    /// The rolled stretch, for time zones whose offsets must be whole units there.
+    rolled: (i64, i64),
+    /// The cuboids' resolution: buckets must be whole multiples of it.
+    resolution: i64,
 }
 
 /// Options each aggregation may have for its answer to come from rollups unchanged. Not
@@ -590,7 +606,7 @@ impl Rewriter<'_, '_> {
                 if !only(DATE_HISTOGRAM_OPTIONS)
                     || min_doc_count > 1
                     || options.get("field").and_then(Json::as_str) != Some(TIMESTAMP)
-                    || !self.whole_hour_buckets(&options)
+                    || !self.whole_unit_buckets(&options)
                 {
                     return None;
                 }
@@ -677,7 +693,7 @@ impl Rewriter<'_, '_> {
     /// Whether every bucket boundary of a date histogram falls on a whole hour in the rolled
     /// hours: intervals of whole hours (or calendar hours and longer), an offset of whole
     /// hours, and a time zone whose offset is a whole number of hours throughout.
-    fn whole_hour_buckets(&self, options: &Map<String, Json>) -> bool {
+    fn whole_unit_buckets(&self, options: &Map<String, Json>) -> bool {
         let interval = ["fixed_interval", "calendar_interval", "interval"]
             .iter()
             .find_map(|key| options.get(*key).and_then(Json::as_str));
@@ -697,8 +713,9 @@ impl Rewriter<'_, '_> {
                 | "quarter"
                 | "1y"
                 | "year"
-        );
-        if !calendar && !duration_ms(interval).is_some_and(|ms| ms > 0 && ms % HOUR_MS == 0) {
+        ) || (self.resolution == MINUTE_MS && matches!(interval, "1m" | "minute"));
+        let whole = |ms: i64| ms % self.resolution == 0;
+        if !calendar && !duration_ms(interval).is_some_and(|ms| ms > 0 && whole(ms)) {
             return false;
         }
         if let Some(offset) = options.get("offset") {
@@ -713,7 +730,7 @@ impl Rewriter<'_, '_> {
                 Json::Number(n) => n.as_i64(),
                 _ => None,
             };
-            if whole.is_none_or(|ms| ms % HOUR_MS != 0) {
+            if whole.is_none_or(|ms| ms % self.resolution != 0) {
                 return false;
             }
         }
@@ -727,8 +744,9 @@ impl Rewriter<'_, '_> {
         };
         // Offsets change at most a few times a year: sampling every day catches a zone that
         // leaves whole hours for a day or more, and the ends catch the rest.
-        let (from, to) = self.hours;
-        let whole = |at: i64| zone.offset_secs(at) % 3600 == 0;
+        let (from, to) = self.rolled;
+        let unit_secs = self.resolution / 1000;
+        let whole = |at: i64| i64::from(zone.offset_secs(at)) % unit_secs == 0;
         let step = 86_400_000;
         let span = to.saturating_sub(from);
         if span / step > 4_000 {
