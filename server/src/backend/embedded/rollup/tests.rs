@@ -525,3 +525,37 @@ fn past_the_flows_retention_their_rollups_answer_alone_until_their_own() {
     assert_eq!(rolled_up, ["cwl-2020.03.07", "cwl-2020.03.08"]);
     assert!(!dir.path().join("indices").join(expired[0]).exists());
 }
+
+/// A rollup made before a cuboid was added opens without it (searches it cannot answer read
+/// the day raw), and the refresh makes it again whole.
+#[test]
+fn a_rollup_lacking_a_newer_cuboid_still_answers_and_is_made_again() {
+    let (dir, engine) = store();
+    drop(engine);
+    let day = "cwl-2020.03.07";
+    let minutes = dir
+        .path()
+        .join("indices")
+        .join(day)
+        .join(super::ROLLUP_DIR)
+        .join("minutes");
+    std::fs::remove_dir_all(&minutes).unwrap();
+
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let index = engine.index(day).unwrap();
+    let rollup = engine.rollup_for(&index, &index.searcher()).unwrap();
+    let minutes_at = super::CUBOIDS
+        .iter()
+        .position(|c| c.name == "minutes")
+        .unwrap();
+    assert!(rollup.cuboid(0).is_some() && rollup.cuboid(minutes_at).is_none());
+    for (name, body) in answerable() {
+        let (raw, rolled, _) = both(&engine, &body);
+        assert_eq!(rolled, raw, "{name}");
+    }
+    assert!(engine.refresh_rollup(&index, Duration::ZERO, 1).unwrap());
+    assert!(minutes.exists());
+    let rollup = engine.rollup_for(&index, &index.searcher()).unwrap();
+    assert!(rollup.cuboid(minutes_at).is_some());
+    assert!(!engine.refresh_rollup(&index, Duration::ZERO, 1).unwrap());
+}

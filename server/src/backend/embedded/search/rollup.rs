@@ -5,10 +5,12 @@
 //! A search qualifies when it asks for no hits, filters and splits only on one cuboid's
 //! dimensions, bounds time only at its top level, and aggregates with what rollup documents
 //! keep: terms, histograms, ranges and filters over dimensions, date histograms whose buckets
-//! are whole hours, sums of bytes and packets, distinct counts of dimensions. Then:
+//! are whole multiples of the cuboid's resolution (hours, or minutes for the per-minute
+//! cuboid, tried when no hourly one answers), sums of bytes and packets, distinct counts of
+//! dimensions. Then:
 //! - each index with a rollup for its current flows is read in parts: its rollup for the
-//!   whole hours within the query's time range, its raw flows for the partial hours at
-//!   either end; indices without one are read raw;
+//!   whole hours (or minutes) within the query's time range, its raw flows for the partial
+//!   ones at either end; indices without one are read raw;
 //! - a document stands for `_flow_count` flows (a raw flow has none, and counts one): every
 //!   bucket gets a hidden sum of it, which becomes its `doc_count`, and terms order by it
 //!   where they ordered by count;
