@@ -486,9 +486,17 @@ impl EmbeddedEngine {
         let mut made = 0;
         for index in self.indices() {
             let started = Instant::now();
-            if self.rollups.refresh(&index, quiet, rollup::MIN_FLOWS)? {
-                made += 1;
-                tracing::info!(index = %index.name, took_ms = started.elapsed().as_millis() as u64, "made the index's hourly rollup");
+            match self.rollups.refresh(&index, quiet, rollup::MIN_FLOWS) {
+                Ok(true) => {
+                    made += 1;
+                    tracing::info!(index = %index.name, took_ms = started.elapsed().as_millis() as u64, "made the index's rollup");
+                }
+                Ok(false) => {}
+                // One day that cannot be rolled up (a full disk) does not hold up the others;
+                // the next pass tries it again.
+                Err(error) => {
+                    tracing::warn!(index = %index.name, %error, "cannot make the index's rollup")
+                }
             }
         }
         Ok(made)

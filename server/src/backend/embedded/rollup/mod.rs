@@ -167,6 +167,8 @@ impl ExpiredFlows {
 }
 
 const STATE_VERSION: u32 = 1;
+/// Cuboids added since rollups of [`STATE_VERSION`] were first made: a rollup may lack them.
+const ADDED_SINCE_VERSION_1: &[&str] = &["minutes"];
 const STATE_FILE: &str = "state.json";
 
 /// The segments of a snapshot, as [`State`] records them.
@@ -212,7 +214,7 @@ impl Rollup {
             let name = format!("{index_name}/{ROLLUP_DIR}/{}", cuboid.name);
             // A cuboid added since the rollup was made: it is made again, unless its flows
             // were deleted; meanwhile its searches read what it has.
-            if !dir.join(cuboid.name).exists() {
+            if ADDED_SINCE_VERSION_1.contains(&cuboid.name) && !dir.join(cuboid.name).exists() {
                 cuboids.push((cuboid, None));
                 continue;
             }
@@ -352,7 +354,10 @@ impl Rollups {
         let (Some(min_ms), Some(max_ms)) = (flows.min_ms, flows.max_ms) else {
             return Ok(false);
         };
-        let rollup = match self.for_searcher(index, &searcher) {
+        // A rollup made before a cuboid was added is made again whole first: once the flows
+        // are gone it never can be.
+        let made = self.for_searcher(index, &searcher).filter(|r| r.complete());
+        let rollup = match made {
             Some(rollup) => rollup,
             None => match build(index)? {
                 Some(rollup) => Arc::new(rollup),

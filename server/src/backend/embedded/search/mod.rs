@@ -704,7 +704,7 @@ fn shards(total: usize, skipped: usize, lacking: &[String]) -> Json {
                 "reason": {
                     "type": "flows_expired_exception",
                     "reason": format!(
-                        "the flows of {index} were deleted by retention (--retain-days), and its hourly rollup cannot answer this search: a rollup answers aggregations (no hits) that filter and split on actions, protocols, ports, interfaces, accounts and the like, not on addresses, over whole hours"
+                        "the flows of {index} were deleted by retention (--retain-days), and its rollup cannot answer this search: a rollup answers aggregations (no hits) that filter and split on actions, protocols, ports, interfaces, accounts and the like, not on addresses, over whole hours (or, by action, protocol, direction and status, whole minutes)"
                     ),
                 },
             })

@@ -45,11 +45,11 @@ pub(crate) struct Chosen {
     rewritten: Json,
     /// The aggregation tree, to give the answer its request's shape.
     tree: Vec<Node>,
-    /// The whole hours read from rollups, `[from, to)` in epoch ms.
+    /// The whole hours (or minutes) read from rollups, `[from, to)` in epoch ms.
     hours: (i64, i64),
     /// The query's own time range, `[from, to)` in epoch ms, exact.
     range: (i64, i64),
-    /// Per selected index, the cuboid read for those hours, when it has one.
+    /// Per selected index, the cuboid read for that stretch, when it has one.
     pub cuboids: Vec<Option<Cuboid>>,
 }
 
@@ -57,7 +57,7 @@ pub(crate) struct Chosen {
 pub(crate) struct Cuboid {
     pub index: Arc<FlowIndex>,
     pub searcher: Searcher,
-    /// Whether some of the index's flows lie before the rolled hours: they are read raw.
+    /// Whether some of the index's flows lie before the rolled stretch: they are read raw.
     pub flows_before: bool,
     /// Or after them.
     pub flows_after: bool,
@@ -692,9 +692,10 @@ impl Rewriter<'_, '_> {
         query_reads(&query, false, self.context, &mut self.fields, &mut time).then_some(())
     }
 
-    /// Whether every bucket boundary of a date histogram falls on a whole hour in the rolled
-    /// hours: intervals of whole hours (or calendar hours and longer), an offset of whole
-    /// hours, and a time zone whose offset is a whole number of hours throughout.
+    /// Whether every bucket boundary of a date histogram falls on a whole unit of the
+    /// resolution (hour or minute) in the rolled stretch: intervals of whole units (or
+    /// calendar units that long and longer), an offset of whole units, and a time zone whose
+    /// offset is a whole number of units throughout.
     fn whole_unit_buckets(&self, options: &Map<String, Json>) -> bool {
         let interval = ["fixed_interval", "calendar_interval", "interval"]
             .iter()
@@ -745,7 +746,7 @@ impl Rewriter<'_, '_> {
             Some(_) => return false,
         };
         // Offsets change at most a few times a year: sampling every day catches a zone that
-        // leaves whole hours for a day or more, and the ends catch the rest.
+        // leaves whole units for a day or more, and the ends catch the rest.
         let (from, to) = self.rolled;
         let unit_secs = self.resolution / 1000;
         let whole = |at: i64| i64::from(zone.offset_secs(at)) % unit_secs == 0;

@@ -248,7 +248,15 @@ impl Rounder {
             return self.last.0;
         }
         let start = self.floor(t);
-        self.last = (start, self.next(start));
+        let end = self.next(start);
+        // A fixed interval floors each time with the zone's offset at that time: across a
+        // change of offset, times of one stretch floor apart, so such a bucket is not
+        // remembered (documents in another order would be bucketed otherwise).
+        let same_offset = match self.interval {
+            Interval::Fixed(_) => self.zone.offset_secs(start) == self.zone.offset_secs(end - 1),
+            Interval::Calendar(_) => true,
+        };
+        self.last = if same_offset { (start, end) } else { (0, 0) };
         start
     }
 
@@ -485,4 +493,30 @@ pub fn render_entries(
         rendered.push((text, Json::Object(entry)));
     }
     Ok(rendered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixed interval in a zone whose offset changes: every time gets the bucket its own
+    /// offset floors it to, whatever came before it (documents come in any order).
+    #[test]
+    fn a_fixed_interval_across_a_change_of_offset_buckets_each_time_alike_in_any_order() {
+        let berlin = || Zone::parse("Europe/Berlin").unwrap();
+        // Around 2024-03-31 01:00 UTC, when Berlin goes from +01:00 to +02:00.
+        let change = 1_711_846_800_000;
+        let times: Vec<i64> = (-30..30).map(|m| change + m * 3_600_000 + 1).collect();
+        let fresh: Vec<i64> = times
+            .iter()
+            .map(|&t| Rounder::new(Interval::Fixed(86_400_000), berlin(), 0).key(t))
+            .collect();
+        for order in [times.clone(), times.iter().rev().copied().collect()] {
+            let mut rounder = Rounder::new(Interval::Fixed(86_400_000), berlin(), 0);
+            for t in order {
+                let at = times.iter().position(|&x| x == t).unwrap();
+                assert_eq!(rounder.key(t), fresh[at], "{t}");
+            }
+        }
+    }
 }
