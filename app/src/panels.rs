@@ -17,6 +17,20 @@ use crate::model::visualization::Visualization;
 use crate::query::{build_request, SearchContext};
 use crate::result::{chart_data, ChartData};
 
+/// Given by the server to the pages it renders: starts drawing a panel's image (its address,
+/// as the page's `<img>` asks for it) while the rest of the page is rendered and sent, so the
+/// browser's request finds it drawn or on its way instead of waiting its turn behind the other
+/// images and the WASM's compiling. The browser never has one.
+#[derive(Clone)]
+pub struct Prerender(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Prerender {
+    /// Begins drawing the image at `image_address`.
+    pub fn start(&self, image_address: &str) {
+        (self.0)(image_address)
+    }
+}
+
 /// The saved objects visualizations run with: index patterns (their time fields) and saved
 /// searches (what visualizations built on one take from it).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -34,6 +34,9 @@ pub fn ChartPanel(
     #[prop(optional, into)]
     server_image: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
+    // On the server, the image's drawing starts as the page is rendered (see
+    // `crate::panels::Prerender`); the browser asks for it once it reads the page.
+    let prerender = use_context::<crate::panels::Prerender>();
     let layout = RwSignal::new(None::<ChartLayout>);
     let node = NodeRef::<Canvas>::new();
     let frame = NodeRef::<Div>::new();
@@ -238,7 +241,12 @@ pub fn ChartPanel(
             </Show>
             {move || match data.get() {
                 None => Some(match server_image.and_then(|src| src.get()) {
-                    Some(src) => view! { <img class="server-chart" src=src alt=move || label.get() decoding="async"/> }.into_any(),
+                    Some(src) => {
+                        if let Some(prerender) = &prerender {
+                            prerender.start(&src);
+                        }
+                        view! { <img class="server-chart" src=src alt=move || label.get() decoding="async"/> }.into_any()
+                    }
                     None => view! { <div class="chart-status" aria-live="polite">"Loading…"</div> }.into_any(),
                 }),
                 Some(Err(error)) => Some(view! { <div class="chart-status chart-error" role="alert">{error}</div> }.into_any()),

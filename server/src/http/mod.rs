@@ -144,6 +144,8 @@ pub struct AppState {
     pub store: Arc<dyn SavedObjectStore>,
     /// Short links of shared views.
     pub short_urls: Arc<dyn ShortUrlStore>,
+    /// Dashboard panels' images begun as their pages are rendered.
+    pub prerenders: Arc<render::Prerenders>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -254,6 +256,7 @@ impl AppState {
             },
             store,
             short_urls,
+            prerenders: Arc::default(),
         })
     }
 }
@@ -360,14 +363,22 @@ pub fn build_app(state: AppState) -> Router {
 }
 
 /// A panic in a handler, answered as a 500 in the API's error shape (and logged).
-/// What every server-rendered page has in context: the saved-objects source, the theme the
-/// user chose, and the nonce its inline scripts (the hydration bootstrap, streamed
-/// resources) carry under the CSP.
+/// What every server-rendered page has in context: the saved-objects source, what begins its
+/// panels' images, the theme the user chose, and the nonce its inline scripts (the hydration
+/// bootstrap, streamed resources) carry under the CSP.
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let objects = app::api::Objects(Arc::new(objects_context::StoreSource(state.store.clone())));
+    let state = state.clone();
     move || {
         leptos::prelude::provide_context(objects.clone());
         let parts = leptos::prelude::use_context::<axum::http::request::Parts>();
+        // Panels' images begin drawing as the page is rendered, for this viewer's cookies.
+        if let Some(parts) = &parts {
+            let (state, headers) = (state.clone(), parts.headers.clone());
+            leptos::prelude::provide_context(app::panels::Prerender(Arc::new(
+                move |address: &str| state.prerenders.begin(&state, address, &headers),
+            )));
+        }
         // The theme chosen in an earlier visit, so the page is rendered in it.
         let theme = parts
             .as_ref()

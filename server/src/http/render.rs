@@ -3,6 +3,13 @@
 //! dashboard's address gives (time, query and filters, read as the dashboard reads them).
 //! Without `time_zone`, times follow the zone the viewer's pages told the server
 //! (`UTC_OFFSET_COOKIE`), else UTC; the viewer's chosen dark theme is kept too.
+//!
+//! A dashboard page's images begin drawing as the server renders the page ([`Prerenders`]),
+//! and the browser's requests for them take what was drawn.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::charts::{ChartTheme, DrawOptions};
 use app::model::saved_object::ObjectType;
@@ -10,11 +17,12 @@ use app::model::time::{format_utc_offset, parse_utc_offset, TimeRange, UTC_OFFSE
 use app::model::visualization::Visualization;
 use app::panels::ViewInputs;
 use app::state::ViewState;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{OriginalUri, Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use serde::Deserialize;
 
 use super::{AppError, AppState};
@@ -63,12 +71,61 @@ fn default_height() -> u32 {
 async fn render_visualization(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
-    Query(params): Query<RenderParams>,
     RawQuery(raw): RawQuery,
+    OriginalUri(address): OriginalUri,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {
-    let view = ViewState::from_query_string(raw.as_deref().unwrap_or_default());
-    let format = match file.as_str() {
+    let request = ImageRequest::new(id, file, raw.unwrap_or_default(), &headers);
+    let drawn = match state.prerenders.take(&prerender_key(&address, &request)) {
+        Some(started) => started.await,
+        None => None,
+    };
+    let (format, bytes) = match drawn {
+        Some(drawn) => (drawn.0, drawn.1.clone()),
+        // Not started, or it failed: drawn here, so that its error is answered.
+        None => draw(&state, &request).await?,
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    ))
+}
+
+/// One image asked for: which visualization, which file, the view in its query string, and
+/// what the viewer's cookies say (zone, dark theme).
+struct ImageRequest {
+    id: String,
+    file: String,
+    query: String,
+    cookie_zone: Option<String>,
+    dark: bool,
+}
+
+impl ImageRequest {
+    fn new(id: String, file: String, query: String, headers: &HeaderMap) -> ImageRequest {
+        // The zone the viewer's pages told the server: an image on a page labels times as
+        // the page does.
+        let cookie_zone = crate::auth::cookie(headers, UTC_OFFSET_COOKIE)
+            .and_then(|value| parse_utc_offset(value.trim()).map(|_| value.trim().to_owned()));
+        ImageRequest {
+            id,
+            file,
+            query,
+            cookie_zone,
+            dark: super::pages_are_dark(headers),
+        }
+    }
+}
+
+/// Draws a visualization for a view: its search, then its chart as SVG or PNG.
+async fn draw(
+    state: &AppState,
+    request: &ImageRequest,
+) -> Result<(ImageFormat, Vec<u8>), AppError> {
+    let format = match request.file.as_str() {
         "render.svg" => ImageFormat::Svg,
         "render.png" => ImageFormat::Png,
         other => {
@@ -77,15 +134,17 @@ async fn render_visualization(
             )))
         }
     };
-    let object = state.store.get(ObjectType::Visualization, &id).await?;
+    let params: RenderParams = render_params(&request.query)?;
+    let view = ViewState::from_query_string(&request.query);
+    let object = state
+        .store
+        .get(ObjectType::Visualization, &request.id)
+        .await?;
     let vis = Visualization::from_value(object.attributes)
         .map_err(|e| AppError::bad_request(e.to_string()))?;
     state.allowed_indices.check(&vis.index_pattern)?;
-    // The zone asked for, else the one the viewer's pages told the server (an image on a
-    // page labels times as the page does), else UTC.
-    let cookie_zone = crate::auth::cookie(&headers, UTC_OFFSET_COOKIE)
-        .and_then(|value| parse_utc_offset(value.trim()).map(|_| value.trim().to_owned()));
-    let time_zone = params.time_zone.or(cookie_zone);
+    // The zone asked for, else the viewer's, else UTC.
+    let time_zone = params.time_zone.or_else(|| request.cookie_zone.clone());
     let utc_offset_secs = match &time_zone {
         Some(zone) => parse_utc_offset(zone).ok_or_else(|| {
             AppError::bad_request(format!("time_zone [{zone}]: an offset such as +09:00"))
@@ -101,7 +160,6 @@ async fn render_visualization(
         }
         None => chrono::Utc::now().timestamp_millis(),
     };
-    let dark = super::pages_are_dark(&headers);
     let inputs = ViewInputs::resolve(
         &TimeRange {
             from: params.from,
@@ -115,12 +173,12 @@ async fn render_visualization(
         time_zone.map(|_| format_utc_offset(utc_offset_secs)),
     )
     .map_err(|e| AppError::bad_request(format!("time range: {e}")))?;
-    let data = crate::visualizations::chart_data(&state, &vis, &inputs).await;
+    let data = crate::visualizations::chart_data(state, &vis, &inputs).await;
     let options = DrawOptions {
         legend: vis.options.legend,
         colors: vis.options.colors.clone(),
         utc_offset_secs,
-        theme: ChartTheme::for_dark(dark),
+        theme: ChartTheme::for_dark(request.dark),
         ..DrawOptions::default()
     };
     let (width, height) = (params.width, params.height);
@@ -134,11 +192,116 @@ async fn render_visualization(
         crate::chart_image::RenderError::BadSize => AppError::bad_request(e.to_string()),
         other => AppError::Internal(other.into()),
     })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type()),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        bytes,
-    ))
+    Ok((format, bytes))
+}
+
+/// The query string's parameters, refused as axum's `Query` refuses them.
+fn render_params(query: &str) -> Result<RenderParams, AppError> {
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .map_err(|_| AppError::bad_request("the query string is not a valid address"))?;
+    Query::<RenderParams>::try_from_uri(&uri)
+        .map(|Query(params)| params)
+        .map_err(|e| AppError::bad_request(e.body_text()))
+}
+
+/// An image drawn, shared by whoever waits for it.
+type Drawn = Option<Arc<(ImageFormat, Vec<u8>)>>;
+
+/// An image being drawn, which any number may wait for.
+type Drawing = Shared<BoxFuture<'static, Drawn>>;
+
+/// What identifies an image begun for a page: its address, and what the viewer's cookies
+/// change in it. Viewers all see the same images, so whose page began it does not matter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct PrerenderKey {
+    address: String,
+    cookie_zone: Option<String>,
+    dark: bool,
+}
+
+fn prerender_key(address: &axum::http::Uri, request: &ImageRequest) -> PrerenderKey {
+    PrerenderKey {
+        address: address
+            .path_and_query()
+            .map_or_else(|| address.to_string(), |p| p.as_str().to_owned()),
+        cookie_zone: request.cookie_zone.clone(),
+        dark: request.dark,
+    }
+}
+
+/// Images begun while the pages that show them were rendered (see [`app::panels::Prerender`]):
+/// a dashboard's browser asks for its images a few at a time (six connections), while it
+/// compiles the WASM on the same cores, so the last used to begin half a second after the
+/// page. Each is taken by the first request for it; those never asked for are dropped after
+/// [`PRERENDER_TTL`], and at most [`MAX_PRERENDERS`] are kept.
+#[derive(Default)]
+pub struct Prerenders {
+    begun: Mutex<HashMap<PrerenderKey, (Instant, Drawing)>>,
+}
+
+/// How long an image begun for a page waits for its request.
+const PRERENDER_TTL: Duration = Duration::from_secs(30);
+
+/// Images begun and not yet asked for, at most: a few dashboards' worth.
+const MAX_PRERENDERS: usize = 256;
+
+impl Prerenders {
+    /// Begins drawing an image a page shows (`address`, as the page's `<img>` names it), for
+    /// a viewer whose request had `headers`. Addresses of other kinds are ignored.
+    pub fn begin(&self, state: &AppState, address: &str, headers: &HeaderMap) {
+        let Ok(uri) = address.parse::<axum::http::Uri>() else {
+            return;
+        };
+        let Some(rest) = uri.path().strip_prefix("/api/visualizations/") else {
+            return;
+        };
+        let Some((id, file)) = rest.split_once('/') else {
+            return;
+        };
+        let request = ImageRequest::new(
+            app::api::decode(id),
+            file.to_owned(),
+            uri.query().unwrap_or_default().to_owned(),
+            headers,
+        );
+        let key = prerender_key(&uri, &request);
+        let mut begun = self.begun.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        begun.retain(|_, (at, _)| now.duration_since(*at) < PRERENDER_TTL);
+        if begun.len() >= MAX_PRERENDERS || begun.contains_key(&key) {
+            return;
+        }
+        let state = state.clone();
+        let drawing = async move { draw(&state, &request).await.ok().map(Arc::new) }
+            .boxed()
+            .shared();
+        // Drawn whether or not it is asked for soon; the request then waits for the rest.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(drawing.clone());
+        begun.insert(key, (now, drawing));
+    }
+
+    /// Images begun and not yet taken.
+    #[cfg(test)]
+    pub fn begun(&self) -> usize {
+        self.begun.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Waits until every image begun so far is drawn.
+    #[cfg(test)]
+    pub async fn drawn(&self) {
+        let drawings: Vec<_> = {
+            let begun = self.begun.lock().unwrap_or_else(|e| e.into_inner());
+            begun.values().map(|(_, drawing)| drawing.clone()).collect()
+        };
+        futures_util::future::join_all(drawings).await;
+    }
+
+    fn take(&self, key: &PrerenderKey) -> Option<Drawing> {
+        let mut begun = self.begun.lock().unwrap_or_else(|e| e.into_inner());
+        begun.remove(key).map(|(_, drawing)| drawing)
+    }
 }

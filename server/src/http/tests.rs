@@ -3033,6 +3033,52 @@ async fn bundle_is_served_precompressed_and_cached_by_name() {
     assert!(page.contains(&format!("flowdash.{hash}.wasm")), "{page}");
 }
 
+/// A dashboard page begins drawing its panels' images as the server renders it: the
+/// browser's requests for them take those drawings, searching nothing again, and get what
+/// a fresh drawing gives.
+#[tokio::test]
+async fn a_dashboards_images_begin_drawing_as_its_page_is_rendered() {
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let config = crate::ingest::demo::DemoConfig {
+        flows: 2000,
+        hours: 1,
+        end_ms: now,
+        seed: 15,
+    };
+    ingest_demo(&server, config).await;
+    let page = server.get_body_text("/?from=now-1h&to=now").await;
+    let images: Vec<String> = page
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|src| src.starts_with("/api/visualizations/"))
+        .map(|src| src.replace("&amp;", "&"))
+        .collect();
+    assert!(images.len() >= 10, "the overview's images: {images:?}");
+    assert_eq!(server.state.prerenders.begun(), images.len());
+    server.state.prerenders.drawn().await;
+    let cache = server.engine().request_cache().hits_and_misses();
+    let mut drawings = Vec::new();
+    for image in &images {
+        let response = server.client.get(server.url(image)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{image}");
+        drawings.push(response.text().await.unwrap());
+    }
+    assert!(drawings.iter().all(|svg| svg.starts_with("<svg")));
+    assert_eq!(
+        server.engine().request_cache().hits_and_misses(),
+        cache,
+        "no image searched"
+    );
+    assert_eq!(server.state.prerenders.begun(), 0, "each taken once");
+    // Asked again, each is drawn afresh, the same.
+    for (image, drawing) in images.iter().zip(&drawings).take(3) {
+        assert_eq!(&server.get_body_text(image).await, drawing, "{image}");
+    }
+    assert_ne!(server.engine().request_cache().hits_and_misses(), cache);
+}
+
 /// A dashboard panel's server image, drawn for the page's `now`, runs the searches the
 /// browser then sends for the same panel: the browser's are answered from the request cache.
 #[tokio::test]

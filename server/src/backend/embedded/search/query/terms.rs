@@ -182,6 +182,7 @@ struct ColumnMatches<T, F> {
     chunk: DocId,
     matches: [u64; CHUNK_DOCS / 64],
     values: Vec<T>,
+    stored: Vec<u64>,
     doc: DocId,
 }
 
@@ -198,6 +199,7 @@ where
             chunk: 0,
             matches: [0; CHUNK_DOCS / 64],
             values: Vec::new(),
+            stored: Vec::new(),
             doc: 0,
         };
         matches.test_chunk(0);
@@ -211,7 +213,7 @@ where
             chunk,
             self.max_doc,
             &self.keep,
-            &mut self.values,
+            (&mut self.values, &mut self.stored),
             &mut self.matches,
         );
     }
