@@ -99,6 +99,10 @@ impl AddressSet {
 pub struct AddressTable {
     /// Where a stretch begins, after the first (which begins at 0); ascending.
     bounds: Vec<u128>,
+    /// The same, when every bound fits a word (address codes, IPv4): a key is placed by
+    /// counting the bounds at or below it, with no branch to mispredict. A binary search's
+    /// branches went the wrong way for every other flow and took a third of a Sankey's time.
+    word_bounds: Option<Vec<u64>>,
     /// The filters holding each stretch's keys, by their place: one list per stretch.
     members: Vec<Vec<u32>>,
     /// The filters holding a document without the field.
@@ -140,6 +144,10 @@ impl AddressTable {
         AddressTable {
             members,
             without: holding(None),
+            word_bounds: bounds
+                .iter()
+                .map(|&bound| u64::try_from(bound).ok())
+                .collect(),
             bounds,
             filters: sets.len(),
         }
@@ -155,7 +163,15 @@ impl AddressTable {
     pub fn filters_of(&self, key: Option<u128>) -> &[u32] {
         match key {
             None => &self.without,
-            Some(key) => &self.members[self.bounds.partition_point(|&bound| bound <= key)],
+            Some(key) => {
+                let stretch = match (&self.word_bounds, u64::try_from(key)) {
+                    (Some(bounds), Ok(key)) => {
+                        bounds.iter().map(|&bound| usize::from(bound <= key)).sum()
+                    }
+                    _ => self.bounds.partition_point(|&bound| bound <= key),
+                };
+                &self.members[stretch]
+            }
         }
     }
 }
