@@ -233,18 +233,34 @@ fn prerender_key(address: &axum::http::Uri, request: &ImageRequest) -> Prerender
 /// Images begun while the pages that show them were rendered (see [`app::panels::Prerender`]):
 /// a dashboard's browser asks for its images a few at a time (six connections), while it
 /// compiles the WASM on the same cores, so the last used to begin half a second after the
-/// page. Each is taken by the first request for it; those never asked for are dropped after
-/// [`PRERENDER_TTL`], and at most [`MAX_PRERENDERS`] are kept.
+/// page. Each is taken by the first request for it. One never asked for is let go
+/// [`PRERENDER_TTL`] after it is drawn, and a drawing still running after [`MAX_DRAWING_TIME`]
+/// is stopped. At most [`MAX_PRERENDERS`] are kept and [`MAX_DRAWING`] drawn at once; past
+/// those, a page's images are drawn when they are asked for. An image shows the visualization
+/// as it was when its page was rendered, as the page itself does.
 #[derive(Default)]
 pub struct Prerenders {
-    begun: Mutex<HashMap<PrerenderKey, (Instant, Drawing)>>,
+    begun: Arc<Mutex<HashMap<PrerenderKey, Begun>>>,
 }
 
-/// How long an image begun for a page waits for its request.
+/// An image begun: when, its drawing, and the task that draws it and lets it go.
+struct Begun {
+    at: Instant,
+    drawing: Drawing,
+    task: tokio::task::AbortHandle,
+}
+
+/// How long a drawn image waits for its request.
 const PRERENDER_TTL: Duration = Duration::from_secs(30);
+
+/// How long a drawing may run before it is stopped (a request then draws its image itself).
+const MAX_DRAWING_TIME: Duration = Duration::from_secs(60);
 
 /// Images begun and not yet asked for, at most: a few dashboards' worth.
 const MAX_PRERENDERS: usize = 256;
+
+/// Images being drawn at once, at most: two dashboards' worth.
+const MAX_DRAWING: usize = 32;
 
 impl Prerenders {
     /// Begins drawing an image a page shows (`address`, as the page's `<img>` names it), for
@@ -259,6 +275,9 @@ impl Prerenders {
         let Some((id, file)) = rest.split_once('/') else {
             return;
         };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let request = ImageRequest::new(
             app::api::decode(id),
             file.to_owned(),
@@ -266,22 +285,41 @@ impl Prerenders {
             headers,
         );
         let key = prerender_key(&uri, &request);
-        let mut begun = self.begun.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        begun.retain(|_, (at, _)| now.duration_since(*at) < PRERENDER_TTL);
-        if begun.len() >= MAX_PRERENDERS || begun.contains_key(&key) {
+        let mut begun = self.lock_pruned();
+        let drawing_now = begun
+            .values()
+            .filter(|begun| begun.drawing.peek().is_none())
+            .count();
+        if begun.len() >= MAX_PRERENDERS || drawing_now >= MAX_DRAWING || begun.contains_key(&key) {
             return;
         }
         let state = state.clone();
         let drawing = async move { draw(&state, &request).await.ok().map(Arc::new) }
             .boxed()
             .shared();
-        // Drawn whether or not it is asked for soon; the request then waits for the rest.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(drawing.clone());
-        begun.insert(key, (now, drawing));
+        // Drawn whether or not it is asked for soon (the request then waits for the rest), and
+        // let go if it is not asked for in time.
+        let at = Instant::now();
+        let (held, drawn, held_key) = (Arc::downgrade(&self.begun), drawing.clone(), key.clone());
+        let task = runtime.spawn(async move {
+            drawn.await;
+            tokio::time::sleep(PRERENDER_TTL).await;
+            if let Some(held) = held.upgrade() {
+                let mut begun = held.lock().unwrap_or_else(|e| e.into_inner());
+                // Unless it was taken, and the same image begun again since.
+                if begun.get(&held_key).is_some_and(|begun| begun.at == at) {
+                    begun.remove(&held_key);
+                }
+            }
+        });
+        begun.insert(
+            key,
+            Begun {
+                at,
+                drawing,
+                task: task.abort_handle(),
+            },
+        );
     }
 
     /// Images begun and not yet taken.
@@ -295,13 +333,27 @@ impl Prerenders {
     pub async fn drawn(&self) {
         let drawings: Vec<_> = {
             let begun = self.begun.lock().unwrap_or_else(|e| e.into_inner());
-            begun.values().map(|(_, drawing)| drawing.clone()).collect()
+            begun.values().map(|begun| begun.drawing.clone()).collect()
         };
         futures_util::future::join_all(drawings).await;
     }
 
     fn take(&self, key: &PrerenderKey) -> Option<Drawing> {
+        self.lock_pruned().remove(key).map(|begun| begun.drawing)
+    }
+
+    /// The images begun, drawings running past [`MAX_DRAWING_TIME`] stopped and let go first.
+    fn lock_pruned(&self) -> std::sync::MutexGuard<'_, HashMap<PrerenderKey, Begun>> {
         let mut begun = self.begun.lock().unwrap_or_else(|e| e.into_inner());
-        begun.remove(key).map(|(_, drawing)| drawing)
+        let now = Instant::now();
+        begun.retain(|_, begun| {
+            let stuck =
+                begun.drawing.peek().is_none() && now.duration_since(begun.at) >= MAX_DRAWING_TIME;
+            if stuck {
+                begun.task.abort();
+            }
+            !stuck
+        });
+        begun
     }
 }

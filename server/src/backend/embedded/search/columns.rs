@@ -517,8 +517,8 @@ pub struct FastColumn<T> {
 
 /// A column's values as tantivy stores them, `u64`s in an order-preserving mapping, and the
 /// mapping back. tantivy reads a run of a mapped column's rows one value at a time, through
-/// two dynamic calls each; its stored codecs unpack a run at once, and the mapping back is
-/// one loop over the run. Reading an integer column took a third of a raw search.
+/// two dynamic calls each; the stored codec is read without them (a bit-packed one unpacks
+/// the run at once), and the mapping back is one loop over the run.
 struct StoredValues<T> {
     values: Arc<dyn ColumnValues<u64>>,
     decode: fn(&[u64], &mut [T]),
@@ -689,7 +689,7 @@ impl<T: PartialOrd + Copy + Debug + Send + Sync + 'static> FastColumn<T> {
                 out.extend(values.iter().map(|&value| Some(value)));
             }
             // The values of consecutive documents are consecutive rows: two counts of the
-            // values before, then (when some document has none) a bit test per document.
+            // values before, then (when some document has none) spread a word at a time.
             (ColumnIndex::Optional(_), Some(index)) if consecutive => {
                 let low = index.values_before(first);
                 let count = (index.values_before(last + 1) - low) as usize;

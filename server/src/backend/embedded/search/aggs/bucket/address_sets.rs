@@ -2,8 +2,8 @@
 //! field's column in one pass. A split by network is such a `filters` aggregation (a term per
 //! CIDR block, less the blocks named inside it): as bit sets, each network cost a scan of the
 //! column and each flow a look into every set; here each flow's address is read once, as its
-//! order-preserving compact code, and placed by one binary search among the stretches of codes
-//! where the networks holding it change ([`AddressTable`]).
+//! order-preserving compact code, and placed among the stretches of codes where the networks
+//! holding it change ([`AddressTable`]).
 
 use serde_json::Value as Json;
 use tantivy::columnar::column_values::CompactHit;
@@ -18,6 +18,9 @@ use crate::backend::embedded::schema::SchemaField;
 /// about every stretch, where the query path searches long lists (a `terms` of thousands of
 /// addresses) in sorted order.
 const MAX_RANGES: usize = 64;
+
+/// Bounds a key is placed among by counting, at most; past this many, by a binary search.
+const MAX_COUNTED_BOUNDS: usize = 32;
 
 /// Which values of the field a filter selects, as ranges of addresses or, in a segment, of
 /// their column's keys. Inclusive bounds.
@@ -93,15 +96,15 @@ impl AddressSet {
 }
 
 /// Every filter's set at once, by the filters each stretch of keys lies in. The sets are made
-/// of ranges, so which filters hold a key changes only at their bounds: a key is placed by one
-/// binary search, where asking each set would walk every filter's ranges for every flow.
+/// of ranges, so which filters hold a key changes only at their bounds: a key is placed among
+/// them at once, where asking each set would walk every filter's ranges for every flow.
 #[derive(Debug)]
 pub struct AddressTable {
     /// Where a stretch begins, after the first (which begins at 0); ascending.
     bounds: Vec<u128>,
-    /// The same, when every bound fits a word (address codes, IPv4): a key is placed by
-    /// counting the bounds at or below it, with no branch to mispredict. A binary search's
-    /// branches went the wrong way for every other flow and took a third of a Sankey's time.
+    /// The same, when they are few and every one fits a word (address codes, IPv4): a key is
+    /// placed by counting the bounds at or below it, with no branch to mispredict. A binary
+    /// search's branches went the wrong way for every other flow. More bounds are searched.
     word_bounds: Option<Vec<u64>>,
     /// The filters holding each stretch's keys, by their place: one list per stretch.
     members: Vec<Vec<u32>>,
@@ -144,10 +147,14 @@ impl AddressTable {
         AddressTable {
             members,
             without: holding(None),
-            word_bounds: bounds
-                .iter()
-                .map(|&bound| u64::try_from(bound).ok())
-                .collect(),
+            word_bounds: (bounds.len() <= MAX_COUNTED_BOUNDS)
+                .then(|| {
+                    bounds
+                        .iter()
+                        .map(|&bound| u64::try_from(bound).ok())
+                        .collect()
+                })
+                .flatten(),
             bounds,
             filters: sets.len(),
         }
