@@ -290,6 +290,75 @@ async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
     }
 }
 
+/// A cluster's shards that did not answer (here, flowdash's own surface reporting a day whose
+/// flows retention deleted) reach the dashboard through the proxy as they left the cluster,
+/// in `_search` and in the dashboard's `_msearch`: the panel's ⚠ reads them from either.
+#[tokio::test]
+async fn a_clusters_failed_shards_reach_the_dashboard_through_the_proxy() {
+    use crate::backend::embedded::{Retained, Retention};
+
+    let cluster = cluster("7.10.2").await;
+    let policy = Retention {
+        days: 1,
+        rollup_days: Some(10),
+    };
+    let Retained { rolled_up, .. } = cluster
+        .engine()
+        .enforce_retention(policy, END + 3 * 86_400_000)
+        .unwrap();
+    assert_eq!(rolled_up, ["cwl-2020.03.06"]);
+    let url = cluster.url("/es");
+    let proxy = TestServer::start_with(move |c| {
+        c.elastic = Some(ElasticConfig {
+            url,
+            auth: Auth::None,
+            ca_cert: None,
+            insecure: false,
+            timeout: Duration::from_secs(30),
+            allow_scripts: false,
+        })
+    })
+    .await;
+    // Destinations need the flows; counts by action the rollup answers whole.
+    let lacking =
+        json!({ "size": 0, "aggs": { "d": { "terms": { "field": "dstaddr", "size": 5 } } } });
+    let whole = json!({ "size": 0, "aggs": { "a": { "terms": { "field": "action" } } } });
+    let request = json!({ "index": "cwl-*", "body": lacking });
+    let (status, direct) = cluster.post_json("/api/search", &request).await;
+    let (status_via, via) = proxy.post_json("/api/search", &request).await;
+    assert_eq!((status, status_via), (200, 200), "{via}");
+    assert_eq!(via["_shards"], direct["_shards"]);
+    let note = app::inspect::partial_answer(&via).expect("a partial answer");
+    assert!(note.contains("cwl-2020.03.06"), "{note}");
+    let (status, answers) = proxy
+        .post_json(
+            "/api/msearch",
+            &json!({ "searches": [
+                { "index": "cwl-*", "body": lacking },
+                { "index": "cwl-*", "body": whole }
+            ] }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let responses = answers["responses"].as_array().unwrap();
+    assert_eq!(
+        app::inspect::partial_answer(&responses[0]).as_deref(),
+        Some(note.as_str())
+    );
+    assert_eq!(
+        app::inspect::partial_answer(&responses[1]),
+        None,
+        "{answers}"
+    );
+    let (_, direct_whole) = cluster
+        .post_json("/api/search", &json!({ "index": "cwl-*", "body": whole }))
+        .await;
+    assert_eq!(
+        responses[1]["aggregations"], direct_whole["aggregations"],
+        "{answers}"
+    );
+}
+
 /// Ingests `text` into the cluster through flowdash's bulk sink, as `flowdash ingest --es-url`.
 async fn through_sink(client: ElasticBackend, text: String) -> IngestReport {
     tokio::task::spawn_blocking(move || {
