@@ -3033,20 +3033,26 @@ async fn bundle_is_served_precompressed_and_cached_by_name() {
     assert!(page.contains(&format!("flowdash.{hash}.wasm")), "{page}");
 }
 
-/// A dashboard page begins drawing its panels' images as the server renders it: the
-/// browser's requests for them take those drawings, searching nothing again, and get what
-/// a fresh drawing gives.
-#[tokio::test]
-async fn a_dashboards_images_begin_drawing_as_its_page_is_rendered() {
+/// A server holding 2,000 demo flows of the hour before now (made from `seed`), and that now.
+async fn server_with_the_last_hours_flows(seed: u64) -> (TestServer, i64) {
     let server = TestServer::start().await;
     let now = chrono::Utc::now().timestamp_millis();
     let config = crate::ingest::demo::DemoConfig {
         flows: 2000,
         hours: 1,
         end_ms: now,
-        seed: 15,
+        seed,
     };
     ingest_demo(&server, config).await;
+    (server, now)
+}
+
+/// A dashboard page begins drawing its panels' images as the server renders it: the
+/// browser's requests for them take those drawings, searching nothing again, and get what
+/// a fresh drawing gives.
+#[tokio::test]
+async fn a_dashboards_images_begin_drawing_as_its_page_is_rendered() {
+    let (server, _) = server_with_the_last_hours_flows(15).await;
     let page = server.get_body_text("/?from=now-1h&to=now").await;
     let images: Vec<String> = page
         .split("src=\"")
@@ -3098,15 +3104,7 @@ async fn a_dashboards_images_begin_drawing_as_its_page_is_rendered() {
 /// browser then sends for the same panel: the browser's are answered from the request cache.
 #[tokio::test]
 async fn an_image_for_the_pages_now_shares_its_searches_with_the_browser() {
-    let server = TestServer::start().await;
-    let now = chrono::Utc::now().timestamp_millis();
-    let config = crate::ingest::demo::DemoConfig {
-        flows: 2000,
-        hours: 1,
-        end_ms: now,
-        seed: 14,
-    };
-    ingest_demo(&server, config).await;
+    let (server, now) = server_with_the_last_hours_flows(14).await;
     let page_now = app::model::time::shared_now(now);
     let image = server
         .client

@@ -58,6 +58,22 @@ fn client(server: &TestServer) -> ElasticBackend {
     .unwrap()
 }
 
+/// A flowdash server whose backend is `cluster`'s Elasticsearch surface (`--es-url`).
+async fn proxy_to(cluster: &TestServer) -> TestServer {
+    let url = cluster.url("/es");
+    TestServer::start_with(move |c| {
+        c.elastic = Some(ElasticConfig {
+            url,
+            auth: Auth::None,
+            ca_cert: None,
+            insecure: false,
+            timeout: Duration::from_secs(30),
+            allow_scripts: false,
+        })
+    })
+    .await
+}
+
 fn requests() -> Vec<Value> {
     let range = json!({ "range": { "@timestamp": { "gte": END - 6 * 3_600_000, "lte": END, "format": "epoch_millis" } } });
     vec![
@@ -216,18 +232,7 @@ async fn multi_terms_is_answered_from_composite_pages_on_a_cluster_without_it() 
 #[tokio::test]
 async fn a_server_over_a_cluster_answers_like_the_embedded_server() {
     let cluster = cluster("7.10.2").await;
-    let url = cluster.url("/es");
-    let proxy = TestServer::start_with(move |c| {
-        c.elastic = Some(ElasticConfig {
-            url,
-            auth: Auth::None,
-            ca_cert: None,
-            insecure: false,
-            timeout: Duration::from_secs(30),
-            allow_scripts: false,
-        })
-    })
-    .await;
+    let proxy = proxy_to(&cluster).await;
     let (_, health) = proxy.get("/api/health").await;
     assert_eq!(health["backend"], "elasticsearch");
     assert_eq!(health["cluster"]["version"], "7.10.2");
@@ -307,18 +312,7 @@ async fn a_clusters_failed_shards_reach_the_dashboard_through_the_proxy() {
         .enforce_retention(policy, END + 3 * 86_400_000)
         .unwrap();
     assert_eq!(rolled_up, ["cwl-2020.03.06"]);
-    let url = cluster.url("/es");
-    let proxy = TestServer::start_with(move |c| {
-        c.elastic = Some(ElasticConfig {
-            url,
-            auth: Auth::None,
-            ca_cert: None,
-            insecure: false,
-            timeout: Duration::from_secs(30),
-            allow_scripts: false,
-        })
-    })
-    .await;
+    let proxy = proxy_to(&cluster).await;
     // Destinations need the flows; counts by action the rollup answers whole.
     let lacking =
         json!({ "size": 0, "aggs": { "d": { "terms": { "field": "dstaddr", "size": 5 } } } });
