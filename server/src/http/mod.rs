@@ -362,7 +362,6 @@ pub fn build_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A panic in a handler, answered as a 500 in the API's error shape (and logged).
 /// What every server-rendered page has in context: the saved-objects source, what begins its
 /// panels' images, the theme the user chose, and the nonce its inline scripts (the hydration
 /// bootstrap, streamed resources) carry under the CSP.
@@ -392,6 +391,7 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     }
 }
 
+/// A panic in a handler, answered as a 500 in the API's error shape (and logged).
 fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     let message = panic
         .downcast_ref::<String>()
