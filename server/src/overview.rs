@@ -293,8 +293,9 @@ fn conversations() -> Visualization {
 /// health and the top conversations.
 ///
 /// Nearly every flow is a conversation of its own (return traffic goes to ephemeral ports),
-/// so the engine counts about as many combinations as flows: 10M flows fit a search's memory
-/// budget, and a range holding many more gets the panel's "Data too large" error.
+/// but the few shown carry most bytes: the engine groups only the flows that can be among
+/// them (see `backend/embedded/search/aggs/bucket/sieve.rs`), so the panel's memory follows
+/// those flows and not the number of conversations.
 pub fn dashboard(geo: GeoPanels) -> Dashboard {
     let mut layout: Vec<(&str, u32, u32, u32, u32)> = vec![
         ("overview-flows", 0, 0, 12, 5),

@@ -199,11 +199,14 @@ impl<'a> DocBatchBuilder<'a> {
         let timestamp = DateTime::from_timestamp_millis(doc.timestamp_ms);
         self.push(schema.timestamp, Leaf::Date(timestamp));
         self.words.clear();
+        let fields_start = self.batch.values.len();
         for (position, (name, value)) in doc.fields.iter().enumerate() {
             if let Some(field) = self.field_at(position, name) {
                 self.add_value(field, value);
             }
         }
+        let digest = self.conversation_digest(fields_start);
+        self.push(schema.conversation, Leaf::I64(digest));
         let meta = [
             ("@id", &doc.event_id),
             ("@owner", &doc.owner),
@@ -256,6 +259,33 @@ impl<'a> DocBatchBuilder<'a> {
             batch: batch.clone(),
             index,
         })
+    }
+
+    /// The conversation digest of the document whose fields were added from `start` on, when
+    /// it has each of the conversation's fields once; else what stands for one (see
+    /// [`super::conversation::UNDIGESTED`]).
+    fn conversation_digest(&self, start: usize) -> i64 {
+        let [source, destination, port, protocol] = self.schema.conversation_of;
+        let mut seen = [0u8; 4];
+        let (mut addresses, mut numbers) = ([Ipv6Addr::UNSPECIFIED; 2], [0i64; 2]);
+        for (field, leaf) in &self.batch.values[start..] {
+            match *leaf {
+                Leaf::Ip(ip) if *field == source => (addresses[0], seen[0]) = (ip, seen[0] + 1),
+                Leaf::Ip(ip) if *field == destination => {
+                    (addresses[1], seen[1]) = (ip, seen[1] + 1)
+                }
+                Leaf::I64(v) if *field == port => (numbers[0], seen[2]) = (v, seen[2] + 1),
+                Leaf::I64(v) if *field == protocol => (numbers[1], seen[3]) = (v, seen[3] + 1),
+                _ => {}
+            }
+        }
+        if seen.contains(&0) {
+            super::conversation::NO_CONVERSATION
+        } else if seen == [1; 4] {
+            super::conversation::digest(addresses[0], addresses[1], numbers[0], numbers[1])
+        } else {
+            super::conversation::UNDIGESTED
+        }
     }
 
     fn push(&mut self, field: Field, leaf: Leaf) {

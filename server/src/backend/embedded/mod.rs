@@ -4,6 +4,7 @@
 
 pub mod admission;
 mod backend;
+mod conversation;
 mod documents;
 pub mod index;
 mod message_words;
@@ -82,6 +83,9 @@ pub struct EmbeddedEngine {
     rollups_enabled: std::sync::atomic::AtomicBool,
     /// Searches that read rollups, since the engine opened.
     rollup_searches: std::sync::atomic::AtomicU64,
+    /// Searches whose top conversations were sieved, and those sieved twice (see
+    /// `search/aggs/bucket/sieve.rs`), since the engine opened.
+    sieved_searches: [std::sync::atomic::AtomicU64; 2],
 }
 
 thread_local! {
@@ -151,6 +155,7 @@ impl EmbeddedEngine {
             rollups: rollup::Rollups::default(),
             rollups_enabled: std::sync::atomic::AtomicBool::new(true),
             rollup_searches: std::sync::atomic::AtomicU64::new(0),
+            sieved_searches: Default::default(),
         };
         engine.scan()?;
         Ok(engine)
@@ -542,6 +547,21 @@ impl EmbeddedEngine {
 
     fn count_rollup_search(&self) {
         self.rollup_searches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Searches whose top conversations were sieved since the engine opened, and those of
+    /// them whose sieve was widened.
+    pub fn sieved_searches(&self) -> (u64, u64) {
+        let [sieved, widened] = &self.sieved_searches;
+        let load =
+            |count: &std::sync::atomic::AtomicU64| count.load(std::sync::atomic::Ordering::Relaxed);
+        (load(sieved), load(widened))
+    }
+
+    /// Counts a search sieved, or one whose sieve was widened.
+    fn count_sieved_search(&self, widened: bool) {
+        self.sieved_searches[usize::from(widened)]
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 

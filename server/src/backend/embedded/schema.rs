@@ -18,6 +18,10 @@ pub const ID_HASH: &str = "_id_hash";
 /// hold it, and it is no field of the flow schema's: mappings and `@message` searches never
 /// list it, and ingest never fills it.
 pub const FLOW_COUNT: &str = "_flow_count";
+/// A 32-bit digest of a flow's conversation (source, destination, destination port and
+/// protocol, see [`super::conversation`]), for the top conversations' first pass. Written at
+/// ingest; no field of the flow schema's, like [`ID_HASH`].
+pub const CONVERSATION: &str = "_conversation";
 /// The document as sent or built, returned by searches.
 pub const SOURCE: &str = "_source";
 /// The time field.
@@ -70,6 +74,10 @@ pub struct FlowSchema {
     pub message: Field,
     /// [`FLOW_COUNT`], filled in rollup documents only.
     pub flow_count: Field,
+    /// [`CONVERSATION`].
+    pub conversation: Field,
+    /// The fields it digests, in [`super::conversation::FIELDS`] order.
+    pub conversation_of: [Field; 4],
     /// Looked up for every value of every ingested document: a fast hash.
     fields: rustc_hash::FxHashMap<&'static str, SchemaField>,
 }
@@ -127,7 +135,9 @@ impl FlowSchema {
         }
         // Last, so that indices made before it get it added (see `index.rs`).
         let flow_count = builder.add_i64_field(FLOW_COUNT, FAST);
+        let conversation = builder.add_i64_field(CONVERSATION, FAST);
         let schema = builder.build();
+        let conversation_of = super::conversation::FIELDS.map(|name| fields[name].field);
         let timestamp = fields[TIMESTAMP].field;
         let message = fields["@message"].field;
         FlowSchema {
@@ -138,6 +148,8 @@ impl FlowSchema {
             timestamp,
             message,
             flow_count,
+            conversation,
+            conversation_of,
             fields,
         }
     }

@@ -569,13 +569,14 @@ fn with_message_words(index: &tantivy::Index) {
 }
 
 /// A day as a flowdash before the GeoIP fields made it: its schema lacks them (and the
-/// rollups' flow count, added after them), and so do its segments. Two flows from 81.2.69.160 (GB in the test database), written through tantivy.
+/// rollups' flow count and the conversation digests, added after them), and so do its
+/// segments. Two flows from 81.2.69.160 (GB in the test database), written through tantivy.
 fn older_day(dir: &Path, name: &str, start: i64) -> std::path::PathBuf {
     let current = FlowSchema::new();
     let mut older = tantivy::schema::Schema::builder();
     for (_, entry) in current.schema.fields() {
         let newer = app::model::flow::GEO_FIELDS.contains(&entry.name())
-            || entry.name() == schema::FLOW_COUNT;
+            || [schema::FLOW_COUNT, schema::CONVERSATION].contains(&entry.name());
         if !newer {
             older.add_field(entry.clone());
         }

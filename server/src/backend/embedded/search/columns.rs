@@ -578,7 +578,7 @@ pub struct BlockScratch<T> {
 }
 
 /// Buffers for [`Accessor::read_raw_block`], reused from block to block.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct RawBlockScratch {
     words: BlockScratch<u64>,
     ints: BlockScratch<i64>,

@@ -28,10 +28,10 @@ use tantivy::collector::Collector;
 use tantivy::query::EnableScoring;
 use tantivy::{Searcher, SegmentReader};
 
-use self::aggs::bucket::auto_date_histogram;
 use self::aggs::bucket::significant_terms::{
     background_needs, candidates, BackgroundSet, Candidates,
 };
+use self::aggs::bucket::{auto_date_histogram, top_conversations};
 use self::aggs::collect::{Collected, FlowCollector, Folded};
 use self::aggs::intermediate::merge_all;
 use self::aggs::intermediate::IntermediateAgg;
@@ -473,6 +473,23 @@ fn run_search(
                 .collect();
         auto_date_histogram::choose_roundings(&aggs, &per_index);
     }
+    // The top conversations group only the flows that can be among them (see sieve.rs): a
+    // first pass sums flows by the bin of their conversation.
+    let sieve_probes = if rollup.is_none() {
+        top_conversations::probes(&aggs)
+    } else {
+        Vec::new()
+    };
+    if !sieve_probes.is_empty() {
+        let probed = collect(query.as_ref(), Arc::new(sieve_probes), None, Merge::All)?;
+        if probed
+            .first()
+            .is_some_and(|fruit| top_conversations::admit(&aggs, &fruit.aggs))
+        {
+            engine.count_sieved_search(false);
+            tracing::debug!("top conversations sieved");
+        }
+    }
     let hits = (keep > 0).then(|| (keep, request.sort.clone()));
     // Sorted by time, hits come from the newest (or oldest) stretch of the range: the first
     // pass only counts and aggregates (time_window.rs).
@@ -639,10 +656,22 @@ fn run_search(
     let aggregations = if aggs.is_empty() {
         None
     } else {
-        let mut results =
-            merge_all(agg_parts).unwrap_or_else(|| aggs.iter().map(empty_intermediate).collect());
-        for (result, request) in results.iter_mut().zip(aggs.iter()) {
-            result.finish(request);
+        let mut results = merged(&aggs, agg_parts);
+        let widened = top_conversations::settle(&aggs, &results)?;
+        if !widened.is_empty() {
+            // A conversation left out may be among the best: those widened are collected
+            // again, alone.
+            engine.count_sieved_search(true);
+            tracing::debug!(
+                aggregations = widened.len(),
+                "top conversations' sieve widened"
+            );
+            let copies = Arc::new(top_conversations::copies(&aggs, &widened, body, &context)?);
+            let again = collect(query.as_ref(), copies.clone(), None, Merge::All)?;
+            let again = merged(&copies, again.into_iter().map(|fruit| fruit.aggs).collect());
+            for (position, result) in widened.into_iter().zip(again) {
+                results[position] = result;
+            }
         }
         let candidates = candidates(&aggs, &results);
         let backgrounds =
@@ -672,6 +701,16 @@ fn run_search(
         engine.request_cache().put(key, &response);
     }
     Ok(response)
+}
+
+/// The aggregations' results merged from each part's, and finished.
+fn merged(aggs: &[AggRequest], parts: Vec<Vec<IntermediateAgg>>) -> Vec<IntermediateAgg> {
+    let mut results =
+        merge_all(parts).unwrap_or_else(|| aggs.iter().map(empty_intermediate).collect());
+    for (result, request) in results.iter_mut().zip(aggs) {
+        result.finish(request);
+    }
+    results
 }
 
 /// The selected indices kept only as their rollups that the search does not read them from:

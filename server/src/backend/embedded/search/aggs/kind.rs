@@ -35,6 +35,11 @@ pub trait SegmentState: Clone + 'static {
 
     fn collect(&mut self, doc: DocId);
 
+    /// Collects a block of documents (ascending) at once where it can; says whether it did.
+    fn collect_block(&mut self, _docs: &[DocId]) -> bool {
+        false
+    }
+
     fn harvest(self) -> Self::State;
 }
 
@@ -65,6 +70,7 @@ impl<K: AggregationKind> DynKind for K {
 /// A [`SegmentState`] of some type.
 pub trait DynSegment {
     fn collect(&mut self, doc: DocId);
+    fn collect_block(&mut self, docs: &[DocId]) -> bool;
     fn harvest(self: Box<Self>) -> Box<dyn DynState>;
     fn clone_boxed(&self) -> Box<dyn DynSegment>;
 }
@@ -77,6 +83,10 @@ where
     #[inline]
     fn collect(&mut self, doc: DocId) {
         SegmentState::collect(self, doc);
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) -> bool {
+        SegmentState::collect_block(self, docs)
     }
 
     fn harvest(self: Box<Self>) -> Box<dyn DynState> {

@@ -378,12 +378,14 @@ impl SegmentAgg {
             AggKind::MultiTerms(multi) => SegmentAgg::MultiKey(MultiKeySegment::new(
                 multi.sources.iter(),
                 None,
+                multi.sieve.admitted(),
                 context,
                 prototype()?,
             )?),
             AggKind::Composite(composite) => SegmentAgg::MultiKey(MultiKeySegment::new(
                 composite.key_sources(),
                 Some(&composite.page),
+                None,
                 context,
                 prototype()?,
             )?),
@@ -493,6 +495,7 @@ impl SegmentAgg {
             SegmentAgg::Metric(metric) => metric.collect_block(docs, block),
             SegmentAgg::DateHistogram(histogram) => histogram.collect_block(docs, block),
             SegmentAgg::Filters(filters) => filters.collect_block(docs, block),
+            SegmentAgg::Custom(custom) => custom.collect_block(docs),
             _ => false,
         }
     }

@@ -11,12 +11,16 @@ pub mod ip_prefix;
 pub mod multi_key;
 pub mod multi_terms;
 pub mod range;
+pub mod sieve;
 pub mod significant_terms;
 pub mod terms;
+pub mod top_conversations;
 
 #[cfg(test)]
 mod auto_date_histogram_tests;
 #[cfg(test)]
 mod multi_key_tests;
+#[cfg(test)]
+mod sieve_tests;
 #[cfg(test)]
 mod significant_terms_tests;

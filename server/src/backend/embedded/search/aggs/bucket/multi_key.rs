@@ -11,6 +11,7 @@
 
 use std::cmp::Ordering;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use app::model::flow::FieldType;
 use tantivy::{DocId, Score};
@@ -26,6 +27,7 @@ use super::super::options::AggField;
 use super::super::order::{compare_keys, directed};
 use super::super::{AggRequest, SegmentAgg, SegmentContext};
 use super::date_histogram::{Interval, Rounder};
+use super::sieve::{Admitted, SegmentSieve};
 use super::terms::missing_bucket_key;
 
 /// How a source makes a document's key from its field's value.
@@ -188,13 +190,16 @@ pub struct MultiKeySegment {
     page: Option<Box<PageBound>>,
     /// With a page: each held tuple's key as values, by bucket number.
     values: Vec<Option<BucketKey>>,
+    /// For the top conversations: the flows grouped, and the count of those left out.
+    sieve: Option<Box<SegmentSieve>>,
 }
-
 impl MultiKeySegment {
-    /// Buckets for every tuple (`page: None`, `multi_terms`) or for one page of them.
+    /// Buckets for every tuple (`page: None`, `multi_terms`) or for one page of them; with a
+    /// sieve, only for the tuples of the flows it admits.
     pub fn new<'s>(
         sources: impl Iterator<Item = &'s KeySource> + Clone,
         page: Option<&KeyPage>,
+        sieve: Option<Arc<Admitted>>,
         context: &SegmentContext<'_>,
         prototype: Rc<Vec<SegmentAgg>>,
     ) -> Result<Self, SearchError> {
@@ -260,6 +265,9 @@ impl MultiKeySegment {
                 })
             }),
             values: Vec::new(),
+            sieve: sieve
+                .map(|admitted| SegmentSieve::open(admitted, context).map(Box::new))
+                .transpose()?,
         })
     }
 
@@ -269,6 +277,11 @@ impl MultiKeySegment {
 
     #[inline]
     pub fn collect(&mut self, doc: DocId, score: Score) {
+        if let Some(sieve) = &mut self.sieve {
+            if !sieve.admits(doc) {
+                return;
+            }
+        }
         self.layout.clear(&mut self.scratch);
         for (position, source) in self.sources.iter_mut().enumerate() {
             match source.key(doc) {
@@ -294,6 +307,25 @@ impl MultiKeySegment {
     /// integer) and skips documents without one, and the buckets are direct rows with
     /// integer statistics below (the top conversations). Says whether it did.
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+        let Some(mut sieve) = self.sieve.take() else {
+            return self.collect_block_of(docs, block);
+        };
+        let left_out = sieve.admit_block(docs);
+        if sieve.admitted_docs.is_empty() {
+            sieve.left_out += left_out;
+            self.sieve = Some(sieve);
+            return true;
+        }
+        let collected = self.collect_block_of(&sieve.admitted_docs, block);
+        if collected {
+            sieve.left_out += left_out;
+        }
+        self.sieve = Some(sieve);
+        collected
+    }
+
+    /// [`MultiKeySegment::collect_block`] of the documents its sieve admits.
+    fn collect_block_of(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         if self.page.is_some()
             || self.buckets.direct.is_none()
             || !self
@@ -458,8 +490,10 @@ impl MultiKeySegment {
             buckets,
             mut values,
             page,
+            sieve,
             ..
         } = self;
+        let left_out = sieve.map_or(0, |sieve| sieve.left_out);
         // Every source has a value in every bucket (a tuple missing one is not made into a
         // key of values, which would be ambiguous with a `missing` value that a document has).
         let rows_kept = page.is_none()
@@ -469,16 +503,24 @@ impl MultiKeySegment {
         if rows_kept {
             if let Some((numbers, rows)) = buckets.into_direct() {
                 let run = TupleRun::new(layout, tuples, numbers, rows);
-                return IntermediateAgg::Buckets(BucketList::from_tuples(run, request));
+                let mut list = BucketList::from_tuples(run, request);
+                list.leave_out(left_out);
+                return IntermediateAgg::Buckets(list);
             }
-            return IntermediateAgg::Buckets(BucketList::default());
+            let mut list = BucketList::default();
+            list.leave_out(left_out);
+            return IntermediateAgg::Buckets(list);
         }
-        buckets.harvest(request, |number| {
+        let mut harvested = buckets.harvest(request, |number| {
             let key = match values.get_mut(number as usize) {
                 Some(value) => value.take()?,
                 None => layout.values(tuples.row(number as u32), &missing)?,
             };
             keep(&key).then_some(key)
-        })
+        });
+        if let IntermediateAgg::Buckets(list) = &mut harvested {
+            list.leave_out(left_out);
+        }
+        harvested
     }
 }

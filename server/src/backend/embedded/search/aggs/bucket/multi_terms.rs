@@ -20,6 +20,8 @@ pub struct MultiTermsAgg {
     pub size: usize,
     pub order: Vec<BucketOrder>,
     pub min_doc_count: u64,
+    /// Which flows the top conversations group exactly (see [`super::sieve`]).
+    pub sieve: super::sieve::Sieve,
 }
 
 pub fn parse(
@@ -101,6 +103,7 @@ pub fn parse(
             ],
         },
         min_doc_count,
+        sieve: Default::default(),
     })
 }
 

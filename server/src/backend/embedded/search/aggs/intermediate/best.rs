@@ -69,6 +69,11 @@ impl BestBuckets {
         }
     }
 
+    /// What the buckets are ranked by.
+    pub fn ranked_by(&self) -> Rank {
+        self.rank
+    }
+
     /// The rank of a bucket: `None` when it has no value (it then sorts last), or when the
     /// value could be negative, which the bound of step 2 does not allow.
     fn rank(&self, run: &SortedRun, index: usize) -> Result<Option<f64>, Negative> {

@@ -199,6 +199,11 @@ impl BucketList {
         }
     }
 
+    /// Counts documents that were left out of every bucket because theirs cannot be shown.
+    pub fn leave_out(&mut self, docs: u64) {
+        self.left_out_doc_count += docs;
+    }
+
     /// Documents in buckets that were left out because they cannot be shown.
     pub fn left_out_doc_count(&self) -> u64 {
         self.left_out_doc_count
