@@ -18,7 +18,7 @@ pub const ID_HASH: &str = "_id_hash";
 /// hold it, and it is no field of the flow schema's: mappings and `@message` searches never
 /// list it, and ingest never fills it.
 pub const FLOW_COUNT: &str = "_flow_count";
-/// A 32-bit digest of a flow's conversation (source, destination, destination port and
+/// A 31-bit digest of a flow's conversation (source, destination, destination port and
 /// protocol, see [`super::conversation`]), for the top conversations' first pass. Written at
 /// ingest; no field of the flow schema's, like [`ID_HASH`].
 pub const CONVERSATION: &str = "_conversation";

@@ -46,10 +46,13 @@ const BINS: usize = 1 << BIN_BITS;
 /// the bins left out are compared with), few enough to group quickly.
 const FIRST_BINS_PER_BUCKET: usize = 4;
 
-/// A digest's bin. Digests are below 2^32 (see [`conversation::digest`]).
+/// Digests have this many bits (see [`conversation::digest`]).
+const DIGEST_BITS: u32 = 31;
+
+/// A digest's bin.
 #[inline]
 pub(crate) fn bin(digest: u64) -> usize {
-    (digest >> (32 - BIN_BITS)) as usize & (BINS - 1)
+    (digest >> (DIGEST_BITS - BIN_BITS)) as usize & (BINS - 1)
 }
 
 /// A `multi_terms`' sieve: empty until the first pass chose the bins to group.
@@ -406,7 +409,7 @@ mod tests {
     }
 
     fn digest_in(bin: usize) -> Option<u64> {
-        Some((bin as u64) << (32 - BIN_BITS))
+        Some((bin as u64) << (DIGEST_BITS - BIN_BITS))
     }
 
     #[test]
