@@ -270,12 +270,18 @@ impl<'a> DocBatchBuilder<'a> {
         let (mut addresses, mut numbers) = ([Ipv6Addr::UNSPECIFIED; 2], [0i64; 2]);
         for (field, leaf) in &self.batch.values[start..] {
             match *leaf {
-                Leaf::Ip(ip) if *field == source => (addresses[0], seen[0]) = (ip, seen[0] + 1),
-                Leaf::Ip(ip) if *field == destination => {
-                    (addresses[1], seen[1]) = (ip, seen[1] + 1)
+                Leaf::Ip(ip) if *field == source => {
+                    (addresses[0], seen[0]) = (ip, seen[0].saturating_add(1))
                 }
-                Leaf::I64(v) if *field == port => (numbers[0], seen[2]) = (v, seen[2] + 1),
-                Leaf::I64(v) if *field == protocol => (numbers[1], seen[3]) = (v, seen[3] + 1),
+                Leaf::Ip(ip) if *field == destination => {
+                    (addresses[1], seen[1]) = (ip, seen[1].saturating_add(1))
+                }
+                Leaf::I64(v) if *field == port => {
+                    (numbers[0], seen[2]) = (v, seen[2].saturating_add(1))
+                }
+                Leaf::I64(v) if *field == protocol => {
+                    (numbers[1], seen[3]) = (v, seen[3].saturating_add(1))
+                }
                 _ => {}
             }
         }

@@ -112,19 +112,31 @@ impl Admitted {
     }
 
     /// The bins the first pass's `result` gives the largest totals, `FIRST_BINS_PER_BUCKET`
-    /// per bucket of `size`; `None` when that leaves no flows out, or a value was negative.
+    /// per bucket of `size`. `None`, and no sieve, when that leaves no flows out, when a value
+    /// was negative or a total is past what the answer's floating sums hold exactly, and when
+    /// the flows without a digest (a store written before them) total as much as a bin
+    /// grouped: the check would then fail, and the sieve cost two passes more.
     pub fn first_bins(result: &IntermediateAgg, size: usize) -> Option<Admitted> {
+        const EXACT: u64 = 1 << f64::MANTISSA_DIGITS;
         let totals = match result {
             IntermediateAgg::Custom(state) => state.as_any().downcast_ref::<BinTotals>()?,
             _ => return None,
         };
-        if totals.negative || totals.totals.len() != BINS {
+        if totals.negative
+            || totals.totals.len() != BINS
+            || totals.undigested >= EXACT
+            || totals.totals.iter().any(|&total| total >= EXACT)
+        {
             return None;
         }
         let mut sorted = totals.totals.clone();
-        let nth = (FIRST_BINS_PER_BUCKET * size).min(BINS) - 1;
+        let nth = FIRST_BINS_PER_BUCKET.saturating_mul(size).clamp(1, BINS) - 1;
         let (_, least, _) = sorted.select_nth_unstable_by(nth, |a, b| b.cmp(a));
-        Admitted::at_least(Arc::new(totals.clone()), (*least).max(1))
+        let least = (*least).max(1);
+        if totals.undigested >= least {
+            return None;
+        }
+        Admitted::at_least(Arc::new(totals.clone()), least)
     }
 
     /// `None` when the conversations grouped hold the best, the `size`-th of which totals
@@ -359,18 +371,20 @@ impl SegmentState for ProbeSegment {
     }
 
     fn collect_block(&mut self, docs: &[DocId]) -> bool {
-        if matches!(self.digests, Accessor::Missing) {
-            // Written before digests were: the flows are read one by one.
-            return false;
-        }
         let mut digests = std::mem::take(&mut self.digest_block);
         let mut values = std::mem::take(&mut self.value_block);
-        let read =
+        let read = if matches!(self.digests, Accessor::Missing) {
+            // Written before digests were: every flow's conversation is unknown.
+            digests.clear();
+            digests.resize(docs.len(), None);
+            true
+        } else {
             self.digests
                 .read_raw_block(docs, &mut self.scratch, &mut digests)
-                && self.values.as_ref().is_none_or(|column| {
-                    column.read_raw_block(docs, &mut self.scratch, &mut values)
-                });
+        } && self
+            .values
+            .as_ref()
+            .is_none_or(|column| column.read_raw_block(docs, &mut self.scratch, &mut values));
         if read {
             if self.values.is_none() {
                 for digest in &digests {
@@ -436,5 +450,24 @@ mod tests {
         assert!(widened.admits(digest_in(3)) && !widened.admits(digest_in(4)));
         // Every bin with flows can: the sieve is let go.
         assert!(admitted.widened_for(4.0).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_first_bins_are_the_largest_and_any_size_is_taken() {
+        let first_pass = |bins: &[(usize, u64)], undigested| {
+            IntermediateAgg::Custom(Box::new(totals(bins, undigested).as_ref().clone()))
+        };
+        let bins: Vec<(usize, u64)> = (0..100).map(|bin| (bin, 1000 - bin as u64)).collect();
+        // Four bins per bucket: the 40 largest.
+        let admitted = Admitted::first_bins(&first_pass(&bins, 0), 10).unwrap();
+        assert!(admitted.admits(digest_in(39)) && !admitted.admits(digest_in(40)));
+        // Every bin, for a size past them all, or past what a word holds: no sieve.
+        assert!(Admitted::first_bins(&first_pass(&bins, 0), 25).is_none());
+        assert!(Admitted::first_bins(&first_pass(&bins, 0), usize::MAX).is_none());
+        // Flows without a digest outweighing a first bin: no sieve either.
+        assert!(Admitted::first_bins(&first_pass(&bins, 961), 10).is_none());
+        assert!(Admitted::first_bins(&first_pass(&bins, 960), 10).is_some());
+        // A total past 2^53 would not be compared exactly with the answer's sums.
+        assert!(Admitted::first_bins(&first_pass(&[(0, 1 << 53), (1, 1)], 0), 1).is_none());
     }
 }

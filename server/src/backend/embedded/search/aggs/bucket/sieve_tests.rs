@@ -262,11 +262,11 @@ fn day_without_digests(dir: &std::path::Path, name: &str, flows: &[(Flow, i64)])
 
 #[test]
 fn flows_written_before_digests_may_add_to_any_conversation() {
-    // One conversation has five flows on a day written before digests (500 bytes) and one
-    // since (100 bytes): 600 in all, the best. A bin of its own holds only its 100 bytes,
-    // and the first bins grouped are those of five 300-byte conversations and a 550-byte
+    // One conversation has two flows on a day written before digests (200 bytes) and one
+    // since (100 bytes): 300 in all, the best. A bin of its own holds only its 100 bytes,
+    // and the first bins grouped are those of five 250-byte conversations and a 280-byte
     // one. Its older flows are grouped, as every flow without a digest is, and found alone
-    // they total 500, less than 550: the bins left out are bounded with them added.
+    // they total 200, less than 280: the bins left out are bounded with them added.
     let best = (
         Ipv4Addr::new(10, 0, 0, 1),
         Ipv4Addr::new(10, 0, 0, 2),
@@ -276,7 +276,7 @@ fn flows_written_before_digests_may_add_to_any_conversation() {
         (source, destination, port, bytes)
     };
     let dir = tempfile::tempdir().unwrap();
-    let older: Vec<(Flow, i64)> = (0..5)
+    let older: Vec<(Flow, i64)> = (0..2)
         .map(|n| (flow(best, 100), DAY - 86_400_000 + n))
         .collect();
     day_without_digests(dir.path(), "cwl-2020.03.05", &older);
@@ -288,7 +288,7 @@ fn flows_written_before_digests_may_add_to_any_conversation() {
             Ipv4Addr::new(10, 0, 1, 2),
             Some(22),
         ),
-        550,
+        280,
     ));
     for n in 0..5 {
         let other = (
@@ -296,7 +296,7 @@ fn flows_written_before_digests_may_add_to_any_conversation() {
             Ipv4Addr::new(10, 0, 3, n),
             Some(80),
         );
-        newer.push(flow(other, 300));
+        newer.push(flow(other, 250));
     }
     let mut sink = engine.sink(OnExistingId::KeepExisting);
     for (n, (source, destination, port, bytes)) in newer.iter().enumerate() {
@@ -316,6 +316,49 @@ fn flows_written_before_digests_may_add_to_any_conversation() {
     all.extend(newer);
     let (got, other) = top_conversations(&engine, true, 1);
     assert_eq!((got.clone(), other), expected(&all, true, 1));
-    assert_eq!(got[0].2, 600, "{got:?}");
+    assert_eq!(got[0].2, 300, "{got:?}");
     assert_eq!(engine.sieved_searches(), (1, 1), "sieved, then widened");
+}
+
+#[test]
+fn a_sieve_is_not_tried_when_flows_without_a_digest_weigh_as_much_as_a_bin() {
+    // A day written before digests holds 45 one-flow conversations; the day after, twelve
+    // conversations of 3 to 36 flows among one-flow ones. The bins grouped first would total
+    // 3 flows at least, and the older flows, which may add to any conversation, 45: no bin
+    // could be left out, so the search groups everything in one pass, as before.
+    let dir = tempfile::tempdir().unwrap();
+    let older: Vec<(Flow, i64)> = traffic(0, 0, 60, 5)
+        .into_iter()
+        .filter(|flow| flow.2.is_some())
+        .take(45)
+        .enumerate()
+        .map(|(n, flow)| (flow, DAY - 86_400_000 + n as i64))
+        .collect();
+    day_without_digests(dir.path(), "cwl-2020.03.05", &older);
+    let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    let mut sink = engine.sink(OnExistingId::KeepExisting);
+    let newer = traffic(12, 3, 20, 9);
+    for (n, (source, destination, port, bytes)) in newer.iter().enumerate() {
+        let mut record = json!({
+            "@timestamp": DAY + n as i64, "srcaddr": source.to_string(),
+            "dstaddr": destination.to_string(), "protocol": 6, "bytes": bytes,
+        });
+        if let Some(port) = port {
+            record["dstport"] = json!(port);
+        }
+        let doc = FlowDoc::from_source(
+            "cwl-2020.03.06",
+            Some(&format!("newer-{n}")),
+            record.as_object().unwrap().clone(),
+        );
+        sink.write(doc.unwrap()).unwrap();
+    }
+    sink.flush().unwrap();
+    let mut all: Vec<Flow> = older.into_iter().map(|(flow, _)| flow).collect();
+    all.extend(newer);
+    assert_eq!(
+        top_conversations(&engine, false, 3),
+        expected(&all, false, 3)
+    );
+    assert_eq!(engine.sieved_searches(), (0, 0), "not sieved");
 }
