@@ -39,9 +39,20 @@ impl Numbers {
 fn engine_with(flows: &[Flow]) -> (tempfile::TempDir, Arc<EmbeddedEngine>) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
+    write_flows(&engine, flows, |i| {
+        DAY - 86_400_000 + (i as i64 * 7_919_000) % (3 * 86_400_000)
+    });
+    engine
+        .close_idle_writers(std::time::Duration::ZERO, 0)
+        .unwrap();
+    (dir, engine)
+}
+
+/// Ingests the flows, the `i`th at `timestamp(i)`, each into its day's index.
+fn write_flows(engine: &Arc<EmbeddedEngine>, flows: &[Flow], timestamp: impl Fn(usize) -> i64) {
     let mut sink = engine.sink(OnExistingId::KeepExisting);
     for (i, (source, destination, port, bytes)) in flows.iter().enumerate() {
-        let timestamp = DAY - 86_400_000 + (i as i64 * 7_919_000) % (3 * 86_400_000);
+        let timestamp = timestamp(i);
         let day = chrono::DateTime::from_timestamp_millis(timestamp).unwrap();
         let mut record = json!({
             "@timestamp": timestamp, "version": 2, "action": "ACCEPT",
@@ -57,10 +68,6 @@ fn engine_with(flows: &[Flow]) -> (tempfile::TempDir, Arc<EmbeddedEngine>) {
         sink.write(doc.unwrap()).unwrap();
     }
     assert_eq!(sink.flush().unwrap().stored as usize, flows.len());
-    engine
-        .close_idle_writers(std::time::Duration::ZERO, 0)
-        .unwrap();
-    (dir, engine)
 }
 
 /// `light` one-flow conversations with a few hundred bytes, and `heavy` conversations of
@@ -298,20 +305,7 @@ fn flows_written_before_digests_may_add_to_any_conversation() {
         );
         newer.push(flow(other, 250));
     }
-    let mut sink = engine.sink(OnExistingId::KeepExisting);
-    for (n, (source, destination, port, bytes)) in newer.iter().enumerate() {
-        let record = json!({
-            "@timestamp": DAY + n as i64, "srcaddr": source.to_string(),
-            "dstaddr": destination.to_string(), "dstport": port, "protocol": 6, "bytes": bytes,
-        });
-        let doc = FlowDoc::from_source(
-            "cwl-2020.03.06",
-            Some(&format!("newer-{n}")),
-            record.as_object().unwrap().clone(),
-        );
-        sink.write(doc.unwrap()).unwrap();
-    }
-    sink.flush().unwrap();
+    write_flows(&engine, &newer, |n| DAY + n as i64);
     let mut all: Vec<Flow> = older.into_iter().map(|(flow, _)| flow).collect();
     all.extend(newer);
     let (got, other) = top_conversations(&engine, true, 1);
@@ -336,24 +330,8 @@ fn a_sieve_is_not_tried_when_flows_without_a_digest_weigh_as_much_as_a_bin() {
         .collect();
     day_without_digests(dir.path(), "cwl-2020.03.05", &older);
     let engine = Arc::new(EmbeddedEngine::open(dir.path()).unwrap());
-    let mut sink = engine.sink(OnExistingId::KeepExisting);
     let newer = traffic(12, 3, 20, 9);
-    for (n, (source, destination, port, bytes)) in newer.iter().enumerate() {
-        let mut record = json!({
-            "@timestamp": DAY + n as i64, "srcaddr": source.to_string(),
-            "dstaddr": destination.to_string(), "protocol": 6, "bytes": bytes,
-        });
-        if let Some(port) = port {
-            record["dstport"] = json!(port);
-        }
-        let doc = FlowDoc::from_source(
-            "cwl-2020.03.06",
-            Some(&format!("newer-{n}")),
-            record.as_object().unwrap().clone(),
-        );
-        sink.write(doc.unwrap()).unwrap();
-    }
-    sink.flush().unwrap();
+    write_flows(&engine, &newer, |n| DAY + n as i64);
     let mut all: Vec<Flow> = older.into_iter().map(|(flow, _)| flow).collect();
     all.extend(newer);
     assert_eq!(
