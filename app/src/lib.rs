@@ -29,8 +29,8 @@ mod browser;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
 use leptos_router::SsrMode;
+use leptos_router::{path, Lazy};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -85,15 +85,15 @@ pub fn App() -> impl IntoView {
                 // In-order streaming: each page arrives as finished HTML, readable without JavaScript.
                 <Routes fallback=|| view! { <div class="error-box"><h2>"Page not found"</h2><a href="/">"Back to the overview"</a></div> }>
                     <Route path=path!("/") view=pages::dashboard::DashboardPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/discover") view=pages::discover::DiscoverPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/discover/searches") view=pages::objects::SavedSearchesPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/discover/flow/:index/:id") view=pages::discover::flow::FlowPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/dashboards") view=pages::objects::DashboardsPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/discover") view={Lazy::<pages::DiscoverRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/discover/searches") view={Lazy::<pages::SavedSearchesRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/discover/flow/:index/:id") view={Lazy::<pages::FlowRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/dashboards") view={Lazy::<pages::DashboardsRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/dashboards/:id") view=pages::dashboard::DashboardPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/visualize") view=pages::objects::VisualizeListPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/visualize/:id") view=pages::editor::EditorPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/management/index-patterns") view=pages::index_patterns::IndexPatternsPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/management/networks") view=pages::networks::NetworksPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/visualize") view={Lazy::<pages::VisualizeListRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/visualize/:id") view={Lazy::<pages::EditorRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/management/index-patterns") view={Lazy::<pages::IndexPatternsRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/management/networks") view={Lazy::<pages::NetworksRoute>::new()} ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
         </Router>

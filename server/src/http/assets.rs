@@ -1,4 +1,5 @@
-//! The bundle every page loads from `/pkg`: its script, WASM and stylesheet.
+//! The bundle every page loads from `/pkg`: its script, WASM and stylesheet, and the WASM
+//! chunks of the pages loaded lazily (`cargo leptos build --split`, see `app::pages`).
 //!
 //! A release build (`cargo leptos build --release --precompress`) leaves brotli and gzip copies
 //! beside each file; a browser that accepts one gets it as it is, with no compression work per
@@ -32,6 +33,27 @@ pub fn router<S: Clone + Send + Sync + 'static>(site_root: &Path, pkg_dir: &str)
             .layer(axum::middleware::from_fn(cache_by_name))
             .service(files),
     )
+}
+
+/// Warns when the site in `site_root` was built without `--split`: its pages are compiled to
+/// load their code lazily, and without the chunks they never become interactive. The server
+/// still serves them; the warning says how to build the site.
+pub fn warn_unless_split(site_root: &Path, pkg_dir: &str) {
+    let Ok(files) = std::fs::read_dir(site_root.join(pkg_dir)) else {
+        return; // no site at all: the pages are the server's HTML alone
+    };
+    let split = files.flatten().any(|file| {
+        file.file_name()
+            .to_string_lossy()
+            .starts_with("__wasm_split.")
+    });
+    if !split {
+        tracing::warn!(
+            site_root = %site_root.display(),
+            "the site was built without `--split`: its pages will not become interactive; \
+             build it with `cargo leptos build --release --split` (scripts/run does)"
+        );
+    }
 }
 
 /// Sets how long the browser keeps a file, by whether its name carries its hash.
@@ -76,6 +98,12 @@ mod tests {
     fn hashed_names_are_recognised() {
         assert!(is_content_hashed("flowdash.Zx3_1-abcdefghijklmnop.wasm"));
         assert!(is_content_hashed("flowdash.Zx3_1-abcdefghijklmnop.js"));
+        // The chunks of `--split` and their loader.
+        assert!(is_content_hashed("chunk_10.ApanDEOZS9lstMpvShlzKw.wasm"));
+        assert!(is_content_hashed(
+            "split___editor_route_view_9722255964469527986.u9D_FHIlkd34JlW_Nb17RQ.wasm"
+        ));
+        assert!(is_content_hashed("__wasm_split.OjXmnDPZBeh66WWRqbiNrQ.js"));
         assert!(!is_content_hashed("flowdash.wasm"));
         assert!(!is_content_hashed("flowdash_bg.wasm"));
         // The hash is the part before the extension, not a precompressed copy's suffix.

@@ -442,6 +442,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    assets::warn_unless_split(&config.site_root, "pkg");
     let listener = std::net::TcpListener::bind(config.listen)?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
