@@ -18,7 +18,7 @@ use app::model::visualization::Visualization;
 use app::panels::ViewInputs;
 use app::state::ViewState;
 use axum::extract::{OriginalUri, Path, Query, RawQuery, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -73,10 +73,19 @@ async fn render_visualization(
     Path((id, file)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     OriginalUri(address): OriginalUri,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {
     let request = ImageRequest::new(id, file, raw.unwrap_or_default(), &headers);
-    let drawn = match state.prerenders.take(&prerender_key(&address, &request)) {
+    let key = prerender_key(&address, &request);
+    // A `HEAD` (a link checker, a proxy warming up) shares the drawing and leaves it to the
+    // `GET` it was begun for.
+    let begun = if method == Method::HEAD {
+        state.prerenders.share(&key)
+    } else {
+        state.prerenders.take(&key)
+    };
+    let drawn = match begun {
         Some(started) => started.await,
         None => None,
     };
@@ -340,6 +349,13 @@ impl Prerenders {
 
     fn take(&self, key: &PrerenderKey) -> Option<Drawing> {
         self.lock_pruned().remove(key).map(|begun| begun.drawing)
+    }
+
+    /// The drawing under `key`, left for the request that takes it.
+    fn share(&self, key: &PrerenderKey) -> Option<Drawing> {
+        self.lock_pruned()
+            .get(key)
+            .map(|begun| begun.drawing.clone())
     }
 
     /// The images begun, drawings running past [`MAX_DRAWING_TIME`] stopped and let go first.

@@ -3064,6 +3064,15 @@ async fn a_dashboards_images_begin_drawing_as_its_page_is_rendered() {
     assert!(images.len() >= 10, "the overview's images: {images:?}");
     let distinct: std::collections::HashSet<&String> = images.iter().collect();
     assert_eq!(server.state.prerenders.begun(), distinct.len());
+    // A `HEAD` shares a drawing and leaves it for the `GET`.
+    let head = server
+        .client
+        .head(server.url(&images[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(server.state.prerenders.begun(), distinct.len());
     // Asked for at once, the first waits for its drawing, and takes it.
     let first = server.get_body_text(&images[0]).await;
     assert!(first.starts_with("<svg"), "{first}");

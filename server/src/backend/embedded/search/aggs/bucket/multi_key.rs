@@ -193,6 +193,7 @@ pub struct MultiKeySegment {
     /// For the top conversations: the flows grouped, and the count of those left out.
     sieve: Option<Box<SegmentSieve>>,
 }
+
 impl MultiKeySegment {
     /// Buckets for every tuple (`page: None`, `multi_terms`) or for one page of them; with a
     /// sieve, only for the tuples of the flows it admits.
@@ -500,24 +501,22 @@ impl MultiKeySegment {
             && sources.iter().all(|source| source.skip_missing)
             && buckets.direct.is_some()
             && request.best_buckets().is_some();
-        if rows_kept {
-            if let Some((numbers, rows)) = buckets.into_direct() {
-                let run = TupleRun::new(layout, tuples, numbers, rows);
-                let mut list = BucketList::from_tuples(run, request);
-                list.leave_out(left_out);
-                return IntermediateAgg::Buckets(list);
-            }
-            let mut list = BucketList::default();
-            list.leave_out(left_out);
-            return IntermediateAgg::Buckets(list);
-        }
-        let mut harvested = buckets.harvest(request, |number| {
-            let key = match values.get_mut(number as usize) {
-                Some(value) => value.take()?,
-                None => layout.values(tuples.row(number as u32), &missing)?,
-            };
-            keep(&key).then_some(key)
-        });
+        let mut harvested = if rows_kept {
+            IntermediateAgg::Buckets(match buckets.into_direct() {
+                Some((numbers, rows)) => {
+                    BucketList::from_tuples(TupleRun::new(layout, tuples, numbers, rows), request)
+                }
+                None => BucketList::default(),
+            })
+        } else {
+            buckets.harvest(request, |number| {
+                let key = match values.get_mut(number as usize) {
+                    Some(value) => value.take()?,
+                    None => layout.values(tuples.row(number as u32), &missing)?,
+                };
+                keep(&key).then_some(key)
+            })
+        };
         if let IntermediateAgg::Buckets(list) = &mut harvested {
             list.leave_out(left_out);
         }
