@@ -2024,6 +2024,36 @@ fn address_filters_count_what_the_same_queries_count() {
     // Every flow has an address in `anyone`'s range or none, which `not_ours` holds.
     assert_eq!(top["rest"]["doc_count"], 0);
     assert_eq!(top["vpc_by_keyword"], top["vpc"]);
+    // Filters no flow is in two of (a split by network), without an "other" bucket: each flow
+    // placed in its one filter, those in none left out.
+    let apps = json!({ "bool": { "should": [block("10.10.10.0/24"), block("10.10.11.0/24")], "minimum_should_match": 1 } });
+    let disjoint = json!({ "filters": { "filters": {
+        "vpc_but_apps": address_filters["vpc_but_apps"], "apps": apps, "office": block("203.0.113.0/24") } } });
+    let split = search(json!({ "size": 0, "aggs": {
+        "top": disjoint.clone(),
+        "by_action": { "terms": { "field": "action", "size": 5 }, "aggs": { "nets": disjoint } }
+    } }))["aggregations"]
+        .clone();
+    let apps_count =
+        count(&|a| a.is_some_and(|a| a[..2] == [10, 10] && (a[2] == 10 || a[2] == 11)));
+    let office = count(&|a| a.is_some_and(|a| a[..3] == [203, 0, 113]));
+    assert!(apps_count > 0 && office > 0);
+    assert_eq!(
+        split["top"]["buckets"],
+        json!({ "vpc_but_apps": { "doc_count": vpc_but_apps }, "apps": { "doc_count": apps_count },
+            "office": { "doc_count": office } })
+    );
+    let under_actions: u64 = split["by_action"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|action| {
+            action["nets"]["buckets"]["apps"]["doc_count"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(under_actions, apps_count as u64);
     // A long list is left to the query, which searches it in order, and a name the schema
     // does not have counts nothing, as the query counts it.
     let long_list: Vec<String> = std::iter::once("10.10.0.0/16".to_owned())

@@ -12,7 +12,7 @@ use super::super::columns::{Accessor, BlockScratch, RawBlockScratch};
 use super::super::guard::SearchGuard;
 use super::intermediate::stat_rows::{StatLanes, StatRows};
 use super::intermediate::{
-    AddressDecoder, BucketKey, BucketList, HashMap, IntermediateAgg, IntermediateBucket,
+    BucketKey, BucketList, CodeDecoder, HashMap, IntermediateAgg, IntermediateBucket,
     IntermediateMetric, Stats,
 };
 use super::{AggRequest, SegmentAgg};
@@ -421,8 +421,9 @@ impl Buckets {
         self.direct.map(StatRows::compact)
     }
 
-    /// Direct buckets of an address field, keyed by their codes (see [`super::intermediate::SortedRun::Coded`]).
-    pub fn harvest_codes(self, decoder: AddressDecoder, request: &AggRequest) -> IntermediateAgg {
+    /// Direct buckets of an address or small-integer field, keyed by their codes (see
+    /// [`super::intermediate::SortedRun::Coded`]).
+    pub fn harvest_codes(self, decoder: CodeDecoder, request: &AggRequest) -> IntermediateAgg {
         let Some(direct) = self.direct else {
             return IntermediateAgg::Buckets(BucketList::default());
         };

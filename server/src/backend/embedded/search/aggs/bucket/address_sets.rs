@@ -110,6 +110,11 @@ pub struct AddressTable {
     members: Vec<Vec<u32>>,
     /// The filters holding a document without the field.
     without: Vec<u32>,
+    /// When no key lies in two filters (a split by network: each range less the ranges named
+    /// inside it), each stretch's one filter, or [`AddressTable::filters`] for none, and
+    /// last that of a document without the field: a flow is then placed with no branch on
+    /// how many filters hold it, which went the wrong way for every unnamed address.
+    places: Option<Vec<u32>>,
     /// How many filters there are.
     filters: usize,
 }
@@ -140,13 +145,25 @@ impl AddressTable {
                 .collect()
         };
         // The stretch before the first bound, then one from each bound on.
-        let members = std::iter::once(Some(0))
+        let members: Vec<Vec<u32>> = std::iter::once(Some(0))
             .chain(bounds.iter().map(|&bound| Some(bound)))
             .map(holding)
             .collect();
+        let without = holding(None);
+        let none = sets.len() as u32;
+        let places = members
+            .iter()
+            .chain([&without])
+            .map(|filters| match filters.as_slice() {
+                [] => Some(none),
+                [one] => Some(*one),
+                _ => None,
+            })
+            .collect();
         AddressTable {
             members,
-            without: holding(None),
+            without,
+            places,
             word_bounds: (bounds.len() <= MAX_COUNTED_BOUNDS)
                 .then(|| {
                     bounds
@@ -170,15 +187,32 @@ impl AddressTable {
     pub fn filters_of(&self, key: Option<u128>) -> &[u32] {
         match key {
             None => &self.without,
-            Some(key) => {
-                let stretch = match (&self.word_bounds, u64::try_from(key)) {
-                    (Some(bounds), Ok(key)) => {
-                        bounds.iter().map(|&bound| usize::from(bound <= key)).sum()
-                    }
-                    _ => self.bounds.partition_point(|&bound| bound <= key),
-                };
-                &self.members[stretch]
-            }
+            Some(key) => &self.members[self.stretch_of(key)],
+        }
+    }
+
+    /// Each key's one filter, when no key lies in two: see [`AddressTable::place_of`].
+    pub fn single_places(&self) -> Option<&[u32]> {
+        self.places.as_deref()
+    }
+
+    /// The one filter holding a document whose key is `key`, or [`AddressTable::filters`]
+    /// when none does; `places` is [`AddressTable::single_places`].
+    #[inline]
+    pub fn place_of(&self, places: &[u32], key: Option<u64>) -> u32 {
+        let stretch = match key {
+            None => places.len() - 1,
+            Some(key) => self.stretch_of(u128::from(key)),
+        };
+        places[stretch]
+    }
+
+    /// The stretch of keys `key` lies in.
+    #[inline]
+    fn stretch_of(&self, key: u128) -> usize {
+        match (&self.word_bounds, u64::try_from(key)) {
+            (Some(bounds), Ok(key)) => bounds.iter().map(|&bound| usize::from(bound <= key)).sum(),
+            _ => self.bounds.partition_point(|&bound| bound <= key),
         }
     }
 }

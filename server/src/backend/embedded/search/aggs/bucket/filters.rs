@@ -287,13 +287,24 @@ impl FiltersSegment {
                     block.give_back(scratch);
                     return false;
                 }
-                for (&doc, key) in docs.iter().zip(&block.keys) {
-                    let members = table.filters_of(key.map(u128::from));
-                    for &index in members {
-                        groups[index as usize].push(doc);
+                match table.single_places() {
+                    // The "other" group is filled whether asked for or not, and not collected
+                    // unless it is.
+                    Some(places) => {
+                        for (&doc, &key) in docs.iter().zip(&block.keys) {
+                            groups[table.place_of(places, key) as usize].push(doc);
+                        }
                     }
-                    if members.is_empty() && other.is_some() {
-                        groups[filters].push(doc);
+                    None => {
+                        for (&doc, key) in docs.iter().zip(&block.keys) {
+                            let members = table.filters_of(key.map(u128::from));
+                            for &index in members {
+                                groups[index as usize].push(doc);
+                            }
+                            if members.is_empty() && other.is_some() {
+                                groups[filters].push(doc);
+                            }
+                        }
                     }
                 }
             }
@@ -316,6 +327,7 @@ impl FiltersSegment {
             }
             let key = match *other {
                 Some(other) if index == filters => other,
+                None if index == filters => continue,
                 _ => index as u128,
             };
             buckets.collect_run(key, group, block);

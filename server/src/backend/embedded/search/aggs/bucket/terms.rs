@@ -17,7 +17,7 @@ use super::super::super::SearchError;
 use super::super::buckets::{dense_keys, BlockValues, Buckets, KeySpace, SplitScratch};
 use super::super::intermediate::best::{BestBuckets, Rank};
 use super::super::intermediate::{
-    AddressDecoder, BucketKey, BucketList, IntermediateAgg, IntermediateBucket,
+    BucketKey, BucketList, CodeDecoder, IntermediateAgg, IntermediateBucket,
 };
 use super::super::metric::MetricKind;
 use super::super::options::{bad, field_of, options, usize_option, AggField};
@@ -542,11 +542,17 @@ impl TermsSegment {
             offset,
             ..
         } = self;
-        if let (Accessor::IpCode { space, .. }, Some(_), None) =
-            (&accessor, &buckets.direct, &terms.only)
-        {
-            // Address buckets stay by code until they must be merged.
-            return buckets.harvest_codes(AddressDecoder(space.clone()), request);
+        // Address and port buckets stay by code until they must be merged; the rows of
+        // integers are indexed by value less the least (`dense_integers`).
+        match (&accessor, &buckets.direct, &terms.only) {
+            (Accessor::IpCode { space, .. }, Some(_), None) => {
+                return buckets.harvest_codes(CodeDecoder::Address(space.clone()), request);
+            }
+            (Accessor::I64(_), Some(_), None) if terms.min_doc_count > 0 => {
+                let least = offset as i64;
+                return buckets.harvest_codes(CodeDecoder::Integer { least }, request);
+            }
+            _ => {}
         }
         let missing_key = terms.missing.as_ref().map(missing_bucket_key);
         let mut agg = buckets.harvest(request, |key| {

@@ -76,23 +76,35 @@ impl BucketList {
         }
     }
 
-    /// The buckets of one segment's address field, by ascending compact code, ranked for
-    /// choosing the best (see [`best`]) when the request's order allows that.
+    /// The buckets of one segment's address or small-integer field, by ascending code, ranked
+    /// for choosing the best (see [`best`]) when the request's order allows that.
     pub fn from_codes(
         codes: Vec<u32>,
         rows: StatRows,
-        decoder: AddressDecoder,
+        decoder: CodeDecoder,
         request: &AggRequest,
     ) -> Self {
-        BucketList::ranked(
+        let run = SortedRun::Coded {
+            codes,
+            rows,
+            decoder,
+            ranked: None,
+        };
+        match run {
+            // Merged by value, then ranked once (see `merge_integer_runs`).
             SortedRun::Coded {
-                codes,
-                rows,
-                decoder,
-                ranked: None,
+                decoder: CodeDecoder::Integer { .. },
+                ..
+            } => BucketList {
+                runs: if run.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![run]
+                },
+                left_out_doc_count: 0,
             },
-            request,
-        )
+            run => BucketList::ranked(run, request),
+        }
     }
 
     /// The buckets of one segment's `multi_terms`, as rows of tuples, ranked for choosing the
@@ -138,7 +150,15 @@ impl BucketList {
         let merged = matches!(self.runs.as_slice(), [] | [SortedRun::Keyed(_)]);
         if !merged {
             let mut runs = std::mem::take(&mut self.runs);
+            merge_integer_runs(&mut runs);
             if let Some(best) = request.best_buckets() {
+                if let [run @ SortedRun::Coded { ranked: None, .. }] = runs.as_mut_slice() {
+                    // Merged here: ranked, only the best are decoded.
+                    let ranked = best.rank_run(run);
+                    if let SortedRun::Coded { ranked: slot, .. } = run {
+                        *slot = ranked;
+                    }
+                }
                 match best.choose(runs) {
                     Ok(chosen) => {
                         self.left_out_doc_count += chosen.other_doc_count;
@@ -158,11 +178,12 @@ impl BucketList {
         }
     }
 
-    /// Merges runs of keyed buckets into one, then the buckets' own sub-aggregations: the same
-    /// buckets as merging at the end, in the room of their union. Runs by address codes or
-    /// tuples are left as they are: they are decoded only when merged at the end, where the
-    /// best are chosen from them.
+    /// Merges runs of keyed buckets into one, and runs of integer codes into one, then the
+    /// buckets' own sub-aggregations: the same buckets as merging at the end, in the room of
+    /// their union. Runs by address codes or tuples are left as they are: they are decoded
+    /// only when merged at the end, where the best are chosen from them.
     fn compact(&mut self) {
+        merge_integer_runs(&mut self.runs);
         if self.runs.len() > 1
             && self
                 .runs
@@ -266,14 +287,17 @@ impl Ord for Head {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SortedRun {
     Keyed(Vec<(BucketKey, IntermediateBucket)>),
-    /// The buckets of an address field by the segment's compact codes, which follow the order
-    /// of the addresses, with single-pass statistics below. Decoding a code is a search in the
-    /// segment's value ranges, and most buckets of a terms aggregation over addresses are
-    /// never shown: they are decoded, and made buckets, only when they must be merged.
+    /// The buckets of a field by codes that follow the order of its values, with single-pass
+    /// statistics below: an address field's compact codes in its segment, or an integer's
+    /// value less the least (ports, protocols). Most buckets of a terms aggregation over
+    /// addresses or ports are never shown: they are decoded, and made buckets, only when they
+    /// must be merged. (Decoding an address is a search in the segment's value ranges; a
+    /// Sankey's ports, made buckets in every segment and merged as such, took a quarter of
+    /// its time.)
     Coded {
         codes: Vec<u32>,
         rows: StatRows,
-        decoder: AddressDecoder,
+        decoder: CodeDecoder,
         ranked: Option<Ranked>,
     },
     /// The buckets of a `multi_terms` by the segment's tuples of keys (see [`tuples`]): like
@@ -282,19 +306,129 @@ pub enum SortedRun {
     Tuples(Box<TupleRun>),
 }
 
-/// Turns a segment's address codes back into addresses (and addresses into codes).
+/// Turns a run's codes back into keys (and keys into codes).
 #[derive(Clone)]
-pub struct AddressDecoder(pub Arc<CompactSpaceU64Accessor>);
+pub enum CodeDecoder {
+    /// A segment's compact codes of an address column.
+    Address(Arc<CompactSpaceU64Accessor>),
+    /// An integer less `least`.
+    Integer { least: i64 },
+}
 
-impl std::fmt::Debug for AddressDecoder {
+impl std::fmt::Debug for CodeDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AddressDecoder")
+        match self {
+            CodeDecoder::Address(_) => f.write_str("Address"),
+            CodeDecoder::Integer { least } => write!(f, "Integer {{ least: {least} }}"),
+        }
     }
 }
 
-impl PartialEq for AddressDecoder {
+impl PartialEq for CodeDecoder {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        match (self, other) {
+            (CodeDecoder::Address(a), CodeDecoder::Address(b)) => Arc::ptr_eq(a, b),
+            (CodeDecoder::Integer { least: a }, CodeDecoder::Integer { least: b }) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl CodeDecoder {
+    fn key(&self, code: u32) -> BucketKey {
+        match self {
+            CodeDecoder::Address(space) => BucketKey::Ip(space.compact_to_u128(code)),
+            CodeDecoder::Integer { least } => BucketKey::I64(least.wrapping_add(i64::from(code))),
+        }
+    }
+
+    /// The code of `key`, if the run's field can hold it.
+    fn code(&self, key: &BucketKey) -> Option<u32> {
+        match (self, key) {
+            (CodeDecoder::Address(space), BucketKey::Ip(address)) => {
+                match space.u128_to_next_compact(*address) {
+                    CompactHit::Exact(code) => Some(code),
+                    _ => None,
+                }
+            }
+            (CodeDecoder::Integer { least }, BucketKey::I64(value)) => {
+                u32::try_from(value.checked_sub(*least)?).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The most values a merged run of integer codes may span: a table of that many rows is
+/// filled from every run's rows, then compacted. Ports and protocols span at most 65,536.
+const MAX_MERGED_INTEGER_SPAN: i64 = 1 << 17;
+
+/// Merges runs of integer codes into one by adding each run's rows into a table indexed by
+/// value: no keys are compared and no buckets made. Beside keyed runs, or spanning too many
+/// values, they become keyed runs, which merge as such; beside runs of other codes they are
+/// left as they are.
+fn merge_integer_runs(runs: &mut Vec<SortedRun>) {
+    let integer = |run: &SortedRun| match run {
+        SortedRun::Coded {
+            codes,
+            decoder: CodeDecoder::Integer { least },
+            ..
+        } => Some((*least, least.saturating_add(i64::from(*codes.last()?)))),
+        _ => None,
+    };
+    let mut span: Option<(i64, i64)> = None;
+    let mut keyed = 0;
+    for run in runs.iter() {
+        match (integer(run), run) {
+            (Some((low, high)), _) => {
+                span = Some(span.map_or((low, high), |(l, h)| (l.min(low), h.max(high))))
+            }
+            (None, SortedRun::Keyed(_)) => keyed += 1,
+            // An empty run of codes, or other codes: nothing to merge by value.
+            (None, _) => return,
+        }
+    }
+    let Some((least, most)) = span else {
+        return;
+    };
+    if keyed > 0 || most - least >= MAX_MERGED_INTEGER_SPAN {
+        for run in runs.iter_mut() {
+            if matches!(run, SortedRun::Coded { .. }) {
+                *run = SortedRun::Keyed(
+                    std::mem::replace(run, SortedRun::Keyed(Vec::new())).into_keyed(),
+                );
+            }
+        }
+        return;
+    }
+    if runs.len() < 2 {
+        return;
+    }
+    let mut table: Option<StatRows> = None;
+    for run in runs.drain(..) {
+        let SortedRun::Coded {
+            codes,
+            rows,
+            decoder: CodeDecoder::Integer { least: own },
+            ..
+        } = run
+        else {
+            continue;
+        };
+        let table = table.get_or_insert_with(|| rows.empty_like((most - least + 1) as usize));
+        let shift = (own - least) as usize;
+        for (row, code) in codes.into_iter().enumerate() {
+            table.merge_row(code as usize + shift, &rows, row);
+        }
+    }
+    if let Some(table) = table {
+        let (codes, rows) = table.compact();
+        runs.push(SortedRun::Coded {
+            codes,
+            rows,
+            decoder: CodeDecoder::Integer { least },
+            ranked: None,
+        });
     }
 }
 
@@ -344,9 +478,7 @@ impl SortedRun {
     pub fn key(&self, index: usize) -> BucketKey {
         match self {
             SortedRun::Keyed(run) => run[index].0.clone(),
-            SortedRun::Coded { codes, decoder, .. } => {
-                BucketKey::Ip(decoder.0.compact_to_u128(codes[index]))
-            }
+            SortedRun::Coded { codes, decoder, .. } => decoder.key(codes[index]),
             SortedRun::Tuples(run) => run.key(index),
         }
     }
@@ -355,13 +487,9 @@ impl SortedRun {
     pub fn find(&self, key: &BucketKey) -> Option<usize> {
         match self {
             SortedRun::Keyed(run) => run.binary_search_by(|(k, _)| k.cmp(key)).ok(),
-            SortedRun::Coded { codes, decoder, .. } => match key {
-                BucketKey::Ip(address) => match decoder.0.u128_to_next_compact(*address) {
-                    CompactHit::Exact(code) => codes.binary_search(&code).ok(),
-                    _ => None,
-                },
-                _ => None,
-            },
+            SortedRun::Coded { codes, decoder, .. } => {
+                codes.binary_search(&decoder.code(key)?).ok()
+            }
             SortedRun::Tuples(run) => run.find(key),
         }
     }
@@ -386,12 +514,7 @@ impl SortedRun {
             } => codes
                 .into_iter()
                 .enumerate()
-                .map(|(row, code)| {
-                    (
-                        BucketKey::Ip(decoder.0.compact_to_u128(code)),
-                        rows.bucket(row),
-                    )
-                })
+                .map(|(row, code)| (decoder.key(code), rows.bucket(row)))
                 .collect(),
             SortedRun::Tuples(run) => run.into_keyed(),
         }
@@ -745,4 +868,79 @@ pub fn merge_all(parts: Vec<Vec<IntermediateAgg>>) -> Option<Vec<IntermediateAgg
         }
     }
     Some(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stat_rows::StatLanes;
+    use super::*;
+
+    /// A run of integer codes from `least`: each `(value, bytes)` a document.
+    fn integer_run(least: i64, documents: &[(i64, f64)]) -> SortedRun {
+        let stats = [StatLanes::new(true, true, true, true)];
+        let span = documents.iter().map(|(v, _)| v - least + 1).max().unwrap();
+        let mut rows = StatRows::new(span as usize, &stats);
+        for (value, bytes) in documents {
+            rows.add((value - least) as usize, |_| Some(*bytes));
+        }
+        let (codes, rows) = rows.compact();
+        SortedRun::Coded {
+            codes,
+            rows,
+            decoder: CodeDecoder::Integer { least },
+            ranked: None,
+        }
+    }
+
+    fn runs() -> Vec<SortedRun> {
+        vec![
+            integer_run(10, &[(10, 5.0), (15, 7.0), (15, 1.0)]),
+            integer_run(12, &[(15, 3.0), (112, 9.0)]),
+            integer_run(0, &[(3, 4.0), (10, 2.0)]),
+        ]
+    }
+
+    #[test]
+    fn runs_of_integer_codes_merge_by_value_as_keyed_buckets_merge() {
+        let expected = merge_runs(runs());
+        assert_eq!(expected.len(), 4, "3, 10, 15 and 112");
+        let mut merged = runs();
+        merge_integer_runs(&mut merged);
+        assert!(matches!(
+            merged.as_slice(),
+            [SortedRun::Coded {
+                decoder: CodeDecoder::Integer { least: 0 },
+                ..
+            }]
+        ));
+        assert_eq!(merge_runs(merged), expected);
+
+        // Beside a keyed run, or spanning too many values, they are merged as keyed runs.
+        let keyed = SortedRun::Keyed(merge_runs(vec![integer_run(1, &[(15, 2.0)])]));
+        let mut mixed = runs();
+        mixed.push(keyed.clone());
+        merge_integer_runs(&mut mixed);
+        assert!(mixed.iter().all(|run| matches!(run, SortedRun::Keyed(_))));
+        let mut with_keyed = runs();
+        with_keyed.push(keyed);
+        assert_eq!(merge_runs(mixed), merge_runs(with_keyed));
+        let mut wide = runs();
+        wide.push(integer_run(
+            MAX_MERGED_INTEGER_SPAN,
+            &[(MAX_MERGED_INTEGER_SPAN, 1.0)],
+        ));
+        merge_integer_runs(&mut wide);
+        assert_eq!(wide.len(), 4);
+        assert!(wide.iter().all(|run| matches!(run, SortedRun::Keyed(_))));
+    }
+
+    #[test]
+    fn a_key_is_found_in_a_run_of_integer_codes_only_where_it_has_a_bucket() {
+        let run = integer_run(10, &[(10, 5.0), (15, 7.0)]);
+        assert_eq!(run.find(&BucketKey::I64(15)), Some(1));
+        assert_eq!(run.key(1), BucketKey::I64(15));
+        for absent in [BucketKey::I64(12), BucketKey::I64(9), BucketKey::Ip(15)] {
+            assert_eq!(run.find(&absent), None, "{absent:?}");
+        }
+    }
 }

@@ -73,6 +73,39 @@ impl StatLanes {
         }
     }
 
+    /// Adds the numbers of `from`, another bucket's lanes of this metric, into `into`.
+    fn merge(self, into: &mut [f64], from: &[f64]) {
+        if !self.count {
+            into[0] += from[0];
+            return;
+        }
+        if from[0] == 0.0 {
+            return;
+        }
+        let first = into[0] == 0.0;
+        into[0] += from[0];
+        let mut at = 1;
+        if self.sum {
+            into[at] += from[at];
+            at += 1;
+        }
+        if self.min {
+            into[at] = if first {
+                from[at]
+            } else {
+                into[at].min(from[at])
+            };
+            at += 1;
+        }
+        if self.max {
+            into[at] = if first {
+                from[at]
+            } else {
+                into[at].max(from[at])
+            };
+        }
+    }
+
     /// The statistics of these lanes. Without a count (a sum that is never negative) the count
     /// reads 0, which tells the choice of the best buckets that no value is negative.
     fn stats(self, lanes: &[f64]) -> Stats {
@@ -128,6 +161,28 @@ impl StatRows {
             cells,
             lanes: placed,
             stride,
+        }
+    }
+
+    /// `rows` empty rows laid out as these are.
+    pub fn empty_like(&self, rows: usize) -> StatRows {
+        let lanes: Vec<StatLanes> = self.lanes.iter().map(|(lanes, _)| *lanes).collect();
+        StatRows::new(rows, &lanes)
+    }
+
+    /// Adds row `from_row` of `from` (laid out as these are) into row `row`.
+    pub fn merge_row(&mut self, row: usize, from: &StatRows, from_row: usize) {
+        let stride = self.stride;
+        let (Some(into), Some(from)) = (
+            self.cells.get_mut(row * stride..(row + 1) * stride),
+            from.cells.get(from_row * stride..(from_row + 1) * stride),
+        ) else {
+            return;
+        };
+        into[0] += from[0];
+        for (lanes, at) in &self.lanes {
+            let width = lanes.width();
+            lanes.merge(&mut into[*at..*at + width], &from[*at..*at + width]);
         }
     }
 
