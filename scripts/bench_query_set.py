@@ -1,5 +1,6 @@
 """The dashboard queries the benchmarks time: the seed's pie, accept/reject over time, top
-talkers, a CIDR query and free text, as the overview's panels send them to /api/search.
+talkers, top conversations, the Sankey, a CIDR query and free text, as the overview's panels
+send them to /api/search.
 
 Ranges end now, or at FLOWDASH_BENCH_END (UTC, `2026-12-03T09:38:41Z`) when set, so that two
 runs at different times search the same flows of a generated file (scripts/ab_instructions.py).
@@ -18,6 +19,17 @@ def time_range(span):
     start = end - datetime.timedelta(seconds=int(span[:-1]) * SPAN_SECONDS[span[-1]])
     return {"range": {"@timestamp": {"gte": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "lte": END,
                                      "format": "strict_date_optional_time"}}}
+
+
+def networks(field):
+    """A split by the demo's named networks (server/src/ingest/demo_networks.txt), as the
+    overview's Sankey sends it: each range less the ones named inside it."""
+    named = {"shop-vpc": "10.10.0.0/16", "shared-vpc": "10.11.0.0/16", "seoul-vpc": "10.20.0.0/16",
+             "office": "203.0.113.0/24"}
+    filters = {name: {"term": {field: cidr}} for name, cidr in named.items()}
+    filters["internet"] = {"bool": {"filter": [{"term": {field: "0.0.0.0/0"}}],
+                                    "must_not": [{"term": {field: cidr}} for cidr in named.values()]}}
+    return {"filters": {"filters": filters, "other_bucket_key": "Unnamed"}}
 
 
 QUERIES = [
@@ -39,6 +51,10 @@ QUERIES = [
       "aggs": {"c": {"multi_terms": {"terms": [{"field": "srcaddr"}, {"field": "dstaddr"}, {"field": "dstport"},
                                                {"field": "protocol"}], "size": 10, "order": {"b": "desc"}},
                      "aggs": {"b": {"sum": {"field": "bytes"}}, "p": {"sum": {"field": "packets"}}}}}}),
+    ("Sankey: net > net > dstport, 24h", {"size": 0,
+      "query": {"bool": {"filter": [time_range("24h")]}},
+      "aggs": {"src": {**networks("srcaddr"), "aggs": {"dst": {**networks("dstaddr"), "aggs": {
+          "port": {"terms": {"field": "dstport", "size": 6, "order": {"_count": "desc"}}}}}}}}}),
     ("query_string + CIDR count, 24h", {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [
         time_range("24h"), {"query_string": {"query": "srcaddr:10.0.0.0/8 AND NOT dstport:443"}}]}}}),
     # Free text: numbers and addresses are answered from the columns (ARCHITECTURE.md).

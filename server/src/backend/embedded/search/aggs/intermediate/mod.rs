@@ -391,7 +391,12 @@ fn merge_integer_runs(runs: &mut Vec<SortedRun>) {
     let Some((least, most)) = span else {
         return;
     };
-    if keyed > 0 || most - least >= MAX_MERGED_INTEGER_SPAN {
+    // Values of a field far apart in different segments (any integer may be a key) span
+    // more than a table should, or than an `i64` holds.
+    let too_wide = most
+        .checked_sub(least)
+        .is_none_or(|span| span >= MAX_MERGED_INTEGER_SPAN);
+    if keyed > 0 || too_wide {
         for run in runs.iter_mut() {
             if matches!(run, SortedRun::Coded { .. }) {
                 *run = SortedRun::Keyed(
@@ -932,6 +937,13 @@ mod tests {
         merge_integer_runs(&mut wide);
         assert_eq!(wide.len(), 4);
         assert!(wide.iter().all(|run| matches!(run, SortedRun::Keyed(_))));
+        let mut extremes = vec![
+            integer_run(i64::MIN, &[(i64::MIN, 1.0)]),
+            integer_run(i64::MAX - 1, &[(i64::MAX, 2.0)]),
+        ];
+        let expected = merge_runs(extremes.clone());
+        merge_integer_runs(&mut extremes);
+        assert_eq!(merge_runs(extremes), expected);
     }
 
     #[test]
