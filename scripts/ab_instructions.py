@@ -2,12 +2,13 @@
 """A/B of two flowdash builds by instructions executed, not seconds: repeatable on a noisy
 2-core VM, where wall times of one binary spread 2-3x between runs.
 
-Each side ingests the same generated flow file into a store of its own, then serves it under
-`valgrind --tool=callgrind`. For each dashboard query of bench_query_set.py (ranges anchored at
-the file's end, so both sides search the same flows): one warm-up request, the counters zeroed,
-REPS requests, the counters dumped. Every request carries a `must_not` of its own, so the
-request cache never answers. Sides alternate for ROUNDS rounds. Prints a Markdown table
-of instructions per request (all threads, HTTP included) and after/before.
+Each side ingests the same generated flow file into a store of its own, lets a server make
+its rollups, then serves it under `valgrind --tool=callgrind`. For each dashboard query of
+bench_query_set.py (ranges anchored at the file's end, so both sides search the same flows):
+one warm-up request, the counters zeroed, REPS requests, the counters dumped. Every request
+carries a `must_not` of its own, so the request cache never answers. Sides alternate for
+ROUNDS rounds. Prints a Markdown table of instructions per request (all threads, HTTP
+included) and after/before.
 
 Usage: scripts/ab_instructions.py BEFORE_BIN AFTER_BIN [--flows N] [--rounds R] [--work DIR]
 Build each side with `cargo build --release -p server --bin flowdash` in its own worktree.
@@ -50,6 +51,7 @@ def main():
         store = os.path.join(args.work, f"store-{side}")
         shutil.rmtree(store, ignore_errors=True)
         run([binary, "ingest", "--data-dir", store, flows])
+        settle(binary, store)
     counts = {}  # (query, side) -> [instructions per request, one per round]
     for round_number in range(1, args.rounds + 1):
         for side, binary in sides.items():
@@ -90,6 +92,37 @@ def measure(binary, side, round_number, work, queries):
     finally:
         server.terminate()
         server.wait()
+
+
+def settle(binary, store):
+    """Serves a new store natively until its rollups are made: a server makes them for days
+    left unwritten for 30 s, and one made while instructions are counted (under valgrind it
+    takes minutes) would be counted in whichever queries it overlaps. Done when the server has
+    run 35 s and then used no CPU for 3 s."""
+    server = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{PORT}", "--data-dir", store],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        started = time.monotonic()
+        wait_for_health(server)
+        last, idle_since = cpu_ticks(server.pid), time.monotonic()
+        while time.monotonic() - started < 300:
+            time.sleep(0.5)
+            now, ticks = time.monotonic(), cpu_ticks(server.pid)
+            if ticks != last:
+                last, idle_since = ticks, now
+            elif now - started >= 35 and now - idle_since >= 3:
+                return
+        raise SystemExit("the server making the store's rollups did not settle within 300 s")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def cpu_ticks(pid):
+    """The CPU time a process has used (user and system, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
 
 
 def wait_for_health(server):
