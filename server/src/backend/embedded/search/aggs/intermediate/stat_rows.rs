@@ -89,20 +89,16 @@ impl StatLanes {
             into[at] += from[at];
             at += 1;
         }
-        if self.min {
-            into[at] = if first {
-                from[at]
-            } else {
-                into[at].min(from[at])
-            };
-            at += 1;
-        }
-        if self.max {
-            into[at] = if first {
-                from[at]
-            } else {
-                into[at].max(from[at])
-            };
+        let pick_min: fn(f64, f64) -> f64 = f64::min;
+        for (kept, pick) in [(self.min, pick_min), (self.max, f64::max)] {
+            if kept {
+                into[at] = if first {
+                    from[at]
+                } else {
+                    pick(into[at], from[at])
+                };
+                at += 1;
+            }
         }
     }
 
