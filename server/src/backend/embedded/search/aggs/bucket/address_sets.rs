@@ -191,20 +191,13 @@ impl AddressTable {
         }
     }
 
-    /// Each key's one filter, when no key lies in two: see [`AddressTable::place_of`].
-    pub fn single_places(&self) -> Option<&[u32]> {
-        self.places.as_deref()
-    }
-
-    /// The one filter holding a document whose key is `key`, or [`AddressTable::filters`]
-    /// when none does; `places` is [`AddressTable::single_places`].
-    #[inline]
-    pub fn place_of(&self, places: &[u32], key: Option<u64>) -> u32 {
-        let stretch = match key {
-            None => places.len() - 1,
-            Some(key) => self.stretch_of(u128::from(key)),
-        };
-        places[stretch]
+    /// Each key's one filter, when no key lies in two.
+    pub fn single_places(&self) -> Option<SinglePlaces<'_>> {
+        let places = self.places.as_deref()?;
+        Some(SinglePlaces {
+            table: self,
+            places,
+        })
     }
 
     /// The stretch of keys `key` lies in.
@@ -214,6 +207,26 @@ impl AddressTable {
             (Some(bounds), Ok(key)) => bounds.iter().map(|&bound| usize::from(bound <= key)).sum(),
             _ => self.bounds.partition_point(|&bound| bound <= key),
         }
+    }
+}
+
+/// The one filter of each key, from a table whose keys lie in one filter at most (see
+/// [`AddressTable::single_places`]).
+pub struct SinglePlaces<'a> {
+    table: &'a AddressTable,
+    places: &'a [u32],
+}
+
+impl SinglePlaces<'_> {
+    /// The one filter holding a document whose key is `key`, or [`AddressTable::filters`]
+    /// when none does.
+    #[inline]
+    pub fn place_of(&self, key: Option<u64>) -> u32 {
+        let stretch = match key {
+            None => self.places.len() - 1,
+            Some(key) => self.table.stretch_of(u128::from(key)),
+        };
+        self.places[stretch]
     }
 }
 

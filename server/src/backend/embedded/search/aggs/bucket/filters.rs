@@ -292,7 +292,7 @@ impl FiltersSegment {
                     // unless it is.
                     Some(places) => {
                         for (&doc, &key) in docs.iter().zip(&block.keys) {
-                            groups[table.place_of(places, key) as usize].push(doc);
+                            groups[places.place_of(key) as usize].push(doc);
                         }
                     }
                     None => {

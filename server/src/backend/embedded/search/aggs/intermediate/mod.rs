@@ -84,26 +84,18 @@ impl BucketList {
         decoder: CodeDecoder,
         request: &AggRequest,
     ) -> Self {
+        // Integer runs are merged by value, then ranked once (see `merge_integer_runs`).
+        let integer = matches!(decoder, CodeDecoder::Integer { .. });
         let run = SortedRun::Coded {
             codes,
             rows,
             decoder,
             ranked: None,
         };
-        match run {
-            // Merged by value, then ranked once (see `merge_integer_runs`).
-            SortedRun::Coded {
-                decoder: CodeDecoder::Integer { .. },
-                ..
-            } => BucketList {
-                runs: if run.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![run]
-                },
-                left_out_doc_count: 0,
-            },
-            run => BucketList::ranked(run, request),
+        if integer {
+            BucketList::of_run(run)
+        } else {
+            BucketList::ranked(run, request)
         }
     }
 
@@ -124,6 +116,11 @@ impl BucketList {
                 SortedRun::Keyed(_) => {}
             }
         }
+        BucketList::of_run(run)
+    }
+
+    /// One segment's run as it is.
+    fn of_run(run: SortedRun) -> Self {
         BucketList {
             runs: if run.is_empty() {
                 Vec::new()
