@@ -352,7 +352,8 @@ impl MultiKeySegment {
         block.tuple_rows.clear();
         block.hashes.clear();
         'docs: for position in 0..docs.len() {
-            self.layout.clear(&mut self.scratch);
+            // A row whose sources are not all set is not grouped (its hash is `None`).
+            self.layout.clear_mask(&mut self.scratch);
             for (source, keys) in block.source_keys.iter().enumerate() {
                 let Some(key) = keys[position] else {
                     block.hashes.push(None);

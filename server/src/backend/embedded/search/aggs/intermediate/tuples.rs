@@ -112,6 +112,18 @@ impl TupleLayout {
         row.fill(0);
     }
 
+    /// Readies a row that every source will set a key in: only its mask is cleared, since
+    /// the keys set write every other word, and clearing a row of a few words was a call to
+    /// `memset` per document.
+    #[inline]
+    pub fn clear_mask(&self, row: &mut [u64]) {
+        let mask_words = self.starts.first().copied().unwrap_or(self.width);
+        row[0] = 0;
+        if mask_words > 1 {
+            row[1..mask_words].fill(0);
+        }
+    }
+
     /// Sets source `source`'s key in a row.
     #[inline]
     pub fn set(&self, row: &mut [u64], source: usize, key: u128) {

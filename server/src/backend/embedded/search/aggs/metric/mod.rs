@@ -260,11 +260,11 @@ impl MetricSegment {
         };
         block.values.resize_with(1, Vec::new);
         source.read_block(docs, &mut block.value_scratch, &mut block.values[0]);
-        let mut stats = self.stats;
-        for value in block.values[0].iter().flatten() {
-            self.add_int_stat(*value, &mut stats);
+        let values = &block.values[0];
+        match self.kind {
+            MetricKind::ValueCount => self.stats.count += values.iter().flatten().count() as u64,
+            _ => self.stats.add_ints(values),
         }
-        self.stats = stats;
         true
     }
 
