@@ -203,6 +203,19 @@ impl Accessor {
         true
     }
 
+    /// What tells a column read by [`Accessor::read_raw_block`] from the segment's others,
+    /// the same for its copies (one per bucket above the aggregation reading it): where its
+    /// values are.
+    pub fn identity(&self) -> Option<usize> {
+        match self {
+            Accessor::Str { ords: column, .. } | Accessor::IpCode { codes: column, .. } => {
+                Some(column.identity())
+            }
+            Accessor::I64(column) => Some(column.identity()),
+            _ => None,
+        }
+    }
+
     /// The value as a number (integers and dates in epoch ms).
     #[inline]
     pub fn number(&self, doc: DocId) -> Option<f64> {
@@ -607,6 +620,11 @@ fn stored_values<T: MonotonicallyMappableToU64>(
 }
 
 impl<T> FastColumn<T> {
+    /// See [`Accessor::identity`].
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.column.values).cast::<()>() as usize
+    }
+
     /// Whether a document can hold several values (flows hold one per field).
     pub fn multivalued(&self) -> bool {
         matches!(self.column.index, ColumnIndex::Multivalued(_))

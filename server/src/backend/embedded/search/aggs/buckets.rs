@@ -33,6 +33,24 @@ pub struct BlockValues {
     /// split: taken while a level splits its documents and given back after, so they number
     /// the levels of the tree, not the copies of each level's state (one per bucket above).
     spare: Vec<SplitScratch>,
+    /// The block's documents, when they are consecutive (see [`BlockValues::read_keys`]).
+    whole_block: Vec<DocId>,
+    /// The columns asked for in this block (the first `whole_keys_asked`), and those read
+    /// for the whole of it.
+    whole_keys: Vec<WholeKeys>,
+    whole_keys_asked: usize,
+}
+
+/// A column asked for in a block (see [`BlockValues::read_keys`]).
+#[derive(Default)]
+struct WholeKeys {
+    /// [`Accessor::identity`].
+    column: usize,
+    /// How many of the block's documents it was asked for.
+    asked: usize,
+    /// Whether `keys` holds its keys for the whole block.
+    read: bool,
+    keys: Vec<Option<u64>>,
 }
 
 /// What a bucket aggregation splitting a block into its buckets works in.
@@ -56,6 +74,73 @@ pub struct SplitScratch {
 }
 
 impl BlockValues {
+    /// Starts a block of a segment's documents (ascending): the keys read for the last one
+    /// are forgotten.
+    pub fn begin(&mut self, docs: &[DocId]) {
+        self.whole_keys_asked = 0;
+        self.whole_block.clear();
+        if let (Some(&first), Some(&last)) = (docs.first(), docs.last()) {
+            if (last - first) as usize + 1 == docs.len() {
+                self.whole_block.extend_from_slice(docs);
+            }
+        }
+    }
+
+    /// Reads the keys of `docs`, some of the block's (ascending), into `out`, as
+    /// [`Accessor::read_raw_block`] reads them; false when the column cannot be read so.
+    ///
+    /// A level below a split reads its column for each bucket's documents: rows scattered
+    /// through the column, each found in its index (in a Sankey, each network's flows'
+    /// destinations, and each pair's ports). The buckets of a split together hold most of
+    /// the block: when its documents are consecutive and a column has been asked for a
+    /// quarter of them, it is read for the whole block, as consecutive rows, and the keys of
+    /// this bucket and the next ones are picked from that.
+    pub fn read_keys(
+        &mut self,
+        accessor: &Accessor,
+        docs: &[DocId],
+        out: &mut Vec<Option<u64>>,
+    ) -> bool {
+        let block = &self.whole_block;
+        let within = match (block.first(), docs.first(), docs.last()) {
+            (Some(&first), Some(&low), Some(&high)) => {
+                first <= low && high < first + block.len() as DocId && docs.len() < block.len()
+            }
+            _ => false,
+        };
+        let Some(column) = accessor.identity().filter(|_| within) else {
+            return accessor.read_raw_block(docs, &mut self.raw_scratch, out);
+        };
+        let asked = &self.whole_keys[..self.whole_keys_asked];
+        let at = match asked.iter().position(|entry| entry.column == column) {
+            Some(at) => at,
+            None => {
+                if self.whole_keys_asked == self.whole_keys.len() {
+                    self.whole_keys.push(WholeKeys::default());
+                }
+                self.whole_keys_asked += 1;
+                let entry = &mut self.whole_keys[self.whole_keys_asked - 1];
+                (entry.column, entry.asked, entry.read) = (column, 0, false);
+                self.whole_keys_asked - 1
+            }
+        };
+        let entry = &mut self.whole_keys[at];
+        entry.asked += docs.len();
+        if !entry.read {
+            if entry.asked * 4 < block.len() {
+                return accessor.read_raw_block(docs, &mut self.raw_scratch, out);
+            }
+            if !accessor.read_raw_block(block, &mut self.raw_scratch, &mut entry.keys) {
+                return false;
+            }
+            entry.read = true;
+        }
+        let first = block[0];
+        out.clear();
+        out.extend(docs.iter().map(|&doc| entry.keys[(doc - first) as usize]));
+        true
+    }
+
     /// Buffers for a level splitting the block; give them back with
     /// [`BlockValues::give_back`].
     pub fn take_split(&mut self) -> SplitScratch {

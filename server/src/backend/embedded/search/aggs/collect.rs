@@ -353,6 +353,7 @@ impl SegmentFlowCollector {
         let docs = std::mem::take(&mut self.pending);
         if !docs.is_empty() && !self.out_of_budget(docs.len() as u32) {
             self.total += docs.len() as u64;
+            self.block.begin(&docs);
             for node in &mut self.nodes {
                 node.collect_docs(&docs, &mut self.block);
             }

@@ -439,9 +439,7 @@ impl TermsSegment {
         keys: &mut Vec<Option<u64>>,
     ) -> bool {
         if !block.read_stats(&self.buckets.prototype, docs)
-            || !self
-                .accessor
-                .read_raw_block(docs, &mut block.raw_scratch, keys)
+            || !block.read_keys(&self.accessor, docs, keys)
         {
             return false;
         }
@@ -468,10 +466,10 @@ impl TermsSegment {
     }
 
     fn collect_block_by_key(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
-        if !self
-            .accessor
-            .read_raw_block(docs, &mut block.raw_scratch, &mut block.keys)
-        {
+        let mut keys = std::mem::take(&mut block.keys);
+        let read = block.read_keys(&self.accessor, docs, &mut keys);
+        block.keys = keys;
+        if !read {
             return false;
         }
         let mut scratch = block.take_split();

@@ -711,6 +711,27 @@ impl Stats {
         }
     }
 
+    /// [`Stats::add_ints`] for a `sum`, which renders neither extreme: the block's count
+    /// and sum alone, with no branch per value. The sum is an `i64`'s while no value is
+    /// beyond 2^52 (a block holds far fewer than 2^11 of them); otherwise the block is added
+    /// as `add_ints` adds it.
+    pub fn add_int_sum(&mut self, values: &[Option<i64>]) {
+        const BEYOND: i64 = 1 << 52;
+        let (mut count, mut sum, mut outside) = (0u64, 0i64, false);
+        for value in values {
+            count += u64::from(value.is_some());
+            let value = value.unwrap_or(0);
+            sum = sum.wrapping_add(value);
+            outside |= value.unsigned_abs() >= BEYOND as u64;
+        }
+        if outside || values.len() >= 1 << 11 {
+            self.add_ints(values);
+        } else if count > 0 {
+            self.count += count;
+            self.sum += sum as f64;
+        }
+    }
+
     fn merge(&mut self, other: &Stats) {
         self.count += other.count;
         self.sum += other.sum;

@@ -263,6 +263,7 @@ impl MetricSegment {
         let values = &block.values[0];
         match self.kind {
             MetricKind::ValueCount => self.stats.count += values.iter().flatten().count() as u64,
+            MetricKind::Sum => self.stats.add_int_sum(values),
             _ => self.stats.add_ints(values),
         }
         true
