@@ -463,8 +463,8 @@ impl RowIndex {
 
     /// The rows of those of `docs` that have a value, into `rows`, and their places in `docs`
     /// into `positions`. A row is a count of the bits below the document's, one `popcnt`
-    /// instruction where the CPU has it; the portable count, a dozen instructions, was half
-    /// of reading a network's addresses for its flows in a Sankey.
+    /// instruction where the CPU has it; the portable count, a dozen instructions, was about
+    /// half of the time a Sankey spent reading its networks' addresses.
     fn rows_of(&self, docs: &[DocId], rows: &mut Vec<u32>, positions: &mut Vec<u32>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("popcnt") {
