@@ -6,8 +6,11 @@ Ranges end now, or at FLOWDASH_BENCH_END (UTC, `2026-12-03T09:38:41Z`) when set,
 runs at different times search the same flows of a generated file (scripts/ab_instructions.py).
 """
 import datetime
+import ipaddress
 import os
+from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 END = os.environ.get("FLOWDASH_BENCH_END")
 SPAN_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 
@@ -21,14 +24,30 @@ def time_range(span):
                                      "format": "strict_date_optional_time"}}}
 
 
+def demo_networks():
+    """The demo's named networks, name -> range, from server/src/ingest/demo_networks.txt."""
+    named = {}
+    for line in (REPO / "server/src/ingest/demo_networks.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            cidr, name = (part.strip() for part in line.split("=", 1))
+            named[name] = cidr
+    return named
+
+
 def networks(field):
-    """A split by the demo's named networks (server/src/ingest/demo_networks.txt), as the
-    overview's Sankey sends it: each range less the ones named inside it."""
-    named = {"shop-vpc": "10.10.0.0/16", "shared-vpc": "10.11.0.0/16", "seoul-vpc": "10.20.0.0/16",
-             "office": "203.0.113.0/24"}
-    filters = {name: {"term": {field: cidr}} for name, cidr in named.items()}
-    filters["internet"] = {"bool": {"filter": [{"term": {field: "0.0.0.0/0"}}],
-                                    "must_not": [{"term": {field: cidr}} for cidr in named.values()]}}
+    """A split by the demo's named networks, as the overview's Sankey sends it: each range less
+    the ones named inside it."""
+    named = demo_networks()
+    filters = {}
+    for name, cidr in named.items():
+        network = ipaddress.ip_network(cidr)
+        inside = [other for other in named.values() if other != cidr
+                  and ipaddress.ip_network(other).version == network.version
+                  and ipaddress.ip_network(other).subnet_of(network)]
+        term = {"term": {field: cidr}}
+        filters[name] = ({"bool": {"filter": [term], "must_not": [{"term": {field: other}} for other in inside]}}
+                         if inside else term)
     return {"filters": {"filters": filters, "other_bucket_key": "Unnamed"}}
 
 

@@ -918,6 +918,40 @@ mod tests {
     use super::stat_rows::StatLanes;
     use super::*;
 
+    #[test]
+    fn a_block_of_integers_totals_as_its_values_added_one_by_one() {
+        let one_by_one = |blocks: &[&[Option<i64>]]| {
+            let mut stats = Stats::default();
+            for value in blocks.iter().flat_map(|block| block.iter().flatten()) {
+                stats.add(*value as f64);
+            }
+            stats
+        };
+        let small: &[Option<i64>] = &[Some(7), None, Some(-3), Some(1 << 40), None, Some(0)];
+        let negative: &[Option<i64>] = &[Some(-(1 << 45)), Some(12)];
+        let blocks = [small, negative, &[None, None]];
+        let (mut sums, mut stats) = (Stats::default(), Stats::default());
+        for block in blocks {
+            sums.add_int_sum(block);
+            stats.add_ints(block);
+        }
+        assert_eq!(stats, one_by_one(&blocks));
+        assert_eq!((sums.count, sums.sum), (stats.count, stats.sum));
+        // Values whose sum an `i64` may not hold are added as `add_ints` adds them.
+        let huge: &[Option<i64>] = &[Some(i64::MAX), Some(i64::MAX), Some(1 << 52), None];
+        let (mut sum, mut all) = (Stats::default(), Stats::default());
+        sum.add_int_sum(huge);
+        all.add_ints(huge);
+        assert_eq!(
+            (sum.count, sum.sum),
+            (3, 2.0 * i64::MAX as f64 + (1u64 << 52) as f64)
+        );
+        assert_eq!(
+            (all.count, all.sum, all.max),
+            (sum.count, sum.sum, i64::MAX as f64)
+        );
+    }
+
     /// A run of integer codes from `least`: each `(value, bytes)` a document.
     fn integer_run(least: i64, documents: &[(i64, f64)]) -> SortedRun {
         let stats = [StatLanes::new(true, true, true, true)];
