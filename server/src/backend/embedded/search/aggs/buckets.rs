@@ -141,6 +141,14 @@ impl BlockValues {
         true
     }
 
+    /// [`BlockValues::read_keys`] into the block's own keys.
+    pub fn read_block_keys(&mut self, accessor: &Accessor, docs: &[DocId]) -> bool {
+        let mut keys = std::mem::take(&mut self.keys);
+        let read = self.read_keys(accessor, docs, &mut keys);
+        self.keys = keys;
+        read
+    }
+
     /// Buffers for a level splitting the block; give them back with
     /// [`BlockValues::give_back`].
     pub fn take_split(&mut self) -> SplitScratch {

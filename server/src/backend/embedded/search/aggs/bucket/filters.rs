@@ -283,7 +283,7 @@ impl FiltersSegment {
             }
             Matches::Addresses(column) => {
                 let (accessor, table) = &**column;
-                if !read_keys(block, accessor, docs) {
+                if !block.read_block_keys(accessor, docs) {
                     block.give_back(scratch);
                     return false;
                 }
@@ -309,7 +309,7 @@ impl FiltersSegment {
                 }
             }
             Matches::Presence(accessor, wanted) => {
-                if !read_keys(block, accessor, docs) {
+                if !block.read_block_keys(accessor, docs) {
                     block.give_back(scratch);
                     return false;
                 }
@@ -411,12 +411,4 @@ pub fn render_filters(
         rendered.push((name, Json::Object(entry)));
     }
     Ok(super::super::response::bucket_list(rendered, filters.keyed))
-}
-
-/// The keys of `docs` into the block's keys (see [`BlockValues::read_keys`]).
-fn read_keys(block: &mut BlockValues, accessor: &Accessor, docs: &[DocId]) -> bool {
-    let mut keys = std::mem::take(&mut block.keys);
-    let read = block.read_keys(accessor, docs, &mut keys);
-    block.keys = keys;
-    read
 }

@@ -466,10 +466,7 @@ impl TermsSegment {
     }
 
     fn collect_block_by_key(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
-        let mut keys = std::mem::take(&mut block.keys);
-        let read = block.read_keys(&self.accessor, docs, &mut keys);
-        block.keys = keys;
-        if !read {
+        if !block.read_block_keys(&self.accessor, docs) {
             return false;
         }
         let mut scratch = block.take_split();
