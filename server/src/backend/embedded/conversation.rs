@@ -9,6 +9,8 @@
 
 use std::net::Ipv6Addr;
 
+use rustc_hash::FxHashSet;
+
 /// The fields digested, in order.
 pub const FIELDS: [&str; 4] = ["srcaddr", "dstaddr", "dstport", "protocol"];
 
@@ -32,6 +34,45 @@ pub fn digest(source: Ipv6Addr, destination: Ipv6Addr, port: i64, protocol: i64)
     (xxhash_rust::xxh3::xxh3_64(&bytes) >> 33) as i64
 }
 
+/// What the top conversations learnt of a segment's digests (see
+/// `search/aggs/bucket/collisions.rs`): the bins checked so far, a bit per bin, and the
+/// digests that several conversations share in them.
+#[derive(Clone, Debug, Default)]
+pub struct DigestCollisions {
+    /// A bit per bin; empty before the first check.
+    checked: Vec<u64>,
+    shared: FxHashSet<u64>,
+}
+
+impl DigestCollisions {
+    /// The bins of `bins` (a bit per bin) not checked yet; `None` when all were.
+    pub fn unchecked(&self, bins: &[u64]) -> Option<Vec<u64>> {
+        let unchecked: Vec<u64> = bins
+            .iter()
+            .enumerate()
+            .map(|(word, &bits)| bits & !self.checked.get(word).copied().unwrap_or(0))
+            .collect();
+        unchecked.iter().any(|&bits| bits != 0).then_some(unchecked)
+    }
+
+    /// Records a check of `bins`, which found `shared`.
+    pub fn add(&mut self, bins: &[u64], shared: impl IntoIterator<Item = u64>) {
+        if self.checked.len() < bins.len() {
+            self.checked.resize(bins.len(), 0);
+        }
+        for (mine, &bits) in self.checked.iter_mut().zip(bins) {
+            *mine |= bits;
+        }
+        self.shared.extend(shared);
+    }
+
+    /// Whether several conversations of the segment have this digest (of a checked bin).
+    #[inline]
+    pub fn is_shared(&self, digest: u64) -> bool {
+        self.shared.contains(&digest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +87,21 @@ mod tests {
         assert_ne!(digest(a, b, 443, 6), digest(b, a, 443, 6));
         assert_ne!(digest(a, b, 443, 6), digest(a, b, 443, 17));
         assert_ne!(digest(a, b, 443, 6), digest(a, b, 22, 6));
+    }
+
+    #[test]
+    fn bins_checked_are_remembered_with_what_they_share() {
+        let mut bins = vec![0u64; 1024];
+        bins[0] = 0b1010;
+        let mut collisions = DigestCollisions::default();
+        assert_eq!(collisions.unchecked(&bins), Some(bins.clone()));
+        collisions.add(&bins, [7]);
+        assert_eq!(collisions.unchecked(&bins), None);
+        assert!(collisions.is_shared(7) && !collisions.is_shared(8));
+        // A search of more bins checks only those not checked before.
+        bins[0] = 0b1110;
+        bins[3] = 1;
+        let unchecked = collisions.unchecked(&bins).unwrap();
+        assert_eq!((unchecked[0], unchecked[3]), (0b0100, 1));
     }
 }

@@ -22,6 +22,7 @@ use tantivy::{Searcher, SegmentReader};
 
 use super::columns::Accessor;
 use super::SearchError;
+use crate::backend::embedded::conversation::DigestCollisions;
 use crate::backend::embedded::schema::SchemaField;
 
 /// The cache's budget where the machine's memory cannot be read.
@@ -106,6 +107,9 @@ struct CacheState {
     /// Searches running now ([`ColumnCache::begin_search`]): the columns they last used are
     /// not given back.
     running: HashSet<u64>,
+    /// What the top conversations learnt of each segment's digests, by owner: a few
+    /// kilobytes a segment, not counted in the budget, forgotten with the segment.
+    collisions: HashMap<SegmentId, (u64, DigestCollisions)>,
     /// Columns given back while the lock was held, dropped once it is released: the last
     /// copy of a column can hold tens of megabytes, and every search waits on the lock.
     given_back: Vec<Kept>,
@@ -263,6 +267,9 @@ impl ColumnCache {
             return;
         }
         state.forget(|kept, key| kept.owner == owner && live.binary_search(&key.segment).is_err());
+        state.collisions.retain(|segment, (kept_by, _)| {
+            *kept_by != owner || live.binary_search(segment).is_ok()
+        });
         release(state);
     }
 
@@ -271,6 +278,7 @@ impl ColumnCache {
         let mut state = self.lock();
         state.live.remove(&owner);
         state.forget(|kept, _| kept.owner == owner);
+        state.collisions.retain(|_, (kept_by, _)| *kept_by != owner);
         release(state);
     }
 
@@ -459,6 +467,55 @@ impl SegmentColumns {
         field: SchemaField,
     ) -> Result<Accessor, SearchError> {
         self.open_cached(reader, name, field, field.field_type == FieldType::Ip)
+    }
+
+    /// What is known of the digests of `reader`'s segment, with every bin of `bins` checked:
+    /// those not checked before are by `check` (which gives the digests it found shared), and
+    /// the answer is kept for later searches. `None` when `check` cannot tell.
+    pub fn digest_collisions(
+        &self,
+        reader: &SegmentReader,
+        bins: &[u64],
+        check: impl FnOnce(&[u64]) -> Option<Vec<u64>>,
+    ) -> Option<DigestCollisions> {
+        let segment = reader.segment_id();
+        let known = |cache: &ColumnCache| {
+            let state = cache.lock();
+            state
+                .collisions
+                .get(&segment)
+                .map(|(_, known)| known.clone())
+                .unwrap_or_default()
+        };
+        let mut known = known(&self.cache);
+        let Some(unchecked) = known.unchecked(bins) else {
+            return Some(known);
+        };
+        // Checked unlocked: it reads columns. Two searches may check the same bins at once,
+        // and find the same.
+        let started = std::time::Instant::now();
+        let shared = check(&unchecked)?;
+        tracing::debug!(
+            segment = %segment.short_uuid_string(),
+            bins = unchecked.iter().map(|w| w.count_ones()).sum::<u32>(),
+            shared = shared.len(),
+            took_ms = started.elapsed().as_millis() as u64,
+            "conversation digests checked"
+        );
+        known.add(&unchecked, shared.iter().copied());
+        let mut state = self.cache.lock();
+        let merged_away = state
+            .live
+            .get(&self.owner)
+            .is_some_and(|(_, live)| live.binary_search(&segment).is_err());
+        if !merged_away {
+            let (_, kept) = state
+                .collisions
+                .entry(segment)
+                .or_insert_with(|| (self.owner, DigestCollisions::default()));
+            kept.add(&unchecked, shared);
+        }
+        Some(known)
     }
 
     fn open_cached(

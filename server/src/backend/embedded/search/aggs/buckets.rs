@@ -29,6 +29,10 @@ pub struct BlockValues {
     pub raw_scratch: RawBlockScratch,
     pub tuple_rows: Vec<u64>,
     pub hashes: Vec<Option<u32>>,
+    /// The documents whose keys are read (the others' buckets known by their digest), and
+    /// their positions in the block.
+    pub keyed_docs: Vec<DocId>,
+    pub keyed_positions: Vec<usize>,
     /// Buffers of the bucket aggregations splitting the block, one set per level being
     /// split: taken while a level splits its documents and given back after, so they number
     /// the levels of the tree, not the copies of each level's state (one per bucket above).

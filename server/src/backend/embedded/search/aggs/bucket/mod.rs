@@ -3,6 +3,7 @@
 
 pub mod address_sets;
 pub mod auto_date_histogram;
+pub mod collisions;
 pub mod composite;
 pub mod date_histogram;
 pub mod filters;

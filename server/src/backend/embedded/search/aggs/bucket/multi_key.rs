@@ -26,6 +26,7 @@ use super::super::intermediate::{BucketKey, BucketList, IntermediateAgg};
 use super::super::options::AggField;
 use super::super::order::{compare_keys, directed};
 use super::super::{AggRequest, SegmentAgg, SegmentContext};
+use super::collisions::{shared_digests, DigestNumbers};
 use super::date_histogram::{Interval, Rounder};
 use super::sieve::{Admitted, SegmentSieve};
 use super::terms::missing_bucket_key;
@@ -132,6 +133,11 @@ const MIN_TUPLES_HELD: usize = 1024;
 /// Refused tuples remembered at most.
 const MAX_REFUSED: usize = 16 * 1024;
 
+/// The top conversations group flows by digest when their sieve admits at most this many
+/// bins (a sixty-fourth of them, enough for the first pass of 256 buckets): checking which
+/// digests are shared holds a row of keys per digest of the bins.
+const MAX_BINS_BY_DIGEST: usize = 1024;
+
 /// A source reading one segment.
 #[derive(Clone)]
 struct SourceReader {
@@ -142,6 +148,12 @@ struct SourceReader {
 }
 
 impl SourceReader {
+    /// Whether its keys are values read as words a block at a time, and documents without one
+    /// are left out (see [`MultiKeySegment::collect_block`]).
+    fn reads_words(&self) -> bool {
+        matches!(self.kind, SourceKind::Terms) && self.skip_missing
+    }
+
     /// How the source's keys are held in a row and decoded.
     fn codec(&self) -> KeyCodec {
         match &self.kind {
@@ -192,6 +204,8 @@ pub struct MultiKeySegment {
     values: Vec<Option<BucketKey>>,
     /// For the top conversations: the flows grouped, and the count of those left out.
     sieve: Option<Box<SegmentSieve>>,
+    /// For the top conversations: the bucket of each digest seen (see `collisions.rs`).
+    by_digest: Option<Box<DigestNumbers>>,
 }
 
 impl MultiKeySegment {
@@ -235,6 +249,26 @@ impl MultiKeySegment {
             .collect::<Result<Vec<_>, SearchError>>()?;
         let layout = TupleLayout::new(readers.iter().map(SourceReader::codec).collect());
         let width = layout.width();
+        let sieve = sieve
+            .map(|admitted| SegmentSieve::open(admitted, context).map(Box::new))
+            .transpose()?;
+        let by_digest = match &sieve {
+            Some(sieve)
+                if page.is_none()
+                    && sieve.admitted().bin_count() <= MAX_BINS_BY_DIGEST
+                    && readers.iter().all(SourceReader::reads_words) =>
+            {
+                let keys: Vec<&Accessor> = readers.iter().map(|reader| &reader.accessor).collect();
+                let max_doc = context.reader.max_doc();
+                context
+                    .columns
+                    .digest_collisions(context.reader, sieve.admitted().bins(), |bins| {
+                        shared_digests(max_doc, sieve.digests(), &keys, bins)
+                    })
+                    .map(|collisions| Box::new(DigestNumbers::new(collisions)))
+            }
+            _ => None,
+        };
         Ok(MultiKeySegment {
             sources: readers,
             missing: sources
@@ -266,9 +300,8 @@ impl MultiKeySegment {
                 })
             }),
             values: Vec::new(),
-            sieve: sieve
-                .map(|admitted| SegmentSieve::open(admitted, context).map(Box::new))
-                .transpose()?,
+            sieve,
+            by_digest,
         })
     }
 
@@ -309,7 +342,7 @@ impl MultiKeySegment {
     /// integer statistics below (the top conversations). Says whether it did.
     pub fn collect_block(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
         let Some(mut sieve) = self.sieve.take() else {
-            return self.collect_block_of(docs, block);
+            return self.collect_block_of(docs, None, block);
         };
         let left_out = sieve.admit_block(docs);
         if sieve.admitted_docs.is_empty() {
@@ -317,7 +350,8 @@ impl MultiKeySegment {
             self.sieve = Some(sieve);
             return true;
         }
-        let collected = self.collect_block_of(&sieve.admitted_docs, block);
+        let collected =
+            self.collect_block_of(&sieve.admitted_docs, Some(&sieve.admitted_digests), block);
         if collected {
             sieve.left_out += left_out;
         }
@@ -325,23 +359,48 @@ impl MultiKeySegment {
         collected
     }
 
-    /// [`MultiKeySegment::collect_block`] of the documents its sieve admits.
-    fn collect_block_of(&mut self, docs: &[DocId], block: &mut BlockValues) -> bool {
+    /// [`MultiKeySegment::collect_block`] of the documents its sieve admits, with their
+    /// digests: a flow whose digest was seen takes its bucket without its keys being read.
+    fn collect_block_of(
+        &mut self,
+        docs: &[DocId],
+        digests: Option<&[u64]>,
+        block: &mut BlockValues,
+    ) -> bool {
         if self.page.is_some()
             || self.buckets.direct.is_none()
-            || !self
-                .sources
-                .iter()
-                .all(|source| matches!(source.kind, SourceKind::Terms) && source.skip_missing)
+            || !self.sources.iter().all(SourceReader::reads_words)
             || !block.read_stats(&self.buckets.prototype, docs)
         {
             return false;
+        }
+        block.keys.clear();
+        block.keyed_docs.clear();
+        block.keyed_positions.clear();
+        let mut last_row = None;
+        match (digests, self.by_digest.as_deref()) {
+            (Some(digests), Some(by_digest)) => {
+                for (position, &digest) in digests.iter().enumerate() {
+                    let number = by_digest.number(digest);
+                    if number.is_none() {
+                        block.keyed_docs.push(docs[position]);
+                        block.keyed_positions.push(position);
+                    }
+                    last_row = last_row.max(number);
+                    block.keys.push(number.map(u64::from));
+                }
+            }
+            _ => {
+                block.keys.resize(docs.len(), None);
+                block.keyed_docs.extend_from_slice(docs);
+                block.keyed_positions.extend(0..docs.len());
+            }
         }
         block.source_keys.resize_with(self.sources.len(), Vec::new);
         for (source, keys) in self.sources.iter().zip(&mut block.source_keys) {
             if !source
                 .accessor
-                .read_raw_block(docs, &mut block.raw_scratch, keys)
+                .read_raw_block(&block.keyed_docs, &mut block.raw_scratch, keys)
             {
                 return false;
             }
@@ -351,11 +410,11 @@ impl MultiKeySegment {
         let width = self.scratch.len();
         block.tuple_rows.clear();
         block.hashes.clear();
-        'docs: for position in 0..docs.len() {
+        'docs: for index in 0..block.keyed_docs.len() {
             // A row whose sources are not all set is not grouped (its hash is `None`).
             self.layout.clear_mask(&mut self.scratch);
             for (source, keys) in block.source_keys.iter().enumerate() {
-                let Some(key) = keys[position] else {
+                let Some(key) = keys[index] else {
                     block.hashes.push(None);
                     block.tuple_rows.extend_from_slice(&self.scratch);
                     continue 'docs;
@@ -367,14 +426,11 @@ impl MultiKeySegment {
             block.hashes.push(Some(hash));
             block.tuple_rows.extend_from_slice(&self.scratch);
         }
-        block.keys.clear();
-        let mut last_row = None;
-        for (position, hash) in block.hashes.iter().enumerate() {
+        for (index, hash) in block.hashes.iter().enumerate() {
             let Some(hash) = *hash else {
-                block.keys.push(None);
                 continue;
             };
-            let row = &block.tuple_rows[position * width..(position + 1) * width];
+            let row = &block.tuple_rows[index * width..(index + 1) * width];
             let number = match self.tuples.find_hashed(row, hash) {
                 Some(number) => Some(number),
                 None => {
@@ -382,8 +438,14 @@ impl MultiKeySegment {
                     self.hold_new_tuple(hash)
                 }
             };
+            let position = block.keyed_positions[index];
+            if let (Some(number), Some(digests), Some(by_digest)) =
+                (number, digests, self.by_digest.as_deref_mut())
+            {
+                by_digest.learn(digests[position], number);
+            }
             last_row = last_row.max(number);
-            block.keys.push(number.map(u64::from));
+            block.keys[position] = number.map(u64::from);
         }
         // Numbers are given in order: the last new one is the largest.
         if let Some(row) = last_row {

@@ -39,7 +39,7 @@ use crate::backend::embedded::schema::{SchemaField, CONVERSATION};
 
 /// Bins are the digest's top bits: 65,536 of them, half a megabyte of totals per segment.
 const BIN_BITS: u32 = 16;
-const BINS: usize = 1 << BIN_BITS;
+pub(crate) const BINS: usize = 1 << BIN_BITS;
 
 /// The exact pass first groups this many bins per bucket asked for, those with the largest
 /// totals: enough that the conversations just below the best are grouped too (they are what
@@ -84,12 +84,29 @@ pub struct Admitted {
 
 impl fmt::Debug for Admitted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bins: u32 = self.bits.iter().map(|w| w.count_ones()).sum();
-        write!(f, "Admitted({bins} bins, left out < {})", self.left_out_max)
+        write!(
+            f,
+            "Admitted({} bins, left out < {})",
+            self.bin_count(),
+            self.left_out_max
+        )
     }
 }
 
 impl Admitted {
+    /// The bins grouped, a bit per bin.
+    pub fn bins(&self) -> &[u64] {
+        &self.bits
+    }
+
+    /// How many bins are grouped.
+    pub fn bin_count(&self) -> usize {
+        self.bits
+            .iter()
+            .map(|word| word.count_ones() as usize)
+            .sum()
+    }
+
     /// The bins totalling at least `least`; `None` when that leaves out none with flows, and
     /// the sieve would only cost a pass.
     fn at_least(totals: Arc<BinTotals>, least: u64) -> Option<Admitted> {
@@ -184,8 +201,10 @@ pub struct SegmentSieve {
     pub left_out: u64,
     scratch: RawBlockScratch,
     digest_block: Vec<Option<u64>>,
-    /// The flows of the last block admitted ([`SegmentSieve::admit_block`]).
+    /// The flows of the last block admitted ([`SegmentSieve::admit_block`]), and their
+    /// digests ([`conversation::UNDIGESTED`] for those without one of their own).
     pub admitted_docs: Vec<DocId>,
+    pub admitted_digests: Vec<u64>,
 }
 
 impl SegmentSieve {
@@ -200,7 +219,18 @@ impl SegmentSieve {
             scratch: RawBlockScratch::default(),
             digest_block: Vec::new(),
             admitted_docs: Vec::new(),
+            admitted_digests: Vec::new(),
         })
+    }
+
+    /// The segment's column of digests.
+    pub fn digests(&self) -> &Accessor {
+        &self.digests
+    }
+
+    /// The bins grouped.
+    pub fn admitted(&self) -> &Admitted {
+        &self.admitted
     }
 
     /// Whether a document is grouped; counts it when it is not.
@@ -213,20 +243,26 @@ impl SegmentSieve {
         admitted
     }
 
-    /// The documents of `docs` that are grouped, into `admitted_docs`; how many are not.
+    /// The documents of `docs` that are grouped, into `admitted_docs` (their digests into
+    /// `admitted_digests`); how many are not.
     pub fn admit_block(&mut self, docs: &[DocId]) -> u64 {
         self.admitted_docs.clear();
+        self.admitted_digests.clear();
         if !self
             .digests
             .read_raw_block(docs, &mut self.scratch, &mut self.digest_block)
         {
             // No digests in this segment: every flow is grouped.
             self.admitted_docs.extend_from_slice(docs);
+            self.admitted_digests
+                .resize(docs.len(), conversation::UNDIGESTED as u64);
             return 0;
         }
         for (&doc, &digest) in docs.iter().zip(&self.digest_block) {
             if self.admitted.admits(digest) {
                 self.admitted_docs.push(doc);
+                self.admitted_digests
+                    .push(digest.unwrap_or(conversation::UNDIGESTED as u64));
             }
         }
         (docs.len() - self.admitted_docs.len()) as u64

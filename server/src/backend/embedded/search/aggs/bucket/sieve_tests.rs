@@ -340,3 +340,69 @@ fn a_sieve_is_not_tried_when_flows_without_a_digest_weigh_as_much_as_a_bin() {
     );
     assert_eq!(engine.sieved_searches(), (0, 0), "not sieved");
 }
+
+/// `pairs` pairs of conversations towards one destination that share a digest, found by
+/// trying sources in turn.
+fn conversations_sharing_a_digest(pairs: usize) -> Vec<[(Ipv4Addr, Ipv4Addr, i64); 2]> {
+    let destination = Ipv4Addr::new(10, 9, 0, 1);
+    let mut seen: HashMap<i64, Ipv4Addr> = HashMap::new();
+    let mut found = Vec::new();
+    for n in 0u32.. {
+        let source = Ipv4Addr::from(0x0a40_0000 + n);
+        let digest = conversation::digest(
+            source.to_ipv6_mapped(),
+            destination.to_ipv6_mapped(),
+            443,
+            6,
+        );
+        if let Some(first) = seen.insert(digest, source) {
+            found.push([(first, destination, 443), (source, destination, 443)]);
+            if found.len() == pairs {
+                break;
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn conversations_sharing_a_digest_are_told_apart() {
+    // Among the best conversations, three pairs whose digests are the same: both of the
+    // first pair among the best, and beside each of the others a conversation of one flow,
+    // or of fewer flows than the best have. Flows of a digest take the bucket of its first
+    // flow unless the digest is shared: grouped by digest, each pair would be one bucket.
+    let pairs = conversations_sharing_a_digest(3);
+    let mut flows = traffic(30, 40, 20_000, 11);
+    let mut add = |(source, destination, port): (Ipv4Addr, Ipv4Addr, i64), times: usize| {
+        for _ in 0..times {
+            flows.push((source, destination, Some(port), 1_000_000));
+        }
+    };
+    add(pairs[0][0], 200);
+    add(pairs[0][1], 150);
+    add(pairs[1][0], 180);
+    add(pairs[1][1], 1);
+    add(pairs[2][1], 170);
+    add(pairs[2][0], 30);
+    let mut numbers = Numbers(5);
+    for i in (1..flows.len()).rev() {
+        flows.swap(i, numbers.below(i as u64 + 1) as usize);
+    }
+    let (_dir, engine) = engine_with(&flows);
+    // The later searches (of fewer bins: the request cache would answer the same one) use
+    // what the first learnt of the segments' digests.
+    for (by_bytes, size) in [(true, 10), (false, 10), (true, 9), (false, 8)] {
+        let before = engine.sieved_searches();
+        let got = top_conversations(&engine, by_bytes, size);
+        assert_eq!(
+            got,
+            expected(&flows, by_bytes, size),
+            "by bytes: {by_bytes}"
+        );
+        assert_eq!(
+            engine.sieved_searches().0,
+            before.0 + 1,
+            "the search was sieved"
+        );
+    }
+}
