@@ -134,9 +134,13 @@ impl StatLanes {
 /// sub-aggregation's [`StatLanes`]. All zeros at first, so a large table comes from the system
 /// untouched and only the pages of buckets that occur are ever written. Counts are exact in
 /// an `f64` up to 2^53.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct StatRows {
     cells: Vec<f64>,
+    /// A bit per row written to, so that [`StatRows::compact`] reads those alone: a port's
+    /// rows number 65,536, and a Sankey keeps them for each pair of networks, mostly empty.
+    /// Reading every row was a tenth of its time.
+    touched: Vec<u64>,
     /// Each sub-aggregation's lanes and where they start in a row.
     lanes: Vec<(StatLanes, usize)>,
     stride: usize,
@@ -155,6 +159,7 @@ impl StatRows {
         advise_huge_pages(&cells);
         StatRows {
             cells,
+            touched: vec![0; rows.div_ceil(64)],
             lanes: placed,
             stride,
         }
@@ -175,6 +180,7 @@ impl StatRows {
         ) else {
             return;
         };
+        touch(&mut self.touched, row);
         into[0] += from[0];
         for (lanes, at) in &self.lanes {
             let width = lanes.width();
@@ -195,6 +201,7 @@ impl StatRows {
     /// Adds empty rows up to `rows`.
     pub fn grow(&mut self, rows: usize) {
         self.cells.resize(rows * self.stride, 0.0);
+        self.touched.resize(rows.div_ceil(64), 0);
     }
 
     /// The memory one row takes.
@@ -204,7 +211,7 @@ impl StatRows {
 
     /// The bytes its cells take.
     pub fn heap_bytes(&self) -> usize {
-        self.cells.len() * std::mem::size_of::<f64>()
+        self.cells.len() * std::mem::size_of::<f64>() + self.touched.len() * 8
     }
 
     /// Counts a document into row `row` (out of range: nothing), its sub-aggregations' values
@@ -217,6 +224,7 @@ impl StatRows {
         else {
             return;
         };
+        touch(&mut self.touched, row);
         cells[0] += 1.0;
         for (position, (lanes, at)) in self.lanes.iter().enumerate() {
             if let Some(value) = value(position) {
@@ -244,6 +252,7 @@ impl StatRows {
             for row in keys.iter().flatten() {
                 if let Some(count) = self.cells.get_mut(*row as usize) {
                     *count += 1.0;
+                    touch(&mut self.touched, *row as usize);
                 }
             }
             return;
@@ -259,6 +268,7 @@ impl StatRows {
                     if let Some([count, sum]) = self.cells.get_mut(row * 2..row * 2 + 2) {
                         *count += 1.0;
                         *sum += value.map_or(0.0, |v| v as f64);
+                        touch(&mut self.touched, row);
                     }
                 }
                 return;
@@ -317,19 +327,41 @@ impl StatRows {
         let stride = self.stride;
         // In place: a row only ever moves towards the front.
         let mut kept = 0;
-        for position in 0..self.row_count() {
-            let from = position * stride;
-            if self.cells[from] > 0.0 {
-                positions.push(position as u32);
-                for lane in 0..stride {
-                    self.cells[kept * stride + lane] = self.cells[from + lane];
+        for (word, &bits) in self.touched.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let position = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let from = position * stride;
+                if self.cells[from] > 0.0 {
+                    positions.push(position as u32);
+                    self.cells.copy_within(from..from + stride, kept * stride);
+                    kept += 1;
                 }
-                kept += 1;
             }
         }
         self.cells.truncate(kept * stride);
         self.cells.shrink_to_fit();
+        self.touched = vec![0; kept.div_ceil(64)];
+        for row in 0..kept {
+            touch(&mut self.touched, row);
+        }
         (positions, self)
+    }
+}
+
+impl PartialEq for StatRows {
+    /// Rows are equal by their numbers, whichever were written to.
+    fn eq(&self, other: &StatRows) -> bool {
+        self.cells == other.cells && self.lanes == other.lanes && self.stride == other.stride
+    }
+}
+
+/// Marks a row as written to.
+#[inline]
+fn touch(touched: &mut [u64], row: usize) {
+    if let Some(word) = touched.get_mut(row / 64) {
+        *word |= 1 << (row % 64);
     }
 }
 
@@ -386,5 +418,50 @@ mod tests {
         );
         assert_eq!(rows.doc_count(1), 3);
         assert_eq!(rows.compact().0, vec![1]);
+    }
+
+    #[test]
+    fn compacting_keeps_every_row_written_to_in_order_whichever_way_it_was() {
+        // Rows across several words of the written-to bits, written by each path: a count
+        // alone, a sum alone, a general row, a merge, and rows past a growth.
+        let counted = |rows: &mut StatRows, keys: &[u64]| {
+            let keys: Vec<Option<u64>> = keys.iter().map(|&key| Some(key)).collect();
+            let values: Vec<Vec<Option<i64>>> = rows
+                .lanes
+                .iter()
+                .map(|_| vec![Some(2); keys.len()])
+                .collect();
+            rows.add_block(&keys, &values);
+        };
+        let lanes: [&[StatLanes]; 3] = [
+            &[],
+            &[StatLanes::UNSIGNED_SUM],
+            &[StatLanes::SIGNED_SUM, StatLanes::COUNT],
+        ];
+        for lanes in lanes {
+            let mut rows = StatRows::new(200, lanes);
+            counted(&mut rows, &[130, 3, 64, 130, 199]);
+            rows.add(70, |_| Some(1.0));
+            let mut other = rows.empty_like(200);
+            counted(&mut other, &[5]);
+            rows.merge_row(7, &other, 5);
+            // A row merged from an empty one has no documents, and is left out.
+            rows.merge_row(8, &other, 6);
+            rows.grow(1_000);
+            counted(&mut rows, &[900]);
+            let before = rows.clone();
+            let (positions, compacted) = rows.compact();
+            assert_eq!(positions, [3, 7, 64, 70, 130, 199, 900], "{lanes:?}");
+            for (kept, &position) in positions.iter().enumerate() {
+                assert_eq!(
+                    compacted.bucket(kept),
+                    before.bucket(position as usize),
+                    "{lanes:?}"
+                );
+            }
+            assert_eq!(compacted.row_count(), positions.len());
+            // Compacted rows compact to themselves.
+            assert_eq!(compacted.clone().compact().1, compacted);
+        }
     }
 }
