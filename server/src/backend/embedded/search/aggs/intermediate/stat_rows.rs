@@ -134,12 +134,13 @@ impl StatLanes {
 /// sub-aggregation's [`StatLanes`]. All zeros at first, so a large table comes from the system
 /// untouched and only the pages of buckets that occur are ever written. Counts are exact in
 /// an `f64` up to 2^53.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct StatRows {
     cells: Vec<f64>,
     /// A bit per row written to, so that [`StatRows::compact`] reads those alone: a port's
     /// rows number 65,536, and a Sankey keeps them for each pair of networks, mostly empty.
-    /// Reading every row was a tenth of its time.
+    /// Reading every row was a tenth of its time. Empty for fewer than [`TRACKED_ROWS`] rows:
+    /// every row is read, which costs less than marking each write.
     touched: Vec<u64>,
     /// Each sub-aggregation's lanes and where they start in a row.
     lanes: Vec<(StatLanes, usize)>,
@@ -159,7 +160,7 @@ impl StatRows {
         advise_huge_pages(&cells);
         StatRows {
             cells,
-            touched: vec![0; rows.div_ceil(64)],
+            touched: untouched(rows),
             lanes: placed,
             stride,
         }
@@ -200,8 +201,14 @@ impl StatRows {
 
     /// Adds empty rows up to `rows`.
     pub fn grow(&mut self, rows: usize) {
+        if self.touched.is_empty() && rows >= TRACKED_ROWS {
+            // The rows so far may all have been written to.
+            self.touched = vec![u64::MAX; self.row_count().div_ceil(64)];
+        }
+        if !self.touched.is_empty() {
+            self.touched.resize(rows.div_ceil(64), 0);
+        }
         self.cells.resize(rows * self.stride, 0.0);
-        self.touched.resize(rows.div_ceil(64), 0);
     }
 
     /// The memory one row takes.
@@ -324,29 +331,53 @@ impl StatRows {
     /// The rows that have documents, with their positions, in order.
     pub fn compact(mut self) -> (Vec<u32>, StatRows) {
         let mut positions = Vec::new();
-        let stride = self.stride;
+        let (stride, rows) = (self.stride, self.row_count());
         // In place: a row only ever moves towards the front.
         let mut kept = 0;
-        for (word, &bits) in self.touched.iter().enumerate() {
-            let mut bits = bits;
-            while bits != 0 {
-                let position = word * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let from = position * stride;
-                if self.cells[from] > 0.0 {
-                    positions.push(position as u32);
-                    self.cells.copy_within(from..from + stride, kept * stride);
-                    kept += 1;
+        let mut keep = |cells: &mut Vec<f64>, position: usize| {
+            let from = position * stride;
+            if cells[from] > 0.0 {
+                positions.push(position as u32);
+                cells.copy_within(from..from + stride, kept * stride);
+                kept += 1;
+            }
+        };
+        if self.touched.is_empty() {
+            (0..rows).for_each(|position| keep(&mut self.cells, position));
+        } else {
+            for (word, &bits) in self.touched.iter().enumerate() {
+                let mut bits = bits;
+                while bits != 0 {
+                    let position = word * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if position < rows {
+                        keep(&mut self.cells, position);
+                    }
                 }
             }
         }
         self.cells.truncate(kept * stride);
         self.cells.shrink_to_fit();
-        self.touched = vec![0; kept.div_ceil(64)];
-        for row in 0..kept {
-            touch(&mut self.touched, row);
-        }
+        self.touched = untouched(kept);
+        self.touched.fill(u64::MAX);
         (positions, self)
+    }
+}
+
+impl Clone for StatRows {
+    /// A copy of rows none of which was written to is made as new ones are, untouched: a
+    /// bucket below a split starts from its prototype's rows (a Sankey's port rows, 512 KB),
+    /// and copying those zeros was a twentieth of the Sankey's time.
+    fn clone(&self) -> StatRows {
+        if !self.touched.is_empty() && self.touched.iter().all(|&word| word == 0) {
+            return self.empty_like(self.row_count());
+        }
+        StatRows {
+            cells: self.cells.clone(),
+            touched: self.touched.clone(),
+            lanes: self.lanes.clone(),
+            stride: self.stride,
+        }
     }
 }
 
@@ -357,7 +388,19 @@ impl PartialEq for StatRows {
     }
 }
 
-/// Marks a row as written to.
+/// Rows at least this many keep the bits of those written to (see [`StatRows::touched`]).
+const TRACKED_ROWS: usize = 4096;
+
+/// [`StatRows::touched`] for `rows` rows none of which was written to.
+fn untouched(rows: usize) -> Vec<u64> {
+    if rows >= TRACKED_ROWS {
+        vec![0; rows.div_ceil(64)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Marks a row as written to, where the rows keep track.
 #[inline]
 fn touch(touched: &mut [u64], row: usize) {
     if let Some(word) = touched.get_mut(row / 64) {
@@ -423,7 +466,8 @@ mod tests {
     #[test]
     fn compacting_keeps_every_row_written_to_in_order_whichever_way_it_was() {
         // Rows across several words of the written-to bits, written by each path: a count
-        // alone, a sum alone, a general row, a merge, and rows past a growth.
+        // alone, a sum alone, a general row, a merge, and rows past a growth; in tables too
+        // small to keep the bits, in tables that keep them, and in one that grows to.
         let counted = |rows: &mut StatRows, keys: &[u64]| {
             let keys: Vec<Option<u64>> = keys.iter().map(|&key| Some(key)).collect();
             let values: Vec<Vec<Option<i64>>> = rows
@@ -438,20 +482,33 @@ mod tests {
             &[StatLanes::UNSIGNED_SUM],
             &[StatLanes::SIGNED_SUM, StatLanes::COUNT],
         ];
-        for lanes in lanes {
-            let mut rows = StatRows::new(200, lanes);
+        let sizes = [
+            (200, 1_000),
+            (200, 2 * TRACKED_ROWS),
+            (TRACKED_ROWS, 3 * TRACKED_ROWS),
+        ];
+        for (lanes, (first, grown)) in lanes.into_iter().flat_map(|l| sizes.map(|s| (l, s))) {
+            let mut rows = StatRows::new(first, lanes);
             counted(&mut rows, &[130, 3, 64, 130, 199]);
             rows.add(70, |_| Some(1.0));
-            let mut other = rows.empty_like(200);
+            let mut other = rows.empty_like(first);
             counted(&mut other, &[5]);
             rows.merge_row(7, &other, 5);
             // A row merged from an empty one has no documents, and is left out.
             rows.merge_row(8, &other, 6);
-            rows.grow(1_000);
-            counted(&mut rows, &[900]);
+            rows.grow(grown);
+            counted(&mut rows, &[grown as u64 - 100]);
             let before = rows.clone();
+            assert_eq!(before, rows, "rows written to are copied");
+            let unwritten = StatRows::new(grown, lanes);
+            assert_eq!(unwritten.clone(), unwritten);
             let (positions, compacted) = rows.compact();
-            assert_eq!(positions, [3, 7, 64, 70, 130, 199, 900], "{lanes:?}");
+            let last = grown as u32 - 100;
+            assert_eq!(
+                positions,
+                [3, 7, 64, 70, 130, 199, last],
+                "{lanes:?} {grown}"
+            );
             for (kept, &position) in positions.iter().enumerate() {
                 assert_eq!(
                     compacted.bucket(kept),
