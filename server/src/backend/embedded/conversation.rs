@@ -34,6 +34,11 @@ pub fn digest(source: Ipv6Addr, destination: Ipv6Addr, port: i64, protocol: i64)
     (xxhash_rust::xxh3::xxh3_64(&bytes) >> 33) as i64
 }
 
+/// How many bins a set of them holds, a bit per bin (see `search/aggs/bucket/sieve.rs`).
+pub fn bin_count(bins: &[u64]) -> usize {
+    bins.iter().map(|word| word.count_ones() as usize).sum()
+}
+
 /// What the top conversations learnt of a segment's digests (see
 /// `search/aggs/bucket/collisions.rs`): the bins checked so far, a bit per bin, and the
 /// digests that several conversations share in them.

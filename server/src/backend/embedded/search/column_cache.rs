@@ -22,7 +22,7 @@ use tantivy::{Searcher, SegmentReader};
 
 use super::columns::Accessor;
 use super::SearchError;
-use crate::backend::embedded::conversation::DigestCollisions;
+use crate::backend::embedded::conversation::{bin_count, DigestCollisions};
 use crate::backend::embedded::schema::SchemaField;
 
 /// The cache's budget where the machine's memory cannot be read.
@@ -107,8 +107,9 @@ struct CacheState {
     /// Searches running now ([`ColumnCache::begin_search`]): the columns they last used are
     /// not given back.
     running: HashSet<u64>,
-    /// What the top conversations learnt of each segment's digests, by owner: a few
-    /// kilobytes a segment, not counted in the budget, forgotten with the segment.
+    /// What the top conversations learnt of each segment's digests, and the owner of the
+    /// segment: a few kilobytes a segment, not counted in the budget, forgotten with the
+    /// segment.
     collisions: HashMap<SegmentId, (u64, DigestCollisions)>,
     /// Columns given back while the lock was held, dropped once it is released: the last
     /// copy of a column can hold tens of megabytes, and every search waits on the lock.
@@ -469,25 +470,31 @@ impl SegmentColumns {
         self.open_cached(reader, name, field, field.field_type == FieldType::Ip)
     }
 
-    /// What is known of the digests of `reader`'s segment, with every bin of `bins` checked:
-    /// those not checked before are by `check` (which gives the digests it found shared), and
-    /// the answer is kept for later searches. `None` when `check` cannot tell.
+    /// What is known of a segment's digests, if every bin of `bins` was checked.
+    pub fn checked_digests(&self, segment: SegmentId, bins: &[u64]) -> Option<DigestCollisions> {
+        let known = self.known_digests(segment);
+        known.unchecked(bins).is_none().then_some(known)
+    }
+
+    fn known_digests(&self, segment: SegmentId) -> DigestCollisions {
+        let state = self.cache.lock();
+        state
+            .collisions
+            .get(&segment)
+            .map(|(_, known)| known.clone())
+            .unwrap_or_default()
+    }
+
+    /// What is known of a segment's digests, with every bin of `bins` checked: those not
+    /// checked before are by `check` (which gives the digests it found shared), and the
+    /// answer is kept for later searches. `None` when `check` cannot tell.
     pub fn digest_collisions(
         &self,
-        reader: &SegmentReader,
+        segment: SegmentId,
         bins: &[u64],
         check: impl FnOnce(&[u64]) -> Option<Vec<u64>>,
     ) -> Option<DigestCollisions> {
-        let segment = reader.segment_id();
-        let known = |cache: &ColumnCache| {
-            let state = cache.lock();
-            state
-                .collisions
-                .get(&segment)
-                .map(|(_, known)| known.clone())
-                .unwrap_or_default()
-        };
-        let mut known = known(&self.cache);
+        let mut known = self.known_digests(segment);
         let Some(unchecked) = known.unchecked(bins) else {
             return Some(known);
         };
@@ -497,18 +504,20 @@ impl SegmentColumns {
         let shared = check(&unchecked)?;
         tracing::debug!(
             segment = %segment.short_uuid_string(),
-            bins = unchecked.iter().map(|w| w.count_ones()).sum::<u32>(),
+            bins = bin_count(&unchecked),
             shared = shared.len(),
             took_ms = started.elapsed().as_millis() as u64,
             "conversation digests checked"
         );
         known.add(&unchecked, shared.iter().copied());
+        // Kept only while the segment is its index's: one merged away, or an index dropped
+        // meanwhile, would keep it for ever.
         let mut state = self.cache.lock();
-        let merged_away = state
+        let live = state
             .live
             .get(&self.owner)
-            .is_some_and(|(_, live)| live.binary_search(&segment).is_err());
-        if !merged_away {
+            .is_some_and(|(_, live)| live.binary_search(&segment).is_ok());
+        if live {
             let (_, kept) = state
                 .collisions
                 .entry(segment)

@@ -15,30 +15,29 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::DocId;
 
 use super::super::super::columns::{Accessor, RawBlockScratch};
-use super::sieve::bin;
+use super::sieve::in_bins;
 use crate::backend::embedded::conversation::{self, DigestCollisions};
 
 /// Documents read at a time while checking.
 const CHECK_BLOCK: u32 = 4096;
 
+/// The most digests a check keeps the keys of (about 90 bytes each): past them, it gives up,
+/// and the search groups the segment's flows by their keys.
+const MAX_CHECKED_DIGESTS: usize = 1 << 18;
+
 /// The digests that several conversations share among the flows of a segment (all of them,
 /// deleted ones too: a superset is as safe) in `bins`, a bit per bin. Each source's keys
 /// are read as the grouping reads them (`keys`, in the digested fields' order); a flow
 /// without a digest of its own is left out, as its flows are always grouped by their keys.
-/// `None` when a column cannot be read a block at a time.
-///
-/// It holds a row of keys per digest of those bins: few, as the search checks few bins
-/// (see `MultiKeySegment::new`).
+/// `None` when a column cannot be read a block at a time, or the bins hold more than
+/// [`MAX_CHECKED_DIGESTS`] digests: it holds a row of keys per digest of the bins.
 pub fn shared_digests(
     max_doc: DocId,
     digests: &Accessor,
     keys: &[&Accessor],
     bins: &[u64],
 ) -> Option<Vec<u64>> {
-    let in_bins = |digest: u64| {
-        let bin = bin(digest);
-        digest < conversation::UNDIGESTED as u64 && bins[bin / 64] & (1 << (bin % 64)) != 0
-    };
+    let checked = |digest: u64| digest < conversation::UNDIGESTED as u64 && in_bins(bins, digest);
     let mut scratch = RawBlockScratch::default();
     let (mut block, mut block_digests) = (Vec::new(), Vec::new());
     let (mut picked, mut picked_digests) = (Vec::new(), Vec::new());
@@ -58,7 +57,7 @@ pub fn shared_digests(
         picked.clear();
         picked_digests.clear();
         for (&doc, digest) in block.iter().zip(&block_digests) {
-            if let Some(digest) = digest.filter(|&digest| in_bins(digest)) {
+            if let Some(digest) = digest.filter(|&digest| checked(digest)) {
                 picked.push(doc);
                 picked_digests.push(digest);
             }
@@ -77,6 +76,7 @@ pub fn shared_digests(
                         shared.insert(digest);
                     }
                 }
+                None if first.len() == MAX_CHECKED_DIGESTS => return None,
                 None => {
                     first.insert(digest, seen_keys.len());
                     seen_keys.extend(flow_keys);

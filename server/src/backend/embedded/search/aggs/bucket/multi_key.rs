@@ -14,8 +14,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use app::model::flow::FieldType;
+use tantivy::index::SegmentId;
 use tantivy::{DocId, Score};
 
+use super::super::super::column_cache::SegmentColumns;
 use super::super::super::columns::Accessor;
 use super::super::super::datemath::Zone;
 use super::super::super::hits::Direction;
@@ -138,6 +140,28 @@ const MAX_REFUSED: usize = 16 * 1024;
 /// digests are shared holds a row of keys per digest of the bins.
 const MAX_BINS_BY_DIGEST: usize = 1024;
 
+/// A segment's digests are checked once the flows grouped by their keys number this share of
+/// its documents: the check reads the digests of all of them, which a search of a few
+/// minutes of a day's segment would not repay.
+const GROUPED_SHARE_BEFORE_CHECK: u64 = 16;
+
+/// How the top conversations' flows find their bucket (see `collisions.rs`).
+#[derive(Clone)]
+enum DigestGrouping {
+    /// By their keys.
+    Off,
+    /// By their keys, until `grouped` reaches `worth`: the segment's digests are then checked.
+    Pending {
+        grouped: u64,
+        worth: u64,
+        columns: SegmentColumns,
+        segment: SegmentId,
+        max_doc: DocId,
+    },
+    /// By their digest once one flow of it was grouped by its keys.
+    On(Box<DigestNumbers>),
+}
+
 /// A source reading one segment.
 #[derive(Clone)]
 struct SourceReader {
@@ -204,8 +228,8 @@ pub struct MultiKeySegment {
     values: Vec<Option<BucketKey>>,
     /// For the top conversations: the flows grouped, and the count of those left out.
     sieve: Option<Box<SegmentSieve>>,
-    /// For the top conversations: the bucket of each digest seen (see `collisions.rs`).
-    by_digest: Option<Box<DigestNumbers>>,
+    /// For the top conversations: how flows find their bucket.
+    by_digest: DigestGrouping,
 }
 
 impl MultiKeySegment {
@@ -258,16 +282,22 @@ impl MultiKeySegment {
                     && sieve.admitted().bin_count() <= MAX_BINS_BY_DIGEST
                     && readers.iter().all(SourceReader::reads_words) =>
             {
-                let keys: Vec<&Accessor> = readers.iter().map(|reader| &reader.accessor).collect();
-                let max_doc = context.reader.max_doc();
-                context
+                let segment = context.reader.segment_id();
+                match context
                     .columns
-                    .digest_collisions(context.reader, sieve.admitted().bins(), |bins| {
-                        shared_digests(max_doc, sieve.digests(), &keys, bins)
-                    })
-                    .map(|collisions| Box::new(DigestNumbers::new(collisions)))
+                    .checked_digests(segment, sieve.admitted().bins())
+                {
+                    Some(known) => DigestGrouping::On(Box::new(DigestNumbers::new(known))),
+                    None => DigestGrouping::Pending {
+                        grouped: 0,
+                        worth: u64::from(context.reader.max_doc()) / GROUPED_SHARE_BEFORE_CHECK,
+                        columns: context.columns.clone(),
+                        segment,
+                        max_doc: context.reader.max_doc(),
+                    },
+                }
             }
-            _ => None,
+            _ => DigestGrouping::Off,
         };
         Ok(MultiKeySegment {
             sources: readers,
@@ -350,6 +380,7 @@ impl MultiKeySegment {
             self.sieve = Some(sieve);
             return true;
         }
+        self.count_grouped(&sieve);
         let collected =
             self.collect_block_of(&sieve.admitted_docs, Some(&sieve.admitted_digests), block);
         if collected {
@@ -357,6 +388,33 @@ impl MultiKeySegment {
         }
         self.sieve = Some(sieve);
         collected
+    }
+
+    /// Counts the flows of a block about to be grouped, and checks the segment's digests once
+    /// enough were: its next flows are grouped by digest.
+    fn count_grouped(&mut self, sieve: &SegmentSieve) {
+        let DigestGrouping::Pending {
+            grouped,
+            worth,
+            columns,
+            segment,
+            max_doc,
+        } = &mut self.by_digest
+        else {
+            return;
+        };
+        *grouped += sieve.admitted_docs.len() as u64;
+        if *grouped < *worth {
+            return;
+        }
+        let keys: Vec<&Accessor> = self.sources.iter().map(|source| &source.accessor).collect();
+        let checked = columns.digest_collisions(*segment, sieve.admitted().bins(), |bins| {
+            shared_digests(*max_doc, sieve.digests(), &keys, bins)
+        });
+        self.by_digest = match checked {
+            Some(known) => DigestGrouping::On(Box::new(DigestNumbers::new(known))),
+            None => DigestGrouping::Off,
+        };
     }
 
     /// [`MultiKeySegment::collect_block`] of the documents its sieve admits, with their
@@ -378,8 +436,8 @@ impl MultiKeySegment {
         block.keyed_docs.clear();
         block.keyed_positions.clear();
         let mut last_row = None;
-        match (digests, self.by_digest.as_deref()) {
-            (Some(digests), Some(by_digest)) => {
+        match (digests, &self.by_digest) {
+            (Some(digests), DigestGrouping::On(by_digest)) => {
                 for (position, &digest) in digests.iter().enumerate() {
                     let number = by_digest.number(digest);
                     if number.is_none() {
@@ -439,15 +497,15 @@ impl MultiKeySegment {
                 }
             };
             let position = block.keyed_positions[index];
-            if let (Some(number), Some(digests), Some(by_digest)) =
-                (number, digests, self.by_digest.as_deref_mut())
+            if let (Some(number), Some(digests), DigestGrouping::On(by_digest)) =
+                (number, digests, &mut self.by_digest)
             {
                 by_digest.learn(digests[position], number);
             }
             last_row = last_row.max(number);
             block.keys[position] = number.map(u64::from);
         }
-        // Numbers are given in order: the last new one is the largest.
+        // The rows through the largest number met.
         if let Some(row) = last_row {
             let Some(direct) = self.buckets.direct_rows_through(row as usize) else {
                 return true;

@@ -55,6 +55,13 @@ pub(crate) fn bin(digest: u64) -> usize {
     (digest >> (DIGEST_BITS - BIN_BITS)) as usize & (BINS - 1)
 }
 
+/// Whether a digest's bin is among `bins`, a bit per bin.
+#[inline]
+pub(crate) fn in_bins(bins: &[u64], digest: u64) -> bool {
+    let bin = bin(digest);
+    bins[bin / 64] & (1 << (bin % 64)) != 0
+}
+
 /// A `multi_terms`' sieve: empty until the first pass chose the bins to group.
 #[derive(Debug, Default)]
 pub struct Sieve(Mutex<Option<Arc<Admitted>>>);
@@ -101,10 +108,7 @@ impl Admitted {
 
     /// How many bins are grouped.
     pub fn bin_count(&self) -> usize {
-        self.bits
-            .iter()
-            .map(|word| word.count_ones() as usize)
-            .sum()
+        conversation::bin_count(&self.bits)
     }
 
     /// The bins totalling at least `least`; `None` when that leaves out none with flows, and
@@ -173,9 +177,7 @@ impl Admitted {
     #[inline]
     pub fn admits(&self, digest: Option<u64>) -> bool {
         digest.is_none_or(|digest| {
-            let bin = bin(digest);
-            digest >= conversation::UNDIGESTED as u64
-                || self.bits[bin / 64] & (1 << (bin % 64)) != 0
+            digest >= conversation::UNDIGESTED as u64 || in_bins(&self.bits, digest)
         })
     }
 }
@@ -202,7 +204,8 @@ pub struct SegmentSieve {
     scratch: RawBlockScratch,
     digest_block: Vec<Option<u64>>,
     /// The flows of the last block admitted ([`SegmentSieve::admit_block`]), and their
-    /// digests ([`conversation::UNDIGESTED`] for those without one of their own).
+    /// digests (those at or above [`conversation::UNDIGESTED`], and `UNDIGESTED` for a flow
+    /// without any, stand for no one conversation).
     pub admitted_docs: Vec<DocId>,
     pub admitted_digests: Vec<u64>,
 }

@@ -137,10 +137,12 @@ impl StatLanes {
 #[derive(Debug)]
 pub struct StatRows {
     cells: Vec<f64>,
-    /// A bit per row written to, so that [`StatRows::compact`] reads those alone: a port's
-    /// rows number 65,536, and a Sankey keeps them for each pair of networks, mostly empty.
-    /// Reading every row was a tenth of its time. Empty for fewer than [`TRACKED_ROWS`] rows:
-    /// every row is read, which costs less than marking each write.
+    /// A bit per row that may have been written to (every row written to has its bit), so
+    /// that [`StatRows::compact`] reads those alone: a port's rows number 65,536, and a Sankey
+    /// keeps them for each pair of networks, mostly empty. Reading every row was a tenth of
+    /// its time. Empty for tables made with fewer than [`TRACKED_ROWS`] rows (those that grow
+    /// as buckets are numbered are written through): every row is read, which costs less
+    /// than marking each write.
     touched: Vec<u64>,
     /// Each sub-aggregation's lanes and where they start in a row.
     lanes: Vec<(StatLanes, usize)>,
@@ -201,10 +203,6 @@ impl StatRows {
 
     /// Adds empty rows up to `rows`.
     pub fn grow(&mut self, rows: usize) {
-        if self.touched.is_empty() && rows >= TRACKED_ROWS {
-            // The rows so far may all have been written to.
-            self.touched = vec![u64::MAX; self.row_count().div_ceil(64)];
-        }
         if !self.touched.is_empty() {
             self.touched.resize(rows.div_ceil(64), 0);
         }
@@ -388,7 +386,8 @@ impl PartialEq for StatRows {
     }
 }
 
-/// Rows at least this many keep the bits of those written to (see [`StatRows::touched`]).
+/// Tables made with at least this many rows keep the bits of those written to (see
+/// [`StatRows::touched`]).
 const TRACKED_ROWS: usize = 4096;
 
 /// [`StatRows::touched`] for `rows` rows none of which was written to.
